@@ -1,0 +1,18 @@
+// CPU instruction-set detection at run time (cpuid + xgetbv), so one binary picks the fastest
+// kernels on each machine and never executes an instruction the CPU lacks.
+#pragma once
+
+namespace tuner {
+
+struct CpuFeatures {
+  bool avx2 = false;
+  bool fma = false;
+  bool f16c = false;
+  bool avx512f = false;
+  bool avx512bw = false;
+  bool avx512_bf16 = false;
+};
+
+const CpuFeatures& cpu_features();
+
+}  // namespace tuner

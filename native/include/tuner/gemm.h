@@ -1,0 +1,21 @@
+// Single-precision matrix multiply, the engine's hot path (>90% of training FLOPs).
+//   C[M,N] = alpha * op(A)[M,K] @ op(B)[K,N] + beta * C
+// Row-major; op(X) is X or X^T per the Trans flag; lda/ldb/ldc are row strides in elements
+// of the matrices as stored. beta == 0 means C is written without being read (may hold NaN).
+// sgemm picks the fastest kernel for this CPU at run time (cpu_features); sgemm_reference is
+// the plain triple loop that tests use as the oracle.
+#pragma once
+#include <cstdint>
+
+namespace tuner {
+
+class ThreadPool;
+enum class Trans { N, T };
+
+void sgemm(Trans ta, Trans tb, int M, int N, int K, float alpha, const float* A, int lda,
+           const float* B, int ldb, float beta, float* C, int ldc, ThreadPool* pool);
+
+void sgemm_reference(Trans ta, Trans tb, int M, int N, int K, float alpha, const float* A,
+                     int lda, const float* B, int ldb, float beta, float* C, int ldc);
+
+}  // namespace tuner
