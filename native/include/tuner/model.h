@@ -1,0 +1,105 @@
+// A decoder-only transformer of the Llama family (LlamaForCausalLM, MistralForCausalLM,
+// Qwen2ForCausalLM) loaded from a Hugging Face folder, with forward and backward passes
+// written by us and optional LoRA adapters. fp32 master weights and activations on the CPU.
+//
+// Size letters used throughout the engine:
+//   B batch, T sequence length, C hidden size, L layers, NH query heads, NKV key/value heads,
+//   HD head dim (C / NH unless config says otherwise), F intermediate (MLP) size, V vocab.
+#pragma once
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace tuner {
+
+class ThreadPool;
+
+struct RopeScaling {
+  std::string type = "none";  // none | linear | dynamic | llama3 | yarn (as in config.json)
+  float factor = 1.0f;
+  float low_freq_factor = 1.0f;    // llama3
+  float high_freq_factor = 4.0f;   // llama3
+  int original_max_position_embeddings = 0;
+  float beta_fast = 32.0f, beta_slow = 1.0f;  // yarn
+};
+
+struct ModelConfig {
+  std::string architecture;  // e.g. "LlamaForCausalLM"
+  std::string model_type;    // e.g. "llama"
+  int vocab_size = 0, hidden_size = 0, intermediate_size = 0, num_layers = 0;
+  int num_heads = 0, num_kv_heads = 0, head_dim = 0, max_position_embeddings = 0;
+  float rms_norm_eps = 1e-6f, rope_theta = 10000.0f;
+  bool tie_word_embeddings = false;
+  bool attention_bias = false;  // Qwen2: q/k/v projections have biases
+  std::string torch_dtype;      // dtype the checkpoint declares (f32, f16, bf16)
+  RopeScaling rope_scaling;
+};
+
+// A named tensor with its Hugging Face name ("model.layers.0.self_attn.q_proj.weight",
+// LoRA: "base_model.model.model.layers.0.self_attn.q_proj.lora_A.weight").
+struct Param {
+  std::string name;
+  std::vector<int64_t> shape;
+  float* data = nullptr;
+  float* grad = nullptr;  // null when frozen
+  int64_t numel() const;
+};
+
+struct LoraConfig {
+  int rank = 8;
+  float alpha = 16.0f;
+  float dropout = 0.0f;
+  std::vector<std::string> target_modules;  // q_proj,k_proj,v_proj,o_proj,gate_proj,up_proj,down_proj
+};
+
+// One micro-batch: B rows of T tokens. targets[i] is the token to predict at position i;
+// loss_mask[i] = 1 where the loss counts (assistant tokens), 0 for prompt and padding.
+struct Batch {
+  const uint32_t* tokens = nullptr;
+  const uint32_t* targets = nullptr;
+  const uint8_t* loss_mask = nullptr;
+  int B = 0, T = 0;
+};
+
+class Model {
+ public:
+  // Reads config.json and model.safetensors (or the sharded index) from dir. Throws TunerError
+  // naming the file / tensor for unsupported architectures, missing or truncated files, bad
+  // headers and shape mismatches.
+  static std::unique_ptr<Model> load(const std::string& dir);
+  virtual ~Model() = default;
+
+  virtual const ModelConfig& config() const = 0;
+
+  // Adds LoRA A/B to the target modules (A ~ kaiming-uniform from seed, B = 0, as PEFT does)
+  // and freezes every base weight. Without this call all weights are trainable (full tune).
+  virtual void enable_lora(const LoraConfig& cfg, uint64_t seed) = 0;
+  virtual bool has_lora() const = 0;
+
+  virtual std::vector<Param*> trainable_params() = 0;  // stable order: the optimizer relies on it
+  virtual std::vector<Param*> base_params() = 0;       // the Hugging Face weights, load order
+  virtual int64_t num_params() const = 0;              // base weights
+  virtual int64_t num_trainable_params() const = 0;
+
+  // Mean cross-entropy over tokens with loss_mask = 1 (0 if none). training enables dropout,
+  // drawn deterministically from dropout_seed. Keeps activations for backward.
+  virtual float forward(const Batch& batch, bool training, uint64_t dropout_seed, ThreadPool* pool) = 0;
+  // Logits of the last forward, [B, T, V].
+  virtual const float* logits() const = 0;
+  virtual void zero_grad() = 0;
+  // Accumulates d(loss_scale * loss)/d(param) into every trainable Param::grad.
+  virtual void backward(float loss_scale, ThreadPool* pool) = 0;
+
+  // Bytes of activations and workspace held for a batch of this shape (for memory reports).
+  virtual size_t activation_bytes(int B, int T) const = 0;
+
+  // Writes a Hugging Face folder (config.json + model.safetensors, tied weights once) or a PEFT
+  // adapter folder (adapter_config.json + adapter_model.safetensors). Atomic: temp + rename.
+  virtual void save_pretrained(const std::string& dir) const = 0;
+  virtual void save_adapter(const std::string& dir) const = 0;
+  // Loads LoRA weights saved by save_adapter (after enable_lora with the same config).
+  virtual void load_adapter(const std::string& dir) = 0;
+};
+
+}  // namespace tuner
