@@ -10,9 +10,13 @@ struct CpuFeatures {
   bool f16c = false;
   bool avx512f = false;
   bool avx512bw = false;
+  bool avx512dq = false;
+  bool avx512vl = false;
   bool avx512_bf16 = false;
 };
 
+// Detected once per process. TUNER_CPU_LIMIT=generic|avx2 caps what is reported, so tests and
+// benchmarks can exercise the lower kernels on a newer CPU.
 const CpuFeatures& cpu_features();
 
 }  // namespace tuner

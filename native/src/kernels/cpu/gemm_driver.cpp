@@ -1,0 +1,219 @@
+// The blocked sgemm driver (the loop nest of BLIS / GotoBLAS):
+//   for jc over N by nc:                       B panel, shared by all threads (L3)
+//     for pc over K by kc:                     one rank-kc update of C
+//       pack B[pc:pc+kc, jc:jc+nc]             (threads pack disjoint slivers)
+//       for ic over M by mc:                   A block, one per thread (L2)
+//         pack A[ic:ic+mc, pc:pc+kc]
+//         for jr over nc by nr, ir over mc by mr: micro-kernel (B sliver in L1, C tile in registers)
+// Threads split C by whole slivers (rows of A, or columns of B when M is small), never K, so each
+// element of C is summed in the same order whatever the thread count: results are bit-identical
+// for 1, 2 or 64 threads and from run to run.
+#include <algorithm>
+#include <cstdlib>
+#include <cstring>
+
+#include "kernels/cpu/gemm_internal.h"
+#include "tuner/error.h"
+#include "tuner/threadpool.h"
+
+namespace tuner {
+
+namespace {
+
+// A grow-only, 64-byte aligned scratch buffer. One per thread (thread_local) so packing needs
+// no allocation after warm-up and no locking.
+class Scratch {
+ public:
+  ~Scratch() { std::free(data_); }
+  float* get(size_t floats) {
+    if (floats > capacity_) {
+      std::free(data_);
+      const size_t bytes = (floats * sizeof(float) + 63) / 64 * 64;
+      data_ = static_cast<float*>(std::aligned_alloc(64, bytes));
+      TUNER_CHECK(data_ != nullptr, "out of memory for a GEMM packing buffer");
+      capacity_ = floats;
+    }
+    return data_;
+  }
+
+ private:
+  float* data_ = nullptr;
+  size_t capacity_ = 0;
+};
+
+thread_local Scratch tls_pack_a;
+thread_local Scratch tls_pack_b;
+
+inline int ceil_div(int a, int b) { return (a + b - 1) / b; }
+
+// Packs rows [i0, i0+m) x columns [p0, p0+kc) of op(A) into MR-row slivers.
+void pack_a(float* dst, Trans ta, const float* A, int64_t lda, int i0, int m, int p0, int kc,
+            int MR) {
+  for (int s = 0; s < m; s += MR) {
+    const int rows = std::min(MR, m - s);
+    float* out = dst + int64_t(s) * kc;
+    if (ta == Trans::T) {
+      // op(A)(i, k) = A[k][i]: each k is a contiguous run of rows.
+      for (int k = 0; k < kc; ++k) {
+        const float* src = A + int64_t(p0 + k) * lda + i0 + s;
+        float* o = out + int64_t(k) * MR;
+        for (int r = 0; r < rows; ++r) o[r] = src[r];
+        for (int r = rows; r < MR; ++r) o[r] = 0.0f;
+      }
+    } else {
+      for (int r = 0; r < rows; ++r) {
+        const float* src = A + int64_t(i0 + s + r) * lda + p0;
+        for (int k = 0; k < kc; ++k) out[int64_t(k) * MR + r] = src[k];
+      }
+      for (int r = rows; r < MR; ++r)
+        for (int k = 0; k < kc; ++k) out[int64_t(k) * MR + r] = 0.0f;
+    }
+  }
+}
+
+// Packs NR-column slivers [s0, s1) of op(B)[p0:p0+kc, j0:j0+n] (sliver s covers columns s*NR..).
+void pack_b(float* dst, Trans tb, const float* B, int64_t ldb, int p0, int kc, int j0, int n,
+            int NR, int s0, int s1) {
+  for (int s = s0; s < s1; ++s) {
+    const int c0 = s * NR;
+    const int cols = std::min(NR, n - c0);
+    float* out = dst + int64_t(s) * NR * kc;
+    if (tb == Trans::N) {
+      for (int k = 0; k < kc; ++k) {
+        const float* src = B + int64_t(p0 + k) * ldb + j0 + c0;
+        float* o = out + int64_t(k) * NR;
+        if (cols == NR) {
+          std::memcpy(o, src, sizeof(float) * NR);
+        } else {
+          for (int c = 0; c < cols; ++c) o[c] = src[c];
+          for (int c = cols; c < NR; ++c) o[c] = 0.0f;
+        }
+      }
+    } else {
+      // op(B)(k, j) = B[j][k]: read each column's k run contiguously, write strided.
+      for (int c = 0; c < cols; ++c) {
+        const float* src = B + int64_t(j0 + c0 + c) * ldb + p0;
+        for (int k = 0; k < kc; ++k) out[int64_t(k) * NR + c] = src[k];
+      }
+      for (int c = cols; c < NR; ++c)
+        for (int k = 0; k < kc; ++k) out[int64_t(k) * NR + c] = 0.0f;
+    }
+  }
+}
+
+void scale_c(float* C, int64_t ldc, int M, int N, float beta) {
+  for (int i = 0; i < M; ++i) {
+    float* row = C + int64_t(i) * ldc;
+    if (beta == 0.0f) {
+      std::fill(row, row + N, 0.0f);
+    } else if (beta != 1.0f) {
+      for (int j = 0; j < N; ++j) row[j] *= beta;
+    }
+  }
+}
+
+struct Problem {
+  const GemmKernel* kern;
+  Trans ta, tb;
+  int M, N, K;
+  float alpha;
+  const float* A;
+  int64_t lda;
+  const float* B;
+  int64_t ldb;
+  float* C;
+  int64_t ldc;
+};
+
+// Rows [m0, m1) of C against the packed B panel (all its slivers).
+void compute_rows(const Problem& p, const float* bpack, int jc, int nc, int pc, int kc,
+                  float beta, int m0, int m1) {
+  const GemmKernel& k = *p.kern;
+  const int n_slivers = ceil_div(nc, k.nr);
+  float* apack = tls_pack_a.get(size_t(ceil_div(std::min(k.mc, m1 - m0), k.mr)) * k.mr * kc);
+  for (int ic = m0; ic < m1; ic += k.mc) {
+    const int mc = std::min(k.mc, m1 - ic);
+    pack_a(apack, p.ta, p.A, p.lda, ic, mc, pc, kc, k.mr);
+    for (int s = 0; s < n_slivers; ++s) {
+      const int nr = std::min(k.nr, nc - s * k.nr);
+      const float* b = bpack + int64_t(s) * k.nr * kc;
+      float* cblock = p.C + int64_t(ic) * p.ldc + jc + s * k.nr;
+      for (int ir = 0; ir < mc; ir += k.mr) {
+        k.micro(kc, apack + int64_t(ir) * kc, b, cblock + int64_t(ir) * p.ldc, p.ldc,
+                std::min(k.mr, mc - ir), nr, p.alpha, beta);
+      }
+    }
+  }
+}
+
+// All rows of C (M is small) against B slivers [s0, s1).
+void compute_slivers(const Problem& p, const float* bpack, int jc, int nc, int pc, int kc,
+                     float beta, int s0, int s1) {
+  const GemmKernel& k = *p.kern;
+  for (int ic = 0; ic < p.M; ic += k.mc) {
+    const int mc = std::min(k.mc, p.M - ic);
+    float* apack = tls_pack_a.get(size_t(ceil_div(mc, k.mr)) * k.mr * kc);
+    pack_a(apack, p.ta, p.A, p.lda, ic, mc, pc, kc, k.mr);
+    for (int s = s0; s < s1; ++s) {
+      const int nr = std::min(k.nr, nc - s * k.nr);
+      const float* b = bpack + int64_t(s) * k.nr * kc;
+      float* cblock = p.C + int64_t(ic) * p.ldc + jc + s * k.nr;
+      for (int ir = 0; ir < mc; ir += k.mr) {
+        k.micro(kc, apack + int64_t(ir) * kc, b, cblock + int64_t(ir) * p.ldc, p.ldc,
+                std::min(k.mr, mc - ir), nr, p.alpha, beta);
+      }
+    }
+  }
+}
+
+}  // namespace
+
+void sgemm_with_kernel(const GemmKernel& kern, Trans ta, Trans tb, int M, int N, int K,
+                       float alpha, const float* A, int lda, const float* B, int ldb, float beta,
+                       float* C, int ldc, ThreadPool* pool) {
+  TUNER_CHECK(M >= 0 && N >= 0 && K >= 0, "sgemm: negative size");
+  if (M == 0 || N == 0) return;
+  TUNER_CHECK(ldc >= N, "sgemm: ldc < N");
+  if (K == 0 || alpha == 0.0f) {
+    scale_c(C, ldc, M, N, beta);
+    return;
+  }
+  TUNER_CHECK(lda >= (ta == Trans::N ? K : M), "sgemm: lda smaller than a row of A");
+  TUNER_CHECK(ldb >= (tb == Trans::N ? N : K), "sgemm: ldb smaller than a row of B");
+
+  const Problem p{&kern, ta, tb, M, N, K, alpha, A, lda, B, ldb, C, ldc};
+  const int threads = pool ? pool->size() : 1;
+  const int m_slivers = ceil_div(M, kern.mr);
+  // Split rows when every thread gets a few slivers of A; else split columns of B.
+  const bool split_rows = threads == 1 || m_slivers >= 4 * threads;
+
+  for (int jc = 0; jc < N; jc += kern.nc) {
+    const int nc = std::min(kern.nc, N - jc);
+    const int n_slivers = ceil_div(nc, kern.nr);
+    for (int pc = 0; pc < K; pc += kern.kc) {
+      const int kc = std::min(kern.kc, K - pc);
+      const float beta_k = pc == 0 ? beta : 1.0f;
+      float* bpack = tls_pack_b.get(size_t(n_slivers) * kern.nr * kc);
+      if (threads == 1) {
+        pack_b(bpack, tb, B, ldb, pc, kc, jc, nc, kern.nr, 0, n_slivers);
+        compute_rows(p, bpack, jc, nc, pc, kc, beta_k, 0, M);
+        continue;
+      }
+      pool->parallel_for(n_slivers, [&](int64_t s0, int64_t s1, int) {
+        pack_b(bpack, tb, B, ldb, pc, kc, jc, nc, kern.nr, int(s0), int(s1));
+      });
+      if (split_rows) {
+        pool->parallel_for(m_slivers, [&](int64_t s0, int64_t s1, int) {
+          compute_rows(p, bpack, jc, nc, pc, kc, beta_k, int(s0) * kern.mr,
+                       std::min(M, int(s1) * kern.mr));
+        });
+      } else {
+        pool->parallel_for(n_slivers, [&](int64_t s0, int64_t s1, int) {
+          compute_slivers(p, bpack, jc, nc, pc, kc, beta_k, int(s0), int(s1));
+        });
+      }
+    }
+  }
+}
+
+}  // namespace tuner

@@ -1,0 +1,41 @@
+// Internals shared by the sgemm driver and its per-instruction-set micro-kernels.
+// The driver (gemm_driver.cpp) blocks the problem BLIS-style and packs panels of A and B into
+// contiguous, zero-padded buffers; a micro-kernel then multiplies one MR x K sliver of packed A
+// by one K x NR sliver of packed B into an MR x NR tile of C held in registers.
+//
+// Packed layouts (k runs slowest so the kernel streams both buffers linearly):
+//   A sliver: a[k * MR + i], i < MR   (rows past M are zero)
+//   B sliver: b[k * NR + j], j < NR   (columns past N are zero)
+#pragma once
+#include <cstdint>
+
+#include "tuner/gemm.h"
+
+namespace tuner {
+
+// Computes the full MR x NR product of one A and one B sliver over `kc` steps, then writes its
+// top-left mr x nr part: C = alpha * AB + beta * C (beta == 0: C is not read).
+using GemmMicroKernel = void (*)(int kc, const float* a, const float* b, float* c, int64_t ldc,
+                                 int mr, int nr, float alpha, float beta);
+
+struct GemmKernel {
+  const char* name;  // "avx512", "avx2", "generic"
+  int mr, nr;        // register tile
+  int mc, kc, nc;    // cache blocks: A block mc x kc (L2), B sliver kc x nr (L1), B panel kc x nc (L3)
+  GemmMicroKernel micro;
+};
+
+// One per instruction set; each is defined in its own file compiled with that ISA's flags.
+const GemmKernel& gemm_kernel_generic();
+const GemmKernel& gemm_kernel_avx2();
+const GemmKernel& gemm_kernel_avx512();
+
+// The kernel sgemm uses on this CPU (cpu_features; TUNER_CPU_LIMIT caps it).
+const GemmKernel& gemm_kernel_best();
+
+// sgemm with an explicit kernel: tests compare every kernel this CPU can run with the reference.
+void sgemm_with_kernel(const GemmKernel& kernel, Trans ta, Trans tb, int M, int N, int K,
+                       float alpha, const float* A, int lda, const float* B, int ldb, float beta,
+                       float* C, int ldc, ThreadPool* pool);
+
+}  // namespace tuner

@@ -1,0 +1,175 @@
+// sgemm against its double-accumulating reference: every kernel this CPU can run, all four
+// transpose combinations, odd sizes around the tile and block edges, row strides wider than the
+// matrix, alpha / beta (beta = 0 over NaN-filled C), 1 / 2 / 4 threads, and bit-identical
+// results from run to run and across thread counts.
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <random>
+#include <vector>
+
+#include "kernels/cpu/gemm_internal.h"
+#include "tuner/cpu_features.h"
+#include "tuner/gemm.h"
+#include "tuner/threadpool.h"
+
+using namespace tuner;
+
+namespace {
+
+int g_failures = 0;
+int g_checks = 0;
+
+struct Case {
+  Trans ta, tb;
+  int M, N, K;
+  int pad_a, pad_b, pad_c;  // extra elements per row beyond the matrix width
+  float alpha, beta;
+};
+
+const char* tname(Trans t) { return t == Trans::N ? "N" : "T"; }
+
+std::vector<float> random_matrix(int64_t n, std::mt19937& rng) {
+  std::uniform_real_distribution<float> dist(-1.0f, 1.0f);
+  std::vector<float> v(n);
+  for (auto& x : v) x = dist(rng);
+  return v;
+}
+
+// Runs one case with `kernel` and checks every element against the reference with a bound
+// derived from the inputs' magnitudes (float summation error grows at most ~K * eps).
+bool check_case(const GemmKernel& kernel, const Case& c, ThreadPool* pool, std::mt19937& rng,
+                std::vector<float>* out = nullptr) {
+  const int a_rows = c.ta == Trans::N ? c.M : c.K, a_cols = c.ta == Trans::N ? c.K : c.M;
+  const int b_rows = c.tb == Trans::N ? c.K : c.N, b_cols = c.tb == Trans::N ? c.N : c.K;
+  const int lda = a_cols + c.pad_a, ldb = b_cols + c.pad_b, ldc = c.N + c.pad_c;
+  std::vector<float> A = random_matrix(int64_t(a_rows) * lda + 1, rng);
+  std::vector<float> B = random_matrix(int64_t(b_rows) * ldb + 1, rng);
+  std::vector<float> C0 = random_matrix(int64_t(c.M) * ldc + 1, rng);
+  if (c.beta == 0.0f) std::fill(C0.begin(), C0.end(), NAN);
+  // Padding past each row must come back untouched.
+  const float kSentinel = 12345.0f;
+  for (int i = 0; i < c.M; ++i)
+    for (int j = c.N; j < ldc; ++j) C0[int64_t(i) * ldc + j] = kSentinel;
+  std::vector<float> C = C0, R = C0;
+
+  sgemm_with_kernel(kernel, c.ta, c.tb, c.M, c.N, c.K, c.alpha, A.data(), lda, B.data(), ldb,
+                    c.beta, C.data(), ldc, pool);
+  sgemm_reference(c.ta, c.tb, c.M, c.N, c.K, c.alpha, A.data(), lda, B.data(), ldb, c.beta,
+                  R.data(), ldc);
+  ++g_checks;
+  const double eps = 1.2e-7;
+  for (int i = 0; i < c.M; ++i) {
+    for (int j = 0; j < ldc; ++j) {
+      const int64_t idx = int64_t(i) * ldc + j;
+      if (j >= c.N) {
+        if (C[idx] != kSentinel) {
+          std::printf("FAIL %s %s%s M=%d N=%d K=%d: wrote past row end at (%d,%d)\n",
+                      kernel.name, tname(c.ta), tname(c.tb), c.M, c.N, c.K, i, j);
+          ++g_failures;
+          return false;
+        }
+        continue;
+      }
+      // Magnitude bound: |alpha| * sum_k |a||b| + |beta * c| (inputs are in [-1, 1]).
+      const double scale = std::fabs(c.alpha) * c.K + (c.beta == 0.0f ? 0.0 : std::fabs(c.beta));
+      const double tol = 2.0 * (c.K + 2) * eps * scale + 1e-30;
+      if (!(std::fabs(double(C[idx]) - double(R[idx])) <= tol)) {
+        std::printf("FAIL %s %s%s M=%d N=%d K=%d alpha=%g beta=%g threads=%d: C(%d,%d)=%.9g "
+                    "reference=%.9g tol=%.3g\n",
+                    kernel.name, tname(c.ta), tname(c.tb), c.M, c.N, c.K, c.alpha, c.beta,
+                    pool ? pool->size() : 1, i, j, C[idx], R[idx], tol);
+        ++g_failures;
+        return false;
+      }
+    }
+  }
+  if (out) *out = C;
+  return true;
+}
+
+void test_kernel(const GemmKernel& kernel) {
+  std::printf("kernel %s (%dx%d, mc=%d kc=%d nc=%d)\n", kernel.name, kernel.mr, kernel.nr,
+              kernel.mc, kernel.kc, kernel.nc);
+  ThreadPool pool1(1), pool2(2), pool4(4);
+  ThreadPool* pools[] = {nullptr, &pool1, &pool2, &pool4};
+  std::mt19937 rng(1234);
+  const int sizes[] = {1, 2, 7, 17, 63, 65, 129};
+  const Trans ts[] = {Trans::N, Trans::T};
+  // Sizes around tile and block edges, every transpose pair, strided rows.
+  for (Trans ta : ts)
+    for (Trans tb : ts)
+      for (int M : sizes)
+        for (int N : sizes)
+          for (int K : {1, 17, 65}) {
+            Case c{ta, tb, M, N, K, (M + N) % 3, (N + K) % 5, (M + K) % 4, 1.0f, 0.0f};
+            check_case(kernel, c, pools[(M + N + K) % 4], rng);
+          }
+  // K past the kc block (several rank-kc updates, beta applied only once), N past nc.
+  for (Trans ta : ts)
+    for (Trans tb : ts) {
+      check_case(kernel, {ta, tb, 37, 45, kernel.kc * 2 + 3, 1, 2, 3, 0.5f, -1.5f}, &pool2, rng);
+      check_case(kernel, {ta, tb, 9, kernel.nc + kernel.nr + 5, 11, 0, 0, 0, 1.0f, 1.0f}, &pool2, rng);
+      check_case(kernel, {ta, tb, kernel.mc * 2 + 5, 33, 300, 4, 0, 1, 2.0f, 0.0f}, &pool4, rng);
+    }
+  // alpha / beta variants, including alpha = 0 (C = beta * C) and K = 0.
+  const float alphas[] = {1.0f, -2.0f, 0.0f};
+  const float betas[] = {0.0f, 1.0f, 0.25f};
+  for (float alpha : alphas)
+    for (float beta : betas) {
+      check_case(kernel, {Trans::N, Trans::T, 70, 50, 90, 3, 1, 2, alpha, beta}, &pool2, rng);
+      check_case(kernel, {Trans::T, Trans::N, 13, 29, 0, 0, 0, 0, alpha, beta}, &pool2, rng);
+    }
+  // Training shapes in miniature: tall-skinny (LoRA), and M smaller than the thread count.
+  check_case(kernel, {Trans::N, Trans::T, 512, 8, 256, 0, 0, 0, 1.0f, 0.0f}, &pool4, rng);
+  check_case(kernel, {Trans::T, Trans::N, 8, 256, 512, 0, 0, 0, 1.0f, 1.0f}, &pool4, rng);
+  check_case(kernel, {Trans::N, Trans::N, 3, 300, 40, 0, 0, 0, 1.0f, 0.0f}, &pool4, rng);
+
+  // Determinism: the same problem twice, and with 1, 2 and 4 threads, gives identical bits.
+  for (Trans ta : ts)
+    for (Trans tb : ts) {
+      std::vector<float> first, again;
+      const Case c{ta, tb, 131, 97, kernel.kc + 77, 0, 0, 0, 1.0f, 0.5f};
+      for (int round = 0; round < 2; ++round)
+        for (ThreadPool* pool : pools) {
+          std::mt19937 same(99);
+          check_case(kernel, c, pool, same, first.empty() ? &first : &again);
+          if (!again.empty() && std::memcmp(first.data(), again.data(), first.size() * 4) != 0) {
+            std::printf("FAIL %s %s%s: results differ between runs / thread counts\n", kernel.name,
+                        tname(ta), tname(tb));
+            ++g_failures;
+          }
+          ++g_checks;
+        }
+    }
+}
+
+}  // namespace
+
+int main() {
+  const CpuFeatures& f = cpu_features();
+  test_kernel(gemm_kernel_generic());
+  if (f.avx2 && f.fma) test_kernel(gemm_kernel_avx2());
+  else std::printf("skipped avx2 kernel: this CPU lacks AVX2/FMA\n");
+  if (f.avx512f && f.avx512bw && f.avx512dq && f.avx512vl) test_kernel(gemm_kernel_avx512());
+  else std::printf("skipped avx512 kernel: this CPU lacks AVX-512\n");
+
+  // The public entry point reaches the best kernel.
+  std::printf("sgemm dispatches to %s\n", gemm_kernel_best().name);
+  std::mt19937 rng(7);
+  ThreadPool pool(2);
+  const int M = 33, N = 47, K = 29;
+  std::vector<float> A = random_matrix(M * K, rng), B = random_matrix(K * N, rng);
+  std::vector<float> C(M * N, NAN), R(M * N, NAN);
+  sgemm(Trans::N, Trans::N, M, N, K, 1.0f, A.data(), K, B.data(), N, 0.0f, C.data(), N, &pool);
+  sgemm_reference(Trans::N, Trans::N, M, N, K, 1.0f, A.data(), K, B.data(), N, 0.0f, R.data(), N);
+  for (int i = 0; i < M * N; ++i)
+    if (!(std::fabs(C[i] - R[i]) <= 1e-5f)) {
+      std::printf("FAIL sgemm entry point at %d: %g vs %g\n", i, C[i], R[i]);
+      ++g_failures;
+      break;
+    }
+
+  std::printf("%d checks, %d failures\n", g_checks, g_failures);
+  return g_failures == 0 ? 0 : 1;
+}
