@@ -1,0 +1,13 @@
+// Every command the extension contributes. This module does not import `vscode`, so the manifest
+// unit test can check it against package.json in plain node; commands.ts maps each id to its
+// handler with a Record<CommandId, …>, so a missing handler is a compile error.
+
+export const COMMAND_IDS = [
+  'tuner.datasetStats',
+  'tuner.chooseDatasetFormat',
+  'tuner.convertDataset',
+  'tuner.lintDataset',
+  'tuner.showLog',
+] as const;
+
+export type CommandId = (typeof COMMAND_IDS)[number];

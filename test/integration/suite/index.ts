@@ -1,0 +1,21 @@
+// The one test entry both launchers use (run-host.mjs: code-server offline; run-electron.ts:
+// @vscode/test-electron with a downloaded VS Code). The extension host calls run() and reads
+// the outcome from the returned promise.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import Mocha from 'mocha';
+
+export function run(): Promise<void> {
+  const mocha = new Mocha({ ui: 'tdd', color: false, timeout: 60_000, grep: process.env.TUNER_TEST_GREP });
+  for (const file of fs.readdirSync(__dirname).sort()) {
+    if (file.endsWith('.test.js')) mocha.addFile(path.join(__dirname, file));
+  }
+  return new Promise((resolve, reject) => {
+    mocha.run((failures) => {
+      const total = mocha.suite.total();
+      console.log(`${total - failures} passed, ${failures} failed`);
+      if (failures > 0) reject(new Error(`${failures} of ${total} integration tests failed`));
+      else resolve();
+    });
+  });
+}
