@@ -15,6 +15,10 @@ enum class Trans { N, T };
 void sgemm(Trans ta, Trans tb, int M, int N, int K, float alpha, const float* A, int lda,
            const float* B, int ldb, float beta, float* C, int ldc, ThreadPool* pool);
 
+// Name of the kernel sgemm runs on this CPU ("avx512", "avx2" or "generic"), for logs and the
+// hardware report.
+const char* sgemm_kernel_name();
+
 void sgemm_reference(Trans ta, Trans tb, int M, int N, int K, float alpha, const float* A,
                      int lda, const float* B, int ldb, float beta, float* C, int ldc);
 

@@ -17,6 +17,8 @@ const GemmKernel& gemm_kernel_best() {
   return best;
 }
 
+const char* sgemm_kernel_name() { return gemm_kernel_best().name; }
+
 void sgemm(Trans ta, Trans tb, int M, int N, int K, float alpha, const float* A, int lda,
            const float* B, int ldb, float beta, float* C, int ldc, ThreadPool* pool) {
   sgemm_with_kernel(gemm_kernel_best(), ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc,

@@ -1,0 +1,127 @@
+// Typed loader for Tuner's native addon (native/addon, built by `npm run build:native` into
+// build/native/Release/tuner.node). Only cheap, safe calls run in the extension host; anything
+// that can fault or exhaust memory runs in a child process (tuner-train, the inference worker).
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+
+/** Instruction sets the native kernels choose between at run time. */
+export interface CpuFeatures {
+  avx2: boolean;
+  fma: boolean;
+  f16c: boolean;
+  avx512f: boolean;
+  avx512bw: boolean;
+  avx512dq: boolean;
+  avx512vl: boolean;
+  avx512bf16: boolean;
+}
+
+/** What the machine offers a run, as the native engine sees it. */
+export interface NativeHardware {
+  /** CPU brand string, e.g. "AMD EPYC 7B13". */
+  cpuModel: string;
+  /** Physical cores this process may use. */
+  cores: number;
+  /** Logical CPUs this process may use (affinity mask). */
+  threads: number;
+  features: CpuFeatures;
+  /** Physical memory, capped by a cgroup limit when one is set. */
+  ramTotalBytes: number;
+  /** Memory that can be allocated without swapping. */
+  ramAvailableBytes: number;
+  /** The sgemm kernel the engine runs on this CPU: "avx512", "avx2" or "generic". */
+  gemmKernel: string;
+}
+
+export interface TunerAddon {
+  /** Version of the native engine (the package version it was built from). */
+  version(): string;
+  hardware(): NativeHardware;
+}
+
+/** The addon is missing or cannot be loaded; the message says where it looked and what to do. */
+export class AddonLoadError extends Error {
+  constructor(
+    message: string,
+    readonly searched: string[],
+  ) {
+    super(message);
+    this.name = 'AddonLoadError';
+  }
+}
+
+/** Where cmake-js puts the addon, relative to the package root (release first). */
+export const ADDON_RELATIVE_PATHS = [
+  path.join('build', 'native', 'Release', 'tuner.node'),
+  path.join('build', 'native', 'tuner.node'),
+  path.join('build', 'native', 'Debug', 'tuner.node'),
+];
+
+/** The package root: the nearest folder at or above `start` whose package.json is Tuner's. */
+export function findPackageRoot(start: string = __dirname): string | undefined {
+  let dir = path.resolve(start);
+  for (;;) {
+    const manifest = path.join(dir, 'package.json');
+    try {
+      const pkg = JSON.parse(fs.readFileSync(manifest, 'utf8')) as { name?: unknown };
+      if (pkg.name === 'tuner') return dir;
+    } catch {
+      // Not here (or unreadable): keep walking up.
+    }
+    const parent = path.dirname(dir);
+    if (parent === dir) return undefined;
+    dir = parent;
+  }
+}
+
+/** Candidate addon paths for a package root, in the order they are tried. */
+export function addonCandidates(packageRoot: string): string[] {
+  return ADDON_RELATIVE_PATHS.map((p) => path.join(packageRoot, p));
+}
+
+let cached: TunerAddon | undefined;
+
+/**
+ * Loads the native addon (once per process). `packageRoot` defaults to the package this file
+ * belongs to, found by walking up from it, so it works from out/ (tests) and dist/ (bundle).
+ */
+export function loadAddon(packageRoot?: string): TunerAddon {
+  if (cached && packageRoot === undefined) return cached;
+  const root = packageRoot ?? findPackageRoot();
+  if (!root) {
+    throw new AddonLoadError(
+      `Tuner's native addon: no package.json named "tuner" above ${__dirname}. ` +
+        'Pass the extension folder to loadAddon().',
+      [],
+    );
+  }
+  const searched = addonCandidates(root);
+  const found = searched.find((p) => fs.existsSync(p));
+  if (!found) {
+    throw new AddonLoadError(
+      `Tuner's native addon was not found (looked for ${searched.join(', ')}). ` +
+        'Build it with `npm run build:native` (needs cmake and a C++17 compiler).',
+      searched,
+    );
+  }
+  let addon: TunerAddon;
+  try {
+    // A .node file can only be loaded through require(); its exports are typed below.
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    addon = require(found) as TunerAddon;
+  } catch (err) {
+    throw new AddonLoadError(
+      `Tuner's native addon at ${found} failed to load: ${(err as Error).message}. ` +
+        'Rebuild it for this Node.js / Electron with `npm run build:native`.',
+      searched,
+    );
+  }
+  if (typeof addon.version !== 'function' || typeof addon.hardware !== 'function') {
+    throw new AddonLoadError(
+      `${found} is not Tuner's addon (it has no version() / hardware()). Rebuild it with \`npm run build:native\`.`,
+      searched,
+    );
+  }
+  if (packageRoot === undefined) cached = addon;
+  return addon;
+}
