@@ -1,0 +1,52 @@
+// Repairs offered as quick fixes for broken lines, only where the intent is clear: the scanner
+// points at each offending character in turn, the repair changes just that character, and the
+// result must parse. Anything else is left for the user to fix by hand.
+
+import { findJsonError, type JsonSyntaxError } from './json-scan';
+
+export interface Repair {
+  title: string;
+  /** Edits in the original line's columns, non-overlapping and in order. */
+  edits: { start: number; end: number; newText: string }[];
+}
+
+const MAX_STEPS = 64;
+
+export function attemptRepair(line: string, kind: JsonSyntaxError['kind']): Repair | undefined {
+  // Work on a copy in which every edit keeps the length, so columns stay those of the original.
+  let text = line;
+  const edits: Repair['edits'] = [];
+  for (let step = 0; step < MAX_STEPS; step++) {
+    const err = findJsonError(text);
+    if (!err) break;
+    if (err.kind !== kind) return undefined;
+    const p = err.pos;
+    if (kind === 'trailing-comma') {
+      if (text[p] !== ',') return undefined;
+      text = text.slice(0, p) + ' ' + text.slice(p + 1);
+      edits.push({ start: p, end: p + 1, newText: '' });
+    } else {
+      // smart-quotes / single-quotes: swap the quote at the error, then its partner (the next
+      // quote of the same family), so a whole string is requoted at once.
+      const family = kind === 'single-quotes' ? "'" : '\u201c\u201d\u201e\u201f\u2033\u00ab\u00bb';
+      if (!family.includes(text[p])) return undefined;
+      let q = p + 1;
+      while (q < text.length && !family.includes(text[q])) {
+        if (text[q] === '"' || text[q] === '\\') return undefined;
+        q++;
+      }
+      if (q >= text.length) return undefined;
+      text = text.slice(0, p) + '"' + text.slice(p + 1, q) + '"' + text.slice(q + 1);
+      edits.push({ start: p, end: p + 1, newText: '"' }, { start: q, end: q + 1, newText: '"' });
+    }
+  }
+  if (edits.length === 0 || findJsonError(text)) return undefined;
+  try {
+    JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+  edits.sort((a, b) => a.start - b.start);
+  const title = kind === 'trailing-comma' ? 'Remove trailing comma' : kind === 'smart-quotes' ? 'Replace typographic quotes with JSON quotes' : 'Replace single quotes with double quotes';
+  return { title, edits };
+}

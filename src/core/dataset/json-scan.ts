@@ -1,0 +1,232 @@
+// A small JSON scanner for the failure path only: JSON.parse says *that* a line is broken, this
+// says *where* and *why* in words a user can act on, and finds the text range of a field so a
+// diagnostic can underline exactly it. Valid lines never come through here unless they have a
+// problem to point at, so its speed does not matter for the linter's throughput.
+
+export type JsonPath = readonly (string | number)[];
+
+export interface JsonSyntaxError {
+  /** UTF-16 offset of the first character the scanner could not accept. */
+  pos: number;
+  /** Offset just past the offending text (at least pos + 1 unless at the end). */
+  end: number;
+  message: string;
+  kind: 'truncated' | 'trailing-comma' | 'smart-quotes' | 'single-quotes' | 'other';
+}
+
+export interface Located {
+  /** Range of the value. */
+  start: number;
+  end: number;
+  /** Range of the property name (with its quotes) when the path ends at an object member. */
+  keyStart?: number;
+  keyEnd?: number;
+}
+
+class ScanError extends Error {
+  constructor(readonly info: JsonSyntaxError) {
+    super(info.message);
+  }
+}
+
+const SMART_QUOTES = '\u201c\u201d\u201e\u201f\u2033\u00ab\u00bb';
+
+class Scanner {
+  i = 0;
+  found?: Located;
+
+  constructor(private readonly s: string, private readonly target?: JsonPath) {}
+
+  private fail(message: string, kind: JsonSyntaxError['kind'] = 'other', pos = this.i, end?: number): never {
+    const e = end ?? Math.min(this.s.length, pos + 1);
+    throw new ScanError({ pos, end: Math.max(e, pos), message, kind });
+  }
+
+  private ws(): void {
+    const s = this.s;
+    while (this.i < s.length) {
+      const c = s.charCodeAt(this.i);
+      if (c === 32 || c === 9 || c === 10 || c === 13) this.i++;
+      else break;
+    }
+  }
+
+  private truncated(what: string): never {
+    this.fail(`The line ends inside ${what}: the record looks cut off (a missing closing quote, '}' or ']').`, 'truncated');
+  }
+
+  document(): void {
+    this.ws();
+    if (this.i >= this.s.length) this.fail('Empty line: expected a JSON object.');
+    this.value(0, this.target !== undefined && this.target.length >= 0);
+    this.ws();
+    if (this.i < this.s.length) {
+      const c = this.s[this.i];
+      if (c === '{') this.fail('A second record starts on the same line: put each JSON object on its own line.', 'other', this.i, this.s.length);
+      if (c === ',') this.fail('Unexpected comma after the record: JSON lines have no separators between records.', 'trailing-comma');
+      this.fail('Unexpected text after the end of the record.', 'other', this.i, this.s.length);
+    }
+  }
+
+  private value(depth: number, onPath: boolean): void {
+    const start = this.i;
+    const s = this.s;
+    if (this.i >= s.length) this.truncated('the record');
+    const c = s[this.i];
+    if (c === '{') this.object(depth, onPath);
+    else if (c === '[') this.array(depth, onPath);
+    else if (c === '"') this.string();
+    else if (c === '-' || (c >= '0' && c <= '9')) this.number();
+    else if (s.startsWith('true', this.i)) this.i += 4;
+    else if (s.startsWith('false', this.i)) this.i += 5;
+    else if (s.startsWith('null', this.i)) this.i += 4;
+    else this.badValueStart(c);
+    if (onPath && this.target && depth === this.target.length && !this.found) this.found = { start, end: this.i };
+  }
+
+  private badValueStart(c: string): never {
+    if (SMART_QUOTES.includes(c)) this.fail('Typographic quote: JSON strings need straight double quotes (").', 'smart-quotes');
+    if (c === "'") this.fail("Single quotes are not JSON: use double quotes (\").", 'single-quotes');
+    if (c === '}' || c === ']') this.fail(`Expected a value before '${c}'.`);
+    if (c === ',') this.fail("Expected a value before ','.");
+    const word = /^[A-Za-z_]\w*/.exec(this.s.slice(this.i, this.i + 40));
+    if (word) {
+      const w = word[0];
+      if (w === 'NaN' || w === 'Infinity' || w === 'undefined' || w === 'True' || w === 'False' || w === 'None') {
+        this.fail(`'${w}' is not a JSON value (use null, true, false or a number).`, 'other', this.i, this.i + w.length);
+      }
+      this.fail(`Unexpected '${w}': text values need double quotes.`, 'other', this.i, this.i + w.length);
+    }
+    this.fail(`Unexpected character '${c}' where a value was expected.`);
+  }
+
+  private object(depth: number, onPath: boolean): void {
+    const s = this.s;
+    this.i++; // {
+    this.ws();
+    if (s[this.i] === '}') { this.i++; return; }
+    for (;;) {
+      this.ws();
+      if (this.i >= s.length) this.truncated('an object');
+      const c = s[this.i];
+      if (c !== '"') {
+        if (c === '}') this.fail("Trailing comma before '}'.", 'trailing-comma', this.i - 1 - this.back(this.i - 1));
+        if (SMART_QUOTES.includes(c)) this.fail('Typographic quote: property names need straight double quotes (").', 'smart-quotes');
+        if (c === "'") this.fail("Single quotes are not JSON: put property names in double quotes (\").", 'single-quotes');
+        this.fail('Expected a property name in double quotes.');
+      }
+      const keyStart = this.i;
+      const key = this.string();
+      const keyEnd = this.i;
+      this.ws();
+      if (this.i >= s.length) this.truncated('an object');
+      if (s[this.i] !== ':') this.fail(`Expected ':' after the property name ${s.slice(keyStart, keyEnd)}.`);
+      this.i++;
+      this.ws();
+      const childOnPath = onPath && !!this.target && depth < this.target.length && this.target[depth] === key;
+      const valueStart = this.i;
+      this.value(depth + 1, childOnPath);
+      if (childOnPath && this.target && depth + 1 === this.target.length && this.found && this.found.start === valueStart) {
+        this.found.keyStart = keyStart;
+        this.found.keyEnd = keyEnd;
+      }
+      this.ws();
+      if (this.i >= s.length) this.truncated('an object');
+      const d = s[this.i];
+      if (d === ',') { this.i++; continue; }
+      if (d === '}') { this.i++; return; }
+      if (d === '"') this.fail("Missing ',' between properties.");
+      this.fail("Expected ',' or '}' after the property value.");
+    }
+  }
+
+  /** Whitespace characters just before `pos` (to point a trailing-comma error at the comma). */
+  private back(pos: number): number {
+    let n = 0;
+    while (pos - n >= 0 && ' \t\r\n'.includes(this.s[pos - n])) n++;
+    return n;
+  }
+
+  private array(depth: number, onPath: boolean): void {
+    const s = this.s;
+    this.i++; // [
+    this.ws();
+    if (s[this.i] === ']') { this.i++; return; }
+    for (let index = 0; ; index++) {
+      this.ws();
+      if (this.i >= s.length) this.truncated('an array');
+      if (s[this.i] === ']') this.fail("Trailing comma before ']'.", 'trailing-comma', this.i - 1 - this.back(this.i - 1));
+      const childOnPath = onPath && !!this.target && depth < this.target.length && this.target[depth] === index;
+      this.value(depth + 1, childOnPath);
+      this.ws();
+      if (this.i >= s.length) this.truncated('an array');
+      const d = s[this.i];
+      if (d === ',') { this.i++; continue; }
+      if (d === ']') { this.i++; return; }
+      this.fail("Expected ',' or ']' after the array element.");
+    }
+  }
+
+  private string(): string {
+    const s = this.s;
+    const start = this.i;
+    this.i++; // "
+    let plain = true;
+    while (this.i < s.length) {
+      const c = s.charCodeAt(this.i);
+      if (c === 34) {
+        this.i++;
+        return plain ? s.slice(start + 1, this.i - 1) : (JSON.parse(s.slice(start, this.i)) as string);
+      }
+      if (c === 92) {
+        plain = false;
+        const e = s[this.i + 1];
+        if (e === undefined) break;
+        if (e === 'u') {
+          if (!/^[0-9a-fA-F]{4}$/.test(s.slice(this.i + 2, this.i + 6))) this.fail('Bad \\u escape: expected four hex digits.', 'other', this.i, this.i + 6);
+          this.i += 6;
+          continue;
+        }
+        if (!'"\\/bfnrt'.includes(e)) this.fail(`Invalid escape '\\${e}' (a literal backslash is written \\\\).`, 'other', this.i, this.i + 2);
+        this.i += 2;
+        continue;
+      }
+      if (c < 32) {
+        const name = c === 9 ? 'tab (write \\t)' : c === 10 ? 'line break (write \\n)' : c === 13 ? 'carriage return (write \\r)' : `control character U+${c.toString(16).padStart(4, '0')}`;
+        this.fail(`Unescaped ${name} inside a string.`);
+      }
+      this.i++;
+    }
+    this.fail('Unterminated string: the line ends before the closing quote (the record looks cut off).', 'truncated', start, s.length);
+  }
+
+  private number(): void {
+    const m = /^-?(0|[1-9]\d*)(\.\d+)?([eE][+-]?\d+)?/.exec(this.s.slice(this.i, this.i + 400));
+    if (!m || m[0] === '-') this.fail('Invalid number.');
+    this.i += m[0].length;
+    const next = this.s[this.i];
+    if (next !== undefined && /[0-9A-Za-z.]/.test(next)) this.fail('Invalid number (leading zeros, a dangling "." or letters are not allowed).');
+  }
+}
+
+/** Why a line is not valid JSON, or undefined if it is. */
+export function findJsonError(text: string): JsonSyntaxError | undefined {
+  try {
+    new Scanner(text).document();
+    return undefined;
+  } catch (e) {
+    if (e instanceof ScanError) return e.info;
+    throw e;
+  }
+}
+
+/** The range of the value (and key) at `path` in a valid JSON text, or undefined if absent. */
+export function locate(text: string, path: JsonPath): Located | undefined {
+  const sc = new Scanner(text, path);
+  try {
+    sc.document();
+  } catch (e) {
+    if (!(e instanceof ScanError)) throw e;
+  }
+  return sc.found;
+}

@@ -1,0 +1,356 @@
+// The linting engine: fed one line at a time (from editor text or from a file streamed in
+// chunks), it keeps only counters, hashes and capped problem lists, so memory stays bounded
+// however large the file is. The hot path per line is JSON.parse, a key-based format guess,
+// field type checks and one string hash; everything that builds messages or ranges runs only
+// when there is a problem to report.
+
+import { scanContent, type ContentHit, type ContentOptions } from './content-checks';
+import { convertLineEdit } from './convert';
+import { FORMAT_IDS, detectRecordFormat, type FormatId } from './formats';
+import { hashString } from './hash';
+import { findJsonError, locate, type JsonPath } from './json-scan';
+import { attemptRepair } from './json-repair';
+import type { LintOptions, LintResult } from './lint';
+import type { Fix, Problem, Range, Severity } from './problem';
+import { checkRecord, type RecordSink, type RuleId } from './record-checks';
+import { resolveSeverities, ruleById } from './rules';
+import { StatsCollector } from './stats-collector';
+
+export const DEFAULT_MAX_RECORD_CHARS = 32_768;
+export const DEFAULT_MAX_PROBLEMS = 10_000;
+
+export type Eol = 'none' | 'lf' | 'crlf';
+
+/** Where a deferred line is: its number, and (text mode) its offset so a fix can re-read it. */
+interface LineRef {
+  line: number;
+  len: number;
+  offset: number;
+}
+
+export class LineLinter implements RecordSink {
+  readonly problems: Problem[] = [];
+  readonly stats = new StatsCollector();
+  private readonly sev: Map<string, Severity | 'off'>;
+  private readonly forced: FormatId | undefined;
+  private readonly maxChars: number;
+  private readonly maxProblems: number;
+  private readonly content: ContentOptions;
+  private readonly contentOn: boolean;
+  private readonly nearDup: boolean;
+  private dropped = 0;
+  private readonly seen = new Map<number, number>(); // record hash -> first line
+  private readonly seenNear = new Map<number, number>();
+  private readonly byFormat = new Map<FormatId, LineRef[]>();
+  private readonly formatCounts = new Map<FormatId, number>();
+  private readonly eolRefs: Record<'lf' | 'crlf', LineRef[]> = { lf: [], crlf: [] };
+  private readonly eolCounts = { lf: 0, crlf: 0 };
+  private readonly hits: ContentHit[] = [];
+  private lines = 0;
+  private bomLine = -1;
+  private records = 0;
+  private prevLen = 0;
+  // The line being linted (read by reportAt).
+  private line = 0;
+  private text = '';
+
+  constructor(options: LintOptions = {}) {
+    this.sev = resolveSeverities(options.severities);
+    this.forced = options.format && options.format !== 'auto' ? options.format : undefined;
+    this.maxChars = options.maxRecordChars ?? DEFAULT_MAX_RECORD_CHARS;
+    this.maxProblems = options.maxProblems ?? DEFAULT_MAX_PROBLEMS;
+    this.nearDup = options.nearDuplicates === true && this.on('near-duplicate');
+    this.content = {
+      placeholders: this.on('placeholder') ? (options.placeholders ?? []).filter((p) => p.length > 0) : [],
+      html: options.html !== false && this.on('html'),
+      privacy: options.privacy !== false && this.on('privacy'),
+    };
+    this.contentOn = this.content.placeholders.length > 0 || this.content.html || this.content.privacy;
+  }
+
+  on(rule: RuleId): boolean {
+    return this.sev.get(rule) !== 'off';
+  }
+
+  /** Adds a problem unless its rule is off or the cap is reached. */
+  report(rule: RuleId, message: string, range: Range, fixes?: Fix[]): void {
+    const severity = this.sev.get(rule);
+    if (severity === undefined || severity === 'off') return;
+    this.stats.countProblem(ruleById(rule).code);
+    if (this.problems.length >= this.maxProblems) {
+      this.dropped++;
+      return;
+    }
+    const p: Problem = { range, severity, code: ruleById(rule).code, message };
+    if (fixes && fixes.length) p.fixes = fixes;
+    this.problems.push(p);
+  }
+
+  private lineRange(line = this.line, len = this.text.length): Range {
+    return { line, col: 0, endLine: line, endCol: len };
+  }
+
+  /** The edit that deletes the current line including its line break. */
+  private deleteLineEdit(eol: Eol): Fix['edits'] {
+    if (eol !== 'none') return [{ range: { line: this.line, col: 0, endLine: this.line + 1, endCol: 0 }, newText: '' }];
+    if (this.line === 0) return [{ range: this.lineRange(), newText: '' }];
+    return [{ range: { line: this.line - 1, col: this.prevLen, endLine: this.line, endCol: this.text.length }, newText: '' }];
+  }
+
+  reportAt(rule: RuleId, message: string, path: JsonPath, key?: boolean, fixes?: Fix[]): void {
+    if (!this.on(rule)) return;
+    let range: Range;
+    const loc = path.length ? locate(this.text, path) : undefined;
+    if (loc) {
+      const start = key && loc.keyStart !== undefined ? loc.keyStart : loc.start;
+      const end = key && loc.keyEnd !== undefined ? loc.keyEnd : loc.end;
+      range = { line: this.line, col: start, endLine: this.line, endCol: end };
+    } else {
+      range = this.recordRange();
+    }
+    this.report(rule, message, range, fixes);
+  }
+
+  private recordRange(): Range {
+    const t = this.text;
+    let s = 0;
+    while (s < t.length && t.charCodeAt(s) <= 32) s++;
+    let e = t.length;
+    while (e > s && t.charCodeAt(e - 1) <= 32) e--;
+    return { line: this.line, col: s, endLine: this.line, endCol: e };
+  }
+
+  /** The BOM on this line was replaced by a space: that space is not surrounding whitespace. */
+  suppressWhitespaceOnce(line: number): void {
+    this.bomLine = line;
+  }
+
+  countRole(role: string): void {
+    this.stats.countRole(role);
+  }
+
+  /**
+   * Lints one line. `text` excludes the line break; `offset` is the line's position in the
+   * document text (text mode, so deferred fixes can re-read it) or -1 when streaming.
+   */
+  pushLine(text: string, line: number, eol: Eol, offset = -1): void {
+    this.lines++;
+    this.line = line;
+    this.text = text;
+    if (eol !== 'none') {
+      this.eolCounts[eol]++;
+      const refs = this.eolRefs[eol];
+      if (refs.length < this.maxProblems) refs.push({ line, len: text.length, offset });
+    }
+    this.lintLine(text, line, eol, offset);
+    this.prevLen = text.length;
+  }
+
+  private lintLine(text: string, line: number, eol: Eol, offset: number): void {
+    const len = text.length;
+    const c0 = len ? text.charCodeAt(0) : 0;
+    const cl = len ? text.charCodeAt(len - 1) : 0;
+    let key = text;
+    if (c0 <= 32 || cl <= 32) {
+      const trimmed = text.trim();
+      if (trimmed.length === 0) {
+        // The empty remainder after a final line break is not a line of the file.
+        if (eol === 'none' && len === 0) { this.lines--; return; }
+        this.report('blank-line', 'Blank line: JSON lines files have one record per line and no empty lines.', this.lineRange(), [
+          { title: 'Remove blank line', edits: this.deleteLineEdit(eol), preferred: true },
+        ]);
+        return;
+      }
+      const onlyBom = line === this.bomLine && text.length > 1 && text.charCodeAt(1) > 32 && cl > 32;
+      if (this.on('surrounding-whitespace') && !onlyBom) {
+        const r = this.recordRange();
+        this.report('surrounding-whitespace', 'Whitespace around the record.', this.lineRange(), [
+          { title: 'Trim whitespace', edits: [{ range: this.lineRange(), newText: text.slice(r.col, r.endCol) }], preferred: true },
+        ]);
+      }
+      key = trimmed;
+    }
+    this.stats.countLength(key.length);
+    if (key.length > this.maxChars) {
+      this.report('record-too-long', `Record has ${key.length.toLocaleString('en-US')} characters, more than the maximum of ${this.maxChars.toLocaleString('en-US')} (setting maxRecordChars): shorten or split it.`, this.recordRange());
+    }
+    let value: unknown;
+    try {
+      value = JSON.parse(key);
+    } catch (e) {
+      this.reportInvalidJson(text, e);
+      return;
+    }
+    if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+      this.reportNotObject(value);
+      return;
+    }
+    this.records++;
+    const rec = value as Record<string, unknown>;
+    this.checkDuplicate(key, rec, eol);
+    const detected = detectRecordFormat(rec);
+    const format = detected ?? this.forced;
+    if (detected) {
+      this.formatCounts.set(detected, (this.formatCounts.get(detected) ?? 0) + 1);
+      this.stats.countFormat(detected);
+      if (this.forced) {
+        if (detected !== this.forced) this.reportMixed(text, line, detected, this.forced);
+      } else {
+        let refs = this.byFormat.get(detected);
+        if (!refs) this.byFormat.set(detected, (refs = []));
+        if (refs.length < this.maxProblems) refs.push({ line, len, offset });
+      }
+    } else {
+      const keys = Object.keys(rec);
+      const expected = this.forced ? `the ${this.forced} format` : 'a known format, e.g. {"messages": [...]}, {"instruction", "output"} or {"input", "output"}';
+      this.report('unknown-format', `Record matches no known format (fields: ${keys.length ? keys.map((k) => `"${k}"`).join(', ') : 'none'}); expected ${expected}.`, this.recordRange());
+    }
+    if (format) checkRecord(this, rec, format, this.stats);
+    if (this.contentOn) {
+      this.hits.length = 0;
+      scanContent(text, this.content, this.hits);
+      for (const h of this.hits) this.report(h.rule, h.message, { line, col: h.start, endLine: line, endCol: h.end });
+    }
+  }
+
+  private reportInvalidJson(text: string, e: unknown): void {
+    const err = findJsonError(text);
+    if (!err) {
+      this.report('invalid-json', `Invalid JSON: ${e instanceof Error ? e.message : String(e)}`, this.recordRange());
+      return;
+    }
+    const range: Range = { line: this.line, col: err.pos, endLine: this.line, endCol: Math.max(err.end, err.pos) };
+    const repair = err.kind === 'trailing-comma' || err.kind === 'smart-quotes' || err.kind === 'single-quotes' ? attemptRepair(text, err.kind) : undefined;
+    const fixes: Fix[] = [];
+    if (repair) fixes.push({ title: repair.title, edits: repair.edits.map((ed) => ({ range: { line: this.line, col: ed.start, endLine: this.line, endCol: ed.end }, newText: ed.newText })), preferred: true });
+    const rule: RuleId = err.kind === 'trailing-comma' ? 'trailing-comma' : err.kind === 'smart-quotes' ? 'smart-quotes' : 'invalid-json';
+    const message = rule === 'invalid-json' ? `Invalid JSON at column ${err.pos + 1}: ${err.message}` : `${err.message} (column ${err.pos + 1})`;
+    this.report(rule, message, range, fixes.length ? fixes : undefined);
+  }
+
+  private reportNotObject(value: unknown): void {
+    const what = value === null ? 'null' : Array.isArray(value) ? 'an array' : typeof value === 'string' ? 'a string' : `a ${typeof value}`;
+    const fixes: Fix[] = [];
+    if (Array.isArray(value) && value.length > 0 && value.every((v) => v !== null && typeof v === 'object' && !Array.isArray(v))) {
+      fixes.push({ title: 'Put each element of the array on its own line', edits: [{ range: this.recordRange(), newText: value.map((v) => JSON.stringify(v)).join('\n') }], preferred: true });
+    }
+    this.report('not-object', `The line holds ${what}, not a record: each line must be one JSON object {...}.`, this.recordRange(), fixes.length ? fixes : undefined);
+  }
+
+  private checkDuplicate(key: string, rec: Record<string, unknown>, eol: Eol): void {
+    const h = hashString(key);
+    const first = this.seen.get(h);
+    if (first !== undefined) {
+      this.stats.countDuplicate();
+      this.report('duplicate-record', `Duplicate record: the same as line ${first + 1}.`, this.recordRange(), [
+        { title: `Remove duplicate of line ${first + 1}`, edits: this.deleteLineEdit(eol), preferred: true },
+      ]);
+      return;
+    }
+    this.seen.set(h, this.line);
+    if (this.nearDup) {
+      const nh = hashString(normalisedText(rec));
+      const nf = this.seenNear.get(nh);
+      if (nf !== undefined) {
+        this.stats.countNearDuplicate();
+        this.report('near-duplicate', `Near-duplicate: the same text as line ${nf + 1} after normalising whitespace and case.`, this.recordRange(), [
+          { title: `Remove near-duplicate of line ${nf + 1}`, edits: this.deleteLineEdit(eol) },
+        ]);
+      } else {
+        this.seenNear.set(nh, this.line);
+      }
+    }
+  }
+
+  private reportMixed(text: string | undefined, line: number, actual: FormatId, expected: FormatId, len = text?.length ?? 0): void {
+    if (!this.on('mixed-format')) return;
+    const fixes: Fix[] = [];
+    if (text !== undefined) {
+      const edit = convertLineEdit(text, line, expected, actual);
+      if (edit) fixes.push({ title: `Convert this record to ${expected}`, edits: [edit], preferred: true });
+    }
+    const why = this.forced ? 'the format set in the settings' : 'the format of most records';
+    const range: Range = text !== undefined ? this.rangeOfRecord(text, line) : { line, col: 0, endLine: line, endCol: len };
+    this.report('mixed-format', `Record is in the ${actual} format but ${why} is ${expected}${fixes.length ? '' : ' (it cannot be converted without losing fields)'}.`, range, fixes.length ? fixes : undefined);
+  }
+
+  private rangeOfRecord(text: string, line: number): Range {
+    const saveLine = this.line, saveText = this.text;
+    this.line = line;
+    this.text = text;
+    const r = this.recordRange();
+    this.line = saveLine;
+    this.text = saveText;
+    return r;
+  }
+
+  /** Document-level checks that need the whole file, then the result. */
+  finish(readLine?: (offset: number, len: number) => string): LintResult {
+    const dominant = this.dominantFormat();
+    if (!this.forced && dominant) {
+      for (const id of FORMAT_IDS) {
+        if (id === dominant) continue;
+        for (const ref of this.byFormat.get(id) ?? []) {
+          const text = readLine && ref.offset >= 0 ? readLine(ref.offset, ref.len) : undefined;
+          this.reportMixed(text, ref.line, id, dominant, ref.len);
+        }
+      }
+    }
+    this.reportLineEndings();
+    if (this.records === 0 && this.lines === 0) {
+      this.report('empty-file', 'The file has no records: add one JSON object per line.', { line: 0, col: 0, endLine: 0, endCol: 0 });
+    }
+    if (this.dropped > 0) {
+      const sev = this.sev.get('too-many-problems');
+      if (sev && sev !== 'off') this.problems.push({ range: { line: 0, col: 0, endLine: 0, endCol: 0 }, severity: sev, code: ruleById('too-many-problems').code, message: `${this.dropped.toLocaleString('en-US')} more problems are not shown (limit ${this.maxProblems.toLocaleString('en-US')}).` });
+    }
+    this.problems.sort((a, b) => a.range.line - b.range.line || a.range.col - b.range.col);
+    const formatCounts: Partial<Record<FormatId, number>> = {};
+    for (const id of FORMAT_IDS) {
+      const n = this.formatCounts.get(id);
+      if (n) formatCounts[id] = n;
+    }
+    const kinds = Object.keys(formatCounts).length;
+    const format = this.forced ?? (kinds === 0 ? 'unknown' : kinds === 1 ? (dominant as FormatId) : 'mixed');
+    return { format, formatCounts, records: this.records, lines: this.lines, problems: this.problems, stats: this.stats.result(this.records, formatCounts) };
+  }
+
+  /** The format most records have (ties go to the one seen first in FORMATS order). */
+  dominantFormat(): FormatId | undefined {
+    if (this.forced) return this.forced;
+    let best: FormatId | undefined;
+    let bestN = 0;
+    for (const id of FORMAT_IDS) {
+      const n = this.formatCounts.get(id) ?? 0;
+      if (n > bestN) { best = id; bestN = n; }
+    }
+    return best;
+  }
+
+  private reportLineEndings(): void {
+    const { lf, crlf } = this.eolCounts;
+    if (lf === 0 || crlf === 0 || !this.on('mixed-line-endings')) return;
+    const minority: 'lf' | 'crlf' = crlf < lf ? 'crlf' : 'lf';
+    const target = minority === 'crlf' ? '\n' : '\r\n';
+    const refs = this.eolRefs[minority];
+    const edits = refs.map((r) => ({ range: { line: r.line, col: r.len, endLine: r.line + 1, endCol: 0 }, newText: target }));
+    const name = minority === 'crlf' ? 'LF' : 'CRLF';
+    const wholeFile: Fix = { title: `Normalise all line endings to ${name}`, edits, preferred: true };
+    for (const r of refs) {
+      this.report('mixed-line-endings', `This line ends with ${minority === 'crlf' ? 'CRLF' : 'LF'} but most lines end with ${name} (${lf} LF, ${crlf} CRLF).`, { line: r.line, col: r.len, endLine: r.line, endCol: r.len }, [wholeFile]);
+    }
+  }
+}
+
+/** A record's text values, whitespace collapsed and lower-cased: the near-duplicate key. */
+function normalisedText(rec: unknown): string {
+  const parts: string[] = [];
+  const walk = (v: unknown): void => {
+    if (typeof v === 'string') parts.push(v);
+    else if (Array.isArray(v)) v.forEach(walk);
+    else if (v !== null && typeof v === 'object') for (const k of Object.keys(v)) walk((v as Record<string, unknown>)[k]);
+  };
+  walk(rec);
+  return parts.join('\u0000').replace(/\s+/g, ' ').trim().toLowerCase();
+}
+

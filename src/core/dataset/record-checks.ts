@@ -1,0 +1,200 @@
+// Schema and conversation checks for one parsed record. Field knowledge comes from formats.ts;
+// these functions only compare a record with it and report through a RecordSink, which turns
+// JSON paths into text ranges only when there is something to report.
+
+import { COMMON_EXTRA_FIELDS, FORMAT_SPECS, SHAREGPT_ROLES, type FieldKind, type FormatId } from './formats';
+import type { JsonPath } from './json-scan';
+import type { Fix } from './problem';
+
+export type RuleId =
+  | 'invalid-json' | 'not-object' | 'trailing-comma' | 'smart-quotes' | 'invalid-utf8' | 'bom'
+  | 'mixed-line-endings' | 'blank-line' | 'surrounding-whitespace' | 'json-array-file' | 'empty-file'
+  | 'unknown-format' | 'mixed-format' | 'missing-field' | 'unexpected-field' | 'wrong-type' | 'empty-string'
+  | 'unknown-role' | 'role-order' | 'no-assistant-turn' | 'empty-conversation'
+  | 'duplicate-record' | 'near-duplicate' | 'record-too-long'
+  | 'placeholder' | 'html' | 'privacy' | 'too-many-problems';
+
+export interface RecordSink {
+  /** Whether a rule is enabled (so checks can skip work for rules that are off). */
+  on(rule: RuleId): boolean;
+  /** Report at a JSON path of the current record; `key` underlines the property name. */
+  reportAt(rule: RuleId, message: string, path: JsonPath, key?: boolean, fixes?: Fix[]): void;
+}
+
+function jsonType(v: unknown): string {
+  if (v === null) return 'null';
+  if (Array.isArray(v)) return 'an array';
+  switch (typeof v) {
+    case 'string': return 'text';
+    case 'number': return 'a number';
+    case 'boolean': return 'a boolean';
+    default: return 'an object';
+  }
+}
+
+function kindOk(kind: FieldKind, v: unknown): boolean {
+  switch (kind) {
+    case 'string': return typeof v === 'string';
+    case 'turns': return Array.isArray(v);
+    case 'string-or-turns': return typeof v === 'string' || Array.isArray(v);
+    case 'any': return true;
+  }
+}
+
+const KIND_WORDS: Record<FieldKind, string> = {
+  string: 'text (a JSON string)',
+  turns: 'a list of turns',
+  'string-or-turns': 'text or a list of messages',
+  any: 'any value',
+};
+
+function isBlank(s: string): boolean {
+  if (s.length === 0) return true;
+  const c0 = s.charCodeAt(0);
+  const cl = s.charCodeAt(s.length - 1);
+  // Only strings that start and end with whitespace can be all whitespace.
+  if (c0 > 32 && c0 !== 160 && cl > 32 && cl !== 160) return false;
+  return s.trim().length === 0;
+}
+
+const ALLOWED_KEYS: Record<FormatId, Set<string>> = Object.fromEntries(
+  Object.values(FORMAT_SPECS).map((spec) => [spec.id, new Set([...spec.fields.map((f) => f.name), ...COMMON_EXTRA_FIELDS])]),
+) as Record<FormatId, Set<string>>;
+
+/** Field presence, types, empty text and unexpected fields against `format`. */
+export function checkFields(sink: RecordSink, rec: Record<string, unknown>, format: FormatId): void {
+  const spec = FORMAT_SPECS[format];
+  for (const f of spec.fields) {
+    const v = rec[f.name];
+    if (v === undefined) {
+      if (f.required && sink.on('missing-field')) {
+        sink.reportAt('missing-field', `Missing field "${f.name}" (${KIND_WORDS[f.kind]}) required by the ${format} format.`, []);
+      }
+      continue;
+    }
+    if (!kindOk(f.kind, v)) {
+      sink.reportAt('wrong-type', `Field "${f.name}" must be ${KIND_WORDS[f.kind]}, not ${jsonType(v)}.`, [f.name]);
+      continue;
+    }
+    if (typeof v === 'string' && !f.emptyAllowed && isBlank(v) && sink.on('empty-string')) {
+      sink.reportAt('empty-string', `Field "${f.name}" is empty: the example teaches nothing; fill it in or remove the record.`, [f.name]);
+    }
+    if (f.kind === 'string-or-turns' && Array.isArray(v)) checkTurnList(sink, v, 'messages', [f.name], false);
+  }
+  if (sink.on('unexpected-field')) {
+    const allowed = ALLOWED_KEYS[format];
+    for (const k in rec) {
+      if (!allowed.has(k)) {
+        sink.reportAt('unexpected-field', `Unexpected field "${k}" for the ${format} format: training ignores it (expected ${spec.fields.map((f) => `"${f.name}"`).join(', ')}).`, [k], true);
+      }
+    }
+  }
+}
+
+function pathOf(base: JsonPath, i: number, key?: string): JsonPath {
+  return key === undefined ? [...base, i] : [...base, i, key];
+}
+
+const MESSAGE_KEYS = new Set(['role', 'content', 'name', 'tool_calls', 'tool_call_id', 'weight', 'function_call', 'refusal']);
+const SHAREGPT_KEYS = new Set(['from', 'value', 'weight', 'name']);
+const CHAT_ROLES = new Set(['system', 'user', 'assistant', 'tool']);
+
+export interface RoleCounter {
+  countRole(role: string): void;
+}
+
+/**
+ * Checks a list of turns ('messages' = OpenAI role/content, 'sharegpt' = from/value): each turn's
+ * shape, known roles, and the order a chat template can render. `complete` = the list is a whole
+ * conversation that must end with an assistant turn (false for a preference prompt).
+ */
+export function checkTurnList(sink: RecordSink, turns: unknown[], style: 'messages' | 'sharegpt', base: JsonPath, complete = true, roles?: RoleCounter): void {
+  if (turns.length === 0) {
+    if (complete) sink.reportAt('empty-conversation', `"${base[base.length - 1]}" is an empty list: add at least a user and an assistant turn.`, base);
+    return;
+  }
+  const roleKey = style === 'messages' ? 'role' : 'from';
+  const textKey = style === 'messages' ? 'content' : 'value';
+  const keys = style === 'messages' ? MESSAGE_KEYS : SHAREGPT_KEYS;
+  let prev: string | undefined; // previous normalised role
+  let prevHadToolCall = false;
+  let started = false; // a non-system turn has been seen
+  for (let i = 0; i < turns.length; i++) {
+    const t = turns[i];
+    if (t === null || typeof t !== 'object' || Array.isArray(t)) {
+      sink.reportAt('wrong-type', `Turn ${i + 1} must be an object with "${roleKey}" and "${textKey}", not ${jsonType(t)}.`, pathOf(base, i));
+      prev = undefined;
+      continue;
+    }
+    const turn = t as Record<string, unknown>;
+    const rawRole = turn[roleKey];
+    let role: string | undefined;
+    let toolCall = false;
+    if (rawRole === undefined) {
+      sink.reportAt('missing-field', `Turn ${i + 1} has no "${roleKey}".`, pathOf(base, i));
+    } else if (typeof rawRole !== 'string') {
+      sink.reportAt('wrong-type', `"${roleKey}" of turn ${i + 1} must be text, not ${jsonType(rawRole)}.`, pathOf(base, i, roleKey));
+    } else if (style === 'messages') {
+      if (CHAT_ROLES.has(rawRole)) role = rawRole;
+      else sink.reportAt('unknown-role', `Unknown role "${rawRole}" in turn ${i + 1}: use system, user, assistant or tool.`, pathOf(base, i, roleKey));
+      toolCall = role === 'assistant' && (Array.isArray(turn.tool_calls) && turn.tool_calls.length > 0 || turn.function_call !== undefined);
+    } else {
+      role = SHAREGPT_ROLES[rawRole];
+      if (role === undefined) sink.reportAt('unknown-role', `Unknown speaker "${rawRole}" in turn ${i + 1}: use human, gpt, system, function_call or observation.`, pathOf(base, i, roleKey));
+      toolCall = rawRole === 'function_call';
+    }
+    if (role) roles?.countRole(role);
+
+    const text = turn[textKey];
+    if (text === undefined) {
+      if (!toolCall) sink.reportAt('missing-field', `Turn ${i + 1} has no "${textKey}".`, pathOf(base, i));
+    } else if (typeof text === 'string') {
+      if (!toolCall && isBlank(text) && sink.on('empty-string')) sink.reportAt('empty-string', `"${textKey}" of turn ${i + 1} (${rawRole}) is empty.`, pathOf(base, i, textKey));
+    } else if (!(text === null && toolCall) && !(style === 'messages' && Array.isArray(text))) {
+      sink.reportAt('wrong-type', `"${textKey}" of turn ${i + 1} must be text, not ${jsonType(text)}.`, pathOf(base, i, textKey));
+    }
+    if (sink.on('unexpected-field')) {
+      for (const k in turn) {
+        if (!keys.has(k)) sink.reportAt('unexpected-field', `Unexpected field "${k}" in turn ${i + 1}: training ignores it.`, pathOf(base, i, k), true);
+      }
+    }
+
+    if (role && sink.on('role-order')) {
+      if (role === 'system') {
+        if (started) sink.reportAt('role-order', `System turn ${i + 1} comes after the conversation started: move it to the beginning.`, pathOf(base, i, roleKey));
+      } else if (role === 'assistant' && !started && complete) {
+        sink.reportAt('role-order', 'The conversation starts with an assistant turn: the first turn after the system prompt must be from the user.', pathOf(base, i, roleKey));
+      } else if (role === 'user' && prev === 'user') {
+        sink.reportAt('role-order', `Two user turns in a row (turns ${i} and ${i + 1}): merge them or add the assistant's reply between them.`, pathOf(base, i, roleKey));
+      } else if (role === 'assistant' && prev === 'assistant' && !prevHadToolCall) {
+        sink.reportAt('role-order', `Two assistant turns in a row (turns ${i} and ${i + 1}): merge them or add the user's turn between them.`, pathOf(base, i, roleKey));
+      } else if (role === 'tool' && !(prev === 'tool' || (prev === 'assistant' && prevHadToolCall))) {
+        sink.reportAt('role-order', `Tool result in turn ${i + 1} without a preceding assistant tool call.`, pathOf(base, i, roleKey));
+      }
+    }
+    if (role && role !== 'system') started = true;
+    prev = role;
+    prevHadToolCall = toolCall;
+  }
+  if (complete && prev !== undefined && prev !== 'assistant' && sink.on('no-assistant-turn')) {
+    sink.reportAt('no-assistant-turn', `The conversation ends with a ${prev} turn: add the assistant's answer, or there is nothing to learn after it.`, [...base, turns.length - 1]);
+  }
+}
+
+/** Everything record-level except the content scans: fields, then turns for chat formats. */
+export function checkRecord(sink: RecordSink, rec: Record<string, unknown>, format: FormatId, roles?: RoleCounter): void {
+  checkFields(sink, rec, format);
+  const spec = FORMAT_SPECS[format];
+  if (spec.turnsField) {
+    const list = rec[spec.turnsField];
+    if (Array.isArray(list)) checkTurnList(sink, list, format === 'messages' ? 'messages' : 'sharegpt', [spec.turnsField], true, roles);
+  } else if (roles) {
+    if (format === 'text') roles.countRole('assistant');
+    else if (format === 'input-output' && rec.input === '') roles.countRole('assistant');
+    else {
+      if (format !== 'preference' || typeof rec.prompt === 'string') roles.countRole('user');
+      if (format === 'alpaca' && typeof rec.system === 'string' && rec.system !== '') roles.countRole('system');
+      roles.countRole('assistant');
+    }
+  }
+}

@@ -1,0 +1,57 @@
+// Lints a file straight from disk in fixed-size chunks, so a file of any size is linted with
+// memory bounded by the chunk size plus the longest line. Used by the lint worker for files
+// too large to hand over as editor text.
+
+import { closeSync, fstatSync, openSync, readFileSync, readSync } from 'node:fs';
+import { LineLinter } from './line-linter';
+import { byteProblems, feedLines, lintBytes, type LintOptions, type LintResult } from './lint';
+import { hasUtf8Bom } from './utf8';
+
+const CHUNK_BYTES = 4 << 20;
+/** Below this size the whole file is read at once, which also enables whole-document checks. */
+const WHOLE_FILE_BYTES = 8 << 20;
+
+export function lintFile(filePath: string, options: LintOptions = {}, onProgress?: (fraction: number) => void, chunkBytes = CHUNK_BYTES): LintResult {
+  const fd = openSync(filePath, 'r');
+  try {
+    const size = fstatSync(fd).size;
+    if (size <= WHOLE_FILE_BYTES && chunkBytes === CHUNK_BYTES) {
+      const result = lintBytes(readFileSync(fd), options);
+      onProgress?.(1);
+      return result;
+    }
+    const linter = new LineLinter(options);
+    const decoder = new TextDecoder('utf-8', { ignoreBOM: true });
+    let carry: Buffer = Buffer.alloc(0);
+    let pos = 0;
+    let line = 0;
+    let first = true;
+    const buf = Buffer.allocUnsafe(chunkBytes);
+    for (;;) {
+      const n = readSync(fd, buf, 0, chunkBytes, pos);
+      pos += n;
+      const eof = n === 0;
+      const data = carry.length ? Buffer.concat([carry, buf.subarray(0, n)]) : buf.subarray(0, n);
+      const cut = eof ? data.length : data.lastIndexOf(0x0a) + 1;
+      if (cut === 0 && !eof) {
+        carry = Buffer.from(data); // one line longer than a chunk: keep collecting it
+        continue;
+      }
+      const piece = data.subarray(0, cut);
+      byteProblems(linter, piece, line, first);
+      let text = decoder.decode(piece);
+      if (first && hasUtf8Bom(piece)) {
+        text = ' ' + text.slice(1);
+        linter.suppressWhitespaceOnce(0);
+      }
+      first = false;
+      carry = Buffer.from(data.subarray(cut)); // copy: `buf` is reused for the next read
+      line = feedLines(linter, text, line, -1, eof);
+      onProgress?.(size > 0 ? Math.min(1, pos / size) : 1);
+      if (eof) break;
+    }
+    return linter.finish();
+  } finally {
+    closeSync(fd);
+  }
+}
