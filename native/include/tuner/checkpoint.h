@@ -1,0 +1,48 @@
+// Checkpoints: a folder per save, written to a temporary name, fsynced, then renamed, so a
+// crash at any moment leaves either the previous checkpoints or a complete new one.
+//   LoRA: adapter_config.json + adapter_model.safetensors (PEFT layout, loadable as is)
+//   full: config.json + model.safetensors (Hugging Face folder, loadable as is)
+//   both: trainer_state.json (step, data cursor, RNG, plan fingerprint, losses so far)
+//         optimizer.safetensors (AdamW exp_avg / exp_avg_sq per trainable tensor, fp32)
+#pragma once
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "tuner/shards.h"
+
+namespace tuner {
+
+class Model;
+class AdamW;
+
+struct TrainerState {
+  int64_t step = 0;  // optimizer steps done
+  DataCursor cursor;
+  uint64_t rng_state = 0;
+  std::string plan_fingerprint;
+  std::string method;
+};
+
+// Writes checkpoint `dir` (must not exist yet) for the model, optimizer and state.
+void save_checkpoint(const std::string& dir, const Model& model, bool lora, const AdamW& opt,
+                     const TrainerState& state);
+
+// Reads trainer_state.json of a checkpoint. Throws TunerError("bad_checkpoint") when missing.
+TrainerState read_trainer_state(const std::string& dir);
+
+// Restores AdamW moments and step count; every trainable tensor must be present with its shape.
+void load_optimizer_state(const std::string& dir, AdamW* opt);
+
+// Removes leftovers of interrupted saves (".tmp-*" folders) under `parent`.
+void remove_stale_temp_dirs(const std::string& parent);
+
+// Makes the writes inside `path` (a file or a folder) durable.
+void fsync_path(const std::string& path);
+void ensure_dir(const std::string& path);
+// Saves the model as a PEFT adapter folder (lora) or a Hugging Face model folder into `dir`.
+void save_model_folder(const std::string& dir, const Model& model, bool lora);
+// Moves folder `tmp` to `final_dir`, replacing an existing one.
+void replace_dir_atomically(const std::string& tmp, const std::string& final_dir);
+
+}  // namespace tuner

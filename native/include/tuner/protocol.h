@@ -1,0 +1,88 @@
+// The trainer process protocol, C++ side: JSON-lines events on stdout and commands on stdin.
+// The one TypeScript definition is src/core/engine/protocol.ts (docs/trainer-protocol.md);
+// this mirrors it. Event lines are written whole under a lock and flushed, so a reader never
+// sees half a line; human logs go to stderr.
+#pragma once
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <string>
+
+namespace tuner {
+
+constexpr int kProtocolVersion = 1;
+
+// Builds one JSON object: {"version":1,"type":...,<fields>}.
+class EventLine {
+ public:
+  explicit EventLine(const char* type);
+  EventLine& str(const char* key, const std::string& v);
+  EventLine& null(const char* key);
+  EventLine& num(const char* key, double v);    // shortest text that round-trips a double
+  EventLine& numf(const char* key, float v);    // shortest text that round-trips a float
+  EventLine& integer(const char* key, int64_t v);
+  EventLine& boolean(const char* key, bool v);
+  EventLine& raw(const char* key, const std::string& json);  // an already-encoded value
+  std::string finish() const { return text_ + "}"; }
+
+ private:
+  void key(const char* k);
+  std::string text_;
+};
+
+// Small object builder for nested values (model summary, outputs).
+class JsonObject {
+ public:
+  JsonObject& str(const char* key, const std::string& v);
+  JsonObject& integer(const char* key, int64_t v);
+  std::string finish() const { return "{" + text_ + "}"; }
+
+ private:
+  std::string text_;
+};
+
+std::string json_quote(const std::string& s);
+std::string format_double(double v);
+std::string format_float(float v);
+
+// Writes event lines to a file descriptor (stdout by default), one write per line.
+class EventSink {
+ public:
+  explicit EventSink(int fd = 1) : fd_(fd) {}
+  void emit(const EventLine& e);
+
+ private:
+  int fd_;
+  std::mutex mu_;
+};
+
+enum class CommandType { Pause, Resume, Step, Save, Stop };
+const char* command_name(CommandType c);
+
+// Parses one command line ({"version":1,"type":"pause"}; a bare word such as `pause` is accepted
+// too, for people driving tuner-train by hand). Returns false and sets *why on a bad line.
+bool parse_command(const std::string& line, CommandType* out, std::string* why);
+
+// Reads commands from stdin on its own thread and queues them. End of input only ends the
+// reader: training goes on (a CLI user may close stdin). Bad lines are reported on stderr.
+struct ReaderShared;
+
+class CommandReader {
+ public:
+  explicit CommandReader(int fd = 0);
+  ~CommandReader();
+  void start();
+  // Pops the next command if there is one.
+  bool poll(CommandType* out);
+  // Returns when a command is queued, input ended, or timeout_ms passed.
+  void wait_for_input(int timeout_ms);
+  bool input_ended();
+
+ private:
+  int fd_;
+  // Shared with the reader thread, which is detached: it may sit in read() until the process
+  // exits and so must own what it touches.
+  std::shared_ptr<ReaderShared> shared_;
+};
+
+}  // namespace tuner

@@ -1,0 +1,83 @@
+// Pre-tokenized training data: a shard directory (manifest.json + shard-*.bin files of uint32
+// token ids and a uint8 loss mask per token; format in docs/shard-format.md, written by
+// src/core/engine/shards.ts) and a loader that cuts it into fixed (B, T) micro-batches in an
+// order fixed by the seed, with a cursor a checkpoint can save and restore.
+#pragma once
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "tuner/model.h"
+
+namespace tuner {
+
+constexpr char kShardMagic[9] = "TUNERSHD";
+constexpr uint32_t kShardVersion = 1;
+constexpr uint32_t kShardHeaderBytes = 48;
+
+uint32_t crc32(const void* data, size_t n, uint32_t crc = 0);
+
+// Every document of a shard directory, concatenated in manifest order.
+struct ShardSet {
+  std::string dir;
+  uint32_t vocab_size = 0;
+  std::string model_fingerprint, tokenizer_fingerprint;
+  std::vector<uint64_t> doc_offsets;  // num_documents + 1 entries into tokens / mask
+  std::vector<uint32_t> tokens;
+  std::vector<uint8_t> mask;
+
+  uint64_t num_documents() const { return doc_offsets.empty() ? 0 : doc_offsets.size() - 1; }
+};
+
+// Reads and verifies a shard directory (magic, version, sizes, checksums, token ids below the
+// manifest's vocab_size). Throws TunerError "bad_shards" naming the file and what is wrong.
+ShardSet load_shards(const std::string& dir);
+
+// Decodes one shard file's bytes (exposed for tests). Appends to out.
+void decode_shard(const std::string& name, const std::vector<uint8_t>& bytes, ShardSet* out);
+
+// Where the loader is: sample `index` of the epoch's permutation comes next.
+struct DataCursor {
+  uint64_t epoch = 0;
+  uint64_t index = 0;
+};
+
+// Host buffers for one micro-batch; batch() views them.
+struct BatchBuffers {
+  std::vector<uint32_t> tokens, targets;
+  std::vector<uint8_t> loss_mask;
+  int B = 0, T = 0;
+  Batch batch() const;
+  int64_t trained_tokens() const;  // positions with loss_mask = 1
+};
+
+// One document is one row: inputs doc[0..n-2], targets doc[1..n-1] (the mask of a target is
+// the mask of that token), cut to T and padded with token 0 / mask 0. Training order: each
+// epoch is a fresh permutation drawn from (seed, epoch); the last incomplete batch of an epoch
+// is dropped so every step has B real rows. Without shuffle (eval) documents go in order and
+// the last batch is padded with empty rows.
+class BatchLoader {
+ public:
+  BatchLoader(const ShardSet* data, int B, int T, uint64_t seed, bool shuffle);
+
+  void next(BatchBuffers* out);
+  uint64_t batches_per_epoch() const;
+  uint64_t truncated_documents() const { return truncated_; }
+  DataCursor cursor() const { return cursor_; }
+  void set_cursor(const DataCursor& c);
+
+ private:
+  void fill_row(uint64_t doc, int row, BatchBuffers* out) const;
+  const std::vector<uint64_t>& order();
+
+  const ShardSet* data_;
+  int B_, T_;
+  uint64_t seed_;
+  bool shuffle_;
+  uint64_t truncated_ = 0;
+  DataCursor cursor_;
+  std::vector<uint64_t> order_;
+  uint64_t order_epoch_ = UINT64_MAX;
+};
+
+}  // namespace tuner

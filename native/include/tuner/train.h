@@ -1,0 +1,67 @@
+// The trainer: a run plan (the resolved ARGS the extension writes as plan.json) and the loop
+// that trains a Model on shards under it, speaking the protocol of protocol.h.
+#pragma once
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "tuner/model.h"
+#include "tuner/optimizer.h"
+#include "tuner/schedule.h"
+
+namespace tuner {
+
+class Json;
+
+struct RunPlan {
+  std::string model_dir, data_dir, output_dir;
+  std::string method = "lora";  // full | lora
+  LoraConfig lora;
+  AdamWConfig optimizer;
+  ScheduleKind schedule = ScheduleKind::Constant;
+  int64_t warmup_steps = 0;
+  int64_t max_steps = 0;  // from the plan, or derived from epochs
+  double epochs = 0;      // 0 when max_steps was given
+  int batch_size = 0, seq_len = 0, grad_accum = 1;
+  double max_grad_norm = 1.0;  // <= 0: no clipping
+  uint64_t seed = 42;
+  int threads = 0;  // 0: every core
+  int64_t save_interval = 0, eval_interval = 0;  // 0: never (a final checkpoint is always written)
+  std::string eval_data_dir;  // empty: no eval
+  int64_t eval_max_batches = 0;  // 0: the whole eval set
+
+  bool is_lora() const { return method == "lora"; }
+};
+
+// Parses and validates a plan. Relative paths are resolved against base_dir (the plan file's
+// folder). Throws TunerError("bad_plan") naming the field, what is wrong and the fix.
+RunPlan parse_plan(const Json& j, const std::string& source, const std::string& base_dir);
+RunPlan load_plan(const std::string& path);
+
+// Hash of every plan field that changes the numbers a run computes (not paths, threads or
+// intervals), so a resume can refuse a checkpoint from a different run.
+std::string plan_fingerprint(const RunPlan& plan);
+
+// Converts a number of epochs into optimizer steps for this data set.
+int64_t steps_for_epochs(double epochs, uint64_t batches_per_epoch, int grad_accum);
+
+struct TrainOptions {
+  std::string resume_dir;  // empty: fresh run
+  bool start_paused = false;  // wait for a command before the first step (debugger "stop on entry")
+};
+
+// Command line of tuner-train: --plan FILE [--resume DIR] [--start-paused] | --help | --version.
+struct CliArgs {
+  std::string plan_path;
+  TrainOptions options;
+  bool help = false, version = false;
+};
+// Throws TunerError("bad_arguments") naming the argument and the fix.
+CliArgs parse_cli_args(int argc, const char* const* argv);
+extern const char* const kCliUsage;
+
+// Runs the whole training; events go to stdout. Returns the process exit code: 0 when it
+// completed or was stopped by a command, non-zero after an error event.
+int run_training(const RunPlan& plan, const TrainOptions& opts);
+
+}  // namespace tuner

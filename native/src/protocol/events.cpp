@@ -1,0 +1,95 @@
+// Event lines: JSON text built by hand (flat objects of strings and numbers need no DOM) with
+// numbers printed in the shortest form that parses back to the same value, so a loss read by
+// the extension (or compared across a resume) is exactly the float the trainer computed.
+#include <unistd.h>
+
+#include <cerrno>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+
+#include "tuner/protocol.h"
+
+namespace tuner {
+
+std::string json_quote(const std::string& s) {
+  std::string out = "\"";
+  for (unsigned char c : s) {
+    switch (c) {
+      case '"': out += "\\\""; break;
+      case '\\': out += "\\\\"; break;
+      case '\n': out += "\\n"; break;
+      case '\r': out += "\\r"; break;
+      case '\t': out += "\\t"; break;
+      default:
+        if (c < 0x20) {
+          char buf[8];
+          std::snprintf(buf, sizeof buf, "\\u%04x", c);
+          out += buf;
+        } else {
+          out += static_cast<char>(c);
+        }
+    }
+  }
+  return out + "\"";
+}
+
+std::string format_double(double v) {
+  if (!std::isfinite(v)) return "null";  // JSON has no NaN/Inf; such values are errors upstream
+  char buf[32];
+  for (int prec = 1; prec <= 17; ++prec) {
+    std::snprintf(buf, sizeof buf, "%.*g", prec, v);
+    if (std::strtod(buf, nullptr) == v) break;
+  }
+  return buf;
+}
+
+std::string format_float(float v) {
+  if (!std::isfinite(v)) return "null";
+  char buf[32];
+  for (int prec = 1; prec <= 9; ++prec) {
+    std::snprintf(buf, sizeof buf, "%.*g", prec, static_cast<double>(v));
+    if (std::strtof(buf, nullptr) == v) break;
+  }
+  return buf;
+}
+
+EventLine::EventLine(const char* type) {
+  text_ = "{\"version\":" + std::to_string(kProtocolVersion) + ",\"type\":" + json_quote(type);
+}
+
+void EventLine::key(const char* k) { text_ += "," + json_quote(k) + ":"; }
+
+EventLine& EventLine::str(const char* k, const std::string& v) { key(k); text_ += json_quote(v); return *this; }
+EventLine& EventLine::null(const char* k) { key(k); text_ += "null"; return *this; }
+EventLine& EventLine::num(const char* k, double v) { key(k); text_ += format_double(v); return *this; }
+EventLine& EventLine::numf(const char* k, float v) { key(k); text_ += format_float(v); return *this; }
+EventLine& EventLine::integer(const char* k, int64_t v) { key(k); text_ += std::to_string(v); return *this; }
+EventLine& EventLine::boolean(const char* k, bool v) { key(k); text_ += v ? "true" : "false"; return *this; }
+EventLine& EventLine::raw(const char* k, const std::string& json) { key(k); text_ += json; return *this; }
+
+JsonObject& JsonObject::str(const char* k, const std::string& v) {
+  if (!text_.empty()) text_ += ",";
+  text_ += json_quote(k) + ":" + json_quote(v);
+  return *this;
+}
+
+JsonObject& JsonObject::integer(const char* k, int64_t v) {
+  if (!text_.empty()) text_ += ",";
+  text_ += json_quote(k) + ":" + std::to_string(v);
+  return *this;
+}
+
+void EventSink::emit(const EventLine& e) {
+  const std::string line = e.finish() + "\n";
+  std::lock_guard<std::mutex> lock(mu_);
+  size_t off = 0;
+  while (off < line.size()) {
+    ssize_t n = ::write(fd_, line.data() + off, line.size() - off);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return;  // reader went away (EPIPE): training goes on, checkpoints still land
+    off += static_cast<size_t>(n);
+  }
+}
+
+}  // namespace tuner

@@ -1,0 +1,112 @@
+// Cuts documents into fixed (B, T) micro-batches. The order is a pure function of (seed, epoch,
+// index), so the cursor alone restores it on resume.
+#include <algorithm>
+
+#include "tuner/error.h"
+#include "tuner/rng.h"
+#include "tuner/shards.h"
+
+namespace tuner {
+
+Batch BatchBuffers::batch() const {
+  Batch b;
+  b.tokens = tokens.data();
+  b.targets = targets.data();
+  b.loss_mask = loss_mask.data();
+  b.B = B;
+  b.T = T;
+  return b;
+}
+
+int64_t BatchBuffers::trained_tokens() const {
+  int64_t n = 0;
+  for (uint8_t m : loss_mask) n += m;
+  return n;
+}
+
+BatchLoader::BatchLoader(const ShardSet* data, int B, int T, uint64_t seed, bool shuffle)
+    : data_(data), B_(B), T_(T), seed_(seed), shuffle_(shuffle) {
+  TUNER_CHECK(B > 0 && T > 0, "batch shape must be positive");
+  const uint64_t D = data->num_documents();
+  for (uint64_t d = 0; d < D; ++d)
+    if (data->doc_offsets[d + 1] - data->doc_offsets[d] > static_cast<uint64_t>(T) + 1) ++truncated_;
+  if (shuffle && D < static_cast<uint64_t>(B))
+    throw TunerError("bad_plan",
+                     "batch_size " + std::to_string(B) + " is larger than the " + std::to_string(D) +
+                         " documents in " + data->dir,
+                     "Lower batch_size (and raise grad_accum to keep the effective batch) or add data.");
+}
+
+uint64_t BatchLoader::batches_per_epoch() const {
+  const uint64_t D = data_->num_documents();
+  return shuffle_ ? D / B_ : (D + B_ - 1) / B_;
+}
+
+void BatchLoader::set_cursor(const DataCursor& c) {
+  if (c.index > data_->num_documents())
+    throw TunerError("bad_checkpoint", "data cursor " + std::to_string(c.index) + " is past the " +
+                                           std::to_string(data_->num_documents()) + " documents of " + data_->dir,
+                     "Resume with the same data_dir the checkpoint was trained on.");
+  cursor_ = c;
+}
+
+const std::vector<uint64_t>& BatchLoader::order() {
+  if (order_epoch_ != cursor_.epoch) {
+    const uint64_t D = data_->num_documents();
+    if (shuffle_) {
+      order_ = shuffled_indices(D, derive_seed(seed_, cursor_.epoch));
+    } else {
+      order_.resize(D);
+      for (uint64_t i = 0; i < D; ++i) order_[i] = i;
+    }
+    order_epoch_ = cursor_.epoch;
+  }
+  return order_;
+}
+
+void BatchLoader::fill_row(uint64_t doc, int row, BatchBuffers* out) const {
+  const uint64_t b = data_->doc_offsets[doc], e = data_->doc_offsets[doc + 1];
+  const int64_t n = static_cast<int64_t>(e - b);
+  const int64_t used = std::min<int64_t>(n - 1, T_);  // positions with a real target
+  const size_t base = static_cast<size_t>(row) * T_;
+  for (int64_t t = 0; t < T_; ++t) {
+    if (t < used) {
+      out->tokens[base + t] = data_->tokens[b + t];
+      out->targets[base + t] = data_->tokens[b + t + 1];
+      out->loss_mask[base + t] = data_->mask[b + t + 1];
+    } else {
+      out->tokens[base + t] = 0;
+      out->targets[base + t] = 0;
+      out->loss_mask[base + t] = 0;
+    }
+  }
+}
+
+void BatchLoader::next(BatchBuffers* out) {
+  out->B = B_;
+  out->T = T_;
+  const size_t n = static_cast<size_t>(B_) * T_;
+  out->tokens.resize(n);
+  out->targets.resize(n);
+  out->loss_mask.resize(n);
+  const uint64_t D = data_->num_documents();
+  const uint64_t usable = shuffle_ ? (D / B_) * B_ : D;
+  if (cursor_.index >= usable) {
+    cursor_.epoch += 1;
+    cursor_.index = 0;
+  }
+  const std::vector<uint64_t>& ord = order();
+  for (int r = 0; r < B_; ++r) {
+    const uint64_t pos = cursor_.index + r;
+    if (pos < usable) {
+      fill_row(ord[pos], r, out);
+    } else {  // eval's last batch: empty rows carry no loss
+      std::fill_n(out->tokens.begin() + static_cast<size_t>(r) * T_, T_, 0u);
+      std::fill_n(out->targets.begin() + static_cast<size_t>(r) * T_, T_, 0u);
+      std::fill_n(out->loss_mask.begin() + static_cast<size_t>(r) * T_, T_, uint8_t{0});
+    }
+  }
+  cursor_.index = std::min(usable, cursor_.index + B_);
+}
+
+}  // namespace tuner

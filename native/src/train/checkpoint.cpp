@@ -1,0 +1,210 @@
+// Checkpoint folders: written under a temporary name, every file fsynced, then renamed into
+// place and the parent fsynced, so `kill -9` at any moment leaves only complete checkpoints.
+#include "tuner/checkpoint.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+
+#include "tuner/error.h"
+#include "tuner/json.h"
+#include "tuner/model.h"
+#include "tuner/optimizer.h"
+#include "tuner/safetensors.h"
+
+namespace tuner {
+
+namespace {
+
+bool exists(const std::string& p) {
+  struct stat st;
+  return ::stat(p.c_str(), &st) == 0;
+}
+
+bool is_dir(const std::string& p) {
+  struct stat st;
+  return ::stat(p.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+void remove_tree(const std::string& path) {
+  if (is_dir(path)) {
+    if (DIR* d = ::opendir(path.c_str())) {
+      while (dirent* e = ::readdir(d)) {
+        const std::string name = e->d_name;
+        if (name == "." || name == "..") continue;
+        remove_tree(path + "/" + name);
+      }
+      ::closedir(d);
+    }
+    ::rmdir(path.c_str());
+  } else {
+    ::unlink(path.c_str());
+  }
+}
+
+std::string parent_of(const std::string& p) {
+  const size_t s = p.rfind('/');
+  if (s == std::string::npos) return ".";
+  return s == 0 ? "/" : p.substr(0, s);
+}
+
+std::string hex64(uint64_t v) {
+  char buf[17];
+  std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(v));
+  return buf;
+}
+
+[[noreturn]] void bad_checkpoint(const std::string& dir, const std::string& what) {
+  throw TunerError("bad_checkpoint", dir + ": " + what,
+                   "Resume from a complete checkpoint folder (output_dir/checkpoints/step-*) of the same plan.");
+}
+
+}  // namespace
+
+void fsync_path(const std::string& path) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return;
+  ::fsync(fd);
+  ::close(fd);
+}
+
+void ensure_dir(const std::string& path) {
+  if (path.empty() || is_dir(path)) return;
+  ensure_dir(parent_of(path));
+  if (::mkdir(path.c_str(), 0755) != 0 && errno != EEXIST)
+    throw TunerError("io_error", path + ": cannot create folder (" + std::strerror(errno) + ")",
+                     "Check that output_dir is writable and the disk is not full.");
+}
+
+void replace_dir_atomically(const std::string& tmp, const std::string& final_dir) {
+  // rename() cannot replace a non-empty folder: move the old one aside first, then drop it.
+  std::string old;
+  if (exists(final_dir)) {
+    old = final_dir + ".old-" + std::to_string(::getpid());
+    if (::rename(final_dir.c_str(), old.c_str()) != 0)
+      throw TunerError("io_error", final_dir + ": cannot replace (" + std::strerror(errno) + ")", "Check permissions on output_dir.");
+  }
+  if (::rename(tmp.c_str(), final_dir.c_str()) != 0)
+    throw TunerError("io_error", final_dir + ": rename failed (" + std::strerror(errno) + ")", "Check permissions on output_dir.");
+  fsync_path(parent_of(final_dir));
+  if (!old.empty()) remove_tree(old);
+}
+
+void remove_stale_temp_dirs(const std::string& parent) {
+  DIR* d = ::opendir(parent.c_str());
+  if (!d) return;
+  std::vector<std::string> stale;
+  while (dirent* e = ::readdir(d)) {
+    const std::string name = e->d_name;
+    if (name.rfind(".tmp-", 0) == 0 || name.find(".old-") != std::string::npos) stale.push_back(parent + "/" + name);
+  }
+  ::closedir(d);
+  for (const auto& s : stale) remove_tree(s);
+}
+
+void save_model_folder(const std::string& dir, const Model& model, bool lora) {
+  if (lora) model.save_adapter(dir);
+  else model.save_pretrained(dir);
+}
+
+void save_checkpoint(const std::string& dir, const Model& model, bool lora, const AdamW& opt,
+                     const TrainerState& state) {
+  const std::string parent = parent_of(dir);
+  ensure_dir(parent);
+  const std::string base = dir.substr(parent.size() + 1);
+  const std::string tmp = parent + "/.tmp-" + base + "-" + std::to_string(::getpid());
+  remove_tree(tmp);
+  ensure_dir(tmp);
+  save_model_folder(tmp, model, lora);
+
+  SafetensorsWriter w;
+  for (size_t i = 0; i < opt.params().size(); ++i) {
+    const Param* p = opt.params()[i];
+    w.add("exp_avg." + p->name, p->shape, opt.exp_avg(i).data());
+    w.add("exp_avg_sq." + p->name, p->shape, opt.exp_avg_sq(i).data());
+  }
+  w.set_metadata("step", std::to_string(opt.step_count()));
+  w.write(tmp + "/optimizer.safetensors");
+
+  Json st = Json::object();
+  st.set("version", 1);
+  st.set("step", state.step);
+  st.set("epoch", static_cast<int64_t>(state.cursor.epoch));
+  st.set("index", static_cast<int64_t>(state.cursor.index));
+  st.set("rng_state", hex64(state.rng_state));  // a string: JSON numbers cannot hold 64 bits
+  st.set("optimizer_step", opt.step_count());
+  st.set("plan_fingerprint", state.plan_fingerprint);
+  st.set("method", state.method);
+  write_file_atomic(tmp + "/trainer_state.json", st.dump(2) + "\n");
+
+  // Make every file durable before the folder appears under its final name.
+  if (DIR* d = ::opendir(tmp.c_str())) {
+    while (dirent* e = ::readdir(d)) {
+      const std::string name = e->d_name;
+      if (name != "." && name != "..") fsync_path(tmp + "/" + name);
+    }
+    ::closedir(d);
+  }
+  fsync_path(tmp);
+  replace_dir_atomically(tmp, dir);
+}
+
+TrainerState read_trainer_state(const std::string& dir) {
+  const std::string path = dir + "/trainer_state.json";
+  if (!exists(dir)) bad_checkpoint(dir, "no such folder");
+  if (!exists(path)) bad_checkpoint(dir, "trainer_state.json is missing (not a checkpoint, or an incomplete one)");
+  Json j;
+  try {
+    j = Json::parse_file(path);
+  } catch (const TunerError& e) {
+    bad_checkpoint(dir, e.what());
+  }
+  auto num = [&](const char* k) -> int64_t {
+    const Json* v = j.find(k);
+    if (!v || !v->is_number() || v->as_number() < 0) bad_checkpoint(path, std::string("field \"") + k + "\" is missing or invalid");
+    return static_cast<int64_t>(v->as_number());
+  };
+  auto str = [&](const char* k) -> std::string {
+    const Json* v = j.find(k);
+    if (!v || !v->is_string()) bad_checkpoint(path, std::string("field \"") + k + "\" is missing or invalid");
+    return v->as_string();
+  };
+  if (!j.is_object() || num("version") != 1) bad_checkpoint(path, "unsupported trainer_state version");
+  TrainerState s;
+  s.step = num("step");
+  s.cursor.epoch = static_cast<uint64_t>(num("epoch"));
+  s.cursor.index = static_cast<uint64_t>(num("index"));
+  const std::string rng = str("rng_state");
+  char* end = nullptr;
+  s.rng_state = std::strtoull(rng.c_str(), &end, 16);
+  if (rng.size() != 16 || *end != '\0') bad_checkpoint(path, "field \"rng_state\" is not 16 hex digits");
+  s.plan_fingerprint = str("plan_fingerprint");
+  s.method = str("method");
+  return s;
+}
+
+void load_optimizer_state(const std::string& dir, AdamW* opt) {
+  const std::string path = dir + "/optimizer.safetensors";
+  if (!exists(path)) bad_checkpoint(dir, "optimizer.safetensors is missing");
+  std::unique_ptr<SafetensorsFile> f = SafetensorsFile::open(path);
+  for (size_t i = 0; i < opt->params().size(); ++i) {
+    const Param* p = opt->params()[i];
+    for (int which = 0; which < 2; ++which) {
+      const std::string name = (which == 0 ? "exp_avg." : "exp_avg_sq.") + p->name;
+      const TensorInfo* t = f->find(name);
+      if (!t) bad_checkpoint(path, "has no tensor " + name + " (checkpoint of another model or method?)");
+      if (t->shape != p->shape) bad_checkpoint(path, name + " has shape " + shape_str(t->shape) + ", the model needs " + shape_str(p->shape));
+      f->read_f32(*t, which == 0 ? opt->exp_avg(i).data() : opt->exp_avg_sq(i).data());
+    }
+  }
+  auto it = f->metadata().find("step");
+  if (it == f->metadata().end()) bad_checkpoint(path, "metadata has no optimizer step");
+  opt->set_step_count(std::stoll(it->second));
+}
+
+}  // namespace tuner

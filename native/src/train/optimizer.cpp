@@ -1,0 +1,117 @@
+// AdamW and global-norm clipping. Work is split into fixed-size chunks (not per thread) so
+// every result, including the reduction order of the grad norm, is the same for any thread
+// count; that keeps resumed runs bit-identical and makes thread count a pure speed knob.
+#include "tuner/optimizer.h"
+
+#include <cmath>
+
+#include "tuner/error.h"
+#include "tuner/threadpool.h"
+
+namespace tuner {
+
+namespace {
+
+constexpr int64_t kChunk = 1 << 16;
+
+// Calls fn(param_index, begin, end) for every fixed-size chunk of every parameter.
+struct Chunk {
+  size_t param;
+  int64_t begin, end;
+};
+
+std::vector<Chunk> make_chunks(const std::vector<Param*>& params) {
+  std::vector<Chunk> chunks;
+  for (size_t p = 0; p < params.size(); ++p) {
+    const int64_t n = params[p]->numel();
+    for (int64_t b = 0; b < n; b += kChunk) chunks.push_back({p, b, std::min(n, b + kChunk)});
+  }
+  return chunks;
+}
+
+template <typename Fn>
+void for_each_chunk(const std::vector<Chunk>& chunks, ThreadPool* pool, Fn&& fn) {
+  if (!pool || pool->size() <= 1 || chunks.size() <= 1) {
+    for (size_t c = 0; c < chunks.size(); ++c) fn(c);
+    return;
+  }
+  pool->parallel_for(static_cast<int64_t>(chunks.size()), [&](int64_t b, int64_t e, int) {
+    for (int64_t c = b; c < e; ++c) fn(static_cast<size_t>(c));
+  });
+}
+
+}  // namespace
+
+AdamW::AdamW(const AdamWConfig& cfg, const std::vector<Param*>& params) : cfg_(cfg), params_(params) {
+  m_.resize(params.size());
+  v_.resize(params.size());
+  for (size_t i = 0; i < params.size(); ++i) {
+    TUNER_CHECK(params[i]->grad != nullptr, "AdamW given a frozen parameter: " + params[i]->name);
+    m_[i].assign(static_cast<size_t>(params[i]->numel()), 0.0f);
+    v_[i].assign(static_cast<size_t>(params[i]->numel()), 0.0f);
+  }
+}
+
+void AdamW::step(double lr, ThreadPool* pool) {
+  ++step_;
+  // Same operation order as torch.optim.AdamW's single-tensor path, in fp32 per element;
+  // the scalar factors are computed in double and rounded once, as torch does with Python floats.
+  const float decay = static_cast<float>(1.0 - lr * cfg_.weight_decay);
+  const float b1 = static_cast<float>(cfg_.beta1), b2 = static_cast<float>(cfg_.beta2);
+  const float one_minus_b1 = static_cast<float>(1.0 - cfg_.beta1);
+  const float one_minus_b2 = static_cast<float>(1.0 - cfg_.beta2);
+  const double bc1 = 1.0 - std::pow(cfg_.beta1, static_cast<double>(step_));
+  const double bc2 = 1.0 - std::pow(cfg_.beta2, static_cast<double>(step_));
+  const float step_size = static_cast<float>(lr / bc1);
+  const float bc2_sqrt = static_cast<float>(std::sqrt(bc2));
+  const float eps = static_cast<float>(cfg_.eps);
+
+  const std::vector<Chunk> chunks = make_chunks(params_);
+  for_each_chunk(chunks, pool, [&](size_t c) {
+    const Chunk& ch = chunks[c];
+    Param* p = params_[ch.param];
+    float* w = p->data;
+    const float* g = p->grad;
+    float* m = m_[ch.param].data();
+    float* v = v_[ch.param].data();
+    for (int64_t i = ch.begin; i < ch.end; ++i) {
+      w[i] *= decay;
+      m[i] = m[i] * b1 + g[i] * one_minus_b1;
+      v[i] = v[i] * b2 + g[i] * g[i] * one_minus_b2;
+      const float denom = std::sqrt(v[i]) / bc2_sqrt + eps;
+      w[i] -= step_size * (m[i] / denom);
+    }
+  });
+}
+
+double global_grad_norm(const std::vector<Param*>& params, ThreadPool* pool) {
+  const std::vector<Chunk> chunks = make_chunks(params);
+  std::vector<double> partial(chunks.size(), 0.0);
+  for_each_chunk(chunks, pool, [&](size_t c) {
+    const Chunk& ch = chunks[c];
+    const float* g = params[ch.param]->grad;
+    double s = 0.0;
+    for (int64_t i = ch.begin; i < ch.end; ++i) s += static_cast<double>(g[i]) * g[i];
+    partial[c] = s;
+  });
+  double total = 0.0;
+  for (double s : partial) total += s;  // fixed order: independent of the thread count
+  return std::sqrt(total);
+}
+
+double clip_grads_by_norm(const std::vector<Param*>& params, double norm, double max_norm,
+                          ThreadPool* pool) {
+  if (max_norm <= 0.0) return 1.0;
+  const double coef = max_norm / (norm + 1e-6);
+  if (coef >= 1.0) return 1.0;
+  const float c32 = static_cast<float>(coef);
+  const std::vector<Chunk> chunks = make_chunks(params);
+  for_each_chunk(chunks, pool, [&](size_t c) {
+    const Chunk& ch = chunks[c];
+    float* g = params[ch.param]->grad;
+    for (int64_t i = ch.begin; i < ch.end; ++i) g[i] *= c32;
+  });
+  return coef;
+}
+
+}  // namespace tuner

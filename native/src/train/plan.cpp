@@ -1,0 +1,237 @@
+// Run plan parsing. The plan comes from the extension (resolved ARGS) or from a person writing
+// plan.json by hand, so every problem names the field, says what is wrong and what to write.
+#include <cmath>
+#include <cstdlib>
+#include <cstdio>
+#include <set>
+
+#include "tuner/error.h"
+#include "tuner/json.h"
+#include "tuner/protocol.h"
+#include "tuner/train.h"
+
+namespace tuner {
+
+namespace {
+
+const char* const kLoraTargets[] = {"q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"};
+
+class PlanReader {
+ public:
+  PlanReader(const std::string& source) : source_(source) {}
+
+  [[noreturn]] void fail(const std::string& field, const std::string& what, const std::string& fix) const {
+    throw TunerError("bad_plan", source_ + ": field \"" + field + "\" " + what, fix);
+  }
+
+  static std::string describe(const Json& v) {
+    std::string s = v.dump();
+    return s.size() > 60 ? s.substr(0, 57) + "..." : s;
+  }
+
+  // Rejects keys this plan version does not define (a typo would otherwise silently become
+  // a default).
+  void only_known(const Json& obj, const std::string& prefix, const std::set<std::string>& known) const {
+    for (const auto& kv : obj.as_object()) {
+      if (!known.count(kv.first)) {
+        std::string list;
+        for (const auto& k : known) list += (list.empty() ? "" : ", ") + k;
+        fail(prefix + kv.first, "is not a plan field", "Remove it or fix its spelling; known fields: " + list + ".");
+      }
+    }
+  }
+
+  std::string path(const Json& obj, const char* key, const std::string& base_dir, bool required) const {
+    const Json* v = obj.find(key);
+    if (!v || v->is_null()) {
+      if (required) fail(key, "is missing", std::string("Set \"") + key + "\" to a folder path.");
+      return "";
+    }
+    if (!v->is_string() || v->as_string().empty()) fail(key, "must be a non-empty string, got " + describe(*v), std::string("Set \"") + key + "\" to a folder path.");
+    const std::string& p = v->as_string();
+    return (p[0] == '/' || base_dir.empty()) ? p : base_dir + "/" + p;
+  }
+
+  double number(const Json& obj, const std::string& name, const char* key, double def, bool required,
+                double lo, bool lo_open, double hi, const std::string& example) const {
+    const Json* v = obj.find(key);
+    if (!v || v->is_null()) {
+      if (required) fail(name, "is missing", "Set \"" + name + "\" to a number such as " + example + ".");
+      return def;
+    }
+    if (!v->is_number()) fail(name, "must be a number, got " + describe(*v), "Write a plain JSON number such as " + example + " (no quotes).");
+    const double x = v->as_number();
+    const bool below = lo_open ? x <= lo : x < lo;
+    if (below || x > hi || !std::isfinite(x)) {
+      char range[96];
+      std::snprintf(range, sizeof range, "%s%g, %g]", lo_open ? "(" : "[", lo, hi);
+      fail(name, "is " + format_double(x) + ", outside " + range, "Use a value such as " + example + ".");
+    }
+    return x;
+  }
+
+  int64_t integer(const Json& obj, const std::string& name, const char* key, int64_t def, bool required,
+                  int64_t lo, int64_t hi, const std::string& example) const {
+    const double x = number(obj, name, key, static_cast<double>(def), required, static_cast<double>(lo), false,
+                            static_cast<double>(hi), example);
+    if (x != std::floor(x)) fail(name, "must be a whole number, got " + format_double(x), "Use a value such as " + example + ".");
+    return static_cast<int64_t>(x);
+  }
+
+  std::string string(const Json& obj, const std::string& name, const char* key, const std::string& def,
+                     bool required, const std::vector<std::string>& allowed) const {
+    const Json* v = obj.find(key);
+    std::string list;
+    for (const auto& a : allowed) list += (list.empty() ? "\"" : ", \"") + a + "\"";
+    if (!v || v->is_null()) {
+      if (required) fail(name, "is missing", "Set \"" + name + "\" to one of " + list + ".");
+      return def;
+    }
+    if (!v->is_string()) fail(name, "must be a string, got " + describe(*v), "Set it to one of " + list + ".");
+    for (const auto& a : allowed)
+      if (v->as_string() == a) return a;
+    fail(name, "is \"" + v->as_string() + "\", which is not supported", "Set it to one of " + list + ".");
+  }
+
+  const Json* object(const Json& obj, const char* key) const {
+    const Json* v = obj.find(key);
+    if (!v || v->is_null()) return nullptr;
+    if (!v->is_object()) fail(key, "must be an object, got " + describe(*v), std::string("See docs/trainer-protocol.md for the shape of \"") + key + "\".");
+    return v;
+  }
+
+ private:
+  std::string source_;
+};
+
+}  // namespace
+
+RunPlan parse_plan(const Json& j, const std::string& source, const std::string& base_dir) {
+  PlanReader r(source);
+  if (!j.is_object()) throw TunerError("bad_plan", source + ": a plan is a JSON object", "See docs/trainer-protocol.md for an example plan.");
+  r.only_known(j, "", {"version", "model_dir", "data_dir", "output_dir", "method", "lora", "optimizer", "schedule",
+                       "warmup_steps", "max_steps", "epochs", "batch_size", "seq_len", "grad_accum", "max_grad_norm",
+                       "seed", "threads", "save_interval", "eval_interval", "eval_data_dir", "eval_max_batches"});
+  if (const Json* v = j.find("version")) {
+    if (!v->is_number() || v->as_number() != 1)
+      r.fail("version", "is " + PlanReader::describe(*v) + "; this trainer reads plan version 1", "Regenerate the plan with this version of Tuner.");
+  }
+  RunPlan p;
+  p.model_dir = r.path(j, "model_dir", base_dir, true);
+  p.data_dir = r.path(j, "data_dir", base_dir, true);
+  p.output_dir = r.path(j, "output_dir", base_dir, true);
+  p.eval_data_dir = r.path(j, "eval_data_dir", base_dir, false);
+  p.method = r.string(j, "method", "method", "", true, {"full", "lora"});
+
+  if (const Json* lora = r.object(j, "lora")) {
+    r.only_known(*lora, "lora.", {"rank", "alpha", "dropout", "target_modules"});
+    p.lora.rank = static_cast<int>(r.integer(*lora, "lora.rank", "rank", 8, false, 1, 4096, "8"));
+    p.lora.alpha = static_cast<float>(r.number(*lora, "lora.alpha", "alpha", 16, false, 0, true, 1e6, "16"));
+    p.lora.dropout = static_cast<float>(r.number(*lora, "lora.dropout", "dropout", 0, false, 0, false, 0.99, "0.05"));
+    if (const Json* t = lora->find("target_modules")) {
+      std::string allowed;
+      for (const char* k : kLoraTargets) allowed += std::string(allowed.empty() ? "" : ",") + k;
+      if (!t->is_array() || t->size() == 0)
+        r.fail("lora.target_modules", "must be a non-empty array of module names", "Use e.g. [\"q_proj\",\"v_proj\"]; allowed: " + allowed + ".");
+      for (const Json& m : t->as_array()) {
+        bool ok = m.is_string();
+        if (ok) {
+          ok = false;
+          for (const char* k : kLoraTargets) ok = ok || m.as_string() == k;
+        }
+        if (!ok) r.fail("lora.target_modules", "contains " + PlanReader::describe(m) + ", which is not a Llama-family linear layer", "Allowed names: " + allowed + ".");
+        p.lora.target_modules.push_back(m.as_string());
+      }
+    }
+  }
+  if (p.lora.target_modules.empty()) p.lora.target_modules = {"q_proj", "v_proj"};
+
+  const Json* opt = r.object(j, "optimizer");
+  if (!opt) r.fail("optimizer", "is missing", "Add \"optimizer\": {\"lr\": 2e-4} (betas, eps and weight_decay are optional).");
+  r.only_known(*opt, "optimizer.", {"lr", "betas", "eps", "weight_decay"});
+  p.optimizer.lr = r.number(*opt, "optimizer.lr", "lr", 0, true, 0, true, 10, "2e-4");
+  if (const Json* b = opt->find("betas")) {
+    if (!b->is_array() || b->size() != 2 || !b->as_array()[0].is_number() || !b->as_array()[1].is_number())
+      r.fail("optimizer.betas", "must be two numbers, got " + PlanReader::describe(*b), "Use [0.9, 0.999].");
+    for (int i = 0; i < 2; ++i) {
+      const double x = b->as_array()[i].as_number();
+      if (!(x >= 0 && x < 1)) r.fail("optimizer.betas", "has " + format_double(x) + ", outside [0, 1)", "Use [0.9, 0.999].");
+    }
+    p.optimizer.beta1 = b->as_array()[0].as_number();
+    p.optimizer.beta2 = b->as_array()[1].as_number();
+  }
+  p.optimizer.eps = r.number(*opt, "optimizer.eps", "eps", 1e-8, false, 0, true, 1, "1e-8");
+  p.optimizer.weight_decay = r.number(*opt, "optimizer.weight_decay", "weight_decay", 0.0, false, 0, false, 10, "0.01");
+
+  const std::string sched = r.string(j, "schedule", "schedule", "constant", false, {"constant", "linear", "cosine"});
+  parse_schedule_kind(sched, &p.schedule);
+  p.warmup_steps = r.integer(j, "warmup_steps", "warmup_steps", 0, false, 0, 1LL << 40, "10");
+  const bool has_steps = j.find("max_steps") && !j.find("max_steps")->is_null();
+  const bool has_epochs = j.find("epochs") && !j.find("epochs")->is_null();
+  if (has_steps == has_epochs)
+    r.fail(has_steps ? "epochs" : "max_steps", has_steps ? "is set together with max_steps" : "is missing (and so is epochs)",
+           "Give exactly one of \"max_steps\" (optimizer steps) or \"epochs\" (passes over the data).");
+  if (has_steps) p.max_steps = r.integer(j, "max_steps", "max_steps", 0, true, 1, 1LL << 40, "100");
+  if (has_epochs) p.epochs = r.number(j, "epochs", "epochs", 0, true, 0, true, 1e6, "3");
+  p.batch_size = static_cast<int>(r.integer(j, "batch_size", "batch_size", 0, true, 1, 1 << 16, "4"));
+  p.seq_len = static_cast<int>(r.integer(j, "seq_len", "seq_len", 0, true, 2, 1 << 20, "512"));
+  p.grad_accum = static_cast<int>(r.integer(j, "grad_accum", "grad_accum", 1, false, 1, 1 << 16, "1"));
+  p.max_grad_norm = r.number(j, "max_grad_norm", "max_grad_norm", 1.0, false, 0, false, 1e9, "1.0");
+  p.seed = static_cast<uint64_t>(r.integer(j, "seed", "seed", 42, false, 0, 1LL << 53, "42"));
+  p.threads = static_cast<int>(r.integer(j, "threads", "threads", 0, false, 0, 4096, "0 (every core)"));
+  p.save_interval = r.integer(j, "save_interval", "save_interval", 0, false, 0, 1LL << 40, "100");
+  p.eval_interval = r.integer(j, "eval_interval", "eval_interval", 0, false, 0, 1LL << 40, "50");
+  p.eval_max_batches = r.integer(j, "eval_max_batches", "eval_max_batches", 0, false, 0, 1LL << 40, "20");
+  if (p.eval_interval > 0 && p.eval_data_dir.empty())
+    r.fail("eval_data_dir", "is missing while eval_interval is " + std::to_string(p.eval_interval),
+           "Set \"eval_data_dir\" to a prepared shard folder, or set eval_interval to 0.");
+  return p;
+}
+
+RunPlan load_plan(const std::string& path) {
+  // Relative paths in a plan are relative to the plan file, reported as absolute paths so
+  // events and checkpoints name folders that make sense from any working directory.
+  std::string base = ".";
+  const size_t slash = path.rfind('/');
+  if (slash != std::string::npos) base = slash == 0 ? "/" : path.substr(0, slash);
+  if (char* abs = ::realpath(base.c_str(), nullptr)) {
+    base = abs;
+    std::free(abs);
+  }
+  Json j;
+  try {
+    j = Json::parse_file(path);
+  } catch (const TunerError& e) {
+    if (e.code() == "bad_json") throw TunerError("bad_plan", e.what(), "Fix the JSON syntax of the plan file.");
+    throw TunerError("bad_plan", e.what(), "Pass the path of an existing plan file: tuner-train --plan plan.json");
+  }
+  return parse_plan(j, path, base);
+}
+
+std::string plan_fingerprint(const RunPlan& p) {
+  std::string s = "method=" + p.method + ";sched=" + schedule_kind_name(p.schedule);
+  if (p.is_lora()) {
+    s += ";lora=" + std::to_string(p.lora.rank) + "," + format_float(p.lora.alpha) + "," + format_float(p.lora.dropout);
+    for (const auto& t : p.lora.target_modules) s += "," + t;
+  }
+  s += ";opt=" + format_double(p.optimizer.lr) + "," + format_double(p.optimizer.beta1) + "," +
+       format_double(p.optimizer.beta2) + "," + format_double(p.optimizer.eps) + "," + format_double(p.optimizer.weight_decay);
+  s += ";warmup=" + std::to_string(p.warmup_steps) + ";steps=" + std::to_string(p.max_steps) + ";epochs=" + format_double(p.epochs);
+  s += ";B=" + std::to_string(p.batch_size) + ";T=" + std::to_string(p.seq_len) + ";accum=" + std::to_string(p.grad_accum);
+  s += ";clip=" + format_double(p.max_grad_norm) + ";seed=" + std::to_string(p.seed);
+  uint64_t h = 1469598103934665603ull;  // FNV-1a 64
+  for (unsigned char c : s) {
+    h ^= c;
+    h *= 1099511628211ull;
+  }
+  char buf[17];
+  std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(h));
+  return buf;
+}
+
+int64_t steps_for_epochs(double epochs, uint64_t batches_per_epoch, int grad_accum) {
+  const double micro = epochs * static_cast<double>(batches_per_epoch);
+  return static_cast<int64_t>(std::floor(micro / grad_accum));
+}
+
+}  // namespace tuner

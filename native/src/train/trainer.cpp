@@ -1,0 +1,290 @@
+// The training loop of tuner-train: load data and model, then per optimizer step run
+// grad_accum micro-batches (forward, backward with loss_scale = 1/grad_accum), check the loss
+// and gradient are finite, clip by global norm, take an AdamW step at the scheduled lr, and
+// report it. Commands from stdin are honoured between steps. Everything that decides the
+// numbers (data order, dropout seeds) comes from the seed and is saved in checkpoints, so a
+// resumed run continues bit for bit.
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <cmath>
+#include <csignal>
+#include <cstdio>
+#include <memory>
+
+#include "tuner/checkpoint.h"
+#include "tuner/error.h"
+#include "tuner/protocol.h"
+#include "tuner/rng.h"
+#include "tuner/threadpool.h"
+#include "trainer_internal.h"
+
+namespace tuner {
+
+namespace {
+
+std::atomic<bool> g_stop_signal{false};
+
+void on_stop_signal(int sig) {
+  g_stop_signal.store(true);
+  std::signal(sig, SIG_DFL);  // a second Ctrl-C ends the process at once
+}
+
+void step_dir_name(int64_t step, char* buf, size_t n) {
+  std::snprintf(buf, n, "step-%08lld", static_cast<long long>(step));
+}
+
+}  // namespace
+
+std::string Trainer::checkpoint_path(int64_t step) const {
+  char buf[32];
+  step_dir_name(step, buf, sizeof buf);
+  return plan_.output_dir + "/checkpoints/" + buf;
+}
+
+Trainer::Trainer(const RunPlan& plan, const TrainOptions& opts, EventSink* sink, CommandReader* commands)
+    : plan_(plan), opts_(opts), sink_(sink), commands_(commands) {}
+
+void Trainer::setup() {
+  pool_ = std::make_unique<ThreadPool>(plan_.threads);
+  data_ = load_shards(plan_.data_dir);
+  if (!plan_.eval_data_dir.empty()) eval_data_ = load_shards(plan_.eval_data_dir);
+
+  const std::string model_dir = (!opts_.resume_dir.empty() && !plan_.is_lora()) ? opts_.resume_dir : plan_.model_dir;
+  model_ = Model::load(model_dir);
+  const ModelConfig& cfg = model_->config();
+  for (const ShardSet* s : {&data_, &eval_data_}) {
+    if (s->num_documents() > 0 && s->vocab_size > static_cast<uint32_t>(cfg.vocab_size))
+      throw TunerError("bad_shards",
+                       s->dir + ": token ids go up to vocab_size " + std::to_string(s->vocab_size) + " but " + plan_.model_dir +
+                           " has " + std::to_string(cfg.vocab_size) + " tokens",
+                       "Prepare the data with this model's tokenizer.");
+  }
+  loader_ = std::make_unique<BatchLoader>(&data_, plan_.batch_size, plan_.seq_len, plan_.seed, true);
+  max_steps_ = plan_.max_steps;
+  if (max_steps_ == 0) {
+    max_steps_ = steps_for_epochs(plan_.epochs, loader_->batches_per_epoch(), plan_.grad_accum);
+    if (max_steps_ < 1)
+      throw TunerError("bad_plan",
+                       "epochs " + format_double(plan_.epochs) + " over " + std::to_string(loader_->batches_per_epoch()) +
+                           " batches per epoch with grad_accum " + std::to_string(plan_.grad_accum) + " gives no optimizer step",
+                       "Raise epochs, lower batch_size or grad_accum, or set max_steps.");
+  }
+  schedule_.kind = plan_.schedule;
+  schedule_.base_lr = plan_.optimizer.lr;
+  schedule_.warmup_steps = plan_.warmup_steps;
+  schedule_.total_steps = max_steps_;
+
+  if (plan_.is_lora()) model_->enable_lora(plan_.lora, plan_.seed);
+  rng_.set_state(derive_seed(plan_.seed, 0x44524F50));  // "DROP": the dropout-seed stream
+  fingerprint_ = plan_fingerprint(plan_);
+
+  if (!opts_.resume_dir.empty()) {
+    const TrainerState st = read_trainer_state(opts_.resume_dir);
+    if (st.plan_fingerprint != fingerprint_)
+      throw TunerError("plan_mismatch",
+                       opts_.resume_dir + " was trained under a different plan (fingerprint " + st.plan_fingerprint +
+                           ", this plan " + fingerprint_ + ")",
+                       "Resume with the plan the checkpoint was made with; only paths, threads and intervals may change.");
+    if (plan_.is_lora()) model_->load_adapter(opts_.resume_dir);
+    step_ = st.step;
+    loader_->set_cursor(st.cursor);
+    rng_.set_state(st.rng_state);
+  }
+  opt_ = std::make_unique<AdamW>(plan_.optimizer, model_->trainable_params());
+  if (!opts_.resume_dir.empty()) load_optimizer_state(opts_.resume_dir, opt_.get());
+  remove_stale_temp_dirs(plan_.output_dir + "/checkpoints");
+  remove_stale_temp_dirs(plan_.output_dir);
+}
+
+void Trainer::emit_start() {
+  const ModelConfig& c = model_->config();
+  JsonObject m;
+  m.str("architecture", c.architecture).str("model_type", c.model_type).integer("vocab_size", c.vocab_size);
+  m.integer("hidden_size", c.hidden_size).integer("intermediate_size", c.intermediate_size).integer("num_layers", c.num_layers);
+  m.integer("num_heads", c.num_heads).integer("num_kv_heads", c.num_kv_heads).integer("head_dim", c.head_dim);
+  JsonObject d;
+  d.integer("documents", static_cast<int64_t>(data_.num_documents())).integer("tokens", static_cast<int64_t>(data_.tokens.size()));
+  d.integer("truncated_documents", static_cast<int64_t>(loader_->truncated_documents()));
+  d.integer("batches_per_epoch", static_cast<int64_t>(loader_->batches_per_epoch()));
+  EventLine e("start");
+  e.str("method", plan_.method).raw("model", m.finish()).integer("params", model_->num_params());
+  e.integer("trainable_params", model_->num_trainable_params()).integer("tokens_per_step", tokens_per_step());
+  e.integer("threads", pool_->size()).integer("max_steps", max_steps_).integer("step", step_);
+  if (opts_.resume_dir.empty()) e.null("resumed_from");
+  else e.str("resumed_from", opts_.resume_dir);
+  e.raw("data", d.finish());
+  sink_->emit(e);
+  std::fprintf(stderr, "tuner-train: %s %s, %lld params (%lld trainable), %d threads, steps %lld..%lld\n",
+               plan_.method.c_str(), c.architecture.c_str(), static_cast<long long>(model_->num_params()),
+               static_cast<long long>(model_->num_trainable_params()), pool_->size(), static_cast<long long>(step_ + 1),
+               static_cast<long long>(max_steps_));
+}
+
+int64_t Trainer::tokens_per_step() const {
+  return static_cast<int64_t>(plan_.batch_size) * plan_.seq_len * plan_.grad_accum;
+}
+
+void Trainer::fail_non_finite(const char* what, double value) {
+  // The step's update was not applied and nothing is saved, so the last checkpoint stays good.
+  throw StepError(step_ + 1, std::string("non_finite_") + what,
+                  std::string("the ") + what + " is " + format_double(value) + " at step " + std::to_string(step_ + 1),
+                  "Lower optimizer.lr, set max_grad_norm (e.g. 1.0) to clip gradients, or check the data for broken "
+                  "examples; then --resume from the last checkpoint.");
+}
+
+void Trainer::train_step() {
+  const auto t0 = std::chrono::steady_clock::now();
+  model_->zero_grad();
+  const float loss_scale = 1.0f / static_cast<float>(plan_.grad_accum);
+  double loss_sum = 0.0;
+  for (int a = 0; a < plan_.grad_accum; ++a) {
+    loader_->next(&batch_);
+    const float loss = model_->forward(batch_.batch(), true, rng_.next_u64(), pool_.get());
+    if (!std::isfinite(loss)) fail_non_finite("loss", loss);
+    model_->backward(loss_scale, pool_.get());
+    loss_sum += loss;
+  }
+  const std::vector<Param*>& params = opt_->params();
+  const double grad_norm = global_grad_norm(params, pool_.get());
+  if (!std::isfinite(grad_norm)) fail_non_finite("gradient", grad_norm);
+  clip_grads_by_norm(params, grad_norm, plan_.max_grad_norm, pool_.get());
+  const double lr = schedule_.lr(step_);
+  opt_->step(lr, pool_.get());
+  ++step_;
+  const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+
+  const float loss = static_cast<float>(loss_sum / plan_.grad_accum);
+  EventLine e("step");
+  e.integer("step", step_).integer("epoch", static_cast<int64_t>(loader_->cursor().epoch)).numf("loss", loss);
+  e.num("lr", lr).num("grad_norm", grad_norm).integer("tokens", tokens_per_step());
+  e.num("tokens_per_s", std::round(tokens_per_step() / (ms / 1000.0) * 10) / 10).num("ms", std::round(ms * 1000) / 1000);
+  e.integer("peak_memory_bytes", peak_memory_bytes());
+  sink_->emit(e);
+  std::fprintf(stderr, "step %lld/%lld loss %.4f lr %.3g grad_norm %.3g %.1f ms\n", static_cast<long long>(step_),
+               static_cast<long long>(max_steps_), loss, lr, grad_norm, ms);
+}
+
+void Trainer::evaluate() {
+  BatchLoader eval(&eval_data_, plan_.batch_size, plan_.seq_len, plan_.seed, false);
+  uint64_t batches = eval.batches_per_epoch();
+  if (plan_.eval_max_batches > 0 && batches > static_cast<uint64_t>(plan_.eval_max_batches)) batches = plan_.eval_max_batches;
+  double weighted = 0.0;
+  int64_t tokens = 0;
+  BatchBuffers buf;
+  for (uint64_t i = 0; i < batches; ++i) {
+    eval.next(&buf);
+    const int64_t n = buf.trained_tokens();
+    if (n == 0) continue;
+    const float loss = model_->forward(buf.batch(), false, 0, pool_.get());
+    weighted += static_cast<double>(loss) * n;
+    tokens += n;
+  }
+  const double loss = tokens > 0 ? weighted / tokens : 0.0;
+  if (!std::isfinite(loss)) fail_non_finite("eval loss", loss);
+  sink_->emit(EventLine("eval").integer("step", step_).num("loss", loss).integer("tokens", tokens));
+  std::fprintf(stderr, "eval at step %lld: loss %.4f over %lld tokens\n", static_cast<long long>(step_), loss, static_cast<long long>(tokens));
+}
+
+std::string Trainer::save() {
+  const std::string dir = checkpoint_path(step_);
+  if (step_ == last_saved_step_) return dir;
+  TrainerState st;
+  st.step = step_;
+  st.cursor = loader_->cursor();
+  st.rng_state = rng_.state();
+  st.plan_fingerprint = fingerprint_;
+  st.method = plan_.method;
+  save_checkpoint(dir, *model_, plan_.is_lora(), *opt_, st);
+  last_saved_step_ = step_;
+  sink_->emit(EventLine("checkpoint").integer("step", step_).str("path", dir));
+  std::fprintf(stderr, "checkpoint: %s\n", dir.c_str());
+  return dir;
+}
+
+std::string Trainer::save_final() {
+  const std::string final_dir = plan_.output_dir + (plan_.is_lora() ? "/adapter" : "/model");
+  const std::string tmp = plan_.output_dir + "/.tmp-final-" + std::to_string(::getpid());
+  ensure_dir(tmp);
+  save_model_folder(tmp, *model_, plan_.is_lora());
+  fsync_path(tmp);
+  replace_dir_atomically(tmp, final_dir);
+  return final_dir;
+}
+
+int Trainer::finish(bool stopped) {
+  const std::string ckpt = save();
+  JsonObject outputs;
+  if (stopped) {
+    outputs.str(plan_.is_lora() ? "adapter" : "model", ckpt);
+  } else {
+    outputs.str(plan_.is_lora() ? "adapter" : "model", save_final());
+  }
+  outputs.str("checkpoint", ckpt);
+  sink_->emit(EventLine("done").integer("step", step_).str("reason", stopped ? "stopped" : "completed").raw("outputs", outputs.finish()));
+  std::fprintf(stderr, "tuner-train: %s at step %lld\n", stopped ? "stopped" : "done", static_cast<long long>(step_));
+  return 0;
+}
+
+int Trainer::run() {
+  setup();
+  emit_start();
+  std::signal(SIGINT, on_stop_signal);
+  std::signal(SIGTERM, on_stop_signal);
+  Control ctl;
+  ctl.paused = opts_.start_paused;
+  while (step_ < max_steps_) {
+    if (!handle_commands(&ctl)) return finish(true);
+    train_step();
+    if (ctl.step_once) {
+      ctl.step_once = false;
+      ctl.paused = true;
+    }
+    const bool last = step_ == max_steps_;
+    if (!eval_data_.dir.empty() && ((plan_.eval_interval > 0 && step_ % plan_.eval_interval == 0) || last)) evaluate();
+    if (plan_.save_interval > 0 && step_ % plan_.save_interval == 0 && !last) save();
+  }
+  return finish(false);
+}
+
+// Applies queued commands; blocks while paused. Every entry into the paused state is announced
+// with a `paused` event and every exit by `resumed` (except `step`, which runs one step and
+// pauses again). Returns false when the run must stop.
+bool Trainer::handle_commands(Control* ctl) {
+  bool announced = false;
+  for (;;) {
+    if (g_stop_signal.load()) return false;
+    CommandType c;
+    if (commands_->poll(&c)) {
+      switch (c) {
+        case CommandType::Pause: ctl->paused = true; break;
+        case CommandType::Resume: ctl->paused = false; break;
+        case CommandType::Step:
+          ctl->paused = false;
+          ctl->step_once = true;
+          return true;
+        case CommandType::Save: save(); break;
+        case CommandType::Stop: return false;
+      }
+      continue;
+    }
+    if (!ctl->paused) {
+      if (announced) sink_->emit(EventLine("resumed").integer("step", step_));
+      return true;
+    }
+    if (!announced) {
+      sink_->emit(EventLine("paused").integer("step", step_));
+      announced = true;
+    }
+    if (commands_->input_ended()) {
+      // Nobody can send `resume` any more: carry on rather than wait forever.
+      std::fprintf(stderr, "tuner-train: stdin closed while paused; resuming\n");
+      ctl->paused = false;
+      continue;
+    }
+    commands_->wait_for_input(200);
+  }
+}
+
+}  // namespace tuner

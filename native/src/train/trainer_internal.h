@@ -1,0 +1,70 @@
+// The trainer's state between steps (private to native/src/train).
+#pragma once
+#include <memory>
+#include <string>
+
+#include "tuner/model.h"
+#include "tuner/optimizer.h"
+#include "tuner/protocol.h"
+#include "tuner/rng.h"
+#include "tuner/schedule.h"
+#include "tuner/shards.h"
+#include "tuner/threadpool.h"
+#include "tuner/train.h"
+
+namespace tuner {
+
+// A failure that belongs to one step (reported with "step" in the error event).
+class StepError : public TunerError {
+ public:
+  StepError(int64_t step, std::string code, const std::string& message, std::string hint)
+      : TunerError(std::move(code), message, std::move(hint)), step_(step) {}
+  int64_t step() const { return step_; }
+
+ private:
+  int64_t step_;
+};
+
+// Peak resident memory of this process (VmHWM of /proc/self/status), 0 where unavailable.
+int64_t peak_memory_bytes();
+
+class Trainer {
+ public:
+  Trainer(const RunPlan& plan, const TrainOptions& opts, EventSink* sink, CommandReader* commands);
+  int run();
+  int64_t step() const { return step_; }
+
+ private:
+  struct Control {
+    bool paused = false;
+    bool step_once = false;
+  };
+  void setup();
+  void emit_start();
+  void train_step();
+  void evaluate();
+  bool handle_commands(Control* ctl);
+  std::string save();
+  std::string save_final();
+  int finish(bool stopped);
+  [[noreturn]] void fail_non_finite(const char* what, double value);
+  std::string checkpoint_path(int64_t step) const;
+  int64_t tokens_per_step() const;
+
+  RunPlan plan_;
+  TrainOptions opts_;
+  EventSink* sink_;
+  CommandReader* commands_;
+  std::unique_ptr<ThreadPool> pool_;
+  ShardSet data_, eval_data_;
+  std::unique_ptr<Model> model_;
+  std::unique_ptr<BatchLoader> loader_;
+  std::unique_ptr<AdamW> opt_;
+  Schedule schedule_;
+  Rng rng_;
+  std::string fingerprint_;
+  BatchBuffers batch_;
+  int64_t step_ = 0, max_steps_ = 0, last_saved_step_ = -1;
+};
+
+}  // namespace tuner

@@ -1,0 +1,267 @@
+// The trainer process protocol: JSON lines on tuner-train's stdout (events) and stdin (commands).
+// This file is the one TypeScript definition; native/include/tuner/protocol.h mirrors it and
+// docs/trainer-protocol.md documents it. Every message carries `version`; a message of another
+// version, of an unknown type or with a missing or mistyped field is a ProtocolError, never
+// ignored, so a mismatched binary fails loudly instead of drawing an empty chart.
+
+export const PROTOCOL_VERSION = 1;
+
+export interface ModelSummary {
+  architecture: string;
+  model_type: string;
+  vocab_size: number;
+  hidden_size: number;
+  intermediate_size: number;
+  num_layers: number;
+  num_heads: number;
+  num_kv_heads: number;
+  head_dim: number;
+}
+
+export interface DataSummary {
+  documents: number;
+  tokens: number;
+  /** Documents longer than seq_len + 1 tokens, cut to fit. */
+  truncated_documents: number;
+  batches_per_epoch: number;
+}
+
+export interface StartEvent {
+  version: number;
+  type: 'start';
+  method: 'full' | 'lora';
+  model: ModelSummary;
+  params: number;
+  trainable_params: number;
+  tokens_per_step: number;
+  threads: number;
+  max_steps: number;
+  /** Optimizer steps already done (non-zero when resumed). */
+  step: number;
+  resumed_from: string | null;
+  data: DataSummary;
+}
+
+export interface StepEvent {
+  version: number;
+  type: 'step';
+  step: number;
+  epoch: number;
+  loss: number;
+  lr: number;
+  grad_norm: number;
+  tokens: number;
+  tokens_per_s: number;
+  ms: number;
+  peak_memory_bytes: number;
+}
+
+export interface EvalEvent {
+  version: number;
+  type: 'eval';
+  step: number;
+  loss: number;
+  tokens: number;
+}
+
+export interface CheckpointEvent {
+  version: number;
+  type: 'checkpoint';
+  step: number;
+  path: string;
+}
+
+export interface PausedEvent {
+  version: number;
+  type: 'paused';
+  step: number;
+}
+
+export interface ResumedEvent {
+  version: number;
+  type: 'resumed';
+  step: number;
+}
+
+export interface DoneOutputs {
+  /** PEFT adapter folder (LoRA runs). */
+  adapter?: string;
+  /** Hugging Face model folder (full fine-tunes). */
+  model?: string;
+  /** The last checkpoint, to --resume from. */
+  checkpoint?: string;
+}
+
+export interface DoneEvent {
+  version: number;
+  type: 'done';
+  step: number;
+  reason: 'completed' | 'stopped';
+  outputs: DoneOutputs;
+}
+
+export interface ErrorEvent {
+  version: number;
+  type: 'error';
+  code: string;
+  message: string;
+  hint: string;
+  step?: number;
+}
+
+export type TrainerEvent =
+  | StartEvent
+  | StepEvent
+  | EvalEvent
+  | CheckpointEvent
+  | PausedEvent
+  | ResumedEvent
+  | DoneEvent
+  | ErrorEvent;
+
+export type TrainerEventType = TrainerEvent['type'];
+
+export type TrainerCommand =
+  | { version: number; type: 'pause' }
+  | { version: number; type: 'resume' }
+  | { version: number; type: 'step' }
+  | { version: number; type: 'save' }
+  | { version: number; type: 'stop' };
+
+export type TrainerCommandType = TrainerCommand['type'];
+
+export const COMMAND_TYPES: readonly TrainerCommandType[] = ['pause', 'resume', 'step', 'save', 'stop'];
+
+export class ProtocolError extends Error {
+  constructor(
+    message: string,
+    readonly line: string,
+  ) {
+    super(message);
+    this.name = 'ProtocolError';
+  }
+}
+
+/** One command as the line tuner-train reads (newline included). */
+export function formatCommand(type: TrainerCommandType): string {
+  const cmd: TrainerCommand = { version: PROTOCOL_VERSION, type };
+  return JSON.stringify(cmd) + '\n';
+}
+
+type FieldKind = 'number' | 'string' | 'object' | 'string|null';
+
+// Field tables per event type: the single place that says what a valid event looks like.
+const EVENT_FIELDS: Record<TrainerEventType, Record<string, FieldKind>> = {
+  start: {
+    method: 'string',
+    model: 'object',
+    params: 'number',
+    trainable_params: 'number',
+    tokens_per_step: 'number',
+    threads: 'number',
+    max_steps: 'number',
+    step: 'number',
+    resumed_from: 'string|null',
+    data: 'object',
+  },
+  step: {
+    step: 'number',
+    epoch: 'number',
+    loss: 'number',
+    lr: 'number',
+    grad_norm: 'number',
+    tokens: 'number',
+    tokens_per_s: 'number',
+    ms: 'number',
+    peak_memory_bytes: 'number',
+  },
+  eval: { step: 'number', loss: 'number', tokens: 'number' },
+  checkpoint: { step: 'number', path: 'string' },
+  paused: { step: 'number' },
+  resumed: { step: 'number' },
+  done: { step: 'number', reason: 'string', outputs: 'object' },
+  error: { code: 'string', message: 'string', hint: 'string' },
+};
+
+const MODEL_FIELDS: (keyof ModelSummary)[] = [
+  'vocab_size',
+  'hidden_size',
+  'intermediate_size',
+  'num_layers',
+  'num_heads',
+  'num_kv_heads',
+  'head_dim',
+];
+const DATA_FIELDS: (keyof DataSummary)[] = ['documents', 'tokens', 'truncated_documents', 'batches_per_epoch'];
+
+function kindOf(v: unknown): string {
+  if (v === null) return 'null';
+  if (Array.isArray(v)) return 'array';
+  return typeof v;
+}
+
+function checkField(obj: Record<string, unknown>, name: string, kind: FieldKind, where: string, line: string): void {
+  const v = obj[name];
+  const actual = kindOf(v);
+  const ok = kind === 'string|null' ? actual === 'string' || actual === 'null' : actual === kind;
+  if (!ok) throw new ProtocolError(`${where}: field "${name}" should be ${kind}, got ${actual}`, line);
+  if (kind === 'number' && !Number.isFinite(v as number)) {
+    throw new ProtocolError(`${where}: field "${name}" is not a finite number`, line);
+  }
+}
+
+/** Parses and validates one stdout line of tuner-train. Throws ProtocolError on anything unexpected. */
+export function parseTrainerEvent(line: string): TrainerEvent {
+  let value: unknown;
+  try {
+    value = JSON.parse(line);
+  } catch (e) {
+    throw new ProtocolError(`trainer output is not JSON (${(e as Error).message}): ${line.slice(0, 200)}`, line);
+  }
+  if (kindOf(value) !== 'object') throw new ProtocolError(`trainer event is not a JSON object: ${line.slice(0, 200)}`, line);
+  const obj = value as Record<string, unknown>;
+  if (obj.version !== PROTOCOL_VERSION) {
+    throw new ProtocolError(
+      `trainer protocol version ${String(obj.version)} does not match this extension's ${PROTOCOL_VERSION}; rebuild or reinstall tuner-train`,
+      line,
+    );
+  }
+  const type = obj.type;
+  if (typeof type !== 'string' || !Object.prototype.hasOwnProperty.call(EVENT_FIELDS, type)) {
+    throw new ProtocolError(`unknown trainer event type ${JSON.stringify(type)}`, line);
+  }
+  const fields = EVENT_FIELDS[type as TrainerEventType];
+  for (const [name, kind] of Object.entries(fields)) checkField(obj, name, kind, `"${type}" event`, line);
+  switch (type as TrainerEventType) {
+    case 'start': {
+      const model = obj.model as Record<string, unknown>;
+      checkField(model, 'architecture', 'string', 'start.model', line);
+      checkField(model, 'model_type', 'string', 'start.model', line);
+      for (const f of MODEL_FIELDS) checkField(model, f, 'number', 'start.model', line);
+      const data = obj.data as Record<string, unknown>;
+      for (const f of DATA_FIELDS) checkField(data, f, 'number', 'start.data', line);
+      if (obj.method !== 'full' && obj.method !== 'lora') {
+        throw new ProtocolError(`start event: unknown method ${JSON.stringify(obj.method)}`, line);
+      }
+      break;
+    }
+    case 'done': {
+      if (obj.reason !== 'completed' && obj.reason !== 'stopped') {
+        throw new ProtocolError(`done event: unknown reason ${JSON.stringify(obj.reason)}`, line);
+      }
+      const outputs = obj.outputs as Record<string, unknown>;
+      for (const [k, v] of Object.entries(outputs)) {
+        if (!['adapter', 'model', 'checkpoint'].includes(k) || typeof v !== 'string') {
+          throw new ProtocolError(`done event: unexpected output ${JSON.stringify(k)}`, line);
+        }
+      }
+      break;
+    }
+    case 'error':
+      if (obj.step !== undefined) checkField(obj, 'step', 'number', '"error" event', line);
+      break;
+    default:
+      break;
+  }
+  return obj as unknown as TrainerEvent;
+}
