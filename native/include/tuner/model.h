@@ -22,6 +22,9 @@ struct RopeScaling {
   float high_freq_factor = 4.0f;   // llama3
   int original_max_position_embeddings = 0;
   float beta_fast = 32.0f, beta_slow = 1.0f;  // yarn
+  float attention_factor = 0.0f;  // yarn: 0 = derive from factor / mscale (as transformers does)
+  float mscale = 0.0f, mscale_all_dim = 0.0f;  // yarn
+  bool truncate = true;                        // yarn
 };
 
 struct ModelConfig {
@@ -31,7 +34,11 @@ struct ModelConfig {
   int num_heads = 0, num_kv_heads = 0, head_dim = 0, max_position_embeddings = 0;
   float rms_norm_eps = 1e-6f, rope_theta = 10000.0f;
   bool tie_word_embeddings = false;
-  bool attention_bias = false;  // Qwen2: q/k/v projections have biases
+  bool attention_bias = false;  // q/k/v projections have biases (Qwen2 always; Llama if set)
+  bool o_proj_bias = false;     // Llama attention_bias also gives o_proj a bias
+  bool mlp_bias = false;        // Llama mlp_bias: gate/up/down biases
+  int sliding_window = 0;       // Mistral/Qwen2; 0 = none. Only full causal attention is
+                                // implemented: load() rejects nothing, forward() rejects T > window.
   std::string torch_dtype;      // dtype the checkpoint declares (f32, f16, bf16)
   RopeScaling rope_scaling;
 };
@@ -62,6 +69,13 @@ struct Batch {
   int B = 0, T = 0;
 };
 
+// Parses dir/config.json (errors name the file and field; unsupported architectures list the
+// supported ones).
+ModelConfig load_model_config(const std::string& dir);
+// RoPE inverse frequencies [HD/2] for a forward over T positions (rope_scaling as in
+// transformers' modeling_rope_utils; `dynamic` depends on T) and the factor cos/sin are scaled by.
+std::vector<double> rope_inv_freq(const ModelConfig& cfg, int T, float* attention_factor);
+
 class Model {
  public:
   // Reads config.json and model.safetensors (or the sharded index) from dir. Throws TunerError
@@ -85,7 +99,8 @@ class Model {
   // Mean cross-entropy over tokens with loss_mask = 1 (0 if none). training enables dropout,
   // drawn deterministically from dropout_seed. Keeps activations for backward.
   virtual float forward(const Batch& batch, bool training, uint64_t dropout_seed, ThreadPool* pool) = 0;
-  // Logits of the last forward, [B, T, V].
+  // Logits of the last forward, [B, T, V]. Valid until backward(), which reuses the buffer for
+  // d(loss)/d(logits) so a large vocabulary costs one [B*T, V] buffer, not two.
   virtual const float* logits() const = 0;
   virtual void zero_grad() = 0;
   // Accumulates d(loss_scale * loss)/d(param) into every trainable Param::grad.

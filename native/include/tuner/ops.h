@@ -1,0 +1,128 @@
+// The transformer's per-element math, written once as inline functions that the CPU kernels
+// use now and CUDA kernels can use later (TUNER_HD becomes __host__ __device__), plus plain
+// reference kernels (single-threaded loops, obviously correct) that tests use as the oracle
+// for the fast paths. Shapes: N rows (= B*T), C channels, HD head dim, V vocabulary.
+#pragma once
+#include <cmath>
+#include <cstdint>
+
+#if defined(__CUDACC__)
+#define TUNER_HD __host__ __device__ inline
+#else
+#define TUNER_HD inline
+#endif
+
+namespace tuner {
+
+TUNER_HD float sigmoidf_(float x) { return 1.0f / (1.0f + expf(-x)); }
+TUNER_HD float silu(float x) { return x * sigmoidf_(x); }
+// d silu(x) / dx = s (1 + x (1 - s)), s = sigmoid(x)
+TUNER_HD float silu_grad(float x) {
+  float s = sigmoidf_(x);
+  return s * (1.0f + x * (1.0f - s));
+}
+
+// SwiGLU: m = silu(g) * u.
+TUNER_HD float swiglu(float g, float u) { return silu(g) * u; }
+TUNER_HD void swiglu_grad(float dm, float g, float u, float* dg, float* du) {
+  float s = sigmoidf_(g);
+  *dg = dm * u * s * (1.0f + g * (1.0f - s));
+  *du = dm * g * s;
+}
+
+// RoPE on one (x[i], x[i + HD/2]) pair, Hugging Face rotate_half convention:
+//   y0 = x0 c - x1 s,  y1 = x1 c + x0 s   (c, s already include the attention factor)
+TUNER_HD void rope_pair(float* x0, float* x1, float c, float s) {
+  float a = *x0, b = *x1;
+  *x0 = a * c - b * s;
+  *x1 = b * c + a * s;
+}
+// Backward is the transpose of that rotation.
+TUNER_HD void rope_pair_grad(float* d0, float* d1, float c, float s) {
+  float a = *d0, b = *d1;
+  *d0 = a * c + b * s;
+  *d1 = b * c - a * s;
+}
+
+// Deterministic dropout decision for element `index` of stream `stream` under `seed`
+// (counter-based, so backward regenerates the mask instead of storing it).
+TUNER_HD uint32_t hash_u32(uint64_t seed, uint64_t stream, uint64_t index) {
+  uint64_t z = seed ^ (stream * 0x9E3779B97F4A7C15ull) ^ (index * 0xD1B54A32D192ED03ull);
+  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+  return (uint32_t)((z ^ (z >> 31)) >> 32);
+}
+TUNER_HD bool dropout_keep(uint64_t seed, uint64_t stream, uint64_t index, float p) {
+  return (float)hash_u32(seed, stream, index) * 2.3283064365386963e-10f >= p;
+}
+
+// ---- reference kernels (ops_reference.cpp) ----
+
+// out[N,C] = inp * rstd * weight, rstd[N] = 1 / sqrt(mean(inp^2) + eps)
+void rmsnorm_forward_ref(float* out, float* rstd, const float* inp, const float* weight, int N, int C, float eps);
+// dinp += d/dinp, dweight += d/dweight (either may be null)
+void rmsnorm_backward_ref(float* dinp, float* dweight, const float* dout, const float* inp, const float* weight,
+                          const float* rstd, int N, int C);
+
+// In place on x[B*T, nh*HD]; cos/sin[T, HD/2].
+void rope_forward_ref(float* x, const float* cos, const float* sin, int B, int T, int nh, int HD);
+void rope_backward_ref(float* dx, const float* cos, const float* sin, int B, int T, int nh, int HD);
+
+void swiglu_forward_ref(float* out, const float* gate, const float* up, int64_t n);
+void swiglu_backward_ref(float* dgate, float* dup, const float* dout, const float* gate, const float* up, int64_t n);
+
+// Causal attention with GQA. q[B*T, NH*HD], k/v[B*T, NKV*HD], y[B*T, NH*HD], probs[B, NH, T, T]
+// (zero above the diagonal). Scale 1/sqrt(HD).
+void attention_forward_ref(float* y, float* probs, const float* q, const float* k, const float* v, int B, int T, int NH,
+                           int NKV, int HD);
+// dq, dk, dv are overwritten.
+void attention_backward_ref(float* dq, float* dk, float* dv, const float* dy, const float* probs, const float* q,
+                            const float* k, const float* v, int B, int T, int NH, int NKV, int HD);
+
+// losses[N] = -log softmax(logits)[target] (0 where mask = 0); returns the mean over masked rows
+// (0 when none). Backward writes dlogits[N,V] = scale * (softmax - onehot) * mask / count.
+float cross_entropy_forward_ref(float* losses, const float* logits, const uint32_t* targets, const uint8_t* mask, int N,
+                                int V);
+void cross_entropy_backward_ref(float* dlogits, const float* logits, const uint32_t* targets, const uint8_t* mask, int N,
+                                int V, float scale);
+
+// ---- fast kernels (ops_cpu.cpp): same contracts, threaded over rows / (batch, head) ----
+class ThreadPool;
+void rmsnorm_forward(float* out, float* rstd, const float* inp, const float* weight, int N, int C, float eps, ThreadPool* pool);
+// dinp = (or += when accumulate) d/dinp; dweight += d/dweight (null when frozen).
+void rmsnorm_backward(float* dinp, float* dweight, const float* dout, const float* inp, const float* weight,
+                      const float* rstd, int N, int C, bool accumulate, ThreadPool* pool);
+void rope_forward(float* x, const float* cos, const float* sin, int B, int T, int nh, int HD, ThreadPool* pool);
+void rope_backward(float* dx, const float* cos, const float* sin, int B, int T, int nh, int HD, ThreadPool* pool);
+// scratch: at least attention_scratch_floats(T, pool) floats.
+int64_t attention_scratch_floats(int T, ThreadPool* pool);
+void attention_forward(float* y, float* probs, const float* q, const float* k, const float* v, int B, int T, int NH,
+                       int NKV, int HD, ThreadPool* pool);
+void attention_backward(float* dq, float* dk, float* dv, const float* dy, const float* probs, const float* q,
+                        const float* k, const float* v, float* scratch, int B, int T, int NH, int NKV, int HD,
+                        ThreadPool* pool);
+// Fused forward + backward: losses, mean loss returned, logits overwritten by dlogits * scale
+// when scale != 0 is given to cross_entropy_backward_inplace.
+float cross_entropy_forward(float* losses, const float* logits, const uint32_t* targets, const uint8_t* mask, int N,
+                            int V, ThreadPool* pool);
+void cross_entropy_backward_inplace(float* logits_to_dlogits, const uint32_t* targets, const uint8_t* mask, int N, int V,
+                                    float scale, ThreadPool* pool);
+// Runs fn(begin, end, thread) over [0, n) on the pool, or inline when pool is null.
+template <class F>
+void parallel_rows(ThreadPool* pool, int64_t n, F&& fn);
+
+}  // namespace tuner
+
+#include "tuner/threadpool.h"
+
+namespace tuner {
+template <class F>
+void parallel_rows(ThreadPool* pool, int64_t n, F&& fn) {
+  if (n <= 0) return;
+  if (!pool || pool->size() <= 1 || n == 1) {
+    fn((int64_t)0, n, 0);
+    return;
+  }
+  pool->parallel_for(n, [&](int64_t b, int64_t e, int t) { fn(b, e, t); });
+}
+}  // namespace tuner

@@ -1,0 +1,204 @@
+// Fast CPU kernels: the reference math of ops.h, threaded over rows (or over (batch, head) for
+// attention, with single-threaded sgemm inside each task so tasks never contend for the pool).
+// Every reduction runs in a fixed order independent of the thread count, except where noted,
+// so a run is reproducible bit for bit with the same threads.
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+
+#include "tuner/gemm.h"
+#include "tuner/ops.h"
+#include "tuner/threadpool.h"
+
+namespace tuner {
+
+void rmsnorm_forward(float* out, float* rstd, const float* inp, const float* weight, int N, int C, float eps, ThreadPool* pool) {
+  parallel_rows(pool, N, [&](int64_t b, int64_t e, int) {
+    for (int64_t n = b; n < e; n++) {
+      const float* x = inp + n * C;
+      float ss = 0;
+      for (int c = 0; c < C; c++) ss += x[c] * x[c];
+      float r = 1.0f / std::sqrt(ss / C + eps);
+      rstd[n] = r;
+      float* o = out + n * C;
+      for (int c = 0; c < C; c++) o[c] = x[c] * r * weight[c];
+    }
+  });
+}
+
+void rmsnorm_backward(float* dinp, float* dweight, const float* dout, const float* inp, const float* weight,
+                      const float* rstd, int N, int C, bool accumulate, ThreadPool* pool) {
+  parallel_rows(pool, N, [&](int64_t b, int64_t e, int) {
+    for (int64_t n = b; n < e; n++) {
+      const float* x = inp + n * C;
+      const float* dy = dout + n * C;
+      float r = rstd[n];
+      float dot = 0;
+      for (int c = 0; c < C; c++) dot += weight[c] * dy[c] * x[c];
+      float k = r * r * r * dot / C;
+      float* dx = dinp + n * C;
+      if (accumulate)
+        for (int c = 0; c < C; c++) dx[c] += r * weight[c] * dy[c] - x[c] * k;
+      else
+        for (int c = 0; c < C; c++) dx[c] = r * weight[c] * dy[c] - x[c] * k;
+    }
+  });
+  if (!dweight) return;
+  // Column blocks per task: each dweight[c] sums its rows in order, whatever the thread count.
+  const int CB = 64;
+  parallel_rows(pool, (C + CB - 1) / CB, [&](int64_t b, int64_t e, int) {
+    for (int64_t blk = b; blk < e; blk++) {
+      int c0 = (int)blk * CB, c1 = std::min(C, c0 + CB);
+      float acc[CB] = {0};
+      for (int n = 0; n < N; n++) {
+        const float* x = inp + (int64_t)n * C;
+        const float* dy = dout + (int64_t)n * C;
+        float r = rstd[n];
+        for (int c = c0; c < c1; c++) acc[c - c0] += dy[c] * x[c] * r;
+      }
+      for (int c = c0; c < c1; c++) dweight[c] += acc[c - c0];
+    }
+  });
+}
+
+void rope_forward(float* x, const float* cos, const float* sin, int B, int T, int nh, int HD, ThreadPool* pool) {
+  const int half = HD / 2;
+  parallel_rows(pool, (int64_t)B * T, [&](int64_t b, int64_t e, int) {
+    for (int64_t row = b; row < e; row++) {
+      int t = (int)(row % T);
+      const float* c = cos + (int64_t)t * half;
+      const float* s = sin + (int64_t)t * half;
+      for (int h = 0; h < nh; h++) {
+        float* v = x + (row * nh + h) * HD;
+        for (int i = 0; i < half; i++) rope_pair(&v[i], &v[i + half], c[i], s[i]);
+      }
+    }
+  });
+}
+
+void rope_backward(float* dx, const float* cos, const float* sin, int B, int T, int nh, int HD, ThreadPool* pool) {
+  const int half = HD / 2;
+  parallel_rows(pool, (int64_t)B * T, [&](int64_t b, int64_t e, int) {
+    for (int64_t row = b; row < e; row++) {
+      int t = (int)(row % T);
+      const float* c = cos + (int64_t)t * half;
+      const float* s = sin + (int64_t)t * half;
+      for (int h = 0; h < nh; h++) {
+        float* v = dx + (row * nh + h) * HD;
+        for (int i = 0; i < half; i++) rope_pair_grad(&v[i], &v[i + half], c[i], s[i]);
+      }
+    }
+  });
+}
+
+int64_t attention_scratch_floats(int T, ThreadPool* pool) {
+  return (int64_t)(pool ? std::max(1, pool->size()) : 1) * T * T;
+}
+
+void attention_forward(float* y, float* probs, const float* q, const float* k, const float* v, int B, int T, int NH,
+                       int NKV, int HD, ThreadPool* pool) {
+  const int QD = NH * HD, KD = NKV * HD, G = NH / NKV;
+  const float scale = 1.0f / std::sqrt((float)HD);
+  parallel_rows(pool, (int64_t)B * NH, [&](int64_t tb, int64_t te, int) {
+    for (int64_t task = tb; task < te; task++) {
+      int b = (int)(task / NH), h = (int)(task % NH), kh = h / G;
+      float* P = probs + task * T * T;
+      const float* qb = q + (int64_t)b * T * QD + h * HD;
+      const float* kb = k + (int64_t)b * T * KD + kh * HD;
+      const float* vb = v + (int64_t)b * T * KD + kh * HD;
+      // S = scale * Q K^T over the full square; the causal softmax then zeroes j > i.
+      sgemm(Trans::N, Trans::T, T, T, HD, scale, qb, QD, kb, KD, 0.0f, P, T, nullptr);
+      for (int i = 0; i < T; i++) {
+        float* row = P + (int64_t)i * T;
+        float mx = row[0];
+        for (int j = 1; j <= i; j++) mx = std::max(mx, row[j]);
+        float sum = 0;
+        for (int j = 0; j <= i; j++) { row[j] = std::exp(row[j] - mx); sum += row[j]; }
+        float inv = 1.0f / sum;
+        for (int j = 0; j <= i; j++) row[j] *= inv;
+        for (int j = i + 1; j < T; j++) row[j] = 0.0f;
+      }
+      sgemm(Trans::N, Trans::N, T, HD, T, 1.0f, P, T, vb, KD, 0.0f, y + (int64_t)b * T * QD + h * HD, QD, nullptr);
+    }
+  });
+}
+
+void attention_backward(float* dq, float* dk, float* dv, const float* dy, const float* probs, const float* q,
+                        const float* k, const float* v, float* scratch, int B, int T, int NH, int NKV, int HD,
+                        ThreadPool* pool) {
+  const int QD = NH * HD, KD = NKV * HD, G = NH / NKV;
+  const float scale = 1.0f / std::sqrt((float)HD);
+  // One task per (batch, kv head): the G query heads sharing a kv head accumulate into the same
+  // dK/dV slice, so that slice has exactly one writer and a fixed summation order.
+  parallel_rows(pool, (int64_t)B * NKV, [&](int64_t tb, int64_t te, int thread) {
+    float* dP = scratch + (int64_t)thread * T * T;
+    for (int64_t task = tb; task < te; task++) {
+      int b = (int)(task / NKV), kh = (int)(task % NKV);
+      const float* kb = k + (int64_t)b * T * KD + kh * HD;
+      const float* vb = v + (int64_t)b * T * KD + kh * HD;
+      float* dkb = dk + (int64_t)b * T * KD + kh * HD;
+      float* dvb = dv + (int64_t)b * T * KD + kh * HD;
+      for (int g = 0; g < G; g++) {
+        int h = kh * G + g;
+        const float* P = probs + ((int64_t)b * NH + h) * T * T;
+        const float* dyb = dy + (int64_t)b * T * QD + h * HD;
+        const float* qb = q + (int64_t)b * T * QD + h * HD;
+        float beta = g == 0 ? 0.0f : 1.0f;  // first head overwrites dK/dV, the others add
+        sgemm(Trans::T, Trans::N, T, HD, T, 1.0f, P, T, dyb, QD, beta, dvb, KD, nullptr);  // dV += P^T dY
+        sgemm(Trans::N, Trans::T, T, T, HD, 1.0f, dyb, QD, vb, KD, 0.0f, dP, T, nullptr);  // dP = dY V^T
+        for (int i = 0; i < T; i++) {  // dS = P * (dP - rowsum(P * dP)) * scale
+          const float* pr = P + (int64_t)i * T;
+          float* dr = dP + (int64_t)i * T;
+          float dot = 0;
+          for (int j = 0; j <= i; j++) dot += pr[j] * dr[j];
+          for (int j = 0; j <= i; j++) dr[j] = pr[j] * (dr[j] - dot) * scale;
+          for (int j = i + 1; j < T; j++) dr[j] = 0.0f;
+        }
+        sgemm(Trans::N, Trans::N, T, HD, T, 1.0f, dP, T, kb, KD, 0.0f, dq + (int64_t)b * T * QD + h * HD, QD, nullptr);
+        sgemm(Trans::T, Trans::N, T, HD, T, 1.0f, dP, T, qb, QD, beta, dkb, KD, nullptr);  // dK += dS^T Q
+      }
+    }
+  });
+}
+
+float cross_entropy_forward(float* losses, const float* logits, const uint32_t* targets, const uint8_t* mask, int N,
+                            int V, ThreadPool* pool) {
+  parallel_rows(pool, N, [&](int64_t b, int64_t e, int) {
+    for (int64_t n = b; n < e; n++) {
+      if (!mask[n]) { losses[n] = 0.0f; continue; }
+      const float* l = logits + n * V;
+      float mx = l[0];
+      for (int j = 1; j < V; j++) mx = std::max(mx, l[j]);
+      double sum = 0;
+      for (int j = 0; j < V; j++) sum += std::exp(l[j] - mx);
+      losses[n] = (float)(std::log(sum) + mx - l[targets[n]]);
+    }
+  });
+  double total = 0;
+  int count = 0;
+  for (int n = 0; n < N; n++)
+    if (mask[n]) { total += losses[n]; count++; }
+  return count ? (float)(total / count) : 0.0f;
+}
+
+void cross_entropy_backward_inplace(float* d, const uint32_t* targets, const uint8_t* mask, int N, int V, float scale,
+                                    ThreadPool* pool) {
+  int count = 0;
+  for (int n = 0; n < N; n++) count += mask[n] ? 1 : 0;
+  const float w = count ? scale / count : 0.0f;
+  parallel_rows(pool, N, [&](int64_t b, int64_t e, int) {
+    for (int64_t n = b; n < e; n++) {
+      float* l = d + n * V;
+      if (!mask[n]) { std::memset(l, 0, sizeof(float) * V); continue; }
+      float mx = l[0];
+      for (int j = 1; j < V; j++) mx = std::max(mx, l[j]);
+      float sum = 0;
+      for (int j = 0; j < V; j++) { l[j] = std::exp(l[j] - mx); sum += l[j]; }
+      float k = w / sum;
+      for (int j = 0; j < V; j++) l[j] *= k;
+      l[targets[n]] -= w;
+    }
+  });
+}
+
+}  // namespace tuner

@@ -1,0 +1,106 @@
+// Linear layers with optional bias and LoRA, over N = B*T rows, all products through sgemm:
+//   forward   y  = x W^T + b + s * (d(x) A^T) B^T,   t = d(x) A^T kept for backward
+//   backward  dW += dy^T x,  db += colsum(dy),  dx (+)= dy W
+//             dB += s dy^T t,  dt = s dy B,  dA += dt^T d(x),  dx += d'(dt A)
+// where d() is PEFT's dropout on the LoRA input (mask / (1 - p)), regenerated in backward
+// from (seed, stream, index) instead of being stored.
+#include <algorithm>
+#include <cstring>
+
+#include "models/llama_model.h"
+#include "tuner/gemm.h"
+#include "tuner/ops.h"
+
+namespace tuner {
+
+namespace {
+
+// dst[c] += sum_n src[n, c], column blocks in parallel so each sum keeps a fixed order.
+void add_column_sums(float* dst, const float* src, int N, int C, ThreadPool* pool) {
+  const int CB = 64;
+  parallel_rows(pool, (C + CB - 1) / CB, [&](int64_t b, int64_t e, int) {
+    for (int64_t blk = b; blk < e; blk++) {
+      int c0 = (int)blk * CB, c1 = std::min(C, c0 + CB);
+      float acc[CB] = {0};
+      for (int n = 0; n < N; n++) {
+        const float* row = src + (int64_t)n * C;
+        for (int c = c0; c < c1; c++) acc[c - c0] += row[c];
+      }
+      for (int c = c0; c < c1; c++) dst[c] += acc[c - c0];
+    }
+  });
+}
+
+}  // namespace
+
+void LlamaModel::make_dropout_input(const Linear& l, float* xd, const float* x, int N, ThreadPool* pool) const {
+  const float p = l.dropout, keep_scale = 1.0f / (1.0f - p);
+  const int in = l.in;
+  const uint64_t seed = dropout_seed_, stream = l.stream;
+  parallel_rows(pool, N, [&](int64_t b, int64_t e, int) {
+    for (int64_t n = b; n < e; n++)
+      for (int c = 0; c < in; c++) {
+        uint64_t idx = (uint64_t)n * in + c;
+        xd[idx] = dropout_keep(seed, stream, idx, p) ? x[idx] * keep_scale : 0.0f;
+      }
+  });
+}
+
+void LlamaModel::linear_forward(const Linear& l, float* y, const float* x, float* lora_t, int N, ThreadPool* pool) {
+  float beta = 0.0f;
+  if (l.b) {
+    const float* bias = l.b->data;
+    parallel_rows(pool, N, [&](int64_t b, int64_t e, int) {
+      for (int64_t n = b; n < e; n++) std::memcpy(y + n * l.out, bias, sizeof(float) * l.out);
+    });
+    beta = 1.0f;
+  }
+  sgemm(Trans::N, Trans::T, N, l.out, l.in, 1.0f, x, l.in, l.w->data, l.in, beta, y, l.out, pool);
+  if (!l.lora_a) return;
+  const int r = (int)l.lora_a->shape[0];
+  const float* xin = x;
+  if (training_ && l.dropout > 0.0f) {
+    make_dropout_input(l, ws_.lora_xd, x, N, pool);
+    xin = ws_.lora_xd;
+  }
+  sgemm(Trans::N, Trans::T, N, r, l.in, 1.0f, xin, l.in, l.lora_a->data, l.in, 0.0f, lora_t, r, pool);
+  sgemm(Trans::N, Trans::T, N, l.out, r, l.scaling, lora_t, r, l.lora_b->data, r, 1.0f, y, l.out, pool);
+}
+
+void LlamaModel::linear_backward(const Linear& l, float* dx, bool accumulate, const float* dy, const float* x,
+                                 const float* lora_t, int N, ThreadPool* pool) {
+  if (l.w->grad) sgemm(Trans::T, Trans::N, l.out, l.in, N, 1.0f, dy, l.out, x, l.in, 1.0f, l.w->grad, l.in, pool);
+  if (l.b && l.b->grad) add_column_sums(l.b->grad, dy, N, l.out, pool);
+  if (dx) sgemm(Trans::N, Trans::N, N, l.in, l.out, 1.0f, dy, l.out, l.w->data, l.in, accumulate ? 1.0f : 0.0f, dx, l.in, pool);
+  if (!l.lora_a) return;
+  const int r = (int)l.lora_a->shape[0];
+  float* dt = ws_.lora_dt;
+  sgemm(Trans::T, Trans::N, l.out, r, N, l.scaling, dy, l.out, lora_t, r, 1.0f, l.lora_b->grad, r, pool);
+  sgemm(Trans::N, Trans::N, N, r, l.out, l.scaling, dy, l.out, l.lora_b->data, r, 0.0f, dt, r, pool);
+  const bool drop = training_ && l.dropout > 0.0f;
+  const float* xin = x;
+  if (drop) {
+    make_dropout_input(l, ws_.lora_xd, x, N, pool);
+    xin = ws_.lora_xd;
+  }
+  sgemm(Trans::T, Trans::N, r, l.in, N, 1.0f, dt, r, xin, l.in, 1.0f, l.lora_a->grad, l.in, pool);
+  if (!dx) return;
+  if (!drop) {
+    sgemm(Trans::N, Trans::N, N, l.in, r, 1.0f, dt, r, l.lora_a->data, l.in, 1.0f, dx, l.in, pool);
+    return;
+  }
+  float* tmp = ws_.lora_xd;
+  sgemm(Trans::N, Trans::N, N, l.in, r, 1.0f, dt, r, l.lora_a->data, l.in, 0.0f, tmp, l.in, pool);
+  const float p = l.dropout, keep_scale = 1.0f / (1.0f - p);
+  const uint64_t seed = dropout_seed_, stream = l.stream;
+  const int in = l.in;
+  parallel_rows(pool, N, [&](int64_t b, int64_t e, int) {
+    for (int64_t n = b; n < e; n++)
+      for (int c = 0; c < in; c++) {
+        uint64_t idx = (uint64_t)n * in + c;
+        if (dropout_keep(seed, stream, idx, p)) dx[idx] += tmp[idx] * keep_scale;
+      }
+  });
+}
+
+}  // namespace tuner

@@ -1,0 +1,170 @@
+// Forward pass of the Llama family over a micro-batch, keeping what backward needs (the list is
+// in llama_model.h; activation_bytes() reports its size so the estimator can predict memory).
+// The workspace is laid out once per (B, T, threads): no allocation inside a step afterwards.
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+
+#include "models/llama_model.h"
+#include "tuner/error.h"
+#include "tuner/gemm.h"
+#include "tuner/ops.h"
+#include "tuner/threadpool.h"
+
+namespace tuner {
+
+size_t LlamaModel::plan(Workspace& ws, int B, int T, int threads, float* base) const {
+  const int64_t N = (int64_t)B * T;
+  const int64_t C = cfg_.hidden_size, F = cfg_.intermediate_size, V = cfg_.vocab_size;
+  const int64_t QD = (int64_t)cfg_.num_heads * cfg_.head_dim, KD = (int64_t)cfg_.num_kv_heads * cfg_.head_dim;
+  const int64_t NH = cfg_.num_heads;
+  size_t off = 0;
+  auto take = [&](int64_t n) -> float* {
+    float* p = base ? base + off : nullptr;
+    off += (size_t)((n + 15) & ~int64_t(15));  // 64-byte aligned slices
+    return p;
+  };
+  int rmax = 0, inmax = (int)std::max({C, F, QD});
+  if (lora_enabled_) rmax = lora_cfg_.rank;
+  ws.layers.resize(cfg_.num_layers);
+  for (int l = 0; l < cfg_.num_layers; l++) {
+    LayerActs& a = ws.layers[l];
+    a.resid_in = take(N * C);
+    a.rstd1 = take(N);
+    a.x1 = take(N * C);
+    a.q = take(N * QD);
+    a.k = take(N * KD);
+    a.v = take(N * KD);
+    a.probs = take((int64_t)B * NH * T * T);
+    a.att = take(N * QD);
+    a.mid = take(N * C);
+    a.rstd2 = take(N);
+    a.x2 = take(N * C);
+    a.gate = take(N * F);
+    a.up = take(N * F);
+    for (int j = 0; j < 7; j++) {
+      const Linear* lin = layers_[l].linears[j];
+      a.lora_t[j] = lin->lora_a ? take(N * rmax) : nullptr;
+    }
+  }
+  ws.resid_final = take(N * C);
+  ws.rstdf = take(N);
+  ws.xf = take(N * C);
+  ws.logits = take(N * V);
+  ws.losses = take(N);
+  ws.m = take(N * F);
+  ws.dm = take(N * F);
+  ws.dup = take(N * F);
+  ws.dres = take(N * C);
+  ws.dx = take(N * C);
+  ws.dq = take(N * QD);
+  ws.datt = take(N * QD);
+  ws.dk = take(N * KD);
+  ws.dv = take(N * KD);
+  ws.lora_dt = rmax ? take(N * rmax) : nullptr;
+  ws.lora_xd = rmax ? take(N * inmax) : nullptr;
+  ws.attn_scratch = take((int64_t)std::max(1, threads) * T * T);
+  ws.cos = take((int64_t)T * cfg_.head_dim / 2);
+  ws.sin = take((int64_t)T * cfg_.head_dim / 2);
+  return off;
+}
+
+size_t LlamaModel::activation_bytes(int B, int T) const {
+  Workspace tmp;
+  size_t floats = plan(tmp, B, T, ThreadPool::hardware_threads(), nullptr);
+  return floats * sizeof(float) + (size_t)B * T * (2 * sizeof(uint32_t) + 1);
+}
+
+void LlamaModel::ensure_workspace(int B, int T, ThreadPool* pool) {
+  int threads = pool ? std::max(1, pool->size()) : 1;
+  if (ws_.B == B && ws_.T == T && ws_.threads >= threads && !ws_.buf.empty()) return;
+  ws_ = Workspace();
+  size_t n = plan(ws_, B, T, threads, nullptr);
+  ws_.buf.assign(n, 0.0f);
+  plan(ws_, B, T, threads, ws_.buf.data());
+  ws_.B = B;
+  ws_.T = T;
+  ws_.threads = threads;
+  ws_.tokens.resize((size_t)B * T);
+  ws_.targets.resize((size_t)B * T);
+  ws_.mask.resize((size_t)B * T);
+  ws_.rope_T = -1;
+}
+
+float LlamaModel::forward(const Batch& batch, bool training, uint64_t dropout_seed, ThreadPool* pool) {
+  const int B = batch.B, T = batch.T, N = B * T;
+  const int C = cfg_.hidden_size, F = cfg_.intermediate_size, V = cfg_.vocab_size;
+  const int NH = cfg_.num_heads, NKV = cfg_.num_kv_heads, HD = cfg_.head_dim;
+  if (B <= 0 || T <= 0) throw TunerError("bad_batch", "batch has B=" + std::to_string(B) + ", T=" + std::to_string(T), "B and T must be positive.");
+  if (cfg_.sliding_window > 0 && T > cfg_.sliding_window)
+    throw TunerError("unsupported_sequence_length",
+                     "sequence length " + std::to_string(T) + " exceeds the model's sliding_window " +
+                         std::to_string(cfg_.sliding_window) + "; sliding-window attention is not implemented",
+                     "Use a max sequence length <= " + std::to_string(cfg_.sliding_window) + ".");
+  for (int i = 0; i < N; i++) {
+    if (batch.tokens[i] >= (uint32_t)V || (batch.loss_mask[i] && batch.targets[i] >= (uint32_t)V))
+      throw TunerError("bad_batch", "token id " + std::to_string(std::max(batch.tokens[i], batch.targets[i])) + " at position " +
+                                        std::to_string(i) + " is outside the vocabulary (vocab_size=" + std::to_string(V) + ")",
+                       "The data was tokenized with a different tokenizer; prepare it again for this model.");
+  }
+  ensure_workspace(B, T, pool);
+  training_ = training;
+  dropout_seed_ = dropout_seed;
+  Workspace& ws = ws_;
+  std::memcpy(ws.tokens.data(), batch.tokens, sizeof(uint32_t) * N);
+  for (int i = 0; i < N; i++) ws.targets[i] = batch.loss_mask[i] ? batch.targets[i] : 0;
+  std::memcpy(ws.mask.data(), batch.loss_mask, (size_t)N);
+
+  if (ws.rope_T != T) {
+    // cos/sin as transformers computes them: float32 angle = pos * inv_freq, then scaled.
+    float af = 1.0f;
+    std::vector<double> inv = rope_inv_freq(cfg_, T, &af);
+    const int half = HD / 2;
+    for (int t = 0; t < T; t++)
+      for (int i = 0; i < half; i++) {
+        float ang = (float)t * (float)inv[i];
+        ws.cos[t * half + i] = (float)std::cos((double)ang) * af;
+        ws.sin[t * half + i] = (float)std::sin((double)ang) * af;
+      }
+    ws.rope_T = T;
+  }
+
+  float* h = ws.layers.empty() ? ws.resid_final : ws.layers[0].resid_in;
+  const float* E = embed_->data;
+  parallel_rows(pool, N, [&](int64_t b, int64_t e, int) {
+    for (int64_t n = b; n < e; n++) std::memcpy(h + n * C, E + (int64_t)ws.tokens[n] * C, sizeof(float) * C);
+  });
+
+  for (int l = 0; l < cfg_.num_layers; l++) {
+    Layer& L = layers_[l];
+    LayerActs& a = ws.layers[l];
+    float* out = l + 1 < cfg_.num_layers ? ws.layers[l + 1].resid_in : ws.resid_final;
+    rmsnorm_forward(a.x1, a.rstd1, a.resid_in, L.ln1->data, N, C, cfg_.rms_norm_eps, pool);
+    linear_forward(L.q, a.q, a.x1, a.lora_t[0], N, pool);
+    linear_forward(L.k, a.k, a.x1, a.lora_t[1], N, pool);
+    linear_forward(L.v, a.v, a.x1, a.lora_t[2], N, pool);
+    rope_forward(a.q, ws.cos, ws.sin, B, T, NH, HD, pool);
+    rope_forward(a.k, ws.cos, ws.sin, B, T, NKV, HD, pool);
+    attention_forward(a.att, a.probs, a.q, a.k, a.v, B, T, NH, NKV, HD, pool);
+    linear_forward(L.o, a.mid, a.att, a.lora_t[3], N, pool);
+    parallel_rows(pool, N, [&](int64_t b, int64_t e, int) {
+      for (int64_t i = b * C; i < e * C; i++) a.mid[i] += a.resid_in[i];
+    });
+    rmsnorm_forward(a.x2, a.rstd2, a.mid, L.ln2->data, N, C, cfg_.rms_norm_eps, pool);
+    linear_forward(L.gate, a.gate, a.x2, a.lora_t[4], N, pool);
+    linear_forward(L.up, a.up, a.x2, a.lora_t[5], N, pool);
+    parallel_rows(pool, N, [&](int64_t b, int64_t e, int) {
+      for (int64_t i = b * F; i < e * F; i++) ws.m[i] = swiglu(a.gate[i], a.up[i]);
+    });
+    linear_forward(L.down, out, ws.m, a.lora_t[6], N, pool);
+    parallel_rows(pool, N, [&](int64_t b, int64_t e, int) {
+      for (int64_t i = b * C; i < e * C; i++) out[i] += a.mid[i];
+    });
+  }
+  rmsnorm_forward(ws.xf, ws.rstdf, ws.resid_final, norm_->data, N, C, cfg_.rms_norm_eps, pool);
+  sgemm(Trans::N, Trans::T, N, V, C, 1.0f, ws.xf, C, lm_head_->data, C, 0.0f, ws.logits, V, pool);
+  have_forward_ = true;
+  return cross_entropy_forward(ws.losses, ws.logits, ws.targets.data(), ws.mask.data(), N, V, pool);
+}
+
+}  // namespace tuner

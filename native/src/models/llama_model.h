@@ -1,0 +1,114 @@
+// Internal: the Llama-family model behind tuner::Model. Split over llama_load.cpp (folder ->
+// weights, save), llama_forward.cpp, llama_backward.cpp, linear.cpp (linear layer + LoRA math)
+// and lora.cpp (enable / save / load adapters).
+#pragma once
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "tuner/json.h"
+#include "tuner/model.h"
+
+namespace tuner {
+
+// One projection y = x W^T (+ b) (+ scaling * dropout(x) A^T B^T).
+struct Linear {
+  std::string name;    // Hugging Face module path, e.g. model.layers.0.self_attn.q_proj
+  std::string module;  // short name matched by LoRA target_modules, e.g. q_proj
+  int in = 0, out = 0;
+  Param* w = nullptr;
+  Param* b = nullptr;
+  Param* lora_a = nullptr;  // [r, in]
+  Param* lora_b = nullptr;  // [out, r]
+  float scaling = 0.0f, dropout = 0.0f;
+  uint64_t stream = 0;  // dropout stream id, unique per linear
+  int lora_slot = -1;   // index of this linear's [N, r] activation in the workspace
+};
+
+struct Layer {
+  Param* ln1 = nullptr;
+  Param* ln2 = nullptr;
+  Linear q, k, v, o, gate, up, down;
+  Linear* linears[7] = {&q, &k, &v, &o, &gate, &up, &down};
+};
+
+// Activations kept between forward and backward (N = B*T rows), per layer:
+//   resid_in [N,C], rstd1 [N], x1 [N,C], q [N,NH*HD], k/v [N,NKV*HD] (after RoPE),
+//   probs [B,NH,T,T], att [N,NH*HD], mid [N,C], rstd2 [N], x2 [N,C], gate/up [N,F],
+//   and per LoRA-adapted linear t = dropout(x) A^T [N,r]
+// plus resid_out of the last layer [N,C], rstdf [N], xf [N,C], logits [N,V] (reused for
+// dlogits), losses [N], tokens/targets/mask copies.
+// Scratch shared by all layers: m [N,F], dm [N,F], dup [N,F], dres/dx [N,C] x2,
+// dq/datt [N,NH*HD] x2, dk/dv [N,NKV*HD] x2, lora dt [N,rmax], lora xd [N,max(C,F,NH*HD)],
+// per-thread attention dP [T,T], cos/sin [T,HD/2].
+// The SwiGLU product m is recomputed in backward rather than kept per layer.
+struct LayerActs {
+  float *resid_in, *rstd1, *x1, *q, *k, *v, *probs, *att, *mid, *rstd2, *x2, *gate, *up;
+  float* lora_t[7];
+};
+
+struct Workspace {
+  int B = 0, T = 0, threads = 0;
+  std::vector<float> buf;
+  std::vector<LayerActs> layers;
+  float *resid_final, *rstdf, *xf, *logits, *losses;
+  float *m, *dm, *dup, *dres, *dx, *dq, *datt, *dk, *dv, *lora_dt, *lora_xd, *attn_scratch, *cos, *sin;
+  std::vector<uint32_t> tokens, targets;
+  std::vector<uint8_t> mask;
+  int rope_T = -1;
+};
+
+class LlamaModel final : public Model {
+ public:
+  LlamaModel(ModelConfig cfg, Json config_json, std::string dir);
+  void load_weights();
+
+  const ModelConfig& config() const override { return cfg_; }
+  void enable_lora(const LoraConfig& cfg, uint64_t seed) override;
+  bool has_lora() const override { return lora_enabled_; }
+  std::vector<Param*> trainable_params() override;
+  std::vector<Param*> base_params() override;
+  int64_t num_params() const override;
+  int64_t num_trainable_params() const override;
+  float forward(const Batch& batch, bool training, uint64_t dropout_seed, ThreadPool* pool) override;
+  const float* logits() const override { return ws_.logits; }
+  void zero_grad() override;
+  void backward(float loss_scale, ThreadPool* pool) override;
+  size_t activation_bytes(int B, int T) const override;
+  void save_pretrained(const std::string& dir) const override;
+  void save_adapter(const std::string& dir) const override;
+  void load_adapter(const std::string& dir) override;
+
+ private:
+  // Lays out the workspace for (B, T); with base == nullptr only counts floats.
+  size_t plan(Workspace& ws, int B, int T, int threads, float* base) const;
+  void ensure_workspace(int B, int T, ThreadPool* pool);
+  void ensure_grads();
+  void linear_forward(const Linear& l, float* y, const float* x, float* lora_t, int N, ThreadPool* pool);
+  void linear_backward(const Linear& l, float* dx, bool accumulate, const float* dy, const float* x,
+                       const float* lora_t, int N, ThreadPool* pool);
+  void make_dropout_input(const Linear& l, float* xd, const float* x, int N, ThreadPool* pool) const;
+  Param* add_param(const std::string& name, std::vector<int64_t> shape);
+  void init_linear(Linear& l, const std::string& name, const std::string& module, int out, int in, bool bias);
+
+  ModelConfig cfg_;
+  Json config_json_;
+  std::string dir_;
+  std::vector<std::unique_ptr<Param>> base_;
+  std::vector<float> weights_, base_grads_;
+  std::vector<std::unique_ptr<Param>> lora_params_;
+  std::vector<float> lora_weights_, lora_grads_;
+  LoraConfig lora_cfg_;
+  bool lora_enabled_ = false;
+  int lora_linears_ = 0;
+  Param* embed_ = nullptr;
+  Param* norm_ = nullptr;
+  Param* lm_head_ = nullptr;  // == embed_ when tied
+  std::vector<Layer> layers_;
+  Workspace ws_;
+  bool training_ = false;
+  uint64_t dropout_seed_ = 0;
+  bool have_forward_ = false;
+};
+
+}  // namespace tuner

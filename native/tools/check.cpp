@@ -1,0 +1,171 @@
+// tuner-check: runs one forward + backward of a model folder on a batch and writes the loss,
+// the logits and every trainable gradient to a safetensors file, for comparison with the
+// PyTorch reference (test/native/reference). With --bench it times forward + backward instead.
+//
+//   tuner-check --model DIR --batch batch.json --out result.safetensors
+//               [--adapter DIR | --lora R,ALPHA,mod1+mod2] [--threads N]
+//   tuner-check --model DIR --bench STEPS --B 4 --T 256 [--lora ...] [--threads N]
+//
+// batch.json: {"B": 2, "T": 8, "tokens": [...B*T], "targets": [...], "loss_mask": [...]}.
+// Output tensors: "loss" [1], "logits" [B,T,V], "grad.<parameter name>" (Hugging Face / PEFT names).
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "tuner/error.h"
+#include "tuner/json.h"
+#include "tuner/model.h"
+#include "tuner/safetensors.h"
+#include "tuner/threadpool.h"
+
+using namespace tuner;
+
+namespace {
+
+struct Args {
+  std::string model, batch, out, adapter, lora;
+  int threads = 0, bench = 0, B = 4, T = 256;
+};
+
+[[noreturn]] void usage(const std::string& why) {
+  throw TunerError("bad_arguments", "tuner-check: " + why,
+                   "usage: tuner-check --model DIR (--batch FILE --out FILE | --bench STEPS [--B N --T N]) "
+                   "[--adapter DIR | --lora R,ALPHA,q_proj+v_proj] [--threads N]");
+}
+
+Args parse_args(int argc, char** argv) {
+  Args a;
+  for (int i = 1; i < argc; i++) {
+    std::string k = argv[i];
+    if (i + 1 >= argc) usage("missing value after " + k);
+    std::string v = argv[++i];
+    if (k == "--model") a.model = v;
+    else if (k == "--batch") a.batch = v;
+    else if (k == "--out") a.out = v;
+    else if (k == "--adapter") a.adapter = v;
+    else if (k == "--lora") a.lora = v;
+    else if (k == "--threads") a.threads = std::stoi(v);
+    else if (k == "--bench") a.bench = std::stoi(v);
+    else if (k == "--B") a.B = std::stoi(v);
+    else if (k == "--T") a.T = std::stoi(v);
+    else usage("unknown option " + k);
+  }
+  if (a.model.empty()) usage("--model is required");
+  if (!a.bench && (a.batch.empty() || a.out.empty())) usage("--batch and --out are required");
+  return a;
+}
+
+LoraConfig parse_lora(const std::string& s) {
+  LoraConfig c;
+  size_t p1 = s.find(','), p2 = s.find(',', p1 + 1);
+  if (p1 == std::string::npos || p2 == std::string::npos) usage("--lora wants R,ALPHA,mod1+mod2");
+  c.rank = std::stoi(s.substr(0, p1));
+  c.alpha = std::stof(s.substr(p1 + 1, p2 - p1 - 1));
+  std::string mods = s.substr(p2 + 1);
+  size_t start = 0;
+  while (start <= mods.size()) {
+    size_t e = mods.find('+', start);
+    if (e == std::string::npos) e = mods.size();
+    if (e > start) c.target_modules.push_back(mods.substr(start, e - start));
+    start = e + 1;
+  }
+  return c;
+}
+
+std::vector<uint32_t> ints(const Json& j, const char* key, size_t n, const std::string& path) {
+  const Json* a = j.find(key);
+  if (!a || !a->is_array() || a->size() != n)
+    throw TunerError("bad_batch", path + ": \"" + key + "\" must be an array of B*T=" + std::to_string(n) + " integers", "");
+  std::vector<uint32_t> out;
+  for (const auto& v : a->as_array()) {
+    if (!v.is_number() || v.as_number() < 0) throw TunerError("bad_batch", path + ": \"" + key + "\" holds a non-integer", "");
+    out.push_back((uint32_t)v.as_number());
+  }
+  return out;
+}
+
+int run(const Args& a) {
+  auto model = Model::load(a.model);
+  if (!a.adapter.empty()) model->load_adapter(a.adapter);
+  else if (!a.lora.empty()) model->enable_lora(parse_lora(a.lora), 1234);
+  ThreadPool pool(a.threads);
+
+  if (a.bench) {
+    const int N = a.B * a.T, V = model->config().vocab_size;
+    std::vector<uint32_t> tok(N), tgt(N);
+    std::vector<uint8_t> mask(N, 1);
+    uint64_t s = 42;
+    for (int i = 0; i < N; i++) { s = s * 6364136223846793005ull + 1442695040888963407ull; tok[i] = (uint32_t)((s >> 33) % V); }
+    for (int i = 0; i < N; i++) tgt[i] = tok[(i + 1) % N];
+    Batch b{tok.data(), tgt.data(), mask.data(), a.B, a.T};
+    model->zero_grad();
+    double fwd = 0, bwd = 0;
+    for (int step = 0; step <= a.bench; step++) {  // step 0 warms up (workspace allocation)
+      auto t0 = std::chrono::steady_clock::now();
+      float loss = model->forward(b, true, step, &pool);
+      auto t1 = std::chrono::steady_clock::now();
+      model->backward(1.0f, &pool);
+      auto t2 = std::chrono::steady_clock::now();
+      if (step > 0) {
+        fwd += std::chrono::duration<double, std::milli>(t1 - t0).count();
+        bwd += std::chrono::duration<double, std::milli>(t2 - t1).count();
+      }
+      if (step == a.bench) std::fprintf(stderr, "loss %.4f\n", loss);
+    }
+    Json r = Json::object();
+    r.set("params", Json(model->num_params()));
+    r.set("trainable", Json(model->num_trainable_params()));
+    r.set("threads", Json(pool.size()));
+    r.set("B", Json(a.B));
+    r.set("T", Json(a.T));
+    r.set("forward_ms", Json(fwd / a.bench));
+    r.set("backward_ms", Json(bwd / a.bench));
+    r.set("step_ms", Json((fwd + bwd) / a.bench));
+    r.set("tokens_per_s", Json(N / ((fwd + bwd) / a.bench / 1000.0)));
+    r.set("activation_mib", Json((double)model->activation_bytes(a.B, a.T) / (1 << 20)));
+    std::printf("%s\n", r.dump().c_str());
+    return 0;
+  }
+
+  Json bj = Json::parse_file(a.batch);
+  const Json* Bj = bj.find("B");
+  const Json* Tj = bj.find("T");
+  if (!Bj || !Tj || !Bj->is_number() || !Tj->is_number()) throw TunerError("bad_batch", a.batch + ": needs numbers B and T", "");
+  int B = (int)Bj->as_number(), T = (int)Tj->as_number();
+  size_t N = (size_t)B * T;
+  auto tok = ints(bj, "tokens", N, a.batch), tgt = ints(bj, "targets", N, a.batch), m32 = ints(bj, "loss_mask", N, a.batch);
+  std::vector<uint8_t> mask(m32.begin(), m32.end());
+  Batch batch{tok.data(), tgt.data(), mask.data(), B, T};
+  model->zero_grad();
+  float loss = model->forward(batch, false, 0, &pool);
+  const int V = model->config().vocab_size;
+  std::vector<float> logits(model->logits(), model->logits() + N * V);
+  model->backward(1.0f, &pool);
+  SafetensorsWriter w;
+  w.add("loss", {1}, &loss);
+  w.add("logits", {B, T, V}, logits.data());
+  for (Param* p : model->trainable_params()) w.add("grad." + p->name, p->shape, p->grad);
+  w.write(a.out);
+  std::printf("{\"loss\":%.9g,\"trainable\":%lld}\n", loss, (long long)model->num_trainable_params());
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  try {
+    return run(parse_args(argc, argv));
+  } catch (const TunerError& e) {
+    Json err = Json::object();
+    err.set("code", Json(e.code()));
+    err.set("message", Json(std::string(e.what())));
+    err.set("hint", Json(e.hint()));
+    std::fprintf(stderr, "%s\n", err.dump().c_str());
+    return 2;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "{\"code\":\"internal\",\"message\":\"%s\"}\n", e.what());
+    return 3;
+  }
+}
