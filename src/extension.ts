@@ -1,9 +1,30 @@
+// Entry point: creates the adapters and wires them together. No logic lives here.
 import * as vscode from 'vscode';
+import { registerCommands } from './vscode/commands';
+import { DatasetStatusBar } from './vscode/dataset-status-bar';
+import { registerDatasetStats } from './vscode/dataset-stats';
+import { registerJsonlCodeActions } from './vscode/jsonl-code-actions';
+import { registerJsonlDiagnostics, type LintReport } from './vscode/jsonl-diagnostics';
 import { registerOutput } from './vscode/output';
 
-export function activate(ctx: vscode.ExtensionContext): void {
+/** What the extension exposes to other extensions and to its integration tests. */
+export interface TunerApi {
+  lintReport(uri: vscode.Uri): LintReport | undefined;
+  statusBarText(): string;
+}
+
+export function activate(ctx: vscode.ExtensionContext): TunerApi {
   registerOutput(ctx);
-  ctx.subscriptions.push(vscode.commands.registerCommand('tuner.datasetStats', () => undefined));
+  const linter = registerJsonlDiagnostics(ctx);
+  registerJsonlCodeActions(ctx, linter);
+  registerDatasetStats(ctx);
+  const statusBar = new DatasetStatusBar(linter);
+  ctx.subscriptions.push(statusBar);
+  registerCommands(ctx, { linter });
+  return {
+    lintReport: (uri) => linter.report(uri),
+    statusBarText: () => statusBar.text,
+  };
 }
 
 export function deactivate(): void {}

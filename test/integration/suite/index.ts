@@ -11,10 +11,11 @@ export function run(): Promise<void> {
     if (file.endsWith('.test.js')) mocha.addFile(path.join(__dirname, file));
   }
   return new Promise((resolve, reject) => {
-    mocha.run((failures) => {
-      const total = mocha.suite.total();
-      console.log(`${total - failures} passed, ${failures} failed`);
-      if (failures > 0) reject(new Error(`${failures} of ${total} integration tests failed`));
+    const runner = mocha.run((failures) => {
+      const passed = runner.stats?.passes ?? 0;
+      console.log(`${passed} passed, ${failures} failed`);
+      if (failures > 0) reject(new Error(`${failures} of ${passed + failures} integration tests failed`));
+      else if (passed === 0) reject(new Error('no integration test ran (check TUNER_TEST_GREP)'));
       else resolve();
     });
   });

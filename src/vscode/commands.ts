@@ -1,0 +1,70 @@
+// The command table: every contributed command id (command-ids.ts, checked against
+// package.json by test/unit/manifest.test.ts) maps to a factory taking the extension's services.
+// Every handler runs inside guard(), so a failure is a message, never a crash.
+import * as path from 'node:path';
+import * as vscode from 'vscode';
+import { convertDocumentEdits } from '../core/dataset/convert';
+import { FORMATS, isFormatId, type FormatId } from '../core/dataset/formats';
+import type { CommandId } from './command-ids';
+import { Config } from './config';
+import { showDatasetStats } from './dataset-stats';
+import type { JsonlLinter } from './jsonl-diagnostics';
+import { datasetDocumentFor } from './jsonl-documents';
+import { guard, log } from './output';
+import { toWorkspaceEdit } from './problem-mapping';
+
+export interface Services {
+  linter: JsonlLinter;
+}
+
+type Handler = (...args: unknown[]) => unknown;
+
+async function pickFormat(placeHolder: string, current: string | undefined, withAuto: boolean): Promise<FormatId | 'auto' | undefined> {
+  const items: (vscode.QuickPickItem & { id: FormatId | 'auto' })[] = [
+    ...(withAuto ? [{ id: 'auto' as const, label: 'Detect automatically', description: current === 'auto' ? '(current)' : undefined }] : []),
+    ...FORMATS.map((f) => ({ id: f.id, label: f.label, description: f.id === current ? `${f.id} (current)` : f.id, detail: f.example })),
+  ];
+  return (await vscode.window.showQuickPick(items, { placeHolder }))?.id;
+}
+
+const COMMANDS: Record<CommandId, (s: Services) => Handler> = {
+  'tuner.datasetStats': (s) => (uri) => showDatasetStats(s.linter, uri),
+
+  /** Args (optional, for keybindings and tests): a dataset URI and a format id or 'auto'. */
+  'tuner.chooseDatasetFormat': () => async (uri, format) => {
+    const scope = uri instanceof vscode.Uri ? uri : vscode.window.activeTextEditor?.document.uri;
+    const chosen = typeof format === 'string' ? format : await pickFormat('Format of this dataset (tuner.dataset.format)', Config.datasetFormat(scope), true);
+    if (chosen === undefined) return undefined;
+    if (chosen !== 'auto' && !isFormatId(chosen)) throw new Error(`unknown dataset format "${chosen}": use auto or one of ${FORMATS.map((f) => f.id).join(', ')}`);
+    await Config.setDatasetFormat(chosen, scope);
+    return chosen;
+  },
+
+  /** Converts every record that converts losslessly; the rest stay as they are, with their diagnostics. */
+  'tuner.convertDataset': () => async (uri, format) => {
+    const doc = await datasetDocumentFor(uri);
+    const to = typeof format === 'string' ? format : await pickFormat(`Convert ${path.basename(doc.uri.path)} to`, undefined, false);
+    if (to === undefined) return undefined;
+    if (!isFormatId(to)) throw new Error(`unknown dataset format "${to}": use one of ${FORMATS.map((f) => f.id).join(', ')}`);
+    const edits = convertDocumentEdits(doc.getText(), to);
+    if (edits.length > 0 && !(await vscode.workspace.applyEdit(toWorkspaceEdit(doc, edits)))) throw new Error(`VS Code refused the edit to ${doc.uri.fsPath}`);
+    const message = `Converted ${edits.length} record${edits.length === 1 ? '' : 's'} to ${to}; records already in ${to}, invalid, or not convertible without loss were left unchanged (undo with Ctrl+Z).`;
+    log.info(`${doc.uri.fsPath}: ${message}`);
+    void vscode.window.showInformationMessage(message);
+    return edits.length;
+  },
+
+  'tuner.lintDataset': (s) => async (uri) => {
+    const doc = await datasetDocumentFor(uri);
+    const report = await s.linter.lint(doc, 'command');
+    return report && { format: report.result.format, records: report.result.records, problems: report.result.problems.length, engine: report.engine };
+  },
+
+  'tuner.showLog': () => () => log.show(),
+};
+
+export function registerCommands(ctx: vscode.ExtensionContext, services: Services): void {
+  for (const [id, make] of Object.entries(COMMANDS) as [CommandId, (s: Services) => Handler][]) {
+    ctx.subscriptions.push(vscode.commands.registerCommand(id, guard(id, make(services))));
+  }
+}

@@ -1,0 +1,69 @@
+// Status bar item for the active dataset: its detected (or forced) format and record count,
+// a spinner while a worker lint runs. Clicking it chooses the format (tuner.chooseDatasetFormat).
+import * as vscode from 'vscode';
+import { FORMATS } from '../core/dataset/formats';
+import type { JsonlLinter, LintReport } from './jsonl-diagnostics';
+
+export function statusText(report: LintReport | undefined, linting: boolean): string {
+  if (!report) return linting ? '$(sync~spin) JSONL: linting…' : 'JSONL';
+  const { format, records } = report.result;
+  const forced = report.forcedFormat ? ' (forced)' : '';
+  const spinner = linting ? '$(sync~spin) ' : '';
+  return `${spinner}JSONL: ${format}${forced} · ${records.toLocaleString('en-US')} record${records === 1 ? '' : 's'}`;
+}
+
+function tooltip(report: LintReport | undefined): vscode.MarkdownString {
+  const md = new vscode.MarkdownString();
+  if (report) {
+    const counts = FORMATS.filter((f) => report.result.formatCounts[f.id]).map((f) => `- ${f.label}: ${report.result.formatCounts[f.id]}`);
+    md.appendMarkdown(`**Dataset format**: ${report.result.format}${report.forcedFormat ? ' (set by `tuner.dataset.format`)' : ' (detected)'}\n\n`);
+    if (counts.length) md.appendMarkdown(`${counts.join('\n')}\n\n`);
+    md.appendMarkdown(`${report.result.problems.length} problems · linted in ${report.durationMs.toFixed(0)} ms (${report.engine})\n\n`);
+  }
+  md.appendMarkdown('Click to choose the format.');
+  return md;
+}
+
+export class DatasetStatusBar implements vscode.Disposable {
+  private readonly item = vscode.window.createStatusBarItem('tuner.datasetFormat', vscode.StatusBarAlignment.Right, 100);
+  private readonly subscriptions: vscode.Disposable[];
+
+  constructor(private readonly linter: JsonlLinter) {
+    this.item.name = 'Tuner: dataset format';
+    this.item.command = 'tuner.chooseDatasetFormat';
+    this.subscriptions = [
+      vscode.window.onDidChangeActiveTextEditor(() => this.update()),
+      linter.onDidChange((uri) => {
+        if (uri.toString() === vscode.window.activeTextEditor?.document.uri.toString()) this.update();
+      }),
+    ];
+    this.update();
+  }
+
+  /** What the item shows now (empty when hidden); read by the integration tests. */
+  get text(): string {
+    return this.visible ? this.item.text : '';
+  }
+
+  private visible = false;
+
+  private update(): void {
+    const uri = vscode.window.activeTextEditor?.document.uri;
+    const report = uri && this.linter.report(uri);
+    const linting = !!uri && this.linter.isLinting(uri);
+    if (!uri || (!report && !linting)) {
+      this.visible = false;
+      this.item.hide();
+      return;
+    }
+    this.item.text = statusText(report, linting);
+    this.item.tooltip = tooltip(report);
+    this.visible = true;
+    this.item.show();
+  }
+
+  dispose(): void {
+    this.item.dispose();
+    for (const s of this.subscriptions) s.dispose();
+  }
+}

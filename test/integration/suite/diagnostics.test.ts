@@ -1,0 +1,69 @@
+// The linter in the real host: a broken dataset opened in the editor gets the expected
+// diagnostics with exact ranges; quick fixes and typing update them.
+import * as assert from 'node:assert';
+import * as vscode from 'vscode';
+import { applyAction, closeAllEditors, codeActions, codeOf, diagnosticSummary, openDataset, rangeText, tunerApi, waitFor, waitForDiagnostics } from './helpers';
+
+suite('JSONL diagnostics and quick fixes', () => {
+  suiteSetup(async () => { await tunerApi(); });
+  teardown(closeAllEditors);
+
+  test('a broken dataset gets each problem at its exact range', async () => {
+    const doc = await openDataset('broken.jsonl');
+    assert.strictEqual(doc.languageId, 'jsonl');
+    const line = (n: number) => doc.lineAt(n).text;
+    await waitForDiagnostics(doc.uri, [
+      `TUN103 ${rangeText(1, line(1).indexOf(',}'), 1, line(1).indexOf(',}') + 1)}`, // trailing comma: the comma itself
+      `TUN203 ${rangeText(2, 0, 2, line(2).length)}`, // alpaca record without "output": the record
+      `TUN401 ${rangeText(3, 0, 3, line(3).length)}`, // same record as line 1
+      `TUN101 ${rangeText(4, line(4).indexOf('"Le chat'), 4, line(4).length)}`, // cut-off string to the end of the line
+    ]);
+    const diag = vscode.languages.getDiagnostics(doc.uri).find((d) => codeOf(d) === 'TUN203')!;
+    assert.strictEqual(diag.severity, vscode.DiagnosticSeverity.Error);
+    assert.match(diag.message, /"output"/);
+    const target = (diag.code as { target: vscode.Uri }).target;
+    assert.ok(target.path.endsWith('/docs/lint-rules.md') && target.fragment === 'tun203-missing-field', `docs link ${target.toString()}`);
+  });
+
+  test('the trailing-comma quick fix edits the line and the diagnostic goes away', async () => {
+    const doc = await openDataset('broken.jsonl');
+    await waitFor('TUN103 diagnostic', () => vscode.languages.getDiagnostics(doc.uri).find((d) => codeOf(d) === 'TUN103'));
+    const diag = vscode.languages.getDiagnostics(doc.uri).find((d) => codeOf(d) === 'TUN103')!;
+    const actions = await codeActions(doc.uri, diag.range, vscode.CodeActionKind.QuickFix);
+    await applyAction(actions, 'Remove trailing comma');
+    assert.strictEqual(doc.lineAt(1).text, '{"instruction": "Add 2 and 3", "input": "", "output": "5"}');
+    await waitFor('TUN103 to disappear', () => !diagnosticSummary(doc.uri).some((d) => d.startsWith('TUN103')));
+    assert.deepStrictEqual(diagnosticSummary(doc.uri).map((d) => d.split(' ')[0]).sort(), ['TUN101', 'TUN203', 'TUN401']);
+    await vscode.commands.executeCommand('undo');
+    assert.ok(doc.lineAt(1).text.endsWith('"5",}'), 'the fix is undoable');
+  });
+
+  test('typing a broken record adds a diagnostic on that line, fixing it removes it', async () => {
+    const doc = await openDataset('alpaca.jsonl');
+    await waitForDiagnostics(doc.uri, []);
+    const end = doc.lineAt(doc.lineCount - 1).range.end;
+    const edit = new vscode.WorkspaceEdit();
+    const typed = '{"instruction": "Say bye", "output": 42}';
+    edit.insert(doc.uri, end, `${typed}\n`);
+    assert.ok(await vscode.workspace.applyEdit(edit));
+    const line = doc.lineCount - 2;
+    const col = typed.indexOf('42');
+    await waitForDiagnostics(doc.uri, [`TUN205 ${rangeText(line, col, line, col + 2)}`]);
+    const fix = new vscode.WorkspaceEdit();
+    fix.replace(doc.uri, new vscode.Range(line, col, line, col + 2), '"Bye!"');
+    assert.ok(await vscode.workspace.applyEdit(fix));
+    await waitForDiagnostics(doc.uri, []);
+  });
+
+  test('a byte order mark is reported, and ranges on the first line match the editor text', async () => {
+    const doc = await openDataset('bom.jsonl');
+    const empty = doc.lineAt(0).text.indexOf('""');
+    assert.strictEqual(doc.lineAt(0).text[0], '{', 'the editor does not show the BOM');
+    await waitForDiagnostics(doc.uri, [`TUN106 ${rangeText(0, 0, 0, 0)}`, `TUN206 ${rangeText(0, empty, 0, empty + 2)}`]);
+    const bom = vscode.languages.getDiagnostics(doc.uri).find((d) => codeOf(d) === 'TUN106')!;
+    const actions = await codeActions(doc.uri, bom.range, vscode.CodeActionKind.QuickFix);
+    const action = actions.find((a) => a.command?.command === 'workbench.action.editor.changeEncoding');
+    assert.ok(action, `a change-encoding action among ${actions.map((a) => a.title).join(' | ')}`);
+    assert.ok(!actions.some((a) => a.edit && a.diagnostics?.some((d) => codeOf(d) === 'TUN106')), 'no text edit for the BOM, which is not in the text');
+  });
+});
