@@ -1,0 +1,63 @@
+// The run plan tuner-train reads (--plan plan.json): the resolved ARGS of one run, every value
+// explicit. native/src/train/plan.cpp validates the same fields and names any bad one; the
+// field list is documented in docs/trainer-protocol.md.
+import * as fs from 'node:fs';
+
+export const PLAN_VERSION = 1;
+
+export type TrainMethod = 'full' | 'lora';
+export type ScheduleName = 'constant' | 'linear' | 'cosine';
+export type LoraTarget = 'q_proj' | 'k_proj' | 'v_proj' | 'o_proj' | 'gate_proj' | 'up_proj' | 'down_proj';
+
+export interface LoraPlan {
+  rank: number;
+  alpha: number;
+  /** Dropout on the LoRA input, 0 to disable. */
+  dropout: number;
+  target_modules: LoraTarget[];
+}
+
+export interface OptimizerPlan {
+  lr: number;
+  betas?: [number, number];
+  eps?: number;
+  weight_decay?: number;
+}
+
+export interface RunPlan {
+  version: typeof PLAN_VERSION;
+  /** Hugging Face model folder (config.json + safetensors). Relative paths are relative to the plan file. */
+  model_dir: string;
+  /** Shard directory written by ShardWriter (docs/shard-format.md). */
+  data_dir: string;
+  /** Receives checkpoints/step-N/ and the final adapter/ (LoRA) or model/ (full). */
+  output_dir: string;
+  method: TrainMethod;
+  lora?: LoraPlan;
+  optimizer: OptimizerPlan;
+  schedule?: ScheduleName;
+  warmup_steps?: number;
+  /** Exactly one of max_steps (optimizer steps) and epochs. */
+  max_steps?: number;
+  epochs?: number;
+  batch_size: number;
+  seq_len: number;
+  grad_accum?: number;
+  /** Clip gradients to this global L2 norm; 0 disables clipping. */
+  max_grad_norm?: number;
+  seed?: number;
+  /** Worker threads; 0 uses every core. */
+  threads?: number;
+  /** Checkpoint every N steps (0: only at the end). */
+  save_interval?: number;
+  /** Evaluate every N steps on eval_data_dir (0: only at the end, when eval data is given). */
+  eval_interval?: number;
+  eval_data_dir?: string;
+  /** Cap on eval micro-batches per evaluation (0: the whole eval set). */
+  eval_max_batches?: number;
+}
+
+/** Writes a plan file for tuner-train. */
+export function writePlanFile(file: string, plan: RunPlan): void {
+  fs.writeFileSync(file, JSON.stringify(plan, null, 2) + '\n');
+}

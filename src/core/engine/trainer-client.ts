@@ -1,0 +1,161 @@
+// Runs tuner-train as a child process: parses every stdout line as a protocol event (anything
+// unparseable is a ProtocolError that stops the run, never skipped), sends commands on stdin,
+// and reports how the process ended. A native fault or out-of-memory ends only the child.
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import * as readline from 'node:readline';
+
+import { findPackageRoot } from './addon';
+import {
+  formatCommand,
+  parseTrainerEvent,
+  ProtocolError,
+  type ErrorEvent,
+  type TrainerCommandType,
+  type TrainerEvent,
+} from './protocol';
+
+export const TRAINER_BINARY = process.platform === 'win32' ? 'tuner-train.exe' : 'tuner-train';
+
+/** Where the cmake-js build puts tuner-train, relative to the package root. */
+const BINARY_DIRS = [path.join('build', 'native'), path.join('build', 'native', 'Release')];
+
+/**
+ * Finds the tuner-train executable: $TUNER_NATIVE_BUILD_DIR first (a developer's own build),
+ * then the package's build/native. Throws naming every place it looked.
+ */
+export function findTrainerBinary(env: NodeJS.ProcessEnv = process.env, packageRoot = findPackageRoot()): string {
+  const dirs: string[] = [];
+  if (env.TUNER_NATIVE_BUILD_DIR) dirs.push(path.resolve(env.TUNER_NATIVE_BUILD_DIR));
+  if (packageRoot) dirs.push(...BINARY_DIRS.map((d) => path.join(packageRoot, d)));
+  const candidates = dirs.map((d) => path.join(d, TRAINER_BINARY));
+  const found = candidates.find((c) => fs.existsSync(c));
+  if (!found) {
+    throw new Error(
+      `tuner-train not found (looked in ${candidates.join(', ') || 'no folder'}). ` +
+        'Run `npm run build:native`, or set TUNER_NATIVE_BUILD_DIR to the folder holding tuner-train.',
+    );
+  }
+  return found;
+}
+
+export interface TrainerStartOptions {
+  planPath: string;
+  resumeDir?: string;
+  /** Wait for a command before the first step (stop on entry). */
+  startPaused?: boolean;
+  binary?: string;
+  env?: NodeJS.ProcessEnv;
+  cwd?: string;
+}
+
+export interface TrainerExit {
+  /** Exit code, null when ended by a signal. */
+  code: number | null;
+  /** Signal that ended the process (e.g. "SIGKILL", "SIGSEGV"), null on a normal exit. */
+  signal: NodeJS.Signals | null;
+  events: TrainerEvent[];
+  /** The trainer's error event, if it sent one. */
+  error?: ErrorEvent;
+  /** Set when the trainer printed something that is not a valid event. */
+  protocolError?: ProtocolError;
+  /** The end of stderr (human-readable log), for error reports. */
+  stderrTail: string;
+}
+
+const STDERR_TAIL_BYTES = 16 * 1024;
+
+export type EventListener = (event: TrainerEvent) => void;
+
+export class TrainerProcess {
+  readonly events: TrainerEvent[] = [];
+  readonly exited: Promise<TrainerExit>;
+  private readonly child: ChildProcessWithoutNullStreams;
+  private readonly listeners: EventListener[] = [];
+  private stderrTail = '';
+  private protocolError?: ProtocolError;
+
+  private constructor(opts: TrainerStartOptions) {
+    const binary = opts.binary ?? findTrainerBinary(opts.env ?? process.env);
+    const args = ['--plan', opts.planPath];
+    if (opts.resumeDir) args.push('--resume', opts.resumeDir);
+    if (opts.startPaused) args.push('--start-paused');
+    this.child = spawn(binary, args, { cwd: opts.cwd, env: opts.env ?? process.env, stdio: ['pipe', 'pipe', 'pipe'] });
+    // Writing to a trainer that already exited raises EPIPE on stdin; the exit result reports it.
+    this.child.stdin.on('error', () => undefined);
+    this.child.stderr.setEncoding('utf8');
+    this.child.stderr.on('data', (chunk: string) => {
+      this.stderrTail = (this.stderrTail + chunk).slice(-STDERR_TAIL_BYTES);
+    });
+    const lines = readline.createInterface({ input: this.child.stdout, crlfDelay: Infinity });
+    lines.on('line', (line) => this.onLine(line));
+    const stdoutClosed = new Promise<void>((resolve) => lines.once('close', resolve));
+    const processExited = new Promise<[number | null, NodeJS.Signals | null]>((resolve, reject) => {
+      this.child.once('error', reject);
+      this.child.once('exit', (code, signal) => resolve([code, signal]));
+    });
+    this.exited = Promise.all([processExited, stdoutClosed]).then(([[code, signal]]) => {
+      const error = this.events.find((e): e is ErrorEvent => e.type === 'error');
+      return { code, signal, events: this.events, error, protocolError: this.protocolError, stderrTail: this.stderrTail };
+    });
+  }
+
+  static start(opts: TrainerStartOptions): TrainerProcess {
+    return new TrainerProcess(opts);
+  }
+
+  get pid(): number | undefined {
+    return this.child.pid;
+  }
+
+  onEvent(listener: EventListener): void {
+    this.listeners.push(listener);
+  }
+
+  /** Resolves with the first event (already seen or future) that satisfies pred; rejects if the process ends first. */
+  waitFor<T extends TrainerEvent>(pred: (e: TrainerEvent) => e is T): Promise<T>;
+  waitFor(pred: (e: TrainerEvent) => boolean): Promise<TrainerEvent>;
+  waitFor(pred: (e: TrainerEvent) => boolean): Promise<TrainerEvent> {
+    const seen = this.events.find(pred);
+    if (seen) return Promise.resolve(seen);
+    return new Promise((resolve, reject) => {
+      this.listeners.push((e) => {
+        if (pred(e)) resolve(e);
+      });
+      void this.exited.then((x) =>
+        reject(new Error(`tuner-train ended (code ${x.code}, signal ${x.signal}) before the awaited event`)),
+      );
+    });
+  }
+
+  send(type: TrainerCommandType): void {
+    if (this.child.stdin.writable) this.child.stdin.write(formatCommand(type));
+  }
+
+  /** Closes stdin; the trainer keeps training (a closed stdin is not a stop). */
+  closeInput(): void {
+    this.child.stdin.end();
+  }
+
+  kill(signal: NodeJS.Signals = 'SIGTERM'): void {
+    this.child.kill(signal);
+  }
+
+  private onLine(line: string): void {
+    if (this.protocolError) return;
+    if (line.trim() === '') return;
+    let event: TrainerEvent;
+    try {
+      event = parseTrainerEvent(line);
+    } catch (e) {
+      // A trainer we cannot understand must not keep running unobserved: stop it (it saves a
+      // checkpoint on SIGTERM) and surface the error.
+      this.protocolError = e instanceof ProtocolError ? e : new ProtocolError(String(e), line);
+      this.child.kill('SIGTERM');
+      return;
+    }
+    this.events.push(event);
+    for (const l of [...this.listeners]) l(event);
+  }
+}

@@ -1,0 +1,119 @@
+// Shared set-up for the tuner-train end-to-end tests: a tiny random model written by the
+// PyTorch reference's generator, shards written by the product's ShardWriter, a plan file,
+// and a runner that collects every event (each one validated against protocol.ts).
+import { execFileSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+
+import { writeShards, type ShardDocument } from '../../src/core/engine/shards';
+import { writePlanFile, type RunPlan } from '../../src/core/engine/plan';
+import { TrainerProcess, type TrainerExit, type TrainerStartOptions } from '../../src/core/engine/trainer-client';
+import type { StepEvent, TrainerEvent } from '../../src/core/engine/protocol';
+
+export const REPO_ROOT = path.resolve(__dirname, '..', '..', '..');
+export const REFERENCE_DIR = path.join(REPO_ROOT, 'test', 'native', 'reference');
+/** Debian's interpreter, which has torch and numpy (the PATH python may not). */
+export const PYTHON = process.env.TUNER_PYTHON ?? '/usr/bin/python3';
+
+export function tempDir(prefix: string): string {
+  return fs.mkdtempSync(path.join(os.tmpdir(), `tuner-${prefix}-`));
+}
+
+export interface TinyModelOptions {
+  vocab?: number;
+  hidden?: number;
+  layers?: number;
+  heads?: number;
+  kvHeads?: number;
+  intermediate?: number;
+  arch?: 'llama' | 'mistral' | 'qwen2';
+  seed?: number;
+  extra?: string[];
+}
+
+export function makeTinyModel(dir: string, o: TinyModelOptions = {}): string {
+  const args = [path.join(REFERENCE_DIR, 'make_tiny_model.py'), '--out', dir];
+  const num = (flag: string, v?: number) => (v === undefined ? [] : [flag, String(v)]);
+  args.push(...num('--vocab', o.vocab), ...num('--hidden', o.hidden), ...num('--layers', o.layers));
+  args.push(...num('--heads', o.heads), ...num('--kv-heads', o.kvHeads), ...num('--intermediate', o.intermediate));
+  args.push(...num('--seed', o.seed));
+  if (o.arch) args.push('--arch', o.arch);
+  args.push(...(o.extra ?? []));
+  execFileSync(PYTHON, args, { stdio: ['ignore', 'ignore', 'inherit'] });
+  return dir;
+}
+
+/**
+ * A small repetitive corpus: a handful of fixed token patterns, each document a prompt (mask 0)
+ * followed by a completion (mask 1), so a model can learn it within a few dozen steps.
+ */
+export function repetitiveDocuments(count: number, length: number, vocab: number): ShardDocument[] {
+  const docs: ShardDocument[] = [];
+  for (let i = 0; i < count; i++) {
+    const pattern = i % 4;
+    const tokens: number[] = [];
+    const mask: number[] = [];
+    for (let j = 0; j < length; j++) {
+      tokens.push((3 + pattern * 5 + j * (pattern + 1)) % vocab);
+      mask.push(j < 4 ? 0 : 1);
+    }
+    docs.push({ tokens, mask });
+  }
+  return docs;
+}
+
+export function makeShards(dir: string, docs: ShardDocument[], vocab: number): string {
+  writeShards(dir, docs, { vocabSize: vocab });
+  return dir;
+}
+
+export function basePlan(root: string, overrides: Partial<RunPlan> = {}): RunPlan {
+  return {
+    version: 1,
+    model_dir: path.join(root, 'model'),
+    data_dir: path.join(root, 'data'),
+    output_dir: path.join(root, 'out'),
+    method: 'lora',
+    lora: { rank: 4, alpha: 8, dropout: 0, target_modules: ['q_proj', 'k_proj', 'v_proj', 'o_proj', 'gate_proj', 'up_proj', 'down_proj'] },
+    optimizer: { lr: 1e-2, betas: [0.9, 0.999], eps: 1e-8, weight_decay: 0 },
+    schedule: 'constant',
+    warmup_steps: 0,
+    max_steps: 30,
+    batch_size: 4,
+    seq_len: 32,
+    grad_accum: 1,
+    max_grad_norm: 1.0,
+    seed: 1,
+    threads: 2,
+    save_interval: 0,
+    ...overrides,
+  };
+}
+
+export function writePlan(root: string, plan: RunPlan, name = 'plan.json'): string {
+  const file = path.join(root, name);
+  writePlanFile(file, plan);
+  return file;
+}
+
+export function startTrainer(opts: TrainerStartOptions): TrainerProcess {
+  return TrainerProcess.start(opts);
+}
+
+/** Runs tuner-train to the end; stdin stays open (no commands) unless closeInput. */
+export async function runTrainer(opts: TrainerStartOptions & { closeInput?: boolean }): Promise<TrainerExit> {
+  const p = TrainerProcess.start(opts);
+  if (opts.closeInput) p.closeInput();
+  const exit = await p.exited;
+  if (exit.protocolError) throw exit.protocolError;
+  return exit;
+}
+
+export function steps(events: TrainerEvent[]): StepEvent[] {
+  return events.filter((e): e is StepEvent => e.type === 'step');
+}
+
+export function mean(xs: number[]): number {
+  return xs.reduce((a, b) => a + b, 0) / xs.length;
+}
