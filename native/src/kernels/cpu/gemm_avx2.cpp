@@ -34,26 +34,55 @@ inline void store_tile(float* c, int64_t ldc, const __m256 (&acc)[MR][2], float 
 
 void micro_6x16(int kc, const float* a, const float* b, float* c, int64_t ldc, int mr, int nr,
                 float alpha, float beta) {
-  __m256 acc[MR][2];
-  for (int i = 0; i < MR; ++i) acc[i][0] = acc[i][1] = _mm256_setzero_ps();
+  // Named accumulators, not an array: an array whose address escapes makes the compiler store
+  // every accumulator to the stack on each k step.
+  __m256 c00 = _mm256_setzero_ps(), c01 = _mm256_setzero_ps();
+  __m256 c10 = _mm256_setzero_ps(), c11 = _mm256_setzero_ps();
+  __m256 c20 = _mm256_setzero_ps(), c21 = _mm256_setzero_ps();
+  __m256 c30 = _mm256_setzero_ps(), c31 = _mm256_setzero_ps();
+  __m256 c40 = _mm256_setzero_ps(), c41 = _mm256_setzero_ps();
+  __m256 c50 = _mm256_setzero_ps(), c51 = _mm256_setzero_ps();
   if (mr == MR && nr == NR) {
     for (int i = 0; i < MR; ++i) _mm_prefetch(reinterpret_cast<const char*>(c + i * ldc), _MM_HINT_T0);
   }
-  for (int k = 0; k < kc; ++k) {
-    const __m256 b0 = _mm256_load_ps(b);
-    const __m256 b1 = _mm256_load_ps(b + 8);
-    _mm_prefetch(reinterpret_cast<const char*>(b + 128), _MM_HINT_T0);
-#define TUNER_ROW(i)                                     \
-    {                                                    \
-      const __m256 ai = _mm256_broadcast_ss(a + (i));    \
-      acc[i][0] = _mm256_fmadd_ps(ai, b0, acc[i][0]);    \
-      acc[i][1] = _mm256_fmadd_ps(ai, b1, acc[i][1]);    \
-    }
-    TUNER_ROW(0) TUNER_ROW(1) TUNER_ROW(2) TUNER_ROW(3) TUNER_ROW(4) TUNER_ROW(5)
-#undef TUNER_ROW
+#define TUNER_STEP(k)                                              \
+  {                                                                \
+    const __m256 b0 = _mm256_load_ps(b + (k) * NR);                \
+    const __m256 b1 = _mm256_load_ps(b + (k) * NR + 8);            \
+    __m256 ai = _mm256_broadcast_ss(a + (k) * MR + 0);             \
+    c00 = _mm256_fmadd_ps(ai, b0, c00);                            \
+    c01 = _mm256_fmadd_ps(ai, b1, c01);                            \
+    ai = _mm256_broadcast_ss(a + (k) * MR + 1);                    \
+    c10 = _mm256_fmadd_ps(ai, b0, c10);                            \
+    c11 = _mm256_fmadd_ps(ai, b1, c11);                            \
+    ai = _mm256_broadcast_ss(a + (k) * MR + 2);                    \
+    c20 = _mm256_fmadd_ps(ai, b0, c20);                            \
+    c21 = _mm256_fmadd_ps(ai, b1, c21);                            \
+    ai = _mm256_broadcast_ss(a + (k) * MR + 3);                    \
+    c30 = _mm256_fmadd_ps(ai, b0, c30);                            \
+    c31 = _mm256_fmadd_ps(ai, b1, c31);                            \
+    ai = _mm256_broadcast_ss(a + (k) * MR + 4);                    \
+    c40 = _mm256_fmadd_ps(ai, b0, c40);                            \
+    c41 = _mm256_fmadd_ps(ai, b1, c41);                            \
+    ai = _mm256_broadcast_ss(a + (k) * MR + 5);                    \
+    c50 = _mm256_fmadd_ps(ai, b0, c50);                            \
+    c51 = _mm256_fmadd_ps(ai, b1, c51);                            \
+  }
+  int k = 0;
+  for (; k + 4 <= kc; k += 4) {
+    _mm_prefetch(reinterpret_cast<const char*>(b + 8 * NR), _MM_HINT_T0);
+    _mm_prefetch(reinterpret_cast<const char*>(b + 10 * NR), _MM_HINT_T0);
+    TUNER_STEP(0) TUNER_STEP(1) TUNER_STEP(2) TUNER_STEP(3)
+    a += 4 * MR;
+    b += 4 * NR;
+  }
+  for (; k < kc; ++k) {
+    TUNER_STEP(0)
     a += MR;
     b += NR;
   }
+#undef TUNER_STEP
+  const __m256 acc[MR][2] = {{c00, c01}, {c10, c11}, {c20, c21}, {c30, c31}, {c40, c41}, {c50, c51}};
   if (mr == MR && nr == NR) {
     store_tile(c, ldc, acc, alpha, beta);
     return;

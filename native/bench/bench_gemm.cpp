@@ -1,0 +1,274 @@
+// tuner-bench-gemm: GFLOP/s of Tuner's sgemm against OpenBLAS (loaded at run time, when the
+// system has libopenblas.so.0) on the shapes a training step runs and on square sizes, with
+// 1 and 2 threads (or --threads), plus this CPU's measured FMA peak for "% of peak".
+//   tuner-bench-gemm [--threads 1,2] [--shapes train|square|all] [--seconds 0.3] [--json]
+//                    [--filter TEXT] [--blocks mc,kc,nc]   (block sizes: for tuning)
+// Both libraries multiply the same matrices; the largest difference between their results is
+// printed too, so a fast but wrong kernel cannot pass unnoticed.
+#include <dlfcn.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "kernels/cpu/gemm_internal.h"
+#include "tuner/cpu_features.h"
+#include "tuner/gemm.h"
+#include "tuner/threadpool.h"
+
+namespace tuner_bench {
+float fma_loop_avx2(int64_t iterations);
+float fma_loop_avx512(int64_t iterations);
+}  // namespace tuner_bench
+
+using namespace tuner;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+struct Shape {
+  const char* what;
+  Trans ta, tb;
+  int M, N, K;
+};
+
+// A dim-512, hidden-1376, vocab-32000 Llama at batch x seq = 1024 tokens (weights stored
+// [out, in] as in Hugging Face): forward X W^T (NT), input grads dY W (NN), weight grads
+// dY^T X (TN); plus a dim-2048 layer.
+const Shape kTrainShapes[] = {
+    {"q/o proj fwd", Trans::N, Trans::T, 1024, 512, 512},
+    {"gate/up fwd", Trans::N, Trans::T, 1024, 1376, 512},
+    {"down fwd", Trans::N, Trans::T, 1024, 512, 1376},
+    {"lm_head fwd", Trans::N, Trans::T, 1024, 32000, 512},
+    {"gate/up dX", Trans::N, Trans::N, 1024, 512, 1376},
+    {"lm_head dX", Trans::N, Trans::N, 1024, 512, 32000},
+    {"gate/up dW", Trans::T, Trans::N, 1376, 512, 1024},
+    {"lm_head dW", Trans::T, Trans::N, 32000, 512, 1024},
+    {"dim2048 fwd", Trans::N, Trans::T, 1024, 2048, 2048},
+    {"dim2048 dW", Trans::T, Trans::N, 2048, 2048, 1024},
+};
+const Shape kSquareShapes[] = {
+    {"square", Trans::N, Trans::N, 256, 256, 256},
+    {"square", Trans::N, Trans::N, 512, 512, 512},
+    {"square", Trans::N, Trans::N, 1024, 1024, 1024},
+    {"square", Trans::N, Trans::N, 2048, 2048, 2048},
+};
+
+// OpenBLAS's CBLAS interface, resolved with dlsym so the build needs no BLAS.
+using CblasSgemm = void (*)(int order, int ta, int tb, int M, int N, int K, float alpha,
+                            const float* A, int lda, const float* B, int ldb, float beta, float* C,
+                            int ldc);
+using SetThreads = void (*)(int);
+constexpr int kCblasRowMajor = 101, kCblasNoTrans = 111, kCblasTrans = 112;
+
+struct OpenBlas {
+  CblasSgemm sgemm = nullptr;
+  SetThreads set_threads = nullptr;
+  bool load() {
+    void* lib = dlopen("libopenblas.so.0", RTLD_NOW | RTLD_LOCAL);
+    if (!lib) lib = dlopen("libopenblas.so", RTLD_NOW | RTLD_LOCAL);
+    if (!lib) return false;
+    sgemm = reinterpret_cast<CblasSgemm>(dlsym(lib, "cblas_sgemm"));
+    set_threads = reinterpret_cast<SetThreads>(dlsym(lib, "openblas_set_num_threads"));
+    return sgemm != nullptr;
+  }
+};
+
+double seconds_since(Clock::time_point t0) {
+  return std::chrono::duration<double>(Clock::now() - t0).count();
+}
+
+// Best-of time per call: repeat until `budget` seconds are spent (at least 3 calls), after one
+// warm-up call; the minimum is the least disturbed by other processes on a shared machine.
+template <class F>
+double best_seconds(F&& call, double budget) {
+  call();
+  double best = 1e30;
+  const auto start = Clock::now();
+  for (int rep = 0; rep < 3 || seconds_since(start) < budget; ++rep) {
+    const auto t0 = Clock::now();
+    call();
+    best = std::min(best, seconds_since(t0));
+    if (rep > 500) break;
+  }
+  return best;
+}
+
+// Best-of times of two calls run alternately, so both see the same background load and the
+// ratio stays fair on a busy machine.
+template <class F, class G>
+void best_seconds_pair(F&& first, G&& second, double budget, double& best_first, double& best_second) {
+  first();
+  second();
+  best_first = best_second = 1e30;
+  const auto start = Clock::now();
+  for (int rep = 0; rep < 3 || seconds_since(start) < budget; ++rep) {
+    auto t0 = Clock::now();
+    first();
+    best_first = std::min(best_first, seconds_since(t0));
+    t0 = Clock::now();
+    second();
+    best_second = std::min(best_second, seconds_since(t0));
+    if (rep > 500) break;
+  }
+}
+
+// Measured FMA peak of `threads` cores running the FMA loop at once, in GFLOP/s.
+double fma_peak_gflops(ThreadPool& pool) {
+  const CpuFeatures& f = cpu_features();
+  const bool wide = f.avx512f;
+  if (!wide && !(f.avx2 && f.fma)) return 0.0;
+  // Short rounds (a few ms): the best of many is the unloaded rate even on a busy machine.
+  const int64_t iterations = 1'000'000;
+  const double flops_per_thread = double(iterations) * 12 * (wide ? 16 : 8) * 2;
+  volatile float sink = 0;
+  const double t = best_seconds(
+      [&] {
+        pool.parallel_for(pool.size(), [&](int64_t, int64_t, int) {
+          sink = wide ? tuner_bench::fma_loop_avx512(iterations) : tuner_bench::fma_loop_avx2(iterations);
+        });
+      },
+      0.3);
+  return flops_per_thread * pool.size() / t / 1e9;
+}
+
+struct Options {
+  std::vector<int> threads = {1, 2};
+  std::string shapes = "all";
+  double seconds = 0.3;
+  bool json = false;
+  std::string filter;            // only shapes whose label contains this
+  int mc = 0, kc = 0, nc = 0;    // override the kernel's cache blocks (tuning)
+};
+
+Options parse(int argc, char** argv) {
+  Options o;
+  for (int i = 1; i < argc; ++i) {
+    const std::string a = argv[i];
+    auto value = [&]() -> std::string {
+      if (i + 1 >= argc) {
+        std::fprintf(stderr, "tuner-bench-gemm: %s needs a value\n", a.c_str());
+        std::exit(2);
+      }
+      return argv[++i];
+    };
+    if (a == "--threads") {
+      o.threads.clear();
+      const std::string v = value();
+      for (size_t p = 0; p < v.size();) {
+        const size_t comma = v.find(',', p);
+        o.threads.push_back(std::max(1, std::atoi(v.substr(p, comma - p).c_str())));
+        p = comma == std::string::npos ? v.size() : comma + 1;
+      }
+    } else if (a == "--shapes") {
+      o.shapes = value();
+    } else if (a == "--seconds") {
+      o.seconds = std::atof(value().c_str());
+    } else if (a == "--filter") {
+      o.filter = value();
+    } else if (a == "--blocks") {
+      if (std::sscanf(value().c_str(), "%d,%d,%d", &o.mc, &o.kc, &o.nc) != 3) {
+        std::fprintf(stderr, "tuner-bench-gemm: --blocks wants mc,kc,nc\n");
+        std::exit(2);
+      }
+    } else if (a == "--json") {
+      o.json = true;
+    } else {
+      std::fprintf(stderr,
+                   "usage: tuner-bench-gemm [--threads 1,2] [--shapes train|square|all] "
+                   "[--seconds 0.3] [--filter TEXT] [--blocks mc,kc,nc] [--json]\n");
+      std::exit(a == "--help" || a == "-h" ? 0 : 2);
+    }
+  }
+  return o;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const Options opt = parse(argc, argv);
+  OpenBlas blas;
+  const bool have_blas = blas.load();
+  std::vector<Shape> shapes;
+  if (opt.shapes == "train" || opt.shapes == "all") shapes.insert(shapes.end(), std::begin(kTrainShapes), std::end(kTrainShapes));
+  if (opt.shapes == "square" || opt.shapes == "all") shapes.insert(shapes.end(), std::begin(kSquareShapes), std::end(kSquareShapes));
+
+  GemmKernel kernel = gemm_kernel_best();
+  if (opt.mc > 0) {
+    kernel.mc = (opt.mc + kernel.mr - 1) / kernel.mr * kernel.mr;
+    kernel.kc = opt.kc;
+    kernel.nc = (opt.nc + kernel.nr - 1) / kernel.nr * kernel.nr;
+  }
+  if (!opt.filter.empty()) {
+    std::vector<Shape> kept;
+    for (const Shape& s : shapes) {
+      char label[96];
+      std::snprintf(label, sizeof label, "%s %dx%dx%d", s.what, s.M, s.N, s.K);
+      if (std::strstr(label, opt.filter.c_str())) kept.push_back(s);
+    }
+    shapes = kept;
+  }
+  if (!opt.json) {
+    std::printf("sgemm kernel: %s (mc=%d kc=%d nc=%d)", kernel.name, kernel.mc, kernel.kc, kernel.nc);
+    std::printf("; peer: %s\n", have_blas ? "OpenBLAS cblas_sgemm (libopenblas.so.0)" : "none (libopenblas.so.0 not found)");
+  }
+  std::mt19937 rng(42);
+  std::uniform_real_distribution<float> dist(-1.0f, 1.0f);
+  for (int threads : opt.threads) {
+    ThreadPool pool(threads);
+    if (have_blas && blas.set_threads) blas.set_threads(threads);
+    const double peak = fma_peak_gflops(pool);
+    if (opt.json) {
+      std::printf("{\"type\":\"peak\",\"threads\":%d,\"fma_peak_gflops\":%.2f,\"kernel\":\"%s\"}\n", threads, peak, sgemm_kernel_name());
+    } else {
+      std::printf("\nthreads=%d  measured FMA peak %.1f GFLOP/s\n", threads, peak);
+      std::printf("%-14s %2s %6s %6s %6s %10s %10s %7s %7s %9s\n", "shape", "op", "M", "N", "K",
+                  "ours GF/s", "oblas GF/s", "ratio", "%peak", "max diff");
+    }
+    for (const Shape& s : shapes) {
+      const int a_rows = s.ta == Trans::N ? s.M : s.K, a_cols = s.ta == Trans::N ? s.K : s.M;
+      const int b_rows = s.tb == Trans::N ? s.K : s.N, b_cols = s.tb == Trans::N ? s.N : s.K;
+      std::vector<float> A(size_t(a_rows) * a_cols), B(size_t(b_rows) * b_cols);
+      std::vector<float> C(size_t(s.M) * s.N), C_peer(size_t(s.M) * s.N);
+      for (auto& x : A) x = dist(rng);
+      for (auto& x : B) x = dist(rng);
+      const double flops = 2.0 * s.M * s.N * s.K;
+      auto run_ours = [&] {
+        sgemm_with_kernel(kernel, s.ta, s.tb, s.M, s.N, s.K, 1.0f, A.data(), a_cols, B.data(), b_cols, 0.0f,
+                          C.data(), s.N, &pool);
+      };
+      double ours = 0, peer = 0, max_diff = 0;
+      if (have_blas) {
+        auto run_peer = [&] {
+          blas.sgemm(kCblasRowMajor, s.ta == Trans::N ? kCblasNoTrans : kCblasTrans,
+                     s.tb == Trans::N ? kCblasNoTrans : kCblasTrans, s.M, s.N, s.K, 1.0f, A.data(),
+                     a_cols, B.data(), b_cols, 0.0f, C_peer.data(), s.N);
+        };
+        double t_ours, t_peer;
+        best_seconds_pair(run_ours, run_peer, opt.seconds, t_ours, t_peer);
+        ours = flops / t_ours / 1e9;
+        peer = flops / t_peer / 1e9;
+        for (size_t i = 0; i < C.size(); ++i) max_diff = std::max(max_diff, double(std::fabs(C[i] - C_peer[i])));
+      } else {
+        ours = flops / best_seconds(run_ours, opt.seconds) / 1e9;
+      }
+      const char* op = s.ta == Trans::N ? (s.tb == Trans::N ? "NN" : "NT") : (s.tb == Trans::N ? "TN" : "TT");
+      if (opt.json) {
+        std::printf("{\"type\":\"gemm\",\"threads\":%d,\"shape\":\"%s\",\"op\":\"%s\",\"M\":%d,\"N\":%d,\"K\":%d,"
+                    "\"ours_gflops\":%.2f,\"openblas_gflops\":%.2f,\"fma_peak_gflops\":%.2f}\n",
+                    threads, s.what, op, s.M, s.N, s.K, ours, peer, peak);
+      } else {
+        std::printf("%-14s %2s %6d %6d %6d %10.1f %10.1f %7.2f %6.0f%% %9.2g\n", s.what, op, s.M, s.N,
+                    s.K, ours, peer, have_blas ? ours / peer : 0.0, peak > 0 ? 100 * ours / peak : 0.0, max_diff);
+      }
+      std::fflush(stdout);
+    }
+  }
+  return 0;
+}
