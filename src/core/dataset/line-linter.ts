@@ -7,6 +7,7 @@
 import { scanContent, type ContentHit, type ContentOptions } from './content-checks';
 import { convertLineEdit } from './convert';
 import { FORMAT_IDS, detectRecordFormat, type FormatId } from './formats';
+import { DuplicateIndex, type LineReader } from './duplicates';
 import { hashString } from './hash';
 import { findJsonError, locate, type JsonPath } from './json-scan';
 import { attemptRepair } from './json-repair';
@@ -18,14 +19,19 @@ import { StatsCollector } from './stats-collector';
 
 export const DEFAULT_MAX_RECORD_CHARS = 32_768;
 export const DEFAULT_MAX_PROBLEMS = 10_000;
+/** Conversion fixes are built for this many mixed-format records; beyond, converting the whole file is the fix. */
+const MAX_CONVERSION_FIXES = 1000;
 
 export type Eol = 'none' | 'lf' | 'crlf';
 
 /** Where a deferred line is: its number, and (text mode) its offset so a fix can re-read it. */
 interface LineRef {
   line: number;
+  /** Length in the reader's units (characters, or bytes when streaming from a file). */
   len: number;
   offset: number;
+  /** Length in UTF-16 characters, for ranges. */
+  chars: number;
 }
 
 export class LineLinter implements RecordSink {
@@ -39,7 +45,9 @@ export class LineLinter implements RecordSink {
   private readonly contentOn: boolean;
   private readonly nearDup: boolean;
   private dropped = 0;
-  private readonly seen = new Map<number, number>(); // record hash -> first line
+  private conversionFixes = 0;
+  private readonly seen: DuplicateIndex;
+  private readonly dupOn: boolean;
   private readonly seenNear = new Map<number, number>();
   private readonly byFormat = new Map<FormatId, LineRef[]>();
   private readonly formatCounts = new Map<FormatId, number>();
@@ -49,12 +57,14 @@ export class LineLinter implements RecordSink {
   private lines = 0;
   private bomLine = -1;
   private records = 0;
+  private nonBlank = 0;
   private prevLen = 0;
   // The line being linted (read by reportAt).
   private line = 0;
   private text = '';
 
-  constructor(options: LintOptions = {}) {
+  /** `reader` reads a line back by the offset and length given to pushLine (dedup, fixes). */
+  constructor(options: LintOptions = {}, private readonly reader?: LineReader) {
     this.sev = resolveSeverities(options.severities);
     this.forced = options.format && options.format !== 'auto' ? options.format : undefined;
     this.maxChars = options.maxRecordChars ?? DEFAULT_MAX_RECORD_CHARS;
@@ -65,6 +75,8 @@ export class LineLinter implements RecordSink {
       html: options.html !== false && this.on('html'),
       privacy: options.privacy !== false && this.on('privacy'),
     };
+    this.seen = new DuplicateIndex(reader);
+    this.dupOn = this.on('duplicate-record') || this.nearDup;
     this.contentOn = this.content.placeholders.length > 0 || this.content.html || this.content.privacy;
   }
 
@@ -133,20 +145,20 @@ export class LineLinter implements RecordSink {
    * Lints one line. `text` excludes the line break; `offset` is the line's position in the
    * document text (text mode, so deferred fixes can re-read it) or -1 when streaming.
    */
-  pushLine(text: string, line: number, eol: Eol, offset = -1): void {
+  pushLine(text: string, line: number, eol: Eol, offset = -1, len = text.length): void {
     this.lines++;
     this.line = line;
     this.text = text;
     if (eol !== 'none') {
       this.eolCounts[eol]++;
       const refs = this.eolRefs[eol];
-      if (refs.length < this.maxProblems) refs.push({ line, len: text.length, offset });
+      if (refs.length < this.maxProblems) refs.push({ line, len: text.length, offset, chars: text.length });
     }
-    this.lintLine(text, line, eol, offset);
+    this.lintLine(text, line, eol, offset, len);
     this.prevLen = text.length;
   }
 
-  private lintLine(text: string, line: number, eol: Eol, offset: number): void {
+  private lintLine(text: string, line: number, eol: Eol, offset: number, byteLen: number): void {
     const len = text.length;
     const c0 = len ? text.charCodeAt(0) : 0;
     const cl = len ? text.charCodeAt(len - 1) : 0;
@@ -170,6 +182,7 @@ export class LineLinter implements RecordSink {
       }
       key = trimmed;
     }
+    this.nonBlank++;
     this.stats.countLength(key.length);
     if (key.length > this.maxChars) {
       this.report('record-too-long', `Record has ${key.length.toLocaleString('en-US')} characters, more than the maximum of ${this.maxChars.toLocaleString('en-US')} (setting maxRecordChars): shorten or split it.`, this.recordRange());
@@ -187,7 +200,7 @@ export class LineLinter implements RecordSink {
     }
     this.records++;
     const rec = value as Record<string, unknown>;
-    this.checkDuplicate(key, rec, eol);
+    if (this.dupOn) this.checkDuplicate(text, rec, eol, offset, byteLen);
     const detected = detectRecordFormat(rec);
     const format = detected ?? this.forced;
     if (detected) {
@@ -198,7 +211,7 @@ export class LineLinter implements RecordSink {
       } else {
         let refs = this.byFormat.get(detected);
         if (!refs) this.byFormat.set(detected, (refs = []));
-        if (refs.length < this.maxProblems) refs.push({ line, len, offset });
+        if (refs.length < this.maxProblems) refs.push({ line, len: byteLen, offset, chars: len });
       }
     } else {
       const keys = Object.keys(rec);
@@ -219,7 +232,9 @@ export class LineLinter implements RecordSink {
       this.report('invalid-json', `Invalid JSON: ${e instanceof Error ? e.message : String(e)}`, this.recordRange());
       return;
     }
-    const range: Range = { line: this.line, col: err.pos, endLine: this.line, endCol: Math.max(err.end, err.pos) };
+    // An error at the very end (a cut-off line) underlines the last character, so it shows.
+    const col = err.pos >= text.length ? Math.max(0, text.length - 1) : err.pos;
+    const range: Range = { line: this.line, col, endLine: this.line, endCol: Math.max(err.end, col + 1, err.pos) };
     const repair = err.kind === 'trailing-comma' || err.kind === 'smart-quotes' || err.kind === 'single-quotes' ? attemptRepair(text, err.kind) : undefined;
     const fixes: Fix[] = [];
     if (repair) fixes.push({ title: repair.title, edits: repair.edits.map((ed) => ({ range: { line: this.line, col: ed.start, endLine: this.line, endCol: ed.end }, newText: ed.newText })), preferred: true });
@@ -237,9 +252,8 @@ export class LineLinter implements RecordSink {
     this.report('not-object', `The line holds ${what}, not a record: each line must be one JSON object {...}.`, this.recordRange(), fixes.length ? fixes : undefined);
   }
 
-  private checkDuplicate(key: string, rec: Record<string, unknown>, eol: Eol): void {
-    const h = hashString(key);
-    const first = this.seen.get(h);
+  private checkDuplicate(text: string, rec: Record<string, unknown>, eol: Eol, offset: number, len: number): void {
+    const first = this.seen.check(text, this.line, offset, len);
     if (first !== undefined) {
       this.stats.countDuplicate();
       this.report('duplicate-record', `Duplicate record: the same as line ${first + 1}.`, this.recordRange(), [
@@ -247,7 +261,6 @@ export class LineLinter implements RecordSink {
       ]);
       return;
     }
-    this.seen.set(h, this.line);
     if (this.nearDup) {
       const nh = hashString(normalisedText(rec));
       const nf = this.seenNear.get(nh);
@@ -265,13 +278,15 @@ export class LineLinter implements RecordSink {
   private reportMixed(text: string | undefined, line: number, actual: FormatId, expected: FormatId, len = text?.length ?? 0): void {
     if (!this.on('mixed-format')) return;
     const fixes: Fix[] = [];
-    if (text !== undefined) {
+    if (text !== undefined && this.conversionFixes < MAX_CONVERSION_FIXES) {
+      this.conversionFixes++;
       const edit = convertLineEdit(text, line, expected, actual);
       if (edit) fixes.push({ title: `Convert this record to ${expected}`, edits: [edit], preferred: true });
     }
     const why = this.forced ? 'the format set in the settings' : 'the format of most records';
     const range: Range = text !== undefined ? this.rangeOfRecord(text, line) : { line, col: 0, endLine: line, endCol: len };
-    this.report('mixed-format', `Record is in the ${actual} format but ${why} is ${expected}${fixes.length ? '' : ' (it cannot be converted without losing fields)'}.`, range, fixes.length ? fixes : undefined);
+    const note = fixes.length || text === undefined ? '' : this.conversionFixes >= MAX_CONVERSION_FIXES ? ' (use "convert the whole file" to convert it)' : ` (it cannot be converted to ${expected} without changing what is trained)`;
+    this.report('mixed-format', `Record is in the ${actual} format but ${why} is ${expected}${note}.`, range, fixes.length ? fixes : undefined);
   }
 
   private rangeOfRecord(text: string, line: number): Range {
@@ -285,19 +300,21 @@ export class LineLinter implements RecordSink {
   }
 
   /** Document-level checks that need the whole file, then the result. */
-  finish(readLine?: (offset: number, len: number) => string): LintResult {
+  finish(): LintResult {
+    const readLine = this.reader;
     const dominant = this.dominantFormat();
     if (!this.forced && dominant) {
       for (const id of FORMAT_IDS) {
         if (id === dominant) continue;
         for (const ref of this.byFormat.get(id) ?? []) {
-          const text = readLine && ref.offset >= 0 ? readLine(ref.offset, ref.len) : undefined;
-          this.reportMixed(text, ref.line, id, dominant, ref.len);
+          const wantText = this.conversionFixes < MAX_CONVERSION_FIXES && this.problems.length < this.maxProblems;
+          const text = readLine && wantText && ref.offset >= 0 ? readLine(ref.offset, ref.len) : undefined;
+          this.reportMixed(text, ref.line, id, dominant, ref.chars);
         }
       }
     }
     this.reportLineEndings();
-    if (this.records === 0 && this.lines === 0) {
+    if (this.records === 0 && this.nonBlank === 0) {
       this.report('empty-file', 'The file has no records: add one JSON object per line.', { line: 0, col: 0, endLine: 0, endCol: 0 });
     }
     if (this.dropped > 0) {

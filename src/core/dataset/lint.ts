@@ -141,8 +141,8 @@ function isJson(s: string): boolean {
 export function lintText(text: string, options: LintOptions = {}, onProgress?: (fraction: number) => void): LintResult {
   const asDocument = lintJsonDocument(text, options);
   if (asDocument) return asDocument;
-  const linter = new LineLinter(options);
   let body = text;
+  const linter = new LineLinter(options, (offset, len) => body.substr(offset, len));
   if (text.charCodeAt(0) === 0xfeff) {
     // The BOM becomes a space so that columns stay those of the text and JSON.parse accepts it.
     linter.report('bom', 'The text starts with a byte order mark (U+FEFF): save the file as UTF-8 without BOM.', { line: 0, col: 0, endLine: 0, endCol: 1 }, [
@@ -152,7 +152,7 @@ export function lintText(text: string, options: LintOptions = {}, onProgress?: (
     linter.suppressWhitespaceOnce(0);
   }
   feedInSlices(linter, body, onProgress);
-  return linter.finish((offset, len) => body.substr(offset, len));
+  return linter.finish();
 }
 
 /** Adds the problems only bytes can show (BOM, invalid UTF-8) for a chunk starting at `base`. */
@@ -179,10 +179,10 @@ export function byteProblems(linter: LineLinter, bytes: Uint8Array, firstLine: n
 
 /** Lints raw file bytes: everything lintText does, plus invalid UTF-8 and the BOM. */
 export function lintBytes(bytes: Uint8Array, options: LintOptions = {}): LintResult {
-  const linter = new LineLinter(options);
-  byteProblems(linter, bytes, 0, true);
   const bom = hasUtf8Bom(bytes);
   let text = new TextDecoder('utf-8', { ignoreBOM: true }).decode(bytes);
+  const linter = new LineLinter(options, (offset, len) => text.substr(offset, len));
+  byteProblems(linter, bytes, 0, true);
   if (bom) {
     text = ' ' + text.slice(1);
     linter.suppressWhitespaceOnce(0);
@@ -191,5 +191,5 @@ export function lintBytes(bytes: Uint8Array, options: LintOptions = {}): LintRes
     if (asDocument) return asDocument;
   }
   feedLines(linter, text, 0, 0);
-  return linter.finish((offset, len) => text.substr(offset, len));
+  return linter.finish();
 }

@@ -172,7 +172,8 @@ export function checkTurnList(sink: RecordSink, turns: unknown[], style: 'messag
         sink.reportAt('role-order', `Tool result in turn ${i + 1} without a preceding assistant tool call.`, pathOf(base, i, roleKey));
       }
     }
-    if (role && role !== 'system') started = true;
+    // A turn whose role is broken still counts as the start, so one error does not cascade.
+    if (role !== 'system') started = true;
     prev = role;
     prevHadToolCall = toolCall;
   }

@@ -4,7 +4,7 @@
 
 import { closeSync, fstatSync, openSync, readFileSync, readSync } from 'node:fs';
 import { LineLinter } from './line-linter';
-import { byteProblems, feedLines, lintBytes, type LintOptions, type LintResult } from './lint';
+import { byteProblems, lintBytes, type LintOptions, type LintResult } from './lint';
 import { hasUtf8Bom } from './utf8';
 
 const CHUNK_BYTES = 4 << 20;
@@ -20,8 +20,16 @@ export function lintFile(filePath: string, options: LintOptions = {}, onProgress
       onProgress?.(1);
       return result;
     }
-    const linter = new LineLinter(options);
     const decoder = new TextDecoder('utf-8', { ignoreBOM: true });
+    let bom = false;
+    // Lines are read back (to confirm a duplicate, or build a conversion fix) by byte range.
+    const readBack = (offset: number, len: number): string => {
+      const bytes = Buffer.allocUnsafe(len);
+      readSync(fd, bytes, 0, len, offset);
+      const text = new TextDecoder('utf-8', { ignoreBOM: true }).decode(bytes);
+      return offset === 0 && bom ? ' ' + text.slice(1) : text;
+    };
+    const linter = new LineLinter(options, readBack);
     let carry: Buffer = Buffer.alloc(0);
     let pos = 0;
     let line = 0;
@@ -31,6 +39,7 @@ export function lintFile(filePath: string, options: LintOptions = {}, onProgress
       const n = readSync(fd, buf, 0, chunkBytes, pos);
       pos += n;
       const eof = n === 0;
+      const carryLen = carry.length;
       const data = carry.length ? Buffer.concat([carry, buf.subarray(0, n)]) : buf.subarray(0, n);
       const cut = eof ? data.length : data.lastIndexOf(0x0a) + 1;
       if (cut === 0 && !eof) {
@@ -41,12 +50,13 @@ export function lintFile(filePath: string, options: LintOptions = {}, onProgress
       byteProblems(linter, piece, line, first);
       let text = decoder.decode(piece);
       if (first && hasUtf8Bom(piece)) {
+        bom = true;
         text = ' ' + text.slice(1);
         linter.suppressWhitespaceOnce(0);
       }
       first = false;
       carry = Buffer.from(data.subarray(cut)); // copy: `buf` is reused for the next read
-      line = feedLines(linter, text, line, -1, eof);
+      line = feedPiece(linter, text, piece, pos - n - carryLen, line, eof);
       onProgress?.(size > 0 ? Math.min(1, pos / size) : 1);
       if (eof) break;
     }
@@ -54,4 +64,30 @@ export function lintFile(filePath: string, options: LintOptions = {}, onProgress
   } finally {
     closeSync(fd);
   }
+}
+
+/**
+ * Feeds the lines of one decoded piece with their byte offsets in the file (line breaks are
+ * single bytes in UTF-8, so the text's lines and the bytes' lines correspond one to one).
+ */
+function feedPiece(linter: LineLinter, text: string, bytes: Uint8Array, fileOffset: number, startLine: number, isEnd: boolean): number {
+  let line = startLine;
+  let start = 0;
+  let bstart = 0;
+  const n = text.length;
+  while (start < n) {
+    const nl = text.indexOf('\n', start);
+    if (nl < 0) {
+      linter.pushLine(text.slice(start), line, 'none', fileOffset + bstart, bytes.length - bstart);
+      return line + 1;
+    }
+    const bnl = bytes.indexOf(0x0a, bstart);
+    const cr = nl > start && text.charCodeAt(nl - 1) === 13;
+    linter.pushLine(text.slice(start, cr ? nl - 1 : nl), line, cr ? 'crlf' : 'lf', fileOffset + bstart, bnl - bstart - (cr ? 1 : 0));
+    line++;
+    start = nl + 1;
+    bstart = bnl + 1;
+  }
+  if (isEnd && n === 0 && startLine === 0) linter.pushLine('', 0, 'none');
+  return line;
 }
