@@ -1,0 +1,205 @@
+// Numerics of the native engine against our PyTorch reference (test/native/reference): for tiny
+// random models of every supported variant (architecture, storage dtype, sharding, tied
+// embeddings, biases, GQA, rope_scaling), tuner-check's loss, logits and every gradient (full
+// fine-tune and LoRA) must match a float64 PyTorch computation on the same files. Also checks
+// that every kind of broken model folder gives its error code and a clean non-zero exit.
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+
+const ROOT = path.resolve(__dirname, '..', '..', '..');
+const REF = path.join(ROOT, 'test', 'native', 'reference');
+const PYTHON = process.env.TUNER_PYTHON ?? '/usr/bin/python3';
+/** Normalised max error (max|native - ref| / max|ref|) allowed for every tensor; see compare_check.py. */
+const TOL = 1e-4;
+
+function findTool(name: string): string {
+  const dirs = [
+    ...(process.env.TUNER_NATIVE_BUILD_DIR ? [path.resolve(process.env.TUNER_NATIVE_BUILD_DIR)] : []),
+    path.join(ROOT, 'build', 'native'),
+    path.join(ROOT, 'build', 'native', 'Release'),
+  ];
+  const found = dirs.map((d) => path.join(d, name)).find((p) => fs.existsSync(p));
+  if (!found) throw new Error(`${name} not found in ${dirs.join(', ')}; run npm run build:native or set TUNER_NATIVE_BUILD_DIR`);
+  return found;
+}
+
+function run(cmd: string, args: string[]) {
+  const r = spawnSync(cmd, args, { encoding: 'utf8', timeout: 120_000 });
+  if (r.error) throw r.error;
+  return r;
+}
+
+function python(script: string, args: string[]): string {
+  const r = run(PYTHON, [path.join(REF, script), ...args]);
+  assert.equal(r.status, 0, `${script} ${args.join(' ')} failed:\n${r.stderr}`);
+  return r.stdout;
+}
+
+/** A deterministic batch with masked (prompt) positions, like the trainer's shards produce. */
+function writeBatch(file: string, B: number, T: number, vocab: number, seed: number): void {
+  let s = seed >>> 0;
+  const rnd = () => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32);
+  const tokens: number[] = [];
+  const targets: number[] = [];
+  const mask: number[] = [];
+  for (let b = 0; b < B; b++) {
+    const promptLen = 1 + Math.floor(rnd() * (T / 2));
+    for (let t = 0; t < T; t++) {
+      tokens.push(Math.floor(rnd() * vocab));
+      targets.push(Math.floor(rnd() * vocab));
+      mask.push(t >= promptLen ? 1 : 0);
+    }
+  }
+  fs.writeFileSync(file, JSON.stringify({ B, T, tokens, targets, loss_mask: mask }));
+}
+
+interface Report {
+  ok: boolean;
+  loss: { rel: number };
+  logits: { rel: number; abs: number };
+  grads: number;
+  grad_max_rel: number;
+  grad_max_abs: number;
+  worst_grad: string;
+  zero_grads: string[];
+  failures: Record<string, unknown>;
+  missing: string[];
+}
+
+let tmp = '';
+let check = '';
+const VOCAB = 96;
+
+before(() => {
+  check = findTool('tuner-check');
+  tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'tuner-ref-'));
+  writeBatch(path.join(tmp, 'batch.json'), 2, 16, VOCAB, 7);
+});
+after(() => {
+  if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
+});
+
+function makeModel(name: string, opts: string[]): string {
+  const dir = path.join(tmp, name);
+  if (!fs.existsSync(dir)) python('make_tiny_model.py', ['--out', dir, '--vocab', String(VOCAB), ...opts]);
+  return dir;
+}
+
+function compare(t: { diagnostic: (s: string) => void }, model: string, adapter?: string): Report {
+  const out = path.join(tmp, `${path.basename(model)}${adapter ? '-' + path.basename(adapter) : ''}.out.safetensors`);
+  const batch = path.join(tmp, 'batch.json');
+  const args = ['--model', model, '--batch', batch, '--out', out, '--threads', '2'];
+  if (adapter) args.push('--adapter', adapter);
+  const r = run(check, args);
+  assert.equal(r.status, 0, `tuner-check failed: ${r.stderr}`);
+  const cmp = run(PYTHON, [
+    path.join(REF, 'compare_check.py'), '--model', model, '--batch', batch, '--native', out, '--tol', String(TOL),
+    ...(adapter ? ['--adapter', adapter] : []),
+  ]);
+  assert.ok(cmp.stdout.trim(), `compare_check.py printed nothing: ${cmp.stderr}`);
+  const rep = JSON.parse(cmp.stdout) as Report;
+  t.diagnostic(
+    `loss rel ${rep.loss.rel.toExponential(2)}, logits rel ${rep.logits.rel.toExponential(2)}, ` +
+      `${rep.grads} grads max rel ${rep.grad_max_rel.toExponential(2)} (${rep.worst_grad}), max abs ${rep.grad_max_abs.toExponential(2)}`,
+  );
+  assert.deepEqual(rep.missing, []);
+  assert.deepEqual(rep.zero_grads, [], 'every gradient should be non-zero in these models');
+  assert.ok(rep.ok, `tensors beyond tolerance ${TOL}: ${JSON.stringify(rep.failures)}`);
+  return rep;
+}
+
+const VARIANTS: Array<[string, string[]]> = [
+  ['llama-f32-gqa', []],
+  ['llama-f16', ['--dtype', 'f16']],
+  ['llama-bf16-sharded', ['--dtype', 'bf16', '--shards', '3']],
+  ['llama-tied', ['--tied']],
+  ['llama-mha-hd16', ['--kv-heads', '4', '--head-dim', '16']],
+  ['llama-biases', ['--attention-bias', '--mlp-bias']],
+  ['qwen2-biases-tied', ['--arch', 'qwen2', '--tied', '--kv-heads', '1']],
+  ['mistral', ['--arch', 'mistral']],
+  ['rope-linear', ['--rope-scaling', 'linear']],
+  // max-pos 8 < T = 16: the dynamic NTK base actually changes.
+  ['rope-dynamic', ['--rope-scaling', 'dynamic', '--max-pos', '8']],
+  ['rope-llama3', ['--rope-scaling', 'llama3']],
+  ['rope-yarn', ['--rope-scaling', 'yarn']],
+];
+
+describe('full fine-tune: logits, loss and every gradient match PyTorch', () => {
+  for (const [name, opts] of VARIANTS) {
+    test(name, (t) => {
+      compare(t, makeModel(name, opts));
+    });
+  }
+});
+
+describe('LoRA: logits, loss and every LoRA gradient match PyTorch', () => {
+  const cases: Array<[string, string, string[]]> = [
+    ['all-modules', 'llama-f32-gqa', []],
+    ['q-v-rank2', 'qwen2-biases-tied', ['--targets', 'q_proj,v_proj', '--rank', '2', '--alpha', '16']],
+    ['mlp-tied', 'llama-tied', ['--targets', 'o_proj,gate_proj,down_proj', '--rank', '8']],
+  ];
+  for (const [name, base, opts] of cases) {
+    test(name, (t) => {
+      const variant = VARIANTS.find((v) => v[0] === base);
+      assert.ok(variant);
+      const model = makeModel(base, variant[1]);
+      const adapter = path.join(tmp, `adapter-${name}`);
+      python('make_tiny_adapter.py', ['--model', model, '--out', adapter, '--seed', '3', ...opts]);
+      const rep = compare(t, model, adapter);
+      assert.ok(rep.grads > 0);
+    });
+  }
+});
+
+describe('broken model folders fail with a named error, never a crash', () => {
+  function broken(name: string, mutate: (dir: string) => void): string {
+    const dir = path.join(tmp, `broken-${name}`);
+    fs.cpSync(makeModel('llama-f32-gqa', []), dir, { recursive: true });
+    mutate(dir);
+    return dir;
+  }
+  const weights = (dir: string) => path.join(dir, 'model.safetensors');
+  const editConfig = (dir: string, edit: (c: Record<string, unknown>) => void) => {
+    const file = path.join(dir, 'config.json');
+    const c = JSON.parse(fs.readFileSync(file, 'utf8')) as Record<string, unknown>;
+    edit(c);
+    fs.writeFileSync(file, JSON.stringify(c));
+  };
+  const rewriteHeader = (dir: string, edit: (h: Record<string, { dtype: string; shape: number[]; data_offsets: number[] }>) => void) => {
+    const buf = fs.readFileSync(weights(dir));
+    const n = Number(buf.readBigUInt64LE(0));
+    const header = JSON.parse(buf.subarray(8, 8 + n).toString('utf8'));
+    edit(header);
+    const h = Buffer.from(JSON.stringify(header).padEnd(n, ' '));
+    assert.ok(h.length === n, 'test edit must keep the header length');
+    fs.writeFileSync(weights(dir), Buffer.concat([buf.subarray(0, 8), h, buf.subarray(8 + n)]));
+  };
+  const cases: Array<[string, string, (dir: string) => void, RegExp]> = [
+    ['missing config.json', 'missing_config', (d) => fs.rmSync(path.join(d, 'config.json')), /config\.json/],
+    ['unsupported architecture', 'unsupported_architecture', (d) => editConfig(d, (c) => (c.architectures = ['GPT2LMHeadModel'])), /GPT2LMHeadModel.*LlamaForCausalLM/],
+    ['missing weights', 'missing_weights', (d) => fs.rmSync(weights(d)), /model\.safetensors/],
+    ['truncated file', 'truncated_file', (d) => fs.truncateSync(weights(d), fs.statSync(weights(d)).size - 100), /truncated/],
+    ['header length beyond file', 'truncated_file', (d) => { const b = fs.readFileSync(weights(d)); b.writeBigUInt64LE(BigInt(b.length) * 2n, 0); fs.writeFileSync(weights(d), b); }, /header length/],
+    ['header not JSON', 'bad_json', (d) => { const b = fs.readFileSync(weights(d)); b.write('{{{{', 8); fs.writeFileSync(weights(d), b); }, /safetensors header/],
+    ['offsets overlap', 'bad_safetensors', (d) => rewriteHeader(d, (h) => { const e = h['model.norm.weight']; e.data_offsets = [0, e.data_offsets[1] - e.data_offsets[0]]; }), /model\.norm\.weight|overlap|gap/],
+    ['missing tensor', 'missing_tensor', (d) => rewriteHeader(d, (h) => { h['model.norm.weightX'] = h['model.norm.weight']; delete h['model.norm.weight']; }), /model\.norm\.weight/],
+    ['shape does not match config', 'shape_mismatch', (d) => editConfig(d, (c) => (c.intermediate_size = 64)), /gate_proj\.weight.*intermediate_size=64/],
+    ['unsupported dtype', 'unsupported_dtype', (d) => rewriteHeader(d, (h) => { h['model.norm.weight'].dtype = 'I32'; }), /model\.norm\.weight.*I32/],
+  ];
+  for (const [name, code, mutate, message] of cases) {
+    test(name, () => {
+      const dir = broken(name.replace(/\W+/g, '-'), mutate);
+      const r = run(check, ['--model', dir, '--batch', path.join(tmp, 'batch.json'), '--out', path.join(dir, 'out.safetensors')]);
+      assert.equal(r.signal, null, 'must not crash');
+      assert.equal(r.status, 2, r.stderr);
+      const err = JSON.parse(r.stderr.trim().split('\n').pop() ?? '{}') as { code: string; message: string; hint: string };
+      assert.equal(err.code, code, r.stderr);
+      assert.match(err.message, message);
+      assert.ok(err.hint.length > 0, 'every user error carries a hint');
+    });
+  }
+});
