@@ -38,7 +38,7 @@ export const Config = {
         format: Config.datasetFormat(scope),
         severities: read<Record<string, Severity | 'off'>>('lintRules', scope, {}),
         nearDuplicates: read<boolean>('lintNearDuplicates', scope, false),
-        maxRecordChars: read<number>('lintMaxRecordChars', scope, 32000),
+        maxRecordChars: read<number>('lintMaxRecordChars', scope, 32768),
         placeholders: read<string[]>('lintPlaceholders', scope, []),
         privacy: read<boolean>('lintPrivacy', scope, true),
         html: read<boolean>('lintHtml', scope, true),

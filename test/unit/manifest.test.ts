@@ -1,0 +1,89 @@
+// The extension manifest agrees with the code: every command in the command table is
+// contributed (and vice versa), activation is never "*", and the settings match what config.ts
+// reads and what the linter's rule and format catalogues define (regenerate with
+// `npm run gen:settings`).
+import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { test } from 'node:test';
+import { FORMATS } from '../../src/core/dataset/formats';
+import { RULES } from '../../src/core/dataset/rules';
+import { COMMAND_IDS } from '../../src/vscode/command-ids';
+import { SETTING_KEYS } from '../../src/vscode/setting-keys';
+
+const root = path.resolve(__dirname, '../../..');
+interface Manifest {
+  main: string;
+  activationEvents: string[];
+  contributes: {
+    commands: { command: string; title: string; category?: string }[];
+    languages: { id: string; extensions?: string[] }[];
+    menus?: Record<string, { command: string }[]>;
+    configuration: { properties: Record<string, { type?: string; default?: unknown; enum?: unknown[]; properties?: Record<string, { enum?: unknown[]; default?: unknown }> }> };
+  };
+}
+const pkg = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8')) as Manifest;
+
+test('every command in the table is contributed, and every contributed command is in the table', () => {
+  const contributed = pkg.contributes.commands.map((c) => c.command).sort();
+  assert.deepEqual(contributed, [...COMMAND_IDS].sort());
+  for (const c of pkg.contributes.commands) assert.equal(c.category, 'Tuner', `${c.command} is in the Tuner category`);
+});
+
+test('menus only reference contributed commands', () => {
+  const known = new Set<string>(COMMAND_IDS);
+  for (const [menu, items] of Object.entries(pkg.contributes.menus ?? {})) {
+    for (const item of items) assert.ok(known.has(item.command), `menu ${menu} references unknown command ${item.command}`);
+  }
+});
+
+test('activation is on our languages, files and commands, never on "*"', () => {
+  const languages = new Set(pkg.contributes.languages.map((l) => l.id));
+  assert.ok(pkg.activationEvents.length > 0);
+  for (const ev of pkg.activationEvents) {
+    assert.notEqual(ev, '*', 'activation on "*" slows every VS Code start');
+    assert.notEqual(ev, 'onStartupFinished');
+    const [kind, arg] = [ev.slice(0, ev.indexOf(':')), ev.slice(ev.indexOf(':') + 1)];
+    if (kind === 'onLanguage') assert.ok(languages.has(arg), `${ev}: language ${arg} is not contributed`);
+    else if (kind === 'onCommand') assert.ok((COMMAND_IDS as readonly string[]).includes(arg), `${ev}: command ${arg} is not in the command table`);
+    else assert.ok(['workspaceContains', 'onView', 'onChatParticipant', 'onDebug', 'onDebugResolve', 'onWebviewPanel', 'onFileSystem', 'onUri'].includes(kind), `unexpected activation event ${ev}`);
+  }
+  assert.ok(pkg.activationEvents.includes('onLanguage:jsonl'));
+  assert.ok(pkg.activationEvents.includes('workspaceContains:**/*.jsonl'));
+  assert.deepEqual(pkg.contributes.languages.find((l) => l.id === 'jsonl')?.extensions, ['.jsonl']);
+});
+
+test('the settings contributed are exactly those config.ts reads', () => {
+  const contributed = Object.keys(pkg.contributes.configuration.properties).sort();
+  assert.deepEqual(contributed, Object.values(SETTING_KEYS).sort(), 'add new settings to src/vscode/setting-keys.ts and read them through config.ts');
+});
+
+test('tuner.lint.rules lists every lint rule with its default severity', () => {
+  const rules = pkg.contributes.configuration.properties['tuner.lint.rules'].properties ?? {};
+  assert.deepEqual(Object.keys(rules).sort(), RULES.map((r) => r.id).sort(), 'run `npm run gen:settings`');
+  for (const r of RULES) {
+    assert.equal(rules[r.id].default, r.defaultSeverity, `${r.id}: default severity (run \`npm run gen:settings\`)`);
+    assert.deepEqual(rules[r.id].enum, ['error', 'warning', 'info', 'hint', 'off']);
+  }
+});
+
+test('tuner.dataset.format offers auto and every format', () => {
+  const setting = pkg.contributes.configuration.properties['tuner.dataset.format'];
+  assert.deepEqual(setting.enum, ['auto', ...FORMATS.map((f) => f.id)], 'run `npm run gen:settings`');
+  assert.equal(setting.default, 'auto');
+});
+
+test('the manifest points at the bundled entry point and the worker it starts', () => {
+  assert.equal(pkg.main, './dist/extension.js');
+  const bundle = fs.readFileSync(path.join(root, 'scripts/bundle.mjs'), 'utf8');
+  assert.match(bundle, /'lint-worker': 'src\/core\/dataset\/lint-worker\.ts'/, 'jsonl-diagnostics.ts starts dist/lint-worker.js');
+});
+
+test('the README settings table lists every setting with its default', () => {
+  const readme = fs.readFileSync(path.join(root, 'README.md'), 'utf8').split('\n');
+  for (const [key, spec] of Object.entries(pkg.contributes.configuration.properties)) {
+    const row = readme.find((l) => l.startsWith(`| \`${key}\` |`));
+    assert.ok(row, `README.md: add a row for ${key} to the settings table`);
+    assert.equal(row.split('|')[2].trim(), `\`${JSON.stringify(spec.default)?.replace(/^"(.*)"$/, '$1')}\``, `README.md: default of ${key}`);
+  }
+});
