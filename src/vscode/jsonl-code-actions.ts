@@ -11,6 +11,8 @@ import type { JsonlLinter } from './jsonl-diagnostics';
 import { log } from './output';
 import { DIAGNOSTIC_SOURCE, diagnosticCode, sameRange, toWorkspaceEdit } from './problem-mapping';
 
+const MAX_CONVERTIBLE_LINE_CHARS = 200_000;
+
 export const FIX_ALL_KIND = vscode.CodeActionKind.SourceFixAll.append('tuner');
 
 class DeferredAction extends vscode.CodeAction {
@@ -115,6 +117,9 @@ export class JsonlCodeActionProvider implements vscode.CodeActionProvider<vscode
   private conversions(doc: vscode.TextDocument, line: number, fileFormat: string): vscode.CodeAction[] {
     if (line >= doc.lineCount) return [];
     const text = doc.lineAt(line).text;
+    // The light bulb asks on every cursor move: parsing a multi-megabyte line each time would
+    // make the editor stutter, and such a record is too long to train on anyway.
+    if (text.length > MAX_CONVERTIBLE_LINE_CHARS) return [];
     const out: vscode.CodeAction[] = [];
     for (const { id } of FORMATS) {
       const edit = convertLineEdit(text, line, id);

@@ -66,4 +66,36 @@ suite('JSONL diagnostics and quick fixes', () => {
     assert.ok(action, `a change-encoding action among ${actions.map((a) => a.title).join(' | ')}`);
     assert.ok(!actions.some((a) => a.edit && a.diagnostics?.some((d) => codeOf(d) === 'TUN106')), 'no text edit for the BOM, which is not in the text');
   });
+
+  test('saving lints at once, without waiting for the typing delay', async () => {
+    const lint = vscode.workspace.getConfiguration('tuner.lint');
+    await lint.update('debounceMs', 60_000, vscode.ConfigurationTarget.Workspace);
+    try {
+      const doc = await openDataset('alpaca.jsonl');
+      await waitForDiagnostics(doc.uri, []);
+      const edit = new vscode.WorkspaceEdit();
+      edit.insert(doc.uri, new vscode.Position(0, 0), '{"instruction": "", "output": "x"}\n');
+      assert.ok(await vscode.workspace.applyEdit(edit));
+      await new Promise((r) => setTimeout(r, 500));
+      assert.deepStrictEqual(diagnosticSummary(doc.uri), [], 'typing waits for the (60 s) delay');
+      assert.ok(await doc.save());
+      await waitForDiagnostics(doc.uri, [`TUN206 ${rangeText(0, 16, 0, 18)}`], 5_000);
+    } finally {
+      await lint.update('debounceMs', undefined, vscode.ConfigurationTarget.Workspace);
+    }
+  });
+
+  test('files matching tuner.lint.include are linted too, and stop being linted when removed', async () => {
+    const doc = await openDataset('records.data.json');
+    await new Promise((r) => setTimeout(r, 300));
+    assert.deepStrictEqual(diagnosticSummary(doc.uri), [], 'a .json file is not a dataset by default');
+    const lint = vscode.workspace.getConfiguration('tuner.lint');
+    await lint.update('include', ['**/*.data.json'], vscode.ConfigurationTarget.Workspace);
+    try {
+      await waitForDiagnostics(doc.uri, [`TUN206 ${rangeText(1, 9, 1, 11)}`]);
+    } finally {
+      await lint.update('include', undefined, vscode.ConfigurationTarget.Workspace);
+    }
+    await waitForDiagnostics(doc.uri, []);
+  });
 });
