@@ -1,0 +1,113 @@
+// The one source of truth for ARGS.json: every field, its type, allowed values, default and
+// description. The JSON Schema (schemas/args.schema.json, contributed to VS Code), the TypeScript
+// types (Args, ResolvedArgs) and the validator are all derived from this table, so a field is
+// added by adding one entry here.
+
+export const METHODS = ['full', 'lora', 'qlora', 'lomo'] as const;
+export const QUANTIZATIONS = ['none', 'int8', 'int4', 'nf4'] as const;
+export const OPTIMIZERS = ['adamw', 'lion', 'sgd'] as const;
+export const SCHEDULES = ['constant', 'linear', 'cosine'] as const;
+export const PRECISIONS = ['fp32', 'bf16', 'fp16'] as const;
+export const ROPE_SCALINGS = ['none', 'linear', 'dynamic', 'yarn', 'llama3'] as const;
+export const DATA_FORMATS = ['auto', 'input-output', 'question-answer', 'alpaca', 'messages', 'sharegpt', 'text'] as const;
+export const TRUNCATIONS = ['truncate', 'drop'] as const;
+export const DEVICES = ['auto', 'cpu', 'cuda'] as const;
+export const LORA_TARGETS = ['q_proj', 'k_proj', 'v_proj', 'o_proj', 'gate_proj', 'up_proj', 'down_proj'] as const;
+
+interface Common {
+  description: string;
+  /** Shown in completions and docs; also the value the resolver uses when the key is absent. */
+  default?: unknown;
+  /** null is a valid value (e.g. "resume_from": null). */
+  nullable?: boolean;
+  required?: boolean;
+}
+export type FieldDef =
+  | (Common & { kind: 'string' })
+  | (Common & { kind: 'boolean' })
+  | (Common & { kind: 'number'; minimum?: number; maximum?: number; exclusiveMinimum?: number })
+  | (Common & { kind: 'integer'; minimum?: number; maximum?: number })
+  | (Common & { kind: 'enum'; values: readonly string[] })
+  | (Common & { kind: 'enum-array'; values: readonly string[] });
+
+export const ARGS_FIELDS = {
+  $schema: { kind: 'string', description: 'JSON Schema of this file (lets other editors validate it too).' },
+  model: { kind: 'string', required: true, description: 'Model to tune: a local Hugging Face folder (config.json, *.safetensors, tokenizer.json), relative to ARGS.json, or a Hugging Face id found in the local cache (~/.cache/huggingface/hub).' },
+  model_name: { kind: 'string', description: 'Name the tuned model answers to: replaces every [MODEL NAME] placeholder in the data.' },
+  data: { kind: 'string', required: true, description: 'Training data: a JSON lines file, relative to ARGS.json.' },
+  eval_data: { kind: 'string', description: 'Evaluation data (JSON lines). Leave out to split eval_split of the training data off instead.' },
+  eval_split: { kind: 'number', minimum: 0, maximum: 0.5, default: 0, description: 'Fraction of the training records held out for evaluation when eval_data is not given (0 = no evaluation).' },
+  format: { kind: 'enum', values: DATA_FORMATS, default: 'auto', description: 'Record format of the data; auto detects it.' },
+  method: { kind: 'enum', values: METHODS, default: 'lora', description: 'full: every weight; lora: low-rank adapters; qlora: adapters on a 4-bit base; lomo: full tuning with fused low-memory updates.' },
+  lora_rank: { kind: 'integer', minimum: 1, maximum: 1024, default: 8, description: 'Rank r of the LoRA matrices.' },
+  lora_alpha: { kind: 'number', exclusiveMinimum: 0, default: 16, description: 'LoRA scaling numerator: updates are scaled by alpha / rank.' },
+  lora_dropout: { kind: 'number', minimum: 0, maximum: 0.9, default: 0.05, description: 'Dropout on the LoRA input.' },
+  lora_target_modules: { kind: 'enum-array', values: LORA_TARGETS, default: ['q_proj', 'k_proj', 'v_proj', 'o_proj'], description: 'Linear layers that get adapters.' },
+  quantization: { kind: 'enum', values: QUANTIZATIONS, default: 'none', description: 'Storage of the frozen base weights (qlora needs int4 or nf4).' },
+  optimizer: { kind: 'enum', values: OPTIMIZERS, default: 'adamw', description: 'Optimizer.' },
+  learning_rate: { kind: 'number', exclusiveMinimum: 0, maximum: 1, default: 0.0002, description: 'Peak learning rate.' },
+  weight_decay: { kind: 'number', minimum: 0, maximum: 1, default: 0, description: 'Decoupled weight decay.' },
+  schedule: { kind: 'enum', values: SCHEDULES, default: 'cosine', description: 'Learning-rate schedule after warmup.' },
+  warmup_steps: { kind: 'integer', minimum: 0, default: 0, description: 'Steps of linear warmup from 0 to learning_rate.' },
+  epochs: { kind: 'number', exclusiveMinimum: 0, default: 3, description: 'Passes over the training data (leave out when max_steps is set).' },
+  max_steps: { kind: 'integer', minimum: 1, description: 'Optimizer steps to run; replaces epochs.' },
+  batch_size: { kind: 'integer', minimum: 1, maximum: 4096, default: 4, description: 'Sequences per micro-batch.' },
+  gradient_accumulation: { kind: 'integer', minimum: 1, maximum: 4096, default: 1, description: 'Micro-batches per optimizer step (effective batch = batch_size × gradient_accumulation).' },
+  max_length: { kind: 'integer', minimum: 8, maximum: 1048576, default: 512, description: 'Tokens per sequence; longer records are cut or dropped (truncation).' },
+  truncation: { kind: 'enum', values: TRUNCATIONS, default: 'truncate', description: 'What happens to records longer than max_length: truncate cuts them, drop leaves them out. Both are listed in the prep report.' },
+  packing: { kind: 'boolean', default: false, description: 'Pack several short records into each max_length sequence.' },
+  train_on_responses_only: { kind: 'boolean', default: true, description: 'Compute the loss on assistant tokens only (false: on every token, prompts included).' },
+  chat_template: { kind: 'string', nullable: true, default: null, description: 'Chat template override: a Jinja template, a path to a .jinja file, or "default" for the plain "Human: … Assistant: …" form. null uses the model\'s tokenizer_config.json.' },
+  rope_scaling: { kind: 'enum', values: ROPE_SCALINGS, default: 'none', description: 'RoPE scaling method to reach a longer max_length than the model was trained for.' },
+  rope_scaling_factor: { kind: 'number', minimum: 1, default: 1, description: 'Context extension factor for rope_scaling.' },
+  precision: { kind: 'enum', values: PRECISIONS, default: 'fp32', description: 'Compute precision (the CPU engine keeps fp32 master weights).' },
+  gradient_checkpointing: { kind: 'boolean', default: false, description: 'Recompute activations in backward to save memory (about a third more compute).' },
+  max_grad_norm: { kind: 'number', minimum: 0, default: 1, description: 'Clip gradients to this global L2 norm (0 disables clipping).' },
+  save_interval: { kind: 'integer', minimum: 0, default: 0, description: 'Save a checkpoint every N steps (0: at the end only).' },
+  eval_interval: { kind: 'integer', minimum: 0, default: 0, description: 'Evaluate every N steps (0: at the end only).' },
+  output_dir: { kind: 'string', default: './output', description: 'Folder for checkpoints and the tuned adapter or model, relative to ARGS.json.' },
+  resume_from: { kind: 'string', nullable: true, default: null, description: 'Checkpoint folder to resume from (null: start fresh).' },
+  seed: { kind: 'integer', minimum: 0, default: 42, description: 'Random seed (data order, LoRA init, dropout).' },
+  device: { kind: 'enum', values: DEVICES, default: 'auto', description: 'Where to train: auto picks a CUDA GPU when there is one.' },
+  gpus: { kind: 'integer', minimum: 0, maximum: 64, default: 1, description: 'Number of GPUs to use on device cuda.' },
+  threads: { kind: 'integer', minimum: 0, maximum: 1024, default: 0, description: 'CPU worker threads (0: every core).' },
+} as const satisfies Record<string, FieldDef>;
+
+export type ArgsFieldName = keyof typeof ARGS_FIELDS;
+export const ARGS_FIELD_NAMES = Object.keys(ARGS_FIELDS) as ArgsFieldName[];
+
+type ValueOf<F> =
+  F extends { kind: 'string' } ? string
+  : F extends { kind: 'boolean' } ? boolean
+  : F extends { kind: 'number' | 'integer' } ? number
+  : F extends { kind: 'enum'; values: readonly (infer V)[] } ? V
+  : F extends { kind: 'enum-array'; values: readonly (infer V)[] } ? V[]
+  : never;
+type Nullable<F, T> = F extends { nullable: true } ? T | null : T;
+type FieldValue<K extends ArgsFieldName> = Nullable<(typeof ARGS_FIELDS)[K], ValueOf<(typeof ARGS_FIELDS)[K]>>;
+type RequiredKeys = { [K in ArgsFieldName]: (typeof ARGS_FIELDS)[K] extends { required: true } ? K : never }[ArgsFieldName];
+type DefaultedKeys = { [K in ArgsFieldName]: (typeof ARGS_FIELDS)[K] extends { default: unknown } ? K : never }[ArgsFieldName];
+
+/** ARGS.json as written: required keys present, the rest optional. */
+export type Args = { [K in RequiredKeys]: FieldValue<K> } & { [K in Exclude<ArgsFieldName, RequiredKeys>]?: FieldValue<K> };
+
+/** ARGS after defaults: every key with a default is present. */
+export type ResolvedArgs = Args & { [K in DefaultedKeys]: FieldValue<K> };
+
+export function isArgsFieldName(key: string): key is ArgsFieldName {
+  return Object.prototype.hasOwnProperty.call(ARGS_FIELDS, key);
+}
+
+export function fieldDef(name: ArgsFieldName): FieldDef {
+  return ARGS_FIELDS[name] as FieldDef;
+}
+
+/** Fills every absent key that has a default (deep-copying arrays so callers may mutate). */
+export function resolveArgs(args: Args): ResolvedArgs {
+  const out: Record<string, unknown> = { ...args };
+  for (const name of ARGS_FIELD_NAMES) {
+    const def = fieldDef(name);
+    if (out[name] === undefined && def.default !== undefined) out[name] = Array.isArray(def.default) ? [...def.default] : def.default;
+  }
+  return out as ResolvedArgs;
+}

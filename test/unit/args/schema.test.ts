@@ -1,0 +1,43 @@
+import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { describe, it } from 'node:test';
+import { ARGS_FIELD_NAMES, fieldDef, type Args } from '../../../src/core/args/fields';
+import { argsJsonSchema, argsJsonSchemaText } from '../../../src/core/args/schema';
+
+const ROOT = path.join(__dirname, '..', '..', '..', '..');
+
+describe('ARGS.json schema', () => {
+  it('schemas/args.schema.json is generated from the field table (run npm run gen:args-schema)', () => {
+    assert.equal(fs.readFileSync(path.join(ROOT, 'schemas', 'args.schema.json'), 'utf8'), argsJsonSchemaText());
+  });
+
+  it('is contributed to VS Code for every ARGS.json', () => {
+    const pkg = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8'));
+    const entry = (pkg.contributes.jsonValidation ?? []).find((j: { url: string }) => j.url === './schemas/args.schema.json');
+    assert.ok(entry, 'package.json contributes.jsonValidation lacks ./schemas/args.schema.json');
+    assert.ok(([] as string[]).concat(entry.fileMatch).includes('**/ARGS.json'));
+  });
+
+  it('has one property per field, with the field\'s default and enum', () => {
+    const s = argsJsonSchema() as { properties: Record<string, { default?: unknown; enum?: unknown[] }>; required: string[]; additionalProperties: boolean };
+    assert.deepEqual(Object.keys(s.properties), ARGS_FIELD_NAMES);
+    assert.equal(s.additionalProperties, false);
+    assert.deepEqual(s.required, ['model', 'data']);
+    for (const name of ARGS_FIELD_NAMES) {
+      const def = fieldDef(name);
+      assert.deepEqual(s.properties[name].default, def.default, name);
+      if (def.kind === 'enum') assert.deepEqual(s.properties[name].enum, def.values, name);
+    }
+  });
+
+  it('the TypeScript type follows the table', () => {
+    // Compile-time checks: these assignments fail to compile if the derived type drifts.
+    const a: Args = { model: 'm', data: 'd', method: 'qlora', lora_rank: 8, resume_from: null, lora_target_modules: ['q_proj'] };
+    // @ts-expect-error method must be one of the enum values
+    const b: Args = { model: 'm', data: 'd', method: 'dora' };
+    // @ts-expect-error data is required
+    const c: Args = { model: 'm' };
+    assert.ok(a && b && c);
+  });
+});
