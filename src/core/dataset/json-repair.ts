@@ -32,8 +32,8 @@ export function attemptRepair(line: string, kind: JsonSyntaxError['kind']): Repa
       if (!family.includes(text[p])) return undefined;
       let q = p + 1;
       while (q < text.length && !family.includes(text[q])) {
-        if (text[q] === '"' || text[q] === '\\') return undefined;
-        q++;
+        if (text[q] === '"') return undefined; // a straight quote inside: the intent is unclear
+        q += text[q] === '\\' ? 2 : 1;
       }
       if (q >= text.length) return undefined;
       text = text.slice(0, p) + '"' + text.slice(p + 1, q) + '"' + text.slice(q + 1);

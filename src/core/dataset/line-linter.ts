@@ -173,13 +173,6 @@ export class LineLinter implements RecordSink {
         ]);
         return;
       }
-      const onlyBom = line === this.bomLine && text.length > 1 && text.charCodeAt(1) > 32 && cl > 32;
-      if (this.on('surrounding-whitespace') && !onlyBom) {
-        const r = this.recordRange();
-        this.report('surrounding-whitespace', 'Whitespace around the record.', this.lineRange(), [
-          { title: 'Trim whitespace', edits: [{ range: this.lineRange(), newText: text.slice(r.col, r.endCol) }], preferred: true },
-        ]);
-      }
       key = trimmed;
     }
     this.nonBlank++;
@@ -199,6 +192,7 @@ export class LineLinter implements RecordSink {
       return;
     }
     this.records++;
+    if (key !== text) this.reportWhitespace(text, line, cl);
     const rec = value as Record<string, unknown>;
     if (this.dupOn) this.checkDuplicate(text, rec, eol, offset, byteLen);
     const detected = detectRecordFormat(rec);
@@ -224,6 +218,16 @@ export class LineLinter implements RecordSink {
       scanContent(text, this.content, this.hits);
       for (const h of this.hits) this.report(h.rule, h.message, { line, col: h.start, endLine: line, endCol: h.end });
     }
+  }
+
+  /** Only for lines that parse: on a broken line the whitespace is the least of its problems. */
+  private reportWhitespace(text: string, line: number, cl: number): void {
+    const onlyBom = line === this.bomLine && text.length > 1 && text.charCodeAt(1) > 32 && cl > 32;
+    if (onlyBom || !this.on('surrounding-whitespace')) return;
+    const r = this.recordRange();
+    this.report('surrounding-whitespace', 'Whitespace around the record.', this.lineRange(), [
+      { title: 'Trim whitespace', edits: [{ range: this.lineRange(), newText: text.slice(r.col, r.endCol) }], preferred: true },
+    ]);
   }
 
   private reportInvalidJson(text: string, e: unknown): void {

@@ -96,9 +96,9 @@ function lintJsonDocument(text: string, options: LintOptions): LintResult | unde
   const c = text[first];
   if (c !== '[' && c !== '{') return undefined;
   const nl = text.indexOf('\n', first);
-  // A file whose first record ends on its first line is JSON lines, whatever follows.
-  if (c === '{' && (nl < 0 || isJson(text.slice(first, nl)))) return undefined;
-  if (c === '[' && nl < 0) return undefined;
+  // A file whose first value ends on its first line is JSON lines (maybe with a bad line),
+  // whatever follows; only a value spread over lines is a JSON document.
+  if (nl < 0 || isJson(text.slice(first, nl))) return undefined;
   let doc: unknown;
   try {
     doc = JSON.parse(text.charCodeAt(0) === 0xfeff ? text.slice(1) : text);
@@ -121,7 +121,7 @@ function lintJsonDocument(text: string, options: LintOptions): LintResult | unde
         ? `The file is a JSON array of ${items.length} items, not JSON lines: write one JSON object per line.`
         : 'The file is one pretty-printed JSON object, not JSON lines: write each record on a single line.',
       fixes: allObjects && items.length > 0
-        ? [{ title: 'Convert to JSON lines (one record per line)', edits: [{ range: { line: 0, col: 0, endLine: lastLine, endCol: lastLen }, newText: items.map((v) => JSON.stringify(v)).join('\n') + '\n' }], preferred: true }]
+        ? [{ title: 'Convert to JSON lines (one record per line)', edits: [{ range: { line: 0, col: 0, endLine: lastLine, endCol: lastLen }, newText: items.map((v) => JSON.stringify(v)).join('\n') }], preferred: true }]
         : undefined,
     });
   }
