@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "models/llama_model.h"
 #include "tuner/error.h"
 #include "tuner/json.h"
 #include "tuner/model.h"
@@ -108,6 +109,12 @@ int run(const Args& a) {
       auto t1 = std::chrono::steady_clock::now();
       model->backward(1.0f, &pool);
       auto t2 = std::chrono::steady_clock::now();
+      if (step == 0)
+        if (auto* lm = dynamic_cast<LlamaModel*>(model.get())) {
+          bool on = lm->profile().on;
+          lm->profile() = Profile();
+          lm->profile().on = on;
+        }
       if (step > 0) {
         fwd += std::chrono::duration<double, std::milli>(t1 - t0).count();
         bwd += std::chrono::duration<double, std::milli>(t2 - t1).count();
@@ -124,6 +131,16 @@ int run(const Args& a) {
     r.set("backward_ms", Json(bwd / a.bench));
     r.set("step_ms", Json((fwd + bwd) / a.bench));
     r.set("tokens_per_s", Json(N / ((fwd + bwd) / a.bench / 1000.0)));
+    if (auto* lm = dynamic_cast<LlamaModel*>(model.get()); lm && lm->profile().on) {
+      Json prof = Json::object();
+      for (int k = 0; k < kProfCount; k++) {
+        Json e = Json::object();
+        e.set("fwd_ms", Json(lm->profile().fwd_ms[k] / a.bench));
+        e.set("bwd_ms", Json(lm->profile().bwd_ms[k] / a.bench));
+        prof.set(Profile::name(k), e);
+      }
+      r.set("profile_ms_per_step", prof);
+    }
     r.set("activation_mib", Json((double)model->activation_bytes(a.B, a.T) / (1 << 20)));
     std::printf("%s\n", r.dump().c_str());
     return 0;

@@ -101,15 +101,18 @@ std::unique_ptr<SafetensorsFile> SafetensorsFile::open(const std::string& path) 
     if (t.dtype == DType::Unknown) bad(path, where + ": unknown dtype \"" + t.dtype_name + "\"");
     uint64_t numel = 1;
     for (const auto& d : sh->as_array()) {
-      if (!d.is_number() || d.as_number() < 0 || d.as_number() != (double)(int64_t)d.as_number() || d.as_number() > 1e15)
+      if (!d.is_number() || d.as_number() < 0 || d.as_number() > 1e15 || d.as_number() != (double)(int64_t)d.as_number())
         bad(path, where + ": shape entries must be non-negative integers");
       t.shape.push_back((int64_t)d.as_number());
-      numel *= (uint64_t)t.shape.back();
-      if (numel > (1ull << 50)) bad(path, where + ": shape is implausibly large");
+      uint64_t dim = (uint64_t)t.shape.back();
+      if (dim && numel > (1ull << 50) / dim) bad(path, where + ": shape is implausibly large");
+      numel *= dim;
     }
     for (int i = 0; i < 2; i++) {
       const Json& o = off->as_array()[i];
-      if (!o.is_number() || o.as_number() < 0 || o.as_number() != (double)(uint64_t)o.as_number())
+      // < 2^53: exact in a double, and the cast below stays defined.
+      if (!o.is_number() || o.as_number() < 0 || o.as_number() >= 9007199254740992.0 ||
+          o.as_number() != (double)(uint64_t)o.as_number())
         bad(path, where + ": data_offsets must be non-negative integers");
     }
     t.begin = (uint64_t)off->as_array()[0].as_number();

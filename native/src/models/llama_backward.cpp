@@ -21,41 +21,61 @@ void LlamaModel::backward(float loss_scale, ThreadPool* pool) {
   const int C = cfg_.hidden_size, F = cfg_.intermediate_size, V = cfg_.vocab_size;
   const int NH = cfg_.num_heads, NKV = cfg_.num_kv_heads, HD = cfg_.head_dim;
 
+  prof_.in_backward = true;
   // Loss -> logits -> final norm.
   float* dlogits = ws.logits;
-  cross_entropy_backward_inplace(dlogits, ws.targets.data(), ws.mask.data(), N, V, loss_scale, pool);
-  if (lm_head_->grad)
-    sgemm(Trans::T, Trans::N, V, C, N, 1.0f, dlogits, V, ws.xf, C, 1.0f, lm_head_->grad, C, pool);
-  sgemm(Trans::N, Trans::N, N, C, V, 1.0f, dlogits, V, lm_head_->data, C, 0.0f, ws.dx, C, pool);
-  rmsnorm_backward(ws.dres, norm_->grad, ws.dx, ws.resid_final, norm_->data, ws.rstdf, N, C, false, pool);
+  { ProfScope ps(prof_, kProfLoss); cross_entropy_backward_inplace(dlogits, ws.targets.data(), ws.mask.data(), N, V, loss_scale, pool); }
+  {
+    ProfScope ps(prof_, kProfHead);
+    if (lm_head_->grad)
+      sgemm(Trans::T, Trans::N, V, C, N, 1.0f, dlogits, V, ws.xf, C, 1.0f, lm_head_->grad, C, pool);
+    sgemm(Trans::N, Trans::N, N, C, V, 1.0f, dlogits, V, lm_head_->data, C, 0.0f, ws.dx, C, pool);
+  }
+  { ProfScope ps(prof_, kProfNormRope); rmsnorm_backward(ws.dres, norm_->grad, ws.dx, ws.resid_final, norm_->data, ws.rstdf, N, C, false, pool); }
 
   for (int l = cfg_.num_layers - 1; l >= 0; l--) {
     Layer& L = layers_[l];
     LayerActs& a = ws.layers[l];
     // ---- MLP: out = mid + down(silu(gate(x2)) * up(x2)); dres holds d out ----
-    parallel_rows(pool, N, [&](int64_t b, int64_t e, int) {
-      for (int64_t i = b * F; i < e * F; i++) ws.m[i] = swiglu(a.gate[i], a.up[i]);
-    });
-    linear_backward(L.down, ws.dm, false, ws.dres, ws.m, a.lora_t[6], N, pool);
-    parallel_rows(pool, N, [&](int64_t b, int64_t e, int) {
-      for (int64_t i = b * F; i < e * F; i++) swiglu_grad(ws.dm[i], a.gate[i], a.up[i], &ws.dm[i], &ws.dup[i]);
-    });
-    linear_backward(L.gate, ws.dx, false, ws.dm, a.x2, a.lora_t[4], N, pool);
-    linear_backward(L.up, ws.dx, true, ws.dup, a.x2, a.lora_t[5], N, pool);
-    rmsnorm_backward(ws.dres, L.ln2->grad, ws.dx, a.mid, L.ln2->data, a.rstd2, N, C, true, pool);
+    {
+      ProfScope ps(prof_, kProfElementwise);
+      parallel_rows(pool, N, [&](int64_t b, int64_t e, int) {
+        for (int64_t i = b * F; i < e * F; i++) ws.m[i] = swiglu(a.gate[i], a.up[i]);
+      });
+    }
+    { ProfScope ps(prof_, kProfLinear); linear_backward(L.down, ws.dm, false, ws.dres, ws.m, a.lora_t[6], N, pool); }
+    {
+      ProfScope ps(prof_, kProfElementwise);
+      parallel_rows(pool, N, [&](int64_t b, int64_t e, int) {
+        for (int64_t i = b * F; i < e * F; i++) swiglu_grad(ws.dm[i], a.gate[i], a.up[i], &ws.dm[i], &ws.dup[i]);
+      });
+    }
+    {
+      ProfScope ps(prof_, kProfLinear);
+      linear_backward(L.gate, ws.dx, false, ws.dm, a.x2, a.lora_t[4], N, pool);
+      linear_backward(L.up, ws.dx, true, ws.dup, a.x2, a.lora_t[5], N, pool);
+    }
+    { ProfScope ps(prof_, kProfNormRope); rmsnorm_backward(ws.dres, L.ln2->grad, ws.dx, a.mid, L.ln2->data, a.rstd2, N, C, true, pool); }
     // ---- attention: mid = resid_in + o(attn(rope(q(x1)), rope(k(x1)), v(x1))); dres = d mid ----
-    linear_backward(L.o, ws.datt, false, ws.dres, a.att, a.lora_t[3], N, pool);
-    attention_backward(ws.dq, ws.dk, ws.dv, ws.datt, a.probs, a.q, a.k, a.v, ws.attn_scratch, B, T, NH, NKV, HD, pool);
-    rope_backward(ws.dq, ws.cos, ws.sin, B, T, NH, HD, pool);
-    rope_backward(ws.dk, ws.cos, ws.sin, B, T, NKV, HD, pool);
-    linear_backward(L.q, ws.dx, false, ws.dq, a.x1, a.lora_t[0], N, pool);
-    linear_backward(L.k, ws.dx, true, ws.dk, a.x1, a.lora_t[1], N, pool);
-    linear_backward(L.v, ws.dx, true, ws.dv, a.x1, a.lora_t[2], N, pool);
-    rmsnorm_backward(ws.dres, L.ln1->grad, ws.dx, a.resid_in, L.ln1->data, a.rstd1, N, C, true, pool);
+    { ProfScope ps(prof_, kProfLinear); linear_backward(L.o, ws.datt, false, ws.dres, a.att, a.lora_t[3], N, pool); }
+    { ProfScope ps(prof_, kProfAttention); attention_backward(ws.dq, ws.dk, ws.dv, ws.datt, a.probs, a.q, a.k, a.v, ws.attn_scratch, B, T, NH, NKV, HD, pool); }
+    {
+      ProfScope ps(prof_, kProfNormRope);
+      rope_backward(ws.dq, ws.cos, ws.sin, B, T, NH, HD, pool);
+      rope_backward(ws.dk, ws.cos, ws.sin, B, T, NKV, HD, pool);
+    }
+    {
+      ProfScope ps(prof_, kProfLinear);
+      linear_backward(L.q, ws.dx, false, ws.dq, a.x1, a.lora_t[0], N, pool);
+      linear_backward(L.k, ws.dx, true, ws.dk, a.x1, a.lora_t[1], N, pool);
+      linear_backward(L.v, ws.dx, true, ws.dv, a.x1, a.lora_t[2], N, pool);
+    }
+    { ProfScope ps(prof_, kProfNormRope); rmsnorm_backward(ws.dres, L.ln1->grad, ws.dx, a.resid_in, L.ln1->data, a.rstd1, N, C, true, pool); }
   }
 
   // Embedding: scatter-add rows; column blocks in parallel keep each sum's order fixed.
   if (embed_->grad) {
+    ProfScope ps(prof_, kProfEmbed);
     float* dE = embed_->grad;
     const int CB = 64;
     parallel_rows(pool, (C + CB - 1) / CB, [&](int64_t b, int64_t e, int) {

@@ -13,6 +13,11 @@
 
 namespace tuner {
 
+const char* Profile::name(int k) {
+  static const char* names[kProfCount] = {"linear", "attention", "norm_rope", "elementwise", "lm_head", "loss", "embedding"};
+  return names[k];
+}
+
 size_t LlamaModel::plan(Workspace& ws, int B, int T, int threads, float* base) const {
   const int64_t N = (int64_t)B * T;
   const int64_t C = cfg_.hidden_size, F = cfg_.intermediate_size, V = cfg_.vocab_size;
@@ -129,6 +134,7 @@ float LlamaModel::forward(const Batch& batch, bool training, uint64_t dropout_se
     ws.rope_T = T;
   }
 
+  prof_.in_backward = false;
   float* h = ws.layers.empty() ? ws.resid_final : ws.layers[0].resid_in;
   const float* E = embed_->data;
   parallel_rows(pool, N, [&](int64_t b, int64_t e, int) {
@@ -139,31 +145,50 @@ float LlamaModel::forward(const Batch& batch, bool training, uint64_t dropout_se
     Layer& L = layers_[l];
     LayerActs& a = ws.layers[l];
     float* out = l + 1 < cfg_.num_layers ? ws.layers[l + 1].resid_in : ws.resid_final;
-    rmsnorm_forward(a.x1, a.rstd1, a.resid_in, L.ln1->data, N, C, cfg_.rms_norm_eps, pool);
-    linear_forward(L.q, a.q, a.x1, a.lora_t[0], N, pool);
-    linear_forward(L.k, a.k, a.x1, a.lora_t[1], N, pool);
-    linear_forward(L.v, a.v, a.x1, a.lora_t[2], N, pool);
-    rope_forward(a.q, ws.cos, ws.sin, B, T, NH, HD, pool);
-    rope_forward(a.k, ws.cos, ws.sin, B, T, NKV, HD, pool);
-    attention_forward(a.att, a.probs, a.q, a.k, a.v, B, T, NH, NKV, HD, pool);
-    linear_forward(L.o, a.mid, a.att, a.lora_t[3], N, pool);
-    parallel_rows(pool, N, [&](int64_t b, int64_t e, int) {
-      for (int64_t i = b * C; i < e * C; i++) a.mid[i] += a.resid_in[i];
-    });
-    rmsnorm_forward(a.x2, a.rstd2, a.mid, L.ln2->data, N, C, cfg_.rms_norm_eps, pool);
-    linear_forward(L.gate, a.gate, a.x2, a.lora_t[4], N, pool);
-    linear_forward(L.up, a.up, a.x2, a.lora_t[5], N, pool);
-    parallel_rows(pool, N, [&](int64_t b, int64_t e, int) {
-      for (int64_t i = b * F; i < e * F; i++) ws.m[i] = swiglu(a.gate[i], a.up[i]);
-    });
-    linear_forward(L.down, out, ws.m, a.lora_t[6], N, pool);
-    parallel_rows(pool, N, [&](int64_t b, int64_t e, int) {
-      for (int64_t i = b * C; i < e * C; i++) out[i] += a.mid[i];
-    });
+    { ProfScope ps(prof_, kProfNormRope); rmsnorm_forward(a.x1, a.rstd1, a.resid_in, L.ln1->data, N, C, cfg_.rms_norm_eps, pool); }
+    {
+      ProfScope ps(prof_, kProfLinear);
+      linear_forward(L.q, a.q, a.x1, a.lora_t[0], N, pool);
+      linear_forward(L.k, a.k, a.x1, a.lora_t[1], N, pool);
+      linear_forward(L.v, a.v, a.x1, a.lora_t[2], N, pool);
+    }
+    {
+      ProfScope ps(prof_, kProfNormRope);
+      rope_forward(a.q, ws.cos, ws.sin, B, T, NH, HD, pool);
+      rope_forward(a.k, ws.cos, ws.sin, B, T, NKV, HD, pool);
+    }
+    { ProfScope ps(prof_, kProfAttention); attention_forward(a.att, a.probs, a.q, a.k, a.v, B, T, NH, NKV, HD, pool); }
+    { ProfScope ps(prof_, kProfLinear); linear_forward(L.o, a.mid, a.att, a.lora_t[3], N, pool); }
+    {
+      ProfScope ps(prof_, kProfElementwise);
+      parallel_rows(pool, N, [&](int64_t b, int64_t e, int) {
+        for (int64_t i = b * C; i < e * C; i++) a.mid[i] += a.resid_in[i];
+      });
+    }
+    { ProfScope ps(prof_, kProfNormRope); rmsnorm_forward(a.x2, a.rstd2, a.mid, L.ln2->data, N, C, cfg_.rms_norm_eps, pool); }
+    {
+      ProfScope ps(prof_, kProfLinear);
+      linear_forward(L.gate, a.gate, a.x2, a.lora_t[4], N, pool);
+      linear_forward(L.up, a.up, a.x2, a.lora_t[5], N, pool);
+    }
+    {
+      ProfScope ps(prof_, kProfElementwise);
+      parallel_rows(pool, N, [&](int64_t b, int64_t e, int) {
+        for (int64_t i = b * F; i < e * F; i++) ws.m[i] = swiglu(a.gate[i], a.up[i]);
+      });
+    }
+    { ProfScope ps(prof_, kProfLinear); linear_forward(L.down, out, ws.m, a.lora_t[6], N, pool); }
+    {
+      ProfScope ps(prof_, kProfElementwise);
+      parallel_rows(pool, N, [&](int64_t b, int64_t e, int) {
+        for (int64_t i = b * C; i < e * C; i++) out[i] += a.mid[i];
+      });
+    }
   }
-  rmsnorm_forward(ws.xf, ws.rstdf, ws.resid_final, norm_->data, N, C, cfg_.rms_norm_eps, pool);
-  sgemm(Trans::N, Trans::T, N, V, C, 1.0f, ws.xf, C, lm_head_->data, C, 0.0f, ws.logits, V, pool);
+  { ProfScope ps(prof_, kProfNormRope); rmsnorm_forward(ws.xf, ws.rstdf, ws.resid_final, norm_->data, N, C, cfg_.rms_norm_eps, pool); }
+  { ProfScope ps(prof_, kProfHead); sgemm(Trans::N, Trans::T, N, V, C, 1.0f, ws.xf, C, lm_head_->data, C, 0.0f, ws.logits, V, pool); }
   have_forward_ = true;
+  ProfScope ps(prof_, kProfLoss);
   return cross_entropy_forward(ws.losses, ws.logits, ws.targets.data(), ws.mask.data(), N, V, pool);
 }
 

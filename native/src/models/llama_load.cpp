@@ -3,6 +3,7 @@
 #include <sys/stat.h>
 
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 
 #include "models/llama_model.h"
@@ -60,6 +61,8 @@ void LlamaModel::init_linear(Linear& l, const std::string& name, const std::stri
 
 LlamaModel::LlamaModel(ModelConfig cfg, Json config_json, std::string dir)
     : cfg_(std::move(cfg)), config_json_(std::move(config_json)), dir_(std::move(dir)) {
+  const char* prof = std::getenv("TUNER_PROFILE");
+  prof_.on = prof && std::string(prof) == "1";
   const int C = cfg_.hidden_size, F = cfg_.intermediate_size, V = cfg_.vocab_size;
   const int QD = cfg_.num_heads * cfg_.head_dim, KD = cfg_.num_kv_heads * cfg_.head_dim;
   embed_ = add_param("model.embed_tokens.weight", {V, C});

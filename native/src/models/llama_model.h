@@ -2,6 +2,7 @@
 // weights, save), llama_forward.cpp, llama_backward.cpp, linear.cpp (linear layer + LoRA math)
 // and lora.cpp (enable / save / load adapters).
 #pragma once
+#include <chrono>
 #include <memory>
 #include <string>
 #include <vector>
@@ -58,6 +59,29 @@ struct Workspace {
   int rope_T = -1;
 };
 
+// Wall time per kernel family, accumulated over forward/backward calls when TUNER_PROFILE=1
+// (tuner-check --bench prints it), to see where a step's time goes.
+enum ProfKind { kProfLinear, kProfAttention, kProfNormRope, kProfElementwise, kProfHead, kProfLoss, kProfEmbed, kProfCount };
+struct Profile {
+  bool on = false;
+  double fwd_ms[kProfCount] = {0}, bwd_ms[kProfCount] = {0};
+  bool in_backward = false;
+  static const char* name(int k);
+};
+struct ProfScope {
+  Profile* p;
+  int kind;
+  std::chrono::steady_clock::time_point t0;
+  ProfScope(Profile& prof, int k) : p(prof.on ? &prof : nullptr), kind(k) {
+    if (p) t0 = std::chrono::steady_clock::now();
+  }
+  ~ProfScope() {
+    if (!p) return;
+    double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+    (p->in_backward ? p->bwd_ms : p->fwd_ms)[kind] += ms;
+  }
+};
+
 class LlamaModel final : public Model {
  public:
   LlamaModel(ModelConfig cfg, Json config_json, std::string dir);
@@ -75,6 +99,7 @@ class LlamaModel final : public Model {
   void zero_grad() override;
   void backward(float loss_scale, ThreadPool* pool) override;
   size_t activation_bytes(int B, int T) const override;
+  Profile& profile() { return prof_; }
   void save_pretrained(const std::string& dir) const override;
   void save_adapter(const std::string& dir) const override;
   void load_adapter(const std::string& dir) override;
@@ -109,6 +134,7 @@ class LlamaModel final : public Model {
   bool training_ = false;
   uint64_t dropout_seed_ = 0;
   bool have_forward_ = false;
+  Profile prof_;
 };
 
 }  // namespace tuner

@@ -1,0 +1,209 @@
+// Each fast CPU kernel (ops_cpu.cpp) against its plain reference (ops_reference.cpp), with and
+// without a thread pool, and each reference backward against finite differences of its forward.
+#include <algorithm>
+#include <cmath>
+#include <functional>
+#include <random>
+#include <vector>
+
+#include "check_macros.h"
+#include "tuner/ops.h"
+#include "tuner/threadpool.h"
+
+using namespace tuner;
+using Vec = std::vector<float>;
+
+static std::mt19937 rng(1234);
+static Vec randn(size_t n, float scale = 1.0f) {
+  std::normal_distribution<float> d(0.0f, scale);
+  Vec v(n);
+  for (auto& x : v) x = d(rng);
+  return v;
+}
+static double max_rel(const Vec& a, const Vec& b) {
+  double scale = 0, err = 0;
+  for (size_t i = 0; i < a.size(); i++) {
+    scale = std::max(scale, (double)std::fabs(b[i]));
+    err = std::max(err, (double)std::fabs(a[i] - b[i]));
+  }
+  return scale > 0 ? err / scale : err;
+}
+static double dot(const Vec& a, const Vec& b) {
+  double s = 0;
+  for (size_t i = 0; i < a.size(); i++) s += (double)a[i] * b[i];
+  return s;
+}
+// Central finite difference of f at x[i] (float, so h is coarse; tolerance accounts for it).
+static double numgrad(const std::function<double()>& f, float& xi, float h = 1e-2f) {
+  float old = xi;
+  xi = old + h;
+  double fp = f();
+  xi = old - h;
+  double fm = f();
+  xi = old;
+  return (fp - fm) / (2.0 * h);
+}
+
+static void test_rmsnorm(ThreadPool* pool) {
+  const int N = 37, C = 70;
+  Vec x = randn(N * C), w = randn(C, 0.3f), dy = randn(N * C);
+  for (auto& v : w) v += 1.0f;
+  Vec y1(N * C), y2(N * C), r1(N), r2(N);
+  rmsnorm_forward_ref(y1.data(), r1.data(), x.data(), w.data(), N, C, 1e-5f);
+  rmsnorm_forward(y2.data(), r2.data(), x.data(), w.data(), N, C, 1e-5f, pool);
+  EXPECT(max_rel(y2, y1) < 1e-6);
+  Vec dx1(N * C, 0.5f), dw1(C, 0.25f), dx2(N * C, 0.5f), dw2(C, 0.25f);
+  rmsnorm_backward_ref(dx1.data(), dw1.data(), dy.data(), x.data(), w.data(), r1.data(), N, C);
+  rmsnorm_backward(dx2.data(), dw2.data(), dy.data(), x.data(), w.data(), r2.data(), N, C, true, pool);
+  EXPECT(max_rel(dx2, dx1) < 1e-5);
+  EXPECT(max_rel(dw2, dw1) < 1e-5);
+  Vec dx3(N * C, 99.0f);
+  rmsnorm_backward(dx3.data(), nullptr, dy.data(), x.data(), w.data(), r2.data(), N, C, false, pool);
+  for (int i = 0; i < N * C; i++) dx3[i] += 0.5f;
+  EXPECT(max_rel(dx3, dx1) < 1e-5);
+  // Reference backward vs finite differences of L = <dy, rmsnorm(x)>.
+  auto loss = [&] {
+    Vec y(N * C), r(N);
+    rmsnorm_forward_ref(y.data(), r.data(), x.data(), w.data(), N, C, 1e-5f);
+    return dot(y, dy);
+  };
+  Vec gx(N * C, 0.0f), gw(C, 0.0f);
+  rmsnorm_backward_ref(gx.data(), gw.data(), dy.data(), x.data(), w.data(), r1.data(), N, C);
+  for (int i : {0, 5, 77, 500}) EXPECT_NEAR(numgrad(loss, x[i]), gx[i], 2e-3 * (1 + std::fabs(gx[i])));
+  for (int i : {0, 9, 69}) EXPECT_NEAR(numgrad(loss, w[i]), gw[i], 2e-3 * (1 + std::fabs(gw[i])));
+}
+
+static void test_rope(ThreadPool* pool) {
+  const int B = 2, T = 9, nh = 3, HD = 8, half = HD / 2;
+  Vec cs(T * half), sn(T * half);
+  for (int t = 0; t < T; t++)
+    for (int i = 0; i < half; i++) {
+      double a = t / std::pow(10000.0, 2.0 * i / HD);
+      cs[t * half + i] = (float)std::cos(a) * 1.1f;  // an attention factor, as yarn uses
+      sn[t * half + i] = (float)std::sin(a) * 1.1f;
+    }
+  Vec x = randn(B * T * nh * HD), y = randn(x.size());
+  Vec a = x, b = x;
+  rope_forward_ref(a.data(), cs.data(), sn.data(), B, T, nh, HD);
+  rope_forward(b.data(), cs.data(), sn.data(), B, T, nh, HD, pool);
+  EXPECT(max_rel(b, a) == 0.0);
+  // Backward is the adjoint: <R x, y> = <x, R^T y>.
+  Vec ry = y;
+  rope_backward(ry.data(), cs.data(), sn.data(), B, T, nh, HD, pool);
+  Vec ry_ref = y;
+  rope_backward_ref(ry_ref.data(), cs.data(), sn.data(), B, T, nh, HD);
+  EXPECT(max_rel(ry, ry_ref) == 0.0);
+  EXPECT_NEAR(dot(a, y), dot(x, ry), 1e-4 * std::fabs(dot(a, y)) + 1e-5);
+  // Position 0 is the identity (up to the factor): HF rotate_half convention.
+  EXPECT_NEAR(a[0], x[0] * 1.1f, 1e-6);
+}
+
+static void test_swiglu() {
+  for (float g : {-4.0f, -1.0f, -0.1f, 0.0f, 0.3f, 2.0f, 6.0f})
+    for (float u : {-1.5f, 0.7f}) {
+      float dg, du;
+      swiglu_grad(1.0f, g, u, &dg, &du);
+      double h = 1e-3;
+      double ng = (swiglu((float)(g + h), u) - swiglu((float)(g - h), u)) / (2 * h);
+      double nu = (swiglu(g, (float)(u + h)) - swiglu(g, (float)(u - h))) / (2 * h);
+      EXPECT_NEAR(dg, ng, 2e-3);
+      EXPECT_NEAR(du, nu, 2e-3);
+      EXPECT_NEAR(silu_grad(g), (silu((float)(g + h)) - silu((float)(g - h))) / (2 * h), 2e-3);
+    }
+  Vec g = randn(100), u = randn(100), out1(100), out2(100), dm = randn(100), dg(100), du(100);
+  swiglu_forward_ref(out1.data(), g.data(), u.data(), 100);
+  for (int i = 0; i < 100; i++) out2[i] = g[i] / (1 + std::exp(-g[i])) * u[i];
+  EXPECT(max_rel(out1, out2) < 1e-6);
+  swiglu_backward_ref(dg.data(), du.data(), dm.data(), g.data(), u.data(), 100);
+  for (int i = 0; i < 100; i++) EXPECT_NEAR(du[i], dm[i] * out2[i] / u[i], 1e-4 * (1 + std::fabs(du[i])));
+}
+
+static void test_attention(ThreadPool* pool) {
+  const int B = 2, T = 13, NH = 4, NKV = 2, HD = 8, N = B * T;
+  Vec q = randn(N * NH * HD), k = randn(N * NKV * HD), v = randn(N * NKV * HD), dy = randn(N * NH * HD);
+  Vec y1(N * NH * HD), p1((size_t)B * NH * T * T), y2(y1.size()), p2(p1.size());
+  attention_forward_ref(y1.data(), p1.data(), q.data(), k.data(), v.data(), B, T, NH, NKV, HD);
+  attention_forward(y2.data(), p2.data(), q.data(), k.data(), v.data(), B, T, NH, NKV, HD, pool);
+  EXPECT(max_rel(y2, y1) < 1e-5);
+  EXPECT(max_rel(p2, p1) < 1e-5);
+  // Causality: probabilities above the diagonal are exactly zero, rows sum to 1.
+  for (int i = 0; i < T; i++) {
+    double s = 0;
+    for (int j = 0; j < T; j++) {
+      if (j > i) EXPECT(p2[(size_t)i * T + j] == 0.0f);
+      s += p2[(size_t)i * T + j];
+    }
+    EXPECT_NEAR(s, 1.0, 1e-5);
+  }
+  Vec dq1(q.size()), dk1(k.size()), dv1(v.size()), dq2(q.size()), dk2(k.size(), 7.0f), dv2(v.size(), 7.0f);
+  attention_backward_ref(dq1.data(), dk1.data(), dv1.data(), dy.data(), p1.data(), q.data(), k.data(), v.data(), B, T, NH, NKV, HD);
+  Vec scratch((size_t)attention_scratch_floats(T, pool));
+  attention_backward(dq2.data(), dk2.data(), dv2.data(), dy.data(), p2.data(), q.data(), k.data(), v.data(), scratch.data(), B, T,
+                     NH, NKV, HD, pool);
+  EXPECT(max_rel(dq2, dq1) < 1e-5);
+  EXPECT(max_rel(dk2, dk1) < 1e-5);
+  EXPECT(max_rel(dv2, dv1) < 1e-5);
+  // Reference backward vs finite differences of L = <dy, attention(q, k, v)>.
+  auto loss = [&] {
+    Vec y(y1.size()), p(p1.size());
+    attention_forward_ref(y.data(), p.data(), q.data(), k.data(), v.data(), B, T, NH, NKV, HD);
+    return dot(y, dy);
+  };
+  for (int i : {0, 40, 300, 700}) EXPECT_NEAR(numgrad(loss, q[i]), dq1[i], 3e-3 * (1 + std::fabs(dq1[i])));
+  for (int i : {3, 100, 350}) EXPECT_NEAR(numgrad(loss, k[i]), dk1[i], 3e-3 * (1 + std::fabs(dk1[i])));
+  for (int i : {5, 200, 400}) EXPECT_NEAR(numgrad(loss, v[i]), dv1[i], 3e-3 * (1 + std::fabs(dv1[i])));
+}
+
+static void test_cross_entropy(ThreadPool* pool) {
+  const int N = 11, V = 50;
+  Vec logits = randn(N * V, 2.0f);
+  std::vector<uint32_t> tgt(N);
+  std::vector<uint8_t> mask(N);
+  for (int n = 0; n < N; n++) { tgt[n] = (uint32_t)(n * 7 % V); mask[n] = n % 3 != 0; }
+  Vec l1(N), l2(N);
+  float m1 = cross_entropy_forward_ref(l1.data(), logits.data(), tgt.data(), mask.data(), N, V);
+  float m2 = cross_entropy_forward(l2.data(), logits.data(), tgt.data(), mask.data(), N, V, pool);
+  EXPECT_NEAR(m1, m2, 1e-5 * m1);
+  EXPECT(max_rel(l2, l1) < 1e-6);
+  Vec d1(N * V), d2 = logits;
+  cross_entropy_backward_ref(d1.data(), logits.data(), tgt.data(), mask.data(), N, V, 0.5f);
+  cross_entropy_backward_inplace(d2.data(), tgt.data(), mask.data(), N, V, 0.5f, pool);
+  EXPECT(max_rel(d2, d1) < 1e-6);
+  auto loss = [&] {
+    Vec l(N);
+    return 0.5 * cross_entropy_forward_ref(l.data(), logits.data(), tgt.data(), mask.data(), N, V);
+  };
+  for (int i : {0, 51, 60, 333, 549}) EXPECT_NEAR(numgrad(loss, logits[i], 1e-2f), d1[i], 1e-3);
+  // No masked token: loss 0 and zero gradient, not NaN.
+  std::vector<uint8_t> none(N, 0);
+  EXPECT(cross_entropy_forward(l2.data(), logits.data(), tgt.data(), none.data(), N, V, pool) == 0.0f);
+  Vec d3 = logits;
+  cross_entropy_backward_inplace(d3.data(), tgt.data(), none.data(), N, V, 1.0f, pool);
+  EXPECT(*std::max_element(d3.begin(), d3.end()) == 0.0f && *std::min_element(d3.begin(), d3.end()) == 0.0f);
+}
+
+static void test_dropout_mask() {
+  // Deterministic, keeps ~(1 - p), independent across streams.
+  int kept = 0, same = 0;
+  for (int i = 0; i < 100000; i++) {
+    bool a = dropout_keep(7, 1, i, 0.3f);
+    kept += a;
+    EXPECT(a == dropout_keep(7, 1, i, 0.3f));
+    same += a == dropout_keep(7, 2, i, 0.3f);
+  }
+  EXPECT(std::abs(kept - 70000) < 800);
+  EXPECT(std::abs(same - 58000) < 1000);  // independent streams agree 0.7^2 + 0.3^2 of the time
+}
+
+int main() {
+  ThreadPool pool(2);
+  for (ThreadPool* p : {(ThreadPool*)nullptr, &pool}) {
+    test_rmsnorm(p);
+    test_rope(p);
+    test_attention(p);
+    test_cross_entropy(p);
+  }
+  test_swiglu();
+  test_dropout_mask();
+  return finish("test_ops");
+}
