@@ -5,9 +5,10 @@
 import * as vscode from 'vscode';
 import { convertDocumentEdits, convertLineEdit } from '../core/dataset/convert';
 import { FORMATS, type FormatId } from '../core/dataset/formats';
-import type { Fix, Problem, TextEdit } from '../core/dataset/problem';
+import type { TextEdit } from '../core/dataset/problem';
 import { ruleByCode, ruleById } from '../core/dataset/rules';
 import type { JsonlLinter } from './jsonl-diagnostics';
+import { mergeFixes, preferredFix } from './merge-fixes';
 import { log } from './output';
 import { DIAGNOSTIC_SOURCE, diagnosticCode, sameRange, toWorkspaceEdit } from './problem-mapping';
 
@@ -16,32 +17,12 @@ const MAX_CONVERTIBLE_LINE_CHARS = 200_000;
 export const FIX_ALL_KIND = vscode.CodeActionKind.SourceFixAll.append('tuner');
 
 class DeferredAction extends vscode.CodeAction {
+  readonly version: number;
+
   constructor(title: string, kind: vscode.CodeActionKind, readonly doc: vscode.TextDocument, readonly computeEdits: () => TextEdit[]) {
     super(title, kind);
+    this.version = doc.version;
   }
-}
-
-function preferredFix(p: Problem): Fix | undefined {
-  return p.fixes?.find((f) => f.preferred) ?? (p.fixes?.length === 1 ? p.fixes[0] : undefined);
-}
-
-/**
- * The preferred fixes of `problems` that can be applied together: a fix whose edits overlap an
- * edit already taken is left out (it stays a diagnostic and can be applied on its own later).
- */
-export function mergeFixes(problems: readonly Problem[]): TextEdit[] {
-  const cmp = (l1: number, c1: number, l2: number, c2: number) => l1 - l2 || c1 - c2;
-  const overlap = (a: TextEdit, b: TextEdit) => {
-    const startsBeforeEnd = (x: TextEdit, y: TextEdit) => cmp(x.range.line, x.range.col, y.range.endLine, y.range.endCol) < 0;
-    const sameStart = cmp(a.range.line, a.range.col, b.range.line, b.range.col) === 0;
-    return sameStart || (startsBeforeEnd(a, b) && startsBeforeEnd(b, a));
-  };
-  const taken: TextEdit[] = [];
-  for (const fix of problems.map(preferredFix)) {
-    if (!fix || fix.edits.length === 0 || fix.edits.some((e) => taken.some((t) => overlap(e, t)))) continue;
-    taken.push(...fix.edits);
-  }
-  return taken;
 }
 
 const BOM_CODE = ruleById('bom').code;
@@ -68,7 +49,9 @@ export class JsonlCodeActionProvider implements vscode.CodeActionProvider<vscode
   provideCodeActions(doc: vscode.TextDocument, range: vscode.Range | vscode.Selection, context: vscode.CodeActionContext): vscode.CodeAction[] {
     const report = this.linter.report(doc.uri);
     if (!report) return [];
-    const problems = report.result.problems;
+    // Fixes are edits of the text that was linted: after further typing they could land on the
+    // wrong characters, so they wait for the next lint (a few hundred ms).
+    const problems = report.version === doc.version ? report.result.problems : [];
     const actions: vscode.CodeAction[] = [];
     const offeredFixAll = new Set<string>();
 
@@ -96,7 +79,7 @@ export class JsonlCodeActionProvider implements vscode.CodeActionProvider<vscode
     }
 
     if (problems.some(preferredFix)) {
-      actions.push(new DeferredAction('Fix all auto-fixable dataset problems', FIX_ALL_KIND, doc, () => mergeFixes(this.linter.problemsOf(doc.uri))));
+      actions.push(new DeferredAction('Fix all auto-fixable dataset problems', FIX_ALL_KIND, doc, () => mergeFixes(problems)));
     }
 
     actions.push(...this.conversions(doc, range.start.line, report.result.format));
@@ -105,6 +88,10 @@ export class JsonlCodeActionProvider implements vscode.CodeActionProvider<vscode
 
   resolveCodeAction(action: vscode.CodeAction): vscode.CodeAction {
     if (action instanceof DeferredAction && !action.edit) {
+      if (action.doc.version !== action.version) {
+        log.warn(`${action.title}: the document changed since the actions were offered; nothing applied`);
+        return action;
+      }
       const started = performance.now();
       const edits = action.computeEdits();
       action.edit = toWorkspaceEdit(action.doc, edits);

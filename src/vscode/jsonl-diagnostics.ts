@@ -125,10 +125,6 @@ export class JsonlLinter implements vscode.Disposable {
     this.changed.fire(uri);
   }
 
-  problemsOf(uri: vscode.Uri): readonly Problem[] {
-    return this.report(uri)?.result.problems ?? [];
-  }
-
   dispose(): void {
     for (const t of this.timers.values()) clearTimeout(t);
     for (const a of this.running.values()) a.abort();

@@ -3,6 +3,7 @@
 import * as vscode from 'vscode';
 import type { Problem, Range, Severity, TextEdit } from '../core/dataset/problem';
 import { ruleByCode } from '../core/dataset/rules';
+import { RULE_DOCS_PATH, ruleDocsAnchor } from './rule-docs';
 
 export const DIAGNOSTIC_SOURCE = 'tuner';
 
@@ -19,16 +20,16 @@ export function toRange(r: Range): vscode.Range {
 
 /** Link from a diagnostic's code to the rule's section in the shipped docs/lint-rules.md. */
 export function ruleDocsUri(extensionUri: vscode.Uri, code: string): vscode.Uri {
-  const rule = ruleByCode(code);
-  const anchor = rule ? `${rule.code}-${rule.id}`.toLowerCase() : code.toLowerCase();
-  return vscode.Uri.joinPath(extensionUri, 'docs', 'lint-rules.md').with({ fragment: anchor });
+  return vscode.Uri.joinPath(extensionUri, ...RULE_DOCS_PATH.split('/')).with({ fragment: ruleDocsAnchor(code) });
 }
 
 export function toDiagnostic(p: Problem, extensionUri: vscode.Uri): vscode.Diagnostic {
   const d = new vscode.Diagnostic(toRange(p.range), p.message, SEVERITY[p.severity]);
   d.source = DIAGNOSTIC_SOURCE;
   d.code = { value: p.code, target: ruleDocsUri(extensionUri, p.code) };
-  if (p.code === ruleByCode('TUN401')?.code || p.code === ruleByCode('TUN402')?.code) d.tags = [vscode.DiagnosticTag.Unnecessary];
+  // Duplicates are drawn faded, like unused code: the record adds nothing.
+  const id = ruleByCode(p.code)?.id;
+  if (id === 'duplicate-record' || id === 'near-duplicate') d.tags = [vscode.DiagnosticTag.Unnecessary];
   return d;
 }
 

@@ -9,6 +9,7 @@ import { test } from 'node:test';
 import { FORMATS } from '../../src/core/dataset/formats';
 import { RULES } from '../../src/core/dataset/rules';
 import { COMMAND_IDS } from '../../src/vscode/command-ids';
+import { RULE_DOCS_PATH, ruleDocsAnchor } from '../../src/vscode/rule-docs';
 import { SETTING_KEYS } from '../../src/vscode/setting-keys';
 
 const root = path.resolve(__dirname, '../../..');
@@ -85,5 +86,19 @@ test('the README settings table lists every setting with its default', () => {
     const row = readme.find((l) => l.startsWith(`| \`${key}\` |`));
     assert.ok(row, `README.md: add a row for ${key} to the settings table`);
     assert.equal(row.split('|')[2].trim(), `\`${JSON.stringify(spec.default)?.replace(/^"(.*)"$/, '$1')}\``, `README.md: default of ${key}`);
+  }
+});
+
+test('every diagnostic code links to an existing section of docs/lint-rules.md', () => {
+  const slug = (heading: string) => heading.trim().toLowerCase().replace(/[^\w\- ]/g, '').replace(/ /g, '-');
+  const anchors = new Set(fs.readFileSync(path.join(root, RULE_DOCS_PATH), 'utf8').split('\n')
+    .filter((l) => /^#{1,6} /.test(l)).map((l) => slug(l.replace(/^#+ /, ''))));
+  for (const r of RULES) assert.ok(anchors.has(ruleDocsAnchor(r.code)), `${RULE_DOCS_PATH} has no heading for #${ruleDocsAnchor(r.code)}`);
+});
+
+test('the .vsix includes the files the extension loads at run time', () => {
+  const ignore = fs.readFileSync(path.join(root, '.vscodeignore'), 'utf8');
+  for (const file of ['dist/*.js', RULE_DOCS_PATH, 'language-configuration.json', 'package.json']) {
+    assert.ok(ignore.includes(`!${file}`), `.vscodeignore re-includes ${file}`);
   }
 });
