@@ -133,6 +133,11 @@ export class TrainerProcess {
     if (this.child.stdin.writable) this.child.stdin.write(formatCommand(type));
   }
 
+  /** Writes text to the trainer's stdin as is (a debug console passing through what a user typed). */
+  sendRaw(text: string): void {
+    if (this.child.stdin.writable) this.child.stdin.write(text);
+  }
+
   /** Closes stdin; the trainer keeps training (a closed stdin is not a stop). */
   closeInput(): void {
     this.child.stdin.end();
