@@ -2,7 +2,7 @@
 // system has libopenblas.so.0) on the shapes a training step runs and on square sizes, with
 // 1 and 2 threads (or --threads), plus this CPU's measured FMA peak for "% of peak".
 //   tuner-bench-gemm [--threads 1,2] [--shapes train|square|all] [--seconds 0.3] [--json]
-//                    [--filter TEXT] [--blocks mc,kc,nc]   (block sizes: for tuning)
+//                    [--filter TEXT] [--blocks mc,kc,nc] [--cpu-time]   (the last two: tuning)
 // Both libraries multiply the same matrices; the largest difference between their results is
 // printed too, so a fast but wrong kernel cannot pass unnoticed.
 #include <dlfcn.h>
@@ -13,6 +13,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <ctime>
 #include <random>
 #include <string>
 #include <vector>
@@ -52,6 +53,13 @@ const Shape kTrainShapes[] = {
     {"lm_head dW", Trans::T, Trans::N, 32000, 512, 1024},
     {"dim2048 fwd", Trans::N, Trans::T, 1024, 2048, 2048},
     {"dim2048 dW", Trans::T, Trans::N, 2048, 2048, 1024},
+    // One (batch, head) of attention at T = 256, head dim 64 (single-threaded inside a task).
+    {"attn QK^T", Trans::N, Trans::T, 256, 256, 64},
+    {"attn PV", Trans::N, Trans::N, 256, 64, 256},
+    {"attn dV", Trans::T, Trans::N, 256, 64, 256},
+    // LoRA rank 8 on a 512 x 512 projection.
+    {"lora xA^T", Trans::N, Trans::T, 1024, 8, 512},
+    {"lora dA", Trans::T, Trans::N, 8, 512, 1024},
 };
 const Shape kSquareShapes[] = {
     {"square", Trans::N, Trans::N, 256, 256, 256},
@@ -84,6 +92,19 @@ double seconds_since(Clock::time_point t0) {
   return std::chrono::duration<double>(Clock::now() - t0).count();
 }
 
+// --cpu-time (1 thread only): time calls by this thread's CPU time, so time slices given to
+// other processes on a busy machine do not count. For tuning; reported figures use wall time.
+bool g_cpu_time = false;
+
+double timer_s() {
+  if (g_cpu_time) {
+    timespec ts;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return double(ts.tv_sec) + 1e-9 * double(ts.tv_nsec);
+  }
+  return std::chrono::duration<double>(Clock::now().time_since_epoch()).count();
+}
+
 // Best-of time per call: repeat until `budget` seconds are spent (at least 3 calls), after one
 // warm-up call; the minimum is the least disturbed by other processes on a shared machine.
 template <class F>
@@ -92,9 +113,9 @@ double best_seconds(F&& call, double budget) {
   double best = 1e30;
   const auto start = Clock::now();
   for (int rep = 0; rep < 3 || seconds_since(start) < budget; ++rep) {
-    const auto t0 = Clock::now();
+    const double t0 = timer_s();
     call();
-    best = std::min(best, seconds_since(t0));
+    best = std::min(best, timer_s() - t0);
     if (rep > 500) break;
   }
   return best;
@@ -109,12 +130,12 @@ void best_seconds_pair(F&& first, G&& second, double budget, double& best_first,
   best_first = best_second = 1e30;
   const auto start = Clock::now();
   for (int rep = 0; rep < 3 || seconds_since(start) < budget; ++rep) {
-    auto t0 = Clock::now();
+    double t0 = timer_s();
     first();
-    best_first = std::min(best_first, seconds_since(t0));
-    t0 = Clock::now();
+    best_first = std::min(best_first, timer_s() - t0);
+    t0 = timer_s();
     second();
-    best_second = std::min(best_second, seconds_since(t0));
+    best_second = std::min(best_second, timer_s() - t0);
     if (rep > 500) break;
   }
 }
@@ -177,12 +198,14 @@ Options parse(int argc, char** argv) {
         std::fprintf(stderr, "tuner-bench-gemm: --blocks wants mc,kc,nc\n");
         std::exit(2);
       }
+    } else if (a == "--cpu-time") {
+      g_cpu_time = true;
     } else if (a == "--json") {
       o.json = true;
     } else {
       std::fprintf(stderr,
                    "usage: tuner-bench-gemm [--threads 1,2] [--shapes train|square|all] "
-                   "[--seconds 0.3] [--filter TEXT] [--blocks mc,kc,nc] [--json]\n");
+                   "[--seconds 0.3] [--filter TEXT] [--blocks mc,kc,nc] [--cpu-time] [--json]\n");
       std::exit(a == "--help" || a == "-h" ? 0 : 2);
     }
   }
@@ -192,7 +215,11 @@ Options parse(int argc, char** argv) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  const Options opt = parse(argc, argv);
+  Options opt = parse(argc, argv);
+  if (g_cpu_time && opt.threads != std::vector<int>{1}) {
+    std::fprintf(stderr, "tuner-bench-gemm: --cpu-time measures one thread; use it with --threads 1\n");
+    return 2;
+  }
   OpenBlas blas;
   const bool have_blas = blas.load();
   std::vector<Shape> shapes;

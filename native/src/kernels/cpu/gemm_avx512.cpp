@@ -49,7 +49,11 @@ void micro_14x32(int kc, const float* a, const float* b, float* c, int64_t ldc, 
   __m512 c120 = _mm512_setzero_ps(), c121 = _mm512_setzero_ps();
   __m512 c130 = _mm512_setzero_ps(), c131 = _mm512_setzero_ps();
   if (mr == MR && nr == NR) {
-    for (int i = 0; i < MR; ++i) _mm_prefetch(reinterpret_cast<const char*>(c + i * ldc), _MM_HINT_T0);
+    // First and last element of each row: an unaligned row of C spans two cache lines.
+    for (int i = 0; i < MR; ++i) {
+      _mm_prefetch(reinterpret_cast<const char*>(c + i * ldc), _MM_HINT_T0);
+      _mm_prefetch(reinterpret_cast<const char*>(c + i * ldc + 31), _MM_HINT_T0);
+    }
   }
 #define TUNER_STEP(k)                                              \
   {                                                                \

@@ -47,8 +47,13 @@ thread_local Scratch tls_pack_b;
 inline int ceil_div(int a, int b) { return (a + b - 1) / b; }
 
 // Packs rows [i0, i0+m) x columns [p0, p0+kc) of op(A) into MR-row slivers.
-void pack_a(float* dst, Trans ta, const float* A, int64_t lda, int i0, int m, int p0, int kc,
-            int MR) {
+void pack_a(const GemmKernel& kern, float* dst, Trans ta, const float* A, int64_t lda, int i0,
+            int m, int p0, int kc) {
+  const int MR = kern.mr;
+  if (ta == Trans::N && kern.pack_a_rows) {
+    kern.pack_a_rows(dst, A, lda, i0, m, p0, kc);
+    return;
+  }
   for (int s = 0; s < m; s += MR) {
     const int rows = std::min(MR, m - s);
     float* out = dst + int64_t(s) * kc;
@@ -72,8 +77,13 @@ void pack_a(float* dst, Trans ta, const float* A, int64_t lda, int i0, int m, in
 }
 
 // Packs NR-column slivers [s0, s1) of op(B)[p0:p0+kc, j0:j0+n] (sliver s covers columns s*NR..).
-void pack_b(float* dst, Trans tb, const float* B, int64_t ldb, int p0, int kc, int j0, int n,
-            int NR, int s0, int s1) {
+void pack_b(const GemmKernel& kern, float* dst, Trans tb, const float* B, int64_t ldb, int p0,
+            int kc, int j0, int n, int s0, int s1) {
+  const int NR = kern.nr;
+  if (tb == Trans::T && kern.pack_b_cols) {
+    kern.pack_b_cols(dst, B, ldb, p0, kc, j0, n, s0, s1);
+    return;
+  }
   for (int s = s0; s < s1; ++s) {
     const int c0 = s * NR;
     const int cols = std::min(NR, n - c0);
@@ -133,7 +143,7 @@ void compute_rows(const Problem& p, const float* bpack, int jc, int nc, int pc, 
   float* apack = tls_pack_a.get(size_t(ceil_div(std::min(k.mc, m1 - m0), k.mr)) * k.mr * kc);
   for (int ic = m0; ic < m1; ic += k.mc) {
     const int mc = std::min(k.mc, m1 - ic);
-    pack_a(apack, p.ta, p.A, p.lda, ic, mc, pc, kc, k.mr);
+    pack_a(k, apack, p.ta, p.A, p.lda, ic, mc, pc, kc);
     for (int s = 0; s < n_slivers; ++s) {
       const int nr = std::min(k.nr, nc - s * k.nr);
       const float* b = bpack + int64_t(s) * k.nr * kc;
@@ -153,7 +163,7 @@ void compute_slivers(const Problem& p, const float* bpack, int jc, int nc, int p
   for (int ic = 0; ic < p.M; ic += k.mc) {
     const int mc = std::min(k.mc, p.M - ic);
     float* apack = tls_pack_a.get(size_t(ceil_div(mc, k.mr)) * k.mr * kc);
-    pack_a(apack, p.ta, p.A, p.lda, ic, mc, pc, kc, k.mr);
+    pack_a(k, apack, p.ta, p.A, p.lda, ic, mc, pc, kc);
     for (int s = s0; s < s1; ++s) {
       const int nr = std::min(k.nr, nc - s * k.nr);
       const float* b = bpack + int64_t(s) * k.nr * kc;
@@ -195,12 +205,12 @@ void sgemm_with_kernel(const GemmKernel& kern, Trans ta, Trans tb, int M, int N,
       const float beta_k = pc == 0 ? beta : 1.0f;
       float* bpack = tls_pack_b.get(size_t(n_slivers) * kern.nr * kc);
       if (threads == 1) {
-        pack_b(bpack, tb, B, ldb, pc, kc, jc, nc, kern.nr, 0, n_slivers);
+        pack_b(kern, bpack, tb, B, ldb, pc, kc, jc, nc, 0, n_slivers);
         compute_rows(p, bpack, jc, nc, pc, kc, beta_k, 0, M);
         continue;
       }
       pool->parallel_for(n_slivers, [&](int64_t s0, int64_t s1, int) {
-        pack_b(bpack, tb, B, ldb, pc, kc, jc, nc, kern.nr, int(s0), int(s1));
+        pack_b(kern, bpack, tb, B, ldb, pc, kc, jc, nc, int(s0), int(s1));
       });
       if (split_rows) {
         pool->parallel_for(m_slivers, [&](int64_t s0, int64_t s1, int) {

@@ -18,11 +18,22 @@ namespace tuner {
 using GemmMicroKernel = void (*)(int kc, const float* a, const float* b, float* c, int64_t ldc,
                                  int mr, int nr, float alpha, float beta);
 
+// Packs rows [i0, i0+m) x columns [p0, p0+kc) of a row-major (not transposed) A into MR-row
+// slivers: the transposing case, which a kernel may speed up with in-register transposes.
+using GemmPackARows = void (*)(float* dst, const float* A, int64_t lda, int i0, int m, int p0,
+                               int kc);
+// Packs NR-column slivers [s0, s1) of op(B) = B^T (B stored [N][K]), columns j0.., rows p0..:
+// the other transposing case.
+using GemmPackBCols = void (*)(float* dst, const float* B, int64_t ldb, int p0, int kc, int j0,
+                               int n, int s0, int s1);
+
 struct GemmKernel {
   const char* name;  // "avx512", "avx2", "generic"
   int mr, nr;        // register tile
   int mc, kc, nc;    // cache blocks: A block mc x kc (L2), B sliver kc x nr (L1), B panel kc x nc (L3)
   GemmMicroKernel micro;
+  GemmPackARows pack_a_rows = nullptr;  // optional; the driver's portable loop otherwise
+  GemmPackBCols pack_b_cols = nullptr;  // optional
 };
 
 // One per instruction set; each is defined in its own file compiled with that ISA's flags.
