@@ -1,0 +1,76 @@
+// From ARGS.json to everything preparation needs: the model folder, its tokenizer, the chat
+// template to use (override, the model's own, or the documented default) and the EOS check.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import type { ResolvedArgs } from '../args/fields';
+import { resolveModelDir } from '../model/discover';
+import { readModelSpec, type ModelSpec } from '../model/spec';
+import { loadTokenizer, type ModelTokenizer } from '../model/tokenizer';
+import { ChatRenderer, checkTemplateEos, DEFAULT_CHAT_TEMPLATE } from './chat-template';
+import type { PrepareOptions } from './prepare';
+
+export type TemplateSource = 'override' | 'model' | 'default';
+
+export interface PreparePlan {
+  modelDir: string;
+  spec: ModelSpec;
+  tokenizer: ModelTokenizer;
+  renderer: ChatRenderer;
+  templateSource: TemplateSource;
+  /** Set when the template's end-of-answer token is not one the model stops at. */
+  eosWarning: string | undefined;
+  options: PrepareOptions;
+}
+
+/** The template text for ARGS "chat_template": null -> the model's (or default), "default", a .jinja path, or inline Jinja. */
+export function chooseTemplate(override: string | null | undefined, modelTemplate: string | null, argsDir: string): { source: TemplateSource; template: string } {
+  if (override === 'default') return { source: 'override', template: DEFAULT_CHAT_TEMPLATE };
+  if (typeof override === 'string' && override.trim() !== '') {
+    if (/\.(jinja2?|j2|txt)$/i.test(override.trim()) && !override.includes('{')) {
+      const file = path.resolve(argsDir, override.trim());
+      if (!fs.existsSync(file)) throw new Error(`"chat_template" names ${file}, which does not exist: give an existing .jinja file, inline Jinja, "default" or null.`);
+      return { source: 'override', template: fs.readFileSync(file, 'utf8') };
+    }
+    return { source: 'override', template: override };
+  }
+  return modelTemplate ? { source: 'model', template: modelTemplate } : { source: 'default', template: DEFAULT_CHAT_TEMPLATE };
+}
+
+/** Token strings the model stops generating at: tokenizer EOS plus generation_config eos ids. */
+export function modelStopTokens(spec: ModelSpec | undefined, tok: ModelTokenizer): string[] {
+  const out = new Set<string>();
+  if (tok.eosToken) out.add(tok.eosToken);
+  for (const id of spec?.eosTokenIds ?? []) {
+    const t = tok.idToToken(id);
+    if (t) out.add(t);
+  }
+  return [...out];
+}
+
+export function planPreparation(args: ResolvedArgs, argsFile: string, outDir?: string): PreparePlan {
+  const argsDir = path.dirname(argsFile);
+  const modelDir = resolveModelDir(args.model, argsDir);
+  const spec = readModelSpec(modelDir);
+  const tokenizer = loadTokenizer(modelDir);
+  if (tokenizer.vocabSize > spec.vocabSize) {
+    throw new Error(`${modelDir}: tokenizer.json has ${tokenizer.vocabSize} tokens but config.json vocab_size is ${spec.vocabSize}; the tokenizer does not belong to this model.`);
+  }
+  const { source, template } = chooseTemplate(args.chat_template, tokenizer.chatTemplate, argsDir);
+  const renderer = new ChatRenderer(template, tokenizer);
+  const eosWarning = checkTemplateEos(renderer.turnEnd, modelStopTokens(spec, tokenizer), tokenizer.eosToken);
+  const options: PrepareOptions = {
+    dataFile: path.resolve(argsDir, args.data),
+    evalFile: args.eval_data ? path.resolve(argsDir, args.eval_data) : undefined,
+    evalSplit: args.eval_data ? 0 : args.eval_split,
+    outDir: outDir ?? path.resolve(argsDir, args.output_dir, 'data'),
+    format: args.format,
+    modelName: args.model_name,
+    maxLength: args.max_length,
+    truncation: args.truncation,
+    packing: args.packing,
+    trainOnAll: !args.train_on_responses_only,
+    vocabSize: spec.vocabSize,
+    tokenizerFingerprint: tokenizer.fingerprint,
+  };
+  return { modelDir, spec, tokenizer, renderer, templateSource: source, eosWarning, options };
+}

@@ -1,0 +1,274 @@
+// Data preparation: JSONL -> conversations -> chat template -> token ids + loss mask -> shards,
+// streamed in fixed-size chunks so memory stays bounded whatever the file size. Every record
+// that is dropped or cut is listed with its line number in the report; nothing is silent.
+import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { ShardWriter, type ShardManifest } from '../engine/shards';
+import type { ChatRenderer } from './chat-template';
+import { recordToConversation, type ConversationOptions } from './conversation';
+import type { FormatId } from './formats';
+import { tokenizeSegments, trainedCount, type TokenizedExample } from './tokenize';
+
+export interface PrepareOptions extends ConversationOptions {
+  dataFile: string;
+  /** Receives train/ and (with an eval split or file) eval/ shard sets, and prep-report.json. */
+  outDir: string;
+  evalFile?: string;
+  /** Fraction of records held out for evaluation when evalFile is not given. */
+  evalSplit?: number;
+  maxLength: number;
+  truncation: 'truncate' | 'drop';
+  packing: boolean;
+  trainOnAll: boolean;
+  /** Model vocabulary size: every id must be below it. */
+  vocabSize: number;
+  modelFingerprint?: string;
+  tokenizerFingerprint?: string;
+  maxTokensPerShard?: number;
+}
+
+export interface LineNote {
+  line: number; // 1-based, as editors show it
+  reason: string;
+}
+
+export interface PrepareReport {
+  dataFile: string;
+  records: number;
+  blankLines: number;
+  formats: Partial<Record<FormatId, number>>;
+  trainDocuments: number;
+  evalDocuments: number;
+  tokens: number;
+  trainedTokens: number;
+  /** Records cut to max_length (truncation "truncate"). */
+  truncated: LineNote[];
+  /** Records left out: over-long (truncation "drop"), invalid, or refused by the template. */
+  dropped: LineNote[];
+  /** Records whose answers the template did not close with a stop token; EOS was appended. */
+  eosAppended: number;
+  /** Token counts before truncation: histogram[i] counts lengths in [edges[i], edges[i+1]). */
+  histogram: { edges: number[]; counts: number[] };
+  maxTokens: number;
+  meanTokens: number;
+  packedSequences: number | null;
+  train: ShardManifest | null;
+  eval: ShardManifest | null;
+  seconds: number;
+}
+
+export interface PrepareProgress {
+  fraction: number;
+  records: number;
+  tokens: number;
+}
+
+export class PrepareCancelled extends Error {
+  constructor() {
+    super('Preparation was cancelled; the previous shards (if any) are unchanged');
+    this.name = 'AbortError';
+  }
+}
+
+/** Yields the lines of a file (1-based numbers) reading fixed chunks, so memory is bounded. */
+export function* readLines(file: string, chunkBytes = 1 << 20): Generator<{ line: number; text: string; bytesRead: number; size: number }> {
+  const fd = openSync(file, 'r');
+  try {
+    const size = fstatSync(fd).size;
+    const buf = Buffer.allocUnsafe(chunkBytes);
+    const decoder = new TextDecoder('utf-8');
+    let carry = '';
+    let pos = 0;
+    let line = 0;
+    for (;;) {
+      const n = readSync(fd, buf, 0, chunkBytes, pos);
+      pos += n;
+      const text = carry + (n > 0 ? decoder.decode(buf.subarray(0, n), { stream: true }) : decoder.decode());
+      let start = 0;
+      for (;;) {
+        const nl = text.indexOf('\n', start);
+        if (nl < 0) break;
+        line++;
+        yield { line, text: text.slice(start, nl > start && text.charCodeAt(nl - 1) === 13 ? nl - 1 : nl), bytesRead: pos, size };
+        start = nl + 1;
+      }
+      carry = text.slice(start);
+      if (n === 0) {
+        if (carry !== '') yield { line: line + 1, text: carry, bytesRead: pos, size };
+        return;
+      }
+    }
+  } finally {
+    closeSync(fd);
+  }
+}
+
+export function histogramEdges(maxLength: number): number[] {
+  const edges = [0];
+  for (let e = 16; e < maxLength; e *= 2) edges.push(e);
+  edges.push(maxLength + 1);
+  return edges;
+}
+
+/** Greedy packing: consecutive examples joined until the next would pass max_length. */
+class Packer {
+  private ids: number[] = [];
+  private mask: number[] = [];
+  sequences = 0;
+  constructor(private readonly maxLength: number, private readonly emit: (ex: TokenizedExample) => void) {}
+  add(ex: TokenizedExample): void {
+    if (this.ids.length > 0 && this.ids.length + ex.ids.length > this.maxLength) this.flush();
+    for (let i = 0; i < ex.ids.length; i++) {
+      this.ids.push(ex.ids[i]);
+      this.mask.push(ex.mask[i]);
+    }
+  }
+  flush(): void {
+    if (this.ids.length === 0) return;
+    this.emit({ ids: this.ids, mask: this.mask });
+    this.sequences++;
+    this.ids = [];
+    this.mask = [];
+  }
+}
+
+/** Whether record `index` (0-based) goes to the eval split: an even, deterministic spread. */
+export function inEvalSplit(index: number, fraction: number): boolean {
+  if (fraction <= 0) return false;
+  return Math.floor((index + 1) * fraction) > Math.floor(index * fraction);
+}
+
+export function prepareDataset(
+  opts: PrepareOptions,
+  renderer: ChatRenderer,
+  tokenizer: { encode(text: string): number[] },
+  onProgress?: (p: PrepareProgress) => void,
+  isCancelled?: () => boolean,
+): PrepareReport {
+  const t0 = Date.now();
+  // Written beside the target and renamed at the end, so the output is complete or absent.
+  const staging = `${opts.outDir}.tmp-${process.pid}`;
+  fs.rmSync(staging, { recursive: true, force: true });
+  const info = { vocabSize: opts.vocabSize, seqLen: opts.maxLength, modelFingerprint: opts.modelFingerprint, tokenizerFingerprint: opts.tokenizerFingerprint };
+  const train = new ShardWriter(path.join(staging, 'train'), info, opts.maxTokensPerShard);
+  const wantEval = opts.evalFile !== undefined || (opts.evalSplit ?? 0) > 0;
+  const evalW = wantEval ? new ShardWriter(path.join(staging, 'eval'), info, opts.maxTokensPerShard) : undefined;
+  const edges = histogramEdges(opts.maxLength);
+  const report: PrepareReport = {
+    dataFile: opts.dataFile, records: 0, blankLines: 0, formats: {}, trainDocuments: 0, evalDocuments: 0, tokens: 0, trainedTokens: 0,
+    truncated: [], dropped: [], eosAppended: 0, histogram: { edges, counts: edges.slice(1).map(() => 0) }, maxTokens: 0, meanTokens: 0,
+    packedSequences: null, train: null, eval: null, seconds: 0,
+  };
+  let lengthSum = 0;
+  let tokenized = 0;
+  const add = (w: ShardWriter, ex: TokenizedExample) => {
+    w.add({ tokens: ex.ids, mask: ex.mask });
+    report.tokens += ex.ids.length;
+    report.trainedTokens += trainedCount(ex.mask);
+  };
+  const trainPacker = opts.packing ? new Packer(opts.maxLength, (ex) => add(train, ex)) : undefined;
+  const evalPacker = opts.packing && evalW ? new Packer(opts.maxLength, (ex) => add(evalW, ex)) : undefined;
+  let lastReport = 0;
+
+  const processFile = (file: string, split: 'auto' | 'eval') => {
+    let index = 0;
+    for (const { line, text, bytesRead, size } of readLines(file)) {
+      if (text.trim() === '') {
+        report.blankLines++;
+        continue;
+      }
+      report.records++;
+      const where = split === 'eval' ? `${path.basename(file)}:${line}` : line;
+      const note = (list: LineNote[], reason: string) => list.push({ line: typeof where === 'number' ? where : line, reason: split === 'eval' ? `${where}: ${reason}` : reason });
+      const rec = recordToConversation(text, opts);
+      if (!rec.ok) {
+        note(report.dropped, `record ${rec.reason}`);
+        continue;
+      }
+      report.formats[rec.format] = (report.formats[rec.format] ?? 0) + 1;
+      let ex: TokenizedExample;
+      try {
+        const rendered = renderer.render(rec.conversation, opts.trainOnAll);
+        if (rendered.eosAppended) report.eosAppended++;
+        ex = tokenizeSegments(rendered.segments, tokenizer);
+      } catch (e) {
+        note(report.dropped, (e as Error).message);
+        continue;
+      }
+      const n = ex.ids.length;
+      lengthSum += n;
+      tokenized++;
+      report.maxTokens = Math.max(report.maxTokens, n);
+      let b = 0;
+      while (b < edges.length - 2 && n >= edges[b + 1]) b++;
+      report.histogram.counts[b]++;
+      if (n > opts.maxLength) {
+        if (opts.truncation === 'drop') {
+          note(report.dropped, `${n} tokens, over max_length ${opts.maxLength} (truncation "drop")`);
+          continue;
+        }
+        ex = { ids: ex.ids.slice(0, opts.maxLength), mask: ex.mask.slice(0, opts.maxLength) };
+        if (trainedCount(ex.mask) === 0) {
+          note(report.dropped, `${n} tokens; cut to max_length ${opts.maxLength} no answer token is left to train on`);
+          continue;
+        }
+        note(report.truncated, `${n} tokens, cut to ${opts.maxLength}`);
+      } else if (trainedCount(ex.mask) === 0) {
+        note(report.dropped, 'no token to train on (empty answer?)');
+        continue;
+      }
+      const toEval = evalW !== undefined && (split === 'eval' || (opts.evalFile === undefined && inEvalSplit(index, opts.evalSplit ?? 0)));
+      index++;
+      if (toEval) {
+        report.evalDocuments++;
+        if (evalPacker) evalPacker.add(ex);
+        else add(evalW!, ex);
+      } else {
+        report.trainDocuments++;
+        if (trainPacker) trainPacker.add(ex);
+        else add(train, ex);
+      }
+      if (report.records - lastReport >= 256) {
+        lastReport = report.records;
+        if (isCancelled?.()) throw new PrepareCancelled();
+        onProgress?.({ fraction: size > 0 ? (split === 'eval' ? 0.99 : bytesRead / size) : 1, records: report.records, tokens: report.tokens });
+      }
+    }
+  };
+
+  try {
+    processFile(opts.dataFile, 'auto');
+    if (opts.evalFile) processFile(opts.evalFile, 'eval');
+    trainPacker?.flush();
+    evalPacker?.flush();
+    if (report.trainDocuments === 0) {
+      throw new Error(`${opts.dataFile}: no record could be prepared (${report.dropped.length} dropped; first: line ${report.dropped[0]?.line ?? '-'}: ${report.dropped[0]?.reason ?? 'the file is empty'})`);
+    }
+    report.train = train.finish();
+    report.eval = evalW ? evalW.finish() : null;
+    report.packedSequences = trainPacker ? trainPacker.sequences : null;
+    report.meanTokens = tokenized > 0 ? lengthSum / tokenized : 0;
+    report.seconds = (Date.now() - t0) / 1000;
+    fs.writeFileSync(path.join(staging, 'prep-report.json'), JSON.stringify(report, null, 2) + '\n');
+    fs.rmSync(opts.outDir, { recursive: true, force: true });
+    fs.renameSync(staging, opts.outDir);
+    onProgress?.({ fraction: 1, records: report.records, tokens: report.tokens });
+    return report;
+  } catch (e) {
+    fs.rmSync(staging, { recursive: true, force: true });
+    throw e;
+  }
+}
+
+/** A few lines for a log or notification. */
+export function summarizeReport(r: PrepareReport): string {
+  const lines = [
+    `${r.records} records -> ${r.trainDocuments} train${r.evalDocuments ? ` + ${r.evalDocuments} eval` : ''} examples${r.packedSequences !== null ? ` packed into ${r.packedSequences} sequences` : ''}, ${r.tokens} tokens (${r.trainedTokens} trained), in ${r.seconds.toFixed(1)} s`,
+    `tokens per record: mean ${r.meanTokens.toFixed(0)}, max ${r.maxTokens}`,
+  ];
+  if (r.truncated.length) lines.push(`${r.truncated.length} cut to max_length (lines ${r.truncated.slice(0, 10).map((n) => n.line).join(', ')}${r.truncated.length > 10 ? ', …' : ''})`);
+  if (r.dropped.length) lines.push(`${r.dropped.length} dropped (lines ${r.dropped.slice(0, 10).map((n) => n.line).join(', ')}${r.dropped.length > 10 ? ', …' : ''}); see prep-report.json for every line and reason`);
+  if (r.eosAppended) lines.push(`${r.eosAppended} records: the template did not close the answer with a stop token, so EOS was appended`);
+  return lines.join('\n');
+}

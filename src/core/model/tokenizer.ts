@@ -1,0 +1,97 @@
+// Loads a model folder's tokenizer (tokenizer.json via @huggingface/tokenizers) and its chat
+// template (tokenizer_config.json "chat_template", or chat_template.jinja as newer models ship),
+// with the special tokens the template and the data preparation need.
+import { Tokenizer } from '@huggingface/tokenizers';
+import { createHash } from 'node:crypto';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+
+export class TokenizerLoadError extends Error {}
+
+export interface ModelTokenizer {
+  /** Ids of `text`, special-token strings in it recognised, no BOS/EOS added. */
+  encode(text: string): number[];
+  decode(ids: readonly number[]): string;
+  /** The vocabulary entry of one id (e.g. "Ġworld", "<|eot_id|>"). */
+  idToToken(id: number): string | undefined;
+  tokenToId(token: string): number | undefined;
+  /** Highest id + 1, added tokens included. */
+  vocabSize: number;
+  bosToken: string | null;
+  eosToken: string | null;
+  /** The chat template shipped with the tokenizer, if any. */
+  chatTemplate: string | null;
+  /** Strings of every added/special token, longest first (to recognise them after a template turn). */
+  specialTokens: string[];
+  /** sha256 of tokenizer.json, so shards record which tokenizer made them. */
+  fingerprint: string;
+  dir: string;
+}
+
+function tokenString(v: unknown): string | null {
+  if (typeof v === 'string') return v;
+  if (v && typeof v === 'object' && typeof (v as { content?: unknown }).content === 'string') return (v as { content: string }).content;
+  return null;
+}
+
+function readJson(file: string): Record<string, unknown> {
+  try {
+    return JSON.parse(fs.readFileSync(file, 'utf8'));
+  } catch (e) {
+    throw new TokenizerLoadError(`${file}: ${(e as Error).message}`);
+  }
+}
+
+/** The template from tokenizer_config.json (string, or a list of named templates) or a .jinja file. */
+export function findChatTemplate(dir: string, config: Record<string, unknown>): string | null {
+  const ct = config.chat_template;
+  if (typeof ct === 'string') return ct;
+  if (Array.isArray(ct)) {
+    const named = ct as { name?: string; template?: string }[];
+    return (named.find((t) => t.name === 'default') ?? named[0])?.template ?? null;
+  }
+  const jinja = path.join(dir, 'chat_template.jinja');
+  if (fs.existsSync(jinja)) return fs.readFileSync(jinja, 'utf8');
+  const json = path.join(dir, 'chat_template.json');
+  if (fs.existsSync(json)) {
+    const t = readJson(json).chat_template;
+    if (typeof t === 'string') return t;
+  }
+  return null;
+}
+
+export function loadTokenizer(dir: string): ModelTokenizer {
+  const tjFile = path.join(dir, 'tokenizer.json');
+  if (!fs.existsSync(tjFile)) {
+    throw new TokenizerLoadError(`${dir} has no tokenizer.json: Tuner needs the fast-tokenizer file that Hugging Face models ship (convert a tokenizer.model with transformers' AutoTokenizer(...).save_pretrained()).`);
+  }
+  const raw = fs.readFileSync(tjFile);
+  const tj = JSON.parse(raw.toString('utf8')) as Record<string, unknown>;
+  const cfgFile = path.join(dir, 'tokenizer_config.json');
+  const config = fs.existsSync(cfgFile) ? readJson(cfgFile) : {};
+  let tok: Tokenizer;
+  try {
+    tok = new Tokenizer(tj, config);
+  } catch (e) {
+    throw new TokenizerLoadError(`${tjFile}: cannot build the tokenizer: ${(e as Error).message}`);
+  }
+  const added = Array.isArray(tj.added_tokens) ? (tj.added_tokens as { id: number; content: string; special?: boolean }[]) : [];
+  const vocab = tok.get_vocab(true);
+  let maxId = -1;
+  for (const id of vocab.values()) if (id > maxId) maxId = id;
+  for (const a of added) if (a.id > maxId) maxId = a.id;
+  const specialTokens = added.map((a) => a.content).sort((a, b) => b.length - a.length);
+  return {
+    encode: (text) => tok.encode(text, { add_special_tokens: false }).ids,
+    decode: (ids) => tok.decode([...ids], { skip_special_tokens: false }),
+    idToToken: (id) => tok.id_to_token(id),
+    tokenToId: (t) => tok.token_to_id(t),
+    vocabSize: maxId + 1,
+    bosToken: tokenString(config.bos_token),
+    eosToken: tokenString(config.eos_token),
+    chatTemplate: findChatTemplate(dir, config),
+    specialTokens,
+    fingerprint: createHash('sha256').update(raw).digest('hex'),
+    dir,
+  };
+}
