@@ -128,7 +128,9 @@ int64_t Trainer::tokens_per_step() const {
 
 void Trainer::fail_non_finite(const char* what, double value) {
   // The step's update was not applied and nothing is saved, so the last checkpoint stays good.
-  throw StepError(step_ + 1, std::string("non_finite_") + what,
+  std::string code = std::string("non_finite_") + what;
+  for (char& c : code) c = c == ' ' ? '_' : c;
+  throw StepError(step_ + 1, code,
                   std::string("the ") + what + " is " + format_double(value) + " at step " + std::to_string(step_ + 1),
                   "Lower optimizer.lr, set max_grad_norm (e.g. 1.0) to clip gradients, or check the data for broken "
                   "examples; then --resume from the last checkpoint.");
