@@ -88,4 +88,27 @@ suite('Dataset format, conversion, statistics and large files', () => {
     assert.strictEqual(api.lintReport(doc.uri)?.engine, 'worker');
     assert.ok(diagnosticSummary(doc.uri).includes(`TUN206 ${rangeText(0, 13, 0, 15)}`), diagnosticSummary(doc.uri).join(', '));
   });
+
+  test('Convert Dataset converts what converts losslessly and leaves the rest with its diagnostic', async () => {
+    const doc = await openDataset('sharegpt.jsonl');
+    const unknownRole = doc.lineAt(2).text.indexOf('"weird"');
+    await waitForDiagnostics(doc.uri, [`TUN301 ${rangeText(2, unknownRole, 2, unknownRole + 7)}`]);
+    assert.strictEqual(await vscode.commands.executeCommand('tuner.convertDataset', doc.uri, 'messages'), 2);
+    assert.deepStrictEqual(JSON.parse(doc.lineAt(1).text).messages, [
+      { role: 'system', content: 'Be brief.' }, { role: 'user', content: '2+2?' }, { role: 'assistant', content: '4' },
+    ]);
+    assert.ok(doc.lineAt(2).text.startsWith('{"conversations"'), 'the record with an unknown role is not rewritten');
+    await waitFor('the unconverted record to be flagged', () => diagnosticSummary(doc.uri).some((d) => d.startsWith('TUN202 2:')) || false);
+    await vscode.commands.executeCommand('undo');
+    assert.ok(doc.lineAt(0).text.startsWith('{"conversations"'), 'one undo restores the file');
+  });
+
+  test('a command given bad input reports an error instead of throwing, and changes nothing', async () => {
+    const doc = await openDataset('alpaca.jsonl');
+    const result = await vscode.commands.executeCommand('tuner.chooseDatasetFormat', doc.uri, 'yaml');
+    assert.strictEqual(result, undefined);
+    assert.strictEqual(vscode.workspace.getConfiguration('tuner.dataset', doc.uri).get('format'), 'auto');
+    assert.strictEqual(await vscode.commands.executeCommand('tuner.convertDataset', doc.uri, 'yaml'), undefined);
+    assert.ok(!doc.isDirty);
+  });
 });
