@@ -20,8 +20,17 @@ export function toRange(r: Range): vscode.Range {
 
 /** Link from a diagnostic's code to the rule's section in the shipped docs/lint-rules.md. */
 export function ruleDocsUri(extensionUri: vscode.Uri, code: string): vscode.Uri {
-  return vscode.Uri.joinPath(extensionUri, ...RULE_DOCS_PATH.split('/')).with({ fragment: ruleDocsAnchor(code) });
+  const key = `${extensionUri.toString()}#${code}`;
+  let uri = docsUris.get(key);
+  if (!uri) {
+    uri = vscode.Uri.joinPath(extensionUri, ...RULE_DOCS_PATH.split('/')).with({ fragment: ruleDocsAnchor(code) });
+    docsUris.set(key, uri);
+  }
+  return uri;
 }
+
+// A large file has thousands of diagnostics but only a few dozen codes.
+const docsUris = new Map<string, vscode.Uri>();
 
 export function toDiagnostic(p: Problem, extensionUri: vscode.Uri): vscode.Diagnostic {
   const d = new vscode.Diagnostic(toRange(p.range), p.message, SEVERITY[p.severity]);
