@@ -5,6 +5,7 @@
 
 #include "tuner/gemm.h"
 #include "tuner/hardware_info.h"
+#include "nvml.h"
 
 #ifndef TUNER_VERSION
 #define TUNER_VERSION "0.0.0"
@@ -43,6 +44,7 @@ Napi::Value Hardware(const Napi::CallbackInfo& info) {
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("version", Napi::Function::New(env, Version, "version"));
   exports.Set("hardware", Napi::Function::New(env, Hardware, "hardware"));
+  exports.Set("gpus", Napi::Function::New(env, tuner_addon::Gpus, "gpus"));
   return exports;
 }
 

@@ -33,10 +33,29 @@ export interface NativeHardware {
   gemmKernel: string;
 }
 
+/** One GPU as NVML reports it (native/addon/nvml.cpp). */
+export interface NativeGpu {
+  index: number;
+  name: string;
+  memoryTotalBytes?: number;
+  memoryFreeBytes?: number;
+  driverVersion?: string;
+  computeCapability?: string;
+}
+
+/** NVML is loaded at run time; without an NVIDIA driver `available` is false and `reason` says why. */
+export interface NativeGpus {
+  available: boolean;
+  reason?: string;
+  gpus: NativeGpu[];
+}
+
 export interface TunerAddon {
   /** Version of the native engine (the package version it was built from). */
   version(): string;
   hardware(): NativeHardware;
+  /** GPU probe through NVML; absent in addons built before it existed. */
+  gpus?(): NativeGpus;
 }
 
 /** The addon is missing or cannot be loaded; the message says where it looked and what to do. */

@@ -1,0 +1,64 @@
+// What a machine offers a training run: CPU, memory, GPUs and disk. The planner decides method,
+// quantization and batch size from this; /hardware shows it. The same shape describes the
+// machine a README is written for, so "train elsewhere" plans use the same rules.
+
+export interface GpuInfo {
+  index: number;
+  name: string;
+  memoryTotalBytes: number;
+  /** Free when probed; undefined for a described (not probed) machine. */
+  memoryFreeBytes?: number;
+  /** e.g. "550.54.15" */
+  driverVersion?: string;
+  /** CUDA compute capability, e.g. "8.9" */
+  computeCapability?: string;
+}
+
+export type GpuSource = 'nvml' | 'nvidia-smi' | 'described' | 'none';
+
+export interface HardwareProfile {
+  cpuModel: string;
+  cores: number;
+  threads: number;
+  /** Instruction sets present (avx2, fma, avx512f, ...). */
+  cpuFeatures: string[];
+  ramTotalBytes: number;
+  ramAvailableBytes: number;
+  gpus: GpuInfo[];
+  /** How the GPU list was obtained: NVML in the addon, nvidia-smi, a description, or none found. */
+  gpuSource: GpuSource;
+  /** Free space where the run writes its output. */
+  diskFreeBytes?: number;
+  diskPath?: string;
+  /** Why a part of the probe is missing (no addon, NVML absent, nvidia-smi failed ...). */
+  notes: string[];
+}
+
+export const GiB = 1024 ** 3;
+
+export function formatBytes(n: number | undefined): string {
+  if (n === undefined || !Number.isFinite(n)) return 'unknown';
+  if (n >= 1024 ** 4) return `${(n / 1024 ** 4).toFixed(1)} TB`;
+  if (n >= GiB) return `${(n / GiB).toFixed(1)} GB`;
+  if (n >= 1024 ** 2) return `${(n / 1024 ** 2).toFixed(0)} MB`;
+  return `${n} B`;
+}
+
+/** A described machine (for planning runs elsewhere and for tests): "2 x 48 GB GPUs, 256 GB RAM". */
+export function describedHardware(opts: { gpus?: number; gpuMemoryGiB?: number; gpuName?: string; ramGiB: number; cores?: number }): HardwareProfile {
+  const gpus: GpuInfo[] = [];
+  for (let i = 0; i < (opts.gpus ?? 0); i++) {
+    gpus.push({ index: i, name: opts.gpuName ?? `GPU with ${opts.gpuMemoryGiB} GB`, memoryTotalBytes: (opts.gpuMemoryGiB ?? 0) * GiB, computeCapability: undefined });
+  }
+  return {
+    cpuModel: 'described machine',
+    cores: opts.cores ?? 8,
+    threads: (opts.cores ?? 8) * 2,
+    cpuFeatures: ['avx2', 'fma'],
+    ramTotalBytes: opts.ramGiB * GiB,
+    ramAvailableBytes: opts.ramGiB * GiB * 0.9,
+    gpus,
+    gpuSource: gpus.length > 0 ? 'described' : 'none',
+    notes: [],
+  };
+}

@@ -1,0 +1,151 @@
+// What the planner knows about this workspace besides the goal: local models (with their shape
+// read from config.json) and the dataset (format, records, token lengths). Both tools of the LLM
+// loop and the rule planner read them through these functions.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { detectRecordFormat, toConversation, type FormatId } from '../dataset/formats';
+import { lintFile } from '../dataset/stream-lint';
+import { listCachedModels, resolveModelDir } from '../model/discover';
+import { parameterCount, readModelSpec, type ModelSpec } from '../model/spec';
+import { loadTokenizer, type ModelTokenizer } from '../model/tokenizer';
+
+export interface LocalModel {
+  /** What goes in ARGS.json "model": a path relative to the workspace, or a hub id. */
+  ref: string;
+  dir: string;
+  spec: ModelSpec;
+  params: number;
+}
+
+export interface DatasetInfo {
+  /** As written in ARGS.json (relative to the ARGS.json folder). */
+  ref: string;
+  file: string;
+  format: FormatId | 'mixed' | 'unknown';
+  records: number;
+  errors: number;
+  warnings: number;
+  tokens: { mean: number; p95: number; max: number; sampled: number; counter: 'tokenizer' | 'characters / 4' };
+}
+
+function modelAt(ref: string, dir: string): LocalModel | undefined {
+  try {
+    const spec = readModelSpec(dir);
+    return { ref, dir, spec, params: parameterCount(spec) };
+  } catch {
+    return undefined;
+  }
+}
+
+/** Model folders in the workspace (up to two levels deep, config.json present) and the hub cache. */
+export function listLocalModels(workspaceDir: string, cacheDir?: string): LocalModel[] {
+  const out: LocalModel[] = [];
+  const visit = (dir: string, depth: number) => {
+    let entries: fs.Dirent[];
+    try {
+      entries = fs.readdirSync(dir, { withFileTypes: true });
+    } catch {
+      return;
+    }
+    if (depth > 0 && entries.some((e) => e.isFile() && e.name === 'config.json')) {
+      const m = modelAt('./' + path.relative(workspaceDir, dir).split(path.sep).join('/'), dir);
+      if (m) out.push(m);
+      return;
+    }
+    if (depth >= 3) return;
+    for (const e of entries) {
+      if (e.isDirectory() && !e.name.startsWith('.') && e.name !== 'node_modules' && e.name !== 'output') visit(path.join(dir, e.name), depth + 1);
+    }
+  };
+  visit(workspaceDir, 0);
+  for (const c of listCachedModels(cacheDir)) {
+    const m = modelAt(c.id, c.dir);
+    if (m) out.push(m);
+  }
+  return out;
+}
+
+/** The model an ARGS "model" value names, if it can be found on this machine. */
+export function findModel(ref: string, baseDir: string, known: LocalModel[], cacheDir?: string): LocalModel | undefined {
+  const norm = (r: string) => r.replace(/^\.\//, '').replace(/\/$/, '');
+  const hit = known.find((m) => norm(m.ref) === norm(ref) || m.dir === path.resolve(baseDir, ref));
+  if (hit) return hit;
+  try {
+    return modelAt(ref, resolveModelDir(ref, baseDir, cacheDir));
+  } catch {
+    return undefined;
+  }
+}
+
+function recordText(record: unknown, format: FormatId | undefined): string {
+  if (!format || typeof record !== 'object' || record === null) return JSON.stringify(record);
+  const conv = toConversation(record, format);
+  return conv ? conv.turns.map((t) => t.content).join('\n') : JSON.stringify(record);
+}
+
+/**
+ * Format, record count and problems come from the linter; token lengths from a sample of up to
+ * `sample` records, counted with the model's tokenizer when there is one.
+ */
+export function inspectDataset(file: string, ref: string, tokenizerDir?: string, sample = 2000): DatasetInfo {
+  const lint = lintFile(file);
+  let tok: ModelTokenizer | undefined;
+  if (tokenizerDir) {
+    try {
+      tok = loadTokenizer(tokenizerDir);
+    } catch {
+      tok = undefined;
+    }
+  }
+  const lengths: number[] = [];
+  const text = fs.readFileSync(file, 'utf8');
+  for (const line of text.split('\n')) {
+    if (lengths.length >= sample) break;
+    if (!line.trim()) continue;
+    let record: unknown;
+    try {
+      record = JSON.parse(line);
+    } catch {
+      continue;
+    }
+    const fmt = typeof record === 'object' && record !== null ? detectRecordFormat(record as Record<string, unknown>) : undefined;
+    const s = recordText(record, fmt);
+    lengths.push(tok ? tok.encode(s).length + 8 : Math.ceil(s.length / 4) + 8);
+  }
+  lengths.sort((a, b) => a - b);
+  const mean = lengths.length ? Math.round(lengths.reduce((a, b) => a + b, 0) / lengths.length) : 0;
+  return {
+    ref,
+    file,
+    format: lint.format,
+    records: lint.records,
+    errors: lint.problems.filter((p) => p.severity === 'error').length,
+    warnings: lint.problems.filter((p) => p.severity === 'warning').length,
+    tokens: {
+      mean,
+      p95: lengths.length ? lengths[Math.min(lengths.length - 1, Math.floor(lengths.length * 0.95))] : 0,
+      max: lengths.length ? lengths[lengths.length - 1] : 0,
+      sampled: lengths.length,
+      counter: tok ? 'tokenizer' : 'characters / 4',
+    },
+  };
+}
+
+/** JSON lines files in the workspace that could be training data (shallow, skips output folders). */
+export function listDatasets(workspaceDir: string): string[] {
+  const out: string[] = [];
+  const visit = (dir: string, depth: number) => {
+    let entries: fs.Dirent[];
+    try {
+      entries = fs.readdirSync(dir, { withFileTypes: true });
+    } catch {
+      return;
+    }
+    for (const e of entries) {
+      if (e.isFile() && e.name.endsWith('.jsonl')) out.push('./' + path.relative(workspaceDir, path.join(dir, e.name)).split(path.sep).join('/'));
+      else if (e.isDirectory() && depth < 2 && !e.name.startsWith('.') && !['node_modules', 'output', 'runs'].includes(e.name)) visit(path.join(dir, e.name), depth + 1);
+    }
+  };
+  visit(workspaceDir, 0);
+  return out.sort();
+}

@@ -1,0 +1,150 @@
+// Memory and time of one run, as the planner needs them to choose a method, a quantization and a
+// batch size, and to check any proposed ARGS.json before it is shown. The planner depends only on
+// the Estimator type, so the pre-flight estimator of src/core/args plugs in here unchanged.
+import type { ResolvedArgs } from '../args/fields';
+import type { HardwareProfile } from '../hardware/types';
+import { GiB } from '../hardware/types';
+import { layerLinears, loraParameterCount, parameterCount, type ModelSpec } from '../model/spec';
+
+export interface DatasetShape {
+  records: number;
+  /** Mean tokens per record (after the chat template), or characters / 4 when no tokenizer was read. */
+  meanTokens: number;
+}
+
+export interface EstimateContext {
+  model: ModelSpec;
+  hardware: HardwareProfile;
+  dataset?: DatasetShape;
+  /** A limit the user set ("make it fit in 8 GB"), below what the hardware offers. */
+  memoryLimitBytes?: number;
+}
+
+export interface PlanEstimate {
+  device: 'cpu' | 'cuda';
+  /** Peak memory on one device (one GPU, or the host for CPU training). */
+  memoryBytes: number;
+  /** What that device offers this run (free GPU memory or available RAM, capped by the user's limit). */
+  budgetBytes: number;
+  fits: boolean;
+  /** Where the memory goes: weights, gradients, optimizer, activations, overhead. */
+  breakdown: Record<string, number>;
+  /** Wall-clock estimate, when the dataset size is known. */
+  seconds?: number;
+  optimizerSteps?: number;
+  notes: string[];
+}
+
+export type Estimator = (args: ResolvedArgs, ctx: EstimateContext) => PlanEstimate;
+
+/** The device a plan trains on: cuda when asked for or (auto) when the machine has a GPU. */
+export function planDevice(args: Pick<ResolvedArgs, 'device'>, hw: HardwareProfile): 'cpu' | 'cuda' {
+  if (args.device === 'cpu') return 'cpu';
+  if (args.device === 'cuda') return 'cuda';
+  return hw.gpus.length > 0 ? 'cuda' : 'cpu';
+}
+
+/** Memory one device offers: the smallest GPU's free (else total) memory, or available RAM. */
+export function deviceBudget(device: 'cpu' | 'cuda', hw: HardwareProfile, limit?: number): number {
+  let budget: number;
+  if (device === 'cuda' && hw.gpus.length > 0) budget = Math.min(...hw.gpus.map((g) => g.memoryFreeBytes ?? g.memoryTotalBytes));
+  else budget = hw.ramAvailableBytes > 0 ? hw.ramAvailableBytes : hw.ramTotalBytes;
+  return limit !== undefined ? Math.min(budget, limit) : budget;
+}
+
+/** Bytes per stored base weight for a quantization (4-bit formats carry a scale per 64 weights). */
+export function weightBytes(quantization: string, computeBytes: number): number {
+  switch (quantization) {
+    case 'int8': return 1 + 4 / 64;
+    case 'int4':
+    case 'nf4': return 0.5 + 4 / 64;
+    default: return computeBytes;
+  }
+}
+
+/** Optimizer state bytes per trained parameter (fp32 moments). */
+export function optimizerStateBytes(optimizer: string): number {
+  return optimizer === 'adamw' ? 8 : optimizer === 'lion' ? 4 : 0;
+}
+
+/** Dense bf16 throughput a GPU sustains in training (FLOP/s), by compute capability. */
+function gpuFlops(g: HardwareProfile['gpus'][number]): number {
+  const cc = Number(g.computeCapability ?? '8.0');
+  const peak = cc >= 9 ? 800e12 : cc >= 8.9 ? 160e12 : cc >= 8 ? 250e12 : cc >= 7 ? 100e12 : 20e12;
+  return peak * 0.35; // model FLOPs utilisation of an unfused trainer
+}
+
+/** fp32 FLOP/s the CPU sustains in the engine's sgemm (FMA lanes x cores x clock x efficiency). */
+function cpuFlops(hw: HardwareProfile): number {
+  const lanes = hw.cpuFeatures.includes('avx512f') ? 32 : hw.cpuFeatures.includes('avx2') ? 16 : 4;
+  return Math.max(1, hw.cores) * lanes * 2 * 2.5e9 * 0.5;
+}
+
+/**
+ * The planner's own estimate: weights + gradients + optimizer state + activations + a fixed
+ * overhead, per device. Activations follow the usual per-token, per-layer count of a decoder
+ * (attention scores included, since the engine has no fused attention).
+ */
+export const planningEstimate: Estimator = (args, ctx) => {
+  const { model: s, hardware: hw } = ctx;
+  const device = planDevice(args, hw);
+  const compute = device === 'cpu' || args.precision === 'fp32' ? 4 : 2;
+  const P = parameterCount(s);
+  const notes: string[] = [];
+  const b: Record<string, number> = {};
+  const opt = optimizerStateBytes(args.optimizer);
+  if (args.method === 'full' || args.method === 'lomo') {
+    // Mixed precision keeps fp32 master weights for AdamW-style updates; LOMO updates in place.
+    const master = compute === 2 && args.method === 'full' ? 4 : 0;
+    b.weights = P * (compute + master);
+    if (args.method === 'full') {
+      b.gradients = P * compute;
+      b.optimizer = P * opt;
+    } else {
+      // LOMO fuses the update into backward: only the largest layer's gradient lives at once.
+      const perLayer = Object.values(layerLinears(s)).reduce((n, [o, i]) => n + o * i, 0);
+      b.gradients = Math.max(perLayer, s.vocabSize * s.hiddenSize) * 4;
+      b.optimizer = 0;
+      if (args.optimizer !== 'sgd') notes.push('LOMO updates with plain SGD; the optimizer setting is ignored.');
+    }
+  } else {
+    const quant = args.method === 'qlora' ? (args.quantization === 'none' ? 'nf4' : args.quantization) : args.quantization;
+    b.weights = P * weightBytes(quant, compute);
+    const L = loraParameterCount(s, args.lora_rank, args.lora_target_modules);
+    b.gradients = L * 4;
+    b.optimizer = L * (opt + (compute === 2 ? 4 : 0));
+    if (quant !== 'none') b.dequant = Math.max(...Object.values(layerLinears(s)).map(([o, i]) => o * i)) * compute;
+  }
+  const B = args.batch_size, T = args.max_length;
+  const perTokenLayer = args.gradient_checkpointing ? s.hiddenSize * compute * 2 : s.hiddenSize * compute * 16 + s.intermediateSize * compute * 3;
+  const attention = args.gradient_checkpointing ? 0 : s.numHeads * T * compute * 2;
+  const layersLive = args.gradient_checkpointing ? s.numLayers + 1 : s.numLayers;
+  b.activations = B * T * layersLive * (perTokenLayer + attention);
+  if (args.gradient_checkpointing) b.activations += B * T * (s.hiddenSize * 16 + s.intermediateSize * 3 + s.numHeads * T * 2) * compute;
+  b.logits = B * T * s.vocabSize * 4 * 2;
+  b.overhead = device === 'cuda' ? 0.6 * GiB : 0.3 * GiB;
+  const memoryBytes = Object.values(b).reduce((a, x) => a + x, 0);
+  const budgetBytes = deviceBudget(device, hw, ctx.memoryLimitBytes);
+  const fits = memoryBytes <= budgetBytes * 0.9;
+  let seconds: number | undefined, optimizerSteps: number | undefined;
+  if (ctx.dataset && ctx.dataset.records > 0) {
+    const kept = Math.max(1, Math.round(ctx.dataset.records * (1 - (args.eval_split ?? 0))));
+    const tokensPerRecord = Math.min(T, Math.max(1, ctx.dataset.meanTokens));
+    const sequences = args.packing ? Math.ceil((kept * tokensPerRecord) / T) : kept;
+    const perStep = B * args.gradient_accumulation * Math.max(1, device === 'cuda' ? args.gpus : 1);
+    optimizerSteps = args.max_steps ?? Math.max(1, Math.ceil((sequences / perStep) * args.epochs));
+    const tokens = optimizerSteps * perStep * (args.packing ? T : tokensPerRecord);
+    const flopsPerToken = (args.method === 'full' || args.method === 'lomo' ? 6 : 4) * P * (args.gradient_checkpointing ? 4 / 3 : 1);
+    const rate = device === 'cuda' ? gpuFlops(hw.gpus[0]) * Math.min(args.gpus, hw.gpus.length) : cpuFlops(hw);
+    seconds = (tokens * flopsPerToken) / rate;
+  }
+  return { device, memoryBytes, budgetBytes, fits, breakdown: b, seconds, optimizerSteps, notes };
+};
+
+export function formatDuration(seconds: number | undefined): string {
+  if (seconds === undefined) return 'unknown (dataset size not read)';
+  if (seconds < 90) return `${Math.max(1, Math.round(seconds))} s`;
+  if (seconds < 5400) return `${Math.round(seconds / 60)} min`;
+  if (seconds < 72 * 3600) return `${(seconds / 3600).toFixed(1)} h`;
+  return `${(seconds / 86400).toFixed(1)} days`;
+}

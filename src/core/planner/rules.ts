@@ -1,0 +1,183 @@
+// The deterministic planner: goal intent + hardware + model + data -> ARGS.json with a reason per
+// choice. It works with no language model at all, and it is what the LLM loop falls back to. A
+// follow-up starts from the current ARGS.json and changes only what the new turn asks for, then
+// re-fits memory if needed.
+import type { ArgsFieldName, ResolvedArgs } from '../args/fields';
+import { resolveArgs, type Args } from '../args/fields';
+import type { HardwareProfile } from '../hardware/types';
+import type { DatasetInfo, LocalModel } from './context';
+import { planDevice, type Estimator, type PlanEstimate } from './estimator';
+import { fitToMemory, LORA_ATTENTION, type Method } from './fit';
+import type { GoalIntent } from './goal';
+import { reasonFor } from './reasons';
+
+export interface RulePlanInput {
+  intent: GoalIntent;
+  hardware: HardwareProfile;
+  /** The model chosen (by name in the goal, from ARGS.json, or the only one found); undefined asks. */
+  model?: LocalModel;
+  /** Other local models, to suggest when the chosen one cannot fit. */
+  models: LocalModel[];
+  dataset?: DatasetInfo;
+  /** "data" value when the dataset could not be inspected (it is still written). */
+  dataRef?: string;
+  /** The ARGS.json the conversation has so far: follow-ups modify it. */
+  current?: Args;
+  estimator: Estimator;
+}
+
+export interface PlanResult {
+  args?: Args;
+  estimate?: PlanEstimate;
+  reasons: Partial<Record<ArgsFieldName, string>>;
+  /** What must be answered before a plan can be written (which model, which data). */
+  questions: string[];
+  warnings: string[];
+}
+
+/** Keys written to ARGS.json, in this order (explicit values are easier to review than defaults). */
+export const PLAN_KEYS: ArgsFieldName[] = [
+  'model', 'model_name', 'data', 'eval_data', 'eval_split', 'method', 'quantization', 'lora_rank', 'lora_alpha', 'lora_dropout',
+  'lora_target_modules', 'optimizer', 'learning_rate', 'weight_decay', 'schedule', 'warmup_steps', 'epochs', 'max_steps',
+  'batch_size', 'gradient_accumulation', 'max_length', 'packing', 'gradient_checkpointing', 'precision', 'device', 'gpus',
+  'save_interval', 'output_dir',
+];
+const ADAPTER_KEYS = new Set<string>(['lora_rank', 'lora_alpha', 'lora_dropout', 'lora_target_modules']);
+
+function baseLearningRate(method: Method, optimizer: string): number {
+  const lr = method === 'full' ? 2e-5 : method === 'lomo' ? 1e-3 : 2e-4;
+  return optimizer === 'lion' ? lr / 5 : lr;
+}
+
+function pow2AtLeast(n: number, lo: number, hi: number): number {
+  let p = lo;
+  while (p < n && p < hi) p <<= 1;
+  return Math.min(p, hi);
+}
+
+/** The written ARGS: PLAN_KEYS that apply to the method, epochs xor max_steps. */
+export function toWrittenArgs(a: ResolvedArgs, keep: Partial<Args> = {}): Args {
+  const out: Record<string, unknown> = {};
+  for (const k of PLAN_KEYS) {
+    let v = (a as Record<string, unknown>)[k];
+    if (v === undefined || v === null) continue;
+    if ((a.method === 'full' || a.method === 'lomo') && ADAPTER_KEYS.has(k)) continue;
+    if (k === 'epochs' && a.max_steps !== undefined) continue;
+    if (k === 'eval_split' && a.eval_data !== undefined) continue;
+    if (k === 'gpus' && a.device === 'cpu') continue;
+    if (typeof v === 'number' && !Number.isInteger(v)) v = Number(v.toPrecision(3));
+    out[k] = v;
+  }
+  for (const [k, v] of Object.entries(keep)) if (!(k in out) && v !== undefined) out[k] = v;
+  return out as unknown as Args;
+}
+
+export function planWithRules(input: RulePlanInput): PlanResult {
+  const { intent: g, hardware: hw, current } = input;
+  const questions: string[] = [];
+  const warnings: string[] = [];
+  const model = input.model;
+  const data = g.data ?? input.dataset?.ref ?? input.dataRef ?? current?.data;
+  if (!model) {
+    const named = g.model ?? current?.model;
+    questions.push(named
+      ? `I could not read the model "${named}" on this machine (no config.json there or in the Hugging Face cache). Which local model folder should I use?`
+      : input.models.length > 1
+        ? `Which model should I tune? Found: ${input.models.map((m) => m.ref).join(', ')}.`
+        : 'Which model should I tune? No model folder (with config.json) is in this workspace or the Hugging Face cache: download one, e.g. `huggingface-cli download Qwen/Qwen2.5-0.5B-Instruct`, then say which.');
+  }
+  if (!data) questions.push('Which JSON lines file holds the training data? (No .jsonl file found in the workspace.)');
+  if (!model || !data) return { reasons: {}, questions, warnings };
+
+  const stated = new Set<string>();
+  const note: Partial<Record<ArgsFieldName, string>> = {};
+  const fresh = !current;
+  const a: ResolvedArgs = resolveArgs(current ? { ...current } : { model: model.ref, data });
+  a.model = model.ref;
+  a.data = data;
+  if (g.model) stated.add('model');
+  if (g.data) stated.add('data');
+  if (g.evalData) { a.eval_data = g.evalData; stated.add('eval_data'); }
+  const device = g.device ?? (current?.device && current.device !== 'auto' ? current.device : hw.gpus.length > 0 ? 'cuda' : 'cpu');
+  a.device = device;
+  if (g.device) stated.add('device');
+  const gpus = planDevice(a, hw) === 'cuda' ? hw.gpus : [];
+  if (device === 'cuda' && gpus.length === 0) warnings.push('You asked for a GPU but none was found on this machine: the plan assumes one, and training here would fail.');
+  a.gpus = Math.max(1, gpus.length);
+  const cc = Number(gpus[0]?.computeCapability ?? '8.0');
+  a.precision = device === 'cpu' ? 'fp32' : cc >= 8 ? 'bf16' : 'fp16';
+
+  // Data-driven choices (fresh plans only; a follow-up keeps what is there unless asked).
+  const records = input.dataset?.records ?? 0;
+  if (fresh) {
+    a.max_length = input.dataset && input.dataset.tokens.sampled > 0 ? pow2AtLeast(input.dataset.tokens.p95, 128, Math.min(4096, model.spec.maxPositions || 4096)) : 512;
+    a.epochs = records === 0 ? 3 : records < 1000 ? 3 : records < 10000 ? 2 : 1;
+    a.eval_split = records >= 200 && !a.eval_data ? 0.05 : 0;
+    a.lora_rank = records > 10000 ? 16 : 8;
+    a.lora_dropout = 0.05;
+    a.schedule = 'cosine';
+  }
+  if (g.maxLength) { a.max_length = g.maxLength; stated.add('max_length'); }
+  if (g.epochs) { a.epochs = g.epochs; delete a.max_steps; stated.add('epochs'); }
+  if (g.maxSteps) { a.max_steps = g.maxSteps; stated.add('max_steps'); }
+  if (g.loraRank) { a.lora_rank = g.loraRank; stated.add('lora_rank'); }
+  if (g.loraRank || fresh) a.lora_alpha = 2 * a.lora_rank;
+  if (g.modelName) { a.model_name = g.modelName; stated.add('model_name'); }
+  if (g.packing !== undefined) { a.packing = g.packing; stated.add('packing'); }
+
+  // Method and quantization: what was asked, else what the current plan has, else LoRA; cheaper
+  // methods follow when it does not fit.
+  const wanted: Method = g.method ?? (g.quantization === 'nf4' || g.quantization === 'int4' ? 'qlora' : current?.method ?? 'lora');
+  if (g.method) stated.add('method');
+  if (g.quantization) stated.add('quantization');
+  const cheaper: Record<Method, Method[]> = { full: ['full', 'lomo', 'lora', 'qlora'], lomo: ['lomo', 'lora', 'qlora'], lora: ['lora', 'qlora'], qlora: ['qlora'] };
+  // An explicit method is only replaced when it cannot fit at all (the reason says so).
+  const methods = cheaper[wanted];
+  const optimizer = g.optimizer ?? (wanted === 'lomo' ? 'sgd' : current?.optimizer ?? 'adamw');
+  if (g.optimizer) stated.add('optimizer');
+  a.optimizer = optimizer;
+  const lrChanged = g.learningRate !== undefined || fresh || g.optimizer !== undefined || g.method !== undefined;
+  a.weight_decay = optimizer === 'lion' ? 0.1 : fresh || g.optimizer ? 0 : a.weight_decay;
+  a.lora_target_modules = current?.lora_target_modules ?? LORA_ATTENTION;
+
+  const effectiveBatch = current ? a.batch_size * a.gradient_accumulation : device === 'cpu' ? 8 : 16;
+  const batchSizes = g.batchSize ? [g.batchSize] : device === 'cpu' ? [4, 2, 1] : [8, 4, 2, 1];
+  if (g.batchSize) stated.add('batch_size');
+  if (g.gradientCheckpointing !== undefined) stated.add('gradient_checkpointing');
+  const ctx = { model: model.spec, hardware: hw, memoryLimitBytes: g.memoryLimitBytes, dataset: input.dataset ? { records: input.dataset.records, meanTokens: input.dataset.tokens.mean } : undefined };
+  const fit = fitToMemory(a, ctx, input.estimator, {
+    methods,
+    quantization: g.quantization ?? (current && !g.method ? current.quantization : undefined),
+    batchSizes,
+    effectiveBatch,
+    lengthFixed: g.maxLength !== undefined || (!fresh && g.memoryLimitBytes === undefined),
+    checkpointing: g.gradientCheckpointing,
+  });
+  const p = fit.args;
+  if (p.method !== wanted) note.method = `${wanted} needs more than the ${(fit.estimate.budgetBytes / 1024 ** 3).toFixed(0)} GB available`;
+  if (fit.adjustments.some((x) => x.startsWith('max_length'))) note.max_length = fit.adjustments.find((x) => x.startsWith('max_length'));
+  if (lrChanged && g.learningRate === undefined) p.learning_rate = baseLearningRate(p.method, p.optimizer);
+  if (g.learningRate !== undefined) { p.learning_rate = g.learningRate; stated.add('learning_rate'); }
+  if (g.memoryLimitBytes) { note.batch_size = `you set a limit of ${(g.memoryLimitBytes / 1024 ** 3).toFixed(0)} GB`; }
+
+  // Time: fit the wait the user named by capping the steps.
+  let estimate = input.estimator(p, ctx);
+  if (g.timeBudgetHours && estimate.seconds && estimate.optimizerSteps && estimate.seconds > g.timeBudgetHours * 3600 && !g.epochs) {
+    p.max_steps = Math.max(1, Math.floor((estimate.optimizerSteps * g.timeBudgetHours * 3600) / estimate.seconds));
+    note.max_steps = `capped to finish in about ${g.timeBudgetHours} h (a full pass would take longer)`;
+    estimate = input.estimator(p, ctx);
+  }
+  const steps = estimate.optimizerSteps ?? 0;
+  if (fresh || lrChanged) p.warmup_steps = steps > 0 ? Math.round(steps * 0.03) : 0;
+  if (fresh) p.save_interval = steps >= 50 ? Math.max(10, Math.round(steps / 5)) : 0;
+  if (p.method === 'lomo' && g.optimizer && g.optimizer !== 'sgd') warnings.push(`LOMO fuses a plain SGD update into backward, so it cannot use ${g.optimizer}; choose method lora or full to use ${g.optimizer}.`);
+
+  if (!estimate.fits) {
+    const smaller = input.models.filter((m) => m.params < model.params).map((m) => m.ref);
+    warnings.push(`Even with ${p.method}${p.quantization !== 'none' ? ` (${p.quantization})` : ''}, batch 1 and gradient checkpointing, ${model.ref} needs about ${(estimate.memoryBytes / 1024 ** 3).toFixed(1)} GB but ${(estimate.budgetBytes / 1024 ** 3).toFixed(1)} GB is available.${smaller.length ? ` Smaller local models: ${smaller.join(', ')}.` : ' Use a smaller model or a machine with more memory (/readme writes the instructions for one).'}`);
+  }
+  const args = toWrittenArgs(p, current ? { threads: current.threads, seed: current.seed, resume_from: current.resume_from } : {});
+  const reasons: Partial<Record<ArgsFieldName, string>> = {};
+  for (const k of Object.keys(args) as ArgsFieldName[]) reasons[k] = reasonFor(k, p, { hardware: hw, model, dataset: input.dataset, estimate, stated, notes: note });
+  return { args, estimate, reasons, questions, warnings };
+}
