@@ -31,25 +31,44 @@ export interface ContentOptions {
   privacy: boolean;
 }
 
-/** Appends the content hits of one line to `hits` (nothing when no check is enabled). */
-export function scanContent(text: string, opts: ContentOptions, hits: ContentHit[]): void {
-  for (const p of opts.placeholders) {
-    if (p === '') continue;
-    for (let at = text.indexOf(p); at >= 0; at = text.indexOf(p, at + p.length)) {
-      hits.push({ rule: 'placeholder', start: at, end: at + p.length, message: `Placeholder ${p} is still in the text: replace it with the real value (e.g. the model's name).` });
+/**
+ * Bits of a prefilter mask: which trigger strings a line contains. A caller that can find them
+ * faster than per-line string search (memchr over the file's bytes) passes the mask; without
+ * one every trigger is looked for here.
+ */
+export const TRIGGER = { lt: 1, amp: 2, at: 4, scheme: 8, www: 16, placeholder: 32 } as const;
+export const ALL_TRIGGERS = 63;
+
+/** The trigger strings, in TRIGGER bit order, for byte-level prefilters. */
+export function triggerNeedles(opts: ContentOptions): { bit: number; needle: string }[] {
+  const out: { bit: number; needle: string }[] = [];
+  if (opts.html) out.push({ bit: TRIGGER.lt, needle: '<' }, { bit: TRIGGER.amp, needle: '&' });
+  if (opts.privacy) out.push({ bit: TRIGGER.at, needle: '@' }, { bit: TRIGGER.scheme, needle: '://' }, { bit: TRIGGER.www, needle: 'www.' });
+  for (const p of opts.placeholders) out.push({ bit: TRIGGER.placeholder, needle: p });
+  return out;
+}
+
+/** Appends the content hits of one line to `hits`; `mask` says which triggers may be present. */
+export function scanContent(text: string, opts: ContentOptions, hits: ContentHit[], mask = ALL_TRIGGERS): void {
+  if (mask & TRIGGER.placeholder) {
+    for (const p of opts.placeholders) {
+      if (p === '') continue;
+      for (let at = text.indexOf(p); at >= 0; at = text.indexOf(p, at + p.length)) {
+        hits.push({ rule: 'placeholder', start: at, end: at + p.length, message: `Placeholder ${p} is still in the text: replace it with the real value (e.g. the model's name).` });
+      }
     }
   }
   if (opts.html) {
-    const lt = text.indexOf('<');
+    const lt = mask & TRIGGER.lt ? text.indexOf('<') : -1;
     if (lt >= 0) scan(HTML_TAG, text, lt, (s, e, m) => hits.push({ rule: 'html', start: s, end: e, message: `Leftover HTML tag ${m.length > 40 ? m.slice(0, 37) + '...' : m}: strip markup from scraped text.` }));
-    const amp = text.indexOf('&');
+    const amp = mask & TRIGGER.amp ? text.indexOf('&') : -1;
     if (amp >= 0) scan(HTML_ENTITY, text, amp, (s, e, m) => hits.push({ rule: 'html', start: s, end: e, message: `HTML entity ${m}: decode it to the character it stands for.` }));
   }
   if (opts.privacy) {
-    if (text.indexOf('://') >= 0 || text.indexOf('www.') >= 0) {
+    if ((mask & TRIGGER.scheme && text.indexOf('://') >= 0) || (mask & TRIGGER.www && text.indexOf('www.') >= 0)) {
       scan(URL, text, 0, (s, e) => hits.push({ rule: 'privacy', start: s, end: e, message: 'URL in the text: check it may be used for training (privacy, licensing).' }));
     }
-    const at = text.indexOf('@');
+    const at = mask & TRIGGER.at ? text.indexOf('@') : -1;
     if (at >= 0) {
       scan(EMAIL, text, Math.max(0, at - 64), (s, e) => hits.push({ rule: 'privacy', start: s, end: e, message: 'E-mail address in the text: remove or anonymise personal data.' }));
     }

@@ -4,7 +4,7 @@
 // field type checks and one string hash; everything that builds messages or ranges runs only
 // when there is a problem to report.
 
-import { scanContent, type ContentHit, type ContentOptions } from './content-checks';
+import { ALL_TRIGGERS, scanContent, triggerNeedles, type ContentHit, type ContentOptions } from './content-checks';
 import { convertLineEdit } from './convert';
 import { FORMAT_IDS, detectRecordFormat, type FormatId } from './formats';
 import { DuplicateIndex, type LineReader } from './duplicates';
@@ -20,7 +20,7 @@ import { StatsCollector } from './stats-collector';
 export const DEFAULT_MAX_RECORD_CHARS = 32_768;
 export const DEFAULT_MAX_PROBLEMS = 10_000;
 /** Conversion fixes are built for this many mixed-format records; beyond, converting the whole file is the fix. */
-const MAX_CONVERSION_FIXES = 1000;
+const MAX_CONVERSION_FIXES = 200;
 
 export type Eol = 'none' | 'lf' | 'crlf';
 
@@ -137,6 +137,11 @@ export class LineLinter implements RecordSink {
     this.bomLine = line;
   }
 
+  /** The strings whose presence decides which content checks a line needs (see TRIGGER). */
+  contentTriggers(): { bit: number; needle: string }[] {
+    return this.contentOn ? triggerNeedles(this.content) : [];
+  }
+
   countRole(role: string): void {
     this.stats.countRole(role);
   }
@@ -145,7 +150,7 @@ export class LineLinter implements RecordSink {
    * Lints one line. `text` excludes the line break; `offset` is the line's position in the
    * document text (text mode, so deferred fixes can re-read it) or -1 when streaming.
    */
-  pushLine(text: string, line: number, eol: Eol, offset = -1, len = text.length): void {
+  pushLine(text: string, line: number, eol: Eol, offset = -1, len = text.length, triggers = ALL_TRIGGERS): void {
     this.lines++;
     this.line = line;
     this.text = text;
@@ -154,11 +159,11 @@ export class LineLinter implements RecordSink {
       const refs = this.eolRefs[eol];
       if (refs.length < this.maxProblems) refs.push({ line, len: text.length, offset, chars: text.length });
     }
-    this.lintLine(text, line, eol, offset, len);
+    this.lintLine(text, line, eol, offset, len, triggers);
     this.prevLen = text.length;
   }
 
-  private lintLine(text: string, line: number, eol: Eol, offset: number, byteLen: number): void {
+  private lintLine(text: string, line: number, eol: Eol, offset: number, byteLen: number, triggers: number): void {
     const len = text.length;
     const c0 = len ? text.charCodeAt(0) : 0;
     const cl = len ? text.charCodeAt(len - 1) : 0;
@@ -215,7 +220,7 @@ export class LineLinter implements RecordSink {
     if (format) checkRecord(this, rec, format, this.stats);
     if (this.contentOn) {
       this.hits.length = 0;
-      scanContent(text, this.content, this.hits);
+      scanContent(text, this.content, this.hits, triggers);
       for (const h of this.hits) this.report(h.rule, h.message, { line, col: h.start, endLine: line, endCol: h.end });
     }
   }

@@ -4,6 +4,7 @@
 import { Worker } from 'node:worker_threads';
 import type { LintOptions, LintResult } from './lint';
 import type { LintWorkerInput, LintWorkerMessage } from './lint-worker';
+import type { Problem } from './problem';
 
 function abortError(): Error {
   const e = new Error('Linting was cancelled');
@@ -30,6 +31,8 @@ export function lintInWorker(
     const data: LintWorkerInput = { text: input.text, filePath: input.filePath, options };
     const worker = new Worker(workerPath, { workerData: data });
     let settled = false;
+    const batches: string[] = [];
+    let resultSeen = false;
     const settle = (fn: () => void): void => {
       if (settled) return;
       settled = true;
@@ -44,15 +47,33 @@ export function lintInWorker(
     worker.on('message', (m: LintWorkerMessage) => {
       if (m.type === 'progress') {
         if (!settled) onProgress?.(m.fraction);
+      } else if (m.type === 'problems') {
+        batches.push(m.json);
       } else if (m.type === 'result') {
-        settle(() => resolve(m.result));
+        resultSeen = true;
         void worker.terminate();
+        // Messages that arrived together are handled in one turn of the event loop, so the
+        // batches are parsed here, one per turn, to keep each pause short.
+        const problems: Problem[] = [];
+        let next = 0;
+        const parseBatch = (): void => {
+          if (settled) return;
+          if (next < batches.length) {
+            for (const p of JSON.parse(batches[next++]) as Problem[]) problems.push(p);
+            setImmediate(parseBatch);
+          } else {
+            settle(() => resolve({ ...m.result, problems }));
+          }
+        };
+        parseBatch();
       } else {
         settle(() => reject(new Error(`Linting failed: ${m.message}`)));
         void worker.terminate();
       }
     });
     worker.on('error', (e) => settle(() => reject(e)));
-    worker.on('exit', (code) => settle(() => reject(new Error(`The lint worker stopped (exit code ${code}) before it finished`))));
+    worker.on('exit', (code) => {
+      if (!resultSeen) settle(() => reject(new Error(`The lint worker stopped (exit code ${code}) before it finished`)));
+    });
   });
 }

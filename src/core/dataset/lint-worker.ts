@@ -1,6 +1,8 @@
 // Worker-thread entry of the linter: lints editor text or a file on disk off the extension
 // host's event loop and posts progress, then the result. Bundled as dist/lint-worker.js.
 
+import { readlinkSync } from 'node:fs';
+import { setPriority } from 'node:os';
 import { isMainThread, parentPort, workerData } from 'node:worker_threads';
 import { lintText, type LintOptions, type LintResult } from './lint';
 import { lintFile } from './stream-lint';
@@ -11,10 +13,18 @@ export interface LintWorkerInput {
   options: LintOptions;
 }
 
+/**
+ * Problems travel in batches of JSON text: one structured clone of thousands of nested problem
+ * objects would hold the receiving event loop for tens of milliseconds, while each batch parses
+ * in a millisecond or two, between which the extension host keeps running.
+ */
 export type LintWorkerMessage =
   | { type: 'progress'; fraction: number }
+  | { type: 'problems'; json: string }
   | { type: 'result'; result: LintResult }
   | { type: 'error'; message: string };
+
+export const PROBLEM_BATCH = 500;
 
 function run(input: LintWorkerInput, post: (m: LintWorkerMessage) => void): void {
   let last = -1;
@@ -31,13 +41,31 @@ function run(input: LintWorkerInput, post: (m: LintWorkerMessage) => void): void
     if (typeof input.text === 'string') result = lintText(input.text, input.options, progress);
     else if (typeof input.filePath === 'string') result = lintFile(input.filePath, input.options, progress);
     else throw new Error('lint worker: give either "text" or "filePath"');
-    post({ type: 'result', result });
+    for (let i = 0; i < result.problems.length; i += PROBLEM_BATCH) {
+      post({ type: 'problems', json: JSON.stringify(result.problems.slice(i, i + PROBLEM_BATCH)) });
+    }
+    post({ type: 'result', result: { ...result, problems: [] } });
   } catch (e) {
     post({ type: 'error', message: e instanceof Error ? `${e.message}` : String(e) });
   }
 }
 
+/**
+ * Lowers this thread's scheduling priority (Linux: a thread id is a valid setpriority target),
+ * so on a busy machine the editor's event loop gets the CPU first and never waits on linting.
+ * Elsewhere, or if not permitted, the worker simply runs at normal priority.
+ */
+function yieldToEditor(): void {
+  try {
+    const tid = Number(readlinkSync('/proc/thread-self').split('/').pop());
+    if (Number.isInteger(tid) && tid > 0) setPriority(tid, 10);
+  } catch {
+    // not Linux, or not permitted: normal priority
+  }
+}
+
 if (!isMainThread && parentPort) {
   const port = parentPort;
+  yieldToEditor();
   run(workerData as LintWorkerInput, (m) => port.postMessage(m));
 }

@@ -30,20 +30,28 @@ export function lintFile(filePath: string, options: LintOptions = {}, onProgress
       return offset === 0 && bom ? ' ' + text.slice(1) : text;
     };
     const linter = new LineLinter(options, readBack);
-    let carry: Buffer = Buffer.alloc(0);
+    const needles = linter.contentTriggers().map((t) => ({ bit: t.bit, bytes: Buffer.from(t.needle, 'utf8') }));
+    let carryLen = 0;
     let pos = 0;
     let line = 0;
     let first = true;
-    const buf = Buffer.allocUnsafe(chunkBytes);
+    // The unfinished last line of a chunk moves to the front of `work` and the next read lands
+    // right after it, so chunk bytes are never copied; `work` grows only for a line longer
+    // than a chunk.
+    let work = Buffer.allocUnsafe(chunkBytes * 2);
     for (;;) {
-      const n = readSync(fd, buf, 0, chunkBytes, pos);
+      if (work.length - carryLen < chunkBytes) {
+        const bigger = Buffer.allocUnsafe(Math.max(work.length * 2, carryLen + chunkBytes));
+        work.copy(bigger, 0, 0, carryLen);
+        work = bigger;
+      }
+      const n = readSync(fd, work, carryLen, chunkBytes, pos);
       pos += n;
       const eof = n === 0;
-      const carryLen = carry.length;
-      const data = carry.length ? Buffer.concat([carry, buf.subarray(0, n)]) : buf.subarray(0, n);
+      const data = work.subarray(0, carryLen + n);
       const cut = eof ? data.length : data.lastIndexOf(0x0a) + 1;
       if (cut === 0 && !eof) {
-        carry = Buffer.from(data); // one line longer than a chunk: keep collecting it
+        carryLen = data.length; // one line longer than a chunk: keep collecting it
         continue;
       }
       const piece = data.subarray(0, cut);
@@ -55,8 +63,9 @@ export function lintFile(filePath: string, options: LintOptions = {}, onProgress
         linter.suppressWhitespaceOnce(0);
       }
       first = false;
-      carry = Buffer.from(data.subarray(cut)); // copy: `buf` is reused for the next read
-      line = feedPiece(linter, text, piece, pos - n - carryLen, line, eof);
+      line = feedPiece(linter, text, piece, pos - n - carryLen, line, eof, needles);
+      data.copy(work, 0, cut); // the unfinished line, moved to the front for the next read
+      carryLen = data.length - cut;
       onProgress?.(size > 0 ? Math.min(1, pos / size) : 1);
       if (eof) break;
     }
@@ -70,7 +79,21 @@ export function lintFile(filePath: string, options: LintOptions = {}, onProgress
  * Feeds the lines of one decoded piece with their byte offsets in the file (line breaks are
  * single bytes in UTF-8, so the text's lines and the bytes' lines correspond one to one).
  */
-function feedPiece(linter: LineLinter, text: string, bytes: Uint8Array, fileOffset: number, startLine: number, isEnd: boolean): number {
+function feedPiece(linter: LineLinter, text: string, bytes: Buffer, fileOffset: number, startLine: number, isEnd: boolean, needles: { bit: number; bytes: Buffer }[]): number {
+  // Byte search (memchr-fast) tells which lines contain a content-check trigger, so the
+  // per-line string searches run only on lines that have one.
+  const next = needles.map(() => -1);
+  const triggersIn = (from: number, to: number): number => {
+    let mask = 0;
+    for (let k = 0; k < needles.length; k++) {
+      if (next[k] < from && next[k] !== Infinity) {
+        const at = bytes.indexOf(needles[k].bytes, from);
+        next[k] = at < 0 ? Infinity : at;
+      }
+      if (next[k] < to) mask |= needles[k].bit;
+    }
+    return mask;
+  };
   let line = startLine;
   let start = 0;
   let bstart = 0;
@@ -78,12 +101,12 @@ function feedPiece(linter: LineLinter, text: string, bytes: Uint8Array, fileOffs
   while (start < n) {
     const nl = text.indexOf('\n', start);
     if (nl < 0) {
-      linter.pushLine(text.slice(start), line, 'none', fileOffset + bstart, bytes.length - bstart);
+      linter.pushLine(text.slice(start), line, 'none', fileOffset + bstart, bytes.length - bstart, triggersIn(bstart, bytes.length));
       return line + 1;
     }
     const bnl = bytes.indexOf(0x0a, bstart);
     const cr = nl > start && text.charCodeAt(nl - 1) === 13;
-    linter.pushLine(text.slice(start, cr ? nl - 1 : nl), line, cr ? 'crlf' : 'lf', fileOffset + bstart, bnl - bstart - (cr ? 1 : 0));
+    linter.pushLine(text.slice(start, cr ? nl - 1 : nl), line, cr ? 'crlf' : 'lf', fileOffset + bstart, bnl - bstart - (cr ? 1 : 0), triggersIn(bstart, bnl));
     line++;
     start = nl + 1;
     bstart = bnl + 1;
