@@ -1,0 +1,203 @@
+// Benchmark: training throughput of tuner-train against eager PyTorch (the project's reference
+// model, test/native/reference/llama_ref.py, on Debian's python3-torch) in one run, on the same
+// CPU, threads, model, batch and sequence length: full fine-tune and LoRA r=8 on all seven
+// projections. Prints tokens/s of both and the ratio, plus the GFLOP/s tuner-train achieves
+// against the sgemm rate tuner-bench-gemm measures on this machine in the same run.
+// Run: `npm run bench:train` (after `npm run build`).
+// Options: --threads N (default: all), --steps S (timed steps after one warm-up, default 3),
+//   --methods full,lora, --dim 512 --layers 8 --heads 8 --ffn 1376 --vocab 32000 --batch 4
+//   --seq 256, --skip-torch, --keep (leave the temp folder), --json (one JSON line per result).
+import { execFileSync, spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+
+import { findPackageRoot } from '../src/core/engine/addon';
+import { writePlanFile, type LoraTarget, type RunPlan } from '../src/core/engine/plan';
+import type { StepEvent, TrainerEvent } from '../src/core/engine/protocol';
+import { writeShards, type ShardDocument } from '../src/core/engine/shards';
+import { findTrainerBinary, TrainerProcess } from '../src/core/engine/trainer-client';
+
+const PYTHON = process.env.TUNER_PYTHON ?? '/usr/bin/python3';
+const LORA_TARGETS: LoraTarget[] = ['q_proj', 'k_proj', 'v_proj', 'o_proj', 'gate_proj', 'up_proj', 'down_proj'];
+
+interface Options {
+  threads: number;
+  steps: number;
+  methods: Array<'full' | 'lora'>;
+  dim: number;
+  layers: number;
+  heads: number;
+  ffn: number;
+  vocab: number;
+  batch: number;
+  seq: number;
+  rank: number;
+  skipTorch: boolean;
+  keep: boolean;
+  json: boolean;
+}
+
+function parseOptions(argv: string[]): Options {
+  const o: Options = {
+    threads: os.availableParallelism(), steps: 3, methods: ['full', 'lora'], dim: 512, layers: 8, heads: 8,
+    ffn: 1376, vocab: 32000, batch: 4, seq: 256, rank: 8, skipTorch: false, keep: false, json: false,
+  };
+  const numeric: Record<string, keyof Options> = {
+    '--threads': 'threads', '--steps': 'steps', '--dim': 'dim', '--layers': 'layers', '--heads': 'heads',
+    '--ffn': 'ffn', '--vocab': 'vocab', '--batch': 'batch', '--seq': 'seq', '--rank': 'rank',
+  };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (a in numeric) {
+      const v = Number(argv[++i]);
+      if (!Number.isInteger(v) || v < 1) throw new Error(`${a} wants a positive whole number, got ${argv[i]}`);
+      (o as unknown as Record<string, number>)[numeric[a]] = v;
+    } else if (a === '--methods') {
+      const ms = (argv[++i] ?? '').split(',');
+      for (const m of ms) if (m !== 'full' && m !== 'lora') throw new Error(`--methods: "${m}" is not full or lora`);
+      o.methods = ms as Array<'full' | 'lora'>;
+    } else if (a === '--skip-torch') o.skipTorch = true;
+    else if (a === '--keep') o.keep = true;
+    else if (a === '--json') o.json = true;
+    else throw new Error(`unknown option ${a} (see the comment at the top of bench/train-bench.ts)`);
+  }
+  return o;
+}
+
+/** Matmul FLOPs per trained token (forward: 2 per weight; attention scores and mixing: 4 T C per layer). */
+function flopsPerToken(o: Options, method: 'full' | 'lora'): number {
+  const perLayer = 4 * o.dim * o.dim + 3 * o.dim * o.ffn;
+  const linear = 2 * (o.layers * perLayer + o.vocab * o.dim);
+  const attention = 4 * o.seq * o.dim * o.layers;
+  if (method === 'full') return 3 * (linear + attention); // forward, input grads, weight grads
+  // LoRA: frozen weights need input grads only; the rank-r products add 3 x 2 r (in + out) per module.
+  const loraPerLayer = 2 * o.rank * (4 * 2 * o.dim + 3 * (o.dim + o.ffn));
+  return 2 * linear + 3 * attention + 3 * o.layers * loraPerLayer;
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+}
+
+function makeModel(dir: string, o: Options, root: string): void {
+  execFileSync(PYTHON, [
+    path.join(root, 'test', 'native', 'reference', 'make_tiny_model.py'), '--out', dir, '--vocab', String(o.vocab),
+    '--hidden', String(o.dim), '--layers', String(o.layers), '--heads', String(o.heads), '--kv-heads', String(o.heads),
+    '--intermediate', String(o.ffn), '--max-pos', String(Math.max(o.seq, 256)), '--tied',
+  ], { stdio: ['ignore', 'ignore', 'inherit'] });
+}
+
+function makeData(dir: string, o: Options, steps: number): void {
+  let seed = 12345;
+  const next = () => ((seed = (seed * 1103515245 + 12345) >>> 0) >>> 8) % o.vocab;
+  const docs: ShardDocument[] = [];
+  for (let d = 0; d < o.batch * (steps + 1); d++) {
+    const tokens = Array.from({ length: o.seq + 1 }, next);
+    docs.push({ tokens, mask: tokens.map(() => 1) });
+  }
+  writeShards(dir, docs, { vocabSize: o.vocab });
+}
+
+interface Result {
+  method: 'full' | 'lora';
+  params: number;
+  trainable: number;
+  tunerTokensPerS: number;
+  torchTokensPerS: number | null;
+  tunerGflops: number;
+}
+
+async function runTuner(work: string, o: Options, method: 'full' | 'lora'): Promise<{ msPerStep: number; start: TrainerEvent }> {
+  const plan: RunPlan = {
+    version: 1, model_dir: path.join(work, 'model'), data_dir: path.join(work, 'data'),
+    output_dir: path.join(work, `out-${method}`), method,
+    lora: { rank: o.rank, alpha: 2 * o.rank, dropout: 0, target_modules: LORA_TARGETS },
+    optimizer: { lr: 1e-4, betas: [0.9, 0.999], eps: 1e-8, weight_decay: 0 },
+    schedule: 'constant', warmup_steps: 0, max_steps: o.steps + 1, batch_size: o.batch, seq_len: o.seq,
+    grad_accum: 1, max_grad_norm: 1.0, seed: 1, threads: o.threads, save_interval: 0,
+  };
+  const planPath = path.join(work, `plan-${method}.json`);
+  writePlanFile(planPath, plan);
+  const p = TrainerProcess.start({ planPath });
+  p.closeInput();
+  const exit = await p.exited;
+  if (exit.protocolError) throw exit.protocolError;
+  if (exit.code !== 0) throw new Error(`tuner-train (${method}) exited ${exit.code}: ${exit.error?.message ?? exit.stderrTail}`);
+  const steps = exit.events.filter((e): e is StepEvent => e.type === 'step');
+  const timed = steps.slice(1); // the first step pays for first-touch page faults and warm-up
+  if (timed.length === 0) throw new Error('tuner-train reported no timed steps');
+  const start = exit.events.find((e) => e.type === 'start');
+  if (!start) throw new Error('tuner-train sent no start event');
+  return { msPerStep: median(timed.map((s) => s.ms)), start };
+}
+
+function runTorch(work: string, o: Options, method: 'full' | 'lora', root: string): number {
+  const r = spawnSync(PYTHON, [
+    path.join(root, 'bench', 'train_reference.py'), '--model', path.join(work, 'model'), '--method', method,
+    '--threads', String(o.threads), '--batch', String(o.batch), '--seq', String(o.seq), '--steps', String(o.steps + 1),
+    '--rank', String(o.rank), '--alpha', String(2 * o.rank),
+  ], { encoding: 'utf8', maxBuffer: 1 << 26 });
+  if (r.status !== 0) throw new Error(`PyTorch reference (${method}) failed: ${r.stderr.slice(-2000)}`);
+  const steps = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as { type: string; ms: number }).filter((e) => e.type === 'step');
+  return median(steps.slice(1).map((s) => s.ms));
+}
+
+/** Our sgemm on a 1024^3 product with the same threads, measured now (tuner-bench-gemm). */
+function measuredSgemmGflops(threads: number): { gflops: number; peak: number } | null {
+  const bench = path.join(path.dirname(findTrainerBinary()), process.platform === 'win32' ? 'tuner-bench-gemm.exe' : 'tuner-bench-gemm');
+  if (!fs.existsSync(bench)) return null;
+  const out = execFileSync(bench, ['--json', '--threads', String(threads), '--shapes', 'square', '--filter', '1024x1024x1024'], { encoding: 'utf8' });
+  const lines = out.trim().split('\n').map((l) => JSON.parse(l) as { type: string; ours_gflops?: number; fma_peak_gflops?: number });
+  const g = lines.find((l) => l.type === 'gemm');
+  return g ? { gflops: g.ours_gflops ?? 0, peak: g.fma_peak_gflops ?? 0 } : null;
+}
+
+async function main(): Promise<void> {
+  const o = parseOptions(process.argv.slice(2));
+  const root = findPackageRoot(__dirname);
+  if (!root) throw new Error('bench/train-bench: cannot find the package root');
+  const work = fs.mkdtempSync(path.join(os.tmpdir(), 'tuner-train-bench-'));
+  try {
+    makeModel(path.join(work, 'model'), o, root);
+    makeData(path.join(work, 'data'), o, o.steps + 1);
+    const sgemm = measuredSgemmGflops(o.threads);
+    const tokens = o.batch * o.seq;
+    const results: Result[] = [];
+    for (const method of o.methods) {
+      const tuner = await runTuner(work, o, method);
+      const torchMs = o.skipTorch ? null : runTorch(work, o, method, root);
+      const start = tuner.start as { params: number; trainable_params: number };
+      results.push({
+        method, params: start.params, trainable: start.trainable_params,
+        tunerTokensPerS: tokens / (tuner.msPerStep / 1000),
+        torchTokensPerS: torchMs === null ? null : tokens / (torchMs / 1000),
+        tunerGflops: (flopsPerToken(o, method) * tokens) / (tuner.msPerStep / 1000) / 1e9,
+      });
+    }
+    if (o.json) {
+      for (const r of results) console.log(JSON.stringify({ ...r, threads: o.threads, batch: o.batch, seq: o.seq, sgemm }));
+      return;
+    }
+    console.log(`train-bench: Llama dim ${o.dim}, ${o.layers} layers, ${o.heads} heads, ffn ${o.ffn}, vocab ${o.vocab} (tied), ` +
+      `${(results[0].params / 1e6).toFixed(1)}M params; batch ${o.batch} x seq ${o.seq}; threads ${o.threads}; ` +
+      `median of ${o.steps} steps after 1 warm-up; ${os.cpus()[0]?.model ?? 'cpu'}, load ${os.loadavg()[0].toFixed(1)}`);
+    if (sgemm) console.log(`sgemm 1024^3 with ${o.threads} threads: ${sgemm.gflops.toFixed(1)} GFLOP/s (FMA peak ${sgemm.peak.toFixed(1)})`);
+    console.log('method  trainable    tuner tok/s  torch tok/s  ratio   tuner GFLOP/s  % of sgemm');
+    for (const r of results) {
+      const ratio = r.torchTokensPerS ? (r.tunerTokensPerS / r.torchTokensPerS).toFixed(2) + 'x' : '-';
+      const ofSgemm = sgemm ? `${((100 * r.tunerGflops) / sgemm.gflops).toFixed(0)}%` : '-';
+      console.log(`${r.method.padEnd(7)} ${(r.trainable / 1e6).toFixed(2).padStart(8)}M ${r.tunerTokensPerS.toFixed(0).padStart(12)} ` +
+        `${(r.torchTokensPerS?.toFixed(0) ?? '-').padStart(12)} ${ratio.padStart(6)} ${r.tunerGflops.toFixed(1).padStart(15)} ${ofSgemm.padStart(11)}`);
+    }
+  } finally {
+    if (o.keep) console.log(`kept ${work}`);
+    else fs.rmSync(work, { recursive: true, force: true });
+  }
+}
+
+main().catch((err: unknown) => {
+  console.error(`train-bench: ${(err as Error).message}`);
+  process.exitCode = 1;
+});

@@ -1,0 +1,72 @@
+#!/usr/bin/env python3
+"""PyTorch peer for bench/train-bench.ts: trains the same Hugging Face model folder with the
+project's PyTorch reference implementation (test/native/reference/llama_ref.py, float32) and
+prints one JSON line per optimizer step with its wall time, so the benchmark compares
+tuner-train with eager PyTorch on the same CPU, threads, batch and sequence length.
+
+  /usr/bin/python3 bench/train_reference.py --model DIR --method full|lora --threads N
+      --batch B --seq T --steps S [--rank 8] [--alpha 16] [--lr 1e-4]
+
+Each step is what tuner-train does per step: forward, masked cross-entropy, backward,
+clip_grad_norm_(1.0), AdamW update, zero grads. Token values do not change the work done,
+so the batch is random ids with every target trained.
+"""
+import argparse
+import json
+import os
+import sys
+import time
+
+import torch
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "test", "native", "reference"))
+from llama_ref import Model  # noqa: E402
+
+TARGETS = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"]
+
+
+def main():
+    p = argparse.ArgumentParser()
+    p.add_argument("--model", required=True)
+    p.add_argument("--method", choices=["full", "lora"], required=True)
+    p.add_argument("--threads", type=int, required=True)
+    p.add_argument("--batch", type=int, required=True)
+    p.add_argument("--seq", type=int, required=True)
+    p.add_argument("--steps", type=int, required=True)
+    p.add_argument("--rank", type=int, default=8)
+    p.add_argument("--alpha", type=float, default=16.0)
+    p.add_argument("--lr", type=float, default=1e-4)
+    a = p.parse_args()
+
+    torch.set_num_threads(a.threads)
+    torch.set_num_interop_threads(1)
+    torch.manual_seed(0)
+    model = Model.from_pretrained(a.model, dtype=torch.float32)
+    if a.method == "lora":
+        model.enable_lora(a.rank, a.alpha, 0.0, TARGETS, seed=0)
+    model.train()
+    params = [p for _, p in model.trainable()]
+    opt = torch.optim.AdamW(params, lr=a.lr, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0)
+    vocab = model.cfg["vocab_size"]
+    print(json.dumps({"type": "start", "params": sum(p.numel() for p in model.parameters()),
+                      "trainable_params": sum(p.numel() for p in params), "threads": torch.get_num_threads(),
+                      "torch": torch.__version__}), flush=True)
+    gen = torch.Generator().manual_seed(1)
+    for step in range(1, a.steps + 1):
+        ids = torch.randint(0, vocab, (a.batch, a.seq + 1), generator=gen)
+        tokens, targets = ids[:, :-1], ids[:, 1:]
+        mask = torch.ones(a.batch, a.seq, dtype=torch.int64)
+        t0 = time.perf_counter()
+        loss, _ = model(tokens, targets, mask)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(params, 1.0)
+        opt.step()
+        opt.zero_grad(set_to_none=True)
+        ms = (time.perf_counter() - t0) * 1000
+        print(json.dumps({"type": "step", "step": step, "loss": float(loss), "ms": ms,
+                          "tokens": a.batch * a.seq}), flush=True)
+
+
+if __name__ == "__main__":
+    main()
