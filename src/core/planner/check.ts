@@ -1,0 +1,51 @@
+// Every proposed ARGS.json passes here before it is shown or written: the schema validator of
+// src/core/args (types, ranges, combinations, secrets) and then the estimator (the model is found
+// on this machine and the run fits its memory). Problems come back as sentences a language model
+// (or a person) can act on.
+import { resolveArgs, type Args } from '../args/fields';
+import { ARGS_CODES, validateArgsText } from '../args/validate';
+import type { HardwareProfile } from '../hardware/types';
+import type { LocalModel } from './context';
+import type { DatasetShape, Estimator, PlanEstimate } from './estimator';
+
+export interface CheckEnvironment {
+  hardware: HardwareProfile;
+  findModel(ref: string): LocalModel | undefined;
+  /** Whether the data file exists (relative to the ARGS.json folder). */
+  dataExists(ref: string): boolean;
+  datasetShape?(ref: string): DatasetShape | undefined;
+  estimator: Estimator;
+  memoryLimitBytes?: number;
+}
+
+export interface CheckedPlan {
+  ok: boolean;
+  args?: Args;
+  model?: LocalModel;
+  estimate?: PlanEstimate;
+  problems: string[];
+}
+
+export function checkPlan(proposed: unknown, env: CheckEnvironment): CheckedPlan {
+  if (typeof proposed !== 'object' || proposed === null || Array.isArray(proposed)) {
+    return { ok: false, problems: ['set_args takes one JSON object: the whole ARGS.json, e.g. {"model": "./models/x", "data": "./train.jsonl", "method": "lora"}.'] };
+  }
+  const text = JSON.stringify(proposed, null, 2);
+  const check = validateArgsText(text);
+  // LMTuner key names are only warnings in an editor; a generated plan must use Tuner's names.
+  const problems = check.problems.filter((p) => p.severity === 'error' || p.code === ARGS_CODES.lmtunerKey).map((p) => {
+    const key = [...check.locations.entries()].find(([, l]) => l.key.line === p.range.line || l.value.line === p.range.line)?.[0];
+    return `${key ? `"${key}": ` : ''}${p.message} [${p.code}]`;
+  });
+  if (problems.length > 0 || !check.args) return { ok: false, problems };
+  const args = check.args;
+  const model = env.findModel(args.model);
+  if (!model) return { ok: false, args, problems: [`"model": ${JSON.stringify(args.model)} is not a model folder on this machine; call list_local_models and use one of its "ref" values.`] };
+  if (!env.dataExists(args.data)) return { ok: false, args, model, problems: [`"data": ${JSON.stringify(args.data)} does not exist next to ARGS.json; use a .jsonl file from the workspace.`] };
+  const estimate = env.estimator(resolveArgs(args), { model: model.spec, hardware: env.hardware, memoryLimitBytes: env.memoryLimitBytes, dataset: env.datasetShape?.(args.data) });
+  if (!estimate.fits) {
+    const gb = (n: number) => (n / 1024 ** 3).toFixed(1);
+    return { ok: false, args, model, estimate, problems: [`The plan needs about ${gb(estimate.memoryBytes)} GB on the ${estimate.device === 'cuda' ? 'GPU' : 'CPU host'} but only ${gb(estimate.budgetBytes)} GB is available (peak must stay under 90%). Use less memory: method "qlora" (quantization "nf4"), a smaller batch_size with more gradient_accumulation, gradient_checkpointing true, or a shorter max_length.`] };
+  }
+  return { ok: true, args, model, estimate, problems: [] };
+}

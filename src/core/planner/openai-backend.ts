@@ -1,0 +1,61 @@
+// ChatBackend over any OpenAI-compatible chat-completions endpoint (OpenAI, vLLM, Ollama,
+// llama.cpp server, LM Studio), through the openai package. The API key is held only in memory
+// for the client; error messages are scrubbed of it before they leave this module.
+import OpenAI from 'openai';
+import type { ChatCompletionMessageParam, ChatCompletionTool } from 'openai/resources/chat/completions';
+import type { ChatBackend, ChatMessage, ChatReply } from './loop';
+import type { ToolDef } from './tools';
+
+export interface OpenAiBackendOptions {
+  baseURL: string;
+  model: string;
+  apiKey?: string;
+  timeoutMs?: number;
+}
+
+function toOpenAi(m: ChatMessage): ChatCompletionMessageParam {
+  switch (m.role) {
+    case 'system': return { role: 'system', content: m.content };
+    case 'user': return { role: 'user', content: m.content };
+    case 'tool': return { role: 'tool', content: m.content, tool_call_id: m.toolCallId ?? '' };
+    case 'assistant':
+      return m.toolCalls?.length
+        ? { role: 'assistant', content: m.content || null, tool_calls: m.toolCalls.map((c) => ({ id: c.id, type: 'function' as const, function: { name: c.name, arguments: c.arguments } })) }
+        : { role: 'assistant', content: m.content };
+  }
+}
+
+export class OpenAiBackend implements ChatBackend {
+  readonly label: string;
+  private readonly client: OpenAI;
+  private readonly secret?: string;
+
+  constructor(private readonly o: OpenAiBackendOptions) {
+    this.label = `${o.model} at ${o.baseURL}`;
+    this.secret = o.apiKey;
+    // Local servers accept any key; the client insists on a non-empty one.
+    this.client = new OpenAI({ baseURL: o.baseURL, apiKey: o.apiKey || 'no-key', timeout: o.timeoutMs ?? 60_000, maxRetries: 0 });
+  }
+
+  private scrub(text: string): string {
+    return this.secret ? text.split(this.secret).join('[api key]') : text;
+  }
+
+  async complete(messages: ChatMessage[], tools: ToolDef[], signal: AbortSignal): Promise<ChatReply> {
+    const toolDefs: ChatCompletionTool[] = tools.map((t) => ({ type: 'function', function: { name: t.name, description: t.description, parameters: t.inputSchema } }));
+    let res;
+    try {
+      res = await this.client.chat.completions.create({ model: this.o.model, messages: messages.map(toOpenAi), tools: toolDefs, tool_choice: 'auto' }, { signal });
+    } catch (e) {
+      if (e instanceof OpenAI.APIConnectionTimeoutError) throw new Error(`${this.label} timed out`);
+      const status = e instanceof OpenAI.APIError && e.status ? ` (HTTP ${e.status})` : '';
+      throw new Error(this.scrub(`${this.label}${status}: ${(e as Error).message}`));
+    }
+    const choice = res.choices?.[0];
+    if (!choice) throw new Error(`${this.label} returned no choices`);
+    const msg = choice.message;
+    const toolCalls = (msg.tool_calls ?? []).flatMap((c) => (c.type === 'function' ? [{ id: c.id, name: c.function.name, arguments: c.function.arguments ?? '' }] : []));
+    const refusal = msg.refusal ?? (choice.finish_reason === 'content_filter' ? 'the endpoint\'s content filter stopped the reply' : undefined);
+    return { text: msg.content ?? '', toolCalls, refusal: refusal ?? undefined };
+  }
+}
