@@ -1,10 +1,13 @@
 // The one place that reads Tuner's settings. Getters are typed and scoped to a document (most
-// settings may differ per folder); what the values mean and which are valid is decided by core
-// (the linter checks its own options), this file only fetches them.
+// settings may differ per folder). Which values are valid comes from core's catalogues (rules,
+// formats); a bad value hand-written in settings.json is reported once, naming the setting and
+// the fix, and replaced by its default, so the linter never sees it.
 import * as vscode from 'vscode';
-import type { FormatId } from '../core/dataset/formats';
+import { FORMAT_IDS, isFormatId, type FormatId } from '../core/dataset/formats';
 import type { LintOptions } from '../core/dataset/lint';
 import type { Severity } from '../core/dataset/problem';
+import { RULES, ruleByCode } from '../core/dataset/rules';
+import { log } from './output';
 import { SETTING_KEYS, type SettingName } from './setting-keys';
 
 function read<T>(name: SettingName, scope: vscode.ConfigurationScope | undefined, fallback: T): T {
@@ -16,6 +19,62 @@ function read<T>(name: SettingName, scope: vscode.ConfigurationScope | undefined
   return value !== null && typeof value === 'object' ? (JSON.parse(JSON.stringify(value)) as T) : value;
 }
 
+const SEVERITIES: readonly string[] = ['error', 'warning', 'info', 'hint', 'off'];
+const warned = new Set<string>();
+
+/** Says once per bad value what is wrong with a setting and how to fix it. */
+function warnOnce(message: string): void {
+  if (warned.has(message)) return;
+  warned.add(message);
+  log.warn(message);
+  void vscode.window.showWarningMessage(message);
+}
+
+/** Keeps the well-formed entries of tuner.lint.rules; the linter uses defaults for the rest. */
+function ruleSeverities(value: unknown): Record<string, Severity | 'off'> {
+  const out: Record<string, Severity | 'off'> = {};
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+    warnOnce(`Setting ${SETTING_KEYS.lintRules} must be an object such as {"duplicate-record": "off"}; using the default severities.`);
+    return out;
+  }
+  for (const [rule, severity] of Object.entries(value)) {
+    if (!ruleByCode(rule) && !RULES.some((r) => r.id === rule)) {
+      warnOnce(`Setting ${SETTING_KEYS.lintRules}: "${rule}" is not a lint rule id or code (see docs/lint-rules.md); it is ignored.`);
+    } else if (typeof severity !== 'string' || !SEVERITIES.includes(severity)) {
+      warnOnce(`Setting ${SETTING_KEYS.lintRules}: "${rule}": ${JSON.stringify(severity)} is not one of ${SEVERITIES.join(', ')}; using the rule's default.`);
+    } else {
+      out[rule] = severity as Severity | 'off';
+    }
+  }
+  return out;
+}
+
+function flag(name: SettingName, scope: vscode.ConfigurationScope | undefined, fallback: boolean): boolean {
+  const value = read<unknown>(name, scope, fallback);
+  if (typeof value === 'boolean') return value;
+  warnOnce(`Setting ${SETTING_KEYS[name]}: ${JSON.stringify(value)} is not true or false; using ${fallback}.`);
+  return fallback;
+}
+
+/** A list of non-empty strings; other entries are reported and skipped. */
+function strings(name: SettingName, scope: vscode.ConfigurationScope | undefined): string[] {
+  const value = read<unknown>(name, scope, []);
+  const list = Array.isArray(value) ? value : [];
+  const good = list.filter((v): v is string => typeof v === 'string' && v.length > 0);
+  if (!Array.isArray(value) || good.length !== list.length) {
+    warnOnce(`Setting ${SETTING_KEYS[name]} must be a list of non-empty strings; ignoring what is not one in ${JSON.stringify(value)}.`);
+  }
+  return good;
+}
+
+/** A whole number setting of at least `min`. */
+function count(name: SettingName, scope: vscode.ConfigurationScope | undefined, fallback: number, min = 0): number {
+  const value = read<unknown>(name, scope, fallback);
+  if (typeof value === 'number' && Number.isFinite(value) && value >= min) return Math.floor(value);
+  warnOnce(`Setting ${SETTING_KEYS[name]}: ${JSON.stringify(value)} is not a number of at least ${min}; using ${fallback}.`);
+  return fallback;
+}
+
 export interface LintSettings {
   options: LintOptions;
   debounceMs: number;
@@ -24,27 +83,29 @@ export interface LintSettings {
 
 export const Config = {
   datasetFormat(scope?: vscode.ConfigurationScope): FormatId | 'auto' {
-    return read<FormatId | 'auto'>('datasetFormat', scope, 'auto');
+    const format = read<unknown>('datasetFormat', scope, 'auto');
+    if (format === 'auto' || isFormatId(format)) return format;
+    warnOnce(`Setting ${SETTING_KEYS.datasetFormat}: ${JSON.stringify(format)} is not a dataset format; use "auto" or one of ${FORMAT_IDS.join(', ')}. Detecting the format instead.`);
+    return 'auto';
   },
 
   lintInclude(scope?: vscode.ConfigurationScope): string[] {
-    const globs = read<unknown>('lintInclude', scope, []);
-    return Array.isArray(globs) ? globs.filter((g): g is string => typeof g === 'string' && g.length > 0) : [];
+    return strings('lintInclude', scope);
   },
 
   lint(scope?: vscode.ConfigurationScope): LintSettings {
     return {
       options: {
         format: Config.datasetFormat(scope),
-        severities: read<Record<string, Severity | 'off'>>('lintRules', scope, {}),
-        nearDuplicates: read<boolean>('lintNearDuplicates', scope, false),
-        maxRecordChars: read<number>('lintMaxRecordChars', scope, 32768),
-        placeholders: read<string[]>('lintPlaceholders', scope, []),
-        privacy: read<boolean>('lintPrivacy', scope, true),
-        html: read<boolean>('lintHtml', scope, true),
+        severities: ruleSeverities(read<unknown>('lintRules', scope, {})),
+        nearDuplicates: flag('lintNearDuplicates', scope, false),
+        maxRecordChars: count('lintMaxRecordChars', scope, 32768, 1),
+        placeholders: strings('lintPlaceholders', scope),
+        privacy: flag('lintPrivacy', scope, true),
+        html: flag('lintHtml', scope, true),
       },
-      debounceMs: Math.max(0, read<number>('lintDebounceMs', scope, 300)),
-      workerThresholdBytes: Math.max(0, read<number>('lintWorkerThresholdBytes', scope, 1_000_000)),
+      debounceMs: count('lintDebounceMs', scope, 300),
+      workerThresholdBytes: count('lintWorkerThresholdBytes', scope, 1_000_000),
     };
   },
 

@@ -98,4 +98,20 @@ suite('JSONL diagnostics and quick fixes', () => {
     }
     await waitForDiagnostics(doc.uri, []);
   });
+
+  test('tuner.lint.rules changes severities and turns rules off; a misspelt severity keeps the default', async () => {
+    const doc = await openDataset('broken.jsonl');
+    await waitFor('TUN401', () => diagnosticSummary(doc.uri).some((d) => d.startsWith('TUN401')) || false);
+    const lint = vscode.workspace.getConfiguration('tuner.lint');
+    await lint.update('rules', { 'duplicate-record': 'off', TUN203: 'hint', 'invalid-json': 'eror' }, vscode.ConfigurationTarget.Workspace);
+    try {
+      await waitFor('TUN401 to be turned off', () => !diagnosticSummary(doc.uri).some((d) => d.startsWith('TUN401')) || false);
+      const byCode = new Map(vscode.languages.getDiagnostics(doc.uri).map((d) => [codeOf(d), d.severity]));
+      assert.strictEqual(byCode.get('TUN203'), vscode.DiagnosticSeverity.Hint, 'set by code');
+      assert.strictEqual(byCode.get('TUN101'), vscode.DiagnosticSeverity.Error, '"eror" is ignored: the default stays');
+    } finally {
+      await lint.update('rules', undefined, vscode.ConfigurationTarget.Workspace);
+    }
+    await waitFor('TUN401 back', () => diagnosticSummary(doc.uri).some((d) => d.startsWith('TUN401')) || false);
+  });
 });
