@@ -1,10 +1,56 @@
 // Runs the linter in a worker thread so the editor never waits on a large file: progress
-// arrives as messages, and aborting terminates the worker at once.
+// arrives as messages, and aborting terminates the worker at once. One idle worker per
+// worker script is kept warm for a while, so repeated lints (as the user types) skip thread
+// start-up and run already-optimised code.
 
 import { Worker } from 'node:worker_threads';
 import type { LintOptions, LintResult } from './lint';
-import type { LintWorkerInput, LintWorkerMessage } from './lint-worker';
+import type { LintWorkerMessage, LintWorkerRequest } from './lint-worker';
 import type { Problem } from './problem';
+
+/** How long an idle worker is kept for the next lint. */
+const IDLE_MS = 30_000;
+
+const idleWorkers = new Map<string, { worker: Worker; timer: NodeJS.Timeout }>();
+let nextId = 1;
+
+function takeWorker(workerPath: string): Worker {
+  const idle = idleWorkers.get(workerPath);
+  if (idle) {
+    idleWorkers.delete(workerPath);
+    clearTimeout(idle.timer);
+    idle.worker.ref();
+    return idle.worker;
+  }
+  return new Worker(workerPath);
+}
+
+function giveBack(workerPath: string, worker: Worker): void {
+  if (idleWorkers.has(workerPath)) {
+    void worker.terminate();
+    return;
+  }
+  // Unreferenced, an idle worker never keeps the process alive.
+  worker.unref();
+  const timer = setTimeout(() => {
+    if (idleWorkers.get(workerPath)?.worker === worker) idleWorkers.delete(workerPath);
+    void worker.terminate();
+  }, IDLE_MS);
+  timer.unref();
+  idleWorkers.set(workerPath, { worker, timer });
+  worker.once('exit', () => {
+    if (idleWorkers.get(workerPath)?.worker === worker) idleWorkers.delete(workerPath);
+  });
+}
+
+/** Stops the warm workers now (e.g. when the extension deactivates). */
+export function disposeLintWorkers(): void {
+  for (const { worker, timer } of idleWorkers.values()) {
+    clearTimeout(timer);
+    void worker.terminate();
+  }
+  idleWorkers.clear();
+}
 
 function abortError(): Error {
   const e = new Error('Linting was cancelled');
@@ -28,52 +74,58 @@ export function lintInWorker(
       reject(abortError());
       return;
     }
-    const data: LintWorkerInput = { text: input.text, filePath: input.filePath, options };
-    const worker = new Worker(workerPath, { workerData: data });
-    let settled = false;
+    const id = nextId++;
+    const worker = takeWorker(workerPath);
     const batches: string[] = [];
-    let resultSeen = false;
-    const settle = (fn: () => void): void => {
+    let settled = false;
+    const cleanup = (): void => {
+      worker.off('message', onMessage);
+      worker.off('error', onError);
+      worker.off('exit', onExit);
+      signal?.removeEventListener('abort', onAbort);
+    };
+    const fail = (e: Error, terminate: boolean): void => {
       if (settled) return;
       settled = true;
-      signal?.removeEventListener('abort', onAbort);
-      fn();
+      cleanup();
+      if (terminate) void worker.terminate();
+      else giveBack(workerPath, worker);
+      reject(e);
     };
-    const onAbort = (): void => {
-      settle(() => reject(abortError()));
-      void worker.terminate();
+    const onAbort = (): void => fail(abortError(), true);
+    const onError = (e: Error): void => fail(e, true);
+    const onExit = (code: number): void => fail(new Error(`The lint worker stopped (exit code ${code}) before it finished`), false);
+    const finish = (result: LintResult): void => {
+      cleanup();
+      giveBack(workerPath, worker);
+      // Messages that arrived together are handled in one turn of the event loop, so the
+      // problem batches are parsed here, one per turn, to keep each pause short.
+      const problems: Problem[] = [];
+      let next = 0;
+      const parseBatch = (): void => {
+        if (settled) return;
+        if (next < batches.length) {
+          for (const p of JSON.parse(batches[next++]) as Problem[]) problems.push(p);
+          setImmediate(parseBatch);
+        } else {
+          settled = true;
+          resolve({ ...result, problems });
+        }
+      };
+      parseBatch();
     };
+    const onMessage = (m: LintWorkerMessage): void => {
+      if (m.id !== id || settled) return;
+      if (m.type === 'progress') onProgress?.(m.fraction);
+      else if (m.type === 'problems') batches.push(m.json);
+      else if (m.type === 'result') finish(m.result);
+      else fail(new Error(`Linting failed: ${m.message}`), false);
+    };
+    worker.on('message', onMessage);
+    worker.on('error', onError);
+    worker.on('exit', onExit);
     signal?.addEventListener('abort', onAbort, { once: true });
-    worker.on('message', (m: LintWorkerMessage) => {
-      if (m.type === 'progress') {
-        if (!settled) onProgress?.(m.fraction);
-      } else if (m.type === 'problems') {
-        batches.push(m.json);
-      } else if (m.type === 'result') {
-        resultSeen = true;
-        void worker.terminate();
-        // Messages that arrived together are handled in one turn of the event loop, so the
-        // batches are parsed here, one per turn, to keep each pause short.
-        const problems: Problem[] = [];
-        let next = 0;
-        const parseBatch = (): void => {
-          if (settled) return;
-          if (next < batches.length) {
-            for (const p of JSON.parse(batches[next++]) as Problem[]) problems.push(p);
-            setImmediate(parseBatch);
-          } else {
-            settle(() => resolve({ ...m.result, problems }));
-          }
-        };
-        parseBatch();
-      } else {
-        settle(() => reject(new Error(`Linting failed: ${m.message}`)));
-        void worker.terminate();
-      }
-    });
-    worker.on('error', (e) => settle(() => reject(e)));
-    worker.on('exit', (code) => {
-      if (!resultSeen) settle(() => reject(new Error(`The lint worker stopped (exit code ${code}) before it finished`)));
-    });
+    const request: LintWorkerRequest = { id, input: { text: input.text, filePath: input.filePath, options } };
+    worker.postMessage(request);
   });
 }

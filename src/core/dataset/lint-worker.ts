@@ -1,9 +1,11 @@
 // Worker-thread entry of the linter: lints editor text or a file on disk off the extension
-// host's event loop and posts progress, then the result. Bundled as dist/lint-worker.js.
+// host's event loop and posts progress, then the result. Bundled as dist/lint-worker.js. The
+// thread stays alive between requests (lint-client keeps it warm), so its compiled code and
+// heap are reused by the next lint.
 
 import { readlinkSync } from 'node:fs';
 import { setPriority } from 'node:os';
-import { isMainThread, parentPort, workerData } from 'node:worker_threads';
+import { isMainThread, parentPort } from 'node:worker_threads';
 import { lintText, type LintOptions, type LintResult } from './lint';
 import { lintFile } from './stream-lint';
 
@@ -13,20 +15,28 @@ export interface LintWorkerInput {
   options: LintOptions;
 }
 
+export interface LintWorkerRequest {
+  id: number;
+  input: LintWorkerInput;
+}
+
 /**
  * Problems travel in batches of JSON text: one structured clone of thousands of nested problem
  * objects would hold the receiving event loop for tens of milliseconds, while each batch parses
  * in a millisecond or two, between which the extension host keeps running.
  */
-export type LintWorkerMessage =
+export type LintWorkerMessage = { id: number } & (
   | { type: 'progress'; fraction: number }
   | { type: 'problems'; json: string }
   | { type: 'result'; result: LintResult }
-  | { type: 'error'; message: string };
+  | { type: 'error'; message: string }
+);
 
 export const PROBLEM_BATCH = 500;
 
-function run(input: LintWorkerInput, post: (m: LintWorkerMessage) => void): void {
+type Body<T> = T extends unknown ? Omit<T, 'id'> : never;
+
+function run(input: LintWorkerInput, post: (m: Body<LintWorkerMessage>) => void): void {
   let last = -1;
   const progress = (fraction: number): void => {
     // Whole percents only: a message per chunk is plenty for a progress bar.
@@ -46,7 +56,7 @@ function run(input: LintWorkerInput, post: (m: LintWorkerMessage) => void): void
     }
     post({ type: 'result', result: { ...result, problems: [] } });
   } catch (e) {
-    post({ type: 'error', message: e instanceof Error ? `${e.message}` : String(e) });
+    post({ type: 'error', message: e instanceof Error ? e.message : String(e) });
   }
 }
 
@@ -67,5 +77,7 @@ function yieldToEditor(): void {
 if (!isMainThread && parentPort) {
   const port = parentPort;
   yieldToEditor();
-  run(workerData as LintWorkerInput, (m) => port.postMessage(m));
+  port.on('message', (req: LintWorkerRequest) => {
+    run(req.input, (m) => port.postMessage({ ...m, id: req.id }));
+  });
 }

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { test } from 'node:test';
 import { lintText } from '../../../src/core/dataset/lint';
-import { lintInWorker } from '../../../src/core/dataset/lint-client';
+import { disposeLintWorkers, lintInWorker } from '../../../src/core/dataset/lint-client';
 import { WORKER } from './helpers';
 
 function sampleText(lines: number): string {
@@ -58,4 +58,17 @@ test('aborting rejects with AbortError', async () => {
 
 test('a missing file is an error naming the file, not a crash', async () => {
   await assert.rejects(lintInWorker(WORKER, { filePath: '/nonexistent/data.jsonl' }, {}), /nonexistent\/data\.jsonl/);
+});
+
+test('concurrent and repeated lints each get their own result (warm worker reused)', async () => {
+  const a = '{"text": "a"}\n{"text": "a"}\n';
+  const b = '{"question": "q"}\n';
+  const [ra, rb] = await Promise.all([lintInWorker(WORKER, { text: a }, {}), lintInWorker(WORKER, { text: b }, {})]);
+  assert.deepEqual(ra, lintText(a));
+  assert.deepEqual(rb, lintText(b));
+  for (let i = 0; i < 3; i++) assert.deepEqual(await lintInWorker(WORKER, { text: a }, { severities: { TUN401: 'off' } }), lintText(a, { severities: { TUN401: 'off' } }));
+  // A failed request leaves the warm worker usable.
+  await assert.rejects(lintInWorker(WORKER, { filePath: '/nonexistent/x.jsonl' }, {}));
+  assert.deepEqual(await lintInWorker(WORKER, { text: b }, {}), lintText(b));
+  disposeLintWorkers();
 });
