@@ -40,7 +40,7 @@ export function resolveModelDir(model: string, baseDir: string, cacheDir = hubCa
   if (fs.existsSync(asPath) && fs.statSync(asPath).isDirectory()) {
     throw new ModelNotFoundError(`model folder ${asPath} has no config.json: point "model" at a Hugging Face model folder (config.json, *.safetensors, tokenizer.json).`);
   }
-  if (/^[\w.-]+\/[\w.-]+$/.test(model)) {
+  if (/^[A-Za-z0-9][\w.-]*\/[\w.-]+$/.test(model)) {
     const snap = cachedSnapshot(model, cacheDir);
     if (snap) return snap;
     throw new ModelNotFoundError(`model "${model}" is neither a folder next to ARGS.json nor in the Hugging Face cache (${cacheDir}). Download it once (e.g. huggingface-cli download ${model}) or set "model" to a local folder.`);

@@ -1,0 +1,167 @@
+// The pre-flight check shown on ARGS.json: does this run fit in this machine's memory, how long
+// will an epoch take, and — when it does not fit — which change makes it fit (offered as a
+// quick fix that edits ARGS.json).
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import type { Fix, Problem, Range } from '../dataset/problem';
+import { resolveModelDir } from '../model/discover';
+import { readModelSpec, TRAINABLE_ARCHITECTURES, type ModelSpec } from '../model/spec';
+import { estimateMemory, estimateTime, formatBytes, formatDuration, type MemoryEstimate, type Throughput, type TimeEstimate } from './estimate';
+import { resolveArgs, type Args, type ResolvedArgs } from './fields';
+import type { ArgsCheck } from './validate';
+
+export const PREFLIGHT_CODES = { doesNotFit: 'ARG301', estimate: 'ARG302', model: 'ARG303', data: 'ARG304', tight: 'ARG305' } as const;
+
+export interface MachineInfo {
+  freeMemoryBytes: number;
+  totalMemoryBytes: number;
+  cores: number;
+  throughput: Throughput;
+}
+
+export interface Suggestion {
+  /** Human summary, e.g. 'method "lora"'. */
+  label: string;
+  changes: Partial<Args>;
+  estimate: MemoryEstimate;
+}
+
+export interface Preflight {
+  spec: ModelSpec;
+  modelDir: string;
+  memory: MemoryEstimate;
+  time: TimeEstimate | undefined;
+  documents: number | undefined;
+  /** Where the dataset size comes from ("prep report" or "line count"). */
+  dataSource: string | undefined;
+  suggestions: Suggestion[];
+}
+
+function weightFileBytes(dir: string): number | undefined {
+  try {
+    const files = fs.readdirSync(dir).filter((f) => f.endsWith('.safetensors'));
+    return files.length ? files.reduce((n, f) => n + fs.statSync(path.join(dir, f)).size, 0) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Records (non-blank lines) of a JSONL file, counted in chunks. */
+export function countRecords(file: string): number {
+  const fd = fs.openSync(file, 'r');
+  try {
+    const buf = Buffer.allocUnsafe(1 << 20);
+    let n = 0, pos = 0, lineHasText = false;
+    for (;;) {
+      const got = fs.readSync(fd, buf, 0, buf.length, pos);
+      if (got === 0) break;
+      pos += got;
+      for (let i = 0; i < got; i++) {
+        const c = buf[i];
+        if (c === 10) {
+          if (lineHasText) n++;
+          lineHasText = false;
+        } else if (c !== 32 && c !== 13 && c !== 9) lineHasText = true;
+      }
+    }
+    return n + (lineHasText ? 1 : 0);
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+function datasetSize(a: ResolvedArgs, argsDir: string): { documents: number; tokens?: number; source: string } | undefined {
+  const report = path.resolve(argsDir, a.output_dir, 'data', 'prep-report.json');
+  try {
+    const r = JSON.parse(fs.readFileSync(report, 'utf8')) as { trainDocuments: number; tokens: number; dataFile: string };
+    if (r.dataFile === path.resolve(argsDir, a.data)) return { documents: r.trainDocuments, tokens: r.tokens, source: 'prep report' };
+  } catch {
+    // not prepared yet: count lines
+  }
+  try {
+    const records = countRecords(path.resolve(argsDir, a.data));
+    return { documents: Math.round(records * (1 - (a.eval_data ? 0 : a.eval_split))), source: 'record count' };
+  } catch {
+    return undefined;
+  }
+}
+
+const CANDIDATES: { label: string; when: (a: ResolvedArgs) => boolean; changes: (a: ResolvedArgs) => Partial<Args> }[] = [
+  { label: 'method "lora"', when: (a) => a.method === 'full' || a.method === 'lomo', changes: () => ({ method: 'lora' }) },
+  { label: 'half the batch, twice the accumulation', when: (a) => a.batch_size > 1, changes: (a) => ({ batch_size: Math.max(1, Math.floor(a.batch_size / 2)), gradient_accumulation: a.gradient_accumulation * 2 }) },
+  { label: 'batch_size 1', when: (a) => a.batch_size > 2, changes: (a) => ({ batch_size: 1, gradient_accumulation: a.gradient_accumulation * a.batch_size }) },
+  { label: 'half the max_length', when: (a) => a.max_length >= 256, changes: (a) => ({ max_length: Math.floor(a.max_length / 2) }) },
+  { label: 'method "qlora" (4-bit base, needs a CUDA GPU)', when: (a) => a.method !== 'qlora', changes: () => ({ method: 'qlora', quantization: 'nf4' }) },
+];
+
+export function computePreflight(args: Args, argsFile: string, machine: MachineInfo): Preflight {
+  const a = resolveArgs(args);
+  const argsDir = path.dirname(argsFile);
+  const modelDir = resolveModelDir(a.model, argsDir);
+  const spec = readModelSpec(modelDir);
+  const data = datasetSize(a, argsDir);
+  const threads = a.threads > 0 ? a.threads : machine.cores;
+  const inputs = { threads, weightFileBytes: weightFileBytes(modelDir), datasetTokens: data?.tokens ?? (data ? data.documents * a.max_length : undefined), datasetDocuments: data?.documents };
+  const memory = estimateMemory(spec, a, inputs);
+  const suggestions: Suggestion[] = [];
+  for (const c of CANDIDATES) {
+    if (!c.when(a)) continue;
+    const changes = c.changes(a);
+    suggestions.push({ label: c.label, changes, estimate: estimateMemory(spec, resolveArgs({ ...a, ...changes } as Args), inputs) });
+  }
+  const time = data ? estimateTime(spec, a, data, machine.throughput) : undefined;
+  return { spec, modelDir, memory, time, documents: data?.documents, dataSource: data?.source, suggestions };
+}
+
+/** Quick fix edits for a suggestion: replace present keys' values, add absent keys after "model". */
+function suggestionFix(s: Suggestion, check: ArgsCheck, preferred: boolean): Fix {
+  const edits = [];
+  const anchor = check.locations.get('model')?.property;
+  for (const [k, v] of Object.entries(s.changes)) {
+    const loc = check.locations.get(k);
+    if (loc) edits.push({ range: loc.value, newText: JSON.stringify(v) });
+    else if (anchor) edits.push({ range: { line: anchor.endLine, col: anchor.endCol, endLine: anchor.endLine, endCol: anchor.endCol }, newText: `, ${JSON.stringify(k)}: ${JSON.stringify(v)}` });
+  }
+  return { title: `Use ${s.label} (~${formatBytes(s.estimate.total)})`, edits, preferred };
+}
+
+/** The estimate as diagnostics on ARGS.json; errors from resolving the model become one diagnostic. */
+export function preflightProblems(check: ArgsCheck, argsFile: string, machine: MachineInfo): { problems: Problem[]; preflight?: Preflight } {
+  const value = check.value;
+  if (!value || typeof value.model !== 'string' || typeof value.data !== 'string') return { problems: [] };
+  const at = (k: string): Range => check.locations.get(k)?.key ?? { line: 0, col: 0, endLine: 0, endCol: 1 };
+  let pf: Preflight;
+  try {
+    pf = computePreflight(value as unknown as Args, argsFile, machine);
+  } catch (e) {
+    return { problems: [{ range: check.locations.get('model')?.value ?? at('model'), severity: 'error', code: PREFLIGHT_CODES.model, message: (e as Error).message }] };
+  }
+  const problems: Problem[] = [];
+  if (!(TRAINABLE_ARCHITECTURES as readonly string[]).includes(pf.spec.architecture)) {
+    problems.push({ range: check.locations.get('model')!.value, severity: 'warning', code: PREFLIGHT_CODES.model, message: `${pf.spec.architecture} cannot be trained by Tuner's engine yet (it trains ${TRAINABLE_ARCHITECTURES.join(', ')}); the estimate below assumes the same shapes.` });
+  }
+  if (pf.documents === undefined) {
+    problems.push({ range: check.locations.get('data')!.value, severity: 'error', code: PREFLIGHT_CODES.data, message: `the data file ${path.resolve(path.dirname(argsFile), String(value.data))} cannot be read: check the path (relative to ARGS.json).` });
+  }
+  const need = pf.memory.total;
+  const free = machine.freeMemoryBytes;
+  const parts = pf.memory.parts.filter((p) => p.bytes > 0).map((p) => `${p.name} ${formatBytes(p.bytes)}`).join(', ');
+  const time = pf.time ? `; ~${formatDuration(pf.time.secondsPerEpoch)} per epoch (${pf.time.stepsPerEpoch} steps, ${pf.documents} records by ${pf.dataSource}; speed ${pf.time.throughput.source})` : '';
+  if (need > free) {
+    const fits = pf.suggestions.filter((s) => s.estimate.total <= free * 0.9);
+    const hint = fits.length ? `: ${fits[0].label} needs ~${formatBytes(fits[0].estimate.total)}` : '; no single change makes it fit: use a smaller model';
+    problems.push({
+      range: at('model'), severity: 'error', code: PREFLIGHT_CODES.doesNotFit,
+      message: `needs ~${formatBytes(need)}, this machine has ${formatBytes(free)} free${hint}. (${parts})`,
+      fixes: fits.map((s, i) => suggestionFix(s, check, i === 0)),
+    });
+  } else {
+    const tight = need > free * 0.8;
+    problems.push({
+      range: at('model'), severity: tight ? 'warning' : 'info', code: tight ? PREFLIGHT_CODES.tight : PREFLIGHT_CODES.estimate,
+      message: `needs ~${formatBytes(need)} of ${formatBytes(free)} free${tight ? ' (tight: close other programs or use a fix)' : ''}${time}. (${parts})`,
+      fixes: tight ? pf.suggestions.filter((s) => s.estimate.total < need * 0.8).slice(0, 3).map((s, i) => suggestionFix(s, check, i === 0)) : undefined,
+    });
+  }
+  return { problems, preflight: pf };
+}

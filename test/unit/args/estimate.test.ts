@@ -1,0 +1,123 @@
+import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { describe, it } from 'node:test';
+import { applyTextEdits } from '../../../src/core/args/edits';
+import { estimateMemory, estimateTime, trainingFlopsPerToken } from '../../../src/core/args/estimate';
+import { resolveArgs, type Args } from '../../../src/core/args/fields';
+import { PREFLIGHT_CODES, preflightProblems, type MachineInfo } from '../../../src/core/args/preflight';
+import { validateArgsText } from '../../../src/core/args/validate';
+import { parameterCount, parseModelSpec, type ModelSpec } from '../../../src/core/model/spec';
+
+const ROOT = path.join(__dirname, '..', '..', '..', '..');
+const GiB = 1024 ** 3;
+
+interface Row {
+  name: string; params: number; method: 'full' | 'lora'; lora_rank: number | null; lora_target_modules: string[] | null; batch_size: number; max_length: number; threads: number;
+  model: { vocab: number; hidden: number; layers: number; heads: number; kvHeads: number; intermediate: number; arch?: string };
+  dataset_tokens: number; dataset_documents: number; weight_file_bytes: number; estimate_bytes: number; measured_bytes: number;
+}
+
+/** The config.json test/native/reference/make_tiny_model.py writes for these shapes. */
+function specOf(m: Row['model']): ModelSpec {
+  const qwen = m.arch === 'qwen2';
+  return parseModelSpec({
+    architectures: [qwen ? 'Qwen2ForCausalLM' : 'LlamaForCausalLM'], model_type: qwen ? 'qwen2' : 'llama', vocab_size: m.vocab, hidden_size: m.hidden,
+    intermediate_size: m.intermediate, num_hidden_layers: m.layers, num_attention_heads: m.heads, num_key_value_heads: m.kvHeads, tie_word_embeddings: false, torch_dtype: 'float32',
+  });
+}
+
+const calibration = JSON.parse(fs.readFileSync(path.join(ROOT, 'test', 'fixtures', 'estimator-calibration.json'), 'utf8')) as { rows: Row[] };
+
+describe('memory estimate vs tuner-train measured peak (scripts/calibrate-estimator.mjs)', () => {
+  it('covers at least 8 runs, full and LoRA, several batch shapes', () => {
+    assert.ok(calibration.rows.length >= 8);
+    assert.ok(calibration.rows.some((r) => r.method === 'full') && calibration.rows.some((r) => r.method === 'lora'));
+    assert.ok(new Set(calibration.rows.map((r) => `${r.batch_size}x${r.max_length}`)).size >= 5);
+  });
+  for (const r of calibration.rows) {
+    it(`${r.name}: estimate within ±15% of the measured ${(r.measured_bytes / 2 ** 20).toFixed(1)} MiB`, () => {
+      const spec = specOf(r.model);
+      assert.equal(parameterCount(spec), r.params);
+      const args = resolveArgs({ model: 'm', data: 'd', method: r.method, lora_rank: r.lora_rank ?? 8, lora_target_modules: (r.lora_target_modules ?? ['q_proj']) as Args['lora_target_modules'], batch_size: r.batch_size, max_length: r.max_length, threads: r.threads });
+      const est = estimateMemory(spec, args, { threads: r.threads, weightFileBytes: r.weight_file_bytes, datasetTokens: r.dataset_tokens, datasetDocuments: r.dataset_documents });
+      const ratio = est.total / r.measured_bytes;
+      assert.ok(Math.abs(ratio - 1) <= 0.15, `estimate ${est.total} vs measured ${r.measured_bytes}: ratio ${ratio.toFixed(3)}`);
+    });
+  }
+});
+
+const LLAMA_8B = parseModelSpec({
+  architectures: ['LlamaForCausalLM'], model_type: 'llama', vocab_size: 128256, hidden_size: 4096, intermediate_size: 14336,
+  num_hidden_layers: 32, num_attention_heads: 32, num_key_value_heads: 8, torch_dtype: 'bfloat16', tie_word_embeddings: false,
+});
+
+describe('estimate terms', () => {
+  it('counts Llama 3 8B at 8.03 B parameters', () => {
+    assert.equal(parameterCount(LLAMA_8B), 8_030_261_248);
+  });
+  it('LoRA needs far less than full; QLoRA less than LoRA; checkpointing cuts activations', () => {
+    const base = { model: 'm', data: 'd', batch_size: 1, max_length: 512 } as const;
+    const e = (a: Partial<Args>) => estimateMemory(LLAMA_8B, resolveArgs({ ...base, ...a }), { threads: 8 }).total;
+    const full = e({ method: 'full' }), lora = e({ method: 'lora' }), qlora = e({ method: 'qlora', quantization: 'nf4' });
+    assert.ok(full > 4 * 4 * 8e9 * 0.95, `full ${full / GiB}`); // weights + grads + 2 Adam states, fp32
+    assert.ok(lora < full / 2.5 && qlora < lora / 3, `${full / GiB} ${lora / GiB} ${qlora / GiB}`);
+    const acts = (a: Partial<Args>) => estimateMemory(LLAMA_8B, resolveArgs({ ...base, ...a }), { threads: 8 }).parts.find((p) => p.name === 'activations')!.bytes;
+    assert.ok(acts({ method: 'lora', gradient_checkpointing: true }) < acts({ method: 'lora' }) / 4);
+  });
+  it('time per epoch follows FLOPs per token / throughput', () => {
+    const a = resolveArgs({ model: 'm', data: 'd', method: 'full', max_length: 512 });
+    const f = trainingFlopsPerToken(LLAMA_8B, a);
+    assert.ok(f > 6 * 7e9 && f < 6 * 8.1e9, String(f)); // ≈ 6 × parameters for full tuning
+    const t = estimateTime(LLAMA_8B, a, { documents: 1000 }, { flopsPerSecond: 1e12, source: 'test' });
+    assert.equal(t.secondsPerEpoch, (f * 1000 * 512) / 1e12);
+    assert.equal(t.stepsPerEpoch, 250);
+  });
+});
+
+describe('pre-flight diagnostics on ARGS.json', () => {
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'tuner-preflight-'));
+  fs.mkdirSync(path.join(root, 'llama8b'));
+  fs.writeFileSync(path.join(root, 'llama8b', 'config.json'), JSON.stringify({
+    architectures: ['LlamaForCausalLM'], model_type: 'llama', vocab_size: 128256, hidden_size: 4096, intermediate_size: 14336,
+    num_hidden_layers: 32, num_attention_heads: 32, num_key_value_heads: 8, torch_dtype: 'bfloat16',
+  }));
+  fs.writeFileSync(path.join(root, 'train.jsonl'), Array.from({ length: 100 }, (_, i) => JSON.stringify({ input: `q${i}`, output: `a${i}` })).join('\n') + '\n');
+  const argsFile = path.join(root, 'ARGS.json');
+  const machine: MachineInfo = { freeMemoryBytes: 64 * GiB, totalMemoryBytes: 96 * GiB, cores: 8, throughput: { flopsPerSecond: 2e11, source: 'measured in a test' } };
+
+  it('says how much a run needs and offers the change that fits', () => {
+    const text = '{\n  "model": "./llama8b",\n  "data": "./train.jsonl",\n  "method": "full",\n  "batch_size": 2\n}\n';
+    const check = validateArgsText(text);
+    const { problems } = preflightProblems(check, argsFile, machine);
+    const p = problems.find((x) => x.code === PREFLIGHT_CODES.doesNotFit);
+    assert.ok(p, JSON.stringify(problems));
+    assert.match(p.message, /^needs ~\d+\.\d GiB, this machine has 64\.0 GiB free: method "lora" needs ~\d+\.\d GiB/);
+    const fixed = applyTextEdits(text, p.fixes![0].edits);
+    assert.match(fixed, /"method": "lora"/);
+    const after = preflightProblems(validateArgsText(fixed), argsFile, machine).problems;
+    assert.deepEqual(after.map((x) => x.code), [PREFLIGHT_CODES.estimate]);
+    assert.match(after[0].message, /per epoch \(50 steps, 100 records by record count; speed measured in a test\)/);
+  });
+
+  it('adds keys that are absent when a fix needs them', () => {
+    // batch_size (default 4) and gradient_accumulation are absent; 76 GiB needed, 64 free.
+    const text = '{"model": "./llama8b", "data": "./train.jsonl", "max_length": 1024}';
+    const p = preflightProblems(validateArgsText(text), argsFile, machine).problems.find((x) => x.code === PREFLIGHT_CODES.doesNotFit)!;
+    assert.ok(p, 'expected a does-not-fit diagnostic');
+    assert.deepEqual(p.fixes!.map((f) => f.title.replace(/~[\d.]+ GiB/, '~N GiB')), ['Use half the batch, twice the accumulation (~N GiB)', 'Use batch_size 1 (~N GiB)', 'Use half the max_length (~N GiB)', 'Use method "qlora" (4-bit base, needs a CUDA GPU) (~N GiB)']);
+    const fixed = applyTextEdits(text, p.fixes![1].edits);
+    assert.deepEqual(JSON.parse(fixed), { model: './llama8b', batch_size: 1, gradient_accumulation: 4, data: './train.jsonl', max_length: 1024 });
+    for (const f of p.fixes!) assert.deepEqual(validateArgsText(applyTextEdits(text, f.edits)).problems.filter((x) => x.severity === 'error'), [], f.title);
+  });
+
+  it('a model that is not found is one diagnostic on "model"', () => {
+    const check = validateArgsText('{"model": "./nowhere", "data": "./train.jsonl"}');
+    const { problems } = preflightProblems(check, argsFile, machine);
+    assert.equal(problems.length, 1);
+    assert.equal(problems[0].code, PREFLIGHT_CODES.model);
+    assert.match(problems[0].message, /model "\.\/nowhere" not found/);
+    assert.deepEqual(problems[0].range, check.locations.get('model')!.value);
+  });
+});
