@@ -182,11 +182,59 @@ void pack_b_cols(float* dst, const float* B, int64_t ldb, int p0, int kc, int j0
   }
 }
 
+// A stored [K][M] (op(A) = A^T): each k is 6 contiguous values of a row of A.
+void pack_a_cols(float* dst, const float* A, int64_t lda, int i0, int m, int p0, int kc) {
+  for (int s = 0; s < m; s += MR) {
+    const int rows = m - s < MR ? m - s : MR;
+    float* out = dst + int64_t(s) * kc;
+    const float* src = A + int64_t(p0) * lda + i0 + s;
+    if (rows == MR) {
+      for (int k = 0; k < kc; ++k) {
+        const float* row = src + k * lda;
+        float* o = out + k * MR;
+        _mm_storeu_ps(o, _mm_loadu_ps(row));
+        _mm_storel_pi(reinterpret_cast<__m64*>(o + 4), _mm_castpd_ps(_mm_load_sd(reinterpret_cast<const double*>(row + 4))));
+      }
+    } else {
+      for (int k = 0; k < kc; ++k) {
+        float* o = out + k * MR;
+        for (int i = 0; i < rows; ++i) o[i] = src[k * lda + i];
+        for (int i = rows; i < MR; ++i) o[i] = 0.0f;
+      }
+    }
+  }
+}
+
+// B stored [K][N]: each k is 16 contiguous values of a row of B.
+void pack_b_rows(float* dst, const float* B, int64_t ldb, int p0, int kc, int j0, int n, int s0,
+                 int s1) {
+  for (int s = s0; s < s1; ++s) {
+    const int c0 = s * NR;
+    const int cols = n - c0 < NR ? n - c0 : NR;
+    float* out = dst + int64_t(s) * NR * kc;
+    const float* src = B + int64_t(p0) * ldb + j0 + c0;
+    if (cols == NR) {
+      for (int k = 0; k < kc; ++k) {
+        const float* row = src + k * ldb;
+        _mm256_store_ps(out + k * NR, _mm256_loadu_ps(row));
+        _mm256_store_ps(out + k * NR + 8, _mm256_loadu_ps(row + 8));
+      }
+    } else {
+      for (int k = 0; k < kc; ++k) {
+        float* o = out + k * NR;
+        for (int j = 0; j < cols; ++j) o[j] = src[k * ldb + j];
+        for (int j = cols; j < NR; ++j) o[j] = 0.0f;
+      }
+    }
+  }
+}
+
 // Cache blocks, measured on Zen 3 (32 KiB L1d, 512 KiB L2 per core) with tuner-bench-gemm:
 // mc x kc = 192 x 384 A block (288 KiB) stays in L2; a 16 x 384 B sliver (24 KiB) stays in L1
 // while 32 A slivers stream past it; the 384 x 4096 B panel (6 MiB) stays in L3. Against
 // 120 x 256 this fetches each C tile a third less often and was 5-10% faster on K >= 1024.
-constexpr GemmKernel kKernel{"avx2", MR, NR, 192, 384, 4096, micro_6x16, pack_a_rows, pack_b_cols};
+constexpr GemmKernel kKernel{"avx2", MR, NR, 192, 384, 4096, micro_6x16, pack_a_rows, pack_b_cols,
+                               pack_a_cols, pack_b_rows};
 
 }  // namespace
 

@@ -50,8 +50,9 @@ inline int ceil_div(int a, int b) { return (a + b - 1) / b; }
 void pack_a(const GemmKernel& kern, float* dst, Trans ta, const float* A, int64_t lda, int i0,
             int m, int p0, int kc) {
   const int MR = kern.mr;
-  if (ta == Trans::N && kern.pack_a_rows) {
-    kern.pack_a_rows(dst, A, lda, i0, m, p0, kc);
+  GemmPackARows fast = ta == Trans::N ? kern.pack_a_rows : kern.pack_a_cols;
+  if (fast) {
+    fast(dst, A, lda, i0, m, p0, kc);
     return;
   }
   for (int s = 0; s < m; s += MR) {
@@ -80,8 +81,9 @@ void pack_a(const GemmKernel& kern, float* dst, Trans ta, const float* A, int64_
 void pack_b(const GemmKernel& kern, float* dst, Trans tb, const float* B, int64_t ldb, int p0,
             int kc, int j0, int n, int s0, int s1) {
   const int NR = kern.nr;
-  if (tb == Trans::T && kern.pack_b_cols) {
-    kern.pack_b_cols(dst, B, ldb, p0, kc, j0, n, s0, s1);
+  GemmPackBCols fast = tb == Trans::T ? kern.pack_b_cols : kern.pack_b_rows;
+  if (fast) {
+    fast(dst, B, ldb, p0, kc, j0, n, s0, s1);
     return;
   }
   for (int s = s0; s < s1; ++s) {

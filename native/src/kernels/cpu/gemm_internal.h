@@ -27,6 +27,11 @@ using GemmPackARows = void (*)(float* dst, const float* A, int64_t lda, int i0, 
 using GemmPackBCols = void (*)(float* dst, const float* B, int64_t ldb, int p0, int kc, int j0,
                                int n, int s0, int s1);
 
+// The non-transposing cases (op(A) = A^T read down its columns, op(B) = B read along its rows)
+// are contiguous copies; a kernel may provide them too, to copy a sliver row with wide moves.
+using GemmPackACols = GemmPackARows;  // A stored [K][M]: rows [i0, i0+m) of op(A) = A^T
+using GemmPackBRows = GemmPackBCols;  // B stored [K][N]
+
 struct GemmKernel {
   const char* name;  // "avx512", "avx2", "generic"
   int mr, nr;        // register tile
@@ -34,6 +39,8 @@ struct GemmKernel {
   GemmMicroKernel micro;
   GemmPackARows pack_a_rows = nullptr;  // optional; the driver's portable loop otherwise
   GemmPackBCols pack_b_cols = nullptr;  // optional
+  GemmPackACols pack_a_cols = nullptr;  // optional
+  GemmPackBRows pack_b_rows = nullptr;  // optional
 };
 
 // One per instruction set; each is defined in its own file compiled with that ISA's flags.
