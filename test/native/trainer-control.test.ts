@@ -1,11 +1,13 @@
 // Driving tuner-train through stdin: start paused, single steps, pause / resume, save, stop;
 // a closed stdin does not stop training; SIGTERM stops cleanly with a checkpoint.
 import { strict as assert } from 'node:assert';
+import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { before, describe, it } from 'node:test';
 
 import type { TrainerEvent } from '../../src/core/engine/protocol';
+import { findTrainerBinary } from '../../src/core/engine/trainer-client';
 import { basePlan, makeShards, makeTinyModel, repetitiveDocuments, startTrainer, steps, tempDir, writePlan } from './trainer-fixtures';
 
 const VOCAB = 96;
@@ -86,6 +88,20 @@ describe('tuner-train commands', () => {
     const done = exit.events[exit.events.length - 1];
     assert.ok(done.type === 'done' && done.reason === 'stopped' && done.step >= 3);
     assert.ok(exit.events.some((e) => e.type === 'checkpoint' && e.step === done.step));
+  });
+
+  it('saves and stops when its stdout is closed (nobody is watching)', async () => {
+    const plan = basePlan(root, { output_dir: path.join(root, 'out-closed'), max_steps: 100000 });
+    const child = spawn(findTrainerBinary(), ['--plan', writePlan(root, plan, 'closed.json')], { stdio: ['pipe', 'pipe', 'ignore'] });
+    const exited = new Promise<[number | null, string | null]>((resolve) => child.once('exit', (c, s) => resolve([c, s])));
+    await new Promise<void>((resolve) => child.stdout.once('data', () => resolve()));
+    child.stdout.destroy();
+    const [code, signal] = await exited;
+    assert.equal(signal, null);
+    assert.equal(code, 0);
+    const ckpts = fs.readdirSync(path.join(plan.output_dir, 'checkpoints'));
+    assert.equal(ckpts.length, 1);
+    assert.ok(fs.existsSync(path.join(plan.output_dir, 'checkpoints', ckpts[0], 'trainer_state.json')));
   });
 
   it('ignores a malformed command and keeps going', async () => {

@@ -77,4 +77,18 @@ describe('tuner-train resume', () => {
     assert.equal(exit.signal, null);
     assert.equal(exit.error?.code, 'plan_mismatch');
   });
+
+  it('refuses to resume on different data', async () => {
+    const ckpt = path.join(root, 'lora-ref', 'checkpoints', 'step-00000010');
+    const other = makeShards(path.join(root, 'data2'), repetitiveDocuments(25, 65, VOCAB), VOCAB);
+    const plan = basePlan(root, {
+      max_steps: 60, seq_len: 64, save_interval: 10, schedule: 'cosine', warmup_steps: 5, data_dir: other,
+      lora: { rank: 4, alpha: 8, dropout: 0.1, target_modules: ['q_proj', 'v_proj', 'down_proj'] },
+      output_dir: path.join(root, 'other-data'),
+    });
+    const exit = await runTrainer({ planPath: writePlan(root, plan, 'other-data.json'), resumeDir: ckpt });
+    assert.equal(exit.signal, null);
+    assert.notEqual(exit.code, 0);
+    assert.equal(exit.error?.code, 'data_mismatch');
+  });
 });

@@ -21,6 +21,7 @@ struct TrainerState {
   DataCursor cursor;
   uint64_t rng_state = 0;
   std::string plan_fingerprint;
+  std::string data_fingerprint;
   std::string method;
 };
 

@@ -50,10 +50,13 @@ class EventSink {
  public:
   explicit EventSink(int fd = 1) : fd_(fd) {}
   void emit(const EventLine& e);
+  // True once a write failed (the reader closed stdout): nobody is watching the run any more.
+  bool broken() const { return broken_; }
 
  private:
   int fd_;
   std::mutex mu_;
+  bool broken_ = false;
 };
 
 enum class CommandType { Pause, Resume, Step, Save, Stop };

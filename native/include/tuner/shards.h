@@ -22,6 +22,7 @@ struct ShardSet {
   std::string dir;
   uint32_t vocab_size = 0;
   std::string model_fingerprint, tokenizer_fingerprint;
+  std::string content_fingerprint;  // hash of the files' CRCs: same data <=> same fingerprint
   std::vector<uint64_t> doc_offsets;  // num_documents + 1 entries into tokens / mask
   std::vector<uint32_t> tokens;
   std::vector<uint8_t> mask;

@@ -87,7 +87,10 @@ void EventSink::emit(const EventLine& e) {
   while (off < line.size()) {
     ssize_t n = ::write(fd_, line.data() + off, line.size() - off);
     if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return;  // reader went away (EPIPE): training goes on, checkpoints still land
+    if (n <= 0) {  // the reader went away (EPIPE; SIGPIPE is ignored by the trainer)
+      broken_ = true;
+      return;
+    }
     off += static_cast<size_t>(n);
   }
 }

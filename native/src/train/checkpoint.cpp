@@ -139,6 +139,7 @@ void save_checkpoint(const std::string& dir, const Model& model, bool lora, cons
   st.set("rng_state", hex64(state.rng_state));  // a string: JSON numbers cannot hold 64 bits
   st.set("optimizer_step", opt.step_count());
   st.set("plan_fingerprint", state.plan_fingerprint);
+  st.set("data_fingerprint", state.data_fingerprint);
   st.set("method", state.method);
   write_file_atomic(tmp + "/trainer_state.json", st.dump(2) + "\n");
 
@@ -184,6 +185,7 @@ TrainerState read_trainer_state(const std::string& dir) {
   s.rng_state = std::strtoull(rng.c_str(), &end, 16);
   if (rng.size() != 16 || *end != '\0') bad_checkpoint(path, "field \"rng_state\" is not 16 hex digits");
   s.plan_fingerprint = str("plan_fingerprint");
+  s.data_fingerprint = str("data_fingerprint");
   s.method = str("method");
   return s;
 }

@@ -87,6 +87,10 @@ void Trainer::setup() {
                        opts_.resume_dir + " was trained under a different plan (fingerprint " + st.plan_fingerprint +
                            ", this plan " + fingerprint_ + ")",
                        "Resume with the plan the checkpoint was made with; only paths, threads and intervals may change.");
+    if (st.data_fingerprint != data_.content_fingerprint)
+      throw TunerError("data_mismatch",
+                       opts_.resume_dir + " was trained on other data than " + plan_.data_dir + " holds now",
+                       "Resume with the shard directory the run started with (prepare a new run for new data).");
     if (plan_.is_lora()) model_->load_adapter(opts_.resume_dir);
     step_ = st.step;
     loader_->set_cursor(st.cursor);
@@ -197,6 +201,7 @@ std::string Trainer::save() {
   st.cursor = loader_->cursor();
   st.rng_state = rng_.state();
   st.plan_fingerprint = fingerprint_;
+  st.data_fingerprint = data_.content_fingerprint;
   st.method = plan_.method;
   save_checkpoint(dir, *model_, plan_.is_lora(), *opt_, st);
   last_saved_step_ = step_;
@@ -234,6 +239,7 @@ int Trainer::run() {
   emit_start();
   std::signal(SIGINT, on_stop_signal);
   std::signal(SIGTERM, on_stop_signal);
+  std::signal(SIGPIPE, SIG_IGN);  // a closed stdout becomes a write error, handled above
   Control ctl;
   ctl.paused = opts_.start_paused;
   while (step_ < max_steps_) {
@@ -256,7 +262,9 @@ int Trainer::run() {
 bool Trainer::handle_commands(Control* ctl) {
   bool announced = false;
   for (;;) {
-    if (g_stop_signal.load()) return false;
+    // A closed stdout means the extension (or pipe) is gone: save and stop rather than train
+    // on unobserved.
+    if (g_stop_signal.load() || sink_->broken()) return false;
     CommandType c;
     if (commands_->poll(&c)) {
       switch (c) {
