@@ -20,3 +20,18 @@ await build({
   sourcemap: true,
   logLevel: 'warning',
 });
+
+// Webview panels: browser bundles (chart.js and the UI toolkit included, nothing loaded from the
+// network) into dist/webview, the only folder a panel may load from (localResourceRoots).
+const webviews = { dashboard: 'webview/dashboard/main.ts' };
+await build({
+  entryPoints: Object.fromEntries(Object.entries(webviews).filter(([, f]) => existsSync(f))),
+  outdir: 'dist/webview',
+  bundle: true,
+  platform: 'browser',
+  target: 'chrome120',
+  format: 'iife',
+  sourcemap: true,
+  minify: true,
+  logLevel: 'warning',
+});

@@ -73,6 +73,7 @@ export class TrainerProcess {
   readonly exited: Promise<TrainerExit>;
   private readonly child: ChildProcessWithoutNullStreams;
   private readonly listeners: EventListener[] = [];
+  private readonly stderrListeners: ((text: string) => void)[] = [];
   private stderrTail = '';
   private protocolError?: ProtocolError;
 
@@ -87,6 +88,7 @@ export class TrainerProcess {
     this.child.stderr.setEncoding('utf8');
     this.child.stderr.on('data', (chunk: string) => {
       this.stderrTail = (this.stderrTail + chunk).slice(-STDERR_TAIL_BYTES);
+      for (const l of this.stderrListeners) l(chunk);
     });
     const lines = readline.createInterface({ input: this.child.stdout, crlfDelay: Infinity });
     lines.on('line', (line) => this.onLine(line));
@@ -113,6 +115,11 @@ export class TrainerProcess {
     this.listeners.push(listener);
   }
 
+  /** Receives the trainer's stderr (its human-readable log) as it arrives. */
+  onStderr(listener: (text: string) => void): void {
+    this.stderrListeners.push(listener);
+  }
+
   /** Resolves with the first event (already seen or future) that satisfies pred; rejects if the process ends first. */
   waitFor<T extends TrainerEvent>(pred: (e: TrainerEvent) => e is T): Promise<T>;
   waitFor(pred: (e: TrainerEvent) => boolean): Promise<TrainerEvent>;
@@ -123,8 +130,9 @@ export class TrainerProcess {
       this.listeners.push((e) => {
         if (pred(e)) resolve(e);
       });
-      void this.exited.then((x) =>
-        reject(new Error(`tuner-train ended (code ${x.code}, signal ${x.signal}) before the awaited event`)),
+      this.exited.then(
+        (x) => reject(new Error(`tuner-train ended (code ${x.code}, signal ${x.signal}) before the awaited event`)),
+        (err: unknown) => reject(err instanceof Error ? err : new Error(String(err))),
       );
     });
   }

@@ -1,0 +1,91 @@
+// The runs of one workspace: creates a run (folder, prepared data, plan), starts and resumes its
+// trainer, and knows which runs are live. The VS Code side (commands, status bar, tree,
+// dashboard, debugger) listens to it and never spawns a trainer itself.
+import type { PrepareProgress } from '../dataset/prepare';
+import { RunSession, type RunSessionOptions } from './run-session';
+import { RunStore, RunStoreError, type RunRecord } from './run-store';
+import { prepareRun, type PreparedRun } from './resolve';
+
+export interface StartOptions extends Omit<RunSessionOptions, 'resumeFrom'> {
+  onProgress?: (p: PrepareProgress) => void;
+  isCancelled?: () => boolean;
+}
+
+export type ManagerListener = (session: RunSession) => void;
+
+export class RunManager {
+  private readonly live = new Map<string, RunSession>();
+  private readonly startListeners: ManagerListener[] = [];
+  private readonly endListeners: ManagerListener[] = [];
+
+  constructor(readonly store: RunStore) {}
+
+  /** Called for every session started (new runs and resumes). */
+  onDidStart(l: ManagerListener): void {
+    this.startListeners.push(l);
+  }
+
+  /** Called when a session's trainer has exited. */
+  onDidEnd(l: ManagerListener): void {
+    this.endListeners.push(l);
+  }
+
+  /** Creates runs/<id>/, prepares the data and starts the trainer. */
+  start(argsFile: string, opts: StartOptions): { session: RunSession; prepared: PreparedRun } {
+    const record = this.store.create(argsFile);
+    let prepared: PreparedRun;
+    try {
+      prepared = prepareRun(argsFile, record.dir, opts.onProgress, opts.isCancelled);
+    } catch (e) {
+      record.appendLog(`preparation failed: ${(e as Error).message}\n`);
+      throw e;
+    }
+    record.writePlan(prepared.plan);
+    record.appendLog(`prepared ${prepared.report.trainDocuments} training and ${prepared.report.evalDocuments} eval examples, ${prepared.report.tokens} tokens; ${prepared.notes.join('; ')}\n`);
+    return { session: this.launch(record, opts), prepared };
+  }
+
+  /** Continues a run from its newest checkpoint (or `checkpoint`), appending to the same events.jsonl. */
+  resume(id: string, opts: Omit<RunSessionOptions, 'resumeFrom'>, checkpoint?: string): RunSession {
+    if (this.live.has(id)) throw new RunStoreError(`run ${id} is still running; stop it before resuming it.`);
+    const record = this.store.open(id);
+    const ckpt = checkpoint ?? record.lastCheckpoint()?.path;
+    if (!ckpt) {
+      throw new RunStoreError(`run ${id} has no checkpoint to resume from (${record.dir}/checkpoints is empty); start it again, with save_interval set to checkpoint regularly.`);
+    }
+    return this.launch(record, { ...opts, resumeFrom: ckpt });
+  }
+
+  session(id: string): RunSession | undefined {
+    return this.live.get(id);
+  }
+
+  /** The most recently started live session. */
+  current(): RunSession | undefined {
+    let last: RunSession | undefined;
+    for (const s of this.live.values()) last = s;
+    return last;
+  }
+
+  sessions(): RunSession[] {
+    return [...this.live.values()];
+  }
+
+  /** Stops every live trainer (each checkpoints on SIGTERM); used when the extension deactivates. */
+  stopAll(): Promise<unknown> {
+    const all = [...this.live.values()];
+    for (const s of all) s.kill('SIGTERM');
+    return Promise.all(all.map((s) => s.exited));
+  }
+
+  private launch(record: RunRecord, opts: RunSessionOptions): RunSession {
+    const session = new RunSession(record, opts);
+    this.live.set(record.id, session);
+    for (const l of this.startListeners) l(session);
+    void session.exited.then(() => {
+      if (this.live.get(record.id) === session) this.live.delete(record.id);
+      for (const l of this.endListeners) l(session);
+    });
+    return session;
+  }
+}

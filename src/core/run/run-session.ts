@@ -1,0 +1,238 @@
+// One live trainer process of a run: starts tuner-train on the run's plan, appends every event to
+// the run's events.jsonl before anyone else sees it, keeps the run's snapshot, and steers it.
+//
+// Two ways to drive it:
+//  - free: the trainer runs on its own; pause/resume/step/save/stop are passed through.
+//  - lockstep (the debugger): the trainer starts paused and is sent one `step` at a time, so a
+//    breakpoint decided on step N's event stops the run exactly after step N, never a step later.
+//    The trainer's own paused events between steps are bookkeeping; the session's status says
+//    whether the user sees the run paused.
+import { TrainerProcess, type TrainerExit } from '../engine/trainer-client';
+import type { TrainerCommandType, TrainerEvent } from '../engine/protocol';
+import { BreakpointChecker, NO_BREAKPOINTS, type BreakpointHit, type BreakpointSettings } from './breakpoints';
+import type { RunRecord } from './run-store';
+import { RunStateTracker, type RunSnapshot } from './run-state';
+
+export type DriveMode = 'free' | 'lockstep';
+
+/** Why a lockstep run stopped: the debugger's "stopped" reasons. */
+export type StopReason = { reason: 'entry' | 'pause' | 'step' } | { reason: 'breakpoint'; hit: BreakpointHit };
+
+export interface RunSessionOptions {
+  mode: DriveMode;
+  /** Checkpoint folder to continue from. */
+  resumeFrom?: string;
+  /** Lockstep only: wait for the user before the first step. */
+  stopOnEntry?: boolean;
+  breakpoints?: BreakpointSettings;
+  /** tuner-train to run (default: findTrainerBinary). */
+  binary?: string;
+  env?: NodeJS.ProcessEnv;
+}
+
+export interface RunSessionListener {
+  onEvent?(e: TrainerEvent, snapshot: RunSnapshot): void;
+  onStderr?(text: string): void;
+  /** Lockstep: the run is now paused for the user. */
+  onStopped?(why: StopReason): void;
+  onExit?(exit: TrainerExit, snapshot: RunSnapshot): void;
+}
+
+export class RunSession {
+  readonly tracker = new RunStateTracker();
+  readonly exited: Promise<TrainerExit>;
+  private readonly proc: TrainerProcess;
+  private readonly listeners: RunSessionListener[] = [];
+  private readonly checker: BreakpointChecker;
+  /** Lockstep: whether the user wants the run to go on. */
+  private wantRunning: boolean;
+  private singleStep = false;
+  /** Lockstep: the trainer sits between steps waiting for a command. */
+  private trainerIdle = false;
+  private pendingHit: BreakpointHit | undefined;
+  private ended = false;
+
+  constructor(
+    readonly record: RunRecord,
+    readonly options: RunSessionOptions,
+  ) {
+    this.checker = new BreakpointChecker(options.breakpoints ?? NO_BREAKPOINTS);
+    this.wantRunning = !(options.mode === 'lockstep' && options.stopOnEntry);
+    this.proc = TrainerProcess.start({
+      planPath: record.planFile,
+      resumeDir: options.resumeFrom,
+      startPaused: options.mode === 'lockstep',
+      binary: options.binary,
+      env: options.env,
+    });
+    record.setPid(this.proc.pid);
+    this.proc.onStderr((text) => {
+      record.appendLog(text);
+      for (const l of this.listeners) l.onStderr?.(text);
+    });
+    this.proc.onEvent((e) => this.onEvent(e));
+    this.exited = this.proc.exited.then(
+      (exit) => this.onExit(exit),
+      (err: Error) => this.onExit({ code: null, signal: null, events: this.proc.events, stderrTail: err.message, protocolError: undefined }),
+    );
+  }
+
+  get snapshot(): RunSnapshot {
+    return this.tracker.snapshot;
+  }
+
+  get mode(): DriveMode {
+    return this.options.mode;
+  }
+
+  get pid(): number | undefined {
+    return this.proc.pid;
+  }
+
+  get breakpoints(): BreakpointSettings {
+    return this.checker.settings;
+  }
+
+  set breakpoints(b: BreakpointSettings) {
+    this.checker.settings = b;
+  }
+
+  listen(l: RunSessionListener): void {
+    this.listeners.push(l);
+  }
+
+  pause(): void {
+    if (this.options.mode === 'free') return this.send('pause');
+    this.wantRunning = false;
+    if (this.trainerIdle) this.announceStop({ reason: 'pause' });
+  }
+
+  resume(): void {
+    if (this.options.mode === 'free') return this.send('resume');
+    this.wantRunning = true;
+    this.singleStep = false;
+    this.setStatus('running');
+    if (this.trainerIdle) this.nextStep();
+  }
+
+  /** One optimizer step, then paused again. */
+  step(): void {
+    if (this.options.mode === 'free') return this.send('step');
+    this.wantRunning = false;
+    this.singleStep = true;
+    this.setStatus('running');
+    if (this.trainerIdle) this.nextStep();
+  }
+
+  save(): void {
+    this.send('save');
+  }
+
+  /** Stop = checkpoint and exit (the trainer saves before it ends). */
+  stop(): void {
+    this.send('stop');
+  }
+
+  /** Ends the trainer with a signal (SIGTERM also checkpoints; SIGKILL loses the steps since the last one). */
+  kill(signal: NodeJS.Signals = 'SIGTERM'): void {
+    this.proc.kill(signal);
+  }
+
+  private send(type: TrainerCommandType): void {
+    if (!this.ended) this.proc.send(type);
+  }
+
+  private nextStep(): void {
+    this.trainerIdle = false;
+    this.send('step');
+  }
+
+  private setStatus(status: 'running' | 'paused'): void {
+    const s = this.tracker.snapshot;
+    if (s.status === 'running' || s.status === 'paused') s.status = status;
+  }
+
+  private announceStop(why: StopReason): void {
+    this.setStatus('paused');
+    for (const l of this.listeners) l.onStopped?.(why);
+  }
+
+  private onEvent(e: TrainerEvent): void {
+    this.record.appendEvent(e);
+    this.tracker.apply(e);
+    if (this.options.mode === 'lockstep') this.lockstep(e);
+    for (const l of this.listeners) l.onEvent?.(e, this.tracker.snapshot);
+  }
+
+  private lockstep(e: TrainerEvent): void {
+    switch (e.type) {
+      case 'start':
+        // The trainer was started paused; it announces that with a paused event next.
+        this.setStatus(this.wantRunning ? 'running' : 'paused');
+        return;
+      case 'step': {
+        this.trainerIdle = false;
+        const hit = this.checker.onStep(e);
+        if (hit) {
+          this.pendingHit = hit;
+          this.wantRunning = false;
+        }
+        this.setStatus(this.wantRunning || this.singleStep || hit ? 'running' : 'paused');
+        return;
+      }
+      case 'paused': {
+        this.trainerIdle = true;
+        if (this.pendingHit) {
+          const hit = this.pendingHit;
+          this.pendingHit = undefined;
+          this.singleStep = false;
+          return this.announceStop({ reason: 'breakpoint', hit });
+        }
+        if (this.singleStep) {
+          this.singleStep = false;
+          return this.announceStop({ reason: 'step' });
+        }
+        if (this.wantRunning) {
+          this.setStatus('running');
+          return this.nextStep();
+        }
+        const first = this.tracker.snapshot.step === (this.tracker.snapshot.start?.step ?? 0);
+        return this.announceStop({ reason: first ? 'entry' : 'pause' });
+      }
+      case 'resumed':
+        this.setStatus(this.wantRunning ? 'running' : 'paused');
+        return;
+      case 'error': {
+        const hit = this.checker.onError(e);
+        if (hit) for (const l of this.listeners) l.onStopped?.({ reason: 'breakpoint', hit });
+        return;
+      }
+      default:
+        return;
+    }
+  }
+
+  private onExit(exit: TrainerExit): TrainerExit {
+    this.ended = true;
+    this.record.setPid(undefined);
+    const s = this.tracker.snapshot;
+    if (exit.protocolError) {
+      s.status = 'failed';
+      s.error = { version: 1, type: 'error', code: 'protocol', message: exit.protocolError.message, hint: 'The trainer and the extension disagree on the protocol: rebuild tuner-train (npm run build:native).' };
+    } else if (s.status !== 'done' && s.status !== 'stopped' && s.status !== 'failed') {
+      // No ending event: the process died (kill -9, a native crash, out of memory).
+      const how = exit.signal ? `was ended by ${exit.signal}` : `exited with code ${exit.code}`;
+      s.status = s.start ? 'interrupted' : 'failed';
+      s.error = {
+        version: 1,
+        type: 'error',
+        code: 'trainer_died',
+        message: `tuner-train ${how} at step ${s.step}${exit.stderrTail ? `: ${exit.stderrTail.trim().split('\n').slice(-1)[0]}` : ''}`,
+        hint: s.lastCheckpoint ? `Resume continues from the checkpoint at step ${s.lastCheckpoint.step}.` : 'No checkpoint was saved; start the run again (set save_interval to checkpoint regularly).',
+      };
+    }
+    s.etaMs = undefined;
+    for (const l of this.listeners) l.onExit?.(exit, s);
+    return exit;
+  }
+}

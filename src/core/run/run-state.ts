@@ -1,0 +1,106 @@
+// What a run looks like right now, folded from its events: the status bar, the dashboard header,
+// the runs tree and the debugger's Variables view all read this one shape. No Node or DOM
+// imports: the webview bundles it too.
+import type { CheckpointEvent, ErrorEvent, StartEvent, TrainerEvent } from '../engine/protocol';
+import { EtaEstimator } from './eta';
+
+/**
+ * running / paused: a live trainer; done: completed; stopped: stopped by the user with a
+ * checkpoint; failed: the trainer reported an error or died; interrupted: events end without an
+ * ending (the trainer or the editor was killed); resume continues from the last checkpoint.
+ */
+export type RunStatus = 'starting' | 'running' | 'paused' | 'done' | 'stopped' | 'failed' | 'interrupted';
+
+export interface RunSnapshot {
+  status: RunStatus;
+  step: number;
+  maxSteps: number;
+  loss?: number;
+  evalLoss?: number;
+  lr?: number;
+  gradNorm?: number;
+  tokensPerS?: number;
+  /** Tokens trained so far (this run, every segment). */
+  tokens: number;
+  peakMemoryBytes?: number;
+  etaMs?: number;
+  start?: StartEvent;
+  lastCheckpoint?: CheckpointEvent;
+  error?: ErrorEvent;
+  /** Set for runs that ended: the trained adapter/model folder. */
+  output?: string;
+}
+
+export function emptySnapshot(): RunSnapshot {
+  return { status: 'starting', step: 0, maxSteps: 0, tokens: 0 };
+}
+
+/** Folds events into a snapshot; `apply` returns the same object, updated. */
+export class RunStateTracker {
+  readonly snapshot: RunSnapshot = emptySnapshot();
+  private readonly eta = new EtaEstimator();
+  private tokensPerStep = 0;
+
+  apply(e: TrainerEvent): RunSnapshot {
+    const s = this.snapshot;
+    switch (e.type) {
+      case 'start':
+        s.start = e;
+        s.maxSteps = e.max_steps;
+        s.step = e.step;
+        s.status = 'running';
+        s.error = undefined;
+        this.tokensPerStep = e.tokens_per_step;
+        s.tokens = e.step * e.tokens_per_step;
+        break;
+      case 'step':
+        s.step = e.step;
+        s.loss = e.loss;
+        s.lr = e.lr;
+        s.gradNorm = e.grad_norm;
+        s.tokensPerS = e.tokens_per_s;
+        s.peakMemoryBytes = Math.max(s.peakMemoryBytes ?? 0, e.peak_memory_bytes);
+        s.tokens = e.step * (e.tokens || this.tokensPerStep);
+        this.eta.addStep(e.ms);
+        if (s.status === 'starting') s.status = 'running';
+        break;
+      case 'eval':
+        s.evalLoss = e.loss;
+        break;
+      case 'checkpoint':
+        s.lastCheckpoint = e;
+        break;
+      case 'paused':
+        s.status = 'paused';
+        break;
+      case 'resumed':
+        s.status = 'running';
+        break;
+      case 'done':
+        s.status = e.reason === 'completed' ? 'done' : 'stopped';
+        s.step = e.step;
+        s.output = e.outputs.adapter ?? e.outputs.model;
+        if (e.outputs.checkpoint) s.lastCheckpoint = { version: e.version, type: 'checkpoint', step: e.step, path: e.outputs.checkpoint };
+        break;
+      case 'error':
+        s.status = 'failed';
+        s.error = e;
+        break;
+      default: {
+        const never: never = e;
+        throw new Error(`unhandled trainer event ${JSON.stringify(never)}`);
+      }
+    }
+    s.etaMs = s.status === 'running' || s.status === 'paused' ? this.eta.remainingMs(s.maxSteps - s.step) : undefined;
+    return s;
+  }
+
+  applyAll(events: Iterable<TrainerEvent>): RunSnapshot {
+    for (const e of events) this.apply(e);
+    return this.snapshot;
+  }
+}
+
+export function isLive(status: RunStatus): boolean {
+  return status === 'starting' || status === 'running' || status === 'paused';
+}

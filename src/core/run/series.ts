@@ -1,0 +1,101 @@
+// Chart series of one run, built from its trainer events. A resumed run replays steps that
+// were done after its last checkpoint, so a step seen twice keeps its latest value (the one
+// the model the run continues with actually took). No Node or DOM imports: the webview bundles
+// this file and feeds it events as they arrive.
+import type { TrainerEvent } from '../engine/protocol';
+import type { Point } from './downsample';
+
+export const SERIES_IDS = ['loss', 'eval_loss', 'lr', 'grad_norm', 'tokens_per_s', 'tokens', 'memory'] as const;
+export type SeriesId = (typeof SERIES_IDS)[number];
+
+export const SERIES_LABELS: Record<SeriesId, string> = {
+  loss: 'train loss',
+  eval_loss: 'eval loss',
+  lr: 'learning rate',
+  grad_norm: 'gradient norm',
+  tokens_per_s: 'tokens / s',
+  tokens: 'tokens per step',
+  memory: 'peak memory (MiB)',
+};
+
+export type XAxis = 'step' | 'tokens';
+
+interface Row {
+  step: number;
+  /** Tokens trained up to and including this step. */
+  tokensSeen: number;
+  values: Partial<Record<SeriesId, number>>;
+}
+
+/** Accumulates events into per-step rows; `points()` gives one series against either x axis. */
+export class RunSeries {
+  private readonly rows = new Map<number, Row>();
+  private sorted: Row[] | undefined;
+  private tokensPerStep = 0;
+
+  add(event: TrainerEvent): void {
+    switch (event.type) {
+      case 'start':
+        this.tokensPerStep = event.tokens_per_step;
+        return;
+      case 'step': {
+        const row = this.row(event.step);
+        row.values.loss = event.loss;
+        row.values.lr = event.lr;
+        row.values.grad_norm = event.grad_norm;
+        row.values.tokens_per_s = event.tokens_per_s;
+        row.values.tokens = event.tokens;
+        row.values.memory = event.peak_memory_bytes / (1024 * 1024);
+        this.tokensPerStep = event.tokens;
+        return;
+      }
+      case 'eval':
+        this.row(event.step).values.eval_loss = event.loss;
+        return;
+      default:
+        return;
+    }
+  }
+
+  addAll(events: Iterable<TrainerEvent>): this {
+    for (const e of events) this.add(e);
+    return this;
+  }
+
+  get size(): number {
+    return this.rows.size;
+  }
+
+  /** The series as points, x = step or cumulative tokens, sorted by x. */
+  points(id: SeriesId, x: XAxis = 'step'): Point[] {
+    const out: Point[] = [];
+    for (const r of this.ordered()) {
+      const y = r.values[id];
+      if (y !== undefined) out.push({ x: x === 'step' ? r.step : r.tokensSeen, y });
+    }
+    return out;
+  }
+
+  private row(step: number): Row {
+    let r = this.rows.get(step);
+    if (!r) {
+      r = { step, tokensSeen: 0, values: {} };
+      this.rows.set(step, r);
+    }
+    this.sorted = undefined;
+    return r;
+  }
+
+  private ordered(): Row[] {
+    if (!this.sorted) {
+      this.sorted = [...this.rows.values()].sort((a, b) => a.step - b.step);
+      // Cumulative tokens: each step adds its own token count (every step of a plan has the same).
+      let seen = 0;
+      for (const r of this.sorted) {
+        seen += r.values.tokens ?? this.tokensPerStep;
+        r.tokensSeen = seen;
+      }
+    }
+    return this.sorted;
+  }
+}

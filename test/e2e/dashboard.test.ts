@@ -1,0 +1,200 @@
+// The run dashboard in a real browser (Debian chromium driven by playwright-core, offline): the
+// page the extension serves (same HTML builder, same CSP, same bundle from dist/webview) is fed
+// the events of a recorded tiny LoRA run, and the charts' data is checked against those events.
+// The screenshot it takes is checked in as test/e2e/artifacts/dashboard.png.
+import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import * as path from 'node:path';
+import { after, before, test } from 'node:test';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { parseTrainerEvent, type StepEvent, type TrainerEvent } from '../../src/core/engine/protocol';
+import { dashboardHtml } from '../../src/vscode/dashboard-html';
+import type { HostToDashboard, RunHeader } from '../../webview/protocol';
+
+const ROOT = path.resolve(__dirname, '..', '..', '..');
+const DIST = path.join(ROOT, 'dist', 'webview');
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+const recorded: TrainerEvent[] = fs
+  .readFileSync(path.join(ROOT, 'test', 'e2e', 'fixtures', 'tiny-lora-run.events.jsonl'), 'utf8')
+  .split('\n')
+  .filter((l) => l.trim())
+  .map(parseTrainerEvent);
+
+// Page-side code below runs in the browser; these name its globals for the type checker only.
+/* eslint-disable @typescript-eslint/no-explicit-any */
+declare const window: any;
+declare const document: any;
+/* eslint-enable @typescript-eslint/no-explicit-any */
+
+let server: http.Server;
+let base: string;
+let browser: Browser;
+
+const header = (over: Partial<RunHeader> = {}): RunHeader => ({
+  id: '20261123-151512',
+  model: 'model',
+  method: 'lora',
+  params: 45_000,
+  trainableParams: 2_048,
+  status: 'running',
+  step: 20,
+  maxSteps: 40,
+  loss: 1.5,
+  tokensPerS: 12_000,
+  etaMs: 65_000,
+  live: true,
+  ...over,
+});
+
+before(async () => {
+  assert.ok(fs.existsSync(path.join(DIST, 'dashboard.js')), 'dist/webview/dashboard.js missing: run npm run build:ts');
+  server = http.createServer((req, res) => {
+    const url = new URL(req.url ?? '/', 'http://x');
+    if (url.pathname === '/favicon.ico') {
+      res.statusCode = 204;
+      res.end();
+      return;
+    }
+    if (url.pathname === '/') {
+      res.setHeader('content-type', 'text/html');
+      res.end(dashboardHtml({ cspSource: base, scriptUri: `${base}/dist/dashboard.js`, styleUri: `${base}/dist/dashboard.css` }));
+      return;
+    }
+    const file = path.join(DIST, path.basename(url.pathname));
+    if (!url.pathname.startsWith('/dist/') || !fs.existsSync(file)) {
+      res.statusCode = 404;
+      res.end();
+      return;
+    }
+    res.setHeader('content-type', file.endsWith('.css') ? 'text/css' : 'text/javascript');
+    res.end(fs.readFileSync(file));
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    headless: true,
+    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-dev-shm-usage'],
+  });
+});
+
+after(async () => {
+  await browser?.close();
+  server?.close();
+});
+
+/** Opens the dashboard with a stand-in for the webview host API that records what the page sends. */
+async function openDashboard(smoothing: number): Promise<{ page: Page; problems: string[] }> {
+  const page = await browser.newPage({ viewport: { width: 1200, height: 900 } });
+  const problems: string[] = [];
+  page.on('console', (m) => {
+    if (m.type() === 'error' || /Content.Security.Policy|Refused/i.test(m.text())) problems.push(m.text());
+  });
+  page.on('pageerror', (e) => problems.push(e.message));
+  await page.addInitScript((initial) => {
+    const w = window as unknown as { sent: unknown[]; state: unknown; acquireVsCodeApi: () => unknown };
+    w.sent = [];
+    w.state = initial;
+    // Dark theme variables, set on <html> as VS Code does in every webview (CSSOM, allowed by the CSP).
+    const theme: Record<string, string> = {
+      '--vscode-foreground': '#cccccc', '--vscode-editor-background': '#1e1e1e', '--vscode-charts-blue': '#3794ff',
+      '--vscode-charts-orange': '#d18616', '--vscode-charts-purple': '#b180d7', '--vscode-descriptionForeground': '#9d9d9d',
+      '--vscode-editorWidget-border': '#454545', '--vscode-badge-background': '#4d4d4d', '--vscode-badge-foreground': '#ffffff',
+      '--vscode-font-family': 'sans-serif', '--vscode-font-size': '13px', '--vscode-errorForeground': '#f48771',
+      '--vscode-button-background': '#0e639c', '--vscode-button-foreground': '#ffffff',
+    };
+    document.addEventListener('DOMContentLoaded', () => {
+      for (const [k, v] of Object.entries(theme)) document.documentElement.style.setProperty(k, v);
+    });
+    w.acquireVsCodeApi = () => ({
+      postMessage: (m: unknown) => w.sent.push(m),
+      getState: () => w.state,
+      setState: (s: unknown) => (w.state = s),
+    });
+  }, { runId: '', xAxis: 'step', smoothing, compareRunId: null });
+  await page.goto(base);
+  await page.waitForFunction(() => (window as unknown as { sent: { type: string }[] }).sent.some((m) => m.type === 'ready'));
+  return { page, problems };
+}
+
+const post = (page: Page, m: HostToDashboard) => page.evaluate((msg) => window.postMessage(msg, '*'), m);
+type ChartData = Record<string, { label: string; points: { x: number; y: number }[] }[]>;
+const chartData = (page: Page) => page.evaluate(() => (window as unknown as { tunerDashboard: { chartData(): unknown } }).tunerDashboard.chartData()) as Promise<ChartData>;
+
+test('charts show exactly the recorded steps, evals and learning rates', async () => {
+  const { page, problems } = await openDashboard(0);
+  const steps = recorded.filter((e): e is StepEvent => e.type === 'step');
+  const half = recorded.findIndex((e) => e.type === 'step' && e.step === 20) + 1;
+  await post(page, { v: 1, type: 'init', run: header(), events: recorded.slice(0, half), runs: [{ id: '20261123-151512', label: 'this run' }, { id: 'other', label: 'other run' }] });
+  let data = await chartData(page);
+  assert.deepEqual(data.loss[0].points, steps.slice(0, 20).map((s) => ({ x: s.step, y: s.loss })));
+  // The rest arrives live, as the host sends it.
+  await post(page, { v: 1, type: 'events', run: header({ status: 'done', step: 40, live: false, etaMs: undefined }), events: recorded.slice(half) });
+  await page.evaluate(() => (window as unknown as { tunerDashboard: { renderNow(): void } }).tunerDashboard.renderNow());
+  data = await chartData(page);
+  assert.deepEqual(data.loss[0].points, steps.map((s) => ({ x: s.step, y: s.loss })));
+  assert.deepEqual(data.lr[0].points, steps.map((s) => ({ x: s.step, y: s.lr })));
+  assert.deepEqual(data.grad_norm[0].points.map((p) => p.y), steps.map((s) => s.grad_norm));
+  const evals = recorded.filter((e) => e.type === 'eval');
+  assert.equal(evals.length, 8);
+  assert.deepEqual(data.loss[1], { label: 'eval loss', points: evals.map((e) => ({ x: e.step, y: (e as { loss: number }).loss })) });
+  assert.equal(await page.textContent('#run-status'), 'done');
+  assert.equal(await page.textContent('#fact-step'), '40 / 40');
+  assert.deepEqual(problems, []);
+  await page.close();
+});
+
+test('x axis in tokens and smoothing change the drawn data, not the run', async () => {
+  const { page } = await openDashboard(0.9);
+  await post(page, { v: 1, type: 'init', run: header(), events: recorded, runs: [] });
+  const steps = recorded.filter((e): e is StepEvent => e.type === 'step');
+  const smoothed = (await chartData(page)).loss[0].points;
+  assert.equal(smoothed[0].y, steps[0].loss, 'debiased EMA starts at the first value');
+  assert.ok(Math.abs(smoothed[39].y - steps[39].loss) > 1e-3, 'later points are smoothed');
+  await page.evaluate(() => {
+    const box = document.getElementById('x-axis') as unknown as { value: string; dispatchEvent(e: Event): void };
+    box.value = 'tokens';
+    box.dispatchEvent(new Event('change'));
+  });
+  assert.equal(await page.evaluate(() => (window as unknown as { state: { xAxis: string } }).state.xAxis), 'tokens', 'the choice is kept in the webview state');
+  const tokens = (await chartData(page)).lr[0].points.map((p) => p.x);
+  assert.deepEqual(tokens, steps.map((s) => s.step * s.tokens));
+  await page.close();
+});
+
+test('a 100k-step run is drawn from at most 2000 points per series, spikes kept', async () => {
+  const { page, problems } = await openDashboard(0.6);
+  // Built inside the page: 100k events are the host's to send, not this test's to serialise.
+  await page.evaluate(([start, run]) => {
+    const events: unknown[] = [start];
+    for (let step = 1; step <= 100_000; step++) {
+      events.push({ version: 1, type: 'step', step, epoch: 0, loss: 3 * Math.exp(-step / 20_000) + 0.1 * Math.sin(step / 50) + (step === 61_234 ? 5 : 0), lr: 1e-4, grad_norm: 1, tokens: 64, tokens_per_s: 1000, ms: 64, peak_memory_bytes: 1 << 26 });
+    }
+    window.postMessage({ v: 1, type: 'init', run, events, runs: [] }, '*');
+  }, [recorded[0], header({ step: 100_000, maxSteps: 100_000 })] as const);
+  await page.waitForFunction(() => document.body.dataset.points === '100000');
+  const data = await chartData(page);
+  assert.equal(data.loss[0].points.length, 2000);
+  assert.equal(data.loss[0].points[0].x, 1);
+  assert.equal(data.loss[0].points[1999].x, 100_000);
+  assert.ok(data.loss[0].points.some((p) => p.x === 61_234), 'LTTB keeps the one-step spike');
+  assert.deepEqual(problems, []);
+  await page.close();
+});
+
+test('buttons send controls; bad host messages are shown, not ignored; screenshot', async () => {
+  const { page, problems } = await openDashboard(0.6);
+  const evals = recorded;
+  await post(page, { v: 1, type: 'init', run: header(), events: evals, runs: [{ id: 'other', label: '20261123-140000 (other)' }] });
+  await page.click('#btn-pause');
+  await page.click('#btn-save');
+  const sent = await page.evaluate(() => (window as unknown as { sent: unknown[] }).sent);
+  assert.deepEqual(sent.slice(1), [{ v: 1, type: 'control', command: 'pause' }, { v: 1, type: 'control', command: 'save' }]);
+  await page.screenshot({ path: path.join(ROOT, 'test', 'e2e', 'artifacts', 'dashboard.png'), fullPage: true });
+  await page.evaluate(() => window.postMessage({ v: 99, type: 'init' }, '*'));
+  assert.match((await page.textContent('#run-error')) ?? '', /version 99/);
+  assert.deepEqual(problems, []);
+  await page.close();
+});

@@ -1,0 +1,294 @@
+// The run dashboard (runs inside the webview): a header with the run's state and controls, and
+// one chart.js line chart per series. Charts are created once and updated in place (no
+// animation) at most twice a second; every series is smoothed and reduced to MAX_POINTS with
+// LTTB, so a 100k-step run draws as fast as a short one.
+import {
+  CategoryScale,
+  Chart,
+  Legend,
+  LinearScale,
+  LineController,
+  LineElement,
+  PointElement,
+  Tooltip,
+  type ChartDataset,
+} from 'chart.js';
+import { provideVSCodeDesignSystem, vsCodeButton, vsCodeDropdown, vsCodeOption } from '@vscode/webview-ui-toolkit';
+import type { TrainerEvent } from '../../src/core/engine/protocol';
+import { chartPoints, type Point } from '../../src/core/run/downsample';
+import { formatDuration } from '../../src/core/run/eta';
+import { RunSeries, SERIES_LABELS, type SeriesId, type XAxis } from '../../src/core/run/series';
+import {
+  parseHostMessage,
+  WEBVIEW_PROTOCOL_VERSION,
+  type DashboardControl,
+  type DashboardState,
+  type DashboardToHost,
+  type HostToDashboard,
+  type RunChoice,
+  type RunHeader,
+} from '../protocol';
+import './dashboard.css';
+
+Chart.register(LineController, LineElement, PointElement, LinearScale, CategoryScale, Tooltip, Legend);
+provideVSCodeDesignSystem().register(vsCodeButton(), vsCodeDropdown(), vsCodeOption());
+
+interface VsCodeApi {
+  postMessage(m: DashboardToHost): void;
+  getState(): DashboardState | undefined;
+  setState(s: DashboardState): void;
+}
+declare function acquireVsCodeApi(): VsCodeApi;
+
+export const MAX_POINTS = 2000;
+const RENDER_INTERVAL_MS = 500;
+
+/** The charts: each draws one or two series (train and eval loss share a chart). */
+const CHARTS: { id: string; title: string; series: SeriesId[]; log?: boolean }[] = [
+  { id: 'loss', title: 'Loss', series: ['loss', 'eval_loss'] },
+  { id: 'lr', title: 'Learning rate', series: ['lr'] },
+  { id: 'grad_norm', title: 'Gradient norm', series: ['grad_norm'] },
+  { id: 'tokens_per_s', title: 'Tokens per second', series: ['tokens_per_s'] },
+  { id: 'tokens', title: 'Tokens per step', series: ['tokens'] },
+  { id: 'memory', title: 'Peak memory (MiB)', series: ['memory'] },
+];
+
+const vscode = acquireVsCodeApi();
+const send = (m: DashboardToHost) => vscode.postMessage(m);
+const V = WEBVIEW_PROTOCOL_VERSION;
+
+let state: DashboardState = vscode.getState() ?? { runId: '', xAxis: 'step', smoothing: 0.6, compareRunId: null };
+let series = new RunSeries();
+let compare: { label: string; series: RunSeries } | undefined;
+let header: RunHeader | undefined;
+let renderTimer: ReturnType<typeof setTimeout> | undefined;
+const charts = new Map<string, Chart<'line', Point[]>>();
+
+function cssVar(name: string, fallback: string): string {
+  return getComputedStyle(document.body).getPropertyValue(name).trim() || fallback;
+}
+
+function palette(): string[] {
+  return [
+    cssVar('--vscode-charts-blue', '#3794ff'),
+    cssVar('--vscode-charts-orange', '#d18616'),
+    cssVar('--vscode-charts-purple', '#b180d7'),
+    cssVar('--vscode-charts-green', '#89d185'),
+  ];
+}
+
+function el<K extends keyof HTMLElementTagNameMap>(tag: K, props: Partial<HTMLElementTagNameMap[K]> = {}, ...children: (Node | string)[]): HTMLElementTagNameMap[K] {
+  const e = Object.assign(document.createElement(tag), props);
+  e.append(...children);
+  return e;
+}
+
+function fmt(n: number | undefined, digits = 4): string {
+  if (n === undefined) return '–';
+  if (Math.abs(n) >= 1e4 || (Math.abs(n) < 1e-3 && n !== 0)) return n.toExponential(2);
+  return Number(n.toPrecision(digits)).toString();
+}
+
+function buildPage(): void {
+  const root = document.getElementById('root')!;
+  const controls = el('div', { className: 'controls' });
+  for (const c of ['pause', 'resume', 'save', 'stop'] as DashboardControl[]) {
+    const b = el('vscode-button' as 'button', { id: `btn-${c}`, textContent: c[0].toUpperCase() + c.slice(1) });
+    if (c !== 'pause') b.setAttribute('appearance', 'secondary');
+    b.addEventListener('click', () => send({ v: V, type: 'control', command: c }));
+    controls.append(b);
+  }
+  const xAxis = el('vscode-dropdown' as 'select', { id: 'x-axis' });
+  for (const x of ['step', 'tokens'] as XAxis[]) xAxis.append(el('vscode-option' as 'option', { value: x, textContent: `x: ${x}`, selected: x === state.xAxis }));
+  xAxis.addEventListener('change', () => {
+    state = { ...state, xAxis: (xAxis as unknown as { value: XAxis }).value };
+    vscode.setState(state);
+    render();
+  });
+  const smoothing = el('input', { id: 'smoothing', type: 'range', min: '0', max: '0.99', step: '0.01', value: String(state.smoothing), title: 'Smoothing (exponential moving average)' });
+  smoothing.addEventListener('input', () => {
+    state = { ...state, smoothing: Number(smoothing.value) };
+    vscode.setState(state);
+    render();
+  });
+  const compareBox = el('vscode-dropdown' as 'select', { id: 'compare' });
+  compareBox.addEventListener('change', () => {
+    const v = (compareBox as unknown as { value: string }).value;
+    state = { ...state, compareRunId: v === '' ? null : v };
+    vscode.setState(state);
+    send({ v: V, type: 'compare', runId: state.compareRunId });
+  });
+  root.append(
+    el('header', {},
+      el('div', { className: 'title' }, el('h1', { id: 'run-title' }), el('span', { id: 'run-status', className: 'badge' })),
+      el('div', { id: 'run-facts', className: 'facts' }),
+      el('div', { id: 'run-error', className: 'error', hidden: true }),
+      el('div', { className: 'toolbar' }, controls, el('label', {}, 'Smoothing ', smoothing), xAxis, compareBox),
+    ),
+    el('main', { className: 'grid' }, ...CHARTS.map((c) => el('section', { className: 'chart' }, el('h2', { textContent: c.title }), el('div', { className: 'canvas-box' }, el('canvas', { id: `chart-${c.id}` }))))),
+  );
+  const [text, grid] = [cssVar('--vscode-foreground', '#ccc'), cssVar('--vscode-editorWidget-border', '#444')];
+  Chart.defaults.color = text;
+  Chart.defaults.borderColor = grid;
+  Chart.defaults.font.family = cssVar('--vscode-font-family', 'sans-serif');
+  for (const c of CHARTS) {
+    const canvas = document.getElementById(`chart-${c.id}`) as HTMLCanvasElement;
+    charts.set(
+      c.id,
+      new Chart<'line', Point[]>(canvas, {
+        type: 'line',
+        data: { datasets: [] },
+        options: {
+          animation: false,
+          parsing: false,
+          normalized: true,
+          responsive: true,
+          maintainAspectRatio: false,
+          interaction: { mode: 'nearest', axis: 'x', intersect: false },
+          elements: { point: { radius: 0, hoverRadius: 3 }, line: { borderWidth: 1.5 } },
+          scales: { x: { type: 'linear', title: { display: true, text: state.xAxis } }, y: { type: 'linear' } },
+          plugins: { legend: { display: c.series.length > 1, labels: { boxWidth: 12 } }, tooltip: { callbacks: { label: (item) => `${item.dataset.label}: ${fmt(item.parsed.y ?? undefined, 6)}` } } },
+        },
+      }),
+    );
+  }
+}
+
+function updateHeader(): void {
+  if (!header) return;
+  const h = header;
+  document.getElementById('run-title')!.textContent = `${h.model} · ${h.method} · run ${h.id}`;
+  const badge = document.getElementById('run-status')!;
+  badge.textContent = h.status;
+  badge.className = `badge status-${h.status}`;
+  const facts: [string, string][] = [
+    ['step', `${h.step} / ${h.maxSteps || '?'}`],
+    ['loss', fmt(h.loss)],
+    ['eval loss', fmt(h.evalLoss)],
+    ['tokens/s', fmt(h.tokensPerS, 3)],
+    ['trainable', h.trainableParams !== undefined ? `${h.trainableParams.toLocaleString()} of ${(h.params ?? 0).toLocaleString()}` : '–'],
+    ['ETA', h.etaMs !== undefined ? formatDuration(h.etaMs) : '–'],
+  ];
+  const box = document.getElementById('run-facts')!;
+  box.replaceChildren(...facts.map(([k, v]) => el('span', { className: 'fact' }, el('span', { className: 'key', textContent: k }), el('span', { className: 'value', textContent: v, id: `fact-${k.replace(/\W+/g, '-')}` }))));
+  const err = document.getElementById('run-error')!;
+  err.hidden = !h.error;
+  err.textContent = h.error ? `${h.error.message} — ${h.error.hint}` : '';
+  const enable = (id: string, on: boolean) => ((document.getElementById(id) as HTMLButtonElement).disabled = !on);
+  enable('btn-pause', h.live && h.status === 'running');
+  enable('btn-resume', h.live && h.status === 'paused');
+  enable('btn-save', h.live);
+  enable('btn-stop', h.live);
+}
+
+function updateRunChoices(runs: RunChoice[]): void {
+  const box = document.getElementById('compare')!;
+  box.replaceChildren(
+    el('vscode-option' as 'option', { value: '', textContent: 'compare with…', selected: state.compareRunId === null }),
+    ...runs.filter((r) => r.id !== state.runId).map((r) => el('vscode-option' as 'option', { value: r.id, textContent: r.label, selected: r.id === state.compareRunId })),
+  );
+}
+
+/** The data each chart draws now; also what tests and bug reports read (window.tunerDashboard). */
+interface DrawnSeries {
+  label: string;
+  points: Point[];
+  /** Drawn dashed: a series of the run compared with. */
+  compare?: true;
+}
+
+function chartData(): Record<string, DrawnSeries[]> {
+  const out: Record<string, DrawnSeries[]> = {};
+  for (const c of CHARTS) {
+    const sets: DrawnSeries[] = [];
+    for (const id of c.series) {
+      const pts = series.points(id, state.xAxis);
+      if (pts.length > 0) sets.push({ label: SERIES_LABELS[id], points: chartPoints(pts, id === 'eval_loss' ? 0 : state.smoothing, MAX_POINTS) });
+    }
+    if (compare && c.series[0]) {
+      const pts = compare.series.points(c.series[0], state.xAxis);
+      if (pts.length > 0) sets.push({ label: `${SERIES_LABELS[c.series[0]]} (${compare.label})`, points: chartPoints(pts, state.smoothing, MAX_POINTS), compare: true });
+    }
+    out[c.id] = sets;
+  }
+  return out;
+}
+
+function render(): void {
+  renderTimer = undefined;
+  const data = chartData();
+  const colors = palette();
+  for (const c of CHARTS) {
+    const chart = charts.get(c.id)!;
+    const sets = data[c.id];
+    // Datasets are updated in place so chart.js keeps its scales and hover state.
+    chart.data.datasets.length = sets.length;
+    sets.forEach((s, i) => {
+      const ds = (chart.data.datasets[i] ??= { label: s.label, data: [] } as ChartDataset<'line', Point[]>);
+      ds.label = s.label;
+      ds.data = s.points;
+      ds.borderColor = colors[i % colors.length];
+      ds.backgroundColor = colors[i % colors.length];
+      ds.borderDash = s.compare ? [4, 3] : [];
+      ds.pointRadius = s.label === SERIES_LABELS.eval_loss ? 2 : 0;
+    });
+    const x = chart.options.scales?.x as { title: { text: string } } | undefined;
+    if (x) x.title.text = state.xAxis;
+    chart.update('none');
+  }
+  document.body.dataset.points = String(series.size);
+}
+
+function scheduleRender(): void {
+  renderTimer ??= setTimeout(render, RENDER_INTERVAL_MS);
+}
+
+function handle(msg: HostToDashboard): void {
+  switch (msg.type) {
+    case 'init':
+      series = new RunSeries().addAll(msg.events);
+      header = msg.run;
+      state = { ...state, runId: msg.run.id };
+      vscode.setState(state);
+      updateRunChoices(msg.runs);
+      updateHeader();
+      render();
+      if (state.compareRunId) send({ v: V, type: 'compare', runId: state.compareRunId });
+      return;
+    case 'events':
+      series.addAll(msg.events as TrainerEvent[]);
+      header = msg.run;
+      updateHeader();
+      scheduleRender();
+      return;
+    case 'compare':
+      compare = msg.runId ? { label: msg.label, series: new RunSeries().addAll(msg.events) } : undefined;
+      render();
+      return;
+    case 'error': {
+      const err = document.getElementById('run-error')!;
+      err.hidden = false;
+      err.textContent = msg.message;
+      return;
+    }
+    default: {
+      const never: never = msg;
+      throw new Error(`unhandled host message ${JSON.stringify(never)}`);
+    }
+  }
+}
+
+window.addEventListener('message', (e: MessageEvent) => {
+  let msg: HostToDashboard;
+  try {
+    msg = parseHostMessage(e.data);
+  } catch (err) {
+    handle({ v: V, type: 'error', message: `dashboard: ${(err as Error).message}` });
+    return;
+  }
+  handle(msg);
+});
+
+(window as unknown as { tunerDashboard: unknown }).tunerDashboard = { chartData, renderNow: render, maxPoints: MAX_POINTS };
+buildPage();
+send({ v: V, type: 'ready' });
