@@ -183,6 +183,19 @@ static void test_cross_entropy(ThreadPool* pool) {
   EXPECT(*std::max_element(d3.begin(), d3.end()) == 0.0f && *std::min_element(d3.begin(), d3.end()) == 0.0f);
 }
 
+static void test_fast_expf() {
+  double worst = 0;
+  for (float x = -87.0f; x < 88.0f; x += 0.000731f) {
+    double r = std::exp((double)x);
+    worst = std::max(worst, std::fabs(fast_expf(x) - r) / r);
+  }
+  EXPECT(worst < 3e-7);
+  EXPECT(fast_expf(0.0f) == 1.0f);
+  EXPECT(std::isnan(fast_expf(NAN)));
+  EXPECT(fast_expf(-1000.0f) < 1e-37f && fast_expf(-1000.0f) >= 0.0f);
+  EXPECT(std::isfinite(fast_expf(1000.0f)));
+}
+
 static void test_dropout_mask() {
   // Deterministic, keeps ~(1 - p), independent across streams.
   int kept = 0, same = 0;
@@ -206,6 +219,7 @@ int main() {
     test_cross_entropy(p);
   }
   test_swiglu();
+  test_fast_expf();
   test_dropout_mask();
   return finish("test_ops");
 }

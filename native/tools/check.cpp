@@ -8,6 +8,8 @@
 //
 // batch.json: {"B": 2, "T": 8, "tokens": [...B*T], "targets": [...], "loss_mask": [...]}.
 // Output tensors: "loss" [1], "logits" [B,T,V], "grad.<parameter name>" (Hugging Face / PEFT names).
+#include <sys/resource.h>
+
 #include <chrono>
 #include <cstdio>
 #include <cstring>
@@ -24,6 +26,12 @@
 using namespace tuner;
 
 namespace {
+
+double cpu_ms() {
+  struct rusage ru;
+  getrusage(RUSAGE_SELF, &ru);
+  return (ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1e3 + (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e3;
+}
 
 struct Args {
   std::string model, batch, out, adapter, lora;
@@ -102,8 +110,9 @@ int run(const Args& a) {
     for (int i = 0; i < N; i++) tgt[i] = tok[(i + 1) % N];
     Batch b{tok.data(), tgt.data(), mask.data(), a.B, a.T};
     model->zero_grad();
-    double fwd = 0, bwd = 0;
+    double fwd = 0, bwd = 0, cpu = 0;
     for (int step = 0; step <= a.bench; step++) {  // step 0 warms up (workspace allocation)
+      double c0 = cpu_ms();
       auto t0 = std::chrono::steady_clock::now();
       float loss = model->forward(b, true, step, &pool);
       auto t1 = std::chrono::steady_clock::now();
@@ -116,6 +125,7 @@ int run(const Args& a) {
           lm->profile().on = on;
         }
       if (step > 0) {
+        cpu += cpu_ms() - c0;
         fwd += std::chrono::duration<double, std::milli>(t1 - t0).count();
         bwd += std::chrono::duration<double, std::milli>(t2 - t1).count();
       }
@@ -130,6 +140,9 @@ int run(const Args& a) {
     r.set("forward_ms", Json(fwd / a.bench));
     r.set("backward_ms", Json(bwd / a.bench));
     r.set("step_ms", Json((fwd + bwd) / a.bench));
+    // Process CPU time (all threads): with --threads 1 it measures the work itself, robust to
+    // other processes competing for the cores.
+    r.set("cpu_ms", Json(cpu / a.bench));
     r.set("tokens_per_s", Json(N / ((fwd + bwd) / a.bench / 1000.0)));
     if (auto* lm = dynamic_cast<LlamaModel*>(model.get()); lm && lm->profile().on) {
       Json prof = Json::object();

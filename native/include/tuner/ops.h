@@ -14,7 +14,27 @@
 
 namespace tuner {
 
-TUNER_HD float sigmoidf_(float x) { return 1.0f / (1.0f + expf(-x)); }
+// exp(x) for float in branch-free arithmetic (Cephes' polynomial, <= 2 ulp), so loops over it
+// vectorise; libm's expf is a scalar call and dominated SwiGLU, softmax and cross-entropy.
+// NaN propagates; results for x < -87.3 flush towards 1e-38 instead of 0 (harmless in every
+// use here: softmax / sigmoid terms that small vanish against the others).
+TUNER_HD float fast_expf(float x) {
+  x = x > 88.3762626647949f ? 88.3762626647949f : x;
+  x = x < -87.3365447504f ? -87.3365447504f : x;
+  // n = round(x / ln 2) by the 1.5 * 2^23 trick (no floor call, vectorisable on plain SSE2).
+  float n = (x * 1.44269504088896341f + 12582912.0f) - 12582912.0f;
+  float r = x - n * 0.693359375f + n * 2.12194440e-4f;
+  float z = r * r;
+  float y = ((((1.9875691500e-4f * r + 1.3981999507e-3f) * r + 8.3334519073e-3f) * r + 4.1665795894e-2f) * r +
+             1.6666665459e-1f) * r + 5.0000001201e-1f;
+  y = y * z + r + 1.0f;
+  int32_t e = ((int32_t)n + 127) << 23;
+  float scale;
+  __builtin_memcpy(&scale, &e, 4);
+  return y * scale;
+}
+
+TUNER_HD float sigmoidf_(float x) { return 1.0f / (1.0f + fast_expf(-x)); }
 TUNER_HD float silu(float x) { return x * sigmoidf_(x); }
 // d silu(x) / dx = s (1 + x (1 - s)), s = sigmoid(x)
 TUNER_HD float silu_grad(float x) {

@@ -121,7 +121,8 @@ void attention_forward(float* y, float* probs, const float* q, const float* k, c
           float mx = row[0];
           for (int j = 1; j <= i; j++) mx = std::max(mx, row[j]);
           float sum = 0;
-          for (int j = 0; j <= i; j++) { row[j] = std::exp(row[j] - mx); sum += row[j]; }
+          for (int j = 0; j <= i; j++) row[j] = fast_expf(row[j] - mx);  // separate loops: this one vectorises
+          for (int j = 0; j <= i; j++) sum += row[j];
           float inv = 1.0f / sum;
           for (int j = 0; j <= i; j++) row[j] *= inv;
           for (int j = i + 1; j < T; j++) row[j] = 0.0f;
@@ -190,8 +191,16 @@ float cross_entropy_forward(float* losses, const float* logits, const uint32_t* 
       const float* l = logits + n * V;
       float mx = l[0];
       for (int j = 1; j < V; j++) mx = std::max(mx, l[j]);
+      // exp in blocks into a stack buffer (vectorised), summed in a fixed order.
       double sum = 0;
-      for (int j = 0; j < V; j++) sum += std::exp(l[j] - mx);
+      float buf[256];
+      for (int j0 = 0; j0 < V; j0 += 256) {
+        int j1 = std::min(V, j0 + 256);
+        for (int j = j0; j < j1; j++) buf[j - j0] = fast_expf(l[j] - mx);
+        float part = 0;
+        for (int j = j0; j < j1; j++) part += buf[j - j0];
+        sum += part;
+      }
       losses[n] = (float)(std::log(sum) + mx - l[targets[n]]);
     }
   });
@@ -214,7 +223,8 @@ void cross_entropy_backward_inplace(float* d, const uint32_t* targets, const uin
       float mx = l[0];
       for (int j = 1; j < V; j++) mx = std::max(mx, l[j]);
       float sum = 0;
-      for (int j = 0; j < V; j++) { l[j] = std::exp(l[j] - mx); sum += l[j]; }
+      for (int j = 0; j < V; j++) l[j] = fast_expf(l[j] - mx);
+      for (int j = 0; j < V; j++) sum += l[j];
       float k = w / sum;
       for (int j = 0; j < V; j++) l[j] *= k;
       l[targets[n]] -= w;
