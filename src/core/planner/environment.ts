@@ -4,7 +4,8 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { HardwareProfile } from '../hardware/types';
 import { findModel, inspectDataset, listDatasets, listLocalModels, type DatasetInfo, type LocalModel } from './context';
-import { planningEstimate, type Estimator } from './estimator';
+import type { Estimator } from './estimator';
+import { defaultEstimator } from './engine-estimator';
 import type { PlannerEnvironment } from './tools';
 
 export interface EnvironmentOptions {
@@ -35,7 +36,7 @@ export function workspaceEnvironment(o: EnvironmentOptions): WorkspaceEnvironmen
   const env: WorkspaceEnvironment = {
     workspaceDir: o.workspaceDir,
     hardware: o.hardware,
-    estimator: o.estimator ?? planningEstimate,
+    estimator: o.estimator ?? defaultEstimator,
     memoryLimitBytes: o.memoryLimitBytes,
     models: () => (models ??= listLocalModels(o.workspaceDir, o.hubCacheDir)),
     findModel: (ref) => findModel(ref, o.workspaceDir, env.models(), o.hubCacheDir),

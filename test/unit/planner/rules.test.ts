@@ -1,14 +1,14 @@
 // The rule-based planner on a table of goals x machines: the method and quantization it picks
 // are the ones a practitioner would (LoRA when the base fits, QLoRA when only 4 bits fit, LOMO
 // for a full tune without room for optimizer state), and every plan it writes validates against
-// the ARGS.json schema and fits by the estimator.
+// the ARGS.json schema and fits by the estimator (the pre-flight estimator of src/core/args for CPU runs).
 import * as assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { resolveArgs } from '../../../src/core/args/fields';
 import { validateArgsText } from '../../../src/core/args/validate';
 import { describedHardware, type HardwareProfile } from '../../../src/core/hardware/types';
 import type { DatasetInfo } from '../../../src/core/planner/context';
-import { planningEstimate } from '../../../src/core/planner/estimator';
+import { defaultEstimator } from '../../../src/core/planner/engine-estimator';
 import { parseGoal } from '../../../src/core/planner/goal';
 import { planWithRules } from '../../../src/core/planner/rules';
 import { localModel } from './models';
@@ -51,7 +51,7 @@ const TABLE: [string, string, string, string, string][] = [
 for (const [goal, modelName, machine, method, quant] of TABLE) {
   test(`${goal} | ${modelName} | ${machine} -> ${method} ${quant}`, () => {
     const model = localModel(modelName);
-    const r = planWithRules({ intent: parseGoal(goal), hardware: MACHINES[machine], model, models: [localModel('qwen-0.5b'), model], dataset: DATA, estimator: planningEstimate });
+    const r = planWithRules({ intent: parseGoal(goal), hardware: MACHINES[machine], model, models: [localModel('qwen-0.5b'), model], dataset: DATA, estimator: defaultEstimator });
     assert.deepEqual(r.questions, []);
     assert.ok(r.args && r.estimate);
     const check = validateArgsText(JSON.stringify(r.args, null, 2));
@@ -64,14 +64,14 @@ for (const [goal, modelName, machine, method, quant] of TABLE) {
     assert.equal(r.args.method, method);
     assert.equal(r.args.quantization, quant);
     // Independent re-estimate of the written file, the way the pre-flight check reads it.
-    const again = planningEstimate(resolveArgs(r.args), { model: model.spec, hardware: MACHINES[machine], memoryLimitBytes: parseGoal(goal).memoryLimitBytes });
+    const again = defaultEstimator(resolveArgs(r.args), { model: model.spec, hardware: MACHINES[machine], memoryLimitBytes: parseGoal(goal).memoryLimitBytes });
     assert.ok(again.fits, `${again.memoryBytes} bytes fit in ${again.budgetBytes}`);
     for (const k of Object.keys(r.args)) assert.ok(r.reasons[k as keyof typeof r.reasons], `a reason for ${k}`);
   });
 }
 
 test('without a model or data the planner asks instead of guessing', () => {
-  const r = planWithRules({ intent: parseGoal('fine-tune something'), hardware: MACHINES['gpu-24gb'], models: [localModel('qwen-0.5b'), localModel('llama-7b')], estimator: planningEstimate });
+  const r = planWithRules({ intent: parseGoal('fine-tune something'), hardware: MACHINES['gpu-24gb'], models: [localModel('qwen-0.5b'), localModel('llama-7b')], estimator: defaultEstimator });
   assert.equal(r.args, undefined);
   assert.equal(r.questions.length, 2);
   assert.match(r.questions[0], /Which model.*qwen-0\.5b.*llama-7b/);
@@ -81,7 +81,7 @@ test('without a model or data the planner asks instead of guessing', () => {
 test('follow-ups change only what they name: "use Lion" keeps the rest, "fit in 8 GB" re-fits', () => {
   const hw = MACHINES['gpu-24gb'];
   const model = localModel('llama-7b');
-  const base = { hardware: hw, model, models: [model], dataset: DATA, estimator: planningEstimate };
+  const base = { hardware: hw, model, models: [model], dataset: DATA, estimator: defaultEstimator };
   const first = planWithRules({ ...base, intent: parseGoal('tune llama for support answers, rank 32') });
   assert.equal(first.args?.method, 'lora');
   assert.equal(first.args?.lora_rank, 32);
@@ -100,7 +100,7 @@ test('follow-ups change only what they name: "use Lion" keeps the rest, "fit in 
 test('a time budget caps the steps', () => {
   const hw = MACHINES['cpu-8gb'];
   const big: DatasetInfo = { ...DATA, records: 50000 };
-  const r = planWithRules({ intent: parseGoal('tune it, I can wait 1 hour'), hardware: hw, model: localModel('qwen-0.5b'), models: [], dataset: big, estimator: planningEstimate });
+  const r = planWithRules({ intent: parseGoal('tune it, I can wait 1 hour'), hardware: hw, model: localModel('qwen-0.5b'), models: [], dataset: big, estimator: defaultEstimator });
   assert.ok(r.args?.max_steps, 'max_steps set');
   assert.equal(r.args?.epochs, undefined);
   assert.ok((r.estimate?.seconds ?? Infinity) <= 3600 * 1.01);

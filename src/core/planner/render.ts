@@ -1,0 +1,54 @@
+// Markdown for the chat: the plan as a table with a one-line reason per choice, the hardware
+// probe, and the explanation of an existing ARGS.json. Pure text, so tests read exactly what the
+// user reads.
+import { fieldDef, isArgsFieldName, type Args, type ArgsFieldName } from '../args/fields';
+import { formatBytes, type HardwareProfile } from '../hardware/types';
+import { estimateLine } from './reasons';
+import type { PlanTurn } from './session';
+
+const cell = (s: string) => s.replace(/\|/g, '\\|').replace(/\n/g, ' ');
+const show = (v: unknown) => (Array.isArray(v) ? v.join(', ') : typeof v === 'string' ? v : JSON.stringify(v));
+
+export function planTable(args: Args, reasons: Partial<Record<ArgsFieldName, string>>): string {
+  const rows = ['| Setting | Value | Why |', '| --- | --- | --- |'];
+  for (const [k, v] of Object.entries(args)) rows.push(`| \`${k}\` | ${cell(show(v))} | ${cell(reasons[k as ArgsFieldName] ?? '')} |`);
+  return rows.join('\n');
+}
+
+export function renderPlan(t: PlanTurn): string {
+  const out: string[] = [];
+  if (t.text) out.push(t.text, '');
+  if (t.kind === 'question') {
+    out.push(...t.questions.map((q) => `- ${q}`));
+  } else if (t.args) {
+    if (t.kind === 'rejected') out.push('**This plan does not pass its checks, so ARGS.json was not written:**', '');
+    out.push(planTable(t.args, t.reasons), '', estimateLine(t.estimate));
+  }
+  if (t.notes.length) out.push('', ...t.notes.map((n) => `> ${n}`));
+  out.push('', `_Planned by ${t.source}._`);
+  return out.join('\n');
+}
+
+export function renderHardware(h: HardwareProfile): string {
+  const out = ['| Part | Details |', '| --- | --- |'];
+  out.push(`| CPU | ${cell(h.cpuModel)}: ${h.cores} cores, ${h.threads} threads${h.cpuFeatures.length ? ` (${h.cpuFeatures.join(', ')})` : ''} |`);
+  out.push(`| RAM | ${formatBytes(h.ramTotalBytes)} total, ${formatBytes(h.ramAvailableBytes)} available |`);
+  if (h.gpus.length === 0) out.push('| GPU | none found: training runs on the CPU |');
+  for (const g of h.gpus) {
+    const extra = [g.computeCapability && `compute ${g.computeCapability}`, g.driverVersion && `driver ${g.driverVersion}`].filter(Boolean).join(', ');
+    out.push(`| GPU ${g.index} | ${cell(g.name)}: ${formatBytes(g.memoryTotalBytes)}${g.memoryFreeBytes !== undefined ? ` (${formatBytes(g.memoryFreeBytes)} free)` : ''}${extra ? `, ${extra}` : ''} |`);
+  }
+  if (h.diskFreeBytes !== undefined) out.push(`| Disk | ${formatBytes(h.diskFreeBytes)} free at ${cell(h.diskPath ?? '')} |`);
+  const source = { nvml: 'GPUs from NVML', 'nvidia-smi': 'GPUs from nvidia-smi', described: 'GPUs as described', none: 'no GPU probe answered' }[h.gpuSource];
+  return [...out, '', `_${source}._`, ...h.notes.map((n) => `> ${n}`)].join('\n');
+}
+
+/** /explain: every key of ARGS.json with what it means and why this value. */
+export function renderExplanation(args: Record<string, unknown>, reasons: Partial<Record<ArgsFieldName, string>>): string {
+  const rows = ['| Setting | Value | Meaning | Why this value |', '| --- | --- | --- | --- |'];
+  for (const [k, v] of Object.entries(args)) {
+    const meaning = isArgsFieldName(k) ? fieldDef(k).description : 'not a Tuner setting (run /fix)';
+    rows.push(`| \`${k}\` | ${cell(show(v))} | ${cell(meaning)} | ${cell(reasons[k as ArgsFieldName] ?? '')} |`);
+  }
+  return rows.join('\n');
+}
