@@ -1,9 +1,11 @@
 // ThreadPool::parallel_for: every index exactly once, a split that depends only on n and the
 // pool size, sizes below / at / above the thread count, n = 0, nested calls, exceptions carried
-// back to the caller, and many back-to-back jobs (the pattern of a training step).
+// back to the caller, many back-to-back jobs (the pattern of a training step), and slow workers.
 #include <atomic>
+#include <chrono>
 #include <cstdio>
 #include <stdexcept>
+#include <thread>
 #include <vector>
 
 #include "tuner/threadpool.h"
@@ -120,6 +122,26 @@ void test_many_jobs() {
   for (size_t i = 0; i < data.size(); ++i) EXPECT(data[i] == int64_t(i) * 20000, "index %zu = %lld", i, (long long)data[i]);
 }
 
+// Chunks may run on any OS thread (the caller takes over chunks of workers that are slow to
+// start), but each chunk index runs exactly once per call and gets the same range every time.
+void test_slow_workers() {
+  ThreadPool pool(4);
+  for (int round = 0; round < 200; ++round) {
+    std::atomic<int> calls[4] = {};
+    std::vector<Chunk> seen(4);
+    pool.parallel_for(1000, [&](int64_t b, int64_t e, int t) {
+      calls[t]++;
+      seen[t] = {b, e};
+      if ((round + t) % 7 == 0) std::this_thread::sleep_for(std::chrono::microseconds(200));
+    });
+    for (int t = 0; t < 4; ++t) {
+      EXPECT(calls[t] == 1, "round %d: chunk %d ran %d times", round, t, calls[t].load());
+      EXPECT(seen[t].begin == 250 * t && seen[t].end == 250 * (t + 1), "round %d: chunk %d got [%lld, %lld)", round, t,
+             (long long)seen[t].begin, (long long)seen[t].end);
+    }
+  }
+}
+
 }  // namespace
 
 int main() {
@@ -127,6 +149,7 @@ int main() {
   test_nested();
   test_exceptions();
   test_many_jobs();
+  test_slow_workers();
   std::printf("%s (%d failures)\n", g_failures ? "FAILED" : "ok", g_failures);
   return g_failures == 0 ? 0 : 1;
 }
