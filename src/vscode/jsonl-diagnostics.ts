@@ -136,8 +136,12 @@ export class JsonlLinter implements vscode.Disposable {
     const settings = Config.lint(doc.uri);
     const started = performance.now();
     const version = doc.version;
-    const fromDisk = doc.uri.scheme === 'file' && !doc.isDirty && trigger !== 'change';
-    const size = fromDisk ? (await vscode.workspace.fs.stat(doc.uri)).size : doc.offsetAt(doc.lineAt(doc.lineCount - 1).range.end);
+    // A file deleted or unreadable since it was opened is linted from the editor's text.
+    const diskSize = doc.uri.scheme === 'file' && !doc.isDirty && trigger !== 'change'
+      ? await vscode.workspace.fs.stat(doc.uri).then((st) => st.size, () => undefined)
+      : undefined;
+    const fromDisk = diskSize !== undefined;
+    const size = diskSize ?? doc.offsetAt(doc.lineAt(doc.lineCount - 1).range.end);
     const useWorker = size > settings.workerThresholdBytes;
     let result: LintResult;
     if (useWorker) {
