@@ -94,6 +94,8 @@ void micro_6x16(int kc, const float* a, const float* b, float* c, int64_t ldc, i
   // Edge tile: the same arithmetic on a full-size copy, then only the valid part goes back.
   alignas(32) float tile[MR * NR];
   if (beta != 0.0f) {
+    // Zeros past the valid part keep every value the store reads defined (sanitizer-clean).
+    for (int i = 0; i < MR * NR; ++i) tile[i] = 0.0f;
     for (int i = 0; i < mr; ++i)
       for (int j = 0; j < nr; ++j) tile[i * NR + j] = c[i * ldc + j];
   }

@@ -117,13 +117,17 @@ void micro_14x32(int kc, const float* a, const float* b, float* c, int64_t ldc, 
     b += NR;
   }
 #undef TUNER_STEP
-  const __m512 acc[MR][2] = {{c00, c01}, {c10, c11}, {c20, c21}, {c30, c31}, {c40, c41}, {c50, c51}, {c60, c61}, {c70, c71}, {c80, c81}, {c90, c91}, {c100, c101}, {c110, c111}, {c120, c121}, {c130, c131}};
+  const __m512 acc[MR][2] = {{c00, c01},   {c10, c11},   {c20, c21},   {c30, c31},   {c40, c41},
+                             {c50, c51},   {c60, c61},   {c70, c71},   {c80, c81},   {c90, c91},
+                             {c100, c101}, {c110, c111}, {c120, c121}, {c130, c131}};
   if (mr == MR && nr == NR) {
     store_tile(c, ldc, acc, alpha, beta);
     return;
   }
   alignas(64) float tile[MR * NR];
   if (beta != 0.0f) {
+    // Zeros past the valid part keep every value the store reads defined (sanitizer-clean).
+    for (int i = 0; i < MR * NR; ++i) tile[i] = 0.0f;
     for (int i = 0; i < mr; ++i)
       for (int j = 0; j < nr; ++j) tile[i * NR + j] = c[i * ldc + j];
   }
