@@ -47,14 +47,22 @@ export function fingerprint(s: string): number {
 /** Reads back an earlier line (same text as was checked) from its offset and length. */
 export type LineReader = (offset: number, len: number) => string;
 
+/**
+ * Fingerprint -> earlier lines, in typed arrays: an open-addressing table of fingerprint
+ * classes whose entries (line, offset, length) are chained. Typed arrays hold no pointers, so
+ * a million records cost about 40 bytes each and nothing for the garbage collector to scan.
+ */
 export class DuplicateIndex {
-  private readonly byFingerprint = new Map<number, number | number[]>();
-  private readonly crowded = new Set<number>();
+  private slotKey = new Float64Array(1024);
+  private slotHead = new Int32Array(1024).fill(-1);
+  private slotCount = new Int32Array(1024);
+  private used = 0;
+  private entryLine = new Int32Array(1024);
+  private entryOffset = new Float64Array(1024);
+  private entryLen = new Int32Array(1024);
+  private entryNext = new Int32Array(1024);
+  private entries = 0;
   private readonly byFullHash = new Map<number, number>();
-  // Entry i: the earlier line's number and where to read it back.
-  private readonly lines: number[] = [];
-  private readonly offsets: number[] = [];
-  private readonly lens: number[] = [];
 
   /** `read` undefined: no way to read lines back, so every line gets a full hash. */
   constructor(private readonly read?: LineReader) {}
@@ -66,32 +74,73 @@ export class DuplicateIndex {
   check(text: string, line: number, offset: number, len: number): number | undefined {
     if (!this.read || offset < 0) return this.checkFull(text, line);
     const fp = fingerprint(text);
-    if (this.crowded.has(fp)) return this.checkFull(text, line);
-    const slot = this.byFingerprint.get(fp);
-    if (slot === undefined) {
-      this.byFingerprint.set(fp, this.add(line, offset, len));
+    const slot = this.findSlot(fp);
+    const head = this.slotHead[slot];
+    if (head < 0) {
+      this.slotKey[slot] = fp;
+      this.slotHead[slot] = this.addEntry(line, offset, len, -1);
+      this.slotCount[slot] = 1;
+      if (++this.used * 2 > this.slotKey.length) this.growSlots();
       return undefined;
     }
-    const chain = typeof slot === 'number' ? [slot] : slot;
-    for (const e of chain) {
-      if (this.read(this.offsets[e], this.lens[e]) === text) return this.lines[e];
+    const count = this.slotCount[slot];
+    if (count > CHAIN) return this.checkFull(text, line); // a crowded class: full hashes
+    for (let e = head; e >= 0; e = this.entryNext[e]) {
+      if (this.read(this.entryOffset[e], this.entryLen[e]) === text) return this.entryLine[e];
     }
-    if (chain.length >= CHAIN) {
+    if (count === CHAIN) {
       // From now on this class uses full hashes; the chain's lines join that index too.
-      this.crowded.add(fp);
-      for (const e of chain) this.byFullHash.set(hashString(this.read(this.offsets[e], this.lens[e])), this.lines[e]);
+      for (let e = head; e >= 0; e = this.entryNext[e]) this.byFullHash.set(hashString(this.read(this.entryOffset[e], this.entryLen[e])), this.entryLine[e]);
+      this.slotCount[slot] = count + 1;
       return this.checkFull(text, line);
     }
-    const id = this.add(line, offset, len);
-    this.byFingerprint.set(fp, typeof slot === 'number' ? [slot, id] : (slot.push(id), slot));
+    this.slotHead[slot] = this.addEntry(line, offset, len, head);
+    this.slotCount[slot] = count + 1;
     return undefined;
   }
 
-  private add(line: number, offset: number, len: number): number {
-    this.lines.push(line);
-    this.offsets.push(offset);
-    this.lens.push(len);
-    return this.lines.length - 1;
+  private findSlot(fp: number): number {
+    const mask = this.slotKey.length - 1;
+    // Fingerprints are well mixed, so their low bits index the table directly.
+    let i = (fp % 0x40000000) & mask;
+    while (this.slotHead[i] >= 0 && this.slotKey[i] !== fp) i = (i + 1) & mask;
+    return i;
+  }
+
+  private growSlots(): void {
+    const oldKey = this.slotKey, oldHead = this.slotHead, oldCount = this.slotCount;
+    const n = oldKey.length * 2;
+    this.slotKey = new Float64Array(n);
+    this.slotHead = new Int32Array(n).fill(-1);
+    this.slotCount = new Int32Array(n);
+    for (let i = 0; i < oldKey.length; i++) {
+      if (oldHead[i] < 0) continue;
+      const j = this.findSlot(oldKey[i]);
+      this.slotKey[j] = oldKey[i];
+      this.slotHead[j] = oldHead[i];
+      this.slotCount[j] = oldCount[i];
+    }
+  }
+
+  private addEntry(line: number, offset: number, len: number, next: number): number {
+    if (this.entries === this.entryLine.length) {
+      const n = this.entries * 2;
+      const grow = <T extends Int32Array | Float64Array>(a: T, make: (n: number) => T): T => {
+        const b = make(n);
+        b.set(a);
+        return b;
+      };
+      this.entryLine = grow(this.entryLine, (k) => new Int32Array(k));
+      this.entryOffset = grow(this.entryOffset, (k) => new Float64Array(k));
+      this.entryLen = grow(this.entryLen, (k) => new Int32Array(k));
+      this.entryNext = grow(this.entryNext, (k) => new Int32Array(k));
+    }
+    const e = this.entries++;
+    this.entryLine[e] = line;
+    this.entryOffset[e] = offset;
+    this.entryLen[e] = len;
+    this.entryNext[e] = next;
+    return e;
   }
 
   private checkFull(text: string, line: number): number | undefined {

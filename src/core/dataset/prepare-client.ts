@@ -1,0 +1,44 @@
+// Runs data preparation in a worker thread so the editor stays responsive: progress arrives as
+// messages; aborting asks the worker to stop cleanly (it removes its staging folder).
+import { Worker } from 'node:worker_threads';
+import type { ResolvedArgs } from '../args/fields';
+import type { PrepareOutcome, PrepareWorkerInput, PrepareWorkerMessage } from './prepare-worker';
+
+export interface PrepareCallbacks {
+  onStage?: (message: string) => void;
+  onProgress?: (p: { fraction: number; records: number; tokens: number }) => void;
+}
+
+export function prepareInWorker(workerPath: string, args: ResolvedArgs, argsFile: string, cb: PrepareCallbacks = {}, signal?: AbortSignal, outDir?: string): Promise<PrepareOutcome> {
+  return new Promise<PrepareOutcome>((resolve, reject) => {
+    const cancel = new SharedArrayBuffer(4);
+    const input: PrepareWorkerInput = { args, argsFile, outDir, cancel };
+    const worker = new Worker(workerPath, { workerData: input });
+    let settled = false;
+    const settle = (fn: () => void) => {
+      if (settled) return;
+      settled = true;
+      signal?.removeEventListener('abort', onAbort);
+      fn();
+      void worker.terminate();
+    };
+    const onAbort = () => Atomics.store(new Int32Array(cancel), 0, 1);
+    if (signal?.aborted) onAbort();
+    signal?.addEventListener('abort', onAbort, { once: true });
+    worker.on('message', (m: PrepareWorkerMessage) => {
+      switch (m.type) {
+        case 'stage': cb.onStage?.(m.message); break;
+        case 'progress': cb.onProgress?.(m); break;
+        case 'result': settle(() => resolve(m.outcome)); break;
+        case 'error': {
+          const e = new Error(m.message);
+          if (m.cancelled) e.name = 'AbortError';
+          settle(() => reject(e));
+          break;
+        }
+      }
+    });
+    worker.on('error', (e) => settle(() => reject(e)));
+    worker.on('exit', (code) => settle(() => reject(new Error(`the preparation worker stopped (exit code ${code}) before it finished`))));
+  });
+}

@@ -1,0 +1,49 @@
+// Worker-thread entry of data preparation (bundled as dist/prepare-worker.js): loads the
+// tokenizer, streams the dataset into shards and posts progress, then the report. Cancelling
+// sets a shared flag the loop checks, so the staging folder is removed and the previous shards
+// stay as they were.
+import { isMainThread, parentPort, workerData } from 'node:worker_threads';
+import type { ResolvedArgs } from '../args/fields';
+import { prepareDataset, type PrepareReport } from './prepare';
+import { planPreparation, type TemplateSource } from './prepare-setup';
+
+export interface PrepareWorkerInput {
+  args: ResolvedArgs;
+  argsFile: string;
+  outDir?: string;
+  /** Int32Array over a SharedArrayBuffer: [0] != 0 asks the worker to stop. */
+  cancel: SharedArrayBuffer;
+}
+
+export interface PrepareOutcome {
+  report: PrepareReport;
+  outDir: string;
+  modelDir: string;
+  templateSource: TemplateSource;
+  eosWarning: string | undefined;
+}
+
+export type PrepareWorkerMessage =
+  | { type: 'stage'; message: string }
+  | { type: 'progress'; fraction: number; records: number; tokens: number }
+  | { type: 'result'; outcome: PrepareOutcome }
+  | { type: 'error'; message: string; cancelled: boolean };
+
+export function runPreparation(input: PrepareWorkerInput, post: (m: PrepareWorkerMessage) => void): void {
+  const flag = new Int32Array(input.cancel);
+  try {
+    post({ type: 'stage', message: 'Loading the tokenizer' });
+    const plan = planPreparation(input.args, input.argsFile, input.outDir);
+    post({ type: 'stage', message: 'Tokenizing' });
+    const report = prepareDataset(plan.options, plan.renderer, plan.tokenizer, (p) => post({ type: 'progress', ...p }), () => Atomics.load(flag, 0) !== 0);
+    post({ type: 'result', outcome: { report, outDir: plan.options.outDir, modelDir: plan.modelDir, templateSource: plan.templateSource, eosWarning: plan.eosWarning } });
+  } catch (e) {
+    const err = e as Error;
+    post({ type: 'error', message: err.message ?? String(e), cancelled: err.name === 'AbortError' });
+  }
+}
+
+if (!isMainThread && parentPort) {
+  const port = parentPort;
+  runPreparation(workerData as PrepareWorkerInput, (m) => port.postMessage(m));
+}
