@@ -7,6 +7,7 @@ import { resolveArgs, type Args } from '../../../src/core/args/fields';
 import { readShards } from '../../../src/core/engine/shards';
 import { inEvalSplit, PrepareCancelled, prepareDataset, readLines } from '../../../src/core/dataset/prepare';
 import { planPreparation } from '../../../src/core/dataset/prepare-setup';
+import { prepareInWorker } from '../../../src/core/dataset/prepare-client';
 import { familyDir, familyTokenizer } from './families';
 
 /** A model folder with GPT-2's real tokenizer and a Llama-shaped config (no weights needed to prepare). */
@@ -148,5 +149,32 @@ describe('readLines', () => {
       const got = [...readLines(file, chunk)].map((l) => [l.line, l.text]);
       assert.deepEqual(got, lines.map((t, i) => [i + 1, t]), `chunk ${chunk}`);
     }
+  });
+});
+
+describe('prepareInWorker', () => {
+  const workerPath = path.join(__dirname, '..', '..', '..', 'src', 'core', 'dataset', 'prepare-worker.js');
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'tuner-prepw-'));
+  makeModelFolder(path.join(root, 'model'));
+  fs.writeFileSync(path.join(root, 'train.jsonl'), Array.from({ length: 3000 }, (_, i) => JSON.stringify({ question: `Question ${i}?`, answer: `Answer ${i}.` })).join('\n'));
+  const args = resolveArgs({ model: './model', data: './train.jsonl', max_length: 64 });
+  const argsFile = path.join(root, 'ARGS.json');
+
+  it('prepares in a worker with stages and progress', async () => {
+    const stages: string[] = [];
+    const fractions: number[] = [];
+    const out = await prepareInWorker(workerPath, args, argsFile, { onStage: (s) => stages.push(s), onProgress: (p) => fractions.push(p.fraction) });
+    assert.equal(out.report.trainDocuments, 3000);
+    assert.deepEqual(stages, ['Loading the tokenizer', 'Tokenizing']);
+    assert.ok(fractions.length >= 5 && fractions[fractions.length - 1] === 1);
+    assert.equal(out.outDir, path.join(root, 'output', 'data'));
+  });
+
+  it('abort stops it cleanly', async () => {
+    const ac = new AbortController();
+    const p = prepareInWorker(workerPath, args, argsFile, { onProgress: () => ac.abort() }, ac.signal, path.join(root, 'cancelled'));
+    await assert.rejects(p, (e: Error) => e.name === 'AbortError');
+    assert.equal(fs.existsSync(path.join(root, 'cancelled')), false);
+    assert.deepEqual(fs.readdirSync(root).filter((n) => n.includes('.tmp-')), []);
   });
 });
