@@ -139,8 +139,6 @@ function isJson(s: string): boolean {
 
 /** Lints editor text (already decoded). Positions are 0-based lines and UTF-16 columns. */
 export function lintText(text: string, options: LintOptions = {}, onProgress?: (fraction: number) => void): LintResult {
-  const asDocument = lintJsonDocument(text, options);
-  if (asDocument) return asDocument;
   let body = text;
   const linter = new LineLinter(options, (offset, len) => body.substr(offset, len));
   if (text.charCodeAt(0) === 0xfeff) {
@@ -151,8 +149,15 @@ export function lintText(text: string, options: LintOptions = {}, onProgress?: (
     body = ' ' + text.slice(1);
     linter.suppressWhitespaceOnce(0);
   }
+  const asDocument = lintJsonDocument(body, options);
+  if (asDocument) return withEarlierProblems(asDocument, linter);
   feedInSlices(linter, body, onProgress);
   return linter.finish();
+}
+
+/** A whole-document result plus the problems already found (BOM, encoding). */
+function withEarlierProblems(result: LintResult, linter: LineLinter): LintResult {
+  return { ...result, problems: [...linter.problems, ...result.problems] };
 }
 
 /** Adds the problems only bytes can show (BOM, invalid UTF-8) for a chunk starting at `base`. */
@@ -186,10 +191,9 @@ export function lintBytes(bytes: Uint8Array, options: LintOptions = {}): LintRes
   if (bom) {
     text = ' ' + text.slice(1);
     linter.suppressWhitespaceOnce(0);
-  } else {
-    const asDocument = lintJsonDocument(text, options);
-    if (asDocument) return asDocument;
   }
+  const asDocument = lintJsonDocument(text, options);
+  if (asDocument) return withEarlierProblems(asDocument, linter);
   feedLines(linter, text, 0, 0);
   return linter.finish();
 }
