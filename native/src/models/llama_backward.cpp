@@ -64,13 +64,20 @@ void LlamaModel::backward(float loss_scale, ThreadPool* pool) {
       rope_backward(ws.dq, ws.cos, ws.sin, B, T, NH, HD, pool);
       rope_backward(ws.dk, ws.cos, ws.sin, B, T, NKV, HD, pool);
     }
+    // Below the first layer only the embedding could use d resid_in; LoRA (embedding frozen,
+    // norms frozen) skips those products.
+    const bool need_dx = l > 0 || embed_->grad || L.ln1->grad;
+    float* dx1 = need_dx ? ws.dx : nullptr;
     {
       ProfScope ps(prof_, kProfLinear);
-      linear_backward(L.q, ws.dx, false, ws.dq, a.x1, a.lora_t[0], N, pool);
-      linear_backward(L.k, ws.dx, true, ws.dk, a.x1, a.lora_t[1], N, pool);
-      linear_backward(L.v, ws.dx, true, ws.dv, a.x1, a.lora_t[2], N, pool);
+      linear_backward(L.q, dx1, false, ws.dq, a.x1, a.lora_t[0], N, pool);
+      linear_backward(L.k, dx1, true, ws.dk, a.x1, a.lora_t[1], N, pool);
+      linear_backward(L.v, dx1, true, ws.dv, a.x1, a.lora_t[2], N, pool);
     }
-    { ProfScope ps(prof_, kProfNormRope); rmsnorm_backward(ws.dres, L.ln1->grad, ws.dx, a.resid_in, L.ln1->data, a.rstd1, N, C, true, pool); }
+    if (need_dx) {
+      ProfScope ps(prof_, kProfNormRope);
+      rmsnorm_backward(ws.dres, L.ln1->grad, ws.dx, a.resid_in, L.ln1->data, a.rstd1, N, C, true, pool);
+    }
   }
 
   // Embedding: scatter-add rows; column blocks in parallel keep each sum's order fixed.
