@@ -6,11 +6,13 @@ import { registerDatasetStats } from './vscode/dataset-stats';
 import { registerJsonlCodeActions } from './vscode/jsonl-code-actions';
 import { registerJsonlDiagnostics, type LintReport } from './vscode/jsonl-diagnostics';
 import { registerOutput } from './vscode/output';
+import { registerRuns, type RunsApi } from './vscode/runs';
 
 /** What the extension exposes to other extensions and to its integration tests. */
 export interface TunerApi {
   lintReport(uri: vscode.Uri): LintReport | undefined;
   statusBarText(): string;
+  runs: RunsApi;
 }
 
 export function activate(ctx: vscode.ExtensionContext): TunerApi {
@@ -20,8 +22,10 @@ export function activate(ctx: vscode.ExtensionContext): TunerApi {
   registerDatasetStats(ctx);
   const statusBar = new DatasetStatusBar(linter);
   ctx.subscriptions.push(statusBar);
-  registerCommands(ctx, { linter });
+  const runs = registerRuns(ctx);
+  registerCommands(ctx, { linter, ...runs });
   return {
+    runs,
     lintReport: (uri) => linter.report(uri),
     statusBarText: () => statusBar.text,
   };

@@ -8,6 +8,14 @@ export const COMMAND_IDS = [
   'tuner.convertDataset',
   'tuner.lintDataset',
   'tuner.showLog',
+  'tuner.startRun',
+  'tuner.pauseRun',
+  'tuner.continueRun',
+  'tuner.saveCheckpoint',
+  'tuner.stopRun',
+  'tuner.openDashboard',
+  'tuner.resumeFromCheckpoint',
+  'tuner.refreshRuns',
 ] as const;
 
 export type CommandId = (typeof COMMAND_IDS)[number];

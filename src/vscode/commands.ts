@@ -12,8 +12,9 @@ import type { JsonlLinter } from './jsonl-diagnostics';
 import { datasetDocumentFor } from './jsonl-documents';
 import { guard, log } from './output';
 import { toWorkspaceEdit } from './problem-mapping';
+import { RUN_COMMANDS, type RunServices } from './run-commands';
 
-export interface Services {
+export interface Services extends RunServices {
   linter: JsonlLinter;
 }
 
@@ -61,6 +62,8 @@ const COMMANDS: Record<CommandId, (s: Services) => Handler> = {
   },
 
   'tuner.showLog': () => () => log.show(),
+
+  ...RUN_COMMANDS,
 };
 
 export function registerCommands(ctx: vscode.ExtensionContext, services: Services): void {

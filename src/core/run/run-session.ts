@@ -97,8 +97,13 @@ export class RunSession {
     this.checker.settings = b;
   }
 
-  listen(l: RunSessionListener): void {
+  /** Adds a listener; the returned function removes it. */
+  listen(l: RunSessionListener): () => void {
     this.listeners.push(l);
+    return () => {
+      const i = this.listeners.indexOf(l);
+      if (i >= 0) this.listeners.splice(i, 1);
+    };
   }
 
   pause(): void {

@@ -1,0 +1,186 @@
+// The run dashboard panel: one webview per run, restored after a reload by its serializer. The
+// panel sends the run's stored events once, then the new ones in batches (at most twice a
+// second) while the run is live; controls from the page go to the run's session.
+import * as path from 'node:path';
+import * as vscode from 'vscode';
+import type { TrainerEvent } from '../core/engine/protocol';
+import type { RunRecord } from '../core/run/run-store';
+import type { RunSnapshot } from '../core/run/run-state';
+import { isLive } from '../core/run/run-state';
+import { parseDashboardMessage, WEBVIEW_PROTOCOL_VERSION, type DashboardState, type DashboardToHost, type HostToDashboard, type RunHeader } from '../../webview/protocol';
+import { dashboardHtml } from './dashboard-html';
+import { guard, reportError } from './output';
+import type { RunController } from './run-controller';
+
+export const DASHBOARD_VIEW_TYPE = 'tuner.dashboard';
+const FLUSH_MS = 500;
+const V = WEBVIEW_PROTOCOL_VERSION;
+
+export function runHeader(record: RunRecord, s: RunSnapshot, live: boolean): RunHeader {
+  let model = s.start?.model.architecture ?? '';
+  try {
+    model = path.basename(record.plan().model_dir);
+  } catch {
+    // plan.json missing (preparation failed): keep the architecture name
+  }
+  return {
+    id: record.id,
+    model,
+    method: s.start?.method ?? '',
+    params: s.start?.params,
+    trainableParams: s.start?.trainable_params,
+    status: s.status,
+    step: s.step,
+    maxSteps: s.maxSteps,
+    loss: s.loss,
+    evalLoss: s.evalLoss,
+    tokensPerS: s.tokensPerS,
+    etaMs: s.etaMs,
+    live: live && isLive(s.status),
+    error: s.error ? { message: s.error.message, hint: s.error.hint } : undefined,
+  };
+}
+
+export class DashboardPanel implements vscode.Disposable {
+  private static readonly open = new Map<string, DashboardPanel>();
+  private pending: TrainerEvent[] = [];
+  private timer: ReturnType<typeof setTimeout> | undefined;
+  private ready = false;
+  private unfollow: (() => void) | undefined;
+  private readonly disposables: vscode.Disposable[] = [];
+  /** Messages posted to the page, newest last (read by the integration tests). */
+  readonly posted: HostToDashboard[] = [];
+
+  static show(ctx: vscode.ExtensionContext, runs: RunController, runId: string): DashboardPanel {
+    const existing = DashboardPanel.open.get(runId);
+    if (existing) {
+      existing.panel.reveal();
+      return existing;
+    }
+    const panel = vscode.window.createWebviewPanel(DASHBOARD_VIEW_TYPE, `Run ${runId}`, { viewColumn: vscode.ViewColumn.Active, preserveFocus: true }, DashboardPanel.options(ctx));
+    return new DashboardPanel(ctx, runs, panel, runId);
+  }
+
+  static get(runId: string): DashboardPanel | undefined {
+    return DashboardPanel.open.get(runId);
+  }
+
+  static options(ctx: vscode.ExtensionContext): vscode.WebviewPanelOptions & vscode.WebviewOptions {
+    return { enableScripts: true, localResourceRoots: [vscode.Uri.joinPath(ctx.extensionUri, 'dist', 'webview')] };
+  }
+
+  static register(ctx: vscode.ExtensionContext, runs: RunController): void {
+    ctx.subscriptions.push(
+      vscode.window.registerWebviewPanelSerializer(DASHBOARD_VIEW_TYPE, {
+        deserializeWebviewPanel: async (panel: vscode.WebviewPanel, state: DashboardState | undefined) => {
+          if (!state?.runId || !runs.hasWorkspace()) {
+            panel.dispose();
+            return;
+          }
+          panel.webview.options = DashboardPanel.options(ctx);
+          new DashboardPanel(ctx, runs, panel, state.runId);
+        },
+      }),
+    );
+  }
+
+  private constructor(
+    ctx: vscode.ExtensionContext,
+    private readonly runs: RunController,
+    readonly panel: vscode.WebviewPanel,
+    readonly runId: string,
+  ) {
+    DashboardPanel.open.set(runId, this);
+    const asUri = (f: string) => panel.webview.asWebviewUri(vscode.Uri.joinPath(ctx.extensionUri, 'dist', 'webview', f)).toString();
+    panel.webview.html = dashboardHtml({ cspSource: panel.webview.cspSource, scriptUri: asUri('dashboard.js'), styleUri: asUri('dashboard.css') });
+    this.disposables.push(
+      panel.webview.onDidReceiveMessage(guard('dashboard message', (m: unknown) => this.onMessage(parseDashboardMessage(m)))),
+      panel.onDidDispose(() => this.dispose()),
+      runs.onDidStart((s) => {
+        if (s.record.id === this.runId) this.follow();
+      }),
+    );
+    this.follow();
+  }
+
+  private record(): RunRecord {
+    return this.runs.manager().store.open(this.runId);
+  }
+
+  private follow(): void {
+    const s = this.runs.manager().session(this.runId);
+    if (!s) return;
+    this.unfollow?.();
+    this.unfollow = s.listen({
+      onEvent: (e) => {
+        this.pending.push(e);
+        this.timer ??= setTimeout(() => this.flush(), FLUSH_MS);
+      },
+      onExit: () => this.flush(),
+    });
+  }
+
+  private snapshotNow(rec: RunRecord): { snapshot: RunSnapshot; live: boolean } {
+    const s = this.runs.manager().session(this.runId);
+    return s ? { snapshot: s.snapshot, live: true } : { snapshot: rec.snapshot(), live: false };
+  }
+
+  private flush(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+    if (!this.ready) return; // the init message will carry everything
+    const rec = this.record();
+    const { snapshot, live } = this.snapshotNow(rec);
+    this.post({ v: V, type: 'events', run: runHeader(rec, snapshot, live), events: this.pending });
+    this.pending = [];
+  }
+
+  private post(m: HostToDashboard): void {
+    this.posted.push(m);
+    if (this.posted.length > 50) this.posted.splice(0, this.posted.length - 50);
+    void this.panel.webview.postMessage(m);
+  }
+
+  private onMessage(m: DashboardToHost): void {
+    switch (m.type) {
+      case 'ready': {
+        const rec = this.record();
+        const { snapshot, live } = this.snapshotNow(rec);
+        this.pending = [];
+        this.ready = true;
+        const runs = this.runs.manager().store.list().runs.map((r) => ({ id: r.meta.id, label: `${r.meta.id} (${r.snapshot.status}${r.snapshot.loss !== undefined ? `, loss ${r.snapshot.loss.toFixed(3)}` : ''})` }));
+        this.post({ v: V, type: 'init', run: runHeader(rec, snapshot, live), events: rec.events(), runs });
+        return;
+      }
+      case 'control': {
+        const s = this.runs.current(this.runId);
+        if (m.command === 'pause') s.pause();
+        else if (m.command === 'resume') s.resume();
+        else if (m.command === 'save') s.save();
+        else s.stop();
+        return;
+      }
+      case 'compare': {
+        if (m.runId === null) {
+          this.post({ v: V, type: 'compare', runId: null, label: '', events: [] });
+          return;
+        }
+        const other = this.runs.manager().store.open(m.runId);
+        this.post({ v: V, type: 'compare', runId: m.runId, label: m.runId, events: other.events() });
+        return;
+      }
+      default: {
+        const never: never = m;
+        reportError('dashboard', new Error(`unhandled message ${JSON.stringify(never)}`));
+      }
+    }
+  }
+
+  dispose(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.unfollow?.();
+    if (DashboardPanel.open.get(this.runId) === this) DashboardPanel.open.delete(this.runId);
+    for (const d of this.disposables) d.dispose();
+    this.panel.dispose();
+  }
+}

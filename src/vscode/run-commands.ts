@@ -1,0 +1,70 @@
+// Handlers of the fine-tuning commands (their ids are in command-ids.ts, their table entries in
+// commands.ts). Every handler takes optional arguments so keybindings, menus and tests can
+// name the ARGS.json or run they act on.
+import * as vscode from 'vscode';
+import type { RunController } from './run-controller';
+import { DashboardPanel } from './dashboard-panel';
+import type { RunTreeItem, RunTreeProvider } from './run-tree';
+
+export interface RunServices {
+  runs: RunController;
+  runTree: RunTreeProvider;
+  ctx: vscode.ExtensionContext;
+}
+
+type Handler = (...args: unknown[]) => unknown;
+
+/** A run id from a command argument: a string, or a tree item. */
+function runIdOf(arg: unknown): string | undefined {
+  if (typeof arg === 'string') return arg;
+  if (arg && typeof arg === 'object' && 'run' in arg) return (arg as RunTreeItem).run.meta.id;
+  return undefined;
+}
+
+async function pickRun(s: RunServices, placeHolder: string, filter: (status: string, resumable: boolean) => boolean): Promise<string | undefined> {
+  const runs = s.runTree.list().filter((r) => filter(r.snapshot.status, !!r.snapshot.lastCheckpoint));
+  if (runs.length === 0) throw new Error('no run to choose from');
+  const pick = await vscode.window.showQuickPick(
+    runs.map((r) => ({ label: r.meta.id, description: `${r.snapshot.status} · step ${r.snapshot.step}/${r.snapshot.maxSteps}`, detail: vscode.workspace.asRelativePath(r.meta.argsFile) })),
+    { placeHolder },
+  );
+  return pick?.label;
+}
+
+export const RUN_COMMANDS = {
+  /** Args: an ARGS.json URI or path. Returns the new run's id. */
+  'tuner.startRun': (s: RunServices) => async (arg: unknown) => {
+    const argsFile = await s.runs.pickArgsFile(arg);
+    if (!argsFile) return undefined;
+    const session = await s.runs.start(argsFile, { mode: 'free' });
+    DashboardPanel.show(s.ctx, s.runs, session.record.id);
+    return session.record.id;
+  },
+  'tuner.pauseRun': (s: RunServices) => (arg: unknown) => s.runs.current(runIdOf(arg)).pause(),
+  'tuner.continueRun': (s: RunServices) => (arg: unknown) => s.runs.current(runIdOf(arg)).resume(),
+  'tuner.saveCheckpoint': (s: RunServices) => (arg: unknown) => s.runs.current(runIdOf(arg)).save(),
+  /** Stop = checkpoint and exit. Resolves when the trainer has ended. */
+  'tuner.stopRun': (s: RunServices) => async (arg: unknown) => {
+    const session = s.runs.current(runIdOf(arg));
+    session.stop();
+    await session.exited;
+    return session.snapshot.status;
+  },
+  'tuner.openDashboard': (s: RunServices) => async (arg: unknown) => {
+    const id = runIdOf(arg) ?? s.runs.manager().current()?.record.id ?? (await pickRun(s, 'Open the dashboard of which run?', () => true));
+    if (!id) return undefined;
+    DashboardPanel.show(s.ctx, s.runs, id);
+    return id;
+  },
+  /** Args: a run id (or tree item) and optionally a checkpoint folder. Returns the run id. */
+  'tuner.resumeFromCheckpoint': (s: RunServices) => async (arg: unknown, checkpoint: unknown) => {
+    const id = runIdOf(arg) ?? (await pickRun(s, 'Resume which run from its last checkpoint?', (st, resumable) => resumable && st !== 'done' && st !== 'running' && st !== 'paused'));
+    if (!id) return undefined;
+    const session = s.runs.resume(id, { mode: 'free' }, typeof checkpoint === 'string' ? checkpoint : undefined);
+    DashboardPanel.show(s.ctx, s.runs, id);
+    return session.record.id;
+  },
+  'tuner.refreshRuns': (s: RunServices) => () => s.runTree.refresh(),
+} satisfies Record<string, (s: RunServices) => Handler>;
+
+export type RunCommandId = keyof typeof RUN_COMMANDS;

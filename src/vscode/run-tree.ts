@@ -1,0 +1,75 @@
+// The "Fine-tune Runs" view: every run under runs/, newest first, with its state; a click opens
+// its dashboard, the context menu resumes or stops it.
+import * as vscode from 'vscode';
+import type { RunSummary } from '../core/run/run-store';
+import { isLive } from '../core/run/run-state';
+import type { RunController } from './run-controller';
+
+export class RunTreeItem extends vscode.TreeItem {
+  constructor(readonly run: RunSummary) {
+    super(run.meta.id, vscode.TreeItemCollapsibleState.None);
+    const s = run.snapshot;
+    this.description = `${s.status} · ${s.step}/${s.maxSteps || '?'}${s.loss !== undefined ? ` · loss ${s.loss.toFixed(3)}` : ''}`;
+    this.tooltip = new vscode.MarkdownString(
+      `**${run.meta.id}** — ${s.status}\n\n${vscode.workspace.asRelativePath(run.meta.argsFile)}\n\n` +
+        (s.lastCheckpoint ? `last checkpoint: step ${s.lastCheckpoint.step}\n\n` : '') +
+        (s.error ? `${s.error.message}\n\n${s.error.hint}` : ''),
+    );
+    this.iconPath = new vscode.ThemeIcon(
+      s.status === 'done' ? 'pass' : s.status === 'failed' ? 'error' : s.status === 'interrupted' || s.status === 'stopped' ? 'debug-pause' : 'sync~spin',
+    );
+    this.contextValue = isLive(s.status) ? 'tunerRunLive' : s.lastCheckpoint && s.status !== 'done' ? 'tunerRunResumable' : 'tunerRun';
+    this.command = { title: 'Open Dashboard', command: 'tuner.openDashboard', arguments: [run.meta.id] };
+  }
+}
+
+export class RunTreeProvider implements vscode.TreeDataProvider<RunTreeItem>, vscode.Disposable {
+  private readonly emitter = new vscode.EventEmitter<undefined>();
+  readonly onDidChangeTreeData = this.emitter.event;
+  private readonly sub: vscode.Disposable;
+  private timer: ReturnType<typeof setTimeout> | undefined;
+  /** Problems met reading runs/ (damaged run folders), for the log and the tests. */
+  problems: string[] = [];
+
+  constructor(private readonly runs: RunController) {
+    // Live runs change every step: refresh at most once a second.
+    this.sub = runs.onDidChange(() => {
+      this.timer ??= setTimeout(() => {
+        this.timer = undefined;
+        this.emitter.fire(undefined);
+      }, 1000);
+    });
+  }
+
+  refresh(): void {
+    this.emitter.fire(undefined);
+  }
+
+  getTreeItem(e: RunTreeItem): vscode.TreeItem {
+    return e;
+  }
+
+  /** The runs as listed (also used by the history command and the tests). */
+  list(): RunSummary[] {
+    if (!this.runs.hasWorkspace()) return [];
+    const m = this.runs.manager();
+    const { runs, problems } = m.store.list();
+    this.problems = problems;
+    // A live session knows better than the disk (its status between steps).
+    return runs.map((r) => {
+      const live = m.session(r.meta.id);
+      return live ? { ...r, snapshot: live.snapshot } : r;
+    });
+  }
+
+  getChildren(e?: RunTreeItem): RunTreeItem[] {
+    if (e) return [];
+    return this.list().map((r) => new RunTreeItem(r));
+  }
+
+  dispose(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.sub.dispose();
+    this.emitter.dispose();
+  }
+}

@@ -1,0 +1,23 @@
+// Wires the fine-tuning surfaces: run controller, status bar, runs view, dashboard serializer
+// and the debugger. Returns the services the command table and the extension API use.
+import * as vscode from 'vscode';
+import { DashboardPanel } from './dashboard-panel';
+import { registerDebugging } from './debug-config';
+import { RunController } from './run-controller';
+import type { RunServices } from './run-commands';
+import { RunStatusBar } from './run-status-bar';
+import { RunTreeProvider } from './run-tree';
+
+export interface RunsApi extends RunServices {
+  statusBar: RunStatusBar;
+}
+
+export function registerRuns(ctx: vscode.ExtensionContext): RunsApi {
+  const runs = new RunController();
+  const statusBar = new RunStatusBar(runs);
+  const runTree = new RunTreeProvider(runs);
+  ctx.subscriptions.push(runs, statusBar, runTree, vscode.window.registerTreeDataProvider('tuner.runs', runTree));
+  DashboardPanel.register(ctx, runs);
+  registerDebugging(ctx, runs);
+  return { runs, runTree, statusBar, ctx };
+}
