@@ -6,6 +6,8 @@ import { existsSync } from 'node:fs';
 const entries = {
   extension: 'src/extension.ts',
   'lint-worker': 'src/core/dataset/lint-worker.ts',
+  'prepare-worker': 'src/core/dataset/prepare-worker.ts',
+  'preview-worker': 'src/core/dataset/preview-worker.ts',
 };
 const entryPoints = Object.fromEntries(Object.entries(entries).filter(([, f]) => existsSync(f)));
 

@@ -1,0 +1,45 @@
+// Talks to the preview worker: one worker for the session, requests matched to answers by id.
+import { Worker } from 'node:worker_threads';
+import type { ResolvedArgs } from '../args/fields';
+import type { PreviewRequest, PreviewResponse } from './preview-worker';
+
+export class PreviewClient {
+  private worker: Worker | undefined;
+  private nextId = 1;
+  private readonly pending = new Map<number, (r: PreviewResponse) => void>();
+
+  constructor(private readonly workerPath: string) {}
+
+  private start(): Worker {
+    if (this.worker) return this.worker;
+    const w = new Worker(this.workerPath);
+    w.on('message', (r: PreviewResponse) => {
+      this.pending.get(r.id)?.(r);
+      this.pending.delete(r.id);
+    });
+    const fail = (message: string) => {
+      for (const [id, resolve] of this.pending) resolve({ id, error: message });
+      this.pending.clear();
+      this.worker = undefined;
+    };
+    w.on('error', (e) => fail(`the preview worker failed: ${e.message}`));
+    w.on('exit', (code) => fail(`the preview worker stopped (exit code ${code})`));
+    w.unref();
+    this.worker = w;
+    return w;
+  }
+
+  preview(argsFile: string, args: ResolvedArgs, line: string): Promise<PreviewResponse> {
+    const id = this.nextId++;
+    const req: PreviewRequest = { id, argsFile, args, line };
+    return new Promise((resolve) => {
+      this.pending.set(id, resolve);
+      this.start().postMessage(req);
+    });
+  }
+
+  dispose(): void {
+    void this.worker?.terminate();
+    this.worker = undefined;
+  }
+}

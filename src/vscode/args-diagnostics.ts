@@ -1,0 +1,115 @@
+// Diagnostics on ARGS.json: schema problems (with LMTuner and secret fixes) as the user types,
+// and the pre-flight memory/time estimate, which reads the model's config.json and counts the
+// dataset, after a pause in typing. The results are kept per document for the code actions and
+// the hover.
+import * as os from 'node:os';
+import * as path from 'node:path';
+import * as vscode from 'vscode';
+import { assumedCpuThroughput } from '../core/args/estimate';
+import { preflightProblems, type MachineInfo, type Preflight } from '../core/args/preflight';
+import { validateArgsText, type ArgsCheck } from '../core/args/validate';
+import { loadAddon } from '../core/engine/addon';
+import type { Problem, Severity } from '../core/dataset/problem';
+import { log } from './output';
+import { toRange } from './problem-mapping';
+
+export const ARGS_DIAGNOSTIC_SOURCE = 'tuner-args';
+
+export interface ArgsState {
+  version: number;
+  check: ArgsCheck;
+  problems: Problem[];
+  preflight?: Preflight;
+}
+
+const SEVERITY: Record<Severity, vscode.DiagnosticSeverity> = {
+  error: vscode.DiagnosticSeverity.Error,
+  warning: vscode.DiagnosticSeverity.Warning,
+  info: vscode.DiagnosticSeverity.Information,
+  hint: vscode.DiagnosticSeverity.Hint,
+};
+
+export function isArgsDocument(doc: vscode.TextDocument): boolean {
+  return path.basename(doc.uri.fsPath) === 'ARGS.json' && doc.uri.scheme === 'file';
+}
+
+function machineInfo(): MachineInfo {
+  const cores = os.cpus().length;
+  let avx2 = true;
+  try {
+    avx2 = loadAddon().hardware().gemmKernel !== 'generic';
+  } catch {
+    // no addon in this build: assume a current x86-64 CPU
+  }
+  // Free memory as the kernel counts it available (page cache can be reclaimed).
+  return { freeMemoryBytes: os.freemem(), totalMemoryBytes: os.totalmem(), cores, throughput: assumedCpuThroughput(cores, avx2) };
+}
+
+export class ArgsDiagnostics implements vscode.Disposable {
+  private readonly collection = vscode.languages.createDiagnosticCollection(ARGS_DIAGNOSTIC_SOURCE);
+  private readonly states = new Map<string, ArgsState>();
+  private readonly timers = new Map<string, NodeJS.Timeout>();
+  private readonly changed = new vscode.EventEmitter<vscode.Uri>();
+  /** Fires after a document's diagnostics were updated (tests and the hover wait on it). */
+  readonly onDidUpdate = this.changed.event;
+
+  state(uri: vscode.Uri): ArgsState | undefined {
+    return this.states.get(uri.toString());
+  }
+
+  /** Schema check now; estimate after `delayMs` (0: at once). */
+  update(doc: vscode.TextDocument, delayMs: number): void {
+    if (!isArgsDocument(doc)) return;
+    const key = doc.uri.toString();
+    const check = validateArgsText(doc.getText());
+    this.publish(doc, { version: doc.version, check, problems: check.problems });
+    clearTimeout(this.timers.get(key));
+    this.timers.set(key, setTimeout(() => this.estimate(doc, check), delayMs));
+  }
+
+  private estimate(doc: vscode.TextDocument, check: ArgsCheck): void {
+    if (doc.isClosed || this.states.get(doc.uri.toString())?.version !== doc.version) return;
+    try {
+      const { problems, preflight } = preflightProblems(check, doc.uri.fsPath, machineInfo());
+      this.publish(doc, { version: doc.version, check, problems: [...check.problems, ...problems], preflight });
+    } catch (e) {
+      log.error(`estimate for ${doc.uri.fsPath}`, e);
+    }
+  }
+
+  private publish(doc: vscode.TextDocument, st: ArgsState): void {
+    this.states.set(doc.uri.toString(), st);
+    this.collection.set(doc.uri, st.problems.map((p) => {
+      const d = new vscode.Diagnostic(toRange(p.range), p.message, SEVERITY[p.severity]);
+      d.source = ARGS_DIAGNOSTIC_SOURCE;
+      d.code = p.code;
+      return d;
+    }));
+    this.changed.fire(doc.uri);
+  }
+
+  forget(uri: vscode.Uri): void {
+    this.collection.delete(uri);
+    this.states.delete(uri.toString());
+    clearTimeout(this.timers.get(uri.toString()));
+  }
+
+  dispose(): void {
+    for (const t of this.timers.values()) clearTimeout(t);
+    this.collection.dispose();
+    this.changed.dispose();
+  }
+}
+
+export function registerArgsDiagnostics(ctx: vscode.ExtensionContext): ArgsDiagnostics {
+  const diags = new ArgsDiagnostics();
+  ctx.subscriptions.push(
+    diags,
+    vscode.workspace.onDidOpenTextDocument((d) => diags.update(d, 0)),
+    vscode.workspace.onDidChangeTextDocument((e) => diags.update(e.document, 600)),
+    vscode.workspace.onDidSaveTextDocument((d) => diags.update(d, 0)),
+    vscode.workspace.onDidCloseTextDocument((d) => diags.forget(d.uri)),
+  );
+  for (const d of vscode.workspace.textDocuments) diags.update(d, 0);
+  return diags;
+}

@@ -1,0 +1,92 @@
+// Hover on a JSONL line: the record rendered with the chat template of the model named in the
+// nearest ARGS.json, its tokens, and which of them the loss is computed on (highlighted). The
+// tokenizer runs in a worker (core/dataset/preview-worker), so the editor never waits on it.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import * as vscode from 'vscode';
+import { resolveArgs } from '../core/args/fields';
+import { validateArgsText } from '../core/args/validate';
+import { PreviewClient } from '../core/dataset/preview-client';
+import type { RecordPreview } from '../core/dataset/preview';
+
+const MAX_TOKENS_SHOWN = 160;
+const MAX_LINE_CHARS = 100_000;
+const TRAINED_STYLE = 'background-color:#2e7d3266;';
+
+/** The ARGS.json that trains on `file`: nearest up the tree whose "data" is this file, else the nearest. */
+export function findArgsFor(file: string, stopAt: string | undefined): string | undefined {
+  let nearest: string | undefined;
+  for (let dir = path.dirname(file); ; dir = path.dirname(dir)) {
+    const candidate = path.join(dir, 'ARGS.json');
+    if (fs.existsSync(candidate)) {
+      nearest ??= candidate;
+      try {
+        const v = validateArgsText(fs.readFileSync(candidate, 'utf8')).value;
+        if (typeof v?.data === 'string' && path.resolve(dir, v.data) === file) return candidate;
+      } catch {
+        // unreadable ARGS.json: keep looking
+      }
+    }
+    if (dir === stopAt || path.dirname(dir) === dir) return nearest;
+  }
+}
+
+function escapeHtml(s: string): string {
+  return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
+}
+
+/** Visible whitespace, so "\n" and leading spaces in tokens can be seen. */
+function showText(s: string): string {
+  return escapeHtml(s).replace(/\n/g, '↵<br>').replace(/ /g, '&nbsp;').replace(/\t/g, '→');
+}
+
+export function previewMarkdown(p: RecordPreview & { ok: true }, argsFile: string, templateSource: string, eosWarning: string | undefined): vscode.MarkdownString {
+  const md = new vscode.MarkdownString(undefined, true);
+  md.supportHtml = true;
+  md.appendMarkdown(`**Training view** — ${p.format}, ${p.tokens.length} tokens, ${p.trainedTokens} trained (highlighted); template: ${templateSource === 'model' ? "the model's" : templateSource === 'override' ? 'ARGS.json chat_template' : 'Tuner default (Human/Assistant)'}; ${escapeHtml(path.basename(path.dirname(argsFile)))}/ARGS.json\n\n`);
+  if (p.overLength > 0) md.appendMarkdown(`⚠ ${p.overLength} tokens over max_length: cut or dropped when preparing.\n\n`);
+  if (p.eosAppended) md.appendMarkdown('The template does not close answers with a stop token: EOS is appended.\n\n');
+  if (eosWarning) md.appendMarkdown(`⚠ ${escapeHtml(eosWarning)}\n\n`);
+  md.appendMarkdown('<code>' + p.segments.map((s) => (s.trained ? `<span style="${TRAINED_STYLE}">${showText(s.text)}</span>` : showText(s.text))).join('') + '</code>\n\n---\n\n');
+  const shown = p.tokens.slice(0, MAX_TOKENS_SHOWN).map((t) => {
+    const cell = `${t.id}:${showText(t.text)}`;
+    return t.trained ? `<span style="${TRAINED_STYLE}">${cell}</span>` : cell;
+  });
+  md.appendMarkdown(`<code>${shown.join(' · ')}${p.tokens.length > MAX_TOKENS_SHOWN ? ` · … ${p.tokens.length - MAX_TOKENS_SHOWN} more` : ''}</code>`);
+  return md;
+}
+
+export class JsonlTokenPreview implements vscode.HoverProvider, vscode.Disposable {
+  readonly client: PreviewClient;
+
+  constructor(workerPath: string) {
+    this.client = new PreviewClient(workerPath);
+  }
+
+  async provideHover(doc: vscode.TextDocument, pos: vscode.Position, token: vscode.CancellationToken): Promise<vscode.Hover | undefined> {
+    const line = doc.lineAt(pos.line);
+    if (line.isEmptyOrWhitespace || line.text.length > MAX_LINE_CHARS || doc.uri.scheme !== 'file') return undefined;
+    const folder = vscode.workspace.getWorkspaceFolder(doc.uri)?.uri.fsPath;
+    const argsFile = findArgsFor(doc.uri.fsPath, folder);
+    if (!argsFile) return undefined;
+    const argsText = vscode.workspace.textDocuments.find((d) => d.uri.fsPath === argsFile)?.getText() ?? fs.readFileSync(argsFile, 'utf8');
+    const check = validateArgsText(argsText);
+    if (!check.args) return new vscode.Hover(`Tuner: fix the errors in ${argsFile} to preview this record's tokens.`, line.range);
+    const r = await this.client.preview(argsFile, resolveArgs(check.args), line.text);
+    if (token.isCancellationRequested) return undefined;
+    if ('error' in r) return new vscode.Hover(`Tuner token preview: ${r.error}`, line.range);
+    if (!r.preview.ok) return new vscode.Hover(`Tuner token preview: ${r.preview.reason}`, line.range);
+    return new vscode.Hover(previewMarkdown(r.preview, argsFile, r.templateSource, r.eosWarning), line.range);
+  }
+
+  dispose(): void {
+    this.client.dispose();
+  }
+}
+
+export function registerJsonlTokenPreview(ctx: vscode.ExtensionContext): JsonlTokenPreview {
+  const workerPath = vscode.Uri.joinPath(ctx.extensionUri, 'dist', 'preview-worker.js').fsPath;
+  const provider = new JsonlTokenPreview(workerPath);
+  ctx.subscriptions.push(provider, vscode.languages.registerHoverProvider({ language: 'jsonl' }, provider));
+  return provider;
+}

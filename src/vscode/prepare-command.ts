@@ -1,0 +1,77 @@
+// "Tuner: Prepare Dataset": tokenizes the data named in an ARGS.json into training shards in a
+// worker, with a cancellable progress notification, then says what happened (records kept,
+// cut and dropped, with the report one click away) and warns when the template's end of answer
+// is not a token the model stops at.
+import * as path from 'node:path';
+import * as vscode from 'vscode';
+import { resolveArgs } from '../core/args/fields';
+import { validateArgsText } from '../core/args/validate';
+import { prepareInWorker } from '../core/dataset/prepare-client';
+import { summarizeReport } from '../core/dataset/prepare';
+import type { PrepareOutcome } from '../core/dataset/prepare-worker';
+import { findArgsFor } from './jsonl-token-preview';
+import { log } from './output';
+
+async function pickArgsFile(uri: unknown): Promise<string | undefined> {
+  const given = uri instanceof vscode.Uri ? uri : vscode.window.activeTextEditor?.document.uri;
+  if (given?.scheme === 'file') {
+    if (path.basename(given.fsPath) === 'ARGS.json') return given.fsPath;
+    const found = findArgsFor(given.fsPath, vscode.workspace.getWorkspaceFolder(given)?.uri.fsPath);
+    if (found) return found;
+  }
+  const all = await vscode.workspace.findFiles('**/ARGS.json', '**/node_modules/**', 50);
+  if (all.length === 0) throw new Error('no ARGS.json in this workspace: create one (ask @tuner, or start from docs/args.md) naming "model" and "data".');
+  if (all.length === 1) return all[0].fsPath;
+  const pick = await vscode.window.showQuickPick(all.map((u) => ({ label: vscode.workspace.asRelativePath(u), uri: u })), { placeHolder: 'Which run should be prepared?' });
+  return pick?.uri.fsPath;
+}
+
+export async function prepareDatasetCommand(extensionUri: vscode.Uri, uri: unknown): Promise<PrepareOutcome | undefined> {
+  const argsFile = await pickArgsFile(uri);
+  if (!argsFile) return undefined;
+  const doc = await vscode.workspace.openTextDocument(argsFile);
+  const check = validateArgsText(doc.getText());
+  if (!check.args) {
+    const first = check.problems.find((p) => p.severity === 'error')!;
+    throw new Error(`${argsFile}:${first.range.line + 1}: ${first.message}`);
+  }
+  const args = resolveArgs(check.args);
+  const workerPath = vscode.Uri.joinPath(extensionUri, 'dist', 'prepare-worker.js').fsPath;
+  const outcome = await vscode.window.withProgress(
+    { location: vscode.ProgressLocation.Notification, title: `Preparing ${path.basename(args.data)}`, cancellable: true },
+    async (progress, token) => {
+      const ac = new AbortController();
+      token.onCancellationRequested(() => ac.abort());
+      let last = 0;
+      try {
+        return await prepareInWorker(workerPath, args, argsFile, {
+          onStage: (message) => progress.report({ message }),
+          onProgress: (p) => {
+            const pct = Math.floor(p.fraction * 100);
+            progress.report({ increment: pct - last, message: `${p.records} records, ${p.tokens} tokens` });
+            last = pct;
+          },
+        }, ac.signal);
+      } catch (e) {
+        if ((e as Error).name === 'AbortError') return undefined;
+        throw e;
+      }
+    },
+  );
+  if (!outcome) {
+    void vscode.window.showInformationMessage('Preparation cancelled; the previous shards are unchanged.');
+    return undefined;
+  }
+  const summary = summarizeReport(outcome.report);
+  log.info(`Prepared ${args.data} -> ${outcome.outDir}\n${summary}`);
+  if (outcome.eosWarning) {
+    log.warn(outcome.eosWarning);
+    void vscode.window.showWarningMessage(`Tuner: ${outcome.eosWarning}`);
+  }
+  const problems = outcome.report.dropped.length + outcome.report.truncated.length;
+  const text = `Prepared ${outcome.report.trainDocuments} examples (${outcome.report.trainedTokens} trained tokens)${problems ? `; ${outcome.report.truncated.length} cut, ${outcome.report.dropped.length} dropped` : ''}.`;
+  void vscode.window.showInformationMessage(text, 'Open Report').then(async (choice) => {
+    if (choice) await vscode.window.showTextDocument(vscode.Uri.file(path.join(outcome.outDir, 'prep-report.json')));
+  }, () => undefined);
+  return outcome;
+}
