@@ -6,13 +6,18 @@ import { registerDatasetStats } from './vscode/dataset-stats';
 import { registerJsonlCodeActions } from './vscode/jsonl-code-actions';
 import { registerJsonlDiagnostics, type LintReport } from './vscode/jsonl-diagnostics';
 import { registerOutput } from './vscode/output';
+import { registerChatParticipant } from './vscode/chat-participant';
+import type { RecordedTurn } from './vscode/chat-files';
 import { registerRuns, type RunsApi } from './vscode/runs';
+import { PlannerSecrets } from './vscode/secrets';
 
 /** What the extension exposes to other extensions and to its integration tests. */
 export interface TunerApi {
   lintReport(uri: vscode.Uri): LintReport | undefined;
   statusBarText(): string;
   runs: RunsApi;
+  /** What @tuner showed in each chat turn (markdown, buttons), newest last. */
+  chatTurns(): readonly RecordedTurn[];
 }
 
 export function activate(ctx: vscode.ExtensionContext): TunerApi {
@@ -23,9 +28,12 @@ export function activate(ctx: vscode.ExtensionContext): TunerApi {
   const statusBar = new DatasetStatusBar(linter);
   ctx.subscriptions.push(statusBar);
   const runs = registerRuns(ctx);
-  registerCommands(ctx, { linter, ...runs });
+  const plannerSecrets = new PlannerSecrets(ctx.secrets);
+  const chat = registerChatParticipant(ctx, plannerSecrets);
+  registerCommands(ctx, { linter, ...runs, plannerSecrets });
   return {
     runs,
+    chatTurns: () => chat.turns(),
     lintReport: (uri) => linter.report(uri),
     statusBarText: () => statusBar.text,
   };

@@ -16,6 +16,8 @@ export const COMMAND_IDS = [
   'tuner.openDashboard',
   'tuner.resumeFromCheckpoint',
   'tuner.refreshRuns',
+  'tuner.setPlannerApiKey',
+  'tuner.clearPlannerApiKey',
 ] as const;
 
 export type CommandId = (typeof COMMAND_IDS)[number];

@@ -13,8 +13,9 @@ import { datasetDocumentFor } from './jsonl-documents';
 import { guard, log } from './output';
 import { toWorkspaceEdit } from './problem-mapping';
 import { RUN_COMMANDS, type RunServices } from './run-commands';
+import { PLANNER_COMMANDS, type PlannerServices } from './planner-commands';
 
-export interface Services extends RunServices {
+export interface Services extends RunServices, PlannerServices {
   linter: JsonlLinter;
 }
 
@@ -64,6 +65,7 @@ const COMMANDS: Record<CommandId, (s: Services) => Handler> = {
   'tuner.showLog': () => () => log.show(),
 
   ...RUN_COMMANDS,
+  ...PLANNER_COMMANDS,
 };
 
 export function registerCommands(ctx: vscode.ExtensionContext, services: Services): void {

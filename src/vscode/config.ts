@@ -121,6 +121,17 @@ export const Config = {
     if (format === 'auto' && Config.datasetFormat(folder?.uri ?? scope) !== 'auto') await section.update('format', 'auto', target);
   },
 
+  /** Which model plans in chat: auto (an OpenAI-compatible endpoint when set, else the chat's model), or one of them, or the rules only. */
+  planner(): { backend: 'auto' | 'languageModel' | 'openai' | 'rules'; openAiBaseUrl: string; openAiModel: string; timeoutMs: number } {
+    const backend = read<string>('plannerBackend', undefined, 'auto');
+    return {
+      backend: backend === 'languageModel' || backend === 'openai' || backend === 'rules' ? backend : 'auto',
+      openAiBaseUrl: read<string>('plannerOpenAiBaseUrl', undefined, '').trim(),
+      openAiModel: read<string>('plannerOpenAiModel', undefined, '').trim(),
+      timeoutMs: Math.max(5, read<number>('plannerTimeoutSeconds', undefined, 60)) * 1000,
+    };
+  },
+
   affectsLint(e: vscode.ConfigurationChangeEvent): boolean {
     return e.affectsConfiguration('tuner.lint') || e.affectsConfiguration('tuner.dataset');
   },

@@ -13,6 +13,10 @@ export const SETTING_KEYS = {
   lintHtml: 'tuner.lint.html',
   lintDebounceMs: 'tuner.lint.debounceMs',
   lintWorkerThresholdBytes: 'tuner.lint.workerThresholdBytes',
+  plannerBackend: 'tuner.planner.backend',
+  plannerOpenAiBaseUrl: 'tuner.planner.openai.baseUrl',
+  plannerOpenAiModel: 'tuner.planner.openai.model',
+  plannerTimeoutSeconds: 'tuner.planner.timeoutSeconds',
 } as const;
 
 export type SettingName = keyof typeof SETTING_KEYS;
