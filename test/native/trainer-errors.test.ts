@@ -138,6 +138,14 @@ describe('tuner-train bad inputs', () => {
     assert.equal(exit.code, 2);
   });
 
+  it('an output folder that cannot be created fails before training', async () => {
+    const blocker = path.join(root, 'a-file');
+    fs.writeFileSync(blocker, 'not a folder');
+    const exit = await run({ output_dir: path.join(blocker, 'out') });
+    expectError(exit, 'io_error', /a-file\/out/);
+    assert.equal(steps(exit.events).length, 0);
+  });
+
   it('resume from something that is not a checkpoint', async () => {
     expectError(await run({}, path.join(root, 'model')), 'bad_checkpoint', /trainer_state\.json/);
     expectError(await run({}, path.join(root, 'nowhere')), 'bad_checkpoint', /nowhere/);

@@ -47,6 +47,8 @@ Trainer::Trainer(const RunPlan& plan, const TrainOptions& opts, EventSink* sink,
     : plan_(plan), opts_(opts), sink_(sink), commands_(commands) {}
 
 void Trainer::setup() {
+  // Fail now, not after hours of training, if the outputs cannot be written.
+  ensure_dir(plan_.output_dir + "/checkpoints");
   pool_ = std::make_unique<ThreadPool>(plan_.threads);
   data_ = load_shards(plan_.data_dir);
   if (!plan_.eval_data_dir.empty()) eval_data_ = load_shards(plan_.eval_data_dir);
