@@ -64,6 +64,11 @@ int main() {
   CHECK_ERROR(parse_with("eval_interval", "10"), "bad_plan", "\"eval_data_dir\" is missing");
   CHECK_ERROR(parse_with("version", "2"), "bad_plan", "plan version 1");
   CHECK_ERROR(load_plan("/nonexistent/plan.json"), "bad_plan", "/nonexistent/plan.json");
+  {  // errors name the line of the field in the plan's text
+    const std::string text = "{\"model_dir\":\"m\",\"data_dir\":\"d\",\"output_dir\":\"o\",\"method\":\"full\",\n"
+                             "\"optimizer\": {\n  \"lr\": 0\n},\n\"max_steps\":1,\"batch_size\":1,\"seq_len\":8}";
+    CHECK_ERROR(parse_plan(Json::parse(text, "p.json"), "p.json", "/b", text), "bad_plan", "p.json:3: field \"optimizer.lr\"");
+  }
 
   {
     const char* ok[] = {"tuner-train", "--plan", "p.json", "--resume", "ck/", "--start-paused"};

@@ -34,8 +34,10 @@ struct RunPlan {
 };
 
 // Parses and validates a plan. Relative paths are resolved against base_dir (the plan file's
-// folder). Throws TunerError("bad_plan") naming the field, what is wrong and the fix.
-RunPlan parse_plan(const Json& j, const std::string& source, const std::string& base_dir);
+// folder). Throws TunerError("bad_plan") naming the file, line (found in `text`, the plan's
+// source, when given), field, what is wrong and the fix.
+RunPlan parse_plan(const Json& j, const std::string& source, const std::string& base_dir,
+                   const std::string& text = "");
 RunPlan load_plan(const std::string& path);
 
 // Hash of every plan field that changes the numbers a run computes (not paths, threads or

@@ -1,5 +1,6 @@
 // Run plan parsing. The plan comes from the extension (resolved ARGS) or from a person writing
 // plan.json by hand, so every problem names the field, says what is wrong and what to write.
+#include <algorithm>
 #include <cmath>
 #include <cstdlib>
 #include <cstdio>
@@ -18,10 +19,25 @@ const char* const kLoraTargets[] = {"q_proj", "k_proj", "v_proj", "o_proj", "gat
 
 class PlanReader {
  public:
-  PlanReader(const std::string& source) : source_(source) {}
+  PlanReader(const std::string& source, const std::string& text) : source_(source), text_(text) {}
 
   [[noreturn]] void fail(const std::string& field, const std::string& what, const std::string& fix) const {
-    throw TunerError("bad_plan", source_ + ": field \"" + field + "\" " + what, fix);
+    throw TunerError("bad_plan", source_ + line_of(field) + ": field \"" + field + "\" " + what, fix);
+  }
+
+  // ":LINE" of the first `"key":` for the field's last name in the plan text, so an editor can
+  // jump there; "" when the text is unknown or the field is absent (a missing field).
+  std::string line_of(const std::string& field) const {
+    const size_t dot = field.rfind('.');
+    const std::string key = "\"" + (dot == std::string::npos ? field : field.substr(dot + 1)) + "\"";
+    for (size_t at = text_.find(key); at != std::string::npos; at = text_.find(key, at + 1)) {
+      size_t k = at + key.size();
+      while (k < text_.size() && (text_[k] == ' ' || text_[k] == '\t' || text_[k] == '\r' || text_[k] == '\n')) ++k;
+      if (k < text_.size() && text_[k] == ':') {
+        return ":" + std::to_string(1 + std::count(text_.begin(), text_.begin() + static_cast<std::ptrdiff_t>(at), '\n'));
+      }
+    }
+    return "";
   }
 
   static std::string describe(const Json& v) {
@@ -102,12 +118,13 @@ class PlanReader {
 
  private:
   std::string source_;
+  std::string text_;
 };
 
 }  // namespace
 
-RunPlan parse_plan(const Json& j, const std::string& source, const std::string& base_dir) {
-  PlanReader r(source);
+RunPlan parse_plan(const Json& j, const std::string& source, const std::string& base_dir, const std::string& text) {
+  PlanReader r(source, text);
   if (!j.is_object()) throw TunerError("bad_plan", source + ": a plan is a JSON object", "See docs/trainer-protocol.md for an example plan.");
   r.only_known(j, "", {"version", "model_dir", "data_dir", "output_dir", "method", "lora", "optimizer", "schedule",
                        "warmup_steps", "max_steps", "epochs", "batch_size", "seq_len", "grad_accum", "max_grad_norm",
@@ -199,13 +216,15 @@ RunPlan load_plan(const std::string& path) {
     std::free(abs);
   }
   Json j;
+  std::string text;
   try {
-    j = Json::parse_file(path);
+    text = read_text_file(path);
+    j = Json::parse(text, path);
   } catch (const TunerError& e) {
     if (e.code() == "bad_json") throw TunerError("bad_plan", e.what(), "Fix the JSON syntax of the plan file.");
     throw TunerError("bad_plan", e.what(), "Pass the path of an existing plan file: tuner-train --plan plan.json");
   }
-  return parse_plan(j, path, base);
+  return parse_plan(j, path, base, text);
 }
 
 std::string plan_fingerprint(const RunPlan& p) {
