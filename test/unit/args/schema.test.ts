@@ -31,6 +31,11 @@ describe('ARGS.json schema', () => {
     }
   });
 
+  it('docs/args.md documents every field', () => {
+    const doc = fs.readFileSync(path.join(ROOT, 'docs', 'args.md'), 'utf8');
+    for (const name of ARGS_FIELD_NAMES) assert.ok(doc.includes(`| \`${name}\` |`), `docs/args.md lacks a row for ${name}`);
+  });
+
   it('the TypeScript type follows the table', () => {
     // Compile-time checks: these assignments fail to compile if the derived type drifts.
     const a: Args = { model: 'm', data: 'd', method: 'qlora', lora_rank: 8, resume_from: null, lora_target_modules: ['q_proj'] };
