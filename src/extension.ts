@@ -1,5 +1,6 @@
 // Entry point: creates the adapters and wires them together. No logic lives here.
 import * as vscode from 'vscode';
+import { registerArgs } from './vscode/args';
 import { registerCommands } from './vscode/commands';
 import { DatasetStatusBar } from './vscode/dataset-status-bar';
 import { registerDatasetStats } from './vscode/dataset-stats';
@@ -30,7 +31,8 @@ export function activate(ctx: vscode.ExtensionContext): TunerApi {
   const runs = registerRuns(ctx);
   const plannerSecrets = new PlannerSecrets(ctx.secrets);
   const chat = registerChatParticipant(ctx, plannerSecrets);
-  registerCommands(ctx, { linter, ...runs, plannerSecrets });
+  const args = registerArgs(ctx);
+  registerCommands(ctx, { linter, ...runs, plannerSecrets, ...args });
   return {
     runs,
     chatTurns: () => chat.turns(),

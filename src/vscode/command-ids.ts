@@ -18,6 +18,7 @@ export const COMMAND_IDS = [
   'tuner.refreshRuns',
   'tuner.setPlannerApiKey',
   'tuner.clearPlannerApiKey',
+  'tuner.prepareDataset',
 ] as const;
 
 export type CommandId = (typeof COMMAND_IDS)[number];

@@ -14,8 +14,9 @@ import { guard, log } from './output';
 import { toWorkspaceEdit } from './problem-mapping';
 import { RUN_COMMANDS, type RunServices } from './run-commands';
 import { PLANNER_COMMANDS, type PlannerServices } from './planner-commands';
+import { PREPARE_COMMANDS, type PrepareServices } from './prepare-command';
 
-export interface Services extends RunServices, PlannerServices {
+export interface Services extends RunServices, PlannerServices, PrepareServices {
   linter: JsonlLinter;
 }
 
@@ -66,6 +67,7 @@ const COMMANDS: Record<CommandId, (s: Services) => Handler> = {
 
   ...RUN_COMMANDS,
   ...PLANNER_COMMANDS,
+  ...PREPARE_COMMANDS,
 };
 
 export function registerCommands(ctx: vscode.ExtensionContext, services: Services): void {

@@ -75,3 +75,12 @@ export async function prepareDatasetCommand(extensionUri: vscode.Uri, uri: unkno
   }, () => undefined);
   return outcome;
 }
+
+export interface PrepareServices {
+  extensionUri: vscode.Uri;
+}
+
+export const PREPARE_COMMANDS = {
+  /** Args (optional): an ARGS.json or dataset URI. Returns the outcome (report, output folder). */
+  'tuner.prepareDataset': (s: PrepareServices) => (uri: unknown) => prepareDatasetCommand(s.extensionUri, uri),
+};
