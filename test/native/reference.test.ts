@@ -59,6 +59,7 @@ function writeBatch(file: string, B: number, T: number, vocab: number, seed: num
 
 interface Report {
   ok: boolean;
+  error?: string;
   loss: { rel: number };
   logits: { rel: number; abs: number };
   grads: number;
@@ -74,42 +75,10 @@ let tmp = '';
 let check = '';
 const VOCAB = 96;
 
-before(() => {
-  check = findTool('tuner-check');
-  tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'tuner-ref-'));
-  writeBatch(path.join(tmp, 'batch.json'), 2, 16, VOCAB, 7);
-});
-after(() => {
-  if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
-});
-
 function makeModel(name: string, opts: string[]): string {
   const dir = path.join(tmp, name);
   if (!fs.existsSync(dir)) python('make_tiny_model.py', ['--out', dir, '--vocab', String(VOCAB), ...opts]);
   return dir;
-}
-
-function compare(t: { diagnostic: (s: string) => void }, model: string, adapter?: string): Report {
-  const out = path.join(tmp, `${path.basename(model)}${adapter ? '-' + path.basename(adapter) : ''}.out.safetensors`);
-  const batch = path.join(tmp, 'batch.json');
-  const args = ['--model', model, '--batch', batch, '--out', out, '--threads', '2'];
-  if (adapter) args.push('--adapter', adapter);
-  const r = run(check, args);
-  assert.equal(r.status, 0, `tuner-check failed: ${r.stderr}`);
-  const cmp = run(PYTHON, [
-    path.join(REF, 'compare_check.py'), '--model', model, '--batch', batch, '--native', out, '--tol', String(TOL),
-    ...(adapter ? ['--adapter', adapter] : []),
-  ]);
-  assert.ok(cmp.stdout.trim(), `compare_check.py printed nothing: ${cmp.stderr}`);
-  const rep = JSON.parse(cmp.stdout) as Report;
-  t.diagnostic(
-    `loss rel ${rep.loss.rel.toExponential(2)}, logits rel ${rep.logits.rel.toExponential(2)}, ` +
-      `${rep.grads} grads max rel ${rep.grad_max_rel.toExponential(2)} (${rep.worst_grad}), max abs ${rep.grad_max_abs.toExponential(2)}`,
-  );
-  assert.deepEqual(rep.missing, []);
-  assert.deepEqual(rep.zero_grads, [], 'every gradient should be non-zero in these models');
-  assert.ok(rep.ok, `tensors beyond tolerance ${TOL}: ${JSON.stringify(rep.failures)}`);
-  return rep;
 }
 
 const VARIANTS: Array<[string, string[]]> = [
@@ -128,31 +97,83 @@ const VARIANTS: Array<[string, string[]]> = [
   ['rope-yarn', ['--rope-scaling', 'yarn']],
 ];
 
-describe('full fine-tune: logits, loss and every gradient match PyTorch', () => {
-  for (const [name, opts] of VARIANTS) {
-    test(name, (t) => {
-      compare(t, makeModel(name, opts));
-    });
+// LoRA cases: [name, base variant, make_tiny_adapter.py options].
+const LORA: Array<[string, string, string[]]> = [
+  ['lora-all-modules', 'llama-f32-gqa', []],
+  ['lora-q-v-rank2', 'qwen2-biases-tied', ['--targets', 'q_proj,v_proj', '--rank', '2', '--alpha', '16']],
+  ['lora-mlp-tied', 'llama-tied', ['--targets', 'o_proj,gate_proj,down_proj', '--rank', '8']],
+];
+
+interface Case {
+  model: string;
+  adapter?: string;
+  native: string;
+  batch: string;
+  checkStatus: number | null;
+  checkStderr: string;
+}
+const cases = new Map<string, Case>();
+let reports: Record<string, Report> = {};
+
+// Runs tuner-check on every case, then one Python process compares them all (importing torch
+// costs more than the comparisons themselves).
+before(() => {
+  check = findTool('tuner-check');
+  tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'tuner-ref-'));
+  const batch = path.join(tmp, 'batch.json');
+  writeBatch(batch, 2, 16, VOCAB, 7);
+  const all: Array<[string, string, string | undefined]> = [];
+  for (const [name, opts] of VARIANTS) all.push([name, makeModel(name, opts), undefined]);
+  for (const [name, base, opts] of LORA) {
+    const variant = VARIANTS.find((v) => v[0] === base);
+    assert.ok(variant, base);
+    const model = makeModel(base, variant[1]);
+    const adapter = path.join(tmp, `adapter-${name}`);
+    python('make_tiny_adapter.py', ['--model', model, '--out', adapter, '--seed', '3', ...opts]);
+    all.push([name, model, adapter]);
   }
+  const jobs: Record<string, { model: string; batch: string; native: string; adapter?: string }> = {};
+  for (const [name, model, adapter] of all) {
+    const native = path.join(tmp, `${name}.out.safetensors`);
+    const args = ['--model', model, '--batch', batch, '--out', native, '--threads', '2'];
+    if (adapter) args.push('--adapter', adapter);
+    const r = run(check, args);
+    cases.set(name, { model, adapter, native, batch, checkStatus: r.status, checkStderr: r.stderr });
+    if (r.status === 0) jobs[name] = { model, batch, native, ...(adapter ? { adapter } : {}) };
+  }
+  const jobsFile = path.join(tmp, 'jobs.json');
+  fs.writeFileSync(jobsFile, JSON.stringify(jobs));
+  const cmp = run(PYTHON, [path.join(REF, 'compare_check.py'), '--jobs', jobsFile, '--tol', String(TOL)]);
+  assert.ok(cmp.stdout.trim(), `compare_check.py printed nothing: ${cmp.stderr}`);
+  reports = JSON.parse(cmp.stdout) as Record<string, Report>;
+});
+after(() => {
+  if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
+});
+
+function expectMatch(t: { diagnostic: (s: string) => void }, name: string): void {
+  const c = cases.get(name);
+  assert.ok(c, name);
+  assert.equal(c.checkStatus, 0, `tuner-check failed: ${c.checkStderr}`);
+  const rep = reports[name];
+  assert.ok(rep, `no comparison for ${name}`);
+  assert.equal(rep.error, undefined, rep.error);
+  t.diagnostic(
+    `loss rel ${rep.loss.rel.toExponential(2)}, logits rel ${rep.logits.rel.toExponential(2)}, ` +
+      `${rep.grads} grads max rel ${rep.grad_max_rel.toExponential(2)} (${rep.worst_grad}), max abs ${rep.grad_max_abs.toExponential(2)}`,
+  );
+  assert.deepEqual(rep.missing, []);
+  assert.ok(rep.grads > 0);
+  assert.deepEqual(rep.zero_grads, [], 'every gradient should be non-zero in these models');
+  assert.ok(rep.ok, `tensors beyond tolerance ${TOL}: ${JSON.stringify(rep.failures)}`);
+}
+
+describe('full fine-tune: logits, loss and every gradient match PyTorch', () => {
+  for (const [name] of VARIANTS) test(name, (t) => expectMatch(t, name));
 });
 
 describe('LoRA: logits, loss and every LoRA gradient match PyTorch', () => {
-  const cases: Array<[string, string, string[]]> = [
-    ['all-modules', 'llama-f32-gqa', []],
-    ['q-v-rank2', 'qwen2-biases-tied', ['--targets', 'q_proj,v_proj', '--rank', '2', '--alpha', '16']],
-    ['mlp-tied', 'llama-tied', ['--targets', 'o_proj,gate_proj,down_proj', '--rank', '8']],
-  ];
-  for (const [name, base, opts] of cases) {
-    test(name, (t) => {
-      const variant = VARIANTS.find((v) => v[0] === base);
-      assert.ok(variant);
-      const model = makeModel(base, variant[1]);
-      const adapter = path.join(tmp, `adapter-${name}`);
-      python('make_tiny_adapter.py', ['--model', model, '--out', adapter, '--seed', '3', ...opts]);
-      const rep = compare(t, model, adapter);
-      assert.ok(rep.grads > 0);
-    });
-  }
+  for (const [name] of LORA) test(name, (t) => expectMatch(t, name));
 });
 
 describe('broken model folders fail with a named error, never a crash', () => {

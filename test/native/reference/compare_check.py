@@ -5,6 +5,7 @@ computed in float64 on the same weights and batch. Prints one JSON report on std
 
   /usr/bin/python3 compare_check.py --model DIR --batch batch.json --native result.safetensors
         [--adapter DIR] [--tol 1e-4]
+  /usr/bin/python3 compare_check.py --jobs jobs.json [--tol 1e-4]   (many at once)
 
 Error measure per tensor: max |native - ref| / max |ref| (the error relative to the tensor's
 scale; element-wise relative error is meaningless for gradients that cross zero). The engine
@@ -40,18 +41,9 @@ def reference(model_dir, batch, adapter):
     return out
 
 
-def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--model", required=True)
-    ap.add_argument("--batch", required=True)
-    ap.add_argument("--native", required=True)
-    ap.add_argument("--adapter")
-    ap.add_argument("--tol", type=float, default=1e-4)
-    a = ap.parse_args()
-    with open(a.batch) as f:
-        batch = json.load(f)
-    ref = reference(a.model, batch, a.adapter)
-    nat = safetensors_np.load(a.native)
+def compare(model, batch, native, adapter, tol):
+    ref = reference(model, batch, adapter)
+    nat = safetensors_np.load(native)
     missing = sorted(set(ref) - set(nat))
     extra = sorted(set(nat) - set(ref))
     errors = {}
@@ -68,10 +60,10 @@ def main():
     grads = {k: v for k, v in errors.items() if k.startswith("grad.")}
     worst = max(grads.items(), key=lambda kv: kv[1]["rel"]) if grads else ("", {"rel": 0.0})
     zero_grads = sorted(k for k, v in grads.items() if v.get("scale", 1) == 0)
-    ok = (not missing and not extra and all(v["rel"] <= a.tol for v in errors.values()))
-    report = {
+    ok = (not missing and not extra and all(v["rel"] <= tol for v in errors.values()))
+    return {
         "ok": ok,
-        "tol": a.tol,
+        "tol": tol,
         "loss": {"native": float(nat["loss"][0]), "ref": float(ref["loss"][0]), **errors["loss"]},
         "logits": errors.get("logits"),
         "grads": len(grads),
@@ -81,10 +73,40 @@ def main():
         "zero_grads": zero_grads,
         "missing": missing,
         "extra": extra,
-        "failures": {k: v for k, v in errors.items() if v["rel"] > a.tol},
+        "failures": {k: v for k, v in errors.items() if v["rel"] > tol},
     }
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--model")
+    ap.add_argument("--batch")
+    ap.add_argument("--native")
+    ap.add_argument("--adapter")
+    ap.add_argument("--tol", type=float, default=1e-4)
+    ap.add_argument("--jobs", help="JSON file: {name: {model, batch, native, adapter?}}; prints {name: report}")
+    a = ap.parse_args()
+    if a.jobs:
+        # One process for many comparisons: importing torch dominates a single run.
+        with open(a.jobs) as f:
+            jobs = json.load(f)
+        out = {}
+        for name, j in jobs.items():
+            with open(j["batch"]) as f:
+                batch = json.load(f)
+            try:
+                out[name] = compare(j["model"], batch, j["native"], j.get("adapter"), a.tol)
+            except Exception as e:  # reported per job so one broken case does not hide the others
+                out[name] = {"ok": False, "error": repr(e)}
+        print(json.dumps(out))
+        sys.exit(0 if all(r["ok"] for r in out.values()) else 1)
+    if not (a.model and a.batch and a.native):
+        ap.error("--model, --batch and --native are required (or --jobs)")
+    with open(a.batch) as f:
+        batch = json.load(f)
+    report = compare(a.model, batch, a.native, a.adapter, a.tol)
     print(json.dumps(report))
-    sys.exit(0 if ok else 1)
+    sys.exit(0 if report["ok"] else 1)
 
 
 if __name__ == "__main__":
