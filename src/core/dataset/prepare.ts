@@ -10,6 +10,9 @@ import { recordToConversation, type ConversationOptions } from './conversation';
 import type { FormatId } from './formats';
 import { tokenizeSegments, trainedCount, type TokenizedExample } from './tokenize';
 
+/** Shard size: bounds the memory of pending documents (5 bytes per token) to ~20 MiB. */
+export const DEFAULT_TOKENS_PER_SHARD = 4 * 1024 * 1024;
+
 export interface PrepareOptions extends ConversationOptions {
   dataFile: string;
   /** Receives train/ and (with an eval split or file) eval/ shard sets, and prep-report.json. */
@@ -151,9 +154,10 @@ export function prepareDataset(
   const staging = `${opts.outDir}.tmp-${process.pid}`;
   fs.rmSync(staging, { recursive: true, force: true });
   const info = { vocabSize: opts.vocabSize, seqLen: opts.maxLength, modelFingerprint: opts.modelFingerprint, tokenizerFingerprint: opts.tokenizerFingerprint };
-  const train = new ShardWriter(path.join(staging, 'train'), info, opts.maxTokensPerShard);
+  const perShard = opts.maxTokensPerShard ?? DEFAULT_TOKENS_PER_SHARD;
+  const train = new ShardWriter(path.join(staging, 'train'), info, perShard);
   const wantEval = opts.evalFile !== undefined || (opts.evalSplit ?? 0) > 0;
-  const evalW = wantEval ? new ShardWriter(path.join(staging, 'eval'), info, opts.maxTokensPerShard) : undefined;
+  const evalW = wantEval ? new ShardWriter(path.join(staging, 'eval'), info, perShard) : undefined;
   const edges = histogramEdges(opts.maxLength);
   const report: PrepareReport = {
     dataFile: opts.dataFile, records: 0, blankLines: 0, formats: {}, trainDocuments: 0, evalDocuments: 0, tokens: 0, trainedTokens: 0,
@@ -163,7 +167,8 @@ export function prepareDataset(
   let lengthSum = 0;
   let tokenized = 0;
   const add = (w: ShardWriter, ex: TokenizedExample) => {
-    w.add({ tokens: ex.ids, mask: ex.mask });
+    // Typed arrays: a shard's pending documents take 5 bytes per token, not 16.
+    w.add({ tokens: Uint32Array.from(ex.ids), mask: Uint8Array.from(ex.mask) });
     report.tokens += ex.ids.length;
     report.trainedTokens += trainedCount(ex.mask);
   };
