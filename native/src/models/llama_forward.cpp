@@ -83,7 +83,10 @@ size_t LlamaModel::activation_bytes(int B, int T) const {
 void LlamaModel::ensure_workspace(int B, int T, ThreadPool* pool) {
   int threads = pool ? std::max(1, pool->size()) : 1;
   if (ws_.B == B && ws_.T == T && ws_.threads >= threads && !ws_.buf.empty()) return;
+  // Keep the old allocation: a batch of another shape (a short last batch) reuses it when it fits.
+  std::vector<float> keep = std::move(ws_.buf);
   ws_ = Workspace();
+  ws_.buf = std::move(keep);
   size_t n = plan(ws_, B, T, threads, nullptr);
   ws_.buf.assign(n, 0.0f);
   plan(ws_, B, T, threads, ws_.buf.data());
