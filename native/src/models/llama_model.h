@@ -43,6 +43,13 @@ struct Layer {
 // dq/datt [N,NH*HD] x2, dk/dv [N,NKV*HD] x2, lora dt [N,rmax], lora xd [N,max(C,F,NH*HD)],
 // per-thread attention dP [T,T], cos/sin [T,HD/2].
 // The SwiGLU product m is recomputed in backward rather than kept per layer.
+// In floats (QD = NH*HD, KD = NKV*HD, r = LoRA rank, A = number of LoRA-adapted linears per layer):
+//   L * (N * (4C + 2QD + 2KD + 2F + 2 + A*r) + B*NH*T*T)
+//   + N * (2C + V + 2) + N * (3F + 2C + 2QD + 2KD) + [LoRA: N*r + N*max(C, F, QD)]
+//   + threads*T*T + T*HD,
+// each buffer rounded up to 16 floats; activation_bytes() computes exactly this (plan()).
+// Weights (4 bytes each), their gradients (full fine-tune: all; LoRA: adapters only) and the
+// optimizer's state come on top.
 struct LayerActs {
   float *resid_in, *rstd1, *x1, *q, *k, *v, *probs, *att, *mid, *rstd2, *x2, *gate, *up;
   float* lora_t[7];
