@@ -19,6 +19,9 @@ await build({
   target: 'node20',
   format: 'cjs',
   external: ['vscode'],
+  // jsonc-parser's default (UMD) entry requires its parts at run time, which a bundle cannot
+  // follow; its ES module entry bundles cleanly.
+  mainFields: ['module', 'main'],
   sourcemap: true,
   logLevel: 'warning',
 });

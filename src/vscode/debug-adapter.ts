@@ -21,6 +21,8 @@ const SCOPE_MODEL = 2;
 export interface TunerLaunchConfig extends DebugProtocol.LaunchRequestArguments {
   /** The ARGS.json to fine-tune with. */
   args?: string;
+  /** Run this resolved plan.json as it is instead of ARGS.json (e.g. a plan copied from another run). */
+  plan?: string;
   /** Continue this run id ("last": the newest) from its last checkpoint instead of starting anew. */
   resume?: string;
   stopOnEntry?: boolean;

@@ -23,7 +23,7 @@ class TunerConfigurationProvider implements vscode.DebugConfigurationProvider {
       if (!activeArgs) return config; // let VS Code offer the debugger list
       return { type: DEBUG_TYPE, request: 'launch', name: `Fine-tune ${vscode.workspace.asRelativePath(activeArgs)}`, args: activeArgs };
     }
-    if (config.type === DEBUG_TYPE && !config.args && !config.resume && activeArgs) config.args = activeArgs;
+    if (config.type === DEBUG_TYPE && !config.args && !config.resume && !config.plan && activeArgs) config.args = activeArgs;
     return config;
   }
 }
@@ -32,7 +32,9 @@ export function registerDebugging(ctx: vscode.ExtensionContext, runs: RunControl
   const launcher: RunLauncher = {
     launch: async (config: TunerLaunchConfig, options) => {
       let session;
-      if (config.resume) {
+      if (config.plan) {
+        session = runs.manager().startPlan(path.resolve(vscode.workspace.workspaceFolders?.[0]?.uri.fsPath ?? '', config.plan), options);
+      } else if (config.resume) {
         const id = config.resume === 'last' ? runs.manager().store.list().runs[0]?.meta.id : config.resume;
         if (!id) throw new Error('"resume": "last" but there is no run under runs/ yet');
         session = runs.resume(id, options);

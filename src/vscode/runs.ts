@@ -10,6 +10,8 @@ import { RunTreeProvider } from './run-tree';
 
 export interface RunsApi extends RunServices {
   statusBar: RunStatusBar;
+  /** The open dashboard of a run (for the integration tests). */
+  dashboard(runId: string): DashboardPanel | undefined;
 }
 
 export function registerRuns(ctx: vscode.ExtensionContext): RunsApi {
@@ -19,5 +21,5 @@ export function registerRuns(ctx: vscode.ExtensionContext): RunsApi {
   ctx.subscriptions.push(runs, statusBar, runTree, vscode.window.registerTreeDataProvider('tuner.runs', runTree));
   DashboardPanel.register(ctx, runs);
   registerDebugging(ctx, runs);
-  return { runs, runTree, statusBar, ctx };
+  return { runs, runTree, statusBar, ctx, dashboard: (id) => DashboardPanel.get(id) };
 }

@@ -1,7 +1,10 @@
 // The runs of one workspace: creates a run (folder, prepared data, plan), starts and resumes its
 // trainer, and knows which runs are live. The VS Code side (commands, status bar, tree,
 // dashboard, debugger) listens to it and never spawns a trainer itself.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import type { PrepareProgress } from '../dataset/prepare';
+import type { RunPlan } from '../engine/plan';
 import { RunSession, type RunSessionOptions } from './run-session';
 import { RunStore, RunStoreError, type RunRecord } from './run-store';
 import { prepareRun, type PreparedRun } from './resolve';
@@ -43,6 +46,25 @@ export class RunManager {
     record.writePlan(prepared.plan);
     record.appendLog(`prepared ${prepared.report.trainDocuments} training and ${prepared.report.evalDocuments} eval examples, ${prepared.report.tokens} tokens; ${prepared.notes.join('; ')}\n`);
     return { session: this.launch(record, opts), prepared };
+  }
+
+  /**
+   * Starts a run from an already resolved plan.json (a plan from another run or another
+   * machine, or one edited by hand beyond what ARGS.json allows). Its data and model stay where
+   * the plan says; the run's output goes to the new run folder.
+   */
+  startPlan(planFile: string, opts: Omit<RunSessionOptions, 'resumeFrom'>): RunSession {
+    let plan: RunPlan;
+    try {
+      plan = JSON.parse(fs.readFileSync(planFile, 'utf8')) as RunPlan;
+    } catch (e) {
+      throw new RunStoreError(`${planFile}: cannot read the plan (${(e as Error).message})`);
+    }
+    const dir = path.dirname(path.resolve(planFile));
+    const abs = (p: string | undefined) => (p === undefined ? undefined : path.resolve(dir, p));
+    const record = this.store.create(planFile);
+    record.writePlan({ ...plan, model_dir: abs(plan.model_dir)!, data_dir: abs(plan.data_dir)!, eval_data_dir: abs(plan.eval_data_dir), output_dir: record.dir });
+    return this.launch(record, opts);
   }
 
   /** Continues a run from its newest checkpoint (or `checkpoint`), appending to the same events.jsonl. */
