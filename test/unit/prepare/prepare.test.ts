@@ -9,6 +9,8 @@ import { inEvalSplit, PrepareCancelled, prepareDataset, readLines } from '../../
 import { planPreparation } from '../../../src/core/dataset/prepare-setup';
 import { prepareInWorker } from '../../../src/core/dataset/prepare-client';
 import { familyDir, familyTokenizer } from './families';
+import { ChatRenderer, DEFAULT_CHAT_TEMPLATE } from '../../../src/core/dataset/chat-template';
+import { previewRecord } from '../../../src/core/dataset/preview';
 
 /** A model folder with GPT-2's real tokenizer and a Llama-shaped config (no weights needed to prepare). */
 function makeModelFolder(dir: string): string {
@@ -176,5 +178,26 @@ describe('prepareInWorker', () => {
     await assert.rejects(p, (e: Error) => e.name === 'AbortError');
     assert.equal(fs.existsSync(path.join(root, 'cancelled')), false);
     assert.deepEqual(fs.readdirSync(root).filter((n) => n.includes('.tmp-')), []);
+  });
+});
+
+describe('previewRecord', () => {
+  const tok = familyTokenizer('gpt2');
+  const renderer = new ChatRenderer(DEFAULT_CHAT_TEMPLATE, tok);
+  const opts = { trainOnAll: false, maxLength: 16, modelName: 'Tunie' };
+
+  it('shows each token, the trained ones, and the identity filled in', () => {
+    const p = previewRecord(JSON.stringify({ question: 'Who are you?', answer: 'I am [MODEL NAME].' }), opts, renderer, tok);
+    assert.ok(p.ok);
+    assert.equal(p.format, 'question-answer');
+    assert.equal(p.tokens.map((t) => t.text).join(''), '<|endoftext|>Human: Who are you?\nAssistant: I am Tunie.<|endoftext|>\n');
+    assert.equal(p.tokens.filter((t) => t.trained).map((t) => t.text).join(''), ' I am Tunie.<|endoftext|>');
+    assert.equal(p.trainedTokens, 6);
+    assert.equal(p.overLength, p.tokens.length - 16);
+  });
+
+  it('explains a record it cannot render', () => {
+    const p = previewRecord('{"messages": [{"role": "user", "content": "hi"}]}', opts, renderer, tok);
+    assert.deepEqual(p, { ok: false, reason: 'This record has no assistant turn, so there is nothing to train on.' });
   });
 });
