@@ -18,7 +18,8 @@ interface Manifest {
   activationEvents: string[];
   contributes: {
     commands: { command: string; title: string; category?: string }[];
-    languages: { id: string; extensions?: string[] }[];
+    languages: { id: string; extensions?: string[]; configuration?: string }[];
+    jsonValidation?: { url: string }[];
     menus?: Record<string, { command: string }[]>;
     configuration: { properties: Record<string, { type?: string; default?: unknown; enum?: unknown[]; properties?: Record<string, { enum?: unknown[]; default?: unknown }> }> };
   };
@@ -96,9 +97,16 @@ test('every diagnostic code links to an existing section of docs/lint-rules.md',
   for (const r of RULES) assert.ok(anchors.has(ruleDocsAnchor(r.code)), `${RULE_DOCS_PATH} has no heading for #${ruleDocsAnchor(r.code)}`);
 });
 
-test('the .vsix includes the files the extension loads at run time', () => {
+test('the .vsix includes the files the manifest and the extension load at run time', () => {
   const ignore = fs.readFileSync(path.join(root, '.vscodeignore'), 'utf8');
-  for (const file of ['dist/*.js', RULE_DOCS_PATH, 'language-configuration.json', 'package.json']) {
-    assert.ok(ignore.includes(`!${file}`), `.vscodeignore re-includes ${file}`);
+  const contributed = [
+    ...pkg.contributes.languages.map((l) => l.configuration),
+    ...(pkg.contributes.jsonValidation ?? []).map((j) => j.url),
+  ].filter((f): f is string => !!f && !/^https?:/.test(f)).map((f) => f.replace(/^\.\//, ''));
+  const included = (file: string) => ignore.split('\n').some((line) => line === `!${file}`
+    || (line.startsWith('!') && line.endsWith('/**') && file.startsWith(line.slice(1, -2)))
+    || (line.startsWith('!') && line.endsWith('/*.json') && path.dirname(file) === line.slice(1, -7) && file.endsWith('.json')));
+  for (const file of ['package.json', 'dist/extension.js', 'dist/lint-worker.js', RULE_DOCS_PATH, ...contributed]) {
+    assert.ok(included(file), `.vscodeignore must re-include ${file} (add a "!${file}" line)`);
   }
 });
