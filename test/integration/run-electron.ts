@@ -11,11 +11,17 @@ async function main(): Promise<void> {
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'tuner-electron-'));
   const workspace = path.join(tmp, 'workspace');
   fs.cpSync(path.join(root, 'test/integration/workspace'), workspace, { recursive: true });
+  // Same extensions as the offline launcher: a fresh folder holding only the test helpers
+  // (instead of --disable-extensions, which would disable those too).
+  const extensions = path.join(tmp, 'extensions');
+  fs.mkdirSync(extensions, { recursive: true });
+  const chatVendor = path.join(root, 'test/integration/chat-model-vendor');
+  if (fs.existsSync(chatVendor)) fs.cpSync(chatVendor, path.join(extensions, 'tuner-tests.tuner-test-chat-model-0.0.1'), { recursive: true });
   try {
     await runTests({
       extensionDevelopmentPath: root,
       extensionTestsPath: path.join(root, 'out/test/integration/suite/index'),
-      launchArgs: [workspace, '--disable-extensions', '--disable-workspace-trust', '--skip-welcome', '--user-data-dir', path.join(tmp, 'user-data')],
+      launchArgs: [workspace, '--extensions-dir', extensions, '--disable-workspace-trust', '--skip-welcome', '--user-data-dir', path.join(tmp, 'user-data')],
     });
   } finally {
     fs.rmSync(tmp, { recursive: true, force: true });
