@@ -19,6 +19,7 @@ export interface TunerApi {
   runs: RunsApi;
   /** What @tuner showed in each chat turn (markdown, buttons), newest last. */
   chatTurns(): readonly RecordedTurn[];
+  chatHandler: vscode.ChatRequestHandler;
 }
 
 export function activate(ctx: vscode.ExtensionContext): TunerApi {
@@ -35,7 +36,8 @@ export function activate(ctx: vscode.ExtensionContext): TunerApi {
   registerCommands(ctx, { linter, ...runs, plannerSecrets, ...args });
   return {
     runs,
-    chatTurns: () => chat.turns(),
+    chatTurns: () => chat.recorder.turns(),
+    chatHandler: chat.handler,
     lintReport: (uri) => linter.report(uri),
     statusBarText: () => statusBar.text,
   };

@@ -7,16 +7,11 @@ import { validateArgsText, type ArgsCheck } from '../core/args/validate';
 
 export const PREVIOUS_SCHEME = 'tuner-previous';
 
-/** The workspace's ARGS.json: the one at the first folder's root, else the first found, else where a new one goes. */
-export async function findArgsFile(folder: vscode.WorkspaceFolder): Promise<vscode.Uri> {
-  const root = vscode.Uri.joinPath(folder.uri, 'ARGS.json');
-  try {
-    await vscode.workspace.fs.stat(root);
-    return root;
-  } catch {
-    const found = await vscode.workspace.findFiles(new vscode.RelativePattern(folder, '**/ARGS.json'), '**/node_modules/**', 1);
-    return found[0] ?? root;
-  }
+/** The ARGS.json @tuner works on: the one open in the active editor, else the one at the folder's root (existing or new). */
+export function findArgsFile(folder: vscode.WorkspaceFolder): vscode.Uri {
+  const active = vscode.window.activeTextEditor?.document.uri;
+  if (active && active.scheme === 'file' && active.path.endsWith('/ARGS.json') && vscode.workspace.getWorkspaceFolder(active)?.uri.toString() === folder.uri.toString()) return active;
+  return vscode.Uri.joinPath(folder.uri, 'ARGS.json');
 }
 
 export async function readText(uri: vscode.Uri): Promise<string | undefined> {
@@ -68,7 +63,11 @@ export async function writeFileEdit(uri: vscode.Uri, text: string, label: string
   }
   if (!(await vscode.workspace.applyEdit(edit))) throw new Error(`VS Code refused the edit to ${uri.fsPath}`);
   const doc = await vscode.workspace.openTextDocument(uri);
-  if (doc.isDirty && !(await doc.save())) throw new Error(`could not save ${uri.fsPath}`);
+  if (doc.isDirty && !(await doc.save())) {
+    // A save participant can veto saving a new untitled-like document; the edit stays in the
+    // editor (undoable) and the same text goes to disk so the file exists for the next step.
+    await vscode.workspace.fs.writeFile(uri, new TextEncoder().encode(doc.getText()));
+  }
   return previous;
 }
 

@@ -96,7 +96,7 @@ async function handle(request: vscode.ChatRequest, context: vscode.ChatContext, 
     stream.markdown('Open the folder with your data (and model) first: @tuner writes `ARGS.json` into it.');
     return { kind: 'no-folder' };
   }
-  const argsUri = await findArgsFile(folder);
+  const argsUri = findArgsFile(folder);
   stream.progress('Probing this machine…');
   const hardware = await probeHardware({ diskPath: folder.uri.fsPath });
   const env = workspaceEnvironment({ workspaceDir: path.dirname(argsUri.fsPath), hardware });
@@ -147,6 +147,8 @@ async function handle(request: vscode.ChatRequest, context: vscode.ChatContext, 
         stream.markdown('\n\n');
       }
       const target = parseGoal(request.prompt).targetHardware ?? hardware;
+      // Planning for a described machine: its GPUs, not this one's device settings.
+      if (target !== hardware) args = { ...args, device: target.gpus.length ? 'cuda' : 'cpu', gpus: Math.max(1, target.gpus.length), precision: target.gpus.length ? 'bf16' : 'fp32' };
       const model = env.findModel(args.model);
       const shape = env.datasetShape?.(args.data);
       const estimate = model ? env.estimator(resolveArgs(args), { model: model.spec, hardware: target, dataset: shape }) : undefined;
@@ -178,9 +180,15 @@ async function handle(request: vscode.ChatRequest, context: vscode.ChatContext, 
   }
 }
 
-export function registerChatParticipant(ctx: vscode.ExtensionContext, secrets: PlannerSecrets): ChatRecorder {
+export interface ChatParticipantApi {
+  recorder: ChatRecorder;
+  /** The participant's request handler (integration tests call it with a real chat model). */
+  handler: vscode.ChatRequestHandler;
+}
+
+export function registerChatParticipant(ctx: vscode.ExtensionContext, secrets: PlannerSecrets): ChatParticipantApi {
   const deps: Deps = { secrets, previous: new PreviousVersions(), recorder: new ChatRecorder() };
-  const participant = vscode.chat.createChatParticipant(PARTICIPANT_ID, async (request, context, response, token) => {
+  const handler: vscode.ChatRequestHandler = async (request, context, response, token) => {
     const stream = new RecordingStream(response, request.prompt, request.command);
     try {
       const metadata = await handle(request, context, stream, token, deps);
@@ -194,7 +202,8 @@ export function registerChatParticipant(ctx: vscode.ExtensionContext, secrets: P
     } finally {
       deps.recorder.add(stream.turn);
     }
-  });
+  };
+  const participant = vscode.chat.createChatParticipant(PARTICIPANT_ID, handler);
   participant.iconPath = new vscode.ThemeIcon('beaker');
   participant.followupProvider = {
     provideFollowups(result) {
@@ -207,5 +216,5 @@ export function registerChatParticipant(ctx: vscode.ExtensionContext, secrets: P
     },
   };
   ctx.subscriptions.push(participant, vscode.workspace.registerTextDocumentContentProvider(PREVIOUS_SCHEME, deps.previous));
-  return deps.recorder;
+  return { recorder: deps.recorder, handler };
 }

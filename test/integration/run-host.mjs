@@ -39,6 +39,9 @@ const tmp = mkdtempSync(path.join(tmpdir(), 'tuner-host-'));
 const workspace = path.join(tmp, 'workspace');
 cpSync(path.join(root, 'test/integration/workspace'), workspace, { recursive: true });
 mkdirSync(path.join(tmp, 'user-data/User'), { recursive: true });
+// The @tuner suite registers a scripted chat model; VS Code only accepts providers for a vendor some
+// extension declares, so a code-less extension declaring it is installed for the run.
+cpSync(path.join(root, 'test/integration/chat-model-vendor'), path.join(tmp, 'extensions/tuner-tests.tuner-test-chat-model-0.0.1'), { recursive: true });
 writeFileSync(path.join(tmp, 'user-data/User/settings.json'), JSON.stringify({
   'extensions.autoCheckUpdates': false,
   'extensions.autoUpdate': false,

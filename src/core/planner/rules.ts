@@ -24,6 +24,8 @@ export interface RulePlanInput {
   /** The ARGS.json the conversation has so far: follow-ups modify it. */
   current?: Args;
   estimator: Estimator;
+  /** Where models and data were looked for, for the question when none is found. */
+  workspaceDir?: string;
 }
 
 export interface PlanResult {
@@ -84,7 +86,7 @@ export function planWithRules(input: RulePlanInput): PlanResult {
       ? `I could not read the model "${named}" on this machine (no config.json there or in the Hugging Face cache). Which local model folder should I use?`
       : input.models.length > 1
         ? `Which model should I tune? Found: ${input.models.map((m) => m.ref).join(', ')}.`
-        : 'Which model should I tune? No model folder (with config.json) is in this workspace or the Hugging Face cache: download one, e.g. `huggingface-cli download Qwen/Qwen2.5-0.5B-Instruct`, then say which.');
+        : `Which model should I tune? No model folder (with config.json) is in ${input.workspaceDir ?? 'this workspace'} or the Hugging Face cache: download one, e.g. \`huggingface-cli download Qwen/Qwen2.5-0.5B-Instruct\`, then say which.`);
   }
   if (!data) questions.push('Which JSON lines file holds the training data? (No .jsonl file found in the workspace.)');
   if (!model || !data) return { reasons: {}, questions, warnings };

@@ -68,7 +68,7 @@ function rulePlan(input: PlanTurnInput, intent: GoalIntent, hardware: HardwarePr
   const datasets = env.datasets();
   const dataRef = intent.data ?? input.current?.data ?? (datasets.length === 1 ? datasets[0] : undefined);
   const dataset = dataRef ? env.tryInspect(dataRef, model?.dir) : undefined;
-  const r = planWithRules({ intent, hardware, model, models: env.models(), dataset, dataRef, current: input.current, estimator: env.estimator });
+  const r = planWithRules({ intent, hardware, model, models: env.models(), dataset, dataRef, current: input.current, estimator: env.estimator, workspaceDir: env.workspaceDir });
   if (!dataRef && datasets.length > 1) r.questions = r.questions.map((q) => (q.startsWith('Which JSON lines') ? `Which file holds the training data: ${datasets.join(', ')}?` : q));
   if (!r.args) return { kind: 'question', hardware, reasons: {}, text: '', notes: r.warnings, questions: r.questions, source };
   const checked = checkPlan(r.args, { ...env, hardware, memoryLimitBytes: intent.memoryLimitBytes });
