@@ -46,8 +46,19 @@ function weightFileBytes(dir: string): number | undefined {
   }
 }
 
-/** Records (non-blank lines) of a JSONL file, counted in chunks. */
+const recordCounts = new Map<string, { mtimeMs: number; size: number; count: number }>();
+
+/** Records (non-blank lines) of a JSONL file, counted in chunks; cached until the file changes. */
 export function countRecords(file: string): number {
+  const st = fs.statSync(file);
+  const hit = recordCounts.get(file);
+  if (hit && hit.mtimeMs === st.mtimeMs && hit.size === st.size) return hit.count;
+  const count = countRecordsNow(file);
+  recordCounts.set(file, { mtimeMs: st.mtimeMs, size: st.size, count });
+  return count;
+}
+
+function countRecordsNow(file: string): number {
   const fd = fs.openSync(file, 'r');
   try {
     const buf = Buffer.allocUnsafe(1 << 20);
