@@ -5,7 +5,8 @@
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { assumedCpuThroughput } from '../core/args/estimate';
+import { assumedCpuThroughput, type Throughput } from '../core/args/estimate';
+import { measuredThroughput } from '../core/args/throughput';
 import { preflightProblems, type MachineInfo, type Preflight } from '../core/args/preflight';
 import { validateArgsText, type ArgsCheck } from '../core/args/validate';
 import { loadAddon } from '../core/engine/addon';
@@ -33,7 +34,19 @@ export function isArgsDocument(doc: vscode.TextDocument): boolean {
   return path.basename(doc.uri.fsPath) === 'ARGS.json' && doc.uri.scheme === 'file';
 }
 
-function machineInfo(): MachineInfo {
+const measured = new Map<string, { at: number; value: Throughput | undefined }>();
+
+/** The speed of the newest run in the workspace's run store (re-read at most once a minute). */
+function workspaceThroughput(doc: vscode.TextDocument): Throughput | undefined {
+  const folder = vscode.workspace.getWorkspaceFolder(doc.uri)?.uri.fsPath ?? path.dirname(doc.uri.fsPath);
+  const hit = measured.get(folder);
+  if (hit && Date.now() - hit.at < 60_000) return hit.value;
+  const value = measuredThroughput(path.join(folder, 'runs'));
+  measured.set(folder, { at: Date.now(), value });
+  return value;
+}
+
+function machineInfo(doc: vscode.TextDocument): MachineInfo {
   const cores = os.cpus().length;
   let avx2 = true;
   try {
@@ -42,7 +55,7 @@ function machineInfo(): MachineInfo {
     // no addon in this build: assume a current x86-64 CPU
   }
   // Free memory as the kernel counts it available (page cache can be reclaimed).
-  return { freeMemoryBytes: os.freemem(), totalMemoryBytes: os.totalmem(), cores, throughput: assumedCpuThroughput(cores, avx2) };
+  return { freeMemoryBytes: os.freemem(), totalMemoryBytes: os.totalmem(), cores, throughput: workspaceThroughput(doc) ?? assumedCpuThroughput(cores, avx2) };
 }
 
 export class ArgsDiagnostics implements vscode.Disposable {
@@ -70,7 +83,7 @@ export class ArgsDiagnostics implements vscode.Disposable {
   private estimate(doc: vscode.TextDocument, check: ArgsCheck): void {
     if (doc.isClosed || this.states.get(doc.uri.toString())?.version !== doc.version) return;
     try {
-      const { problems, preflight } = preflightProblems(check, doc.uri.fsPath, machineInfo());
+      const { problems, preflight } = preflightProblems(check, doc.uri.fsPath, machineInfo(doc));
       this.publish(doc, { version: doc.version, check, problems: [...check.problems, ...problems], preflight });
     } catch (e) {
       log.error(`estimate for ${doc.uri.fsPath}`, e);

@@ -8,6 +8,7 @@ import { describe, it } from 'node:test';
 
 import { resolveArgs } from '../../src/core/args/fields';
 import { argsToRunPlan } from '../../src/core/args/run-plan';
+import { measuredThroughput } from '../../src/core/args/throughput';
 import { prepareDataset } from '../../src/core/dataset/prepare';
 import { planPreparation } from '../../src/core/dataset/prepare-setup';
 import { writePlanFile } from '../../src/core/engine/plan';
@@ -45,5 +46,14 @@ describe('prepare + tuner-train', () => {
     assert.ok(st.every((s) => Number.isFinite(s.loss) && s.loss > 0));
     assert.ok(exit.events.some((e) => e.type === 'eval'));
     assert.ok(fs.existsSync(path.join(root, 'output', 'adapter', 'adapter_model.safetensors')));
+
+    // The run-store layout gives the time estimate this machine's measured speed.
+    const run = path.join(root, 'runs', '20260101-000000');
+    fs.mkdirSync(run, { recursive: true });
+    fs.copyFileSync(planFile, path.join(run, 'plan.json'));
+    fs.writeFileSync(path.join(run, 'events.jsonl'), exit.events.map((e) => JSON.stringify(e)).join('\n') + '\n');
+    const t = measuredThroughput(path.join(root, 'runs'));
+    assert.ok(t && t.flopsPerSecond > 1e7 && t.flopsPerSecond < 1e13, JSON.stringify(t));
+    assert.equal(t.source, 'measured in run 20260101-000000');
   });
 });
