@@ -1,0 +1,174 @@
+// The `tuner` debug adapter spoken to over the Debug Adapter Protocol (Content-Length framed
+// JSON, as VS Code speaks it), driving a real tuner-train on a tiny model in lockstep.
+import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { PassThrough } from 'node:stream';
+import { after, before, test } from 'node:test';
+import { RunManager } from '../../../src/core/run/run-manager';
+import { RunStore } from '../../../src/core/run/run-store';
+import { parseStepBreakpoint, TunerDebugSession, type RunLauncher } from '../../../src/vscode/debug-adapter';
+import { makeTinyProject } from './tiny-run';
+
+interface Msg {
+  seq: number;
+  type: 'response' | 'event';
+  command?: string;
+  event?: string;
+  request_seq?: number;
+  success?: boolean;
+  message?: string;
+  body?: Record<string, unknown>;
+}
+
+class DapClient {
+  readonly toAdapter = new PassThrough();
+  readonly fromAdapter = new PassThrough();
+  readonly received: Msg[] = [];
+  private seq = 1;
+  private buf = Buffer.alloc(0);
+  private waiters: (() => void)[] = [];
+
+  constructor() {
+    this.fromAdapter.on('data', (d: Buffer) => {
+      this.buf = Buffer.concat([this.buf, d]);
+      for (;;) {
+        const head = this.buf.indexOf('\r\n\r\n');
+        if (head < 0) break;
+        const len = Number(/Content-Length: (\d+)/.exec(this.buf.subarray(0, head).toString())![1]);
+        if (this.buf.length < head + 4 + len) break;
+        this.received.push(JSON.parse(this.buf.subarray(head + 4, head + 4 + len).toString()) as Msg);
+        this.buf = this.buf.subarray(head + 4 + len);
+        for (const w of this.waiters.splice(0)) w();
+      }
+    });
+  }
+
+  async request(command: string, args: unknown = {}): Promise<Msg> {
+    const seq = this.seq++;
+    const json = JSON.stringify({ seq, type: 'request', command, arguments: args });
+    this.toAdapter.write(`Content-Length: ${Buffer.byteLength(json)}\r\n\r\n${json}`);
+    return this.waitFor((m) => m.type === 'response' && m.request_seq === seq);
+  }
+
+  async waitFor(pred: (m: Msg) => boolean, from = 0, timeoutMs = 60_000): Promise<Msg> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const found = this.received.slice(from).find(pred);
+      if (found) return found;
+      if (Date.now() > deadline) throw new Error(`timed out; received ${JSON.stringify(this.received.map((m) => m.command ?? m.event))}`);
+      await new Promise<void>((r) => {
+        this.waiters.push(r);
+        setTimeout(r, 200);
+      });
+    }
+  }
+
+  stopped(from: number): Promise<Msg> {
+    return this.waitFor((m) => m.event === 'stopped', from);
+  }
+}
+
+let dir: string;
+let manager: RunManager;
+let argsFile: string;
+
+before(() => {
+  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tuner-dap-'));
+  argsFile = makeTinyProject(dir, { args: { max_steps: 50, save_interval: 0 } });
+  manager = new RunManager(new RunStore(path.join(dir, 'runs')));
+});
+
+after(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+function connect(): DapClient {
+  const launcher: RunLauncher = { launch: async (config, options) => manager.start(config.args!, options).session };
+  const client = new DapClient();
+  new TunerDebugSession(launcher).start(client.toAdapter, client.fromAdapter);
+  return client;
+}
+
+test('step breakpoint names', () => {
+  assert.equal(parseStepBreakpoint('step 100'), 100);
+  assert.equal(parseStepBreakpoint(' at step 7 '), 7);
+  assert.equal(parseStepBreakpoint('12'), 12);
+  assert.equal(parseStepBreakpoint('loss > 3'), undefined);
+});
+
+test('over DAP: stop on entry, step = one optimizer step, "step N" breakpoint, variables, save, stop checkpoints', async () => {
+  const c = connect();
+  const init = await c.request('initialize', { adapterID: 'tuner', linesStartAt1: true, columnsStartAt1: true, pathFormat: 'path' });
+  const filters = (init.body!.exceptionBreakpointFilters as { filter: string }[]).map((f) => f.filter);
+  assert.deepEqual(filters, ['nonFinite', 'lossSpike']);
+  await c.waitFor((m) => m.event === 'initialized');
+  const badSpike = await c.request('setExceptionBreakpoints', { filters: [], filterOptions: [{ filterId: 'lossSpike', condition: '0.5' }] });
+  assert.equal(badSpike.success, false);
+  assert.match(badSpike.message!, /must be a number above 1/);
+  assert.equal((await c.request('setExceptionBreakpoints', { filters: ['nonFinite'] })).success, true);
+  const fbp = await c.request('setFunctionBreakpoints', { breakpoints: [{ name: 'step 3' }, { name: 'warmup' }] });
+  assert.deepEqual((fbp.body!.breakpoints as { verified: boolean }[]).map((b) => b.verified), [true, false]);
+  const launched = c.request('launch', { args: argsFile, stopOnEntry: true });
+  await c.request('configurationDone');
+  assert.equal((await launched).success, true);
+  assert.equal((await c.stopped(0)).body!.reason, 'entry');
+
+  let mark = c.received.length;
+  await c.request('next', { threadId: 1 });
+  assert.equal((await c.stopped(mark)).body!.reason, 'step');
+  const frames = await c.request('stackTrace', { threadId: 1 });
+  assert.match((frames.body!.stackFrames as { name: string }[])[0].name, /^step 1 \/ 50 · loss \d/);
+
+  mark = c.received.length;
+  await c.request('continue', { threadId: 1 });
+  const bp = await c.stopped(mark);
+  assert.equal(bp.body!.reason, 'breakpoint');
+  const vars = await c.request('variables', { variablesReference: 1 });
+  const v = Object.fromEntries((vars.body!.variables as { name: string; value: string }[]).map((x) => [x.name, x.value]));
+  assert.equal(v.step, '3');
+  assert.equal(v.status, 'paused');
+  const model = await c.request('variables', { variablesReference: 2 });
+  assert.ok((model.body!.variables as { name: string }[]).some((x) => x.name === 'trainable_params'));
+
+  const run = manager.current()!;
+  const saved = await c.request('evaluate', { expression: 'save', context: 'repl' });
+  assert.equal(saved.success, true);
+  const deadline = Date.now() + 30_000;
+  while (!run.snapshot.lastCheckpoint && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+  assert.equal(run.snapshot.lastCheckpoint?.step, 3, 'save while paused checkpoints the paused step');
+  const setLr = await c.request('evaluate', { expression: 'set lr 1e-3', context: 'repl' });
+  assert.equal(setLr.success, false);
+  assert.equal((await c.request('evaluate', { expression: 'nonsense', context: 'repl' })).success, false);
+
+  await c.request('disconnect', {});
+  assert.equal(run.snapshot.status, 'stopped');
+  assert.equal(run.snapshot.step, 3, 'no step ran between the breakpoint and stop');
+  assert.ok(fs.existsSync(path.join(run.record.dir, 'checkpoints', 'step-00000003')));
+});
+
+test('without debugging (noDebug) the run goes free to the end and the session terminates', async () => {
+  const c = connect();
+  await c.request('initialize', { adapterID: 'tuner', pathFormat: 'path' });
+  const launched = c.request('launch', { args: argsFile, noDebug: true });
+  await c.request('configurationDone');
+  assert.equal((await launched).success, true);
+  await c.waitFor((m) => m.event === 'terminated', 0, 120_000);
+  const run = manager.store.list().runs[0];
+  assert.equal(run.snapshot.status, 'done');
+  assert.equal(run.snapshot.step, 50);
+  assert.ok(!c.received.some((m) => m.event === 'stopped'));
+});
+
+test('a bad ARGS.json fails the launch with the file and line', async () => {
+  const bad = path.join(dir, 'bad', 'ARGS.json');
+  fs.mkdirSync(path.dirname(bad));
+  fs.writeFileSync(bad, '{\n  "model": "./model",\n  "data": "./data.jsonl",\n  "learning_rate": "fast"\n}\n');
+  const c = connect();
+  await c.request('initialize', { adapterID: 'tuner', pathFormat: 'path' });
+  const launched = c.request('launch', { args: bad });
+  await c.request('configurationDone');
+  const r = await launched;
+  assert.equal(r.success, false);
+  assert.match(JSON.stringify(r.body), /bad\/ARGS\.json:4:\d+: ARG104/);
+  await c.waitFor((m) => m.event === 'terminated');
+});

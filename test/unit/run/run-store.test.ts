@@ -1,0 +1,58 @@
+import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { test } from 'node:test';
+import { newRunId, parseEventLog, RunRecord, RunStore, RunStoreError } from '../../../src/core/run/run-store';
+import { start, stepEv } from './events';
+
+const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), 'tuner-store-'));
+const line = (o: unknown) => JSON.stringify(o) + '\n';
+
+test('run ids sort by time and never collide', () => {
+  const t = new Date(Date.UTC(2026, 10, 23, 15, 4, 5));
+  assert.equal(newRunId(t, () => false), '20261123-150405');
+  const taken = new Set(['20261123-150405', '20261123-150405-2']);
+  assert.equal(newRunId(t, (id) => taken.has(id)), '20261123-150405-3');
+});
+
+test('the event log drops a last line cut by a kill, and names any other bad line', () => {
+  const good = line(start()) + line(stepEv(1, 2));
+  assert.equal(parseEventLog(good, 'e.jsonl').length, 2);
+  assert.equal(parseEventLog(good + '{"version":1,"type":"st', 'e.jsonl').length, 2);
+  assert.throws(() => parseEventLog(line(start()) + 'garbage\n' + line(stepEv(1, 2)), '/r/events.jsonl'), (e: Error) => e instanceof RunStoreError && /^\/r\/events\.jsonl:2: /.test(e.message));
+  assert.throws(() => parseEventLog(good + '{"version":9,"type":"step"}\n', 'e.jsonl'), /e\.jsonl:3: .*version 9/);
+});
+
+test('create, append, reopen, list newest first; a run whose trainer is gone is interrupted', () => {
+  const store = new RunStore(path.join(tmp(), 'runs'));
+  const a = store.create('/w/ARGS.json', new Date(Date.UTC(2026, 0, 1, 10)));
+  const b = store.create('/w/ARGS.json', new Date(Date.UTC(2026, 0, 1, 11)));
+  a.appendEvent(start());
+  a.appendEvent(stepEv(1, 3));
+  a.appendEvent({ version: 1, type: 'checkpoint', step: 1, path: path.join(a.dir, 'checkpoints', 'step-00000001') });
+  a.appendEvent(stepEv(2, 2.5));
+  a.setPid(2 ** 22 + 12345); // no such process
+  const reopened = store.open(a.id);
+  assert.equal(reopened.events().length, 4);
+  assert.equal(reopened.snapshot().status, 'interrupted');
+  assert.equal(reopened.lastCheckpoint(), undefined, 'a checkpoint folder that does not exist is not offered');
+  fs.mkdirSync(path.join(a.dir, 'checkpoints', 'step-00000001'), { recursive: true });
+  assert.equal(reopened.lastCheckpoint()?.step, 1);
+  a.setPid(process.pid); // alive: still running as far as the disk can tell
+  assert.equal(store.open(a.id).snapshot().status, 'running');
+  const { runs, problems } = store.list();
+  assert.deepEqual(runs.map((r) => r.meta.id), [b.id, a.id]);
+  assert.deepEqual(problems, []);
+  assert.equal(runs[0].snapshot.status, 'failed', 'a run with no events and no trainer never started');
+});
+
+test('a damaged run folder is reported by name, not thrown from list()', () => {
+  const store = new RunStore(path.join(tmp(), 'runs'));
+  const a = store.create('/w/ARGS.json');
+  fs.writeFileSync(path.join(a.dir, 'run.json'), '{"version": 7}');
+  const { runs, problems } = store.list();
+  assert.equal(runs.length, 0);
+  assert.match(problems[0], /run\.json: not a version 1 run record/);
+  assert.throws(() => RunRecord.open(path.join(store.root, 'nope')), /cannot read the run/);
+});
