@@ -5,7 +5,6 @@
 // hardware probe and the README for another machine.
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
-import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { validateArgsText } from '../../../src/core/args/validate';
 import { argsToolSchema } from '../../../src/core/planner/tools';

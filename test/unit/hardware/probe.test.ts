@@ -1,0 +1,64 @@
+// The hardware probe: nvidia-smi's CSV parsed (real output lines of several drivers, N/A fields,
+// garbage), the probe falling back from NVML to nvidia-smi (an executable script standing in for
+// the driver tool, which this machine does not have), and the addon's real CPU/RAM/NVML answers.
+import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { test } from 'node:test';
+import { loadAddon } from '../../../src/core/engine/addon';
+import { NVIDIA_SMI_ARGS, parseNvidiaSmiCsv } from '../../../src/core/hardware/nvidia-smi';
+import { probeHardware } from '../../../src/core/hardware/probe';
+
+const MiB = 1024 * 1024;
+
+test('nvidia-smi CSV: two GPUs with memory in MiB, driver and compute capability', () => {
+  const gpus = parseNvidiaSmiCsv('0, NVIDIA GeForce RTX 4090, 24564, 23016, 550.54.15, 8.9\n1, NVIDIA A100-SXM4-80GB, 81920, 81037, 550.54.15, 8.0\n');
+  assert.deepEqual(gpus, [
+    { index: 0, name: 'NVIDIA GeForce RTX 4090', memoryTotalBytes: 24564 * MiB, memoryFreeBytes: 23016 * MiB, driverVersion: '550.54.15', computeCapability: '8.9' },
+    { index: 1, name: 'NVIDIA A100-SXM4-80GB', memoryTotalBytes: 81920 * MiB, memoryFreeBytes: 81037 * MiB, driverVersion: '550.54.15', computeCapability: '8.0' },
+  ]);
+});
+
+test('nvidia-smi CSV: [N/A] fields become undefined, a comma in the name is kept, bad lines are named', () => {
+  const [g] = parseNvidiaSmiCsv('0, Tesla T4, 15360, [N/A], 470.82.01, [Not Supported]\r\n');
+  assert.equal(g.memoryFreeBytes, undefined);
+  assert.equal(g.computeCapability, undefined);
+  assert.equal(parseNvidiaSmiCsv('0, Odd, Name, 1024, 1000, 1.0, 7.5')[0].name, 'Odd,Name');
+  assert.throws(() => parseNvidiaSmiCsv('\nNVIDIA-SMI has failed because it could not communicate'), /line 2: expected 6 comma-separated fields/);
+  assert.throws(() => parseNvidiaSmiCsv('x, GPU, lots, 1, 1, 1'), /line 1: index "x" or memory.total "lots" is not a number/);
+  assert.match(NVIDIA_SMI_ARGS[0], /^--query-gpu=index,name,memory.total,memory.free,driver_version,compute_cap$/);
+});
+
+test('without NVML the probe asks nvidia-smi, and reports why when that fails too', async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tuner-smi-'));
+  const smi = path.join(dir, 'nvidia-smi');
+  fs.writeFileSync(smi, `#!/bin/sh\n[ "$1" = "${NVIDIA_SMI_ARGS[0]}" ] || exit 9\necho "0, NVIDIA L4, 23034, 22700, 535.104.05, 8.9"\n`, { mode: 0o755 });
+  const noNvml = { version: () => '0', hardware: () => loadAddon().hardware(), gpus: () => ({ available: false, reason: 'libnvidia-ml.so.1 not found (no NVIDIA driver)', gpus: [] }) };
+  const hw = await probeHardware({ addon: noNvml, nvidiaSmi: smi, diskPath: dir });
+  assert.equal(hw.gpuSource, 'nvidia-smi');
+  assert.equal(hw.gpus[0].name, 'NVIDIA L4');
+  assert.ok(hw.diskFreeBytes! > 0);
+  assert.ok(hw.notes.some((n) => /NVML: libnvidia-ml/.test(n)));
+  const none = await probeHardware({ addon: noNvml, nvidiaSmi: path.join(dir, 'absent') });
+  assert.equal(none.gpuSource, 'none');
+  assert.deepEqual(none.gpus, []);
+  assert.ok(none.notes.some((n) => /nvidia-smi not found/.test(n)));
+  fs.rmSync(dir, { recursive: true, force: true });
+});
+
+test('the real addon: CPU, RAM and an NVML answer (GPUs, or why there are none)', async () => {
+  const addon = loadAddon();
+  const hw = await probeHardware({ addon, diskPath: os.tmpdir() });
+  assert.ok(hw.cores >= 1 && hw.ramTotalBytes > 0 && hw.cpuModel.length > 0);
+  const nvml = addon.gpus?.();
+  assert.ok(nvml, 'this addon build exports gpus()');
+  if (nvml.available) assert.equal(hw.gpuSource, 'nvml');
+  else assert.match(nvml.reason ?? '', /libnvidia-ml|nvmlInit|entry points/);
+});
+
+test('with no addon the probe still answers from Node', async () => {
+  const hw = await probeHardware({ addon: null, nvidiaSmi: '/nonexistent/nvidia-smi' });
+  assert.ok(hw.cores >= 1 && hw.ramTotalBytes > 0);
+  assert.deepEqual(hw.gpus, []);
+});
