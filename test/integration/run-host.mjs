@@ -65,6 +65,8 @@ const port = await freePort();
 const authority = `127.0.0.1:${port}`;
 const base = `http://${authority}`;
 
+// detached = its own process group: stopping the group also stops the extension host, file
+// watcher and agent host it forks (and any trainer a test starts), which would outlive the run.
 const server = spawn(node24, [codeServer,
   '--auth', 'none', '--bind-addr', authority,
   '--disable-telemetry', '--disable-update-check', '--disable-workspace-trust',
@@ -74,7 +76,7 @@ const server = spawn(node24, [codeServer,
   '--config', path.join(tmp, 'config.yaml'),
   // Without the smoke-test driver the built workbench ignores the ?payload= test parameters.
   '--vscode-option', 'enable-smoke-test-driver',
-], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, TUNER_TEST_WORKSPACE: workspace } });
+], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, TUNER_TEST_WORKSPACE: workspace }, detached: true });
 let serverLog = '';
 const onServerOutput = (d) => {
   serverLog = (serverLog + d).slice(-8000);
@@ -82,6 +84,15 @@ const onServerOutput = (d) => {
 };
 server.stdout.on('data', onServerOutput);
 server.stderr.on('data', onServerOutput);
+
+const signalGroup = (signal) => {
+  try { process.kill(-server.pid, signal); } catch { /* group already gone */ }
+};
+const stopServerGroup = async () => {
+  signalGroup('SIGTERM');
+  for (let i = 0; i < 50 && server.exitCode === null && server.signalCode === null; i++) await new Promise((r) => setTimeout(r, 100));
+  signalGroup('SIGKILL');
+};
 
 let browser;
 let finished = false;
@@ -91,7 +102,7 @@ const finish = async (code, why) => {
   if (why) console.error(`run-host: ${why}`);
   if (code !== 0 && !verbose && serverLog) console.error(`--- last code-server output ---\n${serverLog}`);
   try { await browser?.close(); } catch { /* already gone */ }
-  if (server.exitCode === null) server.kill('SIGTERM');
+  await stopServerGroup();
   if (process.env.KEEP_TMP) console.log(`run-host: kept ${tmp}`);
   else rmSync(tmp, { recursive: true, force: true });
   process.exit(code);
