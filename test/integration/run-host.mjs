@@ -76,7 +76,7 @@ const server = spawn(node24, [codeServer,
   '--config', path.join(tmp, 'config.yaml'),
   // Without the smoke-test driver the built workbench ignores the ?payload= test parameters.
   '--vscode-option', 'enable-smoke-test-driver',
-], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, TUNER_TEST_WORKSPACE: workspace }, detached: true });
+], { stdio: ['ignore', 'pipe', 'pipe'], env: process.env, detached: true });
 let serverLog = '';
 const onServerOutput = (d) => {
   serverLog = (serverLog + d).slice(-8000);
@@ -110,6 +110,7 @@ const finish = async (code, why) => {
 const timer = setTimeout(() => finish(2, `timed out after ${timeoutMs} ms (set HOST_TEST_TIMEOUT_MS)`), timeoutMs);
 server.on('exit', (code) => finish(3, `code-server exited early with code ${code}`));
 process.on('SIGINT', () => finish(130, 'interrupted'));
+process.on('SIGTERM', () => finish(143, 'terminated'));
 
 for (let i = 0; ; i++) {
   try { if ((await fetch(`${base}/healthz`)).ok) break; } catch { /* not listening yet */ }
