@@ -6,6 +6,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { assumedCpuThroughput, type Throughput } from '../core/args/estimate';
+import type { Args } from '../core/args/fields';
 import { measuredThroughput } from '../core/args/throughput';
 import { preflightProblems, type MachineInfo, type Preflight } from '../core/args/preflight';
 import { validateArgsText, type ArgsCheck } from '../core/args/validate';
@@ -58,6 +59,11 @@ function machineInfo(doc: vscode.TextDocument): MachineInfo {
   return { freeMemoryBytes: os.freemem(), totalMemoryBytes: os.totalmem(), cores, throughput: workspaceThroughput(doc) ?? assumedCpuThroughput(cores, avx2) };
 }
 
+/** Checks the chat template of the run's model (in a worker): the EOS warning, if any. */
+export type TemplateCheck = (argsFile: string, args: Args) => Promise<string | undefined>;
+
+export const TEMPLATE_EOS_CODE = 'ARG306';
+
 export class ArgsDiagnostics implements vscode.Disposable {
   private readonly collection = vscode.languages.createDiagnosticCollection(ARGS_DIAGNOSTIC_SOURCE);
   private readonly states = new Map<string, ArgsState>();
@@ -65,6 +71,8 @@ export class ArgsDiagnostics implements vscode.Disposable {
   private readonly changed = new vscode.EventEmitter<vscode.Uri>();
   /** Fires after a document's diagnostics were updated (tests and the hover wait on it). */
   readonly onDidUpdate = this.changed.event;
+
+  constructor(private readonly templateCheck?: TemplateCheck) {}
 
   state(uri: vscode.Uri): ArgsState | undefined {
     return this.states.get(uri.toString());
@@ -84,10 +92,27 @@ export class ArgsDiagnostics implements vscode.Disposable {
     if (doc.isClosed || this.states.get(doc.uri.toString())?.version !== doc.version) return;
     try {
       const { problems, preflight } = preflightProblems(check, doc.uri.fsPath, machineInfo(doc));
-      this.publish(doc, { version: doc.version, check, problems: [...check.problems, ...problems], preflight });
+      const st: ArgsState = { version: doc.version, check, problems: [...check.problems, ...problems], preflight };
+      this.publish(doc, st);
+      if (check.args && preflight && this.templateCheck) void this.checkTemplate(doc, st, check.args);
     } catch (e) {
       log.error(`estimate for ${doc.uri.fsPath}`, e);
     }
+  }
+
+  /** Adds the template's EOS warning once the worker has loaded the tokenizer. */
+  private async checkTemplate(doc: vscode.TextDocument, st: ArgsState, args: Args): Promise<void> {
+    let warning: string | undefined;
+    try {
+      warning = await this.templateCheck!(doc.uri.fsPath, args);
+    } catch (e) {
+      log.error(`chat template check for ${doc.uri.fsPath}`, e);
+      return;
+    }
+    if (!warning || doc.isClosed || this.states.get(doc.uri.toString()) !== st) return;
+    const where = st.check.locations.get('chat_template') ?? st.check.locations.get('model');
+    if (!where) return;
+    this.publish(doc, { ...st, problems: [...st.problems, { range: where.key, severity: 'warning', code: TEMPLATE_EOS_CODE, message: warning }] });
   }
 
   private publish(doc: vscode.TextDocument, st: ArgsState): void {
@@ -114,8 +139,8 @@ export class ArgsDiagnostics implements vscode.Disposable {
   }
 }
 
-export function registerArgsDiagnostics(ctx: vscode.ExtensionContext): ArgsDiagnostics {
-  const diags = new ArgsDiagnostics();
+export function registerArgsDiagnostics(ctx: vscode.ExtensionContext, templateCheck?: TemplateCheck): ArgsDiagnostics {
+  const diags = new ArgsDiagnostics(templateCheck);
   ctx.subscriptions.push(
     diags,
     vscode.workspace.onDidOpenTextDocument((d) => diags.update(d, 0)),

