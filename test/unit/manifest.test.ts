@@ -110,3 +110,10 @@ test('the .vsix includes the files the manifest and the extension load at run ti
     assert.ok(included(file), `.vscodeignore must re-include ${file} (add a "!${file}" line)`);
   }
 });
+
+test('the README command table lists every contributed command', () => {
+  const readme = fs.readFileSync(path.join(root, 'README.md'), 'utf8').split('\n');
+  for (const c of pkg.contributes.commands) {
+    assert.ok(readme.some((l) => l.startsWith(`| ${c.title} |`)), `README.md: add a row "| ${c.title} | what it does |" to the command table`);
+  }
+});
