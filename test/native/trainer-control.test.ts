@@ -39,7 +39,7 @@ describe('tuner-train commands', () => {
     p.send('resume');
     await p.waitFor((e) => e.type === 'step' && e.step === 6);
     p.send('pause');
-    const paused = await p.waitFor((e) => e.type === 'paused' && e.step > 6);
+    const paused = await p.waitFor((e) => e.type === 'paused' && e.step >= 6);
     p.send('stop');
     const exit = await p.exited;
     assert.equal(exit.protocolError, undefined);
