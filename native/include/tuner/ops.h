@@ -28,7 +28,7 @@ TUNER_HD float fast_expf(float x) {
   float y = ((((1.9875691500e-4f * r + 1.3981999507e-3f) * r + 8.3334519073e-3f) * r + 4.1665795894e-2f) * r +
              1.6666665459e-1f) * r + 5.0000001201e-1f;
   y = y * z + r + 1.0f;
-  int32_t e = ((int32_t)n + 127) << 23;
+  uint32_t e = (uint32_t)((int32_t)n + 127) << 23;  // unsigned: NaN's garbage exponent is no UB
   float scale;
   __builtin_memcpy(&scale, &e, 4);
   return y * scale;
