@@ -17,6 +17,7 @@ const THREAD_ID = 1;
 const FRAME_ID = 1;
 const SCOPE_RUN = 1;
 const SCOPE_MODEL = 2;
+const SCOPE_LAYERS = 3;
 
 export interface TunerLaunchConfig extends DebugProtocol.LaunchRequestArguments {
   /** The ARGS.json to fine-tune with. */
@@ -187,6 +188,7 @@ export class TunerDebugSession extends DebugSession {
     response.body = {
       scopes: [
         { name: 'Run', variablesReference: SCOPE_RUN, expensive: false },
+        { name: 'Layers (gradient / weight norm)', variablesReference: SCOPE_LAYERS, expensive: false },
         { name: 'Model', variablesReference: SCOPE_MODEL, expensive: false },
       ],
     };
@@ -214,6 +216,9 @@ export class TunerDebugSession extends DebugSession {
         v('last_checkpoint', s.lastCheckpoint ? `step ${s.lastCheckpoint.step}: ${s.lastCheckpoint.path}` : undefined),
         ...(s.error ? [v('error', `${s.error.code}: ${s.error.message}`)] : []),
       ];
+    }
+    if (scope === SCOPE_LAYERS) {
+      return (s.layers ?? []).map((l) => v(l.name, `grad ${l.grad_norm.toPrecision(4)} · weight ${l.weight_norm.toPrecision(4)}`));
     }
     const st = s.start;
     if (!st) return [];

@@ -50,6 +50,7 @@ int64_t steps_for_epochs(double epochs, uint64_t batches_per_epoch, int grad_acc
 struct TrainOptions {
   std::string resume_dir;  // empty: fresh run
   bool start_paused = false;  // wait for a command before the first step (debugger "stop on entry")
+  bool layer_norms = false;   // add per-layer gradient and weight norms to each step event (debugger)
 };
 
 // Command line of tuner-train: --plan FILE [--resume DIR] [--start-paused] | --help | --version.

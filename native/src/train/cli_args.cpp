@@ -7,7 +7,7 @@
 namespace tuner {
 
 const char* const kCliUsage =
-    "usage: tuner-train --plan PLAN.json [--resume CHECKPOINT_DIR] [--start-paused]\n"
+    "usage: tuner-train --plan PLAN.json [--resume CHECKPOINT_DIR] [--start-paused] [--layer-norms]\n"
     "       tuner-train --version | --help\n"
     "\n"
     "Trains a model as the run plan says (docs/trainer-protocol.md). Events go to stdout as JSON\n"
@@ -26,6 +26,7 @@ CliArgs parse_cli_args(int argc, const char* const* argv) {
     if (arg == "--plan") a.plan_path = value("--plan");
     else if (arg == "--resume") a.options.resume_dir = value("--resume");
     else if (arg == "--start-paused") a.options.start_paused = true;
+    else if (arg == "--layer-norms") a.options.layer_norms = true;
     else if (arg == "--help" || arg == "-h") a.help = true;
     else if (arg == "--version") a.version = true;
     else throw TunerError("bad_arguments", "unknown argument '" + arg + "'", fix);

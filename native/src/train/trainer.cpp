@@ -31,11 +31,60 @@ void on_stop_signal(int sig) {
   std::signal(sig, SIG_DFL);  // a second Ctrl-C ends the process at once
 }
 
+// "model.layers.3.self_attn.q_proj.lora_A" -> "layers.3"; parameters outside the decoder layers
+// (embeddings, final norm, lm_head) are their own group, named without "model." and ".weight".
+std::string layer_group(const std::string& name) {
+  const size_t at = name.find("layers.");
+  if (at != std::string::npos) {
+    const size_t end = name.find('.', at + 7);
+    return name.substr(at, end == std::string::npos ? std::string::npos : end - at);
+  }
+  std::string g = name.rfind("model.", 0) == 0 ? name.substr(6) : name;
+  if (g.size() > 7 && g.compare(g.size() - 7, 7, ".weight") == 0) g.resize(g.size() - 7);
+  return g;
+}
+
 void step_dir_name(int64_t step, char* buf, size_t n) {
   std::snprintf(buf, n, "step-%08lld", static_cast<long long>(step));
 }
 
 }  // namespace
+
+// Sum of squared gradients per layer group, in parameter order (only with --layer-norms: a
+// debugger's Variables view, not worth a pass over the gradients on every ordinary step).
+std::vector<std::pair<std::string, double>> Trainer::grad_sq_by_layer(const std::vector<Param*>& params) const {
+  std::vector<std::pair<std::string, double>> out;
+  for (const Param* p : params) {
+    const std::string g = layer_group(p->name);
+    if (out.empty() || out.back().first != g) out.emplace_back(g, 0.0);
+    double s = 0.0;
+    for (int64_t i = 0; i < p->numel(); ++i) s += static_cast<double>(p->grad[i]) * p->grad[i];
+    out.back().second += s;
+  }
+  return out;
+}
+
+// [{"name":"layers.0","grad_norm":…,"weight_norm":…},…]: gradient norms before clipping, norms of
+// the trainable weights after this step's update.
+std::string Trainer::layer_norms_json(const std::vector<Param*>& params, const std::vector<std::pair<std::string, double>>& grad_sq) const {
+  std::vector<double> weight_sq(grad_sq.size(), 0.0);
+  size_t k = 0;
+  for (const Param* p : params) {
+    const std::string g = layer_group(p->name);
+    while (k < grad_sq.size() && grad_sq[k].first != g) ++k;
+    if (k == grad_sq.size()) break;
+    double s = 0.0;
+    for (int64_t i = 0; i < p->numel(); ++i) s += static_cast<double>(p->data[i]) * p->data[i];
+    weight_sq[k] += s;
+  }
+  std::string json = "[";
+  for (size_t i = 0; i < grad_sq.size(); ++i) {
+    if (i) json += ",";
+    json += "{\"name\":" + json_quote(grad_sq[i].first) + ",\"grad_norm\":" + format_double(std::sqrt(grad_sq[i].second)) +
+            ",\"weight_norm\":" + format_double(std::sqrt(weight_sq[i])) + "}";
+  }
+  return json + "]";
+}
 
 std::string Trainer::checkpoint_path(int64_t step) const {
   char buf[32];
@@ -157,6 +206,7 @@ void Trainer::train_step() {
   const std::vector<Param*>& params = opt_->params();
   const double grad_norm = global_grad_norm(params, pool_.get());
   if (!std::isfinite(grad_norm)) fail_non_finite("gradient", grad_norm);
+  if (opts_.layer_norms) grads_before_clip_ = grad_sq_by_layer(params);
   clip_grads_by_norm(params, grad_norm, plan_.max_grad_norm, pool_.get());
   const double lr = schedule_.lr(step_);
   opt_->step(lr, pool_.get());
@@ -169,6 +219,7 @@ void Trainer::train_step() {
   e.num("lr", lr).num("grad_norm", grad_norm).integer("tokens", tokens_per_step());
   e.num("tokens_per_s", std::round(tokens_per_step() / (ms / 1000.0) * 10) / 10).num("ms", std::round(ms * 1000) / 1000);
   e.integer("peak_memory_bytes", peak_memory_bytes());
+  if (opts_.layer_norms) e.raw("layers", layer_norms_json(params, grads_before_clip_));
   sink_->emit(e);
   std::fprintf(stderr, "step %lld/%lld loss %.4f lr %.3g grad_norm %.3g %.1f ms\n", static_cast<long long>(step_),
                static_cast<long long>(max_steps_), loss, lr, grad_norm, ms);

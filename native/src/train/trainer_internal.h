@@ -49,6 +49,8 @@ class Trainer {
   int finish(bool stopped);
   [[noreturn]] void fail_non_finite(const char* what, double value);
   std::string checkpoint_path(int64_t step) const;
+  std::vector<std::pair<std::string, double>> grad_sq_by_layer(const std::vector<Param*>& params) const;
+  std::string layer_norms_json(const std::vector<Param*>& params, const std::vector<std::pair<std::string, double>>& grad_sq) const;
   int64_t tokens_per_step() const;
 
   RunPlan plan_;
@@ -64,6 +66,7 @@ class Trainer {
   Rng rng_;
   std::string fingerprint_;
   BatchBuffers batch_;
+  std::vector<std::pair<std::string, double>> grads_before_clip_;  // --layer-norms only
   int64_t step_ = 0, max_steps_ = 0, last_saved_step_ = -1;
 };
 

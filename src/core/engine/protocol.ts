@@ -54,6 +54,15 @@ export interface StepEvent {
   tokens_per_s: number;
   ms: number;
   peak_memory_bytes: number;
+  /** Per layer group, with tuner-train --layer-norms: gradient norm before clipping, trainable-weight norm after the update. */
+  layers?: LayerNorms[];
+}
+
+export interface LayerNorms {
+  /** "layers.3", or a parameter outside the decoder layers ("embed_tokens", "norm", "lm_head"). */
+  name: string;
+  grad_norm: number;
+  weight_norm: number;
 }
 
 export interface EvalEvent {
@@ -259,6 +268,18 @@ export function parseTrainerEvent(line: string): TrainerEvent {
     }
     case 'error':
       if (obj.step !== undefined) checkField(obj, 'step', 'number', '"error" event', line);
+      break;
+    case 'step':
+      if (obj.layers !== undefined) {
+        if (!Array.isArray(obj.layers)) throw new ProtocolError('"step" event: field "layers" should be an array', line);
+        for (const l of obj.layers as unknown[]) {
+          if (kindOf(l) !== 'object') throw new ProtocolError('"step" event: each of "layers" should be an object', line);
+          const o = l as Record<string, unknown>;
+          checkField(o, 'name', 'string', 'step.layers[]', line);
+          checkField(o, 'grad_norm', 'number', 'step.layers[]', line);
+          checkField(o, 'weight_norm', 'number', 'step.layers[]', line);
+        }
+      }
       break;
     default:
       break;

@@ -45,6 +45,8 @@ export interface TrainerStartOptions {
   resumeDir?: string;
   /** Wait for a command before the first step (stop on entry). */
   startPaused?: boolean;
+  /** Per-layer gradient and weight norms in every step event (--layer-norms; costs a pass over the weights). */
+  layerNorms?: boolean;
   binary?: string;
   env?: NodeJS.ProcessEnv;
   cwd?: string;
@@ -82,6 +84,7 @@ export class TrainerProcess {
     const args = ['--plan', opts.planPath];
     if (opts.resumeDir) args.push('--resume', opts.resumeDir);
     if (opts.startPaused) args.push('--start-paused');
+    if (opts.layerNorms) args.push('--layer-norms');
     this.child = spawn(binary, args, { cwd: opts.cwd, env: opts.env ?? process.env, stdio: ['pipe', 'pipe', 'pipe'] });
     // Writing to a trainer that already exited raises EPIPE on stdin; the exit result reports it.
     this.child.stdin.on('error', () => undefined);

@@ -62,6 +62,8 @@ export class RunSession {
       planPath: record.planFile,
       resumeDir: options.resumeFrom,
       startPaused: options.mode === 'lockstep',
+      // The debugger's Variables view shows them; a free run does not pay for them.
+      layerNorms: options.mode === 'lockstep',
       binary: options.binary,
       env: options.env,
     });

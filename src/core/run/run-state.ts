@@ -1,7 +1,7 @@
 // What a run looks like right now, folded from its events: the status bar, the dashboard header,
 // the runs tree and the debugger's Variables view all read this one shape. No Node or DOM
 // imports: the webview bundles it too.
-import type { CheckpointEvent, ErrorEvent, StartEvent, TrainerEvent } from '../engine/protocol';
+import type { CheckpointEvent, ErrorEvent, LayerNorms, StartEvent, TrainerEvent } from '../engine/protocol';
 import { EtaEstimator } from './eta';
 
 /**
@@ -23,6 +23,8 @@ export interface RunSnapshot {
   /** Tokens trained so far (this run, every segment). */
   tokens: number;
   peakMemoryBytes?: number;
+  /** Per-layer norms of the last step (debugger runs only). */
+  layers?: LayerNorms[];
   etaMs?: number;
   start?: StartEvent;
   lastCheckpoint?: CheckpointEvent;
@@ -58,6 +60,7 @@ export class RunStateTracker {
         s.loss = e.loss;
         s.lr = e.lr;
         s.gradNorm = e.grad_norm;
+        s.layers = e.layers;
         s.tokensPerS = e.tokens_per_s;
         s.peakMemoryBytes = Math.max(s.peakMemoryBytes ?? 0, e.peak_memory_bytes);
         s.tokens = e.step * (e.tokens || this.tokensPerStep);

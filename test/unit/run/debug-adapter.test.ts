@@ -124,9 +124,18 @@ test('over DAP: stop on entry, step = one optimizer step, "step N" breakpoint, v
   const bp = await c.stopped(mark);
   assert.equal(bp.body!.reason, 'breakpoint');
   const vars = await c.request('variables', { variablesReference: 1 });
+  const scopes = (await c.request('scopes', { frameId: 1 })).body!.scopes as { name: string }[];
+  assert.deepEqual(scopes.map((x) => x.name), ['Run', 'Layers (gradient / weight norm)', 'Model']);
   const v = Object.fromEntries((vars.body!.variables as { name: string; value: string }[]).map((x) => [x.name, x.value]));
   assert.equal(v.step, '3');
   assert.equal(v.status, 'paused');
+  // Per-layer norms: their squares add up to the step's global gradient norm.
+  const layers = (await c.request('variables', { variablesReference: 3 })).body!.variables as { name: string; value: string }[];
+  assert.deepEqual(layers.map((l) => l.name), ['layers.0', 'layers.1']);
+  const perLayer = manager.current()!.snapshot.layers!;
+  const sumSq = perLayer.reduce((acc, l) => acc + l.grad_norm ** 2, 0);
+  assert.ok(Math.abs(Math.sqrt(sumSq) - manager.current()!.snapshot.gradNorm!) < 1e-6 * manager.current()!.snapshot.gradNorm!);
+  assert.ok(perLayer.every((l) => l.weight_norm > 0));
   const model = await c.request('variables', { variablesReference: 2 });
   assert.ok((model.body!.variables as { name: string }[]).some((x) => x.name === 'trainable_params'));
 
