@@ -21,7 +21,10 @@ suite('Dataset format, conversion, statistics and large files', () => {
       await vscode.commands.executeCommand('tuner.chooseDatasetFormat', doc.uri, 'auto');
     }
     await waitForDiagnostics(doc.uri, []);
-    assert.strictEqual(api.lintReport(doc.uri)?.result.format, 'input-output');
+    assert.deepStrictEqual(await vscode.commands.executeCommand('tuner.lintDataset', doc.uri), { format: 'input-output', records: 3, problems: 0, engine: 'inline' });
+
+    await openDataset('records.data.json');
+    await waitFor('the status bar item to hide for a file that is not a dataset', () => api.statusBarText() === '' || false);
   });
 
   test('convert one record, then the whole file, to chat messages', async () => {
