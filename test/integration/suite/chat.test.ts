@@ -2,14 +2,14 @@
 // a chat model registered through the VS Code language model API (a scripted model that calls the
 // planner's tools like a real one would, including one rejected proposal), ARGS.json appears and
 // validates, and "Start fine-tune" launches a real training run. Also the rule-based path, the
-// hardware probe and the README for another machine.
+// hardware probe, the README for another machine, and requests typed into the chat view itself.
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as vscode from 'vscode';
 import { validateArgsText } from '../../../src/core/args/validate';
 import { argsToolSchema } from '../../../src/core/planner/tools';
 import { makeTinyProject } from '../../unit/run/tiny-run';
-import { tunerApi, workspaceFile } from './helpers';
+import { tunerApi, waitFor, workspaceFile } from './helpers';
 
 // registerLanguageModelChatProvider is final API since VS Code 1.104; the typings pinned by the
 // extension's engine (1.100) predate it, so the shape used here is declared locally.
@@ -167,5 +167,27 @@ suite('@tuner chat participant', function () {
     assert.match(md, /tuner-train --plan plan\.json/);
     assert.match(md, /--resume output\/checkpoints\/step-N/);
     assert.match(md, /2 NVIDIA GPUs/);
+  });
+  test('typed into the chat view: "@tuner /hardware" reaches the participant', async () => {
+    const api = await tunerApi();
+    const before = api.chatTurns().length;
+    await vscode.commands.executeCommand('workbench.action.chat.open', { query: '@tuner /hardware', isPartialQuery: false });
+    const turn = await waitFor('the chat view to send the request to @tuner', () => api.chatTurns().length > before && api.chatTurns().at(-1), 30_000);
+    assert.equal(turn.command, 'hardware');
+    assert.match(turn.markdown, /\| CPU \|/);
+  });
+  test('typed into the chat view with the scripted model selected: a goal becomes a checked ARGS.json', async () => {
+    const api = await tunerApi();
+    await vscode.workspace.getConfiguration('tuner.planner').update('backend', undefined, vscode.ConfigurationTarget.Workspace);
+    fs.rmSync(argsUri().fsPath, { force: true });
+    const before = api.chatTurns().length;
+    const asked = requests.length;
+    await vscode.commands.executeCommand('workbench.action.chat.open', { query: '@tuner Teach this model the capitals in ./chat/data.jsonl', isPartialQuery: false, modelSelector: { vendor: 'tuner-test' } });
+    const turn = await waitFor('@tuner to answer the goal typed into the chat view', () => api.chatTurns().length > before && api.chatTurns().at(-1), 60_000);
+    assert.equal(turn.metadata?.kind, 'plan', turn.markdown);
+    assert.ok(requests.length > asked, 'the chat view passed the scripted model to @tuner as request.model');
+    assert.match(turn.markdown, /Planned by Scripted planner/);
+    assert.deepEqual(validateArgsText(fs.readFileSync(argsUri().fsPath, 'utf8')).problems, []);
+    assert.ok(turn.buttons.some((b) => b.title === 'Start fine-tune' && b.command === 'tuner.startRun'));
   });
 });
