@@ -37,9 +37,13 @@ describe('tuner-train runs', () => {
 
   it('trains LoRA for 30 steps: valid events, falling loss, PEFT adapter out', async () => {
     const plan = basePlan(root, { output_dir: path.join(root, 'out-lora'), schedule: 'cosine', warmup_steps: 3, save_interval: 10 });
+    // Leftovers of a save interrupted by kill -9 are cleared; the user's own files are not.
+    fs.mkdirSync(path.join(plan.output_dir, 'checkpoints', '.tmp-step-00000005-999'), { recursive: true });
+    fs.writeFileSync(path.join(plan.output_dir, 'notes.old-1'), 'mine');
     const exit = await runTrainer({ planPath: writePlan(root, plan, 'lora.json') });
     assert.equal(exit.code, 0, exit.stderrTail);
     assert.equal(exit.signal, null);
+    assert.ok(fs.existsSync(path.join(plan.output_dir, 'notes.old-1')));
     const types = exit.events.map((e) => e.type);
     assert.equal(types[0], 'start');
     assert.equal(types[types.length - 1], 'done');

@@ -10,6 +10,7 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <regex>
 
 #include "tuner/error.h"
 #include "tuner/json.h"
@@ -101,7 +102,9 @@ void remove_stale_temp_dirs(const std::string& parent) {
   std::vector<std::string> stale;
   while (dirent* e = ::readdir(d)) {
     const std::string name = e->d_name;
-    if (name.rfind(".tmp-", 0) == 0 || name.find(".old-") != std::string::npos) stale.push_back(parent + "/" + name);
+    // Only names this file creates: a user's own files in output_dir are never touched.
+    static const std::regex ours(R"((\.tmp-(final|step-\d{8})-\d+)|((adapter|model|step-\d{8})\.old-\d+))");
+    if (std::regex_match(name, ours)) stale.push_back(parent + "/" + name);
   }
   ::closedir(d);
   for (const auto& s : stale) remove_tree(s);
