@@ -10,6 +10,7 @@
 #include <chrono>
 #include <cmath>
 #include <csignal>
+#include <cstdlib>
 #include <cstdio>
 #include <memory>
 
@@ -144,6 +145,12 @@ void Trainer::setup() {
                        "Resume with the shard directory the run started with (prepare a new run for new data).");
     if (plan_.is_lora()) model_->load_adapter(opts_.resume_dir);
     step_ = st.step;
+    // Resuming from this run's own latest checkpoint: it is already on disk, do not rewrite it.
+    char* a = ::realpath(opts_.resume_dir.c_str(), nullptr);
+    char* b = ::realpath(checkpoint_path(step_).c_str(), nullptr);
+    if (a && b && std::string(a) == b) last_saved_step_ = step_;
+    std::free(a);
+    std::free(b);
     loader_->set_cursor(st.cursor);
     rng_.set_state(st.rng_state);
   }
