@@ -186,8 +186,13 @@ test('a 100k-step run is drawn from at most 2000 points per series, spikes kept'
 
 test('buttons send controls; bad host messages are shown, not ignored; screenshot', async () => {
   const { page, problems } = await openDashboard(0.6);
-  const evals = recorded;
-  await post(page, { v: 1, type: 'init', run: header(), events: evals, runs: [{ id: 'other', label: '20261123-140000 (other)' }] });
+  // The run as it looks live at step 30 of 40: header numbers from the same events as the charts.
+  const upTo30 = recorded.slice(0, recorded.findIndex((e) => e.type === 'step' && e.step === 31));
+  const last = upTo30.filter((e): e is StepEvent => e.type === 'step').at(-1)!;
+  const lastEval = upTo30.filter((e) => e.type === 'eval').at(-1) as { loss: number };
+  const run = header({ step: 30, loss: last.loss, evalLoss: lastEval.loss, tokensPerS: last.tokens_per_s, etaMs: 10 * last.ms });
+  await post(page, { v: 1, type: 'init', run, events: upTo30, runs: [{ id: 'other', label: '20261123-140000 (other)' }] });
+  assert.equal(await page.textContent('#fact-loss'), String(Number(last.loss.toPrecision(4))));
   await page.click('#btn-pause');
   await page.click('#btn-save');
   const sent = await page.evaluate(() => (window as unknown as { sent: unknown[] }).sent);
