@@ -121,25 +121,34 @@ static void test_swiglu() {
 static void test_attention(ThreadPool* pool, int B, int T, int NH, int NKV, int HD, bool finite_differences) {
   const int N = B * T;
   Vec q = randn(N * NH * HD), k = randn(N * NKV * HD), v = randn(N * NKV * HD), dy = randn(N * NH * HD);
-  Vec y1(N * NH * HD), p1((size_t)B * NH * T * T), y2(y1.size()), p2(p1.size());
+  Vec y1(N * NH * HD), p1((size_t)B * NH * T * T), y2(y1.size()), lse((size_t)B * NH * T);
+  Vec scratch((size_t)attention_scratch_floats(T, pool ? pool->size() : 1));
   attention_forward_ref(y1.data(), p1.data(), q.data(), k.data(), v.data(), B, T, NH, NKV, HD);
-  attention_forward(y2.data(), p2.data(), q.data(), k.data(), v.data(), B, T, NH, NKV, HD, pool);
+  attention_forward(y2.data(), lse.data(), q.data(), k.data(), v.data(), scratch.data(), B, T, NH, NKV, HD, pool);
   EXPECT(max_rel(y2, y1) < 1e-5);
-  EXPECT(max_rel(p2, p1) < 1e-5);
-  // Causality: probabilities above the diagonal are exactly zero, rows sum to 1.
+  // Causality of the reference: probabilities above the diagonal are exactly zero, rows sum to 1.
   for (int i = 0; i < T; i++) {
     double s = 0;
     for (int j = 0; j < T; j++) {
-      if (j > i) EXPECT(p2[(size_t)i * T + j] == 0.0f);
-      s += p2[(size_t)i * T + j];
+      if (j > i) EXPECT(p1[(size_t)i * T + j] == 0.0f);
+      s += p1[(size_t)i * T + j];
     }
     EXPECT_NEAR(s, 1.0, 1e-5);
   }
-  Vec dq1(q.size()), dk1(k.size()), dv1(v.size()), dq2(q.size()), dk2(k.size(), 7.0f), dv2(v.size(), 7.0f);
+  // lse reproduces the reference probabilities: p_ij = exp(scale q_i.k_j - lse_i).
+  for (int i : {0, T / 2, T - 1}) {
+    const int G = NH / NKV, h = NH - 1, kh = h / G;
+    for (int j = 0; j <= i; j++) {
+      double sdot = 0;
+      for (int e = 0; e < HD; e++) sdot += (double)q[(size_t)i * NH * HD + h * HD + e] * k[(size_t)j * NKV * HD + kh * HD + e];
+      double p = std::exp(sdot / std::sqrt((double)HD) - lse[(size_t)h * T + i]);
+      EXPECT_NEAR(p, p1[((size_t)h * T + i) * T + j], 1e-5);
+    }
+  }
+  Vec dq1(q.size()), dk1(k.size()), dv1(v.size()), dq2(q.size(), 7.0f), dk2(k.size(), 7.0f), dv2(v.size(), 7.0f);
   attention_backward_ref(dq1.data(), dk1.data(), dv1.data(), dy.data(), p1.data(), q.data(), k.data(), v.data(), B, T, NH, NKV, HD);
-  Vec scratch((size_t)attention_scratch_floats(T, pool));
-  attention_backward(dq2.data(), dk2.data(), dv2.data(), dy.data(), p2.data(), q.data(), k.data(), v.data(), scratch.data(), B, T,
-                     NH, NKV, HD, pool);
+  attention_backward(dq2.data(), dk2.data(), dv2.data(), dy.data(), y2.data(), lse.data(), q.data(), k.data(), v.data(),
+                     scratch.data(), B, T, NH, NKV, HD, pool);
   EXPECT(max_rel(dq2, dq1) < 1e-5);
   EXPECT(max_rel(dk2, dk1) < 1e-5);
   EXPECT(max_rel(dv2, dv1) < 1e-5);

@@ -114,11 +114,15 @@ void rmsnorm_backward(float* dinp, float* dweight, const float* dout, const floa
                       const float* rstd, int N, int C, bool accumulate, ThreadPool* pool);
 void rope_forward(float* x, const float* cos, const float* sin, int B, int T, int nh, int HD, ThreadPool* pool);
 void rope_backward(float* dx, const float* cos, const float* sin, int B, int T, int nh, int HD, ThreadPool* pool);
-// scratch: at least attention_scratch_floats(T, pool) floats.
-int64_t attention_scratch_floats(int T, ThreadPool* pool);
-void attention_forward(float* y, float* probs, const float* q, const float* k, const float* v, int B, int T, int NH,
-                       int NKV, int HD, ThreadPool* pool);
-void attention_backward(float* dq, float* dk, float* dv, const float* dy, const float* probs, const float* q,
+// Causal attention that keeps only lse[B, NH, T] (log-sum-exp of each score row) instead of the
+// [B, NH, T, T] probabilities: backward recomputes each probability block from q, k and lse
+// (flash-attention style), so attention memory grows with T, not T^2, for one extra Q K^T
+// product. scratch: at least attention_scratch_floats(T, pool) floats.
+int64_t attention_scratch_floats(int T, int threads);  // threads: the pool size (1 without a pool)
+void attention_forward(float* y, float* lse, const float* q, const float* k, const float* v, float* scratch, int B, int T,
+                       int NH, int NKV, int HD, ThreadPool* pool);
+// dq, dk, dv are overwritten; y is the forward output (its row dot with dy replaces rowsum(P dP)).
+void attention_backward(float* dq, float* dk, float* dv, const float* dy, const float* y, const float* lse, const float* q,
                         const float* k, const float* v, float* scratch, int B, int T, int NH, int NKV, int HD,
                         ThreadPool* pool);
 // Fused forward + backward: losses, mean loss returned, logits overwritten by dlogits * scale

@@ -40,7 +40,7 @@ size_t LlamaModel::plan(Workspace& ws, int B, int T, int threads, float* base) c
     a.q = take(N * QD);
     a.k = take(N * KD);
     a.v = take(N * KD);
-    a.probs = take((int64_t)B * NH * T * T);
+    a.lse = take((int64_t)B * NH * T);
     a.att = take(N * QD);
     a.mid = take(N * C);
     a.rstd2 = take(N);
@@ -68,7 +68,7 @@ size_t LlamaModel::plan(Workspace& ws, int B, int T, int threads, float* base) c
   ws.dv = take(N * KD);
   ws.lora_dt = rmax ? take(N * rmax) : nullptr;
   ws.lora_xd = rmax ? take(N * inmax) : nullptr;
-  ws.attn_scratch = take((int64_t)std::max(1, threads) * T * T);
+  ws.attn_scratch = take(attention_scratch_floats(T, threads));
   ws.cos = take((int64_t)T * cfg_.head_dim / 2);
   ws.sin = take((int64_t)T * cfg_.head_dim / 2);
   return off;
@@ -160,7 +160,7 @@ float LlamaModel::forward(const Batch& batch, bool training, uint64_t dropout_se
       rope_forward(a.q, ws.cos, ws.sin, B, T, NH, HD, pool);
       rope_forward(a.k, ws.cos, ws.sin, B, T, NKV, HD, pool);
     }
-    { ProfScope ps(prof_, kProfAttention); attention_forward(a.att, a.probs, a.q, a.k, a.v, B, T, NH, NKV, HD, pool); }
+    { ProfScope ps(prof_, kProfAttention); attention_forward(a.att, a.lse, a.q, a.k, a.v, ws.attn_scratch, B, T, NH, NKV, HD, pool); }
     { ProfScope ps(prof_, kProfLinear); linear_forward(L.o, a.mid, a.att, a.lora_t[3], N, pool); }
     {
       ProfScope ps(prof_, kProfElementwise);

@@ -35,23 +35,23 @@ struct Layer {
 
 // Activations kept between forward and backward (N = B*T rows), per layer:
 //   resid_in [N,C], rstd1 [N], x1 [N,C], q [N,NH*HD], k/v [N,NKV*HD] (after RoPE),
-//   probs [B,NH,T,T], att [N,NH*HD], mid [N,C], rstd2 [N], x2 [N,C], gate/up [N,F],
+//   lse [B,NH,T] (attention probabilities are recomputed from it in backward), att [N,NH*HD], mid [N,C], rstd2 [N], x2 [N,C], gate/up [N,F],
 //   and per LoRA-adapted linear t = dropout(x) A^T [N,r]
 // plus resid_out of the last layer [N,C], rstdf [N], xf [N,C], logits [N,V] (reused for
 // dlogits), losses [N], tokens/targets/mask copies.
 // Scratch shared by all layers: m [N,F], dm [N,F], dup [N,F], dres/dx [N,C] x2,
 // dq/datt [N,NH*HD] x2, dk/dv [N,NKV*HD] x2, lora dt [N,rmax], lora xd [N,max(C,F,NH*HD)],
-// per-thread attention dP [T,T], cos/sin [T,HD/2].
+// per-thread attention blocks 2 x [64,T], cos/sin [T,HD/2].
 // The SwiGLU product m is recomputed in backward rather than kept per layer.
 // In floats (QD = NH*HD, KD = NKV*HD, r = LoRA rank, A = number of LoRA-adapted linears per layer):
-//   L * (N * (4C + 2QD + 2KD + 2F + 2 + A*r) + B*NH*T*T)
+//   L * (N * (4C + 2QD + 2KD + 2F + 2 + A*r) + B*NH*T)
 //   + N * (2C + V + 2) + N * (3F + 2C + 2QD + 2KD) + [LoRA: N*r + N*max(C, F, QD)]
-//   + threads*T*T + T*HD,
+//   + threads*2*64*T + T*HD,
 // each buffer rounded up to 16 floats; activation_bytes() computes exactly this (plan()).
 // Weights (4 bytes each), their gradients (full fine-tune: all; LoRA: adapters only) and the
 // optimizer's state come on top.
 struct LayerActs {
-  float *resid_in, *rstd1, *x1, *q, *k, *v, *probs, *att, *mid, *rstd2, *x2, *gate, *up;
+  float *resid_in, *rstd1, *x1, *q, *k, *v, *lse, *att, *mid, *rstd2, *x2, *gate, *up;
   float* lora_t[7];
 };
 

@@ -91,49 +91,52 @@ void rope_backward(float* dx, const float* cos, const float* sin, int B, int T, 
   });
 }
 
-int64_t attention_scratch_floats(int T, ThreadPool* pool) {
-  return (int64_t)(pool ? std::max(1, pool->size()) : 1) * T * T;
-}
-
 // Causal attention works on blocks of kRowBlock query rows: block [r0, r1) only meets keys
 // [0, r1), so the products skip most of the masked upper triangle (about 40% of the work at
 // T = 256) while each product stays large enough for the GEMM kernel to run at speed.
 constexpr int kRowBlock = 64;
 
-void attention_forward(float* y, float* probs, const float* q, const float* k, const float* v, int B, int T, int NH,
-                       int NKV, int HD, ThreadPool* pool) {
+int64_t attention_scratch_floats(int T, int threads) {
+  // Per thread: a probability block and a dP block, kRowBlock x T each.
+  return (int64_t)std::max(1, threads) * 2 * kRowBlock * T;
+}
+
+void attention_forward(float* y, float* lse, const float* q, const float* k, const float* v, float* scratch, int B, int T,
+                       int NH, int NKV, int HD, ThreadPool* pool) {
   const int QD = NH * HD, KD = NKV * HD, G = NH / NKV;
   const float scale = 1.0f / std::sqrt((float)HD);
-  parallel_rows(pool, (int64_t)B * NH, [&](int64_t tb, int64_t te, int) {
+  parallel_rows(pool, (int64_t)B * NH, [&](int64_t tb, int64_t te, int thread) {
+    float* P = scratch + (int64_t)thread * 2 * kRowBlock * T;
     for (int64_t task = tb; task < te; task++) {
       int b = (int)(task / NH), h = (int)(task % NH), kh = h / G;
-      float* P = probs + task * T * T;
       const float* qb = q + (int64_t)b * T * QD + h * HD;
       const float* kb = k + (int64_t)b * T * KD + kh * HD;
       const float* vb = v + (int64_t)b * T * KD + kh * HD;
       float* yb = y + (int64_t)b * T * QD + h * HD;
+      float* lse_bh = lse + task * T;
       for (int r0 = 0; r0 < T; r0 += kRowBlock) {
-        const int r1 = std::min(T, r0 + kRowBlock);
-        float* Pr = P + (int64_t)r0 * T;
-        sgemm(Trans::N, Trans::T, r1 - r0, r1, HD, scale, qb + (int64_t)r0 * QD, QD, kb, KD, 0.0f, Pr, T, nullptr);
+        const int r1 = std::min(T, r0 + kRowBlock), R = r1 - r0;
+        // P[R, r1] = scale * Q_block K^T, then a causal softmax per row (zeros above the diagonal).
+        sgemm(Trans::N, Trans::T, R, r1, HD, scale, qb + (int64_t)r0 * QD, QD, kb, KD, 0.0f, P, r1, nullptr);
         for (int i = r0; i < r1; i++) {
-          float* row = P + (int64_t)i * T;
+          float* row = P + (int64_t)(i - r0) * r1;
           float mx = row[0];
           for (int j = 1; j <= i; j++) mx = std::max(mx, row[j]);
-          float sum = 0;
           for (int j = 0; j <= i; j++) row[j] = fast_expf(row[j] - mx);  // separate loops: this one vectorises
+          float sum = 0;
           for (int j = 0; j <= i; j++) sum += row[j];
           float inv = 1.0f / sum;
           for (int j = 0; j <= i; j++) row[j] *= inv;
-          for (int j = i + 1; j < T; j++) row[j] = 0.0f;
+          for (int j = i + 1; j < r1; j++) row[j] = 0.0f;
+          lse_bh[i] = mx + std::log(sum);
         }
-        sgemm(Trans::N, Trans::N, r1 - r0, HD, r1, 1.0f, Pr, T, vb, KD, 0.0f, yb + (int64_t)r0 * QD, QD, nullptr);
+        sgemm(Trans::N, Trans::N, R, HD, r1, 1.0f, P, r1, vb, KD, 0.0f, yb + (int64_t)r0 * QD, QD, nullptr);
       }
     }
   });
 }
 
-void attention_backward(float* dq, float* dk, float* dv, const float* dy, const float* probs, const float* q,
+void attention_backward(float* dq, float* dk, float* dv, const float* dy, const float* y, const float* lse, const float* q,
                         const float* k, const float* v, float* scratch, int B, int T, int NH, int NKV, int HD,
                         ThreadPool* pool) {
   const int QD = NH * HD, KD = NKV * HD, G = NH / NKV;
@@ -141,42 +144,46 @@ void attention_backward(float* dq, float* dk, float* dv, const float* dy, const 
   // One task per (batch, kv head): the G query heads sharing a kv head accumulate into the same
   // dK/dV slice, so that slice has exactly one writer and a fixed summation order.
   parallel_rows(pool, (int64_t)B * NKV, [&](int64_t tb, int64_t te, int thread) {
-    float* dP = scratch + (int64_t)thread * T * T;
+    float* P = scratch + (int64_t)thread * 2 * kRowBlock * T;
+    float* dP = P + (int64_t)kRowBlock * T;
     for (int64_t task = tb; task < te; task++) {
       int b = (int)(task / NKV), kh = (int)(task % NKV);
       const float* kb = k + (int64_t)b * T * KD + kh * HD;
       const float* vb = v + (int64_t)b * T * KD + kh * HD;
       float* dkb = dk + (int64_t)b * T * KD + kh * HD;
       float* dvb = dv + (int64_t)b * T * KD + kh * HD;
+      for (int t = 0; t < T; t++) {
+        std::memset(dkb + (int64_t)t * KD, 0, sizeof(float) * HD);
+        std::memset(dvb + (int64_t)t * KD, 0, sizeof(float) * HD);
+      }
       for (int g = 0; g < G; g++) {
         int h = kh * G + g;
-        const float* P = probs + ((int64_t)b * NH + h) * T * T;
+        const float* lse_bh = lse + ((int64_t)b * NH + h) * T;
         const float* dyb = dy + (int64_t)b * T * QD + h * HD;
+        const float* yb = y + (int64_t)b * T * QD + h * HD;
         const float* qb = q + (int64_t)b * T * QD + h * HD;
         float* dqb = dq + (int64_t)b * T * QD + h * HD;
-        const float beta = g == 0 ? 0.0f : 1.0f;  // first head overwrites dK/dV, the others add
         for (int r0 = 0; r0 < T; r0 += kRowBlock) {
-          const int r1 = std::min(T, r0 + kRowBlock);
-          // dP = dY V^T on the causal part of this row block, then dS = P (dP - rowsum(P dP)) scale.
-          sgemm(Trans::N, Trans::T, r1 - r0, r1, HD, 1.0f, dyb + (int64_t)r0 * QD, QD, vb, KD, 0.0f, dP + (int64_t)r0 * T, T, nullptr);
+          const int r1 = std::min(T, r0 + kRowBlock), R = r1 - r0;
+          // Recompute P = exp(scale Q K^T - lse) on the causal part of the block.
+          sgemm(Trans::N, Trans::T, R, r1, HD, scale, qb + (int64_t)r0 * QD, QD, kb, KD, 0.0f, P, r1, nullptr);
+          sgemm(Trans::N, Trans::T, R, r1, HD, 1.0f, dyb + (int64_t)r0 * QD, QD, vb, KD, 0.0f, dP, r1, nullptr);  // dY V^T
           for (int i = r0; i < r1; i++) {
-            const float* pr = P + (int64_t)i * T;
-            float* dr = dP + (int64_t)i * T;
+            float* pr = P + (int64_t)(i - r0) * r1;
+            float* dr = dP + (int64_t)(i - r0) * r1;
+            const float l = lse_bh[i];
+            for (int j = 0; j <= i; j++) pr[j] = fast_expf(pr[j] - l);
+            // rowsum(P * dP) = dY_i . Y_i, the forward output row (no extra pass over the block).
+            const float* dyi = dyb + (int64_t)i * QD;
+            const float* yi = yb + (int64_t)i * QD;
             float dot = 0;
-            for (int j = 0; j <= i; j++) dot += pr[j] * dr[j];
-            for (int j = 0; j <= i; j++) dr[j] = pr[j] * (dr[j] - dot) * scale;
-            for (int j = i + 1; j < r1; j++) dr[j] = 0.0f;
+            for (int e = 0; e < HD; e++) dot += dyi[e] * yi[e];
+            for (int j = 0; j <= i; j++) dr[j] = pr[j] * (dr[j] - dot) * scale;  // dS
+            for (int j = i + 1; j < r1; j++) pr[j] = dr[j] = 0.0f;
           }
-          sgemm(Trans::N, Trans::N, r1 - r0, HD, r1, 1.0f, dP + (int64_t)r0 * T, T, kb, KD, 0.0f, dqb + (int64_t)r0 * QD, QD, nullptr);
-        }
-        // Key block [c0, c1) receives from query rows i >= c0 only (P and dS are 0 above the diagonal).
-        for (int c0 = 0; c0 < T; c0 += kRowBlock) {
-          const int c1 = std::min(T, c0 + kRowBlock);
-          const int64_t off = (int64_t)c0 * T + c0;
-          sgemm(Trans::T, Trans::N, c1 - c0, HD, T - c0, 1.0f, P + off, T, dyb + (int64_t)c0 * QD, QD, beta,
-                dvb + (int64_t)c0 * KD, KD, nullptr);  // dV += P^T dY
-          sgemm(Trans::T, Trans::N, c1 - c0, HD, T - c0, 1.0f, dP + off, T, qb + (int64_t)c0 * QD, QD, beta,
-                dkb + (int64_t)c0 * KD, KD, nullptr);  // dK += dS^T Q
+          sgemm(Trans::N, Trans::N, R, HD, r1, 1.0f, dP, r1, kb, KD, 0.0f, dqb + (int64_t)r0 * QD, QD, nullptr);  // dQ = dS K
+          sgemm(Trans::T, Trans::N, r1, HD, R, 1.0f, dP, r1, qb + (int64_t)r0 * QD, QD, 1.0f, dkb, KD, nullptr);  // dK += dS^T Q
+          sgemm(Trans::T, Trans::N, r1, HD, R, 1.0f, P, r1, dyb + (int64_t)r0 * QD, QD, 1.0f, dvb, KD, nullptr);  // dV += P^T dY
         }
       }
     }
