@@ -51,7 +51,7 @@ export interface PrepareReport {
   dropped: LineNote[];
   /** Records whose answers the template did not close with a stop token; EOS was appended. */
   eosAppended: number;
-  /** Token counts before truncation: histogram[i] counts lengths in [edges[i], edges[i+1]). */
+  /** Token counts before truncation: counts[i] counts lengths in [edges[i], edges[i+1]); the last one, lengths over max_length. */
   histogram: { edges: number[]; counts: number[] };
   maxTokens: number;
   meanTokens: number;
@@ -161,7 +161,7 @@ export function prepareDataset(
   const edges = histogramEdges(opts.maxLength);
   const report: PrepareReport = {
     dataFile: opts.dataFile, records: 0, blankLines: 0, formats: {}, trainDocuments: 0, evalDocuments: 0, tokens: 0, trainedTokens: 0,
-    truncated: [], dropped: [], eosAppended: 0, histogram: { edges, counts: edges.slice(1).map(() => 0) }, maxTokens: 0, meanTokens: 0,
+    truncated: [], dropped: [], eosAppended: 0, histogram: { edges, counts: edges.map(() => 0) }, maxTokens: 0, meanTokens: 0,
     packedSequences: null, train: null, eval: null, seconds: 0,
   };
   let lengthSum = 0;
@@ -206,7 +206,7 @@ export function prepareDataset(
       tokenized++;
       report.maxTokens = Math.max(report.maxTokens, n);
       let b = 0;
-      while (b < edges.length - 2 && n >= edges[b + 1]) b++;
+      while (b < edges.length - 1 && n >= edges[b + 1]) b++;
       report.histogram.counts[b]++;
       if (n > opts.maxLength) {
         if (opts.truncation === 'drop') {

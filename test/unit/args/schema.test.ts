@@ -46,3 +46,32 @@ describe('ARGS.json schema', () => {
     assert.ok(a && b && c);
   });
 });
+
+describe('the generated JSON Schema, checked by a JSON Schema validator (as VS Code does)', () => {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const Ajv = require('ajv').default as new (o: object) => { compile(s: object): ((v: unknown) => boolean) & { errors?: { instancePath: string; message?: string; params: Record<string, unknown> }[] } };
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { parse } = require('jsonc-parser') as { parse(t: string): unknown };
+  const validate = new Ajv({ allErrors: true, strict: true }).compile(argsJsonSchema());
+  const dir = path.join(ROOT, 'test', 'fixtures', 'args', 'valid');
+
+  for (const file of fs.readdirSync(dir)) {
+    it(`accepts ${file}`, () => {
+      assert.ok(validate(parse(fs.readFileSync(path.join(dir, file), 'utf8'))), JSON.stringify(validate.errors));
+    });
+  }
+  const BAD: [string, unknown, string][] = [
+    ['unknown key', { model: 'm', data: 'd', colour: 1 }, 'must NOT have additional properties'],
+    ['missing data', { model: 'm' }, "must have required property 'data'"],
+    ['string number', { model: 'm', data: 'd', learning_rate: '1e-5' }, 'must be number'],
+    ['bad enum', { model: 'm', data: 'd', method: 'LOMO' }, 'must be equal to one of the allowed values'],
+    ['below minimum', { model: 'm', data: 'd', lora_rank: 0 }, 'must be >= 1'],
+    ['LMTuner key', { model: 'm', data: 'd', 'learning rate': '1e-5' }, 'must NOT have additional properties'],
+  ];
+  for (const [name, value, message] of BAD) {
+    it(`rejects ${name}: ${message}`, () => {
+      assert.equal(validate(value), false);
+      assert.ok(validate.errors!.some((e) => e.message === message), JSON.stringify(validate.errors));
+    });
+  }
+});

@@ -65,6 +65,11 @@ describe('prepareDataset (GPT-2 tokenizer, default template)', () => {
     assert.deepEqual(report.truncated.map((d) => d.line), [7]);
     assert.match(report.truncated[0].reason, /tokens, cut to 64/);
     assert.equal(report.trainDocuments, 7);
+    // Lengths before truncation of the 7 tokenized records; the last bucket holds those over max_length.
+    assert.equal(report.histogram.counts.reduce((a, b) => a + b, 0), 7);
+    assert.deepEqual(report.histogram.edges, [0, 16, 32, 65]);
+    assert.equal(report.histogram.counts[3], 1, 'the over-long record is in the last bucket');
+    assert.ok(report.maxTokens > 64);
     assert.deepEqual(report.formats, { alpaca: 1, messages: 1, sharegpt: 1, 'input-output': 1, 'question-answer': 2, text: 1 });
     const { manifest, documents } = readShards(path.join(root, 'data', 'train'));
     assert.equal(manifest.documents, 7);
