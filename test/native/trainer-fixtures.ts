@@ -16,8 +16,17 @@ export const REFERENCE_DIR = path.join(REPO_ROOT, 'test', 'native', 'reference')
 /** Debian's interpreter, which has torch and numpy (the PATH python may not). */
 export const PYTHON = process.env.TUNER_PYTHON ?? '/usr/bin/python3';
 
+const createdDirs: string[] = [];
+// Removed when the test file's process ends; TUNER_KEEP_TEST_DIRS=1 keeps them for a post-mortem.
+process.on('exit', () => {
+  if (process.env.TUNER_KEEP_TEST_DIRS) return;
+  for (const d of createdDirs) fs.rmSync(d, { recursive: true, force: true });
+});
+
 export function tempDir(prefix: string): string {
-  return fs.mkdtempSync(path.join(os.tmpdir(), `tuner-${prefix}-`));
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), `tuner-${prefix}-`));
+  createdDirs.push(dir);
+  return dir;
 }
 
 export interface TinyModelOptions {
