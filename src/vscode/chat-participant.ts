@@ -9,6 +9,8 @@ import { applyTextEdits } from '../core/args/edits';
 import { validateArgsText } from '../core/args/validate';
 import type { TextEdit } from '../core/dataset/problem';
 import { probeHardware } from '../core/hardware/probe';
+import type { HardwareProfile } from '../core/hardware/types';
+import { checkPlan } from '../core/planner/check';
 import { workspaceEnvironment, type WorkspaceEnvironment } from '../core/planner/environment';
 import { parseGoal } from '../core/planner/goal';
 import type { ChatBackend } from '../core/planner/loop';
@@ -90,6 +92,13 @@ function modelBytes(dir: string | undefined): number | undefined {
   }
 }
 
+let probed: { at: number; dir: string; hw: Promise<HardwareProfile> } | undefined;
+/** One probe per half minute: nvidia-smi can take a second, and free memory changes slowly. */
+function cachedProbe(dir: string): Promise<HardwareProfile> {
+  if (!probed || probed.dir !== dir || Date.now() - probed.at > 30_000) probed = { at: Date.now(), dir, hw: probeHardware({ diskPath: dir }) };
+  return probed.hw;
+}
+
 async function handle(request: vscode.ChatRequest, context: vscode.ChatContext, stream: RecordingStream, token: vscode.CancellationToken, deps: Deps): Promise<Record<string, unknown>> {
   const folder = vscode.workspace.workspaceFolders?.[0];
   if (!folder) {
@@ -98,7 +107,7 @@ async function handle(request: vscode.ChatRequest, context: vscode.ChatContext, 
   }
   const argsUri = findArgsFile(folder);
   stream.progress('Probing this machine…');
-  const hardware = await probeHardware({ diskPath: folder.uri.fsPath });
+  const hardware = await cachedProbe(folder.uri.fsPath);
   const env = workspaceEnvironment({ workspaceDir: path.dirname(argsUri.fsPath), hardware });
   const existing = await readArgs(argsUri);
   const badArgs = () => `\`${vscode.workspace.asRelativePath(argsUri)}\` has errors: ${existing.check?.problems.filter((p) => p.severity === 'error').map((p) => `line ${p.range.line + 1}: ${p.message}`).join(' ')}`;
@@ -129,13 +138,29 @@ async function handle(request: vscode.ChatRequest, context: vscode.ChatContext, 
       } catch {
         text = applyTextEdits(existing.text, edits.slice(0, 1));
       }
+      const rel = vscode.workspace.asRelativePath(argsUri);
+      if (text !== existing.text) {
+        await writeFileEdit(argsUri, text, '@tuner fix');
+        stream.markdown(`Applied ${edits.length} quick fix${edits.length === 1 ? '' : 'es'} to \`${rel}\` (undo with Ctrl+Z).\n\n`);
+      }
       const fixed = validateArgsText(text);
       if (!fixed.args) {
-        stream.markdown(`Some problems have no automatic fix: ${fixed.problems.filter((p) => p.severity === 'error').map((p) => `line ${p.range.line + 1}: ${p.message}`).join(' ')}`);
-        return { kind: 'fix' };
+        stream.markdown(`Still to fix by hand: ${fixed.problems.filter((p) => p.severity === 'error').map((p) => `line ${p.range.line + 1}: ${p.message}`).join(' ')}`);
+        stream.button({ title: 'Open ARGS.json', command: 'vscode.open', arguments: [argsUri] });
+        return { kind: 'fix', fixes: edits.length };
+      }
+      const check = checkPlan(fixed.args, env);
+      if (check.ok) {
+        stream.markdown(`\`${rel}\` is valid and fits. ${estimateLine(check.estimate)}`);
+        stream.button({ title: 'Start fine-tune', command: START_COMMAND, arguments: [argsUri] });
+        return { kind: 'fix', fixes: edits.length };
+      }
+      if (!check.estimate) {
+        stream.markdown(check.problems.join(' '));
+        return { kind: 'fix', fixes: edits.length };
       }
       const turn = await planTurn({ goal: request.prompt || 'make it fit', history: [], current: fixed.args, env });
-      return showPlan(turn, argsUri, stream, deps);
+      return { ...(await showPlan(turn, argsUri, stream, deps)), fixes: edits.length };
     }
     case 'readme': {
       let args = existing.check?.args;

@@ -25,13 +25,25 @@ function toOpenAi(m: ChatMessage): ChatCompletionMessageParam {
   }
 }
 
+/** The URL as shown in chat and logs: user:password@ removed. */
+export function withoutCredentials(url: string): string {
+  try {
+    const u = new URL(url);
+    u.username = '';
+    u.password = '';
+    return u.toString().replace(/\/$/, '');
+  } catch {
+    return url.replace(/\/\/[^/@]*@/, '//');
+  }
+}
+
 export class OpenAiBackend implements ChatBackend {
   readonly label: string;
   private readonly client: OpenAI;
   private readonly secret?: string;
 
   constructor(private readonly o: OpenAiBackendOptions) {
-    this.label = `${o.model} at ${o.baseURL}`;
+    this.label = `${o.model} at ${withoutCredentials(o.baseURL)}`;
     this.secret = o.apiKey;
     // Local servers accept any key; the client insists on a non-empty one.
     this.client = new OpenAI({ baseURL: o.baseURL, apiKey: o.apiKey || 'no-key', timeout: o.timeoutMs ?? 60_000, maxRetries: 0 });

@@ -157,6 +157,17 @@ suite('@tuner chat participant', function () {
     assert.ok(stream.buttons.some((b) => b.title === 'Show changes' && b.command === 'vscode.diff'), 'the earlier ARGS.json can be compared');
   });
 
+  test('/fix renames LMTuner keys, converts their string values and checks the fit', async () => {
+    fs.writeFileSync(argsUri().fsPath, JSON.stringify({ model: './chat/model', data: './chat/data.jsonl', 'learning rate': '1e-4', 'batch size': '4', max_steps: 4 }, null, 2) + '\n');
+    const { stream, result } = await ask('', model, 'fix');
+    assert.equal(result?.metadata?.kind, 'fix', stream.text);
+    assert.match(stream.text, /Applied 2 quick fixes/);
+    assert.match(stream.text, /is valid and fits/);
+    const text = fs.readFileSync(argsUri().fsPath, 'utf8');
+    assert.deepEqual(validateArgsText(text).problems, []);
+    assert.deepEqual(JSON.parse(text), { model: './chat/model', data: './chat/data.jsonl', learning_rate: 1e-4, batch_size: 4, max_steps: 4 });
+  });
+
   test('/hardware shows this machine; /readme writes TRAINING.md with the tuner-train command', async () => {
     const hw = await ask('', model, 'hardware');
     assert.match(hw.stream.text, /\| CPU \| .* cores/);

@@ -8,7 +8,7 @@ import { after, before, test } from 'node:test';
 import { describedHardware } from '../../../src/core/hardware/types';
 import { workspaceEnvironment } from '../../../src/core/planner/environment';
 import { runPlannerLoop, type ChatMessage } from '../../../src/core/planner/loop';
-import { OpenAiBackend } from '../../../src/core/planner/openai-backend';
+import { OpenAiBackend, withoutCredentials } from '../../../src/core/planner/openai-backend';
 import { systemPrompt } from '../../../src/core/planner/prompts/system';
 import { argsToolSchema, plannerTools } from '../../../src/core/planner/tools';
 import { ScriptedServer } from './scripted-server';
@@ -157,4 +157,9 @@ test('a reply without a plan is nudged once, then returned as an answer', async 
   assert.equal(out.kind, 'answer');
   assert.equal(server.requests.length, 2);
   assert.match(String(server.requests[1].body.messages.at(-1)?.content), /Call set_args/);
+});
+
+test('endpoint labels shown in chat and logs carry no credentials', () => {
+  assert.equal(withoutCredentials('https://user:secret@llm.example.com/v1/'), 'https://llm.example.com/v1');
+  assert.equal(new OpenAiBackend({ baseURL: 'http://me:pw@127.0.0.1:8080/v1', model: 'm' }).label, 'm at http://127.0.0.1:8080/v1');
 });
