@@ -90,8 +90,23 @@ function rendererFor(f: Family): ChatRenderer {
   return new ChatRenderer(tok.chatTemplate ?? DEFAULT_CHAT_TEMPLATE, tok);
 }
 
+/** Hugging Face's Rust tokenizers (the reference implementation, Node binding). */
+function rustEncoder(f: Family): (text: string) => Promise<number[]> {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { Tokenizer } = require('tokenizers') as { Tokenizer: { fromFile(p: string): { encode(s: string, pair: null, o: { addSpecialTokens: boolean }): Promise<{ getIds(): number[] }> } } };
+  const tok = Tokenizer.fromFile(path.join(familyDir(f), 'tokenizer.json'));
+  return async (s) => (await tok.encode(s, null, { addSpecialTokens: false })).getIds();
+}
+
 for (const f of FAMILIES) {
   describe(`${f} tokenizer and chat template`, () => {
+    it('ids equal Hugging Face\'s Rust tokenizers (the reference), rendered chats included', async () => {
+      const tok = familyTokenizer(f);
+      const rust = rustEncoder(f);
+      const rendered = rendererFor(f).render(CHAT, false).segments.map((s) => s.text).join('');
+      for (const s of [...SAMPLES, rendered]) assert.deepEqual(tok.encode(s), await rust(s), `${f}: ${JSON.stringify(s)}`);
+    });
+
     it('ids equal an independent implementation\'s', async () => {
       const tok = familyTokenizer(f);
       const other = await independentEncoder(f);
