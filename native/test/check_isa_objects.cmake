@@ -1,0 +1,30 @@
+# ctest isa_isolation: object files built for a newer instruction set (*_avx2.cpp, *_avx512.cpp)
+# must not define weak symbols (inline functions, template instances, inline variables). The
+# linker keeps one copy of each weak symbol for the whole program, and if it keeps the AVX-512
+# one, code running on a CPU without AVX-512 calls it and dies of an illegal instruction.
+#   cmake -DNM=nm -DOBJECTS="a.o;b.o" -P check_isa_objects.cmake
+set(checked 0)
+set(failed "")
+foreach(obj ${OBJECTS})
+  if(obj MATCHES "_avx(2|512)[^/]*\\.(o|obj)$")
+    math(EXPR checked "${checked} + 1")
+    execute_process(COMMAND ${NM} -C ${obj} OUTPUT_VARIABLE symbols RESULT_VARIABLE rc)
+    if(NOT rc EQUAL 0)
+      list(APPEND failed "${obj}: nm failed (${rc})")
+      continue()
+    endif()
+    string(REGEX MATCHALL "[^\n]* [WVu] [^\n]*" weak "${symbols}")
+    foreach(line ${weak})
+      list(APPEND failed "${obj}: weak symbol ${line}")
+    endforeach()
+  endif()
+endforeach()
+if(failed)
+  list(JOIN failed "\n  " report)
+  message(FATAL_ERROR "ISA-specific objects share inline code with the rest of the program:\n  ${report}\n"
+                      "Keep helpers in an anonymous namespace and avoid standard-library templates in these files.")
+endif()
+if(checked EQUAL 0)
+  message(FATAL_ERROR "no *_avx2 / *_avx512 object files among the core's objects (test is miswired)")
+endif()
+message(STATUS "isa_isolation: ${checked} ISA-specific object files, no weak symbols")
