@@ -120,7 +120,7 @@ async function openDashboard(smoothing: number): Promise<{ page: Page; problems:
 }
 
 const post = (page: Page, m: HostToDashboard) => page.evaluate((msg) => window.postMessage(msg, '*'), m);
-type ChartData = Record<string, { label: string; points: { x: number; y: number }[] }[]>;
+type ChartData = Record<string, { label: string; points: { x: number; y: number }[]; compare?: true }[]>;
 const chartData = (page: Page) => page.evaluate(() => (window as unknown as { tunerDashboard: { chartData(): unknown } }).tunerDashboard.chartData()) as Promise<ChartData>;
 
 test('charts show exactly the recorded steps, evals and learning rates', async () => {
@@ -196,7 +196,20 @@ test('buttons send controls; bad host messages are shown, not ignored; screensho
   await page.click('#btn-pause');
   await page.click('#btn-save');
   const sent = await page.evaluate(() => (window as unknown as { sent: unknown[] }).sent);
-  assert.deepEqual(sent.slice(1), [{ v: 1, type: 'control', command: 'pause' }, { v: 1, type: 'control', command: 'save' }]);
+  assert.deepEqual(sent.slice(1, 3), [{ v: 1, type: 'control', command: 'pause' }, { v: 1, type: 'control', command: 'save' }]);
+  // Compare: the other run's events arrive and are drawn dashed beside this run's.
+  await page.evaluate(() => {
+    const box = document.getElementById('compare');
+    box.value = 'other';
+    box.dispatchEvent(new Event('change'));
+  });
+  const asked = await page.evaluate(() => (window as unknown as { sent: unknown[] }).sent.at(-1));
+  assert.deepEqual(asked, { v: 1, type: 'compare', runId: 'other' });
+  const other = recorded.map((e) => (e.type === 'step' ? { ...e, loss: e.loss * 1.2 } : e));
+  await post(page, { v: 1, type: 'compare', runId: 'other', label: '20261123-140000', events: other });
+  const compared = (await chartData(page)).loss;
+  assert.deepEqual(compared.map((d) => [d.label, !!d.compare]), [['train loss', false], ['eval loss', false], ['train loss (20261123-140000)', true]]);
+  assert.equal(compared[2].points.length, 40);
   await page.screenshot({ path: path.join(ROOT, 'test', 'e2e', 'artifacts', 'dashboard.png'), fullPage: true });
   await page.evaluate(() => window.postMessage({ v: 99, type: 'init' }, '*'));
   assert.match((await page.textContent('#run-error')) ?? '', /version 99/);

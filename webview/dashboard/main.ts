@@ -232,6 +232,8 @@ function render(): void {
       ds.borderDash = s.compare ? [4, 3] : [];
       ds.pointRadius = s.label === SERIES_LABELS.eval_loss ? 2 : 0;
     });
+    const legend = chart.options.plugins?.legend;
+    if (legend) legend.display = sets.length > 1;
     const x = chart.options.scales?.x as { title: { text: string } } | undefined;
     if (x) x.title.text = state.xAxis;
     chart.update('none');

@@ -193,7 +193,7 @@ void Trainer::fail_non_finite(const char* what, double value) {
   std::string code = std::string("non_finite_") + what;
   for (char& c : code) c = c == ' ' ? '_' : c;
   throw StepError(step_ + 1, code,
-                  std::string("the ") + what + " is " + format_double(value) + " at step " + std::to_string(step_ + 1),
+                  std::string("the ") + what + " is " + (std::isnan(value) ? "NaN" : value > 0 ? "+Inf" : "-Inf") + " at step " + std::to_string(step_ + 1),
                   "Lower optimizer.lr, set max_grad_norm (e.g. 1.0) to clip gradients, or check the data for broken "
                   "examples; then --resume from the last checkpoint.");
 }
