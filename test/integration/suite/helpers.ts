@@ -72,8 +72,11 @@ export async function applyAction(actions: vscode.CodeAction[], title: string | 
   if (!(await vscode.workspace.applyEdit(action.edit))) throw new Error(`applying "${action.title}" failed`);
 }
 
-/** Saves (the workspace is a per-run copy, so nothing leaks) and closes every editor, so no dialog asks. */
+/** Reverts unsaved edits (so the next test sees the fixture as it is on disk, and no dialog asks) and closes every editor. */
 export async function closeAllEditors(): Promise<void> {
-  await vscode.workspace.saveAll(false);
+  for (const doc of vscode.workspace.textDocuments.filter((d) => d.isDirty && !d.isUntitled)) {
+    await vscode.window.showTextDocument(doc);
+    await vscode.commands.executeCommand('workbench.action.files.revert');
+  }
   await vscode.commands.executeCommand('workbench.action.closeAllEditors');
 }
