@@ -66,10 +66,12 @@ suite('@tuner chat participant', function () {
   const requests: { tools: string[]; setArgsSchema?: object; results: string[] }[] = [];
   let provider: vscode.Disposable | undefined;
   let model: vscode.LanguageModelChat;
+  let aiFeaturesSetting: boolean | undefined;
   const argsUri = () => workspaceFile('ARGS.json');
 
   suiteSetup(async () => {
     // The runner's defaults turn AI features off; this suite needs the chat and language model APIs.
+    aiFeaturesSetting = vscode.workspace.getConfiguration('chat').inspect<boolean>('disableAIFeatures')?.globalValue;
     await vscode.workspace.getConfiguration('chat').update('disableAIFeatures', false, vscode.ConfigurationTarget.Global);
     makeTinyProject(workspaceFile('chat').fsPath, { records: 40 });
     fs.rmSync(workspaceFile('chat/ARGS.json').fsPath, { force: true });
@@ -104,7 +106,9 @@ suite('@tuner chat participant', function () {
   suiteTeardown(async () => {
     provider?.dispose();
     await vscode.workspace.getConfiguration('tuner.planner').update('backend', undefined, vscode.ConfigurationTarget.Workspace);
-    await vscode.workspace.getConfiguration('chat').update('disableAIFeatures', undefined, vscode.ConfigurationTarget.Global);
+    // Back to the runner's setting, and the chat view closed, so later suites run as before.
+    await vscode.commands.executeCommand('workbench.action.closeAuxiliaryBar');
+    await vscode.workspace.getConfiguration('chat').update('disableAIFeatures', aiFeaturesSetting, vscode.ConfigurationTarget.Global);
     fs.rmSync(argsUri().fsPath, { force: true });
     fs.rmSync(workspaceFile('TRAINING.md').fsPath, { force: true });
   });
@@ -158,7 +162,12 @@ suite('@tuner chat participant', function () {
   });
 
   test('/fix renames LMTuner keys, converts their string values and checks the fit', async () => {
-    fs.writeFileSync(argsUri().fsPath, JSON.stringify({ model: './chat/model', data: './chat/data.jsonl', 'learning rate': '1e-4', 'batch size': '4', max_steps: 4 }, null, 2) + '\n');
+    // Typed into the open editor (the file is open from the earlier plans), as a user would.
+    const doc = await vscode.workspace.openTextDocument(argsUri());
+    const edit = new vscode.WorkspaceEdit();
+    edit.replace(doc.uri, doc.validateRange(new vscode.Range(0, 0, doc.lineCount + 1, 0)), JSON.stringify({ model: './chat/model', data: './chat/data.jsonl', 'learning rate': '1e-4', 'batch size': '4', max_steps: 4 }, null, 2) + '\n');
+    assert.ok(await vscode.workspace.applyEdit(edit));
+    await doc.save();
     const { stream, result } = await ask('', model, 'fix');
     assert.equal(result?.metadata?.kind, 'fix', stream.text);
     assert.match(stream.text, /Applied 2 quick fixes/);
