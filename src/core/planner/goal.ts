@@ -28,6 +28,8 @@ export interface GoalIntent {
   timeBudgetHours?: number;
   /** The run is for another machine ("on a server with 2 x 48 GB GPUs"). */
   targetHardware?: HardwareProfile;
+  /** The description is of the user's own machine ("my 24 GB GPU"). */
+  targetIsOwn?: boolean;
   packing?: boolean;
   gradientCheckpointing?: boolean;
 }
@@ -50,9 +52,10 @@ export function parseGoal(text: string): GoalIntent {
     if (/eval|valid|test|dev/i.test(p.split(/[\\/]/).pop() ?? '') && paths.length > 1) g.evalData ??= p;
     else g.data ??= p;
   }
-  const modelPath = t.match(/(?:model|base|tune|fine-tune|finetune|train)\s+(?:at\s+|in\s+|from\s+)?["'`]?((?:\.{1,2}\/|\/|~\/)[\w.\-/]+)/i);
+  // Any other path-like token (./x, ../x, /x, ~/x) names the model folder.
+  const modelPath = [...t.matchAll(/(?:^|[\s"'`(])((?:\.{1,2}\/|\/|~\/)[\w.\-/]+?)(?=[\s"'`),;:]|[.,](?:\s|$)|$)/g)].map((m) => m[1]).find((p) => !/\.jsonl?$/.test(p));
   const hfId = t.match(/(?:^|[\s"'`(])([A-Za-z][\w.-]*\/[A-Za-z0-9][\w.-]*)(?=[\s"'`),;:]|\.\s|$)/);
-  if (modelPath) g.model = modelPath[1];
+  if (modelPath) g.model = modelPath;
   else if (hfId && !/\.jsonl?$/.test(hfId[1]) && !/^(?:\.|~)/.test(hfId[1])) g.model = hfId[1];
   const size = lower.match(/\b(\d+(?:\.\d+)?)\s*([bm])\b(?:\s*(?:param|model|llm|llama|qwen|mistral))?/);
   if (size) g.modelParams = Number(size[1]) * (size[2] === 'b' ? 1e9 : 1e6);
@@ -60,6 +63,8 @@ export function parseGoal(text: string): GoalIntent {
   // Memory limits the user sets for this run.
   const limit = lower.match(/(?:fit|fits|within|under|below|at most|max(?:imum)?|only have|only|limit(?: it)? to|in)\s+(?:in(?:to)?\s+)?(\d+(?:\.\d+)?)\s*(gb|gib|g|mb|tb)\b(?!\s*(?:gpu|card|vram\b.*x))/);
   if (limit) g.memoryLimitBytes = bytesOf(limit[1], limit[2]);
+  const vram = lower.match(/(\d+(?:\.\d+)?)\s*(gb|gib|g)\s+(?:of\s+)?(?:vram|gpu memory)/);
+  if (vram && !limit) g.memoryLimitBytes = bytesOf(vram[1], vram[2]);
 
   // Another machine: "2 x 48 GB GPUs", "one 24GB GPU", "an A100 80GB", "CPU only, 8 GB RAM".
   const gpuDesc = lower.match(/(?:(\d+|one|two|four|eight)\s*(?:x|×|\*)?\s*)?(?:[a-z0-9-]+\s+)?(\d+)\s*gb\s+(?:gpus?|cards?|vram)/);
@@ -70,6 +75,8 @@ export function parseGoal(text: string): GoalIntent {
     const count = gpuDesc[1] ? words[gpuDesc[1]] ?? Number(gpuDesc[1]) : 1;
     const mem = Number(gpuDesc[2]);
     g.targetHardware = describedHardware({ gpus: count, gpuMemoryGiB: mem, ramGiB: ramDesc ? Number(ramDesc[1]) : Math.max(32, count * mem * 2) });
+    // "my 24GB GPU" describes this machine: a probe that finds GPUs wins over the description.
+    if (/\bmy\b/.test(lower)) g.targetIsOwn = true;
     if (limit && num(limit[1]) === mem) delete g.memoryLimitBytes;
   } else if (cpuOnly && ramDesc) {
     g.targetHardware = describedHardware({ ramGiB: Number(ramDesc[1]) });

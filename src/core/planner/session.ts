@@ -78,7 +78,8 @@ function rulePlan(input: PlanTurnInput, intent: GoalIntent, hardware: HardwarePr
 
 export async function planTurn(input: PlanTurnInput): Promise<PlanTurn> {
   const intent = conversationIntent(input);
-  const hardware = intent.targetHardware ?? input.env.hardware;
+  const described = intent.targetHardware && !(intent.targetIsOwn && input.env.hardware.gpus.length > 0) ? intent.targetHardware : undefined;
+  const hardware = described ?? input.env.hardware;
   if (!input.backend) return rulePlan(input, intent, hardware);
   const env: WorkspaceEnvironment = { ...input.env, hardware, memoryLimitBytes: intent.memoryLimitBytes };
   const messages: ChatMessage[] = [{ role: 'system', content: systemPrompt({ current: input.current, datasets: env.datasets(), workspaceName: input.workspaceName ?? 'workspace' }) }];

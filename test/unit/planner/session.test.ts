@@ -44,6 +44,12 @@ test('goals in plain words', () => {
   assert.equal(target?.gpus.length, 2);
   assert.equal(target?.gpus[0].memoryTotalBytes, 48 * 1024 ** 3);
   assert.equal(parseGoal('I can wait 2 hours').timeBudgetHours, 2);
+  assert.equal(parseGoal('teach ./models/qwen to answer from ./data/q.jsonl.').model, './models/qwen');
+  assert.equal(parseGoal('teach ./models/qwen to answer from ./data/q.jsonl.').data, './data/q.jsonl');
+  assert.equal(parseGoal('I have 16 GB of VRAM').memoryLimitBytes, 16 * 1024 ** 3);
+  assert.equal(parseGoal('fine-tune Llama 3 8B on my 24GB GPU').modelParams, 8e9);
+  assert.equal(parseGoal('fine-tune Llama 3 8B on my 24GB GPU').targetIsOwn, true);
+  assert.equal(parseGoal('call it Ada and use Lion').modelName, 'Ada');
 });
 
 test('no language model: the rules plan from the workspace (the one model, the one dataset)', async () => {
