@@ -122,8 +122,12 @@ before(() => {
   tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'tuner-ref-'));
   const batch = path.join(tmp, 'batch.json');
   writeBatch(batch, 2, 16, VOCAB, 7);
-  const all: Array<[string, string, string | undefined]> = [];
+  // A longer batch: several 64-row causal attention blocks, the last one partial.
+  const longBatch = path.join(tmp, 'batch-long.json');
+  writeBatch(longBatch, 1, 150, VOCAB, 11);
+  const all: Array<[string, string, string | undefined, string?]> = [];
   for (const [name, opts] of VARIANTS) all.push([name, makeModel(name, opts), undefined]);
+  all.push(['llama-T150', makeModel('llama-T150', ['--max-pos', '256']), undefined, longBatch]);
   for (const [name, base, opts] of LORA) {
     const variant = VARIANTS.find((v) => v[0] === base);
     assert.ok(variant, base);
@@ -133,13 +137,13 @@ before(() => {
     all.push([name, model, adapter]);
   }
   const jobs: Record<string, { model: string; batch: string; native: string; adapter?: string }> = {};
-  for (const [name, model, adapter] of all) {
+  for (const [name, model, adapter, batchFile = batch] of all) {
     const native = path.join(tmp, `${name}.out.safetensors`);
-    const args = ['--model', model, '--batch', batch, '--out', native, '--threads', '2'];
+    const args = ['--model', model, '--batch', batchFile, '--out', native, '--threads', '2'];
     if (adapter) args.push('--adapter', adapter);
     const r = run(check, args);
-    cases.set(name, { model, adapter, native, batch, checkStatus: r.status, checkStderr: r.stderr });
-    if (r.status === 0) jobs[name] = { model, batch, native, ...(adapter ? { adapter } : {}) };
+    cases.set(name, { model, adapter, native, batch: batchFile, checkStatus: r.status, checkStderr: r.stderr });
+    if (r.status === 0) jobs[name] = { model, batch: batchFile, native, ...(adapter ? { adapter } : {}) };
   }
   const jobsFile = path.join(tmp, 'jobs.json');
   fs.writeFileSync(jobsFile, JSON.stringify(jobs));
@@ -170,6 +174,7 @@ function expectMatch(t: { diagnostic: (s: string) => void }, name: string): void
 
 describe('full fine-tune: logits, loss and every gradient match PyTorch', () => {
   for (const [name] of VARIANTS) test(name, (t) => expectMatch(t, name));
+  test('llama-T150 (multi-block causal attention)', (t) => expectMatch(t, 'llama-T150'));
 });
 
 describe('LoRA: logits, loss and every LoRA gradient match PyTorch', () => {
