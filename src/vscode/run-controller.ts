@@ -12,6 +12,9 @@ import { log } from './output';
 export type LaunchOptions = Pick<RunSessionOptions, 'mode' | 'breakpoints' | 'stopOnEntry'>;
 
 export class RunController implements vscode.Disposable {
+  /** `prepareWorker`: the bundled dist/prepare-worker.js that prepares each new run's data. */
+  constructor(private readonly prepareWorker: string) {}
+
   private managerFor = new Map<string, RunManager>();
   private readonly changed = new vscode.EventEmitter<RunSession | undefined>();
   private readonly started = new vscode.EventEmitter<RunSession>();
@@ -25,7 +28,7 @@ export class RunController implements vscode.Disposable {
     if (!folder || folder.uri.scheme !== 'file') throw new Error('open a folder first: runs are kept in its runs/ folder');
     let m = this.managerFor.get(folder.uri.fsPath);
     if (!m) {
-      m = new RunManager(RunStore.forWorkspace(folder.uri.fsPath));
+      m = new RunManager(RunStore.forWorkspace(folder.uri.fsPath), this.prepareWorker);
       m.onDidStart((s) => this.attach(s));
       m.onDidEnd((s) => this.changed.fire(s));
       this.managerFor.set(folder.uri.fsPath, m);
@@ -56,26 +59,31 @@ export class RunController implements vscode.Disposable {
     return pick?.uri.fsPath;
   }
 
-  /** Prepares the data (progress notification, cancellable) and starts the trainer. */
+  /** Prepares the data in a worker (progress notification, cancellable) and starts the trainer. */
   async start(argsFile: string, opts: LaunchOptions): Promise<RunSession> {
     const manager = this.manager();
     return vscode.window.withProgress(
       { location: vscode.ProgressLocation.Notification, title: `Tuner: preparing ${vscode.workspace.asRelativePath(argsFile)}`, cancellable: true },
       async (progress, token) => {
-        // Let the notification paint before the synchronous preparation runs.
-        await new Promise((r) => setTimeout(r, 0));
+        const ac = new AbortController();
+        const onCancel = token.onCancellationRequested(() => ac.abort());
         let last = 0;
-        const { session, prepared } = manager.start(argsFile, {
-          ...opts,
-          onProgress: (p) => {
-            const pct = Math.round(p.fraction * 100);
-            if (pct > last) progress.report({ increment: pct - last, message: `${p.records} records, ${p.tokens} tokens` });
-            last = pct;
-          },
-          isCancelled: () => token.isCancellationRequested,
-        });
-        log.info(`run ${session.record.id}: ${argsFile} -> ${session.record.dir} (${prepared.report.trainDocuments} train / ${prepared.report.evalDocuments} eval examples)`);
-        return session;
+        try {
+          const { session, prepared } = await manager.start(argsFile, {
+            ...opts,
+            onStage: (message) => progress.report({ message }),
+            onProgress: (p) => {
+              const pct = Math.round(p.fraction * 100);
+              if (pct > last) progress.report({ increment: pct - last, message: `${p.records} records, ${p.tokens} tokens` });
+              last = pct;
+            },
+            signal: ac.signal,
+          });
+          log.info(`run ${session.record.id}: ${argsFile} -> ${session.record.dir} (${prepared.report.trainDocuments} train / ${prepared.report.evalDocuments} eval examples)`);
+          return session;
+        } finally {
+          onCancel.dispose();
+        }
       },
     );
   }

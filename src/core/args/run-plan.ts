@@ -1,10 +1,19 @@
 // ARGS.json (what the user wants) -> the run plan tuner-train reads (every value explicit).
 // Settings the CPU engine cannot run yet are refused here with the alternative, rather than
 // silently changed.
-import type { RunPlan } from '../engine/plan';
-import type { ResolvedArgs } from './fields';
+import { PLAN_VERSION, type RunPlan } from '../engine/plan';
+import type { ArgsFieldName, ResolvedArgs } from './fields';
 
-export class UnsupportedArgsError extends Error {}
+export class UnsupportedArgsError extends Error {
+  constructor(
+    message: string,
+    /** The ARGS.json field to change, so callers can point at its line. */
+    readonly field: ArgsFieldName,
+  ) {
+    super(message);
+    this.name = 'UnsupportedArgsError';
+  }
+}
 
 export interface RunPaths {
   modelDir: string;
@@ -15,12 +24,12 @@ export interface RunPaths {
 
 export function argsToRunPlan(args: ResolvedArgs, paths: RunPaths): RunPlan {
   if (args.method !== 'full' && args.method !== 'lora') {
-    throw new UnsupportedArgsError(`method "${args.method}" is not available in the CPU trainer yet: use "lora" (adapters, least memory) or "full".`);
+    throw new UnsupportedArgsError(`method "${args.method}" is not available in the CPU trainer yet: use "lora" (adapters, least memory) or "full".`, 'method');
   }
-  if (args.optimizer !== 'adamw') throw new UnsupportedArgsError(`optimizer "${args.optimizer}" is not available in the trainer yet: use "adamw".`);
-  if (args.quantization !== 'none') throw new UnsupportedArgsError(`quantization "${args.quantization}" during training is not available yet: set "quantization" to "none".`);
+  if (args.optimizer !== 'adamw') throw new UnsupportedArgsError(`optimizer "${args.optimizer}" is not available in the trainer yet: use "adamw".`, 'optimizer');
+  if (args.quantization !== 'none') throw new UnsupportedArgsError(`quantization "${args.quantization}" during training is not available yet: set "quantization" to "none".`, 'quantization');
   const plan: RunPlan = {
-    version: 1,
+    version: PLAN_VERSION,
     model_dir: paths.modelDir,
     data_dir: paths.trainDataDir,
     output_dir: paths.outputDir,

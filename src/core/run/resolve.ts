@@ -1,13 +1,15 @@
 // From an ARGS.json file to what tuner-train runs: validate the file (errors name file, line
-// and field), prepare the data into the run's folder, and write every value of the plan out
-// explicitly so the run folder alone says what was trained.
+// and field), prepare the data into the run's folder in a worker thread (so a large dataset
+// never blocks the caller's event loop), and write every value of the plan out explicitly so
+// the run folder alone says what was trained.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { resolveArgs, type ResolvedArgs } from '../args/fields';
-import { validateArgsText } from '../args/validate';
-import { planPreparation } from '../dataset/prepare-setup';
-import { prepareDataset, type PrepareProgress, type PrepareReport } from '../dataset/prepare';
-import { PLAN_VERSION, type RunPlan } from '../engine/plan';
+import { argsToRunPlan, UnsupportedArgsError } from '../args/run-plan';
+import { validateArgsText, type ArgsCheck } from '../args/validate';
+import type { PrepareProgress, PrepareReport } from '../dataset/prepare';
+import { prepareInWorker } from '../dataset/prepare-client';
+import type { RunPlan } from '../engine/plan';
 
 export class ArgsError extends Error {
   constructor(
@@ -21,8 +23,12 @@ export class ArgsError extends Error {
   }
 }
 
-/** Reads and validates ARGS.json; throws ArgsError listing each error as file:line:col. */
-export function readArgsFile(file: string): ResolvedArgs {
+interface ReadArgs {
+  args: ResolvedArgs;
+  locations: ArgsCheck['locations'];
+}
+
+function readArgs(file: string): ReadArgs {
   let text: string;
   try {
     text = fs.readFileSync(file, 'utf8');
@@ -35,39 +41,33 @@ export function readArgsFile(file: string): ResolvedArgs {
     const lines = errors.map((p) => `${file}:${p.range.line + 1}:${p.range.col + 1}: ${p.code} ${p.message}`);
     throw new ArgsError(`ARGS.json has ${errors.length} error${errors.length === 1 ? '' : 's'}:\n${lines.join('\n')}`, file, errors[0]?.range.line);
   }
-  return resolveArgs(check.args);
+  return { args: resolveArgs(check.args), locations: check.locations };
 }
 
-/** The plan tuner-train runs for these ARGS; data and output live in the run folder. */
-export function planFromArgs(args: ResolvedArgs, argsFile: string, modelDir: string, runDir: string, hasEval: boolean): RunPlan {
-  if (args.method !== 'full' && args.method !== 'lora') {
-    throw new ArgsError(`${argsFile}: "method": "${args.method}" is not supported by the CPU trainer yet; use "lora" or "full".`, argsFile);
+/** Reads and validates ARGS.json; throws ArgsError listing each error as file:line:col. */
+export function readArgsFile(file: string): ResolvedArgs {
+  return readArgs(file).args;
+}
+
+/**
+ * The plan tuner-train runs for these ARGS; data and output live in the run folder. The plan
+ * itself comes from argsToRunPlan (shared with the README writer and the native tests); this
+ * only places it in the run folder and turns a refused setting into an error at its line.
+ */
+export function planFromArgs(args: ResolvedArgs, argsFile: string, modelDir: string, runDir: string, hasEval: boolean, locations?: ArgsCheck['locations']): RunPlan {
+  try {
+    return argsToRunPlan(args, {
+      modelDir,
+      trainDataDir: path.join(runDir, 'data', 'train'),
+      evalDataDir: hasEval ? path.join(runDir, 'data', 'eval') : undefined,
+      outputDir: runDir,
+    });
+  } catch (e) {
+    if (!(e instanceof UnsupportedArgsError)) throw e;
+    const at = locations?.get(e.field)?.value;
+    const where = at ? `${argsFile}:${at.line + 1}:${at.col + 1}` : argsFile;
+    throw new ArgsError(`${where}: "${e.field}": ${e.message}`, argsFile, at?.line);
   }
-  const plan: RunPlan = {
-    version: PLAN_VERSION,
-    model_dir: modelDir,
-    data_dir: path.join(runDir, 'data', 'train'),
-    output_dir: runDir,
-    method: args.method,
-    optimizer: { lr: args.learning_rate, weight_decay: args.weight_decay },
-    schedule: args.schedule,
-    warmup_steps: args.warmup_steps,
-    batch_size: args.batch_size,
-    seq_len: args.max_length,
-    grad_accum: args.gradient_accumulation,
-    max_grad_norm: args.max_grad_norm,
-    seed: args.seed,
-    threads: args.threads,
-    save_interval: args.save_interval,
-    eval_interval: args.eval_interval,
-  };
-  if (args.max_steps !== undefined) plan.max_steps = args.max_steps;
-  else plan.epochs = args.epochs;
-  if (args.method === 'lora') {
-    plan.lora = { rank: args.lora_rank, alpha: args.lora_alpha, dropout: args.lora_dropout, target_modules: [...args.lora_target_modules] };
-  }
-  if (hasEval) plan.eval_data_dir = path.join(runDir, 'data', 'eval');
-  return plan;
 }
 
 export interface PreparedRun {
@@ -77,21 +77,30 @@ export interface PreparedRun {
   notes: string[];
 }
 
-/** Validates ARGS, prepares the data into runDir/data and returns the plan. */
-export function prepareRun(
-  argsFile: string,
-  runDir: string,
-  onProgress?: (p: PrepareProgress) => void,
-  isCancelled?: () => boolean,
-): PreparedRun {
-  const args = readArgsFile(argsFile);
-  const prep = planPreparation(args, argsFile, path.join(runDir, 'data'));
-  const report = prepareDataset(prep.options, prep.renderer, prep.tokenizer, onProgress, isCancelled);
+export interface PrepareRunOptions {
+  /** The bundled prepare-worker script (dist/prepare-worker.js in the extension). */
+  workerPath: string;
+  onStage?: (message: string) => void;
+  onProgress?: (p: PrepareProgress) => void;
+  /** Aborting stops the worker; it removes its staging folder, so no half-written shards stay. */
+  signal?: AbortSignal;
+}
+
+/**
+ * Validates ARGS, prepares the data into runDir/data in a worker and returns the plan.
+ * Rejects with an AbortError when `signal` aborts.
+ */
+export async function prepareRun(argsFile: string, runDir: string, opts: PrepareRunOptions): Promise<PreparedRun> {
+  const { args, locations } = readArgs(argsFile);
+  // Refuse settings the trainer cannot run before spending minutes tokenizing for them.
+  planFromArgs(args, argsFile, '', runDir, false, locations);
+  const outcome = await prepareInWorker(opts.workerPath, args, argsFile, { onStage: opts.onStage, onProgress: opts.onProgress }, opts.signal, path.join(runDir, 'data'));
+  const report = outcome.report;
   if (report.trainDocuments === 0) {
-    throw new ArgsError(`${prep.options.dataFile}: no training example survived preparation (${report.dropped.length} dropped); fix the data or raise max_length.`, argsFile);
+    throw new ArgsError(`${path.resolve(path.dirname(argsFile), args.data)}: no training example survived preparation (${report.dropped.length} dropped); fix the data or raise max_length.`, argsFile);
   }
-  const notes = [`chat template: ${prep.templateSource}`];
-  if (prep.eosWarning) notes.push(prep.eosWarning);
-  const plan = planFromArgs(args, argsFile, prep.modelDir, runDir, report.evalDocuments > 0);
+  const notes = [`chat template: ${outcome.templateSource}`];
+  if (outcome.eosWarning) notes.push(outcome.eosWarning);
+  const plan = planFromArgs(args, argsFile, outcome.modelDir, runDir, report.evalDocuments > 0, locations);
   return { plan, report, notes };
 }

@@ -10,8 +10,10 @@ import { RunStore, RunStoreError, type RunRecord } from './run-store';
 import { prepareRun, type PreparedRun } from './resolve';
 
 export interface StartOptions extends Omit<RunSessionOptions, 'resumeFrom'> {
+  onStage?: (message: string) => void;
   onProgress?: (p: PrepareProgress) => void;
-  isCancelled?: () => boolean;
+  /** Aborting stops the preparation; start() then rejects with an AbortError and leaves no run folder. */
+  signal?: AbortSignal;
 }
 
 export type ManagerListener = (session: RunSession) => void;
@@ -21,7 +23,11 @@ export class RunManager {
   private readonly startListeners: ManagerListener[] = [];
   private readonly endListeners: ManagerListener[] = [];
 
-  constructor(readonly store: RunStore) {}
+  /** `prepareWorker`: the prepare-worker script, run in a worker thread for each new run. */
+  constructor(
+    readonly store: RunStore,
+    private readonly prepareWorker: string,
+  ) {}
 
   /** Called for every session started (new runs and resumes). */
   onDidStart(l: ManagerListener): void {
@@ -33,14 +39,16 @@ export class RunManager {
     this.endListeners.push(l);
   }
 
-  /** Creates runs/<id>/, prepares the data and starts the trainer. */
-  start(argsFile: string, opts: StartOptions): { session: RunSession; prepared: PreparedRun } {
+  /** Creates runs/<id>/, prepares the data (in a worker thread) and starts the trainer. */
+  async start(argsFile: string, opts: StartOptions): Promise<{ session: RunSession; prepared: PreparedRun }> {
     const record = this.store.create(argsFile);
     let prepared: PreparedRun;
     try {
-      prepared = prepareRun(argsFile, record.dir, opts.onProgress, opts.isCancelled);
+      prepared = await prepareRun(argsFile, record.dir, { workerPath: this.prepareWorker, onStage: opts.onStage, onProgress: opts.onProgress, signal: opts.signal });
     } catch (e) {
-      record.appendLog(`preparation failed: ${(e as Error).message}\n`);
+      // A cancelled start trained nothing: drop its folder so the runs list holds only real runs.
+      if ((e as Error).name === 'AbortError') fs.rmSync(record.dir, { recursive: true, force: true });
+      else record.appendLog(`preparation failed: ${(e as Error).message}\n`);
       throw e;
     }
     record.writePlan(prepared.plan);

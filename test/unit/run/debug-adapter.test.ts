@@ -9,7 +9,7 @@ import { after, before, test } from 'node:test';
 import { RunManager } from '../../../src/core/run/run-manager';
 import { RunStore } from '../../../src/core/run/run-store';
 import { parseStepBreakpoint, TunerDebugSession, type RunLauncher } from '../../../src/vscode/debug-adapter';
-import { makeTinyProject } from './tiny-run';
+import { makeTinyProject, PREPARE_WORKER } from './tiny-run';
 
 interface Msg {
   seq: number;
@@ -77,13 +77,13 @@ let argsFile: string;
 before(() => {
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tuner-dap-'));
   argsFile = makeTinyProject(dir, { args: { max_steps: 50, save_interval: 0 } });
-  manager = new RunManager(new RunStore(path.join(dir, 'runs')));
+  manager = new RunManager(new RunStore(path.join(dir, 'runs')), PREPARE_WORKER);
 });
 
 after(() => fs.rmSync(dir, { recursive: true, force: true }));
 
 function connect(): DapClient {
-  const launcher: RunLauncher = { launch: async (config, options) => manager.start(config.args!, options).session };
+  const launcher: RunLauncher = { launch: async (config, options) => (await manager.start(config.args!, options)).session };
   const client = new DapClient();
   new TunerDebugSession(launcher).start(client.toAdapter, client.fromAdapter);
   return client;

@@ -93,3 +93,6 @@ export function makeTinyProject(dir: string, o: TinyProjectOptions = {}): string
   fs.writeFileSync(file, JSON.stringify(args, null, 2) + '\n');
   return file;
 }
+
+/** The compiled prepare-worker script (out/src/core/dataset), as the extension's dist/ bundle would be. */
+export const PREPARE_WORKER = path.join(__dirname, '..', '..', '..', 'src', 'core', 'dataset', 'prepare-worker.js');
