@@ -41,7 +41,10 @@ if [ ! -f "$CS/package.json" ] || ! grep -q "\"version\": \"$CODE_SERVER_VERSION
   rm -f "$DIR"/cs/.installed-*
   # code-server's postinstall runs `npm install` in lib/vscode and compiles native modules: it
   # checks that npm runs on Node 24 and must build against Node 24's headers, not the system's.
-  PATH="$N24/bin:$PATH" npm_config_nodedir="$N24" \
+  # Run from `npm test`, the outer npm's npm_* variables (user agent naming Node 20, nodedir)
+  # would reach this install and its postinstall; start it from a clean npm environment.
+  mapfile -t outer_npm_vars < <(env | grep -o '^npm_[A-Za-z0-9_]*' || true)
+  env "${outer_npm_vars[@]/#/--unset=}" PATH="$N24/bin:$PATH" npm_config_nodedir="$N24" \
     npm install --prefix "$DIR/cs" --no-save --no-audit --no-fund --no-package-lock "code-server@$CODE_SERVER_VERSION"
   touch "$DIR/cs/.installed-$CODE_SERVER_VERSION"
 fi
