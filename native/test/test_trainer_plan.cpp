@@ -100,6 +100,14 @@ int main() {
     CHECK(!parse_command("{\"version\":1,\"type\":\"jump\"}", &c, &why));
     CHECK(!parse_command("{\"version\":1,", &c, &why));
     CHECK(!parse_command("faster", &c, &why) && why.find("faster") != std::string::npos);
+    Command set;
+    CHECK(parse_command("{\"version\":1,\"type\":\"set\",\"lr_scale\":0.5}", &set, &why) && set.type == CommandType::Set && set.lr_scale == 0.5 && set.lr == 0);
+    CHECK(parse_command("set lr 1e-4", &set, &why) && set.type == CommandType::Set && set.lr == 1e-4 && set.lr_scale == 0);
+    CHECK(!parse_command("{\"version\":1,\"type\":\"set\"}", &set, &why) && why.find("exactly one") != std::string::npos);
+    CHECK(!parse_command("{\"version\":1,\"type\":\"set\",\"lr\":0}", &set, &why) && why.find("positive") != std::string::npos);
+    CHECK(!parse_command("set lr", &set, &why));
+    CHECK(!parse_command("set momentum 0.9", &set, &why));
+    CHECK(!parse_command("pause now", &set, &why));
   }
   return trainer_test::finish("test_trainer_plan");
 }

@@ -313,8 +313,15 @@ export class TunerDebugSession extends DebugSession {
       case 'help':
         return reply(HELP);
       default:
-        if (/^set\s+lr\b/i.test(cmd)) {
-          return this.sendErrorResponse(response, { id: 1004, format: 'set lr: this trainer build takes its learning rate from the plan only; stop, change learning_rate in ARGS.json and start again', showUser: false });
+        if (/^set\b/i.test(cmd)) {
+          const m = /^set\s+(lr|lr_scale)\s+(\S+)$/i.exec(cmd);
+          const value = m ? Number(m[2]) : NaN;
+          if (!m || !Number.isFinite(value) || value <= 0) {
+            return this.sendErrorResponse(response, { id: 1004, format: `"${cmd}": write set lr <value> (a new peak learning rate, e.g. set lr 1e-4) or set lr_scale <factor> (e.g. set lr_scale 0.5), with a positive number`, showUser: false });
+          }
+          const key = m[1].toLowerCase();
+          s.setLearningRate(key === 'lr' ? { lr: value } : { lr_scale: value });
+          return reply(key === 'lr' ? `peak learning rate ${value} from the next step (the schedule keeps its shape)` : `learning rate × ${value} from the next step`);
         }
         return this.sendErrorResponse(response, { id: 1005, format: `unknown command "${cmd}". ${HELP}`, showUser: false });
     }
@@ -350,4 +357,4 @@ export class TunerDebugSession extends DebugSession {
   }
 }
 
-const HELP = 'Commands: save (checkpoint now), pause, continue, status, or a variable name (loss, lr, step, tokens, grad_norm…).';
+const HELP = 'Commands: save (checkpoint now), pause, continue, status, set lr <value>, set lr_scale <factor>, or a variable name (loss, lr, step, tokens, grad_norm…).';

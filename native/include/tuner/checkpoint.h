@@ -23,6 +23,7 @@ struct TrainerState {
   std::string plan_fingerprint;
   std::string data_fingerprint;
   std::string method;
+  double lr_scale = 1.0;  // factor on the scheduled lr from the `set` command
 };
 
 // Writes checkpoint `dir` (must not exist yet) for the model, optimizer and state.

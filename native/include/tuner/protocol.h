@@ -59,11 +59,23 @@ class EventSink {
   bool broken_ = false;
 };
 
-enum class CommandType { Pause, Resume, Step, Save, Stop };
+enum class CommandType { Pause, Resume, Step, Save, Stop, Set };
 const char* command_name(CommandType c);
 
+// One command. `set` changes the learning rate from the next step on: either a factor on the
+// scheduled lr (`lr_scale`) or a new peak lr in place of the plan's optimizer.lr (`lr`, turned
+// into the same factor by the trainer, so warmup and decay keep their shape). Exactly one of
+// the two is > 0.
+struct Command {
+  CommandType type = CommandType::Pause;
+  double lr_scale = 0;
+  double lr = 0;
+};
+
 // Parses one command line ({"version":1,"type":"pause"}; a bare word such as `pause` is accepted
-// too, for people driving tuner-train by hand). Returns false and sets *why on a bad line.
+// too, for people driving tuner-train by hand, and `set lr 1e-4` / `set lr_scale 0.5`).
+// Returns false and sets *why on a bad line.
+bool parse_command(const std::string& line, Command* out, std::string* why);
 bool parse_command(const std::string& line, CommandType* out, std::string* why);
 
 // Reads commands from stdin on its own thread and queues them. End of input only ends the
@@ -76,7 +88,7 @@ class CommandReader {
   ~CommandReader();
   void start();
   // Pops the next command if there is one.
-  bool poll(CommandType* out);
+  bool poll(Command* out);
   // Returns when a command is queued, input ended, or timeout_ms passed.
   void wait_for_input(int timeout_ms);
   bool input_ended();

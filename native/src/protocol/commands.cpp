@@ -3,11 +3,13 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cmath>
 #include <chrono>
 #include <cstdio>
 #include <condition_variable>
 #include <deque>
 #include <memory>
+#include <sstream>
 #include <thread>
 
 #include "tuner/error.h"
@@ -23,13 +25,14 @@ const char* command_name(CommandType c) {
     case CommandType::Step: return "step";
     case CommandType::Save: return "save";
     case CommandType::Stop: return "stop";
+    case CommandType::Set: return "set";
   }
   return "?";
 }
 
 static bool command_from_name(const std::string& name, CommandType* out) {
   for (CommandType c : {CommandType::Pause, CommandType::Resume, CommandType::Step,
-                        CommandType::Save, CommandType::Stop}) {
+                        CommandType::Save, CommandType::Stop, CommandType::Set}) {
     if (name == command_name(c)) {
       *out = c;
       return true;
@@ -45,12 +48,46 @@ static std::string trim(const std::string& s) {
   return s.substr(b, e - b + 1);
 }
 
-bool parse_command(const std::string& raw, CommandType* out, std::string* why) {
-  const std::string line = trim(raw);
-  if (line.empty() || line[0] != '{') {
-    if (command_from_name(line, out)) return true;
-    *why = "unknown command '" + line + "'; send pause, resume, step, save or stop";
+static const char* kSetUsage =
+    "set takes one positive finite value: {\"version\":1,\"type\":\"set\",\"lr\":0.0001} or "
+    "{\"version\":1,\"type\":\"set\",\"lr_scale\":0.5} (by hand: set lr 0.0001)";
+
+// Fills the lr or lr_scale of a `set` command; both must not be given.
+static bool set_value(const std::string& key, double value, bool have_value, Command* out, std::string* why) {
+  if (!have_value || !std::isfinite(value) || value <= 0) {
+    *why = std::string("set ") + key + ": not a positive finite number; " + kSetUsage;
     return false;
+  }
+  if (key == "lr") out->lr = value;
+  else out->lr_scale = value;
+  return true;
+}
+
+bool parse_command(const std::string& raw, Command* out, std::string* why) {
+  const std::string line = trim(raw);
+  *out = Command{};
+  if (line.empty() || line[0] != '{') {
+    std::istringstream words(line);
+    std::string name, key, extra;
+    words >> name;
+    if (!command_from_name(name, &out->type)) {
+      *why = "unknown command '" + line + "'; send pause, resume, step, save, stop or set";
+      return false;
+    }
+    if (out->type != CommandType::Set) {
+      if (words >> extra) {
+        *why = "unknown command '" + line + "'; " + name + " takes no value";
+        return false;
+      }
+      return true;
+    }
+    double value = 0;
+    const bool have = static_cast<bool>(words >> key >> value);
+    if (!have || (key != "lr" && key != "lr_scale") || (words >> extra)) {
+      *why = std::string("bad command '") + line + "'; " + kSetUsage;
+      return false;
+    }
+    return set_value(key, value, true, out, why);
   }
   Json j;
   try {
@@ -69,17 +106,32 @@ bool parse_command(const std::string& raw, CommandType* out, std::string* why) {
     return false;
   }
   const Json* t = j.find("type");
-  if (!t || !t->is_string() || !command_from_name(t->as_string(), out)) {
-    *why = "unknown command type; expected pause, resume, step, save or stop";
+  if (!t || !t->is_string() || !command_from_name(t->as_string(), &out->type)) {
+    *why = "unknown command type; expected pause, resume, step, save, stop or set";
     return false;
   }
+  if (out->type != CommandType::Set) return true;
+  const Json* lr = j.find("lr");
+  const Json* scale = j.find("lr_scale");
+  if ((lr != nullptr) == (scale != nullptr)) {
+    *why = std::string("set needs exactly one of lr and lr_scale; ") + kSetUsage;
+    return false;
+  }
+  const Json* given = lr ? lr : scale;
+  return set_value(lr ? "lr" : "lr_scale", given->is_number() ? given->as_number() : 0, given->is_number(), out, why);
+}
+
+bool parse_command(const std::string& raw, CommandType* out, std::string* why) {
+  Command c;
+  if (!parse_command(raw, &c, why)) return false;
+  *out = c.type;
   return true;
 }
 
 struct ReaderShared {
   std::mutex mu;
   std::condition_variable cv;
-  std::deque<CommandType> queue;
+  std::deque<Command> queue;
   bool ended = false;
 };
 
@@ -102,7 +154,7 @@ void CommandReader::start() {
         std::string line = buf.substr(0, nl);
         buf.erase(0, nl + 1);
         if (trim(line).empty()) continue;
-        CommandType c;
+        Command c;
         std::string why;
         if (parse_command(line, &c, &why)) {
           std::lock_guard<std::mutex> lock(sh->mu);
@@ -119,7 +171,7 @@ void CommandReader::start() {
   }).detach();
 }
 
-bool CommandReader::poll(CommandType* out) {
+bool CommandReader::poll(Command* out) {
   std::shared_ptr<ReaderShared> sh = shared_;
   std::lock_guard<std::mutex> lock(sh->mu);
   if (sh->queue.empty()) return false;

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cmath>
 #include <cstdio>
 #include <cstring>
 #include <regex>
@@ -144,6 +145,7 @@ void save_checkpoint(const std::string& dir, const Model& model, bool lora, cons
   st.set("plan_fingerprint", state.plan_fingerprint);
   st.set("data_fingerprint", state.data_fingerprint);
   st.set("method", state.method);
+  st.set("lr_scale", state.lr_scale);  // printed with 17 digits, so it reads back bit for bit
   write_file_atomic(tmp + "/trainer_state.json", st.dump(2) + "\n");
 
   // Make every file durable before the folder appears under its final name.
@@ -190,6 +192,12 @@ TrainerState read_trainer_state(const std::string& dir) {
   s.plan_fingerprint = str("plan_fingerprint");
   s.data_fingerprint = str("data_fingerprint");
   s.method = str("method");
+  // Absent in checkpoints written before the `set` command existed: the plan's lr then.
+  if (const Json* v = j.find("lr_scale")) {
+    if (!v->is_number() || !std::isfinite(v->as_number()) || v->as_number() <= 0)
+      bad_checkpoint(path, "field \"lr_scale\" must be a positive number");
+    s.lr_scale = v->as_number();
+  }
   return s;
 }
 

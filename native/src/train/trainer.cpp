@@ -153,6 +153,7 @@ void Trainer::setup() {
     std::free(b);
     loader_->set_cursor(st.cursor);
     rng_.set_state(st.rng_state);
+    lr_scale_ = st.lr_scale;
   }
   opt_ = std::make_unique<AdamW>(plan_.optimizer, model_->trainable_params());
   if (!opts_.resume_dir.empty()) load_optimizer_state(opts_.resume_dir, opt_.get());
@@ -215,7 +216,7 @@ void Trainer::train_step() {
   if (!std::isfinite(grad_norm)) fail_non_finite("gradient", grad_norm);
   if (opts_.layer_norms) grads_before_clip_ = grad_sq_by_layer(params);
   clip_grads_by_norm(params, grad_norm, plan_.max_grad_norm, pool_.get());
-  const double lr = schedule_.lr(step_);
+  const double lr = schedule_.lr(step_) * lr_scale_;
   opt_->step(lr, pool_.get());
   ++step_;
   const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
@@ -263,6 +264,7 @@ std::string Trainer::save() {
   st.plan_fingerprint = fingerprint_;
   st.data_fingerprint = data_.content_fingerprint;
   st.method = plan_.method;
+  st.lr_scale = lr_scale_;
   save_checkpoint(dir, *model_, plan_.is_lora(), *opt_, st);
   last_saved_step_ = step_;
   sink_->emit(EventLine("checkpoint").integer("step", step_).str("path", dir));
@@ -316,6 +318,18 @@ int Trainer::run() {
   return finish(false);
 }
 
+// `set`: a new factor on the scheduled lr from the next step on. The parser has checked that
+// the value is positive and finite.
+void Trainer::apply_set(const Command& c) {
+  const double base = plan_.optimizer.lr;
+  if (c.lr > 0 && !(base > 0)) {
+    std::fprintf(stderr, "tuner-train: ignored command: set lr needs a plan with optimizer.lr > 0; use lr_scale\n");
+    return;
+  }
+  lr_scale_ = c.lr > 0 ? c.lr / base : c.lr_scale;
+  std::fprintf(stderr, "lr scale %.6g from step %lld (peak lr %.6g)\n", lr_scale_, static_cast<long long>(step_ + 1), base * lr_scale_);
+}
+
 // Applies queued commands; blocks while paused. Every entry into the paused state is announced
 // with a `paused` event and every exit by `resumed` (except `step`, which runs one step and
 // pauses again). Returns false when the run must stop.
@@ -325,9 +339,9 @@ bool Trainer::handle_commands(Control* ctl) {
     // A closed stdout means the extension (or pipe) is gone: save and stop rather than train
     // on unobserved.
     if (g_stop_signal.load() || sink_->broken()) return false;
-    CommandType c;
+    Command c;
     if (commands_->poll(&c)) {
-      switch (c) {
+      switch (c.type) {
         case CommandType::Pause: ctl->paused = true; break;
         case CommandType::Resume: ctl->paused = false; break;
         case CommandType::Step:
@@ -336,6 +350,7 @@ bool Trainer::handle_commands(Control* ctl) {
           return true;
         case CommandType::Save: save(); break;
         case CommandType::Stop: return false;
+        case CommandType::Set: apply_set(c); break;
       }
       continue;
     }

@@ -44,6 +44,7 @@ class Trainer {
   void train_step();
   void evaluate();
   bool handle_commands(Control* ctl);
+  void apply_set(const Command& c);
   std::string save();
   std::string save_final();
   int finish(bool stopped);
@@ -63,6 +64,8 @@ class Trainer {
   std::unique_ptr<BatchLoader> loader_;
   std::unique_ptr<AdamW> opt_;
   Schedule schedule_;
+  // Factor on the scheduled lr set by the `set` command; checkpointed so a resume matches.
+  double lr_scale_ = 1.0;
   Rng rng_;
   std::string fingerprint_;
   BatchBuffers batch_;

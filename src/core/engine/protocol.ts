@@ -135,9 +135,18 @@ export type TrainerCommand =
   | { version: number; type: 'resume' }
   | { version: number; type: 'step' }
   | { version: number; type: 'save' }
-  | { version: number; type: 'stop' };
+  | { version: number; type: 'stop' }
+  | ({ version: number; type: 'set' } & LearningRateChange);
 
-export type TrainerCommandType = TrainerCommand['type'];
+/**
+ * `set`, from the next step on: `lr_scale` multiplies the scheduled lr; `lr` replaces the plan's
+ * peak optimizer.lr (warmup and decay keep their shape). The trainer checkpoints the factor, so
+ * a resumed run goes on with it.
+ */
+export type LearningRateChange = { lr: number; lr_scale?: never } | { lr_scale: number; lr?: never };
+
+/** The commands that carry no value. */
+export type TrainerCommandType = Exclude<TrainerCommand['type'], 'set'>;
 
 export const COMMAND_TYPES: readonly TrainerCommandType[] = ['pause', 'resume', 'step', 'save', 'stop'];
 
@@ -155,6 +164,13 @@ export class ProtocolError extends Error {
 export function formatCommand(type: TrainerCommandType): string {
   const cmd: TrainerCommand = { version: PROTOCOL_VERSION, type };
   return JSON.stringify(cmd) + '\n';
+}
+
+/** The `set` line; throws a RangeError for a value the trainer would refuse (not positive and finite). */
+export function formatSetCommand(change: LearningRateChange): string {
+  const [key, value] = change.lr !== undefined ? ['lr', change.lr] : ['lr_scale', change.lr_scale];
+  if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) throw new RangeError(`set ${key}: ${String(value)} is not a positive finite number`);
+  return JSON.stringify({ version: PROTOCOL_VERSION, type: 'set', [key]: value }) + '\n';
 }
 
 type FieldKind = 'number' | 'string' | 'object' | 'string|null';

@@ -9,6 +9,8 @@ import * as readline from 'node:readline';
 import { findPackageRoot } from './addon';
 import {
   formatCommand,
+  formatSetCommand,
+  type LearningRateChange,
   parseTrainerEvent,
   ProtocolError,
   type ErrorEvent,
@@ -142,6 +144,12 @@ export class TrainerProcess {
 
   send(type: TrainerCommandType): void {
     if (this.child.stdin.writable) this.child.stdin.write(formatCommand(type));
+  }
+
+  /** Changes the learning rate from the next step on (see LearningRateChange). */
+  setLearningRate(change: LearningRateChange): void {
+    const line = formatSetCommand(change);
+    if (this.child.stdin.writable) this.child.stdin.write(line);
   }
 
   /** Writes text to the trainer's stdin as is (a debug console passing through what a user typed). */

@@ -8,7 +8,7 @@
 //    The trainer's own paused events between steps are bookkeeping; the session's status says
 //    whether the user sees the run paused.
 import { TrainerProcess, type TrainerExit } from '../engine/trainer-client';
-import type { TrainerCommandType, TrainerEvent } from '../engine/protocol';
+import type { LearningRateChange, TrainerCommandType, TrainerEvent } from '../engine/protocol';
 import { BreakpointChecker, NO_BREAKPOINTS, type BreakpointHit, type BreakpointSettings } from './breakpoints';
 import type { RunRecord } from './run-store';
 import { RunStateTracker, type RunSnapshot } from './run-state';
@@ -133,6 +133,11 @@ export class RunSession {
 
   save(): void {
     this.send('save');
+  }
+
+  /** A new learning rate from the next step on (in lockstep too: it is read before the next step). */
+  setLearningRate(change: LearningRateChange): void {
+    if (!this.ended) this.proc.setLearningRate(change);
   }
 
   /** Stop = checkpoint and exit (the trainer saves before it ends). */

@@ -145,13 +145,22 @@ test('over DAP: stop on entry, step = one optimizer step, "step N" breakpoint, v
   const deadline = Date.now() + 30_000;
   while (!run.snapshot.lastCheckpoint && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
   assert.equal(run.snapshot.lastCheckpoint?.step, 3, 'save while paused checkpoints the paused step');
+  assert.equal(run.snapshot.lr, 0.01);
+  assert.equal((await c.request('evaluate', { expression: 'set lr -1', context: 'repl' })).success, false);
+  assert.equal((await c.request('evaluate', { expression: 'set momentum 0.9', context: 'repl' })).success, false);
   const setLr = await c.request('evaluate', { expression: 'set lr 1e-3', context: 'repl' });
-  assert.equal(setLr.success, false);
+  assert.equal(setLr.success, true);
+  assert.match(String(setLr.body!.result), /peak learning rate 0\.001 from the next step/);
   assert.equal((await c.request('evaluate', { expression: 'nonsense', context: 'repl' })).success, false);
+  mark = c.received.length;
+  await c.request('next', { threadId: 1 });
+  await c.stopped(mark);
+  assert.equal(run.snapshot.step, 4);
+  assert.ok(Math.abs(run.snapshot.lr! - 1e-3) < 1e-15, `lr after set: ${run.snapshot.lr}`);
 
   await c.request('disconnect', {});
   assert.equal(run.snapshot.status, 'stopped');
-  assert.equal(run.snapshot.step, 3, 'no step ran between the breakpoint and stop');
+  assert.equal(run.snapshot.step, 4, 'no step ran between the last stop and disconnect');
   assert.ok(fs.existsSync(path.join(run.record.dir, 'checkpoints', 'step-00000003')));
 });
 
