@@ -7,6 +7,7 @@ import * as vscode from 'vscode';
 import { RunManager } from '../core/run/run-manager';
 import type { RunSession, RunSessionOptions } from '../core/run/run-session';
 import { RunStore, RunStoreError } from '../core/run/run-store';
+import { ArgsError } from '../core/run/resolve';
 import { log } from './output';
 
 export type LaunchOptions = Pick<RunSessionOptions, 'mode' | 'breakpoints' | 'stopOnEntry'>;
@@ -18,6 +19,8 @@ export class RunController implements vscode.Disposable {
   private managerFor = new Map<string, RunManager>();
   private readonly changed = new vscode.EventEmitter<RunSession | undefined>();
   private readonly started = new vscode.EventEmitter<RunSession>();
+  /** Why the last start of an ARGS.json was refused, at the line of the field, until it starts. */
+  private readonly startProblems = vscode.languages.createDiagnosticCollection('tuner-run');
   /** Fires on every event of a live run (and when runs start or end): views refresh from it. */
   readonly onDidChange = this.changed.event;
   readonly onDidStart = this.started.event;
@@ -80,12 +83,25 @@ export class RunController implements vscode.Disposable {
             signal: ac.signal,
           });
           log.info(`run ${session.record.id}: ${argsFile} -> ${session.record.dir} (${prepared.report.trainDocuments} train / ${prepared.report.evalDocuments} eval examples)`);
+          this.startProblems.delete(vscode.Uri.file(argsFile));
           return session;
+        } catch (e) {
+          this.reportStartProblem(e);
+          throw e;
         } finally {
           onCancel.dispose();
         }
       },
     );
+  }
+
+  /** A refused ARGS.json (a field the trainer cannot run, a validation error) also shows in the file. */
+  private reportStartProblem(e: unknown): void {
+    if (!(e instanceof ArgsError) || e.line === undefined) return;
+    const line = new vscode.Range(e.line, 0, e.line, Number.MAX_SAFE_INTEGER);
+    const diagnostic = new vscode.Diagnostic(line, `Fine-tune: Start refused this file: ${e.message}`, vscode.DiagnosticSeverity.Error);
+    diagnostic.source = 'tuner';
+    this.startProblems.set(vscode.Uri.file(e.file), [diagnostic]);
   }
 
   resume(runId: string, opts: LaunchOptions, checkpoint?: string): RunSession {
@@ -134,5 +150,6 @@ export class RunController implements vscode.Disposable {
     for (const m of this.managerFor.values()) void m.stopAll();
     this.changed.dispose();
     this.started.dispose();
+    this.startProblems.dispose();
   }
 }

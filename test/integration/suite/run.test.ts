@@ -59,6 +59,23 @@ suite('fine-tuning runs', function () {
     assert.equal(sent.filter((e) => e.type === 'step').length, 12, 'every step reached the dashboard once');
   });
 
+  test('a refused ARGS.json shows why at the line of the field, until a start succeeds', async () => {
+    const refused = makeTinyProject(workspaceFile('tiny-refused').fsPath, { args: { optimizer: 'lion' } });
+    const uri = vscode.Uri.file(refused);
+    const store = (await tunerApi()).runs.runs.manager().store;
+    const runsBefore = store.list().runs.length;
+    await vscode.commands.executeCommand('tuner.startRun', uri);
+    const [diagnostic] = await waitFor('the refusal is a diagnostic', () => {
+      const ds = vscode.languages.getDiagnostics(uri).filter((d) => d.message.startsWith('Fine-tune: Start refused'));
+      return ds.length > 0 && ds;
+    });
+    const optimizerLine = fs.readFileSync(refused, 'utf8').split('\n').findIndex((l) => l.includes('"optimizer"'));
+    assert.equal(diagnostic.range.start.line, optimizerLine);
+    assert.match(diagnostic.message, /optimizer "lion" is not available/);
+    assert.equal(diagnostic.severity, vscode.DiagnosticSeverity.Error);
+    assert.equal(store.list().runs.length, runsBefore, 'no run was started');
+  });
+
   test('the debugger pauses, steps one optimizer step, breaks at "step N", and stop checkpoints', async () => {
     const api = await tunerApi();
     const file = workspaceFile('tiny-debug/ARGS.json').fsPath;
