@@ -7,7 +7,7 @@ import type { PrepareProgress } from '../dataset/prepare';
 import type { RunPlan } from '../engine/plan';
 import { RunSession, type RunSessionOptions } from './run-session';
 import { RunStore, RunStoreError, type RunRecord } from './run-store';
-import { prepareRun, type PreparedRun } from './resolve';
+import { ArgsError, prepareRun, type PreparedRun } from './resolve';
 
 export interface StartOptions extends Omit<RunSessionOptions, 'resumeFrom'> {
   onStage?: (message: string) => void;
@@ -46,8 +46,9 @@ export class RunManager {
     try {
       prepared = await prepareRun(argsFile, record.dir, { workerPath: this.prepareWorker, onStage: opts.onStage, onProgress: opts.onProgress, signal: opts.signal });
     } catch (e) {
-      // A cancelled start trained nothing: drop its folder so the runs list holds only real runs.
-      if ((e as Error).name === 'AbortError') fs.rmSync(record.dir, { recursive: true, force: true });
+      // A cancelled start, or an ARGS.json refused before any data was read, trained nothing:
+      // drop its folder so the runs list holds only real runs (the refusal is shown in the file).
+      if ((e as Error).name === 'AbortError' || e instanceof ArgsError) fs.rmSync(record.dir, { recursive: true, force: true });
       else record.appendLog(`preparation failed: ${(e as Error).message}\n`);
       throw e;
     }
