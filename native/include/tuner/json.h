@@ -72,4 +72,7 @@ std::string read_text_file(const std::string& path);
 // Writes via `path.tmp-<pid>` then rename, so readers never see a half-written file.
 void write_file_atomic(const std::string& path, const std::string& bytes);
 
+// A JSON string literal for s: quoted, with control characters, quotes and backslashes escaped.
+std::string json_quote(const std::string& s);
+
 }  // namespace tuner

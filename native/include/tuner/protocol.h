@@ -8,6 +8,8 @@
 #include <mutex>
 #include <string>
 
+#include "tuner/json.h"  // json_quote
+
 namespace tuner {
 
 constexpr int kProtocolVersion = 1;
@@ -41,7 +43,6 @@ class JsonObject {
   std::string text_;
 };
 
-std::string json_quote(const std::string& s);
 std::string format_double(double v);
 std::string format_float(float v);
 

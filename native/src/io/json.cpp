@@ -199,8 +199,10 @@ class Parser {
   }
 };
 
-void dump_string(std::string& out, const std::string& s) {
-  out += '"';
+}  // namespace
+
+std::string json_quote(const std::string& s) {
+  std::string out = "\"";
   for (unsigned char c : s) {
     switch (c) {
       case '"': out += "\\\""; break;
@@ -213,8 +215,10 @@ void dump_string(std::string& out, const std::string& s) {
         else out += (char)c;
     }
   }
-  out += '"';
+  return out + '"';
 }
+
+namespace {
 
 void dump_value(std::string& out, const Json& v, int indent, int level) {
   auto newline = [&](int lvl) {
@@ -234,7 +238,7 @@ void dump_value(std::string& out, const Json& v, int indent, int level) {
       out += buf;
       break;
     }
-    case Json::Type::String: dump_string(out, v.as_string()); break;
+    case Json::Type::String: out += json_quote(v.as_string()); break;
     case Json::Type::Array: {
       out += '[';
       bool first = true;
@@ -255,7 +259,7 @@ void dump_value(std::string& out, const Json& v, int indent, int level) {
         if (!first) out += ',';
         first = false;
         newline(level + 1);
-        dump_string(out, kv.first);
+        out += json_quote(kv.first);
         out += indent < 0 ? ":" : ": ";
         dump_value(out, kv.second, indent, level + 1);
       }
