@@ -11,6 +11,7 @@
 #include <sstream>
 #include <unistd.h>
 
+#include "tuner/atomic_file.h"
 #include "tuner/error.h"
 
 namespace tuner {
@@ -338,17 +339,8 @@ std::string read_text_file(const std::string& path) {
 }
 
 void write_file_atomic(const std::string& path, const std::string& bytes) {
-  std::string tmp = path + ".tmp-" + std::to_string(getpid());
-  FILE* f = std::fopen(tmp.c_str(), "wb");
-  if (!f) throw TunerError("io_error", tmp + ": cannot create (" + std::strerror(errno) + ")", "Check that the folder exists and is writable.");
-  size_t n = bytes.empty() ? 0 : std::fwrite(bytes.data(), 1, bytes.size(), f);
-  bool ok = n == bytes.size() && std::fflush(f) == 0 && fsync(fileno(f)) == 0;
-  ok = (std::fclose(f) == 0) && ok;
-  if (!ok || std::rename(tmp.c_str(), path.c_str()) != 0) {
-    int err = errno;
-    std::remove(tmp.c_str());
-    throw TunerError("io_error", path + ": write failed (" + std::strerror(err) + ")", "Check free disk space and permissions.");
-  }
+  AtomicFile out(path);
+  out.commit(bytes.empty() || std::fwrite(bytes.data(), 1, bytes.size(), out.file()) == bytes.size());
 }
 
 }  // namespace tuner

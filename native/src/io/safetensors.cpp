@@ -13,6 +13,7 @@
 #include <cstdio>
 #include <cstring>
 
+#include "tuner/atomic_file.h"
 #include "tuner/error.h"
 #include "tuner/json.h"
 
@@ -190,9 +191,8 @@ void SafetensorsWriter::write(const std::string& path) const {
   std::string h = header.dump();
   while (h.size() % 8) h += ' ';  // keeps the data region 8-byte aligned for mmap readers
 
-  std::string tmp = path + ".tmp-" + std::to_string(getpid());
-  FILE* f = std::fopen(tmp.c_str(), "wb");
-  if (!f) throw TunerError("io_error", tmp + ": cannot create (" + std::strerror(errno) + ")", "Check that the folder exists and is writable.");
+  AtomicFile out(path);
+  FILE* f = out.file();
   uint64_t n = h.size();
   bool ok = std::fwrite(&n, 8, 1, f) == 1 && std::fwrite(h.data(), 1, h.size(), f) == h.size();
   std::vector<uint16_t> half;
@@ -208,13 +208,7 @@ void SafetensorsWriter::write(const std::string& path) const {
       ok = cnt == 0 || std::fwrite(half.data(), 2, (size_t)cnt, f) == (size_t)cnt;
     }
   }
-  ok = ok && std::fflush(f) == 0 && fsync(fileno(f)) == 0;
-  ok = (std::fclose(f) == 0) && ok;
-  if (!ok || std::rename(tmp.c_str(), path.c_str()) != 0) {
-    int err = errno;
-    std::remove(tmp.c_str());
-    throw TunerError("io_error", path + ": write failed (" + std::strerror(err) + ")", "Check free disk space and permissions.");
-  }
+  out.commit(ok);
 }
 
 }  // namespace tuner
