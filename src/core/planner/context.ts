@@ -37,27 +37,43 @@ function modelAt(ref: string, dir: string): LocalModel | undefined {
   }
 }
 
-/** Model folders in the workspace (up to two levels deep, config.json present) and the hub cache. */
-export function listLocalModels(workspaceDir: string, cacheDir?: string): LocalModel[] {
-  const out: LocalModel[] = [];
-  const visit = (dir: string, depth: number) => {
+/** "./a/b" for a path under the workspace, with forward slashes as ARGS.json writes them. */
+function relativeRef(workspaceDir: string, p: string): string {
+  return './' + path.relative(workspaceDir, p).split(path.sep).join('/');
+}
+
+/**
+ * Visits the workspace's folders down to `maxDepth` levels below the root, skipping hidden
+ * folders and `skip`; `visit` returns false to stop descending below a folder. Unreadable
+ * folders are passed over.
+ */
+function walkWorkspace(root: string, maxDepth: number, skip: readonly string[], visit: (dir: string, entries: fs.Dirent[], depth: number) => boolean): void {
+  const walk = (dir: string, depth: number) => {
     let entries: fs.Dirent[];
     try {
       entries = fs.readdirSync(dir, { withFileTypes: true });
     } catch {
       return;
     }
-    if (depth > 0 && entries.some((e) => e.isFile() && e.name === 'config.json')) {
-      const m = modelAt('./' + path.relative(workspaceDir, dir).split(path.sep).join('/'), dir);
-      if (m) out.push(m);
-      return;
-    }
-    if (depth >= 3) return;
+    if (!visit(dir, entries, depth) || depth >= maxDepth) return;
     for (const e of entries) {
-      if (e.isDirectory() && !e.name.startsWith('.') && e.name !== 'node_modules' && e.name !== 'output') visit(path.join(dir, e.name), depth + 1);
+      if (e.isDirectory() && !e.name.startsWith('.') && !skip.includes(e.name)) walk(path.join(dir, e.name), depth + 1);
     }
   };
-  visit(workspaceDir, 0);
+  walk(root, 0);
+}
+
+/** Model folders in the workspace (up to two levels deep, config.json present) and the hub cache. */
+export function listLocalModels(workspaceDir: string, cacheDir?: string): LocalModel[] {
+  const out: LocalModel[] = [];
+  walkWorkspace(workspaceDir, 3, ['node_modules', 'output'], (dir, entries, depth) => {
+    if (depth > 0 && entries.some((e) => e.isFile() && e.name === 'config.json')) {
+      const m = modelAt(relativeRef(workspaceDir, dir), dir);
+      if (m) out.push(m);
+      return false;
+    }
+    return true;
+  });
   for (const c of listCachedModels(cacheDir)) {
     const m = modelAt(c.id, c.dir);
     if (m) out.push(m);
@@ -134,18 +150,9 @@ export function inspectDataset(file: string, ref: string, tokenizerDir?: string,
 /** JSON lines files in the workspace that could be training data (shallow, skips output folders). */
 export function listDatasets(workspaceDir: string): string[] {
   const out: string[] = [];
-  const visit = (dir: string, depth: number) => {
-    let entries: fs.Dirent[];
-    try {
-      entries = fs.readdirSync(dir, { withFileTypes: true });
-    } catch {
-      return;
-    }
-    for (const e of entries) {
-      if (e.isFile() && e.name.endsWith('.jsonl')) out.push('./' + path.relative(workspaceDir, path.join(dir, e.name)).split(path.sep).join('/'));
-      else if (e.isDirectory() && depth < 2 && !e.name.startsWith('.') && !['node_modules', 'output', 'runs'].includes(e.name)) visit(path.join(dir, e.name), depth + 1);
-    }
-  };
-  visit(workspaceDir, 0);
+  walkWorkspace(workspaceDir, 2, ['node_modules', 'output', 'runs'], (dir, entries) => {
+    for (const e of entries) if (e.isFile() && e.name.endsWith('.jsonl')) out.push(relativeRef(workspaceDir, path.join(dir, e.name)));
+    return true;
+  });
   return out.sort();
 }
