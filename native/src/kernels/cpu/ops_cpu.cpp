@@ -61,7 +61,11 @@ void rmsnorm_backward(float* dinp, float* dweight, const float* dout, const floa
   });
 }
 
-void rope_forward(float* x, const float* cos, const float* sin, int B, int T, int nh, int HD, ThreadPool* pool) {
+namespace {
+// Rotates every head of every row by its position's angles; Pair is rope_pair (forward) or
+// rope_pair_grad (backward, the inverse rotation), the only difference between the two passes.
+template <void (*Pair)(float*, float*, float, float)>
+void rope_rows(float* x, const float* cos, const float* sin, int B, int T, int nh, int HD, ThreadPool* pool) {
   const int half = HD / 2;
   parallel_rows(pool, (int64_t)B * T, [&](int64_t b, int64_t e, int) {
     for (int64_t row = b; row < e; row++) {
@@ -70,25 +74,19 @@ void rope_forward(float* x, const float* cos, const float* sin, int B, int T, in
       const float* s = sin + (int64_t)t * half;
       for (int h = 0; h < nh; h++) {
         float* v = x + (row * nh + h) * HD;
-        for (int i = 0; i < half; i++) rope_pair(&v[i], &v[i + half], c[i], s[i]);
+        for (int i = 0; i < half; i++) Pair(&v[i], &v[i + half], c[i], s[i]);
       }
     }
   });
 }
+}  // namespace
+
+void rope_forward(float* x, const float* cos, const float* sin, int B, int T, int nh, int HD, ThreadPool* pool) {
+  rope_rows<rope_pair>(x, cos, sin, B, T, nh, HD, pool);
+}
 
 void rope_backward(float* dx, const float* cos, const float* sin, int B, int T, int nh, int HD, ThreadPool* pool) {
-  const int half = HD / 2;
-  parallel_rows(pool, (int64_t)B * T, [&](int64_t b, int64_t e, int) {
-    for (int64_t row = b; row < e; row++) {
-      int t = (int)(row % T);
-      const float* c = cos + (int64_t)t * half;
-      const float* s = sin + (int64_t)t * half;
-      for (int h = 0; h < nh; h++) {
-        float* v = dx + (row * nh + h) * HD;
-        for (int i = 0; i < half; i++) rope_pair_grad(&v[i], &v[i + half], c[i], s[i]);
-      }
-    }
-  });
+  rope_rows<rope_pair_grad>(dx, cos, sin, B, T, nh, HD, pool);
 }
 
 // Causal attention works on blocks of kRowBlock query rows: block [r0, r1) only meets keys
