@@ -5,6 +5,7 @@
 
 #include <cmath>
 
+#include "kernels/cpu/vector_kernels.h"
 #include "tuner/error.h"
 #include "tuner/threadpool.h"
 
@@ -89,10 +90,7 @@ double global_grad_norm(const std::vector<Param*>& params, ThreadPool* pool) {
   std::vector<double> partial(chunks.size(), 0.0);
   for_each_chunk(chunks, pool, [&](size_t c) {
     const Chunk& ch = chunks[c];
-    const float* g = params[ch.param]->grad;
-    double s = 0.0;
-    for (int64_t i = ch.begin; i < ch.end; ++i) s += static_cast<double>(g[i]) * g[i];
-    partial[c] = s;
+    partial[c] = vector_kernels().sum_squares(params[ch.param]->grad + ch.begin, ch.end - ch.begin);
   });
   double total = 0.0;
   for (double s : partial) total += s;  // fixed order: independent of the thread count
