@@ -7,7 +7,9 @@
 // Options: --threads N (default: all), --steps S (timed steps after one warm-up, default 3; the
 //   fastest is reported for both sides, the least disturbed on a shared machine),
 //   --methods full,lora, --dim 512 --layers 8 --heads 8 --ffn 1376 --vocab 32000 --batch 4
-//   --seq 256, --skip-torch, --keep (leave the temp folder), --json (one JSON line per result).
+//   --seq 256, --prompt-fraction F (the first F of each row's targets are a masked prompt, as in
+//   instruction data; default 0: every target trained), --skip-torch, --keep (leave the temp
+//   folder), --json (one JSON line per result).
 import { execFileSync, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -34,6 +36,7 @@ interface Options {
   batch: number;
   seq: number;
   rank: number;
+  promptFraction: number;
   skipTorch: boolean;
   keep: boolean;
   json: boolean;
@@ -42,7 +45,7 @@ interface Options {
 function parseOptions(argv: string[]): Options {
   const o: Options = {
     threads: os.availableParallelism(), steps: 3, methods: ['full', 'lora'], dim: 512, layers: 8, heads: 8,
-    ffn: 1376, vocab: 32000, batch: 4, seq: 256, rank: 8, skipTorch: false, keep: false, json: false,
+    ffn: 1376, vocab: 32000, batch: 4, seq: 256, rank: 8, promptFraction: 0, skipTorch: false, keep: false, json: false,
   };
   const numeric: Record<string, keyof Options> = {
     '--threads': 'threads', '--steps': 'steps', '--dim': 'dim', '--layers': 'layers', '--heads': 'heads',
@@ -58,6 +61,10 @@ function parseOptions(argv: string[]): Options {
       const ms = (argv[++i] ?? '').split(',');
       for (const m of ms) if (m !== 'full' && m !== 'lora') throw new Error(`--methods: "${m}" is not full or lora`);
       o.methods = ms as Array<'full' | 'lora'>;
+    } else if (a === '--prompt-fraction') {
+      const v = Number(argv[++i]);
+      if (!(v >= 0 && v < 1)) throw new Error(`--prompt-fraction wants a number in [0, 1), got ${argv[i]}`);
+      o.promptFraction = v;
     } else if (a === '--skip-torch') o.skipTorch = true;
     else if (a === '--keep') o.keep = true;
     else if (a === '--json') o.json = true;
@@ -90,13 +97,20 @@ function makeModel(dir: string, o: Options, root: string): void {
   ], { stdio: ['ignore', 'ignore', 'inherit'] });
 }
 
+/** Leading targets of each row masked as prompt (the same rounding as train_reference.py). */
+function promptTokens(o: Options): number {
+  return Math.floor(o.seq * o.promptFraction + 0.5);
+}
+
 function makeData(dir: string, o: Options, steps: number): void {
   let seed = 12345;
   const next = () => ((seed = (seed * 1103515245 + 12345) >>> 0) >>> 8) % o.vocab;
   const docs: ShardDocument[] = [];
   for (let d = 0; d < o.batch * (steps + 1); d++) {
     const tokens = Array.from({ length: o.seq + 1 }, next);
-    docs.push({ tokens, mask: tokens.map(() => 1) });
+    const prompt = promptTokens(o);
+    // mask[i] marks token i as a target (the target at position i - 1): tokens 1..prompt are prompt.
+    docs.push({ tokens, mask: tokens.map((_, i) => (i >= 1 && i <= prompt ? 0 : 1)) });
   }
   writeShards(dir, docs, { vocabSize: o.vocab });
 }
@@ -107,6 +121,8 @@ interface Result {
   trainable: number;
   tunerTokensPerS: number;
   torchTokensPerS: number | null;
+  torchSetting: string | null;
+  torchAll: Array<{ setting: string; tokensPerS: number }>;
   tunerGflops: number;
 }
 
@@ -134,15 +150,40 @@ async function runTuner(work: string, o: Options, method: 'full' | 'lora'): Prom
   return { msPerStep: fastest(timed.map((s) => s.ms)), start };
 }
 
-function runTorch(work: string, o: Options, method: 'full' | 'lora', root: string): number {
-  const r = spawnSync(PYTHON, [
-    path.join(root, 'bench', 'train_reference.py'), '--model', path.join(work, 'model'), '--method', method,
-    '--threads', String(o.threads), '--batch', String(o.batch), '--seq', String(o.seq), '--steps', String(o.steps + 1),
-    '--rank', String(o.rank), '--alpha', String(2 * o.rank),
-  ], { encoding: 'utf8', maxBuffer: 1 << 26 });
-  if (r.status !== 0) throw new Error(`PyTorch reference (${method}) failed: ${r.stderr.slice(-2000)}`);
-  const steps = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as { type: string; ms: number }).filter((e) => e.type === 'step');
-  return fastest(steps.slice(1).map((s) => s.ms));
+/**
+ * PyTorch's thread settings for `threads` threads. torch.set_num_threads only sizes its OpenMP
+ * pool: the BLAS that Debian's torch calls (OpenBLAS, pthreads build) starts one thread per core
+ * unless told otherwise, so every setting caps it (OPENBLAS_NUM_THREADS) to the same count. With
+ * more than one thread, OpenMP's spinning workers and OpenBLAS's threads compete for the same
+ * cores, so the passive wait policy is measured too and the faster setting counts: the peer gets
+ * its best configuration for the same threads.
+ */
+function torchSettings(threads: number): Array<{ label: string; env: Record<string, string> }> {
+  const capped: Record<string, string> = { OMP_NUM_THREADS: String(threads), OPENBLAS_NUM_THREADS: String(threads), MKL_NUM_THREADS: String(threads) };
+  const settings: Array<{ label: string; env: Record<string, string> }> = [{ label: 'omp active', env: capped }];
+  if (threads > 1) settings.push({ label: 'omp passive', env: { ...capped, OMP_WAIT_POLICY: 'PASSIVE' } });
+  return settings;
+}
+
+interface TorchResult {
+  ms: number;
+  setting: string;
+  all: Array<{ setting: string; ms: number }>;
+}
+
+function runTorch(work: string, o: Options, method: 'full' | 'lora', root: string): TorchResult {
+  const all = torchSettings(o.threads).map(({ label, env }) => {
+    const r = spawnSync(PYTHON, [
+      path.join(root, 'bench', 'train_reference.py'), '--model', path.join(work, 'model'), '--method', method,
+      '--threads', String(o.threads), '--batch', String(o.batch), '--seq', String(o.seq), '--steps', String(o.steps + 1),
+      '--rank', String(o.rank), '--alpha', String(2 * o.rank), '--prompt-fraction', String(o.promptFraction),
+    ], { encoding: 'utf8', maxBuffer: 1 << 26, env: { ...process.env, ...env } });
+    if (r.status !== 0) throw new Error(`PyTorch reference (${method}, ${label}) failed: ${r.stderr.slice(-2000)}`);
+    const steps = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as { type: string; ms: number }).filter((e) => e.type === 'step');
+    return { setting: label, ms: fastest(steps.slice(1).map((s) => s.ms)) };
+  });
+  const best = all.reduce((a, b) => (b.ms < a.ms ? b : a));
+  return { ms: best.ms, setting: best.setting, all };
 }
 
 /** Our sgemm on a 1024^3 product with the same threads, measured now (tuner-bench-gemm). */
@@ -168,12 +209,14 @@ async function main(): Promise<void> {
     const results: Result[] = [];
     for (const method of o.methods) {
       const tuner = await runTuner(work, o, method);
-      const torchMs = o.skipTorch ? null : runTorch(work, o, method, root);
+      const torch = o.skipTorch ? null : runTorch(work, o, method, root);
       const start = tuner.start as { params: number; trainable_params: number };
       results.push({
         method, params: start.params, trainable: start.trainable_params,
         tunerTokensPerS: tokens / (tuner.msPerStep / 1000),
-        torchTokensPerS: torchMs === null ? null : tokens / (torchMs / 1000),
+        torchTokensPerS: torch ? tokens / (torch.ms / 1000) : null,
+        torchSetting: torch?.setting ?? null,
+        torchAll: torch ? torch.all.map((t) => ({ setting: t.setting, tokensPerS: tokens / (t.ms / 1000) })) : [],
         tunerGflops: (flopsPerToken(o, method) * tokens) / (tuner.msPerStep / 1000) / 1e9,
       });
     }
@@ -192,6 +235,10 @@ async function main(): Promise<void> {
       const ofPeak = sgemm?.peak ? `${((100 * r.tunerGflops) / sgemm.peak).toFixed(0)}%` : '-';
       console.log(`${r.method.padEnd(7)} ${(r.trainable / 1e6).toFixed(2).padStart(8)}M ${r.tunerTokensPerS.toFixed(0).padStart(12)} ` +
         `${(r.torchTokensPerS?.toFixed(0) ?? '-').padStart(12)} ${ratio.padStart(6)} ${r.tunerGflops.toFixed(1).padStart(15)} ${ofSgemm.padStart(11)} ${ofPeak.padStart(14)}`);
+    }
+    for (const r of results.filter((x) => x.torchAll.length > 0)) {
+      console.log(`torch ${r.method}, ${o.threads} threads (OpenBLAS and OpenMP capped to ${o.threads}): ` +
+        r.torchAll.map((t) => `${t.setting} ${t.tokensPerS.toFixed(0)} tok/s`).join(', ') + `; the ratio uses ${r.torchSetting}`);
     }
   } finally {
     if (o.keep) console.log(`kept ${work}`);

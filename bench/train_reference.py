@@ -5,11 +5,12 @@ prints one JSON line per optimizer step with its wall time, so the benchmark com
 tuner-train with eager PyTorch on the same CPU, threads, batch and sequence length.
 
   /usr/bin/python3 bench/train_reference.py --model DIR --method full|lora --threads N
-      --batch B --seq T --steps S [--rank 8] [--alpha 16] [--lr 1e-4]
+      --batch B --seq T --steps S [--rank 8] [--alpha 16] [--lr 1e-4] [--prompt-fraction F]
 
 Each step is what tuner-train does per step: forward, masked cross-entropy, backward,
 clip_grad_norm_(1.0), AdamW update, zero grads. Token values do not change the work done,
-so the batch is random ids with every target trained.
+so the batch is random ids; the first F of each row's targets are masked out as a prompt
+(the loss ignores them, as Hugging Face's labels=-100 do), the rest are trained.
 """
 import argparse
 import json
@@ -26,6 +27,11 @@ from llama_ref import Model  # noqa: E402
 TARGETS = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"]
 
 
+def prompt_tokens(seq, fraction):
+    """How many leading targets of each row are prompt (masked); the same rounding as train-bench.ts."""
+    return int(seq * fraction + 0.5)
+
+
 def main():
     p = argparse.ArgumentParser()
     p.add_argument("--model", required=True)
@@ -37,6 +43,7 @@ def main():
     p.add_argument("--rank", type=int, default=8)
     p.add_argument("--alpha", type=float, default=16.0)
     p.add_argument("--lr", type=float, default=1e-4)
+    p.add_argument("--prompt-fraction", type=float, default=0.0)
     a = p.parse_args()
 
     torch.set_num_threads(a.threads)
@@ -57,6 +64,7 @@ def main():
         ids = torch.randint(0, vocab, (a.batch, a.seq + 1), generator=gen)
         tokens, targets = ids[:, :-1], ids[:, 1:]
         mask = torch.ones(a.batch, a.seq, dtype=torch.int64)
+        mask[:, :prompt_tokens(a.seq, a.prompt_fraction)] = 0
         t0 = time.perf_counter()
         loss, _ = model(tokens, targets, mask)
         loss.backward()
