@@ -19,6 +19,14 @@ struct VectorKernels {
   // ---- reductions (vk_reduce.inc) ----
   // sum of x[i]^2, accumulated in double (gradient norms over millions of elements).
   double (*sum_squares)(const float* x, int64_t n) = nullptr;
+
+  // ---- softmax rows (vk_softmax.inc): the passes of cross-entropy over a [V] logits row ----
+  // max of x[0, n) (-inf when n == 0; NaN elements may be skipped).
+  float (*row_max)(const float* x, int64_t n) = nullptr;
+  // sum of exp(x[i] - shift) in a fixed order (NaN propagates; shift = +inf gives NaN).
+  double (*sum_exp)(const float* x, int64_t n, float shift) = nullptr;
+  // x[i] = exp(x[i] - shift) * scale, in place.
+  void (*exp_scale)(float* x, int64_t n, float shift, float scale) = nullptr;
 };
 
 const VectorKernels& vector_kernels();         // the best table for this CPU
