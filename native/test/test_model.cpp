@@ -1,6 +1,8 @@
 // Model behaviour that the PyTorch comparison cannot see: LoRA dropout gradients (checked by
 // finite differences with the same dropout mask), PEFT initialisation (B = 0 leaves the output
-// unchanged), save/load round trips, determinism, a stable workspace, gradient accumulation.
+// unchanged), save/load round trips, determinism, a stable workspace, gradient accumulation,
+// the lm_head on packed loss rows in training matching the full head.
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <vector>
@@ -41,6 +43,16 @@ static double fd(Model& m, const Batch& b, bool training, uint64_t seed, float* 
   double lm = m.forward(b, training, seed, pool);
   *p = old;
   return (lp - lm) / (2 * h);
+}
+
+// Every trainable gradient after zero_grad + forward + backward(1), and the loss.
+static std::vector<float> grads_of(Model& m, const Batch& b, bool training, ThreadPool* pool, float* loss) {
+  m.zero_grad();
+  *loss = m.forward(b, training, 0, pool);
+  m.backward(1.0f, pool);
+  std::vector<float> g;
+  for (Param* p : m.trainable_params()) g.insert(g.end(), p->grad, p->grad + p->numel());
+  return g;
 }
 
 int main() {
@@ -164,6 +176,35 @@ int main() {
     std::vector<float> g2;
     for (Param* p : m->trainable_params()) g2.insert(g2.end(), p->grad, p->grad + p->numel());
     EXPECT(g1 == g2);
+  }
+  // A training forward runs the lm_head on the loss rows alone (packed); evaluation runs it on
+  // every row. Both give the same loss and gradients (the head GEMMs sum over fewer zero rows,
+  // so to rounding), for half the rows masked, every row counted, and none counted.
+  for (bool tied : {false, true}) {
+    TinySpec s = spec;
+    s.tied = tied;
+    auto m = Model::load(write_tiny_model(fresh_dir(tied ? "packed_tied" : "packed"), s));
+    Data half(3, 8, s.vocab);
+    for (int i = 0; i < 3 * 8; i++) half.mask[i] = (i * 5 + i / 7) % 4 < 2;  // scattered, 12 of 24
+    half.mask[0] = 0;
+    half.mask[23] = 1;
+    for (int variant = 0; variant < 3; variant++) {
+      if (variant == 1) std::fill(half.mask.begin(), half.mask.end(), 1);
+      if (variant == 2) std::fill(half.mask.begin(), half.mask.end(), 0);
+      float lf = 0, lp = 0;
+      std::vector<float> gf = grads_of(*m, half.batch, false, &pool, &lf);
+      std::vector<float> gp = grads_of(*m, half.batch, true, &pool, &lp);
+      EXPECT_NEAR(lp, lf, 1e-6 * std::fabs(lf));
+      double gmax = 0, err = 0;
+      for (size_t i = 0; i < gf.size(); i++) {
+        gmax = std::max(gmax, (double)std::fabs(gf[i]));
+        err = std::max(err, (double)std::fabs(gp[i] - gf[i]) - 1e-6 * std::fabs(gf[i]));
+      }
+      EXPECT(err <= 1e-7 * gmax);
+      if (variant == 0) EXPECT(gmax > 0);
+      if (variant == 1) EXPECT(gp == gf && lp == lf);  // nothing to pack: the very same path
+      if (variant == 2) EXPECT(lp == 0.0f && gmax == 0.0);
+    }
   }
   return finish("test_model");
 }

@@ -164,32 +164,58 @@ static void test_attention(ThreadPool* pool, int B, int T, int NH, int NKV, int 
   for (int i : {5, 200, 400}) EXPECT_NEAR(numgrad(loss, v[i]), dv1[i], 3e-3 * (1 + std::fabs(dv1[i])));
 }
 
-static void test_cross_entropy(ThreadPool* pool) {
-  const int N = 11, V = 50;
-  Vec logits = randn(N * V, 2.0f);
+static void test_cross_entropy(ThreadPool* pool, int N, int V) {
+  Vec logits = randn((size_t)N * V, 2.0f);
   std::vector<uint32_t> tgt(N);
   std::vector<uint8_t> mask(N);
   for (int n = 0; n < N; n++) { tgt[n] = (uint32_t)(n * 7 % V); mask[n] = n % 3 != 0; }
-  Vec l1(N), l2(N);
+  Vec l1(N), l2(N), lse(N);
   float m1 = cross_entropy_forward_ref(l1.data(), logits.data(), tgt.data(), mask.data(), N, V);
-  float m2 = cross_entropy_forward(l2.data(), logits.data(), tgt.data(), mask.data(), N, V, pool);
+  float m2 = cross_entropy_forward(l2.data(), lse.data(), logits.data(), tgt.data(), mask.data(), N, V, pool);
   EXPECT_NEAR(m1, m2, 1e-5 * m1);
   EXPECT(max_rel(l2, l1) < 1e-6);
-  Vec d1(N * V), d2 = logits;
+  for (int n = 0; n < N; n++) {
+    double mx = -INFINITY, sum = 0;
+    for (int j = 0; j < V; j++) mx = std::max(mx, (double)logits[(size_t)n * V + j]);
+    for (int j = 0; j < V; j++) sum += std::exp(logits[(size_t)n * V + j] - mx);
+    EXPECT_NEAR(lse[n], mask[n] ? mx + std::log(sum) : 0.0, 1e-6 * (1 + std::fabs(mx)));
+  }
+  Vec d1((size_t)N * V), d2 = logits;
   cross_entropy_backward_ref(d1.data(), logits.data(), tgt.data(), mask.data(), N, V, 0.5f);
-  cross_entropy_backward_inplace(d2.data(), tgt.data(), mask.data(), N, V, 0.5f, pool);
+  cross_entropy_backward_inplace(d2.data(), lse.data(), tgt.data(), mask.data(), N, V, 0.5f, pool);
   EXPECT(max_rel(d2, d1) < 1e-6);
-  auto loss = [&] {
-    Vec l(N);
-    return 0.5 * cross_entropy_forward_ref(l.data(), logits.data(), tgt.data(), mask.data(), N, V);
-  };
-  for (int i : {0, 51, 60, 333, 549}) EXPECT_NEAR(numgrad(loss, logits[i], 1e-2f), d1[i], 1e-3);
+  // The same bits with and without threads.
+  Vec l3(N), lse3(N), d3 = logits;
+  EXPECT(cross_entropy_forward(l3.data(), lse3.data(), logits.data(), tgt.data(), mask.data(), N, V, nullptr) == m2);
+  EXPECT(l3 == l2 && lse3 == lse);
+  cross_entropy_backward_inplace(d3.data(), lse3.data(), tgt.data(), mask.data(), N, V, 0.5f, nullptr);
+  EXPECT(d3 == d2);
+  // mask == nullptr counts every row: the same as an all-ones mask.
+  std::vector<uint8_t> all(N, 1);
+  Vec l4(N), lse4(N), d4 = logits, d5 = logits;
+  float m4 = cross_entropy_forward(l4.data(), lse4.data(), logits.data(), tgt.data(), all.data(), N, V, pool);
+  EXPECT(cross_entropy_forward(l3.data(), lse3.data(), logits.data(), tgt.data(), nullptr, N, V, pool) == m4);
+  EXPECT(l3 == l4 && lse3 == lse4);
+  cross_entropy_backward_inplace(d4.data(), lse4.data(), tgt.data(), all.data(), N, V, 2.0f, pool);
+  cross_entropy_backward_inplace(d5.data(), lse4.data(), tgt.data(), nullptr, N, V, 2.0f, pool);
+  EXPECT(d4 == d5);
+  if (V <= 64) {  // finite differences of the reference (slow for a large vocabulary)
+    auto loss = [&] {
+      Vec l(N);
+      return 0.5 * cross_entropy_forward_ref(l.data(), logits.data(), tgt.data(), mask.data(), N, V);
+    };
+    for (int i : {0, 51, 60, 333, 549}) EXPECT_NEAR(numgrad(loss, logits[i], 1e-2f), d1[i], 1e-3);
+  }
   // No masked token: loss 0 and zero gradient, not NaN.
   std::vector<uint8_t> none(N, 0);
-  EXPECT(cross_entropy_forward(l2.data(), logits.data(), tgt.data(), none.data(), N, V, pool) == 0.0f);
-  Vec d3 = logits;
-  cross_entropy_backward_inplace(d3.data(), tgt.data(), none.data(), N, V, 1.0f, pool);
-  EXPECT(*std::max_element(d3.begin(), d3.end()) == 0.0f && *std::min_element(d3.begin(), d3.end()) == 0.0f);
+  EXPECT(cross_entropy_forward(l2.data(), lse.data(), logits.data(), tgt.data(), none.data(), N, V, pool) == 0.0f);
+  Vec d6 = logits;
+  cross_entropy_backward_inplace(d6.data(), lse.data(), tgt.data(), none.data(), N, V, 1.0f, pool);
+  EXPECT(*std::max_element(d6.begin(), d6.end()) == 0.0f && *std::min_element(d6.begin(), d6.end()) == 0.0f);
+  // A NaN logit gives a NaN loss (the trainer stops on non-finite losses).
+  Vec bad = logits;
+  bad[(size_t)1 * V + V / 2] = NAN;
+  EXPECT(std::isnan(cross_entropy_forward(l2.data(), lse.data(), bad.data(), tgt.data(), mask.data(), N, V, pool)));
 }
 
 static void test_fast_expf() {
@@ -225,7 +251,8 @@ int main() {
     test_rope(p);
     test_attention(p, 2, 13, 4, 2, 8, true);
     test_attention(p, 2, 150, 4, 1, 8, false);  // several causal row blocks, a partial last one
-    test_cross_entropy(p);
+    test_cross_entropy(p, 11, 50);
+    test_cross_entropy(p, 9, 32001);  // vector blocks, a scalar tail
   }
   test_swiglu();
   test_fast_expf();

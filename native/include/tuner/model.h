@@ -99,8 +99,10 @@ class Model {
   // Mean cross-entropy over tokens with loss_mask = 1 (0 if none). training enables dropout,
   // drawn deterministically from dropout_seed. Keeps activations for backward.
   virtual float forward(const Batch& batch, bool training, uint64_t dropout_seed, ThreadPool* pool) = 0;
-  // Logits of the last forward, [B, T, V]. Valid until backward(), which reuses the buffer for
-  // d(loss)/d(logits) so a large vocabulary costs one [B*T, V] buffer, not two.
+  // Logits of the last forward with training = false, [B, T, V]. A training forward computes
+  // only the rows with loss_mask = 1, packed in order (the rest of the buffer is stale). Valid
+  // until backward(), which reuses the buffer for d(loss)/d(logits) so a large vocabulary costs
+  // one [B*T, V] buffer, not two.
   virtual const float* logits() const = 0;
   virtual void zero_grad() = 0;
   // Accumulates d(loss_scale * loss)/d(param) into every trainable Param::grad.

@@ -109,9 +109,20 @@ void cross_entropy_backward_ref(float* dlogits, const float* logits, const uint3
 // ---- fast kernels (ops_cpu.cpp): same contracts, threaded over rows / (batch, head) ----
 class ThreadPool;
 void rmsnorm_forward(float* out, float* rstd, const float* inp, const float* weight, int N, int C, float eps, ThreadPool* pool);
+// sum = a + b (sum may be a or b), then out, rstd = RMSNorm of sum: a residual add and the norm
+// after it in one pass over the rows.
+void add_rmsnorm_forward(float* sum, float* out, float* rstd, const float* a, const float* b, const float* weight, int N,
+                         int C, float eps, ThreadPool* pool);
 // dinp = (or += when accumulate) d/dinp; dweight += d/dweight (null when frozen).
 void rmsnorm_backward(float* dinp, float* dweight, const float* dout, const float* inp, const float* weight,
                       const float* rstd, int N, int C, bool accumulate, ThreadPool* pool);
+// SwiGLU over n elements (swiglu / swiglu_grad above); dgate may be dout. The fused one also
+// recomputes out = silu(gate) * up, which backward needs for the down projection's gradient.
+void swiglu_forward(float* out, const float* gate, const float* up, int64_t n, ThreadPool* pool);
+void swiglu_backward(float* dgate, float* dup, const float* dout, const float* gate, const float* up, int64_t n,
+                     ThreadPool* pool);
+void swiglu_forward_backward(float* out, float* dgate, float* dup, const float* dout, const float* gate, const float* up,
+                             int64_t n, ThreadPool* pool);
 void rope_forward(float* x, const float* cos, const float* sin, int B, int T, int nh, int HD, ThreadPool* pool);
 void rope_backward(float* dx, const float* cos, const float* sin, int B, int T, int nh, int HD, ThreadPool* pool);
 // Causal attention that keeps only lse[B, NH, T] (log-sum-exp of each score row) instead of the
@@ -125,12 +136,14 @@ void attention_forward(float* y, float* lse, const float* q, const float* k, con
 void attention_backward(float* dq, float* dk, float* dv, const float* dy, const float* y, const float* lse, const float* q,
                         const float* k, const float* v, float* scratch, int B, int T, int NH, int NKV, int HD,
                         ThreadPool* pool);
-// Fused forward + backward: losses, mean loss returned, logits overwritten by dlogits * scale
-// when scale != 0 is given to cross_entropy_backward_inplace.
-float cross_entropy_forward(float* losses, const float* logits, const uint32_t* targets, const uint8_t* mask, int N,
-                            int V, ThreadPool* pool);
-void cross_entropy_backward_inplace(float* logits_to_dlogits, const uint32_t* targets, const uint8_t* mask, int N, int V,
-                                    float scale, ThreadPool* pool);
+// Cross-entropy (cross_entropy_cpu.cpp). mask == nullptr counts every row. The forward also
+// writes lse[N], each counted row's log-sum-exp (0 elsewhere), so that the backward is one pass
+// per row: logits become dlogits = scale * (softmax - onehot) / count in place (0 on rows with
+// mask = 0; count = rows counted). Per-row results do not depend on the thread count.
+float cross_entropy_forward(float* losses, float* lse, const float* logits, const uint32_t* targets, const uint8_t* mask,
+                            int N, int V, ThreadPool* pool);
+void cross_entropy_backward_inplace(float* logits_to_dlogits, const float* lse, const uint32_t* targets,
+                                    const uint8_t* mask, int N, int V, float scale, ThreadPool* pool);
 // Runs fn(begin, end, thread) over [0, n) on the pool, or inline when pool is null.
 template <class F>
 void parallel_rows(ThreadPool* pool, int64_t n, F&& fn);

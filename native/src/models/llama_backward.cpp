@@ -23,13 +23,34 @@ void LlamaModel::backward(float loss_scale, ThreadPool* pool) {
 
   prof_.in_backward = true;
   // Loss -> logits -> final norm.
+  // The head ran on ws.head_rows rows: every row, or the loss rows packed to the front (forward).
   float* dlogits = ws.logits;
-  { ProfScope ps(prof_, kProfLoss); cross_entropy_backward_inplace(dlogits, ws.targets.data(), ws.mask.data(), N, V, loss_scale, pool); }
+  const int rows = ws.head_rows;
+  {
+    ProfScope ps(prof_, kProfLoss);
+    cross_entropy_backward_inplace(dlogits, ws.lse, ws.targets.data(), ws.head_packed ? nullptr : ws.mask.data(), rows, V,
+                                   loss_scale, pool);
+  }
   {
     ProfScope ps(prof_, kProfHead);
-    if (lm_head_->grad)
-      sgemm(Trans::T, Trans::N, V, C, N, 1.0f, dlogits, V, ws.xf, C, 1.0f, lm_head_->grad, C, pool);
-    sgemm(Trans::N, Trans::N, N, C, V, 1.0f, dlogits, V, lm_head_->data, C, 0.0f, ws.dx, C, pool);
+    if (rows > 0) {
+      if (lm_head_->grad)
+        sgemm(Trans::T, Trans::N, V, C, rows, 1.0f, dlogits, V, ws.xf, C, 1.0f, lm_head_->grad, C, pool);
+      sgemm(Trans::N, Trans::N, rows, C, V, 1.0f, dlogits, V, lm_head_->data, C, 0.0f, ws.dx, C, pool);
+    }
+    if (ws.head_packed) {
+      // Unpack d xf from the last row down (a packed row only ever moves to a later position, so
+      // no source is overwritten before it moves); rows outside the loss get zero.
+      for (int n = N - 1, i = rows - 1; n >= 0; n--) {
+        float* dst = ws.dx + (int64_t)n * C;
+        if (ws.mask[n]) {
+          if (i != n) std::memcpy(dst, ws.dx + (int64_t)i * C, sizeof(float) * C);
+          i--;
+        } else {
+          std::memset(dst, 0, sizeof(float) * C);
+        }
+      }
+    }
   }
   { ProfScope ps(prof_, kProfNormRope); rmsnorm_backward(ws.dres, norm_->grad, ws.dx, ws.resid_final, norm_->data, ws.rstdf, N, C, false, pool); }
 
@@ -37,19 +58,9 @@ void LlamaModel::backward(float loss_scale, ThreadPool* pool) {
     Layer& L = layers_[l];
     LayerActs& a = ws.layers[l];
     // ---- MLP: out = mid + down(silu(gate(x2)) * up(x2)); dres holds d out ----
-    {
-      ProfScope ps(prof_, kProfElementwise);
-      parallel_rows(pool, N, [&](int64_t b, int64_t e, int) {
-        for (int64_t i = b * F; i < e * F; i++) ws.m[i] = swiglu(a.gate[i], a.up[i]);
-      });
-    }
+    { ProfScope ps(prof_, kProfElementwise); swiglu_forward(ws.m, a.gate, a.up, (int64_t)N * F, pool); }
     { ProfScope ps(prof_, kProfLinear); linear_backward(L.down, ws.dm, false, ws.dres, ws.m, a.lora_t[6], N, pool); }
-    {
-      ProfScope ps(prof_, kProfElementwise);
-      parallel_rows(pool, N, [&](int64_t b, int64_t e, int) {
-        for (int64_t i = b * F; i < e * F; i++) swiglu_grad(ws.dm[i], a.gate[i], a.up[i], &ws.dm[i], &ws.dup[i]);
-      });
-    }
+    { ProfScope ps(prof_, kProfElementwise); swiglu_backward(ws.dm, ws.dup, ws.dm, a.gate, a.up, (int64_t)N * F, pool); }
     {
       ProfScope ps(prof_, kProfLinear);
       linear_backward(L.gate, ws.dx, false, ws.dm, a.x2, a.lora_t[4], N, pool);

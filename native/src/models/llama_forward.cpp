@@ -57,6 +57,7 @@ size_t LlamaModel::plan(Workspace& ws, int B, int T, int threads, float* base) c
   ws.xf = take(N * C);
   ws.logits = take(N * V);
   ws.losses = take(N);
+  ws.lse = take(N);
   ws.m = take(N * F);
   ws.dm = take(N * F);
   ws.dup = take(N * F);
@@ -144,11 +145,21 @@ float LlamaModel::forward(const Batch& batch, bool training, uint64_t dropout_se
     for (int64_t n = b; n < e; n++) std::memcpy(h + n * C, E + (int64_t)ws.tokens[n] * C, sizeof(float) * C);
   });
 
+  // Each residual add runs fused with the RMSNorm that reads its result (the next layer's ln1,
+  // or the final norm), so the sum is normed while its row is still in cache.
+  const float eps = cfg_.rms_norm_eps;
+  if (cfg_.num_layers == 0) {
+    ProfScope ps(prof_, kProfNormRope);
+    rmsnorm_forward(ws.xf, ws.rstdf, ws.resid_final, norm_->data, N, C, eps, pool);
+  } else {
+    ProfScope ps(prof_, kProfNormRope);
+    rmsnorm_forward(ws.layers[0].x1, ws.layers[0].rstd1, ws.layers[0].resid_in, layers_[0].ln1->data, N, C, eps, pool);
+  }
   for (int l = 0; l < cfg_.num_layers; l++) {
     Layer& L = layers_[l];
     LayerActs& a = ws.layers[l];
-    float* out = l + 1 < cfg_.num_layers ? ws.layers[l + 1].resid_in : ws.resid_final;
-    { ProfScope ps(prof_, kProfNormRope); rmsnorm_forward(a.x1, a.rstd1, a.resid_in, L.ln1->data, N, C, cfg_.rms_norm_eps, pool); }
+    const bool last = l + 1 == cfg_.num_layers;
+    float* out = last ? ws.resid_final : ws.layers[l + 1].resid_in;
     {
       ProfScope ps(prof_, kProfLinear);
       linear_forward(L.q, a.q, a.x1, a.lora_t[0], N, pool);
@@ -162,37 +173,48 @@ float LlamaModel::forward(const Batch& batch, bool training, uint64_t dropout_se
     }
     { ProfScope ps(prof_, kProfAttention); attention_forward(a.att, a.lse, a.q, a.k, a.v, ws.attn_scratch, B, T, NH, NKV, HD, pool); }
     { ProfScope ps(prof_, kProfLinear); linear_forward(L.o, a.mid, a.att, a.lora_t[3], N, pool); }
-    {
-      ProfScope ps(prof_, kProfElementwise);
-      parallel_rows(pool, N, [&](int64_t b, int64_t e, int) {
-        for (int64_t i = b * C; i < e * C; i++) a.mid[i] += a.resid_in[i];
-      });
-    }
-    { ProfScope ps(prof_, kProfNormRope); rmsnorm_forward(a.x2, a.rstd2, a.mid, L.ln2->data, N, C, cfg_.rms_norm_eps, pool); }
+    { ProfScope ps(prof_, kProfNormRope); add_rmsnorm_forward(a.mid, a.x2, a.rstd2, a.mid, a.resid_in, L.ln2->data, N, C, eps, pool); }
     {
       ProfScope ps(prof_, kProfLinear);
       linear_forward(L.gate, a.gate, a.x2, a.lora_t[4], N, pool);
       linear_forward(L.up, a.up, a.x2, a.lora_t[5], N, pool);
     }
-    {
-      ProfScope ps(prof_, kProfElementwise);
-      parallel_rows(pool, N, [&](int64_t b, int64_t e, int) {
-        for (int64_t i = b * F; i < e * F; i++) ws.m[i] = swiglu(a.gate[i], a.up[i]);
-      });
-    }
+    { ProfScope ps(prof_, kProfElementwise); swiglu_forward(ws.m, a.gate, a.up, (int64_t)N * F, pool); }
     { ProfScope ps(prof_, kProfLinear); linear_forward(L.down, out, ws.m, a.lora_t[6], N, pool); }
     {
-      ProfScope ps(prof_, kProfElementwise);
-      parallel_rows(pool, N, [&](int64_t b, int64_t e, int) {
-        for (int64_t i = b * C; i < e * C; i++) out[i] += a.mid[i];
-      });
+      ProfScope ps(prof_, kProfNormRope);
+      if (last) add_rmsnorm_forward(out, ws.xf, ws.rstdf, out, a.mid, norm_->data, N, C, eps, pool);
+      else add_rmsnorm_forward(out, ws.layers[l + 1].x1, ws.layers[l + 1].rstd1, out, a.mid, layers_[l + 1].ln1->data, N, C, eps, pool);
     }
   }
-  { ProfScope ps(prof_, kProfNormRope); rmsnorm_forward(ws.xf, ws.rstdf, ws.resid_final, norm_->data, N, C, cfg_.rms_norm_eps, pool); }
-  { ProfScope ps(prof_, kProfHead); sgemm(Trans::N, Trans::T, N, V, C, 1.0f, ws.xf, C, lm_head_->data, C, 0.0f, ws.logits, V, pool); }
+  // Training needs logits only where the loss counts (prompt and padding rows are often half of
+  // instruction data): pack those rows of xf and targets to the front, in order, and run the
+  // lm_head, the loss and (in backward) both head GEMMs on them alone. Evaluation keeps every
+  // row's logits, which logits() returns.
+  ws.head_rows = N;
+  ws.head_packed = false;
+  {
+    ProfScope ps(prof_, kProfHead);
+    if (training) {
+      int rows = 0;
+      for (int n = 0; n < N; n++) {
+        if (!ws.mask[n]) continue;
+        if (rows != n) {
+          std::memcpy(ws.xf + (int64_t)rows * C, ws.xf + (int64_t)n * C, sizeof(float) * C);
+          ws.targets[rows] = ws.targets[n];
+        }
+        rows++;
+      }
+      ws.head_packed = rows < N;
+      ws.head_rows = rows;
+    }
+    if (ws.head_rows > 0)
+      sgemm(Trans::N, Trans::T, ws.head_rows, V, C, 1.0f, ws.xf, C, lm_head_->data, C, 0.0f, ws.logits, V, pool);
+  }
   have_forward_ = true;
   ProfScope ps(prof_, kProfLoss);
-  return cross_entropy_forward(ws.losses, ws.logits, ws.targets.data(), ws.mask.data(), N, V, pool);
+  return cross_entropy_forward(ws.losses, ws.lse, ws.logits, ws.targets.data(), ws.head_packed ? nullptr : ws.mask.data(),
+                               ws.head_rows, V, pool);
 }
 
 }  // namespace tuner

@@ -38,14 +38,16 @@ struct Layer {
 //   lse [B,NH,T] (attention probabilities are recomputed from it in backward), att [N,NH*HD], mid [N,C], rstd2 [N], x2 [N,C], gate/up [N,F],
 //   and per LoRA-adapted linear t = dropout(x) A^T [N,r]
 // plus resid_out of the last layer [N,C], rstdf [N], xf [N,C], logits [N,V] (reused for
-// dlogits), losses [N], tokens/targets/mask copies.
+// dlogits), losses [N], lse [N] (each logits row's log-sum-exp, so the loss backward is one
+// pass), tokens/targets/mask copies. A training forward packs the rows with loss_mask = 1 to
+// the front of xf, targets and logits (head_rows of them) and runs the lm_head on those alone.
 // Scratch shared by all layers: m [N,F], dm [N,F], dup [N,F], dres/dx [N,C] x2,
 // dq/datt [N,NH*HD] x2, dk/dv [N,NKV*HD] x2, lora dt [N,rmax], lora xd [N,max(C,F,NH*HD)],
 // per-thread attention blocks 2 x [64,T], cos/sin [T,HD/2].
 // The SwiGLU product m is recomputed in backward rather than kept per layer.
 // In floats (QD = NH*HD, KD = NKV*HD, r = LoRA rank, A = number of LoRA-adapted linears per layer):
 //   L * (N * (4C + 2QD + 2KD + 2F + 2 + A*r) + B*NH*T)
-//   + N * (2C + V + 2) + N * (3F + 2C + 2QD + 2KD) + [LoRA: N*r + N*max(C, F, QD)]
+//   + N * (2C + V + 3) + N * (3F + 2C + 2QD + 2KD) + [LoRA: N*r + N*max(C, F, QD)]
 //   + threads*2*64*T + T*HD,
 // each buffer rounded up to 16 floats; activation_bytes() computes exactly this (plan()).
 // Weights (4 bytes each), their gradients (full fine-tune: all; LoRA: adapters only) and the
@@ -59,11 +61,13 @@ struct Workspace {
   int B = 0, T = 0, threads = 0;
   std::vector<float> buf;
   std::vector<LayerActs> layers;
-  float *resid_final, *rstdf, *xf, *logits, *losses;
+  float *resid_final, *rstdf, *xf, *logits, *losses, *lse;
   float *m, *dm, *dup, *dres, *dx, *dq, *datt, *dk, *dv, *lora_dt, *lora_xd, *attn_scratch, *cos, *sin;
   std::vector<uint32_t> tokens, targets;
   std::vector<uint8_t> mask;
   int rope_T = -1;
+  int head_rows = 0;         // rows of logits the last forward computed
+  bool head_packed = false;  // those rows are the loss rows, packed in order (training forward)
 };
 
 // Wall time per kernel family, accumulated over forward/backward calls when TUNER_PROFILE=1

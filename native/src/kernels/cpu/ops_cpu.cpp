@@ -6,6 +6,7 @@
 #include <cmath>
 #include <cstring>
 
+#include "kernels/cpu/vector_kernels.h"
 #include "tuner/gemm.h"
 #include "tuner/ops.h"
 #include "tuner/threadpool.h"
@@ -13,35 +14,25 @@
 namespace tuner {
 
 void rmsnorm_forward(float* out, float* rstd, const float* inp, const float* weight, int N, int C, float eps, ThreadPool* pool) {
+  const VectorKernels& k = vector_kernels();
   parallel_rows(pool, N, [&](int64_t b, int64_t e, int) {
-    for (int64_t n = b; n < e; n++) {
-      const float* x = inp + n * C;
-      float ss = 0;
-      for (int c = 0; c < C; c++) ss += x[c] * x[c];
-      float r = 1.0f / std::sqrt(ss / C + eps);
-      rstd[n] = r;
-      float* o = out + n * C;
-      for (int c = 0; c < C; c++) o[c] = x[c] * r * weight[c];
-    }
+    k.rmsnorm_forward_rows(out + b * C, rstd + b, inp + b * C, weight, e - b, C, eps);
+  });
+}
+
+void add_rmsnorm_forward(float* sum, float* out, float* rstd, const float* a, const float* b, const float* weight, int N,
+                         int C, float eps, ThreadPool* pool) {
+  const VectorKernels& k = vector_kernels();
+  parallel_rows(pool, N, [&](int64_t r0, int64_t r1, int) {
+    k.add_rmsnorm_forward_rows(sum + r0 * C, out + r0 * C, rstd + r0, a + r0 * C, b + r0 * C, weight, r1 - r0, C, eps);
   });
 }
 
 void rmsnorm_backward(float* dinp, float* dweight, const float* dout, const float* inp, const float* weight,
                       const float* rstd, int N, int C, bool accumulate, ThreadPool* pool) {
+  const VectorKernels& k = vector_kernels();
   parallel_rows(pool, N, [&](int64_t b, int64_t e, int) {
-    for (int64_t n = b; n < e; n++) {
-      const float* x = inp + n * C;
-      const float* dy = dout + n * C;
-      float r = rstd[n];
-      float dot = 0;
-      for (int c = 0; c < C; c++) dot += weight[c] * dy[c] * x[c];
-      float k = r * r * r * dot / C;
-      float* dx = dinp + n * C;
-      if (accumulate)
-        for (int c = 0; c < C; c++) dx[c] += r * weight[c] * dy[c] - x[c] * k;
-      else
-        for (int c = 0; c < C; c++) dx[c] = r * weight[c] * dy[c] - x[c] * k;
-    }
+    k.rmsnorm_backward_rows(dinp + b * C, dout + b * C, inp + b * C, weight, rstd + b, e - b, C, accumulate);
   });
   if (!dweight) return;
   // Column blocks per task: each dweight[c] sums its rows in order, whatever the thread count.
@@ -50,14 +41,32 @@ void rmsnorm_backward(float* dinp, float* dweight, const float* dout, const floa
     for (int64_t blk = b; blk < e; blk++) {
       int c0 = (int)blk * CB, c1 = std::min(C, c0 + CB);
       float acc[CB] = {0};
-      for (int n = 0; n < N; n++) {
-        const float* x = inp + (int64_t)n * C;
-        const float* dy = dout + (int64_t)n * C;
-        float r = rstd[n];
-        for (int c = c0; c < c1; c++) acc[c - c0] += dy[c] * x[c] * r;
-      }
+      k.rmsnorm_dweight_block(acc, dout + c0, inp + c0, rstd, N, C, c1 - c0);
       for (int c = c0; c < c1; c++) dweight[c] += acc[c - c0];
     }
+  });
+}
+
+// Element-wise kernels split into contiguous pieces per thread; every element's result is the
+// same whatever piece it falls in, so the split never changes a bit.
+void swiglu_forward(float* out, const float* gate, const float* up, int64_t n, ThreadPool* pool) {
+  const VectorKernels& k = vector_kernels();
+  parallel_rows(pool, n, [&](int64_t b, int64_t e, int) { k.swiglu_forward(out + b, gate + b, up + b, e - b); });
+}
+
+void swiglu_backward(float* dgate, float* dup, const float* dout, const float* gate, const float* up, int64_t n,
+                     ThreadPool* pool) {
+  const VectorKernels& k = vector_kernels();
+  parallel_rows(pool, n, [&](int64_t b, int64_t e, int) {
+    k.swiglu_backward(dgate + b, dup + b, dout + b, gate + b, up + b, e - b);
+  });
+}
+
+void swiglu_forward_backward(float* out, float* dgate, float* dup, const float* dout, const float* gate, const float* up,
+                             int64_t n, ThreadPool* pool) {
+  const VectorKernels& k = vector_kernels();
+  parallel_rows(pool, n, [&](int64_t b, int64_t e, int) {
+    k.swiglu_forward_backward(out + b, dgate + b, dup + b, dout + b, gate + b, up + b, e - b);
   });
 }
 
@@ -101,6 +110,7 @@ int64_t attention_scratch_floats(int T, int threads) {
 
 void attention_forward(float* y, float* lse, const float* q, const float* k, const float* v, float* scratch, int B, int T,
                        int NH, int NKV, int HD, ThreadPool* pool) {
+  const VectorKernels& vk = vector_kernels();
   const int QD = NH * HD, KD = NKV * HD, G = NH / NKV;
   const float scale = 1.0f / std::sqrt((float)HD);
   parallel_rows(pool, (int64_t)B * NH, [&](int64_t tb, int64_t te, int thread) {
@@ -117,16 +127,14 @@ void attention_forward(float* y, float* lse, const float* q, const float* k, con
         // P[R, r1] = scale * Q_block K^T, then a causal softmax per row (zeros above the diagonal).
         sgemm(Trans::N, Trans::T, R, r1, HD, scale, qb + (int64_t)r0 * QD, QD, kb, KD, 0.0f, P, r1, nullptr);
         for (int i = r0; i < r1; i++) {
+          // Softmax as exp(s - lse): the normalisation rides in the shift, one pass fewer, and
+          // backward recomputes exactly these probabilities from the same lse.
           float* row = P + (int64_t)(i - r0) * r1;
-          float mx = row[0];
-          for (int j = 1; j <= i; j++) mx = std::max(mx, row[j]);
-          for (int j = 0; j <= i; j++) row[j] = fast_expf(row[j] - mx);  // separate loops: this one vectorises
-          float sum = 0;
-          for (int j = 0; j <= i; j++) sum += row[j];
-          float inv = 1.0f / sum;
-          for (int j = 0; j <= i; j++) row[j] *= inv;
-          for (int j = i + 1; j < r1; j++) row[j] = 0.0f;
-          lse_bh[i] = mx + std::log(sum);
+          const float mx = vk.row_max(row, i + 1);
+          const float l = mx + (float)std::log(vk.sum_exp(row, i + 1, mx));
+          vk.exp_scale(row, i + 1, l, 1.0f);
+          std::fill(row + i + 1, row + r1, 0.0f);
+          lse_bh[i] = l;
         }
         sgemm(Trans::N, Trans::N, R, HD, r1, 1.0f, P, r1, vb, KD, 0.0f, yb + (int64_t)r0 * QD, QD, nullptr);
       }
@@ -137,6 +145,7 @@ void attention_forward(float* y, float* lse, const float* q, const float* k, con
 void attention_backward(float* dq, float* dk, float* dv, const float* dy, const float* y, const float* lse, const float* q,
                         const float* k, const float* v, float* scratch, int B, int T, int NH, int NKV, int HD,
                         ThreadPool* pool) {
+  const VectorKernels& vk = vector_kernels();
   const int QD = NH * HD, KD = NKV * HD, G = NH / NKV;
   const float scale = 1.0f / std::sqrt((float)HD);
   // One task per (batch, kv head): the G query heads sharing a kv head accumulate into the same
@@ -170,69 +179,21 @@ void attention_backward(float* dq, float* dk, float* dv, const float* dy, const 
             float* pr = P + (int64_t)(i - r0) * r1;
             float* dr = dP + (int64_t)(i - r0) * r1;
             const float l = lse_bh[i];
-            for (int j = 0; j <= i; j++) pr[j] = fast_expf(pr[j] - l);
+            vk.exp_scale(pr, i + 1, l, 1.0f);
             // rowsum(P * dP) = dY_i . Y_i, the forward output row (no extra pass over the block).
             const float* dyi = dyb + (int64_t)i * QD;
             const float* yi = yb + (int64_t)i * QD;
             float dot = 0;
             for (int e = 0; e < HD; e++) dot += dyi[e] * yi[e];
             for (int j = 0; j <= i; j++) dr[j] = pr[j] * (dr[j] - dot) * scale;  // dS
-            for (int j = i + 1; j < r1; j++) pr[j] = dr[j] = 0.0f;
+            std::fill(pr + i + 1, pr + r1, 0.0f);
+            std::fill(dr + i + 1, dr + r1, 0.0f);
           }
           sgemm(Trans::N, Trans::N, R, HD, r1, 1.0f, dP, r1, kb, KD, 0.0f, dqb + (int64_t)r0 * QD, QD, nullptr);  // dQ = dS K
           sgemm(Trans::T, Trans::N, r1, HD, R, 1.0f, dP, r1, qb + (int64_t)r0 * QD, QD, 1.0f, dkb, KD, nullptr);  // dK += dS^T Q
           sgemm(Trans::T, Trans::N, r1, HD, R, 1.0f, P, r1, dyb + (int64_t)r0 * QD, QD, 1.0f, dvb, KD, nullptr);  // dV += P^T dY
         }
       }
-    }
-  });
-}
-
-float cross_entropy_forward(float* losses, const float* logits, const uint32_t* targets, const uint8_t* mask, int N,
-                            int V, ThreadPool* pool) {
-  parallel_rows(pool, N, [&](int64_t b, int64_t e, int) {
-    for (int64_t n = b; n < e; n++) {
-      if (!mask[n]) { losses[n] = 0.0f; continue; }
-      const float* l = logits + n * V;
-      float mx = l[0];
-      for (int j = 1; j < V; j++) mx = std::max(mx, l[j]);
-      // exp in blocks into a stack buffer (vectorised), summed in a fixed order.
-      double sum = 0;
-      float buf[256];
-      for (int j0 = 0; j0 < V; j0 += 256) {
-        int j1 = std::min(V, j0 + 256);
-        for (int j = j0; j < j1; j++) buf[j - j0] = fast_expf(l[j] - mx);
-        float part = 0;
-        for (int j = j0; j < j1; j++) part += buf[j - j0];
-        sum += part;
-      }
-      losses[n] = (float)(std::log(sum) + mx - l[targets[n]]);
-    }
-  });
-  double total = 0;
-  int count = 0;
-  for (int n = 0; n < N; n++)
-    if (mask[n]) { total += losses[n]; count++; }
-  return count ? (float)(total / count) : 0.0f;
-}
-
-void cross_entropy_backward_inplace(float* d, const uint32_t* targets, const uint8_t* mask, int N, int V, float scale,
-                                    ThreadPool* pool) {
-  int count = 0;
-  for (int n = 0; n < N; n++) count += mask[n] ? 1 : 0;
-  const float w = count ? scale / count : 0.0f;
-  parallel_rows(pool, N, [&](int64_t b, int64_t e, int) {
-    for (int64_t n = b; n < e; n++) {
-      float* l = d + n * V;
-      if (!mask[n]) { std::memset(l, 0, sizeof(float) * V); continue; }
-      float mx = l[0];
-      for (int j = 1; j < V; j++) mx = std::max(mx, l[j]);
-      float sum = 0;
-      for (int j = 0; j < V; j++) l[j] = fast_expf(l[j] - mx);
-      for (int j = 0; j < V; j++) sum += l[j];
-      float k = w / sum;
-      for (int j = 0; j < V; j++) l[j] *= k;
-      l[targets[n]] -= w;
     }
   });
 }

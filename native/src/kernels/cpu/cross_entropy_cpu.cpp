@@ -1,0 +1,64 @@
+// Cross-entropy over [N, V] logits, the engine's largest memory sweep after the GEMMs (V is
+// 32k-150k). The forward makes two passes per row (max, then the sum of exps, which reads the
+// row back from L2) and keeps the row's log-sum-exp, so the backward is a single pass that turns
+// each logit into its gradient in place. Rows are independent and the mean is summed in row
+// order, so every result is the same for any thread count.
+#include <cmath>
+#include <cstring>
+
+#include "kernels/cpu/vector_kernels.h"
+#include "tuner/ops.h"
+#include "tuner/threadpool.h"
+
+namespace tuner {
+
+float cross_entropy_forward(float* losses, float* lse, const float* logits, const uint32_t* targets, const uint8_t* mask,
+                            int N, int V, ThreadPool* pool) {
+  const VectorKernels& vk = vector_kernels();
+  parallel_rows(pool, N, [&](int64_t b, int64_t e, int) {
+    for (int64_t n = b; n < e; n++) {
+      if (mask && !mask[n]) {
+        losses[n] = 0.0f;
+        lse[n] = 0.0f;
+        continue;
+      }
+      const float* l = logits + n * V;
+      const float mx = vk.row_max(l, V);
+      const double z = (double)mx + std::log(vk.sum_exp(l, V, mx));
+      lse[n] = (float)z;
+      losses[n] = (float)(z - l[targets[n]]);
+    }
+  });
+  double total = 0;
+  int count = 0;
+  for (int n = 0; n < N; n++)
+    if (!mask || mask[n]) {
+      total += losses[n];
+      count++;
+    }
+  return count ? (float)(total / count) : 0.0f;
+}
+
+void cross_entropy_backward_inplace(float* d, const float* lse, const uint32_t* targets, const uint8_t* mask, int N, int V,
+                                    float scale, ThreadPool* pool) {
+  int count = N;
+  if (mask) {
+    count = 0;
+    for (int n = 0; n < N; n++) count += mask[n] ? 1 : 0;
+  }
+  const float w = count ? scale / count : 0.0f;
+  const VectorKernels& vk = vector_kernels();
+  parallel_rows(pool, N, [&](int64_t b, int64_t e, int) {
+    for (int64_t n = b; n < e; n++) {
+      float* l = d + n * V;
+      if (mask && !mask[n]) {
+        std::memset(l, 0, sizeof(float) * V);
+        continue;
+      }
+      vk.exp_scale(l, V, lse[n], w);  // w * softmax
+      l[targets[n]] -= w;
+    }
+  });
+}
+
+}  // namespace tuner
