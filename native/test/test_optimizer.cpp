@@ -1,5 +1,6 @@
 // AdamW and global-norm clipping against a double-precision transcription of
-// torch.optim.AdamW / clip_grad_norm_, and the same results for every thread count.
+// torch.optim.AdamW / clip_grad_norm_, clipping folded into the update against a separate pass,
+// and the same results for every thread count.
 #include <cmath>
 #include <vector>
 
@@ -83,7 +84,7 @@ int main() {
     for (size_t i = 0; i < before.size(); ++i) CHECK_NEAR(a.data[i], before[i] * (1 - 0.5 * 0.1), 1e-7);
   }
 
-  // Global norm and clipping as clip_grad_norm_: coef = max_norm / (norm + 1e-6), only if < 1.
+  // Global norm and the clip coefficient as clip_grad_norm_: max_norm / (norm + 1e-6), only if < 1.
   {
     Owned a("a", 3, 4), b("b", 1, 5);
     a.grad = {3, 0, 0};
@@ -92,15 +93,31 @@ int main() {
     b.p.grad = b.grad.data();
     const double norm = global_grad_norm({&a.p, &b.p}, nullptr);
     CHECK_NEAR(norm, 5.0, 1e-12);
-    CHECK_NEAR(clip_grads_by_norm({&a.p, &b.p}, norm, 10.0, nullptr), 1.0, 0);
-    CHECK_NEAR(a.grad[0], 3.0, 0);
-    const double coef = clip_grads_by_norm({&a.p, &b.p}, norm, 1.0, nullptr);
-    CHECK_NEAR(coef, 1.0 / (5.0 + 1e-6), 1e-15);
-    CHECK_NEAR(a.grad[0], 3.0 * coef, 1e-6);
-    CHECK_NEAR(b.grad[0], 4.0 * coef, 1e-6);
-    CHECK_NEAR(global_grad_norm({&a.p, &b.p}, nullptr), 1.0, 1e-6);
+    CHECK_NEAR(clip_coefficient(norm, 10.0), 1.0, 0);
+    CHECK_NEAR(clip_coefficient(norm, 0.0), 1.0, 0);  // clipping off
+    CHECK_NEAR(clip_coefficient(norm, 1.0), 1.0 / (5.0 + 1e-6), 1e-15);
     a.grad[1] = NAN;
     CHECK(!std::isfinite(global_grad_norm({&a.p, &b.p}, nullptr)));
+  }
+
+  // Clipping folded into the step gives the same bits as scaling the grads in place first (what
+  // clip_grad_norm_ does before torch's AdamW step), and leaves the grads as they were.
+  {
+    Owned a("a", 70001, 8), b("b", 70001, 8);  // same weights, several work chunks
+    AdamW fused(cfg, {&a.p}), separate(cfg, {&b.p});
+    for (int s = 1; s <= 3; ++s) {
+      a.set_grads(300 + s, 2.0);
+      b.set_grads(300 + s, 2.0);
+      const std::vector<float> grads = a.grad;
+      const double coef = clip_coefficient(global_grad_norm({&a.p}, nullptr), 0.5);
+      CHECK(coef < 1.0);
+      fused.step(1e-2, nullptr, coef);
+      for (float& g : b.grad) g *= static_cast<float>(coef);
+      separate.step(1e-2, nullptr);
+      CHECK(a.grad == grads);
+    }
+    CHECK(a.data == b.data);
+    CHECK(fused.exp_avg(0) == separate.exp_avg(0) && fused.exp_avg_sq(0) == separate.exp_avg_sq(0));
   }
 
   // Bit-identical weights and norms for 1, 2 and 3 threads.
@@ -115,8 +132,7 @@ int main() {
       for (int s = 1; s <= 3; ++s) {
         a.set_grads(s, 1.0);
         n = global_grad_norm({&a.p}, &pool);
-        clip_grads_by_norm({&a.p}, n, 0.5, &pool);
-        opt.step(1e-3, &pool);
+        opt.step(1e-3, &pool, clip_coefficient(n, 0.5));
       }
       finals.push_back(a.data);
       norms.push_back(n);

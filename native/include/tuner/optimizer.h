@@ -24,8 +24,11 @@ class AdamW {
  public:
   AdamW(const AdamWConfig& cfg, const std::vector<Param*>& params);
 
-  // One update of every parameter from its grad with learning rate lr. Increments step().
-  void step(double lr, ThreadPool* pool);
+  // One update of every parameter from grad * grad_scale with learning rate lr. Increments
+  // step(). grad_scale is clip_coefficient(): the update sees exactly the gradients
+  // clip_grad_norm_ would have scaled in place, without a pass that rewrites them (the grads
+  // themselves are left as they were).
+  void step(double lr, ThreadPool* pool, double grad_scale = 1.0);
 
   int64_t step_count() const { return step_; }
   void set_step_count(int64_t s) { step_ = s; }
@@ -48,9 +51,8 @@ class AdamW {
 // result does not depend on the thread count. Returns NaN/Inf if any grad is non-finite.
 double global_grad_norm(const std::vector<Param*>& params, ThreadPool* pool);
 
-// Scales every grad by min(1, max_norm / (norm + 1e-6)), as clip_grad_norm_ does. Returns the
-// coefficient applied. max_norm <= 0 disables clipping (returns 1).
-double clip_grads_by_norm(const std::vector<Param*>& params, double norm, double max_norm,
-                          ThreadPool* pool);
+// The factor clip_grad_norm_ scales every grad by: min(1, max_norm / (norm + 1e-6)); 1 when
+// max_norm <= 0 (clipping off). Pass it to AdamW::step.
+double clip_coefficient(double norm, double max_norm);
 
 }  // namespace tuner

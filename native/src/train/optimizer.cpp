@@ -1,4 +1,4 @@
-// AdamW and global-norm clipping. Work is split into fixed-size chunks (not per thread) so
+// AdamW (with global-norm clipping folded into its update) and the global grad norm. Work is split into fixed-size chunks (not per thread) so
 // every result, including the reduction order of the grad norm, is the same for any thread
 // count; that keeps resumed runs bit-identical and makes thread count a pure speed knob.
 #include "tuner/optimizer.h"
@@ -53,35 +53,30 @@ AdamW::AdamW(const AdamWConfig& cfg, const std::vector<Param*>& params) : cfg_(c
   }
 }
 
-void AdamW::step(double lr, ThreadPool* pool) {
+void AdamW::step(double lr, ThreadPool* pool, double grad_scale) {
   ++step_;
   // Same operation order as torch.optim.AdamW's single-tensor path, in fp32 per element;
   // the scalar factors are computed in double and rounded once, as torch does with Python floats.
-  const float decay = static_cast<float>(1.0 - lr * cfg_.weight_decay);
-  const float b1 = static_cast<float>(cfg_.beta1), b2 = static_cast<float>(cfg_.beta2);
-  const float one_minus_b1 = static_cast<float>(1.0 - cfg_.beta1);
-  const float one_minus_b2 = static_cast<float>(1.0 - cfg_.beta2);
   const double bc1 = 1.0 - std::pow(cfg_.beta1, static_cast<double>(step_));
   const double bc2 = 1.0 - std::pow(cfg_.beta2, static_cast<double>(step_));
-  const float step_size = static_cast<float>(lr / bc1);
-  const float bc2_sqrt = static_cast<float>(std::sqrt(bc2));
-  const float eps = static_cast<float>(cfg_.eps);
+  AdamWScalars s;
+  s.grad_scale = static_cast<float>(grad_scale);
+  s.decay = static_cast<float>(1.0 - lr * cfg_.weight_decay);
+  s.beta1 = static_cast<float>(cfg_.beta1);
+  s.one_minus_beta1 = static_cast<float>(1.0 - cfg_.beta1);
+  s.beta2 = static_cast<float>(cfg_.beta2);
+  s.one_minus_beta2 = static_cast<float>(1.0 - cfg_.beta2);
+  s.step_size = static_cast<float>(lr / bc1);
+  s.bias_correction2_sqrt = static_cast<float>(std::sqrt(bc2));
+  s.eps = static_cast<float>(cfg_.eps);
 
+  const VectorKernels& k = vector_kernels();
   const std::vector<Chunk> chunks = make_chunks(params_);
   for_each_chunk(chunks, pool, [&](size_t c) {
     const Chunk& ch = chunks[c];
     Param* p = params_[ch.param];
-    float* w = p->data;
-    const float* g = p->grad;
-    float* m = m_[ch.param].data();
-    float* v = v_[ch.param].data();
-    for (int64_t i = ch.begin; i < ch.end; ++i) {
-      w[i] *= decay;
-      m[i] = m[i] * b1 + g[i] * one_minus_b1;
-      v[i] = v[i] * b2 + g[i] * g[i] * one_minus_b2;
-      const float denom = std::sqrt(v[i]) / bc2_sqrt + eps;
-      w[i] -= step_size * (m[i] / denom);
-    }
+    k.adamw_update(p->data + ch.begin, m_[ch.param].data() + ch.begin, v_[ch.param].data() + ch.begin,
+                   p->grad + ch.begin, ch.end - ch.begin, s);
   });
 }
 
@@ -97,19 +92,10 @@ double global_grad_norm(const std::vector<Param*>& params, ThreadPool* pool) {
   return std::sqrt(total);
 }
 
-double clip_grads_by_norm(const std::vector<Param*>& params, double norm, double max_norm,
-                          ThreadPool* pool) {
+double clip_coefficient(double norm, double max_norm) {
   if (max_norm <= 0.0) return 1.0;
   const double coef = max_norm / (norm + 1e-6);
-  if (coef >= 1.0) return 1.0;
-  const float c32 = static_cast<float>(coef);
-  const std::vector<Chunk> chunks = make_chunks(params);
-  for_each_chunk(chunks, pool, [&](size_t c) {
-    const Chunk& ch = chunks[c];
-    float* g = params[ch.param]->grad;
-    for (int64_t i = ch.begin; i < ch.end; ++i) g[i] *= c32;
-  });
-  return coef;
+  return coef < 1.0 ? coef : 1.0;
 }
 
 }  // namespace tuner

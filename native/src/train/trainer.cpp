@@ -215,9 +215,10 @@ void Trainer::train_step() {
   const double grad_norm = global_grad_norm(params, pool_.get());
   if (!std::isfinite(grad_norm)) fail_non_finite("gradient", grad_norm);
   if (opts_.layer_norms) grads_before_clip_ = grad_sq_by_layer(params);
-  clip_grads_by_norm(params, grad_norm, plan_.max_grad_norm, pool_.get());
+  // Clipping is folded into the update (one pass over the gradients instead of two).
+  const double clip = clip_coefficient(grad_norm, plan_.max_grad_norm);
   const double lr = schedule_.lr(step_) * lr_scale_;
-  opt_->step(lr, pool_.get());
+  opt_->step(lr, pool_.get(), clip);
   ++step_;
   const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
 

@@ -13,6 +13,12 @@
 
 namespace tuner {
 
+// The per-step scalars of an AdamW update, rounded to float once per step (as torch does with
+// its Python-float hyperparameters); grad_scale is the gradient-clipping coefficient (1 = none).
+struct AdamWScalars {
+  float grad_scale, decay, beta1, one_minus_beta1, beta2, one_minus_beta2, step_size, bias_correction2_sqrt, eps;
+};
+
 struct VectorKernels {
   const char* name = nullptr;  // "avx2" or "generic"
 
@@ -27,6 +33,34 @@ struct VectorKernels {
   double (*sum_exp)(const float* x, int64_t n, float shift) = nullptr;
   // x[i] = exp(x[i] - shift) * scale, in place.
   void (*exp_scale)(float* x, int64_t n, float shift, float scale) = nullptr;
+
+  // ---- element-wise (vk_elementwise.inc): SwiGLU, RMSNorm rows, residual add ----
+  // out = silu(gate) * up
+  void (*swiglu_forward)(float* out, const float* gate, const float* up, int64_t n) = nullptr;
+  // dgate = dout * up * silu'(gate), dup = dout * silu(gate); dgate may be dout.
+  void (*swiglu_backward)(float* dgate, float* dup, const float* dout, const float* gate, const float* up,
+                          int64_t n) = nullptr;
+  // swiglu_backward that also recomputes out = silu(gate) * up in the same pass.
+  void (*swiglu_forward_backward)(float* out, float* dgate, float* dup, const float* dout, const float* gate,
+                                  const float* up, int64_t n) = nullptr;
+  // out = a + b; out may be a or b.
+  void (*add)(float* out, const float* a, const float* b, int64_t n) = nullptr;
+  // rows x C: out = inp * rstd * weight, rstd[row] = 1 / sqrt(mean(inp^2) + eps).
+  void (*rmsnorm_forward_rows)(float* out, float* rstd, const float* inp, const float* weight, int64_t rows, int64_t C,
+                               float eps) = nullptr;
+  // sum = a + b (sum may be a or b), then rmsnorm_forward_rows of sum, in one pass.
+  void (*add_rmsnorm_forward_rows)(float* sum, float* out, float* rstd, const float* a, const float* b,
+                                   const float* weight, int64_t rows, int64_t C, float eps) = nullptr;
+  // rows x C: dinp = (or += when accumulate) the RMSNorm input gradient.
+  void (*rmsnorm_backward_rows)(float* dinp, const float* dout, const float* inp, const float* weight,
+                                const float* rstd, int64_t rows, int64_t C, bool accumulate) = nullptr;
+  // acc[j] += sum over rows of dout[row*C + j] * inp[row*C + j] * rstd[row], j < width, rows in order.
+  void (*rmsnorm_dweight_block)(float* acc, const float* dout, const float* inp, const float* rstd, int64_t rows,
+                                int64_t C, int64_t width) = nullptr;
+
+  // ---- optimizer (vk_optimizer.inc) ----
+  // One AdamW update of w, m, v from grads g * s.grad_scale (torch.optim.AdamW's order).
+  void (*adamw_update)(float* w, float* m, float* v, const float* g, int64_t n, const AdamWScalars& s) = nullptr;
 };
 
 const VectorKernels& vector_kernels();         // the best table for this CPU
