@@ -69,23 +69,21 @@ void LlamaModel::linear_forward(const Linear& l, float* y, const float* x, float
 
 void LlamaModel::linear_backward(const Linear& l, float* dx, bool accumulate, const float* dy, const float* x,
                                  const float* lora_t, int N, ThreadPool* pool) {
-  if (l.w->grad) sgemm(Trans::T, Trans::N, l.out, l.in, N, 1.0f, dy, l.out, x, l.in, 1.0f, l.w->grad, l.in, pool);
-  if (l.b && l.b->grad) add_column_sums(l.b->grad, dy, N, l.out, pool);
+  linear_backward_input(l, dx, accumulate, dy, N, pool);
+  linear_backward_weights(l, dy, x, lora_t, N, pool);
+}
+
+// dx (+)= dy W (+ d'(dt A)); with LoRA also leaves dt = s dy B in ws_.lora_dt for
+// linear_backward_weights. Needs no x, so a caller can compute x afterwards (SwiGLU's product).
+void LlamaModel::linear_backward_input(const Linear& l, float* dx, bool accumulate, const float* dy, int N,
+                                       ThreadPool* pool) {
   if (dx) sgemm(Trans::N, Trans::N, N, l.in, l.out, 1.0f, dy, l.out, l.w->data, l.in, accumulate ? 1.0f : 0.0f, dx, l.in, pool);
   if (!l.lora_a) return;
   const int r = (int)l.lora_a->shape[0];
   float* dt = ws_.lora_dt;
-  sgemm(Trans::T, Trans::N, l.out, r, N, l.scaling, dy, l.out, lora_t, r, 1.0f, l.lora_b->grad, r, pool);
   sgemm(Trans::N, Trans::N, N, r, l.out, l.scaling, dy, l.out, l.lora_b->data, r, 0.0f, dt, r, pool);
-  const bool drop = training_ && l.dropout > 0.0f;
-  const float* xin = x;
-  if (drop) {
-    make_dropout_input(l, ws_.lora_xd, x, N, pool);
-    xin = ws_.lora_xd;
-  }
-  sgemm(Trans::T, Trans::N, r, l.in, N, 1.0f, dt, r, xin, l.in, 1.0f, l.lora_a->grad, l.in, pool);
   if (!dx) return;
-  if (!drop) {
+  if (!(training_ && l.dropout > 0.0f)) {
     sgemm(Trans::N, Trans::N, N, l.in, r, 1.0f, dt, r, l.lora_a->data, l.in, 1.0f, dx, l.in, pool);
     return;
   }
@@ -101,6 +99,23 @@ void LlamaModel::linear_backward(const Linear& l, float* dx, bool accumulate, co
         if (dropout_keep(seed, stream, idx, p)) dx[idx] += tmp[idx] * keep_scale;
       }
   });
+}
+
+// dW += dy^T x, db += colsum(dy); LoRA: dB += s dy^T t, dA += dt^T d(x) with the dt that
+// linear_backward_input of this same linear left in ws_.lora_dt.
+void LlamaModel::linear_backward_weights(const Linear& l, const float* dy, const float* x, const float* lora_t, int N,
+                                         ThreadPool* pool) {
+  if (l.w->grad) sgemm(Trans::T, Trans::N, l.out, l.in, N, 1.0f, dy, l.out, x, l.in, 1.0f, l.w->grad, l.in, pool);
+  if (l.b && l.b->grad) add_column_sums(l.b->grad, dy, N, l.out, pool);
+  if (!l.lora_a) return;
+  const int r = (int)l.lora_a->shape[0];
+  sgemm(Trans::T, Trans::N, l.out, r, N, l.scaling, dy, l.out, lora_t, r, 1.0f, l.lora_b->grad, r, pool);
+  const float* xin = x;
+  if (training_ && l.dropout > 0.0f) {
+    make_dropout_input(l, ws_.lora_xd, x, N, pool);
+    xin = ws_.lora_xd;
+  }
+  sgemm(Trans::T, Trans::N, r, l.in, N, 1.0f, ws_.lora_dt, r, xin, l.in, 1.0f, l.lora_a->grad, l.in, pool);
 }
 
 }  // namespace tuner

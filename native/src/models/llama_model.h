@@ -123,6 +123,11 @@ class LlamaModel final : public Model {
   void linear_forward(const Linear& l, float* y, const float* x, float* lora_t, int N, ThreadPool* pool);
   void linear_backward(const Linear& l, float* dx, bool accumulate, const float* dy, const float* x,
                        const float* lora_t, int N, ThreadPool* pool);
+  // linear_backward's two halves, in this order: the input gradient (no x needed), then the
+  // weight gradients (same products, same bits).
+  void linear_backward_input(const Linear& l, float* dx, bool accumulate, const float* dy, int N, ThreadPool* pool);
+  void linear_backward_weights(const Linear& l, const float* dy, const float* x, const float* lora_t, int N,
+                               ThreadPool* pool);
   void make_dropout_input(const Linear& l, float* xd, const float* x, int N, ThreadPool* pool) const;
   Param* add_param(const std::string& name, std::vector<int64_t> shape);
   void init_linear(Linear& l, const std::string& name, const std::string& module, int out, int in, bool bias);
