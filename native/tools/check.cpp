@@ -4,10 +4,12 @@
 //
 //   tuner-check --model DIR --batch batch.json --out result.safetensors
 //               [--adapter DIR | --lora R,ALPHA,mod1+mod2] [--threads N]
-//   tuner-check --model DIR --bench STEPS --B 4 --T 256 [--lora ...] [--threads N]
+//   tuner-check --model DIR --bench STEPS --B 4 --T 256 [--prompt-fraction F] [--lora ...] [--threads N]
 //
 // batch.json: {"B": 2, "T": 8, "tokens": [...B*T], "targets": [...], "loss_mask": [...]}.
 // Output tensors: "loss" [1], "logits" [B,T,V], "grad.<parameter name>" (Hugging Face / PEFT names).
+// --prompt-fraction F masks the loss on the first F of each bench row, as a prompt is in
+// instruction data (the lm_head then runs on the other rows only).
 #include <sys/resource.h>
 
 #include <chrono>
@@ -36,11 +38,12 @@ double cpu_ms() {
 struct Args {
   std::string model, batch, out, adapter, lora;
   int threads = 0, bench = 0, B = 4, T = 256;
+  double prompt_fraction = 0;
 };
 
 [[noreturn]] void usage(const std::string& why) {
   throw TunerError("bad_arguments", "tuner-check: " + why,
-                   "usage: tuner-check --model DIR (--batch FILE --out FILE | --bench STEPS [--B N --T N]) "
+                   "usage: tuner-check --model DIR (--batch FILE --out FILE | --bench STEPS [--B N --T N --prompt-fraction F]) "
                    "[--adapter DIR | --lora R,ALPHA,q_proj+v_proj] [--threads N]");
 }
 
@@ -59,6 +62,10 @@ Args parse_args(int argc, char** argv) {
     else if (k == "--bench") a.bench = std::stoi(v);
     else if (k == "--B") a.B = std::stoi(v);
     else if (k == "--T") a.T = std::stoi(v);
+    else if (k == "--prompt-fraction") {
+      a.prompt_fraction = std::stod(v);
+      if (!(a.prompt_fraction >= 0 && a.prompt_fraction < 1)) usage("--prompt-fraction wants a number in [0, 1), got " + v);
+    }
     else usage("unknown option " + k);
   }
   if (a.model.empty()) usage("--model is required");
@@ -105,6 +112,8 @@ int run(const Args& a) {
     const int N = a.B * a.T, V = model->config().vocab_size;
     std::vector<uint32_t> tok(N), tgt(N);
     std::vector<uint8_t> mask(N, 1);
+    const int prompt = (int)(a.T * a.prompt_fraction + 0.5);
+    for (int i = 0; i < N; i++) mask[i] = i % a.T >= prompt;
     uint64_t s = 42;
     for (int i = 0; i < N; i++) { s = s * 6364136223846793005ull + 1442695040888963407ull; tok[i] = (uint32_t)((s >> 33) % V); }
     for (int i = 0; i < N; i++) tgt[i] = tok[(i + 1) % N];
