@@ -164,6 +164,9 @@ int run(const Args& a) {
       r.set("profile_ms_per_step", prof);
     }
     r.set("activation_mib", Json((double)model->activation_bytes(a.B, a.T) / (1 << 20)));
+    // Exact, for the estimator's layout test; the layout sizes attention scratch per hardware thread.
+    r.set("activation_bytes", Json((double)model->activation_bytes(a.B, a.T)));
+    r.set("hardware_threads", Json((double)ThreadPool::hardware_threads()));
     std::printf("%s\n", r.dump().c_str());
     return 0;
   }

@@ -56,18 +56,25 @@ export function quantizedWeightBytes(q: ResolvedArgs['quantization']): number {
   }
 }
 
-/** Floats of activations + workspace the engine lays out for a (B, T) micro-batch, by kind. */
+/**
+ * Floats of activations + workspace the engine lays out for a (B, T) micro-batch, by kind: the
+ * buffers of LlamaModel::plan() (native/src/models/llama_forward.cpp), one term per buffer.
+ * test/native/estimate-layout.test.ts checks the total against the engine's own count.
+ */
 export function engineActivationFloats(s: ModelSpec, B: number, T: number, threads: number, loraRank: number, loraTargets: readonly string[]): { activations: number; logits: number; workspace: number } {
   const N = B * T;
   const C = s.hiddenSize, F = s.intermediateSize, V = s.vocabSize;
   const QD = s.numHeads * s.headDim, KD = s.numKvHeads * s.headDim;
   const al = (n: number) => Math.ceil(n / 16) * 16; // the engine aligns each slice to 64 bytes
   const lin = layerLinears(s);
-  let perLayer = al(N * C) + al(N) + al(N * C) + al(N * QD) + 2 * al(N * KD) + al(B * s.numHeads * T * T) + al(N * QD) + al(N * C) + al(N) + al(N * C) + 2 * al(N * F);
+  // resid_in, rstd1, x1, q, k, v, attention row log-sum-exp [B, NH, T], att, mid, rstd2, x2, gate, up.
+  let perLayer = al(N * C) + al(N) + al(N * C) + al(N * QD) + 2 * al(N * KD) + al(B * s.numHeads * T) + al(N * QD) + al(N * C) + al(N) + al(N * C) + 2 * al(N * F);
   if (loraRank > 0) for (const t of loraTargets) if (lin[t]) perLayer += al(N * loraRank);
-  const activations = s.numLayers * perLayer + al(N * C) + al(N) + al(N * C) + al(N);
+  // resid_final, rstdf, xf, then losses and each logits row's log-sum-exp.
+  const activations = s.numLayers * perLayer + al(N * C) + al(N) + al(N * C) + 2 * al(N);
   const logits = al(N * V);
-  let workspace = 3 * al(N * F) + 2 * al(N * C) + 2 * al(N * QD) + 2 * al(N * KD) + al(Math.max(1, threads) * T * T) + 2 * al((T * s.headDim) / 2);
+  // m, dm, dup, dres, dx, dq, datt, dk, dv, per-thread attention blocks (2 x 64 rows x T), cos, sin.
+  let workspace = 3 * al(N * F) + 2 * al(N * C) + 2 * al(N * QD) + 2 * al(N * KD) + al(Math.max(1, threads) * 2 * 64 * T) + 2 * al((T * s.headDim) / 2);
   if (loraRank > 0) workspace += al(N * loraRank) + al(N * Math.max(C, F, QD));
   return { activations, logits, workspace };
 }

@@ -102,13 +102,13 @@ describe('pre-flight diagnostics on ARGS.json', () => {
   });
 
   it('adds keys that are absent when a fix needs them', () => {
-    // batch_size (default 4) and gradient_accumulation are absent; 76 GiB needed, 64 free.
-    const text = '{"model": "./llama8b", "data": "./train.jsonl", "max_length": 1024}';
+    // batch_size (default 4) and gradient_accumulation are absent; the run needs more than the 64 GiB free.
+    const text = '{"model": "./llama8b", "data": "./train.jsonl", "max_length": 1280}';
     const p = preflightProblems(validateArgsText(text), argsFile, machine).problems.find((x) => x.code === PREFLIGHT_CODES.doesNotFit)!;
     assert.ok(p, 'expected a does-not-fit diagnostic');
     assert.deepEqual(p.fixes!.map((f) => f.title.replace(/~[\d.]+ GiB/, '~N GiB')), ['Use half the batch, twice the accumulation (~N GiB)', 'Use batch_size 1 (~N GiB)', 'Use half the max_length (~N GiB)', 'Use method "qlora" (4-bit base, needs a CUDA GPU) (~N GiB)']);
     const fixed = applyTextEdits(text, p.fixes![1].edits);
-    assert.deepEqual(JSON.parse(fixed), { model: './llama8b', batch_size: 1, gradient_accumulation: 4, data: './train.jsonl', max_length: 1024 });
+    assert.deepEqual(JSON.parse(fixed), { model: './llama8b', batch_size: 1, gradient_accumulation: 4, data: './train.jsonl', max_length: 1280 });
     for (const f of p.fixes!) assert.deepEqual(validateArgsText(applyTextEdits(text, f.edits)).problems.filter((x) => x.severity === 'error'), [], f.title);
   });
 
