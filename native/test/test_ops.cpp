@@ -118,6 +118,35 @@ static void test_swiglu() {
   for (int i = 0; i < 100; i++) EXPECT_NEAR(du[i], dm[i] * out2[i] / u[i], 1e-4 * (1 + std::fabs(du[i])));
 }
 
+// The threaded SwiGLU and fused add + RMSNorm kernels against the reference loops, and the same
+// bits with and without a pool (the pieces each thread gets never change an element's result).
+static void test_elementwise_fast(ThreadPool* pool) {
+  const int64_t n = 1379;
+  Vec g = randn(n, 3.0f), u = randn(n), dm = randn(n);
+  Vec m1(n), m2(n), m3(n), dg1(n), du1(n), dg2(n), du2(n), dg3 = dm, du3(n), m0(n), dg0 = dm, du0(n);
+  swiglu_forward_ref(m1.data(), g.data(), u.data(), n);
+  swiglu_backward_ref(dg1.data(), du1.data(), dm.data(), g.data(), u.data(), n);
+  swiglu_forward(m2.data(), g.data(), u.data(), n, pool);
+  swiglu_backward(dg2.data(), du2.data(), dm.data(), g.data(), u.data(), n, pool);
+  EXPECT(max_rel(m2, m1) < 1e-6 && max_rel(du2, du1) < 1e-6 && max_rel(dg2, dg1) < 1e-5);
+  swiglu_forward_backward(m3.data(), dg3.data(), du3.data(), dg3.data(), g.data(), u.data(), n, pool);
+  EXPECT(m3 == m2 && dg3 == dg2 && du3 == du2);
+  swiglu_forward_backward(m0.data(), dg0.data(), du0.data(), dg0.data(), g.data(), u.data(), n, nullptr);
+  EXPECT(m0 == m3 && dg0 == dg3 && du0 == du3);
+
+  const int N = 37, C = 70;
+  Vec a = randn(N * C), b = randn(N * C), w = randn(C, 0.3f);
+  Vec sum1(N * C), y1(N * C), r1(N), y2(N * C), r2(N), y0(N * C), r0(N);
+  for (int i = 0; i < N * C; i++) sum1[i] = a[i] + b[i];
+  rmsnorm_forward_ref(y1.data(), r1.data(), sum1.data(), w.data(), N, C, 1e-5f);
+  Vec sum2 = a, sum0 = a;
+  add_rmsnorm_forward(sum2.data(), y2.data(), r2.data(), sum2.data(), b.data(), w.data(), N, C, 1e-5f, pool);
+  EXPECT(sum2 == sum1);
+  EXPECT(max_rel(y2, y1) < 1e-6 && max_rel(r2, r1) < 1e-6);
+  add_rmsnorm_forward(sum0.data(), y0.data(), r0.data(), sum0.data(), b.data(), w.data(), N, C, 1e-5f, nullptr);
+  EXPECT(y0 == y2 && r0 == r2);
+}
+
 static void test_attention(ThreadPool* pool, int B, int T, int NH, int NKV, int HD, bool finite_differences) {
   const int N = B * T;
   Vec q = randn(N * NH * HD), k = randn(N * NKV * HD), v = randn(N * NKV * HD), dy = randn(N * NH * HD);
@@ -249,6 +278,7 @@ int main() {
   for (ThreadPool* p : {(ThreadPool*)nullptr, &pool}) {
     test_rmsnorm(p);
     test_rope(p);
+    test_elementwise_fast(p);
     test_attention(p, 2, 13, 4, 2, 8, true);
     test_attention(p, 2, 150, 4, 1, 8, false);  // several causal row blocks, a partial last one
     test_cross_entropy(p, 11, 50);
