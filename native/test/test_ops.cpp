@@ -147,27 +147,31 @@ static void test_elementwise_fast(ThreadPool* pool) {
   EXPECT(y0 == y2 && r0 == r2);
 }
 
-static void test_attention(ThreadPool* pool, int B, int T, int NH, int NKV, int HD, bool finite_differences) {
+// window: 0 = plain causal, else query i sees keys (i - window, i] (transformers' sliding window).
+static void test_attention(ThreadPool* pool, int B, int T, int NH, int NKV, int HD, int window, bool finite_differences) {
   const int N = B * T;
   Vec q = randn(N * NH * HD), k = randn(N * NKV * HD), v = randn(N * NKV * HD), dy = randn(N * NH * HD);
   Vec y1(N * NH * HD), p1((size_t)B * NH * T * T), y2(y1.size()), lse((size_t)B * NH * T);
   Vec scratch((size_t)attention_scratch_floats(T, pool ? pool->size() : 1));
-  attention_forward_ref(y1.data(), p1.data(), q.data(), k.data(), v.data(), B, T, NH, NKV, HD);
-  attention_forward(y2.data(), lse.data(), q.data(), k.data(), v.data(), scratch.data(), B, T, NH, NKV, HD, pool);
+  attention_forward_ref(y1.data(), p1.data(), q.data(), k.data(), v.data(), B, T, NH, NKV, HD, window);
+  attention_forward(y2.data(), lse.data(), q.data(), k.data(), v.data(), scratch.data(), B, T, NH, NKV, HD, window, pool);
   EXPECT(max_rel(y2, y1) < 1e-5);
-  // Causality of the reference: probabilities above the diagonal are exactly zero, rows sum to 1.
+  // The reference's mask: probabilities are exactly zero above the diagonal and, with a window,
+  // for keys j <= i - window; positive inside; each row sums to 1.
   for (int i = 0; i < T; i++) {
     double s = 0;
     for (int j = 0; j < T; j++) {
-      if (j > i) EXPECT(p1[(size_t)i * T + j] == 0.0f);
-      s += p1[(size_t)i * T + j];
+      const bool seen = j <= i && (window == 0 || j > i - window);
+      const float p = p1[(size_t)i * T + j];
+      EXPECT(seen ? p > 0.0f : p == 0.0f);
+      s += p;
     }
     EXPECT_NEAR(s, 1.0, 1e-5);
   }
   // lse reproduces the reference probabilities: p_ij = exp(scale q_i.k_j - lse_i).
   for (int i : {0, T / 2, T - 1}) {
     const int G = NH / NKV, h = NH - 1, kh = h / G;
-    for (int j = 0; j <= i; j++) {
+    for (int j = window ? std::max(0, i - window + 1) : 0; j <= i; j++) {
       double sdot = 0;
       for (int e = 0; e < HD; e++) sdot += (double)q[(size_t)i * NH * HD + h * HD + e] * k[(size_t)j * NKV * HD + kh * HD + e];
       double p = std::exp(sdot / std::sqrt((double)HD) - lse[(size_t)h * T + i]);
@@ -175,22 +179,48 @@ static void test_attention(ThreadPool* pool, int B, int T, int NH, int NKV, int 
     }
   }
   Vec dq1(q.size()), dk1(k.size()), dv1(v.size()), dq2(q.size(), 7.0f), dk2(k.size(), 7.0f), dv2(v.size(), 7.0f);
-  attention_backward_ref(dq1.data(), dk1.data(), dv1.data(), dy.data(), p1.data(), q.data(), k.data(), v.data(), B, T, NH, NKV, HD);
+  attention_backward_ref(dq1.data(), dk1.data(), dv1.data(), dy.data(), p1.data(), q.data(), k.data(), v.data(), B, T, NH, NKV,
+                         HD, window);
   attention_backward(dq2.data(), dk2.data(), dv2.data(), dy.data(), y2.data(), lse.data(), q.data(), k.data(), v.data(),
-                     scratch.data(), B, T, NH, NKV, HD, pool);
+                     scratch.data(), B, T, NH, NKV, HD, window, pool);
   EXPECT(max_rel(dq2, dq1) < 1e-5);
   EXPECT(max_rel(dk2, dk1) < 1e-5);
   EXPECT(max_rel(dv2, dv1) < 1e-5);
+  // The same bits whatever the thread count (a single-threaded run of the fast kernels).
+  if (pool) {
+    Vec y3(y1.size()), lse3(lse.size()), dq3(q.size()), dk3(k.size()), dv3(v.size());
+    Vec scratch1((size_t)attention_scratch_floats(T, 1));
+    attention_forward(y3.data(), lse3.data(), q.data(), k.data(), v.data(), scratch1.data(), B, T, NH, NKV, HD, window, nullptr);
+    attention_backward(dq3.data(), dk3.data(), dv3.data(), dy.data(), y3.data(), lse3.data(), q.data(), k.data(), v.data(),
+                       scratch1.data(), B, T, NH, NKV, HD, window, nullptr);
+    EXPECT(y3 == y2 && lse3 == lse && dq3 == dq2 && dk3 == dk2 && dv3 == dv2);
+  }
   if (!finite_differences) return;
   // Reference backward vs finite differences of L = <dy, attention(q, k, v)>.
   auto loss = [&] {
     Vec y(y1.size()), p(p1.size());
-    attention_forward_ref(y.data(), p.data(), q.data(), k.data(), v.data(), B, T, NH, NKV, HD);
+    attention_forward_ref(y.data(), p.data(), q.data(), k.data(), v.data(), B, T, NH, NKV, HD, window);
     return dot(y, dy);
   };
   for (int i : {0, 40, 300, 700}) EXPECT_NEAR(numgrad(loss, q[i]), dq1[i], 3e-3 * (1 + std::fabs(dq1[i])));
   for (int i : {3, 100, 350}) EXPECT_NEAR(numgrad(loss, k[i]), dk1[i], 3e-3 * (1 + std::fabs(dk1[i])));
   for (int i : {5, 200, 400}) EXPECT_NEAR(numgrad(loss, v[i]), dv1[i], 3e-3 * (1 + std::fabs(dv1[i])));
+}
+
+// A window of W >= T is no window at all: the very same bits as plain causal attention.
+static void test_attention_wide_window(ThreadPool* pool) {
+  const int B = 1, T = 70, NH = 2, NKV = 1, HD = 8, N = B * T;
+  Vec q = randn(N * NH * HD), k = randn(N * NKV * HD), v = randn(N * NKV * HD), dy = randn(N * NH * HD);
+  Vec scratch((size_t)attention_scratch_floats(T, pool ? pool->size() : 1));
+  Vec ya(q.size()), yb(q.size()), la((size_t)NH * T), lb((size_t)NH * T);
+  Vec dqa(q.size()), dka(k.size()), dva(v.size()), dqb(q.size()), dkb(k.size()), dvb(v.size());
+  attention_forward(ya.data(), la.data(), q.data(), k.data(), v.data(), scratch.data(), B, T, NH, NKV, HD, 0, pool);
+  attention_forward(yb.data(), lb.data(), q.data(), k.data(), v.data(), scratch.data(), B, T, NH, NKV, HD, T, pool);
+  attention_backward(dqa.data(), dka.data(), dva.data(), dy.data(), ya.data(), la.data(), q.data(), k.data(), v.data(),
+                     scratch.data(), B, T, NH, NKV, HD, 0, pool);
+  attention_backward(dqb.data(), dkb.data(), dvb.data(), dy.data(), yb.data(), lb.data(), q.data(), k.data(), v.data(),
+                     scratch.data(), B, T, NH, NKV, HD, T, pool);
+  EXPECT(ya == yb && la == lb && dqa == dqb && dka == dkb && dva == dvb);
 }
 
 static void test_cross_entropy(ThreadPool* pool, int N, int V) {
@@ -279,8 +309,15 @@ int main() {
     test_rmsnorm(p);
     test_rope(p);
     test_elementwise_fast(p);
-    test_attention(p, 2, 13, 4, 2, 8, true);
-    test_attention(p, 2, 150, 4, 1, 8, false);  // several causal row blocks, a partial last one
+    test_attention(p, 2, 13, 4, 2, 8, 0, true);
+    test_attention(p, 2, 150, 4, 1, 8, 0, false);  // several causal row blocks, a partial last one
+    test_attention(p, 2, 13, 4, 2, 8, 5, true);    // sliding window inside one row block
+    test_attention(p, 2, 150, 4, 1, 8, 5, false);  // W < 64: most key blocks skipped
+    test_attention(p, 1, 200, 4, 2, 8, 64, false);  // W = one row block
+    test_attention(p, 2, 150, 4, 2, 8, 100, false);  // W not a multiple of 64, window edge inside blocks
+    test_attention(p, 1, 150, 2, 1, 8, 150, false);  // W = T: plain causal
+    test_attention(p, 1, 150, 2, 1, 8, 1000, false);  // W > T
+    test_attention_wide_window(p);
     test_cross_entropy(p, 11, 50);
     test_cross_entropy(p, 9, 32001);  // vector blocks, a scalar tail
   }

@@ -37,8 +37,16 @@ struct ModelConfig {
   bool attention_bias = false;  // q/k/v projections have biases (Qwen2 always; Llama if set)
   bool o_proj_bias = false;     // Llama attention_bias also gives o_proj a bias
   bool mlp_bias = false;        // Llama mlp_bias: gate/up/down biases
-  int sliding_window = 0;       // Mistral/Qwen2; 0 = none. Only full causal attention is
-                                // implemented: load() rejects nothing, forward() rejects T > window.
+  // Sliding-window attention as transformers applies it: a query sees only the last
+  // sliding_window keys (itself included) in the layers marked in sliding_layers. Mistral: every
+  // layer; Qwen2: only with use_sliding_window, the layers layer_types names "sliding_attention"
+  // (default: layers >= max_window_layers). sliding_window 0 = no window anywhere.
+  int sliding_window = 0;
+  std::vector<uint8_t> sliding_layers;  // [L]
+  // The attention window of one layer, as attention_forward takes it (0 = full causal).
+  int attention_window(int layer) const {
+    return sliding_window > 0 && (size_t)layer < sliding_layers.size() && sliding_layers[layer] ? sliding_window : 0;
+  }
   std::string torch_dtype;      // dtype the checkpoint declares (f32, f16, bf16)
   RopeScaling rope_scaling;
 };

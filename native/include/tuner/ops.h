@@ -92,12 +92,14 @@ void swiglu_forward_ref(float* out, const float* gate, const float* up, int64_t 
 void swiglu_backward_ref(float* dgate, float* dup, const float* dout, const float* gate, const float* up, int64_t n);
 
 // Causal attention with GQA. q[B*T, NH*HD], k/v[B*T, NKV*HD], y[B*T, NH*HD], probs[B, NH, T, T]
-// (zero above the diagonal). Scale 1/sqrt(HD).
+// (zero outside each row's keys). Scale 1/sqrt(HD). window W > 0 is sliding-window attention as
+// transformers masks it for Mistral / Qwen2: query i sees keys j with i - W < j <= i (W keys,
+// itself included); W = 0 (or W >= T) is plain causal attention.
 void attention_forward_ref(float* y, float* probs, const float* q, const float* k, const float* v, int B, int T, int NH,
-                           int NKV, int HD);
+                           int NKV, int HD, int window);
 // dq, dk, dv are overwritten.
 void attention_backward_ref(float* dq, float* dk, float* dv, const float* dy, const float* probs, const float* q,
-                            const float* k, const float* v, int B, int T, int NH, int NKV, int HD);
+                            const float* k, const float* v, int B, int T, int NH, int NKV, int HD, int window);
 
 // losses[N] = -log softmax(logits)[target] (0 where mask = 0); returns the mean over masked rows
 // (0 when none). Backward writes dlogits[N,V] = scale * (softmax - onehot) * mask / count.
@@ -128,14 +130,16 @@ void rope_backward(float* dx, const float* cos, const float* sin, int B, int T, 
 // Causal attention that keeps only lse[B, NH, T] (log-sum-exp of each score row) instead of the
 // [B, NH, T, T] probabilities: backward recomputes each probability block from q, k and lse
 // (flash-attention style), so attention memory grows with T, not T^2, for one extra Q K^T
-// product. scratch: at least attention_scratch_floats(T, pool) floats.
+// product. scratch: at least attention_scratch_floats(T, pool) floats. window as in
+// attention_forward_ref (0 = none); a window skips the key blocks outside it, so the work grows
+// with T * W instead of T^2.
 int64_t attention_scratch_floats(int T, int threads);  // threads: the pool size (1 without a pool)
 void attention_forward(float* y, float* lse, const float* q, const float* k, const float* v, float* scratch, int B, int T,
-                       int NH, int NKV, int HD, ThreadPool* pool);
+                       int NH, int NKV, int HD, int window, ThreadPool* pool);
 // dq, dk, dv are overwritten; y is the forward output (its row dot with dy replaces rowsum(P dP)).
 void attention_backward(float* dq, float* dk, float* dv, const float* dy, const float* y, const float* lse, const float* q,
                         const float* k, const float* v, float* scratch, int B, int T, int NH, int NKV, int HD,
-                        ThreadPool* pool);
+                        int window, ThreadPool* pool);
 // Cross-entropy (cross_entropy_cpu.cpp). mask == nullptr counts every row. The forward also
 // writes lse[N], each counted row's log-sum-exp (0 elsewhere), so that the backward is one pass
 // per row: logits become dlogits = scale * (softmax - onehot) / count in place (0 on rows with

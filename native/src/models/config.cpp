@@ -49,6 +49,43 @@ struct Fields {
   }
 };
 
+// Which layers attend within a sliding window, and how wide, following transformers'
+// MistralConfig / Qwen2Config: a sliding_window key that is absent means their default 4096, an
+// explicit null means none. Mistral windows every layer. Qwen2 windows only with
+// use_sliding_window, and then the layers layer_types marks "sliding_attention", or without
+// layer_types those from max_window_layers (default 28) on.
+void parse_sliding_window(ModelConfig& c, const Fields& f, const Json& j) {
+  const bool mistral = c.architecture == "MistralForCausalLM", qwen2 = c.architecture == "Qwen2ForCausalLM";
+  c.sliding_layers.assign(c.num_layers, 0);
+  if (!mistral && !qwen2) return;  // LlamaConfig has no sliding window
+  const bool used = mistral || f.boolean("use_sliding_window", false);
+  const Json* sw = j.find("sliding_window");
+  if (used && !(sw && sw->is_null())) c.sliding_window = f.integer("sliding_window", false, 4096, 1);
+  if (mistral) {
+    if (c.sliding_window) c.sliding_layers.assign(c.num_layers, 1);
+    return;
+  }
+  if (const Json* types = f.get("layer_types")) {
+    if (!types->is_array() || (int)types->size() != c.num_layers)
+      f.fail("layer_types", "must be an array with one entry per layer (num_hidden_layers = " + std::to_string(c.num_layers) + ")");
+    for (int l = 0; l < c.num_layers; l++) {
+      const Json& t = types->as_array()[l];
+      const std::string name = t.is_string() ? t.as_string() : "";
+      if (name != "full_attention" && name != "sliding_attention")
+        f.fail("layer_types", "entry " + std::to_string(l) + " must be \"full_attention\" or \"sliding_attention\"");
+      if (name == "sliding_attention" && !c.sliding_window)
+        f.fail("layer_types", "entry " + std::to_string(l) +
+                                  " is \"sliding_attention\" but the model has no sliding window (use_sliding_window is "
+                                  "false or sliding_window is null)");
+      c.sliding_layers[l] = name == "sliding_attention";
+    }
+    return;
+  }
+  const int first = f.integer("max_window_layers", false, 28, 0);
+  if (c.sliding_window)
+    for (int l = first; l < c.num_layers; l++) c.sliding_layers[l] = 1;
+}
+
 }  // namespace
 
 ModelConfig load_model_config(const std::string& dir) {
@@ -101,8 +138,7 @@ ModelConfig load_model_config(const std::string& dir) {
   if (const Json* act = f.get("hidden_act"); act && (!act->is_string() || act->as_string() != "silu"))
     f.fail("hidden_act", "must be \"silu\" (SwiGLU); other activations are not supported");
   if (const Json* dt = f.get("torch_dtype"); dt && dt->is_string()) c.torch_dtype = dt->as_string();
-  bool sw_used = c.architecture == "MistralForCausalLM" || (qwen2 && f.boolean("use_sliding_window", false));
-  if (sw_used && f.get("sliding_window")) c.sliding_window = f.integer("sliding_window", false, 0, 1);
+  parse_sliding_window(c, f, j);
 
   if (const Json* rs = f.get("rope_scaling")) {
     if (!rs->is_object()) f.fail("rope_scaling", "must be an object or null");

@@ -71,7 +71,11 @@ void LlamaModel::backward(float loss_scale, ThreadPool* pool) {
     { ProfScope ps(prof_, kProfNormRope); rmsnorm_backward(ws.dres, L.ln2->grad, ws.dx, a.mid, L.ln2->data, a.rstd2, N, C, true, pool); }
     // ---- attention: mid = resid_in + o(attn(rope(q(x1)), rope(k(x1)), v(x1))); dres = d mid ----
     { ProfScope ps(prof_, kProfLinear); linear_backward(L.o, ws.datt, false, ws.dres, a.att, a.lora_t[3], N, pool); }
-    { ProfScope ps(prof_, kProfAttention); attention_backward(ws.dq, ws.dk, ws.dv, ws.datt, a.att, a.lse, a.q, a.k, a.v, ws.attn_scratch, B, T, NH, NKV, HD, pool); }
+    {
+      ProfScope ps(prof_, kProfAttention);
+      attention_backward(ws.dq, ws.dk, ws.dv, ws.datt, a.att, a.lse, a.q, a.k, a.v, ws.attn_scratch, B, T, NH, NKV, HD,
+                         cfg_.attention_window(l), pool);
+    }
     {
       ProfScope ps(prof_, kProfNormRope);
       rope_backward(ws.dq, ws.cos, ws.sin, B, T, NH, HD, pool);

@@ -105,11 +105,6 @@ float LlamaModel::forward(const Batch& batch, bool training, uint64_t dropout_se
   const int C = cfg_.hidden_size, F = cfg_.intermediate_size, V = cfg_.vocab_size;
   const int NH = cfg_.num_heads, NKV = cfg_.num_kv_heads, HD = cfg_.head_dim;
   if (B <= 0 || T <= 0) throw TunerError("bad_batch", "batch has B=" + std::to_string(B) + ", T=" + std::to_string(T), "B and T must be positive.");
-  if (cfg_.sliding_window > 0 && T > cfg_.sliding_window)
-    throw TunerError("unsupported_sequence_length",
-                     "sequence length " + std::to_string(T) + " exceeds the model's sliding_window " +
-                         std::to_string(cfg_.sliding_window) + "; sliding-window attention is not implemented",
-                     "Use a max sequence length <= " + std::to_string(cfg_.sliding_window) + ".");
   for (int i = 0; i < N; i++) {
     if (batch.tokens[i] >= (uint32_t)V || (batch.loss_mask[i] && batch.targets[i] >= (uint32_t)V))
       throw TunerError("bad_batch", "token id " + std::to_string(std::max(batch.tokens[i], batch.targets[i])) + " at position " +
@@ -171,7 +166,10 @@ float LlamaModel::forward(const Batch& batch, bool training, uint64_t dropout_se
       rope_forward(a.q, ws.cos, ws.sin, B, T, NH, HD, pool);
       rope_forward(a.k, ws.cos, ws.sin, B, T, NKV, HD, pool);
     }
-    { ProfScope ps(prof_, kProfAttention); attention_forward(a.att, a.lse, a.q, a.k, a.v, ws.attn_scratch, B, T, NH, NKV, HD, pool); }
+    {
+      ProfScope ps(prof_, kProfAttention);
+      attention_forward(a.att, a.lse, a.q, a.k, a.v, ws.attn_scratch, B, T, NH, NKV, HD, cfg_.attention_window(l), pool);
+    }
     { ProfScope ps(prof_, kProfLinear); linear_forward(L.o, a.mid, a.att, a.lora_t[3], N, pool); }
     { ProfScope ps(prof_, kProfNormRope); add_rmsnorm_forward(a.mid, a.x2, a.rstd2, a.mid, a.resid_in, L.ln2->data, N, C, eps, pool); }
     {

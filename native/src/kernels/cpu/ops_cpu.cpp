@@ -99,17 +99,25 @@ void rope_backward(float* dx, const float* cos, const float* sin, int B, int T, 
 }
 
 // Causal attention works on blocks of kRowBlock query rows: block [r0, r1) only meets keys
-// [0, r1), so the products skip most of the masked upper triangle (about 40% of the work at
-// T = 256) while each product stays large enough for the GEMM kernel to run at speed.
+// [k0, r1), k0 = 0 without a window, so the products skip most of the masked upper triangle
+// (about 40% of the work at T = 256) while each product stays large enough for the GEMM kernel
+// to run at speed. A sliding window W also skips the key blocks left of the block's first row's
+// window: k0 = max(0, r0 - W + 1), so a block's products are at most 64 x (64 + W - 1) and the
+// cost grows with T * W. Inside the block each row still zeroes the keys outside its own window.
 constexpr int kRowBlock = 64;
 
 int64_t attention_scratch_floats(int T, int threads) {
-  // Per thread: a probability block and a dP block, kRowBlock x T each.
+  // Per thread: a probability block and a dP block, kRowBlock x T each (a window only narrows them).
   return (int64_t)std::max(1, threads) * 2 * kRowBlock * T;
 }
 
+namespace {
+// The keys row i attends to: [first_key(i, W), i + 1).
+inline int first_key(int i, int window) { return window > 0 ? std::max(0, i - window + 1) : 0; }
+}  // namespace
+
 void attention_forward(float* y, float* lse, const float* q, const float* k, const float* v, float* scratch, int B, int T,
-                       int NH, int NKV, int HD, ThreadPool* pool) {
+                       int NH, int NKV, int HD, int window, ThreadPool* pool) {
   const VectorKernels& vk = vector_kernels();
   const int QD = NH * HD, KD = NKV * HD, G = NH / NKV;
   const float scale = 1.0f / std::sqrt((float)HD);
@@ -124,19 +132,22 @@ void attention_forward(float* y, float* lse, const float* q, const float* k, con
       float* lse_bh = lse + task * T;
       for (int r0 = 0; r0 < T; r0 += kRowBlock) {
         const int r1 = std::min(T, r0 + kRowBlock), R = r1 - r0;
-        // P[R, r1] = scale * Q_block K^T, then a causal softmax per row (zeros above the diagonal).
-        sgemm(Trans::N, Trans::T, R, r1, HD, scale, qb + (int64_t)r0 * QD, QD, kb, KD, 0.0f, P, r1, nullptr);
+        const int k0 = first_key(r0, window), K = r1 - k0;  // the block's keys [k0, r1), P's columns
+        // P[R, K] = scale * Q_block K[k0:r1]^T, then a softmax per row over its own keys (zeros elsewhere).
+        sgemm(Trans::N, Trans::T, R, K, HD, scale, qb + (int64_t)r0 * QD, QD, kb + (int64_t)k0 * KD, KD, 0.0f, P, K, nullptr);
         for (int i = r0; i < r1; i++) {
           // Softmax as exp(s - lse): the normalisation rides in the shift, one pass fewer, and
           // backward recomputes exactly these probabilities from the same lse.
-          float* row = P + (int64_t)(i - r0) * r1;
-          const float mx = vk.row_max(row, i + 1);
-          const float l = mx + (float)std::log(vk.sum_exp(row, i + 1, mx));
-          vk.exp_scale(row, i + 1, l, 1.0f);
-          std::fill(row + i + 1, row + r1, 0.0f);
+          float* row = P + (int64_t)(i - r0) * K;
+          const int lo = first_key(i, window) - k0, n = i + 1 - k0 - lo;
+          const float mx = vk.row_max(row + lo, n);
+          const float l = mx + (float)std::log(vk.sum_exp(row + lo, n, mx));
+          vk.exp_scale(row + lo, n, l, 1.0f);
+          std::fill(row, row + lo, 0.0f);
+          std::fill(row + lo + n, row + K, 0.0f);
           lse_bh[i] = l;
         }
-        sgemm(Trans::N, Trans::N, R, HD, r1, 1.0f, P, r1, vb, KD, 0.0f, yb + (int64_t)r0 * QD, QD, nullptr);
+        sgemm(Trans::N, Trans::N, R, HD, K, 1.0f, P, K, vb + (int64_t)k0 * KD, KD, 0.0f, yb + (int64_t)r0 * QD, QD, nullptr);
       }
     }
   });
@@ -144,7 +155,7 @@ void attention_forward(float* y, float* lse, const float* q, const float* k, con
 
 void attention_backward(float* dq, float* dk, float* dv, const float* dy, const float* y, const float* lse, const float* q,
                         const float* k, const float* v, float* scratch, int B, int T, int NH, int NKV, int HD,
-                        ThreadPool* pool) {
+                        int window, ThreadPool* pool) {
   const VectorKernels& vk = vector_kernels();
   const int QD = NH * HD, KD = NKV * HD, G = NH / NKV;
   const float scale = 1.0f / std::sqrt((float)HD);
@@ -172,26 +183,32 @@ void attention_backward(float* dq, float* dk, float* dv, const float* dy, const 
         float* dqb = dq + (int64_t)b * T * QD + h * HD;
         for (int r0 = 0; r0 < T; r0 += kRowBlock) {
           const int r1 = std::min(T, r0 + kRowBlock), R = r1 - r0;
-          // Recompute P = exp(scale Q K^T - lse) on the causal part of the block.
-          sgemm(Trans::N, Trans::T, R, r1, HD, scale, qb + (int64_t)r0 * QD, QD, kb, KD, 0.0f, P, r1, nullptr);
-          sgemm(Trans::N, Trans::T, R, r1, HD, 1.0f, dyb + (int64_t)r0 * QD, QD, vb, KD, 0.0f, dP, r1, nullptr);  // dY V^T
+          const int k0 = first_key(r0, window), K = r1 - k0;
+          const float* kk = kb + (int64_t)k0 * KD;
+          const float* vk0 = vb + (int64_t)k0 * KD;
+          // Recompute P = exp(scale Q K^T - lse) on the block's keys, as forward did.
+          sgemm(Trans::N, Trans::T, R, K, HD, scale, qb + (int64_t)r0 * QD, QD, kk, KD, 0.0f, P, K, nullptr);
+          sgemm(Trans::N, Trans::T, R, K, HD, 1.0f, dyb + (int64_t)r0 * QD, QD, vk0, KD, 0.0f, dP, K, nullptr);  // dY V^T
           for (int i = r0; i < r1; i++) {
-            float* pr = P + (int64_t)(i - r0) * r1;
-            float* dr = dP + (int64_t)(i - r0) * r1;
+            float* pr = P + (int64_t)(i - r0) * K;
+            float* dr = dP + (int64_t)(i - r0) * K;
+            const int lo = first_key(i, window) - k0, hi = i + 1 - k0;
             const float l = lse_bh[i];
-            vk.exp_scale(pr, i + 1, l, 1.0f);
+            vk.exp_scale(pr + lo, hi - lo, l, 1.0f);
             // rowsum(P * dP) = dY_i . Y_i, the forward output row (no extra pass over the block).
             const float* dyi = dyb + (int64_t)i * QD;
             const float* yi = yb + (int64_t)i * QD;
             float dot = 0;
             for (int e = 0; e < HD; e++) dot += dyi[e] * yi[e];
-            for (int j = 0; j <= i; j++) dr[j] = pr[j] * (dr[j] - dot) * scale;  // dS
-            std::fill(pr + i + 1, pr + r1, 0.0f);
-            std::fill(dr + i + 1, dr + r1, 0.0f);
+            for (int j = lo; j < hi; j++) dr[j] = pr[j] * (dr[j] - dot) * scale;  // dS
+            std::fill(pr, pr + lo, 0.0f);
+            std::fill(dr, dr + lo, 0.0f);
+            std::fill(pr + hi, pr + K, 0.0f);
+            std::fill(dr + hi, dr + K, 0.0f);
           }
-          sgemm(Trans::N, Trans::N, R, HD, r1, 1.0f, dP, r1, kb, KD, 0.0f, dqb + (int64_t)r0 * QD, QD, nullptr);  // dQ = dS K
-          sgemm(Trans::T, Trans::N, r1, HD, R, 1.0f, dP, r1, qb + (int64_t)r0 * QD, QD, 1.0f, dkb, KD, nullptr);  // dK += dS^T Q
-          sgemm(Trans::T, Trans::N, r1, HD, R, 1.0f, P, r1, dyb + (int64_t)r0 * QD, QD, 1.0f, dvb, KD, nullptr);  // dV += P^T dY
+          sgemm(Trans::N, Trans::N, R, HD, K, 1.0f, dP, K, kk, KD, 0.0f, dqb + (int64_t)r0 * QD, QD, nullptr);  // dQ = dS K
+          sgemm(Trans::T, Trans::N, K, HD, R, 1.0f, dP, K, qb + (int64_t)r0 * QD, QD, 1.0f, dkb + (int64_t)k0 * KD, KD, nullptr);  // dK += dS^T Q
+          sgemm(Trans::T, Trans::N, K, HD, R, 1.0f, P, K, dyb + (int64_t)r0 * QD, QD, 1.0f, dvb + (int64_t)k0 * KD, KD, nullptr);  // dV += P^T dY
         }
       }
     }

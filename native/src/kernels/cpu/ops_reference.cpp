@@ -61,8 +61,13 @@ void swiglu_backward_ref(float* dgate, float* dup, const float* dout, const floa
   for (int64_t i = 0; i < n; i++) swiglu_grad(dout[i], gate[i], up[i], &dgate[i], &dup[i]);
 }
 
+namespace {
+// The keys row i attends to: [attention_first_key(i, W), i + 1); the whole causal prefix when W = 0.
+int attention_first_key(int i, int window) { return window > 0 && i - window + 1 > 0 ? i - window + 1 : 0; }
+}  // namespace
+
 void attention_forward_ref(float* y, float* probs, const float* q, const float* k, const float* v, int B, int T, int NH,
-                           int NKV, int HD) {
+                           int NKV, int HD, int window) {
   const int QD = NH * HD, KD = NKV * HD, G = NH / NKV;
   const double scale = 1.0 / std::sqrt((double)HD);
   for (int b = 0; b < B; b++)
@@ -70,10 +75,11 @@ void attention_forward_ref(float* y, float* probs, const float* q, const float* 
       int kh = h / G;  // query head h reads key/value head h / (NH / NKV), as repeat_kv does
       float* P = probs + ((int64_t)b * NH + h) * T * T;
       for (int i = 0; i < T; i++) {
+        const int j0 = attention_first_key(i, window);
         const float* qi = q + (int64_t)(b * T + i) * QD + h * HD;
         std::vector<double> s(i + 1);
         double mx = -INFINITY;
-        for (int j = 0; j <= i; j++) {
+        for (int j = j0; j <= i; j++) {
           const float* kj = k + (int64_t)(b * T + j) * KD + kh * HD;
           double d = 0;
           for (int e = 0; e < HD; e++) d += (double)qi[e] * kj[e];
@@ -81,12 +87,12 @@ void attention_forward_ref(float* y, float* probs, const float* q, const float* 
           mx = std::max(mx, s[j]);
         }
         double sum = 0;
-        for (int j = 0; j <= i; j++) { s[j] = std::exp(s[j] - mx); sum += s[j]; }
-        for (int j = 0; j < T; j++) P[(int64_t)i * T + j] = j <= i ? (float)(s[j] / sum) : 0.0f;
+        for (int j = j0; j <= i; j++) { s[j] = std::exp(s[j] - mx); sum += s[j]; }
+        for (int j = 0; j < T; j++) P[(int64_t)i * T + j] = j >= j0 && j <= i ? (float)(s[j] / sum) : 0.0f;
         float* yi = y + (int64_t)(b * T + i) * QD + h * HD;
         for (int e = 0; e < HD; e++) {
           double acc = 0;
-          for (int j = 0; j <= i; j++) acc += P[(int64_t)i * T + j] * (double)v[(int64_t)(b * T + j) * KD + kh * HD + e];
+          for (int j = j0; j <= i; j++) acc += P[(int64_t)i * T + j] * (double)v[(int64_t)(b * T + j) * KD + kh * HD + e];
           yi[e] = (float)acc;
         }
       }
@@ -94,7 +100,7 @@ void attention_forward_ref(float* y, float* probs, const float* q, const float* 
 }
 
 void attention_backward_ref(float* dq, float* dk, float* dv, const float* dy, const float* probs, const float* q,
-                            const float* k, const float* v, int B, int T, int NH, int NKV, int HD) {
+                            const float* k, const float* v, int B, int T, int NH, int NKV, int HD, int window) {
   const int QD = NH * HD, KD = NKV * HD, G = NH / NKV;
   const double scale = 1.0 / std::sqrt((double)HD);
   for (int64_t i = 0; i < (int64_t)B * T * QD; i++) dq[i] = 0;
@@ -105,9 +111,10 @@ void attention_backward_ref(float* dq, float* dk, float* dv, const float* dy, co
       int kh = h / G;
       const float* P = probs + ((int64_t)b * NH + h) * T * T;
       for (int i = 0; i < T; i++) {
+        const int j0 = attention_first_key(i, window);
         const float* dyi = dy + (int64_t)(b * T + i) * QD + h * HD;
         double rowdot = 0;
-        for (int j = 0; j <= i; j++) {
+        for (int j = j0; j <= i; j++) {
           const float* vj = v + (int64_t)(b * T + j) * KD + kh * HD;
           double d = 0;
           for (int e = 0; e < HD; e++) d += (double)dyi[e] * vj[e];
@@ -115,7 +122,7 @@ void attention_backward_ref(float* dq, float* dk, float* dv, const float* dy, co
           rowdot += d * P[(int64_t)i * T + j];
           for (int e = 0; e < HD; e++) dv[(int64_t)(b * T + j) * KD + kh * HD + e] += (float)(P[(int64_t)i * T + j] * dyi[e]);
         }
-        for (int j = 0; j <= i; j++) {
+        for (int j = j0; j <= i; j++) {
           double ds = P[(int64_t)i * T + j] * (dp[j] - rowdot) * scale;
           for (int e = 0; e < HD; e++) {
             dq[(int64_t)(b * T + i) * QD + h * HD + e] += (float)(ds * k[(int64_t)(b * T + j) * KD + kh * HD + e]);
