@@ -2,7 +2,11 @@
 // system has libopenblas.so.0) on the shapes a training step runs and on square sizes, with
 // 1 and 2 threads (or --threads), plus this CPU's measured FMA peak for "% of peak".
 //   tuner-bench-gemm [--threads 1,2] [--shapes train|square|all] [--seconds 0.3] [--json]
-//                    [--filter TEXT] [--blocks mc,kc,nc] [--cpu-time]   (the last two: tuning)
+//                    [--filter TEXT] [--cold] [--blocks mc,kc,nc] [--cpu-time]   (the last two: tuning)
+// --blocked turns the skinny path off (gemm_skinny.cpp), to compare it with the blocked one.
+// --cold gives every call its own copy of A, B and C out of a rotation larger than the L3 cache,
+// as in a training step where each layer's weights and activations were last touched long ago;
+// the default reuses one set, which stays in cache.
 // Both libraries multiply the same matrices; the largest difference between their results is
 // printed too, so a fast but wrong kernel cannot pass unnoticed.
 #include <dlfcn.h>
@@ -57,9 +61,16 @@ const Shape kTrainShapes[] = {
     {"attn QK^T", Trans::N, Trans::T, 256, 256, 64},
     {"attn PV", Trans::N, Trans::N, 256, 64, 256},
     {"attn dV", Trans::T, Trans::N, 256, 64, 256},
-    // LoRA rank 8 on a 512 x 512 projection.
+    // LoRA rank 8 on a 512 x 512 projection (and 512 -> 1376 for the N = out shapes):
+    // forward t = x A^T and y += s t B^T; backward dB += s dy^T t, dt = s dy B, dA += dt^T x,
+    // dx += dt A.
     {"lora xA^T", Trans::N, Trans::T, 1024, 8, 512},
+    {"lora tB^T", Trans::N, Trans::T, 1024, 1376, 8},
+    {"lora dB", Trans::T, Trans::N, 1376, 8, 1024},
+    {"lora dB", Trans::T, Trans::N, 512, 8, 1024},
+    {"lora dt", Trans::N, Trans::N, 1024, 8, 1376},
     {"lora dA", Trans::T, Trans::N, 8, 512, 1024},
+    {"lora dx", Trans::N, Trans::N, 1024, 512, 8},
 };
 const Shape kSquareShapes[] = {
     {"square", Trans::N, Trans::N, 256, 256, 256},
@@ -165,6 +176,8 @@ struct Options {
   double seconds = 0.3;
   bool json = false;
   std::string filter;            // only shapes whose label contains this
+  bool cold = false;             // operands out of cache on every call
+  bool blocked = false;          // no skinny path
   int mc = 0, kc = 0, nc = 0;    // override the kernel's cache blocks (tuning)
 };
 
@@ -198,6 +211,10 @@ Options parse(int argc, char** argv) {
         std::fprintf(stderr, "tuner-bench-gemm: --blocks wants mc,kc,nc\n");
         std::exit(2);
       }
+    } else if (a == "--blocked") {
+      o.blocked = true;
+    } else if (a == "--cold") {
+      o.cold = true;
     } else if (a == "--cpu-time") {
       g_cpu_time = true;
     } else if (a == "--json") {
@@ -205,7 +222,7 @@ Options parse(int argc, char** argv) {
     } else {
       std::fprintf(stderr,
                    "usage: tuner-bench-gemm [--threads 1,2] [--shapes train|square|all] "
-                   "[--seconds 0.3] [--filter TEXT] [--blocks mc,kc,nc] [--cpu-time] [--json]\n");
+                   "[--seconds 0.3] [--filter TEXT] [--cold] [--blocked] [--blocks mc,kc,nc] [--cpu-time] [--json]\n");
       std::exit(a == "--help" || a == "-h" ? 0 : 2);
     }
   }
@@ -232,6 +249,7 @@ int main(int argc, char** argv) {
     kernel.kc = opt.kc;
     kernel.nc = (opt.nc + kernel.nr - 1) / kernel.nr * kernel.nr;
   }
+  if (opt.blocked) kernel.skinny = nullptr;
   if (!opt.filter.empty()) {
     std::vector<Shape> kept;
     for (const Shape& s : shapes) {
@@ -242,7 +260,9 @@ int main(int argc, char** argv) {
     shapes = kept;
   }
   if (!opt.json) {
-    std::printf("sgemm kernel: %s (mc=%d kc=%d nc=%d)", kernel.name, kernel.mc, kernel.kc, kernel.nc);
+    std::printf("sgemm kernel: %s (mc=%d kc=%d nc=%d)%s", kernel.name, kernel.mc, kernel.kc, kernel.nc,
+                opt.cold ? ", operands cold (a new copy per call)" : "");
+    if (opt.blocked) std::printf("; skinny path off");
     std::printf("; peer: %s\n", have_blas ? "OpenBLAS cblas_sgemm (libopenblas.so.0)" : "none (libopenblas.so.0 not found)");
   }
   std::mt19937 rng(42);
@@ -261,27 +281,40 @@ int main(int argc, char** argv) {
     for (const Shape& s : shapes) {
       const int a_rows = s.ta == Trans::N ? s.M : s.K, a_cols = s.ta == Trans::N ? s.K : s.M;
       const int b_rows = s.tb == Trans::N ? s.K : s.N, b_cols = s.tb == Trans::N ? s.N : s.K;
-      std::vector<float> A(size_t(a_rows) * a_cols), B(size_t(b_rows) * b_cols);
-      std::vector<float> C(size_t(s.M) * s.N), C_peer(size_t(s.M) * s.N);
-      for (auto& x : A) x = dist(rng);
-      for (auto& x : B) x = dist(rng);
+      // One operand set, or (--cold) enough copies that cycling through them evicts each one
+      // from a 64 MiB cache before its next use. Ours and the peer each get their own C.
+      const size_t a_size = size_t(a_rows) * a_cols, b_size = size_t(b_rows) * b_cols;
+      const size_t c_size = size_t(s.M) * s.N;
+      const size_t set_bytes = sizeof(float) * (a_size + b_size + 2 * c_size);
+      const size_t sets = opt.cold ? std::max<size_t>(2, (size_t(128) << 20) / set_bytes + 1) : 1;
+      std::vector<float> A(a_size * sets), B(b_size * sets), C(c_size * sets), C_peer(c_size * sets);
+      for (size_t i = 0; i < a_size; ++i) A[i] = dist(rng);
+      for (size_t i = 0; i < b_size; ++i) B[i] = dist(rng);
+      for (size_t k = 1; k < sets; ++k) {
+        std::copy(A.begin(), A.begin() + a_size, A.begin() + k * a_size);
+        std::copy(B.begin(), B.begin() + b_size, B.begin() + k * b_size);
+      }
+      size_t set_ours = 0, set_peer = 0;
       const double flops = 2.0 * s.M * s.N * s.K;
       auto run_ours = [&] {
-        sgemm_with_kernel(kernel, s.ta, s.tb, s.M, s.N, s.K, 1.0f, A.data(), a_cols, B.data(), b_cols, 0.0f,
-                          C.data(), s.N, &pool);
+        const size_t k = set_ours++ % sets;
+        sgemm_with_kernel(kernel, s.ta, s.tb, s.M, s.N, s.K, 1.0f, A.data() + k * a_size, a_cols,
+                          B.data() + k * b_size, b_cols, 0.0f, C.data() + k * c_size, s.N, &pool);
       };
       double ours = 0, peer = 0, max_diff = 0;
       if (have_blas) {
         auto run_peer = [&] {
+          const size_t k = set_peer++ % sets;
           blas.sgemm(kCblasRowMajor, s.ta == Trans::N ? kCblasNoTrans : kCblasTrans,
-                     s.tb == Trans::N ? kCblasNoTrans : kCblasTrans, s.M, s.N, s.K, 1.0f, A.data(),
-                     a_cols, B.data(), b_cols, 0.0f, C_peer.data(), s.N);
+                     s.tb == Trans::N ? kCblasNoTrans : kCblasTrans, s.M, s.N, s.K, 1.0f,
+                     A.data() + k * a_size, a_cols, B.data() + k * b_size, b_cols, 0.0f,
+                     C_peer.data() + k * c_size, s.N);
         };
         double t_ours, t_peer;
         best_seconds_pair(run_ours, run_peer, opt.seconds, t_ours, t_peer);
         ours = flops / t_ours / 1e9;
         peer = flops / t_peer / 1e9;
-        for (size_t i = 0; i < C.size(); ++i) max_diff = std::max(max_diff, double(std::fabs(C[i] - C_peer[i])));
+        for (size_t i = 0; i < c_size; ++i) max_diff = std::max(max_diff, double(std::fabs(C[i] - C_peer[i])));
       } else {
         ours = flops / best_seconds(run_ours, opt.seconds) / 1e9;
       }

@@ -2,6 +2,7 @@
 // transpose combinations, odd sizes around the tile and block edges, row strides wider than the
 // matrix, alpha / beta (beta = 0 over NaN-filled C), 1 / 2 / 4 threads, and bit-identical
 // results from run to run and across thread counts.
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <cstring>
@@ -125,23 +126,77 @@ void test_kernel(const GemmKernel& kernel) {
   check_case(kernel, {Trans::T, Trans::N, 8, 256, 512, 0, 0, 0, 1.0f, 1.0f}, &pool4, rng);
   check_case(kernel, {Trans::N, Trans::N, 3, 300, 40, 0, 0, 0, 1.0f, 0.0f}, &pool4, rng);
 
-  // Determinism: the same problem twice, and with 1, 2 and 4 threads, gives identical bits.
+  // Skinny shapes (gemm_skinny.cpp): C with <= 16 columns or <= 8 rows, every transpose pair,
+  // around the tile widths (8, 16, 24, 32), panel edges (64 columns) and a K too long for a
+  // full panel; C NaN-filled under beta = 0, strided rows.
   for (Trans ta : ts)
     for (Trans tb : ts) {
-      std::vector<float> first, again;
-      const Case c{ta, tb, 131, 97, kernel.kc + 77, 0, 0, 0, 1.0f, 0.5f};
-      for (int round = 0; round < 2; ++round)
-        for (ThreadPool* pool : pools) {
-          std::mt19937 same(99);
-          check_case(kernel, c, pool, same, first.empty() ? &first : &again);
-          if (!again.empty() && std::memcmp(first.data(), again.data(), first.size() * 4) != 0) {
-            std::printf("FAIL %s %s%s: results differ between runs / thread counts\n", kernel.name,
-                        tname(ta), tname(tb));
-            ++g_failures;
-          }
-          ++g_checks;
+      for (int n : {1, 3, 8, 9, 13, 16})
+        for (int m : {5, 8, 9, 67, 200}) {
+          check_case(kernel, {ta, tb, m, n, 37, 1, 2, 3, 1.0f, 0.0f}, pools[(m + n) % 4], rng);
+          check_case(kernel, {ta, tb, m, n, 300, 0, 1, 0, -0.5f, 0.75f}, pools[(m + n + 1) % 4], rng);
         }
+      for (int m : {1, 2, 3, 4, 5, 6, 7, 8})
+        for (int n : {17, 23, 24, 33, 64, 65, 131}) {
+          check_case(kernel, {ta, tb, m, n, 29, 2, 0, 1, 1.0f, 0.0f}, pools[(m + n) % 4], rng);
+          check_case(kernel, {ta, tb, m, n, 70, 0, 3, 0, 2.0f, 1.0f}, pools[(m + n + 1) % 4], rng);
+        }
+      check_case(kernel, {ta, tb, 8, 77, 5000, 0, 0, 0, 1.0f, 0.0f}, &pool2, rng);
+      check_case(kernel, {ta, tb, 45, 8, 5000, 0, 0, 0, 1.0f, 1.0f}, &pool2, rng);
+      check_case(kernel, {ta, tb, 45, 12, 3000, 0, 0, 0, 1.0f, 0.0f}, &pool4, rng);
     }
+
+  // Determinism: the same problem twice, and with 1, 2 and 4 threads, gives identical bits;
+  // a blocked shape and the skinny ones of a rank-8 LoRA layer (and rank 16, odd ranks).
+  std::vector<Case> same_bits;
+  for (Trans ta : ts)
+    for (Trans tb : ts) {
+      same_bits.push_back({ta, tb, 131, 97, kernel.kc + 77, 0, 0, 0, 1.0f, 0.5f});
+      same_bits.push_back({ta, tb, 515, 8, 131, 0, 0, 0, 0.5f, 0.0f});
+      same_bits.push_back({ta, tb, 515, 16, 131, 1, 0, 2, 1.0f, 1.0f});
+      same_bits.push_back({ta, tb, 8, 515, 131, 0, 1, 0, 1.0f, 1.0f});
+      same_bits.push_back({ta, tb, 5, 203, 67, 0, 0, 0, 1.0f, 0.0f});
+      same_bits.push_back({ta, tb, 333, 7, 67, 0, 0, 0, 2.0f, 0.25f});
+    }
+  for (const Case& c : same_bits) {
+    std::vector<float> first, again;
+    for (int round = 0; round < 2; ++round)
+      for (ThreadPool* pool : pools) {
+        std::mt19937 same(99);
+        check_case(kernel, c, pool, same, first.empty() ? &first : &again);
+        if (!again.empty() && std::memcmp(first.data(), again.data(), first.size() * 4) != 0) {
+          std::printf("FAIL %s %s%s M=%d N=%d K=%d: results differ between runs / thread counts\n",
+                      kernel.name, tname(c.ta), tname(c.tb), c.M, c.N, c.K);
+          ++g_failures;
+        }
+        ++g_checks;
+      }
+  }
+
+  // The skinny path against the blocked one (the same kernel without it) on LoRA shapes.
+  if (kernel.skinny) {
+    GemmKernel blocked = kernel;
+    blocked.skinny = nullptr;
+    const Case lora[] = {{Trans::N, Trans::T, 256, 8, 128, 0, 0, 0, 1.0f, 0.0f},
+                         {Trans::T, Trans::N, 8, 128, 256, 0, 0, 0, 1.0f, 1.0f},
+                         {Trans::T, Trans::N, 200, 8, 256, 0, 0, 0, 2.0f, 1.0f},
+                         {Trans::N, Trans::N, 256, 8, 200, 0, 0, 0, 2.0f, 0.0f}};
+    for (const Case& c : lora) {
+      std::vector<float> skinny_out, blocked_out;
+      std::mt19937 r1(5), r2(5);
+      check_case(kernel, c, &pool2, r1, &skinny_out);
+      check_case(blocked, c, &pool2, r2, &blocked_out);
+      double worst = 0;
+      for (size_t i = 0; i < skinny_out.size(); ++i)
+        worst = std::max(worst, double(std::fabs(skinny_out[i] - blocked_out[i])));
+      ++g_checks;
+      if (!(worst <= 1e-4 * c.K)) {
+        std::printf("FAIL %s skinny vs blocked %s%s M=%d N=%d K=%d: differ by %g\n", kernel.name,
+                    tname(c.ta), tname(c.tb), c.M, c.N, c.K, worst);
+        ++g_failures;
+      }
+    }
+  }
 }
 
 }  // namespace

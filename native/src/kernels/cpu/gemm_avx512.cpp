@@ -137,7 +137,8 @@ void micro_14x32(int kc, const float* a, const float* b, float* c, int64_t ldc, 
 }
 
 // mc 140 x kc 256 A block = 140 KiB (L2 >= 1 MiB on AVX-512 parts); B sliver 32 x 256 = 32 KiB.
-constexpr GemmKernel kKernel{"avx512", MR, NR, 140, 256, 4096, micro_14x32};
+constexpr GemmKernel kKernel{"avx512", MR, NR, 140, 256, 4096, micro_14x32,
+                             nullptr, nullptr, nullptr, nullptr, gemm_skinny_avx2};
 
 }  // namespace
 

@@ -192,6 +192,8 @@ void sgemm_with_kernel(const GemmKernel& kern, Trans ta, Trans tb, int M, int N,
   }
   TUNER_CHECK(lda >= (ta == Trans::N ? K : M), "sgemm: lda smaller than a row of A");
   TUNER_CHECK(ldb >= (tb == Trans::N ? N : K), "sgemm: ldb smaller than a row of B");
+  if (kern.skinny && sgemm_skinny(kern, ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, pool))
+    return;
 
   const Problem p{&kern, ta, tb, M, N, K, alpha, A, lda, B, ldb, C, ldc};
   const int threads = pool ? pool->size() : 1;

@@ -28,7 +28,29 @@ void micro_4x8(int kc, const float* a, const float* b, float* c, int64_t ldc, in
   }
 }
 
-constexpr GemmKernel kKernel{"generic", MR, NR, 128, 256, 4096, micro_4x8};
+// The skinny contract (gemm_internal.h) in plain loops: 8-wide rows the compiler vectorizes.
+void skinny(int rows, int cols, int K, const float* a, int64_t ars, int64_t aks, const float* b,
+            int64_t bks, bool b_padded, float* c, int64_t ldc, float alpha, float beta) {
+  constexpr int W = 32;
+  float acc[8][W] = {};
+  for (int k = 0; k < K; ++k) {
+    const float* bk = b + k * bks;
+    for (int r = 0; r < rows; ++r) {
+      const float x = a[r * ars + k * aks];
+      for (int j = 0; j < cols; ++j) acc[r][j] += x * bk[j];
+    }
+  }
+  for (int r = 0; r < rows; ++r) {
+    for (int j = 0; j < cols; ++j) {
+      float& out = c[r * ldc + j];
+      const float t = alpha * acc[r][j];
+      out = beta == 0.0f ? t : beta * out + t;
+    }
+  }
+}
+
+constexpr GemmKernel kKernel{"generic", MR, NR, 128, 256, 4096, micro_4x8,
+                             nullptr, nullptr, nullptr, nullptr, skinny};
 
 }  // namespace
 

@@ -32,6 +32,17 @@ using GemmPackBCols = void (*)(float* dst, const float* B, int64_t ldb, int p0, 
 using GemmPackACols = GemmPackARows;  // A stored [K][M]: rows [i0, i0+m) of op(A) = A^T
 using GemmPackBRows = GemmPackBCols;  // B stored [K][N]
 
+// Skinny products, where C has at most 16 columns or 8 rows (LoRA's rank-r factors): packing
+// the large operand would cost as much as the multiply, so a skinny tile reads it in place.
+// One call computes, for r < rows and j < cols, summing k = 0 .. K-1 in order:
+//   C[r * ldc + j] = alpha * sum_k a[r * ars + k * aks] * b[k * bks + j] + beta * C[r * ldc + j]
+// (beta == 0: C is not read). Limits: rows <= 8, cols <= 32, and rows * ceil(cols / 8) <= 12
+// unless cols <= 8. b_padded: every k has ceil(cols / 8) * 8 readable floats in b; otherwise
+// only cols, and the tile masks its loads of b.
+using GemmSkinnyKernel = void (*)(int rows, int cols, int K, const float* a, int64_t ars,
+                                  int64_t aks, const float* b, int64_t bks, bool b_padded,
+                                  float* c, int64_t ldc, float alpha, float beta);
+
 struct GemmKernel {
   const char* name;  // "avx512", "avx2", "generic"
   int mr, nr;        // register tile
@@ -41,7 +52,14 @@ struct GemmKernel {
   GemmPackBCols pack_b_cols = nullptr;  // optional
   GemmPackACols pack_a_cols = nullptr;  // optional
   GemmPackBRows pack_b_rows = nullptr;  // optional
+  GemmSkinnyKernel skinny = nullptr;    // optional; skinny shapes use the blocked path without it
 };
+
+// The AVX2 skinny tile (gemm_skinny_avx2.cpp), shared by the AVX-512 kernel: every AVX-512 CPU
+// has AVX2 + FMA, and a rank-8 side fills one 8-wide vector exactly.
+void gemm_skinny_avx2(int rows, int cols, int K, const float* a, int64_t ars, int64_t aks,
+                      const float* b, int64_t bks, bool b_padded, float* c, int64_t ldc,
+                      float alpha, float beta);
 
 // One per instruction set; each is defined in its own file compiled with that ISA's flags.
 const GemmKernel& gemm_kernel_generic();
@@ -50,6 +68,13 @@ const GemmKernel& gemm_kernel_avx512();
 
 // The kernel sgemm uses on this CPU (cpu_features; TUNER_CPU_LIMIT caps it).
 const GemmKernel& gemm_kernel_best();
+
+// The skinny path (gemm_skinny.cpp): runs the product and returns true when C has at most 16
+// columns, or at most 8 rows with op(B) = B; returns false (nothing done) otherwise. Needs
+// kernel.skinny. Checked arguments, K > 0 and alpha != 0.
+bool sgemm_skinny(const GemmKernel& kernel, Trans ta, Trans tb, int M, int N, int K, float alpha,
+                  const float* A, int lda, const float* B, int ldb, float beta, float* C, int ldc,
+                  ThreadPool* pool);
 
 // sgemm with an explicit kernel: tests compare every kernel this CPU can run with the reference.
 void sgemm_with_kernel(const GemmKernel& kernel, Trans ta, Trans tb, int M, int N, int K,
