@@ -1,6 +1,6 @@
 // Numerics of the native engine against our PyTorch reference (test/native/reference): for tiny
 // random models of every supported variant (architecture, storage dtype, sharding, tied
-// embeddings, biases, GQA, rope_scaling), tuner-check's loss, logits and every gradient (full
+// embeddings, biases, GQA, rope_scaling, sliding-window attention), tuner-check's loss, logits and every gradient (full
 // fine-tune and LoRA) must match a float64 PyTorch computation on the same files. Also checks
 // that every kind of broken model folder gives its error code and a clean non-zero exit.
 import { spawnSync } from 'node:child_process';
@@ -60,7 +60,7 @@ function writeBatch(file: string, B: number, T: number, vocab: number, seed: num
 interface Report {
   ok: boolean;
   error?: string;
-  loss: { rel: number };
+  loss: { rel: number; native: number; ref: number };
   logits: { rel: number; abs: number };
   grads: number;
   grad_max_rel: number;
@@ -95,6 +95,17 @@ const VARIANTS: Array<[string, string[]]> = [
   ['rope-dynamic', ['--rope-scaling', 'dynamic', '--max-pos', '8']],
   ['rope-llama3', ['--rope-scaling', 'llama3']],
   ['rope-yarn', ['--rope-scaling', 'yarn']],
+  // Sliding windows shorter than the batch's T = 16. Same weights as 'mistral' and
+  // 'qwen2-biases-tied' (same seed and shapes): only the window differs.
+  ['mistral-window5', ['--arch', 'mistral', '--sliding-window', '5']],
+  // Qwen2: layer 0 full, layer 1 windowed (max_window_layers = 1).
+  ['qwen2-window-layers', ['--arch', 'qwen2', '--tied', '--kv-heads', '1', '--sliding-window', '5', '--max-window-layers', '1']],
+];
+/** Long-batch (T = 150) variants: several 64-row attention blocks, the last one partial. */
+const LONG: Array<[string, string[]]> = [
+  ['llama-T150', ['--max-pos', '256']],
+  // Window 40: the key blocks left of each row block's window are skipped.
+  ['mistral-window40-T150', ['--arch', 'mistral', '--sliding-window', '40', '--max-pos', '256']],
 ];
 
 // LoRA cases: [name, base variant, make_tiny_adapter.py options].
@@ -102,6 +113,7 @@ const LORA: Array<[string, string, string[]]> = [
   ['lora-all-modules', 'llama-f32-gqa', []],
   ['lora-q-v-rank2', 'qwen2-biases-tied', ['--targets', 'q_proj,v_proj', '--rank', '2', '--alpha', '16']],
   ['lora-mlp-tied', 'llama-tied', ['--targets', 'o_proj,gate_proj,down_proj', '--rank', '8']],
+  ['lora-qkv-window', 'qwen2-window-layers', ['--targets', 'q_proj,k_proj,v_proj', '--rank', '4']],
 ];
 
 interface Case {
@@ -127,7 +139,7 @@ before(() => {
   writeBatch(longBatch, 1, 150, VOCAB, 11);
   const all: Array<[string, string, string | undefined, string?]> = [];
   for (const [name, opts] of VARIANTS) all.push([name, makeModel(name, opts), undefined]);
-  all.push(['llama-T150', makeModel('llama-T150', ['--max-pos', '256']), undefined, longBatch]);
+  for (const [name, opts] of LONG) all.push([name, makeModel(name, opts), undefined, longBatch]);
   for (const [name, base, opts] of LORA) {
     const variant = VARIANTS.find((v) => v[0] === base);
     assert.ok(variant, base);
@@ -174,7 +186,26 @@ function expectMatch(t: { diagnostic: (s: string) => void }, name: string): void
 
 describe('full fine-tune: logits, loss and every gradient match PyTorch', () => {
   for (const [name] of VARIANTS) test(name, (t) => expectMatch(t, name));
-  test('llama-T150 (multi-block causal attention)', (t) => expectMatch(t, 'llama-T150'));
+  for (const [name] of LONG) test(`${name} (multi-block attention)`, (t) => expectMatch(t, name));
+});
+
+describe('a sliding window shorter than the sequence changes the result', () => {
+  // The pairs share their weights; a window that was silently ignored (by the engine and the
+  // reference alike) would give the same loss.
+  const pairs: Array<[string, string]> = [
+    ['mistral-window5', 'mistral'],
+    ['qwen2-window-layers', 'qwen2-biases-tied'],
+    ['mistral-window40-T150', 'llama-T150'],
+  ];
+  for (const [windowed, full] of pairs) {
+    test(`${windowed} vs ${full}`, () => {
+      const a = reports[windowed];
+      const b = reports[full];
+      assert.ok(a && b, 'both compared');
+      assert.ok(Math.abs(a.loss.ref - b.loss.ref) > 1e-6 * Math.abs(b.loss.ref), `same loss ${a.loss.ref}`);
+      assert.ok(Math.abs(a.loss.native - a.loss.ref) <= TOL * Math.abs(a.loss.ref));
+    });
+  }
 });
 
 describe('LoRA: logits, loss and every LoRA gradient match PyTorch', () => {

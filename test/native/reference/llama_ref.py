@@ -10,7 +10,7 @@ the native engine: same safetensors in, logits / loss / every gradient out.
 
 Parameter names are the Hugging Face ones (model.layers.0.self_attn.q_proj.weight, LoRA:
 model.layers.0.self_attn.q_proj.lora_A.weight; PEFT prefixes "base_model.model.").
-Sliding-window attention (Mistral, Qwen2) is not modelled: it only matters for T > window.
+Sliding-window attention (Mistral, Qwen2) follows transformers: see layer_windows().
 """
 import json
 import math
@@ -96,6 +96,37 @@ def rope_inv_freq(cfg, seq_len):
     raise ValueError(f"unsupported rope_scaling type {kind}")
 
 
+def layer_windows(cfg):
+    """The attention window of every layer, 0 = full causal, as transformers decides it:
+    MistralConfig windows every layer with sliding_window (4096 when the key is absent, none when
+    null); Qwen2Config only with use_sliding_window, in the layers layer_types calls
+    "sliding_attention" (default: index >= max_window_layers, itself 28 by default)."""
+    L = cfg["num_hidden_layers"]
+    arch = cfg["architectures"][0]
+    if arch == "MistralForCausalLM":
+        w = cfg.get("sliding_window", 4096)
+        return [w or 0] * L
+    if arch != "Qwen2ForCausalLM" or not cfg.get("use_sliding_window", False):
+        return [0] * L
+    w = cfg.get("sliding_window", 4096) or 0
+    types = cfg.get("layer_types")
+    if types is None:
+        first = cfg.get("max_window_layers", 28)
+        types = ["sliding_attention" if w and i >= first else "full_attention" for i in range(L)]
+    return [w if t == "sliding_attention" else 0 for t in types]
+
+
+def attention_mask(T, window):
+    """[T, T] bool, True where query i may attend key j: causal (j <= i) and, with a window W,
+    masking_utils' sliding_window_overlay (j > i - W): W keys, the query's own included."""
+    i = torch.arange(T)[:, None]
+    j = torch.arange(T)[None, :]
+    mask = j <= i
+    if window:
+        mask = mask & (j > i - window)
+    return mask
+
+
 def head_dim(cfg):
     return cfg.get("head_dim") or cfg["hidden_size"] // cfg["num_attention_heads"]
 
@@ -143,8 +174,9 @@ class RMSNorm(nn.Module):
 
 
 class Attention(nn.Module):
-    def __init__(self, cfg, qkv_bias, o_bias, dtype):
+    def __init__(self, cfg, qkv_bias, o_bias, dtype, window):
         super().__init__()
+        self.window = window
         C, NH, NKV, HD = cfg["hidden_size"], cfg["num_attention_heads"], cfg["num_key_value_heads"], head_dim(cfg)
         self.NH, self.NKV, self.HD = NH, NKV, HD
         self.q_proj = Lin(NH * HD, C, qkv_bias, dtype)
@@ -162,7 +194,7 @@ class Attention(nn.Module):
         k = k.repeat_interleave(rep, dim=1)
         v = v.repeat_interleave(rep, dim=1)
         att = (q @ k.transpose(-1, -2)) / math.sqrt(self.HD)
-        mask = torch.ones(T, T, dtype=torch.bool).tril()
+        mask = attention_mask(T, self.window)
         att = att.masked_fill(~mask, float("-inf")).softmax(-1)
         y = (att @ v).transpose(1, 2).reshape(B, T, self.NH * self.HD)
         return self.o_proj(y)
@@ -189,7 +221,7 @@ class Mlp(nn.Module):
 
 
 class Layer(nn.Module):
-    def __init__(self, cfg, dtype):
+    def __init__(self, cfg, dtype, window):
         super().__init__()
         arch = cfg["architectures"][0]
         llama = arch == "LlamaForCausalLM"
@@ -198,7 +230,7 @@ class Layer(nn.Module):
         mlp_bias = llama and cfg.get("mlp_bias", False)
         eps = cfg.get("rms_norm_eps", 1e-6)
         self.input_layernorm = RMSNorm(cfg["hidden_size"], eps, dtype)
-        self.self_attn = Attention(cfg, qkv_bias, o_bias, dtype)
+        self.self_attn = Attention(cfg, qkv_bias, o_bias, dtype, window)
         self.post_attention_layernorm = RMSNorm(cfg["hidden_size"], eps, dtype)
         self.mlp = Mlp(cfg["hidden_size"], cfg["intermediate_size"], mlp_bias, dtype)
 
@@ -212,7 +244,7 @@ class Decoder(nn.Module):
         super().__init__()
         self.embed_tokens = nn.Module()
         self.embed_tokens.weight = nn.Parameter(torch.zeros(cfg["vocab_size"], cfg["hidden_size"], dtype=dtype))
-        self.layers = nn.ModuleList([Layer(cfg, dtype) for _ in range(cfg["num_hidden_layers"])])
+        self.layers = nn.ModuleList([Layer(cfg, dtype, w) for w in layer_windows(cfg)])
         self.norm = RMSNorm(cfg["hidden_size"], cfg.get("rms_norm_eps", 1e-6), dtype)
 
 

@@ -7,6 +7,7 @@ same files, so both see exactly the same weights.
       [--dtype f32|f16|bf16] [--shards N] [--tied] [--rope-scaling linear|dynamic|llama3|yarn]
       [--seed S] [--vocab V] [--hidden C] [--layers L] [--heads NH] [--kv-heads NKV]
       [--intermediate F] [--head-dim HD] [--max-pos P] [--attention-bias] [--mlp-bias]
+      [--sliding-window W [--max-window-layers K]]
 
 Weights are scaled so that activations stay O(1) in a tiny model (unlike the 0.02 of real
 initialisations), which keeps every gradient far from zero and the comparison meaningful.
@@ -75,10 +76,11 @@ def make_config(a):
         cfg["attention_bias"] = bool(a.attention_bias)
         cfg["mlp_bias"] = bool(a.mlp_bias)
     if a.arch == "mistral":
-        cfg["sliding_window"] = 4096
+        cfg["sliding_window"] = a.sliding_window or 4096
     if a.arch == "qwen2":
-        cfg["use_sliding_window"] = False
-        cfg["sliding_window"] = 4096
+        cfg["use_sliding_window"] = bool(a.sliding_window)
+        cfg["sliding_window"] = a.sliding_window or 4096
+        cfg["max_window_layers"] = a.max_window_layers
     rs = rope_scaling_entry(a.rope_scaling, a.max_pos)
     if rs is not None:
         cfg["rope_scaling"] = rs
@@ -161,11 +163,17 @@ def main(argv=None):
     p.add_argument("--rms-eps", type=float, default=1e-5)
     p.add_argument("--attention-bias", action="store_true", help="llama only: q/k/v/o biases")
     p.add_argument("--mlp-bias", action="store_true", help="llama only: gate/up/down biases")
+    p.add_argument("--sliding-window", type=int, default=0,
+                   help="mistral: sliding_window; qwen2: use_sliding_window with this sliding_window")
+    p.add_argument("--max-window-layers", type=int, default=28,
+                   help="qwen2: layers from this index on use the sliding window")
     a = p.parse_args(argv)
     if a.heads % a.kv_heads:
         p.error("--heads must be a multiple of --kv-heads")
     if a.arch != "llama" and (a.attention_bias or a.mlp_bias):
         p.error("--attention-bias/--mlp-bias are Llama options (Qwen2 always has q/k/v biases)")
+    if a.sliding_window and a.arch == "llama":
+        p.error("--sliding-window is a Mistral / Qwen2 option")
     rng = np.random.default_rng(a.seed)
     cfg = make_config(a)
     weights = make_weights(cfg, a, rng)
