@@ -1,6 +1,6 @@
-// Softmax-row kernels of every runnable vector table against plain double loops: odd lengths
-// (vector tails), rows of large and -inf values, NaN and +inf turning into a NaN sum, and the
-// same result whatever the row's alignment.
+// Softmax-row kernels of every runnable vector table against plain double loops (the one-sweep
+// log-sum-exp against max + log of the sum): odd lengths (vector tails), rows of large and -inf
+// values, NaN and +inf turning into a NaN sum, and the same result whatever the row's alignment.
 #include <cmath>
 #include <random>
 #include <vector>
@@ -15,12 +15,16 @@ static void check_row(const tuner::VectorKernels& k, const std::vector<float>& x
   EXPECT(k.row_max(x.data(), n) == (float)mx);
   if (n == 0) {
     EXPECT(k.sum_exp(x.data(), 0, 0.0f) == 0.0);
+    EXPECT(k.log_sum_exp(x.data(), 0) == -INFINITY);
     return;
   }
   const float shift = (float)mx;
   double want = 0;
   for (float v : x) want += std::exp((double)v - shift);
   EXPECT_NEAR(k.sum_exp(x.data(), n, shift), want, 2e-6 * want);
+  // The one-sweep log-sum-exp (the max found block by block) agrees with max + log(sum).
+  const double want_lse = mx + std::log(want);
+  EXPECT_NEAR(k.log_sum_exp(x.data(), n), want_lse, 2e-6 + 1e-7 * std::fabs(want_lse));
   // exp_scale with the row's log-sum-exp gives the softmax, scaled.
   const float lse = (float)(shift + std::log(want)), scale = 0.37f;
   std::vector<float> y = x;
@@ -57,6 +61,16 @@ int main() {
     std::vector<float> neg(77);
     for (size_t i = 0; i < neg.size(); i++) neg[i] = i % 3 ? -INFINITY : d(rng);
     check_row(*k, neg);
+    // Leading blocks of -inf only (a masked vocabulary range), then finite values; a row of
+    // -inf only; the maximum rising block after block (the running sum rescaled each time).
+    std::vector<float> lead(1000, -INFINITY);
+    for (size_t i = 600; i < lead.size(); i++) lead[i] = d(rng);
+    check_row(*k, lead);
+    std::vector<float> all_neg(300, -INFINITY);
+    EXPECT(k->log_sum_exp(all_neg.data(), 300) == -INFINITY);
+    std::vector<float> rising(5000);
+    for (size_t i = 0; i < rising.size(); i++) rising[i] = 0.02f * (float)i + d(rng);
+    check_row(*k, rising);
     // Same results at every alignment (the blocks follow the index, not the address).
     std::vector<float> base(3000);
     for (float& v : base) v = d(rng);
@@ -76,6 +90,13 @@ int main() {
     bad[99] = INFINITY;  // an overflowed logit: the maximum is +inf, inf - inf gives NaN
     EXPECT(k->row_max(bad.data(), 100) == INFINITY);
     EXPECT(std::isnan(k->sum_exp(bad.data(), 100, INFINITY)));
+    EXPECT(std::isnan(k->log_sum_exp(bad.data(), 100)));
+    std::vector<float> nan_lse(700, 1.0f);
+    nan_lse[3] = NAN;  // in the first block: later blocks must not wash it out
+    EXPECT(std::isnan(k->log_sum_exp(nan_lse.data(), 700)));
+    nan_lse[3] = 1.0f;
+    nan_lse[699] = NAN;  // in the scalar tail of the last block
+    EXPECT(std::isnan(k->log_sum_exp(nan_lse.data(), 700)));
     std::vector<float> nan_row(40, 1.0f);
     nan_row[5] = NAN;
     k->exp_scale(nan_row.data(), 40, 0.0f, 1.0f);

@@ -33,6 +33,9 @@ struct VectorKernels {
   double (*sum_exp)(const float* x, int64_t n, float shift) = nullptr;
   // x[i] = exp(x[i] - shift) * scale, in place.
   void (*exp_scale)(float* x, int64_t n, float shift, float scale) = nullptr;
+  // log(sum exp(x[i])) in one sweep over x (the max and the sum together, block by block);
+  // -inf when n == 0 or every x[i] is -inf, NaN when any is NaN or +inf.
+  double (*log_sum_exp)(const float* x, int64_t n) = nullptr;
 
   // ---- element-wise (vk_elementwise.inc): SwiGLU, RMSNorm rows, residual add ----
   // out = silu(gate) * up
