@@ -126,8 +126,9 @@ export function estimateMemory(s: ModelSpec, a: ResolvedArgs, inp: EstimateInput
 
 /**
  * Training FLOPs per token: forward 2 per weight, backward 2 more for activation gradients and
- * (for trained weights) 2 for weight gradients; attention scores add 2·T·width per layer per
- * matmul pair. Checkpointing repeats the forward.
+ * (for trained weights) 2 for weight gradients; attention scores add 2·keys·width per layer per
+ * matmul pair, keys = T, or min(T, window) in sliding-window layers. Checkpointing repeats the
+ * forward.
  */
 export function trainingFlopsPerToken(s: ModelSpec, a: ResolvedArgs): number {
   const P = parameterCount(s);
@@ -135,7 +136,9 @@ export function trainingFlopsPerToken(s: ModelSpec, a: ResolvedArgs): number {
   const trainable = adapters ? loraParameterCount(s, a.lora_rank, a.lora_target_modules) : P;
   const embed = s.vocabSize * s.hiddenSize; // the embedding lookup is not a matmul
   const matmulP = P - embed * (s.tieWordEmbeddings ? 0 : 1);
-  const attn = 4 * s.numLayers * a.max_length * s.numHeads * s.headDim; // QKᵀ and AV, forward
+  const windowed = Math.min(s.slidingLayers, s.numLayers);
+  const keys = (s.numLayers - windowed) * a.max_length + windowed * Math.min(a.max_length, s.slidingWindow || a.max_length);
+  const attn = 4 * keys * s.numHeads * s.headDim; // QKᵀ and AV, forward
   const forward = 2 * matmulP + attn;
   const backward = 2 * matmulP + 2 * attn + 2 * (adapters ? trainable : matmulP);
   return forward + backward + (a.gradient_checkpointing ? forward : 0);

@@ -21,6 +21,10 @@ export interface ModelSpec {
   torchDtype: string;
   /** Token ids generation stops at, from config.json / generation_config.json. */
   eosTokenIds: number[];
+  /** Sliding-window attention: each query of a windowed layer sees only its last `slidingWindow`
+   * keys (0 = no window); `slidingLayers` of the numLayers layers use it. */
+  slidingWindow: number;
+  slidingLayers: number;
 }
 
 /** The training engine's supported architectures (native/src/models/config.cpp). */
@@ -39,6 +43,24 @@ function ids(v: unknown): number[] {
   return [];
 }
 
+/**
+ * The sliding window as transformers reads it (and native/src/models/config.cpp after it):
+ * Mistral windows every layer, with 4096 when sliding_window is absent and none when it is null;
+ * Qwen2 only with use_sliding_window, in the layers layer_types marks "sliding_attention", or
+ * without layer_types those from max_window_layers (default 28) on. Other architectures: none.
+ */
+function slidingWindowOf(text: Record<string, unknown>, architecture: string, numLayers: number): { slidingWindow: number; slidingLayers: number } {
+  const none = { slidingWindow: 0, slidingLayers: 0 };
+  const mistral = architecture === 'MistralForCausalLM';
+  if (!mistral && !(architecture === 'Qwen2ForCausalLM' && text.use_sliding_window === true)) return none;
+  const w = text.sliding_window === undefined ? 4096 : text.sliding_window;
+  if (typeof w !== 'number' || w < 1) return none;
+  if (mistral) return { slidingWindow: w, slidingLayers: numLayers };
+  if (Array.isArray(text.layer_types)) return { slidingWindow: w, slidingLayers: text.layer_types.filter((t) => t === 'sliding_attention').length };
+  const first = typeof text.max_window_layers === 'number' ? text.max_window_layers : 28;
+  return { slidingWindow: w, slidingLayers: Math.max(0, numLayers - Math.max(0, first)) };
+}
+
 export function parseModelSpec(cfg: Record<string, unknown>, file = 'config.json', generation?: Record<string, unknown>): ModelSpec {
   const archs = cfg.architectures;
   const architecture = Array.isArray(archs) && typeof archs[0] === 'string' ? archs[0] : '';
@@ -50,13 +72,14 @@ export function parseModelSpec(cfg: Record<string, unknown>, file = 'config.json
   const numKvHeads = typeof text.num_key_value_heads === 'number' ? text.num_key_value_heads : numHeads;
   const headDim = typeof text.head_dim === 'number' ? text.head_dim : hiddenSize / numHeads;
   const eos = [...ids(generation?.eos_token_id), ...ids(text.eos_token_id)];
+  const numLayers = num(text, file, 'num_hidden_layers', 'n_layer');
   return {
     architecture,
     modelType: typeof text.model_type === 'string' ? text.model_type : '',
     vocabSize: num(text, file, 'vocab_size'),
     hiddenSize,
     intermediateSize: typeof text.intermediate_size === 'number' ? text.intermediate_size : typeof text.n_inner === 'number' ? text.n_inner : 4 * hiddenSize,
-    numLayers: num(text, file, 'num_hidden_layers', 'n_layer'),
+    numLayers,
     numHeads,
     numKvHeads,
     headDim,
@@ -65,6 +88,7 @@ export function parseModelSpec(cfg: Record<string, unknown>, file = 'config.json
     attentionBias: text.attention_bias === true || text.model_type === 'qwen2',
     torchDtype: typeof text.torch_dtype === 'string' ? text.torch_dtype : typeof text.dtype === 'string' ? text.dtype : 'float32',
     eosTokenIds: [...new Set(eos)],
+    ...slidingWindowOf(text, architecture, numLayers),
   };
 }
 

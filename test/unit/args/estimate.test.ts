@@ -74,6 +74,31 @@ describe('estimate terms', () => {
     assert.equal(t.secondsPerEpoch, (f * 1000 * 512) / 1e12);
     assert.equal(t.stepsPerEpoch, 250);
   });
+  it('reads sliding windows as transformers does and counts only the keys a window keeps', () => {
+    const cfg = { vocab_size: 1000, hidden_size: 256, intermediate_size: 512, num_hidden_layers: 4, num_attention_heads: 4, torch_dtype: 'float32' };
+    const mistral = (extra: Record<string, unknown>) => parseModelSpec({ ...cfg, architectures: ['MistralForCausalLM'], ...extra });
+    const qwen2 = (extra: Record<string, unknown>) => parseModelSpec({ ...cfg, architectures: ['Qwen2ForCausalLM'], ...extra });
+    const w = (s: ModelSpec) => [s.slidingWindow, s.slidingLayers];
+    assert.deepEqual(w(mistral({})), [4096, 4]); // MistralConfig's default
+    assert.deepEqual(w(mistral({ sliding_window: null })), [0, 0]);
+    assert.deepEqual(w(mistral({ sliding_window: 128 })), [128, 4]);
+    assert.deepEqual(w(qwen2({ sliding_window: 128 })), [0, 0]); // use_sliding_window defaults to false
+    assert.deepEqual(w(qwen2({ sliding_window: 128, use_sliding_window: true })), [128, 0]); // max_window_layers 28 > 4
+    assert.deepEqual(w(qwen2({ sliding_window: 128, use_sliding_window: true, max_window_layers: 1 })), [128, 3]);
+    const types = ['full_attention', 'sliding_attention', 'full_attention', 'sliding_attention'];
+    assert.deepEqual(w(qwen2({ sliding_window: 128, use_sliding_window: true, layer_types: types })), [128, 2]);
+    assert.deepEqual(w(parseModelSpec({ ...cfg, architectures: ['LlamaForCausalLM'], sliding_window: 128 })), [0, 0]);
+
+    const a = resolveArgs({ model: 'm', data: 'd', method: 'full', max_length: 1024 });
+    const attention = (s: ModelSpec) => trainingFlopsPerToken(s, a) - trainingFlopsPerToken(mistral({ sliding_window: 1 }), a);
+    // Per layer, forward + backward: 3 x 4 x keys x heads x head_dim; a window of 1 keeps 1 key.
+    const perKey = 3 * 4 * 4 * 64;
+    assert.equal(attention(mistral({ sliding_window: null })), 4 * (1024 - 1) * perKey);
+    assert.equal(attention(mistral({ sliding_window: 256 })), 4 * (256 - 1) * perKey);
+    assert.equal(attention(mistral({ sliding_window: 4096 })), 4 * (1024 - 1) * perKey); // window >= T: no change
+    const saved = trainingFlopsPerToken(qwen2({}), a) - trainingFlopsPerToken(qwen2({ sliding_window: 256, use_sliding_window: true, max_window_layers: 1 }), a);
+    assert.equal(saved, 3 * (1024 - 256) * perKey); // layers 1-3 windowed, layer 0 full
+  });
 });
 
 describe('pre-flight diagnostics on ARGS.json', () => {
