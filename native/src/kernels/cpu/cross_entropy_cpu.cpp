@@ -1,8 +1,8 @@
 // Cross-entropy over [N, V] logits, the engine's largest memory sweep after the GEMMs (V is
 // 32k-150k). The forward sweeps each row once for its log-sum-exp (max and sum of exps block by
 // block) and keeps it, so the backward is a single pass that turns each logit into its gradient
-// in place. Rows are independent and the mean is summed in row
-// order, so every result is the same for any thread count.
+// in place. Rows are independent and the mean is summed in row order, so every result is the
+// same for any thread count.
 #include <cmath>
 #include <cstring>
 
