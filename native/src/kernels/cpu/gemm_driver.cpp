@@ -7,8 +7,10 @@
 //         for jr over nc by nr, ir over mc by mr: micro-kernel (B sliver in L1, C tile in registers)
 // Threads split C by whole slivers (rows of A, or columns of B when M is small), never K, so each
 // element of C is summed in the same order whatever the thread count: results are bit-identical
-// for 1, 2 or 64 threads and from run to run.
+// for 1, 2 or 64 threads and from run to run. The slivers are dealt out as tasks that threads
+// claim as they go (parallel_tasks), which balances a busy machine without touching the sums.
 #include <algorithm>
+#include <atomic>
 #include <cstdlib>
 #include <cstring>
 
@@ -178,6 +180,28 @@ void compute_slivers(const Problem& p, const float* bpack, int jc, int nc, int p
   }
 }
 
+// Runs f(t) for every task t in [0, n) on all of the pool's threads, each claiming the next
+// task as it finishes one, so a thread that the OS deschedules (a busy machine, the editor
+// running beside the trainer) holds up one task rather than a fixed share of the product.
+// What a task computes never depends on the thread that runs it.
+template <class F>
+void parallel_tasks(ThreadPool* pool, int n, const F& f) {
+  std::atomic<int> next{0};
+  pool->parallel_for(pool->size(), [&](int64_t, int64_t, int) {
+    for (int t = next.fetch_add(1, std::memory_order_relaxed); t < n;
+         t = next.fetch_add(1, std::memory_order_relaxed))
+      f(t);
+  });
+}
+
+// Tasks per thread when a loop of `units` (slivers) is shared out: enough that a late thread's
+// work is picked up by the others, few enough that each task still packs a sizeable A block.
+constexpr int kTasksPerThread = 4;
+
+inline int units_per_task(int units, int threads, int cap) {
+  return std::max(1, std::min(cap, ceil_div(units, threads * kTasksPerThread)));
+}
+
 }  // namespace
 
 void sgemm_with_kernel(const GemmKernel& kern, Trans ta, Trans tb, int M, int N, int K,
@@ -213,17 +237,22 @@ void sgemm_with_kernel(const GemmKernel& kern, Trans ta, Trans tb, int M, int N,
         compute_rows(p, bpack, jc, nc, pc, kc, beta_k, 0, M);
         continue;
       }
-      pool->parallel_for(n_slivers, [&](int64_t s0, int64_t s1, int) {
-        pack_b(kern, bpack, tb, B, ldb, pc, kc, jc, nc, int(s0), int(s1));
+      const int b_step = units_per_task(n_slivers, threads, n_slivers);
+      parallel_tasks(pool, ceil_div(n_slivers, b_step), [&](int t) {
+        pack_b(kern, bpack, tb, B, ldb, pc, kc, jc, nc, t * b_step,
+               std::min(n_slivers, (t + 1) * b_step));
       });
       if (split_rows) {
-        pool->parallel_for(m_slivers, [&](int64_t s0, int64_t s1, int) {
-          compute_rows(p, bpack, jc, nc, pc, kc, beta_k, int(s0) * kern.mr,
-                       std::min(M, int(s1) * kern.mr));
+        // Row tasks of at most one A block (mc rows).
+        const int step = units_per_task(m_slivers, threads, kern.mc / kern.mr);
+        parallel_tasks(pool, ceil_div(m_slivers, step), [&](int t) {
+          compute_rows(p, bpack, jc, nc, pc, kc, beta_k, t * step * kern.mr,
+                       std::min(M, (t + 1) * step * kern.mr));
         });
       } else {
-        pool->parallel_for(n_slivers, [&](int64_t s0, int64_t s1, int) {
-          compute_slivers(p, bpack, jc, nc, pc, kc, beta_k, int(s0), int(s1));
+        parallel_tasks(pool, ceil_div(n_slivers, b_step), [&](int t) {
+          compute_slivers(p, bpack, jc, nc, pc, kc, beta_k, t * b_step,
+                          std::min(n_slivers, (t + 1) * b_step));
         });
       }
     }
