@@ -1,6 +1,8 @@
-// AdamW (with global-norm clipping folded into its update) and the global grad norm. Work is split into fixed-size chunks (not per thread) so
-// every result, including the reduction order of the grad norm, is the same for any thread
-// count; that keeps resumed runs bit-identical and makes thread count a pure speed knob.
+// AdamW (global-norm clipping folded into its update) and the global grad norm. Work is split
+// into fixed-size chunks (not per thread) so every result, including the reduction order of the
+// grad norm, is the same for any thread count; that keeps resumed runs bit-identical and makes
+// thread count a pure speed knob. The element loops are vector kernels (vk_optimizer.inc,
+// vk_reduce.inc) picked for this CPU.
 #include "tuner/optimizer.h"
 
 #include <cmath>
