@@ -1,8 +1,9 @@
 // Numerics of the native engine against our PyTorch reference (test/native/reference): for tiny
 // random models of every supported variant (architecture, storage dtype, sharding, tied
-// embeddings, biases, GQA, rope_scaling, sliding-window attention), tuner-check's loss, logits and every gradient (full
-// fine-tune and LoRA) must match a float64 PyTorch computation on the same files. Also checks
-// that every kind of broken model folder gives its error code and a clean non-zero exit.
+// embeddings, biases, GQA, rope_scaling, sliding-window attention), tuner-check's loss, logits
+// and every gradient (full fine-tune and LoRA) must match a float64 PyTorch computation on the
+// same files. Also checks that every kind of broken model folder gives its error code and a
+// clean non-zero exit.
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
