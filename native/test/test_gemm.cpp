@@ -126,9 +126,9 @@ void test_kernel(const GemmKernel& kernel) {
   check_case(kernel, {Trans::T, Trans::N, 8, 256, 512, 0, 0, 0, 1.0f, 1.0f}, &pool4, rng);
   check_case(kernel, {Trans::N, Trans::N, 3, 300, 40, 0, 0, 0, 1.0f, 0.0f}, &pool4, rng);
 
-  // Skinny shapes (gemm_skinny.cpp): C with <= 16 columns or <= 8 rows, every transpose pair,
-  // around the tile widths (8, 16, 24, 32), panel edges (64 columns) and a K too long for a
-  // full panel; C NaN-filled under beta = 0, strided rows.
+  // Skinny shapes (gemm_skinny.cpp): C with <= 16 columns or <= 16 rows, every transpose pair,
+  // around the tile widths (8, 16, 24, 32), K past one or several k blocks (their length
+  // depends on N: 1100 columns make blocks of 56); C NaN-filled under beta = 0, strided rows.
   for (Trans ta : ts)
     for (Trans tb : ts) {
       for (int n : {1, 3, 8, 9, 13, 16})
@@ -136,12 +136,14 @@ void test_kernel(const GemmKernel& kernel) {
           check_case(kernel, {ta, tb, m, n, 37, 1, 2, 3, 1.0f, 0.0f}, pools[(m + n) % 4], rng);
           check_case(kernel, {ta, tb, m, n, 300, 0, 1, 0, -0.5f, 0.75f}, pools[(m + n + 1) % 4], rng);
         }
-      for (int m : {1, 2, 3, 4, 5, 6, 7, 8})
+      for (int m : {1, 2, 3, 4, 5, 6, 7, 8, 11, 16})
         for (int n : {17, 23, 24, 33, 64, 65, 131}) {
           check_case(kernel, {ta, tb, m, n, 29, 2, 0, 1, 1.0f, 0.0f}, pools[(m + n) % 4], rng);
           check_case(kernel, {ta, tb, m, n, 70, 0, 3, 0, 2.0f, 1.0f}, pools[(m + n + 1) % 4], rng);
         }
       check_case(kernel, {ta, tb, 8, 77, 5000, 0, 0, 0, 1.0f, 0.0f}, &pool2, rng);
+      check_case(kernel, {ta, tb, 5, 1100, 129, 0, 0, 0, 1.0f, 0.5f}, &pool1, rng);
+      check_case(kernel, {ta, tb, 1100, 7, 128, 0, 0, 0, 1.0f, 0.0f}, &pool4, rng);
       check_case(kernel, {ta, tb, 45, 8, 5000, 0, 0, 0, 1.0f, 1.0f}, &pool2, rng);
       check_case(kernel, {ta, tb, 45, 12, 3000, 0, 0, 0, 1.0f, 0.0f}, &pool4, rng);
     }

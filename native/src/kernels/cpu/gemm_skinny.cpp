@@ -1,17 +1,18 @@
-// The skinny sgemm path: products where C has at most 16 columns, or at most 8 rows, as in
+// The skinny sgemm path: products where C has at most 16 columns, or at most 16 rows, as in
 // LoRA's rank-r factors (x A^T, dy B, dA += dt^T x, dB += dy^T t). The blocked driver would
 // pack the large operand, a copy as costly as the multiply when one side is 8 wide, and fill
-// only half of its 6 x 16 register tile. Here a skinny tile (gemm_internal.h) covers the whole
-// short side and all of K in one pass:
-//   few columns: C rows in blocks of 8 (or 6), one or two vectors across each row; op(A) is
-//                broadcast element by element (read in place when its rows run along k);
-//   few rows:    C columns in tiles of 8 to 32; op(B)'s rows are the vectors.
-// A large operand stored with k as its row index (A^T for few columns, B for few rows) is read
-// down its columns: it is first copied, a panel of columns at a time, into tiles whose K rows
-// are contiguous, since reading it in place touches a new 4 KiB page every step or two (no
-// hardware prefetch) and, with a power-of-two row length, reuses the same few cache sets.
-// Deterministic: tiles and panels depend only on the shape, and every element of C is summed
-// over k = 0 .. K-1 in order by one tile, whichever thread runs it.
+// only half of its 6 x 16 register tile. Here skinny tiles (gemm_internal.h) hold the short
+// side in registers:
+//   few columns, op(A) = A: C rows in blocks of 8 (or 6), one or two vectors across each row,
+//                op(A) read in place (its rows run along k) and broadcast element by element;
+//   few rows (or few columns with op(A) = A^T, computed as C^T = op(B)^T A): C columns in
+//                tiles of 24 or so; the large operand is stored with k as its row index, and
+//                is streamed along those rows, a block of k at a time (few_rows).
+// Reading that operand down its columns instead would touch a new 4 KiB page every step or two
+// (beyond hardware prefetch, which matters most when it comes from memory, as in a training
+// step) and, with a power-of-two row length, reuse the same few cache sets.
+// Deterministic: tiles and k blocks depend only on the shape, so every element of C is summed
+// in the same order whichever thread runs its tile.
 #include <algorithm>
 #include <cstring>
 #include <vector>
@@ -24,9 +25,10 @@ namespace tuner {
 namespace {
 
 constexpr int kSkinnyCols = 16;
-constexpr int kSkinnyRows = 8;
-// Target size of one packed panel (K x up to 64 columns): 256 KiB, half of a small L2.
-constexpr int64_t kPanelFloats = 64 * 1024;
+constexpr int kSkinnyRows = 16;
+// A few-rows product streams its large operand a block of k at a time into a panel of about
+// kPanelFloats (256 KiB, half of a small L2).
+constexpr int kPanelFloats = 64 * 1024;
 
 inline int ceil_div(int a, int b) { return (a + b - 1) / b; }
 
@@ -35,15 +37,10 @@ inline int ceil_div(int a, int b) { return (a + b - 1) / b; }
 inline int skinny_rows(int nv) { return nv == 1 ? 8 : 12 / nv; }
 inline int skinny_vectors(int rows) { return rows >= 7 ? 1 : std::min(4, 12 / rows); }
 
-// Columns per packed panel: whole tiles, about kPanelFloats in all, at most 64 columns (enough
-// to cover a row segment's cache lines in full).
-inline int panel_cols(int K, int width) {
-  const int64_t fit = kPanelFloats / (int64_t(K) * width);
-  return width * int(std::max<int64_t>(1, std::min<int64_t>(fit, std::max(1, 64 / width))));
-}
 
 thread_local std::vector<float> tls_small;  // the small operand, shared by all threads
 thread_local std::vector<float> tls_panel;  // this thread's packed panel of the large operand
+thread_local std::vector<float> tls_part;   // this thread's partial sums over k blocks
 
 float* scratch(std::vector<float>& v, size_t floats) {
   if (v.size() < floats) v.resize(floats);
@@ -52,19 +49,14 @@ float* scratch(std::vector<float>& v, size_t floats) {
 
 // Columns [j0, j0 + cols) of a matrix stored [K][ld] into tiles of `width` columns with their
 // K rows contiguous: dst[(t * K + k) * width + w], zero past `cols`. Rows are read a whole
-// segment at a time, and a few rows ahead are prefetched by hand (see the file comment).
+// segment at a time (hardware prefetch follows a run of whole rows best; prefetching by hand
+// measured slower).
 // W: the tile width as a constant, so each full tile's row is a fixed-size (vector) copy.
 template <int W>
 void pack_panel_w(float* dst, const float* src, int64_t ld, int K, int j0, int cols) {
-#ifndef TUNER_PF_AHEAD
-#define TUNER_PF_AHEAD 8
-#endif
-  constexpr int kAhead = TUNER_PF_AHEAD;
   const int full = cols / W, tail = cols - full * W;
   for (int k = 0; k < K; ++k) {
     const float* row = src + int64_t(k) * ld + j0;
-    if (k + kAhead < K)
-      for (int c = 0; c < cols; c += 16) __builtin_prefetch(row + kAhead * ld + c);
     float* out = dst + int64_t(k) * W;
     for (int t = 0; t < full; ++t, row += W, out += int64_t(K) * W)
       std::memcpy(out, row, sizeof(float) * W);
@@ -77,7 +69,6 @@ void pack_panel_w(float* dst, const float* src, int64_t ld, int K, int j0, int c
 
 void pack_panel(float* dst, const float* src, int64_t ld, int K, int j0, int cols, int width) {
   switch (width) {
-    case 6: return pack_panel_w<6>(dst, src, ld, K, j0, cols);
     case 8: return pack_panel_w<8>(dst, src, ld, K, j0, cols);
     case 16: return pack_panel_w<16>(dst, src, ld, K, j0, cols);
     case 24: return pack_panel_w<24>(dst, src, ld, K, j0, cols);
@@ -104,41 +95,47 @@ void for_each_task(ThreadPool* pool, int tasks, const F& f) {
   else run(0, tasks, 0);
 }
 
-// P = S X for a small S (m <= 8 rows, stored k-major: s[k * m + r]) and X stored [K][ldx] with
-// n columns, read in panels. P goes to C (c[r * ldc + j]) or, `transposed`, to C^T
-// (c[j * ldc + r]), as alpha * P + beta * C. Rows 7 and 8 run as two groups of 4 x 24 tiles
-// (12 accumulators, 3 loads per 12 FMAs) over the same panel rather than one 8 x 8 tile, whose
-// 8 accumulators barely cover the FMA latency.
+// P = S X for a small S (m <= 16 rows, stored k-major: s[k * m + r]) and a large X stored
+// [K][ldx] with n columns. P goes to C (c[r * ldc + j]) or, `transposed`, to C^T
+// (c[j * ldc + r]), as alpha * P + beta * C.
+// X streams through once, a block of kb rows at a time, each row read as one run (so hardware
+// prefetch follows it even from memory) into a panel of tiles whose kb rows are contiguous;
+// each tile then adds its kb-step sum into a partial sum held in a small buffer. The k blocks
+// are fixed by the shape alone, so the order of every sum is too.
+// Rows run in groups of at most 4, a 4 x 24 tile (12 accumulators, 3 loads per 12 FMAs) rather
+// than 8 x 8, whose 8 accumulators barely cover the FMA latency.
 void few_rows(const GemmKernel& kern, const float* s, int m, int K, const float* X, int64_t ldx,
               int n, float alpha, float beta, float* c, int64_t ldc, bool transposed,
               ThreadPool* pool) {
-  const int group = m > 6 ? (m + 1) / 2 : m;
+  const int group = m <= 6 ? m : 4;
   const int width = skinny_vectors(group) * 8;
-  const int chunk = panel_cols(K, width);
-  for_each_task(pool, ceil_div(n, chunk), [&](int t) {
-    const int j0 = t * chunk, nc = std::min(chunk, n - j0);
-    float* panel = scratch(tls_panel, size_t(K) * chunk);
-    pack_panel(panel, X, ldx, K, j0, nc, width);
-    for (int j = 0; j < nc; j += width) {
-      const int cols = std::min(width, nc - j);
-      for (int r = 0; r < m; r += group) {
-        const int rows = std::min(group, m - r);
-        const float* b = panel + int64_t(j) * K;
-        if (!transposed) {
-          kern.skinny(rows, cols, K, s + r, 1, m, b, width, true, c + r * ldc + j0 + j, ldc,
-                      alpha, beta);
-          continue;
-        }
-        // The tile's rows are columns of C: through a small buffer, then written across.
-        float tile[8 * 32];
-        kern.skinny(rows, cols, K, s + r, 1, m, b, width, true, tile, width, 1.0f, 0.0f);
-        for (int jj = 0; jj < cols; ++jj) {
-          float* out = c + (j0 + j + jj) * ldc + r;
-          for (int rr = 0; rr < rows; ++rr) {
-            const float v = alpha * tile[rr * width + jj];
-            out[rr] = beta == 0.0f ? v : beta * out[rr] + v;
-          }
-        }
+  // The k block: the panel of all n columns within kPanelFloats (a function of the shape only).
+  const int n_pad = ceil_div(n, width) * width;
+  const int kblock = std::max(16, std::min(256, kPanelFloats / n_pad / 8 * 8));
+  // Column tasks: one per thread, so each reads runs as long as it can.
+  const int threads = pool ? pool->size() : 1;
+  const int task_cols = ceil_div(ceil_div(n, threads), width) * width;
+  for_each_task(pool, ceil_div(n, task_cols), [&](int task) {
+    const int j0 = task * task_cols, nc = std::min(task_cols, n - j0);
+    const int tiles = ceil_div(nc, width);
+    float* panel = scratch(tls_panel, size_t(kblock) * tiles * width);
+    float* part = scratch(tls_part, size_t(m) * task_cols);
+    for (int k0 = 0; k0 < K; k0 += kblock) {
+      const int kb = std::min(kblock, K - k0);
+      pack_panel(panel, X + int64_t(k0) * ldx, ldx, kb, j0, nc, width);
+      for (int t = 0; t < tiles; ++t)
+        for (int r = 0; r < m; r += group)
+          kern.skinny(std::min(group, m - r), std::min(width, nc - t * width), kb,
+                      s + int64_t(k0) * m + r, 1, m, panel + int64_t(t) * kb * width, width, true,
+                      part + int64_t(r) * task_cols + t * width, task_cols, 1.0f,
+                      k0 == 0 ? 0.0f : 1.0f);
+    }
+    for (int r = 0; r < m; ++r) {
+      const float* p = part + int64_t(r) * task_cols;
+      for (int j = 0; j < nc; ++j) {
+        float& out = transposed ? c[int64_t(j0 + j) * ldc + r] : c[int64_t(r) * ldc + j0 + j];
+        const float v = alpha * p[j];
+        out = beta == 0.0f ? v : beta * out + v;
       }
     }
   });
@@ -149,7 +146,7 @@ void few_rows(const GemmKernel& kern, const float* s, int m, int K, const float*
 bool sgemm_skinny(const GemmKernel& kern, Trans ta, Trans tb, int M, int N, int K, float alpha,
                   const float* A, int lda, const float* B, int ldb, float beta, float* C, int ldc,
                   ThreadPool* pool) {
-  if (N <= 8 && ta == Trans::T) {
+  if (N <= kSkinnyCols && ta == Trans::T) {
     // Few columns with op(A) = A^T, A stored [K][M]: C^T = op(B)^T A is a product with few
     // rows, whose large operand is read along its rows.
     float* bt = scratch(tls_small, size_t(K) * N);
@@ -163,31 +160,17 @@ bool sgemm_skinny(const GemmKernel& kern, Trans ta, Trans tb, int M, int N, int 
     float* bs = scratch(tls_small, size_t(K) * width);
     pack_small(bs, B, ldb, tb == Trans::N, K, N, width);
     const int rows = skinny_rows(width / 8);
-    if (ta == Trans::N) {
-      // op(A)'s rows run along k: 8 sequential streams per tile, read in place.
-      for_each_task(pool, ceil_div(M, rows), [&](int t) {
-        const int i0 = t * rows;
-        kern.skinny(std::min(rows, M - i0), N, K, A + int64_t(i0) * lda, lda, 1, bs, width, true,
-                    C + int64_t(i0) * ldc, ldc, alpha, beta);
-      });
-      return true;
-    }
-    // op(A) = A^T with 9 to 16 columns: pack panels of A's columns (rows of C).
-    const int chunk = panel_cols(K, rows);
-    for_each_task(pool, ceil_div(M, chunk), [&](int c) {
-      const int i0 = c * chunk, m = std::min(chunk, M - i0);
-      float* panel = scratch(tls_panel, size_t(K) * chunk);
-      pack_panel(panel, A, lda, K, i0, m, rows);
-      for (int s = 0; s < m; s += rows) {
-        kern.skinny(std::min(rows, m - s), N, K, panel + int64_t(s) * K, 1, rows, bs, width, true,
-                    C + int64_t(i0 + s) * ldc, ldc, alpha, beta);
-      }
+    // op(A) = A: its rows run along k, 8 sequential streams per tile, read in place. run along k: 8 sequential streams per tile, read in place.
+    for_each_task(pool, ceil_div(M, rows), [&](int t) {
+      const int i0 = t * rows;
+      kern.skinny(std::min(rows, M - i0), N, K, A + int64_t(i0) * lda, lda, 1, bs, width, true,
+                  C + int64_t(i0) * ldc, ldc, alpha, beta);
     });
     return true;
   }
   if (M <= kSkinnyRows && tb == Trans::N) {
     // Few rows: op(A) is small (copied k-major so each step's values are adjacent); vectors run
-    // along the rows of B, packed a panel of columns at a time.
+    // along the rows of B.
     float* as = scratch(tls_small, size_t(K) * M);
     pack_small(as, A, lda, ta == Trans::T, K, M, M);
     few_rows(kern, as, M, K, B, ldb, N, alpha, beta, C, ldc, false, pool);
