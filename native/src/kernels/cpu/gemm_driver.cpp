@@ -139,6 +139,9 @@ struct Problem {
   int64_t ldc;
 };
 
+// Rank updates this short or shorter sweep C row by row (compute_rows).
+constexpr int kShortK = 32;
+
 // Rows [m0, m1) of C against the packed B panel (all its slivers).
 void compute_rows(const Problem& p, const float* bpack, int jc, int nc, int pc, int kc,
                   float beta, int m0, int m1) {
@@ -148,6 +151,18 @@ void compute_rows(const Problem& p, const float* bpack, int jc, int nc, int pc, 
   for (int ic = m0; ic < m1; ic += k.mc) {
     const int mc = std::min(k.mc, m1 - ic);
     pack_a(k, apack, p.ta, p.A, p.lda, ic, mc, pc, kc);
+    if (kc <= kShortK) {
+      // A short update (a rank-8 LoRA product added into y or dx) is all loads and stores of
+      // C: sweep C along its rows, so that its lines stream in order, rather than down a
+      // 16-column strip a row length apart. The B panel is small enough to stay in cache.
+      for (int ir = 0; ir < mc; ir += k.mr) {
+        float* crow = p.C + int64_t(ic + ir) * p.ldc + jc;
+        for (int s = 0; s < n_slivers; ++s)
+          k.micro(kc, apack + int64_t(ir) * kc, bpack + int64_t(s) * k.nr * kc, crow + s * k.nr,
+                  p.ldc, std::min(k.mr, mc - ir), std::min(k.nr, nc - s * k.nr), p.alpha, beta);
+      }
+      continue;
+    }
     for (int s = 0; s < n_slivers; ++s) {
       const int nr = std::min(k.nr, nc - s * k.nr);
       const float* b = bpack + int64_t(s) * k.nr * kc;
