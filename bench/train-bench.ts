@@ -73,10 +73,15 @@ function parseOptions(argv: string[]): Options {
   return o;
 }
 
-/** Matmul FLOPs per trained token (forward: 2 per weight; attention scores and mixing: 4 T C per layer). */
+/**
+ * Matmul FLOPs tuner-train does per token (forward: 2 per weight; attention scores and mixing:
+ * 4 T C per layer). The lm_head runs only on rows whose target is trained, so a masked prompt
+ * removes its share of the vocabulary products.
+ */
 function flopsPerToken(o: Options, method: 'full' | 'lora'): number {
   const perLayer = 4 * o.dim * o.dim + 3 * o.dim * o.ffn;
-  const linear = 2 * (o.layers * perLayer + o.vocab * o.dim);
+  const trained = (o.seq - promptTokens(o)) / o.seq;
+  const linear = 2 * (o.layers * perLayer + o.vocab * o.dim * trained);
   const attention = 4 * o.seq * o.dim * o.layers;
   if (method === 'full') return 3 * (linear + attention); // forward, input grads, weight grads
   // LoRA: frozen weights need input grads only; the rank-r products add 3 x 2 r (in + out) per module.
