@@ -18,8 +18,10 @@
 #include <string>
 #include <vector>
 
+#include "kernels/cpu/vector_kernels.h"
 #include "models/llama_model.h"
 #include "tuner/error.h"
+#include "tuner/gemm.h"
 #include "tuner/json.h"
 #include "tuner/model.h"
 #include "tuner/safetensors.h"
@@ -190,7 +192,9 @@ int run(const Args& a) {
   w.add("logits", {B, T, V}, logits.data());
   for (Param* p : model->trainable_params()) w.add("grad." + p->name, p->shape, p->grad);
   w.write(a.out);
-  std::printf("{\"loss\":%.9g,\"trainable\":%lld}\n", loss, (long long)model->num_trainable_params());
+  // The kernels that ran (TUNER_CPU_LIMIT picks lower ones), so a test can tell which it checked.
+  std::printf("{\"loss\":%.9g,\"trainable\":%lld,\"sgemm_kernel\":\"%s\",\"vector_kernels\":\"%s\"}\n", loss,
+              (long long)model->num_trainable_params(), sgemm_kernel_name(), vector_kernels().name);
   return 0;
 }
 

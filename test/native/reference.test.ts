@@ -28,8 +28,8 @@ function findTool(name: string): string {
   return found;
 }
 
-function run(cmd: string, args: string[]) {
-  const r = spawnSync(cmd, args, { encoding: 'utf8', timeout: 120_000 });
+function run(cmd: string, args: string[], env?: Record<string, string>) {
+  const r = spawnSync(cmd, args, { encoding: 'utf8', timeout: 120_000, env: env ? { ...process.env, ...env } : process.env });
   if (r.error) throw r.error;
   return r;
 }
@@ -117,8 +117,17 @@ const LORA: Array<[string, string, string[]]> = [
   ['lora-qkv-window', 'qwen2-window-layers', ['--targets', 'q_proj,k_proj,v_proj', '--rank', '4']],
 ];
 
+/**
+ * Cases run again on the baseline instruction set (TUNER_CPU_LIMIT=generic: the portable sgemm
+ * and vector kernels a CPU without AVX2 gets): multi-block attention, a sliding window, biases
+ * with GQA, and LoRA on every projection (the rank-r GEMM path).
+ */
+const GENERIC = ['llama-T150', 'mistral-window5', 'qwen2-biases-tied', 'lora-all-modules'];
+const GENERIC_SUFFIX = ' (baseline ISA)';
+
 interface Case {
   model: string;
+  kernels?: string;
   adapter?: string;
   native: string;
   batch: string;
@@ -150,12 +159,22 @@ before(() => {
     all.push([name, model, adapter]);
   }
   const jobs: Record<string, { model: string; batch: string; native: string; adapter?: string }> = {};
-  for (const [name, model, adapter, batchFile = batch] of all) {
-    const native = path.join(tmp, `${name}.out.safetensors`);
+  const runs: Array<[string, string, string | undefined, string | undefined, Record<string, string> | undefined]> = all.map(
+    ([name, model, adapter, batchFile]) => [name, model, adapter, batchFile, undefined],
+  );
+  for (const name of GENERIC) {
+    const c = all.find((x) => x[0] === name);
+    assert.ok(c, name);
+    runs.push([name + GENERIC_SUFFIX, c[1], c[2], c[3], { TUNER_CPU_LIMIT: 'generic' }]);
+  }
+  for (const [name, model, adapter, batchFile = batch, env] of runs) {
+    const native = path.join(tmp, `${name.replace(/\W+/g, '-')}.out.safetensors`);
     const args = ['--model', model, '--batch', batchFile, '--out', native, '--threads', '2'];
     if (adapter) args.push('--adapter', adapter);
-    const r = run(check, args);
-    cases.set(name, { model, adapter, native, batch: batchFile, checkStatus: r.status, checkStderr: r.stderr });
+    const r = run(check, args, env);
+    const kernels = r.status === 0 ? (JSON.parse(r.stdout.trim()) as { sgemm_kernel: string; vector_kernels: string }) : undefined;
+    cases.set(name, { model, adapter, native, batch: batchFile, checkStatus: r.status, checkStderr: r.stderr,
+      kernels: kernels && `${kernels.sgemm_kernel}/${kernels.vector_kernels}` });
     if (r.status === 0) jobs[name] = { model, batch: batchFile, native, ...(adapter ? { adapter } : {}) };
   }
   const jobsFile = path.join(tmp, 'jobs.json');
@@ -211,6 +230,15 @@ describe('a sliding window shorter than the sequence changes the result', () => 
 
 describe('LoRA: logits, loss and every LoRA gradient match PyTorch', () => {
   for (const [name] of LORA) test(name, (t) => expectMatch(t, name));
+});
+
+describe('baseline instruction set (no AVX2): the same cases match PyTorch', () => {
+  for (const name of GENERIC) {
+    test(name, (t) => {
+      assert.equal(cases.get(name + GENERIC_SUFFIX)?.kernels, 'generic/generic', 'TUNER_CPU_LIMIT=generic picks the portable kernels');
+      expectMatch(t, name + GENERIC_SUFFIX);
+    });
+  }
 });
 
 describe('broken model folders fail with a named error, never a crash', () => {
