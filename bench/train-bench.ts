@@ -224,8 +224,8 @@ async function main(): Promise<void> {
         if (!tuner || t.msPerStep < tuner.msPerStep) tuner = t;
         if (o.skipTorch) continue;
         const p = runTorch(work, o, method, root);
-        const all = torch ? torch.all.map((a, i) => (p.all[i].ms < a.ms ? p.all[i] : a)) : p.all;
-        const best = all.reduce((a, b) => (b.ms < a.ms ? b : a));
+        const all: TorchResult['all'] = torch ? torch.all.map((a, i) => (p.all[i].ms < a.ms ? p.all[i] : a)) : p.all;
+        const best = all.reduce((a, b) => (b.ms < a.ms ? b : a), all[0]);
         torch = { ms: best.ms, setting: best.setting, all };
       }
       if (!tuner) throw new Error('no rounds ran');
