@@ -5,7 +5,8 @@
 // vector_kernels() picks the table for this CPU at run time, honouring TUNER_CPU_LIMIT, the
 // same way sgemm picks its micro-kernel, so one binary runs everywhere at full speed.
 //
-// Adding a kernel: declare its pointer here, define it in a vk_*.inc (inside the anonymous
+// Adding a kernel: declare its pointer here, define it in a vk_*.inc with the vector helpers
+// of vk_vector.inc (types at the native width, loads, exp; all inside the anonymous
 // namespace the .cpp opens, so AVX2 code never leaks into shared inline symbols; the ctest
 // isa_isolation checks that), and set it in that .inc's fill_<family>() function.
 #pragma once
