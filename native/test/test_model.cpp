@@ -204,6 +204,11 @@ int main() {
       if (variant == 0) EXPECT(gmax > 0);
       if (variant == 1) EXPECT(gp == gf && lp == lf);  // nothing to pack: the very same path
       if (variant == 2) EXPECT(lp == 0.0f && gmax == 0.0);
+      // evaluate(): the eval loss of the full head, from the packed one.
+      const float le = m->evaluate(half.batch, &pool);
+      const float lfull = m->forward(half.batch, false, 0, &pool);
+      EXPECT_NEAR(le, lfull, 1e-6 * std::fabs(lfull));
+      if (variant == 1) EXPECT(le == lfull);
     }
   }
   return finish("test_model");

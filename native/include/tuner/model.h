@@ -107,6 +107,9 @@ class Model {
   // Mean cross-entropy over tokens with loss_mask = 1 (0 if none). training enables dropout,
   // drawn deterministically from dropout_seed. Keeps activations for backward.
   virtual float forward(const Batch& batch, bool training, uint64_t dropout_seed, ThreadPool* pool) = 0;
+  // The same mean loss as forward(batch, false, ...), for evaluation: no dropout, and like a
+  // training forward the lm_head runs on the loss rows only, so logits() is not filled.
+  virtual float evaluate(const Batch& batch, ThreadPool* pool) = 0;
   // Logits of the last forward with training = false, [B, T, V]. A training forward computes
   // only the rows with loss_mask = 1, packed in order (the rest of the buffer is stale). Valid
   // until backward(), which reuses the buffer for d(loss)/d(logits) so a large vocabulary costs

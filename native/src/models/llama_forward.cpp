@@ -101,6 +101,12 @@ void LlamaModel::ensure_workspace(int B, int T, ThreadPool* pool) {
 }
 
 float LlamaModel::forward(const Batch& batch, bool training, uint64_t dropout_seed, ThreadPool* pool) {
+  return run_forward(batch, training, training, dropout_seed, pool);
+}
+
+float LlamaModel::evaluate(const Batch& batch, ThreadPool* pool) { return run_forward(batch, false, true, 0, pool); }
+
+float LlamaModel::run_forward(const Batch& batch, bool training, bool pack_head, uint64_t dropout_seed, ThreadPool* pool) {
   const int B = batch.B, T = batch.T, N = B * T;
   const int C = cfg_.hidden_size, F = cfg_.intermediate_size, V = cfg_.vocab_size;
   const int NH = cfg_.num_heads, NKV = cfg_.num_kv_heads, HD = cfg_.head_dim;
@@ -185,15 +191,15 @@ float LlamaModel::forward(const Batch& batch, bool training, uint64_t dropout_se
       else add_rmsnorm_forward(out, ws.layers[l + 1].x1, ws.layers[l + 1].rstd1, out, a.mid, layers_[l + 1].ln1->data, N, C, eps, pool);
     }
   }
-  // Training needs logits only where the loss counts (prompt and padding rows are often half of
-  // instruction data): pack those rows of xf and targets to the front, in order, and run the
-  // lm_head, the loss and (in backward) both head GEMMs on them alone. Evaluation keeps every
-  // row's logits, which logits() returns.
+  // Training and evaluation need logits only where the loss counts (prompt and padding rows are
+  // often half of instruction data): pack those rows of xf and targets to the front, in order,
+  // and run the lm_head, the loss and (in backward) both head GEMMs on them alone. A forward
+  // with training = false keeps every row's logits, which logits() returns.
   ws.head_rows = N;
   ws.head_packed = false;
   {
     ProfScope ps(prof_, kProfHead);
-    if (training) {
+    if (pack_head) {
       int rows = 0;
       for (int n = 0; n < N; n++) {
         if (!ws.mask[n]) continue;

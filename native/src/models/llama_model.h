@@ -39,8 +39,9 @@ struct Layer {
 //   and per LoRA-adapted linear t = dropout(x) A^T [N,r]
 // plus resid_out of the last layer [N,C], rstdf [N], xf [N,C], logits [N,V] (reused for
 // dlogits), losses [N], lse [N] (each logits row's log-sum-exp, so the loss backward is one
-// pass), tokens/targets/mask copies. A training forward packs the rows with loss_mask = 1 to
-// the front of xf, targets and logits (head_rows of them) and runs the lm_head on those alone.
+// pass), tokens/targets/mask copies. A training forward (and evaluate()) packs the rows with
+// loss_mask = 1 to the front of xf, targets and logits (head_rows of them) and runs the lm_head
+// on those alone.
 // Scratch shared by all layers: m [N,F], dm [N,F], dup [N,F], dres/dx [N,C] x2,
 // dq/datt [N,NH*HD] x2, dk/dv [N,NKV*HD] x2, lora dt [N,rmax], lora xd [N,max(C,F,NH*HD)],
 // per-thread attention blocks 2 x [64,T], cos/sin [T,HD/2].
@@ -106,6 +107,7 @@ class LlamaModel final : public Model {
   int64_t num_params() const override;
   int64_t num_trainable_params() const override;
   float forward(const Batch& batch, bool training, uint64_t dropout_seed, ThreadPool* pool) override;
+  float evaluate(const Batch& batch, ThreadPool* pool) override;
   const float* logits() const override { return ws_.logits; }
   void zero_grad() override;
   void backward(float loss_scale, ThreadPool* pool) override;
@@ -119,6 +121,8 @@ class LlamaModel final : public Model {
   // Lays out the workspace for (B, T); with base == nullptr only counts floats.
   size_t plan(Workspace& ws, int B, int T, int threads, float* base) const;
   void ensure_workspace(int B, int T, ThreadPool* pool);
+  // forward() and evaluate(): pack_head runs the lm_head on the loss rows only.
+  float run_forward(const Batch& batch, bool training, bool pack_head, uint64_t dropout_seed, ThreadPool* pool);
   void ensure_grads();
   void linear_forward(const Linear& l, float* y, const float* x, float* lora_t, int N, ThreadPool* pool);
   void linear_backward(const Linear& l, float* dx, bool accumulate, const float* dy, const float* x,

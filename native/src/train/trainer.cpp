@@ -245,7 +245,7 @@ void Trainer::evaluate() {
     eval.next(&buf);
     const int64_t n = buf.trained_tokens();
     if (n == 0) continue;
-    const float loss = model_->forward(buf.batch(), false, 0, pool_.get());
+    const float loss = model_->evaluate(buf.batch(), pool_.get());
     weighted += static_cast<double>(loss) * n;
     tokens += n;
   }
