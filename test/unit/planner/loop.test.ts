@@ -3,34 +3,22 @@
 // tool calls (answered with the error, retried a bounded number of times), plans that do not fit,
 // timeouts, refusals, HTTP errors (without leaking the API key) and questions.
 import * as assert from 'node:assert/strict';
-import * as fs from 'node:fs';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import { describedHardware } from '../../../src/core/hardware/types';
 import { workspaceEnvironment } from '../../../src/core/planner/environment';
 import { runPlannerLoop, type ChatMessage } from '../../../src/core/planner/loop';
 import { OpenAiBackend, withoutCredentials } from '../../../src/core/planner/openai-backend';
 import { systemPrompt } from '../../../src/core/planner/prompts/system';
 import { argsToolSchema, plannerTools } from '../../../src/core/planner/tools';
-import { ScriptedServer } from './scripted-server';
-import { makeWorkspace } from './workspace';
+import { useServerAndWorkspace } from './workspace';
 
-const server = new ScriptedServer();
-let baseURL = '';
-let ws = '';
+const fixture = useServerAndWorkspace();
+const server = fixture.server;
 const KEY = 'sk-test1234567890abcdefghijklmnop';
 
-before(async () => {
-  baseURL = await server.start();
-  ws = makeWorkspace(['qwen-0.5b']);
-});
-after(async () => {
-  await server.stop();
-  fs.rmSync(ws, { recursive: true, force: true });
-});
-
 const hw = describedHardware({ gpus: 1, gpuMemoryGiB: 24, gpuName: 'RTX 4090', ramGiB: 64 });
-const env = () => workspaceEnvironment({ workspaceDir: ws, hardware: hw });
-const backend = (timeoutMs = 5000) => new OpenAiBackend({ baseURL, model: 'scripted', apiKey: KEY, timeoutMs });
+const env = () => workspaceEnvironment({ workspaceDir: fixture.ws, hardware: hw });
+const backend = (timeoutMs = 5000) => new OpenAiBackend({ baseURL: fixture.baseURL, model: 'scripted', apiKey: KEY, timeoutMs });
 const conversation = (goal: string): ChatMessage[] => [{ role: 'system', content: systemPrompt({ datasets: ['./train.jsonl'], workspaceName: 'ws' }) }, { role: 'user', content: goal }];
 const GOOD = { model: './models/qwen-0.5b', data: './train.jsonl', method: 'lora', lora_rank: 8, batch_size: 4, max_length: 256, epochs: 2 };
 

@@ -2,8 +2,7 @@
 // language model fails (through the openai client against the loopback server), follow-ups, goal
 // parsing, and the README for another machine.
 import * as assert from 'node:assert/strict';
-import * as fs from 'node:fs';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import { looksLikeSecret } from '../../../src/core/args/secrets';
 import { validateArgsText } from '../../../src/core/args/validate';
 import { describedHardware } from '../../../src/core/hardware/types';
@@ -13,21 +12,11 @@ import { OpenAiBackend } from '../../../src/core/planner/openai-backend';
 import { renderTrainingReadme } from '../../../src/core/planner/readme';
 import { renderHardware, renderPlan } from '../../../src/core/planner/render';
 import { planTurn } from '../../../src/core/planner/session';
-import { ScriptedServer } from './scripted-server';
-import { makeWorkspace } from './workspace';
+import { useServerAndWorkspace } from './workspace';
 
-const server = new ScriptedServer();
-let baseURL = '';
-let ws = '';
+const fixture = useServerAndWorkspace();
+const server = fixture.server;
 const hw = describedHardware({ ramGiB: 16, cores: 8 });
-before(async () => {
-  baseURL = await server.start();
-  ws = makeWorkspace(['qwen-0.5b']);
-});
-after(async () => {
-  await server.stop();
-  fs.rmSync(ws, { recursive: true, force: true });
-});
 
 test('goals in plain words', () => {
   assert.deepEqual(parseGoal('make it fit in 8 GB').memoryLimitBytes, 8 * 1024 ** 3);
@@ -53,7 +42,7 @@ test('goals in plain words', () => {
 });
 
 test('no language model: the rules plan from the workspace (the one model, the one dataset)', async () => {
-  const turn = await planTurn({ goal: 'answer router questions', history: [], env: workspaceEnvironment({ workspaceDir: ws, hardware: hw }) });
+  const turn = await planTurn({ goal: 'answer router questions', history: [], env: workspaceEnvironment({ workspaceDir: fixture.ws, hardware: hw }) });
   assert.equal(turn.kind, 'plan', renderPlan(turn));
   assert.equal(turn.args?.model, './models/qwen-0.5b');
   assert.equal(turn.args?.data, './train.jsonl');
@@ -66,15 +55,15 @@ test('no language model: the rules plan from the workspace (the one model, the o
 
 test('when the language model fails, the rules plan and the reply says why', async () => {
   server.script([{ refusal: 'no' }]);
-  const backend = new OpenAiBackend({ baseURL, model: 'scripted', timeoutMs: 5000 });
-  const turn = await planTurn({ goal: 'answer router questions', history: [], env: workspaceEnvironment({ workspaceDir: ws, hardware: hw }), backend });
+  const backend = new OpenAiBackend({ baseURL: fixture.baseURL, model: 'scripted', timeoutMs: 5000 });
+  const turn = await planTurn({ goal: 'answer router questions', history: [], env: workspaceEnvironment({ workspaceDir: fixture.ws, hardware: hw }), backend });
   assert.equal(turn.kind, 'plan');
   assert.match(turn.notes[0], /could not plan this \(refusal: .*declined: no\)/);
-  assert.equal(turn.source, `rules (after scripted at ${baseURL})`);
+  assert.equal(turn.source, `rules (after scripted at ${fixture.baseURL})`);
 });
 
 test('a follow-up keeps the settled memory limit and changes only what it names', async () => {
-  const env = workspaceEnvironment({ workspaceDir: ws, hardware: hw });
+  const env = workspaceEnvironment({ workspaceDir: fixture.ws, hardware: hw });
   const first = await planTurn({ goal: 'answer router questions, fit in 4 GB', history: [], env });
   assert.equal(first.kind, 'plan');
   const second = await planTurn({ goal: 'use Lion', history: [{ user: 'answer router questions, fit in 4 GB', reply: '' }], current: first.args, env });
@@ -84,7 +73,7 @@ test('a follow-up keeps the settled memory limit and changes only what it names'
 });
 
 test('README for another machine: needs, bundle, exact command line, resume; no secrets', async () => {
-  const env = workspaceEnvironment({ workspaceDir: ws, hardware: hw });
+  const env = workspaceEnvironment({ workspaceDir: fixture.ws, hardware: hw });
   const turn = await planTurn({ goal: 'answer router questions', history: [], env });
   const target = describedHardware({ gpus: 2, gpuMemoryGiB: 48, ramGiB: 256 });
   const args = { ...turn.args!, device: 'cuda' as const, gpus: 2, precision: 'bf16' as const };

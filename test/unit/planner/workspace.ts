@@ -1,9 +1,12 @@
 // A throwaway workspace for planner tests: a model folder (config.json of a real model's shape)
-// and a small chat dataset.
+// and a small chat dataset; and the fixture a test file shares: that workspace plus the scripted
+// OpenAI-compatible server on loopback.
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { after, before } from 'node:test';
 import { CONFIGS } from './models';
+import { ScriptedServer } from './scripted-server';
 
 export function makeWorkspace(models: string[] = ['qwen-0.5b'], records = 300): string {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tuner-planner-'));
@@ -17,4 +20,21 @@ export function makeWorkspace(models: string[] = ['qwen-0.5b'], records = 300): 
   }
   fs.writeFileSync(path.join(dir, 'train.jsonl'), lines.join('\n') + '\n');
   return dir;
+}
+
+/**
+ * Starts the scripted server and writes a workspace with the qwen-0.5b model before the file's
+ * tests; stops and removes both after them. baseURL and ws are set once before() has run.
+ */
+export function useServerAndWorkspace(): { server: ScriptedServer; baseURL: string; ws: string } {
+  const fixture = { server: new ScriptedServer(), baseURL: '', ws: '' };
+  before(async () => {
+    fixture.baseURL = await fixture.server.start();
+    fixture.ws = makeWorkspace(['qwen-0.5b']);
+  });
+  after(async () => {
+    await fixture.server.stop();
+    fs.rmSync(fixture.ws, { recursive: true, force: true });
+  });
+  return fixture;
 }
