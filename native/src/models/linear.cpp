@@ -33,7 +33,9 @@ void add_column_sums(float* dst, const float* src, int N, int C, ThreadPool* poo
 
 }  // namespace
 
-void LlamaModel::make_dropout_input(const Linear& l, float* xd, const float* x, int N, ThreadPool* pool) const {
+const float* LlamaModel::lora_input(const Linear& l, const float* x, int N, ThreadPool* pool) {
+  if (!lora_dropout(l)) return x;
+  float* xd = ws_.lora_xd;
   const float p = l.dropout, keep_scale = 1.0f / (1.0f - p);
   const int in = l.in;
   const uint64_t seed = dropout_seed_, stream = l.stream;
@@ -44,6 +46,7 @@ void LlamaModel::make_dropout_input(const Linear& l, float* xd, const float* x, 
         xd[idx] = dropout_keep(seed, stream, idx, p) ? x[idx] * keep_scale : 0.0f;
       }
   });
+  return xd;
 }
 
 void LlamaModel::linear_forward(const Linear& l, float* y, const float* x, float* lora_t, int N, ThreadPool* pool) {
@@ -58,12 +61,7 @@ void LlamaModel::linear_forward(const Linear& l, float* y, const float* x, float
   sgemm(Trans::N, Trans::T, N, l.out, l.in, 1.0f, x, l.in, l.w->data, l.in, beta, y, l.out, pool);
   if (!l.lora_a) return;
   const int r = (int)l.lora_a->shape[0];
-  const float* xin = x;
-  if (training_ && l.dropout > 0.0f) {
-    make_dropout_input(l, ws_.lora_xd, x, N, pool);
-    xin = ws_.lora_xd;
-  }
-  sgemm(Trans::N, Trans::T, N, r, l.in, 1.0f, xin, l.in, l.lora_a->data, l.in, 0.0f, lora_t, r, pool);
+  sgemm(Trans::N, Trans::T, N, r, l.in, 1.0f, lora_input(l, x, N, pool), l.in, l.lora_a->data, l.in, 0.0f, lora_t, r, pool);
   sgemm(Trans::N, Trans::T, N, l.out, r, l.scaling, lora_t, r, l.lora_b->data, r, 1.0f, y, l.out, pool);
 }
 
@@ -83,7 +81,7 @@ void LlamaModel::linear_backward_input(const Linear& l, float* dx, bool accumula
   float* dt = ws_.lora_dt;
   sgemm(Trans::N, Trans::N, N, r, l.out, l.scaling, dy, l.out, l.lora_b->data, r, 0.0f, dt, r, pool);
   if (!dx) return;
-  if (!(training_ && l.dropout > 0.0f)) {
+  if (!lora_dropout(l)) {
     sgemm(Trans::N, Trans::N, N, l.in, r, 1.0f, dt, r, l.lora_a->data, l.in, 1.0f, dx, l.in, pool);
     return;
   }
@@ -110,12 +108,8 @@ void LlamaModel::linear_backward_weights(const Linear& l, const float* dy, const
   if (!l.lora_a) return;
   const int r = (int)l.lora_a->shape[0];
   sgemm(Trans::T, Trans::N, l.out, r, N, l.scaling, dy, l.out, lora_t, r, 1.0f, l.lora_b->grad, r, pool);
-  const float* xin = x;
-  if (training_ && l.dropout > 0.0f) {
-    make_dropout_input(l, ws_.lora_xd, x, N, pool);
-    xin = ws_.lora_xd;
-  }
-  sgemm(Trans::T, Trans::N, r, l.in, N, 1.0f, ws_.lora_dt, r, xin, l.in, 1.0f, l.lora_a->grad, l.in, pool);
+  sgemm(Trans::T, Trans::N, r, l.in, N, 1.0f, ws_.lora_dt, r, lora_input(l, x, N, pool), l.in, 1.0f, l.lora_a->grad, l.in,
+        pool);
 }
 
 }  // namespace tuner

@@ -132,7 +132,11 @@ class LlamaModel final : public Model {
   void linear_backward_input(const Linear& l, float* dx, bool accumulate, const float* dy, int N, ThreadPool* pool);
   void linear_backward_weights(const Linear& l, const float* dy, const float* x, const float* lora_t, int N,
                                ThreadPool* pool);
-  void make_dropout_input(const Linear& l, float* xd, const float* x, int N, ThreadPool* pool) const;
+  // PEFT's dropout on a LoRA input is active only in a training forward with dropout > 0.
+  bool lora_dropout(const Linear& l) const { return training_ && l.dropout > 0.0f; }
+  // The LoRA branch's input: x itself, or d(x) written to ws_.lora_xd (regenerated from the
+  // dropout seed, so backward needs no stored mask).
+  const float* lora_input(const Linear& l, const float* x, int N, ThreadPool* pool);
   Param* add_param(const std::string& name, std::vector<int64_t> shape);
   void init_linear(Linear& l, const std::string& name, const std::string& module, int out, int in, bool bias);
 
