@@ -148,22 +148,6 @@ float cross_entropy_forward(float* losses, float* lse, const float* logits, cons
                             int N, int V, ThreadPool* pool);
 void cross_entropy_backward_inplace(float* logits_to_dlogits, const float* lse, const uint32_t* targets,
                                     const uint8_t* mask, int N, int V, float scale, ThreadPool* pool);
-// Runs fn(begin, end, thread) over [0, n) on the pool, or inline when pool is null.
-template <class F>
-void parallel_rows(ThreadPool* pool, int64_t n, F&& fn);
-
 }  // namespace tuner
 
-#include "tuner/threadpool.h"
-
-namespace tuner {
-template <class F>
-void parallel_rows(ThreadPool* pool, int64_t n, F&& fn) {
-  if (n <= 0) return;
-  if (!pool || pool->size() <= 1 || n == 1) {
-    fn((int64_t)0, n, 0);
-    return;
-  }
-  pool->parallel_for(n, [&](int64_t b, int64_t e, int t) { fn(b, e, t); });
-}
-}  // namespace tuner
+#include "tuner/threadpool.h"  // parallel_rows, which the kernels' callers use too

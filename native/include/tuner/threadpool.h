@@ -26,4 +26,16 @@ class ThreadPool {
   Impl* impl_;
 };
 
+// Runs fn(begin, end, thread) over [0, n) on the pool, or inline when pool is null (or has one
+// thread, or n is 1): the split is the pool's, so results are the same either way.
+template <class F>
+void parallel_rows(ThreadPool* pool, int64_t n, F&& fn) {
+  if (n <= 0) return;
+  if (!pool || pool->size() <= 1 || n == 1) {
+    fn((int64_t)0, n, 0);
+    return;
+  }
+  pool->parallel_for(n, [&](int64_t b, int64_t e, int t) { fn(b, e, t); });
+}
+
 }  // namespace tuner

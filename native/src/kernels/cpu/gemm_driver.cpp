@@ -22,8 +22,7 @@ namespace tuner {
 
 namespace {
 
-// A grow-only, 64-byte aligned scratch buffer. One per thread (thread_local) so packing needs
-// no allocation after warm-up and no locking.
+// A grow-only, 64-byte aligned scratch buffer (see gemm_scratch).
 class Scratch {
  public:
   ~Scratch() { std::free(data_); }
@@ -43,10 +42,13 @@ class Scratch {
   size_t capacity_ = 0;
 };
 
-thread_local Scratch tls_pack_a;
-thread_local Scratch tls_pack_b;
+thread_local Scratch tls_scratch[static_cast<int>(GemmScratch::Count)];
 
-inline int ceil_div(int a, int b) { return (a + b - 1) / b; }
+}  // namespace
+
+float* gemm_scratch(GemmScratch slot, size_t floats) { return tls_scratch[static_cast<int>(slot)].get(floats); }
+
+namespace {
 
 // Packs rows [i0, i0+m) x columns [p0, p0+kc) of op(A) into MR-row slivers.
 void pack_a(const GemmKernel& kern, float* dst, Trans ta, const float* A, int64_t lda, int i0,
@@ -147,7 +149,7 @@ void compute_rows(const Problem& p, const float* bpack, int jc, int nc, int pc, 
                   float beta, int m0, int m1) {
   const GemmKernel& k = *p.kern;
   const int n_slivers = ceil_div(nc, k.nr);
-  float* apack = tls_pack_a.get(size_t(ceil_div(std::min(k.mc, m1 - m0), k.mr)) * k.mr * kc);
+  float* apack = gemm_scratch(GemmScratch::PackA, size_t(ceil_div(std::min(k.mc, m1 - m0), k.mr)) * k.mr * kc);
   for (int ic = m0; ic < m1; ic += k.mc) {
     const int mc = std::min(k.mc, m1 - ic);
     pack_a(k, apack, p.ta, p.A, p.lda, ic, mc, pc, kc);
@@ -181,7 +183,7 @@ void compute_slivers(const Problem& p, const float* bpack, int jc, int nc, int p
   const GemmKernel& k = *p.kern;
   for (int ic = 0; ic < p.M; ic += k.mc) {
     const int mc = std::min(k.mc, p.M - ic);
-    float* apack = tls_pack_a.get(size_t(ceil_div(mc, k.mr)) * k.mr * kc);
+    float* apack = gemm_scratch(GemmScratch::PackA, size_t(ceil_div(mc, k.mr)) * k.mr * kc);
     pack_a(k, apack, p.ta, p.A, p.lda, ic, mc, pc, kc);
     for (int s = s0; s < s1; ++s) {
       const int nr = std::min(k.nr, nc - s * k.nr);
@@ -246,7 +248,7 @@ void sgemm_with_kernel(const GemmKernel& kern, Trans ta, Trans tb, int M, int N,
     for (int pc = 0; pc < K; pc += kern.kc) {
       const int kc = std::min(kern.kc, K - pc);
       const float beta_k = pc == 0 ? beta : 1.0f;
-      float* bpack = tls_pack_b.get(size_t(n_slivers) * kern.nr * kc);
+      float* bpack = gemm_scratch(GemmScratch::PackB, size_t(n_slivers) * kern.nr * kc);
       if (threads == 1) {
         pack_b(kern, bpack, tb, B, ldb, pc, kc, jc, nc, 0, n_slivers);
         compute_rows(p, bpack, jc, nc, pc, kc, beta_k, 0, M);

@@ -7,6 +7,7 @@
 //   A sliver: a[k * MR + i], i < MR   (rows past M are zero)
 //   B sliver: b[k * NR + j], j < NR   (columns past N are zero)
 #pragma once
+#include <cstddef>
 #include <cstdint>
 
 #include "tuner/gemm.h"
@@ -60,6 +61,13 @@ struct GemmKernel {
 void gemm_skinny_avx2(int rows, int cols, int K, const float* a, int64_t ars, int64_t aks,
                       const float* b, int64_t bks, bool b_padded, float* c, int64_t ldc,
                       float alpha, float beta);
+
+// Per-thread scratch buffers (gemm_driver.cpp): grow-only and 64-byte aligned, so packing needs
+// no allocation after warm-up and no locking. One buffer per slot and thread.
+enum class GemmScratch { PackA, PackB, SkinnySmall, SkinnyPanel, SkinnyPartial, Count };
+float* gemm_scratch(GemmScratch slot, size_t floats);
+
+constexpr int ceil_div(int a, int b) { return (a + b - 1) / b; }
 
 // One per instruction set; each is defined in its own file compiled with that ISA's flags.
 const GemmKernel& gemm_kernel_generic();

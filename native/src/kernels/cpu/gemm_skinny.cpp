@@ -15,7 +15,6 @@
 // in the same order whichever thread runs its tile.
 #include <algorithm>
 #include <cstring>
-#include <vector>
 
 #include "kernels/cpu/gemm_internal.h"
 #include "tuner/threadpool.h"
@@ -30,22 +29,11 @@ constexpr int kSkinnyRows = 16;
 // kPanelFloats (256 KiB, half of a small L2).
 constexpr int kPanelFloats = 64 * 1024;
 
-inline int ceil_div(int a, int b) { return (a + b - 1) / b; }
-
 // Rows per tile that is nv vectors (of 8 columns) wide: at most 12 accumulators, or 8 rows of
 // one vector. And its inverse: vectors per tile for a C of `rows` rows.
 inline int skinny_rows(int nv) { return nv == 1 ? 8 : 12 / nv; }
 inline int skinny_vectors(int rows) { return rows >= 7 ? 1 : std::min(4, 12 / rows); }
 
-
-thread_local std::vector<float> tls_small;  // the small operand, shared by all threads
-thread_local std::vector<float> tls_panel;  // this thread's packed panel of the large operand
-thread_local std::vector<float> tls_part;   // this thread's partial sums over k blocks
-
-float* scratch(std::vector<float>& v, size_t floats) {
-  if (v.size() < floats) v.resize(floats);
-  return v.data();
-}
 
 // Columns [j0, j0 + cols) of a matrix stored [K][ld] into tiles of `width` columns with their
 // K rows contiguous: dst[(t * K + k) * width + w], zero past `cols`. Rows are read a whole
@@ -86,15 +74,6 @@ void pack_small(float* dst, const float* X, int64_t ld, bool rows_are_k, int K, 
   }
 }
 
-template <class F>
-void for_each_task(ThreadPool* pool, int tasks, const F& f) {
-  auto run = [&](int64_t t0, int64_t t1, int) {
-    for (int64_t t = t0; t < t1; ++t) f(int(t));
-  };
-  if (pool) pool->parallel_for(tasks, run);
-  else run(0, tasks, 0);
-}
-
 // P = S X for a small S (m <= 16 rows, stored k-major: s[k * m + r]) and a large X stored
 // [K][ldx] with n columns. P goes to C (c[r * ldc + j]) or, `transposed`, to C^T
 // (c[j * ldc + r]), as alpha * P + beta * C.
@@ -115,11 +94,11 @@ void few_rows(const GemmKernel& kern, const float* s, int m, int K, const float*
   // Column tasks: one per thread, so each reads runs as long as it can.
   const int threads = pool ? pool->size() : 1;
   const int task_cols = ceil_div(ceil_div(n, threads), width) * width;
-  for_each_task(pool, ceil_div(n, task_cols), [&](int task) {
+  auto column_task = [&](int task) {
     const int j0 = task * task_cols, nc = std::min(task_cols, n - j0);
     const int tiles = ceil_div(nc, width);
-    float* panel = scratch(tls_panel, size_t(kblock) * tiles * width);
-    float* part = scratch(tls_part, size_t(m) * task_cols);
+    float* panel = gemm_scratch(GemmScratch::SkinnyPanel, size_t(kblock) * tiles * width);
+    float* part = gemm_scratch(GemmScratch::SkinnyPartial, size_t(m) * task_cols);
     for (int k0 = 0; k0 < K; k0 += kblock) {
       const int kb = std::min(kblock, K - k0);
       pack_panel(panel, X + int64_t(k0) * ldx, ldx, kb, j0, nc, width);
@@ -138,6 +117,9 @@ void few_rows(const GemmKernel& kern, const float* s, int m, int K, const float*
         out = beta == 0.0f ? v : beta * out + v;
       }
     }
+  };
+  parallel_rows(pool, ceil_div(n, task_cols), [&](int64_t t0, int64_t t1, int) {
+    for (int64_t t = t0; t < t1; ++t) column_task(int(t));
   });
 }
 
@@ -149,7 +131,7 @@ bool sgemm_skinny(const GemmKernel& kern, Trans ta, Trans tb, int M, int N, int 
   if (N <= kSkinnyCols && ta == Trans::T) {
     // Few columns with op(A) = A^T, A stored [K][M]: C^T = op(B)^T A is a product with few
     // rows, whose large operand is read along its rows.
-    float* bt = scratch(tls_small, size_t(K) * N);
+    float* bt = gemm_scratch(GemmScratch::SkinnySmall, size_t(K) * N);
     pack_small(bt, B, ldb, tb == Trans::N, K, N, N);
     few_rows(kern, bt, N, K, A, lda, M, alpha, beta, C, ldc, true, pool);
     return true;
@@ -157,21 +139,23 @@ bool sgemm_skinny(const GemmKernel& kern, Trans ta, Trans tb, int M, int N, int 
   if (N <= kSkinnyCols) {
     // Few columns: op(B) is small; one or two vectors span a row of C.
     const int width = (N + 7) / 8 * 8;
-    float* bs = scratch(tls_small, size_t(K) * width);
+    float* bs = gemm_scratch(GemmScratch::SkinnySmall, size_t(K) * width);
     pack_small(bs, B, ldb, tb == Trans::N, K, N, width);
     const int rows = skinny_rows(width / 8);
-    // op(A) = A: its rows run along k, 8 sequential streams per tile, read in place. run along k: 8 sequential streams per tile, read in place.
-    for_each_task(pool, ceil_div(M, rows), [&](int t) {
-      const int i0 = t * rows;
-      kern.skinny(std::min(rows, M - i0), N, K, A + int64_t(i0) * lda, lda, 1, bs, width, true,
-                  C + int64_t(i0) * ldc, ldc, alpha, beta);
+    // op(A) = A: its rows run along k, 8 sequential streams per tile, read in place.
+    parallel_rows(pool, ceil_div(M, rows), [&](int64_t t0, int64_t t1, int) {
+      for (int64_t t = t0; t < t1; ++t) {
+        const int i0 = int(t) * rows;
+        kern.skinny(std::min(rows, M - i0), N, K, A + int64_t(i0) * lda, lda, 1, bs, width, true,
+                    C + int64_t(i0) * ldc, ldc, alpha, beta);
+      }
     });
     return true;
   }
   if (M <= kSkinnyRows && tb == Trans::N) {
     // Few rows: op(A) is small (copied k-major so each step's values are adjacent); vectors run
     // along the rows of B.
-    float* as = scratch(tls_small, size_t(K) * M);
+    float* as = gemm_scratch(GemmScratch::SkinnySmall, size_t(K) * M);
     pack_small(as, A, lda, ta == Trans::T, K, M, M);
     few_rows(kern, as, M, K, B, ldb, N, alpha, beta, C, ldc, false, pool);
     return true;
