@@ -28,7 +28,7 @@ void LlamaModel::backward(float loss_scale, ThreadPool* pool) {
   const int rows = ws.head_rows;
   {
     ProfScope ps(prof_, kProfLoss);
-    cross_entropy_backward_inplace(dlogits, ws.lse, ws.targets.data(), ws.head_packed ? nullptr : ws.mask.data(), rows, V,
+    cross_entropy_backward_inplace(dlogits, ws.lse, ws.targets.data(), ws.head_packed() ? nullptr : ws.mask.data(), rows, V,
                                    loss_scale, pool);
   }
   {
@@ -38,7 +38,7 @@ void LlamaModel::backward(float loss_scale, ThreadPool* pool) {
         sgemm(Trans::T, Trans::N, V, C, rows, 1.0f, dlogits, V, ws.xf, C, 1.0f, lm_head_->grad, C, pool);
       sgemm(Trans::N, Trans::N, rows, C, V, 1.0f, dlogits, V, lm_head_->data, C, 0.0f, ws.dx, C, pool);
     }
-    if (ws.head_packed) {
+    if (ws.head_packed()) {
       // Unpack d xf from the last row down (a packed row only ever moves to a later position, so
       // no source is overwritten before it moves); rows outside the loss get zero.
       for (int n = N - 1, i = rows - 1; n >= 0; n--) {

@@ -196,7 +196,6 @@ float LlamaModel::run_forward(const Batch& batch, bool training, bool pack_head,
   // and run the lm_head, the loss and (in backward) both head GEMMs on them alone. A forward
   // with training = false keeps every row's logits, which logits() returns.
   ws.head_rows = N;
-  ws.head_packed = false;
   {
     ProfScope ps(prof_, kProfHead);
     if (pack_head) {
@@ -209,7 +208,6 @@ float LlamaModel::run_forward(const Batch& batch, bool training, bool pack_head,
         }
         rows++;
       }
-      ws.head_packed = rows < N;
       ws.head_rows = rows;
     }
     if (ws.head_rows > 0)
@@ -217,7 +215,7 @@ float LlamaModel::run_forward(const Batch& batch, bool training, bool pack_head,
   }
   have_forward_ = true;
   ProfScope ps(prof_, kProfLoss);
-  return cross_entropy_forward(ws.losses, ws.lse, ws.logits, ws.targets.data(), ws.head_packed ? nullptr : ws.mask.data(),
+  return cross_entropy_forward(ws.losses, ws.lse, ws.logits, ws.targets.data(), ws.head_packed() ? nullptr : ws.mask.data(),
                                ws.head_rows, V, pool);
 }
 

@@ -67,8 +67,10 @@ struct Workspace {
   std::vector<uint32_t> tokens, targets;
   std::vector<uint8_t> mask;
   int rope_T = -1;
-  int head_rows = 0;         // rows of logits the last forward computed
-  bool head_packed = false;  // those rows are the loss rows, packed in order (training forward)
+  // Rows of logits the last forward computed: B*T, or fewer when they are the loss rows packed
+  // in order (head_packed()).
+  int head_rows = 0;
+  bool head_packed() const { return head_rows < B * T; }
 };
 
 // Wall time per kernel family, accumulated over forward/backward calls when TUNER_PROFILE=1
