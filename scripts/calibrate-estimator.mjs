@@ -5,8 +5,8 @@
 //
 //   npm run build:ts && node scripts/calibrate-estimator.mjs [--trainer build/native/tuner-train] [--only NAME]
 //
-// Needs /usr/bin/python3 with numpy (the tiny-model generator) and a built tuner-train.
-import { execFileSync, spawnSync } from 'node:child_process';
+// Needs a built tuner-train; the models come from the tests' tiny-model writer (test/native/tiny-model.ts).
+import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import { createRequire } from 'node:module';
 import * as os from 'node:os';
@@ -18,6 +18,7 @@ const { estimateMemory } = require(path.join(ROOT, 'out/src/core/args/estimate.j
 const { resolveArgs } = require(path.join(ROOT, 'out/src/core/args/fields.js'));
 const { readModelSpec, parameterCount } = require(path.join(ROOT, 'out/src/core/model/spec.js'));
 const { writeShards } = require(path.join(ROOT, 'out/src/core/engine/shards.js'));
+const { writeTinyModel } = require(path.join(ROOT, 'out/test/native/tiny-model.js'));
 
 const argv = process.argv.slice(2);
 const opt = (name, dflt) => {
@@ -26,7 +27,6 @@ const opt = (name, dflt) => {
 };
 const TRAINER = path.resolve(ROOT, opt('--trainer', process.env.TUNER_TRAIN ?? 'build/native/tuner-train'));
 const ONLY = opt('--only', undefined);
-const PYTHON = process.env.TUNER_PYTHON ?? '/usr/bin/python3';
 const THREADS = 2;
 const STEPS = 3;
 
@@ -44,9 +44,7 @@ const CONFIGS = [
 ];
 
 function makeModel(dir, m) {
-  const args = [path.join(ROOT, 'test/native/reference/make_tiny_model.py'), '--out', dir, '--vocab', m.vocab, '--hidden', m.hidden, '--layers', m.layers, '--heads', m.heads, '--kv-heads', m.kvHeads, '--intermediate', m.intermediate, '--max-pos', 4096];
-  if (m.arch) args.push('--arch', m.arch);
-  execFileSync(PYTHON, args.map(String), { stdio: ['ignore', 'ignore', 'inherit'] });
+  writeTinyModel(dir, { ...m, maxPos: 4096 });
 }
 
 function makeData(dir, vocab, docs, len) {

@@ -1,7 +1,6 @@
-// Shared set-up for the tuner-train end-to-end tests: a tiny random model written by the
-// PyTorch reference's generator, shards written by the product's ShardWriter, a plan file,
-// and a runner that collects every event (each one validated against protocol.ts).
-import { execFileSync } from 'node:child_process';
+// Shared set-up for the tuner-train end-to-end tests: a tiny random model (tiny-model.ts, no
+// Python), shards written by the product's ShardWriter, a plan file, and a runner that collects
+// every event (each one validated against protocol.ts).
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -10,6 +9,7 @@ import { writeShards, type ShardDocument } from '../../src/core/engine/shards';
 import { writePlanFile, type RunPlan } from '../../src/core/engine/plan';
 import { TrainerProcess, type TrainerExit, type TrainerStartOptions } from '../../src/core/engine/trainer-client';
 import type { StepEvent, TrainerEvent } from '../../src/core/engine/protocol';
+import { writeTinyModel, type TinyModelSpec } from './tiny-model';
 
 export const REPO_ROOT = path.resolve(__dirname, '..', '..', '..');
 export const REFERENCE_DIR = path.join(REPO_ROOT, 'test', 'native', 'reference');
@@ -29,28 +29,9 @@ export function tempDir(prefix: string): string {
   return dir;
 }
 
-export interface TinyModelOptions {
-  vocab?: number;
-  hidden?: number;
-  layers?: number;
-  heads?: number;
-  kvHeads?: number;
-  intermediate?: number;
-  arch?: 'llama' | 'mistral' | 'qwen2';
-  seed?: number;
-  extra?: string[];
-}
-
-export function makeTinyModel(dir: string, o: TinyModelOptions = {}): string {
-  const args = [path.join(REFERENCE_DIR, 'make_tiny_model.py'), '--out', dir];
-  const num = (flag: string, v?: number) => (v === undefined ? [] : [flag, String(v)]);
-  args.push(...num('--vocab', o.vocab), ...num('--hidden', o.hidden), ...num('--layers', o.layers));
-  args.push(...num('--heads', o.heads), ...num('--kv-heads', o.kvHeads), ...num('--intermediate', o.intermediate));
-  args.push(...num('--seed', o.seed));
-  if (o.arch) args.push('--arch', o.arch);
-  args.push(...(o.extra ?? []));
-  execFileSync(PYTHON, args, { stdio: ['ignore', 'ignore', 'inherit'] });
-  return dir;
+/** A tiny random Llama-family model folder (config.json + model.safetensors) in `dir`. */
+export function makeTinyModel(dir: string, spec: TinyModelSpec = {}): string {
+  return writeTinyModel(dir, spec);
 }
 
 /**

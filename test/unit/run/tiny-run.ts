@@ -1,13 +1,13 @@
-// A complete tiny fine-tuning project for run tests: a random Llama-family model written by the
-// reference generator, a word-level tokenizer.json (a real Hugging Face tokenizer file, loaded
+// A complete tiny fine-tuning project for run tests: a random Llama-family model (written in
+// TypeScript by test/native/tiny-model.ts, no Python), a word-level tokenizer.json (a real Hugging Face tokenizer file, loaded
 // by the product's tokenizer code), a JSONL dataset and an ARGS.json. Training it takes well
 // under a second per step on one core, so tests can run whole runs.
-import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 
+import { writeTinyModel } from '../../native/tiny-model';
+
 export const REPO_ROOT = path.resolve(__dirname, '..', '..', '..', '..');
-export const PYTHON = process.env.TUNER_PYTHON ?? '/usr/bin/python3';
 
 const WORDS = (
   'what is the capital of france paris spain madrid italy rome germany berlin ' +
@@ -63,7 +63,7 @@ export function makeTinyProject(dir: string, o: TinyProjectOptions = {}): string
   fs.mkdirSync(dir, { recursive: true });
   const modelDir = path.join(dir, 'model');
   if (!fs.existsSync(path.join(modelDir, 'config.json'))) {
-    execFileSync(PYTHON, [path.join(REPO_ROOT, 'test', 'native', 'reference', 'make_tiny_model.py'), '--out', modelDir, '--vocab', String(TINY_VOCAB), '--layers', String(o.layers ?? 2)], { stdio: ['ignore', 'ignore', 'inherit'] });
+    writeTinyModel(modelDir, { vocab: TINY_VOCAB, layers: o.layers ?? 2 });
     writeTokenizer(modelDir);
   }
   const n = o.records ?? 40;
