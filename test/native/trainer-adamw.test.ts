@@ -8,6 +8,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { before, describe, it } from 'node:test';
 
+import { ensurePyTorch } from '../ensure-debian-packages';
 import type { ShardDocument } from '../../src/core/engine/shards';
 import type { RunPlan } from '../../src/core/engine/plan';
 import { basePlan, makeShards, makeTinyModel, PYTHON, REFERENCE_DIR, runTrainer, startTrainer, steps, tempDir, writePlan } from './trainer-fixtures';
@@ -54,6 +55,7 @@ interface RefStep {
 describe('AdamW steps match PyTorch', () => {
   let root: string;
   before(() => {
+    ensurePyTorch();
     root = tempDir('adamw');
     makeTinyModel(path.join(root, 'model'), { vocab: VOCAB });
     makeShards(path.join(root, 'data'), fullBatchDocs(4), VOCAB);
