@@ -30,15 +30,17 @@ void make_dirs(const std::string& dir) {
   }
 }
 
-std::unique_ptr<Model> Model::load(const std::string& dir) {
+std::unique_ptr<Model> Model::load(const std::string& dir) { return LlamaModel::open(dir, nullptr); }
+
+std::unique_ptr<LlamaModel> LlamaModel::open(const std::string& dir, const WeightReader* reader) {
   struct stat st;
   if (stat(dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode))
     throw TunerError("missing_model", dir + ": model folder not found",
                      "Set the model path to a Hugging Face model folder (config.json + *.safetensors).");
   ModelConfig cfg = load_model_config(dir);
   Json cj = Json::parse_file(dir + "/config.json");
-  auto m = std::make_unique<LlamaModel>(cfg, cj, dir);
-  m->load_weights();
+  auto m = std::make_unique<LlamaModel>(cfg, cj, dir, reader == nullptr);
+  m->load_weights(reader);
   return m;
 }
 
@@ -59,7 +61,7 @@ void LlamaModel::init_linear(Linear& l, const std::string& name, const std::stri
   if (bias) l.b = add_param(name + ".bias", {out});
 }
 
-LlamaModel::LlamaModel(ModelConfig cfg, Json config_json, std::string dir)
+LlamaModel::LlamaModel(ModelConfig cfg, Json config_json, std::string dir, bool allocate)
     : cfg_(std::move(cfg)), config_json_(std::move(config_json)), dir_(std::move(dir)) {
   const char* prof = std::getenv("TUNER_PROFILE");
   prof_.on = prof && std::string(prof) == "1";
@@ -83,6 +85,7 @@ LlamaModel::LlamaModel(ModelConfig cfg, Json config_json, std::string dir)
   }
   norm_ = add_param("model.norm.weight", {C});
   lm_head_ = cfg_.tie_word_embeddings ? embed_ : add_param("lm_head.weight", {V, C});
+  if (!allocate) return;
   int64_t total = 0;
   for (auto& p : base_) total += p->numel();
   weights_.assign((size_t)total, 0.0f);
@@ -93,7 +96,7 @@ LlamaModel::LlamaModel(ModelConfig cfg, Json config_json, std::string dir)
   }
 }
 
-void LlamaModel::load_weights() {
+void LlamaModel::load_weights(const WeightReader* reader) {
   WeightFiles files = WeightFiles::open(dir_);
   std::string implied = "config.json (hidden_size=" + std::to_string(cfg_.hidden_size) +
                         ", intermediate_size=" + std::to_string(cfg_.intermediate_size) +
@@ -114,7 +117,8 @@ void LlamaModel::load_weights() {
                        file->path() + ": tensor \"" + p->name + "\" has shape " + shape_str(t->shape) + " but " + implied +
                            " implies " + shape_str(p->shape),
                        "config.json does not belong to these weights; use the config.json published with them.");
-    file->read_f32(*t, p->data);
+    if (reader) (*reader)(*p, *file, *t);
+    else file->read_f32(*t, p->data);
   }
 }
 

@@ -3,6 +3,7 @@
 // and lora.cpp (enable / save / load adapters).
 #pragma once
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -11,6 +12,9 @@
 #include "tuner/model.h"
 
 namespace tuner {
+
+class SafetensorsFile;
+struct TensorInfo;
 
 // One projection y = x W^T (+ b) (+ scaling * dropout(x) A^T B^T).
 struct Linear {
@@ -96,10 +100,26 @@ struct ProfScope {
   }
 };
 
+// Reads one checked base weight (present, shape as config.json implies) into storage of the
+// caller's choosing and points p.data at it: the inference session (src/infer) keeps f32 or
+// quantizes each tensor as it arrives instead of holding a second f32 copy of the model.
+using WeightReader = std::function<void(Param& p, const SafetensorsFile& file, const TensorInfo& t)>;
+
 class LlamaModel final : public Model {
  public:
-  LlamaModel(ModelConfig cfg, Json config_json, std::string dir);
-  void load_weights();
+  // allocate = false leaves every Param::data null for load_weights(reader) to set.
+  LlamaModel(ModelConfig cfg, Json config_json, std::string dir, bool allocate = true);
+  // The folder's config and weights (Model::load with reader == nullptr): each weight goes to
+  // the model's own f32 storage, or to `reader`, which then owns it.
+  static std::unique_ptr<LlamaModel> open(const std::string& dir, const WeightReader* reader);
+  void load_weights(const WeightReader* reader = nullptr);
+
+  // Read access for the inference session, which runs the same weights through its own
+  // KV-cached forward (src/infer).
+  const std::vector<Layer>& layers() const { return layers_; }
+  const Param* embed() const { return embed_; }
+  const Param* final_norm() const { return norm_; }
+  const Param* lm_head() const { return lm_head_; }  // == embed() when tied
 
   const ModelConfig& config() const override { return cfg_; }
   void enable_lora(const LoraConfig& cfg, uint64_t seed) override;
