@@ -1,0 +1,138 @@
+// The dequantizing matmul y[M, R] = x[M, K] @ dequant(w)^T that quantized linears run.
+//   Decode (M < kPrefillRows): the weights are streamed once, threads claim row ranges, and
+//   each weight row meets every activation row while it is in L1. Formats whose kernel takes
+//   int8 activations get x quantized to 32-value blocks first (as llama.cpp does).
+//   Prefill (M >= kPrefillRows): tiles of weight rows are decoded to f32 and multiplied with
+//   sgemm's blocked kernels, which reuse each decoded weight M times.
+// Every row of y is computed by one kernel call from the same inputs whatever the thread count,
+// so results do not depend on the number of threads.
+#include <algorithm>
+#include <atomic>
+#include <cmath>
+#include <vector>
+
+#include "quant/quant_internal.h"
+#include "tuner/cpu_features.h"
+#include "tuner/error.h"
+#include "tuner/gemm.h"
+#include "tuner/threadpool.h"
+
+namespace tuner {
+
+namespace {
+
+constexpr int kPrefillRows = 8;             // M from which decoding tiles for sgemm wins
+constexpr size_t kTileBytes = 1u << 21;    // decoded f32 tile: ~2 MiB, stays in L2/L3 for sgemm
+constexpr int kRowsPerTask = 16;            // smallest row range a thread claims
+
+void check_args(const QuantMatrix& w, int M) {
+  TUNER_CHECK(M >= 0, "qgemm: negative M");
+  TUNER_CHECK(w.rows > 0 && w.cols > 0 && (int)w.type >= 0 && (int)w.type < kQuantTypes, "qgemm: empty or invalid matrix");
+  TUNER_CHECK(w.data.size() == quant_row_bytes(w.type, w.cols) * (size_t)w.rows, "qgemm: data size does not match the shape");
+  TUNER_CHECK(w.type != QuantType::INT8 || w.row_scale.size() == (size_t)w.rows, "qgemm: int8 row scales missing");
+  TUNER_CHECK(w.type != QuantType::NF4 || (w.absmax_q.size() == w.data.size() * 2 / kQKNF4 &&
+                                           w.absmax_scale.size() * kNF4ScaleBlock >= w.absmax_q.size()),
+              "qgemm: nf4 absmax tables do not match the shape");
+}
+
+// Runs fn(r0, r1) over [0, rows) in ranges that threads claim as they finish one, so one
+// descheduled thread holds up one range, not a fixed share.
+template <class F>
+void claim_rows(ThreadPool* pool, int rows, F&& fn) {
+  const int threads = pool ? pool->size() : 1;
+  const int tasks = std::max(1, std::min((rows + kRowsPerTask - 1) / kRowsPerTask, threads * 4));
+  const int per = (rows + tasks - 1) / tasks;
+  if (threads <= 1 || tasks == 1) {
+    fn(0, rows);
+    return;
+  }
+  std::atomic<int> next{0};
+  parallel_rows(pool, threads, [&](int64_t, int64_t, int) {
+    for (int t; (t = next.fetch_add(1)) < tasks;) fn(t * per, std::min(rows, (t + 1) * per));
+  });
+}
+
+void qgemm_prefill(const QgemmKernels& k, float* y, const float* x, const QuantMatrix& w, const QuantView& v, int M,
+                   bool accumulate, ThreadPool* pool) {
+  const int K = w.cols;
+  int tile = (int)std::max<size_t>(16, kTileBytes / ((size_t)K * sizeof(float)));
+  tile = std::min(w.rows, tile / 16 * 16);
+  std::vector<float> buf((size_t)tile * K);
+  const QDequantRows dequant = k.dequant[(int)w.type];
+  for (int r0 = 0; r0 < w.rows; r0 += tile) {
+    const int n = std::min(tile, w.rows - r0);
+    claim_rows(pool, n, [&](int a, int b) { dequant(buf.data() + (size_t)a * K, v, r0 + a, r0 + b); });
+    // y[:, r0 : r0 + n] (+)= x[M, K] @ buf[n, K]^T
+    sgemm(Trans::N, Trans::T, M, n, K, 1.0f, x, K, buf.data(), K, accumulate ? 1.0f : 0.0f, y + r0, w.rows, pool);
+  }
+}
+
+}  // namespace
+
+const QgemmKernels& qgemm_kernels_best() {
+  static const QgemmKernels& best = []() -> const QgemmKernels& {
+    return qgemm_kernels_generic();
+  }();
+  return best;
+}
+
+void qgemm_with_kernels(const QgemmKernels& k, float* y, const float* x, const QuantMatrix& w, int M, bool accumulate,
+                        ThreadPool* pool) {
+  check_args(w, M);
+  if (M == 0) return;
+  const QuantView v = quant_view(w);
+  const int t = (int)w.type, K = w.cols;
+  if (M >= kPrefillRows) {
+    qgemm_prefill(k, y, x, w, v, M, accumulate, pool);
+    return;
+  }
+  std::vector<int8_t> qs;
+  std::vector<float> d;
+  std::vector<int32_t> isum;
+  ActQ8 xq{nullptr, nullptr, nullptr};
+  if (k.int8_activations[t]) {
+    const int nb = K / 32;
+    qs.resize((size_t)M * K);
+    d.resize((size_t)M * nb);
+    isum.resize((size_t)M * nb);
+    for (int m = 0; m < M; m++)
+      k.quantize_act(qs.data() + (size_t)m * K, d.data() + (size_t)m * nb, isum.data() + (size_t)m * nb, x + (size_t)m * K, K);
+    xq = ActQ8{qs.data(), d.data(), isum.data()};
+  }
+  const QRowsKernel rows = k.rows[t];
+  const ActQ8* xqp = k.int8_activations[t] ? &xq : nullptr;
+  claim_rows(pool, w.rows, [&](int r0, int r1) { rows(y, w.rows, x, xqp, v, M, r0, r1, accumulate); });
+}
+
+void qgemm(float* y, const float* x, const QuantMatrix& w, int M, bool accumulate, ThreadPool* pool) {
+  qgemm_with_kernels(qgemm_kernels_best(), y, x, w, M, accumulate, pool);
+}
+
+// Decodes each weight row with the portable decoder and sums in double: the oracle.
+void qgemm_reference(float* y, const float* x, const QuantMatrix& w, int M, bool accumulate) {
+  check_args(w, M);
+  const QuantView v = quant_view(w);
+  std::vector<float> row((size_t)w.cols);
+  for (int r = 0; r < w.rows; r++) {
+    qgemm_kernels_generic().dequant[(int)w.type](row.data(), v, r, r + 1);
+    for (int m = 0; m < M; m++) {
+      double s = 0.0;
+      const float* xm = x + (size_t)m * w.cols;
+      for (int c = 0; c < w.cols; c++) s += (double)xm[c] * row[c];
+      float* out = y + (size_t)m * w.rows + r;
+      *out = accumulate ? (float)(*out + s) : (float)s;
+    }
+  }
+}
+
+std::string qgemm_kernel_name(QuantType t) {
+  const QgemmKernels& k = qgemm_kernels_best();
+  const int i = (int)t;
+  if (i < 0 || i >= kQuantTypes) return "unknown";
+  std::string name = std::string(quant_type_name(t)) + " " + k.isa;
+  name += k.int8_activations[i] ? " (int8 dot, activations quantized to q8 blocks)" : " (f32 dot)";
+  name += std::string("; prefill: decoded tiles + sgemm ") + sgemm_kernel_name();
+  return name;
+}
+
+}  // namespace tuner

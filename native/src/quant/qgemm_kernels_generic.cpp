@@ -1,0 +1,128 @@
+// Portable qgemm kernels (baseline x86-64 or any CPU): each weight row is decoded to f32 once
+// and dotted with every activation row in f32. These decoders are also the format's definition:
+// dequantize_matrix and qgemm_reference use them.
+#include <cstring>
+#include <vector>
+
+#include "quant/quant_internal.h"
+#include "tuner/dtype.h"
+
+namespace tuner {
+
+namespace {
+
+void dequant_f32(float* out, const QuantView& w, int r0, int r1) {
+  std::memcpy(out, w.data + (size_t)r0 * w.row_bytes, (size_t)(r1 - r0) * w.row_bytes);
+}
+
+void dequant_f16(float* out, const QuantView& w, int r0, int r1) {
+  for (int r = r0; r < r1; r++, out += w.cols) {
+    const uint16_t* h = reinterpret_cast<const uint16_t*>(w.data + (size_t)r * w.row_bytes);
+    for (int k = 0; k < w.cols; k++) out[k] = f16_to_f32(h[k]);
+  }
+}
+
+// x = q * d
+void dequant_q8_0(float* out, const QuantView& w, int r0, int r1) {
+  for (int r = r0; r < r1; r++) {
+    const BlockQ8_0* b = reinterpret_cast<const BlockQ8_0*>(w.data + (size_t)r * w.row_bytes);
+    for (int i = 0; i < w.cols / kQK8_0; i++, out += kQK8_0) {
+      const float d = f16_to_f32(b[i].d);
+      for (int j = 0; j < kQK8_0; j++) out[j] = (float)b[i].qs[j] * d;
+    }
+  }
+}
+
+// x = (q - 8) * d; weight j in the low nibble of qs[j], j + 16 in the high one.
+void dequant_q4_0(float* out, const QuantView& w, int r0, int r1) {
+  for (int r = r0; r < r1; r++) {
+    const BlockQ4_0* b = reinterpret_cast<const BlockQ4_0*>(w.data + (size_t)r * w.row_bytes);
+    for (int i = 0; i < w.cols / kQK4_0; i++, out += kQK4_0) {
+      const float d = f16_to_f32(b[i].d);
+      for (int j = 0; j < kQK4_0 / 2; j++) {
+        out[j] = (float)((b[i].qs[j] & 0x0F) - 8) * d;
+        out[j + kQK4_0 / 2] = (float)((b[i].qs[j] >> 4) - 8) * d;
+      }
+    }
+  }
+}
+
+// x = q * row_scale[r]
+void dequant_int8(float* out, const QuantView& w, int r0, int r1) {
+  for (int r = r0; r < r1; r++, out += w.cols) {
+    const int8_t* q = reinterpret_cast<const int8_t*>(w.data + (size_t)r * w.row_bytes);
+    const float s = w.row_scale[r];
+    for (int k = 0; k < w.cols; k++) out[k] = (float)q[k] * s;
+  }
+}
+
+// x = NF4[code] * (map[absmax_q] * absmax_scale + offset); the first of two weights in the high nibble.
+void dequant_nf4(float* out, const QuantView& w, int r0, int r1) {
+  const int bpr = w.cols / kQKNF4;
+  for (int r = r0; r < r1; r++) {
+    const uint8_t* c = w.data + (size_t)r * w.row_bytes;
+    for (int i = 0; i < bpr; i++, out += kQKNF4, c += kQKNF4 / 2) {
+      const float a = nf4_block_absmax(w, (int64_t)r * bpr + i);
+      for (int j = 0; j < kQKNF4 / 2; j++) {
+        out[2 * j] = kNF4Values[c[j] >> 4] * a;
+        out[2 * j + 1] = kNF4Values[c[j] & 0x0F] * a;
+      }
+    }
+  }
+}
+
+const QDequantRows kDequant[kQuantTypes] = {dequant_f32, dequant_f16, dequant_q8_0, dequant_q4_0, dequant_int8, dequant_nf4};
+
+// Eight running sums (a fixed order the compiler can vectorise), added pairwise at the end.
+float dot(const float* a, const float* b, int K) {
+  float s[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+  int k = 0;
+  for (; k + 8 <= K; k += 8)
+    for (int l = 0; l < 8; l++) s[l] += a[k + l] * b[k + l];
+  for (; k < K; k++) s[k & 7] += a[k] * b[k];
+  return ((s[0] + s[4]) + (s[1] + s[5])) + ((s[2] + s[6]) + (s[3] + s[7]));
+}
+
+void rows_decoded(float* y, int ldy, const float* x, const ActQ8*, const QuantView& w, int M, int r0, int r1,
+                  bool accumulate) {
+  std::vector<float> row((size_t)w.cols);
+  for (int r = r0; r < r1; r++) {
+    kDequant[(int)w.type](row.data(), w, r, r + 1);
+    for (int m = 0; m < M; m++) {
+      const float v = dot(row.data(), x + (size_t)m * w.cols, w.cols);
+      float* out = y + (size_t)m * ldy + r;
+      *out = accumulate ? *out + v : v;
+    }
+  }
+}
+
+// llama.cpp's activation blocks: d = absmax / 127, q = round(x / d).
+void quantize_act_generic(int8_t* qs, float* d, int32_t* isum, const float* x, int K) {
+  for (int b = 0; b < K / 32; b++, x += 32, qs += 32) {
+    float amax = 0.0f;
+    for (int j = 0; j < 32; j++) amax = amax > (x[j] < 0 ? -x[j] : x[j]) ? amax : (x[j] < 0 ? -x[j] : x[j]);
+    const float db = amax / 127.0f, id = db != 0.0f ? 1.0f / db : 0.0f;
+    int32_t s = 0;
+    for (int j = 0; j < 32; j++) {
+      const float v = x[j] * id;
+      qs[j] = (int8_t)(v < 0 ? -(int)(-v + 0.5f) : (int)(v + 0.5f));
+      s += qs[j];
+    }
+    d[b] = db;
+    isum[b] = s;
+  }
+}
+
+const QgemmKernels kGeneric = {
+    "generic",
+    {rows_decoded, rows_decoded, rows_decoded, rows_decoded, rows_decoded, rows_decoded},
+    {false, false, false, false, false, false},
+    {dequant_f32, dequant_f16, dequant_q8_0, dequant_q4_0, dequant_int8, dequant_nf4},
+    quantize_act_generic,
+};
+
+}  // namespace
+
+const QgemmKernels& qgemm_kernels_generic() { return kGeneric; }
+
+}  // namespace tuner

@@ -1,0 +1,86 @@
+// Internals shared by the quant formats (quant_format.cpp, quant_nf4.cpp), the qgemm driver
+// (qgemm.cpp) and its per-instruction-set kernels (qgemm_kernels_*.cpp).
+//
+// The kernels see a QuantView, plain pointers into a QuantMatrix, so that files compiled for a
+// newer instruction set need no standard-library code (see test/check_isa_objects.cmake).
+// Size letters: M activation rows, R weight rows (output features), K cols (input features).
+#pragma once
+#include <cstddef>
+#include <cstdint>
+
+#include "tuner/quant.h"
+
+namespace tuner {
+
+// The 16 NF4 values of the QLoRA paper (bitsandbytes' NF4 table), code i -> kNF4Values[i].
+extern const float kNF4Values[16];
+// NF4 code of x in [-1, 1]: the nearest table value, ties to the lower code (bitsandbytes'
+// dQuantizeNF4 decision tree on the midpoints).
+uint8_t nf4_code(float x);
+// bitsandbytes' signed 8-bit dynamic map (create_dynamic_map(signed=True)): 256 sorted values
+// in [-1, 1] that code the double-quantized NF4 absmax values.
+const float* nf4_absmax_map();
+// Fills the NF4 fields of `w` (data, absmax_q, absmax_scale, absmax_offset) from f32 weights.
+void quantize_nf4(QuantMatrix* w, const float* x, ThreadPool* pool);
+
+// Bytes one row of `cols` weights takes in format t.
+size_t quant_row_bytes(QuantType t, int cols);
+
+struct QuantView {
+  QuantType type;
+  int rows, cols;
+  const uint8_t* data;         // row r starts at data + r * row_bytes
+  size_t row_bytes;
+  const float* row_scale;      // int8
+  const uint8_t* absmax_q;     // nf4: code of each 64-block's absmax, [rows * cols / 64]
+  const float* absmax_scale;   // nf4: one per 256 codes
+  float absmax_offset;         // nf4
+  const float* absmax_map;     // nf4: nf4_absmax_map()
+};
+QuantView quant_view(const QuantMatrix& w);
+
+// NF4 absmax of block b (flat index over the whole matrix): map[code] * scale + offset.
+static inline float nf4_block_absmax(const QuantView& w, int64_t b) {
+  return w.absmax_map[w.absmax_q[b]] * w.absmax_scale[b / kNF4ScaleBlock] + w.absmax_offset;
+}
+
+// Activation rows quantized to 32-value int8 blocks for integer dot products (as llama.cpp's
+// q8_0 activations): x ~ qs * d. isum is the sum of the block's qs, so a kernel that multiplies
+// biased unsigned weights (q + bias) can remove bias * isum exactly.
+struct ActQ8 {
+  int8_t* qs;      // [M, K]
+  float* d;        // [M, K / 32]
+  int32_t* isum;   // [M, K / 32]
+};
+
+// y[m * ldy + r] (=|+=) sum_k x[m * K + k] * w[r, k] for m < M, r0 <= r < r1. xq holds x
+// quantized (ActQ8) when the kernel's table says it takes int8 activations, else null.
+using QRowsKernel = void (*)(float* y, int ldy, const float* x, const ActQ8* xq, const QuantView& w,
+                             int M, int r0, int r1, bool accumulate);
+// out[(r - r0) * K + k] = w[r, k] for r0 <= r < r1.
+using QDequantRows = void (*)(float* out, const QuantView& w, int r0, int r1);
+// One activation row x[K] -> K / 32 blocks.
+using QuantizeActRow = void (*)(int8_t* qs, float* d, int32_t* isum, const float* x, int K);
+
+constexpr int kQuantTypes = 6;
+
+struct QgemmKernels {
+  const char* isa;                        // "generic", "avx2", "avx512", "avx512-vnni"
+  QRowsKernel rows[kQuantTypes];          // indexed by (int)QuantType
+  bool int8_activations[kQuantTypes];     // rows[t] reads ActQ8 instead of x
+  QDequantRows dequant[kQuantTypes];
+  QuantizeActRow quantize_act;            // used when any int8_activations[t]
+};
+
+const QgemmKernels& qgemm_kernels_generic();
+const QgemmKernels& qgemm_kernels_avx2();         // AVX2 + FMA + F16C
+const QgemmKernels& qgemm_kernels_avx512();       // AVX-512 F/BW/VL/DQ, int8 dots without VNNI
+const QgemmKernels& qgemm_kernels_avx512_vnni();  // + AVX512_VNNI (vpdpbusd)
+// The table qgemm uses on this CPU.
+const QgemmKernels& qgemm_kernels_best();
+
+// qgemm with an explicit kernel table (tests run every table this CPU supports).
+void qgemm_with_kernels(const QgemmKernels& k, float* y, const float* x, const QuantMatrix& w, int M,
+                        bool accumulate, ThreadPool* pool);
+
+}  // namespace tuner
