@@ -1,13 +1,14 @@
 // Lints dataset documents and publishes the problems as diagnostics: on open, as the user types
-// (debounced) and on save. Files above `tuner.lint.workerThresholdBytes` are linted in a worker
-// thread (dist/lint-worker.js) with progress in the status bar, so the extension host never
-// blocks; a newer run of the same document cancels the older one. A clean file on disk is
-// linted from its bytes, which is the only way to see a byte order mark or invalid UTF-8 (the
-// editor decodes both away); those findings stay until the file is next read from disk.
+// (debounced) and on save. Files above `tuner.lint.workerThresholdBytes`, and files with a line
+// longer than LONG_LINE_CHARS, are linted in a worker thread (dist/lint-worker.js) with progress
+// in the status bar, so the extension host never blocks; a newer run of the same document
+// cancels the older one. A clean file on disk is linted from its bytes, which is the only way to
+// see a byte order mark or invalid UTF-8 (the editor decodes both away); those findings stay
+// until the file is next read from disk.
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { lintBytes, lintText, type LintResult } from '../core/dataset/lint';
-import { lintInWorker } from '../core/dataset/lint-client';
+import { hasLongLine, lintInWorker } from '../core/dataset/lint-client';
 import type { Problem, Range } from '../core/dataset/problem';
 import { ruleById } from '../core/dataset/rules';
 import { Config } from './config';
@@ -142,7 +143,14 @@ export class JsonlLinter implements vscode.Disposable {
       : undefined;
     const fromDisk = diskSize !== undefined;
     const size = diskSize ?? doc.offsetAt(doc.lineAt(doc.lineCount - 1).range.end);
-    const useWorker = size > settings.workerThresholdBytes;
+    // Small files are linted here unless a line is long (hasLongLine): then the worker takes it
+    // too, so no single record can hold the extension host's thread.
+    let content: Uint8Array | string | undefined;
+    let useWorker = size > settings.workerThresholdBytes;
+    if (!useWorker) {
+      content = fromDisk ? await vscode.workspace.fs.readFile(doc.uri) : doc.getText();
+      useWorker = hasLongLine(content);
+    }
     let result: LintResult;
     if (useWorker) {
       const name = path.basename(doc.uri.fsPath);
@@ -157,7 +165,7 @@ export class JsonlLinter implements vscode.Disposable {
         ),
       );
     } else {
-      result = fromDisk ? lintBytes(await vscode.workspace.fs.readFile(doc.uri), settings.options) : lintText(doc.getText(), settings.options);
+      result = typeof content === 'string' ? lintText(content, settings.options) : lintBytes(content!, settings.options);
     }
     if (fromDisk) result = withoutBom(result);
     if (!fromDisk) result = this.keepByteLevelProblems(doc.uri, result);

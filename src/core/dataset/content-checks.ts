@@ -1,6 +1,11 @@
 // Content scans over a record's raw line: placeholders left unreplaced, leftover HTML, and
 // personal data hints. They run on the line text itself (not the parsed values) so every hit
 // maps to an exact column, and each regex runs only after a cheap indexOf says it could match.
+//
+// The line is whatever a dataset file holds, so every pattern is bounded: each quantifier has
+// a maximum (the lengths the standards allow, or less), so a failed match attempt costs a
+// constant number of steps and a scan is linear in the line whatever it contains
+// (test/security/unit/lint-patterns.test.ts holds 1 MB lines built to defeat each pattern).
 
 export interface ContentHit {
   rule: 'placeholder' | 'html' | 'privacy';
@@ -9,19 +14,73 @@ export interface ContentHit {
   message: string;
 }
 
+/** More hits on one line say nothing new: the scan stops there (the linter caps problems per file too). */
+export const MAX_HITS_PER_LINE = 100;
+
 const HTML_TAG = /<\/?(?:a|abbr|b|br|div|em|font|h[1-6]|hr|i|img|li|ol|p|pre|script|span|strong|style|sub|sup|table|tbody|td|th|tr|u|ul|code|blockquote|html|body|head|meta|link|iframe|section|article|nav|footer|header)\b[^<>]{0,200}>/gi;
 const HTML_ENTITY = /&(?:nbsp|amp|lt|gt|quot|apos|#\d{1,6}|#x[0-9a-fA-F]{1,6});/g;
-const URL = /\b(?:https?|ftp):\/\/[^\s"\\<>]+|\bwww\.[a-z0-9-]+\.[^\s"\\<>]+/gi;
-const EMAIL = /[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}/g;
+// A host label is at most 63 characters (RFC 1035); the rest of a URL is cut at 2,048.
+const URL = /\b(?:https?|ftp):\/\/[^\s"\\<>]{1,2048}|\bwww\.[a-z0-9-]{1,63}\.[^\s"\\<>]{1,2048}/gi;
+// E-mail addresses are found from each "@" by hand, not by a regex retried at every position:
+// the local part is read backwards from it (at most 64 characters, RFC 5321), the domain
+// forwards: 1 to 8 labels of 1 to 63 characters (RFC 1035), each followed by a dot, then a
+// top-level domain of 2 to 24 letters. Reading stops at the next "@", so the whole line is read
+// a bounded number of times.
+const EMAIL_LOCAL_MAX = 64;
+const LABEL_MAX = 63;
+const LABELS_MAX = 8;
+const TLD_MAX = 24;
 // Grouped digits with separators (e.g. +39 06 1234 5678, (555) 123-4567): plain long numbers
 // such as ids or years do not match, which keeps the hint quiet on numeric data.
 const PHONE = /(?:\+\d{1,3}[ .-]?)?(?:\(\d{2,4}\)[ .-]?|\b\d{2,4}[ .-])\d{3,4}[ .-]\d{3,5}\b/g;
 
-function scan(re: RegExp, text: string, from: number, out: (start: number, end: number, match: string) => void): void {
+function scan(re: RegExp, text: string, from: number, hits: ContentHit[], hit: (start: number, end: number, match: string) => ContentHit): void {
   re.lastIndex = from;
-  for (let m = re.exec(text); m; m = re.exec(text)) {
-    out(m.index, m.index + m[0].length, m[0]);
+  for (let m = re.exec(text); m && hits.length < MAX_HITS_PER_LINE; m = re.exec(text)) {
+    hits.push(hit(m.index, m.index + m[0].length, m[0]));
     if (m[0].length === 0) re.lastIndex++;
+  }
+}
+
+const isLetter = (c: number): boolean => (c >= 97 && c <= 122) || (c >= 65 && c <= 90);
+const isDigit = (c: number): boolean => c >= 48 && c <= 57;
+/** Characters of an e-mail local part as the hint understands it: letters, digits and . _ % + - */
+const isLocalChar = (c: number): boolean => isLetter(c) || isDigit(c) || c === 46 || c === 95 || c === 37 || c === 43 || c === 45;
+const isLabelChar = (c: number): boolean => isLetter(c) || isDigit(c) || c === 45;
+
+/**
+ * The end of the e-mail domain starting at `from`, or -1. Like the pattern
+ * (?:[A-Za-z0-9-]{1,63}\.){1,8}[A-Za-z]{2,24} matched there: as many labels as fit, then the
+ * letters of the top-level domain.
+ */
+function emailDomainEnd(text: string, from: number): number {
+  let end = -1;
+  let i = from;
+  for (let labels = 0; labels < LABELS_MAX; labels++) {
+    const start = i;
+    while (i < text.length && i - start <= LABEL_MAX && isLabelChar(text.charCodeAt(i))) i++;
+    const len = i - start;
+    if (len === 0 || len > LABEL_MAX || text.charCodeAt(i) !== 46) break;
+    i++; // the dot
+    let t = i;
+    while (t < text.length && t - i < TLD_MAX && isLetter(text.charCodeAt(t))) t++;
+    if (t - i >= 2) end = t;
+  }
+  return end;
+}
+
+function scanEmails(text: string, at: number, hits: ContentHit[]): void {
+  let floor = 0; // the end of the previous address: a local part never reaches into it
+  for (; at >= 0 && hits.length < MAX_HITS_PER_LINE; at = text.indexOf('@', at + 1)) {
+    let start = at;
+    const stop = Math.max(floor, at - EMAIL_LOCAL_MAX);
+    while (start > stop && isLocalChar(text.charCodeAt(start - 1))) start--;
+    if (start === at) continue;
+    const end = emailDomainEnd(text, at + 1);
+    if (end < 0) continue;
+    hits.push({ rule: 'privacy', start, end, message: 'E-mail address in the text: remove or anonymise personal data.' });
+    floor = end;
+    at = end - 1;
   }
 }
 
@@ -48,30 +107,29 @@ export function triggerNeedles(opts: ContentOptions): { bit: number; needle: str
   return out;
 }
 
-/** Appends the content hits of one line to `hits`; `mask` says which triggers may be present. */
+/** Appends the content hits of one line to `hits` (at most MAX_HITS_PER_LINE); `mask` says which triggers may be present. */
 export function scanContent(text: string, opts: ContentOptions, hits: ContentHit[], mask = ALL_TRIGGERS): void {
   if (mask & TRIGGER.placeholder) {
     for (const p of opts.placeholders) {
       if (p === '') continue;
-      for (let at = text.indexOf(p); at >= 0; at = text.indexOf(p, at + p.length)) {
-        hits.push({ rule: 'placeholder', start: at, end: at + p.length, message: `Placeholder ${p} is still in the text: replace it with the real value (e.g. the model's name).` });
+      const message = `Placeholder ${p} is still in the text: replace it with the real value (e.g. the model's name).`;
+      for (let at = text.indexOf(p); at >= 0 && hits.length < MAX_HITS_PER_LINE; at = text.indexOf(p, at + p.length)) {
+        hits.push({ rule: 'placeholder', start: at, end: at + p.length, message });
       }
     }
   }
   if (opts.html) {
     const lt = mask & TRIGGER.lt ? text.indexOf('<') : -1;
-    if (lt >= 0) scan(HTML_TAG, text, lt, (s, e, m) => hits.push({ rule: 'html', start: s, end: e, message: `Leftover HTML tag ${m.length > 40 ? m.slice(0, 37) + '...' : m}: strip markup from scraped text.` }));
+    if (lt >= 0) scan(HTML_TAG, text, lt, hits, (start, end, m) => ({ rule: 'html', start, end, message: `Leftover HTML tag ${m.length > 40 ? m.slice(0, 37) + '...' : m}: strip markup from scraped text.` }));
     const amp = mask & TRIGGER.amp ? text.indexOf('&') : -1;
-    if (amp >= 0) scan(HTML_ENTITY, text, amp, (s, e, m) => hits.push({ rule: 'html', start: s, end: e, message: `HTML entity ${m}: decode it to the character it stands for.` }));
+    if (amp >= 0) scan(HTML_ENTITY, text, amp, hits, (start, end, m) => ({ rule: 'html', start, end, message: `HTML entity ${m}: decode it to the character it stands for.` }));
   }
   if (opts.privacy) {
     if ((mask & TRIGGER.scheme && text.indexOf('://') >= 0) || (mask & TRIGGER.www && text.indexOf('www.') >= 0)) {
-      scan(URL, text, 0, (s, e) => hits.push({ rule: 'privacy', start: s, end: e, message: 'URL in the text: check it may be used for training (privacy, licensing).' }));
+      scan(URL, text, 0, hits, (start, end) => ({ rule: 'privacy', start, end, message: 'URL in the text: check it may be used for training (privacy, licensing).' }));
     }
     const at = mask & TRIGGER.at ? text.indexOf('@') : -1;
-    if (at >= 0) {
-      scan(EMAIL, text, Math.max(0, at - 64), (s, e) => hits.push({ rule: 'privacy', start: s, end: e, message: 'E-mail address in the text: remove or anonymise personal data.' }));
-    }
-    scan(PHONE, text, 0, (s, e) => hits.push({ rule: 'privacy', start: s, end: e, message: 'Possible phone number in the text: remove or anonymise personal data.' }));
+    if (at >= 0) scanEmails(text, at, hits);
+    scan(PHONE, text, 0, hits, (start, end) => ({ rule: 'privacy', start, end, message: 'Possible phone number in the text: remove or anonymise personal data.' }));
   }
 }

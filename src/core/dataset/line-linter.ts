@@ -182,7 +182,8 @@ export class LineLinter implements RecordSink {
     }
     this.nonBlank++;
     this.stats.countLength(key.length);
-    if (key.length > this.maxChars) {
+    const tooLong = key.length > this.maxChars;
+    if (tooLong) {
       this.report('record-too-long', `Record has ${key.length.toLocaleString('en-US')} characters, more than the maximum of ${this.maxChars.toLocaleString('en-US')} (setting maxRecordChars): shorten or split it.`, this.recordRange());
     }
     let value: unknown;
@@ -218,7 +219,9 @@ export class LineLinter implements RecordSink {
       this.report('unknown-format', `Record matches no known format (fields: ${keys.length ? keys.map((k) => `"${k}"`).join(', ') : 'none'}); expected ${expected}.`, this.recordRange());
     }
     if (format) checkRecord(this, rec, format, this.stats);
-    if (this.contentOn) {
+    // Content hints on a record already reported as too long would only add noise, and its
+    // length is the user's (or an attacker's) to choose: the scan is skipped.
+    if (this.contentOn && !tooLong) {
       this.hits.length = 0;
       scanContent(text, this.content, this.hits, triggers);
       for (const h of this.hits) this.report(h.rule, h.message, { line, col: h.start, endLine: line, endCol: h.end });

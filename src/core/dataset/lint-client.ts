@@ -8,6 +8,35 @@ import type { LintOptions, LintResult } from './lint';
 import type { LintWorkerMessage, LintWorkerRequest } from './lint-worker';
 import type { Problem } from './problem';
 
+/**
+ * A line longer than this is linted in the worker whatever the file's size: a record's length
+ * is whoever wrote the file's to choose, and the editor's thread must not be the one that pays
+ * for it.
+ */
+export const LONG_LINE_CHARS = 10_000;
+
+/** Whether `content` (editor text, or the file's bytes) has a line longer than `limit`. */
+export function hasLongLine(content: string | Uint8Array, limit = LONG_LINE_CHARS): boolean {
+  if (content.length <= limit) return false;
+  if (typeof content === 'string') {
+    let start = 0;
+    for (let nl = content.indexOf('\n'); nl >= 0; nl = content.indexOf('\n', start)) {
+      if (nl - start > limit) return true;
+      start = nl + 1;
+    }
+    return content.length - start > limit;
+  }
+  // Bytes: a line of more than `limit` characters has more than `limit` bytes in UTF-8, so this
+  // may send a line of many multi-byte characters to the worker early, never one too long late.
+  const bytes = Buffer.from(content.buffer, content.byteOffset, content.byteLength);
+  let start = 0;
+  for (let nl = bytes.indexOf(0x0a); nl >= 0; nl = bytes.indexOf(0x0a, start)) {
+    if (nl - start > limit) return true;
+    start = nl + 1;
+  }
+  return bytes.length - start > limit;
+}
+
 /** How long an idle worker is kept for the next lint. */
 const IDLE_MS = 30_000;
 

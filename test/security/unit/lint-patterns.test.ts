@@ -1,0 +1,138 @@
+// Every content pattern of the dataset linter stays linear on input built to defeat it: a
+// dataset line is attacker-controlled text, and a pattern that backtracks over it would freeze
+// the thread linting it (the extension host's, for a small file). Each case is a 1 MB line
+// aimed at one pattern (long runs of the characters a quantifier accepts, with the character
+// that would complete a match left out); it is scanned once to warm up on a 64 KB cut of the
+// same line, then timed on the whole line. A case runs in its own worker, so a pattern that
+// does backtrack fails the test at a deadline instead of hanging the suite.
+import * as assert from 'node:assert/strict';
+import * as path from 'node:path';
+import { describe, test } from 'node:test';
+import { Worker } from 'node:worker_threads';
+
+const CONTENT_CHECKS = path.join(__dirname, '..', '..', '..', 'src', 'core', 'dataset', 'content-checks.js');
+const LINE_BYTES = 1 << 20;
+/** A linear scan of 1 MB takes a few milliseconds; 100 ms leaves room for a loaded machine. */
+const LIMIT_MS = 100;
+/** A pattern that backtracks takes minutes on 1 MB; the case fails here instead. */
+const DEADLINE_MS = 10_000;
+
+interface Case {
+  pattern: 'e-mail' | 'URL' | 'HTML tag' | 'HTML entity' | 'phone' | 'placeholder';
+  what: string;
+  /** The line is prefix + unit repeated to 1 MB + suffix. */
+  prefix?: string;
+  unit: string;
+  suffix?: string;
+}
+
+const CASES: Case[] = [
+  { pattern: 'e-mail', what: '"@" then letters (no dot)', prefix: '@', unit: 'a' },
+  { pattern: 'e-mail', what: 'letters then "@"', unit: 'a', suffix: '@' },
+  { pattern: 'e-mail', what: 'local part, "@", repeated', unit: 'a@' },
+  { pattern: 'e-mail', what: 'one-letter labels (no top-level domain)', prefix: 'x@', unit: 'a.' },
+  { pattern: 'e-mail', what: 'labels ending in a digit', prefix: 'x@', unit: 'ab1.' },
+  { pattern: 'e-mail', what: 'hyphens after "@"', prefix: 'x@', unit: '-' },
+  { pattern: 'e-mail', what: 'local-part symbols around "@"', unit: '.%+-@' },
+  { pattern: 'e-mail', what: 'address-like runs without a top-level domain', unit: 'a@b.c ' },
+  { pattern: 'URL', what: 'scheme then a 1 MB path', prefix: 'http://', unit: 'a' },
+  { pattern: 'URL', what: '"www." then letters (no dot)', prefix: 'www.', unit: 'a' },
+  { pattern: 'URL', what: '"www." repeated with hyphens', unit: 'www.-' },
+  { pattern: 'URL', what: 'broken schemes repeated', prefix: '://', unit: 'http:/' },
+  { pattern: 'URL', what: '"://" repeated', unit: '://' },
+  { pattern: 'HTML tag', what: 'an open tag never closed', prefix: '<a', unit: ' ' },
+  { pattern: 'HTML tag', what: 'open tags repeated', unit: '<a ' },
+  { pattern: 'HTML tag', what: '"</" repeated', unit: '</' },
+  { pattern: 'HTML tag', what: '"<" repeated', unit: '<' },
+  { pattern: 'HTML tag', what: 'tag-name prefixes repeated', unit: '<blockquot' },
+  { pattern: 'HTML entity', what: 'a numeric entity never closed', prefix: '&#', unit: '1' },
+  { pattern: 'HTML entity', what: '"&#x" repeated', unit: '&#x' },
+  { pattern: 'HTML entity', what: '"&" repeated', unit: '&' },
+  { pattern: 'phone', what: 'digits', unit: '1' },
+  { pattern: 'phone', what: 'digit groups with separators', unit: '12 ' },
+  { pattern: 'phone', what: 'area codes repeated', unit: '(12)' },
+  { pattern: 'phone', what: 'country codes repeated', unit: '+1 ' },
+  { pattern: 'phone', what: 'almost-numbers repeated', unit: '+123 (1234) 1234-' },
+  { pattern: 'placeholder', what: 'placeholder prefixes repeated', unit: '{{nam' },
+  { pattern: 'placeholder', what: 'placeholders repeated', unit: '{{name}}' },
+];
+
+/** Runs in the worker: builds the line, warms up, times one scan of the whole line. */
+const WORKER_SOURCE = `
+const { parentPort, workerData } = require('node:worker_threads');
+const { scanContent } = require(workerData.module);
+const c = workerData.case;
+const body = c.unit.repeat(Math.ceil(workerData.bytes / c.unit.length));
+const line = ((c.prefix || '') + body).slice(0, workerData.bytes - (c.suffix || '').length) + (c.suffix || '');
+const opts = { placeholders: ['{{name}}'], html: true, privacy: true };
+const warm = line.slice(0, 1 << 16) + (c.suffix || '');
+for (let i = 0; i < 3; i++) scanContent(warm, opts, []);
+const hits = [];
+const t0 = performance.now();
+scanContent(line, opts, hits);
+parentPort.postMessage({ ms: performance.now() - t0, length: line.length, hits: hits.length });
+`;
+
+function timeCase(c: Case): Promise<{ ms: number; length: number; hits: number }> {
+  return new Promise((resolve, reject) => {
+    const worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { module: CONTENT_CHECKS, case: c, bytes: LINE_BYTES } });
+    const timer = setTimeout(() => {
+      void worker.terminate();
+      reject(new Error(`${c.pattern} (${c.what}): scanning a 1 MB line did not finish within ${DEADLINE_MS} ms (the pattern backtracks)`));
+    }, DEADLINE_MS);
+    worker.once('message', (m: { ms: number; length: number; hits: number }) => {
+      clearTimeout(timer);
+      void worker.terminate();
+      resolve(m);
+    });
+    worker.once('error', (e) => {
+      clearTimeout(timer);
+      reject(e);
+    });
+  });
+}
+
+describe('content patterns stay linear on adversarial 1 MB lines', () => {
+  for (const c of CASES) {
+    test(`${c.pattern}: ${c.what}`, async () => {
+      const r = await timeCase(c);
+      assert.equal(r.length, LINE_BYTES);
+      assert.ok(r.ms < LIMIT_MS, `${c.pattern} (${c.what}): ${r.ms.toFixed(1)} ms for a 1 MB line, limit ${LIMIT_MS} ms`);
+    });
+  }
+});
+
+describe('bounded content patterns still find what they are for', () => {
+  // The unbounded e-mail pattern the linter used before, as the oracle on ordinary text (short
+  // lines, where its backtracking costs nothing).
+  const ORACLE = /[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}/g;
+  const TEXTS = [
+    'write to ann.lee+news@mail.example.co.uk today',
+    'a@b.org and c_d%e@f-g.io, then x@y.z (no top-level domain)',
+    '"contact": "support@example.com."',
+    'user@localhost has no dot; me@host.com1 ends in a digit',
+    'two in a row: a@b.com@c.org',
+    '@handle and trailing@ and @@ and a@.com',
+  ];
+
+  test('e-mail addresses: the same hits as the unbounded pattern on ordinary text', async () => {
+    const { scanContent } = (await import(CONTENT_CHECKS)) as typeof import('../../../src/core/dataset/content-checks');
+    for (const text of TEXTS) {
+      const hits: { start: number; end: number; rule: string }[] = [];
+      scanContent(text, { placeholders: [], html: false, privacy: true }, hits as never);
+      const got = hits.filter((h) => text.slice(h.start, h.end).includes('@')).map((h) => text.slice(h.start, h.end));
+      const want = [...text.matchAll(ORACLE)].map((m) => m[0]);
+      assert.deepEqual(got, want, text);
+    }
+  });
+
+  test('a record over maxRecordChars is reported as too long and not scanned for content', async () => {
+    const { lintText } = (await import(path.join(path.dirname(CONTENT_CHECKS), 'lint.js'))) as typeof import('../../../src/core/dataset/lint');
+    const line = JSON.stringify({ text: 'mail a@b.org ' + 'x'.repeat(100) });
+    const short = lintText(line + '\n', { maxRecordChars: 1000 }).problems.map((p) => p.code);
+    const long = lintText(line + '\n', { maxRecordChars: 50 }).problems.map((p) => p.code);
+    assert.ok(short.includes('TUN503'), `content hint expected on a short record: ${short.join(', ')}`);
+    assert.ok(long.includes('TUN403'), `record-too-long expected: ${long.join(', ')}`);
+    assert.ok(!long.some((c) => c.startsWith('TUN5')), `no content hint on a record over the limit: ${long.join(', ')}`);
+  });
+});
