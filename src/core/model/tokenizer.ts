@@ -11,7 +11,12 @@ export class TokenizerLoadError extends Error {}
 export interface ModelTokenizer {
   /** Ids of `text`, special-token strings in it recognised, no BOS/EOS added. */
   encode(text: string): number[];
-  decode(ids: readonly number[]): string;
+  /**
+   * Text of `ids` (special tokens kept). `cleanUpSpaces: false` skips the tokenizer's
+   * clean_up_tokenization_spaces pass (" ." -> "."), which streaming output must not apply
+   * because it rewrites text that was already shown.
+   */
+  decode(ids: readonly number[], options?: { cleanUpSpaces?: boolean }): string;
   /** The vocabulary entry of one id (e.g. "Ġworld", "<|eot_id|>"). */
   idToToken(id: number): string | undefined;
   tokenToId(token: string): number | undefined;
@@ -83,7 +88,8 @@ export function loadTokenizer(dir: string): ModelTokenizer {
   const specialTokens = added.map((a) => a.content).sort((a, b) => b.length - a.length);
   return {
     encode: (text) => tok.encode(text, { add_special_tokens: false }).ids,
-    decode: (ids) => tok.decode([...ids], { skip_special_tokens: false }),
+    decode: (ids, options) =>
+      ids.length === 0 ? '' : tok.decode([...ids], { skip_special_tokens: false, clean_up_tokenization_spaces: options?.cleanUpSpaces }),
     idToToken: (id) => tok.id_to_token(id),
     tokenToId: (t) => tok.token_to_id(t),
     vocabSize: maxId + 1,

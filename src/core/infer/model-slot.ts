@@ -1,0 +1,151 @@
+// The one model a worker holds: the native session with its KV cache, the tokenizer and the
+// prompt builder. Loading checks in TypeScript first what it can check cheaply (the folder is
+// a Hugging Face model folder, the tokenizer belongs to it, the chat template parses), so a
+// slow native load never starts on input that is wrong anyway, and each mistake gets a
+// message naming the file and a hint.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+
+import type { InferAddon, InferModelInfo, InferSession } from '../engine/infer-addon';
+import type { LoadedEvent, LoadRequest } from '../engine/infer-protocol';
+import { readModelSpec } from '../model/spec';
+import { loadTokenizer, type ModelTokenizer } from '../model/tokenizer';
+import { PromptBuilder } from './chat-prompt';
+import { InferFailure } from './errors';
+import type { GenerationModel } from './generation-loop';
+import { KvCache } from './kv-cache';
+
+/** KV-cache length when the load request names none: the model's own, capped to keep the cache small. */
+export const DEFAULT_CONTEXT_LENGTH = 4096;
+
+/** What the worker knows of the native engine: the addon when it loaded, and why not otherwise. */
+export interface EngineProbe {
+  addon?: Partial<InferAddon> & { version(): string };
+  /** Why the addon did not load. */
+  loadError?: string;
+}
+
+function modelFolderError(dir: string): InferFailure | undefined {
+  let stat: fs.Stats;
+  try {
+    stat = fs.statSync(dir);
+  } catch {
+    return new InferFailure('model_not_found', `${dir} does not exist`, 'Pick a model folder that exists (a Hugging Face folder, a merged folder or a checkpoint).');
+  }
+  const hfHint = 'Tuner runs Hugging Face model folders (config.json, *.safetensors, tokenizer.json), merged folders and folders Tuner quantized. A GGUF file is an export for llama.cpp / Ollama; load the folder it was made from.';
+  if (!stat.isDirectory()) return new InferFailure('unknown_format', `${dir} is a file, not a model folder`, hfHint);
+  if (fs.existsSync(path.join(dir, 'config.json'))) return undefined;
+  if (fs.existsSync(path.join(dir, 'adapter_config.json'))) {
+    return new InferFailure('unknown_format', `${dir} is a PEFT adapter, not a model folder`, 'Load the base model and pass this folder as the adapter.');
+  }
+  const seen = fs.readdirSync(dir).slice(0, 8).join(', ');
+  return new InferFailure('unknown_format', `${dir} is not a model folder Tuner can load: it has no config.json (it holds ${seen || 'nothing'})`, hfHint);
+}
+
+function adapterError(dir: string): InferFailure | undefined {
+  if (fs.existsSync(path.join(dir, 'adapter_config.json'))) return undefined;
+  return new InferFailure(
+    'bad_adapter',
+    `${dir} is not a PEFT adapter folder: it has no adapter_config.json`,
+    'Pass a run\'s adapter/ folder or a checkpoints/step-N/ folder (adapter_config.json + adapter_model.safetensors).',
+  );
+}
+
+export class ModelSlot {
+  readonly cache: KvCache;
+  private freed = false;
+
+  private constructor(
+    readonly session: InferSession,
+    readonly info: InferModelInfo,
+    readonly tokenizer: ModelTokenizer,
+    readonly builder: PromptBuilder,
+    readonly dir: string,
+    readonly adapter: string | null,
+  ) {
+    this.cache = new KvCache(session);
+  }
+
+  /** Loads `req`'s model; returns the slot and its `loaded` event (without `version`). */
+  static load(engine: EngineProbe, req: LoadRequest, now: () => number): { slot: ModelSlot; loaded: Omit<LoadedEvent, 'version'> } {
+    const start = now();
+    const dir = path.resolve(req.model);
+    const folderError = modelFolderError(dir);
+    if (folderError) throw folderError;
+    const adapter = req.adapter === undefined ? null : path.resolve(req.adapter);
+    if (adapter !== null) {
+      const e = adapterError(adapter);
+      if (e) throw e;
+    }
+    const spec = readModelSpec(dir);
+    const tokenizer = loadTokenizer(dir);
+    if (tokenizer.vocabSize > spec.vocabSize) {
+      throw new InferFailure(
+        'tokenizer_mismatch',
+        `${path.join(dir, 'tokenizer.json')} has ${tokenizer.vocabSize} tokens but ${path.join(dir, 'config.json')} says vocab_size ${spec.vocabSize}`,
+        'The tokenizer does not belong to this model: copy the tokenizer files of the model the weights come from.',
+      );
+    }
+    let builder: PromptBuilder;
+    try {
+      builder = PromptBuilder.forModel(dir, tokenizer, spec, req.chat_template);
+    } catch (e) {
+      if (e instanceof InferFailure) throw e;
+      throw new InferFailure('template_error', `chat template: ${(e as Error).message}`, 'Load the model with another chat_template ("default", inline Jinja or a .jinja file), or null for the model\'s own.');
+    }
+    const contextLength = req.context_length ?? Math.min(spec.maxPositions > 0 ? spec.maxPositions : DEFAULT_CONTEXT_LENGTH, DEFAULT_CONTEXT_LENGTH);
+    if (contextLength < 1) throw new InferFailure('bad_request', 'context_length is 0', 'Set context_length to the tokens a prompt and its answer need (e.g. 2048), or leave it out.');
+    if (!engine.addon) {
+      throw new InferFailure('addon_unavailable', `Tuner's native engine did not load: ${engine.loadError ?? 'unknown reason'}`, 'Build it with `npm run build:native`, or reinstall the extension.');
+    }
+    if (typeof engine.addon.inferLoad !== 'function') {
+      throw new InferFailure(
+        'inference_unavailable',
+        `the native engine ${engine.addon.version()} has no inference (inferLoad)`,
+        'Rebuild the native addon from this version of Tuner with `npm run build:native`.',
+      );
+    }
+    const session = engine.addon.inferLoad({ model: dir, adapter: adapter ?? undefined, quant: req.quant ?? 'f32', contextLength, threads: req.threads ?? 0 });
+    const info = session.info();
+    const slot = new ModelSlot(session, info, tokenizer, builder, dir, adapter);
+    return {
+      slot,
+      loaded: {
+        type: 'loaded',
+        id: req.id,
+        model: {
+          dir,
+          adapter,
+          architecture: info.architecture,
+          vocab_size: info.vocabSize,
+          context_length: info.contextLength,
+          quant: info.quant,
+          kernel: info.kernel,
+          lora: info.lora,
+          chat_template: builder.templateSource,
+          stop_token_ids: [...builder.chatStopIds].sort((a, b) => a - b),
+        },
+        load_ms: now() - start,
+        weight_bytes: info.weightBytes,
+        kv_cache_bytes: info.kvCacheBytes,
+        resident_bytes: process.memoryUsage.rss(),
+      },
+    };
+  }
+
+  generationModel(): GenerationModel {
+    return {
+      session: this.session,
+      cache: this.cache,
+      contextLength: this.info.contextLength,
+      decode: (ids) => this.tokenizer.decode(ids, { cleanUpSpaces: false }),
+      tokenText: (id) => this.tokenizer.idToToken(id) ?? this.tokenizer.decode([id]),
+    };
+  }
+
+  free(): void {
+    if (this.freed) return;
+    this.freed = true;
+    this.session.free();
+  }
+}
