@@ -1,0 +1,108 @@
+// Internal: the inference session behind tuner::InferSession. Split over session_load.cpp
+// (model folder / adapter -> weights, KV cache), session_forward.cpp (the forward over the
+// cache), attention_cache.cpp (the cached attention kernel), adapter_check.cpp (does a PEFT
+// adapter fit this base model) and sampler.cpp.
+//
+// KV cache, per layer l: k[l], v[l] [ctx, NKV*HD], keys after RoPE, row = position. A forward
+// over n new tokens at position p writes their k/v straight into rows p..p+n-1 (the linears'
+// output goes there) and its queries attend to rows 0..p+n-1.
+// Workspace for a chunk of up to kChunk rows (NB): h, x1, x2, mid [NB,C], q, att [NB,QD],
+// gate, up [NB,F], lora t [NB,rmax], rstd [NB], cos/sin [NB,HD/2], logits [V], attention
+// scratch threads x kAttnRowBlock x ctx.
+#pragma once
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "models/llama_model.h"
+#include "tuner/infer.h"
+#include "tuner/quant.h"
+#include "tuner/threadpool.h"
+
+namespace tuner {
+
+// Prompt rows per forward: larger prompts run as several chunks (same results up to
+// summation order; the GEMMs are already at full speed well below this).
+constexpr int kChunk = 256;
+constexpr int kAttnRowBlock = 64;
+
+// One projection as inference runs it: the LlamaModel's Linear (names, sizes, bias, LoRA A/B
+// and scaling) with its weight either f32 (w) or quantized (q, type != F32).
+struct InferLinear {
+  const Linear* lin = nullptr;
+  const float* w = nullptr;  // [out, in] f32, or null when quantized
+  QuantMatrix q;
+  bool quantized() const { return w == nullptr; }
+};
+
+// Cached causal attention with GQA and an optional sliding window (0 = none):
+//   y[n, NH*HD] for queries q[n, NH*HD] at positions p..p+n-1 over the cache rows
+//   kc/vc[0 .. p+n-1, NKV*HD]; query at position a sees keys max(0, a-W+1)..a.
+// Threaded over (head, block of kAttnRowBlock query rows); softmax as the training kernel does
+// it (row max, sum of exp, exp scaled), so its results match attention_forward's.
+// scratch: attention_cache_scratch_floats(ctx, threads).
+int64_t attention_cache_scratch_floats(int ctx, int threads);
+void attention_cache_forward(float* y, const float* q, const float* kc, const float* vc, float* scratch, int n, int p,
+                             int NH, int NKV, int HD, int window, ThreadPool* pool);
+// The same by plain loops in double (the oracle for tests).
+void attention_cache_reference(float* y, const float* q, const float* kc, const float* vc, int n, int p, int NH, int NKV,
+                               int HD, int window);
+
+// Checks adapter_config.json and adapter_model.safetensors against the base model before
+// anything is loaded: PEFT LoRA, supported target modules and options, every tensor present
+// with the shape this model implies. Throws bad_adapter (the folder / config) or
+// adapter_mismatch (trained for another base: names base_model_name_or_path in the hint).
+void check_adapter(const std::string& adapter_dir, const LlamaModel& model, const std::string& model_dir);
+
+class Session final : public InferSession {
+ public:
+  explicit Session(const InferOptions& opt);
+  const InferInfo& info() const override { return info_; }
+  const ModelConfig& config() const override { return model_->config(); }
+  int position() const override { return (int)tokens_.size(); }
+  const std::vector<uint32_t>& tokens() const override { return tokens_; }
+  void truncate(int position) override;
+  void append(const uint32_t* ids, int n, float* all_logits) override;
+  const float* logits() const override { return logits_.data(); }
+  Sampler& sampler() override { return sampler_; }
+  uint32_t sample(const uint32_t* banned, int n_banned) override;
+
+ private:
+  void load_weights(const InferOptions& opt);
+  void allocate(int ctx);
+  // n <= kChunk tokens at position(); head_rows: every row's logits [n, V] there; the last
+  // chunk of an append also leaves its last row's logits in logits_.
+  void forward_chunk(const uint32_t* ids, int n, float* head_rows, bool last_chunk);
+  // cos/sin rows for positions p..p+n-1 into ws cos/sin, with `dynamic` updated first.
+  void rope_tables(int p, int n);
+  void linear(const InferLinear& l, float* y, const float* x, int n);
+  float* k_cache(int layer) { return kv_.data() + (size_t)layer * 2 * cache_stride_; }
+  float* v_cache(int layer) { return k_cache(layer) + cache_stride_; }
+
+  std::unique_ptr<ThreadPool> pool_;
+  std::unique_ptr<LlamaModel> model_;          // config, Linear structure, LoRA weights
+  std::vector<std::vector<float>> f32_store_;  // f32 tensors the loader kept (embeddings, norms, ...)
+  std::vector<std::vector<InferLinear>> lin_;  // [L][7] in Layer::linears order
+  InferLinear head_;                           // the lm_head (its f32 table may be the embedding's)
+  InferInfo info_;
+  Sampler sampler_;
+
+  int ctx_ = 0;
+  size_t cache_stride_ = 0;  // ctx * NKV*HD floats
+  std::vector<float> kv_;
+  std::vector<uint32_t> tokens_;
+  std::vector<float> logits_;  // [V]
+  bool have_logits_ = false;   // logits_ belong to the last cached token
+
+  // rope_scaling: inverse frequencies and the factor cos/sin are scaled by. For `dynamic`,
+  // dyn_len_ is transformers' max_seq_len_cached (frequencies follow the longest position seen
+  // since the last reset).
+  std::vector<double> inv_freq_;
+  float rope_af_ = 1.0f;
+  int dyn_len_ = 0;
+
+  std::vector<float> ws_;
+  float *h_, *x1_, *x2_, *mid_, *q_, *att_, *gate_, *up_, *lora_t_, *rstd_, *cos_, *sin_, *attn_scratch_;
+};
+
+}  // namespace tuner

@@ -1,0 +1,153 @@
+// Loading an inference session: the model folder through the training loader (LlamaModel::open
+// with a WeightReader, so config parsing, tensor names and shape checks are the trainer's), each
+// linear quantized as it is read when a format is asked for (no second f32 copy of the model),
+// an optional PEFT adapter checked against the base and applied on the fly, then the KV cache
+// and workspace allocated once for the whole context.
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <map>
+
+#include "infer/infer_internal.h"
+#include "tuner/error.h"
+#include "tuner/gemm.h"
+#include "tuner/safetensors.h"
+
+namespace tuner {
+
+namespace {
+
+bool is_linear_weight(const std::string& name) {
+  return name.rfind("model.layers.", 0) == 0 && name.size() > 12 && name.compare(name.size() - 12, 12, "_proj.weight") == 0;
+}
+
+// The longest context the model's positions support: max_position_embeddings, times the factor
+// for linear / dynamic scaling (llama3 and yarn configs already state the extended length).
+int context_limit(const ModelConfig& c) {
+  const std::string& t = c.rope_scaling.type;
+  if (t == "linear" || t == "dynamic") return (int)std::min(1e9, (double)c.max_position_embeddings * c.rope_scaling.factor);
+  return c.max_position_embeddings;
+}
+
+}  // namespace
+
+std::unique_ptr<InferSession> InferSession::load(const InferOptions& opt) { return std::make_unique<Session>(opt); }
+
+size_t process_resident_bytes() {
+  long pages = 0, resident = 0;
+  FILE* f = std::fopen("/proc/self/statm", "r");
+  if (!f) return 0;
+  if (std::fscanf(f, "%ld %ld", &pages, &resident) != 2) resident = 0;
+  std::fclose(f);
+  return (size_t)resident * (size_t)sysconf(_SC_PAGESIZE);
+}
+
+Session::Session(const InferOptions& opt) {
+  const auto t0 = std::chrono::steady_clock::now();
+  pool_ = std::make_unique<ThreadPool>(opt.threads);
+  load_weights(opt);
+  const ModelConfig& c = model_->config();
+  int ctx = opt.context_length > 0 ? opt.context_length : c.max_position_embeddings;
+  const int limit = context_limit(c);
+  if (ctx > limit)
+    throw TunerError("context_too_long",
+                     opt.model + "/config.json: a context of " + std::to_string(ctx) + " tokens is longer than the model supports (" +
+                         std::to_string(limit) + ": max_position_embeddings" +
+                         (limit != c.max_position_embeddings ? " x rope_scaling.factor" : "") + ")",
+                     "Use a context length of at most " + std::to_string(limit) + " tokens.");
+  allocate(ctx);
+  info_.architecture = c.architecture;
+  info_.vocab_size = c.vocab_size;
+  info_.context_length = ctx;
+  info_.quant = opt.quant;
+  info_.kv_cache_bytes = kv_.size() * sizeof(float);
+  info_.lora = model_->has_lora();
+  info_.kernel = opt.quant == QuantType::F32 ? std::string("f32 sgemm ") + sgemm_kernel_name() : qgemm_kernel_name(opt.quant);
+  size_t bytes = 0;
+  for (const auto& v : f32_store_) bytes += v.size() * sizeof(float);
+  for (const auto& layer : lin_)
+    for (const InferLinear& l : layer) {
+      if (l.quantized()) bytes += l.q.bytes();
+      if (l.lin->lora_a) bytes += (l.lin->lora_a->numel() + l.lin->lora_b->numel()) * sizeof(float);
+    }
+  if (head_.quantized()) bytes += head_.q.bytes();
+  info_.weight_bytes = bytes;
+  info_.load_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+}
+
+void Session::load_weights(const InferOptions& opt) {
+  const QuantType qt = opt.quant;
+  const int block = quant_block_size(qt);
+  std::map<std::string, QuantMatrix> quantized;
+  std::vector<float> scratch;
+  // f32 tensors go to f32_store_; a linear (and the lm_head) in a quantized session is read into
+  // a scratch buffer and quantized at once, so the f32 model is never held whole.
+  WeightReader reader = [&](Param& p, const SafetensorsFile& file, const TensorInfo& t) {
+    const bool quantize = qt != QuantType::F32 && (is_linear_weight(p.name) || p.name == "lm_head.weight") &&
+                          p.shape.size() == 2 && p.shape[1] % block == 0;
+    if (quantize) {
+      scratch.resize((size_t)p.numel());
+      file.read_f32(t, scratch.data());
+      quantized[p.name] = quantize_matrix(scratch.data(), (int)p.shape[0], (int)p.shape[1], qt, pool_.get());
+      p.data = nullptr;
+      return;
+    }
+    f32_store_.emplace_back((size_t)p.numel());
+    file.read_f32(t, f32_store_.back().data());
+    p.data = f32_store_.back().data();
+  };
+  model_ = LlamaModel::open(opt.model, &reader);
+  scratch = std::vector<float>();
+  if (!opt.adapter.empty()) {
+    check_adapter(opt.adapter, *model_, opt.model);
+    model_->load_adapter(opt.adapter);
+  }
+  const ModelConfig& c = model_->config();
+  // A tied model keeps its f32 embedding for lookups; its head is quantized from that table.
+  if (qt != QuantType::F32 && c.tie_word_embeddings && c.hidden_size % block == 0)
+    quantized["lm_head.weight"] = quantize_matrix(model_->embed()->data, c.vocab_size, c.hidden_size, qt, pool_.get());
+  auto wire = [&](InferLinear& il, const Linear* lin, const std::string& name, const Param* w) {
+    il.lin = lin;
+    auto it = quantized.find(name);
+    if (it != quantized.end()) il.q = std::move(it->second);
+    else il.w = w->data;
+  };
+  lin_.assign(c.num_layers, std::vector<InferLinear>(7));
+  for (int l = 0; l < c.num_layers; l++) {
+    const Layer& L = model_->layers()[l];
+    for (int j = 0; j < 7; j++) wire(lin_[l][j], L.linears[j], L.linears[j]->w->name, L.linears[j]->w);
+  }
+  wire(head_, nullptr, "lm_head.weight", model_->lm_head());
+}
+
+void Session::allocate(int ctx) {
+  const ModelConfig& c = model_->config();
+  const int64_t C = c.hidden_size, F = c.intermediate_size, QD = (int64_t)c.num_heads * c.head_dim;
+  const int64_t KD = (int64_t)c.num_kv_heads * c.head_dim, NB = std::min(kChunk, ctx);
+  ctx_ = ctx;
+  cache_stride_ = (size_t)ctx * KD;
+  kv_.assign((size_t)c.num_layers * 2 * cache_stride_, 0.0f);
+  logits_.assign((size_t)c.vocab_size, 0.0f);
+  int rmax = 0;
+  for (const auto& layer : lin_)
+    for (const InferLinear& l : layer)
+      if (l.lin->lora_a) rmax = std::max(rmax, (int)l.lin->lora_a->shape[0]);
+  const int half = c.head_dim / 2;
+  int64_t sizes[] = {NB * C, NB * C, NB * C, NB * C, NB * QD, NB * QD, NB * F, NB * F, NB * rmax, NB, NB * half, NB * half,
+                     attention_cache_scratch_floats(ctx, pool_->size())};
+  float** slots[] = {&h_, &x1_, &x2_, &mid_, &q_, &att_, &gate_, &up_, &lora_t_, &rstd_, &cos_, &sin_, &attn_scratch_};
+  size_t total = 0;
+  for (int64_t s : sizes) total += (size_t)((s + 15) & ~int64_t(15));  // 64-byte aligned slices
+  ws_.assign(total, 0.0f);
+  size_t off = 0;
+  for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+    *slots[i] = ws_.data() + off;
+    off += (size_t)((sizes[i] + 15) & ~int64_t(15));
+  }
+  inv_freq_ = rope_inv_freq(c, 1, &rope_af_);
+  dyn_len_ = c.max_position_embeddings;
+}
+
+}  // namespace tuner
