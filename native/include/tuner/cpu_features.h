@@ -13,6 +13,8 @@ struct CpuFeatures {
   bool avx512dq = false;
   bool avx512vl = false;
   bool avx512_bf16 = false;
+  bool avx512_vnni = false;  // vpdpbusd on zmm/ymm (int8 dot products)
+  bool avx_vnni = false;     // the VEX form of vpdpbusd on ymm (CPUs without AVX-512 too)
 };
 
 // Detected once per process. TUNER_CPU_LIMIT=generic|avx2 caps what is reported, so tests and

@@ -58,7 +58,7 @@ void qgemm_prefill(const QgemmKernels& k, float* y, const float* x, const QuantM
   int tile = (int)std::max<size_t>(16, kTileBytes / ((size_t)K * sizeof(float)));
   tile = std::min(w.rows, tile / 16 * 16);
   std::vector<float> buf((size_t)tile * K);
-  const QDequantRows dequant = k.dequant[(int)w.type];
+  const QDequantRows dequant = k.dequant[(int)w.type] ? k.dequant[(int)w.type] : qgemm_kernels_generic().dequant[(int)w.type];
   for (int r0 = 0; r0 < w.rows; r0 += tile) {
     const int n = std::min(tile, w.rows - r0);
     claim_rows(pool, n, [&](int a, int b) { dequant(buf.data() + (size_t)a * K, v, r0 + a, r0 + b); });
@@ -71,6 +71,12 @@ void qgemm_prefill(const QgemmKernels& k, float* y, const float* x, const QuantM
 
 const QgemmKernels& qgemm_kernels_best() {
   static const QgemmKernels& best = []() -> const QgemmKernels& {
+    const CpuFeatures& f = cpu_features();
+    const bool avx2 = f.avx2 && f.fma && f.f16c;
+    const bool avx512 = avx2 && f.avx512f && f.avx512bw && f.avx512dq && f.avx512vl;
+    if (avx512 && f.avx512_vnni) return qgemm_kernels_avx512_vnni();
+    if (avx512) return qgemm_kernels_avx512();
+    if (avx2) return qgemm_kernels_avx2();
     return qgemm_kernels_generic();
   }();
   return best;
@@ -86,21 +92,21 @@ void qgemm_with_kernels(const QgemmKernels& k, float* y, const float* x, const Q
     qgemm_prefill(k, y, x, w, v, M, accumulate, pool);
     return;
   }
+  const bool int8_act = k.int8_activations[t] && K % 32 == 0;
   std::vector<int8_t> qs;
-  std::vector<float> d;
-  std::vector<int32_t> isum;
+  std::vector<float> d, dsum;
   ActQ8 xq{nullptr, nullptr, nullptr};
-  if (k.int8_activations[t]) {
+  if (int8_act) {
     const int nb = K / 32;
     qs.resize((size_t)M * K);
     d.resize((size_t)M * nb);
-    isum.resize((size_t)M * nb);
+    dsum.resize((size_t)M * nb);
     for (int m = 0; m < M; m++)
-      k.quantize_act(qs.data() + (size_t)m * K, d.data() + (size_t)m * nb, isum.data() + (size_t)m * nb, x + (size_t)m * K, K);
-    xq = ActQ8{qs.data(), d.data(), isum.data()};
+      k.quantize_act(qs.data() + (size_t)m * K, d.data() + (size_t)m * nb, dsum.data() + (size_t)m * nb, x + (size_t)m * K, K);
+    xq = ActQ8{qs.data(), d.data(), dsum.data()};
   }
   const QRowsKernel rows = k.rows[t];
-  const ActQ8* xqp = k.int8_activations[t] ? &xq : nullptr;
+  const ActQ8* xqp = int8_act ? &xq : nullptr;
   claim_rows(pool, w.rows, [&](int r0, int r1) { rows(y, w.rows, x, xqp, v, M, r0, r1, accumulate); });
 }
 

@@ -97,7 +97,7 @@ void rows_decoded(float* y, int ldy, const float* x, const ActQ8*, const QuantVi
 }
 
 // llama.cpp's activation blocks: d = absmax / 127, q = round(x / d).
-void quantize_act_generic(int8_t* qs, float* d, int32_t* isum, const float* x, int K) {
+void quantize_act_generic(int8_t* qs, float* d, float* dsum, const float* x, int K) {
   for (int b = 0; b < K / 32; b++, x += 32, qs += 32) {
     float amax = 0.0f;
     for (int j = 0; j < 32; j++) amax = amax > (x[j] < 0 ? -x[j] : x[j]) ? amax : (x[j] < 0 ? -x[j] : x[j]);
@@ -109,7 +109,7 @@ void quantize_act_generic(int8_t* qs, float* d, int32_t* isum, const float* x, i
       s += qs[j];
     }
     d[b] = db;
-    isum[b] = s;
+    dsum[b] = db * (float)s;
   }
 }
 

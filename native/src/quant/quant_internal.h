@@ -45,22 +45,23 @@ static inline float nf4_block_absmax(const QuantView& w, int64_t b) {
 }
 
 // Activation rows quantized to 32-value int8 blocks for integer dot products (as llama.cpp's
-// q8_0 activations): x ~ qs * d. isum is the sum of the block's qs, so a kernel that multiplies
-// biased unsigned weights (q + bias) can remove bias * isum exactly.
+// q8_0 activations): x ~ qs * d. dsum = d * (sum of the block's qs), so a kernel that multiplies
+// biased unsigned weights (q + bias, as q4_0's nibbles are) removes bias * dsum per block.
 struct ActQ8 {
   int8_t* qs;      // [M, K]
   float* d;        // [M, K / 32]
-  int32_t* isum;   // [M, K / 32]
+  float* dsum;     // [M, K / 32]
 };
 
 // y[m * ldy + r] (=|+=) sum_k x[m * K + k] * w[r, k] for m < M, r0 <= r < r1. xq holds x
-// quantized (ActQ8) when the kernel's table says it takes int8 activations, else null.
+// quantized (ActQ8) when the kernel's table says it takes int8 activations and K is a multiple
+// of 32, else null (then the kernel reads x: int8 rows of any width).
 using QRowsKernel = void (*)(float* y, int ldy, const float* x, const ActQ8* xq, const QuantView& w,
                              int M, int r0, int r1, bool accumulate);
 // out[(r - r0) * K + k] = w[r, k] for r0 <= r < r1.
 using QDequantRows = void (*)(float* out, const QuantView& w, int r0, int r1);
 // One activation row x[K] -> K / 32 blocks.
-using QuantizeActRow = void (*)(int8_t* qs, float* d, int32_t* isum, const float* x, int K);
+using QuantizeActRow = void (*)(int8_t* qs, float* d, float* dsum, const float* x, int K);
 
 constexpr int kQuantTypes = 6;
 
@@ -68,7 +69,7 @@ struct QgemmKernels {
   const char* isa;                        // "generic", "avx2", "avx512", "avx512-vnni"
   QRowsKernel rows[kQuantTypes];          // indexed by (int)QuantType
   bool int8_activations[kQuantTypes];     // rows[t] reads ActQ8 instead of x
-  QDequantRows dequant[kQuantTypes];
+  QDequantRows dequant[kQuantTypes];      // null: the portable decoder
   QuantizeActRow quantize_act;            // used when any int8_activations[t]
 };
 

@@ -30,7 +30,7 @@ void apply_limit(CpuFeatures& f) {
   if (!limit) return;
   if (std::strcmp(limit, "generic") == 0) f = CpuFeatures{};
   if (std::strcmp(limit, "avx2") == 0) {
-    f.avx512f = f.avx512bw = f.avx512dq = f.avx512vl = f.avx512_bf16 = false;
+    f.avx512f = f.avx512bw = f.avx512dq = f.avx512vl = f.avx512_bf16 = f.avx512_vnni = false;
   }
 }
 
@@ -52,15 +52,19 @@ CpuFeatures detect() {
   f.f16c = f16c;
   if (__get_cpuid_max(0, nullptr) >= 7) {
     __cpuid_count(7, 0, eax, ebx, ecx, edx);
+    const unsigned max_subleaf = eax;
     f.avx2 = ebx & (1u << 5);
     if (zmm_saved) {
       f.avx512f = ebx & (1u << 16);
       f.avx512bw = ebx & (1u << 30);
       f.avx512dq = ebx & (1u << 17);
       f.avx512vl = ebx & (1u << 31);
-      __cpuid_count(7, 1, eax, ebx, ecx, edx);
-      f.avx512_bf16 = f.avx512f && (eax & (1u << 5));
+      f.avx512_vnni = f.avx512f && (ecx & (1u << 11));
     }
+    if (max_subleaf < 1) eax = 0;
+    else __cpuid_count(7, 1, eax, ebx, ecx, edx);
+    f.avx_vnni = f.avx2 && (eax & (1u << 4));
+    f.avx512_bf16 = zmm_saved && f.avx512f && (eax & (1u << 5));
   }
 #endif
   apply_limit(f);
