@@ -1,0 +1,148 @@
+// tuner-export: takes a tuned model out of Tuner (docs/export.md).
+//
+//   tuner-export merge --base DIR --adapter DIR --out DIR [--dtype auto|f32|f16|bf16] [--threads N]
+//       LoRA merged into the base (PEFT merge_and_unload) -> a Hugging Face folder
+//       (config.json, model.safetensors in the base's torch_dtype unless --dtype, tokenizer
+//       files and chat template copied).
+//   tuner-export gguf --model DIR [--adapter DIR] --type f32|f16|q8_0|q4_0 --out FILE.gguf
+//                     [--name NAME] [--threads N]
+//       -> one GGUF file for llama.cpp / Ollama (the adapter, if any, merged first).
+//
+// On success prints one JSON line to stdout ({"command", "out", "bytes", ..., "warnings"});
+// on failure one JSON line {"code", "message", "hint"} to stderr and exit status 2.
+#include <sys/stat.h>
+
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "tuner/error.h"
+#include "tuner/export.h"
+#include "tuner/gguf.h"
+#include "tuner/json.h"
+#include "tuner/model.h"
+#include "tuner/threadpool.h"
+
+using namespace tuner;
+
+namespace {
+
+const char* kUsage =
+    "usage: tuner-export merge --base DIR --adapter DIR --out DIR [--dtype auto|f32|f16|bf16] [--threads N]\n"
+    "       tuner-export gguf --model DIR [--adapter DIR] --type f32|f16|q8_0|q4_0 --out FILE.gguf [--name NAME] [--threads N]";
+
+[[noreturn]] void usage(const std::string& why) { throw TunerError("bad_arguments", "tuner-export: " + why, kUsage); }
+
+struct Args {
+  std::string command, base, adapter, out, dtype = "auto", type, name;
+  int threads = 0;
+};
+
+Args parse(int argc, char** argv) {
+  if (argc < 2) usage("missing command (merge or gguf)");
+  Args a;
+  a.command = argv[1];
+  if (a.command != "merge" && a.command != "gguf") usage("unknown command \"" + a.command + "\"");
+  for (int i = 2; i < argc; i++) {
+    std::string k = argv[i];
+    if (i + 1 >= argc) usage("missing value after " + k);
+    std::string v = argv[++i];
+    if (k == "--base" || k == "--model") a.base = v;
+    else if (k == "--adapter") a.adapter = v;
+    else if (k == "--out") a.out = v;
+    else if (k == "--dtype") a.dtype = v;
+    else if (k == "--type") a.type = v;
+    else if (k == "--name") a.name = v;
+    else if (k == "--threads") a.threads = std::atoi(v.c_str());
+    else usage("unknown option " + k);
+  }
+  if (a.base.empty()) usage(a.command == "merge" ? "--base is required" : "--model is required");
+  if (a.out.empty()) usage("--out is required");
+  if (a.command == "merge" && a.adapter.empty()) usage("merge needs --adapter (the PEFT adapter folder to merge)");
+  return a;
+}
+
+std::string canonical(const std::string& p) {
+  char buf[4096];
+  return realpath(p.c_str(), buf) ? std::string(buf) : p;
+}
+
+long long file_bytes(const std::string& p) {
+  struct stat st;
+  return stat(p.c_str(), &st) == 0 ? (long long)st.st_size : -1;
+}
+
+Json merge_report_json(const MergeReport& r) {
+  Json j = Json::object();
+  j.set("modules", Json(r.modules));
+  j.set("rank", Json(r.rank));
+  j.set("scaling", Json((double)r.scaling));
+  j.set("rslora", Json(r.rslora));
+  return j;
+}
+
+int run(const Args& a) {
+  const auto t0 = std::chrono::steady_clock::now();
+  ThreadPool pool(a.threads);
+  Json res = Json::object();
+  res.set("command", Json(a.command));
+  res.set("out", Json(a.out));
+  Json warnings = Json::array();
+
+  if (a.command == "merge") {
+    DType dt;
+    if (a.dtype == "f32") dt = DType::F32;
+    else if (a.dtype == "f16") dt = DType::F16;
+    else if (a.dtype == "bf16") dt = DType::BF16;
+    else if (a.dtype != "auto") usage("--dtype must be auto, f32, f16 or bf16 (got " + a.dtype + ")");
+    if (canonical(a.out) == canonical(a.base))
+      throw TunerError("bad_arguments", "tuner-export: --out is the base model folder " + a.base, "Write the merged model to a new folder.");
+    auto model = Model::load(a.base);
+    if (a.dtype == "auto") dt = base_storage_dtype(*model);
+    MergeReport rep = merge_lora(*model, a.adapter, &pool);
+    std::vector<std::string> files = write_model_folder(a.out, *model, a.base, dt);
+    Json fl = Json::array();
+    for (const auto& f : files) fl.push(Json(f));
+    res.set("files", fl);
+    res.set("dtype", Json(dtype_safetensors_name(dt)));
+    res.set("merge", merge_report_json(rep));
+    res.set("bytes", Json((int64_t)file_bytes(a.out + "/model.safetensors")));
+  } else {
+    GgufExportOptions opt;
+    opt.name = a.name;
+    if (a.type == "f32") opt.type = GgmlType::F32;
+    else if (a.type == "f16") opt.type = GgmlType::F16;
+    else if (a.type == "q8_0") opt.type = GgmlType::Q8_0;
+    else if (a.type == "q4_0") opt.type = GgmlType::Q4_0;
+    else usage("--type must be f32, f16, q8_0 or q4_0 (got \"" + a.type + "\")");
+    auto model = Model::load(a.base);
+    if (!a.adapter.empty()) res.set("merge", merge_report_json(merge_lora(*model, a.adapter, &pool)));
+    for (const auto& w : export_gguf(a.out, *model, a.base, opt, &pool)) warnings.push(Json(w));
+    res.set("type", Json(a.type));
+    res.set("bytes", Json((int64_t)file_bytes(a.out)));
+  }
+  res.set("seconds", Json(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count()));
+  res.set("warnings", warnings);
+  std::printf("%s\n", res.dump().c_str());
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  try {
+    return run(parse(argc, argv));
+  } catch (const TunerError& e) {
+    Json err = Json::object();
+    err.set("code", Json(e.code()));
+    err.set("message", Json(std::string(e.what())));
+    err.set("hint", Json(e.hint()));
+    std::fprintf(stderr, "%s\n", err.dump().c_str());
+    return 2;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "{\"code\":\"internal\",\"message\":%s}\n", json_quote(e.what()).c_str());
+    return 3;
+  }
+}
