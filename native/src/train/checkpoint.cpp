@@ -12,6 +12,7 @@
 #include <cstdio>
 #include <cstring>
 #include <regex>
+#include <vector>
 
 #include "tuner/error.h"
 #include "tuner/json.h"
@@ -33,26 +34,46 @@ bool is_dir(const std::string& p) {
   return ::stat(p.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
 }
 
-void remove_tree(const std::string& path) {
-  if (is_dir(path)) {
-    if (DIR* d = ::opendir(path.c_str())) {
-      while (dirent* e = ::readdir(d)) {
-        const std::string name = e->d_name;
-        if (name == "." || name == "..") continue;
-        remove_tree(path + "/" + name);
-      }
-      ::closedir(d);
-    }
-    ::rmdir(path.c_str());
-  } else {
-    ::unlink(path.c_str());
+// Removes `name` in folder `dir_fd` and, when it is a real folder, everything under it. A
+// symbolic link is removed itself and never followed (fstatat with AT_SYMLINK_NOFOLLOW, folders
+// opened with O_NOFOLLOW), so a link planted where a temporary folder is expected can never
+// make the trainer delete what it points to.
+void remove_tree_at(int dir_fd, const std::string& name) {
+  struct stat st;
+  if (::fstatat(dir_fd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) return;
+  if (!S_ISDIR(st.st_mode)) {
+    ::unlinkat(dir_fd, name.c_str(), 0);
+    return;
   }
+  const int fd = ::openat(dir_fd, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  if (fd < 0) return;
+  DIR* d = ::fdopendir(fd);
+  if (!d) {
+    ::close(fd);
+    return;
+  }
+  std::vector<std::string> names;  // listed first: removing while reading a folder is unspecified
+  while (dirent* e = ::readdir(d)) {
+    const std::string n = e->d_name;
+    if (n != "." && n != "..") names.push_back(n);
+  }
+  for (const auto& n : names) remove_tree_at(::dirfd(d), n);
+  ::closedir(d);
+  ::unlinkat(dir_fd, name.c_str(), AT_REMOVEDIR);
 }
 
 std::string parent_of(const std::string& p) {
   const size_t s = p.rfind('/');
   if (s == std::string::npos) return ".";
   return s == 0 ? "/" : p.substr(0, s);
+}
+
+void remove_tree(const std::string& path) {
+  const std::string parent = parent_of(path);
+  const int fd = ::open(parent.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return;
+  remove_tree_at(fd, path.substr(path.rfind('/') == std::string::npos ? 0 : path.rfind('/') + 1));
+  ::close(fd);
 }
 
 std::string hex64(uint64_t v) {

@@ -42,6 +42,29 @@ export function findTrainerBinary(env: NodeJS.ProcessEnv = process.env, packageR
   return found;
 }
 
+/**
+ * What tuner-train may see of the extension host's environment: finding programs and the home
+ * and temporary folders, the locale, the engine's own TUNER_* switches (TUNER_CPU_LIMIT,
+ * TUNER_PROFILE), which GPUs to use, and where the dynamic loader finds libraries. The host's
+ * environment also holds tokens and keys of every other tool the editor runs with; the trainer
+ * has no use for them.
+ */
+const TRAINER_ENV_KEYS = new Set([
+  'PATH', 'HOME', 'TMPDIR', 'LANG', 'LANGUAGE', 'TZ', 'LD_LIBRARY_PATH', 'CUDA_VISIBLE_DEVICES', 'CUDA_DEVICE_ORDER',
+  // Windows: processes need these to start and to find their temporary folder.
+  'SYSTEMROOT', 'SystemRoot', 'TEMP', 'TMP', 'USERPROFILE', 'Path',
+]);
+const TRAINER_ENV_PREFIXES = ['TUNER_', 'LC_'];
+
+/** The environment tuner-train starts with: the variables of `from` it needs, nothing else. */
+export function trainerEnv(from: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {};
+  for (const [key, value] of Object.entries(from)) {
+    if (value !== undefined && (TRAINER_ENV_KEYS.has(key) || TRAINER_ENV_PREFIXES.some((p) => key.startsWith(p)))) env[key] = value;
+  }
+  return env;
+}
+
 export interface TrainerStartOptions {
   planPath: string;
   resumeDir?: string;
@@ -50,6 +73,7 @@ export interface TrainerStartOptions {
   /** Per-layer gradient and weight norms in every step event (--layer-norms; costs a pass over the weights). */
   layerNorms?: boolean;
   binary?: string;
+  /** Where the trainer's variables come from (default process.env); only trainerEnv's pass. */
   env?: NodeJS.ProcessEnv;
   cwd?: string;
 }
@@ -87,7 +111,7 @@ export class TrainerProcess {
     if (opts.resumeDir) args.push('--resume', opts.resumeDir);
     if (opts.startPaused) args.push('--start-paused');
     if (opts.layerNorms) args.push('--layer-norms');
-    this.child = spawn(binary, args, { cwd: opts.cwd, env: opts.env ?? process.env, stdio: ['pipe', 'pipe', 'pipe'] });
+    this.child = spawn(binary, args, { cwd: opts.cwd, env: trainerEnv(opts.env ?? process.env), stdio: ['pipe', 'pipe', 'pipe'] });
     // Writing to a trainer that already exited raises EPIPE on stdin; the exit result reports it.
     this.child.stdin.on('error', () => undefined);
     this.child.stderr.setEncoding('utf8');

@@ -16,6 +16,14 @@ export interface StartOptions extends Omit<RunSessionOptions, 'resumeFrom'> {
   signal?: AbortSignal;
 }
 
+function realpathOr(p: string): string {
+  try {
+    return fs.realpathSync(p);
+  } catch {
+    return path.resolve(p);
+  }
+}
+
 export type ManagerListener = (session: RunSession) => void;
 
 export class RunManager {
@@ -76,14 +84,28 @@ export class RunManager {
     return this.launch(record, opts);
   }
 
-  /** Continues a run from its newest checkpoint (or `checkpoint`), appending to the same events.jsonl. */
+  /**
+   * Continues a run from its newest checkpoint (or `checkpoint`, one of its own), appending to
+   * the same events.jsonl. The run folder may have come with the workspace, so the plan is
+   * rebuilt around the folder (RunRecord.ownPlan) before the trainer sees it.
+   */
   resume(id: string, opts: Omit<RunSessionOptions, 'resumeFrom'>, checkpoint?: string): RunSession {
     if (this.live.has(id)) throw new RunStoreError(`run ${id} is still running; stop it before resuming it.`);
     const record = this.store.open(id);
-    const ckpt = checkpoint ?? record.lastCheckpoint()?.path;
+    const plan = record.ownPlan();
+    let ckpt: string | undefined;
+    if (checkpoint !== undefined) {
+      ckpt = record.ownCheckpoint(checkpoint);
+      if (!ckpt || realpathOr(checkpoint) !== realpathOr(ckpt)) {
+        throw new RunStoreError(`${checkpoint} is not a checkpoint of run ${id}: resume from one of ${path.join(record.dir, 'checkpoints')}/step-NNNNNNNN.`);
+      }
+    } else {
+      ckpt = record.lastCheckpoint()?.path;
+    }
     if (!ckpt) {
       throw new RunStoreError(`run ${id} has no checkpoint to resume from (${record.dir}/checkpoints is empty); start it again, with save_interval set to checkpoint regularly.`);
     }
+    record.writePlan(plan);
     return this.launch(record, { ...opts, resumeFrom: ckpt });
   }
 

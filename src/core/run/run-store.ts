@@ -6,6 +6,12 @@
 //   data/         the prepared shards;  checkpoints/, adapter/ or model/: the trainer's output
 // Appending each event as it arrives is what makes a killed trainer or a closed editor lose
 // nothing but the steps since the last checkpoint: the file is the run's memory.
+//
+// A runs/ folder can come with a cloned repository, so nothing in it is trusted to name a place:
+// a run id must look like one (newRunId's form) and name a real folder under runs/, a run folder
+// and the files Tuner reads or appends to in it must not be symbolic links, and the paths a
+// resumed trainer writes to are rebuilt from the run's own folder (ownPlan, ownCheckpoint), not
+// taken from plan.json or events.jsonl.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { RunPlan } from '../engine/plan';
@@ -33,6 +39,34 @@ export interface RunSummary {
 }
 
 export class RunStoreError extends Error {}
+
+/** The ids newRunId makes: yyyymmdd-hhmmss, with -N when runs start in the same second. */
+export const RUN_ID_PATTERN = /^\d{8}-\d{6}(?:-\d{1,6})?$/;
+
+export function isRunId(id: unknown): id is string {
+  return typeof id === 'string' && RUN_ID_PATTERN.test(id);
+}
+
+/** Checkpoint folder names the trainer writes (checkpoints/step-NNNNNNNN). */
+const CHECKPOINT_NAME = /^step-\d{8}$/;
+
+function isLink(p: string): boolean {
+  try {
+    return fs.lstatSync(p).isSymbolicLink();
+  } catch {
+    return false;
+  }
+}
+
+/** Refuses a symbolic link where the run folder should hold Tuner's own file or folder. */
+function refuseLink(p: string): void {
+  if (isLink(p)) throw new RunStoreError(`${p} is a symbolic link: a run folder holds only what Tuner wrote there, so Tuner does not follow it. Remove the link (or the run folder).`);
+}
+
+function readOwnFile(p: string): string {
+  refuseLink(p);
+  return fs.readFileSync(p, 'utf8');
+}
 
 /** A new run id: sortable by time, readable, unique within the folder. */
 export function newRunId(now: Date, existing: (id: string) => boolean): string {
@@ -95,24 +129,85 @@ export class RunRecord {
 
   static open(dir: string): RunRecord {
     const file = path.join(dir, 'run.json');
+    refuseLink(dir);
     let meta: RunMeta;
     try {
-      meta = JSON.parse(fs.readFileSync(file, 'utf8')) as RunMeta;
+      meta = JSON.parse(readOwnFile(file)) as RunMeta;
     } catch (e) {
+      if (e instanceof RunStoreError) throw e;
       throw new RunStoreError(`${file}: cannot read the run (${(e as Error).message}); the folder is not a Tuner run or was damaged.`);
     }
-    if (meta.version !== RUN_META_VERSION || typeof meta.id !== 'string' || typeof meta.argsFile !== 'string') {
+    if (meta === null || typeof meta !== 'object' || meta.version !== RUN_META_VERSION || typeof meta.id !== 'string' || typeof meta.argsFile !== 'string') {
       throw new RunStoreError(`${file}: not a version ${RUN_META_VERSION} run record (fields version, id, argsFile).`);
+    }
+    // The id names the folder everywhere else (views, commands, the debugger): it must be this one's.
+    if (meta.id !== path.basename(dir)) {
+      throw new RunStoreError(`${file}: "id" is ${JSON.stringify(meta.id)} but the run's folder is ${path.basename(dir)}; set "id" to the folder's name.`);
     }
     return new RunRecord(dir, meta);
   }
 
   plan(): RunPlan {
-    return JSON.parse(fs.readFileSync(this.planFile, 'utf8')) as RunPlan;
+    return JSON.parse(readOwnFile(this.planFile)) as RunPlan;
   }
 
+  /**
+   * The plan to resume this run with: plan.json's settings, with every path the trainer writes
+   * to (output_dir) and the data it prepared into this folder rebuilt from the run's own folder.
+   * Throws when the folder holds a symbolic link where Tuner's files belong.
+   */
+  ownPlan(): RunPlan {
+    this.refuseLinks();
+    let plan: RunPlan;
+    try {
+      plan = this.plan();
+    } catch (e) {
+      if (e instanceof RunStoreError) throw e;
+      throw new RunStoreError(`${this.planFile}: cannot read the plan (${(e as Error).message}); start the run again.`);
+    }
+    if (plan === null || typeof plan !== 'object' || Array.isArray(plan)) throw new RunStoreError(`${this.planFile}: not a run plan (a JSON object); start the run again.`);
+    const own: RunPlan = { ...plan, output_dir: this.dir };
+    // Data prepared for this run lives in its data/ folder; a run started from another plan
+    // (RunManager.startPlan) reads shards where that plan said, which the trainer only reads.
+    const train = path.join(this.dataDir, 'train');
+    if (fs.existsSync(train)) {
+      own.data_dir = train;
+      const evalDir = path.join(this.dataDir, 'eval');
+      if (plan.eval_data_dir !== undefined) own.eval_data_dir = evalDir;
+    }
+    return own;
+  }
+
+  /**
+   * The checkpoint folder `p` names, as a folder of this run: checkpoints/<its name>, which must
+   * be a checkpoint's name (step-NNNNNNNN) and a real folder here. Undefined otherwise.
+   */
+  ownCheckpoint(p: string): string | undefined {
+    const name = path.basename(p);
+    if (!CHECKPOINT_NAME.test(name)) return undefined;
+    const dir = path.join(this.dir, 'checkpoints', name);
+    try {
+      return fs.lstatSync(dir).isDirectory() ? dir : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** Refuses the run when a file or folder in it (or in its checkpoints/ and data/) is a symbolic link. */
+  refuseLinks(): void {
+    refuseLink(this.dir);
+    for (const sub of ['', 'checkpoints', 'data']) {
+      const dir = path.join(this.dir, sub);
+      if (sub) refuseLink(dir);
+      if (!fs.existsSync(dir)) continue;
+      for (const name of fs.readdirSync(dir)) refuseLink(path.join(dir, name));
+    }
+  }
+
+  /** Written beside and renamed, so a link in its place is replaced, never followed. */
   writePlan(plan: RunPlan): void {
-    fs.writeFileSync(this.planFile, JSON.stringify(plan, null, 2) + '\n');
+    fs.writeFileSync(`${this.planFile}.tmp`, JSON.stringify(plan, null, 2) + '\n');
+    fs.renameSync(`${this.planFile}.tmp`, this.planFile);
   }
 
   writeMeta(): void {
@@ -136,8 +231,8 @@ export class RunRecord {
   }
 
   events(): TrainerEvent[] {
-    if (!fs.existsSync(this.eventsFile)) return [];
-    return parseEventLog(fs.readFileSync(this.eventsFile, 'utf8'), this.eventsFile);
+    if (!fs.existsSync(this.eventsFile) && !isLink(this.eventsFile)) return [];
+    return parseEventLog(readOwnFile(this.eventsFile), this.eventsFile);
   }
 
   /**
@@ -150,13 +245,18 @@ export class RunRecord {
     return s;
   }
 
-  /** The newest checkpoint folder that still exists, from the events (the trainer writes them atomically). */
+  /**
+   * The newest checkpoint folder that still exists, from the events (the trainer writes them
+   * atomically), as a folder of this run (ownCheckpoint): an event naming a folder elsewhere
+   * counts by its name only.
+   */
   lastCheckpoint(events = this.events()): { step: number; path: string } | undefined {
     for (let i = events.length - 1; i >= 0; i--) {
       const e = events[i];
       if (e.type !== 'checkpoint' && e.type !== 'done') continue;
       const p = e.type === 'checkpoint' ? e.path : e.outputs.checkpoint;
-      if (p && fs.existsSync(p)) return { step: e.step, path: p };
+      const own = p ? this.ownCheckpoint(p) : undefined;
+      if (own) return { step: e.step, path: own };
     }
     return undefined;
   }
@@ -172,6 +272,7 @@ export class RunStore {
 
   create(argsFile: string, now = new Date()): RunRecord {
     fs.mkdirSync(this.root, { recursive: true });
+    refuseLink(this.root);
     const id = newRunId(now, (candidate) => fs.existsSync(path.join(this.root, candidate)));
     const dir = path.join(this.root, id);
     fs.mkdirSync(dir);
@@ -180,7 +281,10 @@ export class RunStore {
     return run;
   }
 
+  /** The run `id`: only an id of newRunId's form, naming a real folder right under runs/. */
   open(id: string): RunRecord {
+    if (!isRunId(id)) throw new RunStoreError(`${JSON.stringify(String(id)).slice(0, 80)} is not a run id (a run id looks like 20260101-120000 and names a folder under ${this.root}).`);
+    refuseLink(this.root);
     return RunRecord.open(path.join(this.root, id));
   }
 
@@ -189,9 +293,14 @@ export class RunStore {
     const runs: RunSummary[] = [];
     const problems: string[] = [];
     if (!fs.existsSync(this.root)) return { runs, problems };
+    if (isLink(this.root)) return { runs, problems: [`${this.root} is a symbolic link: runs are kept in a real folder, so Tuner lists none from it.`] };
     for (const name of fs.readdirSync(this.root).sort().reverse()) {
       const dir = path.join(this.root, name);
       if (!fs.existsSync(path.join(dir, 'run.json'))) continue;
+      if (!isRunId(name)) {
+        problems.push(`${dir}: "${name}" is not a run id (runs are named like 20260101-120000); it is not listed.`);
+        continue;
+      }
       try {
         const rec = RunRecord.open(dir);
         runs.push({ meta: rec.meta, dir, snapshot: rec.snapshot() });
