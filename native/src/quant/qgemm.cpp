@@ -2,8 +2,8 @@
 //   Decode (M < kPrefillRows): the weights are streamed once, threads claim row ranges, and
 //   each weight row meets every activation row while it is in L1. Formats whose kernel takes
 //   int8 activations get x quantized to 32-value blocks first (as llama.cpp does).
-//   Prefill (M >= kPrefillRows): tiles of weight rows are decoded to f32 and multiplied with
-//   sgemm's blocked kernels, which reuse each decoded weight M times.
+//   Prefill (M >= kPrefillRows): sgemm's blocked driver and micro-kernels, its B panels packed
+//   by decoding the quantized rows (qgemm_prefill.cpp), so each decoded weight is reused M times.
 // Every row of y is computed by one kernel call from the same inputs whatever the thread count,
 // so results do not depend on the number of threads.
 #include <algorithm>
@@ -21,9 +21,8 @@ namespace tuner {
 
 namespace {
 
-constexpr int kPrefillRows = 8;             // M from which decoding tiles for sgemm wins
-constexpr size_t kTileBytes = 1u << 21;    // decoded f32 tile: ~2 MiB, stays in L2/L3 for sgemm
-constexpr int kRowsPerTask = 16;            // smallest row range a thread claims
+constexpr int kPrefillRows = 8;   // M from which sgemm's blocked kernels (prefill) win
+constexpr int kRowsPerTask = 16;  // smallest row range a thread claims
 
 void check_args(const QuantMatrix& w, int M) {
   TUNER_CHECK(M >= 0, "qgemm: negative M");
@@ -52,21 +51,6 @@ void claim_rows(ThreadPool* pool, int rows, F&& fn) {
   });
 }
 
-void qgemm_prefill(const QgemmKernels& k, float* y, const float* x, const QuantMatrix& w, const QuantView& v, int M,
-                   bool accumulate, ThreadPool* pool) {
-  const int K = w.cols;
-  int tile = (int)std::max<size_t>(16, kTileBytes / ((size_t)K * sizeof(float)));
-  tile = std::min(w.rows, tile / 16 * 16);
-  std::vector<float> buf((size_t)tile * K);
-  const QDequantRows dequant = k.dequant[(int)w.type] ? k.dequant[(int)w.type] : qgemm_kernels_generic().dequant[(int)w.type];
-  for (int r0 = 0; r0 < w.rows; r0 += tile) {
-    const int n = std::min(tile, w.rows - r0);
-    claim_rows(pool, n, [&](int a, int b) { dequant(buf.data() + (size_t)a * K, v, r0 + a, r0 + b); });
-    // y[:, r0 : r0 + n] (+)= x[M, K] @ buf[n, K]^T
-    sgemm(Trans::N, Trans::T, M, n, K, 1.0f, x, K, buf.data(), K, accumulate ? 1.0f : 0.0f, y + r0, w.rows, pool);
-  }
-}
-
 }  // namespace
 
 const QgemmKernels& qgemm_kernels_best() {
@@ -89,7 +73,7 @@ void qgemm_with_kernels(const QgemmKernels& k, float* y, const float* x, const Q
   const QuantView v = quant_view(w);
   const int t = (int)w.type, K = w.cols;
   if (M >= kPrefillRows) {
-    qgemm_prefill(k, y, x, w, v, M, accumulate, pool);
+    qgemm_prefill(y, x, v, M, accumulate, pool);
     return;
   }
   const bool int8_act = k.int8_activations[t] && K % 32 == 0;
@@ -137,7 +121,7 @@ std::string qgemm_kernel_name(QuantType t) {
   if (i < 0 || i >= kQuantTypes) return "unknown";
   std::string name = std::string(quant_type_name(t)) + " " + k.isa;
   name += k.int8_activations[i] ? " (int8 dot, activations quantized to q8 blocks)" : " (f32 dot)";
-  name += std::string("; prefill: decoded tiles + sgemm ") + sgemm_kernel_name();
+  name += std::string("; prefill: sgemm ") + sgemm_kernel_name() + " on panels decoded while packing";
   return name;
 }
 

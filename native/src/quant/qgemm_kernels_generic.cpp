@@ -11,67 +11,65 @@ namespace tuner {
 
 namespace {
 
-void dequant_f32(float* out, const QuantView& w, int r0, int r1) {
-  std::memcpy(out, w.data + (size_t)r0 * w.row_bytes, (size_t)(r1 - r0) * w.row_bytes);
+// Each decoder writes out[c - c0] = w[r, c] for c0 <= c < c1 (block-aligned for blocked formats).
+void decode_f32(float* out, const QuantView& w, int r, int c0, int c1) {
+  std::memcpy(out, w.data + (size_t)r * w.row_bytes + (size_t)c0 * 4, (size_t)(c1 - c0) * 4);
 }
 
-void dequant_f16(float* out, const QuantView& w, int r0, int r1) {
-  for (int r = r0; r < r1; r++, out += w.cols) {
-    const uint16_t* h = reinterpret_cast<const uint16_t*>(w.data + (size_t)r * w.row_bytes);
-    for (int k = 0; k < w.cols; k++) out[k] = f16_to_f32(h[k]);
-  }
+void decode_f16(float* out, const QuantView& w, int r, int c0, int c1) {
+  const uint16_t* h = reinterpret_cast<const uint16_t*>(w.data + (size_t)r * w.row_bytes);
+  for (int k = c0; k < c1; k++) *out++ = f16_to_f32(h[k]);
 }
 
 // x = q * d
-void dequant_q8_0(float* out, const QuantView& w, int r0, int r1) {
-  for (int r = r0; r < r1; r++) {
-    const BlockQ8_0* b = reinterpret_cast<const BlockQ8_0*>(w.data + (size_t)r * w.row_bytes);
-    for (int i = 0; i < w.cols / kQK8_0; i++, out += kQK8_0) {
-      const float d = f16_to_f32(b[i].d);
-      for (int j = 0; j < kQK8_0; j++) out[j] = (float)b[i].qs[j] * d;
-    }
+void decode_q8_0(float* out, const QuantView& w, int r, int c0, int c1) {
+  const BlockQ8_0* b = reinterpret_cast<const BlockQ8_0*>(w.data + (size_t)r * w.row_bytes);
+  for (int i = c0 / kQK8_0; i < c1 / kQK8_0; i++, out += kQK8_0) {
+    const float d = f16_to_f32(b[i].d);
+    for (int j = 0; j < kQK8_0; j++) out[j] = (float)b[i].qs[j] * d;
   }
 }
 
 // x = (q - 8) * d; weight j in the low nibble of qs[j], j + 16 in the high one.
-void dequant_q4_0(float* out, const QuantView& w, int r0, int r1) {
-  for (int r = r0; r < r1; r++) {
-    const BlockQ4_0* b = reinterpret_cast<const BlockQ4_0*>(w.data + (size_t)r * w.row_bytes);
-    for (int i = 0; i < w.cols / kQK4_0; i++, out += kQK4_0) {
-      const float d = f16_to_f32(b[i].d);
-      for (int j = 0; j < kQK4_0 / 2; j++) {
-        out[j] = (float)((b[i].qs[j] & 0x0F) - 8) * d;
-        out[j + kQK4_0 / 2] = (float)((b[i].qs[j] >> 4) - 8) * d;
-      }
+void decode_q4_0(float* out, const QuantView& w, int r, int c0, int c1) {
+  const BlockQ4_0* b = reinterpret_cast<const BlockQ4_0*>(w.data + (size_t)r * w.row_bytes);
+  for (int i = c0 / kQK4_0; i < c1 / kQK4_0; i++, out += kQK4_0) {
+    const float d = f16_to_f32(b[i].d);
+    for (int j = 0; j < kQK4_0 / 2; j++) {
+      out[j] = (float)((b[i].qs[j] & 0x0F) - 8) * d;
+      out[j + kQK4_0 / 2] = (float)((b[i].qs[j] >> 4) - 8) * d;
     }
   }
 }
 
 // x = q * row_scale[r]
-void dequant_int8(float* out, const QuantView& w, int r0, int r1) {
-  for (int r = r0; r < r1; r++, out += w.cols) {
-    const int8_t* q = reinterpret_cast<const int8_t*>(w.data + (size_t)r * w.row_bytes);
-    const float s = w.row_scale[r];
-    for (int k = 0; k < w.cols; k++) out[k] = (float)q[k] * s;
-  }
+void decode_int8(float* out, const QuantView& w, int r, int c0, int c1) {
+  const int8_t* q = reinterpret_cast<const int8_t*>(w.data + (size_t)r * w.row_bytes);
+  const float s = w.row_scale[r];
+  for (int k = c0; k < c1; k++) *out++ = (float)q[k] * s;
 }
 
 // x = NF4[code] * (map[absmax_q] * absmax_scale + offset); the first of two weights in the high nibble.
-void dequant_nf4(float* out, const QuantView& w, int r0, int r1) {
+void decode_nf4(float* out, const QuantView& w, int r, int c0, int c1) {
   const int bpr = w.cols / kQKNF4;
-  for (int r = r0; r < r1; r++) {
-    const uint8_t* c = w.data + (size_t)r * w.row_bytes;
-    for (int i = 0; i < bpr; i++, out += kQKNF4, c += kQKNF4 / 2) {
-      const float a = nf4_block_absmax(w, (int64_t)r * bpr + i);
-      for (int j = 0; j < kQKNF4 / 2; j++) {
-        out[2 * j] = kNF4Values[c[j] >> 4] * a;
-        out[2 * j + 1] = kNF4Values[c[j] & 0x0F] * a;
-      }
+  const uint8_t* row = w.data + (size_t)r * w.row_bytes;
+  for (int i = c0 / kQKNF4; i < c1 / kQKNF4; i++, out += kQKNF4) {
+    const float a = nf4_block_absmax(w, (int64_t)r * bpr + i);
+    const uint8_t* c = row + (size_t)i * (kQKNF4 / 2);
+    for (int j = 0; j < kQKNF4 / 2; j++) {
+      out[2 * j] = kNF4Values[c[j] >> 4] * a;
+      out[2 * j + 1] = kNF4Values[c[j] & 0x0F] * a;
     }
   }
 }
 
-const QDequantRows kDequant[kQuantTypes] = {dequant_f32, dequant_f16, dequant_q8_0, dequant_q4_0, dequant_int8, dequant_nf4};
+const QDecodeRange kDecode[kQuantTypes] = {decode_f32, decode_f16, decode_q8_0, decode_q4_0, decode_int8, decode_nf4};
+
+template <int T>
+void dequant_rows(float* out, const QuantView& w, int r0, int r1) {
+  for (int r = r0; r < r1; r++, out += w.cols) kDecode[T](out, w, r, 0, w.cols);
+}
+
 
 // Eight running sums (a fixed order the compiler can vectorise), added pairwise at the end.
 float dot(const float* a, const float* b, int K) {
@@ -87,7 +85,7 @@ void rows_decoded(float* y, int ldy, const float* x, const ActQ8*, const QuantVi
                   bool accumulate) {
   std::vector<float> row((size_t)w.cols);
   for (int r = r0; r < r1; r++) {
-    kDequant[(int)w.type](row.data(), w, r, r + 1);
+    kDecode[(int)w.type](row.data(), w, r, 0, w.cols);
     for (int m = 0; m < M; m++) {
       const float v = dot(row.data(), x + (size_t)m * w.cols, w.cols);
       float* out = y + (size_t)m * ldy + r;
@@ -117,12 +115,14 @@ const QgemmKernels kGeneric = {
     "generic",
     {rows_decoded, rows_decoded, rows_decoded, rows_decoded, rows_decoded, rows_decoded},
     {false, false, false, false, false, false},
-    {dequant_f32, dequant_f16, dequant_q8_0, dequant_q4_0, dequant_int8, dequant_nf4},
+    {dequant_rows<0>, dequant_rows<1>, dequant_rows<2>, dequant_rows<3>, dequant_rows<4>, dequant_rows<5>},
     quantize_act_generic,
 };
 
 }  // namespace
 
 const QgemmKernels& qgemm_kernels_generic() { return kGeneric; }
+
+QDecodeRange quant_decode_range(QuantType t) { return kDecode[(int)t]; }
 
 }  // namespace tuner

@@ -60,6 +60,9 @@ using QRowsKernel = void (*)(float* y, int ldy, const float* x, const ActQ8* xq,
                              int M, int r0, int r1, bool accumulate);
 // out[(r - r0) * K + k] = w[r, k] for r0 <= r < r1.
 using QDequantRows = void (*)(float* out, const QuantView& w, int r0, int r1);
+// out[c - c0] = w[r, c] for c0 <= c < c1, c0 and c1 multiples of the format's block.
+using QDecodeRange = void (*)(float* out, const QuantView& w, int r, int c0, int c1);
+QDecodeRange quant_decode_range(QuantType t);  // the portable decoder, the format's definition
 // One activation row x[K] -> K / 32 blocks.
 using QuantizeActRow = void (*)(int8_t* qs, float* d, float* dsum, const float* x, int K);
 
@@ -79,6 +82,10 @@ const QgemmKernels& qgemm_kernels_avx512();       // AVX-512 F/BW/VL/DQ, int8 do
 const QgemmKernels& qgemm_kernels_avx512_vnni();  // + AVX512_VNNI (vpdpbusd)
 // The table qgemm uses on this CPU.
 const QgemmKernels& qgemm_kernels_best();
+
+// Prefill: y[M, R] (=|+=) x[M, K] @ dequant(w)^T through sgemm's blocked driver, whose B
+// packing decodes the quantized rows straight into its packed panels (qgemm_prefill.cpp).
+void qgemm_prefill(float* y, const float* x, const QuantView& w, int M, bool accumulate, ThreadPool* pool);
 
 // qgemm with an explicit kernel table (tests run every table this CPU supports).
 void qgemm_with_kernels(const QgemmKernels& k, float* y, const float* x, const QuantMatrix& w, int M,

@@ -1,0 +1,136 @@
+// tuner-bench-qgemm: the quantized matmul qgemm for every weight format against f32 sgemm on the
+// same shapes, measured alternately in one run (each keeps its best of --reps):
+//   decode  M = 1: batch-1 matvec, bound by memory bandwidth. Prints the weight bytes streamed
+//           per second against this machine's copy bandwidth (memcpy of a 512 MiB buffer over
+//           the same threads; read + written bytes per second, so a pure read stream can reach
+//           it), and the speed-up over sgemm's f32 matvec.
+//   prefill M = 512: GFLOP/s (2 M R K per call) against sgemm's.
+// Shapes (rows x cols = out x in): a 7B Llama's 4096x4096 and 11008x4096 / 4096x11008, and the
+// 41.7M bench model of bench/train-bench.ts (dim 512, ffn 1376, vocab 32000): 512x512,
+// 1376x512, 512x1376 and the 32000x512 lm_head. Small matrices stay in cache (marked).
+//   tuner-bench-qgemm [--threads N] [--reps 5] [--shapes llama|bench|all] [--m 1,512]
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "tuner/gemm.h"
+#include "tuner/quant.h"
+#include "tuner/threadpool.h"
+
+using namespace tuner;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+double seconds_since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
+
+// Copy bandwidth in bytes read + written per second, best of a few copies split over the pool.
+double copy_bandwidth(ThreadPool* pool) {
+  const size_t n = (size_t)512 << 20;
+  std::vector<char> a(n, 1), b(n, 2);
+  double best = 1e30;
+  for (int rep = 0; rep < 5; rep++) {
+    const auto t0 = Clock::now();
+    parallel_rows(pool, pool->size(), [&](int64_t t0i, int64_t t1i, int) {
+      const size_t per = n / pool->size();
+      for (int64_t t = t0i; t < t1i; t++) std::memcpy(b.data() + t * per, a.data() + t * per, per);
+    });
+    best = std::min(best, seconds_since(t0));
+  }
+  return 2.0 * n / best;
+}
+
+struct Shape {
+  const char* what;
+  int rows, cols;
+};
+
+struct Entry {
+  std::string name;
+  QuantMatrix q;
+  double best = 1e30;
+};
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  int threads = ThreadPool::hardware_threads(), reps = 5;
+  std::string shapes = "all";
+  std::vector<int> Ms = {1, 512};
+  for (int i = 1; i + 1 < argc; i += 2) {
+    const std::string k = argv[i], v = argv[i + 1];
+    if (k == "--threads") threads = std::stoi(v);
+    else if (k == "--reps") reps = std::stoi(v);
+    else if (k == "--shapes") shapes = v;
+    else if (k == "--m") {
+      Ms.clear();
+      for (size_t p = 0; p < v.size();) {
+        const size_t e = v.find(',', p);
+        Ms.push_back(std::stoi(v.substr(p, e - p)));
+        p = e == std::string::npos ? v.size() : e + 1;
+      }
+    } else {
+      std::fprintf(stderr, "usage: tuner-bench-qgemm [--threads N] [--reps N] [--shapes llama|bench|all] [--m 1,512]\n");
+      return 2;
+    }
+  }
+  ThreadPool pool(threads);
+  const double bw = copy_bandwidth(&pool);
+  std::printf("tuner-bench-qgemm: %d threads, copy bandwidth %.1f GB/s (read + write), sgemm %s\n", threads, bw / 1e9,
+              sgemm_kernel_name());
+  const QuantType types[] = {QuantType::F32, QuantType::F16, QuantType::Q8_0, QuantType::INT8, QuantType::Q4_0, QuantType::NF4};
+  for (QuantType t : types) std::printf("  %s\n", qgemm_kernel_name(t).c_str());
+
+  std::vector<Shape> list;
+  if (shapes != "bench") list.insert(list.end(), {{"7B attn", 4096, 4096}, {"7B gate/up", 11008, 4096}, {"7B down", 4096, 11008}});
+  if (shapes != "llama")
+    list.insert(list.end(), {{"41.7M attn", 512, 512}, {"41.7M gate/up", 1376, 512}, {"41.7M down", 512, 1376}, {"41.7M lm_head", 32000, 512}});
+
+  std::mt19937 rng(1);
+  std::normal_distribution<float> dist(0.0f, 0.02f);
+  std::printf("\n%-14s %-11s %5s %-5s %9s %8s %7s %8s %8s\n", "shape", "rows x cols", "M", "fmt", "ms", "GB/s", "% copy", "GFLOP/s",
+              "vs f32");
+  for (const Shape& s : list) {
+    std::vector<float> w((size_t)s.rows * s.cols);
+    for (auto& v : w) v = dist(rng);
+    std::vector<Entry> entries;
+    for (QuantType t : types) {
+      if (s.cols % quant_block_size(t) != 0) continue;  // nf4 needs cols % 64 == 0
+      entries.push_back({quant_type_name(t), quantize_matrix(w.data(), s.rows, s.cols, t, &pool)});
+    }
+    const double f32_bytes = 4.0 * s.rows * s.cols;
+    for (int M : Ms) {
+      std::vector<float> x((size_t)M * s.cols), y((size_t)M * s.rows);
+      for (auto& v : x) v = dist(rng) * 50.0f;
+      double sgemm_best = 1e30;
+      for (auto& e : entries) e.best = 1e30;
+      for (int rep = 0; rep < reps; rep++) {
+        auto t0 = Clock::now();
+        sgemm(Trans::N, Trans::T, M, s.rows, s.cols, 1.0f, x.data(), s.cols, w.data(), s.cols, 0.0f, y.data(), s.rows, &pool);
+        sgemm_best = std::min(sgemm_best, seconds_since(t0));
+        for (auto& e : entries) {
+          t0 = Clock::now();
+          qgemm(y.data(), x.data(), e.q, M, false, &pool);
+          e.best = std::min(e.best, seconds_since(t0));
+        }
+      }
+      const double flops = 2.0 * M * s.rows * s.cols;
+      char dims[32];
+      std::snprintf(dims, sizeof dims, "%dx%d", s.rows, s.cols);
+      const bool cached = f32_bytes < 8e6;
+      std::printf("%-14s %-11s %5d %-5s %9.3f %8.1f %7.0f %8.1f %8s%s\n", s.what, dims, M, "sgemm", sgemm_best * 1e3,
+                  f32_bytes / sgemm_best / 1e9, 100.0 * f32_bytes / sgemm_best / bw, flops / sgemm_best / 1e9, "1.00x",
+                  cached ? "  (f32 in cache)" : "");
+      for (const auto& e : entries) {
+        const double bytes = (double)e.q.bytes();
+        std::printf("%-14s %-11s %5d %-5s %9.3f %8.1f %7.0f %8.1f %7.2fx\n", "", "", M, e.name.c_str(), e.best * 1e3,
+                    bytes / e.best / 1e9, 100.0 * bytes / e.best / bw, flops / e.best / 1e9, sgemm_best / e.best);
+      }
+    }
+  }
+  return 0;
+}
