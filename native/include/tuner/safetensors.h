@@ -58,11 +58,14 @@ class SafetensorsWriter {
  public:
   // `data` must stay valid until write(). Stored as `dtype` (F32, F16 or BF16).
   void add(const std::string& name, const std::vector<int64_t>& shape, const float* data, DType dtype = DType::F32);
+  // Bytes already in `dtype` (any known dtype, numel x dtype_size bytes), written as they are:
+  // quantized blocks as U8, integer tensors. `bytes` must stay valid until write().
+  void add_raw(const std::string& name, const std::vector<int64_t>& shape, const void* bytes, DType dtype);
   void set_metadata(const std::string& key, const std::string& value) { metadata_[key] = value; }
   void write(const std::string& path) const;
 
  private:
-  struct Entry { std::string name; std::vector<int64_t> shape; const float* data; DType dtype; };
+  struct Entry { std::string name; std::vector<int64_t> shape; const float* data; DType dtype; const void* raw = nullptr; };
   std::vector<Entry> entries_;
   std::map<std::string, std::string> metadata_{{"format", "pt"}};
 };

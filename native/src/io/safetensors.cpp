@@ -170,6 +170,11 @@ void SafetensorsWriter::add(const std::string& name, const std::vector<int64_t>&
   entries_.push_back({name, shape, data, dtype});
 }
 
+void SafetensorsWriter::add_raw(const std::string& name, const std::vector<int64_t>& shape, const void* bytes, DType dtype) {
+  TUNER_CHECK(dtype_size(dtype) > 0, "SafetensorsWriter: unknown dtype");
+  entries_.push_back({name, shape, nullptr, dtype, bytes});
+}
+
 void SafetensorsWriter::write(const std::string& path) const {
   Json header = Json::object();
   uint64_t offset = 0;
@@ -200,7 +205,10 @@ void SafetensorsWriter::write(const std::string& path) const {
     if (!ok) break;
     int64_t cnt = 1;
     for (int64_t d : e.shape) cnt *= d;
-    if (e.dtype == DType::F32) {
+    if (e.raw) {
+      const size_t bytes = (size_t)cnt * dtype_size(e.dtype);
+      ok = bytes == 0 || std::fwrite(e.raw, 1, bytes, f) == bytes;
+    } else if (e.dtype == DType::F32) {
       ok = cnt == 0 || std::fwrite(e.data, 4, (size_t)cnt, f) == (size_t)cnt;
     } else {
       half.resize((size_t)cnt);
