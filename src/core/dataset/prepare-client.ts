@@ -2,6 +2,7 @@
 // messages; aborting asks the worker to stop cleanly (it removes its staging folder).
 import { Worker } from 'node:worker_threads';
 import type { ResolvedArgs } from '../args/fields';
+import { OutsideWorkspaceError, type Confinement } from './prepare-paths';
 import type { PrepareOutcome, PrepareWorkerInput, PrepareWorkerMessage } from './prepare-worker';
 
 export interface PrepareCallbacks {
@@ -9,10 +10,14 @@ export interface PrepareCallbacks {
   onProgress?: (p: { fraction: number; records: number; tokens: number }) => void;
 }
 
-export function prepareInWorker(workerPath: string, args: ResolvedArgs, argsFile: string, cb: PrepareCallbacks = {}, signal?: AbortSignal, outDir?: string): Promise<PrepareOutcome> {
+/**
+ * Prepares in a worker. Rejects with OutsideWorkspaceError when ARGS.json names a path outside
+ * `confine.workspace` (default: the folder of ARGS.json) that is not in `confine.allowed`.
+ */
+export function prepareInWorker(workerPath: string, args: ResolvedArgs, argsFile: string, cb: PrepareCallbacks = {}, signal?: AbortSignal, outDir?: string, confine?: Confinement): Promise<PrepareOutcome> {
   return new Promise<PrepareOutcome>((resolve, reject) => {
     const cancel = new SharedArrayBuffer(4);
-    const input: PrepareWorkerInput = { args, argsFile, outDir, cancel };
+    const input: PrepareWorkerInput = { args, argsFile, outDir, confine, cancel };
     const worker = new Worker(workerPath, { workerData: input });
     let settled = false;
     const settle = (fn: () => void) => {
@@ -31,7 +36,7 @@ export function prepareInWorker(workerPath: string, args: ResolvedArgs, argsFile
         case 'progress': cb.onProgress?.(m); break;
         case 'result': settle(() => resolve(m.outcome)); break;
         case 'error': {
-          const e = new Error(m.message);
+          const e = m.outside ? new OutsideWorkspaceError(m.outside.workspace, m.outside.paths) : new Error(m.message);
           if (m.cancelled) e.name = 'AbortError';
           settle(() => reject(e));
           break;

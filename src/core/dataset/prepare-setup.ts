@@ -1,5 +1,6 @@
 // From ARGS.json to everything preparation needs: the model folder, its tokenizer, the chat
 // template to use (override, the model's own, or the documented default) and the EOS check.
+// Every path ARGS.json names is confined to the workspace first (prepare-paths.ts).
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { ResolvedArgs } from '../args/fields';
@@ -8,6 +9,7 @@ import { readModelSpec, type ModelSpec } from '../model/spec';
 import { loadTokenizer, type ModelTokenizer } from '../model/tokenizer';
 import { ChatRenderer, checkTemplateEos, DEFAULT_CHAT_TEMPLATE } from './chat-template';
 import type { PrepareOptions } from './prepare';
+import { confinePreparePaths, templateFileOf, type Confinement } from './prepare-paths';
 
 export type TemplateSource = 'override' | 'model' | 'default';
 
@@ -22,12 +24,16 @@ export interface PreparePlan {
   options: PrepareOptions;
 }
 
-/** The template text for ARGS "chat_template": null -> the model's (or default), "default", a .jinja path, or inline Jinja. */
-export function chooseTemplate(override: string | null | undefined, modelTemplate: string | null, argsDir: string): { source: TemplateSource; template: string } {
+/**
+ * The template text for ARGS "chat_template": null -> the model's (or default), "default", a
+ * .jinja path, or inline Jinja. `templateFile`: where the path leads, already confined.
+ */
+export function chooseTemplate(override: string | null | undefined, modelTemplate: string | null, argsDir: string, templateFile?: string): { source: TemplateSource; template: string } {
   if (override === 'default') return { source: 'override', template: DEFAULT_CHAT_TEMPLATE };
   if (typeof override === 'string' && override.trim() !== '') {
-    if (/\.(jinja2?|j2|txt)$/i.test(override.trim()) && !override.includes('{')) {
-      const file = path.resolve(argsDir, override.trim());
+    const named = templateFileOf(override);
+    if (named) {
+      const file = templateFile ?? path.resolve(argsDir, named);
       if (!fs.existsSync(file)) throw new Error(`"chat_template" names ${file}, which does not exist: give an existing .jinja file, inline Jinja, "default" or null.`);
       return { source: 'override', template: fs.readFileSync(file, 'utf8') };
     }
@@ -47,22 +53,27 @@ export function modelStopTokens(spec: ModelSpec | undefined, tok: ModelTokenizer
   return [...out];
 }
 
-export function planPreparation(args: ResolvedArgs, argsFile: string, outDir?: string): PreparePlan {
+/**
+ * Everything preparation needs. Throws OutsideWorkspaceError, before reading anything, when a
+ * path leads outside `confine.workspace` (default: the folder of ARGS.json) unconfirmed.
+ */
+export function planPreparation(args: ResolvedArgs, argsFile: string, outDir?: string, confine?: Confinement): PreparePlan {
   const argsDir = path.dirname(argsFile);
+  const paths = confinePreparePaths(args, argsFile, confine ?? { workspace: argsDir }, outDir);
   const modelDir = resolveModelDir(args.model, argsDir);
   const spec = readModelSpec(modelDir);
   const tokenizer = loadTokenizer(modelDir);
   if (tokenizer.vocabSize > spec.vocabSize) {
     throw new Error(`${modelDir}: tokenizer.json has ${tokenizer.vocabSize} tokens but config.json vocab_size is ${spec.vocabSize}; the tokenizer does not belong to this model.`);
   }
-  const { source, template } = chooseTemplate(args.chat_template, tokenizer.chatTemplate, argsDir);
+  const { source, template } = chooseTemplate(args.chat_template, tokenizer.chatTemplate, argsDir, paths.templateFile);
   const renderer = new ChatRenderer(template, tokenizer);
   const eosWarning = checkTemplateEos(renderer.turnEnd, modelStopTokens(spec, tokenizer), tokenizer.eosToken);
   const options: PrepareOptions = {
-    dataFile: path.resolve(argsDir, args.data),
-    evalFile: args.eval_data ? path.resolve(argsDir, args.eval_data) : undefined,
+    dataFile: paths.dataFile,
+    evalFile: paths.evalFile,
     evalSplit: args.eval_data ? 0 : args.eval_split,
-    outDir: outDir ?? path.resolve(argsDir, args.output_dir, 'data'),
+    outDir: paths.outDir,
     format: args.format,
     modelName: args.model_name,
     maxLength: args.max_length,

@@ -5,6 +5,7 @@ import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { ShardWriter, type ShardManifest } from '../engine/shards';
+import { makeOwnFolder, removeOwnFolder } from './prepare-paths';
 import type { ChatRenderer } from './chat-template';
 import { recordToConversation, type ConversationOptions } from './conversation';
 import type { FormatId } from './formats';
@@ -150,9 +151,10 @@ export function prepareDataset(
   isCancelled?: () => boolean,
 ): PrepareReport {
   const t0 = Date.now();
-  // Written beside the target and renamed at the end, so the output is complete or absent.
+  // Written beside the target and renamed at the end, so the output is complete or absent. Both
+  // carry preparation's marker: only a folder with it is ever removed (prepare-paths.ts).
   const staging = `${opts.outDir}.tmp-${process.pid}`;
-  fs.rmSync(staging, { recursive: true, force: true });
+  makeOwnFolder(staging);
   const info = { vocabSize: opts.vocabSize, seqLen: opts.maxLength, modelFingerprint: opts.modelFingerprint, tokenizerFingerprint: opts.tokenizerFingerprint };
   const perShard = opts.maxTokensPerShard ?? DEFAULT_TOKENS_PER_SHARD;
   const train = new ShardWriter(path.join(staging, 'train'), info, perShard);
@@ -256,7 +258,7 @@ export function prepareDataset(
     report.meanTokens = tokenized > 0 ? lengthSum / tokenized : 0;
     report.seconds = (Date.now() - t0) / 1000;
     fs.writeFileSync(path.join(staging, 'prep-report.json'), JSON.stringify(report, null, 2) + '\n');
-    fs.rmSync(opts.outDir, { recursive: true, force: true });
+    removeOwnFolder(opts.outDir);
     fs.renameSync(staging, opts.outDir);
     onProgress?.({ fraction: 1, records: report.records, tokens: report.tokens });
     return report;

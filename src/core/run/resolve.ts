@@ -9,6 +9,7 @@ import { argsToRunPlan, UnsupportedArgsError } from '../args/run-plan';
 import { validateArgsText, type ArgsCheck } from '../args/validate';
 import type { PrepareProgress, PrepareReport } from '../dataset/prepare';
 import { prepareInWorker } from '../dataset/prepare-client';
+import { confinePreparePaths, type Confinement } from '../dataset/prepare-paths';
 import type { RunPlan } from '../engine/plan';
 
 export class ArgsError extends Error {
@@ -84,17 +85,23 @@ export interface PrepareRunOptions {
   onProgress?: (p: PrepareProgress) => void;
   /** Aborting stops the worker; it removes its staging folder, so no half-written shards stay. */
   signal?: AbortSignal;
+  /** Where ARGS.json's data, eval_data and chat template may lead (default: the folder of ARGS.json). */
+  confine?: Confinement;
 }
 
 /**
  * Validates ARGS, prepares the data into runDir/data in a worker and returns the plan.
- * Rejects with an AbortError when `signal` aborts.
+ * Rejects with an AbortError when `signal` aborts, and with OutsideWorkspaceError (before
+ * reading any data) when a path of ARGS.json leads outside the workspace unconfirmed.
  */
 export async function prepareRun(argsFile: string, runDir: string, opts: PrepareRunOptions): Promise<PreparedRun> {
   const { args, locations } = readArgs(argsFile);
   // Refuse settings the trainer cannot run before spending minutes tokenizing for them.
   planFromArgs(args, argsFile, '', runDir, false, locations);
-  const outcome = await prepareInWorker(opts.workerPath, args, argsFile, { onStage: opts.onStage, onProgress: opts.onProgress }, opts.signal, path.join(runDir, 'data'));
+  const confine = opts.confine ?? { workspace: path.dirname(argsFile) };
+  const dataDir = path.join(runDir, 'data');
+  confinePreparePaths(args, argsFile, confine, dataDir);
+  const outcome = await prepareInWorker(opts.workerPath, args, argsFile, { onStage: opts.onStage, onProgress: opts.onProgress }, opts.signal, dataDir, confine);
   const report = outcome.report;
   if (report.trainDocuments === 0) {
     throw new ArgsError(`${path.resolve(path.dirname(argsFile), args.data)}: no training example survived preparation (${report.dropped.length} dropped); fix the data or raise max_length.`, argsFile);

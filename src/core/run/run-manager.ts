@@ -4,6 +4,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { PrepareProgress } from '../dataset/prepare';
+import { OutsideWorkspaceError } from '../dataset/prepare-paths';
 import type { RunPlan } from '../engine/plan';
 import { RunSession, type RunSessionOptions } from './run-session';
 import { RunStore, RunStoreError, type RunRecord } from './run-store';
@@ -14,6 +15,8 @@ export interface StartOptions extends Omit<RunSessionOptions, 'resumeFrom'> {
   onProgress?: (p: PrepareProgress) => void;
   /** Aborting stops the preparation; start() then rejects with an AbortError and leaves no run folder. */
   signal?: AbortSignal;
+  /** Real paths outside the workspace the user confirmed ARGS.json may read (see OutsideWorkspaceError). */
+  allowOutside?: readonly string[];
 }
 
 function realpathOr(p: string): string {
@@ -47,16 +50,27 @@ export class RunManager {
     this.endListeners.push(l);
   }
 
-  /** Creates runs/<id>/, prepares the data (in a worker thread) and starts the trainer. */
+  /** The workspace folder whose runs/ this manager keeps: ARGS.json's paths must stay in it. */
+  get workspace(): string {
+    return path.dirname(this.store.root);
+  }
+
+  /**
+   * Creates runs/<id>/, prepares the data (in a worker thread) and starts the trainer. Rejects
+   * with OutsideWorkspaceError when ARGS.json names a path outside the workspace that is not
+   * in `opts.allowOutside`.
+   */
   async start(argsFile: string, opts: StartOptions): Promise<{ session: RunSession; prepared: PreparedRun }> {
     const record = this.store.create(argsFile);
     let prepared: PreparedRun;
     try {
-      prepared = await prepareRun(argsFile, record.dir, { workerPath: this.prepareWorker, onStage: opts.onStage, onProgress: opts.onProgress, signal: opts.signal });
+      const confine = { workspace: this.workspace, allowed: opts.allowOutside };
+      prepared = await prepareRun(argsFile, record.dir, { workerPath: this.prepareWorker, onStage: opts.onStage, onProgress: opts.onProgress, signal: opts.signal, confine });
     } catch (e) {
       // A cancelled start, or an ARGS.json refused before any data was read, trained nothing:
-      // drop its folder so the runs list holds only real runs (the refusal is shown in the file).
-      if ((e as Error).name === 'AbortError' || e instanceof ArgsError) fs.rmSync(record.dir, { recursive: true, force: true });
+      // drop the folder this call just made, so the runs list holds only real runs (the
+      // refusal is shown in the file).
+      if ((e as Error).name === 'AbortError' || e instanceof ArgsError || e instanceof OutsideWorkspaceError) fs.rmSync(record.dir, { recursive: true, force: true });
       else record.appendLog(`preparation failed: ${(e as Error).message}\n`);
       throw e;
     }
