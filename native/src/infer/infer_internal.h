@@ -24,15 +24,19 @@ namespace tuner {
 // Prompt rows per forward: larger prompts run as several chunks (same results up to
 // summation order; the GEMMs are already at full speed well below this).
 constexpr int kChunk = 256;
+// From this many rows an f32 linear runs through sgemm's blocked kernels; fewer rows (decode)
+// stream the weights once through qgemm's matrix-vector kernel (qgemm's own switch point).
+constexpr int kGemmRows = 8;
 constexpr int kAttnRowBlock = 64;
 
 // One projection as inference runs it: the LlamaModel's Linear (names, sizes, bias, LoRA A/B
-// and scaling) with its weight either f32 (w) or quantized (q, type != F32).
+// and scaling; null for the lm_head) and its weight [out, in] as a QuantMatrix, f32 included:
+// decode runs every format through qgemm's matrix-vector kernels, prefill runs f32 through
+// sgemm (the training forward's products) and the others through qgemm's decoded tiles.
 struct InferLinear {
   const Linear* lin = nullptr;
-  const float* w = nullptr;  // [out, in] f32, or null when quantized
   QuantMatrix q;
-  bool quantized() const { return w == nullptr; }
+  const float* f32() const { return q.type == QuantType::F32 ? reinterpret_cast<const float*>(q.data.data()) : nullptr; }
 };
 
 // Cached causal attention with GQA and an optional sliding window (0 = none):
@@ -81,9 +85,9 @@ class Session final : public InferSession {
 
   std::unique_ptr<ThreadPool> pool_;
   std::unique_ptr<LlamaModel> model_;          // config, Linear structure, LoRA weights
-  std::vector<std::vector<float>> f32_store_;  // f32 tensors the loader kept (embeddings, norms, ...)
+  std::vector<std::vector<float>> f32_store_;  // f32 tensors that are not linears (norms, biases, embeddings)
   std::vector<std::vector<InferLinear>> lin_;  // [L][7] in Layer::linears order
-  InferLinear head_;                           // the lm_head (its f32 table may be the embedding's)
+  InferLinear head_;                           // the lm_head (f32 and tied: also the embedding table)
   InferInfo info_;
   Sampler sampler_;
 

@@ -82,8 +82,8 @@ void Session::linear(const InferLinear& il, float* y, const float* x, int n) {
     for (int r = 0; r < n; r++) std::memcpy(y + (int64_t)r * out, l->b->data, sizeof(float) * out);
     acc = true;
   }
-  if (il.quantized()) qgemm(y, x, il.q, n, acc, pool_.get());
-  else sgemm(Trans::N, Trans::T, n, out, in, 1.0f, x, in, il.w, in, acc ? 1.0f : 0.0f, y, out, pool_.get());
+  if (il.f32() && n >= kGemmRows) sgemm(Trans::N, Trans::T, n, out, in, 1.0f, x, in, il.f32(), in, acc ? 1.0f : 0.0f, y, out, pool_.get());
+  else qgemm(y, x, il.q, n, acc, pool_.get());
   if (!l || !l->lora_a) return;
   // LoRA on the fly, PEFT's formula: y += scaling * (x A^T) B^T.
   const int r = (int)l->lora_a->shape[0];

@@ -69,10 +69,10 @@ Session::Session(const InferOptions& opt) {
   for (const auto& v : f32_store_) bytes += v.size() * sizeof(float);
   for (const auto& layer : lin_)
     for (const InferLinear& l : layer) {
-      if (l.quantized()) bytes += l.q.bytes();
+      bytes += l.q.bytes();
       if (l.lin->lora_a) bytes += (l.lin->lora_a->numel() + l.lin->lora_b->numel()) * sizeof(float);
     }
-  if (head_.quantized()) bytes += head_.q.bytes();
+  bytes += head_.q.bytes();
   info_.weight_bytes = bytes;
   info_.load_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
 }
@@ -80,23 +80,37 @@ Session::Session(const InferOptions& opt) {
 void Session::load_weights(const InferOptions& opt) {
   const QuantType qt = opt.quant;
   const int block = quant_block_size(qt);
-  std::map<std::string, QuantMatrix> quantized;
+  const bool tied = load_model_config(opt.model).tie_word_embeddings;
+  std::map<std::string, QuantMatrix> mats;  // by weight name; a tied f32 head under lm_head.weight
   std::vector<float> scratch;
-  // f32 tensors go to f32_store_; a linear (and the lm_head) in a quantized session is read into
-  // a scratch buffer and quantized at once, so the f32 model is never held whole.
+  // Linears and the lm_head become QuantMatrix: in the asked format, read into a scratch buffer
+  // and quantized at once (the f32 model is never held whole), or f32 when the format is f32 or
+  // the width is not a multiple of its block. Everything else goes to f32_store_. A tied f32
+  // head is the embedding table itself (one copy; lookups read it through Param::data).
   WeightReader reader = [&](Param& p, const SafetensorsFile& file, const TensorInfo& t) {
-    const bool quantize = qt != QuantType::F32 && (is_linear_weight(p.name) || p.name == "lm_head.weight") &&
-                          p.shape.size() == 2 && p.shape[1] % block == 0;
-    if (quantize) {
+    const bool embed = p.name == "model.embed_tokens.weight";
+    const bool matrix = is_linear_weight(p.name) || p.name == "lm_head.weight" || (embed && tied && qt == QuantType::F32);
+    if (!matrix) {
+      f32_store_.emplace_back((size_t)p.numel());
+      file.read_f32(t, f32_store_.back().data());
+      p.data = f32_store_.back().data();
+      return;
+    }
+    QuantMatrix& m = mats[embed ? std::string("lm_head.weight") : p.name];
+    const int rows = (int)p.shape[0], cols = (int)p.shape[1];
+    if (qt != QuantType::F32 && cols % block == 0) {
       scratch.resize((size_t)p.numel());
       file.read_f32(t, scratch.data());
-      quantized[p.name] = quantize_matrix(scratch.data(), (int)p.shape[0], (int)p.shape[1], qt, pool_.get());
+      m = quantize_matrix(scratch.data(), rows, cols, qt, pool_.get());
       p.data = nullptr;
       return;
     }
-    f32_store_.emplace_back((size_t)p.numel());
-    file.read_f32(t, f32_store_.back().data());
-    p.data = f32_store_.back().data();
+    m.type = QuantType::F32;
+    m.rows = rows;
+    m.cols = cols;
+    m.data.resize((size_t)p.numel() * sizeof(float));
+    p.data = reinterpret_cast<float*>(m.data.data());  // stays valid: the vector's buffer moves with it
+    file.read_f32(t, p.data);
   };
   model_ = LlamaModel::open(opt.model, &reader);
   scratch = std::vector<float>();
@@ -106,20 +120,25 @@ void Session::load_weights(const InferOptions& opt) {
   }
   const ModelConfig& c = model_->config();
   // A tied model keeps its f32 embedding for lookups; its head is quantized from that table.
-  if (qt != QuantType::F32 && c.tie_word_embeddings && c.hidden_size % block == 0)
-    quantized["lm_head.weight"] = quantize_matrix(model_->embed()->data, c.vocab_size, c.hidden_size, qt, pool_.get());
-  auto wire = [&](InferLinear& il, const Linear* lin, const std::string& name, const Param* w) {
-    il.lin = lin;
-    auto it = quantized.find(name);
-    if (it != quantized.end()) il.q = std::move(it->second);
-    else il.w = w->data;
-  };
+  if (qt != QuantType::F32 && tied && c.hidden_size % block == 0)
+    mats["lm_head.weight"] = quantize_matrix(model_->embed()->data, c.vocab_size, c.hidden_size, qt, pool_.get());
+  if (!mats.count("lm_head.weight")) {  // tied, quantized session, width not a multiple of the block
+    QuantMatrix& m = mats["lm_head.weight"];
+    m.type = QuantType::F32;
+    m.rows = c.vocab_size;
+    m.cols = c.hidden_size;
+    const uint8_t* e = reinterpret_cast<const uint8_t*>(model_->embed()->data);
+    m.data.assign(e, e + (size_t)m.rows * m.cols * sizeof(float));
+  }
   lin_.assign(c.num_layers, std::vector<InferLinear>(7));
   for (int l = 0; l < c.num_layers; l++) {
     const Layer& L = model_->layers()[l];
-    for (int j = 0; j < 7; j++) wire(lin_[l][j], L.linears[j], L.linears[j]->w->name, L.linears[j]->w);
+    for (int j = 0; j < 7; j++) {
+      lin_[l][j].lin = L.linears[j];
+      lin_[l][j].q = std::move(mats.at(L.linears[j]->w->name));
+    }
   }
-  wire(head_, nullptr, "lm_head.weight", model_->lm_head());
+  head_.q = std::move(mats.at("lm_head.weight"));
 }
 
 void Session::allocate(int ctx) {
