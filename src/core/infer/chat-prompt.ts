@@ -2,9 +2,6 @@
 // prompts go through the same renderer data preparation uses (src/core/dataset/chat-template.ts),
 // so a tuned model is prompted exactly as it was trained; raw text gets the BOS token when the
 // tokenizer would add one, as Hugging Face's tokenizer(text) does.
-import * as fs from 'node:fs';
-import * as path from 'node:path';
-
 import { ChatRenderer } from '../dataset/chat-template';
 import { chooseTemplate, type TemplateSource } from '../dataset/prepare-setup';
 import type { PromptSpec } from '../engine/infer-protocol';
@@ -20,32 +17,6 @@ export interface BuiltPrompt {
   stopTokenIds: ReadonlySet<number>;
 }
 
-/**
- * Whether tokenizer(text) puts BOS first: tokenizer_config.json's add_bos_token when set, else
- * a TemplateProcessing post-processor in tokenizer.json that starts with it (Llama 3, Gemma).
- */
-export function tokenizerAddsBos(tokenizerJson: Record<string, unknown>, tokenizerConfig: Record<string, unknown>, bosToken: string | null): boolean {
-  if (bosToken === null) return false;
-  if (typeof tokenizerConfig.add_bos_token === 'boolean') return tokenizerConfig.add_bos_token;
-  const first = (p: unknown): boolean => {
-    if (!p || typeof p !== 'object') return false;
-    const proc = p as { type?: unknown; single?: unknown; processors?: unknown };
-    if (proc.type === 'Sequence' && Array.isArray(proc.processors)) return proc.processors.some(first);
-    if (proc.type !== 'TemplateProcessing' || !Array.isArray(proc.single)) return false;
-    const head = proc.single[0] as { SpecialToken?: { id?: unknown } } | undefined;
-    return head?.SpecialToken?.id === bosToken;
-  };
-  return first(tokenizerJson.post_processor);
-}
-
-function readJsonIfPresent(file: string): Record<string, unknown> {
-  try {
-    return JSON.parse(fs.readFileSync(file, 'utf8')) as Record<string, unknown>;
-  } catch {
-    return {};
-  }
-}
-
 export class PromptBuilder {
   readonly renderer: ChatRenderer;
   /** Stop ids in chat mode: the text-mode ones plus the template's end-of-turn token. */
@@ -58,7 +29,6 @@ export class PromptBuilder {
     spec: Pick<ModelSpec, 'eosTokenIds'>,
     template: string,
     readonly templateSource: TemplateSource,
-    private readonly addBos: boolean,
   ) {
     this.renderer = new ChatRenderer(template, tokenizer);
     const text = new Set(spec.eosTokenIds);
@@ -78,8 +48,7 @@ export class PromptBuilder {
    */
   static forModel(dir: string, tokenizer: ModelTokenizer, spec: Pick<ModelSpec, 'eosTokenIds'>, override: string | null | undefined): PromptBuilder {
     const { source, template } = chooseTemplate(override, tokenizer.chatTemplate, dir);
-    const addBos = tokenizerAddsBos(readJsonIfPresent(path.join(dir, 'tokenizer.json')), readJsonIfPresent(path.join(dir, 'tokenizer_config.json')), tokenizer.bosToken);
-    return new PromptBuilder(tokenizer, spec, template, source, addBos);
+    return new PromptBuilder(tokenizer, spec, template, source);
   }
 
   build(prompt: PromptSpec): BuiltPrompt {
@@ -97,7 +66,7 @@ export class PromptBuilder {
       }
       return { ids: this.tokenizer.encode(text), text, stopTokenIds: this.chatStopIds };
     }
-    const bos = prompt.add_bos ?? this.addBos;
+    const bos = prompt.add_bos ?? this.tokenizer.addsBos;
     const ids = this.tokenizer.encode(prompt.text);
     const bosId = this.tokenizer.bosToken === null ? undefined : this.tokenizer.tokenToId(this.tokenizer.bosToken);
     if (bos && bosId !== undefined && ids[0] !== bosId) ids.unshift(bosId);

@@ -24,6 +24,8 @@ export interface ModelTokenizer {
   vocabSize: number;
   bosToken: string | null;
   eosToken: string | null;
+  /** tokenizer(text) puts BOS first (Hugging Face semantics): raw-text prompts get it too. */
+  addsBos: boolean;
   /** The chat template shipped with the tokenizer, if any. */
   chatTemplate: string | null;
   /** Strings of every added/special token, longest first (to recognise them after a template turn). */
@@ -65,6 +67,24 @@ export function findChatTemplate(dir: string, config: Record<string, unknown>): 
   return null;
 }
 
+/**
+ * Whether tokenizer(text) puts BOS first: tokenizer_config.json's add_bos_token when set, else
+ * a TemplateProcessing post-processor in tokenizer.json that starts with it (Llama 3, Gemma).
+ */
+export function tokenizerAddsBos(tokenizerJson: Record<string, unknown>, tokenizerConfig: Record<string, unknown>, bosToken: string | null): boolean {
+  if (bosToken === null) return false;
+  if (typeof tokenizerConfig.add_bos_token === 'boolean') return tokenizerConfig.add_bos_token;
+  const startsWithBos = (p: unknown): boolean => {
+    if (!p || typeof p !== 'object') return false;
+    const proc = p as { type?: unknown; single?: unknown; processors?: unknown };
+    if (proc.type === 'Sequence' && Array.isArray(proc.processors)) return proc.processors.some(startsWithBos);
+    if (proc.type !== 'TemplateProcessing' || !Array.isArray(proc.single)) return false;
+    const head = proc.single[0] as { SpecialToken?: { id?: unknown } } | undefined;
+    return head?.SpecialToken?.id === bosToken;
+  };
+  return startsWithBos(tokenizerJson.post_processor);
+}
+
 export function loadTokenizer(dir: string): ModelTokenizer {
   const tjFile = path.join(dir, 'tokenizer.json');
   if (!fs.existsSync(tjFile)) {
@@ -95,6 +115,7 @@ export function loadTokenizer(dir: string): ModelTokenizer {
     vocabSize: maxId + 1,
     bosToken: tokenString(config.bos_token),
     eosToken: tokenString(config.eos_token),
+    addsBos: tokenizerAddsBos(tj, config, tokenString(config.bos_token)),
     chatTemplate: findChatTemplate(dir, config),
     specialTokens,
     fingerprint: createHash('sha256').update(raw).digest('hex'),

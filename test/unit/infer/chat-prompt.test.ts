@@ -8,8 +8,9 @@ import * as path from 'node:path';
 import { describe, it } from 'node:test';
 
 import type { ChatMessage } from '../../../src/core/engine/infer-protocol';
-import { PromptBuilder, tokenizerAddsBos } from '../../../src/core/infer/chat-prompt';
+import { PromptBuilder } from '../../../src/core/infer/chat-prompt';
 import { InferFailure } from '../../../src/core/infer/errors';
+import { tokenizerAddsBos } from '../../../src/core/model/tokenizer';
 import { FAMILIES, familyDir, familyTokenizer, type Family } from '../prepare/families';
 
 const CONVERSATION: ChatMessage[] = [
