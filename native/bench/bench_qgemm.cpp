@@ -2,15 +2,19 @@
 // same shapes, measured alternately in one run (each keeps its best of --reps):
 //   decode  M = 1: batch-1 matvec, bound by memory bandwidth. Prints the weight bytes streamed
 //           per second against this machine's copy bandwidth (memcpy of a 512 MiB buffer over
-//           the same threads; read + written bytes per second, so a pure read stream can reach
-//           it), and the speed-up over sgemm's f32 matvec.
+//           the same threads, read + written bytes per second; a plain read stream is printed
+//           too), and the speed-up over sgemm's f32 matvec. Every call reads a different copy
+//           of the matrix out of a rotation of at least --cold-mib (256) MiB, so the weights
+//           come from memory, as in a model's decode step, not from the last call's cache.
 //   prefill M = 512: GFLOP/s (2 M R K per call) against sgemm's.
 // Shapes (rows x cols = out x in): a 7B Llama's 4096x4096 and 11008x4096 / 4096x11008, and the
 // 41.7M bench model of bench/train-bench.ts (dim 512, ffn 1376, vocab 32000): 512x512,
-// 1376x512, 512x1376 and the 32000x512 lm_head. Small matrices stay in cache (marked).
-//   tuner-bench-qgemm [--threads N] [--reps 5] [--shapes llama|bench|all] [--m 1,512]
+// 1376x512, 512x1376 and the 32000x512 lm_head.
+//   tuner-bench-qgemm [--threads N] [--reps 5] [--shapes llama|bench|all] [--m 1,512] [--cold-mib 256]
 #include <algorithm>
 #include <chrono>
+#include <cmath>
+#include <cstdint>
 #include <cstdio>
 #include <cstring>
 #include <random>
@@ -28,20 +32,38 @@ namespace {
 
 double seconds_since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
 
-// Copy bandwidth in bytes read + written per second, best of a few copies split over the pool.
-double copy_bandwidth(ThreadPool* pool) {
+// Copy bandwidth in bytes read + written per second, and read-only bandwidth, best of a few
+// passes over 512 MiB split over the pool.
+void memory_bandwidth(ThreadPool* pool, double* copy, double* read) {
   const size_t n = (size_t)512 << 20;
   std::vector<char> a(n, 1), b(n, 2);
-  double best = 1e30;
+  const size_t per = n / pool->size();
+  std::vector<uint64_t> sums(pool->size());
+  double best_copy = 1e30, best_read = 1e30;
   for (int rep = 0; rep < 5; rep++) {
-    const auto t0 = Clock::now();
+    auto t0 = Clock::now();
     parallel_rows(pool, pool->size(), [&](int64_t t0i, int64_t t1i, int) {
-      const size_t per = n / pool->size();
       for (int64_t t = t0i; t < t1i; t++) std::memcpy(b.data() + t * per, a.data() + t * per, per);
     });
-    best = std::min(best, seconds_since(t0));
+    best_copy = std::min(best_copy, seconds_since(t0));
+    t0 = Clock::now();
+    parallel_rows(pool, pool->size(), [&](int64_t t0i, int64_t t1i, int) {
+      for (int64_t t = t0i; t < t1i; t++) {
+        const uint64_t* p = reinterpret_cast<const uint64_t*>(a.data() + t * per);
+        uint64_t s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+        for (size_t i = 0; i + 4 <= per / 8; i += 4) {
+          s0 += p[i];
+          s1 += p[i + 1];
+          s2 += p[i + 2];
+          s3 += p[i + 3];
+        }
+        sums[t] = s0 + s1 + s2 + s3;
+      }
+    });
+    best_read = std::min(best_read, seconds_since(t0));
   }
-  return 2.0 * n / best;
+  *copy = 2.0 * n / best_copy;
+  *read = sums[0] ? n / best_read : 0.0;
 }
 
 struct Shape {
@@ -51,7 +73,7 @@ struct Shape {
 
 struct Entry {
   std::string name;
-  QuantMatrix q;
+  std::vector<QuantMatrix> copies;  // identical matrices, called in turn so that none is cached
   double best = 1e30;
 };
 
@@ -59,6 +81,7 @@ struct Entry {
 
 int main(int argc, char** argv) {
   int threads = ThreadPool::hardware_threads(), reps = 5;
+  double cold_bytes = 256.0 * (1 << 20);
   std::string shapes = "all";
   std::vector<int> Ms = {1, 512};
   for (int i = 1; i + 1 < argc; i += 2) {
@@ -66,6 +89,7 @@ int main(int argc, char** argv) {
     if (k == "--threads") threads = std::stoi(v);
     else if (k == "--reps") reps = std::stoi(v);
     else if (k == "--shapes") shapes = v;
+    else if (k == "--cold-mib") cold_bytes = std::stod(v) * (1 << 20);
     else if (k == "--m") {
       Ms.clear();
       for (size_t p = 0; p < v.size();) {
@@ -74,14 +98,15 @@ int main(int argc, char** argv) {
         p = e == std::string::npos ? v.size() : e + 1;
       }
     } else {
-      std::fprintf(stderr, "usage: tuner-bench-qgemm [--threads N] [--reps N] [--shapes llama|bench|all] [--m 1,512]\n");
+      std::fprintf(stderr, "usage: tuner-bench-qgemm [--threads N] [--reps N] [--shapes llama|bench|all] [--m 1,512] [--cold-mib 256]\n");
       return 2;
     }
   }
   ThreadPool pool(threads);
-  const double bw = copy_bandwidth(&pool);
-  std::printf("tuner-bench-qgemm: %d threads, copy bandwidth %.1f GB/s (read + write), sgemm %s\n", threads, bw / 1e9,
-              sgemm_kernel_name());
+  double bw = 0, read_bw = 0;
+  memory_bandwidth(&pool, &bw, &read_bw);
+  std::printf("tuner-bench-qgemm: %d threads, memcpy %.1f GB/s (read + written), read %.1f GB/s, sgemm %s\n", threads,
+              bw / 1e9, read_bw / 1e9, sgemm_kernel_name());
   const QuantType types[] = {QuantType::F32, QuantType::F16, QuantType::Q8_0, QuantType::INT8, QuantType::Q4_0, QuantType::NF4};
   for (QuantType t : types) std::printf("  %s\n", qgemm_kernel_name(t).c_str());
 
@@ -97,10 +122,13 @@ int main(int argc, char** argv) {
   for (const Shape& s : list) {
     std::vector<float> w((size_t)s.rows * s.cols);
     for (auto& v : w) v = dist(rng);
-    std::vector<Entry> entries;
+    std::vector<Entry> entries;  // entries[0] is f32: its copies are sgemm's operands too
     for (QuantType t : types) {
       if (s.cols % quant_block_size(t) != 0) continue;  // nf4 needs cols % 64 == 0
-      entries.push_back({quant_type_name(t), quantize_matrix(w.data(), s.rows, s.cols, t, &pool)});
+      Entry e{quant_type_name(t), {quantize_matrix(w.data(), s.rows, s.cols, t, &pool)}};
+      const int n_copies = (int)std::min(4096.0, std::ceil(cold_bytes / (double)e.copies[0].bytes()));
+      for (int c = 1; c < n_copies; c++) e.copies.push_back(e.copies[0]);
+      entries.push_back(std::move(e));
     }
     const double f32_bytes = 4.0 * s.rows * s.cols;
     for (int M : Ms) {
@@ -109,24 +137,25 @@ int main(int argc, char** argv) {
       double sgemm_best = 1e30;
       for (auto& e : entries) e.best = 1e30;
       for (int rep = 0; rep < reps; rep++) {
+        const auto& f32 = entries[0].copies;
+        const float* wf = reinterpret_cast<const float*>(f32[rep % f32.size()].data.data());
         auto t0 = Clock::now();
-        sgemm(Trans::N, Trans::T, M, s.rows, s.cols, 1.0f, x.data(), s.cols, w.data(), s.cols, 0.0f, y.data(), s.rows, &pool);
+        sgemm(Trans::N, Trans::T, M, s.rows, s.cols, 1.0f, x.data(), s.cols, wf, s.cols, 0.0f, y.data(), s.rows, &pool);
         sgemm_best = std::min(sgemm_best, seconds_since(t0));
         for (auto& e : entries) {
+          const QuantMatrix& q = e.copies[rep % e.copies.size()];
           t0 = Clock::now();
-          qgemm(y.data(), x.data(), e.q, M, false, &pool);
+          qgemm(y.data(), x.data(), q, M, false, &pool);
           e.best = std::min(e.best, seconds_since(t0));
         }
       }
       const double flops = 2.0 * M * s.rows * s.cols;
       char dims[32];
       std::snprintf(dims, sizeof dims, "%dx%d", s.rows, s.cols);
-      const bool cached = f32_bytes < 8e6;
       std::printf("%-14s %-11s %5d %-5s %9.3f %8.1f %7.0f %8.1f %8s%s\n", s.what, dims, M, "sgemm", sgemm_best * 1e3,
-                  f32_bytes / sgemm_best / 1e9, 100.0 * f32_bytes / sgemm_best / bw, flops / sgemm_best / 1e9, "1.00x",
-                  cached ? "  (f32 in cache)" : "");
+                  f32_bytes / sgemm_best / 1e9, 100.0 * f32_bytes / sgemm_best / bw, flops / sgemm_best / 1e9, "1.00x", "");
       for (const auto& e : entries) {
-        const double bytes = (double)e.q.bytes();
+        const double bytes = (double)e.copies[0].bytes();
         std::printf("%-14s %-11s %5d %-5s %9.3f %8.1f %7.0f %8.1f %7.2fx\n", "", "", M, e.name.c_str(), e.best * 1e3,
                     bytes / e.best / 1e9, 100.0 * bytes / e.best / bw, flops / e.best / 1e9, sgemm_best / e.best);
       }

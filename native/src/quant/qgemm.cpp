@@ -78,8 +78,14 @@ void qgemm_with_kernels(const QgemmKernels& k, float* y, const float* x, const Q
   }
   const bool int8_act = k.int8_activations[t] && K % 32 == 0;
   std::vector<int8_t> qs;
-  std::vector<float> d, dsum;
-  ActQ8 xq{nullptr, nullptr, nullptr};
+  std::vector<float> d, dsum, xp;
+  ActQ8 xq{nullptr, nullptr, nullptr, nullptr};
+  if (k.prepare[t]) {
+    const int Kp = prepared_width(K);
+    xp.resize((size_t)M * Kp);
+    for (int m = 0; m < M; m++) k.prepare[t](xp.data() + (size_t)m * Kp, x + (size_t)m * K, K);
+    xq.xp = xp.data();
+  }
   if (int8_act) {
     const int nb = K / 32;
     qs.resize((size_t)M * K);
@@ -87,10 +93,12 @@ void qgemm_with_kernels(const QgemmKernels& k, float* y, const float* x, const Q
     dsum.resize((size_t)M * nb);
     for (int m = 0; m < M; m++)
       k.quantize_act(qs.data() + (size_t)m * K, d.data() + (size_t)m * nb, dsum.data() + (size_t)m * nb, x + (size_t)m * K, K);
-    xq = ActQ8{qs.data(), d.data(), dsum.data()};
+    xq.qs = qs.data();
+    xq.d = d.data();
+    xq.dsum = dsum.data();
   }
   const QRowsKernel rows = k.rows[t];
-  const ActQ8* xqp = int8_act ? &xq : nullptr;
+  const ActQ8* xqp = int8_act || k.prepare[t] ? &xq : nullptr;
   claim_rows(pool, w.rows, [&](int r0, int r1) { rows(y, w.rows, x, xqp, v, M, r0, r1, accumulate); });
 }
 

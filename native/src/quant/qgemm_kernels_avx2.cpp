@@ -5,7 +5,8 @@
 //   q8_0, int8 int8 activations; |w| (x sign(w)) by vpmaddubsw + vpmaddwd per 32-weight block
 //              (llama.cpp's way: (w + 128) x pairs would saturate int16); d_w * d_x into f32.
 //   q4_0       int8 activations; unsigned nibbles (q = w/d + 8) times x, minus 8 * d_w * dsum_x.
-//   nf4        f32 FMA; codes looked up in the 16-entry table by two vpermps and a blend.
+//   nf4        f32 FMA; codes looked up in the 16-entry table by two vpermps and a blend,
+//              straight from the packed bytes (x stored in the matching order first).
 #include <immintrin.h>
 
 #include <cstddef>
@@ -102,30 +103,36 @@ float dot_i8_rows(const int8_t* w, const int8_t* xq, const float* xd, int nb) {
   return hsum(acc);
 }
 
-// 8 NF4 codes (low bytes of c) -> their table values: vpermps picks within 8, bit 3 picks the half.
-inline __m256 nf4_lookup8(__m128i c, __m256 lo_table, __m256 hi_table) {
-  const __m256i idx = _mm256_cvtepu8_epi32(c);
-  const __m256 sel = _mm256_castsi256_ps(_mm256_slli_epi32(idx, 28));
+// NF4 straight from the packed bytes: 32 bytes (one 64-weight block) as 8 dwords, shifted right
+// by 4s for s = 0..7; vpermps reads the low 3 bits of each index and bit 3 (moved to the sign
+// bit by a left shift) picks the table half. Shift s of dword j is weight 8j + s + 1 (even s,
+// low nibble) or 8j + s - 1 (odd s); prepare_nf4 stores x in that order.
+void prepare_nf4(float* xp, const float* x, int K) {
+  for (int b = 0; b < K / 64; b++, xp += 64, x += 64)
+    for (int s = 0; s < 8; s++)
+      for (int j = 0; j < 8; j++) xp[s * 8 + j] = x[8 * j + (s % 2 ? s - 1 : s + 1)];
+}
+
+inline __m256 nf4_lookup(__m256i c, int s, __m256 lo_table, __m256 hi_table) {
+  const __m256i idx = _mm256_srli_epi32(c, 4 * s);
+  const __m256 sel = _mm256_castsi256_ps(_mm256_slli_epi32(c, 28 - 4 * s));
   return _mm256_blendv_ps(_mm256_permutevar8x32_ps(lo_table, idx), _mm256_permutevar8x32_ps(hi_table, idx), sel);
 }
 
-float dot_nf4(const uint8_t* codes, const float* x, const QuantView& w, int64_t block0, int nb) {
+float dot_nf4(const uint8_t* codes, const float* xp, const QuantView& w, int64_t block0, int nb) {
   const __m256 lo_t = _mm256_loadu_ps(kNF4Values), hi_t = _mm256_loadu_ps(kNF4Values + 8);
-  const __m128i low4 = _mm_set1_epi8(0x0F);
   __m256 acc = _mm256_setzero_ps();
-  for (int b = 0; b < nb; b++, codes += 32, x += 64) {
-    __m256 t = _mm256_setzero_ps();
-    for (int h = 0; h < 2; h++) {  // 16 bytes = weights [32h, 32h + 32)
-      const __m128i c = _mm_loadu_si128((const __m128i*)(codes + 16 * h));
-      const __m128i hi = _mm_and_si128(_mm_srli_epi16(c, 4), low4), lo = _mm_and_si128(c, low4);
-      const __m128i e0 = _mm_unpacklo_epi8(hi, lo), e1 = _mm_unpackhi_epi8(hi, lo);  // weights 0..15, 16..31
-      const float* xh = x + 32 * h;
-      t = _mm256_fmadd_ps(nf4_lookup8(e0, lo_t, hi_t), _mm256_loadu_ps(xh), t);
-      t = _mm256_fmadd_ps(nf4_lookup8(_mm_srli_si128(e0, 8), lo_t, hi_t), _mm256_loadu_ps(xh + 8), t);
-      t = _mm256_fmadd_ps(nf4_lookup8(e1, lo_t, hi_t), _mm256_loadu_ps(xh + 16), t);
-      t = _mm256_fmadd_ps(nf4_lookup8(_mm_srli_si128(e1, 8), lo_t, hi_t), _mm256_loadu_ps(xh + 24), t);
-    }
-    acc = _mm256_fmadd_ps(t, _mm256_set1_ps(nf4_block_absmax(w, block0 + b)), acc);
+  for (int b = 0; b < nb; b++, codes += 32, xp += 64) {
+    const __m256i c = _mm256_loadu_si256((const __m256i*)codes);
+    __m256 t0 = _mm256_mul_ps(nf4_lookup(c, 0, lo_t, hi_t), _mm256_loadu_ps(xp));
+    __m256 t1 = _mm256_mul_ps(nf4_lookup(c, 1, lo_t, hi_t), _mm256_loadu_ps(xp + 8));
+    t0 = _mm256_fmadd_ps(nf4_lookup(c, 2, lo_t, hi_t), _mm256_loadu_ps(xp + 16), t0);
+    t1 = _mm256_fmadd_ps(nf4_lookup(c, 3, lo_t, hi_t), _mm256_loadu_ps(xp + 24), t1);
+    t0 = _mm256_fmadd_ps(nf4_lookup(c, 4, lo_t, hi_t), _mm256_loadu_ps(xp + 32), t0);
+    t1 = _mm256_fmadd_ps(nf4_lookup(c, 5, lo_t, hi_t), _mm256_loadu_ps(xp + 40), t1);
+    t0 = _mm256_fmadd_ps(nf4_lookup(c, 6, lo_t, hi_t), _mm256_loadu_ps(xp + 48), t0);
+    t1 = _mm256_fmadd_ps(nf4_lookup(c, 7, lo_t, hi_t), _mm256_loadu_ps(xp + 56), t1);
+    acc = _mm256_fmadd_ps(_mm256_add_ps(t0, t1), _mm256_set1_ps(nf4_block_absmax(w, block0 + b)), acc);
   }
   return hsum(acc);
 }
@@ -172,11 +179,11 @@ void rows_int8(float* y, int ldy, const float* x, const ActQ8* xq, const QuantVi
   }
 }
 
-void rows_nf4(float* y, int ldy, const float* x, const ActQ8*, const QuantView& w, int M, int r0, int r1, bool acc) {
-  const int nb = w.cols / kQKNF4;
+void rows_nf4(float* y, int ldy, const float*, const ActQ8* xq, const QuantView& w, int M, int r0, int r1, bool acc) {
+  const int nb = w.cols / kQKNF4, Kp = prepared_width(w.cols);
   for (int r = r0; r < r1; r++) {
     const uint8_t* wr = w.data + (size_t)r * w.row_bytes;
-    for (int m = 0; m < M; m++) store(y + (size_t)m * ldy + r, dot_nf4(wr, x + (size_t)m * w.cols, w, (int64_t)r * nb, nb), acc);
+    for (int m = 0; m < M; m++) store(y + (size_t)m * ldy + r, dot_nf4(wr, xq->xp + (size_t)m * Kp, w, (int64_t)r * nb, nb), acc);
   }
 }
 
@@ -213,6 +220,7 @@ const QgemmKernels kTable = {
     {false, false, true, true, true, false},
     {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
     quantize_act,
+    {nullptr, nullptr, nullptr, nullptr, nullptr, prepare_nf4},
 };
 
 }  // namespace

@@ -47,11 +47,15 @@ static inline float nf4_block_absmax(const QuantView& w, int64_t b) {
 // Activation rows quantized to 32-value int8 blocks for integer dot products (as llama.cpp's
 // q8_0 activations): x ~ qs * d. dsum = d * (sum of the block's qs), so a kernel that multiplies
 // biased unsigned weights (q + bias, as q4_0's nibbles are) removes bias * dsum per block.
+// xp: f32 activations rearranged for a kernel (table.prepare), [M, kPreparedAlign-rounded K].
 struct ActQ8 {
   int8_t* qs;      // [M, K]
   float* d;        // [M, K / 32]
   float* dsum;     // [M, K / 32]
+  float* xp;       // [M, prepared_width(K)]
 };
+constexpr int kPreparedAlign = 128;
+static inline int prepared_width(int K) { return (K + kPreparedAlign - 1) / kPreparedAlign * kPreparedAlign; }
 
 // y[m * ldy + r] (=|+=) sum_k x[m * K + k] * w[r, k] for m < M, r0 <= r < r1. xq holds x
 // quantized (ActQ8) when the kernel's table says it takes int8 activations and K is a multiple
@@ -63,6 +67,8 @@ using QDequantRows = void (*)(float* out, const QuantView& w, int r0, int r1);
 // out[c - c0] = w[r, c] for c0 <= c < c1, c0 and c1 multiples of the format's block.
 using QDecodeRange = void (*)(float* out, const QuantView& w, int r, int c0, int c1);
 QDecodeRange quant_decode_range(QuantType t);  // the portable decoder, the format's definition
+// One activation row x[K] -> the order a kernel reads it in, xp[prepared_width(K)] (zeros past K).
+using PrepareActRow = void (*)(float* xp, const float* x, int K);
 // One activation row x[K] -> K / 32 blocks.
 using QuantizeActRow = void (*)(int8_t* qs, float* d, float* dsum, const float* x, int K);
 
@@ -74,6 +80,7 @@ struct QgemmKernels {
   bool int8_activations[kQuantTypes];     // rows[t] reads ActQ8 instead of x
   QDequantRows dequant[kQuantTypes];      // null: the portable decoder
   QuantizeActRow quantize_act;            // used when any int8_activations[t]
+  PrepareActRow prepare[kQuantTypes];     // non-null: rows[t] reads xq->xp, x rearranged by it
 };
 
 const QgemmKernels& qgemm_kernels_generic();
