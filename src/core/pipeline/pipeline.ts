@@ -1,0 +1,169 @@
+// One fine-tuning from start to finish, as `npm start` / `tuner` runs it and as the extension
+// can: ARGS.json -> prepare + train (the run manager, the same code "Fine-tune: Start" uses) ->
+// merge the adapter into the base (tuner-export) -> quantize (a GGUF file for llama.cpp /
+// Ollama, and the merged model run quantized at load) -> the base's and the tuned model's
+// answers to the same questions (the inference worker, as the playground runs it).
+// Each stage reports its start, progress and duration through PipelineListener; nothing here
+// prints.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+
+import type { PrepareProgress } from '../dataset/prepare';
+import { exportGguf, mergeAdapter, type ExportToolOptions, type GgufReport, type GgufType, type MergeReport } from '../engine/export-client';
+import { InferenceClient } from '../engine/infer-client';
+import type { QuantName } from '../engine/infer-addon';
+import type { StartEvent, StepEvent } from '../engine/protocol';
+import { RunManager } from '../run/run-manager';
+import { RunStore } from '../run/run-store';
+import { answerPrompts, type ModelAnswer } from './answers';
+
+export const PIPELINE_STAGES = ['prepare', 'train', 'merge', 'quantize', 'answer'] as const;
+export type PipelineStage = (typeof PIPELINE_STAGES)[number];
+
+export interface PipelineOptions {
+  argsFile: string;
+  /** Folder of the run folders (the extension's is <workspace>/runs). */
+  runsDir: string;
+  /** The prepare-worker and inference-worker scripts (dist/ in the extension, out/ from the CLI). */
+  prepareWorker: string;
+  inferWorker: string;
+  /** Questions asked before and after; none skips the answer stage. */
+  prompts: readonly string[];
+  /** Weight format the answers run in (the merged model quantized at load). */
+  quant: QuantName;
+  /** GGUF file type written by the quantize stage, null for none. */
+  gguf: GgufType | null;
+  maxNewTokens: number;
+  threads?: number;
+  /** Real paths outside the workspace (the folder above runsDir) that ARGS.json may read: ones the user named. */
+  allowOutside?: readonly string[];
+  env?: NodeJS.ProcessEnv;
+  signal?: AbortSignal;
+}
+
+export interface PipelineListener {
+  onStageStart?(stage: PipelineStage, detail: string): void;
+  onStageEnd?(stage: PipelineStage, seconds: number, detail: string): void;
+  onPrepareProgress?(p: PrepareProgress): void;
+  onTrainStart?(e: StartEvent): void;
+  onTrainStep?(e: StepEvent, maxSteps: number): void;
+  onEval?(step: number, loss: number): void;
+  onAnswer?(model: 'base' | 'tuned', a: ModelAnswer): void;
+  onLog?(text: string): void;
+}
+
+export interface PipelineResult {
+  runDir: string;
+  /** The tuned Hugging Face folder: the merged model (LoRA) or the trained one (full). */
+  tunedDir: string;
+  adapterDir: string | null;
+  merge: MergeReport | null;
+  gguf: GgufReport | null;
+  stages: { stage: PipelineStage; seconds: number }[];
+  answers: { prompt: string; base: ModelAnswer; tuned: ModelAnswer }[];
+  finalLoss: number | null;
+}
+
+/** Files that make a trained full model folder usable on its own (the trainer writes weights + config). */
+const TOKENIZER_FILES = ['tokenizer.json', 'tokenizer_config.json', 'generation_config.json', 'special_tokens_map.json', 'chat_template.jinja'];
+
+export class PipelineError extends Error {
+  constructor(
+    readonly stage: PipelineStage,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'PipelineError';
+  }
+}
+
+export async function runPipeline(opts: PipelineOptions, listener: PipelineListener = {}): Promise<PipelineResult> {
+  const stages: PipelineResult['stages'] = [];
+  const timed = async <T>(stage: PipelineStage, detail: string, body: () => Promise<T>, summary: (r: T) => string): Promise<T> => {
+    listener.onStageStart?.(stage, detail);
+    const t0 = performance.now();
+    let result: T;
+    try {
+      result = await body();
+    } catch (e) {
+      if (e instanceof PipelineError || (e as Error).name === 'AbortError') throw e;
+      throw new PipelineError(stage, (e as Error).message);
+    }
+    const seconds = (performance.now() - t0) / 1000;
+    stages.push({ stage, seconds });
+    listener.onStageEnd?.(stage, seconds, summary(result));
+    return result;
+  };
+  const tools: ExportToolOptions = { threads: opts.threads, env: opts.env };
+
+  // Prepare + train: RunManager.start prepares in its worker, then starts tuner-train.
+  const manager = new RunManager(new RunStore(opts.runsDir), opts.prepareWorker);
+  const started = await timed('prepare', opts.argsFile, () => manager.start(opts.argsFile, {
+    mode: 'free', env: opts.env, signal: opts.signal, allowOutside: opts.allowOutside, onProgress: listener.onPrepareProgress, onStage: (m) => listener.onLog?.(m),
+  }), ({ prepared }) => `${prepared.report.trainDocuments} examples, ${prepared.report.tokens} tokens (${prepared.report.trainedTokens} trained)`);
+  const { session, prepared } = started;
+  const plan = prepared.plan;
+  const onAbort = () => session.kill('SIGTERM');
+  opts.signal?.addEventListener('abort', onAbort, { once: true });
+  let maxSteps = plan.max_steps ?? 0;
+  let finalLoss: number | null = null;
+  const exit = await timed('train', `${plan.method}, run ${session.record.id}`, async () => {
+    session.listen({
+      onEvent: (e) => {
+        if (e.type === 'start') {
+          maxSteps = e.max_steps;
+          listener.onTrainStart?.(e);
+        } else if (e.type === 'step') {
+          finalLoss = e.loss;
+          listener.onTrainStep?.(e, maxSteps);
+        } else if (e.type === 'eval') listener.onEval?.(e.step, e.loss);
+      },
+    });
+    const x = await session.exited;
+    opts.signal?.removeEventListener('abort', onAbort);
+    if (opts.signal?.aborted) throw Object.assign(new Error('stopped'), { name: 'AbortError' });
+    if (x.code !== 0 || x.error || x.protocolError) {
+      const why = x.error ? `${x.error.code}: ${x.error.message}${x.error.hint ? ` (${x.error.hint})` : ''}` : x.protocolError?.message ?? `exit code ${x.code}, signal ${x.signal}: ${x.stderrTail.slice(-400)}`;
+      throw new PipelineError('train', `tuner-train failed: ${why}; the log is ${session.record.logFile}`);
+    }
+    return x;
+  }, () => `final loss ${finalLoss === null ? '-' : (finalLoss as number).toFixed(3)}`);
+  const done = exit.events.find((e) => e.type === 'done');
+  const runDir = session.record.dir;
+
+  // Merge (LoRA) or complete the trained folder (full).
+  let tunedDir: string;
+  let merge: MergeReport | null = null;
+  const adapterDir = done?.type === 'done' ? done.outputs.adapter ?? null : null;
+  if (adapterDir) {
+    tunedDir = path.join(runDir, 'merged');
+    merge = await timed('merge', `adapter -> ${tunedDir}`, () => mergeAdapter(plan.model_dir, adapterDir, tunedDir, tools), (r) => `${r.merge.modules} matrices, ${r.dtype}, ${(r.bytes / 1e6).toFixed(1)} MB`);
+  } else {
+    tunedDir = done?.type === 'done' && done.outputs.model ? done.outputs.model : path.join(runDir, 'model');
+    await timed('merge', 'full fine-tune: nothing to merge', async () => {
+      for (const f of TOKENIZER_FILES) {
+        const src = path.join(plan.model_dir, f);
+        if (fs.existsSync(src) && !fs.existsSync(path.join(tunedDir, f))) fs.copyFileSync(src, path.join(tunedDir, f));
+      }
+    }, () => 'tokenizer files copied');
+  }
+
+  const gguf = opts.gguf === null ? null : await timed('quantize', `${opts.gguf} GGUF`, () => exportGguf(tunedDir, path.join(runDir, `tuned.${opts.gguf}.gguf`), opts.gguf as GgufType, tools), (r) => `${path.relative(process.cwd(), r.out)} (${(r.bytes / 1e6).toFixed(1)} MB)${r.warnings.length ? `; ${r.warnings.join('; ')}` : ''}`);
+
+  const answers: PipelineResult['answers'] = [];
+  if (opts.prompts.length > 0) {
+    const client = new InferenceClient({ workerPath: opts.inferWorker, env: opts.env, onStderr: (t) => listener.onLog?.(t) });
+    try {
+      await timed('answer', `${opts.prompts.length} questions, base and tuned, ${opts.quant}`, async () => {
+        const ask = { quant: opts.quant, prompts: opts.prompts, maxNewTokens: opts.maxNewTokens, threads: opts.threads };
+        const base = await answerPrompts(client, { ...ask, model: plan.model_dir, onAnswer: (a) => listener.onAnswer?.('base', a) });
+        const tuned = await answerPrompts(client, { ...ask, model: tunedDir, onAnswer: (a) => listener.onAnswer?.('tuned', a) });
+        base.answers.forEach((b, i) => answers.push({ prompt: b.prompt, base: b, tuned: tuned.answers[i] }));
+        return tuned.loaded;
+      }, (loaded) => `${loaded.model.kernel}, ${(loaded.weight_bytes / 1e6).toFixed(1)} MB of weights`);
+    } finally {
+      await client.dispose();
+    }
+  }
+  return { runDir, tunedDir, adapterDir, merge, gguf, stages, answers, finalLoss };
+}
