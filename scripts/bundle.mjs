@@ -8,6 +8,8 @@ const entries = {
   'lint-worker': 'src/core/dataset/lint-worker.ts',
   'prepare-worker': 'src/core/dataset/prepare-worker.ts',
   'preview-worker': 'src/core/dataset/preview-worker.ts',
+  // The inference child process (forked by src/core/engine/infer-client.ts; loads the addon).
+  'infer-worker': 'src/core/infer/worker-main.ts',
 };
 const entryPoints = Object.fromEntries(Object.entries(entries).filter(([, f]) => existsSync(f)));
 
@@ -28,7 +30,7 @@ await build({
 
 // Webview panels: browser bundles (chart.js and the UI toolkit included, nothing loaded from the
 // network) into dist/webview, the only folder a panel may load from (localResourceRoots).
-const webviews = { dashboard: 'webview/dashboard/main.ts' };
+const webviews = { dashboard: 'webview/dashboard/main.ts', playground: 'webview/playground/main.ts' };
 await build({
   entryPoints: Object.fromEntries(Object.entries(webviews).filter(([, f]) => existsSync(f))),
   outdir: 'dist/webview',

@@ -78,6 +78,14 @@ export class InferenceServer {
     }
   }
 
+  /** End of input: runs what is queued to its end, then frees the model. */
+  async drain(): Promise<void> {
+    while (this.pumping) await this.pumping;
+    this.closing = true;
+    this.slot?.free();
+    this.slot = undefined;
+  }
+
   /** Cancels what runs, answers what waits, frees the model. Resolves when nothing runs any more. */
   async shutdown(): Promise<void> {
     this.closing = true;

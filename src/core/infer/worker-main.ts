@@ -36,6 +36,10 @@ function main(): void {
   const stop = (): void => {
     void server.shutdown().then(() => exit(0), () => exit(1));
   };
+  // A closed stdin ends the requests, not the work: `cat requests.jsonl | node infer-worker.js` runs them all.
+  const drain = (): void => {
+    void server.drain().then(() => exit(0), () => exit(1));
+  };
 
   process.stdout.on('error', () => process.exit(1)); // the reader is gone: nobody to serve
   process.on('uncaughtException', (e) => {
@@ -48,7 +52,7 @@ function main(): void {
 
   const lines = readline.createInterface({ input: process.stdin, crlfDelay: Infinity });
   lines.on('line', (line) => server.onLine(line));
-  lines.on('close', stop);
+  lines.on('close', drain);
   server.sendReady();
 }
 
