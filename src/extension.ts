@@ -9,6 +9,7 @@ import { registerJsonlDiagnostics, type LintReport } from './vscode/jsonl-diagno
 import { registerOutput } from './vscode/output';
 import { registerChatParticipant } from './vscode/chat-participant';
 import type { RecordedTurn } from './vscode/chat-files';
+import { PlaygroundPanel } from './vscode/playground-panel';
 import { registerRuns, type RunsApi } from './vscode/runs';
 import { PlannerSecrets } from './vscode/secrets';
 
@@ -20,6 +21,8 @@ export interface TunerApi {
   /** What @tuner showed in each chat turn (markdown, buttons), newest last. */
   chatTurns(): readonly RecordedTurn[];
   chatHandler: vscode.ChatRequestHandler;
+  /** The open playground panel (for the integration tests). */
+  playground(): PlaygroundPanel | undefined;
 }
 
 export function activate(ctx: vscode.ExtensionContext): TunerApi {
@@ -33,6 +36,7 @@ export function activate(ctx: vscode.ExtensionContext): TunerApi {
   const plannerSecrets = new PlannerSecrets(ctx.secrets);
   const chat = registerChatParticipant(ctx, plannerSecrets);
   const args = registerArgs(ctx);
+  PlaygroundPanel.register(ctx);
   registerCommands(ctx, { linter, ...runs, plannerSecrets, ...args });
   return {
     runs,
@@ -40,6 +44,7 @@ export function activate(ctx: vscode.ExtensionContext): TunerApi {
     chatHandler: chat.handler,
     lintReport: (uri) => linter.report(uri),
     statusBarText: () => statusBar.text,
+    playground: () => PlaygroundPanel.get(),
   };
 }
 

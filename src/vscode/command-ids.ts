@@ -19,6 +19,11 @@ export const COMMAND_IDS = [
   'tuner.setPlannerApiKey',
   'tuner.clearPlannerApiKey',
   'tuner.prepareDataset',
+  'tuner.openPlayground',
+  'tuner.tryInPlayground',
+  'tuner.mergeAdapter',
+  'tuner.exportGguf',
+  'tuner.exportOllama',
 ] as const;
 
 export type CommandId = (typeof COMMAND_IDS)[number];

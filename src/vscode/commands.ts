@@ -15,8 +15,9 @@ import { toWorkspaceEdit } from './problem-mapping';
 import { RUN_COMMANDS, type RunServices } from './run-commands';
 import { PLANNER_COMMANDS, type PlannerServices } from './planner-commands';
 import { PREPARE_COMMANDS, type PrepareServices } from './prepare-command';
+import { PLAYGROUND_COMMANDS, type PlaygroundServices } from './playground-commands';
 
-export interface Services extends RunServices, PlannerServices, PrepareServices {
+export interface Services extends RunServices, PlannerServices, PrepareServices, PlaygroundServices {
   linter: JsonlLinter;
 }
 
@@ -68,6 +69,7 @@ const COMMANDS: Record<CommandId, (s: Services) => Handler> = {
   ...RUN_COMMANDS,
   ...PLANNER_COMMANDS,
   ...PREPARE_COMMANDS,
+  ...PLAYGROUND_COMMANDS,
 };
 
 export function registerCommands(ctx: vscode.ExtensionContext, services: Services): void {

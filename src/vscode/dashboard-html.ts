@@ -9,6 +9,8 @@ export interface DashboardPageOptions {
   scriptUri: string;
   styleUri: string;
   nonce?: string;
+  /** The page title (default "Tuner run"); the playground uses the same page shell. */
+  title?: string;
 }
 
 export function makeNonce(): string {
@@ -34,7 +36,7 @@ export function dashboardHtml(o: DashboardPageOptions): string {
 <meta property="csp-nonce" content="${nonce}">
 <meta name="viewport" content="width=device-width, initial-scale=1.0">
 <link rel="stylesheet" href="${o.styleUri}">
-<title>Tuner run</title>
+<title>${o.title ?? 'Tuner run'}</title>
 </head>
 <body>
 <div id="root"></div>

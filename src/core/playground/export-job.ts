@@ -1,0 +1,228 @@
+// Merge and export from the playground: runs tuner-export (native/tools/export.cpp) as a child
+// process, one job per request, and reports its stages, elapsed time and result. Every output
+// goes into the workspace (under the run it comes from, else the workspace's exports/), into a
+// new name, so nothing existing is ever overwritten; a cancelled or failed job removes what it
+// had begun to write.
+import { spawn, type ChildProcess } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+
+import { ExportError } from '../engine/export-client';
+import { findTrainerBinary, trainerEnv } from '../engine/trainer-client';
+import type { ExportJobStatus } from '../../../webview/protocol';
+import { EXPORTS_DIR, type CatalogEntry } from './catalog';
+
+export type ExportKind = 'merge' | 'gguf' | 'ollama';
+export type GgufType = 'f16' | 'q8_0' | 'q4_0';
+
+/** A native tool built beside tuner-train (tuner-generate, tuner-export): found where tuner-train is. */
+export function findNativeTool(name: string, env: NodeJS.ProcessEnv = process.env): string {
+  const file = path.join(path.dirname(findTrainerBinary(env)), process.platform === 'win32' ? `${name}.exe` : name);
+  if (!fs.existsSync(file)) throw new ExportError('missing_binary', `${name} not found at ${file}`, 'Run `npm run build:native` to build the native tools.');
+  return file;
+}
+
+export { ExportError };
+
+export interface ExportStep {
+  /** Shown while it runs, e.g. "merging the adapter into the base". */
+  stage: string;
+  args: string[];
+}
+
+export interface ExportPlan {
+  kind: ExportKind;
+  source: string;
+  /** The file or folder the job creates (absolute, inside the workspace). */
+  out: string;
+  steps: ExportStep[];
+  /** For Ollama: the folder holding the GGUF and the Modelfile, and the GGUF's name in it. */
+  ollama?: { dir: string; gguf: string; name: string };
+}
+
+function sourceLabel(e: CatalogEntry): string {
+  return e.runId ? `run ${e.runId} · ${e.label}` : e.label;
+}
+
+/** A short name for what is exported: final, step-40, or the model folder's name. */
+function exportName(e: CatalogEntry): string {
+  if (e.runId && e.adapterDir) return e.kind === 'checkpoint' && e.step !== undefined ? `step-${e.step}` : 'final';
+  const base = path.basename(e.adapterDir ?? e.modelDir).replace(/[^\w.-]+/g, '-');
+  return base || 'model';
+}
+
+/** `want`, or want-2, want-3, … : the first name not taken. */
+export function freshPath(want: string): string {
+  if (!fs.existsSync(want)) return want;
+  const ext = path.extname(want);
+  const stem = ext === '.gguf' ? want.slice(0, -ext.length) : want;
+  for (let i = 2; ; i++) {
+    const p = `${stem}-${i}${ext === '.gguf' ? ext : ''}`;
+    if (!fs.existsSync(p)) return p;
+  }
+}
+
+function insideWorkspace(p: string, workspaceDir: string): boolean {
+  const rel = path.relative(workspaceDir, p);
+  return rel !== '' && !rel.startsWith('..') && !path.isAbsolute(rel);
+}
+
+/** What to run for `kind` on `entry`, writing into `workspaceDir`. Throws ExportError on a request that cannot be met. */
+export function planExport(entry: CatalogEntry, kind: ExportKind, ggufType: GgufType, workspaceDir: string | undefined): ExportPlan {
+  if (!workspaceDir) throw new ExportError('no_workspace', 'no folder is open', 'Exports are written into the workspace: open a folder first.');
+  if (entry.problem) throw new ExportError('bad_source', entry.problem.message, entry.problem.hint);
+  // The merged folders of a run sit in its exports/ already.
+  const runExports = entry.runId ? path.join(workspaceDir, 'runs', entry.runId, EXPORTS_DIR) : undefined;
+  const dir = runExports ?? path.join(workspaceDir, EXPORTS_DIR);
+  const name = exportName(entry);
+  const model = ['--model', entry.modelDir, ...(entry.adapterDir ? ['--adapter', entry.adapterDir] : [])];
+  let plan: ExportPlan;
+  if (kind === 'merge') {
+    if (!entry.adapterDir) throw new ExportError('not_an_adapter', `${entry.label} is a whole model, not an adapter: there is nothing to merge`, 'Pick a run\'s adapter or checkpoint to merge, or export this model as GGUF.');
+    const out = freshPath(path.join(dir, `merged-${name}`));
+    plan = { kind, source: sourceLabel(entry), out, steps: [{ stage: 'merging the adapter into the base model', args: ['merge', '--base', entry.modelDir, '--adapter', entry.adapterDir, '--out', out] }] };
+  } else if (kind === 'gguf') {
+    const out = freshPath(path.join(dir, `${name}-${ggufType}.gguf`));
+    plan = { kind, source: sourceLabel(entry), out, steps: [{ stage: `${entry.adapterDir ? 'merging and ' : ''}writing GGUF ${ggufType}`, args: ['gguf', ...model, '--type', ggufType, '--out', out] }] };
+  } else {
+    const out = freshPath(path.join(dir, `ollama-${name}-${ggufType}`));
+    const gguf = `model-${ggufType}.gguf`;
+    const ollamaName = `tuner-${(entry.runId ? `${entry.runId}-${name}` : name).toLowerCase().replace(/[^a-z0-9._-]+/g, '-')}`;
+    plan = {
+      kind,
+      source: sourceLabel(entry),
+      out,
+      steps: [{ stage: `${entry.adapterDir ? 'merging and ' : ''}writing GGUF ${ggufType} for Ollama`, args: ['gguf', ...model, '--type', ggufType, '--out', path.join(out, gguf)] }],
+      ollama: { dir: out, gguf, name: ollamaName },
+    };
+  }
+  if (!insideWorkspace(plan.out, workspaceDir)) throw new ExportError('outside_workspace', `${plan.out} is outside the workspace ${workspaceDir}`, 'Exports are written into the workspace only.');
+  return plan;
+}
+
+export interface ExportResult {
+  out: string;
+  bytes: number;
+  seconds: number;
+  warnings: string[];
+  /** The Ollama model name `ollama create` would use. */
+  ollamaName?: string;
+}
+
+export interface ExportJobOptions {
+  binary: string;
+  id: string;
+  plan: ExportPlan;
+  workspaceDir: string;
+  onStatus(status: ExportJobStatus): void;
+  /** Writes the Modelfile of an Ollama export (src/core/export/modelfile.ts): returns its path. */
+  writeModelfile?(plan: ExportPlan): string;
+  env?: NodeJS.ProcessEnv;
+}
+
+interface ToolOutput {
+  bytes?: number;
+  warnings?: string[];
+}
+
+/** One running export. `result` settles when it ends; cancel() stops it and removes its output. */
+export class ExportJob {
+  readonly result: Promise<ExportResult>;
+  private child?: ChildProcess;
+  private cancelled = false;
+  private status: ExportJobStatus;
+
+  readonly plan: ExportPlan;
+
+  constructor(private readonly o: ExportJobOptions) {
+    this.plan = o.plan;
+    this.status = { id: o.id, kind: o.plan.kind, source: o.plan.source, phase: 'running', message: 'starting' };
+    this.result = this.run();
+    this.result.catch(() => undefined); // reported through onStatus
+  }
+
+  private relative(p: string): string {
+    return path.relative(this.o.workspaceDir, p).split(path.sep).join('/');
+  }
+
+  private report(s: Partial<ExportJobStatus>): void {
+    this.status = { ...this.status, ...s };
+    this.o.onStatus(this.status);
+  }
+
+  cancel(): void {
+    if (this.status.phase !== 'running') return;
+    this.cancelled = true;
+    this.child?.kill('SIGTERM');
+  }
+
+  private async run(): Promise<ExportResult> {
+    const started = Date.now();
+    const { plan } = this.o;
+    let warnings: string[] = [];
+    let bytes = 0;
+    try {
+      if (plan.ollama) fs.mkdirSync(plan.ollama.dir, { recursive: true });
+      else fs.mkdirSync(path.dirname(plan.out), { recursive: true });
+      for (const step of plan.steps) {
+        const out = await this.runStep(step, started);
+        warnings = warnings.concat(out.warnings ?? []);
+        bytes += out.bytes ?? 0;
+      }
+      if (plan.ollama) {
+        if (!this.o.writeModelfile) throw new ExportError('no_modelfile', 'this build cannot write an Ollama Modelfile', 'Export as GGUF and write the Modelfile by hand (FROM ./model.gguf).');
+        this.report({ message: 'writing the Modelfile' });
+        this.o.writeModelfile(plan);
+      }
+      const seconds = (Date.now() - started) / 1000;
+      this.report({ phase: 'done', message: `done in ${seconds < 10 ? seconds.toFixed(1) : Math.round(seconds)} s`, out: this.relative(plan.out), hint: warnings.join(' ') || undefined });
+      return { out: plan.out, bytes, seconds, warnings, ollamaName: plan.ollama?.name };
+    } catch (e) {
+      fs.rmSync(plan.out, { recursive: true, force: true });
+      if (this.cancelled) {
+        this.report({ phase: 'cancelled', message: 'cancelled; the partial output was removed' });
+      } else {
+        const err = e instanceof ExportError ? e : new ExportError('export_failed', (e as Error).message, 'See the Tuner log (Tuner: Show Log).');
+        this.report({ phase: 'failed', message: err.message, hint: err.hint });
+      }
+      throw e;
+    }
+  }
+
+  private runStep(step: ExportStep, started: number): Promise<ToolOutput> {
+    return new Promise((resolve, reject) => {
+      const child = spawn(this.o.binary, step.args, { stdio: ['ignore', 'pipe', 'pipe'], env: trainerEnv(this.o.env ?? process.env) });
+      this.child = child;
+      let stdout = '';
+      let stderr = '';
+      child.stdout.setEncoding('utf8').on('data', (t: string) => (stdout += t));
+      child.stderr.setEncoding('utf8').on('data', (t: string) => (stderr = (stderr + t).slice(-16_000)));
+      const tick = () => this.report({ message: `${step.stage}… ${Math.round((Date.now() - started) / 1000)} s` });
+      tick();
+      const timer = setInterval(tick, 1000);
+      child.once('error', (e) => {
+        clearInterval(timer);
+        reject(new ExportError('missing_binary', `${this.o.binary} could not start: ${e.message}`, 'Run `npm run build:native`.'));
+      });
+      child.once('exit', (code, signal) => {
+        clearInterval(timer);
+        if (this.cancelled) return reject(new ExportError('cancelled', 'cancelled', ''));
+        if (code === 0) {
+          try {
+            const line = stdout.trim().split('\n').at(-1) ?? '{}';
+            return resolve(JSON.parse(line) as ToolOutput);
+          } catch {
+            return resolve({});
+          }
+        }
+        const last = stderr.trim().split('\n').at(-1) ?? '';
+        try {
+          const err = JSON.parse(last) as { code?: string; message?: string; hint?: string };
+          reject(new ExportError(err.code ?? 'export_failed', err.message ?? last, err.hint ?? ''));
+        } catch {
+          reject(new ExportError('export_failed', `tuner-export ${signal ? `was killed by ${signal}` : `exited with code ${code}`}${last ? `: ${last}` : ''}`, 'See the Tuner log (Tuner: Show Log).'));
+        }
+      });
+    });
+  }
+}
