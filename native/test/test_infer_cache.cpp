@@ -12,6 +12,7 @@
 
 #include "check_macros.h"
 #include "infer_test_util.h"
+#include "infer/infer_internal.h"
 #include "tuner/infer.h"
 
 using namespace tuner;
@@ -111,6 +112,31 @@ void variants(ThreadPool* pool) {
   check_decode("mistral window 40, T 300", ld, 300, 290, pool);
 }
 
+// The cached attention kernel against its double-precision reference: decode rows and prompt
+// blocks (several 64-row blocks, the last partial), odd head sizes, GQA, windows.
+void attention_kernel() {
+  ThreadPool pool(2);
+  const int NH = 6, NKV = 2, HD = 10, QD = NH * HD, KD = NKV * HD, ctx = 300;
+  std::vector<float> kc((size_t)ctx * KD), vc(kc.size()), q((size_t)ctx * QD);
+  for (size_t i = 0; i < kc.size(); i++) {
+    kc[i] = (float)((i * 37) % 23) / 23.0f - 0.5f;
+    vc[i] = (float)((i * 11) % 19) / 19.0f - 0.5f;
+  }
+  for (size_t i = 0; i < q.size(); i++) q[i] = (float)((i * 13) % 29) / 7.0f - 2.0f;
+  std::vector<float> scratch((size_t)attention_cache_scratch_floats(ctx, pool.size()));
+  double worst = 0;
+  for (int n : {1, 5, 70, 130})
+    for (int p : {0, 3, 100})
+      for (int w : {0, 1, 7, 64}) {
+        std::vector<float> y((size_t)n * QD), ref(y.size());
+        attention_cache_forward(y.data(), q.data(), kc.data(), vc.data(), scratch.data(), n, p, NH, NKV, HD, w, &pool);
+        attention_cache_reference(ref.data(), q.data(), kc.data(), vc.data(), n, p, NH, NKV, HD, w);
+        worst = std::max(worst, rel_err(y.data(), ref.data(), y.size()));
+      }
+  std::printf("cached attention kernel vs reference: max rel err %.2e\n", worst);
+  EXPECT(worst <= 1e-5);
+}
+
 void session_rules() {
   TinySpec spec;
   std::string dir = write_tiny_model(fresh_dir("rules"), spec);
@@ -163,6 +189,7 @@ void session_rules() {
 
 int main() {
   ThreadPool pool(2);
+  attention_kernel();
   variants(&pool);
   session_rules();
   return finish("test_infer_cache");

@@ -1,7 +1,7 @@
 // Attention of new query rows over the KV cache: the training kernel's blocked softmax
 // (attention_forward in ops_cpu.cpp) with the query rows offset to positions p..p+n-1 and the
 // keys read from the cache. A prompt chunk runs as blocks of kAttnRowBlock rows; a decode step
-// is one row per head. Each (head, row block) is one task with single-threaded sgemm inside,
+// is one row per head, as dot products and a weighted sum of value rows (decode_row). Each (head, row block) is one task with single-threaded sgemm inside,
 // so tasks never contend for the pool and results do not depend on the thread count.
 #include <algorithm>
 #include <cmath>
@@ -16,6 +16,34 @@ namespace tuner {
 namespace {
 // The first key a query at position a sees: [first_key(a, W), a] (W keys, itself included).
 inline int first_key(int a, int window) { return window > 0 ? std::max(0, a - window + 1) : 0; }
+
+// x . y over n floats with 8 independent sums, so the loop vectorises without reassociation
+// flags (the sums are added in a fixed order: the result does not depend on anything else).
+inline float dot(const float* x, const float* y, int n) {
+  float acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+  int i = 0;
+  for (; i + 8 <= n; i += 8)
+    for (int j = 0; j < 8; j++) acc[j] += x[i + j] * y[i + j];
+  for (; i < n; i++) acc[i & 7] += x[i] * y[i];
+  return ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
+}
+
+// One decode row (query at position a) of one head, without the GEMM's set-up: a two-operand
+// product of one row is a dot per key, then a weighted sum of value rows.
+void decode_row(float* y, float* P, const float* qi, const float* kc, const float* vc, int a, int window, int KD, int HD,
+                float scale, const VectorKernels& vk) {
+  const int k0 = first_key(a, window), K = a + 1 - k0;
+  for (int j = 0; j < K; j++) P[j] = scale * dot(qi, kc + (int64_t)(k0 + j) * KD, HD);
+  const float mx = vk.row_max(P, K);
+  const float l = mx + (float)std::log(vk.sum_exp(P, K, mx));
+  vk.exp_scale(P, K, l, 1.0f);
+  std::fill(y, y + HD, 0.0f);
+  for (int j = 0; j < K; j++) {
+    const float pj = P[j];
+    const float* vj = vc + (int64_t)(k0 + j) * KD;
+    for (int e = 0; e < HD; e++) y[e] += pj * vj[e];
+  }
+}
 }  // namespace
 
 int64_t attention_cache_scratch_floats(int ctx, int threads) {
@@ -29,6 +57,14 @@ void attention_cache_forward(float* y, const float* q, const float* kc, const fl
   const int blocks = (n + kAttnRowBlock - 1) / kAttnRowBlock;
   const float scale = 1.0f / std::sqrt((float)HD);
   const int64_t per_thread = (int64_t)kAttnRowBlock * (p + n);
+  if (n == 1) {  // a decode step: one row per head
+    parallel_rows(pool, NH, [&](int64_t hb, int64_t he, int thread) {
+      for (int64_t h = hb; h < he; h++)
+        decode_row(y + h * HD, scratch + thread * per_thread, q + h * HD, kc + (h / G) * HD, vc + (h / G) * HD, p, window,
+                   KD, HD, scale, vk);
+    });
+    return;
+  }
   parallel_rows(pool, (int64_t)NH * blocks, [&](int64_t tb, int64_t te, int thread) {
     float* P = scratch + thread * per_thread;
     for (int64_t task = tb; task < te; task++) {
