@@ -32,8 +32,8 @@ function findTool(name: string): string {
   return found;
 }
 
-function run(cmd: string, args: string[]) {
-  const r = spawnSync(cmd, args, { encoding: 'utf8', timeout: 300_000, maxBuffer: 256 << 20 });
+function run(cmd: string, args: string[], env?: Record<string, string>) {
+  const r = spawnSync(cmd, args, { encoding: 'utf8', timeout: 300_000, maxBuffer: 256 << 20, env: { ...process.env, ...env } });
   if (r.error) throw r.error;
   return r;
 }
@@ -61,6 +61,10 @@ const CASES: Array<[string, string[], string[]?, number?]> = [
   ['lora-qwen2-q-v', ['--arch', 'qwen2', '--kv-heads', '1'], ['--targets', 'q_proj,v_proj', '--rank', '2', '--alpha', '16']],
 ];
 
+/** Cases run again on the baseline instruction set (TUNER_CPU_LIMIT=generic: portable sgemm, qgemm and vector kernels). */
+const GENERIC = ['llama-gqa', 'mistral-window5', 'lora-qwen2-q-v'];
+const GENERIC_SUFFIX = ' (baseline ISA)';
+
 interface RefResult {
   ids: number[];
   margins: number[];
@@ -70,6 +74,7 @@ interface NativeResult {
   status: number | null;
   stderr: string;
   ids: number[];
+  kernel: string;
   logits?: Float32Array;
 }
 
@@ -91,13 +96,17 @@ before(() => {
       python('make_tiny_adapter.py', ['--model', model, '--out', adapter, '--seed', '3', ...adapterOpts]);
     }
     cases.push({ name, model, ...(adapter ? { adapter } : {}), ids: PROMPT, max_new: MAX_NEW });
-    const logitsFile = path.join(tmp, `${name}.logits.safetensors`);
     const args = [model, '--ids', PROMPT.join(','), '--max-new', String(MAX_NEW), '--greedy', '--threads', '2',
-      '--logits-out', logitsFile, ...(adapter ? ['--adapter', adapter] : []), ...(context ? ['--context', String(context)] : [])];
-    const r = run(generate, args);
-    const ids = r.status === 0 ? (JSON.parse(r.stdout.trim()) as { ids: number[] }).ids : [];
-    const logits = r.status === 0 ? readSafetensorsF32(logitsFile).get('logits')?.data : undefined;
-    native.set(name, { status: r.status, stderr: r.stderr, ids, logits });
+      ...(adapter ? ['--adapter', adapter] : []), ...(context ? ['--context', String(context)] : [])];
+    const runs: Array<[string, Record<string, string> | undefined]> = [[name, undefined]];
+    if (GENERIC.includes(name)) runs.push([name + GENERIC_SUFFIX, { TUNER_CPU_LIMIT: 'generic' }]);
+    for (const [label, env] of runs) {
+      const logitsFile = path.join(tmp, `${label.replace(/\W+/g, '-')}.logits.safetensors`);
+      const r = run(generate, [...args, '--logits-out', logitsFile], env);
+      const out = r.status === 0 ? (JSON.parse(r.stdout.trim()) as { ids: number[]; kernel: string }) : { ids: [], kernel: '' };
+      const logits = r.status === 0 ? readSafetensorsF32(logitsFile).get('logits')?.data : undefined;
+      native.set(label, { status: r.status, stderr: r.stderr, ids: out.ids, kernel: out.kernel, logits });
+    }
   }
   const casesFile = path.join(tmp, 'cases.json');
   fs.writeFileSync(casesFile, JSON.stringify(cases));
@@ -107,29 +116,38 @@ after(() => {
   if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
 });
 
+function expectSameGeneration(t: { diagnostic: (s: string) => void }, label: string, name: string): void {
+  const n = native.get(label);
+  const ref = reference[name];
+  assert.ok(n && ref, `${label} ran on both sides`);
+  assert.equal(n.status, 0, `tuner-generate failed: ${n.stderr}`);
+  assert.equal(ref.ids.length, MAX_NEW);
+  assert.deepEqual(n.ids, ref.ids);
+  // The logits each token was chosen from, step by step.
+  assert.ok(n.logits, 'tuner-generate wrote the logits');
+  const V = ref.logits[0].length;
+  assert.equal(n.logits.length, MAX_NEW * V);
+  let err = 0;
+  let scale = 0;
+  for (let s = 0; s < MAX_NEW; s++)
+    for (let v = 0; v < V; v++) {
+      err = Math.max(err, Math.abs(n.logits[s * V + v] - ref.logits[s][v]));
+      scale = Math.max(scale, Math.abs(ref.logits[s][v]));
+    }
+  const margin = Math.min(...ref.margins);
+  t.diagnostic(`${MAX_NEW} tokens equal; logits max rel err ${(err / scale).toExponential(2)}; smallest top-2 margin ${margin.toExponential(2)}`);
+  assert.ok(err / scale <= TOL, `logits differ by ${err / scale} (normalised)`);
+}
+
 describe('fp32 greedy generation equals the PyTorch reference token for token', () => {
-  for (const [name] of CASES) {
+  for (const [name] of CASES) test(name, (t) => expectSameGeneration(t, name, name));
+});
+
+describe('baseline instruction set (no AVX2): the same tokens', () => {
+  for (const name of GENERIC) {
     test(name, (t) => {
-      const n = native.get(name);
-      const ref = reference[name];
-      assert.ok(n && ref, `${name} ran on both sides`);
-      assert.equal(n.status, 0, `tuner-generate failed: ${n.stderr}`);
-      assert.equal(ref.ids.length, MAX_NEW);
-      assert.deepEqual(n.ids, ref.ids);
-      // The logits each token was chosen from, step by step.
-      assert.ok(n.logits, 'tuner-generate wrote the logits');
-      const V = ref.logits[0].length;
-      assert.equal(n.logits.length, MAX_NEW * V);
-      let err = 0;
-      let scale = 0;
-      for (let s = 0; s < MAX_NEW; s++)
-        for (let v = 0; v < V; v++) {
-          err = Math.max(err, Math.abs(n.logits[s * V + v] - ref.logits[s][v]));
-          scale = Math.max(scale, Math.abs(ref.logits[s][v]));
-        }
-      const margin = Math.min(...ref.margins);
-      t.diagnostic(`${MAX_NEW} tokens equal; logits max rel err ${(err / scale).toExponential(2)}; smallest top-2 margin ${margin.toExponential(2)}`);
-      assert.ok(err / scale <= TOL, `logits differ by ${err / scale} (normalised)`);
+      assert.match(native.get(name + GENERIC_SUFFIX)?.kernel ?? '', /sgemm generic/, 'TUNER_CPU_LIMIT=generic picks the portable kernels');
+      expectSameGeneration(t, name + GENERIC_SUFFIX, name);
     });
   }
 });

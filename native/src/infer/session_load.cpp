@@ -64,7 +64,9 @@ Session::Session(const InferOptions& opt) {
   info_.quant = opt.quant;
   info_.kv_cache_bytes = kv_.size() * sizeof(float);
   info_.lora = model_->has_lora();
-  info_.kernel = opt.quant == QuantType::F32 ? std::string("f32 sgemm ") + sgemm_kernel_name() : qgemm_kernel_name(opt.quant);
+  info_.kernel = qgemm_kernel_name(opt.quant);
+  if (opt.quant == QuantType::F32)  // f32 prefill runs sgemm on the weights as stored
+    info_.kernel = info_.kernel.substr(0, info_.kernel.find(';')) + "; prefill: sgemm " + sgemm_kernel_name();
   size_t bytes = 0;
   for (const auto& v : f32_store_) bytes += v.size() * sizeof(float);
   for (const auto& layer : lin_)
