@@ -31,6 +31,7 @@ Options:
   --gguf TYPE          GGUF file written from the tuned model: ${GGUF_TYPES.join(', ')} (default q8_0)
   --max-new-tokens N   longest answer in tokens (default 48)
   --runs DIR           folder of the run folders (default: runs/ next to ARGS.json)
+  --report FILE        also write the result (stages, times, answers, paths) as JSON
   -h, --help           this text
   -v, --version        Tuner's version
 `;
@@ -45,6 +46,7 @@ export interface CliOptions {
   gguf: GgufType | null;
   maxNewTokens: number;
   runsDir?: string;
+  reportFile?: string;
 }
 
 export class UsageError extends Error {
@@ -79,6 +81,7 @@ export function parseCliOptions(argv: readonly string[]): CliOptions {
         gguf: { type: 'string' },
         'max-new-tokens': { type: 'string' },
         runs: { type: 'string' },
+        report: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
         version: { type: 'boolean', short: 'v' },
       },
@@ -95,7 +98,7 @@ export function parseCliOptions(argv: readonly string[]): CliOptions {
   if (v.method !== undefined && v.method !== 'lora' && v.method !== 'full') throw new UsageError(`--method is lora or full, got "${v.method}".`);
   if (v.quant !== undefined && !(QUANT_NAMES as readonly string[]).includes(v.quant)) throw new UsageError(`--quant is one of ${QUANT_NAMES.join(', ')}, got "${v.quant}".`);
   if (v.gguf !== undefined && !(GGUF_TYPES as readonly string[]).includes(v.gguf)) throw new UsageError(`--gguf is one of ${GGUF_TYPES.join(', ')}, got "${v.gguf}".`);
-  for (const key of ['model', 'data', 'name', 'runs'] as const) {
+  for (const key of ['model', 'data', 'name', 'runs', 'report'] as const) {
     if (v[key] !== undefined && v[key]!.trim() === '') throw new UsageError(`--${key} is empty.`);
   }
   const prompts = v.prompt ?? DEFAULT_PROMPTS;
@@ -117,5 +120,6 @@ export function parseCliOptions(argv: readonly string[]): CliOptions {
     gguf: v.gguf === 'none' ? null : ((v.gguf as GgufType | undefined) ?? 'q8_0'),
     maxNewTokens: count('max-new-tokens', v['max-new-tokens'], 1) ?? 48,
     runsDir: v.runs,
+    reportFile: v.report,
   };
 }

@@ -50,6 +50,7 @@ async function run(opts: CliOptions): Promise<number> {
     signal: controller.signal,
   }, consoleReporter(out));
   out.write(formatSummary(result, opts.quant, process.cwd(), path.relative));
+  if (opts.reportFile) fs.writeFileSync(opts.reportFile, JSON.stringify({ argsFile, ...result }, null, 2) + '\n');
   return 0;
 }
 
