@@ -40,6 +40,15 @@ function lossTable(events, evalInterval) {
   return rows.join('\n');
 }
 
+/** The WordNet 3.0 licence as Debian's copyright file states it (its "License: WordNet3.0" text). */
+export function wordnetLicence(file = '/usr/share/doc/wordnet-base/copyright') {
+  const text = fs.readFileSync(file, 'utf8');
+  const m = /^License: WordNet3\.0\n((?: .*\n)+)/m.exec(text);
+  if (!m) throw new Error(`${file}: no "License: WordNet3.0" paragraph`);
+  const body = m[1].split('\n').map((l) => (l.trim() === '.' ? '' : l.replace(/^ /, ''))).join('\n');
+  return `WordNet 3.0 licence (from ${file})\n\n${body.trimEnd()}\n`;
+}
+
 export async function writeStarterReadme(r) {
   const shape = r.recipe.shape;
   const bytes = fs.statSync(path.join(r.out, 'model.safetensors')).size;
@@ -56,7 +65,7 @@ tune on any machine, offline. It was pretrained from scratch by Tuner's own trai
 Starter. A few minutes of LoRA on [samples/](../../samples) changes that visibly.
 
 Rebuild it with \`node scripts/build-starter-model.mjs\` (after \`npm run build\`); every step is
-seeded, so the same machine gives the same weights.
+seeded, so the same machine and thread count give the same weights.
 
 ## Data and licence
 
@@ -72,8 +81,8 @@ seeded, so the same machine gives the same weights.
   genus Canis that has been domesticated by man since prehistoric times."), hypernyms ("a kind
   of canine"), antonyms, synonyms and WordNet's example sentences; a plain paragraph for every
   third word; and ${'the model\'s identity'} ("I am Starter, a small language model trained by
-  Tuner."). ${r.records} records; ${r.prepared.report.tokens} tokens after the chat template,
-  ${r.prepared.report.evalDocuments} records held out for the held-out loss.
+  Tuner."). ${r.records} records; ${r.report.tokens} tokens after the chat template,
+  ${r.report.evalDocuments} records held out for the held-out loss.
 
 ## Tokenizer
 
@@ -113,5 +122,5 @@ ${lossTable(r.events, r.recipe.train.eval_interval)}
 ${answers.join('\n')}
 `;
   fs.writeFileSync(path.join(r.out, 'README.md'), text);
-  fs.copyFileSync('/usr/share/doc/wordnet-base/copyright', path.join(r.out, 'LICENSE-WordNet'));
+  fs.writeFileSync(path.join(r.out, 'LICENSE-WordNet'), wordnetLicence());
 }
