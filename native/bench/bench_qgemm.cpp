@@ -10,7 +10,11 @@
 // Shapes (rows x cols = out x in): a 7B Llama's 4096x4096 and 11008x4096 / 4096x11008, and the
 // 41.7M bench model of bench/train-bench.ts (dim 512, ffn 1376, vocab 32000): 512x512,
 // 1376x512, 512x1376 and the 32000x512 lm_head.
+// --tables instead: every kernel table this CPU runs, one thread, a 256 x 4096 matrix that stays
+// in L2, timed by thread CPU time (best of 200): the compute ceiling of each kernel in GB/s of
+// weights, which a busy machine disturbs much less than wall-clock bandwidth.
 //   tuner-bench-qgemm [--threads N] [--reps 5] [--shapes llama|bench|all] [--m 1,512] [--cold-mib 256]
+//   tuner-bench-qgemm --tables
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -21,6 +25,10 @@
 #include <string>
 #include <vector>
 
+#include <ctime>
+
+#include "quant/quant_internal.h"
+#include "tuner/cpu_features.h"
 #include "tuner/gemm.h"
 #include "tuner/quant.h"
 #include "tuner/threadpool.h"
@@ -66,6 +74,45 @@ void memory_bandwidth(ThreadPool* pool, double* copy, double* read) {
   *read = sums[0] ? n / best_read : 0.0;
 }
 
+double thread_seconds() {
+  timespec t;
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
+  return t.tv_sec + t.tv_nsec * 1e-9;
+}
+
+int run_tables() {
+  const int R = 256, K = 4096;
+  const CpuFeatures& f = cpu_features();
+  std::vector<const QgemmKernels*> tables = {&qgemm_kernels_generic()};
+  const bool avx2 = f.avx2 && f.fma && f.f16c, avx512 = avx2 && f.avx512f && f.avx512bw && f.avx512dq && f.avx512vl;
+  if (avx2) tables.push_back(&qgemm_kernels_avx2());
+  if (avx512) tables.push_back(&qgemm_kernels_avx512());
+  if (avx512 && f.avx512_vnni) tables.push_back(&qgemm_kernels_avx512_vnni());
+  std::mt19937 rng(1);
+  std::normal_distribution<float> dist(0.0f, 0.02f);
+  std::vector<float> w((size_t)R * K), x(K), y(R);
+  for (auto& v : w) v = dist(rng);
+  for (auto& v : x) v = dist(rng);
+  std::printf("decode kernels, 1 thread, %dx%d weights in L2, GB/s of weights (thread CPU time, best of 200)\n%-5s", R, K, "fmt");
+  for (const auto* k : tables) std::printf(" %12s", k->isa);
+  std::printf("\n");
+  for (int t = 0; t < 6; t++) {
+    const QuantMatrix q = quantize_matrix(w.data(), R, K, (QuantType)t, nullptr);
+    std::printf("%-5s", quant_type_name((QuantType)t));
+    for (const auto* k : tables) {
+      double best = 1e30;
+      for (int rep = 0; rep < 200; rep++) {
+        const double t0 = thread_seconds();
+        qgemm_with_kernels(*k, y.data(), x.data(), q, 1, false, nullptr);
+        best = std::min(best, thread_seconds() - t0);
+      }
+      std::printf(" %12.1f", q.bytes() / best / 1e9);
+    }
+    std::printf("\n");
+  }
+  return 0;
+}
+
 struct Shape {
   const char* what;
   int rows, cols;
@@ -84,6 +131,7 @@ int main(int argc, char** argv) {
   double cold_bytes = 256.0 * (1 << 20);
   std::string shapes = "all";
   std::vector<int> Ms = {1, 512};
+  if (argc == 2 && std::string(argv[1]) == "--tables") return run_tables();
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string k = argv[i], v = argv[i + 1];
     if (k == "--threads") threads = std::stoi(v);
@@ -98,7 +146,7 @@ int main(int argc, char** argv) {
         p = e == std::string::npos ? v.size() : e + 1;
       }
     } else {
-      std::fprintf(stderr, "usage: tuner-bench-qgemm [--threads N] [--reps N] [--shapes llama|bench|all] [--m 1,512] [--cold-mib 256]\n");
+      std::fprintf(stderr, "usage: tuner-bench-qgemm [--threads N] [--reps N] [--shapes llama|bench|all] [--m 1,512] [--cold-mib 256] | --tables\n");
       return 2;
     }
   }

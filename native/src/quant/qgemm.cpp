@@ -23,6 +23,9 @@ namespace {
 
 constexpr int kPrefillRows = 8;   // M from which sgemm's blocked kernels (prefill) win
 constexpr int kRowsPerTask = 16;  // smallest row range a thread claims
+// Below this many weight bytes (x M) one thread runs the product: waking the pool would cost
+// about as much as the work (a 512 x 512 q4_0 matvec is ~150 KB, a few microseconds).
+constexpr size_t kMinParallelBytes = 64 * 1024;
 
 void check_args(const QuantMatrix& w, int M) {
   TUNER_CHECK(M >= 0, "qgemm: negative M");
@@ -99,7 +102,8 @@ void qgemm_with_kernels(const QgemmKernels& k, float* y, const float* x, const Q
   }
   const QRowsKernel rows = k.rows[t];
   const ActQ8* xqp = int8_act || k.prepare[t] ? &xq : nullptr;
-  claim_rows(pool, w.rows, [&](int r0, int r1) { rows(y, w.rows, x, xqp, v, M, r0, r1, accumulate); });
+  ThreadPool* row_pool = w.data.size() * (size_t)M >= kMinParallelBytes ? pool : nullptr;
+  claim_rows(row_pool, w.rows, [&](int r0, int r1) { rows(y, w.rows, x, xqp, v, M, r0, r1, accumulate); });
 }
 
 void qgemm(float* y, const float* x, const QuantMatrix& w, int M, bool accumulate, ThreadPool* pool) {
