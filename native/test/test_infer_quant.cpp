@@ -1,7 +1,8 @@
 // Sessions whose linears (and lm_head) are quantized at load time against the f32 session on the
 // same model: logits within each format's tolerance at every position, prefill and decode
-// (different qgemm paths) agreeing, fewer weight bytes, a LoRA adapter on a quantized base, and
-// matrices whose width is not a multiple of the format's block kept in f32.
+// (different qgemm paths) agreeing, fewer weight bytes, a LoRA adapter on a quantized base, a
+// tied embedding held once, and matrices whose width is not a multiple of the format's block
+// kept in f32.
 #include <algorithm>
 #include <cstdio>
 #include <vector>
@@ -108,6 +109,26 @@ void formats() {
   EXPECT(rel_err(lref.data(), ref.data(), ref.size()) > 1e-3);  // the adapter matters
 }
 
+// Tied embeddings: one table in the session's format serves the head and (decoded row by row)
+// the lookups, so nothing is held twice.
+void tied() {
+  TinySpec spec;
+  spec.vocab = 96;
+  spec.hidden = 128;
+  spec.inter = 256;
+  spec.tied = true;
+  std::string dir = write_scaled_model(fresh_dir("q_tied"), spec);
+  std::vector<uint32_t> tok = test_tokens(20, spec.vocab);
+  auto f32 = open(dir, QuantType::F32);
+  std::vector<float> ref = logits_of(*f32, tok);
+  auto q = open(dir, QuantType::Q8_0);
+  std::vector<float> got = logits_of(*q, tok);
+  const double ratio = (double)q->info().weight_bytes / (double)f32->info().weight_bytes;
+  std::printf("tied q8_0 vs f32: %.2e; weight bytes %.3f of f32\n", rel_err(got.data(), ref.data(), got.size()), ratio);
+  EXPECT(rel_err(got.data(), ref.data(), got.size()) <= 5e-2);
+  EXPECT(ratio < 34.0 / 32 / 4 + 0.02);  // q8_0 is 34 bytes per 32 weights; norms stay f32
+}
+
 void unquantizable() {
   // hidden 16: no linear has a multiple of 32 inputs, so q4_0 keeps every weight in f32.
   TinySpec spec;
@@ -123,6 +144,7 @@ void unquantizable() {
 
 int main() {
   formats();
+  tied();
   unquantizable();
   return finish("test_infer_quant");
 }

@@ -7,6 +7,7 @@
 #include <string>
 
 #include "infer/infer_internal.h"
+#include "quant/quant_internal.h"
 #include "tuner/error.h"
 #include "tuner/gemm.h"
 #include "tuner/ops.h"
@@ -98,8 +99,13 @@ void Session::forward_chunk(const uint32_t* ids, int n, float* head_rows, bool l
   const float eps = c.rms_norm_eps;
   ThreadPool* pool = pool_.get();
   rope_tables(p, n);
-  const float* E = model_->embed()->data;
-  for (int i = 0; i < n; i++) std::memcpy(h_ + (int64_t)i * C, E + (int64_t)ids[i] * C, sizeof(float) * C);
+  if (const float* E = model_->embed()->data) {
+    for (int i = 0; i < n; i++) std::memcpy(h_ + (int64_t)i * C, E + (int64_t)ids[i] * C, sizeof(float) * C);
+  } else {  // a tied embedding held quantized: decode the rows (the format's own decoder)
+    const QuantView view = quant_view(head_.q);
+    const QDecodeRange decode = quant_decode_range(head_.q.type);
+    for (int i = 0; i < n; i++) decode(h_ + (int64_t)i * C, view, (int)ids[i], 0, C);
+  }
   const auto& layers = model_->layers();
   const float* first_norm = layers.empty() ? model_->final_norm()->data : layers[0].ln1->data;
   rmsnorm_forward(x1_, rstd_, h_, first_norm, n, C, eps, pool);

@@ -83,16 +83,16 @@ void Session::load_weights(const InferOptions& opt) {
   const QuantType qt = opt.quant;
   const int block = quant_block_size(qt);
   const bool tied = load_model_config(opt.model).tie_word_embeddings;
-  std::map<std::string, QuantMatrix> mats;  // by weight name; a tied f32 head under lm_head.weight
+  std::map<std::string, QuantMatrix> mats;  // by weight name; a tied embedding under lm_head.weight
   std::vector<float> scratch;
   // Linears and the lm_head become QuantMatrix: in the asked format, read into a scratch buffer
   // and quantized at once (the f32 model is never held whole), or f32 when the format is f32 or
-  // the width is not a multiple of its block. Everything else goes to f32_store_. A tied f32
-  // head is the embedding table itself (one copy; lookups read it through Param::data).
+  // the width is not a multiple of its block. A tied embedding is the head's matrix itself, one
+  // copy in the head's format: lookups read its f32 rows through Param::data, or decode the
+  // quantized rows (as llama.cpp reads a quantized token_embd). Everything else is f32.
   WeightReader reader = [&](Param& p, const SafetensorsFile& file, const TensorInfo& t) {
     const bool embed = p.name == "model.embed_tokens.weight";
-    const bool matrix = is_linear_weight(p.name) || p.name == "lm_head.weight" || (embed && tied && qt == QuantType::F32);
-    if (!matrix) {
+    if (!is_linear_weight(p.name) && p.name != "lm_head.weight" && !(embed && tied)) {
       f32_store_.emplace_back((size_t)p.numel());
       file.read_f32(t, f32_store_.back().data());
       p.data = f32_store_.back().data();
@@ -121,17 +121,6 @@ void Session::load_weights(const InferOptions& opt) {
     model_->load_adapter(opt.adapter);
   }
   const ModelConfig& c = model_->config();
-  // A tied model keeps its f32 embedding for lookups; its head is quantized from that table.
-  if (qt != QuantType::F32 && tied && c.hidden_size % block == 0)
-    mats["lm_head.weight"] = quantize_matrix(model_->embed()->data, c.vocab_size, c.hidden_size, qt, pool_.get());
-  if (!mats.count("lm_head.weight")) {  // tied, quantized session, width not a multiple of the block
-    QuantMatrix& m = mats["lm_head.weight"];
-    m.type = QuantType::F32;
-    m.rows = c.vocab_size;
-    m.cols = c.hidden_size;
-    const uint8_t* e = reinterpret_cast<const uint8_t*>(model_->embed()->data);
-    m.data.assign(e, e + (size_t)m.rows * m.cols * sizeof(float));
-  }
   lin_.assign(c.num_layers, std::vector<InferLinear>(7));
   for (int l = 0; l < c.num_layers; l++) {
     const Layer& L = model_->layers()[l];
