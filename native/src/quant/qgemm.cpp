@@ -76,7 +76,7 @@ void qgemm_with_kernels(const QgemmKernels& k, float* y, const float* x, const Q
   const QuantView v = quant_view(w);
   const int t = (int)w.type, K = w.cols;
   if (M >= kPrefillRows) {
-    qgemm_prefill(y, x, v, M, accumulate, pool);
+    qgemm_prefill(k, y, x, v, M, accumulate, pool);
     return;
   }
   const bool int8_act = k.int8_activations[t] && K % 32 == 0;

@@ -44,13 +44,16 @@ void pack_decoded(float* dst, const float* B, int64_t, int p0, int kc, int j0, i
 
 }  // namespace
 
-void qgemm_prefill(float* y, const float* x, const QuantView& w, int M, bool accumulate, ThreadPool* pool) {
+void qgemm_prefill(const QgemmKernels& kernels, float* y, const float* x, const QuantView& w, int M, bool accumulate,
+                   ThreadPool* pool) {
   const GemmKernel& base = gemm_kernel_best();
   TUNER_CHECK(base.kc % kQKNF4 == 0, "qgemm_prefill: sgemm's k block must hold whole quant blocks");
   GemmKernel k = base;
   k.pack_b_cols = pack_decoded;
   k.skinny = nullptr;  // the skinny path reads B in place; ours must always be packed
-  const DecodeContext ctx{w, quant_decode_range(w.type), &base};
+  QDecodeRange decode = quant_decode_range(w.type);
+  if (&kernels != &qgemm_kernels_generic() && qgemm_decoders_avx2()[(int)w.type]) decode = qgemm_decoders_avx2()[(int)w.type];
+  const DecodeContext ctx{w, decode, &base};
   // y[M, R] = x[M, K] @ op(B)[K, R], op(B) = W^T
   sgemm_with_kernel(k, Trans::N, Trans::T, M, w.rows, w.cols, 1.0f, x, w.cols, reinterpret_cast<const float*>(&ctx),
                     w.cols, accumulate ? 1.0f : 0.0f, y, w.rows, pool);

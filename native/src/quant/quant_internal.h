@@ -67,6 +67,8 @@ using QDequantRows = void (*)(float* out, const QuantView& w, int r0, int r1);
 // out[c - c0] = w[r, c] for c0 <= c < c1, c0 and c1 multiples of the format's block.
 using QDecodeRange = void (*)(float* out, const QuantView& w, int r, int c0, int c1);
 QDecodeRange quant_decode_range(QuantType t);  // the portable decoder, the format's definition
+// AVX2 + F16C decoders indexed by type (qgemm_decode_avx2.cpp); null entries: use the portable one.
+const QDecodeRange* qgemm_decoders_avx2();
 // One activation row x[K] -> the order a kernel reads it in, xp[prepared_width(K)] (zeros past K).
 using PrepareActRow = void (*)(float* xp, const float* x, int K);
 // One activation row x[K] -> K / 32 blocks.
@@ -92,7 +94,9 @@ const QgemmKernels& qgemm_kernels_best();
 
 // Prefill: y[M, R] (=|+=) x[M, K] @ dequant(w)^T through sgemm's blocked driver, whose B
 // packing decodes the quantized rows straight into its packed panels (qgemm_prefill.cpp).
-void qgemm_prefill(float* y, const float* x, const QuantView& w, int M, bool accumulate, ThreadPool* pool);
+// The AVX2 decoders serve every table but the generic one (all their CPUs have AVX2 + F16C).
+void qgemm_prefill(const QgemmKernels& k, float* y, const float* x, const QuantView& w, int M, bool accumulate,
+                   ThreadPool* pool);
 
 // qgemm with an explicit kernel table (tests run every table this CPU supports).
 void qgemm_with_kernels(const QgemmKernels& k, float* y, const float* x, const QuantMatrix& w, int M,
