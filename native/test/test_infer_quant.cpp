@@ -1,8 +1,8 @@
 // Sessions whose linears (and lm_head) are quantized at load time against the f32 session on the
 // same model: logits within each format's tolerance at every position, prefill and decode
 // (different qgemm paths) agreeing, fewer weight bytes, a LoRA adapter on a quantized base, a
-// tied embedding held once, and matrices whose width is not a multiple of the format's block
-// kept in f32.
+// tied embedding held once, a folder stored quantized (run as stored), and matrices whose width
+// is not a multiple of the format's block kept in f32.
 #include <algorithm>
 #include <cstdio>
 #include <vector>
@@ -10,6 +10,7 @@
 #include "check_macros.h"
 #include "infer_test_util.h"
 #include "tuner/infer.h"
+#include "tuner/quant_io.h"
 
 using namespace tuner;
 
@@ -129,6 +130,47 @@ void tied() {
   EXPECT(ratio < 34.0 / 32 / 4 + 0.02);  // q8_0 is 34 bytes per 32 weights; norms stay f32
 }
 
+// A folder stored quantized (tuner/quant_io.h: linears and head as q4_0 tensors, the rest
+// plain) runs as stored, whatever format is asked for, and equals quantizing at load.
+void quantized_folder() {
+  TinySpec spec;
+  spec.vocab = 96;
+  spec.hidden = 128;
+  spec.inter = 256;
+  std::string src = write_scaled_model(fresh_dir("qf_src"), spec);
+  std::string dir = fresh_dir("qf_q4");
+  {
+    auto f = SafetensorsFile::open(src + "/model.safetensors");
+    SafetensorsWriter w;
+    std::vector<std::vector<float>> plain;
+    std::vector<QuantMatrix> quant;
+    quant.reserve(f->tensors().size());
+    for (const TensorInfo& t : f->tensors()) {
+      plain.emplace_back((size_t)t.numel());
+      f->read_f32(t, plain.back().data());
+      const bool matrix = t.shape.size() == 2 && t.name != "model.embed_tokens.weight";
+      if (!matrix) {
+        w.add(t.name, t.shape, plain.back().data());
+        continue;
+      }
+      quant.push_back(quantize_matrix(plain.back().data(), (int)t.shape[0], (int)t.shape[1], QuantType::Q4_0, nullptr));
+      quant_matrix_add(w, t.name, quant.back());
+    }
+    w.write(dir + "/model.safetensors");
+    write_file_atomic(dir + "/config.json", Json::parse_file(src + "/config.json").dump());
+  }
+  std::vector<uint32_t> tok = test_tokens(16, spec.vocab);
+  auto stored = open(dir, QuantType::F32);
+  EXPECT(stored->info().quant == QuantType::Q4_0);
+  std::vector<float> a = logits_of(*stored, tok);
+  std::vector<float> b = logits_of(*open(src, QuantType::Q4_0), tok);
+  EXPECT(rel_err(a.data(), b.data(), a.size()) == 0.0);
+  EXPECT(open(dir, QuantType::Q8_0)->info().quant == QuantType::Q4_0);
+  EXPECT_ERROR([&] { Model::load(dir); }, "quantized_weights", "is stored quantized (q4_0)");
+  edit_config(dir, "intermediate_size", Json(224));
+  EXPECT_ERROR([&] { open(dir, QuantType::F32); }, "shape_mismatch", "holds a 256 x 128 matrix");
+}
+
 void unquantizable() {
   // hidden 16: no linear has a multiple of 32 inputs, so q4_0 keeps every weight in f32.
   TinySpec spec;
@@ -145,6 +187,7 @@ void unquantizable() {
 int main() {
   formats();
   tied();
+  quantized_folder();
   unquantizable();
   return finish("test_infer_quant");
 }

@@ -3,6 +3,7 @@
 // linear quantized as it is read when a format is asked for (no second f32 copy of the model),
 // an optional PEFT adapter checked against the base and applied on the fly, then the KV cache
 // and workspace allocated once for the whole context.
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -13,6 +14,7 @@
 #include "infer/infer_internal.h"
 #include "tuner/error.h"
 #include "tuner/gemm.h"
+#include "tuner/quant_io.h"
 #include "tuner/safetensors.h"
 
 namespace tuner {
@@ -29,6 +31,18 @@ int context_limit(const ModelConfig& c) {
   const std::string& t = c.rope_scaling.type;
   if (t == "linear" || t == "dynamic") return (int)std::min(1e9, (double)c.max_position_embeddings * c.rope_scaling.factor);
   return c.max_position_embeddings;
+}
+
+// Whether any weight of the folder is stored quantized (its type in the safetensors metadata).
+bool folder_is_quantized(const std::string& dir) {
+  struct stat st;
+  if (stat(dir.c_str(), &st) != 0) return false;  // LlamaModel::open reports the missing folder
+  WeightFiles files = WeightFiles::open(dir);
+  for (const std::string& name : files.names()) {
+    const SafetensorsFile* f = nullptr;
+    if (files.find(name, &f) && f->metadata().count("tuner.quant." + name)) return true;
+  }
+  return false;
 }
 
 }  // namespace
@@ -61,11 +75,10 @@ Session::Session(const InferOptions& opt) {
   info_.architecture = c.architecture;
   info_.vocab_size = c.vocab_size;
   info_.context_length = ctx;
-  info_.quant = opt.quant;
   info_.kv_cache_bytes = kv_.size() * sizeof(float);
   info_.lora = model_->has_lora();
-  info_.kernel = qgemm_kernel_name(opt.quant);
-  if (opt.quant == QuantType::F32)  // f32 prefill runs sgemm on the weights as stored
+  info_.kernel = qgemm_kernel_name(info_.quant);
+  if (info_.quant == QuantType::F32)  // f32 prefill runs sgemm on the weights as stored
     info_.kernel = info_.kernel.substr(0, info_.kernel.find(';')) + "; prefill: sgemm " + sgemm_kernel_name();
   size_t bytes = 0;
   for (const auto& v : f32_store_) bytes += v.size() * sizeof(float);
@@ -80,7 +93,9 @@ Session::Session(const InferOptions& opt) {
 }
 
 void Session::load_weights(const InferOptions& opt) {
-  const QuantType qt = opt.quant;
+  // A folder written quantized (tuner/quant_io.h) runs as stored and ignores opt.quant.
+  const QuantType qt = folder_is_quantized(opt.model) ? QuantType::F32 : opt.quant;
+  QuantType stored_quant = QuantType::F32;
   const int block = quant_block_size(qt);
   const bool tied = load_model_config(opt.model).tie_word_embeddings;
   std::map<std::string, QuantMatrix> mats;  // by weight name; a tied embedding under lm_head.weight
@@ -94,12 +109,31 @@ void Session::load_weights(const InferOptions& opt) {
     const bool embed = p.name == "model.embed_tokens.weight";
     if (!is_linear_weight(p.name) && p.name != "lm_head.weight" && !(embed && tied)) {
       f32_store_.emplace_back((size_t)p.numel());
-      file.read_f32(t, f32_store_.back().data());
+      if (file.metadata().count("tuner.quant." + p.name)) {  // an untied embedding stored quantized
+        QuantMatrix m = quant_matrix_read(file, p.name);
+        if ((int64_t)m.rows * m.cols != p.numel())
+          throw TunerError("shape_mismatch", file.path() + ": quantized tensor \"" + p.name + "\" does not hold " + shape_str(p.shape),
+                           "config.json does not belong to these weights; use the one written with them.");
+        dequantize_matrix(f32_store_.back().data(), m);
+      } else {
+        file.read_f32(t, f32_store_.back().data());
+      }
       p.data = f32_store_.back().data();
       return;
     }
     QuantMatrix& m = mats[embed ? std::string("lm_head.weight") : p.name];
     const int rows = (int)p.shape[0], cols = (int)p.shape[1];
+    if (file.metadata().count("tuner.quant." + p.name)) {  // a quantized folder: as stored
+      m = quant_matrix_read(file, p.name);
+      if (m.rows != rows || m.cols != cols)
+        throw TunerError("shape_mismatch",
+                         file.path() + ": quantized tensor \"" + p.name + "\" holds a " + std::to_string(m.rows) + " x " +
+                             std::to_string(m.cols) + " matrix but config.json implies " + shape_str(p.shape),
+                         "config.json does not belong to these weights; use the one written with them.");
+      p.data = m.type == QuantType::F32 ? reinterpret_cast<float*>(m.data.data()) : nullptr;
+      if (is_linear_weight(p.name) && stored_quant == QuantType::F32) stored_quant = m.type;
+      return;
+    }
     if (qt != QuantType::F32 && cols % block == 0) {
       scratch.resize((size_t)p.numel());
       file.read_f32(t, scratch.data());
@@ -130,6 +164,7 @@ void Session::load_weights(const InferOptions& opt) {
     }
   }
   head_.q = std::move(mats.at("lm_head.weight"));
+  info_.quant = stored_quant != QuantType::F32 ? stored_quant : qt;
 }
 
 void Session::allocate(int ctx) {

@@ -112,7 +112,15 @@ void LlamaModel::load_weights(const WeightReader* reader) {
       throw TunerError("missing_tensor", files.describe() + ": tensor \"" + p->name + "\" is missing (expected shape " +
                                              shape_str(p->shape) + " from config.json)", hint);
     }
-    if (t->shape != p->shape)
+    // A matrix stored quantized (tuner/quant_io.h: its type in the file's metadata) has the
+    // shape of its blocks; only a reader that decodes it (inference) checks it against p->shape.
+    auto quant = file->metadata().find("tuner.quant." + p->name);
+    if (quant != file->metadata().end() && !reader)
+      throw TunerError("quantized_weights",
+                       file->path() + ": tensor \"" + p->name + "\" is stored quantized (" + quant->second +
+                           "); training needs f32, f16 or bf16 weights",
+                       "Train from the original model folder; a quantized folder is for generating text.");
+    if (t->shape != p->shape && quant == file->metadata().end())
       throw TunerError("shape_mismatch",
                        file->path() + ": tensor \"" + p->name + "\" has shape " + shape_str(t->shape) + " but " + implied +
                            " implies " + shape_str(p->shape),
