@@ -45,6 +45,19 @@ bool folder_is_quantized(const std::string& dir) {
   return false;
 }
 
+// The KV-cache length a session gets: opt.context_length, or max_position_embeddings.
+int checked_context(const ModelConfig& c, const InferOptions& opt) {
+  const int ctx = opt.context_length > 0 ? opt.context_length : c.max_position_embeddings;
+  const int limit = context_limit(c);
+  if (ctx > limit)
+    throw TunerError("context_too_long",
+                     opt.model + "/config.json: a context of " + std::to_string(ctx) + " tokens is longer than the model supports (" +
+                         std::to_string(limit) + ": max_position_embeddings" +
+                         (limit != c.max_position_embeddings ? " x rope_scaling.factor" : "") + ")",
+                     "Use a context length of at most " + std::to_string(limit) + " tokens.");
+  return ctx;
+}
+
 }  // namespace
 
 std::unique_ptr<InferSession> InferSession::load(const InferOptions& opt) { return std::make_unique<Session>(opt); }
@@ -60,17 +73,14 @@ size_t process_resident_bytes() {
 
 Session::Session(const InferOptions& opt) {
   const auto t0 = std::chrono::steady_clock::now();
+  // The context is checked before any weight is read, so a bad request fails at once (a
+  // missing folder is left to LlamaModel::open's error).
+  struct stat st;
+  if (stat(opt.model.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) checked_context(load_model_config(opt.model), opt);
   pool_ = std::make_unique<ThreadPool>(opt.threads);
   load_weights(opt);
   const ModelConfig& c = model_->config();
-  int ctx = opt.context_length > 0 ? opt.context_length : c.max_position_embeddings;
-  const int limit = context_limit(c);
-  if (ctx > limit)
-    throw TunerError("context_too_long",
-                     opt.model + "/config.json: a context of " + std::to_string(ctx) + " tokens is longer than the model supports (" +
-                         std::to_string(limit) + ": max_position_embeddings" +
-                         (limit != c.max_position_embeddings ? " x rope_scaling.factor" : "") + ")",
-                     "Use a context length of at most " + std::to_string(limit) + " tokens.");
+  const int ctx = checked_context(c, opt);
   allocate(ctx);
   info_.architecture = c.architecture;
   info_.vocab_size = c.vocab_size;
