@@ -165,6 +165,8 @@ export interface GenerationStats {
   tokensPerS: number | null;
   totalMs: number;
   stop: string | null;
+  /** For a stopped generation: from the worker reading Stop to the generation ending. */
+  cancelMs?: number;
 }
 
 export interface ExportJobStatus {

@@ -19,7 +19,7 @@ export function statsText(s: GenerationStats): string {
     formatRate(s.tokensPerS),
     `${formatCount(s.generatedTokens)} token${s.generatedTokens === 1 ? '' : 's'}`,
     `prompt ${formatCount(s.promptTokens)}${s.cachedTokens > 0 ? ` (${formatCount(s.cachedTokens)} cached)` : ''}`,
-    `ended: ${REASONS[s.reason]}${s.reason === 'stop' && s.stop ? ` ${JSON.stringify(s.stop)}` : ''}`,
+    `ended: ${REASONS[s.reason]}${s.reason === 'stop' && s.stop ? ` ${JSON.stringify(s.stop)}` : ''}${s.reason === 'cancelled' && s.cancelMs !== undefined ? ` (${formatMs(s.cancelMs)} after Stop)` : ''}`,
   ];
   return parts.join(' · ');
 }

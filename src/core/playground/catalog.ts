@@ -253,7 +253,8 @@ function folderBytes(dir: string): number {
 /** Everything the playground offers, built fresh (the disk is the truth: runs come and go). */
 export function buildCatalog(o: CatalogOptions): Catalog {
   const entries: CatalogEntry[] = [];
-  const exports: ExportEntry[] = [];
+  // Not `exports`: compiled to CommonJS, that name would hide the module's own exports.
+  const exported: ExportEntry[] = [];
   const problems: string[] = [];
   if (o.workspaceDir) {
     const store = RunStore.forWorkspace(o.workspaceDir);
@@ -261,12 +262,12 @@ export function buildCatalog(o: CatalogOptions): Catalog {
     problems.push(...listed.problems);
     for (const r of listed.runs) {
       try {
-        runEntries(store.open(r.meta.id), entries, exports);
+        runEntries(store.open(r.meta.id), entries, exported);
       } catch (e) {
         problems.push(`run ${r.meta.id}: ${(e as Error).message}`);
       }
     }
-    listExports(path.join(o.workspaceDir, EXPORTS_DIR), undefined, entries, exports, 'Merged and exported');
+    listExports(path.join(o.workspaceDir, EXPORTS_DIR), undefined, entries, exported, 'Merged and exported');
   }
   const runsRoot = o.workspaceDir ? path.join(o.workspaceDir, RUNS_DIR) + path.sep : undefined;
   const seen = new Set(entries.map((e) => e.id));
@@ -290,5 +291,5 @@ export function buildCatalog(o: CatalogOptions): Catalog {
   // Adapters name their base: base vs tuned side by side starts from it.
   const byDir = new Map(entries.filter((e) => !e.adapterDir).map((e) => [e.modelDir, e.id]));
   for (const e of entries) if (e.adapterDir) e.baseId = byDir.get(e.modelDir);
-  return { entries, exports, problems };
+  return { entries, exports: exported, problems };
 }

@@ -260,7 +260,7 @@ export class PlaygroundController {
           side,
           genId,
           text: d.text,
-          stats: { reason: d.reason, promptTokens: t.prompt_tokens, cachedTokens: t.cached_tokens, generatedTokens: t.generated_tokens, timeToFirstTokenMs: t.time_to_first_token_ms, tokensPerS: t.tokens_per_s, totalMs: t.total_ms, stop: d.stop },
+          stats: { reason: d.reason, promptTokens: t.prompt_tokens, cachedTokens: t.cached_tokens, generatedTokens: t.generated_tokens, timeToFirstTokenMs: t.time_to_first_token_ms, tokensPerS: t.tokens_per_s, totalMs: t.total_ms, stop: d.stop, ...(t.cancel_ms !== undefined ? { cancelMs: t.cancel_ms } : {}) },
         });
       } catch (e) {
         this.post({ v: V, type: 'genError', side, genId, ...errorInfo(e) });

@@ -43,10 +43,10 @@ export function estimateLoad(spec: ModelSpec, quant: QuantName, contextLength = 
   let perLayer = 2 * spec.hiddenSize * 4;
   for (const [o, i] of Object.values(layerLinears(spec))) perLayer += linear(o, i);
   if (spec.attentionBias) perLayer += (spec.numHeads + 2 * spec.numKvHeads) * spec.headDim * 4;
-  const embed = spec.vocabSize * spec.hiddenSize * 4;
-  // The head runs quantized; a tied model keeps its f32 table for lookups besides.
+  // The head runs quantized; a tied model holds its table once, in the head's format (lookups decode its rows).
   const head = linear(spec.vocabSize, spec.hiddenSize);
-  const weightBytes = embed + head + spec.numLayers * perLayer + spec.hiddenSize * 4 + loraParams * 4;
+  const embedAndHead = spec.tieWordEmbeddings ? head : spec.vocabSize * spec.hiddenSize * 4 + head;
+  const weightBytes = embedAndHead + spec.numLayers * perLayer + spec.hiddenSize * 4 + loraParams * 4;
   const kvCacheBytes = spec.numLayers * 2 * contextLength * spec.numKvHeads * spec.headDim * 4;
   return { weightBytes, kvCacheBytes, totalBytes: weightBytes + kvCacheBytes + WORKER_BASE_BYTES, contextLength };
 }
