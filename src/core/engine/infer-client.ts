@@ -123,7 +123,8 @@ class WorkerProcess {
       });
       child.once('exit', (code, signal) => {
         const how = signal ? `was killed by ${signal}` : `exited with code ${code}`;
-        const log = this.stderrTail.trim() ? ` Its last log lines: ${this.stderrTail.trim().split('\n').slice(-5).join(' | ')}` : '';
+        const lines = this.stderrTail.split('\n').map((l) => l.trim()).filter(Boolean).slice(-10);
+        const log = lines.length ? ` Its last log lines: ${lines.join(' | ').slice(-1200)}` : '';
         this.end(new InferenceError('worker_exited', `the inference worker ${how}.${log}`, 'A native fault or running out of memory ends the worker, never the editor; load the model again (a smaller context, a quantized format or a smaller model needs less memory).'));
         resolve();
       });

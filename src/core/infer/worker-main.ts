@@ -42,11 +42,14 @@ function main(): void {
   };
 
   process.stdout.on('error', () => process.exit(1)); // the reader is gone: nobody to serve
-  process.on('uncaughtException', (e) => {
+  const fatal = (e: unknown): void => {
     server.emit(errorEvent(e, null));
     exit(1);
-  });
+  };
+  process.on('uncaughtException', fatal);
+  process.on('unhandledRejection', fatal);
   process.on('SIGTERM', stop);
+  process.on('SIGINT', stop); // Ctrl-C in a terminal reaches the whole process group
   // Forked with an IPC channel: its closing means the parent is gone.
   process.on('disconnect', stop);
 
