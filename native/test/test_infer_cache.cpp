@@ -102,6 +102,23 @@ void variants(ThreadPool* pool) {
   rope("yarn", obj({{"rope_type", Json("yarn")}, {"factor", Json(4.0)}, {"original_max_position_embeddings", Json(16)},
                     {"beta_fast", Json(32.0)}, {"beta_slow", Json(1.0)}}));
 
+  // Dynamic NTK past max_position_embeddings: one append is one forward call with the base
+  // for its full length, as one full forward has it, even when it runs as several chunks.
+  {
+    std::string dd = write_tiny_model(fresh_dir("dyn_long"), TinySpec());
+    edit_config(dd, "max_position_embeddings", Json(8));
+    edit_config(dd, "rope_scaling", obj({{"type", Json("dynamic")}, {"factor", Json(40.0)}}));
+    auto model = Model::load(dd);
+    std::vector<uint32_t> tok = test_tokens(300, model->config().vocab_size);
+    std::vector<float> ref = full_forward_logits(*model, tok, pool);
+    auto s = open(dd, 300);
+    std::vector<float> rows(ref.size());
+    s->append(tok.data(), 300, rows.data());
+    const double err = rel_err(rows.data(), ref.data(), rows.size());
+    std::printf("%-28s one 300-token append vs full forward: max rel err %.2e\n", "rope dynamic past max_pos", err);
+    EXPECT(err <= kTol);
+  }
+
   // A prompt longer than the session's internal chunk (256 rows) and several attention row
   // blocks, with a window of 40.
   TinySpec longspec;

@@ -77,7 +77,9 @@ class Session final : public InferSession {
   // n <= kChunk tokens at position(); head_rows: every row's logits [n, V] there; the last
   // chunk of an append also leaves its last row's logits in logits_.
   void forward_chunk(const uint32_t* ids, int n, float* head_rows, bool last_chunk);
-  // cos/sin rows for positions p..p+n-1 into ws cos/sin, with `dynamic` updated first.
+  // rope_scaling `dynamic`: the frequencies for a forward call that ends at seq_len.
+  void update_dynamic_rope(int seq_len);
+  // cos/sin rows for positions p..p+n-1 into cos_/sin_.
   void rope_tables(int p, int n);
   void linear(const InferLinear& l, float* y, const float* x, int n);
   float* k_cache(int layer) { return kv_.data() + (size_t)layer * 2 * cache_stride_; }

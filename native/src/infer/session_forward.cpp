@@ -36,6 +36,7 @@ void Session::append(const uint32_t* ids, int n, float* all_logits) {
                      std::to_string(position()) + " cached + " + std::to_string(n) + " new tokens exceed the context of " +
                          std::to_string(ctx_) + " tokens",
                      "Shorten the prompt or the generation, or load the model with a longer context.");
+  update_dynamic_rope(position() + n);  // one append is one forward call, however it is chunked
   for (int c0 = 0; c0 < n; c0 += kChunk) {
     const int m = std::min(kChunk, n - c0);
     forward_chunk(ids + c0, m, all_logits ? all_logits + (size_t)c0 * c.vocab_size : nullptr, c0 + m == n);
@@ -50,21 +51,24 @@ uint32_t Session::sample(const uint32_t* banned, int n_banned) {
   return sampler_.sample(logits_.data(), config().vocab_size, tokens_.data(), (int)tokens_.size(), banned, n_banned);
 }
 
+void Session::update_dynamic_rope(int seq_len) {
+  const ModelConfig& c = config();
+  if (c.rope_scaling.type != "dynamic") return;
+  // transformers' dynamic_rope_update, once per forward call: the base grows with the longest
+  // sequence seen and returns to the original once a call stays inside max_position_embeddings.
+  const int orig = c.max_position_embeddings;
+  if (seq_len > dyn_len_) {
+    inv_freq_ = rope_inv_freq(c, seq_len, &rope_af_);
+    dyn_len_ = seq_len;
+  }
+  if (seq_len < orig && dyn_len_ > orig) {
+    inv_freq_ = rope_inv_freq(c, orig, &rope_af_);
+    dyn_len_ = orig;
+  }
+}
+
 void Session::rope_tables(int p, int n) {
   const ModelConfig& c = config();
-  if (c.rope_scaling.type == "dynamic") {
-    // transformers' dynamic_rope_update: the base grows with the longest sequence seen and
-    // returns to the original once a call stays inside max_position_embeddings again.
-    const int seq_len = p + n, orig = c.max_position_embeddings;
-    if (seq_len > dyn_len_) {
-      inv_freq_ = rope_inv_freq(c, seq_len, &rope_af_);
-      dyn_len_ = seq_len;
-    }
-    if (seq_len < orig && dyn_len_ > orig) {
-      inv_freq_ = rope_inv_freq(c, orig, &rope_af_);
-      dyn_len_ = orig;
-    }
-  }
   // As the training forward computes them: a float angle, its cosine in double, then the factor.
   const int half = c.head_dim / 2;
   for (int t = 0; t < n; t++)
