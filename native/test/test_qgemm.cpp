@@ -3,7 +3,8 @@
 // and prefill sizes M = 8, 17, 64, 65; odd row counts (1, 37, 129); widths of one block up to
 // 4096 and, for the unblocked formats, widths that are not a multiple of 32; y = and y +=;
 // 1 thread against 3 (bit-identical). Tolerances:
-//   f32 activations: float summation, |e| <= 2^-20 * sum_k |x_k w_k| (+ 1e-30)
+//   f32 activations: float summation, |e| <= 2^-20 * sum_k |x_k w_k| (+ 1e-30), and with y +=
+//   two roundings of the result's size
 //   int8 activations (q8_0, q4_0, int8 on a SIMD table): plus what rounding x to 32-value int8
 //   blocks can cost, sum over blocks of (absmax_b(x) / 254) * sum_k |w_k|.
 #include <algorithm>
@@ -89,7 +90,8 @@ void check_case(QuantType t, int M, int R, int K, std::mt19937& rng, ThreadPool*
       g_cases++;
       int bad = 0;
       for (size_t i = 0; i < ref.size(); i++) {
-        const double base = accumulate ? std::fabs(y0[i]) * 1e-7 : 0.0;
+        // y += adds two roundings of the sum's size (the product's, then the add's).
+        const double base = accumulate ? std::ldexp(std::fabs(y0[i]) + std::fabs(ref[i]), -22) : 0.0;
         if (!(std::fabs((double)y1[i] - ref[i]) <= tol[i] + base) && bad++ < 3)
           std::fprintf(stderr, "%s %s M=%d R=%d K=%d acc=%d: y[%zu] = %.8g, reference %.8g (tol %.3g)\n", k->isa,
                        quant_type_name(t), M, R, K, accumulate, i, y1[i], ref[i], tol[i]);
