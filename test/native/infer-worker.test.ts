@@ -17,7 +17,7 @@ import { InferenceClient, InferenceError, WORKER_ENV_PASS_THROUGH, type Generati
 import type { DoneEvent, InferEvent, TokenEvent } from '../../src/core/engine/infer-protocol';
 import { PREFILL_CHUNK } from '../../src/core/infer/generation-loop';
 import { loadTokenizer } from '../../src/core/model/tokenizer';
-import { writeSafetensorsF32 } from './safetensors-f32';
+import { readSafetensorsF32, writeSafetensorsF32 } from './safetensors-f32';
 import { writeTinyModel, type TinyModelSpec } from './tiny-model';
 
 const ROOT = path.resolve(__dirname, '..', '..', '..');
@@ -329,6 +329,12 @@ describe('inference worker', { skip }, () => {
     const whole = fs.readFileSync(path.join(small, 'model.safetensors'));
     fs.writeFileSync(path.join(truncated, 'model.safetensors'), whole.subarray(0, whole.length >> 1));
 
+    // A quantized folder (docs/quantization.md) naming a type this build does not know.
+    const unknownQuant = variant(small, 'unknown-quant-type');
+    fs.unlinkSync(path.join(unknownQuant, 'model.safetensors'));
+    const weights = [...readSafetensorsF32(path.join(small, 'model.safetensors'))];
+    writeSafetensorsF32(path.join(unknownQuant, 'model.safetensors'), weights, { format: 'pt', 'tuner.quant.model.layers.0.mlp.up_proj.weight': 'q5_k' });
+
     const gguf = path.join(tmp, 'gguf-only');
     fs.mkdirSync(gguf);
     fs.writeFileSync(path.join(gguf, 'model.gguf'), Buffer.from('GGUF\x03\x00\x00\x00'));
@@ -352,6 +358,7 @@ describe('inference worker', { skip }, () => {
       await rejectsWith(c.load({ model: gguf }), 'unknown_format', /no config\.json.*model\.gguf/);
       await rejectsWith(c.load({ model: path.join(tmp, 'missing') }), 'model_not_found');
       await rejectsWith(c.load({ model: small, quant: 'q5_k' as never }), 'unknown_quant', /q5_k/);
+      await rejectsWith(c.load({ model: unknownQuant, context_length: 64 }), 'unknown_quant_type', /up_proj.*"q5_k"/);
       const mismatch = await rejectsWith(c.load({ model: small, adapter, context_length: 64 }), 'adapter_mismatch', /q_proj/);
       assert.match(mismatch.hint, /someone\/other-model/);
       await rejectsWith(c.generate(greedy(4)).done, 'no_model', /no model is loaded/);
