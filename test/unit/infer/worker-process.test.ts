@@ -12,10 +12,12 @@ import { describe, it } from 'node:test';
 import { formatInferRequest, parseInferEvent, type InferEvent, type InferRequestBody } from '../../../src/core/engine/infer-protocol';
 
 const WORKER = path.join(__dirname, '..', '..', '..', 'src', 'core', 'infer', 'worker-main.js');
+/** The bundle the extension ships (npm run build:ts writes it before the tests run). */
+const BUNDLED = path.join(__dirname, '..', '..', '..', '..', 'dist', 'infer-worker.js');
 
 /** Runs the worker on these stdin lines (then end of input); returns every event (each one parsed strictly) and the exit code. */
-async function runWorker(lines: Array<string | InferRequestBody>): Promise<{ events: InferEvent[]; code: number | null }> {
-  const child = spawn(process.execPath, [WORKER], { stdio: ['pipe', 'pipe', 'inherit'], env: {} });
+async function runWorker(lines: Array<string | InferRequestBody>, script = WORKER): Promise<{ events: InferEvent[]; code: number | null }> {
+  const child = spawn(process.execPath, [script], { stdio: ['pipe', 'pipe', 'inherit'], env: {} });
   const events: InferEvent[] = [];
   const rl = readline.createInterface({ input: child.stdout });
   rl.on('line', (l) => events.push(parseInferEvent(l)));
@@ -39,6 +41,19 @@ describe('inference worker process', () => {
     assert.equal(code, 0);
     assert.equal(events.length, 1);
     assert.equal(events[0].type, 'ready');
+  });
+
+  it('the bundled worker (dist/infer-worker.js) runs the same way and finds the addon', { skip: !fs.existsSync(BUNDLED) && 'dist/infer-worker.js is not built (npm run build:ts)' }, async () => {
+    const { events, code } = await runWorker([{ type: 'unload', id: 'u' }], BUNDLED);
+    assert.equal(code, 0);
+    const ready = events[0];
+    assert.ok(ready.type === 'ready');
+    // The addon loads from the bundle's folder as from out/ (engine_version null would mean it was not found).
+    const fromOut = (await runWorker([])).events[0];
+    assert.ok(fromOut.type === 'ready');
+    assert.equal(ready.engine_version, fromOut.engine_version);
+    assert.equal(ready.inference, fromOut.inference);
+    assert.deepEqual(events.slice(1).map((e) => e.type), ['unloaded', 'memory']);
   });
 
   it('answers bad lines with errors that name the problem, and keeps going', async () => {
