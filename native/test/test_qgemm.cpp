@@ -118,7 +118,8 @@ int main() {
   for (QuantType t : types) {
     const int block = quant_block_size(t) == 1 ? 32 : quant_block_size(t);
     std::vector<int> Ks = {block, 3 * block, 4096};
-    if (block == 32) Ks.push_back(32 * 7);  // an odd number of 32-blocks
+    if (block == 32) Ks.push_back(32 * 7);   // an odd number of 32-blocks
+    if (block == 32) Ks.push_back(32 * 45);  // 2 x 16 blocks, 12 more in groups of 4, and 1
     if (quant_block_size(t) == 1) {
       Ks.push_back(5);
       Ks.push_back(100);  // not a multiple of 32: int8 rows fall back to f32 activations

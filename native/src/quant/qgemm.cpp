@@ -94,8 +94,9 @@ void qgemm_with_kernels(const QgemmKernels& k, float* y, const float* x, const Q
     qs.resize((size_t)M * K);
     d.resize((size_t)M * nb);
     dsum.resize((size_t)M * nb);
+    const QuantizeActRow quantize = w.type == QuantType::Q4_0 && k.quantize_act_q4_0 ? k.quantize_act_q4_0 : k.quantize_act;
     for (int m = 0; m < M; m++)
-      k.quantize_act(qs.data() + (size_t)m * K, d.data() + (size_t)m * nb, dsum.data() + (size_t)m * nb, x + (size_t)m * K, K);
+      quantize(qs.data() + (size_t)m * K, d.data() + (size_t)m * nb, dsum.data() + (size_t)m * nb, x + (size_t)m * K, K);
     xq.qs = qs.data();
     xq.d = d.data();
     xq.dsum = dsum.data();

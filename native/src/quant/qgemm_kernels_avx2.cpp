@@ -221,6 +221,7 @@ const QgemmKernels kTable = {
     {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
     quantize_act,
     {nullptr, nullptr, nullptr, nullptr, nullptr, prepare_nf4},
+    nullptr,
 };
 
 }  // namespace

@@ -118,6 +118,7 @@ const QgemmKernels kGeneric = {
     {dequant_rows<0>, dequant_rows<1>, dequant_rows<2>, dequant_rows<3>, dequant_rows<4>, dequant_rows<5>},
     quantize_act_generic,
     {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+    nullptr,
 };
 
 }  // namespace

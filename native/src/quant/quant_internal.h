@@ -83,6 +83,7 @@ struct QgemmKernels {
   QDequantRows dequant[kQuantTypes];      // null: the portable decoder
   QuantizeActRow quantize_act;            // used when any int8_activations[t]
   PrepareActRow prepare[kQuantTypes];     // non-null: rows[t] reads xq->xp, x rearranged by it
+  QuantizeActRow quantize_act_q4_0;       // non-null: q4_0's activation blocks, in its own order
 };
 
 const QgemmKernels& qgemm_kernels_generic();
