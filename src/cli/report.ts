@@ -77,7 +77,7 @@ export function consoleReporter(out: Output): PipelineListener {
 }
 
 /** The before / after table and the summary lines printed at the end. */
-export function formatSummary(r: PipelineResult, quant: string, cwd: string, relative: (from: string, to: string) => string): string {
+export function formatSummary(r: PipelineResult, quant: string, show: (p: string) => string): string {
   const lines: string[] = [];
   if (r.answers.length > 0) {
     lines.push('', `Before and after tuning (greedy, weights in ${quant}):`);
@@ -87,8 +87,8 @@ export function formatSummary(r: PipelineResult, quant: string, cwd: string, rel
   }
   const total = r.stages.reduce((t, s) => t + s.seconds, 0);
   lines.push('', `Time: ${r.stages.map((s) => `${s.stage} ${formatSeconds(s.seconds)}`).join(', ')}; total ${formatSeconds(total)}`);
-  lines.push(`Run folder:  ${relative(cwd, r.runDir) || '.'}`);
-  lines.push(`Tuned model: ${relative(cwd, r.tunedDir)}${r.adapterDir ? ` (LoRA adapter: ${relative(cwd, r.adapterDir)})` : ''}`);
-  if (r.gguf) lines.push(`GGUF:        ${relative(cwd, r.gguf.out)} (${(r.gguf.bytes / 1e6).toFixed(1)} MB, ${r.gguf.type})`);
+  lines.push(`Run folder:  ${show(r.runDir)}`);
+  lines.push(`Tuned model: ${show(r.tunedDir)}${r.adapterDir ? ` (LoRA adapter: ${show(r.adapterDir)})` : ''}`);
+  if (r.gguf) lines.push(`GGUF:        ${show(r.gguf.out)} (${(r.gguf.bytes / 1e6).toFixed(1)} MB, ${r.gguf.type})`);
   return lines.join('\n') + '\n';
 }

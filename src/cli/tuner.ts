@@ -6,7 +6,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 
-import { realPathOf } from '../core/dataset/prepare-paths';
+import { OutsideWorkspaceError, realPathOf } from '../core/dataset/prepare-paths';
 import { findPackageRoot } from '../core/engine/addon';
 import { hasOverrides, writeArgsWithOverrides } from '../core/pipeline/args-overrides';
 import { PipelineError, runPipeline } from '../core/pipeline/pipeline';
@@ -14,6 +14,12 @@ import { parseCliOptions, USAGE, UsageError, type CliOptions } from './options';
 import { consoleReporter, formatSummary } from './report';
 
 const out = { write: (t: string) => void process.stdout.write(t), isTTY: process.stdout.isTTY };
+
+/** `p` relative to the working folder when it lies inside it, else absolute. */
+function shortPath(p: string): string {
+  const rel = path.relative(process.cwd(), p);
+  return rel && !rel.startsWith('..') && !path.isAbsolute(rel) ? rel : p;
+}
 
 function packageRoot(): string {
   const root = findPackageRoot(__dirname);
@@ -34,7 +40,7 @@ async function run(opts: CliOptions): Promise<number> {
     out.write('\nStopping (the trainer saves a checkpoint)…\n');
     controller.abort();
   });
-  out.write(`Tuner: fine-tuning with ${path.relative(process.cwd(), argsFile) || argsFile}${effectiveArgs !== argsFile ? ` + ${JSON.stringify(opts.overrides)}` : ''}\n\n`);
+  out.write(`Tuner: fine-tuning with ${shortPath(argsFile)}${effectiveArgs !== argsFile ? ` + ${JSON.stringify(opts.overrides)}` : ''}\n\n`);
   const result = await runPipeline({
     argsFile: effectiveArgs,
     runsDir,
@@ -49,7 +55,7 @@ async function run(opts: CliOptions): Promise<number> {
     allowOutside: opts.overrides.data ? [realPathOf(path.resolve(opts.overrides.data))] : [],
     signal: controller.signal,
   }, consoleReporter(out));
-  out.write(formatSummary(result, opts.quant, process.cwd(), path.relative));
+  out.write(formatSummary(result, opts.quant, shortPath));
   if (opts.reportFile) fs.writeFileSync(opts.reportFile, JSON.stringify({ argsFile, ...result }, null, 2) + '\n');
   return 0;
 }
@@ -80,6 +86,9 @@ async function main(argv: string[]): Promise<number> {
       return 2;
     }
     process.stderr.write(`\ntuner: ${err instanceof PipelineError ? `${err.stage} failed: ` : ''}${err.message}\n`);
+    if (err instanceof PipelineError && err.cause instanceof OutsideWorkspaceError) {
+      process.stderr.write(`The command line takes the folder above the runs folder (${err.cause.workspace}) as the workspace. A file given with --data is always allowed; or pass --runs DIR inside a folder that holds every file ARGS.json names.\n`);
+    }
     return 1;
   }
 }

@@ -71,6 +71,8 @@ export class PipelineError extends Error {
   constructor(
     readonly stage: PipelineStage,
     message: string,
+    /** The error the stage failed with (e.g. an OutsideWorkspaceError, an ExportError). */
+    override readonly cause?: unknown,
   ) {
     super(message);
     this.name = 'PipelineError';
@@ -87,7 +89,7 @@ export async function runPipeline(opts: PipelineOptions, listener: PipelineListe
       result = await body();
     } catch (e) {
       if (e instanceof PipelineError || (e as Error).name === 'AbortError') throw e;
-      throw new PipelineError(stage, (e as Error).message);
+      throw new PipelineError(stage, (e as Error).message, e);
     }
     const seconds = (performance.now() - t0) / 1000;
     stages.push({ stage, seconds });
@@ -148,7 +150,7 @@ export async function runPipeline(opts: PipelineOptions, listener: PipelineListe
     }, () => 'tokenizer files copied');
   }
 
-  const gguf = opts.gguf === null ? null : await timed('quantize', `${opts.gguf} GGUF`, () => exportGguf(tunedDir, path.join(runDir, `tuned.${opts.gguf}.gguf`), opts.gguf as GgufType, tools), (r) => `${path.relative(process.cwd(), r.out)} (${(r.bytes / 1e6).toFixed(1)} MB)${r.warnings.length ? `; ${r.warnings.join('; ')}` : ''}`);
+  const gguf = opts.gguf === null ? null : await timed('quantize', `${opts.gguf} GGUF`, () => exportGguf(tunedDir, path.join(runDir, `tuned.${opts.gguf}.gguf`), opts.gguf as GgufType, tools), (r) => `${path.basename(r.out)} (${(r.bytes / 1e6).toFixed(1)} MB)${r.warnings.length ? `; ${r.warnings.join('; ')}` : ''}`);
 
   const answers: PipelineResult['answers'] = [];
   if (opts.prompts.length > 0) {
