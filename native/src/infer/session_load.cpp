@@ -35,8 +35,6 @@ int context_limit(const ModelConfig& c) {
 
 // Whether any weight of the folder is stored quantized (its type in the safetensors metadata).
 bool folder_is_quantized(const std::string& dir) {
-  struct stat st;
-  if (stat(dir.c_str(), &st) != 0) return false;  // LlamaModel::open reports the missing folder
   WeightFiles files = WeightFiles::open(dir);
   for (const std::string& name : files.names()) {
     const SafetensorsFile* f = nullptr;
@@ -73,10 +71,13 @@ size_t process_resident_bytes() {
 
 Session::Session(const InferOptions& opt) {
   const auto t0 = std::chrono::steady_clock::now();
-  // The context is checked before any weight is read, so a bad request fails at once (a
-  // missing folder is left to LlamaModel::open's error).
+  // The folder and the context are checked before any weight is read, so a bad request fails
+  // at once.
   struct stat st;
-  if (stat(opt.model.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) checked_context(load_model_config(opt.model), opt);
+  if (stat(opt.model.c_str(), &st) != 0 || !S_ISDIR(st.st_mode))
+    throw TunerError("missing_model", opt.model + ": model folder not found",
+                     "Set the model path to a Hugging Face model folder (config.json + *.safetensors).");
+  checked_context(load_model_config(opt.model), opt);
   pool_ = std::make_unique<ThreadPool>(opt.threads);
   load_weights(opt);
   const ModelConfig& c = model_->config();
