@@ -24,6 +24,7 @@ import { Config } from './config';
 import { LanguageModelBackend } from './lm-backend';
 import { errorMessage, log } from './output';
 import type { PlannerSecrets } from './secrets';
+import { trustedOrAsk } from './workspace-guard';
 
 export const PARTICIPANT_ID = 'tuner.planner';
 /** The run command the "Start fine-tune" button executes with the ARGS.json uri. */
@@ -41,7 +42,8 @@ async function chooseBackend(request: vscode.ChatRequest, secrets: PlannerSecret
   if (c.backend === 'rules') return {};
   if (c.backend === 'openai' || (c.backend === 'auto' && c.openAiBaseUrl)) {
     if (!c.openAiBaseUrl || !c.openAiModel) return { note: 'Set `tuner.planner.openai.baseUrl` and `tuner.planner.openai.model` to plan with an OpenAI-compatible endpoint; this plan comes from the built-in rules.' };
-    return { backend: new OpenAiBackend({ baseURL: c.openAiBaseUrl, model: c.openAiModel, apiKey: await secrets.openAiKey(), timeoutMs: c.timeoutMs }) };
+    // The key goes only to the endpoint it was entered for, unless the user agrees now.
+    return { backend: new OpenAiBackend({ baseURL: c.openAiBaseUrl, model: c.openAiModel, apiKey: await secrets.keyFor(c.openAiBaseUrl), timeoutMs: c.timeoutMs }) };
   }
   return request.model ? { backend: new LanguageModelBackend(request.model) } : {};
 }
@@ -104,6 +106,12 @@ async function handle(request: vscode.ChatRequest, context: vscode.ChatContext, 
   if (!folder) {
     stream.markdown('Open the folder with your data (and model) first: @tuner writes `ARGS.json` into it.');
     return { kind: 'no-folder' };
+  }
+  // /hardware and /explain only read; planning, /fix and /readme write files, and planning
+  // sends the workspace's data description to a model: those wait for a trusted workspace.
+  if (request.command !== 'hardware' && request.command !== 'explain' && !(await trustedOrAsk('@tuner planning'))) {
+    stream.markdown('This folder is in Restricted Mode: @tuner writes `ARGS.json` and reads the data only in a trusted workspace. Trust the folder (Workspaces: Manage Workspace Trust), then ask again; `/hardware` and `/explain` work as they are.');
+    return { kind: 'untrusted' };
   }
   const argsUri = findArgsFile(folder);
   stream.progress('Probing this machine…');

@@ -121,7 +121,12 @@ export const Config = {
     if (format === 'auto' && Config.datasetFormat(folder?.uri ?? scope) !== 'auto') await section.update('format', 'auto', target);
   },
 
-  /** Which model plans in chat: auto (an OpenAI-compatible endpoint when set, else the chat's model), or one of them, or the rules only. */
+  /**
+   * Which model plans in chat: auto (an OpenAI-compatible endpoint when set, else the chat's
+   * model), or one of them, or the rules only. The backend, endpoint and model settings are
+   * application-scoped (package.json), so a workspace's settings cannot send prompts or the
+   * stored key elsewhere: VS Code reads them from the user's settings only.
+   */
   planner(): { backend: 'auto' | 'languageModel' | 'openai' | 'rules'; openAiBaseUrl: string; openAiModel: string; timeoutMs: number } {
     const backend = read<string>('plannerBackend', undefined, 'auto');
     return {

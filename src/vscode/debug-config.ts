@@ -33,11 +33,11 @@ export function registerDebugging(ctx: vscode.ExtensionContext, runs: RunControl
     launch: async (config: TunerLaunchConfig, options) => {
       let session;
       if (config.plan) {
-        session = runs.manager().startPlan(path.resolve(vscode.workspace.workspaceFolders?.[0]?.uri.fsPath ?? '', config.plan), options);
+        session = await runs.startPlan(path.resolve(vscode.workspace.workspaceFolders?.[0]?.uri.fsPath ?? '', config.plan), options);
       } else if (config.resume) {
         const id = config.resume === 'last' ? runs.manager().store.list().runs[0]?.meta.id : config.resume;
         if (!id) throw new Error('"resume": "last" but there is no run under runs/ yet');
-        session = runs.resume(id, options);
+        session = await runs.resume(id, options);
       } else {
         const argsFile = await runs.pickArgsFile(config.args);
         if (!argsFile) throw new Error('no ARGS.json chosen');

@@ -72,10 +72,12 @@ export class JsonlTokenPreview implements vscode.HoverProvider, vscode.Disposabl
     const argsText = vscode.workspace.textDocuments.find((d) => d.uri.fsPath === argsFile)?.getText() ?? fs.readFileSync(argsFile, 'utf8');
     const check = validateArgsText(argsText);
     if (!check.args) return new vscode.Hover(`Tuner: fix the errors in ${argsFile} to preview this record's tokens.`, line.range);
-    const r = await this.client.preview(argsFile, resolveArgs(check.args), line.text);
+    const r = await this.client.preview(argsFile, resolveArgs(check.args), line.text, folder);
     if (token.isCancellationRequested) return undefined;
-    if ('error' in r) return new vscode.Hover(`Tuner token preview: ${r.error}`, line.range);
-    if (!r.preview.ok) return new vscode.Hover(`Tuner token preview: ${r.preview.reason}`, line.range);
+    // Messages quote the workspace's files: shown as plain text, never as Markdown.
+    const plain = (text: string) => new vscode.Hover(new vscode.MarkdownString().appendText(text), line.range);
+    if ('error' in r) return plain(`Tuner token preview: ${r.error}`);
+    if (!r.preview.ok) return plain(`Tuner token preview: ${r.preview.reason}`);
     return new vscode.Hover(previewMarkdown(r.preview, argsFile, r.templateSource, r.eosWarning), line.range);
   }
 

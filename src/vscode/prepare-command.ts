@@ -11,6 +11,7 @@ import { summarizeReport } from '../core/dataset/prepare';
 import type { PrepareOutcome } from '../core/dataset/prepare-worker';
 import { findArgsFor } from './jsonl-token-preview';
 import { log } from './output';
+import { requireTrust, withOutsideConfirmation } from './workspace-guard';
 
 async function pickArgsFile(uri: unknown): Promise<string | undefined> {
   const given = uri instanceof vscode.Uri ? uri : vscode.window.activeTextEditor?.document.uri;
@@ -27,8 +28,11 @@ async function pickArgsFile(uri: unknown): Promise<string | undefined> {
 }
 
 export async function prepareDatasetCommand(extensionUri: vscode.Uri, uri: unknown): Promise<PrepareOutcome | undefined> {
+  await requireTrust('Preparing a dataset');
   const argsFile = await pickArgsFile(uri);
   if (!argsFile) return undefined;
+  // ARGS.json's paths must stay in its workspace folder (or its own folder, outside any).
+  const workspace = vscode.workspace.getWorkspaceFolder(vscode.Uri.file(argsFile))?.uri.fsPath ?? path.dirname(argsFile);
   const doc = await vscode.workspace.openTextDocument(argsFile);
   const check = validateArgsText(doc.getText());
   if (!check.args) {
@@ -37,7 +41,7 @@ export async function prepareDatasetCommand(extensionUri: vscode.Uri, uri: unkno
   }
   const args = resolveArgs(check.args);
   const workerPath = vscode.Uri.joinPath(extensionUri, 'dist', 'prepare-worker.js').fsPath;
-  const outcome = await vscode.window.withProgress(
+  const outcome = await withOutsideConfirmation((allowed) => vscode.window.withProgress(
     { location: vscode.ProgressLocation.Notification, title: `Preparing ${path.basename(args.data)}`, cancellable: true },
     async (progress, token) => {
       const ac = new AbortController();
@@ -51,13 +55,13 @@ export async function prepareDatasetCommand(extensionUri: vscode.Uri, uri: unkno
             progress.report({ increment: pct - last, message: `${p.records} records, ${p.tokens} tokens` });
             last = pct;
           },
-        }, ac.signal);
+        }, ac.signal, undefined, { workspace, allowed });
       } catch (e) {
         if ((e as Error).name === 'AbortError') return undefined;
         throw e;
       }
     },
-  );
+  ));
   if (!outcome) {
     void vscode.window.showInformationMessage('Preparation cancelled; the previous shards are unchanged.');
     return undefined;

@@ -2,6 +2,7 @@
 // commands.ts). Every handler takes optional arguments so keybindings, menus and tests can
 // name the ARGS.json or run they act on.
 import * as vscode from 'vscode';
+import { isRunId, RunStoreError } from '../core/run/run-store';
 import type { RunController } from './run-controller';
 import { DashboardPanel } from './dashboard-panel';
 import type { RunTreeItem, RunTreeProvider } from './run-tree';
@@ -14,11 +15,14 @@ export interface RunServices {
 
 type Handler = (...args: unknown[]) => unknown;
 
-/** A run id from a command argument: a string, or a tree item. */
+/**
+ * A run id from a command argument: a string, or a tree item. Arguments come from keybindings,
+ * links and other extensions too, so a string that is not a run id is refused here.
+ */
 function runIdOf(arg: unknown): string | undefined {
-  if (typeof arg === 'string') return arg;
-  if (arg && typeof arg === 'object' && 'run' in arg) return (arg as RunTreeItem).run.meta.id;
-  return undefined;
+  const id = typeof arg === 'string' ? arg : arg && typeof arg === 'object' && 'run' in arg ? (arg as RunTreeItem).run.meta.id : undefined;
+  if (id !== undefined && !isRunId(id)) throw new RunStoreError(`${JSON.stringify(id).slice(0, 80)} is not a run id (a run id looks like 20260101-120000).`);
+  return id;
 }
 
 async function pickRun(s: RunServices, placeHolder: string, filter: (status: string, resumable: boolean) => boolean): Promise<string | undefined> {
@@ -60,7 +64,7 @@ export const RUN_COMMANDS = {
   'tuner.resumeFromCheckpoint': (s: RunServices) => async (arg: unknown, checkpoint: unknown) => {
     const id = runIdOf(arg) ?? (await pickRun(s, 'Resume which run from its last checkpoint?', (st, resumable) => resumable && st !== 'done' && st !== 'running' && st !== 'paused'));
     if (!id) return undefined;
-    const session = s.runs.resume(id, { mode: 'free' }, typeof checkpoint === 'string' ? checkpoint : undefined);
+    const session = await s.runs.resume(id, { mode: 'free' }, typeof checkpoint === 'string' ? checkpoint : undefined);
     DashboardPanel.show(s.ctx, s.runs, id);
     return session.record.id;
   },

@@ -9,6 +9,7 @@ import type { RunSession, RunSessionOptions } from '../core/run/run-session';
 import { RunStore, RunStoreError } from '../core/run/run-store';
 import { ArgsError } from '../core/run/resolve';
 import { log } from './output';
+import { requireTrust, withOutsideConfirmation } from './workspace-guard';
 
 export type LaunchOptions = Pick<RunSessionOptions, 'mode' | 'breakpoints' | 'stopOnEntry'>;
 
@@ -62,8 +63,16 @@ export class RunController implements vscode.Disposable {
     return pick?.uri.fsPath;
   }
 
-  /** Prepares the data in a worker (progress notification, cancellable) and starts the trainer. */
+  /**
+   * Prepares the data in a worker (progress notification, cancellable) and starts the trainer.
+   * Asks for workspace trust first, and for each ARGS.json path that leads outside the workspace.
+   */
   async start(argsFile: string, opts: LaunchOptions): Promise<RunSession> {
+    await requireTrust('Fine-tuning');
+    return withOutsideConfirmation((allowed) => this.prepareAndStart(argsFile, opts, allowed));
+  }
+
+  private async prepareAndStart(argsFile: string, opts: LaunchOptions, allowOutside?: readonly string[]): Promise<RunSession> {
     const manager = this.manager();
     return vscode.window.withProgress(
       { location: vscode.ProgressLocation.Notification, title: `Tuner: preparing ${vscode.workspace.asRelativePath(argsFile)}`, cancellable: true },
@@ -81,6 +90,7 @@ export class RunController implements vscode.Disposable {
               last = pct;
             },
             signal: ac.signal,
+            allowOutside,
           });
           log.info(`run ${session.record.id}: ${argsFile} -> ${session.record.dir} (${prepared.report.trainDocuments} train / ${prepared.report.evalDocuments} eval examples)`);
           this.startProblems.delete(vscode.Uri.file(argsFile));
@@ -104,10 +114,17 @@ export class RunController implements vscode.Disposable {
     this.startProblems.set(vscode.Uri.file(e.file), [diagnostic]);
   }
 
-  resume(runId: string, opts: LaunchOptions, checkpoint?: string): RunSession {
+  async resume(runId: string, opts: LaunchOptions, checkpoint?: string): Promise<RunSession> {
+    await requireTrust('Resuming a fine-tuning run');
     const session = this.manager().resume(runId, opts, checkpoint);
     log.info(`run ${runId}: resumed from ${session.options.resumeFrom}`);
     return session;
+  }
+
+  /** Starts a run from a plan.json (the debugger's "plan" launch setting), once the workspace is trusted. */
+  async startPlan(planFile: string, opts: LaunchOptions): Promise<RunSession> {
+    await requireTrust('Fine-tuning from a plan');
+    return this.manager().startPlan(planFile, opts);
   }
 
   /** The live session a command without arguments applies to. */

@@ -5,16 +5,32 @@ import type { RunSummary } from '../core/run/run-store';
 import { isLive } from '../core/run/run-state';
 import type { RunController } from './run-controller';
 
+/**
+ * The tooltip of a run. Everything but the bold id (a checked run id) comes from the run's
+ * files, which a workspace can ship: it is appended as text, so Markdown in it (links, images,
+ * command links) shows as the characters it is made of.
+ */
+export function runTooltip(run: RunSummary): vscode.MarkdownString {
+  const s = run.snapshot;
+  const md = new vscode.MarkdownString();
+  md.isTrusted = false;
+  md.supportHtml = false;
+  md.appendMarkdown(`**${run.meta.id.replace(/[^\w-]/g, '')}** — `).appendText(`${s.status}`).appendMarkdown('\n\n');
+  md.appendText(vscode.workspace.asRelativePath(run.meta.argsFile)).appendMarkdown('\n\n');
+  if (s.lastCheckpoint) md.appendText(`last checkpoint: step ${s.lastCheckpoint.step}`).appendMarkdown('\n\n');
+  if (s.error) {
+    md.appendText(s.error.message);
+    if (s.error.hint) md.appendMarkdown('\n\n').appendText(s.error.hint);
+  }
+  return md;
+}
+
 export class RunTreeItem extends vscode.TreeItem {
   constructor(readonly run: RunSummary) {
     super(run.meta.id, vscode.TreeItemCollapsibleState.None);
     const s = run.snapshot;
     this.description = `${s.status} · ${s.step}/${s.maxSteps || '?'}${s.loss !== undefined ? ` · loss ${s.loss.toFixed(3)}` : ''}`;
-    this.tooltip = new vscode.MarkdownString(
-      `**${run.meta.id}** — ${s.status}\n\n${vscode.workspace.asRelativePath(run.meta.argsFile)}\n\n` +
-        (s.lastCheckpoint ? `last checkpoint: step ${s.lastCheckpoint.step}\n\n` : '') +
-        (s.error ? `${s.error.message}\n\n${s.error.hint}` : ''),
-    );
+    this.tooltip = runTooltip(run);
     this.iconPath = new vscode.ThemeIcon(
       s.status === 'done' ? 'pass' : s.status === 'failed' ? 'error' : s.status === 'interrupted' || s.status === 'stopped' ? 'debug-pause' : 'sync~spin',
     );

@@ -4,7 +4,8 @@
 // reads `extensionDevelopmentPath`/`extensionTestsPath` from the URL payload, loads this repo as
 // the extension under development and runs the mocha suite; the exit code is the suite's.
 // Each run gets a fresh copy of test/integration/workspace so tests that edit files or settings
-// never dirty the repository.
+// never dirty the repository. With TUNER_HOST_RESTRICTED=1 workspace trust is on and the copy is
+// not trusted (Restricted Mode).
 import { spawn } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
@@ -21,6 +22,7 @@ const chromiumPath = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const suiteIndex = path.join(root, 'out/test/integration/suite/index');
 const timeoutMs = Number(process.env.HOST_TEST_TIMEOUT_MS ?? 300_000);
 const verbose = !!process.env.VERBOSE;
+const restricted = process.env.TUNER_HOST_RESTRICTED === '1';
 
 for (const [what, file, fix] of [
   ['Node 24 for the host', node24, 'bash test/integration/setup-host.sh'],
@@ -52,7 +54,8 @@ writeFileSync(path.join(tmp, 'user-data/User/settings.json'), JSON.stringify({
   'workbench.tips.enabled': false,
   'update.mode': 'none',
   'git.enabled': false,
-  'security.workspace.trust.enabled': false,
+  'security.workspace.trust.enabled': restricted,
+  ...(restricted ? { 'security.workspace.trust.startupPrompt': 'never', 'security.workspace.trust.emptyWindow': false } : {}),
 }, null, 2));
 
 const freePort = () => new Promise((resolve, reject) => {
@@ -69,7 +72,7 @@ const base = `http://${authority}`;
 // watcher and agent host it forks (and any trainer a test starts), which would outlive the run.
 const server = spawn(node24, [codeServer,
   '--auth', 'none', '--bind-addr', authority,
-  '--disable-telemetry', '--disable-update-check', '--disable-workspace-trust',
+  '--disable-telemetry', '--disable-update-check', ...(restricted ? [] : ['--disable-workspace-trust']),
   '--disable-getting-started-override', '--ignore-last-opened',
   '--user-data-dir', path.join(tmp, 'user-data'),
   '--extensions-dir', path.join(tmp, 'extensions'),
@@ -134,6 +137,7 @@ await page.exposeFunction('codeAutomationLog', (_type, args) => {
   if (verbose || !noise.test(text)) console.log(text);
 });
 const exited = new Promise((resolve) => page.exposeFunction('codeAutomationExit', (code) => resolve(code)));
+
 
 const payload = JSON.stringify([
   ['extensionDevelopmentPath', `vscode-remote://${authority}${root}`],

@@ -36,6 +36,8 @@ export class OutsideWorkspaceError extends Error {
 export interface Confinement {
   workspace: string;
   allowed?: readonly string[];
+  /** The fields to check (default: all); the token preview reads only the chat template. */
+  fields?: readonly PathField[];
 }
 
 /** The real path of `p`; for a path not created yet, the real path of its nearest existing parent plus the rest. */
@@ -83,9 +85,10 @@ export function checkPreparePaths(args: ResolvedArgs, argsFile: string, confine:
   const workspace = realPathOf(confine.workspace);
   const allowed = new Set((confine.allowed ?? []).map(realPathOf));
   const outside: OutsidePath[] = [];
+  const checked = new Set<PathField>(confine.fields ?? ['data', 'eval_data', 'chat_template', 'output_dir']);
   const resolve = (field: PathField, given: string, rel = given): string => {
     const real = realPathOf(path.resolve(argsDir, rel));
-    if (!isInside(workspace, real) && !allowed.has(real)) outside.push({ field, given, path: real });
+    if (checked.has(field) && !isInside(workspace, real) && !allowed.has(real)) outside.push({ field, given, path: real });
     return real;
   };
   const templateFile = templateFileOf(args.chat_template);

@@ -29,9 +29,9 @@ export class PreviewClient {
     return w;
   }
 
-  preview(argsFile: string, args: ResolvedArgs, line: string): Promise<PreviewResponse> {
+  preview(argsFile: string, args: ResolvedArgs, line: string, workspace?: string): Promise<PreviewResponse> {
     const id = this.nextId++;
-    const req: PreviewRequest = { id, argsFile, args, line };
+    const req: PreviewRequest = { id, argsFile, args, line, workspace };
     return new Promise((resolve) => {
       this.pending.set(id, resolve);
       this.start().postMessage(req);

@@ -1,6 +1,7 @@
 // Long-lived worker for the editor's token preview (bundled as dist/preview-worker.js): loading
 // a tokenizer takes seconds and tokenizing is CPU work, so neither runs on the extension host's
 // thread. The prepared model/tokenizer is cached per ARGS.json content.
+import * as path from 'node:path';
 import { isMainThread, parentPort } from 'node:worker_threads';
 import type { ResolvedArgs } from '../args/fields';
 import { planPreparation, type PreparePlan } from './prepare-setup';
@@ -11,6 +12,8 @@ export interface PreviewRequest {
   argsFile: string;
   args: ResolvedArgs;
   line: string;
+  /** The workspace folder: a chat template file must be in it (default: the folder of ARGS.json). */
+  workspace?: string;
 }
 
 export type PreviewResponse = { id: number; preview: RecordPreview; templateSource: string; eosWarning?: string } | { id: number; error: string };
@@ -19,10 +22,13 @@ const plans = new Map<string, PreparePlan>();
 
 export function handlePreview(req: PreviewRequest): PreviewResponse {
   try {
-    const key = `${req.argsFile}\n${JSON.stringify(req.args)}`;
+    const key = `${req.argsFile}\n${req.workspace}\n${JSON.stringify(req.args)}`;
     let plan = plans.get(key);
     if (!plan) {
-      plan = planPreparation(req.args, req.argsFile);
+      // The preview reads no data and writes nothing: of ARGS.json's paths only the chat
+      // template file is read, and it must be in the workspace like everything preparation reads.
+      const argsDir = path.dirname(req.argsFile);
+      plan = planPreparation(req.args, req.argsFile, argsDir, { workspace: req.workspace ?? argsDir, fields: ['chat_template'] });
       plans.clear(); // one tokenizer in memory at a time: they can be hundreds of MB
       plans.set(key, plan);
     }

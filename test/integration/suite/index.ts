@@ -7,8 +7,12 @@ import Mocha from 'mocha';
 
 export function run(): Promise<void> {
   const mocha = new Mocha({ ui: 'tdd', color: false, timeout: 60_000, grep: process.env.TUNER_TEST_GREP });
-  for (const file of fs.readdirSync(__dirname).sort()) {
-    if (file.endsWith('.test.js')) mocha.addFile(path.join(__dirname, file));
+  // This suite, then the security suite's real-host part (out/test/security/host).
+  for (const dir of [__dirname, path.join(__dirname, '..', '..', 'security', 'host')]) {
+    if (!fs.existsSync(dir)) continue;
+    for (const file of fs.readdirSync(dir).sort()) {
+      if (file.endsWith('.test.js')) mocha.addFile(path.join(dir, file));
+    }
   }
   return new Promise((resolve, reject) => {
     const runner = mocha.run((failures) => {

@@ -15,6 +15,7 @@ import { prepareDataset } from '../../../src/core/dataset/prepare';
 import { prepareInWorker } from '../../../src/core/dataset/prepare-client';
 import { NotTunersFolderError, OutsideWorkspaceError, PREPARED_MARKER, type PathField } from '../../../src/core/dataset/prepare-paths';
 import { planPreparation } from '../../../src/core/dataset/prepare-setup';
+import { handlePreview } from '../../../src/core/dataset/preview-worker';
 import { RunManager } from '../../../src/core/run/run-manager';
 import { RunStore } from '../../../src/core/run/run-store';
 import { makeTinyProject, PREPARE_WORKER } from '../../unit/run/tiny-run';
@@ -77,6 +78,25 @@ describe('every ARGS.json path that leads outside the workspace is refused befor
   test('the default workspace is the folder of ARGS.json', () => {
     const args = writeArgs({ data: path.join(arena.outside, 'secret.jsonl') });
     assert.throws(() => planPreparation(args, argsFile), OutsideWorkspaceError);
+  });
+});
+
+describe('the token preview reads only a chat template inside the workspace', () => {
+  const line = JSON.stringify({ input: 'what is the capital of france ?', output: 'paris .' });
+  for (const [how, value] of Object.entries(attacks('chat_template'))) {
+    test(`chat_template: ${how}`, () => {
+      const args = writeArgs({ chat_template: value });
+      const r = handlePreview({ id: 1, argsFile, args, line, workspace: arena.ws });
+      assert.ok('error' in r, JSON.stringify(r).slice(0, 200));
+      assert.match(r.error, /outside the workspace/);
+      assert.ok(!r.error.includes(arena.secret));
+    });
+  }
+
+  test('paths the preview does not use are not its concern', () => {
+    const args = writeArgs({ output_dir: arena.outside });
+    const r = handlePreview({ id: 2, argsFile, args, line, workspace: arena.ws });
+    assert.ok(!('error' in r), JSON.stringify(r).slice(0, 300));
   });
 });
 
