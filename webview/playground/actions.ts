@@ -75,6 +75,8 @@ export function sendPrompt(): void {
     if (user.trim() === '') return;
     const exchanges = [...state.exchanges, { user, replies: [null, null] as (string | null)[], stats: [null, null] }];
     update({ exchanges, draft: '' });
+    const box = document.getElementById('draft') as (HTMLElement & { value: string }) | null;
+    if (box) box.value = '';
     const index = exchanges.length - 1;
     start(index, sides.map((side) => ({ side, prompt: promptFor('chat', state.system, exchanges, index, side, '') })), user);
   } else {

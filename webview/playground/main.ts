@@ -158,7 +158,8 @@ function renderAll(): void {
     el(
       'div',
       { className: `layout${state.showSettings ? ' with-settings' : ''}` },
-      el('main', { className: 'main' }, noModels ? emptyState() : el('div', { id: 'sides' }), el('div', { id: 'transcript', className: 'transcript' }), composer()),
+      // With nothing to load there is nothing to type to: the empty state says what to do instead.
+      el('main', { className: 'main' }, ...(noModels ? [emptyState()] : [el('div', { id: 'sides' }), el('div', { id: 'transcript', className: 'transcript' }), composer()])),
       el('aside', { className: 'aside' }, el('section', { id: 'settings', className: 'settings' }), el('section', { id: 'exports', className: 'exports' })),
     ),
   );

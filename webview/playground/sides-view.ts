@@ -7,7 +7,7 @@ import { QUANT_CHOICES, type SideIndex } from '../../src/core/playground/convers
 import { formatBytes, formatCount, formatMs } from '../../src/core/playground/format';
 import type { ModelChoice, PlaygroundQuant, SideStatus } from '../protocol';
 import { baseVsTuned, copyCommand, loadSide, unloadSide } from './actions';
-import { button, el, setDisabled, tk, valueOf } from './dom';
+import { button, el, setDisabled, tk, valueOf, type ValueElement } from './dom';
 import { activeSides, model, rt, send, state, V } from './state';
 
 const SIDE_NAMES = ['A', 'B'];
@@ -126,4 +126,10 @@ export function renderSides(): void {
   const sides = activeSides();
   box.className = `sides cols-${sides.length}`;
   box.replaceChildren(...sides.map(sideCard));
+  // The toolkit's dropdown misreads `selected` when disabled options (the group headers) come
+  // first: its value is set once it is in the document.
+  for (const s of sides) {
+    const picker = document.getElementById(`model-${s}`) as ValueElement | null;
+    if (picker && model(state.picks[s].modelId)) picker.value = state.picks[s].modelId;
+  }
 }
