@@ -10,7 +10,8 @@
 // vocab 32000, tied), random weights, with GPT-2's tokenizer cut to its first 32000 tokens.
 // Run: `npm run bench:infer-worker` (after `npm run build`).
 // Options: --quants f32,q8_0,q4_0 --threads N (default all) --prompt 512 --new 128 --rounds R
-//   (default 2; the best of each side is kept) --keep --json.
+//   (default 2; the best of each side is kept) --dim 512 --layers 8 --heads 8 --ffn 1376
+//   --vocab 32000 (at most GPT-2's 50257) --keep --json.
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -24,6 +25,11 @@ import { writeTinyModel } from '../test/native/tiny-model';
 
 interface Options {
   quants: QuantName[];
+  dim: number;
+  layers: number;
+  heads: number;
+  ffn: number;
+  vocab: number;
   threads: number;
   prompt: number;
   newTokens: number;
@@ -33,7 +39,7 @@ interface Options {
 }
 
 function parseOptions(argv: string[]): Options {
-  const o: Options = { quants: ['f32', 'q8_0', 'q4_0'], threads: os.availableParallelism(), prompt: 512, newTokens: 128, rounds: 2, keep: false, json: false };
+  const o: Options = { quants: ['f32', 'q8_0', 'q4_0'], dim: 512, layers: 8, heads: 8, ffn: 1376, vocab: 32000, threads: os.availableParallelism(), prompt: 512, newTokens: 128, rounds: 2, keep: false, json: false };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const num = () => {
@@ -46,6 +52,11 @@ function parseOptions(argv: string[]): Options {
       for (const q of o.quants) if (!QUANT_NAMES.includes(q)) throw new Error(`--quants: unknown ${q} (known: ${QUANT_NAMES.join(', ')})`);
     } else if (a === '--threads') o.threads = num();
     else if (a === '--prompt') o.prompt = num();
+    else if (a === '--dim') o.dim = num();
+    else if (a === '--layers') o.layers = num();
+    else if (a === '--heads') o.heads = num();
+    else if (a === '--ffn') o.ffn = num();
+    else if (a === '--vocab') o.vocab = Math.min(num(), 50257);
     else if (a === '--new') o.newTokens = num();
     else if (a === '--rounds') o.rounds = num();
     else if (a === '--keep') o.keep = true;
@@ -55,16 +66,14 @@ function parseOptions(argv: string[]): Options {
   return o;
 }
 
-const VOCAB = 32000;
-
-/** GPT-2's BPE cut to its first VOCAB - 1 tokens (and the merges that make them), <|endoftext|> as the last id. */
-function writeCutGpt2Tokenizer(root: string, dir: string): void {
+/** GPT-2's BPE cut to its first vocab - 1 tokens (and the merges that make them), <|endoftext|> as the last id. */
+function writeCutGpt2Tokenizer(root: string, dir: string, vocabSize: number): void {
   const src = path.join(root, 'node_modules', '@lenml', 'tokenizer-gpt2', 'models');
   const tj = JSON.parse(fs.readFileSync(path.join(src, 'tokenizer.json'), 'utf8')) as {
     model: { vocab: Record<string, number>; merges: Array<string | [string, string]> };
     added_tokens: Array<{ id: number; content: string }>;
   };
-  const eos = VOCAB - 1;
+  const eos = vocabSize - 1;
   const vocab: Record<string, number> = {};
   for (const [t, id] of Object.entries(tj.model.vocab)) if (id < eos) vocab[t] = id;
   tj.model.merges = tj.model.merges.filter((m) => {
@@ -126,19 +135,14 @@ async function viaWorker(client: InferenceClient, promptText: string, n: number)
   const sent = performance.now();
   const g = client.generate({ prompt: { type: 'text', text: promptText, add_bos: false }, max_new_tokens: n });
   let first = 0;
-  let last = 0;
-  let count = 0;
-  for await (const e of g) {
-    if (e.type !== 'token') continue;
-    last = performance.now();
-    if (count++ === 0) first = last;
-  }
-  const done = await g.done;
-  const t = done.timings;
+  for await (const e of g) if (e.type === 'token' && first === 0) first = performance.now();
+  const t = (await g.done).timings;
   return {
     prefillTokensPerS: t.prompt_tokens_per_s ?? 0,
     ttftMs: first - sent, // as the client sees it: request written -> first token read
-    decodeTokensPerS: count > 1 ? ((count - 1) * 1000) / (last - first) : 0,
+    // The worker's own clock (first to last sampled token, every per-token step of the worker
+    // included): token events reach the client in bursts, so arrival times would overstate it.
+    decodeTokensPerS: t.tokens_per_s ?? 0,
     generated: t.generated_tokens,
   };
 }
@@ -167,14 +171,14 @@ async function main(): Promise<void> {
   if (typeof addon.inferLoad !== 'function') throw new Error('the addon has no inferLoad: run `npm run build:native`');
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'tuner-infer-bench-'));
   try {
-    const model = writeTinyModel(path.join(tmp, 'model'), { vocab: VOCAB, hidden: 512, layers: 8, heads: 8, kvHeads: 8, intermediate: 1376, maxPos: 2048, tied: true, seed: 1 });
-    writeCutGpt2Tokenizer(root, model);
+    const model = writeTinyModel(path.join(tmp, 'model'), { vocab: o.vocab, hidden: o.dim, layers: o.layers, heads: o.heads, kvHeads: o.heads, intermediate: o.ffn, maxPos: 2048, tied: true, seed: 1 });
+    writeCutGpt2Tokenizer(root, model, o.vocab);
     const tok = loadTokenizerCached(model);
     let promptText = '';
     for (let k = 0; tok.encode(promptText).length < o.prompt; k++) promptText += `Line ${k}: the quick brown fox jumps over the lazy dog. `;
     while (tok.encode(promptText).length > o.prompt) promptText = promptText.slice(0, -1);
     const workerPath = path.join(root, 'out', 'src', 'core', 'infer', 'worker-main.js');
-    console.log(`infer-worker-bench: Llama dim 512, 8 layers, ffn 1376, vocab ${VOCAB} (tied), ${o.threads} threads, prompt ${tok.encode(promptText).length} tokens, ${o.newTokens} new, best of ${o.rounds} rounds`);
+    console.log(`infer-worker-bench: Llama dim ${o.dim}, ${o.layers} layers, ${o.heads} heads, ffn ${o.ffn}, vocab ${o.vocab} (tied), ${o.threads} threads, prompt ${tok.encode(promptText).length} tokens, ${o.newTokens} new, best of ${o.rounds} rounds`);
     for (const quant of o.quants) {
       const client = new InferenceClient({ workerPath });
       let d: SideResult | undefined;
