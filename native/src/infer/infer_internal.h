@@ -27,6 +27,9 @@ constexpr int kChunk = 256;
 // From this many rows an f32 linear runs through sgemm's blocked kernels; fewer rows (decode)
 // stream the weights once through qgemm's matrix-vector kernel (qgemm's own switch point).
 constexpr int kGemmRows = 8;
+// Query x key x head-dim products from which cached attention is split over the pool (below,
+// about 10-20 us of work, a fork-join costs as much as it saves).
+constexpr int64_t kAttnForkWork = 1 << 17;
 constexpr int kAttnRowBlock = 64;
 
 // One projection as inference runs it: the LlamaModel's Linear (names, sizes, bias, LoRA A/B

@@ -101,7 +101,9 @@ void Session::forward_chunk(const uint32_t* ids, int n, float* head_rows, bool l
   const int C = c.hidden_size, F = c.intermediate_size, NH = c.num_heads, NKV = c.num_kv_heads, HD = c.head_dim;
   const int KD = NKV * HD, p = position();
   const float eps = c.rms_norm_eps;
-  ThreadPool* pool = pool_.get();
+  // A decode step's element-wise work (a few thousand floats) costs less than waking the
+  // pool, so it runs on the calling thread; attention forks once its keys make it worth it.
+  ThreadPool* pool = n >= kGemmRows ? pool_.get() : nullptr;
   rope_tables(p, n);
   if (const float* E = model_->embed()->data) {
     for (int i = 0; i < n; i++) std::memcpy(h_ + (int64_t)i * C, E + (int64_t)ids[i] * C, sizeof(float) * C);
@@ -122,7 +124,8 @@ void Session::forward_chunk(const uint32_t* ids, int n, float* head_rows, bool l
     linear(L[2], vc, x1_, n);
     rope_forward(q_, cos_, sin_, 1, n, NH, HD, pool);
     rope_forward(kc, cos_, sin_, 1, n, NKV, HD, pool);
-    attention_cache_forward(att_, q_, k_cache(l), v_cache(l), attn_scratch_, n, p, NH, NKV, HD, c.attention_window(l), pool);
+    ThreadPool* attn_pool = (int64_t)n * (p + n) * NH * HD >= kAttnForkWork ? pool_.get() : nullptr;
+    attention_cache_forward(att_, q_, k_cache(l), v_cache(l), attn_scratch_, n, p, NH, NKV, HD, c.attention_window(l), attn_pool);
     linear(L[3], mid_, att_, n);
     add_rmsnorm_forward(h_, x2_, rstd_, mid_, h_, layers[l].ln2->data, n, C, eps, pool);  // h += attention
     linear(L[4], gate_, x2_, n);
