@@ -144,7 +144,8 @@ const payload = JSON.stringify([
   ['extensionTestsPath', `vscode-remote://${authority}${suiteIndex}`],
 ]);
 const started = Date.now();
-await page.goto(`${base}/?folder=${encodeURIComponent(workspace)}&payload=${encodeURIComponent(payload)}`);
+// The workbench's load event can take minutes on a busy machine; the run's own timer bounds it.
+await page.goto(`${base}/?folder=${encodeURIComponent(workspace)}&payload=${encodeURIComponent(payload)}`, { timeout: timeoutMs });
 const code = await exited;
 clearTimeout(timer);
 console.log(`run-host: extension host tests exited with code ${code} after ${((Date.now() - started) / 1000).toFixed(1)} s`);
