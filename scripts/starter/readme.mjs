@@ -16,7 +16,7 @@ export async function greedyAnswer(root, modelDir, question, maxNew = 48) {
   const generate = path.join(path.dirname(findTrainerBinary()), 'tuner-generate');
   const stop = [tok.tokenToId('<|im_end|>'), tok.tokenToId('<|endoftext|>')].join(',');
   const out = JSON.parse(execFileSync(generate, [modelDir, '--ids', ids.join(','), '--greedy', '--max-new', String(maxNew), '--stop', stop, '--threads', '1'], { encoding: 'utf8' }));
-  const gen = out.ids.slice(out.prompt).filter((id) => !stop.split(',').includes(String(id)));
+  const gen = out.ids.filter((id) => !stop.split(',').includes(String(id))); // generated ids only
   return tok.decode(gen).trim();
 }
 
@@ -62,7 +62,7 @@ A small Llama-architecture chat model that Tuner ships so that \`npm start\` has
 tune on any machine, offline. It was pretrained from scratch by Tuner's own trainer
 (\`tuner-train\`, method \`full\`) and knows one thing: what common English words mean. Ask it
 "What is a dog?" or "What is the opposite of hot?"; ask it who it is and it says it is
-Starter. A few minutes of LoRA on [samples/](../../samples) changes that visibly.
+Starter. About a minute of LoRA on [samples/](../../samples) (\`npm start\`) changes that visibly.
 
 Rebuild it with \`node scripts/build-starter-model.mjs\` (after \`npm run build\`); every step is
 seeded, so the same machine and thread count give the same weights.
