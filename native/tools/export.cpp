@@ -5,8 +5,9 @@
 //       (config.json, model.safetensors in the base's torch_dtype unless --dtype, tokenizer
 //       files and chat template copied).
 //   tuner-export gguf --model DIR [--adapter DIR] --type f32|f16|q8_0|q4_0 --out FILE.gguf
-//                     [--name NAME] [--threads N]
-//       -> one GGUF file for llama.cpp / Ollama (the adapter, if any, merged first).
+//                     [--embedding-type f32|f16|q8_0|q4_0] [--name NAME] [--threads N]
+//       -> one GGUF file for llama.cpp / Ollama (the adapter, if any, merged first); every
+//       matrix in --type, the token embedding in --embedding-type when given.
 //
 // On success prints one JSON line to stdout ({"command", "out", "bytes", ..., "warnings"});
 // on failure one JSON line {"code", "message", "hint"} to stderr and exit status 2.
@@ -31,12 +32,13 @@ namespace {
 
 const char* kUsage =
     "usage: tuner-export merge --base DIR --adapter DIR --out DIR [--dtype auto|f32|f16|bf16] [--threads N]\n"
-    "       tuner-export gguf --model DIR [--adapter DIR] --type f32|f16|q8_0|q4_0 --out FILE.gguf [--name NAME] [--threads N]";
+    "       tuner-export gguf --model DIR [--adapter DIR] --type f32|f16|q8_0|q4_0 --out FILE.gguf [--embedding-type TYPE]\n"
+    "                         [--name NAME] [--threads N]";
 
 [[noreturn]] void usage(const std::string& why) { throw TunerError("bad_arguments", "tuner-export: " + why, kUsage); }
 
 struct Args {
-  std::string command, base, adapter, out, dtype = "auto", type, name;
+  std::string command, base, adapter, out, dtype = "auto", type, embedding_type, name;
   int threads = 0;
 };
 
@@ -54,6 +56,7 @@ Args parse(int argc, char** argv) {
     else if (k == "--out") a.out = v;
     else if (k == "--dtype") a.dtype = v;
     else if (k == "--type") a.type = v;
+    else if (k == "--embedding-type") a.embedding_type = v;
     else if (k == "--name") a.name = v;
     else if (k == "--threads") a.threads = std::atoi(v.c_str());
     else usage("unknown option " + k);
@@ -72,6 +75,15 @@ std::string canonical(const std::string& p) {
 long long file_bytes(const std::string& p) {
   struct stat st;
   return stat(p.c_str(), &st) == 0 ? (long long)st.st_size : -1;
+}
+
+bool gguf_type_from_name(const std::string& s, GgmlType* t) {
+  if (s == "f32") *t = GgmlType::F32;
+  else if (s == "f16") *t = GgmlType::F16;
+  else if (s == "q8_0") *t = GgmlType::Q8_0;
+  else if (s == "q4_0") *t = GgmlType::Q4_0;
+  else return false;
+  return true;
 }
 
 Json merge_report_json(const MergeReport& r) {
@@ -112,11 +124,12 @@ int run(const Args& a) {
   } else {
     GgufExportOptions opt;
     opt.name = a.name;
-    if (a.type == "f32") opt.type = GgmlType::F32;
-    else if (a.type == "f16") opt.type = GgmlType::F16;
-    else if (a.type == "q8_0") opt.type = GgmlType::Q8_0;
-    else if (a.type == "q4_0") opt.type = GgmlType::Q4_0;
-    else usage("--type must be f32, f16, q8_0 or q4_0 (got \"" + a.type + "\")");
+    if (!gguf_type_from_name(a.type, &opt.type)) usage("--type must be f32, f16, q8_0 or q4_0 (got \"" + a.type + "\")");
+    if (!a.embedding_type.empty()) {
+      if (!gguf_type_from_name(a.embedding_type, &opt.embedding_type))
+        usage("--embedding-type must be f32, f16, q8_0 or q4_0 (got \"" + a.embedding_type + "\")");
+      opt.embedding_type_set = true;
+    }
     auto model = Model::load(a.base);
     if (!a.adapter.empty()) res.set("merge", merge_report_json(merge_lora(*model, a.adapter, &pool)));
     for (const auto& w : export_gguf(a.out, *model, a.base, opt, &pool)) warnings.push(Json(w));

@@ -71,12 +71,16 @@ class GgufWriter {
   uint64_t next_offset_ = 0;
 };
 
-// What export_gguf writes for the linear weights (7 projections per layer); the embedding
-// and lm_head follow the same type except Q4_0, where they are Q8_0 as llama.cpp keeps its
-// output layer above 4 bits. Norms, biases and rope factors are always F32. A matrix whose
-// row length is not a multiple of 32 falls back to F16.
+// What export_gguf writes: every matrix (the 7 projections per layer, the embedding and the
+// lm_head) in `type`, as `llama-quantize --pure` does and as Tuner's engine quantizes its
+// linears and lm_head, so both run the same weights. Norms, biases and rope factors are always
+// F32. A matrix whose row length is not a multiple of 32 falls back to F16.
 struct GgufExportOptions {
   GgmlType type = GgmlType::F16;
+  // token_embd only, as llama-quantize --token-embedding-type (default: type). Tuner's engine
+  // looks embeddings up in f32, so F32 here makes a quantized file run exactly its weights.
+  GgmlType embedding_type = GgmlType::F16;
+  bool embedding_type_set = false;
   std::string name;  // general.name (default: the model folder's name)
 };
 

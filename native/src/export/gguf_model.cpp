@@ -151,7 +151,6 @@ std::vector<std::string> export_gguf(const std::string& out_path, Model& model, 
   for (auto& wn : add_gguf_tokenizer(w, dir, c.vocab_size)) warnings.push_back(wn);
 
   // Tensors, in the order llama.cpp's converter writes them (token_embd, per layer, output).
-  const GgmlType big = opt.type == GgmlType::Q4_0 ? GgmlType::Q8_0 : opt.type;  // embedding and lm_head
   std::vector<Param*> params = model.base_params();
   std::vector<float> rope_factors;
   if (rs.type == "llama3" && arch == "llama") {
@@ -168,8 +167,7 @@ std::vector<std::string> export_gguf(const std::string& out_path, Model& model, 
     const int perm_heads = permute && is_q ? c.num_heads : permute && is_k ? c.num_kv_heads : 0;
     GgmlType t = GgmlType::F32;
     if (matrix) {
-      const bool embed_or_head = gname == "token_embd.weight" || gname == "output.weight";
-      t = embed_or_head ? big : opt.type;
+      t = gname == "token_embd.weight" && opt.embedding_type_set ? opt.embedding_type : opt.type;
       if ((t == GgmlType::Q8_0 || t == GgmlType::Q4_0) && cols % 32 != 0) t = GgmlType::F16;
     }
     std::vector<int64_t> ne = matrix ? std::vector<int64_t>{cols, rows} : std::vector<int64_t>{cols};
