@@ -24,13 +24,33 @@ bash "$REPO/test/ensure-debian-packages.sh" debootstrap
 started=$SECONDS
 stamp() { echo "fresh-machine: $1 ($((SECONDS - started)) s)"; }
 
+# Debian's part, made once into ROOT_DIR-base (debootstrap's output only; FRESH_REBUILD_BASE=1
+# makes it anew) and copied for every run, so each run starts from the same untouched root.
+BASE="$ROOTFS-base"
+if [ ! -f "$BASE/.debootstrap-done" ] || [ -n "${FRESH_REBUILD_BASE:-}" ]; then
+  rm -rf "$BASE"
+  stamp "debootstrap bookworm into $BASE"
+  debootstrap --variant=minbase --include="$IMAGE_PACKAGES" bookworm "$BASE" "$MIRROR" >"$BASE.log" 2>&1 \
+    || { tail -20 "$BASE.log" >&2; exit 1; }
+  touch "$BASE/.debootstrap-done"
+fi
 rm -rf "$ROOTFS"
-stamp "debootstrap bookworm into $ROOTFS"
-debootstrap --variant=minbase --include="$IMAGE_PACKAGES" bookworm "$ROOTFS" "$MIRROR" >"$ROOTFS.debootstrap.log" 2>&1 \
-  || { tail -20 "$ROOTFS.debootstrap.log" >&2; exit 1; }
-# The machine image's apt sources (updates and security too), Node 20 + npm and npm's settings.
+cp -a "$BASE" "$ROOTFS"
+stamp "root copied to $ROOTFS"
+
+# What the machine image adds to Debian: its apt sources (updates and security too), the
+# certificate authorities it trusts (and the variables naming them), Node 20 + npm and npm's
+# settings.
 cp /etc/apt/sources.list.d/*.sources "$ROOTFS/etc/apt/sources.list.d/" 2>/dev/null && rm -f "$ROOTFS/etc/apt/sources.list"
 cp /etc/resolv.conf "$ROOTFS/etc/resolv.conf"
+if compgen -G '/usr/local/share/ca-certificates/*' >/dev/null; then
+  cp -a /usr/local/share/ca-certificates/. "$ROOTFS/usr/local/share/ca-certificates/"
+  chroot "$ROOTFS" update-ca-certificates >/dev/null
+fi
+image_env=()
+for v in NODE_EXTRA_CA_CERTS SSL_CERT_FILE SSL_CERT_DIR CURL_CA_BUNDLE REQUESTS_CA_BUNDLE; do
+  [ -n "${!v:-}" ] && image_env+=("$v=${!v}")
+done
 cp /usr/bin/node "$ROOTFS/usr/bin/node"
 mkdir -p "$ROOTFS/usr/lib/node_modules" "$ROOTFS/usr/include" "$ROOTFS/usr/etc" "$ROOTFS/root"
 cp -a /usr/lib/node_modules/npm "$ROOTFS/usr/lib/node_modules/"
@@ -49,18 +69,18 @@ chroot "$ROOTFS" apt-mark showmanual | sort >"$ROOTFS/tmp/packages-before"
 status=0
 unshare --mount --propagation private bash -c '
   set -e
-  R=$1
+  R=$1; shift
   mount -t proc proc "$R/proc"
   mount --rbind /sys "$R/sys"
   mount --rbind /dev "$R/dev"
   exec chroot "$R" env -i HOME=/root PATH=/usr/local/bin:/usr/bin:/bin:/usr/local/sbin:/usr/sbin:/sbin \
-    LANG=C.UTF-8 CI=true bash -c "
+    LANG=C.UTF-8 CI=true "$@" bash -c "
       set -e; cd /tmp/fresh/main; t=\$SECONDS
       echo fresh-machine: npm ci; npm ci --no-audit --no-fund </dev/null
       echo fresh-machine: npm ci took \$((SECONDS - t)) s; t=\$SECONDS
       echo fresh-machine: npm test; npm test </dev/null
       echo fresh-machine: npm test took \$((SECONDS - t)) s"
-' fresh-machine "$ROOTFS" || status=$?
+' fresh-machine "$ROOTFS" "${image_env[@]}" || status=$?
 
 chroot "$ROOTFS" apt-mark showmanual | sort >"$ROOTFS/tmp/packages-after"
 echo "fresh-machine: Debian packages the tests installed: $(comm -13 "$ROOTFS/tmp/packages-before" "$ROOTFS/tmp/packages-after" | tr '\n' ' ')"
