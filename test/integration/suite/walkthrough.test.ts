@@ -1,7 +1,8 @@
 // The walkthrough in a real VS Code host: the workbench opens it by its id, every command its
 // steps link to or complete on exists in this host, and each step's command runs without error,
-// in the order a newcomer takes them (open a dataset, show its problems, ask @tuner, start a run
-// on a tiny model, open its dashboard, open the playground).
+// in the order a newcomer takes them (open a dataset and its statistics, show its problems, ask
+// @tuner, start a run on a tiny model, open its dashboard, open the playground). The file dialog
+// of "Open a Dataset…" is only checked to exist: a dialog would wait for a person.
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -48,6 +49,8 @@ suite('walkthrough', function () {
     // openSamples / seeLint: a dataset with problems is open and the Problems view shows them.
     const doc = await openDataset('broken.jsonl');
     await waitFor('lint diagnostics on broken.jsonl', () => vscode.languages.getDiagnostics(doc.uri).length > 0);
+    await vscode.commands.executeCommand('tuner.datasetStats');
+    await vscode.window.showTextDocument(doc);
     await vscode.commands.executeCommand('workbench.actions.view.problems');
     await vscode.commands.executeCommand('tuner.lintDataset');
     // askPlanner: the chat view opens with "@tuner " typed in, waiting for the goal.
