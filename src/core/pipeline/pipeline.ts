@@ -156,7 +156,7 @@ export async function runPipeline(opts: PipelineOptions, listener: PipelineListe
   if (opts.prompts.length > 0) {
     const client = new InferenceClient({ workerPath: opts.inferWorker, env: opts.env, onStderr: (t) => listener.onLog?.(t) });
     try {
-      await timed('answer', `${opts.prompts.length} questions, base and tuned, ${opts.quant}`, async () => {
+      await timed('answer', `${opts.prompts.length} question${opts.prompts.length === 1 ? '' : 's'}, base and tuned, ${opts.quant}`, async () => {
         const ask = { quant: opts.quant, prompts: opts.prompts, maxNewTokens: opts.maxNewTokens, threads: opts.threads };
         const base = await answerPrompts(client, { ...ask, model: plan.model_dir, onAnswer: (a) => listener.onAnswer?.('base', a) });
         const tuned = await answerPrompts(client, { ...ask, model: tunedDir, onAnswer: (a) => listener.onAnswer?.('tuned', a) });
