@@ -35,9 +35,13 @@ function escapeHtml(s: string): string {
   return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 }
 
-/** Visible whitespace, so "\n" and leading spaces in tokens can be seen. */
+/**
+ * A record's text inside the hover's HTML: escaped, Markdown punctuation and theme-icon `$(`
+ * turned into character references (the text is the dataset's, so a link or image in it must
+ * show as text), and whitespace made visible, so "\n" and leading spaces in tokens can be seen.
+ */
 function showText(s: string): string {
-  return escapeHtml(s).replace(/\n/g, '↵<br>').replace(/ /g, '&nbsp;').replace(/\t/g, '→');
+  return escapeHtml(s).replace(/[\\`*_{}[\]()#+\-.!|~$]/g, (c) => `&#${c.charCodeAt(0)};`).replace(/\n/g, '↵<br>').replace(/ /g, '&nbsp;').replace(/\t/g, '→');
 }
 
 export function previewMarkdown(p: RecordPreview & { ok: true }, argsFile: string, templateSource: string, eosWarning: string | undefined): vscode.MarkdownString {

@@ -145,7 +145,9 @@ export class RunController implements vscode.Disposable {
       onExit: (exit, s) => {
         this.changed.fire(session);
         if (s.status === 'failed' || s.status === 'interrupted') {
-          const msg = s.error ? `${s.error.message}${s.error.hint ? ` — ${s.error.hint}` : ''}` : `tuner-train exited with code ${exit.code}`;
+          // Notifications turn [text](target) into links; the message can quote paths from a
+          // shipped plan.json, so that form is broken up.
+          const msg = (s.error ? `${s.error.message}${s.error.hint ? ` — ${s.error.hint}` : ''}` : `tuner-train exited with code ${exit.code}`).replace(/\]\(/g, '] (');
           log.error(`run ${id} ${s.status}: ${msg}`);
           const actions = s.lastCheckpoint ? ['Resume', 'Show Log'] : ['Show Log'];
           void vscode.window.showErrorMessage(`Tuner: run ${id} ${s.status}: ${msg}`, ...actions).then((choice) => {

@@ -173,7 +173,8 @@ suite('security in a trusted workspace that means harm', function () {
 
     test('the runs view shows a run\'s error and hint as text, not Markdown', async () => {
       const api = await tunerApi();
-      const item = api.runs.runTree.getChildren().find((i) => i.run.meta.id === id);
+      // The view also lists models and exports; a run's item carries its summary.
+      const item = api.runs.runTree.getChildren().find((i) => 'run' in i && (i as { run: { meta: { id: string } } }).run.meta.id === id) as vscode.TreeItem | undefined;
       assert.ok(item, 'the shipped run is listed');
       const tip = item.tooltip as vscode.MarkdownString;
       assert.equal(typeof tip?.value, 'string');
