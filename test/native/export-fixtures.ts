@@ -60,9 +60,10 @@ export function tunerExport(args: string[]): ExportResult {
   return JSON.parse(r.stdout) as ExportResult;
 }
 
-/** tuner-export gguf of a model folder; `embedding` sets --embedding-type. */
-export function exportGguf(modelDir: string, type: ExportType, out: string, embedding?: ExportType): ExportResult {
-  return tunerExport(['gguf', '--model', modelDir, '--type', type, '--out', out, ...(embedding ? ['--embedding-type', embedding] : [])]);
+/** tuner-export gguf of a model folder; `embedding` sets --embedding-type, `adapter` merges one first. */
+export function exportGguf(modelDir: string, type: ExportType, out: string, embedding?: ExportType, adapter?: string): ExportResult {
+  return tunerExport(['gguf', '--model', modelDir, '--type', type, '--out', out, ...(embedding ? ['--embedding-type', embedding] : []),
+    ...(adapter ? ['--adapter', adapter] : [])]);
 }
 
 export interface Generation {
@@ -74,10 +75,11 @@ export interface Generation {
 
 /** Greedy generation by Tuner's engine (tuner-generate), optionally with every step's logits. */
 export function tunerGreedy(modelDir: string, quant: string, prompt: readonly number[], maxNew: number,
-  o: { threads?: number; context?: number; logitsOut?: string } = {}): Generation {
+  o: { threads?: number; context?: number; logitsOut?: string; adapter?: string } = {}): Generation {
   const args = ['--model', modelDir, '--quant', quant, '--greedy', '--ids', prompt.join(','), '--max-new', String(maxNew),
     '--context', String(o.context ?? 256), '--threads', String(o.threads ?? 2)];
   if (o.logitsOut) args.push('--logits-out', o.logitsOut);
+  if (o.adapter) args.push('--adapter', o.adapter);
   const g = JSON.parse(execFileSync(findTool('tuner-generate'), args, { encoding: 'utf8', timeout: 600_000 })) as Generation;
   if (o.logitsOut) {
     const t = readSafetensorsF32(o.logitsOut).get('logits');
