@@ -1,12 +1,14 @@
 // Handlers of the playground and export commands: open the playground, "Try in Playground" on a
 // run or checkpoint (base on the left, tuned on the right), and merge / export from the command
 // palette or the runs view with a cancellable progress notification. Native code runs only in a
-// trusted workspace.
+// trusted workspace (workspace-guard.ts).
 import * as os from 'node:os';
 import * as vscode from 'vscode';
 import { buildCatalog, type CatalogEntry } from '../core/playground/catalog';
 import { ExportError, ExportJob, findNativeTool, planExport, type ExportKind, type ExportResult, type GgufType } from '../core/playground/export-job';
+import { writeOllamaModelfile } from '../core/playground/ollama';
 import { log } from './output';
+import { requireTrust } from './workspace-guard';
 import { offerResult, PlaygroundPanel, type PlaygroundPick } from './playground-panel';
 
 export interface PlaygroundServices {
@@ -17,11 +19,6 @@ type Handler = (...args: unknown[]) => unknown;
 
 function workspaceDir(): string | undefined {
   return vscode.workspace.workspaceFolders?.find((w) => w.uri.scheme === 'file')?.uri.fsPath;
-}
-
-/** Refuses in Restricted Mode: merge, export and the playground run the native engine on workspace files. */
-function requireTrusted(what: string): void {
-  if (!vscode.workspace.isTrusted) throw new Error(`${what} runs Tuner's native engine on files of this workspace: trust the workspace first (Manage Workspace Trust)`);
 }
 
 function catalog(): CatalogEntry[] {
@@ -71,8 +68,7 @@ async function pickType(arg: unknown): Promise<GgufType | undefined> {
 }
 
 /** Runs one export with a cancellable progress notification; resolves with the result (undefined when cancelled). */
-async function runExport(ctx: vscode.ExtensionContext, entry: CatalogEntry, kind: ExportKind, type: GgufType): Promise<ExportResult | undefined> {
-  requireTrusted('Export');
+async function runExport(entry: CatalogEntry, kind: ExportKind, type: GgufType): Promise<ExportResult | undefined> {
   const ws = workspaceDir();
   const plan = planExport(entry, kind, type, ws);
   const binary = findNativeTool('tuner-export');
@@ -80,7 +76,7 @@ async function runExport(ctx: vscode.ExtensionContext, entry: CatalogEntry, kind
   return vscode.window.withProgress(
     { location: vscode.ProgressLocation.Notification, title: `Tuner: ${kind === 'merge' ? 'merging' : 'exporting'} ${plan.source}`, cancellable: true },
     async (progress, token) => {
-      const job = new ExportJob({ binary, id: `cmd-${Date.now()}`, plan, workspaceDir: ws!, onStatus: (s) => progress.report({ message: s.message }) });
+      const job = new ExportJob({ binary, id: `cmd-${Date.now()}`, plan, workspaceDir: ws!, writeModelfile: writeOllamaModelfile, onStatus: (s) => progress.report({ message: s.message }) });
       const sub = token.onCancellationRequested(() => job.cancel());
       try {
         const result = await job.result;
@@ -99,8 +95,8 @@ async function runExport(ctx: vscode.ExtensionContext, entry: CatalogEntry, kind
 }
 
 function exportCommand(kind: ExportKind) {
-  return (s: PlaygroundServices) => async (arg: unknown, type: unknown) => {
-    requireTrusted(kind === 'merge' ? 'Merge' : 'Export');
+  return () => async (arg: unknown, type: unknown) => {
+    await requireTrust(kind === 'merge' ? 'Merging an adapter' : 'Exporting a model');
     const adaptersOnly = kind === 'merge';
     const entry = entryFor(arg, catalog()) ?? (arg === undefined ? await pickEntry(adaptersOnly ? 'Merge which adapter into its base model?' : 'Export which model, adapter or checkpoint?', (e) => !adaptersOnly || !!e.adapterDir) : undefined);
     if (!entry) {
@@ -110,7 +106,7 @@ function exportCommand(kind: ExportKind) {
     if (entry.problem) throw new Error(`${entry.problem.message} — ${entry.problem.hint}`);
     const t = kind === 'merge' ? 'f16' : await pickType(type);
     if (!t) return undefined;
-    return (await runExport(s.ctx, entry, kind, t))?.out;
+    return (await runExport(entry, kind, t))?.out;
   };
 }
 
@@ -122,6 +118,7 @@ export const PLAYGROUND_COMMANDS = {
   },
   /** Args: a run id, a run or checkpoint tree item, or a checkpoint folder. Opens base vs tuned. */
   'tuner.tryInPlayground': (s: PlaygroundServices) => async (arg: unknown) => {
+    await requireTrust('The playground');
     const entries = catalog();
     const entry = entryFor(arg, entries) ?? (await pickEntry('Try which run, checkpoint or model in the playground?', () => true));
     if (!entry) return undefined;

@@ -13,7 +13,7 @@ import type { HistoryEntry } from '../core/playground/history';
 import { parsePlaygroundMessage, WEBVIEW_PROTOCOL_VERSION, type HostToPlayground, type PlaygroundQuant, type PlaygroundToHost } from '../../webview/protocol';
 import { dashboardHtml } from './dashboard-html';
 import { log, reportError } from './output';
-import { ollamaOnPath } from '../core/playground/ollama';
+import { ollamaOnPath, writeOllamaModelfile } from '../core/playground/ollama';
 
 export const PLAYGROUND_VIEW_TYPE = 'tuner.playground';
 const HISTORY_KEY = 'tuner.playground.history';
@@ -82,6 +82,7 @@ export class PlaygroundPanel implements vscode.Disposable {
       workerPath: distWorker,
       exportBinary: () => findNativeTool('tuner-export'),
       generateBinary: () => findNativeTool('tuner-generate'),
+      writeModelfile: writeOllamaModelfile,
       availableMemory: () => os.freemem(),
     });
     this.disposables.push(

@@ -9,6 +9,7 @@ import type { HostToPlayground } from '../../webview/protocol';
 import { PlaygroundController, type PlaygroundDeps, type PlaygroundHost } from '../../src/core/playground/controller';
 import type { ExportPlan, ExportResult } from '../../src/core/playground/export-job';
 import type { HistoryEntry } from '../../src/core/playground/history';
+import { writeOllamaModelfile } from '../../src/core/playground/ollama';
 import { RunManager } from '../../src/core/run/run-manager';
 import { RunStore } from '../../src/core/run/run-store';
 import { makeTinyProject, PREPARE_WORKER, TINY_VOCAB, writeTokenizer } from '../unit/run/tiny-run';
@@ -95,6 +96,7 @@ export function controllerFor(host: RecordingHost, over: Partial<PlaygroundDeps>
     workerPath: WORKER,
     exportBinary: () => path.join(NATIVE_DIR, 'tuner-export'),
     generateBinary: () => path.join(NATIVE_DIR, 'tuner-generate'),
+    writeModelfile: writeOllamaModelfile,
     cacheDir: path.join(host.ws ?? '/nonexistent', '.no-hf-cache'),
     ...over,
   });

@@ -109,12 +109,14 @@ test('Stop ends a generation within a token or two, and the side keeps working',
   const running = pg.handle({ v: 1, type: 'generate', genId, requests: [{ side: 0, prompt: { type: 'text', text: 'what is the' } }], sampling: { ...GREEDY, max_new_tokens: 3000 }, history: { mode: 'text', text: 'what is the', at: 1 } });
   await host.waitFor('20 tokens', () => (host.of('token', from).length >= 20 ? true : undefined));
   await pg.handle({ v: 1, type: 'stop', genId });
-  const seenAtStop = host.of('token', from).length;
   await running;
   const done = host.of('done', from)[0];
   assert.equal(done.stats.reason, 'cancelled');
-  assert.ok(done.stats.generatedTokens <= seenAtStop + 3, `${done.stats.generatedTokens} generated, ${seenAtStop} seen when Stop was pressed`);
-  assert.ok(done.stats.cancelMs !== undefined && done.stats.cancelMs < 1000, `stopped ${done.stats.cancelMs} ms after the worker read Stop`);
+  assert.ok(done.stats.generatedTokens < 3000, 'it stopped early');
+  // What this process has seen lags the worker on a busy machine; the worker's own clock says how
+  // long stopping took once it read Stop: about a token at most.
+  const msPerToken = 1000 / done.stats.tokensPerS!;
+  assert.ok(done.stats.cancelMs !== undefined && done.stats.cancelMs <= 3 * msPerToken + 100, `stopped ${done.stats.cancelMs} ms after the worker read Stop (${msPerToken.toFixed(1)} ms per token)`);
   const again = await generate([{ side: 0, prompt: { type: 'text', text: 'what is the' } }], { ...GREEDY, max_new_tokens: 5 });
   assert.equal(again.side(0)!.stats.generatedTokens, 5);
 });
@@ -163,6 +165,12 @@ test('GGUF export of a model with a real tokenizer: progress, the file under exp
   } finally {
     await m.dispose();
   }
+  // For Ollama: the GGUF and a Modelfile naming it, in one folder.
+  const ollama = await pg.startExport(0, 'ollama', 'q4_0')!.result;
+  assert.equal(ollama.out, path.join(ws, 'exports', 'ollama-gpt2-tiny-q4_0'));
+  assert.equal(ollama.ollamaName, 'tuner-gpt2-tiny');
+  assert.deepEqual(fs.readdirSync(ollama.out).sort(), ['Modelfile', 'model-q4_0.gguf']);
+  assert.match(fs.readFileSync(path.join(ollama.out, 'Modelfile'), 'utf8'), /^FROM \.\/model-q4_0\.gguf$/m);
 });
 
 test('a cancelled export removes its partial output; exports outside a workspace are refused', async () => {

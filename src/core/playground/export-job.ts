@@ -36,8 +36,8 @@ export interface ExportPlan {
   /** The file or folder the job creates (absolute, inside the workspace). */
   out: string;
   steps: ExportStep[];
-  /** For Ollama: the folder holding the GGUF and the Modelfile, and the GGUF's name in it. */
-  ollama?: { dir: string; gguf: string; name: string };
+  /** For Ollama: the folder holding the GGUF and the Modelfile, the GGUF's name in it, the model name for `ollama create`, and the folder whose chat template the Modelfile translates. */
+  ollama?: { dir: string; gguf: string; name: string; modelDir: string };
 }
 
 function sourceLabel(e: CatalogEntry): string {
@@ -93,7 +93,7 @@ export function planExport(entry: CatalogEntry, kind: ExportKind, ggufType: Gguf
       source: sourceLabel(entry),
       out,
       steps: [{ stage: `${entry.adapterDir ? 'merging and ' : ''}writing GGUF ${ggufType} for Ollama`, args: ['gguf', ...model, '--type', ggufType, '--out', path.join(out, gguf)] }],
-      ollama: { dir: out, gguf, name: ollamaName },
+      ollama: { dir: out, gguf, name: ollamaName, modelDir: entry.modelDir },
     };
   }
   if (!insideWorkspace(plan.out, workspaceDir)) throw new ExportError('outside_workspace', `${plan.out} is outside the workspace ${workspaceDir}`, 'Exports are written into the workspace only.');

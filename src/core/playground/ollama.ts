@@ -1,7 +1,10 @@
-// Ollama around an export: whether `ollama` is installed (then the editor offers to run
-// `ollama create` on the exported folder).
+// Ollama around an export: the Modelfile beside the GGUF, and whether `ollama` is installed
+// (then the editor offers to run `ollama create` on the exported folder).
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+
+import { modelfileForFolder } from '../export/modelfile';
+import type { ExportPlan } from './export-job';
 
 /** True when an executable `ollama` is on PATH. */
 export function ollamaOnPath(env: NodeJS.ProcessEnv = process.env): boolean {
@@ -18,4 +21,16 @@ export function ollamaOnPath(env: NodeJS.ProcessEnv = process.env): boolean {
     }
   }
   return false;
+}
+
+/**
+ * Writes the Modelfile of an Ollama export beside its GGUF: FROM the GGUF, the model's chat
+ * template translated for Ollama, its stop strings and sampling defaults (src/core/export/modelfile.ts).
+ * An adapter does not change the template, so the base model folder's tokenizer_config.json is read.
+ */
+export function writeOllamaModelfile(plan: ExportPlan): string {
+  if (!plan.ollama) throw new Error(`${plan.out} is not an Ollama export`);
+  const file = path.join(plan.ollama.dir, 'Modelfile');
+  fs.writeFileSync(file, modelfileForFolder(plan.ollama.modelDir, `./${plan.ollama.gguf}`).text);
+  return file;
 }

@@ -1,0 +1,136 @@
+// The playground in a real VS Code extension host: the panel's real webview boots and asks for
+// its data; with no model anywhere it gets an empty list (the page's empty state); after a tiny
+// run is trained, "Try in Playground" opens base and tuned side by side and the page loads both;
+// they generate together (the tuned one answering as the data taught it), Stop ends a long
+// generation, the merge and GGUF export commands write into the workspace (the GGUF loaded back
+// in llama.cpp), and closing the panel stops its inference processes.
+import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import * as vscode from 'vscode';
+import { buildCatalog } from '../../../src/core/playground/catalog';
+import type { HostToPlayground, PlaygroundPrompt } from '../../../webview/protocol';
+import { LlamaCppPeer } from '../../native/llama-cpp-peer';
+import { writeModelWithTokenizer } from '../../native/export-fixtures';
+import { writeEndlessModel } from '../../native/playground-fixtures';
+import { makeTinyProject } from '../../unit/run/tiny-run';
+import { tunerApi, waitFor, workspaceFile } from './helpers';
+
+const ANSWERS = /^(paris|madrid|rome|berlin|four|two|eight|blue|green|white) \.$/;
+const GREEDY = { temperature: 0, top_k: 0, top_p: 1, min_p: 0, repetition_penalty: 1, no_repeat_ngram_size: 0, seed: 1, max_new_tokens: 12, stop: [] as string[] };
+const chat = (q: string): PlaygroundPrompt => ({ type: 'chat', messages: [{ role: 'user', content: q }] });
+const of = <T extends HostToPlayground['type']>(posted: HostToPlayground[], type: T, from = 0) =>
+  posted.slice(from).filter((m): m is Extract<HostToPlayground, { type: T }> => m.type === type);
+
+suite('playground', function () {
+  this.timeout(300_000);
+  let runId: string;
+
+  suiteTeardown(async () => {
+    (await tunerApi()).playground()?.dispose();
+  });
+
+  test('with no model in the workspace or the cache, the real page gets an empty list (its empty state)', async () => {
+    const api = await tunerApi();
+    // Other suites of a full run may have put models in the workspace before this one.
+    const already = buildCatalog({ workspaceDir: vscode.workspace.workspaceFolders![0].uri.fsPath }).entries.map((e) => e.id);
+    assert.equal(await vscode.commands.executeCommand('tuner.openPlayground'), 'tuner.playground');
+    const panel = await waitFor('the playground page to boot and ask for its data', () => api.playground()?.posted.find((m) => m.type === 'init'), 60_000);
+    assert.equal(panel.type, 'init');
+    if (panel.type !== 'init') return;
+    assert.deepEqual(panel.models.map((m) => m.id), already);
+    if (already.length === 0) assert.deepEqual(panel.models, [], 'nothing to pick: the page shows where Tuner looked and "Choose Model Folder…"');
+    assert.equal(panel.trusted, true);
+    assert.deepEqual(panel.sides.map((s) => s.phase), ['empty', 'empty'], 'no inference process before a model is picked');
+    assert.equal(api.playground()!.controller.sides[0].pid, undefined);
+  });
+
+  test('Try in Playground on a trained run: base and tuned load side by side and answer together', async () => {
+    const api = await tunerApi();
+    const args = makeTinyProject(workspaceFile('pg-tiny').fsPath, { args: { max_steps: 120, save_interval: 60, learning_rate: 0.02 } });
+    runId = (await vscode.commands.executeCommand<string>('tuner.startRun', vscode.Uri.file(args)))!;
+    const session = api.runs.runs.manager().session(runId);
+    if (session) await session.exited;
+    assert.equal(api.runs.runs.manager().store.open(runId).snapshot().status, 'done');
+
+    const tunedId = await vscode.commands.executeCommand<string>('tuner.tryInPlayground', runId);
+    assert.match(tunedId ?? '', /^adapter:.*adapter$/);
+    const panel = api.playground()!;
+    // The real page got the picks and asked for both loads itself.
+    await waitFor('both sides loaded by the page', () => panel.controller.sides.every((s) => s.status.phase === 'ready'), 120_000);
+    const [base, tuned] = panel.controller.sides.map((s) => s.status);
+    assert.equal(tuned.modelId, tunedId);
+    assert.ok(base.loaded!.loadMs > 0 && base.loaded!.residentBytes > 0 && tuned.loaded!.weightBytes > base.loaded!.weightBytes);
+
+    for (const q of ['what is the capital of france ?', 'what is the colour of snow ?']) {
+      const from = panel.posted.length;
+      await panel.receive({ v: 1, type: 'generate', genId: `g-${q.length}`, requests: [{ side: 0, prompt: chat(q) }, { side: 1, prompt: chat(q) }], sampling: GREEDY, history: { mode: 'chat', text: q, at: Date.now() } });
+      const done = of(panel.posted, 'done', from);
+      assert.equal(done.length, 2, JSON.stringify(of(panel.posted, 'genError', from)));
+      const t = done.find((d) => d.side === 1)!;
+      const b = done.find((d) => d.side === 0)!;
+      assert.match(t.text.trim(), ANSWERS, `tuned: ${JSON.stringify(t.text)}`);
+      assert.doesNotMatch(b.text.trim(), ANSWERS, `base: ${JSON.stringify(b.text)}`);
+      assert.equal(of(panel.posted, 'token', from).filter((x) => x.side === 1).map((x) => x.text).join(''), t.text, 'streamed to the page token by token');
+    }
+  });
+
+  test('Stop ends a long generation within a token or two', async () => {
+    const api = await tunerApi();
+    const dir = writeEndlessModel(workspaceFile('pg-endless').fsPath);
+    const panel = api.playground()!;
+    await panel.receive({ v: 1, type: 'refresh' });
+    await panel.receive({ v: 1, type: 'load', side: 0, modelId: `model:${dir}`, quant: 'f32', force: false });
+    assert.equal(panel.controller.sides[0].status.phase, 'ready', JSON.stringify(panel.controller.sides[0].status));
+    const from = panel.posted.length;
+    const running = panel.receive({ v: 1, type: 'generate', genId: 'long', requests: [{ side: 0, prompt: { type: 'text', text: 'what is the' } }], sampling: { ...GREEDY, max_new_tokens: 3000 }, history: { mode: 'text', text: 'what is the', at: Date.now() } });
+    await waitFor('20 tokens', () => of(panel.posted, 'token', from).length >= 20, 60_000);
+    await panel.receive({ v: 1, type: 'stop', genId: 'long' });
+    await running;
+    const done = of(panel.posted, 'done', from)[0];
+    assert.equal(done.stats.reason, 'cancelled');
+    assert.ok(done.stats.generatedTokens < 3000, 'it stopped early');
+    // The extension host reads token lines in bursts, so what it has seen lags the worker; the
+    // worker's own clock says how long stopping took once it read Stop: at most about a token.
+    const msPerToken = 1000 / done.stats.tokensPerS!;
+    assert.ok(done.stats.cancelMs! <= 3 * msPerToken + 100, `stopped ${done.stats.cancelMs} ms after reading Stop (${msPerToken.toFixed(1)} ms per token)`);
+  });
+
+  test('merge and GGUF export commands write into the workspace; llama.cpp loads the GGUF', async () => {
+    const merged = await vscode.commands.executeCommand<string>('tuner.mergeAdapter', runId);
+    assert.equal(merged, workspaceFile(`runs/${runId}/exports/merged-final`).fsPath);
+    assert.ok(fs.existsSync(path.join(merged!, 'model.safetensors')) && fs.existsSync(path.join(merged!, 'config.json')));
+    const gpt2 = writeModelWithTokenizer(workspaceFile('pg-gpt2').fsPath, { tokenizer: 'gpt2', hidden: 64, heads: 4, kvHeads: 2, intermediate: 96, maxPos: 128, seed: 5 });
+    const gguf = await vscode.commands.executeCommand<string>('tuner.exportGguf', gpt2, 'q8_0');
+    assert.equal(gguf, workspaceFile('exports/pg-gpt2-q8_0.gguf').fsPath);
+    const peer = await LlamaCppPeer.open();
+    const m = await peer.load(gguf!, { contextSize: 64, threads: 1 });
+    try {
+      assert.equal((await m.greedy(m.tokenize('Hello world'), 3)).length, 3, 'llama.cpp generates from the exported file');
+    } finally {
+      await m.dispose();
+    }
+    const panel = (await tunerApi()).playground()!;
+    await panel.receive({ v: 1, type: 'refresh' });
+    const listed = of(panel.posted, 'models').at(-1)!;
+    assert.ok(listed.models.some((x) => x.kind === 'merged' && x.path === merged), 'the merged folder is offered in the picker');
+    assert.ok(listed.exports.some((x) => x.path === gguf && x.kind === 'gguf'));
+  });
+
+  test('closing the panel stops its inference processes', async () => {
+    const panel = (await tunerApi()).playground()!;
+    const pids = panel.controller.sides.map((s) => s.pid).filter((p): p is number => p !== undefined);
+    assert.ok(pids.length > 0);
+    panel.panel.dispose();
+    const alive = (pid: number) => {
+      try {
+        process.kill(pid, 0);
+        return true;
+      } catch {
+        return false;
+      }
+    };
+    await waitFor('the workers to exit', () => pids.every((p) => !alive(p)), 20_000);
+    assert.equal((await tunerApi()).playground(), undefined);
+  });
+});
