@@ -8,6 +8,9 @@
 //                     [--embedding-type f32|f16|q8_0|q4_0] [--name NAME] [--threads N]
 //       -> one GGUF file for llama.cpp / Ollama (the adapter, if any, merged first); every
 //       matrix in --type, the token embedding in --embedding-type when given.
+//   tuner-export quantize --model DIR [--adapter DIR] --quant f16|q8_0|q4_0|int8|nf4 --out DIR [--threads N]
+//       -> a quantized folder the inference engine runs as stored (the adapter merged first):
+//       the same weights as quantizing at load, without the f32 weights on disk.
 //
 // On success prints one JSON line to stdout ({"command", "out", "bytes", ..., "warnings"});
 // on failure one JSON line {"code", "message", "hint"} to stderr and exit status 2.
@@ -33,20 +36,21 @@ namespace {
 const char* kUsage =
     "usage: tuner-export merge --base DIR --adapter DIR --out DIR [--dtype auto|f32|f16|bf16] [--threads N]\n"
     "       tuner-export gguf --model DIR [--adapter DIR] --type f32|f16|q8_0|q4_0 --out FILE.gguf [--embedding-type TYPE]\n"
-    "                         [--name NAME] [--threads N]";
+    "                         [--name NAME] [--threads N]\n"
+    "       tuner-export quantize --model DIR [--adapter DIR] --quant f16|q8_0|q4_0|int8|nf4 --out DIR [--threads N]";
 
 [[noreturn]] void usage(const std::string& why) { throw TunerError("bad_arguments", "tuner-export: " + why, kUsage); }
 
 struct Args {
-  std::string command, base, adapter, out, dtype = "auto", type, embedding_type, name;
+  std::string command, base, adapter, out, dtype = "auto", type, embedding_type, name, quant;
   int threads = 0;
 };
 
 Args parse(int argc, char** argv) {
-  if (argc < 2) usage("missing command (merge or gguf)");
+  if (argc < 2) usage("missing command (merge, gguf or quantize)");
   Args a;
   a.command = argv[1];
-  if (a.command != "merge" && a.command != "gguf") usage("unknown command \"" + a.command + "\"");
+  if (a.command != "merge" && a.command != "gguf" && a.command != "quantize") usage("unknown command \"" + a.command + "\"");
   for (int i = 2; i < argc; i++) {
     std::string k = argv[i];
     if (i + 1 >= argc) usage("missing value after " + k);
@@ -58,6 +62,7 @@ Args parse(int argc, char** argv) {
     else if (k == "--type") a.type = v;
     else if (k == "--embedding-type") a.embedding_type = v;
     else if (k == "--name") a.name = v;
+    else if (k == "--quant") a.quant = v;
     else if (k == "--threads") a.threads = std::atoi(v.c_str());
     else usage("unknown option " + k);
   }
@@ -120,6 +125,19 @@ int run(const Args& a) {
     res.set("files", fl);
     res.set("dtype", Json(dtype_safetensors_name(dt)));
     res.set("merge", merge_report_json(rep));
+    res.set("bytes", Json((int64_t)file_bytes(a.out + "/model.safetensors")));
+  } else if (a.command == "quantize") {
+    QuantType qt;
+    if (!quant_type_from_name(a.quant, &qt) || qt == QuantType::F32)
+      usage("--quant must be f16, q8_0, q4_0, int8 or nf4 (got \"" + a.quant + "\")");
+    if (canonical(a.out) == canonical(a.base))
+      throw TunerError("bad_arguments", "tuner-export: --out is the model folder " + a.base, "Write the quantized model to a new folder.");
+    auto model = Model::load(a.base);
+    if (!a.adapter.empty()) res.set("merge", merge_report_json(merge_lora(*model, a.adapter, &pool)));
+    Json fl = Json::array();
+    for (const auto& f : write_quantized_folder(a.out, *model, a.base, qt, &pool)) fl.push(Json(f));
+    res.set("files", fl);
+    res.set("quant", Json(a.quant));
     res.set("bytes", Json((int64_t)file_bytes(a.out + "/model.safetensors")));
   } else {
     GgufExportOptions opt;

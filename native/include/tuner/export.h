@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "tuner/dtype.h"
+#include "tuner/quant.h"
 
 namespace tuner {
 
@@ -42,5 +43,17 @@ DType base_storage_dtype(const Model& model);
 // written atomically. Returns the files written.
 std::vector<std::string> write_model_folder(const std::string& out_dir, Model& model, const std::string& base_dir,
                                             DType dtype);
+
+// Copies base_dir's tokenizer and generation files (the list above) into out_dir; returns them.
+std::vector<std::string> copy_tokenizer_files(const std::string& out_dir, const std::string& base_dir);
+
+// Writes model as a quantized folder the inference engine runs as stored (docs/inference.md,
+// "Quantized folder"): the matrices it quantizes at load time (every *_proj linear, the
+// lm_head, and a tied embedding, which is the head) stored in `type` through quant_io.h, other
+// tensors f32, so the folder generates exactly what the original quantized at load generates;
+// config.json (torch_dtype float32, as the plain tensors are) and the tokenizer files. A matrix
+// whose width is not a multiple of the format's block stays f32, as at load.
+std::vector<std::string> write_quantized_folder(const std::string& out_dir, Model& model, const std::string& base_dir,
+                                                QuantType type, ThreadPool* pool);
 
 }  // namespace tuner

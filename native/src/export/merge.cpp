@@ -139,13 +139,19 @@ std::vector<std::string> write_model_folder(const std::string& out_dir, Model& m
   written.push_back("model.safetensors");
   write_file_atomic(out_dir + "/config.json", cj.dump(2) + "\n");
   written.push_back("config.json");
+  for (const auto& f : copy_tokenizer_files(out_dir, base_dir)) written.push_back(f);
+  return written;
+}
+
+std::vector<std::string> copy_tokenizer_files(const std::string& out_dir, const std::string& base_dir) {
+  std::vector<std::string> copied;
   for (const char* f : {"tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "generation_config.json", "chat_template.jinja",
                         "tokenizer.model", "vocab.json", "merges.txt", "added_tokens.json"}) {
     if (!file_exists(base_dir + "/" + f)) continue;
     write_file_atomic(out_dir + "/" + f, read_text_file(base_dir + "/" + f));
-    written.push_back(f);
+    copied.push_back(f);
   }
-  return written;
+  return copied;
 }
 
 }  // namespace tuner
