@@ -43,7 +43,9 @@ export type DashboardControl = 'pause' | 'resume' | 'stop' | 'save';
 export type DashboardToHost =
   | { v: number; type: 'ready' }
   | { v: number; type: 'control'; command: DashboardControl }
-  | { v: number; type: 'compare'; runId: string | null };
+  | { v: number; type: 'compare'; runId: string | null }
+  /** Open the run in the playground (a paused run saves a checkpoint first). */
+  | { v: number; type: 'tryInPlayground' };
 
 /** What the panel keeps in getState/setState and its serializer restores. */
 export interface DashboardState {
@@ -72,6 +74,8 @@ export function parseDashboardMessage(m: unknown): DashboardToHost {
     case 'compare':
       if (o.runId !== null && typeof o.runId !== 'string') throw new WebviewProtocolError('compare: runId must be a run id or null');
       return { v: WEBVIEW_PROTOCOL_VERSION, type, runId: o.runId as string | null };
+    case 'tryInPlayground':
+      return { v: WEBVIEW_PROTOCOL_VERSION, type };
     default: {
       const never: never = type;
       throw new WebviewProtocolError(`unknown dashboard message type ${JSON.stringify(never)}`);

@@ -94,7 +94,7 @@ export class DashboardPanel implements vscode.Disposable {
     const asUri = (f: string) => panel.webview.asWebviewUri(vscode.Uri.joinPath(ctx.extensionUri, 'dist', 'webview', f)).toString();
     panel.webview.html = dashboardHtml({ cspSource: panel.webview.cspSource, scriptUri: asUri('dashboard.js'), styleUri: asUri('dashboard.css') });
     this.disposables.push(
-      panel.webview.onDidReceiveMessage(guard('dashboard message', (m: unknown) => this.onMessage(parseDashboardMessage(m)))),
+      panel.webview.onDidReceiveMessage((m: unknown) => this.receive(m)),
       panel.onDidDispose(() => this.dispose()),
       runs.onDidStart((s) => {
         if (s.record.id === this.runId) this.follow();
@@ -102,6 +102,9 @@ export class DashboardPanel implements vscode.Disposable {
     );
     this.follow();
   }
+
+  /** One message from the page (or a test), checked; a failure is reported, never thrown. */
+  readonly receive = guard('dashboard message', (m: unknown) => this.onMessage(parseDashboardMessage(m)));
 
   private record(): RunRecord {
     return this.runs.manager().store.open(this.runId);
@@ -141,7 +144,7 @@ export class DashboardPanel implements vscode.Disposable {
     void this.panel.webview.postMessage(m);
   }
 
-  private onMessage(m: DashboardToHost): void {
+  private onMessage(m: DashboardToHost): void | Promise<void> {
     switch (m.type) {
       case 'ready': {
         const rec = this.record();
@@ -169,11 +172,36 @@ export class DashboardPanel implements vscode.Disposable {
         this.post({ v: V, type: 'compare', runId: m.runId, label: m.runId, events: other.events() });
         return;
       }
+      case 'tryInPlayground':
+        return this.tryInPlayground();
       default: {
         const never: never = m;
         reportError('dashboard', new Error(`unhandled message ${JSON.stringify(never)}`));
       }
     }
+  }
+
+  /** Opens the run in the playground; a paused run first saves a checkpoint of where it is. */
+  private async tryInPlayground(): Promise<void> {
+    const s = this.runs.manager().session(this.runId);
+    if (!s || s.snapshot.status !== 'paused') {
+      await vscode.commands.executeCommand('tuner.tryInPlayground', this.runId);
+      return;
+    }
+    const saved = new Promise<string>((resolve, reject) => {
+      const stop = s.listen({
+        onEvent: (e) => {
+          if (e.type !== 'checkpoint') return;
+          stop();
+          const own = this.record().ownCheckpoint(e.path);
+          if (own) resolve(own);
+          else reject(new Error(`the checkpoint ${e.path} is not a folder of run ${this.runId}`));
+        },
+        onExit: () => reject(new Error(`run ${this.runId} ended before its checkpoint was written`)),
+      });
+    });
+    s.save();
+    await vscode.commands.executeCommand('tuner.tryInPlayground', await saved);
   }
 
   dispose(): void {

@@ -1,6 +1,10 @@
 // The "Fine-tune Runs" view: every run under runs/, newest first, with its state; a click opens
-// its dashboard, the context menu resumes or stops it.
+// its dashboard, the context menu resumes or stops it. Under a run: its final adapter and
+// checkpoints (Try in Playground, merge, export) and what was merged or exported from it.
+import * as path from 'node:path';
 import * as vscode from 'vscode';
+import { runCatalog, type CatalogEntry, type ExportEntry } from '../core/playground/catalog';
+import { formatBytes } from '../core/playground/format';
 import type { RunSummary } from '../core/run/run-store';
 import { isLive } from '../core/run/run-state';
 import type { RunController } from './run-controller';
@@ -27,7 +31,7 @@ export function runTooltip(run: RunSummary): vscode.MarkdownString {
 
 export class RunTreeItem extends vscode.TreeItem {
   constructor(readonly run: RunSummary) {
-    super(run.meta.id, vscode.TreeItemCollapsibleState.None);
+    super(run.meta.id, vscode.TreeItemCollapsibleState.Collapsed);
     const s = run.snapshot;
     this.description = `${s.status} · ${s.step}/${s.maxSteps || '?'}${s.loss !== undefined ? ` · loss ${s.loss.toFixed(3)}` : ''}`;
     this.tooltip = runTooltip(run);
@@ -39,7 +43,34 @@ export class RunTreeItem extends vscode.TreeItem {
   }
 }
 
-export class RunTreeProvider implements vscode.TreeDataProvider<RunTreeItem>, vscode.Disposable {
+/** A run's adapter, checkpoint or merged folder: what the playground loads and the exports start from. */
+export class ModelTreeItem extends vscode.TreeItem {
+  constructor(readonly entry: CatalogEntry) {
+    super(entry.label, vscode.TreeItemCollapsibleState.None);
+    this.description = entry.problem ? `⚠ ${entry.problem.message}` : entry.description;
+    this.tooltip = new vscode.MarkdownString().appendText(entry.adapterDir ?? entry.modelDir);
+    this.iconPath = new vscode.ThemeIcon(entry.kind === 'merged' ? 'package' : 'save');
+    this.contextValue = 'tunerCheckpoint';
+    this.command = { title: 'Try in Playground', command: 'tuner.tryInPlayground', arguments: [this] };
+  }
+}
+
+/** A GGUF file or Ollama export of a run: a click shows it in the Explorer. */
+export class ExportTreeItem extends vscode.TreeItem {
+  constructor(readonly exported: ExportEntry) {
+    super(path.basename(exported.kind === 'modelfile' ? path.dirname(exported.path) : exported.path), vscode.TreeItemCollapsibleState.None);
+    this.description = `${exported.kind === 'modelfile' ? 'Ollama' : exported.kind.toUpperCase()} · ${formatBytes(exported.bytes)}`;
+    this.tooltip = new vscode.MarkdownString().appendText(exported.path);
+    this.iconPath = new vscode.ThemeIcon('file-binary');
+    this.contextValue = 'tunerExport';
+    this.resourceUri = vscode.Uri.file(exported.path);
+    this.command = { title: 'Reveal', command: 'revealInExplorer', arguments: [vscode.Uri.file(exported.path)] };
+  }
+}
+
+type RunsViewItem = RunTreeItem | ModelTreeItem | ExportTreeItem;
+
+export class RunTreeProvider implements vscode.TreeDataProvider<RunsViewItem>, vscode.Disposable {
   private readonly emitter = new vscode.EventEmitter<undefined>();
   readonly onDidChangeTreeData = this.emitter.event;
   private readonly sub: vscode.Disposable;
@@ -61,7 +92,7 @@ export class RunTreeProvider implements vscode.TreeDataProvider<RunTreeItem>, vs
     this.emitter.fire(undefined);
   }
 
-  getTreeItem(e: RunTreeItem): vscode.TreeItem {
+  getTreeItem(e: RunsViewItem): vscode.TreeItem {
     return e;
   }
 
@@ -78,9 +109,17 @@ export class RunTreeProvider implements vscode.TreeDataProvider<RunTreeItem>, vs
     });
   }
 
-  getChildren(e?: RunTreeItem): RunTreeItem[] {
-    if (e) return [];
-    return this.list().map((r) => new RunTreeItem(r));
+  getChildren(e?: RunsViewItem): RunsViewItem[] {
+    if (!e) return this.list().map((r) => new RunTreeItem(r));
+    if (!(e instanceof RunTreeItem)) return [];
+    try {
+      const { entries, exports } = runCatalog(this.runs.manager().store.open(e.run.meta.id));
+      // Merged folders are models (listed with the checkpoints); the rest are files.
+      return [...entries.map((x) => new ModelTreeItem(x)), ...exports.filter((x) => x.kind !== 'merged').map((x) => new ExportTreeItem(x))];
+    } catch (err) {
+      this.problems.push(`${e.run.meta.id}: ${(err as Error).message}`);
+      return [];
+    }
   }
 
   dispose(): void {

@@ -85,7 +85,9 @@ function el<K extends keyof HTMLElementTagNameMap>(tag: K, props: Partial<HTMLEl
 
 function fmt(n: number | undefined, digits = 4): string {
   if (n === undefined) return '–';
-  if (Math.abs(n) >= 1e4 || (Math.abs(n) < 1e-3 && n !== 0)) return n.toExponential(2);
+  // Large counts read as grouped digits (106,000 tokens/s); only tiny values (learning rates) use an exponent.
+  if (Math.abs(n) >= 1e4) return Math.round(n).toLocaleString('en-US');
+  if (Math.abs(n) < 1e-3 && n !== 0) return n.toExponential(2);
   return Number(n.toPrecision(digits)).toString();
 }
 
@@ -98,6 +100,11 @@ function buildPage(): void {
     b.addEventListener('click', () => send({ v: V, type: 'control', command: c }));
     controls.append(b);
   }
+  // When the run has finished or is paused, its weights can be tried right away.
+  const tryIt = el('vscode-button' as 'button', { id: 'btn-try', textContent: 'Try in Playground', title: 'Base and tuned side by side (a paused run saves a checkpoint first)' });
+  tryIt.setAttribute('appearance', 'secondary');
+  tryIt.addEventListener('click', () => send({ v: V, type: 'tryInPlayground' }));
+  controls.append(tryIt);
   const xAxis = el('vscode-dropdown' as 'select', { id: 'x-axis' });
   for (const x of ['step', 'tokens'] as XAxis[]) xAxis.append(el('vscode-option' as 'option', { value: x, textContent: `x: ${x}`, selected: x === state.xAxis }));
   xAxis.addEventListener('change', () => {
@@ -179,6 +186,7 @@ function updateHeader(): void {
   enable('btn-resume', h.live && h.status === 'paused');
   enable('btn-save', h.live);
   enable('btn-stop', h.live);
+  enable('btn-try', h.status === 'done' || h.status === 'stopped' || h.status === 'interrupted' || (h.live && h.status === 'paused'));
 }
 
 function updateRunChoices(runs: RunChoice[]): void {

@@ -250,6 +250,14 @@ function folderBytes(dir: string): number {
   return n;
 }
 
+/** One run's adapters, checkpoints, merged folders and exports (for the runs view), newest first. */
+export function runCatalog(rec: RunRecord): { entries: CatalogEntry[]; exports: ExportEntry[] } {
+  const entries: CatalogEntry[] = [];
+  const exported: ExportEntry[] = [];
+  runEntries(rec, entries, exported);
+  return { entries, exports: exported };
+}
+
 /** Everything the playground offers, built fresh (the disk is the truth: runs come and go). */
 export function buildCatalog(o: CatalogOptions): Catalog {
   const entries: CatalogEntry[] = [];

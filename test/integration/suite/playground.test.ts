@@ -100,6 +100,22 @@ suite('playground', function () {
     const merged = await vscode.commands.executeCommand<string>('tuner.mergeAdapter', runId);
     assert.equal(merged, workspaceFile(`runs/${runId}/exports/merged-final`).fsPath);
     assert.ok(fs.existsSync(path.join(merged!, 'model.safetensors')) && fs.existsSync(path.join(merged!, 'config.json')));
+    // The runs view lists the run's adapter, checkpoints and the merged folder under the run;
+    // Try in Playground on one of them puts it beside its base.
+    const api = await tunerApi();
+    const runItem = api.runs.runTree.getChildren().find((i) => 'run' in i && i.run.meta.id === runId)!;
+    const children = api.runs.runTree.getChildren(runItem);
+    assert.deepEqual(children.map((c) => c.label), ['final adapter', 'checkpoint step 120', 'checkpoint step 60', 'merged: merged-final']);
+    assert.equal(children[2].contextValue, 'tunerCheckpoint');
+    const step60 = await vscode.commands.executeCommand<string>('tuner.tryInPlayground', children[2]);
+    assert.match(step60 ?? '', /checkpoints\/step-00000060$/);
+    const selected = await waitFor('the playground picks base and checkpoint', () => of(api.playground()!.posted, 'select').at(-1));
+    assert.deepEqual(selected.picks.map((p) => p?.modelId), [(await waitFor('base id', () => of(api.playground()!.posted, 'models').at(-1)))!.models.find((m) => m.id === step60)!.baseId, step60]);
+    // The dashboard's Try in Playground on the finished run opens its final adapter.
+    const before = api.playground()!.posted.length;
+    await api.runs.dashboard(runId)!.receive({ v: 1, type: 'tryInPlayground' });
+    const fromDashboard = await waitFor('a select from the dashboard', () => of(api.playground()!.posted, 'select', before).at(-1));
+    assert.match(fromDashboard.picks[1]?.modelId ?? '', /runs\/[\d-]+\/adapter$/);
     const gpt2 = writeModelWithTokenizer(workspaceFile('pg-gpt2').fsPath, { tokenizer: 'gpt2', hidden: 64, heads: 4, kvHeads: 2, intermediate: 96, maxPos: 128, seed: 5 });
     const gguf = await vscode.commands.executeCommand<string>('tuner.exportGguf', gpt2, 'q8_0');
     assert.equal(gguf, workspaceFile('exports/pg-gpt2-q8_0.gguf').fsPath);
