@@ -23,7 +23,7 @@ export class PeerModel {
   private constructor(
     readonly model: LlamaModel,
     private readonly context: LlamaContext,
-    private readonly sequence: LlamaContextSequence,
+    readonly sequence: LlamaContextSequence,
   ) {}
 
   static async load(llama: Llama, file: string, o: PeerModelOptions): Promise<PeerModel> {
