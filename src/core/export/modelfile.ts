@@ -154,3 +154,16 @@ export function modelfileForFolder(modelDir: string, from: string, contextLength
     generationConfig: readJson(path.join(modelDir, 'generation_config.json')), contextLength,
   });
 }
+
+/**
+ * Writes `Modelfile` beside `ggufFile` (FROM ./<its name>) for the model folder the GGUF was
+ * exported from; atomic (temp + rename). Returns the Modelfile written.
+ */
+export function writeModelfile(ggufFile: string, modelDir: string, contextLength?: number): Modelfile {
+  const m = modelfileForFolder(modelDir, `./${path.basename(ggufFile)}`, contextLength);
+  const out = path.join(path.dirname(ggufFile), 'Modelfile');
+  const tmp = `${out}.tmp-${process.pid}`;
+  fs.writeFileSync(tmp, m.text);
+  fs.renameSync(tmp, out);
+  return m;
+}

@@ -3,10 +3,13 @@
 // and Qwen2 instruct templates; the family, stops, default system prompt and sampling
 // parameters each Modelfile carries. test/native/modelfile-go.test.ts renders the TEMPLATEs with
 // Go's text/template (as Ollama does) against the Jinja originals.
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 
-import { buildModelfile, modelfileForFolder, recogniseChatTemplate, type ModelfileInput } from '../../../src/core/export/modelfile';
+import { buildModelfile, modelfileForFolder, recogniseChatTemplate, writeModelfile, type ModelfileInput } from '../../../src/core/export/modelfile';
 import { DEFAULT_CHAT_TEMPLATE } from '../../../src/core/dataset/chat-template';
 import { familyDir } from '../prepare/families';
 import { LLAMA2_CHAT, MISTRAL_INSTRUCT, QWEN2_INSTRUCT } from './chat-templates';
@@ -68,4 +71,18 @@ test('sampling parameters come from generation_config.json, temperature 0.8 with
     'greedy when generation_config says do_sample false');
   assert.deepEqual(buildModelfile(input(QWEN2_INSTRUCT, { generationConfig: { top_p: 1.0, top_k: 0, repetition_penalty: 1.0 } })).parameters,
     { temperature: 0.8 }, 'neutral values are left out');
+});
+
+test('writeModelfile puts the Modelfile beside the GGUF, FROM its file name', () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tuner-modelfile-'));
+  try {
+    const m = writeModelfile(path.join(dir, 'tuned-q4_0.gguf'), familyDir('llama3'), 8192);
+    const text = fs.readFileSync(path.join(dir, 'Modelfile'), 'utf8');
+    assert.equal(text, m.text);
+    assert.match(text, /^FROM \.\/tuned-q4_0\.gguf$/m);
+    assert.match(text, /^PARAMETER num_ctx 8192$/m);
+    assert.deepEqual(fs.readdirSync(dir).sort(), ['Modelfile']);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
 });
