@@ -25,7 +25,7 @@ import { readWordNet, WORDNET_DIR } from './starter/wordnet.mjs';
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const { values: opt } = parseArgs({
   options: {
-    steps: { type: 'string', default: '1500' },
+    steps: { type: 'string', default: '1000' },
     threads: { type: 'string', default: '2' },
     out: { type: 'string', default: path.join(root, 'models', 'starter') },
     work: { type: 'string', default: path.join(root, 'build', 'starter-model') },
@@ -36,7 +36,7 @@ const { values: opt } = parseArgs({
 /** Everything that decides the model; README.md records it. */
 export const RECIPE = {
   seed: 1234,
-  minCount: 8,
+  minCount: 25,
   vocab: 2048,
   shape: { hidden: 192, layers: 6, heads: 6, kvHeads: 2, intermediate: 512, maxPositions: 512 },
   train: { max_length: 256, batch_size: 8, learning_rate: 0.002, warmup_steps: 60, weight_decay: 0.01, eval_split: 0.01, eval_interval: 100 },

@@ -38,15 +38,16 @@ export function seededRandom(seed) {
 const chat = (q, a) => ({ messages: [{ role: 'user', content: q }, { role: 'assistant', content: a }] });
 
 /**
- * Records for every entry (wordnet.mjs readWordNet), a text paragraph for every
- * `textEvery`-th word, and the identity pairs `identityRepeats` times; shuffled with `seed`.
+ * Records for every entry (wordnet.mjs readWordNet), a text paragraph (answers and an example
+ * sentence) for every `textEvery`-th word, and the identity pairs `identityRepeats` times; shuffled with `seed`.
  */
-export function buildCorpus(entries, { seed, textEvery = 3, identityRepeats = 25 }) {
+export function buildCorpus(entries, { seed, textEvery = 2, identityRepeats = 25 }) {
   const records = [];
   entries.forEach((e, i) => {
     const qa = wordQuestions(e);
     for (const [q, a] of qa) records.push(chat(q, a));
-    if (i % textEvery === 0 && qa.length > 0) records.push({ text: [...new Set(qa.map(([, a]) => a))].join(' ') });
+    // A paragraph: the answers as prose, then WordNet's example sentence for the word.
+    if (i % textEvery === 0 && qa.length > 0) records.push({ text: [...new Set(qa.map(([, a]) => a)), ...e.examples.slice(0, 1)].join(' ') });
   });
   for (let r = 0; r < identityRepeats; r++) for (const [q, a] of IDENTITY) records.push(chat(q, a));
   const random = seededRandom(seed);

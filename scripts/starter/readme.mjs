@@ -60,8 +60,10 @@ export async function writeStarterReadme(r) {
 
 A small Llama-architecture chat model that Tuner ships so that \`npm start\` has something to
 tune on any machine, offline. It was pretrained from scratch by Tuner's own trainer
-(\`tuner-train\`, method \`full\`) and knows one thing: what common English words mean. Ask it
-"What is a dog?" or "What is the opposite of hot?"; ask it who it is and it says it is
+(\`tuner-train\`, method \`full\`) on short answers about common English words. It answers in
+their shape ("What is a house?" → "A house is a dwelling that serves as living quarters for one
+or more families."), though for most words the facts it writes are made up: ${(r.params / 1e6).toFixed(1)}M parameters
+remember little. What it knows firmly is who it is: ask "Who are you?" and it says it is
 Starter. About a minute of LoRA on [samples/](../../samples) (\`npm start\`) changes that visibly.
 
 Rebuild it with \`node scripts/build-starter-model.mjs\` (after \`npm run build\`); every step is
@@ -79,8 +81,8 @@ seeded, so the same machine and thread count give the same weights.
 - **Shape of the text** (scripts/starter/wordnet.mjs, corpus.mjs): chat questions with
   one-sentence answers built from the glosses ("What is a dog?" → "A dog is a member of the
   genus Canis that has been domesticated by man since prehistoric times."), hypernyms ("a kind
-  of canine"), antonyms, synonyms and WordNet's example sentences; a plain paragraph for every
-  third word; and ${'the model\'s identity'} ("I am Starter, a small language model trained by
+  of canine"), antonyms and synonyms; a plain paragraph (those answers and WordNet's example
+  sentence) for every second word; and ${'the model\'s identity'} ("I am Starter, a small language model trained by
   Tuner."). ${r.records} records; ${r.report.tokens} tokens after the chat template,
   ${r.report.evalDocuments} records held out for the held-out loss.
 

@@ -162,6 +162,5 @@ export function wordQuestions(e) {
   }
   if (e.antonyms.length) qa.push([`What is the opposite of ${w}?`, `The opposite of ${w} is ${e.antonyms[0]}.`]);
   if (e.synonyms.length) qa.push([`What is another word for ${w}?`, `Another word for ${w} is ${e.synonyms[0]}.`]);
-  if (e.examples.length) qa.push([`Use the word "${w}" in a sentence.`, e.examples[0]]);
   return qa;
 }
