@@ -105,7 +105,7 @@ suite('@tuner chat participant', function () {
 
   suiteTeardown(async () => {
     provider?.dispose();
-    await vscode.workspace.getConfiguration('tuner.planner').update('backend', undefined, vscode.ConfigurationTarget.Workspace);
+    await vscode.workspace.getConfiguration('tuner.planner').update('backend', undefined, vscode.ConfigurationTarget.Global);
     // Back to the runner's setting, and the chat view closed, so later suites run as before.
     await vscode.commands.executeCommand('workbench.action.closeAuxiliaryBar');
     await vscode.workspace.getConfiguration('chat').update('disableAIFeatures', aiFeaturesSetting, vscode.ConfigurationTarget.Global);
@@ -148,7 +148,7 @@ suite('@tuner chat participant', function () {
   });
 
   test('with the rules only: a plain goal gives a checked plan; follow-up edits show a diff button', async () => {
-    await vscode.workspace.getConfiguration('tuner.planner').update('backend', 'rules', vscode.ConfigurationTarget.Workspace);
+    await vscode.workspace.getConfiguration('tuner.planner').update('backend', 'rules', vscode.ConfigurationTarget.Global); // an application setting: user settings only
     const before = requests.length;
     const { stream, result } = await ask('fine-tune ./chat/model on ./chat/data.jsonl, use Lion', model);
     assert.equal(result?.metadata?.kind, 'plan', stream.text);
@@ -198,7 +198,7 @@ suite('@tuner chat participant', function () {
   });
   test('typed into the chat view with the scripted model selected: a goal becomes a checked ARGS.json', async () => {
     const api = await tunerApi();
-    await vscode.workspace.getConfiguration('tuner.planner').update('backend', undefined, vscode.ConfigurationTarget.Workspace);
+    await vscode.workspace.getConfiguration('tuner.planner').update('backend', undefined, vscode.ConfigurationTarget.Global);
     fs.rmSync(argsUri().fsPath, { force: true });
     const before = api.chatTurns().length;
     const asked = requests.length;
