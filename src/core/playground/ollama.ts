@@ -3,7 +3,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 
-import { modelfileForFolder } from '../export/modelfile';
+import { writeModelfile } from '../export/modelfile';
 import type { ExportPlan } from './export-job';
 
 /** True when an executable `ollama` is on PATH. */
@@ -24,13 +24,12 @@ export function ollamaOnPath(env: NodeJS.ProcessEnv = process.env): boolean {
 }
 
 /**
- * Writes the Modelfile of an Ollama export beside its GGUF: FROM the GGUF, the model's chat
- * template translated for Ollama, its stop strings and sampling defaults (src/core/export/modelfile.ts).
- * An adapter does not change the template, so the base model folder's tokenizer_config.json is read.
+ * Writes the Modelfile of an Ollama export beside its GGUF (src/core/export/modelfile.ts). An
+ * adapter does not change the chat template, so the base model folder's is translated.
  */
 export function writeOllamaModelfile(plan: ExportPlan): string {
   if (!plan.ollama) throw new Error(`${plan.out} is not an Ollama export`);
-  const file = path.join(plan.ollama.dir, 'Modelfile');
-  fs.writeFileSync(file, modelfileForFolder(plan.ollama.modelDir, `./${plan.ollama.gguf}`).text);
-  return file;
+  const gguf = path.join(plan.ollama.dir, plan.ollama.gguf);
+  writeModelfile(gguf, plan.ollama.modelDir);
+  return path.join(plan.ollama.dir, 'Modelfile');
 }
