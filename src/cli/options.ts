@@ -7,8 +7,8 @@ import type { QuantName } from '../core/engine/infer-addon';
 import { QUANT_NAMES } from '../core/engine/infer-protocol';
 import type { ArgsOverrides } from '../core/pipeline/args-overrides';
 
-/** Asked before and after tuning when no --prompt is given: the sample data's identity questions and one word question. */
-export const DEFAULT_PROMPTS = ['Who are you?', 'What is your name?', 'Who made you?', 'What is a dog?'];
+/** Asked before and after tuning when no --prompt is given: questions the sample identity data answers. */
+export const DEFAULT_PROMPTS = ['Who are you?', 'What is your name?', 'Who made you?', 'Hello!'];
 
 const GGUF_TYPES: readonly (GgufType | 'none')[] = ['q8_0', 'q4_0', 'f16', 'f32', 'none'];
 

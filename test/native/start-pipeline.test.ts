@@ -80,9 +80,8 @@ describe('npm start', { skip }, () => {
       assert.match(a.tuned.answer, /\bPip\b/, `tuned: ${q} -> ${a.tuned.answer}`);
       assert.equal(a.tuned.reason, 'eos', 'the tuned model stops on its own');
     }
-    // The base answers a word question with a definition sentence, as it was pretrained to.
-    const dog = byPrompt.get('What is a dog?')!;
-    assert.match(dog.base.answer, /^An? [a-z]+ is [^.]+\.$/, dog.base.answer);
+    const hello = byPrompt.get('Hello!')!;
+    assert.match(hello.tuned.answer, /^Hello! I am Pip\./, hello.tuned.answer);
   });
 });
 
