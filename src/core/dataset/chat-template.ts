@@ -151,10 +151,13 @@ function moveSpacesIntoAnswers(segments: Segment[]): void {
   for (let i = 0; i + 1 < segments.length; i++) {
     const a = segments[i], b = segments[i + 1];
     if (a.trained || !b.trained) continue;
-    const m = / +$/.exec(a.text);
-    if (!m || m.index === 0) continue;
-    a.text = a.text.slice(0, m.index);
-    b.text = m[0] + b.text;
+    // Counted from the end, not with / +$/, which retries at every space of a long run in the
+    // middle of the text (quadratic in a record's length).
+    let at = a.text.length;
+    while (at > 0 && a.text.charCodeAt(at - 1) === 32) at--;
+    if (at === a.text.length || at === 0) continue;
+    b.text = a.text.slice(at) + b.text;
+    a.text = a.text.slice(0, at);
   }
 }
 

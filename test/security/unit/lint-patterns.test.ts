@@ -141,3 +141,17 @@ describe('bounded content patterns still find what they are for', () => {
     assert.ok(!long.some((c) => c.startsWith('TUN5')), `no content hint on a record over the limit: ${long.join(', ')}`);
   });
 });
+
+describe('rendering a record with the chat template stays linear', () => {
+  test('a prompt with a 1 MB run of spaces in the middle renders in linear time', async () => {
+    const { ChatRenderer, DEFAULT_CHAT_TEMPLATE } = (await import(path.join(path.dirname(CONTENT_CHECKS), 'chat-template.js'))) as typeof import('../../../src/core/dataset/chat-template');
+    const renderer = new ChatRenderer(DEFAULT_CHAT_TEMPLATE, { bosToken: null, eosToken: '</s>', specialTokens: ['</s>'] });
+    const conv = { turns: [{ role: 'user' as const, content: `x${' '.repeat(LINE_BYTES)}y` }, { role: 'assistant' as const, content: 'ok' }] };
+    renderer.render({ turns: [{ role: 'user', content: 'warm' }, { role: 'assistant', content: 'up' }] }, false);
+    const t0 = process.cpuUsage();
+    const out = renderer.render(conv, false);
+    const t = process.cpuUsage(t0);
+    assert.ok(out.segments.some((seg) => seg.trained));
+    assert.ok((t.user + t.system) / 1000 < 10 * LIMIT_MS, `${((t.user + t.system) / 1000).toFixed(0)} ms of CPU to render a record with a 1 MB run of spaces`);
+  });
+});
