@@ -14,8 +14,9 @@ const GGUF_TYPES: readonly (GgufType | 'none')[] = ['q8_0', 'q4_0', 'f16', 'f32'
 
 export const USAGE = `Usage: tuner [ARGS.json] [options]        (from a clone: npm start -- [options])
 
-Fine-tunes a model as ARGS.json says, merges the adapter into the model, writes a quantized
-GGUF file, and shows the base and the tuned model's answers to the same questions.
+Fine-tunes a model as ARGS.json says, merges the adapter into the model, quantizes it (a folder
+Tuner runs, and a GGUF file for llama.cpp / Ollama), and shows the base and the tuned model's
+answers to the same questions.
 Without ARGS.json it runs samples/ARGS.json: the starter model (models/starter) learns a new
 name from samples/identity.jsonl.
 
@@ -27,7 +28,8 @@ Options:
   --name NAME          name that replaces [MODEL NAME] in the data (ARGS "model_name")
   --threads N          CPU threads for training and inference (0: every core)
   --prompt TEXT        a question to ask before and after (repeatable; default: ${DEFAULT_PROMPTS.map((p) => JSON.stringify(p)).join(', ')})
-  --quant FORMAT       weight format the answers run in: ${QUANT_NAMES.join(', ')} (default int8)
+  --quant FORMAT       quantized folder written from the tuned model, and the format the answers
+                       run in: ${QUANT_NAMES.join(', ')} (default int8; f32: no folder)
   --gguf TYPE          GGUF file written from the tuned model: ${GGUF_TYPES.join(', ')} (default q8_0)
   --max-new-tokens N   longest answer in tokens (default 48)
   --runs DIR           folder of the run folders (default: runs/ next to ARGS.json)

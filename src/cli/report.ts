@@ -89,6 +89,7 @@ export function formatSummary(r: PipelineResult, quant: string, show: (p: string
   lines.push('', `Time: ${r.stages.map((s) => `${s.stage} ${formatSeconds(s.seconds)}`).join(', ')}; total ${formatSeconds(total)}`);
   lines.push(`Run folder:  ${show(r.runDir)}`);
   lines.push(`Tuned model: ${show(r.tunedDir)}${r.adapterDir ? ` (LoRA adapter: ${show(r.adapterDir)})` : ''}`);
+  if (r.quantized) lines.push(`Quantized:   ${show(r.quantized.out)} (${(r.quantized.bytes / 1e6).toFixed(1)} MB, ${r.quantized.quant})`);
   if (r.gguf) lines.push(`GGUF:        ${show(r.gguf.out)} (${(r.gguf.bytes / 1e6).toFixed(1)} MB, ${r.gguf.type})`);
   return lines.join('\n') + '\n';
 }

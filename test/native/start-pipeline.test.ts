@@ -1,6 +1,7 @@
 // `npm start` end to end: the real npm script, on a copy of samples/ (ARGS.json + identity
-// data) with the shipped starter model: prepare, LoRA training, merge, q8_0 GGUF, and the
-// answers of the base and the tuned model (int8) through the inference worker. The tuned model
+// data) with the shipped starter model: prepare, LoRA training, merge, an int8 quantized folder
+// and a q8_0 GGUF, and the answers of the base (quantized at load) and of the int8 folder
+// through the inference worker. The tuned model
 // must answer with the name the data taught it ("Pip"), where the base says it is Starter.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -63,7 +64,10 @@ describe('npm start', { skip }, () => {
     assert.match(stdout, /Before and after tuning/);
   });
 
-  test('writes the merged model and a q8_0 GGUF file', () => {
+  test('writes the merged model, an int8 folder the answers ran from, and a q8_0 GGUF file', () => {
+    assert.equal(report.quantized?.quant, 'int8');
+    assert.ok(fs.existsSync(path.join(report.quantized!.out, 'tokenizer.json')));
+    assert.ok(report.quantized!.bytes < report.merge!.bytes, `int8 ${report.quantized!.bytes} bytes, f16 ${report.merge!.bytes}`);
     for (const f of ['config.json', 'model.safetensors', 'tokenizer.json', 'tokenizer_config.json']) assert.ok(fs.existsSync(path.join(report.tunedDir, f)), f);
     assert.equal(report.merge?.merge.modules, 42, 'seven projections in each of the six layers');
     assert.equal(fs.readFileSync(report.gguf!.out).subarray(0, 4).toString('latin1'), 'GGUF');

@@ -1,5 +1,5 @@
 // Runs tuner-export (native/tools/export.cpp) as a child process: LoRA merged into its base as a
-// Hugging Face folder, or a model written as one GGUF file. The tool prints one JSON line on
+// Hugging Face folder, a quantized folder the engine runs as stored, or one GGUF file. The tool prints one JSON line on
 // success and one {code, message, hint} line on stderr on failure; both are parsed here, so a
 // caller gets a typed report or an ExportError naming the file and the fix.
 import { execFile } from 'node:child_process';
@@ -42,7 +42,19 @@ export interface GgufReport {
   warnings: string[];
 }
 
+export interface QuantizeReport {
+  command: 'quantize';
+  out: string;
+  files: string[];
+  quant: QuantizeType;
+  bytes: number;
+  seconds: number;
+  warnings: string[];
+}
+
 export type GgufType = 'f32' | 'f16' | 'q8_0' | 'q4_0';
+/** Formats of a quantized folder (docs/export.md): the engine's formats except f32. */
+export type QuantizeType = 'f16' | 'q8_0' | 'q4_0' | 'int8' | 'nf4';
 
 export interface ExportToolOptions {
   /** tuner-export to run (default: next to tuner-train, see findTrainerBinary). */
@@ -87,6 +99,13 @@ export async function mergeAdapter(base: string, adapter: string, out: string, o
   const args = ['merge', '--base', base, '--adapter', adapter, '--out', out];
   if (opts.dtype) args.push('--dtype', opts.dtype);
   return (await runExport(args, opts)) as MergeReport;
+}
+
+/** Writes a quantized folder of `model` (with `adapter` merged first, if given) that the engine runs as stored. */
+export async function quantizeModel(model: string, out: string, quant: QuantizeType, opts: ExportToolOptions & { adapter?: string } = {}): Promise<QuantizeReport> {
+  const args = ['quantize', '--model', model, '--quant', quant, '--out', out];
+  if (opts.adapter) args.push('--adapter', opts.adapter);
+  return (await runExport(args, opts)) as QuantizeReport;
 }
 
 /** Writes `model` (with `adapter` merged first, if given) as one GGUF file of `type` matrices. */

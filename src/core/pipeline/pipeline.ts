@@ -1,15 +1,16 @@
 // One fine-tuning from start to finish, as `npm start` / `tuner` runs it and as the extension
 // can: ARGS.json -> prepare + train (the run manager, the same code "Fine-tune: Start" uses) ->
-// merge the adapter into the base (tuner-export) -> quantize (a GGUF file for llama.cpp /
-// Ollama, and the merged model run quantized at load) -> the base's and the tuned model's
-// answers to the same questions (the inference worker, as the playground runs it).
+// merge the adapter into the base (tuner-export) -> quantize (tuner-export: a quantized folder
+// the engine runs as stored, and optionally a GGUF file for llama.cpp / Ollama) -> the base's
+// answers (quantized at load to the same format) and the quantized tuned model's answers to the
+// same questions (the inference worker, as the playground runs it).
 // Each stage reports its start, progress and duration through PipelineListener; nothing here
 // prints.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 
 import type { PrepareProgress } from '../dataset/prepare';
-import { exportGguf, mergeAdapter, type ExportToolOptions, type GgufReport, type GgufType, type MergeReport } from '../engine/export-client';
+import { exportGguf, mergeAdapter, quantizeModel, type ExportToolOptions, type GgufReport, type GgufType, type MergeReport, type QuantizeReport, type QuantizeType } from '../engine/export-client';
 import { InferenceClient } from '../engine/infer-client';
 import type { QuantName } from '../engine/infer-addon';
 import type { StartEvent, StepEvent } from '../engine/protocol';
@@ -29,7 +30,7 @@ export interface PipelineOptions {
   inferWorker: string;
   /** Questions asked before and after; none skips the answer stage. */
   prompts: readonly string[];
-  /** Weight format the answers run in (the merged model quantized at load). */
+  /** Format of the quantized tuned folder the answers run from (the base is quantized at load to the same); f32: the tuned folder as it is. */
   quant: QuantName;
   /** GGUF file type written by the quantize stage, null for none. */
   gguf: GgufType | null;
@@ -58,6 +59,8 @@ export interface PipelineResult {
   tunedDir: string;
   adapterDir: string | null;
   merge: MergeReport | null;
+  /** The quantized tuned folder (null with quant f32). */
+  quantized: QuantizeReport | null;
   gguf: GgufReport | null;
   stages: { stage: PipelineStage; seconds: number }[];
   answers: { prompt: string; base: ModelAnswer; tuned: ModelAnswer }[];
@@ -150,7 +153,12 @@ export async function runPipeline(opts: PipelineOptions, listener: PipelineListe
     }, () => 'tokenizer files copied');
   }
 
-  const gguf = opts.gguf === null ? null : await timed('quantize', `${opts.gguf} GGUF`, () => exportGguf(tunedDir, path.join(runDir, `tuned.${opts.gguf}.gguf`), opts.gguf as GgufType, tools), (r) => `${path.basename(r.out)} (${(r.bytes / 1e6).toFixed(1)} MB)${r.warnings.length ? `; ${r.warnings.join('; ')}` : ''}`);
+  const quant = opts.quant === 'f32' ? null : (opts.quant as QuantizeType);
+  const what = [quant && `${quant} folder`, opts.gguf && `${opts.gguf} GGUF`].filter(Boolean).join(' + ') || 'nothing (f32, no GGUF)';
+  const { quantized, gguf } = await timed('quantize', what, async () => ({
+    quantized: quant ? await quantizeModel(tunedDir, path.join(runDir, `tuned-${quant}`), quant, tools) : null,
+    gguf: opts.gguf ? await exportGguf(tunedDir, path.join(runDir, `tuned.${opts.gguf}.gguf`), opts.gguf, tools) : null,
+  }), (r) => [r.quantized, r.gguf].filter((x) => x !== null).map((x) => `${path.basename(x.out)} (${(x.bytes / 1e6).toFixed(1)} MB)${x.warnings.length ? `; ${x.warnings.join('; ')}` : ''}`).join(', ') || 'skipped');
 
   const answers: PipelineResult['answers'] = [];
   if (opts.prompts.length > 0) {
@@ -159,7 +167,8 @@ export async function runPipeline(opts: PipelineOptions, listener: PipelineListe
       await timed('answer', `${opts.prompts.length} question${opts.prompts.length === 1 ? '' : 's'}, base and tuned, ${opts.quant}`, async () => {
         const ask = { quant: opts.quant, prompts: opts.prompts, maxNewTokens: opts.maxNewTokens, threads: opts.threads };
         const base = await answerPrompts(client, { ...ask, model: plan.model_dir, onAnswer: (a) => listener.onAnswer?.('base', a) });
-        const tuned = await answerPrompts(client, { ...ask, model: tunedDir, onAnswer: (a) => listener.onAnswer?.('tuned', a) });
+        // The tuned model runs from its quantized folder as stored; the base is quantized at load to the same format.
+        const tuned = await answerPrompts(client, { ...ask, model: quantized?.out ?? tunedDir, onAnswer: (a) => listener.onAnswer?.('tuned', a) });
         base.answers.forEach((b, i) => answers.push({ prompt: b.prompt, base: b, tuned: tuned.answers[i] }));
         return tuned.loaded;
       }, (loaded) => `${loaded.model.kernel}, ${(loaded.weight_bytes / 1e6).toFixed(1)} MB of weights`);
@@ -167,5 +176,5 @@ export async function runPipeline(opts: PipelineOptions, listener: PipelineListe
       await client.dispose();
     }
   }
-  return { runDir, tunedDir, adapterDir, merge, gguf, stages, answers, finalLoss };
+  return { runDir, tunedDir, adapterDir, merge, quantized, gguf, stages, answers, finalLoss };
 }

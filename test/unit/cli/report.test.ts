@@ -49,6 +49,7 @@ describe('tuner console output', () => {
   it('summarises answers, times and paths', () => {
     const result: PipelineResult = {
       runDir: '/w/runs/1', tunedDir: '/w/runs/1/merged', adapterDir: '/w/runs/1/adapter', merge: null,
+      quantized: { command: 'quantize', out: '/w/runs/1/tuned-int8', files: [], quant: 'int8', bytes: 2_800_000, seconds: 1, warnings: [] },
       gguf: { command: 'gguf', out: '/w/runs/1/tuned.q8_0.gguf', type: 'q8_0', bytes: 3_000_000, seconds: 1, warnings: [] },
       stages: [{ stage: 'prepare', seconds: 1 }, { stage: 'train', seconds: 30 }],
       answers: [{ prompt: 'Who are you?', base: answer('Who are you?', 'I am Starter.'), tuned: answer('Who are you?', 'I am Pip.') }],
@@ -58,6 +59,7 @@ describe('tuner console output', () => {
     assert.match(text, /Q: Who are you\?\n {5}before: I am Starter\.\n {5}after: {2}I am Pip\./);
     assert.match(text, /Time: prepare 1\.0 s, train 30 s; total 31 s/);
     assert.match(text, /Tuned model: runs\/1\/merged \(LoRA adapter: runs\/1\/adapter\)/);
+    assert.match(text, /Quantized: +runs\/1\/tuned-int8 \(2\.8 MB, int8\)/);
     assert.match(text, /GGUF: +runs\/1\/tuned\.q8_0\.gguf \(3\.0 MB, q8_0\)/);
   });
 });
