@@ -1,7 +1,7 @@
-// Benchmark: text generation of Tuner's engine (tuner-generate) against llama.cpp (node-llama-cpp
-// 3.21.1, its prebuilt CPU build) in one run, alternating, on the same model exported by
-// tuner-export, the same threads, prompt and greedy decoding: prefill of a 512-token prompt and
-// decode of 128 tokens, per weight format: f32, f16, q8_0, int8 (against llama.cpp's q8_0),
+// Benchmark: text generation of Tuner's engine (tuner-generate on a folder written by
+// tuner-export quantize) against llama.cpp (node-llama-cpp 3.21.1, its prebuilt CPU build, on the
+// GGUF tuner-export writes) in one run, alternating, on the same model, threads, prompt and greedy
+// decoding: prefill of a 512-token prompt and decode of 128 tokens, per weight format: f32, f16, q8_0, int8 (against llama.cpp's q8_0),
 // q4_0, nf4 (against q4_0). Prints tokens/s of both and the ratios, each process's peak RSS, and
 // for decode the weight bytes per second streamed against this machine's copy bandwidth measured
 // in the same run (decode reads every matrix once per token, so it is bound by memory).
@@ -17,7 +17,7 @@ import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
 
 import { ensureDebianPackages } from '../test/ensure-debian-packages';
-import { exportGguf, findTool, REPO_ROOT, writeModelWithTokenizer, type ExportType } from '../test/native/export-fixtures';
+import { exportGguf, findTool, REPO_ROOT, tunerExport, writeModelWithTokenizer, type ExportType } from '../test/native/export-fixtures';
 
 type Format = 'f32' | 'f16' | 'q8_0' | 'int8' | 'q4_0' | 'nf4';
 const PEER_FILE: Record<Format, ExportType> = { f32: 'f32', f16: 'f16', q8_0: 'q8_0', int8: 'q8_0', q4_0: 'q4_0', nf4: 'q4_0' };
@@ -115,10 +115,14 @@ async function main(): Promise<void> {
   const model = writeModelWithTokenizer(path.join(dir, 'model'), {
     tokenizer: 'gpt2', hidden: o.dim, layers: o.layers, heads: o.heads, kvHeads: o.kvHeads, intermediate: o.ffn, maxPos: 2048, seed: 7,
   });
+  // llama.cpp loads a file written in its format; so does our engine (a quantized folder,
+  // tuner-export quantize), so neither side pays for reading f32 weights at load.
   const files = new Map<ExportType, string>();
+  const folders = new Map<Format, string>([['f32', model]]);
   for (const f of o.formats) {
     const t = PEER_FILE[f];
     if (!files.has(t)) files.set(t, exportGguf(model, t, path.join(dir, `${t}.gguf`)).out);
+    if (!folders.has(f)) folders.set(f, tunerExport(['quantize', '--model', model, '--quant', f, '--out', path.join(dir, `folder-${f}`)]).out);
   }
   let s = 12345;
   const prompt = Array.from({ length: o.prompt }, () => (s = (Math.imul(s, 1664525) + 1013904223) >>> 0) % vocab);
@@ -131,7 +135,7 @@ async function main(): Promise<void> {
   const ours = new Map<Format, Measured>(), theirs = new Map<Format, Measured>();
   for (let round = 0; round < o.rounds; round++) {
     for (const f of o.formats) {
-      ours.set(f, best(ours.get(f), timed(findTool('tuner-generate'), ['--model', model, '--quant', f, '--greedy', '--ids', prompt.join(','),
+      ours.set(f, best(ours.get(f), timed(findTool('tuner-generate'), ['--model', folders.get(f)!, '--greedy', '--ids', prompt.join(','),
         '--max-new', String(o.decode), '--context', context, '--threads', String(o.threads)])));
       theirs.set(f, best(theirs.get(f), timed(process.execPath, [peerScript, files.get(PEER_FILE[f])!, promptFile, String(o.decode), String(o.threads), context])));
     }
