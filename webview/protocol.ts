@@ -27,14 +27,20 @@ export interface RunHeader {
   error?: { message: string; hint: string };
 }
 
+/** The answers to the run's sample prompts at one step, decoded by the host. */
+export interface SampleRow {
+  step: number;
+  answers: { text: string; stop: 'eos' | 'length' }[];
+}
+
 export interface RunChoice {
   id: string;
   label: string;
 }
 
 export type HostToDashboard =
-  | { v: number; type: 'init'; run: RunHeader; events: TrainerEvent[]; runs: RunChoice[] }
-  | { v: number; type: 'events'; run: RunHeader; events: TrainerEvent[] }
+  | { v: number; type: 'init'; run: RunHeader; events: TrainerEvent[]; runs: RunChoice[]; samplePrompts?: string[]; samples?: SampleRow[] }
+  | { v: number; type: 'events'; run: RunHeader; events: TrainerEvent[]; samples?: SampleRow[] }
   | { v: number; type: 'compare'; runId: string | null; label: string; events: TrainerEvent[] }
   | { v: number; type: 'error'; message: string };
 

@@ -63,6 +63,19 @@ int main() {
   CHECK_ERROR(parse_with("max_steps", ""), "bad_plan", "\"max_steps\" is missing");
   CHECK_ERROR(parse_with("eval_interval", "10"), "bad_plan", "\"eval_data_dir\" is missing");
   CHECK_ERROR(parse_with("version", "2"), "bad_plan", "plan version 1");
+  {
+    // Samples: prompts as token ids, optional stop ids; not part of the fingerprint (they change no number).
+    const RunPlan p = parse_with("samples", R"({"interval":10,"max_new_tokens":8,"prompts":[[1,5,9],[1,7]],"stop_ids":[2],"texts":["a","b"]})");
+    CHECK(p.samples.interval == 10 && p.samples.max_new_tokens == 8 && p.samples.prompts.size() == 2);
+    CHECK(p.samples.prompts[1] == std::vector<uint32_t>({1, 7}) && p.samples.stop_ids == std::vector<uint32_t>({2}));
+    CHECK(plan_fingerprint(p) == plan_fingerprint(parse_with("samples", "")));
+    CHECK(parse_with("samples", "").samples.interval == 0);
+  }
+  CHECK_ERROR(parse_with("samples", R"({"interval":0,"prompts":[[1]]})"), "bad_plan", "\"samples.interval\"");
+  CHECK_ERROR(parse_with("samples", R"({"interval":5,"prompts":[]})"), "bad_plan", "\"samples.prompts\" must be 1 to 16 prompts");
+  CHECK_ERROR(parse_with("samples", R"({"interval":5,"prompts":[[1,-2]]})"), "bad_plan", "\"samples.prompts[0]\" contains -2");
+  CHECK_ERROR(parse_with("samples", R"({"interval":5,"prompts":[[]]})"), "bad_plan", "\"samples.prompts[0]\" is empty");
+  CHECK_ERROR(parse_with("samples", R"({"interval":5,"prompts":[[1]],"temperature":1})"), "bad_plan", "\"samples.temperature\" is not a plan field");
   CHECK_ERROR(load_plan("/nonexistent/plan.json"), "bad_plan", "/nonexistent/plan.json");
   {  // errors name the line of the field in the plan's text
     const std::string text = "{\"model_dir\":\"m\",\"data_dir\":\"d\",\"output_dir\":\"o\",\"method\":\"full\",\n"

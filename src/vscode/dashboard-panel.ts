@@ -3,13 +3,14 @@
 // second) while the run is live; controls from the page go to the run's session.
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import type { TrainerEvent } from '../core/engine/protocol';
+import type { SampleEvent, TrainerEvent } from '../core/engine/protocol';
+import { loadTokenizer, type ModelTokenizer } from '../core/model/tokenizer';
 import type { RunRecord } from '../core/run/run-store';
 import type { RunSnapshot } from '../core/run/run-state';
 import { isLive } from '../core/run/run-state';
-import { parseDashboardMessage, WEBVIEW_PROTOCOL_VERSION, type DashboardState, type DashboardToHost, type HostToDashboard, type RunHeader } from '../../webview/protocol';
+import { parseDashboardMessage, WEBVIEW_PROTOCOL_VERSION, type DashboardState, type DashboardToHost, type HostToDashboard, type RunHeader, type SampleRow } from '../../webview/protocol';
 import { dashboardHtml } from './dashboard-html';
-import { guard, reportError } from './output';
+import { guard, log, reportError } from './output';
 import type { RunController } from './run-controller';
 
 export const DASHBOARD_VIEW_TYPE = 'tuner.dashboard';
@@ -106,6 +107,24 @@ export class DashboardPanel implements vscode.Disposable {
   /** One message from the page (or a test), checked; a failure is reported, never thrown. */
   readonly receive = guard('dashboard message', (m: unknown) => this.onMessage(parseDashboardMessage(m)));
 
+  private tokenizer: ModelTokenizer | null | undefined;
+
+  /** The answers in `events`' sample events as text (the model's tokenizer; ids when it cannot load). */
+  private sampleRows(rec: RunRecord, events: TrainerEvent[]): SampleRow[] {
+    const samples = events.filter((e): e is SampleEvent => e.type === 'sample');
+    if (samples.length === 0) return [];
+    if (this.tokenizer === undefined) {
+      try {
+        this.tokenizer = loadTokenizer(rec.plan().model_dir);
+      } catch (e) {
+        log.warn(`dashboard ${this.runId}: sample answers shown as token ids: ${(e as Error).message}`);
+        this.tokenizer = null;
+      }
+    }
+    const tok = this.tokenizer;
+    return samples.map((s) => ({ step: s.step, answers: s.outputs.map((o) => ({ text: tok ? tok.decode(o.ids).trim() : o.ids.join(' '), stop: o.stop })) }));
+  }
+
   private record(): RunRecord {
     return this.runs.manager().store.open(this.runId);
   }
@@ -134,7 +153,7 @@ export class DashboardPanel implements vscode.Disposable {
     if (!this.ready) return; // the init message will carry everything
     const rec = this.record();
     const { snapshot, live } = this.snapshotNow(rec);
-    this.post({ v: V, type: 'events', run: runHeader(rec, snapshot, live), events: this.pending });
+    this.post({ v: V, type: 'events', run: runHeader(rec, snapshot, live), events: this.pending, samples: this.sampleRows(rec, this.pending) });
     this.pending = [];
   }
 
@@ -152,7 +171,14 @@ export class DashboardPanel implements vscode.Disposable {
         this.pending = [];
         this.ready = true;
         const runs = this.runs.manager().store.list().runs.map((r) => ({ id: r.meta.id, label: `${r.meta.id} (${r.snapshot.status}${r.snapshot.loss !== undefined ? `, loss ${r.snapshot.loss.toFixed(3)}` : ''})` }));
-        this.post({ v: V, type: 'init', run: runHeader(rec, snapshot, live), events: rec.events(), runs });
+        const events = rec.events();
+        let samplePrompts: string[] = [];
+        try {
+          samplePrompts = rec.plan().samples?.texts ?? [];
+        } catch {
+          // no plan.json (preparation failed): no samples either
+        }
+        this.post({ v: V, type: 'init', run: runHeader(rec, snapshot, live), events, runs, samplePrompts, samples: this.sampleRows(rec, events) });
         return;
       }
       case 'control': {

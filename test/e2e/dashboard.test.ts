@@ -186,6 +186,24 @@ test('a 100k-step run is drawn from at most 2000 points per series, spikes kept'
   await page.close();
 });
 
+test('samples: the answers to the sample prompts step by step under the charts; Try in Playground once the run is done', async () => {
+  const { page, problems } = await openDashboard(0.6);
+  const prompts = ['what is the capital of france ?', 'how many legs does a spider have ?'];
+  await post(page, {
+    v: 1, type: 'init', run: header(), events: recorded.slice(0, 20), runs: [], samplePrompts: prompts,
+    samples: [{ step: 10, answers: [{ text: 'the the the', stop: 'length' }, { text: 'have have', stop: 'length' }] }],
+  });
+  assert.equal(await page.isVisible('#samples-table'), true);
+  assert.deepEqual(await page.locator('#samples-table th').allTextContents(), ['step', ...prompts]);
+  assert.equal(await page.getAttribute('#btn-try', 'disabled'), '', 'nothing to try while the run is running');
+  await post(page, { v: 1, type: 'events', run: header({ status: 'done', step: 40, live: false }), events: [], samples: [{ step: 40, answers: [{ text: 'paris .', stop: 'eos' }, { text: 'eight .', stop: 'eos' }] }] });
+  assert.deepEqual(await page.locator('#samples-table tbody tr').allInnerTexts(), ['10\tthe the the\thave have', '40\tparis .\teight .']);
+  await page.click('#btn-try');
+  assert.deepEqual(await page.evaluate(() => (window as unknown as { sent: unknown[] }).sent.at(-1)), { v: 1, type: 'tryInPlayground' });
+  assert.deepEqual(problems, []);
+  await page.close();
+});
+
 test('buttons send controls; bad host messages are shown, not ignored; screenshot', async () => {
   const { page, problems } = await openDashboard(0.6);
   // The run as it looks live at step 30 of 40: header numbers from the same events as the charts.

@@ -27,6 +27,7 @@ import {
   type HostToDashboard,
   type RunChoice,
   type RunHeader,
+  type SampleRow,
 } from '../protocol';
 import './dashboard.css';
 
@@ -61,6 +62,8 @@ let state: DashboardState = vscode.getState() ?? { runId: '', xAxis: 'step', smo
 let series = new RunSeries();
 let compare: { label: string; series: RunSeries } | undefined;
 let header: RunHeader | undefined;
+let samplePrompts: string[] = [];
+let sampleRows: SampleRow[] = [];
 let renderTimer: ReturnType<typeof setTimeout> | undefined;
 const charts = new Map<string, Chart<'line', Point[]>>();
 
@@ -133,6 +136,7 @@ function buildPage(): void {
       el('div', { className: 'toolbar' }, controls, el('label', {}, 'Smoothing ', smoothing), xAxis, compareBox),
     ),
     el('main', { className: 'grid' }, ...CHARTS.map((c) => el('section', { className: 'chart' }, el('h2', { textContent: c.title }), el('div', { className: 'canvas-box' }, el('canvas', { id: `chart-${c.id}` }))))),
+    el('section', { id: 'samples', className: 'samples', hidden: true }),
   );
   const [text, grid] = [cssVar('--vscode-foreground', '#ccc'), cssVar('--vscode-editorWidget-border', '#444')];
   Chart.defaults.color = text;
@@ -187,6 +191,24 @@ function updateHeader(): void {
   enable('btn-save', h.live);
   enable('btn-stop', h.live);
   enable('btn-try', h.status === 'done' || h.status === 'stopped' || h.status === 'interrupted' || (h.live && h.status === 'paused'));
+}
+
+/** The sample answers, step by step: one row per sample point, one column per prompt. */
+function renderSamples(): void {
+  const box = document.getElementById('samples')!;
+  box.hidden = samplePrompts.length === 0;
+  if (box.hidden) return;
+  const head = el('tr', {}, el('th', { textContent: 'step' }), ...samplePrompts.map((p) => el('th', { textContent: p })));
+  const rows = [...sampleRows].sort((a, b) => a.step - b.step).map((r) =>
+    el('tr', {}, el('td', { className: 'step', textContent: String(r.step) }), ...samplePrompts.map((_, i) => {
+      const a = r.answers[i];
+      return el('td', { textContent: a ? a.text || '(nothing: it stopped at once)' : '–', title: a?.stop === 'length' ? 'cut at sample_max_new_tokens' : 'ended by the model' });
+    })),
+  );
+  box.replaceChildren(
+    el('h2', { textContent: 'Samples (greedy, from the weights at each step)' }),
+    rows.length ? el('table', { id: 'samples-table' }, el('thead', {}, head), el('tbody', {}, ...rows)) : el('p', { className: 'muted', textContent: 'The first answers come at the first sample_interval step.' }),
+  );
 }
 
 function updateRunChoices(runs: RunChoice[]): void {
@@ -261,12 +283,19 @@ function handle(msg: HostToDashboard): void {
       state = { ...state, runId: msg.run.id };
       vscode.setState(state);
       updateRunChoices(msg.runs);
+      samplePrompts = msg.samplePrompts ?? [];
+      sampleRows = msg.samples ?? [];
+      renderSamples();
       updateHeader();
       render();
       if (state.compareRunId) send({ v: V, type: 'compare', runId: state.compareRunId });
       return;
     case 'events':
       series.addAll(msg.events as TrainerEvent[]);
+      if (msg.samples?.length) {
+        sampleRows = sampleRows.concat(msg.samples);
+        renderSamples();
+      }
       header = msg.run;
       updateHeader();
       scheduleRender();

@@ -13,6 +13,17 @@ namespace tuner {
 
 class Json;
 
+// Samples during training: every `interval` steps (and after the last) the trainer continues
+// each prompt greedily from the current weights and sends the tokens in a `sample` event, so a
+// user sees the answers change next to the loss. Prompts arrive tokenized (the extension applies
+// the chat template); sampling reads the weights only, so the run's numbers are unchanged.
+struct SamplePlan {
+  int64_t interval = 0;  // 0: no samples
+  int max_new_tokens = 32;
+  std::vector<std::vector<uint32_t>> prompts;
+  std::vector<uint32_t> stop_ids;  // EOS / end of turn: a sample ends there
+};
+
 struct RunPlan {
   std::string model_dir, data_dir, output_dir;
   std::string method = "lora";  // full | lora
@@ -29,6 +40,7 @@ struct RunPlan {
   int64_t save_interval = 0, eval_interval = 0;  // 0: never (a final checkpoint is always written)
   std::string eval_data_dir;  // empty: no eval
   int64_t eval_max_batches = 0;  // 0: the whole eval set
+  SamplePlan samples;
 
   bool is_lora() const { return method == "lora"; }
 };

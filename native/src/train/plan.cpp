@@ -121,6 +121,35 @@ class PlanReader {
   std::string text_;
 };
 
+// A list of token ids: non-negative integers below 2^32.
+std::vector<uint32_t> id_list(const PlanReader& r, const Json& v, const std::string& name) {
+  if (!v.is_array()) r.fail(name, "must be an array of token ids, got " + PlanReader::describe(v), "The extension writes token ids here; prepare the run again.");
+  std::vector<uint32_t> out;
+  for (const Json& x : v.as_array()) {
+    const double d = x.is_number() ? x.as_number() : -1;
+    if (!(d >= 0 && d < 4294967296.0 && d == std::floor(d)))
+      r.fail(name, "contains " + PlanReader::describe(x) + ", which is not a token id", "Token ids are whole numbers from 0; prepare the run again.");
+    out.push_back(static_cast<uint32_t>(d));
+  }
+  return out;
+}
+
+void parse_samples(const PlanReader& r, const Json& sm, SamplePlan* out) {
+  // "texts" are the prompts as written, for the extension's display; the trainer reads the ids.
+  r.only_known(sm, "samples.", {"interval", "max_new_tokens", "prompts", "stop_ids", "texts"});
+  out->interval = r.integer(sm, "samples.interval", "interval", 0, true, 1, 1LL << 40, "50");
+  out->max_new_tokens = static_cast<int>(r.integer(sm, "samples.max_new_tokens", "max_new_tokens", 32, false, 1, 4096, "32"));
+  const Json* prompts = sm.find("prompts");
+  if (!prompts || !prompts->is_array() || prompts->size() == 0 || prompts->size() > 16)
+    r.fail("samples.prompts", "must be 1 to 16 prompts, each an array of token ids", "Set sample_prompts in ARGS.json (at most 16) and prepare the run again.");
+  for (size_t i = 0; i < prompts->size(); ++i) {
+    auto ids = id_list(r, prompts->as_array()[i], "samples.prompts[" + std::to_string(i) + "]");
+    if (ids.empty()) r.fail("samples.prompts[" + std::to_string(i) + "]", "is empty", "Give every sample prompt some text.");
+    out->prompts.push_back(std::move(ids));
+  }
+  if (const Json* stops = sm.find("stop_ids")) out->stop_ids = id_list(r, *stops, "samples.stop_ids");
+}
+
 }  // namespace
 
 RunPlan parse_plan(const Json& j, const std::string& source, const std::string& base_dir, const std::string& text) {
@@ -128,7 +157,7 @@ RunPlan parse_plan(const Json& j, const std::string& source, const std::string& 
   if (!j.is_object()) throw TunerError("bad_plan", source + ": a plan is a JSON object", "See docs/trainer-protocol.md for an example plan.");
   r.only_known(j, "", {"version", "model_dir", "data_dir", "output_dir", "method", "lora", "optimizer", "schedule",
                        "warmup_steps", "max_steps", "epochs", "batch_size", "seq_len", "grad_accum", "max_grad_norm",
-                       "seed", "threads", "save_interval", "eval_interval", "eval_data_dir", "eval_max_batches"});
+                       "seed", "threads", "save_interval", "eval_interval", "eval_data_dir", "eval_max_batches", "samples"});
   if (const Json* v = j.find("version")) {
     if (!v->is_number() || v->as_number() != 1)
       r.fail("version", "is " + PlanReader::describe(*v) + "; this trainer reads plan version 1", "Regenerate the plan with this version of Tuner.");
@@ -202,6 +231,7 @@ RunPlan parse_plan(const Json& j, const std::string& source, const std::string& 
   if (p.eval_interval > 0 && p.eval_data_dir.empty())
     r.fail("eval_data_dir", "is missing while eval_interval is " + std::to_string(p.eval_interval),
            "Set \"eval_data_dir\" to a prepared shard folder, or set eval_interval to 0.");
+  if (const Json* sm = r.object(j, "samples")) parse_samples(r, *sm, &p.samples);
   return p;
 }
 

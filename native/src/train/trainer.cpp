@@ -128,6 +128,7 @@ void Trainer::setup() {
   schedule_.warmup_steps = plan_.warmup_steps;
   schedule_.total_steps = max_steps_;
 
+  check_samples();
   if (plan_.is_lora()) model_->enable_lora(plan_.lora, plan_.seed);
   rng_.set_state(derive_seed(plan_.seed, 0x44524F50));  // "DROP": the dropout-seed stream
   fingerprint_ = plan_fingerprint(plan_);
@@ -314,6 +315,7 @@ int Trainer::run() {
     }
     const bool last = step_ == max_steps_;
     if (!eval_data_.dir.empty() && ((plan_.eval_interval > 0 && step_ % plan_.eval_interval == 0) || last)) evaluate();
+    if (plan_.samples.interval > 0 && (step_ % plan_.samples.interval == 0 || last)) sample();
     if (plan_.save_interval > 0 && step_ % plan_.save_interval == 0 && !last) save();
   }
   return finish(false);

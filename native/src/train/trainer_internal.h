@@ -43,6 +43,8 @@ class Trainer {
   void emit_start();
   void train_step();
   void evaluate();
+  void check_samples() const;  // sampler.cpp
+  void sample();               // sampler.cpp
   bool handle_commands(Control* ctl);
   void apply_set(const Command& c);
   std::string save();

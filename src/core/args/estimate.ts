@@ -166,9 +166,26 @@ export interface TimeEstimate {
   flopsPerToken: number;
   /** Tokens processed per epoch (rows are padded to max_length unless packed). */
   tokensPerEpoch: number;
+  /** Training and samples together. */
   secondsPerEpoch: number;
+  /** Of which answering sample_prompts (0 without samples). */
+  sampleSecondsPerEpoch: number;
   stepsPerEpoch: number;
   throughput: Throughput;
+}
+
+/**
+ * FLOPs of one sample point: every new token is one forward of all prompts over the whole width
+ * (longest prompt + sample_max_new_tokens; the trainer's model has no KV cache), 2 per weight
+ * per position. Prompt lengths are guessed at 4 characters a token plus the template's turn.
+ */
+export function sampleFlopsPerPoint(s: ModelSpec, a: ResolvedArgs): number {
+  const prompts = a.sample_interval > 0 ? a.sample_prompts ?? [] : [];
+  if (prompts.length === 0) return 0;
+  const longest = Math.max(...prompts.map((p) => Math.ceil(p.length / 4) + 8));
+  const width = longest + a.sample_max_new_tokens;
+  const matmulP = parameterCount(s) - s.vocabSize * s.hiddenSize * (s.tieWordEmbeddings ? 0 : 1);
+  return a.sample_max_new_tokens * prompts.length * width * 2 * matmulP;
 }
 
 export function estimateTime(s: ModelSpec, a: ResolvedArgs, data: { documents: number }, throughput: Throughput): TimeEstimate {
@@ -176,7 +193,10 @@ export function estimateTime(s: ModelSpec, a: ResolvedArgs, data: { documents: n
   // The trainer computes every position of a (B, max_length) row, padding included.
   const stepsPerEpoch = Math.floor(data.documents / a.batch_size / a.gradient_accumulation);
   const tokensPerEpoch = data.documents * a.max_length;
-  return { flopsPerToken, tokensPerEpoch, stepsPerEpoch, secondsPerEpoch: (flopsPerToken * tokensPerEpoch) / throughput.flopsPerSecond, throughput };
+  const samplePoints = a.sample_interval > 0 ? stepsPerEpoch / a.sample_interval : 0;
+  const sampleSecondsPerEpoch = (samplePoints * sampleFlopsPerPoint(s, a)) / throughput.flopsPerSecond;
+  const secondsPerEpoch = (flopsPerToken * tokensPerEpoch) / throughput.flopsPerSecond + sampleSecondsPerEpoch;
+  return { flopsPerToken, tokensPerEpoch, stepsPerEpoch, secondsPerEpoch, sampleSecondsPerEpoch, throughput };
 }
 
 export function formatBytes(n: number): string {

@@ -28,7 +28,8 @@ export type FieldDef =
   | (Common & { kind: 'number'; minimum?: number; maximum?: number; exclusiveMinimum?: number })
   | (Common & { kind: 'integer'; minimum?: number; maximum?: number })
   | (Common & { kind: 'enum'; values: readonly string[] })
-  | (Common & { kind: 'enum-array'; values: readonly string[] });
+  | (Common & { kind: 'enum-array'; values: readonly string[] })
+  | (Common & { kind: 'string-array'; minItems?: number; maxItems?: number });
 
 export const ARGS_FIELDS = {
   $schema: { kind: 'string', description: 'JSON Schema of this file (lets other editors validate it too).' },
@@ -65,6 +66,9 @@ export const ARGS_FIELDS = {
   max_grad_norm: { kind: 'number', minimum: 0, default: 1, description: 'Clip gradients to this global L2 norm (0 disables clipping).' },
   save_interval: { kind: 'integer', minimum: 0, default: 0, description: 'Save a checkpoint every N steps (0: at the end only).' },
   eval_interval: { kind: 'integer', minimum: 0, default: 0, description: 'Evaluate every N steps (0: at the end only).' },
+  sample_prompts: { kind: 'string-array', minItems: 1, maxItems: 16, description: 'Prompts the trainer answers from the current weights every sample_interval steps (greedy, chat template applied), shown step by step under the dashboard\'s charts.' },
+  sample_interval: { kind: 'integer', minimum: 0, default: 0, description: 'Generate answers to sample_prompts every N steps and after the last (0: never).' },
+  sample_max_new_tokens: { kind: 'integer', minimum: 1, maximum: 512, default: 32, description: 'Tokens each sample answer may have.' },
   output_dir: { kind: 'string', default: './output', description: 'Folder for checkpoints and the tuned adapter or model, relative to ARGS.json.' },
   resume_from: { kind: 'string', nullable: true, default: null, description: 'Checkpoint folder to resume from (null: start fresh).' },
   seed: { kind: 'integer', minimum: 0, default: 42, description: 'Random seed (data order, LoRA init, dropout).' },
@@ -82,6 +86,7 @@ type ValueOf<F> =
   : F extends { kind: 'number' | 'integer' } ? number
   : F extends { kind: 'enum'; values: readonly (infer V)[] } ? V
   : F extends { kind: 'enum-array'; values: readonly (infer V)[] } ? V[]
+  : F extends { kind: 'string-array' } ? string[]
   : never;
 type Nullable<F, T> = F extends { nullable: true } ? T | null : T;
 type FieldValue<K extends ArgsFieldName> = Nullable<(typeof ARGS_FIELDS)[K], ValueOf<(typeof ARGS_FIELDS)[K]>>;

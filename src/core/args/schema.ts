@@ -24,6 +24,12 @@ function fieldSchema(def: FieldDef): Record<string, unknown> {
       s.uniqueItems = true;
       s.minItems = 1;
       break;
+    case 'string-array':
+      s.type = 'array';
+      s.items = { type: 'string', minLength: 1 };
+      if (def.minItems !== undefined) s.minItems = def.minItems;
+      if (def.maxItems !== undefined) s.maxItems = def.maxItems;
+      break;
   }
   if (def.kind === 'number' || def.kind === 'integer') {
     if (def.minimum !== undefined) s.minimum = def.minimum;

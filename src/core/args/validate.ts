@@ -69,6 +69,7 @@ function expected(def: FieldDef): string {
     case 'integer': return 'a whole number';
     case 'enum': return `one of ${def.values.map((v) => JSON.stringify(v)).join(', ')}`;
     case 'enum-array': return `a list of ${def.values.map((v) => JSON.stringify(v)).join(', ')}`;
+    case 'string-array': return `a list of ${def.minItems ?? 0} to ${def.maxItems ?? 'any number of'} non-empty strings`;
   }
 }
 
@@ -94,6 +95,7 @@ function coerce(def: FieldDef, v: unknown): unknown {
       }
       return undefined;
     }
+    case 'string-array': return typeof v === 'string' && v.trim() !== '' ? [v] : undefined;
   }
 }
 
@@ -106,6 +108,8 @@ function typeOk(def: FieldDef, v: unknown): boolean {
     case 'integer': return typeof v === 'number' && Number.isInteger(v);
     case 'enum': return typeof v === 'string' && def.values.includes(v);
     case 'enum-array': return Array.isArray(v) && v.length > 0 && v.every((x) => typeof x === 'string' && def.values.includes(x)) && new Set(v).size === v.length;
+    case 'string-array':
+      return Array.isArray(v) && v.every((x) => typeof x === 'string' && x.trim() !== '') && v.length >= (def.minItems ?? 0) && v.length <= (def.maxItems ?? Infinity);
   }
 }
 
@@ -283,6 +287,13 @@ function checkCombinations(v: Record<string, unknown>, loc: ArgsCheck['locations
   }
   if (v.eval_data !== undefined && typeof v.eval_split === 'number' && v.eval_split > 0) {
     add(at('eval_split'), 'warning', ARGS_CODES.ignored, '"eval_split" is ignored because "eval_data" is given.');
+  }
+  const sampling = typeof v.sample_interval === 'number' && v.sample_interval > 0;
+  if (sampling && v.sample_prompts === undefined) {
+    add(at('sample_interval'), 'error', ARGS_CODES.conflict, '"sample_interval" is set but "sample_prompts" is not: list the prompts to answer, e.g. ["What is the capital of France?"], or set "sample_interval" to 0.');
+  }
+  if (!sampling && v.sample_prompts !== undefined) {
+    add(at('sample_prompts'), 'warning', ARGS_CODES.ignored, '"sample_prompts" is ignored while "sample_interval" is 0: set it to the steps between samples, e.g. 50.');
   }
   if (v.rope_scaling !== undefined && v.rope_scaling !== 'none' && v.rope_scaling_factor === undefined) {
     add(at('rope_scaling'), 'warning', ARGS_CODES.conflict, `"rope_scaling" is "${String(v.rope_scaling)}" but "rope_scaling_factor" is not set (1 = no extension): set it, e.g. 2 to double the context.`);

@@ -24,6 +24,18 @@ export interface OptimizerPlan {
   weight_decay?: number;
 }
 
+/** Samples during training (docs/trainer-protocol.md): greedy answers to these prompts every `interval` steps. */
+export interface SamplesPlan {
+  interval: number;
+  max_new_tokens: number;
+  /** Token ids of each prompt, the chat template applied and the generation prompt added. */
+  prompts: number[][];
+  /** Ids that end an answer (EOS, the template's end of turn). */
+  stop_ids: number[];
+  /** The prompts as the user wrote them (for the dashboard; the trainer reads ids only). */
+  texts: string[];
+}
+
 export interface RunPlan {
   version: typeof PLAN_VERSION;
   /** Hugging Face model folder (config.json + safetensors). Relative paths are relative to the plan file. */
@@ -55,6 +67,7 @@ export interface RunPlan {
   eval_data_dir?: string;
   /** Cap on eval micro-batches per evaluation (0: the whole eval set). */
   eval_max_batches?: number;
+  samples?: SamplesPlan;
 }
 
 /** Writes a plan file for tuner-train. */

@@ -73,6 +73,24 @@ export interface EvalEvent {
   tokens: number;
 }
 
+/** One greedy continuation of a sample prompt (plan.json samples.prompts[index]). */
+export interface SampleOutput {
+  index: number;
+  /** Generated token ids, the stop token not included. */
+  ids: number[];
+  /** "eos": a stop id ended it; "length": samples.max_new_tokens did. */
+  stop: 'eos' | 'length';
+}
+
+/** Samples from the current weights, every samples.interval steps and after the last. */
+export interface SampleEvent {
+  version: number;
+  type: 'sample';
+  step: number;
+  outputs: SampleOutput[];
+  ms: number;
+}
+
 export interface CheckpointEvent {
   version: number;
   type: 'checkpoint';
@@ -122,6 +140,7 @@ export type TrainerEvent =
   | StartEvent
   | StepEvent
   | EvalEvent
+  | SampleEvent
   | CheckpointEvent
   | PausedEvent
   | ResumedEvent
@@ -201,6 +220,7 @@ const EVENT_FIELDS: Record<TrainerEventType, Record<string, FieldKind>> = {
     peak_memory_bytes: 'number',
   },
   eval: { step: 'number', loss: 'number', tokens: 'number' },
+  sample: { step: 'number', ms: 'number' },
   checkpoint: { step: 'number', path: 'string' },
   paused: { step: 'number' },
   resumed: { step: 'number' },
@@ -279,6 +299,19 @@ export function parseTrainerEvent(line: string): TrainerEvent {
         if (!['adapter', 'model', 'checkpoint'].includes(k) || typeof v !== 'string') {
           throw new ProtocolError(`done event: unexpected output ${JSON.stringify(k)}`, line);
         }
+      }
+      break;
+    }
+    case 'sample': {
+      if (!Array.isArray(obj.outputs)) throw new ProtocolError('"sample" event: field "outputs" should be an array', line);
+      for (const o of obj.outputs as unknown[]) {
+        if (kindOf(o) !== 'object') throw new ProtocolError('"sample" event: each of "outputs" should be an object', line);
+        const out = o as Record<string, unknown>;
+        checkField(out, 'index', 'number', 'sample.outputs[]', line);
+        if (!Array.isArray(out.ids) || !(out.ids as unknown[]).every((x) => Number.isInteger(x) && (x as number) >= 0)) {
+          throw new ProtocolError('"sample" event: outputs[].ids should be token ids', line);
+        }
+        if (out.stop !== 'eos' && out.stop !== 'length') throw new ProtocolError(`"sample" event: unknown stop ${JSON.stringify(out.stop)}`, line);
       }
       break;
     }

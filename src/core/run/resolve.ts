@@ -11,6 +11,7 @@ import type { PrepareProgress, PrepareReport } from '../dataset/prepare';
 import { prepareInWorker } from '../dataset/prepare-client';
 import { confinePreparePaths, type Confinement } from '../dataset/prepare-paths';
 import type { RunPlan } from '../engine/plan';
+import { samplesPlan } from './sample-prompts';
 
 export class ArgsError extends Error {
   constructor(
@@ -100,7 +101,7 @@ export async function prepareRun(argsFile: string, runDir: string, opts: Prepare
   planFromArgs(args, argsFile, '', runDir, false, locations);
   const confine = opts.confine ?? { workspace: path.dirname(argsFile) };
   const dataDir = path.join(runDir, 'data');
-  confinePreparePaths(args, argsFile, confine, dataDir);
+  const confined = confinePreparePaths(args, argsFile, confine, dataDir);
   const outcome = await prepareInWorker(opts.workerPath, args, argsFile, { onStage: opts.onStage, onProgress: opts.onProgress }, opts.signal, dataDir, confine);
   const report = outcome.report;
   if (report.trainDocuments === 0) {
@@ -109,5 +110,10 @@ export async function prepareRun(argsFile: string, runDir: string, opts: Prepare
   const notes = [`chat template: ${outcome.templateSource}`];
   if (outcome.eosWarning) notes.push(outcome.eosWarning);
   const plan = planFromArgs(args, argsFile, outcome.modelDir, runDir, report.evalDocuments > 0, locations);
+  const samples = samplesPlan(args, argsFile, outcome.modelDir, confined.templateFile);
+  if (samples) {
+    plan.samples = samples;
+    notes.push(`samples: ${samples.prompts.length} prompt${samples.prompts.length === 1 ? '' : 's'} every ${samples.interval} steps`);
+  }
   return { plan, report, notes };
 }

@@ -70,6 +70,8 @@ export class RunStateTracker {
       case 'eval':
         s.evalLoss = e.loss;
         break;
+      case 'sample':
+        break; // shown by the dashboard's samples table, not part of the run's state
       case 'checkpoint':
         s.lastCheckpoint = e;
         break;

@@ -4,7 +4,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { describe, it } from 'node:test';
 import { applyTextEdits } from '../../../src/core/args/edits';
-import { estimateMemory, estimateTime, trainingFlopsPerToken } from '../../../src/core/args/estimate';
+import { estimateMemory, estimateTime, sampleFlopsPerPoint, trainingFlopsPerToken } from '../../../src/core/args/estimate';
 import { resolveArgs, type Args } from '../../../src/core/args/fields';
 import { PREFLIGHT_CODES, preflightProblems, type MachineInfo } from '../../../src/core/args/preflight';
 import { validateArgsText } from '../../../src/core/args/validate';
@@ -73,6 +73,21 @@ describe('estimate terms', () => {
     const t = estimateTime(LLAMA_8B, a, { documents: 1000 }, { flopsPerSecond: 1e12, source: 'test' });
     assert.equal(t.secondsPerEpoch, (f * 1000 * 512) / 1e12);
     assert.equal(t.stepsPerEpoch, 250);
+    assert.equal(t.sampleSecondsPerEpoch, 0);
+  });
+  it('samples add one forward of every prompt over the whole width per new token, at each interval', () => {
+    const base = { model: 'm', data: 'd', method: 'lora', max_length: 512, batch_size: 4 } as const;
+    const plain = estimateTime(LLAMA_8B, resolveArgs(base), { documents: 1000 }, { flopsPerSecond: 1e12, source: 'test' });
+    const prompts = ['What is the capital of France?', 'Name three primes.'];
+    const a = resolveArgs({ ...base, sample_prompts: prompts, sample_interval: 25, sample_max_new_tokens: 32 });
+    const t = estimateTime(LLAMA_8B, a, { documents: 1000 }, { flopsPerSecond: 1e12, source: 'test' });
+    const point = sampleFlopsPerPoint(LLAMA_8B, a);
+    const width = Math.ceil(prompts[0].length / 4) + 8 + 32;
+    assert.ok(point > 32 * 2 * width * 2 * 6.5e9 && point < 32 * 2 * width * 2 * 8.1e9, String(point));
+    assert.equal(t.sampleSecondsPerEpoch, ((250 / 25) * point) / 1e12);
+    assert.equal(t.secondsPerEpoch, plain.secondsPerEpoch + t.sampleSecondsPerEpoch);
+    assert.ok(t.sampleSecondsPerEpoch < plain.secondsPerEpoch / 20, 'two prompts every 25 steps cost a few percent of training');
+    assert.equal(sampleFlopsPerPoint(LLAMA_8B, resolveArgs({ ...base, sample_prompts: prompts })), 0, 'no interval, no samples');
   });
   it('reads sliding windows as transformers does and counts only the keys a window keeps', () => {
     const cfg = { vocab_size: 1000, hidden_size: 256, intermediate_size: 512, num_hidden_layers: 4, num_attention_heads: 4, torch_dtype: 'float32' };

@@ -39,7 +39,16 @@ describe('ARGS.json validation', () => {
     ['token in a value', '{"model": "m", "data": "d", "output_dir": "hf_abcdefghijklmnopqrstuvwxyz0123456789"}', ARGS_CODES.secret, /looks like an API key/],
     ['duplicate', '{"model": "m", "data": "d", "model": "n"}', ARGS_CODES.duplicate, /appears twice/],
     ['null not allowed', '{"model": "m", "data": "d", "output_dir": null}', ARGS_CODES.wrongType, /"output_dir" must be a string, not null/],
+    ['sample prompts not a list', '{"model": "m", "data": "d", "sample_interval": 10, "sample_prompts": "hi"}', ARGS_CODES.wrongType, /"sample_prompts" must be a list of 1 to 16 non-empty strings, not the string "hi": use \["hi"\]/],
+    ['empty sample prompt', '{"model": "m", "data": "d", "sample_interval": 10, "sample_prompts": ["ok", " "]}', ARGS_CODES.wrongType, /"sample_prompts" must be a list of 1 to 16 non-empty strings/],
+    ['samples without prompts', '{"model": "m", "data": "d", "sample_interval": 10}', ARGS_CODES.conflict, /"sample_interval" is set but "sample_prompts" is not/],
   ];
+  it('sample prompts without an interval are a warning, not an error', () => {
+    const check = validateArgsText('{"model": "m", "data": "d", "sample_prompts": ["what is the capital of france ?"]}');
+    assert.deepEqual(check.problems.map((p) => [p.severity, p.code]), [['warning', ARGS_CODES.ignored]]);
+    assert.ok(check.args);
+    assert.equal(resolveArgs(check.args).sample_max_new_tokens, 32);
+  });
   for (const [name, text, code, message] of BAD) {
     it(`rejects ${name} with ${code}`, () => {
       const check = validateArgsText(text);
