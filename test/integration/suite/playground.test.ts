@@ -47,11 +47,20 @@ suite('playground', function () {
 
   test('Try in Playground on a trained run: base and tuned load side by side and answer together', async () => {
     const api = await tunerApi();
-    const args = makeTinyProject(workspaceFile('pg-tiny').fsPath, { args: { max_steps: 120, save_interval: 60, learning_rate: 0.02 } });
+    const prompts = ['what is the colour of grass ?', 'how many legs does a bird have ?'];
+    const args = makeTinyProject(workspaceFile('pg-tiny').fsPath, { args: { max_steps: 120, save_interval: 60, learning_rate: 0.02, sample_prompts: prompts, sample_interval: 60 } });
     runId = (await vscode.commands.executeCommand<string>('tuner.startRun', vscode.Uri.file(args)))!;
     const session = api.runs.runs.manager().session(runId);
     if (session) await session.exited;
     assert.equal(api.runs.runs.manager().store.open(runId).snapshot().status, 'done');
+    // The dashboard got the samples decoded, step by step; by the last one the answers have the data's form.
+    const dashboard = await waitFor('the dashboard with its samples', () => {
+      const d = api.runs.dashboard(runId);
+      const rows = d?.posted.flatMap((m) => (m.type === 'init' || m.type === 'events' ? m.samples ?? [] : []));
+      return rows && rows.some((r) => r.step === 120) && rows;
+    });
+    assert.deepEqual(dashboard.map((r) => r.step), [60, 120]);
+    for (const a of dashboard.at(-1)!.answers) assert.match(a.text, /^\w+ ?\.$/, JSON.stringify(a));
 
     const tunedId = await vscode.commands.executeCommand<string>('tuner.tryInPlayground', runId);
     assert.match(tunedId ?? '', /^adapter:.*adapter$/);
