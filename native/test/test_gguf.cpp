@@ -2,7 +2,7 @@
 // value type, tensor infos, 32-byte alignment and the data each tensor's fill produced; the
 // tokenizer mapping for byte-level BPE (pair merges with spaces, padding ids, the pre-tokenizer
 // name, add_bos from the post-processor) and for SentencePiece-style BPE (BYTE / UNKNOWN types,
-// scores), with its errors; and the model mapping: Q/K rows permuted per head for `llama` and
+// scores, whether a space is prepended), with its errors; and the model mapping: Q/K rows permuted per head for `llama` and
 // kept for `qwen2`, tied output left out, Q8_0 blocks those of quantize_matrix, llama3 rope_freqs.
 // test/native/gguf-llama.test.ts then loads real exports in llama.cpp itself.
 #include <cmath>
@@ -180,6 +180,17 @@ void test_tokenizer_spm() {
   EXPECT(!f.kv.count("tokenizer.ggml.merges"));
   EXPECT(f.kv.at("tokenizer.ggml.unknown_token_id").num == 0 && f.kv.at("tokenizer.ggml.bos_token_id").num == 1);
   EXPECT(f.kv.at("tokenizer.ggml.add_space_prefix").num == 1);
+
+  // Without add_prefix_space: Llama 2's Prepend normalizer adds the space, Gemma's Replace does not.
+  write(dir + "/tokenizer_config.json", "{}");
+  for (const auto& [normalizer, prefix] : {std::make_pair(R"({"type": "Sequence", "normalizers": [{"type": "Prepend", "prepend": "▁"}]})", 1),
+                                           std::make_pair(R"({"type": "Replace", "pattern": {"String": " "}, "content": "▁"})", 0)}) {
+    write(dir + "/tokenizer.json", std::string(R"({"model": {"type": "BPE", "byte_fallback": true, "vocab": {"a": 0}}, "normalizer": )") + normalizer + "}");
+    GgufWriter w2;
+    add_gguf_tokenizer(w2, dir, 1);
+    w2.write(dir + "/n.gguf");
+    EXPECT(read_gguf(dir + "/n.gguf").kv.at("tokenizer.ggml.add_space_prefix").num == prefix);
+  }
 }
 
 // A tiny model folder with a tokenizer of its vocabulary size.

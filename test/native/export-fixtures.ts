@@ -12,7 +12,7 @@ import { writeSafetensorsF32 } from './safetensors-f32';
 export const REPO_ROOT = path.resolve(__dirname, '..', '..', '..');
 
 /** Tokenizer packages in devDependencies, with the vocabulary size of their tokenizer.json. */
-export const TOKENIZERS = { gpt2: 50257, llama3: 128256, qwen3: 151669 } as const;
+export const TOKENIZERS = { gpt2: 50257, llama3: 128256, qwen3: 151669, gemma3: 262145 } as const;
 export type TokenizerFamily = keyof typeof TOKENIZERS;
 
 export function findTool(name: string): string {

@@ -8,7 +8,8 @@
 //     and kept f32 (--embedding-type f32: exactly the weights our engine runs);
 //   architecture variants (Qwen2 biases, Mistral, tied, llama3 / linear / yarn RoPE scaling)
 //     generate our tokens in f32, so every name, permutation and hyper-parameter lands where
-//     llama.cpp looks; the tokenizer tokenizes text as tokenizer.json does.
+//     llama.cpp looks; the tokenizer (byte-level and SentencePiece-style BPE) tokenizes and
+//     detokenizes text as tokenizer.json does.
 // Models are random with the tokenizer of a real package; the untied ones have a non-degenerate
 // greedy path (dozens of distinct tokens), so agreement means something. Figures are printed
 // as test diagnostics; docs/export.md records them.
@@ -182,12 +183,14 @@ describe('GGUF export read by llama.cpp (node-llama-cpp 3.21.1)', { timeout: 1_8
     });
   }
 
-  test('tokenizer: llama.cpp tokenizes text as tokenizer.json does (GPT-2, Llama 3, Qwen3), chat template carried', async () => {
+  test('tokenizer: llama.cpp tokenizes and detokenizes text as tokenizer.json does (GPT-2, Llama 3, Qwen3, Gemma 3), chat template carried', async () => {
     const texts = ['Hello world! This is a test.', '  def f(x):\n\treturn x**2  # 12345 3.14', 'Ünïcödé — 日本語のテキスト 🦙🦙', "I've been 'told' he's there"];
-    for (const [name, spec] of [['tiny', TINY], VARIANTS[3], VARIANTS[0]] as const) {
+    // Gemma 3's tokenizer is SentencePiece-style BPE (byte fallback): tokenizer.ggml.model "llama".
+    const gemma: ModelSpec = { tokenizer: 'gemma3', hidden: 32, layers: 1, heads: 2, kvHeads: 1, intermediate: 32, maxPos: 64, seed: 1 };
+    for (const [name, spec] of [['tiny', TINY], VARIANTS[3], VARIANTS[0], ['gemma3 tokenizer', gemma]] as const) {
       const dir = model(name, spec);
-      const file = path.join(dir, 'f32.gguf'); // written by the tests above, unless run alone
-      if (!fs.existsSync(file)) exportGguf(dir, 'f32', file);
+      let file = path.join(dir, 'f32.gguf'); // written by the tests above, unless run alone
+      if (!fs.existsSync(file)) exportGguf(dir, 'f16', (file = path.join(dir, 'tok.gguf')));
       const ours = loadTokenizer(dir);
       const m = await peer.loadVocab(file);
       try {

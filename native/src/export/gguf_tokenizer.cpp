@@ -76,6 +76,28 @@ std::string token_content(const Json* v) {
   return "";
 }
 
+// Whether a SentencePiece-style tokenizer.json puts "▁" before the text: a Prepend normalizer
+// (Llama 2) or a Metaspace pre-tokenizer that prepends; Gemma's only replaces spaces.
+bool prepends_space(const Json& tok) {
+  std::vector<const Json*> parts;
+  if (const Json* n = tok.find("normalizer"); n && n->is_object()) {
+    const Json* seq = n->find("normalizers");
+    if (seq && seq->is_array()) for (const Json& e : seq->as_array()) parts.push_back(&e);
+    else parts.push_back(n);
+  }
+  for (const Json* p : pre_tokenizers(tok)) parts.push_back(p);
+  for (const Json* p : parts) {
+    const std::string t = str_field(*p, "type");
+    if (t == "Prepend" && str_field(*p, "prepend") == "\xE2\x96\x81") return true;
+    if (t == "Metaspace") {
+      const std::string scheme = str_field(*p, "prepend_scheme");
+      const Json* aps = p->find("add_prefix_space");
+      if (scheme == "always" || scheme == "first" || (scheme.empty() && aps && aps->is_bool() && aps->as_bool())) return true;
+    }
+  }
+  return false;
+}
+
 // "\u0120" for a space inside a merge pair, as gguf-py encodes the list-of-pairs merge format.
 std::string encode_merge_part(const std::string& s) {
   std::string out;
@@ -132,7 +154,7 @@ std::vector<std::string> add_gguf_tokenizer(GgufWriter& w, const std::string& di
       const Json* sp = a.find("special");
       const bool special = (sp && sp->is_bool() && sp->as_bool()) || looks_special(content);
       std::string text = content;
-      if (!special && !spm) {  // user-defined spaces pre-normalised, as convert_hf_to_gguf does
+      if (!special) {  // user-defined spaces pre-normalised, as convert_hf_to_gguf does (llama.cpp prints them as they are)
         std::string r;
         for (size_t i = 0; i < text.size(); i++) {
           if (text.compare(i, 3, "\xE2\x96\x81") == 0) { r += ' '; i += 2; } else r += text[i];
@@ -248,6 +270,7 @@ std::vector<std::string> add_gguf_tokenizer(GgufWriter& w, const std::string& di
   if (add_bos >= 0) w.set_bool("tokenizer.ggml.add_bos_token", add_bos == 1);
   if (add_eos >= 0) w.set_bool("tokenizer.ggml.add_eos_token", add_eos == 1);
   if (const Json* v = tc.find("add_prefix_space"); v && v->is_bool()) w.set_bool("tokenizer.ggml.add_space_prefix", v->as_bool());
+  else if (spm) w.set_bool("tokenizer.ggml.add_space_prefix", prepends_space(tok));  // llama.cpp's default for "llama" is true
 
   // Chat template: tokenizer_config.json, else chat_template.jinja beside it.
   const Json* ct = tc.find("chat_template");
