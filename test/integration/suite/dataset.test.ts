@@ -3,7 +3,7 @@
 import * as assert from 'node:assert';
 import * as fs from 'node:fs';
 import * as vscode from 'vscode';
-import { applyAction, closeAllEditors, codeActions, diagnosticSummary, openDataset, rangeText, tunerApi, waitFor, waitForDiagnostics, workspaceFile } from './helpers';
+import { applyAction, closeAllEditors, codeActions, codeActionsOffering, diagnosticSummary, openDataset, rangeText, tunerApi, waitFor, waitForDiagnostics, workspaceFile } from './helpers';
 
 suite('Dataset format, conversion, statistics and large files', () => {
   teardown(closeAllEditors);
@@ -31,7 +31,8 @@ suite('Dataset format, conversion, statistics and large files', () => {
     const doc = await openDataset('input-output.jsonl');
     await waitForDiagnostics(doc.uri, []);
     const rewrite = vscode.CodeActionKind.RefactorRewrite;
-    await applyAction(await codeActions(doc.uri, new vscode.Range(0, 0, 0, 0), rewrite), 'Convert this record to Chat messages (OpenAI)');
+    const convertOne = 'Convert this record to Chat messages (OpenAI)';
+    await applyAction(await codeActionsOffering(doc.uri, new vscode.Range(0, 0, 0, 0), rewrite, convertOne), convertOne);
     assert.deepStrictEqual(JSON.parse(doc.lineAt(0).text), { messages: [{ role: 'user', content: 'What is LoRA?' }, { role: 'assistant', content: 'A low-rank adapter method.' }] });
     await waitFor('TUN202 on the other records', () => diagnosticSummary(doc.uri).length > 0);
 

@@ -65,6 +65,22 @@ export async function codeActions(uri: vscode.Uri, range: vscode.Range, kind?: v
   return (await vscode.commands.executeCommand<vscode.CodeAction[]>('vscode.executeCodeActionProvider', uri, range, kind?.value, 100)) ?? [];
 }
 
+/**
+ * Code actions at `range` once one titled `title` is offered: a clean file's diagnostics are []
+ * before its first lint as well as after it, so waiting for them does not say the lint report
+ * the actions come from exists yet.
+ */
+export async function codeActionsOffering(uri: vscode.Uri, range: vscode.Range, kind: vscode.CodeActionKind, title: string, timeoutMs = 20_000): Promise<vscode.CodeAction[]> {
+  const deadline = Date.now() + timeoutMs;
+  let actions: vscode.CodeAction[] = [];
+  while (Date.now() < deadline) {
+    actions = await codeActions(uri, range, kind);
+    if (actions.some((a) => a.title === title)) return actions;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return actions;
+}
+
 export async function applyAction(actions: vscode.CodeAction[], title: string | RegExp): Promise<void> {
   const action = actions.find((a) => (typeof title === 'string' ? a.title === title : title.test(a.title)));
   if (!action) throw new Error(`no code action "${title}" among: ${actions.map((a) => a.title).join(' | ')}`);
