@@ -20,6 +20,7 @@
 
 #include "kernels/cpu/vector_kernels.h"
 #include "models/llama_model.h"
+#include "tool_main.h"
 #include "tuner/error.h"
 #include "tuner/gemm.h"
 #include "tuner/json.h"
@@ -201,17 +202,5 @@ int run(const Args& a) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  try {
-    return run(parse_args(argc, argv));
-  } catch (const TunerError& e) {
-    Json err = Json::object();
-    err.set("code", Json(e.code()));
-    err.set("message", Json(std::string(e.what())));
-    err.set("hint", Json(e.hint()));
-    std::fprintf(stderr, "%s\n", err.dump().c_str());
-    return 2;
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "{\"code\":\"internal\",\"message\":\"%s\"}\n", e.what());
-    return 3;
-  }
+  return tuner::run_tool([&] { return run(parse_args(argc, argv)); });
 }

@@ -22,6 +22,7 @@
 #include <string>
 #include <vector>
 
+#include "tool_main.h"
 #include "tuner/error.h"
 #include "tuner/export.h"
 #include "tuner/gguf.h"
@@ -163,17 +164,5 @@ int run(const Args& a) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  try {
-    return run(parse(argc, argv));
-  } catch (const TunerError& e) {
-    Json err = Json::object();
-    err.set("code", Json(e.code()));
-    err.set("message", Json(std::string(e.what())));
-    err.set("hint", Json(e.hint()));
-    std::fprintf(stderr, "%s\n", err.dump().c_str());
-    return 2;
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "{\"code\":\"internal\",\"message\":%s}\n", json_quote(e.what()).c_str());
-    return 3;
-  }
+  return tuner::run_tool([&] { return run(parse(argc, argv)); });
 }
