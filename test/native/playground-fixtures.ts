@@ -19,11 +19,11 @@ import { REPO_ROOT } from './trainer-fixtures';
 export const WORKER = path.join(REPO_ROOT, 'out', 'src', 'core', 'infer', 'worker-main.js');
 export const NATIVE_DIR = process.env.TUNER_NATIVE_BUILD_DIR ?? path.join(REPO_ROOT, 'build', 'native');
 
-/** The tiny project trained for `steps` steps in `ws`; returns the run id. */
-export async function trainTinyRun(ws: string, steps: number): Promise<string> {
-  const args = makeTinyProject(path.join(ws, 'tiny'), { args: { max_steps: steps, save_interval: steps / 2, learning_rate: 0.02, eval_split: 0.2, eval_interval: steps / 2 } });
+/** The tiny project trained for `steps` steps in `ws` (LoRA unless `args` says otherwise); returns the run id. */
+export async function trainTinyRun(ws: string, steps: number, args: Record<string, unknown> = {}): Promise<string> {
+  const argsFile = makeTinyProject(path.join(ws, 'tiny'), { args: { max_steps: steps, save_interval: steps / 2, learning_rate: 0.02, eval_split: 0.2, eval_interval: steps / 2, ...args } });
   const manager = new RunManager(RunStore.forWorkspace(ws), PREPARE_WORKER);
-  const { session } = await manager.start(args, { mode: 'free' });
+  const { session } = await manager.start(argsFile, { mode: 'free' });
   await session.exited;
   if (session.snapshot.status !== 'done') throw new Error(`the tiny run ended ${session.snapshot.status}: ${JSON.stringify(session.snapshot.error)}`);
   return session.record.id;

@@ -1,7 +1,8 @@
 // Checkpoints: a folder per save, written to a temporary name, fsynced, then renamed, so a
 // crash at any moment leaves either the previous checkpoints or a complete new one.
 //   LoRA: adapter_config.json + adapter_model.safetensors (PEFT layout, loadable as is)
-//   full: config.json + model.safetensors (Hugging Face folder, loadable as is)
+//   full: config.json + model.safetensors + the base's tokenizer files (tokenizer.json,
+//         tokenizer_config.json, generation_config.json, …): a Hugging Face folder, loadable as is
 //   both: trainer_state.json (step, data cursor, RNG, plan fingerprint, losses so far)
 //         optimizer.safetensors (AdamW exp_avg / exp_avg_sq per trainable tensor, fp32)
 #pragma once
@@ -26,9 +27,10 @@ struct TrainerState {
   double lr_scale = 1.0;  // factor on the scheduled lr from the `set` command
 };
 
-// Writes checkpoint `dir` (must not exist yet) for the model, optimizer and state.
-void save_checkpoint(const std::string& dir, const Model& model, bool lora, const AdamW& opt,
-                     const TrainerState& state);
+// Writes checkpoint `dir` (must not exist yet) for the model, optimizer and state; a full
+// checkpoint takes its tokenizer files from `tokenizer_dir` (the plan's model_dir).
+void save_checkpoint(const std::string& dir, const Model& model, bool lora, const std::string& tokenizer_dir,
+                     const AdamW& opt, const TrainerState& state);
 
 // Reads trainer_state.json of a checkpoint. Throws TunerError("bad_checkpoint") when missing.
 TrainerState read_trainer_state(const std::string& dir);
@@ -42,8 +44,9 @@ void remove_stale_temp_dirs(const std::string& parent);
 // Makes the writes inside `path` (a file or a folder) durable.
 void fsync_path(const std::string& path);
 void ensure_dir(const std::string& path);
-// Saves the model as a PEFT adapter folder (lora) or a Hugging Face model folder into `dir`.
-void save_model_folder(const std::string& dir, const Model& model, bool lora);
+// Saves the model as a PEFT adapter folder (lora) or a Hugging Face model folder into `dir`,
+// the latter with the tokenizer files of `tokenizer_dir` copied beside the weights.
+void save_model_folder(const std::string& dir, const Model& model, bool lora, const std::string& tokenizer_dir);
 // Moves folder `tmp` to `final_dir`, replacing an existing one.
 void replace_dir_atomically(const std::string& tmp, const std::string& final_dir);
 

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "tuner/error.h"
+#include "tuner/export.h"
 #include "tuner/json.h"
 #include "tuner/model.h"
 #include "tuner/optimizer.h"
@@ -132,20 +133,26 @@ void remove_stale_temp_dirs(const std::string& parent) {
   for (const auto& s : stale) remove_tree(s);
 }
 
-void save_model_folder(const std::string& dir, const Model& model, bool lora) {
-  if (lora) model.save_adapter(dir);
-  else model.save_pretrained(dir);
+void save_model_folder(const std::string& dir, const Model& model, bool lora, const std::string& tokenizer_dir) {
+  if (lora) {
+    model.save_adapter(dir);
+    return;
+  }
+  // A full model folder is complete on its own (loadable by the playground, transformers,
+  // tuner-export) only with the tokenizer and generation settings of the model it was tuned from.
+  model.save_pretrained(dir);
+  if (!tokenizer_dir.empty()) copy_tokenizer_files(dir, tokenizer_dir);
 }
 
-void save_checkpoint(const std::string& dir, const Model& model, bool lora, const AdamW& opt,
-                     const TrainerState& state) {
+void save_checkpoint(const std::string& dir, const Model& model, bool lora, const std::string& tokenizer_dir,
+                     const AdamW& opt, const TrainerState& state) {
   const std::string parent = parent_of(dir);
   ensure_dir(parent);
   const std::string base = dir.substr(parent.size() + 1);
   const std::string tmp = parent + "/.tmp-" + base + "-" + std::to_string(::getpid());
   remove_tree(tmp);
   ensure_dir(tmp);
-  save_model_folder(tmp, model, lora);
+  save_model_folder(tmp, model, lora, tokenizer_dir);
 
   SafetensorsWriter w;
   for (size_t i = 0; i < opt.params().size(); ++i) {

@@ -267,7 +267,7 @@ std::string Trainer::save() {
   st.data_fingerprint = data_.content_fingerprint;
   st.method = plan_.method;
   st.lr_scale = lr_scale_;
-  save_checkpoint(dir, *model_, plan_.is_lora(), *opt_, st);
+  save_checkpoint(dir, *model_, plan_.is_lora(), plan_.model_dir, *opt_, st);
   last_saved_step_ = step_;
   sink_->emit(EventLine("checkpoint").integer("step", step_).str("path", dir));
   std::fprintf(stderr, "checkpoint: %s\n", dir.c_str());
@@ -278,7 +278,7 @@ std::string Trainer::save_final() {
   const std::string final_dir = plan_.output_dir + (plan_.is_lora() ? "/adapter" : "/model");
   const std::string tmp = plan_.output_dir + "/.tmp-final-" + std::to_string(::getpid());
   ensure_dir(tmp);
-  save_model_folder(tmp, *model_, plan_.is_lora());
+  save_model_folder(tmp, *model_, plan_.is_lora(), plan_.model_dir);
   fsync_path(tmp);
   replace_dir_atomically(tmp, final_dir);
   return final_dir;
