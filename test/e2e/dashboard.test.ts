@@ -4,19 +4,13 @@
 // The screenshot it takes is checked in as test/e2e/artifacts/dashboard.png.
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
-import * as http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import * as path from 'node:path';
 import { after, before, test } from 'node:test';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { parseTrainerEvent, type StepEvent, type TrainerEvent } from '../../src/core/engine/protocol';
-import { dashboardHtml } from '../../src/vscode/dashboard-html';
-import { ensureDebianPackages } from '../ensure-debian-packages';
 import type { HostToDashboard, RunHeader } from '../../webview/protocol';
+import { ROOT, serveWebview, type WebviewServer } from './webview-page';
 
-const ROOT = path.resolve(__dirname, '..', '..', '..');
-const DIST = path.join(ROOT, 'dist', 'webview');
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const recorded: TrainerEvent[] = fs
   .readFileSync(path.join(ROOT, 'test', 'e2e', 'fixtures', 'tiny-lora-run.events.jsonl'), 'utf8')
   .split('\n')
@@ -29,9 +23,7 @@ declare const window: any;
 declare const document: any;
 /* eslint-enable @typescript-eslint/no-explicit-any */
 
-let server: http.Server;
-let base: string;
-let browser: Browser;
+let web: WebviewServer;
 
 const header = (over: Partial<RunHeader> = {}): RunHeader => ({
   id: '20261123-151512',
@@ -50,75 +42,16 @@ const header = (over: Partial<RunHeader> = {}): RunHeader => ({
 });
 
 before(async () => {
-  assert.ok(fs.existsSync(path.join(DIST, 'dashboard.js')), 'dist/webview/dashboard.js missing: run npm run build:ts');
-  if (!process.env.CHROMIUM_PATH) ensureDebianPackages(['chromium']);
-  server = http.createServer((req, res) => {
-    const url = new URL(req.url ?? '/', 'http://x');
-    if (url.pathname === '/favicon.ico') {
-      res.statusCode = 204;
-      res.end();
-      return;
-    }
-    if (url.pathname === '/') {
-      res.setHeader('content-type', 'text/html');
-      res.end(dashboardHtml({ cspSource: base, scriptUri: `${base}/dist/dashboard.js`, styleUri: `${base}/dist/dashboard.css` }));
-      return;
-    }
-    const file = path.join(DIST, path.basename(url.pathname));
-    if (!url.pathname.startsWith('/dist/') || !fs.existsSync(file)) {
-      res.statusCode = 404;
-      res.end();
-      return;
-    }
-    res.setHeader('content-type', file.endsWith('.css') ? 'text/css' : 'text/javascript');
-    res.end(fs.readFileSync(file));
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    headless: true,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-dev-shm-usage'],
-  });
+  web = await serveWebview('dashboard');
 });
 
 after(async () => {
-  await browser?.close();
-  server?.close();
+  await web?.close();
 });
 
 /** Opens the dashboard with a stand-in for the webview host API that records what the page sends. */
-async function openDashboard(smoothing: number): Promise<{ page: Page; problems: string[] }> {
-  const page = await browser.newPage({ viewport: { width: 1200, height: 900 } });
-  const problems: string[] = [];
-  page.on('console', (m) => {
-    if (m.type() === 'error' || /Content.Security.Policy|Refused/i.test(m.text())) problems.push(m.text());
-  });
-  page.on('pageerror', (e) => problems.push(e.message));
-  await page.addInitScript((initial) => {
-    const w = window as unknown as { sent: unknown[]; state: unknown; acquireVsCodeApi: () => unknown };
-    w.sent = [];
-    w.state = initial;
-    // Dark theme variables, set on <html> as VS Code does in every webview (CSSOM, allowed by the CSP).
-    const theme: Record<string, string> = {
-      '--vscode-foreground': '#cccccc', '--vscode-editor-background': '#1e1e1e', '--vscode-charts-blue': '#3794ff',
-      '--vscode-charts-orange': '#d18616', '--vscode-charts-purple': '#b180d7', '--vscode-descriptionForeground': '#9d9d9d',
-      '--vscode-editorWidget-border': '#454545', '--vscode-badge-background': '#4d4d4d', '--vscode-badge-foreground': '#ffffff',
-      '--vscode-font-family': 'sans-serif', '--vscode-font-size': '13px', '--vscode-errorForeground': '#f48771',
-      '--vscode-button-background': '#0e639c', '--vscode-button-foreground': '#ffffff',
-    };
-    document.addEventListener('DOMContentLoaded', () => {
-      for (const [k, v] of Object.entries(theme)) document.documentElement.style.setProperty(k, v);
-    });
-    w.acquireVsCodeApi = () => ({
-      postMessage: (m: unknown) => w.sent.push(m),
-      getState: () => w.state,
-      setState: (s: unknown) => (w.state = s),
-    });
-  }, { runId: '', xAxis: 'step', smoothing, compareRunId: null });
-  await page.goto(base);
-  await page.waitForFunction(() => (window as unknown as { sent: { type: string }[] }).sent.some((m) => m.type === 'ready'));
-  return { page, problems };
+function openDashboard(smoothing: number): Promise<{ page: Page; problems: string[] }> {
+  return web.open({ runId: '', xAxis: 'step', smoothing, compareRunId: null }, { width: 1200, height: 900 });
 }
 
 const post = (page: Page, m: HostToDashboard) => page.evaluate((msg) => window.postMessage(msg, '*'), m);

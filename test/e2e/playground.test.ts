@@ -5,29 +5,19 @@
 // differences marked, history, restore after a reload, the empty state, no CSP violation. The
 // screenshots are checked in as test/e2e/artifacts/playground*.png.
 import assert from 'node:assert/strict';
-import * as fs from 'node:fs';
-import * as http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import * as path from 'node:path';
 import { after, before, test } from 'node:test';
-import { chromium, type Browser, type Page } from 'playwright-core';
-import { dashboardHtml } from '../../src/vscode/dashboard-html';
-import { ensureDebianPackages } from '../ensure-debian-packages';
+import type { Page } from 'playwright-core';
 import type { HostToPlayground, ModelChoice, PlaygroundState, PlaygroundToHost, SideStatus } from '../../webview/protocol';
+import { ARTIFACTS, serveWebview, type WebviewServer } from './webview-page';
 
-const ROOT = path.resolve(__dirname, '..', '..', '..');
-const DIST = path.join(ROOT, 'dist', 'webview');
-const ARTIFACTS = path.join(ROOT, 'test', 'e2e', 'artifacts');
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 
 /* eslint-disable @typescript-eslint/no-explicit-any */
 declare const window: any;
 declare const document: any;
 /* eslint-enable @typescript-eslint/no-explicit-any */
 
-let server: http.Server;
-let base: string;
-let browser: Browser;
+let web: WebviewServer;
 
 const RUN = '20261123-151512';
 const BASE_ID = 'model:/w/tiny/model';
@@ -47,67 +37,16 @@ const loaded = (side: 0 | 1, modelId: string, over: Partial<NonNullable<SideStat
 });
 
 before(async () => {
-  assert.ok(fs.existsSync(path.join(DIST, 'playground.js')), 'dist/webview/playground.js missing: run npm run build:ts');
-  if (!process.env.CHROMIUM_PATH) ensureDebianPackages(['chromium']);
-  server = http.createServer((req, res) => {
-    const url = new URL(req.url ?? '/', 'http://x');
-    if (url.pathname === '/') {
-      res.setHeader('content-type', 'text/html');
-      res.end(dashboardHtml({ cspSource: base, scriptUri: `${base}/dist/playground.js`, styleUri: `${base}/dist/playground.css`, title: 'Tuner Playground' }));
-      return;
-    }
-    const file = path.join(DIST, path.basename(url.pathname));
-    if (!url.pathname.startsWith('/dist/') || !fs.existsSync(file)) {
-      res.statusCode = url.pathname === '/favicon.ico' ? 204 : 404;
-      res.end();
-      return;
-    }
-    res.setHeader('content-type', file.endsWith('.css') ? 'text/css' : 'text/javascript');
-    res.end(fs.readFileSync(file));
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    headless: true,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-dev-shm-usage'],
-  });
+  web = await serveWebview('playground', 'Tuner Playground');
 });
 
 after(async () => {
-  await browser?.close();
-  server?.close();
+  await web?.close();
 });
 
 /** Opens the playground with a stand-in webview API (recording what the page sends) and a dark theme. */
-async function openPlayground(initial?: PlaygroundState, viewport = { width: 1280, height: 900 }): Promise<{ page: Page; problems: string[] }> {
-  const page = await browser.newPage({ viewport });
-  const problems: string[] = [];
-  page.on('console', (m) => {
-    if (m.type() === 'error' || /Content.Security.Policy|Refused/i.test(m.text())) problems.push(m.text());
-  });
-  page.on('pageerror', (e) => problems.push(e.message));
-  await page.addInitScript((init) => {
-    const w = window as { sent: unknown[]; state: unknown; acquireVsCodeApi: () => unknown };
-    w.sent = [];
-    w.state = init ?? undefined;
-    const theme: Record<string, string> = {
-      '--vscode-foreground': '#cccccc', '--vscode-editor-background': '#1e1e1e', '--vscode-charts-blue': '#3794ff',
-      '--vscode-charts-orange': '#d18616', '--vscode-descriptionForeground': '#9d9d9d', '--vscode-editorWidget-border': '#454545',
-      '--vscode-badge-background': '#4d4d4d', '--vscode-badge-foreground': '#ffffff', '--vscode-font-family': 'sans-serif',
-      '--vscode-font-size': '13px', '--vscode-editor-font-family': 'monospace', '--vscode-errorForeground': '#f48771',
-      '--vscode-button-background': '#0e639c', '--vscode-button-foreground': '#ffffff', '--vscode-textBlockQuote-background': '#2a2d2e',
-      '--vscode-diffEditor-insertedTextBackground': 'rgba(156, 204, 44, 0.25)', '--vscode-diffEditor-removedTextBackground': 'rgba(255, 0, 0, 0.25)',
-      '--vscode-inputValidation-warningBackground': '#352a05', '--vscode-inputValidation-errorBackground': '#5a1d1d', '--vscode-editorWarning-foreground': '#cca700',
-    };
-    document.addEventListener('DOMContentLoaded', () => {
-      for (const [k, v] of Object.entries(theme)) document.documentElement.style.setProperty(k, v);
-    });
-    w.acquireVsCodeApi = () => ({ postMessage: (m: unknown) => w.sent.push(m), getState: () => w.state, setState: (s: unknown) => (w.state = s) });
-  }, initial ?? null);
-  await page.goto(base);
-  await page.waitForFunction(() => (window as { sent: { type: string }[] }).sent.some((m) => m.type === 'ready'));
-  return { page, problems };
+function openPlayground(initial?: PlaygroundState, viewport = { width: 1280, height: 900 }): Promise<{ page: Page; problems: string[] }> {
+  return web.open(initial, viewport);
 }
 
 const post = (page: Page, m: HostToPlayground) => page.evaluate((msg) => window.postMessage(msg, '*'), m);

@@ -5,6 +5,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 
+import { findTool } from './native-tools';
 import { readSafetensorsF32 } from './safetensors-f32';
 import { tinyConfig, tinyWeights, type TinyModelSpec } from './tiny-model';
 import { writeSafetensorsF32 } from './safetensors-f32';
@@ -15,16 +16,7 @@ export const REPO_ROOT = path.resolve(__dirname, '..', '..', '..');
 export const TOKENIZERS = { gpt2: 50257, llama3: 128256, qwen3: 151669, gemma3: 262145 } as const;
 export type TokenizerFamily = keyof typeof TOKENIZERS;
 
-export function findTool(name: string): string {
-  const dirs = [
-    ...(process.env.TUNER_NATIVE_BUILD_DIR ? [path.resolve(process.env.TUNER_NATIVE_BUILD_DIR)] : []),
-    path.join(REPO_ROOT, 'build', 'native'),
-    path.join(REPO_ROOT, 'build', 'native', 'Release'),
-  ];
-  const found = dirs.map((d) => path.join(d, name)).find((p) => fs.existsSync(p));
-  if (!found) throw new Error(`${name} not found in ${dirs.join(', ')}; run npm run build:native or set TUNER_NATIVE_BUILD_DIR`);
-  return found;
-}
+export { findTool };
 
 export interface ModelSpec extends TinyModelSpec {
   tokenizer: TokenizerFamily;

@@ -4,7 +4,6 @@
 // same 40 tokens, and each step's logits within a normalised 1e-4. Also a LoRA adapter applied
 // on the fly, rope `dynamic` generating well past max_position_embeddings (frequencies updated
 // per step as transformers does), and sliding windows shorter than the generation.
-import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -13,36 +12,11 @@ import assert from 'node:assert/strict';
 
 import { ensurePyTorch } from '../ensure-debian-packages';
 import { readSafetensorsF32 } from './safetensors-f32';
+import { findTool, referencePython, runTool } from './native-tools';
 
-const ROOT = path.resolve(__dirname, '..', '..', '..');
-const REF = path.join(ROOT, 'test', 'native', 'reference');
-const PYTHON = process.env.TUNER_PYTHON ?? '/usr/bin/python3';
 const TOL = 1e-4;
 const MAX_NEW = 40;
 const PROMPT = [5, 9, 13, 2, 77, 31, 40];
-
-function findTool(name: string): string {
-  const dirs = [
-    ...(process.env.TUNER_NATIVE_BUILD_DIR ? [path.resolve(process.env.TUNER_NATIVE_BUILD_DIR)] : []),
-    path.join(ROOT, 'build', 'native'),
-    path.join(ROOT, 'build', 'native', 'Release'),
-  ];
-  const found = dirs.map((d) => path.join(d, name)).find((p) => fs.existsSync(p));
-  if (!found) throw new Error(`${name} not found in ${dirs.join(', ')}; run npm run build:native or set TUNER_NATIVE_BUILD_DIR`);
-  return found;
-}
-
-function run(cmd: string, args: string[], env?: Record<string, string>) {
-  const r = spawnSync(cmd, args, { encoding: 'utf8', timeout: 300_000, maxBuffer: 256 << 20, env: { ...process.env, ...env } });
-  if (r.error) throw r.error;
-  return r;
-}
-
-function python(script: string, args: string[]): string {
-  const r = run(PYTHON, [path.join(REF, script), ...args]);
-  assert.equal(r.status, 0, `${script} ${args.join(' ')} failed:\n${r.stderr}`);
-  return r.stdout;
-}
 
 // [name, make_tiny_model.py options, make_tiny_adapter.py options (LoRA cases), context]
 const CASES: Array<[string, string[], string[]?, number?]> = [
@@ -89,11 +63,11 @@ before(() => {
   const cases: Array<{ name: string; model: string; adapter?: string; ids: number[]; max_new: number }> = [];
   for (const [name, opts, adapterOpts, context] of CASES) {
     const model = path.join(tmp, `model-${name}`);
-    python('make_tiny_model.py', ['--out', model, '--vocab', '96', ...opts]);
+    referencePython('make_tiny_model.py', ['--out', model, '--vocab', '96', ...opts]);
     let adapter: string | undefined;
     if (adapterOpts) {
       adapter = path.join(tmp, `adapter-${name}`);
-      python('make_tiny_adapter.py', ['--model', model, '--out', adapter, '--seed', '3', ...adapterOpts]);
+      referencePython('make_tiny_adapter.py', ['--model', model, '--out', adapter, '--seed', '3', ...adapterOpts]);
     }
     cases.push({ name, model, ...(adapter ? { adapter } : {}), ids: PROMPT, max_new: MAX_NEW });
     const args = [model, '--ids', PROMPT.join(','), '--max-new', String(MAX_NEW), '--greedy', '--threads', '2',
@@ -102,7 +76,7 @@ before(() => {
     if (GENERIC.includes(name)) runs.push([name + GENERIC_SUFFIX, { TUNER_CPU_LIMIT: 'generic' }]);
     for (const [label, env] of runs) {
       const logitsFile = path.join(tmp, `${label.replace(/\W+/g, '-')}.logits.safetensors`);
-      const r = run(generate, [...args, '--logits-out', logitsFile], env);
+      const r = runTool(generate, [...args, '--logits-out', logitsFile], { env });
       const out = r.status === 0 ? (JSON.parse(r.stdout.trim()) as { ids: number[]; kernel: string }) : { ids: [], kernel: '' };
       const logits = r.status === 0 ? readSafetensorsF32(logitsFile).get('logits')?.data : undefined;
       native.set(label, { status: r.status, stderr: r.stderr, ids: out.ids, kernel: out.kernel, logits });
@@ -110,7 +84,7 @@ before(() => {
   }
   const casesFile = path.join(tmp, 'cases.json');
   fs.writeFileSync(casesFile, JSON.stringify(cases));
-  reference = JSON.parse(python('generate_ref.py', [casesFile])) as Record<string, RefResult>;
+  reference = JSON.parse(referencePython('generate_ref.py', [casesFile])) as Record<string, RefResult>;
 });
 after(() => {
   if (tmp) fs.rmSync(tmp, { recursive: true, force: true });

@@ -12,20 +12,9 @@ import assert from 'node:assert/strict';
 import { loadAddon } from '../../src/core/engine/addon';
 import type { InferAddon, InferError, InferSession, SamplerSettings } from '../../src/core/engine/infer-addon';
 import { writeTinyModel } from './tiny-model';
+import { findTool } from './native-tools';
 
-const ROOT = path.resolve(__dirname, '..', '..', '..');
 const GREEDY: SamplerSettings = { temperature: 0, topK: 0, topP: 1, minP: 0, repetitionPenalty: 1, noRepeatNgramSize: 0, seed: 0 };
-
-function findTool(name: string): string {
-  const dirs = [
-    ...(process.env.TUNER_NATIVE_BUILD_DIR ? [path.resolve(process.env.TUNER_NATIVE_BUILD_DIR)] : []),
-    path.join(ROOT, 'build', 'native'),
-    path.join(ROOT, 'build', 'native', 'Release'),
-  ];
-  const found = dirs.map((d) => path.join(d, name)).find((p) => fs.existsSync(p));
-  if (!found) throw new Error(`${name} not found in ${dirs.join(', ')}; run npm run build:native or set TUNER_NATIVE_BUILD_DIR`);
-  return found;
-}
 
 function engineError(fn: () => unknown, code: string, message: RegExp): void {
   assert.throws(fn, (e: unknown) => {

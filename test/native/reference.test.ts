@@ -4,7 +4,6 @@
 // and every gradient (full fine-tune and LoRA) must match a float64 PyTorch computation on the
 // same files. Also checks that every kind of broken model folder gives its error code and a
 // clean non-zero exit.
-import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -12,35 +11,10 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 
 import { ensurePyTorch } from '../ensure-debian-packages';
+import { findTool, PYTHON, REFERENCE_DIR, referencePython, runTool } from './native-tools';
 
-const ROOT = path.resolve(__dirname, '..', '..', '..');
-const REF = path.join(ROOT, 'test', 'native', 'reference');
-const PYTHON = process.env.TUNER_PYTHON ?? '/usr/bin/python3';
 /** Normalised max error (max|native - ref| / max|ref|) allowed for every tensor; see compare_check.py. */
 const TOL = 1e-4;
-
-function findTool(name: string): string {
-  const dirs = [
-    ...(process.env.TUNER_NATIVE_BUILD_DIR ? [path.resolve(process.env.TUNER_NATIVE_BUILD_DIR)] : []),
-    path.join(ROOT, 'build', 'native'),
-    path.join(ROOT, 'build', 'native', 'Release'),
-  ];
-  const found = dirs.map((d) => path.join(d, name)).find((p) => fs.existsSync(p));
-  if (!found) throw new Error(`${name} not found in ${dirs.join(', ')}; run npm run build:native or set TUNER_NATIVE_BUILD_DIR`);
-  return found;
-}
-
-function run(cmd: string, args: string[], env?: Record<string, string>) {
-  const r = spawnSync(cmd, args, { encoding: 'utf8', timeout: 120_000, env: env ? { ...process.env, ...env } : process.env });
-  if (r.error) throw r.error;
-  return r;
-}
-
-function python(script: string, args: string[]): string {
-  const r = run(PYTHON, [path.join(REF, script), ...args]);
-  assert.equal(r.status, 0, `${script} ${args.join(' ')} failed:\n${r.stderr}`);
-  return r.stdout;
-}
 
 /** A deterministic batch with masked (prompt) positions, like the trainer's shards produce. */
 function writeBatch(file: string, B: number, T: number, vocab: number, seed: number): void {
@@ -80,7 +54,7 @@ const VOCAB = 96;
 
 function makeModel(name: string, opts: string[]): string {
   const dir = path.join(tmp, name);
-  if (!fs.existsSync(dir)) python('make_tiny_model.py', ['--out', dir, '--vocab', String(VOCAB), ...opts]);
+  if (!fs.existsSync(dir)) referencePython('make_tiny_model.py', ['--out', dir, '--vocab', String(VOCAB), ...opts]);
   return dir;
 }
 
@@ -158,7 +132,7 @@ before(() => {
     assert.ok(variant, base);
     const model = makeModel(base, variant[1]);
     const adapter = path.join(tmp, `adapter-${name}`);
-    python('make_tiny_adapter.py', ['--model', model, '--out', adapter, '--seed', '3', ...opts]);
+    referencePython('make_tiny_adapter.py', ['--model', model, '--out', adapter, '--seed', '3', ...opts]);
     all.push([name, model, adapter]);
   }
   const jobs: Record<string, { model: string; batch: string; native: string; adapter?: string }> = {};
@@ -174,7 +148,7 @@ before(() => {
     const native = path.join(tmp, `${name.replace(/\W+/g, '-')}.out.safetensors`);
     const args = ['--model', model, '--batch', batchFile, '--out', native, '--threads', '2'];
     if (adapter) args.push('--adapter', adapter);
-    const r = run(check, args, env);
+    const r = runTool(check, args, { env });
     const kernels = r.status === 0 ? (JSON.parse(r.stdout.trim()) as { sgemm_kernel: string; vector_kernels: string }) : undefined;
     cases.set(name, { model, adapter, native, batch: batchFile, checkStatus: r.status, checkStderr: r.stderr,
       kernels: kernels && `${kernels.sgemm_kernel}/${kernels.vector_kernels}` });
@@ -182,7 +156,7 @@ before(() => {
   }
   const jobsFile = path.join(tmp, 'jobs.json');
   fs.writeFileSync(jobsFile, JSON.stringify(jobs));
-  const cmp = run(PYTHON, [path.join(REF, 'compare_check.py'), '--jobs', jobsFile, '--tol', String(TOL)]);
+  const cmp = runTool(PYTHON, [path.join(REFERENCE_DIR, 'compare_check.py'), '--jobs', jobsFile, '--tol', String(TOL)]);
   assert.ok(cmp.stdout.trim(), `compare_check.py printed nothing: ${cmp.stderr}`);
   reports = JSON.parse(cmp.stdout) as Record<string, Report>;
 });
@@ -282,7 +256,7 @@ describe('broken model folders fail with a named error, never a crash', () => {
   for (const [name, code, mutate, message] of cases) {
     test(name, () => {
       const dir = broken(name.replace(/\W+/g, '-'), mutate);
-      const r = run(check, ['--model', dir, '--batch', path.join(tmp, 'batch.json'), '--out', path.join(dir, 'out.safetensors')]);
+      const r = runTool(check, ['--model', dir, '--batch', path.join(tmp, 'batch.json'), '--out', path.join(dir, 'out.safetensors')]);
       assert.equal(r.signal, null, 'must not crash');
       assert.equal(r.status, 2, r.stderr);
       const err = JSON.parse(r.stderr.trim().split('\n').pop() ?? '{}') as { code: string; message: string; hint: string };

@@ -1,28 +1,20 @@
-// Merge and export from the playground: runs tuner-export (native/tools/export.cpp) as a child
-// process, one job per request, and reports its stages, elapsed time and result. Every output
+// Merge and export from the playground: runs tuner-export through the engine's export client,
+// one job per request, and reports its stages, elapsed time and result. Every output
 // goes into the workspace (under the run it comes from, else the workspace's exports/), into a
 // new name, so nothing existing is ever overwritten; a cancelled or failed job removes what it
 // had begun to write.
-import { spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 
-import { ExportError } from '../engine/export-client';
-import { findTrainerBinary, trainerEnv } from '../engine/trainer-client';
+import { ExportError, findNativeTool, ggufArgs, mergeArgs, runExportTool, type GgufType as ToolGgufType } from '../engine/export-client';
 import type { ExportJobStatus } from '../../../webview/protocol';
 import { EXPORTS_DIR, type CatalogEntry } from './catalog';
 
 export type ExportKind = 'merge' | 'gguf' | 'ollama';
-export type GgufType = 'f16' | 'q8_0' | 'q4_0';
+/** The GGUF types the playground offers (f32 files are for checks, not for users). */
+export type GgufType = Exclude<ToolGgufType, 'f32'>;
 
-/** A native tool built beside tuner-train (tuner-generate, tuner-export): found where tuner-train is. */
-export function findNativeTool(name: string, env: NodeJS.ProcessEnv = process.env): string {
-  const file = path.join(path.dirname(findTrainerBinary(env)), process.platform === 'win32' ? `${name}.exe` : name);
-  if (!fs.existsSync(file)) throw new ExportError('missing_binary', `${name} not found at ${file}`, 'Run `npm run build:native` to build the native tools.');
-  return file;
-}
-
-export { ExportError };
+export { ExportError, findNativeTool };
 
 export interface ExportStep {
   /** Shown while it runs, e.g. "merging the adapter into the base". */
@@ -75,15 +67,14 @@ export function planExport(entry: CatalogEntry, kind: ExportKind, ggufType: Gguf
   const runExports = entry.runId ? path.join(workspaceDir, 'runs', entry.runId, EXPORTS_DIR) : undefined;
   const dir = runExports ?? path.join(workspaceDir, EXPORTS_DIR);
   const name = exportName(entry);
-  const model = ['--model', entry.modelDir, ...(entry.adapterDir ? ['--adapter', entry.adapterDir] : [])];
   let plan: ExportPlan;
   if (kind === 'merge') {
     if (!entry.adapterDir) throw new ExportError('not_an_adapter', `${entry.label} is a whole model, not an adapter: there is nothing to merge`, 'Pick a run\'s adapter or checkpoint to merge, or export this model as GGUF.');
     const out = freshPath(path.join(dir, `merged-${name}`));
-    plan = { kind, source: sourceLabel(entry), out, steps: [{ stage: 'merging the adapter into the base model', args: ['merge', '--base', entry.modelDir, '--adapter', entry.adapterDir, '--out', out] }] };
+    plan = { kind, source: sourceLabel(entry), out, steps: [{ stage: 'merging the adapter into the base model', args: mergeArgs(entry.modelDir, entry.adapterDir, out) }] };
   } else if (kind === 'gguf') {
     const out = freshPath(path.join(dir, `${name}-${ggufType}.gguf`));
-    plan = { kind, source: sourceLabel(entry), out, steps: [{ stage: `${entry.adapterDir ? 'merging and ' : ''}writing GGUF ${ggufType}`, args: ['gguf', ...model, '--type', ggufType, '--out', out] }] };
+    plan = { kind, source: sourceLabel(entry), out, steps: [{ stage: `${entry.adapterDir ? 'merging and ' : ''}writing GGUF ${ggufType}`, args: ggufArgs(entry.modelDir, out, ggufType, { adapter: entry.adapterDir }) }] };
   } else {
     const out = freshPath(path.join(dir, `ollama-${name}-${ggufType}`));
     const gguf = `model-${ggufType}.gguf`;
@@ -92,7 +83,7 @@ export function planExport(entry: CatalogEntry, kind: ExportKind, ggufType: Gguf
       kind,
       source: sourceLabel(entry),
       out,
-      steps: [{ stage: `${entry.adapterDir ? 'merging and ' : ''}writing GGUF ${ggufType} for Ollama`, args: ['gguf', ...model, '--type', ggufType, '--out', path.join(out, gguf)] }],
+      steps: [{ stage: `${entry.adapterDir ? 'merging and ' : ''}writing GGUF ${ggufType} for Ollama`, args: ggufArgs(entry.modelDir, path.join(out, gguf), ggufType, { adapter: entry.adapterDir }) }],
       ollama: { dir: out, gguf, name: ollamaName, modelDir: entry.modelDir },
     };
   }
@@ -128,8 +119,7 @@ interface ToolOutput {
 /** One running export. `result` settles when it ends; cancel() stops it and removes its output. */
 export class ExportJob {
   readonly result: Promise<ExportResult>;
-  private child?: ChildProcess;
-  private cancelled = false;
+  private readonly abort = new AbortController();
   private status: ExportJobStatus;
 
   readonly plan: ExportPlan;
@@ -152,8 +142,7 @@ export class ExportJob {
 
   cancel(): void {
     if (this.status.phase !== 'running') return;
-    this.cancelled = true;
-    this.child?.kill('SIGTERM');
+    this.abort.abort();
   }
 
   private async run(): Promise<ExportResult> {
@@ -179,7 +168,7 @@ export class ExportJob {
       return { out: plan.out, bytes, seconds, warnings, ollamaName: plan.ollama?.name };
     } catch (e) {
       fs.rmSync(plan.out, { recursive: true, force: true });
-      if (this.cancelled) {
+      if (this.abort.signal.aborted) {
         this.report({ phase: 'cancelled', message: 'cancelled; the partial output was removed' });
       } else {
         const err = e instanceof ExportError ? e : new ExportError('export_failed', (e as Error).message, 'See the Tuner log (Tuner: Show Log).');
@@ -189,40 +178,14 @@ export class ExportJob {
     }
   }
 
-  private runStep(step: ExportStep, started: number): Promise<ToolOutput> {
-    return new Promise((resolve, reject) => {
-      const child = spawn(this.o.binary, step.args, { stdio: ['ignore', 'pipe', 'pipe'], env: trainerEnv(this.o.env ?? process.env) });
-      this.child = child;
-      let stdout = '';
-      let stderr = '';
-      child.stdout.setEncoding('utf8').on('data', (t: string) => (stdout += t));
-      child.stderr.setEncoding('utf8').on('data', (t: string) => (stderr = (stderr + t).slice(-16_000)));
-      const tick = () => this.report({ message: `${step.stage}… ${Math.round((Date.now() - started) / 1000)} s` });
-      tick();
-      const timer = setInterval(tick, 1000);
-      child.once('error', (e) => {
-        clearInterval(timer);
-        reject(new ExportError('missing_binary', `${this.o.binary} could not start: ${e.message}`, 'Run `npm run build:native`.'));
-      });
-      child.once('exit', (code, signal) => {
-        clearInterval(timer);
-        if (this.cancelled) return reject(new ExportError('cancelled', 'cancelled', ''));
-        if (code === 0) {
-          try {
-            const line = stdout.trim().split('\n').at(-1) ?? '{}';
-            return resolve(JSON.parse(line) as ToolOutput);
-          } catch {
-            return resolve({});
-          }
-        }
-        const last = stderr.trim().split('\n').at(-1) ?? '';
-        try {
-          const err = JSON.parse(last) as { code?: string; message?: string; hint?: string };
-          reject(new ExportError(err.code ?? 'export_failed', err.message ?? last, err.hint ?? ''));
-        } catch {
-          reject(new ExportError('export_failed', `tuner-export ${signal ? `was killed by ${signal}` : `exited with code ${code}`}${last ? `: ${last}` : ''}`, 'See the Tuner log (Tuner: Show Log).'));
-        }
-      });
-    });
+  private async runStep(step: ExportStep, started: number): Promise<ToolOutput> {
+    const tick = () => this.report({ message: `${step.stage}… ${Math.round((Date.now() - started) / 1000)} s` });
+    tick();
+    const timer = setInterval(tick, 1000);
+    try {
+      return (await runExportTool(this.o.binary, step.args, { env: this.o.env, signal: this.abort.signal })) as ToolOutput;
+    } finally {
+      clearInterval(timer);
+    }
   }
 }
