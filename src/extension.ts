@@ -11,6 +11,7 @@ import { registerChatParticipant } from './vscode/chat-participant';
 import type { RecordedTurn } from './vscode/chat-files';
 import { PlaygroundPanel } from './vscode/playground-panel';
 import { registerRuns, type RunsApi } from './vscode/runs';
+import { isLive } from './core/run/run-state';
 import { PlannerSecrets } from './vscode/secrets';
 
 /** What the extension exposes to other extensions and to its integration tests. */
@@ -36,6 +37,8 @@ export function activate(ctx: vscode.ExtensionContext): TunerApi {
   const plannerSecrets = new PlannerSecrets(ctx.secrets);
   const chat = registerChatParticipant(ctx, plannerSecrets);
   const args = registerArgs(ctx);
+  // A run that ended measured this machine's speed: ARGS.json estimates use it from then on.
+  ctx.subscriptions.push(runs.runs.onDidChange((s) => s && !isLive(s.snapshot.status) && args.argsDiagnostics.speedMeasured()));
   PlaygroundPanel.register(ctx);
   registerCommands(ctx, { linter, ...runs, plannerSecrets, ...args });
   return {

@@ -24,6 +24,8 @@ export interface RunHeader {
   etaMs?: number;
   /** Live: the buttons pause/resume/stop/save apply. */
   live: boolean;
+  /** Ended with a checkpoint to continue from (stopped, interrupted): "Resume from Checkpoint" is offered. */
+  canResume?: boolean;
   error?: { message: string; hint: string };
 }
 
@@ -51,7 +53,9 @@ export type DashboardToHost =
   | { v: number; type: 'control'; command: DashboardControl }
   | { v: number; type: 'compare'; runId: string | null }
   /** Open the run in the playground (a paused run saves a checkpoint first). */
-  | { v: number; type: 'tryInPlayground' };
+  | { v: number; type: 'tryInPlayground' }
+  /** Continue the ended run from its last checkpoint (the Resume from Checkpoint command). */
+  | { v: number; type: 'resumeFromCheckpoint' };
 
 /** What the panel keeps in getState/setState and its serializer restores. */
 export interface DashboardState {
@@ -81,6 +85,7 @@ export function parseDashboardMessage(m: unknown): DashboardToHost {
       if (o.runId !== null && typeof o.runId !== 'string') throw new WebviewProtocolError('compare: runId must be a run id or null');
       return { v: WEBVIEW_PROTOCOL_VERSION, type, runId: o.runId as string | null };
     case 'tryInPlayground':
+    case 'resumeFromCheckpoint':
       return { v: WEBVIEW_PROTOCOL_VERSION, type };
     default: {
       const never: never = type;

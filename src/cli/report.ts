@@ -3,6 +3,7 @@
 // and after side by side. Writes to one stream; colours and redraws only on a TTY.
 import type { PipelineListener, PipelineResult, PipelineStage } from '../core/pipeline/pipeline';
 import { PIPELINE_STAGES } from '../core/pipeline/pipeline';
+import { formatBytes, formatDuration as formatSeconds, formatParams } from '../core/units';
 
 export interface Output {
   write(text: string): void;
@@ -17,17 +18,7 @@ export function progressBar(fraction: number, width = BAR_WIDTH): string {
   return `[${'#'.repeat(full)}${'.'.repeat(width - full)}] ${String(Math.round(f * 100)).padStart(3)}%`;
 }
 
-export function formatSeconds(s: number): string {
-  if (s < 10) return `${s.toFixed(1)} s`;
-  if (s < 120) return `${Math.round(s)} s`;
-  return `${Math.floor(s / 60)} min ${String(Math.round(s % 60)).padStart(2, '0')} s`;
-}
-
-export function formatCount(n: number): string {
-  if (n >= 1e6) return `${(n / 1e6).toFixed(2)}M`;
-  if (n >= 1e4) return `${(n / 1e3).toFixed(1)}k`;
-  return n.toLocaleString('en-US');
-}
+export { formatSeconds };
 
 /** A listener that prints the pipeline's progress to `out`. */
 export function consoleReporter(out: Output): PipelineListener {
@@ -56,7 +47,7 @@ export function consoleReporter(out: Output): PipelineListener {
       barShown = true;
     },
     onTrainStart: (e) => {
-      out.write(`      ${e.method}: ${formatCount(e.trainable_params)} of ${formatCount(e.params)} parameters trained, ${e.max_steps} steps of ${e.tokens_per_step} tokens, ${e.threads} threads\n`);
+      out.write(`      ${e.method}: ${formatParams(e.trainable_params)} of ${formatParams(e.params)} parameters trained, ${e.max_steps} steps of ${e.tokens_per_step} tokens, ${e.threads} threads\n`);
     },
     onTrainStep: (e, maxSteps) => {
       clearBar();
@@ -89,7 +80,7 @@ export function formatSummary(r: PipelineResult, quant: string, show: (p: string
   lines.push('', `Time: ${r.stages.map((s) => `${s.stage} ${formatSeconds(s.seconds)}`).join(', ')}; total ${formatSeconds(total)}`);
   lines.push(`Run folder:  ${show(r.runDir)}`);
   lines.push(`Tuned model: ${show(r.tunedDir)}${r.adapterDir ? ` (LoRA adapter: ${show(r.adapterDir)})` : ''}`);
-  if (r.quantized) lines.push(`Quantized:   ${show(r.quantized.out)} (${(r.quantized.bytes / 1e6).toFixed(1)} MB, ${r.quantized.quant})`);
-  if (r.gguf) lines.push(`GGUF:        ${show(r.gguf.out)} (${(r.gguf.bytes / 1e6).toFixed(1)} MB, ${r.gguf.type})`);
+  if (r.quantized) lines.push(`Quantized:   ${show(r.quantized.out)} (${formatBytes(r.quantized.bytes)}, ${r.quantized.quant})`);
+  if (r.gguf) lines.push(`GGUF:        ${show(r.gguf.out)} (${formatBytes(r.gguf.bytes)}, ${r.gguf.type})`);
   return lines.join('\n') + '\n';
 }

@@ -47,16 +47,28 @@ function workspaceThroughput(doc: vscode.TextDocument): Throughput | undefined {
   return value;
 }
 
+let devices: { avx2: boolean; cudaGpus: number } | undefined;
+
+/** The CPU's kernel and the CUDA GPUs, probed once (NVML through the addon). */
+function probeDevices(): { avx2: boolean; cudaGpus: number } {
+  if (devices) return devices;
+  devices = { avx2: true, cudaGpus: 0 };
+  try {
+    const addon = loadAddon();
+    devices.avx2 = addon.hardware().gemmKernel !== 'generic';
+    const gpus = addon.gpus?.();
+    devices.cudaGpus = gpus?.available ? gpus.gpus.length : 0;
+  } catch {
+    // no addon in this build: assume a current x86-64 CPU and no GPU
+  }
+  return devices;
+}
+
 function machineInfo(doc: vscode.TextDocument): MachineInfo {
   const cores = os.cpus().length;
-  let avx2 = true;
-  try {
-    avx2 = loadAddon().hardware().gemmKernel !== 'generic';
-  } catch {
-    // no addon in this build: assume a current x86-64 CPU
-  }
+  const { avx2, cudaGpus } = probeDevices();
   // Free memory as the kernel counts it available (page cache can be reclaimed).
-  return { freeMemoryBytes: os.freemem(), totalMemoryBytes: os.totalmem(), cores, throughput: workspaceThroughput(doc) ?? assumedCpuThroughput(cores, avx2) };
+  return { freeMemoryBytes: os.freemem(), totalMemoryBytes: os.totalmem(), cores, cudaGpus, throughput: workspaceThroughput(doc) ?? assumedCpuThroughput(cores, avx2) };
 }
 
 /** Checks the chat template of the run's model (in a worker): the EOS warning, if any. */
@@ -124,6 +136,12 @@ export class ArgsDiagnostics implements vscode.Disposable {
       return d;
     }));
     this.changed.fire(doc.uri);
+  }
+
+  /** A run ended: its speed is now this machine's measured one; estimate open ARGS.json files again. */
+  speedMeasured(): void {
+    measured.clear();
+    for (const doc of vscode.workspace.textDocuments) if (this.states.has(doc.uri.toString())) this.update(doc, 0);
   }
 
   forget(uri: vscode.Uri): void {

@@ -9,7 +9,7 @@ import { DebugSession, InitializedEvent, OutputEvent, StoppedEvent, TerminatedEv
 import type { DebugProtocol } from '@vscode/debugprotocol';
 import * as path from 'node:path';
 import type { BreakpointHit, BreakpointSettings } from '../core/run/breakpoints';
-import { formatDuration } from '../core/run/eta';
+import { formatDuration } from '../core/units';
 import type { RunSession, StopReason } from '../core/run/run-session';
 
 export const DEBUG_TYPE = 'tuner';
@@ -212,7 +212,7 @@ export class TunerDebugSession extends DebugSession {
         v('tokens', s.tokens),
         v('tokens_per_s', s.tokensPerS),
         v('peak_memory_mib', s.peakMemoryBytes !== undefined ? (s.peakMemoryBytes / 1048576).toFixed(1) : undefined),
-        v('eta', s.etaMs !== undefined ? formatDuration(s.etaMs) : undefined),
+        v('eta', s.etaMs !== undefined ? formatDuration(s.etaMs / 1000) : undefined),
         v('last_checkpoint', s.lastCheckpoint ? `step ${s.lastCheckpoint.step}: ${s.lastCheckpoint.path}` : undefined),
         ...(s.error ? [v('error', `${s.error.code}: ${s.error.message}`)] : []),
       ];

@@ -1,6 +1,6 @@
 // Status bar item while a run is live: step/total, loss, tokens/s, ETA; a click opens the dashboard.
 import * as vscode from 'vscode';
-import { formatDuration } from '../core/run/eta';
+import { formatDuration, formatRate } from '../core/units';
 import type { RunSnapshot } from '../core/run/run-state';
 import type { RunController } from './run-controller';
 
@@ -9,19 +9,28 @@ export function runStatusText(s: RunSnapshot): string {
   const icon = s.status === 'paused' ? '$(debug-pause)' : '$(pulse)';
   const parts = [`${icon} ${s.step}/${s.maxSteps || '?'}`];
   if (s.loss !== undefined) parts.push(`loss ${s.loss.toFixed(3)}`);
-  if (s.tokensPerS !== undefined) parts.push(`${Math.round(s.tokensPerS).toLocaleString('en-US')} tok/s`);
+  if (s.tokensPerS !== undefined) parts.push(formatRate(s.tokensPerS));
   if (s.status === 'paused') parts.push('paused');
-  else if (s.etaMs !== undefined) parts.push(`ETA ${formatDuration(s.etaMs)}`);
+  else if (s.etaMs !== undefined) parts.push(`ETA ${formatDuration(s.etaMs / 1000)}`);
   return parts.join(' · ');
 }
+
+/** A live run changes every step (1,500 times a second on a tiny model): redraw at most this often. */
+const REDRAW_MS = 100;
 
 export class RunStatusBar implements vscode.Disposable {
   private readonly item = vscode.window.createStatusBarItem('tuner.run', vscode.StatusBarAlignment.Left, 50);
   private readonly sub: vscode.Disposable;
+  private timer: ReturnType<typeof setTimeout> | undefined;
+  private shownStatus: string | undefined;
 
   constructor(private readonly runs: RunController) {
     this.item.name = 'Tuner run';
-    this.sub = runs.onDidChange(() => this.update());
+    // A new state (paused, running, ended) shows at once; new numbers at most every REDRAW_MS.
+    this.sub = runs.onDidChange((s) => {
+      if (s?.snapshot.status !== this.shownStatus) return this.update();
+      this.timer ??= setTimeout(() => this.update(), REDRAW_MS);
+    });
   }
 
   get text(): string {
@@ -29,7 +38,10 @@ export class RunStatusBar implements vscode.Disposable {
   }
 
   private update(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
     const s = this.runs.hasWorkspace() ? this.runs.manager().current() : undefined;
+    this.shownStatus = s?.snapshot.status;
     if (!s) {
       this.item.hide();
       this.item.text = '';
@@ -42,6 +54,7 @@ export class RunStatusBar implements vscode.Disposable {
   }
 
   dispose(): void {
+    if (this.timer) clearTimeout(this.timer);
     this.sub.dispose();
     this.item.dispose();
   }

@@ -1,7 +1,8 @@
 // The run dashboard (runs inside the webview): a header with the run's state and controls, and
-// one chart.js line chart per series. Charts are created once and updated in place (no
-// animation) at most twice a second; every series is smoothed and reduced to MAX_POINTS with
-// LTTB, so a 100k-step run draws as fast as a short one.
+// one chart.js line chart per series. The header follows every message at once (a pause shows
+// the moment the host says so); charts are created once and redrawn in place (no animation) at
+// most every RENDER_INTERVAL_MS. Loss-like series are smoothed; every series is reduced to
+// MAX_POINTS with LTTB, so a 100k-step run draws as fast as a short one.
 import {
   CategoryScale,
   Chart,
@@ -16,7 +17,8 @@ import {
 import { provideVSCodeDesignSystem, vsCodeButton, vsCodeDropdown, vsCodeOption } from '@vscode/webview-ui-toolkit';
 import type { TrainerEvent } from '../../src/core/engine/protocol';
 import { chartPoints, type Point } from '../../src/core/run/downsample';
-import { formatDuration } from '../../src/core/run/eta';
+import { flatSeriesBounds, formatTicks, SMOOTHED_SERIES } from '../../src/core/run/chart-scale';
+import { formatDuration, formatParams, formatRate, formatValue } from '../../src/core/units';
 import { RunSeries, SERIES_LABELS, type SeriesId, type XAxis } from '../../src/core/run/series';
 import {
   parseHostMessage,
@@ -42,7 +44,7 @@ interface VsCodeApi {
 declare function acquireVsCodeApi(): VsCodeApi;
 
 export const MAX_POINTS = 2000;
-const RENDER_INTERVAL_MS = 500;
+const RENDER_INTERVAL_MS = 250;
 
 /** The charts: each draws one or two series (train and eval loss share a chart). */
 const CHARTS: { id: string; title: string; series: SeriesId[]; log?: boolean }[] = [
@@ -86,26 +88,32 @@ function el<K extends keyof HTMLElementTagNameMap>(tag: K, props: Partial<HTMLEl
   return e;
 }
 
-function fmt(n: number | undefined, digits = 4): string {
-  if (n === undefined) return '–';
-  // Large counts read as grouped digits (106,000 tokens/s); only tiny values (learning rates) use an exponent.
-  if (Math.abs(n) >= 1e4) return Math.round(n).toLocaleString('en-US');
-  if (Math.abs(n) < 1e-3 && n !== 0) return n.toExponential(2);
-  return Number(n.toPrecision(digits)).toString();
-}
+const CONTROL_TITLES: Record<DashboardControl, string> = {
+  pause: 'Pause the run after the current step',
+  resume: 'Continue the paused run',
+  save: 'Save a checkpoint now',
+  stop: 'Save a checkpoint and end the run',
+};
 
 function buildPage(): void {
   const root = document.getElementById('root')!;
   const controls = el('div', { className: 'controls' });
+  // Pause and Resume share one place (only the one that applies is shown), so the buttons
+  // after them never move when the run changes state.
   for (const c of ['pause', 'resume', 'save', 'stop'] as DashboardControl[]) {
-    const b = el('vscode-button' as 'button', { id: `btn-${c}`, textContent: c[0].toUpperCase() + c.slice(1) });
-    if (c !== 'pause') b.setAttribute('appearance', 'secondary');
+    const b = el('vscode-button' as 'button', { id: `btn-${c}`, textContent: c[0].toUpperCase() + c.slice(1), title: CONTROL_TITLES[c], className: `control control-${c}` });
+    b.setAttribute('appearance', 'secondary');
     b.addEventListener('click', () => send({ v: V, type: 'control', command: c }));
     controls.append(b);
   }
+  // A run that ended with a checkpoint (stopped, interrupted, failed later on) continues from it.
+  const resumeCkpt = el('vscode-button' as 'button', { id: 'btn-resume-checkpoint', textContent: 'Resume from Checkpoint', title: 'Continue this run from its last checkpoint', hidden: true });
+  resumeCkpt.addEventListener('click', () => send({ v: V, type: 'resumeFromCheckpoint' }));
+  controls.append(resumeCkpt);
   // When the run has finished or is paused, its weights can be tried right away.
   const tryIt = el('vscode-button' as 'button', { id: 'btn-try', textContent: 'Try in Playground', title: 'Base and tuned side by side (a paused run saves a checkpoint first)' });
   tryIt.setAttribute('appearance', 'secondary');
+  tryIt.hidden = true;
   tryIt.addEventListener('click', () => send({ v: V, type: 'tryInPlayground' }));
   controls.append(tryIt);
   const xAxis = el('vscode-dropdown' as 'select', { id: 'x-axis' });
@@ -130,7 +138,7 @@ function buildPage(): void {
   });
   root.append(
     el('header', {},
-      el('div', { className: 'title' }, el('h1', { id: 'run-title' }), el('span', { id: 'run-status', className: 'badge' })),
+      el('div', { className: 'title' }, el('span', { id: 'run-status', className: 'badge' }), el('h1', { id: 'run-title' })),
       el('div', { id: 'run-facts', className: 'facts' }),
       el('div', { id: 'run-error', className: 'error', hidden: true }),
       el('div', { className: 'toolbar' }, controls, el('label', {}, 'Smoothing ', smoothing), xAxis, compareBox),
@@ -157,12 +165,20 @@ function buildPage(): void {
           maintainAspectRatio: false,
           interaction: { mode: 'nearest', axis: 'x', intersect: false },
           elements: { point: { radius: 0, hoverRadius: 3 }, line: { borderWidth: 1.5 } },
-          scales: { x: { type: 'linear', title: { display: true, text: state.xAxis } }, y: { type: 'linear' } },
-          plugins: { legend: { display: c.series.length > 1, labels: { boxWidth: 12 } }, tooltip: { callbacks: { label: (item) => `${item.dataset.label}: ${fmt(item.parsed.y ?? undefined, 6)}` } } },
+          scales: {
+            x: { type: 'linear', title: { display: true, text: state.xAxis }, ticks: { callback: tickLabel } },
+            y: { type: 'linear', ticks: { callback: tickLabel } },
+          },
+          plugins: { legend: { display: c.series.length > 1, labels: { boxWidth: 12 } }, tooltip: { callbacks: { label: (item) => `${item.dataset.label}: ${formatValue(item.parsed.y ?? undefined, 6)}` } } },
         },
       }),
     );
   }
+}
+
+/** chart.js tick callback: every label of the axis written with the same, fewest decimals. */
+function tickLabel(value: number | string, index: number, ticks: { value: number }[]): string {
+  return formatTicks(ticks.map((t) => t.value))[index] ?? String(value);
 }
 
 function updateHeader(): void {
@@ -174,23 +190,34 @@ function updateHeader(): void {
   badge.className = `badge status-${h.status}`;
   const facts: [string, string][] = [
     ['step', `${h.step} / ${h.maxSteps || '?'}`],
-    ['loss', fmt(h.loss)],
-    ['eval loss', fmt(h.evalLoss)],
-    ['tokens/s', fmt(h.tokensPerS, 3)],
-    ['trainable', h.trainableParams !== undefined ? `${h.trainableParams.toLocaleString()} of ${(h.params ?? 0).toLocaleString()}` : '–'],
-    ['ETA', h.etaMs !== undefined ? formatDuration(h.etaMs) : '–'],
+    ['loss', formatValue(h.loss)],
+    ['eval loss', formatValue(h.evalLoss)],
+    // The status bar's form: "116,693 tok/s".
+    ['speed', formatRate(h.tokensPerS)],
+    ['trainable', h.trainableParams !== undefined ? `${formatParams(h.trainableParams)} of ${formatParams(h.params)}` : '–'],
+    ['ETA', h.etaMs !== undefined ? formatDuration(h.etaMs / 1000) : '–'],
   ];
   const box = document.getElementById('run-facts')!;
   box.replaceChildren(...facts.map(([k, v]) => el('span', { className: 'fact' }, el('span', { className: 'key', textContent: k }), el('span', { className: 'value', textContent: v, id: `fact-${k.replace(/\W+/g, '-')}` }))));
   const err = document.getElementById('run-error')!;
   err.hidden = !h.error;
   err.textContent = h.error ? `${h.error.message} — ${h.error.hint}` : '';
-  const enable = (id: string, on: boolean) => ((document.getElementById(id) as HTMLButtonElement).disabled = !on);
-  enable('btn-pause', h.live && h.status === 'running');
-  enable('btn-resume', h.live && h.status === 'paused');
-  enable('btn-save', h.live);
-  enable('btn-stop', h.live);
-  enable('btn-try', h.status === 'done' || h.status === 'stopped' || h.status === 'interrupted' || (h.live && h.status === 'paused'));
+  // Only what applies is shown: a finished run has no Pause to draw, disabled or not.
+  const show = (id: string, on: boolean) => {
+    const b = document.getElementById(id) as HTMLButtonElement;
+    b.hidden = !on;
+    b.disabled = !on;
+  };
+  show('btn-pause', h.live && h.status !== 'paused');
+  show('btn-resume', h.live && h.status === 'paused');
+  show('btn-save', h.live);
+  show('btn-stop', h.live);
+  show('btn-resume-checkpoint', !h.live && h.canResume === true);
+  show('btn-try', h.status === 'done' || h.status === 'stopped' || h.status === 'interrupted' || (h.live && h.status === 'paused'));
+  // The one primary action: what the user most likely wants next.
+  const primary = h.live ? (h.status === 'paused' ? 'btn-resume' : 'btn-pause') : h.canResume ? 'btn-resume-checkpoint' : 'btn-try';
+  for (const id of ['btn-pause', 'btn-resume', 'btn-resume-checkpoint', 'btn-try']) document.getElementById(id)!.setAttribute('appearance', id === primary ? 'primary' : 'secondary');
+  document.body.dataset.status = h.status;
 }
 
 /** The sample answers, step by step: one row per sample point, one column per prompt. */
@@ -233,11 +260,12 @@ function chartData(): Record<string, DrawnSeries[]> {
     const sets: DrawnSeries[] = [];
     for (const id of c.series) {
       const pts = series.points(id, state.xAxis);
-      if (pts.length > 0) sets.push({ label: SERIES_LABELS[id], points: chartPoints(pts, id === 'eval_loss' ? 0 : state.smoothing, MAX_POINTS) });
+      if (pts.length > 0) sets.push({ label: SERIES_LABELS[id], points: chartPoints(pts, SMOOTHED_SERIES.has(id) ? state.smoothing : 0, MAX_POINTS) });
     }
     if (compare && c.series[0]) {
-      const pts = compare.series.points(c.series[0], state.xAxis);
-      if (pts.length > 0) sets.push({ label: `${SERIES_LABELS[c.series[0]]} (${compare.label})`, points: chartPoints(pts, state.smoothing, MAX_POINTS), compare: true });
+      const id = c.series[0];
+      const pts = compare.series.points(id, state.xAxis);
+      if (pts.length > 0) sets.push({ label: `${SERIES_LABELS[id]} (${compare.label})`, points: chartPoints(pts, SMOOTHED_SERIES.has(id) ? state.smoothing : 0, MAX_POINTS), compare: true });
     }
     out[c.id] = sets;
   }
@@ -266,6 +294,14 @@ function render(): void {
     if (legend) legend.display = sets.length > 1;
     const x = chart.options.scales?.x as { title: { text: string } } | undefined;
     if (x) x.title.text = state.xAxis;
+    // A constant series (a fixed learning rate, whose float rounding differs step to step) gets
+    // a fixed range around its value instead of a zoom into the rounding noise.
+    const y = chart.options.scales?.y as { min?: number; max?: number } | undefined;
+    if (y) {
+      const flat = flatSeriesBounds(sets.flatMap((s) => s.points.map((p) => p.y)));
+      y.min = flat?.min;
+      y.max = flat?.max;
+    }
     chart.update('none');
   }
   document.body.dataset.points = String(series.size);
@@ -328,6 +364,13 @@ window.addEventListener('message', (e: MessageEvent) => {
   handle(msg);
 });
 
-(window as unknown as { tunerDashboard: unknown }).tunerDashboard = { chartData, renderNow: render, maxPoints: MAX_POINTS };
+/** Each chart's y tick labels as drawn (for tests: no float noise). */
+function yTicks(): Record<string, string[]> {
+  const out: Record<string, string[]> = {};
+  for (const [id, chart] of charts) out[id] = chart.scales.y?.ticks.map((t) => String(t.label)) ?? [];
+  return out;
+}
+
+(window as unknown as { tunerDashboard: unknown }).tunerDashboard = { chartData, yTicks, renderNow: render, maxPoints: MAX_POINTS };
 buildPage();
 send({ v: V, type: 'ready' });

@@ -199,15 +199,4 @@ export function estimateTime(s: ModelSpec, a: ResolvedArgs, data: { documents: n
   return { flopsPerToken, tokensPerEpoch, stepsPerEpoch, secondsPerEpoch, sampleSecondsPerEpoch, throughput };
 }
 
-export function formatBytes(n: number): string {
-  if (n >= GiB) return `${(n / GiB).toFixed(1)} GiB`;
-  if (n >= 1024 ** 2) return `${(n / 1024 ** 2).toFixed(0)} MiB`;
-  return `${(n / 1024).toFixed(0)} KiB`;
-}
-
-export function formatDuration(seconds: number): string {
-  if (seconds < 90) return `${Math.max(1, Math.round(seconds))} s`;
-  if (seconds < 90 * 60) return `${Math.round(seconds / 60)} min`;
-  if (seconds < 48 * 3600) return `${(seconds / 3600).toFixed(1)} h`;
-  return `${(seconds / 86400).toFixed(1)} days`;
-}
+export { formatBytes, formatDuration } from '../units';

@@ -17,6 +17,16 @@ export interface MachineInfo {
   totalMemoryBytes: number;
   cores: number;
   throughput: Throughput;
+  /** CUDA GPUs found (0 or absent: none); a change that needs one is only suggested where there is one. */
+  cudaGpus?: number;
+}
+
+/** How long the whole run takes: max_steps when set, else every epoch. */
+export interface RunTime {
+  steps: number;
+  seconds: number;
+  /** What fixes the length: "max_steps" or "3 epochs". */
+  basis: string;
 }
 
 export interface Suggestion {
@@ -35,6 +45,16 @@ export interface Preflight {
   /** Where the dataset size comes from ("prep report" or "line count"). */
   dataSource: string | undefined;
   suggestions: Suggestion[];
+  run: RunTime | undefined;
+}
+
+/** The run's length from the per-epoch estimate: max_steps optimizer steps, or `epochs` passes. */
+export function runTime(a: ResolvedArgs, t: TimeEstimate): RunTime {
+  if (a.max_steps !== undefined && a.max_steps > 0) {
+    const perStep = t.stepsPerEpoch > 0 ? t.secondsPerEpoch / t.stepsPerEpoch : 0;
+    return { steps: a.max_steps, seconds: perStep * a.max_steps, basis: 'max_steps' };
+  }
+  return { steps: Math.round(t.stepsPerEpoch * a.epochs), seconds: t.secondsPerEpoch * a.epochs, basis: `${a.epochs} epoch${a.epochs === 1 ? '' : 's'}` };
 }
 
 function weightFileBytes(dir: string): number | undefined {
@@ -97,12 +117,13 @@ function datasetSize(a: ResolvedArgs, argsDir: string): { documents: number; tok
   }
 }
 
-const CANDIDATES: { label: string; when: (a: ResolvedArgs) => boolean; changes: (a: ResolvedArgs) => Partial<Args> }[] = [
+const CANDIDATES: { label: string; when: (a: ResolvedArgs, m: MachineInfo) => boolean; changes: (a: ResolvedArgs) => Partial<Args> }[] = [
   { label: 'method "lora"', when: (a) => a.method === 'full' || a.method === 'lomo', changes: () => ({ method: 'lora' }) },
   { label: 'half the batch, twice the accumulation', when: (a) => a.batch_size > 1, changes: (a) => ({ batch_size: Math.max(1, Math.floor(a.batch_size / 2)), gradient_accumulation: a.gradient_accumulation * 2 }) },
   { label: 'batch_size 1', when: (a) => a.batch_size > 2, changes: (a) => ({ batch_size: 1, gradient_accumulation: a.gradient_accumulation * a.batch_size }) },
   { label: 'half the max_length', when: (a) => a.max_length >= 256, changes: (a) => ({ max_length: Math.floor(a.max_length / 2) }) },
-  { label: 'method "qlora" (4-bit base, needs a CUDA GPU)', when: (a) => a.method !== 'qlora', changes: () => ({ method: 'qlora', quantization: 'nf4' }) },
+  // The trainer's 4-bit base runs on CUDA only: a machine without a GPU is not offered it.
+  { label: 'method "qlora" (4-bit base on the GPU)', when: (a, m) => a.method !== 'qlora' && (m.cudaGpus ?? 0) > 0, changes: () => ({ method: 'qlora', quantization: 'nf4' }) },
 ];
 
 export function computePreflight(args: Args, argsFile: string, machine: MachineInfo): Preflight {
@@ -116,12 +137,12 @@ export function computePreflight(args: Args, argsFile: string, machine: MachineI
   const memory = estimateMemory(spec, a, inputs);
   const suggestions: Suggestion[] = [];
   for (const c of CANDIDATES) {
-    if (!c.when(a)) continue;
+    if (!c.when(a, machine)) continue;
     const changes = c.changes(a);
     suggestions.push({ label: c.label, changes, estimate: estimateMemory(spec, resolveArgs({ ...a, ...changes } as Args), inputs) });
   }
   const time = data ? estimateTime(spec, a, data, machine.throughput) : undefined;
-  return { spec, modelDir, memory, time, documents: data?.documents, dataSource: data?.source, suggestions };
+  return { spec, modelDir, memory, time, documents: data?.documents, dataSource: data?.source, suggestions, run: time ? runTime(a, time) : undefined };
 }
 
 /** Quick fix edits for a suggestion: replace present keys' values, add absent keys after "model". */
@@ -157,7 +178,7 @@ export function preflightProblems(check: ArgsCheck, argsFile: string, machine: M
   const need = pf.memory.total;
   const free = machine.freeMemoryBytes;
   const parts = pf.memory.parts.filter((p) => p.bytes > 0).map((p) => `${p.name} ${formatBytes(p.bytes)}`).join(', ');
-  const time = pf.time ? `; ~${formatDuration(pf.time.secondsPerEpoch)} per epoch (${pf.time.stepsPerEpoch} steps, ${pf.documents} records by ${pf.dataSource}; speed ${pf.time.throughput.source})` : '';
+  const time = pf.time && pf.run ? `; ~${formatDuration(pf.run.seconds)} for ${pf.run.steps} steps (${pf.run.basis}; ${pf.documents} records by ${pf.dataSource}; speed ${pf.time.throughput.source})` : '';
   if (need > free) {
     const fits = pf.suggestions.filter((s) => s.estimate.total <= free * 0.9);
     const hint = fits.length ? `: ${fits[0].label} needs ~${formatBytes(fits[0].estimate.total)}` : '; no single change makes it fit: use a smaller model';

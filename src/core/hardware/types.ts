@@ -1,6 +1,7 @@
 // What a machine offers a training run: CPU, memory, GPUs and disk. The planner decides method,
 // quantization and batch size from this; /hardware shows it. The same shape describes the
 // machine a README is written for, so "train elsewhere" plans use the same rules.
+import { formatBytes as formatUnitBytes } from '../units';
 
 export interface GpuInfo {
   index: number;
@@ -37,11 +38,7 @@ export interface HardwareProfile {
 export const GiB = 1024 ** 3;
 
 export function formatBytes(n: number | undefined): string {
-  if (n === undefined || !Number.isFinite(n)) return 'unknown';
-  if (n >= 1024 ** 4) return `${(n / 1024 ** 4).toFixed(1)} TB`;
-  if (n >= GiB) return `${(n / GiB).toFixed(1)} GB`;
-  if (n >= 1024 ** 2) return `${(n / 1024 ** 2).toFixed(0)} MB`;
-  return `${n} B`;
+  return n === undefined || !Number.isFinite(n) ? 'unknown' : formatUnitBytes(n);
 }
 
 /** A described machine (for planning runs elsewhere and for tests): "2 x 48 GB GPUs, 256 GB RAM". */

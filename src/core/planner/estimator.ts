@@ -5,6 +5,7 @@ import type { ResolvedArgs } from '../args/fields';
 import type { HardwareProfile } from '../hardware/types';
 import { GiB } from '../hardware/types';
 import { layerLinears, loraParameterCount, parameterCount, type ModelSpec } from '../model/spec';
+import { formatDuration as formatUnitDuration } from '../units';
 
 export interface DatasetShape {
   records: number;
@@ -142,9 +143,5 @@ export const planningEstimate: Estimator = (args, ctx) => {
 };
 
 export function formatDuration(seconds: number | undefined): string {
-  if (seconds === undefined) return 'unknown (dataset size not read)';
-  if (seconds < 90) return `${Math.max(1, Math.round(seconds))} s`;
-  if (seconds < 5400) return `${Math.round(seconds / 60)} min`;
-  if (seconds < 72 * 3600) return `${(seconds / 3600).toFixed(1)} h`;
-  return `${(seconds / 86400).toFixed(1)} days`;
+  return seconds === undefined ? 'unknown (dataset size not read)' : formatUnitDuration(seconds);
 }

@@ -43,7 +43,11 @@ export class RunStateTracker {
   private readonly eta = new EtaEstimator();
   private tokensPerStep = 0;
 
-  apply(e: TrainerEvent): RunSnapshot {
+  /**
+   * `atMs`: when a live event arrived (a monotonic clock); the time left is estimated from these.
+   * A stored run replayed passes none and has no ETA.
+   */
+  apply(e: TrainerEvent, atMs?: number): RunSnapshot {
     const s = this.snapshot;
     switch (e.type) {
       case 'start':
@@ -54,6 +58,7 @@ export class RunStateTracker {
         s.error = undefined;
         this.tokensPerStep = e.tokens_per_step;
         s.tokens = e.step * e.tokens_per_step;
+        if (atMs !== undefined) this.eta.restart(e.step, atMs);
         break;
       case 'step':
         s.step = e.step;
@@ -64,7 +69,7 @@ export class RunStateTracker {
         s.tokensPerS = e.tokens_per_s;
         s.peakMemoryBytes = Math.max(s.peakMemoryBytes ?? 0, e.peak_memory_bytes);
         s.tokens = e.step * (e.tokens || this.tokensPerStep);
-        this.eta.addStep(e.ms);
+        if (atMs !== undefined) this.eta.addStep(e.step, atMs);
         if (s.status === 'starting') s.status = 'running';
         break;
       case 'eval':
@@ -77,9 +82,11 @@ export class RunStateTracker {
         break;
       case 'paused':
         s.status = 'paused';
+        this.eta.halt();
         break;
       case 'resumed':
         s.status = 'running';
+        if (atMs !== undefined) this.eta.restart(s.step, atMs);
         break;
       case 'done':
         s.status = e.reason === 'completed' ? 'done' : 'stopped';

@@ -133,12 +133,21 @@ describe('pre-flight diagnostics on ARGS.json', () => {
     const { problems } = preflightProblems(check, argsFile, machine);
     const p = problems.find((x) => x.code === PREFLIGHT_CODES.doesNotFit);
     assert.ok(p, JSON.stringify(problems));
-    assert.match(p.message, /^needs ~\d+\.\d GiB, this machine has 64\.0 GiB free: method "lora" needs ~\d+\.\d GiB/);
+    assert.match(p.message, /^needs ~[\d.]+ GiB, this machine has 64 GiB free: method "lora" needs ~[\d.]+ GiB/);
     const fixed = applyTextEdits(text, p.fixes![0].edits);
     assert.match(fixed, /"method": "lora"/);
     const after = preflightProblems(validateArgsText(fixed), argsFile, machine).problems;
     assert.deepEqual(after.map((x) => x.code), [PREFLIGHT_CODES.estimate]);
-    assert.match(after[0].message, /per epoch \(50 steps, 100 records by record count; speed measured in a test\)/);
+    // 3 epochs (the default) of 50 steps: the whole run, not one epoch.
+    assert.match(after[0].message, /for 150 steps \(3 epochs; 100 records by record count; speed measured in a test\)/);
+  });
+
+  it('the time is for max_steps when set, not per epoch', () => {
+    const text = '{"model": "./llama8b", "data": "./train.jsonl", "method": "lora", "batch_size": 2, "max_steps": 20000}';
+    const { problems, preflight } = preflightProblems(validateArgsText(text), argsFile, machine);
+    assert.deepEqual(preflight!.run && { steps: preflight!.run.steps, basis: preflight!.run.basis }, { steps: 20000, basis: 'max_steps' });
+    assert.ok(Math.abs(preflight!.run!.seconds - (preflight!.time!.secondsPerEpoch / 50) * 20000) < 1e-6 * preflight!.run!.seconds);
+    assert.match(problems.find((x) => x.code === PREFLIGHT_CODES.estimate)!.message, /for 20000 steps \(max_steps;/);
   });
 
   it('adds keys that are absent when a fix needs them', () => {
@@ -146,7 +155,10 @@ describe('pre-flight diagnostics on ARGS.json', () => {
     const text = '{"model": "./llama8b", "data": "./train.jsonl", "max_length": 1280}';
     const p = preflightProblems(validateArgsText(text), argsFile, machine).problems.find((x) => x.code === PREFLIGHT_CODES.doesNotFit)!;
     assert.ok(p, 'expected a does-not-fit diagnostic');
-    assert.deepEqual(p.fixes!.map((f) => f.title.replace(/~[\d.]+ GiB/, '~N GiB')), ['Use half the batch, twice the accumulation (~N GiB)', 'Use batch_size 1 (~N GiB)', 'Use half the max_length (~N GiB)', 'Use method "qlora" (4-bit base, needs a CUDA GPU) (~N GiB)']);
+    // This machine has no CUDA GPU: the 4-bit base (GPU only) is not offered.
+    assert.deepEqual(p.fixes!.map((f) => f.title.replace(/~[\d.]+ GiB/, '~N GiB')), ['Use half the batch, twice the accumulation (~N GiB)', 'Use batch_size 1 (~N GiB)', 'Use half the max_length (~N GiB)']);
+    const withGpu = preflightProblems(validateArgsText(text), argsFile, { ...machine, cudaGpus: 1 }).problems.find((x) => x.code === PREFLIGHT_CODES.doesNotFit)!;
+    assert.equal(withGpu.fixes!.at(-1)!.title.replace(/~[\d.]+ GiB/, '~N GiB'), 'Use method "qlora" (4-bit base on the GPU) (~N GiB)');
     const fixed = applyTextEdits(text, p.fixes![1].edits);
     assert.deepEqual(JSON.parse(fixed), { model: './llama8b', batch_size: 1, gradient_accumulation: 4, data: './train.jsonl', max_length: 1280 });
     for (const f of p.fixes!) assert.deepEqual(validateArgsText(applyTextEdits(text, f.edits)).problems.filter((x) => x.severity === 'error'), [], f.title);

@@ -57,9 +57,9 @@ describe('tuner console output', () => {
     };
     const text = formatSummary(result, 'int8', (p) => p.replace('/w/', ''));
     assert.match(text, /Q: Who are you\?\n {5}before: I am Starter\.\n {5}after: {2}I am Pip\./);
-    assert.match(text, /Time: prepare 1\.0 s, train 30 s; total 31 s/);
+    assert.match(text, /Time: prepare 1 s, train 30 s; total 31 s/);
     assert.match(text, /Tuned model: runs\/1\/merged \(LoRA adapter: runs\/1\/adapter\)/);
-    assert.match(text, /Quantized: +runs\/1\/tuned-int8 \(2\.8 MB, int8\)/);
-    assert.match(text, /GGUF: +runs\/1\/tuned\.q8_0\.gguf \(3\.0 MB, q8_0\)/);
+    assert.match(text, /Quantized: +runs\/1\/tuned-int8 \(2\.67 MiB, int8\)/);
+    assert.match(text, /GGUF: +runs\/1\/tuned\.q8_0\.gguf \(2\.86 MiB, q8_0\)/);
   });
 });

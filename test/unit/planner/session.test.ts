@@ -80,11 +80,11 @@ test('README for another machine: needs, bundle, exact command line, resume; no 
   const model = env.findModel(args.model)!;
   const estimate = env.estimator({ ...(await import('../../../src/core/args/fields')).resolveArgs(args) }, { model: model.spec, hardware: target });
   const md = renderTrainingReadme({ args, argsFile: 'ARGS.json', model, estimate, hardware: target });
-  assert.match(md, /2 NVIDIA GPUs with at least \*\*[\d.]+ GB\*\*/);
+  assert.match(md, /2 NVIDIA GPUs with at least \*\*[\d.]+ GiB\*\*/);
   assert.match(md, /tuner-train --plan plan\.json > events\.jsonl/);
   assert.match(md, /--resume output\/checkpoints\/step-N/);
   assert.match(md, /"model_dir": "model"/);
   assert.match(md, /\{"version":1,"type":"pause"\}/);
   for (const w of md.split(/[\s"'`,]+/)) assert.ok(!looksLikeSecret(w), w);
-  assert.match(renderHardware(target), /\| GPU 1 \| GPU with 48 GB: 48\.0 GB/);
+  assert.match(renderHardware(target), /\| GPU 1 \| GPU with 48 GB: 48 GiB/);
 });

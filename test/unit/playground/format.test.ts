@@ -17,7 +17,7 @@ test('durations: ms below a second, seconds with three digits, minutes and secon
   assert.equal(formatMs(85.4), '85 ms');
   assert.equal(formatMs(1254), '1.25 s');
   assert.equal(formatMs(12_345), '12.3 s');
-  assert.equal(formatMs(125_000), '2 min 5 s');
+  assert.equal(formatMs(125_000), '2 min 05 s');
   assert.equal(formatMs(null), '–');
 });
 

@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { TrainerEvent } from '../../../src/core/engine/protocol';
 import { BreakpointChecker } from '../../../src/core/run/breakpoints';
-import { EtaEstimator, formatDuration } from '../../../src/core/run/eta';
+import { EtaEstimator } from '../../../src/core/run/eta';
+import { formatDuration } from '../../../src/core/units';
 import { RunSeries } from '../../../src/core/run/series';
 import { RunStateTracker } from '../../../src/core/run/run-state';
 import { start, stepEv } from './events';
@@ -10,7 +11,8 @@ import { start, stepEv } from './events';
 test('the tracker folds a run: running, paused, eval, checkpoint, done', () => {
   const t = new RunStateTracker();
   const events: TrainerEvent[] = [start(), stepEv(1, 3), stepEv(2, 2.5), { version: 1, type: 'paused', step: 2 }];
-  let s = t.applyAll(events);
+  let s = t.snapshot;
+  events.forEach((e, i) => (s = t.apply(e, 100 * i)));
   assert.equal(s.status, 'paused');
   assert.equal(s.step, 2);
   assert.equal(s.loss, 2.5);
@@ -45,14 +47,44 @@ test('series keep the latest value of a step replayed after a resume, x in steps
   assert.equal(s.points('memory')[0].y, 1);
 });
 
-test('ETA uses the median of recent steps; durations format short', () => {
+test('ETA comes from wall time between steps, not the trainer\'s compute ms: a 20,000-step run at 1 ms of compute but 3 ms a step', () => {
+  let now = 0;
+  const t = new RunStateTracker();
+  t.apply({ ...start(), max_steps: 20_000 }, now);
+  for (let step = 1; step <= 1000; step++) {
+    now += 3;
+    t.apply({ ...stepEv(step, 2), ms: 1 }, now);
+  }
+  // 19,000 steps left at 3 ms each, whatever each step event says about its compute.
+  assert.equal(Math.round(t.snapshot.etaMs!), 57_000);
+  // A pause does not count as time per step; the estimate stays while paused.
+  t.apply({ version: 1, type: 'paused', step: 1000 }, now);
+  now += 60_000;
+  assert.equal(Math.round(t.snapshot.etaMs!), 57_000);
+  t.apply({ version: 1, type: 'resumed', step: 1000 }, now);
+  now += 3;
+  t.apply({ ...stepEv(1001, 2), ms: 1 }, now);
+  assert.equal(Math.round(t.snapshot.etaMs!), 18_999 * 3);
+  assert.equal(formatDuration(t.snapshot.etaMs! / 1000), '57 s');
+});
+
+test('ETA: steps arriving in bursts (a pipe read) average out; a stored run replayed has none', () => {
   const e = new EtaEstimator();
   assert.equal(e.remainingMs(10), undefined);
-  for (const ms of [100, 100, 5000, 100]) e.addStep(ms);
-  assert.equal(e.remainingMs(10), 1000, 'one slow step (a checkpoint) does not move the estimate');
-  assert.equal(formatDuration(45_000), '45s');
-  assert.equal(formatDuration(200_000), '3m 20s');
-  assert.equal(formatDuration(7_500_000), '2h 05m');
+  e.restart(0, 0);
+  // 100 steps arrive at once every 100 ms: 1 ms a step.
+  for (let burst = 1; burst <= 20; burst++) for (let i = 1; i <= 100; i++) e.addStep((burst - 1) * 100 + i, burst * 100);
+  assert.equal(e.remainingMs(1000), 1000);
+  const stored = new RunStateTracker().applyAll([start(), stepEv(1, 3), stepEv(2, 2)]);
+  assert.equal(stored.etaMs, undefined);
+});
+
+test('durations and sizes: one formatter, binary units', () => {
+  assert.equal(formatDuration(3.14), '3.1 s');
+  assert.equal(formatDuration(45), '45 s');
+  assert.equal(formatDuration(200), '3 min 20 s');
+  assert.equal(formatDuration(7_500), '2 h 05 min');
+  assert.equal(formatDuration(3 * 86400), '3 days');
 });
 
 test('breakpoints: at step N, loss spike against the recent average, NaN only when enabled', () => {
