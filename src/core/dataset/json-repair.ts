@@ -22,9 +22,11 @@ export function attemptRepair(line: string, kind: JsonSyntaxError['kind']): Repa
     if (err.kind !== kind) return undefined;
     const p = err.pos;
     if (kind === 'trailing-comma') {
-      if (text[p] !== ',') return undefined;
-      text = text.slice(0, p) + ' ' + text.slice(p + 1);
-      edits.push({ start: p, end: p + 1, newText: '' });
+      // The error is at the '}' or ']' after the comma (a comma after the record: at the comma).
+      const c = text[p] === ',' ? p : commaBefore(text, p);
+      if (c < 0) return undefined;
+      text = text.slice(0, c) + ' ' + text.slice(c + 1);
+      edits.push({ start: c, end: c + 1, newText: '' });
     } else {
       // smart-quotes / single-quotes: swap the quote at the error, then its partner (the next
       // quote of the same family), so a whole string is requoted at once.
@@ -49,4 +51,11 @@ export function attemptRepair(line: string, kind: JsonSyntaxError['kind']): Repa
   edits.sort((a, b) => a.start - b.start);
   const title = kind === 'trailing-comma' ? 'Remove trailing comma' : kind === 'smart-quotes' ? 'Replace typographic quotes with JSON quotes' : 'Replace single quotes with double quotes';
   return { title, edits };
+}
+
+/** The offset of the comma before `pos` with only JSON whitespace between, or -1. */
+function commaBefore(text: string, pos: number): number {
+  let i = pos - 1;
+  while (i >= 0 && (text[i] === ' ' || text[i] === '\t' || text[i] === '\r' || text[i] === '\n')) i--;
+  return i >= 0 && text[i] === ',' ? i : -1;
 }

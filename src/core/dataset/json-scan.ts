@@ -2,11 +2,16 @@
 // says *where* and *why* in words a user can act on, and finds the text range of a field so a
 // diagnostic can underline exactly it. Valid lines never come through here unless they have a
 // problem to point at, so its speed does not matter for the linter's throughput.
+//
+// Where it stops is where V8's JSON.parse stops (the position its messages give): at the
+// closing brace after a trailing comma, at the end of the line for a cut-off string, at the
+// first character a literal, number or escape cannot continue with; offsets are UTF-16 units,
+// as in JavaScript strings. test/unit/dataset/json-columns.test.ts checks this as a property.
 
 export type JsonPath = readonly (string | number)[];
 
 export interface JsonSyntaxError {
-  /** UTF-16 offset of the first character the scanner could not accept. */
+  /** UTF-16 offset of the first character the parser could not accept (the length: the line ends too early). */
   pos: number;
   /** Offset just past the offending text (at least pos + 1 unless at the end). */
   end: number;
@@ -30,6 +35,8 @@ class ScanError extends Error {
 }
 
 const SMART_QUOTES = '\u201c\u201d\u201e\u201f\u2033\u00ab\u00bb';
+/** Deeper nesting is not followed (the scanner recurses; JSON.parse does not): the error is reported where it starts. */
+export const MAX_SCAN_DEPTH = 2000;
 
 class Scanner {
   i = 0;
@@ -52,7 +59,7 @@ class Scanner {
   }
 
   private truncated(what: string): never {
-    this.fail(`The line ends inside ${what}: the record looks cut off (a missing closing quote, '}' or ']').`, 'truncated');
+    this.fail(`The line ends inside ${what}: the record looks cut off, missing a closing quote, '}' or ']'.`, 'truncated', this.s.length);
   }
 
   document(): void {
@@ -73,15 +80,28 @@ class Scanner {
     const s = this.s;
     if (this.i >= s.length) this.truncated('the record');
     const c = s[this.i];
+    if ((c === '{' || c === '[') && depth >= MAX_SCAN_DEPTH) this.fail(`Nesting deeper than ${MAX_SCAN_DEPTH} levels: records are flat objects of text and turns.`, 'other', this.i, this.i + 1);
     if (c === '{') this.object(depth, onPath);
     else if (c === '[') this.array(depth, onPath);
     else if (c === '"') this.string();
     else if (c === '-' || (c >= '0' && c <= '9')) this.number();
-    else if (s.startsWith('true', this.i)) this.i += 4;
-    else if (s.startsWith('false', this.i)) this.i += 5;
-    else if (s.startsWith('null', this.i)) this.i += 4;
+    else if (c === 't' || c === 'f' || c === 'n') this.literal(c === 't' ? 'true' : c === 'f' ? 'false' : 'null');
     else this.badValueStart(c);
     if (onPath && this.target && depth === this.target.length && !this.found) this.found = { start, end: this.i };
+  }
+
+  /** true / false / null; like JSON.parse, a misspelling fails at its first wrong character. */
+  private literal(word: string): void {
+    const s = this.s;
+    const start = this.i;
+    for (let k = 0; k < word.length; k++) {
+      if (start + k >= s.length) this.truncated('the record');
+      if (s[start + k] !== word[k]) {
+        const typed = /^[A-Za-z_]\w*/.exec(s.slice(start, start + 40))?.[0] ?? word.slice(0, k);
+        this.fail(`'${typed}' is not a JSON value (use true, false, null, a number or text in double quotes).`, 'other', start + k, Math.max(start + k + 1, start + typed.length));
+      }
+    }
+    this.i = start + word.length;
   }
 
   private badValueStart(c: string): never {
@@ -110,7 +130,7 @@ class Scanner {
       if (this.i >= s.length) this.truncated('an object');
       const c = s[this.i];
       if (c !== '"') {
-        if (c === '}') this.fail("Trailing comma before '}'.", 'trailing-comma', this.i - 1 - this.back(this.i - 1));
+        if (c === '}') this.fail("Trailing comma before '}'.", 'trailing-comma');
         if (SMART_QUOTES.includes(c)) this.fail('Typographic quote: property names need straight double quotes (").', 'smart-quotes');
         if (c === "'") this.fail("Single quotes are not JSON: put property names in double quotes (\").", 'single-quotes');
         this.fail('Expected a property name in double quotes.');
@@ -140,13 +160,6 @@ class Scanner {
     }
   }
 
-  /** Whitespace characters just before `pos` (to point a trailing-comma error at the comma). */
-  private back(pos: number): number {
-    let n = 0;
-    while (pos - n >= 0 && ' \t\r\n'.includes(this.s[pos - n])) n++;
-    return n;
-  }
-
   private array(depth: number, onPath: boolean): void {
     const s = this.s;
     this.i++; // [
@@ -155,7 +168,7 @@ class Scanner {
     for (let index = 0; ; index++) {
       this.ws();
       if (this.i >= s.length) this.truncated('an array');
-      if (s[this.i] === ']') this.fail("Trailing comma before ']'.", 'trailing-comma', this.i - 1 - this.back(this.i - 1));
+      if (s[this.i] === ']') this.fail("Trailing comma before ']'.", 'trailing-comma');
       const childOnPath = onPath && !!this.target && depth < this.target.length && this.target[depth] === index;
       this.value(depth + 1, childOnPath);
       this.ws();
@@ -183,11 +196,13 @@ class Scanner {
         const e = s[this.i + 1];
         if (e === undefined) break;
         if (e === 'u') {
-          if (!/^[0-9a-fA-F]{4}$/.test(s.slice(this.i + 2, this.i + 6))) this.fail('Bad \\u escape: expected four hex digits.', 'other', this.i, this.i + 6);
+          let k = 0;
+          while (k < 4 && /[0-9a-fA-F]/.test(s[this.i + 2 + k] ?? '')) k++;
+          if (k < 4) this.fail('Bad \\u escape: expected four hex digits.', 'other', Math.min(s.length, this.i + 2 + k), this.i + 6);
           this.i += 6;
           continue;
         }
-        if (!'"\\/bfnrt'.includes(e)) this.fail(`Invalid escape '\\${e}' (a literal backslash is written \\\\).`, 'other', this.i, this.i + 2);
+        if (!'"\\/bfnrt'.includes(e)) this.fail(`Invalid escape '\\${e}': a literal backslash is written \\\\.`, 'other', this.i + 1, this.i + 2);
         this.i += 2;
         continue;
       }
@@ -197,15 +212,41 @@ class Scanner {
       }
       this.i++;
     }
-    this.fail('Unterminated string: the line ends before the closing quote (the record looks cut off).', 'truncated', start, s.length);
+    this.fail('Unterminated string: the line ends before the closing quote, so the record looks cut off.', 'truncated', s.length, s.length);
   }
 
+  /** A JSON number; like JSON.parse, it fails at the first character that cannot continue it. */
   private number(): void {
-    const m = /^-?(0|[1-9]\d*)(\.\d+)?([eE][+-]?\d+)?/.exec(this.s.slice(this.i, this.i + 400));
-    if (!m || m[0] === '-') this.fail('Invalid number.');
-    this.i += m[0].length;
-    const next = this.s[this.i];
-    if (next !== undefined && /[0-9A-Za-z.]/.test(next)) this.fail('Invalid number (leading zeros, a dangling "." or letters are not allowed).');
+    const s = this.s;
+    const digits = (): number => {
+      const from = this.i;
+      while (this.i < s.length && s.charCodeAt(this.i) >= 48 && s.charCodeAt(this.i) <= 57) this.i++;
+      return this.i - from;
+    };
+    if (s[this.i] === '-') {
+      this.i++;
+      if (this.i >= s.length) this.truncated('a number');
+      if (!/[0-9]/.test(s[this.i])) this.fail('No digits after the minus sign.');
+    }
+    if (s[this.i] === '0') {
+      this.i++;
+      if (/[0-9]/.test(s[this.i] ?? '')) this.fail('Invalid number: leading zeros are not allowed.');
+    } else {
+      digits();
+    }
+    if (s[this.i] === '.') {
+      this.i++;
+      if (this.i >= s.length) this.truncated('a number');
+      if (digits() === 0) this.fail('Invalid number: a "." must be followed by digits.');
+    }
+    if (s[this.i] === 'e' || s[this.i] === 'E') {
+      this.i++;
+      if (s[this.i] === '+' || s[this.i] === '-') this.i++;
+      if (this.i >= s.length) this.truncated('a number');
+      if (digits() === 0) this.fail('Invalid number: the exponent has no digits.');
+    }
+    const next = s[this.i];
+    if (next !== undefined && /[0-9A-Za-z.]/.test(next)) this.fail('Invalid number: letters or a second "." after it.');
   }
 }
 

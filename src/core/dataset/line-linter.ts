@@ -168,9 +168,8 @@ export class LineLinter implements RecordSink {
     const c0 = len ? text.charCodeAt(0) : 0;
     const cl = len ? text.charCodeAt(len - 1) : 0;
     let key = text;
-    if (c0 <= 32 || cl <= 32) {
-      const trimmed = text.trim();
-      if (trimmed.length === 0) {
+    if (c0 <= 32 || cl <= 32 || c0 === 160 || cl === 160) {
+      if (text.trim().length === 0) {
         // The empty remainder after a final line break is not a line of the file.
         if (eol === 'none' && len === 0) { this.lines--; return; }
         this.report('blank-line', 'Blank line: JSON lines files have one record per line and no empty lines.', this.lineRange(), [
@@ -178,7 +177,13 @@ export class LineLinter implements RecordSink {
         ]);
         return;
       }
-      key = trimmed;
+      // JSON.parse skips only JSON's own whitespace around a value; so does the linter, and
+      // whatever else surrounds the record (a no-break space) is an error where V8 finds it.
+      let lead = 0;
+      let end = len;
+      while (lead < end && isJsonSpace(text.charCodeAt(lead))) lead++;
+      while (end > lead && isJsonSpace(text.charCodeAt(end - 1))) end--;
+      key = text.slice(lead, end);
     }
     this.nonBlank++;
     this.stats.countLength(key.length);
@@ -238,20 +243,23 @@ export class LineLinter implements RecordSink {
     ]);
   }
 
+  /** `text` is the whole line: JSON.parse stops at the same place in it as in the trimmed record. */
   private reportInvalidJson(text: string, e: unknown): void {
     const err = findJsonError(text);
     if (!err) {
       this.report('invalid-json', `Invalid JSON: ${e instanceof Error ? e.message : String(e)}`, this.recordRange());
       return;
     }
-    // An error at the very end (a cut-off line) underlines the last character, so it shows.
-    const col = err.pos >= text.length ? Math.max(0, text.length - 1) : err.pos;
-    const range: Range = { line: this.line, col, endLine: this.line, endCol: Math.max(err.end, col + 1, err.pos) };
+    // The range starts where JSON.parse stopped; at the end of the line (a cut-off record) it is
+    // empty, which editors draw as a mark just after the last character.
+    const col = Math.min(err.pos, text.length);
+    const range: Range = { line: this.line, col, endLine: this.line, endCol: Math.min(text.length, Math.max(err.end, col)) };
     const repair = err.kind === 'trailing-comma' || err.kind === 'smart-quotes' || err.kind === 'single-quotes' ? attemptRepair(text, err.kind) : undefined;
     const fixes: Fix[] = [];
     if (repair) fixes.push({ title: repair.title, edits: repair.edits.map((ed) => ({ range: { line: this.line, col: ed.start, endLine: this.line, endCol: ed.end }, newText: ed.newText })), preferred: true });
     const rule: RuleId = err.kind === 'trailing-comma' ? 'trailing-comma' : err.kind === 'smart-quotes' ? 'smart-quotes' : 'invalid-json';
-    const message = rule === 'invalid-json' ? `Invalid JSON at column ${err.pos + 1}: ${err.message}` : `${err.message} (column ${err.pos + 1})`;
+    // The column is the range's to show, not the message's.
+    const message = rule === 'invalid-json' ? `Invalid JSON: ${err.message}` : err.message;
     this.report(rule, message, range, fixes.length ? fixes : undefined);
   }
 
@@ -369,6 +377,10 @@ export class LineLinter implements RecordSink {
       this.report('mixed-line-endings', `This line ends with ${minority === 'crlf' ? 'CRLF' : 'LF'} but most lines end with ${name} (${lf} LF, ${crlf} CRLF).`, { line: r.line, col: r.len, endLine: r.line, endCol: r.len }, [wholeFile]);
     }
   }
+}
+
+function isJsonSpace(c: number): boolean {
+  return c === 32 || c === 9 || c === 13 || c === 10;
 }
 
 /** A record's text values, whitespace collapsed and lower-cased: the near-duplicate key. */

@@ -13,10 +13,10 @@ suite('JSONL diagnostics and quick fixes', () => {
     assert.strictEqual(doc.languageId, 'jsonl');
     const line = (n: number) => doc.lineAt(n).text;
     await waitForDiagnostics(doc.uri, [
-      `TUN103 ${rangeText(1, line(1).indexOf(',}'), 1, line(1).indexOf(',}') + 1)}`, // trailing comma: the comma itself
+      `TUN103 ${rangeText(1, line(1).indexOf(',}') + 1, 1, line(1).indexOf(',}') + 2)}`, // trailing comma: where JSON.parse stops, the '}'
       `TUN203 ${rangeText(2, 0, 2, line(2).length)}`, // alpaca record without "output": the record
       `TUN401 ${rangeText(3, 0, 3, line(3).length)}`, // same record as line 1
-      `TUN101 ${rangeText(4, line(4).indexOf('"Le chat'), 4, line(4).length)}`, // cut-off string to the end of the line
+      `TUN101 ${rangeText(4, line(4).length, 4, line(4).length)}`, // cut-off string: at the end of the line
     ]);
     const diag = vscode.languages.getDiagnostics(doc.uri).find((d) => codeOf(d) === 'TUN203')!;
     assert.strictEqual(diag.severity, vscode.DiagnosticSeverity.Error);

@@ -1,5 +1,5 @@
 // The failure-path JSON scanner: it must agree with JSON.parse on what is valid, and point at
-// the right character when it is not.
+// the character where JSON.parse stops when it is not (the positions V8's messages give).
 
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
@@ -7,17 +7,17 @@ import { findJsonError, locate } from '../../../src/core/dataset/json-scan';
 
 const valid = ['{}', '[]', '{"a": [1, -2.5e3, true, false, null, {"b": "\\u00e9\\n"}]}', ' {"a":"x"} ', '"s"', '0', '{"a":{"b":{"c":[[]]}}}'];
 const invalid: [string, number, RegExp][] = [
-  ['{"a": 1,}', 7, /Trailing comma/],
-  ['{"a": [1, 2,]}', 11, /Trailing comma/],
+  ['{"a": 1,}', 8, /Trailing comma/],
+  ['{"a": [1, 2,]}', 12, /Trailing comma/],
   ['{"a" 1}', 5, /Expected ':'/],
   ['{"a": 1 "b": 2}', 8, /Missing ','/],
-  ['{"a": "x', 6, /Unterminated string/],
+  ['{"a": "x', 8, /Unterminated string/],
   ['{"a": [1, 2', 11, /cut off/],
   ["{'a': 1}", 1, /Single quotes/],
-  ['{"a": 01}', 7, /Invalid number/],
+  ['{"a": 01}', 7, /leading zeros/],
   ['{"a": .5}', 6, /Unexpected character/],
   ['{"a": undefined}', 6, /not a JSON value/],
-  ['{"a": "\\x"}', 7, /Invalid escape/],
+  ['{"a": "\\x"}', 8, /Invalid escape/],
   ['{"a": 1} {"b": 2}', 9, /second record/],
   ['{"a": 1} x', 9, /after the end/],
   ['', 0, /Empty line/],

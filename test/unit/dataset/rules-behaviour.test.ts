@@ -9,8 +9,10 @@ const msg = (turns: [string, string][]): string => JSON.stringify({ messages: tu
 
 test('TUN101 invalid-json points at the offending column', () => {
   const r = lintText('{"text": "a", "x": tru}\n');
-  assert.deepEqual(r.problems.map(brief), ['TUN101 0:19-0:22']);
-  assert.match(r.problems[0].message, /column 20/);
+  // Where JSON.parse stops: the '}' that cannot continue "tru".
+  assert.deepEqual(r.problems.map(brief), ['TUN101 0:22-0:23']);
+  assert.match(r.problems[0].message, /'tru' is not a JSON value/);
+  assert.doesNotMatch(r.problems[0].message, /column/);
 });
 
 test('TUN102 not-object', () => {
