@@ -22,6 +22,7 @@ import { planTurn, type PlanTurn } from '../core/planner/session';
 import { argsText, ChatRecorder, findArgsFile, PREVIOUS_SCHEME, PreviousVersions, readArgs, RecordingStream, writeFileEdit } from './chat-files';
 import { Config } from './config';
 import { LanguageModelBackend } from './lm-backend';
+import { LM_VENDOR, registerLanguageModelProvider, RULES_MODEL_ID } from './lm-provider';
 import { errorMessage, log } from './output';
 import type { PlannerSecrets } from './secrets';
 import { trustedOrAsk } from './workspace-guard';
@@ -45,6 +46,8 @@ async function chooseBackend(request: vscode.ChatRequest, secrets: PlannerSecret
     // The key goes only to the endpoint it was entered for, unless the user agrees now.
     return { backend: new OpenAiBackend({ baseURL: c.openAiBaseUrl, model: c.openAiModel, apiKey: await secrets.keyFor(c.openAiBaseUrl), timeoutMs: c.timeoutMs }) };
   }
+  // Tuner's own rules model (lm-provider.ts, offered while VS Code has no chat model) is the rules.
+  if (request.model?.vendor === LM_VENDOR && request.model.id === RULES_MODEL_ID) return {};
   return request.model ? { backend: new LanguageModelBackend(request.model) } : {};
 }
 
@@ -60,8 +63,9 @@ function history(context: vscode.ChatContext): { user: string; reply: string }[]
   return out;
 }
 
-async function showPlan(turn: PlanTurn, argsUri: vscode.Uri, stream: RecordingStream, deps: Deps): Promise<Record<string, unknown>> {
+async function showPlan(turn: PlanTurn, argsUri: vscode.Uri, stream: RecordingStream, deps: Deps, goal?: string): Promise<Record<string, unknown>> {
   stream.markdown(renderPlan(turn));
+  if (turn.kind === 'question') stream.button({ title: 'Answer with quick picks…', command: 'tuner.planFineTune', arguments: [{ goal }] });
   if (turn.kind !== 'plan' || !turn.args) return { kind: turn.kind, source: turn.source };
   const previous = await writeFileEdit(argsUri, argsText(turn.args), '@tuner plan');
   const rel = vscode.workspace.asRelativePath(argsUri);
@@ -205,7 +209,7 @@ async function handle(request: vscode.ChatRequest, context: vscode.ChatContext, 
       try {
         const turn = await planTurn({ goal: request.prompt, history: past, current, env, backend, workspaceName: folder.name, loop: { signal: ac.signal, timeoutMs: Config.planner().timeoutMs, onEvent: (e) => e.type === 'tool' && stream.progress(`${e.name.replace(/_/g, ' ')}${e.ok ? '' : ' (rejected, retrying)'}…`) } });
         if (note) turn.notes.unshift(note);
-        return await showPlan(turn, argsUri, stream, deps);
+        return await showPlan(turn, argsUri, stream, deps, request.prompt);
       } finally {
         sub.dispose();
       }
@@ -237,6 +241,7 @@ export function registerChatParticipant(ctx: vscode.ExtensionContext, secrets: P
     }
   };
   const participant = vscode.chat.createChatParticipant(PARTICIPANT_ID, handler);
+  registerLanguageModelProvider(ctx, secrets);
   participant.iconPath = new vscode.ThemeIcon('beaker');
   participant.followupProvider = {
     provideFollowups(result) {

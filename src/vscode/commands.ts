@@ -5,7 +5,7 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { convertDocumentEdits } from '../core/dataset/convert';
 import { FORMATS, isFormatId, type FormatId } from '../core/dataset/formats';
-import type { CommandId } from './command-ids';
+import { COMMAND_TITLES, type CommandId } from './command-ids';
 import { Config } from './config';
 import { showDatasetStats } from './dataset-stats';
 import type { JsonlLinter } from './jsonl-diagnostics';
@@ -74,6 +74,6 @@ const COMMANDS: Record<CommandId, (s: Services) => Handler> = {
 
 export function registerCommands(ctx: vscode.ExtensionContext, services: Services): void {
   for (const [id, make] of Object.entries(COMMANDS) as [CommandId, (s: Services) => Handler][]) {
-    ctx.subscriptions.push(vscode.commands.registerCommand(id, guard(id, make(services))));
+    ctx.subscriptions.push(vscode.commands.registerCommand(id, guard(COMMAND_TITLES[id], make(services))));
   }
 }

@@ -1,9 +1,12 @@
 // Handlers of the fine-tuning commands (their ids are in command-ids.ts, their table entries in
 // commands.ts). Every handler takes optional arguments so keybindings, menus and tests can
 // name the ARGS.json or run they act on.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { isRunId, RunStoreError } from '../core/run/run-store';
-import type { RunController } from './run-controller';
+import type { RunSession } from '../core/run/run-session';
+import { StartDeclinedError, type RunController } from './run-controller';
 import { DashboardPanel } from './dashboard-panel';
 import type { RunTreeItem, RunTreeProvider } from './run-tree';
 
@@ -35,21 +38,45 @@ async function pickRun(s: RunServices, placeHolder: string, filter: (status: str
   return pick?.label;
 }
 
+/**
+ * The live run a Pause/Resume/Save/Stop applies to. With none there is nothing to do: that is
+ * said in the status bar, not as an error (the commands are offered only while a run is live,
+ * but a keybinding can still call them).
+ */
+function liveRun(s: RunServices, arg: unknown, what: string): RunSession | undefined {
+  const id = runIdOf(arg);
+  const m = s.runs.manager();
+  const session = id !== undefined ? m.session(id) : m.current();
+  if (!session) vscode.window.setStatusBarMessage(`Tuner: nothing to ${what}: ${id !== undefined ? `run ${id} is not running` : 'no fine-tune run is running'}.`, 5000);
+  return session;
+}
+
 export const RUN_COMMANDS = {
-  /** Args: an ARGS.json URI or path. Returns the new run's id. */
-  'tuner.startRun': (s: RunServices) => async (arg: unknown) => {
+  /**
+   * Args: an ARGS.json URI or path; optionally { trainAnyway: true } to train on data with lint
+   * errors without asking. Returns the new run's id, undefined when not started.
+   */
+  'tuner.startRun': (s: RunServices) => async (arg: unknown, options: unknown) => {
     const argsFile = await s.runs.pickArgsFile(arg);
     if (!argsFile) return undefined;
-    const session = await s.runs.start(argsFile, { mode: 'free' });
+    const trainAnyway = !!options && typeof options === 'object' && (options as { trainAnyway?: unknown }).trainAnyway === true;
+    let session: RunSession;
+    try {
+      session = await s.runs.start(argsFile, { mode: 'free' }, { trainAnyway });
+    } catch (e) {
+      if (e instanceof StartDeclinedError) return undefined;
+      throw e;
+    }
     DashboardPanel.show(s.ctx, s.runs, session.record.id);
     return session.record.id;
   },
-  'tuner.pauseRun': (s: RunServices) => (arg: unknown) => s.runs.current(runIdOf(arg)).pause(),
-  'tuner.continueRun': (s: RunServices) => (arg: unknown) => s.runs.current(runIdOf(arg)).resume(),
-  'tuner.saveCheckpoint': (s: RunServices) => (arg: unknown) => s.runs.current(runIdOf(arg)).save(),
+  'tuner.pauseRun': (s: RunServices) => (arg: unknown) => liveRun(s, arg, 'pause')?.pause(),
+  'tuner.continueRun': (s: RunServices) => (arg: unknown) => liveRun(s, arg, 'resume')?.resume(),
+  'tuner.saveCheckpoint': (s: RunServices) => (arg: unknown) => liveRun(s, arg, 'save')?.save(),
   /** Stop = checkpoint and exit. Resolves when the trainer has ended. */
   'tuner.stopRun': (s: RunServices) => async (arg: unknown) => {
-    const session = s.runs.current(runIdOf(arg));
+    const session = liveRun(s, arg, 'stop');
+    if (!session) return undefined;
     session.stop();
     await session.exited;
     return session.snapshot.status;
@@ -67,6 +94,18 @@ export const RUN_COMMANDS = {
     const session = await s.runs.resume(id, { mode: 'free' }, typeof checkpoint === 'string' ? checkpoint : undefined);
     DashboardPanel.show(s.ctx, s.runs, id);
     return session.record.id;
+  },
+  /** Args: a run id or tree item. Shows the run's result (output_dir's copy, else the run's own) in the Explorer. */
+  'tuner.openRunFolder': (s: RunServices) => async (arg: unknown) => {
+    const id = runIdOf(arg) ?? (await pickRun(s, 'Open the output folder of which run?', () => true));
+    if (!id) return undefined;
+    const m = s.runs.manager();
+    const rec = m.store.open(id);
+    const output = rec.snapshot().output;
+    const own = output ? path.join(rec.dir, path.basename(output)) : rec.dir;
+    const folder = m.publishedOutput(id)?.dir ?? (fs.existsSync(own) ? own : rec.dir);
+    await vscode.commands.executeCommand('revealInExplorer', vscode.Uri.file(folder));
+    return folder;
   },
   'tuner.refreshRuns': (s: RunServices) => () => s.runTree.refresh(),
 } satisfies Record<string, (s: RunServices) => Handler>;

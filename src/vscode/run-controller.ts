@@ -4,18 +4,43 @@
 // debugger all listen to this one object.
 import * as path from 'node:path';
 import * as vscode from 'vscode';
+import { lintInWorker } from '../core/dataset/lint-client';
+import type { PrepareReport } from '../core/dataset/prepare';
 import { RunManager } from '../core/run/run-manager';
+import { describePreparation, summarizeLint, type LintSummary } from '../core/run/start-report';
 import type { RunSession, RunSessionOptions } from '../core/run/run-session';
 import { RunStore, RunStoreError } from '../core/run/run-store';
-import { ArgsError } from '../core/run/resolve';
+import { ArgsError, readArgsFile } from '../core/run/resolve';
+import { Config } from './config';
 import { log } from './output';
 import { requireTrust, withOutsideConfirmation } from './workspace-guard';
 
 export type LaunchOptions = Pick<RunSessionOptions, 'mode' | 'breakpoints' | 'stopOnEntry'>;
 
+/** The user chose not to train (lint errors in the data): not a failure, nothing to report. */
+export class StartDeclinedError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'StartDeclinedError';
+  }
+}
+
+/** What Start told the user about the data of its last start (for the log and the tests). */
+export interface DataCheck {
+  argsFile: string;
+  lint?: LintSummary;
+  /** The question asked (lint errors), and the answer: an action, or undefined when dismissed. */
+  asked?: { message: string; answer?: string };
+  /** The preparation report, once prepared. */
+  preparation?: string;
+}
+
 export class RunController implements vscode.Disposable {
-  /** `prepareWorker`: the bundled dist/prepare-worker.js that prepares each new run's data. */
-  constructor(private readonly prepareWorker: string) {}
+  /** `prepareWorker`, `lintWorker`: the bundled dist/prepare-worker.js and dist/lint-worker.js. */
+  constructor(private readonly prepareWorker: string, private readonly lintWorker: string) {}
+
+  /** What the last start said about its data. */
+  lastDataCheck: DataCheck | undefined;
 
   private managerFor = new Map<string, RunManager>();
   private readonly changed = new vscode.EventEmitter<RunSession | undefined>();
@@ -25,6 +50,53 @@ export class RunController implements vscode.Disposable {
   /** Fires on every event of a live run (and when runs start or end): views refresh from it. */
   readonly onDidChange = this.changed.event;
   readonly onDidStart = this.started.event;
+  /** The last "run finished" notification (for the tests: what the user was offered). */
+  lastFinished: { runId: string; message: string; actions: string[] } | undefined;
+  private context = '';
+  private readonly contextSub = this.changed.event(() => this.updateContext());
+
+  /**
+   * Context keys for the commands' `when` clauses: tuner.runLive (a trainer runs or is paused),
+   * tuner.runRunning, tuner.runPaused (of the current run). Set only when they change: events
+   * arrive up to thousands a second.
+   */
+  private updateContext(): void {
+    let live = false, running = false, paused = false;
+    for (const m of this.managerFor.values()) {
+      const cur = m.current();
+      if (!cur) continue;
+      live = true;
+      running ||= cur.snapshot.status === 'running' || cur.snapshot.status === 'starting';
+      paused ||= cur.snapshot.status === 'paused';
+    }
+    const key = `${live}${running}${paused}`;
+    if (key === this.context) return;
+    this.context = key;
+    void vscode.commands.executeCommand('setContext', 'tuner.runLive', live);
+    void vscode.commands.executeCommand('setContext', 'tuner.runRunning', running);
+    void vscode.commands.executeCommand('setContext', 'tuner.runPaused', paused);
+  }
+
+  /** A completed run says where its result is and offers the next steps. */
+  private announceEnd(m: RunManager, session: RunSession): void {
+    const s = session.snapshot;
+    if (s.status !== 'done') return;
+    const id = session.record.id;
+    const meta = session.record.meta;
+    const published = m.publishedOutput(id);
+    const folder = published?.dir ?? (s.output ? path.join(session.record.dir, path.basename(s.output)) : session.record.dir);
+    const what = [meta.model && path.basename(meta.model), meta.method].filter(Boolean).join(' · ');
+    const loss = s.loss !== undefined ? `, final loss ${s.loss.toFixed(3)}` : '';
+    const message = `Tuner: run ${id}${what ? ` (${what})` : ''} finished at step ${s.step}${loss}. The ${path.basename(folder) === 'model' ? 'model' : 'adapter'} is in ${vscode.workspace.asRelativePath(folder)}.${published?.problem ? ` ${published.problem}` : ''}`;
+    const actions = ['Open Folder', 'Open Dashboard', 'Try in Playground'];
+    this.lastFinished = { runId: id, message, actions };
+    log.info(message);
+    void vscode.window.showInformationMessage(message, ...actions).then((choice) => {
+      if (choice === 'Open Folder') void vscode.commands.executeCommand('tuner.openRunFolder', id);
+      if (choice === 'Open Dashboard') void vscode.commands.executeCommand('tuner.openDashboard', id);
+      if (choice === 'Try in Playground') void vscode.commands.executeCommand('tuner.tryInPlayground', id);
+    }, () => undefined);
+  }
 
   /** The run store of the first workspace folder (runs/ under it). */
   manager(): RunManager {
@@ -32,9 +104,13 @@ export class RunController implements vscode.Disposable {
     if (!folder || folder.uri.scheme !== 'file') throw new Error('open a folder first: runs are kept in its runs/ folder');
     let m = this.managerFor.get(folder.uri.fsPath);
     if (!m) {
-      m = new RunManager(RunStore.forWorkspace(folder.uri.fsPath), this.prepareWorker);
+      const made = new RunManager(RunStore.forWorkspace(folder.uri.fsPath), this.prepareWorker);
+      m = made;
       m.onDidStart((s) => this.attach(s));
-      m.onDidEnd((s) => this.changed.fire(s));
+      m.onDidEnd((s) => {
+        this.changed.fire(s);
+        this.announceEnd(made, s);
+      });
       this.managerFor.set(folder.uri.fsPath, m);
     }
     return m;
@@ -67,9 +143,51 @@ export class RunController implements vscode.Disposable {
    * Prepares the data in a worker (progress notification, cancellable) and starts the trainer.
    * Asks for workspace trust first, and for each ARGS.json path that leads outside the workspace.
    */
-  async start(argsFile: string, opts: LaunchOptions): Promise<RunSession> {
+  async start(argsFile: string, opts: LaunchOptions, data: { trainAnyway?: boolean } = {}): Promise<RunSession> {
     await requireTrust('Fine-tuning');
+    this.lastDataCheck = { argsFile };
+    await this.checkData(argsFile, this.lastDataCheck, data.trainAnyway === true);
     return withOutsideConfirmation((allowed) => this.prepareAndStart(argsFile, opts, allowed));
+  }
+
+  /**
+   * Lints the data file of ARGS.json (in the lint worker) and, when it has errors, asks before
+   * training: records with errors are left out. Throws StartDeclinedError when the user does
+   * not choose "Train Anyway". An ARGS.json that does not read is left to preparation to report.
+   */
+  private async checkData(argsFile: string, check: DataCheck, trainAnyway: boolean): Promise<void> {
+    let dataFile: string;
+    try {
+      dataFile = path.resolve(path.dirname(argsFile), readArgsFile(argsFile).data);
+    } catch {
+      return;
+    }
+    let summary: LintSummary;
+    try {
+      summary = summarizeLint(await lintInWorker(this.lintWorker, { filePath: dataFile }, Config.lint(vscode.Uri.file(dataFile)).options));
+    } catch (e) {
+      log.warn(`could not lint ${dataFile} before the start: ${(e as Error).message}`);
+      return;
+    }
+    check.lint = summary;
+    const rel = vscode.workspace.asRelativePath(dataFile);
+    log.info(`Start: ${rel}: ${summary.text}`);
+    if (summary.errors === 0 || trainAnyway) return;
+    const train = 'Train Anyway';
+    const problems = 'Open Problems';
+    const message = `${rel} has ${summary.errors} lint error${summary.errors === 1 ? '' : 's'}: records with errors are left out of training.`;
+    let answer: string | undefined;
+    try {
+      answer = await vscode.window.showWarningMessage(message, { modal: true, detail: summary.text }, train, problems);
+    } catch {
+      answer = undefined; // no dialog can be shown (extension tests): not answered is a no
+    }
+    check.asked = { message: `${message} ${summary.text}`, answer };
+    if (answer === problems) {
+      await vscode.window.showTextDocument(vscode.Uri.file(dataFile));
+      await vscode.commands.executeCommand('workbench.actions.view.problems');
+    }
+    if (answer !== train) throw new StartDeclinedError(`not started: ${message}`);
   }
 
   private async prepareAndStart(argsFile: string, opts: LaunchOptions, allowOutside?: readonly string[]): Promise<RunSession> {
@@ -93,6 +211,7 @@ export class RunController implements vscode.Disposable {
             allowOutside,
           });
           log.info(`run ${session.record.id}: ${argsFile} -> ${session.record.dir} (${prepared.report.trainDocuments} train / ${prepared.report.evalDocuments} eval examples)`);
+          this.showPreparation(session, prepared.report, prepared.plan.seq_len);
           this.startProblems.delete(vscode.Uri.file(argsFile));
           return session;
         } catch (e) {
@@ -103,6 +222,17 @@ export class RunController implements vscode.Disposable {
         }
       },
     );
+  }
+
+  /** The preparation report as a notification: what trains, and each record dropped or cut, by line. */
+  private showPreparation(session: RunSession, report: PrepareReport, maxLength: number): void {
+    const text = describePreparation(report, maxLength);
+    if (this.lastDataCheck) this.lastDataCheck.preparation = text;
+    const lint = this.lastDataCheck?.lint;
+    log.info(`run ${session.record.id}: ${text}`);
+    const message = `Tuner: run ${session.record.id} started. ${text}${lint && (lint.errors || lint.warnings) ? ` Lint: ${lint.text}.` : ''}`;
+    const show = report.dropped.length || report.truncated.length ? vscode.window.showWarningMessage : vscode.window.showInformationMessage;
+    void show(message, 'Show Log').then((c) => { if (c) log.show(); }, () => undefined);
   }
 
   /** A refused ARGS.json (a field the trainer cannot run, a validation error) also shows in the file. */
@@ -170,5 +300,6 @@ export class RunController implements vscode.Disposable {
     this.changed.dispose();
     this.started.dispose();
     this.startProblems.dispose();
+    this.contextSub.dispose();
   }
 }

@@ -1,6 +1,7 @@
 // The "Fine-tune Runs" view: every run under runs/, newest first, with its state; a click opens
 // its dashboard, the context menu resumes or stops it. Under a run: its final adapter and
 // checkpoints (Try in Playground, merge, export) and what was merged or exported from it.
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { runCatalog, type CatalogEntry, type ExportEntry } from '../core/playground/catalog';
@@ -21,6 +22,9 @@ export function runTooltip(run: RunSummary): vscode.MarkdownString {
   md.supportHtml = false;
   md.appendMarkdown(`**${run.meta.id.replace(/[^\w-]/g, '')}** — `).appendText(`${s.status}`).appendMarkdown('\n\n');
   md.appendText(vscode.workspace.asRelativePath(run.meta.argsFile)).appendMarkdown('\n\n');
+  const what = runWhat(run);
+  md.appendText(`${what.model}${what.method ? ` · ${what.method}` : ''} · step ${s.step}${s.maxSteps ? ` of ${s.maxSteps}` : ''}${s.loss !== undefined ? ` · final loss ${s.loss.toFixed(3)}` : ''}`).appendMarkdown('\n\n');
+  if (s.output) md.appendText(`result: ${path.join(vscode.workspace.asRelativePath(run.dir), path.basename(s.output))}`).appendMarkdown('\n\n');
   if (s.lastCheckpoint) md.appendText(`last checkpoint: step ${s.lastCheckpoint.step}`).appendMarkdown('\n\n');
   if (s.error) {
     md.appendText(s.error.message);
@@ -29,16 +33,50 @@ export function runTooltip(run: RunSummary): vscode.MarkdownString {
   return md;
 }
 
+/** What a run trained, from run.json (ARGS.json's model and method) or, for older runs, plan.json. */
+export function runWhat(run: RunSummary): { model: string; method?: string } {
+  let { model, method } = run.meta;
+  if (!model || !method) {
+    try {
+      const plan = JSON.parse(fs.readFileSync(path.join(run.dir, 'plan.json'), 'utf8')) as { model_dir?: unknown; method?: unknown };
+      if (!model && typeof plan.model_dir === 'string') model = plan.model_dir;
+      if (!method && typeof plan.method === 'string') method = plan.method;
+    } catch {
+      // no plan: the run ended before preparation finished
+    }
+  }
+  const name = model ? path.basename(model.replace(/[\\/]+$/, '')) || model : path.basename(path.dirname(run.meta.argsFile));
+  return { model: name, method };
+}
+
+/** "4 Dec 19:12" in the user's time zone. */
+function shortTime(iso: string): string {
+  const d = new Date(iso);
+  if (Number.isNaN(d.getTime())) return '';
+  return `${d.getDate()} ${d.toLocaleString('en-US', { month: 'short' })} ${String(d.getHours()).padStart(2, '0')}:${String(d.getMinutes()).padStart(2, '0')}`;
+}
+
+/** The row's second part: state, progress, final loss, and when it was started. */
+export function runDescription(run: RunSummary): string {
+  const s = run.snapshot;
+  const progress = s.maxSteps ? `${s.step}/${s.maxSteps}` : s.step ? `step ${s.step}` : '';
+  const loss = s.loss !== undefined ? `loss ${s.loss.toFixed(3)}` : '';
+  const why = s.status === 'failed' && s.error ? s.error.message.split('\n')[0].slice(0, 80) : '';
+  return [s.status, progress, loss, why, shortTime(run.meta.created)].filter(Boolean).join(' · ');
+}
+
 export class RunTreeItem extends vscode.TreeItem {
   constructor(readonly run: RunSummary) {
-    super(run.meta.id, vscode.TreeItemCollapsibleState.Collapsed);
+    const what = runWhat(run);
+    super(what.method ? `${what.model} · ${what.method}` : what.model, vscode.TreeItemCollapsibleState.Collapsed);
     const s = run.snapshot;
-    this.description = `${s.status} · ${s.step}/${s.maxSteps || '?'}${s.loss !== undefined ? ` · loss ${s.loss.toFixed(3)}` : ''}`;
+    this.id = run.meta.id;
+    this.description = runDescription(run);
     this.tooltip = runTooltip(run);
     this.iconPath = new vscode.ThemeIcon(
       s.status === 'done' ? 'pass' : s.status === 'failed' ? 'error' : s.status === 'interrupted' || s.status === 'stopped' ? 'debug-pause' : 'sync~spin',
     );
-    this.contextValue = isLive(s.status) ? 'tunerRunLive' : s.lastCheckpoint && s.status !== 'done' ? 'tunerRunResumable' : 'tunerRun';
+    this.contextValue = isLive(s.status) ? 'tunerRunLive' : s.lastCheckpoint && s.status !== 'done' ? 'tunerRunResumable' : s.status === 'done' ? 'tunerRunDone' : 'tunerRun';
     this.command = { title: 'Open Dashboard', command: 'tuner.openDashboard', arguments: [run.meta.id] };
   }
 }

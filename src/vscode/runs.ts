@@ -15,7 +15,7 @@ export interface RunsApi extends RunServices {
 }
 
 export function registerRuns(ctx: vscode.ExtensionContext): RunsApi {
-  const runs = new RunController(vscode.Uri.joinPath(ctx.extensionUri, 'dist', 'prepare-worker.js').fsPath);
+  const runs = new RunController(vscode.Uri.joinPath(ctx.extensionUri, 'dist', 'prepare-worker.js').fsPath, vscode.Uri.joinPath(ctx.extensionUri, 'dist', 'lint-worker.js').fsPath);
   const statusBar = new RunStatusBar(runs);
   const runTree = new RunTreeProvider(runs);
   ctx.subscriptions.push(runs, statusBar, runTree, vscode.window.registerTreeDataProvider('tuner.runs', runTree));

@@ -70,4 +70,41 @@ export class OpenAiBackend implements ChatBackend {
     const refusal = msg.refusal ?? (choice.finish_reason === 'content_filter' ? 'the endpoint\'s content filter stopped the reply' : undefined);
     return { text: msg.content ?? '', toolCalls, refusal: refusal ?? undefined };
   }
+
+  /**
+   * The same request streamed (`stream: true`, server-sent events): text reaches `onText` as it
+   * arrives; tool calls, sent in pieces by index, are joined and returned at the end. This is
+   * what the chat view shows when the endpoint serves as a VS Code chat model.
+   */
+  async stream(messages: ChatMessage[], tools: ToolDef[], signal: AbortSignal, onText: (text: string) => void): Promise<ChatReply> {
+    const toolDefs: ChatCompletionTool[] = tools.map((t) => ({ type: 'function', function: { name: t.name, description: t.description, parameters: t.inputSchema } }));
+    let text = '';
+    let refusal = '';
+    const calls: { id: string; name: string; arguments: string }[] = [];
+    try {
+      const chunks = await this.client.chat.completions.create({ model: this.o.model, messages: messages.map(toOpenAi), stream: true, ...(toolDefs.length ? { tools: toolDefs, tool_choice: 'auto' as const } : {}) }, { signal });
+      for await (const chunk of chunks) {
+        const delta = chunk.choices?.[0]?.delta;
+        if (!delta) continue;
+        if (delta.content) {
+          text += delta.content;
+          onText(delta.content);
+        }
+        if (delta.refusal) refusal += delta.refusal;
+        for (const c of delta.tool_calls ?? []) {
+          const call = (calls[c.index] ??= { id: '', name: '', arguments: '' });
+          if (c.id) call.id = c.id;
+          if (c.function?.name) call.name += c.function.name;
+          if (c.function?.arguments) call.arguments += c.function.arguments;
+        }
+      }
+    } catch (e) {
+      if (signal.aborted) return { text, toolCalls: [] };
+      if (e instanceof OpenAI.APIConnectionTimeoutError) throw new Error(`${this.label} timed out`);
+      const status = e instanceof OpenAI.APIError && e.status ? ` (HTTP ${e.status})` : '';
+      throw new Error(this.scrub(`${this.label}${status}: ${(e as Error).message}`));
+    }
+    const toolCalls = calls.filter((c) => c && c.name).map((c, i) => ({ id: c.id || `call_${i}`, name: c.name, arguments: c.arguments }));
+    return { text, toolCalls, refusal: refusal || undefined };
+  }
 }

@@ -26,6 +26,8 @@ export interface PlanTurnInput {
   backend?: ChatBackend;
   loop?: LoopOptions;
   workspaceName?: string;
+  /** Answers to the planner's questions (questionnaire.ts), taking precedence over the goal's words. */
+  answers?: GoalIntent;
 }
 
 export interface PlanTurn {
@@ -46,7 +48,7 @@ export interface PlanTurn {
 
 /** What earlier turns settled that later turns keep: a memory limit, the target machine, the device. */
 function conversationIntent(input: PlanTurnInput): GoalIntent {
-  const now = parseGoal(input.goal);
+  const now = mergeIntents(parseGoal(input.goal), input.answers ?? {});
   const before = mergeIntents(...input.history.map((h) => parseGoal(h.user)));
   if (!input.current) return mergeIntents(before, now);
   return mergeIntents({ memoryLimitBytes: before.memoryLimitBytes, targetHardware: before.targetHardware, device: before.device }, now);

@@ -8,7 +8,9 @@ import { OutsideWorkspaceError } from '../dataset/prepare-paths';
 import type { RunPlan } from '../engine/plan';
 import { RunSession, type RunSessionOptions } from './run-session';
 import { RunStore, RunStoreError, type RunRecord } from './run-store';
-import { ArgsError, prepareRun, type PreparedRun } from './resolve';
+import { outputTarget, publishOutput } from './publish-output';
+import { ArgsError, prepareRun, readArgsFile, type PreparedRun } from './resolve';
+import { isInside, realPathOf } from '../dataset/prepare-paths';
 
 export interface StartOptions extends Omit<RunSessionOptions, 'resumeFrom'> {
   onStage?: (message: string) => void;
@@ -29,10 +31,19 @@ function realpathOr(p: string): string {
 
 export type ManagerListener = (session: RunSession) => void;
 
+/** Where a completed run's result was copied (ARGS.json output_dir), or why it was not. */
+export interface PublishedOutput {
+  dir?: string;
+  problem?: string;
+}
+
 export class RunManager {
   private readonly live = new Map<string, RunSession>();
   private readonly startListeners: ManagerListener[] = [];
   private readonly endListeners: ManagerListener[] = [];
+  /** output_dir of each run launched here, checked when it was launched. */
+  private readonly targets = new Map<string, string>();
+  private readonly published = new Map<string, PublishedOutput>();
 
   /** `prepareWorker`: the prepare-worker script, run in a worker thread for each new run. */
   constructor(
@@ -62,6 +73,13 @@ export class RunManager {
    */
   async start(argsFile: string, opts: StartOptions): Promise<{ session: RunSession; prepared: PreparedRun }> {
     const record = this.store.create(argsFile);
+    try {
+      const a = readArgsFile(argsFile);
+      record.meta = { ...record.meta, model: a.model, method: a.method };
+      record.writeMeta();
+    } catch {
+      // prepareRun reports the problem, at its line.
+    }
     let prepared: PreparedRun;
     try {
       const confine = { workspace: this.workspace, allowed: opts.allowOutside };
@@ -71,9 +89,14 @@ export class RunManager {
       // drop the folder this call just made, so the runs list holds only real runs (the
       // refusal is shown in the file).
       if ((e as Error).name === 'AbortError' || e instanceof ArgsError || e instanceof OutsideWorkspaceError) fs.rmSync(record.dir, { recursive: true, force: true });
-      else record.appendLog(`preparation failed: ${(e as Error).message}\n`);
+      else {
+        record.appendLog(`preparation failed: ${(e as Error).message}\n`);
+        record.setFailure(`preparation failed: ${(e as Error).message}`);
+      }
       throw e;
     }
+    const target = outputTarget(argsFile, this.workspace, opts.allowOutside);
+    if (target) this.targets.set(record.id, target);
     record.writePlan(prepared.plan);
     record.appendLog(`prepared ${prepared.report.trainDocuments} training and ${prepared.report.evalDocuments} eval examples, ${prepared.report.tokens} tokens; ${prepared.notes.join('; ')}\n`);
     return { session: this.launch(record, opts), prepared };
@@ -94,6 +117,8 @@ export class RunManager {
     const dir = path.dirname(path.resolve(planFile));
     const abs = (p: string | undefined) => (p === undefined ? undefined : path.resolve(dir, p));
     const record = this.store.create(planFile);
+    record.meta = { ...record.meta, model: path.basename(plan.model_dir ?? ''), method: plan.method };
+    record.writeMeta();
     record.writePlan({ ...plan, model_dir: abs(plan.model_dir)!, data_dir: abs(plan.data_dir)!, eval_data_dir: abs(plan.eval_data_dir), output_dir: record.dir });
     return this.launch(record, opts);
   }
@@ -120,7 +145,32 @@ export class RunManager {
       throw new RunStoreError(`run ${id} has no checkpoint to resume from (${record.dir}/checkpoints is empty); start it again, with save_interval set to checkpoint regularly.`);
     }
     record.writePlan(plan);
+    // The ARGS.json it was made from names output_dir; a run folder can come with a workspace, so
+    // only an ARGS.json inside the workspace is read, and only a folder inside it is written.
+    const argsFile = realPathOf(record.meta.argsFile);
+    const target = isInside(realPathOf(this.workspace), argsFile) ? outputTarget(argsFile, this.workspace) : undefined;
+    if (target) this.targets.set(id, target);
     return this.launch(record, { ...opts, resumeFrom: ckpt });
+  }
+
+  /** Where the completed run `id` was copied to (output_dir), or why not; undefined when not asked to. */
+  publishedOutput(id: string): PublishedOutput | undefined {
+    return this.published.get(id);
+  }
+
+  private publish(record: RunRecord, session: RunSession): void {
+    const target = this.targets.get(record.id);
+    const s = session.snapshot;
+    if (!target || s.status !== 'done' || !s.output) return;
+    const result = path.join(record.dir, path.basename(s.output));
+    try {
+      const { dir } = publishOutput(result, target, record.id);
+      this.published.set(record.id, { dir });
+      record.appendLog(`result copied to ${dir} (output_dir)\n`);
+    } catch (e) {
+      this.published.set(record.id, { problem: (e as Error).message });
+      record.appendLog(`${(e as Error).message}\n`);
+    }
   }
 
   session(id: string): RunSession | undefined {
@@ -151,6 +201,7 @@ export class RunManager {
     for (const l of this.startListeners) l(session);
     void session.exited.then(() => {
       if (this.live.get(record.id) === session) this.live.delete(record.id);
+      this.publish(record, session);
       for (const l of this.endListeners) l(session);
     });
     return session;

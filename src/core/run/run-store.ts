@@ -30,6 +30,11 @@ export interface RunMeta {
   created: string;
   /** Process id of the trainer while one is (or was last) running for this run. */
   pid?: number;
+  /** ARGS.json's model and method, for the runs view (absent in runs made before they were kept). */
+  model?: string;
+  method?: string;
+  /** Why the run ended before its trainer started (preparation failed: model not found, bad data). */
+  failure?: { message: string; hint?: string };
 }
 
 export interface RunSummary {
@@ -242,7 +247,16 @@ export class RunRecord {
   snapshot(events = this.events()): RunSnapshot {
     const s = new RunStateTracker().applyAll(events);
     if (isLive(s.status) && !isProcessAlive(this.meta.pid)) s.status = events.length === 0 ? 'failed' : 'interrupted';
+    if (events.length === 0 && s.status === 'failed' && typeof this.meta.failure?.message === 'string') {
+      s.error = { version: 1, type: 'error', code: 'preparation_failed', message: this.meta.failure.message, hint: typeof this.meta.failure.hint === 'string' ? this.meta.failure.hint : '' };
+    }
     return s;
+  }
+
+  /** Keeps why the run ended before training, for the runs view and the dashboard. */
+  setFailure(message: string, hint?: string): void {
+    this.meta = { ...this.meta, failure: { message, hint } };
+    this.writeMeta();
   }
 
   /**
