@@ -3,7 +3,7 @@
 // plus a fixed sample of its characters) and a fingerprint match is confirmed by comparing
 // with the earlier line, read back from the document text or the file. Fingerprint classes that
 // get crowded with different lines (templated data) switch to a full hash, so the work per line
-// stays bounded.
+// stays bounded; a full-hash match is confirmed the same way, so a collision is never reported.
 
 import { hashString } from './hash';
 
@@ -62,17 +62,23 @@ export class DuplicateIndex {
   private entryLen = new Int32Array(1024);
   private entryNext = new Int32Array(1024);
   private entries = 0;
+  /** Full hash -> the last entry with it; entries of one hash are chained, and compared before a match counts. */
   private readonly byFullHash = new Map<number, number>();
+  /** The text of entries that cannot be read back (no reader, or offset < 0). */
+  private readonly unreadable = new Map<number, string>();
 
-  /** `read` undefined: no way to read lines back, so every line gets a full hash. */
-  constructor(private readonly read?: LineReader) {}
+  /**
+   * `read` undefined: no way to read lines back, so every line gets a full hash (and is kept
+   * to compare with). `hash` is replaceable so a test can force collisions.
+   */
+  constructor(private readonly read?: LineReader, private readonly hash: (s: string) => number = hashString) {}
 
   /**
    * Returns the first line with exactly this text, or undefined (and remembers this line).
    * `offset`/`len` locate this line for `read`; offset < 0 means it cannot be read back.
    */
   check(text: string, line: number, offset: number, len: number): number | undefined {
-    if (!this.read || offset < 0) return this.checkFull(text, line);
+    if (!this.read || offset < 0) return this.checkFull(text, line, offset, len);
     const fp = fingerprint(text);
     const slot = this.findSlot(fp);
     const head = this.slotHead[slot];
@@ -84,15 +90,15 @@ export class DuplicateIndex {
       return undefined;
     }
     const count = this.slotCount[slot];
-    if (count > CHAIN) return this.checkFull(text, line); // a crowded class: full hashes
+    if (count > CHAIN) return this.checkFull(text, line, offset, len); // a crowded class: full hashes
     for (let e = head; e >= 0; e = this.entryNext[e]) {
       if (this.read(this.entryOffset[e], this.entryLen[e]) === text) return this.entryLine[e];
     }
     if (count === CHAIN) {
       // From now on this class uses full hashes; the chain's lines join that index too.
-      for (let e = head; e >= 0; e = this.entryNext[e]) this.byFullHash.set(hashString(this.read(this.entryOffset[e], this.entryLen[e])), this.entryLine[e]);
+      for (let e = head; e >= 0; e = this.entryNext[e]) this.remember(this.read(this.entryOffset[e], this.entryLen[e]), this.entryLine[e], this.entryOffset[e], this.entryLen[e]);
       this.slotCount[slot] = count + 1;
-      return this.checkFull(text, line);
+      return this.checkFull(text, line, offset, len);
     }
     this.slotHead[slot] = this.addEntry(line, offset, len, head);
     this.slotCount[slot] = count + 1;
@@ -143,11 +149,23 @@ export class DuplicateIndex {
     return e;
   }
 
-  private checkFull(text: string, line: number): number | undefined {
-    const h = hashString(text);
-    const first = this.byFullHash.get(h);
-    if (first !== undefined) return first;
-    this.byFullHash.set(h, line);
+  /** A hash match is only a candidate: the earlier text is compared before it counts as a copy. */
+  private checkFull(text: string, line: number, offset: number, len: number): number | undefined {
+    const h = this.hash(text);
+    for (let e = this.byFullHash.get(h) ?? -1; e >= 0; e = this.entryNext[e]) {
+      if (this.textOf(e) === text) return this.entryLine[e];
+    }
+    this.remember(text, line, offset, len, h);
     return undefined;
+  }
+
+  private remember(text: string, line: number, offset: number, len: number, h = this.hash(text)): void {
+    const e = this.addEntry(line, offset, len, this.byFullHash.get(h) ?? -1);
+    if (!this.read || offset < 0) this.unreadable.set(e, text);
+    this.byFullHash.set(h, e);
+  }
+
+  private textOf(e: number): string {
+    return this.unreadable.get(e) ?? (this.read as LineReader)(this.entryOffset[e], this.entryLen[e]);
   }
 }

@@ -52,3 +52,24 @@ test('the table grows past its initial size and keeps every line', () => {
   assert.equal(found.slice(0, 5000).filter((x) => x !== undefined).length, 0);
   assert.deepEqual(found.slice(5000), Array.from({ length: 100 }, (_, i) => i));
 });
+
+test('a full-hash collision between different lines is not a duplicate: the text is compared first', () => {
+  // Every line hashes alike, as if the 53-bit hash collided for each pair.
+  const collide = (): number => 42;
+  const lines = ['{"text": "one"}', '{"text": "two"}', '{"text": "one"}', '{"text": "three"}', '{"text": "two"}'];
+  const index = new DuplicateIndex(undefined, collide);
+  const found = lines.map((l, i) => index.check(l, i, -1, l.length));
+  assert.deepEqual(found, [undefined, undefined, 0, undefined, 1]);
+});
+
+test('crowded fingerprint classes with colliding full hashes still report only exact copies', () => {
+  const distinct = sameFingerprintLines(10);
+  const lines = [...distinct, distinct[7], distinct[2]];
+  const doc = lines.join('\n');
+  const offsets: number[] = [];
+  let at = 0;
+  for (const l of lines) { offsets.push(at); at += l.length + 1; }
+  const index = new DuplicateIndex((o, n) => doc.substr(o, n), () => 7);
+  const found = lines.map((l, i) => index.check(l, i, offsets[i], l.length));
+  assert.deepEqual(found, [...Array(10).fill(undefined), 7, 2]);
+});
