@@ -6,7 +6,7 @@ import { DatasetStatusBar } from './vscode/dataset-status-bar';
 import { registerDatasetStats } from './vscode/dataset-stats';
 import { registerJsonlCodeActions } from './vscode/jsonl-code-actions';
 import { registerJsonlDiagnostics, type LintReport } from './vscode/jsonl-diagnostics';
-import { registerOutput } from './vscode/output';
+import { registerOutput, shownErrors } from './vscode/output';
 import { registerChatParticipant } from './vscode/chat-participant';
 import type { RecordedTurn } from './vscode/chat-files';
 import { PlaygroundPanel } from './vscode/playground-panel';
@@ -24,6 +24,8 @@ export interface TunerApi {
   chatHandler: vscode.ChatRequestHandler;
   /** The open playground panel (for the integration tests). */
   playground(): PlaygroundPanel | undefined;
+  /** The last error messages Tuner showed, oldest first (for the integration tests). */
+  errorsShown(): readonly string[];
 }
 
 export function activate(ctx: vscode.ExtensionContext): TunerApi {
@@ -48,6 +50,7 @@ export function activate(ctx: vscode.ExtensionContext): TunerApi {
     lintReport: (uri) => linter.report(uri),
     statusBarText: () => statusBar.text,
     playground: () => PlaygroundPanel.get(),
+    errorsShown: () => shownErrors,
   };
 }
 

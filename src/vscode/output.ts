@@ -25,8 +25,13 @@ export function errorMessage(err: unknown): string {
 }
 
 /** Reports a failure of `what` to the user (with a way to the log) and to the output channel. */
+/** The last error messages shown (for the integration tests: what the user read). */
+export const shownErrors: string[] = [];
+
 export function reportError(what: string, err: unknown): void {
   log.error(`${what} failed`, err);
+  shownErrors.push(`Tuner: ${what} failed: ${errorMessage(err)}`);
+  if (shownErrors.length > 20) shownErrors.shift();
   void vscode.window.showErrorMessage(`Tuner: ${what} failed: ${errorMessage(err)}`, 'Show Log').then(
     (choice) => { if (choice) log.show(); },
     () => undefined,

@@ -47,7 +47,7 @@ export function summarizeLint(result: LintResult): LintSummary {
 
 function droppedText(list: LineNote[]): string {
   const shown = list.slice(0, LINES_SHOWN).map((n) => `line ${n.line} (${n.reason})`).join('; ');
-  return `dropped ${plural(list.length, 'record')}: ${shown}${list.length > LINES_SHOWN ? `; and ${list.length - LINES_SHOWN} more (prep-report.json lists every one)` : ''}`;
+  return `Dropped ${plural(list.length, 'record')}: ${shown}${list.length > LINES_SHOWN ? `; and ${list.length - LINES_SHOWN} more (prep-report.json lists every one)` : ''}`;
 }
 
 /** One paragraph: how many records train, and each one dropped or truncated, by line. */
@@ -55,7 +55,7 @@ export function describePreparation(r: PrepareReport, maxLength: number): string
   const used = r.trainDocuments + r.evalDocuments;
   const parts = [`Prepared ${used} of ${plural(r.records, 'record')} (${r.trainDocuments} train, ${r.evalDocuments} eval, ${r.tokens.toLocaleString('en-US')} tokens)`];
   if (r.dropped.length) parts.push(droppedText(r.dropped));
-  if (r.truncated.length) parts.push(`cut ${plural(r.truncated.length, 'record')} to max_length ${maxLength}: ${lineList(r.truncated.map((n) => n.line))}`);
-  if (r.blankLines) parts.push(`${plural(r.blankLines, 'blank line')} skipped`);
+  if (r.truncated.length) parts.push(`Cut ${plural(r.truncated.length, 'record')} to max_length ${maxLength}: ${lineList(r.truncated.map((n) => n.line))}`);
+  if (r.blankLines) parts.push(`Skipped ${plural(r.blankLines, 'blank line')}`);
   return `${parts.join('. ')}.`;
 }
