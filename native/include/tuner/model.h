@@ -7,6 +7,7 @@
 //   HD head dim (C / NH unless config says otherwise), F intermediate (MLP) size, V vocab.
 #pragma once
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -14,6 +15,7 @@
 namespace tuner {
 
 class ThreadPool;
+enum class QuantType : int;  // tuner/quant.h
 
 struct RopeScaling {
   std::string type = "none";  // none | linear | dynamic | llama3 | yarn (as in config.json)
@@ -90,6 +92,12 @@ class Model {
   // naming the file / tensor for unsupported architectures, missing or truncated files, bad
   // headers and shape mismatches.
   static std::unique_ptr<Model> load(const std::string& dir);
+  // QLoRA's frozen base: the decoder layers' linear weights are quantized as they are read
+  // (nf4 or int8, tuner/quant.h; a width that is not a multiple of the format's block stays
+  // f32), so the f32 model is never held whole; everything else stays f32. Forward runs the
+  // quantized matmul, backward the input gradient through the dequantized weights. Only LoRA
+  // trains on such a model.
+  static std::unique_ptr<Model> load_quantized_base(const std::string& dir, QuantType type, ThreadPool* pool);
   virtual ~Model() = default;
 
   virtual const ModelConfig& config() const = 0;
@@ -121,6 +129,16 @@ class Model {
 
   // Bytes of activations and workspace held for a batch of this shape (for memory reports).
   virtual size_t activation_bytes(int B, int T) const = 0;
+
+  // LOMO: with a hook set (before the first trainable_params()), backward hands each trainable
+  // tensor to it as soon as its gradient is complete and then releases that gradient, so no
+  // gradient of the whole model is held: a layer's gradients live in one buffer reused by every
+  // layer. Param::grad is valid only inside the call.
+  using GradReadyHook = std::function<void(Param* p)>;
+  virtual void set_grad_ready_hook(GradReadyHook hook);
+  // Activation checkpointing: forward keeps each layer's input only and backward recomputes one
+  // layer at a time; losses and gradients are the same bit for bit.
+  virtual void set_gradient_checkpointing(bool on);
 
   // Writes a Hugging Face folder (config.json + model.safetensors, tied weights once) or a PEFT
   // adapter folder (adapter_config.json + adapter_model.safetensors). Atomic: temp + rename.

@@ -10,6 +10,7 @@
 #include "models/llama_model.h"
 #include "tuner/gemm.h"
 #include "tuner/ops.h"
+#include "quant/quant_internal.h"
 
 namespace tuner {
 
@@ -58,7 +59,10 @@ void LlamaModel::linear_forward(const Linear& l, float* y, const float* x, float
     });
     beta = 1.0f;
   }
-  sgemm(Trans::N, Trans::T, N, l.out, l.in, 1.0f, x, l.in, l.w->data, l.in, beta, y, l.out, pool);
+  // QLoRA's frozen quantized base: always sgemm on decoded panels (qgemm's prefill path), never
+  // the int8-activation decode kernels, so training sees exactly the dequantized weights.
+  if (l.qw) qgemm_prefill(qgemm_kernels_best(), y, x, quant_view(*l.qw), N, beta != 0.0f, pool);
+  else sgemm(Trans::N, Trans::T, N, l.out, l.in, 1.0f, x, l.in, l.w->data, l.in, beta, y, l.out, pool);
   if (!l.lora_a) return;
   const int r = (int)l.lora_a->shape[0];
   sgemm(Trans::N, Trans::T, N, r, l.in, 1.0f, lora_input(l, x, N, pool), l.in, l.lora_a->data, l.in, 0.0f, lora_t, r, pool);
@@ -75,7 +79,7 @@ void LlamaModel::linear_backward(const Linear& l, float* dx, bool accumulate, co
 // linear_backward_weights. Needs no x, so a caller can compute x afterwards (SwiGLU's product).
 void LlamaModel::linear_backward_input(const Linear& l, float* dx, bool accumulate, const float* dy, int N,
                                        ThreadPool* pool) {
-  if (dx) sgemm(Trans::N, Trans::N, N, l.in, l.out, 1.0f, dy, l.out, l.w->data, l.in, accumulate ? 1.0f : 0.0f, dx, l.in, pool);
+  if (dx) sgemm(Trans::N, Trans::N, N, l.in, l.out, 1.0f, dy, l.out, dense_weight(l, pool), l.in, accumulate ? 1.0f : 0.0f, dx, l.in, pool);
   if (!l.lora_a) return;
   const int r = (int)l.lora_a->shape[0];
   float* dt = ws_.lora_dt;

@@ -57,6 +57,7 @@ void LlamaModel::backward(float loss_scale, ThreadPool* pool) {
   for (int l = cfg_.num_layers - 1; l >= 0; l--) {
     Layer& L = layers_[l];
     LayerActs& a = ws.layers[l];
+    if (grad_hook_) bind_layer_grads(l);  // LOMO
     // ---- MLP: out = mid + down(silu(gate(x2)) * up(x2)); dres holds d out ----
     // d m first (it needs no m), then one pass recomputes m and turns d m into d gate, d up,
     // then the down projection's weight gradients use m.
@@ -95,6 +96,7 @@ void LlamaModel::backward(float loss_scale, ThreadPool* pool) {
       ProfScope ps(prof_, kProfNormRope);
       rmsnorm_backward(ws.dres, L.ln1->grad, ws.dx, a.resid_in, L.ln1->data, a.rstd1, N, C, true, pool);
     }
+    if (grad_hook_) release_layer_grads(l);  // LOMO: this layer's weights are updated now
   }
 
   // Embedding: scatter-add rows; column blocks in parallel keep each sum's order fixed.
@@ -111,6 +113,7 @@ void LlamaModel::backward(float loss_scale, ThreadPool* pool) {
       }
     });
   }
+  if (grad_hook_) release_outer_grads();
 }
 
 }  // namespace tuner

@@ -136,10 +136,14 @@ std::vector<Param*> LlamaModel::base_params() {
   return out;
 }
 
-int64_t LlamaModel::num_params() const { return (int64_t)weights_.size(); }
+int64_t LlamaModel::num_params() const {
+  int64_t n = 0;  // weights_ is empty when a reader placed the weights (a quantized base)
+  for (const auto& p : base_) n += p->numel();
+  return n;
+}
 
 int64_t LlamaModel::num_trainable_params() const {
-  return lora_enabled_ ? (int64_t)lora_weights_.size() : (int64_t)weights_.size();
+  return lora_enabled_ ? (int64_t)lora_weights_.size() : num_params();
 }
 
 void LlamaModel::ensure_grads() {
@@ -151,6 +155,7 @@ void LlamaModel::ensure_grads() {
     }
     return;
   }
+  if (grad_hook_) return ensure_released_grads();
   if (base_grads_.size() != weights_.size()) {
     base_grads_.assign(weights_.size(), 0.0f);
     int64_t off = 0;
@@ -170,7 +175,7 @@ std::vector<Param*> LlamaModel::trainable_params() {
 
 void LlamaModel::zero_grad() {
   ensure_grads();
-  std::vector<float>& g = lora_enabled_ ? lora_grads_ : base_grads_;
+  std::vector<float>& g = lora_enabled_ ? lora_grads_ : grad_hook_ ? outer_grads_ : base_grads_;
   std::fill(g.begin(), g.end(), 0.0f);
 }
 

@@ -10,6 +10,7 @@
 
 #include "tuner/json.h"
 #include "tuner/model.h"
+#include "tuner/quant.h"
 
 namespace tuner {
 
@@ -28,6 +29,7 @@ struct Linear {
   float scaling = 0.0f, dropout = 0.0f;
   uint64_t stream = 0;  // dropout stream id, unique per linear
   int lora_slot = -1;   // index of this linear's [N, r] activation in the workspace
+  const QuantMatrix* qw = nullptr;  // QLoRA: the frozen weight, quantized (w->data is then null)
 };
 
 struct Layer {
@@ -138,6 +140,9 @@ class LlamaModel final : public Model {
   void save_pretrained(const std::string& dir) const override;
   void save_adapter(const std::string& dir) const override;
   void load_adapter(const std::string& dir) override;
+  void set_grad_ready_hook(GradReadyHook hook) override;
+  // quantized_base.cpp: the folder with its decoder linears quantized at load (Model::load_quantized_base).
+  static std::unique_ptr<LlamaModel> open_quantized_base(const std::string& dir, QuantType type, ThreadPool* pool);
 
  private:
   // Lays out the workspace for (B, T); with base == nullptr only counts floats.
@@ -159,6 +164,15 @@ class LlamaModel final : public Model {
   // The LoRA branch's input: x itself, or d(x) written to ws_.lora_xd (regenerated from the
   // dropout seed, so backward needs no stored mask).
   const float* lora_input(const Linear& l, const float* x, int N, ThreadPool* pool);
+  // QLoRA backward: the linear's weight as f32 [out, in], dequantized into deq_ (one matrix at
+  // a time: the largest linear's size is all the extra memory) or its own f32 data.
+  const float* dense_weight(const Linear& l, ThreadPool* pool);
+  // LOMO (grad_hook_ set): point layer l's trainable grads at the shared layer buffer (zeroed),
+  // and after its backward hand them to the hook and release them.
+  void ensure_released_grads();
+  void bind_layer_grads(int l);
+  void release_layer_grads(int l);
+  void release_outer_grads();  // the embedding, final norm and lm_head, after the last layer
   Param* add_param(const std::string& name, std::vector<int64_t> shape);
   void init_linear(Linear& l, const std::string& name, const std::string& module, int out, int in, bool bias);
 
@@ -177,6 +191,13 @@ class LlamaModel final : public Model {
   Param* lm_head_ = nullptr;  // == embed_ when tied
   std::vector<Layer> layers_;
   Workspace ws_;
+  // QLoRA: the quantized decoder linears and the f32 storage of every other weight.
+  std::vector<std::unique_ptr<QuantMatrix>> qweights_;
+  std::vector<std::vector<float>> f32_store_;
+  std::vector<float> deq_;
+  // LOMO: gradients of one layer (reused layer by layer) and of the weights outside the layers.
+  GradReadyHook grad_hook_;
+  std::vector<float> layer_grads_, outer_grads_;
   bool training_ = false;
   uint64_t dropout_seed_ = 0;
   bool have_forward_ = false;
