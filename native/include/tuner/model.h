@@ -1,6 +1,9 @@
-// A decoder-only transformer of the Llama family (LlamaForCausalLM, MistralForCausalLM,
-// Qwen2ForCausalLM) loaded from a Hugging Face folder, with forward and backward passes
-// written by us and optional LoRA adapters. fp32 master weights and activations on the CPU.
+// A decoder-only transformer loaded from a Hugging Face folder, with forward and backward
+// passes written by us and optional LoRA adapters; fp32 master weights and activations on the
+// CPU. One implementation covers the Llama family (LlamaForCausalLM, MistralForCausalLM,
+// Qwen2ForCausalLM, Qwen3ForCausalLM, Gemma3ForCausalLM) and the older GPT2LMHeadModel and
+// BloomForCausalLM: ModelConfig's architecture traits say which norm, positions, MLP and
+// projection layout a model uses.
 //
 // Size letters used throughout the engine:
 //   B batch, T sequence length, C hidden size, L layers, NH query heads, NKV key/value heads,
@@ -29,6 +32,16 @@ struct RopeScaling {
   bool truncate = true;                        // yarn
 };
 
+// How an architecture differs from Llama's pre-norm RMSNorm / RoPE / SwiGLU decoder.
+enum class NormKind : uint8_t { RMS, RMSOnePlus /* Gemma: x * rstd * (1 + w) */, Layer /* LayerNorm with bias */ };
+enum class PositionKind : uint8_t { Rope, Learned /* GPT-2 wpe */, Alibi /* Bloom */ };
+enum class MlpKind : uint8_t { SwiGLU, GeGLU /* gelu_tanh(gate) * up */, Gelu /* down(gelu_tanh(up(x))) */ };
+enum class QkvLayout : uint8_t {
+  Separate,      // q_proj, k_proj, v_proj
+  FusedConcat,   // GPT-2 c_attn: rows [q | k | v]
+  FusedPerHead,  // Bloom query_key_value: rows [head][q, k, v][HD]
+};
+
 struct ModelConfig {
   std::string architecture;  // e.g. "LlamaForCausalLM"
   std::string model_type;    // e.g. "llama"
@@ -51,7 +64,28 @@ struct ModelConfig {
   }
   std::string torch_dtype;      // dtype the checkpoint declares (f32, f16, bf16)
   RopeScaling rope_scaling;
+
+  // Architecture traits (config.cpp sets them per architecture).
+  NormKind norm = NormKind::RMS;
+  PositionKind positions = PositionKind::Rope;
+  MlpKind mlp = MlpKind::SwiGLU;
+  QkvLayout qkv = QkvLayout::Separate;
+  std::string weight_prefix = "model.";  // "transformer." for GPT-2 and Bloom
+  bool conv1d = false;            // GPT-2: linear weights stored [in, out] (transformers' Conv1D)
+  bool qk_norm = false;           // Qwen3, Gemma 3: per-head norm of q and k before RoPE
+  bool sandwich_norms = false;    // Gemma 3: norms after attention and after the MLP too
+  bool embed_norm = false;        // Bloom: word_embeddings_layernorm
+  float embed_scale = 1.0f;       // Gemma 3: sqrt(hidden_size)
+  float attn_scale = 0.0f;        // 0: 1/sqrt(head_dim); Gemma 3: query_pre_attn_scalar^-0.5
+  float attn_softcap = 0.0f;      // attn_logit_softcapping (0 = none)
+  float final_softcap = 0.0f;     // final_logit_softcapping (0 = none)
+  float rope_local_theta = 0.0f;  // Gemma 3: RoPE base of the sliding layers (no scaling there)
+  // A RoPE layer's frequencies: the local base (rope_local_theta) in a sliding layer of Gemma 3.
+  bool local_rope(int layer) const { return rope_local_theta > 0 && attention_window(layer) > 0; }
 };
+
+// Attention slopes of ALiBi per head, as Bloom's build_alibi_tensor computes them.
+std::vector<float> alibi_slopes(int num_heads);
 
 // A named tensor with its Hugging Face name ("model.layers.0.self_attn.q_proj.weight",
 // LoRA: "base_model.model.model.layers.0.self_attn.q_proj.lora_A.weight").
@@ -60,6 +94,9 @@ struct Param {
   std::vector<int64_t> shape;
   float* data = nullptr;
   float* grad = nullptr;  // null when frozen
+  bool linear = false;     // a projection's weight (quantizable for inference)
+  bool embedding = false;  // the token embedding
+  bool in_out = false;     // a linear weight stored [in, out] (GPT-2's Conv1D), shape as stored
   int64_t numel() const;
 };
 
@@ -67,7 +104,9 @@ struct LoraConfig {
   int rank = 8;
   float alpha = 16.0f;
   float dropout = 0.0f;
-  std::vector<std::string> target_modules;  // q_proj,k_proj,v_proj,o_proj,gate_proj,up_proj,down_proj
+  // Module names as PEFT matches them: q_proj ... down_proj (Llama family), c_attn, c_proj, c_fc
+  // (GPT-2), query_key_value, dense, dense_h_to_4h, dense_4h_to_h (Bloom).
+  std::vector<std::string> target_modules;
 };
 
 // One micro-batch: B rows of T tokens. targets[i] is the token to predict at position i;
@@ -85,6 +124,8 @@ ModelConfig load_model_config(const std::string& dir);
 // RoPE inverse frequencies [HD/2] for a forward over T positions (rope_scaling as in
 // transformers' modeling_rope_utils; `dynamic` depends on T) and the factor cos/sin are scaled by.
 std::vector<double> rope_inv_freq(const ModelConfig& cfg, int T, float* attention_factor);
+// The same for a Gemma 3 sliding layer: base rope_local_theta, no scaling.
+std::vector<double> rope_local_inv_freq(const ModelConfig& cfg);
 
 class Model {
  public:

@@ -134,12 +134,33 @@ void rope_backward(float* dx, const float* cos, const float* sin, int B, int T, 
 // attention_forward_ref (0 = none); a window skips the key blocks outside it, so the work grows
 // with T * W instead of T^2.
 int64_t attention_scratch_floats(int T, int threads);  // threads: the pool size (1 without a pool)
+// What some architectures change in the scores s_ij = scale q_i . k_j before the softmax:
+// scale (0: 1/sqrt(HD); Gemma 3: query_pre_attn_scalar^-0.5), soft-capping s = cap tanh(s / cap)
+// (0 = none), and ALiBi (Bloom): s += slope[h] (j - i) with a slope per query head (null = none).
+struct AttentionExtras {
+  float scale = 0.0f;
+  float softcap = 0.0f;
+  const float* alibi = nullptr;  // [NH]
+};
+// Soft-capping, then ALiBi, on head h's scaled scores of the query at position `query` over keys
+// key0 .. key0+n-1 (training and cached kernels alike); t, when capping, keeps tanh(s / cap).
+inline void apply_attention_extras(float* row, float* t, int n, int query, int key0, int h, const AttentionExtras* ex) {
+  if (!ex) return;
+  if (ex->softcap > 0)
+    for (int j = 0; j < n; j++) {
+      const float th = std::tanh(row[j] / ex->softcap);
+      if (t) t[j] = th;
+      row[j] = ex->softcap * th;
+    }
+  if (ex->alibi)
+    for (int j = 0; j < n; j++) row[j] += ex->alibi[h] * (float)(key0 + j - query);
+}
 void attention_forward(float* y, float* lse, const float* q, const float* k, const float* v, float* scratch, int B, int T,
-                       int NH, int NKV, int HD, int window, ThreadPool* pool);
+                       int NH, int NKV, int HD, int window, ThreadPool* pool, const AttentionExtras* extras = nullptr);
 // dq, dk, dv are overwritten; y is the forward output (its row dot with dy replaces rowsum(P dP)).
 void attention_backward(float* dq, float* dk, float* dv, const float* dy, const float* y, const float* lse, const float* q,
                         const float* k, const float* v, float* scratch, int B, int T, int NH, int NKV, int HD,
-                        int window, ThreadPool* pool);
+                        int window, ThreadPool* pool, const AttentionExtras* extras = nullptr);
 // Cross-entropy (cross_entropy_cpu.cpp). mask == nullptr counts every row. The forward also
 // writes lse[N], each counted row's log-sum-exp (0 elsewhere), so that the backward is one pass
 // per row: logits become dlogits = scale * (softmax - onehot) / count in place (0 on rows with

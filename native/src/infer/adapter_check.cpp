@@ -17,7 +17,6 @@ namespace tuner {
 
 namespace {
 
-const char* kModules[] = {"q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"};
 const char* kPrefix = "base_model.model.";
 
 bool file_exists(const std::string& p) {
@@ -47,17 +46,23 @@ void check_adapter(const std::string& dir, const LlamaModel& model, const std::s
   if (!tm || !tm->is_array())
     fail("target_modules must be a list of module names (a regular expression is not supported)",
          "Save the adapter with target_modules as a list, e.g. [\"q_proj\", \"v_proj\"].");
+  // fan_in_fan_out is how PEFT marks LoRA on GPT-2's Conv1D layers (same A / B shapes); on a
+  // model with plain linears it would mean transposed weights the engine does not apply.
   for (const char* k : {"use_dora", "fan_in_fan_out", "layers_to_transform", "modules_to_save", "rank_pattern", "alpha_pattern"})
-    if (nonempty(k))
+    if (nonempty(k) && !(std::string(k) == "fan_in_fan_out" && model.config().conv1d))
       fail(std::string("\"") + k + "\" is set; the engine applies plain LoRA with one rank and alpha for every module",
            "Merge this adapter with PEFT (merge_and_unload) and load the merged folder instead.");
-  std::set<std::string> targets;
+  std::set<std::string> targets, modules;
+  std::string module_list;
+  if (!model.layers().empty())
+    for (const Linear* l : model.layers()[0].linears)
+      if (modules.insert(l->module).second) module_list += (module_list.empty() ? "" : ", ") + l->module;
   for (const Json& t : tm->as_array()) {
     if (!t.is_string()) fail("target_modules entries must be strings", "");
     const std::string& name = t.as_string();
-    if (std::none_of(std::begin(kModules), std::end(kModules), [&](const char* m) { return name == m; }))
+    if (!modules.count(name))
       fail("target module \"" + name + "\" cannot carry LoRA in " + model.config().architecture,
-           "LoRA applies to q_proj, k_proj, v_proj, o_proj, gate_proj, up_proj and down_proj; merge other adapters with PEFT.");
+           "LoRA applies to " + module_list + "; merge other adapters with PEFT.");
     targets.insert(name);
   }
   const Json* r = c.find("r");

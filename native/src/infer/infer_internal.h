@@ -16,6 +16,7 @@
 
 #include "models/llama_model.h"
 #include "tuner/infer.h"
+#include "tuner/ops.h"
 #include "tuner/quant.h"
 #include "tuner/threadpool.h"
 
@@ -49,8 +50,9 @@ struct InferLinear {
 // it (row max, sum of exp, exp scaled), so its results match attention_forward's.
 // scratch: attention_cache_scratch_floats(ctx, threads).
 int64_t attention_cache_scratch_floats(int ctx, int threads);
+// extras: scale, soft-capping and ALiBi as the training kernel applies them (null = none).
 void attention_cache_forward(float* y, const float* q, const float* kc, const float* vc, float* scratch, int n, int p,
-                             int NH, int NKV, int HD, int window, ThreadPool* pool);
+                             int NH, int NKV, int HD, int window, ThreadPool* pool, const AttentionExtras* extras = nullptr);
 // The same by plain loops in double (the oracle for tests).
 void attention_cache_reference(float* y, const float* q, const float* kc, const float* vc, int n, int p, int NH, int NKV,
                                int HD, int window);
@@ -80,6 +82,9 @@ class Session final : public InferSession {
   // n <= kChunk tokens at position(); head_rows: every row's logits [n, V] there; the last
   // chunk of an append also leaves its last row's logits in logits_.
   void forward_chunk(const uint32_t* ids, int n, float* head_rows, bool last_chunk);
+  // The same for the architectures beyond the Llama family's own (session_forward_arch.cpp:
+  // Qwen3, Gemma 3, GPT-2, Bloom), following the training model's arch_forward.cpp.
+  void forward_chunk_arch(const uint32_t* ids, int n, float* head_rows, bool last_chunk);
   // rope_scaling `dynamic`: the frequencies for a forward call that ends at seq_len.
   void update_dynamic_rope(int seq_len);
   // cos/sin rows for positions p..p+n-1 into cos_/sin_.
@@ -91,7 +96,7 @@ class Session final : public InferSession {
   std::unique_ptr<ThreadPool> pool_;
   std::unique_ptr<LlamaModel> model_;          // config, Linear structure, LoRA weights
   std::vector<std::vector<float>> f32_store_;  // f32 tensors that are not linears (norms, biases, embeddings)
-  std::vector<std::vector<InferLinear>> lin_;  // [L][7] in Layer::linears order
+  std::vector<std::vector<InferLinear>> lin_;  // [L][Layer::linears.size()] in Layer::linears order
   InferLinear head_;                           // the lm_head (f32 and tied: also the embedding table)
   InferInfo info_;
   Sampler sampler_;
@@ -112,6 +117,8 @@ class Session final : public InferSession {
 
   std::vector<float> ws_;
   float *h_, *x1_, *x2_, *mid_, *q_, *att_, *gate_, *up_, *lora_t_, *rstd_, *cos_, *sin_, *attn_scratch_;
+  float *qkv_, *tmp_, *mean_, *cos_local_, *sin_local_;
+  std::vector<double> inv_local_;  // Gemma 3's sliding layers: base rope_local_theta
 };
 
 }  // namespace tuner

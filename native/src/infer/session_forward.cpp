@@ -97,6 +97,7 @@ void Session::linear(const InferLinear& il, float* y, const float* x, int n) {
 }
 
 void Session::forward_chunk(const uint32_t* ids, int n, float* head_rows, bool last_chunk) {
+  if (model_->generic_arch()) return forward_chunk_arch(ids, n, head_rows, last_chunk);
   const ModelConfig& c = config();
   const int C = c.hidden_size, F = c.intermediate_size, NH = c.num_heads, NKV = c.num_kv_heads, HD = c.head_dim;
   const int KD = NKV * HD, p = position();

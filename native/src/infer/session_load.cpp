@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <cstring>
 #include <map>
 
 #include "infer/infer_internal.h"
@@ -20,10 +21,6 @@
 namespace tuner {
 
 namespace {
-
-bool is_linear_weight(const std::string& name) {
-  return name.rfind("model.layers.", 0) == 0 && name.size() > 12 && name.compare(name.size() - 12, 12, "_proj.weight") == 0;
-}
 
 // The longest context the model's positions support: max_position_embeddings, times the factor
 // for linear / dynamic scaling (llama3 and yarn configs already state the extended length).
@@ -117,8 +114,8 @@ void Session::load_weights(const InferOptions& opt) {
   // copy in the head's format: lookups read its f32 rows through Param::data, or decode the
   // quantized rows (as llama.cpp reads a quantized token_embd). Everything else is f32.
   WeightReader reader = [&](Param& p, const SafetensorsFile& file, const TensorInfo& t) {
-    const bool embed = p.name == "model.embed_tokens.weight";
-    if (!is_linear_weight(p.name) && p.name != "lm_head.weight" && !(embed && tied)) {
+    const bool embed = p.embedding;
+    if (!p.linear && p.name != "lm_head.weight" && !(embed && tied)) {
       f32_store_.emplace_back((size_t)p.numel());
       if (file.metadata().count("tuner.quant." + p.name)) {  // an untied embedding stored quantized
         QuantMatrix m = quant_matrix_read(file, p.name);
@@ -133,7 +130,8 @@ void Session::load_weights(const InferOptions& opt) {
       return;
     }
     QuantMatrix& m = mats[embed ? std::string("lm_head.weight") : p.name];
-    const int rows = (int)p.shape[0], cols = (int)p.shape[1];
+    // A Conv1D weight (GPT-2) is stored [in, out]; every matrix here is [out, in].
+    const int rows = (int)p.shape[p.in_out ? 1 : 0], cols = (int)p.shape[p.in_out ? 0 : 1];
     if (file.metadata().count("tuner.quant." + p.name)) {  // a quantized folder: as stored
       m = quant_matrix_read(file, p.name);
       if (m.rows != rows || m.cols != cols)
@@ -142,12 +140,21 @@ void Session::load_weights(const InferOptions& opt) {
                              std::to_string(m.cols) + " matrix but config.json implies " + shape_str(p.shape),
                          "config.json does not belong to these weights; use the one written with them.");
       p.data = m.type == QuantType::F32 ? reinterpret_cast<float*>(m.data.data()) : nullptr;
-      if (is_linear_weight(p.name) && stored_quant == QuantType::F32) stored_quant = m.type;
+      if (p.linear && stored_quant == QuantType::F32) stored_quant = m.type;
       return;
     }
-    if (qt != QuantType::F32 && cols % block == 0) {
+    if (p.in_out) {  // transposed once here, so inference runs every linear alike
+      std::vector<float> stored((size_t)p.numel());
+      file.read_f32(t, stored.data());
       scratch.resize((size_t)p.numel());
-      file.read_f32(t, scratch.data());
+      for (int i = 0; i < cols; i++)
+        for (int o = 0; o < rows; o++) scratch[(size_t)o * cols + i] = stored[(size_t)i * rows + o];
+    }
+    if (qt != QuantType::F32 && cols % block == 0) {
+      if (!p.in_out) {
+        scratch.resize((size_t)p.numel());
+        file.read_f32(t, scratch.data());
+      }
       m = quantize_matrix(scratch.data(), rows, cols, qt, pool_.get());
       p.data = nullptr;
       return;
@@ -156,8 +163,10 @@ void Session::load_weights(const InferOptions& opt) {
     m.rows = rows;
     m.cols = cols;
     m.data.resize((size_t)p.numel() * sizeof(float));
-    p.data = reinterpret_cast<float*>(m.data.data());  // stays valid: the vector's buffer moves with it
-    file.read_f32(t, p.data);
+    float* dst = reinterpret_cast<float*>(m.data.data());  // stays valid: the vector's buffer moves with it
+    if (p.in_out) std::memcpy(dst, scratch.data(), sizeof(float) * (size_t)p.numel());
+    else file.read_f32(t, dst);
+    p.data = p.in_out ? nullptr : dst;  // a transposed copy is not the [in, out] tensor p describes
   };
   model_ = LlamaModel::open(opt.model, &reader);
   scratch = std::vector<float>();
@@ -166,10 +175,11 @@ void Session::load_weights(const InferOptions& opt) {
     model_->load_adapter(opt.adapter);
   }
   const ModelConfig& c = model_->config();
-  lin_.assign(c.num_layers, std::vector<InferLinear>(7));
+  lin_.assign(c.num_layers, {});
   for (int l = 0; l < c.num_layers; l++) {
     const Layer& L = model_->layers()[l];
-    for (int j = 0; j < 7; j++) {
+    lin_[l].resize(L.linears.size());
+    for (size_t j = 0; j < L.linears.size(); j++) {
       lin_[l][j].lin = L.linears[j];
       lin_[l][j].q = std::move(mats.at(L.linears[j]->w->name));
     }
@@ -191,9 +201,16 @@ void Session::allocate(int ctx) {
     for (const InferLinear& l : layer)
       if (l.lin->lora_a) rmax = std::max(rmax, (int)l.lin->lora_a->shape[0]);
   const int half = c.head_dim / 2;
+  // Other architectures' extras (0 floats where unused): fused q/k/v rows, a norm's output or
+  // input [NB, max(C, QD)], LayerNorm means (or the per-head norms' rstd [NB, NH]), Gemma 3's
+  // local RoPE tables.
+  const bool generic = model_->generic_arch(), local = c.rope_local_theta > 0;
   int64_t sizes[] = {NB * C, NB * C, NB * C, NB * C, NB * QD, NB * QD, NB * F, NB * F, NB * rmax, NB, NB * half, NB * half,
-                     attention_cache_scratch_floats(ctx, pool_->size())};
-  float** slots[] = {&h_, &x1_, &x2_, &mid_, &q_, &att_, &gate_, &up_, &lora_t_, &rstd_, &cos_, &sin_, &attn_scratch_};
+                     attention_cache_scratch_floats(ctx, pool_->size()),
+                     c.qkv != QkvLayout::Separate ? NB * (QD + 2 * KD) : 0, generic ? NB * std::max(C, QD) : 0,
+                     generic ? NB * c.num_heads : 0, local ? NB * half : 0, local ? NB * half : 0};
+  float** slots[] = {&h_,      &x1_,     &x2_,  &mid_,  &q_,         &att_,      &gate_, &up_, &lora_t_, &rstd_, &cos_, &sin_,
+                     &attn_scratch_, &qkv_, &tmp_, &mean_, &cos_local_, &sin_local_};
   size_t total = 0;
   for (int64_t s : sizes) total += (size_t)((s + 15) & ~int64_t(15));  // 64-byte aligned slices
   ws_.assign(total, 0.0f);
@@ -203,6 +220,7 @@ void Session::allocate(int ctx) {
     off += (size_t)((sizes[i] + 15) & ~int64_t(15));
   }
   inv_freq_ = rope_inv_freq(c, 1, &rope_af_);
+  if (local) inv_local_ = rope_local_inv_freq(c);
   dyn_len_ = c.max_position_embeddings;
 }
 

@@ -1,6 +1,7 @@
-// config.json -> ModelConfig for the Llama family, and RoPE frequencies per rope_scaling type,
-// following transformers' modeling_rope_utils so a model trains with the positions it was
-// pretrained with.
+// config.json -> ModelConfig (the Llama family, Qwen3, Gemma 3, GPT-2, Bloom: each one's own
+// config keys and defaults as transformers' *Config classes define them), and RoPE frequencies
+// per rope_scaling type, following transformers' modeling_rope_utils so a model trains with the
+// positions it was pretrained with.
 #include <cmath>
 
 #include "tuner/error.h"
@@ -11,7 +12,9 @@ namespace tuner {
 
 namespace {
 
-const char* kSupported = "LlamaForCausalLM, MistralForCausalLM, Qwen2ForCausalLM";
+const char* kSupported =
+    "LlamaForCausalLM, MistralForCausalLM, Qwen2ForCausalLM, Qwen3ForCausalLM, Gemma3ForCausalLM, GPT2LMHeadModel, "
+    "BloomForCausalLM";
 
 struct Fields {
   const Json& j;
@@ -32,13 +35,16 @@ struct Fields {
       return def;
     }
     if (!v->is_number() || v->as_number() != std::floor(v->as_number()) || v->as_number() < min || v->as_number() > 1e9)
-      fail(k, "must be an integer >= " + std::to_string(min));
+      fail(k, "must be an integer from " + std::to_string(min) + " to 1000000000" +
+                  (v->is_number() ? " (found " + message_number(v->as_number()) + ")" : ""));
     return (int)v->as_number();
   }
   double number(const std::string& k, double def, double min_exclusive = 0) const {
     const Json* v = get(k);
     if (!v) return def;
-    if (!v->is_number() || !(v->as_number() > min_exclusive)) fail(k, "must be a number > " + std::to_string(min_exclusive));
+    if (!v->is_number() || !(v->as_number() > min_exclusive))
+      fail(k, "must be a number " + (min_exclusive < 0 && min_exclusive > -1e-20 ? std::string(">= 0") : "> " + message_number(min_exclusive)) +
+                  (v->is_number() ? " (found " + message_number(v->as_number()) + ")" : ""));
     return v->as_number();
   }
   bool boolean(const std::string& k, bool def) const {
@@ -54,11 +60,20 @@ struct Fields {
 // explicit null means none. Mistral windows every layer. Qwen2 windows only with
 // use_sliding_window, and then the layers layer_types marks "sliding_attention", or without
 // layer_types those from max_window_layers (default 28) on.
+// Gemma 3 windows the layers layer_types marks "sliding_attention", by default all but every
+// sliding_window_pattern-th (1-based), with sliding_window 4096 when absent.
 void parse_sliding_window(ModelConfig& c, const Fields& f, const Json& j) {
-  const bool mistral = c.architecture == "MistralForCausalLM", qwen2 = c.architecture == "Qwen2ForCausalLM";
+  const bool mistral = c.architecture == "MistralForCausalLM", gemma3 = c.architecture == "Gemma3ForCausalLM";
+  const bool qwen2 = c.architecture == "Qwen2ForCausalLM" || c.architecture == "Qwen3ForCausalLM";
   c.sliding_layers.assign(c.num_layers, 0);
-  if (!mistral && !qwen2) return;  // LlamaConfig has no sliding window
-  const bool used = mistral || f.boolean("use_sliding_window", false);
+  if (!mistral && !qwen2 && !gemma3) return;  // LlamaConfig has no sliding window
+  if (gemma3 && !f.get("layer_types")) {
+    c.sliding_window = f.integer("sliding_window", false, 4096, 1);
+    const int pattern = f.integer("sliding_window_pattern", false, 6, 1);
+    for (int l = 0; l < c.num_layers; l++) c.sliding_layers[l] = (l + 1) % pattern != 0;
+    return;
+  }
+  const bool used = mistral || gemma3 || f.boolean("use_sliding_window", false);
   const Json* sw = j.find("sliding_window");
   if (used && !(sw && sw->is_null())) c.sliding_window = f.integer("sliding_window", false, 4096, 1);
   if (mistral) {
@@ -86,6 +101,54 @@ void parse_sliding_window(ModelConfig& c, const Fields& f, const Json& j) {
     for (int l = first; l < c.num_layers; l++) c.sliding_layers[l] = 1;
 }
 
+// GPT-2 (GPT2Config: n_embd, n_layer, n_head, n_positions, n_inner, layer_norm_epsilon,
+// activation_function) and Bloom (BloomConfig: hidden_size or n_embed, n_layer, n_head,
+// layer_norm_epsilon; ALiBi, so no position limit). Both: LayerNorm with bias, biases on every
+// linear, a 4 x hidden GELU MLP (tanh approximation), fused q/k/v, tied head by default.
+void parse_gpt2_bloom(ModelConfig& c, const Fields& f) {
+  const bool gpt2 = c.architecture == "GPT2LMHeadModel";
+  c.vocab_size = f.integer("vocab_size", true);
+  if (gpt2) {
+    c.hidden_size = f.integer("n_embd", false, 768);
+    c.num_layers = f.integer("n_layer", false, 12);
+    c.num_heads = f.integer("n_head", false, 12);
+    c.max_position_embeddings = f.integer("n_positions", false, 1024);
+    c.intermediate_size = f.integer("n_inner", false, 4 * c.hidden_size);
+    if (const Json* act = f.get("activation_function");
+        act && (!act->is_string() || (act->as_string() != "gelu_new" && act->as_string() != "gelu_pytorch_tanh")))
+      f.fail("activation_function", "must be \"gelu_new\" (GELU, tanh approximation); other activations are not supported");
+    for (const char* k : {"scale_attn_by_inverse_layer_idx", "reorder_and_upcast_attn"})
+      if (f.boolean(k, false)) f.fail(k, "is not supported (set it to false)");
+    if (!f.boolean("scale_attn_weights", true)) f.fail("scale_attn_weights", "is not supported as false");
+    c.positions = PositionKind::Learned;
+    c.qkv = QkvLayout::FusedConcat;
+    c.conv1d = true;
+  } else {
+    c.hidden_size = f.get("hidden_size") ? f.integer("hidden_size", true) : f.integer("n_embed", false, 64);
+    c.num_layers = f.get("n_layer") ? f.integer("n_layer", true) : f.integer("num_hidden_layers", false, 2);
+    c.num_heads = f.get("n_head") ? f.integer("n_head", true) : f.integer("num_attention_heads", false, 8);
+    c.intermediate_size = 4 * c.hidden_size;
+    c.max_position_embeddings = f.integer("seq_length", false, 2048);
+    if (f.boolean("apply_residual_connection_post_layernorm", false))
+      f.fail("apply_residual_connection_post_layernorm", "is not supported (set it to false)");
+    if (f.boolean("slow_but_exact", false)) f.fail("slow_but_exact", "is not supported (set it to false)");
+    c.positions = PositionKind::Alibi;
+    c.qkv = QkvLayout::FusedPerHead;
+    c.embed_norm = true;
+  }
+  if (c.hidden_size % c.num_heads) f.fail(gpt2 ? "n_head" : "n_head", "must divide the hidden size");
+  c.num_kv_heads = c.num_heads;
+  c.head_dim = c.hidden_size / c.num_heads;
+  c.rms_norm_eps = (float)f.number("layer_norm_epsilon", 1e-5);
+  c.tie_word_embeddings = f.boolean("tie_word_embeddings", true);
+  if (!c.tie_word_embeddings) f.fail("tie_word_embeddings", "must be true (the head is the word embedding in this architecture)");
+  c.attention_bias = c.o_proj_bias = c.mlp_bias = true;
+  c.norm = NormKind::Layer;
+  c.mlp = MlpKind::Gelu;
+  c.weight_prefix = "transformer.";
+  c.sliding_layers.assign(c.num_layers, 0);
+}
+
 }  // namespace
 
 ModelConfig load_model_config(const std::string& dir) {
@@ -107,37 +170,65 @@ ModelConfig load_model_config(const std::string& dir) {
     throw TunerError("unsupported_architecture", path + ": field \"architectures\" is missing; supported: " + kSupported,
                      "Use a model of a supported architecture.");
   c.architecture = archs->as_array()[0].as_string();
-  if (c.architecture != "LlamaForCausalLM" && c.architecture != "MistralForCausalLM" && c.architecture != "Qwen2ForCausalLM")
+  const std::string& a = c.architecture;
+  if (a == "Gemma3ForConditionalGeneration")
+    throw TunerError("unsupported_architecture",
+                     path + ": Gemma3ForConditionalGeneration (text and vision) is not supported; its text part is",
+                     "Use a text-only Gemma 3 checkpoint (Gemma3ForCausalLM, e.g. gemma-3-1b).");
+  if (a != "LlamaForCausalLM" && a != "MistralForCausalLM" && a != "Qwen2ForCausalLM" && a != "Qwen3ForCausalLM" &&
+      a != "Gemma3ForCausalLM" && a != "GPT2LMHeadModel" && a != "BloomForCausalLM")
     throw TunerError("unsupported_architecture",
                      path + ": architecture \"" + c.architecture + "\" is not supported; supported: " + kSupported,
-                     "Choose a Llama, Mistral or Qwen2 model (e.g. SmolLM, TinyLlama, Qwen2.5).");
+                     "Choose a model of a supported architecture (e.g. SmolLM, Qwen2.5, Qwen3, Gemma 3, GPT-2, Bloom).");
   if (const Json* mt = f.get("model_type"); mt && mt->is_string()) c.model_type = mt->as_string();
+  if (const Json* dt = f.get("torch_dtype"); dt && dt->is_string()) c.torch_dtype = dt->as_string();
+  if (a == "GPT2LMHeadModel" || a == "BloomForCausalLM") {
+    parse_gpt2_bloom(c, f);
+    return c;
+  }
   c.vocab_size = f.integer("vocab_size", true);
   c.hidden_size = f.integer("hidden_size", true);
   c.intermediate_size = f.integer("intermediate_size", true);
   c.num_layers = f.integer("num_hidden_layers", true);
   c.num_heads = f.integer("num_attention_heads", true);
   c.num_kv_heads = f.integer("num_key_value_heads", false, c.num_heads);
-  c.head_dim = f.integer("head_dim", false, 0);
+  const bool gemma3 = a == "Gemma3ForCausalLM", qwen3 = a == "Qwen3ForCausalLM";
+  c.head_dim = f.integer("head_dim", false, gemma3 ? 256 : 0);
   if (c.head_dim == 0) {
     if (c.hidden_size % c.num_heads) f.fail("num_attention_heads", "must divide hidden_size when head_dim is absent");
     c.head_dim = c.hidden_size / c.num_heads;
   }
   if (c.head_dim % 2) f.fail("head_dim", "must be even for rotary embeddings");
   if (c.num_heads % c.num_kv_heads) f.fail("num_key_value_heads", "must divide num_attention_heads");
-  c.max_position_embeddings = f.integer("max_position_embeddings", false, 2048);
+  c.max_position_embeddings = f.integer("max_position_embeddings", false, gemma3 ? 131072 : 2048);
   c.rms_norm_eps = (float)f.number("rms_norm_eps", 1e-6);
-  c.rope_theta = (float)f.number("rope_theta", 10000.0);
-  c.tie_word_embeddings = f.boolean("tie_word_embeddings", false);
-  bool llama = c.architecture == "LlamaForCausalLM";
-  bool qwen2 = c.architecture == "Qwen2ForCausalLM";
-  bool attn_bias = llama && f.boolean("attention_bias", false);
+  c.rope_theta = (float)f.number("rope_theta", gemma3 ? 1000000.0 : 10000.0);
+  c.tie_word_embeddings = f.boolean("tie_word_embeddings", gemma3);
+  bool llama = a == "LlamaForCausalLM";
+  bool qwen2 = a == "Qwen2ForCausalLM";
+  bool attn_bias = (llama || qwen3 || gemma3) && f.boolean("attention_bias", false);
   c.attention_bias = qwen2 || attn_bias;
   c.o_proj_bias = attn_bias;
   c.mlp_bias = llama && f.boolean("mlp_bias", false);
-  if (const Json* act = f.get("hidden_act"); act && (!act->is_string() || act->as_string() != "silu"))
+  if (gemma3) {
+    // transformers reads hidden_activation (hidden_act is an older alias).
+    const Json* act = f.get("hidden_activation");
+    if (!act) act = f.get("hidden_act");
+    if (act && (!act->is_string() || (act->as_string() != "gelu_pytorch_tanh" && act->as_string() != "gelu_new")))
+      f.fail("hidden_activation", "must be \"gelu_pytorch_tanh\" (GeGLU); other activations are not supported");
+    c.norm = NormKind::RMSOnePlus;
+    c.mlp = MlpKind::GeGLU;
+    c.qk_norm = true;
+    c.sandwich_norms = true;
+    c.embed_scale = std::sqrt((float)c.hidden_size);
+    c.attn_scale = 1.0f / std::sqrt((float)f.number("query_pre_attn_scalar", 256.0));
+    c.attn_softcap = (float)f.number("attn_logit_softcapping", 0.0, -1e-30);
+    c.final_softcap = (float)f.number("final_logit_softcapping", 0.0, -1e-30);
+    c.rope_local_theta = (float)f.number("rope_local_base_freq", 10000.0);
+  } else if (const Json* act = f.get("hidden_act"); act && (!act->is_string() || act->as_string() != "silu")) {
     f.fail("hidden_act", "must be \"silu\" (SwiGLU); other activations are not supported");
-  if (const Json* dt = f.get("torch_dtype"); dt && dt->is_string()) c.torch_dtype = dt->as_string();
+  }
+  c.qk_norm = c.qk_norm || qwen3;
   parse_sliding_window(c, f, j);
 
   if (const Json* rs = f.get("rope_scaling")) {
@@ -173,6 +264,30 @@ ModelConfig load_model_config(const std::string& dir) {
     }
   }
   return c;
+}
+
+std::vector<double> rope_local_inv_freq(const ModelConfig& cfg) {
+  ModelConfig local = cfg;
+  local.rope_theta = cfg.rope_local_theta;
+  local.rope_scaling = RopeScaling();
+  float af = 1.0f;
+  return rope_inv_freq(local, 1, &af);
+}
+
+std::vector<float> alibi_slopes(int n) {
+  // The largest power of two <= n gets slopes 2^(-8 i / p), i = 1..p; the remaining heads take
+  // every other slope of the next power of two.
+  int p = 1;
+  while (p * 2 <= n) p *= 2;
+  std::vector<float> out;
+  const double base = std::pow(2.0, -std::pow(2.0, -(std::log2((double)p) - 3)));
+  for (int i = 1; i <= p; i++) out.push_back((float)std::pow(base, i));
+  if (p != n) {
+    const double extra = std::pow(2.0, -std::pow(2.0, -(std::log2(2.0 * p) - 3)));
+    const int rest = std::min(p, n - p);
+    for (int i = 0; i < rest; i++) out.push_back((float)std::pow(extra, 1 + 2 * i));
+  }
+  return out;
 }
 
 std::vector<double> rope_inv_freq(const ModelConfig& cfg, int T, float* attention_factor) {

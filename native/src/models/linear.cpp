@@ -3,36 +3,18 @@
 //   backward  dW += dy^T x,  db += colsum(dy),  dx (+)= dy W
 //             dB += s dy^T t,  dt = s dy B,  dA += dt^T d(x),  dx += d'(dt A)
 // where d() is PEFT's dropout on the LoRA input (mask / (1 - p)), regenerated in backward
-// from (seed, stream, index) instead of being stored.
+// from (seed, stream, index) instead of being stored. GPT-2's Conv1D stores W as [in, out]
+// (Linear::in_out): the same products with W's transpose flag flipped.
 #include <algorithm>
 #include <cstring>
 
 #include "models/llama_model.h"
 #include "tuner/gemm.h"
 #include "tuner/ops.h"
+#include "tuner/ops_arch.h"
 #include "quant/quant_internal.h"
 
 namespace tuner {
-
-namespace {
-
-// dst[c] += sum_n src[n, c], column blocks in parallel so each sum keeps a fixed order.
-void add_column_sums(float* dst, const float* src, int N, int C, ThreadPool* pool) {
-  const int CB = 64;
-  parallel_rows(pool, (C + CB - 1) / CB, [&](int64_t b, int64_t e, int) {
-    for (int64_t blk = b; blk < e; blk++) {
-      int c0 = (int)blk * CB, c1 = std::min(C, c0 + CB);
-      float acc[CB] = {0};
-      for (int n = 0; n < N; n++) {
-        const float* row = src + (int64_t)n * C;
-        for (int c = c0; c < c1; c++) acc[c - c0] += row[c];
-      }
-      for (int c = c0; c < c1; c++) dst[c] += acc[c - c0];
-    }
-  });
-}
-
-}  // namespace
 
 const float* LlamaModel::lora_input(const Linear& l, const float* x, int N, ThreadPool* pool) {
   if (!lora_dropout(l)) return x;
@@ -62,6 +44,7 @@ void LlamaModel::linear_forward(const Linear& l, float* y, const float* x, float
   // QLoRA's frozen quantized base: always sgemm on decoded panels (qgemm's prefill path), never
   // the int8-activation decode kernels, so training sees exactly the dequantized weights.
   if (l.qw) qgemm_prefill(qgemm_kernels_best(), y, x, quant_view(*l.qw), N, beta != 0.0f, pool);
+  else if (l.in_out) sgemm(Trans::N, Trans::N, N, l.out, l.in, 1.0f, x, l.in, l.w->data, l.out, beta, y, l.out, pool);
   else sgemm(Trans::N, Trans::T, N, l.out, l.in, 1.0f, x, l.in, l.w->data, l.in, beta, y, l.out, pool);
   if (!l.lora_a) return;
   const int r = (int)l.lora_a->shape[0];
@@ -79,7 +62,8 @@ void LlamaModel::linear_backward(const Linear& l, float* dx, bool accumulate, co
 // linear_backward_weights. Needs no x, so a caller can compute x afterwards (SwiGLU's product).
 void LlamaModel::linear_backward_input(const Linear& l, float* dx, bool accumulate, const float* dy, int N,
                                        ThreadPool* pool) {
-  if (dx) sgemm(Trans::N, Trans::N, N, l.in, l.out, 1.0f, dy, l.out, dense_weight(l, pool), l.in, accumulate ? 1.0f : 0.0f, dx, l.in, pool);
+  if (dx && l.in_out && !l.qw) sgemm(Trans::N, Trans::T, N, l.in, l.out, 1.0f, dy, l.out, l.w->data, l.out, accumulate ? 1.0f : 0.0f, dx, l.in, pool);
+  else if (dx) sgemm(Trans::N, Trans::N, N, l.in, l.out, 1.0f, dy, l.out, dense_weight(l, pool), l.in, accumulate ? 1.0f : 0.0f, dx, l.in, pool);
   if (!l.lora_a) return;
   const int r = (int)l.lora_a->shape[0];
   float* dt = ws_.lora_dt;
@@ -107,7 +91,8 @@ void LlamaModel::linear_backward_input(const Linear& l, float* dx, bool accumula
 // linear_backward_input of this same linear left in ws_.lora_dt.
 void LlamaModel::linear_backward_weights(const Linear& l, const float* dy, const float* x, const float* lora_t, int N,
                                          ThreadPool* pool) {
-  if (l.w->grad) sgemm(Trans::T, Trans::N, l.out, l.in, N, 1.0f, dy, l.out, x, l.in, 1.0f, l.w->grad, l.in, pool);
+  if (l.w->grad && l.in_out) sgemm(Trans::T, Trans::N, l.in, l.out, N, 1.0f, x, l.in, dy, l.out, 1.0f, l.w->grad, l.out, pool);
+  else if (l.w->grad) sgemm(Trans::T, Trans::N, l.out, l.in, N, 1.0f, dy, l.out, x, l.in, 1.0f, l.w->grad, l.in, pool);
   if (l.b && l.b->grad) add_column_sums(l.b->grad, dy, N, l.out, pool);
   if (!l.lora_a) return;
   const int r = (int)l.lora_a->shape[0];

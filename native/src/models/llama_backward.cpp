@@ -12,6 +12,7 @@
 namespace tuner {
 
 void LlamaModel::backward(float loss_scale, ThreadPool* pool) {
+  if (generic_arch()) return backward_arch(loss_scale, pool);
   if (!have_forward_)
     throw TunerError("internal", "backward() called without a forward() on this batch", "This is a bug in Tuner; please report it.");
   ensure_grads();

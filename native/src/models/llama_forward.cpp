@@ -48,8 +48,8 @@ size_t LlamaModel::plan(Workspace& ws, int B, int T, int threads, float* base) c
     a.gate = take(N * F);
     a.up = take(N * F);
     for (int j = 0; j < 7; j++) {
-      const Linear* lin = layers_[l].linears[j];
-      a.lora_t[j] = lin->lora_a ? take(N * rmax) : nullptr;
+      const Linear* lin = j < (int)layers_[l].linears.size() ? layers_[l].linears[j] : nullptr;
+      a.lora_t[j] = lin && lin->lora_a ? take(N * rmax) : nullptr;
     }
   }
   ws.resid_final = take(N * C);
@@ -72,7 +72,7 @@ size_t LlamaModel::plan(Workspace& ws, int B, int T, int threads, float* base) c
   ws.attn_scratch = take(attention_scratch_floats(T, threads));
   ws.cos = take((int64_t)T * cfg_.head_dim / 2);
   ws.sin = take((int64_t)T * cfg_.head_dim / 2);
-  return off;
+  return plan_arch(ws, B, T, base, off);
 }
 
 size_t LlamaModel::activation_bytes(int B, int T) const {
@@ -107,6 +107,7 @@ float LlamaModel::forward(const Batch& batch, bool training, uint64_t dropout_se
 float LlamaModel::evaluate(const Batch& batch, ThreadPool* pool) { return run_forward(batch, false, true, 0, pool); }
 
 float LlamaModel::run_forward(const Batch& batch, bool training, bool pack_head, uint64_t dropout_seed, ThreadPool* pool) {
+  if (generic_arch()) return run_forward_arch(batch, training, pack_head, dropout_seed, pool);
   const int B = batch.B, T = batch.T, N = B * T;
   const int C = cfg_.hidden_size, F = cfg_.intermediate_size, V = cfg_.vocab_size;
   const int NH = cfg_.num_heads, NKV = cfg_.num_kv_heads, HD = cfg_.head_dim;

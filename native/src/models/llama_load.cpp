@@ -30,6 +30,8 @@ void make_dirs(const std::string& dir) {
   }
 }
 
+void check_config_against_weights(const ModelConfig& cfg, const std::string& dir);  // models/config_check.cpp
+
 std::unique_ptr<Model> Model::load(const std::string& dir) { return LlamaModel::open(dir, nullptr); }
 
 std::unique_ptr<LlamaModel> LlamaModel::open(const std::string& dir, const WeightReader* reader) {
@@ -38,6 +40,7 @@ std::unique_ptr<LlamaModel> LlamaModel::open(const std::string& dir, const Weigh
     throw TunerError("missing_model", dir + ": model folder not found",
                      "Set the model path to a Hugging Face model folder (config.json + *.safetensors).");
   ModelConfig cfg = load_model_config(dir);
+  check_config_against_weights(cfg, dir);
   Json cj = Json::parse_file(dir + "/config.json");
   auto m = std::make_unique<LlamaModel>(cfg, cj, dir, reader == nullptr);
   m->load_weights(reader);
@@ -65,26 +68,7 @@ LlamaModel::LlamaModel(ModelConfig cfg, Json config_json, std::string dir, bool 
     : cfg_(std::move(cfg)), config_json_(std::move(config_json)), dir_(std::move(dir)) {
   const char* prof = std::getenv("TUNER_PROFILE");
   prof_.on = prof && std::string(prof) == "1";
-  const int C = cfg_.hidden_size, F = cfg_.intermediate_size, V = cfg_.vocab_size;
-  const int QD = cfg_.num_heads * cfg_.head_dim, KD = cfg_.num_kv_heads * cfg_.head_dim;
-  embed_ = add_param("model.embed_tokens.weight", {V, C});
-  layers_.resize(cfg_.num_layers);
-  for (int i = 0; i < cfg_.num_layers; i++) {
-    Layer& L = layers_[i];
-    std::string p = "model.layers." + std::to_string(i) + ".";
-    L.ln1 = add_param(p + "input_layernorm.weight", {C});
-    init_linear(L.q, p + "self_attn.q_proj", "q_proj", QD, C, cfg_.attention_bias);
-    init_linear(L.k, p + "self_attn.k_proj", "k_proj", KD, C, cfg_.attention_bias);
-    init_linear(L.v, p + "self_attn.v_proj", "v_proj", KD, C, cfg_.attention_bias);
-    init_linear(L.o, p + "self_attn.o_proj", "o_proj", C, QD, cfg_.o_proj_bias);
-    L.ln2 = add_param(p + "post_attention_layernorm.weight", {C});
-    init_linear(L.gate, p + "mlp.gate_proj", "gate_proj", F, C, cfg_.mlp_bias);
-    init_linear(L.up, p + "mlp.up_proj", "up_proj", F, C, cfg_.mlp_bias);
-    init_linear(L.down, p + "mlp.down_proj", "down_proj", C, F, cfg_.mlp_bias);
-    for (int j = 0; j < 7; j++) L.linears[j]->stream = (uint64_t)i * 7 + j + 1;
-  }
-  norm_ = add_param("model.norm.weight", {C});
-  lm_head_ = cfg_.tie_word_embeddings ? embed_ : add_param("lm_head.weight", {V, C});
+  build_params();
   if (!allocate) return;
   int64_t total = 0;
   for (auto& p : base_) total += p->numel();
@@ -106,6 +90,10 @@ void LlamaModel::load_weights(const WeightReader* reader) {
   for (auto& p : base_) {
     const SafetensorsFile* file = nullptr;
     const TensorInfo* t = files.find(p->name, &file);
+    // GPT-2 and Bloom checkpoints are often saved from the bare model: "h.0.attn..." for
+    // "transformer.h.0.attn...".
+    if (!t && cfg_.weight_prefix == "transformer." && p->name.rfind("transformer.", 0) == 0)
+      t = files.find(p->name.substr(12), &file);
     if (!t) {
       std::string hint = "The weights do not match config.json; download the complete model.";
       if (p->name == "lm_head.weight") hint = "If this model shares input and output embeddings, config.json should say \"tie_word_embeddings\": true.";

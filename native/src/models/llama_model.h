@@ -30,13 +30,20 @@ struct Linear {
   uint64_t stream = 0;  // dropout stream id, unique per linear
   int lora_slot = -1;   // index of this linear's [N, r] activation in the workspace
   const QuantMatrix* qw = nullptr;  // QLoRA: the frozen weight, quantized (w->data is then null)
+  bool in_out = false;  // weight stored [in, out] (GPT-2's Conv1D): products use W, not W^T
+  int index = 0;        // position in Layer::linears, which indexes LayerActs::lora_t
 };
 
 struct Layer {
-  Param* ln1 = nullptr;
-  Param* ln2 = nullptr;
-  Linear q, k, v, o, gate, up, down;
-  Linear* linears[7] = {&q, &k, &v, &o, &gate, &up, &down};
+  Param* ln1 = nullptr;  // input norm
+  Param* ln2 = nullptr;  // the norm before the MLP (Gemma 3: pre_feedforward_layernorm)
+  // Other architectures (ModelConfig traits): LayerNorm biases, per-head q/k norms, Gemma 3's
+  // norms of the attention and MLP outputs.
+  Param *ln1_b = nullptr, *ln2_b = nullptr, *q_norm = nullptr, *k_norm = nullptr, *post_attn = nullptr, *post_ff = nullptr;
+  // q, k, v separate, or qkv fused (GPT-2 c_attn, Bloom query_key_value); gate absent in the
+  // plain GELU MLP (GPT-2 c_fc / c_proj, Bloom dense_h_to_4h / dense_4h_to_h as up / down).
+  Linear q, k, v, qkv, o, gate, up, down;
+  std::vector<Linear*> linears;  // the ones the architecture has (at most 7), load order
 };
 
 // Activations kept between forward and backward (N = B*T rows), per layer:
@@ -62,6 +69,10 @@ struct Layer {
 struct LayerActs {
   float *resid_in, *rstd1, *x1, *q, *k, *v, *lse, *att, *mid, *rstd2, *x2, *gate, *up;
   float* lora_t[7];
+  // Other architectures (arch_forward.cpp), null where unused: LayerNorm means [N] of the two
+  // norms; q/k before their per-head norm [N,QD], [N,KD] and its rstd [N*NH], [N*NKV]; Gemma 3's
+  // attention and MLP outputs before their norms [N,C] and those norms' rstd [N].
+  float *mean1, *mean2, *q_pre, *k_pre, *q_rstd, *k_rstd, *attn_out, *rstd_pa, *ff_out, *rstd_pf;
 };
 
 struct Workspace {
@@ -70,6 +81,11 @@ struct Workspace {
   std::vector<LayerActs> layers;
   float *resid_final, *rstdf, *xf, *logits, *losses, *lse;
   float *m, *dm, *dup, *dres, *dx, *dq, *datt, *dk, *dv, *lora_dt, *lora_xd, *attn_scratch, *cos, *sin;
+  // Other architectures, null where unused: final LayerNorm mean [N]; Bloom's embedding before
+  // its LayerNorm [N,C] with mean, rstd [N]; fused q/k/v output (and its gradient) [N,QD+2KD];
+  // d of q or k before the per-head norm [N,QD]; Gemma 3's local RoPE tables [T,HD/2]; the
+  // soft-capped logits' tanh [N,V].
+  float *meanf, *emb_raw, *emb_mean, *emb_rstd, *qkv, *dqk_pre, *cos_local, *sin_local, *cap_t;
   std::vector<uint32_t> tokens, targets;
   std::vector<uint8_t> mask;
   int rope_T = -1;
@@ -122,8 +138,22 @@ class LlamaModel final : public Model {
   const Param* embed() const { return embed_; }
   const Param* final_norm() const { return norm_; }
   const Param* lm_head() const { return lm_head_; }  // == embed() when tied
+  const Param* final_norm_bias() const { return norm_b_; }      // LayerNorm architectures
+  const Param* position_embed() const { return pos_embed_; }    // GPT-2 wpe [P, C]
+  const Param* embed_norm() const { return embed_norm_; }       // Bloom word_embeddings_layernorm
+  const Param* embed_norm_bias() const { return embed_norm_b_; }
+  const float* alibi() const { return alibi_.empty() ? nullptr : alibi_.data(); }  // [NH] slopes
+  // The weight a norm multiplies by: its own, or 1 + w for Gemma's RMSNorm (refreshed into
+  // `scratch`, which must hold p's size).
+  const float* norm_weight(const Param* p, float* scratch) const;
+  // The architecture's norm over N rows of C (arch_forward.cpp): RMSNorm (mean unused),
+  // Gemma's (1 + w) RMSNorm or LayerNorm with bias.
+  void norm_forward(float* out, float* mean, float* rstd, const float* inp, const Param* w, const Param* b, int N, int C,
+                    ThreadPool* pool) const;
 
   const ModelConfig& config() const override { return cfg_; }
+  // Every architecture but the Llama family's own (arch_forward.cpp, arch_backward.cpp).
+  bool generic_arch() const;
   void enable_lora(const LoraConfig& cfg, uint64_t seed) override;
   bool has_lora() const override { return lora_enabled_; }
   std::vector<Param*> trainable_params() override;
@@ -151,6 +181,18 @@ class LlamaModel final : public Model {
   // forward() and evaluate(): pack_head runs the lm_head on the loss rows only.
   float run_forward(const Batch& batch, bool training, bool pack_head, uint64_t dropout_seed, ThreadPool* pool);
   void ensure_grads();
+  // run_forward / backward for generic_arch(): the same contract, with ModelConfig's traits.
+  float run_forward_arch(const Batch& batch, bool training, bool pack_head, uint64_t dropout_seed, ThreadPool* pool);
+  void backward_arch(float loss_scale, ThreadPool* pool);
+  // Lays out the traits' extra activations after plan()'s (returns the new offset).
+  size_t plan_arch(Workspace& ws, int B, int T, float* base, size_t off) const;
+  void norm_backward(float* dinp, const float* dout, const float* inp, const float* mean, const float* rstd, Param* w,
+                     Param* b, int N, int C, bool accumulate, ThreadPool* pool);
+  // Fused q/k/v rows <-> q, k, v (GPT-2: [q | k | v]; Bloom: per head [q, k, v]).
+  void split_qkv(float* q, float* k, float* v, const float* qkv, int N, ThreadPool* pool) const;
+  void merge_qkv(float* qkv, const float* dq, const float* dk, const float* dv, int N, ThreadPool* pool) const;
+  // Parameters per architecture (arch_params.cpp), called by the constructor.
+  void build_params();
   void linear_forward(const Linear& l, float* y, const float* x, float* lora_t, int N, ThreadPool* pool);
   void linear_backward(const Linear& l, float* dx, bool accumulate, const float* dy, const float* x,
                        const float* lora_t, int N, ThreadPool* pool);
@@ -189,6 +231,9 @@ class LlamaModel final : public Model {
   Param* embed_ = nullptr;
   Param* norm_ = nullptr;
   Param* lm_head_ = nullptr;  // == embed_ when tied
+  Param *norm_b_ = nullptr, *pos_embed_ = nullptr, *embed_norm_ = nullptr, *embed_norm_b_ = nullptr;
+  std::vector<float> alibi_;                // Bloom: [NH]
+  mutable std::vector<float> norm_scratch_;  // Gemma: 1 + w of the norm in use
   std::vector<Layer> layers_;
   Workspace ws_;
   // QLoRA: the quantized decoder linears and the f32 storage of every other weight.

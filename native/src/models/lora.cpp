@@ -15,12 +15,20 @@ namespace tuner {
 void make_dirs(const std::string& dir);  // llama_load.cpp
 
 namespace {
-const char* kModules[] = {"q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"};
 const char* kPrefix = "base_model.model.";
 
-std::string module_list() {
+// The module names LoRA can target in this model (PEFT's short names), in layer order.
+std::vector<std::string> lora_modules(const std::vector<Layer>& layers) {
+  std::vector<std::string> out;
+  if (!layers.empty())
+    for (const Linear* l : layers[0].linears)
+      if (std::find(out.begin(), out.end(), l->module) == out.end()) out.push_back(l->module);
+  return out;
+}
+
+std::string module_list(const std::vector<Layer>& layers) {
   std::string s;
-  for (const char* m : kModules) s += (s.empty() ? "" : ", ") + std::string(m);
+  for (const std::string& m : lora_modules(layers)) s += (s.empty() ? "" : ", ") + m;
   return s;
 }
 }  // namespace
@@ -31,11 +39,12 @@ void LlamaModel::enable_lora(const LoraConfig& cfg, uint64_t seed) {
   if (!(cfg.alpha > 0)) throw TunerError("bad_lora", "lora alpha must be > 0", "Set lora.alpha to e.g. 2 x rank.");
   if (!(cfg.dropout >= 0 && cfg.dropout < 1)) throw TunerError("bad_lora", "lora dropout must be in [0, 1)", "Use e.g. 0.05.");
   if (cfg.target_modules.empty())
-    throw TunerError("bad_lora", "lora target_modules is empty", "Name at least one of: " + module_list() + ".");
+    throw TunerError("bad_lora", "lora target_modules is empty", "Name at least one of: " + module_list(layers_) + ".");
+  const std::vector<std::string> modules = lora_modules(layers_);
   for (const auto& t : cfg.target_modules)
-    if (std::find_if(std::begin(kModules), std::end(kModules), [&](const char* m) { return t == m; }) == std::end(kModules))
+    if (std::find(modules.begin(), modules.end(), t) == modules.end())
       throw TunerError("bad_lora", "lora target module \"" + t + "\" does not exist in " + cfg_.architecture,
-                       "Use Hugging Face module names: " + module_list() + ".");
+                       "Use Hugging Face module names: " + module_list(layers_) + ".");
   lora_cfg_ = cfg;
   lora_enabled_ = true;
   base_grads_.clear();
@@ -91,7 +100,7 @@ void LlamaModel::save_adapter(const std::string& dir) const {
   c.set("lora_dropout", Json((double)lora_cfg_.dropout));
   c.set("target_modules", targets);
   c.set("bias", Json("none"));
-  c.set("fan_in_fan_out", Json(false));
+  c.set("fan_in_fan_out", Json(cfg_.conv1d));  // PEFT sets it for GPT-2's Conv1D layers
   c.set("use_rslora", Json(false));
   c.set("inference_mode", Json(true));
   c.set("init_lora_weights", Json(true));

@@ -15,7 +15,11 @@ namespace tuner {
 
 namespace {
 
-const char* const kLoraTargets[] = {"q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"};
+// LoRA target names of every supported architecture (PEFT's short module names); the model
+// checks that its own architecture has the ones a plan names.
+const char* const kLoraTargets[] = {"q_proj",  "k_proj", "v_proj",          "o_proj", "gate_proj",     "up_proj",       "down_proj",
+                                    "c_attn",  "c_proj", "c_fc",            "query_key_value", "dense", "dense_h_to_4h",
+                                    "dense_4h_to_h"};
 
 class PlanReader {
  public:
@@ -185,7 +189,7 @@ RunPlan parse_plan(const Json& j, const std::string& source, const std::string& 
           ok = false;
           for (const char* k : kLoraTargets) ok = ok || m.as_string() == k;
         }
-        if (!ok) r.fail("lora.target_modules", "contains " + PlanReader::describe(m) + ", which is not a Llama-family linear layer", "Allowed names: " + allowed + ".");
+        if (!ok) r.fail("lora.target_modules", "contains " + PlanReader::describe(m) + ", which is not a linear layer of a supported architecture", "Allowed names: " + allowed + ".");
         p.lora.target_modules.push_back(m.as_string());
       }
     }

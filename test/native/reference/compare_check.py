@@ -22,11 +22,11 @@ import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import safetensors_np  # noqa: E402
-from llama_ref import Model  # noqa: E402
+import arch_ref  # noqa: E402
 
 
 def reference(model_dir, batch, adapter):
-    m = Model.from_pretrained(model_dir, dtype=torch.float64)
+    m = arch_ref.from_pretrained(model_dir, dtype=torch.float64)
     if adapter:
         m.load_adapter(adapter)
     B, T = batch["B"], batch["T"]

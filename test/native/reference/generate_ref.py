@@ -22,6 +22,7 @@ import sys
 import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import arch_ref  # noqa: E402
 from llama_ref import Model, apply_rope, layer_windows, rope_inv_freq  # noqa: E402
 
 
@@ -118,11 +119,13 @@ def main():
         cases = json.load(f)
     out = {}
     for case in cases:
-        model = Model.from_pretrained(case["model"], dtype=dtype)
+        model = arch_ref.from_pretrained(case["model"], dtype=dtype)
         if case.get("adapter"):
             model.load_adapter(case["adapter"])
         model.eval()
-        out[case["name"]] = greedy(model, case["ids"], case["max_new"])
+        # GPT-2, Bloom, Qwen3, Gemma 3: arch_ref's own cached forward.
+        run = greedy if isinstance(model, Model) else arch_ref.greedy
+        out[case["name"]] = run(model, case["ids"], case["max_new"])
     print(json.dumps(out))
 
 

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <vector>
 
 #include "kernels/cpu/vector_kernels.h"
 #include "tuner/gemm.h"
@@ -114,13 +115,18 @@ int64_t attention_scratch_floats(int T, int threads) {
 namespace {
 // The keys row i attends to: [first_key(i, W), i + 1).
 inline int first_key(int i, int window) { return window > 0 ? std::max(0, i - window + 1) : 0; }
+
+inline float extras_scale(const AttentionExtras* ex, int HD) {
+  return ex && ex->scale > 0 ? ex->scale : 1.0f / std::sqrt((float)HD);
+}
+
 }  // namespace
 
 void attention_forward(float* y, float* lse, const float* q, const float* k, const float* v, float* scratch, int B, int T,
-                       int NH, int NKV, int HD, int window, ThreadPool* pool) {
+                       int NH, int NKV, int HD, int window, ThreadPool* pool, const AttentionExtras* ex) {
   const VectorKernels& vk = vector_kernels();
   const int QD = NH * HD, KD = NKV * HD, G = NH / NKV;
-  const float scale = 1.0f / std::sqrt((float)HD);
+  const float scale = extras_scale(ex, HD);
   parallel_rows(pool, (int64_t)B * NH, [&](int64_t tb, int64_t te, int thread) {
     float* P = scratch + (int64_t)thread * 2 * kRowBlock * T;
     for (int64_t task = tb; task < te; task++) {
@@ -140,6 +146,7 @@ void attention_forward(float* y, float* lse, const float* q, const float* k, con
           // backward recomputes exactly these probabilities from the same lse.
           float* row = P + (int64_t)(i - r0) * K;
           const int lo = first_key(i, window) - k0, n = i + 1 - k0 - lo;
+          apply_attention_extras(row + lo, nullptr, n, i, k0 + lo, h, ex);
           const float mx = vk.row_max(row + lo, n);
           const float l = mx + (float)std::log(vk.sum_exp(row + lo, n, mx));
           vk.exp_scale(row + lo, n, l, 1.0f);
@@ -155,15 +162,17 @@ void attention_forward(float* y, float* lse, const float* q, const float* k, con
 
 void attention_backward(float* dq, float* dk, float* dv, const float* dy, const float* y, const float* lse, const float* q,
                         const float* k, const float* v, float* scratch, int B, int T, int NH, int NKV, int HD,
-                        int window, ThreadPool* pool) {
+                        int window, ThreadPool* pool, const AttentionExtras* ex) {
   const VectorKernels& vk = vector_kernels();
   const int QD = NH * HD, KD = NKV * HD, G = NH / NKV;
-  const float scale = 1.0f / std::sqrt((float)HD);
+  const float scale = extras_scale(ex, HD);
+  const bool capped = ex && ex->softcap > 0;
   // One task per (batch, kv head): the G query heads sharing a kv head accumulate into the same
   // dK/dV slice, so that slice has exactly one writer and a fixed summation order.
   parallel_rows(pool, (int64_t)B * NKV, [&](int64_t tb, int64_t te, int thread) {
     float* P = scratch + (int64_t)thread * 2 * kRowBlock * T;
     float* dP = P + (int64_t)kRowBlock * T;
+    std::vector<float> tanh_row(capped ? T : 0);  // tanh(s / cap) of the row being differentiated
     for (int64_t task = tb; task < te; task++) {
       int b = (int)(task / NKV), kh = (int)(task % NKV);
       const float* kb = k + (int64_t)b * T * KD + kh * HD;
@@ -194,6 +203,7 @@ void attention_backward(float* dq, float* dk, float* dv, const float* dy, const 
             float* dr = dP + (int64_t)(i - r0) * K;
             const int lo = first_key(i, window) - k0, hi = i + 1 - k0;
             const float l = lse_bh[i];
+            apply_attention_extras(pr + lo, capped ? tanh_row.data() : nullptr, hi - lo, i, k0 + lo, h, ex);
             vk.exp_scale(pr + lo, hi - lo, l, 1.0f);
             // rowsum(P * dP) = dY_i . Y_i, the forward output row (no extra pass over the block).
             const float* dyi = dyb + (int64_t)i * QD;
@@ -201,6 +211,8 @@ void attention_backward(float* dq, float* dk, float* dv, const float* dy, const 
             float dot = 0;
             for (int e = 0; e < HD; e++) dot += dyi[e] * yi[e];
             for (int j = lo; j < hi; j++) dr[j] = pr[j] * (dr[j] - dot) * scale;  // dS
+            if (capped)
+              for (int j = lo; j < hi; j++) dr[j] *= 1.0f - tanh_row[j - lo] * tanh_row[j - lo];
             std::fill(pr, pr + lo, 0.0f);
             std::fill(dr, dr + lo, 0.0f);
             std::fill(pr + hi, pr + K, 0.0f);

@@ -1,0 +1,47 @@
+// Per-element math and kernels that GPT-2, Bloom and Gemma 3 add to the Llama family's:
+// LayerNorm (with bias), GELU with the tanh approximation (GPT-2's gelu_new, Bloom's
+// bloom_gelu, Gemma's gelu_pytorch_tanh: one formula), GeGLU, and tanh soft-capping of logits.
+// Shapes: N rows, C channels. Threaded over rows; column sums (norm weight gradients) in
+// column blocks, so every result is independent of the thread count.
+#pragma once
+#include <cmath>
+#include <cstdint>
+
+#include "tuner/ops.h"
+
+namespace tuner {
+
+// gelu(x) = 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))
+TUNER_HD float gelu_tanh(float x) {
+  const float k = 0.7978845608028654f;
+  return 0.5f * x * (1.0f + std::tanh(k * (x + 0.044715f * x * x * x)));
+}
+TUNER_HD float gelu_tanh_grad(float x) {
+  const float k = 0.7978845608028654f;
+  const float t = std::tanh(k * (x + 0.044715f * x * x * x));
+  return 0.5f * (1.0f + t) + 0.5f * x * (1.0f - t * t) * k * (1.0f + 3.0f * 0.044715f * x * x);
+}
+
+// out, mean, rstd = LayerNorm(inp) * weight + bias; rstd = 1 / sqrt(var + eps) (biased var).
+void layernorm_forward(float* out, float* mean, float* rstd, const float* inp, const float* weight, const float* bias,
+                       int N, int C, float eps, ThreadPool* pool);
+// dinp = (or += when accumulate) d/dinp; dweight, dbias += their gradients (either may be null).
+void layernorm_backward(float* dinp, float* dweight, float* dbias, const float* dout, const float* inp, const float* weight,
+                        const float* mean, const float* rstd, int N, int C, bool accumulate, ThreadPool* pool);
+// dst[c] += sum_n src[n, c] in column blocks (a fixed order per column).
+void add_column_sums(float* dst, const float* src, int N, int C, ThreadPool* pool);
+
+// out = gelu_tanh(x); the fused backward also recomputes out (for the next linear's gradient).
+void gelu_forward(float* out, const float* x, int64_t n, ThreadPool* pool);
+void gelu_forward_backward(float* out, float* dx, const float* dout, const float* x, int64_t n, ThreadPool* pool);
+// GeGLU: out = gelu_tanh(gate) * up; dgate may be dout.
+void geglu_forward(float* out, const float* gate, const float* up, int64_t n, ThreadPool* pool);
+void geglu_forward_backward(float* out, float* dgate, float* dup, const float* dout, const float* gate, const float* up,
+                            int64_t n, ThreadPool* pool);
+
+// x = cap * tanh(x / cap) in place, keeping t = tanh(x / cap) for the backward, which scales
+// d x by (1 - t^2) in place.
+void softcap_forward(float* x, float* t, int64_t n, float cap, ThreadPool* pool);
+void softcap_backward(float* dx, const float* t, int64_t n, ThreadPool* pool);
+
+}  // namespace tuner
