@@ -109,6 +109,11 @@ export const Config = {
     };
   },
 
+  /** Whether closing the window stops its live trainers (with a checkpoint) instead of leaving them training. */
+  stopWhenWindowCloses(): boolean {
+    return flag('runsStopWhenWindowCloses', undefined, false);
+  },
+
   /** Writes the forced dataset format where the user will find it: the document's folder, else the workspace, else user settings. */
   async setDatasetFormat(format: FormatId | 'auto', scope?: vscode.Uri): Promise<void> {
     const folder = scope ? vscode.workspace.getWorkspaceFolder(scope) : undefined;

@@ -13,6 +13,7 @@ import { RunStore, RunStoreError } from '../core/run/run-store';
 import { ArgsError, readArgsFile } from '../core/run/resolve';
 import { Config } from './config';
 import { log } from './output';
+import { reattachRuns, releaseRuns } from './run-reattach';
 import { requireTrust, withOutsideConfirmation } from './workspace-guard';
 
 export type LaunchOptions = Pick<RunSessionOptions, 'mode' | 'breakpoints' | 'stopOnEntry'>;
@@ -112,6 +113,7 @@ export class RunController implements vscode.Disposable {
         this.announceEnd(made, s);
       });
       this.managerFor.set(folder.uri.fsPath, m);
+      reattachRuns(m);
     }
     return m;
   }
@@ -272,6 +274,12 @@ export class RunController implements vscode.Disposable {
       onStderr: (text) => {
         for (const line of text.split('\n')) if (line.trim()) log.info(`[${id}] ${line}`);
       },
+      onRole: (role, refused) => {
+        this.changed.fire(session);
+        if (refused) void vscode.window.showWarningMessage(`Tuner: run ${id}: ${refused}`);
+        else if (role === 'observer') log.info(`run ${id}: another window controls it; this one shows it read-only`);
+        else if (session.attached) log.info(`run ${id}: this window controls it now`);
+      },
       onExit: (exit, s) => {
         this.changed.fire(session);
         if (s.status === 'failed' || s.status === 'interrupted') {
@@ -294,9 +302,10 @@ export class RunController implements vscode.Disposable {
   }
 
   dispose(): void {
-    // Closing the editor stops live trainers cleanly (SIGTERM checkpoints), so a reopened
-    // workspace resumes from where it stopped.
-    for (const m of this.managerFor.values()) void m.stopAll();
+    // Closing the window leaves live trainers training (the next window reattaches), or stops
+    // them with a checkpoint when the user chose so.
+    const stop = Config.stopWhenWindowCloses();
+    for (const m of this.managerFor.values()) void releaseRuns(m, stop);
     this.changed.dispose();
     this.started.dispose();
     this.startProblems.dispose();

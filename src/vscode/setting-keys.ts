@@ -17,6 +17,7 @@ export const SETTING_KEYS = {
   plannerOpenAiBaseUrl: 'tuner.planner.openai.baseUrl',
   plannerOpenAiModel: 'tuner.planner.openai.model',
   plannerTimeoutSeconds: 'tuner.planner.timeoutSeconds',
+  runsStopWhenWindowCloses: 'tuner.runs.stopWhenWindowCloses',
 } as const;
 
 export type SettingName = keyof typeof SETTING_KEYS;

@@ -81,21 +81,32 @@ bool parse_command(const std::string& line, CommandType* out, std::string* why);
 
 // Reads commands from stdin on its own thread and queues them. End of input only ends the
 // reader: training goes on (a CLI user may close stdin). Bad lines are reported on stderr.
+// With listen(), commands also come through a control socket (control_server.cpp) that outlives
+// any one client: the trainer runs detached from the editor, which connects again after a reload.
 struct ReaderShared;
+struct ControlServer;
 
 class CommandReader {
  public:
   explicit CommandReader(int fd = 0);
   ~CommandReader();
   void start();
+  // Serves the control channel at `address` (a Unix domain socket path): only processes of this
+  // user may connect; the first client controls the run, later ones are observers until it
+  // leaves. A stale socket left by a dead trainer is replaced; a live one is a TunerError
+  // ("run_busy"). The socket file is removed by close_control() and by the destructor.
+  void listen(const std::string& address);
+  void close_control();
   // Pops the next command if there is one.
   bool poll(Command* out);
   // Returns when a command is queued, input ended, or timeout_ms passed.
   void wait_for_input(int timeout_ms);
+  // True when stdin ended and no control channel serves the run: nobody can send a command.
   bool input_ended();
 
  private:
   int fd_;
+  std::unique_ptr<ControlServer> control_;
   // Shared with the reader thread, which is detached: it may sit in read() until the process
   // exits and so must own what it touches.
   std::shared_ptr<ReaderShared> shared_;

@@ -63,9 +63,11 @@ struct TrainOptions {
   std::string resume_dir;  // empty: fresh run
   bool start_paused = false;  // wait for a command before the first step (debugger "stop on entry")
   bool layer_norms = false;   // add per-layer gradient and weight norms to each step event (debugger)
+  std::string control;        // a Unix socket path to take commands on besides stdin (a detached run)
 };
 
-// Command line of tuner-train: --plan FILE [--resume DIR] [--start-paused] | --help | --version.
+// Command line of tuner-train: --plan FILE [--resume DIR] [--start-paused] [--layer-norms]
+// [--control SOCKET] | --help | --version.
 struct CliArgs {
   std::string plan_path;
   TrainOptions options;

@@ -6,8 +6,6 @@
 #include <cmath>
 #include <chrono>
 #include <cstdio>
-#include <condition_variable>
-#include <deque>
 #include <memory>
 #include <sstream>
 #include <thread>
@@ -15,6 +13,7 @@
 #include "tuner/error.h"
 #include "tuner/json.h"
 #include "tuner/protocol.h"
+#include "command_queue.h"
 
 namespace tuner {
 
@@ -128,15 +127,17 @@ bool parse_command(const std::string& raw, CommandType* out, std::string* why) {
   return true;
 }
 
-struct ReaderShared {
-  std::mutex mu;
-  std::condition_variable cv;
-  std::deque<Command> queue;
-  bool ended = false;
-};
-
 CommandReader::CommandReader(int fd) : fd_(fd), shared_(std::make_shared<ReaderShared>()) {}
-CommandReader::~CommandReader() = default;
+CommandReader::~CommandReader() { close_control(); }
+
+void CommandReader::listen(const std::string& address) {
+  control_ = std::make_unique<ControlServer>(address, shared_);
+}
+
+void CommandReader::close_control() {
+  if (control_) control_->shutdown();
+  control_.reset();
+}
 
 void CommandReader::start() {
   std::shared_ptr<ReaderShared> sh = shared_;
@@ -157,9 +158,7 @@ void CommandReader::start() {
         Command c;
         std::string why;
         if (parse_command(line, &c, &why)) {
-          std::lock_guard<std::mutex> lock(sh->mu);
-          sh->queue.push_back(c);
-          sh->cv.notify_all();
+          sh->push(c);
         } else {
           std::fprintf(stderr, "tuner-train: ignored command: %s\n", why.c_str());
         }
@@ -187,6 +186,7 @@ void CommandReader::wait_for_input(int timeout_ms) {
 }
 
 bool CommandReader::input_ended() {
+  if (control_) return false;  // a client can connect at any time
   std::shared_ptr<ReaderShared> sh = shared_;
   std::lock_guard<std::mutex> lock(sh->mu);
   return sh->ended;

@@ -8,10 +8,13 @@ namespace tuner {
 
 const char* const kCliUsage =
     "usage: tuner-train --plan PLAN.json [--resume CHECKPOINT_DIR] [--start-paused] [--layer-norms]\n"
+    "                   [--control SOCKET]\n"
     "       tuner-train --version | --help\n"
     "\n"
     "Trains a model as the run plan says (docs/trainer-protocol.md). Events go to stdout as JSON\n"
-    "lines; commands (pause, resume, step, save, stop) are read from stdin; logs go to stderr.\n";
+    "lines; commands (pause, resume, step, save, stop, set) are read from stdin and, with --control,\n"
+    "from a Unix socket at SOCKET that clients of this user may connect to at any time; logs go to\n"
+    "stderr.\n";
 
 CliArgs parse_cli_args(int argc, const char* const* argv) {
   CliArgs a;
@@ -27,6 +30,7 @@ CliArgs parse_cli_args(int argc, const char* const* argv) {
     else if (arg == "--resume") a.options.resume_dir = value("--resume");
     else if (arg == "--start-paused") a.options.start_paused = true;
     else if (arg == "--layer-norms") a.options.layer_norms = true;
+    else if (arg == "--control") a.options.control = value("--control");
     else if (arg == "--help" || arg == "-h") a.help = true;
     else if (arg == "--version") a.version = true;
     else throw TunerError("bad_arguments", "unknown argument '" + arg + "'", fix);

@@ -36,6 +36,7 @@ int run_training(const RunPlan& plan, const TrainOptions& opts) {
   commands.start();
   Trainer trainer(plan, opts, &sink, &commands);
   try {
+    if (!opts.control.empty()) commands.listen(opts.control);
     return trainer.run();
   } catch (const StepError& e) {
     return emit_error(&sink, e.code(), e.what(), e.hint(), e.step());

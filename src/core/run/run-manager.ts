@@ -1,12 +1,15 @@
 // The runs of one workspace: creates a run (folder, prepared data, plan), starts and resumes its
-// trainer, and knows which runs are live. The VS Code side (commands, status bar, tree,
-// dashboard, debugger) listens to it and never spawns a trainer itself.
+// trainer, knows which runs are live, and finds again the trainers that outlived an earlier
+// window (reattach). The VS Code side (commands, status bar, tree, dashboard, debugger) listens
+// to it and never spawns a trainer itself.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { PrepareProgress } from '../dataset/prepare';
 import { OutsideWorkspaceError } from '../dataset/prepare-paths';
+import { DetachedTrainer } from '../engine/detached-trainer';
 import type { RunPlan } from '../engine/plan';
 import { RunSession, type RunSessionOptions } from './run-session';
+import { isLive } from './run-state';
 import { RunStore, RunStoreError, type RunRecord } from './run-store';
 import { outputTarget, publishOutput } from './publish-output';
 import { ArgsError, prepareRun, readArgsFile, type PreparedRun } from './resolve';
@@ -46,9 +49,11 @@ export class RunManager {
   private readonly published = new Map<string, PublishedOutput>();
 
   /** `prepareWorker`: the prepare-worker script, run in a worker thread for each new run. */
+  /** `detached`: trainers outlive this process (the editor); the CLI keeps them in its own process group. */
   constructor(
     readonly store: RunStore,
     private readonly prepareWorker: string,
+    private readonly detached = true,
   ) {}
 
   /** Called for every session started (new runs and resumes). */
@@ -188,15 +193,74 @@ export class RunManager {
     return [...this.live.values()];
   }
 
-  /** Stops every live trainer (each checkpoints on SIGTERM); used when the extension deactivates. */
+  /**
+   * Stops every live trainer this window controls (stop = checkpoint and exit; SIGTERM, which
+   * also checkpoints, when the channel is not connected): tuner.runs.stopWhenWindowCloses.
+   */
   stopAll(): Promise<unknown> {
-    const all = [...this.live.values()];
-    for (const s of all) s.kill('SIGTERM');
+    const all = [...this.live.values()].filter((s) => s.role !== 'observer');
+    for (const s of all) {
+      if (s.role === 'controller') s.stop();
+      else s.kill('SIGTERM');
+    }
     return Promise.all(all.map((s) => s.exited));
   }
 
+  /**
+   * Lets every live trainer train on without this window (the window closes or reloads); each
+   * run is marked so that the next window reports how it went meanwhile.
+   */
+  async detachAll(now = new Date()): Promise<void> {
+    const all = [...this.live.values()];
+    this.live.clear();
+    // Marked first, synchronously: a closing extension host may not run what follows an await.
+    for (const s of all) {
+      try {
+        s.record.markDetached(now);
+      } catch {
+        // the folder was removed meanwhile: nothing to report later
+      }
+    }
+    await Promise.all(all.map((s) => s.detach()));
+  }
+
+  /**
+   * Finds the runs of this workspace whose trainer is still running (started by a window that
+   * has closed, or by another window) and follows each from its events.jsonl: the snapshot is
+   * rebuilt from every event so far and new events arrive as they are written. Returns the
+   * sessions it attached (listeners of onDidStart hear of each).
+   */
+  reattach(opts: Pick<RunSessionOptions, 'binary' | 'env'> = {}): RunSession[] {
+    const attached: RunSession[] = [];
+    for (const summary of this.store.list().runs) {
+      if (this.live.has(summary.meta.id) || !isLive(summary.snapshot.status)) continue;
+      let record: RunRecord;
+      try {
+        record = this.store.open(summary.meta.id);
+      } catch {
+        continue; // listed a moment ago; removed or damaged since
+      }
+      const identity = record.trainerIdentity();
+      if (!identity) continue;
+      let history, offset;
+      try {
+        ({ events: history, offset } = record.eventsAndOffset());
+      } catch {
+        continue; // a damaged events.jsonl: the runs view shows its problem
+      }
+      const trainer = DetachedTrainer.attach({ runDir: record.dir, planPath: record.planFile, eventsFile: record.eventsFile, logFile: record.logFile, identity, eventsOffset: offset });
+      if (!trainer) continue;
+      attached.push(this.adopt(record, new RunSession(record, { mode: 'free', ...opts }, { trainer, history })));
+    }
+    return attached;
+  }
+
   private launch(record: RunRecord, opts: RunSessionOptions): RunSession {
-    const session = new RunSession(record, opts);
+    if (record.trainerAlive()) throw new RunStoreError(`run ${record.id} is still running (tuner-train pid ${record.meta.pid}); stop it before starting it again.`);
+    return this.adopt(record, new RunSession(record, { detached: this.detached, ...opts }));
+  }
+
+  private adopt(record: RunRecord, session: RunSession): RunSession {
     this.live.set(record.id, session);
     for (const l of this.startListeners) l(session);
     void session.exited.then(() => {

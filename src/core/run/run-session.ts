@@ -1,5 +1,7 @@
-// One live trainer process of a run: starts tuner-train on the run's plan, appends every event to
-// the run's events.jsonl before anyone else sees it, keeps the run's snapshot, and steers it.
+// One live trainer process of a run: starts tuner-train on the run's plan (detached from the
+// window: it writes events.jsonl and trainer.log itself and takes commands on its control
+// channel, engine/detached-trainer.ts), or attaches to one a previous window started; follows
+// its events, keeps the run's snapshot, and steers it.
 //
 // Two ways to drive it:
 //  - free: the trainer runs on its own; pause/resume/step/save/stop are passed through.
@@ -7,7 +9,9 @@
 //    breakpoint decided on step N's event stops the run exactly after step N, never a step later.
 //    The trainer's own paused events between steps are bookkeeping; the session's status says
 //    whether the user sees the run paused.
-import { TrainerProcess, type TrainerExit } from '../engine/trainer-client';
+import type { ControlRole } from '../engine/control-channel';
+import { DetachedTrainer } from '../engine/detached-trainer';
+import type { TrainerExit } from '../engine/trainer-client';
 import type { LearningRateChange, TrainerCommandType, TrainerEvent } from '../engine/protocol';
 import { BreakpointChecker, NO_BREAKPOINTS, type BreakpointHit, type BreakpointSettings } from './breakpoints';
 import type { RunRecord } from './run-store';
@@ -28,6 +32,8 @@ export interface RunSessionOptions {
   /** tuner-train to run (default: findTrainerBinary). */
   binary?: string;
   env?: NodeJS.ProcessEnv;
+  /** The trainer outlives this process (default true); false keeps it in this process's group (the CLI). */
+  detached?: boolean;
 }
 
 export interface RunSessionListener {
@@ -36,12 +42,14 @@ export interface RunSessionListener {
   /** Lockstep: the run is now paused for the user. */
   onStopped?(why: StopReason): void;
   onExit?(exit: TrainerExit, snapshot: RunSnapshot): void;
+  /** This window now controls the run, or only watches it (another window controls it); `refused`: a command it sent was not taken. */
+  onRole?(role: ControlRole, refused?: string): void;
 }
 
 export class RunSession {
   readonly tracker = new RunStateTracker();
   readonly exited: Promise<TrainerExit>;
-  private readonly proc: TrainerProcess;
+  private readonly proc: DetachedTrainer;
   private readonly listeners: RunSessionListener[] = [];
   private readonly checker: BreakpointChecker;
   /** Lockstep: whether the user wants the run to go on. */
@@ -51,25 +59,44 @@ export class RunSession {
   private trainerIdle = false;
   private pendingHit: BreakpointHit | undefined;
   private ended = false;
+  private detached = false;
+  private readonly reattached: boolean = false;
 
+  /**
+   * Starts the trainer, or (`attached`) follows one already running, whose earlier events
+   * (`history`) it folds into the snapshot first.
+   */
   constructor(
     readonly record: RunRecord,
     readonly options: RunSessionOptions,
+    attached?: { trainer: DetachedTrainer; history: TrainerEvent[] },
   ) {
     this.checker = new BreakpointChecker(options.breakpoints ?? NO_BREAKPOINTS);
     this.wantRunning = !(options.mode === 'lockstep' && options.stopOnEntry);
-    this.proc = TrainerProcess.start({
-      planPath: record.planFile,
-      resumeDir: options.resumeFrom,
-      startPaused: options.mode === 'lockstep',
-      // The debugger's Variables view shows them; a free run does not pay for them.
-      layerNorms: options.mode === 'lockstep',
-      binary: options.binary,
-      env: options.env,
+    if (attached) {
+      this.reattached = true;
+      this.proc = attached.trainer;
+      this.tracker.applyAll(attached.history);
+    } else {
+      this.proc = DetachedTrainer.launch({
+        runDir: record.dir,
+        planPath: record.planFile,
+        eventsFile: record.eventsFile,
+        logFile: record.logFile,
+        resumeDir: options.resumeFrom,
+        startPaused: options.mode === 'lockstep',
+        // The debugger's Variables view shows them; a free run does not pay for them.
+        layerNorms: options.mode === 'lockstep',
+        binary: options.binary,
+        env: options.env,
+        detached: options.detached,
+      });
+      record.setTrainer(this.proc.identity);
+    }
+    this.proc.onRole((role, refused) => {
+      for (const l of this.listeners) l.onRole?.(role, refused);
     });
-    record.setPid(this.proc.pid);
     this.proc.onStderr((text) => {
-      record.appendLog(text);
       for (const l of this.listeners) l.onStderr?.(text);
     });
     this.proc.onEvent((e) => this.onEvent(e));
@@ -89,6 +116,27 @@ export class RunSession {
 
   get pid(): number | undefined {
     return this.proc.pid;
+  }
+
+  /** Whether this window steers the run ('controller'), only shows it ('observer'), or is still connecting. */
+  get role(): ControlRole | undefined {
+    return this.proc.role;
+  }
+
+  /** Whether this session follows a trainer an earlier window started. */
+  get attached(): boolean {
+    return this.reattached;
+  }
+
+  /**
+   * Lets the trainer train on without this window: a debugger's run that was meant to go on is
+   * told to run free (nobody will send it the next step), then the control connection closes.
+   */
+  async detach(): Promise<void> {
+    if (this.ended) return;
+    if (this.options.mode === 'lockstep' && this.wantRunning && this.proc.role === 'controller') this.proc.send('resume');
+    this.detached = true;
+    await this.proc.detach();
   }
 
   get breakpoints(): BreakpointSettings {
@@ -137,7 +185,7 @@ export class RunSession {
 
   /** A new learning rate from the next step on (in lockstep too: it is read before the next step). */
   setLearningRate(change: LearningRateChange): void {
-    if (!this.ended) this.proc.setLearningRate(change);
+    if (!this.ended && !this.detached) this.proc.setLearningRate(change);
   }
 
   /** Stop = checkpoint and exit (the trainer saves before it ends). */
@@ -151,7 +199,12 @@ export class RunSession {
   }
 
   private send(type: TrainerCommandType): void {
-    if (!this.ended) this.proc.send(type);
+    if (!this.ended && !this.detached) this.proc.send(type);
+  }
+
+  /** A line as typed in the debug console. */
+  sendRaw(text: string): void {
+    if (!this.ended && !this.detached) this.proc.sendRaw(text);
   }
 
   private nextStep(): void {
@@ -170,8 +223,8 @@ export class RunSession {
   }
 
   private onEvent(e: TrainerEvent): void {
-    this.record.appendEvent(e);
-    this.tracker.apply(e);
+    // The arrival time: the ETA comes from wall time between steps, not the trainer's compute ms.
+    this.tracker.apply(e, performance.now());
     if (this.options.mode === 'lockstep') this.lockstep(e);
     for (const l of this.listeners) l.onEvent?.(e, this.tracker.snapshot);
   }
@@ -226,14 +279,14 @@ export class RunSession {
 
   private onExit(exit: TrainerExit): TrainerExit {
     this.ended = true;
-    this.record.setPid(undefined);
+    this.record.setTrainer(undefined);
     const s = this.tracker.snapshot;
     if (exit.protocolError) {
       s.status = 'failed';
       s.error = { version: 1, type: 'error', code: 'protocol', message: exit.protocolError.message, hint: 'The trainer and the extension disagree on the protocol: rebuild tuner-train (npm run build:native).' };
     } else if (s.status !== 'done' && s.status !== 'stopped' && s.status !== 'failed') {
       // No ending event: the process died (kill -9, a native crash, out of memory).
-      const how = exit.signal ? `was ended by ${exit.signal}` : `exited with code ${exit.code}`;
+      const how = exit.signal ? `was ended by ${exit.signal}` : exit.code !== null ? `exited with code ${exit.code}` : 'ended while this window was not watching it';
       s.status = s.start ? 'interrupted' : 'failed';
       s.error = {
         version: 1,

@@ -1,8 +1,10 @@
 // The run store: every run keeps a folder under the workspace, runs/<id>/, holding
-//   run.json      what was run (ARGS file, when, trainer pid while alive)
+//   run.json      what was run (ARGS file, when) and the registry of its trainer while alive
+//                 (pid, process start time, host: see engine/process-identity.ts)
 //   plan.json     the resolved plan tuner-train read
 //   events.jsonl  every trainer event, appended as it arrives (one line each)
 //   trainer.log   the trainer's stderr
+//   control.sock  the live trainer's control channel (engine/control-channel.ts)
 //   data/         the prepared shards;  checkpoints/, adapter/ or model/: the trainer's output
 // Appending each event as it arrives is what makes a killed trainer or a closed editor lose
 // nothing but the steps since the last checkpoint: the file is the run's memory.
@@ -15,6 +17,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { RunPlan } from '../engine/plan';
+import { isSameTrainer, type ProcessIdentity } from '../engine/process-identity';
 import { parseTrainerEvent, type TrainerEvent } from '../engine/protocol';
 import { RunStateTracker, isLive, type RunSnapshot } from './run-state';
 
@@ -30,6 +33,12 @@ export interface RunMeta {
   created: string;
   /** Process id of the trainer while one is (or was last) running for this run. */
   pid?: number;
+  /** That process's start time (process-identity.ts), so a pid given to another process since is not taken for the trainer. */
+  pidStart?: string;
+  /** The machine it runs on. */
+  host?: string;
+  /** Set when a window let the live trainer go on without it; the next window reports how the run went meanwhile. */
+  detachedAt?: string;
   /** ARGS.json's model and method, for the runs view (absent in runs made before they were kept). */
   model?: string;
   method?: string;
@@ -99,15 +108,6 @@ export function parseEventLog(text: string, file: string): TrainerEvent[] {
   return events;
 }
 
-function isProcessAlive(pid: number | undefined): boolean {
-  if (!pid) return false;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
 
 /** One run's folder. */
 export class RunRecord {
@@ -221,8 +221,26 @@ export class RunRecord {
     fs.renameSync(`${file}.tmp`, file);
   }
 
-  setPid(pid: number | undefined): void {
-    this.meta = { ...this.meta, pid };
+  /** Records the trainer's identity when it starts (undefined: it ended). */
+  setTrainer(id: ProcessIdentity | undefined): void {
+    this.meta = { ...this.meta, pid: id?.pid, pidStart: id?.start, host: id?.host };
+    this.writeMeta();
+  }
+
+  /** The recorded trainer, when there is one (the fields are checked before use: run.json can come with a repository). */
+  trainerIdentity(): ProcessIdentity | undefined {
+    const { pid, pidStart, host } = this.meta;
+    if (typeof pid !== 'number' || typeof pidStart !== 'string' || typeof host !== 'string') return undefined;
+    return { pid, start: pidStart, host };
+  }
+
+  /** True while the trainer recorded in run.json is alive and still this run's (not a reused pid). */
+  trainerAlive(): boolean {
+    return isSameTrainer(this.trainerIdentity(), this.planFile);
+  }
+
+  markDetached(when: Date | undefined): void {
+    this.meta = { ...this.meta, detachedAt: when?.toISOString() };
     this.writeMeta();
   }
 
@@ -233,6 +251,18 @@ export class RunRecord {
 
   appendLog(text: string): void {
     fs.appendFileSync(this.logFile, text);
+  }
+
+  /**
+   * The complete lines of events.jsonl read at once, and the byte offset after the last of
+   * them: a reader that continues from `offset` sees every later event exactly once.
+   */
+  eventsAndOffset(): { events: TrainerEvent[]; offset: number } {
+    if (!fs.existsSync(this.eventsFile) && !isLink(this.eventsFile)) return { events: [], offset: 0 };
+    refuseLink(this.eventsFile);
+    const bytes = fs.readFileSync(this.eventsFile);
+    const offset = bytes.lastIndexOf(0x0a) + 1;
+    return { events: parseEventLog(bytes.subarray(0, offset).toString('utf8'), this.eventsFile), offset };
   }
 
   events(): TrainerEvent[] {
@@ -246,7 +276,7 @@ export class RunRecord {
    */
   snapshot(events = this.events()): RunSnapshot {
     const s = new RunStateTracker().applyAll(events);
-    if (isLive(s.status) && !isProcessAlive(this.meta.pid)) s.status = events.length === 0 ? 'failed' : 'interrupted';
+    if (isLive(s.status) && !this.trainerAlive()) s.status = events.length === 0 ? 'failed' : 'interrupted';
     if (events.length === 0 && s.status === 'failed' && typeof this.meta.failure?.message === 'string') {
       s.error = { version: 1, type: 'error', code: 'preparation_failed', message: this.meta.failure.message, hint: typeof this.meta.failure.hint === 'string' ? this.meta.failure.hint : '' };
     }

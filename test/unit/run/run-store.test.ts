@@ -1,8 +1,10 @@
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { test } from 'node:test';
+import { identify } from '../../../src/core/engine/process-identity';
 import { newRunId, parseEventLog, RunRecord, RunStore, RunStoreError } from '../../../src/core/run/run-store';
 import { start, stepEv } from './events';
 
@@ -24,7 +26,7 @@ test('the event log drops a last line cut by a kill, and names any other bad lin
   assert.throws(() => parseEventLog(good + '{"version":9,"type":"step"}\n', 'e.jsonl'), /e\.jsonl:3: .*version 9/);
 });
 
-test('create, append, reopen, list newest first; a run whose trainer is gone is interrupted', () => {
+test('create, append, reopen, list newest first; a run whose trainer is gone (or whose pid is reused) is interrupted', async () => {
   const store = new RunStore(path.join(tmp(), 'runs'));
   const a = store.create('/w/ARGS.json', new Date(Date.UTC(2026, 0, 1, 10)));
   const b = store.create('/w/ARGS.json', new Date(Date.UTC(2026, 0, 1, 11)));
@@ -32,15 +34,29 @@ test('create, append, reopen, list newest first; a run whose trainer is gone is 
   a.appendEvent(stepEv(1, 3));
   a.appendEvent({ version: 1, type: 'checkpoint', step: 1, path: path.join(a.dir, 'checkpoints', 'step-00000001') });
   a.appendEvent(stepEv(2, 2.5));
-  a.setPid(2 ** 22 + 12345); // no such process
+  a.setTrainer({ pid: 2 ** 22 + 12345, start: '1', host: os.hostname() }); // no such process
   const reopened = store.open(a.id);
   assert.equal(reopened.events().length, 4);
   assert.equal(reopened.snapshot().status, 'interrupted');
   assert.equal(reopened.lastCheckpoint(), undefined, 'a checkpoint folder that does not exist is not offered');
   fs.mkdirSync(path.join(a.dir, 'checkpoints', 'step-00000001'), { recursive: true });
   assert.equal(reopened.lastCheckpoint()?.step, 1);
-  a.setPid(process.pid); // alive: still running as far as the disk can tell
-  assert.equal(store.open(a.id).snapshot().status, 'running');
+  // Alive: a process whose command line names this run's plan, with the start time recorded.
+  const trainer = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 60000)', a.planFile], { stdio: 'ignore' });
+  try {
+    await new Promise((r) => trainer.once('spawn', r));
+    a.setTrainer(identify(trainer.pid!));
+    assert.equal(store.open(a.id).snapshot().status, 'running');
+    // The same pid with another start time is a process that got the number since.
+    a.setTrainer({ ...identify(trainer.pid!)!, start: 'another start' });
+    assert.equal(store.open(a.id).snapshot().status, 'interrupted');
+    // A live process that is not this run's trainer (a reused pid) does not keep the run live.
+    a.setTrainer(identify(process.pid));
+    assert.equal(store.open(a.id).snapshot().status, 'interrupted');
+    a.setTrainer(identify(trainer.pid!));
+  } finally {
+    trainer.kill('SIGKILL');
+  }
   const { runs, problems } = store.list();
   assert.deepEqual(runs.map((r) => r.meta.id), [b.id, a.id]);
   assert.deepEqual(problems, []);

@@ -1,0 +1,98 @@
+// Runs outlive windows: when the extension activates it follows again every trainer of the
+// workspace that is still running (RunManager.reattach: the dashboard, status bar and runs view
+// come back, pause/stop work through the control channel), and reports how the runs that a
+// closed window left training went meanwhile: finished (final loss, time, Open Dashboard, Open
+// Folder, Try in Playground) or died (the reason from its log, Resume from its last checkpoint).
+// When the window closes, live trainers train on (detach) unless tuner.runs.stopWhenWindowCloses.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import * as vscode from 'vscode';
+import type { RunManager } from '../core/run/run-manager';
+import { isLive } from '../core/run/run-state';
+import type { RunRecord, RunSummary } from '../core/run/run-store';
+import { log } from './output';
+
+/** Training time for a notification: 42 s, 17 min, 3 h 05 min. */
+function trainingTime(ms: number): string {
+  const s = Math.round(ms / 1000);
+  if (s < 90) return `${s} s`;
+  const min = Math.round(s / 60);
+  return min < 90 ? `${min} min` : `${Math.floor(min / 60)} h ${String(min % 60).padStart(2, '0')} min`;
+}
+
+/** What the last activation reported (for the integration tests). */
+export const reattachReports: { runId: string; message: string; actions: string[] }[] = [];
+
+/** The last non-empty line of a run's trainer.log: why a trainer that died said it stopped. */
+export function lastLogLine(record: RunRecord): string | undefined {
+  try {
+    const text = fs.readFileSync(record.logFile, 'utf8').slice(-4096);
+    return text.trim().split('\n').pop()?.trim() || undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function show(runId: string, message: string, actions: string[], error: boolean, act: (choice: string) => void): void {
+  reattachReports.push({ runId, message, actions });
+  if (reattachReports.length > 20) reattachReports.shift();
+  log.info(message);
+  // Notifications turn [text](target) into links; log lines can quote anything.
+  const text = message.replace(/\]\(/g, '] (');
+  const shown = error ? vscode.window.showErrorMessage(text, ...actions) : vscode.window.showInformationMessage(text, ...actions);
+  void shown.then((choice) => choice && act(choice), () => undefined);
+}
+
+function reportEnded(m: RunManager, run: RunSummary): void {
+  const id = run.meta.id;
+  const s = run.snapshot;
+  const since = run.meta.detachedAt ? ` (left training ${new Date(run.meta.detachedAt).toLocaleString()})` : '';
+  const record = m.store.open(id);
+  if (s.status === 'done' || s.status === 'stopped') {
+    const steps = record.events().filter((e) => e.type === 'step');
+    const ms = steps.reduce((sum, e) => sum + (e.type === 'step' ? e.ms : 0), 0);
+    const loss = s.loss !== undefined ? `, final loss ${s.loss.toFixed(3)}` : '';
+    const message = `Tuner: run ${id} ${s.status === 'done' ? 'finished' : 'was stopped'} while no window was open${since}: step ${s.step}/${s.maxSteps}${loss}, ${trainingTime(ms)} of training.`;
+    const actions = s.status === 'done' ? ['Open Dashboard', 'Open Folder', 'Try in Playground'] : ['Open Dashboard', 'Open Folder'];
+    show(id, message, actions, false, (choice) => {
+      if (choice === 'Open Dashboard') void vscode.commands.executeCommand('tuner.openDashboard', id);
+      if (choice === 'Open Folder') void vscode.commands.executeCommand('revealFileInOS', vscode.Uri.file(path.join(record.dir, 'run.json')));
+      if (choice === 'Try in Playground') void vscode.commands.executeCommand('tuner.tryInPlayground', id);
+    });
+    return;
+  }
+  const reason = s.error ? `${s.error.message}${s.error.hint ? ` — ${s.error.hint}` : ''}` : `tuner-train ended at step ${s.step} without finishing; its log ends: ${lastLogLine(record) ?? '(empty)'}`;
+  const ckpt = record.lastCheckpoint();
+  const message = `Tuner: run ${id} ${s.status} while no window was open${since}: ${reason}${ckpt ? ` Its last checkpoint is at step ${ckpt.step}.` : ''}`;
+  const actions = ckpt ? ['Resume', 'Show Log'] : ['Show Log'];
+  show(id, message, actions, true, (choice) => {
+    if (choice === 'Resume') void vscode.commands.executeCommand('tuner.resumeFromCheckpoint', id);
+    if (choice === 'Show Log') void vscode.window.showTextDocument(vscode.Uri.file(record.logFile));
+  });
+}
+
+/**
+ * Follows the workspace's live trainers again and reports the runs that ended since a window
+ * left them training. Each report is made once: the mark is cleared when reported (or when the
+ * run is followed again, so its end is announced as any run's).
+ */
+export function reattachRuns(m: RunManager): void {
+  for (const session of m.reattach()) {
+    log.info(`run ${session.record.id}: trainer ${session.pid} is still training; following it again from step ${session.snapshot.step}`);
+    if (session.record.meta.detachedAt) session.record.markDetached(undefined);
+  }
+  for (const run of m.store.list().runs) {
+    if (!run.meta.detachedAt || isLive(run.snapshot.status) || m.session(run.meta.id)) continue;
+    try {
+      m.store.open(run.meta.id).markDetached(undefined);
+      reportEnded(m, run);
+    } catch (e) {
+      log.warn(`run ${run.meta.id}: ${(e as Error).message}`);
+    }
+  }
+}
+
+/** On closing: the trainers train on, or stop (checkpointing) when the user chose so. */
+export function releaseRuns(m: RunManager, stopWhenWindowCloses: boolean): Promise<unknown> {
+  return stopWhenWindowCloses ? m.stopAll() : m.detachAll();
+}
