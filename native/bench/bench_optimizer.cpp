@@ -26,7 +26,7 @@ constexpr int64_t kChunk = 1 << 16;  // the optimizer's work chunk
 // The peer: clip_grads_by_norm's in-place pass, then AdamW's element loop, chunked as the
 // optimizer chunks its work.
 void peer_step(float* w, float* m, float* v, float* g, int64_t n, int64_t step, double lr, double coef,
-               const AdamWConfig& c, ThreadPool* pool) {
+               const OptimizerConfig& c, ThreadPool* pool) {
   const float c32 = static_cast<float>(coef);
   const int64_t chunks = (n + kChunk - 1) / kChunk;
   pool->parallel_for(chunks, [&](int64_t b, int64_t e, int) {
@@ -76,8 +76,8 @@ int main(int argc, char** argv) {
   p.shape = {n};
   p.data = w.data();
   p.grad = g.data();
-  AdamWConfig cfg;
-  AdamW opt(cfg, {&p});
+  OptimizerConfig cfg;
+  Optimizer opt(cfg, {&p});
   const double max_norm = 1.0, lr = 1e-4;
 
   double best_ours = 1e30, best_peer = 1e30;

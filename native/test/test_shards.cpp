@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <algorithm>
 #include <cstring>
 #include <fstream>
 #include <set>
@@ -129,6 +130,22 @@ int main() {
     big[3].tokens[1] = 5000;
     write_set(root + "/vocab", encode(big));
     CHECK_ERROR(load_shards(root + "/vocab"), "bad_shards", "5000");
+  }
+  {  // data with nothing to train on: refused with the shard and the reason
+    std::vector<Doc> unmasked = docs;
+    for (Doc& d : unmasked) std::fill(d.mask.begin(), d.mask.end(), 0);
+    unmasked[4].mask[0] = 1;  // the first token is never a target: still nothing to train
+    write_set(root + "/nomask", encode(unmasked));
+    CHECK_ERROR(load_shards(root + "/nomask"), "bad_shards", root + "/nomask/shard-00000.bin");
+    CHECK_ERROR(load_shards(root + "/nomask"), "bad_shards", "no trained token: the loss mask is 0 at every target of its 23 documents");
+    std::vector<Doc> singles;
+    for (int i = 0; i < 5; ++i) singles.push_back({{static_cast<uint32_t>(i + 1)}, {1}});
+    write_set(root + "/singles", encode(singles));
+    CHECK_ERROR(load_shards(root + "/singles"), "bad_shards", "all 5 documents have a single token");
+    std::vector<Doc> one = unmasked;  // one trained target among them is enough
+    one[7].mask.back() = 1;
+    write_set(root + "/one", encode(one));
+    CHECK(load_shards(root + "/one").num_documents() == 23);
   }
 
   ShardSet set = load_shards(root + "/ok");

@@ -48,7 +48,9 @@ int main() {
     CHECK(plan_fingerprint(p) != plan_fingerprint(q));
   }
   CHECK_ERROR(parse_with("model_dir", ""), "bad_plan", "\"model_dir\" is missing");
-  CHECK_ERROR(parse_with("method", "\"qlora\""), "bad_plan", "\"method\" is \"qlora\"");
+  CHECK_ERROR(parse_with("method", "\"dpo\""), "bad_plan", "\"method\" is \"dpo\"");
+  CHECK_ERROR(parse_with("base_quant", "\"q8_0\""), "bad_plan", "\"base_quant\" is \"q8_0\"");
+  CHECK_ERROR(parse_with("gradient_checkpointing", "1"), "bad_plan", "\"gradient_checkpointing\" must be true or false");
   CHECK_ERROR(parse_with("schedule", "\"poly\""), "bad_plan", "\"schedule\"");
   CHECK_ERROR(parse_with("batch_size", "0"), "bad_plan", "\"batch_size\" is 0");
   CHECK_ERROR(parse_with("batch_size", "\"4\""), "bad_plan", "\"batch_size\" must be a number");
@@ -56,7 +58,28 @@ int main() {
   CHECK_ERROR(parse_with("optimizer", "{\"lr\":-1}"), "bad_plan", "\"optimizer.lr\"");
   CHECK_ERROR(parse_with("optimizer", "{\"betas\":[0.9]}"), "bad_plan", "\"optimizer.lr\" is missing");
   CHECK_ERROR(parse_with("optimizer", "{\"lr\":1e-3,\"betas\":[0.9]}"), "bad_plan", "\"optimizer.betas\"");
-  CHECK_ERROR(parse_with("optimizer", "{\"lr\":1e-3,\"momentum\":0.9}"), "bad_plan", "\"optimizer.momentum\" is not a plan field");
+  CHECK_ERROR(parse_with("optimizer", "{\"lr\":1e-3,\"momentum\":0.9}"), "bad_plan", "\"optimizer.momentum\" applies to optimizer \"sgd\" only");
+  CHECK_ERROR(parse_with("optimizer", "{\"lr\":1e-3,\"rho\":0.9}"), "bad_plan", "\"optimizer.rho\" is not a plan field");
+  CHECK_ERROR(parse_with("optimizer", "{\"name\":\"adam\",\"lr\":1e-3}"), "bad_plan", "\"optimizer.name\" is \"adam\"");
+  CHECK_ERROR(parse_with("optimizer", "{\"name\":\"sgd\",\"lr\":1e-3,\"nesterov\":true}"), "bad_plan", "\"optimizer.nesterov\" needs momentum");
+  // LOMO applies gradients inside backward: no accumulation, no optimizer state.
+  CHECK_ERROR(parse_with("method", "\"lomo\""), "bad_plan", "cannot accumulate micro-batches");
+  {
+    // Lion takes the paper's betas unless the plan gives them; SGD's momentum and Nesterov, a
+    // qlora base and checkpointing are read; another optimizer is another fingerprint.
+    RunPlan lion = parse_with("optimizer", "{\"name\":\"lion\",\"lr\":1e-4}");
+    CHECK(lion.optimizer.kind == OptimizerKind::Lion && lion.optimizer.beta1 == 0.9 && lion.optimizer.beta2 == 0.99);
+    RunPlan sgd = parse_with("optimizer", "{\"name\":\"sgd\",\"lr\":1e-2,\"momentum\":0.9,\"nesterov\":true}");
+    CHECK(sgd.optimizer.kind == OptimizerKind::Sgd && sgd.optimizer.momentum == 0.9 && sgd.optimizer.nesterov);
+    CHECK(plan_fingerprint(lion) != plan_fingerprint(sgd));
+    RunPlan q = parse_with("method", "\"qlora\"");
+    CHECK(q.is_lora() && q.base_quant == "nf4");
+    RunPlan q8 = parse_with("base_quant", "\"int8\"");
+    q8.method = "qlora";
+    CHECK(plan_fingerprint(q) != plan_fingerprint(q8));
+    RunPlan gc = parse_with("gradient_checkpointing", "true");
+    CHECK(gc.gradient_checkpointing && plan_fingerprint(gc) == plan_fingerprint(parse_with("gradient_checkpointing", "false")));
+  }
   CHECK_ERROR(parse_with("lora", "{\"target_modules\":[\"qproj\"]}"), "bad_plan", "\"lora.target_modules\"");
   CHECK_ERROR(parse_with("learning_rate", "0.1"), "bad_plan", "\"learning_rate\" is not a plan field");
   CHECK_ERROR(parse_with("epochs", "3"), "bad_plan", "\"epochs\" is set together with max_steps");

@@ -4,6 +4,7 @@
 #pragma once
 #include <cstdio>
 #include <exception>
+#include <new>
 #include <string>
 
 #include "tuner/error.h"
@@ -22,10 +23,18 @@ int run_tool(Run&& run) {
     err.set("hint", Json(e.hint()));
     std::fprintf(stderr, "%s\n", err.dump().c_str());
     return 2;
+  } catch (const std::bad_alloc&) {
+    Json err = Json::object();
+    err.set("code", Json(std::string("out_of_memory")));
+    err.set("message", Json(std::string("ran out of memory")));
+    err.set("hint", Json(std::string(error_code_hint("out_of_memory"))));
+    std::fprintf(stderr, "%s\n", err.dump().c_str());
+    return 3;
   } catch (const std::exception& e) {
     Json err = Json::object();
     err.set("code", Json(std::string("internal")));
     err.set("message", Json(std::string(e.what())));
+    err.set("hint", Json(std::string(error_code_hint("internal"))));
     std::fprintf(stderr, "%s\n", err.dump().c_str());
     return 3;
   }

@@ -4,7 +4,8 @@
 //   full: config.json + model.safetensors + the base's tokenizer files (tokenizer.json,
 //         tokenizer_config.json, generation_config.json, …): a Hugging Face folder, loadable as is
 //   both: trainer_state.json (step, data cursor, RNG, plan fingerprint, losses so far)
-//         optimizer.safetensors (AdamW exp_avg / exp_avg_sq per trainable tensor, fp32)
+//         optimizer.safetensors (per trainable tensor, fp32: AdamW exp_avg / exp_avg_sq, Lion
+//         exp_avg, SGD momentum_buffer; none for LOMO or SGD without momentum)
 #pragma once
 #include <cstdint>
 #include <string>
@@ -15,7 +16,7 @@
 namespace tuner {
 
 class Model;
-class AdamW;
+class Optimizer;
 
 struct TrainerState {
   int64_t step = 0;  // optimizer steps done
@@ -30,13 +31,13 @@ struct TrainerState {
 // Writes checkpoint `dir` (must not exist yet) for the model, optimizer and state; a full
 // checkpoint takes its tokenizer files from `tokenizer_dir` (the plan's model_dir).
 void save_checkpoint(const std::string& dir, const Model& model, bool lora, const std::string& tokenizer_dir,
-                     const AdamW& opt, const TrainerState& state);
+                     const Optimizer& opt, const TrainerState& state);
 
 // Reads trainer_state.json of a checkpoint. Throws TunerError("bad_checkpoint") when missing.
 TrainerState read_trainer_state(const std::string& dir);
 
-// Restores AdamW moments and step count; every trainable tensor must be present with its shape.
-void load_optimizer_state(const std::string& dir, AdamW* opt);
+// Restores the optimizer's states and step count; every trainable tensor must be present with its shape.
+void load_optimizer_state(const std::string& dir, Optimizer* opt);
 
 // Removes leftovers of interrupted saves (".tmp-*" folders) under `parent`.
 void remove_stale_temp_dirs(const std::string& parent);

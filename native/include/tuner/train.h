@@ -26,9 +26,12 @@ struct SamplePlan {
 
 struct RunPlan {
   std::string model_dir, data_dir, output_dir;
-  std::string method = "lora";  // full | lora
+  // full | lora | qlora (LoRA on a frozen base stored in base_quant) | lomo (full, each tensor
+  // updated during backward: no optimizer state, no whole-model gradient).
+  std::string method = "lora";
+  std::string base_quant = "nf4";  // qlora: nf4 | int8 | int4 (q4_0 blocks)
   LoraConfig lora;
-  AdamWConfig optimizer;
+  OptimizerConfig optimizer;
   ScheduleKind schedule = ScheduleKind::Constant;
   int64_t warmup_steps = 0;
   int64_t max_steps = 0;  // from the plan, or derived from epochs
@@ -41,8 +44,12 @@ struct RunPlan {
   std::string eval_data_dir;  // empty: no eval
   int64_t eval_max_batches = 0;  // 0: the whole eval set
   SamplePlan samples;
+  // Keep each layer's input only and recompute the layer in backward (same numbers, less memory).
+  bool gradient_checkpointing = false;
 
-  bool is_lora() const { return method == "lora"; }
+  // Methods that train adapters (and save a PEFT folder) on a frozen base.
+  bool is_lora() const { return method == "lora" || method == "qlora"; }
+  bool is_lomo() const { return method == "lomo"; }
 };
 
 // Parses and validates a plan. Relative paths are resolved against base_dir (the plan file's

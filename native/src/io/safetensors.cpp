@@ -10,6 +10,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cmath>
 #include <cstdio>
 #include <cstring>
 
@@ -163,6 +164,26 @@ void SafetensorsFile::read_f32(const TensorInfo& t, float* dst) const {
     throw TunerError("unsupported_dtype", path_ + ": tensor \"" + t.name + "\" has dtype " + t.dtype_name + "; weights must be F32, F16 or BF16",
                      "Convert the checkpoint to float32, float16 or bfloat16 (quantized checkpoints are not supported for training).");
   convert_to_f32(dst, data(t), t.numel(), t.dtype);
+  // A NaN or infinity read here would surface as a NaN loss at step 1 (training) or as garbage
+  // text (inference); every tool refuses it at load instead, naming the tensor.
+  const int64_t n = t.numel();
+  int64_t bad_at = -1;
+  for (int64_t i = 0; i < n; ++i) {
+    if (!std::isfinite(dst[i])) {
+      bad_at = i;
+      break;
+    }
+  }
+  if (bad_at >= 0) {
+    int64_t count = 0;
+    for (int64_t i = bad_at; i < n; ++i) count += !std::isfinite(dst[i]);
+    throw TunerError("non_finite_weights",
+                     path_ + ": tensor \"" + t.name + "\" holds " + message_number(dst[bad_at]) + " (element " +
+                         std::to_string(bad_at) + "; " + std::to_string(count) + " of its " + std::to_string(n) +
+                         " values are not finite)",
+                     "The weights hold NaN or infinity (a diverged run or a damaged file); use the model as published "
+                     "or an earlier checkpoint.");
+  }
 }
 
 void SafetensorsWriter::add(const std::string& name, const std::vector<int64_t>& shape, const float* data, DType dtype) {

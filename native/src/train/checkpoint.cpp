@@ -145,7 +145,7 @@ void save_model_folder(const std::string& dir, const Model& model, bool lora, co
 }
 
 void save_checkpoint(const std::string& dir, const Model& model, bool lora, const std::string& tokenizer_dir,
-                     const AdamW& opt, const TrainerState& state) {
+                     const Optimizer& opt, const TrainerState& state) {
   const std::string parent = parent_of(dir);
   ensure_dir(parent);
   const std::string base = dir.substr(parent.size() + 1);
@@ -157,9 +157,10 @@ void save_checkpoint(const std::string& dir, const Model& model, bool lora, cons
   SafetensorsWriter w;
   for (size_t i = 0; i < opt.params().size(); ++i) {
     const Param* p = opt.params()[i];
-    w.add("exp_avg." + p->name, p->shape, opt.exp_avg(i).data());
-    w.add("exp_avg_sq." + p->name, p->shape, opt.exp_avg_sq(i).data());
+    for (int slot = 0; slot < opt.state_slots(); ++slot)
+      w.add(std::string(opt.state_name(slot)) + "." + p->name, p->shape, opt.state(slot, i).data());
   }
+  w.set_metadata("optimizer", optimizer_kind_name(opt.config().kind));
   w.set_metadata("step", std::to_string(opt.step_count()));
   w.write(tmp + "/optimizer.safetensors");
 
@@ -229,18 +230,18 @@ TrainerState read_trainer_state(const std::string& dir) {
   return s;
 }
 
-void load_optimizer_state(const std::string& dir, AdamW* opt) {
+void load_optimizer_state(const std::string& dir, Optimizer* opt) {
   const std::string path = dir + "/optimizer.safetensors";
   if (!exists(path)) bad_checkpoint(dir, "optimizer.safetensors is missing");
   std::unique_ptr<SafetensorsFile> f = SafetensorsFile::open(path);
   for (size_t i = 0; i < opt->params().size(); ++i) {
     const Param* p = opt->params()[i];
-    for (int which = 0; which < 2; ++which) {
-      const std::string name = (which == 0 ? "exp_avg." : "exp_avg_sq.") + p->name;
+    for (int slot = 0; slot < opt->state_slots(); ++slot) {
+      const std::string name = std::string(opt->state_name(slot)) + "." + p->name;
       const TensorInfo* t = f->find(name);
       if (!t) bad_checkpoint(path, "has no tensor " + name + " (checkpoint of another model or method?)");
       if (t->shape != p->shape) bad_checkpoint(path, name + " has shape " + shape_str(t->shape) + ", the model needs " + shape_str(p->shape));
-      f->read_f32(*t, which == 0 ? opt->exp_avg(i).data() : opt->exp_avg_sq(i).data());
+      f->read_f32(*t, opt->state(slot, i).data());
     }
   }
   auto it = f->metadata().find("step");

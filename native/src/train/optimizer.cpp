@@ -1,4 +1,5 @@
-// AdamW (global-norm clipping folded into its update) and the global grad norm. Work is split
+// AdamW, Lion and SGD (global-norm clipping folded into each update), LOMO's per-tensor step,
+// and the global grad norm. Work is split
 // into fixed-size chunks (not per thread) so every result, including the reduction order of the
 // grad norm, is the same for any thread count; that keeps resumed runs bit-identical and makes
 // thread count a pure speed knob. The element loops are vector kernels (vk_optimizer.inc,
@@ -45,40 +46,122 @@ void for_each_chunk(const std::vector<Chunk>& chunks, ThreadPool* pool, Fn&& fn)
 
 }  // namespace
 
-AdamW::AdamW(const AdamWConfig& cfg, const std::vector<Param*>& params) : cfg_(cfg), params_(params) {
-  m_.resize(params.size());
-  v_.resize(params.size());
+bool parse_optimizer_kind(const std::string& name, OptimizerKind* out) {
+  if (name == "adamw") *out = OptimizerKind::AdamW;
+  else if (name == "lion") *out = OptimizerKind::Lion;
+  else if (name == "sgd") *out = OptimizerKind::Sgd;
+  else return false;
+  return true;
+}
+
+const char* optimizer_kind_name(OptimizerKind k) {
+  switch (k) {
+    case OptimizerKind::AdamW: return "adamw";
+    case OptimizerKind::Lion: return "lion";
+    case OptimizerKind::Sgd: return "sgd";
+  }
+  return "?";
+}
+
+Optimizer::Optimizer(const OptimizerConfig& cfg, const std::vector<Param*>& params) : cfg_(cfg), params_(params) {
+  int slots = 0;
+  switch (cfg.kind) {
+    case OptimizerKind::AdamW: slots = 2; break;
+    case OptimizerKind::Lion: slots = 1; break;
+    case OptimizerKind::Sgd: slots = cfg.momentum != 0.0 ? 1 : 0; break;
+  }
+  TUNER_CHECK(!cfg.nesterov || (cfg.kind == OptimizerKind::Sgd && cfg.momentum > 0.0), "Nesterov needs SGD with momentum");
+  state_.assign(static_cast<size_t>(slots), std::vector<std::vector<float>>(params.size()));
   for (size_t i = 0; i < params.size(); ++i) {
-    TUNER_CHECK(params[i]->grad != nullptr, "AdamW given a frozen parameter: " + params[i]->name);
-    m_[i].assign(static_cast<size_t>(params[i]->numel()), 0.0f);
-    v_[i].assign(static_cast<size_t>(params[i]->numel()), 0.0f);
+    // Stateless SGD also stands for LOMO, whose gradients exist only inside backward.
+    TUNER_CHECK(params[i]->grad != nullptr || slots == 0, "optimizer given a frozen parameter: " + params[i]->name);
+    for (auto& slot : state_) slot[i].assign(static_cast<size_t>(params[i]->numel()), 0.0f);
   }
 }
 
-void AdamW::step(double lr, ThreadPool* pool, double grad_scale) {
-  ++step_;
-  // Same operation order as torch.optim.AdamW's single-tensor path, in fp32 per element;
-  // the scalar factors are computed in double and rounded once, as torch does with Python floats.
-  const double bc1 = 1.0 - std::pow(cfg_.beta1, static_cast<double>(step_));
-  const double bc2 = 1.0 - std::pow(cfg_.beta2, static_cast<double>(step_));
-  AdamWScalars s;
-  s.grad_scale = static_cast<float>(grad_scale);
-  s.decay = static_cast<float>(1.0 - lr * cfg_.weight_decay);
-  s.beta1 = static_cast<float>(cfg_.beta1);
-  s.one_minus_beta1 = static_cast<float>(1.0 - cfg_.beta1);
-  s.beta2 = static_cast<float>(cfg_.beta2);
-  s.one_minus_beta2 = static_cast<float>(1.0 - cfg_.beta2);
-  s.step_size = static_cast<float>(lr / bc1);
-  s.bias_correction2_sqrt = static_cast<float>(std::sqrt(bc2));
-  s.eps = static_cast<float>(cfg_.eps);
+const char* Optimizer::state_name(int slot) const {
+  switch (cfg_.kind) {
+    case OptimizerKind::AdamW: return slot == 0 ? "exp_avg" : "exp_avg_sq";
+    case OptimizerKind::Lion: return "exp_avg";
+    case OptimizerKind::Sgd: return "momentum_buffer";
+  }
+  return "?";
+}
 
+void Optimizer::step(double lr, ThreadPool* pool, double grad_scale) {
+  ++step_;
+  // The scalar factors are computed in double and rounded once, as torch does with Python floats;
+  // the element loops run in fp32 in the reference's order of operations.
   const VectorKernels& k = vector_kernels();
   const std::vector<Chunk> chunks = make_chunks(params_);
+  if (cfg_.kind == OptimizerKind::AdamW) {
+    const double bc1 = 1.0 - std::pow(cfg_.beta1, static_cast<double>(step_));
+    const double bc2 = 1.0 - std::pow(cfg_.beta2, static_cast<double>(step_));
+    AdamWScalars s;
+    s.grad_scale = static_cast<float>(grad_scale);
+    s.decay = static_cast<float>(1.0 - lr * cfg_.weight_decay);
+    s.beta1 = static_cast<float>(cfg_.beta1);
+    s.one_minus_beta1 = static_cast<float>(1.0 - cfg_.beta1);
+    s.beta2 = static_cast<float>(cfg_.beta2);
+    s.one_minus_beta2 = static_cast<float>(1.0 - cfg_.beta2);
+    s.step_size = static_cast<float>(lr / bc1);
+    s.bias_correction2_sqrt = static_cast<float>(std::sqrt(bc2));
+    s.eps = static_cast<float>(cfg_.eps);
+    for_each_chunk(chunks, pool, [&](size_t c) {
+      const Chunk& ch = chunks[c];
+      Param* p = params_[ch.param];
+      k.adamw_update(p->data + ch.begin, state_[0][ch.param].data() + ch.begin, state_[1][ch.param].data() + ch.begin,
+                     p->grad + ch.begin, ch.end - ch.begin, s);
+    });
+  } else if (cfg_.kind == OptimizerKind::Lion) {
+    LionScalars s;
+    s.grad_scale = static_cast<float>(grad_scale);
+    s.decay = static_cast<float>(1.0 - lr * cfg_.weight_decay);
+    s.lr = static_cast<float>(lr);
+    s.beta1 = static_cast<float>(cfg_.beta1);
+    s.one_minus_beta1 = static_cast<float>(1.0 - cfg_.beta1);
+    s.beta2 = static_cast<float>(cfg_.beta2);
+    s.one_minus_beta2 = static_cast<float>(1.0 - cfg_.beta2);
+    for_each_chunk(chunks, pool, [&](size_t c) {
+      const Chunk& ch = chunks[c];
+      Param* p = params_[ch.param];
+      k.lion_update(p->data + ch.begin, state_[0][ch.param].data() + ch.begin, p->grad + ch.begin, ch.end - ch.begin, s);
+    });
+  } else {
+    SgdScalars s;
+    s.grad_scale = static_cast<float>(grad_scale);
+    s.weight_decay = static_cast<float>(cfg_.weight_decay);
+    s.momentum = static_cast<float>(cfg_.momentum);
+    s.lr = static_cast<float>(lr);
+    s.nesterov = cfg_.nesterov;
+    const bool has_buf = !state_.empty();
+    for_each_chunk(chunks, pool, [&](size_t c) {
+      const Chunk& ch = chunks[c];
+      Param* p = params_[ch.param];
+      k.sgd_update(p->data + ch.begin, has_buf ? state_[0][ch.param].data() + ch.begin : nullptr, p->grad + ch.begin,
+                   ch.end - ch.begin, s);
+    });
+  }
+}
+
+void lomo_update(Param* p, double lr, double weight_decay, double grad_scale, ThreadPool* pool) {
+  // SGD without momentum, decay decoupled as the LOMO paper writes it (w (1 - lr wd) - lr g).
+  SgdScalars s;
+  s.grad_scale = static_cast<float>(grad_scale);
+  s.weight_decay = 0.0f;
+  s.momentum = 0.0f;
+  s.lr = static_cast<float>(lr);
+  s.nesterov = false;
+  const float decay = static_cast<float>(1.0 - lr * weight_decay);
+  const std::vector<Chunk> chunks = make_chunks({p});
+  const VectorKernels& k = vector_kernels();
   for_each_chunk(chunks, pool, [&](size_t c) {
     const Chunk& ch = chunks[c];
-    Param* p = params_[ch.param];
-    k.adamw_update(p->data + ch.begin, m_[ch.param].data() + ch.begin, v_[ch.param].data() + ch.begin,
-                   p->grad + ch.begin, ch.end - ch.begin, s);
+    float* w = p->data + ch.begin;
+    const int64_t n = ch.end - ch.begin;
+    if (decay != 1.0f)
+      for (int64_t i = 0; i < n; ++i) w[i] *= decay;
+    k.sgd_update(w, nullptr, p->grad + ch.begin, n, s);
   });
 }
 

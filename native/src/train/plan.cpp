@@ -161,7 +161,8 @@ RunPlan parse_plan(const Json& j, const std::string& source, const std::string& 
   if (!j.is_object()) throw TunerError("bad_plan", source + ": a plan is a JSON object", "See docs/trainer-protocol.md for an example plan.");
   r.only_known(j, "", {"version", "model_dir", "data_dir", "output_dir", "method", "lora", "optimizer", "schedule",
                        "warmup_steps", "max_steps", "epochs", "batch_size", "seq_len", "grad_accum", "max_grad_norm",
-                       "seed", "threads", "save_interval", "eval_interval", "eval_data_dir", "eval_max_batches", "samples"});
+                       "seed", "threads", "save_interval", "eval_interval", "eval_data_dir", "eval_max_batches", "samples",
+                       "base_quant", "gradient_checkpointing"});
   if (const Json* v = j.find("version")) {
     if (!v->is_number() || v->as_number() != 1)
       r.fail("version", "is " + PlanReader::describe(*v) + "; this trainer reads plan version 1", "Regenerate the plan with this version of Tuner.");
@@ -171,7 +172,12 @@ RunPlan parse_plan(const Json& j, const std::string& source, const std::string& 
   p.data_dir = r.path(j, "data_dir", base_dir, true);
   p.output_dir = r.path(j, "output_dir", base_dir, true);
   p.eval_data_dir = r.path(j, "eval_data_dir", base_dir, false);
-  p.method = r.string(j, "method", "method", "", true, {"full", "lora"});
+  p.method = r.string(j, "method", "method", "", true, {"full", "lora", "qlora", "lomo"});
+  p.base_quant = r.string(j, "base_quant", "base_quant", "nf4", false, {"nf4", "int8", "int4"});
+  if (const Json* gc = j.find("gradient_checkpointing")) {
+    if (!gc->is_bool()) r.fail("gradient_checkpointing", "must be true or false, got " + PlanReader::describe(*gc), "Write true or false.");
+    p.gradient_checkpointing = gc->as_bool();
+  }
 
   if (const Json* lora = r.object(j, "lora")) {
     r.only_known(*lora, "lora.", {"rank", "alpha", "dropout", "target_modules"});
@@ -198,7 +204,19 @@ RunPlan parse_plan(const Json& j, const std::string& source, const std::string& 
 
   const Json* opt = r.object(j, "optimizer");
   if (!opt) r.fail("optimizer", "is missing", "Add \"optimizer\": {\"lr\": 2e-4} (betas, eps and weight_decay are optional).");
-  r.only_known(*opt, "optimizer.", {"lr", "betas", "eps", "weight_decay"});
+  r.only_known(*opt, "optimizer.", {"name", "lr", "betas", "eps", "weight_decay", "momentum", "nesterov"});
+  const std::string opt_name = r.string(*opt, "optimizer.name", "name", "adamw", false, {"adamw", "lion", "sgd"});
+  parse_optimizer_kind(opt_name, &p.optimizer.kind);
+  if (p.optimizer.kind == OptimizerKind::Lion) p.optimizer.beta2 = 0.99;  // the paper's default
+  p.optimizer.momentum = r.number(*opt, "optimizer.momentum", "momentum", 0.0, false, 0, false, 0.9999, "0.9");
+  if (const Json* n = opt->find("nesterov")) {
+    if (!n->is_bool()) r.fail("optimizer.nesterov", "must be true or false, got " + PlanReader::describe(*n), "Write true or false.");
+    p.optimizer.nesterov = n->as_bool();
+  }
+  if (p.optimizer.kind != OptimizerKind::Sgd && (p.optimizer.momentum != 0 || p.optimizer.nesterov))
+    r.fail("optimizer.momentum", "applies to optimizer \"sgd\" only (this plan's optimizer is \"" + opt_name + "\")", "Remove momentum and nesterov, or set optimizer.name to \"sgd\".");
+  if (p.optimizer.nesterov && p.optimizer.momentum <= 0)
+    r.fail("optimizer.nesterov", "needs momentum above 0", "Set optimizer.momentum (e.g. 0.9) or nesterov false.");
   p.optimizer.lr = r.number(*opt, "optimizer.lr", "lr", 0, true, 0, true, 10, "2e-4");
   if (const Json* b = opt->find("betas")) {
     if (!b->is_array() || b->size() != 2 || !b->as_array()[0].is_number() || !b->as_array()[1].is_number())
@@ -236,6 +254,14 @@ RunPlan parse_plan(const Json& j, const std::string& source, const std::string& 
     r.fail("eval_data_dir", "is missing while eval_interval is " + std::to_string(p.eval_interval),
            "Set \"eval_data_dir\" to a prepared shard folder, or set eval_interval to 0.");
   if (const Json* sm = r.object(j, "samples")) parse_samples(r, *sm, &p.samples);
+  if (p.is_lomo()) {
+    // LOMO applies each gradient as soon as backward completes it: there is nothing to
+    // accumulate across micro-batches into, and no state for another optimizer.
+    if (p.grad_accum != 1)
+      r.fail("grad_accum", "is " + std::to_string(p.grad_accum) + " but method \"lomo\" updates every weight during backward, so it cannot accumulate micro-batches", "Set grad_accum to 1 (raise batch_size instead), or use method \"full\".");
+    if (p.optimizer.kind != OptimizerKind::Sgd || p.optimizer.momentum != 0)
+      r.fail("optimizer.name", "must be \"sgd\" without momentum for method \"lomo\" (LOMO keeps no optimizer state)", "Set optimizer.name to \"sgd\" and leave out momentum, or use method \"full\".");
+  }
   return p;
 }
 
@@ -263,6 +289,11 @@ RunPlan load_plan(const std::string& path) {
 
 std::string plan_fingerprint(const RunPlan& p) {
   std::string s = "method=" + p.method + ";sched=" + schedule_kind_name(p.schedule);
+  if (p.method == "qlora") s += ";base_quant=" + p.base_quant;
+  // Checkpointing changes memory, not numbers; another optimizer changes both.
+  if (p.optimizer.kind != OptimizerKind::AdamW)
+    s += ";optim=" + std::string(optimizer_kind_name(p.optimizer.kind)) + "," + format_double(p.optimizer.momentum) + "," +
+         (p.optimizer.nesterov ? "nesterov" : "");
   if (p.is_lora()) {
     s += ";lora=" + std::to_string(p.lora.rank) + "," + format_float(p.lora.alpha) + "," + format_float(p.lora.dropout);
     for (const auto& t : p.lora.target_modules) s += "," + t;

@@ -67,6 +67,30 @@ std::string manifest_string_or_empty(const Json& m, const char* key) {
   return v && v->is_string() ? v->as_string() : "";
 }
 
+// Training on a set whose every target has loss mask 0 (or whose documents are all one token
+// long: a document's first token is never a target) would report loss 0, decay the weights and
+// "succeed"; it is refused here, naming the shard and which of the two it is.
+void require_trained_token(const ShardSet& set, const std::string& where) {
+  uint64_t single = 0;
+  for (uint64_t d = 0; d < set.num_documents(); ++d) {
+    const uint64_t begin = set.doc_offsets[d], end = set.doc_offsets[d + 1];
+    if (end - begin < 2) ++single;
+    for (uint64_t i = begin + 1; i < end; ++i)
+      if (set.mask[i]) return;
+  }
+  const std::string n = std::to_string(set.num_documents());
+  if (single == set.num_documents())
+    throw TunerError("bad_shards",
+                     where + ": no trained token: all " + n +
+                         " documents have a single token, and a document's first token is never a target (nothing precedes it)",
+                     "Check that the records hold text to train on (not empty answers), then prepare the data again.");
+  throw TunerError("bad_shards",
+                   where + ": no trained token: the loss mask is 0 at every target of its " + n + " documents" +
+                       (single ? " (" + std::to_string(single) + " of them have a single token)" : ""),
+                   "Check that the records have answers to train on (an empty completion or assistant turn trains "
+                   "nothing) and that the preparation masks only the prompts, then prepare the data again.");
+}
+
 }  // namespace
 
 void decode_shard(const std::string& name, const std::vector<uint8_t>& b, ShardSet* out) {
@@ -165,6 +189,8 @@ ShardSet load_shards(const std::string& dir) {
       bad(dir, "token id " + std::to_string(set.tokens[i]) + " is not below the manifest's vocab_size " + std::to_string(set.vocab_size));
   }
   if (set.num_documents() == 0) bad(dir, "no documents");
+  require_trained_token(set, files->size() == 1 ? dir + "/" + manifest_string_or_empty(files->as_array()[0], "path")
+                                                : dir + " (" + std::to_string(files->size()) + " shard files)");
   uint64_t h = 1469598103934665603ull;  // FNV-1a over the verified file checksums, in order
   for (size_t i = 0; i < files->size(); ++i) {
     for (unsigned char c : manifest_string_or_empty(files->as_array()[i], "crc32") + ";") {

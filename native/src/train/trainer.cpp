@@ -15,8 +15,10 @@
 #include <memory>
 
 #include "tuner/checkpoint.h"
+#include "kernels/cpu/vector_kernels.h"
 #include "tuner/error.h"
 #include "tuner/protocol.h"
+#include "tuner/quant.h"
 #include "tuner/rng.h"
 #include "tuner/threadpool.h"
 #include "trainer_internal.h"
@@ -104,7 +106,23 @@ void Trainer::setup() {
   if (!plan_.eval_data_dir.empty()) eval_data_ = load_shards(plan_.eval_data_dir);
 
   const std::string model_dir = (!opts_.resume_dir.empty() && !plan_.is_lora()) ? opts_.resume_dir : plan_.model_dir;
-  model_ = Model::load(model_dir);
+  if (plan_.method == "qlora") {
+    // int4 is ggml's q4_0 blocks; nf4 and int8 are named as quant.h names them.
+    QuantType qt = QuantType::NF4;
+    if (plan_.base_quant == "int4") qt = QuantType::Q4_0;
+    else quant_type_from_name(plan_.base_quant, &qt);
+    model_ = Model::load_quantized_base(model_dir, qt, pool_.get());
+  } else {
+    model_ = Model::load(model_dir);
+  }
+  if (plan_.gradient_checkpointing) model_->set_gradient_checkpointing(true);
+  if (plan_.is_lomo()) {
+    model_->set_grad_ready_hook([this](Param* p) {
+      const double sq = vector_kernels().sum_squares(p->grad, p->numel());
+      lomo_.sum_sq += sq;
+      if (lomo_.apply) lomo_update(p, lomo_.lr, plan_.optimizer.weight_decay, lomo_.clip, pool_.get());
+    });
+  }
   const ModelConfig& cfg = model_->config();
   for (const ShardSet* s : {&data_, &eval_data_}) {
     if (s->num_documents() > 0 && s->vocab_size > static_cast<uint32_t>(cfg.vocab_size))
@@ -156,7 +174,7 @@ void Trainer::setup() {
     rng_.set_state(st.rng_state);
     lr_scale_ = st.lr_scale;
   }
-  opt_ = std::make_unique<AdamW>(plan_.optimizer, model_->trainable_params());
+  opt_ = std::make_unique<Optimizer>(plan_.optimizer, model_->trainable_params());
   if (!opts_.resume_dir.empty()) load_optimizer_state(opts_.resume_dir, opt_.get());
   remove_stale_temp_dirs(plan_.output_dir + "/checkpoints");
   remove_stale_temp_dirs(plan_.output_dir);
@@ -200,8 +218,48 @@ void Trainer::fail_non_finite(const char* what, double value) {
                   "examples; then --resume from the last checkpoint.");
 }
 
+double Trainer::lomo_step(double lr, double* loss_out) {
+  // Both passes see the same batch and dropout draws, so the norm measured first is the norm of
+  // the gradients the second pass applies.
+  loader_->next(&batch_);
+  const uint64_t dropout_seed = rng_.next_u64();
+  double norm = 0.0;
+  if (plan_.max_grad_norm > 0) {
+    model_->zero_grad();
+    lomo_ = LomoPass();
+    const float loss = model_->forward(batch_.batch(), true, dropout_seed, pool_.get());
+    if (!std::isfinite(loss)) fail_non_finite("loss", loss);
+    model_->backward(1.0f, pool_.get());
+    norm = std::sqrt(lomo_.sum_sq);
+    if (!std::isfinite(norm)) fail_non_finite("gradient", norm);
+  }
+  model_->zero_grad();
+  lomo_ = LomoPass();
+  lomo_.apply = true;
+  lomo_.lr = lr;
+  lomo_.clip = clip_coefficient(norm, plan_.max_grad_norm);
+  const float loss = model_->forward(batch_.batch(), true, dropout_seed, pool_.get());
+  if (!std::isfinite(loss)) fail_non_finite("loss", loss);
+  model_->backward(1.0f, pool_.get());
+  if (plan_.max_grad_norm <= 0) norm = std::sqrt(lomo_.sum_sq);
+  // Without clipping a non-finite gradient is found only after it was applied: the weights are
+  // then broken, and the error says to resume from the last checkpoint.
+  if (!std::isfinite(norm)) fail_non_finite("gradient", norm);
+  opt_->set_step_count(opt_->step_count() + 1);
+  *loss_out = loss;
+  return norm;
+}
+
 void Trainer::train_step() {
   const auto t0 = std::chrono::steady_clock::now();
+  if (plan_.is_lomo()) {
+    const double lr = schedule_.lr(step_) * lr_scale_;
+    double loss = 0.0;
+    const double grad_norm = lomo_step(lr, &loss);
+    ++step_;
+    emit_step(t0, static_cast<float>(loss), lr, grad_norm);
+    return;
+  }
   model_->zero_grad();
   const float loss_scale = 1.0f / static_cast<float>(plan_.grad_accum);
   double loss_sum = 0.0;
@@ -221,15 +279,18 @@ void Trainer::train_step() {
   const double lr = schedule_.lr(step_) * lr_scale_;
   opt_->step(lr, pool_.get(), clip);
   ++step_;
-  const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+  emit_step(t0, static_cast<float>(loss_sum / plan_.grad_accum), lr, grad_norm);
+}
 
-  const float loss = static_cast<float>(loss_sum / plan_.grad_accum);
+void Trainer::emit_step(std::chrono::steady_clock::time_point t0, float loss, double lr, double grad_norm) {
+  const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+  const std::vector<Param*>& params = opt_->params();
   EventLine e("step");
   e.integer("step", step_).integer("epoch", static_cast<int64_t>(loader_->cursor().epoch)).numf("loss", loss);
   e.num("lr", lr).num("grad_norm", grad_norm).integer("tokens", tokens_per_step());
   e.num("tokens_per_s", std::round(tokens_per_step() / (ms / 1000.0) * 10) / 10).num("ms", std::round(ms * 1000) / 1000);
   e.integer("peak_memory_bytes", peak_memory_bytes());
-  if (opts_.layer_norms) e.raw("layers", layer_norms_json(params, grads_before_clip_));
+  if (opts_.layer_norms && !plan_.is_lomo()) e.raw("layers", layer_norms_json(params, grads_before_clip_));
   sink_->emit(e);
   std::fprintf(stderr, "step %lld/%lld loss %.4f lr %.3g grad_norm %.3g %.1f ms\n", static_cast<long long>(step_),
                static_cast<long long>(max_steps_), loss, lr, grad_norm, ms);

@@ -1,5 +1,6 @@
 // The trainer's state between steps (private to native/src/train).
 #pragma once
+#include <chrono>
 #include <memory>
 #include <string>
 
@@ -42,6 +43,10 @@ class Trainer {
   void setup();
   void emit_start();
   void train_step();
+  // LOMO's step: with clipping, a first forward + backward measures the gradient norm (LOMO's
+  // two-pass clipping) and the second applies it; returns the pre-clip norm and the mean loss.
+  double lomo_step(double lr, double* loss_out);
+  void emit_step(std::chrono::steady_clock::time_point t0, float loss, double lr, double grad_norm);
   void evaluate();
   void check_samples() const;  // sampler.cpp
   void sample();               // sampler.cpp
@@ -64,13 +69,19 @@ class Trainer {
   ShardSet data_, eval_data_;
   std::unique_ptr<Model> model_;
   std::unique_ptr<BatchLoader> loader_;
-  std::unique_ptr<AdamW> opt_;
+  std::unique_ptr<Optimizer> opt_;
   Schedule schedule_;
   // Factor on the scheduled lr set by the `set` command; checkpointed so a resume matches.
   double lr_scale_ = 1.0;
   Rng rng_;
   std::string fingerprint_;
   BatchBuffers batch_;
+  // LOMO: what the model's grad-ready hook does with each finished gradient.
+  struct LomoPass {
+    bool apply = false;        // false: only add its squares to sum_sq (the norm pass)
+    double lr = 0, clip = 1;   // apply: the update's lr and clip coefficient
+    double sum_sq = 0;
+  } lomo_;
   std::vector<std::pair<std::string, double>> grads_before_clip_;  // --layer-norms only
   int64_t step_ = 0, max_steps_ = 0, last_saved_step_ = -1;
 };

@@ -1,5 +1,5 @@
 // ARGS.json (what the user wants) -> the run plan tuner-train reads (every value explicit).
-// Settings the CPU engine cannot run yet are refused here with the alternative, rather than
+// Settings the CPU engine cannot run are refused here with the alternative, rather than
 // silently changed.
 import { PLAN_VERSION, type RunPlan } from '../engine/plan';
 import type { ArgsFieldName, ResolvedArgs } from './fields';
@@ -22,19 +22,29 @@ export interface RunPaths {
   outputDir: string;
 }
 
+/** The frozen base's format in the trainer: ARGS quantization → plan base_quant (int4 runs as q4_0 blocks). */
+const BASE_QUANT = { nf4: 'nf4', int8: 'int8', int4: 'int4' } as const;
+
 export function argsToRunPlan(args: ResolvedArgs, paths: RunPaths): RunPlan {
-  if (args.method !== 'full' && args.method !== 'lora') {
-    throw new UnsupportedArgsError(`method "${args.method}" is not available in the CPU trainer yet: use "lora" (adapters, least memory) or "full".`, 'method');
+  // lora on a quantized base is QLoRA's path (an int8 base is the k-bit recipe of
+  // load_in_8bit + prepare_model_for_kbit_training); qlora without a quantization means nf4.
+  const quantized = args.method === 'qlora' || (args.method === 'lora' && args.quantization !== 'none');
+  if ((args.method === 'full' || args.method === 'lomo') && args.quantization !== 'none') {
+    throw new UnsupportedArgsError(`method "${args.method}" updates every weight, which the trainer keeps in fp32: set "quantization" to "none", or use method "qlora" for a quantized base.`, 'quantization');
   }
-  if (args.optimizer !== 'adamw') throw new UnsupportedArgsError(`optimizer "${args.optimizer}" is not available in the trainer yet: use "adamw".`, 'optimizer');
-  if (args.quantization !== 'none') throw new UnsupportedArgsError(`quantization "${args.quantization}" during training is not available yet: set "quantization" to "none".`, 'quantization');
+  if (args.method === 'lomo' && args.gradient_accumulation !== 1) {
+    throw new UnsupportedArgsError('method "lomo" updates every weight during backward, so there is no gradient to accumulate: set "gradient_accumulation" to 1 (raise batch_size instead).', 'gradient_accumulation');
+  }
+  if (args.method === 'lomo' && args.optimizer !== 'sgd') {
+    throw new UnsupportedArgsError(`method "lomo" fuses a plain SGD step into backward and keeps no optimizer state: set "optimizer" to "sgd" (not "${args.optimizer}"), or use method "full".`, 'optimizer');
+  }
   const plan: RunPlan = {
     version: PLAN_VERSION,
     model_dir: paths.modelDir,
     data_dir: paths.trainDataDir,
     output_dir: paths.outputDir,
-    method: args.method,
-    optimizer: { lr: args.learning_rate, weight_decay: args.weight_decay },
+    method: quantized ? 'qlora' : args.method,
+    optimizer: { name: args.optimizer, lr: args.learning_rate, weight_decay: args.weight_decay },
     schedule: args.schedule,
     warmup_steps: args.warmup_steps,
     batch_size: args.batch_size,
@@ -47,7 +57,14 @@ export function argsToRunPlan(args: ResolvedArgs, paths: RunPaths): RunPlan {
   };
   if (args.max_steps !== undefined) plan.max_steps = args.max_steps;
   else plan.epochs = args.epochs;
-  if (args.method === 'lora') {
+  if (quantized) plan.base_quant = BASE_QUANT[args.quantization === 'none' ? 'nf4' : args.quantization];
+  if (args.optimizer === 'sgd' && args.method !== 'lomo') {
+    if (args.nesterov && args.momentum <= 0) throw new UnsupportedArgsError('"nesterov" needs "momentum" above 0 (e.g. 0.9).', 'nesterov');
+    plan.optimizer.momentum = args.momentum;
+    if (args.nesterov) plan.optimizer.nesterov = true;
+  }
+  if (args.gradient_checkpointing) plan.gradient_checkpointing = true;
+  if (args.method === 'lora' || args.method === 'qlora') {
     plan.lora = { rank: args.lora_rank, alpha: args.lora_alpha, dropout: args.lora_dropout, target_modules: [...args.lora_target_modules] };
   }
   if (paths.evalDataDir) {

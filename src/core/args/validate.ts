@@ -274,8 +274,8 @@ function checkCombinations(v: Record<string, unknown>, loc: ArgsCheck['locations
     add(at('max_steps'), 'error', ARGS_CODES.conflict, 'Set either "epochs" or "max_steps", not both: max_steps decides when training stops, so remove "epochs".');
   }
   const method = v.method ?? 'lora';
-  if (method === 'qlora' && v.quantization !== undefined && v.quantization !== 'int4' && v.quantization !== 'nf4') {
-    add(loc.get('quantization')?.value ?? top, 'error', ARGS_CODES.conflict, `method "qlora" trains adapters on a 4-bit base: "quantization" must be "nf4" or "int4", not ${JSON.stringify(v.quantization)}.`, loc.get('quantization') ? [{ title: 'Use "nf4"', edits: [{ range: loc.get('quantization')!.value, newText: '"nf4"' }], preferred: true }] : undefined);
+  if (method === 'qlora' && v.quantization !== undefined && v.quantization !== 'int4' && v.quantization !== 'nf4' && v.quantization !== 'int8') {
+    add(loc.get('quantization')?.value ?? top, 'error', ARGS_CODES.conflict, `method "qlora" trains adapters on a quantized base: "quantization" must be "nf4", "int8" or "int4", not ${JSON.stringify(v.quantization)}.`, loc.get('quantization') ? [{ title: 'Use "nf4"', edits: [{ range: loc.get('quantization')!.value, newText: '"nf4"' }], preferred: true }] : undefined);
   }
   if ((method === 'full' || method === 'lomo') && typeof v.quantization === 'string' && v.quantization !== 'none') {
     add(loc.get('quantization')?.value ?? top, 'error', ARGS_CODES.conflict, `method "${method}" updates every weight, which cannot be stored quantized: set "quantization" to "none" or use method "qlora".`);

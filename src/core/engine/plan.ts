@@ -3,9 +3,12 @@
 // field list is documented in docs/trainer-protocol.md.
 import * as fs from 'node:fs';
 
+import type { TrainMethod } from './protocol';
+
+export type { TrainMethod } from './protocol';
 export const PLAN_VERSION = 1;
 
-export type TrainMethod = 'full' | 'lora';
+export type OptimizerName = 'adamw' | 'lion' | 'sgd';
 export type ScheduleName = 'constant' | 'linear' | 'cosine';
 export type LoraTarget = 'q_proj' | 'k_proj' | 'v_proj' | 'o_proj' | 'gate_proj' | 'up_proj' | 'down_proj';
 
@@ -18,10 +21,15 @@ export interface LoraPlan {
 }
 
 export interface OptimizerPlan {
+  /** adamw (default), lion, or sgd; lomo runs sgd without momentum. */
+  name?: OptimizerName;
   lr: number;
   betas?: [number, number];
   eps?: number;
   weight_decay?: number;
+  /** sgd only. */
+  momentum?: number;
+  nesterov?: boolean;
 }
 
 /** Samples during training (docs/trainer-protocol.md): greedy answers to these prompts every `interval` steps. */
@@ -45,6 +53,8 @@ export interface RunPlan {
   /** Receives checkpoints/step-N/ and the final adapter/ (LoRA) or model/ (full). */
   output_dir: string;
   method: TrainMethod;
+  /** qlora: the frozen base's format (nf4 default, int8, or int4 as q4_0 blocks). */
+  base_quant?: 'nf4' | 'int8' | 'int4';
   lora?: LoraPlan;
   optimizer: OptimizerPlan;
   schedule?: ScheduleName;
@@ -68,6 +78,8 @@ export interface RunPlan {
   /** Cap on eval micro-batches per evaluation (0: the whole eval set). */
   eval_max_batches?: number;
   samples?: SamplesPlan;
+  /** Recompute each layer's activations in backward (same numbers, less memory). */
+  gradient_checkpointing?: boolean;
 }
 
 /** Writes a plan file for tuner-train. */

@@ -4,6 +4,10 @@
 // version, of an unknown type or with a missing or mistyped field is a ProtocolError, never
 // ignored, so a mismatched binary fails loudly instead of drawing an empty chart.
 
+/** lora and qlora save a PEFT adapter; full and lomo a model folder. */
+export const TRAIN_METHODS = ['full', 'lora', 'qlora', 'lomo'] as const;
+export type TrainMethod = (typeof TRAIN_METHODS)[number];
+
 export const PROTOCOL_VERSION = 1;
 
 export interface ModelSummary {
@@ -29,7 +33,7 @@ export interface DataSummary {
 export interface StartEvent {
   version: number;
   type: 'start';
-  method: 'full' | 'lora';
+  method: TrainMethod;
   model: ModelSummary;
   params: number;
   trainable_params: number;
@@ -285,7 +289,7 @@ export function parseTrainerEvent(line: string): TrainerEvent {
       for (const f of MODEL_FIELDS) checkField(model, f, 'number', 'start.model', line);
       const data = obj.data as Record<string, unknown>;
       for (const f of DATA_FIELDS) checkField(data, f, 'number', 'start.data', line);
-      if (obj.method !== 'full' && obj.method !== 'lora') {
+      if (!(TRAIN_METHODS as readonly unknown[]).includes(obj.method)) {
         throw new ProtocolError(`start event: unknown method ${JSON.stringify(obj.method)}`, line);
       }
       break;

@@ -163,7 +163,7 @@ function runEntries(rec: RunRecord, out: CatalogEntry[], exportsOut: ExportEntry
   const facts = runFacts(events);
   const group = `Run ${rec.id}`;
   const params = paramsOf(baseDir);
-  const lora = plan.method === 'lora';
+  const lora = plan.method === 'lora' || plan.method === 'qlora';
   const add = (label: string, dir: string, step: number | undefined, kind: CatalogKind) => {
     const loss = step !== undefined ? facts.lossAt.get(step) : undefined;
     const evalLoss = step !== undefined ? evalLossAt(facts, step) : undefined;

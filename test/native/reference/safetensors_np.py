@@ -11,7 +11,7 @@ import struct
 import numpy as np
 
 _NP = {"F32": np.float32, "F16": np.float16, "I32": np.int32, "I64": np.int64,
-       "U8": np.uint8, "U32": np.uint32, "F64": np.float64}
+       "U8": np.uint8, "I8": np.int8, "U32": np.uint32, "F64": np.float64}
 
 
 def f32_to_bf16_bits(a):

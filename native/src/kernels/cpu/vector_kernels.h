@@ -19,6 +19,15 @@ namespace tuner {
 struct AdamWScalars {
   float grad_scale, decay, beta1, one_minus_beta1, beta2, one_minus_beta2, step_size, bias_correction2_sqrt, eps;
 };
+// Lion's per-step scalars: decay = 1 - lr * weight_decay.
+struct LionScalars {
+  float grad_scale, decay, lr, beta1, one_minus_beta1, beta2, one_minus_beta2;
+};
+// SGD's per-step scalars (torch.optim.SGD, dampening 0); momentum 0 means no buffer.
+struct SgdScalars {
+  float grad_scale, weight_decay, momentum, lr;
+  bool nesterov;
+};
 
 struct VectorKernels {
   const char* name = nullptr;  // "avx2" or "generic"
@@ -65,6 +74,17 @@ struct VectorKernels {
   // ---- optimizer (vk_optimizer.inc) ----
   // One AdamW update of w, m, v from grads g * s.grad_scale (torch.optim.AdamW's order).
   void (*adamw_update)(float* w, float* m, float* v, const float* g, int64_t n, const AdamWScalars& s) = nullptr;
+  // One Lion update of w, m (the paper's rule; sign(0) = 0).
+  void (*lion_update)(float* w, float* m, const float* g, int64_t n, const LionScalars& s) = nullptr;
+  // One SGD update of w and its momentum buffer buf (null when s.momentum == 0).
+  void (*sgd_update)(float* w, float* buf, const float* g, int64_t n, const SgdScalars& s) = nullptr;
+
+  // ---- attention (vk_attention.inc): one decode row of one head over the KV cache ----
+  // s[j] = scale * (q . k_j) for j < n, k_j at k + j * ld, hd floats each.
+  void (*attention_scores)(float* s, const float* q, const float* k, int64_t n, int64_t ld, int64_t hd,
+                           float scale) = nullptr;
+  // y[0, hd) = sum over j < n of p[j] * v_j, v_j at v + j * ld, keys in order.
+  void (*attention_weighted_sum)(float* y, const float* p, const float* v, int64_t n, int64_t ld, int64_t hd) = nullptr;
 };
 
 const VectorKernels& vector_kernels();         // the best table for this CPU
