@@ -169,3 +169,104 @@ test('buttons send controls; bad host messages are shown, not ignored; screensho
   assert.deepEqual(problems, []);
   await page.close();
 });
+
+/** The recorded run with a constant learning rate, as a schedule recomputes it: 0.01 with float rounding. */
+const constantLr = recorded.map((e, i) => (e.type === 'step' ? { ...e, lr: i % 3 ? 0.01 : 0.009999999999999997 } : e));
+const yTicks = (page: Page) => page.evaluate(() => (window as unknown as { tunerDashboard: { yTicks(): unknown } }).tunerDashboard.yTicks()) as Promise<Record<string, string[]>>;
+
+test('a constant learning rate: clean ticks, a sensible range, drawn as it is (no smoothing of lr or memory); header numbers as the status bar writes them', async () => {
+  const { page, problems } = await openDashboard(0.9);
+  const steps = constantLr.filter((e): e is StepEvent => e.type === 'step');
+  await post(page, { v: 1, type: 'init', run: header({ params: 18_144, trainableParams: 1_792, tokensPerS: 116_693.4, etaMs: 65_000 }), events: constantLr, runs: [] });
+  const data = await chartData(page);
+  assert.deepEqual(data.lr[0].points.map((p) => p.y), steps.map((s) => s.lr), 'the learning rate is drawn as the trainer reported it');
+  assert.deepEqual(data.memory[0].points.map((p) => p.y), steps.map((s) => s.peak_memory_bytes / 2 ** 20), 'memory is not smoothed');
+  assert.notDeepEqual(data.loss[0].points.map((p) => p.y), steps.map((s) => s.loss), 'the loss is smoothed');
+  const ticks = await yTicks(page);
+  assert.equal(ticks.lr[0], '0.000');
+  assert.equal(ticks.lr.at(-1), '0.020');
+  for (const t of Object.values(ticks).flat()) assert.match(t, /^-?[\d,]+(\.\d{1,4})?$|^-?\d(\.\d+)?e-\d+$/, `tick label ${t}`);
+  assert.equal(await page.textContent('#fact-speed'), '116,693 tok/s');
+  assert.equal(await page.textContent('#fact-trainable'), '1.79 K of 18.1 K');
+  assert.equal(await page.textContent('#fact-ETA'), '1 min 05 s');
+  await page.screenshot({ path: path.join(ROOT, 'test', 'e2e', 'artifacts', 'dashboard-constant-lr.png'), fullPage: true });
+  assert.deepEqual(problems, []);
+  await page.close();
+});
+
+/** Where each visible control is, by id. */
+const controlBoxes = (page: Page) =>
+  page.evaluate(() =>
+    Object.fromEntries(
+      [...document.querySelectorAll('.controls > *')].filter((b: any) => !b.hidden).map((b: any) => {
+        const r = b.getBoundingClientRect();
+        return [b.id, { x: Math.round(r.x), y: Math.round(r.y), appearance: b.getAttribute('appearance'), disabled: !!b.disabled }];
+      }),
+    ),
+  ) as Promise<Record<string, { x: number; y: number; appearance: string; disabled: boolean }>>;
+
+test('header: one line per row at a narrow width; pausing swaps Pause for Resume in place; a finished run draws no Pause; a stopped run offers Resume from Checkpoint', async () => {
+  const { page, problems } = await openDashboard(0.6);
+  await page.setViewportSize({ width: 760, height: 700 });
+  const run = header({ model: 'a-model-folder-with-a-long-name-for-the-title', step: 19_999, maxSteps: 20_000, loss: 1.23456, evalLoss: 1.3, tokensPerS: 116_693, params: 494_032_768, trainableParams: 2_162_688, etaMs: 3_725_000 });
+  await post(page, { v: 1, type: 'init', run, events: recorded, runs: [] });
+  const lineHeight = await page.evaluate(() => parseFloat(window.getComputedStyle(document.getElementById('run-facts')).lineHeight) || 20);
+  for (const id of ['run-facts']) {
+    const h = await page.evaluate((i) => document.getElementById(i).getBoundingClientRect().height, id);
+    assert.ok(h < lineHeight * 1.8, `#${id} is one line (${h}px)`);
+  }
+  const toolbarHeight = () => page.evaluate(() => document.querySelector('.toolbar').getBoundingClientRect().height);
+  const running = await controlBoxes(page);
+  assert.deepEqual(Object.keys(running), ['btn-pause', 'btn-save', 'btn-stop']);
+  assert.equal(running['btn-pause'].appearance, 'primary');
+  const h0 = await toolbarHeight();
+  await post(page, { v: 1, type: 'events', run: { ...run, status: 'paused' }, events: [] });
+  assert.equal(await page.textContent('#run-status'), 'paused', 'the state shows with the message, before any chart redraw');
+  const paused = await controlBoxes(page);
+  assert.deepEqual(Object.keys(paused), ['btn-resume', 'btn-save', 'btn-stop', 'btn-try']);
+  assert.equal(paused['btn-resume'].x, running['btn-pause'].x, 'Resume takes Pause\'s place');
+  assert.equal(paused['btn-save'].x, running['btn-save'].x, 'Save does not move');
+  assert.equal(paused['btn-stop'].x, running['btn-stop'].x, 'Stop does not move');
+  assert.equal(await toolbarHeight(), h0, 'the toolbar does not grow a line');
+  await page.screenshot({ path: path.join(ROOT, 'test', 'e2e', 'artifacts', 'dashboard-paused.png') });
+  // Done: nothing live to pause, save or stop; no disabled primary button anywhere.
+  await post(page, { v: 1, type: 'events', run: { ...run, status: 'done', step: 20_000, live: false, etaMs: undefined }, events: [] });
+  const done = await controlBoxes(page);
+  assert.deepEqual(Object.keys(done), ['btn-try']);
+  assert.deepEqual(Object.values(done).filter((b) => b.appearance === 'primary' && b.disabled), []);
+  // Stopped with a checkpoint: Resume from Checkpoint, the primary action, sent to the host.
+  await post(page, { v: 1, type: 'events', run: { ...run, status: 'stopped', live: false, canResume: true, etaMs: undefined }, events: [] });
+  const stopped = await controlBoxes(page);
+  assert.deepEqual(Object.keys(stopped), ['btn-resume-checkpoint', 'btn-try']);
+  assert.equal(stopped['btn-resume-checkpoint'].appearance, 'primary');
+  await page.click('#btn-resume-checkpoint');
+  assert.deepEqual(await page.evaluate(() => (window as unknown as { sent: unknown[] }).sent.at(-1)), { v: 1, type: 'resumeFromCheckpoint' });
+  await page.screenshot({ path: path.join(ROOT, 'test', 'e2e', 'artifacts', 'dashboard-stopped.png') });
+  assert.deepEqual(problems, []);
+  await page.close();
+});
+
+test('a fast run: batches of events keep the header current at every message and every step reaches the charts', async () => {
+  const { page, problems } = await openDashboard(0.6);
+  await post(page, { v: 1, type: 'init', run: header({ step: 0, maxSteps: 20_000 }), events: [recorded[0]], runs: [] });
+  // 1,500 steps a second in 100 ms batches, as the host sends them, built in the page.
+  const lastStep = await page.evaluate((run) => {
+    let step = 0;
+    for (let batch = 0; batch < 30; batch++) {
+      const events = [];
+      for (let i = 0; i < 150; i++) {
+        step++;
+        events.push({ version: 1, type: 'step', step, epoch: 0, loss: 3 - step / 10_000, lr: 0.01, grad_norm: 1, tokens: 64, tokens_per_s: 96_000, ms: 0.4, peak_memory_bytes: 1 << 22 });
+      }
+      window.postMessage({ v: 1, type: 'events', run: { ...run, step }, events }, '*');
+    }
+    return step;
+  }, header({ maxSteps: 20_000 }));
+  await page.waitForFunction((n) => document.getElementById('fact-step').textContent === `${n.toLocaleString('en-US')} / 20,000`, lastStep);
+  await post(page, { v: 1, type: 'events', run: header({ step: lastStep, maxSteps: 20_000, status: 'paused' }), events: [{ version: 1, type: 'paused', step: lastStep }] });
+  assert.equal(await page.textContent('#run-status'), 'paused');
+  await page.evaluate(() => (window as unknown as { tunerDashboard: { renderNow(): void } }).tunerDashboard.renderNow());
+  assert.equal(await page.evaluate(() => document.body.dataset.points), String(lastStep));
+  assert.deepEqual(problems, []);
+  await page.close();
+});

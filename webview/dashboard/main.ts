@@ -18,7 +18,7 @@ import { provideVSCodeDesignSystem, vsCodeButton, vsCodeDropdown, vsCodeOption }
 import type { TrainerEvent } from '../../src/core/engine/protocol';
 import { chartPoints, type Point } from '../../src/core/run/downsample';
 import { flatSeriesBounds, formatTicks, SMOOTHED_SERIES } from '../../src/core/run/chart-scale';
-import { formatDuration, formatParams, formatRate, formatValue } from '../../src/core/units';
+import { formatCount, formatDuration, formatParams, formatRate, formatValue } from '../../src/core/units';
 import { RunSeries, SERIES_LABELS, type SeriesId, type XAxis } from '../../src/core/run/series';
 import {
   parseHostMessage,
@@ -189,7 +189,7 @@ function updateHeader(): void {
   badge.textContent = h.status;
   badge.className = `badge status-${h.status}`;
   const facts: [string, string][] = [
-    ['step', `${h.step} / ${h.maxSteps || '?'}`],
+    ['step', `${formatCount(h.step)} / ${h.maxSteps ? formatCount(h.maxSteps) : '?'}`],
     ['loss', formatValue(h.loss)],
     ['eval loss', formatValue(h.evalLoss)],
     // The status bar's form: "116,693 tok/s".
@@ -198,6 +198,8 @@ function updateHeader(): void {
     ['ETA', h.etaMs !== undefined ? formatDuration(h.etaMs / 1000) : '–'],
   ];
   const box = document.getElementById('run-facts')!;
+  // The row never wraps; in a narrow panel the facts that do not fit are in its tooltip.
+  box.title = facts.map(([k, v]) => `${k} ${v}`).join('\n');
   box.replaceChildren(...facts.map(([k, v]) => el('span', { className: 'fact' }, el('span', { className: 'key', textContent: k }), el('span', { className: 'value', textContent: v, id: `fact-${k.replace(/\W+/g, '-')}` }))));
   const err = document.getElementById('run-error')!;
   err.hidden = !h.error;
@@ -296,11 +298,12 @@ function render(): void {
     if (x) x.title.text = state.xAxis;
     // A constant series (a fixed learning rate, whose float rounding differs step to step) gets
     // a fixed range around its value instead of a zoom into the rounding noise.
-    const y = chart.options.scales?.y as { min?: number; max?: number } | undefined;
+    // Suggested, not fixed: chart.js still rounds the range out to its tick step.
+    const y = chart.options.scales?.y as { suggestedMin?: number; suggestedMax?: number } | undefined;
     if (y) {
       const flat = flatSeriesBounds(sets.flatMap((s) => s.points.map((p) => p.y)));
-      y.min = flat?.min;
-      y.max = flat?.max;
+      y.suggestedMin = flat?.min;
+      y.suggestedMax = flat?.max;
     }
     chart.update('none');
   }
