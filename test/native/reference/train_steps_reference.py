@@ -1,11 +1,19 @@
 #!/usr/bin/env python3
-"""PyTorch reference of tuner-train's optimizer loop for the AdamW check: full-batch steps
-(the shard set holds exactly batch_size documents, so every step sees the same rows whatever
-their order) with torch.optim.AdamW, torch.nn.utils.clip_grad_norm_ and the Hugging Face
-warmup schedules through LambdaLR, in float64.
+"""PyTorch reference of tuner-train's optimizer loop: full-batch steps (the shard set holds
+exactly batch_size documents, so every step sees the same rows whatever their order) with
+torch.nn.utils.clip_grad_norm_ and the Hugging Face warmup schedules through LambdaLR, in
+float64, and the plan's optimizer:
+  adamw  torch.optim.AdamW
+  sgd    torch.optim.SGD (momentum, nesterov, weight decay)
+  lion   the update rule of the Lion paper (Chen et al. 2023), written out below
+  method lomo: plain SGD on every weight with decoupled decay, which is what updating each
+         tensor during backward computes (a layer's update never changes a gradient below it)
+  method qlora: LoRA on the base whose decoder linears are dequantized from --quantized, a
+         folder tuner-export quantize wrote (nf4 or int8; the format's decoding written out
+         below from docs/quantization.md), everything else from model_dir
 
-  /usr/bin/python3 adamw_reference.py --plan PLAN.json --steps N [--adapter INITIAL_ADAPTER_DIR]
-      --out FINAL.safetensors --losses LOSSES.json
+  /usr/bin/python3 train_steps_reference.py --plan PLAN.json --steps N [--adapter INITIAL_ADAPTER_DIR]
+      [--quantized QUANT_DIR] --out FINAL.safetensors --losses LOSSES.json
 
 Reads the plan's model_dir, data_dir (Tuner shards, docs/shard-format.md) and hyper-parameters.
 Writes the trainable tensors after N steps (Hugging Face / PEFT names) and per-step loss, lr
@@ -75,11 +83,42 @@ def multiplier(kind, step, warmup, total):
     return max(0.0, 0.5 * (1.0 + math.cos(math.pi * 0.5 * 2.0 * progress)))
 
 
+def dequantize(tensors, name):
+    """The f32 matrix a quantized folder stores under `name` (tuner/quant_io.h layouts)."""
+    q = tensors[name]
+    if name + ".absmax" in tensors:  # nf4: two codes a byte, first in the high nibble
+        codes = np.empty(q.size * 2, np.uint8)
+        codes[0::2] = q.reshape(-1) >> 4
+        codes[1::2] = q.reshape(-1) & 15
+        a_codes = tensors[name + ".absmax"]
+        group = np.arange(a_codes.size) // 256
+        absmax = (tensors[name + ".nested_quant_map"][a_codes] * tensors[name + ".nested_absmax"][group]
+                  + tensors[name + ".nested_offset"][0]).astype(np.float32)
+        w = tensors[name + ".quant_map"][codes].reshape(-1, 64) * absmax[:, None]
+        return w.reshape(q.shape[0], q.shape[1] * 2).astype(np.float32)
+    if name + ".row_scale" in tensors:  # int8 per output channel
+        return (q.astype(np.float32) * tensors[name + ".row_scale"][:, None]).astype(np.float32)
+    raise SystemExit(f"{name}: not nf4 or int8 in the quantized folder")
+
+
+def lion_step(params, states, lr, beta1, beta2, wd):
+    """Lion (Chen et al. 2023, Algorithm 2): c = b1 m + (1 - b1) g; w -= lr (sign(c) + wd w);
+    m = b2 m + (1 - b2) g."""
+    with torch.no_grad():
+        for p in params:
+            m = states.setdefault(id(p), torch.zeros_like(p))
+            c = beta1 * m + (1 - beta1) * p.grad
+            p.mul_(1 - lr * wd)
+            p.add_(torch.sign(c), alpha=-lr)
+            m.mul_(beta2).add_(p.grad, alpha=1 - beta2)
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--plan", required=True)
     ap.add_argument("--steps", type=int, required=True)
     ap.add_argument("--adapter")
+    ap.add_argument("--quantized")
     ap.add_argument("--out", required=True)
     ap.add_argument("--losses", required=True)
     a = ap.parse_args()
@@ -93,7 +132,14 @@ def main():
 
     torch.manual_seed(0)
     model = llama_ref.Model.from_pretrained(path(plan["model_dir"]), dtype=torch.float64)
-    if plan["method"] == "lora":
+    if plan["method"] == "qlora":
+        quant = llama_ref.load_folder(a.quantized)
+        params = dict(model.named_parameters())
+        for name, p in params.items():
+            if name.startswith("model.layers.") and name.endswith("_proj.weight"):
+                with torch.no_grad():
+                    p.copy_(torch.from_numpy(dequantize(quant, name)).to(torch.float64))
+    if plan["method"] in ("lora", "qlora"):
         if plan["lora"].get("dropout", 0) != 0:
             raise SystemExit("LoRA dropout draws differ between engines: use dropout 0")
         model.load_adapter(a.adapter)
@@ -101,7 +147,16 @@ def main():
     params = [p for _, p in named]
     o = plan["optimizer"]
     betas = tuple(o.get("betas", [0.9, 0.999]))
-    opt = torch.optim.AdamW(params, lr=o["lr"], betas=betas, eps=o.get("eps", 1e-8), weight_decay=o.get("weight_decay", 0.0))
+    name = "sgd" if plan["method"] == "lomo" else o.get("name", "adamw")
+    wd = o.get("weight_decay", 0.0)
+    if name == "adamw":
+        opt = torch.optim.AdamW(params, lr=o["lr"], betas=betas, eps=o.get("eps", 1e-8), weight_decay=wd)
+    elif name == "sgd" and plan["method"] != "lomo":
+        opt = torch.optim.SGD(params, lr=o["lr"], momentum=o.get("momentum", 0.0), nesterov=o.get("nesterov", False), weight_decay=wd)
+    else:  # lion and lomo step by hand; the optimizer object only carries the scheduled lr
+        opt = torch.optim.SGD(params, lr=o["lr"])
+    lion_betas = tuple(o.get("betas", [0.9, 0.99]))
+    lion_states = {}
     kind, warmup = plan.get("schedule", "constant"), plan.get("warmup_steps", 0)
     total = plan["max_steps"]
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: multiplier(kind, s, warmup, total))
@@ -118,7 +173,15 @@ def main():
         else:
             norm = torch.norm(torch.stack([p.grad.norm() for p in params]))
         lr = opt.param_groups[0]["lr"]
-        opt.step()
+        if name == "lion":
+            lion_step(params, lion_states, lr, lion_betas[0], lion_betas[1], wd)
+        elif plan["method"] == "lomo":
+            with torch.no_grad():
+                for p in params:
+                    p.mul_(1 - lr * wd)
+                    p.add_(p.grad, alpha=-lr)
+        else:
+            opt.step()
         sched.step()
         log.append({"loss": loss.item(), "lr": lr, "grad_norm": float(norm)})
     safetensors_np.save(a.out, {n: p.detach().numpy().astype(np.float32) for n, p in named}, "f32")

@@ -33,7 +33,7 @@ describe('ARGS.json validation', () => {
     ['rank 0', '{"model": "m", "data": "d", "lora_rank": 0}', ARGS_CODES.outOfRange, /"lora_rank" must be at least 1/],
     ['bad target', '{"model": "m", "data": "d", "lora_target_modules": ["q_proj", "attn"]}', ARGS_CODES.wrongType, /"lora_target_modules" must be a list of/],
     ['epochs and steps', '{"model": "m", "data": "d", "epochs": 1, "max_steps": 10}', ARGS_CODES.conflict, /either "epochs" or "max_steps"/],
-    ['qlora without 4 bit', '{"model": "m", "data": "d", "method": "qlora", "quantization": "int8"}', ARGS_CODES.conflict, /must be "nf4" or "int4"/],
+    ['qlora without a quantized base', '{"model": "m", "data": "d", "method": "qlora", "quantization": "none"}', ARGS_CODES.conflict, /must be "nf4", "int8" or "int4"/],
     ['full quantized', '{"model": "m", "data": "d", "method": "full", "quantization": "nf4"}', ARGS_CODES.conflict, /cannot be stored quantized/],
     ['wandb key', '{"model": "m", "data": "d", "wandb": "0123456789abcdef0123456789abcdef01234567"}', ARGS_CODES.secret, /Secrets never go in ARGS.json/],
     ['token in a value', '{"model": "m", "data": "d", "output_dir": "hf_abcdefghijklmnopqrstuvwxyz0123456789"}', ARGS_CODES.secret, /looks like an API key/],

@@ -69,15 +69,15 @@ describe('prepareRun', () => {
   });
 
   it('refuses a setting the trainer cannot run at its line, before preparing anything', async () => {
-    const dir = path.join(root, 'lion');
-    const file = makeTinyProject(dir, { args: { optimizer: 'lion' } });
+    const dir = path.join(root, 'lomo-accumulation');
+    const file = makeTinyProject(dir, { args: { method: 'lomo', optimizer: 'sgd', gradient_accumulation: 2 } });
     const runDir = path.join(dir, 'runs', 'r1');
     fs.mkdirSync(runDir, { recursive: true });
-    const line = fs.readFileSync(file, 'utf8').split('\n').findIndex((l) => l.includes('"optimizer"'));
+    const line = fs.readFileSync(file, 'utf8').split('\n').findIndex((l) => l.includes('"gradient_accumulation"'));
     await assert.rejects(prepareRun(file, runDir, { workerPath: PREPARE_WORKER }), (e: Error) => {
       assert.ok(e instanceof ArgsError);
       assert.equal(e.line, line);
-      assert.match(e.message, new RegExp(`ARGS\\.json:${line + 1}:\\d+: "optimizer": optimizer "lion" is not available`));
+      assert.match(e.message, new RegExp(`ARGS\\.json:${line + 1}:\\d+: "gradient_accumulation": method "lomo" updates every weight during backward`));
       return true;
     });
     assert.deepEqual(fs.readdirSync(runDir), []);
