@@ -5,9 +5,10 @@
 // the extension under development and runs the mocha suite; the exit code is the suite's.
 // Each run gets a fresh copy of test/integration/workspace so tests that edit files or settings
 // never dirty the repository. With TUNER_HOST_RESTRICTED=1 workspace trust is on and the copy is
-// not trusted (Restricted Mode).
+// not trusted (Restricted Mode). With TUNER_HOST_NO_CHAT_MODEL=1 the host has chat but no chat
+// model at all (no test vendor installed), as in a new user's VS Code without Copilot.
 import { spawn } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -23,6 +24,7 @@ const suiteIndex = path.join(root, 'out/test/integration/suite/index');
 const timeoutMs = Number(process.env.HOST_TEST_TIMEOUT_MS ?? 300_000);
 const verbose = !!process.env.VERBOSE;
 const restricted = process.env.TUNER_HOST_RESTRICTED === '1';
+const noChatModel = process.env.TUNER_HOST_NO_CHAT_MODEL === '1';
 
 for (const [what, file, fix] of [
   ['Node 24 for the host', node24, 'bash test/integration/setup-host.sh'],
@@ -43,13 +45,14 @@ cpSync(path.join(root, 'test/integration/workspace'), workspace, { recursive: tr
 mkdirSync(path.join(tmp, 'user-data/User'), { recursive: true });
 // The @tuner suite registers a scripted chat model; VS Code only accepts providers for a vendor some
 // extension declares, so a code-less extension declaring it is installed for the run.
-cpSync(path.join(root, 'test/integration/chat-model-vendor'), path.join(tmp, 'extensions/tuner-tests.tuner-test-chat-model-0.0.1'), { recursive: true });
+if (!noChatModel) cpSync(path.join(root, 'test/integration/chat-model-vendor'), path.join(tmp, 'extensions/tuner-tests.tuner-test-chat-model-0.0.1'), { recursive: true });
 writeFileSync(path.join(tmp, 'user-data/User/settings.json'), JSON.stringify({
   'extensions.autoCheckUpdates': false,
   'extensions.autoUpdate': false,
   'extensions.ignoreRecommendations': true,
   'telemetry.telemetryLevel': 'off',
-  'chat.disableAIFeatures': true,
+  // Without a chat model the chat view is what a new user meets: on, with no model to answer.
+  'chat.disableAIFeatures': !noChatModel,
   'workbench.startupEditor': 'none',
   'workbench.tips.enabled': false,
   'update.mode': 'none',
@@ -79,7 +82,7 @@ const server = spawn(node24, [codeServer,
   '--config', path.join(tmp, 'config.yaml'),
   // Without the smoke-test driver the built workbench ignores the ?payload= test parameters.
   '--vscode-option', 'enable-smoke-test-driver',
-], { stdio: ['ignore', 'pipe', 'pipe'], env: process.env, detached: true });
+], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, TUNER_WORKBENCH_DRIVER: '1' }, detached: true });
 let serverLog = '';
 const onServerOutput = (d) => {
   serverLog = (serverLog + d).slice(-8000);
@@ -128,12 +131,48 @@ browser = await chromium.launch({
     '--disable-component-update', '--disable-sync', '--disable-dev-shm-usage'],
 });
 const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+
+// The suite (test/integration/suite/workbench-driver.ts) acts on the workbench as a user would,
+// and takes pictures of it, by logging one line: `tuner-workbench {"do": "fill", "selector",
+// "text"} | {"do": "click", "selector"} | {"do": "press", "key"} | {"do": "screenshot", "path"}` with "done", a file this
+// runner writes {"ok": true} or {"error"} into (renamed into place) when it has finished. A
+// selector is looked for in every frame, as webviews are nested iframes of the workbench.
+const WORKBENCH_REQUEST = /^tuner-workbench (\{.*\})$/s;
+const writeAtomic = (file, write) => {
+  const partial = `${file}.partial-${process.pid}${path.extname(file)}`;
+  write(partial);
+  renameSync(partial, file);
+};
+const frameWith = async (selector) => {
+  for (let i = 0; i < 100; i++) {
+    for (const f of page.frames()) if ((await f.locator(selector).count().catch(() => 0)) > 0) return f;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`no frame of the workbench has ${selector}`);
+};
+const workbenchRequest = async (req) => {
+  let answer = { ok: true };
+  try {
+    if (req.do === 'screenshot') {
+      const shot = await page.screenshot();
+      writeAtomic(req.path, (f) => writeFileSync(f, shot));
+    } else if (req.do === 'fill') await (await frameWith(req.selector)).locator(req.selector).fill(req.text);
+    else if (req.do === 'click') await (await frameWith(req.selector)).locator(req.selector).click();
+    else if (req.do === 'press') await page.keyboard.press(req.key);
+    else throw new Error(`unknown request ${JSON.stringify(req.do)}`);
+  } catch (e) {
+    answer = { error: String(e?.message ?? e) };
+  }
+  writeAtomic(req.done, (f) => writeFileSync(f, JSON.stringify(answer)));
+};
 page.on('pageerror', (e) => console.error('[page error]', e.message));
 page.on('console', (m) => { if (verbose) console.log(`[browser ${m.type()}] ${m.text()}`); });
 // The extension host's console (mocha's report included) arrives here; drop workbench chatter.
 const noise = /^(%c|\[(AgentHost|ChatModelSelection|AccountPolicyGate|reconnection-grace-time|Service Worker)|Resolv|Creating a socket|Updating additional|getaddrinfo)|workbench\.js/;
 await page.exposeFunction('codeAutomationLog', (_type, args) => {
   const text = format(...args);
+  const request = WORKBENCH_REQUEST.exec(text);
+  if (request) return void workbenchRequest(JSON.parse(request[1]));
   if (verbose || !noise.test(text)) console.log(text);
 });
 const exited = new Promise((resolve) => page.exposeFunction('codeAutomationExit', (code) => resolve(code)));

@@ -15,9 +15,12 @@ import { writeModelWithTokenizer } from '../../native/export-fixtures';
 import { writeEndlessModel } from '../../native/playground-fixtures';
 import { makeTinyProject } from '../../unit/run/tiny-run';
 import { tunerApi, waitFor, workspaceFile } from './helpers';
+import { workbench, workbenchDriverAvailable } from './workbench-driver';
 
 const ANSWERS = /^(paris|madrid|rome|berlin|four|two|eight|blue|green|white) \.$/;
 const GREEDY = { temperature: 0, top_k: 0, top_p: 1, min_p: 0, repetition_penalty: 1, no_repeat_ngram_size: 0, seed: 1, max_new_tokens: 12, stop: [] as string[] };
+/** The README's picture of the panel, taken in the real workbench. */
+const README_SHOT = path.resolve(__dirname, '..', '..', '..', '..', 'test', 'e2e', 'artifacts', 'playground-vscode.png');
 const chat = (q: string): PlaygroundPrompt => ({ type: 'chat', messages: [{ role: 'user', content: q }] });
 const of = <T extends HostToPlayground['type']>(posted: HostToPlayground[], type: T, from = 0) =>
   posted.slice(from).filter((m): m is Extract<HostToPlayground, { type: T }> => m.type === type);
@@ -82,6 +85,20 @@ suite('playground', function () {
       assert.doesNotMatch(b.text.trim(), ANSWERS, `base: ${JSON.stringify(b.text)}`);
       assert.equal(of(panel.posted, 'token', from).filter((x) => x.side === 1).map((x) => x.text).join(''), t.text, 'streamed to the page token by token');
     }
+
+    // A question typed into the real page and sent as a user does: both sides answer on the
+    // page, and the window is the README's picture of the playground.
+    if (workbenchDriverAvailable) {
+      for (const c of ['workbench.action.closeSidebar', 'workbench.action.closePanel', 'workbench.action.closeAuxiliaryBar']) await vscode.commands.executeCommand(c);
+      const from = panel.posted.length;
+      await workbench({ do: 'fill', selector: '#draft textarea', text: 'what is the colour of grass ?' });
+      await workbench({ do: 'click', selector: '#send' });
+      const answers = await waitFor('both answers on the page', () => of(panel.posted, 'done', from).length === 2 && of(panel.posted, 'done', from), 60_000);
+      assert.match(answers.find((d) => d.side === 1)!.text.trim(), ANSWERS);
+      await new Promise((r) => setTimeout(r, 500)); // the page paints the last token
+      await workbench({ do: 'screenshot', path: README_SHOT });
+      assert.ok(fs.statSync(README_SHOT).size > 20_000, 'a picture of the workbench');
+    }
   });
 
   test('Stop ends a long generation within a token or two', async () => {
@@ -140,6 +157,31 @@ suite('playground', function () {
     const listed = of(panel.posted, 'models').at(-1)!;
     assert.ok(listed.models.some((x) => x.kind === 'merged' && x.path === merged), 'the merged folder is offered in the picker');
     assert.ok(listed.exports.some((x) => x.path === gguf && x.kind === 'gguf'));
+  });
+
+  test('Try in Playground on the dashboard of a paused run saves a checkpoint where it stands and opens it beside its base', async () => {
+    const api = await tunerApi();
+    const m = api.runs.runs.manager();
+    // Long enough that the pause lands well before the end and before its own first checkpoint.
+    const file = makeTinyProject(workspaceFile('pg-paused').fsPath, { args: { max_steps: 1000, save_interval: 500 } });
+    const id = (await vscode.commands.executeCommand<string>('tuner.startRun', vscode.Uri.file(file)))!;
+    const session = m.session(id)!;
+    session.listen({ onEvent: (e) => e.type === 'step' && e.step === 5 && session.pause() });
+    await waitFor('the run paused', () => session.snapshot.status === 'paused', 60_000);
+    const pausedAt = session.snapshot.step;
+    assert.ok(pausedAt >= 5 && pausedAt < 500, `paused at step ${pausedAt}`);
+    assert.equal(m.store.open(id).lastCheckpoint(), undefined, 'no checkpoint yet');
+    const dashboard = await waitFor('the run\'s dashboard', () => api.runs.dashboard(id));
+    const before = api.playground()?.posted.length ?? 0;
+    await dashboard.receive({ v: 1, type: 'tryInPlayground' });
+    const ckpt = m.store.open(id).lastCheckpoint();
+    assert.equal(ckpt?.step, pausedAt, 'the save wrote a checkpoint at the step the run is paused on');
+    const picked = await waitFor('the playground to pick the new checkpoint', () => of(api.playground()!.posted, 'select', before).at(-1));
+    assert.match(picked.picks[1]?.modelId ?? '', new RegExp(`runs/${id}/checkpoints/step-${String(pausedAt).padStart(8, '0')}$`));
+    assert.match(picked.picks[0]?.modelId ?? '', /pg-paused\/model$/, 'its base beside it');
+    assert.equal(session.snapshot.status, 'paused', 'the run stays paused');
+    session.stop();
+    await session.exited;
   });
 
   test('closing the panel stops its inference processes', async () => {
