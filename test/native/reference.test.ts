@@ -243,7 +243,7 @@ describe('broken model folders fail with a named error, never a crash', () => {
   };
   const cases: Array<[string, string, (dir: string) => void, RegExp]> = [
     ['missing config.json', 'missing_config', (d) => fs.rmSync(path.join(d, 'config.json')), /config\.json/],
-    ['unsupported architecture', 'unsupported_architecture', (d) => editConfig(d, (c) => (c.architectures = ['GPT2LMHeadModel'])), /GPT2LMHeadModel.*LlamaForCausalLM/],
+    ['unsupported architecture', 'unsupported_architecture', (d) => editConfig(d, (c) => (c.architectures = ['FalconForCausalLM'])), /FalconForCausalLM.*LlamaForCausalLM/],
     ['missing weights', 'missing_weights', (d) => fs.rmSync(weights(d)), /model\.safetensors/],
     ['truncated file', 'truncated_file', (d) => fs.truncateSync(weights(d), fs.statSync(weights(d)).size - 100), /truncated/],
     ['header length beyond file', 'truncated_file', (d) => { const b = fs.readFileSync(weights(d)); b.writeBigUInt64LE(BigInt(b.length) * 2n, 0); fs.writeFileSync(weights(d), b); }, /header length/],
