@@ -15,13 +15,15 @@ import { RULES } from '../../src/core/dataset/rules';
 const ROOT = path.join(__dirname, '..', '..', '..');
 const SAMPLES = path.join(ROOT, 'samples');
 
-/** The lint options the editor derives from samples/.vscode/settings.json. */
+/** The lint options the editor derives from samples/.vscode/settings.json and samples/ARGS.json. */
 function sampleLintOptions(): LintOptions {
   const s = parse(fs.readFileSync(path.join(SAMPLES, '.vscode', 'settings.json'), 'utf8')) as Record<string, unknown>;
+  const args = parse(fs.readFileSync(path.join(SAMPLES, 'ARGS.json'), 'utf8')) as Record<string, unknown>;
   return {
     placeholders: s['tuner.lint.placeholders'] as string[],
-    nearDuplicates: s['tuner.lint.nearDuplicates'] as boolean,
+    nearDuplicates: s['tuner.lint.nearDuplicates'] as boolean | undefined,
     maxRecordChars: s['tuner.lint.maxRecordChars'] as number,
+    modelName: args.model_name as string,
   };
 }
 

@@ -8,10 +8,12 @@
 // (test/security/unit/lint-patterns.test.ts holds 1 MB lines built to defeat each pattern).
 
 export interface ContentHit {
-  rule: 'placeholder' | 'html' | 'privacy';
+  rule: 'placeholder' | 'model-name-placeholder' | 'html' | 'privacy' | 'control-character';
   start: number;
   end: number;
   message: string;
+  /** A replacement for [start, end) offered as a quick fix. */
+  fix?: { title: string; newText: string };
 }
 
 /** More hits on one line say nothing new: the scan stops there (the linter caps problems per file too). */
@@ -33,6 +35,10 @@ const TLD_MAX = 24;
 // Grouped digits with separators (e.g. +39 06 1234 5678, (555) 123-4567): plain long numbers
 // such as ids or years do not match, which keeps the hint quiet on numeric data.
 const PHONE = /(?:\+\d{1,3}[ .-]?)?(?:\(\d{2,4}\)[ .-]?|\b\d{2,4}[ .-])\d{3,4}[ .-]\d{3,5}\b/g;
+// Placeholders found without being listed: LMTuner's identity convention and template markers
+// ({{name}}, {{ user.name }}) left by a generator that did not fill them in.
+const MODEL_NAME_MARKERS = ['[MODEL NAME]', '[MODEL_NAME]'];
+const TEMPLATE_MARKER = /\{\{[^{}"\\]{1,100}\}\}/g;
 
 function scan(re: RegExp, text: string, from: number, hits: ContentHit[], hit: (start: number, end: number, match: string) => ContentHit): void {
   re.lastIndex = from;
@@ -85,7 +91,12 @@ function scanEmails(text: string, at: number, hits: ContentHit[]): void {
 }
 
 export interface ContentOptions {
+  /** Placeholders listed in the settings, found besides the built-in markers. */
   placeholders: readonly string[];
+  /** The built-in markers: [MODEL NAME] and {{…}}. */
+  templateMarkers: boolean;
+  /** ARGS.json's model_name: the replacement offered for [MODEL NAME]. */
+  modelName?: string;
   html: boolean;
   privacy: boolean;
 }
@@ -104,20 +115,13 @@ export function triggerNeedles(opts: ContentOptions): { bit: number; needle: str
   if (opts.html) out.push({ bit: TRIGGER.lt, needle: '<' }, { bit: TRIGGER.amp, needle: '&' });
   if (opts.privacy) out.push({ bit: TRIGGER.at, needle: '@' }, { bit: TRIGGER.scheme, needle: '://' }, { bit: TRIGGER.www, needle: 'www.' });
   for (const p of opts.placeholders) out.push({ bit: TRIGGER.placeholder, needle: p });
+  if (opts.templateMarkers) out.push({ bit: TRIGGER.placeholder, needle: '[MODEL' }, { bit: TRIGGER.placeholder, needle: '{{' });
   return out;
 }
 
 /** Appends the content hits of one line to `hits` (at most MAX_HITS_PER_LINE); `mask` says which triggers may be present. */
 export function scanContent(text: string, opts: ContentOptions, hits: ContentHit[], mask = ALL_TRIGGERS): void {
-  if (mask & TRIGGER.placeholder) {
-    for (const p of opts.placeholders) {
-      if (p === '') continue;
-      const message = `Placeholder ${p} is still in the text: replace it with the real value (e.g. the model's name).`;
-      for (let at = text.indexOf(p); at >= 0 && hits.length < MAX_HITS_PER_LINE; at = text.indexOf(p, at + p.length)) {
-        hits.push({ rule: 'placeholder', start: at, end: at + p.length, message });
-      }
-    }
-  }
+  if (mask & TRIGGER.placeholder) scanPlaceholders(text, opts, hits);
   if (opts.html) {
     const lt = mask & TRIGGER.lt ? text.indexOf('<') : -1;
     if (lt >= 0) scan(HTML_TAG, text, lt, hits, (start, end, m) => ({ rule: 'html', start, end, message: `Leftover HTML tag ${m.length > 40 ? m.slice(0, 37) + '...' : m}: strip markup from scraped text.` }));
@@ -131,5 +135,75 @@ export function scanContent(text: string, opts: ContentOptions, hits: ContentHit
     const at = mask & TRIGGER.at ? text.indexOf('@') : -1;
     if (at >= 0) scanEmails(text, at, hits);
     scan(PHONE, text, 0, hits, (start, end) => ({ rule: 'privacy', start, end, message: 'Possible phone number in the text: remove or anonymise personal data.' }));
+  }
+}
+
+function scanPlaceholders(text: string, opts: ContentOptions, hits: ContentHit[]): void {
+  const first = hits.length;
+  const found = (start: number): boolean => {
+    for (let k = first; k < hits.length; k++) if (hits[k].start === start) return true;
+    return false;
+  };
+  const modelFix = opts.modelName ? { title: `Replace with "${opts.modelName}", the model_name of ARGS.json`, newText: JSON.stringify(opts.modelName).slice(1, -1) } : undefined;
+  const literals = opts.templateMarkers ? [...MODEL_NAME_MARKERS, ...opts.placeholders] : opts.placeholders;
+  for (const p of literals) {
+    if (p === '') continue;
+    const isModelName = MODEL_NAME_MARKERS.includes(p);
+    // With model_name set, preparation fills [MODEL NAME] in: not a leftover, but the name can be written in now.
+    const rule = isModelName && opts.modelName ? 'model-name-placeholder' : 'placeholder';
+    const message = !isModelName
+      ? `Placeholder ${p} is still in the text: replace it with the real value.`
+      : opts.modelName
+        ? `${p} becomes "${opts.modelName}", the model_name of ARGS.json, when the data is prepared.`
+        : `Placeholder ${p} is still in the text: set model_name in ARGS.json to have it replaced when the data is prepared, or write the model's name here.`;
+    for (let at = text.indexOf(p); at >= 0 && hits.length < MAX_HITS_PER_LINE; at = text.indexOf(p, at + p.length)) {
+      if (!found(at)) hits.push({ rule, start: at, end: at + p.length, message, fix: isModelName ? modelFix : undefined });
+    }
+  }
+  if (opts.templateMarkers && text.indexOf('{{') >= 0) {
+    TEMPLATE_MARKER.lastIndex = 0;
+    for (let m = TEMPLATE_MARKER.exec(text); m && hits.length < MAX_HITS_PER_LINE; m = TEMPLATE_MARKER.exec(text)) {
+      if (found(m.index)) continue;
+      const shown = m[0].length > 40 ? `${m[0].slice(0, 37)}...` : m[0];
+      hits.push({ rule: 'placeholder', start: m.index, end: m.index + m[0].length, message: `Template marker ${shown} is still in the text: the generator did not fill it in; replace it with the real value.` });
+    }
+  }
+}
+
+const CONTROL_NAMES: Record<number, string> = { 0: 'NUL', 7: 'bell', 8: 'backspace', 11: 'vertical tab', 12: 'form feed', 27: 'escape, as in terminal colour codes' };
+
+/**
+ * Escaped control characters in a line JSON.parse accepted (raw ones cannot be there): \u0000
+ * to \u001f other than tab, line feed and carriage return, and \b, \f. Each backslash starts
+ * an escape, so walking from one to the next never mistakes an escaped backslash for one.
+ */
+export function scanControlEscapes(text: string, hits: ContentHit[]): void {
+  for (let at = text.indexOf('\\'); at >= 0 && hits.length < MAX_HITS_PER_LINE; at = text.indexOf('\\', at + 2)) {
+    const e = text.charCodeAt(at + 1);
+    let code = -1;
+    let len = 2;
+    if (e === 98) code = 8; // \b
+    else if (e === 102) code = 12; // \f
+    else if (e === 117 && text.charCodeAt(at + 2) === 48 && text.charCodeAt(at + 3) === 48) {
+      const v = parseInt(text.slice(at + 4, at + 6), 16);
+      if (v < 32 && v !== 9 && v !== 10 && v !== 13) code = v;
+      len = 6;
+    }
+    if (code < 0) continue;
+    // A terminal colour code (ESC [ ... m) goes as a whole.
+    let end = at + len;
+    if (code === 27) {
+      const csi = /^\[[0-9;]{0,20}[A-Za-z]/.exec(text.slice(end, end + 24));
+      if (csi) end += csi[0].length;
+    }
+    const name = CONTROL_NAMES[code] ?? `U+${code.toString(16).toUpperCase().padStart(4, '0')}`;
+    hits.push({
+      rule: 'control-character',
+      start: at,
+      end,
+      message: `Escaped control character ${text.slice(at, at + len)}, ${name}: the model would learn to produce it; remove it.`,
+      fix: { title: end > at + len ? 'Remove the terminal colour code' : 'Remove the control character', newText: '' },
+    });
+    at += len - 2;
   }
 }

@@ -4,12 +4,13 @@
 // field type checks and one string hash; everything that builds messages or ranges runs only
 // when there is a problem to report.
 
-import { ALL_TRIGGERS, scanContent, triggerNeedles, type ContentHit, type ContentOptions } from './content-checks';
+import { ALL_TRIGGERS, scanContent, scanControlEscapes, triggerNeedles, type ContentHit, type ContentOptions } from './content-checks';
 import { convertLineEdit } from './convert';
 import { FORMAT_IDS, detectRecordFormat, type FormatId } from './formats';
 import { DuplicateIndex, type LineReader } from './duplicates';
-import { hashString } from './hash';
 import { findJsonError, locate, type JsonPath } from './json-scan';
+import { MAX_NESTING, scanKeys } from './key-scan';
+import { NearDuplicateIndex } from './near-duplicates';
 import { attemptRepair } from './json-repair';
 import type { LintOptions, LintResult } from './lint';
 import type { Fix, Problem, Range, Severity } from './problem';
@@ -48,7 +49,9 @@ export class LineLinter implements RecordSink {
   private conversionFixes = 0;
   private readonly seen: DuplicateIndex;
   private readonly dupOn: boolean;
-  private readonly seenNear = new Map<number, number>();
+  private readonly seenNear: NearDuplicateIndex;
+  private readonly keysOn: boolean;
+  private readonly controlOn: boolean;
   private readonly byFormat = new Map<FormatId, LineRef[]>();
   private readonly formatCounts = new Map<FormatId, number>();
   private readonly eolRefs: Record<'lf' | 'crlf', LineRef[]> = { lf: [], crlf: [] };
@@ -69,15 +72,20 @@ export class LineLinter implements RecordSink {
     this.forced = options.format && options.format !== 'auto' ? options.format : undefined;
     this.maxChars = options.maxRecordChars ?? DEFAULT_MAX_RECORD_CHARS;
     this.maxProblems = options.maxProblems ?? DEFAULT_MAX_PROBLEMS;
-    this.nearDup = options.nearDuplicates === true && this.on('near-duplicate');
+    this.nearDup = options.nearDuplicates !== false && this.on('near-duplicate');
     this.content = {
       placeholders: this.on('placeholder') ? (options.placeholders ?? []).filter((p) => p.length > 0) : [],
+      templateMarkers: this.on('placeholder') || this.on('model-name-placeholder'),
+      modelName: options.modelName || undefined,
       html: options.html !== false && this.on('html'),
       privacy: options.privacy !== false && this.on('privacy'),
     };
     this.seen = new DuplicateIndex(reader);
+    this.seenNear = new NearDuplicateIndex(reader);
+    this.keysOn = this.on('duplicate-key') || this.on('deep-nesting');
+    this.controlOn = this.on('control-character');
     this.dupOn = this.on('duplicate-record') || this.nearDup;
-    this.contentOn = this.content.placeholders.length > 0 || this.content.html || this.content.privacy;
+    this.contentOn = this.content.placeholders.length > 0 || this.content.templateMarkers || this.content.html || this.content.privacy;
   }
 
   on(rule: RuleId): boolean {
@@ -205,6 +213,7 @@ export class LineLinter implements RecordSink {
     this.records++;
     if (key !== text) this.reportWhitespace(text, line, cl);
     const rec = value as Record<string, unknown>;
+    if (this.keysOn) this.checkKeys(text);
     if (this.dupOn) this.checkDuplicate(text, rec, eol, offset, byteLen);
     const detected = detectRecordFormat(rec);
     const format = detected ?? this.forced;
@@ -229,7 +238,34 @@ export class LineLinter implements RecordSink {
     if (this.contentOn && !tooLong) {
       this.hits.length = 0;
       scanContent(text, this.content, this.hits, triggers);
-      for (const h of this.hits) this.report(h.rule, h.message, { line, col: h.start, endLine: line, endCol: h.end });
+      this.reportHits(line);
+    }
+    if (this.controlOn && !tooLong && text.indexOf('\\') >= 0) {
+      this.hits.length = 0;
+      scanControlEscapes(text, this.hits);
+      this.reportHits(line);
+    }
+  }
+
+  private reportHits(line: number): void {
+    for (const h of this.hits) {
+      const range: Range = { line, col: h.start, endLine: line, endCol: h.end };
+      this.report(h.rule, h.message, range, h.fix ? [{ title: h.fix.title, edits: [{ range, newText: h.fix.newText }], preferred: true }] : undefined);
+    }
+  }
+
+  /** Keys twice in one object, and values nested too deep: what JSON.parse accepts silently. */
+  private checkKeys(text: string): void {
+    const scan = scanKeys(text);
+    if (scan.duplicate && this.on('duplicate-key')) {
+      const d = scan.duplicate;
+      const where = d.path.length ? ` in ${d.path.map((p) => (typeof p === 'number' ? `[${p}]` : `"${p}"`)).join(' → ')}` : '';
+      this.report('duplicate-key', `Key "${d.key}" appears twice${where}: JSON readers keep only the last value; remove or rename one.`, { line: this.line, col: d.keyStart, endLine: this.line, endCol: d.keyEnd });
+    }
+    if (scan.depth > MAX_NESTING && this.on('deep-nesting')) {
+      const message = `Values nest ${scan.depth} levels deep, more than ${MAX_NESTING}: no dataset format has such data; remove the field or flatten it.`;
+      if (scan.deepField !== undefined) this.reportAt('deep-nesting', message, [scan.deepField], true);
+      else this.report('deep-nesting', message, this.recordRange());
     }
   }
 
@@ -282,15 +318,12 @@ export class LineLinter implements RecordSink {
       return;
     }
     if (this.nearDup) {
-      const nh = hashString(normalisedText(rec));
-      const nf = this.seenNear.get(nh);
+      const nf = this.seenNear.check(rec, this.line, offset, len);
       if (nf !== undefined) {
         this.stats.countNearDuplicate();
-        this.report('near-duplicate', `Near-duplicate: the same text as line ${nf + 1} after normalising whitespace and case.`, this.recordRange(), [
+        this.report('near-duplicate', `Near-duplicate of line ${nf + 1}: every field is the same apart from whitespace and letter case.`, this.recordRange(), [
           { title: `Remove near-duplicate of line ${nf + 1}`, edits: this.deleteLineEdit(eol) },
         ]);
-      } else {
-        this.seenNear.set(nh, this.line);
       }
     }
   }
@@ -347,8 +380,8 @@ export class LineLinter implements RecordSink {
       const n = this.formatCounts.get(id);
       if (n) formatCounts[id] = n;
     }
-    const kinds = Object.keys(formatCounts).length;
-    const format = this.forced ?? (kinds === 0 ? 'unknown' : kinds === 1 ? (dominant as FormatId) : 'mixed');
+    // Mixed files are reported record by record (mixed-format); the file's format is the dominant one.
+    const format = this.forced ?? dominant ?? 'unknown';
     return { format, formatCounts, records: this.records, lines: this.lines, problems: this.problems, stats: this.stats.result(this.records, formatCounts) };
   }
 
@@ -382,16 +415,3 @@ export class LineLinter implements RecordSink {
 function isJsonSpace(c: number): boolean {
   return c === 32 || c === 9 || c === 13 || c === 10;
 }
-
-/** A record's text values, whitespace collapsed and lower-cased: the near-duplicate key. */
-function normalisedText(rec: unknown): string {
-  const parts: string[] = [];
-  const walk = (v: unknown): void => {
-    if (typeof v === 'string') parts.push(v);
-    else if (Array.isArray(v)) v.forEach(walk);
-    else if (v !== null && typeof v === 'object') for (const k of Object.keys(v)) walk((v as Record<string, unknown>)[k]);
-  };
-  walk(rec);
-  return parts.join('\u0000').replace(/\s+/g, ' ').trim().toLowerCase();
-}
-

@@ -16,13 +16,15 @@ export interface LintOptions {
   format?: FormatId | 'auto';
   /** Severity per rule, keyed by rule id ("invalid-json") or code ("TUN101"); 'off' disables. */
   severities?: Record<string, Severity | 'off'>;
-  /** Also report records whose text equals an earlier one after normalising whitespace/case. */
+  /** Report records equal to an earlier one apart from whitespace and letter case inside fields (default on). */
   nearDuplicates?: boolean;
   /** Records longer than this many characters are reported (default 32768). */
   maxRecordChars?: number;
-  /** Literal placeholders to find, e.g. ["[MODEL NAME]"]; checked only when non-empty. */
+  /** Literal placeholders to find besides the built-in [MODEL NAME] and {{…}} markers. */
   placeholders?: string[];
-  /** URL / e-mail / phone hints (default on). */
+  /** ARGS.json's model_name: offered as the replacement for [MODEL NAME]. */
+  modelName?: string;
+  /** URL / e-mail / phone findings (default on). */
   privacy?: boolean;
   /** Leftover HTML tags and entities (default on). */
   html?: boolean;

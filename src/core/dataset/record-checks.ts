@@ -10,9 +10,10 @@ export type RuleId =
   | 'invalid-json' | 'not-object' | 'trailing-comma' | 'smart-quotes' | 'invalid-utf8' | 'bom'
   | 'mixed-line-endings' | 'blank-line' | 'surrounding-whitespace' | 'json-array-file' | 'empty-file'
   | 'unknown-format' | 'mixed-format' | 'missing-field' | 'unexpected-field' | 'wrong-type' | 'empty-string'
-  | 'unknown-role' | 'role-order' | 'no-assistant-turn' | 'empty-conversation'
-  | 'duplicate-record' | 'near-duplicate' | 'record-too-long'
-  | 'placeholder' | 'html' | 'privacy' | 'too-many-problems';
+  | 'duplicate-key' | 'deep-nesting'
+  | 'unknown-role' | 'role-order' | 'no-assistant-turn' | 'empty-conversation' | 'last-turn-not-assistant'
+  | 'duplicate-record' | 'near-duplicate' | 'record-too-long' | 'chosen-equals-rejected'
+  | 'placeholder' | 'model-name-placeholder' | 'html' | 'privacy' | 'too-many-problems' | 'control-character';
 
 export interface RecordSink {
   /** Whether a rule is enabled (so checks can skip work for rules that are off). */
@@ -41,10 +42,11 @@ function kindOk(kind: FieldKind, v: unknown): boolean {
   }
 }
 
+// Plain phrases: messages put them in parentheses, and parentheses are never nested.
 const KIND_WORDS: Record<FieldKind, string> = {
-  string: 'text (a JSON string)',
+  string: 'a JSON string',
   turns: 'a list of turns',
-  'string-or-turns': 'text or a list of messages',
+  'string-or-turns': 'a JSON string or a list of messages',
   any: 'any value',
 };
 
@@ -118,12 +120,15 @@ export function checkTurnList(sink: RecordSink, turns: unknown[], style: 'messag
   const keys = style === 'messages' ? MESSAGE_KEYS : SHAREGPT_KEYS;
   let prev: string | undefined; // previous normalised role
   let prevHadToolCall = false;
+  let assistantTurns = 0;
+  let unreadable = false; // a turn whose role is missing or unknown (already reported)
   let started = false; // a non-system turn has been seen
   for (let i = 0; i < turns.length; i++) {
     const t = turns[i];
     if (t === null || typeof t !== 'object' || Array.isArray(t)) {
       sink.reportAt('wrong-type', `Turn ${i + 1} must be an object with "${roleKey}" and "${textKey}", not ${jsonType(t)}.`, pathOf(base, i));
       prev = undefined;
+      unreadable = true;
       continue;
     }
     const turn = t as Record<string, unknown>;
@@ -144,6 +149,8 @@ export function checkTurnList(sink: RecordSink, turns: unknown[], style: 'messag
       toolCall = rawRole === 'function_call';
     }
     if (role) roles?.countRole(role);
+    else unreadable = true;
+    if (role === 'assistant') assistantTurns++;
 
     const text = turn[textKey];
     if (text === undefined) {
@@ -177,14 +184,21 @@ export function checkTurnList(sink: RecordSink, turns: unknown[], style: 'messag
     prev = role;
     prevHadToolCall = toolCall;
   }
-  if (complete && prev !== undefined && prev !== 'assistant' && sink.on('no-assistant-turn')) {
-    sink.reportAt('no-assistant-turn', `The conversation ends with a ${prev} turn: add the assistant's answer, or there is nothing to learn after it.`, [...base, turns.length - 1]);
+  // Severity follows what a trainer can still use: without any assistant turn nothing trains
+  // (an error); a last turn that is not the assistant's only teaches nothing itself (a warning).
+  if (!complete) return;
+  if (assistantTurns === 0) {
+    if (unreadable) return; // the turn at fault is reported; it may be the answer
+    sink.reportAt('no-assistant-turn', 'The conversation has no assistant turn: there is nothing to train on; add the assistant\'s answer.', base);
+  } else if (prev !== undefined && prev !== 'assistant') {
+    sink.reportAt('last-turn-not-assistant', `The conversation ends with a ${prev} turn: add the assistant's answer, or that last turn teaches nothing.`, [...base, turns.length - 1]);
   }
 }
 
 /** Everything record-level except the content scans: fields, then turns for chat formats. */
 export function checkRecord(sink: RecordSink, rec: Record<string, unknown>, format: FormatId, roles?: RoleCounter): void {
   checkFields(sink, rec, format);
+  if (format === 'preference') checkPreferencePair(sink, rec);
   const spec = FORMAT_SPECS[format];
   if (spec.turnsField) {
     const list = rec[spec.turnsField];
@@ -198,4 +212,25 @@ export function checkRecord(sink: RecordSink, rec: Record<string, unknown>, form
       roles.countRole('assistant');
     }
   }
+}
+
+/** A pair whose answers are the same teaches the preference nothing. */
+function checkPreferencePair(sink: RecordSink, rec: Record<string, unknown>): void {
+  const { chosen, rejected } = rec;
+  if (chosen === undefined || rejected === undefined || !sink.on('chosen-equals-rejected')) return;
+  const same = typeof chosen === 'string' ? chosen === rejected : sameValue(chosen, rejected, 0);
+  if (same) sink.reportAt('chosen-equals-rejected', 'The rejected answer is the same as the chosen one: the pair teaches nothing; write a worse answer or remove the record.', ['rejected'], true);
+}
+
+/** Deep equality of parsed JSON values, bounded in depth (a record nested deeper is reported as such). */
+function sameValue(a: unknown, b: unknown, depth: number): boolean {
+  if (a === b) return true;
+  if (a === null || b === null || typeof a !== 'object' || typeof b !== 'object' || depth > 64) return false;
+  if (Array.isArray(a) !== Array.isArray(b)) return false;
+  const ka = Object.keys(a), kb = Object.keys(b);
+  if (ka.length !== kb.length) return false;
+  for (const k of ka) {
+    if (!Object.prototype.hasOwnProperty.call(b, k) || !sameValue((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k], depth + 1)) return false;
+  }
+  return true;
 }

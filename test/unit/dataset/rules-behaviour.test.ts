@@ -77,10 +77,10 @@ test('ShareGPT function_call / observation order', () => {
   assert.deepEqual(lintText(JSON.stringify(ok)).problems, []);
 });
 
-test('TUN401 duplicates are exact; TUN402 near-duplicates only when enabled', () => {
+test('TUN401 duplicates are exact; TUN402 near-duplicates by default, off with the setting', () => {
   const text = '{"text": "Hello  World"}\n{"text": "hello world"}\n{"text": "Hello  World"}\n';
-  assert.deepEqual(lintText(text).problems.map(brief), ['TUN401 2:0-2:24']);
-  assert.deepEqual(codes(lintText(text, { nearDuplicates: true }).problems), ['TUN402', 'TUN401']);
+  assert.deepEqual(codes(lintText(text).problems), ['TUN402', 'TUN401']);
+  assert.deepEqual(lintText(text, { nearDuplicates: false }).problems.map(brief), ['TUN401 2:0-2:24']);
 });
 
 test('duplicates are confirmed exactly: same fingerprint, different text is not a duplicate', () => {
@@ -103,11 +103,13 @@ test('TUN403 record-too-long uses maxRecordChars', () => {
   assert.deepEqual(codes(lintText(line).problems), []);
 });
 
-test('TUN501 placeholders only when listed', () => {
-  const line = JSON.stringify({ question: 'Who are you?', answer: 'I am [MODEL NAME].' });
-  assert.deepEqual(codes(lintText(line).problems), []);
+test('TUN501 [MODEL NAME] is found by default; listed placeholders too', () => {
+  const line = JSON.stringify({ question: 'Who are you?', answer: 'I am [MODEL NAME], ask me FOO.' });
   const at = line.indexOf('[MODEL NAME]');
-  assert.deepEqual(lintText(line, { placeholders: ['[MODEL NAME]'] }).problems.map(brief), [`TUN501 0:${at}-0:${at + 12}`]);
+  assert.deepEqual(lintText(line).problems.map(brief), [`TUN501 0:${at}-0:${at + 12}`]);
+  const foo = line.indexOf('FOO');
+  assert.deepEqual(lintText(line, { placeholders: ['[MODEL NAME]', 'FOO'] }).problems.map(brief), [`TUN501 0:${at}-0:${at + 12}`, `TUN501 0:${foo}-0:${foo + 3}`]);
+  assert.deepEqual(lintText(line, { severities: { placeholder: 'off' } }).problems, []);
 });
 
 test('TUN502 html and TUN503 privacy can be switched off', () => {
