@@ -280,6 +280,10 @@ function checkCombinations(v: Record<string, unknown>, loc: ArgsCheck['locations
   if ((method === 'full' || method === 'lomo') && typeof v.quantization === 'string' && v.quantization !== 'none') {
     add(loc.get('quantization')?.value ?? top, 'error', ARGS_CODES.conflict, `method "${method}" updates every weight, which cannot be stored quantized: set "quantization" to "none" or use method "qlora".`);
   }
+  if (method === 'lomo' && typeof v.gradient_accumulation === 'number' && v.gradient_accumulation > 1) {
+    const r = loc.get('gradient_accumulation')?.value;
+    add(r ?? top, 'error', ARGS_CODES.conflict, 'method "lomo" updates every weight during backward, so there is no gradient to accumulate: set "gradient_accumulation" to 1 (raise "batch_size" instead).', r ? [{ title: 'Set gradient_accumulation to 1', edits: [{ range: r, newText: '1' }], preferred: true }] : undefined);
+  }
   if (method === 'full' || method === 'lomo') {
     for (const k of ['lora_rank', 'lora_alpha', 'lora_dropout', 'lora_target_modules']) {
       if (v[k] !== undefined) add(at(k), 'warning', ARGS_CODES.ignored, `"${k}" is ignored with method "${method}" (no adapters): remove it or use method "lora".`);

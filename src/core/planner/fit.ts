@@ -1,7 +1,8 @@
 // Makes a plan fit the memory it has: tries methods from the one asked for towards cheaper ones
 // (full -> lomo, lora -> qlora), batch sizes from large to 1, then gradient checkpointing, then
 // shorter sequences when the length was not set by the user. Effective batch stays the same by
-// raising gradient accumulation.
+// raising gradient accumulation (LOMO updates during backward: it accumulates nothing). A
+// candidate the engine refuses on the plan's device is never proposed.
 import { resolveArgs, type Args, type ResolvedArgs } from '../args/fields';
 import type { EstimateContext, Estimator, PlanEstimate } from './estimator';
 
@@ -20,6 +21,8 @@ export interface FitOptions {
   lengthFixed: boolean;
   /** The user set gradient checkpointing on or off. */
   checkpointing?: boolean;
+  /** Why the engine that runs the plan would refuse a candidate (src/core/args/engine-support.ts). */
+  refuses?: (args: ResolvedArgs) => string | undefined;
 }
 
 export interface FitResult {
@@ -27,6 +30,10 @@ export interface FitResult {
   estimate: PlanEstimate;
   /** What had to change to fit, in words, for the reasons column. */
   adjustments: string[];
+  /** Methods the engine refused, with its reason (first refusal of each). */
+  refused: Partial<Record<Method, string>>;
+  /** The engine refused every candidate: the plan returned cannot run there. */
+  noneAccepted: boolean;
 }
 
 export const LORA_ATTENTION = ['q_proj', 'k_proj', 'v_proj', 'o_proj'] as ResolvedArgs['lora_target_modules'];
@@ -46,6 +53,8 @@ export function withMethod(base: ResolvedArgs, method: Method, quantization?: Re
 
 export function fitToMemory(base: ResolvedArgs, ctx: EstimateContext, estimate: Estimator, o: FitOptions): FitResult {
   let cheapest: FitResult | undefined;
+  let firstRefused: FitResult | undefined;
+  const refused: Partial<Record<Method, string>> = {};
   const lengths = [base.max_length];
   if (!o.lengthFixed) for (let l = base.max_length >> 1; l >= 128; l >>= 1) lengths.push(l);
   for (const length of lengths) {
@@ -54,19 +63,26 @@ export function fitToMemory(base: ResolvedArgs, ctx: EstimateContext, estimate: 
       const checkpointing = o.checkpointing === undefined ? [false, true] : [o.checkpointing];
       for (const ckpt of checkpointing) {
         for (const bs of o.batchSizes) {
-          const args: ResolvedArgs = { ...m, gradient_checkpointing: ckpt, batch_size: bs, gradient_accumulation: Math.max(1, Math.ceil(o.effectiveBatch / bs)) };
+          const accumulation = method === 'lomo' ? 1 : Math.max(1, Math.ceil(o.effectiveBatch / bs));
+          const args: ResolvedArgs = { ...m, gradient_checkpointing: ckpt, batch_size: bs, gradient_accumulation: accumulation };
           const est = estimate(args, ctx);
           const adjustments: string[] = [];
-          if (method !== o.methods[0]) adjustments.push(`${o.methods[0]} does not fit in ${(est.budgetBytes / 1024 ** 3).toFixed(1)} GB, so ${method}`);
+          if (method !== o.methods[0]) adjustments.push(`${o.methods[0]} ${refused[o.methods[0]] ? 'cannot run here' : `does not fit in ${(est.budgetBytes / 1024 ** 3).toFixed(1)} GB`}, so ${method}`);
           if (length !== base.max_length) adjustments.push(`max_length cut from ${base.max_length} to ${length} to fit`);
-          const r = { args, estimate: est, adjustments };
+          const r: FitResult = { args, estimate: est, adjustments, refused, noneAccepted: false };
+          const why = o.refuses?.(args);
+          if (why) {
+            refused[method] ??= why;
+            firstRefused ??= r;
+            continue;
+          }
           if (est.fits) return r;
           if (!cheapest || est.memoryBytes < cheapest.estimate.memoryBytes) cheapest = r;
         }
       }
     }
   }
-  return cheapest!;
+  return cheapest ?? { ...firstRefused!, noneAccepted: true };
 }
 
 /** Args with defaults filled, for estimating a plan that only names a few keys. */

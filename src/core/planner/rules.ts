@@ -2,6 +2,7 @@
 // choice. It works with no language model at all, and it is what the LLM loop falls back to. A
 // follow-up starts from the current ARGS.json and changes only what the new turn asks for, then
 // re-fits memory if needed.
+import { engineSupport, type EngineSupport } from '../args/engine-support';
 import type { ArgsFieldName, ResolvedArgs } from '../args/fields';
 import { resolveArgs, type Args } from '../args/fields';
 import type { HardwareProfile } from '../hardware/types';
@@ -9,6 +10,7 @@ import type { DatasetInfo, LocalModel } from './context';
 import { planDevice, type Estimator, type PlanEstimate } from './estimator';
 import { fitToMemory, LORA_ATTENTION, type Method } from './fit';
 import type { GoalIntent } from './goal';
+import { impracticalWarning } from './practical';
 import { reasonFor } from './reasons';
 
 export interface RulePlanInput {
@@ -26,6 +28,8 @@ export interface RulePlanInput {
   estimator: Estimator;
   /** Where models and data were looked for, for the question when none is found. */
   workspaceDir?: string;
+  /** What the engine runs on each device (default: this build's, src/core/args/engine-support.ts). */
+  engine?: EngineSupport;
 }
 
 export interface PlanResult {
@@ -132,7 +136,10 @@ export function planWithRules(input: RulePlanInput): PlanResult {
   const wanted: Method = g.method ?? (g.quantization === 'nf4' || g.quantization === 'int4' ? 'qlora' : current?.method ?? 'lora');
   if (g.method) stated.add('method');
   if (g.quantization) stated.add('quantization');
-  const cheaper: Record<Method, Method[]> = { full: ['full', 'lomo', 'lora', 'qlora'], lomo: ['lomo', 'lora', 'qlora'], lora: ['lora', 'qlora'], qlora: ['qlora'] };
+  // Adapters stand in for a method the engine cannot run on this device.
+  const cheaper: Record<Method, Method[]> = { full: ['full', 'lomo', 'lora', 'qlora'], lomo: ['lomo', 'lora', 'qlora'], lora: ['lora', 'qlora'], qlora: ['qlora', 'lora'] };
+  const engine = input.engine ?? engineSupport;
+  const engineDevice = planDevice(a, hw);
   // An explicit method is only replaced when it cannot fit at all (the reason says so).
   const methods = cheaper[wanted];
   const optimizer = g.optimizer ?? (wanted === 'lomo' ? 'sgd' : current?.optimizer ?? 'adamw');
@@ -154,9 +161,16 @@ export function planWithRules(input: RulePlanInput): PlanResult {
     effectiveBatch,
     lengthFixed: g.maxLength !== undefined || (!fresh && g.memoryLimitBytes === undefined),
     checkpointing: g.gradientCheckpointing,
+    refuses: (x) => engine.refuses(x, engineDevice),
   });
   const p = fit.args;
-  if (p.method !== wanted) note.method = `${wanted} needs more than the ${(fit.estimate.budgetBytes / 1024 ** 3).toFixed(0)} GB available`;
+  const onDevice = engineDevice === 'cuda' ? 'the GPU trainer' : 'the CPU trainer';
+  if (fit.noneAccepted) {
+    warnings.push(`${onDevice} cannot run any method this plan could use: ${Object.values(fit.refused).join(' ')}`);
+  } else if (p.method !== wanted && fit.refused[wanted]) {
+    note.method = `${wanted} cannot run on ${onDevice}`;
+    warnings.push(`${wanted} is not something ${onDevice} can run (${fit.refused[wanted]}), so the plan uses ${p.method}.`);
+  } else if (p.method !== wanted) note.method = `${wanted} needs more than the ${(fit.estimate.budgetBytes / 1024 ** 3).toFixed(0)} GB available`;
   if (fit.adjustments.some((x) => x.startsWith('max_length'))) note.max_length = fit.adjustments.find((x) => x.startsWith('max_length'));
   if (lrChanged && g.learningRate === undefined) p.learning_rate = baseLearningRate(p.method, p.optimizer);
   if (g.learningRate !== undefined) { p.learning_rate = g.learningRate; stated.add('learning_rate'); }
@@ -178,6 +192,8 @@ export function planWithRules(input: RulePlanInput): PlanResult {
     const smaller = input.models.filter((m) => m.params < model.params).map((m) => m.ref);
     warnings.push(`Even with ${p.method}${p.quantization !== 'none' ? ` (${p.quantization})` : ''}, batch 1 and gradient checkpointing, ${model.ref} needs about ${(estimate.memoryBytes / 1024 ** 3).toFixed(1)} GB but ${(estimate.budgetBytes / 1024 ** 3).toFixed(1)} GB is available.${smaller.length ? ` Smaller local models: ${smaller.join(', ')}.` : ' Use a smaller model or a machine with more memory (/readme writes the instructions for one).'}`);
   }
+  const slow = impracticalWarning({ args: p, estimate, model, models: input.models, ctx, estimator: input.estimator, hardware: hw });
+  if (slow) warnings.push(slow);
   const args = toWrittenArgs(p, current ? { threads: current.threads, seed: current.seed, resume_from: current.resume_from } : {});
   const reasons: Partial<Record<ArgsFieldName, string>> = {};
   for (const k of Object.keys(args) as ArgsFieldName[]) reasons[k] = reasonFor(k, p, { hardware: hw, model, dataset: input.dataset, estimate, stated, notes: note });
