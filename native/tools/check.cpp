@@ -3,8 +3,8 @@
 // PyTorch reference (test/native/reference). With --bench it times forward + backward instead.
 //
 //   tuner-check --model DIR --batch batch.json --out result.safetensors
-//               [--adapter DIR | --lora R,ALPHA,mod1+mod2] [--threads N]
-//   tuner-check --model DIR --bench STEPS --B 4 --T 256 [--prompt-fraction F] [--lora ...] [--threads N]
+//               [--adapter DIR | --lora R,ALPHA,mod1+mod2] [--checkpointing 1] [--threads N]
+//   tuner-check --model DIR --bench STEPS --B 4 --T 256 [--prompt-fraction F] [--lora ...] [--checkpointing 1] [--threads N]
 //
 // batch.json: {"B": 2, "T": 8, "tokens": [...B*T], "targets": [...], "loss_mask": [...]}.
 // Output tensors: "loss" [1], "logits" [B,T,V], "grad.<parameter name>" (Hugging Face / PEFT names).
@@ -41,13 +41,14 @@ double cpu_ms() {
 struct Args {
   std::string model, batch, out, adapter, lora;
   int threads = 0, bench = 0, B = 4, T = 256;
+  bool checkpointing = false;
   double prompt_fraction = 0;
 };
 
 [[noreturn]] void usage(const std::string& why) {
   throw TunerError("bad_arguments", "tuner-check: " + why,
                    "usage: tuner-check --model DIR (--batch FILE --out FILE | --bench STEPS [--B N --T N --prompt-fraction F]) "
-                   "[--adapter DIR | --lora R,ALPHA,q_proj+v_proj] [--threads N]");
+                   "[--adapter DIR | --lora R,ALPHA,q_proj+v_proj] [--checkpointing 1] [--threads N]");
 }
 
 Args parse_args(int argc, char** argv) {
@@ -61,6 +62,7 @@ Args parse_args(int argc, char** argv) {
     else if (k == "--out") a.out = v;
     else if (k == "--adapter") a.adapter = v;
     else if (k == "--lora") a.lora = v;
+    else if (k == "--checkpointing") a.checkpointing = v == "1";
     else if (k == "--threads") a.threads = std::stoi(v);
     else if (k == "--bench") a.bench = std::stoi(v);
     else if (k == "--B") a.B = std::stoi(v);
@@ -109,6 +111,7 @@ int run(const Args& a) {
   auto model = Model::load(a.model);
   if (!a.adapter.empty()) model->load_adapter(a.adapter);
   else if (!a.lora.empty()) model->enable_lora(parse_lora(a.lora), 1234);
+  if (a.checkpointing) model->set_gradient_checkpointing(true);
   ThreadPool pool(a.threads);
 
   if (a.bench) {

@@ -59,6 +59,8 @@ void LlamaModel::backward(float loss_scale, ThreadPool* pool) {
     Layer& L = layers_[l];
     LayerActs& a = ws.layers[l];
     if (grad_hook_) bind_layer_grads(l);  // LOMO
+    // Checkpointing: the shared activations hold the last layer's after forward; refill them.
+    if (checkpointing_ && l + 1 < cfg_.num_layers) recompute_layer(l, pool);
     // ---- MLP: out = mid + down(silu(gate(x2)) * up(x2)); dres holds d out ----
     // d m first (it needs no m), then one pass recomputes m and turns d m into d gate, d up,
     // then the down projection's weight gradients use m.

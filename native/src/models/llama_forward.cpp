@@ -34,6 +34,13 @@ size_t LlamaModel::plan(Workspace& ws, int B, int T, int threads, float* base) c
   ws.layers.resize(cfg_.num_layers);
   for (int l = 0; l < cfg_.num_layers; l++) {
     LayerActs& a = ws.layers[l];
+    if (checkpointing_ && l > 0) {
+      // Activation checkpointing: every layer keeps its own input; the rest is one set shared
+      // by all layers, which backward refills layer by layer (recompute_layer()).
+      a = ws.layers[0];
+      a.resid_in = take(N * C);
+      continue;
+    }
     a.resid_in = take(N * C);
     a.rstd1 = take(N);
     a.x1 = take(N * C);
@@ -110,7 +117,7 @@ float LlamaModel::run_forward(const Batch& batch, bool training, bool pack_head,
   if (generic_arch()) return run_forward_arch(batch, training, pack_head, dropout_seed, pool);
   const int B = batch.B, T = batch.T, N = B * T;
   const int C = cfg_.hidden_size, F = cfg_.intermediate_size, V = cfg_.vocab_size;
-  const int NH = cfg_.num_heads, NKV = cfg_.num_kv_heads, HD = cfg_.head_dim;
+  const int HD = cfg_.head_dim;
   if (B <= 0 || T <= 0) throw TunerError("bad_batch", "batch has B=" + std::to_string(B) + ", T=" + std::to_string(T), "B and T must be positive.");
   for (int i = 0; i < N; i++) {
     if (batch.tokens[i] >= (uint32_t)V || (batch.loss_mask[i] && batch.targets[i] >= (uint32_t)V))
@@ -162,28 +169,7 @@ float LlamaModel::run_forward(const Batch& batch, bool training, bool pack_head,
     LayerActs& a = ws.layers[l];
     const bool last = l + 1 == cfg_.num_layers;
     float* out = last ? ws.resid_final : ws.layers[l + 1].resid_in;
-    {
-      ProfScope ps(prof_, kProfLinear);
-      linear_forward(L.q, a.q, a.x1, a.lora_t[0], N, pool);
-      linear_forward(L.k, a.k, a.x1, a.lora_t[1], N, pool);
-      linear_forward(L.v, a.v, a.x1, a.lora_t[2], N, pool);
-    }
-    {
-      ProfScope ps(prof_, kProfNormRope);
-      rope_forward(a.q, ws.cos, ws.sin, B, T, NH, HD, pool);
-      rope_forward(a.k, ws.cos, ws.sin, B, T, NKV, HD, pool);
-    }
-    {
-      ProfScope ps(prof_, kProfAttention);
-      attention_forward(a.att, a.lse, a.q, a.k, a.v, ws.attn_scratch, B, T, NH, NKV, HD, cfg_.attention_window(l), pool);
-    }
-    { ProfScope ps(prof_, kProfLinear); linear_forward(L.o, a.mid, a.att, a.lora_t[3], N, pool); }
-    { ProfScope ps(prof_, kProfNormRope); add_rmsnorm_forward(a.mid, a.x2, a.rstd2, a.mid, a.resid_in, L.ln2->data, N, C, eps, pool); }
-    {
-      ProfScope ps(prof_, kProfLinear);
-      linear_forward(L.gate, a.gate, a.x2, a.lora_t[4], N, pool);
-      linear_forward(L.up, a.up, a.x2, a.lora_t[5], N, pool);
-    }
+    layer_forward_to_mlp(l, pool);
     { ProfScope ps(prof_, kProfElementwise); swiglu_forward(ws.m, a.gate, a.up, (int64_t)N * F, pool); }
     { ProfScope ps(prof_, kProfLinear); linear_forward(L.down, out, ws.m, a.lora_t[6], N, pool); }
     {
@@ -218,6 +204,74 @@ float LlamaModel::run_forward(const Batch& batch, bool training, bool pack_head,
   ProfScope ps(prof_, kProfLoss);
   return cross_entropy_forward(ws.losses, ws.lse, ws.logits, ws.targets.data(), ws.head_packed() ? nullptr : ws.mask.data(),
                                ws.head_rows, V, pool);
+}
+
+// Layer l from its normed input x1 up to the MLP's gate and up projections: everything backward
+// reads of the layer (the SwiGLU product is recomputed there anyway).
+void LlamaModel::layer_forward_to_mlp(int l, ThreadPool* pool) {
+  Workspace& ws = ws_;
+  const int B = ws.B, T = ws.T, N = B * T;
+  const int C = cfg_.hidden_size;
+  const int NH = cfg_.num_heads, NKV = cfg_.num_kv_heads, HD = cfg_.head_dim;
+  const float eps = cfg_.rms_norm_eps;
+  Layer& L = layers_[l];
+  LayerActs& a = ws.layers[l];
+  {
+    ProfScope ps(prof_, kProfLinear);
+    linear_forward(L.q, a.q, a.x1, a.lora_t[0], N, pool);
+    linear_forward(L.k, a.k, a.x1, a.lora_t[1], N, pool);
+    linear_forward(L.v, a.v, a.x1, a.lora_t[2], N, pool);
+  }
+  {
+    ProfScope ps(prof_, kProfNormRope);
+    rope_forward(a.q, ws.cos, ws.sin, B, T, NH, HD, pool);
+    rope_forward(a.k, ws.cos, ws.sin, B, T, NKV, HD, pool);
+  }
+  {
+    ProfScope ps(prof_, kProfAttention);
+    attention_forward(a.att, a.lse, a.q, a.k, a.v, ws.attn_scratch, B, T, NH, NKV, HD, cfg_.attention_window(l), pool);
+  }
+  { ProfScope ps(prof_, kProfLinear); linear_forward(L.o, a.mid, a.att, a.lora_t[3], N, pool); }
+  { ProfScope ps(prof_, kProfNormRope); add_rmsnorm_forward(a.mid, a.x2, a.rstd2, a.mid, a.resid_in, L.ln2->data, N, C, eps, pool); }
+  {
+    ProfScope ps(prof_, kProfLinear);
+    linear_forward(L.gate, a.gate, a.x2, a.lora_t[4], N, pool);
+    linear_forward(L.up, a.up, a.x2, a.lora_t[5], N, pool);
+  }
+}
+
+// Activation checkpointing: refills the shared activations with layer l's, from its kept input,
+// by the same kernels in the same order as the forward (RMSNorm alone gives the same bits as
+// the fused add + RMSNorm that produced x1 there), so backward computes the same gradients.
+void LlamaModel::recompute_layer(int l, ThreadPool* pool) {
+  LayerActs& a = ws_.layers[l];
+  const int N = ws_.B * ws_.T, C = cfg_.hidden_size;
+  {
+    ProfScope ps(prof_, kProfNormRope);
+    rmsnorm_forward(a.x1, a.rstd1, a.resid_in, layers_[l].ln1->data, N, C, cfg_.rms_norm_eps, pool);
+  }
+  layer_forward_to_mlp(l, pool);
+  // The down projection's LoRA input t = d(m) A^T, as linear_forward computed it (m itself is
+  // recomputed by backward).
+  const Linear& down = layers_[l].down;
+  if (down.lora_a) {
+    ProfScope ps(prof_, kProfLinear);
+    const int r = (int)down.lora_a->shape[0];
+    swiglu_forward(ws_.m, a.gate, a.up, (int64_t)N * cfg_.intermediate_size, pool);
+    sgemm(Trans::N, Trans::T, N, r, down.in, 1.0f, lora_input(down, ws_.m, N, pool), down.in, down.lora_a->data, down.in, 0.0f,
+          a.lora_t[6], r, pool);
+  }
+}
+
+void LlamaModel::set_gradient_checkpointing(bool on) {
+  if (on && generic_arch())
+    throw TunerError("unsupported_option",
+                     cfg_.architecture + " cannot recompute activations (gradient_checkpointing) yet; the Llama family can",
+                     "Set gradient_checkpointing to false for this model.");
+  if (on == checkpointing_) return;
+  checkpointing_ = on;
+  ws_ = Workspace();  // the next forward lays the workspace out for the new mode
+  have_forward_ = false;
 }
 
 }  // namespace tuner

@@ -64,6 +64,9 @@ struct Layer {
 //   + N * (2C + V + 3) + N * (3F + 2C + 2QD + 2KD) + [LoRA: N*r + N*max(C, F, QD)]
 //   + threads*2*64*T + T*HD,
 // each buffer rounded up to 16 floats; activation_bytes() computes exactly this (plan()).
+// With activation checkpointing (set_gradient_checkpointing) only resid_in stays per layer; the
+// other per-layer buffers exist once and backward recomputes each layer into them, so the term
+// L * (...) becomes L * N*C + one layer's buffers.
 // Weights (4 bytes each), their gradients (full fine-tune: all; LoRA: adapters only) and the
 // optimizer's state come on top.
 struct LayerActs {
@@ -171,6 +174,7 @@ class LlamaModel final : public Model {
   void save_adapter(const std::string& dir) const override;
   void load_adapter(const std::string& dir) override;
   void set_grad_ready_hook(GradReadyHook hook) override;
+  void set_gradient_checkpointing(bool on) override;
   // quantized_base.cpp: the folder with its decoder linears quantized at load (Model::load_quantized_base).
   static std::unique_ptr<LlamaModel> open_quantized_base(const std::string& dir, QuantType type, ThreadPool* pool);
 
@@ -209,6 +213,10 @@ class LlamaModel final : public Model {
   // QLoRA backward: the linear's weight as f32 [out, in], dequantized into deq_ (one matrix at
   // a time: the largest linear's size is all the extra memory) or its own f32 data.
   const float* dense_weight(const Linear& l, ThreadPool* pool);
+  // One layer's forward from x1 to the MLP's gate/up (run_forward's loop body), and its rerun in
+  // backward from the kept layer input when checkpointing.
+  void layer_forward_to_mlp(int l, ThreadPool* pool);
+  void recompute_layer(int l, ThreadPool* pool);
   // LOMO (grad_hook_ set): point layer l's trainable grads at the shared layer buffer (zeroed),
   // and after its backward hand them to the hook and release them.
   void ensure_released_grads();
@@ -243,6 +251,7 @@ class LlamaModel final : public Model {
   // LOMO: gradients of one layer (reused layer by layer) and of the weights outside the layers.
   GradReadyHook grad_hook_;
   std::vector<float> layer_grads_, outer_grads_;
+  bool checkpointing_ = false;  // set_gradient_checkpointing: plan() shares all but resid_in
   bool training_ = false;
   uint64_t dropout_seed_ = 0;
   bool have_forward_ = false;

@@ -6,9 +6,12 @@
 //   forward   y = x dequant(W)^T            qgemm (tiles decoded while packing)
 //   backward  dx = dy dequant(W)            dequantized once per linear into deq_ [out, in]
 // and LoRA's A and B are fp32 on top, as in plain LoRA.
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <map>
-#include <sys/stat.h>
 
 #include "models/llama_model.h"
 #include "quant/quant_internal.h"
@@ -18,6 +21,20 @@
 #include "tuner/threadpool.h"
 
 namespace tuner {
+
+namespace {
+
+// Drops the mapped file pages of a tensor that has been read (they are clean, so the kernel can
+// always read them again): without this every page read stays resident and the load peak would
+// hold the whole f32 file beside the quantized weights.
+void release_pages(const SafetensorsFile& file, const TensorInfo& t) {
+  const uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
+  const uintptr_t b = ((uintptr_t)file.data(t) + page - 1) / page * page;
+  const uintptr_t e = ((uintptr_t)file.data(t) + (t.end - t.begin)) / page * page;
+  if (e > b) madvise((void*)b, e - b, MADV_DONTNEED);
+}
+
+}  // namespace
 
 std::unique_ptr<Model> Model::load_quantized_base(const std::string& dir, QuantType type, ThreadPool* pool) {
   return LlamaModel::open_quantized_base(dir, type, pool);
@@ -48,7 +65,7 @@ std::unique_ptr<LlamaModel> LlamaModel::open_quantized_base(const std::string& d
   const int block = quant_block_size(type);
   std::vector<float> scratch;
   LlamaModel* self = m.get();
-  WeightReader reader = [&](Param& p, const SafetensorsFile& file, const TensorInfo& t) {
+  WeightReader read_one = [&](Param& p, const SafetensorsFile& file, const TensorInfo& t) {
     auto it = linear_of.find(&p);
     const bool stored_quant = file.metadata().count("tuner.quant." + p.name) > 0;
     if (it != linear_of.end() && (stored_quant || p.shape[1] % block == 0)) {
@@ -87,6 +104,10 @@ std::unique_ptr<LlamaModel> LlamaModel::open_quantized_base(const std::string& d
       file.read_f32(t, self->f32_store_.back().data());
     }
     p.data = self->f32_store_.back().data();
+  };
+  WeightReader reader = [&](Param& p, const SafetensorsFile& file, const TensorInfo& t) {
+    read_one(p, file, t);
+    release_pages(file, t);
   };
   m->load_weights(&reader);
   return m;
