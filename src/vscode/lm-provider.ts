@@ -113,7 +113,9 @@ export function registerLanguageModelProvider(ctx: vscode.ExtensionContext, secr
         maxInputTokens: 1_000_000,
         maxOutputTokens: 4_096,
         isUserSelectable: true,
-        capabilities: { toolCalling: false },
+        // The chat view's default (Agent) mode offers only models that can call tools; this one
+        // never does, but without the flag the chat would have no model to send @tuner requests with.
+        capabilities: { toolCalling: true },
       }];
     },
     async provideLanguageModelChatResponse(model, messages, options, progress, token) {

@@ -16,7 +16,7 @@ export interface ReasonContext {
   notes?: Partial<Record<ArgsFieldName, string>>;
 }
 
-const billions = (n: number) => (n >= 1e9 ? `${(n / 1e9).toFixed(1)}B` : `${Math.round(n / 1e6)}M`);
+const billions = (n: number) => (n >= 1e9 ? `${(n / 1e9).toFixed(1)}B` : n >= 1e6 ? `${Math.round(n / 1e6)}M` : `${Math.round(n / 1e3)}K`);
 
 export function reasonFor(field: ArgsFieldName, a: ResolvedArgs, c: ReasonContext): string {
   const asked = c.stated.has(field) ? 'you asked for it' : undefined;
