@@ -6,7 +6,8 @@ import { DatasetStatusBar } from './vscode/dataset-status-bar';
 import { registerDatasetStats } from './vscode/dataset-stats';
 import { registerJsonlCodeActions } from './vscode/jsonl-code-actions';
 import { registerJsonlDiagnostics, type LintReport } from './vscode/jsonl-diagnostics';
-import { registerOutput, shownErrors } from './vscode/output';
+import { log, registerOutput, shownErrors } from './vscode/output';
+import { registerSettingsLog } from './vscode/config';
 import { registerChatParticipant } from './vscode/chat-participant';
 import type { RecordedTurn } from './vscode/chat-files';
 import { PlaygroundPanel } from './vscode/playground-panel';
@@ -26,10 +27,36 @@ export interface TunerApi {
   playground(): PlaygroundPanel | undefined;
   /** The last error messages Tuner showed, oldest first (for the integration tests). */
   errorsShown(): readonly string[];
+  /** Milliseconds from loading dist/extension.js to the end of activate(), and of activate() alone. */
+  activation: { loadAndActivateMs: number | undefined; activateMs: number };
 }
 
+/** Set by the bundle's first line (scripts/bundle.mjs banner): when this file started loading. */
+declare const __tunerLoadStart: number | undefined;
+
+/**
+ * Activates Tuner. A failure here would otherwise leave every command saying "not found" with
+ * the reason only in a log: it is shown to the user (with the log one click away) and rethrown
+ * so VS Code marks the activation failed.
+ */
 export function activate(ctx: vscode.ExtensionContext): TunerApi {
+  const started = performance.now();
   registerOutput(ctx);
+  try {
+    const api = activateParts(ctx, started);
+    log.info(`activated in ${api.activation.activateMs.toFixed(1)} ms${api.activation.loadAndActivateMs !== undefined ? ` (${api.activation.loadAndActivateMs.toFixed(1)} ms with loading the bundle)` : ''}`);
+    return api;
+  } catch (err) {
+    log.error('Tuner could not start', err);
+    const message = err instanceof Error ? err.message : String(err);
+    const showLog = vscode.l10n.t('Show Log');
+    void vscode.window.showErrorMessage(vscode.l10n.t('Tuner could not start: {0}', message), showLog).then((choice) => choice === showLog && log.show());
+    throw err;
+  }
+}
+
+function activateParts(ctx: vscode.ExtensionContext, started: number): TunerApi {
+  registerSettingsLog(ctx);
   const linter = registerJsonlDiagnostics(ctx);
   registerJsonlCodeActions(ctx, linter);
   registerDatasetStats(ctx);
@@ -51,6 +78,10 @@ export function activate(ctx: vscode.ExtensionContext): TunerApi {
     statusBarText: () => statusBar.text,
     playground: () => PlaygroundPanel.get(),
     errorsShown: () => shownErrors,
+    activation: {
+      activateMs: performance.now() - started,
+      loadAndActivateMs: typeof __tunerLoadStart === 'number' ? performance.now() - __tunerLoadStart : undefined,
+    },
   };
 }
 

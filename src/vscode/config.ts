@@ -7,6 +7,7 @@ import { FORMAT_IDS, isFormatId, type FormatId } from '../core/dataset/formats';
 import type { LintOptions } from '../core/dataset/lint';
 import type { Severity } from '../core/dataset/problem';
 import { RULES, ruleByCode } from '../core/dataset/rules';
+import { checkPlannerSettings, describePlannerSettings, type PlannerSettings } from '../core/planner/planner-settings';
 import { log } from './output';
 import { SETTING_KEYS, type SettingName } from './setting-keys';
 
@@ -132,17 +133,47 @@ export const Config = {
    * application-scoped (package.json), so a workspace's settings cannot send prompts or the
    * stored key elsewhere: VS Code reads them from the user's settings only.
    */
-  planner(): { backend: 'auto' | 'languageModel' | 'openai' | 'rules'; openAiBaseUrl: string; openAiModel: string; timeoutMs: number } {
-    const backend = read<string>('plannerBackend', undefined, 'auto');
-    return {
-      backend: backend === 'languageModel' || backend === 'openai' || backend === 'rules' ? backend : 'auto',
-      openAiBaseUrl: read<string>('plannerOpenAiBaseUrl', undefined, '').trim(),
-      openAiModel: read<string>('plannerOpenAiModel', undefined, '').trim(),
-      timeoutMs: Math.max(5, read<number>('plannerTimeoutSeconds', undefined, 60)) * 1000,
-    };
+  planner(): PlannerSettings {
+    const { settings, problems } = checkPlannerSettings(
+      {
+        backend: read<unknown>('plannerBackend', undefined, undefined),
+        openAiBaseUrl: read<unknown>('plannerOpenAiBaseUrl', undefined, undefined),
+        openAiModel: read<unknown>('plannerOpenAiModel', undefined, undefined),
+        timeoutSeconds: read<unknown>('plannerTimeoutSeconds', undefined, undefined),
+      },
+      { backend: SETTING_KEYS.plannerBackend, timeoutSeconds: SETTING_KEYS.plannerTimeoutSeconds, openAiBaseUrl: SETTING_KEYS.plannerOpenAiBaseUrl, openAiModel: SETTING_KEYS.plannerOpenAiModel },
+    );
+    for (const p of problems) warnOnce(p);
+    return settings;
   },
 
   affectsLint(e: vscode.ConfigurationChangeEvent): boolean {
     return e.affectsConfiguration('tuner.lint') || e.affectsConfiguration('tuner.dataset');
   },
 };
+
+/** The settings in use, for the log (lint settings of the first workspace folder). */
+export function describeSettings(): string {
+  const lint = Config.lint(vscode.workspace.workspaceFolders?.[0]?.uri);
+  const o = lint.options;
+  const rules = Object.entries(o.severities ?? {}).map(([r, s]) => `${r}=${s}`).join(' ');
+  return [
+    `dataset format ${o.format}; lint: debounce ${lint.debounceMs} ms, worker from ${lint.workerThresholdBytes} bytes, max record ${o.maxRecordChars} chars, near-duplicates ${o.nearDuplicates}, privacy ${o.privacy}, html ${o.html}${rules ? `, rules ${rules}` : ''}`,
+    describePlannerSettings(Config.planner()),
+    `runs: stop when the window closes ${Config.stopWhenWindowCloses()}`,
+  ].join('; ');
+}
+
+/**
+ * Logs the settings in use at start-up and again whenever a Tuner setting changes, checking the
+ * new values at once (a bad one is reported when it is typed, not when it is first used). The
+ * getters read the settings on every use, so a change applies from the next use on.
+ */
+export function registerSettingsLog(ctx: vscode.ExtensionContext): void {
+  log.info(`settings: ${describeSettings()}`);
+  ctx.subscriptions.push(
+    vscode.workspace.onDidChangeConfiguration((e) => {
+      if (e.affectsConfiguration('tuner')) log.info(`settings changed: ${describeSettings()}`);
+    }),
+  );
+}
