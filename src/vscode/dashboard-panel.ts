@@ -178,7 +178,9 @@ export class DashboardPanel implements vscode.Disposable {
         this.pending = [];
         this.ready = true;
         const runs = this.runs.manager().store.list().runs.map((r) => ({ id: r.meta.id, label: `${r.meta.id} (${r.snapshot.status}${r.snapshot.loss !== undefined ? `, loss ${r.snapshot.loss.toFixed(3)}` : ''})` }));
-        const events = rec.events();
+        // A live run's events up to what its session has delivered (the trainer writes the file
+        // ahead of it): later ones arrive through follow(), so none is sent twice.
+        const events = this.runs.manager().session(this.runId)?.events() ?? rec.events();
         let samplePrompts: string[] = [];
         try {
           samplePrompts = rec.plan().samples?.texts ?? [];

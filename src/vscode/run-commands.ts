@@ -107,7 +107,11 @@ export const RUN_COMMANDS = {
     await vscode.commands.executeCommand('revealInExplorer', vscode.Uri.file(folder));
     return folder;
   },
-  'tuner.refreshRuns': (s: RunServices) => () => s.runTree.refresh(),
+  /** Also picks up live runs that another (or a closed) window started. */
+  'tuner.refreshRuns': (s: RunServices) => () => {
+    if (s.runs.hasWorkspace()) s.runs.reattach();
+    s.runTree.refresh();
+  },
 } satisfies Record<string, (s: RunServices) => Handler>;
 
 export type RunCommandId = keyof typeof RUN_COMMANDS;

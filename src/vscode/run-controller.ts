@@ -259,6 +259,11 @@ export class RunController implements vscode.Disposable {
     return this.manager().startPlan(planFile, opts);
   }
 
+  /** Follows again the live trainers of the workspace this window does not follow yet (started by a closed or another window, or by the CLI). */
+  reattach(): void {
+    reattachRuns(this.manager());
+  }
+
   /** The live session a command without arguments applies to. */
   current(runId?: unknown): RunSession {
     const m = this.manager();

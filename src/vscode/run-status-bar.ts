@@ -47,8 +47,10 @@ export class RunStatusBar implements vscode.Disposable {
       this.item.text = '';
       return;
     }
-    this.item.text = runStatusText(s.snapshot);
-    this.item.tooltip = `Tuner run ${s.record.id} (${s.snapshot.status}) — click for the dashboard`;
+    // Another window controls the run (runs outlive windows): this one shows it and says so.
+    const watching = s.role === 'observer';
+    this.item.text = runStatusText(s.snapshot) + (watching ? ' · read-only' : '');
+    this.item.tooltip = `Tuner run ${s.record.id} (${s.snapshot.status})${watching ? ', controlled from another window' : ''} — click for the dashboard`;
     this.item.command = { title: 'Open Dashboard', command: 'tuner.openDashboard', arguments: [s.record.id] };
     this.item.show();
   }

@@ -3,13 +3,17 @@
 import * as vscode from 'vscode';
 import { DashboardPanel } from './dashboard-panel';
 import { registerDebugging } from './debug-config';
+import { log } from './output';
 import { RunController } from './run-controller';
+import { reattachReports } from './run-reattach';
 import type { RunServices } from './run-commands';
 import { RunStatusBar } from './run-status-bar';
 import { RunTreeProvider } from './run-tree';
 
 export interface RunsApi extends RunServices {
   statusBar: RunStatusBar;
+  /** What was reported of runs that ended while no window followed them (for the integration tests). */
+  reattachReports: typeof reattachReports;
   /** The open dashboard of a run (for the integration tests). */
   dashboard(runId: string): DashboardPanel | undefined;
 }
@@ -21,5 +25,13 @@ export function registerRuns(ctx: vscode.ExtensionContext): RunsApi {
   ctx.subscriptions.push(runs, statusBar, runTree, vscode.window.registerTreeDataProvider('tuner.runs', runTree));
   DashboardPanel.register(ctx, runs);
   registerDebugging(ctx, runs);
-  return { runs, runTree, statusBar, ctx, dashboard: (id) => DashboardPanel.get(id) };
+  // Trainers that outlived the last window are followed again now, not when a view first asks.
+  if (runs.hasWorkspace()) {
+    try {
+      runs.reattach();
+    } catch (e) {
+      log.warn(`could not look for live runs: ${(e as Error).message}`);
+    }
+  }
+  return { runs, runTree, statusBar, ctx, reattachReports, dashboard: (id) => DashboardPanel.get(id) };
 }

@@ -1,11 +1,12 @@
-// A stand-in for an editor window in trainer-detach.test.ts: starts a run through the
-// RunManager as the extension does, prints the run id once the trainer has stepped, then waits
-// to be killed (the test ends it with SIGKILL, as a crashed or closed window ends). Run with no
-// arguments (node --test picks up every file here) it does nothing.
+// A stand-in for an editor window (trainer-detach.test.ts, the host suite run-detach.test.ts):
+// starts a run through the RunManager as the extension does and prints the run id once the
+// trainer has stepped. Then it either waits to be killed (SIGKILL, as a crashed window ends), or,
+// given `detach`, lets the run go as a closing window does (RunManager.detachAll) and exits.
+// Run with no arguments (node --test picks up every file here) it does nothing.
 import { RunManager } from '../../src/core/run/run-manager';
 import { RunStore } from '../../src/core/run/run-store';
 
-function main(runsDir: string, planFile: string, binary: string): void {
+function main(runsDir: string, planFile: string, binary: string, close?: string): void {
   const manager = new RunManager(new RunStore(runsDir), '');
   const session = manager.startPlan(planFile, { mode: 'free', binary });
   let told = false;
@@ -14,6 +15,7 @@ function main(runsDir: string, planFile: string, binary: string): void {
       if (told || e.type !== 'step' || e.step < 3) return;
       told = true;
       process.stdout.write(JSON.stringify({ id: session.record.id, pid: session.pid }) + '\n');
+      if (close === 'detach') void manager.detachAll().then(() => process.exit(0));
     },
     onExit: () => process.exit(1), // the trainer must outlive this process, not the other way round
   });
@@ -21,4 +23,4 @@ function main(runsDir: string, planFile: string, binary: string): void {
 }
 
 const args = process.argv.slice(2);
-if (args.length === 3) main(args[0], args[1], args[2]);
+if (args.length >= 3) main(args[0], args[1], args[2], args[3]);

@@ -167,7 +167,7 @@ export class DetachedTrainer {
     return this.client?.role;
   }
 
-  /** Where events.jsonl has been read up to. */
+  /** Where events.jsonl has been read up to: every event before this byte has been delivered, none after. */
   get eventsOffset(): number {
     return this.eventTail.position;
   }

@@ -17,9 +17,9 @@ export class FileTail {
     private readonly onLines: (lines: string[]) => void,
   ) {}
 
-  /** Where the next read starts (the end of the last complete line delivered, plus a held partial line). */
+  /** The end of the last complete line delivered: the file before it is what the reader has seen. */
   get position(): number {
-    return this.offset;
+    return this.offset - this.partial.length;
   }
 
   start(): void {

@@ -102,7 +102,8 @@ export async function runPipeline(opts: PipelineOptions, listener: PipelineListe
   const tools: ExportToolOptions = { threads: opts.threads, env: opts.env };
 
   // Prepare + train: RunManager.start prepares in its worker, then starts tuner-train.
-  const manager = new RunManager(new RunStore(opts.runsDir), opts.prepareWorker);
+  // The trainer stays in this process group: Ctrl-C in the terminal stops it too (with a checkpoint).
+  const manager = new RunManager(new RunStore(opts.runsDir), opts.prepareWorker, false);
   const started = await timed('prepare', opts.argsFile, () => manager.start(opts.argsFile, {
     mode: 'free', env: opts.env, signal: opts.signal, allowOutside: opts.allowOutside, onProgress: listener.onPrepareProgress, onStage: (m) => listener.onLog?.(m),
   }), ({ prepared }) => `${prepared.report.trainDocuments} examples, ${prepared.report.tokens} tokens (${prepared.report.trainedTokens} trained)`);

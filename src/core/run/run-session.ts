@@ -123,6 +123,15 @@ export class RunSession {
     return this.proc.role;
   }
 
+  /**
+   * Every event of the run up to the last one this session has delivered to its listeners (from
+   * events.jsonl, earlier segments included): a view that starts from these and then listens sees
+   * each event once, although the trainer may have written more to the file meanwhile.
+   */
+  events(): TrainerEvent[] {
+    return this.record.eventsAndOffset(this.proc.eventsOffset).events;
+  }
+
   /** Whether this session follows a trainer an earlier window started. */
   get attached(): boolean {
     return this.reattached;

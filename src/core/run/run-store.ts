@@ -254,13 +254,15 @@ export class RunRecord {
   }
 
   /**
-   * The complete lines of events.jsonl read at once, and the byte offset after the last of
-   * them: a reader that continues from `offset` sees every later event exactly once.
+   * The complete lines of events.jsonl read at once (within its first `limit` bytes), and the
+   * byte offset after the last of them: a reader that continues from `offset` sees every later
+   * event exactly once.
    */
-  eventsAndOffset(): { events: TrainerEvent[]; offset: number } {
+  eventsAndOffset(limit = Infinity): { events: TrainerEvent[]; offset: number } {
     if (!fs.existsSync(this.eventsFile) && !isLink(this.eventsFile)) return { events: [], offset: 0 };
     refuseLink(this.eventsFile);
-    const bytes = fs.readFileSync(this.eventsFile);
+    let bytes = fs.readFileSync(this.eventsFile);
+    if (bytes.length > limit) bytes = bytes.subarray(0, limit);
     const offset = bytes.lastIndexOf(0x0a) + 1;
     return { events: parseEventLog(bytes.subarray(0, offset).toString('utf8'), this.eventsFile), offset };
   }

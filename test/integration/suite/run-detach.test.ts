@@ -1,0 +1,109 @@
+// Runs outlive windows, in the real extension host. Another window is a separate process
+// (test/native/detach-window.js) that starts a run through the same RunManager the extension
+// uses: while it holds the run this window shows it read-only; when it is killed the trainer
+// trains on, this window takes control, pauses through the dashboard and stops through the
+// command, and every step is in events.jsonl once. A run left training by a closed window that
+// finishes, and one whose trainer is killed meanwhile, are reported when the window looks again
+// (activation, or Refresh Runs).
+import * as assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import * as readline from 'node:readline';
+import * as vscode from 'vscode';
+import { findTrainerBinary } from '../../../src/core/engine/trainer-client';
+import type { RunPlan } from '../../../src/core/engine/plan';
+import { makeTinyProject } from '../../unit/run/tiny-run';
+import { tunerApi, waitFor, workspaceFile } from './helpers';
+
+const WINDOW = path.join(__dirname, '..', '..', 'native', 'detach-window.js');
+
+/** Another window: starts the plan as a run, resolves with its id once it has stepped. */
+async function otherWindow(planFile: string, close?: 'detach'): Promise<{ id: string; pid: number; win: ChildProcess }> {
+  const runsDir = workspaceFile('runs').fsPath;
+  const win = spawn(process.execPath, [WINDOW, runsDir, planFile, findTrainerBinary(), ...(close ? [close] : [])], {
+    env: { ...process.env, ELECTRON_RUN_AS_NODE: '1' },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const line = await new Promise<string>((resolve, reject) => {
+    readline.createInterface({ input: win.stdout! }).once('line', resolve);
+    win.once('exit', (code) => reject(new Error(`the other window exited (${code}) before its run stepped`)));
+  });
+  return { ...(JSON.parse(line) as { id: string; pid: number }), win };
+}
+
+suite('runs outlive the window', function () {
+  this.timeout(180_000);
+  let longPlan: string;
+  let shortPlan: string;
+
+  suiteSetup(async () => {
+    // Prepare the tiny project once through Start; its plan (data already prepared) is reused.
+    const argsFile = makeTinyProject(workspaceFile('tiny-detach').fsPath, { args: { max_steps: 2, save_interval: 0 } });
+    const api = await tunerApi();
+    const id = (await vscode.commands.executeCommand<string>('tuner.startRun', vscode.Uri.file(argsFile)))!;
+    await api.runs.runs.manager().session(id)?.exited;
+    const plan = JSON.parse(fs.readFileSync(path.join(workspaceFile('runs').fsPath, id, 'plan.json'), 'utf8')) as RunPlan;
+    longPlan = path.join(path.dirname(argsFile), 'long-plan.json');
+    shortPlan = path.join(path.dirname(argsFile), 'short-plan.json');
+    fs.writeFileSync(longPlan, JSON.stringify({ ...plan, max_steps: 100_000, save_interval: 0, threads: 1 }));
+    fs.writeFileSync(shortPlan, JSON.stringify({ ...plan, max_steps: 60, save_interval: 20, threads: 1 }));
+  });
+
+  test('read-only while another window controls a run; after it is gone the run trains on and this window pauses and stops it', async () => {
+    const api = await tunerApi();
+    const { id, win } = await otherWindow(longPlan);
+    try {
+      await vscode.commands.executeCommand('tuner.refreshRuns');
+      const session = await waitFor('the live run followed', () => api.runs.runs.manager().session(id));
+      await waitFor('told it only watches', () => session.role === 'observer');
+      await waitFor('the status bar says read-only', () => / · read-only$/.test(api.runs.statusBar.text) && api.runs.statusBar.text);
+      assert.throws(() => session.pause(), /another window controls this run/);
+    } finally {
+      win.kill('SIGKILL');
+    }
+    const session = api.runs.runs.manager().session(id)!;
+    await waitFor('promoted when the other window is gone', () => session.role === 'controller');
+    const atKill = session.snapshot.step;
+    await waitFor('it trains on', () => session.snapshot.step > atKill + 5);
+
+    await vscode.commands.executeCommand('tuner.openDashboard', id);
+    const panel = await waitFor('the dashboard', () => api.runs.dashboard(id)?.posted.some((m) => m.type === 'init') && api.runs.dashboard(id));
+    await panel.receive({ v: 1, type: 'control', command: 'pause' });
+    await waitFor('paused from the dashboard', () => session.snapshot.status === 'paused');
+    assert.doesNotMatch(api.runs.statusBar.text, /read-only/);
+    await waitFor('the dashboard heard of it', () => panel.posted.some((m) => m.type === 'events' && m.events.some((e) => e.type === 'paused')));
+    const status = await vscode.commands.executeCommand<string>('tuner.stopRun', id);
+    assert.equal(status, 'stopped');
+
+    const events = api.runs.runs.manager().store.open(id).events();
+    const steps = events.filter((e) => e.type === 'step').map((e) => e.step);
+    assert.deepEqual(steps, steps.map((_, i) => i + 1), 'every step once, in order');
+    const shown = panel.posted.flatMap((m) => (m.type === 'init' || m.type === 'events' ? m.events : [])).filter((e) => e.type === 'step').map((e) => e.step);
+    assert.deepEqual(shown, steps, 'the dashboard got each step once');
+  });
+
+  test('a run that finished, and one that died, while no window was open are reported', async () => {
+    const api = await tunerApi();
+    const finished = await otherWindow(shortPlan, 'detach');
+    const died = await otherWindow(longPlan, 'detach');
+    await Promise.all([finished, died].map(({ win }) => new Promise((r) => (win.exitCode !== null ? r(0) : win.once('exit', r)))));
+    const store = api.runs.runs.manager().store;
+    await waitFor('the short run finished on its own', () => store.open(finished.id).snapshot().status === 'done', 60_000);
+    assert.ok(store.open(died.id).trainerAlive());
+    process.kill(died.pid, 'SIGKILL');
+    await waitFor('the killed trainer is gone', () => !store.open(died.id).trainerAlive());
+
+    await vscode.commands.executeCommand('tuner.refreshRuns');
+    const reattachReports = api.runs.reattachReports;
+    const done = reattachReports.find((r) => r.runId === finished.id);
+    assert.ok(done, 'the finished run is reported');
+    assert.match(done.message, /finished while no window was open.*step 60\/60, final loss \d\.\d{3}/);
+    assert.deepEqual(done.actions, ['Open Dashboard', 'Open Folder', 'Try in Playground']);
+    const dead = reattachReports.find((r) => r.runId === died.id);
+    assert.ok(dead, 'the dead run is reported');
+    assert.match(dead.message, /interrupted while no window was open.*tuner-train ended at step \d+ without finishing; its log ends: /);
+    await vscode.commands.executeCommand('tuner.refreshRuns');
+    assert.equal(reattachReports.filter((r) => r.runId === finished.id).length, 1, 'reported once');
+  });
+});
