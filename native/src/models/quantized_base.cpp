@@ -63,13 +63,15 @@ std::unique_ptr<LlamaModel> LlamaModel::open_quantized_base(const std::string& d
   for (Layer& L : m->layers_)
     for (Linear* lin : L.linears) linear_of[lin->w] = lin;
   const int block = quant_block_size(type);
-  std::vector<float> scratch;
+  std::vector<float> scratch, transposed;
   LlamaModel* self = m.get();
   WeightReader read_one = [&](Param& p, const SafetensorsFile& file, const TensorInfo& t) {
     auto it = linear_of.find(&p);
     const bool stored_quant = file.metadata().count("tuner.quant." + p.name) > 0;
-    if (it != linear_of.end() && (stored_quant || p.shape[1] % block == 0)) {
-      const int rows = (int)p.shape[0], cols = (int)p.shape[1];
+    // Quantized as [out, in] rows whatever the file's layout (GPT-2's Conv1D stores [in, out]).
+    const Linear* lin = it != linear_of.end() ? it->second : nullptr;
+    if (lin && (stored_quant || lin->in % block == 0)) {
+      const int rows = lin->out, cols = lin->in;
       auto q = std::make_unique<QuantMatrix>();
       if (stored_quant) {
         *q = quant_matrix_read(file, p.name);
@@ -80,6 +82,12 @@ std::unique_ptr<LlamaModel> LlamaModel::open_quantized_base(const std::string& d
       } else {
         scratch.resize((size_t)p.numel());
         file.read_f32(t, scratch.data());
+        if (lin->in_out) {  // [in, out] -> [out, in]
+          transposed.resize(scratch.size());
+          for (int i = 0; i < cols; i++)
+            for (int o = 0; o < rows; o++) transposed[(size_t)o * cols + i] = scratch[(size_t)i * rows + o];
+          scratch.swap(transposed);
+        }
         *q = quantize_matrix(scratch.data(), rows, cols, type, pool);
       }
       if (q->type == QuantType::F32) {  // a plain matrix in a quantized folder: keep it as f32
