@@ -139,7 +139,10 @@ function isJson(s: string): boolean {
   }
 }
 
-/** Lints editor text (already decoded). Positions are 0-based lines and UTF-16 columns. */
+/**
+ * Lints editor text (already decoded). Positions are 0-based lines and UTF-16 columns. The
+ * bytes are gone, but where they were invalid UTF-8 the editor shows U+FFFD, which is reported.
+ */
 export function lintText(text: string, options: LintOptions = {}, onProgress?: (fraction: number) => void): LintResult {
   let body = text;
   const linter = new LineLinter(options, (offset, len) => body.substr(offset, len));
@@ -151,6 +154,7 @@ export function lintText(text: string, options: LintOptions = {}, onProgress?: (
     body = ' ' + text.slice(1);
     linter.suppressWhitespaceOnce(0);
   }
+  replacementProblems(linter, body);
   const asDocument = lintJsonDocument(body, options);
   if (asDocument) return withEarlierProblems(asDocument, linter);
   feedInSlices(linter, body, onProgress);
@@ -162,25 +166,60 @@ function withEarlierProblems(result: LintResult, linter: LineLinter): LintResult
   return { ...result, problems: [...linter.problems, ...result.problems] };
 }
 
-/** Adds the problems only bytes can show (BOM, invalid UTF-8) for a chunk starting at `base`. */
+const REPLACEMENT_BYTES = Buffer.from('\uFFFD', 'utf8');
+const REPLACEMENT_MESSAGE = 'Replacement character U+FFFD: the file has bytes here that are not valid UTF-8 (the editor shows them as \uFFFD), or an earlier conversion already replaced a character it could not read. Re-save the source as UTF-8 and restore the character.';
+/** At most this many U+FFFD are reported per file or chunk, as for invalid byte sequences. */
+const MAX_REPLACEMENTS = 1000;
+
+/**
+ * Adds the problems only bytes can show (BOM, invalid UTF-8) for a chunk starting at
+ * `firstLine`, and every U+FFFD the file holds as such: the editor's text shows bad bytes as
+ * U+FFFD too, so bytes and editor text report the same places (see replacementProblems).
+ */
 export function byteProblems(linter: LineLinter, bytes: Uint8Array, firstLine: number, atFileStart: boolean): void {
   if (atFileStart && hasUtf8Bom(bytes)) {
     linter.report('bom', 'The file starts with a UTF-8 byte order mark (EF BB BF), which many JSON lines readers reject: save it without BOM.', { line: 0, col: 0, endLine: 0, endCol: 1 }, [
       { title: 'Remove the byte order mark', edits: [{ range: { line: 0, col: 0, endLine: 0, endCol: 1 }, newText: '' }], preferred: true },
     ]);
   }
-  if (isValidUtf8(bytes)) return;
+  const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const found: { offset: number; message: string }[] = [];
+  for (let at = buf.indexOf(REPLACEMENT_BYTES); at >= 0 && found.length < MAX_REPLACEMENTS; at = buf.indexOf(REPLACEMENT_BYTES, at + 3)) {
+    found.push({ offset: at, message: REPLACEMENT_MESSAGE });
+  }
+  if (!isValidUtf8(bytes)) {
+    for (const bad of findInvalidUtf8(bytes)) found.push({ offset: bad.offset, message: describeInvalidBytes(bytes, bad.offset, bad.length) });
+    found.sort((a, b) => a.offset - b.offset);
+  }
+  if (found.length === 0) return;
   const decoder = new TextDecoder('utf-8');
-  // Bad sequences come sorted, so one forward walk finds each one's line.
+  // Sorted by offset, so one forward walk finds each one's line.
   let line = firstLine;
   let lineStart = 0;
   let scanned = 0;
-  for (const bad of findInvalidUtf8(bytes)) {
-    for (; scanned < bad.offset; scanned++) {
+  for (const f of found) {
+    for (; scanned < f.offset; scanned++) {
       if (bytes[scanned] === 0x0a) { line++; lineStart = scanned + 1; }
     }
-    const col = decoder.decode(bytes.subarray(lineStart, bad.offset)).length;
-    linter.report('invalid-utf8', describeInvalidBytes(bytes, bad.offset, bad.length), { line, col, endLine: line, endCol: col + 1 });
+    const col = decoder.decode(bytes.subarray(lineStart, f.offset)).length;
+    linter.report('invalid-utf8', f.message, { line, col, endLine: line, endCol: col + 1 });
+  }
+}
+
+/** Every U+FFFD of editor text: where the file's invalid bytes were, or a character lost earlier. */
+export function replacementProblems(linter: LineLinter, text: string): void {
+  let line = 0;
+  let lineStart = 0;
+  let scanned = 0;
+  let n = 0;
+  for (let at = text.indexOf('\uFFFD'); at >= 0 && n < MAX_REPLACEMENTS; at = text.indexOf('\uFFFD', at + 1), n++) {
+    for (let nl = text.indexOf('\n', scanned); nl >= 0 && nl < at; nl = text.indexOf('\n', nl + 1)) {
+      line++;
+      lineStart = nl + 1;
+    }
+    scanned = at;
+    const col = at - lineStart;
+    linter.report('invalid-utf8', REPLACEMENT_MESSAGE, { line, col, endLine: line, endCol: col + 1 });
   }
 }
 

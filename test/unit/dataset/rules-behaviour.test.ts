@@ -141,3 +141,12 @@ test('columns are UTF-16 units (surrogate pairs count two)', () => {
 test('CRLF text: the CR is not part of the record and not an error', () => {
   assert.deepEqual(lintText('{"text": "a"}\r\n{"text": "b"}\r\n').problems, []);
 });
+
+test('TUN105 from the editor text alone: each U+FFFD where the bytes were bad, at the same column', () => {
+  const bytes = Buffer.concat([Buffer.from('{"text": "caf'), Buffer.from([0xe9]), Buffer.from('"}\n{"text": "ok 数 '), Buffer.from([0xf0, 0x9f]), Buffer.from('"}\n')]);
+  const fromBytes = lintBytes(bytes).problems.map(brief);
+  assert.deepEqual(fromBytes, ['TUN105 0:13-0:14', 'TUN105 1:15-1:16']);
+  assert.deepEqual(lintText(new TextDecoder().decode(bytes)).problems.map(brief), fromBytes);
+  // A U+FFFD stored in the file is what an earlier faulty decoding left: reported from bytes too.
+  assert.deepEqual(lintBytes(Buffer.from('{"text": "caf\uFFFD"}\n')).problems.map(brief), ['TUN105 0:13-0:14']);
+});
