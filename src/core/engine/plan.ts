@@ -10,7 +10,11 @@ export const PLAN_VERSION = 1;
 
 export type OptimizerName = 'adamw' | 'lion' | 'sgd';
 export type ScheduleName = 'constant' | 'linear' | 'cosine';
-export type LoraTarget = 'q_proj' | 'k_proj' | 'v_proj' | 'o_proj' | 'gate_proj' | 'up_proj' | 'down_proj';
+/** PEFT's module names: the Llama family, Qwen3 and Gemma 3; GPT-2 (c_*); Bloom. */
+export type LoraTarget =
+  | 'q_proj' | 'k_proj' | 'v_proj' | 'o_proj' | 'gate_proj' | 'up_proj' | 'down_proj'
+  | 'c_attn' | 'c_proj' | 'c_fc'
+  | 'query_key_value' | 'dense' | 'dense_h_to_4h' | 'dense_4h_to_h';
 
 export interface LoraPlan {
   rank: number;

@@ -31,6 +31,7 @@ import numpy as np
 import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import arch_ref  # noqa: E402
 import llama_ref  # noqa: E402
 import safetensors_np  # noqa: E402
 
@@ -131,7 +132,7 @@ def main():
         raise SystemExit("the reference needs one full batch per step: documents == batch_size, grad_accum 1")
 
     torch.manual_seed(0)
-    model = llama_ref.Model.from_pretrained(path(plan["model_dir"]), dtype=torch.float64)
+    model = arch_ref.from_pretrained(path(plan["model_dir"]), dtype=torch.float64)  # any supported architecture
     if plan["method"] == "qlora":
         quant = llama_ref.load_folder(a.quantized)
         params = dict(model.named_parameters())
