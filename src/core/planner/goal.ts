@@ -32,6 +32,15 @@ export interface GoalIntent {
   targetIsOwn?: boolean;
   packing?: boolean;
   gradientCheckpointing?: boolean;
+  /**
+   * A wish about speed: "as fast as possible" (faster settings, every record kept), "quick test"
+   * (a short trial run of the setup), "best quality, I have time" (more capacity and passes).
+   */
+  speed?: 'fast' | 'test' | 'quality';
+  /** "use less memory": a smaller micro-batch and recomputed activations, the rest kept. */
+  lessMemory?: boolean;
+  /** Parts of the goal that say what the user wants but set nothing the planner acts on. */
+  unacted?: string[];
 }
 
 const num = (s: string) => Number(s.replace(/,/g, ''));
@@ -41,7 +50,21 @@ function bytesOf(value: string, unit: string): number {
   return num(value) * (u.startsWith('t') ? 1024 * GiB : u.startsWith('m') ? GiB / 1024 : GiB);
 }
 
+// Words that mark a clause as a wish about the run (so one the planner cannot act on is named).
+const WISH = /\b(?:want|wants|prefer|should|must|needs? (?:it|to)|make (?:it|sure)|keep|less|more|better|best|avoid|don'?t|do not|without|focus|prioriti[sz]e)\b/;
+
+/** The goal's fields, and the clauses with a wish none of whose words set a field. */
 export function parseGoal(text: string): GoalIntent {
+  const g = parseFields(text);
+  const unacted = text
+    .split(/[.;!?\n]+|,\s+|\s+(?:and|but)\s+/i)
+    .map((c) => c.trim())
+    .filter((c) => c.length > 3 && WISH.test(c.toLowerCase()) && Object.keys(parseFields(c)).length === 0);
+  if (unacted.length > 0) g.unacted = unacted;
+  return g;
+}
+
+function parseFields(text: string): GoalIntent {
   const g: GoalIntent = {};
   const t = ` ${text} `;
   const lower = t.toLowerCase();
@@ -118,7 +141,11 @@ export function parseGoal(text: string): GoalIntent {
   const hours = lower.match(/(\d+(?:\.\d+)?)\s*(hours?|hrs?|h|minutes?|mins?)\b/);
   if (hours) g.timeBudgetHours = Number(hours[1]) / (hours[2].startsWith('m') ? 60 : 1);
   else if (/\bovernight\b/.test(lower)) g.timeBudgetHours = 10;
-  else if (/\bquick(?:ly)?\b|\bfast\b|\bsmoke test\b/.test(lower)) g.timeBudgetHours = 0.25;
+  // Speed words choose settings, never a step cap (only a stated wait does that).
+  if (/\b(?:quick|smoke|short) test\b|\btest run\b|\btrial run\b|\bdry run\b/.test(lower)) g.speed = 'test';
+  else if (/\bas (?:fast|quick(?:ly)?) as (?:possible|it can)\b|\bquick(?:ly)?\b|\bfast(?:er)?\b|\bspeed\b/.test(lower)) g.speed = 'fast';
+  else if (/\b(?:best|highest|top|maximum) (?:possible )?(?:quality|results?|accuracy)\b|\bi have (?:the )?time\b|\btake (?:your|its|the) time\b|\bno rush\b|\bquality first\b/.test(lower)) g.speed = 'quality';
+  if (/\bless (?:memory|ram|vram)\b|\blower memory\b|\bsave memory\b|\bsmaller (?:memory )?footprint\b|\bless gpu memory\b/.test(lower)) g.lessMemory = true;
 
   if (/\bpack(?:ing)?\b/.test(lower)) g.packing = !/\bno packing\b|\bwithout packing\b/.test(lower);
   if (/gradient checkpointing|activation checkpointing/.test(lower)) g.gradientCheckpointing = !/\bno (?:gradient|activation) checkpointing\b/.test(lower);

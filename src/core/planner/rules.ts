@@ -12,6 +12,7 @@ import { fitToMemory, LORA_ATTENTION, type Method } from './fit';
 import type { GoalIntent } from './goal';
 import { impracticalWarning } from './practical';
 import { reasonFor } from './reasons';
+import { applySpeedWish, lessMemoryNote, speedWishNote, TEST_RUN_STEPS, testRunNote, unactedNote } from './wishes';
 
 export interface RulePlanInput {
   intent: GoalIntent;
@@ -149,18 +150,25 @@ export function planWithRules(input: RulePlanInput): PlanResult {
   a.weight_decay = optimizer === 'lion' ? 0.1 : fresh || g.optimizer ? 0 : a.weight_decay;
   a.lora_target_modules = current?.lora_target_modules ?? LORA_ATTENTION;
 
+  const speedNote = speedWishNote(g, applySpeedWish(a, g, input.dataset));
+  if (speedNote) warnings.push(speedNote);
+
   const effectiveBatch = current ? a.batch_size * a.gradient_accumulation : device === 'cpu' ? 8 : 16;
-  const batchSizes = g.batchSize ? [g.batchSize] : device === 'cpu' ? [4, 2, 1] : [8, 4, 2, 1];
+  // "use less memory": the smallest micro-batch, activations recomputed where the engine can.
+  const lessMemory = g.lessMemory === true && g.memoryLimitBytes === undefined;
+  const batchSizes = g.batchSize ? [g.batchSize] : lessMemory ? [1] : device === 'cpu' ? [4, 2, 1] : [8, 4, 2, 1];
   if (g.batchSize) stated.add('batch_size');
   if (g.gradientCheckpointing !== undefined) stated.add('gradient_checkpointing');
   const ctx = { model: model.spec, hardware: hw, memoryLimitBytes: g.memoryLimitBytes, dataset: input.dataset ? { records: input.dataset.records, meanTokens: input.dataset.tokens.mean } : undefined };
+  const memoryBefore = lessMemory ? input.estimator(a, ctx).memoryBytes : 0;
+  const recompute = lessMemory && engine.refuses({ ...a, gradient_checkpointing: true }, engineDevice) === undefined ? true : undefined;
   const fit = fitToMemory(a, ctx, input.estimator, {
     methods,
     quantization: g.quantization ?? (current && !g.method ? current.quantization : undefined),
     batchSizes,
     effectiveBatch,
-    lengthFixed: g.maxLength !== undefined || (!fresh && g.memoryLimitBytes === undefined),
-    checkpointing: g.gradientCheckpointing,
+    lengthFixed: g.maxLength !== undefined || lessMemory || (!fresh && g.memoryLimitBytes === undefined),
+    checkpointing: g.gradientCheckpointing ?? recompute,
     refuses: (x) => engine.refuses(x, engineDevice),
   });
   const p = fit.args;
@@ -176,13 +184,22 @@ export function planWithRules(input: RulePlanInput): PlanResult {
   if (g.learningRate !== undefined) { p.learning_rate = g.learningRate; stated.add('learning_rate'); }
   if (g.memoryLimitBytes) { note.batch_size = `you set a limit of ${(g.memoryLimitBytes / 1024 ** 3).toFixed(0)} GB`; }
 
-  // Time: fit the wait the user named by capping the steps.
+  // Time: only a wait the user named caps the steps, and the plan says what that leaves out.
   let estimate = input.estimator(p, ctx);
-  if (g.timeBudgetHours && estimate.seconds && estimate.optimizerSteps && estimate.seconds > g.timeBudgetHours * 3600 && !g.epochs) {
-    p.max_steps = Math.max(1, Math.floor((estimate.optimizerSteps * g.timeBudgetHours * 3600) / estimate.seconds));
-    note.max_steps = `capped to finish in about ${g.timeBudgetHours} h (a full pass would take longer)`;
+  if (lessMemory) warnings.push(lessMemoryNote(memoryBefore, estimate.memoryBytes, p));
+  if (g.timeBudgetHours && estimate.seconds && estimate.optimizerSteps && estimate.seconds > g.timeBudgetHours * 3600 && !g.epochs && !g.maxSteps) {
+    const full = estimate.optimizerSteps;
+    p.max_steps = Math.max(1, Math.floor((full * g.timeBudgetHours * 3600) / estimate.seconds));
+    note.max_steps = `capped at ${p.max_steps} of ${full} steps to finish in about ${g.timeBudgetHours} h: about ${Math.max(1, Math.round((100 * p.max_steps) / full))}% of the planned passes over the data`;
+    warnings.push(`To finish in about ${g.timeBudgetHours} h the run stops at step ${p.max_steps} of ${full}, so it trains on about ${Math.max(1, Math.round((100 * p.max_steps) / full))}% of what was planned. Allow more time, or pick a smaller model, to train on all of it.`);
+    estimate = input.estimator(p, ctx);
+  } else if (g.speed === 'test' && !g.maxSteps && !g.epochs) {
+    p.max_steps = Math.min(TEST_RUN_STEPS, estimate.optimizerSteps ?? TEST_RUN_STEPS);
+    note.max_steps = testRunNote(p.max_steps);
+    warnings.push(testRunNote(p.max_steps));
     estimate = input.estimator(p, ctx);
   }
+  if (g.unacted) warnings.push(unactedNote(g.unacted));
   const steps = estimate.optimizerSteps ?? 0;
   if (fresh || lrChanged) p.warmup_steps = steps > 0 ? Math.round(steps * 0.03) : 0;
   if (fresh) p.save_interval = steps >= 50 ? Math.max(10, Math.round(steps / 5)) : 0;
