@@ -9,7 +9,18 @@ export function statusText(report: LintReport | undefined, linting: boolean): st
   const { format, records } = report.result;
   const forced = report.forcedFormat ? ' (forced)' : '';
   const spinner = linting ? '$(sync~spin) ' : '';
-  return `${spinner}JSONL: ${format}${forced} · ${records.toLocaleString('en-US')} record${records === 1 ? '' : 's'}`;
+  // A line that is not a record is not counted; the count says so rather than look complete.
+  const invalid = invalidLines(report);
+  const skipped = invalid > 0 ? ` (${invalid.toLocaleString('en-US')} invalid line${invalid === 1 ? '' : 's'})` : '';
+  return `${spinner}JSONL: ${format}${forced} · ${records.toLocaleString('en-US')} record${records === 1 ? '' : 's'}${skipped}`;
+}
+
+/** Non-blank lines that are not records (broken JSON, not an object): every non-blank line has a length bucket. */
+function invalidLines(report: LintReport): number {
+  const stats = report.result.stats;
+  if (!stats) return 0;
+  const nonBlank = stats.lengthHistogram.reduce((n, b) => n + b.count, 0);
+  return Math.max(0, nonBlank - report.result.records);
 }
 
 function tooltip(report: LintReport | undefined): vscode.MarkdownString {

@@ -204,14 +204,24 @@ export function checkRecord(sink: RecordSink, rec: Record<string, unknown>, form
     const list = rec[spec.turnsField];
     if (Array.isArray(list)) checkTurnList(sink, list, format === 'messages' ? 'messages' : 'sharegpt', [spec.turnsField], true, roles);
   } else if (roles) {
-    if (format === 'text') roles.countRole('assistant');
-    else if (format === 'input-output' && rec.input === '') roles.countRole('assistant');
-    else {
-      if (format !== 'preference' || typeof rec.prompt === 'string') roles.countRole('user');
-      if (format === 'alpaca' && typeof rec.system === 'string' && rec.system !== '') roles.countRole('system');
-      roles.countRole('assistant');
-    }
+    for (const [field, role] of FLAT_TURNS[format] ?? []) if (hasTurnText(rec[field])) roles.countRole(role);
   }
+}
+
+/**
+ * The turns of a flat record, by field: a turn is counted only when its field has text, so a
+ * record without an output counts no assistant turn (the lint reports the missing field).
+ */
+const FLAT_TURNS: Partial<Record<FormatId, readonly (readonly [field: string, role: string])[]>> = {
+  text: [['text', 'assistant']],
+  'input-output': [['input', 'user'], ['output', 'assistant']],
+  'question-answer': [['question', 'user'], ['answer', 'assistant']],
+  alpaca: [['system', 'system'], ['instruction', 'user'], ['output', 'assistant']],
+  preference: [['prompt', 'user'], ['chosen', 'assistant']],
+};
+
+function hasTurnText(v: unknown): boolean {
+  return typeof v === 'string' ? v.trim() !== '' : Array.isArray(v) && v.length > 0;
 }
 
 /** A pair whose answers are the same teaches the preference nothing. */

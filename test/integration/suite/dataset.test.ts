@@ -68,6 +68,18 @@ suite('Dataset format, conversion, statistics and large files', () => {
     assert.match(md, /Exact duplicates: 1/);
   });
 
+  test('a file with an invalid line: the status bar says so beside the record count; a record with no output counts no assistant turn', async () => {
+    const api = await tunerApi();
+    const file = workspaceFile('one-invalid.jsonl');
+    fs.writeFileSync(file.fsPath, ['{"input": "a", "output": "1"}', '{"input": "b", "output": "2"}', '{"input": "c" "output": "3"}', '{"input": "d", "output": "4"}', '{"input": "e"}', ''].join('\n'));
+    const doc = await openDataset('one-invalid.jsonl');
+    await waitFor('status bar text', () => api.statusBarText() === 'JSONL: input-output · 4 records (1 invalid line)' || false);
+    const statsUri = await vscode.commands.executeCommand<vscode.Uri>('tuner.datasetStats', doc.uri);
+    const md = (await vscode.workspace.openTextDocument(statsUri!)).getText();
+    assert.match(md, /\| user \| 4 \|/);
+    assert.match(md, /\| assistant \| 3 \|/, 'the record without an output has no assistant turn');
+  });
+
   test('a file above the worker threshold is linted in the worker, with its problems found', async () => {
     const api = await tunerApi();
     const uri = workspaceFile('large.jsonl');

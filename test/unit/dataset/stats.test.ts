@@ -50,3 +50,14 @@ test('statistics of an empty file', () => {
   assert.equal(s.records, 0);
   assert.ok(statsToMarkdown(s, 'empty.jsonl').includes('(none recognised)'));
 });
+
+test('a record without its answer counts no assistant turn', () => {
+  const s = computeStats([
+    JSON.stringify({ input: 'q1', output: 'a1' }),
+    JSON.stringify({ input: 'q2' }),
+    JSON.stringify({ input: 'q3', output: '' }),
+    JSON.stringify({ question: 'q4' }),
+    JSON.stringify({ prompt: 'p', chosen: 'c', rejected: 'r' }),
+  ].join('\n') + '\n');
+  assert.deepEqual(s.roleCounts, { user: 5, assistant: 2 });
+});
