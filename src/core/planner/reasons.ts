@@ -4,6 +4,7 @@ import type { ArgsFieldName, ResolvedArgs } from '../args/fields';
 import { formatBytes, type HardwareProfile } from '../hardware/types';
 import type { DatasetInfo, LocalModel } from './context';
 import { formatDuration, type PlanEstimate } from './estimator';
+import { maxLengthReason } from './lengths';
 
 export interface ReasonContext {
   hardware: HardwareProfile;
@@ -62,7 +63,7 @@ export function reasonFor(field: ArgsFieldName, a: ResolvedArgs, c: ReasonContex
     case 'gradient_accumulation':
       return `effective batch ${a.batch_size * a.gradient_accumulation} sequences per step`;
     case 'max_length':
-      return join(asked, note, c.dataset ? `covers 95% of records (p95 ${c.dataset.tokens.p95} tokens, longest ${c.dataset.tokens.max})` : 'a usual length for instruction data');
+      return join(asked, note, c.dataset ? maxLengthReason(c.dataset, a.max_length) : 'a usual length for instruction data');
     case 'gradient_checkpointing':
       return a.gradient_checkpointing ? 'recomputes activations to fit (about a third more compute)' : 'not needed: activations fit';
     case 'precision':
@@ -76,7 +77,7 @@ export function reasonFor(field: ArgsFieldName, a: ResolvedArgs, c: ReasonContex
     case 'save_interval':
       return a.save_interval > 0 ? `a checkpoint every ${a.save_interval} steps, so a stopped run resumes` : 'a checkpoint at the end';
     case 'output_dir':
-      return 'checkpoints and the tuned adapter go here';
+      return 'the finished adapter (or model) is copied here; checkpoints stay in runs/<id>/';
     case 'model_name':
       return join(asked, 'replaces [MODEL NAME] in the data');
     case 'packing':
