@@ -33,9 +33,19 @@ export interface TunerLaunchConfig extends DebugProtocol.LaunchRequestArguments 
   lossSpikeFactor?: number;
 }
 
+/** `"request": "attach"`: debug a run that is already training (started without the debugger, or by a window that closed). */
+export interface TunerAttachConfig extends DebugProtocol.AttachRequestArguments {
+  /** The run id; absent: the newest live run. */
+  run?: string;
+  breakAtSteps?: number[];
+  lossSpikeFactor?: number;
+}
+
 /** Starts the run the configuration asks for; the extension implements it with its RunController. */
 export interface RunLauncher {
   launch(config: TunerLaunchConfig, options: { mode: 'free' | 'lockstep'; breakpoints: BreakpointSettings; stopOnEntry: boolean }): Promise<RunSession>;
+  /** The live session of `runId` (or the newest live one), for `"request": "attach"`. */
+  attach?(runId: string | undefined): Promise<RunSession>;
 }
 
 export const EXCEPTION_FILTERS: DebugProtocol.ExceptionBreakpointsFilter[] = [
@@ -59,6 +69,8 @@ export class TunerDebugSession extends DebugSession {
   /** The trainer ended on a caught error: the session stays stopped until the user ends it. */
   private endedOnBreak = false;
   private terminated = false;
+  /** Attached to a run that was training already: disconnecting leaves it training. */
+  private attachedToLive = false;
 
   constructor(private readonly launcher: RunLauncher) {
     super();
@@ -127,6 +139,27 @@ export class TunerDebugSession extends DebugSession {
       this.sendResponse(response);
     } catch (e) {
       this.sendErrorResponse(response, { id: 1001, format: `Tuner: ${(e as Error).message}`, showUser: true });
+      this.terminate();
+    }
+  }
+
+  /**
+   * Attaches to a live run: it goes on in lockstep from its next step, so breakpoints apply;
+   * Disconnect lets it train on freely, Stop stops it.
+   */
+  protected override async attachRequest(response: DebugProtocol.AttachResponse, args: TunerAttachConfig): Promise<void> {
+    this.config = args;
+    this.updateBreakpoints({ atSteps: [...this.breakpoints.atSteps, ...(args.breakAtSteps ?? [])] });
+    await this.configurationDone;
+    try {
+      if (!this.launcher.attach) throw new Error('attaching to a live run is not available here');
+      const session = await this.launcher.attach(args.run);
+      this.attachedToLive = true;
+      this.attach(session);
+      session.enterLockstep(this.breakpoints);
+      this.sendResponse(response);
+    } catch (e) {
+      this.sendErrorResponse(response, { id: 1006, format: `Tuner: ${(e as Error).message}`, showUser: true });
       this.terminate();
     }
   }
@@ -327,7 +360,13 @@ export class TunerDebugSession extends DebugSession {
     }
   }
 
-  protected override disconnectRequest(response: DebugProtocol.DisconnectResponse): void {
+  protected override disconnectRequest(response: DebugProtocol.DisconnectResponse, args?: DebugProtocol.DisconnectArguments): void {
+    if (this.attachedToLive && args?.terminateDebuggee !== true) {
+      // Detaching the debugger is not stopping the run it attached to.
+      this.session?.leaveLockstep();
+      this.sendResponse(response);
+      return;
+    }
     void this.stopRun().then(() => this.sendResponse(response));
   }
 

@@ -46,6 +46,12 @@ export function registerDebugging(ctx: vscode.ExtensionContext, runs: RunControl
       DashboardPanel.show(ctx, runs, session.record.id);
       return session;
     },
+    attach: async (runId) => {
+      runs.reattach(); // a run another window left training
+      const session = runs.current(runId);
+      DashboardPanel.show(ctx, runs, session.record.id);
+      return session;
+    },
   };
   ctx.subscriptions.push(
     vscode.debug.registerDebugConfigurationProvider(DEBUG_TYPE, new TunerConfigurationProvider()),

@@ -54,6 +54,8 @@ export class RunSession {
   private readonly checker: BreakpointChecker;
   /** Lockstep: whether the user wants the run to go on. */
   private wantRunning: boolean;
+  /** How the trainer is driven now: a free run can be put under the debugger (enterLockstep). */
+  private driveMode: DriveMode;
   private singleStep = false;
   /** Lockstep: the trainer sits between steps waiting for a command. */
   private trainerIdle = false;
@@ -73,6 +75,7 @@ export class RunSession {
   ) {
     this.checker = new BreakpointChecker(options.breakpoints ?? NO_BREAKPOINTS);
     this.wantRunning = !(options.mode === 'lockstep' && options.stopOnEntry);
+    this.driveMode = options.mode;
     if (attached) {
       this.reattached = true;
       this.proc = attached.trainer;
@@ -111,7 +114,34 @@ export class RunSession {
   }
 
   get mode(): DriveMode {
-    return this.options.mode;
+    return this.driveMode;
+  }
+
+  /**
+   * Puts a free run under the debugger (attaching to a live run): from the trainer's next pause
+   * between steps on, it is sent one step at a time, so breakpoints stop on their step. A run the
+   * user had paused stays paused and is announced as stopped.
+   */
+  enterLockstep(breakpoints: BreakpointSettings): void {
+    if (this.driveMode === 'lockstep' || this.ended || this.detached) return;
+    this.checker.settings = breakpoints;
+    this.driveMode = 'lockstep';
+    if (this.snapshot.status === 'paused') {
+      this.wantRunning = false;
+      this.trainerIdle = true;
+      this.announceStop({ reason: 'pause' });
+      return;
+    }
+    this.wantRunning = true;
+    this.send('pause'); // its `paused` event hands the next step to lockstep()
+  }
+
+  /** The debugger lets go: the trainer runs freely again, running or paused as the user left it. */
+  leaveLockstep(): void {
+    if (this.driveMode !== 'lockstep' || this.ended || this.detached) return;
+    this.driveMode = 'free';
+    if (this.wantRunning) this.send('resume');
+    else this.setStatus('paused');
   }
 
   get pid(): number | undefined {
@@ -143,7 +173,7 @@ export class RunSession {
    */
   async detach(): Promise<void> {
     if (this.ended) return;
-    if (this.options.mode === 'lockstep' && this.wantRunning && this.proc.role === 'controller') this.proc.send('resume');
+    if (this.driveMode === 'lockstep' && this.wantRunning && this.proc.role === 'controller') this.proc.send('resume');
     this.detached = true;
     await this.proc.detach();
   }
@@ -166,13 +196,13 @@ export class RunSession {
   }
 
   pause(): void {
-    if (this.options.mode === 'free') return this.send('pause');
+    if (this.driveMode === 'free') return this.send('pause');
     this.wantRunning = false;
     if (this.trainerIdle) this.announceStop({ reason: 'pause' });
   }
 
   resume(): void {
-    if (this.options.mode === 'free') return this.send('resume');
+    if (this.driveMode === 'free') return this.send('resume');
     this.wantRunning = true;
     this.singleStep = false;
     this.setStatus('running');
@@ -181,7 +211,7 @@ export class RunSession {
 
   /** One optimizer step, then paused again. */
   step(): void {
-    if (this.options.mode === 'free') return this.send('step');
+    if (this.driveMode === 'free') return this.send('step');
     this.wantRunning = false;
     this.singleStep = true;
     this.setStatus('running');
@@ -234,7 +264,7 @@ export class RunSession {
   private onEvent(e: TrainerEvent): void {
     // The arrival time: the ETA comes from wall time between steps, not the trainer's compute ms.
     this.tracker.apply(e, performance.now());
-    if (this.options.mode === 'lockstep') this.lockstep(e);
+    if (this.driveMode === 'lockstep') this.lockstep(e);
     for (const l of this.listeners) l.onEvent?.(e, this.tracker.snapshot);
   }
 

@@ -190,3 +190,48 @@ test('a bad ARGS.json fails the launch with the file and line', async () => {
   assert.match(JSON.stringify(r.body), /bad\/ARGS\.json:4:\d+: ARG104/);
   await c.waitFor((m) => m.event === 'terminated');
 });
+
+/** Waits until `pred` holds (fails after 30 s). */
+async function until(pred: () => boolean, what: string): Promise<void> {
+  const deadline = Date.now() + 30_000;
+  while (!pred()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+test('attach: a run already training goes on step by step under the debugger, stops on "step N", and trains on after Disconnect', async () => {
+  const longArgs = makeTinyProject(path.join(dir, 'long'), { args: { max_steps: 100_000, save_interval: 0 } });
+  const { session: run } = await manager.start(longArgs, { mode: 'free' });
+  await until(() => run.snapshot.step >= 2, 'the free run to step');
+  const c = new DapClient();
+  new TunerDebugSession({ launch: () => Promise.reject(new Error('not here')), attach: async (id) => manager.session(id!)! }).start(c.toAdapter, c.fromAdapter);
+  await c.request('initialize', { adapterID: 'tuner', pathFormat: 'path' });
+  const attached = c.request('attach', { run: run.record.id });
+  await c.request('configurationDone');
+  assert.equal((await attached).success, true);
+  assert.equal(run.mode, 'lockstep');
+
+  await c.request('pause', { threadId: 1 });
+  assert.equal((await c.stopped(0)).body!.reason, 'pause');
+  const at = run.snapshot.step;
+  await c.request('setFunctionBreakpoints', { breakpoints: [{ name: `step ${at + 3}` }] });
+  let mark = c.received.length;
+  await c.request('continue', { threadId: 1 });
+  assert.equal((await c.stopped(mark)).body!.reason, 'breakpoint');
+  assert.equal(run.snapshot.step, at + 3, 'stopped right after the breakpoint step');
+  mark = c.received.length;
+  await c.request('next', { threadId: 1 });
+  assert.equal((await c.stopped(mark)).body!.reason, 'step');
+  assert.equal(run.snapshot.step, at + 4);
+
+  await c.request('continue', { threadId: 1 });
+  await c.request('disconnect', { terminateDebuggee: false });
+  assert.equal(run.mode, 'free');
+  const after = run.snapshot.step;
+  await until(() => run.snapshot.step >= after + 10, 'steps after Disconnect');
+  assert.equal(run.snapshot.status, 'running', 'disconnecting the debugger does not stop the run');
+  run.stop();
+  await run.exited;
+  assert.equal(run.snapshot.status, 'stopped');
+});
