@@ -1,13 +1,17 @@
 // Benchmark: training throughput of tuner-train against eager PyTorch (the project's reference
 // model, test/native/reference/llama_ref.py, on Debian's python3-torch) in one run, on the same
 // CPU, threads, model, batch and sequence length: full fine-tune and LoRA r=8 on all seven
-// projections. Prints tokens/s of both and the ratio, plus the GFLOP/s tuner-train achieves
-// against the sgemm rate tuner-bench-gemm measures on this machine in the same run.
+// projections, QLoRA (the same LoRA on an nf4 base; the peer runs LoRA on the dequantized
+// weights of the same quantization, what PyTorch without bitsandbytes runs on a CPU) and LOMO
+// (every weight updated during backward, no clipping; the peer is a full fine-tune with plain
+// torch.optim.SGD, the same update holding every gradient). Prints tokens/s of both, the
+// ratio and both sides' peak resident memory, plus the GFLOP/s tuner-train achieves against
+// the sgemm rate tuner-bench-gemm measures on this machine in the same run.
 // Run: `npm run bench:train` (after `npm run build`).
 // Options: --threads N (default: all), --steps S (timed steps after one warm-up, default 3; the
 //   fastest is reported for both sides, the least disturbed on a shared machine), --rounds R
 //   (run both sides R times, alternating; default 1),
-//   --methods full,lora, --dim 512 --layers 8 --heads 8 --ffn 1376 --vocab 32000 --batch 4
+//   --methods full,lora,qlora,lomo (default full,lora), --dim 512 --layers 8 --heads 8 --ffn 1376 --vocab 32000 --batch 4
 //   --seq 256, --prompt-fraction F (the first F of each row's targets are a masked prompt, as in
 //   instruction data; default 0: every target trained), --skip-torch, --keep (leave the temp
 //   folder), --json (one JSON line per result).
@@ -24,12 +28,14 @@ import { findTrainerBinary, TrainerProcess } from '../src/core/engine/trainer-cl
 
 const PYTHON = process.env.TUNER_PYTHON ?? '/usr/bin/python3';
 const LORA_TARGETS: LoraTarget[] = ['q_proj', 'k_proj', 'v_proj', 'o_proj', 'gate_proj', 'up_proj', 'down_proj'];
+const METHODS = ['full', 'lora', 'qlora', 'lomo'] as const;
+type Method = (typeof METHODS)[number];
 
 interface Options {
   threads: number;
   steps: number;
   rounds: number;
-  methods: Array<'full' | 'lora'>;
+  methods: Method[];
   dim: number;
   layers: number;
   heads: number;
@@ -61,8 +67,8 @@ function parseOptions(argv: string[]): Options {
       (o as unknown as Record<string, number>)[numeric[a]] = v;
     } else if (a === '--methods') {
       const ms = (argv[++i] ?? '').split(',');
-      for (const m of ms) if (m !== 'full' && m !== 'lora') throw new Error(`--methods: "${m}" is not full or lora`);
-      o.methods = ms as Array<'full' | 'lora'>;
+      for (const m of ms) if (!(METHODS as readonly string[]).includes(m)) throw new Error(`--methods: "${m}" is not one of ${METHODS.join(', ')}`);
+      o.methods = ms as Method[];
     } else if (a === '--prompt-fraction') {
       const v = Number(argv[++i]);
       if (!(v >= 0 && v < 1)) throw new Error(`--prompt-fraction wants a number in [0, 1), got ${argv[i]}`);
@@ -80,12 +86,12 @@ function parseOptions(argv: string[]): Options {
  * 4 T C per layer). The lm_head runs only on rows whose target is trained, so a masked prompt
  * removes its share of the vocabulary products.
  */
-function flopsPerToken(o: Options, method: 'full' | 'lora'): number {
+function flopsPerToken(o: Options, method: Method): number {
   const perLayer = 4 * o.dim * o.dim + 3 * o.dim * o.ffn;
   const trained = (o.seq - promptTokens(o)) / o.seq;
   const linear = 2 * (o.layers * perLayer + o.vocab * o.dim * trained);
   const attention = 4 * o.seq * o.dim * o.layers;
-  if (method === 'full') return 3 * (linear + attention); // forward, input grads, weight grads
+  if (method === 'full' || method === 'lomo') return 3 * (linear + attention); // forward, input grads, weight grads
   // LoRA: frozen weights need input grads only; the rank-r products add 3 x 2 r (in + out) per module.
   const loraPerLayer = 2 * o.rank * (4 * 2 * o.dim + 3 * (o.dim + o.ffn));
   return 2 * linear + 3 * attention + 3 * o.layers * loraPerLayer;
@@ -123,7 +129,9 @@ function makeData(dir: string, o: Options, steps: number): void {
 }
 
 interface Result {
-  method: 'full' | 'lora';
+  method: Method;
+  tunerPeakBytes: number;
+  torchPeakBytes: number | null;
   params: number;
   trainable: number;
   tunerTokensPerS: number;
@@ -133,15 +141,16 @@ interface Result {
   tunerGflops: number;
 }
 
-async function runTuner(work: string, o: Options, method: 'full' | 'lora'): Promise<{ msPerStep: number; start: TrainerEvent }> {
+async function runTuner(work: string, o: Options, method: Method): Promise<{ msPerStep: number; peakBytes: number; start: TrainerEvent }> {
   const plan: RunPlan = {
     version: 1, model_dir: path.join(work, 'model'), data_dir: path.join(work, 'data'),
     output_dir: path.join(work, `out-${method}`), method,
     lora: { rank: o.rank, alpha: 2 * o.rank, dropout: 0, target_modules: LORA_TARGETS },
-    optimizer: { lr: 1e-4, betas: [0.9, 0.999], eps: 1e-8, weight_decay: 0 },
+    optimizer: method === 'lomo' ? { name: 'sgd', lr: 1e-4 } : { lr: 1e-4, betas: [0.9, 0.999], eps: 1e-8, weight_decay: 0 },
     schedule: 'constant', warmup_steps: 0, max_steps: o.steps + 1, batch_size: o.batch, seq_len: o.seq,
-    grad_accum: 1, max_grad_norm: 1.0, seed: 1, threads: o.threads, save_interval: 0,
+    grad_accum: 1, max_grad_norm: method === 'lomo' ? 0 : 1.0, seed: 1, threads: o.threads, save_interval: 0,
   };
+  if (method === 'qlora') plan.base_quant = 'nf4';
   const planPath = path.join(work, `plan-${method}.json`);
   writePlanFile(planPath, plan);
   const p = TrainerProcess.start({ planPath });
@@ -154,7 +163,7 @@ async function runTuner(work: string, o: Options, method: 'full' | 'lora'): Prom
   if (timed.length === 0) throw new Error('tuner-train reported no timed steps');
   const start = exit.events.find((e) => e.type === 'start');
   if (!start) throw new Error('tuner-train sent no start event');
-  return { msPerStep: fastest(timed.map((s) => s.ms)), start };
+  return { msPerStep: fastest(timed.map((s) => s.ms)), peakBytes: Math.max(...steps.map((s) => s.peak_memory_bytes)), start };
 }
 
 /**
@@ -174,23 +183,36 @@ function torchSettings(threads: number): Array<{ label: string; env: Record<stri
 
 interface TorchResult {
   ms: number;
+  peakBytes: number;
   setting: string;
   all: Array<{ setting: string; ms: number }>;
 }
 
-function runTorch(work: string, o: Options, method: 'full' | 'lora', root: string): TorchResult {
+/** The peer's run for a method: QLoRA's is LoRA on the dequantized nf4 base, LOMO's full SGD. */
+function torchMethod(work: string, method: Method): string[] {
+  if (method === 'qlora') return ['--method', 'lora', '--quantized', path.join(work, 'model-nf4')];
+  return ['--method', method === 'lomo' ? 'sgd' : method];
+}
+
+function runTorch(work: string, o: Options, method: Method, root: string): TorchResult {
   const all = torchSettings(o.threads).map(({ label, env }) => {
     const r = spawnSync(PYTHON, [
-      path.join(root, 'bench', 'train_reference.py'), '--model', path.join(work, 'model'), '--method', method,
+      path.join(root, 'bench', 'train_reference.py'), '--model', path.join(work, 'model'), ...torchMethod(work, method),
       '--threads', String(o.threads), '--batch', String(o.batch), '--seq', String(o.seq), '--steps', String(o.steps + 1),
       '--rank', String(o.rank), '--alpha', String(2 * o.rank), '--prompt-fraction', String(o.promptFraction),
     ], { encoding: 'utf8', maxBuffer: 1 << 26, env: { ...process.env, ...env } });
     if (r.status !== 0) throw new Error(`PyTorch reference (${method}, ${label}) failed: ${r.stderr.slice(-2000)}`);
-    const steps = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as { type: string; ms: number }).filter((e) => e.type === 'step');
-    return { setting: label, ms: fastest(steps.slice(1).map((s) => s.ms)) };
+    const steps = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as { type: string; ms: number; peak_memory_bytes: number }).filter((e) => e.type === 'step');
+    return { setting: label, ms: fastest(steps.slice(1).map((s) => s.ms)), peakBytes: Math.max(...steps.map((s) => s.peak_memory_bytes)) };
   });
   const best = all.reduce((a, b) => (b.ms < a.ms ? b : a));
-  return { ms: best.ms, setting: best.setting, all };
+  return { ms: best.ms, peakBytes: best.peakBytes, setting: best.setting, all };
+}
+
+/** The nf4 folder QLoRA's peer dequantizes: the quantization tuner-train applies at load. */
+function quantizeForPeer(work: string): void {
+  const exportTool = path.join(path.dirname(findTrainerBinary()), process.platform === 'win32' ? 'tuner-export.exe' : 'tuner-export');
+  execFileSync(exportTool, ['quantize', '--model', path.join(work, 'model'), '--quant', 'nf4', '--out', path.join(work, 'model-nf4')], { stdio: ['ignore', 'ignore', 'inherit'] });
 }
 
 /** Our sgemm on a 1024^3 product with the same threads, measured now (tuner-bench-gemm). */
@@ -211,27 +233,30 @@ async function main(): Promise<void> {
   try {
     makeModel(path.join(work, 'model'), o, root);
     makeData(path.join(work, 'data'), o, o.steps + 1);
+    if (o.methods.includes('qlora') && !o.skipTorch) quantizeForPeer(work);
     const sgemm = measuredSgemmGflops(o.threads);
     const tokens = o.batch * o.seq;
     const results: Result[] = [];
     for (const method of o.methods) {
       // Rounds alternate the two sides, and each keeps its fastest step over all of them, so a
       // disturbance on this shared machine costs both sides alike.
-      let tuner: { msPerStep: number; start: TrainerEvent } | null = null;
+      let tuner: { msPerStep: number; peakBytes: number; start: TrainerEvent } | null = null;
       let torch: TorchResult | null = null;
       for (let round = 0; round < o.rounds; round++) {
         const t = await runTuner(work, o, method);
         if (!tuner || t.msPerStep < tuner.msPerStep) tuner = t;
         if (o.skipTorch) continue;
         const p = runTorch(work, o, method, root);
-        const all: TorchResult['all'] = torch ? torch.all.map((a, i) => (p.all[i].ms < a.ms ? p.all[i] : a)) : p.all;
+        const prior = torch as TorchResult | null;
+        const all: TorchResult['all'] = prior ? prior.all.map((a, i) => (p.all[i].ms < a.ms ? p.all[i] : a)) : p.all;
         const best = all.reduce((a, b) => (b.ms < a.ms ? b : a), all[0]);
-        torch = { ms: best.ms, setting: best.setting, all };
+        torch = { ms: best.ms, peakBytes: Math.max(p.peakBytes, prior ? prior.peakBytes : 0), setting: best.setting, all };
       }
       if (!tuner) throw new Error('no rounds ran');
       const start = tuner.start as { params: number; trainable_params: number };
       results.push({
         method, params: start.params, trainable: start.trainable_params,
+        tunerPeakBytes: tuner.peakBytes, torchPeakBytes: torch?.peakBytes ?? null,
         tunerTokensPerS: tokens / (tuner.msPerStep / 1000),
         torchTokensPerS: torch ? tokens / (torch.ms / 1000) : null,
         torchSetting: torch?.setting ?? null,
@@ -247,13 +272,15 @@ async function main(): Promise<void> {
       `${(results[0].params / 1e6).toFixed(1)}M params; batch ${o.batch} x seq ${o.seq}; threads ${o.threads}; ` +
       `fastest of ${o.steps} steps after 1 warm-up, ${o.rounds} round(s); ${os.cpus()[0]?.model ?? 'cpu'}, load ${os.loadavg()[0].toFixed(1)}`);
     if (sgemm) console.log(`sgemm 1024^3 with ${o.threads} threads: ${sgemm.gflops.toFixed(1)} GFLOP/s (FMA peak ${sgemm.peak.toFixed(1)})`);
-    console.log('method  trainable    tuner tok/s  torch tok/s  ratio   tuner GFLOP/s  % of sgemm  % of FMA peak');
+    const mib = (b: number | null) => (b === null ? '-' : `${(b / 2 ** 20).toFixed(0)} MiB`);
+    console.log('method  trainable    tuner tok/s  torch tok/s  ratio   tuner GFLOP/s  % of sgemm  % of FMA peak   tuner peak   torch peak');
     for (const r of results) {
       const ratio = r.torchTokensPerS ? (r.tunerTokensPerS / r.torchTokensPerS).toFixed(2) + 'x' : '-';
       const ofSgemm = sgemm ? `${((100 * r.tunerGflops) / sgemm.gflops).toFixed(0)}%` : '-';
       const ofPeak = sgemm?.peak ? `${((100 * r.tunerGflops) / sgemm.peak).toFixed(0)}%` : '-';
       console.log(`${r.method.padEnd(7)} ${(r.trainable / 1e6).toFixed(2).padStart(8)}M ${r.tunerTokensPerS.toFixed(0).padStart(12)} ` +
-        `${(r.torchTokensPerS?.toFixed(0) ?? '-').padStart(12)} ${ratio.padStart(6)} ${r.tunerGflops.toFixed(1).padStart(15)} ${ofSgemm.padStart(11)} ${ofPeak.padStart(14)}`);
+        `${(r.torchTokensPerS?.toFixed(0) ?? '-').padStart(12)} ${ratio.padStart(6)} ${r.tunerGflops.toFixed(1).padStart(15)} ${ofSgemm.padStart(11)} ${ofPeak.padStart(14)}` +
+        ` ${mib(r.tunerPeakBytes).padStart(12)} ${mib(r.torchPeakBytes).padStart(12)}`);
     }
     for (const r of results.filter((x) => x.torchAll.length > 0)) {
       console.log(`torch ${r.method}, ${o.threads} threads (OpenBLAS and OpenMP capped to ${o.threads}): ` +

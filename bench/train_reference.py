@@ -4,17 +4,23 @@ project's PyTorch reference implementation (test/native/reference/llama_ref.py, 
 prints one JSON line per optimizer step with its wall time, so the benchmark compares
 tuner-train with eager PyTorch on the same CPU, threads, batch and sequence length.
 
-  /usr/bin/python3 bench/train_reference.py --model DIR --method full|lora --threads N
+  /usr/bin/python3 bench/train_reference.py --model DIR --method full|lora|sgd --threads N
       --batch B --seq T --steps S [--rank 8] [--alpha 16] [--lr 1e-4] [--prompt-fraction F]
+      [--quantized QUANT_DIR]
 
 Each step is what tuner-train does per step: forward, masked cross-entropy, backward,
-clip_grad_norm_(1.0), AdamW update, zero grads. Token values do not change the work done,
+clip_grad_norm_(1.0), AdamW update, zero grads. --method sgd is a full fine-tune with plain SGD
+and no clipping, the peer of LOMO (what PyTorch runs for the same update, holding every
+gradient); --quantized puts the dequantized decoder linears of a quantized folder
+(tuner-export quantize) under LoRA, the peer of QLoRA on a CPU without bitsandbytes. Every step
+line carries the process's peak resident memory so far (ru_maxrss). Token values do not change the work done,
 so the batch is random ids; the first F of each row's targets are masked out as a prompt
 (the loss ignores them, as Hugging Face's labels=-100 do), the rest are trained.
 """
 import argparse
 import json
 import os
+import resource
 import sys
 import time
 
@@ -22,7 +28,8 @@ import torch
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "test", "native", "reference"))
-from llama_ref import Model  # noqa: E402
+from llama_ref import Model, load_folder  # noqa: E402
+from train_steps_reference import dequantize  # noqa: E402
 
 TARGETS = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"]
 
@@ -35,7 +42,7 @@ def prompt_tokens(seq, fraction):
 def main():
     p = argparse.ArgumentParser()
     p.add_argument("--model", required=True)
-    p.add_argument("--method", choices=["full", "lora"], required=True)
+    p.add_argument("--method", choices=["full", "lora", "sgd"], required=True)
     p.add_argument("--threads", type=int, required=True)
     p.add_argument("--batch", type=int, required=True)
     p.add_argument("--seq", type=int, required=True)
@@ -44,17 +51,28 @@ def main():
     p.add_argument("--alpha", type=float, default=16.0)
     p.add_argument("--lr", type=float, default=1e-4)
     p.add_argument("--prompt-fraction", type=float, default=0.0)
+    p.add_argument("--quantized")
     a = p.parse_args()
 
     torch.set_num_threads(a.threads)
     torch.set_num_interop_threads(1)
     torch.manual_seed(0)
     model = Model.from_pretrained(a.model, dtype=torch.float32)
+    if a.quantized:
+        quant = load_folder(a.quantized)
+        with torch.no_grad():
+            for name, prm in model.named_parameters():
+                if name.startswith("model.layers.") and name.endswith("_proj.weight") and (name + ".absmax" in quant or name + ".row_scale" in quant):
+                    prm.copy_(torch.from_numpy(dequantize(quant, name)))
+        del quant
     if a.method == "lora":
         model.enable_lora(a.rank, a.alpha, 0.0, TARGETS, seed=0)
     model.train()
     params = [p for _, p in model.trainable()]
-    opt = torch.optim.AdamW(params, lr=a.lr, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0)
+    if a.method == "sgd":
+        opt = torch.optim.SGD(params, lr=a.lr)
+    else:
+        opt = torch.optim.AdamW(params, lr=a.lr, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0)
     vocab = model.cfg["vocab_size"]
     print(json.dumps({"type": "start", "params": sum(p.numel() for p in model.parameters()),
                       "trainable_params": sum(p.numel() for p in params), "threads": torch.get_num_threads(),
@@ -68,12 +86,14 @@ def main():
         t0 = time.perf_counter()
         loss, _ = model(tokens, targets, mask)
         loss.backward()
-        torch.nn.utils.clip_grad_norm_(params, 1.0)
+        if a.method != "sgd":
+            torch.nn.utils.clip_grad_norm_(params, 1.0)
         opt.step()
         opt.zero_grad(set_to_none=True)
         ms = (time.perf_counter() - t0) * 1000
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
         print(json.dumps({"type": "step", "step": step, "loss": float(loss), "ms": ms,
-                          "tokens": a.batch * a.seq}), flush=True)
+                          "tokens": a.batch * a.seq, "peak_memory_bytes": peak}), flush=True)
 
 
 if __name__ == "__main__":

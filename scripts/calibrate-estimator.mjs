@@ -30,6 +30,8 @@ const ONLY = opt('--only', undefined);
 const THREADS = 2;
 const STEPS = 3;
 
+const ALL = ['q_proj', 'k_proj', 'v_proj', 'o_proj', 'gate_proj', 'up_proj', 'down_proj'];
+
 // name, model shape, run settings. Sizes span ~20k to ~30M parameters.
 const CONFIGS = [
   { name: 'tiny-full', model: { vocab: 256, hidden: 64, layers: 2, heads: 4, kvHeads: 2, intermediate: 128 }, method: 'full', B: 2, T: 32 },
@@ -41,6 +43,17 @@ const CONFIGS = [
   { name: 'big-vocab-lora', model: { vocab: 32000, hidden: 128, layers: 2, heads: 4, kvHeads: 2, intermediate: 352 }, method: 'lora', rank: 8, B: 8, T: 128 },
   { name: 'medium-lora', model: { vocab: 8000, hidden: 512, layers: 8, heads: 8, kvHeads: 4, intermediate: 1376 }, method: 'lora', rank: 8, B: 2, T: 256 },
   { name: 'medium-full', model: { vocab: 8000, hidden: 512, layers: 8, heads: 8, kvHeads: 4, intermediate: 1376 }, method: 'full', B: 2, T: 128 },
+  // Quantized bases (688 and 1376 are not multiples of 64: nf4 keeps down_proj in fp32), LOMO,
+  // Lion, SGD with momentum, activation checkpointing.
+  { name: 'small-qlora-nf4', model: { vocab: 2048, hidden: 256, layers: 4, heads: 8, kvHeads: 4, intermediate: 688 }, method: 'qlora', quantization: 'nf4', rank: 16, targets: ALL, B: 8, T: 128 },
+  { name: 'small-qlora-int8', model: { vocab: 2048, hidden: 256, layers: 4, heads: 8, kvHeads: 4, intermediate: 688 }, method: 'qlora', quantization: 'int8', rank: 16, targets: ALL, B: 8, T: 128 },
+  { name: 'medium-qlora-nf4', model: { vocab: 8000, hidden: 512, layers: 8, heads: 8, kvHeads: 4, intermediate: 1376 }, method: 'qlora', quantization: 'nf4', rank: 8, B: 2, T: 256 },
+  { name: 'small-lomo', model: { vocab: 2048, hidden: 256, layers: 4, heads: 8, kvHeads: 4, intermediate: 688 }, method: 'lomo', optimizer: 'sgd', B: 4, T: 64 },
+  { name: 'medium-lomo', model: { vocab: 8000, hidden: 512, layers: 8, heads: 8, kvHeads: 4, intermediate: 1376 }, method: 'lomo', optimizer: 'sgd', B: 2, T: 128 },
+  { name: 'small-full-lion', model: { vocab: 2048, hidden: 256, layers: 4, heads: 8, kvHeads: 4, intermediate: 688 }, method: 'full', optimizer: 'lion', B: 4, T: 64 },
+  { name: 'small-full-sgd', model: { vocab: 2048, hidden: 256, layers: 4, heads: 8, kvHeads: 4, intermediate: 688 }, method: 'full', optimizer: 'sgd', B: 4, T: 64 },
+  { name: 'small-lora-ckpt', model: { vocab: 2048, hidden: 256, layers: 4, heads: 8, kvHeads: 4, intermediate: 688 }, method: 'lora', rank: 16, targets: ALL, ckpt: true, B: 8, T: 128 },
+  { name: 'medium-full-ckpt', model: { vocab: 8000, hidden: 512, layers: 8, heads: 8, kvHeads: 4, intermediate: 1376 }, method: 'full', ckpt: true, B: 2, T: 128 },
 ];
 
 function makeModel(dir, m) {
@@ -84,15 +97,25 @@ for (const c of CONFIGS) {
     version: 1, model_dir: path.join(dir, 'model'), data_dir: path.join(dir, 'data'), output_dir: path.join(dir, 'out'),
     method: c.method, optimizer: { lr: 1e-3 }, schedule: 'constant', max_steps: STEPS, batch_size: c.B, seq_len: c.T, grad_accum: 1, seed: 1, threads: THREADS, save_interval: 0,
   };
-  if (c.method === 'lora') plan.lora = { rank: c.rank, alpha: 2 * c.rank, dropout: 0, target_modules: targets };
+  const adapters = c.method === 'lora' || c.method === 'qlora';
+  if (adapters) plan.lora = { rank: c.rank, alpha: 2 * c.rank, dropout: 0, target_modules: targets };
+  if (c.method === 'qlora') plan.base_quant = c.quantization;
+  const optimizer = c.optimizer ?? 'adamw';
+  plan.optimizer.name = optimizer;
+  if (optimizer === 'sgd' && c.method !== 'lomo') plan.optimizer.momentum = 0.9;
+  if (c.ckpt) plan.gradient_checkpointing = true;
   fs.writeFileSync(path.join(dir, 'plan.json'), JSON.stringify(plan, null, 2));
   const { peak } = measure(path.join(dir, 'plan.json'));
   const spec = readModelSpec(path.join(dir, 'model'));
-  const args = resolveArgs({ model: 'm', data: 'd', method: c.method, lora_rank: c.rank ?? 8, lora_target_modules: targets, batch_size: c.B, max_length: c.T, threads: THREADS });
+  const args = resolveArgs({
+    model: 'm', data: 'd', method: c.method, lora_rank: c.rank ?? 8, lora_target_modules: targets, batch_size: c.B, max_length: c.T, threads: THREADS,
+    quantization: c.quantization ?? 'none', optimizer, momentum: 0.9, gradient_checkpointing: !!c.ckpt,
+  });
   const weightFileBytes = fs.readdirSync(path.join(dir, 'model')).filter((f) => f.endsWith('.safetensors')).reduce((n, f) => n + fs.statSync(path.join(dir, 'model', f)).size, 0);
   const est = estimateMemory(spec, args, { threads: THREADS, weightFileBytes, datasetTokens: data.tokens, datasetDocuments: data.documents });
   const row = {
-    name: c.name, params: parameterCount(spec), method: c.method, lora_rank: c.rank ?? null, lora_target_modules: c.method === 'lora' ? targets : null,
+    name: c.name, params: parameterCount(spec), method: c.method, lora_rank: c.rank ?? null, lora_target_modules: adapters ? targets : null,
+    quantization: c.quantization ?? 'none', optimizer, gradient_checkpointing: !!c.ckpt,
     batch_size: c.B, max_length: c.T, threads: THREADS, model: c.model, dataset_tokens: data.tokens, dataset_documents: data.documents, weight_file_bytes: weightFileBytes,
     estimate_bytes: Math.round(est.total), measured_bytes: peak, ratio: Number((est.total / peak).toFixed(4)),
   };

@@ -2,9 +2,11 @@
 // and ARGS. The CPU engine's terms mirror what it allocates (native/src/models/llama_forward.cpp
 // plan(): fp32 master weights, the activations backward needs, one logits buffer reused for its
 // gradient, a per-thread attention scratch) and are calibrated against the trainer's measured
-// peak (test/fixtures/estimator-calibration.json). Quantized and LoMo terms follow the usual
-// accounting (4.5 bits per NF4 weight with its block scale; no optimizer state for LoMo).
-import { layerLinears, loraParameterCount, parameterCount, type ModelSpec } from '../model/spec';
+// peak (test/fixtures/estimator-calibration.json), QLoRA, LOMO, Lion, SGD and checkpointing
+// included: a quantized base stores its decoder linears in the format's blocks and keeps the
+// rest in fp32, plus one linear dequantized for backward; LOMO holds one layer's gradients and
+// those of the weights outside the layers, and no optimizer state.
+import { layerLinears, layerModules, loraParameterCount, loraTargetsFor, parameterCount, type ModelSpec } from '../model/spec';
 import type { ResolvedArgs } from './fields';
 
 export interface MemoryPart {
@@ -46,14 +48,34 @@ export function dtypeBytes(dtype: string): number {
   return 4;
 }
 
-/** Bytes per stored weight for a quantization (block scales included). */
-export function quantizedWeightBytes(q: ResolvedArgs['quantization']): number {
-  switch (q) {
-    case 'int8': return 1 + 4 / 64;
-    case 'int4':
-    case 'nf4': return 0.5 + 4 / 64;
-    default: return 4;
-  }
+/** The block a format quantizes a row in (a linear whose input width is not a multiple stays fp32). */
+const QUANT_BLOCK = { int8: 1, int4: 32, nf4: 64 } as const;
+
+/**
+ * Bytes of one [out, in] matrix in the engine's formats (native/include/tuner/quant.h): int8 a
+ * byte per weight and a float per row; int4 as q4_0 (18 bytes per 32); nf4 half a byte, an
+ * absmax code per 64 and a float per 256 codes.
+ */
+export function quantizedMatrixBytes(q: 'int8' | 'int4' | 'nf4', out: number, inp: number): number {
+  const n = out * inp;
+  if (q === 'int8') return n + 4 * out;
+  if (q === 'int4') return (n / 32) * 18;
+  return n / 2 + n / 64 + 4 * Math.ceil(n / 64 / 256);
+}
+
+/** The frozen base's format of a run: qlora's (nf4 unless set), lora's on a quantized base, or none. */
+export function baseQuantization(a: ResolvedArgs): 'int8' | 'int4' | 'nf4' | undefined {
+  if (a.method === 'qlora') return a.quantization === 'none' ? 'nf4' : a.quantization;
+  if (a.method === 'lora' && a.quantization !== 'none') return a.quantization;
+  return undefined;
+}
+
+/** Optimizer state bytes per trained parameter: AdamW two fp32 moments, Lion one, SGD its momentum buffer (none without momentum, none for LOMO). */
+export function optimizerStateBytes(a: ResolvedArgs): number {
+  if (a.method === 'lomo') return 0;
+  if (a.optimizer === 'adamw') return 8;
+  if (a.optimizer === 'lion') return 4;
+  return a.momentum > 0 ? 4 : 0;
 }
 
 /**
@@ -61,21 +83,36 @@ export function quantizedWeightBytes(q: ResolvedArgs['quantization']): number {
  * buffers of LlamaModel::plan() (native/src/models/llama_forward.cpp), one term per buffer.
  * test/native/estimate-layout.test.ts checks the total against the engine's own count.
  */
-export function engineActivationFloats(s: ModelSpec, B: number, T: number, threads: number, loraRank: number, loraTargets: readonly string[]): { activations: number; logits: number; workspace: number } {
+export function engineActivationFloats(s: ModelSpec, B: number, T: number, threads: number, loraRank: number, loraTargets: readonly string[], checkpointing = false): { activations: number; logits: number; workspace: number } {
   const N = B * T;
   const C = s.hiddenSize, F = s.intermediateSize, V = s.vocabSize;
   const QD = s.numHeads * s.headDim, KD = s.numKvHeads * s.headDim;
   const al = (n: number) => Math.ceil(n / 16) * 16; // the engine aligns each slice to 64 bytes
-  const lin = layerLinears(s);
+  const t = s.traits;
   // resid_in, rstd1, x1, q, k, v, attention row log-sum-exp [B, NH, T], att, mid, rstd2, x2, gate, up.
   let perLayer = al(N * C) + al(N) + al(N * C) + al(N * QD) + 2 * al(N * KD) + al(B * s.numHeads * T) + al(N * QD) + al(N * C) + al(N) + al(N * C) + 2 * al(N * F);
-  if (loraRank > 0) for (const t of loraTargets) if (lin[t]) perLayer += al(N * loraRank);
+  const targets = loraTargetsFor(s, loraTargets);
+  if (loraRank > 0) for (const l of layerModules(s)) if (targets.includes(l.module)) perLayer += al(N * loraRank);
+  // Other architectures (LlamaModel::plan_arch): LayerNorm means; q, k before their per-head norm
+  // and its rstd; Gemma 3's attention and MLP outputs before their norms, with rstd.
+  if (t.layerNorm) perLayer += 2 * al(N);
+  if (t.qkNorm) perLayer += al(N * QD) + al(N * KD) + al(N * s.numHeads) + al(N * s.numKvHeads);
+  if (t.sandwichNorms) perLayer += 2 * al(N * C) + 2 * al(N);
   // resid_final, rstdf, xf, then losses and each logits row's log-sum-exp.
-  const activations = s.numLayers * perLayer + al(N * C) + al(N) + al(N * C) + 2 * al(N);
-  const logits = al(N * V);
+  // With checkpointing only each layer's input stays per layer; one layer's set is shared.
+  const layers = checkpointing && s.numLayers > 0 ? perLayer + (s.numLayers - 1) * al(N * C) : s.numLayers * perLayer;
+  const activations = layers + al(N * C) + al(N) + al(N * C) + 2 * al(N);
+  const logits = al(N * V) + (t.finalSoftcap ? al(N * V) : 0); // soft-capping keeps tanh of every logit
   // m, dm, dup, dres, dx, dq, datt, dk, dv, per-thread attention blocks (2 x 64 rows x T), cos, sin.
   let workspace = 3 * al(N * F) + 2 * al(N * C) + 2 * al(N * QD) + 2 * al(N * KD) + al(Math.max(1, threads) * 2 * 64 * T) + 2 * al((T * s.headDim) / 2);
   if (loraRank > 0) workspace += al(N * loraRank) + al(N * Math.max(C, F, QD));
+  // Final LayerNorm mean; Bloom's embedding before its LayerNorm with mean and rstd; the fused
+  // q/k/v rows; d of q or k before their norm; Gemma 3's local RoPE tables.
+  if (t.layerNorm) workspace += al(N);
+  if (t.embedNorm) workspace += al(N * C) + 2 * al(N);
+  if (t.fusedQkv) workspace += al(N * (QD + 2 * KD));
+  if (t.qkNorm) workspace += al(N * QD);
+  if (t.sandwichNorms) workspace += 2 * al((T * s.headDim) / 2);
   return { activations, logits, workspace };
 }
 
@@ -87,18 +124,21 @@ export function estimateMemory(s: ModelSpec, a: ResolvedArgs, inp: EstimateInput
   const trainable = adapters ? loraP : P;
   const B = a.batch_size, T = a.max_length;
 
-  const weightBytes = a.method === 'qlora' || a.quantization !== 'none' ? P * quantizedWeightBytes(a.quantization === 'none' ? 'nf4' : a.quantization) : P * 4;
-  const gradBytes = a.method === 'lomo'
-    ? 4 * Math.max(...Object.values(layerLinears(s)).map(([o, i]) => o * i), s.vocabSize * s.hiddenSize) // one tensor's gradient at a time
-    : 4 * trainable;
-  const optStates = a.method === 'lomo' ? 0 : a.optimizer === 'adamw' ? 8 * trainable : a.optimizer === 'lion' ? 4 * trainable : 0;
-  const f = engineActivationFloats(s, B, T, inp.threads, rank, a.lora_target_modules);
-  let activations = f.activations * 4;
-  if (a.gradient_checkpointing) {
-    // Keep each layer's input only; one layer's activations are recomputed at a time.
-    const perLayer = (f.activations - 3 * B * T * s.hiddenSize) / Math.max(1, s.numLayers);
-    activations = s.numLayers * B * T * s.hiddenSize * 4 + perLayer * 4 + 3 * B * T * s.hiddenSize * 4;
-  }
+  const quant = baseQuantization(a);
+  const linears = Object.values(layerLinears(s));
+  const quantizable = quant ? linears.filter(([, i]) => i % QUANT_BLOCK[quant] === 0) : [];
+  const quantized = quant ? s.numLayers * quantizable.reduce((n, [o, i]) => n + o * i, 0) : 0;
+  const weightBytes = quant
+    ? (P - quantized) * 4 + s.numLayers * quantizable.reduce((n, [o, i]) => n + quantizedMatrixBytes(quant, o, i), 0)
+    : P * 4;
+  // Backward dequantizes one linear at a time into a buffer of the largest.
+  const dequant = quantizable.length ? 4 * Math.max(...quantizable.map(([o, i]) => o * i)) : 0;
+  // LOMO: the gradients of one layer (a buffer every layer reuses) and of the weights outside them.
+  const outer = s.vocabSize * s.hiddenSize * (s.tieWordEmbeddings ? 1 : 2) + s.hiddenSize;
+  const gradBytes = a.method === 'lomo' ? 4 * ((P - outer) / Math.max(1, s.numLayers) + outer) : 4 * trainable;
+  const optStates = optimizerStateBytes(a) * trainable;
+  const f = engineActivationFloats(s, B, T, inp.threads, rank, a.lora_target_modules, a.gradient_checkpointing);
+  const activations = f.activations * 4;
   const tokensBuf = B * T * 9; // tokens + targets (uint32) + mask
   const data = (inp.datasetTokens ?? 0) * 5 + ((inp.datasetDocuments ?? 0) + 1) * 8;
   const runtime = RUNTIME_BASE_BYTES + inp.threads * RUNTIME_BYTES_PER_THREAD;
@@ -110,17 +150,16 @@ export function estimateMemory(s: ModelSpec, a: ResolvedArgs, inp: EstimateInput
     { name: 'optimizer states', bytes: optStates },
     { name: 'activations', bytes: activations },
     { name: 'logits', bytes: f.logits * 4 },
-    { name: 'workspace', bytes: f.workspace * 4 + tokensBuf },
+    { name: 'workspace', bytes: f.workspace * 4 + tokensBuf + dequant },
     { name: 'data', bytes: data },
     { name: 'runtime', bytes: runtime },
   ];
   const trainPeak = parts.reduce((n, p) => n + p.bytes, 0);
   const fileBytes = inp.weightFileBytes ?? P * dtypeBytes(s.torchDtype);
-  // The fp32 engine maps the whole file while it converts (measured); a quantizing loader
-  // converts tensor by tensor, holding one tensor's pages at a time.
-  const largestTensor = Math.max(s.vocabSize * s.hiddenSize, ...Object.values(layerLinears(s)).map(([o, i]) => o * i)) * dtypeBytes(s.torchDtype);
-  const quantized = a.method === 'qlora' || a.quantization !== 'none';
-  const loadPeak = runtime + weightBytes + (quantized ? largestTensor : fileBytes);
+  // The fp32 engine maps the whole file while it converts (measured); the quantizing loader reads
+  // tensor by tensor into an f32 buffer and drops each tensor's file pages once read.
+  const largestTensor = Math.max(s.vocabSize * s.hiddenSize, ...linears.map(([o, i]) => o * i));
+  const loadPeak = runtime + weightBytes + (quant ? largestTensor * (4 + dtypeBytes(s.torchDtype)) : fileBytes);
   return { total: Math.max(trainPeak, loadPeak), parts, loadPeak, params: P, trainableParams: trainable };
 }
 

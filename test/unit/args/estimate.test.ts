@@ -14,7 +14,8 @@ const ROOT = path.join(__dirname, '..', '..', '..', '..');
 const GiB = 1024 ** 3;
 
 interface Row {
-  name: string; params: number; method: 'full' | 'lora'; lora_rank: number | null; lora_target_modules: string[] | null; batch_size: number; max_length: number; threads: number;
+  name: string; params: number; method: Args['method']; lora_rank: number | null; lora_target_modules: string[] | null; batch_size: number; max_length: number; threads: number;
+  quantization?: Args['quantization']; optimizer?: Args['optimizer']; gradient_checkpointing?: boolean;
   model: { vocab: number; hidden: number; layers: number; heads: number; kvHeads: number; intermediate: number; arch?: string };
   dataset_tokens: number; dataset_documents: number; weight_file_bytes: number; estimate_bytes: number; measured_bytes: number;
 }
@@ -31,16 +32,20 @@ function specOf(m: Row['model']): ModelSpec {
 const calibration = JSON.parse(fs.readFileSync(path.join(ROOT, 'test', 'fixtures', 'estimator-calibration.json'), 'utf8')) as { rows: Row[] };
 
 describe('memory estimate vs tuner-train measured peak (scripts/calibrate-estimator.mjs)', () => {
-  it('covers at least 8 runs, full and LoRA, several batch shapes', () => {
+  it('covers full, LoRA, QLoRA (nf4, int8), LOMO, Lion, SGD and checkpointing, several batch shapes', () => {
     assert.ok(calibration.rows.length >= 8);
-    assert.ok(calibration.rows.some((r) => r.method === 'full') && calibration.rows.some((r) => r.method === 'lora'));
+    for (const m of ['full', 'lora', 'qlora', 'lomo'] as const) assert.ok(calibration.rows.some((r) => r.method === m), m);
+    for (const q of ['nf4', 'int8'] as const) assert.ok(calibration.rows.some((r) => r.quantization === q), q);
+    for (const o of ['lion', 'sgd'] as const) assert.ok(calibration.rows.some((r) => r.optimizer === o && r.method === 'full'), o);
+    assert.ok(calibration.rows.some((r) => r.gradient_checkpointing && r.method === 'full') && calibration.rows.some((r) => r.gradient_checkpointing && r.method === 'lora'));
     assert.ok(new Set(calibration.rows.map((r) => `${r.batch_size}x${r.max_length}`)).size >= 5);
   });
   for (const r of calibration.rows) {
     it(`${r.name}: estimate within ±15% of the measured ${(r.measured_bytes / 2 ** 20).toFixed(1)} MiB`, () => {
       const spec = specOf(r.model);
       assert.equal(parameterCount(spec), r.params);
-      const args = resolveArgs({ model: 'm', data: 'd', method: r.method, lora_rank: r.lora_rank ?? 8, lora_target_modules: (r.lora_target_modules ?? ['q_proj']) as Args['lora_target_modules'], batch_size: r.batch_size, max_length: r.max_length, threads: r.threads });
+      const args = resolveArgs({ model: 'm', data: 'd', method: r.method, lora_rank: r.lora_rank ?? 8, lora_target_modules: (r.lora_target_modules ?? ['q_proj']) as Args['lora_target_modules'], batch_size: r.batch_size, max_length: r.max_length, threads: r.threads,
+        quantization: r.quantization ?? 'none', optimizer: r.optimizer ?? 'adamw', momentum: 0.9, gradient_checkpointing: r.gradient_checkpointing ?? false });
       const est = estimateMemory(spec, args, { threads: r.threads, weightFileBytes: r.weight_file_bytes, datasetTokens: r.dataset_tokens, datasetDocuments: r.dataset_documents });
       const ratio = est.total / r.measured_bytes;
       assert.ok(Math.abs(ratio - 1) <= 0.15, `estimate ${est.total} vs measured ${r.measured_bytes}: ratio ${ratio.toFixed(3)}`);
