@@ -5,6 +5,18 @@ import * as vscode from 'vscode';
 import type { ChatBackend, ChatMessage, ChatReply } from '../core/planner/loop';
 import type { ToolDef } from '../core/planner/tools';
 
+/** A tool call with JSON-text arguments as VS Code's part (an object input; unparsable text kept, not dropped). */
+export function toolCallPart(c: { id: string; name: string; arguments: string }): vscode.LanguageModelToolCallPart {
+  let input: object;
+  try {
+    const v = JSON.parse(c.arguments || '{}');
+    input = typeof v === 'object' && v !== null ? v : { value: v };
+  } catch {
+    input = { unparsable_arguments: c.arguments };
+  }
+  return new vscode.LanguageModelToolCallPart(c.id, c.name, input);
+}
+
 function toLm(messages: ChatMessage[]): vscode.LanguageModelChatMessage[] {
   const out: vscode.LanguageModelChatMessage[] = [];
   for (const m of messages) {
@@ -16,16 +28,7 @@ function toLm(messages: ChatMessage[]): vscode.LanguageModelChatMessage[] {
       case 'assistant': {
         const parts: (vscode.LanguageModelTextPart | vscode.LanguageModelToolCallPart)[] = [];
         if (m.content) parts.push(new vscode.LanguageModelTextPart(m.content));
-        for (const c of m.toolCalls ?? []) {
-          let input: object;
-          try {
-            const v = JSON.parse(c.arguments || '{}');
-            input = typeof v === 'object' && v !== null ? v : { value: v };
-          } catch {
-            input = { unparsable_arguments: c.arguments };
-          }
-          parts.push(new vscode.LanguageModelToolCallPart(c.id, c.name, input));
-        }
+        for (const c of m.toolCalls ?? []) parts.push(toolCallPart(c));
         out.push(vscode.LanguageModelChatMessage.Assistant(parts.length ? parts : ''));
         break;
       }

@@ -13,6 +13,7 @@ import type { ChatMessage } from '../core/planner/loop';
 import { OpenAiBackend, withoutCredentials } from '../core/planner/openai-backend';
 import type { ToolDef } from '../core/planner/tools';
 import { Config } from './config';
+import { toolCallPart } from './lm-backend';
 import { log } from './output';
 import type { PlannerSecrets } from './secrets';
 
@@ -131,16 +132,7 @@ export function registerLanguageModelProvider(ctx: vscode.ExtensionContext, secr
       try {
         const tools: ToolDef[] = (options.tools ?? []).map((t) => ({ name: t.name, description: t.description, inputSchema: (t.inputSchema ?? { type: 'object', properties: {} }) as ToolDef['inputSchema'] }));
         const reply = await backend.stream(toChatMessages(messages), tools, ac.signal, (text) => progress.report(new vscode.LanguageModelTextPart(text)));
-        for (const call of reply.toolCalls) {
-          let input: object;
-          try {
-            const v = JSON.parse(call.arguments || '{}');
-            input = typeof v === 'object' && v !== null ? v : { value: v };
-          } catch {
-            input = { unparsable_arguments: call.arguments };
-          }
-          progress.report(new vscode.LanguageModelToolCallPart(call.id, call.name, input));
-        }
+        for (const call of reply.toolCalls) progress.report(toolCallPart(call));
         if (reply.refusal && !reply.text) progress.report(new vscode.LanguageModelTextPart(reply.refusal));
       } finally {
         sub.dispose();
