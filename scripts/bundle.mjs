@@ -10,6 +10,16 @@ const entries = {
   'preview-worker': 'src/core/dataset/preview-worker.ts',
   // The inference child process (forked by src/core/engine/infer-client.ts; loads the addon).
   'infer-worker': 'src/core/infer/worker-main.ts',
+  // The openai package, required by the planner's OpenAI backend on first use (half the code).
+  'openai-sdk': 'src/core/planner/openai-sdk.ts',
+};
+
+/** Leaves `require('./openai-sdk')` to run time: it finds dist/openai-sdk.js beside the bundle. */
+const lazyOpenAiSdk = {
+  name: 'lazy-openai-sdk',
+  setup(b) {
+    b.onResolve({ filter: /^\.\/openai-sdk$/ }, (args) => (args.importer.endsWith('openai-backend.ts') ? { path: './openai-sdk.js', external: true } : undefined));
+  },
 };
 const entryPoints = Object.fromEntries(Object.entries(entries).filter(([, f]) => existsSync(f)));
 
@@ -30,6 +40,7 @@ await build({
   mainFields: ['module', 'main'],
   sourcemap: true,
   sourcesContent: false,
+  plugins: [lazyOpenAiSdk],
   logLevel: 'warning',
 });
 

@@ -1,10 +1,16 @@
 // ChatBackend over any OpenAI-compatible chat-completions endpoint (OpenAI, vLLM, Ollama,
 // llama.cpp server, LM Studio), through the openai package. The API key is held only in memory
 // for the client; error messages are scrubbed of it before they leave this module.
-import OpenAI from 'openai';
+import type OpenAI from 'openai';
 import type { ChatCompletionMessageParam, ChatCompletionTool } from 'openai/resources/chat/completions';
 import type { ChatBackend, ChatMessage, ChatReply } from './loop';
 import type { ToolDef } from './tools';
+
+/** The SDK, loaded when the first backend is made (not at activation: see openai-sdk.ts). */
+function openAiSdk(): typeof OpenAI {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  return (require('./openai-sdk') as typeof import('./openai-sdk')).OpenAI;
+}
 
 export interface OpenAiBackendOptions {
   baseURL: string;
@@ -40,13 +46,14 @@ export function withoutCredentials(url: string): string {
 export class OpenAiBackend implements ChatBackend {
   readonly label: string;
   private readonly client: OpenAI;
+  private readonly sdk = openAiSdk();
   private readonly secret?: string;
 
   constructor(private readonly o: OpenAiBackendOptions) {
     this.label = `${o.model} at ${withoutCredentials(o.baseURL)}`;
     this.secret = o.apiKey;
     // Local servers accept any key; the client insists on a non-empty one.
-    this.client = new OpenAI({ baseURL: o.baseURL, apiKey: o.apiKey || 'no-key', timeout: o.timeoutMs ?? 60_000, maxRetries: 0 });
+    this.client = new this.sdk({ baseURL: o.baseURL, apiKey: o.apiKey || 'no-key', timeout: o.timeoutMs ?? 60_000, maxRetries: 0 });
   }
 
   private scrub(text: string): string {
@@ -59,8 +66,8 @@ export class OpenAiBackend implements ChatBackend {
     try {
       res = await this.client.chat.completions.create({ model: this.o.model, messages: messages.map(toOpenAi), tools: toolDefs, tool_choice: 'auto' }, { signal });
     } catch (e) {
-      if (e instanceof OpenAI.APIConnectionTimeoutError) throw new Error(`${this.label} timed out`);
-      const status = e instanceof OpenAI.APIError && e.status ? ` (HTTP ${e.status})` : '';
+      if (e instanceof this.sdk.APIConnectionTimeoutError) throw new Error(`${this.label} timed out`);
+      const status = e instanceof this.sdk.APIError && e.status ? ` (HTTP ${e.status})` : '';
       throw new Error(this.scrub(`${this.label}${status}: ${(e as Error).message}`));
     }
     const choice = res.choices?.[0];
@@ -100,8 +107,8 @@ export class OpenAiBackend implements ChatBackend {
       }
     } catch (e) {
       if (signal.aborted) return { text, toolCalls: [] };
-      if (e instanceof OpenAI.APIConnectionTimeoutError) throw new Error(`${this.label} timed out`);
-      const status = e instanceof OpenAI.APIError && e.status ? ` (HTTP ${e.status})` : '';
+      if (e instanceof this.sdk.APIConnectionTimeoutError) throw new Error(`${this.label} timed out`);
+      const status = e instanceof this.sdk.APIError && e.status ? ` (HTTP ${e.status})` : '';
       throw new Error(this.scrub(`${this.label}${status}: ${(e as Error).message}`));
     }
     const toolCalls = calls.filter((c) => c && c.name).map((c, i) => ({ id: c.id || `call_${i}`, name: c.name, arguments: c.arguments }));
