@@ -6,6 +6,7 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { lintInWorker } from '../core/dataset/lint-client';
 import type { PrepareReport } from '../core/dataset/prepare';
+import { isInside, realPathOf } from '../core/dataset/prepare-paths';
 import { RunManager } from '../core/run/run-manager';
 import { describePreparation, summarizeLint, type LintSummary } from '../core/run/start-report';
 import type { RunSession, RunSessionOptions } from '../core/run/run-session';
@@ -148,8 +149,11 @@ export class RunController implements vscode.Disposable {
   async start(argsFile: string, opts: LaunchOptions, data: { trainAnyway?: boolean } = {}): Promise<RunSession> {
     await requireTrust('Fine-tuning');
     this.lastDataCheck = { argsFile };
-    await this.checkData(argsFile, this.lastDataCheck, data.trainAnyway === true);
-    return withOutsideConfirmation((allowed) => this.prepareAndStart(argsFile, opts, allowed));
+    const check = this.lastDataCheck;
+    return withOutsideConfirmation(async (allowed) => {
+      await this.checkData(argsFile, check, data.trainAnyway === true, allowed);
+      return this.prepareAndStart(argsFile, opts, allowed);
+    });
   }
 
   /**
@@ -157,13 +161,16 @@ export class RunController implements vscode.Disposable {
    * training: records with errors are left out. Throws StartDeclinedError when the user does
    * not choose "Train Anyway". An ARGS.json that does not read is left to preparation to report.
    */
-  private async checkData(argsFile: string, check: DataCheck, trainAnyway: boolean): Promise<void> {
+  private async checkData(argsFile: string, check: DataCheck, trainAnyway: boolean, allowed: readonly string[] = []): Promise<void> {
     let dataFile: string;
     try {
       dataFile = path.resolve(path.dirname(argsFile), readArgsFile(argsFile).data);
     } catch {
       return;
     }
+    // A data file outside the workspace is read only once the user allowed it (preparation asks).
+    const real = realPathOf(dataFile);
+    if (!isInside(realPathOf(this.manager().workspace), real) && !allowed.map(realPathOf).includes(real)) return;
     let summary: LintSummary;
     try {
       summary = summarizeLint(await lintInWorker(this.lintWorker, { filePath: dataFile }, Config.lint(vscode.Uri.file(dataFile)).options));

@@ -128,8 +128,12 @@ suite('first run: plan, start, finish', function () {
     }
     assert.ok(rowMenu.some((e) => e.command === 'tuner.openRunFolder' && e.group?.startsWith('inline')), 'Open Output Folder is an inline action of a finished run');
     if (workbenchDriverAvailable) {
+      // The runs view alone in the Explorer, its finished run's row expanded, for the picture.
+      await vscode.commands.executeCommand('workbench.action.closePanel');
+      await vscode.commands.executeCommand('workbench.explorer.fileView.toggleVisibility').then(undefined, () => undefined);
       await vscode.commands.executeCommand('tuner.runs.focus');
       await workbench({ do: 'screenshot', path: path.join(REPO_ROOT, 'test/e2e/artifacts/runs-view.png') });
+      await vscode.commands.executeCommand('workbench.explorer.fileView.toggleVisibility').then(undefined, () => undefined);
     }
   });
 
