@@ -36,6 +36,11 @@ void save_checkpoint(const std::string& dir, const Model& model, bool lora, cons
 // Reads trainer_state.json of a checkpoint. Throws TunerError("bad_checkpoint") when missing.
 TrainerState read_trainer_state(const std::string& dir);
 
+// Checks checkpoint `dir` before a resume loads anything from it: the folder exists, its
+// trainer_state.json reads, and its weight files (adapter_model or model, and optimizer
+// .safetensors) are whole. Throws TunerError("bad_checkpoint") naming the folder and the file.
+void check_checkpoint(const std::string& dir, bool lora);
+
 // Restores the optimizer's states and step count; every trainable tensor must be present with its shape.
 void load_optimizer_state(const std::string& dir, Optimizer* opt);
 

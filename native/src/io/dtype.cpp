@@ -44,7 +44,8 @@ size_t dtype_size(DType d) {
 void convert_to_f32(float* dst, const void* src, int64_t n, DType d) {
   switch (d) {
     case DType::F32:
-      std::memcpy(dst, src, (size_t)n * 4);
+      // An empty tensor's buffer may be null, which memcpy must not be given even for 0 bytes.
+      if (n > 0) std::memcpy(dst, src, (size_t)n * 4);
       return;
     case DType::F16: {
       const uint16_t* s = static_cast<const uint16_t*>(src);

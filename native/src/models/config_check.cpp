@@ -52,11 +52,14 @@ void check_config_against_weights(const ModelConfig& c, const std::string& dir) 
     const TensorInfo* t = files.find(name, &file);
     bytes += t->end - t->begin;
   }
+  // GPT-2 (and Bloom's own name for it) call the field n_layer.
+  const bool n_layer = c.architecture == "GPT2LMHeadModel" || c.architecture == "BloomForCausalLM";
+  const std::string field = n_layer ? "n_layer" : "num_hidden_layers";
   if (c.num_layers != layers)
     throw TunerError("bad_config",
-                     path + ": field \"num_hidden_layers\" is " + std::to_string(c.num_layers) + " but " + files.describe() +
+                     path + ": field \"" + field + "\" is " + std::to_string(c.num_layers) + " but " + files.describe() +
                          " holds " + std::to_string(layers) + " layers",
-                     "Set num_hidden_layers to " + std::to_string(layers) +
+                     "Set " + field + " to " + std::to_string(layers) +
                          ", or use the config.json published with these weights.");
   // Weights the sizes imply (an upper bound over the supported layouts), in doubles: each field
   // may be up to 1e9 and their products overflow 64 bits. No stored format takes less than

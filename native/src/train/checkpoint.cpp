@@ -10,6 +10,7 @@
 #include <cerrno>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <regex>
 #include <vector>
@@ -189,47 +190,6 @@ void save_checkpoint(const std::string& dir, const Model& model, bool lora, cons
   replace_dir_atomically(tmp, dir);
 }
 
-TrainerState read_trainer_state(const std::string& dir) {
-  const std::string path = dir + "/trainer_state.json";
-  if (!exists(dir)) bad_checkpoint(dir, "no such folder");
-  if (!exists(path)) bad_checkpoint(dir, "trainer_state.json is missing (not a checkpoint, or an incomplete one)");
-  Json j;
-  try {
-    j = Json::parse_file(path);
-  } catch (const TunerError& e) {
-    bad_checkpoint(dir, e.what());
-  }
-  auto num = [&](const char* k) -> int64_t {
-    const Json* v = j.find(k);
-    if (!v || !v->is_number() || v->as_number() < 0) bad_checkpoint(path, std::string("field \"") + k + "\" is missing or invalid");
-    return static_cast<int64_t>(v->as_number());
-  };
-  auto str = [&](const char* k) -> std::string {
-    const Json* v = j.find(k);
-    if (!v || !v->is_string()) bad_checkpoint(path, std::string("field \"") + k + "\" is missing or invalid");
-    return v->as_string();
-  };
-  if (!j.is_object() || num("version") != 1) bad_checkpoint(path, "unsupported trainer_state version");
-  TrainerState s;
-  s.step = num("step");
-  s.cursor.epoch = static_cast<uint64_t>(num("epoch"));
-  s.cursor.index = static_cast<uint64_t>(num("index"));
-  const std::string rng = str("rng_state");
-  char* end = nullptr;
-  s.rng_state = std::strtoull(rng.c_str(), &end, 16);
-  if (rng.size() != 16 || *end != '\0') bad_checkpoint(path, "field \"rng_state\" is not 16 hex digits");
-  s.plan_fingerprint = str("plan_fingerprint");
-  s.data_fingerprint = str("data_fingerprint");
-  s.method = str("method");
-  // Absent in checkpoints written before the `set` command existed: the plan's lr then.
-  if (const Json* v = j.find("lr_scale")) {
-    if (!v->is_number() || !std::isfinite(v->as_number()) || v->as_number() <= 0)
-      bad_checkpoint(path, "field \"lr_scale\" must be a positive number");
-    s.lr_scale = v->as_number();
-  }
-  return s;
-}
-
 void load_optimizer_state(const std::string& dir, Optimizer* opt) {
   const std::string path = dir + "/optimizer.safetensors";
   if (!exists(path)) bad_checkpoint(dir, "optimizer.safetensors is missing");
@@ -246,7 +206,10 @@ void load_optimizer_state(const std::string& dir, Optimizer* opt) {
   }
   auto it = f->metadata().find("step");
   if (it == f->metadata().end()) bad_checkpoint(path, "metadata has no optimizer step");
-  opt->set_step_count(std::stoll(it->second));
+  char* end = nullptr;
+  const long long step = std::strtoll(it->second.c_str(), &end, 10);
+  if (it->second.empty() || *end != '\0' || step < 0) bad_checkpoint(path, "metadata step \"" + it->second + "\" is not a step count");
+  opt->set_step_count(step);
 }
 
 }  // namespace tuner

@@ -3,6 +3,7 @@
 // crash or silent garbage hours into a run.
 #include "tuner/shards.h"
 
+#include <cmath>
 #include <cstdio>
 #include <cstring>
 #include <fstream>
@@ -57,7 +58,9 @@ std::vector<uint8_t> read_binary(const std::string& path) {
 
 uint64_t manifest_uint(const Json& m, const char* key, const std::string& where) {
   const Json* v = m.find(key);
-  if (!v || !v->is_number() || v->as_number() < 0 || v->as_number() != static_cast<double>(static_cast<uint64_t>(v->as_number())))
+  // Range first: casting a double beyond 2^64 (1e300) to an integer is undefined.
+  if (!v || !v->is_number() || v->as_number() < 0 || v->as_number() >= 9007199254740992.0 ||
+      v->as_number() != std::floor(v->as_number()))
     bad(where, std::string("field \"") + key + "\" must be a non-negative integer");
   return static_cast<uint64_t>(v->as_number());
 }

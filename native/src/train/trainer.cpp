@@ -101,6 +101,9 @@ Trainer::Trainer(const RunPlan& plan, const TrainOptions& opts, EventSink* sink,
 void Trainer::setup() {
   // Fail now, not after hours of training, if the outputs cannot be written.
   ensure_dir(plan_.output_dir + "/checkpoints");
+  // The checkpoint is checked whole before anything is loaded from it (a full run loads its
+  // model from there), so a wrong or damaged folder is named as the checkpoint.
+  if (!opts_.resume_dir.empty()) check_checkpoint(opts_.resume_dir, plan_.is_lora());
   pool_ = std::make_unique<ThreadPool>(plan_.threads);
   data_ = load_shards(plan_.data_dir);
   if (!plan_.eval_data_dir.empty()) eval_data_ = load_shards(plan_.eval_data_dir);
