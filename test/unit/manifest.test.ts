@@ -70,6 +70,15 @@ test('the extension runs where the data and the native binaries are; it has an i
   assert.ok(pkg.repository === undefined || !/example\.invalid/.test(JSON.stringify(pkg.repository)), 'a real repository or none');
 });
 
+test('every "%key%" of the manifest has its English text in package.nls.json, and every text is used', () => {
+  const manifest = fs.readFileSync(path.join(root, 'package.json'), 'utf8');
+  const nls = JSON.parse(fs.readFileSync(path.join(root, 'package.nls.json'), 'utf8')) as Record<string, string>;
+  const used = [...manifest.matchAll(/"%([\w.-]+)%"/g)].map((m) => m[1]);
+  assert.ok(used.includes('displayName') && used.includes('description'));
+  for (const key of used) assert.ok(typeof nls[key] === 'string' && nls[key].length > 0, `package.nls.json lacks ${key}`);
+  assert.deepEqual(Object.keys(nls).filter((k) => !used.includes(k)), [], 'package.nls.json keys nobody uses');
+});
+
 test('.vscodeignore re-includes only what exists, and the bundles ship no sources', () => {
   const lines = fs.readFileSync(path.join(root, '.vscodeignore'), 'utf8').split('\n').filter((l) => l.startsWith('!'));
   for (const line of lines) {

@@ -51,7 +51,7 @@ suite('ARGS.json and data preparation', () => {
     const doc = await vscode.workspace.openTextDocument(path.join(dir, 'ARGS.json'));
     await vscode.window.showTextDocument(doc);
     const diag = await waitFor('the estimate diagnostic', () => argsDiagnostics(doc.uri).find((d) => d.code === 'ARG301'));
-    assert.match(diag.message, /^needs ~[\d.]+ GiB, this machine has [\d.]+ GiB free/);
+    assert.match(diag.message, /^needs ~[\d.]+ [MGT]iB, this machine has [\d.]+ GiB free/);
     assert.strictEqual(diag.severity, vscode.DiagnosticSeverity.Error);
     const hover = hoverText(await vscode.commands.executeCommand<vscode.Hover[]>('vscode.executeHoverProvider', doc.uri, new vscode.Position(1, 4)));
     assert.match(hover, /Pre-flight estimate/);

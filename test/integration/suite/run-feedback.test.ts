@@ -60,6 +60,7 @@ suite('run feedback: activation, the ARGS.json hover, the dashboard of a fast ru
     const runArgs = makeTinyProject(workspaceFile('hover-run').fsPath, { args: { max_steps: 12 } });
     const id = (await vscode.commands.executeCommand<string>('tuner.startRun', vscode.Uri.file(runArgs)))!;
     await api.runs.runs.manager().session(id)?.exited;
+    assert.strictEqual(api.runs.runs.manager().store.open(id).snapshot().status, 'done', `run ${id} trained`);
     text = await poll(`the hover's speed measured in run ${id}`, async () => {
       const t = await hover();
       return t.includes(`measured in run ${id}`) && t;

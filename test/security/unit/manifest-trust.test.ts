@@ -14,17 +14,20 @@ interface Manifest {
   contributes: { configuration: { properties: Record<string, { scope?: string }> } };
 }
 const pkg = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8')) as Manifest;
+/** Manifest strings are "%key%" references into package.nls.json (the English text). */
+const nls = JSON.parse(fs.readFileSync(path.join(root, 'package.nls.json'), 'utf8')) as Record<string, string>;
+const text = (s: string | undefined) => (s && /^%.+%$/.test(s) ? nls[s.slice(1, -1)] : s);
 
 test('untrusted workspaces: limited support, saying what works in Restricted Mode', () => {
   const u = pkg.capabilities?.untrustedWorkspaces;
   assert.equal(u?.supported, 'limited');
-  assert.match(u?.description ?? '', /lints/);
-  assert.match(u?.description ?? '', /trusted workspace/);
+  assert.match(text(u?.description) ?? '', /lints/);
+  assert.match(text(u?.description) ?? '', /trusted workspace/);
 });
 
 test('virtual workspaces: limited support, declared', () => {
   assert.equal(pkg.capabilities?.virtualWorkspaces?.supported, 'limited');
-  assert.ok(pkg.capabilities?.virtualWorkspaces?.description);
+  assert.ok(text(pkg.capabilities?.virtualWorkspaces?.description));
 });
 
 test('where the planner sends prompts and the key is the user\'s to set: application scope', () => {
