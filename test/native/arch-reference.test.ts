@@ -10,6 +10,8 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 
 import { ensurePyTorch } from '../ensure-debian-packages';
+import { engineActivationFloats } from '../../src/core/args/estimate';
+import { loraModuleNames, loraParameterCount, loraTargetsFor, parameterCount, readModelSpec } from '../../src/core/model/spec';
 import { PYTHON, REFERENCE_DIR, findTool, referencePython, runTool } from './native-tools';
 import { readSafetensorsF32 } from './safetensors-f32';
 
@@ -216,6 +218,48 @@ describe('greedy generation over the KV cache equals the PyTorch reference token
       assert.ok(err / scale <= TOL, `logits differ by ${err / scale} (normalised)`);
     });
   }
+});
+
+describe('the estimator knows each architecture (src/core/model/spec.ts, src/core/args/estimate.ts)', () => {
+  // Elements of every tensor a safetensors file holds, from its header's shapes (any dtype).
+  const tensorCount = (file: string) => {
+    const buf = fs.readFileSync(file);
+    const header = JSON.parse(buf.toString('utf8', 8, 8 + Number(buf.readBigUInt64LE(0)))) as Record<string, { shape?: number[] }>;
+    return Object.entries(header).filter(([k]) => k !== '__metadata__').reduce((n, [, v]) => n + (v.shape ?? []).reduce((a, b) => a * b, 1), 0);
+  };
+  for (const [name] of [...MODELS, ...LONG]) {
+    test(`${name}: parameter count, LoRA count and activation bytes equal the files and the engine's layout`, (t) => {
+      const dir = models.get(name)!;
+      const spec = readModelSpec(dir);
+      assert.equal(parameterCount(spec), tensorCount(path.join(dir, 'model.safetensors')));
+      const targets = loraModuleNames(spec);
+      for (const [B, T, rank] of [[2, 16, 0], [1, 33, 4]]) {
+        const args = ['--model', dir, '--bench', '1', '--B', String(B), '--T', String(T)];
+        if (rank) args.push('--lora', `${rank},${2 * rank},${targets.join('+')}`);
+        const r = runTool(findTool('tuner-check'), args);
+        assert.equal(r.status, 0, r.stderr);
+        const report = JSON.parse(r.stdout.trim().split('\n').pop() ?? '{}') as { activation_bytes: number; hardware_threads: number };
+        const f = engineActivationFloats(spec, B, T, report.hardware_threads, rank, targets);
+        assert.equal((f.activations + f.logits + f.workspace) * 4 + B * T * 9, report.activation_bytes, `B ${B} T ${T} rank ${rank}`);
+      }
+      t.diagnostic(`${parameterCount(spec)} parameters; LoRA targets ${targets.join(', ')}`);
+    });
+  }
+  for (const [name, base, opts] of LORA) {
+    test(`${name}: LoRA parameter count equals the adapter's tensors`, () => {
+      const spec = readModelSpec(models.get(base)!);
+      const i = opts.indexOf('--targets');
+      const targets = i >= 0 ? opts[i + 1].split(',') : loraModuleNames(spec);
+      const rank = opts.includes('--rank') ? Number(opts[opts.indexOf('--rank') + 1]) : 4;
+      assert.equal(loraParameterCount(spec, rank, targets), tensorCount(path.join(adapters.get(name)!, 'adapter_model.safetensors')));
+    });
+  }
+  test('the planner\'s Llama-named sets become GPT-2\'s and Bloom\'s modules', () => {
+    const attention = ['q_proj', 'k_proj', 'v_proj', 'o_proj'];
+    assert.deepEqual(loraTargetsFor(readModelSpec(models.get('gpt2')!), attention), ['c_attn', 'c_proj']);
+    assert.deepEqual(loraTargetsFor(readModelSpec(models.get('bloom-6heads')!), ['q_proj', 'v_proj']), ['query_key_value']);
+    assert.deepEqual(loraTargetsFor(readModelSpec(models.get('qwen3-gqa')!), attention), attention);
+  });
 });
 
 describe('each architectural trait changes the result', () => {

@@ -12,7 +12,12 @@ export const ROPE_SCALINGS = ['none', 'linear', 'dynamic', 'yarn', 'llama3'] as 
 export const DATA_FORMATS = ['auto', 'input-output', 'question-answer', 'alpaca', 'messages', 'sharegpt', 'text'] as const;
 export const TRUNCATIONS = ['truncate', 'drop'] as const;
 export const DEVICES = ['auto', 'cpu', 'cuda'] as const;
-export const LORA_TARGETS = ['q_proj', 'k_proj', 'v_proj', 'o_proj', 'gate_proj', 'up_proj', 'down_proj'] as const;
+/** PEFT's module names: Llama family, Qwen3 and Gemma 3; GPT-2; Bloom (native/src/models/arch_params.cpp). */
+export const LORA_TARGETS = [
+  'q_proj', 'k_proj', 'v_proj', 'o_proj', 'gate_proj', 'up_proj', 'down_proj',
+  'c_attn', 'c_proj', 'c_fc',
+  'query_key_value', 'dense', 'dense_h_to_4h', 'dense_4h_to_h',
+] as const;
 
 interface Common {
   description: string;

@@ -5,7 +5,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Fix, Problem, Range } from '../dataset/problem';
 import { resolveModelDir } from '../model/discover';
-import { readModelSpec, TRAINABLE_ARCHITECTURES, type ModelSpec } from '../model/spec';
+import { loraModuleNames, loraTargetsFor, readModelSpec, TRAINABLE_ARCHITECTURES, type ModelSpec } from '../model/spec';
 import { estimateMemory, estimateTime, formatBytes, formatDuration, type MemoryEstimate, type Throughput, type TimeEstimate } from './estimate';
 import { resolveArgs, type Args, type ResolvedArgs } from './fields';
 import type { ArgsCheck } from './validate';
@@ -171,6 +171,15 @@ export function preflightProblems(check: ArgsCheck, argsFile: string, machine: M
   const problems: Problem[] = [];
   if (!(TRAINABLE_ARCHITECTURES as readonly string[]).includes(pf.spec.architecture)) {
     problems.push({ range: check.locations.get('model')!.value, severity: 'warning', code: PREFLIGHT_CODES.model, message: `${pf.spec.architecture} cannot be trained by Tuner's engine yet (it trains ${TRAINABLE_ARCHITECTURES.join(', ')}); the estimate below assumes the same shapes.` });
+  }
+  const adapters = value.method === 'lora' || value.method === 'qlora' || value.method === undefined;
+  const targets = Array.isArray(value.lora_target_modules) ? (value.lora_target_modules as unknown[]).filter((t): t is string => typeof t === 'string') : [];
+  const own = loraModuleNames(pf.spec);
+  const foreign = targets.filter((t) => !own.includes(t));
+  if (adapters && foreign.length > 0) {
+    const suggestion = loraTargetsFor(pf.spec, targets);
+    problems.push({ range: check.locations.get('lora_target_modules')?.value ?? at('lora_target_modules'), severity: 'error', code: PREFLIGHT_CODES.model,
+      message: `${pf.spec.architecture} has no ${foreign.join(', ')}: its layers' linears are ${own.join(', ')}${suggestion.length ? `; the same projections here are ${suggestion.join(', ')}` : ''}.` });
   }
   if (pf.documents === undefined) {
     problems.push({ range: check.locations.get('data')!.value, severity: 'error', code: PREFLIGHT_CODES.data, message: `the data file ${path.resolve(path.dirname(argsFile), String(value.data))} cannot be read: check the path (relative to ARGS.json).` });

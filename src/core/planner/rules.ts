@@ -7,6 +7,7 @@ import type { ArgsFieldName, ResolvedArgs } from '../args/fields';
 import { resolveArgs, type Args } from '../args/fields';
 import type { HardwareProfile } from '../hardware/types';
 import type { DatasetInfo, LocalModel } from './context';
+import { loraTargetsFor } from '../model/spec';
 import { planDevice, type Estimator, type PlanEstimate } from './estimator';
 import { fitToMemory, LORA_ATTENTION, type Method } from './fit';
 import type { GoalIntent } from './goal';
@@ -167,6 +168,8 @@ export function planWithRules(input: RulePlanInput): PlanResult {
     quantization: g.quantization ?? (current && !g.method ? current.quantization : undefined),
     batchSizes,
     effectiveBatch,
+  // The planner's adapter sets use Llama names; GPT-2 and Bloom name the same projections their way.
+  p.lora_target_modules = loraTargetsFor(model.spec, p.lora_target_modules) as ResolvedArgs['lora_target_modules'];
     lengthFixed: g.maxLength !== undefined || lessMemory || (!fresh && g.memoryLimitBytes === undefined),
     checkpointing: g.gradientCheckpointing ?? recompute,
     refuses: (x) => engine.refuses(x, engineDevice),

@@ -10,7 +10,8 @@ import { validateArgsText, type ArgsCheck } from '../args/validate';
 import type { PrepareProgress, PrepareReport } from '../dataset/prepare';
 import { prepareInWorker } from '../dataset/prepare-client';
 import { confinePreparePaths, type Confinement } from '../dataset/prepare-paths';
-import type { RunPlan } from '../engine/plan';
+import type { LoraTarget, RunPlan } from '../engine/plan';
+import { loraTargetsFor, readModelSpec } from '../model/spec';
 import { samplesPlan } from './sample-prompts';
 
 export class ArgsError extends Error {
@@ -58,12 +59,18 @@ export function readArgsFile(file: string): ResolvedArgs {
  */
 export function planFromArgs(args: ResolvedArgs, argsFile: string, modelDir: string, runDir: string, hasEval: boolean, locations?: ArgsCheck['locations']): RunPlan {
   try {
-    return argsToRunPlan(args, {
+    const plan = argsToRunPlan(args, {
       modelDir,
       trainDataDir: path.join(runDir, 'data', 'train'),
       evalDataDir: hasEval ? path.join(runDir, 'data', 'eval') : undefined,
       outputDir: runDir,
     });
+    // The default targets are Llama names; GPT-2 and Bloom name the same projections their way.
+    // Targets the user wrote are theirs (preflight and the trainer name any the model lacks).
+    if (plan.lora && !locations?.has('lora_target_modules') && fs.existsSync(path.join(modelDir, 'config.json'))) {
+      plan.lora.target_modules = loraTargetsFor(readModelSpec(modelDir), plan.lora.target_modules) as LoraTarget[];
+    }
+    return plan;
   } catch (e) {
     if (!(e instanceof UnsupportedArgsError)) throw e;
     const at = locations?.get(e.field)?.value;
