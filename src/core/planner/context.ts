@@ -8,6 +8,7 @@ import { lintFile } from '../dataset/stream-lint';
 import { listCachedModels, resolveModelDir } from '../model/discover';
 import { parameterCount, readModelSpec, type ModelSpec } from '../model/spec';
 import { loadTokenizer, type ModelTokenizer } from '../model/tokenizer';
+import { lengthHistogram, type LengthBucket } from './lengths';
 
 export interface LocalModel {
   /** What goes in ARGS.json "model": a path relative to the workspace, or a hub id. */
@@ -25,7 +26,15 @@ export interface DatasetInfo {
   records: number;
   errors: number;
   warnings: number;
-  tokens: { mean: number; p95: number; max: number; sampled: number; counter: 'tokenizer' | 'characters / 4' };
+  tokens: {
+    mean: number;
+    p95: number;
+    max: number;
+    sampled: number;
+    counter: 'tokenizer' | 'characters / 4';
+    /** Cumulative record counts of the sample by length (lengths.ts), for what a max_length cuts. */
+    histogram?: LengthBucket[];
+  };
 }
 
 function modelAt(ref: string, dir: string): LocalModel | undefined {
@@ -143,6 +152,7 @@ export function inspectDataset(file: string, ref: string, tokenizerDir?: string,
       max: lengths.length ? lengths[lengths.length - 1] : 0,
       sampled: lengths.length,
       counter: tok ? 'tokenizer' : 'characters / 4',
+      histogram: lengthHistogram(lengths),
     },
   };
 }

@@ -1,6 +1,7 @@
 // Memory and time of one run, as the planner needs them to choose a method, a quantization and a
 // batch size, and to check any proposed ARGS.json before it is shown. The planner depends only on
 // the Estimator type, so the pre-flight estimator of src/core/args plugs in here unchanged.
+import { engineSupport } from '../args/engine-support';
 import type { ResolvedArgs } from '../args/fields';
 import type { HardwareProfile } from '../hardware/types';
 import { GiB } from '../hardware/types';
@@ -83,8 +84,8 @@ function cpuFlops(hw: HardwareProfile): number {
 
 /**
  * The planner's own estimate: weights + gradients + optimizer state + activations + a fixed
- * overhead, per device. Activations follow the usual per-token, per-layer count of a decoder
- * (attention scores included, since the engine has no fused attention).
+ * overhead, per device. Activations follow the usual per-token, per-layer count of a decoder,
+ * attention scores as the engine that runs the plan holds them (engine-support.ts).
  */
 export const planningEstimate: Estimator = (args, ctx) => {
   const { model: s, hardware: hw } = ctx;
@@ -117,11 +118,14 @@ export const planningEstimate: Estimator = (args, ctx) => {
     if (quant !== 'none') b.dequant = Math.max(...Object.values(layerLinears(s)).map(([o, i]) => o * i)) * compute;
   }
   const B = args.batch_size, T = args.max_length;
+  // Attention scores: a T×T matrix per head where the engine materialises them; flash-style
+  // attention (the CUDA backend, PyTorch's SDPA) keeps one log-sum-exp per row instead.
+  const scoresPerToken = engineSupport.attention(device) === 'materialized' ? s.numHeads * T * 2 : s.numHeads * 4;
   const perTokenLayer = args.gradient_checkpointing ? s.hiddenSize * compute * 2 : s.hiddenSize * compute * 16 + s.intermediateSize * compute * 3;
-  const attention = args.gradient_checkpointing ? 0 : s.numHeads * T * compute * 2;
+  const attention = args.gradient_checkpointing ? 0 : scoresPerToken * compute;
   const layersLive = args.gradient_checkpointing ? s.numLayers + 1 : s.numLayers;
   b.activations = B * T * layersLive * (perTokenLayer + attention);
-  if (args.gradient_checkpointing) b.activations += B * T * (s.hiddenSize * 16 + s.intermediateSize * 3 + s.numHeads * T * 2) * compute;
+  if (args.gradient_checkpointing) b.activations += B * T * (s.hiddenSize * 16 + s.intermediateSize * 3 + scoresPerToken) * compute;
   b.logits = B * T * s.vocabSize * 4 * 2;
   b.overhead = device === 'cuda' ? 0.6 * GiB : 0.3 * GiB;
   const memoryBytes = Object.values(b).reduce((a, x) => a + x, 0);

@@ -123,8 +123,9 @@ function parseFields(text: string): GoalIntent {
   else if (/\badamw?\b/.test(lower)) g.optimizer = 'adamw';
   else if (/\bsgd\b/.test(lower)) g.optimizer = 'sgd';
 
-  const len = lower.match(/(\d[\d,]*)\s*(?:-?\s*)?(?:tokens?|token context|context)\b/) ?? lower.match(/(?:max[_ ]length|context(?: length)?|sequence length|seq(?:uence)? len)\s*(?:of|=|:)?\s*(\d[\d,]*)/);
-  if (len) g.maxLength = num(len[1]);
+  // "32k context", "8K tokens", "context length of 16k": k is 1,024 tokens, as model cards count.
+  const len = lower.match(/(\d[\d,]*)\s*(k)?\s*-?\s*(?:tokens?|token context|context)\b/) ?? lower.match(/(?:max[_ ]length|context(?: length| window)?|sequence length|seq(?:uence)? len)\s*(?:of|=|:)?\s*(\d[\d,]*)\s*(k)?\b/);
+  if (len) g.maxLength = num(len[1]) * (len[2] ? 1024 : 1);
   const ep = lower.match(/(\d+(?:\.\d+)?)\s*epochs?\b/) ?? lower.match(/\bepochs?\s*(?:=|:|of)?\s*(\d+(?:\.\d+)?)/);
   if (ep) g.epochs = Number(ep[1]);
   const steps = lower.match(/(\d[\d,]*)\s*(?:optimizer\s+)?steps\b/);

@@ -11,6 +11,7 @@ import { loraTargetsFor } from '../model/spec';
 import { planDevice, type Estimator, type PlanEstimate } from './estimator';
 import { fitToMemory, LORA_ATTENTION, type Method } from './fit';
 import type { GoalIntent } from './goal';
+import { lengthForData, truncation } from './lengths';
 import { impracticalWarning } from './practical';
 import { reasonFor } from './reasons';
 import { applySpeedWish, lessMemoryNote, speedWishNote, TEST_RUN_STEPS, testRunNote, unactedNote } from './wishes';
@@ -55,12 +56,6 @@ const ADAPTER_KEYS = new Set<string>(['lora_rank', 'lora_alpha', 'lora_dropout',
 function baseLearningRate(method: Method, optimizer: string): number {
   const lr = method === 'full' ? 2e-5 : method === 'lomo' ? 1e-3 : 2e-4;
   return optimizer === 'lion' ? lr / 5 : lr;
-}
-
-function pow2AtLeast(n: number, lo: number, hi: number): number {
-  let p = lo;
-  while (p < n && p < hi) p <<= 1;
-  return Math.min(p, hi);
 }
 
 /** The written ARGS: PLAN_KEYS that apply to the method, epochs xor max_steps. */
@@ -118,7 +113,7 @@ export function planWithRules(input: RulePlanInput): PlanResult {
   // Data-driven choices (fresh plans only; a follow-up keeps what is there unless asked).
   const records = input.dataset?.records ?? 0;
   if (fresh) {
-    a.max_length = input.dataset && input.dataset.tokens.sampled > 0 ? pow2AtLeast(input.dataset.tokens.p95, 128, Math.min(4096, model.spec.maxPositions || 4096)) : 512;
+    a.max_length = lengthForData(input.dataset, model.spec.maxPositions);
     a.epochs = records === 0 ? 3 : records < 1000 ? 3 : records < 10000 ? 2 : 1;
     a.eval_split = records >= 200 && !a.eval_data ? 0.05 : 0;
     a.lora_rank = records > 10000 ? 16 : 8;
@@ -168,13 +163,13 @@ export function planWithRules(input: RulePlanInput): PlanResult {
     quantization: g.quantization ?? (current && !g.method ? current.quantization : undefined),
     batchSizes,
     effectiveBatch,
-  // The planner's adapter sets use Llama names; GPT-2 and Bloom name the same projections their way.
-  p.lora_target_modules = loraTargetsFor(model.spec, p.lora_target_modules) as ResolvedArgs['lora_target_modules'];
     lengthFixed: g.maxLength !== undefined || lessMemory || (!fresh && g.memoryLimitBytes === undefined),
     checkpointing: g.gradientCheckpointing ?? recompute,
     refuses: (x) => engine.refuses(x, engineDevice),
   });
   const p = fit.args;
+  // The planner's adapter sets use Llama names; GPT-2 and Bloom name the same projections their way.
+  p.lora_target_modules = loraTargetsFor(model.spec, p.lora_target_modules) as ResolvedArgs['lora_target_modules'];
   const onDevice = engineDevice === 'cuda' ? 'the GPU trainer' : 'the CPU trainer';
   if (fit.noneAccepted) {
     warnings.push(`${onDevice} cannot run any method this plan could use: ${Object.values(fit.refused).join(' ')}`);
@@ -203,6 +198,10 @@ export function planWithRules(input: RulePlanInput): PlanResult {
     estimate = input.estimator(p, ctx);
   }
   if (g.unacted) warnings.push(unactedNote(g.unacted));
+  if (input.dataset) {
+    const cut = truncation(input.dataset, p.max_length);
+    if (cut.share > 0.05) warnings.push(`max_length ${p.max_length} cuts ${cut.counted ? '' : 'more than '}${cut.records} of ${input.dataset.records} records (${Math.round(cut.share * 100)}%) short: their ends are not trained on. A longer max_length needs more memory and time; or split long records.`);
+  }
   const steps = estimate.optimizerSteps ?? 0;
   if (fresh || lrChanged) p.warmup_steps = steps > 0 ? Math.round(steps * 0.03) : 0;
   if (fresh) p.save_interval = steps >= 50 ? Math.max(10, Math.round(steps / 5)) : 0;
