@@ -97,13 +97,22 @@ export class LineLinter implements RecordSink {
     const severity = this.sev.get(rule);
     if (severity === undefined || severity === 'off') return;
     this.stats.countProblem(ruleById(rule).code);
-    if (this.problems.length >= this.maxProblems) {
-      this.dropped++;
-      return;
-    }
     const p: Problem = { range, severity, code: ruleById(rule).code, message };
     if (fixes && fixes.length) p.fixes = fixes;
     this.problems.push(p);
+    if (this.problems.length >= 2 * this.maxProblems + 16) this.keepFirstProblems();
+  }
+
+  /**
+   * Over the cap, the problems kept are the first ones by position, whatever order they were
+   * found in (byte checks run per chunk when streaming), so every way of linting a file shows
+   * the same ones. Trimming in batches keeps the cost linear.
+   */
+  private keepFirstProblems(): void {
+    if (this.problems.length <= this.maxProblems) return;
+    this.problems.sort(byPosition);
+    this.dropped += this.problems.length - this.maxProblems;
+    this.problems.length = this.maxProblems;
   }
 
   private lineRange(line = this.line, len = this.text.length): Range {
@@ -230,7 +239,7 @@ export class LineLinter implements RecordSink {
     } else {
       const keys = Object.keys(rec);
       const expected = this.forced ? `the ${this.forced} format` : 'a known format, e.g. {"messages": [...]}, {"instruction", "output"} or {"input", "output"}';
-      this.report('unknown-format', `Record matches no known format (fields: ${keys.length ? keys.map((k) => `"${k}"`).join(', ') : 'none'}); expected ${expected}.`, this.recordRange());
+      this.report('unknown-format', `Record matches no known format (fields: ${keys.length ? keys.map((k) => JSON.stringify(k)).join(', ') : 'none'}); expected ${expected}.`, this.recordRange());
     }
     if (format) checkRecord(this, rec, format, this.stats);
     // Content hints on a record already reported as too long would only add noise, and its
@@ -259,8 +268,8 @@ export class LineLinter implements RecordSink {
     const scan = scanKeys(text);
     if (scan.duplicate && this.on('duplicate-key')) {
       const d = scan.duplicate;
-      const where = d.path.length ? ` in ${d.path.map((p) => (typeof p === 'number' ? `[${p}]` : `"${p}"`)).join(' → ')}` : '';
-      this.report('duplicate-key', `Key "${d.key}" appears twice${where}: JSON readers keep only the last value; remove or rename one.`, { line: this.line, col: d.keyStart, endLine: this.line, endCol: d.keyEnd });
+      const where = d.path.length ? ` in ${d.path.map((p) => (typeof p === 'number' ? `[${p}]` : JSON.stringify(p))).join(' → ')}` : '';
+      this.report('duplicate-key', `Key ${JSON.stringify(d.key)} appears twice${where}: JSON readers keep only the last value; remove or rename one.`, { line: this.line, col: d.keyStart, endLine: this.line, endCol: d.keyEnd });
     }
     if (scan.depth > MAX_NESTING && this.on('deep-nesting')) {
       const message = `Values nest ${scan.depth} levels deep, more than ${MAX_NESTING}: no dataset format has such data; remove the field or flatten it.`;
@@ -318,7 +327,7 @@ export class LineLinter implements RecordSink {
       return;
     }
     if (this.nearDup) {
-      const nf = this.seenNear.check(rec, this.line, offset, len);
+      const nf = this.seenNear.check(text, this.line, offset, len);
       if (nf !== undefined) {
         this.stats.countNearDuplicate();
         this.report('near-duplicate', `Near-duplicate of line ${nf + 1}: every field is the same apart from whitespace and letter case.`, this.recordRange(), [
@@ -360,7 +369,7 @@ export class LineLinter implements RecordSink {
       for (const id of FORMAT_IDS) {
         if (id === dominant) continue;
         for (const ref of this.byFormat.get(id) ?? []) {
-          const wantText = this.conversionFixes < MAX_CONVERSION_FIXES && this.problems.length < this.maxProblems;
+          const wantText = this.conversionFixes < MAX_CONVERSION_FIXES;
           const text = readLine && wantText && ref.offset >= 0 ? readLine(ref.offset, ref.len) : undefined;
           this.reportMixed(text, ref.line, id, dominant, ref.chars);
         }
@@ -370,11 +379,12 @@ export class LineLinter implements RecordSink {
     if (this.records === 0 && this.nonBlank === 0) {
       this.report('empty-file', 'The file has no records: add one JSON object per line.', { line: 0, col: 0, endLine: 0, endCol: 0 });
     }
+    this.keepFirstProblems();
     if (this.dropped > 0) {
       const sev = this.sev.get('too-many-problems');
       if (sev && sev !== 'off') this.problems.push({ range: { line: 0, col: 0, endLine: 0, endCol: 0 }, severity: sev, code: ruleById('too-many-problems').code, message: `${this.dropped.toLocaleString('en-US')} more problems are not shown (limit ${this.maxProblems.toLocaleString('en-US')}).` });
     }
-    this.problems.sort((a, b) => a.range.line - b.range.line || a.range.col - b.range.col);
+    this.problems.sort(byPosition);
     const formatCounts: Partial<Record<FormatId, number>> = {};
     for (const id of FORMAT_IDS) {
       const n = this.formatCounts.get(id);
@@ -410,6 +420,10 @@ export class LineLinter implements RecordSink {
       this.report('mixed-line-endings', `This line ends with ${minority === 'crlf' ? 'CRLF' : 'LF'} but most lines end with ${name} (${lf} LF, ${crlf} CRLF).`, { line: r.line, col: r.len, endLine: r.line, endCol: r.len }, [wholeFile]);
     }
   }
+}
+
+function byPosition(a: Problem, b: Problem): number {
+  return a.range.line - b.range.line || a.range.col - b.range.col;
 }
 
 function isJsonSpace(c: number): boolean {

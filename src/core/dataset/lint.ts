@@ -192,7 +192,8 @@ export function byteProblems(linter: LineLinter, bytes: Uint8Array, firstLine: n
     found.sort((a, b) => a.offset - b.offset);
   }
   if (found.length === 0) return;
-  const decoder = new TextDecoder('utf-8');
+  // A BOM is one column of the first line (the editor's text keeps it as U+FEFF).
+  const decoder = new TextDecoder('utf-8', { ignoreBOM: true });
   // Sorted by offset, so one forward walk finds each one's line.
   let line = firstLine;
   let lineStart = 0;

@@ -87,7 +87,7 @@ export function checkFields(sink: RecordSink, rec: Record<string, unknown>, form
     const allowed = ALLOWED_KEYS[format];
     for (const k in rec) {
       if (!allowed.has(k)) {
-        sink.reportAt('unexpected-field', `Unexpected field "${k}" for the ${format} format: training ignores it (expected ${spec.fields.map((f) => `"${f.name}"`).join(', ')}).`, [k], true);
+        sink.reportAt('unexpected-field', `Unexpected field ${JSON.stringify(k)} for the ${format} format: training ignores it (expected ${spec.fields.map((f) => `"${f.name}"`).join(', ')}).`, [k], true);
       }
     }
   }
@@ -141,11 +141,11 @@ export function checkTurnList(sink: RecordSink, turns: unknown[], style: 'messag
       sink.reportAt('wrong-type', `"${roleKey}" of turn ${i + 1} must be text, not ${jsonType(rawRole)}.`, pathOf(base, i, roleKey));
     } else if (style === 'messages') {
       if (CHAT_ROLES.has(rawRole)) role = rawRole;
-      else sink.reportAt('unknown-role', `Unknown role "${rawRole}" in turn ${i + 1}: use system, user, assistant or tool.`, pathOf(base, i, roleKey));
+      else sink.reportAt('unknown-role', `Unknown role ${JSON.stringify(rawRole)} in turn ${i + 1}: use system, user, assistant or tool.`, pathOf(base, i, roleKey));
       toolCall = role === 'assistant' && (Array.isArray(turn.tool_calls) && turn.tool_calls.length > 0 || turn.function_call !== undefined);
     } else {
       role = SHAREGPT_ROLES[rawRole];
-      if (role === undefined) sink.reportAt('unknown-role', `Unknown speaker "${rawRole}" in turn ${i + 1}: use human, gpt, system, function_call or observation.`, pathOf(base, i, roleKey));
+      if (role === undefined) sink.reportAt('unknown-role', `Unknown speaker ${JSON.stringify(rawRole)} in turn ${i + 1}: use human, gpt, system, function_call or observation.`, pathOf(base, i, roleKey));
       toolCall = rawRole === 'function_call';
     }
     if (role) roles?.countRole(role);
@@ -162,7 +162,7 @@ export function checkTurnList(sink: RecordSink, turns: unknown[], style: 'messag
     }
     if (sink.on('unexpected-field')) {
       for (const k in turn) {
-        if (!keys.has(k)) sink.reportAt('unexpected-field', `Unexpected field "${k}" in turn ${i + 1}: training ignores it.`, pathOf(base, i, k), true);
+        if (!keys.has(k)) sink.reportAt('unexpected-field', `Unexpected field ${JSON.stringify(k)} in turn ${i + 1}: training ignores it.`, pathOf(base, i, k), true);
       }
     }
 
