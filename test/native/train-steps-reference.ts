@@ -46,13 +46,14 @@ export function fullBatchDocs(count: number, vocab: number): ShardDocument[] {
   return docs;
 }
 
-/** Runs the reference for `planPath` (from an initial adapter, on a quantized folder's base). */
-export function referenceSteps(planPath: string, count: number, o: { adapter?: string; quantized?: string } = {}): { weights: Map<string, Float32Array>; log: RefStep[] } {
+/** Runs the reference for `planPath` (from an initial adapter, on a quantized folder's base or an int8 base quantized by the script). */
+export function referenceSteps(planPath: string, count: number, o: { adapter?: string; quantized?: string; int8Base?: boolean } = {}): { weights: Map<string, Float32Array>; log: RefStep[] } {
   const out = path.join(path.dirname(planPath), `${path.basename(planPath, '.json')}-ref.safetensors`);
   const losses = out.replace('.safetensors', '.json');
   const args = [path.join(REFERENCE_DIR, 'train_steps_reference.py'), '--plan', planPath, '--steps', String(count), '--out', out, '--losses', losses];
   if (o.adapter) args.push('--adapter', o.adapter);
   if (o.quantized) args.push('--quantized', o.quantized);
+  if (o.int8Base) args.push('--int8-base');
   execFileSync(PYTHON, args, { stdio: ['ignore', 'ignore', 'inherit'] });
   return { weights: readF32Tensors(out), log: JSON.parse(fs.readFileSync(losses, 'utf8')) as RefStep[] };
 }

@@ -10,10 +10,12 @@ float64, and the plan's optimizer:
          tensor during backward computes (a layer's update never changes a gradient below it)
   method qlora: LoRA on the base whose decoder linears are dequantized from --quantized, a
          folder tuner-export quantize wrote (nf4 or int8; the format's decoding written out
-         below from docs/quantization.md), everything else from model_dir
+         below from docs/quantization.md), everything else from model_dir; or, with
+         --int8-base, every decoder linear quantized here by the int8 rule (any architecture:
+         GPT-2, Bloom, Qwen3, Gemma 3 through arch_ref.py)
 
   /usr/bin/python3 train_steps_reference.py --plan PLAN.json --steps N [--adapter INITIAL_ADAPTER_DIR]
-      [--quantized QUANT_DIR] --out FINAL.safetensors --losses LOSSES.json
+      [--quantized QUANT_DIR | --int8-base] --out FINAL.safetensors --losses LOSSES.json
 
 Reads the plan's model_dir, data_dir (Tuner shards, docs/shard-format.md) and hyper-parameters.
 Writes the trainable tensors after N steps (Hugging Face / PEFT names) and per-step loss, lr
@@ -102,6 +104,21 @@ def dequantize(tensors, name):
     raise SystemExit(f"{name}: not nf4 or int8 in the quantized folder")
 
 
+def int8_roundtrip(w):
+    """quant.h's int8 per output channel: s = absmax / 127, q = roundf(x * (1 / s)), back to s * q,
+    in float32 as the engine computes it (roundf: halves away from zero)."""
+    w = w.astype(np.float32)
+    s = (np.abs(w).max(axis=1) / np.float32(127)).astype(np.float32)
+    inv = np.where(s != 0, np.float32(1) / np.where(s != 0, s, np.float32(1)), np.float32(0)).astype(np.float32)
+    v = (w * inv[:, None]).astype(np.float32)
+    q = np.trunc(v + np.copysign(np.float32(0.5), v)).astype(np.float32)
+    return (q * s[:, None]).astype(np.float32)
+
+
+DECODER_LINEARS = ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj", "c_attn", "c_proj", "c_fc",
+                   "query_key_value", "dense", "dense_h_to_4h", "dense_4h_to_h")
+
+
 def lion_step(params, states, lr, beta1, beta2, wd):
     """Lion (Chen et al. 2023, Algorithm 2): c = b1 m + (1 - b1) g; w -= lr (sign(c) + wd w);
     m = b2 m + (1 - b2) g."""
@@ -120,6 +137,7 @@ def main():
     ap.add_argument("--steps", type=int, required=True)
     ap.add_argument("--adapter")
     ap.add_argument("--quantized")
+    ap.add_argument("--int8-base", action="store_true")
     ap.add_argument("--out", required=True)
     ap.add_argument("--losses", required=True)
     a = ap.parse_args()
@@ -133,7 +151,16 @@ def main():
 
     torch.manual_seed(0)
     model = arch_ref.from_pretrained(path(plan["model_dir"]), dtype=torch.float64)  # any supported architecture
-    if plan["method"] == "qlora":
+    if plan["method"] == "qlora" and a.int8_base:
+        modules = dict(model.named_modules())
+        for name, p in model.named_parameters():
+            parts = name.split(".")
+            if parts[-1] == "weight" and len(parts) > 2 and parts[-2] in DECODER_LINEARS and (".h." in name or ".layers." in name):
+                w = p.detach().numpy().astype(np.float32)
+                conv1d = isinstance(modules[name.rsplit(".", 1)[0]], arch_ref.Conv1D)
+                with torch.no_grad():  # a Conv1D weight is [in, out]: quantized as [out, in] rows
+                    p.copy_(torch.from_numpy(int8_roundtrip(w.T).T if conv1d else int8_roundtrip(w)).to(torch.float64))
+    elif plan["method"] == "qlora":
         quant = llama_ref.load_folder(a.quantized)
         params = dict(model.named_parameters())
         for name, p in params.items():
