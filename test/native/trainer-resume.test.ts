@@ -1,6 +1,7 @@
 // kill -9 in the middle of a run, then --resume from the last checkpoint: the losses after the
-// checkpoint equal an uninterrupted run's bit for bit (same plan, same threads), for LoRA and
-// for a full fine-tune. Also: a resume refuses a checkpoint made under another plan.
+// checkpoint equal an uninterrupted run's bit for bit (same plan, same threads), for LoRA, a full
+// fine-tune, Lion, QLoRA with SGD Nesterov momentum and LOMO (each optimizer's state is in the
+// checkpoint). Also: a resume refuses a checkpoint made under another plan.
 import { strict as assert } from 'node:assert';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -67,6 +68,21 @@ describe('tuner-train resume', () => {
 
   it('full fine-tune: identical loss sequence after kill -9 and --resume', async () => {
     await killAndResume('full', { method: 'full', optimizer: { lr: 1e-3, weight_decay: 0.01 }, grad_accum: 2, batch_size: 2 });
+  });
+
+  it('Lion: identical loss sequence after kill -9 and --resume', async () => {
+    await killAndResume('lion', { method: 'full', optimizer: { name: 'lion', lr: 1e-4, weight_decay: 0.1 } });
+  });
+
+  it('QLoRA (nf4) with SGD Nesterov momentum: identical loss sequence after kill -9 and --resume', async () => {
+    await killAndResume('qlora-sgd', {
+      method: 'qlora', base_quant: 'nf4', optimizer: { name: 'sgd', lr: 5e-2, momentum: 0.9, nesterov: true },
+      lora: { rank: 4, alpha: 8, dropout: 0.1, target_modules: ['q_proj', 'v_proj', 'down_proj'] },
+    });
+  });
+
+  it('LOMO with two-pass clipping: identical loss sequence after kill -9 and --resume', async () => {
+    await killAndResume('lomo', { method: 'lomo', optimizer: { name: 'sgd', lr: 1e-2, weight_decay: 0.01 }, max_grad_norm: 0.5 });
   });
 
   it('refuses a checkpoint of a different plan', async () => {
