@@ -194,11 +194,14 @@ test('a constant learning rate: clean ticks, a sensible range, drawn as it is (n
   await page.close();
 });
 
+/** The parts of a page's button these tests read (the test code has no DOM types). */
+interface PageButton { id: string; hidden: boolean; disabled: boolean; getAttribute(name: string): string | null; getBoundingClientRect(): { x: number; y: number } }
+
 /** Where each visible control is, by id. */
 const controlBoxes = (page: Page) =>
   page.evaluate(() =>
     Object.fromEntries(
-      [...document.querySelectorAll('.controls > *')].filter((b: any) => !b.hidden).map((b: any) => {
+      ([...document.querySelectorAll('.controls > *')] as PageButton[]).filter((b) => !b.hidden).map((b) => {
         const r = b.getBoundingClientRect();
         return [b.id, { x: Math.round(r.x), y: Math.round(r.y), appearance: b.getAttribute('appearance'), disabled: !!b.disabled }];
       }),
