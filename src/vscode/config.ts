@@ -99,7 +99,7 @@ export const Config = {
       options: {
         format: Config.datasetFormat(scope),
         severities: ruleSeverities(read<unknown>('lintRules', scope, {})),
-        nearDuplicates: flag('lintNearDuplicates', scope, false),
+        nearDuplicates: flag('lintNearDuplicates', scope, true),
         maxRecordChars: count('lintMaxRecordChars', scope, 32768, 1),
         placeholders: strings('lintPlaceholders', scope),
         privacy: flag('lintPrivacy', scope, true),
