@@ -2,7 +2,8 @@
 // (test/native/reference/arch_ref.py, written from transformers' modeling files) on tiny random
 // models (make_tiny_arch.py): tuner-check's loss, logits and every gradient (full fine-tune and
 // LoRA on the module names PEFT uses), tuner-generate's greedy tokens and every step's logits
-// over the KV cache, and tuner-train's losses and weights over several optimizer steps.
+// over the KV cache (and after tuner-export merge), and what the estimator assumes of each
+// architecture (parameters, LoRA sizes, the engine's activation layout).
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -260,6 +261,30 @@ describe('the estimator knows each architecture (src/core/model/spec.ts, src/cor
     assert.deepEqual(loraTargetsFor(readModelSpec(models.get('bloom-6heads')!), ['q_proj', 'v_proj']), ['query_key_value']);
     assert.deepEqual(loraTargetsFor(readModelSpec(models.get('qwen3-gqa')!), attention), attention);
   });
+});
+
+describe('tuner-export merge folds the adapters in (PEFT merge_and_unload; GPT-2: Conv1D, fan_in_fan_out)', () => {
+  for (const name of ['lora-gpt2-all', 'lora-bloom-all', 'lora-gemma3-all']) {
+    test(`${name}: the merged folder generates the adapter's tokens and logits`, () => {
+      const base = LORA.find(([n]) => n === name)![1];
+      const out = path.join(tmp, `${name}-merged`);
+      const m = runTool(findTool('tuner-export'), ['merge', '--base', models.get(base)!, '--adapter', adapters.get(name)!, '--out', out, '--dtype', 'f32']);
+      assert.equal(m.status, 0, m.stderr);
+      const logitsFile = path.join(tmp, `${name}-merged.logits.safetensors`);
+      const r = runTool(findTool('tuner-generate'), [out, '--ids', PROMPT.join(','), '--max-new', String(MAX_NEW), '--greedy', '--threads', '2', '--logits-out', logitsFile]);
+      assert.equal(r.status, 0, r.stderr);
+      const onTheFly = generated.get(name)!;
+      assert.deepEqual((JSON.parse(r.stdout.trim()) as { ids: number[] }).ids, onTheFly.ids);
+      const merged = readSafetensorsF32(logitsFile).get('logits')!.data;
+      let err = 0;
+      let scale = 0;
+      for (let i = 0; i < merged.length; i++) {
+        err = Math.max(err, Math.abs(merged[i] - onTheFly.logits![i]));
+        scale = Math.max(scale, Math.abs(onTheFly.logits![i]));
+      }
+      assert.ok(err / scale <= TOL, `merged logits differ by ${err / scale}`);
+    });
+  }
 });
 
 describe('each architectural trait changes the result', () => {

@@ -1,8 +1,8 @@
 // Attention of new query rows over the KV cache: the training kernel's blocked softmax
 // (attention_forward in ops_cpu.cpp) with the query rows offset to positions p..p+n-1 and the
 // keys read from the cache. A prompt chunk runs as blocks of kAttnRowBlock rows; a decode step
-// is one row per head, as dot products and a weighted sum of value rows (decode_row). Each (head, row block) is one task with single-threaded sgemm inside,
-// so tasks never contend for the pool and results do not depend on the thread count.
+// is one row per head (decode_heads). Each (head, row block) is one task with single-threaded
+// sgemm inside, so tasks never contend for the pool and results do not depend on the thread count.
 #include <algorithm>
 #include <cmath>
 #include <vector>
@@ -17,32 +17,25 @@ namespace {
 // The first key a query at position a sees: [first_key(a, W), a] (W keys, itself included).
 inline int first_key(int a, int window) { return window > 0 ? std::max(0, a - window + 1) : 0; }
 
-// x . y over n floats with 8 independent sums, so the loop vectorises without reassociation
-// flags (the sums are added in a fixed order: the result does not depend on anything else).
-inline float dot(const float* x, const float* y, int n) {
-  float acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};
-  int i = 0;
-  for (; i + 8 <= n; i += 8)
-    for (int j = 0; j < 8; j++) acc[j] += x[i + j] * y[i + j];
-  for (; i < n; i++) acc[i & 7] += x[i] * y[i];
-  return ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
+// Soft-capping and ALiBi on head h's scores of the query at position `query` over keys key0...
+inline void apply_extras(float* row, int n, int query, int key0, int h, const AttentionExtras* ex) {
+  apply_attention_extras(row, nullptr, n, query, key0, h, ex);
 }
 
-// One decode row (query at position a) of one head, without the GEMM's set-up: a two-operand
-// product of one row is a dot per key, then a weighted sum of value rows.
-void decode_row(float* y, float* P, const float* qi, const float* kc, const float* vc, int a, int window, int KD, int HD,
-                float scale, const VectorKernels& vk) {
+// One decode step (query at position a) of heads h0 .. h0+heads-1, without the GEMM's set-up:
+// their scores against every key they see, the extras, softmax, then the weighted sum of value
+// rows; the vector kernels sweep the cache rows once for all these heads. P: heads x (a + 1).
+void decode_heads(float* y, float* P, const float* q, const float* kc, const float* vc, int a, int window, int KD,
+                  int HD, int h0, int heads, int G, float scale, const VectorKernels& vk, const AttentionExtras* ex) {
   const int k0 = first_key(a, window), K = a + 1 - k0;
-  for (int j = 0; j < K; j++) P[j] = scale * dot(qi, kc + (int64_t)(k0 + j) * KD, HD);
-  const float mx = vk.row_max(P, K);
-  const float l = mx + (float)std::log(vk.sum_exp(P, K, mx));
-  vk.exp_scale(P, K, l, 1.0f);
-  std::fill(y, y + HD, 0.0f);
-  for (int j = 0; j < K; j++) {
-    const float pj = P[j];
-    const float* vj = vc + (int64_t)(k0 + j) * KD;
-    for (int e = 0; e < HD; e++) y[e] += pj * vj[e];
+  vk.attention_scores(P, K, q, kc + (int64_t)k0 * KD, K, KD, HD, h0, heads, G, scale);
+  for (int h = 0; h < heads; h++) {
+    float* row = P + (int64_t)h * K;
+    apply_extras(row, K, a, k0, h0 + h, ex);
+    const float mx = vk.row_max(row, K);
+    vk.exp_scale(row, K, mx + (float)std::log(vk.sum_exp(row, K, mx)), 1.0f);
   }
+  vk.attention_weighted_sum(y, P, K, vc + (int64_t)k0 * KD, K, KD, HD, h0, heads, G);
 }
 }  // namespace
 
@@ -51,17 +44,19 @@ int64_t attention_cache_scratch_floats(int ctx, int threads) {
 }
 
 void attention_cache_forward(float* y, const float* q, const float* kc, const float* vc, float* scratch, int n, int p,
-                             int NH, int NKV, int HD, int window, ThreadPool* pool) {
+                             int NH, int NKV, int HD, int window, ThreadPool* pool, const AttentionExtras* ex) {
   const VectorKernels& vk = vector_kernels();
   const int QD = NH * HD, KD = NKV * HD, G = NH / NKV;
   const int blocks = (n + kAttnRowBlock - 1) / kAttnRowBlock;
-  const float scale = 1.0f / std::sqrt((float)HD);
+  const float scale = ex && ex->scale > 0 ? ex->scale : 1.0f / std::sqrt((float)HD);
   const int64_t per_thread = (int64_t)kAttnRowBlock * (p + n);
   if (n == 1) {  // a decode step: one row per head
     parallel_rows(pool, NH, [&](int64_t hb, int64_t he, int thread) {
-      for (int64_t h = hb; h < he; h++)
-        decode_row(y + h * HD, scratch + thread * per_thread, q + h * HD, kc + (h / G) * HD, vc + (h / G) * HD, p, window,
-                   KD, HD, scale, vk);
+      for (int64_t h = hb; h < he; h += kAttnRowBlock) {  // scratch holds kAttnRowBlock score rows
+        const int heads = (int)std::min<int64_t>(kAttnRowBlock, he - h);
+        decode_heads(y + h * HD, scratch + thread * per_thread, q + h * HD, kc, vc, p, window, KD, HD, (int)h, heads, G,
+                     scale, vk, ex);
+      }
     });
     return;
   }
@@ -78,6 +73,7 @@ void attention_cache_forward(float* y, const float* q, const float* kc, const fl
         const int a = p + i;
         float* row = P + (int64_t)(i - r0) * K;
         const int lo = first_key(a, window) - k0, cnt = a + 1 - k0 - lo;
+        apply_extras(row + lo, cnt, a, k0 + lo, h, ex);
         const float mx = vk.row_max(row + lo, cnt);
         const float l = mx + (float)std::log(vk.sum_exp(row + lo, cnt, mx));
         vk.exp_scale(row + lo, cnt, l, 1.0f);

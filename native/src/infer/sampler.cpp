@@ -11,6 +11,7 @@
 #include <string>
 #include <unordered_set>
 
+#include "kernels/cpu/vector_kernels.h"
 #include "tuner/error.h"
 #include "tuner/infer.h"
 
@@ -101,9 +102,13 @@ uint32_t Sampler::sample(const float* logits, int V, const uint32_t* seq, int n_
   scores_.assign(logits, logits + V);
   float* s = scores_.data();
   process(s, V, seq, n_seq, banned, n_banned);
+  // The first id with the highest score (NaN scores never win): the vectorised max, then its
+  // first occurrence, since a greedy decode step does nothing else over the [V] row.
+  const float mx = vector_kernels().row_max(s, V);
   int best = -1;
-  for (int i = 0; i < V; i++)
-    if (s[i] != kNegInf && !std::isnan(s[i]) && (best < 0 || s[i] > s[best])) best = i;
+  if (mx != kNegInf && !std::isnan(mx))
+    for (int i = 0; i < V && best < 0; i++)
+      if (s[i] == mx) best = i;
   if (best < 0)
     throw TunerError("sampler_no_token", "every token id is excluded (banned, or its logit is -inf)",
                      "Ban fewer tokens, or lower no_repeat_ngram_size.");

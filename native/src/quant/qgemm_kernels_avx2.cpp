@@ -139,6 +139,7 @@ float dot_nf4(const uint8_t* codes, const float* xp, const QuantView& w, int64_t
 
 void rows_f32(float* y, int ldy, const float* x, const ActQ8*, const QuantView& w, int M, int r0, int r1, bool acc) {
   for (int r = r0; r < r1; r++) {
+    prefetch_row_ahead(w, r, r1);
     const float* wr = reinterpret_cast<const float*>(w.data + (size_t)r * w.row_bytes);
     for (int m = 0; m < M; m++) store(y + (size_t)m * ldy + r, dot_f32(wr, x + (size_t)m * w.cols, w.cols), acc);
   }
@@ -146,6 +147,7 @@ void rows_f32(float* y, int ldy, const float* x, const ActQ8*, const QuantView& 
 
 void rows_f16(float* y, int ldy, const float* x, const ActQ8*, const QuantView& w, int M, int r0, int r1, bool acc) {
   for (int r = r0; r < r1; r++) {
+    prefetch_row_ahead(w, r, r1);
     const uint16_t* wr = reinterpret_cast<const uint16_t*>(w.data + (size_t)r * w.row_bytes);
     for (int m = 0; m < M; m++) store(y + (size_t)m * ldy + r, dot_f16(wr, x + (size_t)m * w.cols, w.cols), acc);
   }
@@ -154,6 +156,7 @@ void rows_f16(float* y, int ldy, const float* x, const ActQ8*, const QuantView& 
 void rows_q8_0(float* y, int ldy, const float*, const ActQ8* xq, const QuantView& w, int M, int r0, int r1, bool acc) {
   const int nb = w.cols / 32;
   for (int r = r0; r < r1; r++) {
+    prefetch_row_ahead(w, r, r1);
     const BlockQ8_0* wr = reinterpret_cast<const BlockQ8_0*>(w.data + (size_t)r * w.row_bytes);
     for (int m = 0; m < M; m++) store(y + (size_t)m * ldy + r, dot_q8_0(wr, xq->qs + (size_t)m * w.cols, xq->d + (size_t)m * nb, nb), acc);
   }
@@ -162,6 +165,7 @@ void rows_q8_0(float* y, int ldy, const float*, const ActQ8* xq, const QuantView
 void rows_q4_0(float* y, int ldy, const float*, const ActQ8* xq, const QuantView& w, int M, int r0, int r1, bool acc) {
   const int nb = w.cols / 32;
   for (int r = r0; r < r1; r++) {
+    prefetch_row_ahead(w, r, r1);
     const BlockQ4_0* wr = reinterpret_cast<const BlockQ4_0*>(w.data + (size_t)r * w.row_bytes);
     for (int m = 0; m < M; m++)
       store(y + (size_t)m * ldy + r, dot_q4_0(wr, xq->qs + (size_t)m * w.cols, xq->d + (size_t)m * nb, xq->dsum + (size_t)m * nb, nb), acc);
@@ -171,6 +175,7 @@ void rows_q4_0(float* y, int ldy, const float*, const ActQ8* xq, const QuantView
 void rows_int8(float* y, int ldy, const float* x, const ActQ8* xq, const QuantView& w, int M, int r0, int r1, bool acc) {
   const int nb = w.cols / 32;
   for (int r = r0; r < r1; r++) {
+    prefetch_row_ahead(w, r, r1);
     const int8_t* wr = reinterpret_cast<const int8_t*>(w.data + (size_t)r * w.row_bytes);
     for (int m = 0; m < M; m++) {
       const float v = xq ? dot_i8_rows(wr, xq->qs + (size_t)m * w.cols, xq->d + (size_t)m * nb, nb) : dot_i8_f32(wr, x + (size_t)m * w.cols, w.cols);
@@ -182,6 +187,7 @@ void rows_int8(float* y, int ldy, const float* x, const ActQ8* xq, const QuantVi
 void rows_nf4(float* y, int ldy, const float*, const ActQ8* xq, const QuantView& w, int M, int r0, int r1, bool acc) {
   const int nb = w.cols / kQKNF4, Kp = prepared_width(w.cols);
   for (int r = r0; r < r1; r++) {
+    prefetch_row_ahead(w, r, r1);
     const uint8_t* wr = w.data + (size_t)r * w.row_bytes;
     for (int m = 0; m < M; m++) store(y + (size_t)m * ldy + r, dot_nf4(wr, xq->xp + (size_t)m * Kp, w, (int64_t)r * nb, nb), acc);
   }

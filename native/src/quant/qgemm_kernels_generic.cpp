@@ -85,6 +85,7 @@ void rows_decoded(float* y, int ldy, const float* x, const ActQ8*, const QuantVi
                   bool accumulate) {
   std::vector<float> row((size_t)w.cols);
   for (int r = r0; r < r1; r++) {
+    prefetch_row_ahead(w, r, r1);
     kDecode[(int)w.type](row.data(), w, r, 0, w.cols);
     for (int m = 0; m < M; m++) {
       const float v = dot(row.data(), x + (size_t)m * w.cols, w.cols);

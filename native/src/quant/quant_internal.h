@@ -57,6 +57,17 @@ struct ActQ8 {
 constexpr int kPreparedAlign = 128;
 static inline int prepared_width(int K) { return (K + kPreparedAlign - 1) / kPreparedAlign * kPreparedAlign; }
 
+// Decode streams each weight matrix once, front to back (rows are contiguous): row kernels call
+// this at row r so that row r + kPrefetchRows is on its way into the cache by the time they get
+// there; without it the first loads of each row waited for memory. Static and always inlined:
+// the ISA-specific objects share no symbol (test/check_isa_objects.cmake).
+constexpr int kPrefetchRows = 8;
+__attribute__((always_inline)) static inline void prefetch_row_ahead(const QuantView& w, int r, int r1) {
+  if (r + kPrefetchRows >= r1) return;
+  const char* p = reinterpret_cast<const char*>(w.data) + (size_t)(r + kPrefetchRows) * w.row_bytes;
+  for (size_t b = 0; b < w.row_bytes; b += 64) __builtin_prefetch(p + b, 0, 3);
+}
+
 // y[m * ldy + r] (=|+=) sum_k x[m * K + k] * w[r, k] for m < M, r0 <= r < r1. xq holds x
 // quantized (ActQ8) when the kernel's table says it takes int8 activations and K is a multiple
 // of 32, else null (then the kernel reads x: int8 rows of any width).

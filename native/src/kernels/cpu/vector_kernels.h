@@ -79,12 +79,17 @@ struct VectorKernels {
   // One SGD update of w and its momentum buffer buf (null when s.momentum == 0).
   void (*sgd_update)(float* w, float* buf, const float* g, int64_t n, const SgdScalars& s) = nullptr;
 
-  // ---- attention (vk_attention.inc): one decode row of one head over the KV cache ----
-  // s[j] = scale * (q . k_j) for j < n, k_j at k + j * ld, hd floats each.
-  void (*attention_scores)(float* s, const float* q, const float* k, int64_t n, int64_t ld, int64_t hd,
-                           float scale) = nullptr;
-  // y[0, hd) = sum over j < n of p[j] * v_j, v_j at v + j * ld, keys in order.
-  void (*attention_weighted_sum)(float* y, const float* p, const float* v, int64_t n, int64_t ld, int64_t hd) = nullptr;
+  // ---- attention (vk_attention.inc): a decode step, one query row per head, over the KV cache ----
+  // The heads are h0 .. h0+heads-1 of a layer whose key/value head 0 is at k / v (GQA: `group`
+  // query heads share a key head); q, s and y start at head h0.
+  // s[h * lds + j] = scale * (q_h . k_j) for h < heads, j < n: q_h = q + h * hd,
+  // k_j = k + j * ld + ((h0 + h) / group) * hd.
+  void (*attention_scores)(float* s, int64_t lds, const float* q, const float* k, int64_t n, int64_t ld, int64_t hd,
+                           int64_t h0, int64_t heads, int64_t group, float scale) = nullptr;
+  // y[h * hd + e] = sum over j < n of p[h * ldp + j] * v_j[((h0 + h) / group) * hd + e],
+  // v_j = v + j * ld, keys in order.
+  void (*attention_weighted_sum)(float* y, const float* p, int64_t ldp, const float* v, int64_t n, int64_t ld,
+                                 int64_t hd, int64_t h0, int64_t heads, int64_t group) = nullptr;
 };
 
 const VectorKernels& vector_kernels();         // the best table for this CPU
