@@ -58,7 +58,9 @@ MergeReport merge_lora(Model& model, const std::string& dir, ThreadPool* pool) {
   if (is_set(c.find("use_dora"))) fail("use_dora: DoRA adapters are not supported", "Merge DoRA adapters with PEFT's merge_and_unload.");
   if (is_set(c.find("rank_pattern")) || is_set(c.find("alpha_pattern")))
     fail("rank_pattern / alpha_pattern (per-module ranks) are not supported", "Train with one rank and alpha for every module.");
-  if (is_set(c.find("fan_in_fan_out"))) fail("fan_in_fan_out is for GPT-2 style Conv1D layers", "Llama-family adapters have fan_in_fan_out false.");
+  // fan_in_fan_out marks LoRA on GPT-2's Conv1D layers, whose weights are stored [in, out].
+  if (is_set(c.find("fan_in_fan_out")) && !model.config().conv1d)
+    fail("fan_in_fan_out is for GPT-2 style Conv1D layers", "Llama-family adapters have fan_in_fan_out false.");
   if (is_set(c.find("bias"))) fail("bias \"" + c.find("bias")->as_string() + "\": trained biases are not supported", "Train with bias \"none\".");
   if (is_set(c.find("modules_to_save"))) fail("modules_to_save: fully trained modules are not supported", "Train with LoRA only (modules_to_save null).");
 
@@ -102,7 +104,7 @@ MergeReport merge_lora(Model& model, const std::string& dir, ThreadPool* pool) {
       throw TunerError("adapter_mismatch", wpath + ": module " + mod + " does not exist in the base model",
                        "The adapter was trained on another model; merge it into the base named in adapter_config.json (base_model_name_or_path).");
     Param* w = it->second;
-    const int64_t out = w->shape[0], in = w->shape[1], rank = rep.rank;
+    const int64_t out = w->shape[w->in_out ? 1 : 0], in = w->shape[w->in_out ? 0 : 1], rank = rep.rank;
     const std::vector<int64_t> want_a{rank, in}, want_b{out, rank};
     for (auto [t, want] : {std::make_pair(ab.first, want_a), std::make_pair(ab.second, want_b)})
       if (t->shape != want)
@@ -113,8 +115,11 @@ MergeReport merge_lora(Model& model, const std::string& dir, ThreadPool* pool) {
     B.resize((size_t)(out * rank));
     file->read_f32(*ab.first, A.data());
     file->read_f32(*ab.second, B.data());
-    // W[out, in] += s * B[out, r] @ A[r, in]
-    sgemm(Trans::N, Trans::N, (int)out, (int)in, (int)rank, rep.scaling, B.data(), (int)rank, A.data(), (int)in, 1.0f, w->data, (int)in, pool);
+    // W[out, in] += s * B[out, r] @ A[r, in]; a Conv1D's W[in, out] += s * A^T B^T.
+    if (w->in_out)
+      sgemm(Trans::T, Trans::T, (int)in, (int)out, (int)rank, rep.scaling, A.data(), (int)in, B.data(), (int)rank, 1.0f, w->data, (int)out, pool);
+    else
+      sgemm(Trans::N, Trans::N, (int)out, (int)in, (int)rank, rep.scaling, B.data(), (int)rank, A.data(), (int)in, 1.0f, w->data, (int)in, pool);
     rep.modules++;
   }
   return rep;
