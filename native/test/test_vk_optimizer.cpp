@@ -1,6 +1,7 @@
 // The AdamW update kernel of every runnable vector table against a double transcription of
 // torch.optim.AdamW (odd lengths, vector tails, a clip factor), and the baseline table against
-// the plain float loop bit for bit (same operations in the same order, no FMA).
+// the plain float loop bit for bit (same operations in the same order, no FMA). Lion (the
+// paper's rule, sign(0) = 0) and SGD (momentum, Nesterov, none) against double transcriptions.
 #include <cmath>
 #include <cstring>
 #include <random>
@@ -11,6 +12,8 @@
 #include "vector_tables.h"
 
 using tuner::AdamWScalars;
+using tuner::LionScalars;
+using tuner::SgdScalars;
 using tuner::VectorKernels;
 
 int main() {
@@ -56,6 +59,36 @@ int main() {
         EXPECT(std::memcmp(w1.data(), w2.data(), sizeof(float) * n) == 0);
         EXPECT(std::memcmp(m1.data(), m2.data(), sizeof(float) * n) == 0);
         EXPECT(std::memcmp(v1.data(), v2.data(), sizeof(float) * n) == 0);
+      }
+    }
+  }
+  for (const VectorKernels* k : runnable_vector_tables()) {
+    for (int64_t n : {0, 1, 9, 33, 1001}) {
+      std::vector<float> w(n), m(n), g(n);
+      for (int64_t i = 0; i < n; i++) w[i] = d(rng), m[i] = 0.1f * d(rng), g[i] = d(rng);
+      if (n > 3) m[1] = 0.0f, g[1] = 0.0f;  // c = 0: no step but the decay
+      const LionScalars ls{(float)clip, (float)(1 - lr * wd), (float)lr, (float)b1, (float)(1 - b1), 0.99f, (float)(1 - 0.99)};
+      std::vector<float> w1 = w, m1 = m;
+      k->lion_update(w1.data(), m1.data(), g.data(), n, ls);
+      for (int64_t i = 0; i < n; i++) {
+        const double gi = (double)g[i] * (float)clip, c = b1 * m[i] + (1 - b1) * gi;
+        const double wi = w[i] * (1 - lr * wd) - lr * ((c > 0) - (c < 0));
+        EXPECT_NEAR(w1[i], wi, 1e-6 * (std::fabs(wi) + lr));
+        EXPECT_NEAR(m1[i], 0.99 * m[i] + 0.01 * gi, 1e-6 * (std::fabs(m[i]) + std::fabs(gi)));
+      }
+      for (int variant = 0; variant < 3; variant++) {  // no momentum, momentum, Nesterov
+        const float mu = variant ? 0.9f : 0.0f;
+        const SgdScalars ss{(float)clip, (float)wd, mu, (float)lr, variant == 2};
+        std::vector<float> w2 = w, buf = m;
+        k->sgd_update(w2.data(), variant ? buf.data() : nullptr, g.data(), n, ss);
+        for (int64_t i = 0; i < n; i++) {
+          const double di = (double)g[i] * (float)clip + wd * w[i], bi = (double)mu * m[i] + di;
+          const double step = variant == 0 ? di : variant == 1 ? bi : di + (double)mu * bi;
+          EXPECT_NEAR(w2[i], w[i] - lr * step, 1e-6 * (std::fabs(w[i]) + lr));
+          // Rounding error relative to the terms summed (they may cancel).
+          const double terms = std::fabs(mu * m[i]) + std::fabs(g[i] * clip) + std::fabs(wd * w[i]);
+          if (variant) EXPECT_NEAR(buf[i], bi, 1e-6 * terms);
+        }
       }
     }
   }
