@@ -130,10 +130,12 @@ suite('first run: plan, start, finish', function () {
     if (workbenchDriverAvailable) {
       // The runs view alone in the Explorer, its finished run's row expanded, for the picture.
       await vscode.commands.executeCommand('workbench.action.closePanel');
-      await vscode.commands.executeCommand('workbench.explorer.fileView.toggleVisibility').then(undefined, () => undefined);
+      const foldersHeader = '.pane-header[aria-label*="workspace" i]';
+      const folders = await workbench({ do: 'click', selector: foldersHeader }).then(() => true, () => false); // collapse the folders
       await vscode.commands.executeCommand('tuner.runs.focus');
+      await new Promise((r) => setTimeout(r, 2000)); // the expanded pane renders its rows
       await workbench({ do: 'screenshot', path: path.join(REPO_ROOT, 'test/e2e/artifacts/runs-view.png') });
-      await vscode.commands.executeCommand('workbench.explorer.fileView.toggleVisibility').then(undefined, () => undefined);
+      if (folders) await workbench({ do: 'click', selector: foldersHeader });
     }
   });
 
