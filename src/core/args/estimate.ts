@@ -39,8 +39,6 @@ export interface EstimateInputs {
 export const RUNTIME_BASE_BYTES = 5 * 1024 * 1024;
 export const RUNTIME_BYTES_PER_THREAD = 160 * 1024;
 
-const GiB = 1024 ** 3;
-
 export function dtypeBytes(dtype: string): number {
   const d = dtype.toLowerCase();
   if (d.includes('16')) return 2;
