@@ -47,6 +47,9 @@ void load_optimizer_state(const std::string& dir, Optimizer* opt);
 // Removes leftovers of interrupted saves (".tmp-*" folders) under `parent`.
 void remove_stale_temp_dirs(const std::string& parent);
 
+// Whether `path` exists (following links), and whether it is a folder.
+bool path_exists(const std::string& path);
+bool is_directory(const std::string& path);
 // Makes the writes inside `path` (a file or a folder) durable.
 void fsync_path(const std::string& path);
 void ensure_dir(const std::string& path);

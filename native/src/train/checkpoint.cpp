@@ -26,15 +26,8 @@ namespace tuner {
 
 namespace {
 
-bool exists(const std::string& p) {
-  struct stat st;
-  return ::stat(p.c_str(), &st) == 0;
-}
-
-bool is_dir(const std::string& p) {
-  struct stat st;
-  return ::stat(p.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
-}
+bool exists(const std::string& p) { return path_exists(p); }
+bool is_dir(const std::string& p) { return is_directory(p); }
 
 // Removes `name` in folder `dir_fd` and, when it is a real folder, everything under it. A
 // symbolic link is removed itself and never followed (fstatat with AT_SYMLINK_NOFOLLOW, folders

@@ -16,17 +16,20 @@
 
 namespace tuner {
 
-namespace {
-
-bool exists(const std::string& p) {
+bool path_exists(const std::string& p) {
   struct stat st;
   return ::stat(p.c_str(), &st) == 0;
 }
 
-bool is_dir(const std::string& p) {
+bool is_directory(const std::string& p) {
   struct stat st;
   return ::stat(p.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
 }
+
+namespace {
+
+bool exists(const std::string& p) { return path_exists(p); }
+bool is_dir(const std::string& p) { return is_directory(p); }
 
 [[noreturn]] void bad_checkpoint(const std::string& dir, const std::string& what,
                                  const std::string& hint = "Resume from a complete checkpoint folder (output_dir/checkpoints/step-*) of the same plan.") {
