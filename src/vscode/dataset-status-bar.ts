@@ -5,14 +5,15 @@ import { FORMATS } from '../core/dataset/formats';
 import type { JsonlLinter, LintReport } from './jsonl-diagnostics';
 
 export function statusText(report: LintReport | undefined, linting: boolean): string {
-  if (!report) return linting ? '$(sync~spin) JSONL: linting…' : 'JSONL';
+  if (!report) return linting ? `$(sync~spin) ${vscode.l10n.t('JSONL: linting…')}` : 'JSONL';
   const { format, records } = report.result;
-  const forced = report.forcedFormat ? ' (forced)' : '';
+  const forced = report.forcedFormat ? ` ${vscode.l10n.t('(forced)')}` : '';
   const spinner = linting ? '$(sync~spin) ' : '';
   // A line that is not a record is not counted; the count says so rather than look complete.
   const invalid = invalidLines(report);
-  const skipped = invalid > 0 ? ` (${invalid.toLocaleString('en-US')} invalid line${invalid === 1 ? '' : 's'})` : '';
-  return `${spinner}JSONL: ${format}${forced} · ${records.toLocaleString('en-US')} record${records === 1 ? '' : 's'}${skipped}`;
+  const skipped = invalid === 0 ? '' : ` ${invalid === 1 ? vscode.l10n.t('(1 invalid line)') : vscode.l10n.t('({0} invalid lines)', invalid.toLocaleString('en-US'))}`;
+  const count = records === 1 ? vscode.l10n.t('1 record') : vscode.l10n.t('{0} records', records.toLocaleString('en-US'));
+  return `${spinner}JSONL: ${format}${forced} · ${count}${skipped}`;
 }
 
 /** Non-blank lines that are not records (broken JSON, not an object): every non-blank line has a length bucket. */
@@ -27,11 +28,11 @@ function tooltip(report: LintReport | undefined): vscode.MarkdownString {
   const md = new vscode.MarkdownString();
   if (report) {
     const counts = FORMATS.filter((f) => report.result.formatCounts[f.id]).map((f) => `- ${f.label}: ${report.result.formatCounts[f.id]}`);
-    md.appendMarkdown(`**Dataset format**: ${report.result.format}${report.forcedFormat ? ' (set by `tuner.dataset.format`)' : ' (detected)'}\n\n`);
+    md.appendMarkdown(`${vscode.l10n.t('**Dataset format**: {0}', report.result.format)} ${report.forcedFormat ? vscode.l10n.t('(set by `tuner.dataset.format`)') : vscode.l10n.t('(detected)')}\n\n`);
     if (counts.length) md.appendMarkdown(`${counts.join('\n')}\n\n`);
-    md.appendMarkdown(`${report.result.problems.length} problems · linted in ${report.durationMs.toFixed(0)} ms (${report.engine})\n\n`);
+    md.appendMarkdown(`${vscode.l10n.t('{0} problems · linted in {1} ms ({2})', report.result.problems.length, report.durationMs.toFixed(0), report.engine)}\n\n`);
   }
-  md.appendMarkdown('Click to choose the format.');
+  md.appendMarkdown(vscode.l10n.t('Click to choose the format.'));
   return md;
 }
 
@@ -40,7 +41,7 @@ export class DatasetStatusBar implements vscode.Disposable {
   private readonly subscriptions: vscode.Disposable[];
 
   constructor(private readonly linter: JsonlLinter) {
-    this.item.name = 'Tuner: dataset format';
+    this.item.name = vscode.l10n.t('Tuner: dataset format');
     this.item.command = 'tuner.chooseDatasetFormat';
     this.subscriptions = [
       vscode.window.onDidChangeActiveTextEditor(() => this.update()),

@@ -8,10 +8,10 @@ import type { RunController } from './run-controller';
 export function runStatusText(s: RunSnapshot): string {
   const icon = s.status === 'paused' ? '$(debug-pause)' : '$(pulse)';
   const parts = [`${icon} ${s.step}/${s.maxSteps || '?'}`];
-  if (s.loss !== undefined) parts.push(`loss ${s.loss.toFixed(3)}`);
+  if (s.loss !== undefined) parts.push(vscode.l10n.t('loss {0}', s.loss.toFixed(3)));
   if (s.tokensPerS !== undefined) parts.push(formatRate(s.tokensPerS));
-  if (s.status === 'paused') parts.push('paused');
-  else if (s.etaMs !== undefined) parts.push(`ETA ${formatDuration(s.etaMs / 1000)}`);
+  if (s.status === 'paused') parts.push(vscode.l10n.t('paused'));
+  else if (s.etaMs !== undefined) parts.push(vscode.l10n.t('ETA {0}', formatDuration(s.etaMs / 1000)));
   return parts.join(' · ');
 }
 
@@ -25,7 +25,7 @@ export class RunStatusBar implements vscode.Disposable {
   private shownStatus: string | undefined;
 
   constructor(private readonly runs: RunController) {
-    this.item.name = 'Tuner run';
+    this.item.name = vscode.l10n.t('Tuner run');
     // A new state (paused, running, ended) shows at once; new numbers at most every REDRAW_MS.
     this.sub = runs.onDidChange((s) => {
       if (s?.snapshot.status !== this.shownStatus) return this.update();
@@ -50,8 +50,10 @@ export class RunStatusBar implements vscode.Disposable {
     // Another window controls the run (runs outlive windows): this one shows it and says so.
     const watching = s.role === 'observer';
     this.item.text = runStatusText(s.snapshot) + (watching ? ' · read-only' : '');
-    this.item.tooltip = `Tuner run ${s.record.id} (${s.snapshot.status})${watching ? ', controlled from another window' : ''} — click for the dashboard`;
-    this.item.command = { title: 'Open Dashboard', command: 'tuner.openDashboard', arguments: [s.record.id] };
+    this.item.tooltip = watching
+      ? vscode.l10n.t('Tuner run {0} ({1}), controlled from another window — click for the dashboard', s.record.id, s.snapshot.status)
+      : vscode.l10n.t('Tuner run {0} ({1}) — click for the dashboard', s.record.id, s.snapshot.status);
+    this.item.command = { title: vscode.l10n.t('Open Dashboard'), command: 'tuner.openDashboard', arguments: [s.record.id] };
     this.item.show();
   }
 
