@@ -37,17 +37,17 @@ export function reasonFor(field: ArgsFieldName, a: ResolvedArgs, c: ReasonContex
     case 'quantization':
       return join(asked, a.quantization === 'none' ? 'base weights kept at full precision: no quantization error' : `base weights stored as ${a.quantization} (${formatBytes(c.estimate?.breakdown.weights)}) to fit`);
     case 'lora_rank':
-      return join(asked, `r=${a.lora_rank}: ${c.dataset && c.dataset.records > 10000 ? 'a larger dataset can use more adapter capacity' : 'enough capacity for a small dataset, little to overfit'}`);
+      return join(asked, `r=${a.lora_rank}: ${a.lora_rank >= 32 ? 'more adapter capacity for a large dataset or a quality run' : a.lora_rank >= 16 ? 'the rank Unsloth and LLaMA-Factory start from: enough capacity for instruction data' : 'a small adapter: quick to train, less capacity'}`);
     case 'lora_alpha':
-      return `alpha = 2 x rank, the usual scale (updates scaled by ${a.lora_alpha / a.lora_rank})`;
+      return `updates scaled by alpha / rank = ${Number((a.lora_alpha / a.lora_rank).toPrecision(3))} (alpha 16-32 is current practice)`;
     case 'lora_dropout':
       return 'light regularisation on the adapter input';
     case 'lora_target_modules':
-      return a.lora_target_modules.length > 4 ? 'every linear layer, as QLoRA recommends for quality at 4 bits' : 'attention projections: the classic LoRA setting';
+      return a.lora_target_modules.length >= 7 ? 'every linear layer (attention and MLP), as the QLoRA paper, LLaMA-Factory (lora_target all) and Unsloth do: better quality than attention alone at the same rank' : `${a.lora_target_modules.join(', ')} only: fewer adapter weights, usually a little less quality than every linear layer`;
     case 'optimizer':
       return join(asked, a.optimizer === 'lion' ? 'Lion keeps one moment instead of two: less memory, needs a smaller learning rate' : a.optimizer === 'sgd' ? 'LOMO fuses a plain SGD step into backward' : 'AdamW: the robust default');
     case 'learning_rate':
-      return join(asked, `${a.learning_rate} is a usual peak for ${a.method}${a.optimizer === 'lion' ? ' with Lion (3-10x below AdamW)' : ''}`);
+      return join(asked, `${a.learning_rate} is a usual peak for ${a.method}${c.model && c.model.params >= 30e9 && a.method !== 'lomo' ? ' on a model this large (the QLoRA paper used 1e-4 from 33B, 2e-4 below)' : ''}${a.optimizer === 'lion' ? ' with Lion (3-10x below AdamW)' : ''}`);
     case 'weight_decay':
       return a.weight_decay > 0 ? 'Lion needs stronger decoupled decay than AdamW' : 'no decay: adapters and short runs rarely need it';
     case 'schedule':
@@ -61,7 +61,7 @@ export function reasonFor(field: ArgsFieldName, a: ResolvedArgs, c: ReasonContex
     case 'batch_size':
       return join(asked, note, `the largest micro-batch that fits in ${budget}`);
     case 'gradient_accumulation':
-      return `effective batch ${a.batch_size * a.gradient_accumulation} sequences per step`;
+      return `effective batch ${a.batch_size * a.gradient_accumulation} sequences per step${c.dataset && c.dataset.records < 1000 ? `: small data wants 4-8, so ${c.dataset.records} records still give ${c.estimate?.optimizerSteps ?? '?'} steps to learn from` : ''}`;
     case 'max_length':
       return join(asked, note, c.dataset ? maxLengthReason(c.dataset, a.max_length) : 'a usual length for instruction data');
     case 'gradient_checkpointing':
@@ -73,7 +73,7 @@ export function reasonFor(field: ArgsFieldName, a: ResolvedArgs, c: ReasonContex
     case 'gpus':
       return a.gpus > 1 ? `data parallel over ${a.gpus} GPUs` : 'one GPU';
     case 'eval_split':
-      return a.eval_split > 0 ? `${Math.round(a.eval_split * 100)}% of records held out to watch for overfitting` : 'too few records to hold any out';
+      return a.eval_split > 0 ? `${Math.round(a.eval_split * 100)}% of records held out to watch for overfitting` : c.dataset && c.dataset.records > 0 ? `none held out: ${c.dataset.records} records are too few to spare a useful eval set; every record trains, watch the samples and the training loss` : 'no eval split';
     case 'save_interval':
       return a.save_interval > 0 ? `a checkpoint every ${a.save_interval} steps, so a stopped run resumes` : 'a checkpoint at the end';
     case 'output_dir':

@@ -9,7 +9,7 @@ import type { HardwareProfile } from '../hardware/types';
 import type { DatasetInfo, LocalModel } from './context';
 import { loraTargetsFor } from '../model/spec';
 import { planDevice, type Estimator, type PlanEstimate } from './estimator';
-import { fitToMemory, LORA_ATTENTION, type Method } from './fit';
+import { fitToMemory, LORA_ALL_LINEAR, type Method } from './fit';
 import type { GoalIntent } from './goal';
 import { lengthForData, truncation } from './lengths';
 import { impracticalWarning } from './practical';
@@ -51,10 +51,17 @@ export const PLAN_KEYS: ArgsFieldName[] = [
   'batch_size', 'gradient_accumulation', 'max_length', 'packing', 'gradient_checkpointing', 'precision', 'device', 'gpus',
   'save_interval', 'output_dir',
 ];
+/** Fewer records than this is small data: more epochs, no eval split. */
+const SMALL_DATA = 500;
 const ADAPTER_KEYS = new Set<string>(['lora_rank', 'lora_alpha', 'lora_dropout', 'lora_target_modules']);
 
-function baseLearningRate(method: Method, optimizer: string): number {
-  const lr = method === 'full' ? 2e-5 : method === 'lomo' ? 1e-3 : 2e-4;
+/**
+ * Peak learning rate by method and model size: adapters 2e-4, and 1e-4 from about 30B
+ * parameters (the QLoRA paper's 7B/13B vs 33B/65B settings); full tuning 2e-5, 1e-5 from 30B.
+ */
+function baseLearningRate(method: Method, optimizer: string, params: number): number {
+  const large = params >= 30e9;
+  const lr = method === 'full' ? (large ? 1e-5 : 2e-5) : method === 'lomo' ? 1e-3 : large ? 1e-4 : 2e-4;
   return optimizer === 'lion' ? lr / 5 : lr;
 }
 
@@ -114,9 +121,12 @@ export function planWithRules(input: RulePlanInput): PlanResult {
   const records = input.dataset?.records ?? 0;
   if (fresh) {
     a.max_length = lengthForData(input.dataset, model.spec.maxPositions);
-    a.epochs = records === 0 ? 3 : records < 1000 ? 3 : records < 10000 ? 2 : 1;
-    a.eval_split = records >= 200 && !a.eval_data ? 0.05 : 0;
-    a.lora_rank = records > 10000 ? 16 : 8;
+    // Small data: more passes (the model sees few examples), all of it trained on (a 5% split of
+    // a few hundred records is too small to measure anything); large data: one pass.
+    a.epochs = records === 0 ? 3 : records < SMALL_DATA ? 5 : records < 1000 ? 3 : records < 10000 ? 2 : 1;
+    a.eval_split = records >= SMALL_DATA && !a.eval_data ? 0.05 : 0;
+    // Current practice (Unsloth r=16, LLaMA-Factory, QLoRA): rank 16 on every linear layer.
+    a.lora_rank = records > 50000 ? 32 : 16;
     a.lora_dropout = 0.05;
     a.schedule = 'cosine';
   }
@@ -124,7 +134,8 @@ export function planWithRules(input: RulePlanInput): PlanResult {
   if (g.epochs) { a.epochs = g.epochs; delete a.max_steps; stated.add('epochs'); }
   if (g.maxSteps) { a.max_steps = g.maxSteps; stated.add('max_steps'); }
   if (g.loraRank) { a.lora_rank = g.loraRank; stated.add('lora_rank'); }
-  if (g.loraRank || fresh) a.lora_alpha = 2 * a.lora_rank;
+  if (g.loraRank) a.lora_alpha = 2 * a.lora_rank;
+  else if (fresh) a.lora_alpha = 32;
   if (g.modelName) { a.model_name = g.modelName; stated.add('model_name'); }
   if (g.packing !== undefined) { a.packing = g.packing; stated.add('packing'); }
 
@@ -144,15 +155,16 @@ export function planWithRules(input: RulePlanInput): PlanResult {
   a.optimizer = optimizer;
   const lrChanged = g.learningRate !== undefined || fresh || g.optimizer !== undefined || g.method !== undefined;
   a.weight_decay = optimizer === 'lion' ? 0.1 : fresh || g.optimizer ? 0 : a.weight_decay;
-  a.lora_target_modules = current?.lora_target_modules ?? LORA_ATTENTION;
+  a.lora_target_modules = current?.lora_target_modules ?? [...LORA_ALL_LINEAR];
 
   const speedNote = speedWishNote(g, applySpeedWish(a, g, input.dataset));
   if (speedNote) warnings.push(speedNote);
 
-  const effectiveBatch = current ? a.batch_size * a.gradient_accumulation : device === 'cpu' ? 8 : 16;
+  // Sequences per optimizer step: 4-8 on small data (enough steps to learn from), 16 on a GPU.
+  const effectiveBatch = current ? a.batch_size * a.gradient_accumulation : records > 0 && records < 300 ? 4 : records > 0 && records < 1000 ? 8 : device === 'cpu' ? 8 : 16;
   // "use less memory": the smallest micro-batch, activations recomputed where the engine can.
   const lessMemory = g.lessMemory === true && g.memoryLimitBytes === undefined;
-  const batchSizes = g.batchSize ? [g.batchSize] : lessMemory ? [1] : device === 'cpu' ? [4, 2, 1] : [8, 4, 2, 1];
+  const batchSizes = g.batchSize ? [g.batchSize] : lessMemory ? [1] : (device === 'cpu' ? [4, 2, 1] : [8, 4, 2, 1]).filter((b) => b <= effectiveBatch);
   if (g.batchSize) stated.add('batch_size');
   if (g.gradientCheckpointing !== undefined) stated.add('gradient_checkpointing');
   const ctx = { model: model.spec, hardware: hw, memoryLimitBytes: g.memoryLimitBytes, dataset: input.dataset ? { records: input.dataset.records, meanTokens: input.dataset.tokens.mean } : undefined };
@@ -178,7 +190,7 @@ export function planWithRules(input: RulePlanInput): PlanResult {
     warnings.push(`${wanted} is not something ${onDevice} can run (${fit.refused[wanted]}), so the plan uses ${p.method}.`);
   } else if (p.method !== wanted) note.method = `${wanted} needs more than the ${(fit.estimate.budgetBytes / 1024 ** 3).toFixed(0)} GB available`;
   if (fit.adjustments.some((x) => x.startsWith('max_length'))) note.max_length = fit.adjustments.find((x) => x.startsWith('max_length'));
-  if (lrChanged && g.learningRate === undefined) p.learning_rate = baseLearningRate(p.method, p.optimizer);
+  if (lrChanged && g.learningRate === undefined) p.learning_rate = baseLearningRate(p.method, p.optimizer, model.params);
   if (g.learningRate !== undefined) { p.learning_rate = g.learningRate; stated.add('learning_rate'); }
   if (g.memoryLimitBytes) { note.batch_size = `you set a limit of ${(g.memoryLimitBytes / 1024 ** 3).toFixed(0)} GB`; }
 
