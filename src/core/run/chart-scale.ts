@@ -30,7 +30,8 @@ export function flatSeriesBounds(values: readonly number[]): { min: number; max:
   const scale = Math.max(Math.abs(lo), Math.abs(hi));
   if (hi - lo > FLAT_SPREAD * scale) return undefined;
   if (scale === 0) return { min: -1, max: 1 };
-  const center = (lo + hi) / 2;
+  // The value as it was meant (0.01, not 0.009999999999999997): twelve significant digits.
+  const center = Number(((lo + hi) / 2).toPrecision(12));
   return center > 0 ? { min: 0, max: 2 * center } : { min: 2 * center, max: 0 };
 }
 
@@ -53,7 +54,8 @@ export function formatTicks(ticks: readonly number[]): string[] {
   let step = Infinity;
   for (let i = 1; i < sorted.length; i++) if (sorted[i] - sorted[i - 1] > 0) step = Math.min(step, sorted[i] - sorted[i - 1]);
   if (!Number.isFinite(step)) step = maxAbs || 1;
-  const tolerance = step * 1e-6;
+  // Exact to a millionth of the tick step, and never finer than float rounding of the values.
+  const tolerance = Math.max(step * 1e-6, maxAbs * 1e-9);
   if (maxAbs > 0 && maxAbs < 1e-3) {
     return ticks.map((v) => {
       if (!Number.isFinite(v)) return '';
