@@ -19,7 +19,7 @@ const LIMIT_MS = 100;
 const DEADLINE_MS = 10_000;
 
 interface Case {
-  pattern: 'e-mail' | 'URL' | 'HTML tag' | 'HTML entity' | 'phone' | 'placeholder';
+  pattern: 'e-mail' | 'URL' | 'HTML tag' | 'HTML entity' | 'phone' | 'placeholder' | 'template marker' | 'control escape';
   what: string;
   /** The line is prefix + unit repeated to 1 MB + suffix. */
   prefix?: string;
@@ -56,21 +56,29 @@ const CASES: Case[] = [
   { pattern: 'phone', what: 'almost-numbers repeated', unit: '+123 (1234) 1234-' },
   { pattern: 'placeholder', what: 'placeholder prefixes repeated', unit: '{{nam' },
   { pattern: 'placeholder', what: 'placeholders repeated', unit: '{{name}}' },
+  { pattern: 'template marker', what: '"{{" then text never closed', prefix: '{{', unit: 'a' },
+  { pattern: 'template marker', what: '"{{" repeated', unit: '{{' },
+  { pattern: 'template marker', what: 'markers of 101 characters repeated', unit: `{{${'a'.repeat(101)}}}` },
+  { pattern: 'template marker', what: '"[MODEL" repeated', unit: '[MODEL' },
+  { pattern: 'control escape', what: 'terminal colour prefixes repeated', unit: '\\u001b[1;' },
+  { pattern: 'control escape', what: '"\\u00" repeated', unit: '\\u00' },
+  { pattern: 'control escape', what: 'backslashes', unit: '\\' },
 ];
 
 /** Runs in the child process: builds the line, warms up, times one scan of the whole line. */
 const CHILD_SOURCE = `
 const workerData = JSON.parse(process.argv[1]);
-const { scanContent } = require(workerData.module);
+const { scanContent, scanControlEscapes } = require(workerData.module);
 const c = workerData.case;
 const body = c.unit.repeat(Math.ceil(workerData.bytes / c.unit.length));
 const line = ((c.prefix || '') + body).slice(0, workerData.bytes - (c.suffix || '').length) + (c.suffix || '');
-const opts = { placeholders: ['{{name}}'], html: true, privacy: true };
+const opts = { placeholders: ['{{name}}'], templateMarkers: true, modelName: 'Pip', html: true, privacy: true };
+const scan = c.pattern === 'control escape' ? (text, hits) => scanControlEscapes(text, hits) : (text, hits) => scanContent(text, opts, hits);
 const warm = line.slice(0, 1 << 16) + (c.suffix || '');
-for (let i = 0; i < 3; i++) scanContent(warm, opts, []);
+for (let i = 0; i < 3; i++) scan(warm, []);
 const hits = [];
 const t0 = process.cpuUsage();
-scanContent(line, opts, hits);
+scan(line, hits);
 const t = process.cpuUsage(t0);
 process.stdout.write(JSON.stringify({ ms: (t.user + t.system) / 1000, length: line.length, hits: hits.length }));
 `;
@@ -124,7 +132,7 @@ describe('bounded content patterns still find what they are for', () => {
     const { scanContent } = (await import(CONTENT_CHECKS)) as typeof import('../../../src/core/dataset/content-checks');
     for (const text of TEXTS) {
       const hits: { start: number; end: number; rule: string }[] = [];
-      scanContent(text, { placeholders: [], html: false, privacy: true }, hits as never);
+      scanContent(text, { placeholders: [], templateMarkers: false, html: false, privacy: true }, hits as never);
       const got = hits.filter((h) => text.slice(h.start, h.end).includes('@')).map((h) => text.slice(h.start, h.end));
       const want = [...text.matchAll(ORACLE)].map((m) => m[0]);
       assert.deepEqual(got, want, text);
