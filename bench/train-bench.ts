@@ -12,7 +12,9 @@
 //   fastest is reported for both sides, the least disturbed on a shared machine), --rounds R
 //   (run both sides R times, alternating; default 1),
 //   --methods full,lora,qlora,lomo (default full,lora), --dim 512 --layers 8 --heads 8 --ffn 1376 --vocab 32000 --batch 4
-//   --seq 256, --prompt-fraction F (the first F of each row's targets are a masked prompt, as in
+//   --seq 256, --arch llama|gpt2|bloom (GPT-2 and Bloom shapes: fused q/k/v, LayerNorm, GELU MLP
+//   of --ffn (Bloom: 4 x dim), LoRA on every projection; full and lora only),
+//   --prompt-fraction F (the first F of each row's targets are a masked prompt, as in
 //   instruction data; default 0: every target trained), --skip-torch, --keep (leave the temp
 //   folder), --json (one JSON line per result).
 import { execFileSync, spawnSync } from 'node:child_process';
@@ -27,7 +29,13 @@ import { writeShards, type ShardDocument } from '../src/core/engine/shards';
 import { findTrainerBinary, TrainerProcess } from '../src/core/engine/trainer-client';
 
 const PYTHON = process.env.TUNER_PYTHON ?? '/usr/bin/python3';
-const LORA_TARGETS: LoraTarget[] = ['q_proj', 'k_proj', 'v_proj', 'o_proj', 'gate_proj', 'up_proj', 'down_proj'];
+const ARCHS = ['llama', 'gpt2', 'bloom'] as const;
+type Arch = (typeof ARCHS)[number];
+const LORA_TARGETS: Record<Arch, LoraTarget[]> = {
+  llama: ['q_proj', 'k_proj', 'v_proj', 'o_proj', 'gate_proj', 'up_proj', 'down_proj'],
+  gpt2: ['c_attn', 'c_proj', 'c_fc'],
+  bloom: ['query_key_value', 'dense', 'dense_h_to_4h', 'dense_4h_to_h'],
+};
 const METHODS = ['full', 'lora', 'qlora', 'lomo'] as const;
 type Method = (typeof METHODS)[number];
 
@@ -45,6 +53,7 @@ interface Options {
   seq: number;
   rank: number;
   promptFraction: number;
+  arch: Arch;
   skipTorch: boolean;
   keep: boolean;
   json: boolean;
@@ -53,7 +62,7 @@ interface Options {
 function parseOptions(argv: string[]): Options {
   const o: Options = {
     threads: os.availableParallelism(), steps: 3, rounds: 1, methods: ['full', 'lora'], dim: 512, layers: 8, heads: 8,
-    ffn: 1376, vocab: 32000, batch: 4, seq: 256, rank: 8, promptFraction: 0, skipTorch: false, keep: false, json: false,
+    ffn: 1376, vocab: 32000, batch: 4, seq: 256, rank: 8, promptFraction: 0, arch: 'llama', skipTorch: false, keep: false, json: false,
   };
   const numeric: Record<string, keyof Options> = {
     '--threads': 'threads', '--steps': 'steps', '--rounds': 'rounds', '--dim': 'dim', '--layers': 'layers', '--heads': 'heads',
@@ -73,6 +82,10 @@ function parseOptions(argv: string[]): Options {
       const v = Number(argv[++i]);
       if (!(v >= 0 && v < 1)) throw new Error(`--prompt-fraction wants a number in [0, 1), got ${argv[i]}`);
       o.promptFraction = v;
+    } else if (a === '--arch') {
+      const v = argv[++i] as Arch;
+      if (!ARCHS.includes(v)) throw new Error(`--arch: "${v}" is not one of ${ARCHS.join(', ')}`);
+      o.arch = v;
     } else if (a === '--skip-torch') o.skipTorch = true;
     else if (a === '--keep') o.keep = true;
     else if (a === '--json') o.json = true;
@@ -87,13 +100,13 @@ function parseOptions(argv: string[]): Options {
  * removes its share of the vocabulary products.
  */
 function flopsPerToken(o: Options, method: Method): number {
-  const perLayer = 4 * o.dim * o.dim + 3 * o.dim * o.ffn;
+  const perLayer = 4 * o.dim * o.dim + (o.arch === 'llama' ? 3 : 2) * o.dim * o.ffn; // GPT-2 / Bloom: no gate
   const trained = (o.seq - promptTokens(o)) / o.seq;
   const linear = 2 * (o.layers * perLayer + o.vocab * o.dim * trained);
   const attention = 4 * o.seq * o.dim * o.layers;
   if (method === 'full' || method === 'lomo') return 3 * (linear + attention); // forward, input grads, weight grads
   // LoRA: frozen weights need input grads only; the rank-r products add 3 x 2 r (in + out) per module.
-  const loraPerLayer = 2 * o.rank * (4 * 2 * o.dim + 3 * (o.dim + o.ffn));
+  const loraPerLayer = o.arch === 'llama' ? 2 * o.rank * (4 * 2 * o.dim + 3 * (o.dim + o.ffn)) : 2 * o.rank * (4 * o.dim + 2 * o.dim + 2 * (o.dim + o.ffn));
   return 2 * linear + 3 * attention + 3 * o.layers * loraPerLayer;
 }
 
@@ -103,6 +116,14 @@ function fastest(xs: number[]): number {
 }
 
 function makeModel(dir: string, o: Options, root: string): void {
+  if (o.arch !== 'llama') {
+    execFileSync(PYTHON, [
+      path.join(root, 'test', 'native', 'reference', 'make_tiny_arch.py'), '--arch', o.arch, '--out', dir, '--vocab', String(o.vocab),
+      '--hidden', String(o.dim), '--layers', String(o.layers), '--heads', String(o.heads), '--intermediate', String(o.ffn),
+      '--max-pos', String(Math.max(o.seq, 256)),
+    ], { stdio: ['ignore', 'ignore', 'inherit'] });
+    return;
+  }
   execFileSync(PYTHON, [
     path.join(root, 'test', 'native', 'reference', 'make_tiny_model.py'), '--out', dir, '--vocab', String(o.vocab),
     '--hidden', String(o.dim), '--layers', String(o.layers), '--heads', String(o.heads), '--kv-heads', String(o.heads),
@@ -145,7 +166,7 @@ async function runTuner(work: string, o: Options, method: Method): Promise<{ msP
   const plan: RunPlan = {
     version: 1, model_dir: path.join(work, 'model'), data_dir: path.join(work, 'data'),
     output_dir: path.join(work, `out-${method}`), method,
-    lora: { rank: o.rank, alpha: 2 * o.rank, dropout: 0, target_modules: LORA_TARGETS },
+    lora: { rank: o.rank, alpha: 2 * o.rank, dropout: 0, target_modules: LORA_TARGETS[o.arch] },
     optimizer: method === 'lomo' ? { name: 'sgd', lr: 1e-4 } : { lr: 1e-4, betas: [0.9, 0.999], eps: 1e-8, weight_decay: 0 },
     schedule: 'constant', warmup_steps: 0, max_steps: o.steps + 1, batch_size: o.batch, seq_len: o.seq,
     grad_accum: 1, max_grad_norm: method === 'lomo' ? 0 : 1.0, seed: 1, threads: o.threads, save_interval: 0,
@@ -227,6 +248,8 @@ function measuredSgemmGflops(threads: number): { gflops: number; peak: number } 
 
 async function main(): Promise<void> {
   const o = parseOptions(process.argv.slice(2));
+  if (o.arch === 'bloom') o.ffn = 4 * o.dim; // Bloom's MLP is 4 x hidden by definition
+  if (o.arch !== 'llama' && o.methods.some((m) => m === 'qlora' || m === 'lomo')) throw new Error('--arch gpt2 / bloom: methods full and lora');
   const root = findPackageRoot(__dirname);
   if (!root) throw new Error('bench/train-bench: cannot find the package root');
   const work = fs.mkdtempSync(path.join(os.tmpdir(), 'tuner-train-bench-'));
@@ -268,7 +291,7 @@ async function main(): Promise<void> {
       for (const r of results) console.log(JSON.stringify({ ...r, threads: o.threads, batch: o.batch, seq: o.seq, sgemm }));
       return;
     }
-    console.log(`train-bench: Llama dim ${o.dim}, ${o.layers} layers, ${o.heads} heads, ffn ${o.ffn}, vocab ${o.vocab} (tied), ` +
+    console.log(`train-bench: ${{ llama: 'Llama', gpt2: 'GPT-2', bloom: 'Bloom' }[o.arch]} dim ${o.dim}, ${o.layers} layers, ${o.heads} heads, ffn ${o.ffn}, vocab ${o.vocab} (tied), ` +
       `${(results[0].params / 1e6).toFixed(1)}M params; batch ${o.batch} x seq ${o.seq}; threads ${o.threads}; ` +
       `fastest of ${o.steps} steps after 1 warm-up, ${o.rounds} round(s); ${os.cpus()[0]?.model ?? 'cpu'}, load ${os.loadavg()[0].toFixed(1)}`);
     if (sgemm) console.log(`sgemm 1024^3 with ${o.threads} threads: ${sgemm.gflops.toFixed(1)} GFLOP/s (FMA peak ${sgemm.peak.toFixed(1)})`);

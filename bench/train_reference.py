@@ -28,10 +28,14 @@ import torch
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "test", "native", "reference"))
-from llama_ref import Model, load_folder  # noqa: E402
+import arch_ref  # noqa: E402
+from llama_ref import load_folder  # noqa: E402
 from train_steps_reference import dequantize  # noqa: E402
 
 TARGETS = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"]
+# Every projection of GPT-2 and Bloom, under PEFT's names.
+TARGETS_BY_ARCH = {"GPT2LMHeadModel": ["c_attn", "c_proj", "c_fc"],
+                   "BloomForCausalLM": ["query_key_value", "dense", "dense_h_to_4h", "dense_4h_to_h"]}
 
 
 def prompt_tokens(seq, fraction):
@@ -57,7 +61,7 @@ def main():
     torch.set_num_threads(a.threads)
     torch.set_num_interop_threads(1)
     torch.manual_seed(0)
-    model = Model.from_pretrained(a.model, dtype=torch.float32)
+    model = arch_ref.from_pretrained(a.model, dtype=torch.float32)  # Llama family, GPT-2, Bloom
     if a.quantized:
         quant = load_folder(a.quantized)
         with torch.no_grad():
@@ -66,7 +70,7 @@ def main():
                     prm.copy_(torch.from_numpy(dequantize(quant, name)))
         del quant
     if a.method == "lora":
-        model.enable_lora(a.rank, a.alpha, 0.0, TARGETS, seed=0)
+        model.enable_lora(a.rank, a.alpha, 0.0, TARGETS_BY_ARCH.get(model.cfg["architectures"][0], TARGETS), seed=0)
     model.train()
     params = [p for _, p in model.trainable()]
     if a.method == "sgd":
