@@ -37,6 +37,8 @@ export interface GoalIntent {
    * (a short trial run of the setup), "best quality, I have time" (more capacity and passes).
    */
   speed?: 'fast' | 'test' | 'quality';
+  /** "continue pretraining on …", "domain adaptation": raw text, every token, packed. */
+  pretraining?: boolean;
   /** "use less memory": a smaller micro-batch and recomputed activations, the rest kept. */
   lessMemory?: boolean;
   /** Parts of the goal that say what the user wants but set nothing the planner acts on. */
@@ -148,6 +150,7 @@ function parseFields(text: string): GoalIntent {
   else if (/\b(?:best|highest|top|maximum) (?:possible )?(?:quality|results?|accuracy)\b|\bi have (?:the )?time\b|\btake (?:your|its|the) time\b|\bno rush\b|\bquality first\b/.test(lower)) g.speed = 'quality';
   if (/\bless (?:memory|ram|vram)\b|\blower memory\b|\bsave memory\b|\bsmaller (?:memory )?footprint\b|\bless gpu memory\b/.test(lower)) g.lessMemory = true;
 
+  if (/\bcontinu\w* (?:the )?pre-?train\w*|\bpre-?train(?:ing)? (?:it )?(?:on|with|further)\b|\bdomain[- ]adapt\w*|\bcontinued pre-?training\b/.test(lower)) g.pretraining = true;
   if (/\bpack(?:ing)?\b/.test(lower)) g.packing = !/\bno packing\b|\bwithout packing\b/.test(lower);
   if (/gradient checkpointing|activation checkpointing/.test(lower)) g.gradientCheckpointing = !/\bno (?:gradient|activation) checkpointing\b/.test(lower);
   return g;

@@ -14,6 +14,7 @@ import type { GoalIntent } from './goal';
 import { lengthForData, truncation } from './lengths';
 import { impracticalWarning } from './practical';
 import { reasonFor } from './reasons';
+import { applyPretrainingRecipe } from './pretraining';
 import { applySpeedWish, lessMemoryNote, speedWishNote, TEST_RUN_STEPS, testRunNote, unactedNote } from './wishes';
 
 export interface RulePlanInput {
@@ -53,6 +54,8 @@ export const PLAN_KEYS: ArgsFieldName[] = [
 ];
 /** Fewer records than this is small data: more epochs, no eval split. */
 const SMALL_DATA = 500;
+/** Records an eval split holds at most. */
+const EVAL_CAP = 1000;
 const ADAPTER_KEYS = new Set<string>(['lora_rank', 'lora_alpha', 'lora_dropout', 'lora_target_modules']);
 
 /**
@@ -124,24 +127,28 @@ export function planWithRules(input: RulePlanInput): PlanResult {
     // Small data: more passes (the model sees few examples), all of it trained on (a 5% split of
     // a few hundred records is too small to measure anything); large data: one pass.
     a.epochs = records === 0 ? 3 : records < SMALL_DATA ? 5 : records < 1000 ? 3 : records < 10000 ? 2 : 1;
-    a.eval_split = records >= SMALL_DATA && !a.eval_data ? 0.05 : 0;
+    // 5% held out, at most EVAL_CAP records: a larger eval set costs time and tells no more.
+    a.eval_split = records >= SMALL_DATA && !a.eval_data ? Math.min(0.05, EVAL_CAP / records) : 0;
     // Current practice (Unsloth r=16, LLaMA-Factory, QLoRA): rank 16 on every linear layer.
     a.lora_rank = records > 50000 ? 32 : 16;
     a.lora_dropout = 0.05;
     a.schedule = 'cosine';
   }
+  const pretraining = g.pretraining === true || (fresh && input.dataset?.format === 'text');
+  const cpt = pretraining && fresh ? applyPretrainingRecipe(a, model.spec.maxPositions, records) : undefined;
+  if (cpt) warnings.push(cpt);
   if (g.maxLength) { a.max_length = g.maxLength; stated.add('max_length'); }
   if (g.epochs) { a.epochs = g.epochs; delete a.max_steps; stated.add('epochs'); }
   if (g.maxSteps) { a.max_steps = g.maxSteps; stated.add('max_steps'); }
   if (g.loraRank) { a.lora_rank = g.loraRank; stated.add('lora_rank'); }
   if (g.loraRank) a.lora_alpha = 2 * a.lora_rank;
-  else if (fresh) a.lora_alpha = 32;
+  else if (fresh) a.lora_alpha = Math.max(32, a.lora_rank);
   if (g.modelName) { a.model_name = g.modelName; stated.add('model_name'); }
   if (g.packing !== undefined) { a.packing = g.packing; stated.add('packing'); }
 
   // Method and quantization: what was asked, else what the current plan has, else LoRA; cheaper
   // methods follow when it does not fit.
-  const wanted: Method = g.method ?? (g.quantization === 'nf4' || g.quantization === 'int4' ? 'qlora' : current?.method ?? 'lora');
+  const wanted: Method = g.method ?? (g.quantization === 'nf4' || g.quantization === 'int4' ? 'qlora' : current?.method ?? (cpt ? 'full' : 'lora'));
   if (g.method) stated.add('method');
   if (g.quantization) stated.add('quantization');
   // Adapters stand in for a method the engine cannot run on this device.
@@ -149,7 +156,8 @@ export function planWithRules(input: RulePlanInput): PlanResult {
   const engine = input.engine ?? engineSupport;
   const engineDevice = planDevice(a, hw);
   // An explicit method is only replaced when it cannot fit at all (the reason says so).
-  const methods = cheaper[wanted];
+  // Continued pretraining falls back from full to adapters, not to LOMO's plain SGD.
+  const methods = cpt && !g.method ? ['full', 'lora', 'qlora'] as Method[] : cheaper[wanted];
   const optimizer = g.optimizer ?? (wanted === 'lomo' ? 'sgd' : current?.optimizer ?? 'adamw');
   if (g.optimizer) stated.add('optimizer');
   a.optimizer = optimizer;
@@ -190,7 +198,7 @@ export function planWithRules(input: RulePlanInput): PlanResult {
     warnings.push(`${wanted} is not something ${onDevice} can run (${fit.refused[wanted]}), so the plan uses ${p.method}.`);
   } else if (p.method !== wanted) note.method = `${wanted} needs more than the ${(fit.estimate.budgetBytes / 1024 ** 3).toFixed(0)} GB available`;
   if (fit.adjustments.some((x) => x.startsWith('max_length'))) note.max_length = fit.adjustments.find((x) => x.startsWith('max_length'));
-  if (lrChanged && g.learningRate === undefined) p.learning_rate = baseLearningRate(p.method, p.optimizer, model.params);
+  if (lrChanged && g.learningRate === undefined) p.learning_rate = baseLearningRate(p.method, p.optimizer, model.params) * (cpt && (p.method === 'lora' || p.method === 'qlora') ? 0.5 : 1);
   if (g.learningRate !== undefined) { p.learning_rate = g.learningRate; stated.add('learning_rate'); }
   if (g.memoryLimitBytes) { note.batch_size = `you set a limit of ${(g.memoryLimitBytes / 1024 ** 3).toFixed(0)} GB`; }
 
