@@ -13,7 +13,7 @@ import * as readline from 'node:readline';
 import { after, before, describe, it } from 'node:test';
 
 import { ControlClient, controlAddress } from '../../src/core/engine/control-channel';
-import type { StepEvent, TrainerEvent } from '../../src/core/engine/protocol';
+import { formatCommand, type StepEvent, type TrainerEvent } from '../../src/core/engine/protocol';
 import { findTrainerBinary } from '../../src/core/engine/trainer-client';
 import { RunManager } from '../../src/core/run/run-manager';
 import type { RunSession } from '../../src/core/run/run-session';
@@ -107,12 +107,13 @@ describe('a detached trainer outlives its window', () => {
     session.listen({ onEvent: (e) => seen.push(e) });
 
     // A second window connecting now only watches.
+    for (const deadline = Date.now() + 10_000; session.role === undefined && Date.now() < deadline; ) await sleep(20);
     const observer = await ControlClient.connect(address);
     await waitFor(session, (e) => e.type === 'step', 'a step after reattaching');
     assert.equal(session.role, 'controller');
     assert.equal(observer.role, 'observer');
     const refused = new Promise<string>((r) => observer.onMessage((m) => m.type === 'refused' && r(m.message)));
-    observer.send('stop');
+    observer.write(formatCommand('stop'));
     assert.match(await refused, /another window controls this run/);
 
     session.pause();
@@ -179,6 +180,8 @@ describe('a detached trainer outlives its window', () => {
     fs.appendFileSync(record.eventsFile, '{"version":1,"type":"st');
     const resumed = manager.resume(id, { mode: 'free', binary });
     await waitFor(resumed, (e) => e.type === 'step', 'a step of the resumed run');
+    // The channel answers (the first steps may come before the connection does).
+    for (const deadline = Date.now() + 10_000; resumed.role === undefined && Date.now() < deadline; ) await sleep(20);
     assert.equal(resumed.role, 'controller', 'the stale socket was replaced by the new trainer\'s');
     resumed.stop();
     await resumed.exited;

@@ -18,8 +18,6 @@ import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 
-import { formatCommand, formatSetCommand, type LearningRateChange, type TrainerCommandType } from './protocol';
-
 export const CONTROL_SOCKET_NAME = 'control.sock';
 
 /** The longest socket path sockaddr_un holds (its size less the final NUL). */
@@ -130,15 +128,7 @@ export class ControlClient {
     this.listeners.push(l);
   }
 
-  send(type: TrainerCommandType): void {
-    this.write(formatCommand(type));
-  }
-
-  setLearningRate(change: LearningRateChange): void {
-    this.write(formatSetCommand(change));
-  }
-
-  /** A line as is (the debug console passing on what a user typed). */
+  /** One command line (protocol.ts formatCommand / formatSetCommand, or a line as typed). */
   write(text: string): void {
     if (!this.socket.destroyed && this.socket.writable) this.socket.write(text.endsWith('\n') ? text : `${text}\n`);
   }
