@@ -12,7 +12,11 @@ export function hashString(s: string): number {
     h1 = Math.imul(h1 ^ c, 0x01000193);
     h2 = Math.imul(h2 ^ c, 0x5bd1e995);
   }
-  // Final avalanche so that records differing in their last characters spread over all bits.
+  return finishHash(h1, h2);
+}
+
+/** The final avalanche of two 32-bit running hashes, so records differing in their last characters spread over all 53 bits. */
+export function finishHash(h1: number, h2: number): number {
   h1 ^= h1 >>> 15;
   h1 = Math.imul(h1, 0x85ebca6b);
   h1 ^= h1 >>> 13;

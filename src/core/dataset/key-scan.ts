@@ -84,7 +84,7 @@ export function scanKeys(s: string): KeyScan {
 }
 
 /** The offset of the quote closing the string that opens at `start` (the text is valid JSON). */
-function stringEnd(s: string, start: number): number {
+export function stringEnd(s: string, start: number): number {
   let from = start + 1;
   for (;;) {
     const q = s.indexOf('"', from);

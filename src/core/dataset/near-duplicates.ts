@@ -8,7 +8,8 @@
 // normalised text of both lines to compare them, so a collision is never reported.
 
 import type { LineReader } from './duplicates';
-
+import { finishHash } from './hash';
+import { stringEnd } from './key-scan';
 
 let lowerTable: Uint16Array | undefined;
 
@@ -88,13 +89,7 @@ function normalise(s: string, units: number[] | undefined): number {
     h2 = Math.imul(h2 ^ 1, 0x5bd1e995);
     if (units) units.push(1);
   }
-  h1 ^= h1 >>> 15;
-  h1 = Math.imul(h1, 0x85ebca6b);
-  h1 ^= h1 >>> 13;
-  h2 ^= h2 >>> 16;
-  h2 = Math.imul(h2, 0xc2b2ae35);
-  h2 ^= h2 >>> 15;
-  return (h2 >>> 0) * 0x200000 + (h1 >>> 11);
+  return finishHash(h1, h2);
 }
 
 /** A 53-bit hash of the line's normalised text. */
@@ -117,19 +112,6 @@ const ENDS = 8;
 function sketchUnit(c: number, low: Uint16Array): number {
   if (c < 128) return (c >= 48 && c <= 57) || (c >= 97 && c <= 122) ? c : c >= 65 && c <= 90 ? c | 32 : -1;
   return isSpace(c) ? -1 : low[c];
-}
-
-/** The end of the string opening at `start` (the line is valid JSON). */
-function stringEnd(s: string, start: number): number {
-  let from = start + 1;
-  for (;;) {
-    const q = s.indexOf('"', from);
-    if (q < 0) return s.length;
-    let b = q - 1;
-    while (s.charCodeAt(b) === 92) b--;
-    if ((q - 1 - b) % 2 === 0) return q;
-    from = q + 1;
-  }
 }
 
 /** The unit an escape at `i` (a backslash) stands for, and its length. */
