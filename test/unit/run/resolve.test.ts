@@ -69,15 +69,15 @@ describe('prepareRun', () => {
   });
 
   it('refuses a setting the trainer cannot run at its line, before preparing anything', async () => {
-    const dir = path.join(root, 'lomo-accumulation');
-    const file = makeTinyProject(dir, { args: { method: 'lomo', optimizer: 'sgd', gradient_accumulation: 2 } });
+    const dir = path.join(root, 'lomo-lion');
+    const file = makeTinyProject(dir, { args: { method: 'lomo', optimizer: 'lion' } });
     const runDir = path.join(dir, 'runs', 'r1');
     fs.mkdirSync(runDir, { recursive: true });
-    const line = fs.readFileSync(file, 'utf8').split('\n').findIndex((l) => l.includes('"gradient_accumulation"'));
+    const line = fs.readFileSync(file, 'utf8').split('\n').findIndex((l) => l.includes('"optimizer"'));
     await assert.rejects(prepareRun(file, runDir, { workerPath: PREPARE_WORKER }), (e: Error) => {
       assert.ok(e instanceof ArgsError);
       assert.equal(e.line, line);
-      assert.match(e.message, new RegExp(`ARGS\\.json:${line + 1}:\\d+: "gradient_accumulation": method "lomo" updates every weight during backward`));
+      assert.match(e.message, new RegExp(`ARGS\\.json:${line + 1}:\\d+: "optimizer": method "lomo" fuses a plain SGD step into backward`));
       return true;
     });
     assert.deepEqual(fs.readdirSync(runDir), []);
