@@ -85,6 +85,17 @@ export function toWrittenArgs(a: ResolvedArgs, keep: Partial<Args> = {}): Args {
   return out as unknown as Args;
 }
 
+/** A model named but not on this machine: the local ones that would fit, and how to get it. */
+function missingModelQuestion(named: string, input: RulePlanInput): string {
+  const fitting = input.models.filter((m) => input.estimator(resolveArgs({ model: m.ref, data: './data.jsonl' }), { model: m.spec, hardware: input.hardware }).fits).map((m) => m.ref);
+  const hubId = /^[A-Za-z0-9][\w.-]*\/[\w.-]+$/.test(named) && !named.startsWith('.');
+  return [
+    `I could not find the model "${named}" on this machine (no config.json there or in the Hugging Face cache).`,
+    fitting.length > 0 ? `Local models that fit this machine: ${fitting.join(', ')}. Which should I use?` : 'No local model that fits this machine was found. Which model folder should I use?',
+    hubId ? `To tune ${named} itself, download it first (then ask again): \`huggingface-cli download ${named}\`` : '',
+  ].filter(Boolean).join(' ');
+}
+
 export function planWithRules(input: RulePlanInput): PlanResult {
   const { intent: g, hardware: hw, current } = input;
   const questions: string[] = [];
@@ -94,7 +105,7 @@ export function planWithRules(input: RulePlanInput): PlanResult {
   if (!model) {
     const named = g.model ?? current?.model;
     questions.push(named
-      ? `I could not read the model "${named}" on this machine (no config.json there or in the Hugging Face cache). Which local model folder should I use?`
+      ? missingModelQuestion(named, input)
       : input.models.length > 1
         ? `Which model should I tune? Found: ${input.models.map((m) => m.ref).join(', ')}.`
         : `Which model should I tune? No model folder (with config.json) is in ${input.workspaceDir ?? 'this workspace'} or the Hugging Face cache: download one, e.g. \`huggingface-cli download Qwen/Qwen2.5-0.5B-Instruct\`, then say which.`);
