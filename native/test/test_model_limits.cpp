@@ -122,6 +122,12 @@ int main() {
     auto other = Model::load(ok);
     other->enable_lora(lc, 0);
     EXPECT_ERROR([&] { other->load_adapter(ad); }, "non_finite_weights", "adapter_model.safetensors: tensor \"" + first + "\" holds NaN");
+    // A rank beyond int's range (casting it was undefined behaviour).
+    Json ac = Json::parse_file(ad + "/adapter_config.json");
+    ac.set("r", Json(1e12));
+    write_file_atomic(ad + "/adapter_config.json", ac.dump());
+    auto fresh = Model::load(ok);
+    EXPECT_ERROR([&] { fresh->load_adapter(ad); }, "bad_adapter", "\"r\" must be a whole number from 1 to 65536 (found 1e+12)");
   }
   return finish("test_model_limits");
 }

@@ -53,7 +53,8 @@ MergeReport merge_lora(Model& model, const std::string& dir, ThreadPool* pool) {
     fail("peft_type must be \"LORA\"", "Only LoRA adapters can be merged.");
   const Json* r = c.find("r");
   const Json* alpha = c.find("lora_alpha");
-  if (!r || !r->is_number() || r->as_number() < 1) fail("field \"r\" must be a positive number", "A PEFT adapter_config.json has r, lora_alpha and target_modules.");
+  if (!r || !r->is_number() || r->as_number() < 1 || r->as_number() > 65536 || r->as_number() != (double)(int)r->as_number())
+    fail("field \"r\" must be a whole number from 1 to 65536", "A PEFT adapter_config.json has r, lora_alpha and target_modules.");
   if (!alpha || !alpha->is_number()) fail("field \"lora_alpha\" is missing", "A PEFT adapter_config.json has r, lora_alpha and target_modules.");
   if (is_set(c.find("use_dora"))) fail("use_dora: DoRA adapters are not supported", "Merge DoRA adapters with PEFT's merge_and_unload.");
   if (is_set(c.find("rank_pattern")) || is_set(c.find("alpha_pattern")))

@@ -126,6 +126,10 @@ void LlamaModel::load_adapter(const std::string& dir) {
   const Json* alpha = c.find("lora_alpha");
   const Json* tm = c.find("target_modules");
   if (!r || !r->is_number()) fail("field \"r\" is missing", "A PEFT adapter_config.json has r, lora_alpha and target_modules.");
+  // Checked before the cast to int, which is undefined for a double beyond int's range.
+  if (r->as_number() < 1 || r->as_number() > 65536 || r->as_number() != (double)(int)r->as_number())
+    fail("field \"r\" must be a whole number from 1 to 65536 (found " + message_number(r->as_number()) + ")",
+         "Use the adapter_config.json saved with the adapter.");
   if (!alpha || !alpha->is_number()) fail("field \"lora_alpha\" is missing", "");
   if (!tm || !tm->is_array()) fail("field \"target_modules\" must be a list of module names", "Use e.g. [\"q_proj\", \"v_proj\"].");
   LoraConfig lc;
