@@ -31,36 +31,11 @@ void LlamaModel::backward_arch(float loss_scale, ThreadPool* pool) {
   have_forward_ = false;
   Workspace& ws = ws_;
   const int B = ws.B, T = ws.T, N = B * T;
-  const int C = cfg_.hidden_size, F = cfg_.intermediate_size, V = cfg_.vocab_size;
+  const int C = cfg_.hidden_size, F = cfg_.intermediate_size;
   const int NH = cfg_.num_heads, NKV = cfg_.num_kv_heads, HD = cfg_.head_dim;
   prof_.in_backward = true;
 
-  float* dlogits = ws.logits;
-  const int rows = ws.head_rows;
-  {
-    ProfScope ps(prof_, kProfLoss);
-    cross_entropy_backward_inplace(dlogits, ws.lse, ws.targets.data(), ws.head_packed() ? nullptr : ws.mask.data(), rows, V,
-                                   loss_scale, pool);
-    if (cfg_.final_softcap > 0 && rows > 0) softcap_backward(dlogits, ws.cap_t, (int64_t)rows * V, pool);
-  }
-  {
-    ProfScope ps(prof_, kProfHead);
-    if (rows > 0) {
-      if (lm_head_->grad) sgemm(Trans::T, Trans::N, V, C, rows, 1.0f, dlogits, V, ws.xf, C, 1.0f, lm_head_->grad, C, pool);
-      sgemm(Trans::N, Trans::N, rows, C, V, 1.0f, dlogits, V, lm_head_->data, C, 0.0f, ws.dx, C, pool);
-    }
-    if (ws.head_packed()) {
-      for (int n = N - 1, i = rows - 1; n >= 0; n--) {
-        float* dst = ws.dx + (int64_t)n * C;
-        if (ws.mask[n]) {
-          if (i != n) std::memcpy(dst, ws.dx + (int64_t)i * C, sizeof(float) * C);
-          i--;
-        } else {
-          std::memset(dst, 0, sizeof(float) * C);
-        }
-      }
-    }
-  }
+  head_backward(loss_scale, pool);  // d xf in ws.dx
   {
     ProfScope ps(prof_, kProfNormRope);
     norm_backward(ws.dres, ws.dx, ws.resid_final, ws.meanf, ws.rstdf, norm_, norm_b_, N, C, false, pool);

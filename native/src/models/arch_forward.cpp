@@ -273,30 +273,7 @@ float LlamaModel::run_forward_arch(const Batch& batch, bool training, bool pack_
   }
   { ProfScope ps(prof_, kProfNormRope); norm_forward(ws.xf, ws.meanf, ws.rstdf, ws.resid_final, norm_, norm_b_, N, C, pool); }
 
-  ws.head_rows = N;
-  {
-    ProfScope ps(prof_, kProfHead);
-    if (pack_head) {
-      int rows = 0;
-      for (int n = 0; n < N; n++) {
-        if (!ws.mask[n]) continue;
-        if (rows != n) {
-          std::memcpy(ws.xf + (int64_t)rows * C, ws.xf + (int64_t)n * C, sizeof(float) * C);
-          ws.targets[rows] = ws.targets[n];
-        }
-        rows++;
-      }
-      ws.head_rows = rows;
-    }
-    if (ws.head_rows > 0) {
-      sgemm(Trans::N, Trans::T, ws.head_rows, V, C, 1.0f, ws.xf, C, lm_head_->data, C, 0.0f, ws.logits, V, pool);
-      if (cfg_.final_softcap > 0) softcap_forward(ws.logits, ws.cap_t, (int64_t)ws.head_rows * V, cfg_.final_softcap, pool);
-    }
-  }
-  have_forward_ = true;
-  ProfScope ps(prof_, kProfLoss);
-  return cross_entropy_forward(ws.losses, ws.lse, ws.logits, ws.targets.data(), ws.head_packed() ? nullptr : ws.mask.data(),
-                               ws.head_rows, V, pool);
+  return head_forward(pack_head, pool);
 }
 
 }  // namespace tuner

@@ -8,8 +8,41 @@
 #include "tuner/error.h"
 #include "tuner/gemm.h"
 #include "tuner/ops.h"
+#include "tuner/ops_arch.h"
 
 namespace tuner {
+
+// Loss -> logits -> d xf in ws.dx. The head ran on ws.head_rows rows: every row, or the loss
+// rows packed to the front (head_forward).
+void LlamaModel::head_backward(float loss_scale, ThreadPool* pool) {
+  Workspace& ws = ws_;
+  const int N = ws.B * ws.T, C = cfg_.hidden_size, V = cfg_.vocab_size;
+  float* dlogits = ws.logits;  // the logits buffer becomes dlogits
+  const int rows = ws.head_rows;
+  {
+    ProfScope ps(prof_, kProfLoss);
+    cross_entropy_backward_inplace(dlogits, ws.lse, ws.targets.data(), ws.head_packed() ? nullptr : ws.mask.data(), rows, V,
+                                   loss_scale, pool);
+    if (cfg_.final_softcap > 0 && rows > 0) softcap_backward(dlogits, ws.cap_t, (int64_t)rows * V, pool);
+  }
+  ProfScope ps(prof_, kProfHead);
+  if (rows > 0) {
+    if (lm_head_->grad) sgemm(Trans::T, Trans::N, V, C, rows, 1.0f, dlogits, V, ws.xf, C, 1.0f, lm_head_->grad, C, pool);
+    sgemm(Trans::N, Trans::N, rows, C, V, 1.0f, dlogits, V, lm_head_->data, C, 0.0f, ws.dx, C, pool);
+  }
+  if (!ws.head_packed()) return;
+  // Unpack d xf from the last row down (a packed row only ever moves to a later position, so no
+  // source is overwritten before it moves); rows outside the loss get zero.
+  for (int n = N - 1, i = rows - 1; n >= 0; n--) {
+    float* dst = ws.dx + (int64_t)n * C;
+    if (ws.mask[n]) {
+      if (i != n) std::memcpy(dst, ws.dx + (int64_t)i * C, sizeof(float) * C);
+      i--;
+    } else {
+      std::memset(dst, 0, sizeof(float) * C);
+    }
+  }
+}
 
 void LlamaModel::backward(float loss_scale, ThreadPool* pool) {
   if (generic_arch()) return backward_arch(loss_scale, pool);
@@ -19,40 +52,11 @@ void LlamaModel::backward(float loss_scale, ThreadPool* pool) {
   have_forward_ = false;  // the logits buffer becomes dlogits below
   Workspace& ws = ws_;
   const int B = ws.B, T = ws.T, N = B * T;
-  const int C = cfg_.hidden_size, F = cfg_.intermediate_size, V = cfg_.vocab_size;
+  const int C = cfg_.hidden_size, F = cfg_.intermediate_size;
   const int NH = cfg_.num_heads, NKV = cfg_.num_kv_heads, HD = cfg_.head_dim;
 
   prof_.in_backward = true;
-  // Loss -> logits -> final norm.
-  // The head ran on ws.head_rows rows: every row, or the loss rows packed to the front (forward).
-  float* dlogits = ws.logits;
-  const int rows = ws.head_rows;
-  {
-    ProfScope ps(prof_, kProfLoss);
-    cross_entropy_backward_inplace(dlogits, ws.lse, ws.targets.data(), ws.head_packed() ? nullptr : ws.mask.data(), rows, V,
-                                   loss_scale, pool);
-  }
-  {
-    ProfScope ps(prof_, kProfHead);
-    if (rows > 0) {
-      if (lm_head_->grad)
-        sgemm(Trans::T, Trans::N, V, C, rows, 1.0f, dlogits, V, ws.xf, C, 1.0f, lm_head_->grad, C, pool);
-      sgemm(Trans::N, Trans::N, rows, C, V, 1.0f, dlogits, V, lm_head_->data, C, 0.0f, ws.dx, C, pool);
-    }
-    if (ws.head_packed()) {
-      // Unpack d xf from the last row down (a packed row only ever moves to a later position, so
-      // no source is overwritten before it moves); rows outside the loss get zero.
-      for (int n = N - 1, i = rows - 1; n >= 0; n--) {
-        float* dst = ws.dx + (int64_t)n * C;
-        if (ws.mask[n]) {
-          if (i != n) std::memcpy(dst, ws.dx + (int64_t)i * C, sizeof(float) * C);
-          i--;
-        } else {
-          std::memset(dst, 0, sizeof(float) * C);
-        }
-      }
-    }
-  }
+  head_backward(loss_scale, pool);  // d xf in ws.dx
   { ProfScope ps(prof_, kProfNormRope); rmsnorm_backward(ws.dres, norm_->grad, ws.dx, ws.resid_final, norm_->data, ws.rstdf, N, C, false, pool); }
 
   for (int l = cfg_.num_layers - 1; l >= 0; l--) {

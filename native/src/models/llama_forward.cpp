@@ -9,6 +9,7 @@
 #include "tuner/error.h"
 #include "tuner/gemm.h"
 #include "tuner/ops.h"
+#include "tuner/ops_arch.h"
 #include "tuner/threadpool.h"
 
 namespace tuner {
@@ -178,6 +179,12 @@ float LlamaModel::run_forward(const Batch& batch, bool training, bool pack_head,
       else add_rmsnorm_forward(out, ws.layers[l + 1].x1, ws.layers[l + 1].rstd1, out, a.mid, layers_[l + 1].ln1->data, N, C, eps, pool);
     }
   }
+  return head_forward(pack_head, pool);
+}
+
+float LlamaModel::head_forward(bool pack_head, ThreadPool* pool) {
+  Workspace& ws = ws_;
+  const int N = ws.B * ws.T, C = cfg_.hidden_size, V = cfg_.vocab_size;
   // Training and evaluation need logits only where the loss counts (prompt and padding rows are
   // often half of instruction data): pack those rows of xf and targets to the front, in order,
   // and run the lm_head, the loss and (in backward) both head GEMMs on them alone. A forward
@@ -197,8 +204,10 @@ float LlamaModel::run_forward(const Batch& batch, bool training, bool pack_head,
       }
       ws.head_rows = rows;
     }
-    if (ws.head_rows > 0)
+    if (ws.head_rows > 0) {
       sgemm(Trans::N, Trans::T, ws.head_rows, V, C, 1.0f, ws.xf, C, lm_head_->data, C, 0.0f, ws.logits, V, pool);
+      if (cfg_.final_softcap > 0) softcap_forward(ws.logits, ws.cap_t, (int64_t)ws.head_rows * V, cfg_.final_softcap, pool);
+    }
   }
   have_forward_ = true;
   ProfScope ps(prof_, kProfLoss);

@@ -185,6 +185,10 @@ class LlamaModel final : public Model {
   // forward() and evaluate(): pack_head runs the lm_head on the loss rows only.
   float run_forward(const Batch& batch, bool training, bool pack_head, uint64_t dropout_seed, ThreadPool* pool);
   void ensure_grads();
+  // Both forwards end in head_forward: the lm_head on the loss rows (pack_head) or every row,
+  // final soft-capping where set, the loss. head_backward leaves d xf in ws_.dx.
+  float head_forward(bool pack_head, ThreadPool* pool);
+  void head_backward(float loss_scale, ThreadPool* pool);
   // run_forward / backward for generic_arch(): the same contract, with ModelConfig's traits.
   float run_forward_arch(const Batch& batch, bool training, bool pack_head, uint64_t dropout_seed, ThreadPool* pool);
   void backward_arch(float loss_scale, ThreadPool* pool);
