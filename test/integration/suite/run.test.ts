@@ -60,7 +60,7 @@ suite('fine-tuning runs', function () {
   });
 
   test('a refused ARGS.json shows why at the line of the field, until a start succeeds', async () => {
-    const refused = makeTinyProject(workspaceFile('tiny-refused').fsPath, { args: { optimizer: 'lion' } });
+    const refused = makeTinyProject(workspaceFile('tiny-refused').fsPath, { args: { method: 'lomo', optimizer: 'adamw', gradient_accumulation: 1 } });
     const uri = vscode.Uri.file(refused);
     const store = (await tunerApi()).runs.runs.manager().store;
     const runsBefore = store.list().runs.length;
@@ -71,7 +71,7 @@ suite('fine-tuning runs', function () {
     });
     const optimizerLine = fs.readFileSync(refused, 'utf8').split('\n').findIndex((l) => l.includes('"optimizer"'));
     assert.equal(diagnostic.range.start.line, optimizerLine);
-    assert.match(diagnostic.message, /optimizer "lion" is not available/);
+    assert.match(diagnostic.message, /method "lomo" fuses a plain SGD step into backward .* set "optimizer" to "sgd"/);
     assert.equal(diagnostic.severity, vscode.DiagnosticSeverity.Error);
     assert.equal(store.list().runs.length, runsBefore, 'no run was started');
   });
