@@ -13,7 +13,7 @@ import assert from 'node:assert/strict';
 import { ensurePyTorch } from '../ensure-debian-packages';
 import { engineActivationFloats } from '../../src/core/args/estimate';
 import { loraModuleNames, loraParameterCount, loraTargetsFor, parameterCount, readModelSpec } from '../../src/core/model/spec';
-import { PYTHON, REFERENCE_DIR, findTool, referencePython, runTool } from './native-tools';
+import { PYTHON, REFERENCE_DIR, findTool, referencePython, runTool, writeBatch } from './native-tools';
 import { readSafetensorsF32 } from './safetensors-f32';
 
 const TOL = 1e-4;
@@ -82,22 +82,6 @@ let reports: Record<string, Report> = {};
 let reference: Record<string, Gen> = {};
 const generated = new Map<string, { status: number | null; stderr: string; ids: number[]; logits?: Float32Array }>();
 
-function writeBatch(file: string, B: number, T: number, seed: number): void {
-  let s = seed >>> 0;
-  const rnd = () => (s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32;
-  const tokens: number[] = [];
-  const targets: number[] = [];
-  const mask: number[] = [];
-  for (let b = 0; b < B; b++) {
-    const promptLen = 1 + Math.floor(rnd() * (T / 2));
-    for (let t = 0; t < T; t++) {
-      tokens.push(Math.floor(rnd() * VOCAB));
-      targets.push(Math.floor(rnd() * VOCAB));
-      mask.push(t >= promptLen ? 1 : 0);
-    }
-  }
-  fs.writeFileSync(file, JSON.stringify({ B, T, tokens, targets, loss_mask: mask }));
-}
 
 before(() => {
   ensurePyTorch();
@@ -106,8 +90,8 @@ before(() => {
   tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'tuner-arch-ref-'));
   const batch = path.join(tmp, 'batch.json');
   const longBatch = path.join(tmp, 'batch-long.json');
-  writeBatch(batch, 2, 16, 7);
-  writeBatch(longBatch, 1, 150, 11);
+  writeBatch(batch, 2, 16, VOCAB, 7);
+  writeBatch(longBatch, 1, 150, VOCAB, 11);
   for (const [name, opts] of [...MODELS, ...LONG]) {
     const dir = path.join(tmp, name);
     referencePython('make_tiny_arch.py', ['--out', dir, '--vocab', String(VOCAB), ...opts]);

@@ -36,3 +36,21 @@ export function referencePython(script: string, args: string[]): string {
   assert.equal(r.status, 0, `${script} ${args.join(' ')} failed:\n${r.stderr}`);
   return r.stdout;
 }
+
+/** A deterministic tuner-check batch (batch.json) with masked (prompt) positions, like the trainer's shards produce. */
+export function writeBatch(file: string, B: number, T: number, vocab: number, seed: number): void {
+  let s = seed >>> 0;
+  const rnd = () => (s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32;
+  const tokens: number[] = [];
+  const targets: number[] = [];
+  const mask: number[] = [];
+  for (let b = 0; b < B; b++) {
+    const promptLen = 1 + Math.floor(rnd() * (T / 2));
+    for (let t = 0; t < T; t++) {
+      tokens.push(Math.floor(rnd() * vocab));
+      targets.push(Math.floor(rnd() * vocab));
+      mask.push(t >= promptLen ? 1 : 0);
+    }
+  }
+  fs.writeFileSync(file, JSON.stringify({ B, T, tokens, targets, loss_mask: mask }));
+}

@@ -11,28 +11,11 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 
 import { ensurePyTorch } from '../ensure-debian-packages';
-import { findTool, PYTHON, REFERENCE_DIR, referencePython, runTool } from './native-tools';
+import { findTool, PYTHON, REFERENCE_DIR, referencePython, runTool, writeBatch } from './native-tools';
 
 /** Normalised max error (max|native - ref| / max|ref|) allowed for every tensor; see compare_check.py. */
 const TOL = 1e-4;
 
-/** A deterministic batch with masked (prompt) positions, like the trainer's shards produce. */
-function writeBatch(file: string, B: number, T: number, vocab: number, seed: number): void {
-  let s = seed >>> 0;
-  const rnd = () => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32);
-  const tokens: number[] = [];
-  const targets: number[] = [];
-  const mask: number[] = [];
-  for (let b = 0; b < B; b++) {
-    const promptLen = 1 + Math.floor(rnd() * (T / 2));
-    for (let t = 0; t < T; t++) {
-      tokens.push(Math.floor(rnd() * vocab));
-      targets.push(Math.floor(rnd() * vocab));
-      mask.push(t >= promptLen ? 1 : 0);
-    }
-  }
-  fs.writeFileSync(file, JSON.stringify({ B, T, tokens, targets, loss_mask: mask }));
-}
 
 interface Report {
   ok: boolean;
