@@ -5,17 +5,14 @@
 // cancels the older one. A clean file on disk is linted from its bytes, which is the only way to
 // see a byte order mark or invalid UTF-8 (the editor decodes both away); those findings stay
 // until the file is next read from disk.
-import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { validateArgsText } from '../core/args/validate';
-import { lintBytes, lintText, type LintOptions, type LintResult } from '../core/dataset/lint';
+import { lintBytes, lintText, type LintResult } from '../core/dataset/lint';
 import { hasLongLine, lintInWorker } from '../core/dataset/lint-client';
 import type { Problem, Range } from '../core/dataset/problem';
 import { ruleById } from '../core/dataset/rules';
 import { Config } from './config';
 import { isDatasetDocument } from './jsonl-documents';
-import { findArgsFor } from './jsonl-token-preview';
 import { log, reportError } from './output';
 import { toDiagnostic } from './problem-mapping';
 
@@ -38,18 +35,6 @@ export interface LintReport {
  * UTF-8 is not among them: the text shows it as U+FFFD, which the text lint reports where it is now.
  */
 const BYTE_LEVEL_CODES = new Set([ruleById('bom').code]);
-
-/** The model_name of the ARGS.json that trains on this file (its [MODEL NAME] replacement), if any. */
-function modelNameFor(uri: vscode.Uri): string | undefined {
-  if (uri.scheme !== 'file') return undefined;
-  try {
-    const args = findArgsFor(uri.fsPath, vscode.workspace.getWorkspaceFolder(uri)?.uri.fsPath);
-    const name = args ? validateArgsText(fs.readFileSync(args, 'utf8')).value?.model_name : undefined;
-    return typeof name === 'string' && name.trim() !== '' ? name : undefined;
-  } catch {
-    return undefined; // an unreadable ARGS.json: lint without the name
-  }
-}
 
 /**
  * The linter reads a BOM as a column of line 0; VS Code's document does not contain it (the
@@ -152,9 +137,7 @@ export class JsonlLinter implements vscode.Disposable {
   }
 
   private async run(doc: vscode.TextDocument, trigger: LintTrigger, signal: AbortSignal): Promise<LintReport> {
-    const lintSettings = Config.lint(doc.uri);
-    const options: LintOptions = { ...lintSettings.options, modelName: modelNameFor(doc.uri) };
-    const settings = { ...lintSettings, options };
+    const settings = Config.lint(doc.uri);
     const started = performance.now();
     const version = doc.version;
     // A file deleted or unreadable since it was opened is linted from the editor's text.
