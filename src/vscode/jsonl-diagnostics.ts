@@ -7,6 +7,7 @@
 // until the file is next read from disk.
 import * as path from 'node:path';
 import * as vscode from 'vscode';
+import { modelNameFor } from '../core/args/find-args';
 import { lintBytes, lintText, type LintResult } from '../core/dataset/lint';
 import { hasLongLine, lintInWorker } from '../core/dataset/lint-client';
 import type { Problem, Range } from '../core/dataset/problem';
@@ -137,7 +138,11 @@ export class JsonlLinter implements vscode.Disposable {
   }
 
   private async run(doc: vscode.TextDocument, trigger: LintTrigger, signal: AbortSignal): Promise<LintReport> {
-    const settings = Config.lint(doc.uri);
+    const base = Config.lint(doc.uri);
+    // ARGS.json's model_name replaces an identity placeholder such as [MODEL NAME] when the data
+    // is prepared: the linter then offers it as the quick fix instead of warning.
+    const modelName = doc.uri.scheme === 'file' ? modelNameFor(doc.uri.fsPath, vscode.workspace.getWorkspaceFolder(doc.uri)?.uri.fsPath) : undefined;
+    const settings = modelName ? { ...base, options: { ...base.options, modelName } } : base;
     const started = performance.now();
     const version = doc.version;
     // A file deleted or unreadable since it was opened is linted from the editor's text.

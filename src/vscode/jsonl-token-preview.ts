@@ -5,6 +5,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { resolveArgs } from '../core/args/fields';
+import { findArgsFor } from '../core/args/find-args';
 import { validateArgsText } from '../core/args/validate';
 import { PreviewClient } from '../core/dataset/preview-client';
 import type { RecordPreview } from '../core/dataset/preview';
@@ -12,24 +13,6 @@ import type { RecordPreview } from '../core/dataset/preview';
 const MAX_TOKENS_SHOWN = 160;
 const MAX_LINE_CHARS = 100_000;
 const TRAINED_STYLE = 'background-color:#2e7d3266;';
-
-/** The ARGS.json that trains on `file`: nearest up the tree whose "data" is this file, else the nearest. */
-export function findArgsFor(file: string, stopAt: string | undefined): string | undefined {
-  let nearest: string | undefined;
-  for (let dir = path.dirname(file); ; dir = path.dirname(dir)) {
-    const candidate = path.join(dir, 'ARGS.json');
-    if (fs.existsSync(candidate)) {
-      nearest ??= candidate;
-      try {
-        const v = validateArgsText(fs.readFileSync(candidate, 'utf8')).value;
-        if (typeof v?.data === 'string' && path.resolve(dir, v.data) === file) return candidate;
-      } catch {
-        // unreadable ARGS.json: keep looking
-      }
-    }
-    if (dir === stopAt || path.dirname(dir) === dir) return nearest;
-  }
-}
 
 function escapeHtml(s: string): string {
   return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');

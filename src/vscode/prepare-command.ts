@@ -9,7 +9,7 @@ import { validateArgsText } from '../core/args/validate';
 import { prepareInWorker } from '../core/dataset/prepare-client';
 import { summarizeReport } from '../core/dataset/prepare';
 import type { PrepareOutcome } from '../core/dataset/prepare-worker';
-import { findArgsFor } from './jsonl-token-preview';
+import { findArgsFor } from '../core/args/find-args';
 import { log } from './output';
 import { requireTrust, withOutsideConfirmation } from './workspace-guard';
 

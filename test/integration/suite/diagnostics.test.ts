@@ -1,8 +1,10 @@
 // The linter in the real host: a broken dataset opened in the editor gets the expected
 // diagnostics with exact ranges; quick fixes and typing update them.
 import * as assert from 'node:assert';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { applyAction, closeAllEditors, codeActions, codeOf, diagnosticSummary, openDataset, rangeText, tunerApi, waitFor, waitForDiagnostics } from './helpers';
+import { applyAction, closeAllEditors, codeActions, codeOf, diagnosticSummary, openDataset, rangeText, tunerApi, waitFor, waitForDiagnostics, workspaceFile } from './helpers';
 
 suite('JSONL diagnostics and quick fixes', () => {
   suiteSetup(async () => { await tunerApi(); });
@@ -83,6 +85,20 @@ suite('JSONL diagnostics and quick fixes', () => {
     } finally {
       await lint.update('debounceMs', undefined, vscode.ConfigurationTarget.Workspace);
     }
+  });
+
+  test('[MODEL NAME] where ARGS.json sets model_name is a hint whose quick fix writes the name in', async () => {
+    const dir = workspaceFile('identity-named').fsPath;
+    fs.mkdirSync(dir, { recursive: true });
+    fs.writeFileSync(path.join(dir, 'ARGS.json'), JSON.stringify({ model: './model', data: 'identity.jsonl', model_name: 'Pip' }, null, 2));
+    fs.writeFileSync(path.join(dir, 'identity.jsonl'), '{"instruction": "Who are you?", "output": "I am [MODEL NAME]."}\n');
+    const doc = await vscode.workspace.openTextDocument(path.join(dir, 'identity.jsonl'));
+    await vscode.window.showTextDocument(doc);
+    const diag = await waitFor('the model-name hint', () => vscode.languages.getDiagnostics(doc.uri).find((d) => codeOf(d) === 'TUN506'));
+    assert.strictEqual(diag.severity, vscode.DiagnosticSeverity.Hint);
+    assert.ok(!diagnosticSummary(doc.uri).some((d) => d.startsWith('TUN501')), 'no leftover-placeholder warning');
+    await applyAction(await codeActions(doc.uri, diag.range, vscode.CodeActionKind.QuickFix), /Replace with "Pip"/);
+    assert.strictEqual(doc.lineAt(0).text, '{"instruction": "Who are you?", "output": "I am Pip."}');
   });
 
   test('files matching tuner.lint.include are linted too, and stop being linted when removed', async () => {
