@@ -166,7 +166,7 @@ function buildPage(): void {
           interaction: { mode: 'nearest', axis: 'x', intersect: false },
           elements: { point: { radius: 0, hoverRadius: 3 }, line: { borderWidth: 1.5 } },
           scales: {
-            x: { type: 'linear', title: { display: true, text: state.xAxis }, ticks: { callback: tickLabel } },
+            x: { type: 'linear', title: { display: true, text: state.xAxis }, ticks: { callback: tickLabel, precision: 0 } }, // steps and tokens: whole numbers
             y: { type: 'linear', ticks: { callback: tickLabel } },
           },
           plugins: { legend: { display: c.series.length > 1, labels: { boxWidth: 12 } }, tooltip: { callbacks: { label: (item) => `${item.dataset.label}: ${formatValue(item.parsed.y ?? undefined, 6)}` } } },
