@@ -54,3 +54,19 @@ export function writeBatch(file: string, B: number, T: number, vocab: number, se
   }
   fs.writeFileSync(file, JSON.stringify({ B, T, tokens, targets, loss_mask: mask }));
 }
+
+/**
+ * The largest difference between a generation's per-step logits (ours, [steps * V]) and the
+ * reference's ([steps][V]), relative to the largest reference logit.
+ */
+export function logitsRelError(ours: Float32Array, ref: number[][]): number {
+  const V = ref[0].length;
+  let err = 0;
+  let scale = 0;
+  for (let s = 0; s < ref.length; s++)
+    for (let v = 0; v < V; v++) {
+      err = Math.max(err, Math.abs(ours[s * V + v] - ref[s][v]));
+      scale = Math.max(scale, Math.abs(ref[s][v]));
+    }
+  return err / scale;
+}
