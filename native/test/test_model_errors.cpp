@@ -30,8 +30,8 @@ int main() {
   }
   {
     std::string d = write_tiny_model(fresh_dir("arch"), spec);
-    edit_config(d, "architectures", Json::array({Json("GPT2LMHeadModel")}));
-    EXPECT_ERROR([&] { Model::load(d); }, "unsupported_architecture", "\"GPT2LMHeadModel\" is not supported; supported: LlamaForCausalLM");
+    edit_config(d, "architectures", Json::array({Json("GPTNeoXForCausalLM")}));
+    EXPECT_ERROR([&] { Model::load(d); }, "unsupported_architecture", "\"GPTNeoXForCausalLM\" is not supported; supported: LlamaForCausalLM");
     edit_config(d, "architectures", Json::array());
     EXPECT_ERROR([&] { Model::load(d); }, "unsupported_architecture", "\"architectures\" is missing");
   }

@@ -49,7 +49,7 @@ static void test_config() {
     edit_config(d, "sliding_window", Json());
     EXPECT(windows(load_model_config(d)) == V({0, 0, 0}));
     edit_config(d, "sliding_window", Json(0));
-    EXPECT_ERROR([&] { load_model_config(d); }, "bad_config", "\"sliding_window\" must be an integer >= 1");
+    EXPECT_ERROR([&] { load_model_config(d); }, "bad_config", "\"sliding_window\" must be an integer from 1 to 1000000000 (found 0)");
   }
   // Qwen2: nothing unless use_sliding_window; then layers >= max_window_layers (default 28),
   // or those layer_types marks.
