@@ -191,7 +191,9 @@ suite('@tuner chat participant', function () {
   test('typed into the chat view: "@tuner /hardware" reaches the participant', async () => {
     const api = await tunerApi();
     const before = api.chatTurns().length;
-    await vscode.commands.executeCommand('workbench.action.chat.open', { query: '@tuner /hardware', isPartialQuery: false });
+    // The scripted model chosen explicitly: which model the view picks by itself depends on what
+    // earlier tests registered (the host without any model is test:host:no-chat-model's).
+    await vscode.commands.executeCommand('workbench.action.chat.open', { query: '@tuner /hardware', isPartialQuery: false, modelSelector: { vendor: 'tuner-test' } });
     const turn = await waitFor('the chat view to send the request to @tuner', () => api.chatTurns().length > before && api.chatTurns().at(-1), 30_000);
     assert.equal(turn.command, 'hardware');
     assert.match(turn.markdown, /\| CPU \|/);
