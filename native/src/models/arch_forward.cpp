@@ -116,49 +116,14 @@ void LlamaModel::merge_qkv(float* qkv, const float* dq, const float* dk, const f
   });
 }
 
-namespace {
-// cos/sin [T, HD/2] as transformers computes them: a float angle, its cosine in double, scaled.
-void rope_table(float* cos, float* sin, const std::vector<double>& inv, float af, int T, int half) {
-  for (int t = 0; t < T; t++)
-    for (int i = 0; i < half; i++) {
-      const float ang = (float)t * (float)inv[i];
-      cos[t * half + i] = (float)std::cos((double)ang) * af;
-      sin[t * half + i] = (float)std::sin((double)ang) * af;
-    }
-}
-}  // namespace
 
 float LlamaModel::run_forward_arch(const Batch& batch, bool training, bool pack_head, uint64_t dropout_seed,
                                    ThreadPool* pool) {
   const int B = batch.B, T = batch.T, N = B * T;
-  const int C = cfg_.hidden_size, F = cfg_.intermediate_size, V = cfg_.vocab_size;
+  const int C = cfg_.hidden_size, F = cfg_.intermediate_size;
   const int NH = cfg_.num_heads, NKV = cfg_.num_kv_heads, HD = cfg_.head_dim;
-  if (B <= 0 || T <= 0) throw TunerError("bad_batch", "batch has B=" + std::to_string(B) + ", T=" + std::to_string(T), "B and T must be positive.");
-  for (int i = 0; i < N; i++) {
-    if (batch.tokens[i] >= (uint32_t)V || (batch.loss_mask[i] && batch.targets[i] >= (uint32_t)V))
-      throw TunerError("bad_batch", "token id " + std::to_string(std::max(batch.tokens[i], batch.targets[i])) + " at position " +
-                                        std::to_string(i) + " is outside the vocabulary (vocab_size=" + std::to_string(V) + ")",
-                       "The data was tokenized with a different tokenizer; prepare it again for this model.");
-  }
-  if (cfg_.positions == PositionKind::Learned && T > cfg_.max_position_embeddings)
-    throw TunerError("sequence_too_long",
-                     "a sequence of " + std::to_string(T) + " tokens is longer than the " + std::to_string(cfg_.max_position_embeddings) +
-                         " learned positions of " + cfg_.architecture + " (n_positions)",
-                     "Set max_seq_length to at most " + std::to_string(cfg_.max_position_embeddings) + ".");
-  ensure_workspace(B, T, pool);
-  training_ = training;
-  dropout_seed_ = dropout_seed;
+  load_batch(batch, training, dropout_seed, pool);
   Workspace& ws = ws_;
-  std::memcpy(ws.tokens.data(), batch.tokens, sizeof(uint32_t) * N);
-  for (int i = 0; i < N; i++) ws.targets[i] = batch.loss_mask[i] ? batch.targets[i] : 0;
-  std::memcpy(ws.mask.data(), batch.loss_mask, (size_t)N);
-
-  if (ws.rope_T != T && cfg_.positions == PositionKind::Rope) {
-    float af = 1.0f;
-    rope_table(ws.cos, ws.sin, rope_inv_freq(cfg_, T, &af), af, T, HD / 2);
-    if (ws.cos_local) rope_table(ws.cos_local, ws.sin_local, rope_local_inv_freq(cfg_), 1.0f, T, HD / 2);
-    ws.rope_T = T;
-  }
 
   prof_.in_backward = false;
   {

@@ -108,6 +108,48 @@ void LlamaModel::ensure_workspace(int B, int T, ThreadPool* pool) {
   ws_.rope_T = -1;
 }
 
+namespace {
+// cos/sin [T, HD/2] as transformers computes them: a float angle, its cosine in double, scaled.
+void rope_table(float* cos, float* sin, const std::vector<double>& inv, float af, int T, int half) {
+  for (int t = 0; t < T; t++)
+    for (int i = 0; i < half; i++) {
+      const float ang = (float)t * (float)inv[i];
+      cos[t * half + i] = (float)std::cos((double)ang) * af;
+      sin[t * half + i] = (float)std::sin((double)ang) * af;
+    }
+}
+}  // namespace
+
+void LlamaModel::load_batch(const Batch& batch, bool training, uint64_t dropout_seed, ThreadPool* pool) {
+  const int B = batch.B, T = batch.T, N = B * T, V = cfg_.vocab_size, HD = cfg_.head_dim;
+  if (B <= 0 || T <= 0) throw TunerError("bad_batch", "batch has B=" + std::to_string(B) + ", T=" + std::to_string(T), "B and T must be positive.");
+  for (int i = 0; i < N; i++) {
+    if (batch.tokens[i] >= (uint32_t)V || (batch.loss_mask[i] && batch.targets[i] >= (uint32_t)V))
+      throw TunerError("bad_batch", "token id " + std::to_string(std::max(batch.tokens[i], batch.targets[i])) + " at position " +
+                                        std::to_string(i) + " is outside the vocabulary (vocab_size=" + std::to_string(V) + ")",
+                       "The data was tokenized with a different tokenizer; prepare it again for this model.");
+  }
+  if (cfg_.positions == PositionKind::Learned && T > cfg_.max_position_embeddings)
+    throw TunerError("sequence_too_long",
+                     "a sequence of " + std::to_string(T) + " tokens is longer than the " + std::to_string(cfg_.max_position_embeddings) +
+                         " learned positions of " + cfg_.architecture + " (n_positions)",
+                     "Set max_seq_length to at most " + std::to_string(cfg_.max_position_embeddings) + ".");
+  ensure_workspace(B, T, pool);
+  training_ = training;
+  dropout_seed_ = dropout_seed;
+  Workspace& ws = ws_;
+  std::memcpy(ws.tokens.data(), batch.tokens, sizeof(uint32_t) * N);
+  for (int i = 0; i < N; i++) ws.targets[i] = batch.loss_mask[i] ? batch.targets[i] : 0;
+  std::memcpy(ws.mask.data(), batch.loss_mask, (size_t)N);
+  if (ws.rope_T != T && cfg_.positions == PositionKind::Rope) {
+    float af = 1.0f;  // set by rope_inv_freq: a separate statement, before af is read
+    const std::vector<double> inv = rope_inv_freq(cfg_, T, &af);
+    rope_table(ws.cos, ws.sin, inv, af, T, HD / 2);
+    if (cfg_.rope_local_theta > 0) rope_table(ws.cos_local, ws.sin_local, rope_local_inv_freq(cfg_), 1.0f, T, HD / 2);
+    ws.rope_T = T;
+  }
+}
+
 float LlamaModel::forward(const Batch& batch, bool training, uint64_t dropout_seed, ThreadPool* pool) {
   return run_forward(batch, training, training, dropout_seed, pool);
 }
@@ -117,36 +159,9 @@ float LlamaModel::evaluate(const Batch& batch, ThreadPool* pool) { return run_fo
 float LlamaModel::run_forward(const Batch& batch, bool training, bool pack_head, uint64_t dropout_seed, ThreadPool* pool) {
   if (generic_arch()) return run_forward_arch(batch, training, pack_head, dropout_seed, pool);
   const int B = batch.B, T = batch.T, N = B * T;
-  const int C = cfg_.hidden_size, F = cfg_.intermediate_size, V = cfg_.vocab_size;
-  const int HD = cfg_.head_dim;
-  if (B <= 0 || T <= 0) throw TunerError("bad_batch", "batch has B=" + std::to_string(B) + ", T=" + std::to_string(T), "B and T must be positive.");
-  for (int i = 0; i < N; i++) {
-    if (batch.tokens[i] >= (uint32_t)V || (batch.loss_mask[i] && batch.targets[i] >= (uint32_t)V))
-      throw TunerError("bad_batch", "token id " + std::to_string(std::max(batch.tokens[i], batch.targets[i])) + " at position " +
-                                        std::to_string(i) + " is outside the vocabulary (vocab_size=" + std::to_string(V) + ")",
-                       "The data was tokenized with a different tokenizer; prepare it again for this model.");
-  }
-  ensure_workspace(B, T, pool);
-  training_ = training;
-  dropout_seed_ = dropout_seed;
+  const int C = cfg_.hidden_size, F = cfg_.intermediate_size;
+  load_batch(batch, training, dropout_seed, pool);
   Workspace& ws = ws_;
-  std::memcpy(ws.tokens.data(), batch.tokens, sizeof(uint32_t) * N);
-  for (int i = 0; i < N; i++) ws.targets[i] = batch.loss_mask[i] ? batch.targets[i] : 0;
-  std::memcpy(ws.mask.data(), batch.loss_mask, (size_t)N);
-
-  if (ws.rope_T != T) {
-    // cos/sin as transformers computes them: float32 angle = pos * inv_freq, then scaled.
-    float af = 1.0f;
-    std::vector<double> inv = rope_inv_freq(cfg_, T, &af);
-    const int half = HD / 2;
-    for (int t = 0; t < T; t++)
-      for (int i = 0; i < half; i++) {
-        float ang = (float)t * (float)inv[i];
-        ws.cos[t * half + i] = (float)std::cos((double)ang) * af;
-        ws.sin[t * half + i] = (float)std::sin((double)ang) * af;
-      }
-    ws.rope_T = T;
-  }
 
   prof_.in_backward = false;
   float* h = ws.layers.empty() ? ws.resid_final : ws.layers[0].resid_in;

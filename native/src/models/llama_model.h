@@ -182,6 +182,10 @@ class LlamaModel final : public Model {
   // Lays out the workspace for (B, T); with base == nullptr only counts floats.
   size_t plan(Workspace& ws, int B, int T, int threads, float* base) const;
   void ensure_workspace(int B, int T, ThreadPool* pool);
+  // What every forward does first: the batch checked (token ids against the vocabulary, T
+  // against learned positions), the workspace sized, tokens / targets / mask copied in,
+  // training and dropout state set, the RoPE tables (and Gemma 3's local ones) made for T.
+  void load_batch(const Batch& batch, bool training, uint64_t dropout_seed, ThreadPool* pool);
   // forward() and evaluate(): pack_head runs the lm_head on the loss rows only.
   float run_forward(const Batch& batch, bool training, bool pack_head, uint64_t dropout_seed, ThreadPool* pool);
   void ensure_grads();
