@@ -5,7 +5,6 @@
 #include <cstring>
 
 #include "models/llama_model.h"
-#include "tuner/error.h"
 #include "tuner/gemm.h"
 #include "tuner/ops.h"
 #include "tuner/ops_arch.h"
@@ -25,10 +24,6 @@ void LlamaModel::norm_backward(float* dinp, const float* dout, const float* inp,
 }
 
 void LlamaModel::backward_arch(float loss_scale, ThreadPool* pool) {
-  if (!have_forward_)
-    throw TunerError("internal", "backward() called without a forward() on this batch", "This is a bug in Tuner; please report it.");
-  ensure_grads();
-  have_forward_ = false;
   Workspace& ws = ws_;
   const int B = ws.B, T = ws.T, N = B * T;
   const int C = cfg_.hidden_size, F = cfg_.intermediate_size;

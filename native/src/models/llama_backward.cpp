@@ -45,11 +45,11 @@ void LlamaModel::head_backward(float loss_scale, ThreadPool* pool) {
 }
 
 void LlamaModel::backward(float loss_scale, ThreadPool* pool) {
-  if (generic_arch()) return backward_arch(loss_scale, pool);
   if (!have_forward_)
     throw TunerError("internal", "backward() called without a forward() on this batch", "This is a bug in Tuner; please report it.");
   ensure_grads();
   have_forward_ = false;  // the logits buffer becomes dlogits below
+  if (generic_arch()) return backward_arch(loss_scale, pool);
   Workspace& ws = ws_;
   const int B = ws.B, T = ws.T, N = B * T;
   const int C = cfg_.hidden_size, F = cfg_.intermediate_size;

@@ -193,7 +193,8 @@ class LlamaModel final : public Model {
   // final soft-capping where set, the loss. head_backward leaves d xf in ws_.dx.
   float head_forward(bool pack_head, ThreadPool* pool);
   void head_backward(float loss_scale, ThreadPool* pool);
-  // run_forward / backward for generic_arch(): the same contract, with ModelConfig's traits.
+  // run_forward / backward for generic_arch(): the same contract, with ModelConfig's traits
+  // (backward_arch is called by backward() once it has checked for a forward and set up grads).
   float run_forward_arch(const Batch& batch, bool training, bool pack_head, uint64_t dropout_seed, ThreadPool* pool);
   void backward_arch(float loss_scale, ThreadPool* pool);
   // Lays out the traits' extra activations after plan()'s (returns the new offset).
