@@ -1,0 +1,38 @@
+// bf16 matrix multiply with fp32 accumulation, the matmuls of bf16 training and inference:
+//   C[M,N] (f32) = alpha * op(A)[M,K] @ op(B)[K,N] + beta * C,  A and B bf16
+// Same conventions as sgemm (tuner/gemm.h): row-major, op() per Trans flag, strides in elements,
+// beta == 0 never reads C. bf16 values are raw bit patterns (uint16_t, the top half of an f32).
+// On CPUs with AVX512_BF16 a vdpbf16ps micro-kernel multiplies pairs of k; elsewhere the
+// operands are widened to f32 while packing and sgemm's micro-kernel for this CPU runs them.
+// Either way every product of two bf16 values is exact in f32 and sums are f32, so the paths
+// differ only in summation order (checked against gemm_bf16_reference with f32 tolerances).
+// Results do not depend on the thread count (C is split by whole tiles, never K).
+#pragma once
+#include <cstdint>
+
+#include "tuner/gemm.h"
+
+namespace tuner {
+
+class ThreadPool;
+
+void gemm_bf16(Trans ta, Trans tb, int M, int N, int K, float alpha, const uint16_t* A, int lda,
+               const uint16_t* B, int ldb, float beta, float* C, int ldc, ThreadPool* pool);
+
+// The kernel gemm_bf16 runs on this CPU: "avx512bf16", or "f32-<sgemm kernel>" for the
+// widening fallback (TUNER_CPU_LIMIT=avx2|generic selects it on any CPU).
+const char* gemm_bf16_kernel_name();
+// True when this CPU multiplies bf16 natively (what makes bf16 training faster than f32).
+bool gemm_bf16_native();
+
+// The plain triple loop over the widened values, the tests' oracle.
+void gemm_bf16_reference(Trans ta, Trans tb, int M, int N, int K, float alpha, const uint16_t* A,
+                         int lda, const uint16_t* B, int ldb, float beta, float* C, int ldc);
+
+// dst[i] = bf16(src[i]), round to nearest even (NaN stays NaN), as f32_to_bf16 (tuner/dtype.h)
+// and torch's .to(torch.bfloat16); the same bits on every CPU. Split over the pool.
+void round_to_bf16(uint16_t* dst, const float* src, int64_t n, ThreadPool* pool);
+// Rows of a strided f32 matrix into a dense bf16 one: dst[r * cols + c] = bf16(src[r * lds + c]).
+void round_rows_to_bf16(uint16_t* dst, const float* src, int64_t lds, int rows, int cols, ThreadPool* pool);
+
+}  // namespace tuner

@@ -1,0 +1,283 @@
+// gemm_bf16's driver: blocks, packs and threads the product as sgemm's driver does
+// (gemm_driver.cpp: B panel kc x nc shared by the threads, A block mc x kc per thread,
+// register tiles MR x NR), with one of two packed formats:
+//   pairs  bf16 k pairs in 32-bit elements, for the vdpbf16ps kernel (gemm_bf16_internal.h);
+//   f32    the values widened to f32 in sgemm's sliver layout, for sgemm's own micro-kernel on
+//          CPUs without bf16 instructions. Widening is exact, and every product of two bf16
+//          values is exact in f32, so the fallback computes what the bf16 kernel does up to
+//          the order of the f32 sums.
+// Threads split C by whole slivers, never K: results are the same for any thread count.
+#include "tuner/gemm_bf16.h"
+
+#include <algorithm>
+#include <atomic>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+
+#include "kernels/cpu/gemm_bf16_internal.h"
+#include "kernels/cpu/gemm_internal.h"
+#include "tuner/cpu_features.h"
+#include "tuner/dtype.h"
+#include "tuner/error.h"
+#include "tuner/threadpool.h"
+
+namespace tuner {
+
+void round_to_bf16_generic(uint16_t* dst, const float* src, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) dst[i] = f32_to_bf16(src[i]);
+}
+
+namespace {
+
+// The kernel a product runs: the vdpbf16ps one (pairs), or sgemm's for this CPU (f32).
+struct Bf16Plan {
+  bool pairs;
+  int mr, nr, mc, kc, nc;
+  GemmBf16MicroKernel micro_pairs;
+  GemmMicroKernel micro_f32;
+};
+
+Bf16Plan plan_for(const GemmBf16Kernel* native, const GemmKernel& f32) {
+  if (native) return {true, native->mr, native->nr, native->mc, native->kc, native->nc, native->micro, nullptr};
+  return {false, f32.mr, f32.nr, f32.mc, f32.kc, f32.nc, nullptr, f32.micro};
+}
+
+const GemmBf16Kernel* native_kernel() {
+  static const GemmBf16Kernel* k = [] () -> const GemmBf16Kernel* {
+    const CpuFeatures& f = cpu_features();
+    if (f.avx512_bf16 && f.avx512f && f.avx512bw && f.avx512dq && f.avx512vl) return &gemm_bf16_kernel_avx512bf16();
+    return nullptr;
+  }();
+  return k;
+}
+
+// Grow-only, 64-byte aligned per-thread packing buffers (as gemm_scratch).
+class Scratch {
+ public:
+  ~Scratch() { std::free(data_); }
+  uint32_t* get(size_t elems) {
+    if (elems > capacity_) {
+      std::free(data_);
+      const size_t bytes = (elems * 4 + 63) / 64 * 64;
+      data_ = static_cast<uint32_t*>(std::aligned_alloc(64, bytes));
+      TUNER_CHECK(data_ != nullptr, "out of memory for a bf16 GEMM packing buffer");
+      capacity_ = elems;
+    }
+    return data_;
+  }
+
+ private:
+  uint32_t* data_ = nullptr;
+  size_t capacity_ = 0;
+};
+thread_local Scratch tls_pack_a, tls_pack_b;
+
+// One operand as the packers read it: element (x, k) of op(X) for x along M (A) or N (B).
+// k_contiguous: X stored with k along its rows (A not transposed, B transposed).
+struct Operand {
+  const uint16_t* p;
+  int64_t ld;
+  bool k_contiguous;
+  const uint16_t* at(int x, int k) const { return k_contiguous ? p + int64_t(x) * ld + k : p + int64_t(k) * ld + x; }
+};
+
+// Packs slivers of W (= MR or NR) lines x0 + s * W .. of op(X), k in [p0, p0 + kc), sliver s
+// written at dst + s * W * kdim. Lines at or past n are zero.
+void pack(uint32_t* dst, bool pairs, const Operand& X, int W, int x0, int n, int s0, int s1, int p0, int kc) {
+  const int kp = (kc + 1) / 2;
+  const int kdim = pairs ? kp : kc;
+  for (int s = s0; s < s1; ++s) {
+    uint32_t* out = dst + int64_t(s) * W * kdim;
+    const int first = s * W, lines = std::min(W, n - first);
+    if (pairs) {
+      const int full = kc / 2;  // pairs with both halves inside K
+      if (X.k_contiguous) {
+        for (int x = 0; x < lines; ++x) {
+          const uint16_t* src = X.at(x0 + first + x, p0);
+          for (int q = 0; q < full; ++q) out[int64_t(q) * W + x] = uint32_t(src[2 * q]) | uint32_t(src[2 * q + 1]) << 16;
+          if (full < kp) out[int64_t(full) * W + x] = src[2 * full];
+        }
+      } else {
+        for (int q = 0; q < kp; ++q) {
+          const uint16_t* lo = X.at(x0 + first, p0 + 2 * q);
+          uint32_t* o = out + int64_t(q) * W;
+          if (q < full) {
+            const uint16_t* hi = lo + X.ld;
+            for (int x = 0; x < lines; ++x) o[x] = uint32_t(lo[x]) | uint32_t(hi[x]) << 16;
+          } else {
+            for (int x = 0; x < lines; ++x) o[x] = lo[x];
+          }
+        }
+      }
+      for (int q = 0; q < kp; ++q)
+        for (int x = lines; x < W; ++x) out[int64_t(q) * W + x] = 0;
+    } else {
+      float* o = reinterpret_cast<float*>(out);
+      if (X.k_contiguous) {
+        for (int x = 0; x < lines; ++x) {
+          const uint16_t* src = X.at(x0 + first + x, p0);
+          for (int k = 0; k < kc; ++k) o[int64_t(k) * W + x] = bf16_to_f32(src[k]);
+        }
+      } else {
+        for (int k = 0; k < kc; ++k) {
+          const uint16_t* src = X.at(x0 + first, p0 + k);
+          for (int x = 0; x < lines; ++x) o[int64_t(k) * W + x] = bf16_to_f32(src[x]);
+        }
+      }
+      for (int k = 0; k < kc; ++k)
+        for (int x = lines; x < W; ++x) o[int64_t(k) * W + x] = 0.0f;
+    }
+  }
+}
+
+struct Problem {
+  Bf16Plan plan;
+  int M, N, K;
+  float alpha;
+  Operand A, B;
+  float* C;
+  int64_t ldc;
+};
+
+void micro(const Problem& p, int kc, const uint32_t* a, const uint32_t* b, float* c, int mr, int nr, float beta) {
+  if (p.plan.pairs) p.plan.micro_pairs((kc + 1) / 2, a, b, c, p.ldc, mr, nr, p.alpha, beta);
+  else p.plan.micro_f32(kc, reinterpret_cast<const float*>(a), reinterpret_cast<const float*>(b), c, p.ldc, mr, nr, p.alpha, beta);
+}
+
+int kdim(const Bf16Plan& plan, int kc) { return plan.pairs ? (kc + 1) / 2 : kc; }
+
+// Rows [m0, m1) of C against B slivers [s0, s1) of the packed panel.
+void compute(const Problem& p, const uint32_t* bpack, int jc, int nc, int pc, int kc, float beta, int m0, int m1,
+             int s0, int s1) {
+  const Bf16Plan& k = p.plan;
+  const int kd = kdim(k, kc);
+  uint32_t* apack = tls_pack_a.get(size_t(ceil_div(std::min(k.mc, m1 - m0), k.mr)) * k.mr * kd);
+  for (int ic = m0; ic < m1; ic += k.mc) {
+    const int mc = std::min(k.mc, m1 - ic);
+    pack(apack, k.pairs, p.A, k.mr, ic, mc, 0, ceil_div(mc, k.mr), pc, kc);
+    for (int s = s0; s < s1; ++s) {
+      const int nr = std::min(k.nr, nc - s * k.nr);
+      const uint32_t* b = bpack + int64_t(s) * k.nr * kd;
+      float* cblock = p.C + int64_t(ic) * p.ldc + jc + s * k.nr;
+      for (int ir = 0; ir < mc; ir += k.mr)
+        micro(p, kc, apack + int64_t(ir) * kd, b, cblock + int64_t(ir) * p.ldc, std::min(k.mr, mc - ir), nr, beta);
+    }
+  }
+}
+
+// Runs f(t) for every task t in [0, n), threads claiming the next task as they finish one
+// (what a task computes never depends on the thread that runs it).
+template <class F>
+void parallel_tasks(ThreadPool* pool, int n, const F& f) {
+  std::atomic<int> next{0};
+  pool->parallel_for(pool->size(), [&](int64_t, int64_t, int) {
+    for (int t = next.fetch_add(1, std::memory_order_relaxed); t < n; t = next.fetch_add(1, std::memory_order_relaxed)) f(t);
+  });
+}
+
+inline int units_per_task(int units, int threads, int cap) { return std::max(1, std::min(cap, ceil_div(units, threads * 4))); }
+
+void scale_c(float* C, int64_t ldc, int M, int N, float beta) {
+  for (int i = 0; i < M; ++i) {
+    float* row = C + int64_t(i) * ldc;
+    if (beta == 0.0f) std::fill(row, row + N, 0.0f);
+    else if (beta != 1.0f) for (int j = 0; j < N; ++j) row[j] *= beta;
+  }
+}
+
+}  // namespace
+
+// gemm_bf16 on an explicit kernel: the vdpbf16ps one (native) or sgemm's f32 kernel `f32`
+// widening the operands; tests run every path this CPU can.
+void gemm_bf16_with(const GemmBf16Kernel* native, const GemmKernel& f32, Trans ta, Trans tb, int M, int N, int K,
+                    float alpha, const uint16_t* A, int lda, const uint16_t* B, int ldb, float beta, float* C, int ldc,
+                    ThreadPool* pool) {
+  TUNER_CHECK(M >= 0 && N >= 0 && K >= 0, "gemm_bf16: negative size");
+  if (M == 0 || N == 0) return;
+  TUNER_CHECK(ldc >= N, "gemm_bf16: ldc < N");
+  if (K == 0 || alpha == 0.0f) {
+    scale_c(C, ldc, M, N, beta);
+    return;
+  }
+  TUNER_CHECK(lda >= (ta == Trans::N ? K : M), "gemm_bf16: lda smaller than a row of A");
+  TUNER_CHECK(ldb >= (tb == Trans::N ? N : K), "gemm_bf16: ldb smaller than a row of B");
+  const Bf16Plan plan = plan_for(native, f32);
+  const Problem p{plan, M, N, K, alpha, {A, lda, ta == Trans::N}, {B, ldb, tb == Trans::T}, C, ldc};
+  const int threads = pool ? pool->size() : 1;
+  const int m_slivers = ceil_div(M, plan.mr);
+  const bool split_rows = threads == 1 || m_slivers >= 4 * threads;
+  for (int jc = 0; jc < N; jc += plan.nc) {
+    const int nc = std::min(plan.nc, N - jc);
+    const int n_slivers = ceil_div(nc, plan.nr);
+    for (int pc = 0; pc < K; pc += plan.kc) {
+      const int kc = std::min(plan.kc, K - pc);
+      const float beta_k = pc == 0 ? beta : 1.0f;
+      uint32_t* bpack = tls_pack_b.get(size_t(n_slivers) * plan.nr * kdim(plan, kc));
+      if (threads == 1) {
+        pack(bpack, plan.pairs, p.B, plan.nr, jc, nc, 0, n_slivers, pc, kc);
+        compute(p, bpack, jc, nc, pc, kc, beta_k, 0, M, 0, n_slivers);
+        continue;
+      }
+      const int b_step = units_per_task(n_slivers, threads, n_slivers);
+      parallel_tasks(pool, ceil_div(n_slivers, b_step), [&](int t) {
+        pack(bpack, plan.pairs, p.B, plan.nr, jc, nc, t * b_step, std::min(n_slivers, (t + 1) * b_step), pc, kc);
+      });
+      if (split_rows) {
+        const int step = units_per_task(m_slivers, threads, plan.mc / plan.mr);
+        parallel_tasks(pool, ceil_div(m_slivers, step), [&](int t) {
+          compute(p, bpack, jc, nc, pc, kc, beta_k, t * step * plan.mr, std::min(M, (t + 1) * step * plan.mr), 0, n_slivers);
+        });
+      } else {
+        parallel_tasks(pool, ceil_div(n_slivers, b_step), [&](int t) {
+          compute(p, bpack, jc, nc, pc, kc, beta_k, 0, M, t * b_step, std::min(n_slivers, (t + 1) * b_step));
+        });
+      }
+    }
+  }
+}
+
+void gemm_bf16(Trans ta, Trans tb, int M, int N, int K, float alpha, const uint16_t* A, int lda, const uint16_t* B,
+               int ldb, float beta, float* C, int ldc, ThreadPool* pool) {
+  gemm_bf16_with(native_kernel(), gemm_kernel_best(), ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, pool);
+}
+
+bool gemm_bf16_native() { return native_kernel() != nullptr; }
+
+const char* gemm_bf16_kernel_name() {
+  static const std::string name = native_kernel() ? std::string(native_kernel()->name) : "f32-" + std::string(gemm_kernel_best().name);
+  return name.c_str();
+}
+
+void gemm_bf16_reference(Trans ta, Trans tb, int M, int N, int K, float alpha, const uint16_t* A, int lda,
+                         const uint16_t* B, int ldb, float beta, float* C, int ldc) {
+  for (int i = 0; i < M; ++i)
+    for (int j = 0; j < N; ++j) {
+      double sum = 0.0;
+      for (int k = 0; k < K; ++k) {
+        const uint16_t a = ta == Trans::N ? A[int64_t(i) * lda + k] : A[int64_t(k) * lda + i];
+        const uint16_t b = tb == Trans::N ? B[int64_t(k) * ldb + j] : B[int64_t(j) * ldb + k];
+        sum += double(bf16_to_f32(a)) * double(bf16_to_f32(b));
+      }
+      float& c = C[int64_t(i) * ldc + j];
+      c = float(alpha * sum) + (beta == 0.0f ? 0.0f : beta * c);
+    }
+}
+
+void round_to_bf16(uint16_t* dst, const float* src, int64_t n, ThreadPool* pool) {
+  const RoundToBf16Kernel round = native_kernel() ? native_kernel()->round : round_to_bf16_generic;
+  constexpr int64_t kChunk = 16384;
+  parallel_rows(pool, (n + kChunk - 1) / kChunk, [&](int64_t b, int64_t e, int) {
+    const int64_t lo = b * kChunk, hi = std::min(n, e * kChunk);
+    round(dst + lo, src + lo, hi - lo);
+  });
+}
+
+void round_rows_to_bf16(uint16_t* dst, const float* src, int64_t lds, int rows, int cols, ThreadPool* pool) {
+  const RoundToBf16Kernel round = native_kernel() ? native_kernel()->round : round_to_bf16_generic;
+  parallel_rows(pool, rows, [&](int64_t b, int64_t e, int) {
+    for (int64_t r = b; r < e; ++r) round(dst + r * cols, src + r * lds, cols);
+  });
+}
+
+}  // namespace tuner

@@ -1,0 +1,172 @@
+// gemm_bf16 on every path this CPU can run (the vdpbf16ps kernel where AVX512_BF16 exists, and
+// always the widening fallback on each sgemm micro-kernel: generic, AVX2, AVX-512), against
+//  - gemm_bf16_reference (exact products summed in double): f32 summation error only;
+//  - sgemm_reference on the f32 values before rounding: within bf16's input rounding (2^-8
+//    relative per operand, bounded by sum |a b|), the tolerance bf16 training lives with;
+// for the three products of a linear layer (forward X W^T, dX = dY W, dW = dY^T X) and the fourth
+// combination, sizes around tile and block edges (odd K, K past the 512 block), strided rows,
+// alpha / beta (beta = 0 over NaN), and identical bits for 1, 2 and 3 threads. round_to_bf16
+// must give f32_to_bf16's bits (ties, subnormals, infinities, NaN) on every path.
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "check_macros.h"
+#include "kernels/cpu/gemm_bf16_internal.h"
+#include "kernels/cpu/gemm_internal.h"
+#include "tuner/cpu_features.h"
+#include "tuner/dtype.h"
+#include "tuner/gemm_bf16.h"
+#include "tuner/threadpool.h"
+
+using namespace tuner;
+
+namespace {
+
+struct Path {
+  std::string name;
+  const GemmBf16Kernel* native;
+  const GemmKernel* f32;
+};
+
+std::vector<Path> paths() {
+  const CpuFeatures& f = cpu_features();
+  std::vector<Path> p{{"f32-generic", nullptr, &gemm_kernel_generic()}};
+  if (f.avx2 && f.fma) p.push_back({"f32-avx2", nullptr, &gemm_kernel_avx2()});
+  if (f.avx512f && f.avx512bw && f.avx512dq && f.avx512vl) p.push_back({"f32-avx512", nullptr, &gemm_kernel_avx512()});
+  if (f.avx512_bf16 && f.avx512f && f.avx512bw && f.avx512dq && f.avx512vl)
+    p.push_back({"avx512bf16", &gemm_bf16_kernel_avx512bf16(), &gemm_kernel_best()});
+  return p;
+}
+
+struct Case {
+  const char* what;
+  Trans ta, tb;
+  int M, N, K, pad;
+  float alpha, beta;
+};
+
+void check(const Path& path, const Case& c, std::mt19937& rng, ThreadPool* pools[3]) {
+  const int ar = c.ta == Trans::N ? c.M : c.K, ac = c.ta == Trans::N ? c.K : c.M;
+  const int br = c.tb == Trans::N ? c.K : c.N, bc = c.tb == Trans::N ? c.N : c.K;
+  const int lda = ac + c.pad, ldb = bc + c.pad, ldc = c.N + c.pad;
+  std::uniform_real_distribution<float> dist(-1.0f, 1.0f);
+  std::vector<float> Af(size_t(ar) * lda), Bf(size_t(br) * ldb);
+  for (auto& x : Af) x = dist(rng);
+  for (auto& x : Bf) x = dist(rng);
+  std::vector<uint16_t> A(Af.size()), B(Bf.size());
+  round_to_bf16(A.data(), Af.data(), (int64_t)A.size(), nullptr);
+  round_to_bf16(B.data(), Bf.data(), (int64_t)B.size(), nullptr);
+  std::vector<float> C0(size_t(c.M) * ldc);
+  for (auto& x : C0) x = c.beta == 0.0f ? NAN : dist(rng);
+  for (int i = 0; i < c.M; ++i)
+    for (int j = c.N; j < ldc; ++j) C0[size_t(i) * ldc + j] = 777.0f;  // padding must stay
+
+  std::vector<float> exact = C0, f32ref = C0;
+  gemm_bf16_reference(c.ta, c.tb, c.M, c.N, c.K, c.alpha, A.data(), lda, B.data(), ldb, c.beta, exact.data(), ldc);
+  sgemm_reference(c.ta, c.tb, c.M, c.N, c.K, c.alpha, Af.data(), lda, Bf.data(), ldb, c.beta, f32ref.data(), ldc);
+  // sum_k |a b| per element, for the bounds.
+  std::vector<float> Aabs(Af.size()), Babs(Bf.size()), mag(C0.size(), 0.0f);
+  for (size_t i = 0; i < Af.size(); ++i) Aabs[i] = std::fabs(Af[i]);
+  for (size_t i = 0; i < Bf.size(); ++i) Babs[i] = std::fabs(Bf[i]);
+  sgemm_reference(c.ta, c.tb, c.M, c.N, c.K, std::fabs(c.alpha), Aabs.data(), lda, Babs.data(), ldb, 0.0f, mag.data(), ldc);
+
+  std::vector<float> first;
+  for (int t = 0; t < 3; ++t) {
+    std::vector<float> C = C0;
+    gemm_bf16_with(path.native, *path.f32, c.ta, c.tb, c.M, c.N, c.K, c.alpha, A.data(), lda, B.data(), ldb, c.beta,
+                   C.data(), ldc, pools[t]);
+    int bad = 0;
+    for (int i = 0; i < c.M && bad < 3; ++i)
+      for (int j = 0; j < ldc && bad < 3; ++j) {
+        const size_t x = size_t(i) * ldc + j;
+        if (j >= c.N) {
+          if (C[x] != 777.0f) ++bad, std::fprintf(stderr, "%s %s: padding (%d,%d) changed\n", path.name.c_str(), c.what, i, j);
+          continue;
+        }
+        const double cmag = mag[x] + (c.beta == 0.0f ? 0.0 : std::fabs(c.beta * C0[x]));
+        const double tol_exact = 2.0 * (c.K + 2) * 0x1p-24 * cmag + 1e-30;
+        const double tol_bf16 = 2.0 * 0x1p-8 * cmag + tol_exact;
+        if (!(std::fabs(C[x] - exact[x]) <= tol_exact) || !(std::fabs(C[x] - f32ref[x]) <= tol_bf16)) {
+          ++bad;
+          std::fprintf(stderr, "%s %s M=%d N=%d K=%d threads=%d: C(%d,%d) = %.9g, exact %.9g (tol %.3g), f32 %.9g (tol %.3g)\n",
+                       path.name.c_str(), c.what, c.M, c.N, c.K, t + 1, i, j, C[x], exact[x], tol_exact, f32ref[x], tol_bf16);
+        }
+      }
+    g_failures += bad;
+    if (t == 0) first = C;
+    else if (std::memcmp(first.data(), C.data(), C.size() * sizeof(float)) != 0) {
+      std::fprintf(stderr, "%s %s: %d threads gave other bits than 1\n", path.name.c_str(), c.what, t + 1);
+      ++g_failures;
+    }
+  }
+}
+
+void check_rounding() {
+  std::vector<float> v = {0.0f, -0.0f, 1.0f, -1.0f, 1.00390625f /* tie, even stays */, 1.01171875f /* tie, rounds up */,
+                          bits_to_f32(0x3f80ffff), bits_to_f32(0x00000001) /* subnormal */, bits_to_f32(0x807fffff),
+                          INFINITY, -INFINITY, NAN, bits_to_f32(0x7f800001) /* signalling NaN */, bits_to_f32(0x7f7fffff),
+                          3.14159265f, -2.7182818f, 65504.0f, 1e-40f};
+  std::mt19937 rng(5);
+  std::uniform_int_distribution<uint32_t> bits;
+  for (int i = 0; i < 1000; ++i) v.push_back(bits_to_f32(bits(rng)));
+  for (int n : {(int)v.size(), 15, 17, 33}) {
+    std::vector<uint16_t> got(n), generic(n);
+    round_to_bf16(got.data(), v.data(), n, nullptr);
+    round_to_bf16_generic(generic.data(), v.data(), n);
+    for (int i = 0; i < n; ++i) {
+      const uint16_t want = f32_to_bf16(v[i]);
+      if (got[i] != want || generic[i] != want) {
+        std::fprintf(stderr, "round_to_bf16(%08x) = %04x / %04x, want %04x\n", f32_to_bits(v[i]), got[i], generic[i], want);
+        ++g_failures;
+      }
+    }
+    for (int i = 0; i < n; ++i) EXPECT(!std::isnan(v[i]) || std::isnan(bf16_to_f32(got[i])));
+  }
+  // Strided rows: only the first cols of each row.
+  std::vector<float> m(3 * 21, 1.5f);
+  for (int r = 0; r < 3; ++r) m[r * 21 + 20] = NAN;
+  std::vector<uint16_t> d(3 * 20);
+  round_rows_to_bf16(d.data(), m.data(), 21, 3, 20, nullptr);
+  for (uint16_t x : d) EXPECT(x == f32_to_bf16(1.5f));
+}
+
+}  // namespace
+
+int main() {
+  ThreadPool p2(2), p3(3);
+  ThreadPool* pools[3] = {nullptr, &p2, &p3};
+  std::mt19937 rng(42);
+  const Trans N = Trans::N, T = Trans::T;
+  const Case cases[] = {
+      {"forward X W^T", N, T, 64, 96, 128, 0, 1.0f, 0.0f},
+      {"forward X W^T, K past a block, odd", N, T, 29, 70, 1031, 3, 1.0f, 1.0f},
+      {"dX = dY W", N, N, 45, 130, 99, 0, 1.0f, 0.0f},
+      {"dX += dY W", N, N, 15, 33, 513, 2, 1.0f, 1.0f},
+      {"dW += dY^T X", T, N, 47, 65, 300, 1, 1.0f, 1.0f},
+      {"dW = dY^T X, odd K", T, N, 14, 32, 7, 0, 1.0f, 0.0f},
+      {"A^T B^T", T, T, 31, 17, 129, 5, -0.5f, 0.25f},
+      {"1 x 1 x 1", N, T, 1, 1, 1, 0, 2.0f, 0.0f},
+      {"single row", N, T, 1, 200, 64, 0, 1.0f, 0.0f},
+      {"single column", T, N, 90, 1, 33, 0, 1.0f, 0.5f},
+      {"many rows (threads split rows)", N, T, 200, 40, 64, 0, 1.0f, 0.0f},
+      {"wide (threads split columns)", N, N, 20, 300, 40, 0, 1.0f, 0.0f},
+  };
+  int runs = 0;
+  for (const Path& path : paths()) {
+    for (const Case& c : cases) check(path, c, rng, pools), ++runs;
+    std::printf("%s: %zu cases\n", path.name.c_str(), sizeof(cases) / sizeof(cases[0]));
+  }
+  // K = 0 scales C; alpha = 0 likewise; M or N = 0 touches nothing.
+  std::vector<float> C = {1.0f, 2.0f};
+  gemm_bf16(Trans::N, Trans::N, 1, 2, 0, 1.0f, nullptr, 1, nullptr, 2, 0.5f, C.data(), 2, nullptr);
+  EXPECT(C[0] == 0.5f && C[1] == 1.0f);
+  EXPECT_ERROR([] { float c = 0; uint16_t a = 0; gemm_bf16(Trans::N, Trans::N, 1, 1, 2, 1.0f, &a, 1, &a, 1, 0.0f, &c, 1, nullptr); },
+               "internal", "lda");
+  check_rounding();
+  std::printf("gemm_bf16 runs %s here; %d path x case checks\n", gemm_bf16_kernel_name(), runs);
+  return finish("test_gemm_bf16");
+}
