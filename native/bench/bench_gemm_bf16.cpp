@@ -1,0 +1,122 @@
+// gemm_bf16 against our f32 sgemm and PyTorch's bf16 matmul (oneDNN), in the same run, on the
+// products of a training step of the benchmark model (bench/train-bench.ts: C 512, F 1376,
+// V 32000, B*T 1024 rows) in their three layouts (forward X W^T, dX = dY W, dW = dY^T X), plus a
+// large square. Ours run alternately (bf16, f32, bf16, ...) so both see the same machine load;
+// the best of --reps calls counts. PyTorch runs after ours in a child python3 (Debian's
+// python3-torch), with OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE removed from its environment so it
+// picks its own best kernels for this CPU. Prints GFLOP/s and the ratios bf16 / f32 and
+// bf16 / torch bf16; speeds on a shared machine mean something only as such ratios.
+// Usage: tuner-bench-gemm-bf16 [--threads N] [--reps R] [--skip-torch]
+#include <algorithm>
+#include <chrono>
+#include <functional>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "tuner/cpu_features.h"
+#include "tuner/gemm.h"
+#include "tuner/gemm_bf16.h"
+#include "tuner/threadpool.h"
+
+using namespace tuner;
+
+namespace {
+
+struct Shape {
+  const char* what;
+  Trans ta, tb;
+  int M, N, K;
+};
+
+double seconds_of(const std::function<void()>& f) {
+  const auto t0 = std::chrono::steady_clock::now();
+  f();
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  int threads = ThreadPool::hardware_threads(), reps = 10;
+  bool torch = true;
+  for (int i = 1; i < argc; ++i) {
+    if (!std::strcmp(argv[i], "--threads") && i + 1 < argc) threads = std::atoi(argv[++i]);
+    else if (!std::strcmp(argv[i], "--reps") && i + 1 < argc) reps = std::atoi(argv[++i]);
+    else if (!std::strcmp(argv[i], "--skip-torch")) torch = false;
+    else {
+      std::fprintf(stderr, "usage: tuner-bench-gemm-bf16 [--threads N] [--reps R] [--skip-torch]\n");
+      return 2;
+    }
+  }
+  const Trans N = Trans::N, T = Trans::T;
+  const int rows = 1024, C = 512, F = 1376, V = 32000;
+  const Shape shapes[] = {
+      {"q/k/v/o fwd   X W^T", N, T, rows, C, C},   {"q/k/v/o dX    dY W", N, N, rows, C, C},
+      {"q/k/v/o dW    dY^T X", T, N, C, C, rows},  {"gate/up fwd   X W^T", N, T, rows, F, C},
+      {"gate/up dX    dY W", N, N, rows, C, F},    {"gate/up dW    dY^T X", T, N, F, C, rows},
+      {"down fwd      X W^T", N, T, rows, C, F},   {"down dX       dY W", N, N, rows, F, C},
+      {"down dW       dY^T X", T, N, C, F, rows},  {"lm_head fwd   X E^T", N, T, rows, V, C},
+      {"square 2048", N, N, 2048, 2048, 2048},
+  };
+  ThreadPool pool(threads);
+  const CpuFeatures& f = cpu_features();
+  std::printf("CPU: avx2 %d avx512f %d avx512_bf16 %d; threads %d; gemm_bf16 kernel %s, sgemm kernel %s\n", f.avx2,
+              f.avx512f, f.avx512_bf16, threads, gemm_bf16_kernel_name(), sgemm_kernel_name());
+  std::mt19937 rng(1);
+  std::uniform_real_distribution<float> dist(-1.0f, 1.0f);
+  std::vector<double> ours_bf16, ours_f32;
+  for (const Shape& s : shapes) {
+    const int64_t na = int64_t(s.M) * s.K, nb = int64_t(s.K) * s.N;
+    std::vector<float> A(na), B(nb), Cf(int64_t(s.M) * s.N), Cb(Cf.size());
+    for (auto& x : A) x = dist(rng);
+    for (auto& x : B) x = dist(rng);
+    std::vector<uint16_t> Ab(na), Bb(nb);
+    round_to_bf16(Ab.data(), A.data(), na, &pool);
+    round_to_bf16(Bb.data(), B.data(), nb, &pool);
+    const int lda = s.ta == N ? s.K : s.M, ldb = s.tb == N ? s.N : s.K;
+    double best_b = 1e30, best_f = 1e30;
+    const int r = s.M >= 2048 || s.N > 4096 ? std::max(2, reps / 3) : reps;
+    for (int i = 0; i <= r; ++i) {  // the first call of each warms up
+      const double tb = seconds_of([&] { gemm_bf16(s.ta, s.tb, s.M, s.N, s.K, 1.0f, Ab.data(), lda, Bb.data(), ldb, 0.0f, Cb.data(), s.N, &pool); });
+      const double tf = seconds_of([&] { sgemm(s.ta, s.tb, s.M, s.N, s.K, 1.0f, A.data(), lda, B.data(), ldb, 0.0f, Cf.data(), s.N, &pool); });
+      if (i > 0) best_b = std::min(best_b, tb), best_f = std::min(best_f, tf);
+    }
+    const double flops = 2.0 * s.M * s.N * s.K;
+    ours_bf16.push_back(flops / best_b / 1e9);
+    ours_f32.push_back(flops / best_f / 1e9);
+  }
+  std::vector<double> torch_bf16(sizeof(shapes) / sizeof(shapes[0]), 0.0), torch_f32 = torch_bf16;
+  std::string torch_name = "skipped";
+  if (torch) {
+    std::string cmd = "env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE OPENBLAS_NUM_THREADS=" + std::to_string(threads) +
+                      " OMP_NUM_THREADS=" + std::to_string(threads) + " /usr/bin/python3 " TUNER_BENCH_DIR "/gemm_bf16_torch.py " +
+                      std::to_string(threads) + " " + std::to_string(reps);
+    for (const Shape& s : shapes)
+      cmd += std::string(" ") + (s.ta == N ? "N" : "T") + "," + (s.tb == N ? "N" : "T") + "," + std::to_string(s.M) + "," +
+             std::to_string(s.N) + "," + std::to_string(s.K);
+    if (FILE* p = popen(cmd.c_str(), "r")) {
+      char line[256];
+      size_t i = 0;
+      if (std::fgets(line, sizeof line, p)) torch_name = std::string(line, strcspn(line, "\n"));
+      while (i < torch_bf16.size() && std::fgets(line, sizeof line, p))
+        if (std::sscanf(line, "%lf %lf", &torch_bf16[i], &torch_f32[i]) == 2) ++i;
+      if (pclose(p) != 0 || i < torch_bf16.size()) torch_name = "failed (python3 with torch needed: apt-get install python3-torch)";
+    }
+  }
+  std::printf("peer: %s\n\n", torch_name.c_str());
+  std::printf("%-22s %5s %5s %5s | %9s %9s %7s | %10s %9s %9s\n", "product", "M", "N", "K", "bf16", "f32", "bf16/f32",
+              "torch bf16", "torch f32", "bf16/torch");
+  std::printf("%-22s %5s %5s %5s | %9s %9s %7s | %10s %9s %9s\n", "", "", "", "", "GFLOP/s", "GFLOP/s", "", "GFLOP/s",
+              "GFLOP/s", "bf16");
+  for (size_t i = 0; i < ours_bf16.size(); ++i) {
+    const Shape& s = shapes[i];
+    std::printf("%-22s %5d %5d %5d | %9.1f %9.1f %6.2fx", s.what, s.M, s.N, s.K, ours_bf16[i], ours_f32[i], ours_bf16[i] / ours_f32[i]);
+    if (torch_bf16[i] > 0) std::printf(" | %10.1f %9.1f %8.2fx\n", torch_bf16[i], torch_f32[i], ours_bf16[i] / torch_bf16[i]);
+    else std::printf(" | %10s %9s %9s\n", "-", "-", "-");
+  }
+  return 0;
+}
