@@ -116,6 +116,10 @@ struct Batch {
   const uint32_t* targets = nullptr;
   const uint8_t* loss_mask = nullptr;
   int B = 0, T = 0;
+  // Packed rows (several records in one row): [B*T] the position in its row where each token's
+  // record begins. Attention stays within a record and positions restart at 0 there, so each
+  // record computes what it would alone. Null: one record per row.
+  const int32_t* sample_start = nullptr;
 };
 
 // Parses dir/config.json (errors name the file and field; unsupported architectures list the

@@ -96,10 +96,11 @@ void swiglu_backward_ref(float* dgate, float* dup, const float* dout, const floa
 // transformers masks it for Mistral / Qwen2: query i sees keys j with i - W < j <= i (W keys,
 // itself included); W = 0 (or W >= T) is plain causal attention.
 void attention_forward_ref(float* y, float* probs, const float* q, const float* k, const float* v, int B, int T, int NH,
-                           int NKV, int HD, int window);
+                           int NKV, int HD, int window, const int32_t* sample_start = nullptr);
 // dq, dk, dv are overwritten.
 void attention_backward_ref(float* dq, float* dk, float* dv, const float* dy, const float* probs, const float* q,
-                            const float* k, const float* v, int B, int T, int NH, int NKV, int HD, int window);
+                            const float* k, const float* v, int B, int T, int NH, int NKV, int HD, int window,
+                            const int32_t* sample_start = nullptr);
 
 // losses[N] = -log softmax(logits)[target] (0 where mask = 0); returns the mean over masked rows
 // (0 when none). Backward writes dlogits[N,V] = scale * (softmax - onehot) * mask / count.
@@ -125,8 +126,12 @@ void swiglu_backward(float* dgate, float* dup, const float* dout, const float* g
                      ThreadPool* pool);
 void swiglu_forward_backward(float* out, float* dgate, float* dup, const float* dout, const float* gate, const float* up,
                              int64_t n, ThreadPool* pool);
-void rope_forward(float* x, const float* cos, const float* sin, int B, int T, int nh, int HD, ThreadPool* pool);
-void rope_backward(float* dx, const float* cos, const float* sin, int B, int T, int nh, int HD, ThreadPool* pool);
+// pos [B*T] (packed rows): the table row of each position, its place in its own record; null:
+// the position in the row (t).
+void rope_forward(float* x, const float* cos, const float* sin, int B, int T, int nh, int HD, ThreadPool* pool,
+                  const int32_t* pos = nullptr);
+void rope_backward(float* dx, const float* cos, const float* sin, int B, int T, int nh, int HD, ThreadPool* pool,
+                   const int32_t* pos = nullptr);
 // Causal attention that keeps only lse[B, NH, T] (log-sum-exp of each score row) instead of the
 // [B, NH, T, T] probabilities: backward recomputes each probability block from q, k and lse
 // (flash-attention style), so attention memory grows with T, not T^2, for one extra Q K^T
@@ -155,12 +160,18 @@ inline void apply_attention_extras(float* row, float* t, int n, int query, int k
   if (ex->alibi)
     for (int j = 0; j < n; j++) row[j] += ex->alibi[h] * (float)(key0 + j - query);
 }
+// sample_start [B*T] (packed rows, Batch::sample_start): query i sees only keys j >= sample_start[i],
+// its own record; row blocks end at record boundaries and start their keys at the record's
+// start, so the blocks between records are never computed (work grows with the sum of squared
+// record lengths, not T^2). Null: one record per row.
 void attention_forward(float* y, float* lse, const float* q, const float* k, const float* v, float* scratch, int B, int T,
-                       int NH, int NKV, int HD, int window, ThreadPool* pool, const AttentionExtras* extras = nullptr);
+                       int NH, int NKV, int HD, int window, ThreadPool* pool, const AttentionExtras* extras = nullptr,
+                       const int32_t* sample_start = nullptr);
 // dq, dk, dv are overwritten; y is the forward output (its row dot with dy replaces rowsum(P dP)).
 void attention_backward(float* dq, float* dk, float* dv, const float* dy, const float* y, const float* lse, const float* q,
                         const float* k, const float* v, float* scratch, int B, int T, int NH, int NKV, int HD,
-                        int window, ThreadPool* pool, const AttentionExtras* extras = nullptr);
+                        int window, ThreadPool* pool, const AttentionExtras* extras = nullptr,
+                        const int32_t* sample_start = nullptr);
 // Cross-entropy (cross_entropy_cpu.cpp). mask == nullptr counts every row. The forward also
 // writes lse[N], each counted row's log-sum-exp (0 elsewhere), so that the backward is one pass
 // per row: logits become dlogits = scale * (softmax - onehot) / count in place (0 on rows with

@@ -26,6 +26,9 @@ struct ShardSet {
   std::vector<uint64_t> doc_offsets;  // num_documents + 1 entries into tokens / mask
   std::vector<uint32_t> tokens;
   std::vector<uint8_t> mask;
+  // Packed documents: offsets into tokens where a record after a document's first begins,
+  // increasing (the shard format's sample starts). Empty: one record per document.
+  std::vector<uint64_t> sample_starts;
 
   uint64_t num_documents() const { return doc_offsets.empty() ? 0 : doc_offsets.size() - 1; }
 };
@@ -48,8 +51,14 @@ struct BatchBuffers {
   std::vector<uint32_t> tokens, targets;
   std::vector<uint8_t> loss_mask;
   int B = 0, T = 0;
+  // [B*T] where each position's record begins in its row, filled when the data is packed
+  // (empty otherwise: batch() then leaves Batch::sample_start null).
+  std::vector<int32_t> sample_start;
+  int64_t real_tokens = 0;  // positions holding a document's token; the rest is padding
   Batch batch() const;
   int64_t trained_tokens() const;  // positions with loss_mask = 1
+  // Fraction of the batch's B*T positions that are padding (no document token).
+  double padding_fraction() const { return B * T > 0 ? 1.0 - (double)real_tokens / ((double)B * T) : 0.0; }
 };
 
 // One document is one row: inputs doc[0..n-2], targets doc[1..n-1] (the mask of a target is
@@ -69,6 +78,7 @@ class BatchLoader {
 
  private:
   void fill_row(uint64_t doc, int row, BatchBuffers* out) const;
+  void fill_row_samples(uint64_t doc, int row, BatchBuffers* out) const;  // packed data: record starts
   const std::vector<uint64_t>& order();
 
   const ShardSet* data_;

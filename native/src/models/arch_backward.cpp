@@ -82,15 +82,15 @@ void LlamaModel::backward_arch(float loss_scale, ThreadPool* pool) {
     {
       ProfScope ps(prof_, kProfAttention);
       attention_backward(ws.dq, ws.dk, ws.dv, ws.datt, a.att, a.lse, a.q, a.k, a.v, ws.attn_scratch, B, T, NH, NKV, HD,
-                         cfg_.attention_window(l), pool, &ex);
+                         cfg_.attention_window(l), pool, &ex, ws.starts());
     }
     if (cfg_.positions == PositionKind::Rope) {
       ProfScope ps(prof_, kProfNormRope);
       const bool local = cfg_.local_rope(l);
       const float* cs = local ? ws.cos_local : ws.cos;
       const float* sn = local ? ws.sin_local : ws.sin;
-      rope_backward(ws.dq, cs, sn, B, T, NH, HD, pool);
-      rope_backward(ws.dk, cs, sn, B, T, NKV, HD, pool);
+      rope_backward(ws.dq, cs, sn, B, T, NH, HD, pool, ws.pos());
+      rope_backward(ws.dk, cs, sn, B, T, NKV, HD, pool, ws.pos());
     }
     const bool need_dx = l > 0 || embed_->grad || L.ln1->grad;
     float* dx1 = need_dx ? ws.dx : nullptr;
@@ -146,7 +146,7 @@ void LlamaModel::backward_arch(float loss_scale, ThreadPool* pool) {
       parallel_rows(pool, (C + CB - 1) / CB, [&](int64_t b, int64_t e, int) {
         int c0 = (int)b * CB, c1 = std::min(C, (int)e * CB);
         for (int n = 0; n < N; n++) {
-          float* dst = dP + (int64_t)(n % T) * C;
+          float* dst = dP + (int64_t)(ws.pos() ? ws.pos()[n] : n % T) * C;
           const float* src = d + (int64_t)n * C;
           for (int c = c0; c < c1; c++) dst[c] += src[c];
         }

@@ -138,7 +138,7 @@ float LlamaModel::run_forward_arch(const Batch& batch, bool training, bool pack_
         float* dst = e0 + n * C;
         const float* row = E + (int64_t)ws.tokens[n] * C;
         if (P) {
-          const float* pr = P + (n % T) * C;
+          const float* pr = P + (int64_t)(ws.pos() ? ws.pos()[n] : n % T) * C;
           for (int c = 0; c < C; c++) dst[c] = row[c] + pr[c];
         } else if (scale != 1.0f) {
           for (int c = 0; c < C; c++) dst[c] = row[c] * scale;
@@ -183,13 +183,14 @@ float LlamaModel::run_forward_arch(const Batch& batch, bool training, bool pack_
         const bool local = cfg_.local_rope(l);
         const float* cs = local ? ws.cos_local : ws.cos;
         const float* sn = local ? ws.sin_local : ws.sin;
-        rope_forward(a.q, cs, sn, B, T, NH, HD, pool);
-        rope_forward(a.k, cs, sn, B, T, NKV, HD, pool);
+        rope_forward(a.q, cs, sn, B, T, NH, HD, pool, ws.pos());
+        rope_forward(a.k, cs, sn, B, T, NKV, HD, pool, ws.pos());
       }
     }
     {
       ProfScope ps(prof_, kProfAttention);
-      attention_forward(a.att, a.lse, a.q, a.k, a.v, ws.attn_scratch, B, T, NH, NKV, HD, cfg_.attention_window(l), pool, &ex);
+      attention_forward(a.att, a.lse, a.q, a.k, a.v, ws.attn_scratch, B, T, NH, NKV, HD, cfg_.attention_window(l), pool, &ex,
+                      ws.starts());
     }
     {
       ProfScope ps(prof_, kProfLinear);

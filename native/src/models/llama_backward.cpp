@@ -82,12 +82,12 @@ void LlamaModel::backward(float loss_scale, ThreadPool* pool) {
     {
       ProfScope ps(prof_, kProfAttention);
       attention_backward(ws.dq, ws.dk, ws.dv, ws.datt, a.att, a.lse, a.q, a.k, a.v, ws.attn_scratch, B, T, NH, NKV, HD,
-                         cfg_.attention_window(l), pool);
+                         cfg_.attention_window(l), pool, nullptr, ws.starts());
     }
     {
       ProfScope ps(prof_, kProfNormRope);
-      rope_backward(ws.dq, ws.cos, ws.sin, B, T, NH, HD, pool);
-      rope_backward(ws.dk, ws.cos, ws.sin, B, T, NKV, HD, pool);
+      rope_backward(ws.dq, ws.cos, ws.sin, B, T, NH, HD, pool, ws.pos());
+      rope_backward(ws.dk, ws.cos, ws.sin, B, T, NKV, HD, pool, ws.pos());
     }
     // Below the first layer only the embedding could use d resid_in; LoRA (embedding frozen,
     // norms frozen) skips those products.

@@ -141,6 +141,7 @@ void LlamaModel::load_batch(const Batch& batch, bool training, uint64_t dropout_
   std::memcpy(ws.tokens.data(), batch.tokens, sizeof(uint32_t) * N);
   for (int i = 0; i < N; i++) ws.targets[i] = batch.loss_mask[i] ? batch.targets[i] : 0;
   std::memcpy(ws.mask.data(), batch.loss_mask, (size_t)N);
+  load_sample_starts(batch);
   if (ws.rope_T != T && cfg_.positions == PositionKind::Rope) {
     float af = 1.0f;  // set by rope_inv_freq: a separate statement, before af is read
     const std::vector<double> inv = rope_inv_freq(cfg_, T, &af);
@@ -248,12 +249,13 @@ void LlamaModel::layer_forward_to_mlp(int l, ThreadPool* pool) {
   }
   {
     ProfScope ps(prof_, kProfNormRope);
-    rope_forward(a.q, ws.cos, ws.sin, B, T, NH, HD, pool);
-    rope_forward(a.k, ws.cos, ws.sin, B, T, NKV, HD, pool);
+    rope_forward(a.q, ws.cos, ws.sin, B, T, NH, HD, pool, ws.pos());
+    rope_forward(a.k, ws.cos, ws.sin, B, T, NKV, HD, pool, ws.pos());
   }
   {
     ProfScope ps(prof_, kProfAttention);
-    attention_forward(a.att, a.lse, a.q, a.k, a.v, ws.attn_scratch, B, T, NH, NKV, HD, cfg_.attention_window(l), pool);
+    attention_forward(a.att, a.lse, a.q, a.k, a.v, ws.attn_scratch, B, T, NH, NKV, HD, cfg_.attention_window(l), pool,
+                      nullptr, ws.starts());
   }
   { ProfScope ps(prof_, kProfLinear); linear_forward(L.o, a.mid, a.att, a.lora_t[3], N, pool); }
   { ProfScope ps(prof_, kProfNormRope); add_rmsnorm_forward(a.mid, a.x2, a.rstd2, a.mid, a.resid_in, L.ln2->data, N, C, eps, pool); }

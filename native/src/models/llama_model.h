@@ -91,6 +91,11 @@ struct Workspace {
   float *meanf, *emb_raw, *emb_mean, *emb_rstd, *qkv, *dqk_pre, *cos_local, *sin_local, *cap_t;
   std::vector<uint32_t> tokens, targets;
   std::vector<uint8_t> mask;
+  // Packed rows (Batch::sample_start): each position's record start and its place in that
+  // record (the RoPE / learned-position row); both empty for one record per row.
+  std::vector<int32_t> sample_start, positions;
+  const int32_t* starts() const { return sample_start.empty() ? nullptr : sample_start.data(); }
+  const int32_t* pos() const { return positions.empty() ? nullptr : positions.data(); }
   int rope_T = -1;
   // Rows of logits the last forward computed: B*T, or fewer when they are the loss rows packed
   // in order (head_packed()).
@@ -186,6 +191,9 @@ class LlamaModel final : public Model {
   // against learned positions), the workspace sized, tokens / targets / mask copied in,
   // training and dropout state set, the RoPE tables (and Gemma 3's local ones) made for T.
   void load_batch(const Batch& batch, bool training, uint64_t dropout_seed, ThreadPool* pool);
+  // Copies Batch::sample_start (checked: each record starts at or before its position and a
+  // row's records follow each other) and derives each position's place in its record.
+  void load_sample_starts(const Batch& batch);
   // forward() and evaluate(): pack_head runs the lm_head on the loss rows only.
   float run_forward(const Batch& batch, bool training, bool pack_head, uint64_t dropout_seed, ThreadPool* pool);
   void ensure_grads();

@@ -15,6 +15,7 @@ Batch BatchBuffers::batch() const {
   b.loss_mask = loss_mask.data();
   b.B = B;
   b.T = T;
+  b.sample_start = sample_start.empty() ? nullptr : sample_start.data();
   return b;
 }
 
@@ -80,6 +81,7 @@ void BatchLoader::fill_row(uint64_t doc, int row, BatchBuffers* out) const {
       out->loss_mask[base + t] = 0;
     }
   }
+  fill_row_samples(doc, row, out);
 }
 
 void BatchLoader::next(BatchBuffers* out) {

@@ -94,6 +94,24 @@ void require_trained_token(const ShardSet& set, const std::string& where) {
                    "nothing) and that the preparation masks only the prompts, then prepare the data again.");
 }
 
+// The S sample starts after the mask: offsets into this file's tokens, increasing, each inside
+// (not at the start of) a document, appended to out->sample_starts shifted by base.
+void decode_sample_starts(const std::string& name, const uint8_t* p, uint64_t S, uint64_t base, uint64_t N, uint64_t D,
+                          ShardSet* out) {
+  const size_t first_doc = out->doc_offsets.size() - 1 - D;  // this file's first document
+  uint64_t prev = 0;
+  size_t d = 0;  // this file's document holding the current start
+  const std::vector<uint64_t>& offs = out->doc_offsets;
+  for (uint64_t i = 0; i < S; ++i) {
+    const uint64_t s = read_le<uint64_t>(p + 8 * i);
+    if (s >= N || (i > 0 && s <= prev)) bad(name, "sample starts must increase inside the token array (entry " + std::to_string(i) + ")");
+    while (first_doc + d + 1 < offs.size() && offs[first_doc + d + 1] <= base + s) ++d;
+    if (offs[first_doc + d] == base + s) bad(name, "sample start " + std::to_string(s) + " is a document start (entry " + std::to_string(i) + ")");
+    out->sample_starts.push_back(base + s);
+    prev = s;
+  }
+}
+
 }  // namespace
 
 void decode_shard(const std::string& name, const std::vector<uint8_t>& b, ShardSet* out) {
@@ -109,7 +127,9 @@ void decode_shard(const std::string& name, const std::vector<uint8_t>& b, ShardS
   const uint64_t N = read_le<uint64_t>(&b[24]);
   if (header_bytes != kShardHeaderBytes) bad(name, "unexpected header size " + std::to_string(header_bytes));
   if (D > (1ull << 40) || N > (1ull << 40)) bad(name, "implausible document or token count in header");
-  const uint64_t expected = kShardHeaderBytes + 8 * (D + 1) + 5 * N;
+  const uint64_t S = read_le<uint64_t>(&b[40]);  // packed documents' sample starts (0: none)
+  if (S > N) bad(name, "implausible sample start count in header");
+  const uint64_t expected = kShardHeaderBytes + 8 * (D + 1) + 5 * N + 8 * S;
   if (b.size() != expected)
     bad(name, std::to_string(b.size()) + " bytes, the header says " + std::to_string(expected) + (b.size() < expected ? " (truncated)" : ""));
   if (crc32(b.data() + kShardHeaderBytes, b.size() - kShardHeaderBytes) != read_le<uint32_t>(&b[32]))
@@ -136,6 +156,7 @@ void decode_shard(const std::string& name, const std::vector<uint8_t>& b, ShardS
     if (mask[i] > 1) bad(name, "loss mask value " + std::to_string(mask[i]) + " at token " + std::to_string(i) + " (must be 0 or 1)");
     out->mask[base + i] = mask[i];
   }
+  decode_sample_starts(name, mask + N, S, base, N, D, out);
 }
 
 ShardSet load_shards(const std::string& dir) {

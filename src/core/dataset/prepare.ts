@@ -115,14 +115,22 @@ export function histogramEdges(maxLength: number): number[] {
   return edges;
 }
 
-/** Greedy packing: consecutive examples joined until the next would pass max_length. */
+/** A packed sequence: the records' tokens joined, with where each record after the first begins. */
+type PackedExample = TokenizedExample & { sampleStarts: number[] };
+
+/**
+ * Greedy packing: consecutive examples joined until the next would pass max_length. The record
+ * starts go into the shard, so the trainer keeps attention within each record.
+ */
 class Packer {
   private ids: number[] = [];
   private mask: number[] = [];
+  private starts: number[] = [];
   sequences = 0;
-  constructor(private readonly maxLength: number, private readonly emit: (ex: TokenizedExample) => void) {}
+  constructor(private readonly maxLength: number, private readonly emit: (ex: PackedExample) => void) {}
   add(ex: TokenizedExample): void {
     if (this.ids.length > 0 && this.ids.length + ex.ids.length > this.maxLength) this.flush();
+    if (this.ids.length > 0) this.starts.push(this.ids.length);
     for (let i = 0; i < ex.ids.length; i++) {
       this.ids.push(ex.ids[i]);
       this.mask.push(ex.mask[i]);
@@ -130,10 +138,11 @@ class Packer {
   }
   flush(): void {
     if (this.ids.length === 0) return;
-    this.emit({ ids: this.ids, mask: this.mask });
+    this.emit({ ids: this.ids, mask: this.mask, sampleStarts: this.starts });
     this.sequences++;
     this.ids = [];
     this.mask = [];
+    this.starts = [];
   }
 }
 
@@ -168,9 +177,9 @@ export function prepareDataset(
   };
   let lengthSum = 0;
   let tokenized = 0;
-  const add = (w: ShardWriter, ex: TokenizedExample) => {
+  const add = (w: ShardWriter, ex: TokenizedExample & { sampleStarts?: number[] }) => {
     // Typed arrays: a shard's pending documents take 5 bytes per token, not 16.
-    w.add({ tokens: Uint32Array.from(ex.ids), mask: Uint8Array.from(ex.mask) });
+    w.add({ tokens: Uint32Array.from(ex.ids), mask: Uint8Array.from(ex.mask), ...(ex.sampleStarts?.length ? { sampleStarts: ex.sampleStarts } : {}) });
     report.tokens += ex.ids.length;
     report.trainedTokens += trainedCount(ex.mask);
   };

@@ -15,6 +15,12 @@ export const MANIFEST_FORMAT = 'tuner-shards';
 export interface ShardDocument {
   tokens: ArrayLike<number>;
   mask: ArrayLike<number>;
+  /**
+   * A packed document (several records in one sequence): the offsets, increasing and inside
+   * (0, tokens.length), where each record after the first begins. The trainer keeps attention
+   * within each record and restarts positions there. Absent or empty: one record.
+   */
+  sampleStarts?: ArrayLike<number>;
 }
 
 export interface ShardFileEntry {
@@ -65,7 +71,8 @@ export function encodeShard(docs: readonly ShardDocument[], vocabSize: number): 
     n += d.tokens.length;
   }
   const D = docs.length;
-  const payloadBytes = 8 * (D + 1) + 4 * n + n;
+  const starts = packedSampleStarts(docs);
+  const payloadBytes = 8 * (D + 1) + 4 * n + n + 8 * starts.length;
   const buf = Buffer.alloc(SHARD_HEADER_BYTES + payloadBytes);
   let off = SHARD_HEADER_BYTES;
   let tokOff = off + 8 * (D + 1);
@@ -89,11 +96,13 @@ export function encodeShard(docs: readonly ShardDocument[], vocabSize: number): 
     pos += d.tokens.length;
   }
   buf.writeBigUInt64LE(BigInt(pos), off);
+  for (const [i, st] of starts.entries()) buf.writeBigUInt64LE(BigInt(st), maskOff + 8 * i);
   buf.write(SHARD_MAGIC, 0, 'latin1');
   buf.writeUInt32LE(SHARD_VERSION, 8);
   buf.writeUInt32LE(SHARD_HEADER_BYTES, 12);
   buf.writeBigUInt64LE(BigInt(D), 16);
   buf.writeBigUInt64LE(BigInt(n), 24);
+  buf.writeBigUInt64LE(BigInt(starts.length), 40);
   buf.writeUInt32LE(zlib.crc32(buf.subarray(SHARD_HEADER_BYTES)) >>> 0, 32);
   buf.writeUInt32LE(zlib.crc32(buf.subarray(0, 36)) >>> 0, 36);
   return buf;
@@ -107,7 +116,8 @@ export function decodeShard(buf: Buffer, name = 'shard'): ShardDocument[] {
   if ((zlib.crc32(buf.subarray(0, 36)) >>> 0) !== buf.readUInt32LE(36)) throw new Error(`${name}: header checksum mismatch`);
   const D = Number(buf.readBigUInt64LE(16));
   const n = Number(buf.readBigUInt64LE(24));
-  const expected = SHARD_HEADER_BYTES + 8 * (D + 1) + 5 * n;
+  const S = Number(buf.readBigUInt64LE(40));
+  const expected = SHARD_HEADER_BYTES + 8 * (D + 1) + 5 * n + 8 * S;
   if (buf.length !== expected) throw new Error(`${name}: ${buf.length} bytes, expected ${expected} (truncated?)`);
   if ((zlib.crc32(buf.subarray(SHARD_HEADER_BYTES)) >>> 0) !== buf.readUInt32LE(32)) throw new Error(`${name}: payload checksum mismatch`);
   const tokBase = SHARD_HEADER_BYTES + 8 * (D + 1);
@@ -124,7 +134,42 @@ export function decodeShard(buf: Buffer, name = 'shard'): ShardDocument[] {
     }
     docs.push({ tokens, mask });
   }
+  if (S > 0) assignSampleStarts(docs, buf, maskBase + n, S, name);
   return docs;
+}
+
+/** The packed documents' record starts as offsets into the shard's token array, in order. */
+function packedSampleStarts(docs: readonly ShardDocument[]): number[] {
+  const out: number[] = [];
+  let base = 0;
+  for (const [i, d] of docs.entries()) {
+    let prev = 0;
+    for (const s of Array.from(d.sampleStarts ?? [])) {
+      if (!Number.isInteger(s) || s <= prev || s >= d.tokens.length) {
+        throw new Error(`document ${i}: sample start ${s} is not increasing inside (0, ${d.tokens.length})`);
+      }
+      out.push(base + s);
+      prev = s;
+    }
+    base += d.tokens.length;
+  }
+  return out;
+}
+
+/** Reads the S record starts after the mask back into their documents (decodeShard's checks). */
+function assignSampleStarts(docs: ShardDocument[], buf: Buffer, at: number, S: number, name: string): void {
+  let d = 0;
+  let base = 0;
+  let prev = 0;
+  for (let i = 0; i < S; i++) {
+    const g = Number(buf.readBigUInt64LE(at + 8 * i));
+    if (g <= prev && i > 0) throw new Error(`${name}: sample starts decrease at entry ${i}`);
+    prev = g;
+    while (d < docs.length && g >= base + docs[d].tokens.length) base += docs[d++].tokens.length;
+    if (d === docs.length || g === base) throw new Error(`${name}: sample start ${g} is not inside a document`);
+    const doc = docs[d];
+    doc.sampleStarts = [...Array.from(doc.sampleStarts ?? []), g - base];
+  }
 }
 
 function fsyncFile(file: string): void {

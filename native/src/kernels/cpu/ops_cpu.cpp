@@ -75,11 +75,12 @@ namespace {
 // Rotates every head of every row by its position's angles; Pair is rope_pair (forward) or
 // rope_pair_grad (backward, the inverse rotation), the only difference between the two passes.
 template <void (*Pair)(float*, float*, float, float)>
-void rope_rows(float* x, const float* cos, const float* sin, int B, int T, int nh, int HD, ThreadPool* pool) {
+void rope_rows(float* x, const float* cos, const float* sin, int B, int T, int nh, int HD, ThreadPool* pool,
+               const int32_t* pos) {
   const int half = HD / 2;
   parallel_rows(pool, (int64_t)B * T, [&](int64_t b, int64_t e, int) {
     for (int64_t row = b; row < e; row++) {
-      int t = (int)(row % T);
+      int t = pos ? pos[row] : (int)(row % T);
       const float* c = cos + (int64_t)t * half;
       const float* s = sin + (int64_t)t * half;
       for (int h = 0; h < nh; h++) {
@@ -91,12 +92,14 @@ void rope_rows(float* x, const float* cos, const float* sin, int B, int T, int n
 }
 }  // namespace
 
-void rope_forward(float* x, const float* cos, const float* sin, int B, int T, int nh, int HD, ThreadPool* pool) {
-  rope_rows<rope_pair>(x, cos, sin, B, T, nh, HD, pool);
+void rope_forward(float* x, const float* cos, const float* sin, int B, int T, int nh, int HD, ThreadPool* pool,
+                  const int32_t* pos) {
+  rope_rows<rope_pair>(x, cos, sin, B, T, nh, HD, pool, pos);
 }
 
-void rope_backward(float* dx, const float* cos, const float* sin, int B, int T, int nh, int HD, ThreadPool* pool) {
-  rope_rows<rope_pair_grad>(dx, cos, sin, B, T, nh, HD, pool);
+void rope_backward(float* dx, const float* cos, const float* sin, int B, int T, int nh, int HD, ThreadPool* pool,
+                   const int32_t* pos) {
+  rope_rows<rope_pair_grad>(dx, cos, sin, B, T, nh, HD, pool, pos);
 }
 
 // Causal attention works on blocks of kRowBlock query rows: block [r0, r1) only meets keys
@@ -116,6 +119,22 @@ namespace {
 // The keys row i attends to: [first_key(i, W), i + 1).
 inline int first_key(int i, int window) { return window > 0 ? std::max(0, i - window + 1) : 0; }
 
+// Row blocks of one batch row: [r0, block_end(r0)) holds at most kRowBlock rows of one record
+// (packed rows: ss = that row's sample_start, null otherwise), and a row's keys begin at
+// row_first_key: the window's first key, never before its record's start.
+struct RowBlocks {
+  const int32_t* ss;  // [T] or null
+  int T, window;
+  int end(int r0) const {
+    int r1 = std::min(T, r0 + kRowBlock);
+    if (ss)
+      for (int i = r0 + 1; i < r1; i++)
+        if (ss[i] != ss[r0]) return i;
+    return r1;
+  }
+  int first(int i) const { return std::max(first_key(i, window), ss ? (int)ss[i] : 0); }
+};
+
 inline float extras_scale(const AttentionExtras* ex, int HD) {
   return ex && ex->scale > 0 ? ex->scale : 1.0f / std::sqrt((float)HD);
 }
@@ -123,7 +142,8 @@ inline float extras_scale(const AttentionExtras* ex, int HD) {
 }  // namespace
 
 void attention_forward(float* y, float* lse, const float* q, const float* k, const float* v, float* scratch, int B, int T,
-                       int NH, int NKV, int HD, int window, ThreadPool* pool, const AttentionExtras* ex) {
+                       int NH, int NKV, int HD, int window, ThreadPool* pool, const AttentionExtras* ex,
+                       const int32_t* sample_start) {
   const VectorKernels& vk = vector_kernels();
   const int QD = NH * HD, KD = NKV * HD, G = NH / NKV;
   const float scale = extras_scale(ex, HD);
@@ -136,16 +156,18 @@ void attention_forward(float* y, float* lse, const float* q, const float* k, con
       const float* vb = v + (int64_t)b * T * KD + kh * HD;
       float* yb = y + (int64_t)b * T * QD + h * HD;
       float* lse_bh = lse + task * T;
-      for (int r0 = 0; r0 < T; r0 += kRowBlock) {
-        const int r1 = std::min(T, r0 + kRowBlock), R = r1 - r0;
-        const int k0 = first_key(r0, window), K = r1 - k0;  // the block's keys [k0, r1), P's columns
+      const RowBlocks blocks{sample_start ? sample_start + (int64_t)b * T : nullptr, T, window};
+      for (int r0 = 0, r1; r0 < T; r0 = r1) {
+        r1 = blocks.end(r0);
+        const int R = r1 - r0;
+        const int k0 = blocks.first(r0), K = r1 - k0;  // the block's keys [k0, r1), P's columns
         // P[R, K] = scale * Q_block K[k0:r1]^T, then a softmax per row over its own keys (zeros elsewhere).
         sgemm(Trans::N, Trans::T, R, K, HD, scale, qb + (int64_t)r0 * QD, QD, kb + (int64_t)k0 * KD, KD, 0.0f, P, K, nullptr);
         for (int i = r0; i < r1; i++) {
           // Softmax as exp(s - lse): the normalisation rides in the shift, one pass fewer, and
           // backward recomputes exactly these probabilities from the same lse.
           float* row = P + (int64_t)(i - r0) * K;
-          const int lo = first_key(i, window) - k0, n = i + 1 - k0 - lo;
+          const int lo = blocks.first(i) - k0, n = i + 1 - k0 - lo;
           apply_attention_extras(row + lo, nullptr, n, i, k0 + lo, h, ex);
           const float mx = vk.row_max(row + lo, n);
           const float l = mx + (float)std::log(vk.sum_exp(row + lo, n, mx));
@@ -162,7 +184,7 @@ void attention_forward(float* y, float* lse, const float* q, const float* k, con
 
 void attention_backward(float* dq, float* dk, float* dv, const float* dy, const float* y, const float* lse, const float* q,
                         const float* k, const float* v, float* scratch, int B, int T, int NH, int NKV, int HD,
-                        int window, ThreadPool* pool, const AttentionExtras* ex) {
+                        int window, ThreadPool* pool, const AttentionExtras* ex, const int32_t* sample_start) {
   const VectorKernels& vk = vector_kernels();
   const int QD = NH * HD, KD = NKV * HD, G = NH / NKV;
   const float scale = extras_scale(ex, HD);
@@ -190,9 +212,11 @@ void attention_backward(float* dq, float* dk, float* dv, const float* dy, const 
         const float* yb = y + (int64_t)b * T * QD + h * HD;
         const float* qb = q + (int64_t)b * T * QD + h * HD;
         float* dqb = dq + (int64_t)b * T * QD + h * HD;
-        for (int r0 = 0; r0 < T; r0 += kRowBlock) {
-          const int r1 = std::min(T, r0 + kRowBlock), R = r1 - r0;
-          const int k0 = first_key(r0, window), K = r1 - k0;
+        const RowBlocks blocks{sample_start ? sample_start + (int64_t)b * T : nullptr, T, window};
+        for (int r0 = 0, r1; r0 < T; r0 = r1) {
+          r1 = blocks.end(r0);
+          const int R = r1 - r0;
+          const int k0 = blocks.first(r0), K = r1 - k0;
           const float* kk = kb + (int64_t)k0 * KD;
           const float* vk0 = vb + (int64_t)k0 * KD;
           // Recompute P = exp(scale Q K^T - lse) on the block's keys, as forward did.
@@ -201,7 +225,7 @@ void attention_backward(float* dq, float* dk, float* dv, const float* dy, const 
           for (int i = r0; i < r1; i++) {
             float* pr = P + (int64_t)(i - r0) * K;
             float* dr = dP + (int64_t)(i - r0) * K;
-            const int lo = first_key(i, window) - k0, hi = i + 1 - k0;
+            const int lo = blocks.first(i) - k0, hi = i + 1 - k0;
             const float l = lse_bh[i];
             apply_attention_extras(pr + lo, capped ? tanh_row.data() : nullptr, hi - lo, i, k0 + lo, h, ex);
             vk.exp_scale(pr + lo, hi - lo, l, 1.0f);

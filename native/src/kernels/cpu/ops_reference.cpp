@@ -67,7 +67,7 @@ int attention_first_key(int i, int window) { return window > 0 && i - window + 1
 }  // namespace
 
 void attention_forward_ref(float* y, float* probs, const float* q, const float* k, const float* v, int B, int T, int NH,
-                           int NKV, int HD, int window) {
+                           int NKV, int HD, int window, const int32_t* sample_start) {
   const int QD = NH * HD, KD = NKV * HD, G = NH / NKV;
   const double scale = 1.0 / std::sqrt((double)HD);
   for (int b = 0; b < B; b++)
@@ -75,7 +75,7 @@ void attention_forward_ref(float* y, float* probs, const float* q, const float* 
       int kh = h / G;  // query head h reads key/value head h / (NH / NKV), as repeat_kv does
       float* P = probs + ((int64_t)b * NH + h) * T * T;
       for (int i = 0; i < T; i++) {
-        const int j0 = attention_first_key(i, window);
+        const int j0 = std::max(attention_first_key(i, window), sample_start ? (int)sample_start[(int64_t)b * T + i] : 0);
         const float* qi = q + (int64_t)(b * T + i) * QD + h * HD;
         std::vector<double> s(i + 1);
         double mx = -INFINITY;
@@ -100,7 +100,8 @@ void attention_forward_ref(float* y, float* probs, const float* q, const float* 
 }
 
 void attention_backward_ref(float* dq, float* dk, float* dv, const float* dy, const float* probs, const float* q,
-                            const float* k, const float* v, int B, int T, int NH, int NKV, int HD, int window) {
+                            const float* k, const float* v, int B, int T, int NH, int NKV, int HD, int window,
+                            const int32_t* sample_start) {
   const int QD = NH * HD, KD = NKV * HD, G = NH / NKV;
   const double scale = 1.0 / std::sqrt((double)HD);
   for (int64_t i = 0; i < (int64_t)B * T * QD; i++) dq[i] = 0;
@@ -111,7 +112,7 @@ void attention_backward_ref(float* dq, float* dk, float* dv, const float* dy, co
       int kh = h / G;
       const float* P = probs + ((int64_t)b * NH + h) * T * T;
       for (int i = 0; i < T; i++) {
-        const int j0 = attention_first_key(i, window);
+        const int j0 = std::max(attention_first_key(i, window), sample_start ? (int)sample_start[(int64_t)b * T + i] : 0);
         const float* dyi = dy + (int64_t)(b * T + i) * QD + h * HD;
         double rowdot = 0;
         for (int j = j0; j <= i; j++) {
