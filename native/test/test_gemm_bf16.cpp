@@ -1,7 +1,8 @@
 // gemm_bf16 on every path this CPU can run (the vdpbf16ps kernel where AVX512_BF16 exists, and
 // always the widening fallback on each sgemm micro-kernel: generic, AVX2, AVX-512), against
 //  - gemm_bf16_reference (exact products summed in double): f32 summation error only;
-//  - sgemm_reference on the f32 values before rounding: within bf16's input rounding (2^-8
+//  - sgemm_reference on the f32 values before rounding (the f32-operand entry points, which
+//    round while packing, must give the bf16 entry points' bits): within bf16's input rounding (2^-8
 //    relative per operand, bounded by sum |a b|), the tolerance bf16 training lives with;
 // for the three products of a linear layer (forward X W^T, dX = dY W, dW = dY^T X) and the fourth
 // combination, sizes around tile and block edges (odd K, K past the 512 block), strided rows,
@@ -97,6 +98,18 @@ void check(const Path& path, const Case& c, std::mt19937& rng, ThreadPool* pools
         }
       }
     g_failures += bad;
+    if (t == 0) {
+      // f32 operands rounded while packing: the same bits as rounding them first.
+      std::vector<float> C1 = C0, C2 = C0;
+      gemm_bf16_with(path.native, *path.f32, c.ta, c.tb, c.M, c.N, c.K, c.alpha, Af.data(), lda, B.data(), ldb, c.beta,
+                     C1.data(), ldc, pools[t]);
+      gemm_bf16_with(path.native, *path.f32, c.ta, c.tb, c.M, c.N, c.K, c.alpha, Af.data(), lda, Bf.data(), ldb, c.beta,
+                     C2.data(), ldc, pools[t]);
+      if (std::memcmp(C1.data(), C.data(), C.size() * sizeof(float)) || std::memcmp(C2.data(), C.data(), C.size() * sizeof(float))) {
+        std::fprintf(stderr, "%s %s: f32 operands rounded in packing differ from bf16 operands\n", path.name.c_str(), c.what);
+        ++g_failures;
+      }
+    }
     if (t == 0) first = C;
     else if (std::memcmp(first.data(), C.data(), C.size() * sizeof(float)) != 0) {
       std::fprintf(stderr, "%s %s: %d threads gave other bits than 1\n", path.name.c_str(), c.what, t + 1);
@@ -162,7 +175,7 @@ int main() {
   }
   // K = 0 scales C; alpha = 0 likewise; M or N = 0 touches nothing.
   std::vector<float> C = {1.0f, 2.0f};
-  gemm_bf16(Trans::N, Trans::N, 1, 2, 0, 1.0f, nullptr, 1, nullptr, 2, 0.5f, C.data(), 2, nullptr);
+  gemm_bf16(Trans::N, Trans::N, 1, 2, 0, 1.0f, (const uint16_t*)nullptr, 1, (const uint16_t*)nullptr, 2, 0.5f, C.data(), 2, nullptr);
   EXPECT(C[0] == 0.5f && C[1] == 1.0f);
   EXPECT_ERROR([] { float c = 0; uint16_t a = 0; gemm_bf16(Trans::N, Trans::N, 1, 1, 2, 1.0f, &a, 1, &a, 1, 0.0f, &c, 1, nullptr); },
                "internal", "lda");

@@ -18,6 +18,13 @@ class ThreadPool;
 
 void gemm_bf16(Trans ta, Trans tb, int M, int N, int K, float alpha, const uint16_t* A, int lda,
                const uint16_t* B, int ldb, float beta, float* C, int ldc, ThreadPool* pool);
+// The same with f32 operands rounded to bf16 as they are packed (the bits of round_to_bf16
+// first, without a pass over memory): activations times bf16 weights (forward X W^T, dX = dY W)
+// and activations times activations (dW = dY^T X) in bf16 training.
+void gemm_bf16(Trans ta, Trans tb, int M, int N, int K, float alpha, const float* A, int lda,
+               const uint16_t* B, int ldb, float beta, float* C, int ldc, ThreadPool* pool);
+void gemm_bf16(Trans ta, Trans tb, int M, int N, int K, float alpha, const float* A, int lda,
+               const float* B, int ldb, float beta, float* C, int ldc, ThreadPool* pool);
 
 // The kernel gemm_bf16 runs on this CPU: "avx512bf16", or "f32-<sgemm kernel>" for the
 // widening fallback (TUNER_CPU_LIMIT=avx2|generic selects it on any CPU).

@@ -75,16 +75,33 @@ thread_local Scratch tls_pack_a, tls_pack_b;
 
 // One operand as the packers read it: element (x, k) of op(X) for x along M (A) or N (B).
 // k_contiguous: X stored with k along its rows (A not transposed, B transposed).
+// Either bf16 (p) or f32 (f, rounded to bf16 as it is packed: the same bits as rounding first).
 struct Operand {
   const uint16_t* p;
+  const float* f;
   int64_t ld;
   bool k_contiguous;
-  const uint16_t* at(int x, int k) const { return k_contiguous ? p + int64_t(x) * ld + k : p + int64_t(k) * ld + x; }
+  int64_t offset(int x, int k) const { return k_contiguous ? int64_t(x) * ld + k : int64_t(k) * ld + x; }
 };
+
+// Packs one operand of storage type S (uint16_t bf16 or float, rounded) into slivers.
+template <class S>
+void pack_from(uint32_t* dst, bool pairs, const S* base, const Operand& X, int W, int x0, int n, int s0, int s1, int p0,
+               int kc);
+
+inline uint32_t bf16_bits(uint16_t v) { return v; }
+inline uint32_t bf16_bits(float v) { return f32_to_bf16(v); }
+
+void pack(uint32_t* dst, bool pairs, const Operand& X, int W, int x0, int n, int s0, int s1, int p0, int kc) {
+  if (X.f) pack_from(dst, pairs, X.f, X, W, x0, n, s0, s1, p0, kc);
+  else pack_from(dst, pairs, X.p, X, W, x0, n, s0, s1, p0, kc);
+}
 
 // Packs slivers of W (= MR or NR) lines x0 + s * W .. of op(X), k in [p0, p0 + kc), sliver s
 // written at dst + s * W * kdim. Lines at or past n are zero.
-void pack(uint32_t* dst, bool pairs, const Operand& X, int W, int x0, int n, int s0, int s1, int p0, int kc) {
+template <class S>
+void pack_from(uint32_t* dst, bool pairs, const S* base, const Operand& X, int W, int x0, int n, int s0, int s1, int p0,
+               int kc) {
   const int kp = (kc + 1) / 2;
   const int kdim = pairs ? kp : kc;
   for (int s = s0; s < s1; ++s) {
@@ -94,19 +111,19 @@ void pack(uint32_t* dst, bool pairs, const Operand& X, int W, int x0, int n, int
       const int full = kc / 2;  // pairs with both halves inside K
       if (X.k_contiguous) {
         for (int x = 0; x < lines; ++x) {
-          const uint16_t* src = X.at(x0 + first + x, p0);
-          for (int q = 0; q < full; ++q) out[int64_t(q) * W + x] = uint32_t(src[2 * q]) | uint32_t(src[2 * q + 1]) << 16;
-          if (full < kp) out[int64_t(full) * W + x] = src[2 * full];
+          const S* src = base + X.offset(x0 + first + x, p0);
+          for (int q = 0; q < full; ++q) out[int64_t(q) * W + x] = bf16_bits(src[2 * q]) | bf16_bits(src[2 * q + 1]) << 16;
+          if (full < kp) out[int64_t(full) * W + x] = bf16_bits(src[2 * full]);
         }
       } else {
         for (int q = 0; q < kp; ++q) {
-          const uint16_t* lo = X.at(x0 + first, p0 + 2 * q);
+          const S* lo = base + X.offset(x0 + first, p0 + 2 * q);
           uint32_t* o = out + int64_t(q) * W;
           if (q < full) {
-            const uint16_t* hi = lo + X.ld;
-            for (int x = 0; x < lines; ++x) o[x] = uint32_t(lo[x]) | uint32_t(hi[x]) << 16;
+            const S* hi = lo + X.ld;
+            for (int x = 0; x < lines; ++x) o[x] = bf16_bits(lo[x]) | bf16_bits(hi[x]) << 16;
           } else {
-            for (int x = 0; x < lines; ++x) o[x] = lo[x];
+            for (int x = 0; x < lines; ++x) o[x] = bf16_bits(lo[x]);
           }
         }
       }
@@ -116,13 +133,13 @@ void pack(uint32_t* dst, bool pairs, const Operand& X, int W, int x0, int n, int
       float* o = reinterpret_cast<float*>(out);
       if (X.k_contiguous) {
         for (int x = 0; x < lines; ++x) {
-          const uint16_t* src = X.at(x0 + first + x, p0);
-          for (int k = 0; k < kc; ++k) o[int64_t(k) * W + x] = bf16_to_f32(src[k]);
+          const S* src = base + X.offset(x0 + first + x, p0);
+          for (int k = 0; k < kc; ++k) o[int64_t(k) * W + x] = bits_to_f32(bf16_bits(src[k]) << 16);
         }
       } else {
         for (int k = 0; k < kc; ++k) {
-          const uint16_t* src = X.at(x0 + first, p0 + k);
-          for (int x = 0; x < lines; ++x) o[int64_t(k) * W + x] = bf16_to_f32(src[x]);
+          const S* src = base + X.offset(x0 + first, p0 + k);
+          for (int x = 0; x < lines; ++x) o[int64_t(k) * W + x] = bits_to_f32(bf16_bits(src[x]) << 16);
         }
       }
       for (int k = 0; k < kc; ++k)
@@ -190,9 +207,11 @@ void scale_c(float* C, int64_t ldc, int M, int N, float beta) {
 
 // gemm_bf16 on an explicit kernel: the vdpbf16ps one (native) or sgemm's f32 kernel `f32`
 // widening the operands; tests run every path this CPU can.
-void gemm_bf16_with(const GemmBf16Kernel* native, const GemmKernel& f32, Trans ta, Trans tb, int M, int N, int K,
-                    float alpha, const uint16_t* A, int lda, const uint16_t* B, int ldb, float beta, float* C, int ldc,
-                    ThreadPool* pool) {
+namespace {
+
+void run(const GemmBf16Kernel* native, const GemmKernel& f32, Trans ta, Trans tb, int M, int N, int K, float alpha,
+         const uint16_t* A16, const float* A32, int lda, const uint16_t* B16, const float* B32, int ldb, float beta, float* C,
+         int ldc, ThreadPool* pool) {
   TUNER_CHECK(M >= 0 && N >= 0 && K >= 0, "gemm_bf16: negative size");
   if (M == 0 || N == 0) return;
   TUNER_CHECK(ldc >= N, "gemm_bf16: ldc < N");
@@ -203,7 +222,7 @@ void gemm_bf16_with(const GemmBf16Kernel* native, const GemmKernel& f32, Trans t
   TUNER_CHECK(lda >= (ta == Trans::N ? K : M), "gemm_bf16: lda smaller than a row of A");
   TUNER_CHECK(ldb >= (tb == Trans::N ? N : K), "gemm_bf16: ldb smaller than a row of B");
   const Bf16Plan plan = plan_for(native, f32);
-  const Problem p{plan, M, N, K, alpha, {A, lda, ta == Trans::N}, {B, ldb, tb == Trans::T}, C, ldc};
+  const Problem p{plan, M, N, K, alpha, {A16, A32, lda, ta == Trans::N}, {B16, B32, ldb, tb == Trans::T}, C, ldc};
   const int threads = pool ? pool->size() : 1;
   const int m_slivers = ceil_div(M, plan.mr);
   const bool split_rows = threads == 1 || m_slivers >= 4 * threads;
@@ -237,9 +256,39 @@ void gemm_bf16_with(const GemmBf16Kernel* native, const GemmKernel& f32, Trans t
   }
 }
 
+}  // namespace
+
+void gemm_bf16_with(const GemmBf16Kernel* native, const GemmKernel& f32, Trans ta, Trans tb, int M, int N, int K,
+                    float alpha, const uint16_t* A, int lda, const uint16_t* B, int ldb, float beta, float* C, int ldc,
+                    ThreadPool* pool) {
+  run(native, f32, ta, tb, M, N, K, alpha, A, nullptr, lda, B, nullptr, ldb, beta, C, ldc, pool);
+}
+
+void gemm_bf16_with(const GemmBf16Kernel* native, const GemmKernel& f32, Trans ta, Trans tb, int M, int N, int K,
+                    float alpha, const float* A, int lda, const uint16_t* B, int ldb, float beta, float* C, int ldc,
+                    ThreadPool* pool) {
+  run(native, f32, ta, tb, M, N, K, alpha, nullptr, A, lda, B, nullptr, ldb, beta, C, ldc, pool);
+}
+
+void gemm_bf16_with(const GemmBf16Kernel* native, const GemmKernel& f32, Trans ta, Trans tb, int M, int N, int K,
+                    float alpha, const float* A, int lda, const float* B, int ldb, float beta, float* C, int ldc,
+                    ThreadPool* pool) {
+  run(native, f32, ta, tb, M, N, K, alpha, nullptr, A, lda, nullptr, B, ldb, beta, C, ldc, pool);
+}
+
 void gemm_bf16(Trans ta, Trans tb, int M, int N, int K, float alpha, const uint16_t* A, int lda, const uint16_t* B,
                int ldb, float beta, float* C, int ldc, ThreadPool* pool) {
-  gemm_bf16_with(native_kernel(), gemm_kernel_best(), ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, pool);
+  run(native_kernel(), gemm_kernel_best(), ta, tb, M, N, K, alpha, A, nullptr, lda, B, nullptr, ldb, beta, C, ldc, pool);
+}
+
+void gemm_bf16(Trans ta, Trans tb, int M, int N, int K, float alpha, const float* A, int lda, const uint16_t* B,
+               int ldb, float beta, float* C, int ldc, ThreadPool* pool) {
+  run(native_kernel(), gemm_kernel_best(), ta, tb, M, N, K, alpha, nullptr, A, lda, B, nullptr, ldb, beta, C, ldc, pool);
+}
+
+void gemm_bf16(Trans ta, Trans tb, int M, int N, int K, float alpha, const float* A, int lda, const float* B, int ldb,
+               float beta, float* C, int ldc, ThreadPool* pool) {
+  run(native_kernel(), gemm_kernel_best(), ta, tb, M, N, K, alpha, nullptr, A, lda, nullptr, B, ldb, beta, C, ldc, pool);
 }
 
 bool gemm_bf16_native() { return native_kernel() != nullptr; }

@@ -37,5 +37,11 @@ void round_to_bf16_generic(uint16_t* dst, const float* src, int64_t n);
 void gemm_bf16_with(const GemmBf16Kernel* native, const GemmKernel& f32, Trans ta, Trans tb, int M, int N, int K,
                     float alpha, const uint16_t* A, int lda, const uint16_t* B, int ldb, float beta, float* C, int ldc,
                     ThreadPool* pool);
+void gemm_bf16_with(const GemmBf16Kernel* native, const GemmKernel& f32, Trans ta, Trans tb, int M, int N, int K,
+                    float alpha, const float* A, int lda, const uint16_t* B, int ldb, float beta, float* C, int ldc,
+                    ThreadPool* pool);
+void gemm_bf16_with(const GemmBf16Kernel* native, const GemmKernel& f32, Trans ta, Trans tb, int M, int N, int K,
+                    float alpha, const float* A, int lda, const float* B, int ldb, float beta, float* C, int ldc,
+                    ThreadPool* pool);
 
 }  // namespace tuner
