@@ -9,6 +9,10 @@
 // the default reuses one set, which stays in cache.
 // Both libraries multiply the same matrices; the largest difference between their results is
 // printed too, so a fast but wrong kernel cannot pass unnoticed.
+// The peer runs its own best kernels for this CPU: OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE (set on
+// some machines for old OpenBLAS builds, which would make OpenBLAS run e.g. its Haswell kernels on
+// an AVX-512 CPU) are removed from this process before OpenBLAS is loaded; --peer-env keeps them.
+// The CPU (model, features) and the peer's kernel (openblas_get_corename) head the output.
 #include <dlfcn.h>
 
 #include <algorithm>
@@ -84,20 +88,66 @@ using CblasSgemm = void (*)(int order, int ta, int tb, int M, int N, int K, floa
                             const float* A, int lda, const float* B, int ldb, float beta, float* C,
                             int ldc);
 using SetThreads = void (*)(int);
+using GetName = char* (*)();
 constexpr int kCblasRowMajor = 101, kCblasNoTrans = 111, kCblasTrans = 112;
 
 struct OpenBlas {
   CblasSgemm sgemm = nullptr;
   SetThreads set_threads = nullptr;
+  std::string corename = "?", config = "?";
   bool load() {
     void* lib = dlopen("libopenblas.so.0", RTLD_NOW | RTLD_LOCAL);
     if (!lib) lib = dlopen("libopenblas.so", RTLD_NOW | RTLD_LOCAL);
     if (!lib) return false;
     sgemm = reinterpret_cast<CblasSgemm>(dlsym(lib, "cblas_sgemm"));
     set_threads = reinterpret_cast<SetThreads>(dlsym(lib, "openblas_set_num_threads"));
+    if (auto name = reinterpret_cast<GetName>(dlsym(lib, "openblas_get_corename"))) corename = name();
+    if (auto conf = reinterpret_cast<GetName>(dlsym(lib, "openblas_get_config"))) config = conf();
     return sgemm != nullptr;
   }
 };
+
+// "model name" of /proc/cpuinfo (Linux), else "unknown CPU".
+std::string cpu_model_name() {
+  std::FILE* f = std::fopen("/proc/cpuinfo", "r");
+  std::string name = "unknown CPU";
+  if (!f) return name;
+  char line[512];
+  while (std::fgets(line, sizeof line, f)) {
+    if (std::strncmp(line, "model name", 10) != 0) continue;
+    const char* colon = std::strchr(line, ':');
+    if (!colon) continue;
+    name = colon + 2;
+    while (!name.empty() && (name.back() == '\n' || name.back() == ' ')) name.pop_back();
+    break;
+  }
+  std::fclose(f);
+  return name;
+}
+
+// The instruction sets the kernels choose between, as detected (TUNER_CPU_LIMIT applies).
+std::string cpu_feature_list() {
+  const CpuFeatures& f = cpu_features();
+  std::string s;
+  auto add = [&](bool has, const char* name) {
+    if (has) s += std::string(s.empty() ? "" : " ") + name;
+  };
+  add(f.avx2, "avx2");
+  add(f.fma, "fma");
+  add(f.avx512f, "avx512f");
+  add(f.avx512bw && f.avx512dq && f.avx512vl, "avx512bw/dq/vl");
+  add(f.avx512_vnni, "avx512_vnni");
+  add(f.avx512_bf16, "avx512_bf16");
+  return s.empty() ? "no AVX2" : s;
+}
+
+std::string load_average() {
+  double l[3] = {0, 0, 0};
+  if (getloadavg(l, 3) != 3) return "?";
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%.2f %.2f %.2f", l[0], l[1], l[2]);
+  return buf;
+}
 
 double seconds_since(Clock::time_point t0) {
   return std::chrono::duration<double>(Clock::now() - t0).count();
@@ -178,6 +228,7 @@ struct Options {
   std::string filter;            // only shapes whose label contains this
   bool cold = false;             // operands out of cache on every call
   bool blocked = false;          // no skinny path
+  bool peer_env = false;         // keep OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE for the peer
   int mc = 0, kc = 0, nc = 0;    // override the kernel's cache blocks (tuning)
 };
 
@@ -213,6 +264,8 @@ Options parse(int argc, char** argv) {
       }
     } else if (a == "--blocked") {
       o.blocked = true;
+    } else if (a == "--peer-env") {
+      o.peer_env = true;
     } else if (a == "--cold") {
       o.cold = true;
     } else if (a == "--cpu-time") {
@@ -222,7 +275,8 @@ Options parse(int argc, char** argv) {
     } else {
       std::fprintf(stderr,
                    "usage: tuner-bench-gemm [--threads 1,2] [--shapes train|square|all] "
-                   "[--seconds 0.3] [--filter TEXT] [--cold] [--blocked] [--blocks mc,kc,nc] [--cpu-time] [--json]\n");
+                   "[--seconds 0.3] [--filter TEXT] [--cold] [--blocked] [--blocks mc,kc,nc] [--cpu-time] "
+                   "[--peer-env] [--json]\n");
       std::exit(a == "--help" || a == "-h" ? 0 : 2);
     }
   }
@@ -237,6 +291,15 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "tuner-bench-gemm: --cpu-time measures one thread; use it with --threads 1\n");
     return 2;
   }
+  // OpenBLAS reads these when it is loaded: without them it picks its kernels from cpuid.
+  std::string peer_env_note = "";
+  for (const char* var : {"OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE"}) {
+    if (const char* v = std::getenv(var)) {
+      peer_env_note += std::string(peer_env_note.empty() ? "" : ", ") + var + "=" + v;
+      if (!opt.peer_env) unsetenv(var);
+    }
+  }
+  if (!peer_env_note.empty()) peer_env_note = (opt.peer_env ? "kept " : "removed for the peer: ") + peer_env_note;
   OpenBlas blas;
   const bool have_blas = blas.load();
   std::vector<Shape> shapes;
@@ -263,7 +326,13 @@ int main(int argc, char** argv) {
     std::printf("sgemm kernel: %s (mc=%d kc=%d nc=%d)%s", kernel.name, kernel.mc, kernel.kc, kernel.nc,
                 opt.cold ? ", operands cold (a new copy per call)" : "");
     if (opt.blocked) std::printf("; skinny path off");
-    std::printf("; peer: %s\n", have_blas ? "OpenBLAS cblas_sgemm (libopenblas.so.0)" : "none (libopenblas.so.0 not found)");
+    std::printf("\ncpu: %s; %s\n", cpu_model_name().c_str(), cpu_feature_list().c_str());
+    if (have_blas)
+      std::printf("peer: OpenBLAS cblas_sgemm, kernel %s (%s)%s%s\n", blas.corename.c_str(), blas.config.c_str(),
+                  peer_env_note.empty() ? "" : "; ", peer_env_note.c_str());
+    else
+      std::printf("peer: none (libopenblas.so.0 not found)\n");
+    std::printf("load average: %s\n", load_average().c_str());
   }
   std::mt19937 rng(42);
   std::uniform_real_distribution<float> dist(-1.0f, 1.0f);
@@ -272,9 +341,13 @@ int main(int argc, char** argv) {
     if (have_blas && blas.set_threads) blas.set_threads(threads);
     const double peak = fma_peak_gflops(pool);
     if (opt.json) {
-      std::printf("{\"type\":\"peak\",\"threads\":%d,\"fma_peak_gflops\":%.2f,\"kernel\":\"%s\"}\n", threads, peak, sgemm_kernel_name());
+      std::printf("{\"type\":\"peak\",\"threads\":%d,\"fma_peak_gflops\":%.2f,\"kernel\":\"%s\",\"peer_kernel\":\"%s\","
+                  "\"cpu\":\"%s\",\"features\":\"%s\"}\n",
+                  threads, peak, sgemm_kernel_name(), have_blas ? blas.corename.c_str() : "", cpu_model_name().c_str(),
+                  cpu_feature_list().c_str());
     } else {
-      std::printf("\nthreads=%d  measured FMA peak %.1f GFLOP/s\n", threads, peak);
+      std::printf("\nthreads=%d  measured FMA peak %.1f GFLOP/s  (load average %s)\n", threads, peak,
+                  load_average().c_str());
       std::printf("%-14s %2s %6s %6s %6s %10s %10s %7s %7s %9s\n", "shape", "op", "M", "N", "K",
                   "ours GF/s", "oblas GF/s", "ratio", "%peak", "max diff");
     }

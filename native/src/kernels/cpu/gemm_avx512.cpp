@@ -3,6 +3,9 @@
 // 32 vector registers. Compiled with -mavx512f (and friends) and only called when
 // cpu_features() reports AVX-512F/BW/DQ/VL. Like gemm_avx2.cpp it uses no standard-library
 // inline functions, so no AVX-512 code can leak into paths that run on other CPUs.
+// GCC 12 flags its own _mm512_undefined_*() helpers inside the intrinsics headers.
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#pragma GCC diagnostic ignored "-Wuninitialized"
 #include <immintrin.h>
 
 #include "kernels/cpu/gemm_internal.h"
@@ -136,9 +139,119 @@ void micro_14x32(int kc, const float* a, const float* b, float* c, int64_t ldc, 
     for (int j = 0; j < nr; ++j) c[i * ldc + j] = tile[i * NR + j];
 }
 
+// Transposes a 16 x 16 block held in 16 rows: afterwards r[j] holds what was column j.
+inline void transpose16(__m512 (&r)[16]) {
+  __m512 t[16];
+  for (int i = 0; i < 8; ++i) {
+    t[2 * i] = _mm512_unpacklo_ps(r[2 * i], r[2 * i + 1]);
+    t[2 * i + 1] = _mm512_unpackhi_ps(r[2 * i], r[2 * i + 1]);
+  }
+  // Within each 128-bit lane L: r[4i + j] = rows 4i..4i+3 of column 4L + j.
+  for (int i = 0; i < 4; ++i) {
+    r[4 * i] = _mm512_shuffle_ps(t[4 * i], t[4 * i + 2], 0x44);
+    r[4 * i + 1] = _mm512_shuffle_ps(t[4 * i], t[4 * i + 2], 0xEE);
+    r[4 * i + 2] = _mm512_shuffle_ps(t[4 * i + 1], t[4 * i + 3], 0x44);
+    r[4 * i + 3] = _mm512_shuffle_ps(t[4 * i + 1], t[4 * i + 3], 0xEE);
+  }
+  // Gather lane L of r[j], r[4+j], r[8+j], r[12+j] into column 4L + j.
+  for (int j = 0; j < 4; ++j) {
+    const __m512 e0 = _mm512_shuffle_f32x4(r[j], r[4 + j], 0x88);       // lanes 0, 2
+    const __m512 o0 = _mm512_shuffle_f32x4(r[j], r[4 + j], 0xDD);       // lanes 1, 3
+    const __m512 e1 = _mm512_shuffle_f32x4(r[8 + j], r[12 + j], 0x88);
+    const __m512 o1 = _mm512_shuffle_f32x4(r[8 + j], r[12 + j], 0xDD);
+    t[j] = _mm512_shuffle_f32x4(e0, e1, 0x88);       // column j
+    t[4 + j] = _mm512_shuffle_f32x4(o0, o1, 0x88);   // column 4 + j
+    t[8 + j] = _mm512_shuffle_f32x4(e0, e1, 0xDD);   // column 8 + j
+    t[12 + j] = _mm512_shuffle_f32x4(o0, o1, 0xDD);  // column 12 + j
+  }
+  for (int i = 0; i < 16; ++i) r[i] = t[i];
+}
+
+// Row-major A (op(A) = A) into 14-row slivers (a[k * 14 + i]): 14 rows of 16 k are loaded
+// (two zero rows make a 16 x 16 block), transposed, and each k's 14 values stored with a mask;
+// the 16 k of a block fill 224 contiguous floats.
+void pack_a_rows(float* dst, const float* A, int64_t lda, int i0, int m, int p0, int kc) {
+  const __mmask16 row_mask = (1u << MR) - 1;
+  for (int s = 0; s < m; s += MR) {
+    const int rows = m - s < MR ? m - s : MR;
+    float* out = dst + int64_t(s) * kc;
+    const float* src = A + int64_t(i0 + s) * lda + p0;
+    int k = 0;
+    for (; k + 16 <= kc; k += 16) {
+      __m512 r[16];
+      for (int i = 0; i < 16; ++i)
+        r[i] = i < rows ? _mm512_loadu_ps(src + i * lda + k) : _mm512_setzero_ps();
+      transpose16(r);
+      for (int kk = 0; kk < 16; ++kk) _mm512_mask_storeu_ps(out + (k + kk) * MR, row_mask, r[kk]);
+    }
+    if (k < kc) {
+      const __mmask16 k_mask = (1u << (kc - k)) - 1;
+      __m512 r[16];
+      for (int i = 0; i < 16; ++i)
+        r[i] = i < rows ? _mm512_maskz_loadu_ps(k_mask, src + i * lda + k) : _mm512_setzero_ps();
+      transpose16(r);
+      for (int kk = 0; kk < kc - k; ++kk) _mm512_mask_storeu_ps(out + (k + kk) * MR, row_mask, r[kk]);
+    }
+  }
+}
+
+// A stored [K][M] (op(A) = A^T): each k is 14 contiguous values of a row of A (masked moves).
+void pack_a_cols(float* dst, const float* A, int64_t lda, int i0, int m, int p0, int kc) {
+  const __mmask16 store_mask = (1u << MR) - 1;
+  for (int s = 0; s < m; s += MR) {
+    const int rows = m - s < MR ? m - s : MR;
+    const __mmask16 load_mask = (1u << rows) - 1;
+    float* out = dst + int64_t(s) * kc;
+    const float* src = A + int64_t(p0) * lda + i0 + s;
+    for (int k = 0; k < kc; ++k)
+      _mm512_mask_storeu_ps(out + k * MR, store_mask, _mm512_maskz_loadu_ps(load_mask, src + k * lda));
+  }
+}
+
+// B^T (B stored [N][K]) into 32-column slivers (b[k * 32 + j]): two 16 x 16 transposes per 16 k.
+void pack_b_cols(float* dst, const float* B, int64_t ldb, int p0, int kc, int j0, int n, int s0,
+                 int s1) {
+  for (int s = s0; s < s1; ++s) {
+    const int c0 = s * NR;
+    const int cols = n - c0 < NR ? n - c0 : NR;
+    float* out = dst + int64_t(s) * NR * kc;
+    const float* src = B + int64_t(j0 + c0) * ldb + p0;
+    for (int k = 0; k < kc; k += 16) {
+      const int ks = kc - k < 16 ? kc - k : 16;
+      const __mmask16 k_mask = ks == 16 ? 0xFFFF : (1u << ks) - 1;
+      for (int h = 0; h < 2; ++h) {
+        __m512 r[16];
+        for (int j = 0; j < 16; ++j)
+          r[j] = h * 16 + j < cols ? _mm512_maskz_loadu_ps(k_mask, src + (h * 16 + j) * ldb + k)
+                                   : _mm512_setzero_ps();
+        transpose16(r);
+        for (int kk = 0; kk < ks; ++kk) _mm512_store_ps(out + (k + kk) * NR + h * 16, r[kk]);
+      }
+    }
+  }
+}
+
+// B stored [K][N]: each k is 32 contiguous values of a row of B (masked at the right edge).
+void pack_b_rows(float* dst, const float* B, int64_t ldb, int p0, int kc, int j0, int n, int s0,
+                 int s1) {
+  for (int s = s0; s < s1; ++s) {
+    const int c0 = s * NR;
+    const int cols = n - c0 < NR ? n - c0 : NR;
+    const __mmask16 m0 = cols >= 16 ? 0xFFFF : (1u << cols) - 1;
+    const __mmask16 m1 = cols >= 32 ? 0xFFFF : cols <= 16 ? 0 : (1u << (cols - 16)) - 1;
+    float* out = dst + int64_t(s) * NR * kc;
+    const float* src = B + int64_t(p0) * ldb + j0 + c0;
+    for (int k = 0; k < kc; ++k) {
+      const float* row = src + k * ldb;
+      _mm512_store_ps(out + k * NR, _mm512_maskz_loadu_ps(m0, row));
+      _mm512_store_ps(out + k * NR + 16, _mm512_maskz_loadu_ps(m1, row + 16));
+    }
+  }
+}
+
 // mc 140 x kc 256 A block = 140 KiB (L2 >= 1 MiB on AVX-512 parts); B sliver 32 x 256 = 32 KiB.
 constexpr GemmKernel kKernel{"avx512", MR, NR, 140, 256, 4096, micro_14x32,
-                             nullptr, nullptr, nullptr, nullptr, gemm_skinny_avx2};
+                             pack_a_rows, pack_b_cols, pack_a_cols, pack_b_rows, gemm_skinny_avx2};
 
 }  // namespace
 
