@@ -69,6 +69,20 @@ describe('shard writer', () => {
     assert.throws(() => encodeShard([{ tokens: [1, 2], mask: [1] }], 1000), /2 tokens but 1 mask/);
   });
 
+  it('keeps packed documents\' record starts (after the mask, counted at header offset 40)', () => {
+    const docs = [
+      { tokens: [1, 2, 3, 4, 5], mask: [0, 1, 0, 1, 1], sampleStarts: [2, 4] },
+      { tokens: [6, 7], mask: [0, 1] },
+      { tokens: [8, 9, 10], mask: [0, 1, 1], sampleStarts: [1] },
+    ];
+    const buf = encodeShard(docs, 1000);
+    assert.equal(buf.length, 48 + 8 * 4 + 5 * 10 + 8 * 3);
+    assert.equal(buf.readBigUInt64LE(40), 3n);
+    assert.deepEqual(decodeShard(buf), docs);
+    assert.throws(() => encodeShard([{ tokens: [1, 2], mask: [0, 1], sampleStarts: [0] }], 1000), /sample start 0/);
+    assert.throws(() => encodeShard([{ tokens: [1, 2], mask: [0, 1], sampleStarts: [2] }], 1000), /sample start 2/);
+  });
+
   it('splits into files and writes a manifest with totals and checksums', () => {
     const dir = path.join(tempDir('shards'), 'data');
     const docs = Array.from({ length: 10 }, (_, i) => ({ tokens: Array.from({ length: 5 + i }, (_, j) => j), mask: Array.from({ length: 5 + i }, (_, j) => (j > 1 ? 1 : 0)) }));

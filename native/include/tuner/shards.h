@@ -33,6 +33,10 @@ struct ShardSet {
   uint64_t num_documents() const { return doc_offsets.empty() ? 0 : doc_offsets.size() - 1; }
 };
 
+// The fraction of an epoch's positions that are padding when each document fills one row of T
+// positions (what the run wastes on padding; packing the records lowers it).
+double padding_fraction(const ShardSet& set, int T);
+
 // Reads and verifies a shard directory (magic, version, sizes, checksums, token ids below the
 // manifest's vocab_size). Throws TunerError "bad_shards" naming the file and what is wrong.
 ShardSet load_shards(const std::string& dir);
@@ -79,6 +83,13 @@ class BatchLoader {
  private:
   void fill_row(uint64_t doc, int row, BatchBuffers* out) const;
   void fill_row_samples(uint64_t doc, int row, BatchBuffers* out) const;  // packed data: record starts
+  // Padding waste since the last call (batch_packing.cpp): the fraction of the positions of the
+  // batches given out that held no document token; 0 when none were.
+ public:
+  double take_padding_fraction();
+
+ private:
+  mutable int64_t padding_real_ = 0, padding_total_ = 0;
   const std::vector<uint64_t>& order();
 
   const ShardSet* data_;

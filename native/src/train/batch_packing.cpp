@@ -15,12 +15,14 @@ void BatchLoader::fill_row_samples(uint64_t doc, int row, BatchBuffers* out) con
   const bool packed = !data_->sample_starts.empty();
   if (row == 0) {  // the first row of a batch: rows the loader leaves empty stay one padding record
     out->real_tokens = 0;
+    padding_total_ += static_cast<int64_t>(n);
     if (packed) out->sample_start.assign(n, 0);
     else out->sample_start.clear();
   }
   const uint64_t b = data_->doc_offsets[doc], e = data_->doc_offsets[doc + 1];
   const int used = static_cast<int>(std::min<int64_t>(static_cast<int64_t>(e - b) - 1, T_));
   out->real_tokens += std::max(used, 0);
+  padding_real_ += std::max(used, 0);
   if (!packed) return;
   const size_t base = static_cast<size_t>(row) * T_;
   // Record starts inside this document, as row positions.
@@ -37,6 +39,23 @@ void BatchLoader::fill_row_samples(uint64_t doc, int row, BatchBuffers* out) con
     // The target b + t + 1 opens the next record: nothing before it is its context.
     if (it != ss.end() && *it == b + t + 1) out->loss_mask[base + t] = 0;
   }
+}
+
+double BatchLoader::take_padding_fraction() {
+  const double f = padding_total_ > 0 ? 1.0 - static_cast<double>(padding_real_) / static_cast<double>(padding_total_) : 0.0;
+  padding_real_ = padding_total_ = 0;
+  return f;
+}
+
+double padding_fraction(const ShardSet& set, int T) {
+  const uint64_t D = set.num_documents();
+  if (D == 0 || T <= 0) return 0.0;
+  uint64_t real = 0;
+  for (uint64_t d = 0; d < D; ++d) {
+    const uint64_t n = set.doc_offsets[d + 1] - set.doc_offsets[d];
+    real += n > 0 ? std::min<uint64_t>(n - 1, static_cast<uint64_t>(T)) : 0;
+  }
+  return 1.0 - static_cast<double>(real) / (static_cast<double>(D) * T);
 }
 
 }  // namespace tuner

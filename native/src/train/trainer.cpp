@@ -200,6 +200,8 @@ void Trainer::emit_start() {
   if (opts_.resume_dir.empty()) e.null("resumed_from");
   else e.str("resumed_from", opts_.resume_dir);
   e.raw("data", d.finish());
+  // Padding waste of an epoch (each document one row) and whether records share rows.
+  e.num("padding", std::round(padding_fraction(data_, plan_.seq_len) * 1e4) / 1e4).boolean("packed", !data_.sample_starts.empty());
   sink_->emit(e);
   std::fprintf(stderr, "tuner-train: %s %s, %lld params (%lld trainable), %d threads, steps %lld..%lld\n",
                plan_.method.c_str(), c.architecture.c_str(), static_cast<long long>(model_->num_params()),
@@ -293,6 +295,7 @@ void Trainer::emit_step(std::chrono::steady_clock::time_point t0, float loss, do
   e.num("lr", lr).num("grad_norm", grad_norm).integer("tokens", tokens_per_step());
   e.num("tokens_per_s", std::round(tokens_per_step() / (ms / 1000.0) * 10) / 10).num("ms", std::round(ms * 1000) / 1000);
   e.integer("peak_memory_bytes", peak_memory_bytes());
+  e.num("padding", std::round(loader_->take_padding_fraction() * 1e4) / 1e4);  // this step's batches
   if (opts_.layer_norms && !plan_.is_lomo()) e.raw("layers", layer_norms_json(params, grads_before_clip_));
   sink_->emit(e);
   std::fprintf(stderr, "step %lld/%lld loss %.4f lr %.3g grad_norm %.3g %.1f ms\n", static_cast<long long>(step_),

@@ -44,6 +44,10 @@ export interface StartEvent {
   step: number;
   resumed_from: string | null;
   data: DataSummary;
+  /** Fraction of an epoch's positions that are padding (each document one row; absent from older trainers). */
+  padding?: number;
+  /** Whether documents are packed records (attention kept within each record). */
+  packed?: boolean;
 }
 
 export interface StepEvent {
@@ -58,6 +62,8 @@ export interface StepEvent {
   tokens_per_s: number;
   ms: number;
   peak_memory_bytes: number;
+  /** Fraction of this step's batch positions that were padding (absent from older trainers). */
+  padding?: number;
   /** Per layer group, with tuner-train --layer-norms: gradient norm before clipping, trainable-weight norm after the update. */
   layers?: LayerNorms[];
 }

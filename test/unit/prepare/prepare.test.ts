@@ -103,6 +103,14 @@ describe('prepareDataset (GPT-2 tokenizer, default template)', () => {
     assert.ok(packed.packedSequences! < plain.trainDocuments, `${packed.packedSequences} sequences`);
     const { documents } = readShards(path.join(root, 'data-packed', 'train'));
     assert.ok(documents.every((d) => d.tokens.length <= 64));
+    // The record starts cut each packed sequence back into the records, in order.
+    const records = documents.flatMap((d) => {
+      const cuts = [0, ...Array.from(d.sampleStarts ?? []), d.tokens.length];
+      return cuts.slice(1).map((end, i) => Array.from(d.tokens).slice(cuts[i], end));
+    });
+    const plainDocs = readShards(path.join(root, 'data-plain', 'train')).documents.map((d) => Array.from(d.tokens));
+    assert.deepEqual(records, plainDocs);
+    assert.ok(documents.some((d) => (d.sampleStarts?.length ?? 0) > 0));
   });
 
   it('splits off an eval set deterministically', () => {
