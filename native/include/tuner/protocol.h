@@ -3,10 +3,12 @@
 // this mirrors it. Event lines are written whole under a lock and flushed, so a reader never
 // sees half a line; human logs go to stderr.
 #pragma once
+#include <condition_variable>
 #include <cstdint>
 #include <memory>
 #include <mutex>
 #include <string>
+#include <thread>
 
 #include "tuner/json.h"  // json_quote
 
@@ -26,10 +28,14 @@ class EventLine {
   EventLine& boolean(const char* key, bool v);
   EventLine& raw(const char* key, const std::string& json);  // an already-encoded value
   std::string finish() const { return text_ + "}"; }
+  const std::string& type() const { return type_; }
+  int64_t step() const { return step_; }  // its "step" field, -1 when it has none
 
  private:
   void key(const char* k);
   std::string text_;
+  std::string type_;
+  int64_t step_ = -1;
 };
 
 // Small object builder for nested values (model summary, outputs).
@@ -46,18 +52,46 @@ class JsonObject {
 std::string format_double(double v);
 std::string format_float(float v);
 
-// Writes event lines to a file descriptor (stdout by default), one write per line.
+// Writes event lines to a file descriptor (stdout by default), one write per line. It follows
+// the run's state from the events it writes (the step, paused or not, started, ended), which is
+// what a heartbeat reports.
 class EventSink {
  public:
   explicit EventSink(int fd = 1) : fd_(fd) {}
   void emit(const EventLine& e);
+  // A `heartbeat` event with the current step and state, written only between the run's `start`
+  // and its last event (`done` or `error`): nothing follows the end of a run.
+  void emit_heartbeat(int interval_ms);
   // True once a write failed (the reader closed stdout): nobody is watching the run any more.
   bool broken() const { return broken_; }
 
  private:
+  void write_line(const std::string& line);  // with mu_ held
   int fd_;
   std::mutex mu_;
   bool broken_ = false;
+  bool started_ = false, ended_ = false, paused_ = false;
+  int64_t step_ = 0;
+};
+
+// Calls sink->emit_heartbeat every interval_ms from a thread of its own (heartbeat.cpp) until it
+// is destroyed; interval_ms 0 starts no thread. Steady while the training loop is paused, waits
+// at a breakpoint or computes a long step.
+class Heartbeat {
+ public:
+  Heartbeat(EventSink* sink, int interval_ms);
+  ~Heartbeat();
+  Heartbeat(const Heartbeat&) = delete;
+  Heartbeat& operator=(const Heartbeat&) = delete;
+
+ private:
+  void beat();
+  EventSink* sink_;
+  int interval_ms_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool stopping_ = false;
+  std::thread thread_;
 };
 
 enum class CommandType { Pause, Resume, Step, Save, Stop, Set };

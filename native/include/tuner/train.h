@@ -70,11 +70,14 @@ struct TrainOptions {
   std::string resume_dir;  // empty: fresh run
   bool start_paused = false;  // wait for a command before the first step (debugger "stop on entry")
   bool layer_norms = false;   // add per-layer gradient and weight norms to each step event (debugger)
-  std::string control;        // a Unix socket path to take commands on besides stdin (a detached run)
+  std::string control;        // a Unix socket path (Windows: a named pipe) to take commands on besides stdin (a detached run)
+  // A heartbeat event this often (protocol.h Heartbeat); 0: none. 5 s: a window tells a hung
+  // trainer within half a minute, and an hours-long run adds some 60 kB an hour to events.jsonl.
+  int heartbeat_ms = 5000;
 };
 
 // Command line of tuner-train: --plan FILE [--resume DIR] [--start-paused] [--layer-norms]
-// [--control SOCKET] | --help | --version.
+// [--control SOCKET] [--heartbeat-ms N] | --help | --version.
 struct CliArgs {
   std::string plan_path;
   TrainOptions options;

@@ -4,6 +4,8 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <chrono>
+#include <cstring>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -32,7 +34,7 @@ std::string format_float(float v) {
   return buf;
 }
 
-EventLine::EventLine(const char* type) {
+EventLine::EventLine(const char* type) : type_(type) {
   text_ = "{\"version\":" + std::to_string(kProtocolVersion) + ",\"type\":" + json_quote(type);
 }
 
@@ -42,7 +44,12 @@ EventLine& EventLine::str(const char* k, const std::string& v) { key(k); text_ +
 EventLine& EventLine::null(const char* k) { key(k); text_ += "null"; return *this; }
 EventLine& EventLine::num(const char* k, double v) { key(k); text_ += format_double(v); return *this; }
 EventLine& EventLine::numf(const char* k, float v) { key(k); text_ += format_float(v); return *this; }
-EventLine& EventLine::integer(const char* k, int64_t v) { key(k); text_ += std::to_string(v); return *this; }
+EventLine& EventLine::integer(const char* k, int64_t v) {
+  if (std::strcmp(k, "step") == 0) step_ = v;
+  key(k);
+  text_ += std::to_string(v);
+  return *this;
+}
 EventLine& EventLine::boolean(const char* k, bool v) { key(k); text_ += v ? "true" : "false"; return *this; }
 EventLine& EventLine::raw(const char* k, const std::string& json) { key(k); text_ += json; return *this; }
 
@@ -59,8 +66,27 @@ JsonObject& JsonObject::integer(const char* k, int64_t v) {
 }
 
 void EventSink::emit(const EventLine& e) {
-  const std::string line = e.finish() + "\n";
   std::lock_guard<std::mutex> lock(mu_);
+  const std::string& type = e.type();
+  if (type == "start") started_ = true;
+  if (type == "paused") paused_ = true;
+  if (type == "resumed" || type == "step") paused_ = false;
+  if (e.step() >= 0 && (type == "start" || type == "step" || type == "paused" || type == "resumed")) step_ = e.step();
+  write_line(e.finish() + "\n");
+  if (type == "done" || type == "error") ended_ = true;
+}
+
+void EventSink::emit_heartbeat(int interval_ms) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (!started_ || ended_) return;
+  const auto unix_ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+  EventLine e("heartbeat");
+  e.integer("step", step_).str("state", paused_ ? "paused" : "training").integer("interval_ms", interval_ms);
+  e.integer("unix_ms", static_cast<int64_t>(unix_ms));
+  write_line(e.finish() + "\n");
+}
+
+void EventSink::write_line(const std::string& line) {
   size_t off = 0;
   while (off < line.size()) {
     ssize_t n = ::write(fd_, line.data() + off, line.size() - off);

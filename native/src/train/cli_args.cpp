@@ -1,4 +1,5 @@
 // tuner-train's command line. Kept in the core library so it is unit-tested with the rest.
+#include <cstdlib>
 #include <string>
 
 #include "tuner/error.h"
@@ -8,13 +9,14 @@ namespace tuner {
 
 const char* const kCliUsage =
     "usage: tuner-train --plan PLAN.json [--resume CHECKPOINT_DIR] [--start-paused] [--layer-norms]\n"
-    "                   [--control SOCKET]\n"
+    "                   [--control SOCKET] [--heartbeat-ms N]\n"
     "       tuner-train --version | --help\n"
     "\n"
     "Trains a model as the run plan says (docs/trainer-protocol.md). Events go to stdout as JSON\n"
     "lines; commands (pause, resume, step, save, stop, set) are read from stdin and, with --control,\n"
     "from a Unix socket at SOCKET that clients of this user may connect to at any time; logs go to\n"
-    "stderr.\n";
+    "stderr. A heartbeat event is written every --heartbeat-ms (default 5000, 0 for none), also while\n"
+    "paused.\n";
 
 CliArgs parse_cli_args(int argc, const char* const* argv) {
   CliArgs a;
@@ -31,6 +33,15 @@ CliArgs parse_cli_args(int argc, const char* const* argv) {
     else if (arg == "--start-paused") a.options.start_paused = true;
     else if (arg == "--layer-norms") a.options.layer_norms = true;
     else if (arg == "--control") a.options.control = value("--control");
+    else if (arg == "--heartbeat-ms") {
+      const std::string v = value("--heartbeat-ms");
+      char* end = nullptr;
+      const long ms = std::strtol(v.c_str(), &end, 10);
+      if (v.empty() || *end != '\0' || ms < 0 || ms > 3600000 || (ms > 0 && ms < 10))
+        throw TunerError("bad_arguments", "--heartbeat-ms '" + v + "' is not 0 or a whole number of milliseconds from 10 to 3600000",
+                         "Pass, for example, --heartbeat-ms 5000 (0 turns heartbeats off).");
+      a.options.heartbeat_ms = static_cast<int>(ms);
+    }
     else if (arg == "--help" || arg == "-h") a.help = true;
     else if (arg == "--version") a.version = true;
     else throw TunerError("bad_arguments", "unknown argument '" + arg + "'", fix);

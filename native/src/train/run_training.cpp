@@ -32,6 +32,8 @@ int emit_error(EventSink* sink, const std::string& code, const std::string& mess
 
 int run_training(const RunPlan& plan, const TrainOptions& opts) {
   EventSink sink(1);
+  // Beats from the run's `start` event to its last (the sink drops heartbeats outside them).
+  Heartbeat heartbeat(&sink, opts.heartbeat_ms);
   CommandReader commands(0);
   commands.start();
   Trainer trainer(plan, opts, &sink, &commands);

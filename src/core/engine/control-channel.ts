@@ -133,9 +133,14 @@ export class ControlClient {
     if (!this.socket.destroyed && this.socket.writable) this.socket.write(text.endsWith('\n') ? text : `${text}\n`);
   }
 
-  /** Sends what is queued, then closes; the trainer goes on. */
-  close(): Promise<void> {
+  /**
+   * Sends what is queued, then closes; the trainer goes on. A trainer that does not answer the
+   * end (stopped, hung) is not waited for beyond `graceMs`: the connection is dropped.
+   */
+  close(graceMs = 1000): Promise<void> {
     this.socket.end();
+    const timer = setTimeout(() => this.socket.destroy(), graceMs);
+    void this.closed.then(() => clearTimeout(timer));
     return this.closed;
   }
 

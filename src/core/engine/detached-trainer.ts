@@ -11,6 +11,7 @@ import * as fs from 'node:fs';
 import { ControlClient, ControlError, controlAddress, type ControlMessage, type ControlRole } from './control-channel';
 import { FileTail, trimPartialLine } from './file-tail';
 import { identify, isSameTrainer, type ProcessIdentity } from './process-identity';
+import { judgeTrainer, modifiedMs, type TrainerHealth } from './trainer-health';
 import {
   formatCommand,
   formatSetCommand,
@@ -24,7 +25,7 @@ import {
 import { findTrainerBinary, trainerEnv, type TrainerExit } from './trainer-client';
 
 const STDERR_TAIL_BYTES = 16 * 1024;
-/** How often an attached trainer (not this process's child) is checked for being alive. */
+/** How often the trainer is checked: alive (an attached one, not this process's child), and heard from lately. */
 const ALIVE_POLL_MS = 500;
 const CONNECT_RETRY_MS = 50;
 
@@ -44,13 +45,20 @@ export interface DetachedStartOptions extends RunFiles {
   env?: NodeJS.ProcessEnv;
   /** Its own session and process group, outliving this process (default true). */
   detached?: boolean;
+  /** tuner-train --heartbeat-ms (default: the trainer's, 5000). */
+  heartbeatMs?: number;
 }
 
 export interface AttachOptions extends RunFiles {
   identity: ProcessIdentity;
   /** Byte offset in events.jsonl to continue from (the end of what the caller has read). */
   eventsOffset: number;
+  /** The heartbeat interval its last heartbeat announced (trainer-health.ts heartbeatInterval), if any. */
+  heartbeatMs?: number;
 }
+
+/** tuner-train's default heartbeat interval (native TrainOptions::heartbeat_ms). */
+export const DEFAULT_HEARTBEAT_MS = 5000;
 
 function fileSize(file: string): number {
   try {
@@ -91,7 +99,12 @@ export class DetachedTrainer {
   private readonly listeners: ((e: TrainerEvent) => void)[] = [];
   private readonly stderrListeners: ((text: string) => void)[] = [];
   private readonly roleListeners: ((role: ControlRole, refused?: string) => void)[] = [];
+  private readonly healthListeners: ((h: TrainerHealth) => void)[] = [];
   private alivePoll: NodeJS.Timeout | undefined;
+  /** When the trainer was last heard from (an event line arrived; on attach, events.jsonl's mtime). */
+  private lastSignMs: number | undefined;
+  private heartbeatMs: number | undefined;
+  private healthNow: TrainerHealth = { state: 'alive' };
   private protocolError: ProtocolError | undefined;
   private ended = false;
   private detachedFromWindow = false;
@@ -122,6 +135,7 @@ export class DetachedTrainer {
     if (opts.resumeDir) args.push('--resume', opts.resumeDir);
     if (opts.startPaused) args.push('--start-paused');
     if (opts.layerNorms) args.push('--layer-norms');
+    if (opts.heartbeatMs !== undefined) args.push('--heartbeat-ms', String(opts.heartbeatMs));
     const out = fs.openSync(opts.eventsFile, 'a');
     const err = fs.openSync(opts.logFile, 'a');
     try {
@@ -141,6 +155,8 @@ export class DetachedTrainer {
     t.identity = child.pid !== undefined ? identify(child.pid) : undefined;
     child.once('error', (e) => t.finish(null, null, e.message));
     child.once('exit', (code, signal) => t.finish(code, signal));
+    t.heartbeatMs = opts.heartbeatMs ?? DEFAULT_HEARTBEAT_MS;
+    t.lastSignMs = Date.now();
     t.begin();
     return t;
   }
@@ -153,7 +169,8 @@ export class DetachedTrainer {
     if (!isSameTrainer(opts.identity, opts.planPath)) return undefined;
     const t = new DetachedTrainer(opts, opts.eventsOffset, fileSize(opts.logFile));
     t.identity = opts.identity;
-    t.alivePoll = setInterval(() => t.checkAlive(), ALIVE_POLL_MS);
+    t.heartbeatMs = opts.heartbeatMs;
+    t.lastSignMs = modifiedMs(opts.eventsFile);
     t.begin();
     return t;
   }
@@ -174,6 +191,15 @@ export class DetachedTrainer {
 
   onEvent(l: (e: TrainerEvent) => void): void {
     this.listeners.push(l);
+  }
+
+  /** alive, not responding (no heartbeat for a while), or gone; changes are told to onHealth's listeners. */
+  get health(): TrainerHealth {
+    return this.healthNow;
+  }
+
+  onHealth(l: (h: TrainerHealth) => void): void {
+    this.healthListeners.push(l);
   }
 
   onStderr(l: (text: string) => void): void {
@@ -225,6 +251,8 @@ export class DetachedTrainer {
   private begin(): void {
     this.eventTail.start();
     this.logTail.start();
+    this.alivePoll = setInterval(() => this.checkAlive(), ALIVE_POLL_MS);
+    this.checkAlive();
     void this.connect();
   }
 
@@ -272,13 +300,21 @@ export class DetachedTrainer {
     else if (m.type === 'refused') for (const l of this.roleListeners) l(this.client?.role ?? 'observer', m.message);
   }
 
+  /** Ends an attached trainer's session when its process is gone; tells when it stops (or starts again) answering. */
   private checkAlive(): void {
     if (this.ended || this.detachedFromWindow) return;
-    if (this.identity && isSameTrainer(this.identity, this.files.planPath)) return;
-    this.finish(null, null);
+    // A child of this process is known alive until its 'exit'; another window's is looked up.
+    const processIsTrainer = this.child ? true : !!this.identity && isSameTrainer(this.identity, this.files.planPath);
+    if (!processIsTrainer) return this.finish(null, null);
+    const h = judgeTrainer({ processIsTrainer, lastSignMs: this.lastSignMs, heartbeatMs: this.heartbeatMs, nowMs: Date.now() });
+    const was = this.healthNow;
+    this.healthNow = h;
+    // A change of state is news; a longer silence is told every poll (the views show how long).
+    if (h.state !== was.state || h.state === 'unresponsive') for (const l of this.healthListeners) l(h);
   }
 
   private onLines(lines: string[]): void {
+    if (lines.length) this.lastSignMs = Date.now();
     for (const line of lines) {
       if (this.protocolError || line.trim() === '') continue;
       let event: TrainerEvent;
@@ -291,9 +327,11 @@ export class DetachedTrainer {
         this.kill('SIGTERM');
         continue;
       }
+      if (event.type === 'heartbeat') this.heartbeatMs = event.interval_ms;
       this.events.push(event);
       for (const l of [...this.listeners]) l(event);
     }
+    if (lines.length && this.healthNow.state === 'unresponsive') this.checkAlive();
   }
 
   private stopFollowing(): void {

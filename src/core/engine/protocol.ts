@@ -120,6 +120,22 @@ export interface ResumedEvent {
   step: number;
 }
 
+/**
+ * Every interval_ms from the trainer's own thread, between its `start` and its last event, also
+ * while paused or at a breakpoint: with the run's pid and process start time it tells a live
+ * trainer from a hung one (the process is there, the heartbeats stopped) or a dead one.
+ */
+export interface HeartbeatEvent {
+  version: number;
+  type: 'heartbeat';
+  /** The last step done. */
+  step: number;
+  state: 'training' | 'paused';
+  interval_ms: number;
+  /** The trainer's wall clock (ms since 1970), for a reader that was not watching when it was written. */
+  unix_ms: number;
+}
+
 export interface DoneOutputs {
   /** PEFT adapter folder (LoRA runs). */
   adapter?: string;
@@ -154,6 +170,7 @@ export type TrainerEvent =
   | CheckpointEvent
   | PausedEvent
   | ResumedEvent
+  | HeartbeatEvent
   | DoneEvent
   | ErrorEvent;
 
@@ -234,6 +251,7 @@ const EVENT_FIELDS: Record<TrainerEventType, Record<string, FieldKind>> = {
   checkpoint: { step: 'number', path: 'string' },
   paused: { step: 'number' },
   resumed: { step: 'number' },
+  heartbeat: { step: 'number', state: 'string', interval_ms: 'number', unix_ms: 'number' },
   done: { step: 'number', reason: 'string', outputs: 'object' },
   error: { code: 'string', message: 'string', hint: 'string' },
 };
@@ -325,6 +343,10 @@ export function parseTrainerEvent(line: string): TrainerEvent {
       }
       break;
     }
+    case 'heartbeat':
+      if (obj.state !== 'training' && obj.state !== 'paused') throw new ProtocolError(`heartbeat event: unknown state ${JSON.stringify(obj.state)}`, line);
+      if (!((obj.interval_ms as number) > 0)) throw new ProtocolError('heartbeat event: interval_ms should be above 0', line);
+      break;
     case 'error':
       if (obj.step !== undefined) checkField(obj, 'step', 'number', '"error" event', line);
       break;

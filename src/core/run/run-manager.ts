@@ -8,6 +8,7 @@ import type { PrepareProgress } from '../dataset/prepare';
 import { OutsideWorkspaceError } from '../dataset/prepare-paths';
 import { DetachedTrainer } from '../engine/detached-trainer';
 import type { RunPlan } from '../engine/plan';
+import { heartbeatInterval } from '../engine/trainer-health';
 import { RunSession, type RunSessionOptions } from './run-session';
 import { isLive } from './run-state';
 import { RunStore, RunStoreError, type RunRecord } from './run-store';
@@ -248,7 +249,7 @@ export class RunManager {
       } catch {
         continue; // a damaged events.jsonl: the runs view shows its problem
       }
-      const trainer = DetachedTrainer.attach({ runDir: record.dir, planPath: record.planFile, eventsFile: record.eventsFile, logFile: record.logFile, identity, eventsOffset: offset });
+      const trainer = DetachedTrainer.attach({ runDir: record.dir, planPath: record.planFile, eventsFile: record.eventsFile, logFile: record.logFile, identity, eventsOffset: offset, heartbeatMs: heartbeatInterval(history) });
       if (!trainer) continue;
       attached.push(this.adopt(record, new RunSession(record, { mode: 'free', ...opts }, { trainer, history })));
     }

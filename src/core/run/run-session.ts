@@ -11,6 +11,7 @@
 //    whether the user sees the run paused.
 import type { ControlRole } from '../engine/control-channel';
 import { DetachedTrainer } from '../engine/detached-trainer';
+import type { TrainerHealth } from '../engine/trainer-health';
 import type { TrainerExit } from '../engine/trainer-client';
 import type { LearningRateChange, TrainerCommandType, TrainerEvent } from '../engine/protocol';
 import { BreakpointChecker, NO_BREAKPOINTS, type BreakpointHit, type BreakpointSettings } from './breakpoints';
@@ -29,6 +30,8 @@ export interface RunSessionOptions {
   /** Lockstep only: wait for the user before the first step. */
   stopOnEntry?: boolean;
   breakpoints?: BreakpointSettings;
+  /** tuner-train --heartbeat-ms (default: the trainer's). */
+  heartbeatMs?: number;
   /** tuner-train to run (default: findTrainerBinary). */
   binary?: string;
   env?: NodeJS.ProcessEnv;
@@ -44,6 +47,8 @@ export interface RunSessionListener {
   onExit?(exit: TrainerExit, snapshot: RunSnapshot): void;
   /** This window now controls the run, or only watches it (another window controls it); `refused`: a command it sent was not taken. */
   onRole?(role: ControlRole, refused?: string): void;
+  /** The trainer stopped answering (no heartbeat for a while), or answers again (trainer-health.ts). */
+  onHealth?(health: TrainerHealth): void;
 }
 
 export class RunSession {
@@ -93,11 +98,15 @@ export class RunSession {
         binary: options.binary,
         env: options.env,
         detached: options.detached,
+        heartbeatMs: options.heartbeatMs,
       });
       record.setTrainer(this.proc.identity);
     }
     this.proc.onRole((role, refused) => {
       for (const l of this.listeners) l.onRole?.(role, refused);
+    });
+    this.proc.onHealth((health) => {
+      for (const l of this.listeners) l.onHealth?.(health);
     });
     this.proc.onStderr((text) => {
       for (const l of this.listeners) l.onStderr?.(text);
@@ -146,6 +155,11 @@ export class RunSession {
 
   get pid(): number | undefined {
     return this.proc.pid;
+  }
+
+  /** alive, not responding (the process is there, its heartbeats stopped), or gone. */
+  get health(): TrainerHealth {
+    return this.proc.health;
   }
 
   /** Whether this window steers the run ('controller'), only shows it ('observer'), or is still connecting. */

@@ -88,6 +88,8 @@ export class RunStateTracker {
         s.status = 'running';
         if (atMs !== undefined) this.eta.restart(s.step, atMs);
         break;
+      case 'heartbeat':
+        break; // a sign of life (engine/trainer-health.ts), not a change of state
       case 'done':
         s.status = e.reason === 'completed' ? 'done' : 'stopped';
         s.step = e.step;
