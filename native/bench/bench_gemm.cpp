@@ -326,7 +326,10 @@ int main(int argc, char** argv) {
     std::printf("sgemm kernel: %s (mc=%d kc=%d nc=%d)%s", kernel.name, kernel.mc, kernel.kc, kernel.nc,
                 opt.cold ? ", operands cold (a new copy per call)" : "");
     if (opt.blocked) std::printf("; skinny path off");
-    std::printf("\ncpu: %s; %s\n", cpu_model_name().c_str(), cpu_feature_list().c_str());
+    const CacheSizes& caches = cpu_cache_sizes();
+    std::printf("\ncpu: %s; %s; L1d %lld KiB, L2 %lld KiB, L3 %lld KiB\n", cpu_model_name().c_str(),
+                cpu_feature_list().c_str(), (long long)(caches.l1d >> 10), (long long)(caches.l2 >> 10),
+                (long long)(caches.l3 >> 10));
     if (have_blas)
       std::printf("peer: OpenBLAS cblas_sgemm, kernel %s (%s)%s%s\n", blas.corename.c_str(), blas.config.c_str(),
                   peer_env_note.empty() ? "" : "; ", peer_env_note.c_str());

@@ -113,6 +113,17 @@ void test_kernel(const GemmKernel& kernel) {
       check_case(kernel, {ta, tb, 9, kernel.nc + kernel.nr + 5, 11, 0, 0, 0, 1.0f, 1.0f}, &pool2, rng);
       check_case(kernel, {ta, tb, kernel.mc * 2 + 5, 33, 300, 4, 0, 1, 2.0f, 0.0f}, &pool4, rng);
     }
+  // One row or column either side of the register tile and its multiples (the masked edges of
+  // the packs and of the C update), K either side of 16 (the packs' transpose blocks) and of kc.
+  for (Trans ta : ts)
+    for (Trans tb : ts)
+      for (int dm : {-1, 0, 1})
+        for (int dn : {-1, 0, 1}) {
+          const int M = 2 * kernel.mr + dm, N = kernel.nr + 17 + dn;
+          for (int K : {15, 16, 33, kernel.kc - 1, kernel.kc + 1})
+            check_case(kernel, {ta, tb, M, N, K, (dm + 1) * 3, (dn + 1) * 5, 1, 1.0f, dm == 0 ? 0.0f : 0.5f},
+                       pools[(M + N + K) % 4], rng);
+        }
   // alpha / beta variants, including alpha = 0 (C = beta * C) and K = 0.
   const float alphas[] = {1.0f, -2.0f, 0.0f};
   const float betas[] = {0.0f, 1.0f, 0.25f};

@@ -69,6 +69,13 @@ float* gemm_scratch(GemmScratch slot, size_t floats);
 
 constexpr int ceil_div(int a, int b) { return (a + b - 1) / b; }
 
+// Data cache sizes in bytes of the CPU this process runs on (gemm_cache.cpp: sysfs, else cpuid);
+// 0 where unknown. The AVX-512 kernel sizes its cache blocks from them.
+struct CacheSizes {
+  int64_t l1d = 0, l2 = 0, l3 = 0;
+};
+const CacheSizes& cpu_cache_sizes();
+
 // One per instruction set; each is defined in its own file compiled with that ISA's flags.
 const GemmKernel& gemm_kernel_generic();
 const GemmKernel& gemm_kernel_avx2();
