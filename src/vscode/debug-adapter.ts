@@ -5,6 +5,7 @@
 // exact step (the session drives the trainer in lockstep). The Variables view shows the run's
 // numbers; the debug console takes `save`, `status`, `pause`, `continue`.
 // It does not import `vscode`: the extension hosts it inline, tests can drive it over streams.
+// It is its own bundle (dist/debug-adapter.js), loaded when the first debug session starts.
 import { DebugSession, InitializedEvent, OutputEvent, StoppedEvent, TerminatedEvent, Thread } from '@vscode/debugadapter';
 import type { DebugProtocol } from '@vscode/debugprotocol';
 import * as path from 'node:path';
@@ -12,7 +13,6 @@ import type { BreakpointHit, BreakpointSettings } from '../core/run/breakpoints'
 import { formatDuration } from '../core/units';
 import type { RunSession, StopReason } from '../core/run/run-session';
 
-export const DEBUG_TYPE = 'tuner';
 const THREAD_ID = 1;
 const FRAME_ID = 1;
 const SCOPE_RUN = 1;

@@ -3,9 +3,17 @@
 // the extension's RunController.
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { DEBUG_TYPE, TunerDebugSession, type RunLauncher, type TunerLaunchConfig } from './debug-adapter';
+import type { RunLauncher, TunerDebugSession, TunerLaunchConfig } from './debug-adapter';
 import type { RunController } from './run-controller';
 import { DashboardPanel } from './dashboard-panel';
+
+export const DEBUG_TYPE = 'tuner';
+
+/** The adapter and @vscode/debugadapter, loaded when the first session starts (scripts/bundle.mjs). */
+function debugAdapter(): typeof import('./debug-adapter') {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  return require('./debug-adapter') as typeof import('./debug-adapter');
+}
 
 /** Live adapter instances, newest last (the integration tests read their Variables view). */
 export const debugSessions: TunerDebugSession[] = [];
@@ -58,7 +66,7 @@ export function registerDebugging(ctx: vscode.ExtensionContext, runs: RunControl
     vscode.debug.registerDebugConfigurationProvider(DEBUG_TYPE, { provideDebugConfigurations: () => new TunerConfigurationProvider().provideDebugConfigurations() }, vscode.DebugConfigurationProviderTriggerKind.Dynamic),
     vscode.debug.registerDebugAdapterDescriptorFactory(DEBUG_TYPE, {
       createDebugAdapterDescriptor: () => {
-        const s = new TunerDebugSession(launcher);
+        const s = new (debugAdapter().TunerDebugSession)(launcher);
         debugSessions.push(s);
         if (debugSessions.length > 10) debugSessions.shift();
         return new vscode.DebugAdapterInlineImplementation(s);

@@ -6,7 +6,8 @@ import * as vscode from 'vscode';
 let channel: vscode.LogOutputChannel | undefined;
 
 export function registerOutput(ctx: vscode.ExtensionContext): vscode.LogOutputChannel {
-  channel = vscode.window.createOutputChannel('Tuner', { log: true });
+  // One channel for the extension's life, however often activate() runs (the tests run it again).
+  channel ??= vscode.window.createOutputChannel('Tuner', { log: true });
   ctx.subscriptions.push(channel);
   return channel;
 }

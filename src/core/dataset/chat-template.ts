@@ -3,7 +3,8 @@
 // rendering, so wherever the template puts them (and whatever it adds around them) their span
 // is found exactly in the output; the template's end-of-turn token right after an answer is
 // trained too — that token is what teaches the tuned model to stop.
-import { Template } from '@huggingface/jinja';
+import type { Template } from '@huggingface/jinja';
+import { jinja } from '../lazy/load';
 import type { Conversation } from './formats';
 
 /**
@@ -51,7 +52,7 @@ export class ChatRenderer {
 
   constructor(readonly source: string, private readonly tokens: TemplateTokens) {
     try {
-      this.template = new Template(source);
+      this.template = new (jinja().Template)(source);
     } catch (e) {
       throw new TemplateError(`the chat template does not parse: ${(e as Error).message}`);
     }

@@ -8,7 +8,8 @@
 // (@huggingface/jinja) and reading the markers it emits, so reformatted or extended templates
 // of a family (tools, dates, trimming) are still recognised. A template of no known family is
 // written with the plain Human / Assistant form and a comment saying it is not a translation.
-import { Template } from '@huggingface/jinja';
+import type { Template } from '@huggingface/jinja';
+import { jinja } from '../lazy/load';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 
@@ -67,7 +68,7 @@ export function recogniseChatTemplate(input: ModelfileInput): { family: ChatFami
   if (input.chatTemplate === null || input.chatTemplate === DEFAULT_CHAT_TEMPLATE) return { family: 'plain', system: null };
   let t: Template;
   try {
-    t = new Template(input.chatTemplate);
+    t = new (jinja().Template)(input.chatTemplate);
   } catch {
     return { family: 'unknown', system: null };
   }

@@ -1,7 +1,8 @@
 // Loads a model folder's tokenizer (tokenizer.json via @huggingface/tokenizers) and its chat
 // template (tokenizer_config.json "chat_template", or chat_template.jinja as newer models ship),
 // with the special tokens the template and the data preparation need.
-import { Tokenizer } from '@huggingface/tokenizers';
+import type { Tokenizer } from '@huggingface/tokenizers';
+import { hfTokenizers } from '../lazy/load';
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -96,7 +97,7 @@ export function loadTokenizer(dir: string): ModelTokenizer {
   const config = fs.existsSync(cfgFile) ? readJson(cfgFile) : {};
   let tok: Tokenizer;
   try {
-    tok = new Tokenizer(tj, config);
+    tok = new (hfTokenizers().Tokenizer)(tj, config);
   } catch (e) {
     throw new TokenizerLoadError(`${tjFile}: cannot build the tokenizer: ${(e as Error).message}`);
   }

@@ -1,4 +1,4 @@
-// What a user sees of a run and its plan in the real host: how long Tuner takes to activate, the
+// What a user sees of a run and its plan in the real host: the
 // ARGS.json hover (units that fit, each text once, only what this machine can run, the time of
 // the whole run, the speed measured by a finished run), and the dashboard of a fast run (a pause
 // shows with the trainer's confirmation, not a flush later; a stopped run resumes from it).
@@ -26,17 +26,9 @@ async function poll<T>(what: string, probe: () => Promise<T | undefined | false>
 
 const headerOf = (m: HostToDashboard | undefined) => (m && (m.type === 'init' || m.type === 'events') ? m.run : undefined);
 
-suite('run feedback: activation, the ARGS.json hover, the dashboard of a fast run', function () {
+suite('run feedback: the ARGS.json hover, the dashboard of a fast run', function () {
   this.timeout(180_000);
   teardown(closeAllEditors);
-
-  test('activation is measured in the real host', async () => {
-    const api = await tunerApi();
-    const a = api.activation;
-    assert.ok(Number.isFinite(a.activateMs) && a.activateMs > 0, `activate() took ${a.activateMs} ms`);
-    assert.ok(a.loadAndActivateMs !== undefined && a.loadAndActivateMs >= a.activateMs, 'the bundle marks when it started loading');
-    console.log(`activation: ${a.activateMs.toFixed(1)} ms in activate(), ${a.loadAndActivateMs.toFixed(1)} ms with loading dist/extension.js`);
-  });
 
   test('ARGS.json hover: parameters in units that fit, the description once, nothing this machine cannot run, the time of max_steps, then the speed a run measured', async () => {
     const api = await tunerApi();
