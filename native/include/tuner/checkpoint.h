@@ -26,6 +26,10 @@ struct TrainerState {
   std::string data_fingerprint;
   std::string method;
   double lr_scale = 1.0;  // factor on the scheduled lr from the `set` command
+  // DPO of a full fine-tune: the reference log-probs of every training (and eval) sequence,
+  // computed once from the initial weights; saved as dpo_reference.safetensors (tensors "train",
+  // "eval"), since a resumed run no longer has those weights. Empty otherwise.
+  std::vector<float> dpo_reference, dpo_eval_reference;
 };
 
 // Writes checkpoint `dir` (must not exist yet) for the model, optimizer and state; a full
@@ -40,6 +44,10 @@ TrainerState read_trainer_state(const std::string& dir);
 // trainer_state.json reads, and its weight files (adapter_model or model, and optimizer
 // .safetensors) are whole. Throws TunerError("bad_checkpoint") naming the folder and the file.
 void check_checkpoint(const std::string& dir, bool lora);
+
+// Reads dpo_reference.safetensors of a checkpoint into state->dpo_reference (and
+// dpo_eval_reference when `eval_sequences` > 0), each checked to hold that many values.
+void load_dpo_reference(const std::string& dir, uint64_t train_sequences, uint64_t eval_sequences, TrainerState* state);
 
 // Restores the optimizer's states and step count; every trainable tensor must be present with its shape.
 void load_optimizer_state(const std::string& dir, Optimizer* opt);

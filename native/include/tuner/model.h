@@ -172,6 +172,16 @@ class Model {
   // Accumulates d(loss_scale * loss)/d(param) into every trainable Param::grad.
   virtual void backward(float loss_scale, ThreadPool* pool) = 0;
 
+  // Preference tuning (DPO, native/src/models/sequence_logprob.cpp). After a forward or
+  // evaluate(): each row's log-probability of its loss_mask = 1 targets, summed in double, [B].
+  virtual void sequence_logprobs(double* out) const = 0;
+  // backward() for a loss that weighs row b's token losses (-log p of each target) by
+  // row_weights[b]: accumulates d(sum_b row_weights[b] * sum_t loss_bt)/d(param).
+  virtual void backward_rows(const float* row_weights, ThreadPool* pool) = 0;
+  // false: forwards skip every LoRA branch, so the model is its frozen base (DPO's reference
+  // model without a second copy of the weights). Such a forward has no backward.
+  virtual void set_adapter_enabled(bool on) = 0;
+
   // Bytes of activations and workspace held for a batch of this shape (for memory reports).
   virtual size_t activation_bytes(int B, int T) const = 0;
 

@@ -180,6 +180,10 @@ float cross_entropy_forward(float* losses, float* lse, const float* logits, cons
                             int N, int V, ThreadPool* pool);
 void cross_entropy_backward_inplace(float* logits_to_dlogits, const float* lse, const uint32_t* targets,
                                     const uint8_t* mask, int N, int V, float scale, ThreadPool* pool);
+// The same gradient with a weight per row instead of scale / count: dlogits = row_scale[n] *
+// (softmax - onehot), for a loss that weighs each token by its sequence (DPO's sequence log-probs).
+void cross_entropy_backward_rows_inplace(float* logits_to_dlogits, const float* lse, const uint32_t* targets,
+                                         const float* row_scale, int N, int V, ThreadPool* pool);
 }  // namespace tuner
 
 #include "tuner/threadpool.h"  // parallel_rows, which the kernels' callers use too

@@ -26,6 +26,9 @@ struct ShardSet {
   std::vector<uint64_t> doc_offsets;  // num_documents + 1 entries into tokens / mask
   std::vector<uint32_t> tokens;
   std::vector<uint8_t> mask;
+  // manifest "layout": "documents" (each document trains on its own) or "preference-pairs"
+  // (documents 2i and 2i+1 are pair i's prompt + chosen and prompt + rejected answer, for DPO).
+  bool preference_pairs = false;
   // Packed documents: offsets into tokens where a record after a document's first begins,
   // increasing (the shard format's sample starts). Empty: one record per document.
   std::vector<uint64_t> sample_starts;
@@ -55,6 +58,9 @@ struct BatchBuffers {
   std::vector<uint32_t> tokens, targets;
   std::vector<uint8_t> loss_mask;
   int B = 0, T = 0;
+  // The sample (document, or preference pair) of each of the loader's B rows; UINT64_MAX for an
+  // empty padding row. Pairs fill rows r (chosen) and B/2 + r (rejected).
+  std::vector<uint64_t> samples;
   // [B*T] where each position's record begins in its row, filled when the data is packed
   // (empty otherwise: batch() then leaves Batch::sample_start null).
   std::vector<int32_t> sample_start;
@@ -69,10 +75,11 @@ struct BatchBuffers {
 // the mask of that token), cut to T and padded with token 0 / mask 0. Training order: each
 // epoch is a fresh permutation drawn from (seed, epoch); the last incomplete batch of an epoch
 // is dropped so every step has B real rows. Without shuffle (eval) documents go in order and
-// the last batch is padded with empty rows.
+// the last batch is padded with empty rows. With pairs (a "preference-pairs" set) a sample is
+// one pair and a batch of B pairs has 2B rows: the chosen sequences, then the rejected ones.
 class BatchLoader {
  public:
-  BatchLoader(const ShardSet* data, int B, int T, uint64_t seed, bool shuffle);
+  BatchLoader(const ShardSet* data, int B, int T, uint64_t seed, bool shuffle, bool pairs = false);
 
   void next(BatchBuffers* out);
   uint64_t batches_per_epoch() const;
@@ -91,11 +98,13 @@ class BatchLoader {
  private:
   mutable int64_t padding_real_ = 0, padding_total_ = 0;
   const std::vector<uint64_t>& order();
+  uint64_t num_samples() const;
 
   const ShardSet* data_;
   int B_, T_;
   uint64_t seed_;
   bool shuffle_;
+  bool pairs_;
   uint64_t truncated_ = 0;
   DataCursor cursor_;
   std::vector<uint64_t> order_;

@@ -46,10 +46,17 @@ struct RunPlan {
   SamplePlan samples;
   // Keep each layer's input only and recompute the layer in backward (same numbers, less memory).
   bool gradient_checkpointing = false;
+  // sft: next-token loss on the mask = 1 tokens; dpo: Direct Preference Optimization on
+  // "preference-pairs" shards, loss -log sigmoid(pref_beta * (chosen - rejected log-ratio))
+  // against the frozen reference (the base with adapters off, or log-probs of the initial
+  // weights computed before the first step for a full fine-tune).
+  std::string stage = "sft";
+  double pref_beta = 0.1;
 
   // Methods that train adapters (and save a PEFT folder) on a frozen base.
   bool is_lora() const { return method == "lora" || method == "qlora"; }
   bool is_lomo() const { return method == "lomo"; }
+  bool is_dpo() const { return stage == "dpo"; }
 };
 
 // Parses and validates a plan. Relative paths are resolved against base_dir (the plan file's

@@ -46,7 +46,7 @@ void LlamaModel::linear_forward(const Linear& l, float* y, const float* x, float
   if (l.qw) qgemm_prefill(qgemm_kernels_best(), y, x, quant_view(*l.qw), N, beta != 0.0f, pool);
   else if (l.in_out) sgemm(Trans::N, Trans::N, N, l.out, l.in, 1.0f, x, l.in, l.w->data, l.out, beta, y, l.out, pool);
   else sgemm(Trans::N, Trans::T, N, l.out, l.in, 1.0f, x, l.in, l.w->data, l.in, beta, y, l.out, pool);
-  if (!l.lora_a) return;
+  if (!l.lora_a || adapter_off_) return;
   const int r = (int)l.lora_a->shape[0];
   sgemm(Trans::N, Trans::T, N, r, l.in, 1.0f, lora_input(l, x, N, pool), l.in, l.lora_a->data, l.in, 0.0f, lora_t, r, pool);
   sgemm(Trans::N, Trans::T, N, l.out, r, l.scaling, lora_t, r, l.lora_b->data, r, 1.0f, y, l.out, pool);

@@ -21,8 +21,13 @@ void LlamaModel::head_backward(float loss_scale, ThreadPool* pool) {
   const int rows = ws.head_rows;
   {
     ProfScope ps(prof_, kProfLoss);
-    cross_entropy_backward_inplace(dlogits, ws.lse, ws.targets.data(), ws.head_packed() ? nullptr : ws.mask.data(), rows, V,
-                                   loss_scale, pool);
+    if (row_weights_.empty()) {
+      cross_entropy_backward_inplace(dlogits, ws.lse, ws.targets.data(), ws.head_packed() ? nullptr : ws.mask.data(), rows, V,
+                                     loss_scale, pool);
+    } else {
+      const std::vector<float> w = head_row_weights();
+      cross_entropy_backward_rows_inplace(dlogits, ws.lse, ws.targets.data(), w.data(), rows, V, pool);
+    }
     if (cfg_.final_softcap > 0 && rows > 0) softcap_backward(dlogits, ws.cap_t, (int64_t)rows * V, pool);
   }
   ProfScope ps(prof_, kProfHead);
@@ -47,6 +52,8 @@ void LlamaModel::head_backward(float loss_scale, ThreadPool* pool) {
 void LlamaModel::backward(float loss_scale, ThreadPool* pool) {
   if (!have_forward_)
     throw TunerError("internal", "backward() called without a forward() on this batch", "This is a bug in Tuner; please report it.");
+  if (forward_adapter_off_)
+    throw TunerError("internal", "backward() after a forward with the adapters disabled", "This is a bug in Tuner; please report it.");
   ensure_grads();
   have_forward_ = false;  // the logits buffer becomes dlogits below
   if (generic_arch()) return backward_arch(loss_scale, pool);

@@ -226,6 +226,7 @@ float LlamaModel::head_forward(bool pack_head, ThreadPool* pool) {
     }
   }
   have_forward_ = true;
+  forward_adapter_off_ = adapter_off_;
   ProfScope ps(prof_, kProfLoss);
   return cross_entropy_forward(ws.losses, ws.lse, ws.logits, ws.targets.data(), ws.head_packed() ? nullptr : ws.mask.data(),
                                ws.head_rows, V, pool);

@@ -174,6 +174,9 @@ class LlamaModel final : public Model {
   void zero_grad() override;
   void backward(float loss_scale, ThreadPool* pool) override;
   size_t activation_bytes(int B, int T) const override;
+  void sequence_logprobs(double* out) const override;
+  void backward_rows(const float* row_weights, ThreadPool* pool) override;
+  void set_adapter_enabled(bool on) override { adapter_off_ = !on; }
   Profile& profile() { return prof_; }
   void save_pretrained(const std::string& dir) const override;
   void save_adapter(const std::string& dir) const override;
@@ -201,6 +204,8 @@ class LlamaModel final : public Model {
   // final soft-capping where set, the loss. head_backward leaves d xf in ws_.dx.
   float head_forward(bool pack_head, ThreadPool* pool);
   void head_backward(float loss_scale, ThreadPool* pool);
+  // backward_rows: the weight of each head row (row_weights_ of its batch row; 0 off the loss).
+  std::vector<float> head_row_weights() const;
   // run_forward / backward for generic_arch(): the same contract, with ModelConfig's traits
   // (backward_arch is called by backward() once it has checked for a forward and set up grads).
   float run_forward_arch(const Batch& batch, bool training, bool pack_head, uint64_t dropout_seed, ThreadPool* pool);
@@ -272,6 +277,10 @@ class LlamaModel final : public Model {
   bool training_ = false;
   uint64_t dropout_seed_ = 0;
   bool have_forward_ = false;
+  // DPO: the adapters are skipped (set_adapter_enabled(false)); the last forward ran so and has
+  // no backward; backward_rows' weight per row [B], empty for the mean loss.
+  bool adapter_off_ = false, forward_adapter_off_ = false;
+  std::vector<float> row_weights_;
   Profile prof_;
 };
 

@@ -25,40 +25,44 @@ int64_t BatchBuffers::trained_tokens() const {
   return n;
 }
 
-BatchLoader::BatchLoader(const ShardSet* data, int B, int T, uint64_t seed, bool shuffle)
-    : data_(data), B_(B), T_(T), seed_(seed), shuffle_(shuffle) {
+BatchLoader::BatchLoader(const ShardSet* data, int B, int T, uint64_t seed, bool shuffle, bool pairs)
+    : data_(data), B_(B), T_(T), seed_(seed), shuffle_(shuffle), pairs_(pairs) {
   TUNER_CHECK(B > 0 && T > 0, "batch shape must be positive");
+  TUNER_CHECK(!pairs || data->num_documents() % 2 == 0, "a preference-pairs set has an even number of documents");
   const uint64_t D = data->num_documents();
   for (uint64_t d = 0; d < D; ++d)
     if (data->doc_offsets[d + 1] - data->doc_offsets[d] > static_cast<uint64_t>(T) + 1) ++truncated_;
-  if (shuffle && D < static_cast<uint64_t>(B))
+  const uint64_t S = num_samples();
+  if (shuffle && S < static_cast<uint64_t>(B))
     throw TunerError("bad_plan",
-                     "batch_size " + std::to_string(B) + " is larger than the " + std::to_string(D) +
-                         " documents in " + data->dir,
+                     "batch_size " + std::to_string(B) + " is larger than the " + std::to_string(S) +
+                         (pairs ? " preference pairs in " : " documents in ") + data->dir,
                      "Lower batch_size (and raise grad_accum to keep the effective batch) or add data.");
 }
 
+uint64_t BatchLoader::num_samples() const { return pairs_ ? data_->num_documents() / 2 : data_->num_documents(); }
+
 uint64_t BatchLoader::batches_per_epoch() const {
-  const uint64_t D = data_->num_documents();
-  return shuffle_ ? D / B_ : (D + B_ - 1) / B_;
+  const uint64_t S = num_samples();
+  return shuffle_ ? S / B_ : (S + B_ - 1) / B_;
 }
 
 void BatchLoader::set_cursor(const DataCursor& c) {
-  if (c.index > data_->num_documents())
+  if (c.index > num_samples())
     throw TunerError("bad_checkpoint", "data cursor " + std::to_string(c.index) + " is past the " +
-                                           std::to_string(data_->num_documents()) + " documents of " + data_->dir,
+                                           std::to_string(num_samples()) + (pairs_ ? " pairs of " : " documents of ") + data_->dir,
                      "Resume with the same data_dir the checkpoint was trained on.");
   cursor_ = c;
 }
 
 const std::vector<uint64_t>& BatchLoader::order() {
   if (order_epoch_ != cursor_.epoch) {
-    const uint64_t D = data_->num_documents();
+    const uint64_t S = num_samples();
     if (shuffle_) {
-      order_ = shuffled_indices(D, derive_seed(seed_, cursor_.epoch));
+      order_ = shuffled_indices(S, derive_seed(seed_, cursor_.epoch));
     } else {
-      order_.resize(D);
-      for (uint64_t i = 0; i < D; ++i) order_[i] = i;
+      order_.resize(S);
+      for (uint64_t i = 0; i < S; ++i) order_[i] = i;
     }
     order_epoch_ = cursor_.epoch;
   }
@@ -85,14 +89,16 @@ void BatchLoader::fill_row(uint64_t doc, int row, BatchBuffers* out) const {
 }
 
 void BatchLoader::next(BatchBuffers* out) {
-  out->B = B_;
+  const int rows = pairs_ ? 2 * B_ : B_;
+  out->B = rows;
   out->T = T_;
-  const size_t n = static_cast<size_t>(B_) * T_;
+  const size_t n = static_cast<size_t>(rows) * T_;
   out->tokens.resize(n);
   out->targets.resize(n);
   out->loss_mask.resize(n);
-  const uint64_t D = data_->num_documents();
-  const uint64_t usable = shuffle_ ? (D / B_) * B_ : D;
+  out->samples.assign(rows, UINT64_MAX);
+  const uint64_t S = num_samples();
+  const uint64_t usable = shuffle_ ? (S / B_) * B_ : S;
   if (cursor_.index >= usable) {
     cursor_.epoch += 1;
     cursor_.index = 0;
@@ -100,12 +106,17 @@ void BatchLoader::next(BatchBuffers* out) {
   const std::vector<uint64_t>& ord = order();
   for (int r = 0; r < B_; ++r) {
     const uint64_t pos = cursor_.index + r;
-    if (pos < usable) {
-      fill_row(ord[pos], r, out);
-    } else {  // eval's last batch: empty rows carry no loss
-      std::fill_n(out->tokens.begin() + static_cast<size_t>(r) * T_, T_, 0u);
-      std::fill_n(out->targets.begin() + static_cast<size_t>(r) * T_, T_, 0u);
-      std::fill_n(out->loss_mask.begin() + static_cast<size_t>(r) * T_, T_, uint8_t{0});
+    for (int k = 0; k < (pairs_ ? 2 : 1); ++k) {
+      const int row = r + k * B_;
+      if (pos < usable) {
+        const uint64_t sample = ord[pos];
+        fill_row(pairs_ ? 2 * sample + k : sample, row, out);
+        out->samples[row] = sample;
+      } else {  // eval's last batch: empty rows carry no loss
+        std::fill_n(out->tokens.begin() + static_cast<size_t>(row) * T_, T_, 0u);
+        std::fill_n(out->targets.begin() + static_cast<size_t>(row) * T_, T_, 0u);
+        std::fill_n(out->loss_mask.begin() + static_cast<size_t>(row) * T_, T_, uint8_t{0});
+      }
     }
   }
   cursor_.index = std::min(usable, cursor_.index + B_);

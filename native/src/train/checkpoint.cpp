@@ -170,6 +170,13 @@ void save_checkpoint(const std::string& dir, const Model& model, bool lora, cons
   st.set("method", state.method);
   st.set("lr_scale", state.lr_scale);  // printed with 17 digits, so it reads back bit for bit
   write_file_atomic(tmp + "/trainer_state.json", st.dump(2) + "\n");
+  if (!state.dpo_reference.empty()) {
+    SafetensorsWriter ref;
+    ref.add("train", {static_cast<int64_t>(state.dpo_reference.size())}, state.dpo_reference.data());
+    if (!state.dpo_eval_reference.empty())
+      ref.add("eval", {static_cast<int64_t>(state.dpo_eval_reference.size())}, state.dpo_eval_reference.data());
+    ref.write(tmp + "/dpo_reference.safetensors");
+  }
 
   // Make every file durable before the folder appears under its final name.
   if (DIR* d = ::opendir(tmp.c_str())) {
@@ -203,6 +210,23 @@ void load_optimizer_state(const std::string& dir, Optimizer* opt) {
   const long long step = std::strtoll(it->second.c_str(), &end, 10);
   if (it->second.empty() || *end != '\0' || step < 0) bad_checkpoint(path, "metadata step \"" + it->second + "\" is not a step count");
   opt->set_step_count(step);
+}
+
+void load_dpo_reference(const std::string& dir, uint64_t train_sequences, uint64_t eval_sequences, TrainerState* state) {
+  const std::string path = dir + "/dpo_reference.safetensors";
+  if (!exists(path)) bad_checkpoint(dir, "dpo_reference.safetensors is missing (a DPO run of a full fine-tune saves its reference log-probs there)");
+  std::unique_ptr<SafetensorsFile> f = SafetensorsFile::open(path);
+  const auto read = [&](const char* name, uint64_t n, std::vector<float>* out) {
+    const TensorInfo* t = f->find(name);
+    if (!t) bad_checkpoint(path, std::string("has no tensor \"") + name + "\"");
+    if (t->shape != std::vector<int64_t>{static_cast<int64_t>(n)})
+      bad_checkpoint(path, std::string("tensor \"") + name + "\" has shape " + shape_str(t->shape) + ", the data has " +
+                               std::to_string(n) + " sequences (other data?)");
+    out->resize(n);
+    f->read_f32(*t, out->data());
+  };
+  read("train", train_sequences, &state->dpo_reference);
+  if (eval_sequences > 0) read("eval", eval_sequences, &state->dpo_eval_reference);
 }
 
 }  // namespace tuner

@@ -162,7 +162,7 @@ RunPlan parse_plan(const Json& j, const std::string& source, const std::string& 
   r.only_known(j, "", {"version", "model_dir", "data_dir", "output_dir", "method", "lora", "optimizer", "schedule",
                        "warmup_steps", "max_steps", "epochs", "batch_size", "seq_len", "grad_accum", "max_grad_norm",
                        "seed", "threads", "save_interval", "eval_interval", "eval_data_dir", "eval_max_batches", "samples",
-                       "base_quant", "gradient_checkpointing"});
+                       "base_quant", "gradient_checkpointing", "stage", "pref_beta"});
   if (const Json* v = j.find("version")) {
     if (!v->is_number() || v->as_number() != 1)
       r.fail("version", "is " + PlanReader::describe(*v) + "; this trainer reads plan version 1", "Regenerate the plan with this version of Tuner.");
@@ -174,6 +174,10 @@ RunPlan parse_plan(const Json& j, const std::string& source, const std::string& 
   p.eval_data_dir = r.path(j, "eval_data_dir", base_dir, false);
   p.method = r.string(j, "method", "method", "", true, {"full", "lora", "qlora", "lomo"});
   p.base_quant = r.string(j, "base_quant", "base_quant", "nf4", false, {"nf4", "int8", "int4"});
+  p.stage = r.string(j, "stage", "stage", "sft", false, {"sft", "dpo"});
+  p.pref_beta = r.number(j, "pref_beta", "pref_beta", 0.1, false, 0, true, 1000, "0.1");
+  if (j.find("pref_beta") && !p.is_dpo())
+    r.fail("pref_beta", "applies to stage \"dpo\" only (this plan's stage is \"" + p.stage + "\")", "Remove pref_beta, or set stage to \"dpo\".");
   if (const Json* gc = j.find("gradient_checkpointing")) {
     if (!gc->is_bool()) r.fail("gradient_checkpointing", "must be true or false, got " + PlanReader::describe(*gc), "Write true or false.");
     p.gradient_checkpointing = gc->as_bool();
@@ -290,6 +294,7 @@ RunPlan load_plan(const std::string& path) {
 std::string plan_fingerprint(const RunPlan& p) {
   std::string s = "method=" + p.method + ";sched=" + schedule_kind_name(p.schedule);
   if (p.method == "qlora") s += ";base_quant=" + p.base_quant;
+  if (p.is_dpo()) s += ";stage=dpo,beta=" + format_double(p.pref_beta);
   // Checkpointing changes memory, not numbers; another optimizer changes both.
   if (p.optimizer.kind != OptimizerKind::AdamW)
     s += ";optim=" + std::string(optimizer_kind_name(p.optimizer.kind)) + "," + format_double(p.optimizer.momentum) + "," +

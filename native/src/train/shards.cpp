@@ -183,6 +183,10 @@ ShardSet load_shards(const std::string& dir) {
 
   ShardSet set;
   set.dir = dir;
+  const std::string layout = manifest_string_or_empty(m, "layout");
+  if (!layout.empty() && layout != "documents" && layout != "preference-pairs")
+    bad(mpath, "field \"layout\" is \"" + layout + "\"; this trainer reads \"documents\" and \"preference-pairs\"");
+  set.preference_pairs = layout == "preference-pairs";
   set.vocab_size = static_cast<uint32_t>(manifest_uint(m, "vocab_size", mpath));
   set.model_fingerprint = manifest_string_or_empty(m, "model_fingerprint");
   set.tokenizer_fingerprint = manifest_string_or_empty(m, "tokenizer_fingerprint");
@@ -213,6 +217,9 @@ ShardSet load_shards(const std::string& dir) {
       bad(dir, "token id " + std::to_string(set.tokens[i]) + " is not below the manifest's vocab_size " + std::to_string(set.vocab_size));
   }
   if (set.num_documents() == 0) bad(dir, "no documents");
+  if (set.preference_pairs && set.num_documents() % 2 != 0)
+    bad(dir, "layout \"preference-pairs\" with an odd number of documents (" + std::to_string(set.num_documents()) +
+                 "): every pair is a chosen and a rejected document");
   require_trained_token(set, files->size() == 1 ? dir + "/" + manifest_string_or_empty(files->as_array()[0], "path")
                                                 : dir + " (" + std::to_string(files->size()) + " shard files)");
   uint64_t h = 1469598103934665603ull;  // FNV-1a over the verified file checksums, in order

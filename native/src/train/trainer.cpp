@@ -134,7 +134,8 @@ void Trainer::setup() {
                            " has " + std::to_string(cfg.vocab_size) + " tokens",
                        "Prepare the data with this model's tokenizer.");
   }
-  loader_ = std::make_unique<BatchLoader>(&data_, plan_.batch_size, plan_.seq_len, plan_.seed, true);
+  dpo_setup();
+  loader_ = std::make_unique<BatchLoader>(&data_, plan_.batch_size, plan_.seq_len, plan_.seed, true, plan_.is_dpo());
   max_steps_ = plan_.max_steps;
   if (max_steps_ == 0) {
     max_steps_ = steps_for_epochs(plan_.epochs, loader_->batches_per_epoch(), plan_.grad_accum);
@@ -193,8 +194,9 @@ void Trainer::emit_start() {
   d.integer("documents", static_cast<int64_t>(data_.num_documents())).integer("tokens", static_cast<int64_t>(data_.tokens.size()));
   d.integer("truncated_documents", static_cast<int64_t>(loader_->truncated_documents()));
   d.integer("batches_per_epoch", static_cast<int64_t>(loader_->batches_per_epoch()));
+  if (plan_.is_dpo()) d.integer("pairs", static_cast<int64_t>(data_.num_documents() / 2));
   EventLine e("start");
-  e.str("method", plan_.method).raw("model", m.finish()).integer("params", model_->num_params());
+  e.str("method", plan_.method).str("stage", plan_.stage).raw("model", m.finish()).integer("params", model_->num_params());
   e.integer("trainable_params", model_->num_trainable_params()).integer("tokens_per_step", tokens_per_step());
   e.integer("threads", pool_->size()).integer("max_steps", max_steps_).integer("step", step_);
   if (opts_.resume_dir.empty()) e.null("resumed_from");
@@ -210,7 +212,8 @@ void Trainer::emit_start() {
 }
 
 int64_t Trainer::tokens_per_step() const {
-  return static_cast<int64_t>(plan_.batch_size) * plan_.seq_len * plan_.grad_accum;
+  // DPO: each pair is two sequences (chosen and rejected).
+  return static_cast<int64_t>(plan_.batch_size) * (plan_.is_dpo() ? 2 : 1) * plan_.seq_len * plan_.grad_accum;
 }
 
 void Trainer::fail_non_finite(const char* what, double value) {
@@ -232,9 +235,7 @@ double Trainer::lomo_step(double lr, double* loss_out) {
   if (plan_.max_grad_norm > 0) {
     model_->zero_grad();
     lomo_ = LomoPass();
-    const float loss = model_->forward(batch_.batch(), true, dropout_seed, pool_.get());
-    if (!std::isfinite(loss)) fail_non_finite("loss", loss);
-    model_->backward(1.0f, pool_.get());
+    forward_backward(1.0f, dropout_seed);
     norm = std::sqrt(lomo_.sum_sq);
     if (!std::isfinite(norm)) fail_non_finite("gradient", norm);
   }
@@ -243,9 +244,8 @@ double Trainer::lomo_step(double lr, double* loss_out) {
   lomo_.apply = true;
   lomo_.lr = lr;
   lomo_.clip = clip_coefficient(norm, plan_.max_grad_norm);
-  const float loss = model_->forward(batch_.batch(), true, dropout_seed, pool_.get());
-  if (!std::isfinite(loss)) fail_non_finite("loss", loss);
-  model_->backward(1.0f, pool_.get());
+  dpo_step_ = DpoStats();  // the pass that applies the update is the step's
+  const float loss = forward_backward(1.0f, dropout_seed);
   if (plan_.max_grad_norm <= 0) norm = std::sqrt(lomo_.sum_sq);
   // Without clipping a non-finite gradient is found only after it was applied: the weights are
   // then broken, and the error says to resume from the last checkpoint.
@@ -266,14 +266,12 @@ void Trainer::train_step() {
     return;
   }
   model_->zero_grad();
+  dpo_step_ = DpoStats();
   const float loss_scale = 1.0f / static_cast<float>(plan_.grad_accum);
   double loss_sum = 0.0;
   for (int a = 0; a < plan_.grad_accum; ++a) {
     loader_->next(&batch_);
-    const float loss = model_->forward(batch_.batch(), true, rng_.next_u64(), pool_.get());
-    if (!std::isfinite(loss)) fail_non_finite("loss", loss);
-    model_->backward(loss_scale, pool_.get());
-    loss_sum += loss;
+    loss_sum += forward_backward(loss_scale, rng_.next_u64());
   }
   const std::vector<Param*>& params = opt_->params();
   const double grad_norm = global_grad_norm(params, pool_.get());
@@ -297,12 +295,14 @@ void Trainer::emit_step(std::chrono::steady_clock::time_point t0, float loss, do
   e.integer("peak_memory_bytes", peak_memory_bytes());
   e.num("padding", std::round(loader_->take_padding_fraction() * 1e4) / 1e4);  // this step's batches
   if (opts_.layer_norms && !plan_.is_lomo()) e.raw("layers", layer_norms_json(params, grads_before_clip_));
+  if (plan_.is_dpo()) e.raw("rewards", rewards_json(dpo_step_));
   sink_->emit(e);
   std::fprintf(stderr, "step %lld/%lld loss %.4f lr %.3g grad_norm %.3g %.1f ms\n", static_cast<long long>(step_),
                static_cast<long long>(max_steps_), loss, lr, grad_norm, ms);
 }
 
 void Trainer::evaluate() {
+  if (plan_.is_dpo()) return evaluate_dpo();
   BatchLoader eval(&eval_data_, plan_.batch_size, plan_.seq_len, plan_.seed, false);
   uint64_t batches = eval.batches_per_epoch();
   if (plan_.eval_max_batches > 0 && batches > static_cast<uint64_t>(plan_.eval_max_batches)) batches = plan_.eval_max_batches;
@@ -334,6 +334,8 @@ std::string Trainer::save() {
   st.data_fingerprint = data_.content_fingerprint;
   st.method = plan_.method;
   st.lr_scale = lr_scale_;
+  st.dpo_reference = dpo_ref_;
+  st.dpo_eval_reference = dpo_eval_ref_;
   save_checkpoint(dir, *model_, plan_.is_lora(), plan_.model_dir, *opt_, st);
   last_saved_step_ = step_;
   sink_->emit(EventLine("checkpoint").integer("step", step_).str("path", dir));

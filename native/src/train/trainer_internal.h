@@ -12,6 +12,7 @@
 #include "tuner/shards.h"
 #include "tuner/threadpool.h"
 #include "tuner/train.h"
+#include "train/dpo.h"
 
 namespace tuner {
 
@@ -46,6 +47,17 @@ class Trainer {
   // LOMO's step: with clipping, a first forward + backward measures the gradient norm (LOMO's
   // two-pass clipping) and the second applies it; returns the pre-clip norm and the mean loss.
   double lomo_step(double lr, double* loss_out);
+  // One micro-batch (batch_) forward and backward with d(loss_scale * loss); returns its loss.
+  // SFT: the mean token loss; DPO: the mean pair loss (dpo_step.cpp), its pairs added to dpo_step_.
+  float forward_backward(float loss_scale, uint64_t dropout_seed);
+  // DPO (dpo_step.cpp): the data must be pairs; a full fine-tune's reference log-probs are
+  // computed here from the initial weights (or read from the checkpoint it resumes).
+  void dpo_setup();
+  std::vector<float> precompute_reference(const ShardSet& set);
+  // Reference log-probs of buf's rows [2P]: the base with its adapters off (LoRA), or `table`.
+  void reference_logps(const BatchBuffers& buf, const std::vector<float>& table, double* out);
+  void evaluate_dpo();
+  static std::string rewards_json(const DpoStats& s);
   void emit_step(std::chrono::steady_clock::time_point t0, float loss, double lr, double grad_norm);
   void evaluate();
   void check_samples() const;  // sampler.cpp
@@ -76,6 +88,8 @@ class Trainer {
   Rng rng_;
   std::string fingerprint_;
   BatchBuffers batch_;
+  DpoStats dpo_step_;                         // the pairs of the current step
+  std::vector<float> dpo_ref_, dpo_eval_ref_;  // full fine-tune: per document (2 per pair)
   // LOMO: what the model's grad-ready hook does with each finished gradient.
   struct LomoPass {
     bool apply = false;        // false: only add its squares to sum_sq (the norm pass)

@@ -3,7 +3,7 @@
 // field list is documented in docs/trainer-protocol.md.
 import * as fs from 'node:fs';
 
-import type { TrainMethod } from './protocol';
+import type { TrainMethod, TrainStage } from './protocol';
 
 export type { TrainMethod } from './protocol';
 export const PLAN_VERSION = 1;
@@ -57,6 +57,10 @@ export interface RunPlan {
   /** Receives checkpoints/step-N/ and the final adapter/ (LoRA) or model/ (full). */
   output_dir: string;
   method: TrainMethod;
+  /** sft (default) or dpo: Direct Preference Optimization on "preference-pairs" shards. */
+  stage?: TrainStage;
+  /** dpo: beta of the loss -log sigmoid(beta * log-ratio margin); default 0.1. */
+  pref_beta?: number;
   /** qlora: the frozen base's format (nf4 default, int8, or int4 as q4_0 blocks). */
   base_quant?: 'nf4' | 'int8' | 'int4';
   lora?: LoraPlan;

@@ -30,10 +30,15 @@ export interface DataSummary {
   batches_per_epoch: number;
 }
 
+/** What a run optimizes: next-token loss (sft) or Direct Preference Optimization on pairs (dpo). */
+export type TrainStage = 'sft' | 'dpo';
+
 export interface StartEvent {
   version: number;
   type: 'start';
   method: TrainMethod;
+  /** "sft" or "dpo" (absent from trainers older than the dpo stage). */
+  stage?: TrainStage;
   model: ModelSummary;
   params: number;
   trainable_params: number;
@@ -66,6 +71,21 @@ export interface StepEvent {
   padding?: number;
   /** Per layer group, with tuner-train --layer-norms: gradient norm before clipping, trainable-weight norm after the update. */
   layers?: LayerNorms[];
+  /** Stage "dpo": the step's preference rewards. */
+  rewards?: DpoRewards;
+}
+
+/**
+ * DPO's implicit rewards, means over the pairs (TRL's rewards/*): chosen and rejected are beta
+ * times each answer's log-ratio to the reference model, margin their difference, accuracy the
+ * fraction of pairs whose margin is above 0.
+ */
+export interface DpoRewards {
+  chosen: number;
+  rejected: number;
+  margin: number;
+  accuracy: number;
+  pairs: number;
 }
 
 export interface LayerNorms {
@@ -81,6 +101,8 @@ export interface EvalEvent {
   step: number;
   loss: number;
   tokens: number;
+  /** Stage "dpo": the loss is DPO's, and these are the eval pairs' rewards. */
+  rewards?: DpoRewards;
 }
 
 /** One greedy continuation of a sample prompt (plan.json samples.prompts[index]). */
@@ -283,6 +305,14 @@ function checkField(obj: Record<string, unknown>, name: string, kind: FieldKind,
   }
 }
 
+/** The optional DPO rewards of a step or eval event. */
+function checkRewards(obj: Record<string, unknown>, where: string, line: string): void {
+  if (obj.rewards === undefined) return;
+  if (kindOf(obj.rewards) !== 'object') throw new ProtocolError(`${where}: field "rewards" should be an object`, line);
+  const r = obj.rewards as Record<string, unknown>;
+  for (const k of ['chosen', 'rejected', 'margin', 'accuracy', 'pairs']) checkField(r, k, 'number', `${where} rewards`, line);
+}
+
 /** Parses and validates one stdout line of tuner-train. Throws ProtocolError on anything unexpected. */
 export function parseTrainerEvent(line: string): TrainerEvent {
   let value: unknown;
@@ -347,10 +377,14 @@ export function parseTrainerEvent(line: string): TrainerEvent {
       if (obj.state !== 'training' && obj.state !== 'paused') throw new ProtocolError(`heartbeat event: unknown state ${JSON.stringify(obj.state)}`, line);
       if (!((obj.interval_ms as number) > 0)) throw new ProtocolError('heartbeat event: interval_ms should be above 0', line);
       break;
+    case 'eval':
+      checkRewards(obj, '"eval" event', line);
+      break;
     case 'error':
       if (obj.step !== undefined) checkField(obj, 'step', 'number', '"error" event', line);
       break;
     case 'step':
+      checkRewards(obj, '"step" event', line);
       if (obj.layers !== undefined) {
         if (!Array.isArray(obj.layers)) throw new ProtocolError('"step" event: field "layers" should be an array', line);
         for (const l of obj.layers as unknown[]) {

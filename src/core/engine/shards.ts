@@ -47,14 +47,23 @@ export interface ShardManifest {
   tokens: number;
   /** Tokens with mask 1: the ones the model is trained to predict. */
   trained_tokens: number;
+  /**
+   * "preference-pairs": documents 2i and 2i+1 are pair i's prompt + chosen and prompt + rejected
+   * answer (DPO). Absent: "documents", each trained on its own.
+   */
+  layout?: ShardLayout;
   files: ShardFileEntry[];
 }
+
+export type ShardLayout = 'documents' | 'preference-pairs';
 
 export interface ShardSetInfo {
   vocabSize: number;
   seqLen?: number;
   modelFingerprint?: string;
   tokenizerFingerprint?: string;
+  /** Written to the manifest only when "preference-pairs" (older readers see plain documents). */
+  layout?: ShardLayout;
 }
 
 function crc32hex(buf: Uint8Array): string {
@@ -244,8 +253,12 @@ export class ShardWriter {
       documents: this.documents,
       tokens: this.tokens,
       trained_tokens: this.trained,
+      ...(this.info.layout === 'preference-pairs' ? { layout: this.info.layout } : {}),
       files: this.files,
     };
+    if (this.info.layout === 'preference-pairs' && this.documents % 2 !== 0) {
+      throw new Error(`${this.dir}: ${this.documents} documents for layout "preference-pairs", which holds two per pair`);
+    }
     const tmp = path.join(this.dir, `${MANIFEST_FILE}.tmp`);
     fs.writeFileSync(tmp, JSON.stringify(manifest, null, 2) + '\n');
     fsyncFile(tmp);

@@ -8,6 +8,10 @@ float64, and the plan's optimizer:
   lion   the update rule of the Lion paper (Chen et al. 2023), written out below
   method lomo: plain SGD on every weight with decoupled decay, which is what updating each
          tensor during backward computes (a layer's update never changes a gradient below it)
+  stage dpo: the data is preference pairs (documents 2i chosen, 2i+1 rejected); the loss is
+         DPO's -log sigmoid(beta * ((chosen - ref) - (rejected - ref))) over sequence log-probs
+         summed on the response tokens, the reference being the model before training (the
+         base without adapters for LoRA, the initial weights for a full fine-tune)
   method qlora: LoRA on the base whose decoder linears are dequantized from --quantized, a
          folder tuner-export quantize wrote (nf4 or int8; the format's decoding written out
          below from docs/quantization.md), everything else from model_dir; or, with
@@ -31,6 +35,7 @@ import zlib
 
 import numpy as np
 import torch
+import torch.nn.functional as Fn
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import arch_ref  # noqa: E402
@@ -71,6 +76,12 @@ def rows(docs, T):
         targets[b, :n] = t[1:n + 1]
         mask[b, :n] = m[1:n + 1]
     return torch.from_numpy(tokens), torch.from_numpy(targets), torch.from_numpy(mask)
+
+
+def sequence_logps(logits, targets, mask):
+    """Each row's summed log p(target) over its mask = 1 positions (DPO's sequence log-prob)."""
+    logp = torch.log_softmax(logits, dim=-1).gather(-1, targets.unsqueeze(-1)).squeeze(-1)
+    return (logp * mask).sum(dim=-1)
 
 
 def multiplier(kind, step, warmup, total):
@@ -146,8 +157,11 @@ def main():
     base = os.path.dirname(os.path.abspath(a.plan))
     path = lambda p: p if os.path.isabs(p) else os.path.join(base, p)  # noqa: E731
     docs = read_shards(path(plan["data_dir"]))
-    if len(docs) != plan["batch_size"] or plan.get("grad_accum", 1) != 1:
-        raise SystemExit("the reference needs one full batch per step: documents == batch_size, grad_accum 1")
+    dpo = plan.get("stage", "sft") == "dpo"
+    if dpo:  # the trainer's rows: every chosen sequence, then every rejected one
+        docs = docs[0::2] + docs[1::2]
+    if len(docs) != plan["batch_size"] * (2 if dpo else 1) or plan.get("grad_accum", 1) != 1:
+        raise SystemExit("the reference needs one full batch per step: documents (pairs) == batch_size, grad_accum 1")
 
     torch.manual_seed(0)
     model = arch_ref.from_pretrained(path(plan["model_dir"]), dtype=torch.float64)  # any supported architecture
@@ -167,6 +181,10 @@ def main():
             if name.startswith("model.layers.") and name.endswith("_proj.weight"):
                 with torch.no_grad():
                     p.copy_(torch.from_numpy(dequantize(quant, name)).to(torch.float64))
+    tokens, targets, mask = rows(docs, plan["seq_len"])
+    if dpo:  # the reference model: this model before any adapter or update
+        with torch.no_grad():
+            ref_logps = sequence_logps(model(tokens, targets, mask)[1], targets, mask)
     if plan["method"] in ("lora", "qlora"):
         if plan["lora"].get("dropout", 0) != 0:
             raise SystemExit("LoRA dropout draws differ between engines: use dropout 0")
@@ -188,13 +206,19 @@ def main():
     kind, warmup = plan.get("schedule", "constant"), plan.get("warmup_steps", 0)
     total = plan["max_steps"]
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: multiplier(kind, s, warmup, total))
-    tokens, targets, mask = rows(docs, plan["seq_len"])
     max_norm = plan.get("max_grad_norm", 1.0)
     log = []
+    margins = []
     model.train()
     for _ in range(a.steps):
         opt.zero_grad()
-        loss, _ = model(tokens, targets, mask)
+        loss, logits = model(tokens, targets, mask)
+        if dpo:
+            logps = sequence_logps(logits, targets, mask) - ref_logps
+            P = len(docs) // 2
+            z = plan.get("pref_beta", 0.1) * (logps[:P] - logps[P:])
+            loss = -Fn.logsigmoid(z).mean()
+            margins.append({"margin": z.mean().item(), "accuracy": (z > 0).double().mean().item()})
         loss.backward()
         if max_norm > 0:
             norm = torch.nn.utils.clip_grad_norm_(params, max_norm)
@@ -211,7 +235,7 @@ def main():
         else:
             opt.step()
         sched.step()
-        log.append({"loss": loss.item(), "lr": lr, "grad_norm": float(norm)})
+        log.append({"loss": loss.item(), "lr": lr, "grad_norm": float(norm), **(margins[-1] if dpo else {})})
     safetensors_np.save(a.out, {n: p.detach().numpy().astype(np.float32) for n, p in named}, "f32")
     with open(a.losses, "w") as f:
         json.dump(log, f)

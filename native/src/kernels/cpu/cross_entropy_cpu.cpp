@@ -60,4 +60,21 @@ void cross_entropy_backward_inplace(float* d, const float* lse, const uint32_t* 
   });
 }
 
+void cross_entropy_backward_rows_inplace(float* d, const float* lse, const uint32_t* targets, const float* row_scale, int N,
+                                         int V, ThreadPool* pool) {
+  const VectorKernels& vk = vector_kernels();
+  parallel_rows(pool, N, [&](int64_t b, int64_t e, int) {
+    for (int64_t n = b; n < e; n++) {
+      float* l = d + n * V;
+      const float w = row_scale[n];
+      if (w == 0.0f) {
+        std::memset(l, 0, sizeof(float) * V);
+        continue;
+      }
+      vk.exp_scale(l, V, lse[n], w);  // w * softmax
+      l[targets[n]] -= w;
+    }
+  });
+}
+
 }  // namespace tuner

@@ -1,0 +1,139 @@
+// DPO in tuner-train against float64 PyTorch (reference/train_steps_reference.py, stage dpo) on
+// a tiny random Llama: per-step DPO loss, lr, grad norm, reward margin and accuracy, and every
+// trainable tensor after the last step, for LoRA (reference = the base with adapters off) and a
+// full fine-tune (reference log-probs of the initial weights, computed before the first step).
+// Then kill -9 and --resume of a full DPO run continue bit for bit (the reference log-probs are
+// in the checkpoint), and data of the wrong layout is refused naming the manifest.
+import { strict as assert } from 'node:assert';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { before, describe, it } from 'node:test';
+
+import { ensurePyTorch } from '../ensure-debian-packages';
+import type { RunPlan } from '../../src/core/engine/plan';
+import type { StepEvent } from '../../src/core/engine/protocol';
+import { writeShards, type ShardDocument } from '../../src/core/engine/shards';
+import { basePlan, makeShards, makeTinyModel, runTrainer, startTrainer, steps, tempDir, writePlan } from './trainer-fixtures';
+import { checkSteps, compareWeights, readF32Tensors, referenceSteps, trainFromSavedStart, type RefStep } from './train-steps-reference';
+
+const VOCAB = 96;
+const STEPS = 8;
+
+/** `count` pairs: a shared prompt (mask 0), then a chosen and a rejected answer of other lengths (mask 1). */
+export function preferencePairs(count: number, vocab: number): ShardDocument[] {
+  const docs: ShardDocument[] = [];
+  for (let i = 0; i < count; i++) {
+    const prompt = Array.from({ length: 4 + i }, (_, j) => (3 + i * 13 + j * 5) % vocab);
+    for (const [len, step] of [[7 + 2 * i, 7], [5 + (i % 3), 11]]) {
+      const answer = Array.from({ length: len }, (_, j) => (9 + i * 3 + j * step) % vocab);
+      docs.push({ tokens: [...prompt, ...answer], mask: [...prompt.map(() => 0), ...answer.map(() => 1)] });
+    }
+  }
+  return docs;
+}
+
+type RewardStep = StepEvent & { rewards: NonNullable<StepEvent['rewards']> };
+
+function checkRewards(events: Parameters<typeof steps>[0], log: (RefStep & { margin?: number; accuracy?: number })[]): number {
+  let worst = 0;
+  for (const [i, s] of (steps(events) as RewardStep[]).entries()) {
+    assert.ok(s.rewards, `step ${s.step} has no rewards`);
+    const m = log[i].margin!;
+    const err = Math.abs(s.rewards.margin - m);
+    worst = Math.max(worst, err);
+    assert.ok(err <= 1e-5 + 1e-4 * Math.abs(m), `margin at step ${s.step}: ${s.rewards.margin} vs ${m}`);
+    // A margin within rounding of 0 (the first step) may land on either side.
+    if (Math.abs(m) > 1e-6) assert.equal(s.rewards.accuracy, log[i].accuracy, `accuracy at step ${s.step}`);
+    assert.ok(Math.abs(s.rewards.chosen - s.rewards.rejected - s.rewards.margin) < 1e-9);
+  }
+  return worst;
+}
+
+describe('DPO matches PyTorch', () => {
+  let root: string;
+  before(() => {
+    ensurePyTorch();
+    root = tempDir('dpo');
+    makeTinyModel(path.join(root, 'model'), { vocab: VOCAB, hidden: 64, intermediate: 128, heads: 4, kvHeads: 2 });
+    writeShards(path.join(root, 'data'), preferencePairs(4, VOCAB), { vocabSize: VOCAB, layout: 'preference-pairs' });
+  });
+
+  const dpo = (overrides: Partial<RunPlan>): Partial<RunPlan> => ({ stage: 'dpo', pref_beta: 0.5, max_steps: STEPS, batch_size: 4, ...overrides });
+
+  it('LoRA: the base with adapters off is the reference; loss, rewards and adapters match', async () => {
+    const plan = basePlan(root, {
+      ...dpo({ optimizer: { lr: 2e-2, betas: [0.9, 0.99], weight_decay: 0.01 }, schedule: 'linear', warmup_steps: 2 }),
+      output_dir: path.join(root, 'out-lora'),
+    });
+    const planPath = writePlan(root, plan, 'lora.json');
+    const { exit, initialDir } = await trainFromSavedStart(planPath, plan.output_dir);
+    const start = exit.events[0];
+    assert.ok(start.type === 'start' && start.stage === 'dpo' && start.tokens_per_step === 2 * 4 * plan.seq_len);
+    const ref = referenceSteps(planPath, STEPS, { adapter: initialDir });
+    checkSteps(exit.events, ref.log, STEPS);
+    const margin = checkRewards(exit.events, ref.log);
+    const initial = readF32Tensors(path.join(initialDir, 'adapter_model.safetensors'));
+    const worst = compareWeights(path.join(plan.output_dir, 'adapter', 'adapter_model.safetensors'), initial, ref.weights);
+    const last = steps(exit.events).at(-1) as RewardStep;
+    assert.ok(last.rewards.margin > 0 && last.rewards.accuracy === 1, `training should separate the pairs: ${JSON.stringify(last.rewards)}`);
+    console.log(`DPO LoRA: worst weight error / update ${worst.toExponential(2)}, worst margin error ${margin.toExponential(2)}`);
+  });
+
+  it('full fine-tune: precomputed reference log-probs; loss, rewards and weights match', async () => {
+    const plan = basePlan(root, {
+      ...dpo({ method: 'full', optimizer: { lr: 1e-3, weight_decay: 0.01 }, max_grad_norm: 0.5 }),
+      output_dir: path.join(root, 'out-full'),
+    });
+    delete plan.lora;
+    const planPath = writePlan(root, plan, 'full.json');
+    const exit = await runTrainer({ planPath });
+    assert.equal(exit.code, 0, exit.stderrTail);
+    const ref = referenceSteps(planPath, STEPS);
+    checkSteps(exit.events, ref.log, STEPS);
+    const margin = checkRewards(exit.events, ref.log);
+    const initial = readF32Tensors(path.join(root, 'model', 'model.safetensors'));
+    const worst = compareWeights(path.join(plan.output_dir, 'model', 'model.safetensors'), initial, ref.weights);
+    assert.ok(fs.existsSync(path.join(plan.output_dir, 'checkpoints', `step-0000000${STEPS}`, 'dpo_reference.safetensors')));
+    console.log(`DPO full: worst weight error / update ${worst.toExponential(2)}, worst margin error ${margin.toExponential(2)}`);
+  });
+
+  it('full fine-tune: kill -9 and --resume continue bit for bit (reference log-probs from the checkpoint)', async () => {
+    writeShards(path.join(root, 'pairs16'), preferencePairs(16, VOCAB), { vocabSize: VOCAB, layout: 'preference-pairs' });
+    const common = dpo({ method: 'full', data_dir: path.join(root, 'pairs16'), batch_size: 2, grad_accum: 2, max_steps: 24, save_interval: 4, optimizer: { lr: 1e-3 } });
+    const refPlan = basePlan(root, { ...common, output_dir: path.join(root, 'resume-ref') });
+    delete refPlan.lora;
+    const ref = await runTrainer({ planPath: writePlan(root, refPlan, 'resume-ref.json') });
+    assert.equal(ref.code, 0, ref.stderrTail);
+    const refSteps = new Map((steps(ref.events) as RewardStep[]).map((s) => [s.step, s]));
+
+    const plan = { ...refPlan, output_dir: path.join(root, 'resume-run') };
+    const planPath = writePlan(root, plan, 'resume-run.json');
+    const p = startTrainer({ planPath });
+    await p.waitFor((e) => e.type === 'checkpoint' && e.step === 8);
+    p.kill('SIGKILL');
+    const killed = await p.exited;
+    assert.equal(killed.signal, 'SIGKILL');
+    const ckpts = fs.readdirSync(path.join(plan.output_dir, 'checkpoints')).filter((d) => d.startsWith('step-')).sort();
+    const last = path.join(plan.output_dir, 'checkpoints', ckpts[ckpts.length - 1]);
+    const resumed = await runTrainer({ planPath, resumeDir: last });
+    assert.equal(resumed.code, 0, resumed.stderrTail);
+    const st = steps(resumed.events) as RewardStep[];
+    assert.equal(st[st.length - 1].step, 24);
+    for (const s of st) {
+      const r = refSteps.get(s.step)!;
+      assert.equal(s.loss, r.loss, `loss at step ${s.step} after resume`);
+      assert.deepEqual(s.rewards, r.rewards, `rewards at step ${s.step} after resume`);
+    }
+  });
+
+  it('refuses single documents for stage dpo and pairs for stage sft, naming the manifest', async () => {
+    makeShards(path.join(root, 'single'), preferencePairs(4, VOCAB), VOCAB);
+    const bad = await runTrainer({ planPath: writePlan(root, basePlan(root, { ...dpo({}), data_dir: path.join(root, 'single'), output_dir: path.join(root, 'bad1') }), 'bad1.json') });
+    assert.notEqual(bad.code, 0);
+    assert.equal(bad.error?.code, 'bad_shards');
+    assert.match(bad.error!.message, /single[/\\]manifest\.json: stage "dpo" trains on preference pairs/);
+    const sft = await runTrainer({ planPath: writePlan(root, basePlan(root, { output_dir: path.join(root, 'bad2') }), 'bad2.json') });
+    assert.equal(sft.error?.code, 'bad_shards');
+    assert.match(sft.error!.message, /preference pairs/);
+  });
+});
