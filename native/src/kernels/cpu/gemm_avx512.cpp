@@ -23,6 +23,21 @@ void update_c(float* c, int64_t ldc, const float* tile, int mr, int nr, float al
   const __m512 vb = _mm512_set1_ps(beta);
   const __mmask16 m0 = nr >= 16 ? 0xFFFF : (1u << nr) - 1;
   const __mmask16 m1 = nr >= 32 ? 0xFFFF : nr <= 16 ? 0 : (1u << (nr - 16)) - 1;
+  if (nr == NR) {
+    // Whole rows: plain moves (masked stores are slow on some cores, e.g. AMD's).
+    for (int i = 0; i < mr; ++i) {
+      float* row = c + i * ldc;
+      __m512 t0 = _mm512_mul_ps(_mm512_load_ps(tile + i * NR), va);
+      __m512 t1 = _mm512_mul_ps(_mm512_load_ps(tile + i * NR + 16), va);
+      if (beta != 0.0f) {
+        t0 = _mm512_fmadd_ps(_mm512_loadu_ps(row), vb, t0);
+        t1 = _mm512_fmadd_ps(_mm512_loadu_ps(row + 16), vb, t1);
+      }
+      _mm512_storeu_ps(row, t0);
+      _mm512_storeu_ps(row + 16, t1);
+    }
+    return;
+  }
   for (int i = 0; i < mr; ++i) {
     float* row = c + i * ldc;
     __m512 t0 = _mm512_mul_ps(_mm512_load_ps(tile + i * NR), va);
@@ -182,7 +197,12 @@ void pack_a_rows(float* dst, const float* A, int64_t lda, int i0, int m, int p0,
       for (int i = 0; i < 16; ++i)
         r[i] = i < rows ? _mm512_loadu_ps(src + i * lda + k) : _mm512_setzero_ps();
       transpose16(r);
-      for (int kk = 0; kk < 16; ++kk) _mm512_mask_storeu_ps(out + (k + kk) * MR, row_mask, r[kk]);
+      // Each 16-wide store spills 2 floats into the next k's place, which the next store (or
+      // block) overwrites; only the sliver's last k is masked.
+      for (int kk = 0; kk < 16; ++kk) {
+        if (k + kk + 1 < kc) _mm512_storeu_ps(out + (k + kk) * MR, r[kk]);
+        else _mm512_mask_storeu_ps(out + (k + kk) * MR, row_mask, r[kk]);
+      }
     }
     if (k < kc) {
       const __mmask16 k_mask = (1u << (kc - k)) - 1;
@@ -190,7 +210,10 @@ void pack_a_rows(float* dst, const float* A, int64_t lda, int i0, int m, int p0,
       for (int i = 0; i < 16; ++i)
         r[i] = i < rows ? _mm512_maskz_loadu_ps(k_mask, src + i * lda + k) : _mm512_setzero_ps();
       transpose16(r);
-      for (int kk = 0; kk < kc - k; ++kk) _mm512_mask_storeu_ps(out + (k + kk) * MR, row_mask, r[kk]);
+      for (int kk = 0; kk < kc - k; ++kk) {
+        if (k + kk + 1 < kc) _mm512_storeu_ps(out + (k + kk) * MR, r[kk]);
+        else _mm512_mask_storeu_ps(out + (k + kk) * MR, row_mask, r[kk]);
+      }
     }
   }
 }
@@ -203,13 +226,15 @@ void pack_a_cols(float* dst, const float* A, int64_t lda, int i0, int m, int p0,
   const int slivers = ceil_div(m, MR);
   const int last_rows = m - (slivers - 1) * MR;
   const __mmask16 last_mask = (1u << last_rows) - 1;
+  // As in pack_a_rows, a 16-wide store spills into the next k's place, written after it; the
+  // last k is masked (its spill would land on the next sliver's first k, already written).
   for (int k = 0; k < kc; ++k) {
     const float* src = A + int64_t(p0 + k) * lda + i0;
     float* out = dst + k * MR;
     for (int s = 0; s < slivers; ++s) {
-      const __mmask16 load_mask = s + 1 < slivers ? store_mask : last_mask;
-      _mm512_mask_storeu_ps(out + int64_t(s) * MR * kc, store_mask,
-                            _mm512_maskz_loadu_ps(load_mask, src + s * MR));
+      const __m512 v = _mm512_maskz_loadu_ps(s + 1 < slivers ? store_mask : last_mask, src + s * MR);
+      if (k + 1 < kc) _mm512_storeu_ps(out + int64_t(s) * MR * kc, v);
+      else _mm512_mask_storeu_ps(out + int64_t(s) * MR * kc, store_mask, v);
     }
   }
 }
