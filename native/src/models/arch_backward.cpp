@@ -1,5 +1,6 @@
 // Backward of arch_forward.cpp's pass (Qwen3, Gemma 3, GPT-2, Bloom): the forward's steps in
-// reverse with the activations it kept. Accumulates into every trainable Param::grad; with a
+// reverse with the activations it kept (with activation checkpointing, each layer's rerun from its
+// kept input first). Accumulates into every trainable Param::grad; with a
 // LOMO hook, each layer's gradients are handed over as soon as that layer is done.
 #include <algorithm>
 #include <cstring>
@@ -46,6 +47,8 @@ void LlamaModel::backward_arch(float loss_scale, ThreadPool* pool) {
     Layer& L = layers_[l];
     LayerActs& a = ws.layers[l];
     if (grad_hook_) bind_layer_grads(l);  // LOMO
+    // Checkpointing: the shared activations hold the last layer's after forward; refill them.
+    if (checkpointing_ && l + 1 < cfg_.num_layers) arch_layer_forward(l, nullptr, true, pool);
     // ---- MLP: out = mid + post_ff(down(m)); dres holds d out ----
     const float* dy_down = ws.dres;
     if (cfg_.sandwich_norms) {

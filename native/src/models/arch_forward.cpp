@@ -9,6 +9,8 @@
 //   f = down(m) (Gemma: f = post_ff(f));  h' = mid + f
 // Embedding: wte[tok] (+ wpe[pos] for GPT-2) (* sqrt(C) for Gemma) (LayerNorm for Bloom).
 // Head: norm(h) W_head^T, soft-capped by final_logit_softcapping where set.
+// With activation checkpointing the layers keep only their inputs (plan(), plan_arch()) and
+// backward_arch reruns arch_layer_forward per layer: the same kernels, so the same bits.
 #include <algorithm>
 #include <cmath>
 #include <cstring>
@@ -32,7 +34,14 @@ size_t LlamaModel::plan_arch(Workspace& ws, int B, int T, float* base, size_t of
     return p;
   };
   const bool ln = cfg_.norm == NormKind::Layer, qkn = cfg_.qk_norm, sw = cfg_.sandwich_norms;
-  for (LayerActs& a : ws.layers) {
+  for (size_t l = 0; l < ws.layers.size(); l++) {
+    LayerActs& a = ws.layers[l];
+    if (checkpointing_ && l > 0) {  // as plan(): one set shared by every layer but the first
+      const LayerActs& s = ws.layers[0];
+      a.mean1 = s.mean1, a.mean2 = s.mean2, a.q_pre = s.q_pre, a.k_pre = s.k_pre, a.q_rstd = s.q_rstd, a.k_rstd = s.k_rstd;
+      a.attn_out = s.attn_out, a.rstd_pa = s.rstd_pa, a.ff_out = s.ff_out, a.rstd_pf = s.rstd_pf;
+      continue;
+    }
     a.mean1 = take(ln, N);
     a.mean2 = take(ln, N);
     a.q_pre = take(qkn, N * QD);
@@ -116,12 +125,9 @@ void LlamaModel::merge_qkv(float* qkv, const float* dq, const float* dk, const f
   });
 }
 
-
 float LlamaModel::run_forward_arch(const Batch& batch, bool training, bool pack_head, uint64_t dropout_seed,
                                    ThreadPool* pool) {
-  const int B = batch.B, T = batch.T, N = B * T;
-  const int C = cfg_.hidden_size, F = cfg_.intermediate_size;
-  const int NH = cfg_.num_heads, NKV = cfg_.num_kv_heads, HD = cfg_.head_dim;
+  const int T = batch.T, N = batch.B * T, C = cfg_.hidden_size;
   load_batch(batch, training, dropout_seed, pool);
   Workspace& ws = ws_;
 
@@ -150,96 +156,113 @@ float LlamaModel::run_forward_arch(const Batch& batch, bool training, bool pack_
     if (cfg_.embed_norm) norm_forward(h, ws.emb_mean, ws.emb_rstd, ws.emb_raw, embed_norm_, embed_norm_b_, N, C, pool);
   }
 
+  for (int l = 0; l < cfg_.num_layers; l++)
+    arch_layer_forward(l, l + 1 == cfg_.num_layers ? ws.resid_final : ws.layers[l + 1].resid_in, false, pool);
+  { ProfScope ps(prof_, kProfNormRope); norm_forward(ws.xf, ws.meanf, ws.rstdf, ws.resid_final, norm_, norm_b_, N, C, pool); }
+
+  return head_forward(pack_head, pool);
+}
+
+void LlamaModel::arch_layer_forward(int l, float* out, bool recompute, ThreadPool* pool) {
+  Workspace& ws = ws_;
+  const int B = ws.B, T = ws.T, N = B * T;
+  const int C = cfg_.hidden_size, F = cfg_.intermediate_size;
+  const int NH = cfg_.num_heads, NKV = cfg_.num_kv_heads, HD = cfg_.head_dim;
   AttentionExtras ex;
   ex.scale = cfg_.attn_scale;
   ex.softcap = cfg_.attn_softcap;
   ex.alibi = alibi();
   const bool fused = cfg_.qkv != QkvLayout::Separate;
-  for (int l = 0; l < cfg_.num_layers; l++) {
-    Layer& L = layers_[l];
-    LayerActs& a = ws.layers[l];
-    float* out = l + 1 == cfg_.num_layers ? ws.resid_final : ws.layers[l + 1].resid_in;
-    { ProfScope ps(prof_, kProfNormRope); norm_forward(a.x1, a.mean1, a.rstd1, a.resid_in, L.ln1, L.ln1_b, N, C, pool); }
-    float* q = cfg_.qk_norm ? a.q_pre : a.q;
-    float* k = cfg_.qk_norm ? a.k_pre : a.k;
-    {
-      ProfScope ps(prof_, kProfLinear);
-      if (fused) {
-        linear_forward(L.qkv, ws.qkv, a.x1, a.lora_t[L.qkv.index], N, pool);
-        split_qkv(q, k, a.v, ws.qkv, N, pool);
-      } else {
-        linear_forward(L.q, q, a.x1, a.lora_t[L.q.index], N, pool);
-        linear_forward(L.k, k, a.x1, a.lora_t[L.k.index], N, pool);
-        linear_forward(L.v, a.v, a.x1, a.lora_t[L.v.index], N, pool);
-      }
-    }
-    {
-      ProfScope ps(prof_, kProfNormRope);
-      if (cfg_.qk_norm) {
-        norm_forward(a.q, nullptr, a.q_rstd, a.q_pre, L.q_norm, nullptr, N * NH, HD, pool);
-        norm_forward(a.k, nullptr, a.k_rstd, a.k_pre, L.k_norm, nullptr, N * NKV, HD, pool);
-      }
-      if (cfg_.positions == PositionKind::Rope) {
-        const bool local = cfg_.local_rope(l);
-        const float* cs = local ? ws.cos_local : ws.cos;
-        const float* sn = local ? ws.sin_local : ws.sin;
-        rope_forward(a.q, cs, sn, B, T, NH, HD, pool, ws.pos());
-        rope_forward(a.k, cs, sn, B, T, NKV, HD, pool, ws.pos());
-      }
-    }
-    {
-      ProfScope ps(prof_, kProfAttention);
-      attention_forward(a.att, a.lse, a.q, a.k, a.v, ws.attn_scratch, B, T, NH, NKV, HD, cfg_.attention_window(l), pool, &ex,
-                      ws.starts());
-    }
-    {
-      ProfScope ps(prof_, kProfLinear);
-      linear_forward(L.o, cfg_.sandwich_norms ? a.attn_out : a.mid, a.att, a.lora_t[L.o.index], N, pool);
-    }
-    {
-      ProfScope ps(prof_, kProfNormRope);
-      float* add = a.mid;
-      if (cfg_.sandwich_norms) {
-        norm_forward(ws.dx, nullptr, a.rstd_pa, a.attn_out, L.post_attn, nullptr, N, C, pool);
-        add = ws.dx;
-      }
-      const int64_t NC = (int64_t)N * C;
-      parallel_rows(pool, NC, [&](int64_t b, int64_t e, int) {
-        for (int64_t i = b; i < e; i++) a.mid[i] = a.resid_in[i] + add[i];
-      });
-      norm_forward(a.x2, a.mean2, a.rstd2, a.mid, L.ln2, L.ln2_b, N, C, pool);
-    }
-    {
-      ProfScope ps(prof_, kProfLinear);
-      if (cfg_.mlp != MlpKind::Gelu) linear_forward(L.gate, a.gate, a.x2, a.lora_t[L.gate.index], N, pool);
-      linear_forward(L.up, a.up, a.x2, a.lora_t[L.up.index], N, pool);
-    }
-    {
-      ProfScope ps(prof_, kProfElementwise);
-      if (cfg_.mlp == MlpKind::Gelu) gelu_forward(ws.m, a.up, (int64_t)N * F, pool);
-      else if (cfg_.mlp == MlpKind::GeGLU) geglu_forward(ws.m, a.gate, a.up, (int64_t)N * F, pool);
-      else swiglu_forward(ws.m, a.gate, a.up, (int64_t)N * F, pool);
-    }
-    {
-      ProfScope ps(prof_, kProfLinear);
-      linear_forward(L.down, cfg_.sandwich_norms ? a.ff_out : out, ws.m, a.lora_t[L.down.index], N, pool);
-    }
-    {
-      ProfScope ps(prof_, kProfNormRope);
-      const float* add = out;
-      if (cfg_.sandwich_norms) {
-        norm_forward(ws.dx, nullptr, a.rstd_pf, a.ff_out, L.post_ff, nullptr, N, C, pool);
-        add = ws.dx;
-      }
-      const int64_t NC = (int64_t)N * C;
-      parallel_rows(pool, NC, [&](int64_t b, int64_t e, int) {
-        for (int64_t i = b; i < e; i++) out[i] = a.mid[i] + add[i];
-      });
+  Layer& L = layers_[l];
+  LayerActs& a = ws.layers[l];
+  { ProfScope ps(prof_, kProfNormRope); norm_forward(a.x1, a.mean1, a.rstd1, a.resid_in, L.ln1, L.ln1_b, N, C, pool); }
+  float* q = cfg_.qk_norm ? a.q_pre : a.q;
+  float* k = cfg_.qk_norm ? a.k_pre : a.k;
+  {
+    ProfScope ps(prof_, kProfLinear);
+    if (fused) {
+      linear_forward(L.qkv, ws.qkv, a.x1, a.lora_t[L.qkv.index], N, pool);
+      split_qkv(q, k, a.v, ws.qkv, N, pool);
+    } else {
+      linear_forward(L.q, q, a.x1, a.lora_t[L.q.index], N, pool);
+      linear_forward(L.k, k, a.x1, a.lora_t[L.k.index], N, pool);
+      linear_forward(L.v, a.v, a.x1, a.lora_t[L.v.index], N, pool);
     }
   }
-  { ProfScope ps(prof_, kProfNormRope); norm_forward(ws.xf, ws.meanf, ws.rstdf, ws.resid_final, norm_, norm_b_, N, C, pool); }
-
-  return head_forward(pack_head, pool);
+  {
+    ProfScope ps(prof_, kProfNormRope);
+    if (cfg_.qk_norm) {
+      norm_forward(a.q, nullptr, a.q_rstd, a.q_pre, L.q_norm, nullptr, N * NH, HD, pool);
+      norm_forward(a.k, nullptr, a.k_rstd, a.k_pre, L.k_norm, nullptr, N * NKV, HD, pool);
+    }
+    if (cfg_.positions == PositionKind::Rope) {
+      const bool local = cfg_.local_rope(l);
+      const float* cs = local ? ws.cos_local : ws.cos;
+      const float* sn = local ? ws.sin_local : ws.sin;
+      rope_forward(a.q, cs, sn, B, T, NH, HD, pool, ws.pos());
+      rope_forward(a.k, cs, sn, B, T, NKV, HD, pool, ws.pos());
+    }
+  }
+  {
+    ProfScope ps(prof_, kProfAttention);
+    attention_forward(a.att, a.lse, a.q, a.k, a.v, ws.attn_scratch, B, T, NH, NKV, HD, cfg_.attention_window(l), pool, &ex,
+                      ws.starts());
+  }
+  {
+    ProfScope ps(prof_, kProfLinear);
+    linear_forward(L.o, cfg_.sandwich_norms ? a.attn_out : a.mid, a.att, a.lora_t[L.o.index], N, pool);
+  }
+  const int64_t NC = (int64_t)N * C;
+  {
+    ProfScope ps(prof_, kProfNormRope);
+    float* add = a.mid;
+    if (cfg_.sandwich_norms) {
+      norm_forward(ws.dx, nullptr, a.rstd_pa, a.attn_out, L.post_attn, nullptr, N, C, pool);
+      add = ws.dx;
+    }
+    parallel_rows(pool, NC, [&](int64_t b, int64_t e, int) {
+      for (int64_t i = b; i < e; i++) a.mid[i] = a.resid_in[i] + add[i];
+    });
+    norm_forward(a.x2, a.mean2, a.rstd2, a.mid, L.ln2, L.ln2_b, N, C, pool);
+  }
+  {
+    ProfScope ps(prof_, kProfLinear);
+    if (cfg_.mlp != MlpKind::Gelu) linear_forward(L.gate, a.gate, a.x2, a.lora_t[L.gate.index], N, pool);
+    linear_forward(L.up, a.up, a.x2, a.lora_t[L.up.index], N, pool);
+  }
+  const Linear& down = L.down;
+  // A rerun without post-feedforward norm needs only the down projection's LoRA input t.
+  if (recompute && !cfg_.sandwich_norms && !down.lora_a) return;
+  {
+    ProfScope ps(prof_, kProfElementwise);
+    if (cfg_.mlp == MlpKind::Gelu) gelu_forward(ws.m, a.up, (int64_t)N * F, pool);
+    else if (cfg_.mlp == MlpKind::GeGLU) geglu_forward(ws.m, a.gate, a.up, (int64_t)N * F, pool);
+    else swiglu_forward(ws.m, a.gate, a.up, (int64_t)N * F, pool);
+  }
+  if (recompute && !cfg_.sandwich_norms) {
+    // t = d(m) A^T, the product linear_forward makes first (same call, same bits).
+    ProfScope ps(prof_, kProfLinear);
+    const int r = (int)down.lora_a->shape[0];
+    sgemm(Trans::N, Trans::T, N, r, down.in, 1.0f, lora_input(down, ws.m, N, pool), down.in, down.lora_a->data, down.in, 0.0f,
+          a.lora_t[down.index], r, pool);
+    return;
+  }
+  {
+    ProfScope ps(prof_, kProfLinear);
+    linear_forward(down, cfg_.sandwich_norms ? a.ff_out : out, ws.m, a.lora_t[down.index], N, pool);
+  }
+  {
+    ProfScope ps(prof_, kProfNormRope);
+    const float* add = out;
+    if (cfg_.sandwich_norms) {
+      norm_forward(ws.dx, nullptr, a.rstd_pf, a.ff_out, L.post_ff, nullptr, N, C, pool);
+      add = ws.dx;
+    }
+    if (recompute) return;  // backward has what it reads: ff_out and its norm's rstd
+    parallel_rows(pool, NC, [&](int64_t b, int64_t e, int) {
+      for (int64_t i = b; i < e; i++) out[i] = a.mid[i] + add[i];
+    });
+  }
 }
 
 }  // namespace tuner

@@ -291,10 +291,6 @@ void LlamaModel::recompute_layer(int l, ThreadPool* pool) {
 }
 
 void LlamaModel::set_gradient_checkpointing(bool on) {
-  if (on && generic_arch())
-    throw TunerError("unsupported_option",
-                     cfg_.architecture + " cannot recompute activations (gradient_checkpointing) yet; the Llama family can",
-                     "Set gradient_checkpointing to false for this model.");
   if (on == checkpointing_) return;
   checkpointing_ = on;
   ws_ = Workspace();  // the next forward lays the workspace out for the new mode

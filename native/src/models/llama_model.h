@@ -212,6 +212,11 @@ class LlamaModel final : public Model {
   void backward_arch(float loss_scale, ThreadPool* pool);
   // Lays out the traits' extra activations after plan()'s (returns the new offset).
   size_t plan_arch(Workspace& ws, int B, int T, float* base, size_t off) const;
+  // One decoder layer of those architectures from its kept input to `out` (run_forward_arch's
+  // loop body); recompute = true is activation checkpointing's rerun in backward_arch: it stops
+  // once every activation backward reads is back (no residual add, and the down projection only
+  // where Gemma's post-feedforward norm reads its output; otherwise just its LoRA input t).
+  void arch_layer_forward(int l, float* out, bool recompute, ThreadPool* pool);
   void norm_backward(float* dinp, const float* dout, const float* inp, const float* mean, const float* rstd, Param* w,
                      Param* b, int N, int C, bool accumulate, ThreadPool* pool);
   // Fused q/k/v rows <-> q, k, v (GPT-2: [q | k | v]; Bloom: per head [q, k, v]).
