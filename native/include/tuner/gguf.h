@@ -3,8 +3,9 @@
 // (gguf-py constants, convert_hf_to_gguf.py). Two layers:
 //   GgufWriter         the container: typed key/value metadata, tensor infos, aligned data,
 //                      written atomically (temp + rename) and streamed one tensor at a time.
-//   export_gguf()      a Llama / Mistral / Qwen2 model (+ its tokenizer.json and chat template)
-//                      mapped onto llama.cpp's `llama` / `qwen2` architectures (docs/export.md).
+//   export_gguf()      a Llama / Mistral / Qwen2 / Qwen3 / Gemma 3 / GPT-2 / Bloom model (+ its
+//                      tokenizer.json and chat template) mapped onto llama.cpp's `llama`, `qwen2`,
+//                      `qwen3`, `gemma3`, `gpt2` and `bloom` architectures (docs/export.md).
 //
 // Layout: "GGUF", u32 version 3, u64 tensor count, u64 kv count, the kv pairs (string key,
 // u32 value type, value), the tensor infos (string name, u32 n_dims, u64 ne[n_dims] with ne[0]

@@ -1,17 +1,18 @@
-// A Llama-family model -> GGUF for llama.cpp, as convert_hf_to_gguf.py maps it:
-//   LlamaForCausalLM, MistralForCausalLM -> architecture "llama". llama.cpp rotates adjacent
-//       pairs (GPT-J style) where transformers rotates halves (rotate_half), so q_proj and
-//       k_proj rows (and biases) are permuted per head: new row 2j + s = old row s * HD/2 + j.
-//   Qwen2ForCausalLM -> "qwen2" (NeoX-style rotation, rows kept; q/k/v biases).
-// Names: model.embed_tokens -> token_embd, model.layers.N.{input_layernorm -> attn_norm,
-// self_attn.{q,k,v,o}_proj -> attn_{q,k,v,output}, post_attention_layernorm -> ffn_norm,
-// mlp.{gate,up,down}_proj -> ffn_{gate,up,down}}, model.norm -> output_norm, lm_head -> output
-// (absent when tied: llama.cpp then reuses token_embd). llama3 rope scaling becomes the
-// rope_freqs tensor (per-frequency divisors), linear and yarn become rope.scaling.* keys.
+// A model -> one GGUF file for llama.cpp: the architecture's keys and tensor names
+// (gguf_arch.cpp), the tokenizer (gguf_tokenizer.cpp), and each tensor in llama.cpp's layout:
+//   llama: q_proj and k_proj rows (and biases) permuted per head, since llama.cpp rotates
+//       adjacent pairs (GPT-J style) where transformers rotates halves: new row 2j + s = old
+//       row s * HD/2 + j; llama3 rope scaling becomes the rope_freqs tensor (per-frequency
+//       divisors)
+//   gpt2: Conv1D weights [in, out] transposed to [out, in]
+//   bloom: query_key_value rows regrouped from per head [q, k, v] to [all q | all k | all v]
+//   gemma3: every norm weight stored as 1 + w
+// Matrices in the requested type (F16 where a row is not a multiple of the 32-value block),
+// vectors F32.
 #include <cmath>
 #include <cstring>
-#include <map>
 
+#include "export/gguf_arch.h"
 #include "tuner/dtype.h"
 #include "tuner/error.h"
 #include "tuner/gguf.h"
@@ -62,26 +63,12 @@ std::vector<float> llama3_rope_factors(const ModelConfig& c) {
   return out;
 }
 
-// "model.layers.3.self_attn.q_proj.weight" -> "blk.3.attn_q.weight"; "" if not a model tensor.
-std::string gguf_name(const std::string& hf) {
-  static const std::map<std::string, std::string> kLayer = {
-      {"input_layernorm", "attn_norm"},        {"post_attention_layernorm", "ffn_norm"},
-      {"self_attn.q_proj", "attn_q"},          {"self_attn.k_proj", "attn_k"},
-      {"self_attn.v_proj", "attn_v"},          {"self_attn.o_proj", "attn_output"},
-      {"mlp.gate_proj", "ffn_gate"},           {"mlp.up_proj", "ffn_up"},
-      {"mlp.down_proj", "ffn_down"}};
-  if (hf == "model.embed_tokens.weight") return "token_embd.weight";
-  if (hf == "model.norm.weight") return "output_norm.weight";
-  if (hf == "lm_head.weight") return "output.weight";
-  const std::string pre = "model.layers.";
-  if (hf.compare(0, pre.size(), pre) != 0) return "";
-  const size_t dot = hf.find('.', pre.size());
-  const size_t last = hf.rfind('.');
-  if (dot == std::string::npos || last <= dot) return "";
-  const std::string layer = hf.substr(pre.size(), dot - pre.size());
-  const std::string module = hf.substr(dot + 1, last - dot - 1), suffix = hf.substr(last);
-  auto it = kLayer.find(module);
-  return it == kLayer.end() ? "" : "blk." + layer + "." + it->second + suffix;
+// Bloom's fused rows [NH][3][HD] (per head q, k, v) -> [3][NH][HD], each row `cols` wide.
+void regroup_bloom_qkv(float* dst, const float* src, int64_t rows, int64_t cols, int n_head) {
+  const int64_t hd = rows / (3 * n_head);
+  for (int h = 0; h < n_head; h++)
+    for (int j = 0; j < 3; j++)
+      std::memcpy(dst + (j * n_head + h) * hd * cols, src + (h * 3 + j) * hd * cols, (size_t)(hd * cols) * sizeof(float));
 }
 
 }  // namespace
@@ -89,20 +76,7 @@ std::string gguf_name(const std::string& hf) {
 std::vector<std::string> export_gguf(const std::string& out_path, Model& model, const std::string& dir, const GgufExportOptions& opt,
                                      ThreadPool* pool) {
   const ModelConfig& c = model.config();
-  std::string arch;
-  bool permute = false;
-  if (c.architecture == "LlamaForCausalLM" || c.architecture == "MistralForCausalLM") {
-    arch = "llama";
-    permute = true;
-  } else if (c.architecture == "Qwen2ForCausalLM") {
-    arch = "qwen2";
-    if (c.num_heads * c.head_dim != c.hidden_size)
-      throw TunerError("unsupported_model", dir + "/config.json: head_dim x num_attention_heads differs from hidden_size",
-                       "llama.cpp's qwen2 architecture needs num_attention_heads x head_dim == hidden_size.");
-  } else {
-    throw TunerError("unsupported_model", dir + "/config.json: architecture " + c.architecture + " has no GGUF mapping",
-                     "GGUF export supports LlamaForCausalLM, MistralForCausalLM and Qwen2ForCausalLM.");
-  }
+  const GgufArch arch = gguf_arch_of(c, dir);
   std::string name = opt.name;
   if (name.empty()) {
     std::string d = dir;
@@ -111,74 +85,58 @@ std::vector<std::string> export_gguf(const std::string& out_path, Model& model, 
   }
 
   GgufWriter w;
-  w.set_string("general.architecture", arch);
+  w.set_string("general.architecture", arch.name);
   w.set_string("general.name", name);
   w.set_u32("general.alignment", kGgufAlignment);
   w.set_u32("general.file_type", file_type(opt.type));
   w.set_u32("general.quantization_version", 2);
-  const std::string a = arch + ".";
-  w.set_u32(a + "vocab_size", (uint32_t)c.vocab_size);
-  w.set_u32(a + "context_length", (uint32_t)c.max_position_embeddings);
-  w.set_u32(a + "embedding_length", (uint32_t)c.hidden_size);
-  w.set_u32(a + "block_count", (uint32_t)c.num_layers);
-  w.set_u32(a + "feed_forward_length", (uint32_t)c.intermediate_size);
-  w.set_u32(a + "attention.head_count", (uint32_t)c.num_heads);
-  w.set_u32(a + "attention.head_count_kv", (uint32_t)c.num_kv_heads);
-  w.set_f32(a + "attention.layer_norm_rms_epsilon", c.rms_norm_eps);
-  w.set_u32(a + "attention.key_length", (uint32_t)c.head_dim);
-  w.set_u32(a + "attention.value_length", (uint32_t)c.head_dim);
-  w.set_f32(a + "rope.freq_base", c.rope_theta);
-  w.set_u32(a + "rope.dimension_count", (uint32_t)c.head_dim);
-  std::vector<std::string> warnings;
+  std::vector<std::string> warnings = write_gguf_arch_keys(w, arch, c);
   const RopeScaling& rs = c.rope_scaling;
-  if (rs.type == "linear") {
-    w.set_string(a + "rope.scaling.type", "linear");
-    w.set_f32(a + "rope.scaling.factor", rs.factor);
-  } else if (rs.type == "yarn") {
-    w.set_string(a + "rope.scaling.type", "yarn");
-    w.set_f32(a + "rope.scaling.factor", rs.factor);
-    w.set_u32(a + "rope.scaling.original_context_length",
-              (uint32_t)(rs.original_max_position_embeddings > 0 ? rs.original_max_position_embeddings : c.max_position_embeddings));
-    w.set_f32(a + "rope.scaling.yarn_beta_fast", rs.beta_fast);
-    w.set_f32(a + "rope.scaling.yarn_beta_slow", rs.beta_slow);
-    if (rs.attention_factor > 0) w.set_f32(a + "rope.scaling.yarn_attn_factor", rs.attention_factor);
-  } else if (rs.type == "dynamic") {
-    warnings.push_back("rope_scaling \"dynamic\" has no llama.cpp equivalent: written without scaling (identical up to max_position_embeddings)");
-  }
-  if (c.sliding_window > 0 && c.sliding_window < c.max_position_embeddings)
-    warnings.push_back("sliding_window " + std::to_string(c.sliding_window) + " is not written: llama.cpp's " + arch +
-                       " architecture attends to the whole context (identical for contexts up to the window)");
+  if (rs.type == "llama3" && arch.name != "llama")
+    warnings.push_back("rope_scaling \"llama3\" is written for llama.cpp's llama architecture only: " + arch.name +
+                       " runs without it (identical up to the original context length)");
   for (auto& wn : add_gguf_tokenizer(w, dir, c.vocab_size)) warnings.push_back(wn);
 
   // Tensors, in the order llama.cpp's converter writes them (token_embd, per layer, output).
   std::vector<Param*> params = model.base_params();
   std::vector<float> rope_factors;
-  if (rs.type == "llama3" && arch == "llama") {
+  if (rs.type == "llama3" && arch.name == "llama") {
     rope_factors = llama3_rope_factors(c);
     w.add_tensor("rope_freqs.weight", {(int64_t)rope_factors.size()}, GgmlType::F32,
                  [&rope_factors](uint8_t* dst) { std::memcpy(dst, rope_factors.data(), rope_factors.size() * 4); });
   }
   for (Param* p : params) {
-    const std::string gname = gguf_name(p->name);
+    const std::string gname = gguf_tensor_name(arch, p->name);
     TUNER_CHECK(!gname.empty(), "no GGUF name for tensor " + p->name);
     const bool matrix = p->shape.size() == 2;
-    const int64_t rows = matrix ? p->shape[0] : 1, cols = matrix ? p->shape[1] : p->shape[0];
+    // GGUF rows: a Conv1D weight [in, out] is written transposed, [out, in].
+    const int64_t rows = matrix ? p->shape[p->in_out ? 1 : 0] : 1, cols = matrix ? p->shape[p->in_out ? 0 : 1] : p->shape[0];
     const bool is_q = p->name.find("q_proj.") != std::string::npos, is_k = p->name.find("k_proj.") != std::string::npos;
-    const int perm_heads = permute && is_q ? c.num_heads : permute && is_k ? c.num_kv_heads : 0;
+    const int perm_heads = arch.permute_qk && is_q ? c.num_heads : arch.permute_qk && is_k ? c.num_kv_heads : 0;
+    const int regroup_heads = arch.bloom_qkv && gname.find(".attn_qkv.") != std::string::npos ? c.num_heads : 0;
+    const bool plus_one = arch.norm_plus_one && !matrix;  // Gemma 3's vectors are all norm weights
+    const bool embedding = gname == "token_embd.weight" || gname == "position_embd.weight";
     GgmlType t = GgmlType::F32;
     if (matrix) {
-      t = gname == "token_embd.weight" && opt.embedding_type_set ? opt.embedding_type : opt.type;
+      t = embedding && opt.embedding_type_set ? opt.embedding_type : opt.type;
       if ((t == GgmlType::Q8_0 || t == GgmlType::Q4_0) && cols % 32 != 0) t = GgmlType::F16;
     }
     std::vector<int64_t> ne = matrix ? std::vector<int64_t>{cols, rows} : std::vector<int64_t>{cols};
-    w.add_tensor(gname, ne, t, [p, rows, cols, perm_heads, t, pool](uint8_t* dst) {
+    w.add_tensor(gname, ne, t, [p, rows, cols, perm_heads, regroup_heads, plus_one, t, pool](uint8_t* dst) {
       const int64_t n = rows * cols;
       std::vector<float> tmp;
       const float* src = p->data;
-      if (perm_heads > 0) {  // a bias is one "row" of n_head * HD values: permute its elements
+      if (perm_heads > 0 || regroup_heads > 0 || plus_one || p->in_out) {
         tmp.resize((size_t)n);
-        if (rows == 1) permute_rows(tmp.data(), src, cols, 1, perm_heads);
-        else permute_rows(tmp.data(), src, rows, cols, perm_heads);
+        // A bias is one "row" of n_head * HD values: permute or regroup its elements.
+        const int64_t r = rows == 1 ? cols : rows, k = rows == 1 ? 1 : cols;
+        if (perm_heads > 0) permute_rows(tmp.data(), src, r, k, perm_heads);
+        else if (regroup_heads > 0) regroup_bloom_qkv(tmp.data(), src, r, k, regroup_heads);
+        else if (p->in_out)
+          for (int64_t i = 0; i < cols; i++)
+            for (int64_t o = 0; o < rows; o++) tmp[o * cols + i] = src[i * rows + o];
+        else
+          for (int64_t i = 0; i < n; i++) tmp[i] = 1.0f + src[i];
         src = tmp.data();
       }
       switch (t) {

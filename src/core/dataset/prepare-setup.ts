@@ -80,7 +80,6 @@ export function planPreparation(args: ResolvedArgs, argsFile: string, outDir?: s
     truncation: args.truncation,
     packing: args.packing,
     trainOnAll: !args.train_on_responses_only,
-    stage: args.stage,
     vocabSize: spec.vocabSize,
     tokenizerFingerprint: tokenizer.fingerprint,
   };
