@@ -5,21 +5,16 @@
 #include <algorithm>
 #include <cstring>
 
+#include "kernels/cpu/column_blocks.h"
 #include "tuner/threadpool.h"
 
 namespace tuner {
 
 void add_column_sums(float* dst, const float* src, int N, int C, ThreadPool* pool) {
-  const int CB = 64;
-  parallel_rows(pool, (C + CB - 1) / CB, [&](int64_t b, int64_t e, int) {
-    for (int64_t blk = b; blk < e; blk++) {
-      int c0 = (int)blk * CB, c1 = std::min(C, c0 + CB);
-      float acc[CB] = {0};
-      for (int n = 0; n < N; n++) {
-        const float* row = src + (int64_t)n * C;
-        for (int c = c0; c < c1; c++) acc[c - c0] += row[c];
-      }
-      for (int c = c0; c < c1; c++) dst[c] += acc[c - c0];
+  add_column_blocks(dst, C, pool, [&](float* acc, int c0, int width) {
+    for (int n = 0; n < N; n++) {
+      const float* row = src + (int64_t)n * C + c0;
+      for (int j = 0; j < width; j++) acc[j] += row[j];
     }
   });
 }
@@ -70,17 +65,11 @@ void layernorm_backward(float* dinp, float* dweight, float* dbias, const float* 
     });
   if (dbias) add_column_sums(dbias, dout, N, C, pool);
   if (!dweight) return;
-  const int CB = 64;
-  parallel_rows(pool, (C + CB - 1) / CB, [&](int64_t b, int64_t e, int) {
-    for (int64_t blk = b; blk < e; blk++) {
-      int c0 = (int)blk * CB, c1 = std::min(C, c0 + CB);
-      float acc[CB] = {0};
-      for (int n = 0; n < N; n++) {
-        const float* x = inp + (int64_t)n * C;
-        const float* dy = dout + (int64_t)n * C;
-        for (int c = c0; c < c1; c++) acc[c - c0] += dy[c] * (x[c] - mean[n]) * rstd[n];
-      }
-      for (int c = c0; c < c1; c++) dweight[c] += acc[c - c0];
+  add_column_blocks(dweight, C, pool, [&](float* acc, int c0, int width) {
+    for (int n = 0; n < N; n++) {
+      const float* x = inp + (int64_t)n * C + c0;
+      const float* dy = dout + (int64_t)n * C + c0;
+      for (int j = 0; j < width; j++) acc[j] += dy[j] * (x[j] - mean[n]) * rstd[n];
     }
   });
 }

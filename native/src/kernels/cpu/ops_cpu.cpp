@@ -7,6 +7,7 @@
 #include <cstring>
 #include <vector>
 
+#include "kernels/cpu/column_blocks.h"
 #include "kernels/cpu/vector_kernels.h"
 #include "tuner/gemm.h"
 #include "tuner/ops.h"
@@ -36,15 +37,8 @@ void rmsnorm_backward(float* dinp, float* dweight, const float* dout, const floa
     k.rmsnorm_backward_rows(dinp + b * C, dout + b * C, inp + b * C, weight, rstd + b, e - b, C, accumulate);
   });
   if (!dweight) return;
-  // Column blocks per task: each dweight[c] sums its rows in order, whatever the thread count.
-  const int CB = 64;
-  parallel_rows(pool, (C + CB - 1) / CB, [&](int64_t b, int64_t e, int) {
-    for (int64_t blk = b; blk < e; blk++) {
-      int c0 = (int)blk * CB, c1 = std::min(C, c0 + CB);
-      float acc[CB] = {0};
-      k.rmsnorm_dweight_block(acc, dout + c0, inp + c0, rstd, N, C, c1 - c0);
-      for (int c = c0; c < c1; c++) dweight[c] += acc[c - c0];
-    }
+  add_column_blocks(dweight, C, pool, [&](float* acc, int c0, int width) {
+    k.rmsnorm_dweight_block(acc, dout + c0, inp + c0, rstd, N, C, width);
   });
 }
 
