@@ -218,23 +218,28 @@ void pack_a_rows(float* dst, const float* A, int64_t lda, int i0, int m, int p0,
   }
 }
 
-// A stored [K][M] (op(A) = A^T): each k is 14 contiguous values of a row of A (masked moves).
-// Row by row of A, all slivers at once, so A is read along its rows (hardware prefetch follows)
-// rather than 14 floats from each of kc rows per sliver.
+// A stored [K][M] (op(A) = A^T): each k is 14 contiguous values of a row of A. Slivers are
+// packed a few at a time (kGroup), k by k: A is read along its rows in runs of kGroup * 14, and
+// only kGroup output streams are written at once (all of a block's slivers at once, kc * 56
+// bytes apart, thrash a set of L1: 28 KiB apart is the same set for every sliver).
 void pack_a_cols(float* dst, const float* A, int64_t lda, int i0, int m, int p0, int kc) {
+  constexpr int kGroup = 4;
   const __mmask16 store_mask = (1u << MR) - 1;
   const int slivers = ceil_div(m, MR);
   const int last_rows = m - (slivers - 1) * MR;
   const __mmask16 last_mask = (1u << last_rows) - 1;
-  // As in pack_a_rows, a 16-wide store spills into the next k's place, written after it; the
-  // last k is masked (its spill would land on the next sliver's first k, already written).
-  for (int k = 0; k < kc; ++k) {
-    const float* src = A + int64_t(p0 + k) * lda + i0;
-    float* out = dst + k * MR;
-    for (int s = 0; s < slivers; ++s) {
-      const __m512 v = _mm512_maskz_loadu_ps(s + 1 < slivers ? store_mask : last_mask, src + s * MR);
-      if (k + 1 < kc) _mm512_storeu_ps(out + int64_t(s) * MR * kc, v);
-      else _mm512_mask_storeu_ps(out + int64_t(s) * MR * kc, store_mask, v);
+  for (int s0 = 0; s0 < slivers; s0 += kGroup) {
+    const int s1 = s0 + kGroup < slivers ? s0 + kGroup : slivers;
+    for (int k = 0; k < kc; ++k) {
+      const float* src = A + int64_t(p0 + k) * lda + i0;
+      float* out = dst + k * MR;
+      // A 16-wide store spills 2 floats into the next k's place, written after it; the last k
+      // is masked (its spill would land on the next sliver's first k, already written).
+      for (int s = s0; s < s1; ++s) {
+        const __m512 v = _mm512_maskz_loadu_ps(s + 1 < slivers ? store_mask : last_mask, src + s * MR);
+        if (k + 1 < kc) _mm512_storeu_ps(out + int64_t(s) * MR * kc, v);
+        else _mm512_mask_storeu_ps(out + int64_t(s) * MR * kc, store_mask, v);
+      }
     }
   }
 }
