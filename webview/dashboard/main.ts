@@ -46,14 +46,19 @@ declare function acquireVsCodeApi(): VsCodeApi;
 export const MAX_POINTS = 2000;
 const RENDER_INTERVAL_MS = 250;
 
-/** The charts: each draws one or two series (train and eval loss share a chart). */
-const CHARTS: { id: string; title: string; series: SeriesId[]; log?: boolean }[] = [
+/**
+ * The charts: each draws one or two series (train and eval share a chart). `whenData`: shown only
+ * once its series has points (DPO's reward charts, absent from other runs).
+ */
+const CHARTS: { id: string; title: string; series: SeriesId[]; log?: boolean; whenData?: true }[] = [
   { id: 'loss', title: 'Loss', series: ['loss', 'eval_loss'] },
   { id: 'lr', title: 'Learning rate', series: ['lr'] },
   { id: 'grad_norm', title: 'Gradient norm', series: ['grad_norm'] },
   { id: 'tokens_per_s', title: 'Tokens per second', series: ['tokens_per_s'] },
   { id: 'tokens', title: 'Tokens per step', series: ['tokens'] },
   { id: 'memory', title: 'Peak memory (MiB)', series: ['memory'] },
+  { id: 'reward_margin', title: 'DPO reward margin', series: ['reward_margin', 'eval_reward_margin'], whenData: true },
+  { id: 'reward_accuracy', title: 'DPO reward accuracy (%)', series: ['reward_accuracy', 'eval_reward_accuracy'], whenData: true },
 ];
 
 const vscode = acquireVsCodeApi();
@@ -88,6 +93,9 @@ function el<K extends keyof HTMLElementTagNameMap>(tag: K, props: Partial<HTMLEl
   return e;
 }
 
+/** The buttons that steer a live run: disabled while another window controls it. */
+const RUN_CONTROLS: ReadonlySet<string> = new Set(['btn-pause', 'btn-resume', 'btn-save', 'btn-stop']);
+
 const CONTROL_TITLES: Record<DashboardControl, string> = {
   pause: 'Pause the run after the current step',
   resume: 'Continue the paused run',
@@ -116,6 +124,12 @@ function buildPage(): void {
   tryIt.hidden = true;
   tryIt.addEventListener('click', () => send({ v: V, type: 'tryInPlayground' }));
   controls.append(tryIt);
+  // Another window controls a live run: its controls stay in place, disabled, and this one can
+  // take control (when that window is gone or hung).
+  const take = el('vscode-button' as 'button', { id: 'btn-take-control', textContent: 'Take Control', title: 'Control the run from this window; the window that controls it now will only show it', hidden: true });
+  take.setAttribute('appearance', 'secondary');
+  take.addEventListener('click', () => send({ v: V, type: 'takeControl' }));
+  controls.append(take);
   const xAxis = el('vscode-dropdown' as 'select', { id: 'x-axis' });
   for (const x of ['step', 'tokens'] as XAxis[]) xAxis.append(el('vscode-option' as 'option', { value: x, textContent: `x: ${x}`, selected: x === state.xAxis }));
   xAxis.addEventListener('change', () => {
@@ -141,9 +155,10 @@ function buildPage(): void {
       el('div', { className: 'title' }, el('span', { id: 'run-status', className: 'badge' }), el('h1', { id: 'run-title' })),
       el('div', { id: 'run-facts', className: 'facts' }),
       el('div', { id: 'run-error', className: 'error', hidden: true }),
+      el('div', { id: 'run-notes', className: 'notes', hidden: true }),
       el('div', { className: 'toolbar' }, controls, el('label', {}, 'Smoothing ', smoothing), xAxis, compareBox),
     ),
-    el('main', { className: 'grid' }, ...CHARTS.map((c) => el('section', { className: 'chart' }, el('h2', { textContent: c.title }), el('div', { className: 'canvas-box' }, el('canvas', { id: `chart-${c.id}` }))))),
+    el('main', { className: 'grid' }, ...CHARTS.map((c) => el('section', { className: 'chart', id: `section-${c.id}`, hidden: c.whenData === true }, el('h2', { textContent: c.title }), el('div', { className: 'canvas-box' }, el('canvas', { id: `chart-${c.id}` }))))),
     el('section', { id: 'samples', className: 'samples', hidden: true }),
   );
   const [text, grid] = [cssVar('--vscode-foreground', '#ccc'), cssVar('--vscode-editorWidget-border', '#444')];
@@ -204,12 +219,19 @@ function updateHeader(): void {
   const err = document.getElementById('run-error')!;
   err.hidden = !h.error;
   err.textContent = h.error ? `${h.error.message} — ${h.error.hint}` : '';
-  // Only what applies is shown: a finished run has no Pause to draw, disabled or not.
+  // Read-only (another window controls the run) or not responding: said where the user acts.
+  const notes = document.getElementById('run-notes')!;
+  notes.hidden = !h.notes?.length;
+  notes.textContent = h.readOnly ? `Read-only: ${h.notes?.join(' · ')}. Take control here if that window is gone.` : (h.notes ?? []).join(' · ');
+  // Only what applies is shown: a finished run has no Pause to draw, disabled or not. A run
+  // another window controls shows its controls disabled.
   const show = (id: string, on: boolean) => {
     const b = document.getElementById(id) as HTMLButtonElement;
     b.hidden = !on;
-    b.disabled = !on;
+    b.disabled = !on || (h.readOnly === true && RUN_CONTROLS.has(id));
+    b.title = b.disabled && on ? 'Controlled by another window' : (b.dataset.title ??= b.title);
   };
+  show('btn-take-control', h.live && h.readOnly === true);
   show('btn-pause', h.live && h.status !== 'paused');
   show('btn-resume', h.live && h.status === 'paused');
   show('btn-save', h.live);
@@ -290,8 +312,9 @@ function render(): void {
       ds.borderColor = colors[i % colors.length];
       ds.backgroundColor = colors[i % colors.length];
       ds.borderDash = s.compare ? [4, 3] : [];
-      ds.pointRadius = s.label === SERIES_LABELS.eval_loss ? 2 : 0;
+      ds.pointRadius = s.label.startsWith('eval ') ? 2 : 0;  // evaluations are sparse: dots
     });
+    if (c.whenData) document.getElementById(`section-${c.id}`)!.hidden = sets.length === 0;
     const legend = chart.options.plugins?.legend;
     if (legend) legend.display = sets.length > 1;
     const x = chart.options.scales?.x as { title: { text: string } } | undefined;

@@ -5,7 +5,10 @@
 import type { TrainerEvent } from '../engine/protocol';
 import type { Point } from './downsample';
 
-export const SERIES_IDS = ['loss', 'eval_loss', 'lr', 'grad_norm', 'tokens_per_s', 'tokens', 'memory'] as const;
+export const SERIES_IDS = [
+  'loss', 'eval_loss', 'lr', 'grad_norm', 'tokens_per_s', 'tokens', 'memory',
+  'reward_margin', 'eval_reward_margin', 'reward_accuracy', 'eval_reward_accuracy',
+] as const;
 export type SeriesId = (typeof SERIES_IDS)[number];
 
 export const SERIES_LABELS: Record<SeriesId, string> = {
@@ -16,6 +19,10 @@ export const SERIES_LABELS: Record<SeriesId, string> = {
   tokens_per_s: 'tokens / s',
   tokens: 'tokens per step',
   memory: 'peak memory (MiB)',
+  reward_margin: 'reward margin',
+  eval_reward_margin: 'eval reward margin',
+  reward_accuracy: 'reward accuracy (%)',
+  eval_reward_accuracy: 'eval reward accuracy (%)',
 };
 
 export type XAxis = 'step' | 'tokens';
@@ -46,12 +53,23 @@ export class RunSeries {
         row.values.tokens_per_s = event.tokens_per_s;
         row.values.tokens = event.tokens;
         row.values.memory = event.peak_memory_bytes / (1024 * 1024);
+        // DPO: the pairs' mean reward margin, and the share of pairs ranked right as a percentage.
+        if (event.rewards) {
+          row.values.reward_margin = event.rewards.margin;
+          row.values.reward_accuracy = event.rewards.accuracy * 100;
+        }
         this.tokensPerStep = event.tokens;
         return;
       }
-      case 'eval':
-        this.row(event.step).values.eval_loss = event.loss;
+      case 'eval': {
+        const row = this.row(event.step);
+        row.values.eval_loss = event.loss;
+        if (event.rewards) {
+          row.values.eval_reward_margin = event.rewards.margin;
+          row.values.eval_reward_accuracy = event.rewards.accuracy * 100;
+        }
         return;
+      }
       default:
         return;
     }
