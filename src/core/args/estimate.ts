@@ -120,7 +120,9 @@ export function estimateMemory(s: ModelSpec, a: ResolvedArgs, inp: EstimateInput
   const rank = adapters ? a.lora_rank : 0;
   const loraP = adapters ? loraParameterCount(s, rank, a.lora_target_modules) : 0;
   const trainable = adapters ? loraP : P;
-  const B = a.batch_size, T = a.max_length;
+  // DPO: every pair is two sequences (chosen and rejected) in the same micro-batch.
+  const dpo = a.stage === 'dpo';
+  const B = a.batch_size * (dpo ? 2 : 1), T = a.max_length;
 
   const quant = baseQuantization(a);
   const linears = Object.values(layerLinears(s));
@@ -138,7 +140,9 @@ export function estimateMemory(s: ModelSpec, a: ResolvedArgs, inp: EstimateInput
   const f = engineActivationFloats(s, B, T, inp.threads, rank, a.lora_target_modules, a.gradient_checkpointing);
   const activations = f.activations * 4;
   const tokensBuf = B * T * 9; // tokens + targets (uint32) + mask
-  const data = (inp.datasetTokens ?? 0) * 5 + ((inp.datasetDocuments ?? 0) + 1) * 8;
+  const data = (inp.datasetTokens ?? 0) * 5 + ((inp.datasetDocuments ?? 0) + 1) * 8
+    // DPO of a full fine-tune: the reference log-probs of every sequence (a float each, two per pair).
+    + (dpo && !adapters ? (inp.datasetDocuments ?? 0) * 2 * 4 : 0);
   const runtime = RUNTIME_BASE_BYTES + inp.threads * RUNTIME_BYTES_PER_THREAD;
 
   const parts: MemoryPart[] = [
@@ -226,10 +230,13 @@ export function sampleFlopsPerPoint(s: ModelSpec, a: ResolvedArgs): number {
 }
 
 export function estimateTime(s: ModelSpec, a: ResolvedArgs, data: { documents: number }, throughput: Throughput): TimeEstimate {
-  const flopsPerToken = trainingFlopsPerToken(s, a);
-  // The trainer computes every position of a (B, max_length) row, padding included.
+  // DPO with adapters also runs the reference (the base, adapters off) forward: 2 FLOPs per weight.
+  const dpo = a.stage === 'dpo';
+  const flopsPerToken = trainingFlopsPerToken(s, a) + (dpo && (a.method === 'lora' || a.method === 'qlora') ? 2 * parameterCount(s) : 0);
+  // The trainer computes every position of a (B, max_length) row, padding included; a DPO
+  // record is two rows.
   const stepsPerEpoch = Math.floor(data.documents / a.batch_size / a.gradient_accumulation);
-  const tokensPerEpoch = data.documents * a.max_length;
+  const tokensPerEpoch = data.documents * a.max_length * (dpo ? 2 : 1);
   const samplePoints = a.sample_interval > 0 ? stepsPerEpoch / a.sample_interval : 0;
   const sampleSecondsPerEpoch = (samplePoints * sampleFlopsPerPoint(s, a)) / throughput.flopsPerSecond;
   const secondsPerEpoch = (flopsPerToken * tokensPerEpoch) / throughput.flopsPerSecond + sampleSecondsPerEpoch;

@@ -12,6 +12,8 @@ export const ROPE_SCALINGS = ['none', 'linear', 'dynamic', 'yarn', 'llama3'] as 
 export const DATA_FORMATS = ['auto', 'input-output', 'question-answer', 'alpaca', 'messages', 'sharegpt', 'text'] as const;
 export const TRUNCATIONS = ['truncate', 'drop'] as const;
 export const DEVICES = ['auto', 'cpu', 'cuda'] as const;
+/** What a run optimizes (LLaMA-Factory's `stage`): next-token loss, or DPO on preference pairs. */
+export const STAGES = ['sft', 'dpo'] as const;
 /** PEFT's module names: Llama family, Qwen3 and Gemma 3; GPT-2; Bloom (native/src/models/arch_params.cpp). */
 export const LORA_TARGETS = [
   'q_proj', 'k_proj', 'v_proj', 'o_proj', 'gate_proj', 'up_proj', 'down_proj',
@@ -44,6 +46,8 @@ export const ARGS_FIELDS = {
   eval_data: { kind: 'string', description: 'Evaluation data (JSON lines). Leave out to split eval_split of the training data off instead.' },
   eval_split: { kind: 'number', minimum: 0, maximum: 0.5, default: 0, description: 'Fraction of the training records held out for evaluation when eval_data is not given (0 = no evaluation).' },
   format: { kind: 'enum', values: DATA_FORMATS, default: 'auto', description: 'Record format of the data; auto detects it.' },
+  stage: { kind: 'enum', values: STAGES, default: 'sft', description: 'sft: learn the answers (next-token loss on the responses); dpo: Direct Preference Optimization on records with "prompt", "chosen" and "rejected": raise the chosen answer\'s likelihood over the rejected one\'s, relative to the model before tuning (for lora/qlora the base with adapters off; for full/lomo log-probs computed before the first step). batch_size counts pairs.' },
+  pref_beta: { kind: 'number', exclusiveMinimum: 0, maximum: 1000, default: 0.1, description: 'DPO\'s beta (stage dpo): how far the tuned model may move from the reference; lower lets it drift further. TRL and LLaMA-Factory default to 0.1.' },
   method: { kind: 'enum', values: METHODS, default: 'lora', description: 'full: every weight; lora: low-rank adapters; qlora: adapters on a frozen quantized base (nf4, int8 or int4); lomo: full tuning with each weight updated during backward (plain SGD, no optimizer state, gradient_accumulation 1).' },
   lora_rank: { kind: 'integer', minimum: 1, maximum: 1024, default: 8, description: 'Rank r of the LoRA matrices.' },
   lora_alpha: { kind: 'number', exclusiveMinimum: 0, default: 16, description: 'LoRA scaling numerator: updates are scaled by alpha / rank.' },

@@ -38,6 +38,9 @@ export function argsToRunPlan(args: ResolvedArgs, paths: RunPaths): RunPlan {
   if (args.method === 'lomo' && args.optimizer !== 'sgd') {
     throw new UnsupportedArgsError(`method "lomo" fuses a plain SGD step into backward and keeps no optimizer state: set "optimizer" to "sgd" (not "${args.optimizer}"), or use method "full".`, 'optimizer');
   }
+  if (args.stage === 'dpo' && args.packing) {
+    throw new UnsupportedArgsError('stage "dpo" scores each answer as a sequence of its own, so records cannot be packed together: set "packing" to false.', 'packing');
+  }
   const plan: RunPlan = {
     version: PLAN_VERSION,
     model_dir: paths.modelDir,
@@ -64,6 +67,10 @@ export function argsToRunPlan(args: ResolvedArgs, paths: RunPaths): RunPlan {
     if (args.nesterov) plan.optimizer.nesterov = true;
   }
   if (args.gradient_checkpointing) plan.gradient_checkpointing = true;
+  if (args.stage === 'dpo') {
+    plan.stage = 'dpo';
+    plan.pref_beta = args.pref_beta;
+  }
   if (args.method === 'lora' || args.method === 'qlora') {
     plan.lora = { rank: args.lora_rank, alpha: args.lora_alpha, dropout: args.lora_dropout, target_modules: [...args.lora_target_modules] };
   }

@@ -80,6 +80,7 @@ export function planPreparation(args: ResolvedArgs, argsFile: string, outDir?: s
     truncation: args.truncation,
     packing: args.packing,
     trainOnAll: !args.train_on_responses_only,
+    stage: args.stage,
     vocabSize: spec.vocabSize,
     tokenizerFingerprint: tokenizer.fingerprint,
   };

@@ -9,6 +9,7 @@ import { makeOwnFolder, removeOwnFolder } from './prepare-paths';
 import type { ChatRenderer } from './chat-template';
 import { recordToConversation, type ConversationOptions } from './conversation';
 import type { FormatId } from './formats';
+import { fitPair, pairConversation, PairRecordError, tokenizePair, type TokenizedPair } from './prepare-pairs';
 import { tokenizeSegments, trainedCount, type TokenizedExample } from './tokenize';
 
 /** Shard size: bounds the memory of pending documents (5 bytes per token) to ~20 MiB. */
@@ -30,6 +31,8 @@ export interface PrepareOptions extends ConversationOptions {
   modelFingerprint?: string;
   tokenizerFingerprint?: string;
   maxTokensPerShard?: number;
+  /** "dpo": every record is a preference pair, written as two documents (prepare-pairs.ts). */
+  stage?: 'sft' | 'dpo';
 }
 
 export interface LineNote {
@@ -164,7 +167,12 @@ export function prepareDataset(
   // carry preparation's marker: only a folder with it is ever removed (prepare-paths.ts).
   const staging = `${opts.outDir}.tmp-${process.pid}`;
   makeOwnFolder(staging);
-  const info = { vocabSize: opts.vocabSize, seqLen: opts.maxLength, modelFingerprint: opts.modelFingerprint, tokenizerFingerprint: opts.tokenizerFingerprint };
+  const dpo = opts.stage === 'dpo';
+  if (dpo && opts.packing) throw new Error('"packing" joins records into one sequence, but stage "dpo" scores each answer as a sequence of its own: set "packing" to false.');
+  const info = {
+    vocabSize: opts.vocabSize, seqLen: opts.maxLength, modelFingerprint: opts.modelFingerprint, tokenizerFingerprint: opts.tokenizerFingerprint,
+    ...(dpo ? { layout: 'preference-pairs' as const } : {}),
+  };
   const perShard = opts.maxTokensPerShard ?? DEFAULT_TOKENS_PER_SHARD;
   const train = new ShardWriter(path.join(staging, 'train'), info, perShard);
   const wantEval = opts.evalFile !== undefined || (opts.evalSplit ?? 0) > 0;
@@ -186,6 +194,39 @@ export function prepareDataset(
   const trainPacker = opts.packing ? new Packer(opts.maxLength, (ex) => add(train, ex)) : undefined;
   const evalPacker = opts.packing && evalW ? new Packer(opts.maxLength, (ex) => add(evalW, ex)) : undefined;
   let lastReport = 0;
+  const countLength = (n: number) => {
+    lengthSum += n;
+    tokenized++;
+    report.maxTokens = Math.max(report.maxTokens, n);
+    let b = 0;
+    while (b < edges.length - 1 && n >= edges[b + 1]) b++;
+    report.histogram.counts[b]++;
+  };
+  // Stage dpo: a line that is not a pair stops preparation, naming file, line and field.
+  const takePair = (text: string, file: string, line: number, note: (list: LineNote[], reason: string) => void): TokenizedPair | undefined => {
+    let conv;
+    try {
+      conv = pairConversation(text, opts);
+    } catch (e) {
+      if (e instanceof PairRecordError) throw new Error(`${file}:${line}: ${e.message}`);
+      throw e;
+    }
+    report.formats.preference = (report.formats.preference ?? 0) + 1;
+    let pair: TokenizedPair;
+    try {
+      pair = tokenizePair(conv, renderer, tokenizer);
+    } catch (e) {
+      note(report.dropped, (e as Error).message);
+      return undefined;
+    }
+    if (pair.eosAppended) report.eosAppended++;
+    countLength(pair.chosen.ids.length);
+    countLength(pair.rejected.ids.length);
+    const fit = fitPair(pair, opts.maxLength, opts.truncation);
+    if (fit.dropped) note(report.dropped, fit.dropped);
+    if (fit.truncated) note(report.truncated, fit.truncated);
+    return fit.pair;
+  };
 
   const processFile = (file: string, split: 'auto' | 'eval') => {
     let index = 0;
@@ -197,42 +238,45 @@ export function prepareDataset(
       report.records++;
       const where = split === 'eval' ? `${path.basename(file)}:${line}` : line;
       const note = (list: LineNote[], reason: string) => list.push({ line: typeof where === 'number' ? where : line, reason: split === 'eval' ? `${where}: ${reason}` : reason });
-      const rec = recordToConversation(text, opts);
-      if (!rec.ok) {
-        note(report.dropped, `record ${rec.reason}`);
-        continue;
-      }
-      report.formats[rec.format] = (report.formats[rec.format] ?? 0) + 1;
       let ex: TokenizedExample;
-      try {
-        const rendered = renderer.render(rec.conversation, opts.trainOnAll);
-        if (rendered.eosAppended) report.eosAppended++;
-        ex = tokenizeSegments(rendered.segments, tokenizer);
-      } catch (e) {
-        note(report.dropped, (e as Error).message);
-        continue;
-      }
-      const n = ex.ids.length;
-      lengthSum += n;
-      tokenized++;
-      report.maxTokens = Math.max(report.maxTokens, n);
-      let b = 0;
-      while (b < edges.length - 1 && n >= edges[b + 1]) b++;
-      report.histogram.counts[b]++;
-      if (n > opts.maxLength) {
-        if (opts.truncation === 'drop') {
-          note(report.dropped, `${n} tokens, over max_length ${opts.maxLength} (truncation "drop")`);
+      let rejected: TokenizedExample | undefined;
+      if (dpo) {
+        const pair = takePair(text, file, line, note);
+        if (!pair) continue;
+        ex = pair.chosen;
+        rejected = pair.rejected;
+      } else {
+        const rec = recordToConversation(text, opts);
+        if (!rec.ok) {
+          note(report.dropped, `record ${rec.reason}`);
           continue;
         }
-        ex = { ids: ex.ids.slice(0, opts.maxLength), mask: ex.mask.slice(0, opts.maxLength) };
-        if (trainedCount(ex.mask) === 0) {
-          note(report.dropped, `${n} tokens; cut to max_length ${opts.maxLength} no answer token is left to train on`);
+        report.formats[rec.format] = (report.formats[rec.format] ?? 0) + 1;
+        try {
+          const rendered = renderer.render(rec.conversation, opts.trainOnAll);
+          if (rendered.eosAppended) report.eosAppended++;
+          ex = tokenizeSegments(rendered.segments, tokenizer);
+        } catch (e) {
+          note(report.dropped, (e as Error).message);
           continue;
         }
-        note(report.truncated, `${n} tokens, cut to ${opts.maxLength}`);
-      } else if (trainedCount(ex.mask) === 0) {
-        note(report.dropped, 'no token to train on (empty answer?)');
-        continue;
+        const n = ex.ids.length;
+        countLength(n);
+        if (n > opts.maxLength) {
+          if (opts.truncation === 'drop') {
+            note(report.dropped, `${n} tokens, over max_length ${opts.maxLength} (truncation "drop")`);
+            continue;
+          }
+          ex = { ids: ex.ids.slice(0, opts.maxLength), mask: ex.mask.slice(0, opts.maxLength) };
+          if (trainedCount(ex.mask) === 0) {
+            note(report.dropped, `${n} tokens; cut to max_length ${opts.maxLength} no answer token is left to train on`);
+            continue;
+          }
+          note(report.truncated, `${n} tokens, cut to ${opts.maxLength}`);
+        } else if (trainedCount(ex.mask) === 0) {
+          note(report.dropped, 'no token to train on (empty answer?)');
+          continue;
+        }
       }
       const toEval = evalW !== undefined && (split === 'eval' || (opts.evalFile === undefined && inEvalSplit(index, opts.evalSplit ?? 0)));
       index++;
@@ -240,10 +284,12 @@ export function prepareDataset(
         report.evalDocuments++;
         if (evalPacker) evalPacker.add(ex);
         else add(evalW!, ex);
+        if (rejected) add(evalW!, rejected);
       } else {
         report.trainDocuments++;
         if (trainPacker) trainPacker.add(ex);
         else add(train, ex);
+        if (rejected) add(train, rejected);
       }
       if (report.records - lastReport >= 256) {
         lastReport = report.records;

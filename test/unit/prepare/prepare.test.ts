@@ -8,20 +8,9 @@ import { readShards } from '../../../src/core/engine/shards';
 import { inEvalSplit, PrepareCancelled, prepareDataset, readLines } from '../../../src/core/dataset/prepare';
 import { planPreparation } from '../../../src/core/dataset/prepare-setup';
 import { prepareInWorker } from '../../../src/core/dataset/prepare-client';
-import { familyDir, familyTokenizer } from './families';
+import { familyTokenizer, makeModelFolder } from './families';
 import { ChatRenderer, DEFAULT_CHAT_TEMPLATE } from '../../../src/core/dataset/chat-template';
 import { previewRecord } from '../../../src/core/dataset/preview';
-
-/** A model folder with GPT-2's real tokenizer and a Llama-shaped config (no weights needed to prepare). */
-function makeModelFolder(dir: string): string {
-  fs.mkdirSync(dir, { recursive: true });
-  for (const f of ['tokenizer.json', 'tokenizer_config.json']) fs.copyFileSync(path.join(familyDir('gpt2'), f), path.join(dir, f));
-  fs.writeFileSync(path.join(dir, 'config.json'), JSON.stringify({
-    architectures: ['LlamaForCausalLM'], model_type: 'llama', vocab_size: 50257, hidden_size: 64, intermediate_size: 128,
-    num_hidden_layers: 2, num_attention_heads: 4, num_key_value_heads: 2, max_position_embeddings: 512, eos_token_id: 50256, bos_token_id: 50256,
-  }));
-  return dir;
-}
 
 const LONG = 'word '.repeat(300).trim();
 const LINES = [
