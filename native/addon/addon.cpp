@@ -1,13 +1,14 @@
 // Node addon: the native engine's in-process entry points. In the extension host only cheap,
-// safe calls run (version, hardware probe); training runs in the tuner-train child process and
-// inference (inferLoad, infer.cpp) in a forked worker, so a native fault can never take the
-// extension host down.
+// safe calls run (version, hardware probe, the sgemm speed probe on a worker thread:
+// throughput.cpp); training runs in the tuner-train child process and inference (inferLoad,
+// infer.cpp) in a forked worker, so a native fault can never take the extension host down.
 #include <napi.h>
 
 #include "tuner/gemm.h"
 #include "tuner/hardware_info.h"
 #include "infer.h"
 #include "nvml.h"
+#include "throughput.h"
 
 #ifndef TUNER_VERSION
 #define TUNER_VERSION "0.0.0"
@@ -47,6 +48,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("version", Napi::Function::New(env, Version, "version"));
   exports.Set("hardware", Napi::Function::New(env, Hardware, "hardware"));
   exports.Set("gpus", Napi::Function::New(env, tuner_addon::Gpus, "gpus"));
+  exports.Set("measureCpuThroughput", Napi::Function::New(env, tuner_addon::MeasureCpuThroughput, "measureCpuThroughput"));
   tuner_addon::InitInfer(env, exports);
   return exports;
 }

@@ -5,13 +5,15 @@
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
+import { cpuThroughputFor } from '../core/args/cpu-speed';
 import { assumedCpuThroughput, type Throughput } from '../core/args/estimate';
 import type { Args } from '../core/args/fields';
-import { measuredThroughput } from '../core/args/throughput';
 import { preflightProblems, type MachineInfo, type Preflight } from '../core/args/preflight';
 import { validateArgsText, type ArgsCheck } from '../core/args/validate';
 import { loadAddon } from '../core/engine/addon';
 import type { Problem, Severity } from '../core/dataset/problem';
+import type { ModelSpec } from '../core/model/spec';
+import { cpuMeasurement, cpuMeasurementNow, setCpuSpeedStorage } from './cpu-speed';
 import { log } from './output';
 import { toRange } from './problem-mapping';
 
@@ -35,15 +37,19 @@ export function isArgsDocument(doc: vscode.TextDocument): boolean {
   return path.basename(doc.uri.fsPath) === 'ARGS.json' && doc.uri.scheme === 'file';
 }
 
-const measured = new Map<string, { at: number; value: Throughput | undefined }>();
+const measured = new Map<string, { at: number; value: Throughput }>();
 
-/** The speed of the newest run in the workspace's run store (re-read at most once a minute). */
-function workspaceThroughput(doc: vscode.TextDocument): Throughput | undefined {
+/**
+ * The speed for a model shape: the workspace's newest finished run of it, else the engine's sgemm
+ * measured here, else another run's, else a guess (re-read at most once a minute per shape).
+ */
+function workspaceThroughput(doc: vscode.TextDocument, spec: ModelSpec, cores: number, avx2: boolean): Throughput {
   const folder = vscode.workspace.getWorkspaceFolder(doc.uri)?.uri.fsPath ?? path.dirname(doc.uri.fsPath);
-  const hit = measured.get(folder);
+  const key = JSON.stringify([folder, spec.architecture, spec.hiddenSize, spec.intermediateSize, spec.numLayers, spec.numHeads, spec.numKvHeads, spec.vocabSize]);
+  const hit = measured.get(key);
   if (hit && Date.now() - hit.at < 60_000) return hit.value;
-  const value = measuredThroughput(path.join(folder, 'runs'));
-  measured.set(folder, { at: Date.now(), value });
+  const value = cpuThroughputFor(spec, { runsDir: path.join(folder, 'runs'), measurement: cpuMeasurementNow(), cores, avx2 });
+  measured.set(key, { at: Date.now(), value });
   return value;
 }
 
@@ -68,7 +74,7 @@ function machineInfo(doc: vscode.TextDocument): MachineInfo {
   const cores = os.cpus().length;
   const { avx2, cudaGpus } = probeDevices();
   // Free memory as the kernel counts it available (page cache can be reclaimed).
-  return { freeMemoryBytes: os.freemem(), totalMemoryBytes: os.totalmem(), cores, cudaGpus, throughput: workspaceThroughput(doc) ?? assumedCpuThroughput(cores, avx2) };
+  return { freeMemoryBytes: os.freemem(), totalMemoryBytes: os.totalmem(), cores, cudaGpus, throughput: assumedCpuThroughput(cores, avx2), throughputFor: (spec) => workspaceThroughput(doc, spec, cores, avx2) };
 }
 
 /** Checks the chat template of the run's model (in a worker): the EOS warning, if any. */
@@ -138,7 +144,7 @@ export class ArgsDiagnostics implements vscode.Disposable {
     this.changed.fire(doc.uri);
   }
 
-  /** A run ended: its speed is now this machine's measured one; estimate open ARGS.json files again. */
+  /** A run ended (its speed is now this machine's measured one) or the sgemm was timed: estimate open ARGS.json files again. */
   speedMeasured(): void {
     measured.clear();
     for (const doc of vscode.workspace.textDocuments) if (this.states.has(doc.uri.toString())) this.update(doc, 0);
@@ -159,6 +165,8 @@ export class ArgsDiagnostics implements vscode.Disposable {
 
 export function registerArgsDiagnostics(ctx: vscode.ExtensionContext, templateCheck?: TemplateCheck): ArgsDiagnostics {
   const diags = new ArgsDiagnostics(templateCheck);
+  setCpuSpeedStorage(ctx.globalStorageUri.fsPath);
+  void cpuMeasurement().then((m) => m && diags.speedMeasured());
   ctx.subscriptions.push(
     diags,
     vscode.workspace.onDidOpenTextDocument((d) => diags.update(d, 0)),

@@ -26,6 +26,7 @@ import { LM_VENDOR, registerLanguageModelProvider, RULES_MODEL_ID } from './lm-p
 import { errorMessage, log } from './output';
 import type { PlannerSecrets } from './secrets';
 import { trustedOrAsk } from './workspace-guard';
+import { workspaceCpuSpeed } from './cpu-speed';
 
 export const PARTICIPANT_ID = 'tuner.planner';
 /** The run command the "Start fine-tune" button executes with the ARGS.json uri. */
@@ -120,7 +121,7 @@ async function handle(request: vscode.ChatRequest, context: vscode.ChatContext, 
   const argsUri = findArgsFile(folder);
   stream.progress('Probing this machine…');
   const hardware = await cachedProbe(folder.uri.fsPath);
-  const env = workspaceEnvironment({ workspaceDir: path.dirname(argsUri.fsPath), hardware });
+  const env = workspaceEnvironment({ workspaceDir: path.dirname(argsUri.fsPath), hardware, cpuSpeed: await workspaceCpuSpeed(path.dirname(argsUri.fsPath)) });
   const existing = await readArgs(argsUri);
   const badArgs = () => `\`${vscode.workspace.asRelativePath(argsUri)}\` has errors: ${existing.check?.problems.filter((p) => p.severity === 'error').map((p) => `line ${p.range.line + 1}: ${p.message}`).join(' ')}`;
 

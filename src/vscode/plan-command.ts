@@ -13,6 +13,7 @@ import type { PlanTurn } from '../core/planner/session';
 import { argsText, findArgsFile, writeFileEdit } from './chat-files';
 import { log } from './output';
 import { trustedOrAsk } from './workspace-guard';
+import { workspaceCpuSpeed } from './cpu-speed';
 
 export const PLAN_SCHEME = 'tuner-plan';
 
@@ -98,7 +99,7 @@ export async function planFineTune(explanations: PlanExplanations, given: PlanCo
   const argsUri = findArgsFile(folder);
   const base = path.dirname(argsUri.fsPath);
   const hardware = await probeHardware({ diskPath: base });
-  const env = workspaceEnvironment({ workspaceDir: base, hardware });
+  const env = workspaceEnvironment({ workspaceDir: base, hardware, cpuSpeed: await workspaceCpuSpeed(base) });
   const { questions } = plannerQuestions(goal, env);
   const answers: Answers = { model: given.model, data: given.data, method: given.method };
   for (const q of questions) {

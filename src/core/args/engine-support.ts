@@ -2,33 +2,42 @@
 // of listed a second time: tuner-train takes a plan when argsToRunPlan (the TypeScript side of
 // its plan check, which refuses what the trainer cannot do) turns the ARGS into a run plan. As
 // the engine learns a method, an optimizer or a quantized base, the planner offers it with no
-// change here. The attention memory of the engine that runs the plan is stated here too: the
-// CPU trainer materialises each head's T×T scores; the CUDA backend (and PyTorch's SDPA on a
-// hand-off machine) is flash-style and keeps none.
+// change here. What the model loader refuses beyond the plan is stated here too: activation
+// checkpointing (recompute_layer) exists for the Llama family only (LlamaModel::
+// set_gradient_checkpointing). Attention memory: the CPU trainer keeps one log-sum-exp per score
+// row and recomputes the probabilities in backward (attention_forward in ops_cpu.cpp), as the
+// CUDA backend and PyTorch's SDPA on a hand-off machine do: no T×T scores are held.
+import type { ModelSpec } from '../model/spec';
 import { argsToRunPlan, UnsupportedArgsError } from './run-plan';
 import type { ResolvedArgs } from './fields';
 
 export type EngineDevice = 'cpu' | 'cuda';
 
 export interface EngineSupport {
-  /** Why the engine on `device` would refuse `args`, or undefined when it runs them. */
-  refuses(args: ResolvedArgs, device: EngineDevice): string | undefined;
+  /** Why the engine on `device` would refuse `args` (for `model`, when given), or undefined when it runs them. */
+  refuses(args: ResolvedArgs, device: EngineDevice, model?: ModelSpec): string | undefined;
   /** How attention scores are held in training: a full T×T matrix per head, or flash-style tiles. */
   attention(device: EngineDevice): 'materialized' | 'flash';
 }
 
 const PROBE_PATHS = { modelDir: '/model', trainDataDir: '/data', outputDir: '/out' };
 
+/** Architectures whose layers the engine can recompute in backward (native generic_arch() is false). */
+export const CHECKPOINTING_ARCHITECTURES = ['LlamaForCausalLM', 'MistralForCausalLM', 'Qwen2ForCausalLM'] as const;
+
 /** The engine of this build: its acceptance rule (argsToRunPlan) for every device. */
 export const engineSupport: EngineSupport = {
-  refuses(args) {
+  refuses(args, _device, model) {
     try {
       argsToRunPlan(args, PROBE_PATHS);
-      return undefined;
     } catch (e) {
       if (e instanceof UnsupportedArgsError) return e.message;
       throw e;
     }
+    if (args.gradient_checkpointing && model && !(CHECKPOINTING_ARCHITECTURES as readonly string[]).includes(model.architecture)) {
+      return `${model.architecture} cannot recompute activations (gradient_checkpointing) yet; the Llama family can.`;
+    }
+    return undefined;
   },
-  attention: (device) => (device === 'cuda' ? 'flash' : 'materialized'),
+  attention: () => 'flash',
 };

@@ -1,7 +1,9 @@
 // The pre-flight estimate as the ARGS.json hover shows it (Markdown): memory term by term, the
 // parameter counts in the unit that fits ("18.1 K", "6.74 B"), how long the whole run takes
 // (max_steps, or every epoch), and the changes that would lower the peak. The speed note says
-// where the FLOP/s come from; "assumed" only until a run in the workspace has measured it.
+// where the FLOP/s come from: a finished run of this model shape ("from run <id>: N tok/s"), the
+// engine's sgemm timed on this machine ("measured on this machine: N GFLOP/s"), or a guess that
+// says so.
 import { formatBytes, formatDuration, formatParams, significant } from '../units';
 import type { Preflight } from './preflight';
 
@@ -14,9 +16,10 @@ export function estimateMarkdown(pf: Preflight): string {
   out.push(`| *loading peak* | ${formatBytes(pf.memory.loadPeak)} |`, '');
   if (pf.time && pf.run) {
     const t = pf.time;
+    const speed = t.throughput.source.includes('GFLOP/s') ? t.throughput.source : `${t.throughput.source}, ${significant(t.throughput.flopsPerSecond / 1e9, 3)} GFLOP/s`;
     out.push(
       `Time ~${formatDuration(pf.run.seconds)} for ${pf.run.steps.toLocaleString('en-US')} steps (${pf.run.basis}; ${t.stepsPerEpoch.toLocaleString('en-US')} steps an epoch), ` +
-        `${significant(t.flopsPerToken / 1e9, 3)} GFLOP per token at ${significant(t.throughput.flopsPerSecond / 1e9, 3)} GFLOP/s (${t.throughput.source}).`,
+        `${significant(t.flopsPerToken / 1e9, 3)} GFLOP per token; speed ${speed}.`,
       '',
     );
   }

@@ -165,42 +165,77 @@ export function estimateMemory(s: ModelSpec, a: ResolvedArgs, inp: EstimateInput
   return { total: Math.max(trainPeak, loadPeak), parts, loadPeak, params: P, trainableParams: trainable };
 }
 
+/** Query rows per block of the engine's causal attention (native/src/kernels/cpu/ops_cpu.cpp kRowBlock). */
+export const ATTENTION_ROW_BLOCK = 64;
+
 /**
- * Training FLOPs per token: forward 2 per weight, backward 2 more for activation gradients and
- * (for trained weights) 2 for weight gradients; attention scores add 2·keys·width per layer per
- * matmul pair, keys = T, or min(T, window) in sliding-window layers. Checkpointing repeats the
- * forward.
+ * Keys a query row meets on average in the engine's causal attention over T positions: each
+ * block of 64 rows [r0, r1) meets keys [k0, r1) (k0 = r0 - window + 1 in a windowed layer, else
+ * 0), so about half the T×T square is computed, plus the diagonal blocks.
+ */
+export function causalKeysPerRow(T: number, window = 0): number {
+  if (T <= 0) return 0;
+  let sum = 0;
+  for (let r0 = 0; r0 < T; r0 += ATTENTION_ROW_BLOCK) {
+    const r1 = Math.min(T, r0 + ATTENTION_ROW_BLOCK);
+    const k0 = window > 0 ? Math.max(0, r0 - window + 1) : 0;
+    sum += (r1 - r0) * (r1 - k0);
+  }
+  return sum / T;
+}
+
+/**
+ * Training FLOPs per token, as the engine computes them: forward 2 per matmul weight, backward 2
+ * more for activation gradients and (for trained weights) 2 for weight gradients; adapters add
+ * their own three products. Attention is causal and computed in blocks (causalKeysPerRow): per
+ * layer 2·keys·head_dim per head for each of its 7 products (Q Kᵀ and P V forward; backward
+ * recomputes Q Kᵀ, then dY Vᵀ, dQ, dK and dV). Checkpointing repeats each layer's forward
+ * (recompute_layer), not the lm_head.
  */
 export function trainingFlopsPerToken(s: ModelSpec, a: ResolvedArgs): number {
   const P = parameterCount(s);
   const adapters = a.method === 'lora' || a.method === 'qlora';
-  const trainable = adapters ? loraParameterCount(s, a.lora_rank, a.lora_target_modules) : P;
+  const loraP = adapters ? loraParameterCount(s, a.lora_rank, a.lora_target_modules) : 0;
   const embed = s.vocabSize * s.hiddenSize; // the embedding lookup is not a matmul
   const matmulP = P - embed * (s.tieWordEmbeddings ? 0 : 1);
+  const lmHead = s.vocabSize * s.hiddenSize;
   const windowed = Math.min(s.slidingLayers, s.numLayers);
-  const keys = (s.numLayers - windowed) * a.max_length + windowed * Math.min(a.max_length, s.slidingWindow || a.max_length);
-  const attn = 4 * keys * s.numHeads * s.headDim; // QKᵀ and AV, forward
-  const forward = 2 * matmulP + attn;
-  const backward = 2 * matmulP + 2 * attn + 2 * (adapters ? trainable : matmulP);
-  return forward + backward + (a.gradient_checkpointing ? forward : 0);
+  const T = a.max_length;
+  const keys = (s.numLayers - windowed) * causalKeysPerRow(T) + windowed * causalKeysPerRow(T, s.slidingWindow);
+  const product = 2 * keys * s.numHeads * s.headDim; // one attention product, every layer
+  const forward = 2 * matmulP + 2 * loraP + 2 * product;
+  const backward = 2 * matmulP + 4 * loraP + 5 * product + (adapters ? 0 : 2 * matmulP);
+  const recompute = a.gradient_checkpointing ? 2 * (matmulP - lmHead) + 2 * loraP + 2 * product : 0;
+  return forward + backward + recompute;
 }
+
+/** Extra compute checkpointing costs a run, as a share of the run without it (0.3 = 30% more). */
+export function recomputeShare(s: ModelSpec, a: ResolvedArgs): number {
+  const without = trainingFlopsPerToken(s, { ...a, gradient_checkpointing: false });
+  return trainingFlopsPerToken(s, { ...a, gradient_checkpointing: true }) / without - 1;
+}
+
+/** Where a speed figure comes from: a finished run's steps, the engine's sgemm timed here, or a guess. */
+export type ThroughputKind = 'run' | 'measured' | 'assumed';
 
 export interface Throughput {
   flopsPerSecond: number;
   /** Where the number comes from, shown to the user. */
   source: string;
+  kind?: ThroughputKind;
 }
 
-/** Achieved FLOP/s of a finished run, from its step events' tokens_per_s. */
-export function throughputFromRun(tokensPerSecond: readonly number[], flopsPerToken: number, source: string): Throughput | undefined {
+/** Achieved FLOP/s of a finished run, from its step events' tokens_per_s (the median step). */
+export function throughputFromRun(tokensPerSecond: readonly number[], flopsPerToken: number, source: string | ((tokensPerSecond: number) => string)): Throughput | undefined {
   const xs = tokensPerSecond.filter((x) => Number.isFinite(x) && x > 0).sort((p, q) => p - q);
   if (xs.length === 0) return undefined;
-  return { flopsPerSecond: xs[Math.floor(xs.length / 2)] * flopsPerToken, source };
+  const median = xs[Math.floor(xs.length / 2)];
+  return { flopsPerSecond: median * flopsPerToken, source: typeof source === 'string' ? source : source(median), kind: 'run' };
 }
 
 /** A conservative guess before anything was measured: ~8 GFLOP/s per core with AVX2/FMA fp32. */
 export function assumedCpuThroughput(cores: number, avx2: boolean): Throughput {
-  return { flopsPerSecond: Math.max(1, cores) * (avx2 ? 8e9 : 2e9), source: `assumed for ${cores} CPU cores; run a training once to measure this machine` };
+  return { flopsPerSecond: Math.max(1, cores) * (avx2 ? 8e9 : 2e9), source: `assumed for ${cores} CPU cores (nothing measured on this machine yet)`, kind: 'assumed' };
 }
 
 export interface TimeEstimate {

@@ -17,6 +17,8 @@ export interface MachineInfo {
   totalMemoryBytes: number;
   cores: number;
   throughput: Throughput;
+  /** The speed for one model shape (a finished run of it beats `throughput`), when known. */
+  throughputFor?: (spec: ModelSpec) => Throughput;
   /** CUDA GPUs found (0 or absent: none); a change that needs one is only suggested where there is one. */
   cudaGpus?: number;
 }
@@ -141,7 +143,7 @@ export function computePreflight(args: Args, argsFile: string, machine: MachineI
     const changes = c.changes(a);
     suggestions.push({ label: c.label, changes, estimate: estimateMemory(spec, resolveArgs({ ...a, ...changes } as Args), inputs) });
   }
-  const time = data ? estimateTime(spec, a, data, machine.throughput) : undefined;
+  const time = data ? estimateTime(spec, a, data, machine.throughputFor?.(spec) ?? machine.throughput) : undefined;
   return { spec, modelDir, memory, time, documents: data?.documents, dataSource: data?.source, suggestions, run: time ? runTime(a, time) : undefined };
 }
 

@@ -1,46 +1,77 @@
-// This machine's training speed, measured: the newest finished steps of runs in the workspace's
-// run store (runs/<id>/plan.json + events.jsonl) give tokens per second for a known model and
-// shape, hence FLOP/s — the figure the time-per-epoch estimate divides by.
+// This machine's training speed, measured: the newest finished run in the workspace's run store
+// (runs/<id>/plan.json + events.jsonl) gives tokens per second for a known model and shape, hence
+// FLOP/s — the figure the time estimate divides by. A run of the same model shape is preferred:
+// its speed includes everything the engine does for that shape, not only the matrix products.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { RunPlan } from '../engine/plan';
-import { readModelSpec } from '../model/spec';
+import { readModelSpec, type ModelSpec } from '../model/spec';
+import { formatRate } from '../units';
 import { throughputFromRun, trainingFlopsPerToken, type Throughput } from './estimate';
 import { resolveArgs } from './fields';
 
-/** Looks at the newest `maxRuns` runs under `runsDir`; undefined when none has step events. */
-export function measuredThroughput(runsDir: string, maxRuns = 5): Throughput | undefined {
+/** The fields of config.json that decide a model's work per token. */
+export function sameModelShape(a: ModelSpec, b: ModelSpec): boolean {
+  return a.architecture === b.architecture && a.hiddenSize === b.hiddenSize && a.intermediateSize === b.intermediateSize && a.numLayers === b.numLayers &&
+    a.numHeads === b.numHeads && a.numKvHeads === b.numKvHeads && a.headDim === b.headDim && a.vocabSize === b.vocabSize;
+}
+
+interface RunSpeed {
+  id: string;
+  spec: ModelSpec;
+  throughput: Throughput;
+}
+
+/** A finished run's speed (its step events' median tokens_per_s), or undefined when it has none. */
+function runSpeed(runsDir: string, id: string): RunSpeed | undefined {
+  try {
+    const dir = path.join(runsDir, id);
+    const plan = JSON.parse(fs.readFileSync(path.join(dir, 'plan.json'), 'utf8')) as RunPlan;
+    const speeds: number[] = [];
+    let finished = false;
+    for (const line of fs.readFileSync(path.join(dir, 'events.jsonl'), 'utf8').split('\n')) {
+      if (!line.includes('"step"') && !line.includes('"done"')) continue;
+      try {
+        const e = JSON.parse(line) as { type?: string; tokens_per_s?: number };
+        if (e.type === 'step' && typeof e.tokens_per_s === 'number') speeds.push(e.tokens_per_s);
+        if (e.type === 'done') finished = true;
+      } catch {
+        // a line cut short by a kill
+      }
+    }
+    if (!finished || speeds.length === 0) return undefined;
+    const spec = readModelSpec(path.resolve(dir, plan.model_dir));
+    const args = resolveArgs({
+      model: plan.model_dir, data: plan.data_dir, method: plan.method, max_length: plan.seq_len, batch_size: plan.batch_size,
+      gradient_checkpointing: plan.gradient_checkpointing === true,
+      ...(plan.lora ? { lora_rank: plan.lora.rank, lora_target_modules: plan.lora.target_modules } : {}),
+    });
+    const throughput = throughputFromRun(speeds, trainingFlopsPerToken(spec, args), (tps) => `from run ${id}: ${formatRate(tps)}`);
+    return throughput && { id, spec, throughput };
+  } catch {
+    // an incomplete or foreign run folder
+    return undefined;
+  }
+}
+
+/**
+ * The speed of the newest finished run among the newest `maxRuns` under `runsDir`; with `spec`,
+ * the newest finished run of that model shape (`sameShapeOnly`: none of another shape).
+ * Undefined when no run qualifies.
+ */
+export function measuredThroughput(runsDir: string, maxRuns = 20, spec?: ModelSpec, sameShapeOnly = false): Throughput | undefined {
   let ids: string[];
   try {
     ids = fs.readdirSync(runsDir).sort().reverse().slice(0, maxRuns);
   } catch {
     return undefined;
   }
+  let newest: RunSpeed | undefined;
   for (const id of ids) {
-    try {
-      const dir = path.join(runsDir, id);
-      const plan = JSON.parse(fs.readFileSync(path.join(dir, 'plan.json'), 'utf8')) as RunPlan;
-      const speeds: number[] = [];
-      for (const line of fs.readFileSync(path.join(dir, 'events.jsonl'), 'utf8').split('\n')) {
-        if (!line.includes('"step"')) continue;
-        try {
-          const e = JSON.parse(line) as { type?: string; tokens_per_s?: number };
-          if (e.type === 'step' && typeof e.tokens_per_s === 'number') speeds.push(e.tokens_per_s);
-        } catch {
-          // a line cut short by a kill
-        }
-      }
-      if (speeds.length === 0) continue;
-      const spec = readModelSpec(path.resolve(dir, plan.model_dir));
-      const args = resolveArgs({
-        model: plan.model_dir, data: plan.data_dir, method: plan.method, max_length: plan.seq_len, batch_size: plan.batch_size,
-        ...(plan.lora ? { lora_rank: plan.lora.rank, lora_target_modules: plan.lora.target_modules } : {}),
-      });
-      const t = throughputFromRun(speeds, trainingFlopsPerToken(spec, args), `measured in run ${id}`);
-      if (t) return t;
-    } catch {
-      // an incomplete or foreign run folder: try the next
-    }
+    const r = runSpeed(runsDir, id);
+    if (!r) continue;
+    if (!spec || sameModelShape(r.spec, spec)) return r.throughput;
+    newest ??= r;
   }
-  return undefined;
+  return sameShapeOnly ? undefined : newest?.throughput;
 }

@@ -56,6 +56,27 @@ export interface TunerAddon {
   hardware(): NativeHardware;
   /** GPU probe through NVML; absent in addons built before it existed. */
   gpus?(): NativeGpus;
+  /**
+   * Times the engine's sgemm as training calls it (native/addon/throughput.cpp) on a worker
+   * thread for about `budgetMs` (10-2000, default 200) on `threads` (0: all, as tuner-train);
+   * absent in addons built before it existed.
+   */
+  measureCpuThroughput?(threads?: number, budgetMs?: number): Promise<CpuThroughputMeasurement>;
+}
+
+/** What measureCpuThroughput resolves with. */
+export interface CpuThroughputMeasurement {
+  /** Median GFLOP/s of the timed rounds (1e9 FLOP per second). */
+  gflops: number;
+  /** The fastest round. */
+  bestGflops: number;
+  threads: number;
+  rounds: number;
+  ms: number;
+  /** The sgemm kernel: "avx512", "avx2" or "generic". */
+  kernel: string;
+  /** "MxNxK" of the products. */
+  shape: string;
 }
 
 /** The addon is missing or cannot be loaded; the message says where it looked and what to do. */

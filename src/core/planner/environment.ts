@@ -5,7 +5,7 @@ import * as path from 'node:path';
 import type { HardwareProfile } from '../hardware/types';
 import { findModel, inspectDataset, listDatasets, listLocalModels, type DatasetInfo, type LocalModel } from './context';
 import type { Estimator } from './estimator';
-import { defaultEstimator } from './engine-estimator';
+import { defaultEstimator, engineEstimator, type CpuSpeed } from './engine-estimator';
 import type { PlannerEnvironment } from './tools';
 
 export interface EnvironmentOptions {
@@ -13,6 +13,8 @@ export interface EnvironmentOptions {
   workspaceDir: string;
   hardware: HardwareProfile;
   estimator?: Estimator;
+  /** This machine's CPU speed for time estimates (without it: a stated guess from the cores). */
+  cpuSpeed?: CpuSpeed;
   memoryLimitBytes?: number;
   hubCacheDir?: string;
 }
@@ -36,7 +38,7 @@ export function workspaceEnvironment(o: EnvironmentOptions): WorkspaceEnvironmen
   const env: WorkspaceEnvironment = {
     workspaceDir: o.workspaceDir,
     hardware: o.hardware,
-    estimator: o.estimator ?? defaultEstimator,
+    estimator: o.estimator ?? (o.cpuSpeed ? engineEstimator(o.cpuSpeed) : defaultEstimator),
     memoryLimitBytes: o.memoryLimitBytes,
     models: () => (models ??= listLocalModels(o.workspaceDir, o.hubCacheDir)),
     findModel: (ref) => findModel(ref, o.workspaceDir, env.models(), o.hubCacheDir),

@@ -2,6 +2,7 @@
 // batch size, and to check any proposed ARGS.json before it is shown. The planner depends only on
 // the Estimator type, so the pre-flight estimator of src/core/args plugs in here unchanged.
 import { engineSupport } from '../args/engine-support';
+import { trainingFlopsPerToken, type ThroughputKind } from '../args/estimate';
 import type { ResolvedArgs } from '../args/fields';
 import type { HardwareProfile } from '../hardware/types';
 import { GiB } from '../hardware/types';
@@ -34,6 +35,10 @@ export interface PlanEstimate {
   /** Wall-clock estimate, when the dataset size is known. */
   seconds?: number;
   optimizerSteps?: number;
+  /** Where the speed behind `seconds` comes from, in words ("measured on this machine: …"). */
+  speed?: string;
+  /** 'run' or 'measured' on this machine; 'assumed' when nothing was measured. */
+  speedKind?: ThroughputKind;
   notes: string[];
 }
 
@@ -76,11 +81,13 @@ function gpuFlops(g: HardwareProfile['gpus'][number]): number {
   return peak * 0.35; // model FLOPs utilisation of an unfused trainer
 }
 
-/** fp32 FLOP/s the CPU sustains in the engine's sgemm (FMA lanes x cores x clock x efficiency). */
+/** fp32 FLOP/s guessed for the CPU from its FMA lanes, cores and a clock (only for a described machine). */
 function cpuFlops(hw: HardwareProfile): number {
   const lanes = hw.cpuFeatures.includes('avx512f') ? 32 : hw.cpuFeatures.includes('avx2') ? 16 : 4;
   return Math.max(1, hw.cores) * lanes * 2 * 2.5e9 * 0.5;
 }
+
+const tflops = (f: number) => `${Number((f / 1e12).toPrecision(3))} TFLOP/s`;
 
 /**
  * The planner's own estimate: weights + gradients + optimizer state + activations + a fixed
@@ -131,7 +138,7 @@ export const planningEstimate: Estimator = (args, ctx) => {
   const memoryBytes = Object.values(b).reduce((a, x) => a + x, 0);
   const budgetBytes = deviceBudget(device, hw, ctx.memoryLimitBytes);
   const fits = memoryBytes <= budgetBytes * 0.9;
-  let seconds: number | undefined, optimizerSteps: number | undefined;
+  let seconds: number | undefined, optimizerSteps: number | undefined, speed: string | undefined;
   if (ctx.dataset && ctx.dataset.records > 0) {
     const kept = Math.max(1, Math.round(ctx.dataset.records * (1 - (args.eval_split ?? 0))));
     const tokensPerRecord = Math.min(T, Math.max(1, ctx.dataset.meanTokens));
@@ -139,11 +146,16 @@ export const planningEstimate: Estimator = (args, ctx) => {
     const perStep = B * args.gradient_accumulation * Math.max(1, device === 'cuda' ? args.gpus : 1);
     optimizerSteps = args.max_steps ?? Math.max(1, Math.ceil((sequences / perStep) * args.epochs));
     const tokens = optimizerSteps * perStep * (args.packing ? T : tokensPerRecord);
-    const flopsPerToken = (args.method === 'full' || args.method === 'lomo' ? 6 : 4) * P * (args.gradient_checkpointing ? 4 / 3 : 1);
-    const rate = device === 'cuda' ? gpuFlops(hw.gpus[0]) * Math.min(args.gpus, hw.gpus.length) : cpuFlops(hw);
+    // The engine's count: causal attention, adapters' own products, checkpointing's recompute.
+    const flopsPerToken = trainingFlopsPerToken(s, args);
+    const gpus = Math.min(args.gpus, hw.gpus.length);
+    const rate = device === 'cuda' ? gpuFlops(hw.gpus[0]) * gpus : cpuFlops(hw);
     seconds = (tokens * flopsPerToken) / rate;
+    speed = device === 'cuda'
+      ? `assumed for ${gpus > 1 ? `${gpus} x ` : ''}${hw.gpus[0].name}: ${tflops(rate)} (bf16 at 35% of the card's peak; nothing measured on it yet)`
+      : `assumed from ${hw.cores} cores' FMA lanes: ${Number((rate / 1e9).toPrecision(3))} GFLOP/s`;
   }
-  return { device, memoryBytes, budgetBytes, fits, breakdown: b, seconds, optimizerSteps, notes };
+  return { device, memoryBytes, budgetBytes, fits, breakdown: b, seconds, optimizerSteps, speed, speedKind: speed ? 'assumed' : undefined, notes };
 };
 
 export function formatDuration(seconds: number | undefined): string {

@@ -72,7 +72,8 @@ export function fitToMemory(base: ResolvedArgs, ctx: EstimateContext, estimate: 
           const r: FitResult = { args, estimate: est, adjustments, refused, noneAccepted: false };
           const why = o.refuses?.(args);
           if (why) {
-            refused[method] ??= why;
+            // A refused recompute (an architecture without it) does not refuse the method.
+            if (!ckpt || o.checkpointing === true) refused[method] ??= why;
             firstRefused ??= r;
             continue;
           }

@@ -1,5 +1,6 @@
 // One line per choice, for the plan table: why this value, in terms of this machine, this model
 // and this data. Used for rule-based and LLM plans alike, so every plan reads the same way.
+import { recomputeShare } from '../args/estimate';
 import type { ArgsFieldName, ResolvedArgs } from '../args/fields';
 import { formatBytes, type HardwareProfile } from '../hardware/types';
 import type { DatasetInfo, LocalModel } from './context';
@@ -65,7 +66,7 @@ export function reasonFor(field: ArgsFieldName, a: ResolvedArgs, c: ReasonContex
     case 'max_length':
       return join(asked, note, c.dataset ? maxLengthReason(c.dataset, a.max_length) : 'a usual length for instruction data');
     case 'gradient_checkpointing':
-      return a.gradient_checkpointing ? 'recomputes activations to fit (about a third more compute)' : 'not needed: activations fit';
+      return a.gradient_checkpointing ? `recomputes each layer in backward to fit (${c.model ? `${Math.round(recomputeShare(c.model.spec, a) * 100)}%` : 'about a third'} more compute)` : 'not needed: activations fit';
     case 'precision':
       return a.precision === 'fp32' ? 'the CPU engine computes in fp32' : a.precision === 'bf16' ? 'bf16: fast on this GPU and numerically safe' : 'fp16: this GPU has no bf16';
     case 'device':
@@ -95,5 +96,5 @@ export function reasonFor(field: ArgsFieldName, a: ResolvedArgs, c: ReasonContex
 export function estimateLine(e: PlanEstimate | undefined): string {
   if (!e) return 'Estimate: not available (model not found on this machine).';
   const fit = e.fits ? 'fits' : 'DOES NOT FIT';
-  return `Estimate: peak ${formatBytes(e.memoryBytes)} of ${formatBytes(e.budgetBytes)} on ${e.device === 'cuda' ? 'each GPU' : 'the CPU host'} (${fit}); ${e.optimizerSteps ?? '?'} steps, about ${formatDuration(e.seconds)}.`;
+  return `Estimate: peak ${formatBytes(e.memoryBytes)} of ${formatBytes(e.budgetBytes)} on ${e.device === 'cuda' ? 'each GPU' : 'the CPU host'} (${fit}); ${e.optimizerSteps ?? '?'} steps, about ${formatDuration(e.seconds)}${e.speed ? ` (speed ${e.speed})` : ''}.`;
 }

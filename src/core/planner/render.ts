@@ -23,6 +23,7 @@ export function renderPlan(t: PlanTurn): string {
   } else if (t.args) {
     if (t.kind === 'rejected') out.push('**This plan does not pass its checks, so ARGS.json was not written:**', '');
     out.push(planTable(t.args, t.reasons), '', estimateLine(t.estimate));
+    if (t.explanation?.length) out.push('', ...t.explanation.map((e) => `- ${e}`));
   }
   if (t.notes.length) out.push('', ...t.notes.map((n) => `> ${n}`));
   out.push('', `_Planned by ${t.source}._`);

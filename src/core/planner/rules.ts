@@ -12,6 +12,7 @@ import { planDevice, type Estimator, type PlanEstimate } from './estimator';
 import { fitToMemory, LORA_ALL_LINEAR, type Method } from './fit';
 import type { GoalIntent } from './goal';
 import { lengthForData, truncation } from './lengths';
+import { planExplanation } from './explain';
 import { impracticalWarning } from './practical';
 import { reasonFor } from './reasons';
 import { applyPretrainingRecipe } from './pretraining';
@@ -43,6 +44,8 @@ export interface PlanResult {
   /** What must be answered before a plan can be written (which model, which data). */
   questions: string[];
   warnings: string[];
+  /** Modules, lengths, time on this machine, what is given up for speed (explain.ts). */
+  explanation: string[];
 }
 
 /** Keys written to ARGS.json, in this order (explicit values are easier to review than defaults). */
@@ -111,7 +114,7 @@ export function planWithRules(input: RulePlanInput): PlanResult {
         : `Which model should I tune? No model folder (with config.json) is in ${input.workspaceDir ?? 'this workspace'} or the Hugging Face cache: download one, e.g. \`huggingface-cli download Qwen/Qwen2.5-0.5B-Instruct\`, then say which.`);
   }
   if (!data) questions.push('Which JSON lines file holds the training data? (No .jsonl file found in the workspace.)');
-  if (!model || !data) return { reasons: {}, questions, warnings };
+  if (!model || !data) return { reasons: {}, questions, warnings, explanation: [] };
 
   const stated = new Set<string>();
   const note: Partial<Record<ArgsFieldName, string>> = {};
@@ -188,7 +191,7 @@ export function planWithRules(input: RulePlanInput): PlanResult {
   if (g.gradientCheckpointing !== undefined) stated.add('gradient_checkpointing');
   const ctx = { model: model.spec, hardware: hw, memoryLimitBytes: g.memoryLimitBytes, dataset: input.dataset ? { records: input.dataset.records, meanTokens: input.dataset.tokens.mean } : undefined };
   const memoryBefore = lessMemory ? input.estimator(a, ctx).memoryBytes : 0;
-  const recompute = lessMemory && engine.refuses({ ...a, gradient_checkpointing: true }, engineDevice) === undefined ? true : undefined;
+  const recompute = lessMemory && engine.refuses({ ...a, gradient_checkpointing: true }, engineDevice, model.spec) === undefined ? true : undefined;
   const fit = fitToMemory(a, ctx, input.estimator, {
     methods,
     quantization: g.quantization ?? (current && !g.method ? current.quantization : undefined),
@@ -196,7 +199,7 @@ export function planWithRules(input: RulePlanInput): PlanResult {
     effectiveBatch,
     lengthFixed: g.maxLength !== undefined || lessMemory || (!fresh && g.memoryLimitBytes === undefined),
     checkpointing: g.gradientCheckpointing ?? recompute,
-    refuses: (x) => engine.refuses(x, engineDevice),
+    refuses: (x) => engine.refuses(x, engineDevice, model.spec),
   });
   const p = fit.args;
   // The planner's adapter sets use Llama names; GPT-2 and Bloom name the same projections their way.
@@ -215,7 +218,7 @@ export function planWithRules(input: RulePlanInput): PlanResult {
 
   // Time: only a wait the user named caps the steps, and the plan says what that leaves out.
   let estimate = input.estimator(p, ctx);
-  if (lessMemory) warnings.push(lessMemoryNote(memoryBefore, estimate.memoryBytes, p));
+  if (lessMemory) warnings.push(lessMemoryNote(memoryBefore, estimate.memoryBytes, p, model.spec));
   if (g.timeBudgetHours && estimate.seconds && estimate.optimizerSteps && estimate.seconds > g.timeBudgetHours * 3600 && !g.epochs && !g.maxSteps) {
     const full = estimate.optimizerSteps;
     p.max_steps = Math.max(1, Math.floor((full * g.timeBudgetHours * 3600) / estimate.seconds));
@@ -247,5 +250,6 @@ export function planWithRules(input: RulePlanInput): PlanResult {
   const args = toWrittenArgs(p, current ? { threads: current.threads, seed: current.seed, resume_from: current.resume_from } : {});
   const reasons: Partial<Record<ArgsFieldName, string>> = {};
   for (const k of Object.keys(args) as ArgsFieldName[]) reasons[k] = reasonFor(k, p, { hardware: hw, model, dataset: input.dataset, estimate, stated, notes: note });
-  return { args, estimate, reasons, questions, warnings };
+  const explanation = planExplanation(p, { hardware: hw, model, dataset: input.dataset, estimate });
+  return { args, estimate, reasons, questions, warnings, explanation };
 }

@@ -8,6 +8,7 @@ import type { HardwareProfile } from '../hardware/types';
 import { checkPlan } from './check';
 import type { LocalModel } from './context';
 import type { WorkspaceEnvironment } from './environment';
+import { planExplanation } from './explain';
 import type { PlanEstimate } from './estimator';
 import { mergeIntents, parseGoal, type GoalIntent } from './goal';
 import { runPlannerLoop, type ChatBackend, type ChatMessage, type LoopOptions } from './loop';
@@ -41,6 +42,8 @@ export interface PlanTurn {
   text: string;
   /** Fallbacks and warnings, shown under the plan. */
   notes: string[];
+  /** Why these modules, what the lengths imply, how long here, what is given up for speed. */
+  explanation?: string[];
   questions: string[];
   /** Who planned: "rules" or the backend's label. */
   source: string;
@@ -74,8 +77,8 @@ function rulePlan(input: PlanTurnInput, intent: GoalIntent, hardware: HardwarePr
   if (!dataRef && datasets.length > 1) r.questions = r.questions.map((q) => (q.startsWith('Which JSON lines') ? `Which file holds the training data: ${datasets.join(', ')}?` : q));
   if (!r.args) return { kind: 'question', hardware, reasons: {}, text: '', notes: r.warnings, questions: r.questions, source };
   const checked = checkPlan(r.args, { ...env, hardware, memoryLimitBytes: intent.memoryLimitBytes });
-  if (!checked.ok) return { kind: 'rejected', args: r.args, estimate: r.estimate, model, hardware, reasons: r.reasons, text: '', notes: [...r.warnings, ...checked.problems], questions: [], source };
-  return { kind: 'plan', args: r.args, estimate: checked.estimate, model, hardware, reasons: r.reasons, text: '', notes: r.warnings, questions: [], source };
+  if (!checked.ok) return { kind: 'rejected', args: r.args, estimate: r.estimate, model, hardware, reasons: r.reasons, text: '', notes: [...r.warnings, ...checked.problems], questions: [], source, explanation: r.explanation };
+  return { kind: 'plan', args: r.args, estimate: checked.estimate, model, hardware, reasons: r.reasons, text: '', notes: r.warnings, questions: [], source, explanation: r.explanation };
 }
 
 export async function planTurn(input: PlanTurnInput): Promise<PlanTurn> {
@@ -94,7 +97,8 @@ export async function planTurn(input: PlanTurnInput): Promise<PlanTurn> {
     const dataset = env.tryInspect(out.plan.args.data, out.plan.model?.dir);
     const reasons: PlanTurn['reasons'] = {};
     for (const k of Object.keys(out.plan.args) as ArgsFieldName[]) reasons[k] = reasonFor(k, resolved, { hardware, model: out.plan.model, dataset, estimate: out.plan.estimate, stated });
-    return { kind: 'plan', args: out.plan.args, estimate: out.plan.estimate, model: out.plan.model, hardware, reasons, text: out.text, notes: [], questions: [], source: input.backend.label };
+    const explanation = planExplanation(resolved, { hardware, model: out.plan.model, dataset, estimate: out.plan.estimate });
+    return { kind: 'plan', args: out.plan.args, estimate: out.plan.estimate, model: out.plan.model, hardware, reasons, text: out.text, notes: [], questions: [], source: input.backend.label, explanation };
   }
   if (out.kind === 'answer') return { kind: 'question', hardware, reasons: {}, text: out.text, notes: [], questions: [], source: input.backend.label };
   if (out.kind !== 'failed') throw new Error('unreachable: an accepted plan always has args');

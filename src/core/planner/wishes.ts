@@ -1,7 +1,9 @@
 // What the planner does with a user's wishes about the run that are not a setting: speed,
 // quality, memory. Each becomes settings with the trade-off said in words; none silently drops
 // data (only a stated wait caps the steps, and the plan says how much of the data that leaves).
+import { recomputeShare } from '../args/estimate';
 import type { ResolvedArgs } from '../args/fields';
+import type { ModelSpec } from '../model/spec';
 import { formatBytes } from '../hardware/types';
 import type { DatasetInfo } from './context';
 import { LORA_ALL_LINEAR } from './fit';
@@ -68,9 +70,9 @@ export function testRunNote(steps: number): string {
 }
 
 /** "use less memory": what the re-fit changed, and its price. */
-export function lessMemoryNote(before: number, after: number, a: ResolvedArgs): string {
+export function lessMemoryNote(before: number, after: number, a: ResolvedArgs, spec?: ModelSpec): string {
   if (after >= before) return `Less memory: this plan already uses the least this method needs here (${formatBytes(after)}); say a limit ("fit in 8 GB") to allow a cheaper method.`;
-  return `Less memory: batch ${a.batch_size} with gradient accumulation ${a.gradient_accumulation} (the same sequences per step)${a.gradient_checkpointing ? ' and activations recomputed in backward (about a third more compute)' : ''}: peak ${formatBytes(after)} instead of ${formatBytes(before)}.`;
+  return `Less memory: batch ${a.batch_size} with gradient accumulation ${a.gradient_accumulation} (the same sequences per step)${a.gradient_checkpointing ? ` and activations recomputed in backward (${spec ? `${Math.round(recomputeShare(spec, a) * 100)}%` : 'about a third'} more compute)` : ''}: peak ${formatBytes(after)} instead of ${formatBytes(before)}.`;
 }
 
 /** What to say about the parts of the goal the planner did not act on. */

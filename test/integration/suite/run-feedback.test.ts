@@ -55,7 +55,7 @@ suite('run feedback: the ARGS.json hover, the dashboard of a fast run', function
     assert.strictEqual(api.runs.runs.manager().store.open(id).snapshot().status, 'done', `run ${id} trained`);
     text = await poll(`the hover's speed measured in run ${id}`, async () => {
       const t = await hover();
-      return t.includes(`measured in run ${id}`) && t;
+      return t.includes(`from run ${id}: `) && t;
     });
     assert.doesNotMatch(text, /assumed for/);
   });

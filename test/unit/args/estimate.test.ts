@@ -4,7 +4,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { describe, it } from 'node:test';
 import { applyTextEdits } from '../../../src/core/args/edits';
-import { estimateMemory, estimateTime, sampleFlopsPerPoint, trainingFlopsPerToken } from '../../../src/core/args/estimate';
+import { causalKeysPerRow, estimateMemory, estimateTime, sampleFlopsPerPoint, trainingFlopsPerToken } from '../../../src/core/args/estimate';
 import { resolveArgs, type Args } from '../../../src/core/args/fields';
 import { PREFLIGHT_CODES, preflightProblems, type MachineInfo } from '../../../src/core/args/preflight';
 import { validateArgsText } from '../../../src/core/args/validate';
@@ -111,13 +111,17 @@ describe('estimate terms', () => {
 
     const a = resolveArgs({ model: 'm', data: 'd', method: 'full', max_length: 1024 });
     const attention = (s: ModelSpec) => trainingFlopsPerToken(s, a) - trainingFlopsPerToken(mistral({ sliding_window: 1 }), a);
-    // Per layer, forward + backward: 3 x 4 x keys x heads x head_dim; a window of 1 keeps 1 key.
-    const perKey = 3 * 4 * 4 * 64;
-    assert.equal(attention(mistral({ sliding_window: null })), 4 * (1024 - 1) * perKey);
-    assert.equal(attention(mistral({ sliding_window: 256 })), 4 * (256 - 1) * perKey);
-    assert.equal(attention(mistral({ sliding_window: 4096 })), 4 * (1024 - 1) * perKey); // window >= T: no change
+    // Per layer, forward + backward: 7 products of 2 x keys x heads x head_dim; the engine's
+    // causal blocks of 64 rows meet (T + 64) / 2 keys on average, a window of 1 keeps 64 + 1 - 1.
+    const perKey = 7 * 2 * 4 * 64;
+    assert.equal(causalKeysPerRow(1024), (1024 + 64) / 2);
+    assert.equal(causalKeysPerRow(1024, 1), 64);
+    assert.equal(causalKeysPerRow(1024, 256), (4 * 64 * (64 * 2.5) + 12 * 64 * (64 + 255)) / 1024);
+    assert.equal(attention(mistral({ sliding_window: null })), 4 * (544 - 64) * perKey);
+    assert.equal(attention(mistral({ sliding_window: 256 })), 4 * (causalKeysPerRow(1024, 256) - 64) * perKey);
+    assert.equal(attention(mistral({ sliding_window: 4096 })), 4 * (544 - 64) * perKey); // window >= T: no change
     const saved = trainingFlopsPerToken(qwen2({}), a) - trainingFlopsPerToken(qwen2({ sliding_window: 256, use_sliding_window: true, max_window_layers: 1 }), a);
-    assert.equal(saved, 3 * (1024 - 256) * perKey); // layers 1-3 windowed, layer 0 full
+    assert.equal(saved, 3 * (544 - causalKeysPerRow(1024, 256)) * perKey); // layers 1-3 windowed, layer 0 full
   });
 });
 
