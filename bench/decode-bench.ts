@@ -17,6 +17,7 @@ import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
 
 import { ensureDebianPackages } from '../test/ensure-debian-packages';
+import { listOf, parseBenchOptions } from './bench-options';
 import { exportGguf, findTool, REPO_ROOT, tunerExport, writeModelWithTokenizer, type ExportType } from '../test/native/export-fixtures';
 
 type Format = 'f32' | 'f16' | 'q8_0' | 'int8' | 'q4_0' | 'nf4';
@@ -28,24 +29,15 @@ interface Options {
 }
 
 function parseOptions(argv: string[]): Options {
-  const o: Options = { threads: os.availableParallelism(), rounds: 2, formats: ['f32', 'f16', 'q8_0', 'int8', 'q4_0', 'nf4'], prompt: 512, decode: 128,
+  const defaults: Options = { threads: os.availableParallelism(), rounds: 2, formats: ['f32', 'f16', 'q8_0', 'int8', 'q4_0', 'nf4'], prompt: 512, decode: 128,
     dim: 512, layers: 8, heads: 8, kvHeads: 8, ffn: 1376, keep: false, json: false };
-  const numeric: Record<string, keyof Options> = { '--threads': 'threads', '--rounds': 'rounds', '--prompt': 'prompt', '--decode': 'decode',
-    '--dim': 'dim', '--layers': 'layers', '--heads': 'heads', '--kv-heads': 'kvHeads', '--ffn': 'ffn' };
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i];
-    if (a in numeric) {
-      const v = Number(argv[++i]);
-      if (!Number.isInteger(v) || v < 1) throw new Error(`${a} wants a positive whole number, got ${argv[i]}`);
-      (o as unknown as Record<string, number>)[numeric[a]] = v;
-    } else if (a === '--formats') {
-      o.formats = (argv[++i] ?? '').split(',') as Format[];
-      for (const f of o.formats) if (!(f in PEER_FILE)) throw new Error(`--formats: "${f}" is not one of ${Object.keys(PEER_FILE).join(', ')}`);
-    } else if (a === '--keep') o.keep = true;
-    else if (a === '--json') o.json = true;
-    else throw new Error(`unknown option ${a} (see the comment at the top of bench/decode-bench.ts)`);
-  }
-  return o;
+  return parseBenchOptions(argv, defaults, {
+    file: 'bench/decode-bench.ts',
+    numeric: { '--threads': 'threads', '--rounds': 'rounds', '--prompt': 'prompt', '--decode': 'decode',
+      '--dim': 'dim', '--layers': 'layers', '--heads': 'heads', '--kv-heads': 'kvHeads', '--ffn': 'ffn' },
+    flags: { '--keep': 'keep', '--json': 'json' },
+    custom: { '--formats': (v, o) => { o.formats = listOf('--formats', v, Object.keys(PEER_FILE) as Format[]); } },
+  });
 }
 
 /** Bytes of the matrices one decoded token reads (7 linears per layer and the lm_head) in a format. */

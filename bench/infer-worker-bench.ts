@@ -20,6 +20,7 @@ import { findPackageRoot, loadAddon } from '../src/core/engine/addon';
 import type { InferAddon, InferSession, QuantName } from '../src/core/engine/infer-addon';
 import { InferenceClient } from '../src/core/engine/infer-client';
 import { QUANT_NAMES } from '../src/core/engine/infer-protocol';
+import { listOf, parseBenchOptions } from './bench-options';
 import { loadTokenizer } from '../src/core/model/tokenizer';
 import { writeTinyModel } from '../test/native/tiny-model';
 
@@ -39,31 +40,15 @@ interface Options {
 }
 
 function parseOptions(argv: string[]): Options {
-  const o: Options = { quants: ['f32', 'q8_0', 'q4_0'], dim: 512, layers: 8, heads: 8, ffn: 1376, vocab: 32000, threads: os.availableParallelism(), prompt: 512, newTokens: 128, rounds: 2, keep: false, json: false };
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i];
-    const num = () => {
-      const v = Number(argv[++i]);
-      if (!Number.isInteger(v) || v < 1) throw new Error(`${a} wants a positive whole number, got ${argv[i]}`);
-      return v;
-    };
-    if (a === '--quants') {
-      o.quants = argv[++i].split(',') as QuantName[];
-      for (const q of o.quants) if (!QUANT_NAMES.includes(q)) throw new Error(`--quants: unknown ${q} (known: ${QUANT_NAMES.join(', ')})`);
-    } else if (a === '--threads') o.threads = num();
-    else if (a === '--prompt') o.prompt = num();
-    else if (a === '--dim') o.dim = num();
-    else if (a === '--layers') o.layers = num();
-    else if (a === '--heads') o.heads = num();
-    else if (a === '--ffn') o.ffn = num();
-    else if (a === '--vocab') o.vocab = Math.min(num(), 50257);
-    else if (a === '--new') o.newTokens = num();
-    else if (a === '--rounds') o.rounds = num();
-    else if (a === '--keep') o.keep = true;
-    else if (a === '--json') o.json = true;
-    else throw new Error(`unknown option ${a}`);
-  }
-  return o;
+  const defaults: Options = { quants: ['f32', 'q8_0', 'q4_0'], dim: 512, layers: 8, heads: 8, ffn: 1376, vocab: 32000, threads: os.availableParallelism(), prompt: 512, newTokens: 128, rounds: 2, keep: false, json: false };
+  const o = parseBenchOptions(argv, defaults, {
+    file: 'bench/infer-worker-bench.ts',
+    numeric: { '--threads': 'threads', '--prompt': 'prompt', '--dim': 'dim', '--layers': 'layers', '--heads': 'heads', '--ffn': 'ffn',
+      '--vocab': 'vocab', '--new': 'newTokens', '--rounds': 'rounds' },
+    flags: { '--keep': 'keep', '--json': 'json' },
+    custom: { '--quants': (v, x) => { x.quants = listOf('--quants', v, QUANT_NAMES); } },
+  });
+  return { ...o, vocab: Math.min(o.vocab, 50257) };
 }
 
 /** GPT-2's BPE cut to its first vocab - 1 tokens (and the merges that make them), <|endoftext|> as the last id. */
