@@ -6,6 +6,7 @@ import { build } from 'esbuild';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
+import { moveTexts } from './nls-manifest.mjs';
 
 const root = path.resolve(import.meta.dirname, '..');
 
@@ -36,5 +37,10 @@ props['tuner.lint.rules'].properties = Object.fromEntries(RULES.map((r) => [r.id
 props['tuner.dataset.format'].enum = ['auto', ...FORMATS.map((f) => f.id)];
 props['tuner.dataset.format'].enumDescriptions = ['Detect the format from the records', ...FORMATS.map((f) => `${f.label}, e.g. ${f.example}`)];
 
+// The descriptions are texts for the user: into package.nls.json, as every other one.
+const nlsPath = path.join(root, 'package.nls.json');
+const nls = JSON.parse(readFileSync(nlsPath, 'utf8'));
+moveTexts(pkg, nls);
 writeFileSync(pkgPath, `${JSON.stringify(pkg, null, 2)}\n`);
+writeFileSync(nlsPath, `${JSON.stringify(nls, null, 2)}\n`);
 console.log(`package.json: ${RULES.length} lint rules, ${FORMATS.length} formats`);

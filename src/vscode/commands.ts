@@ -25,8 +25,8 @@ type Handler = (...args: unknown[]) => unknown;
 
 async function pickFormat(placeHolder: string, current: string | undefined, withAuto: boolean): Promise<FormatId | 'auto' | undefined> {
   const items: (vscode.QuickPickItem & { id: FormatId | 'auto' })[] = [
-    ...(withAuto ? [{ id: 'auto' as const, label: 'Detect automatically', description: current === 'auto' ? '(current)' : undefined }] : []),
-    ...FORMATS.map((f) => ({ id: f.id, label: f.label, description: f.id === current ? `${f.id} (current)` : f.id, detail: f.example })),
+    ...(withAuto ? [{ id: 'auto' as const, label: vscode.l10n.t('Detect automatically'), description: current === 'auto' ? vscode.l10n.t('(current)') : undefined }] : []),
+    ...FORMATS.map((f) => ({ id: f.id, label: f.label, description: f.id === current ? vscode.l10n.t('{0} (current)', f.id) : f.id, detail: f.example })),
   ];
   return (await vscode.window.showQuickPick(items, { placeHolder }))?.id;
 }
@@ -37,7 +37,7 @@ const COMMANDS: Record<CommandId, (s: Services) => Handler> = {
   /** Args (optional, for keybindings and tests): a dataset URI and a format id or 'auto'. */
   'tuner.chooseDatasetFormat': () => async (uri, format) => {
     const scope = uri instanceof vscode.Uri ? uri : vscode.window.activeTextEditor?.document.uri;
-    const chosen = typeof format === 'string' ? format : await pickFormat('Format of this dataset (tuner.dataset.format)', Config.datasetFormat(scope), true);
+    const chosen = typeof format === 'string' ? format : await pickFormat(vscode.l10n.t('Format of this dataset (tuner.dataset.format)'), Config.datasetFormat(scope), true);
     if (chosen === undefined) return undefined;
     if (chosen !== 'auto' && !isFormatId(chosen)) throw new Error(`unknown dataset format "${chosen}": use auto or one of ${FORMATS.map((f) => f.id).join(', ')}`);
     await Config.setDatasetFormat(chosen, scope);
@@ -47,7 +47,7 @@ const COMMANDS: Record<CommandId, (s: Services) => Handler> = {
   /** Converts every record that converts losslessly; the rest stay as they are, with their diagnostics. */
   'tuner.convertDataset': () => async (uri, format) => {
     const doc = await datasetDocumentFor(uri);
-    const to = typeof format === 'string' ? format : await pickFormat(`Convert ${path.basename(doc.uri.path)} to`, undefined, false);
+    const to = typeof format === 'string' ? format : await pickFormat(vscode.l10n.t('Convert {0} to', path.basename(doc.uri.path)), undefined, false);
     if (to === undefined) return undefined;
     if (!isFormatId(to)) throw new Error(`unknown dataset format "${to}": use one of ${FORMATS.map((f) => f.id).join(', ')}`);
     const edits = convertDocumentEdits(doc.getText(), to);

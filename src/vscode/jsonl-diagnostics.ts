@@ -163,7 +163,7 @@ export class JsonlLinter implements vscode.Disposable {
     if (useWorker) {
       const name = path.basename(doc.uri.fsPath);
       result = await vscode.window.withProgress(
-        { location: vscode.ProgressLocation.Window, title: `Tuner: linting ${name}` },
+        { location: vscode.ProgressLocation.Window, title: vscode.l10n.t('Tuner: linting {0}', name) },
         (progress) => lintInWorker(
           this.workerPath,
           fromDisk ? { filePath: doc.uri.fsPath } : { text: doc.getText() },

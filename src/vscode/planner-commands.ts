@@ -42,12 +42,12 @@ export const PLANNER_COMMANDS = {
     if (!endpoint) throw new Error('set tuner.planner.openai.baseUrl in your user settings first: the API key is kept for that endpoint only.');
     if (typeof key === 'string') await s.plannerSecrets.setOpenAiKey(key, endpoint);
     else if (!(await s.plannerSecrets.promptForOpenAiKey(endpoint))) return false;
-    void vscode.window.showInformationMessage(`Tuner: the planner API key for ${endpoint} is stored in VS Code secret storage.`);
+    void vscode.window.showInformationMessage(vscode.l10n.t('Tuner: the planner API key for {0} is stored in VS Code secret storage.', endpoint));
     return true;
   },
   'tuner.clearPlannerApiKey': (s: PlannerServices): Handler => async () => {
     await s.plannerSecrets.setOpenAiKey(undefined);
-    void vscode.window.showInformationMessage('Tuner: the planner API key was removed.');
+    void vscode.window.showInformationMessage(vscode.l10n.t('Tuner: the planner API key was removed.'));
     return true;
   },
 } as const;

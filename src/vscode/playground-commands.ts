@@ -58,11 +58,11 @@ async function pickType(arg: unknown): Promise<GgufType | undefined> {
   if (arg === 'f16' || arg === 'q8_0' || arg === 'q4_0') return arg;
   const pick = await vscode.window.showQuickPick(
     [
-      { label: 'q4_0', description: '4-bit: smallest, what Ollama pulls by default', type: 'q4_0' as const },
-      { label: 'q8_0', description: '8-bit: close to the original, twice the size of q4_0', type: 'q8_0' as const },
-      { label: 'f16', description: '16-bit floats: as trained, largest', type: 'f16' as const },
+      { label: 'q4_0', description: vscode.l10n.t('4-bit: smallest, what Ollama pulls by default'), type: 'q4_0' as const },
+      { label: 'q8_0', description: vscode.l10n.t('8-bit: close to the original, twice the size of q4_0'), type: 'q8_0' as const },
+      { label: 'f16', description: vscode.l10n.t('16-bit floats: as trained, largest'), type: 'f16' as const },
     ],
-    { placeHolder: 'GGUF weight type' },
+    { placeHolder: vscode.l10n.t('GGUF weight type') },
   );
   return pick?.type;
 }
@@ -74,7 +74,7 @@ async function runExport(entry: CatalogEntry, kind: ExportKind, type: GgufType):
   const binary = findNativeTool('tuner-export');
   log.info(`${kind} ${plan.source} -> ${plan.out}`);
   return vscode.window.withProgress(
-    { location: vscode.ProgressLocation.Notification, title: `Tuner: ${kind === 'merge' ? 'merging' : 'exporting'} ${plan.source}`, cancellable: true },
+    { location: vscode.ProgressLocation.Notification, title: kind === 'merge' ? vscode.l10n.t('Tuner: merging {0}', plan.source) : vscode.l10n.t('Tuner: exporting {0}', plan.source), cancellable: true },
     async (progress, token) => {
       const job = new ExportJob({ binary, id: `cmd-${Date.now()}`, plan, workspaceDir: ws!, writeModelfile: writeOllamaModelfile, onStatus: (s) => progress.report({ message: s.message }) });
       const sub = token.onCancellationRequested(() => job.cancel());
@@ -120,7 +120,7 @@ export const PLAYGROUND_COMMANDS = {
   'tuner.tryInPlayground': (s: PlaygroundServices) => async (arg: unknown) => {
     await requireTrust('The playground');
     const entries = catalog();
-    const entry = entryFor(arg, entries) ?? (await pickEntry('Try which run, checkpoint or model in the playground?', () => true));
+    const entry = entryFor(arg, entries) ?? (await pickEntry(vscode.l10n.t('Try which run, checkpoint or model in the playground?'), () => true));
     if (!entry) return undefined;
     const quant = os.totalmem() < 8 * 1024 ** 3 ? 'q8_0' : 'f32';
     const picks: PlaygroundPick[] = entry.baseId ? [{ modelId: entry.baseId, quant }, { modelId: entry.id, quant }] : [{ modelId: entry.id, quant }, null];

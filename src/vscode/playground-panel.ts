@@ -76,7 +76,7 @@ export class PlaygroundPanel implements vscode.Disposable {
   ) {
     PlaygroundPanel.current = this;
     const asUri = (f: string) => panel.webview.asWebviewUri(vscode.Uri.joinPath(ctx.extensionUri, 'dist', 'webview', f)).toString();
-    panel.webview.html = dashboardHtml({ cspSource: panel.webview.cspSource, scriptUri: asUri('playground.js'), styleUri: asUri('playground.css'), title: 'Tuner Playground' });
+    panel.webview.html = dashboardHtml({ cspSource: panel.webview.cspSource, scriptUri: asUri('playground.js'), styleUri: asUri('playground.css'), title: vscode.l10n.t('Tuner Playground') });
     const distWorker = vscode.Uri.joinPath(ctx.extensionUri, 'dist', 'infer-worker.js').fsPath;
     this.controller = new PlaygroundController(this.host(), {
       workerPath: distWorker,
@@ -148,11 +148,11 @@ export class PlaygroundPanel implements vscode.Disposable {
       log: (message) => log.info(message),
       copyToClipboard: async (text) => {
         await vscode.env.clipboard.writeText(text);
-        void vscode.window.showInformationMessage('Tuner: copied the tuner-generate command line to the clipboard.');
+        void vscode.window.showInformationMessage(vscode.l10n.t('Tuner: copied the tuner-generate command line to the clipboard.'));
       },
       revealPath: (p) => revealPath(p),
       pickFolder: async () => {
-        const picked = await vscode.window.showOpenDialog({ canSelectFolders: true, canSelectFiles: false, canSelectMany: false, openLabel: 'Use This Model Folder', title: 'A Hugging Face model folder (config.json, *.safetensors, tokenizer.json)' });
+        const picked = await vscode.window.showOpenDialog({ canSelectFolders: true, canSelectFiles: false, canSelectMany: false, openLabel: vscode.l10n.t('Use This Model Folder'), title: vscode.l10n.t('A Hugging Face model folder (config.json, *.safetensors, tokenizer.json)') });
         return picked?.[0]?.fsPath;
       },
       manageTrust: async () => {
@@ -183,12 +183,12 @@ export async function revealPath(p: string): Promise<void> {
 export async function offerResult(plan: ExportPlan, result: ExportResult): Promise<void> {
   const rel = vscode.workspace.asRelativePath(result.out);
   const size = fs.existsSync(result.out) && fs.statSync(result.out).isFile() ? ` (${formatBytes(result.bytes)})` : '';
-  const actions = ['Open Folder'];
-  if (plan.ollama && ollamaOnPath()) actions.push('Run ollama create');
+  const actions = [vscode.l10n.t('Open Folder')];
+  if (plan.ollama && ollamaOnPath()) actions.push(vscode.l10n.t('Run ollama create'));
   const warn = result.warnings.length ? ` ${result.warnings.join(' ')}` : '';
-  const choice = await vscode.window.showInformationMessage(`Tuner: wrote ${rel}${size}.${warn}`, ...actions);
-  if (choice === 'Open Folder') await revealPath(result.out);
-  if (choice === 'Run ollama create' && plan.ollama) {
+  const choice = await vscode.window.showInformationMessage(vscode.l10n.t('Tuner: wrote {0}{1}.{2}', rel, size, warn), ...actions);
+  if (choice === vscode.l10n.t('Open Folder')) await revealPath(result.out);
+  if (choice === vscode.l10n.t('Run ollama create') && plan.ollama) {
     const term = vscode.window.createTerminal({ name: 'Ollama', cwd: plan.ollama.dir });
     term.show();
     term.sendText(`ollama create ${plan.ollama.name} -f Modelfile`);

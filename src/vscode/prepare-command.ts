@@ -23,7 +23,7 @@ async function pickArgsFile(uri: unknown): Promise<string | undefined> {
   const all = await vscode.workspace.findFiles('**/ARGS.json', '**/node_modules/**', 50);
   if (all.length === 0) throw new Error('no ARGS.json in this workspace: create one (ask @tuner, or start from docs/args.md) naming "model" and "data".');
   if (all.length === 1) return all[0].fsPath;
-  const pick = await vscode.window.showQuickPick(all.map((u) => ({ label: vscode.workspace.asRelativePath(u), uri: u })), { placeHolder: 'Which run should be prepared?' });
+  const pick = await vscode.window.showQuickPick(all.map((u) => ({ label: vscode.workspace.asRelativePath(u), uri: u })), { placeHolder: vscode.l10n.t('Which run should be prepared?') });
   return pick?.uri.fsPath;
 }
 
@@ -42,7 +42,7 @@ export async function prepareDatasetCommand(extensionUri: vscode.Uri, uri: unkno
   const args = resolveArgs(check.args);
   const workerPath = vscode.Uri.joinPath(extensionUri, 'dist', 'prepare-worker.js').fsPath;
   const outcome = await withOutsideConfirmation((allowed) => vscode.window.withProgress(
-    { location: vscode.ProgressLocation.Notification, title: `Preparing ${path.basename(args.data)}`, cancellable: true },
+    { location: vscode.ProgressLocation.Notification, title: vscode.l10n.t('Preparing {0}', path.basename(args.data)), cancellable: true },
     async (progress, token) => {
       const ac = new AbortController();
       token.onCancellationRequested(() => ac.abort());
@@ -63,18 +63,18 @@ export async function prepareDatasetCommand(extensionUri: vscode.Uri, uri: unkno
     },
   ));
   if (!outcome) {
-    void vscode.window.showInformationMessage('Preparation cancelled; the previous shards are unchanged.');
+    void vscode.window.showInformationMessage(vscode.l10n.t('Preparation cancelled; the previous shards are unchanged.'));
     return undefined;
   }
   const summary = summarizeReport(outcome.report);
   log.info(`Prepared ${args.data} -> ${outcome.outDir}\n${summary}`);
   if (outcome.eosWarning) {
     log.warn(outcome.eosWarning);
-    void vscode.window.showWarningMessage(`Tuner: ${outcome.eosWarning}`);
+    void vscode.window.showWarningMessage(vscode.l10n.t('Tuner: {0}', outcome.eosWarning));
   }
   const problems = outcome.report.dropped.length + outcome.report.truncated.length;
   const text = `Prepared ${outcome.report.trainDocuments} examples (${outcome.report.trainedTokens} trained tokens)${problems ? `; ${outcome.report.truncated.length} cut, ${outcome.report.dropped.length} dropped` : ''}.`;
-  void vscode.window.showInformationMessage(text, 'Open Report').then(async (choice) => {
+  void vscode.window.showInformationMessage(text, vscode.l10n.t('Open Report')).then(async (choice) => {
     if (choice) await vscode.window.showTextDocument(vscode.Uri.file(path.join(outcome.outDir, 'prep-report.json')));
   }, () => undefined);
   return outcome;

@@ -82,14 +82,14 @@ export const RUN_COMMANDS = {
     return session.snapshot.status;
   },
   'tuner.openDashboard': (s: RunServices) => async (arg: unknown) => {
-    const id = runIdOf(arg) ?? s.runs.manager().current()?.record.id ?? (await pickRun(s, 'Open the dashboard of which run?', () => true));
+    const id = runIdOf(arg) ?? s.runs.manager().current()?.record.id ?? (await pickRun(s, vscode.l10n.t('Open the dashboard of which run?'), () => true));
     if (!id) return undefined;
     DashboardPanel.show(s.ctx, s.runs, id);
     return id;
   },
   /** Args: a run id (or tree item) and optionally a checkpoint folder. Returns the run id. */
   'tuner.resumeFromCheckpoint': (s: RunServices) => async (arg: unknown, checkpoint: unknown) => {
-    const id = runIdOf(arg) ?? (await pickRun(s, 'Resume which run from its last checkpoint?', (st, resumable) => resumable && st !== 'done' && st !== 'running' && st !== 'paused'));
+    const id = runIdOf(arg) ?? (await pickRun(s, vscode.l10n.t('Resume which run from its last checkpoint?'), (st, resumable) => resumable && st !== 'done' && st !== 'running' && st !== 'paused'));
     if (!id) return undefined;
     const session = await s.runs.resume(id, { mode: 'free' }, typeof checkpoint === 'string' ? checkpoint : undefined);
     DashboardPanel.show(s.ctx, s.runs, id);
@@ -97,7 +97,7 @@ export const RUN_COMMANDS = {
   },
   /** Args: a run id or tree item. Shows the run's result (output_dir's copy, else the run's own) in the Explorer. */
   'tuner.openRunFolder': (s: RunServices) => async (arg: unknown) => {
-    const id = runIdOf(arg) ?? (await pickRun(s, 'Open the output folder of which run?', () => true));
+    const id = runIdOf(arg) ?? (await pickRun(s, vscode.l10n.t('Open the output folder of which run?'), () => true));
     if (!id) return undefined;
     const m = s.runs.manager();
     const rec = m.store.open(id);

@@ -50,8 +50,8 @@ export class PlannerSecrets {
   /** Asks for the key (masked input) for `endpoint`; returns false when the user cancels. */
   async promptForOpenAiKey(endpoint: string): Promise<boolean> {
     const key = await vscode.window.showInputBox({
-      title: `API key for the planner endpoint ${withoutCredentials(endpoint)}`,
-      prompt: 'Stored in VS Code secret storage, for this endpoint only. Leave empty to remove the stored key.',
+      title: vscode.l10n.t('API key for the planner endpoint {0}', withoutCredentials(endpoint)),
+      prompt: vscode.l10n.t('Stored in VS Code secret storage, for this endpoint only. Leave empty to remove the stored key.'),
       password: true,
       ignoreFocusOut: true,
     });

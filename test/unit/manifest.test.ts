@@ -11,6 +11,7 @@ import { RULES } from '../../src/core/dataset/rules';
 import { COMMAND_IDS } from '../../src/vscode/command-ids';
 import { RULE_DOCS_PATH, ruleDocsAnchor } from '../../src/vscode/rule-docs';
 import { SETTING_KEYS } from '../../src/vscode/setting-keys';
+import { readManifest } from './manifest-text';
 
 const root = path.resolve(__dirname, '../../..');
 interface Manifest {
@@ -27,7 +28,7 @@ interface Manifest {
     configuration: { properties: Record<string, { type?: string; default?: unknown; enum?: unknown[]; properties?: Record<string, { enum?: unknown[]; default?: unknown }> }> };
   };
 }
-const pkg = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8')) as Manifest;
+const pkg = readManifest<Manifest>(root);
 
 test('every command in the table is contributed, and every contributed command is in the table', () => {
   const contributed = pkg.contributes.commands.map((c) => c.command).sort();
@@ -89,6 +90,7 @@ test('.vscodeignore re-includes only what exists, and the bundles ship no source
     assert.ok(fs.existsSync(path.join(root, base)), `.vscodeignore re-includes ${pattern}, which does not exist`);
   }
   assert.match(fs.readFileSync(path.join(root, 'scripts/bundle.mjs'), 'utf8'), /sourcesContent: false/);
+  assert.match(fs.readFileSync(path.join(root, 'scripts/bundle-options.mjs'), 'utf8'), /sourcesContent: false/);
 });
 
 test('the settings contributed are exactly those config.ts reads', () => {
@@ -113,7 +115,7 @@ test('tuner.dataset.format offers auto and every format', () => {
 
 test('the manifest points at the bundled entry point and the worker it starts', () => {
   assert.equal(pkg.main, './dist/extension.js');
-  const bundle = fs.readFileSync(path.join(root, 'scripts/bundle.mjs'), 'utf8');
+  const bundle = fs.readFileSync(path.join(root, 'scripts/bundle-options.mjs'), 'utf8');
   assert.match(bundle, /'lint-worker': 'src\/core\/dataset\/lint-worker\.ts'/, 'jsonl-diagnostics.ts starts dist/lint-worker.js');
 });
 

@@ -8,6 +8,7 @@ import * as path from 'node:path';
 import { describe, it } from 'node:test';
 
 import { COMMAND_IDS } from '../../src/vscode/command-ids';
+import { readManifest } from './manifest-text';
 
 const ROOT = path.join(__dirname, '..', '..', '..');
 interface Step {
@@ -19,7 +20,7 @@ interface Manifest {
   name: string; publisher: string;
   contributes: { walkthroughs: { id: string; title: string; steps: Step[] }[]; views: Record<string, { id: string }[]> };
 }
-const pkg = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as Manifest;
+const pkg = readManifest<Manifest>(ROOT);
 
 /** Built-in VS Code commands and views the walkthrough uses (they exist in every workbench). */
 const BUILTIN_COMMANDS = new Set(['workbench.action.files.openFile', 'workbench.actions.view.problems', 'workbench.action.chat.open']);

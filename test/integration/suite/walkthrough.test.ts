@@ -4,9 +4,9 @@
 // @tuner, start a run on a tiny model, open its dashboard, open the playground). The file dialog
 // of "Open a Dataset…" is only checked to exist: a dialog would wait for a person.
 import * as assert from 'node:assert/strict';
-import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
+import { readManifest } from '../../unit/manifest-text';
 import { makeTinyProject } from '../../unit/run/tiny-run';
 import { openDataset, tunerApi, waitFor, workspaceFile } from './helpers';
 
@@ -14,7 +14,7 @@ interface Step { id: string; description: string; completionEvents: string[] }
 interface Manifest { name: string; publisher: string; contributes: { walkthroughs: { id: string; steps: Step[] }[] } }
 
 const root = path.resolve(__dirname, '../../../..');
-const pkg = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8')) as Manifest;
+const pkg = readManifest<Manifest>(root);
 const walkthrough = pkg.contributes.walkthroughs[0];
 const walkthroughId = `${pkg.publisher}.${pkg.name}#${walkthrough.id}`;
 const stepCommands = (s: Step) => [...s.description.matchAll(/\]\(command:([\w.]+)/g)].map((m) => m[1]);
