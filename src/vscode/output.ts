@@ -33,7 +33,7 @@ export function reportError(what: string, err: unknown): void {
   log.error(`${what} failed`, err);
   shownErrors.push(`Tuner: ${what} failed: ${errorMessage(err)}`);
   if (shownErrors.length > 20) shownErrors.shift();
-  void vscode.window.showErrorMessage(`Tuner: ${what} failed: ${errorMessage(err)}`, 'Show Log').then(
+  void vscode.window.showErrorMessage(vscode.l10n.t('Tuner: {0} failed: {1}', what, errorMessage(err)), vscode.l10n.t('Show Log')).then(
     (choice) => { if (choice) log.show(); },
     () => undefined,
   );
