@@ -4,12 +4,14 @@
 //             dB += s dy^T t,  dt = s dy B,  dA += dt^T d(x),  dx += d'(dt A)
 // where d() is PEFT's dropout on the LoRA input (mask / (1 - p)), regenerated in backward
 // from (seed, stream, index) instead of being stored. GPT-2's Conv1D stores W as [in, out]
-// (Linear::in_out): the same products with W's transpose flag flipped.
+// (Linear::in_out): the same products with W's transpose flag flipped. With bf16 compute
+// (set_bf16) the three products of W run in gemm_bf16 on W's bf16 copy and bf16-rounded x, dy.
 #include <algorithm>
 #include <cstring>
 
 #include "models/llama_model.h"
 #include "tuner/gemm.h"
+#include "tuner/gemm_bf16.h"
 #include "tuner/ops.h"
 #include "tuner/ops_arch.h"
 #include "quant/quant_internal.h"
@@ -44,6 +46,7 @@ void LlamaModel::linear_forward(const Linear& l, float* y, const float* x, float
   // QLoRA's frozen quantized base: always sgemm on decoded panels (qgemm's prefill path), never
   // the int8-activation decode kernels, so training sees exactly the dequantized weights.
   if (l.qw) qgemm_prefill(qgemm_kernels_best(), y, x, quant_view(*l.qw), N, beta != 0.0f, pool);
+  else if (l.w16) gemm_bf16(Trans::N, l.in_out ? Trans::N : Trans::T, N, l.out, l.in, 1.0f, x, l.in, l.w16, l.in_out ? l.out : l.in, beta, y, l.out, pool);
   else if (l.in_out) sgemm(Trans::N, Trans::N, N, l.out, l.in, 1.0f, x, l.in, l.w->data, l.out, beta, y, l.out, pool);
   else sgemm(Trans::N, Trans::T, N, l.out, l.in, 1.0f, x, l.in, l.w->data, l.in, beta, y, l.out, pool);
   if (!l.lora_a || adapter_off_) return;
@@ -62,7 +65,8 @@ void LlamaModel::linear_backward(const Linear& l, float* dx, bool accumulate, co
 // linear_backward_weights. Needs no x, so a caller can compute x afterwards (SwiGLU's product).
 void LlamaModel::linear_backward_input(const Linear& l, float* dx, bool accumulate, const float* dy, int N,
                                        ThreadPool* pool) {
-  if (dx && l.in_out && !l.qw) sgemm(Trans::N, Trans::T, N, l.in, l.out, 1.0f, dy, l.out, l.w->data, l.out, accumulate ? 1.0f : 0.0f, dx, l.in, pool);
+  if (dx && l.w16) gemm_bf16(Trans::N, l.in_out ? Trans::T : Trans::N, N, l.in, l.out, 1.0f, dy, l.out, l.w16, l.in_out ? l.out : l.in, accumulate ? 1.0f : 0.0f, dx, l.in, pool);
+  else if (dx && l.in_out && !l.qw) sgemm(Trans::N, Trans::T, N, l.in, l.out, 1.0f, dy, l.out, l.w->data, l.out, accumulate ? 1.0f : 0.0f, dx, l.in, pool);
   else if (dx) sgemm(Trans::N, Trans::N, N, l.in, l.out, 1.0f, dy, l.out, dense_weight(l, pool), l.in, accumulate ? 1.0f : 0.0f, dx, l.in, pool);
   if (!l.lora_a) return;
   const int r = (int)l.lora_a->shape[0];
@@ -91,7 +95,9 @@ void LlamaModel::linear_backward_input(const Linear& l, float* dx, bool accumula
 // linear_backward_input of this same linear left in ws_.lora_dt.
 void LlamaModel::linear_backward_weights(const Linear& l, const float* dy, const float* x, const float* lora_t, int N,
                                          ThreadPool* pool) {
-  if (l.w->grad && l.in_out) sgemm(Trans::T, Trans::N, l.in, l.out, N, 1.0f, x, l.in, dy, l.out, 1.0f, l.w->grad, l.out, pool);
+  if (l.w->grad && l.w16 && l.in_out) gemm_bf16(Trans::T, Trans::N, l.in, l.out, N, 1.0f, x, l.in, dy, l.out, 1.0f, l.w->grad, l.out, pool);
+  else if (l.w->grad && l.w16) gemm_bf16(Trans::T, Trans::N, l.out, l.in, N, 1.0f, dy, l.out, x, l.in, 1.0f, l.w->grad, l.in, pool);
+  else if (l.w->grad && l.in_out) sgemm(Trans::T, Trans::N, l.in, l.out, N, 1.0f, x, l.in, dy, l.out, 1.0f, l.w->grad, l.out, pool);
   else if (l.w->grad) sgemm(Trans::T, Trans::N, l.out, l.in, N, 1.0f, dy, l.out, x, l.in, 1.0f, l.w->grad, l.in, pool);
   if (l.b && l.b->grad) add_column_sums(l.b->grad, dy, N, l.out, pool);
   if (!l.lora_a) return;

@@ -7,6 +7,7 @@
 #include "models/llama_model.h"
 #include "tuner/error.h"
 #include "tuner/gemm.h"
+#include "tuner/gemm_bf16.h"
 #include "tuner/ops.h"
 #include "tuner/ops_arch.h"
 
@@ -32,8 +33,13 @@ void LlamaModel::head_backward(float loss_scale, ThreadPool* pool) {
   }
   ProfScope ps(prof_, kProfHead);
   if (rows > 0) {
-    if (lm_head_->grad) sgemm(Trans::T, Trans::N, V, C, rows, 1.0f, dlogits, V, ws.xf, C, 1.0f, lm_head_->grad, C, pool);
-    sgemm(Trans::N, Trans::N, rows, C, V, 1.0f, dlogits, V, lm_head_->data, C, 0.0f, ws.dx, C, pool);
+    if (lm_head16_) {
+      if (lm_head_->grad) gemm_bf16(Trans::T, Trans::N, V, C, rows, 1.0f, dlogits, V, ws.xf, C, 1.0f, lm_head_->grad, C, pool);
+      gemm_bf16(Trans::N, Trans::N, rows, C, V, 1.0f, dlogits, V, lm_head16_, C, 0.0f, ws.dx, C, pool);
+    } else {
+      if (lm_head_->grad) sgemm(Trans::T, Trans::N, V, C, rows, 1.0f, dlogits, V, ws.xf, C, 1.0f, lm_head_->grad, C, pool);
+      sgemm(Trans::N, Trans::N, rows, C, V, 1.0f, dlogits, V, lm_head_->data, C, 0.0f, ws.dx, C, pool);
+    }
   }
   if (!ws.head_packed()) return;
   // Unpack d xf from the last row down (a packed row only ever moves to a later position, so no
@@ -94,7 +100,7 @@ void LlamaModel::backward(float loss_scale, ThreadPool* pool) {
     {
       ProfScope ps(prof_, kProfNormRope);
       rope_backward(ws.dq, ws.cos, ws.sin, B, T, NH, HD, pool, ws.pos());
-      rope_backward(ws.dk, ws.cos, ws.sin, B, T, NKV, HD, pool, ws.pos());
+      rope_backward(ws.dk, ws.kcos(), ws.ksin(), B, T, NKV, HD, pool, ws.pos());
     }
     // Below the first layer only the embedding could use d resid_in; LoRA (embedding frozen,
     // norms frozen) skips those products.

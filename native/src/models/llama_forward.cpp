@@ -8,6 +8,7 @@
 #include "models/llama_model.h"
 #include "tuner/error.h"
 #include "tuner/gemm.h"
+#include "tuner/gemm_bf16.h"
 #include "tuner/ops.h"
 #include "tuner/ops_arch.h"
 #include "tuner/threadpool.h"
@@ -122,6 +123,7 @@ void rope_table(float* cos, float* sin, const std::vector<double>& inv, float af
 
 void LlamaModel::load_batch(const Batch& batch, bool training, uint64_t dropout_seed, ThreadPool* pool) {
   const int B = batch.B, T = batch.T, N = B * T, V = cfg_.vocab_size, HD = cfg_.head_dim;
+  refresh_bf16(pool);
   if (B <= 0 || T <= 0) throw TunerError("bad_batch", "batch has B=" + std::to_string(B) + ", T=" + std::to_string(T), "B and T must be positive.");
   for (int i = 0; i < N; i++) {
     if (batch.tokens[i] >= (uint32_t)V || (batch.loss_mask[i] && batch.targets[i] >= (uint32_t)V))
@@ -146,6 +148,7 @@ void LlamaModel::load_batch(const Batch& batch, bool training, uint64_t dropout_
     float af = 1.0f;  // set by rope_inv_freq: a separate statement, before af is read
     const std::vector<double> inv = rope_inv_freq(cfg_, T, &af);
     rope_table(ws.cos, ws.sin, inv, af, T, HD / 2);
+    xpos_tables(ws, T);
     if (cfg_.rope_local_theta > 0) rope_table(ws.cos_local, ws.sin_local, rope_local_inv_freq(cfg_), 1.0f, T, HD / 2);
     ws.rope_T = T;
   }
@@ -221,7 +224,8 @@ float LlamaModel::head_forward(bool pack_head, ThreadPool* pool) {
       ws.head_rows = rows;
     }
     if (ws.head_rows > 0) {
-      sgemm(Trans::N, Trans::T, ws.head_rows, V, C, 1.0f, ws.xf, C, lm_head_->data, C, 0.0f, ws.logits, V, pool);
+      if (lm_head16_) gemm_bf16(Trans::N, Trans::T, ws.head_rows, V, C, 1.0f, ws.xf, C, lm_head16_, C, 0.0f, ws.logits, V, pool);
+      else sgemm(Trans::N, Trans::T, ws.head_rows, V, C, 1.0f, ws.xf, C, lm_head_->data, C, 0.0f, ws.logits, V, pool);
       if (cfg_.final_softcap > 0) softcap_forward(ws.logits, ws.cap_t, (int64_t)ws.head_rows * V, cfg_.final_softcap, pool);
     }
   }
@@ -251,7 +255,7 @@ void LlamaModel::layer_forward_to_mlp(int l, ThreadPool* pool) {
   {
     ProfScope ps(prof_, kProfNormRope);
     rope_forward(a.q, ws.cos, ws.sin, B, T, NH, HD, pool, ws.pos());
-    rope_forward(a.k, ws.cos, ws.sin, B, T, NKV, HD, pool, ws.pos());
+    rope_forward(a.k, ws.kcos(), ws.ksin(), B, T, NKV, HD, pool, ws.pos());
   }
   {
     ProfScope ps(prof_, kProfAttention);

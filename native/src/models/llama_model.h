@@ -31,6 +31,7 @@ struct Linear {
   int lora_slot = -1;   // index of this linear's [N, r] activation in the workspace
   const QuantMatrix* qw = nullptr;  // QLoRA: the frozen weight, quantized (w->data is then null)
   bool in_out = false;  // weight stored [in, out] (GPT-2's Conv1D): products use W, not W^T
+  const uint16_t* w16 = nullptr;  // bf16 compute: w rounded to bf16, as stored (set_bf16)
   int index = 0;        // position in Layer::linears, which indexes LayerActs::lora_t
 };
 
@@ -96,6 +97,11 @@ struct Workspace {
   std::vector<int32_t> sample_start, positions;
   const int32_t* starts() const { return sample_start.empty() ? nullptr : sample_start.data(); }
   const int32_t* pos() const { return positions.empty() ? nullptr : positions.data(); }
+  // xPos (rope_xpos.cpp): the keys' cos/sin [T, HD/2], scaled by zeta^(-t/γ) where cos/sin (the
+  // queries') are scaled by zeta^(t/γ); empty without xPos, and the keys use cos/sin.
+  std::vector<float> cos_k, sin_k;
+  const float* kcos() const { return cos_k.empty() ? cos : cos_k.data(); }
+  const float* ksin() const { return sin_k.empty() ? sin : sin_k.data(); }
   int rope_T = -1;
   // Rows of logits the last forward computed: B*T, or fewer when they are the loss rows packed
   // in order (head_packed()).
@@ -183,6 +189,7 @@ class LlamaModel final : public Model {
   void load_adapter(const std::string& dir) override;
   void set_grad_ready_hook(GradReadyHook hook) override;
   void set_gradient_checkpointing(bool on) override;
+  void set_bf16(bool on) override;
   // quantized_base.cpp: the folder with its decoder linears quantized at load (Model::load_quantized_base).
   static std::unique_ptr<LlamaModel> open_quantized_base(const std::string& dir, QuantType type, ThreadPool* pool);
 
@@ -197,6 +204,12 @@ class LlamaModel final : public Model {
   // Copies Batch::sample_start (checked: each record starts at or before its position and a
   // row's records follow each other) and derives each position's place in its record.
   void load_sample_starts(const Batch& batch);
+  // xPos: scales ws.cos/sin (the queries') by zeta^(t/γ) and fills ws.cos_k/sin_k (the keys'),
+  // T positions; clears cos_k/sin_k without xPos (rope_xpos.cpp).
+  void xpos_tables(Workspace& ws, int T) const;
+  // rope_scaling from a run plan (ARGS.json's override), as parse_rope_scaling reads it; also
+  // what save_pretrained writes into config.json.
+  void set_rope_scaling(const Json& rope_scaling) override;
   // forward() and evaluate(): pack_head runs the lm_head on the loss rows only.
   float run_forward(const Batch& batch, bool training, bool pack_head, uint64_t dropout_seed, ThreadPool* pool);
   void ensure_grads();
@@ -278,6 +291,12 @@ class LlamaModel final : public Model {
   // LOMO: gradients of one layer (reused layer by layer) and of the weights outside the layers.
   GradReadyHook grad_hook_;
   std::vector<float> layer_grads_, outer_grads_;
+  // bf16 compute (bf16_weights.cpp): the decoder linears' and the lm_head's weights rounded to
+  // bf16 in one store, made before a forward when stale (always when the base trains).
+  void refresh_bf16(ThreadPool* pool);
+  bool bf16_ = false, bf16_stale_ = false;
+  std::vector<uint16_t> bf16_store_;
+  const uint16_t* lm_head16_ = nullptr;
   bool checkpointing_ = false;  // set_gradient_checkpointing: plan() shares all but resid_in
   bool training_ = false;
   uint64_t dropout_seed_ = 0;

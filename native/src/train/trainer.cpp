@@ -17,6 +17,8 @@
 #include "tuner/checkpoint.h"
 #include "kernels/cpu/vector_kernels.h"
 #include "tuner/error.h"
+#include "tuner/gemm_bf16.h"
+#include "tuner/json.h"
 #include "tuner/protocol.h"
 #include "tuner/quant.h"
 #include "tuner/rng.h"
@@ -118,7 +120,13 @@ void Trainer::setup() {
   } else {
     model_ = Model::load(model_dir);
   }
+  if (!plan_.rope_scaling.empty()) model_->set_rope_scaling(Json::parse(plan_.rope_scaling, "plan rope_scaling"));
   if (plan_.gradient_checkpointing) model_->set_gradient_checkpointing(true);
+  if (plan_.precision == "bf16") {
+    model_->set_bf16(true);
+    std::fprintf(stderr, "tuner-train: bf16 matmuls on %s%s\n", gemm_bf16_kernel_name(),
+                 gemm_bf16_native() ? "" : " (this CPU has no bf16 instructions: the f32 kernels run the bf16-rounded values, slower than fp32)");
+  }
   if (plan_.is_lomo()) {
     model_->set_grad_ready_hook([this](Param* p) {
       const double sq = vector_kernels().sum_squares(p->grad, p->numel());

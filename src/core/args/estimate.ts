@@ -5,7 +5,8 @@
 // peak (test/fixtures/estimator-calibration.json), QLoRA, LOMO, Lion, SGD and checkpointing
 // included: a quantized base stores its decoder linears in the format's blocks and keeps the
 // rest in fp32, plus one linear dequantized for backward; LOMO holds one layer's gradients and
-// those of the weights outside the layers, and no optimizer state.
+// those of the weights outside the layers, and no optimizer state. With precision bf16 the weights
+// term adds the bf16 copy of the linears and the lm_head (fp32 master weights stay).
 import { layerLinears, layerModules, loraParameterCount, loraTargetsFor, parameterCount, type ModelSpec } from '../model/spec';
 import type { ResolvedArgs } from './fields';
 
@@ -131,6 +132,11 @@ export function estimateMemory(s: ModelSpec, a: ResolvedArgs, inp: EstimateInput
   const weightBytes = quant
     ? (P - quantized) * 4 + s.numLayers * quantizable.reduce((n, [o, i]) => n + quantizedMatrixBytes(quant, o, i), 0)
     : P * 4;
+  // precision bf16: the engine also holds the bf16 copy its matmuls read (2 bytes per weight of
+  // every decoder linear it did not quantize, and of the lm_head) beside the fp32 master weights.
+  const bf16Copy = a.precision === 'bf16'
+    ? 2 * (s.numLayers * linears.reduce((n, [o, i]) => n + o * i, 0) - quantized + s.vocabSize * s.hiddenSize)
+    : 0;
   // Backward dequantizes one linear at a time into a buffer of the largest.
   const dequant = quantizable.length ? 4 * Math.max(...quantizable.map(([o, i]) => o * i)) : 0;
   // LOMO: the gradients of one layer (a buffer every layer reuses) and of the weights outside them.
@@ -146,7 +152,7 @@ export function estimateMemory(s: ModelSpec, a: ResolvedArgs, inp: EstimateInput
   const runtime = RUNTIME_BASE_BYTES + inp.threads * RUNTIME_BYTES_PER_THREAD;
 
   const parts: MemoryPart[] = [
-    { name: 'weights', bytes: weightBytes },
+    { name: 'weights', bytes: weightBytes + bf16Copy },
     { name: 'adapters', bytes: adapters ? loraP * 4 : 0 },
     { name: 'gradients', bytes: gradBytes },
     { name: 'optimizer states', bytes: optStates },
