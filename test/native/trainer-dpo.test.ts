@@ -99,7 +99,7 @@ describe('DPO matches PyTorch', () => {
 
   it('full fine-tune: kill -9 and --resume continue bit for bit (reference log-probs from the checkpoint)', async () => {
     writeShards(path.join(root, 'pairs16'), preferencePairs(16, VOCAB), { vocabSize: VOCAB, layout: 'preference-pairs' });
-    const common = dpo({ method: 'full', data_dir: path.join(root, 'pairs16'), batch_size: 2, grad_accum: 2, max_steps: 24, save_interval: 4, optimizer: { lr: 1e-3 } });
+    const common = dpo({ method: 'full', data_dir: path.join(root, 'pairs16'), batch_size: 2, grad_accum: 2, max_steps: 40, save_interval: 4, optimizer: { lr: 1e-3 } });
     const refPlan = basePlan(root, { ...common, output_dir: path.join(root, 'resume-ref') });
     delete refPlan.lora;
     const ref = await runTrainer({ planPath: writePlan(root, refPlan, 'resume-ref.json') });
@@ -113,12 +113,13 @@ describe('DPO matches PyTorch', () => {
     p.kill('SIGKILL');
     const killed = await p.exited;
     assert.equal(killed.signal, 'SIGKILL');
+    assert.ok(!killed.events.some((e) => e.type === 'done'), 'the run should have been killed before it finished');
     const ckpts = fs.readdirSync(path.join(plan.output_dir, 'checkpoints')).filter((d) => d.startsWith('step-')).sort();
     const last = path.join(plan.output_dir, 'checkpoints', ckpts[ckpts.length - 1]);
     const resumed = await runTrainer({ planPath, resumeDir: last });
     assert.equal(resumed.code, 0, resumed.stderrTail);
     const st = steps(resumed.events) as RewardStep[];
-    assert.equal(st[st.length - 1].step, 24);
+    assert.equal(st[st.length - 1].step, 40);
     for (const s of st) {
       const r = refSteps.get(s.step)!;
       assert.equal(s.loss, r.loss, `loss at step ${s.step} after resume`);
