@@ -8,6 +8,8 @@ export interface OptionSpec<O> {
   file: string;
   numeric?: Partial<Record<string, keyof O>>;
   flags?: Partial<Record<string, keyof O>>;
+  /** `--no-…` flags: set their boolean field to false (a default that is on). */
+  clears?: Partial<Record<string, keyof O>>;
   /** `--name value` options with their own parsing and checks (lists, fractions, choices). */
   custom?: Record<string, (value: string, o: O) => void>;
 }
@@ -20,6 +22,7 @@ export function parseBenchOptions<O extends object>(argv: readonly string[], def
     const a = argv[i];
     const numeric = spec.numeric?.[a];
     const flag = spec.flags?.[a];
+    const clear = spec.clears?.[a];
     const custom = spec.custom?.[a];
     if (numeric !== undefined) {
       const v = Number(argv[++i]);
@@ -27,6 +30,8 @@ export function parseBenchOptions<O extends object>(argv: readonly string[], def
       fields[numeric as string] = v;
     } else if (flag !== undefined) {
       fields[flag as string] = true;
+    } else if (clear !== undefined) {
+      fields[clear as string] = false;
     } else if (custom) {
       if (i + 1 >= argv.length) throw new Error(`${a} wants a value`);
       custom(argv[++i], o);
@@ -42,4 +47,10 @@ export function listOf<T extends string>(option: string, value: string, known: r
   const items = value.split(',') as T[];
   for (const x of items) if (!known.includes(x)) throw new Error(`${option}: "${x}" is not one of ${known.join(', ')}`);
   return items;
+}
+
+/** One of `known` (for the custom options). */
+export function oneOf<T extends string>(option: string, value: string, known: readonly T[]): T {
+  if (!(known as readonly string[]).includes(value)) throw new Error(`${option}: "${value}" is not one of ${known.join(', ')}`);
+  return value as T;
 }

@@ -27,6 +27,7 @@ import { writePlanFile, type LoraTarget, type RunPlan } from '../src/core/engine
 import type { StepEvent, TrainerEvent } from '../src/core/engine/protocol';
 import { writeShards, type ShardDocument } from '../src/core/engine/shards';
 import { findTrainerBinary, TrainerProcess } from '../src/core/engine/trainer-client';
+import { listOf, oneOf, parseBenchOptions } from './bench-options';
 
 const PYTHON = process.env.TUNER_PYTHON ?? '/usr/bin/python3';
 const ARCHS = ['llama', 'gpt2', 'bloom'] as const;
@@ -60,38 +61,27 @@ interface Options {
 }
 
 function parseOptions(argv: string[]): Options {
-  const o: Options = {
+  const defaults: Options = {
     threads: os.availableParallelism(), steps: 3, rounds: 1, methods: ['full', 'lora'], dim: 512, layers: 8, heads: 8,
     ffn: 1376, vocab: 32000, batch: 4, seq: 256, rank: 8, promptFraction: 0, arch: 'llama', skipTorch: false, keep: false, json: false,
   };
-  const numeric: Record<string, keyof Options> = {
-    '--threads': 'threads', '--steps': 'steps', '--rounds': 'rounds', '--dim': 'dim', '--layers': 'layers', '--heads': 'heads',
-    '--ffn': 'ffn', '--vocab': 'vocab', '--batch': 'batch', '--seq': 'seq', '--rank': 'rank',
-  };
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i];
-    if (a in numeric) {
-      const v = Number(argv[++i]);
-      if (!Number.isInteger(v) || v < 1) throw new Error(`${a} wants a positive whole number, got ${argv[i]}`);
-      (o as unknown as Record<string, number>)[numeric[a]] = v;
-    } else if (a === '--methods') {
-      const ms = (argv[++i] ?? '').split(',');
-      for (const m of ms) if (!(METHODS as readonly string[]).includes(m)) throw new Error(`--methods: "${m}" is not one of ${METHODS.join(', ')}`);
-      o.methods = ms as Method[];
-    } else if (a === '--prompt-fraction') {
-      const v = Number(argv[++i]);
-      if (!(v >= 0 && v < 1)) throw new Error(`--prompt-fraction wants a number in [0, 1), got ${argv[i]}`);
-      o.promptFraction = v;
-    } else if (a === '--arch') {
-      const v = argv[++i] as Arch;
-      if (!ARCHS.includes(v)) throw new Error(`--arch: "${v}" is not one of ${ARCHS.join(', ')}`);
-      o.arch = v;
-    } else if (a === '--skip-torch') o.skipTorch = true;
-    else if (a === '--keep') o.keep = true;
-    else if (a === '--json') o.json = true;
-    else throw new Error(`unknown option ${a} (see the comment at the top of bench/train-bench.ts)`);
-  }
-  return o;
+  return parseBenchOptions(argv, defaults, {
+    file: 'bench/train-bench.ts',
+    numeric: {
+      '--threads': 'threads', '--steps': 'steps', '--rounds': 'rounds', '--dim': 'dim', '--layers': 'layers', '--heads': 'heads',
+      '--ffn': 'ffn', '--vocab': 'vocab', '--batch': 'batch', '--seq': 'seq', '--rank': 'rank',
+    },
+    flags: { '--skip-torch': 'skipTorch', '--keep': 'keep', '--json': 'json' },
+    custom: {
+      '--methods': (v, o) => { o.methods = listOf('--methods', v, METHODS); },
+      '--arch': (v, o) => { o.arch = oneOf('--arch', v, ARCHS); },
+      '--prompt-fraction': (v, o) => {
+        const f = Number(v);
+        if (!(f >= 0 && f < 1)) throw new Error(`--prompt-fraction wants a number in [0, 1), got ${v}`);
+        o.promptFraction = f;
+      },
+    },
+  });
 }
 
 /**
@@ -308,6 +298,15 @@ async function main(): Promise<void> {
     for (const r of results.filter((x) => x.torchAll.length > 0)) {
       console.log(`torch ${r.method}, ${o.threads} threads (OpenBLAS and OpenMP capped to ${o.threads}): ` +
         r.torchAll.map((t) => `${t.setting} ${t.tokensPerS.toFixed(0)} tok/s`).join(', ') + `; the ratio uses ${r.torchSetting}`);
+    }
+    // Peak memory of the memory-saving methods against the method each replaces on this model.
+    const byMethod = (m: Method) => results.find((r) => r.method === m);
+    for (const [m, base, what, peer] of [['qlora', 'lora', 'QLoRA (nf4 base) / LoRA', 'LoRA on the dequantized weights / LoRA'],
+      ['lomo', 'full', 'LOMO / AdamW full', 'full SGD / full AdamW']] as const) {
+      const a = byMethod(m), b = byMethod(base);
+      if (!a || !b) continue;
+      const theirs = a.torchPeakBytes && b.torchPeakBytes ? `; torch (${peer}) ${(a.torchPeakBytes / b.torchPeakBytes).toFixed(2)}` : '';
+      console.log(`peak ${what}: ours ${mib(a.tunerPeakBytes)} / ${mib(b.tunerPeakBytes)} = ${(a.tunerPeakBytes / b.tunerPeakBytes).toFixed(2)}${theirs}`);
     }
   } finally {
     if (o.keep) console.log(`kept ${work}`);
