@@ -16,7 +16,11 @@
 //   of --ffn (Bloom: 4 x dim), LoRA on every projection; full and lora only),
 //   --prompt-fraction F (the first F of each row's targets are a masked prompt, as in
 //   instruction data; default 0: every target trained), --skip-torch, --keep (leave the temp
-//   folder), --json (one JSON line per result).
+//   folder), --no-bf16 (no bf16 autocast setting for the peer even where the CPU has bf16),
+//   --json (one JSON line per result).
+// The peer runs with its own best kernels: OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE are removed
+// from its environment, and on a CPU with AVX512_BF16 / AMX PyTorch also runs bf16 autocast;
+// the ratio is against its fastest setting, whose kernels are printed beside it.
 import { execFileSync, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -56,6 +60,7 @@ interface Options {
   promptFraction: number;
   arch: Arch;
   skipTorch: boolean;
+  bf16: boolean;
   keep: boolean;
   json: boolean;
 }
@@ -63,7 +68,8 @@ interface Options {
 function parseOptions(argv: string[]): Options {
   const defaults: Options = {
     threads: os.availableParallelism(), steps: 3, rounds: 1, methods: ['full', 'lora'], dim: 512, layers: 8, heads: 8,
-    ffn: 1376, vocab: 32000, batch: 4, seq: 256, rank: 8, promptFraction: 0, arch: 'llama', skipTorch: false, keep: false, json: false,
+    ffn: 1376, vocab: 32000, batch: 4, seq: 256, rank: 8, promptFraction: 0, arch: 'llama', skipTorch: false,
+    bf16: ['avx512_bf16', 'amx_bf16'].some((f) => cpuInfo().features.includes(f)), keep: false, json: false,
   };
   return parseBenchOptions(argv, defaults, {
     file: 'bench/train-bench.ts',
@@ -72,6 +78,7 @@ function parseOptions(argv: string[]): Options {
       '--ffn': 'ffn', '--vocab': 'vocab', '--batch': 'batch', '--seq': 'seq', '--rank': 'rank',
     },
     flags: { '--skip-torch': 'skipTorch', '--keep': 'keep', '--json': 'json' },
+    clears: { '--no-bf16': 'bf16' },
     custom: {
       '--methods': (v, o) => { o.methods = listOf('--methods', v, METHODS); },
       '--arch': (v, o) => { o.arch = oneOf('--arch', v, ARCHS); },
@@ -149,6 +156,7 @@ interface Result {
   torchTokensPerS: number | null;
   torchSetting: string | null;
   torchAll: Array<{ setting: string; tokensPerS: number }>;
+  torchKernels: TorchKernels | null;
   tunerGflops: number;
 }
 
@@ -177,19 +185,54 @@ async function runTuner(work: string, o: Options, method: Method): Promise<{ msP
   return { msPerStep: fastest(timed.map((s) => s.ms)), peakBytes: Math.max(...steps.map((s) => s.peak_memory_bytes)), start };
 }
 
+/** The CPU's model name and the vector features that pick kernels here (Linux: /proc/cpuinfo). */
+function cpuInfo(): { model: string; features: string[] } {
+  const model = os.cpus()[0]?.model ?? 'cpu';
+  let flags: string[] = [];
+  try {
+    const line = fs.readFileSync('/proc/cpuinfo', 'utf8').split('\n').find((l) => l.startsWith('flags'));
+    flags = line ? line.split(':')[1].trim().split(/\s+/) : [];
+  } catch {
+    // not Linux: no flags to show, and no bf16 setting for the peer
+  }
+  const shown = ['avx2', 'fma', 'avx512f', 'avx512_vnni', 'avx512_bf16', 'amx_bf16'];
+  return { model, features: shown.filter((f) => flags.includes(f)) };
+}
+
+/**
+ * The peer's environment: this process's, less OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE (some
+ * machines set them for old OpenBLAS builds; they would make OpenBLAS, and PyTorch through it,
+ * run e.g. its Haswell kernels on an AVX-512 CPU), so the peer runs its own best kernels.
+ */
+function peerEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...process.env, ...extra };
+  delete env.OPENBLAS_CORETYPE;
+  delete env.OPENBLAS_L2_SIZE;
+  return env;
+}
+
 /**
  * PyTorch's thread settings for `threads` threads. torch.set_num_threads only sizes its OpenMP
  * pool: the BLAS that Debian's torch calls (OpenBLAS, pthreads build) starts one thread per core
  * unless told otherwise, so every setting caps it (OPENBLAS_NUM_THREADS) to the same count. With
  * more than one thread, OpenMP's spinning workers and OpenBLAS's threads compete for the same
  * cores, so the passive wait policy is measured too and the faster setting counts: the peer gets
- * its best configuration for the same threads.
+ * its best configuration for the same threads. On a CPU with bf16 instructions (AVX512_BF16,
+ * AMX) PyTorch's fastest setting is bf16 autocast (oneDNN's bf16 matmuls), so that runs too and
+ * the ratio is against the fastest of all.
  */
-function torchSettings(threads: number): Array<{ label: string; env: Record<string, string> }> {
+function torchSettings(threads: number, bf16: boolean): Array<{ label: string; env: Record<string, string>; args: string[] }> {
   const capped: Record<string, string> = { OMP_NUM_THREADS: String(threads), OPENBLAS_NUM_THREADS: String(threads), MKL_NUM_THREADS: String(threads) };
-  const settings: Array<{ label: string; env: Record<string, string> }> = [{ label: 'omp active', env: capped }];
-  if (threads > 1) settings.push({ label: 'omp passive', env: { ...capped, OMP_WAIT_POLICY: 'PASSIVE' } });
+  const settings: Array<{ label: string; env: Record<string, string>; args: string[] }> = [{ label: 'fp32 omp active', env: capped, args: [] }];
+  if (threads > 1) settings.push({ label: 'fp32 omp passive', env: { ...capped, OMP_WAIT_POLICY: 'PASSIVE' }, args: [] });
+  if (bf16) settings.push({ label: 'bf16 autocast', env: capped, args: ['--bf16'] });
   return settings;
+}
+
+/** What the peer's start line says it runs on: PyTorch's CPU capability and OpenBLAS's core. */
+interface TorchKernels {
+  cpu_capability?: string;
+  blas_core?: string | null;
 }
 
 interface TorchResult {
@@ -197,6 +240,7 @@ interface TorchResult {
   peakBytes: number;
   setting: string;
   all: Array<{ setting: string; ms: number }>;
+  kernels: TorchKernels;
 }
 
 /** The peer's run for a method: QLoRA's is LoRA on the dequantized nf4 base, LOMO's full SGD. */
@@ -206,18 +250,21 @@ function torchMethod(work: string, method: Method): string[] {
 }
 
 function runTorch(work: string, o: Options, method: Method, root: string): TorchResult {
-  const all = torchSettings(o.threads).map(({ label, env }) => {
+  const all = torchSettings(o.threads, o.bf16).map(({ label, env, args }) => {
     const r = spawnSync(PYTHON, [
       path.join(root, 'bench', 'train_reference.py'), '--model', path.join(work, 'model'), ...torchMethod(work, method),
       '--threads', String(o.threads), '--batch', String(o.batch), '--seq', String(o.seq), '--steps', String(o.steps + 1),
-      '--rank', String(o.rank), '--alpha', String(2 * o.rank), '--prompt-fraction', String(o.promptFraction),
-    ], { encoding: 'utf8', maxBuffer: 1 << 26, env: { ...process.env, ...env } });
+      '--rank', String(o.rank), '--alpha', String(2 * o.rank), '--prompt-fraction', String(o.promptFraction), ...args,
+    ], { encoding: 'utf8', maxBuffer: 1 << 26, env: peerEnv(env) });
     if (r.status !== 0) throw new Error(`PyTorch reference (${method}, ${label}) failed: ${r.stderr.slice(-2000)}`);
-    const steps = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as { type: string; ms: number; peak_memory_bytes: number }).filter((e) => e.type === 'step');
-    return { setting: label, ms: fastest(steps.slice(1).map((s) => s.ms)), peakBytes: Math.max(...steps.map((s) => s.peak_memory_bytes)) };
+    const events = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as { type: string; ms: number; peak_memory_bytes: number } & TorchKernels);
+    const steps = events.filter((e) => e.type === 'step');
+    const start = events.find((e) => e.type === 'start');
+    const kernels: TorchKernels = { cpu_capability: start?.cpu_capability, blas_core: start?.blas_core };
+    return { setting: label, ms: fastest(steps.slice(1).map((s) => s.ms)), peakBytes: Math.max(...steps.map((s) => s.peak_memory_bytes)), kernels };
   });
   const best = all.reduce((a, b) => (b.ms < a.ms ? b : a));
-  return { ms: best.ms, peakBytes: best.peakBytes, setting: best.setting, all };
+  return { ms: best.ms, peakBytes: best.peakBytes, setting: best.setting, all, kernels: best.kernels };
 }
 
 /** The nf4 folder QLoRA's peer dequantizes: the quantization tuner-train applies at load. */
@@ -263,7 +310,7 @@ async function main(): Promise<void> {
         const prior = torch as TorchResult | null;
         const all: TorchResult['all'] = prior ? prior.all.map((a, i) => (p.all[i].ms < a.ms ? p.all[i] : a)) : p.all;
         const best = all.reduce((a, b) => (b.ms < a.ms ? b : a), all[0]);
-        torch = { ms: best.ms, peakBytes: Math.max(p.peakBytes, prior ? prior.peakBytes : 0), setting: best.setting, all };
+        torch = { ms: best.ms, peakBytes: Math.max(p.peakBytes, prior ? prior.peakBytes : 0), setting: best.setting, all, kernels: p.kernels };
       }
       if (!tuner) throw new Error('no rounds ran');
       const start = tuner.start as { params: number; trainable_params: number };
@@ -273,17 +320,20 @@ async function main(): Promise<void> {
         tunerTokensPerS: tokens / (tuner.msPerStep / 1000),
         torchTokensPerS: torch ? tokens / (torch.ms / 1000) : null,
         torchSetting: torch?.setting ?? null,
+        torchKernels: torch?.kernels ?? null,
         torchAll: torch ? torch.all.map((t) => ({ setting: t.setting, tokensPerS: tokens / (t.ms / 1000) })) : [],
         tunerGflops: (flopsPerToken(o, method) * tokens) / (tuner.msPerStep / 1000) / 1e9,
       });
     }
     if (o.json) {
-      for (const r of results) console.log(JSON.stringify({ ...r, threads: o.threads, batch: o.batch, seq: o.seq, sgemm }));
+      for (const r of results) console.log(JSON.stringify({ ...r, threads: o.threads, batch: o.batch, seq: o.seq, sgemm, cpu: cpuInfo() }));
       return;
     }
     console.log(`train-bench: ${{ llama: 'Llama', gpt2: 'GPT-2', bloom: 'Bloom' }[o.arch]} dim ${o.dim}, ${o.layers} layers, ${o.heads} heads, ffn ${o.ffn}, vocab ${o.vocab} (tied), ` +
       `${(results[0].params / 1e6).toFixed(1)}M params; batch ${o.batch} x seq ${o.seq}; threads ${o.threads}; ` +
-      `fastest of ${o.steps} steps after 1 warm-up, ${o.rounds} round(s); ${os.cpus()[0]?.model ?? 'cpu'}, load ${os.loadavg()[0].toFixed(1)}`);
+      `fastest of ${o.steps} steps after 1 warm-up, ${o.rounds} round(s); load ${os.loadavg()[0].toFixed(1)}`);
+    const cpu = cpuInfo();
+    console.log(`cpu: ${cpu.model} (${cpu.features.join(' ') || 'no AVX2'}); tuner-train fp32, its kernels chosen at run time`);
     if (sgemm) console.log(`sgemm 1024^3 with ${o.threads} threads: ${sgemm.gflops.toFixed(1)} GFLOP/s (FMA peak ${sgemm.peak.toFixed(1)})`);
     const mib = (b: number | null) => (b === null ? '-' : `${(b / 2 ** 20).toFixed(0)} MiB`);
     console.log('method  trainable    tuner tok/s  torch tok/s  ratio   tuner GFLOP/s  % of sgemm  % of FMA peak   tuner peak   torch peak');
@@ -296,8 +346,10 @@ async function main(): Promise<void> {
         ` ${mib(r.tunerPeakBytes).padStart(12)} ${mib(r.torchPeakBytes).padStart(12)}`);
     }
     for (const r of results.filter((x) => x.torchAll.length > 0)) {
+      const k = r.torchKernels;
       console.log(`torch ${r.method}, ${o.threads} threads (OpenBLAS and OpenMP capped to ${o.threads}): ` +
-        r.torchAll.map((t) => `${t.setting} ${t.tokensPerS.toFixed(0)} tok/s`).join(', ') + `; the ratio uses ${r.torchSetting}`);
+        r.torchAll.map((t) => `${t.setting} ${t.tokensPerS.toFixed(0)} tok/s`).join(', ') + `; the ratio uses ${r.torchSetting}` +
+        ` (PyTorch CPU capability ${k?.cpu_capability ?? '?'}, OpenBLAS core ${k?.blas_core ?? 'none'}, OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE unset)`);
     }
     // Peak memory of the memory-saving methods against the method each replaces on this model.
     const byMethod = (m: Method) => results.find((r) => r.method === m);

@@ -6,18 +6,22 @@ tuner-train with eager PyTorch on the same CPU, threads, batch and sequence leng
 
   /usr/bin/python3 bench/train_reference.py --model DIR --method full|lora|sgd --threads N
       --batch B --seq T --steps S [--rank 8] [--alpha 16] [--lr 1e-4] [--prompt-fraction F]
-      [--quantized QUANT_DIR]
+      [--quantized QUANT_DIR] [--bf16]
 
 Each step is what tuner-train does per step: forward, masked cross-entropy, backward,
 clip_grad_norm_(1.0), AdamW update, zero grads. --method sgd is a full fine-tune with plain SGD
 and no clipping, the peer of LOMO (what PyTorch runs for the same update, holding every
 gradient); --quantized puts the dequantized decoder linears of a quantized folder
-(tuner-export quantize) under LoRA, the peer of QLoRA on a CPU without bitsandbytes. Every step
+(tuner-export quantize) under LoRA, the peer of QLoRA on a CPU without bitsandbytes. --bf16 runs
+the forward under torch.autocast("cpu", bfloat16) (weights and optimizer stay float32, matmuls
+in bf16 through oneDNN: PyTorch's fastest setting on a CPU with AVX512_BF16 or AMX). The start
+line names the kernels PyTorch runs: its CPU capability and OpenBLAS's core. Every step
 line carries the process's peak resident memory so far (ru_maxrss). Token values do not change the work done,
 so the batch is random ids; the first F of each row's targets are masked out as a prompt
 (the loss ignores them, as Hugging Face's labels=-100 do), the rest are trained.
 """
 import argparse
+import ctypes
 import json
 import os
 import resource
@@ -43,6 +47,27 @@ def prompt_tokens(seq, fraction):
     return int(seq * fraction + 0.5)
 
 
+def cpu_capability():
+    """The vector instruction set PyTorch's own kernels run (AVX2, AVX512, ...)."""
+    backends_cpu = getattr(torch.backends, "cpu", None)
+    if backends_cpu is not None and hasattr(backends_cpu, "get_cpu_capability"):
+        return backends_cpu.get_cpu_capability()
+    for line in torch.__config__.show().splitlines():  # PyTorch < 2.0
+        if "CPU capability usage:" in line:
+            return line.split(":", 1)[1].strip()
+    return "unknown"
+
+
+def openblas_core():
+    """The kernel set OpenBLAS picked (the BLAS Debian's torch calls), or None without OpenBLAS."""
+    try:
+        lib = ctypes.CDLL("libopenblas.so.0")
+        lib.openblas_get_corename.restype = ctypes.c_char_p
+        return lib.openblas_get_corename().decode()
+    except (OSError, AttributeError):
+        return None
+
+
 def main():
     p = argparse.ArgumentParser()
     p.add_argument("--model", required=True)
@@ -56,6 +81,7 @@ def main():
     p.add_argument("--lr", type=float, default=1e-4)
     p.add_argument("--prompt-fraction", type=float, default=0.0)
     p.add_argument("--quantized")
+    p.add_argument("--bf16", action="store_true")
     a = p.parse_args()
 
     torch.set_num_threads(a.threads)
@@ -80,7 +106,8 @@ def main():
     vocab = model.cfg["vocab_size"]
     print(json.dumps({"type": "start", "params": sum(p.numel() for p in model.parameters()),
                       "trainable_params": sum(p.numel() for p in params), "threads": torch.get_num_threads(),
-                      "torch": torch.__version__}), flush=True)
+                      "torch": torch.__version__, "cpu_capability": cpu_capability(),
+                      "blas_core": openblas_core(), "precision": "bf16 autocast" if a.bf16 else "fp32"}), flush=True)
     gen = torch.Generator().manual_seed(1)
     for step in range(1, a.steps + 1):
         ids = torch.randint(0, vocab, (a.batch, a.seq + 1), generator=gen)
@@ -88,7 +115,8 @@ def main():
         mask = torch.ones(a.batch, a.seq, dtype=torch.int64)
         mask[:, :prompt_tokens(a.seq, a.prompt_fraction)] = 0
         t0 = time.perf_counter()
-        loss, _ = model(tokens, targets, mask)
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=a.bf16):
+            loss, _ = model(tokens, targets, mask)
         loss.backward()
         if a.method != "sgd":
             torch.nn.utils.clip_grad_norm_(params, 1.0)
