@@ -40,7 +40,8 @@ double cpu_ms() {
 
 struct Args {
   std::string model, batch, out, adapter, lora;
-  int threads = 0, bench = 0, B = 4, T = 256;
+  int threads = 0, bench = 0, B = 4, T = 256, rope = 0;
+  std::string rope_scaling;  // --rope-scaling JSON: a run plan's override
   bool checkpointing = false;
   double prompt_fraction = 0;
 };
@@ -65,6 +66,8 @@ Args parse_args(int argc, char** argv) {
     else if (k == "--checkpointing") a.checkpointing = v == "1";
     else if (k == "--threads") a.threads = std::stoi(v);
     else if (k == "--bench") a.bench = std::stoi(v);
+    else if (k == "--rope") a.rope = std::stoi(v);
+    else if (k == "--rope-scaling") a.rope_scaling = v;
     else if (k == "--B") a.B = std::stoi(v);
     else if (k == "--T") a.T = std::stoi(v);
     else if (k == "--prompt-fraction") {
@@ -74,7 +77,7 @@ Args parse_args(int argc, char** argv) {
     else usage("unknown option " + k);
   }
   if (a.model.empty()) usage("--model is required");
-  if (!a.bench && (a.batch.empty() || a.out.empty())) usage("--batch and --out are required");
+  if (!a.bench && !a.rope && (a.batch.empty() || a.out.empty())) usage("--batch and --out are required");
   return a;
 }
 
@@ -107,7 +110,32 @@ std::vector<uint32_t> ints(const Json& j, const char* key, size_t n, const std::
   return out;
 }
 
+// --rope T: the model's RoPE as the engine computes it for a forward of T positions (after
+// --rope-scaling's override, as tuner-train applies a plan's): inverse frequencies, the attention
+// factor, and xPos's query factor per position and pair. For the reference formulas' test.
+int rope_report(const Args& a) {
+  ModelConfig c = load_model_config(a.model);
+  if (!a.rope_scaling.empty())
+    c.rope_scaling = parse_rope_scaling(Json::parse(a.rope_scaling, "--rope-scaling"), "--rope-scaling", "rope_scaling",
+                                        c.max_position_embeddings);
+  float af = 1.0f;
+  const std::vector<double> inv = rope_inv_freq(c, a.rope, &af);
+  Json r = Json::object(), jinv = Json::array(), jx = Json::array();
+  for (double x : inv) jinv.push(Json(x));
+  for (int t = 0; t < a.rope; t++) {
+    Json row = Json::array();
+    for (int i = 0; i < c.head_dim / 2; i++) row.push(Json((double)xpos_scale(c, i, t)));
+    jx.push(row);
+  }
+  r.set("inv_freq", jinv);
+  r.set("attention_factor", Json((double)af));
+  r.set("xpos_q", jx);
+  std::printf("%s\n", r.dump().c_str());
+  return 0;
+}
+
 int run(const Args& a) {
+  if (a.rope > 0) return rope_report(a);
   auto model = Model::load(a.model);
   if (!a.adapter.empty()) model->load_adapter(a.adapter);
   else if (!a.lora.empty()) model->enable_lora(parse_lora(a.lora), 1234);

@@ -31,6 +31,9 @@ const CASES: Array<[string, string[], string[]?, number?]> = [
   ['rope-dynamic', ['--rope-scaling', 'dynamic', '--max-pos', '24'], undefined, 48],
   ['rope-llama3', ['--rope-scaling', 'llama3']],
   ['rope-yarn', ['--rope-scaling', 'yarn']],
+  ['rope-ntk-by-parts', ['--rope-scaling', 'ntk_by_parts']],
+  // xPos over the KV cache: each cached key keeps its own position's factor.
+  ['rope-xpos', ['--rope-scaling', 'xpos']],
   ['lora-all-modules', [], ['--rank', '4', '--alpha', '8']],
   ['lora-qwen2-q-v', ['--arch', 'qwen2', '--kv-heads', '1'], ['--targets', 'q_proj,v_proj', '--rank', '2', '--alpha', '16']],
 ];
@@ -124,6 +127,7 @@ describe('the variants generate different text', () => {
   // A window, an adapter or dynamic scaling that was silently ignored would repeat its base's tokens.
   const pairs: Array<[string, string]> = [
     ['rope-dynamic', 'llama-gqa'],
+    ['rope-xpos', 'llama-gqa'],
     ['lora-all-modules', 'llama-gqa'],
     ['lora-qwen2-q-v', 'qwen2-biases'],
   ];

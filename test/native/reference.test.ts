@@ -55,6 +55,9 @@ const VARIANTS: Array<[string, string[]]> = [
   ['rope-dynamic', ['--rope-scaling', 'dynamic', '--max-pos', '8']],
   ['rope-llama3', ['--rope-scaling', 'llama3']],
   ['rope-yarn', ['--rope-scaling', 'yarn']],
+  // NTK-by-parts: YaRN's ramp, attention factor 1; xPos: q / k scaled per pair by zeta^(±n/8).
+  ['rope-ntk-by-parts', ['--rope-scaling', 'ntk_by_parts']],
+  ['rope-xpos', ['--rope-scaling', 'xpos']],
   // Sliding windows shorter than the batch's T = 16. Same weights as 'mistral' and
   // 'qwen2-biases-tied' (same seed and shapes): only the window differs.
   ['mistral-window5', ['--arch', 'mistral', '--sliding-window', '5']],

@@ -30,6 +30,13 @@ struct RopeScaling {
   float attention_factor = 0.0f;  // yarn: 0 = derive from factor / mscale (as transformers does)
   float mscale = 0.0f, mscale_all_dim = 0.0f;  // yarn
   bool truncate = true;                        // yarn
+  // xpos (rope_type "xpos", Sun et al. 2022): RoPE with queries scaled by zeta_i^(n / scale_base)
+  // and keys by zeta_i^(-n / scale_base) per dimension pair i, zeta_i = (2i + 0.4 HD) / (1.4 HD),
+  // so a score decays as zeta_i^((m - n) / scale_base) with the distance. Positions are not
+  // centred (torchscale's centring changes q and k by reciprocal factors, not their products).
+  float scale_base = 0.0f;
+  // NTK-by-parts is YaRN's ramp without its attention factor: rope_type "yarn" with
+  // attention_factor 1 (what ARGS.json's "ntk_by_parts" writes).
 };
 
 // How an architecture differs from Llama's pre-norm RMSNorm / RoPE / SwiGLU decoder.
@@ -125,6 +132,16 @@ struct Batch {
 // Parses dir/config.json (errors name the file and field; unsupported architectures list the
 // supported ones).
 ModelConfig load_model_config(const std::string& dir);
+class Json;
+// A rope_scaling object (config.json's, or a run plan's override) checked field by field; errors
+// name `path` and `field`. default_original: llama3's original_max_position_embeddings when the
+// object leaves it out (0: required).
+RopeScaling parse_rope_scaling(const Json& rs, const std::string& path, const std::string& field, int default_original);
+// xPos: the factor zeta_i^(position / scale_base) of dimension pair i (queries; keys take its
+// reciprocal). 1 without xpos.
+float xpos_scale(const ModelConfig& cfg, int pair, int position);
+// The longest position xPos's key factors stay finite in float at (about 64 scale_base).
+int xpos_max_positions(const ModelConfig& cfg);
 // RoPE inverse frequencies [HD/2] for a forward over T positions (rope_scaling as in
 // transformers' modeling_rope_utils; `dynamic` depends on T) and the factor cos/sin are scaled by.
 std::vector<double> rope_inv_freq(const ModelConfig& cfg, int T, float* attention_factor);
@@ -181,6 +198,11 @@ class Model {
   // false: forwards skip every LoRA branch, so the model is its frozen base (DPO's reference
   // model without a second copy of the weights). Such a forward has no backward.
   virtual void set_adapter_enabled(bool on) = 0;
+
+  // Replaces config.json's rope_scaling (a run plan's override; parse_rope_scaling's object):
+  // positions and frequencies follow it from the next forward on, and save_pretrained writes it.
+  // Throws bad_plan for a model without RoPE (GPT-2, Bloom).
+  virtual void set_rope_scaling(const Json& rope_scaling) = 0;
 
   // Bytes of activations and workspace held for a batch of this shape (for memory reports).
   virtual size_t activation_bytes(int B, int T) const = 0;

@@ -46,6 +46,9 @@ struct RunPlan {
   SamplePlan samples;
   // Keep each layer's input only and recompute the layer in backward (same numbers, less memory).
   bool gradient_checkpointing = false;
+  // A rope_scaling object (JSON text, config.json's syntax) that replaces the model's: ARGS.json's
+  // rope_scaling override. Empty: config.json's.
+  std::string rope_scaling;
   // fp32 | bf16: bf16 weights and activations in the matmuls, f32 master weights, optimizer
   // state, norms, softmax and loss (Model::set_bf16).
   std::string precision = "fp32";

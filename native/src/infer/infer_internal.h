@@ -119,6 +119,11 @@ class Session final : public InferSession {
   float *h_, *x1_, *x2_, *mid_, *q_, *att_, *gate_, *up_, *lora_t_, *rstd_, *cos_, *sin_, *attn_scratch_;
   float *qkv_, *tmp_, *mean_, *cos_local_, *sin_local_;
   std::vector<double> inv_local_;  // Gemma 3's sliding layers: base rope_local_theta
+  // xPos: the keys' cos/sin rows for the positions of rope_tables (cos_/sin_ are the queries');
+  // empty without xPos.
+  std::vector<float> cos_k_, sin_k_;
+  const float* kcos() const { return cos_k_.empty() ? cos_ : cos_k_.data(); }
+  const float* ksin() const { return sin_k_.empty() ? sin_ : sin_k_.data(); }
 };
 
 }  // namespace tuner

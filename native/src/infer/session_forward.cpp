@@ -77,6 +77,19 @@ void Session::rope_tables(int p, int n) {
       cos_[t * half + i] = (float)std::cos((double)ang) * rope_af_;
       sin_[t * half + i] = (float)std::sin((double)ang) * rope_af_;
     }
+  if (c.rope_scaling.type != "xpos") return;
+  // xPos: queries' rows times zeta^(pos/γ), keys' rows divided by it (as the training forward).
+  cos_k_.resize((size_t)n * half);
+  sin_k_.resize((size_t)n * half);
+  for (int t = 0; t < n; t++)
+    for (int i = 0; i < half; i++) {
+      const size_t at = (size_t)t * half + i;
+      const float z = xpos_scale(c, i, p + t);
+      cos_k_[at] = cos_[at] / z;
+      sin_k_[at] = sin_[at] / z;
+      cos_[at] *= z;
+      sin_[at] *= z;
+    }
 }
 
 void Session::linear(const InferLinear& il, float* y, const float* x, int n) {
@@ -124,7 +137,7 @@ void Session::forward_chunk(const uint32_t* ids, int n, float* head_rows, bool l
     linear(L[1], kc, x1_, n);
     linear(L[2], vc, x1_, n);
     rope_forward(q_, cos_, sin_, 1, n, NH, HD, pool);
-    rope_forward(kc, cos_, sin_, 1, n, NKV, HD, pool);
+    rope_forward(kc, kcos(), ksin(), 1, n, NKV, HD, pool);
     ThreadPool* attn_pool = (int64_t)n * (p + n) * NH * HD >= kAttnForkWork ? pool_.get() : nullptr;
     attention_cache_forward(att_, q_, k_cache(l), v_cache(l), attn_scratch_, n, p, NH, NKV, HD, c.attention_window(l), attn_pool);
     linear(L[3], mid_, att_, n);

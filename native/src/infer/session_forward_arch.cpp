@@ -85,7 +85,7 @@ void Session::forward_chunk_arch(const uint32_t* ids, int n, float* head_rows, b
     if (c.positions == PositionKind::Rope) {
       const bool local = c.local_rope(l);
       rope_forward(q_, local ? cos_local_ : cos_, local ? sin_local_ : sin_, 1, n, NH, HD, pool);
-      rope_forward(kc, local ? cos_local_ : cos_, local ? sin_local_ : sin_, 1, n, NKV, HD, pool);
+      rope_forward(kc, local ? cos_local_ : kcos(), local ? sin_local_ : ksin(), 1, n, NKV, HD, pool);
     }
     ThreadPool* attn_pool = (int64_t)n * (p + n) * NH * HD >= kAttnForkWork ? pool_.get() : nullptr;
     attention_cache_forward(att_, q_, k_cache(l), v_cache(l), attn_scratch_, n, p, NH, NKV, HD, c.attention_window(l), attn_pool,

@@ -27,6 +27,7 @@ namespace {
 int context_limit(const ModelConfig& c) {
   const std::string& t = c.rope_scaling.type;
   if (t == "linear" || t == "dynamic") return (int)std::min(1e9, (double)c.max_position_embeddings * c.rope_scaling.factor);
+  if (t == "xpos") return std::min(c.max_position_embeddings, xpos_max_positions(c));
   return c.max_position_embeddings;
 }
 

@@ -93,7 +93,7 @@ void LlamaModel::backward_arch(float loss_scale, ThreadPool* pool) {
       const float* cs = local ? ws.cos_local : ws.cos;
       const float* sn = local ? ws.sin_local : ws.sin;
       rope_backward(ws.dq, cs, sn, B, T, NH, HD, pool, ws.pos());
-      rope_backward(ws.dk, cs, sn, B, T, NKV, HD, pool, ws.pos());
+      rope_backward(ws.dk, local ? cs : ws.kcos(), local ? sn : ws.ksin(), B, T, NKV, HD, pool, ws.pos());
     }
     const bool need_dx = l > 0 || embed_->grad || L.ln1->grad;
     float* dx1 = need_dx ? ws.dx : nullptr;

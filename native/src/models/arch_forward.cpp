@@ -200,7 +200,7 @@ void LlamaModel::arch_layer_forward(int l, float* out, bool recompute, ThreadPoo
       const float* cs = local ? ws.cos_local : ws.cos;
       const float* sn = local ? ws.sin_local : ws.sin;
       rope_forward(a.q, cs, sn, B, T, NH, HD, pool, ws.pos());
-      rope_forward(a.k, cs, sn, B, T, NKV, HD, pool, ws.pos());
+      rope_forward(a.k, local ? cs : ws.kcos(), local ? sn : ws.ksin(), B, T, NKV, HD, pool, ws.pos());
     }
   }
   {

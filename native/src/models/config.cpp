@@ -231,39 +231,46 @@ ModelConfig load_model_config(const std::string& dir) {
   c.qk_norm = c.qk_norm || qwen3;
   parse_sliding_window(c, f, j);
 
-  if (const Json* rs = f.get("rope_scaling")) {
-    if (!rs->is_object()) f.fail("rope_scaling", "must be an object or null");
-    Fields r{*rs, path};
-    const Json* type = r.get("rope_type");
-    if (!type) type = r.get("type");
-    if (!type || !type->is_string()) f.fail("rope_scaling", "needs \"rope_type\" (or \"type\")");
-    RopeScaling& s = c.rope_scaling;
-    s.type = type->as_string();
-    if (s.type == "default") {
-      s.type = "none";
-    } else if (s.type == "linear" || s.type == "dynamic" || s.type == "llama3" || s.type == "yarn") {
-      if (!r.get("factor")) f.fail("rope_scaling.factor", "is missing");
-      s.factor = (float)r.number("factor", 1.0);
-      s.original_max_position_embeddings = r.integer("original_max_position_embeddings", false, 0);
-      if (s.type == "llama3") {
-        s.low_freq_factor = (float)r.number("low_freq_factor", 1.0);
-        s.high_freq_factor = (float)r.number("high_freq_factor", 4.0);
-        if (!s.original_max_position_embeddings) f.fail("rope_scaling.original_max_position_embeddings", "is required for llama3");
-        if (s.high_freq_factor == s.low_freq_factor) f.fail("rope_scaling.high_freq_factor", "must differ from low_freq_factor");
-      }
-      if (s.type == "yarn") {
-        s.beta_fast = (float)r.number("beta_fast", 32.0);
-        s.beta_slow = (float)r.number("beta_slow", 1.0);
-        s.attention_factor = (float)r.number("attention_factor", 0.0, -1e-30);
-        s.mscale = (float)r.number("mscale", 0.0, -1e-30);
-        s.mscale_all_dim = (float)r.number("mscale_all_dim", 0.0, -1e-30);
-        s.truncate = r.boolean("truncate", true);
-      }
-    } else {
-      f.fail("rope_scaling.rope_type", "\"" + s.type + "\" is not supported (supported: linear, dynamic, llama3, yarn)");
-    }
-  }
+  if (const Json* rs = f.get("rope_scaling")) c.rope_scaling = parse_rope_scaling(*rs, path, "rope_scaling", 0);
   return c;
+}
+
+RopeScaling parse_rope_scaling(const Json& rs, const std::string& path, const std::string& field, int default_original) {
+  Fields f{rs, path};
+  if (!rs.is_object()) f.fail(field, "must be an object or null");
+  auto fail = [&](const std::string& key, const std::string& what) { f.fail(field + "." + key, what); };
+  const Json* type = f.get("rope_type");
+  if (!type) type = f.get("type");
+  if (!type || !type->is_string()) f.fail(field, "needs \"rope_type\" (or \"type\")");
+  RopeScaling s;
+  s.type = type->as_string();
+  if (s.type == "default") {
+    s.type = "none";
+  } else if (s.type == "xpos") {
+    s.scale_base = (float)f.number("scale_base", 512.0);
+  } else if (s.type == "linear" || s.type == "dynamic" || s.type == "llama3" || s.type == "yarn") {
+    if (!f.get("factor")) fail("factor", "is missing");
+    s.factor = (float)f.number("factor", 1.0);
+    s.original_max_position_embeddings = f.integer("original_max_position_embeddings", false, 0);
+    if (s.type == "llama3") {
+      s.low_freq_factor = (float)f.number("low_freq_factor", 1.0);
+      s.high_freq_factor = (float)f.number("high_freq_factor", 4.0);
+      if (!s.original_max_position_embeddings) s.original_max_position_embeddings = default_original;
+      if (!s.original_max_position_embeddings) fail("original_max_position_embeddings", "is required for llama3");
+      if (s.high_freq_factor == s.low_freq_factor) fail("high_freq_factor", "must differ from low_freq_factor");
+    }
+    if (s.type == "yarn") {
+      s.beta_fast = (float)f.number("beta_fast", 32.0);
+      s.beta_slow = (float)f.number("beta_slow", 1.0);
+      s.attention_factor = (float)f.number("attention_factor", 0.0, -1e-30);
+      s.mscale = (float)f.number("mscale", 0.0, -1e-30);
+      s.mscale_all_dim = (float)f.number("mscale_all_dim", 0.0, -1e-30);
+      s.truncate = f.boolean("truncate", true);
+    }
+  } else {
+    fail("rope_type", "\"" + s.type + "\" is not supported (supported: linear, dynamic, llama3, yarn, xpos)");
+  }
+  return s;
 }
 
 std::vector<double> rope_local_inv_freq(const ModelConfig& cfg) {
@@ -300,7 +307,7 @@ std::vector<double> rope_inv_freq(const ModelConfig& cfg, int T, float* attentio
   auto fill_default = [&](double b) {
     for (int i = 0; i < half; i++) inv[i] = 1.0 / std::pow(b, (2.0 * i) / dim);
   };
-  if (s.type == "none") {
+  if (s.type == "none" || s.type == "xpos") {  // xPos scales the tables, not the frequencies
     fill_default(base);
   } else if (s.type == "linear") {
     fill_default(base);

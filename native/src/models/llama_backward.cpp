@@ -100,7 +100,7 @@ void LlamaModel::backward(float loss_scale, ThreadPool* pool) {
     {
       ProfScope ps(prof_, kProfNormRope);
       rope_backward(ws.dq, ws.cos, ws.sin, B, T, NH, HD, pool, ws.pos());
-      rope_backward(ws.dk, ws.cos, ws.sin, B, T, NKV, HD, pool, ws.pos());
+      rope_backward(ws.dk, ws.kcos(), ws.ksin(), B, T, NKV, HD, pool, ws.pos());
     }
     // Below the first layer only the embedding could use d resid_in; LoRA (embedding frozen,
     // norms frozen) skips those products.

@@ -148,6 +148,7 @@ void LlamaModel::load_batch(const Batch& batch, bool training, uint64_t dropout_
     float af = 1.0f;  // set by rope_inv_freq: a separate statement, before af is read
     const std::vector<double> inv = rope_inv_freq(cfg_, T, &af);
     rope_table(ws.cos, ws.sin, inv, af, T, HD / 2);
+    xpos_tables(ws, T);
     if (cfg_.rope_local_theta > 0) rope_table(ws.cos_local, ws.sin_local, rope_local_inv_freq(cfg_), 1.0f, T, HD / 2);
     ws.rope_T = T;
   }
@@ -254,7 +255,7 @@ void LlamaModel::layer_forward_to_mlp(int l, ThreadPool* pool) {
   {
     ProfScope ps(prof_, kProfNormRope);
     rope_forward(a.q, ws.cos, ws.sin, B, T, NH, HD, pool, ws.pos());
-    rope_forward(a.k, ws.cos, ws.sin, B, T, NKV, HD, pool, ws.pos());
+    rope_forward(a.k, ws.kcos(), ws.ksin(), B, T, NKV, HD, pool, ws.pos());
   }
   {
     ProfScope ps(prof_, kProfAttention);

@@ -97,6 +97,11 @@ struct Workspace {
   std::vector<int32_t> sample_start, positions;
   const int32_t* starts() const { return sample_start.empty() ? nullptr : sample_start.data(); }
   const int32_t* pos() const { return positions.empty() ? nullptr : positions.data(); }
+  // xPos (rope_xpos.cpp): the keys' cos/sin [T, HD/2], scaled by zeta^(-t/γ) where cos/sin (the
+  // queries') are scaled by zeta^(t/γ); empty without xPos, and the keys use cos/sin.
+  std::vector<float> cos_k, sin_k;
+  const float* kcos() const { return cos_k.empty() ? cos : cos_k.data(); }
+  const float* ksin() const { return sin_k.empty() ? sin : sin_k.data(); }
   int rope_T = -1;
   // Rows of logits the last forward computed: B*T, or fewer when they are the loss rows packed
   // in order (head_packed()).
@@ -199,6 +204,12 @@ class LlamaModel final : public Model {
   // Copies Batch::sample_start (checked: each record starts at or before its position and a
   // row's records follow each other) and derives each position's place in its record.
   void load_sample_starts(const Batch& batch);
+  // xPos: scales ws.cos/sin (the queries') by zeta^(t/γ) and fills ws.cos_k/sin_k (the keys'),
+  // T positions; clears cos_k/sin_k without xPos (rope_xpos.cpp).
+  void xpos_tables(Workspace& ws, int T) const;
+  // rope_scaling from a run plan (ARGS.json's override), as parse_rope_scaling reads it; also
+  // what save_pretrained writes into config.json.
+  void set_rope_scaling(const Json& rope_scaling) override;
   // forward() and evaluate(): pack_head runs the lm_head on the loss rows only.
   float run_forward(const Batch& batch, bool training, bool pack_head, uint64_t dropout_seed, ThreadPool* pool);
   void ensure_grads();

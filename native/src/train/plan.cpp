@@ -162,7 +162,7 @@ RunPlan parse_plan(const Json& j, const std::string& source, const std::string& 
   r.only_known(j, "", {"version", "model_dir", "data_dir", "output_dir", "method", "lora", "optimizer", "schedule",
                        "warmup_steps", "max_steps", "epochs", "batch_size", "seq_len", "grad_accum", "max_grad_norm",
                        "seed", "threads", "save_interval", "eval_interval", "eval_data_dir", "eval_max_batches", "samples",
-                       "base_quant", "gradient_checkpointing", "stage", "pref_beta",
+                       "base_quant", "gradient_checkpointing", "stage", "pref_beta", "rope_scaling",
                        "precision"});
   if (const Json* v = j.find("version")) {
     if (!v->is_number() || v->as_number() != 1)
@@ -183,6 +183,10 @@ RunPlan parse_plan(const Json& j, const std::string& source, const std::string& 
     r.fail("precision", "is \"fp16\", which the CPU engine does not compute in (fp16 is for GPUs without bf16)",
            "Set precision to \"bf16\" (bf16 matmuls with fp32 master weights) or \"fp32\".");
   p.precision = r.string(j, "precision", "precision", "fp32", false, {"fp32", "bf16"});
+  if (const Json* rs = j.find("rope_scaling"); rs && !rs->is_null()) {
+    parse_rope_scaling(*rs, source, "rope_scaling", 1);  // checked here; llama3's default context comes from the model
+    p.rope_scaling = rs->dump();
+  }
   if (const Json* gc = j.find("gradient_checkpointing")) {
     if (!gc->is_bool()) r.fail("gradient_checkpointing", "must be true or false, got " + PlanReader::describe(*gc), "Write true or false.");
     p.gradient_checkpointing = gc->as_bool();
@@ -301,6 +305,7 @@ std::string plan_fingerprint(const RunPlan& p) {
   if (p.method == "qlora") s += ";base_quant=" + p.base_quant;
   if (p.precision != "fp32") s += ";precision=" + p.precision;
   if (p.is_dpo()) s += ";stage=dpo,beta=" + format_double(p.pref_beta);
+  if (!p.rope_scaling.empty()) s += ";rope=" + p.rope_scaling;
   // Checkpointing changes memory, not numbers; another optimizer changes both.
   if (p.optimizer.kind != OptimizerKind::AdamW)
     s += ";optim=" + std::string(optimizer_kind_name(p.optimizer.kind)) + "," + format_double(p.optimizer.momentum) + "," +

@@ -17,6 +17,7 @@
 #include "tuner/checkpoint.h"
 #include "kernels/cpu/vector_kernels.h"
 #include "tuner/error.h"
+#include "tuner/json.h"
 #include "tuner/gemm_bf16.h"
 #include "tuner/protocol.h"
 #include "tuner/quant.h"
@@ -119,6 +120,7 @@ void Trainer::setup() {
   } else {
     model_ = Model::load(model_dir);
   }
+  if (!plan_.rope_scaling.empty()) model_->set_rope_scaling(Json::parse(plan_.rope_scaling, "plan rope_scaling"));
   if (plan_.gradient_checkpointing) model_->set_gradient_checkpointing(true);
   if (plan_.precision == "bf16") {
     model_->set_bf16(true);

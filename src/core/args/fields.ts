@@ -8,7 +8,7 @@ export const QUANTIZATIONS = ['none', 'int8', 'int4', 'nf4'] as const;
 export const OPTIMIZERS = ['adamw', 'lion', 'sgd'] as const;
 export const SCHEDULES = ['constant', 'linear', 'cosine'] as const;
 export const PRECISIONS = ['fp32', 'bf16', 'fp16'] as const;
-export const ROPE_SCALINGS = ['none', 'linear', 'dynamic', 'yarn', 'llama3'] as const;
+export const ROPE_SCALINGS = ['none', 'linear', 'dynamic', 'yarn', 'llama3', 'ntk_by_parts', 'xpos'] as const;
 export const DATA_FORMATS = ['auto', 'input-output', 'question-answer', 'alpaca', 'messages', 'sharegpt', 'text'] as const;
 export const TRUNCATIONS = ['truncate', 'drop'] as const;
 export const DEVICES = ['auto', 'cpu', 'cuda'] as const;
@@ -70,7 +70,7 @@ export const ARGS_FIELDS = {
   packing: { kind: 'boolean', default: false, description: 'Pack several short records into each max_length sequence.' },
   train_on_responses_only: { kind: 'boolean', default: true, description: 'Compute the loss on assistant tokens only (false: on every token, prompts included).' },
   chat_template: { kind: 'string', nullable: true, default: null, description: 'Chat template override: a Jinja template, a path to a .jinja file, or "default" for the plain "Human: … Assistant: …" form. null uses the model\'s tokenizer_config.json.' },
-  rope_scaling: { kind: 'enum', values: ROPE_SCALINGS, default: 'none', description: 'RoPE scaling method to reach a longer max_length than the model was trained for.' },
+  rope_scaling: { kind: 'enum', values: ROPE_SCALINGS, default: 'none', description: 'RoPE scaling that replaces the model\'s config.json rope_scaling, to reach a longer max_length than the model was trained for (linear, dynamic NTK, yarn, llama3, ntk_by_parts: YaRN\'s ramp without its attention factor) or to add xPos (xpos: scores decay with distance, scale base 512). none: the model\'s own.' },
   rope_scaling_factor: { kind: 'number', minimum: 1, default: 1, description: 'Context extension factor for rope_scaling.' },
   precision: { kind: 'enum', values: PRECISIONS, default: 'fp32', description: 'Compute precision (the CPU engine keeps fp32 master weights).' },
   gradient_checkpointing: { kind: 'boolean', default: false, description: 'Keep only each layer\'s input and recompute the layer in backward: less memory, the same numbers, about a third more compute.' },

@@ -49,8 +49,9 @@ function toRopeScaling(v: unknown): unknown {
   const b = toBoolean(v);
   if (b === false || v === null) return 'none';
   if (typeof v !== 'string') return undefined;
-  const s = v.trim().toLowerCase();
-  return ['linear', 'dynamic', 'yarn', 'llama3'].includes(s) ? s : undefined;
+  const s = v.trim().toLowerCase().replace(/[-\s]/g, '_');
+  if (s === 'ntk' || s === 'dynamic_ntk') return 'dynamic';
+  return ['linear', 'dynamic', 'yarn', 'llama3', 'ntk_by_parts', 'xpos'].includes(s) ? s : undefined;
 }
 
 function toResume(v: unknown): unknown {

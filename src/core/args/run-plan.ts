@@ -25,6 +25,29 @@ export interface RunPaths {
 /** The frozen base's format in the trainer: ARGS quantization → plan base_quant (int4 runs as q4_0 blocks). */
 const BASE_QUANT = { nf4: 'nf4', int8: 'int8', int4: 'int4' } as const;
 
+/**
+ * ARGS.json's rope_scaling as the config.json object the trainer reads in its place (transformers'
+ * keys). The model's max_position_embeddings is the original context: llama3's
+ * original_max_position_embeddings and yarn's are filled in by the trainer from config.json.
+ * ntk_by_parts is YaRN's ramp without its attention factor; xpos keeps the frequencies and adds
+ * xPos's decay (torchscale's scale base 512).
+ */
+export function ropeScalingPlan(args: Pick<ResolvedArgs, 'rope_scaling' | 'rope_scaling_factor'>): Record<string, unknown> | undefined {
+  const factor = args.rope_scaling_factor;
+  switch (args.rope_scaling) {
+    case 'none':
+      return undefined;
+    case 'xpos':
+      return { rope_type: 'xpos', scale_base: 512 };
+    case 'ntk_by_parts':
+      return { rope_type: 'yarn', factor, attention_factor: 1 };
+    case 'llama3':
+      return { rope_type: 'llama3', factor, low_freq_factor: 1, high_freq_factor: 4 };
+    default:
+      return { rope_type: args.rope_scaling, factor };
+  }
+}
+
 export function argsToRunPlan(args: ResolvedArgs, paths: RunPaths): RunPlan {
   // lora on a quantized base is QLoRA's path (an int8 base is the k-bit recipe of
   // load_in_8bit + prepare_model_for_kbit_training); qlora without a quantization means nf4.
@@ -67,6 +90,8 @@ export function argsToRunPlan(args: ResolvedArgs, paths: RunPaths): RunPlan {
     if (args.nesterov) plan.optimizer.nesterov = true;
   }
   if (args.gradient_checkpointing) plan.gradient_checkpointing = true;
+  const rope = ropeScalingPlan(args);
+  if (rope) plan.rope_scaling = rope;
   if (args.precision === 'fp16') {
     throw new UnsupportedArgsError('precision "fp16" is for GPUs without bf16; the CPU engine computes in "bf16" (bf16 matmuls, fp32 master weights; fastest on CPUs with AVX512_BF16) or "fp32".', 'precision');
   }

@@ -292,6 +292,12 @@ function checkCombinations(v: Record<string, unknown>, loc: ArgsCheck['locations
   if (v.eval_data !== undefined && typeof v.eval_split === 'number' && v.eval_split > 0) {
     add(at('eval_split'), 'warning', ARGS_CODES.ignored, '"eval_split" is ignored because "eval_data" is given.');
   }
+  if (v.stage === 'dpo' && v.packing === true) {
+    add(at('packing'), 'error', ARGS_CODES.conflict, '"packing" joins records into one sequence, but stage "dpo" scores each answer as a sequence of its own: set "packing" to false.');
+  }
+  if (v.pref_beta !== undefined && v.stage !== 'dpo') {
+    add(at('pref_beta'), 'warning', ARGS_CODES.ignored, '"pref_beta" is ignored unless "stage" is "dpo" (preference pairs): remove it or set "stage" to "dpo".');
+  }
   const sampling = typeof v.sample_interval === 'number' && v.sample_interval > 0;
   if (sampling && v.sample_prompts === undefined) {
     add(at('sample_interval'), 'error', ARGS_CODES.conflict, '"sample_interval" is set but "sample_prompts" is not: list the prompts to answer, e.g. ["What is the capital of France?"], or set "sample_interval" to 0.');
@@ -299,7 +305,7 @@ function checkCombinations(v: Record<string, unknown>, loc: ArgsCheck['locations
   if (!sampling && v.sample_prompts !== undefined) {
     add(at('sample_prompts'), 'warning', ARGS_CODES.ignored, '"sample_prompts" is ignored while "sample_interval" is 0: set it to the steps between samples, e.g. 50.');
   }
-  if (v.rope_scaling !== undefined && v.rope_scaling !== 'none' && v.rope_scaling_factor === undefined) {
+  if (v.rope_scaling !== undefined && v.rope_scaling !== 'none' && v.rope_scaling !== 'xpos' && v.rope_scaling_factor === undefined) {
     add(at('rope_scaling'), 'warning', ARGS_CODES.conflict, `"rope_scaling" is "${String(v.rope_scaling)}" but "rope_scaling_factor" is not set (1 = no extension): set it, e.g. 2 to double the context.`);
   }
 }

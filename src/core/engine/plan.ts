@@ -88,6 +88,8 @@ export interface RunPlan {
   samples?: SamplesPlan;
   /** Recompute each layer's activations in backward (same numbers, less memory). */
   gradient_checkpointing?: boolean;
+  /** A config.json rope_scaling object that replaces the model's (ARGS.json rope_scaling; docs/trainer-protocol.md). */
+  rope_scaling?: Record<string, unknown>;
   /** bf16: bf16 weights and activations in the matmuls, fp32 master weights and optimizer state (default fp32). */
   precision?: 'fp32' | 'bf16';
 }

@@ -23,7 +23,7 @@ import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import arch_ref  # noqa: E402
-from llama_ref import Model, apply_rope, layer_windows, rope_inv_freq  # noqa: E402
+from llama_ref import Model, apply_rope, layer_windows, rope_inv_freq, xpos_scales  # noqa: E402
 
 
 class Rope:
@@ -77,6 +77,9 @@ class Cached:
             k = a.k_proj(x).view(1, n, a.NKV, a.HD).transpose(1, 2)
             v = a.v_proj(x).view(1, n, a.NKV, a.HD).transpose(1, 2)
             q, k = apply_rope(q, cos, sin), apply_rope(k, cos, sin)
+            xs = xpos_scales(m.cfg, torch.arange(p, p + n))  # cached keys keep their own positions' factors
+            if xs is not None:
+                q, k = q * xs[0].to(m.dtype), k * xs[1].to(m.dtype)
             self.k[li] = k if self.k[li] is None else torch.cat((self.k[li], k), dim=2)
             self.v[li] = v if self.v[li] is None else torch.cat((self.v[li], v), dim=2)
             rep = a.NH // a.NKV

@@ -40,7 +40,7 @@ def rope_inv_freq(cfg, seq_len):
     kind = rs.get("rope_type", rs.get("type", "default"))
     exps = np.arange(0, dim, 2, dtype=np.float64) / dim
     max_pos = cfg["max_position_embeddings"]
-    if kind == "default":
+    if kind in ("default", "xpos"):  # xPos keeps RoPE's frequencies and scales q / k (xpos_scales)
         return 1.0 / base ** exps, 1.0
     factor = float(rs["factor"])
     if kind == "linear":
@@ -94,6 +94,23 @@ def rope_inv_freq(cfg, seq_len):
         inv = (1.0 / (factor * pos)) * (1 - extra) + (1.0 / pos) * extra
         return inv, float(attn)
     raise ValueError(f"unsupported rope_scaling type {kind}")
+
+
+def xpos_scales(cfg, positions):
+    """xPos (Sun et al. 2022) as torchscale's XPOS computes it: per dimension pair i,
+    zeta_i = (2i + 0.4 HD) / (1.4 HD), raised to position / scale_base for queries and to
+    -position / scale_base for keys; returned [n, HD] in the rotate_half layout (pair i is
+    dimensions i and i + HD/2), or None without xPos. torchscale centres the positions of a
+    forward (min_pos = -len // 2); only the difference of a query's and a key's positions
+    reaches a score, so callers may pass centred or plain positions."""
+    rs = cfg.get("rope_scaling") or {}
+    if rs.get("rope_type", rs.get("type")) != "xpos":
+        return None
+    dim = head_dim(cfg)
+    zeta = (torch.arange(0, dim, 2, dtype=torch.float64) + 0.4 * dim) / (1.4 * dim)
+    scale = zeta[None, :] ** (torch.as_tensor(positions, dtype=torch.float64)[:, None] / float(rs.get("scale_base", 512)))
+    scale = torch.cat((scale, scale), dim=-1)
+    return scale, 1.0 / scale
 
 
 def layer_windows(cfg):
@@ -189,7 +206,9 @@ class Attention(nn.Module):
         q = self.q_proj(x).view(B, T, self.NH, self.HD).transpose(1, 2)
         k = self.k_proj(x).view(B, T, self.NKV, self.HD).transpose(1, 2)
         v = self.v_proj(x).view(B, T, self.NKV, self.HD).transpose(1, 2)
-        q, k = apply_rope(q, cos, sin), apply_rope(k, cos, sin)
+        # xPos: cos / sin come as (queries', keys') pairs of scaled tables.
+        (cq, ck), (sq, sk) = (cos, sin) if isinstance(cos, tuple) else ((cos, cos), (sin, sin))
+        q, k = apply_rope(q, cq, sq), apply_rope(k, ck, sk)
         rep = self.NH // self.NKV
         k = k.repeat_interleave(rep, dim=1)
         v = v.repeat_interleave(rep, dim=1)
@@ -293,6 +312,10 @@ class Model(nn.Module):
         emb = torch.cat((freqs, freqs), dim=-1)
         cos = (emb.cos() * attn_factor).to(self.dtype)
         sin = (emb.sin() * attn_factor).to(self.dtype)
+        xs = xpos_scales(self.cfg, torch.arange(-T // 2, -T // 2 + T))  # torchscale's centred positions
+        if xs is not None:
+            xq, xk = (s.to(self.dtype) for s in xs)
+            cos, sin = (cos * xq, cos * xk), (sin * xq, sin * xk)
         h = self.model.embed_tokens.weight[tokens]
         for layer in self.model.layers:
             h = layer(h, cos, sin)

@@ -4,7 +4,7 @@ family, for the native engine's tests: the PyTorch reference and the native trai
 same files, so both see exactly the same weights.
 
   /usr/bin/python3 test/native/reference/make_tiny_model.py --out DIR [--arch llama|mistral|qwen2]
-      [--dtype f32|f16|bf16] [--shards N] [--tied] [--rope-scaling linear|dynamic|llama3|yarn]
+      [--dtype f32|f16|bf16] [--shards N] [--tied] [--rope-scaling linear|dynamic|llama3|yarn|ntk_by_parts|xpos]
       [--seed S] [--vocab V] [--hidden C] [--layers L] [--heads NH] [--kv-heads NKV]
       [--intermediate F] [--head-dim HD] [--max-pos P] [--attention-bias] [--mlp-bias]
       [--sliding-window W [--max-window-layers K]]
@@ -47,6 +47,12 @@ def rope_scaling_entry(kind, max_pos):
         # derives the factor from that ratio agrees with the ones that read `factor`.
         return {"rope_type": "yarn", "factor": 4.0, "original_max_position_embeddings": max_pos // 4,
                 "beta_fast": 32.0, "beta_slow": 1.0}
+    if kind == "ntk_by_parts":
+        # YaRN's ramp without its attention factor (what ARGS.json's "ntk_by_parts" writes).
+        return {"rope_type": "yarn", "factor": 4.0, "attention_factor": 1.0, "beta_fast": 32.0, "beta_slow": 1.0}
+    if kind == "xpos":
+        # A small scale_base so that a 16-token batch sees the decay.
+        return {"rope_type": "xpos", "scale_base": 8.0}
     raise SystemExit(f"unknown --rope-scaling {kind}")
 
 
@@ -149,7 +155,7 @@ def main(argv=None):
     p.add_argument("--dtype", choices=["f32", "f16", "bf16"], default="f32")
     p.add_argument("--shards", type=int, default=1)
     p.add_argument("--tied", action="store_true")
-    p.add_argument("--rope-scaling", choices=["linear", "dynamic", "llama3", "yarn"])
+    p.add_argument("--rope-scaling", choices=["linear", "dynamic", "llama3", "yarn", "ntk_by_parts", "xpos"])
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--vocab", type=int, default=96)
     p.add_argument("--hidden", type=int, default=32)
