@@ -286,35 +286,12 @@ void pack_b_rows(float* dst, const float* B, int64_t ldb, int p0, int kc, int j0
 }
 
 // Blocks for an L2 under 1 MiB (or unknown): mc 140 x kc 256 A block = 140 KiB; B sliver
-// 32 x 256 = 32 KiB (L1).
+// 32 x 256 = 32 KiB (L1). gemm_kernel_avx512() (gemm_cache.cpp) resizes them for this CPU.
 constexpr GemmKernel kKernel{"avx512", MR, NR, 140, 256, 4096, micro_14x32,
                              pack_a_rows, pack_b_cols, pack_a_cols, pack_b_rows, gemm_skinny_avx2};
 
-// Cache blocks for this CPU's caches. With an L2 of 1 MiB or more, kc 512 and an A block of
-// about 55% of L2 (mc 280 x kc 512 = 560 KiB on 1 MiB): measured on an AMD EPYC (Zen 5, 48 KiB
-// L1d, 1 MiB L2) with tuner-bench-gemm --cpu-time against OpenBLAS, 3-10% faster than 140 x 256
-// on K >= 1024 (half the passes over C) and on K = 512 (one pass instead of two); the 64 KiB
-// B sliver outgrows L1 but streams from L2 beside A. The B panel (kc x nc) keeps to a quarter
-// of L3.
-GemmKernel blocked_for(const CacheSizes& caches) {
-  GemmKernel k = kKernel;
-  if (caches.l2 >= (int64_t(1) << 20)) {
-    k.kc = 512;
-    const int64_t mc = caches.l2 * 55 / 100 / (int64_t(k.kc) * 4) / MR * MR;
-    k.mc = int(mc < 2 * MR ? 2 * MR : mc > 40 * MR ? 40 * MR : mc);
-  }
-  if (caches.l3 > 0) {
-    const int64_t nc = caches.l3 / 4 / (int64_t(k.kc) * 4) / NR * NR;
-    k.nc = int(nc < 16 * NR ? 16 * NR : nc > 4096 ? 4096 : nc);
-  }
-  return k;
-}
-
 }  // namespace
 
-const GemmKernel& gemm_kernel_avx512() {
-  static const GemmKernel kernel = blocked_for(cpu_cache_sizes());
-  return kernel;
-}
+const GemmKernel& gemm_kernel_avx512_base() { return kKernel; }
 
 }  // namespace tuner

@@ -79,7 +79,8 @@ const CacheSizes& cpu_cache_sizes();
 // One per instruction set; each is defined in its own file compiled with that ISA's flags.
 const GemmKernel& gemm_kernel_generic();
 const GemmKernel& gemm_kernel_avx2();
-const GemmKernel& gemm_kernel_avx512();
+const GemmKernel& gemm_kernel_avx512();       // cache blocks for this CPU (gemm_cache.cpp)
+const GemmKernel& gemm_kernel_avx512_base();  // fixed blocks (gemm_avx512.cpp)
 
 // The kernel sgemm uses on this CPU (cpu_features; TUNER_CPU_LIMIT caps it).
 const GemmKernel& gemm_kernel_best();
