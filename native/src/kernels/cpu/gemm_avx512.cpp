@@ -1,8 +1,9 @@
 // sgemm micro-kernel for AVX-512F: a 14 x 32 tile of C in 28 zmm accumulators; each k step loads
-// two vectors of packed B and issues 28 FMAs with A broadcast from memory ({1to16}): 30 of the
-// 32 vector registers. Compiled with -mavx512f (and friends) and only called when
-// cpu_features() reports AVX-512F/BW/DQ/VL. Like gemm_avx2.cpp it uses no standard-library
-// inline functions, so no AVX-512 code can leak into paths that run on other CPUs.
+// two vectors of packed B and issues 28 FMAs, each broadcast of A feeding two (the k loop is in
+// assembly: all 32 vector registers). The transposing packs use 16 x 16 in-register transposes.
+// Compiled with -mavx512f (and friends) and only called when cpu_features() reports
+// AVX-512F/BW/DQ/VL. Like gemm_avx2.cpp it uses no standard-library inline functions and no
+// function-local statics, so no AVX-512 code can leak into paths that run on other CPUs.
 // GCC 12 flags its own _mm512_undefined_*() helpers inside the intrinsics headers.
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #pragma GCC diagnostic ignored "-Wuninitialized"
