@@ -1,7 +1,8 @@
 // The run dashboard in a real browser (Debian chromium driven by playwright-core, offline): the
 // page the extension serves (same HTML builder, same CSP, same bundle from dist/webview) is fed
 // the events of a recorded tiny LoRA run, and the charts' data is checked against those events.
-// The screenshot it takes is checked in as test/e2e/artifacts/dashboard.png.
+// The screenshot it takes is checked in as test/e2e/artifacts/dashboard.png, and its first screen
+// is the walkthrough's picture of the dashboard (walkthroughs/media/dashboard.png).
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -143,7 +144,7 @@ test('buttons send controls; bad host messages are shown, not ignored; screensho
   const upTo30 = recorded.slice(0, recorded.findIndex((e) => e.type === 'step' && e.step === 31));
   const last = upTo30.filter((e): e is StepEvent => e.type === 'step').at(-1)!;
   const lastEval = upTo30.filter((e) => e.type === 'eval').at(-1) as { loss: number };
-  const run = header({ step: 30, loss: last.loss, evalLoss: lastEval.loss, tokensPerS: last.tokens_per_s, etaMs: 10 * last.ms });
+  const run = header({ step: 30, loss: last.loss, evalLoss: lastEval.loss, tokensPerS: last.tokens_per_s, etaMs: 42_000 });
   await post(page, { v: 1, type: 'init', run, events: upTo30, runs: [{ id: 'other', label: '20261123-140000 (other)' }] });
   assert.equal(await page.textContent('#fact-loss'), String(Number(last.loss.toPrecision(4))));
   await page.click('#btn-pause');
@@ -164,6 +165,8 @@ test('buttons send controls; bad host messages are shown, not ignored; screensho
   assert.deepEqual(compared.map((d) => [d.label, !!d.compare]), [['train loss', false], ['eval loss', false], ['train loss (20261123-140000)', true]]);
   assert.equal(compared[2].points.length, 40);
   await page.screenshot({ path: path.join(ROOT, 'test', 'e2e', 'artifacts', 'dashboard.png'), fullPage: true });
+  // The walkthrough's "Watch the dashboard" picture: what the panel shows first, from this page.
+  await page.screenshot({ path: path.join(ROOT, 'walkthroughs', 'media', 'dashboard.png') });
   await page.evaluate(() => window.postMessage({ v: 99, type: 'init' }, '*'));
   assert.match((await page.textContent('#run-error')) ?? '', /version 99/);
   assert.deepEqual(problems, []);
