@@ -124,16 +124,20 @@ export const planningEstimate: Estimator = (args, ctx) => {
     b.optimizer = L * (opt + (compute === 2 ? 4 : 0));
     if (quant !== 'none') b.dequant = Math.max(...Object.values(layerLinears(s)).map(([o, i]) => o * i)) * compute;
   }
-  const B = args.batch_size, T = args.max_length;
+  // DPO: each pair is two sequences, chosen and rejected, in the same micro-batch.
+  const pairs = args.stage === 'dpo' ? 2 : 1;
+  const B = args.batch_size * pairs, T = args.max_length;
   // Attention scores: a T×T matrix per head where the engine materialises them; flash-style
   // attention (the CUDA backend, PyTorch's SDPA) keeps one log-sum-exp per row instead.
   const scoresPerToken = engineSupport.attention(device) === 'materialized' ? s.numHeads * T * 2 : s.numHeads * 4;
-  const perTokenLayer = args.gradient_checkpointing ? s.hiddenSize * compute * 2 : s.hiddenSize * compute * 16 + s.intermediateSize * compute * 3;
+  // With checkpointing each layer keeps only its input (the engine's recompute_layer; HF and torchtune alike).
+  const perTokenLayer = args.gradient_checkpointing ? s.hiddenSize * compute : s.hiddenSize * compute * 16 + s.intermediateSize * compute * 3;
   const attention = args.gradient_checkpointing ? 0 : scoresPerToken * compute;
   const layersLive = args.gradient_checkpointing ? s.numLayers + 1 : s.numLayers;
   b.activations = B * T * layersLive * (perTokenLayer + attention);
   if (args.gradient_checkpointing) b.activations += B * T * (s.hiddenSize * 16 + s.intermediateSize * 3 + scoresPerToken) * compute;
-  b.logits = B * T * s.vocabSize * 4 * 2;
+  // One fp32 logits buffer, its gradient written in place (the CPU engine; chunked cross-entropy on GPUs).
+  b.logits = B * T * s.vocabSize * 4;
   b.overhead = device === 'cuda' ? 0.6 * GiB : 0.3 * GiB;
   const memoryBytes = Object.values(b).reduce((a, x) => a + x, 0);
   const budgetBytes = deviceBudget(device, hw, ctx.memoryLimitBytes);
@@ -145,9 +149,9 @@ export const planningEstimate: Estimator = (args, ctx) => {
     const sequences = args.packing ? Math.ceil((kept * tokensPerRecord) / T) : kept;
     const perStep = B * args.gradient_accumulation * Math.max(1, device === 'cuda' ? args.gpus : 1);
     optimizerSteps = args.max_steps ?? Math.max(1, Math.ceil((sequences / perStep) * args.epochs));
-    const tokens = optimizerSteps * perStep * (args.packing ? T : tokensPerRecord);
+    const tokens = optimizerSteps * perStep * (args.packing ? T : tokensPerRecord) * pairs;
     // The engine's count: causal attention, adapters' own products, checkpointing's recompute.
-    const flopsPerToken = trainingFlopsPerToken(s, args);
+    const flopsPerToken = trainingFlopsPerToken(s, args) + (pairs > 1 && (args.method === 'lora' || args.method === 'qlora') ? 2 * P : 0); // DPO's reference forward
     const gpus = Math.min(args.gpus, hw.gpus.length);
     const rate = device === 'cuda' ? gpuFlops(hw.gpus[0]) * gpus : cpuFlops(hw);
     seconds = (tokens * flopsPerToken) / rate;

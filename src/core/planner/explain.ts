@@ -59,7 +59,7 @@ export function timeSentence(e: PlanEstimate | undefined, hw: HardwareProfile): 
 export function tradeOffsSentence(a: ResolvedArgs, d: DatasetInfo | undefined, model?: LocalModel): string {
   const given: string[] = [];
   if (a.method === 'lora' || a.method === 'qlora') given.push(`adapters (rank ${a.lora_rank}) instead of every weight: far less memory and compute per step, less capacity to learn a new domain than full fine-tuning`);
-  if (a.method === 'qlora' || a.quantization !== 'none') given.push(`a ${a.quantization === 'none' ? 'nf4' : a.quantization} base: a little quantization error in the frozen weights`);
+  if (a.method === 'qlora' || a.quantization !== 'none') given.push(`the frozen base stored as ${a.quantization === 'none' ? 'nf4' : a.quantization}: a little quantization error in its weights`);
   if (a.method === 'lomo') given.push('LOMO: plain SGD fused into backward, no AdamW moments');
   const cut = d ? truncation(d, a.max_length) : undefined;
   if (cut && cut.records > 0) given.push(`the ends of ${formatCount(cut.records)} records longer than ${a.max_length} tokens`);

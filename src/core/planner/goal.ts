@@ -41,6 +41,8 @@ export interface GoalIntent {
   pretraining?: boolean;
   /** "use less memory": a smaller micro-batch and recomputed activations, the rest kept. */
   lessMemory?: boolean;
+  /** "DPO", "preference pairs": train on chosen / rejected pairs (stage dpo). */
+  preference?: boolean;
   /** Parts of the goal that say what the user wants but set nothing the planner acts on. */
   unacted?: string[];
 }
@@ -151,6 +153,7 @@ function parseFields(text: string): GoalIntent {
   if (/\bless (?:memory|ram|vram)\b|\blower memory\b|\bsave memory\b|\bsmaller (?:memory )?footprint\b|\bless gpu memory\b/.test(lower)) g.lessMemory = true;
 
   if (/\bcontinu\w* (?:the )?pre-?train\w*|\bpre-?train(?:ing)? (?:it )?(?:on|with|further)\b|\bdomain[- ]adapt\w*|\bcontinued pre-?training\b/.test(lower)) g.pretraining = true;
+  if (/\bdpo\b|\bpreference (?:pairs?|data|optimi[sz]ation|tuning|training)\b|\bchosen (?:and|\/|or) rejected\b/.test(lower)) g.preference = true;
   if (/\bpack(?:ing)?\b/.test(lower)) g.packing = !/\bno packing\b|\bwithout packing\b/.test(lower);
   if (/gradient checkpointing|activation checkpointing/.test(lower)) g.gradientCheckpointing = !/\bno (?:gradient|activation) checkpointing\b/.test(lower);
   return g;

@@ -27,7 +27,7 @@ export interface PracticalInput {
 export function impracticalWarning(p: PracticalInput): string | undefined {
   const { seconds } = p.estimate;
   if (seconds === undefined || seconds <= IMPRACTICAL_SECONDS) return undefined;
-  const where = p.estimate.device === 'cuda' ? `${p.hardware.gpus.length} GPU${p.hardware.gpus.length === 1 ? '' : 's'}` : `this machine's CPU, ${p.hardware.cores} cores,`;
+  const where = p.estimate.device === 'cuda' ? `${p.hardware.gpus.length} GPU${p.hardware.gpus.length === 1 ? '' : 's'}` : `this machine's CPU (${p.hardware.cores} cores)`;
   const alternatives: string[] = [];
   const quicker = p.models
     .filter((m) => m.params < p.model.params)

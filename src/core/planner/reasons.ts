@@ -48,6 +48,7 @@ export function reasonFor(field: ArgsFieldName, a: ResolvedArgs, c: ReasonContex
     case 'optimizer':
       return join(asked, a.optimizer === 'lion' ? 'Lion keeps one moment instead of two: less memory, needs a smaller learning rate' : a.optimizer === 'sgd' ? 'LOMO fuses a plain SGD step into backward' : 'AdamW: the robust default');
     case 'learning_rate':
+      if (a.stage === 'dpo') return join(asked, `${a.learning_rate}: DPO moves a tuned model with a far smaller step than SFT (LLaMA-Factory's DPO example and Unsloth use 5e-6 with adapters)`);
       return join(asked, `${a.learning_rate} is a usual peak for ${a.method}${c.model && c.model.params >= 30e9 && a.method !== 'lomo' ? ' on a model this large (the QLoRA paper used 1e-4 from 33B, 2e-4 below)' : ''}${a.optimizer === 'lion' ? ' with Lion (3-10x below AdamW)' : ''}`);
     case 'weight_decay':
       return a.weight_decay > 0 ? 'Lion needs stronger decoupled decay than AdamW' : 'no decay: adapters and short runs rarely need it';
@@ -82,9 +83,14 @@ export function reasonFor(field: ArgsFieldName, a: ResolvedArgs, c: ReasonContex
     case 'model_name':
       return join(asked, 'replaces [MODEL NAME] in the data');
     case 'packing':
+      if (a.stage === 'dpo') return 'off: DPO scores each answer as a sequence of its own';
       return join(asked, a.packing ? 'short records share a sequence: fewer wasted padding tokens' : 'one record per sequence: simplest, no cross-record attention');
     case 'eval_data':
       return join(asked, 'held-out records to watch for overfitting');
+    case 'stage':
+      return join(asked, a.stage === 'dpo' ? `preference pairs: DPO raises each chosen answer's likelihood over the rejected one's, relative to the model before tuning${a.method === 'lora' || a.method === 'qlora' ? ' (the base with adapters off, so no second copy of the model)' : ''}` : 'next-token loss on the answers');
+    case 'pref_beta':
+      return `beta ${a.pref_beta}: how far the tuned model may move from the reference (TRL's and LLaMA-Factory's default)`;
     case 'train_on_responses_only':
       return 'loss on the answers only: the model learns to answer, not to echo prompts';
     default:

@@ -53,7 +53,7 @@ export const PLAN_KEYS: ArgsFieldName[] = [
   'model', 'model_name', 'data', 'eval_data', 'eval_split', 'method', 'quantization', 'lora_rank', 'lora_alpha', 'lora_dropout',
   'lora_target_modules', 'optimizer', 'learning_rate', 'weight_decay', 'schedule', 'warmup_steps', 'epochs', 'max_steps',
   'batch_size', 'gradient_accumulation', 'max_length', 'packing', 'gradient_checkpointing', 'precision', 'device', 'gpus',
-  'save_interval', 'output_dir',
+  'save_interval', 'output_dir', 'stage', 'pref_beta',
 ];
 /** Fewer records than this is small data: more epochs, no eval split. */
 const SMALL_DATA = 500;
@@ -65,7 +65,10 @@ const ADAPTER_KEYS = new Set<string>(['lora_rank', 'lora_alpha', 'lora_dropout',
  * Peak learning rate by method and model size: adapters 2e-4, and 1e-4 from about 30B
  * parameters (the QLoRA paper's 7B/13B vs 33B/65B settings); full tuning 2e-5, 1e-5 from 30B.
  */
-function baseLearningRate(method: Method, optimizer: string, params: number): number {
+function baseLearningRate(method: Method, optimizer: string, params: number, dpo = false): number {
+  // DPO: 5e-6 with adapters (LLaMA-Factory's llama3_lora_dpo.yaml, Unsloth's DPO notebooks),
+  // 5e-7 for every weight (the Zephyr recipe's full DPO).
+  if (dpo) return method === 'full' || method === 'lomo' ? 5e-7 : 5e-6;
   const large = params >= 30e9;
   const lr = method === 'full' ? (large ? 1e-5 : 2e-5) : method === 'lomo' ? 1e-3 : large ? 1e-4 : 2e-4;
   return optimizer === 'lion' ? lr / 5 : lr;
@@ -81,6 +84,7 @@ export function toWrittenArgs(a: ResolvedArgs, keep: Partial<Args> = {}): Args {
     if (k === 'epochs' && a.max_steps !== undefined) continue;
     if (k === 'eval_split' && a.eval_data !== undefined) continue;
     if (k === 'gpus' && a.device === 'cpu') continue;
+    if ((k === 'stage' || k === 'pref_beta') && a.stage !== 'dpo') continue;
     if (typeof v === 'number' && !Number.isInteger(v)) v = Number(v.toPrecision(3));
     out[k] = v;
   }
@@ -148,7 +152,14 @@ export function planWithRules(input: RulePlanInput): PlanResult {
     a.lora_dropout = 0.05;
     a.schedule = 'cosine';
   }
-  const pretraining = g.pretraining === true || (fresh && input.dataset?.format === 'text');
+  // Preference pairs (prompt / chosen / rejected): DPO, never packed (each answer is scored as a sequence).
+  const dpo = g.preference === true || (fresh && input.dataset?.format === 'preference') || (!fresh && a.stage === 'dpo');
+  if (dpo) {
+    a.stage = 'dpo';
+    a.packing = false;
+    if (g.preference) stated.add('stage');
+  }
+  const pretraining = !dpo && (g.pretraining === true || (fresh && input.dataset?.format === 'text'));
   const cpt = pretraining && fresh ? applyPretrainingRecipe(a, model.spec.maxPositions, records) : undefined;
   if (cpt) warnings.push(cpt);
   if (g.maxLength) { a.max_length = g.maxLength; stated.add('max_length'); }
@@ -192,7 +203,13 @@ export function planWithRules(input: RulePlanInput): PlanResult {
   const ctx = { model: model.spec, hardware: hw, memoryLimitBytes: g.memoryLimitBytes, dataset: input.dataset ? { records: input.dataset.records, meanTokens: input.dataset.tokens.mean } : undefined };
   const memoryBefore = lessMemory ? input.estimator(a, ctx).memoryBytes : 0;
   const recompute = lessMemory && engine.refuses({ ...a, gradient_checkpointing: true }, engineDevice, model.spec) === undefined ? true : undefined;
-  const fit = fitToMemory(a, ctx, input.estimator, {
+  // A follow-up that names nothing about memory or method keeps the current batch, method and
+  // recomputation when they still fit: only what the turn names changes.
+  const unchanged = !fresh && !g.batchSize && !lessMemory && g.memoryLimitBytes === undefined && g.method === undefined && g.quantization === undefined && g.gradientCheckpointing === undefined;
+  const asIs = unchanged ? input.estimator(a, ctx) : undefined;
+  const fit = asIs?.fits && engine.refuses(a, engineDevice, model.spec) === undefined
+    ? { args: { ...a }, estimate: asIs, adjustments: [] as string[], refused: {} as Partial<Record<Method, string>>, noneAccepted: false }
+    : fitToMemory(a, ctx, input.estimator, {
     methods,
     quantization: g.quantization ?? (current && !g.method ? current.quantization : undefined),
     batchSizes,
@@ -212,7 +229,7 @@ export function planWithRules(input: RulePlanInput): PlanResult {
     warnings.push(`${wanted} is not something ${onDevice} can run (${fit.refused[wanted]}), so the plan uses ${p.method}.`);
   } else if (p.method !== wanted) note.method = `${wanted} needs more than the ${(fit.estimate.budgetBytes / 1024 ** 3).toFixed(0)} GB available`;
   if (fit.adjustments.some((x) => x.startsWith('max_length'))) note.max_length = fit.adjustments.find((x) => x.startsWith('max_length'));
-  if (lrChanged && g.learningRate === undefined) p.learning_rate = baseLearningRate(p.method, p.optimizer, model.params) * (cpt && (p.method === 'lora' || p.method === 'qlora') ? 0.5 : 1);
+  if (lrChanged && g.learningRate === undefined) p.learning_rate = baseLearningRate(p.method, p.optimizer, model.params, p.stage === 'dpo') * (cpt && (p.method === 'lora' || p.method === 'qlora') ? 0.5 : 1);
   if (g.learningRate !== undefined) { p.learning_rate = g.learningRate; stated.add('learning_rate'); }
   if (g.memoryLimitBytes) { note.batch_size = `you set a limit of ${(g.memoryLimitBytes / 1024 ** 3).toFixed(0)} GB`; }
 

@@ -20,7 +20,8 @@ export function applySpeedWish(a: ResolvedArgs, g: GoalIntent, dataset: DatasetI
   const changes: string[] = [];
   const records = dataset?.records ?? 0;
   if (g.speed === 'fast') {
-    if (g.packing === undefined && !a.packing && dataset && dataset.tokens.sampled > 0 && dataset.tokens.mean * 2 <= a.max_length) {
+    // DPO scores each answer as a sequence of its own: its records are never packed.
+    if (g.packing === undefined && !a.packing && a.stage !== 'dpo' && dataset && dataset.tokens.sampled > 0 && dataset.tokens.mean * 2 <= a.max_length) {
       a.packing = true;
       changes.push(`packing on: records average ${dataset.tokens.mean} tokens of ${a.max_length}, so sharing sequences computes far fewer padding tokens`);
     }
