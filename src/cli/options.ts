@@ -16,7 +16,8 @@ export const USAGE = `Usage: tuner [ARGS.json] [options]        (from a clone: n
 
 Fine-tunes a model as ARGS.json says, merges the adapter into the model, quantizes it (a folder
 Tuner runs, and a GGUF file for llama.cpp / Ollama), and shows the base and the tuned model's
-answers to the same questions.
+answers to the same questions. The run's adapter (or full model) is copied to ARGS.json's
+output_dir as <output_dir>/adapter (or /model), as the editor does; the run folder keeps it too.
 Without ARGS.json it runs samples/ARGS.json: the starter model (models/starter) learns a new
 name from samples/identity.jsonl.
 

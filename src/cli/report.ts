@@ -80,6 +80,8 @@ export function formatSummary(r: PipelineResult, quant: string, show: (p: string
   lines.push('', `Time: ${r.stages.map((s) => `${s.stage} ${formatSeconds(s.seconds)}`).join(', ')}; total ${formatSeconds(total)}`);
   lines.push(`Run folder:  ${show(r.runDir)}`);
   lines.push(`Tuned model: ${show(r.tunedDir)}${r.adapterDir ? ` (LoRA adapter: ${show(r.adapterDir)})` : ''}`);
+  if (r.published?.dir) lines.push(`Copied to:   ${show(r.published.dir)} (ARGS.json output_dir)`);
+  else if (r.published?.problem) lines.push(`Not copied to output_dir: ${r.published.problem}`);
   if (r.quantized) lines.push(`Quantized:   ${show(r.quantized.out)} (${formatBytes(r.quantized.bytes)}, ${r.quantized.quant})`);
   if (r.gguf) lines.push(`GGUF:        ${show(r.gguf.out)} (${formatBytes(r.gguf.bytes)}, ${r.gguf.type})`);
   return lines.join('\n') + '\n';

@@ -75,6 +75,15 @@ describe('npm start', { skip }, () => {
     assert.ok(report.runDir.startsWith(work));
   });
 
+  test('copies the adapter to ARGS.json\'s output_dir (./output by default), as the editor does, and says so', () => {
+    const copy = path.join(work, 'output', 'adapter');
+    assert.deepEqual(report.published, { dir: copy });
+    for (const f of ['adapter_config.json', 'adapter_model.safetensors']) {
+      assert.deepEqual(fs.readFileSync(path.join(copy, f)), fs.readFileSync(path.join(report.runDir, 'adapter', f)), `${f} is the run's`);
+    }
+    assert.match(stdout, /Copied to: +\S*output\/adapter \(ARGS\.json output_dir\)/);
+  });
+
   test('the tuned model answers with the name the data taught it; the base with its own', () => {
     const byPrompt = new Map(report.answers.map((a) => [a.prompt, a]));
     for (const q of ['Who are you?', 'What is your name?']) {

@@ -14,7 +14,7 @@ import { exportGguf, mergeAdapter, quantizeModel, type ExportToolOptions, type G
 import { InferenceClient } from '../engine/infer-client';
 import type { QuantName } from '../engine/infer-addon';
 import type { StartEvent, StepEvent } from '../engine/protocol';
-import { RunManager } from '../run/run-manager';
+import { RunManager, type PublishedOutput } from '../run/run-manager';
 import { RunStore } from '../run/run-store';
 import { answerPrompts, type ModelAnswer } from './answers';
 
@@ -65,6 +65,8 @@ export interface PipelineResult {
   stages: { stage: PipelineStage; seconds: number }[];
   answers: { prompt: string; base: ModelAnswer; tuned: ModelAnswer }[];
   finalLoss: number | null;
+  /** Where the run's adapter (or model) was copied: ARGS.json's output_dir, as in the editor; or why not. */
+  published: PublishedOutput | undefined;
 }
 
 /** Files that make a trained full model folder usable on its own (the trainer writes weights + config). */
@@ -177,5 +179,5 @@ export async function runPipeline(opts: PipelineOptions, listener: PipelineListe
       await client.dispose();
     }
   }
-  return { runDir, tunedDir, adapterDir, merge, quantized, gguf, stages, answers, finalLoss };
+  return { runDir, tunedDir, adapterDir, merge, quantized, gguf, stages, answers, finalLoss, published: manager.publishedOutput(session.record.id) };
 }

@@ -54,6 +54,7 @@ describe('tuner console output', () => {
       stages: [{ stage: 'prepare', seconds: 1 }, { stage: 'train', seconds: 30 }],
       answers: [{ prompt: 'Who are you?', base: answer('Who are you?', 'I am Starter.'), tuned: answer('Who are you?', 'I am Pip.') }],
       finalLoss: 0.2,
+      published: { dir: '/w/output/adapter' },
     };
     const text = formatSummary(result, 'int8', (p) => p.replace('/w/', ''));
     assert.match(text, /Q: Who are you\?\n {5}before: I am Starter\.\n {5}after: {2}I am Pip\./);
@@ -61,5 +62,8 @@ describe('tuner console output', () => {
     assert.match(text, /Tuned model: runs\/1\/merged \(LoRA adapter: runs\/1\/adapter\)/);
     assert.match(text, /Quantized: +runs\/1\/tuned-int8 \(2\.67 MiB, int8\)/);
     assert.match(text, /GGUF: +runs\/1\/tuned\.q8_0\.gguf \(2\.86 MiB, q8_0\)/);
+    assert.match(text, /Copied to: +output\/adapter \(ARGS\.json output_dir\)/);
+    const refused = formatSummary({ ...result, published: { problem: 'output_dir ../x leads outside the workspace' } }, 'int8', (p) => p);
+    assert.match(refused, /Not copied to output_dir: output_dir \.\.\/x leads outside the workspace/);
   });
 });
