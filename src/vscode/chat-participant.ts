@@ -66,15 +66,15 @@ function history(context: vscode.ChatContext): { user: string; reply: string }[]
 
 async function showPlan(turn: PlanTurn, argsUri: vscode.Uri, stream: RecordingStream, deps: Deps, goal?: string): Promise<Record<string, unknown>> {
   stream.markdown(renderPlan(turn));
-  if (turn.kind === 'question') stream.button({ title: 'Answer with quick picks…', command: 'tuner.planFineTune', arguments: [{ goal }] });
+  if (turn.kind === 'question') stream.button({ title: vscode.l10n.t('Answer with quick picks…'), command: 'tuner.planFineTune', arguments: [{ goal }] });
   if (turn.kind !== 'plan' || !turn.args) return { kind: turn.kind, source: turn.source };
   const previous = await writeFileEdit(argsUri, argsText(turn.args), '@tuner plan');
   const rel = vscode.workspace.asRelativePath(argsUri);
-  stream.markdown(`\n\nWrote \`${rel}\` (undo with Ctrl+Z in the editor).`);
-  stream.button({ title: 'Start fine-tune', command: START_COMMAND, arguments: [argsUri] });
-  stream.button({ title: 'Open ARGS.json', command: 'vscode.open', arguments: [argsUri] });
+  stream.markdown(vscode.l10n.t('\n\nWrote `{0}` (undo with Ctrl+Z in the editor).', rel));
+  stream.button({ title: vscode.l10n.t('Start fine-tune'), command: START_COMMAND, arguments: [argsUri] });
+  stream.button({ title: vscode.l10n.t('Open ARGS.json'), command: 'vscode.open', arguments: [argsUri] });
   if (previous !== undefined && previous !== argsText(turn.args)) {
-    stream.button({ title: 'Show changes', command: 'vscode.diff', arguments: [deps.previous.remember(argsUri, previous), argsUri, `${rel}: before ↔ @tuner`] });
+    stream.button({ title: vscode.l10n.t('Show changes'), command: 'vscode.diff', arguments: [deps.previous.remember(argsUri, previous), argsUri, `${rel}: before ↔ @tuner`] });
   }
   log.info(`@tuner: wrote ${argsUri.fsPath} (${turn.args.method}, planned by ${turn.source})`);
   return { kind: 'plan', source: turn.source, argsUri: argsUri.toString() };
@@ -109,17 +109,17 @@ function cachedProbe(dir: string): Promise<HardwareProfile> {
 async function handle(request: vscode.ChatRequest, context: vscode.ChatContext, stream: RecordingStream, token: vscode.CancellationToken, deps: Deps): Promise<Record<string, unknown>> {
   const folder = vscode.workspace.workspaceFolders?.[0];
   if (!folder) {
-    stream.markdown('Open the folder with your data (and model) first: @tuner writes `ARGS.json` into it.');
+    stream.markdown(vscode.l10n.t('Open the folder with your data (and model) first: @tuner writes `ARGS.json` into it.'));
     return { kind: 'no-folder' };
   }
   // /hardware and /explain only read; planning, /fix and /readme write files, and planning
   // sends the workspace's data description to a model: those wait for a trusted workspace.
   if (request.command !== 'hardware' && request.command !== 'explain' && !(await trustedOrAsk('@tuner planning'))) {
-    stream.markdown('This folder is in Restricted Mode: @tuner writes `ARGS.json` and reads the data only in a trusted workspace. Trust the folder (Workspaces: Manage Workspace Trust), then ask again; `/hardware` and `/explain` work as they are.');
+    stream.markdown(vscode.l10n.t('This folder is in Restricted Mode: @tuner writes `ARGS.json` and reads the data only in a trusted workspace. Trust the folder (Workspaces: Manage Workspace Trust), then ask again; `/hardware` and `/explain` work as they are.'));
     return { kind: 'untrusted' };
   }
   const argsUri = findArgsFile(folder);
-  stream.progress('Probing this machine…');
+  stream.progress(vscode.l10n.t('Probing this machine…'));
   const hardware = await cachedProbe(folder.uri.fsPath);
   const env = workspaceEnvironment({ workspaceDir: path.dirname(argsUri.fsPath), hardware, cpuSpeed: await workspaceCpuSpeed(path.dirname(argsUri.fsPath)) });
   const existing = await readArgs(argsUri);
@@ -130,13 +130,13 @@ async function handle(request: vscode.ChatRequest, context: vscode.ChatContext, 
       stream.markdown(renderHardware(hardware));
       return { kind: 'hardware' };
     case 'explain':
-      if (!existing.check) stream.markdown('There is no `ARGS.json` yet: describe your goal to @tuner and it writes one.');
-      else if (!existing.check.args) stream.markdown(`${badArgs()}\n\nRun \`@tuner /fix\`.`);
+      if (!existing.check) stream.markdown(vscode.l10n.t('There is no `ARGS.json` yet: describe your goal to @tuner and it writes one.'));
+      else if (!existing.check.args) stream.markdown(vscode.l10n.t('{0}\n\nRun `@tuner /fix`.', badArgs()));
       else stream.markdown(explain(env, existing.check.args));
       return { kind: 'explain' };
     case 'fix': {
       if (!existing.check || existing.text === undefined) {
-        stream.markdown('There is no `ARGS.json` to fix.');
+        stream.markdown(vscode.l10n.t('There is no `ARGS.json` to fix.'));
         return { kind: 'fix' };
       }
       // Every preferred quick fix at once (the same edits the editor offers), then re-fit memory.
@@ -154,18 +154,18 @@ async function handle(request: vscode.ChatRequest, context: vscode.ChatContext, 
       const rel = vscode.workspace.asRelativePath(argsUri);
       if (text !== existing.text) {
         await writeFileEdit(argsUri, text, '@tuner fix');
-        stream.markdown(`Applied ${edits.length} quick fix${edits.length === 1 ? '' : 'es'} to \`${rel}\` (undo with Ctrl+Z).\n\n`);
+        stream.markdown(edits.length === 1 ? vscode.l10n.t('Applied 1 quick fix to `{0}` (undo with Ctrl+Z).\n\n', rel) : vscode.l10n.t('Applied {0} quick fixes to `{1}` (undo with Ctrl+Z).\n\n', edits.length, rel));
       }
       const fixed = validateArgsText(text);
       if (!fixed.args) {
-        stream.markdown(`Still to fix by hand: ${fixed.problems.filter((p) => p.severity === 'error').map((p) => `line ${p.range.line + 1}: ${p.message}`).join(' ')}`);
-        stream.button({ title: 'Open ARGS.json', command: 'vscode.open', arguments: [argsUri] });
+        stream.markdown(vscode.l10n.t('Still to fix by hand: {0}', fixed.problems.filter((p) => p.severity === 'error').map((p) => `line ${p.range.line + 1}: ${p.message}`).join(' ')));
+        stream.button({ title: vscode.l10n.t('Open ARGS.json'), command: 'vscode.open', arguments: [argsUri] });
         return { kind: 'fix', fixes: edits.length };
       }
       const check = checkPlan(fixed.args, env);
       if (check.ok) {
-        stream.markdown(`\`${rel}\` is valid and fits. ${estimateLine(check.estimate)}`);
-        stream.button({ title: 'Start fine-tune', command: START_COMMAND, arguments: [argsUri] });
+        stream.markdown(vscode.l10n.t('`{0}` is valid and fits. {1}', rel, estimateLine(check.estimate)));
+        stream.button({ title: vscode.l10n.t('Start fine-tune'), command: START_COMMAND, arguments: [argsUri] });
         return { kind: 'fix', fixes: edits.length };
       }
       if (!check.estimate) {
@@ -192,13 +192,13 @@ async function handle(request: vscode.ChatRequest, context: vscode.ChatContext, 
       const estimate = model ? env.estimator(resolveArgs(args), { model: model.spec, hardware: target, dataset: shape }) : undefined;
       const readmeUri = vscode.Uri.joinPath(argsUri, '..', README_FILE);
       await writeFileEdit(readmeUri, renderTrainingReadme({ args, argsFile: path.basename(argsUri.fsPath), model, estimate, hardware: target, modelBytes: modelBytes(model?.dir) }), '@tuner README');
-      stream.markdown(`Wrote \`${vscode.workspace.asRelativePath(readmeUri)}\`: hardware it needs, the data bundle to copy, the \`tuner-train\` command line and how to resume.`);
-      stream.button({ title: `Open ${README_FILE}`, command: 'vscode.open', arguments: [readmeUri] });
+      stream.markdown(vscode.l10n.t('Wrote `{0}`: hardware it needs, the data bundle to copy, the `tuner-train` command line and how to resume.', vscode.workspace.asRelativePath(readmeUri)));
+      stream.button({ title: vscode.l10n.t('Open {0}', README_FILE), command: 'vscode.open', arguments: [readmeUri] });
       return { kind: 'readme', readmeUri: readmeUri.toString() };
     }
     default: {
       if (!request.prompt.trim()) {
-        stream.markdown('Describe what the model should learn, e.g. *"answer our support tickets in a friendly tone from ./tickets.jsonl"*. I will pick the method, the memory settings and the hyper-parameters for this machine and write `ARGS.json`.');
+        stream.markdown(vscode.l10n.t('Describe what the model should learn, e.g. *"answer our support tickets in a friendly tone from ./tickets.jsonl"*. I will pick the method, the memory settings and the hyper-parameters for this machine and write `ARGS.json`.'));
         return { kind: 'empty' };
       }
       const past = history(context);
@@ -206,9 +206,9 @@ async function handle(request: vscode.ChatRequest, context: vscode.ChatContext, 
       const { backend, note } = await chooseBackend(request, deps.secrets);
       const ac = new AbortController();
       const sub = token.onCancellationRequested(() => ac.abort());
-      stream.progress(backend ? `Planning with ${backend.label}…` : 'Planning…');
+      stream.progress(backend ? vscode.l10n.t('Planning with {0}…', backend.label) : vscode.l10n.t('Planning…'));
       try {
-        const turn = await planTurn({ goal: request.prompt, history: past, current, env, backend, workspaceName: folder.name, loop: { signal: ac.signal, timeoutMs: Config.planner().timeoutMs, onEvent: (e) => e.type === 'tool' && stream.progress(`${e.name.replace(/_/g, ' ')}${e.ok ? '' : ' (rejected, retrying)'}…`) } });
+        const turn = await planTurn({ goal: request.prompt, history: past, current, env, backend, workspaceName: folder.name, loop: { signal: ac.signal, timeoutMs: Config.planner().timeoutMs, onEvent: (e) => e.type === 'tool' && stream.progress(e.ok ? vscode.l10n.t('{0}…', e.name.replace(/_/g, ' ')) : vscode.l10n.t('{0} (rejected, retrying)…', e.name.replace(/_/g, ' '))) } });
         if (note) turn.notes.unshift(note);
         return await showPlan(turn, argsUri, stream, deps, request.prompt);
       } finally {
@@ -234,7 +234,7 @@ export function registerChatParticipant(ctx: vscode.ExtensionContext, secrets: P
       return { metadata };
     } catch (err) {
       log.error(`@tuner ${request.command ?? 'plan'} failed`, err);
-      stream.markdown(`\n\n**Tuner could not finish this:** ${errorMessage(err)}`);
+      stream.markdown(vscode.l10n.t('\n\n**Tuner could not finish this:** {0}', errorMessage(err)));
       stream.turn.metadata = { kind: 'error' };
       return { errorDetails: { message: errorMessage(err) }, metadata: { kind: 'error' } };
     } finally {

@@ -45,7 +45,7 @@ export interface PlanCommandResult {
   explanation: string;
 }
 
-const BROWSE = '$(folder-opened) Choose…';
+const browse = () => vscode.l10n.t('$(folder-opened) Choose…');
 
 /** "./x/y" for a path under the folder of ARGS.json, as ARGS.json writes it; absolute otherwise. */
 function refOf(base: string, p: string): string {
@@ -57,7 +57,7 @@ function refOf(base: string, p: string): string {
 async function ask(q: Question, base: string): Promise<string | undefined> {
   type Item = vscode.QuickPickItem & { value?: string };
   const items: Item[] = q.choices.map((c) => ({ label: c.label, detail: c.detail, value: c.value, description: c.value === q.stated ? '(from your goal)' : undefined }));
-  if (q.id !== 'method') items.push({ label: BROWSE, detail: q.id === 'model' ? 'a Hugging Face model folder (config.json, *.safetensors, tokenizer.json)' : 'a JSON lines file, one record per line' });
+  if (q.id !== 'method') items.push({ label: browse(), detail: q.id === 'model' ? vscode.l10n.t('a Hugging Face model folder (config.json, *.safetensors, tokenizer.json)') : vscode.l10n.t('a JSON lines file, one record per line') });
   const picked = await vscode.window.showQuickPick(items, { title: q.title, placeHolder: q.why, ignoreFocusOut: true, matchOnDetail: true });
   if (!picked) return undefined;
   if (picked.value !== undefined) return picked.value;
@@ -89,11 +89,11 @@ export async function planFineTune(explanations: PlanExplanations, given: PlanCo
   if (!folder) throw new Error('open the folder with your data (and model) first: the plan is written to ARGS.json in it');
   if (!(await trustedOrAsk('Planning a fine-tune'))) return undefined;
   const goal = given.goal ?? (await vscode.window.showInputBox({
-    title: 'Plan a Fine-tune (1/4): the goal',
-    prompt: 'What should the model learn? Name a model folder, a data file, a method or a memory limit if you know them.',
-    placeHolder: 'e.g. answer our support tickets in a friendly tone',
+    title: vscode.l10n.t('Plan a Fine-tune (1/4): the goal'),
+    prompt: vscode.l10n.t('What should the model learn? Name a model folder, a data file, a method or a memory limit if you know them.'),
+    placeHolder: vscode.l10n.t('e.g. answer our support tickets in a friendly tone'),
     ignoreFocusOut: true,
-    validateInput: (v) => (v.trim() ? undefined : 'Describe the goal in a few words'),
+    validateInput: (v) => (v.trim() ? undefined : vscode.l10n.t('Describe the goal in a few words')),
   }));
   if (goal === undefined) return undefined;
   const argsUri = findArgsFile(folder);
@@ -114,15 +114,15 @@ export async function planFineTune(explanations: PlanExplanations, given: PlanCo
   await vscode.commands.executeCommand('markdown.showPreviewToSide', explanations.add(text));
   if (turn.kind !== 'plan' || !turn.args) {
     const why = [...turn.questions, ...turn.notes].join(' ') || 'the plan does not pass its checks';
-    void vscode.window.showWarningMessage(`Tuner: no plan written: ${why}`);
+    void vscode.window.showWarningMessage(vscode.l10n.t('Tuner: no plan written: {0}', why));
     return { kind: turn.kind, explanation: text };
   }
   await writeFileEdit(argsUri, argsText(turn.args), 'Tuner: Plan a Fine-tune');
   const rel = vscode.workspace.asRelativePath(argsUri);
   log.info(`Plan a Fine-tune: wrote ${argsUri.fsPath} (${turn.args.method}, planned by ${turn.source})`);
-  void vscode.window.showInformationMessage(`Tuner: wrote ${rel} (${turn.args.method}; undo with Ctrl+Z in the editor). The preview says why each value was chosen.`, 'Start Fine-tune', 'Open ARGS.json').then((choice) => {
-    if (choice === 'Start Fine-tune') void vscode.commands.executeCommand('tuner.startRun', argsUri);
-    if (choice === 'Open ARGS.json') void vscode.commands.executeCommand('vscode.open', argsUri);
+  void vscode.window.showInformationMessage(vscode.l10n.t('Tuner: wrote {0} ({1}; undo with Ctrl+Z in the editor). The preview says why each value was chosen.', rel, turn.args.method ?? 'lora'), vscode.l10n.t('Start Fine-tune'), vscode.l10n.t('Open ARGS.json')).then((choice) => {
+    if (choice === vscode.l10n.t('Start Fine-tune')) void vscode.commands.executeCommand('tuner.startRun', argsUri);
+    if (choice === vscode.l10n.t('Open ARGS.json')) void vscode.commands.executeCommand('vscode.open', argsUri);
   });
   return { kind: 'plan', argsUri: argsUri.toString(), explanation: text };
 }
