@@ -7,8 +7,10 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { describe, it } from 'node:test';
-import { cachedCpuMeasurement, cpuSpeedKey, cpuThroughputFor, MEASUREMENT_MAX_AGE_MS, type CpuGemmMeasurement } from '../../../src/core/args/cpu-speed';
-import { estimateTime, recomputeShare, trainingFlopsPerToken } from '../../../src/core/args/estimate';
+import { cachedCpuMeasurement, cpuSpeedKey, cpuThroughputFor, MEASUREMENT_MAX_AGE_MS, throughputFromMeasurement, type CpuGemmMeasurement } from '../../../src/core/args/cpu-speed';
+import { estimateMarkdown } from '../../../src/core/args/estimate-markdown';
+import { computePreflight } from '../../../src/core/args/preflight';
+import { estimateTime, recomputeShare, trainingFlopsPerToken, type Throughput } from '../../../src/core/args/estimate';
 import { resolveArgs } from '../../../src/core/args/fields';
 import { parameterCount, parseModelSpec } from '../../../src/core/model/spec';
 import { CONFIGS } from '../planner/models';
@@ -106,5 +108,27 @@ describe('FLOPs per token as the engine computes them', () => {
     assert.ok(extra > layerForward && extra < layerForward * 1.15, `${extra / layerForward}`);
     assert.ok(Math.abs(recomputeShare(LLAMA, a) - 0.46) < 0.03, String(recomputeShare(LLAMA, a)));
     assert.ok(Math.abs(recomputeShare(LLAMA, { ...a, method: 'full' }) - 0.3) < 0.03, String(recomputeShare(LLAMA, { ...a, method: 'full' })));
+  });
+});
+
+describe('the ARGS.json hover says where the speed came from', () => {
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'tuner-speed-hover-'));
+  fs.mkdirSync(path.join(root, 'qwen'));
+  fs.writeFileSync(path.join(root, 'qwen', 'config.json'), JSON.stringify(CONFIGS['qwen-0.5b']));
+  fs.writeFileSync(path.join(root, 'train.jsonl'), Array.from({ length: 400 }, (_, i) => JSON.stringify({ input: `q${i}`, output: `a${i}` })).join('\n') + '\n');
+  const args = { model: './qwen', data: './train.jsonl', method: 'lora', max_length: 512, batch_size: 2 } as const;
+  const hover = (throughput: Throughput) => estimateMarkdown(computePreflight(args, path.join(root, 'ARGS.json'), { freeMemoryBytes: 16 * 2 ** 30, totalMemoryBytes: 16 * 2 ** 30, cores: 4, throughput }));
+
+  it('measured on this machine, with the figure once', () => {
+    const text = hover(throughputFromMeasurement(MEASURED));
+    assert.match(text, /GFLOP per token; speed measured on this machine: 212 GFLOP\/s \(the engine's sgemm, 2 threads\)\.\n/);
+    assert.equal(text.split('GFLOP/s').length - 1, 1);
+  });
+  it('from a run, in tokens per second and the FLOP/s they mean', () => {
+    const text = hover(cpuThroughputFor(QWEN, { runsDir: fs.mkdtempSync(path.join(os.tmpdir(), 'tuner-speed-none-')), cores: 4, avx2: true, measurement: undefined }));
+    assert.match(text, /speed assumed for 4 CPU cores \(nothing measured on this machine yet\), 32 GFLOP\/s\./);
+    const runs = fs.mkdtempSync(path.join(os.tmpdir(), 'tuner-speed-hover-runs-'));
+    writeRun(runs, '20260105-000000', CONFIGS['qwen-0.5b'], [1200, 1250, 1300]);
+    assert.match(hover(cpuThroughputFor(QWEN, { runsDir: runs, cores: 4, avx2: true, measurement: MEASURED })), /speed from run 20260105-000000: 1,250 tok\/s, [\d.]+ GFLOP\/s\./);
   });
 });

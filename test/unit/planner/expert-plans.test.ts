@@ -13,6 +13,7 @@ import { validateArgsText } from '../../../src/core/args/validate';
 import { engineEstimator } from '../../../src/core/planner/engine-estimator';
 import { planDevice } from '../../../src/core/planner/estimator';
 import { parseGoal } from '../../../src/core/planner/goal';
+import { renderPlan } from '../../../src/core/planner/render';
 import { planWithRules } from '../../../src/core/planner/rules';
 import { MACHINES, SCENARIOS, type Range, type Scenario } from './expert-scenarios';
 import { localModel } from './models';
@@ -131,4 +132,11 @@ describe('follow-ups change only what they name', () => {
       assert.deepEqual(changed(first, plan(s, 'max length 512', first).args!), ['max_length']);
     });
   }
+});
+
+test('the chat shows the explanation under the plan table, and the estimate line names the speed', () => {
+  const s = SCENARIOS.find((x) => x.machine === 'cpu-laptop')!;
+  const r = plan(s);
+  const text = renderPlan({ kind: 'plan', args: r.args, estimate: r.estimate, hardware: MACHINES[s.machine], reasons: r.reasons, text: '', notes: r.warnings, questions: [], source: 'rules', explanation: r.explanation });
+  assert.match(text, /\nEstimate: peak .+ steps, about .+ \(speed measured on this machine: 200 GFLOP\/s \(the engine's sgemm, 4 threads\)\)\.\n\n- Targeted modules: .+\n- Lengths: .+\n- Time: .+\n- Given up for speed: .+/);
 });
