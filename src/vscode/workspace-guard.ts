@@ -20,10 +20,10 @@ export class UntrustedWorkspaceError extends Error {
  */
 export async function trustedOrAsk(action: string): Promise<boolean> {
   if (vscode.workspace.isTrusted) return true;
-  const manage = 'Manage Workspace Trust';
+  const manage = vscode.l10n.t('Manage Workspace Trust');
   const choice = await askModal(
-    `${action} needs a trusted workspace.`,
-    "It runs Tuner's tools on this folder's files (tokenizer, chat templates, the trainer) and writes files. In Restricted Mode Tuner only lints datasets, shows statistics and reads ARGS.json. Trust this folder if you trust its authors, then start again.",
+    vscode.l10n.t('{0} needs a trusted workspace.', action),
+    vscode.l10n.t("It runs Tuner's tools on this folder's files (tokenizer, chat templates, the trainer) and writes files. In Restricted Mode Tuner only lints datasets, shows statistics and reads ARGS.json. Trust this folder if you trust its authors, then start again."),
     manage,
   );
   if (choice === manage) await vscode.commands.executeCommand('workbench.trust.manage');
@@ -58,10 +58,13 @@ export async function withOutsideConfirmation<T>(attempt: (allowed?: readonly st
   } catch (e) {
     if (!(e instanceof OutsideWorkspaceError)) throw e;
     const list = e.paths.map((p) => `• "${p.field}": ${p.given}${p.given !== p.path ? ` → ${p.path}` : ''}`).join('\n');
-    const use = 'Use These Locations';
+    const use = vscode.l10n.t('Use These Locations');
+    const one = e.paths.length === 1;
     const choice = await askModal(
-      `ARGS.json names ${e.paths.length === 1 ? 'a location' : 'locations'} outside the workspace.`,
-      `${list}\n\nTuner reads data and templates, and writes prepared data, only inside ${e.workspace} unless you allow more. Use ${e.paths.length === 1 ? 'it' : 'them'} for this preparation?`,
+      one ? vscode.l10n.t('ARGS.json names a location outside the workspace.') : vscode.l10n.t('ARGS.json names locations outside the workspace.'),
+      one
+        ? vscode.l10n.t('{0}\n\nTuner reads data and templates, and writes prepared data, only inside {1} unless you allow more. Use it for this preparation?', list, e.workspace)
+        : vscode.l10n.t('{0}\n\nTuner reads data and templates, and writes prepared data, only inside {1} unless you allow more. Use them for this preparation?', list, e.workspace),
       use,
     );
     if (choice !== use) throw e;
