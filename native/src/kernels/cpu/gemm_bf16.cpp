@@ -11,7 +11,6 @@
 
 #include <algorithm>
 #include <atomic>
-#include <cstdlib>
 #include <cstring>
 #include <string>
 
@@ -52,26 +51,9 @@ const GemmBf16Kernel* native_kernel() {
   return k;
 }
 
-// Grow-only, 64-byte aligned per-thread packing buffers (as gemm_scratch).
-class Scratch {
- public:
-  ~Scratch() { std::free(data_); }
-  uint32_t* get(size_t elems) {
-    if (elems > capacity_) {
-      std::free(data_);
-      const size_t bytes = (elems * 4 + 63) / 64 * 64;
-      data_ = static_cast<uint32_t*>(std::aligned_alloc(64, bytes));
-      TUNER_CHECK(data_ != nullptr, "out of memory for a bf16 GEMM packing buffer");
-      capacity_ = elems;
-    }
-    return data_;
-  }
-
- private:
-  uint32_t* data_ = nullptr;
-  size_t capacity_ = 0;
-};
-thread_local Scratch tls_pack_a, tls_pack_b;
+// Packing buffers: sgemm's per-thread scratch (gemm_scratch), 4-byte elements either way. A
+// product never runs sgemm inside gemm_bf16, so the two never hold the same buffer at once.
+uint32_t* pack_buffer(GemmScratch slot, size_t elems) { return reinterpret_cast<uint32_t*>(gemm_scratch(slot, elems)); }
 
 // One operand as the packers read it: element (x, k) of op(X) for x along M (A) or N (B).
 // k_contiguous: X stored with k along its rows (A not transposed, B transposed).
@@ -169,7 +151,7 @@ void compute(const Problem& p, const uint32_t* bpack, int jc, int nc, int pc, in
              int s0, int s1) {
   const Bf16Plan& k = p.plan;
   const int kd = kdim(k, kc);
-  uint32_t* apack = tls_pack_a.get(size_t(ceil_div(std::min(k.mc, m1 - m0), k.mr)) * k.mr * kd);
+  uint32_t* apack = pack_buffer(GemmScratch::PackA, size_t(ceil_div(std::min(k.mc, m1 - m0), k.mr)) * k.mr * kd);
   for (int ic = m0; ic < m1; ic += k.mc) {
     const int mc = std::min(k.mc, m1 - ic);
     pack(apack, k.pairs, p.A, k.mr, ic, mc, 0, ceil_div(mc, k.mr), pc, kc);
@@ -232,7 +214,7 @@ void run(const GemmBf16Kernel* native, const GemmKernel& f32, Trans ta, Trans tb
     for (int pc = 0; pc < K; pc += plan.kc) {
       const int kc = std::min(plan.kc, K - pc);
       const float beta_k = pc == 0 ? beta : 1.0f;
-      uint32_t* bpack = tls_pack_b.get(size_t(n_slivers) * plan.nr * kdim(plan, kc));
+      uint32_t* bpack = pack_buffer(GemmScratch::PackB, size_t(n_slivers) * plan.nr * kdim(plan, kc));
       if (threads == 1) {
         pack(bpack, plan.pairs, p.B, plan.nr, jc, nc, 0, n_slivers, pc, kc);
         compute(p, bpack, jc, nc, pc, kc, beta_k, 0, M, 0, n_slivers);
