@@ -59,6 +59,8 @@ const CHARTS: { id: string; title: string; series: SeriesId[]; log?: boolean; wh
   { id: 'memory', title: 'Peak memory (MiB)', series: ['memory'] },
   { id: 'reward_margin', title: 'DPO reward margin', series: ['reward_margin', 'eval_reward_margin'], whenData: true },
   { id: 'reward_accuracy', title: 'DPO reward accuracy (%)', series: ['reward_accuracy', 'eval_reward_accuracy'], whenData: true },
+  { id: 'padding', title: 'Padding (% of batch positions)', series: ['padding'], whenData: true },
+  { id: 'generation', title: 'Eval answers: ROUGE-L F1 (%) and BLEU-4', series: ['eval_rouge_l', 'eval_bleu'], whenData: true },
 ];
 
 const vscode = acquireVsCodeApi();

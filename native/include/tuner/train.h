@@ -24,6 +24,16 @@ struct SamplePlan {
   std::vector<uint32_t> stop_ids;  // EOS / end of turn: a sample ends there
 };
 
+// Generation metrics at evaluation: every `every`-th evaluation the trainer answers the first
+// max_records eval records' prompts greedily (up to max_new_tokens, ending at stop_ids) and
+// scores the answers against the records' own (ROUGE-L F1, corpus BLEU-4, on token ids).
+struct EvalGeneratePlan {
+  int64_t every = 0;  // 0: never
+  int max_records = 8;
+  int max_new_tokens = 64;
+  std::vector<uint32_t> stop_ids;
+};
+
 struct RunPlan {
   std::string model_dir, data_dir, output_dir;
   // full | lora | qlora (LoRA on a frozen base stored in base_quant) | lomo (full, each tensor
@@ -46,6 +56,7 @@ struct RunPlan {
   SamplePlan samples;
   // Keep each layer's input only and recompute the layer in backward (same numbers, less memory).
   bool gradient_checkpointing = false;
+  EvalGeneratePlan eval_generate;
   // A rope_scaling object (JSON text, config.json's syntax) that replaces the model's: ARGS.json's
   // rope_scaling override. Empty: config.json's.
   std::string rope_scaling;

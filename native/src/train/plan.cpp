@@ -162,7 +162,7 @@ RunPlan parse_plan(const Json& j, const std::string& source, const std::string& 
   r.only_known(j, "", {"version", "model_dir", "data_dir", "output_dir", "method", "lora", "optimizer", "schedule",
                        "warmup_steps", "max_steps", "epochs", "batch_size", "seq_len", "grad_accum", "max_grad_norm",
                        "seed", "threads", "save_interval", "eval_interval", "eval_data_dir", "eval_max_batches", "samples",
-                       "base_quant", "gradient_checkpointing", "stage", "pref_beta", "rope_scaling",
+                       "base_quant", "gradient_checkpointing", "stage", "pref_beta", "rope_scaling", "eval_generate",
                        "precision"});
   if (const Json* v = j.find("version")) {
     if (!v->is_number() || v->as_number() != 1)
@@ -267,6 +267,13 @@ RunPlan parse_plan(const Json& j, const std::string& source, const std::string& 
     r.fail("eval_data_dir", "is missing while eval_interval is " + std::to_string(p.eval_interval),
            "Set \"eval_data_dir\" to a prepared shard folder, or set eval_interval to 0.");
   if (const Json* sm = r.object(j, "samples")) parse_samples(r, *sm, &p.samples);
+  if (const Json* eg = r.object(j, "eval_generate")) {
+    r.only_known(*eg, "eval_generate.", {"every", "max_records", "max_new_tokens", "stop_ids"});
+    p.eval_generate.every = r.integer(*eg, "eval_generate.every", "every", 0, true, 0, 1LL << 40, "1");
+    p.eval_generate.max_records = static_cast<int>(r.integer(*eg, "eval_generate.max_records", "max_records", 8, false, 1, 256, "8"));
+    p.eval_generate.max_new_tokens = static_cast<int>(r.integer(*eg, "eval_generate.max_new_tokens", "max_new_tokens", 64, false, 1, 4096, "64"));
+    if (const Json* stops = eg->find("stop_ids")) p.eval_generate.stop_ids = id_list(r, *stops, "eval_generate.stop_ids");
+  }
   if (p.is_lomo()) {
     // LOMO applies each gradient as soon as backward completes it: there is nothing to
     // accumulate across micro-batches into, and no state for another optimizer.

@@ -39,14 +39,13 @@ void Trainer::check_samples() const {
   }
 }
 
-void Trainer::sample() {
-  const SamplePlan& sp = plan_.samples;
-  const auto t0 = std::chrono::steady_clock::now();
-  const int B = static_cast<int>(sp.prompts.size());
+std::vector<std::vector<uint32_t>> greedy_continue(Model* model, const std::vector<std::vector<uint32_t>>& prompts, int max_new_tokens,
+                                                   const std::vector<uint32_t>& stop_ids, ThreadPool* pool, std::vector<const char*>* stop_out) {
+  const int B = static_cast<int>(prompts.size());
   int longest = 0;
-  for (const auto& p : sp.prompts) longest = std::max(longest, static_cast<int>(p.size()));
-  const int T = longest + sp.max_new_tokens;
-  const int V = model_->config().vocab_size;
+  for (const auto& p : prompts) longest = std::max(longest, static_cast<int>(p.size()));
+  const int T = longest + max_new_tokens;
+  const int V = model->config().vocab_size;
   std::vector<uint32_t> tokens(static_cast<size_t>(B) * T, 0), targets(static_cast<size_t>(B) * T, 0);
   std::vector<uint8_t> mask(static_cast<size_t>(B) * T, 0);
   std::vector<int> len(B);
@@ -54,8 +53,8 @@ void Trainer::sample() {
   std::vector<const char*> stop(B, "length");
   std::vector<bool> done(B, false);
   for (int b = 0; b < B; ++b) {
-    len[b] = static_cast<int>(sp.prompts[b].size());
-    std::copy(sp.prompts[b].begin(), sp.prompts[b].end(), tokens.begin() + static_cast<size_t>(b) * T);
+    len[b] = static_cast<int>(prompts[b].size());
+    std::copy(prompts[b].begin(), prompts[b].end(), tokens.begin() + static_cast<size_t>(b) * T);
   }
   Batch batch;
   batch.tokens = tokens.data();
@@ -63,19 +62,19 @@ void Trainer::sample() {
   batch.loss_mask = mask.data();
   batch.B = B;
   batch.T = T;
-  for (int k = 0; k < sp.max_new_tokens; ++k) {
+  for (int k = 0; k < max_new_tokens; ++k) {
     bool any = false;
     for (int b = 0; b < B; ++b) any = any || !done[b];
     if (!any) break;
-    model_->forward(batch, false, 0, pool_.get());
-    const float* logits = model_->logits();  // [B, T, V], every row (training = false)
+    model->forward(batch, false, 0, pool);
+    const float* logits = model->logits();  // [B, T, V], every row (training = false)
     for (int b = 0; b < B; ++b) {
       if (done[b]) continue;
       const float* row = logits + (static_cast<size_t>(b) * T + (len[b] - 1)) * V;
       uint32_t best = 0;
       for (int v = 1; v < V; ++v)
         if (row[v] > row[best]) best = static_cast<uint32_t>(v);  // first index on ties, as torch.argmax
-      if (std::find(sp.stop_ids.begin(), sp.stop_ids.end(), best) != sp.stop_ids.end()) {
+      if (std::find(stop_ids.begin(), stop_ids.end(), best) != stop_ids.end()) {
         done[b] = true;
         stop[b] = "eos";
         continue;
@@ -86,6 +85,16 @@ void Trainer::sample() {
       if (len[b] >= T) done[b] = true;
     }
   }
+  if (stop_out) *stop_out = stop;
+  return out;
+}
+
+void Trainer::sample() {
+  const SamplePlan& sp = plan_.samples;
+  const auto t0 = std::chrono::steady_clock::now();
+  const int B = static_cast<int>(sp.prompts.size());
+  std::vector<const char*> stop;
+  const std::vector<std::vector<uint32_t>> out = greedy_continue(model_.get(), sp.prompts, sp.max_new_tokens, sp.stop_ids, pool_.get(), &stop);
   std::string outputs = "[";
   for (int b = 0; b < B; ++b) {
     std::string ids = "[";

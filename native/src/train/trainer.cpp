@@ -327,7 +327,10 @@ void Trainer::evaluate() {
   }
   const double loss = tokens > 0 ? weighted / tokens : 0.0;
   if (!std::isfinite(loss)) fail_non_finite("eval loss", loss);
-  sink_->emit(EventLine("eval").integer("step", step_).num("loss", loss).integer("tokens", tokens));
+  EventLine e("eval");
+  e.integer("step", step_).num("loss", loss).integer("tokens", tokens);
+  add_generation_metrics(&e);
+  sink_->emit(e);
   std::fprintf(stderr, "eval at step %lld: loss %.4f over %lld tokens\n", static_cast<long long>(step_), loss, static_cast<long long>(tokens));
 }
 

@@ -30,6 +30,13 @@ class StepError : public TunerError {
 // Peak resident memory of this process (VmHWM of /proc/self/status), 0 where unavailable.
 int64_t peak_memory_bytes();
 
+// Greedy continuations of `prompts` from the model's current weights (sampler.cpp): all prompts
+// as the rows of one batch, one forward per new token, each row ending at a stop id ("eos") or
+// after max_new_tokens ("length", in *stop_out). Nothing is written to the weights.
+std::vector<std::vector<uint32_t>> greedy_continue(Model* model, const std::vector<std::vector<uint32_t>>& prompts, int max_new_tokens,
+                                                   const std::vector<uint32_t>& stop_ids, ThreadPool* pool,
+                                                   std::vector<const char*>* stop_out);
+
 class Trainer {
  public:
   Trainer(const RunPlan& plan, const TrainOptions& opts, EventSink* sink, CommandReader* commands);
@@ -62,6 +69,10 @@ class Trainer {
   void evaluate();
   void check_samples() const;  // sampler.cpp
   void sample();               // sampler.cpp
+  // eval_generate.cpp: every eval_generate.every-th evaluation, greedy answers to the first eval
+  // records' prompts scored against their answers (ROUGE-L, BLEU-4) into the eval event.
+  void add_generation_metrics(EventLine* e);
+  int64_t evaluations_ = 0;
   bool handle_commands(Control* ctl);
   void apply_set(const Command& c);
   std::string save();

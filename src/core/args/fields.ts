@@ -77,6 +77,7 @@ export const ARGS_FIELDS = {
   max_grad_norm: { kind: 'number', minimum: 0, default: 1, description: 'Clip gradients to this global L2 norm (0 disables clipping).' },
   save_interval: { kind: 'integer', minimum: 0, default: 0, description: 'Save a checkpoint every N steps (0: at the end only).' },
   eval_interval: { kind: 'integer', minimum: 0, default: 0, description: 'Evaluate every N steps (0: at the end only).' },
+  eval_generate_every: { kind: 'integer', minimum: 0, default: 0, description: 'Every N evaluations, also answer the first 8 eval records\' prompts greedily and report ROUGE-L F1 and BLEU-4 of the answers against the records\' own, on token ids (0: never; the final evaluation counts too).' },
   sample_prompts: { kind: 'string-array', minItems: 1, maxItems: 16, description: 'Prompts the trainer answers from the current weights every sample_interval steps (greedy, chat template applied), shown step by step under the dashboard\'s charts.' },
   sample_interval: { kind: 'integer', minimum: 0, default: 0, description: 'Generate answers to sample_prompts every N steps and after the last (0: never).' },
   sample_max_new_tokens: { kind: 'integer', minimum: 1, maximum: 512, default: 32, description: 'Tokens each sample answer may have.' },

@@ -48,6 +48,17 @@ export interface SamplesPlan {
   texts: string[];
 }
 
+/** Generation metrics at evaluation (docs/trainer-protocol.md). */
+export interface EvalGeneratePlan {
+  every: number;
+  /** The first eval records answered (default 8). */
+  max_records?: number;
+  /** Longest answer (default 64). */
+  max_new_tokens?: number;
+  /** Ids that end an answer (EOS, the template's end of turn). */
+  stop_ids: number[];
+}
+
 export interface RunPlan {
   version: typeof PLAN_VERSION;
   /** Hugging Face model folder (config.json + safetensors). Relative paths are relative to the plan file. */
@@ -88,6 +99,8 @@ export interface RunPlan {
   samples?: SamplesPlan;
   /** Recompute each layer's activations in backward (same numbers, less memory). */
   gradient_checkpointing?: boolean;
+  /** Every `every`-th evaluation: greedy answers to the first eval records scored by ROUGE-L and BLEU-4. */
+  eval_generate?: EvalGeneratePlan;
   /** A config.json rope_scaling object that replaces the model's (ARGS.json rope_scaling; docs/trainer-protocol.md). */
   rope_scaling?: Record<string, unknown>;
   /** bf16: bf16 weights and activations in the matmuls, fp32 master weights and optimizer state (default fp32). */

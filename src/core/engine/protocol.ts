@@ -103,6 +103,11 @@ export interface EvalEvent {
   tokens: number;
   /** Stage "dpo": the loss is DPO's, and these are the eval pairs' rewards. */
   rewards?: DpoRewards;
+  /** eval_generate_every: ROUGE-L F1 (0-1, mean over the records) and corpus BLEU-4 (0-100) of greedy answers to `generated` eval records. */
+  rouge_l?: number;
+  bleu?: number;
+  generated?: number;
+  generate_ms?: number;
 }
 
 /** One greedy continuation of a sample prompt (plan.json samples.prompts[index]). */

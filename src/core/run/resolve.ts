@@ -12,7 +12,7 @@ import { prepareInWorker } from '../dataset/prepare-client';
 import { confinePreparePaths, type Confinement } from '../dataset/prepare-paths';
 import type { LoraTarget, RunPlan } from '../engine/plan';
 import { loraTargetsFor, readModelSpec } from '../model/spec';
-import { samplesPlan } from './sample-prompts';
+import { evalGeneratePlan, samplesPlan } from './sample-prompts';
 
 export class ArgsError extends Error {
   constructor(
@@ -121,6 +121,11 @@ export async function prepareRun(argsFile: string, runDir: string, opts: Prepare
   if (samples) {
     plan.samples = samples;
     notes.push(`samples: ${samples.prompts.length} prompt${samples.prompts.length === 1 ? '' : 's'} every ${samples.interval} steps`);
+  }
+  const evalGenerate = evalGeneratePlan(args, argsFile, outcome.modelDir, report.evalDocuments > 0, confined.templateFile);
+  if (evalGenerate) {
+    plan.eval_generate = evalGenerate;
+    notes.push(`eval generations: ROUGE-L and BLEU-4 every ${evalGenerate.every === 1 ? '' : `${evalGenerate.every} `}evaluation${evalGenerate.every === 1 ? '' : 's'}`);
   }
   return { plan, report, notes };
 }

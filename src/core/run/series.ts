@@ -8,6 +8,7 @@ import type { Point } from './downsample';
 export const SERIES_IDS = [
   'loss', 'eval_loss', 'lr', 'grad_norm', 'tokens_per_s', 'tokens', 'memory',
   'reward_margin', 'eval_reward_margin', 'reward_accuracy', 'eval_reward_accuracy',
+  'padding', 'eval_rouge_l', 'eval_bleu',
 ] as const;
 export type SeriesId = (typeof SERIES_IDS)[number];
 
@@ -23,6 +24,9 @@ export const SERIES_LABELS: Record<SeriesId, string> = {
   eval_reward_margin: 'eval reward margin',
   reward_accuracy: 'reward accuracy (%)',
   eval_reward_accuracy: 'eval reward accuracy (%)',
+  padding: 'padding (% of positions)',
+  eval_rouge_l: 'eval ROUGE-L F1 (%)',
+  eval_bleu: 'eval BLEU-4',
 };
 
 export type XAxis = 'step' | 'tokens';
@@ -58,6 +62,8 @@ export class RunSeries {
           row.values.reward_margin = event.rewards.margin;
           row.values.reward_accuracy = event.rewards.accuracy * 100;
         }
+        // The share of the step's batch positions that held no token, as a percentage.
+        if (event.padding !== undefined) row.values.padding = event.padding * 100;
         this.tokensPerStep = event.tokens;
         return;
       }
@@ -68,6 +74,9 @@ export class RunSeries {
           row.values.eval_reward_margin = event.rewards.margin;
           row.values.eval_reward_accuracy = event.rewards.accuracy * 100;
         }
+        // Generation metrics on one 0-100 scale: ROUGE-L F1 as a percentage, BLEU as sacrebleu's.
+        if (event.rouge_l !== undefined) row.values.eval_rouge_l = event.rouge_l * 100;
+        if (event.bleu !== undefined) row.values.eval_bleu = event.bleu;
         return;
       }
       default:
