@@ -94,6 +94,14 @@ export function logSoftmax(logits: ArrayLike<number>): Float64Array {
   return out;
 }
 
+/** Largest |difference| of another engine's log-probabilities from log-softmax(our logits), over the tokens we give more than e^-20. */
+export function logProbDiff(ourLogits: ArrayLike<number>, theirs: ArrayLike<number>): number {
+  const ref = logSoftmax(ourLogits);
+  let max = 0;
+  for (let i = 0; i < ref.length; i++) if (ref[i] > -20) max = Math.max(max, Math.abs(ref[i] - theirs[i]));
+  return max;
+}
+
 /** Index of the first difference (a.length when a is a prefix of b). */
 export function firstDifference(a: readonly number[], b: readonly number[]): number {
   let i = 0;

@@ -21,7 +21,7 @@ import assert from 'node:assert/strict';
 
 import { loadTokenizer } from '../../src/core/model/tokenizer';
 import {
-  exportGguf, firstDifference, logSoftmax, tunerGreedy, writeModelWithTokenizer, type ExportType, type ModelSpec,
+  exportGguf, firstDifference, logProbDiff, tunerGreedy, writeModelWithTokenizer, type ExportType, type ModelSpec,
 } from './export-fixtures';
 import { LlamaCppPeer } from './llama-cpp-peer';
 
@@ -64,10 +64,7 @@ async function checkExact(t: TestContext, dir: string, type: 'f32' | 'f16', logT
   try {
     const theirs = await m.greedy(PROMPT, N);
     const same = firstDifference(ours.ids, theirs);
-    const ref = logSoftmax(ours.logits![0]);
-    const lp = await m.logProbsAfter(PROMPT);
-    let maxDiff = 0;
-    for (let i = 0; i < ref.length; i++) if (ref[i] > -20) maxDiff = Math.max(maxDiff, Math.abs(ref[i] - lp[i]));
+    const maxDiff = logProbDiff(ours.logits![0], await m.logProbsAfter(PROMPT));
     t.diagnostic(`${type}: ${same}/${N} greedy tokens equal (${new Set(ours.ids).size} distinct); first-position log-prob max |diff| ${maxDiff.toExponential(2)}`);
     assert.ok(same >= 32, `${type}: llama.cpp's greedy tokens differ from ours at token ${same}:\nours   ${ours.ids.join(' ')}\ntheirs ${theirs.join(' ')}`);
     assert.ok(maxDiff < logTol, `${type}: first-position log-probabilities differ by ${maxDiff} (tolerance ${logTol})`);
