@@ -27,9 +27,13 @@ export function cpuMeasurement(): Promise<CpuGemmMeasurement | undefined> {
       const hw = addon.hardware();
       const key = cpuSpeedKey(hw.cpuModel, hw.threads, hw.gemmKernel);
       const run = () => measure(0, 200);
-      const m = storageFile ? await cachedCpuMeasurement(storageFile, hw.cpuModel, key, run) : await run();
+      const file = storageFile;
+      const m = file ? await cachedCpuMeasurement(file, hw.cpuModel, key, run) : await run();
       if (m) log.info(`CPU speed for time estimates: ${m.gflops.toFixed(0)} GFLOP/s (the engine's sgemm, ${m.threads} threads, ${m.kernel})`);
       done = m;
+      // Once a session, a minute in, the machine is timed again and the faster figure kept (a
+      // first measurement taken while the machine was busy would otherwise stay for a month).
+      if (file && m) setTimeout(() => void cachedCpuMeasurement(file, hw.cpuModel, key, run, Date.now(), true).then((again) => { if (again) done = again; }), 60_000).unref();
       return m;
     } catch (e) {
       log.error('measuring the CPU speed for time estimates', e);

@@ -56,18 +56,21 @@ function valid(m: CachedCpuMeasurement | undefined, now: number): m is CachedCpu
 
 /**
  * The cached measurement for `key`, else `measure()` once, written to `file` (other machines'
- * entries kept). A failed measurement is not cached and resolves undefined.
+ * entries kept). A failed measurement is not cached and resolves undefined. With `remeasure`
+ * the machine is timed again even when cached, and the faster of the two is kept: a machine
+ * busy with other work when it was first timed is not taken for a slow one for a month.
  */
-export async function cachedCpuMeasurement(file: string, cpuModel: string, key: string, measure: () => Promise<CpuGemmMeasurement>, now = Date.now()): Promise<CachedCpuMeasurement | undefined> {
+export async function cachedCpuMeasurement(file: string, cpuModel: string, key: string, measure: () => Promise<CpuGemmMeasurement>, now = Date.now(), remeasure = false): Promise<CachedCpuMeasurement | undefined> {
   const hit = readCache(file)[key];
-  if (valid(hit, now)) return hit;
+  if (valid(hit, now) && !remeasure) return hit;
   let m: CpuGemmMeasurement;
   try {
     m = await measure();
   } catch {
-    return undefined;
+    return valid(hit, now) ? hit : undefined;
   }
-  if (!(Number.isFinite(m.gflops) && m.gflops > 0)) return undefined;
+  if (!(Number.isFinite(m.gflops) && m.gflops > 0)) return valid(hit, now) ? hit : undefined;
+  if (valid(hit, now) && hit.gflops >= m.gflops) return hit;
   const entry: CachedCpuMeasurement = { ...m, cpuModel, measuredAt: new Date(now).toISOString() };
   const all = { ...readCache(file), [key]: entry };
   try {

@@ -84,6 +84,16 @@ describe('the measurement cache', () => {
     assert.equal(stored[key].cpuModel, 'AMD EPYC 9B14');
   });
 
+  it('measured again on request, the faster figure is kept (a busy machine is not taken for a slow one)', async () => {
+    const k = cpuSpeedKey('busy', 2, 'avx2');
+    const at = (gflops: number) => async () => ({ ...MEASURED, gflops });
+    assert.equal((await cachedCpuMeasurement(file, 'busy', k, at(40)))?.gflops, 40);
+    assert.equal((await cachedCpuMeasurement(file, 'busy', k, at(190), Date.now(), true))?.gflops, 190);
+    assert.equal((await cachedCpuMeasurement(file, 'busy', k, at(60), Date.now(), true))?.gflops, 190);
+    assert.equal((await cachedCpuMeasurement(file, 'busy', k, () => Promise.reject(new Error('gone')), Date.now(), true))?.gflops, 190);
+    assert.equal((await cachedCpuMeasurement(file, 'busy', k, at(1)))?.gflops, 190);
+  });
+
   it('a failed or meaningless measurement is not cached', async () => {
     const k = cpuSpeedKey('x', 1, 'generic');
     assert.equal(await cachedCpuMeasurement(file, 'x', k, () => Promise.reject(new Error('no addon'))), undefined);
