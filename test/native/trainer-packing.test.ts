@@ -7,7 +7,7 @@ import * as path from 'node:path';
 import { before, describe, it } from 'node:test';
 
 import type { ShardDocument } from '../../src/core/engine/shards';
-import type { StartEvent } from '../../src/core/engine/protocol';
+import type { EvalEvent, StartEvent } from '../../src/core/engine/protocol';
 import { basePlan, makeShards, makeTinyModel, runTrainer, steps, tempDir, writePlan } from './trainer-fixtures';
 
 const VOCAB = 64;
@@ -72,5 +72,23 @@ describe('packed data in tuner-train', () => {
     for (const s of [...plain.steps, ...packed.steps]) assert.ok(s.padding! >= 0 && s.padding! < 1, `padding ${s.padding}`);
     assert.ok(packed.steps.every((s) => Number.isFinite(s.loss)));
     console.log(`padding waste of an epoch: plain ${plain.start.padding}, packed ${packed.start.padding}`);
+  });
+
+  it('scores greedy answers to packed eval records every N-th evaluation (ROUGE-L, BLEU-4)', async () => {
+    makeShards(path.join(root, 'eval'), pack(records()), VOCAB);
+    const plan = basePlan(root, {
+      data_dir: path.join(root, 'packed'), output_dir: path.join(root, 'out-generate'), max_steps: 4, batch_size: 2, seq_len: T,
+      eval_data_dir: path.join(root, 'eval'), eval_interval: 1, eval_generate: { every: 2, max_records: 3, max_new_tokens: 8, stop_ids: [] },
+    });
+    const exit = await runTrainer({ planPath: writePlan(root, plan, 'generate.json') });
+    assert.equal(exit.code, 0, exit.stderrTail);
+    const evals = exit.events.filter((e): e is EvalEvent => e.type === 'eval');
+    assert.deepEqual(evals.map((e) => e.step), [1, 2, 3, 4]);
+    // The 2nd and 4th evaluations answer the first record of each of the first 3 packed sequences.
+    assert.deepEqual(evals.map((e) => e.generated), [undefined, 3, undefined, 3]);
+    for (const e of [evals[1], evals[3]]) {
+      assert.ok(e.rouge_l! >= 0 && e.rouge_l! <= 1, `rouge_l ${e.rouge_l}`);
+      assert.ok(e.bleu! >= 0 && e.bleu! <= 100, `bleu ${e.bleu}`);
+    }
   });
 });
