@@ -68,6 +68,20 @@ double weighted(Model& m, const Batch& b, const std::vector<float>& w, ThreadPoo
   return s;
 }
 
+// p's gradient at `at` against a central difference of weighted() (p's grad from backward_rows).
+void check_fd(Model& m, Param* p, std::initializer_list<int64_t> at, const Batch& b, const std::vector<float>& w, ThreadPool* pool) {
+  for (int64_t i : at) {
+    const float x = p->data[i], h = 1e-2f;
+    p->data[i] = x + h;
+    const double up = weighted(m, b, w, pool);
+    p->data[i] = x - h;
+    const double down = weighted(m, b, w, pool);
+    p->data[i] = x;
+    const double fd = (up - down) / (2 * h);
+    EXPECT_NEAR(p->grad[i], fd, 2e-3 + 2e-2 * std::fabs(fd));
+  }
+}
+
 void test_model(const std::string& dir, ThreadPool* pool) {
   const int B = 3, T = 8;
   Rows r(B, T, 40);
@@ -90,19 +104,8 @@ void test_model(const std::string& dir, ThreadPool* pool) {
     full->zero_grad();
     full->forward(r.batch, true, 0, pool);
     full->backward_rows(w.data(), pool);
-    for (Param* p : full->trainable_params()) {
-      if (p->name != name) continue;
-      for (int64_t i : {int64_t{0}, p->numel() / 2, p->numel() - 1}) {
-        const float x = p->data[i], h = 1e-2f;
-        p->data[i] = x + h;
-        const double up = weighted(*full, r.batch, w, pool);
-        p->data[i] = x - h;
-        const double down = weighted(*full, r.batch, w, pool);
-        p->data[i] = x;
-        const double fd = (up - down) / (2 * h);
-        EXPECT_NEAR(p->grad[i], fd, 2e-3 + 2e-2 * std::fabs(fd));
-      }
-    }
+    for (Param* p : full->trainable_params())
+      if (p->name == name) check_fd(*full, p, {0, p->numel() / 2, p->numel() - 1}, r.batch, w, pool);
   }
   // LoRA: B made nonzero so the adapter changes the output; a lora_A gradient by central difference.
   auto lora = Model::load(dir);
@@ -121,18 +124,7 @@ void test_model(const std::string& dir, ThreadPool* pool) {
   for (Param* p : lora->trainable_params())
     if (p->name.find("layers.0.self_attn.q_proj.lora_A") != std::string::npos) a = p;
   EXPECT(a != nullptr);
-  if (a) {
-    for (int64_t i : {int64_t{1}, a->numel() - 2}) {
-      const float x = a->data[i], h = 1e-2f;
-      a->data[i] = x + h;
-      const double up = weighted(*lora, r.batch, w, pool);
-      a->data[i] = x - h;
-      const double down = weighted(*lora, r.batch, w, pool);
-      a->data[i] = x;
-      const double fd = (up - down) / (2 * h);
-      EXPECT_NEAR(a->grad[i], fd, 2e-3 + 2e-2 * std::fabs(fd));
-    }
-  }
+  if (a) check_fd(*lora, a, {1, a->numel() - 2}, r.batch, w, pool);
   // Adapters off: the base's log-probs exactly; on again: different ones.
   std::vector<double> base(B), off(B), on(B);
   m->evaluate(r.batch, pool);
