@@ -2,9 +2,8 @@
 // of listed a second time: tuner-train takes a plan when argsToRunPlan (the TypeScript side of
 // its plan check, which refuses what the trainer cannot do) turns the ARGS into a run plan. As
 // the engine learns a method, an optimizer or a quantized base, the planner offers it with no
-// change here. What the model loader refuses beyond the plan is stated here too: activation
-// checkpointing (recompute_layer) exists for the Llama family only (LlamaModel::
-// set_gradient_checkpointing). Attention memory: the CPU trainer keeps one log-sum-exp per score
+// change here. Activation checkpointing runs on every architecture the engine loads (the Llama
+// family's recompute_layer, the others' arch_layer_forward). Attention memory: the CPU trainer keeps one log-sum-exp per score
 // row and recomputes the probabilities in backward (attention_forward in ops_cpu.cpp), as the
 // CUDA backend and PyTorch's SDPA on a hand-off machine do: no T×T scores are held.
 import type { ModelSpec } from '../model/spec';
@@ -22,20 +21,14 @@ export interface EngineSupport {
 
 const PROBE_PATHS = { modelDir: '/model', trainDataDir: '/data', outputDir: '/out' };
 
-/** Architectures whose layers the engine can recompute in backward (native generic_arch() is false). */
-export const CHECKPOINTING_ARCHITECTURES = ['LlamaForCausalLM', 'MistralForCausalLM', 'Qwen2ForCausalLM'] as const;
-
 /** The engine of this build: its acceptance rule (argsToRunPlan) for every device. */
 export const engineSupport: EngineSupport = {
-  refuses(args, _device, model) {
+  refuses(args, _device) {
     try {
       argsToRunPlan(args, PROBE_PATHS);
     } catch (e) {
       if (e instanceof UnsupportedArgsError) return e.message;
       throw e;
-    }
-    if (args.gradient_checkpointing && model && !(CHECKPOINTING_ARCHITECTURES as readonly string[]).includes(model.architecture)) {
-      return `${model.architecture} cannot recompute activations (gradient_checkpointing) yet; the Llama family can.`;
     }
     return undefined;
   },
