@@ -1,7 +1,8 @@
 // DPO in tuner-train against float64 PyTorch (reference/train_steps_reference.py, stage dpo) on
 // a tiny random Llama: per-step DPO loss, lr, grad norm, reward margin and accuracy, and every
 // trainable tensor after the last step, for LoRA (reference = the base with adapters off) and a
-// full fine-tune (reference log-probs of the initial weights, computed before the first step).
+// full fine-tune and LOMO (reference log-probs of the initial weights, computed before the first
+// step).
 // Then kill -9 and --resume of a full DPO run continue bit for bit (the reference log-probs are
 // in the checkpoint), and data of the wrong layout is refused naming the manifest.
 import { strict as assert } from 'node:assert';
@@ -95,6 +96,23 @@ describe('DPO matches PyTorch', () => {
     const worst = compareWeights(path.join(plan.output_dir, 'model', 'model.safetensors'), initial, ref.weights);
     assert.ok(fs.existsSync(path.join(plan.output_dir, 'checkpoints', `step-0000000${STEPS}`, 'dpo_reference.safetensors')));
     console.log(`DPO full: worst weight error / update ${worst.toExponential(2)}, worst margin error ${margin.toExponential(2)}`);
+  });
+
+  it('LOMO: DPO with each weight updated during backward (two-pass clipping) matches SGD on the whole gradient', async () => {
+    const plan = basePlan(root, {
+      ...dpo({ method: 'lomo', optimizer: { name: 'sgd', lr: 2e-2, weight_decay: 0.01 }, max_grad_norm: 0.5 }),
+      output_dir: path.join(root, 'out-lomo'),
+    });
+    delete plan.lora;
+    const planPath = writePlan(root, plan, 'lomo.json');
+    const exit = await runTrainer({ planPath });
+    assert.equal(exit.code, 0, exit.stderrTail);
+    const ref = referenceSteps(planPath, STEPS);
+    checkSteps(exit.events, ref.log, STEPS);
+    checkRewards(exit.events, ref.log);
+    const initial = readF32Tensors(path.join(root, 'model', 'model.safetensors'));
+    const worst = compareWeights(path.join(plan.output_dir, 'model', 'model.safetensors'), initial, ref.weights);
+    console.log(`DPO LOMO: worst weight error / update ${worst.toExponential(2)}`);
   });
 
   it('full fine-tune: kill -9 and --resume continue bit for bit (reference log-probs from the checkpoint)', async () => {
