@@ -1,6 +1,7 @@
 // DPO in tuner-train against float64 PyTorch (reference/train_steps_reference.py, stage dpo) on
 // a tiny random Llama: per-step DPO loss, lr, grad norm, reward margin and accuracy, and every
-// trainable tensor after the last step, for LoRA (reference = the base with adapters off) and a
+// trainable tensor after the last step, for LoRA and QLoRA (reference = the base with adapters
+// off; QLoRA against PyTorch on the dequantized nf4 weights) and a
 // full fine-tune and LOMO (reference log-probs of the initial weights, computed before the first
 // step).
 // Then kill -9 and --resume of a full DPO run continue bit for bit (the reference log-probs are
@@ -14,6 +15,7 @@ import { ensurePyTorch } from '../ensure-debian-packages';
 import type { RunPlan } from '../../src/core/engine/plan';
 import type { StepEvent } from '../../src/core/engine/protocol';
 import { writeShards, type ShardDocument } from '../../src/core/engine/shards';
+import { findTool, runTool } from './native-tools';
 import { basePlan, makeShards, makeTinyModel, runTrainer, startTrainer, steps, tempDir, writePlan } from './trainer-fixtures';
 import { checkSteps, compareWeights, readF32Tensors, referenceSteps, trainFromSavedStart, type RefStep } from './train-steps-reference';
 
@@ -96,6 +98,24 @@ describe('DPO matches PyTorch', () => {
     const worst = compareWeights(path.join(plan.output_dir, 'model', 'model.safetensors'), initial, ref.weights);
     assert.ok(fs.existsSync(path.join(plan.output_dir, 'checkpoints', `step-0000000${STEPS}`, 'dpo_reference.safetensors')));
     console.log(`DPO full: worst weight error / update ${worst.toExponential(2)}, worst margin error ${margin.toExponential(2)}`);
+  });
+
+  it('QLoRA (nf4): the reference is the quantized base with adapters off; matches PyTorch on the dequantized weights', async () => {
+    const qdir = path.join(root, 'model-nf4');
+    const r = runTool(findTool('tuner-export'), ['quantize', '--model', path.join(root, 'model'), '--quant', 'nf4', '--out', qdir]);
+    assert.equal(r.status, 0, r.stderr);
+    const plan = basePlan(root, {
+      ...dpo({ method: 'qlora', base_quant: 'nf4', optimizer: { lr: 2e-2, betas: [0.9, 0.99] } }),
+      output_dir: path.join(root, 'out-qlora'),
+    });
+    const planPath = writePlan(root, plan, 'qlora.json');
+    const { exit, initialDir } = await trainFromSavedStart(planPath, plan.output_dir);
+    const ref = referenceSteps(planPath, STEPS, { adapter: initialDir, quantized: qdir });
+    checkSteps(exit.events, ref.log, STEPS);
+    checkRewards(exit.events, ref.log);
+    const initial = readF32Tensors(path.join(initialDir, 'adapter_model.safetensors'));
+    const worst = compareWeights(path.join(plan.output_dir, 'adapter', 'adapter_model.safetensors'), initial, ref.weights);
+    console.log(`DPO QLoRA nf4: worst weight error / update ${worst.toExponential(2)}`);
   });
 
   it('LOMO: DPO with each weight updated during backward (two-pass clipping) matches SGD on the whole gradient', async () => {
