@@ -4,6 +4,7 @@
 // the hand-off README that runs this plan elsewhere.
 import type { ResolvedArgs } from '../args/fields';
 import { describedHardware, type HardwareProfile } from '../hardware/types';
+import { formatCount } from '../units';
 import type { LocalModel } from './context';
 import { formatDuration, type EstimateContext, type Estimator, type PlanEstimate } from './estimator';
 
@@ -27,7 +28,7 @@ export interface PracticalInput {
 export function impracticalWarning(p: PracticalInput): string | undefined {
   const { seconds } = p.estimate;
   if (seconds === undefined || seconds <= IMPRACTICAL_SECONDS) return undefined;
-  const where = p.estimate.device === 'cuda' ? `${p.hardware.gpus.length} GPU${p.hardware.gpus.length === 1 ? '' : 's'}` : `this machine's CPU (${p.hardware.cores} cores)`;
+  const where = p.estimate.device === 'cuda' ? `${p.hardware.gpus.length} GPU${p.hardware.gpus.length === 1 ? '' : 's'}` : `this machine's ${p.hardware.cores}-core CPU`;
   const alternatives: string[] = [];
   const quicker = p.models
     .filter((m) => m.params < p.model.params)
@@ -43,5 +44,5 @@ export function impracticalWarning(p: PracticalInput): string | undefined {
     alternatives.push('more GPUs, or /readme to run this plan on a larger machine');
   }
   alternatives.push('or fewer epochs over a sample of the data (say how long you can wait)');
-  return `This run would take about ${formatDuration(seconds)} on ${where} (${p.estimate.optimizerSteps ?? '?'} steps): too long to be practical here. Alternatives: ${alternatives.join('; ')}.`;
+  return `This run would take about ${formatDuration(seconds)} on ${where} (${p.estimate.optimizerSteps === undefined ? '?' : formatCount(p.estimate.optimizerSteps)} steps): too long to be practical here. Alternatives: ${alternatives.join('; ')}.`;
 }

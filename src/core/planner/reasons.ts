@@ -6,6 +6,7 @@ import { formatBytes, type HardwareProfile } from '../hardware/types';
 import type { DatasetInfo, LocalModel } from './context';
 import { formatDuration, type PlanEstimate } from './estimator';
 import { maxLengthReason } from './lengths';
+import { formatCount } from '../units';
 
 export interface ReasonContext {
   hardware: HardwareProfile;
@@ -102,5 +103,5 @@ export function reasonFor(field: ArgsFieldName, a: ResolvedArgs, c: ReasonContex
 export function estimateLine(e: PlanEstimate | undefined): string {
   if (!e) return 'Estimate: not available (model not found on this machine).';
   const fit = e.fits ? 'fits' : 'DOES NOT FIT';
-  return `Estimate: peak ${formatBytes(e.memoryBytes)} of ${formatBytes(e.budgetBytes)} on ${e.device === 'cuda' ? 'each GPU' : 'the CPU host'} (${fit}); ${e.optimizerSteps ?? '?'} steps, about ${formatDuration(e.seconds)}${e.speed ? ` (speed ${e.speed})` : ''}.`;
+  return `Estimate: peak ${formatBytes(e.memoryBytes)} of ${formatBytes(e.budgetBytes)} on ${e.device === 'cuda' ? 'each GPU' : 'the CPU host'} (${fit}); ${e.optimizerSteps === undefined ? '?' : formatCount(e.optimizerSteps)} steps, about ${formatDuration(e.seconds)}${e.speed ? `; speed ${e.speed}` : ''}.`;
 }

@@ -23,9 +23,9 @@ export function renderPlan(t: PlanTurn): string {
   } else if (t.args) {
     if (t.kind === 'rejected') out.push('**This plan does not pass its checks, so ARGS.json was not written:**', '');
     out.push(planTable(t.args, t.reasons), '', estimateLine(t.estimate));
-    if (t.explanation?.length) out.push('', ...t.explanation.map((e) => `- ${e}`));
   }
   if (t.notes.length) out.push('', ...t.notes.map((n) => `> ${n}`));
+  if (t.kind !== 'question' && t.args && t.explanation?.length) out.push('', ...t.explanation.map((e) => `- ${e}`));
   out.push('', `_Planned by ${t.source}._`);
   return out.join('\n');
 }

@@ -84,7 +84,7 @@ test('LOMO plans accumulate nothing: gradient_accumulation 1 (it updates during 
 test('a run of days on this machine is called impractical, with a smaller model, a GPU and /readme as alternatives', () => {
   const r = plan('Teach it to answer support tickets', { model: 'llama-7b', hw: LAPTOP_16GB, data: { ...DATA, records: 20000 } });
   const w = r.warnings.join('\n');
-  assert.match(w, /This run would take about .+ on this machine's CPU \(4 cores\) \(\d+ steps\): too long to be practical here/);
+  assert.match(w, /This run would take about .+ on this machine's 4-core CPU \([\d,]+ steps\): too long to be practical here/);
   assert.match(w, /a machine with a GPU \(one 24 GB GPU: about /);
   assert.match(w, /\/readme/);
   const slowSmall = plan('Teach it to answer support tickets', { model: 'qwen-0.5b', hw: TWO_CORES, data: { ...DATA, records: 200000 }, models: [] });

@@ -128,7 +128,7 @@ export const SCENARIOS: Scenario[] = [
     expect: { method: ['lora'], rank: [8, 32], alpha: [16, 64], lr: [5e-6, 5e-6], targets: 'all-linear', stage: 'dpo', effectiveBatch: [8, 16], epochs: [1, 3], maxLength: [700, 1024], packing: false, quantization: ['none'] },
     recipe: 'LF-DPO (stage dpo, pref_beta 0.1, lora_target all, 5e-6, batch 1 x 8) and UNSLOTH (5e-6 for DPO)' },
   { name: 'CPU laptop, 8B, 5,000 chat records: does not fit, said with the alternatives', goal: 'Fine-tune Llama on my chat logs', machine: 'cpu-laptop', model: 'llama-3.1-8b', data: MEDIUM_CHAT,
-    expect: { ...LORA_SFT, method: ['qlora'], effectiveBatch: [8, 16], epochs: [1, 3], maxLength: [900, 2048], quantization: ['nf4'], warns: /This run would take about .+ on this machine's CPU \(4 cores\) \([\d,]+ steps\): too long to be practical here\. Alternatives: .*a machine with a GPU/ },
+    expect: { ...LORA_SFT, method: ['qlora'], effectiveBatch: [8, 16], epochs: [1, 3], maxLength: [900, 2048], quantization: ['nf4'], warns: /This run would take about .+ on this machine's 4-core CPU \([\d,]+ steps\): too long to be practical here\. Alternatives: .*a machine with a GPU/ },
     recipe: 'QLORA (an nf4 base is what fits 16 GB) with UNSLOTH / LF-SFT settings; weeks on four cores, said with the alternatives' },
   // One consumer GPU, 24 GB.
   { name: '24 GB GPU, Llama-3.1-8B, 5,000 chat records', goal: 'Fine-tune on my chat logs', machine: 'gpu-24', model: 'llama-3.1-8b', data: MEDIUM_CHAT,
