@@ -26,6 +26,10 @@ export interface RunHeader {
   live: boolean;
   /** Ended with a checkpoint to continue from (stopped, interrupted): "Resume from Checkpoint" is offered. */
   canResume?: boolean;
+  /** Live, but another window controls it: the controls are shown disabled, with Take Control. */
+  readOnly?: boolean;
+  /** Live-run notes (core/run/live-notes.ts): "controlled by another window", "not responding (…)". */
+  notes?: string[];
   error?: { message: string; hint: string };
 }
 
@@ -55,7 +59,9 @@ export type DashboardToHost =
   /** Open the run in the playground (a paused run saves a checkpoint first). */
   | { v: number; type: 'tryInPlayground' }
   /** Continue the ended run from its last checkpoint (the Resume from Checkpoint command). */
-  | { v: number; type: 'resumeFromCheckpoint' };
+  | { v: number; type: 'resumeFromCheckpoint' }
+  /** Control the run from this window (the window that controls it is gone or hung). */
+  | { v: number; type: 'takeControl' };
 
 /** What the panel keeps in getState/setState and its serializer restores. */
 export interface DashboardState {
@@ -86,6 +92,7 @@ export function parseDashboardMessage(m: unknown): DashboardToHost {
       return { v: WEBVIEW_PROTOCOL_VERSION, type, runId: o.runId as string | null };
     case 'tryInPlayground':
     case 'resumeFromCheckpoint':
+    case 'takeControl':
       return { v: WEBVIEW_PROTOCOL_VERSION, type };
     default: {
       const never: never = type;

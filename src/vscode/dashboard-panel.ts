@@ -11,6 +11,7 @@ import { loadTokenizer, type ModelTokenizer } from '../core/model/tokenizer';
 import type { RunRecord } from '../core/run/run-store';
 import type { RunSnapshot } from '../core/run/run-state';
 import { isLive } from '../core/run/run-state';
+import { liveNotes, type LiveNotes } from '../core/run/live-notes';
 import { parseDashboardMessage, WEBVIEW_PROTOCOL_VERSION, type DashboardState, type DashboardToHost, type HostToDashboard, type RunHeader, type SampleRow } from '../../webview/protocol';
 import { dashboardHtml } from './dashboard-html';
 import { guard, log, reportError } from './output';
@@ -22,7 +23,7 @@ const FLUSH_MS = 100;
 const STATE_EVENTS: ReadonlySet<TrainerEvent['type']> = new Set(['start', 'paused', 'resumed', 'checkpoint', 'done', 'error']);
 const V = WEBVIEW_PROTOCOL_VERSION;
 
-export function runHeader(record: RunRecord, s: RunSnapshot, live: boolean): RunHeader {
+export function runHeader(record: RunRecord, s: RunSnapshot, live: boolean, notes?: LiveNotes): RunHeader {
   let model = s.start?.model.architecture ?? '';
   try {
     model = path.basename(record.plan().model_dir);
@@ -44,6 +45,8 @@ export function runHeader(record: RunRecord, s: RunSnapshot, live: boolean): Run
     etaMs: s.etaMs,
     live: live && isLive(s.status),
     canResume: !(live && isLive(s.status)) && s.status !== 'done' && s.lastCheckpoint !== undefined,
+    readOnly: live && isLive(s.status) && notes?.readOnly === true,
+    notes: live && isLive(s.status) && notes?.notes.length ? notes.notes : undefined,
     error: s.error ? { message: s.error.message, hint: s.error.hint } : undefined,
   };
 }
@@ -146,12 +149,15 @@ export class DashboardPanel implements vscode.Disposable {
         else this.timer ??= setTimeout(() => this.flush(), FLUSH_MS);
       },
       onExit: () => this.flush(),
+      // Who controls the run and whether its trainer answers show in the header at once.
+      onRole: () => this.flush(),
+      onHealth: () => this.flush(),
     });
   }
 
-  private snapshotNow(rec: RunRecord): { snapshot: RunSnapshot; live: boolean } {
+  private snapshotNow(rec: RunRecord): { snapshot: RunSnapshot; live: boolean; notes?: LiveNotes } {
     const s = this.runs.manager().session(this.runId);
-    return s ? { snapshot: s.snapshot, live: true } : { snapshot: rec.snapshot(), live: false };
+    return s ? { snapshot: s.snapshot, live: true, notes: liveNotes(s.role, s.health) } : { snapshot: rec.snapshot(), live: false };
   }
 
   private flush(): void {
@@ -159,8 +165,8 @@ export class DashboardPanel implements vscode.Disposable {
     this.timer = undefined;
     if (!this.ready) return; // the init message will carry everything
     const rec = this.record();
-    const { snapshot, live } = this.snapshotNow(rec);
-    this.post({ v: V, type: 'events', run: runHeader(rec, snapshot, live), events: this.pending, samples: this.sampleRows(rec, this.pending) });
+    const { snapshot, live, notes } = this.snapshotNow(rec);
+    this.post({ v: V, type: 'events', run: runHeader(rec, snapshot, live, notes), events: this.pending, samples: this.sampleRows(rec, this.pending) });
     this.pending = [];
   }
 
@@ -174,7 +180,7 @@ export class DashboardPanel implements vscode.Disposable {
     switch (m.type) {
       case 'ready': {
         const rec = this.record();
-        const { snapshot, live } = this.snapshotNow(rec);
+        const { snapshot, live, notes } = this.snapshotNow(rec);
         this.pending = [];
         this.ready = true;
         const runs = this.runs.manager().store.list().runs.map((r) => ({ id: r.meta.id, label: `${r.meta.id} (${r.snapshot.status}${r.snapshot.loss !== undefined ? `, loss ${r.snapshot.loss.toFixed(3)}` : ''})` }));
@@ -187,7 +193,7 @@ export class DashboardPanel implements vscode.Disposable {
         } catch {
           // no plan.json (preparation failed): no samples either
         }
-        this.post({ v: V, type: 'init', run: runHeader(rec, snapshot, live), events, runs, samplePrompts, samples: this.sampleRows(rec, events) });
+        this.post({ v: V, type: 'init', run: runHeader(rec, snapshot, live, notes), events, runs, samplePrompts, samples: this.sampleRows(rec, events) });
         return;
       }
       case 'control': {
@@ -211,6 +217,9 @@ export class DashboardPanel implements vscode.Disposable {
         return this.tryInPlayground();
       case 'resumeFromCheckpoint':
         await vscode.commands.executeCommand('tuner.resumeFromCheckpoint', this.runId);
+        return;
+      case 'takeControl':
+        if (!this.runs.current(this.runId).takeControl()) throw new Error(`run ${this.runId}: not connected to its trainer yet; try again in a moment`);
         return;
       default: {
         const never: never = m;

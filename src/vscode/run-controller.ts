@@ -7,6 +7,7 @@ import * as vscode from 'vscode';
 import { lintInWorker } from '../core/dataset/lint-client';
 import type { PrepareReport } from '../core/dataset/prepare';
 import { isInside, realPathOf } from '../core/dataset/prepare-paths';
+import { describeHealth } from '../core/engine/trainer-health';
 import { RunManager } from '../core/run/run-manager';
 import { describePreparation, summarizeLint, type LintSummary } from '../core/run/start-report';
 import type { RunSession, RunSessionOptions } from '../core/run/run-session';
@@ -55,6 +56,8 @@ export class RunController implements vscode.Disposable {
   /** The last "run finished" notification (for the tests: what the user was offered). */
   lastFinished: { runId: string; message: string; actions: string[] } | undefined;
   private context = '';
+  /** Runs whose silent trainer has been logged (once per silence). */
+  private readonly toldSilent = new Set<string>();
   private readonly contextSub = this.changed.event(() => this.updateContext());
 
   /**
@@ -285,6 +288,15 @@ export class RunController implements vscode.Disposable {
       onEvent: () => this.changed.fire(session),
       onStderr: (text) => {
         for (const line of text.split('\n')) if (line.trim()) log.info(`[${id}] ${line}`);
+      },
+      onHealth: (health) => {
+        this.changed.fire(session);
+        if (health.state === 'unresponsive' && !this.toldSilent.has(id)) {
+          this.toldSilent.add(id);
+          log.warn(`run ${id}: tuner-train (pid ${session.pid}) is ${describeHealth(health)}; it may be stopped or hung`);
+        } else if (health.state === 'alive' && this.toldSilent.delete(id)) {
+          log.info(`run ${id}: tuner-train answers again`);
+        }
       },
       onRole: (role, refused) => {
         this.changed.fire(session);

@@ -1,15 +1,16 @@
 // Runs outlive windows: when the extension activates it follows again every trainer of the
 // workspace that is still running (RunManager.reattach: the dashboard, status bar and runs view
 // come back, pause/stop work through the control channel), and reports how the runs that a
-// closed window left training went meanwhile: finished (final loss, time, Open Dashboard, Open
-// Folder, Try in Playground) or died (the reason from its log, Resume from its last checkpoint).
+// closed window left training, or a crashed window left behind, went meanwhile
+// (RunManager.unwatchedEnds): finished (final loss, time, Open Dashboard, Open Folder, Try in
+// Playground) or died (the reason from its log, Resume from its last checkpoint).
 // When the window closes, live trainers train on (detach) unless tuner.runs.stopWhenWindowCloses.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { RunManager } from '../core/run/run-manager';
-import { isLive } from '../core/run/run-state';
-import type { RunRecord, RunSummary } from '../core/run/run-store';
+import type { UnwatchedEnd } from '../core/run/run-manager';
+import type { RunRecord } from '../core/run/run-store';
 import { log } from './output';
 
 /** Training time for a notification: 42 s, 17 min, 3 h 05 min. */
@@ -43,10 +44,15 @@ function show(runId: string, message: string, actions: string[], error: boolean,
   void shown.then((choice) => choice && act(choice), () => undefined);
 }
 
-function reportEnded(m: RunManager, run: RunSummary): void {
+function reportEnded(m: RunManager, { run, how }: UnwatchedEnd): void {
   const id = run.meta.id;
   const s = run.snapshot;
-  const since = run.meta.detachedAt ? ` (left training ${new Date(run.meta.detachedAt).toLocaleString()})` : '';
+  const since =
+    how === 'window-died'
+      ? ' (the window that followed it closed unexpectedly)'
+      : run.meta.detachedAt
+        ? ` (left training ${new Date(run.meta.detachedAt).toLocaleString()})`
+        : '';
   const record = m.store.open(id);
   if (s.status === 'done' || s.status === 'stopped') {
     const steps = record.events().filter((e) => e.type === 'step');
@@ -81,13 +87,12 @@ export function reattachRuns(m: RunManager): void {
     log.info(`run ${session.record.id}: trainer ${session.pid} is still training; following it again from step ${session.snapshot.step}`);
     if (session.record.meta.detachedAt) session.record.markDetached(undefined);
   }
-  for (const run of m.store.list().runs) {
-    if (!run.meta.detachedAt || isLive(run.snapshot.status) || m.session(run.meta.id)) continue;
+  for (const end of m.unwatchedEnds()) {
     try {
-      m.store.open(run.meta.id).markDetached(undefined);
-      reportEnded(m, run);
+      m.markReported(end.run.meta.id);
+      reportEnded(m, end);
     } catch (e) {
-      log.warn(`run ${run.meta.id}: ${(e as Error).message}`);
+      log.warn(`run ${end.run.meta.id}: ${(e as Error).message}`);
     }
   }
 }

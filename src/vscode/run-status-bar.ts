@@ -1,6 +1,7 @@
 // Status bar item while a run is live: step/total, loss, tokens/s, ETA; a click opens the dashboard.
 import * as vscode from 'vscode';
 import { formatDuration, formatRate } from '../core/units';
+import { liveNotes, READ_ONLY_DETAIL } from '../core/run/live-notes';
 import type { RunSnapshot } from '../core/run/run-state';
 import type { RunController } from './run-controller';
 
@@ -47,12 +48,14 @@ export class RunStatusBar implements vscode.Disposable {
       this.item.text = '';
       return;
     }
-    // Another window controls the run (runs outlive windows): this one shows it and says so.
-    const watching = s.role === 'observer';
-    this.item.text = runStatusText(s.snapshot) + (watching ? ' · read-only' : '');
-    this.item.tooltip = watching
-      ? vscode.l10n.t('Tuner run {0} ({1}), controlled from another window — click for the dashboard', s.record.id, s.snapshot.status)
-      : vscode.l10n.t('Tuner run {0} ({1}) — click for the dashboard', s.record.id, s.snapshot.status);
+    // Another window controls the run (runs outlive windows), or the trainer stopped answering:
+    // this one shows it and says so.
+    const { readOnly, notes } = liveNotes(s.role, s.health);
+    const silent = s.health.state === 'unresponsive';
+    this.item.text = (silent ? '$(warning) ' : '') + runStatusText(s.snapshot) + (silent ? ` · ${vscode.l10n.t('not responding')}` : '') + (readOnly ? ' · read-only' : '');
+    const what = vscode.l10n.t('Tuner run {0} ({1})', s.record.id, [s.snapshot.status, ...notes].join(', '));
+    this.item.tooltip = `${what}${readOnly ? `\n${READ_ONLY_DETAIL}` : ''}\n${vscode.l10n.t('Click for the dashboard')}`;
+    this.item.backgroundColor = silent ? new vscode.ThemeColor('statusBarItem.warningBackground') : undefined;
     this.item.command = { title: vscode.l10n.t('Open Dashboard'), command: 'tuner.openDashboard', arguments: [s.record.id] };
     this.item.show();
   }

@@ -6,6 +6,7 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { runCatalog, type CatalogEntry, type ExportEntry } from '../core/playground/catalog';
 import { formatBytes } from '../core/playground/format';
+import { liveNotes, READ_ONLY_DETAIL, type LiveNotes } from '../core/run/live-notes';
 import type { RunSummary } from '../core/run/run-store';
 import { isLive } from '../core/run/run-state';
 import type { RunController } from './run-controller';
@@ -15,12 +16,13 @@ import type { RunController } from './run-controller';
  * files, which a workspace can ship: it is appended as text, so Markdown in it (links, images,
  * command links) shows as the characters it is made of.
  */
-export function runTooltip(run: RunSummary): vscode.MarkdownString {
+export function runTooltip(run: RunSummary, live?: LiveNotes): vscode.MarkdownString {
   const s = run.snapshot;
   const md = new vscode.MarkdownString();
   md.isTrusted = false;
   md.supportHtml = false;
-  md.appendMarkdown(`**${run.meta.id.replace(/[^\w-]/g, '')}** — `).appendText(`${s.status}`).appendMarkdown('\n\n');
+  md.appendMarkdown(`**${run.meta.id.replace(/[^\w-]/g, '')}** — `).appendText([s.status, ...(live?.notes ?? [])].join(', ')).appendMarkdown('\n\n');
+  if (live?.readOnly) md.appendText(READ_ONLY_DETAIL).appendMarkdown('\n\n');
   md.appendText(vscode.workspace.asRelativePath(run.meta.argsFile)).appendMarkdown('\n\n');
   const what = runWhat(run);
   md.appendText(`${what.model}${what.method ? ` · ${what.method}` : ''} · step ${s.step}${s.maxSteps ? ` of ${s.maxSteps}` : ''}${s.loss !== undefined ? ` · final loss ${s.loss.toFixed(3)}` : ''}`).appendMarkdown('\n\n');
@@ -56,23 +58,23 @@ function shortTime(iso: string): string {
   return `${d.getDate()} ${d.toLocaleString('en-US', { month: 'short' })} ${String(d.getHours()).padStart(2, '0')}:${String(d.getMinutes()).padStart(2, '0')}`;
 }
 
-/** The row's second part: state, progress, final loss, and when it was started. */
-export function runDescription(run: RunSummary): string {
+/** The row's second part: state (and, live, what this window may do: live-notes.ts), progress, final loss, and when it was started. */
+export function runDescription(run: RunSummary, live?: LiveNotes): string {
   const s = run.snapshot;
   const progress = s.maxSteps ? `${s.step}/${s.maxSteps}` : s.step ? `step ${s.step}` : '';
   const loss = s.loss !== undefined ? `loss ${s.loss.toFixed(3)}` : '';
   const why = s.status === 'failed' && s.error ? s.error.message.split('\n')[0].slice(0, 80) : '';
-  return [s.status, progress, loss, why, shortTime(run.meta.created)].filter(Boolean).join(' · ');
+  return [s.status, ...(live?.notes ?? []), progress, loss, why, shortTime(run.meta.created)].filter(Boolean).join(' · ');
 }
 
 export class RunTreeItem extends vscode.TreeItem {
-  constructor(readonly run: RunSummary) {
+  constructor(readonly run: RunSummary, readonly live?: LiveNotes) {
     const what = runWhat(run);
     super(what.method ? `${what.model} · ${what.method}` : what.model, vscode.TreeItemCollapsibleState.Collapsed);
     const s = run.snapshot;
     this.id = run.meta.id;
-    this.description = runDescription(run);
-    this.tooltip = runTooltip(run);
+    this.description = runDescription(run, live);
+    this.tooltip = runTooltip(run, live);
     this.iconPath = new vscode.ThemeIcon(
       s.status === 'done' ? 'pass' : s.status === 'failed' ? 'error' : s.status === 'interrupted' || s.status === 'stopped' ? 'debug-pause' : 'sync~spin',
     );
@@ -148,7 +150,13 @@ export class RunTreeProvider implements vscode.TreeDataProvider<RunsViewItem>, v
   }
 
   getChildren(e?: RunsViewItem): RunsViewItem[] {
-    if (!e) return this.list().map((r) => new RunTreeItem(r));
+    if (!e) {
+      const m = this.runs.manager();
+      return this.list().map((r) => {
+        const session = m.session(r.meta.id);
+        return new RunTreeItem(r, session ? liveNotes(session.role, session.health) : undefined);
+      });
+    }
     if (!(e instanceof RunTreeItem)) return [];
     try {
       const { entries, exports } = runCatalog(this.runs.manager().store.open(e.run.meta.id));

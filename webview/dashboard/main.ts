@@ -95,6 +95,9 @@ function el<K extends keyof HTMLElementTagNameMap>(tag: K, props: Partial<HTMLEl
   return e;
 }
 
+/** The buttons that steer a live run: disabled while another window controls it. */
+const RUN_CONTROLS: ReadonlySet<string> = new Set(['btn-pause', 'btn-resume', 'btn-save', 'btn-stop']);
+
 const CONTROL_TITLES: Record<DashboardControl, string> = {
   pause: 'Pause the run after the current step',
   resume: 'Continue the paused run',
@@ -123,6 +126,12 @@ function buildPage(): void {
   tryIt.hidden = true;
   tryIt.addEventListener('click', () => send({ v: V, type: 'tryInPlayground' }));
   controls.append(tryIt);
+  // Another window controls a live run: its controls stay in place, disabled, and this one can
+  // take control (when that window is gone or hung).
+  const take = el('vscode-button' as 'button', { id: 'btn-take-control', textContent: 'Take Control', title: 'Control the run from this window; the window that controls it now will only show it', hidden: true });
+  take.setAttribute('appearance', 'secondary');
+  take.addEventListener('click', () => send({ v: V, type: 'takeControl' }));
+  controls.append(take);
   const xAxis = el('vscode-dropdown' as 'select', { id: 'x-axis' });
   for (const x of ['step', 'tokens'] as XAxis[]) xAxis.append(el('vscode-option' as 'option', { value: x, textContent: `x: ${x}`, selected: x === state.xAxis }));
   xAxis.addEventListener('change', () => {
@@ -148,6 +157,7 @@ function buildPage(): void {
       el('div', { className: 'title' }, el('span', { id: 'run-status', className: 'badge' }), el('h1', { id: 'run-title' })),
       el('div', { id: 'run-facts', className: 'facts' }),
       el('div', { id: 'run-error', className: 'error', hidden: true }),
+      el('div', { id: 'run-notes', className: 'notes', hidden: true }),
       el('div', { className: 'toolbar' }, controls, el('label', {}, 'Smoothing ', smoothing), xAxis, compareBox),
     ),
     el('main', { className: 'grid' }, ...CHARTS.map((c) => el('section', { className: 'chart', id: `section-${c.id}`, hidden: c.whenData === true }, el('h2', { textContent: c.title }), el('div', { className: 'canvas-box' }, el('canvas', { id: `chart-${c.id}` }))))),
@@ -211,12 +221,20 @@ function updateHeader(): void {
   const err = document.getElementById('run-error')!;
   err.hidden = !h.error;
   err.textContent = h.error ? `${h.error.message} — ${h.error.hint}` : '';
-  // Only what applies is shown: a finished run has no Pause to draw, disabled or not.
+  // Read-only (another window controls the run) or not responding: said where the user acts.
+  const notes = document.getElementById('run-notes')!;
+  notes.hidden = !h.notes?.length;
+  notes.textContent = h.readOnly ? `Read-only: ${h.notes?.join(' · ')}. Take control here if that window is gone.` : (h.notes ?? []).join(' · ');
+  // Only what applies is shown: a finished run has no Pause to draw, disabled or not. A run
+  // another window controls shows its controls disabled.
   const show = (id: string, on: boolean) => {
     const b = document.getElementById(id) as HTMLButtonElement;
     b.hidden = !on;
-    b.disabled = !on;
+    b.disabled = !on || (h.readOnly === true && RUN_CONTROLS.has(id));
+    b.dataset.title ??= b.title;
+    b.title = b.disabled && on ? 'Controlled by another window' : b.dataset.title;
   };
+  show('btn-take-control', h.live && h.readOnly === true);
   show('btn-pause', h.live && h.status !== 'paused');
   show('btn-resume', h.live && h.status === 'paused');
   show('btn-save', h.live);
@@ -224,8 +242,8 @@ function updateHeader(): void {
   show('btn-resume-checkpoint', !h.live && h.canResume === true);
   show('btn-try', h.status === 'done' || h.status === 'stopped' || h.status === 'interrupted' || (h.live && h.status === 'paused'));
   // The one primary action: what the user most likely wants next.
-  const primary = h.live ? (h.status === 'paused' ? 'btn-resume' : 'btn-pause') : h.canResume ? 'btn-resume-checkpoint' : 'btn-try';
-  for (const id of ['btn-pause', 'btn-resume', 'btn-resume-checkpoint', 'btn-try']) document.getElementById(id)!.setAttribute('appearance', id === primary ? 'primary' : 'secondary');
+  const primary = h.live && h.readOnly ? 'btn-take-control' : h.live ? (h.status === 'paused' ? 'btn-resume' : 'btn-pause') : h.canResume ? 'btn-resume-checkpoint' : 'btn-try';
+  for (const id of ['btn-pause', 'btn-resume', 'btn-resume-checkpoint', 'btn-try', 'btn-take-control']) document.getElementById(id)!.setAttribute('appearance', id === primary ? 'primary' : 'secondary');
   document.body.dataset.status = h.status;
 }
 

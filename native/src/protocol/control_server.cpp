@@ -1,5 +1,6 @@
 // The control channel of a trainer that runs detached from the editor: a Unix domain socket
-// (tuner-train --control PATH) that takes the same command lines as stdin. The editor window that
+// (tuner-train --control PATH; on Windows a named pipe, control_server_win.cpp) that takes the
+// same command lines as stdin. What is said on it is control_lines.cpp's. The editor window that
 // started the run may close or reload; the socket stays, and the next window connects again.
 //
 // Why in the trainer and not in a supervisor process: the channel lives exactly as long as the
@@ -10,10 +11,13 @@
 // connection's peer credentials are checked (SO_PEERCRED on Linux, getpeereid elsewhere): only
 // processes of the trainer's own user are served. One client controls the run (the first to
 // connect); later ones are observers, told so, and their commands refused, until the controller
-// leaves and the oldest observer is promoted. Messages to clients are JSON lines:
+// leaves and the oldest observer is promoted, or an observer takes control
+// ({"version":1,"type":"take_control"}: the user's choice in a window whose controller is gone
+// or hung; the controller becomes an observer and is told so). Messages to clients are JSON lines:
 //   {"version":1,"type":"hello","role":"controller"|"observer","pid":N}
-//   {"version":1,"type":"role","role":"controller"}          (promoted)
-//   {"version":1,"type":"refused","message":"..."}           (a command not taken)
+//   {"version":1,"type":"role","role":"controller"|"observer"}   (promoted, or control taken)
+//   {"version":1,"type":"refused","message":"..."}               (a command not taken)
+#ifndef _WIN32  // Windows: control_server_win.cpp (a named pipe)
 #include <fcntl.h>
 #include <poll.h>
 #include <sys/socket.h>
@@ -31,6 +35,7 @@
 #include <vector>
 
 #include "command_queue.h"
+#include "control_lines.h"
 #include "tuner/error.h"
 #include "tuner/json.h"
 
@@ -44,8 +49,6 @@ struct ControlState {
 };
 
 namespace {
-
-constexpr size_t kMaxLineBytes = 64 * 1024;
 
 struct Client {
   int fd;
@@ -81,14 +84,6 @@ void write_line(int fd, const std::string& line) {
   }
 }
 
-std::string message(const char* type, const std::string& fields) {
-  return "{\"version\":" + std::to_string(kProtocolVersion) + ",\"type\":\"" + type + "\"" + fields + "}";
-}
-
-std::string role_fields(bool controller) {
-  return std::string(",\"role\":\"") + (controller ? "controller" : "observer") + "\"";
-}
-
 bool fill_address(const std::string& path, sockaddr_un* sa) {
   std::memset(sa, 0, sizeof *sa);
   sa->sun_family = AF_UNIX;
@@ -108,25 +103,6 @@ bool socket_answers(const std::string& path) {
   return ok;
 }
 
-// One line from a client: a command from the controller goes to the training loop; anything
-// else is answered with `refused` (and logged, as bad stdin lines are).
-void handle_line(const Client& c, const std::string& line, ReaderShared* queue) {
-  if (line.find_first_not_of(" \t\r") == std::string::npos) return;
-  Command cmd;
-  std::string why;
-  if (!parse_command(line, &cmd, &why)) {
-    std::fprintf(stderr, "tuner-train: ignored control command: %s\n", why.c_str());
-    write_line(c.fd, message("refused", ",\"message\":" + json_quote(why)));
-    return;
-  }
-  if (!c.controller) {
-    const std::string text = std::string(command_name(cmd.type)) + ": another window controls this run; this one only watches it";
-    write_line(c.fd, message("refused", ",\"message\":" + json_quote(text)));
-    return;
-  }
-  queue->push(cmd);
-}
-
 void serve(std::shared_ptr<ControlState> st, std::shared_ptr<ReaderShared> queue) {
   std::vector<Client> clients;
   for (;;) {
@@ -140,46 +116,30 @@ void serve(std::shared_ptr<ControlState> st, std::shared_ptr<ReaderShared> queue
     }
     if (fds[1].revents) break;
     // Clients from the last, so erasing one leaves the indices of those before it valid.
+    const auto send = [&clients](size_t j, const std::string& line) { write_line(clients[j].fd, line); };
     for (size_t i = clients.size(); i-- > 0;) {
       if (!fds[2 + i].revents) continue;
-      Client& c = clients[i];
       char chunk[4096];
-      ssize_t n = ::read(c.fd, chunk, sizeof chunk);
+      ssize_t n = ::read(clients[i].fd, chunk, sizeof chunk);
       if (n < 0 && errno == EINTR) continue;
-      if (n > 0) {
-        c.buf.append(chunk, static_cast<size_t>(n));
-        size_t nl;
-        while ((nl = c.buf.find('\n')) != std::string::npos) {
-          const std::string line = c.buf.substr(0, nl);
-          c.buf.erase(0, nl + 1);
-          handle_line(c, line, queue.get());
-        }
-        if (c.buf.size() <= kMaxLineBytes) continue;
-        std::fprintf(stderr, "tuner-train: control client sent a line over %zu bytes; disconnected\n", kMaxLineBytes);
-      }
-      ::close(c.fd);
+      if (n > 0 && control_feed(clients, i, chunk, static_cast<size_t>(n), queue.get(), send)) continue;
+      ::close(clients[i].fd);
       clients.erase(clients.begin() + static_cast<std::ptrdiff_t>(i));
     }
-    bool has_controller = false;
-    for (const Client& c : clients) has_controller = has_controller || c.controller;
-    if (!has_controller && !clients.empty()) {
-      clients.front().controller = true;
-      has_controller = true;
-      write_line(clients.front().fd, message("role", role_fields(true)));
-    }
+    const bool has_controller = control_promote(clients, send);
     if (fds[0].revents & POLLIN) {
       int fd = ::accept(st->listen_fd, nullptr, nullptr);
       if (fd < 0) continue;
       set_cloexec(fd);
       if (!peer_is_same_user(fd)) {
         std::fprintf(stderr, "tuner-train: refused a control connection from another user\n");
-        write_line(fd, message("refused", ",\"message\":\"this run belongs to another user\""));
+        write_line(fd, refused_message("this run belongs to another user"));
         ::close(fd);
         continue;
       }
       const bool controller = !has_controller;
       clients.push_back({fd, controller, {}});
-      write_line(fd, message("hello", role_fields(controller) + ",\"pid\":" + std::to_string(::getpid())));
+      write_line(fd, hello_message(controller, static_cast<long>(::getpid())));
     }
   }
   for (const Client& c : clients) ::close(c.fd);
@@ -256,3 +216,4 @@ void ControlServer::shutdown() {
 }
 
 }  // namespace tuner
+#endif  // _WIN32

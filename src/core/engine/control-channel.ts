@@ -60,6 +60,9 @@ export function controlAddress(runDir: string, platform: NodeJS.Platform = proce
 
 export type ControlRole = 'controller' | 'observer';
 
+/** Asks the trainer to make this connection the controller (the one that had it only watches from then on). */
+export const TAKE_CONTROL_LINE = '{"version":1,"type":"take_control"}\n';
+
 /** A line from the trainer on the control channel. */
 export type ControlMessage =
   | { version: number; type: 'hello'; role: ControlRole; pid: number }
@@ -82,6 +85,8 @@ function checkSocketFile(address: string): void {
 /** One connection to a trainer's control channel. */
 export class ControlClient {
   role: ControlRole | undefined;
+  /** The pid the server said it has (hello): a window checks it is the run's trainer before it sends anything. */
+  serverPid: number | undefined;
   private buf = '';
   private readonly listeners: ((m: ControlMessage) => void)[] = [];
   readonly closed: Promise<void>;
@@ -158,6 +163,7 @@ export class ControlClient {
         m = { version: 1, type: 'refused', message: `unreadable line on the control channel: ${line.slice(0, 200)}` };
       }
       if (m.type === 'hello' || m.type === 'role') this.role = m.role;
+      if (m.type === 'hello' && typeof m.pid === 'number') this.serverPid = m.pid;
       for (const l of [...this.listeners]) l(m);
     }
   }

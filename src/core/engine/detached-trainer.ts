@@ -8,7 +8,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 
-import { ControlClient, ControlError, controlAddress, type ControlMessage, type ControlRole } from './control-channel';
+import { ControlClient, ControlError, controlAddress, TAKE_CONTROL_LINE, type ControlMessage, type ControlRole } from './control-channel';
 import { FileTail, trimPartialLine } from './file-tail';
 import { identify, isSameTrainer, type ProcessIdentity } from './process-identity';
 import { judgeTrainer, modifiedMs, type TrainerHealth } from './trainer-health';
@@ -224,6 +224,17 @@ export class DetachedTrainer {
     this.write(text);
   }
 
+  /**
+   * Makes this window the one that controls the run (the user's choice when the window that
+   * controls it is gone or hung); that window only watches it from then on. The trainer answers
+   * with a `role` message (onRole). False when the channel is not connected yet.
+   */
+  takeControl(): boolean {
+    if (this.ended || !this.client) return false;
+    this.client.write(TAKE_CONTROL_LINE);
+    return true;
+  }
+
   /** Ends the trainer with a signal, only while it is still the run's trainer. */
   kill(signal: NodeJS.Signals = 'SIGTERM'): void {
     if (this.child && this.child.exitCode === null && this.child.signalCode === null) {
@@ -276,6 +287,12 @@ export class DetachedTrainer {
         if (this.ended || this.detachedFromWindow) {
           void client.close();
           return;
+        }
+        // Whatever answers at the address must be the run's trainer: a pipe name on Windows can
+        // be taken by another process first, a socket file replaced.
+        if (this.identity && client.serverPid !== this.identity.pid) {
+          void client.close();
+          throw new ControlError(`the control channel at ${this.address} is served by pid ${client.serverPid}, not by the run's trainer (pid ${this.identity.pid})`);
         }
         this.client = client;
         client.onMessage((m) => this.onControl(m));

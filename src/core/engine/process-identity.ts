@@ -74,6 +74,21 @@ export function identify(pid: number): ProcessIdentity | undefined {
   return start === undefined && process.platform !== 'win32' ? undefined : { pid, start: start ?? '', host: os.hostname() };
 }
 
+/** True when `id` still names the same living process on this machine (pid and start time agree): a window's extension host, say. */
+export function isSameProcess(id: Partial<ProcessIdentity> | undefined): boolean {
+  if (!id || typeof id.pid !== 'number' || typeof id.start !== 'string' || id.host !== os.hostname()) return false;
+  if (process.platform === 'win32') {
+    try {
+      process.kill(id.pid, 0);
+      return true;
+    } catch {
+      return false;
+    }
+  }
+  const start = processStartToken(id.pid);
+  return start !== undefined && start === id.start;
+}
+
 /**
  * True when `id` still names the same living process, and that process's command line holds
  * `planFile` (the trainer of this run, not whatever got its pid since).

@@ -9,9 +9,10 @@ import { OutsideWorkspaceError } from '../dataset/prepare-paths';
 import { DetachedTrainer } from '../engine/detached-trainer';
 import type { RunPlan } from '../engine/plan';
 import { heartbeatInterval } from '../engine/trainer-health';
+import { identify, isSameProcess, type ProcessIdentity } from '../engine/process-identity';
 import { RunSession, type RunSessionOptions } from './run-session';
 import { isLive } from './run-state';
-import { RunStore, RunStoreError, type RunRecord } from './run-store';
+import { RunStore, RunStoreError, type RunRecord, type RunSummary } from './run-store';
 import { outputTarget, publishOutput } from './publish-output';
 import { ArgsError, prepareRun, readArgsFile, type PreparedRun } from './resolve';
 import { isInside, realPathOf } from '../dataset/prepare-paths';
@@ -35,6 +36,12 @@ function realpathOr(p: string): string {
 
 export type ManagerListener = (session: RunSession) => void;
 
+/** A run that ended while no window followed it: a window let it go (closed, reloaded), or the window died with it live. */
+export interface UnwatchedEnd {
+  run: RunSummary;
+  how: 'detached' | 'window-died';
+}
+
 /** Where a completed run's result was copied (ARGS.json output_dir), or why it was not. */
 export interface PublishedOutput {
   dir?: string;
@@ -48,6 +55,8 @@ export class RunManager {
   /** output_dir of each run launched here, checked when it was launched. */
   private readonly targets = new Map<string, string>();
   private readonly published = new Map<string, PublishedOutput>();
+  /** This process, recorded in run.json (RunMeta.window) as the window that follows each live run. */
+  private readonly self: ProcessIdentity | undefined;
 
   /** `prepareWorker`: the prepare-worker script, run in a worker thread for each new run. */
   /** `detached`: trainers outlive this process (the editor); the CLI keeps them in its own process group. */
@@ -55,7 +64,10 @@ export class RunManager {
     readonly store: RunStore,
     private readonly prepareWorker: string,
     private readonly detached = true,
-  ) {}
+  ) {
+    // The CLI's trainers end with its process group: no other window reports them.
+    this.self = detached ? identify(process.pid) : undefined;
+  }
 
   /** Called for every session started (new runs and resumes). */
   onDidStart(l: ManagerListener): void {
@@ -215,6 +227,7 @@ export class RunManager {
     const all = [...this.live.values()];
     this.live.clear();
     // Marked first, synchronously: a closing extension host may not run what follows an await.
+    // (A window killed outright marks nothing: its RunMeta.window names a process that is gone.)
     for (const s of all) {
       try {
         s.record.markDetached(now);
@@ -256,6 +269,26 @@ export class RunManager {
     return attached;
   }
 
+  /**
+   * The runs that ended while no window followed them and are not reported yet: a window let them
+   * train on (detachedAt), or the window that followed them is gone without having let go (its
+   * extension host was killed). Live runs are not among them (reattach follows those).
+   */
+  unwatchedEnds(): UnwatchedEnd[] {
+    const ends: UnwatchedEnd[] = [];
+    for (const run of this.store.list().runs) {
+      if (isLive(run.snapshot.status) || this.live.has(run.meta.id)) continue;
+      if (run.meta.detachedAt) ends.push({ run, how: 'detached' });
+      else if (run.meta.window && run.meta.window.pid !== process.pid && !isSameProcess(run.meta.window)) ends.push({ run, how: 'window-died' });
+    }
+    return ends;
+  }
+
+  /** An unwatched end has been reported: its marks are cleared, so it is told once. */
+  markReported(id: string): void {
+    this.store.open(id).clearWatch();
+  }
+
   private launch(record: RunRecord, opts: RunSessionOptions): RunSession {
     if (record.trainerAlive()) throw new RunStoreError(`run ${record.id} is still running (tuner-train pid ${record.meta.pid}); stop it before starting it again.`);
     return this.adopt(record, new RunSession(record, { detached: this.detached, ...opts }));
@@ -263,9 +296,24 @@ export class RunManager {
 
   private adopt(record: RunRecord, session: RunSession): RunSession {
     this.live.set(record.id, session);
+    if (this.self) {
+      try {
+        record.setWindow(this.self);
+      } catch {
+        // the folder went away; the session ends on its own
+      }
+    }
     for (const l of this.startListeners) l(session);
     void session.exited.then(() => {
       if (this.live.get(record.id) === session) this.live.delete(record.id);
+      // A window saw the end (and reports it as any run's): nothing is left to tell later.
+      if (this.self) {
+        try {
+          record.clearWatch();
+        } catch {
+          // removed meanwhile
+        }
+      }
       this.publish(record, session);
       for (const l of this.endListeners) l(session);
     });

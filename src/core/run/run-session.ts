@@ -246,6 +246,11 @@ export class RunSession {
     this.send('stop');
   }
 
+  /** This window controls the run from now on; the window that did only watches it (false: not connected yet). */
+  takeControl(): boolean {
+    return !this.ended && !this.detached && this.proc.takeControl();
+  }
+
   /** Ends the trainer with a signal (SIGTERM also checkpoints; SIGKILL loses the steps since the last one). */
   kill(signal: NodeJS.Signals = 'SIGTERM'): void {
     this.proc.kill(signal);

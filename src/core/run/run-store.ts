@@ -39,6 +39,13 @@ export interface RunMeta {
   host?: string;
   /** Set when a window let the live trainer go on without it; the next window reports how the run went meanwhile. */
   detachedAt?: string;
+  /**
+   * The window (its extension host process) that follows the live trainer. Cleared when a window
+   * sees the run end or lets it go (detachedAt); still set with that process gone means the window
+   * crashed (killed without deactivating), and the next window reports the run as it would a
+   * detached one.
+   */
+  window?: ProcessIdentity;
   /** ARGS.json's model and method, for the runs view (absent in runs made before they were kept). */
   model?: string;
   method?: string;
@@ -223,8 +230,7 @@ export class RunRecord {
 
   /** Records the trainer's identity when it starts (undefined: it ended). */
   setTrainer(id: ProcessIdentity | undefined): void {
-    this.meta = { ...this.meta, pid: id?.pid, pidStart: id?.start, host: id?.host };
-    this.writeMeta();
+    this.updateMeta({ pid: id?.pid, pidStart: id?.start, host: id?.host });
   }
 
   /** The recorded trainer, when there is one (the fields are checked before use: run.json can come with a repository). */
@@ -239,8 +245,33 @@ export class RunRecord {
     return isSameTrainer(this.trainerIdentity(), this.planFile);
   }
 
+  /** A window lets the trainer go on without it (undefined: a window follows it again). */
   markDetached(when: Date | undefined): void {
-    this.meta = { ...this.meta, detachedAt: when?.toISOString() };
+    this.updateMeta(when ? { detachedAt: when.toISOString(), window: undefined } : { detachedAt: undefined });
+  }
+
+  /** A window saw the run end, or reported its end: no mark is left for a later window. */
+  clearWatch(): void {
+    this.updateMeta({ detachedAt: undefined, window: undefined });
+  }
+
+  /** The window that follows the live trainer now (undefined: none does; see RunMeta.window). */
+  setWindow(id: ProcessIdentity | undefined): void {
+    this.updateMeta({ window: id });
+  }
+
+  /**
+   * Changes some fields of run.json as it is on disk now: another window may have written it
+   * since this record was opened, and its fields are kept.
+   */
+  private updateMeta(patch: Partial<RunMeta>): void {
+    let current = this.meta;
+    try {
+      current = RunRecord.open(this.dir).meta;
+    } catch {
+      // unreadable now: this record's copy is the best there is
+    }
+    this.meta = { ...current, ...patch };
     this.writeMeta();
   }
 
