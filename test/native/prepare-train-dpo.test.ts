@@ -13,6 +13,9 @@ import { prepareDataset } from '../../src/core/dataset/prepare';
 import { planPreparation } from '../../src/core/dataset/prepare-setup';
 import { writePlanFile } from '../../src/core/engine/plan';
 import type { EvalEvent, StepEvent } from '../../src/core/engine/protocol';
+import { RunManager } from '../../src/core/run/run-manager';
+import { RunStore } from '../../src/core/run/run-store';
+import { makeTinyProject, PREPARE_WORKER } from '../unit/run/tiny-run';
 import { makeTinyModel, REPO_ROOT, runTrainer, steps, tempDir } from './trainer-fixtures';
 
 describe('prepare + tuner-train, stage dpo', () => {
@@ -63,5 +66,23 @@ describe('prepare + tuner-train, stage dpo', () => {
     assert.deepEqual(evals.map((e) => e.step), [3, 6]);
     assert.ok(evals.every((e) => e.rewards?.pairs === 4));
     assert.ok(fs.existsSync(path.join(root, 'output', 'adapter', 'adapter_model.safetensors')));
+  });
+
+  it('Start (the run manager) on a DPO ARGS.json prepares the pairs, trains and records rewards in the run\'s events', async () => {
+    const ws = tempDir('start-dpo');
+    const argsFile = makeTinyProject(path.join(ws, 'p'), { args: { stage: 'dpo', max_steps: 6, save_interval: 0, eval_split: 0.25, eval_interval: 3 } });
+    const pairs = Array.from({ length: 16 }, (_, i) => JSON.stringify({ prompt: `fact ${i} ?`, chosen: `yes ${i} .`, rejected: `no ${i + 3} !` }));
+    fs.writeFileSync(path.join(ws, 'p', 'data.jsonl'), pairs.join('\n') + '\n');
+    const manager = new RunManager(RunStore.forWorkspace(ws), PREPARE_WORKER);
+    const { session } = await manager.start(argsFile, { mode: 'free' });
+    await session.exited;
+    assert.equal(session.snapshot.status, 'done', JSON.stringify(session.snapshot.error));
+    const run = manager.store.open(session.record.id);
+    assert.equal(run.plan().stage, 'dpo');
+    const events = run.events();
+    const st = events.filter((e): e is StepEvent => e.type === 'step');
+    assert.equal(st.length, 6);
+    assert.ok(st.every((s) => s.rewards && s.rewards.pairs === 2 && Number.isFinite(s.rewards.margin)));
+    assert.ok(events.some((e) => e.type === 'eval' && e.rewards?.pairs === 4));
   });
 });
