@@ -170,7 +170,10 @@ export function describeSettings(): string {
  * getters read the settings on every use, so a change applies from the next use on.
  */
 export function registerSettingsLog(ctx: vscode.ExtensionContext): void {
-  log.info(`settings: ${describeSettings()}`);
+  // Right after activation rather than during it: reading and checking every setting is a third
+  // of activate()'s time, and nothing at start-up waits for the log.
+  const startup = setTimeout(() => log.info(`settings: ${describeSettings()}`), 0);
+  ctx.subscriptions.push({ dispose: () => clearTimeout(startup) });
   ctx.subscriptions.push(
     vscode.workspace.onDidChangeConfiguration((e) => {
       if (e.affectsConfiguration('tuner')) log.info(`settings changed: ${describeSettings()}`);
