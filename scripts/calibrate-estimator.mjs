@@ -54,13 +54,16 @@ const CONFIGS = [
   { name: 'small-full-sgd', model: { vocab: 2048, hidden: 256, layers: 4, heads: 8, kvHeads: 4, intermediate: 688 }, method: 'full', optimizer: 'sgd', B: 4, T: 64 },
   { name: 'small-lora-ckpt', model: { vocab: 2048, hidden: 256, layers: 4, heads: 8, kvHeads: 4, intermediate: 688 }, method: 'lora', rank: 16, targets: ALL, ckpt: true, B: 8, T: 128 },
   { name: 'medium-full-ckpt', model: { vocab: 8000, hidden: 512, layers: 8, heads: 8, kvHeads: 4, intermediate: 1376 }, method: 'full', ckpt: true, B: 2, T: 128 },
+  // DPO: B pairs are 2B sequences per micro-batch (a full tune also keeps reference log-probs).
+  { name: 'small-lora-dpo', model: { vocab: 2048, hidden: 256, layers: 4, heads: 8, kvHeads: 4, intermediate: 688 }, method: 'lora', rank: 8, stage: 'dpo', B: 4, T: 128 },
+  { name: 'small-full-dpo', model: { vocab: 2048, hidden: 256, layers: 4, heads: 8, kvHeads: 4, intermediate: 688 }, method: 'full', stage: 'dpo', B: 2, T: 128 },
 ];
 
 function makeModel(dir, m) {
   writeTinyModel(dir, { ...m, maxPos: 4096 });
 }
 
-function makeData(dir, vocab, docs, len) {
+function makeData(dir, vocab, docs, len, layout) {
   const out = [];
   for (let i = 0; i < docs; i++) {
     const tokens = [], mask = [];
@@ -70,7 +73,7 @@ function makeData(dir, vocab, docs, len) {
     }
     out.push({ tokens, mask });
   }
-  writeShards(dir, out, { vocabSize: vocab });
+  writeShards(dir, out, { vocabSize: vocab, ...(layout ? { layout } : {}) });
   return { documents: docs, tokens: docs * len };
 }
 
@@ -90,8 +93,9 @@ for (const c of CONFIGS) {
   const dir = path.join(work, c.name);
   fs.mkdirSync(dir, { recursive: true });
   makeModel(path.join(dir, 'model'), c.model);
-  const docs = Math.max(c.B * 4, 16);
-  const data = makeData(path.join(dir, 'data'), c.model.vocab, docs, c.T + 1);
+  const dpo = c.stage === 'dpo';
+  const docs = Math.max(c.B * 4, 16) * (dpo ? 2 : 1);
+  const data = makeData(path.join(dir, 'data'), c.model.vocab, docs, c.T + 1, dpo ? 'preference-pairs' : undefined);
   const targets = c.targets ?? ['q_proj', 'k_proj', 'v_proj', 'o_proj'];
   const plan = {
     version: 1, model_dir: path.join(dir, 'model'), data_dir: path.join(dir, 'data'), output_dir: path.join(dir, 'out'),
@@ -104,22 +108,24 @@ for (const c of CONFIGS) {
   plan.optimizer.name = optimizer;
   if (optimizer === 'sgd' && c.method !== 'lomo') plan.optimizer.momentum = 0.9;
   if (c.ckpt) plan.gradient_checkpointing = true;
+  if (dpo) plan.stage = 'dpo';
   fs.writeFileSync(path.join(dir, 'plan.json'), JSON.stringify(plan, null, 2));
   const { peak } = measure(path.join(dir, 'plan.json'));
   const spec = readModelSpec(path.join(dir, 'model'));
   const args = resolveArgs({
     model: 'm', data: 'd', method: c.method, lora_rank: c.rank ?? 8, lora_target_modules: targets, batch_size: c.B, max_length: c.T, threads: THREADS,
-    quantization: c.quantization ?? 'none', optimizer, momentum: 0.9, gradient_checkpointing: !!c.ckpt,
+    quantization: c.quantization ?? 'none', optimizer, momentum: 0.9, gradient_checkpointing: !!c.ckpt, stage: c.stage ?? 'sft',
   });
   const weightFileBytes = fs.readdirSync(path.join(dir, 'model')).filter((f) => f.endsWith('.safetensors')).reduce((n, f) => n + fs.statSync(path.join(dir, 'model', f)).size, 0);
   const est = estimateMemory(spec, args, { threads: THREADS, weightFileBytes, datasetTokens: data.tokens, datasetDocuments: data.documents });
   const row = {
     name: c.name, params: parameterCount(spec), method: c.method, lora_rank: c.rank ?? null, lora_target_modules: adapters ? targets : null,
-    quantization: c.quantization ?? 'none', optimizer, gradient_checkpointing: !!c.ckpt,
+    quantization: c.quantization ?? 'none', optimizer, gradient_checkpointing: !!c.ckpt, ...(dpo ? { stage: 'dpo' } : {}),
     batch_size: c.B, max_length: c.T, threads: THREADS, model: c.model, dataset_tokens: data.tokens, dataset_documents: data.documents, weight_file_bytes: weightFileBytes,
     estimate_bytes: Math.round(est.total), measured_bytes: peak, ratio: Number((est.total / peak).toFixed(4)),
   };
   rows.push(row);
+  if (ONLY) console.log(JSON.stringify(row, null, 2));
   console.log(`${c.name.padEnd(18)} params ${String(row.params).padStart(9)}  estimate ${(row.estimate_bytes / 2 ** 20).toFixed(1).padStart(7)} MiB  measured ${(peak / 2 ** 20).toFixed(1).padStart(7)} MiB  ratio ${row.ratio.toFixed(3)}`);
 }
 fs.rmSync(work, { recursive: true, force: true });

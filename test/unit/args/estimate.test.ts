@@ -15,7 +15,7 @@ const GiB = 1024 ** 3;
 
 interface Row {
   name: string; params: number; method: Args['method']; lora_rank: number | null; lora_target_modules: string[] | null; batch_size: number; max_length: number; threads: number;
-  quantization?: Args['quantization']; optimizer?: Args['optimizer']; gradient_checkpointing?: boolean;
+  quantization?: Args['quantization']; optimizer?: Args['optimizer']; gradient_checkpointing?: boolean; stage?: Args['stage'];
   model: { vocab: number; hidden: number; layers: number; heads: number; kvHeads: number; intermediate: number; arch?: string };
   dataset_tokens: number; dataset_documents: number; weight_file_bytes: number; estimate_bytes: number; measured_bytes: number;
 }
@@ -39,13 +39,14 @@ describe('memory estimate vs tuner-train measured peak (scripts/calibrate-estima
     for (const o of ['lion', 'sgd'] as const) assert.ok(calibration.rows.some((r) => r.optimizer === o && r.method === 'full'), o);
     assert.ok(calibration.rows.some((r) => r.gradient_checkpointing && r.method === 'full') && calibration.rows.some((r) => r.gradient_checkpointing && r.method === 'lora'));
     assert.ok(new Set(calibration.rows.map((r) => `${r.batch_size}x${r.max_length}`)).size >= 5);
+    for (const m of ['lora', 'full'] as const) assert.ok(calibration.rows.some((r) => r.stage === 'dpo' && r.method === m), `dpo ${m}`);
   });
   for (const r of calibration.rows) {
     it(`${r.name}: estimate within ±15% of the measured ${(r.measured_bytes / 2 ** 20).toFixed(1)} MiB`, () => {
       const spec = specOf(r.model);
       assert.equal(parameterCount(spec), r.params);
       const args = resolveArgs({ model: 'm', data: 'd', method: r.method, lora_rank: r.lora_rank ?? 8, lora_target_modules: (r.lora_target_modules ?? ['q_proj']) as Args['lora_target_modules'], batch_size: r.batch_size, max_length: r.max_length, threads: r.threads,
-        quantization: r.quantization ?? 'none', optimizer: r.optimizer ?? 'adamw', momentum: 0.9, gradient_checkpointing: r.gradient_checkpointing ?? false });
+        quantization: r.quantization ?? 'none', optimizer: r.optimizer ?? 'adamw', momentum: 0.9, gradient_checkpointing: r.gradient_checkpointing ?? false, stage: r.stage ?? 'sft' });
       const est = estimateMemory(spec, args, { threads: r.threads, weightFileBytes: r.weight_file_bytes, datasetTokens: r.dataset_tokens, datasetDocuments: r.dataset_documents });
       const ratio = est.total / r.measured_bytes;
       assert.ok(Math.abs(ratio - 1) <= 0.15, `estimate ${est.total} vs measured ${r.measured_bytes}: ratio ${ratio.toFixed(3)}`);
