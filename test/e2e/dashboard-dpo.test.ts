@@ -3,23 +3,18 @@
 // exactly as the trainer reported them; a run without rewards keeps those charts hidden. The
 // screenshot is checked in as test/e2e/artifacts/dashboard-dpo.png.
 import assert from 'node:assert/strict';
-import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { after, before, test } from 'node:test';
-import type { Page } from 'playwright-core';
-import { parseTrainerEvent, type EvalEvent, type StepEvent, type TrainerEvent } from '../../src/core/engine/protocol';
-import type { HostToDashboard, RunHeader } from '../../webview/protocol';
+import type { EvalEvent, StepEvent } from '../../src/core/engine/protocol';
+import type { RunHeader } from '../../webview/protocol';
+import { chartData, hidden, post, readEvents } from './dashboard-page';
 import { ROOT, serveWebview, type WebviewServer } from './webview-page';
 
-const read = (name: string): TrainerEvent[] =>
-  fs.readFileSync(path.join(ROOT, 'test', 'e2e', 'fixtures', name), 'utf8').split('\n').filter((l) => l.trim()).map(parseTrainerEvent);
-const dpo = read('tiny-dpo-run.events.jsonl');
-const sft = read('tiny-lora-run.events.jsonl');
-
-/* eslint-disable @typescript-eslint/no-explicit-any */
-declare const window: any;
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
 declare const document: any;
-/* eslint-enable @typescript-eslint/no-explicit-any */
+
+const dpo = readEvents('tiny-dpo-run.events.jsonl');
+const sft = readEvents('tiny-lora-run.events.jsonl');
 
 let web: WebviewServer;
 before(async () => {
@@ -33,10 +28,6 @@ const header: RunHeader = {
   id: '20261204-223000', model: 'model', method: 'lora', params: 86_336, trainableParams: 7_168, status: 'done',
   step: 40, maxSteps: 40, loss: 0.07, tokensPerS: 4_000, live: false,
 };
-const post = (page: Page, m: HostToDashboard) => page.evaluate((msg) => window.postMessage(msg, '*'), m);
-type ChartData = Record<string, { label: string; points: { x: number; y: number }[] }[]>;
-const chartData = (page: Page) => page.evaluate(() => window.tunerDashboard.chartData()) as Promise<ChartData>;
-const hidden = (page: Page, id: string) => page.evaluate((i) => document.getElementById(i).hidden, id) as Promise<boolean>;
 
 test('a DPO run charts its reward margin and accuracy, train and eval; other runs do not show those charts', async () => {
   const page = await web.open({ runId: '', xAxis: 'step', smoothing: 0, compareRunId: null }, { width: 1200, height: 1100 });
