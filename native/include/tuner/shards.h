@@ -98,6 +98,7 @@ class BatchLoader {
  private:
   mutable int64_t padding_real_ = 0, padding_total_ = 0;
   const std::vector<uint64_t>& order();
+
   uint64_t num_samples() const;
 
   const ShardSet* data_;
