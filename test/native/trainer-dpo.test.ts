@@ -4,8 +4,9 @@
 // off; QLoRA against PyTorch on the dequantized nf4 weights) and a
 // full fine-tune and LOMO (reference log-probs of the initial weights, computed before the first
 // step).
-// Then kill -9 and --resume of a full DPO run continue bit for bit (the reference log-probs are
-// in the checkpoint), and data of the wrong layout is refused naming the manifest.
+// Then kill -9 and --resume of a full DPO run (the reference log-probs are in the checkpoint) and
+// of a LoRA DPO run with dropout continue bit for bit, and data of the wrong layout is refused
+// naming the manifest.
 import { strict as assert } from 'node:assert';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -135,35 +136,41 @@ describe('DPO matches PyTorch', () => {
     console.log(`DPO LOMO: worst weight error / update ${worst.toExponential(2)}`);
   });
 
-  it('full fine-tune: kill -9 and --resume continue bit for bit (reference log-probs from the checkpoint)', async () => {
-    writeShards(path.join(root, 'pairs16'), preferencePairs(16, VOCAB), { vocabSize: VOCAB, layout: 'preference-pairs' });
-    const common = dpo({ method: 'full', data_dir: path.join(root, 'pairs16'), batch_size: 2, grad_accum: 2, max_steps: 40, save_interval: 4, optimizer: { lr: 1e-3 } });
-    const refPlan = basePlan(root, { ...common, output_dir: path.join(root, 'resume-ref') });
-    delete refPlan.lora;
-    const ref = await runTrainer({ planPath: writePlan(root, refPlan, 'resume-ref.json') });
-    assert.equal(ref.code, 0, ref.stderrTail);
-    const refSteps = new Map((steps(ref.events) as RewardStep[]).map((s) => [s.step, s]));
+  // Full: the reference log-probs come back from the checkpoint; LoRA (with dropout): the
+  // reference is recomputed with the adapters off, the dropout draws from the saved RNG state.
+  for (const method of ['full', 'lora'] as const) {
+    it(`${method}: kill -9 and --resume continue bit for bit`, async () => {
+      const data = path.join(root, 'pairs16');
+      if (!fs.existsSync(data)) writeShards(data, preferencePairs(16, VOCAB), { vocabSize: VOCAB, layout: 'preference-pairs' });
+      const common = dpo({ method, data_dir: data, batch_size: 2, grad_accum: 2, max_steps: 40, save_interval: 4, optimizer: { lr: 1e-3 } });
+      const refPlan = basePlan(root, { ...common, output_dir: path.join(root, `resume-${method}-ref`) });
+      if (method === 'full') delete refPlan.lora;
+      else refPlan.lora = { ...refPlan.lora!, dropout: 0.1 };
+      const ref = await runTrainer({ planPath: writePlan(root, refPlan, `resume-${method}-ref.json`) });
+      assert.equal(ref.code, 0, ref.stderrTail);
+      const refSteps = new Map((steps(ref.events) as RewardStep[]).map((s) => [s.step, s]));
 
-    const plan = { ...refPlan, output_dir: path.join(root, 'resume-run') };
-    const planPath = writePlan(root, plan, 'resume-run.json');
-    const p = startTrainer({ planPath });
-    await p.waitFor((e) => e.type === 'checkpoint' && e.step === 8);
-    p.kill('SIGKILL');
-    const killed = await p.exited;
-    assert.equal(killed.signal, 'SIGKILL');
-    assert.ok(!killed.events.some((e) => e.type === 'done'), 'the run should have been killed before it finished');
-    const ckpts = fs.readdirSync(path.join(plan.output_dir, 'checkpoints')).filter((d) => d.startsWith('step-')).sort();
-    const last = path.join(plan.output_dir, 'checkpoints', ckpts[ckpts.length - 1]);
-    const resumed = await runTrainer({ planPath, resumeDir: last });
-    assert.equal(resumed.code, 0, resumed.stderrTail);
-    const st = steps(resumed.events) as RewardStep[];
-    assert.equal(st[st.length - 1].step, 40);
-    for (const s of st) {
-      const r = refSteps.get(s.step)!;
-      assert.equal(s.loss, r.loss, `loss at step ${s.step} after resume`);
-      assert.deepEqual(s.rewards, r.rewards, `rewards at step ${s.step} after resume`);
-    }
-  });
+      const plan = { ...refPlan, output_dir: path.join(root, `resume-${method}-run`) };
+      const planPath = writePlan(root, plan, `resume-${method}-run.json`);
+      const p = startTrainer({ planPath });
+      await p.waitFor((e) => e.type === 'checkpoint' && e.step === 8);
+      p.kill('SIGKILL');
+      const killed = await p.exited;
+      assert.equal(killed.signal, 'SIGKILL');
+      assert.ok(!killed.events.some((e) => e.type === 'done'), 'the run should have been killed before it finished');
+      const ckpts = fs.readdirSync(path.join(plan.output_dir, 'checkpoints')).filter((d) => d.startsWith('step-')).sort();
+      const last = path.join(plan.output_dir, 'checkpoints', ckpts[ckpts.length - 1]);
+      const resumed = await runTrainer({ planPath, resumeDir: last });
+      assert.equal(resumed.code, 0, resumed.stderrTail);
+      const st = steps(resumed.events) as RewardStep[];
+      assert.equal(st[st.length - 1].step, 40);
+      for (const s of st) {
+        const r = refSteps.get(s.step)!;
+        assert.equal(s.loss, r.loss, `loss at step ${s.step} after resume`);
+        assert.deepEqual(s.rewards, r.rewards, `rewards at step ${s.step} after resume`);
+      }
+    });
+  }
 
   it('refuses single documents for stage dpo and pairs for stage sft, naming the manifest', async () => {
     makeShards(path.join(root, 'single'), preferencePairs(4, VOCAB), VOCAB);
