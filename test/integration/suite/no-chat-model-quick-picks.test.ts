@@ -9,15 +9,9 @@ import * as vscode from 'vscode';
 import { validateArgsText } from '../../../src/core/args/validate';
 import { makeTinyProject, REPO_ROOT } from '../../unit/run/tiny-run';
 import { tunerApi, waitFor, workspaceFile } from './helpers';
-import { workbench, workbenchDriverAvailable } from './workbench-driver';
+import { answerQuickInput as answer, workbench, workbenchDriverAvailable } from './workbench-driver';
 
 const inThisHost = process.env.TUNER_HOST_NO_CHAT_MODEL === '1';
-const quickInput = (title: string) => `.quick-input-widget:has-text(${JSON.stringify(title)}) .quick-input-box input`;
-
-async function answer(title: string, text: string): Promise<void> {
-  await workbench({ do: 'fill', selector: quickInput(title), text });
-  await workbench({ do: 'press', key: 'Enter' });
-}
 
 (inThisHost ? suite : suite.skip)('no chat model: the chat\'s "Answer with quick picks…" button', function () {
   this.timeout(180_000);

@@ -13,17 +13,10 @@ import { validateArgsText } from '../../../src/core/args/validate';
 import { ScriptedServer } from '../../unit/planner/scripted-server';
 import { makeTinyProject, REPO_ROOT } from '../../unit/run/tiny-run';
 import { tunerApi, waitFor, workspaceFile } from './helpers';
-import { workbench, workbenchDriverAvailable } from './workbench-driver';
+import { answerQuickInput as answer, quickInput, workbench, workbenchDriverAvailable } from './workbench-driver';
 
 const inThisHost = process.env.TUNER_HOST_NO_CHAT_MODEL === '1';
 const shot = (name: string) => path.join(REPO_ROOT, 'test/e2e/artifacts', name);
-/** The quick input while it shows `title`, and its text box. */
-const quickInput = (title: string) => `.quick-input-widget:has-text(${JSON.stringify(title)}) .quick-input-box input`;
-
-async function answer(title: string, text: string): Promise<void> {
-  await workbench({ do: 'fill', selector: quickInput(title), text });
-  await workbench({ do: 'press', key: 'Enter' });
-}
 
 (inThisHost ? suite : suite.skip)('no chat model: every way to plan works', function () {
   this.timeout(240_000);

@@ -27,3 +27,12 @@ export async function workbench(req: WorkbenchRequest, timeoutMs = 30_000): Prom
   fs.rmSync(done, { force: true });
   if (answer.error) throw new Error(`workbench ${req.do} ${JSON.stringify(req)}: ${answer.error}`);
 }
+
+/** The text box of the quick input while it shows `title`. */
+export const quickInput = (title: string) => `.quick-input-widget:has-text(${JSON.stringify(title)}) .quick-input-box input`;
+
+/** Answers the quick input showing `title` as a user would: types `text`, then Enter. */
+export async function answerQuickInput(title: string, text: string): Promise<void> {
+  await workbench({ do: 'fill', selector: quickInput(title), text });
+  await workbench({ do: 'press', key: 'Enter' });
+}
