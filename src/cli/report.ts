@@ -48,6 +48,8 @@ export function consoleReporter(out: Output): PipelineListener {
     },
     onTrainStart: (e) => {
       out.write(`      ${e.method}: ${formatParams(e.trainable_params)} of ${formatParams(e.params)} parameters trained, ${e.max_steps} steps of ${e.tokens_per_step} tokens, ${e.threads} threads\n`);
+      // Padding waste of an epoch, as the trainer counts it (packing lowers it).
+      if (e.padding !== undefined) out.write(`      padding: ${(e.padding * 100).toFixed(1)} % of the batch positions${e.packed ? ' (records packed)' : ''}\n`);
     },
     onTrainStep: (e, maxSteps) => {
       clearBar();
