@@ -15,6 +15,7 @@ import { before, describe, it } from 'node:test';
 import { ensurePyTorch } from '../ensure-debian-packages';
 import type { RunPlan } from '../../src/core/engine/plan';
 import type { StepEvent } from '../../src/core/engine/protocol';
+import type { TrainerExit } from '../../src/core/engine/trainer-client';
 import { writeShards, type ShardDocument } from '../../src/core/engine/shards';
 import { findTool, runTool } from './native-tools';
 import { basePlan, makeShards, makeTinyModel, runTrainer, startTrainer, steps, tempDir, writePlan } from './trainer-fixtures';
@@ -64,76 +65,56 @@ describe('DPO matches PyTorch', () => {
 
   const dpo = (overrides: Partial<RunPlan>): Partial<RunPlan> => ({ stage: 'dpo', pref_beta: 0.5, max_steps: STEPS, batch_size: 4, ...overrides });
 
-  it('LoRA: the base with adapters off is the reference; loss, rewards and adapters match', async () => {
-    const plan = basePlan(root, {
-      ...dpo({ optimizer: { lr: 2e-2, betas: [0.9, 0.99], weight_decay: 0.01 }, schedule: 'linear', warmup_steps: 2 }),
-      output_dir: path.join(root, 'out-lora'),
-    });
-    const planPath = writePlan(root, plan, 'lora.json');
-    const { exit, initialDir } = await trainFromSavedStart(planPath, plan.output_dir);
-    const start = exit.events[0];
-    assert.ok(start.type === 'start' && start.stage === 'dpo' && start.tokens_per_step === 2 * 4 * plan.seq_len);
-    const ref = referenceSteps(planPath, STEPS, { adapter: initialDir });
+  interface Compared { exit: TrainerExit; outputDir: string; worst: number; margin: number }
+
+  /** Trains `name` against the reference: adapters from a saved initial adapter (on `quantized`'s base), else every weight. */
+  async function compareRun(name: string, overrides: Partial<RunPlan>, o: { adapters: boolean; quantized?: string }): Promise<Compared> {
+    const plan = basePlan(root, { ...dpo(overrides), output_dir: path.join(root, `out-${name}`) });
+    if (!o.adapters) delete plan.lora;
+    const planPath = writePlan(root, plan, `${name}.json`);
+    let exit: TrainerExit;
+    let initialFile = path.join(root, 'model', 'model.safetensors');
+    let ref;
+    if (o.adapters) {
+      const started = await trainFromSavedStart(planPath, plan.output_dir);
+      exit = started.exit;
+      initialFile = path.join(started.initialDir, 'adapter_model.safetensors');
+      ref = referenceSteps(planPath, STEPS, { adapter: started.initialDir, quantized: o.quantized });
+    } else {
+      exit = await runTrainer({ planPath });
+      assert.equal(exit.code, 0, exit.stderrTail);
+      ref = referenceSteps(planPath, STEPS);
+    }
     checkSteps(exit.events, ref.log, STEPS);
     const margin = checkRewards(exit.events, ref.log);
-    const initial = readF32Tensors(path.join(initialDir, 'adapter_model.safetensors'));
-    const worst = compareWeights(path.join(plan.output_dir, 'adapter', 'adapter_model.safetensors'), initial, ref.weights);
+    const out = path.join(plan.output_dir, o.adapters ? 'adapter/adapter_model.safetensors' : 'model/model.safetensors');
+    const worst = compareWeights(out, readF32Tensors(initialFile), ref.weights);
+    console.log(`DPO ${name}: worst weight error / update ${worst.toExponential(2)}, worst margin error ${margin.toExponential(2)}`);
+    return { exit, outputDir: plan.output_dir, worst, margin };
+  }
+
+  it('LoRA: the base with adapters off is the reference; loss, rewards and adapters match', async () => {
+    const { exit } = await compareRun('lora', { optimizer: { lr: 2e-2, betas: [0.9, 0.99], weight_decay: 0.01 }, schedule: 'linear', warmup_steps: 2 }, { adapters: true });
+    const start = exit.events[0];
+    assert.ok(start.type === 'start' && start.stage === 'dpo' && start.tokens_per_step === 2 * 4 * 32);
     const last = steps(exit.events).at(-1) as RewardStep;
     assert.ok(last.rewards.margin > 0 && last.rewards.accuracy === 1, `training should separate the pairs: ${JSON.stringify(last.rewards)}`);
-    console.log(`DPO LoRA: worst weight error / update ${worst.toExponential(2)}, worst margin error ${margin.toExponential(2)}`);
   });
 
   it('full fine-tune: precomputed reference log-probs; loss, rewards and weights match', async () => {
-    const plan = basePlan(root, {
-      ...dpo({ method: 'full', optimizer: { lr: 1e-3, weight_decay: 0.01 }, max_grad_norm: 0.5 }),
-      output_dir: path.join(root, 'out-full'),
-    });
-    delete plan.lora;
-    const planPath = writePlan(root, plan, 'full.json');
-    const exit = await runTrainer({ planPath });
-    assert.equal(exit.code, 0, exit.stderrTail);
-    const ref = referenceSteps(planPath, STEPS);
-    checkSteps(exit.events, ref.log, STEPS);
-    const margin = checkRewards(exit.events, ref.log);
-    const initial = readF32Tensors(path.join(root, 'model', 'model.safetensors'));
-    const worst = compareWeights(path.join(plan.output_dir, 'model', 'model.safetensors'), initial, ref.weights);
-    assert.ok(fs.existsSync(path.join(plan.output_dir, 'checkpoints', `step-0000000${STEPS}`, 'dpo_reference.safetensors')));
-    console.log(`DPO full: worst weight error / update ${worst.toExponential(2)}, worst margin error ${margin.toExponential(2)}`);
+    const { outputDir } = await compareRun('full', { method: 'full', optimizer: { lr: 1e-3, weight_decay: 0.01 }, max_grad_norm: 0.5 }, { adapters: false });
+    assert.ok(fs.existsSync(path.join(outputDir, 'checkpoints', `step-0000000${STEPS}`, 'dpo_reference.safetensors')));
   });
 
   it('QLoRA (nf4): the reference is the quantized base with adapters off; matches PyTorch on the dequantized weights', async () => {
     const qdir = path.join(root, 'model-nf4');
     const r = runTool(findTool('tuner-export'), ['quantize', '--model', path.join(root, 'model'), '--quant', 'nf4', '--out', qdir]);
     assert.equal(r.status, 0, r.stderr);
-    const plan = basePlan(root, {
-      ...dpo({ method: 'qlora', base_quant: 'nf4', optimizer: { lr: 2e-2, betas: [0.9, 0.99] } }),
-      output_dir: path.join(root, 'out-qlora'),
-    });
-    const planPath = writePlan(root, plan, 'qlora.json');
-    const { exit, initialDir } = await trainFromSavedStart(planPath, plan.output_dir);
-    const ref = referenceSteps(planPath, STEPS, { adapter: initialDir, quantized: qdir });
-    checkSteps(exit.events, ref.log, STEPS);
-    checkRewards(exit.events, ref.log);
-    const initial = readF32Tensors(path.join(initialDir, 'adapter_model.safetensors'));
-    const worst = compareWeights(path.join(plan.output_dir, 'adapter', 'adapter_model.safetensors'), initial, ref.weights);
-    console.log(`DPO QLoRA nf4: worst weight error / update ${worst.toExponential(2)}`);
+    await compareRun('qlora-nf4', { method: 'qlora', base_quant: 'nf4', optimizer: { lr: 2e-2, betas: [0.9, 0.99] } }, { adapters: true, quantized: qdir });
   });
 
   it('LOMO: DPO with each weight updated during backward (two-pass clipping) matches SGD on the whole gradient', async () => {
-    const plan = basePlan(root, {
-      ...dpo({ method: 'lomo', optimizer: { name: 'sgd', lr: 2e-2, weight_decay: 0.01 }, max_grad_norm: 0.5 }),
-      output_dir: path.join(root, 'out-lomo'),
-    });
-    delete plan.lora;
-    const planPath = writePlan(root, plan, 'lomo.json');
-    const exit = await runTrainer({ planPath });
-    assert.equal(exit.code, 0, exit.stderrTail);
-    const ref = referenceSteps(planPath, STEPS);
-    checkSteps(exit.events, ref.log, STEPS);
-    checkRewards(exit.events, ref.log);
-    const initial = readF32Tensors(path.join(root, 'model', 'model.safetensors'));
-    const worst = compareWeights(path.join(plan.output_dir, 'model', 'model.safetensors'), initial, ref.weights);
-    console.log(`DPO LOMO: worst weight error / update ${worst.toExponential(2)}`);
+    await compareRun('lomo', { method: 'lomo', optimizer: { name: 'sgd', lr: 2e-2, weight_decay: 0.01 }, max_grad_norm: 0.5 }, { adapters: false });
   });
 
   // Full: the reference log-probs come back from the checkpoint; LoRA (with dropout): the
