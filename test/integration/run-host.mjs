@@ -169,13 +169,28 @@ page.on('pageerror', (e) => console.error('[page error]', e.message));
 page.on('console', (m) => { if (verbose) console.log(`[browser ${m.type()}] ${m.text()}`); });
 // The extension host's console (mocha's report included) arrives here; drop workbench chatter.
 const noise = /^(%c|\[(AgentHost|ChatModelSelection|AccountPolicyGate|reconnection-grace-time|Service Worker)|Resolv|Creating a socket|Updating additional|getaddrinfo)|workbench\.js/;
+// A suite that restarts the extension host (suite/host-restart.ts) says so first: the workbench
+// reports the stopped host's end as the tests' exit, which is then not the end of the run; the
+// new host runs the suite's entry again and its exit is.
+let restartsAnnounced = 0;
 await page.exposeFunction('codeAutomationLog', (_type, args) => {
   const text = format(...args);
+  if (text.startsWith('host-restart: restarting the extension host')) restartsAnnounced++;
   const request = WORKBENCH_REQUEST.exec(text);
   if (request) return void workbenchRequest(JSON.parse(request[1]));
   if (verbose || !noise.test(text)) console.log(text);
 });
-const exited = new Promise((resolve) => page.exposeFunction('codeAutomationExit', (code) => resolve(code)));
+const exited = new Promise((resolve) => page.exposeFunction('codeAutomationExit', (code) => {
+  if (restartsAnnounced > 0) {
+    // The host was stopped (and deactivated Tuner); the workbench does not start another while
+    // tests run, so the window is reloaded: a new host runs the suite's entry again.
+    restartsAnnounced--;
+    console.log(`run-host: the extension host stopped for a restart (exit ${code}); reloading the window for a new one`);
+    void page.reload({ waitUntil: 'commit', timeout: timeoutMs }).catch((e) => finish(1, `reloading the window failed: ${e.message}`));
+    return;
+  }
+  resolve(code);
+}));
 
 
 const payload = JSON.stringify([

@@ -14,19 +14,11 @@ import { silenceLimitMs } from '../../src/core/engine/trainer-health';
 import { RunManager } from '../../src/core/run/run-manager';
 import type { RunSession } from '../../src/core/run/run-session';
 import { RunStore } from '../../src/core/run/run-store';
+import { until } from './wait';
 import { basePlan, makeShards, makeTinyModel, repetitiveDocuments, tempDir, writePlan } from './trainer-fixtures';
 
 const VOCAB = 96;
 const BEAT_MS = 100;
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function until<T>(what: string, f: () => T | undefined | false, ms = 20_000): Promise<T> {
-  for (const deadline = Date.now() + ms; Date.now() < deadline; await sleep(20)) {
-    const v = f();
-    if (v) return v;
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
 
 function heartbeats(events: TrainerEvent[]): HeartbeatEvent[] {
   return events.filter((e): e is HeartbeatEvent => e.type === 'heartbeat');

@@ -75,7 +75,7 @@ export function identify(pid: number): ProcessIdentity | undefined {
 }
 
 /** True when `id` still names the same living process on this machine (pid and start time agree): a window's extension host, say. */
-export function isSameProcess(id: Partial<ProcessIdentity> | undefined): boolean {
+export function isSameProcess(id: Partial<ProcessIdentity> | undefined): id is ProcessIdentity {
   if (!id || typeof id.pid !== 'number' || typeof id.start !== 'string' || id.host !== os.hostname()) return false;
   if (process.platform === 'win32') {
     try {
@@ -94,17 +94,8 @@ export function isSameProcess(id: Partial<ProcessIdentity> | undefined): boolean
  * `planFile` (the trainer of this run, not whatever got its pid since).
  */
 export function isSameTrainer(id: Partial<ProcessIdentity> | undefined, planFile: string): boolean {
-  if (!id || typeof id.pid !== 'number' || typeof id.start !== 'string' || id.host !== os.hostname()) return false;
-  if (process.platform === 'win32') {
-    try {
-      process.kill(id.pid, 0);
-      return true;
-    } catch {
-      return false;
-    }
-  }
-  const start = processStartToken(id.pid);
-  if (start === undefined || start !== id.start) return false;
+  if (!isSameProcess(id)) return false;
+  if (process.platform === 'win32') return true; // no command line to read: the control pipe's hello pid decides
   const args = processArguments(id.pid);
   if (!args) return false;
   return process.platform === 'linux' ? args.includes(planFile) : args.some((a) => a.includes(planFile));

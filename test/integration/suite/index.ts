@@ -1,26 +1,40 @@
 // The one test entry both launchers use (run-host.mjs: code-server offline; run-electron.ts:
 // @vscode/test-electron with a downloaded VS Code). The extension host calls run() and reads
-// the outcome from the returned promise.
+// the outcome from the returned promise. A test may restart the extension host
+// (host-restart.ts): this entry then runs again in the new host, runs only the tests the request
+// names, and reports the results of both hosts together.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import Mocha from 'mocha';
+import { restartIfRequested, resumeAfterRestart, type HostResults } from './host-restart';
 
 export function run(): Promise<void> {
-  const mocha = new Mocha({ ui: 'tdd', color: false, timeout: 60_000, grep: process.env.TUNER_TEST_GREP });
-  // This suite, then the security suite's real-host part (out/test/security/host).
+  const resumed = resumeAfterRestart();
+  const mocha = new Mocha({ ui: 'tdd', color: false, timeout: 60_000, grep: resumed?.grep ?? process.env.TUNER_TEST_GREP });
+  // This suite, then the security suite's real-host part (out/test/security/host); suites that
+  // restart the host (*.restart.test.js) last, so the rest runs before any restart.
+  const files: string[] = [];
   for (const dir of [__dirname, path.join(__dirname, '..', '..', 'security', 'host')]) {
     if (!fs.existsSync(dir)) continue;
     for (const file of fs.readdirSync(dir).sort()) {
-      if (file.endsWith('.test.js')) mocha.addFile(path.join(dir, file));
+      if (file.endsWith('.test.js')) files.push(path.join(dir, file));
     }
   }
+  const restarting = (f: string) => f.endsWith('.restart.test.js');
+  for (const f of [...files.filter((f) => !restarting(f)), ...files.filter(restarting)]) mocha.addFile(f);
   return new Promise((resolve, reject) => {
     const runner = mocha.run((failures) => {
       const passed = runner.stats?.passes ?? 0;
-      console.log(`${passed} passed, ${failures} failed`);
-      if (failures > 0) reject(new Error(`${failures} of ${passed + failures} integration tests failed`));
-      else if (passed === 0) reject(new Error('no integration test ran (check TUNER_TEST_GREP)'));
-      else resolve();
+      void (async () => {
+        if (await restartIfRequested({ passes: passed, failures })) return; // this host ends here
+        const all: HostResults[] = [...(resumed?.earlier ?? []), { passes: passed, failures }];
+        const total = all.reduce((t, r) => ({ passes: t.passes + r.passes, failures: t.failures + r.failures }), { passes: 0, failures: 0 });
+        const hosts = all.length > 1 ? ` in ${all.length} extension hosts` : '';
+        console.log(`${total.passes} passed, ${total.failures} failed${hosts}`);
+        if (total.failures > 0) reject(new Error(`${total.failures} of ${total.passes + total.failures} integration tests failed${hosts}`));
+        else if (total.passes === 0) reject(new Error('no integration test ran (check TUNER_TEST_GREP)'));
+        else resolve();
+      })().catch(reject);
     });
   });
 }
