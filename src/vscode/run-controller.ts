@@ -93,13 +93,13 @@ export class RunController implements vscode.Disposable {
     const what = [meta.model && path.basename(meta.model), meta.method].filter(Boolean).join(' · ');
     const loss = s.loss !== undefined ? `, final loss ${s.loss.toFixed(3)}` : '';
     const message = `Tuner: run ${id}${what ? ` (${what})` : ''} finished at step ${s.step}${loss}. The ${path.basename(folder) === 'model' ? 'model' : 'adapter'} is in ${vscode.workspace.asRelativePath(folder)}.${published?.problem ? ` ${published.problem}` : ''}`;
-    const actions = ['Open Folder', 'Open Dashboard', 'Try in Playground'];
+    const actions = [vscode.l10n.t('Open Folder'), vscode.l10n.t('Open Dashboard'), vscode.l10n.t('Try in Playground')];
     this.lastFinished = { runId: id, message, actions };
     log.info(message);
     void vscode.window.showInformationMessage(message, ...actions).then((choice) => {
-      if (choice === 'Open Folder') void vscode.commands.executeCommand('tuner.openRunFolder', id);
-      if (choice === 'Open Dashboard') void vscode.commands.executeCommand('tuner.openDashboard', id);
-      if (choice === 'Try in Playground') void vscode.commands.executeCommand('tuner.tryInPlayground', id);
+      if (choice === vscode.l10n.t('Open Folder')) void vscode.commands.executeCommand('tuner.openRunFolder', id);
+      if (choice === vscode.l10n.t('Open Dashboard')) void vscode.commands.executeCommand('tuner.openDashboard', id);
+      if (choice === vscode.l10n.t('Try in Playground')) void vscode.commands.executeCommand('tuner.tryInPlayground', id);
     }, () => undefined);
   }
 
@@ -140,7 +140,7 @@ export class RunController implements vscode.Disposable {
     if (found.length === 1) return found[0].fsPath;
     const pick = await vscode.window.showQuickPick(
       found.map((u) => ({ label: vscode.workspace.asRelativePath(u), uri: u })),
-      { placeHolder: 'Which ARGS.json to fine-tune with?' },
+      { placeHolder: vscode.l10n.t('Which ARGS.json to fine-tune with?') },
     );
     return pick?.uri.fsPath;
   }
@@ -185,8 +185,8 @@ export class RunController implements vscode.Disposable {
     const rel = vscode.workspace.asRelativePath(dataFile);
     log.info(`Start: ${rel}: ${summary.text}`);
     if (summary.errors === 0 || trainAnyway) return;
-    const train = 'Train Anyway';
-    const problems = 'Open Problems';
+    const train = vscode.l10n.t('Train Anyway');
+    const problems = vscode.l10n.t('Open Problems');
     const message = `${rel} has ${summary.errors} lint error${summary.errors === 1 ? '' : 's'}: records with errors are left out of training.`;
     let answer: string | undefined;
     try {
@@ -244,7 +244,7 @@ export class RunController implements vscode.Disposable {
     log.info(`run ${session.record.id}: ${text}`);
     const message = `Tuner: run ${session.record.id} started. ${text}${lint && (lint.errors || lint.warnings) ? ` Lint: ${lint.text}.` : ''}`;
     const show = report.dropped.length || report.truncated.length ? vscode.window.showWarningMessage : vscode.window.showInformationMessage;
-    void show(message, 'Show Log').then((c) => { if (c) log.show(); }, () => undefined);
+    void show(message, vscode.l10n.t('Show Log')).then((c) => { if (c) log.show(); }, () => undefined);
   }
 
   /** A refused ARGS.json (a field the trainer cannot run, a validation error) also shows in the file. */
@@ -300,7 +300,7 @@ export class RunController implements vscode.Disposable {
       },
       onRole: (role, refused) => {
         this.changed.fire(session);
-        if (refused) void vscode.window.showWarningMessage(`Tuner: run ${id}: ${refused}`);
+        if (refused) void vscode.window.showWarningMessage(vscode.l10n.t('Tuner: run {0}: {1}', id, refused));
         else if (role === 'observer') log.info(`run ${id}: another window controls it; this one shows it read-only`);
         else if (session.attached) log.info(`run ${id}: this window controls it now`);
       },
@@ -311,10 +311,10 @@ export class RunController implements vscode.Disposable {
           // shipped plan.json, so that form is broken up.
           const msg = (s.error ? `${s.error.message}${s.error.hint ? ` — ${s.error.hint}` : ''}` : `tuner-train exited with code ${exit.code}`).replace(/\]\(/g, '] (');
           log.error(`run ${id} ${s.status}: ${msg}`);
-          const actions = s.lastCheckpoint ? ['Resume', 'Show Log'] : ['Show Log'];
-          void vscode.window.showErrorMessage(`Tuner: run ${id} ${s.status}: ${msg}`, ...actions).then((choice) => {
-            if (choice === 'Show Log') log.show();
-            if (choice === 'Resume') void vscode.commands.executeCommand('tuner.resumeFromCheckpoint', id);
+          const actions = s.lastCheckpoint ? [vscode.l10n.t('Resume'), vscode.l10n.t('Show Log')] : [vscode.l10n.t('Show Log')];
+          void vscode.window.showErrorMessage(vscode.l10n.t('Tuner: run {0} {1}: {2}', id, s.status, msg), ...actions).then((choice) => {
+            if (choice === vscode.l10n.t('Show Log')) log.show();
+            if (choice === vscode.l10n.t('Resume')) void vscode.commands.executeCommand('tuner.resumeFromCheckpoint', id);
           });
         } else {
           log.info(`run ${id} ${s.status} at step ${s.step}${s.output ? `: ${s.output}` : ''}`);

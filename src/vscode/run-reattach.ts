@@ -59,21 +59,21 @@ function reportEnded(m: RunManager, { run, how }: UnwatchedEnd): void {
     const ms = steps.reduce((sum, e) => sum + (e.type === 'step' ? e.ms : 0), 0);
     const loss = s.loss !== undefined ? `, final loss ${s.loss.toFixed(3)}` : '';
     const message = `Tuner: run ${id} ${s.status === 'done' ? 'finished' : 'was stopped'} while no window was open${since}: step ${s.step}/${s.maxSteps}${loss}, ${trainingTime(ms)} of training.`;
-    const actions = s.status === 'done' ? ['Open Dashboard', 'Open Folder', 'Try in Playground'] : ['Open Dashboard', 'Open Folder'];
+    const actions = s.status === 'done' ? [vscode.l10n.t('Open Dashboard'), vscode.l10n.t('Open Folder'), vscode.l10n.t('Try in Playground')] : [vscode.l10n.t('Open Dashboard'), vscode.l10n.t('Open Folder')];
     show(id, message, actions, false, (choice) => {
-      if (choice === 'Open Dashboard') void vscode.commands.executeCommand('tuner.openDashboard', id);
-      if (choice === 'Open Folder') void vscode.commands.executeCommand('revealFileInOS', vscode.Uri.file(path.join(record.dir, 'run.json')));
-      if (choice === 'Try in Playground') void vscode.commands.executeCommand('tuner.tryInPlayground', id);
+      if (choice === vscode.l10n.t('Open Dashboard')) void vscode.commands.executeCommand('tuner.openDashboard', id);
+      if (choice === vscode.l10n.t('Open Folder')) void vscode.commands.executeCommand('revealFileInOS', vscode.Uri.file(path.join(record.dir, 'run.json')));
+      if (choice === vscode.l10n.t('Try in Playground')) void vscode.commands.executeCommand('tuner.tryInPlayground', id);
     });
     return;
   }
   const reason = s.error ? `${s.error.message}${s.error.hint ? ` — ${s.error.hint}` : ''}` : `tuner-train ended at step ${s.step} without finishing; its log ends: ${lastLogLine(record) ?? '(empty)'}`;
   const ckpt = record.lastCheckpoint();
   const message = `Tuner: run ${id} ${s.status} while no window was open${since}: ${reason}${ckpt ? ` Its last checkpoint is at step ${ckpt.step}.` : ''}`;
-  const actions = ckpt ? ['Resume', 'Show Log'] : ['Show Log'];
+  const actions = ckpt ? [vscode.l10n.t('Resume'), vscode.l10n.t('Show Log')] : [vscode.l10n.t('Show Log')];
   show(id, message, actions, true, (choice) => {
-    if (choice === 'Resume') void vscode.commands.executeCommand('tuner.resumeFromCheckpoint', id);
-    if (choice === 'Show Log') void vscode.window.showTextDocument(vscode.Uri.file(record.logFile));
+    if (choice === vscode.l10n.t('Resume')) void vscode.commands.executeCommand('tuner.resumeFromCheckpoint', id);
+    if (choice === vscode.l10n.t('Show Log')) void vscode.window.showTextDocument(vscode.Uri.file(record.logFile));
   });
 }
 

@@ -58,13 +58,17 @@ function shortTime(iso: string): string {
   return `${d.getDate()} ${d.toLocaleString('en-US', { month: 'short' })} ${String(d.getHours()).padStart(2, '0')}:${String(d.getMinutes()).padStart(2, '0')}`;
 }
 
-/** The row's second part: state (and, live, what this window may do: live-notes.ts), progress, final loss, and when it was started. */
+/**
+ * The row's second part: state (and, live, what this window may do: live-notes.ts), final loss,
+ * progress and when it was started; the loss comes before the progress, so the default sidebar
+ * width, which cuts the end, still shows it (the tooltip has everything).
+ */
 export function runDescription(run: RunSummary, live?: LiveNotes): string {
   const s = run.snapshot;
   const progress = s.maxSteps ? `${s.step}/${s.maxSteps}` : s.step ? `step ${s.step}` : '';
   const loss = s.loss !== undefined ? `loss ${s.loss.toFixed(3)}` : '';
   const why = s.status === 'failed' && s.error ? s.error.message.split('\n')[0].slice(0, 80) : '';
-  return [s.status, ...(live?.notes ?? []), progress, loss, why, shortTime(run.meta.created)].filter(Boolean).join(' · ');
+  return [s.status, ...(live?.notes ?? []), loss, progress, why, shortTime(run.meta.created)].filter(Boolean).join(' · ');
 }
 
 export class RunTreeItem extends vscode.TreeItem {

@@ -127,7 +127,7 @@ suite('first run: plan, start, finish', function () {
     api.runs.runTree.refresh();
     const item = api.runs.runTree.getChildren().find((i) => 'run' in i && (i as { run: { meta: { id: string } } }).run.meta.id === id) as vscode.TreeItem;
     assert.equal(item.label, 'model · lora');
-    assert.match(String(item.description), /^done · 4\/4 · loss \d+\.\d{3} · \d{1,2} [A-Z][a-z]{2} \d\d:\d\d$/);
+    assert.match(String(item.description), /^done · loss \d+\.\d{3} · 4\/4 · \d{1,2} [A-Z][a-z]{2} \d\d:\d\d$/);
     assert.equal(item.contextValue, 'tunerRunDone');
     const rowMenu = manifest().contributes.menus['view/item/context'].filter((e) => offeredOn(e.when, 'tunerRunDone'));
     for (const command of ['tuner.openRunFolder', 'tuner.openDashboard', 'tuner.tryInPlayground']) {
