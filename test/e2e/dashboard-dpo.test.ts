@@ -4,11 +4,11 @@
 // screenshot is checked in as test/e2e/artifacts/dashboard-dpo.png.
 import assert from 'node:assert/strict';
 import * as path from 'node:path';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import type { EvalEvent, StepEvent } from '../../src/core/engine/protocol';
 import type { RunHeader } from '../../webview/protocol';
-import { chartData, hidden, post, readEvents } from './dashboard-page';
-import { ROOT, serveWebview, type WebviewServer } from './webview-page';
+import { chartData, dashboardServer, hidden, post, readEvents } from './dashboard-page';
+import { ROOT } from './webview-page';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 declare const document: any;
@@ -16,13 +16,7 @@ declare const document: any;
 const dpo = readEvents('tiny-dpo-run.events.jsonl');
 const sft = readEvents('tiny-lora-run.events.jsonl');
 
-let web: WebviewServer;
-before(async () => {
-  web = await serveWebview('dashboard');
-});
-after(async () => {
-  await web?.close();
-});
+const web = dashboardServer();
 
 const header: RunHeader = {
   id: '20261204-223000', model: 'model', method: 'lora', params: 86_336, trainableParams: 7_168, status: 'done',
@@ -30,7 +24,7 @@ const header: RunHeader = {
 };
 
 test('a DPO run charts its reward margin and accuracy, train and eval; other runs do not show those charts', async () => {
-  const page = await web.open({ runId: '', xAxis: 'step', smoothing: 0, compareRunId: null }, { width: 1200, height: 1100 });
+  const page = await web().open({ runId: '', xAxis: 'step', smoothing: 0, compareRunId: null }, { width: 1200, height: 1100 });
   await post(page.page, { v: 1, type: 'init', run: header, events: dpo, runs: [] });
   const data = await chartData(page.page);
   const steps = dpo.filter((e): e is StepEvent => e.type === 'step');

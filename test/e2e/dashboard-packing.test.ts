@@ -5,11 +5,11 @@
 // chart hidden. The screenshot is checked in as test/e2e/artifacts/dashboard-packing.png.
 import assert from 'node:assert/strict';
 import * as path from 'node:path';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import type { EvalEvent, StartEvent, StepEvent } from '../../src/core/engine/protocol';
 import type { RunHeader } from '../../webview/protocol';
-import { chartData, hidden, post, readEvents } from './dashboard-page';
-import { ROOT, serveWebview, type WebviewServer } from './webview-page';
+import { chartData, dashboardServer, hidden, post, readEvents } from './dashboard-page';
+import { ROOT } from './webview-page';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 declare const document: any;
@@ -17,13 +17,7 @@ declare const document: any;
 const packed = readEvents('tiny-packed-run.events.jsonl');
 const sft = readEvents('tiny-lora-run.events.jsonl');
 
-let web: WebviewServer;
-before(async () => {
-  web = await serveWebview('dashboard');
-});
-after(async () => {
-  await web?.close();
-});
+const web = dashboardServer();
 
 const header: RunHeader = {
   id: '20261204-230000', model: 'model', method: 'lora', params: 19_616, trainableParams: 3_712, status: 'done',
@@ -31,7 +25,7 @@ const header: RunHeader = {
 };
 
 test('a packed run charts its padding, and its eval answers\' ROUGE-L and BLEU-4; runs without them hide that chart', async () => {
-  const page = await web.open({ runId: '', xAxis: 'step', smoothing: 0, compareRunId: null }, { width: 1200, height: 1500 });
+  const page = await web().open({ runId: '', xAxis: 'step', smoothing: 0, compareRunId: null }, { width: 1200, height: 1500 });
   await post(page.page, { v: 1, type: 'init', run: header, events: packed, runs: [] });
   const data = await chartData(page.page);
   const start = packed.find((e): e is StartEvent => e.type === 'start')!;

@@ -2,10 +2,11 @@
 // host message to the page, the charts' data as the page holds it, and whether a section is hidden.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { after, before } from 'node:test';
 import type { Page } from 'playwright-core';
 import { parseTrainerEvent, type TrainerEvent } from '../../src/core/engine/protocol';
 import type { HostToDashboard } from '../../webview/protocol';
-import { ROOT } from './webview-page';
+import { ROOT, serveWebview, type WebviewServer } from './webview-page';
 
 /* eslint-disable @typescript-eslint/no-explicit-any */
 declare const window: any;
@@ -19,3 +20,15 @@ export const post = (page: Page, m: HostToDashboard) => page.evaluate((msg) => w
 export type ChartData = Record<string, { label: string; points: { x: number; y: number }[] }[]>;
 export const chartData = (page: Page) => page.evaluate(() => window.tunerDashboard.chartData()) as Promise<ChartData>;
 export const hidden = (page: Page, id: string) => page.evaluate((i) => document.getElementById(i).hidden, id) as Promise<boolean>;
+
+/** The dashboard bundle served for a test file's tests: started before them, closed after. */
+export function dashboardServer(): () => WebviewServer {
+  let web: WebviewServer | undefined;
+  before(async () => {
+    web = await serveWebview('dashboard');
+  });
+  after(async () => {
+    await web?.close();
+  });
+  return () => web!;
+}
