@@ -19,6 +19,8 @@ interface RestartFile {
   grep: string;
   state: unknown;
   earlier: HostResults[];
+  /** restart: stopped as on a reload (Tuner deactivates); crash: killed outright (no deactivation). */
+  how?: 'restart' | 'crash';
 }
 
 function restartFile(): string | undefined {
@@ -40,9 +42,9 @@ function write(r: RestartFile): void {
 }
 
 /** Asks for a restart of the extension host once this host's tests have ended; then the tests whose titles match `grep` run, with `state`. */
-export function requestRestart(grep: string, state: unknown): void {
+export function requestRestart(grep: string, state: unknown, how: 'restart' | 'crash' = 'restart'): void {
   const prior = read();
-  write({ phase: 'requested', grep, state, earlier: prior?.phase === 'resumed' ? prior.earlier : [] });
+  write({ phase: 'requested', grep, state, how, earlier: prior?.phase === 'resumed' ? prior.earlier : [] });
 }
 
 /** The state handed over by the host before this one, when this host is a restarted one; else undefined. */
@@ -72,6 +74,11 @@ export async function restartIfRequested(results: HostResults): Promise<boolean>
   }
   write({ ...r, phase: 'restarting', earlier: [...r.earlier, results] });
   console.log(`host-restart: restarting the extension host; next: ${r.grep}`);
+  if (r.how === 'crash') {
+    // Killed as a crash kills it: no deactivate. The line above must reach run-host first.
+    await new Promise((res) => setTimeout(res, 1500));
+    process.kill(process.pid, 'SIGKILL');
+  }
   await vscode.commands.executeCommand('workbench.action.restartExtensionHost');
   return true;
 }

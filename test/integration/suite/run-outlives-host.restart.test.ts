@@ -19,6 +19,7 @@ import { tunerApi, waitFor, workspaceFile } from './helpers';
 import { afterRestart, requestRestart } from './host-restart';
 
 const AFTER = 'after the extension host restarted';
+const CRASHED = 'after the extension host crashed';
 
 interface HandedOver {
   runId: string;
@@ -44,6 +45,7 @@ suite('a run outlives its extension host', function () {
     const plan = JSON.parse(fs.readFileSync(path.join(workspaceFile('runs').fsPath, first, 'plan.json'), 'utf8')) as RunPlan;
     const longPlan = path.join(path.dirname(argsFile), 'long-plan.json');
     fs.writeFileSync(longPlan, JSON.stringify({ ...plan, max_steps: 1_000_000, save_interval: 0, threads: 1, batch_size: 16 }));
+    fs.writeFileSync(path.join(path.dirname(argsFile), 'short-plan.json'), JSON.stringify({ ...plan, max_steps: 3000, save_interval: 0, threads: 1, batch_size: 16 }));
     const session = await api.runs.runs.startPlan(longPlan, { mode: 'free' });
     await waitFor('a few steps', () => session.snapshot.step >= 5);
     const record = session.record;
@@ -121,5 +123,24 @@ suite('a run outlives its extension host', function () {
     } finally {
       impostor.kill('SIGKILL');
     }
+    // Next: a run that ends while no host runs, its window killed without deactivating.
+    const session = await api.runs.runs.startPlan(workspaceFile('tiny-restart/short-plan.json').fsPath, { mode: 'free' });
+    await waitFor('a step', () => session.snapshot.step >= 1);
+    assert.equal(m.store.open(session.record.id).meta.window?.pid, process.pid);
+    requestRestart(CRASHED, { runId: session.record.id, hostPid: process.pid }, 'crash');
+  });
+
+  test(`${CRASHED}: a run that finished while no window was open is reported, though its window never deactivated`, async function () {
+    const before = afterRestart<{ runId: string; hostPid: number }>();
+    if (!before || !('runId' in before) || 'pid' in before) this.skip();
+    const api = await tunerApi();
+    const m = api.runs.runs.manager();
+    // Still training when this host came up: followed, and its end seen here (nothing to report then).
+    const live = m.session(before.runId);
+    if (live) await live.exited;
+    const report = await waitFor('the report', () => api.runs.reattachReports.find((r) => r.runId === before.runId), 30_000);
+    assert.match(report.message, /finished while no window was open \(the window that followed it closed unexpectedly\): step 3000\/3000, final loss \d\.\d{3}, .* of training\./);
+    assert.deepEqual(report.actions, ['Open Dashboard', 'Open Folder', 'Try in Playground']);
+    assert.equal(m.store.open(before.runId).meta.window, undefined, 'reported once');
   });
 });
