@@ -4,20 +4,17 @@
 // controls work again. A trainer that stopped answering is said there too. The screenshot is
 // checked in as test/e2e/artifacts/dashboard-read-only.png.
 import assert from 'node:assert/strict';
-import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import type { Page } from 'playwright-core';
-import { parseTrainerEvent, type StepEvent, type TrainerEvent } from '../../src/core/engine/protocol';
+import type { StepEvent } from '../../src/core/engine/protocol';
 import { liveNotes } from '../../src/core/run/live-notes';
-import type { HostToDashboard, RunHeader } from '../../webview/protocol';
-import { ARTIFACTS, ROOT, serveWebview, type WebviewServer } from './webview-page';
+import type { RunHeader } from '../../webview/protocol';
+import { dashboardServer, post, readEvents } from './dashboard-page';
+import { ARTIFACTS } from './webview-page';
 
-const recorded: TrainerEvent[] = fs
-  .readFileSync(path.join(ROOT, 'test', 'e2e', 'fixtures', 'tiny-lora-run.events.jsonl'), 'utf8')
-  .split('\n')
-  .filter((l) => l.trim())
-  .map(parseTrainerEvent);
+const recorded = readEvents('tiny-lora-run.events.jsonl');
+const web = dashboardServer();
 
 // Page-side code below runs in the browser; these name its globals for the type checker only.
 /* eslint-disable @typescript-eslint/no-explicit-any */
@@ -25,15 +22,6 @@ declare const window: any;
 declare const document: any;
 /* eslint-enable @typescript-eslint/no-explicit-any */
 
-let web: WebviewServer;
-before(async () => {
-  web = await serveWebview('dashboard');
-});
-after(async () => {
-  await web?.close();
-});
-
-const post = (page: Page, m: HostToDashboard) => page.evaluate((msg) => window.postMessage(msg, '*'), m);
 const sent = (page: Page) => page.evaluate(() => window.sent as { type: string }[]);
 const button = (page: Page, id: string) => page.evaluate((sel) => {
   const b = document.getElementById(sel);
@@ -41,7 +29,7 @@ const button = (page: Page, id: string) => page.evaluate((sel) => {
 }, id);
 
 test('another window controls the run: controls disabled, said so, Take Control asks for it; screenshot', async () => {
-  const { page, problems } = await web.open({ runId: '', xAxis: 'step', smoothing: 0.6, compareRunId: null }, { width: 1200, height: 900 });
+  const { page, problems } = await web().open({ runId: '', xAxis: 'step', smoothing: 0.6, compareRunId: null }, { width: 1200, height: 900 });
   const upTo25 = recorded.slice(0, recorded.findIndex((e) => e.type === 'step' && e.step === 26));
   const last = upTo25.filter((e): e is StepEvent => e.type === 'step').at(-1)!;
   const watching = liveNotes('observer', { state: 'alive' });
