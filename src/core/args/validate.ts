@@ -298,12 +298,6 @@ function checkCombinations(v: Record<string, unknown>, loc: ArgsCheck['locations
   if (v.pref_beta !== undefined && v.stage !== 'dpo') {
     add(at('pref_beta'), 'warning', ARGS_CODES.ignored, '"pref_beta" is ignored unless "stage" is "dpo" (preference pairs): remove it or set "stage" to "dpo".');
   }
-  if (v.stage === 'dpo' && v.packing === true) {
-    add(at('packing'), 'error', ARGS_CODES.conflict, '"packing" joins records into one sequence, but stage "dpo" scores each answer as a sequence of its own: set "packing" to false.');
-  }
-  if (v.pref_beta !== undefined && v.stage !== 'dpo') {
-    add(at('pref_beta'), 'warning', ARGS_CODES.ignored, '"pref_beta" is ignored unless "stage" is "dpo" (preference pairs): remove it or set "stage" to "dpo".');
-  }
   const sampling = typeof v.sample_interval === 'number' && v.sample_interval > 0;
   if (sampling && v.sample_prompts === undefined) {
     add(at('sample_interval'), 'error', ARGS_CODES.conflict, '"sample_interval" is set but "sample_prompts" is not: list the prompts to answer, e.g. ["What is the capital of France?"], or set "sample_interval" to 0.');
