@@ -1,7 +1,8 @@
 // The trainer's heartbeat (protocol.h Heartbeat, EventSink::emit_heartbeat): a `heartbeat` event
 // every interval from its own thread, only between the run's `start` and its last event, with the
 // step and state (training / paused) of the events written before it; destroying it ends the
-// thread at once; interval 0 writes nothing. Lines parse as the protocol's JSON.
+// thread at once; interval 0 writes nothing. `loop_idle_ms` appears once the training loop marks
+// itself alive and grows while the loop is silent (a hung loop under a beating heartbeat). Lines parse as the protocol's JSON.
 #include "check_macros.h"
 #include <fcntl.h>
 #include <unistd.h>
@@ -65,7 +66,36 @@ int main() {
       EXPECT(j.find("interval_ms")->as_number() == 20);
       const double unix_ms = j.find("unix_ms")->as_number();
       EXPECT(unix_ms > now_ms - 5000 && unix_ms <= now_ms);
+      EXPECT(j.find("loop_idle_ms") == nullptr);  // the loop never marked itself: no field
     }
+
+    // The loop marks itself, then goes silent (hung): loop_idle_ms grows with the silence while
+    // the heartbeat keeps coming; marking again brings it back near zero.
+    auto since_ms = [](std::chrono::steady_clock::time_point t) {
+      return static_cast<double>(std::chrono::duration_cast<milliseconds>(std::chrono::steady_clock::now() - t).count());
+    };
+    auto marked = std::chrono::steady_clock::now();
+    sink.mark_loop_alive();
+    std::this_thread::sleep_for(milliseconds(150));
+    beats = heartbeats(drain(p[0]));
+    double elapsed = since_ms(marked);
+    EXPECT(beats.size() >= 2);
+    double prev = -1;
+    for (const Json& j : beats) {
+      EXPECT(j.find("loop_idle_ms") != nullptr);
+      if (j.find("loop_idle_ms") == nullptr) continue;
+      const double idle = j.find("loop_idle_ms")->as_number();
+      EXPECT(idle >= prev && idle <= elapsed + 1);  // grows, never beyond the silence itself
+      prev = idle;
+    }
+    EXPECT(prev >= 20);  // the silence shows: beats came over 150 ms after the mark
+    marked = std::chrono::steady_clock::now();
+    sink.mark_loop_alive();
+    std::this_thread::sleep_for(milliseconds(45));
+    beats = heartbeats(drain(p[0]));
+    elapsed = since_ms(marked);
+    EXPECT(!beats.empty());
+    if (!beats.empty()) EXPECT(beats.back().find("loop_idle_ms")->as_number() <= elapsed + 1);  // counted from the new mark
 
     sink.emit(EventLine("resumed").integer("step", 5));
     sink.emit(EventLine("step").integer("step", 6));

@@ -55,6 +55,7 @@ describe('trainer heartbeat', () => {
     session.listen({ onEvent: (e) => events.push(e) });
     await until('training heartbeats', () => heartbeats(events).filter((h) => h.state === 'training').length >= 2);
     for (const h of heartbeats(events)) assert.equal(h.interval_ms, BEAT_MS);
+    assert.ok(heartbeats(events).some((h) => h.loop_idle_ms !== undefined), 'the training loop\'s liveness rides on the heartbeat');
     await until('the control channel', () => session.role === 'controller');
     session.pause();
     const paused = await until('paused', () => events.find((e) => e.type === 'paused'));
@@ -63,6 +64,8 @@ describe('trainer heartbeat', () => {
     const whilePaused = heartbeats(events.slice(from));
     assert.ok(whilePaused.every((h) => h.state === 'paused' && h.step === paused.step), JSON.stringify(whilePaused));
     assert.ok(!events.slice(from).some((e) => e.type === 'step'), 'no step while paused');
+    // The paused loop polls for commands every 200 ms: its heartbeats say it has just run.
+    assert.ok(whilePaused.every((h) => h.loop_idle_ms !== undefined && h.loop_idle_ms < 5000), JSON.stringify(whilePaused));
     // Roughly at the interval: the first and last of these are about (n-1) intervals apart.
     const span = whilePaused[whilePaused.length - 1].unix_ms - whilePaused[0].unix_ms;
     assert.ok(span >= (whilePaused.length - 1) * BEAT_MS * 0.8, `${whilePaused.length} heartbeats over ${span} ms`);

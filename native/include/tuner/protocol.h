@@ -3,6 +3,7 @@
 // this mirrors it. Event lines are written whole under a lock and flushed, so a reader never
 // sees half a line; human logs go to stderr.
 #pragma once
+#include <atomic>
 #include <condition_variable>
 #include <cstdint>
 #include <memory>
@@ -62,6 +63,11 @@ class EventSink {
   // A `heartbeat` event with the current step and state, written only between the run's `start`
   // and its last event (`done` or `error`): nothing follows the end of a run.
   void emit_heartbeat(int interval_ms);
+  // The training loop's own liveness: the loop calls this each time it makes progress (a step,
+  // an evaluation, a save) and each time it checks for commands while paused (a cheap atomic
+  // store). Heartbeats then carry `loop_idle_ms`, how long ago that was, so a loop that hangs
+  // or deadlocks shows even though the heartbeat thread keeps beating. Never called: no field.
+  void mark_loop_alive();
   // True once a write failed (the reader closed stdout): nobody is watching the run any more.
   bool broken() const { return broken_; }
 
@@ -72,6 +78,7 @@ class EventSink {
   bool broken_ = false;
   bool started_ = false, ended_ = false, paused_ = false;
   int64_t step_ = 0;
+  std::atomic<int64_t> loop_mark_ms_{-1};  // steady clock, ms; -1: the loop has not marked yet
 };
 
 // Calls sink->emit_heartbeat every interval_ms from a thread of its own (heartbeat.cpp) until it

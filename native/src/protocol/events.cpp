@@ -3,6 +3,7 @@
 // the extension (or compared across a resume) is exactly the float the trainer computed.
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cstring>
@@ -13,6 +14,11 @@
 #include "tuner/protocol.h"
 
 namespace tuner {
+
+// Milliseconds on the monotonic clock: the loop's marks and the heartbeat's reading of them.
+static int64_t steady_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now().time_since_epoch()).count();
+}
 
 std::string format_double(double v) {
   if (!std::isfinite(v)) return "null";  // JSON has no NaN/Inf; such values are errors upstream
@@ -76,6 +82,8 @@ void EventSink::emit(const EventLine& e) {
   if (type == "done" || type == "error") ended_ = true;
 }
 
+void EventSink::mark_loop_alive() { loop_mark_ms_.store(steady_ms(), std::memory_order_relaxed); }
+
 void EventSink::emit_heartbeat(int interval_ms) {
   std::lock_guard<std::mutex> lock(mu_);
   if (!started_ || ended_) return;
@@ -83,6 +91,8 @@ void EventSink::emit_heartbeat(int interval_ms) {
   EventLine e("heartbeat");
   e.integer("step", step_).str("state", paused_ ? "paused" : "training").integer("interval_ms", interval_ms);
   e.integer("unix_ms", static_cast<int64_t>(unix_ms));
+  const int64_t mark = loop_mark_ms_.load(std::memory_order_relaxed);
+  if (mark >= 0) e.integer("loop_idle_ms", std::max<int64_t>(0, steady_ms() - mark));
   write_line(e.finish() + "\n");
 }
 

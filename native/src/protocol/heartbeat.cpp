@@ -5,9 +5,13 @@
 // run's pid and process start time in run.json) says the trainer is alive and able to write its
 // events; a live pid with no heartbeat for several intervals says it is stopped or hung (SIGSTOP,
 // a full disk, a frozen machine); no such process says it died. Heartbeats say nothing about
-// progress: steps do. The line is built by EventSink::emit_heartbeat under the sink's lock, from
+// progress: steps do. Because the thread beats whatever the training loop does, the line also
+// carries `loop_idle_ms`: how long ago the loop last marked itself alive (EventSink::mark_loop_alive,
+// after each step and on each command check, also every wait while paused). A loop that hangs or
+// deadlocks keeps the heartbeat coming but its loop_idle_ms grows. The line is built by EventSink::emit_heartbeat under the sink's lock, from
 // the events it wrote, so the step and state it reports are never older than the line before it:
-//   {"version":1,"type":"heartbeat","step":N,"state":"training"|"paused","interval_ms":I,"unix_ms":T}
+//   {"version":1,"type":"heartbeat","step":N,"state":"training"|"paused","interval_ms":I,"unix_ms":T,
+//    "loop_idle_ms":L}   (L only once the loop has marked itself)
 #include <chrono>
 
 #include "tuner/protocol.h"

@@ -105,6 +105,7 @@ void Trainer::evaluate_dpo() {
   int64_t tokens = 0;
   BatchBuffers buf;
   for (uint64_t i = 0; i < batches; ++i) {
+    sink_->mark_loop_alive();  // an evaluation over many batches is progress, batch by batch
     eval.next(&buf);
     const int rows = buf.B, P = rows / 2;
     std::vector<double> ref(rows), logps(rows);

@@ -318,6 +318,7 @@ void Trainer::evaluate() {
   int64_t tokens = 0;
   BatchBuffers buf;
   for (uint64_t i = 0; i < batches; ++i) {
+    sink_->mark_loop_alive();  // an evaluation over many batches is progress, batch by batch
     eval.next(&buf);
     const int64_t n = buf.trained_tokens();
     if (n == 0) continue;
@@ -389,13 +390,16 @@ int Trainer::run() {
   while (step_ < max_steps_) {
     if (!handle_commands(&ctl)) return finish(true);
     train_step();
+    sink_->mark_loop_alive();
     if (ctl.step_once) {
       ctl.step_once = false;
       ctl.paused = true;
     }
     const bool last = step_ == max_steps_;
     if (!eval_data_.dir.empty() && ((plan_.eval_interval > 0 && step_ % plan_.eval_interval == 0) || last)) evaluate();
+    sink_->mark_loop_alive();
     if (plan_.samples.interval > 0 && (step_ % plan_.samples.interval == 0 || last)) sample();
+    sink_->mark_loop_alive();
     if (plan_.save_interval > 0 && step_ % plan_.save_interval == 0 && !last) save();
   }
   return finish(false);
@@ -419,6 +423,7 @@ void Trainer::apply_set(const Command& c) {
 bool Trainer::handle_commands(Control* ctl) {
   bool announced = false;
   for (;;) {
+    sink_->mark_loop_alive();  // each check, also every wait while paused: the loop still runs
     // A closed stdout means the extension (or pipe) is gone: save and stop rather than train
     // on unobserved.
     if (g_stop_signal.load() || sink_->broken()) return false;

@@ -11,7 +11,7 @@ import * as fs from 'node:fs';
 import { ControlClient, ControlError, controlAddress, TAKE_CONTROL_LINE, type ControlMessage, type ControlRole } from './control-channel';
 import { FileTail, trimPartialLine } from './file-tail';
 import { identify, isSameTrainer, type ProcessIdentity } from './process-identity';
-import { judgeTrainer, modifiedMs, type TrainerHealth } from './trainer-health';
+import { judgeTrainer, LoopTracker, modifiedMs, type TrainerHealth } from './trainer-health';
 import {
   formatCommand,
   formatSetCommand,
@@ -55,6 +55,8 @@ export interface AttachOptions extends RunFiles {
   eventsOffset: number;
   /** The heartbeat interval its last heartbeat announced (trainer-health.ts heartbeatInterval), if any. */
   heartbeatMs?: number;
+  /** The run's events read so far: the training loop's pace and last liveness (trainer-health.ts LoopTracker). */
+  history?: readonly TrainerEvent[];
 }
 
 /** tuner-train's default heartbeat interval (native TrainOptions::heartbeat_ms). */
@@ -104,6 +106,7 @@ export class DetachedTrainer {
   /** When the trainer was last heard from (an event line arrived; on attach, events.jsonl's mtime). */
   private lastSignMs: number | undefined;
   private heartbeatMs: number | undefined;
+  private readonly loop = new LoopTracker();
   private healthNow: TrainerHealth = { state: 'alive' };
   private protocolError: ProtocolError | undefined;
   private ended = false;
@@ -170,6 +173,7 @@ export class DetachedTrainer {
     const t = new DetachedTrainer(opts, opts.eventsOffset, fileSize(opts.logFile));
     t.identity = opts.identity;
     t.heartbeatMs = opts.heartbeatMs;
+    for (const e of opts.history ?? []) t.loop.note(e);
     t.lastSignMs = modifiedMs(opts.eventsFile);
     t.begin();
     return t;
@@ -323,7 +327,7 @@ export class DetachedTrainer {
     // A child of this process is known alive until its 'exit'; another window's is looked up.
     const processIsTrainer = this.child ? true : !!this.identity && isSameTrainer(this.identity, this.files.planPath);
     if (!processIsTrainer) return this.finish(null, null);
-    const h = judgeTrainer({ processIsTrainer, lastSignMs: this.lastSignMs, heartbeatMs: this.heartbeatMs, nowMs: Date.now() });
+    const h = judgeTrainer({ processIsTrainer, lastSignMs: this.lastSignMs, heartbeatMs: this.heartbeatMs, nowMs: Date.now(), loop: this.loop.signs() });
     const was = this.healthNow;
     this.healthNow = h;
     // A change of state is news; a longer silence is told every poll (the views show how long).
@@ -345,6 +349,7 @@ export class DetachedTrainer {
         continue;
       }
       if (event.type === 'heartbeat') this.heartbeatMs = event.interval_ms;
+      this.loop.note(event);
       this.events.push(event);
       for (const l of [...this.listeners]) l(event);
     }

@@ -161,6 +161,12 @@ export interface HeartbeatEvent {
   interval_ms: number;
   /** The trainer's wall clock (ms since 1970), for a reader that was not watching when it was written. */
   unix_ms: number;
+  /**
+   * How long ago the training loop itself last made progress or checked for commands (it checks
+   * every 200 ms while paused). The heartbeat's thread beats whatever the loop does, so this is
+   * what tells a hung loop. Absent from trainers older than the field, and before the loop runs.
+   */
+  loop_idle_ms?: number;
 }
 
 export interface DoneOutputs {
@@ -381,6 +387,7 @@ export function parseTrainerEvent(line: string): TrainerEvent {
     case 'heartbeat':
       if (obj.state !== 'training' && obj.state !== 'paused') throw new ProtocolError(`heartbeat event: unknown state ${JSON.stringify(obj.state)}`, line);
       if (!((obj.interval_ms as number) > 0)) throw new ProtocolError('heartbeat event: interval_ms should be above 0', line);
+      if (obj.loop_idle_ms !== undefined) checkField(obj, 'loop_idle_ms', 'number', 'heartbeat event', line);
       break;
     case 'eval':
       checkRewards(obj, '"eval" event', line);

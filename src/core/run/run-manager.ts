@@ -262,7 +262,7 @@ export class RunManager {
       } catch {
         continue; // a damaged events.jsonl: the runs view shows its problem
       }
-      const trainer = DetachedTrainer.attach({ runDir: record.dir, planPath: record.planFile, eventsFile: record.eventsFile, logFile: record.logFile, identity, eventsOffset: offset, heartbeatMs: heartbeatInterval(history) });
+      const trainer = DetachedTrainer.attach({ runDir: record.dir, planPath: record.planFile, eventsFile: record.eventsFile, logFile: record.logFile, identity, eventsOffset: offset, heartbeatMs: heartbeatInterval(history), history });
       if (!trainer) continue;
       attached.push(this.adopt(record, new RunSession(record, { mode: 'free', ...opts }, { trainer, history })));
     }
