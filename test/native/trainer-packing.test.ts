@@ -3,6 +3,7 @@
 // padding, and every step reports its own batches' padding. Unpacked short records waste most
 // of each row; packing them cuts that waste, which the events show.
 import { strict as assert } from 'node:assert';
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { before, describe, it } from 'node:test';
 
@@ -74,21 +75,46 @@ describe('packed data in tuner-train', () => {
     console.log(`padding waste of an epoch: plain ${plain.start.padding}, packed ${packed.start.padding}`);
   });
 
-  it('scores greedy answers to packed eval records every N-th evaluation (ROUGE-L, BLEU-4)', async () => {
+  it('scores greedy answers to packed eval records every N-th evaluation (ROUGE-L, BLEU-4), on text when the model has a tokenizer.json', async () => {
     makeShards(path.join(root, 'eval'), pack(records()), VOCAB);
-    const plan = basePlan(root, {
-      data_dir: path.join(root, 'packed'), output_dir: path.join(root, 'out-generate'), max_steps: 4, batch_size: 2, seq_len: T,
-      eval_data_dir: path.join(root, 'eval'), eval_interval: 1, eval_generate: { every: 2, max_records: 3, max_new_tokens: 8, stop_ids: [] },
-    });
-    const exit = await runTrainer({ planPath: writePlan(root, plan, 'generate.json') });
-    assert.equal(exit.code, 0, exit.stderrTail);
-    const evals = exit.events.filter((e): e is EvalEvent => e.type === 'eval');
-    assert.deepEqual(evals.map((e) => e.step), [1, 2, 3, 4]);
-    // The 2nd and 4th evaluations answer the first record of each of the first 3 packed sequences.
-    assert.deepEqual(evals.map((e) => e.generated), [undefined, 3, undefined, 3]);
-    for (const e of [evals[1], evals[3]]) {
-      assert.ok(e.rouge_l! >= 0 && e.rouge_l! <= 1, `rouge_l ${e.rouge_l}`);
-      assert.ok(e.bleu! >= 0 && e.bleu! <= 100, `bleu ${e.bleu}`);
+    // The same weights with a byte-level tokenizer.json whose 64 tokens are 8 words in 8 spellings
+    // of upper and lower case (id i is " " + word i % 8, its letters capitalised by the bits of
+    // i / 8): BLEU keeps case, so it scores the same answers on text as on ids; ROUGE-L
+    // lowercases, so unequal ids may match and it scores at least as high.
+    const withTokenizer = path.join(root, 'model-tokenizer');
+    fs.cpSync(path.join(root, 'model'), withTokenizer, { recursive: true });
+    const words = ['cat', 'dog', 'sun', 'map', 'pen', 'cup', 'hat', 'box'];
+    const spell = (i: number) => [...words[i % 8]].map((c, k) => ((i >> (3 + k)) & 1 ? c.toUpperCase() : c)).join('');
+    const vocab = Object.fromEntries(Array.from({ length: VOCAB }, (_, i) => [`\u0120${spell(i)}`, i]));
+    assert.equal(Object.keys(vocab).length, VOCAB);
+    fs.writeFileSync(path.join(withTokenizer, 'tokenizer.json'), JSON.stringify({ model: { type: 'BPE', vocab, merges: [] }, added_tokens: [], decoder: { type: 'ByteLevel' } }));
+    const run = async (model: string) => {
+      const plan = basePlan(root, {
+        model_dir: path.join(root, model), data_dir: path.join(root, 'packed'), output_dir: path.join(root, `out-generate-${model}`), max_steps: 4,
+        batch_size: 2, seq_len: T, eval_data_dir: path.join(root, 'eval'), eval_interval: 1,
+        eval_generate: { every: 2, max_records: 3, max_new_tokens: 8, stop_ids: [] },
+      });
+      const exit = await runTrainer({ planPath: writePlan(root, plan, `generate-${model}.json`) });
+      assert.equal(exit.code, 0, exit.stderrTail);
+      return exit.events.filter((e): e is EvalEvent => e.type === 'eval');
+    };
+    const ids = await run('model');
+    const text = await run('model-tokenizer');
+    for (const evals of [ids, text]) {
+      assert.deepEqual(evals.map((e) => e.step), [1, 2, 3, 4]);
+      // The 2nd and 4th evaluations answer the first record of each of the first 3 packed sequences.
+      assert.deepEqual(evals.map((e) => e.generated), [undefined, 3, undefined, 3]);
+      for (const e of [evals[1], evals[3]]) {
+        assert.ok(e.rouge_l! >= 0 && e.rouge_l! <= 1, `rouge_l ${e.rouge_l}`);
+        assert.ok(e.bleu! >= 0 && e.bleu! <= 100, `bleu ${e.bleu}`);
+      }
     }
+    assert.deepEqual(ids.map((e) => e.metrics_on), [undefined, 'token_ids', undefined, 'token_ids']);
+    assert.deepEqual(text.map((e) => e.metrics_on), [undefined, 'text', undefined, 'text']);
+    for (const i of [1, 3]) {
+      assert.ok(text[i].rouge_l! >= ids[i].rouge_l!, `ROUGE-L on text ${text[i].rouge_l} < on ids ${ids[i].rouge_l}`);
+      assert.equal(text[i].bleu, ids[i].bleu);
+    }
+    console.log(`eval answers: ROUGE-L ${ids[3].rouge_l} on ids, ${text[3].rouge_l} on text; BLEU ${ids[3].bleu} on ids, ${text[3].bleu} on text`);
   });
 });

@@ -1,13 +1,34 @@
-// Text-similarity metrics of generated answers against reference answers, on token ids (the
-// trainer has no tokenizer: ids of one tokenizer compare as words do). ROUGE-L as rouge_score
+// Text-similarity metrics of generated answers against reference answers, on words: ROUGE-L as rouge_score
 // computes it (longest common subsequence; F-measure, beta 1) and corpus BLEU-4 as sacrebleu's
 // corpus_bleu computes it (clipped n-gram counts summed over the corpus, brevity penalty on the
 // summed lengths, smoothing "exp": the k-th order with no match counts as 1 / (2^k total)).
+// The scores take ids: words become ids through WordIds (one table for hypothesis and reference),
+// or token ids stand in for words when the model folder has no tokenizer to decode them.
 #pragma once
 #include <cstdint>
+#include <string>
+#include <unordered_map>
 #include <vector>
 
 namespace tuner {
+
+// rouge_score's tokenize (no stemmer): lowercase, every run of characters other than [a-z0-9]
+// separates words, so "Don't stop!" is {"don", "t", "stop"}.
+std::vector<std::string> rouge_words(const std::string& text);
+
+// sacrebleu's default tokenizer "13a" (mteval-v13a): drop "<skipped>", join "-\n", newlines as
+// spaces, unescape &quot; &amp; &lt; &gt;, split off ASCII punctuation except ' , . -, split
+// . and , unless between digits, split - after a digit; words are the whitespace-separated runs.
+std::vector<std::string> bleu_words_13a(const std::string& text);
+
+// Stable ids for words, shared by a hypothesis and its reference so equal words get equal ids.
+class WordIds {
+ public:
+  std::vector<uint32_t> ids(const std::vector<std::string>& words);
+
+ private:
+  std::unordered_map<std::string, uint32_t> table_;
+};
 
 // ROUGE-L F1 of one hypothesis against one reference, in [0, 1]; 0 when either is empty.
 double rouge_l_f1(const std::vector<uint32_t>& hyp, const std::vector<uint32_t>& ref);

@@ -1,4 +1,4 @@
-// ROUGE-L and corpus BLEU-4 on token ids (tuner/eval_metrics.h): the formulas of rouge_score's
+// ROUGE-L and corpus BLEU-4 on word (or token) ids (tuner/eval_metrics.h): the formulas of rouge_score's
 // rouge_scorer (_score_lcs) and sacrebleu's BLEU.compute_bleu with smooth_method "exp".
 #include "tuner/eval_metrics.h"
 
@@ -43,6 +43,8 @@ void CorpusBleu::add(const std::vector<uint32_t>& hyp, const std::vector<uint32_
 }
 
 double CorpusBleu::score() const {
+  // No matching n-gram of any order: sacrebleu returns 0 before smoothing.
+  if (correct_[0] == 0 && correct_[1] == 0 && correct_[2] == 0 && correct_[3] == 0) return 0.0;
   double log_sum = 0;
   double smooth = 1;
   for (int n = 1; n <= 4; n++) {

@@ -10,6 +10,7 @@
 #include "tuner/rng.h"
 #include "tuner/schedule.h"
 #include "tuner/shards.h"
+#include "tuner/text_decoder.h"
 #include "tuner/threadpool.h"
 #include "tuner/train.h"
 #include "train/dpo.h"
@@ -73,6 +74,11 @@ class Trainer {
   // records' prompts scored against their answers (ROUGE-L, BLEU-4) into the eval event.
   void add_generation_metrics(EventLine* e);
   int64_t evaluations_ = 0;
+  // The model folder's tokenizer.json decoding, read at the first scored evaluation; null when the
+  // folder has none (or its decoder is neither family): the scores then run on token ids.
+  const TextDecoder* generation_decoder();
+  std::unique_ptr<TextDecoder> text_decoder_;
+  bool text_decoder_read_ = false;
   bool handle_commands(Control* ctl);
   void apply_set(const Command& c);
   std::string save();

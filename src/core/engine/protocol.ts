@@ -106,6 +106,8 @@ export interface EvalEvent {
   /** eval_generate_every: ROUGE-L F1 (0-1, mean over the records) and corpus BLEU-4 (0-100) of greedy answers to `generated` eval records. */
   rouge_l?: number;
   bleu?: number;
+  /** What the scores compare: "text" (answers decoded with the model's tokenizer.json, split as rouge_score and sacrebleu's 13a do) or "token_ids" (no tokenizer.json). Absent from older engines. */
+  metrics_on?: 'text' | 'token_ids';
   generated?: number;
   generate_ms?: number;
 }
