@@ -3,7 +3,8 @@
 // smoothing), each case exercising one part of the formula; the words each library splits a
 // text into (rouge_score's tokenize, sacrebleu's 13a, with the lists Python's re gives for the
 // same regexes); and token ids decoded to text from small tokenizer.json files of both families
-// (byte-level BPE, SentencePiece-style with byte fallback).
+// (byte-level BPE, SentencePiece-style with byte fallback), each expected text the one Hugging
+// Face tokenizers (0.23, the npm binding) gives for decode(ids, skip_special_tokens=true).
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -75,8 +76,8 @@ void write(const std::string& path, const std::string& text) { std::ofstream(pat
 // Byte-level BPE (GPT-2 style): space is "Ġ" (U+0120), newline "Ċ" (U+010A), é's bytes C3 A9 are
 // "Ã" "©"; <|im_end|> is special, <think> an added token that is not.
 const char* kByteLevel = R"({"model": {"type": "BPE", "vocab": {"Hello": 0, "\u0120world": 1, "!": 2, "\u010a": 3, "\u00c3\u00a9": 4,
-  "\u0120caf": 5, "\u00c3": 7}, "merges": []},
-  "added_tokens": [{"id": 6, "content": "<|im_end|>", "special": true}, {"id": 8, "content": "<think>", "special": false}],
+  "\u0120caf": 5, "\u00c3": 6}, "merges": []},
+  "added_tokens": [{"id": 7, "content": "<|im_end|>", "special": true}, {"id": 8, "content": "<think>", "special": false}],
   "pre_tokenizer": {"type": "ByteLevel", "add_prefix_space": false}, "decoder": {"type": "ByteLevel", "add_prefix_space": true}})";
 
 // SentencePiece-style (Llama 2): "▁" for spaces, byte fallback tokens, a leading space stripped.
@@ -90,9 +91,10 @@ void decoding() {
   {
     auto d = TextDecoder::parse(kByteLevel, "byte_level.json");
     EXPECT(d && d->kind() == TextDecoder::Kind::ByteLevel);
-    EXPECT(d->decode({0, 1, 2, 3, 5, 4, 6}) == "Hello world!\n caf\xC3\xA9");  // special <|im_end|> left out
+    EXPECT(d->decode({0, 1, 2, 3, 5, 4, 7}) == "Hello world!\n caf\xC3\xA9");  // special <|im_end|> left out
     EXPECT(d->decode({8, 0}) == "<think>Hello");
-    EXPECT(d->decode({7, 0}) == "\xEF\xBF\xBDHello");  // a lone C3 byte: one U+FFFD
+    EXPECT(d->decode({6, 0}) == "\xEF\xBF\xBDHello");  // a lone C3 byte: one U+FFFD
+    EXPECT(d->decode({0, 6, 6, 1}) == "Hello\xEF\xBF\xBD\xEF\xBF\xBD world");  // C3 C3 20: each C3 its own invalid part
     EXPECT(d->decode({99, 0}) == "Hello");             // an id outside the vocabulary gives nothing
   }
   {
