@@ -98,8 +98,14 @@ describe('packed data in tuner-train', () => {
       assert.equal(exit.code, 0, exit.stderrTail);
       return exit.events.filter((e): e is EvalEvent => e.type === 'eval');
     };
+    // A tokenizer.json that cannot be read costs the text scores, not the run.
+    const broken = path.join(root, 'model-broken-tokenizer');
+    fs.cpSync(path.join(root, 'model'), broken, { recursive: true });
+    fs.writeFileSync(path.join(broken, 'tokenizer.json'), '{"model": {"type": "BPE", "vocab": ');
     const ids = await run('model');
     const text = await run('model-tokenizer');
+    const fallback = await run('model-broken-tokenizer');
+    assert.deepEqual(fallback.map((e) => [e.metrics_on, e.rouge_l, e.bleu]), ids.map((e) => [e.metrics_on, e.rouge_l, e.bleu]));
     for (const evals of [ids, text]) {
       assert.deepEqual(evals.map((e) => e.step), [1, 2, 3, 4]);
       // The 2nd and 4th evaluations answer the first record of each of the first 3 packed sequences.

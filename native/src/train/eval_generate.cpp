@@ -23,7 +23,11 @@ const TextDecoder* Trainer::generation_decoder() {
   if (text_decoder_read_) return text_decoder_.get();
   text_decoder_read_ = true;
   std::string why;
-  text_decoder_ = TextDecoder::load(plan_.model_dir, &why);
+  try {
+    text_decoder_ = TextDecoder::load(plan_.model_dir, &why);
+  } catch (const TunerError& e) {  // a tokenizer.json that cannot be read costs the text scores, not the run
+    why = e.what();
+  }
   if (!text_decoder_)
     std::fprintf(stderr, "eval generation: scoring token ids, not text: %s\n",
                  why.empty() ? (plan_.model_dir + "/tokenizer.json: not found").c_str() : why.c_str());
