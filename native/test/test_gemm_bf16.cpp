@@ -139,6 +139,27 @@ void check_rounding() {
     }
     for (int i = 0; i < n; ++i) EXPECT(!std::isnan(v[i]) || std::isnan(bf16_to_f32(got[i])));
   }
+  // The packers' pair rounding (k across rows): lo | hi << 16, a null hi a zero high half,
+  // nothing written past n (masked last vector).
+  const CpuFeatures& f = cpu_features();
+  if (f.avx512_bf16 && f.avx512f && f.avx512bw && f.avx512dq && f.avx512vl) {
+    const RoundPairsKernel pairs = gemm_bf16_kernel_avx512bf16().round_pairs;
+    const int half = (int)v.size() / 2;
+    for (int n : {half, 14, 17, 32, 1}) {
+      std::vector<uint32_t> got(n + 1, 0xdeadbeefu), lone(n + 1, 0xdeadbeefu);
+      pairs(got.data(), v.data(), v.data() + half, n);
+      pairs(lone.data(), v.data() + half, nullptr, n);
+      for (int i = 0; i < n; ++i) {
+        const uint32_t want = f32_to_bf16(v[i]) | uint32_t(f32_to_bf16(v[half + i])) << 16;
+        if (got[i] != want || lone[i] != f32_to_bf16(v[half + i])) {
+          std::fprintf(stderr, "round_pairs(%08x, %08x) = %08x / %08x, want %08x\n", f32_to_bits(v[i]),
+                       f32_to_bits(v[half + i]), got[i], lone[i], want);
+          ++g_failures;
+        }
+      }
+      EXPECT(got[n] == 0xdeadbeefu && lone[n] == 0xdeadbeefu);
+    }
+  }
   // Strided rows: only the first cols of each row.
   std::vector<float> m(3 * 21, 1.5f);
   for (int r = 0; r < 3; ++r) m[r * 21 + 20] = NAN;

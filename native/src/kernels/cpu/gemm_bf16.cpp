@@ -35,11 +35,14 @@ struct Bf16Plan {
   int mr, nr, mc, kc, nc;
   GemmBf16MicroKernel micro_pairs;
   GemmMicroKernel micro_f32;
+  RoundToBf16Kernel round;         // pairs: the kernel's vector rounding of f32 operands
+  RoundPairsKernel round_pairs;
 };
 
 Bf16Plan plan_for(const GemmBf16Kernel* native, const GemmKernel& f32) {
-  if (native) return {true, native->mr, native->nr, native->mc, native->kc, native->nc, native->micro, nullptr};
-  return {false, f32.mr, f32.nr, f32.mc, f32.kc, f32.nc, nullptr, f32.micro};
+  if (native)
+    return {true, native->mr, native->nr, native->mc, native->kc, native->nc, native->micro, nullptr, native->round, native->round_pairs};
+  return {false, f32.mr, f32.nr, f32.mc, f32.kc, f32.nc, nullptr, f32.micro, nullptr, nullptr};
 }
 
 const GemmBf16Kernel* native_kernel() {
@@ -74,9 +77,47 @@ void pack_from(uint32_t* dst, bool pairs, const S* base, const Operand& X, int W
 inline uint32_t bf16_bits(uint16_t v) { return v; }
 inline uint32_t bf16_bits(float v) { return f32_to_bf16(v); }
 
-void pack(uint32_t* dst, bool pairs, const Operand& X, int W, int x0, int n, int s0, int s1, int p0, int kc) {
-  if (X.f) pack_from(dst, pairs, X.f, X, W, x0, n, s0, s1, p0, kc);
-  else pack_from(dst, pairs, X.p, X, W, x0, n, s0, s1, p0, kc);
+// The pairs format from an f32 operand, rounded by the kernel's vector code (same bits as
+// f32_to_bf16). With k along X's rows, a line's k run rounded to bf16 in order and read as
+// 32-bit words is its k pairs; with k across the rows, two rows make one line of pairs.
+void pack_pairs_rounded(uint32_t* dst, const Bf16Plan& plan, const Operand& X, int W, int x0, int n, int s0, int s1,
+                        int p0, int kc) {
+  const int kp = (kc + 1) / 2, full = kc / 2;
+  constexpr int kRun = 512;  // k per rounding call (even)
+  alignas(64) uint16_t run[kRun + 2];
+  for (int s = s0; s < s1; ++s) {
+    uint32_t* out = dst + int64_t(s) * W * kp;
+    const int first = s * W, lines = std::min(W, n - first);
+    if (X.k_contiguous) {
+      for (int x = 0; x < lines; ++x) {
+        const float* src = X.f + X.offset(x0 + first + x, p0);
+        for (int k0 = 0; k0 < kc; k0 += kRun) {
+          const int len = std::min(kRun, kc - k0);
+          run[len] = 0;  // an odd run's last pair has a zero high half
+          plan.round(run, src + k0, len);
+          uint32_t* o = out + int64_t(k0 / 2) * W + x;
+          for (int q = 0; q < (len + 1) / 2; ++q) {
+            uint32_t pair;
+            std::memcpy(&pair, run + 2 * q, sizeof pair);
+            o[int64_t(q) * W] = pair;
+          }
+        }
+      }
+    } else {
+      for (int q = 0; q < kp; ++q) {
+        const float* lo = X.f + X.offset(x0 + first, p0 + 2 * q);
+        plan.round_pairs(out + int64_t(q) * W, lo, q < full ? lo + X.ld : nullptr, lines);
+      }
+    }
+    for (int q = 0; q < kp; ++q)
+      for (int x = lines; x < W; ++x) out[int64_t(q) * W + x] = 0;
+  }
+}
+
+void pack(uint32_t* dst, const Bf16Plan& plan, const Operand& X, int W, int x0, int n, int s0, int s1, int p0, int kc) {
+  if (X.f && plan.pairs && plan.round) pack_pairs_rounded(dst, plan, X, W, x0, n, s0, s1, p0, kc);
+  else if (X.f) pack_from(dst, plan.pairs, X.f, X, W, x0, n, s0, s1, p0, kc);
+  else pack_from(dst, plan.pairs, X.p, X, W, x0, n, s0, s1, p0, kc);
 }
 
 // Packs slivers of W (= MR or NR) lines x0 + s * W .. of op(X), k in [p0, p0 + kc), sliver s
@@ -154,7 +195,7 @@ void compute(const Problem& p, const uint32_t* bpack, int jc, int nc, int pc, in
   uint32_t* apack = pack_buffer(GemmScratch::PackA, size_t(ceil_div(std::min(k.mc, m1 - m0), k.mr)) * k.mr * kd);
   for (int ic = m0; ic < m1; ic += k.mc) {
     const int mc = std::min(k.mc, m1 - ic);
-    pack(apack, k.pairs, p.A, k.mr, ic, mc, 0, ceil_div(mc, k.mr), pc, kc);
+    pack(apack, k, p.A, k.mr, ic, mc, 0, ceil_div(mc, k.mr), pc, kc);
     for (int s = s0; s < s1; ++s) {
       const int nr = std::min(k.nr, nc - s * k.nr);
       const uint32_t* b = bpack + int64_t(s) * k.nr * kd;
@@ -216,13 +257,13 @@ void run(const GemmBf16Kernel* native, const GemmKernel& f32, Trans ta, Trans tb
       const float beta_k = pc == 0 ? beta : 1.0f;
       uint32_t* bpack = pack_buffer(GemmScratch::PackB, size_t(n_slivers) * plan.nr * kdim(plan, kc));
       if (threads == 1) {
-        pack(bpack, plan.pairs, p.B, plan.nr, jc, nc, 0, n_slivers, pc, kc);
+        pack(bpack, plan, p.B, plan.nr, jc, nc, 0, n_slivers, pc, kc);
         compute(p, bpack, jc, nc, pc, kc, beta_k, 0, M, 0, n_slivers);
         continue;
       }
       const int b_step = units_per_task(n_slivers, threads, n_slivers);
       parallel_tasks(pool, ceil_div(n_slivers, b_step), [&](int t) {
-        pack(bpack, plan.pairs, p.B, plan.nr, jc, nc, t * b_step, std::min(n_slivers, (t + 1) * b_step), pc, kc);
+        pack(bpack, plan, p.B, plan.nr, jc, nc, t * b_step, std::min(n_slivers, (t + 1) * b_step), pc, kc);
       });
       if (split_rows) {
         const int step = units_per_task(m_slivers, threads, plan.mc / plan.mr);

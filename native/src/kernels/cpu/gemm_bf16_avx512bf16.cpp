@@ -6,6 +6,10 @@
 // standard-library inline code, so nothing of it can leak into paths that run on other CPUs.
 #include <immintrin.h>
 
+// GCC 12's shift intrinsics pass _mm512_undefined_epi32() (a self-initialised value) as the
+// unused merge source, which -Wmaybe-uninitialized reports at every inlined shift.
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+
 #include "kernels/cpu/gemm_bf16_internal.h"
 
 namespace tuner {
@@ -135,26 +139,39 @@ void micro_14x32(int kp, const uint32_t* a, const uint32_t* b, float* c, int64_t
 }
 
 // Round to nearest even on the bit pattern (u + 0x7fff + lsb) >> 16, NaN kept quiet: the same
-// bits as f32_to_bf16 (tuner/dtype.h). vcvtneps2bf16 is not used: it flushes subnormals.
-void round_avx512(uint16_t* dst, const float* src, int64_t n) {
+// bits as f32_to_bf16 (tuner/dtype.h), in the low half of each 32-bit lane (the high half is
+// zero: below a NaN's pattern the sum cannot carry past bit 31). vcvtneps2bf16 is not used: it
+// flushes subnormals.
+inline __m512i round_lanes(__m512i u) {
   const __m512i bias = _mm512_set1_epi32(0x7fff), one = _mm512_set1_epi32(1);
   const __m512i abs_mask = _mm512_set1_epi32(0x7fffffff), inf = _mm512_set1_epi32(0x7f800000);
   const __m512i quiet = _mm512_set1_epi32(0x40);
+  const __m512i lsb = _mm512_and_si512(_mm512_srli_epi32(u, 16), one);
+  const __m512i r = _mm512_srli_epi32(_mm512_add_epi32(u, _mm512_add_epi32(bias, lsb)), 16);
+  const __mmask16 nan = _mm512_cmpgt_epu32_mask(_mm512_and_si512(u, abs_mask), inf);
+  return _mm512_mask_or_epi32(r, nan, _mm512_srli_epi32(u, 16), quiet);
+}
+
+void round_avx512(uint16_t* dst, const float* src, int64_t n) {
   int64_t i = 0;
-  for (; i + 16 <= n; i += 16) {
-    const __m512i u = _mm512_loadu_si512(src + i);
-    const __m512i lsb = _mm512_and_si512(_mm512_srli_epi32(u, 16), one);
-    __m512i r = _mm512_srli_epi32(_mm512_add_epi32(u, _mm512_add_epi32(bias, lsb)), 16);
-    const __mmask16 nan = _mm512_cmpgt_epu32_mask(_mm512_and_si512(u, abs_mask), inf);
-    r = _mm512_mask_or_epi32(r, nan, _mm512_srli_epi32(u, 16), quiet);
-    _mm256_storeu_si256(reinterpret_cast<__m256i*>(dst + i), _mm512_cvtepi32_epi16(r));
-  }
+  for (; i + 16 <= n; i += 16)
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(dst + i), _mm512_cvtepi32_epi16(round_lanes(_mm512_loadu_si512(src + i))));
   if (i < n) round_to_bf16_generic(dst + i, src + i, n - i);
+}
+
+// dst[x] = bf16(lo[x]) | bf16(hi[x]) << 16 (hi null: zero), masked loads for the last < 16.
+void round_pairs_avx512(uint32_t* dst, const float* lo, const float* hi, int n) {
+  for (int x = 0; x < n; x += 16) {
+    const __mmask16 m = n - x >= 16 ? __mmask16(0xffff) : __mmask16((1u << (n - x)) - 1);
+    __m512i w = round_lanes(_mm512_maskz_loadu_epi32(m, lo + x));
+    if (hi) w = _mm512_or_si512(w, _mm512_slli_epi32(round_lanes(_mm512_maskz_loadu_epi32(m, hi + x)), 16));
+    _mm512_mask_storeu_epi32(dst + x, m, w);
+  }
 }
 
 // mc 140 x kc 512 A block = 140 KiB (L2 >= 1 MiB on AVX-512 parts); B sliver 32 x 512 bf16 =
 // 32 KiB, as sgemm's AVX-512 blocks hold the same number of bytes.
-constexpr GemmBf16Kernel kKernel{"avx512bf16", MR, NR, 140, 512, 4096, micro_14x32, round_avx512};
+constexpr GemmBf16Kernel kKernel{"avx512bf16", MR, NR, 140, 512, 4096, micro_14x32, round_avx512, round_pairs_avx512};
 
 }  // namespace
 

@@ -18,6 +18,9 @@ using GemmBf16MicroKernel = void (*)(int kp, const uint32_t* a, const uint32_t* 
                                      int64_t ldc, int mr, int nr, float alpha, float beta);
 // dst[i] = bf16(src[i]) for i < n (round to nearest even, NaN kept a NaN).
 using RoundToBf16Kernel = void (*)(uint16_t* dst, const float* src, int64_t n);
+// dst[x] = bf16(lo[x]) | bf16(hi[x]) << 16 for x < n (hi null: a zero high half): one line of
+// k pairs of an operand stored with k across its rows, rounded as RoundToBf16Kernel rounds.
+using RoundPairsKernel = void (*)(uint32_t* dst, const float* lo, const float* hi, int n);
 
 struct GemmBf16Kernel {
   const char* name;
@@ -25,6 +28,7 @@ struct GemmBf16Kernel {
   int mc, kc, nc;    // cache blocks; kc counts k (even), not pairs
   GemmBf16MicroKernel micro;
   RoundToBf16Kernel round;
+  RoundPairsKernel round_pairs;
 };
 
 // Defined in a file compiled with -mavx512bf16: call only when cpu_features() reports
