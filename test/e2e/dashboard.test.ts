@@ -211,17 +211,55 @@ const controlBoxes = (page: Page) =>
     ),
   ) as Promise<Record<string, { x: number; y: number; appearance: string; disabled: boolean }>>;
 
-test('header: one line per row at a narrow width; pausing swaps Pause for Resume in place; a finished run draws no Pause; a stopped run offers Resume from Checkpoint', async () => {
+test('header: at a narrow width the facts wrap to a second line, none clipped, each with its full text as a tooltip; pausing swaps Pause for Resume in place; a finished run draws no Pause; a stopped run offers Resume from Checkpoint', async () => {
   const { page, problems } = await openDashboard(0.6);
   await page.setViewportSize({ width: 760, height: 700 });
   const run = header({ model: 'a-model-folder-with-a-long-name-for-the-title', step: 19_999, maxSteps: 20_000, loss: 1.23456, evalLoss: 1.3, tokensPerS: 116_693, params: 494_032_768, trainableParams: 2_162_688, etaMs: 3_725_000 });
   await post(page, { v: 1, type: 'init', run, events: recorded, runs: [] });
-  const lineHeight = await page.evaluate(() => parseFloat(window.getComputedStyle(document.getElementById('run-facts')).lineHeight) || 20);
-  for (const id of ['run-facts']) {
-    const h = await page.evaluate((i) => document.getElementById(i).getBoundingClientRect().height, id);
-    assert.ok(h < lineHeight * 1.8, `#${id} is one line (${h}px)`);
+  const facts = () =>
+    page.evaluate(() => {
+      const box = document.getElementById('run-facts').getBoundingClientRect();
+      const lineHeight = parseFloat(window.getComputedStyle(document.getElementById('run-facts')).lineHeight) || 20;
+      return {
+        box: { left: box.left, right: box.right, top: box.top, bottom: box.bottom, height: box.height },
+        lineHeight,
+        viewport: document.documentElement.clientWidth,
+        facts: [...document.querySelectorAll('#run-facts .fact')].map((f) => {
+          const r = f.getBoundingClientRect();
+          return { title: f.getAttribute('title'), text: f.textContent, left: r.left, right: r.right, top: r.top, bottom: r.bottom };
+        }),
+      };
+    });
+  const narrow = await facts();
+  assert.deepEqual(
+    narrow.facts.map((f) => f.title),
+    ['step 19,999 / 20,000', 'loss 1.235', 'eval loss 1.3', 'speed 116,693 tok/s', 'trainable 2.16 M of 494 M', 'ETA 1 h 02 min'],
+    'each fact\'s tooltip is its full text',
+  );
+  for (const f of narrow.facts) {
+    assert.ok(f.left >= narrow.box.left - 0.5 && f.right <= Math.min(narrow.box.right, narrow.viewport) + 0.5, `"${f.title}" is not clipped: ${JSON.stringify(f)} in ${JSON.stringify(narrow.box)}`);
+    assert.ok(f.top >= narrow.box.top - 0.5 && f.bottom <= narrow.box.bottom + 0.5, `"${f.title}" lies within the row`);
   }
+  const lines = new Set(narrow.facts.map((f) => Math.round(f.top))).size;
+  assert.equal(lines, 2, `at 760 px the facts take two lines (${JSON.stringify(narrow.facts.map((f) => [f.title, f.top]))})`);
+  assert.ok(narrow.box.height < narrow.lineHeight * 2.8, `#run-facts is two lines at most (${narrow.box.height}px)`);
+  await page.screenshot({ path: path.join(ROOT, 'test', 'e2e', 'artifacts', 'dashboard-narrow-760.png') });
   const toolbarHeight = () => page.evaluate(() => document.querySelector('.toolbar').getBoundingClientRect().height);
+  const toolbarTop = () => page.evaluate(() => document.querySelector('.toolbar').getBoundingClientRect().top);
+  const top0 = await toolbarTop();
+  // Shorter values (no eval loss, no ETA yet) fit on fewer lines; the row keeps its height so the
+  // buttons below stay where they were.
+  await post(page, { v: 1, type: 'events', run: { ...run, evalLoss: undefined, etaMs: undefined, trainableParams: undefined }, events: [] });
+  assert.equal(await toolbarTop(), top0, 'the buttons do not jump up when the facts get shorter');
+  await post(page, { v: 1, type: 'events', run, events: [] });
+  assert.equal(await toolbarTop(), top0);
+  // Wide: one line again.
+  await page.setViewportSize({ width: 1400, height: 700 });
+  await post(page, { v: 1, type: 'events', run, events: [] });
+  const wide = await facts();
+  assert.equal(new Set(wide.facts.map((f) => Math.round(f.top))).size, 1, 'a wide panel shows the facts on one line');
+  await page.setViewportSize({ width: 760, height: 700 });
+  await post(page, { v: 1, type: 'events', run, events: [] });
   const running = await controlBoxes(page);
   assert.deepEqual(Object.keys(running), ['btn-pause', 'btn-save', 'btn-stop']);
   assert.equal(running['btn-pause'].appearance, 'primary');
@@ -234,6 +272,7 @@ test('header: one line per row at a narrow width; pausing swaps Pause for Resume
   assert.equal(paused['btn-save'].x, running['btn-save'].x, 'Save does not move');
   assert.equal(paused['btn-stop'].x, running['btn-stop'].x, 'Stop does not move');
   assert.equal(await toolbarHeight(), h0, 'the toolbar does not grow a line');
+  assert.equal(await toolbarTop(), top0, 'the buttons do not move down when pausing');
   await page.screenshot({ path: path.join(ROOT, 'test', 'e2e', 'artifacts', 'dashboard-paused.png') });
   // Done: nothing live to pause, save or stop; no disabled primary button anywhere.
   await post(page, { v: 1, type: 'events', run: { ...run, status: 'done', step: 20_000, live: false, etaMs: undefined }, events: [] });

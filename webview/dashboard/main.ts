@@ -198,6 +198,23 @@ function tickLabel(value: number | string, index: number, ticks: { value: number
   return formatTicks(ticks.map((t) => t.value))[index] ?? String(value);
 }
 
+/**
+ * The facts row keeps the tallest height it has had at this panel width, so a value that grows and
+ * wraps a fact onto the next line (or shrinks back) never moves the buttons below it while the
+ * user aims at them. A resize starts over.
+ */
+let factsHeld = { width: -1, height: 0 };
+function holdFactsHeight(box: HTMLElement): void {
+  const width = box.clientWidth;
+  if (width !== factsHeld.width) {
+    factsHeld = { width, height: 0 };
+    box.style.minHeight = '';
+  }
+  const height = box.getBoundingClientRect().height;
+  if (height > factsHeld.height) factsHeld.height = height;
+  box.style.minHeight = `${factsHeld.height}px`;
+}
+
 function updateHeader(): void {
   if (!header) return;
   const h = header;
@@ -215,9 +232,9 @@ function updateHeader(): void {
     ['ETA', h.etaMs !== undefined ? formatDuration(h.etaMs / 1000) : '–'],
   ];
   const box = document.getElementById('run-facts')!;
-  // The row never wraps; in a narrow panel the facts that do not fit are in its tooltip.
-  box.title = facts.map(([k, v]) => `${k} ${v}`).join('\n');
-  box.replaceChildren(...facts.map(([k, v]) => el('span', { className: 'fact' }, el('span', { className: 'key', textContent: k }), el('span', { className: 'value', textContent: v, id: `fact-${k.replace(/\W+/g, '-')}` }))));
+  // A narrow panel wraps the row onto a second line; each fact's tooltip has its full text.
+  box.replaceChildren(...facts.map(([k, v]) => el('span', { className: 'fact', title: `${k} ${v}` }, el('span', { className: 'key', textContent: k }), el('span', { className: 'value', textContent: v, id: `fact-${k.replace(/\W+/g, '-')}` }))));
+  holdFactsHeight(box);
   const err = document.getElementById('run-error')!;
   err.hidden = !h.error;
   err.textContent = h.error ? `${h.error.message} — ${h.error.hint}` : '';
