@@ -15,6 +15,7 @@ export const COMMAND_TITLES = {
   'tuner.continueRun': 'Fine-tune: Resume',
   'tuner.saveCheckpoint': 'Fine-tune: Save Checkpoint',
   'tuner.stopRun': 'Fine-tune: Stop',
+  'tuner.takeControl': 'Fine-tune: Take Control',
   'tuner.openDashboard': 'Fine-tune: Open Dashboard',
   'tuner.resumeFromCheckpoint': 'Fine-tune: Resume From Checkpoint',
   'tuner.openRunFolder': 'Fine-tune: Open Output Folder',

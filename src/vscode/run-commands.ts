@@ -81,6 +81,17 @@ export const RUN_COMMANDS = {
     await session.exited;
     return session.snapshot.status;
   },
+  /**
+   * Takes control of a live run this window shows read-only (another window controls it, or did
+   * before it closed or hung): the trainer moves control here and tells the other window. Args: a
+   * run id or tree item. Returns true once asked, false when there is no such live run.
+   */
+  'tuner.takeControl': (s: RunServices) => (arg: unknown) => {
+    const session = liveRun(s, arg, 'take control of');
+    if (!session) return false;
+    if (!session.takeControl()) throw new Error(vscode.l10n.t('run {0}: not connected to its trainer yet; try again in a moment', session.record.id));
+    return true;
+  },
   'tuner.openDashboard': (s: RunServices) => async (arg: unknown) => {
     const id = runIdOf(arg) ?? s.runs.manager().current()?.record.id ?? (await pickRun(s, vscode.l10n.t('Open the dashboard of which run?'), () => true));
     if (!id) return undefined;

@@ -82,7 +82,8 @@ export class RunTreeItem extends vscode.TreeItem {
     this.iconPath = new vscode.ThemeIcon(
       s.status === 'done' ? 'pass' : s.status === 'failed' ? 'error' : s.status === 'interrupted' || s.status === 'stopped' ? 'debug-pause' : 'sync~spin',
     );
-    this.contextValue = isLive(s.status) ? 'tunerRunLive' : s.lastCheckpoint && s.status !== 'done' ? 'tunerRunResumable' : s.status === 'done' ? 'tunerRunDone' : 'tunerRun';
+    // A live run this window only watches offers Take Control instead of commands it would refuse.
+    this.contextValue = isLive(s.status) ? (live?.readOnly ? 'tunerRunLiveReadOnly' : 'tunerRunLive') : s.lastCheckpoint && s.status !== 'done' ? 'tunerRunResumable' : s.status === 'done' ? 'tunerRunDone' : 'tunerRun';
     this.command = { title: 'Open Dashboard', command: 'tuner.openDashboard', arguments: [run.meta.id] };
   }
 }

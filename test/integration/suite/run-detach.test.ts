@@ -4,7 +4,8 @@
 // trains on, this window takes control, pauses through the dashboard and stops through the
 // command, and every step is in events.jsonl once. A run left training by a closed window that
 // finishes, and one whose trainer is killed meanwhile, are reported when the window looks again
-// (activation, or Refresh Runs).
+// (activation, or Refresh Runs). Take Control on the runs view's read-only row moves control here
+// while the other window still runs.
 import * as assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -81,6 +82,34 @@ suite('runs outlive the window', function () {
     assert.deepEqual(steps, steps.map((_, i) => i + 1), 'every step once, in order');
     const shown = panel.posted.flatMap((m) => (m.type === 'init' || m.type === 'events' ? m.events : [])).filter((e) => e.type === 'step').map((e) => e.step);
     assert.deepEqual(shown, steps, 'the dashboard got each step once');
+  });
+
+  test('Take Control on a read-only row of the runs view moves the run to this window while the other one still runs', async () => {
+    const api = await tunerApi();
+    const { id, win } = await otherWindow(longPlan);
+    try {
+      await vscode.commands.executeCommand('tuner.refreshRuns');
+      const session = await waitFor('the live run followed', () => api.runs.runs.manager().session(id));
+      await waitFor('told it only watches', () => session.role === 'observer');
+      const row = () => {
+        api.runs.runTree.refresh();
+        return api.runs.runTree.getChildren().find((i) => 'run' in i && (i as { run: { meta: { id: string } } }).run.meta.id === id) as vscode.TreeItem | undefined;
+      };
+      await waitFor('the row is read-only', () => row()?.contextValue === 'tunerRunLiveReadOnly');
+      const menu = (vscode.extensions.getExtension('tuner.tuner')!.packageJSON as { contributes: { menus: Record<string, { command: string; when?: string }[]> } }).contributes.menus['view/item/context'];
+      const offered = (cv: string) => menu.filter((e) => new RegExp(`viewItem == ${cv}\\b`).test(e.when ?? '')).map((e) => e.command);
+      assert.deepEqual(offered('tunerRunLiveReadOnly'), ['tuner.takeControl'], 'a read-only row offers Take Control, not commands the trainer would refuse');
+      assert.ok(!offered('tunerRunLive').includes('tuner.takeControl'));
+
+      assert.equal(await vscode.commands.executeCommand('tuner.takeControl', row()), true);
+      await waitFor('this window controls it', () => session.role === 'controller');
+      await waitFor('the row offers the run commands again', () => row()?.contextValue === 'tunerRunLive');
+      assert.equal(win.exitCode, null, 'the other window still runs: control moved, nobody died');
+      assert.doesNotMatch(api.runs.statusBar.text, /read-only/);
+      assert.equal(await vscode.commands.executeCommand<string>('tuner.stopRun', id), 'stopped');
+    } finally {
+      win.kill('SIGKILL');
+    }
   });
 
   test('a run that finished, and one that died, while no window was open are reported', async () => {
