@@ -139,25 +139,26 @@ void check_rounding() {
     }
     for (int i = 0; i < n; ++i) EXPECT(!std::isnan(v[i]) || std::isnan(bf16_to_f32(got[i])));
   }
-  // The packers' pair rounding (k across rows): lo | hi << 16, a null hi a zero high half,
-  // nothing written past n (masked last vector).
+  // The packers' pair rounding of k across rows: row 2q in the low half, row 2q + 1 in the high
+  // half (zero past an odd kc), lines past `lines` zero, nothing written past W lines.
   const CpuFeatures& f = cpu_features();
   if (f.avx512_bf16 && f.avx512f && f.avx512bw && f.avx512dq && f.avx512vl) {
     const RoundPairsKernel pairs = gemm_bf16_kernel_avx512bf16().round_pairs;
-    const int half = (int)v.size() / 2;
-    for (int n : {half, 14, 17, 32, 1}) {
-      std::vector<uint32_t> got(n + 1, 0xdeadbeefu), lone(n + 1, 0xdeadbeefu);
-      pairs(got.data(), v.data(), v.data() + half, n);
-      pairs(lone.data(), v.data() + half, nullptr, n);
-      for (int i = 0; i < n; ++i) {
-        const uint32_t want = f32_to_bf16(v[i]) | uint32_t(f32_to_bf16(v[half + i])) << 16;
-        if (got[i] != want || lone[i] != f32_to_bf16(v[half + i])) {
-          std::fprintf(stderr, "round_pairs(%08x, %08x) = %08x / %08x, want %08x\n", f32_to_bits(v[i]),
-                       f32_to_bits(v[half + i]), got[i], lone[i], want);
-          ++g_failures;
+    const int ld = (int)v.size() / 3;  // three rows of k: pairs (0, 1) and (2, zero) for kc 3
+    for (int W : {14, 32, ld}) {
+      const int lines = W == 32 ? 27 : W;
+      std::vector<uint32_t> got(2 * W + 1, 0xdeadbeefu);
+      pairs(got.data(), W, v.data(), ld, lines, 3);
+      for (int q = 0; q < 2; ++q)
+        for (int x = 0; x < W; ++x) {
+          const uint32_t lo = f32_to_bf16(v[2 * q * ld + x]), hi = q == 0 ? f32_to_bf16(v[ld + x]) : 0;
+          const uint32_t want = x < lines ? lo | hi << 16 : 0;
+          if (got[q * W + x] != want) {
+            std::fprintf(stderr, "round_pairs W=%d pair %d line %d = %08x, want %08x\n", W, q, x, got[q * W + x], want);
+            ++g_failures;
+          }
         }
-      }
-      EXPECT(got[n] == 0xdeadbeefu && lone[n] == 0xdeadbeefu);
+      EXPECT(got[2 * W] == 0xdeadbeefu);
     }
   }
   // Strided rows: only the first cols of each row.

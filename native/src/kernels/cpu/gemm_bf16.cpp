@@ -82,7 +82,7 @@ inline uint32_t bf16_bits(float v) { return f32_to_bf16(v); }
 // 32-bit words is its k pairs; with k across the rows, two rows make one line of pairs.
 void pack_pairs_rounded(uint32_t* dst, const Bf16Plan& plan, const Operand& X, int W, int x0, int n, int s0, int s1,
                         int p0, int kc) {
-  const int kp = (kc + 1) / 2, full = kc / 2;
+  const int kp = (kc + 1) / 2;
   constexpr int kRun = 512;  // k per rounding call (even)
   alignas(64) uint16_t run[kRun + 2];
   for (int s = s0; s < s1; ++s) {
@@ -103,14 +103,11 @@ void pack_pairs_rounded(uint32_t* dst, const Bf16Plan& plan, const Operand& X, i
           }
         }
       }
+      for (int q = 0; q < kp; ++q)
+        for (int x = lines; x < W; ++x) out[int64_t(q) * W + x] = 0;
     } else {
-      for (int q = 0; q < kp; ++q) {
-        const float* lo = X.f + X.offset(x0 + first, p0 + 2 * q);
-        plan.round_pairs(out + int64_t(q) * W, lo, q < full ? lo + X.ld : nullptr, lines);
-      }
+      plan.round_pairs(out, W, X.f + X.offset(x0 + first, p0), X.ld, lines, kc);
     }
-    for (int q = 0; q < kp; ++q)
-      for (int x = lines; x < W; ++x) out[int64_t(q) * W + x] = 0;
   }
 }
 

@@ -159,13 +159,21 @@ void round_avx512(uint16_t* dst, const float* src, int64_t n) {
   if (i < n) round_to_bf16_generic(dst + i, src + i, n - i);
 }
 
-// dst[x] = bf16(lo[x]) | bf16(hi[x]) << 16 (hi null: zero), masked loads for the last < 16.
-void round_pairs_avx512(uint32_t* dst, const float* lo, const float* hi, int n) {
-  for (int x = 0; x < n; x += 16) {
-    const __mmask16 m = n - x >= 16 ? __mmask16(0xffff) : __mmask16((1u << (n - x)) - 1);
-    __m512i w = round_lanes(_mm512_maskz_loadu_epi32(m, lo + x));
-    if (hi) w = _mm512_or_si512(w, _mm512_slli_epi32(round_lanes(_mm512_maskz_loadu_epi32(m, hi + x)), 16));
-    _mm512_mask_storeu_epi32(dst + x, m, w);
+// One sliver of k pairs from rows of k (gemm_bf16_internal.h's RoundPairsKernel): masked loads
+// read the valid lines and leave zeros, so full-width stores also zero lines past `lines`.
+void round_pairs_avx512(uint32_t* dst, int W, const float* src, int64_t ld, int lines, int kc) {
+  const int kp = (kc + 1) / 2, full = kc / 2;
+  for (int x = 0; x < W; x += 16) {
+    // No std::min here: this file's inline code must not be shared with other CPUs' paths.
+    const int valid = lines - x >= 16 ? 16 : lines - x > 0 ? lines - x : 0, width = W - x >= 16 ? 16 : W - x;
+    const __mmask16 load = __mmask16((1u << valid) - 1), store = __mmask16((1u << width) - 1);
+    const float* lo = src + x;
+    uint32_t* o = dst + x;
+    for (int q = 0; q < kp; ++q, lo += 2 * ld, o += W) {
+      __m512i w = round_lanes(_mm512_maskz_loadu_epi32(load, lo));
+      if (q < full) w = _mm512_or_si512(w, _mm512_slli_epi32(round_lanes(_mm512_maskz_loadu_epi32(load, lo + ld)), 16));
+      _mm512_mask_storeu_epi32(o, store, w);
+    }
   }
 }
 

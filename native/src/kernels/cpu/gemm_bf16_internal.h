@@ -18,9 +18,11 @@ using GemmBf16MicroKernel = void (*)(int kp, const uint32_t* a, const uint32_t* 
                                      int64_t ldc, int mr, int nr, float alpha, float beta);
 // dst[i] = bf16(src[i]) for i < n (round to nearest even, NaN kept a NaN).
 using RoundToBf16Kernel = void (*)(uint16_t* dst, const float* src, int64_t n);
-// dst[x] = bf16(lo[x]) | bf16(hi[x]) << 16 for x < n (hi null: a zero high half): one line of
-// k pairs of an operand stored with k across its rows, rounded as RoundToBf16Kernel rounds.
-using RoundPairsKernel = void (*)(uint32_t* dst, const float* lo, const float* hi, int n);
+// One packed sliver of an f32 operand stored with k across its rows (row k at src + k * ld),
+// rounded as RoundToBf16Kernel rounds: dst[q * W + x] = bf16(src[2q * ld + x]) |
+// bf16(src[(2q + 1) * ld + x]) << 16 for q < (kc + 1) / 2, x < lines (a k past kc: zero high
+// half), and zero for lines <= x < W.
+using RoundPairsKernel = void (*)(uint32_t* dst, int W, const float* src, int64_t ld, int lines, int kc);
 
 struct GemmBf16Kernel {
   const char* name;
