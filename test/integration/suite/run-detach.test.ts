@@ -33,6 +33,15 @@ async function otherWindow(planFile: string, close?: 'detach'): Promise<{ id: st
   return { ...(JSON.parse(line) as { id: string; pid: number }), win };
 }
 
+/** Another window's run on the long plan, followed here read-only (this window only watches). */
+async function followedReadOnly(api: Awaited<ReturnType<typeof tunerApi>>, plan: string) {
+  const other = await otherWindow(plan);
+  await vscode.commands.executeCommand('tuner.refreshRuns');
+  const session = await waitFor('the live run followed', () => api.runs.runs.manager().session(other.id));
+  await waitFor('told it only watches', () => session.role === 'observer');
+  return { ...other, session };
+}
+
 suite('runs outlive the window', function () {
   this.timeout(180_000);
   let longPlan: string;
@@ -53,17 +62,14 @@ suite('runs outlive the window', function () {
 
   test('read-only while another window controls a run; after it is gone the run trains on and this window pauses and stops it', async () => {
     const api = await tunerApi();
-    const { id, win } = await otherWindow(longPlan);
+    const { id, win, session } = await followedReadOnly(api, longPlan);
     try {
-      await vscode.commands.executeCommand('tuner.refreshRuns');
-      const session = await waitFor('the live run followed', () => api.runs.runs.manager().session(id));
-      await waitFor('told it only watches', () => session.role === 'observer');
       await waitFor('the status bar says read-only', () => / · read-only$/.test(api.runs.statusBar.text) && api.runs.statusBar.text);
       assert.throws(() => session.pause(), /another window controls this run/);
     } finally {
       win.kill('SIGKILL');
     }
-    const session = api.runs.runs.manager().session(id)!;
+    assert.equal(api.runs.runs.manager().session(id), session, 'the same session follows the run');
     await waitFor('promoted when the other window is gone', () => session.role === 'controller');
     const atKill = session.snapshot.step;
     await waitFor('it trains on', () => session.snapshot.step > atKill + 5);
@@ -86,11 +92,8 @@ suite('runs outlive the window', function () {
 
   test('Take Control on a read-only row of the runs view moves the run to this window while the other one still runs', async () => {
     const api = await tunerApi();
-    const { id, win } = await otherWindow(longPlan);
+    const { id, win, session } = await followedReadOnly(api, longPlan);
     try {
-      await vscode.commands.executeCommand('tuner.refreshRuns');
-      const session = await waitFor('the live run followed', () => api.runs.runs.manager().session(id));
-      await waitFor('told it only watches', () => session.role === 'observer');
       const row = () => {
         api.runs.runTree.refresh();
         return api.runs.runTree.getChildren().find((i) => 'run' in i && (i as { run: { meta: { id: string } } }).run.meta.id === id) as vscode.TreeItem | undefined;
@@ -105,10 +108,11 @@ suite('runs outlive the window', function () {
       await waitFor('this window controls it', () => session.role === 'controller');
       await waitFor('the row offers the run commands again', () => row()?.contextValue === 'tunerRunLive');
       assert.equal(win.exitCode, null, 'the other window still runs: control moved, nobody died');
-      assert.doesNotMatch(api.runs.statusBar.text, /read-only/);
+      await waitFor('the status bar no longer says read-only', () => !/read-only/.test(api.runs.statusBar.text));
       assert.equal(await vscode.commands.executeCommand<string>('tuner.stopRun', id), 'stopped');
     } finally {
       win.kill('SIGKILL');
+      if (session.pid && session.snapshot.status !== 'stopped') session.kill('SIGKILL'); // no trainer left for the next test
     }
   });
 
