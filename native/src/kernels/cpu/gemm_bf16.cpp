@@ -16,6 +16,7 @@
 
 #include "kernels/cpu/gemm_bf16_internal.h"
 #include "kernels/cpu/gemm_internal.h"
+#include "kernels/cpu/gemm_tasks.h"
 #include "tuner/cpu_features.h"
 #include "tuner/dtype.h"
 #include "tuner/error.h"
@@ -203,25 +204,6 @@ void compute(const Problem& p, const uint32_t* bpack, int jc, int nc, int pc, in
   }
 }
 
-// Runs f(t) for every task t in [0, n), threads claiming the next task as they finish one
-// (what a task computes never depends on the thread that runs it).
-template <class F>
-void parallel_tasks(ThreadPool* pool, int n, const F& f) {
-  std::atomic<int> next{0};
-  pool->parallel_for(pool->size(), [&](int64_t, int64_t, int) {
-    for (int t = next.fetch_add(1, std::memory_order_relaxed); t < n; t = next.fetch_add(1, std::memory_order_relaxed)) f(t);
-  });
-}
-
-inline int units_per_task(int units, int threads, int cap) { return std::max(1, std::min(cap, ceil_div(units, threads * 4))); }
-
-void scale_c(float* C, int64_t ldc, int M, int N, float beta) {
-  for (int i = 0; i < M; ++i) {
-    float* row = C + int64_t(i) * ldc;
-    if (beta == 0.0f) std::fill(row, row + N, 0.0f);
-    else if (beta != 1.0f) for (int j = 0; j < N; ++j) row[j] *= beta;
-  }
-}
 
 }  // namespace
 
