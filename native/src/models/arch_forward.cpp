@@ -242,9 +242,7 @@ void LlamaModel::arch_layer_forward(int l, float* out, bool recompute, ThreadPoo
   if (recompute && !cfg_.sandwich_norms) {
     // t = d(m) A^T, the product linear_forward makes first (same call, same bits).
     ProfScope ps(prof_, kProfLinear);
-    const int r = (int)down.lora_a->shape[0];
-    sgemm(Trans::N, Trans::T, N, r, down.in, 1.0f, lora_input(down, ws.m, N, pool), down.in, down.lora_a->data, down.in, 0.0f,
-          a.lora_t[down.index], r, pool);
+    lora_a_forward(down, a.lora_t[down.index], ws.m, N, pool);
     return;
   }
   {

@@ -51,8 +51,13 @@ void LlamaModel::linear_forward(const Linear& l, float* y, const float* x, float
   else sgemm(Trans::N, Trans::T, N, l.out, l.in, 1.0f, x, l.in, l.w->data, l.in, beta, y, l.out, pool);
   if (!l.lora_a || adapter_off_) return;
   const int r = (int)l.lora_a->shape[0];
-  sgemm(Trans::N, Trans::T, N, r, l.in, 1.0f, lora_input(l, x, N, pool), l.in, l.lora_a->data, l.in, 0.0f, lora_t, r, pool);
+  lora_a_forward(l, lora_t, x, N, pool);
   sgemm(Trans::N, Trans::T, N, l.out, r, l.scaling, lora_t, r, l.lora_b->data, r, 1.0f, y, l.out, pool);
+}
+
+void LlamaModel::lora_a_forward(const Linear& l, float* t, const float* x, int N, ThreadPool* pool) {
+  const int r = (int)l.lora_a->shape[0];
+  sgemm(Trans::N, Trans::T, N, r, l.in, 1.0f, lora_input(l, x, N, pool), l.in, l.lora_a->data, l.in, 0.0f, t, r, pool);
 }
 
 void LlamaModel::linear_backward(const Linear& l, float* dx, bool accumulate, const float* dy, const float* x,

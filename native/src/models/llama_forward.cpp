@@ -287,10 +287,8 @@ void LlamaModel::recompute_layer(int l, ThreadPool* pool) {
   const Linear& down = layers_[l].down;
   if (down.lora_a) {
     ProfScope ps(prof_, kProfLinear);
-    const int r = (int)down.lora_a->shape[0];
     swiglu_forward(ws_.m, a.gate, a.up, (int64_t)N * cfg_.intermediate_size, pool);
-    sgemm(Trans::N, Trans::T, N, r, down.in, 1.0f, lora_input(down, ws_.m, N, pool), down.in, down.lora_a->data, down.in, 0.0f,
-          a.lora_t[6], r, pool);
+    lora_a_forward(down, a.lora_t[6], ws_.m, N, pool);
   }
 }
 

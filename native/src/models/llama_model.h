@@ -250,6 +250,9 @@ class LlamaModel final : public Model {
   // The LoRA branch's input: x itself, or d(x) written to ws_.lora_xd (regenerated from the
   // dropout seed, so backward needs no stored mask).
   const float* lora_input(const Linear& l, const float* x, int N, ThreadPool* pool);
+  // t = d(x) A^T [N, r]: the first LoRA product of linear_forward, also what checkpointing's
+  // recompute keeps for backward (same call, same bits).
+  void lora_a_forward(const Linear& l, float* t, const float* x, int N, ThreadPool* pool);
   // QLoRA backward: the linear's weight as f32 [out, in], dequantized into deq_ (one matrix at
   // a time: the largest linear's size is all the extra memory) or its own f32 data.
   const float* dense_weight(const Linear& l, ThreadPool* pool);
