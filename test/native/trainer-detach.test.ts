@@ -19,6 +19,7 @@ import { RunManager } from '../../src/core/run/run-manager';
 import type { RunSession } from '../../src/core/run/run-session';
 import { RunStore } from '../../src/core/run/run-store';
 import { basePlan, makeShards, makeTinyModel, repetitiveDocuments, runTrainer, steps, tempDir, writePlan } from './trainer-fixtures';
+import { sleep, until } from './wait';
 
 const VOCAB = 96;
 const WINDOW = path.join(__dirname, 'detach-window.js');
@@ -41,7 +42,6 @@ function waitFor(session: RunSession, pred: (e: TrainerEvent) => boolean, what: 
   });
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Starts a run from `windowProcess`, waits for its third step, and kills the window with SIGKILL. */
 async function startInWindowAndClose(runsDir: string, planFile: string, binary: string): Promise<{ id: string; pid: number }> {
@@ -107,7 +107,7 @@ describe('a detached trainer outlives its window', () => {
     session.listen({ onEvent: (e) => seen.push(e) });
 
     // A second window connecting now only watches.
-    for (const deadline = Date.now() + 10_000; session.role === undefined && Date.now() < deadline; ) await sleep(20);
+    await until('the control channel', () => session.role !== undefined, 10_000);
     const observer = await ControlClient.connect(address);
     await waitFor(session, (e) => e.type === 'step', 'a step after reattaching');
     assert.equal(session.role, 'controller');
@@ -181,7 +181,7 @@ describe('a detached trainer outlives its window', () => {
     const resumed = manager.resume(id, { mode: 'free', binary });
     await waitFor(resumed, (e) => e.type === 'step', 'a step of the resumed run');
     // The channel answers (the first steps may come before the connection does).
-    for (const deadline = Date.now() + 10_000; resumed.role === undefined && Date.now() < deadline; ) await sleep(20);
+    await until('the resumed run\'s control channel', () => resumed.role !== undefined, 10_000);
     assert.equal(resumed.role, 'controller', 'the stale socket was replaced by the new trainer\'s');
     resumed.stop();
     await resumed.exited;
