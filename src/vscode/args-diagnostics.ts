@@ -10,6 +10,7 @@ import { assumedCpuThroughput, type Throughput } from '../core/args/estimate';
 import type { Args } from '../core/args/fields';
 import { preflightProblems, type MachineInfo, type Preflight } from '../core/args/preflight';
 import { validateArgsText, type ArgsCheck } from '../core/args/validate';
+import { modelShapeKey } from '../core/args/throughput';
 import { loadAddon } from '../core/engine/addon';
 import type { Problem, Severity } from '../core/dataset/problem';
 import type { ModelSpec } from '../core/model/spec';
@@ -45,7 +46,7 @@ const measured = new Map<string, { at: number; value: Throughput }>();
  */
 function workspaceThroughput(doc: vscode.TextDocument, spec: ModelSpec, cores: number, avx2: boolean): Throughput {
   const folder = vscode.workspace.getWorkspaceFolder(doc.uri)?.uri.fsPath ?? path.dirname(doc.uri.fsPath);
-  const key = JSON.stringify([folder, spec.architecture, spec.hiddenSize, spec.intermediateSize, spec.numLayers, spec.numHeads, spec.numKvHeads, spec.vocabSize]);
+  const key = JSON.stringify([folder, modelShapeKey(spec)]);
   const hit = measured.get(key);
   if (hit && Date.now() - hit.at < 60_000) return hit.value;
   const value = cpuThroughputFor(spec, { runsDir: path.join(folder, 'runs'), measurement: cpuMeasurementNow(), cores, avx2 });

@@ -10,10 +10,13 @@ import { formatRate } from '../units';
 import { throughputFromRun, trainingFlopsPerToken, type Throughput } from './estimate';
 import { resolveArgs } from './fields';
 
-/** The fields of config.json that decide a model's work per token. */
+/** The fields of config.json that decide a model's work per token, as one key (caches of speeds per shape use it too). */
+export function modelShapeKey(s: ModelSpec): string {
+  return JSON.stringify([s.architecture, s.hiddenSize, s.intermediateSize, s.numLayers, s.numHeads, s.numKvHeads, s.headDim, s.vocabSize]);
+}
+
 export function sameModelShape(a: ModelSpec, b: ModelSpec): boolean {
-  return a.architecture === b.architecture && a.hiddenSize === b.hiddenSize && a.intermediateSize === b.intermediateSize && a.numLayers === b.numLayers &&
-    a.numHeads === b.numHeads && a.numKvHeads === b.numKvHeads && a.headDim === b.headDim && a.vocabSize === b.vocabSize;
+  return modelShapeKey(a) === modelShapeKey(b);
 }
 
 interface RunSpeed {

@@ -6,6 +6,7 @@
 // the planner's mixed-precision accounting (bf16 weights, fp32 optimizer state): the CPU engine's
 // fp32 layout does not describe them.
 import { assumedCpuThroughput, estimateMemory, estimateTime, type Throughput } from '../args/estimate';
+import { modelShapeKey } from '../args/throughput';
 import type { HardwareProfile } from '../hardware/types';
 import type { ModelSpec } from '../model/spec';
 import { planDevice, planningEstimate, deviceBudget, type Estimator } from './estimator';
@@ -25,7 +26,7 @@ export function sequencesPerEpoch(records: number, meanTokens: number, maxLength
 export function engineEstimator(speed: CpuSpeed = assumedCpuSpeed): Estimator {
   const speeds = new Map<string, Throughput>();
   const speedFor = (spec: ModelSpec, hw: HardwareProfile) => {
-    const key = JSON.stringify([spec.architecture, spec.hiddenSize, spec.intermediateSize, spec.numLayers, spec.numHeads, spec.numKvHeads, spec.vocabSize, hw.cpuModel, hw.cores]);
+    const key = JSON.stringify([modelShapeKey(spec), hw.cpuModel, hw.cores]);
     let t = speeds.get(key);
     if (!t) speeds.set(key, (t = speed(spec, hw)));
     return t;
