@@ -9,7 +9,7 @@ import * as path from 'node:path';
 import type { ModelSpec } from '../model/spec';
 import { significant } from '../units';
 import { assumedCpuThroughput, type Throughput } from './estimate';
-import { measuredThroughput } from './throughput';
+import { runThroughputs } from './throughput';
 
 /** The addon's measureCpuThroughput() result (native/addon/throughput.cpp). */
 export interface CpuGemmMeasurement {
@@ -95,9 +95,8 @@ export interface CpuSpeedSources {
 
 /** The CPU speed for training `spec` here, by the order of preference above. */
 export function cpuThroughputFor(spec: ModelSpec | undefined, s: CpuSpeedSources): Throughput {
-  const sameShape = s.runsDir && spec ? measuredThroughput(s.runsDir, undefined, spec, true) : undefined;
-  if (sameShape) return sameShape;
+  const runs = s.runsDir ? runThroughputs(s.runsDir, spec) : {};
+  if (runs.sameShape) return runs.sameShape;
   if (s.measurement && s.measurement.gflops > 0) return throughputFromMeasurement(s.measurement);
-  const anyRun = s.runsDir ? measuredThroughput(s.runsDir) : undefined;
-  return anyRun ?? assumedCpuThroughput(s.cores, s.avx2);
+  return runs.newest ?? assumedCpuThroughput(s.cores, s.avx2);
 }

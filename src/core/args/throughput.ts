@@ -58,23 +58,27 @@ function runSpeed(runsDir: string, id: string): RunSpeed | undefined {
 }
 
 /**
- * The speed of the newest finished run among the newest `maxRuns` under `runsDir`; with `spec`,
- * the newest finished run of that model shape (`sameShapeOnly`: none of another shape).
- * Undefined when no run qualifies.
+ * One pass over the newest `maxRuns` run folders under `runsDir`: the speed of the newest finished
+ * run (`newest`) and, with `spec`, of the newest finished run of that model shape (`sameShape`).
  */
-export function measuredThroughput(runsDir: string, maxRuns = 20, spec?: ModelSpec, sameShapeOnly = false): Throughput | undefined {
+export function runThroughputs(runsDir: string, spec?: ModelSpec, maxRuns = 20): { sameShape?: Throughput; newest?: Throughput } {
   let ids: string[];
   try {
     ids = fs.readdirSync(runsDir).sort().reverse().slice(0, maxRuns);
   } catch {
-    return undefined;
+    return {};
   }
-  let newest: RunSpeed | undefined;
+  let newest: Throughput | undefined;
   for (const id of ids) {
     const r = runSpeed(runsDir, id);
     if (!r) continue;
-    if (!spec || sameModelShape(r.spec, spec)) return r.throughput;
-    newest ??= r;
+    newest ??= r.throughput;
+    if (spec && sameModelShape(r.spec, spec)) return { sameShape: r.throughput, newest };
   }
-  return sameShapeOnly ? undefined : newest?.throughput;
+  return { newest };
+}
+
+/** The speed of the newest finished run among the newest `maxRuns` under `runsDir`, if any. */
+export function measuredThroughput(runsDir: string, maxRuns = 20): Throughput | undefined {
+  return runThroughputs(runsDir, undefined, maxRuns).newest;
 }
