@@ -28,6 +28,7 @@
 
 #include "kernels/cpu/gemm_internal.h"
 #include "tuner/cpu_features.h"
+#include "tuner/hardware_info.h"
 #include "tuner/gemm.h"
 #include "tuner/threadpool.h"
 
@@ -106,24 +107,6 @@ struct OpenBlas {
     return sgemm != nullptr;
   }
 };
-
-// "model name" of /proc/cpuinfo (Linux), else "unknown CPU".
-std::string cpu_model_name() {
-  std::FILE* f = std::fopen("/proc/cpuinfo", "r");
-  std::string name = "unknown CPU";
-  if (!f) return name;
-  char line[512];
-  while (std::fgets(line, sizeof line, f)) {
-    if (std::strncmp(line, "model name", 10) != 0) continue;
-    const char* colon = std::strchr(line, ':');
-    if (!colon) continue;
-    name = colon + 2;
-    while (!name.empty() && (name.back() == '\n' || name.back() == ' ')) name.pop_back();
-    break;
-  }
-  std::fclose(f);
-  return name;
-}
 
 // The instruction sets the kernels choose between, as detected (TUNER_CPU_LIMIT applies).
 std::string cpu_feature_list() {
@@ -327,7 +310,7 @@ int main(int argc, char** argv) {
                 opt.cold ? ", operands cold (a new copy per call)" : "");
     if (opt.blocked) std::printf("; skinny path off");
     const CacheSizes& caches = cpu_cache_sizes();
-    std::printf("\ncpu: %s; %s; L1d %lld KiB, L2 %lld KiB, L3 %lld KiB\n", cpu_model_name().c_str(),
+    std::printf("\ncpu: %s; %s; L1d %lld KiB, L2 %lld KiB, L3 %lld KiB\n", probe_hardware().cpu_model.c_str(),
                 cpu_feature_list().c_str(), (long long)(caches.l1d >> 10), (long long)(caches.l2 >> 10),
                 (long long)(caches.l3 >> 10));
     if (have_blas)
@@ -346,7 +329,7 @@ int main(int argc, char** argv) {
     if (opt.json) {
       std::printf("{\"type\":\"peak\",\"threads\":%d,\"fma_peak_gflops\":%.2f,\"kernel\":\"%s\",\"peer_kernel\":\"%s\","
                   "\"cpu\":\"%s\",\"features\":\"%s\"}\n",
-                  threads, peak, sgemm_kernel_name(), have_blas ? blas.corename.c_str() : "", cpu_model_name().c_str(),
+                  threads, peak, sgemm_kernel_name(), have_blas ? blas.corename.c_str() : "", probe_hardware().cpu_model.c_str(),
                   cpu_feature_list().c_str());
     } else {
       std::printf("\nthreads=%d  measured FMA peak %.1f GFLOP/s  (load average %s)\n", threads, peak,
