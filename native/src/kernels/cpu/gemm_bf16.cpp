@@ -10,7 +10,6 @@
 #include "tuner/gemm_bf16.h"
 
 #include <algorithm>
-#include <atomic>
 #include <cstring>
 #include <string>
 

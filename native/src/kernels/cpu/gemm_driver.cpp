@@ -10,7 +10,6 @@
 // for 1, 2 or 64 threads and from run to run. The slivers are dealt out as tasks that threads
 // claim as they go (parallel_tasks), which balances a busy machine without touching the sums.
 #include <algorithm>
-#include <atomic>
 #include <cstdlib>
 #include <cstring>
 
