@@ -88,8 +88,6 @@ export class ArgsDiagnostics implements vscode.Disposable {
   private readonly states = new Map<string, ArgsState>();
   private readonly timers = new Map<string, NodeJS.Timeout>();
   private readonly changed = new vscode.EventEmitter<vscode.Uri>();
-  /** The CPU timing for time estimates, started by the first ARGS.json (see update). */
-  private measuring: Promise<unknown> | undefined;
   /** Fires after a document's diagnostics were updated (tests and the hover wait on it). */
   readonly onDidUpdate = this.changed.event;
 
@@ -102,9 +100,6 @@ export class ArgsDiagnostics implements vscode.Disposable {
   /** Schema check now; estimate after `delayMs` (0: at once). */
   update(doc: vscode.TextDocument, delayMs: number): void {
     if (!isArgsDocument(doc)) return;
-    // The CPU is timed when an ARGS.json first needs an estimate, not at activation (opening a
-    // .jsonl activates Tuner too, and a run may be training on the same cores).
-    this.measuring ??= cpuMeasurement().then((m) => m && this.speedMeasured());
     const key = doc.uri.toString();
     const check = validateArgsText(doc.getText());
     this.publish(doc, { version: doc.version, check, problems: check.problems });
@@ -172,6 +167,7 @@ export class ArgsDiagnostics implements vscode.Disposable {
 export function registerArgsDiagnostics(ctx: vscode.ExtensionContext, templateCheck?: TemplateCheck): ArgsDiagnostics {
   const diags = new ArgsDiagnostics(templateCheck);
   setCpuSpeedStorage(ctx.globalStorageUri.fsPath);
+  void cpuMeasurement().then((m) => m && diags.speedMeasured());
   ctx.subscriptions.push(
     diags,
     vscode.workspace.onDidOpenTextDocument((d) => diags.update(d, 0)),
