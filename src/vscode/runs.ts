@@ -16,6 +16,11 @@ export interface RunsApi extends RunServices {
   reattachReports: typeof reattachReports;
   /** The open dashboard of a run (for the integration tests). */
   dashboard(runId: string): DashboardPanel | undefined;
+  /**
+   * While true, other windows' runs are not followed on their own (only by Refresh Runs and
+   * activation): the integration tests play a window that was closed while runs ended.
+   */
+  registryWatch: { paused: boolean };
 }
 
 /** Registry writes come in bursts (run made, trainer started): looked at once they settle. */
@@ -41,12 +46,13 @@ export function registerRuns(ctx: vscode.ExtensionContext): RunsApi {
   // Runs another window starts (or ends) appear without a Refresh: their run.json is written when
   // the run is made, when its trainer starts and ends, and when a window lets it go.
   let timer: ReturnType<typeof setTimeout> | undefined;
-  const soon = () => (timer ??= setTimeout(() => ((timer = undefined), lookAgain()), REGISTRY_SETTLE_MS));
+  const registryWatch = { paused: false };
+  const soon = () => (timer ??= setTimeout(() => ((timer = undefined), registryWatch.paused || lookAgain()), REGISTRY_SETTLE_MS));
   for (const folder of vscode.workspace.workspaceFolders ?? []) {
     if (folder.uri.scheme !== 'file') continue;
     const watcher = vscode.workspace.createFileSystemWatcher(new vscode.RelativePattern(folder, 'runs/*/run.json'));
     ctx.subscriptions.push(watcher, watcher.onDidCreate(soon), watcher.onDidChange(soon), watcher.onDidDelete(soon));
   }
   ctx.subscriptions.push({ dispose: () => timer && clearTimeout(timer) });
-  return { runs, runTree, statusBar, ctx, reattachReports, dashboard: (id) => DashboardPanel.get(id) };
+  return { runs, runTree, statusBar, ctx, reattachReports, registryWatch, dashboard: (id) => DashboardPanel.get(id) };
 }

@@ -60,6 +60,10 @@ suite('runs outlive the window', function () {
     fs.writeFileSync(shortPlan, JSON.stringify({ ...plan, max_steps: 60, save_interval: 20, threads: 1 }));
   });
 
+  teardown(async () => {
+    (await tunerApi()).runs.registryWatch.paused = false;
+  });
+
   test('read-only while another window controls a run; after it is gone the run trains on and this window pauses and stops it', async () => {
     const api = await tunerApi();
     const { id, win, session } = await followedReadOnly(api, longPlan);
@@ -118,6 +122,9 @@ suite('runs outlive the window', function () {
 
   test('a run that finished, and one that died, while no window was open are reported', async () => {
     const api = await tunerApi();
+    // This window plays one that is closed: it does not notice the other windows' runs until
+    // Refresh Runs (otherwise it would follow them, and their ends would be a followed run's).
+    api.runs.registryWatch.paused = true;
     const finished = await otherWindow(shortPlan, 'detach');
     const died = await otherWindow(longPlan, 'detach');
     await Promise.all([finished, died].map(({ win }) => new Promise((r) => (win.exitCode !== null ? r(0) : win.once('exit', r)))));
@@ -126,6 +133,8 @@ suite('runs outlive the window', function () {
     assert.ok(store.open(died.id).trainerAlive());
     process.kill(died.pid, 'SIGKILL');
     await waitFor('the killed trainer is gone', () => !store.open(died.id).trainerAlive());
+    assert.equal(api.runs.runs.manager().session(finished.id), undefined, 'this window did not follow the runs meanwhile');
+    api.runs.registryWatch.paused = false;
 
     await vscode.commands.executeCommand('tuner.refreshRuns');
     const reattachReports = api.runs.reattachReports;
