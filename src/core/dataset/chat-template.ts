@@ -6,6 +6,7 @@
 import type { Template } from '@huggingface/jinja';
 import { jinja } from '../lazy/load';
 import type { Conversation } from './formats';
+import * as l10n from '@vscode/l10n';
 
 /**
  * For base models without a template: the plain form of the classic LoRA tutorials,
@@ -54,7 +55,7 @@ export class ChatRenderer {
     try {
       this.template = new (jinja().Template)(source);
     } catch (e) {
-      throw new TemplateError(`the chat template does not parse: ${(e as Error).message}`);
+      throw new TemplateError(l10n.t('the chat template does not parse: {0}', (e as Error).message));
     }
     this.turnEnd = this.detectTurnEnd();
   }
@@ -100,14 +101,14 @@ export class ChatRenderer {
       return { segments, eosAppended: false };
     }
     for (const t of conv.turns) {
-      if (t.content.includes(OPEN) || t.content.includes(CLOSE)) throw new TemplateError('the text contains the private-use characters U+E000/U+E001, which Tuner reserves for marking answers; remove them');
+      if (t.content.includes(OPEN) || t.content.includes(CLOSE)) throw new TemplateError(l10n.t('the text contains the private-use characters U+E000/U+E001, which Tuner reserves for marking answers; remove them'));
     }
     const messages = conv.turns.map((t) => ({ role: t.role, content: t.role === 'assistant' ? OPEN + t.content + CLOSE : t.content }));
     let out: string;
     try {
       out = this.renderRaw(messages, false);
     } catch (e) {
-      throw new TemplateError(`the chat template refused this conversation: ${(e as Error).message}`);
+      throw new TemplateError(l10n.t('the chat template refused this conversation: {0}', (e as Error).message));
     }
     const segments: Segment[] = [];
     let eosAppended = false;
@@ -122,7 +123,7 @@ export class ChatRenderer {
       const open = out.indexOf(OPEN, pos);
       if (open < 0) break;
       const close = out.indexOf(CLOSE, open + 1);
-      if (close < 0 || out.lastIndexOf(OPEN, close) !== open) throw new TemplateError('the chat template rewrote an answer (its start and end could not be found), so the trained tokens are unknown; set "chat_template" in ARGS.json');
+      if (close < 0 || out.lastIndexOf(OPEN, close) !== open) throw new TemplateError(l10n.t('the chat template rewrote an answer (its start and end could not be found), so the trained tokens are unknown; set "chat_template" in ARGS.json'));
       push(out.slice(pos, open), trainOnAll);
       push(out.slice(open + 1, close), true);
       pos = close + 1;
@@ -136,7 +137,7 @@ export class ChatRenderer {
       }
     }
     const rest = out.slice(pos);
-    if (rest.includes(CLOSE)) throw new TemplateError('the chat template rewrote an answer, so the trained tokens are unknown; set "chat_template" in ARGS.json');
+    if (rest.includes(CLOSE)) throw new TemplateError(l10n.t('the chat template rewrote an answer, so the trained tokens are unknown; set "chat_template" in ARGS.json'));
     push(rest, trainOnAll);
     moveSpacesIntoAnswers(segments);
     return { segments, eosAppended };
@@ -170,8 +171,8 @@ export function checkTemplateEos(turnEnd: string | null, modelStopTokens: readon
   if (turnEnd === null) {
     return eosToken
       ? undefined
-      : 'the chat template does not close answers with a stop token and the tokenizer defines no eos_token, so the tuned model will not learn to stop: set "chat_template" in ARGS.json or add eos_token to tokenizer_config.json';
+      : l10n.t('the chat template does not close answers with a stop token and the tokenizer defines no eos_token, so the tuned model will not learn to stop: set "chat_template" in ARGS.json or add eos_token to tokenizer_config.json');
   }
   if (modelStopTokens.includes(turnEnd)) return undefined;
-  return `the chat template ends each answer with ${turnEnd}, but the model stops at ${modelStopTokens.join(' or ') || '(no EOS token)'}: the tuned model will not stop after an answer. Add the id of ${turnEnd} to "eos_token_id" in the model's generation_config.json, or set "chat_template" in ARGS.json to a template ending answers with ${eosToken ?? 'the EOS token'}`;
+  return l10n.t('the chat template ends each answer with {0}, but the model stops at {1}: the tuned model will not stop after an answer. Add the id of {2} to "eos_token_id" in the model\'s generation_config.json, or set "chat_template" in ARGS.json to a template ending answers with {3}', turnEnd, modelStopTokens.join(' or ') || l10n.t('(no EOS token)'), turnEnd, eosToken ?? l10n.t('the EOS token'));
 }

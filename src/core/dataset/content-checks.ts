@@ -1,3 +1,4 @@
+import * as l10n from '@vscode/l10n';
 // Content scans over a record's raw line: placeholders left unreplaced, leftover HTML, and
 // personal data hints. They run on the line text itself (not the parsed values) so every hit
 // maps to an exact column, and each regex runs only after a cheap indexOf says it could match.
@@ -84,7 +85,7 @@ function scanEmails(text: string, at: number, hits: ContentHit[]): void {
     if (start === at) continue;
     const end = emailDomainEnd(text, at + 1);
     if (end < 0) continue;
-    hits.push({ rule: 'privacy', start, end, message: 'E-mail address in the text: remove or anonymise personal data.' });
+    hits.push({ rule: 'privacy', start, end, message: l10n.t('E-mail address in the text: remove or anonymise personal data.') });
     floor = end;
     at = end - 1;
   }
@@ -124,17 +125,17 @@ export function scanContent(text: string, opts: ContentOptions, hits: ContentHit
   if (mask & TRIGGER.placeholder) scanPlaceholders(text, opts, hits);
   if (opts.html) {
     const lt = mask & TRIGGER.lt ? text.indexOf('<') : -1;
-    if (lt >= 0) scan(HTML_TAG, text, lt, hits, (start, end, m) => ({ rule: 'html', start, end, message: `Leftover HTML tag ${m.length > 40 ? m.slice(0, 37) + '...' : m}: strip markup from scraped text.` }));
+    if (lt >= 0) scan(HTML_TAG, text, lt, hits, (start, end, m) => ({ rule: 'html', start, end, message: l10n.t('Leftover HTML tag {0}: strip markup from scraped text.', m.length > 40 ? m.slice(0, 37) + '...' : m) }));
     const amp = mask & TRIGGER.amp ? text.indexOf('&') : -1;
-    if (amp >= 0) scan(HTML_ENTITY, text, amp, hits, (start, end, m) => ({ rule: 'html', start, end, message: `HTML entity ${m}: decode it to the character it stands for.` }));
+    if (amp >= 0) scan(HTML_ENTITY, text, amp, hits, (start, end, m) => ({ rule: 'html', start, end, message: l10n.t('HTML entity {0}: decode it to the character it stands for.', m) }));
   }
   if (opts.privacy) {
     if ((mask & TRIGGER.scheme && text.indexOf('://') >= 0) || (mask & TRIGGER.www && text.indexOf('www.') >= 0)) {
-      scan(URL, text, 0, hits, (start, end) => ({ rule: 'privacy', start, end, message: 'URL in the text: check it may be used for training (privacy, licensing).' }));
+      scan(URL, text, 0, hits, (start, end) => ({ rule: 'privacy', start, end, message: l10n.t('URL in the text: check it may be used for training (privacy, licensing).') }));
     }
     const at = mask & TRIGGER.at ? text.indexOf('@') : -1;
     if (at >= 0) scanEmails(text, at, hits);
-    scan(PHONE, text, 0, hits, (start, end) => ({ rule: 'privacy', start, end, message: 'Possible phone number in the text: remove or anonymise personal data.' }));
+    scan(PHONE, text, 0, hits, (start, end) => ({ rule: 'privacy', start, end, message: l10n.t('Possible phone number in the text: remove or anonymise personal data.') }));
   }
 }
 
@@ -144,7 +145,7 @@ function scanPlaceholders(text: string, opts: ContentOptions, hits: ContentHit[]
     for (let k = first; k < hits.length; k++) if (hits[k].start === start) return true;
     return false;
   };
-  const modelFix = opts.modelName ? { title: `Replace with "${opts.modelName}", the model_name of ARGS.json`, newText: JSON.stringify(opts.modelName).slice(1, -1) } : undefined;
+  const modelFix = opts.modelName ? { title: l10n.t('Replace with "{0}", the model_name of ARGS.json', opts.modelName), newText: JSON.stringify(opts.modelName).slice(1, -1) } : undefined;
   const literals = opts.templateMarkers ? [...MODEL_NAME_MARKERS, ...opts.placeholders] : opts.placeholders;
   for (const p of literals) {
     if (p === '') continue;
@@ -152,10 +153,10 @@ function scanPlaceholders(text: string, opts: ContentOptions, hits: ContentHit[]
     // With model_name set, preparation fills [MODEL NAME] in: not a leftover, but the name can be written in now.
     const rule = isModelName && opts.modelName ? 'model-name-placeholder' : 'placeholder';
     const message = !isModelName
-      ? `Placeholder ${p} is still in the text: replace it with the real value.`
+      ? l10n.t('Placeholder {0} is still in the text: replace it with the real value.', p)
       : opts.modelName
-        ? `${p} becomes "${opts.modelName}", the model_name of ARGS.json, when the data is prepared.`
-        : `Placeholder ${p} is still in the text: set model_name in ARGS.json to have it replaced when the data is prepared, or write the model's name here.`;
+        ? l10n.t('{0} becomes "{1}", the model_name of ARGS.json, when the data is prepared.', p, opts.modelName)
+        : l10n.t('Placeholder {0} is still in the text: set model_name in ARGS.json to have it replaced when the data is prepared, or write the model\'s name here.', p);
     for (let at = text.indexOf(p); at >= 0 && hits.length < MAX_HITS_PER_LINE; at = text.indexOf(p, at + p.length)) {
       if (!found(at)) hits.push({ rule, start: at, end: at + p.length, message, fix: isModelName ? modelFix : undefined });
     }
@@ -165,12 +166,12 @@ function scanPlaceholders(text: string, opts: ContentOptions, hits: ContentHit[]
     for (let m = TEMPLATE_MARKER.exec(text); m && hits.length < MAX_HITS_PER_LINE; m = TEMPLATE_MARKER.exec(text)) {
       if (found(m.index)) continue;
       const shown = m[0].length > 40 ? `${m[0].slice(0, 37)}...` : m[0];
-      hits.push({ rule: 'placeholder', start: m.index, end: m.index + m[0].length, message: `Template marker ${shown} is still in the text: the generator did not fill it in; replace it with the real value.` });
+      hits.push({ rule: 'placeholder', start: m.index, end: m.index + m[0].length, message: l10n.t('Template marker {0} is still in the text: the generator did not fill it in; replace it with the real value.', shown) });
     }
   }
 }
 
-const CONTROL_NAMES: Record<number, string> = { 0: 'NUL', 7: 'bell', 8: 'backspace', 11: 'vertical tab', 12: 'form feed', 27: 'escape, as in terminal colour codes' };
+const CONTROL_NAMES: Record<number, string> = { 0: 'NUL', get 7() { return l10n.t('bell'); }, get 8() { return l10n.t('backspace'); }, get 11() { return l10n.t('vertical tab'); }, get 12() { return l10n.t('form feed'); }, get 27() { return l10n.t('escape, as in terminal colour codes'); } };
 
 /**
  * Escaped control characters in a line JSON.parse accepted (raw ones cannot be there): \u0000
@@ -201,8 +202,8 @@ export function scanControlEscapes(text: string, hits: ContentHit[]): void {
       rule: 'control-character',
       start: at,
       end,
-      message: `Escaped control character ${text.slice(at, at + len)}, ${name}: the model would learn to produce it; remove it.`,
-      fix: { title: end > at + len ? 'Remove the terminal colour code' : 'Remove the control character', newText: '' },
+      message: l10n.t('Escaped control character {0}, {1}: the model would learn to produce it; remove it.', text.slice(at, at + len), name),
+      fix: { title: end > at + len ? l10n.t('Remove the terminal colour code') : l10n.t('Remove the control character'), newText: '' },
     });
     at += len - 2;
   }

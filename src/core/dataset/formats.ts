@@ -1,3 +1,4 @@
+import * as l10n from '@vscode/l10n';
 // Everything Tuner knows about the shapes of fine-tuning records lives here: which fields each
 // format has, how a record's format is recognised, and how a record maps to one neutral
 // conversation (and back). The linter, the converter and data preparation all read this table,
@@ -6,13 +7,13 @@
 export type FormatId = 'input-output' | 'question-answer' | 'alpaca' | 'messages' | 'sharegpt' | 'text' | 'preference';
 
 export const FORMATS: readonly { id: FormatId; label: string; example: string }[] = [
-  { id: 'input-output', label: 'Input / output', example: '{"input": "What is LoRA?", "output": "A low-rank adapter method."}' },
-  { id: 'question-answer', label: 'Question / answer', example: '{"question": "What is LoRA?", "answer": "A low-rank adapter method."}' },
-  { id: 'alpaca', label: 'Alpaca (instruction / input / output)', example: '{"instruction": "Summarise the text.", "input": "LoRA freezes the base model...", "output": "LoRA trains small adapters."}' },
-  { id: 'messages', label: 'Chat messages (OpenAI)', example: '{"messages": [{"role": "system", "content": "You are helpful."}, {"role": "user", "content": "Hi"}, {"role": "assistant", "content": "Hello!"}]}' },
-  { id: 'sharegpt', label: 'ShareGPT conversations', example: '{"conversations": [{"from": "human", "value": "Hi"}, {"from": "gpt", "value": "Hello!"}]}' },
-  { id: 'text', label: 'Plain text', example: '{"text": "Raw pretraining text."}' },
-  { id: 'preference', label: 'Preference pairs (prompt / chosen / rejected)', example: '{"prompt": "Say hi", "chosen": "Hello!", "rejected": "Go away."}' },
+  { id: 'input-output', get label() { return l10n.t('Input / output'); }, example: '{"input": "What is LoRA?", "output": "A low-rank adapter method."}' },
+  { id: 'question-answer', get label() { return l10n.t('Question / answer'); }, example: '{"question": "What is LoRA?", "answer": "A low-rank adapter method."}' },
+  { id: 'alpaca', get label() { return l10n.t('Alpaca (instruction / input / output)'); }, example: '{"instruction": "Summarise the text.", "input": "LoRA freezes the base model...", "output": "LoRA trains small adapters."}' },
+  { id: 'messages', get label() { return l10n.t('Chat messages (OpenAI)'); }, get example() { return l10n.t('{"messages": [{"role": "system", "content": "You are helpful."}, {"role": "user", "content": "Hi"}, {"role": "assistant", "content": "Hello!"}]}'); } },
+  { id: 'sharegpt', get label() { return l10n.t('ShareGPT conversations'); }, get example() { return l10n.t('{"conversations": [{"from": "human", "value": "Hi"}, {"from": "gpt", "value": "Hello!"}]}'); } },
+  { id: 'text', get label() { return l10n.t('Plain text'); }, example: '{"text": "Raw pretraining text."}' },
+  { id: 'preference', get label() { return l10n.t('Preference pairs (prompt / chosen / rejected)'); }, example: '{"prompt": "Say hi", "chosen": "Hello!", "rejected": "Go away."}' },
 ];
 
 export const FORMAT_IDS: readonly FormatId[] = FORMATS.map((f) => f.id);

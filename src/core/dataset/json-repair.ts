@@ -3,6 +3,7 @@
 // result must parse. Anything else is left for the user to fix by hand.
 
 import { findJsonError, type JsonSyntaxError } from './json-scan';
+import * as l10n from '@vscode/l10n';
 
 export interface Repair {
   title: string;
@@ -49,7 +50,7 @@ export function attemptRepair(line: string, kind: JsonSyntaxError['kind']): Repa
     return undefined;
   }
   edits.sort((a, b) => a.start - b.start);
-  const title = kind === 'trailing-comma' ? 'Remove trailing comma' : kind === 'smart-quotes' ? 'Replace typographic quotes with JSON quotes' : 'Replace single quotes with double quotes';
+  const title = kind === 'trailing-comma' ? l10n.t('Remove trailing comma') : kind === 'smart-quotes' ? l10n.t('Replace typographic quotes with JSON quotes') : l10n.t('Replace single quotes with double quotes');
   return { title, edits };
 }
 

@@ -1,3 +1,4 @@
+import * as l10n from '@vscode/l10n';
 // A small JSON scanner for the failure path only: JSON.parse says *that* a line is broken, this
 // says *where* and *why* in words a user can act on, and finds the text range of a field so a
 // diagnostic can underline exactly it. Valid lines never come through here unless they have a
@@ -59,28 +60,28 @@ class Scanner {
   }
 
   private truncated(what: string): never {
-    this.fail(`The line ends inside ${what}: the record looks cut off, missing a closing quote, '}' or ']'.`, 'truncated', this.s.length);
+    this.fail(l10n.t('The line ends inside {0}: the record looks cut off, missing a closing quote, {1} or {2}.', what, "'}'", "']'"), 'truncated', this.s.length);
   }
 
   document(): void {
     this.ws();
-    if (this.i >= this.s.length) this.fail('Empty line: expected a JSON object.');
+    if (this.i >= this.s.length) this.fail(l10n.t('Empty line: expected a JSON object.'));
     this.value(0, this.target !== undefined && this.target.length >= 0);
     this.ws();
     if (this.i < this.s.length) {
       const c = this.s[this.i];
-      if (c === '{') this.fail('A second record starts on the same line: put each JSON object on its own line.', 'other', this.i, this.s.length);
-      if (c === ',') this.fail('Unexpected comma after the record: JSON lines have no separators between records.', 'trailing-comma');
-      this.fail('Unexpected text after the end of the record.', 'other', this.i, this.s.length);
+      if (c === '{') this.fail(l10n.t('A second record starts on the same line: put each JSON object on its own line.'), 'other', this.i, this.s.length);
+      if (c === ',') this.fail(l10n.t('Unexpected comma after the record: JSON lines have no separators between records.'), 'trailing-comma');
+      this.fail(l10n.t('Unexpected text after the end of the record.'), 'other', this.i, this.s.length);
     }
   }
 
   private value(depth: number, onPath: boolean): void {
     const start = this.i;
     const s = this.s;
-    if (this.i >= s.length) this.truncated('the record');
+    if (this.i >= s.length) this.truncated(l10n.t('the record'));
     const c = s[this.i];
-    if ((c === '{' || c === '[') && depth >= MAX_SCAN_DEPTH) this.fail(`Nesting deeper than ${MAX_SCAN_DEPTH} levels: records are flat objects of text and turns.`, 'other', this.i, this.i + 1);
+    if ((c === '{' || c === '[') && depth >= MAX_SCAN_DEPTH) this.fail(l10n.t('Nesting deeper than {0} levels: records are flat objects of text and turns.', MAX_SCAN_DEPTH), 'other', this.i, this.i + 1);
     if (c === '{') this.object(depth, onPath);
     else if (c === '[') this.array(depth, onPath);
     else if (c === '"') this.string();
@@ -95,29 +96,29 @@ class Scanner {
     const s = this.s;
     const start = this.i;
     for (let k = 0; k < word.length; k++) {
-      if (start + k >= s.length) this.truncated('the record');
+      if (start + k >= s.length) this.truncated(l10n.t('the record'));
       if (s[start + k] !== word[k]) {
         const typed = /^[A-Za-z_]\w*/.exec(s.slice(start, start + 40))?.[0] ?? word.slice(0, k);
-        this.fail(`'${typed}' is not a JSON value (use true, false, null, a number or text in double quotes).`, 'other', start + k, Math.max(start + k + 1, start + typed.length));
+        this.fail(l10n.t('\'{0}\' is not a JSON value (use true, false, null, a number or text in double quotes).', typed), 'other', start + k, Math.max(start + k + 1, start + typed.length));
       }
     }
     this.i = start + word.length;
   }
 
   private badValueStart(c: string): never {
-    if (SMART_QUOTES.includes(c)) this.fail('Typographic quote: JSON strings need straight double quotes (").', 'smart-quotes');
-    if (c === "'") this.fail("Single quotes are not JSON: use double quotes (\").", 'single-quotes');
-    if (c === '}' || c === ']') this.fail(`Expected a value before '${c}'.`);
-    if (c === ',') this.fail("Expected a value before ','.");
+    if (SMART_QUOTES.includes(c)) this.fail(l10n.t('Typographic quote: JSON strings need straight double quotes (").'), 'smart-quotes');
+    if (c === "'") this.fail(l10n.t('Single quotes are not JSON: use double quotes (").'), 'single-quotes');
+    if (c === '}' || c === ']') this.fail(l10n.t('Expected a value before \'{0}\'.', c));
+    if (c === ',') this.fail(l10n.t('Expected a value before \',\'.'));
     const word = /^[A-Za-z_]\w*/.exec(this.s.slice(this.i, this.i + 40));
     if (word) {
       const w = word[0];
       if (w === 'NaN' || w === 'Infinity' || w === 'undefined' || w === 'True' || w === 'False' || w === 'None') {
-        this.fail(`'${w}' is not a JSON value (use null, true, false or a number).`, 'other', this.i, this.i + w.length);
+        this.fail(l10n.t('\'{0}\' is not a JSON value (use null, true, false or a number).', w), 'other', this.i, this.i + w.length);
       }
-      this.fail(`Unexpected '${w}': text values need double quotes.`, 'other', this.i, this.i + w.length);
+      this.fail(l10n.t('Unexpected \'{0}\': text values need double quotes.', w), 'other', this.i, this.i + w.length);
     }
-    this.fail(`Unexpected character '${c}' where a value was expected.`);
+    this.fail(l10n.t('Unexpected character \'{0}\' where a value was expected.', c));
   }
 
   private object(depth: number, onPath: boolean): void {
@@ -127,20 +128,20 @@ class Scanner {
     if (s[this.i] === '}') { this.i++; return; }
     for (;;) {
       this.ws();
-      if (this.i >= s.length) this.truncated('an object');
+      if (this.i >= s.length) this.truncated(l10n.t('an object'));
       const c = s[this.i];
       if (c !== '"') {
-        if (c === '}') this.fail("Trailing comma before '}'.", 'trailing-comma');
-        if (SMART_QUOTES.includes(c)) this.fail('Typographic quote: property names need straight double quotes (").', 'smart-quotes');
-        if (c === "'") this.fail("Single quotes are not JSON: put property names in double quotes (\").", 'single-quotes');
-        this.fail('Expected a property name in double quotes.');
+        if (c === '}') this.fail(l10n.t('Trailing comma before \'}\'.'), 'trailing-comma');
+        if (SMART_QUOTES.includes(c)) this.fail(l10n.t('Typographic quote: property names need straight double quotes (").'), 'smart-quotes');
+        if (c === "'") this.fail(l10n.t('Single quotes are not JSON: put property names in double quotes (").'), 'single-quotes');
+        this.fail(l10n.t('Expected a property name in double quotes.'));
       }
       const keyStart = this.i;
       const key = this.string();
       const keyEnd = this.i;
       this.ws();
-      if (this.i >= s.length) this.truncated('an object');
-      if (s[this.i] !== ':') this.fail(`Expected ':' after the property name ${s.slice(keyStart, keyEnd)}.`);
+      if (this.i >= s.length) this.truncated(l10n.t('an object'));
+      if (s[this.i] !== ':') this.fail(l10n.t('Expected \':\' after the property name {0}.', s.slice(keyStart, keyEnd)));
       this.i++;
       this.ws();
       const childOnPath = onPath && !!this.target && depth < this.target.length && this.target[depth] === key;
@@ -151,12 +152,12 @@ class Scanner {
         this.found.keyEnd = keyEnd;
       }
       this.ws();
-      if (this.i >= s.length) this.truncated('an object');
+      if (this.i >= s.length) this.truncated(l10n.t('an object'));
       const d = s[this.i];
       if (d === ',') { this.i++; continue; }
       if (d === '}') { this.i++; return; }
-      if (d === '"') this.fail("Missing ',' between properties.");
-      this.fail("Expected ',' or '}' after the property value.");
+      if (d === '"') this.fail(l10n.t('Missing \',\' between properties.'));
+      this.fail(l10n.t('Expected \',\' or \'}\' after the property value.'));
     }
   }
 
@@ -167,16 +168,16 @@ class Scanner {
     if (s[this.i] === ']') { this.i++; return; }
     for (let index = 0; ; index++) {
       this.ws();
-      if (this.i >= s.length) this.truncated('an array');
-      if (s[this.i] === ']') this.fail("Trailing comma before ']'.", 'trailing-comma');
+      if (this.i >= s.length) this.truncated(l10n.t('an array'));
+      if (s[this.i] === ']') this.fail(l10n.t('Trailing comma before \']\'.'), 'trailing-comma');
       const childOnPath = onPath && !!this.target && depth < this.target.length && this.target[depth] === index;
       this.value(depth + 1, childOnPath);
       this.ws();
-      if (this.i >= s.length) this.truncated('an array');
+      if (this.i >= s.length) this.truncated(l10n.t('an array'));
       const d = s[this.i];
       if (d === ',') { this.i++; continue; }
       if (d === ']') { this.i++; return; }
-      this.fail("Expected ',' or ']' after the array element.");
+      this.fail(l10n.t('Expected \',\' or \']\' after the array element.'));
     }
   }
 
@@ -198,21 +199,21 @@ class Scanner {
         if (e === 'u') {
           let k = 0;
           while (k < 4 && /[0-9a-fA-F]/.test(s[this.i + 2 + k] ?? '')) k++;
-          if (k < 4) this.fail('Bad \\u escape: expected four hex digits.', 'other', Math.min(s.length, this.i + 2 + k), this.i + 6);
+          if (k < 4) this.fail(l10n.t('Bad \\u escape: expected four hex digits.'), 'other', Math.min(s.length, this.i + 2 + k), this.i + 6);
           this.i += 6;
           continue;
         }
-        if (!'"\\/bfnrt'.includes(e)) this.fail(`Invalid escape '\\${e}': a literal backslash is written \\\\.`, 'other', this.i + 1, this.i + 2);
+        if (!'"\\/bfnrt'.includes(e)) this.fail(l10n.t('Invalid escape \'\\{0}\': a literal backslash is written \\\\.', e), 'other', this.i + 1, this.i + 2);
         this.i += 2;
         continue;
       }
       if (c < 32) {
-        const name = c === 9 ? 'tab (write \\t)' : c === 10 ? 'line break (write \\n)' : c === 13 ? 'carriage return (write \\r)' : `control character U+${c.toString(16).padStart(4, '0')}`;
-        this.fail(`Unescaped ${name} inside a string.`);
+        const name = c === 9 ? l10n.t('tab (write \\t)') : c === 10 ? l10n.t('line break (write \\n)') : c === 13 ? l10n.t('carriage return (write \\r)') : l10n.t('control character U+{0}', c.toString(16).padStart(4, '0'));
+        this.fail(l10n.t('Unescaped {0} inside a string.', name));
       }
       this.i++;
     }
-    this.fail('Unterminated string: the line ends before the closing quote, so the record looks cut off.', 'truncated', s.length, s.length);
+    this.fail(l10n.t('Unterminated string: the line ends before the closing quote, so the record looks cut off.'), 'truncated', s.length, s.length);
   }
 
   /** A JSON number; like JSON.parse, it fails at the first character that cannot continue it. */
@@ -226,27 +227,27 @@ class Scanner {
     if (s[this.i] === '-') {
       this.i++;
       if (this.i >= s.length) this.truncated('a number');
-      if (!/[0-9]/.test(s[this.i])) this.fail('No digits after the minus sign.');
+      if (!/[0-9]/.test(s[this.i])) this.fail(l10n.t('No digits after the minus sign.'));
     }
     if (s[this.i] === '0') {
       this.i++;
-      if (/[0-9]/.test(s[this.i] ?? '')) this.fail('Invalid number: leading zeros are not allowed.');
+      if (/[0-9]/.test(s[this.i] ?? '')) this.fail(l10n.t('Invalid number: leading zeros are not allowed.'));
     } else {
       digits();
     }
     if (s[this.i] === '.') {
       this.i++;
       if (this.i >= s.length) this.truncated('a number');
-      if (digits() === 0) this.fail('Invalid number: a "." must be followed by digits.');
+      if (digits() === 0) this.fail(l10n.t('Invalid number: a "." must be followed by digits.'));
     }
     if (s[this.i] === 'e' || s[this.i] === 'E') {
       this.i++;
       if (s[this.i] === '+' || s[this.i] === '-') this.i++;
       if (this.i >= s.length) this.truncated('a number');
-      if (digits() === 0) this.fail('Invalid number: the exponent has no digits.');
+      if (digits() === 0) this.fail(l10n.t('Invalid number: the exponent has no digits.'));
     }
     const next = s[this.i];
-    if (next !== undefined && /[0-9A-Za-z.]/.test(next)) this.fail('Invalid number: letters or a second "." after it.');
+    if (next !== undefined && /[0-9A-Za-z.]/.test(next)) this.fail(l10n.t('Invalid number: letters or a second "." after it.'));
   }
 }
 

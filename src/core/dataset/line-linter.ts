@@ -17,6 +17,7 @@ import type { Fix, Problem, Range, Severity } from './problem';
 import { checkRecord, type RecordSink, type RuleId } from './record-checks';
 import { resolveSeverities, ruleById } from './rules';
 import { StatsCollector } from './stats-collector';
+import * as l10n from '@vscode/l10n';
 
 export const DEFAULT_MAX_RECORD_CHARS = 32_768;
 export const DEFAULT_MAX_PROBLEMS = 10_000;
@@ -189,8 +190,8 @@ export class LineLinter implements RecordSink {
       if (text.trim().length === 0) {
         // The empty remainder after a final line break is not a line of the file.
         if (eol === 'none' && len === 0) { this.lines--; return; }
-        this.report('blank-line', 'Blank line: JSON lines files have one record per line and no empty lines.', this.lineRange(), [
-          { title: 'Remove blank line', edits: this.deleteLineEdit(eol), preferred: true },
+        this.report('blank-line', l10n.t('Blank line: JSON lines files have one record per line and no empty lines.'), this.lineRange(), [
+          { title: l10n.t('Remove blank line'), edits: this.deleteLineEdit(eol), preferred: true },
         ]);
         return;
       }
@@ -206,7 +207,7 @@ export class LineLinter implements RecordSink {
     this.stats.countLength(key.length);
     const tooLong = key.length > this.maxChars;
     if (tooLong) {
-      this.report('record-too-long', `Record has ${key.length.toLocaleString('en-US')} characters, more than the maximum of ${this.maxChars.toLocaleString('en-US')} (setting maxRecordChars): shorten or split it.`, this.recordRange());
+      this.report('record-too-long', l10n.t('Record has {0} characters, more than the maximum of {1} (setting maxRecordChars): shorten or split it.', key.length.toLocaleString('en-US'), this.maxChars.toLocaleString('en-US')), this.recordRange());
     }
     let value: unknown;
     try {
@@ -238,8 +239,8 @@ export class LineLinter implements RecordSink {
       }
     } else {
       const keys = Object.keys(rec);
-      const expected = this.forced ? `the ${this.forced} format` : 'a known format, e.g. {"messages": [...]}, {"instruction", "output"} or {"input", "output"}';
-      this.report('unknown-format', `Record matches no known format (fields: ${keys.length ? keys.map((k) => JSON.stringify(k)).join(', ') : 'none'}); expected ${expected}.`, this.recordRange());
+      const expected = this.forced ? l10n.t('the {0} format', this.forced) : l10n.t('a known format, e.g. {"messages": [...]}, {"instruction", "output"} or {"input", "output"}');
+      this.report('unknown-format', l10n.t('Record matches no known format (fields: {0}); expected {1}.', keys.length ? keys.map((k) => JSON.stringify(k)).join(', ') : 'none', expected), this.recordRange());
     }
     if (format) checkRecord(this, rec, format, this.stats);
     // Content hints on a record already reported as too long would only add noise, and its
@@ -269,10 +270,10 @@ export class LineLinter implements RecordSink {
     if (scan.duplicate && this.on('duplicate-key')) {
       const d = scan.duplicate;
       const where = d.path.length ? ` in ${d.path.map((p) => (typeof p === 'number' ? `[${p}]` : JSON.stringify(p))).join(' → ')}` : '';
-      this.report('duplicate-key', `Key ${JSON.stringify(d.key)} appears twice${where}: JSON readers keep only the last value; remove or rename one.`, { line: this.line, col: d.keyStart, endLine: this.line, endCol: d.keyEnd });
+      this.report('duplicate-key', l10n.t('Key {0} appears twice{1}: JSON readers keep only the last value; remove or rename one.', JSON.stringify(d.key), where), { line: this.line, col: d.keyStart, endLine: this.line, endCol: d.keyEnd });
     }
     if (scan.depth > MAX_NESTING && this.on('deep-nesting')) {
-      const message = `Values nest ${scan.depth} levels deep, more than ${MAX_NESTING}: no dataset format has such data; remove the field or flatten it.`;
+      const message = l10n.t('Values nest {0} levels deep, more than {1}: no dataset format has such data; remove the field or flatten it.', scan.depth, MAX_NESTING);
       if (scan.deepField !== undefined) this.reportAt('deep-nesting', message, [scan.deepField], true);
       else this.report('deep-nesting', message, this.recordRange());
     }
@@ -283,8 +284,8 @@ export class LineLinter implements RecordSink {
     const onlyBom = line === this.bomLine && text.length > 1 && text.charCodeAt(1) > 32 && cl > 32;
     if (onlyBom || !this.on('surrounding-whitespace')) return;
     const r = this.recordRange();
-    this.report('surrounding-whitespace', 'Whitespace around the record.', this.lineRange(), [
-      { title: 'Trim whitespace', edits: [{ range: this.lineRange(), newText: text.slice(r.col, r.endCol) }], preferred: true },
+    this.report('surrounding-whitespace', l10n.t('Whitespace around the record.'), this.lineRange(), [
+      { title: l10n.t('Trim whitespace'), edits: [{ range: this.lineRange(), newText: text.slice(r.col, r.endCol) }], preferred: true },
     ]);
   }
 
@@ -292,7 +293,7 @@ export class LineLinter implements RecordSink {
   private reportInvalidJson(text: string, e: unknown): void {
     const err = findJsonError(text);
     if (!err) {
-      this.report('invalid-json', `Invalid JSON: ${e instanceof Error ? e.message : String(e)}`, this.recordRange());
+      this.report('invalid-json', l10n.t('Invalid JSON: {0}', e instanceof Error ? e.message : String(e)), this.recordRange());
       return;
     }
     // The range starts where JSON.parse stopped; at the end of the line (a cut-off record) it is
@@ -304,25 +305,25 @@ export class LineLinter implements RecordSink {
     if (repair) fixes.push({ title: repair.title, edits: repair.edits.map((ed) => ({ range: { line: this.line, col: ed.start, endLine: this.line, endCol: ed.end }, newText: ed.newText })), preferred: true });
     const rule: RuleId = err.kind === 'trailing-comma' ? 'trailing-comma' : err.kind === 'smart-quotes' ? 'smart-quotes' : 'invalid-json';
     // The column is the range's to show, not the message's.
-    const message = rule === 'invalid-json' ? `Invalid JSON: ${err.message}` : err.message;
+    const message = rule === 'invalid-json' ? l10n.t('Invalid JSON: {0}', err.message) : err.message;
     this.report(rule, message, range, fixes.length ? fixes : undefined);
   }
 
   private reportNotObject(value: unknown): void {
-    const what = value === null ? 'null' : Array.isArray(value) ? 'an array' : typeof value === 'string' ? 'a string' : `a ${typeof value}`;
+    const what = value === null ? 'null' : Array.isArray(value) ? l10n.t('an array') : typeof value === 'string' ? 'a string' : `a ${typeof value}`;
     const fixes: Fix[] = [];
     if (Array.isArray(value) && value.length > 0 && value.every((v) => v !== null && typeof v === 'object' && !Array.isArray(v))) {
-      fixes.push({ title: 'Put each element of the array on its own line', edits: [{ range: this.recordRange(), newText: value.map((v) => JSON.stringify(v)).join('\n') }], preferred: true });
+      fixes.push({ title: l10n.t('Put each element of the array on its own line'), edits: [{ range: this.recordRange(), newText: value.map((v) => JSON.stringify(v)).join('\n') }], preferred: true });
     }
-    this.report('not-object', `The line holds ${what}, not a record: each line must be one JSON object {...}.`, this.recordRange(), fixes.length ? fixes : undefined);
+    this.report('not-object', l10n.t('The line holds {0}, not a record: each line must be one JSON object {1}.', what, '{...}'), this.recordRange(), fixes.length ? fixes : undefined);
   }
 
   private checkDuplicate(text: string, rec: Record<string, unknown>, eol: Eol, offset: number, len: number): void {
     const first = this.seen.check(text, this.line, offset, len);
     if (first !== undefined) {
       this.stats.countDuplicate();
-      this.report('duplicate-record', `Duplicate record: the same as line ${first + 1}.`, this.recordRange(), [
-        { title: `Remove duplicate of line ${first + 1}`, edits: this.deleteLineEdit(eol), preferred: true },
+      this.report('duplicate-record', l10n.t('Duplicate record: the same as line {0}.', first + 1), this.recordRange(), [
+        { title: l10n.t('Remove duplicate of line {0}', first + 1), edits: this.deleteLineEdit(eol), preferred: true },
       ]);
       return;
     }
@@ -330,8 +331,8 @@ export class LineLinter implements RecordSink {
       const nf = this.seenNear.check(text, this.line, offset, len);
       if (nf !== undefined) {
         this.stats.countNearDuplicate();
-        this.report('near-duplicate', `Near-duplicate of line ${nf + 1}: every field is the same apart from whitespace and letter case.`, this.recordRange(), [
-          { title: `Remove near-duplicate of line ${nf + 1}`, edits: this.deleteLineEdit(eol) },
+        this.report('near-duplicate', l10n.t('Near-duplicate of line {0}: every field is the same apart from whitespace and letter case.', nf + 1), this.recordRange(), [
+          { title: l10n.t('Remove near-duplicate of line {0}', nf + 1), edits: this.deleteLineEdit(eol) },
         ]);
       }
     }
@@ -343,12 +344,12 @@ export class LineLinter implements RecordSink {
     if (text !== undefined && this.conversionFixes < MAX_CONVERSION_FIXES) {
       this.conversionFixes++;
       const edit = convertLineEdit(text, line, expected, actual);
-      if (edit) fixes.push({ title: `Convert this record to ${expected}`, edits: [edit], preferred: true });
+      if (edit) fixes.push({ title: l10n.t('Convert this record to {0}', expected), edits: [edit], preferred: true });
     }
-    const why = this.forced ? 'the format set in the settings' : 'the format of most records';
+    const why = this.forced ? l10n.t('the format set in the settings') : l10n.t('the format of most records');
     const range: Range = text !== undefined ? this.rangeOfRecord(text, line) : { line, col: 0, endLine: line, endCol: len };
-    const note = fixes.length || text === undefined ? '' : this.conversionFixes >= MAX_CONVERSION_FIXES ? ' (use "convert the whole file" to convert it)' : ` (it cannot be converted to ${expected} without changing what is trained)`;
-    this.report('mixed-format', `Record is in the ${actual} format but ${why} is ${expected}${note}.`, range, fixes.length ? fixes : undefined);
+    const note = fixes.length || text === undefined ? '' : this.conversionFixes >= MAX_CONVERSION_FIXES ? l10n.t(' (use "convert the whole file" to convert it)') : l10n.t(' (it cannot be converted to {0} without changing what is trained)', expected);
+    this.report('mixed-format', l10n.t('Record is in the {0} format but {1} is {2}{3}.', actual, why, expected, note), range, fixes.length ? fixes : undefined);
   }
 
   private rangeOfRecord(text: string, line: number): Range {
@@ -377,12 +378,12 @@ export class LineLinter implements RecordSink {
     }
     this.reportLineEndings();
     if (this.records === 0 && this.nonBlank === 0) {
-      this.report('empty-file', 'The file has no records: add one JSON object per line.', { line: 0, col: 0, endLine: 0, endCol: 0 });
+      this.report('empty-file', l10n.t('The file has no records: add one JSON object per line.'), { line: 0, col: 0, endLine: 0, endCol: 0 });
     }
     this.keepFirstProblems();
     if (this.dropped > 0) {
       const sev = this.sev.get('too-many-problems');
-      if (sev && sev !== 'off') this.problems.push({ range: { line: 0, col: 0, endLine: 0, endCol: 0 }, severity: sev, code: ruleById('too-many-problems').code, message: `${this.dropped.toLocaleString('en-US')} more problems are not shown (limit ${this.maxProblems.toLocaleString('en-US')}).` });
+      if (sev && sev !== 'off') this.problems.push({ range: { line: 0, col: 0, endLine: 0, endCol: 0 }, severity: sev, code: ruleById('too-many-problems').code, message: l10n.t('{0} more problems are not shown (limit {1}).', this.dropped.toLocaleString('en-US'), this.maxProblems.toLocaleString('en-US')) });
     }
     this.problems.sort(byPosition);
     const formatCounts: Partial<Record<FormatId, number>> = {};
@@ -415,9 +416,9 @@ export class LineLinter implements RecordSink {
     const refs = this.eolRefs[minority];
     const edits = refs.map((r) => ({ range: { line: r.line, col: r.len, endLine: r.line + 1, endCol: 0 }, newText: target }));
     const name = minority === 'crlf' ? 'LF' : 'CRLF';
-    const wholeFile: Fix = { title: `Normalise all line endings to ${name}`, edits, preferred: true };
+    const wholeFile: Fix = { title: l10n.t('Normalise all line endings to {0}', name), edits, preferred: true };
     for (const r of refs) {
-      this.report('mixed-line-endings', `This line ends with ${minority === 'crlf' ? 'CRLF' : 'LF'} but most lines end with ${name} (${lf} LF, ${crlf} CRLF).`, { line: r.line, col: r.len, endLine: r.line, endCol: r.len }, [wholeFile]);
+      this.report('mixed-line-endings', l10n.t('This line ends with {0} but most lines end with {1} ({2} LF, {3} CRLF).', minority === 'crlf' ? 'CRLF' : 'LF', name, lf, crlf), { line: r.line, col: r.len, endLine: r.line, endCol: r.len }, [wholeFile]);
     }
   }
 }

@@ -7,6 +7,7 @@ import { Worker } from 'node:worker_threads';
 import type { LintOptions, LintResult } from './lint';
 import type { LintWorkerMessage, LintWorkerRequest } from './lint-worker';
 import type { Problem } from './problem';
+import * as l10n from '@vscode/l10n';
 
 /**
  * A line longer than this is linted in the worker whatever the file's size: a record's length
@@ -82,7 +83,7 @@ export function disposeLintWorkers(): void {
 }
 
 function abortError(): Error {
-  const e = new Error('Linting was cancelled');
+  const e = new Error(l10n.t('Linting was cancelled'));
   e.name = 'AbortError';
   return e;
 }
@@ -123,7 +124,7 @@ export function lintInWorker(
     };
     const onAbort = (): void => fail(abortError(), true);
     const onError = (e: Error): void => fail(e, true);
-    const onExit = (code: number): void => fail(new Error(`The lint worker stopped (exit code ${code}) before it finished`), false);
+    const onExit = (code: number): void => fail(new Error(l10n.t('The lint worker stopped (exit code {0}) before it finished', code)), false);
     const finish = (result: LintResult): void => {
       cleanup();
       giveBack(workerPath, worker);
@@ -148,7 +149,7 @@ export function lintInWorker(
       if (m.type === 'progress') onProgress?.(m.fraction);
       else if (m.type === 'problems') batches.push(m.json);
       else if (m.type === 'result') finish(m.result);
-      else fail(new Error(`Linting failed: ${m.message}`), false);
+      else fail(new Error(l10n.t('Linting failed: {0}', m.message)), false);
     };
     worker.on('message', onMessage);
     worker.on('error', onError);

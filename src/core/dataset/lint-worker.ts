@@ -8,6 +8,7 @@ import { setPriority } from 'node:os';
 import { isMainThread, parentPort } from 'node:worker_threads';
 import { lintText, type LintOptions, type LintResult } from './lint';
 import { lintFile } from './stream-lint';
+import * as l10n from '@vscode/l10n';
 
 export interface LintWorkerInput {
   text?: string;
@@ -50,7 +51,7 @@ function run(input: LintWorkerInput, post: (m: Body<LintWorkerMessage>) => void)
     let result: LintResult;
     if (typeof input.text === 'string') result = lintText(input.text, input.options, progress);
     else if (typeof input.filePath === 'string') result = lintFile(input.filePath, input.options, progress);
-    else throw new Error('lint worker: give either "text" or "filePath"');
+    else throw new Error(l10n.t('lint worker: give either "text" or "filePath"'));
     for (let i = 0; i < result.problems.length; i += PROBLEM_BATCH) {
       post({ type: 'problems', json: JSON.stringify(result.problems.slice(i, i + PROBLEM_BATCH)) });
     }

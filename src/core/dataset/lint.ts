@@ -8,6 +8,7 @@ import { LineLinter, type Eol } from './line-linter';
 import type { Problem, Severity } from './problem';
 import { resolveSeverities, ruleById } from './rules';
 import type { DatasetStats } from './stats';
+import * as l10n from '@vscode/l10n';
 
 export { convertRecord, convertDocumentEdits } from './convert';
 
@@ -120,10 +121,10 @@ function lintJsonDocument(text: string, options: LintOptions): LintResult | unde
       severity: sev,
       code: ruleById('json-array-file').code,
       message: Array.isArray(doc)
-        ? `The file is a JSON array of ${items.length} items, not JSON lines: write one JSON object per line.`
-        : 'The file is one pretty-printed JSON object, not JSON lines: write each record on a single line.',
+        ? l10n.t('The file is a JSON array of {0} items, not JSON lines: write one JSON object per line.', items.length)
+        : l10n.t('The file is one pretty-printed JSON object, not JSON lines: write each record on a single line.'),
       fixes: allObjects && items.length > 0
-        ? [{ title: 'Convert to JSON lines (one record per line)', edits: [{ range: { line: 0, col: 0, endLine: lastLine, endCol: lastLen }, newText: items.map((v) => JSON.stringify(v)).join('\n') }], preferred: true }]
+        ? [{ title: l10n.t('Convert to JSON lines (one record per line)'), edits: [{ range: { line: 0, col: 0, endLine: lastLine, endCol: lastLen }, newText: items.map((v) => JSON.stringify(v)).join('\n') }], preferred: true }]
         : undefined,
     });
   }
@@ -148,8 +149,8 @@ export function lintText(text: string, options: LintOptions = {}, onProgress?: (
   const linter = new LineLinter(options, (offset, len) => body.substr(offset, len));
   if (text.charCodeAt(0) === 0xfeff) {
     // The BOM becomes a space so that columns stay those of the text and JSON.parse accepts it.
-    linter.report('bom', 'The text starts with a byte order mark (U+FEFF): save the file as UTF-8 without BOM.', { line: 0, col: 0, endLine: 0, endCol: 1 }, [
-      { title: 'Remove the byte order mark', edits: [{ range: { line: 0, col: 0, endLine: 0, endCol: 1 }, newText: '' }], preferred: true },
+    linter.report('bom', l10n.t('The text starts with a byte order mark (U+FEFF): save the file as UTF-8 without BOM.'), { line: 0, col: 0, endLine: 0, endCol: 1 }, [
+      { title: l10n.t('Remove the byte order mark'), edits: [{ range: { line: 0, col: 0, endLine: 0, endCol: 1 }, newText: '' }], preferred: true },
     ]);
     body = ' ' + text.slice(1);
     linter.suppressWhitespaceOnce(0);
@@ -167,7 +168,7 @@ function withEarlierProblems(result: LintResult, linter: LineLinter): LintResult
 }
 
 const REPLACEMENT_BYTES = Buffer.from('\uFFFD', 'utf8');
-const REPLACEMENT_MESSAGE = 'Replacement character U+FFFD: the file has bytes here that are not valid UTF-8 (the editor shows them as \uFFFD), or an earlier conversion already replaced a character it could not read. Re-save the source as UTF-8 and restore the character.';
+const replacementMessage = () => l10n.t('Replacement character U+FFFD: the file has bytes here that are not valid UTF-8 (the editor shows them as \uFFFD), or an earlier conversion already replaced a character it could not read. Re-save the source as UTF-8 and restore the character.');
 /** At most this many U+FFFD are reported per file or chunk, as for invalid byte sequences. */
 const MAX_REPLACEMENTS = 1000;
 
@@ -178,14 +179,14 @@ const MAX_REPLACEMENTS = 1000;
  */
 export function byteProblems(linter: LineLinter, bytes: Uint8Array, firstLine: number, atFileStart: boolean): void {
   if (atFileStart && hasUtf8Bom(bytes)) {
-    linter.report('bom', 'The file starts with a UTF-8 byte order mark (EF BB BF), which many JSON lines readers reject: save it without BOM.', { line: 0, col: 0, endLine: 0, endCol: 1 }, [
-      { title: 'Remove the byte order mark', edits: [{ range: { line: 0, col: 0, endLine: 0, endCol: 1 }, newText: '' }], preferred: true },
+    linter.report('bom', l10n.t('The file starts with a UTF-8 byte order mark (EF BB BF), which many JSON lines readers reject: save it without BOM.'), { line: 0, col: 0, endLine: 0, endCol: 1 }, [
+      { title: l10n.t('Remove the byte order mark'), edits: [{ range: { line: 0, col: 0, endLine: 0, endCol: 1 }, newText: '' }], preferred: true },
     ]);
   }
   const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const found: { offset: number; message: string }[] = [];
   for (let at = buf.indexOf(REPLACEMENT_BYTES); at >= 0 && found.length < MAX_REPLACEMENTS; at = buf.indexOf(REPLACEMENT_BYTES, at + 3)) {
-    found.push({ offset: at, message: REPLACEMENT_MESSAGE });
+    found.push({ offset: at, message: replacementMessage() });
   }
   if (!isValidUtf8(bytes)) {
     for (const bad of findInvalidUtf8(bytes)) found.push({ offset: bad.offset, message: describeInvalidBytes(bytes, bad.offset, bad.length) });
@@ -220,7 +221,7 @@ export function replacementProblems(linter: LineLinter, text: string): void {
     }
     scanned = at;
     const col = at - lineStart;
-    linter.report('invalid-utf8', REPLACEMENT_MESSAGE, { line, col, endLine: line, endCol: col + 1 });
+    linter.report('invalid-utf8', replacementMessage(), { line, col, endLine: line, endCol: col + 1 });
   }
 }
 

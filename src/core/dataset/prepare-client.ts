@@ -4,6 +4,7 @@ import { Worker } from 'node:worker_threads';
 import type { ResolvedArgs } from '../args/fields';
 import { OutsideWorkspaceError, type Confinement } from './prepare-paths';
 import type { PrepareOutcome, PrepareWorkerInput, PrepareWorkerMessage } from './prepare-worker';
+import * as l10n from '@vscode/l10n';
 
 export interface PrepareCallbacks {
   onStage?: (message: string) => void;
@@ -44,6 +45,6 @@ export function prepareInWorker(workerPath: string, args: ResolvedArgs, argsFile
       }
     });
     worker.on('error', (e) => settle(() => reject(e)));
-    worker.on('exit', (code) => settle(() => reject(new Error(`the preparation worker stopped (exit code ${code}) before it finished`))));
+    worker.on('exit', (code) => settle(() => reject(new Error(l10n.t('the preparation worker stopped (exit code {0}) before it finished', code)))));
   });
 }

@@ -7,6 +7,7 @@ import type { ChatRenderer, Segment } from './chat-template';
 import { replacePlaceholders, DEFAULT_IDENTITY_PLACEHOLDERS, type ConversationOptions } from './conversation';
 import { toConversation, type Conversation } from './formats';
 import { tokenizeSegments, trainedCount, type TokenizedExample } from './tokenize';
+import * as l10n from '@vscode/l10n';
 
 export interface TokenizedPair {
   chosen: TokenizedExample;
@@ -19,11 +20,11 @@ export class PairRecordError extends Error {}
 
 function turnsProblem(v: unknown, field: string): string | undefined {
   if (typeof v === 'string') return undefined;
-  if (!Array.isArray(v)) return `field "${field}" must be a string or a list of {"role", "content"} turns, got ${v === null ? 'null' : typeof v}`;
+  if (!Array.isArray(v)) return l10n.t('field "{0}" must be a string or a list of {1} turns, got {2}', field, '{"role", "content"}', v === null ? 'null' : typeof v);
   for (const [i, t] of v.entries()) {
     const turn = t as Record<string, unknown> | null;
     if (turn === null || typeof turn !== 'object' || typeof turn.content !== 'string' || typeof turn.role !== 'string') {
-      return `field "${field}"[${i}] must be a {"role", "content"} turn with string values`;
+      return l10n.t('field "{0}"[{1}] must be a {2} turn with string values', field, i, '{"role", "content"}');
     }
   }
   return undefined;
@@ -35,24 +36,24 @@ export function pairConversation(line: string, opts: ConversationOptions = {}): 
   try {
     record = JSON.parse(line);
   } catch (e) {
-    throw new PairRecordError(`not valid JSON (${(e as Error).message}); run "Tuner: Lint Dataset Now" to see and fix it`);
+    throw new PairRecordError(l10n.t('not valid JSON ({0}); run "Tuner: Lint Dataset Now" to see and fix it', (e as Error).message));
   }
-  if (record === null || typeof record !== 'object' || Array.isArray(record)) throw new PairRecordError('not a JSON object');
+  if (record === null || typeof record !== 'object' || Array.isArray(record)) throw new PairRecordError(l10n.t('not a JSON object'));
   const r = record as Record<string, unknown>;
   for (const field of ['prompt', 'chosen', 'rejected']) {
     if (r[field] === undefined) {
-      throw new PairRecordError(`field "${field}" is missing: stage "dpo" trains on preference pairs, records with "prompt", "chosen" and "rejected" (add "${field}", or set "stage" to "sft" in ARGS.json to tune on answers alone)`);
+      throw new PairRecordError(l10n.t('field "{0}" is missing: stage "dpo" trains on preference pairs, records with "prompt", "chosen" and "rejected" (add "{1}", or set "stage" to "sft" in ARGS.json to tune on answers alone)', field, field));
     }
     const problem = turnsProblem(r[field], field);
     if (problem) throw new PairRecordError(problem);
   }
   const conv = toConversation(record, 'preference');
   if (!conv || conv.rejected === undefined) {
-    throw new PairRecordError('field "rejected" must be one assistant answer (a string, or a single turn with role "assistant"), and "chosen" must end with one');
+    throw new PairRecordError(l10n.t('field "rejected" must be one assistant answer (a string, or a single turn with role "assistant"), and "chosen" must end with one'));
   }
   const last = conv.turns[conv.turns.length - 1];
-  if (last.role !== 'assistant') throw new PairRecordError('field "chosen" must end with an assistant turn');
-  if (last.content === '' || conv.rejected === '') throw new PairRecordError(`field "${last.content === '' ? 'chosen' : 'rejected'}" is empty: a pair compares two answers`);
+  if (last.role !== 'assistant') throw new PairRecordError(l10n.t('field "chosen" must end with an assistant turn'));
+  if (last.content === '' || conv.rejected === '') throw new PairRecordError(l10n.t('field "{0}" is empty: a pair compares two answers', last.content === '' ? 'chosen' : 'rejected'));
   if (opts.modelName) {
     const placeholders = opts.placeholders ?? DEFAULT_IDENTITY_PLACEHOLDERS;
     for (const t of conv.turns) t.content = replacePlaceholders(t.content, opts.modelName, placeholders);
@@ -93,11 +94,11 @@ export function tokenizePair(conv: Conversation & { rejected: string }, renderer
 export function fitPair(pair: TokenizedPair, maxLength: number, truncation: 'truncate' | 'drop'): { pair?: TokenizedPair; truncated?: string; dropped?: string } {
   const n = Math.max(pair.chosen.ids.length, pair.rejected.ids.length);
   if (n <= maxLength) return { pair };
-  if (truncation === 'drop') return { dropped: `pair of ${pair.chosen.ids.length} + ${pair.rejected.ids.length} tokens, over max_length ${maxLength} (truncation "drop")` };
+  if (truncation === 'drop') return { dropped: l10n.t('pair of {0} + {1} tokens, over max_length {2} (truncation "drop")', pair.chosen.ids.length, pair.rejected.ids.length, maxLength) };
   const cut = (ex: TokenizedExample): TokenizedExample => ({ ids: ex.ids.slice(0, maxLength), mask: ex.mask.slice(0, maxLength) });
   const chosen = cut(pair.chosen), rejected = cut(pair.rejected);
   if (trainedCount(chosen.mask) === 0 || trainedCount(rejected.mask) === 0) {
-    return { dropped: `${n} tokens; cut to max_length ${maxLength} the ${trainedCount(chosen.mask) === 0 ? 'chosen' : 'rejected'} answer has no token left` };
+    return { dropped: l10n.t('{0} tokens; cut to max_length {1} the {2} answer has no token left', n, maxLength, trainedCount(chosen.mask) === 0 ? 'chosen' : 'rejected') };
   }
-  return { pair: { chosen, rejected, eosAppended: pair.eosAppended }, truncated: `${n} tokens, cut to ${maxLength}` };
+  return { pair: { chosen, rejected, eosAppended: pair.eosAppended }, truncated: l10n.t('{0} tokens, cut to {1}', n, maxLength) };
 }

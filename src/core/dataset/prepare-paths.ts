@@ -10,6 +10,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { ResolvedArgs } from '../args/fields';
+import * as l10n from '@vscode/l10n';
 
 export type PathField = 'data' | 'eval_data' | 'chat_template' | 'output_dir';
 
@@ -27,7 +28,7 @@ export class OutsideWorkspaceError extends Error {
     readonly workspace: string,
     readonly paths: OutsidePath[],
   ) {
-    super(`ARGS.json names ${paths.length === 1 ? 'a path' : 'paths'} outside the workspace ${workspace}: ${paths.map((p) => `"${p.field}": ${JSON.stringify(p.given)} (${p.path})`).join('; ')}. Move the files into the workspace, or confirm the location when Tuner asks.`);
+    super(l10n.t('ARGS.json names {0} outside the workspace {1}: {2}. Move the files into the workspace, or confirm the location when Tuner asks.', paths.length === 1 ? 'a path' : 'paths', workspace, paths.map((p) => `"${p.field}": ${JSON.stringify(p.given)} (${p.path})`).join('; ')));
     this.name = 'OutsideWorkspaceError';
   }
 }
@@ -113,7 +114,7 @@ export const PREPARED_MARKER = '.tuner-prepared';
 
 export class NotTunersFolderError extends Error {
   constructor(readonly folder: string, why: string) {
-    super(`${folder} ${why}, so Tuner will not replace it: move it away (or set "output_dir" in ARGS.json to another folder) and prepare again.`);
+    super(l10n.t('{0} {1}, so Tuner will not replace it: move it away (or set "output_dir" in ARGS.json to another folder) and prepare again.', folder, why));
     this.name = 'NotTunersFolderError';
   }
 }
@@ -122,7 +123,7 @@ export class NotTunersFolderError extends Error {
 export function makeOwnFolder(dir: string): void {
   removeOwnFolder(dir);
   fs.mkdirSync(dir, { recursive: true });
-  fs.writeFileSync(path.join(dir, PREPARED_MARKER), JSON.stringify({ createdBy: 'Tuner', what: 'prepared dataset shards' }) + '\n');
+  fs.writeFileSync(path.join(dir, PREPARED_MARKER), JSON.stringify({ createdBy: 'Tuner', what: l10n.t('prepared dataset shards') }) + '\n');
 }
 
 /**
@@ -136,8 +137,8 @@ export function removeOwnFolder(dir: string): void {
   } catch {
     return; // nothing there
   }
-  if (st.isSymbolicLink()) throw new NotTunersFolderError(dir, 'is a symbolic link');
-  if (!st.isDirectory()) throw new NotTunersFolderError(dir, 'is a file, not a folder of prepared shards');
+  if (st.isSymbolicLink()) throw new NotTunersFolderError(dir, l10n.t('is a symbolic link'));
+  if (!st.isDirectory()) throw new NotTunersFolderError(dir, l10n.t('is a file, not a folder of prepared shards'));
   const marker = path.join(dir, PREPARED_MARKER);
   let markerStat: fs.Stats | undefined;
   try {
@@ -145,6 +146,6 @@ export function removeOwnFolder(dir: string): void {
   } catch {
     markerStat = undefined;
   }
-  if (!markerStat?.isFile()) throw new NotTunersFolderError(dir, `was not made by Tuner (it has no ${PREPARED_MARKER} file)`);
+  if (!markerStat?.isFile()) throw new NotTunersFolderError(dir, l10n.t('was not made by Tuner (it has no {0} file)', PREPARED_MARKER));
   fs.rmSync(dir, { recursive: true, force: true });
 }

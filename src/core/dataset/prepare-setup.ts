@@ -10,6 +10,7 @@ import { loadTokenizer, type ModelTokenizer } from '../model/tokenizer';
 import { ChatRenderer, checkTemplateEos, DEFAULT_CHAT_TEMPLATE } from './chat-template';
 import type { PrepareOptions } from './prepare';
 import { confinePreparePaths, templateFileOf, type Confinement } from './prepare-paths';
+import * as l10n from '@vscode/l10n';
 
 export type TemplateSource = 'override' | 'model' | 'default';
 
@@ -34,7 +35,7 @@ export function chooseTemplate(override: string | null | undefined, modelTemplat
     const named = templateFileOf(override);
     if (named) {
       const file = templateFile ?? path.resolve(argsDir, named);
-      if (!fs.existsSync(file)) throw new Error(`"chat_template" names ${file}, which does not exist: give an existing .jinja file, inline Jinja, "default" or null.`);
+      if (!fs.existsSync(file)) throw new Error(l10n.t('"chat_template" names {0}, which does not exist: give an existing .jinja file, inline Jinja, "default" or null.', file));
       return { source: 'override', template: fs.readFileSync(file, 'utf8') };
     }
     return { source: 'override', template: override };
@@ -64,7 +65,7 @@ export function planPreparation(args: ResolvedArgs, argsFile: string, outDir?: s
   const spec = readModelSpec(modelDir);
   const tokenizer = loadTokenizer(modelDir);
   if (tokenizer.vocabSize > spec.vocabSize) {
-    throw new Error(`${modelDir}: tokenizer.json has ${tokenizer.vocabSize} tokens but config.json vocab_size is ${spec.vocabSize}; the tokenizer does not belong to this model.`);
+    throw new Error(l10n.t('{0}: tokenizer.json has {1} tokens but config.json vocab_size is {2}; the tokenizer does not belong to this model.', modelDir, tokenizer.vocabSize, spec.vocabSize));
   }
   const { source, template } = chooseTemplate(args.chat_template, tokenizer.chatTemplate, argsDir, paths.templateFile);
   const renderer = new ChatRenderer(template, tokenizer);

@@ -7,6 +7,7 @@ import type { ResolvedArgs } from '../args/fields';
 import { prepareDataset, type PrepareReport } from './prepare';
 import { OutsideWorkspaceError, type Confinement, type OutsidePath } from './prepare-paths';
 import { planPreparation, type TemplateSource } from './prepare-setup';
+import * as l10n from '@vscode/l10n';
 
 export interface PrepareWorkerInput {
   args: ResolvedArgs;
@@ -35,7 +36,7 @@ export type PrepareWorkerMessage =
 export function runPreparation(input: PrepareWorkerInput, post: (m: PrepareWorkerMessage) => void): void {
   const flag = new Int32Array(input.cancel);
   try {
-    post({ type: 'stage', message: 'Loading the tokenizer' });
+    post({ type: 'stage', message: l10n.t('Loading the tokenizer') });
     const plan = planPreparation(input.args, input.argsFile, input.outDir, input.confine);
     post({ type: 'stage', message: 'Tokenizing' });
     const report = prepareDataset(plan.options, plan.renderer, plan.tokenizer, (p) => post({ type: 'progress', ...p }), () => Atomics.load(flag, 0) !== 0);

@@ -11,6 +11,7 @@ import { recordToConversation, type ConversationOptions } from './conversation';
 import type { FormatId } from './formats';
 import { fitPair, pairConversation, PairRecordError, tokenizePair, type TokenizedPair } from './prepare-pairs';
 import { tokenizeSegments, trainedCount, type TokenizedExample } from './tokenize';
+import * as l10n from '@vscode/l10n';
 
 /** Shard size: bounds the memory of pending documents (5 bytes per token) to ~20 MiB. */
 export const DEFAULT_TOKENS_PER_SHARD = 4 * 1024 * 1024;
@@ -73,7 +74,7 @@ export interface PrepareProgress {
 
 export class PrepareCancelled extends Error {
   constructor() {
-    super('Preparation was cancelled; the previous shards (if any) are unchanged');
+    super(l10n.t('Preparation was cancelled; the previous shards (if any) are unchanged'));
     this.name = 'AbortError';
   }
 }
@@ -168,7 +169,7 @@ export function prepareDataset(
   const staging = `${opts.outDir}.tmp-${process.pid}`;
   makeOwnFolder(staging);
   const dpo = opts.stage === 'dpo';
-  if (dpo && opts.packing) throw new Error('"packing" joins records into one sequence, but stage "dpo" scores each answer as a sequence of its own: set "packing" to false.');
+  if (dpo && opts.packing) throw new Error(l10n.t('"packing" joins records into one sequence, but stage "dpo" scores each answer as a sequence of its own: set "packing" to false.'));
   const info = {
     vocabSize: opts.vocabSize, seqLen: opts.maxLength, modelFingerprint: opts.modelFingerprint, tokenizerFingerprint: opts.tokenizerFingerprint,
     ...(dpo ? { layout: 'preference-pairs' as const } : {}),
@@ -264,17 +265,17 @@ export function prepareDataset(
         countLength(n);
         if (n > opts.maxLength) {
           if (opts.truncation === 'drop') {
-            note(report.dropped, `${n} tokens, over max_length ${opts.maxLength} (truncation "drop")`);
+            note(report.dropped, l10n.t('{0} tokens, over max_length {1} (truncation "drop")', n, opts.maxLength));
             continue;
           }
           ex = { ids: ex.ids.slice(0, opts.maxLength), mask: ex.mask.slice(0, opts.maxLength) };
           if (trainedCount(ex.mask) === 0) {
-            note(report.dropped, `${n} tokens; cut to max_length ${opts.maxLength} no answer token is left to train on`);
+            note(report.dropped, l10n.t('{0} tokens; cut to max_length {1} no answer token is left to train on', n, opts.maxLength));
             continue;
           }
-          note(report.truncated, `${n} tokens, cut to ${opts.maxLength}`);
+          note(report.truncated, l10n.t('{0} tokens, cut to {1}', n, opts.maxLength));
         } else if (trainedCount(ex.mask) === 0) {
-          note(report.dropped, 'no token to train on (empty answer?)');
+          note(report.dropped, l10n.t('no token to train on (empty answer?)'));
           continue;
         }
       }
@@ -305,7 +306,7 @@ export function prepareDataset(
     trainPacker?.flush();
     evalPacker?.flush();
     if (report.trainDocuments === 0) {
-      throw new Error(`${opts.dataFile}: no record could be prepared (${report.dropped.length} dropped; first: line ${report.dropped[0]?.line ?? '-'}: ${report.dropped[0]?.reason ?? 'the file is empty'})`);
+      throw new Error(l10n.t('{0}: no record could be prepared ({1} dropped; first: line {2}: {3})', opts.dataFile, report.dropped.length, report.dropped[0]?.line ?? '-', report.dropped[0]?.reason ?? l10n.t('the file is empty')));
     }
     report.train = train.finish();
     report.eval = evalW ? evalW.finish() : null;
@@ -326,11 +327,11 @@ export function prepareDataset(
 /** A few lines for a log or notification. */
 export function summarizeReport(r: PrepareReport): string {
   const lines = [
-    `${r.records} records -> ${r.trainDocuments} train${r.evalDocuments ? ` + ${r.evalDocuments} eval` : ''} examples${r.packedSequences !== null ? ` packed into ${r.packedSequences} sequences` : ''}, ${r.tokens} tokens (${r.trainedTokens} trained), in ${r.seconds.toFixed(1)} s`,
-    `tokens per record: mean ${r.meanTokens.toFixed(0)}, max ${r.maxTokens}`,
+    l10n.t('{0} records -> {1} train{2} examples{3}, {4} tokens ({5} trained), in {6} s', r.records, r.trainDocuments, r.evalDocuments ? ` + ${r.evalDocuments} eval` : '', r.packedSequences !== null ? l10n.t(' packed into {0} sequences', r.packedSequences) : '', r.tokens, r.trainedTokens, r.seconds.toFixed(1)),
+    l10n.t('tokens per record: mean {0}, max {1}', r.meanTokens.toFixed(0), r.maxTokens),
   ];
-  if (r.truncated.length) lines.push(`${r.truncated.length} cut to max_length (lines ${r.truncated.slice(0, 10).map((n) => n.line).join(', ')}${r.truncated.length > 10 ? ', …' : ''})`);
-  if (r.dropped.length) lines.push(`${r.dropped.length} dropped (lines ${r.dropped.slice(0, 10).map((n) => n.line).join(', ')}${r.dropped.length > 10 ? ', …' : ''}); see prep-report.json for every line and reason`);
-  if (r.eosAppended) lines.push(`${r.eosAppended} records: the template did not close the answer with a stop token, so EOS was appended`);
+  if (r.truncated.length) lines.push(l10n.t('{0} cut to max_length (lines {1}{2})', r.truncated.length, r.truncated.slice(0, 10).map((n) => n.line).join(', '), r.truncated.length > 10 ? ', …' : ''));
+  if (r.dropped.length) lines.push(l10n.t('{0} dropped (lines {1}{2}); see prep-report.json for every line and reason', r.dropped.length, r.dropped.slice(0, 10).map((n) => n.line).join(', '), r.dropped.length > 10 ? ', …' : ''));
+  if (r.eosAppended) lines.push(l10n.t('{0} records: the template did not close the answer with a stop token, so EOS was appended', r.eosAppended));
   return lines.join('\n');
 }

@@ -2,6 +2,7 @@
 import { Worker } from 'node:worker_threads';
 import type { ResolvedArgs } from '../args/fields';
 import type { PreviewRequest, PreviewResponse } from './preview-worker';
+import * as l10n from '@vscode/l10n';
 
 export class PreviewClient {
   private worker: Worker | undefined;
@@ -22,8 +23,8 @@ export class PreviewClient {
       this.pending.clear();
       this.worker = undefined;
     };
-    w.on('error', (e) => fail(`the preview worker failed: ${e.message}`));
-    w.on('exit', (code) => fail(`the preview worker stopped (exit code ${code})`));
+    w.on('error', (e) => fail(l10n.t('the preview worker failed: {0}', e.message)));
+    w.on('exit', (code) => fail(l10n.t('the preview worker stopped (exit code {0})', code)));
     w.unref();
     this.worker = w;
     return w;

@@ -5,6 +5,7 @@ import type { ChatRenderer } from './chat-template';
 import { recordToConversation, type ConversationOptions } from './conversation';
 import type { FormatId } from './formats';
 import { tokenizeSegments } from './tokenize';
+import * as l10n from '@vscode/l10n';
 
 export interface PreviewToken {
   id: number;
@@ -34,7 +35,7 @@ export interface PreviewOptions extends ConversationOptions {
 
 export function previewRecord(line: string, opts: PreviewOptions, renderer: ChatRenderer, tokenizer: { encode(t: string): number[]; decode(ids: readonly number[]): string }): RecordPreview {
   const rec = recordToConversation(line, opts);
-  if (!rec.ok) return { ok: false, reason: `This record ${rec.reason}.` };
+  if (!rec.ok) return { ok: false, reason: l10n.t('This record {0}.', rec.reason) };
   try {
     const rendered = renderer.render(rec.conversation, opts.trainOnAll);
     const ex = tokenizeSegments(rendered.segments, tokenizer);

@@ -5,6 +5,7 @@
 import { COMMON_EXTRA_FIELDS, FORMAT_SPECS, SHAREGPT_ROLES, type FieldKind, type FormatId } from './formats';
 import type { JsonPath } from './json-scan';
 import type { Fix } from './problem';
+import * as l10n from '@vscode/l10n';
 
 export type RuleId =
   | 'invalid-json' | 'not-object' | 'trailing-comma' | 'smart-quotes' | 'invalid-utf8' | 'bom'
@@ -24,12 +25,12 @@ export interface RecordSink {
 
 function jsonType(v: unknown): string {
   if (v === null) return 'null';
-  if (Array.isArray(v)) return 'an array';
+  if (Array.isArray(v)) return l10n.t('an array');
   switch (typeof v) {
     case 'string': return 'text';
     case 'number': return 'a number';
     case 'boolean': return 'a boolean';
-    default: return 'an object';
+    default: return l10n.t('an object');
   }
 }
 
@@ -44,10 +45,10 @@ function kindOk(kind: FieldKind, v: unknown): boolean {
 
 // Plain phrases: messages put them in parentheses, and parentheses are never nested.
 const KIND_WORDS: Record<FieldKind, string> = {
-  string: 'a JSON string',
-  turns: 'a list of turns',
-  'string-or-turns': 'a JSON string or a list of messages',
-  any: 'any value',
+  get string() { return l10n.t('a JSON string'); },
+  get turns() { return l10n.t('a list of turns'); },
+  get 'string-or-turns'() { return l10n.t('a JSON string or a list of messages'); },
+  get any() { return l10n.t('any value'); },
 };
 
 function isBlank(s: string): boolean {
@@ -70,16 +71,16 @@ export function checkFields(sink: RecordSink, rec: Record<string, unknown>, form
     const v = rec[f.name];
     if (v === undefined) {
       if (f.required && sink.on('missing-field')) {
-        sink.reportAt('missing-field', `Missing field "${f.name}" (${KIND_WORDS[f.kind]}) required by the ${format} format.`, []);
+        sink.reportAt('missing-field', l10n.t('Missing field "{0}" ({1}) required by the {2} format.', f.name, KIND_WORDS[f.kind], format), []);
       }
       continue;
     }
     if (!kindOk(f.kind, v)) {
-      sink.reportAt('wrong-type', `Field "${f.name}" must be ${KIND_WORDS[f.kind]}, not ${jsonType(v)}.`, [f.name]);
+      sink.reportAt('wrong-type', l10n.t('Field "{0}" must be {1}, not {2}.', f.name, KIND_WORDS[f.kind], jsonType(v)), [f.name]);
       continue;
     }
     if (typeof v === 'string' && !f.emptyAllowed && isBlank(v) && sink.on('empty-string')) {
-      sink.reportAt('empty-string', `Field "${f.name}" is empty: the example teaches nothing; fill it in or remove the record.`, [f.name]);
+      sink.reportAt('empty-string', l10n.t('Field "{0}" is empty: the example teaches nothing; fill it in or remove the record.', f.name), [f.name]);
     }
     if (f.kind === 'string-or-turns' && Array.isArray(v)) checkTurnList(sink, v, 'messages', [f.name], false);
   }
@@ -87,7 +88,7 @@ export function checkFields(sink: RecordSink, rec: Record<string, unknown>, form
     const allowed = ALLOWED_KEYS[format];
     for (const k in rec) {
       if (!allowed.has(k)) {
-        sink.reportAt('unexpected-field', `Unexpected field ${JSON.stringify(k)} for the ${format} format: training ignores it (expected ${spec.fields.map((f) => `"${f.name}"`).join(', ')}).`, [k], true);
+        sink.reportAt('unexpected-field', l10n.t('Unexpected field {0} for the {1} format: training ignores it (expected {2}).', JSON.stringify(k), format, spec.fields.map((f) => `"${f.name}"`).join(', ')), [k], true);
       }
     }
   }
@@ -112,7 +113,7 @@ export interface RoleCounter {
  */
 export function checkTurnList(sink: RecordSink, turns: unknown[], style: 'messages' | 'sharegpt', base: JsonPath, complete = true, roles?: RoleCounter): void {
   if (turns.length === 0) {
-    if (complete) sink.reportAt('empty-conversation', `"${base[base.length - 1]}" is an empty list: add at least a user and an assistant turn.`, base);
+    if (complete) sink.reportAt('empty-conversation', l10n.t('"{0}" is an empty list: add at least a user and an assistant turn.', base[base.length - 1]), base);
     return;
   }
   const roleKey = style === 'messages' ? 'role' : 'from';
@@ -126,7 +127,7 @@ export function checkTurnList(sink: RecordSink, turns: unknown[], style: 'messag
   for (let i = 0; i < turns.length; i++) {
     const t = turns[i];
     if (t === null || typeof t !== 'object' || Array.isArray(t)) {
-      sink.reportAt('wrong-type', `Turn ${i + 1} must be an object with "${roleKey}" and "${textKey}", not ${jsonType(t)}.`, pathOf(base, i));
+      sink.reportAt('wrong-type', l10n.t('Turn {0} must be an object with "{1}" and "{2}", not {3}.', i + 1, roleKey, textKey, jsonType(t)), pathOf(base, i));
       prev = undefined;
       unreadable = true;
       continue;
@@ -136,16 +137,16 @@ export function checkTurnList(sink: RecordSink, turns: unknown[], style: 'messag
     let role: string | undefined;
     let toolCall = false;
     if (rawRole === undefined) {
-      sink.reportAt('missing-field', `Turn ${i + 1} has no "${roleKey}".`, pathOf(base, i));
+      sink.reportAt('missing-field', l10n.t('Turn {0} has no "{1}".', i + 1, roleKey), pathOf(base, i));
     } else if (typeof rawRole !== 'string') {
-      sink.reportAt('wrong-type', `"${roleKey}" of turn ${i + 1} must be text, not ${jsonType(rawRole)}.`, pathOf(base, i, roleKey));
+      sink.reportAt('wrong-type', l10n.t('"{0}" of turn {1} must be text, not {2}.', roleKey, i + 1, jsonType(rawRole)), pathOf(base, i, roleKey));
     } else if (style === 'messages') {
       if (CHAT_ROLES.has(rawRole)) role = rawRole;
-      else sink.reportAt('unknown-role', `Unknown role ${JSON.stringify(rawRole)} in turn ${i + 1}: use system, user, assistant or tool.`, pathOf(base, i, roleKey));
+      else sink.reportAt('unknown-role', l10n.t('Unknown role {0} in turn {1}: use system, user, assistant or tool.', JSON.stringify(rawRole), i + 1), pathOf(base, i, roleKey));
       toolCall = role === 'assistant' && (Array.isArray(turn.tool_calls) && turn.tool_calls.length > 0 || turn.function_call !== undefined);
     } else {
       role = SHAREGPT_ROLES[rawRole];
-      if (role === undefined) sink.reportAt('unknown-role', `Unknown speaker ${JSON.stringify(rawRole)} in turn ${i + 1}: use human, gpt, system, function_call or observation.`, pathOf(base, i, roleKey));
+      if (role === undefined) sink.reportAt('unknown-role', l10n.t('Unknown speaker {0} in turn {1}: use human, gpt, system, function_call or observation.', JSON.stringify(rawRole), i + 1), pathOf(base, i, roleKey));
       toolCall = rawRole === 'function_call';
     }
     if (role) roles?.countRole(role);
@@ -154,29 +155,29 @@ export function checkTurnList(sink: RecordSink, turns: unknown[], style: 'messag
 
     const text = turn[textKey];
     if (text === undefined) {
-      if (!toolCall) sink.reportAt('missing-field', `Turn ${i + 1} has no "${textKey}".`, pathOf(base, i));
+      if (!toolCall) sink.reportAt('missing-field', l10n.t('Turn {0} has no "{1}".', i + 1, textKey), pathOf(base, i));
     } else if (typeof text === 'string') {
-      if (!toolCall && isBlank(text) && sink.on('empty-string')) sink.reportAt('empty-string', `"${textKey}" of turn ${i + 1} (${rawRole}) is empty.`, pathOf(base, i, textKey));
+      if (!toolCall && isBlank(text) && sink.on('empty-string')) sink.reportAt('empty-string', l10n.t('"{0}" of turn {1} ({2}) is empty.', textKey, i + 1, String(rawRole)), pathOf(base, i, textKey));
     } else if (!(text === null && toolCall) && !(style === 'messages' && Array.isArray(text))) {
-      sink.reportAt('wrong-type', `"${textKey}" of turn ${i + 1} must be text, not ${jsonType(text)}.`, pathOf(base, i, textKey));
+      sink.reportAt('wrong-type', l10n.t('"{0}" of turn {1} must be text, not {2}.', textKey, i + 1, jsonType(text)), pathOf(base, i, textKey));
     }
     if (sink.on('unexpected-field')) {
       for (const k in turn) {
-        if (!keys.has(k)) sink.reportAt('unexpected-field', `Unexpected field ${JSON.stringify(k)} in turn ${i + 1}: training ignores it.`, pathOf(base, i, k), true);
+        if (!keys.has(k)) sink.reportAt('unexpected-field', l10n.t('Unexpected field {0} in turn {1}: training ignores it.', JSON.stringify(k), i + 1), pathOf(base, i, k), true);
       }
     }
 
     if (role && sink.on('role-order')) {
       if (role === 'system') {
-        if (started) sink.reportAt('role-order', `System turn ${i + 1} comes after the conversation started: move it to the beginning.`, pathOf(base, i, roleKey));
+        if (started) sink.reportAt('role-order', l10n.t('System turn {0} comes after the conversation started: move it to the beginning.', i + 1), pathOf(base, i, roleKey));
       } else if (role === 'assistant' && !started && complete) {
-        sink.reportAt('role-order', 'The conversation starts with an assistant turn: the first turn after the system prompt must be from the user.', pathOf(base, i, roleKey));
+        sink.reportAt('role-order', l10n.t('The conversation starts with an assistant turn: the first turn after the system prompt must be from the user.'), pathOf(base, i, roleKey));
       } else if (role === 'user' && prev === 'user') {
-        sink.reportAt('role-order', `Two user turns in a row (turns ${i} and ${i + 1}): merge them or add the assistant's reply between them.`, pathOf(base, i, roleKey));
+        sink.reportAt('role-order', l10n.t('Two user turns in a row (turns {0} and {1}): merge them or add the assistant\'s reply between them.', i, i + 1), pathOf(base, i, roleKey));
       } else if (role === 'assistant' && prev === 'assistant' && !prevHadToolCall) {
-        sink.reportAt('role-order', `Two assistant turns in a row (turns ${i} and ${i + 1}): merge them or add the user's turn between them.`, pathOf(base, i, roleKey));
+        sink.reportAt('role-order', l10n.t('Two assistant turns in a row (turns {0} and {1}): merge them or add the user\'s turn between them.', i, i + 1), pathOf(base, i, roleKey));
       } else if (role === 'tool' && !(prev === 'tool' || (prev === 'assistant' && prevHadToolCall))) {
-        sink.reportAt('role-order', `Tool result in turn ${i + 1} without a preceding assistant tool call.`, pathOf(base, i, roleKey));
+        sink.reportAt('role-order', l10n.t('Tool result in turn {0} without a preceding assistant tool call.', i + 1), pathOf(base, i, roleKey));
       }
     }
     // A turn whose role is broken still counts as the start, so one error does not cascade.
@@ -189,9 +190,9 @@ export function checkTurnList(sink: RecordSink, turns: unknown[], style: 'messag
   if (!complete) return;
   if (assistantTurns === 0) {
     if (unreadable) return; // the turn at fault is reported; it may be the answer
-    sink.reportAt('no-assistant-turn', 'The conversation has no assistant turn: there is nothing to train on; add the assistant\'s answer.', base);
+    sink.reportAt('no-assistant-turn', l10n.t('The conversation has no assistant turn: there is nothing to train on; add the assistant\'s answer.'), base);
   } else if (prev !== undefined && prev !== 'assistant') {
-    sink.reportAt('last-turn-not-assistant', `The conversation ends with a ${prev} turn: add the assistant's answer, or that last turn teaches nothing.`, [...base, turns.length - 1]);
+    sink.reportAt('last-turn-not-assistant', l10n.t('The conversation ends with a {0} turn: add the assistant\'s answer, or that last turn teaches nothing.', prev), [...base, turns.length - 1]);
   }
 }
 
@@ -229,7 +230,7 @@ function checkPreferencePair(sink: RecordSink, rec: Record<string, unknown>): vo
   const { chosen, rejected } = rec;
   if (chosen === undefined || rejected === undefined || !sink.on('chosen-equals-rejected')) return;
   const same = typeof chosen === 'string' ? chosen === rejected : sameValue(chosen, rejected, 0);
-  if (same) sink.reportAt('chosen-equals-rejected', 'The rejected answer is the same as the chosen one: the pair teaches nothing; write a worse answer or remove the record.', ['rejected'], true);
+  if (same) sink.reportAt('chosen-equals-rejected', l10n.t('The rejected answer is the same as the chosen one: the pair teaches nothing; write a worse answer or remove the record.'), ['rejected'], true);
 }
 
 /** Deep equality of parsed JSON values, bounded in depth (a record nested deeper is reported as such). */

@@ -3,6 +3,7 @@
 // bytes runs only on a file that failed it.
 
 import { isUtf8 } from 'node:buffer';
+import * as l10n from '@vscode/l10n';
 
 export function hasUtf8Bom(bytes: Uint8Array): boolean {
   return bytes.length >= 3 && bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf;
@@ -42,6 +43,6 @@ export function findInvalidUtf8(bytes: Uint8Array, limit = 1000): { offset: numb
 export function describeInvalidBytes(bytes: Uint8Array, offset: number, length: number): string {
   const hex = Array.from(bytes.subarray(offset, offset + length), (b) => '0x' + b.toString(16).toUpperCase().padStart(2, '0')).join(' ');
   const b = bytes[offset];
-  const hint = b >= 0xa0 && length === 1 ? ' The file looks like Latin-1 / Windows-1252: re-save it as UTF-8.' : ' The file may be truncated or in another encoding: re-save it as UTF-8.';
-  return `Invalid UTF-8 byte${length > 1 ? 's' : ''} ${hex}; it reads as \uFFFD.${hint}`;
+  const hint = b >= 0xa0 && length === 1 ? l10n.t(' The file looks like Latin-1 / Windows-1252: re-save it as UTF-8.') : l10n.t(' The file may be truncated or in another encoding: re-save it as UTF-8.');
+  return l10n.t('Invalid UTF-8 byte{0} {1}; it reads as �.{2}', length > 1 ? 's' : '', hex, hint);
 }
