@@ -26,6 +26,7 @@ struct TrainerState {
   std::string data_fingerprint;
   std::string method;
   double lr_scale = 1.0;  // factor on the scheduled lr from the `set` command
+  int world_size = 1;     // data-parallel ranks that trained it (1 in checkpoints older than data parallel)
   // DPO of a full fine-tune: the reference log-probs of every training (and eval) sequence,
   // computed once from the initial weights; saved as dpo_reference.safetensors (tensors "train",
   // "eval"), since a resumed run no longer has those weights. Empty otherwise.

@@ -65,6 +65,9 @@ struct BatchBuffers {
   // (empty otherwise: batch() then leaves Batch::sample_start null).
   std::vector<int32_t> sample_start;
   int64_t real_tokens = 0;  // positions holding a document's token; the rest is padding
+  // Data parallel (BatchLoader::set_split): positions with loss_mask = 1 in the whole global
+  // batch, over every rank's rows; -1 for a one-process loader.
+  int64_t global_trained_tokens = -1;
   Batch batch() const;
   int64_t trained_tokens() const;  // positions with loss_mask = 1
   // Fraction of the batch's B*T positions that are padding (no document token).
@@ -86,10 +89,16 @@ class BatchLoader {
   uint64_t truncated_documents() const { return truncated_; }
   DataCursor cursor() const { return cursor_; }
   void set_cursor(const DataCursor& c);
+  // Data parallel: this loader gives out rank `rank`'s B/world rows of each global batch of B
+  // (rows rank*B/world .. (rank+1)*B/world-1 of the one-process batch), so N ranks see exactly
+  // the one-process samples of every step, and the cursor stays the global one (a checkpoint's
+  // cursor means the same for any world size). B must be a multiple of world.
+  void set_split(int rank, int world);
 
  private:
   void fill_row(uint64_t doc, int row, BatchBuffers* out) const;
   void fill_row_samples(uint64_t doc, int row, BatchBuffers* out) const;  // packed data: record starts
+  int64_t row_trained_tokens(uint64_t doc) const;  // loss positions fill_row would give the document
   // Padding waste since the last call (batch_packing.cpp): the fraction of the positions of the
   // batches given out that held no document token; 0 when none were.
  public:
@@ -106,6 +115,7 @@ class BatchLoader {
   uint64_t seed_;
   bool shuffle_;
   bool pairs_;
+  int rank_ = 0, world_ = 1;
   uint64_t truncated_ = 0;
   DataCursor cursor_;
   std::vector<uint64_t> order_;

@@ -26,6 +26,8 @@ const ErrorCodeInfo kErrorCodes[] = {
     {"bad_token", "Tokenize with this model's tokenizer."},
     {"bad_tokenizer", "Use the tokenizer.json published with the model."},
     {"bad_tokens", "Pass at least one token id."},
+    {"comm_unavailable", "Launch data-parallel runs with mpirun (Open MPI installed) or torchrun (RANK, WORLD_SIZE, MASTER_ADDR, "
+                         "MASTER_PORT set); see docs/scale.md."},
     {"context_full", "Start a new conversation or load the model with a longer context."},
     {"context_too_long", "Use a context length the model supports (max_position_embeddings in config.json)."},
     {"control", "Check that the run folder is writable and on a local disk (the control socket lives there)."},
@@ -50,6 +52,10 @@ const ErrorCodeInfo kErrorCodes[] = {
     {"out_of_memory", "Lower batch_size or seq_len, use LoRA or a quantized format, or close other programs."},
     {"plan_mismatch", "Resume with the plan the checkpoint was made with; only paths, threads and intervals may change."},
     {"quantized_weights", "Train from the original model folder; a quantized folder is for generating text."},
+    {"rank_lost", "A rank of the data-parallel run ended (killed, out of memory, or the job was cancelled); resume from the "
+                  "last checkpoint."},
+    {"ranks_diverged", "The ranks of a data-parallel run no longer hold the same weights (a bug or a faulty machine); resume "
+                       "from the last checkpoint and report it with the log."},
     {"run_busy", "That run is still training: stop it (or wait for it) before starting another in its folder."},
     {"sampler_no_token", "Ban fewer tokens, or lower no_repeat_ngram_size."},
     {"sequence_too_long", "Lower seq_len to at most the model's max_position_embeddings."},

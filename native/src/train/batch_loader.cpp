@@ -88,8 +88,33 @@ void BatchLoader::fill_row(uint64_t doc, int row, BatchBuffers* out) const {
   fill_row_samples(doc, row, out);
 }
 
+void BatchLoader::set_split(int rank, int world) {
+  if (world < 1 || rank < 0 || rank >= world || B_ % world != 0)
+    throw TunerError("bad_plan",
+                     "batch_size " + std::to_string(B_) + " does not split evenly over " + std::to_string(world) + " ranks",
+                     "Set batch_size to a multiple of the number of ranks (the global batch is batch_size; each rank takes "
+                     "batch_size / ranks rows), or start a different number of ranks.");
+  rank_ = rank;
+  world_ = world;
+}
+
+int64_t BatchLoader::row_trained_tokens(uint64_t doc) const {
+  const uint64_t b = data_->doc_offsets[doc], e = data_->doc_offsets[doc + 1];
+  const int64_t used = std::min<int64_t>(static_cast<int64_t>(e - b) - 1, T_);
+  const std::vector<uint64_t>& ss = data_->sample_starts;
+  int64_t n = 0;
+  for (int64_t t = 0; t < used; ++t) {
+    if (!data_->mask[b + t + 1]) continue;
+    // Packed data: a target that opens the next record carries no loss (fill_row_samples).
+    if (!ss.empty() && std::binary_search(ss.begin(), ss.end(), b + t + 1)) continue;
+    ++n;
+  }
+  return n;
+}
+
 void BatchLoader::next(BatchBuffers* out) {
-  const int rows = pairs_ ? 2 * B_ : B_;
+  const int local = B_ / world_;  // this rank's rows per sample kind
+  const int rows = pairs_ ? 2 * local : local;
   out->B = rows;
   out->T = T_;
   const size_t n = static_cast<size_t>(rows) * T_;
@@ -104,10 +129,17 @@ void BatchLoader::next(BatchBuffers* out) {
     cursor_.index = 0;
   }
   const std::vector<uint64_t>& ord = order();
-  for (int r = 0; r < B_; ++r) {
-    const uint64_t pos = cursor_.index + r;
+  int64_t others_trained = 0;  // data parallel: loss positions of the other ranks' rows
+  for (int g = 0; g < B_; ++g) {
+    const uint64_t pos = cursor_.index + g;
+    const int r = g - rank_ * local;  // this rank's row, when in [0, local)
+    if (r < 0 || r >= local) {
+      if (pos < usable)
+        for (int k = 0; k < (pairs_ ? 2 : 1); ++k) others_trained += row_trained_tokens(pairs_ ? 2 * ord[pos] + k : ord[pos]);
+      continue;
+    }
     for (int k = 0; k < (pairs_ ? 2 : 1); ++k) {
-      const int row = r + k * B_;
+      const int row = r + k * local;
       if (pos < usable) {
         const uint64_t sample = ord[pos];
         fill_row(pairs_ ? 2 * sample + k : sample, row, out);
@@ -119,6 +151,7 @@ void BatchLoader::next(BatchBuffers* out) {
       }
     }
   }
+  out->global_trained_tokens = world_ > 1 ? others_trained + out->trained_tokens() : -1;
   cursor_.index = std::min(usable, cursor_.index + B_);
 }
 

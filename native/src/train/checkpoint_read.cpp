@@ -79,6 +79,12 @@ TrainerState read_trainer_state(const std::string& dir) {
       bad_checkpoint(path, "field \"lr_scale\" must be a positive number");
     s.lr_scale = v->as_number();
   }
+  // Absent before data parallel: one process.
+  if (const Json* v = j.find("world_size")) {
+    if (!v->is_number() || v->as_number() < 1 || v->as_number() != std::floor(v->as_number()))
+      bad_checkpoint(path, "field \"world_size\" must be a whole number of ranks, at least 1");
+    s.world_size = static_cast<int>(v->as_number());
+  }
   return s;
 }
 

@@ -55,6 +55,8 @@ void step_dir_name(int64_t step, char* buf, size_t n) {
 
 }  // namespace
 
+bool stop_signal_received() { return g_stop_signal.load(); }
+
 // Sum of squared gradients per layer group, in parameter order (only with --layer-norms: a
 // debugger's Variables view, not worth a pass over the gradients on every ordinary step).
 std::vector<std::pair<std::string, double>> Trainer::grad_sq_by_layer(const std::vector<Param*>& params) const {
@@ -101,8 +103,8 @@ Trainer::Trainer(const RunPlan& plan, const TrainOptions& opts, EventSink* sink,
     : plan_(plan), opts_(opts), sink_(sink), commands_(commands) {}
 
 void Trainer::setup() {
-  // Fail now, not after hours of training, if the outputs cannot be written.
-  ensure_dir(plan_.output_dir + "/checkpoints");
+  // Fail now, not after hours of training, if the outputs cannot be written (rank 0 writes them).
+  if (is_root()) ensure_dir(plan_.output_dir + "/checkpoints");
   // The checkpoint is checked whole before anything is loaded from it (a full run loads its
   // model from there), so a wrong or damaged folder is named as the checkpoint.
   if (!opts_.resume_dir.empty()) check_checkpoint(opts_.resume_dir, plan_.is_lora());
@@ -144,6 +146,7 @@ void Trainer::setup() {
   }
   dpo_setup();
   loader_ = std::make_unique<BatchLoader>(&data_, plan_.batch_size, plan_.seq_len, plan_.seed, true, plan_.is_dpo());
+  if (data_parallel()) data_parallel_setup();
   max_steps_ = plan_.max_steps;
   if (max_steps_ == 0) {
     max_steps_ = steps_for_epochs(plan_.epochs, loader_->batches_per_epoch(), plan_.grad_accum);
@@ -176,6 +179,16 @@ void Trainer::setup() {
                        "Resume with the shard directory the run started with (prepare a new run for new data).");
     if (plan_.is_lora()) model_->load_adapter(opts_.resume_dir);
     step_ = st.step;
+    steps_done_ = step_;
+    // The data cursor is the global one, so another world size continues the same sample order
+    // with the same global batches; only the order of the fp32 additions changes.
+    resumed_world_size_ = st.world_size;
+    if (st.world_size != comm_->world_size() && is_root())
+      std::fprintf(stderr,
+                   "tuner-train: %s was trained on %d rank(s), this run has %d: the same samples follow in the same global "
+                   "batches, but gradients are summed in another order, so the losses match the original run within fp32 "
+                   "rounding, not bit for bit\n",
+                   opts_.resume_dir.c_str(), st.world_size, comm_->world_size());
     // Resuming from this run's own latest checkpoint: it is already on disk, do not rewrite it.
     char* a = ::realpath(opts_.resume_dir.c_str(), nullptr);
     char* b = ::realpath(checkpoint_path(step_).c_str(), nullptr);
@@ -188,8 +201,10 @@ void Trainer::setup() {
   }
   opt_ = std::make_unique<Optimizer>(plan_.optimizer, model_->trainable_params());
   if (!opts_.resume_dir.empty()) load_optimizer_state(opts_.resume_dir, opt_.get());
-  remove_stale_temp_dirs(plan_.output_dir + "/checkpoints");
-  remove_stale_temp_dirs(plan_.output_dir);
+  if (is_root()) {
+    remove_stale_temp_dirs(plan_.output_dir + "/checkpoints");
+    remove_stale_temp_dirs(plan_.output_dir);
+  }
 }
 
 void Trainer::emit_start() {
@@ -212,6 +227,7 @@ void Trainer::emit_start() {
   e.raw("data", d.finish());
   // Padding waste of an epoch (each document one row) and whether records share rows.
   e.num("padding", std::round(padding_fraction(data_, plan_.seq_len) * 1e4) / 1e4).boolean("packed", !data_.sample_starts.empty());
+  if (data_parallel()) e.raw("data_parallel", data_parallel_json());
   sink_->emit(e);
   std::fprintf(stderr, "tuner-train: %s %s, %lld params (%lld trainable), %d threads, steps %lld..%lld\n",
                plan_.method.c_str(), c.architecture.c_str(), static_cast<long long>(model_->num_params()),
@@ -277,11 +293,20 @@ void Trainer::train_step() {
   dpo_step_ = DpoStats();
   const float loss_scale = 1.0f / static_cast<float>(plan_.grad_accum);
   double loss_sum = 0.0;
+  const std::vector<Param*>& params = opt_->params();
   for (int a = 0; a < plan_.grad_accum; ++a) {
     loader_->next(&batch_);
-    loss_sum += forward_backward(loss_scale, rng_.next_u64());
+    if (!data_parallel()) {
+      loss_sum += forward_backward(loss_scale, rng_.next_u64());
+      continue;
+    }
+    // This rank's share of the global batch's loss tokens: its mean-loss gradient times the
+    // share, summed over the ranks, is the gradient of the global mean loss.
+    const int64_t global = batch_.global_trained_tokens;
+    const double share = global > 0 ? static_cast<double>(batch_.trained_tokens()) / static_cast<double>(global) : 0.0;
+    loss_sum += forward_backward(static_cast<float>(loss_scale * share), rng_.next_u64()) * share;
   }
-  const std::vector<Param*>& params = opt_->params();
+  if (data_parallel()) loss_sum = reduce_step(params, loss_sum, t0);
   const double grad_norm = global_grad_norm(params, pool_.get());
   if (!std::isfinite(grad_norm)) fail_non_finite("gradient", grad_norm);
   if (opts_.layer_norms) grads_before_clip_ = grad_sq_by_layer(params);
@@ -289,6 +314,7 @@ void Trainer::train_step() {
   const double clip = clip_coefficient(grad_norm, plan_.max_grad_norm);
   const double lr = schedule_.lr(step_) * lr_scale_;
   opt_->step(lr, pool_.get(), clip);
+  model_->weights_changed();  // bf16: the rounded copy of the updated weights is remade
   ++step_;
   emit_step(t0, static_cast<float>(loss_sum / plan_.grad_accum), lr, grad_norm);
 }
@@ -300,11 +326,13 @@ void Trainer::emit_step(std::chrono::steady_clock::time_point t0, float loss, do
   e.integer("step", step_).integer("epoch", static_cast<int64_t>(loader_->cursor().epoch)).numf("loss", loss);
   e.num("lr", lr).num("grad_norm", grad_norm).integer("tokens", tokens_per_step());
   e.num("tokens_per_s", std::round(tokens_per_step() / (ms / 1000.0) * 10) / 10).num("ms", std::round(ms * 1000) / 1000);
+  if (data_parallel()) e.raw("ranks", ranks_json()).num("allreduce_ms", std::round(allreduce_ms_ * 1000) / 1000);
   e.integer("peak_memory_bytes", peak_memory_bytes());
   e.num("padding", std::round(loader_->take_padding_fraction() * 1e4) / 1e4);  // this step's batches
   if (opts_.layer_norms && !plan_.is_lomo()) e.raw("layers", layer_norms_json(params, grads_before_clip_));
   if (plan_.is_dpo()) e.raw("rewards", rewards_json(dpo_step_));
   sink_->emit(e);
+  steps_done_ = step_;
   std::fprintf(stderr, "step %lld/%lld loss %.4f lr %.3g grad_norm %.3g %.1f ms\n", static_cast<long long>(step_),
                static_cast<long long>(max_steps_), loss, lr, grad_norm, ms);
 }
@@ -337,7 +365,7 @@ void Trainer::evaluate() {
 
 std::string Trainer::save() {
   const std::string dir = checkpoint_path(step_);
-  if (step_ == last_saved_step_) return dir;
+  if (step_ == last_saved_step_ || !is_root()) return dir;
   TrainerState st;
   st.step = step_;
   st.cursor = loader_->cursor();
@@ -346,6 +374,7 @@ std::string Trainer::save() {
   st.data_fingerprint = data_.content_fingerprint;
   st.method = plan_.method;
   st.lr_scale = lr_scale_;
+  st.world_size = comm_->world_size();
   st.dpo_reference = dpo_ref_;
   st.dpo_eval_reference = dpo_eval_ref_;
   save_checkpoint(dir, *model_, plan_.is_lora(), plan_.model_dir, *opt_, st);
@@ -366,6 +395,8 @@ std::string Trainer::save_final() {
 }
 
 int Trainer::finish(bool stopped) {
+  check_replicas_identical();
+  if (!is_root()) return 0;
   const std::string ckpt = save();
   JsonObject outputs;
   if (stopped) {
@@ -382,13 +413,16 @@ int Trainer::finish(bool stopped) {
 int Trainer::run() {
   setup();
   emit_start();
-  std::signal(SIGINT, on_stop_signal);
-  std::signal(SIGTERM, on_stop_signal);
+  // The other ranks of a data-parallel run end on a signal (the default): rank 0 reports it.
+  if (is_root()) {
+    std::signal(SIGINT, on_stop_signal);
+    std::signal(SIGTERM, on_stop_signal);
+  }
   std::signal(SIGPIPE, SIG_IGN);  // a closed stdout becomes a write error, handled above
   Control ctl;
   ctl.paused = opts_.start_paused;
   while (step_ < max_steps_) {
-    if (!handle_commands(&ctl)) return finish(true);
+    if (!sync_control(is_root() ? handle_commands(&ctl) : true)) return finish(true);
     train_step();
     sink_->mark_loop_alive();
     if (ctl.step_once) {
@@ -396,11 +430,15 @@ int Trainer::run() {
       ctl.paused = true;
     }
     const bool last = step_ == max_steps_;
-    if (!eval_data_.dir.empty() && ((plan_.eval_interval > 0 && step_ % plan_.eval_interval == 0) || last)) evaluate();
+    // The weights are the same on every rank: rank 0 alone evaluates and samples.
+    if (is_root() && !eval_data_.dir.empty() && ((plan_.eval_interval > 0 && step_ % plan_.eval_interval == 0) || last)) evaluate();
     sink_->mark_loop_alive();
-    if (plan_.samples.interval > 0 && (step_ % plan_.samples.interval == 0 || last)) sample();
+    if (is_root() && plan_.samples.interval > 0 && (step_ % plan_.samples.interval == 0 || last)) sample();
     sink_->mark_loop_alive();
-    if (plan_.save_interval > 0 && step_ % plan_.save_interval == 0 && !last) save();
+    if (plan_.save_interval > 0 && step_ % plan_.save_interval == 0 && !last) {
+      check_replicas_identical();
+      save();
+    }
   }
   return finish(false);
 }

@@ -1,9 +1,11 @@
 // The trainer's state between steps (private to native/src/train).
 #pragma once
+#include <atomic>
 #include <chrono>
 #include <memory>
 #include <string>
 
+#include "comm/communicator.h"
 #include "tuner/model.h"
 #include "tuner/optimizer.h"
 #include "tuner/protocol.h"
@@ -28,6 +30,10 @@ class StepError : public TunerError {
   int64_t step_;
 };
 
+// A SIGINT/SIGTERM arrived (trainer.cpp's handler). Rank 0 of a data-parallel run ends the run
+// with an error event on it (run_training.cpp): the other ranks were stopped by the launcher too.
+bool stop_signal_received();
+
 // Peak resident memory of this process (VmHWM of /proc/self/status), 0 where unavailable.
 int64_t peak_memory_bytes();
 
@@ -41,8 +47,12 @@ std::vector<std::vector<uint32_t>> greedy_continue(Model* model, const std::vect
 class Trainer {
  public:
   Trainer(const RunPlan& plan, const TrainOptions& opts, EventSink* sink, CommandReader* commands);
+  // The ranks this process trains with (one process: the "none" backend); set before run().
+  void attach(Communicator* comm) { comm_ = comm; }
   int run();
   int64_t step() const { return step_; }
+  // Optimizer steps done, readable from another thread (rank 0's stop watcher).
+  int64_t steps_done() const { return steps_done_.load(); }
 
  private:
   struct Control {
@@ -89,6 +99,27 @@ class Trainer {
   std::vector<std::pair<std::string, double>> grad_sq_by_layer(const std::vector<Param*>& params) const;
   std::string layer_norms_json(const std::vector<Param*>& params, const std::vector<std::pair<std::string, double>>& grad_sq) const;
   int64_t tokens_per_step() const;
+
+  // Data parallel (data_parallel.cpp). Rank 0 alone reads commands, evaluates, samples and
+  // writes checkpoints, events and the log; every rank runs the same steps on its rows.
+  bool data_parallel() const { return comm_->world_size() > 1; }
+  bool is_root() const { return comm_->rank() == 0; }
+  void data_parallel_setup();
+  // Sums the trainable gradients (in buckets) and the step's loss over the ranks and gathers
+  // each rank's compute time; returns the global mean loss.
+  double reduce_step(const std::vector<Param*>& params, double loss_part, std::chrono::steady_clock::time_point t0);
+  // Rank 0's decision (go on, or stop) and the lr factor, given to every rank before each step.
+  bool sync_control(bool go);
+  // Throws ranks_diverged unless every rank holds the same trainable weights (bit for bit).
+  void check_replicas_identical();
+  std::string data_parallel_json() const;  // the start event's "data_parallel"
+  std::string ranks_json() const;          // the step event's "ranks"
+  Communicator* comm_ = single_process_communicator();
+  std::vector<float> bucket_;
+  std::vector<double> rank_ms_;  // last step: each rank's forward + backward time
+  double allreduce_ms_ = 0;      // last step: rank 0's time in the gradient all-reduce (with waiting)
+  int resumed_world_size_ = 0;   // the resumed checkpoint's ranks; 0 for a fresh run
+  std::atomic<int64_t> steps_done_{0};
 
   RunPlan plan_;
   TrainOptions opts_;
