@@ -53,6 +53,25 @@ export interface StartEvent {
   padding?: number;
   /** Whether documents are packed records (attention kept within each record). */
   packed?: boolean;
+  /** Present when several ranks train together (mpirun / torchrun; docs/scale.md). */
+  data_parallel?: DataParallelSummary;
+}
+
+/** How a data-parallel run is split: world_size ranks of rank_batch_size rows each. */
+export interface DataParallelSummary {
+  world_size: number;
+  /** "mpi", "tcp" or "nccl". */
+  backend: string;
+  rank_batch_size: number;
+  /** Resumed: the ranks of the checkpoint's run (the sample order is the same for any number). */
+  resumed_world_size?: number;
+}
+
+/** One rank's share of a data-parallel step: its forward + backward time and tokens/s. */
+export interface RankThroughput {
+  rank: number;
+  tokens_per_s: number;
+  ms: number;
 }
 
 export interface StepEvent {
@@ -73,6 +92,10 @@ export interface StepEvent {
   layers?: LayerNorms[];
   /** Stage "dpo": the step's preference rewards. */
   rewards?: DpoRewards;
+  /** Data parallel: every rank's compute time and tokens/s (tokens_per_s above is the whole step's). */
+  ranks?: RankThroughput[];
+  /** Data parallel: rank 0's time in the gradient all-reduce, waiting for slower ranks included. */
+  allreduce_ms?: number;
 }
 
 /**
@@ -254,7 +277,7 @@ export function formatSetCommand(change: LearningRateChange): string {
   return JSON.stringify({ version: PROTOCOL_VERSION, type: 'set', [key]: value }) + '\n';
 }
 
-type FieldKind = 'number' | 'string' | 'object' | 'string|null';
+type FieldKind = 'number' | 'string' | 'object' | 'array' | 'string|null';
 
 // Field tables per event type: the single place that says what a valid event looks like.
 const EVENT_FIELDS: Record<TrainerEventType, Record<string, FieldKind>> = {
@@ -326,6 +349,25 @@ function checkRewards(obj: Record<string, unknown>, where: string, line: string)
   for (const k of ['chosen', 'rejected', 'margin', 'accuracy', 'pairs']) checkField(r, k, 'number', `${where} rewards`, line);
 }
 
+/** The optional data-parallel fields: start.data_parallel, step.ranks and step.allreduce_ms. */
+function checkDataParallel(obj: Record<string, unknown>, type: string, line: string): void {
+  if (type === 'start' && obj.data_parallel !== undefined) {
+    checkField(obj, 'data_parallel', 'object', 'start', line);
+    const dp = obj.data_parallel as Record<string, unknown>;
+    for (const k of ['world_size', 'rank_batch_size']) checkField(dp, k, 'number', 'start.data_parallel', line);
+    checkField(dp, 'backend', 'string', 'start.data_parallel', line);
+    if (dp.resumed_world_size !== undefined) checkField(dp, 'resumed_world_size', 'number', 'start.data_parallel', line);
+  }
+  if (type !== 'step') return;
+  if (obj.allreduce_ms !== undefined) checkField(obj, 'allreduce_ms', 'number', 'step', line);
+  if (obj.ranks === undefined) return;
+  checkField(obj, 'ranks', 'array', 'step', line);
+  for (const r of obj.ranks as unknown[]) {
+    checkField({ rank: r }, 'rank', 'object', 'step.ranks[]', line);
+    for (const k of ['rank', 'tokens_per_s', 'ms']) checkField(r as Record<string, unknown>, k, 'number', 'step.ranks[]', line);
+  }
+}
+
 /** Parses and validates one stdout line of tuner-train. Throws ProtocolError on anything unexpected. */
 export function parseTrainerEvent(line: string): TrainerEvent {
   let value: unknown;
@@ -348,6 +390,7 @@ export function parseTrainerEvent(line: string): TrainerEvent {
   }
   const fields = EVENT_FIELDS[type as TrainerEventType];
   for (const [name, kind] of Object.entries(fields)) checkField(obj, name, kind, `"${type}" event`, line);
+  checkDataParallel(obj, type, line);
   switch (type as TrainerEventType) {
     case 'start': {
       const model = obj.model as Record<string, unknown>;
