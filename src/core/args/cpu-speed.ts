@@ -10,6 +10,7 @@ import type { ModelSpec } from '../model/spec';
 import { significant } from '../units';
 import { assumedCpuThroughput, type Throughput } from './estimate';
 import { runThroughputs } from './throughput';
+import * as l10n from '@vscode/l10n';
 
 /** The addon's measureCpuThroughput() result (native/addon/throughput.cpp). */
 export interface CpuGemmMeasurement {
@@ -38,7 +39,7 @@ export function cpuSpeedKey(cpuModel: string, threads: number, kernel: string): 
 export const MEASUREMENT_MAX_AGE_MS = 30 * 24 * 3600 * 1000;
 
 export function throughputFromMeasurement(m: CpuGemmMeasurement): Throughput {
-  return { flopsPerSecond: m.gflops * 1e9, source: `measured on this machine: ${significant(m.gflops, 3)} GFLOP/s (the engine's sgemm, ${m.threads} threads)`, kind: 'measured' };
+  return { flopsPerSecond: m.gflops * 1e9, source: l10n.t('measured on this machine: {0} GFLOP/s (the engine\'s sgemm, {1} threads)', significant(m.gflops, 3), m.threads), kind: 'measured' };
 }
 
 function readCache(file: string): Record<string, CachedCpuMeasurement> {

@@ -1,6 +1,7 @@
 // Applies line/column text edits to a string, as the editor would: used by the CLI-side
 // "fix ARGS.json" path and by tests that check a quick fix yields a valid file.
 import type { TextEdit } from '../dataset/problem';
+import * as l10n from '@vscode/l10n';
 
 function offsetOf(text: string, starts: number[], line: number, col: number): number {
   return Math.min(text.length, (starts[line] ?? text.length) + col);
@@ -16,7 +17,7 @@ export function applyTextEdits(text: string, edits: readonly TextEdit[]): string
   let out = text;
   let limit = Infinity;
   for (const s of spans) {
-    if (s.end > limit) throw new Error('overlapping edits');
+    if (s.end > limit) throw new Error(l10n.t('overlapping edits'));
     out = out.slice(0, s.start) + s.text + out.slice(s.end);
     limit = s.start;
   }

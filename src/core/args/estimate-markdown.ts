@@ -5,24 +5,41 @@
 // engine's sgemm timed on this machine ("measured on this machine: N GFLOP/s"), or a guess that
 // says so.
 import { formatBytes, formatDuration, formatParams, significant } from '../units';
+import type { MemoryPart } from './estimate';
 import type { Preflight } from './preflight';
+import * as l10n from '@vscode/l10n';
+
+/** A memory term's name in the display language (the names themselves are identifiers). */
+export function memoryPartLabel(name: MemoryPart['name']): string {
+  switch (name) {
+    case 'weights': return l10n.t('weights');
+    case 'weight file (while loading)': return l10n.t('weight file (while loading)');
+    case 'adapters': return l10n.t('adapters');
+    case 'gradients': return l10n.t('gradients');
+    case 'optimizer states': return l10n.t('optimizer states');
+    case 'activations': return l10n.t('activations');
+    case 'logits': return l10n.t('logits');
+    case 'workspace': return l10n.t('workspace');
+    case 'data': return l10n.t('data');
+    case 'runtime': return l10n.t('runtime');
+  }
+}
 
 export function estimateMarkdown(pf: Preflight): string {
   const out: string[] = [];
-  out.push(`**Pre-flight estimate** — peak ~${formatBytes(pf.memory.total)}`, '');
-  out.push(`${pf.spec.architecture}: ${formatParams(pf.memory.params)} parameters, ${formatParams(pf.memory.trainableParams)} trained`, '');
-  out.push('| term | memory |', '|---|---:|');
-  for (const p of pf.memory.parts) if (p.bytes > 0) out.push(`| ${p.name} | ${formatBytes(p.bytes)} |`);
-  out.push(`| *loading peak* | ${formatBytes(pf.memory.loadPeak)} |`, '');
+  out.push(l10n.t('**Pre-flight estimate** — peak ~{0}', formatBytes(pf.memory.total)), '');
+  out.push(l10n.t('{0}: {1} parameters, {2} trained', pf.spec.architecture, formatParams(pf.memory.params), formatParams(pf.memory.trainableParams)), '');
+  out.push(l10n.t('| term | memory |'), '|---|---:|');
+  for (const p of pf.memory.parts) if (p.bytes > 0) out.push(`| ${memoryPartLabel(p.name)} | ${formatBytes(p.bytes)} |`);
+  out.push(l10n.t('| *loading peak* | {0} |', formatBytes(pf.memory.loadPeak)), '');
   if (pf.time && pf.run) {
     const t = pf.time;
     const speed = t.throughput.source.includes('GFLOP/s') ? t.throughput.source : `${t.throughput.source}, ${significant(t.throughput.flopsPerSecond / 1e9, 3)} GFLOP/s`;
     out.push(
-      `Time ~${formatDuration(pf.run.seconds)} for ${pf.run.steps.toLocaleString('en-US')} steps (${pf.run.basis}; ${t.stepsPerEpoch.toLocaleString('en-US')} steps an epoch), ` +
-        `${significant(t.flopsPerToken / 1e9, 3)} GFLOP per token; speed ${speed}.`,
+      l10n.t('Time ~{0} for {1} steps ({2}; {3} steps an epoch), {4} GFLOP per token; speed {5}.', formatDuration(pf.run.seconds), pf.run.steps.toLocaleString('en-US'), pf.run.basis, t.stepsPerEpoch.toLocaleString('en-US'), significant(t.flopsPerToken / 1e9, 3), speed),
       '',
     );
   }
-  for (const s of pf.suggestions.slice(0, 4)) out.push(`- with ${s.label}: ~${formatBytes(s.estimate.total)}`);
+  for (const s of pf.suggestions.slice(0, 4)) out.push(l10n.t('- with {0}: ~{1}', s.label, formatBytes(s.estimate.total)));
   return out.join('\n') + '\n';
 }

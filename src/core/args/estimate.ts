@@ -9,6 +9,7 @@
 // term adds the bf16 copy of the linears and the lm_head (fp32 master weights stay).
 import { layerLinears, layerModules, loraParameterCount, loraTargetsFor, parameterCount, type ModelSpec } from '../model/spec';
 import type { ResolvedArgs } from './fields';
+import * as l10n from '@vscode/l10n';
 
 export interface MemoryPart {
   name: 'weights' | 'weight file (while loading)' | 'adapters' | 'gradients' | 'optimizer states' | 'activations' | 'logits' | 'workspace' | 'data' | 'runtime';
@@ -241,7 +242,7 @@ export function throughputFromRun(tokensPerSecond: readonly number[], flopsPerTo
 
 /** A conservative guess before anything was measured: ~8 GFLOP/s per core with AVX2/FMA fp32. */
 export function assumedCpuThroughput(cores: number, avx2: boolean): Throughput {
-  return { flopsPerSecond: Math.max(1, cores) * (avx2 ? 8e9 : 2e9), source: `assumed for ${cores} CPU cores (nothing measured on this machine yet)`, kind: 'assumed' };
+  return { flopsPerSecond: Math.max(1, cores) * (avx2 ? 8e9 : 2e9), source: l10n.t('assumed for {0} CPU cores (nothing measured on this machine yet)', cores), kind: 'assumed' };
 }
 
 export interface TimeEstimate {

@@ -3,6 +3,7 @@
 // This table maps each of them onto Tuner's key and value, so an old file is one quick fix
 // away from a valid one instead of a wall of "unknown key" errors.
 import type { ArgsFieldName } from './fields';
+import * as l10n from '@vscode/l10n';
 
 export interface LmtunerKey {
   /** Tuner's key, or null when the setting has no Tuner counterpart (the fix removes it). */
@@ -66,14 +67,14 @@ export const LMTUNER_KEYS: Readonly<Record<string, LmtunerKey>> = {
   'batch size': { to: 'batch_size', convert: toInteger },
   'max length': { to: 'max_length', convert: toInteger },
   'gpu number': { to: 'gpus', convert: toInteger },
-  'gpu memory': { to: null, note: 'Tuner measures the memory of this machine itself and checks the plan against it' },
+  'gpu memory': { to: null, get note() { return l10n.t('Tuner measures the memory of this machine itself and checks the plan against it'); } },
   quantization: { to: 'quantization', convert: toQuantization },
-  'train this machine': { to: null, note: 'Tuner always trains on this machine; the run plan it writes can be copied to another one' },
+  'train this machine': { to: null, get note() { return l10n.t('Tuner always trains on this machine; the run plan it writes can be copied to another one'); } },
   'save interval': { to: 'save_interval', convert: toInteger },
   'save path': { to: 'output_dir', convert: (v) => (typeof v === 'string' ? v : undefined) },
   'gradient accumulation': { to: 'gradient_accumulation', convert: toInteger },
   'rope scaling': { to: 'rope_scaling', convert: toRopeScaling },
-  'train continue': { to: null, note: 'resuming is set by resume_from (a checkpoint folder)' },
+  'train continue': { to: null, get note() { return l10n.t('resuming is set by resume_from (a checkpoint folder)'); } },
   load: { to: 'resume_from', convert: toResume },
 };
 

@@ -7,8 +7,10 @@ import type { Fix, Problem, Range } from '../dataset/problem';
 import { resolveModelDir } from '../model/discover';
 import { loraModuleNames, loraTargetsFor, readModelSpec, TRAINABLE_ARCHITECTURES, type ModelSpec } from '../model/spec';
 import { estimateMemory, estimateTime, formatBytes, formatDuration, type MemoryEstimate, type Throughput, type TimeEstimate } from './estimate';
+import { memoryPartLabel } from './estimate-markdown';
 import { resolveArgs, type Args, type ResolvedArgs } from './fields';
 import type { ArgsCheck } from './validate';
+import * as l10n from '@vscode/l10n';
 
 export const PREFLIGHT_CODES = { doesNotFit: 'ARG301', estimate: 'ARG302', model: 'ARG303', data: 'ARG304', tight: 'ARG305' } as const;
 
@@ -56,7 +58,7 @@ export function runTime(a: ResolvedArgs, t: TimeEstimate): RunTime {
     const perStep = t.stepsPerEpoch > 0 ? t.secondsPerEpoch / t.stepsPerEpoch : 0;
     return { steps: a.max_steps, seconds: perStep * a.max_steps, basis: 'max_steps' };
   }
-  return { steps: Math.round(t.stepsPerEpoch * a.epochs), seconds: t.secondsPerEpoch * a.epochs, basis: `${a.epochs} epoch${a.epochs === 1 ? '' : 's'}` };
+  return { steps: Math.round(t.stepsPerEpoch * a.epochs), seconds: t.secondsPerEpoch * a.epochs, basis: a.epochs === 1 ? l10n.t('1 epoch') : l10n.t('{0} epochs', a.epochs) };
 }
 
 function weightFileBytes(dir: string): number | undefined {
@@ -107,25 +109,25 @@ function datasetSize(a: ResolvedArgs, argsDir: string): { documents: number; tok
   const report = path.resolve(argsDir, a.output_dir, 'data', 'prep-report.json');
   try {
     const r = JSON.parse(fs.readFileSync(report, 'utf8')) as { trainDocuments: number; tokens: number; dataFile: string };
-    if (r.dataFile === path.resolve(argsDir, a.data)) return { documents: r.trainDocuments, tokens: r.tokens, source: 'prep report' };
+    if (r.dataFile === path.resolve(argsDir, a.data)) return { documents: r.trainDocuments, tokens: r.tokens, source: l10n.t('prep report') };
   } catch {
     // not prepared yet: count lines
   }
   try {
     const records = countRecords(path.resolve(argsDir, a.data));
-    return { documents: Math.round(records * (1 - (a.eval_data ? 0 : a.eval_split))), source: 'record count' };
+    return { documents: Math.round(records * (1 - (a.eval_data ? 0 : a.eval_split))), source: l10n.t('record count') };
   } catch {
     return undefined;
   }
 }
 
 const CANDIDATES: { label: string; when: (a: ResolvedArgs, m: MachineInfo) => boolean; changes: (a: ResolvedArgs) => Partial<Args> }[] = [
-  { label: 'method "lora"', when: (a) => a.method === 'full' || a.method === 'lomo', changes: () => ({ method: 'lora' }) },
-  { label: 'half the batch, twice the accumulation', when: (a) => a.batch_size > 1, changes: (a) => ({ batch_size: Math.max(1, Math.floor(a.batch_size / 2)), gradient_accumulation: a.gradient_accumulation * 2 }) },
+  { get label() { return l10n.t('method "lora"'); }, when: (a) => a.method === 'full' || a.method === 'lomo', changes: () => ({ method: 'lora' }) },
+  { get label() { return l10n.t('half the batch, twice the accumulation'); }, when: (a) => a.batch_size > 1, changes: (a) => ({ batch_size: Math.max(1, Math.floor(a.batch_size / 2)), gradient_accumulation: a.gradient_accumulation * 2 }) },
   { label: 'batch_size 1', when: (a) => a.batch_size > 2, changes: (a) => ({ batch_size: 1, gradient_accumulation: a.gradient_accumulation * a.batch_size }) },
-  { label: 'half the max_length', when: (a) => a.max_length >= 256, changes: (a) => ({ max_length: Math.floor(a.max_length / 2) }) },
+  { get label() { return l10n.t('half the max_length'); }, when: (a) => a.max_length >= 256, changes: (a) => ({ max_length: Math.floor(a.max_length / 2) }) },
   // The trainer's 4-bit base runs on CUDA only: a machine without a GPU is not offered it.
-  { label: 'method "qlora" (4-bit base on the GPU)', when: (a, m) => a.method !== 'qlora' && (m.cudaGpus ?? 0) > 0, changes: () => ({ method: 'qlora', quantization: 'nf4' }) },
+  { get label() { return l10n.t('method "qlora" (4-bit base on the GPU)'); }, when: (a, m) => a.method !== 'qlora' && (m.cudaGpus ?? 0) > 0, changes: () => ({ method: 'qlora', quantization: 'nf4' }) },
 ];
 
 export function computePreflight(args: Args, argsFile: string, machine: MachineInfo): Preflight {
@@ -172,7 +174,7 @@ export function preflightProblems(check: ArgsCheck, argsFile: string, machine: M
   }
   const problems: Problem[] = [];
   if (!(TRAINABLE_ARCHITECTURES as readonly string[]).includes(pf.spec.architecture)) {
-    problems.push({ range: check.locations.get('model')!.value, severity: 'warning', code: PREFLIGHT_CODES.model, message: `${pf.spec.architecture} cannot be trained by Tuner's engine yet (it trains ${TRAINABLE_ARCHITECTURES.join(', ')}); the estimate below assumes the same shapes.` });
+    problems.push({ range: check.locations.get('model')!.value, severity: 'warning', code: PREFLIGHT_CODES.model, message: l10n.t('{0} cannot be trained by Tuner\'s engine yet (it trains {1}); the estimate below assumes the same shapes.', pf.spec.architecture, TRAINABLE_ARCHITECTURES.join(', ')) });
   }
   const adapters = value.method === 'lora' || value.method === 'qlora' || value.method === undefined;
   const targets = Array.isArray(value.lora_target_modules) ? (value.lora_target_modules as unknown[]).filter((t): t is string => typeof t === 'string') : [];
@@ -181,28 +183,28 @@ export function preflightProblems(check: ArgsCheck, argsFile: string, machine: M
   if (adapters && foreign.length > 0) {
     const suggestion = loraTargetsFor(pf.spec, targets);
     problems.push({ range: check.locations.get('lora_target_modules')?.value ?? at('lora_target_modules'), severity: 'error', code: PREFLIGHT_CODES.model,
-      message: `${pf.spec.architecture} has no ${foreign.join(', ')}: its layers' linears are ${own.join(', ')}${suggestion.length ? `; the same projections here are ${suggestion.join(', ')}` : ''}.` });
+      message: l10n.t('{0} has no {1}: its layers\' linears are {2}{3}.', pf.spec.architecture, foreign.join(', '), own.join(', '), suggestion.length ? l10n.t('; the same projections here are {0}', suggestion.join(', ')) : '') });
   }
   if (pf.documents === undefined) {
-    problems.push({ range: check.locations.get('data')!.value, severity: 'error', code: PREFLIGHT_CODES.data, message: `the data file ${path.resolve(path.dirname(argsFile), String(value.data))} cannot be read: check the path (relative to ARGS.json).` });
+    problems.push({ range: check.locations.get('data')!.value, severity: 'error', code: PREFLIGHT_CODES.data, message: l10n.t('the data file {0} cannot be read: check the path (relative to ARGS.json).', path.resolve(path.dirname(argsFile), String(value.data))) });
   }
   const need = pf.memory.total;
   const free = machine.freeMemoryBytes;
-  const parts = pf.memory.parts.filter((p) => p.bytes > 0).map((p) => `${p.name} ${formatBytes(p.bytes)}`).join(', ');
-  const time = pf.time && pf.run ? `; ~${formatDuration(pf.run.seconds)} for ${pf.run.steps} steps (${pf.run.basis}; ${pf.documents} records by ${pf.dataSource}; speed ${pf.time.throughput.source})` : '';
+  const parts = pf.memory.parts.filter((p) => p.bytes > 0).map((p) => `${memoryPartLabel(p.name)} ${formatBytes(p.bytes)}`).join(', ');
+  const time = pf.time && pf.run ? l10n.t('; ~{0} for {1} steps ({2}; {3} records by {4}; speed {5})', formatDuration(pf.run.seconds), pf.run.steps, pf.run.basis, String(pf.documents), String(pf.dataSource), pf.time.throughput.source) : '';
   if (need > free) {
     const fits = pf.suggestions.filter((s) => s.estimate.total <= free * 0.9);
-    const hint = fits.length ? `: ${fits[0].label} needs ~${formatBytes(fits[0].estimate.total)}` : '; no single change makes it fit: use a smaller model';
+    const hint = fits.length ? `: ${fits[0].label} needs ~${formatBytes(fits[0].estimate.total)}` : l10n.t('; no single change makes it fit: use a smaller model');
     problems.push({
       range: at('model'), severity: 'error', code: PREFLIGHT_CODES.doesNotFit,
-      message: `needs ~${formatBytes(need)}, this machine has ${formatBytes(free)} free${hint}. (${parts})`,
+      message: l10n.t('needs ~{0}, this machine has {1} free{2}. ({3})', formatBytes(need), formatBytes(free), hint, parts),
       fixes: fits.map((s, i) => suggestionFix(s, check, i === 0)),
     });
   } else {
     const tight = need > free * 0.8;
     problems.push({
       range: at('model'), severity: tight ? 'warning' : 'info', code: tight ? PREFLIGHT_CODES.tight : PREFLIGHT_CODES.estimate,
-      message: `needs ~${formatBytes(need)} of ${formatBytes(free)} free${tight ? ' (tight: close other programs or use a fix)' : ''}${time}. (${parts})`,
+      message: l10n.t('needs ~{0} of {1} free{2}{3}. ({4})', formatBytes(need), formatBytes(free), tight ? l10n.t(' (tight: close other programs or use a fix)') : '', time, parts),
       fixes: tight ? pf.suggestions.filter((s) => s.estimate.total < need * 0.8).slice(0, 3).map((s, i) => suggestionFix(s, check, i === 0)) : undefined,
     });
   }

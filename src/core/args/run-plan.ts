@@ -3,6 +3,7 @@
 // silently changed.
 import { PLAN_VERSION, type RunPlan } from '../engine/plan';
 import type { ArgsFieldName, ResolvedArgs } from './fields';
+import * as l10n from '@vscode/l10n';
 
 export class UnsupportedArgsError extends Error {
   constructor(
@@ -53,16 +54,16 @@ export function argsToRunPlan(args: ResolvedArgs, paths: RunPaths): RunPlan {
   // load_in_8bit + prepare_model_for_kbit_training); qlora without a quantization means nf4.
   const quantized = args.method === 'qlora' || (args.method === 'lora' && args.quantization !== 'none');
   if ((args.method === 'full' || args.method === 'lomo') && args.quantization !== 'none') {
-    throw new UnsupportedArgsError(`method "${args.method}" updates every weight, which the trainer keeps in fp32: set "quantization" to "none", or use method "qlora" for a quantized base.`, 'quantization');
+    throw new UnsupportedArgsError(l10n.t('method "{0}" updates every weight, which the trainer keeps in fp32: set "quantization" to "none", or use method "qlora" for a quantized base.', args.method), 'quantization');
   }
   if (args.method === 'lomo' && args.gradient_accumulation !== 1) {
-    throw new UnsupportedArgsError('method "lomo" updates every weight during backward, so there is no gradient to accumulate: set "gradient_accumulation" to 1 (raise batch_size instead).', 'gradient_accumulation');
+    throw new UnsupportedArgsError(l10n.t('method "lomo" updates every weight during backward, so there is no gradient to accumulate: set "gradient_accumulation" to 1 (raise batch_size instead).'), 'gradient_accumulation');
   }
   if (args.method === 'lomo' && args.optimizer !== 'sgd') {
-    throw new UnsupportedArgsError(`method "lomo" fuses a plain SGD step into backward and keeps no optimizer state: set "optimizer" to "sgd" (not "${args.optimizer}"), or use method "full".`, 'optimizer');
+    throw new UnsupportedArgsError(l10n.t('method "lomo" fuses a plain SGD step into backward and keeps no optimizer state: set "optimizer" to "sgd" (not "{0}"), or use method "full".', args.optimizer), 'optimizer');
   }
   if (args.stage === 'dpo' && args.packing) {
-    throw new UnsupportedArgsError('stage "dpo" scores each answer as a sequence of its own, so records cannot be packed together: set "packing" to false.', 'packing');
+    throw new UnsupportedArgsError(l10n.t('stage "dpo" scores each answer as a sequence of its own, so records cannot be packed together: set "packing" to false.'), 'packing');
   }
   const plan: RunPlan = {
     version: PLAN_VERSION,
@@ -85,7 +86,7 @@ export function argsToRunPlan(args: ResolvedArgs, paths: RunPaths): RunPlan {
   else plan.epochs = args.epochs;
   if (quantized) plan.base_quant = BASE_QUANT[args.quantization === 'none' ? 'nf4' : args.quantization];
   if (args.optimizer === 'sgd' && args.method !== 'lomo') {
-    if (args.nesterov && args.momentum <= 0) throw new UnsupportedArgsError('"nesterov" needs "momentum" above 0 (e.g. 0.9).', 'nesterov');
+    if (args.nesterov && args.momentum <= 0) throw new UnsupportedArgsError(l10n.t('"nesterov" needs "momentum" above 0 (e.g. 0.9).'), 'nesterov');
     plan.optimizer.momentum = args.momentum;
     if (args.nesterov) plan.optimizer.nesterov = true;
   }
@@ -93,7 +94,7 @@ export function argsToRunPlan(args: ResolvedArgs, paths: RunPaths): RunPlan {
   const rope = ropeScalingPlan(args);
   if (rope) plan.rope_scaling = rope;
   if (args.precision === 'fp16') {
-    throw new UnsupportedArgsError('precision "fp16" is for GPUs without bf16; the CPU engine computes in "bf16" (bf16 matmuls, fp32 master weights; fastest on CPUs with AVX512_BF16) or "fp32".', 'precision');
+    throw new UnsupportedArgsError(l10n.t('precision "fp16" is for GPUs without bf16; the CPU engine computes in "bf16" (bf16 matmuls, fp32 master weights; fastest on CPUs with AVX512_BF16) or "fp32".'), 'precision');
   }
   if (args.precision === 'bf16') plan.precision = 'bf16';
   if (args.stage === 'dpo') {

@@ -2,6 +2,7 @@
 // function's output (scripts/gen-args-schema.mjs writes it; a unit test checks the file is
 // current), so VS Code's completion and validation and our own validator never disagree.
 import { ARGS_FIELD_NAMES, fieldDef, type FieldDef } from './fields';
+import * as l10n from '@vscode/l10n';
 
 export const ARGS_SCHEMA_ID = 'https://tuner.invalid/schemas/args.schema.json';
 
@@ -52,8 +53,8 @@ export function argsJsonSchema(): Record<string, unknown> {
   return {
     $schema: 'http://json-schema.org/draft-07/schema#',
     $id: ARGS_SCHEMA_ID,
-    title: 'Tuner ARGS.json',
-    description: 'One fine-tuning run: model, data, method and hyper-parameters. See docs/args.md.',
+    title: l10n.t('Tuner ARGS.json'),
+    description: l10n.t('One fine-tuning run: model, data, method and hyper-parameters. See docs/args.md.'),
     type: 'object',
     properties,
     required,

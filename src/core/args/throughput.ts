@@ -9,6 +9,7 @@ import { readModelSpec, type ModelSpec } from '../model/spec';
 import { formatRate } from '../units';
 import { throughputFromRun, trainingFlopsPerToken, type Throughput } from './estimate';
 import { resolveArgs } from './fields';
+import * as l10n from '@vscode/l10n';
 
 /** The fields of config.json that decide a model's work per token, as one key (caches of speeds per shape use it too). */
 export function modelShapeKey(s: ModelSpec): string {
@@ -49,7 +50,7 @@ function runSpeed(runsDir: string, id: string): RunSpeed | undefined {
       gradient_checkpointing: plan.gradient_checkpointing === true,
       ...(plan.lora ? { lora_rank: plan.lora.rank, lora_target_modules: plan.lora.target_modules } : {}),
     });
-    const throughput = throughputFromRun(speeds, trainingFlopsPerToken(spec, args), (tps) => `from run ${id}: ${formatRate(tps)}`);
+    const throughput = throughputFromRun(speeds, trainingFlopsPerToken(spec, args), (tps) => l10n.t('from run {0}: {1}', id, formatRate(tps)));
     return throughput && { id, spec, throughput };
   } catch {
     // an incomplete or foreign run folder

@@ -6,6 +6,7 @@ import type { Fix, Problem, Range, Severity, TextEdit } from '../dataset/problem
 import { ARGS_FIELD_NAMES, fieldDef, isArgsFieldName, type Args, type ArgsFieldName, type FieldDef } from './fields';
 import { lmtunerKey, LMTUNER_KEYS, toBoolean, toNumber } from './lmtuner';
 import { looksLikeSecret, SECRET_KEYS } from './secrets';
+import * as l10n from '@vscode/l10n';
 
 export const ARGS_CODES = {
   invalidJson: 'ARG001',
@@ -55,21 +56,21 @@ export class LineIndex {
 
 function describe(v: unknown): string {
   if (v === null) return 'null';
-  if (Array.isArray(v)) return 'an array';
-  if (typeof v === 'string') return `the string ${JSON.stringify(v.length > 40 ? v.slice(0, 40) + '…' : v)}`;
-  if (typeof v === 'object') return 'an object';
+  if (Array.isArray(v)) return l10n.t('an array');
+  if (typeof v === 'string') return l10n.t('the string {0}', String(JSON.stringify(v.length > 40 ? v.slice(0, 40) + '…' : v)));
+  if (typeof v === 'object') return l10n.t('an object');
   return `${typeof v} ${JSON.stringify(v)}`;
 }
 
 function expected(def: FieldDef): string {
   switch (def.kind) {
     case 'string': return 'a string';
-    case 'boolean': return 'true or false';
+    case 'boolean': return l10n.t('true or false');
     case 'number': return 'a number';
-    case 'integer': return 'a whole number';
-    case 'enum': return `one of ${def.values.map((v) => JSON.stringify(v)).join(', ')}`;
-    case 'enum-array': return `a list of ${def.values.map((v) => JSON.stringify(v)).join(', ')}`;
-    case 'string-array': return `a list of ${def.minItems ?? 0} to ${def.maxItems ?? 'any number of'} non-empty strings`;
+    case 'integer': return l10n.t('a whole number');
+    case 'enum': return l10n.t('one of {0}', def.values.map((v) => JSON.stringify(v)).join(', '));
+    case 'enum-array': return l10n.t('a list of {0}', def.values.map((v) => JSON.stringify(v)).join(', '));
+    case 'string-array': return l10n.t('a list of {0} to {1} non-empty strings', def.minItems ?? 0, def.maxItems ?? l10n.t('any number of'));
   }
 }
 
@@ -115,9 +116,9 @@ function typeOk(def: FieldDef, v: unknown): boolean {
 
 function rangeProblem(def: FieldDef, v: number): string | undefined {
   if (def.kind !== 'number' && def.kind !== 'integer') return undefined;
-  if (def.minimum !== undefined && v < def.minimum) return `at least ${def.minimum}`;
-  if (def.maximum !== undefined && v > def.maximum) return `at most ${def.maximum}`;
-  if (def.kind === 'number' && def.exclusiveMinimum !== undefined && v <= def.exclusiveMinimum) return `greater than ${def.exclusiveMinimum}`;
+  if (def.minimum !== undefined && v < def.minimum) return l10n.t('at least {0}', def.minimum);
+  if (def.maximum !== undefined && v > def.maximum) return l10n.t('at most {0}', def.maximum);
+  if (def.kind === 'number' && def.exclusiveMinimum !== undefined && v <= def.exclusiveMinimum) return l10n.t('greater than {0}', def.exclusiveMinimum);
   return undefined;
 }
 
@@ -155,10 +156,10 @@ export function validateArgsText(text: string): ArgsCheck {
   const errors: ParseError[] = [];
   const root = parseTree(text, errors, { allowTrailingComma: false, disallowComments: false });
   for (const e of errors) {
-    add(lines.range(e.offset, Math.max(1, e.length)), 'error', ARGS_CODES.invalidJson, `ARGS.json is not valid JSON: ${printParseErrorCode(e.error)} here. Fix the syntax; VS Code's JSON support marks the spot as well.`);
+    add(lines.range(e.offset, Math.max(1, e.length)), 'error', ARGS_CODES.invalidJson, l10n.t('ARGS.json is not valid JSON: {0} here. Fix the syntax; VS Code\'s JSON support marks the spot as well.', printParseErrorCode(e.error)));
   }
   if (!root || root.type !== 'object') {
-    if (errors.length === 0) add(lines.range(root?.offset ?? 0, root?.length ?? 0), 'error', ARGS_CODES.notObject, 'ARGS.json must be one JSON object, e.g. {"model": "./my-model", "data": "./train.jsonl"}.');
+    if (errors.length === 0) add(lines.range(root?.offset ?? 0, root?.length ?? 0), 'error', ARGS_CODES.notObject, l10n.t('ARGS.json must be one JSON object, e.g. {"model": "./my-model", "data": "./train.jsonl"}.'));
     return { value: undefined, args: undefined, problems, locations };
   }
 
@@ -188,13 +189,13 @@ export function validateArgsText(text: string): ArgsCheck {
     const keyRange = lines.range(k.offset, k.length);
     const valueRange = lines.range(v.offset, v.length);
     if (locations.has(key)) {
-      add(keyRange, 'error', ARGS_CODES.duplicate, `"${key}" appears twice in ARGS.json; only the last one would count. Remove one of them.`, [{ title: `Remove this "${key}"`, edits: [removeEdit(p)], preferred: true }]);
+      add(keyRange, 'error', ARGS_CODES.duplicate, l10n.t('"{0}" appears twice in ARGS.json; only the last one would count. Remove one of them.', key), [{ title: l10n.t('Remove this "{0}"', key), edits: [removeEdit(p)], preferred: true }]);
     }
     locations.set(key, { key: keyRange, value: valueRange, property: lines.range(p.offset, p.length) });
     value[key] = val;
 
     if (SECRET_KEYS.has(key.toLowerCase()) || (typeof val === 'string' && looksLikeSecret(val) && key !== 'chat_template')) {
-      add(valueRange, 'error', ARGS_CODES.secret, `"${key}" holds what looks like an API key or token. Secrets never go in ARGS.json (it is shared and committed): remove it; Tuner keeps keys such as the Weights & Biases key in VS Code's secret storage.`, [{ title: `Remove "${key}" from ARGS.json`, edits: [removeEdit(p)], preferred: true }]);
+      add(valueRange, 'error', ARGS_CODES.secret, l10n.t('"{0}" holds what looks like an API key or token. Secrets never go in ARGS.json (it is shared and committed): remove it; Tuner keeps keys such as the Weights & Biases key in VS Code\'s secret storage.', key), [{ title: l10n.t('Remove "{0}" from ARGS.json', key), edits: [removeEdit(p)], preferred: true }]);
       continue;
     }
     if (!isArgsFieldName(key)) {
@@ -203,21 +204,21 @@ export function validateArgsText(text: string): ArgsCheck {
         if (old.to === null) {
           const edit = removeEdit(p);
           lmtunerFixEdits.push(edit);
-          add(keyRange, 'warning', ARGS_CODES.lmtunerKey, `"${key}" is an LMTuner setting with no Tuner counterpart (${old.note}). Remove it.`, [{ title: `Remove "${key}"`, edits: [edit], preferred: true }]);
+          add(keyRange, 'warning', ARGS_CODES.lmtunerKey, l10n.t('"{0}" is an LMTuner setting with no Tuner counterpart ({1}). Remove it.', key, String(old.note)), [{ title: `Remove "${key}"`, edits: [edit], preferred: true }]);
         } else {
           const converted = old.convert ? old.convert(val) : val;
           const newValue = converted === undefined ? val : converted;
           const edit = present.has(old.to) ? removeEdit(p) : propertyEdit(p, old.to, newValue);
           lmtunerFixEdits.push(edit);
-          const what = present.has(old.to) ? `; "${old.to}" is already set, so the fix removes this one` : converted !== undefined && JSON.stringify(converted) !== JSON.stringify(val) ? ` with the value ${JSON.stringify(converted)}` : '';
-          add(keyRange, 'warning', ARGS_CODES.lmtunerKey, `"${key}" is the LMTuner name of "${old.to}": rename it to "${old.to}"${what}.`, [{ title: `Rename "${key}" to "${old.to}"`, edits: [edit], preferred: true }]);
+          const what = present.has(old.to) ? l10n.t('; "{0}" is already set, so the fix removes this one', old.to) : converted !== undefined && JSON.stringify(converted) !== JSON.stringify(val) ? l10n.t(' with the value {0}', String(JSON.stringify(converted))) : '';
+          add(keyRange, 'warning', ARGS_CODES.lmtunerKey, l10n.t('"{0}" is the LMTuner name of "{1}": rename it to "{2}"{3}.', key, old.to, old.to, what), [{ title: l10n.t('Rename "{0}" to "{1}"', key, old.to), edits: [edit], preferred: true }]);
         }
         continue;
       }
       const near = closestField(key);
-      const fixes: Fix[] = near && !present.has(near) ? [{ title: `Rename to "${near}"`, edits: [{ range: keyRange, newText: JSON.stringify(near) }], preferred: true }] : [];
+      const fixes: Fix[] = near && !present.has(near) ? [{ title: l10n.t('Rename to "{0}"', near), edits: [{ range: keyRange, newText: JSON.stringify(near) }], preferred: true }] : [];
       fixes.push({ title: `Remove "${key}"`, edits: [removeEdit(p)] });
-      add(keyRange, 'error', ARGS_CODES.unknownKey, `Unknown key "${key}" in ARGS.json${near ? `: did you mean "${near}"?` : '; see docs/args.md for the keys Tuner reads.'}`, fixes);
+      add(keyRange, 'error', ARGS_CODES.unknownKey, l10n.t('Unknown key "{0}" in ARGS.json{1}', key, near ? l10n.t(': did you mean "{0}"?', near) : l10n.t('; see docs/args.md for the keys Tuner reads.')), fixes);
       continue;
     }
     checkValue(key, fieldDef(key), val, valueRange, add);
@@ -227,13 +228,13 @@ export function validateArgsText(text: string): ArgsCheck {
     if (fieldDef(name).required && !present.has(name)) {
       const lmt = Object.entries(LMTUNER_KEYS).some(([, m]) => m.to === name && props.some((p) => lmtunerKey(String(p.children[0].value))?.to === name));
       if (lmt) continue;
-      add(lines.range(root.offset, 1), 'error', ARGS_CODES.missing, `ARGS.json needs "${name}": ${fieldDef(name).description}`);
+      add(lines.range(root.offset, 1), 'error', ARGS_CODES.missing, l10n.t('ARGS.json needs "{0}": {1}', name, fieldDef(name).description));
     }
   }
   checkCombinations(value, locations, add, lines.range(root.offset, 1));
   if (lmtunerFixEdits.length > 1) {
     for (const p of problems) {
-      if (p.code === ARGS_CODES.lmtunerKey) p.fixes?.push({ title: 'Convert every LMTuner key to Tuner\'s names', edits: lmtunerFixEdits });
+      if (p.code === ARGS_CODES.lmtunerKey) p.fixes?.push({ title: l10n.t('Convert every LMTuner key to Tuner\'s names'), edits: lmtunerFixEdits });
     }
   }
   const hasError = problems.some((p) => p.severity === 'error');
@@ -257,55 +258,55 @@ type Add = (r: Range, severity: Severity, code: string, message: string, fixes?:
 function checkValue(key: ArgsFieldName, def: FieldDef, val: unknown, r: Range, add: Add): void {
   if (!typeOk(def, val)) {
     const fixed = coerce(def, val) ?? (lmtunerKey(key)?.convert?.(val));
-    const fixes: Fix[] = fixed !== undefined && typeOk(def, fixed) ? [{ title: `Change to ${JSON.stringify(fixed)}`, edits: [{ range: r, newText: JSON.stringify(fixed) }], preferred: true }] : [];
+    const fixes: Fix[] = fixed !== undefined && typeOk(def, fixed) ? [{ title: l10n.t('Change to {0}', String(JSON.stringify(fixed))), edits: [{ range: r, newText: JSON.stringify(fixed) }], preferred: true }] : [];
     const code = def.kind === 'enum' && typeof val === 'string' ? ARGS_CODES.notAllowed : ARGS_CODES.wrongType;
-    add(r, 'error', code, `"${key}" must be ${expected(def)}${def.nullable ? ' or null' : ''}, not ${describe(val)}${fixes.length ? `: use ${JSON.stringify(fixed)}` : ''}.`, fixes);
+    add(r, 'error', code, l10n.t('"{0}" must be {1}{2}, not {3}{4}.', key, expected(def), def.nullable ? l10n.t(' or null') : '', describe(val), fixes.length ? `: use ${JSON.stringify(fixed)}` : ''), fixes);
     return;
   }
   if (typeof val === 'number') {
     const bound = rangeProblem(def, val);
-    if (bound) add(r, 'error', ARGS_CODES.outOfRange, `"${key}" must be ${bound}, not ${val}.`);
+    if (bound) add(r, 'error', ARGS_CODES.outOfRange, l10n.t('"{0}" must be {1}, not {2}.', key, bound, val));
   }
 }
 
 function checkCombinations(v: Record<string, unknown>, loc: ArgsCheck['locations'], add: Add, top: Range): void {
   const at = (k: string) => loc.get(k)?.key ?? top;
   if (v.epochs !== undefined && v.max_steps !== undefined) {
-    add(at('max_steps'), 'error', ARGS_CODES.conflict, 'Set either "epochs" or "max_steps", not both: max_steps decides when training stops, so remove "epochs".');
+    add(at('max_steps'), 'error', ARGS_CODES.conflict, l10n.t('Set either "epochs" or "max_steps", not both: max_steps decides when training stops, so remove "epochs".'));
   }
   const method = v.method ?? 'lora';
   if (method === 'qlora' && v.quantization !== undefined && v.quantization !== 'int4' && v.quantization !== 'nf4' && v.quantization !== 'int8') {
-    add(loc.get('quantization')?.value ?? top, 'error', ARGS_CODES.conflict, `method "qlora" trains adapters on a quantized base: "quantization" must be "nf4", "int8" or "int4", not ${JSON.stringify(v.quantization)}.`, loc.get('quantization') ? [{ title: 'Use "nf4"', edits: [{ range: loc.get('quantization')!.value, newText: '"nf4"' }], preferred: true }] : undefined);
+    add(loc.get('quantization')?.value ?? top, 'error', ARGS_CODES.conflict, l10n.t('method "qlora" trains adapters on a quantized base: "quantization" must be "nf4", "int8" or "int4", not {0}.', String(JSON.stringify(v.quantization))), loc.get('quantization') ? [{ title: l10n.t('Use "nf4"'), edits: [{ range: loc.get('quantization')!.value, newText: '"nf4"' }], preferred: true }] : undefined);
   }
   if ((method === 'full' || method === 'lomo') && typeof v.quantization === 'string' && v.quantization !== 'none') {
-    add(loc.get('quantization')?.value ?? top, 'error', ARGS_CODES.conflict, `method "${method}" updates every weight, which cannot be stored quantized: set "quantization" to "none" or use method "qlora".`);
+    add(loc.get('quantization')?.value ?? top, 'error', ARGS_CODES.conflict, l10n.t('method "{0}" updates every weight, which cannot be stored quantized: set "quantization" to "none" or use method "qlora".', method));
   }
   if (method === 'lomo' && typeof v.gradient_accumulation === 'number' && v.gradient_accumulation > 1) {
     const r = loc.get('gradient_accumulation')?.value;
-    add(r ?? top, 'error', ARGS_CODES.conflict, 'method "lomo" updates every weight during backward, so there is no gradient to accumulate: set "gradient_accumulation" to 1 (raise "batch_size" instead).', r ? [{ title: 'Set gradient_accumulation to 1', edits: [{ range: r, newText: '1' }], preferred: true }] : undefined);
+    add(r ?? top, 'error', ARGS_CODES.conflict, l10n.t('method "lomo" updates every weight during backward, so there is no gradient to accumulate: set "gradient_accumulation" to 1 (raise "batch_size" instead).'), r ? [{ title: l10n.t('Set gradient_accumulation to 1'), edits: [{ range: r, newText: '1' }], preferred: true }] : undefined);
   }
   if (method === 'full' || method === 'lomo') {
     for (const k of ['lora_rank', 'lora_alpha', 'lora_dropout', 'lora_target_modules']) {
-      if (v[k] !== undefined) add(at(k), 'warning', ARGS_CODES.ignored, `"${k}" is ignored with method "${method}" (no adapters): remove it or use method "lora".`);
+      if (v[k] !== undefined) add(at(k), 'warning', ARGS_CODES.ignored, l10n.t('"{0}" is ignored with method "{1}" (no adapters): remove it or use method "lora".', k, method));
     }
   }
   if (v.eval_data !== undefined && typeof v.eval_split === 'number' && v.eval_split > 0) {
-    add(at('eval_split'), 'warning', ARGS_CODES.ignored, '"eval_split" is ignored because "eval_data" is given.');
+    add(at('eval_split'), 'warning', ARGS_CODES.ignored, l10n.t('"eval_split" is ignored because "eval_data" is given.'));
   }
   if (v.stage === 'dpo' && v.packing === true) {
-    add(at('packing'), 'error', ARGS_CODES.conflict, '"packing" joins records into one sequence, but stage "dpo" scores each answer as a sequence of its own: set "packing" to false.');
+    add(at('packing'), 'error', ARGS_CODES.conflict, l10n.t('"packing" joins records into one sequence, but stage "dpo" scores each answer as a sequence of its own: set "packing" to false.'));
   }
   if (v.pref_beta !== undefined && v.stage !== 'dpo') {
-    add(at('pref_beta'), 'warning', ARGS_CODES.ignored, '"pref_beta" is ignored unless "stage" is "dpo" (preference pairs): remove it or set "stage" to "dpo".');
+    add(at('pref_beta'), 'warning', ARGS_CODES.ignored, l10n.t('"pref_beta" is ignored unless "stage" is "dpo" (preference pairs): remove it or set "stage" to "dpo".'));
   }
   const sampling = typeof v.sample_interval === 'number' && v.sample_interval > 0;
   if (sampling && v.sample_prompts === undefined) {
-    add(at('sample_interval'), 'error', ARGS_CODES.conflict, '"sample_interval" is set but "sample_prompts" is not: list the prompts to answer, e.g. ["What is the capital of France?"], or set "sample_interval" to 0.');
+    add(at('sample_interval'), 'error', ARGS_CODES.conflict, l10n.t('"sample_interval" is set but "sample_prompts" is not: list the prompts to answer, e.g. ["What is the capital of France?"], or set "sample_interval" to 0.'));
   }
   if (!sampling && v.sample_prompts !== undefined) {
-    add(at('sample_prompts'), 'warning', ARGS_CODES.ignored, '"sample_prompts" is ignored while "sample_interval" is 0: set it to the steps between samples, e.g. 50.');
+    add(at('sample_prompts'), 'warning', ARGS_CODES.ignored, l10n.t('"sample_prompts" is ignored while "sample_interval" is 0: set it to the steps between samples, e.g. 50.'));
   }
   if (v.rope_scaling !== undefined && v.rope_scaling !== 'none' && v.rope_scaling !== 'xpos' && v.rope_scaling_factor === undefined) {
-    add(at('rope_scaling'), 'warning', ARGS_CODES.conflict, `"rope_scaling" is "${String(v.rope_scaling)}" but "rope_scaling_factor" is not set (1 = no extension): set it, e.g. 2 to double the context.`);
+    add(at('rope_scaling'), 'warning', ARGS_CODES.conflict, l10n.t('"rope_scaling" is "{0}" but "rope_scaling_factor" is not set (1 = no extension): set it, e.g. 2 to double the context.', String(v.rope_scaling)));
   }
 }
