@@ -7,6 +7,7 @@ import { ARGS_CODES, validateArgsText } from '../args/validate';
 import type { HardwareProfile } from '../hardware/types';
 import type { LocalModel } from './context';
 import type { DatasetShape, Estimator, PlanEstimate } from './estimator';
+import * as l10n from '@vscode/l10n';
 
 export interface CheckEnvironment {
   hardware: HardwareProfile;
@@ -28,7 +29,7 @@ export interface CheckedPlan {
 
 export function checkPlan(proposed: unknown, env: CheckEnvironment): CheckedPlan {
   if (typeof proposed !== 'object' || proposed === null || Array.isArray(proposed)) {
-    return { ok: false, problems: ['set_args takes one JSON object: the whole ARGS.json, e.g. {"model": "./models/x", "data": "./train.jsonl", "method": "lora"}.'] };
+    return { ok: false, problems: [l10n.t('set_args takes one JSON object: the whole ARGS.json, e.g. {"model": "./models/x", "data": "./train.jsonl", "method": "lora"}.')] };
   }
   const text = JSON.stringify(proposed, null, 2);
   const check = validateArgsText(text);
@@ -40,12 +41,12 @@ export function checkPlan(proposed: unknown, env: CheckEnvironment): CheckedPlan
   if (problems.length > 0 || !check.args) return { ok: false, problems };
   const args = check.args;
   const model = env.findModel(args.model);
-  if (!model) return { ok: false, args, problems: [`"model": ${JSON.stringify(args.model)} is not a model folder on this machine; call list_local_models and use one of its "ref" values.`] };
-  if (!env.dataExists(args.data)) return { ok: false, args, model, problems: [`"data": ${JSON.stringify(args.data)} does not exist next to ARGS.json; use a .jsonl file from the workspace.`] };
+  if (!model) return { ok: false, args, problems: [l10n.t('"model": {0} is not a model folder on this machine; call list_local_models and use one of its "ref" values.', String(JSON.stringify(args.model)))] };
+  if (!env.dataExists(args.data)) return { ok: false, args, model, problems: [l10n.t('"data": {0} does not exist next to ARGS.json; use a .jsonl file from the workspace.', String(JSON.stringify(args.data)))] };
   const estimate = env.estimator(resolveArgs(args), { model: model.spec, hardware: env.hardware, memoryLimitBytes: env.memoryLimitBytes, dataset: env.datasetShape?.(args.data) });
   if (!estimate.fits) {
     const gb = (n: number) => (n / 1024 ** 3).toFixed(1);
-    return { ok: false, args, model, estimate, problems: [`The plan needs about ${gb(estimate.memoryBytes)} GB on the ${estimate.device === 'cuda' ? 'GPU' : 'CPU host'} but only ${gb(estimate.budgetBytes)} GB is available (peak must stay under 90%). Use less memory: method "qlora" (quantization "nf4"), a smaller batch_size with more gradient_accumulation, gradient_checkpointing true, or a shorter max_length.`] };
+    return { ok: false, args, model, estimate, problems: [l10n.t('The plan needs about {0} GB on the {1} but only {2} GB is available (peak must stay under 90%). Use less memory: method "qlora" (quantization "nf4"), a smaller batch_size with more gradient_accumulation, gradient_checkpointing true, or a shorter max_length.', gb(estimate.memoryBytes), estimate.device === 'cuda' ? 'GPU' : l10n.t('CPU host'), gb(estimate.budgetBytes))] };
   }
   return { ok: true, args, model, estimate, problems: [] };
 }

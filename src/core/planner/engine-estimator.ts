@@ -10,6 +10,7 @@ import { modelShapeKey } from '../args/throughput';
 import type { HardwareProfile } from '../hardware/types';
 import type { ModelSpec } from '../model/spec';
 import { planDevice, planningEstimate, deviceBudget, type Estimator } from './estimator';
+import * as l10n from '@vscode/l10n';
 
 /** This machine's CPU training speed for a model shape. */
 export type CpuSpeed = (spec: ModelSpec, hardware: HardwareProfile) => Throughput;
@@ -50,7 +51,7 @@ export function engineEstimator(speed: CpuSpeed = assumedCpuSpeed): Estimator {
       optimizerSteps = args.max_steps ?? Math.max(1, Math.ceil(perEpoch * args.epochs));
       seconds = (t.secondsPerEpoch / perEpoch) * optimizerSteps;
     }
-    const notes = mem.loadPeak > mem.total - 1 ? ['Peak memory is reached while loading the weights.'] : [];
+    const notes = mem.loadPeak > mem.total - 1 ? [l10n.t('Peak memory is reached while loading the weights.')] : [];
     return { device, memoryBytes: mem.total, budgetBytes, fits: mem.total <= budgetBytes * 0.9, breakdown, seconds, optimizerSteps, notes, speed: throughput.source, speedKind: throughput.kind };
   };
 }

@@ -7,6 +7,7 @@ import { findModel, inspectDataset, listDatasets, listLocalModels, type DatasetI
 import type { Estimator } from './estimator';
 import { defaultEstimator, engineEstimator, type CpuSpeed } from './engine-estimator';
 import type { PlannerEnvironment } from './tools';
+import * as l10n from '@vscode/l10n';
 
 export interface EnvironmentOptions {
   /** Folder ARGS.json lives in; every relative path is relative to it. */
@@ -32,7 +33,7 @@ export function workspaceEnvironment(o: EnvironmentOptions): WorkspaceEnvironmen
   const resolve = (ref: string) => path.resolve(o.workspaceDir, ref);
   const inside = (ref: string) => {
     const file = resolve(ref);
-    if (path.relative(o.workspaceDir, file).startsWith('..')) throw new Error(`${ref} is outside the workspace folder ${o.workspaceDir}`);
+    if (path.relative(o.workspaceDir, file).startsWith('..')) throw new Error(l10n.t('{0} is outside the workspace folder {1}', ref, o.workspaceDir));
     return file;
   };
   const env: WorkspaceEnvironment = {
@@ -46,7 +47,7 @@ export function workspaceEnvironment(o: EnvironmentOptions): WorkspaceEnvironmen
     datasets: () => listDatasets(o.workspaceDir),
     inspectDataset: (ref) => {
       const file = inside(ref);
-      if (!fs.existsSync(file)) throw new Error(`${ref} not found in ${o.workspaceDir}; JSON lines files here: ${listDatasets(o.workspaceDir).join(', ') || 'none'}`);
+      if (!fs.existsSync(file)) throw new Error(l10n.t('{0} not found in {1}; JSON lines files here: {2}', ref, o.workspaceDir, listDatasets(o.workspaceDir).join(', ') || 'none'));
       const hit = inspected.get(file);
       if (hit) return hit;
       const info = inspectDataset(file, ref);

@@ -8,6 +8,7 @@ import type { HardwareProfile } from '../hardware/types';
 import { GiB } from '../hardware/types';
 import { layerLinears, loraParameterCount, parameterCount, type ModelSpec } from '../model/spec';
 import { formatDuration as formatUnitDuration } from '../units';
+import * as l10n from '@vscode/l10n';
 
 export interface DatasetShape {
   records: number;
@@ -114,7 +115,7 @@ export const planningEstimate: Estimator = (args, ctx) => {
       const perLayer = Object.values(layerLinears(s)).reduce((n, [o, i]) => n + o * i, 0);
       b.gradients = Math.max(perLayer, s.vocabSize * s.hiddenSize) * 4;
       b.optimizer = 0;
-      if (args.optimizer !== 'sgd') notes.push('LOMO updates with plain SGD; the optimizer setting is ignored.');
+      if (args.optimizer !== 'sgd') notes.push(l10n.t('LOMO updates with plain SGD; the optimizer setting is ignored.'));
     }
   } else {
     const quant = args.method === 'qlora' ? (args.quantization === 'none' ? 'nf4' : args.quantization) : args.quantization;
@@ -156,12 +157,12 @@ export const planningEstimate: Estimator = (args, ctx) => {
     const rate = device === 'cuda' ? gpuFlops(hw.gpus[0]) * gpus : cpuFlops(hw);
     seconds = (tokens * flopsPerToken) / rate;
     speed = device === 'cuda'
-      ? `assumed for ${gpus > 1 ? `${gpus} x ` : ''}${hw.gpus[0].name}: ${tflops(rate)} (bf16 at 35% of the card's peak; nothing measured on it yet)`
-      : `assumed from ${hw.cores} cores' FMA lanes: ${Number((rate / 1e9).toPrecision(3))} GFLOP/s`;
+      ? l10n.t('assumed for {0}{1}: {2} (bf16 at 35% of the card\'s peak; nothing measured on it yet)', gpus > 1 ? `${gpus} x ` : '', hw.gpus[0].name, tflops(rate))
+      : l10n.t('assumed from {0} cores\' FMA lanes: {1} GFLOP/s', hw.cores, Number((rate / 1e9).toPrecision(3)));
   }
   return { device, memoryBytes, budgetBytes, fits, breakdown: b, seconds, optimizerSteps, speed, speedKind: speed ? 'assumed' : undefined, notes };
 };
 
 export function formatDuration(seconds: number | undefined): string {
-  return seconds === undefined ? 'unknown (dataset size not read)' : formatUnitDuration(seconds);
+  return seconds === undefined ? l10n.t('unknown (dataset size not read)') : formatUnitDuration(seconds);
 }

@@ -5,6 +5,7 @@
 // candidate the engine refuses on the plan's device is never proposed.
 import { resolveArgs, type Args, type ResolvedArgs } from '../args/fields';
 import type { EstimateContext, Estimator, PlanEstimate } from './estimator';
+import * as l10n from '@vscode/l10n';
 
 export type Method = ResolvedArgs['method'];
 
@@ -67,8 +68,8 @@ export function fitToMemory(base: ResolvedArgs, ctx: EstimateContext, estimate: 
           const args: ResolvedArgs = { ...m, gradient_checkpointing: ckpt, batch_size: bs, gradient_accumulation: accumulation };
           const est = estimate(args, ctx);
           const adjustments: string[] = [];
-          if (method !== o.methods[0]) adjustments.push(`${o.methods[0]} ${refused[o.methods[0]] ? 'cannot run here' : `does not fit in ${(est.budgetBytes / 1024 ** 3).toFixed(1)} GB`}, so ${method}`);
-          if (length !== base.max_length) adjustments.push(`max_length cut from ${base.max_length} to ${length} to fit`);
+          if (method !== o.methods[0]) adjustments.push(`${o.methods[0]} ${refused[o.methods[0]] ? l10n.t('cannot run here') : l10n.t('does not fit in {0} GB', (est.budgetBytes / 1024 ** 3).toFixed(1))}, so ${method}`);
+          if (length !== base.max_length) adjustments.push(l10n.t('max_length cut from {0} to {1} to fit', base.max_length, length));
           const r: FitResult = { args, estimate: est, adjustments, refused, noneAccepted: false };
           const why = o.refuses?.(args);
           if (why) {

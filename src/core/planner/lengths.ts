@@ -2,6 +2,7 @@
 // covers 95% of the records (up to what the model was trained for), and — whenever max_length
 // ends up shorter than some records — how many records it cuts, said in the plan.
 import type { DatasetInfo } from './context';
+import * as l10n from '@vscode/l10n';
 
 export interface LengthBucket {
   /** Records of at most this many tokens (a power of two), in the sample. */
@@ -57,10 +58,10 @@ export function truncation(dataset: DatasetInfo, maxLength: number): Truncation 
 export function maxLengthReason(dataset: DatasetInfo, maxLength: number): string {
   const t = dataset.tokens;
   const cut = truncation(dataset, maxLength);
-  const shape = `p95 ${t.p95} tokens, longest ${t.max}`;
-  if (cut.records === 0) return `no record is cut (${shape})`;
+  const shape = l10n.t('p95 {0} tokens, longest {1}', t.p95, t.max);
+  if (cut.records === 0) return l10n.t('no record is cut ({0})', shape);
   const pct = cut.share * 100;
   const share = pct < 1 ? 'under 1%' : `${Math.round(pct)}%`;
-  if (!cut.counted) return `${maxLength >= t.p95 ? 'up to' : 'more than'} ${maxLength >= t.p95 ? '5%' : 'half'} of records are longer and cut at ${maxLength} tokens (${shape})`;
-  return `${cut.records} records (${share}) are longer and cut at ${maxLength} tokens (${shape})`;
+  if (!cut.counted) return l10n.t('{0} {1} of records are longer and cut at {2} tokens ({3})', maxLength >= t.p95 ? l10n.t('up to') : l10n.t('more than'), maxLength >= t.p95 ? '5%' : 'half', maxLength, shape);
+  return l10n.t('{0} records ({1}) are longer and cut at {2} tokens ({3})', cut.records, share, maxLength, shape);
 }

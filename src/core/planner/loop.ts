@@ -6,6 +6,7 @@
 import type { CheckedPlan } from './check';
 import { NUDGE_SET_ARGS } from './prompts/system';
 import { runTool, type PlannerEnvironment, type ToolCall, type ToolDef } from './tools';
+import * as l10n from '@vscode/l10n';
 
 export interface ChatMessage {
   role: 'system' | 'user' | 'assistant' | 'tool';
@@ -61,7 +62,7 @@ async function withTimeout(backend: ChatBackend, messages: ChatMessage[], tools:
   const timeout = new Promise<never>((_, reject) => {
     timer = setTimeout(() => {
       ac.abort();
-      reject(new BackendTimeoutError(`${backend.label} did not answer within ${Math.round(ms / 1000)} s`));
+      reject(new BackendTimeoutError(l10n.t('{0} did not answer within {1} s', backend.label, Math.round(ms / 1000))));
     }, ms);
   });
   try {
@@ -110,9 +111,9 @@ export async function runPlannerLoop(backend: ChatBackend, messages: ChatMessage
       }
     }
     if (rejected >= maxInvalid) {
-      return { kind: 'failed', reason: 'invalid-tool-calls', message: `${backend.label} made ${rejected} invalid tool calls${lastRejected ? ` (last: ${lastRejected.problems[0]})` : ''}`, rounds: round, lastPlan: accepted };
+      return { kind: 'failed', reason: 'invalid-tool-calls', message: l10n.t('{0} made {1} invalid tool calls{2}', backend.label, rejected, lastRejected ? ` (last: ${lastRejected.problems[0]})` : ''), rounds: round, lastPlan: accepted };
     }
   }
   if (accepted) return { kind: 'plan', plan: accepted, text: '', rounds: maxRounds, rejected };
-  return { kind: 'failed', reason: 'rounds', message: `${backend.label} did not settle on a plan in ${maxRounds} rounds`, rounds: maxRounds };
+  return { kind: 'failed', reason: 'rounds', message: l10n.t('{0} did not settle on a plan in {1} rounds', backend.label, maxRounds), rounds: maxRounds };
 }

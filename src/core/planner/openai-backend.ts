@@ -5,6 +5,7 @@ import type OpenAI from 'openai';
 import type { ChatCompletionMessageParam, ChatCompletionTool } from 'openai/resources/chat/completions';
 import type { ChatBackend, ChatMessage, ChatReply } from './loop';
 import type { ToolDef } from './tools';
+import * as l10n from '@vscode/l10n';
 
 /** The SDK, loaded when the first backend is made (not at activation: see openai-sdk.ts). */
 function openAiSdk(): typeof OpenAI {
@@ -66,15 +67,15 @@ export class OpenAiBackend implements ChatBackend {
     try {
       res = await this.client.chat.completions.create({ model: this.o.model, messages: messages.map(toOpenAi), tools: toolDefs, tool_choice: 'auto' }, { signal });
     } catch (e) {
-      if (e instanceof this.sdk.APIConnectionTimeoutError) throw new Error(`${this.label} timed out`);
+      if (e instanceof this.sdk.APIConnectionTimeoutError) throw new Error(l10n.t('{0} timed out', this.label));
       const status = e instanceof this.sdk.APIError && e.status ? ` (HTTP ${e.status})` : '';
       throw new Error(this.scrub(`${this.label}${status}: ${(e as Error).message}`));
     }
     const choice = res.choices?.[0];
-    if (!choice) throw new Error(`${this.label} returned no choices`);
+    if (!choice) throw new Error(l10n.t('{0} returned no choices', this.label));
     const msg = choice.message;
     const toolCalls = (msg.tool_calls ?? []).flatMap((c) => (c.type === 'function' ? [{ id: c.id, name: c.function.name, arguments: c.function.arguments ?? '' }] : []));
-    const refusal = msg.refusal ?? (choice.finish_reason === 'content_filter' ? 'the endpoint\'s content filter stopped the reply' : undefined);
+    const refusal = msg.refusal ?? (choice.finish_reason === 'content_filter' ? l10n.t('the endpoint\'s content filter stopped the reply') : undefined);
     return { text: msg.content ?? '', toolCalls, refusal: refusal ?? undefined };
   }
 
@@ -107,7 +108,7 @@ export class OpenAiBackend implements ChatBackend {
       }
     } catch (e) {
       if (signal.aborted) return { text, toolCalls: [] };
-      if (e instanceof this.sdk.APIConnectionTimeoutError) throw new Error(`${this.label} timed out`);
+      if (e instanceof this.sdk.APIConnectionTimeoutError) throw new Error(l10n.t('{0} timed out', this.label));
       const status = e instanceof this.sdk.APIError && e.status ? ` (HTTP ${e.status})` : '';
       throw new Error(this.scrub(`${this.label}${status}: ${(e as Error).message}`));
     }

@@ -2,6 +2,7 @@
 // and how long one planning turn may take (a string or a negative number is reported, not turned
 // into NaN). Pure: config.ts reads the raw values from VS Code and shows the problems.
 
+import * as l10n from '@vscode/l10n';
 export const PLANNER_BACKENDS = ['auto', 'languageModel', 'openai', 'rules'] as const;
 export type PlannerBackend = (typeof PLANNER_BACKENDS)[number];
 
@@ -28,17 +29,17 @@ export function checkPlannerSettings(raw: RawPlannerSettings, keys: { backend: s
   let backend: PlannerBackend = 'auto';
   if (raw.backend !== undefined && raw.backend !== null) {
     if ((PLANNER_BACKENDS as readonly unknown[]).includes(raw.backend)) backend = raw.backend as PlannerBackend;
-    else problems.push(`Setting ${keys.backend}: ${JSON.stringify(raw.backend)} is not one of ${PLANNER_BACKENDS.map((b) => `"${b}"`).join(', ')}; using "auto".`);
+    else problems.push(l10n.t('Setting {0}: {1} is not one of {2}; using "auto".', keys.backend, String(JSON.stringify(raw.backend)), PLANNER_BACKENDS.map((b) => `"${b}"`).join(', ')));
   }
   let seconds = DEFAULT_PLANNER_TIMEOUT_SECONDS;
   if (raw.timeoutSeconds !== undefined && raw.timeoutSeconds !== null) {
     if (typeof raw.timeoutSeconds === 'number' && Number.isFinite(raw.timeoutSeconds) && raw.timeoutSeconds >= MIN_PLANNER_TIMEOUT_SECONDS) seconds = raw.timeoutSeconds;
-    else problems.push(`Setting ${keys.timeoutSeconds}: ${JSON.stringify(raw.timeoutSeconds)} is not a number of seconds of at least ${MIN_PLANNER_TIMEOUT_SECONDS}; using ${DEFAULT_PLANNER_TIMEOUT_SECONDS}.`);
+    else problems.push(l10n.t('Setting {0}: {1} is not a number of seconds of at least {2}; using {3}.', keys.timeoutSeconds, String(JSON.stringify(raw.timeoutSeconds)), MIN_PLANNER_TIMEOUT_SECONDS, DEFAULT_PLANNER_TIMEOUT_SECONDS));
   }
   const text = (v: unknown, key: string): string => {
     if (v === undefined || v === null) return '';
     if (typeof v === 'string') return v.trim();
-    problems.push(`Setting ${key}: ${JSON.stringify(v)} is not text; ignoring it.`);
+    problems.push(l10n.t('Setting {0}: {1} is not text; ignoring it.', key, String(JSON.stringify(v))));
     return '';
   };
   return {

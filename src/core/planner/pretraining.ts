@@ -6,6 +6,7 @@
 // too), else adapters of rank 64 on every linear layer, one pass over large corpora.
 import type { ResolvedArgs } from '../args/fields';
 import { LORA_ALL_LINEAR } from './fit';
+import * as l10n from '@vscode/l10n';
 
 /** Sequence length of packed pretraining text. */
 export const PRETRAINING_LENGTH = 2048;
@@ -18,9 +19,9 @@ export function applyPretrainingRecipe(a: ResolvedArgs, modelMaxPositions: numbe
   a.lora_target_modules = [...LORA_ALL_LINEAR];
   a.epochs = records >= 10000 ? 1 : 2;
   return (
-    `Continued pretraining: every token of the text is trained on, packed into ${a.max_length}-token sequences; ` +
-    'full fine-tuning where it fits (it also adapts embed_tokens and lm_head to the domain\'s words), else rank 64 adapters on every linear layer with a lower learning rate; ' +
-    `${a.epochs === 1 ? 'one pass over a large corpus' : 'two passes over a small corpus'}; the eval set is capped at 1,000 records. ` +
-    'Training embed_tokens and lm_head beside LoRA adapters (for new vocabulary) is not something the engine runs: full fine-tuning is the way to adapt them.'
+    l10n.t('Continued pretraining: every token of the text is trained on, packed into {0}-token sequences; ', a.max_length) +
+    l10n.t('full fine-tuning where it fits (it also adapts embed_tokens and lm_head to the domain\'s words), else rank 64 adapters on every linear layer with a lower learning rate; ') +
+    l10n.t('{0}; the eval set is capped at 1,000 records. ', a.epochs === 1 ? l10n.t('one pass over a large corpus') : l10n.t('two passes over a small corpus')) +
+    l10n.t('Training embed_tokens and lm_head beside LoRA adapters (for new vocabulary) is not something the engine runs: full fine-tuning is the way to adapt them.')
   );
 }

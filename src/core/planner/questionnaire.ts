@@ -7,6 +7,7 @@ import type { GoalIntent } from './goal';
 import { parseGoal } from './goal';
 import type { WorkspaceEnvironment } from './environment';
 import { planTurn, type PlanTurn } from './session';
+import * as l10n from '@vscode/l10n';
 
 /** The methods the trainer runs today ("auto" lets the rules choose and re-fit). */
 export type MethodChoice = 'auto' | 'lora' | 'full';
@@ -38,9 +39,9 @@ export interface Answers {
 const billions = (n: number) => (n >= 1e9 ? `${(n / 1e9).toFixed(1)}B` : n >= 1e6 ? `${Math.round(n / 1e6)}M` : `${Math.round(n / 1e3)}K`);
 
 export const METHOD_CHOICES: Choice<MethodChoice>[] = [
-  { value: 'auto', label: 'Let Tuner choose', detail: 'LoRA unless the goal says otherwise; batch, length and checkpointing are fitted to this machine\'s memory' },
-  { value: 'lora', label: 'LoRA adapters', detail: 'trains small adapter matrices on a frozen model: least memory, a few MB to keep, the usual choice' },
-  { value: 'full', label: 'Full fine-tune', detail: 'updates every weight: most capacity, but about 4x the model size in memory and a full copy to keep' },
+  { value: 'auto', get label() { return l10n.t('Let Tuner choose'); }, get detail() { return l10n.t('LoRA unless the goal says otherwise; batch, length and checkpointing are fitted to this machine\'s memory'); } },
+  { value: 'lora', get label() { return l10n.t('LoRA adapters'); }, get detail() { return l10n.t('trains small adapter matrices on a frozen model: least memory, a few MB to keep, the usual choice'); } },
+  { value: 'full', get label() { return l10n.t('Full fine-tune'); }, get detail() { return l10n.t('updates every weight: most capacity, but about 4x the model size in memory and a full copy to keep'); } },
 ];
 
 /**
@@ -53,26 +54,26 @@ export function plannerQuestions(goal: string, env: WorkspaceEnvironment): { int
   if (!intent.model) {
     questions.push({
       id: 'model',
-      title: 'Which model should be fine-tuned?',
-      why: 'The model folder (config.json, *.safetensors, tokenizer.json) sets the memory needed and the chat template; these are the ones in this workspace and the Hugging Face cache.',
-      choices: env.models().map((m) => ({ value: m.ref, label: m.ref, detail: `${m.spec.architecture}, ${billions(m.params)} parameters, ${m.spec.numLayers} layers` })),
+      title: l10n.t('Which model should be fine-tuned?'),
+      why: l10n.t('The model folder (config.json, *.safetensors, tokenizer.json) sets the memory needed and the chat template; these are the ones in this workspace and the Hugging Face cache.'),
+      choices: env.models().map((m) => ({ value: m.ref, label: m.ref, detail: l10n.t('{0}, {1} parameters, {2} layers', m.spec.architecture, billions(m.params), m.spec.numLayers) })),
     });
   }
   if (!intent.data) {
     questions.push({
       id: 'data',
-      title: 'Which JSON lines file holds the training data?',
-      why: 'Its size sets the epochs and the LoRA rank, its longest records the maximum length; one record per line.',
+      title: l10n.t('Which JSON lines file holds the training data?'),
+      why: l10n.t('Its size sets the epochs and the LoRA rank, its longest records the maximum length; one record per line.'),
       choices: env.datasets().map((d) => {
         const info = env.tryInspect(d);
-        return { value: d, label: d, detail: info ? `${info.records} records, ${info.format} format, ~${info.tokens.mean} tokens each${info.errors ? `, ${info.errors} with errors` : ''}` : 'not readable as JSON lines' };
+        return { value: d, label: d, detail: info ? l10n.t('{0} records, {1} format, ~{2} tokens each{3}', info.records, info.format, info.tokens.mean, info.errors ? l10n.t(', {0} with errors', info.errors) : '') : l10n.t('not readable as JSON lines') };
       }),
     });
   }
   questions.push({
     id: 'method',
-    title: 'How should the model be trained?',
-    why: 'The method decides what is trained and so how much memory and disk the run needs.',
+    title: l10n.t('How should the model be trained?'),
+    why: l10n.t('The method decides what is trained and so how much memory and disk the run needs.'),
     choices: METHOD_CHOICES,
     stated: intent.method === 'lora' || intent.method === 'full' ? intent.method : undefined,
   });

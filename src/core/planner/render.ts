@@ -5,12 +5,13 @@ import { fieldDef, isArgsFieldName, type Args, type ArgsFieldName } from '../arg
 import { formatBytes, type HardwareProfile } from '../hardware/types';
 import { estimateLine } from './reasons';
 import type { PlanTurn } from './session';
+import * as l10n from '@vscode/l10n';
 
 const cell = (s: string) => s.replace(/\|/g, '\\|').replace(/\n/g, ' ');
 const show = (v: unknown) => (Array.isArray(v) ? v.join(', ') : typeof v === 'string' ? v : JSON.stringify(v));
 
 export function planTable(args: Args, reasons: Partial<Record<ArgsFieldName, string>>): string {
-  const rows = ['| Setting | Value | Why |', '| --- | --- | --- |'];
+  const rows = [l10n.t('| Setting | Value | Why |'), '| --- | --- | --- |'];
   for (const [k, v] of Object.entries(args)) rows.push(`| \`${k}\` | ${cell(show(v))} | ${cell(reasons[k as ArgsFieldName] ?? '')} |`);
   return rows.join('\n');
 }
@@ -21,34 +22,34 @@ export function renderPlan(t: PlanTurn): string {
   if (t.kind === 'question') {
     out.push(...t.questions.map((q) => `- ${q}`));
   } else if (t.args) {
-    if (t.kind === 'rejected') out.push('**This plan does not pass its checks, so ARGS.json was not written:**', '');
+    if (t.kind === 'rejected') out.push(l10n.t('**This plan does not pass its checks, so ARGS.json was not written:**'), '');
     out.push(planTable(t.args, t.reasons), '', estimateLine(t.estimate));
   }
   if (t.notes.length) out.push('', ...t.notes.map((n) => `> ${n}`));
   if (t.kind !== 'question' && t.args && t.explanation?.length) out.push('', ...t.explanation.map((e) => `- ${e}`));
-  out.push('', `_Planned by ${t.source}._`);
+  out.push('', l10n.t('_Planned by {0}._', t.source));
   return out.join('\n');
 }
 
 export function renderHardware(h: HardwareProfile): string {
-  const out = ['| Part | Details |', '| --- | --- |'];
-  out.push(`| CPU | ${cell(h.cpuModel)}: ${h.cores} cores, ${h.threads} threads${h.cpuFeatures.length ? ` (${h.cpuFeatures.join(', ')})` : ''} |`);
-  out.push(`| RAM | ${formatBytes(h.ramTotalBytes)} total, ${formatBytes(h.ramAvailableBytes)} available |`);
-  if (h.gpus.length === 0) out.push('| GPU | none found: training runs on the CPU |');
+  const out = [l10n.t('| Part | Details |'), '| --- | --- |'];
+  out.push(l10n.t('| CPU | {0}: {1} cores, {2} threads{3} |', cell(h.cpuModel), h.cores, h.threads, h.cpuFeatures.length ? ` (${h.cpuFeatures.join(', ')})` : ''));
+  out.push(l10n.t('| RAM | {0} total, {1} available |', formatBytes(h.ramTotalBytes), formatBytes(h.ramAvailableBytes)));
+  if (h.gpus.length === 0) out.push(l10n.t('| GPU | none found: training runs on the CPU |'));
   for (const g of h.gpus) {
     const extra = [g.computeCapability && `compute ${g.computeCapability}`, g.driverVersion && `driver ${g.driverVersion}`].filter(Boolean).join(', ');
     out.push(`| GPU ${g.index} | ${cell(g.name)}: ${formatBytes(g.memoryTotalBytes)}${g.memoryFreeBytes !== undefined ? ` (${formatBytes(g.memoryFreeBytes)} free)` : ''}${extra ? `, ${extra}` : ''} |`);
   }
-  if (h.diskFreeBytes !== undefined) out.push(`| Disk | ${formatBytes(h.diskFreeBytes)} free at ${cell(h.diskPath ?? '')} |`);
-  const source = { nvml: 'GPUs from NVML', 'nvidia-smi': 'GPUs from nvidia-smi', described: 'GPUs as described', none: 'no GPU probe answered' }[h.gpuSource];
+  if (h.diskFreeBytes !== undefined) out.push(l10n.t('| Disk | {0} free at {1} |', formatBytes(h.diskFreeBytes), cell(h.diskPath ?? '')));
+  const source = { nvml: l10n.t('GPUs from NVML'), 'nvidia-smi': l10n.t('GPUs from nvidia-smi'), described: l10n.t('GPUs as described'), none: l10n.t('no GPU probe answered') }[h.gpuSource];
   return [...out, '', `_${source}._`, ...h.notes.map((n) => `> ${n}`)].join('\n');
 }
 
 /** /explain: every key of ARGS.json with what it means and why this value. */
 export function renderExplanation(args: Record<string, unknown>, reasons: Partial<Record<ArgsFieldName, string>>): string {
-  const rows = ['| Setting | Value | Meaning | Why this value |', '| --- | --- | --- | --- |'];
+  const rows = [l10n.t('| Setting | Value | Meaning | Why this value |'), '| --- | --- | --- | --- |'];
   for (const [k, v] of Object.entries(args)) {
-    const meaning = isArgsFieldName(k) ? fieldDef(k).description : 'not a Tuner setting (run /fix)';
+    const meaning = isArgsFieldName(k) ? fieldDef(k).description : l10n.t('not a Tuner setting (run /fix)');
     rows.push(`| \`${k}\` | ${cell(show(v))} | ${cell(meaning)} | ${cell(reasons[k as ArgsFieldName] ?? '')} |`);
   }
   return rows.join('\n');

@@ -17,6 +17,7 @@ import { impracticalWarning } from './practical';
 import { reasonFor } from './reasons';
 import { applyPretrainingRecipe } from './pretraining';
 import { applySpeedWish, lessMemoryNote, speedWishNote, TEST_RUN_STEPS, testRunNote, unactedNote } from './wishes';
+import * as l10n from '@vscode/l10n';
 
 export interface RulePlanInput {
   intent: GoalIntent;
@@ -97,9 +98,9 @@ function missingModelQuestion(named: string, input: RulePlanInput): string {
   const fitting = input.models.filter((m) => input.estimator(resolveArgs({ model: m.ref, data: './data.jsonl' }), { model: m.spec, hardware: input.hardware }).fits).map((m) => m.ref);
   const hubId = /^[A-Za-z0-9][\w.-]*\/[\w.-]+$/.test(named) && !named.startsWith('.');
   return [
-    `I could not find the model "${named}" on this machine (no config.json there or in the Hugging Face cache).`,
-    fitting.length > 0 ? `Local models that fit this machine: ${fitting.join(', ')}. Which should I use?` : 'No local model that fits this machine was found. Which model folder should I use?',
-    hubId ? `To tune ${named} itself, download it first (then ask again): \`huggingface-cli download ${named}\`` : '',
+    l10n.t('I could not find the model "{0}" on this machine (no config.json there or in the Hugging Face cache).', named),
+    fitting.length > 0 ? l10n.t('Local models that fit this machine: {0}. Which should I use?', fitting.join(', ')) : l10n.t('No local model that fits this machine was found. Which model folder should I use?'),
+    hubId ? l10n.t('To tune {0} itself, download it first (then ask again): `huggingface-cli download {1}`', named, named) : '',
   ].filter(Boolean).join(' ');
 }
 
@@ -114,10 +115,10 @@ export function planWithRules(input: RulePlanInput): PlanResult {
     questions.push(named
       ? missingModelQuestion(named, input)
       : input.models.length > 1
-        ? `Which model should I tune? Found: ${input.models.map((m) => m.ref).join(', ')}.`
-        : `Which model should I tune? No model folder (with config.json) is in ${input.workspaceDir ?? 'this workspace'} or the Hugging Face cache: download one, e.g. \`huggingface-cli download Qwen/Qwen2.5-0.5B-Instruct\`, then say which.`);
+        ? l10n.t('Which model should I tune? Found: {0}.', input.models.map((m) => m.ref).join(', '))
+        : l10n.t('Which model should I tune? No model folder (with config.json) is in {0} or the Hugging Face cache: download one, e.g. `huggingface-cli download Qwen/Qwen2.5-0.5B-Instruct`, then say which.', input.workspaceDir ?? l10n.t('this workspace')));
   }
-  if (!data) questions.push('Which JSON lines file holds the training data? (No .jsonl file found in the workspace.)');
+  if (!data) questions.push(l10n.t('Which JSON lines file holds the training data? (No .jsonl file found in the workspace.)'));
   if (!model || !data) return { reasons: {}, questions, warnings, explanation: [] };
 
   const stated = new Set<string>();
@@ -133,7 +134,7 @@ export function planWithRules(input: RulePlanInput): PlanResult {
   a.device = device;
   if (g.device) stated.add('device');
   const gpus = planDevice(a, hw) === 'cuda' ? hw.gpus : [];
-  if (device === 'cuda' && gpus.length === 0) warnings.push('You asked for a GPU but none was found on this machine: the plan assumes one, and training here would fail.');
+  if (device === 'cuda' && gpus.length === 0) warnings.push(l10n.t('You asked for a GPU but none was found on this machine: the plan assumes one, and training here would fail.'));
   a.gpus = Math.max(1, gpus.length);
   const cc = Number(gpus[0]?.computeCapability ?? '8.0');
   a.precision = device === 'cpu' ? 'fp32' : cc >= 8 ? 'bf16' : 'fp16';
@@ -221,17 +222,17 @@ export function planWithRules(input: RulePlanInput): PlanResult {
   const p = fit.args;
   // The planner's adapter sets use Llama names; GPT-2 and Bloom name the same projections their way.
   p.lora_target_modules = loraTargetsFor(model.spec, p.lora_target_modules) as ResolvedArgs['lora_target_modules'];
-  const onDevice = engineDevice === 'cuda' ? 'the GPU trainer' : 'the CPU trainer';
+  const onDevice = engineDevice === 'cuda' ? l10n.t('the GPU trainer') : l10n.t('the CPU trainer');
   if (fit.noneAccepted) {
-    warnings.push(`${onDevice} cannot run any method this plan could use: ${Object.values(fit.refused).join(' ')}`);
+    warnings.push(l10n.t('{0} cannot run any method this plan could use: {1}', onDevice, Object.values(fit.refused).join(' ')));
   } else if (p.method !== wanted && fit.refused[wanted]) {
-    note.method = `${wanted} cannot run on ${onDevice}`;
-    warnings.push(`${wanted} is not something ${onDevice} can run (${fit.refused[wanted]}), so the plan uses ${p.method}.`);
-  } else if (p.method !== wanted) note.method = `${wanted} needs more than the ${(fit.estimate.budgetBytes / 1024 ** 3).toFixed(0)} GB available`;
+    note.method = l10n.t('{0} cannot run on {1}', wanted, onDevice);
+    warnings.push(l10n.t('{0} is not something {1} can run ({2}), so the plan uses {3}.', wanted, onDevice, fit.refused[wanted], p.method));
+  } else if (p.method !== wanted) note.method = l10n.t('{0} needs more than the {1} GB available', wanted, (fit.estimate.budgetBytes / 1024 ** 3).toFixed(0));
   if (fit.adjustments.some((x) => x.startsWith('max_length'))) note.max_length = fit.adjustments.find((x) => x.startsWith('max_length'));
   if (lrChanged && g.learningRate === undefined) p.learning_rate = baseLearningRate(p.method, p.optimizer, model.params, p.stage === 'dpo') * (cpt && (p.method === 'lora' || p.method === 'qlora') ? 0.5 : 1);
   if (g.learningRate !== undefined) { p.learning_rate = g.learningRate; stated.add('learning_rate'); }
-  if (g.memoryLimitBytes) { note.batch_size = `you set a limit of ${(g.memoryLimitBytes / 1024 ** 3).toFixed(0)} GB`; }
+  if (g.memoryLimitBytes) { note.batch_size = l10n.t('you set a limit of {0} GB', (g.memoryLimitBytes / 1024 ** 3).toFixed(0)); }
 
   // Time: only a wait the user named caps the steps, and the plan says what that leaves out.
   let estimate = input.estimator(p, ctx);
@@ -239,8 +240,8 @@ export function planWithRules(input: RulePlanInput): PlanResult {
   if (g.timeBudgetHours && estimate.seconds && estimate.optimizerSteps && estimate.seconds > g.timeBudgetHours * 3600 && !g.epochs && !g.maxSteps) {
     const full = estimate.optimizerSteps;
     p.max_steps = Math.max(1, Math.floor((full * g.timeBudgetHours * 3600) / estimate.seconds));
-    note.max_steps = `capped at ${p.max_steps} of ${full} steps to finish in about ${g.timeBudgetHours} h: about ${Math.max(1, Math.round((100 * p.max_steps) / full))}% of the planned passes over the data`;
-    warnings.push(`To finish in about ${g.timeBudgetHours} h the run stops at step ${p.max_steps} of ${full}, so it trains on about ${Math.max(1, Math.round((100 * p.max_steps) / full))}% of what was planned. Allow more time, or pick a smaller model, to train on all of it.`);
+    note.max_steps = l10n.t('capped at {0} of {1} steps to finish in about {2} h: about {3}% of the planned passes over the data', p.max_steps, full, g.timeBudgetHours, Math.max(1, Math.round((100 * p.max_steps) / full)));
+    warnings.push(l10n.t('To finish in about {0} h the run stops at step {1} of {2}, so it trains on about {3}% of what was planned. Allow more time, or pick a smaller model, to train on all of it.', g.timeBudgetHours, p.max_steps, full, Math.max(1, Math.round((100 * p.max_steps) / full))));
     estimate = input.estimator(p, ctx);
   } else if (g.speed === 'test' && !g.maxSteps && !g.epochs) {
     p.max_steps = Math.min(TEST_RUN_STEPS, estimate.optimizerSteps ?? TEST_RUN_STEPS);
@@ -251,16 +252,16 @@ export function planWithRules(input: RulePlanInput): PlanResult {
   if (g.unacted) warnings.push(unactedNote(g.unacted));
   if (input.dataset) {
     const cut = truncation(input.dataset, p.max_length);
-    if (cut.share > 0.05) warnings.push(`max_length ${p.max_length} cuts ${cut.counted ? '' : 'more than '}${cut.records} of ${input.dataset.records} records (${Math.round(cut.share * 100)}%) short: their ends are not trained on. A longer max_length needs more memory and time; or split long records.`);
+    if (cut.share > 0.05) warnings.push(l10n.t('max_length {0} cuts {1}{2} of {3} records ({4}%) short: their ends are not trained on. A longer max_length needs more memory and time; or split long records.', p.max_length, cut.counted ? '' : l10n.t('more than '), cut.records, input.dataset.records, Math.round(cut.share * 100)));
   }
   const steps = estimate.optimizerSteps ?? 0;
   if (fresh || lrChanged) p.warmup_steps = steps > 0 ? Math.round(steps * 0.03) : 0;
   if (fresh) p.save_interval = steps >= 50 ? Math.max(10, Math.round(steps / 5)) : 0;
-  if (p.method === 'lomo' && g.optimizer && g.optimizer !== 'sgd') warnings.push(`LOMO fuses a plain SGD update into backward, so it cannot use ${g.optimizer}; choose method lora or full to use ${g.optimizer}.`);
+  if (p.method === 'lomo' && g.optimizer && g.optimizer !== 'sgd') warnings.push(l10n.t('LOMO fuses a plain SGD update into backward, so it cannot use {0}; choose method lora or full to use {1}.', g.optimizer, g.optimizer));
 
   if (!estimate.fits) {
     const smaller = input.models.filter((m) => m.params < model.params).map((m) => m.ref);
-    warnings.push(`Even with ${p.method}${p.quantization !== 'none' ? ` (${p.quantization})` : ''}, batch 1 and gradient checkpointing, ${model.ref} needs about ${(estimate.memoryBytes / 1024 ** 3).toFixed(1)} GB but ${(estimate.budgetBytes / 1024 ** 3).toFixed(1)} GB is available.${smaller.length ? ` Smaller local models: ${smaller.join(', ')}.` : ' Use a smaller model or a machine with more memory (/readme writes the instructions for one).'}`);
+    warnings.push(l10n.t('Even with {0}{1}, batch 1 and gradient checkpointing, {2} needs about {3} GB but {4} GB is available.{5}', p.method, p.quantization !== 'none' ? ` (${p.quantization})` : '', model.ref, (estimate.memoryBytes / 1024 ** 3).toFixed(1), (estimate.budgetBytes / 1024 ** 3).toFixed(1), smaller.length ? l10n.t(' Smaller local models: {0}.', smaller.join(', ')) : l10n.t(' Use a smaller model or a machine with more memory (/readme writes the instructions for one).')));
   }
   const slow = impracticalWarning({ args: p, estimate, model, models: input.models, ctx, estimator: input.estimator, hardware: hw });
   if (slow) warnings.push(slow);

@@ -16,6 +16,7 @@ import { systemPrompt } from './prompts/system';
 import { reasonFor } from './reasons';
 import { planWithRules } from './rules';
 import { plannerTools } from './tools';
+import * as l10n from '@vscode/l10n';
 
 export interface PlanTurnInput {
   goal: string;
@@ -74,7 +75,7 @@ function rulePlan(input: PlanTurnInput, intent: GoalIntent, hardware: HardwarePr
   const dataRef = intent.data ?? input.current?.data ?? (datasets.length === 1 ? datasets[0] : undefined);
   const dataset = dataRef ? env.tryInspect(dataRef, model?.dir) : undefined;
   const r = planWithRules({ intent, hardware, model, models: env.models(), dataset, dataRef, current: input.current, estimator: env.estimator, workspaceDir: env.workspaceDir });
-  if (!dataRef && datasets.length > 1) r.questions = r.questions.map((q) => (q.startsWith('Which JSON lines') ? `Which file holds the training data: ${datasets.join(', ')}?` : q));
+  if (!dataRef && datasets.length > 1) r.questions = r.questions.map((q) => (q.startsWith('Which JSON lines') ? l10n.t('Which file holds the training data: {0}?', datasets.join(', ')) : q));
   if (!r.args) return { kind: 'question', hardware, reasons: {}, text: '', notes: r.warnings, questions: r.questions, source };
   const checked = checkPlan(r.args, { ...env, hardware, memoryLimitBytes: intent.memoryLimitBytes });
   if (!checked.ok) return { kind: 'rejected', args: r.args, estimate: r.estimate, model, hardware, reasons: r.reasons, text: '', notes: [...r.warnings, ...checked.problems], questions: [], source, explanation: r.explanation };
@@ -101,10 +102,10 @@ export async function planTurn(input: PlanTurnInput): Promise<PlanTurn> {
     return { kind: 'plan', args: out.plan.args, estimate: out.plan.estimate, model: out.plan.model, hardware, reasons, text: out.text, notes: [], questions: [], source: input.backend.label, explanation };
   }
   if (out.kind === 'answer') return { kind: 'question', hardware, reasons: {}, text: out.text, notes: [], questions: [], source: input.backend.label };
-  if (out.kind !== 'failed') throw new Error('unreachable: an accepted plan always has args');
+  if (out.kind !== 'failed') throw new Error(l10n.t('unreachable: an accepted plan always has args'));
   if (out.reason === 'cancelled') return { kind: 'question', hardware, reasons: {}, text: '', notes: ['Cancelled.'], questions: [], source: input.backend.label };
-  const fallback = rulePlan(input, intent, hardware, `rules (after ${input.backend.label})`);
-  fallback.notes.unshift(`The language model could not plan this (${out.reason}: ${out.message}); this plan comes from Tuner's built-in rules.`);
+  const fallback = rulePlan(input, intent, hardware, l10n.t('rules (after {0})', input.backend.label));
+  fallback.notes.unshift(l10n.t('The language model could not plan this ({0}: {1}); this plan comes from Tuner\'s built-in rules.', out.reason, out.message));
   return fallback;
 }
 
