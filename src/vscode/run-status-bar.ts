@@ -1,7 +1,7 @@
 // Status bar item while a run is live: step/total, loss, tokens/s, ETA; a click opens the dashboard.
 import * as vscode from 'vscode';
 import { formatDuration, formatRate } from '../core/units';
-import { liveNotes, READ_ONLY_DETAIL } from '../core/run/live-notes';
+import { liveNotes, readOnlyDetail } from '../core/run/live-notes';
 import type { RunSnapshot } from '../core/run/run-state';
 import type { RunController } from './run-controller';
 
@@ -54,7 +54,7 @@ export class RunStatusBar implements vscode.Disposable {
     const silent = s.health.state === 'unresponsive';
     this.item.text = (silent ? '$(warning) ' : '') + runStatusText(s.snapshot) + (silent ? ` · ${vscode.l10n.t('not responding')}` : '') + (readOnly ? ' · read-only' : '');
     const what = vscode.l10n.t('Tuner run {0} ({1})', s.record.id, [s.snapshot.status, ...notes].join(', '));
-    this.item.tooltip = `${what}${readOnly ? `\n${READ_ONLY_DETAIL}` : ''}\n${vscode.l10n.t('Click for the dashboard')}`;
+    this.item.tooltip = `${what}${readOnly ? `\n${readOnlyDetail()}` : ''}\n${vscode.l10n.t('Click for the dashboard')}`;
     this.item.backgroundColor = silent ? new vscode.ThemeColor('statusBarItem.warningBackground') : undefined;
     this.item.command = { title: vscode.l10n.t('Open Dashboard'), command: 'tuner.openDashboard', arguments: [s.record.id] };
     this.item.show();

@@ -6,7 +6,7 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { runCatalog, type CatalogEntry, type ExportEntry } from '../core/playground/catalog';
 import { formatBytes } from '../core/playground/format';
-import { liveNotes, READ_ONLY_DETAIL, type LiveNotes } from '../core/run/live-notes';
+import { liveNotes, readOnlyDetail, type LiveNotes } from '../core/run/live-notes';
 import type { RunSummary } from '../core/run/run-store';
 import { isLive } from '../core/run/run-state';
 import type { RunController } from './run-controller';
@@ -22,7 +22,7 @@ export function runTooltip(run: RunSummary, live?: LiveNotes): vscode.MarkdownSt
   md.isTrusted = false;
   md.supportHtml = false;
   md.appendMarkdown(`**${run.meta.id.replace(/[^\w-]/g, '')}** — `).appendText([s.status, ...(live?.notes ?? [])].join(', ')).appendMarkdown('\n\n');
-  if (live?.readOnly) md.appendText(READ_ONLY_DETAIL).appendMarkdown('\n\n');
+  if (live?.readOnly) md.appendText(readOnlyDetail()).appendMarkdown('\n\n');
   md.appendText(vscode.workspace.asRelativePath(run.meta.argsFile)).appendMarkdown('\n\n');
   const what = runWhat(run);
   md.appendText(`${what.model}${what.method ? ` · ${what.method}` : ''} · step ${s.step}${s.maxSteps ? ` of ${s.maxSteps}` : ''}${s.loss !== undefined ? ` · final loss ${s.loss.toFixed(3)}` : ''}`).appendMarkdown('\n\n');

@@ -3,6 +3,7 @@
 // trainer with an error event (the update is not applied, the last checkpoint stays good); the
 // debugger shows that as a stop on the failing step.
 import type { ErrorEvent, StepEvent } from '../engine/protocol';
+import * as l10n from '@vscode/l10n';
 
 export interface BreakpointSettings {
   /** Stop when the loss or gradient becomes NaN or infinite. */
@@ -36,9 +37,9 @@ export class BreakpointChecker {
     let hit: BreakpointHit | undefined;
     const factor = this.settings.lossSpikeFactor;
     if (factor !== undefined && this.avg !== undefined && this.seen >= SPIKE_WARMUP && e.loss > factor * this.avg) {
-      hit = { kind: 'lossSpike', step: e.step, description: `loss ${e.loss.toPrecision(5)} at step ${e.step} is over ${factor}× its recent average ${this.avg.toPrecision(5)}` };
+      hit = { kind: 'lossSpike', step: e.step, description: l10n.t('loss {0} at step {1} is over {2}× its recent average {3}', e.loss.toPrecision(5), e.step, factor, this.avg.toPrecision(5)) };
     } else if (this.settings.atSteps.includes(e.step)) {
-      hit = { kind: 'atStep', step: e.step, description: `breakpoint at step ${e.step}` };
+      hit = { kind: 'atStep', step: e.step, description: l10n.t('breakpoint at step {0}', e.step) };
     }
     this.avg = this.avg === undefined ? e.loss : SPIKE_EMA * this.avg + (1 - SPIKE_EMA) * e.loss;
     this.seen++;

@@ -3,9 +3,11 @@
 // runs outlive windows) and whether its trainer stopped answering (trainer-health.ts).
 import type { ControlRole } from '../engine/control-channel';
 import { describeHealth, type TrainerHealth } from '../engine/trainer-health';
+import * as l10n from '@vscode/l10n';
 
-export const READ_ONLY_NOTE = 'controlled by another window';
-export const READ_ONLY_DETAIL = 'Another window controls this run: this one shows it read-only. If that window is gone or hung, take control here.';
+// functions, not constants: the words are read in the display language set at activation
+export const readOnlyNote = () => l10n.t('controlled by another window');
+export const readOnlyDetail = () => l10n.t('Another window controls this run: this one shows it read-only. If that window is gone or hung, take control here.');
 
 export interface LiveNotes {
   /** Commands from this window would be refused. */
@@ -19,6 +21,6 @@ export function liveNotes(role: ControlRole | undefined, health: TrainerHealth):
   const notes: string[] = [];
   const silent = describeHealth(health);
   if (silent) notes.push(silent);
-  if (readOnly) notes.push(READ_ONLY_NOTE);
+  if (readOnly) notes.push(readOnlyNote());
   return { readOnly, notes };
 }

@@ -8,6 +8,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { readArgsFile } from './resolve';
 import { isInside, realPathOf } from '../dataset/prepare-paths';
+import * as l10n from '@vscode/l10n';
 
 export const OUTPUT_MARKER = '.tuner-output';
 
@@ -63,7 +64,7 @@ export function publishOutput(result: string, outputDir: string, runId: string):
     st = undefined;
   }
   if (st && (st.isSymbolicLink() || !st.isDirectory() || !fs.existsSync(path.join(dest, OUTPUT_MARKER)))) {
-    throw new Error(`${dest} exists and was not made by Tuner (no ${OUTPUT_MARKER} in it), so the run's result was not copied there: it is in ${result}. Move that folder away, or set "output_dir" in ARGS.json to another folder.`);
+    throw new Error(l10n.t('{0} exists and was not made by Tuner (no {1} in it), so the run\'s result was not copied there: it is in {2}. Move that folder away, or set "output_dir" in ARGS.json to another folder.', dest, OUTPUT_MARKER, result));
   }
   fs.mkdirSync(outputDir, { recursive: true });
   const tmp = path.join(outputDir, `.tmp-${path.basename(result)}-${process.pid}`);

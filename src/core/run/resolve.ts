@@ -13,6 +13,7 @@ import { confinePreparePaths, type Confinement } from '../dataset/prepare-paths'
 import type { LoraTarget, RunPlan } from '../engine/plan';
 import { loraTargetsFor, readModelSpec } from '../model/spec';
 import { evalGeneratePlan, samplesPlan } from './sample-prompts';
+import * as l10n from '@vscode/l10n';
 
 export class ArgsError extends Error {
   constructor(
@@ -36,13 +37,13 @@ function readArgs(file: string): ReadArgs {
   try {
     text = fs.readFileSync(file, 'utf8');
   } catch (e) {
-    throw new ArgsError(`${file}: cannot read (${(e as Error).message})`, file);
+    throw new ArgsError(l10n.t('{0}: cannot read ({1})', file, (e as Error).message), file);
   }
   const check = validateArgsText(text);
   const errors = check.problems.filter((p) => p.severity === 'error');
   if (errors.length > 0 || !check.args) {
     const lines = errors.map((p) => `${file}:${p.range.line + 1}:${p.range.col + 1}: ${p.code} ${p.message}`);
-    throw new ArgsError(`ARGS.json has ${errors.length} error${errors.length === 1 ? '' : 's'}:\n${lines.join('\n')}`, file, errors[0]?.range.line);
+    throw new ArgsError(errors.length === 1 ? l10n.t('ARGS.json has 1 error:\n{0}', lines.join('\n')) : l10n.t('ARGS.json has {0} errors:\n{1}', errors.length, lines.join('\n')), file, errors[0]?.range.line);
   }
   return { args: resolveArgs(check.args), locations: check.locations };
 }
@@ -112,20 +113,20 @@ export async function prepareRun(argsFile: string, runDir: string, opts: Prepare
   const outcome = await prepareInWorker(opts.workerPath, args, argsFile, { onStage: opts.onStage, onProgress: opts.onProgress }, opts.signal, dataDir, confine);
   const report = outcome.report;
   if (report.trainDocuments === 0) {
-    throw new ArgsError(`${path.resolve(path.dirname(argsFile), args.data)}: no training example survived preparation (${report.dropped.length} dropped); fix the data or raise max_length.`, argsFile);
+    throw new ArgsError(l10n.t('{0}: no training example survived preparation ({1} dropped); fix the data or raise max_length.', path.resolve(path.dirname(argsFile), args.data), report.dropped.length), argsFile);
   }
-  const notes = [`chat template: ${outcome.templateSource}`];
+  const notes = [l10n.t('chat template: {0}', outcome.templateSource)];
   if (outcome.eosWarning) notes.push(outcome.eosWarning);
   const plan = planFromArgs(args, argsFile, outcome.modelDir, runDir, report.evalDocuments > 0, locations);
   const samples = samplesPlan(args, argsFile, outcome.modelDir, confined.templateFile);
   if (samples) {
     plan.samples = samples;
-    notes.push(`samples: ${samples.prompts.length} prompt${samples.prompts.length === 1 ? '' : 's'} every ${samples.interval} steps`);
+    notes.push(samples.prompts.length === 1 ? l10n.t('samples: 1 prompt every {0} steps', samples.interval) : l10n.t('samples: {0} prompts every {1} steps', samples.prompts.length, samples.interval));
   }
   const evalGenerate = evalGeneratePlan(args, argsFile, outcome.modelDir, report.evalDocuments > 0, confined.templateFile);
   if (evalGenerate) {
     plan.eval_generate = evalGenerate;
-    notes.push(`eval generations: ROUGE-L and BLEU-4 every ${evalGenerate.every === 1 ? '' : `${evalGenerate.every} `}evaluation${evalGenerate.every === 1 ? '' : 's'}`);
+    notes.push(evalGenerate.every === 1 ? l10n.t('eval generations: ROUGE-L and BLEU-4 every evaluation') : l10n.t('eval generations: ROUGE-L and BLEU-4 every {0} evaluations', evalGenerate.every));
   }
   return { plan, report, notes };
 }

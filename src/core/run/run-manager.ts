@@ -16,6 +16,7 @@ import { RunStore, RunStoreError, type RunRecord, type RunSummary } from './run-
 import { outputTarget, publishOutput } from './publish-output';
 import { ArgsError, prepareRun, readArgsFile, type PreparedRun } from './resolve';
 import { isInside, realPathOf } from '../dataset/prepare-paths';
+import * as l10n from '@vscode/l10n';
 
 export interface StartOptions extends Omit<RunSessionOptions, 'resumeFrom'> {
   onStage?: (message: string) => void;
@@ -108,15 +109,15 @@ export class RunManager {
       // refusal is shown in the file).
       if ((e as Error).name === 'AbortError' || e instanceof ArgsError || e instanceof OutsideWorkspaceError) fs.rmSync(record.dir, { recursive: true, force: true });
       else {
-        record.appendLog(`preparation failed: ${(e as Error).message}\n`);
-        record.setFailure(`preparation failed: ${(e as Error).message}`);
+        record.appendLog(l10n.t('preparation failed: {0}\n', (e as Error).message));
+        record.setFailure(l10n.t('preparation failed: {0}', (e as Error).message));
       }
       throw e;
     }
     const target = outputTarget(argsFile, this.workspace, opts.allowOutside);
     if (target) this.targets.set(record.id, target);
     record.writePlan(prepared.plan);
-    record.appendLog(`prepared ${prepared.report.trainDocuments} training and ${prepared.report.evalDocuments} eval examples, ${prepared.report.tokens} tokens; ${prepared.notes.join('; ')}\n`);
+    record.appendLog(l10n.t('prepared {0} training and {1} eval examples, {2} tokens; {3}\n', prepared.report.trainDocuments, prepared.report.evalDocuments, prepared.report.tokens, prepared.notes.join('; ')));
     return { session: this.launch(record, opts), prepared };
   }
 
@@ -130,7 +131,7 @@ export class RunManager {
     try {
       plan = JSON.parse(fs.readFileSync(planFile, 'utf8')) as RunPlan;
     } catch (e) {
-      throw new RunStoreError(`${planFile}: cannot read the plan (${(e as Error).message})`);
+      throw new RunStoreError(l10n.t('{0}: cannot read the plan ({1})', planFile, (e as Error).message));
     }
     const dir = path.dirname(path.resolve(planFile));
     const abs = (p: string | undefined) => (p === undefined ? undefined : path.resolve(dir, p));
@@ -147,20 +148,20 @@ export class RunManager {
    * rebuilt around the folder (RunRecord.ownPlan) before the trainer sees it.
    */
   resume(id: string, opts: Omit<RunSessionOptions, 'resumeFrom'>, checkpoint?: string): RunSession {
-    if (this.live.has(id)) throw new RunStoreError(`run ${id} is still running; stop it before resuming it.`);
+    if (this.live.has(id)) throw new RunStoreError(l10n.t('run {0} is still running; stop it before resuming it.', id));
     const record = this.store.open(id);
     const plan = record.ownPlan();
     let ckpt: string | undefined;
     if (checkpoint !== undefined) {
       ckpt = record.ownCheckpoint(checkpoint);
       if (!ckpt || realpathOr(checkpoint) !== realpathOr(ckpt)) {
-        throw new RunStoreError(`${checkpoint} is not a checkpoint of run ${id}: resume from one of ${path.join(record.dir, 'checkpoints')}/step-NNNNNNNN.`);
+        throw new RunStoreError(l10n.t('{0} is not a checkpoint of run {1}: resume from one of {2}/step-NNNNNNNN.', checkpoint, id, path.join(record.dir, 'checkpoints')));
       }
     } else {
       ckpt = record.lastCheckpoint()?.path;
     }
     if (!ckpt) {
-      throw new RunStoreError(`run ${id} has no checkpoint to resume from (${record.dir}/checkpoints is empty); start it again, with save_interval set to checkpoint regularly.`);
+      throw new RunStoreError(l10n.t('run {0} has no checkpoint to resume from ({1}/checkpoints is empty); start it again, with save_interval set to checkpoint regularly.', id, record.dir));
     }
     record.writePlan(plan);
     // The ARGS.json it was made from names output_dir; a run folder can come with a workspace, so
@@ -184,7 +185,7 @@ export class RunManager {
     try {
       const { dir } = publishOutput(result, target, record.id);
       this.published.set(record.id, { dir });
-      record.appendLog(`result copied to ${dir} (output_dir)\n`);
+      record.appendLog(l10n.t('result copied to {0} (output_dir)\n', dir));
     } catch (e) {
       this.published.set(record.id, { problem: (e as Error).message });
       record.appendLog(`${(e as Error).message}\n`);
@@ -290,7 +291,7 @@ export class RunManager {
   }
 
   private launch(record: RunRecord, opts: RunSessionOptions): RunSession {
-    if (record.trainerAlive()) throw new RunStoreError(`run ${record.id} is still running (tuner-train pid ${record.meta.pid}); stop it before starting it again.`);
+    if (record.trainerAlive()) throw new RunStoreError(l10n.t('run {0} is still running (tuner-train pid {1}); stop it before starting it again.', record.id, String(record.meta.pid)));
     return this.adopt(record, new RunSession(record, { detached: this.detached, ...opts }));
   }
 

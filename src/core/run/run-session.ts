@@ -17,6 +17,7 @@ import type { LearningRateChange, TrainerCommandType, TrainerEvent } from '../en
 import { BreakpointChecker, NO_BREAKPOINTS, type BreakpointHit, type BreakpointSettings } from './breakpoints';
 import type { RunRecord } from './run-store';
 import { RunStateTracker, type RunSnapshot } from './run-state';
+import * as l10n from '@vscode/l10n';
 
 export type DriveMode = 'free' | 'lockstep';
 
@@ -341,17 +342,17 @@ export class RunSession {
     const s = this.tracker.snapshot;
     if (exit.protocolError) {
       s.status = 'failed';
-      s.error = { version: 1, type: 'error', code: 'protocol', message: exit.protocolError.message, hint: 'The trainer and the extension disagree on the protocol: rebuild tuner-train (npm run build:native).' };
+      s.error = { version: 1, type: 'error', code: 'protocol', message: exit.protocolError.message, hint: l10n.t('The trainer and the extension disagree on the protocol: rebuild tuner-train (npm run build:native).') };
     } else if (s.status !== 'done' && s.status !== 'stopped' && s.status !== 'failed') {
       // No ending event: the process died (kill -9, a native crash, out of memory).
-      const how = exit.signal ? `was ended by ${exit.signal}` : exit.code !== null ? `exited with code ${exit.code}` : 'ended while this window was not watching it';
+      const how = exit.signal ? l10n.t('was ended by {0}', exit.signal) : exit.code !== null ? l10n.t('exited with code {0}', exit.code) : l10n.t('ended while this window was not watching it');
       s.status = s.start ? 'interrupted' : 'failed';
       s.error = {
         version: 1,
         type: 'error',
         code: 'trainer_died',
-        message: `tuner-train ${how} at step ${s.step}${exit.stderrTail ? `: ${exit.stderrTail.trim().split('\n').slice(-1)[0]}` : ''}`,
-        hint: s.lastCheckpoint ? `Resume continues from the checkpoint at step ${s.lastCheckpoint.step}.` : 'No checkpoint was saved; start the run again (set save_interval to checkpoint regularly).',
+        message: l10n.t('tuner-train {0} at step {1}{2}', how, s.step, exit.stderrTail ? `: ${exit.stderrTail.trim().split('\n').slice(-1)[0]}` : ''),
+        hint: s.lastCheckpoint ? l10n.t('Resume continues from the checkpoint at step {0}.', s.lastCheckpoint.step) : l10n.t('No checkpoint was saved; start the run again (set save_interval to checkpoint regularly).'),
       };
     }
     s.etaMs = undefined;

@@ -3,6 +3,7 @@
 // imports: the webview bundles it too.
 import type { CheckpointEvent, ErrorEvent, LayerNorms, StartEvent, TrainerEvent } from '../engine/protocol';
 import { EtaEstimator } from './eta';
+import * as l10n from '@vscode/l10n';
 
 /**
  * running / paused: a live trainer; done: completed; stopped: stopped by the user with a
@@ -102,7 +103,7 @@ export class RunStateTracker {
         break;
       default: {
         const never: never = e;
-        throw new Error(`unhandled trainer event ${JSON.stringify(never)}`);
+        throw new Error(l10n.t('unhandled trainer event {0}', String(JSON.stringify(never))));
       }
     }
     s.etaMs = s.status === 'running' || s.status === 'paused' ? this.eta.remainingMs(s.maxSteps - s.step) : undefined;

@@ -20,6 +20,7 @@ import type { RunPlan } from '../engine/plan';
 import { isSameTrainer, type ProcessIdentity } from '../engine/process-identity';
 import { parseTrainerEvent, type TrainerEvent } from '../engine/protocol';
 import { RunStateTracker, isLive, type RunSnapshot } from './run-state';
+import * as l10n from '@vscode/l10n';
 
 export const RUNS_DIR = 'runs';
 export const RUN_META_VERSION = 1;
@@ -81,7 +82,7 @@ function isLink(p: string): boolean {
 
 /** Refuses a symbolic link where the run folder should hold Tuner's own file or folder. */
 function refuseLink(p: string): void {
-  if (isLink(p)) throw new RunStoreError(`${p} is a symbolic link: a run folder holds only what Tuner wrote there, so Tuner does not follow it. Remove the link (or the run folder).`);
+  if (isLink(p)) throw new RunStoreError(l10n.t('{0} is a symbolic link: a run folder holds only what Tuner wrote there, so Tuner does not follow it. Remove the link (or the run folder).', p));
 }
 
 function readOwnFile(p: string): string {
@@ -109,7 +110,7 @@ export function parseEventLog(text: string, file: string): TrainerEvent[] {
     } catch (e) {
       const isLast = lines.slice(i + 1).every((l) => l.trim() === '');
       if (isLast && !text.endsWith('\n')) break; // written partly when the process died
-      throw new RunStoreError(`${file}:${i + 1}: ${(e as Error).message}. Remove or repair that line to open the run.`);
+      throw new RunStoreError(l10n.t('{0}:{1}: {2}. Remove or repair that line to open the run.', file, i + 1, (e as Error).message));
     }
   }
   return events;
@@ -147,14 +148,14 @@ export class RunRecord {
       meta = JSON.parse(readOwnFile(file)) as RunMeta;
     } catch (e) {
       if (e instanceof RunStoreError) throw e;
-      throw new RunStoreError(`${file}: cannot read the run (${(e as Error).message}); the folder is not a Tuner run or was damaged.`);
+      throw new RunStoreError(l10n.t('{0}: cannot read the run ({1}); the folder is not a Tuner run or was damaged.', file, (e as Error).message));
     }
     if (meta === null || typeof meta !== 'object' || meta.version !== RUN_META_VERSION || typeof meta.id !== 'string' || typeof meta.argsFile !== 'string') {
-      throw new RunStoreError(`${file}: not a version ${RUN_META_VERSION} run record (fields version, id, argsFile).`);
+      throw new RunStoreError(l10n.t('{0}: not a version {1} run record (fields version, id, argsFile).', file, RUN_META_VERSION));
     }
     // The id names the folder everywhere else (views, commands, the debugger): it must be this one's.
     if (meta.id !== path.basename(dir)) {
-      throw new RunStoreError(`${file}: "id" is ${JSON.stringify(meta.id)} but the run's folder is ${path.basename(dir)}; set "id" to the folder's name.`);
+      throw new RunStoreError(l10n.t('{0}: "id" is {1} but the run\'s folder is {2}; set "id" to the folder\'s name.', file, String(JSON.stringify(meta.id)), path.basename(dir)));
     }
     return new RunRecord(dir, meta);
   }
@@ -175,9 +176,9 @@ export class RunRecord {
       plan = this.plan();
     } catch (e) {
       if (e instanceof RunStoreError) throw e;
-      throw new RunStoreError(`${this.planFile}: cannot read the plan (${(e as Error).message}); start the run again.`);
+      throw new RunStoreError(l10n.t('{0}: cannot read the plan ({1}); start the run again.', this.planFile, (e as Error).message));
     }
-    if (plan === null || typeof plan !== 'object' || Array.isArray(plan)) throw new RunStoreError(`${this.planFile}: not a run plan (a JSON object); start the run again.`);
+    if (plan === null || typeof plan !== 'object' || Array.isArray(plan)) throw new RunStoreError(l10n.t('{0}: not a run plan (a JSON object); start the run again.', this.planFile));
     const own: RunPlan = { ...plan, output_dir: this.dir };
     // Data prepared for this run lives in its data/ folder; a run started from another plan
     // (RunManager.startPlan) reads shards where that plan said, which the trainer only reads.
@@ -360,7 +361,7 @@ export class RunStore {
 
   /** The run `id`: only an id of newRunId's form, naming a real folder right under runs/. */
   open(id: string): RunRecord {
-    if (!isRunId(id)) throw new RunStoreError(`${JSON.stringify(String(id)).slice(0, 80)} is not a run id (a run id looks like 20260101-120000 and names a folder under ${this.root}).`);
+    if (!isRunId(id)) throw new RunStoreError(l10n.t('{0} is not a run id (a run id looks like 20260101-120000 and names a folder under {1}).', JSON.stringify(String(id)).slice(0, 80), this.root));
     refuseLink(this.root);
     return RunRecord.open(path.join(this.root, id));
   }
@@ -370,12 +371,12 @@ export class RunStore {
     const runs: RunSummary[] = [];
     const problems: string[] = [];
     if (!fs.existsSync(this.root)) return { runs, problems };
-    if (isLink(this.root)) return { runs, problems: [`${this.root} is a symbolic link: runs are kept in a real folder, so Tuner lists none from it.`] };
+    if (isLink(this.root)) return { runs, problems: [l10n.t('{0} is a symbolic link: runs are kept in a real folder, so Tuner lists none from it.', this.root)] };
     for (const name of fs.readdirSync(this.root).sort().reverse()) {
       const dir = path.join(this.root, name);
       if (!fs.existsSync(path.join(dir, 'run.json'))) continue;
       if (!isRunId(name)) {
-        problems.push(`${dir}: "${name}" is not a run id (runs are named like 20260101-120000); it is not listed.`);
+        problems.push(l10n.t('{0}: "{1}" is not a run id (runs are named like 20260101-120000); it is not listed.', dir, String(name)));
         continue;
       }
       try {

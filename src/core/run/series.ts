@@ -4,6 +4,7 @@
 // this file and feeds it events as they arrive.
 import type { TrainerEvent } from '../engine/protocol';
 import type { Point } from './downsample';
+import * as l10n from '@vscode/l10n';
 
 export const SERIES_IDS = [
   'loss', 'eval_loss', 'lr', 'grad_norm', 'tokens_per_s', 'tokens', 'memory',
@@ -13,20 +14,20 @@ export const SERIES_IDS = [
 export type SeriesId = (typeof SERIES_IDS)[number];
 
 export const SERIES_LABELS: Record<SeriesId, string> = {
-  loss: 'train loss',
-  eval_loss: 'eval loss',
-  lr: 'learning rate',
-  grad_norm: 'gradient norm',
+  get loss() { return l10n.t('train loss'); },
+  get eval_loss() { return l10n.t('eval loss'); },
+  get lr() { return l10n.t('learning rate'); },
+  get grad_norm() { return l10n.t('gradient norm'); },
   tokens_per_s: 'tokens / s',
-  tokens: 'tokens per step',
-  memory: 'peak memory (MiB)',
-  reward_margin: 'reward margin',
-  eval_reward_margin: 'eval reward margin',
-  reward_accuracy: 'reward accuracy (%)',
-  eval_reward_accuracy: 'eval reward accuracy (%)',
-  padding: 'padding (% of positions)',
-  eval_rouge_l: 'eval ROUGE-L F1 (%)',
-  eval_bleu: 'eval BLEU-4',
+  get tokens() { return l10n.t('tokens per step'); },
+  get memory() { return l10n.t('peak memory (MiB)'); },
+  get reward_margin() { return l10n.t('reward margin'); },
+  get eval_reward_margin() { return l10n.t('eval reward margin'); },
+  get reward_accuracy() { return l10n.t('reward accuracy (%)'); },
+  get eval_reward_accuracy() { return l10n.t('eval reward accuracy (%)'); },
+  get padding() { return l10n.t('padding (% of positions)'); },
+  get eval_rouge_l() { return l10n.t('eval ROUGE-L F1 (%)'); },
+  get eval_bleu() { return l10n.t('eval BLEU-4'); },
 };
 
 export type XAxis = 'step' | 'tokens';

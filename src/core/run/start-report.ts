@@ -5,6 +5,7 @@
 import type { LintResult } from '../dataset/lint';
 import type { LineNote, PrepareReport } from '../dataset/prepare';
 import { ruleByCode } from '../dataset/rules';
+import * as l10n from '@vscode/l10n';
 
 export interface LintSummary {
   errors: number;
@@ -19,11 +20,14 @@ const LINES_SHOWN = 5;
 function lineList(lines: number[]): string {
   const sorted = [...new Set(lines)].sort((a, b) => a - b);
   const shown = sorted.slice(0, LINES_SHOWN).join(', ');
-  const more = sorted.length > LINES_SHOWN ? ` and ${sorted.length - LINES_SHOWN} more` : '';
-  return `line${sorted.length === 1 ? '' : 's'} ${shown}${more}`;
+  const more = sorted.length > LINES_SHOWN ? l10n.t(' and {0} more', sorted.length - LINES_SHOWN) : '';
+  return sorted.length === 1 ? l10n.t('line {0}{1}', shown, more) : l10n.t('lines {0}{1}', shown, more);
 }
 
-const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
+// Whole messages per count, so that a translation can say each as its language does.
+const records = (n: number) => (n === 1 ? l10n.t('1 record') : l10n.t('{0} records', n));
+const errorCount = (n: number) => (n === 1 ? l10n.t('1 error') : l10n.t('{0} errors', n));
+const warningCount = (n: number) => (n === 1 ? l10n.t('1 warning') : l10n.t('{0} warnings', n));
 
 export function summarizeLint(result: LintResult): LintSummary {
   const bySeverity = { error: new Map<string, number[]>(), warning: new Map<string, number[]>() };
@@ -35,27 +39,27 @@ export function summarizeLint(result: LintResult): LintSummary {
     bySeverity[p.severity].set(title, lines);
   }
   const count = (m: Map<string, number[]>) => [...m.values()].reduce((n, l) => n + l.length, 0);
-  const part = (m: Map<string, number[]>, word: string) => {
+  const part = (m: Map<string, number[]>, counted: (n: number) => string) => {
     const n = count(m);
-    return n ? `${plural(n, word)} (${[...m.entries()].map(([title, lines]) => `${title}: ${lineList(lines)}`).join('; ')})` : '';
+    return n ? `${counted(n)} (${[...m.entries()].map(([title, lines]) => `${title}: ${lineList(lines)}`).join('; ')})` : '';
   };
   const errors = count(bySeverity.error);
   const warnings = count(bySeverity.warning);
-  const parts = [part(bySeverity.error, 'error'), part(bySeverity.warning, 'warning')].filter(Boolean);
-  return { errors, warnings, text: parts.length ? parts.join(', ') : `no errors or warnings in ${plural(result.records, 'record')}` };
+  const parts = [part(bySeverity.error, errorCount), part(bySeverity.warning, warningCount)].filter(Boolean);
+  return { errors, warnings, text: parts.length ? parts.join(', ') : l10n.t('no errors or warnings in {0}', records(result.records)) };
 }
 
 function droppedText(list: LineNote[]): string {
-  const shown = list.slice(0, LINES_SHOWN).map((n) => `line ${n.line} (${n.reason})`).join('; ');
-  return `Dropped ${plural(list.length, 'record')}: ${shown}${list.length > LINES_SHOWN ? `; and ${list.length - LINES_SHOWN} more (prep-report.json lists every one)` : ''}`;
+  const shown = list.slice(0, LINES_SHOWN).map((n) => l10n.t('line {0} ({1})', n.line, n.reason)).join('; ');
+  return l10n.t('Dropped {0}: {1}{2}', records(list.length), shown, list.length > LINES_SHOWN ? l10n.t('; and {0} more (prep-report.json lists every one)', list.length - LINES_SHOWN) : '');
 }
 
 /** One paragraph: how many records train, and each one dropped or truncated, by line. */
 export function describePreparation(r: PrepareReport, maxLength: number): string {
   const used = r.trainDocuments + r.evalDocuments;
-  const parts = [`Prepared ${used} of ${plural(r.records, 'record')} (${r.trainDocuments} train, ${r.evalDocuments} eval, ${r.tokens.toLocaleString('en-US')} tokens)`];
+  const parts = [l10n.t('Prepared {0} of {1} ({2} train, {3} eval, {4} tokens)', used, records(r.records), r.trainDocuments, r.evalDocuments, r.tokens.toLocaleString('en-US'))];
   if (r.dropped.length) parts.push(droppedText(r.dropped));
-  if (r.truncated.length) parts.push(`Cut ${plural(r.truncated.length, 'record')} to max_length ${maxLength}: ${lineList(r.truncated.map((n) => n.line))}`);
-  if (r.blankLines) parts.push(`Skipped ${plural(r.blankLines, 'blank line')}`);
+  if (r.truncated.length) parts.push(l10n.t('Cut {0} to max_length {1}: {2}', records(r.truncated.length), maxLength, lineList(r.truncated.map((n) => n.line))));
+  if (r.blankLines) parts.push(r.blankLines === 1 ? l10n.t('Skipped 1 blank line') : l10n.t('Skipped {0} blank lines', r.blankLines));
   return `${parts.join('. ')}.`;
 }
