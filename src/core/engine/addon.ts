@@ -3,6 +3,7 @@
 // that can fault or exhaust memory runs in a child process (tuner-train, the inference worker).
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import * as l10n from '@vscode/l10n';
 
 /** Instruction sets the native kernels choose between at run time. */
 export interface CpuFeatures {
@@ -130,8 +131,7 @@ export function loadAddon(packageRoot?: string): TunerAddon {
   const root = packageRoot ?? findPackageRoot();
   if (!root) {
     throw new AddonLoadError(
-      `Tuner's native addon: no package.json named "tuner" above ${__dirname}. ` +
-        'Pass the extension folder to loadAddon().',
+      l10n.t('Tuner\'s native addon: no package.json named "tuner" above {0}. Pass the extension folder to loadAddon().', __dirname),
       [],
     );
   }
@@ -139,8 +139,7 @@ export function loadAddon(packageRoot?: string): TunerAddon {
   const found = searched.find((p) => fs.existsSync(p));
   if (!found) {
     throw new AddonLoadError(
-      `Tuner's native addon was not found (looked for ${searched.join(', ')}). ` +
-        'Build it with `npm run build:native` (needs cmake and a C++17 compiler).',
+      l10n.t('Tuner\'s native addon was not found (looked for {0}). Build it with `npm run build:native` (needs cmake and a C++17 compiler).', searched.join(', ')),
       searched,
     );
   }
@@ -151,14 +150,13 @@ export function loadAddon(packageRoot?: string): TunerAddon {
     addon = require(found) as TunerAddon;
   } catch (err) {
     throw new AddonLoadError(
-      `Tuner's native addon at ${found} failed to load: ${(err as Error).message}. ` +
-        'Rebuild it for this Node.js / Electron with `npm run build:native`.',
+      l10n.t('Tuner\'s native addon at {0} failed to load: {1}. Rebuild it for this Node.js / Electron with `npm run build:native`.', found, (err as Error).message),
       searched,
     );
   }
   if (typeof addon.version !== 'function' || typeof addon.hardware !== 'function') {
     throw new AddonLoadError(
-      `${found} is not Tuner's addon (it has no version() / hardware()). Rebuild it with \`npm run build:native\`.`,
+      l10n.t('{0} is not Tuner\'s addon (it has no version() / hardware()). Rebuild it with `npm run build:native`.', found),
       searched,
     );
   }

@@ -17,6 +17,7 @@ import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import * as l10n from '@vscode/l10n';
 
 export const CONTROL_SOCKET_NAME = 'control.sock';
 
@@ -45,7 +46,7 @@ export function privateSocketDir(env: NodeJS.ProcessEnv = process.env): string {
   fs.mkdirSync(base, { recursive: true, mode: 0o700 });
   const st = fs.lstatSync(base);
   if (!st.isDirectory() || st.isSymbolicLink() || st.uid !== uid || (st.mode & 0o077) !== 0) {
-    throw new Error(`${base} must be a folder of this user that no one else can open (mode 0700): remove it, and Tuner makes it again.`);
+    throw new Error(l10n.t('{0} must be a folder of this user that no one else can open (mode 0700): remove it, and Tuner makes it again.', base));
   }
   return base;
 }
@@ -78,8 +79,8 @@ export class ControlError extends Error {}
 function checkSocketFile(address: string): void {
   if (process.platform === 'win32') return;
   const st = fs.lstatSync(address); // ENOENT: no trainer listens (yet)
-  if (!st.isSocket()) throw new ControlError(`${address} is not a socket; remove it.`);
-  if (st.uid !== process.getuid?.()) throw new ControlError(`${address} belongs to another user; Tuner does not send it commands.`);
+  if (!st.isSocket()) throw new ControlError(l10n.t('{0} is not a socket; remove it.', address));
+  if (st.uid !== process.getuid?.()) throw new ControlError(l10n.t('{0} belongs to another user; Tuner does not send it commands.', address));
 }
 
 /** One connection to a trainer's control channel. */
@@ -104,18 +105,18 @@ export class ControlClient {
       try {
         checkSocketFile(address);
       } catch (e) {
-        reject(e instanceof ControlError ? e : new ControlError(`no control channel at ${address} (${(e as Error).message})`));
+        reject(e instanceof ControlError ? e : new ControlError(l10n.t('no control channel at {0} ({1})', address, (e as Error).message)));
         return;
       }
       const socket = net.connect(address);
       const timer = setTimeout(() => {
         socket.destroy();
-        reject(new ControlError(`the trainer at ${address} did not answer within ${timeoutMs} ms`));
+        reject(new ControlError(l10n.t('the trainer at {0} did not answer within {1} ms', address, timeoutMs)));
       }, timeoutMs);
       const client = new ControlClient(socket);
       socket.once('error', (e) => {
         clearTimeout(timer);
-        reject(new ControlError(`cannot connect to ${address}: ${e.message}`));
+        reject(new ControlError(l10n.t('cannot connect to {0}: {1}', address, e.message)));
       });
       client.onMessage((m) => {
         if (m.type !== 'hello') return;
@@ -124,7 +125,7 @@ export class ControlClient {
       });
       void client.closed.then(() => {
         clearTimeout(timer);
-        reject(new ControlError(`the trainer at ${address} closed the connection`));
+        reject(new ControlError(l10n.t('the trainer at {0} closed the connection', address)));
       });
     });
   }
@@ -160,7 +161,7 @@ export class ControlClient {
         m = JSON.parse(line) as ControlMessage;
       } catch {
         // Not silence: a line we cannot read is shown like a refusal.
-        m = { version: 1, type: 'refused', message: `unreadable line on the control channel: ${line.slice(0, 200)}` };
+        m = { version: 1, type: 'refused', message: l10n.t('unreadable line on the control channel: {0}', line.slice(0, 200)) };
       }
       if (m.type === 'hello' || m.type === 'role') this.role = m.role;
       if (m.type === 'hello' && typeof m.pid === 'number') this.serverPid = m.pid;

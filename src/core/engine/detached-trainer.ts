@@ -23,6 +23,7 @@ import {
   type TrainerEvent,
 } from './protocol';
 import { findTrainerBinary, trainerEnv, type TrainerExit } from './trainer-client';
+import * as l10n from '@vscode/l10n';
 
 const STDERR_TAIL_BYTES = 16 * 1024;
 /** How often the trainer is checked: alive (an attached one, not this process's child), and heard from lately. */
@@ -279,7 +280,7 @@ export class DetachedTrainer {
       return;
     }
     if (this.client.role !== 'controller') {
-      throw new ControlError('another window controls this run; this one only shows it (close the run there, or close that window, to take control here)');
+      throw new ControlError(l10n.t('another window controls this run; this one only shows it (close the run there, or close that window, to take control here)'));
     }
     this.client.write(text);
   }
@@ -296,7 +297,7 @@ export class DetachedTrainer {
         // be taken by another process first, a socket file replaced.
         if (this.identity && client.serverPid !== this.identity.pid) {
           void client.close();
-          throw new ControlError(`the control channel at ${this.address} is served by pid ${client.serverPid}, not by the run's trainer (pid ${this.identity.pid})`);
+          throw new ControlError(l10n.t('the control channel at {0} is served by pid {1}, not by the run\'s trainer (pid {2})', this.address, String(client.serverPid), this.identity.pid));
         }
         this.client = client;
         client.onMessage((m) => this.onControl(m));
@@ -304,7 +305,7 @@ export class DetachedTrainer {
         const queued = this.pending;
         this.pending = [];
         if (client.role === 'controller') for (const line of queued) client.write(line);
-        else if (queued.length) for (const l of this.roleListeners) l('observer', 'another window controls this run: commands sent while connecting were not delivered');
+        else if (queued.length) for (const l of this.roleListeners) l('observer', l10n.t('another window controls this run: commands sent while connecting were not delivered'));
         await client.closed;
         if (this.client === client) this.client = undefined;
         // The trainer closes the channel when it exits; check now rather than at the next poll.

@@ -8,6 +8,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 
 import { findTrainerBinary, trainerEnv } from './trainer-client';
+import * as l10n from '@vscode/l10n';
 
 export class ExportError extends Error {
   constructor(
@@ -65,7 +66,7 @@ export interface ExportToolOptions {
 /** A native tool built beside tuner-train (tuner-generate, tuner-export): found where tuner-train is ($TUNER_NATIVE_BUILD_DIR, build/native). */
 export function findNativeTool(name: string, env: NodeJS.ProcessEnv = process.env): string {
   const file = path.join(path.dirname(findTrainerBinary(env)), process.platform === 'win32' ? `${name}.exe` : name);
-  if (!fs.existsSync(file)) throw new ExportError('missing_binary', `${name} not found at ${file}`, 'Run `npm run build:native` to build the native tools.');
+  if (!fs.existsSync(file)) throw new ExportError('missing_binary', l10n.t('{0} not found at {1}', name, file), l10n.t('Run `npm run build:native` to build the native tools.'));
   return file;
 }
 
@@ -104,7 +105,7 @@ export function runExportTool(binary: string, args: string[], o: { env?: NodeJS.
     o.signal?.addEventListener('abort', abort, { once: true });
     child.once('error', (e) => {
       o.signal?.removeEventListener('abort', abort);
-      reject(new ExportError('missing_binary', `${binary} could not start: ${e.message}`, 'Run `npm run build:native` to build the native tools.'));
+      reject(new ExportError('missing_binary', l10n.t('{0} could not start: {1}', binary, e.message), l10n.t('Run `npm run build:native` to build the native tools.')));
     });
     child.once('close', (code, signal) => {
       o.signal?.removeEventListener('abort', abort);
@@ -113,7 +114,7 @@ export function runExportTool(binary: string, args: string[], o: { env?: NodeJS.
         try {
           return resolve(JSON.parse(stdout.trim().split('\n').at(-1) ?? ''));
         } catch {
-          return reject(new ExportError('protocol_error', `tuner-export printed no report: ${stdout.slice(0, 200)}`, 'Rebuild the native tools with `npm run build:native`.'));
+          return reject(new ExportError('protocol_error', l10n.t('tuner-export printed no report: {0}', stdout.slice(0, 200)), l10n.t('Rebuild the native tools with `npm run build:native`.')));
         }
       }
       const last = stderr.trim().split('\n').at(-1) ?? '';
@@ -121,7 +122,7 @@ export function runExportTool(binary: string, args: string[], o: { env?: NodeJS.
         const e = JSON.parse(last) as { code?: string; message?: string; hint?: string };
         reject(new ExportError(e.code ?? 'export_failed', e.message ?? last, e.hint ?? ''));
       } catch {
-        reject(new ExportError('export_failed', `tuner-export ${signal ? `was killed by ${signal}` : `exited with code ${code}`}${last ? `: ${last}` : ''}`, 'See the Tuner log (Tuner: Show Log).'));
+        reject(new ExportError('export_failed', `tuner-export ${signal ? l10n.t('was killed by {0}', signal) : l10n.t('exited with code {0}', String(code))}${last ? `: ${last}` : ''}`, l10n.t('See the Tuner log (Tuner: Show Log).')));
       }
     });
   });

@@ -22,6 +22,7 @@ import {
   type ReadyEvent,
   type TokenEvent,
 } from './infer-protocol';
+import * as l10n from '@vscode/l10n';
 
 /** A failed request or a lost worker: the code, message and hint of the error event. */
 export class InferenceError extends Error {
@@ -118,14 +119,14 @@ class WorkerProcess {
     lines.on('line', (line) => this.onLine(line));
     this.exited = new Promise((resolve) => {
       child.once('error', (err) => {
-        this.end(new InferenceError('worker_failed', `the inference worker could not start: ${err.message}`, 'Check that the extension is installed completely (dist/infer-worker.js).'));
+        this.end(new InferenceError('worker_failed', l10n.t('the inference worker could not start: {0}', err.message), l10n.t('Check that the extension is installed completely (dist/infer-worker.js).')));
         resolve();
       });
       child.once('exit', (code, signal) => {
-        const how = signal ? `was killed by ${signal}` : `exited with code ${code}`;
+        const how = signal ? l10n.t('was killed by {0}', signal) : l10n.t('exited with code {0}', String(code));
         const lines = this.stderrTail.split('\n').map((l) => l.trim()).filter(Boolean).slice(-10);
-        const log = lines.length ? ` Its last log lines: ${lines.join(' | ').slice(-1200)}` : '';
-        this.end(new InferenceError('worker_exited', `the inference worker ${how}.${log}`, 'A native fault or running out of memory ends the worker, never the editor; load the model again (a smaller context, a quantized format or a smaller model needs less memory).'));
+        const log = lines.length ? l10n.t(' Its last log lines: {0}', lines.join(' | ').slice(-1200)) : '';
+        this.end(new InferenceError('worker_exited', l10n.t('the inference worker {0}.{1}', how, log), l10n.t('A native fault or running out of memory ends the worker, never the editor; load the model again (a smaller context, a quantized format or a smaller model needs less memory).')));
         resolve();
       });
     });
@@ -136,7 +137,7 @@ class WorkerProcess {
   }
 
   send(body: InferRequestBody): void {
-    if (this.ended || !this.child.stdin?.writable) throw new InferenceError('worker_exited', 'the inference worker is not running', 'Send the request again: a new worker starts.');
+    if (this.ended || !this.child.stdin?.writable) throw new InferenceError('worker_exited', l10n.t('the inference worker is not running'), l10n.t('Send the request again: a new worker starts.'));
     this.child.stdin.write(formatInferRequest(body));
   }
 
@@ -158,7 +159,7 @@ class WorkerProcess {
     } catch (e) {
       // A worker we cannot understand must not keep running unobserved.
       const pe = e instanceof InferProtocolError ? e : new InferProtocolError(String(e), line);
-      this.end(new InferenceError('protocol_error', `the inference worker sent a line this extension cannot read: ${pe.message}`, 'The worker and the extension come from different builds; rebuild with `npm run build` or reinstall.'));
+      this.end(new InferenceError('protocol_error', l10n.t('the inference worker sent a line this extension cannot read: {0}', pe.message), l10n.t('The worker and the extension come from different builds; rebuild with `npm run build` or reinstall.')));
       this.child.kill('SIGKILL');
       return;
     }
@@ -348,12 +349,12 @@ export class InferenceClient {
     } catch (e) {
       const p = w.pending.get(id);
       w.pending.delete(id);
-      p?.fail(e instanceof InferenceError ? e : new InferenceError('worker_exited', String(e), 'Send the request again.'));
+      p?.fail(e instanceof InferenceError ? e : new InferenceError('worker_exited', String(e), l10n.t('Send the request again.')));
     }
   }
 
   private ensureWorker(): WorkerProcess {
-    if (this.disposed) throw new InferenceError('disposed', 'this inference client was disposed', 'Create a new InferenceClient.');
+    if (this.disposed) throw new InferenceError('disposed', l10n.t('this inference client was disposed'), l10n.t('Create a new InferenceClient.'));
     if (this.worker?.alive) return this.worker;
     const o = this.options;
     const child = fork(o.workerPath, [], {

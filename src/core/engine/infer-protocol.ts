@@ -6,6 +6,7 @@
 // not silently become a default, and a mismatched worker must fail loudly.
 import type { QuantName } from './infer-addon';
 import { fieldsMismatch, kindOf, opt, orNull, req, type Fields } from './json-shape';
+import * as l10n from '@vscode/l10n';
 
 export const INFER_PROTOCOL_VERSION = 1;
 
@@ -372,9 +373,9 @@ function parseLine(line: string, who: string): Record<string, unknown> {
   try {
     value = JSON.parse(line);
   } catch (e) {
-    throw new InferProtocolError(`${who} is not JSON (${(e as Error).message}): ${line.slice(0, 200)}`, line);
+    throw new InferProtocolError(l10n.t('{0} is not JSON ({1}): {2}', who, (e as Error).message, line.slice(0, 200)), line);
   }
-  if (kindOf(value) !== 'object') throw new InferProtocolError(`${who} is not a JSON object: ${line.slice(0, 200)}`, line);
+  if (kindOf(value) !== 'object') throw new InferProtocolError(l10n.t('{0} is not a JSON object: {1}', who, line.slice(0, 200)), line);
   return value as Record<string, unknown>;
 }
 
@@ -382,11 +383,11 @@ function parseMessage<T>(line: string, who: string, table: Record<string, Fields
   const obj = parseLine(line, who);
   const id = typeof obj.id === 'string' && obj.id !== '' ? obj.id : null;
   if (obj.version !== INFER_PROTOCOL_VERSION) {
-    throw new InferProtocolError(`${who} has protocol version ${JSON.stringify(obj.version)}, this side speaks ${INFER_PROTOCOL_VERSION}; ${mismatchHint}`, line, 'version_mismatch', id);
+    throw new InferProtocolError(l10n.t('{0} has protocol version {1}, this side speaks {2}; {3}', who, String(JSON.stringify(obj.version)), INFER_PROTOCOL_VERSION, mismatchHint), line, 'version_mismatch', id);
   }
   const type = obj.type;
   if (typeof type !== 'string' || !Object.prototype.hasOwnProperty.call(table, type)) {
-    throw new InferProtocolError(`unknown ${who} type ${JSON.stringify(type)} (known: ${Object.keys(table).join(', ')})`, line, 'bad_request', id);
+    throw new InferProtocolError(l10n.t('unknown {0} type {1} (known: {2})', who, String(JSON.stringify(type)), Object.keys(table).join(', ')), line, 'bad_request', id);
   }
   const m = fieldsMismatch(obj, table[type], `"${type}" ${who}`, ['version', 'type']);
   if (m) throw new InferProtocolError(m.message, line, m.code ?? 'bad_request', id);
@@ -395,10 +396,10 @@ function parseMessage<T>(line: string, who: string, table: Record<string, Fields
 
 /** Parses and validates one line the worker reads. Throws InferProtocolError (with the reply's code and the request id when known). */
 export function parseInferRequest(line: string): InferRequest {
-  return parseMessage<InferRequest>(line, 'request', REQUEST_FIELDS, 'send requests of this version');
+  return parseMessage<InferRequest>(line, 'request', REQUEST_FIELDS, l10n.t('send requests of this version'));
 }
 
 /** Parses and validates one line the worker writes. Throws InferProtocolError on anything unexpected. */
 export function parseInferEvent(line: string): InferEvent {
-  return parseMessage<InferEvent>(line, 'event', EVENT_FIELDS, 'the inference worker and the extension come from different builds; rebuild with `npm run build`');
+  return parseMessage<InferEvent>(line, 'event', EVENT_FIELDS, l10n.t('the inference worker and the extension come from different builds; rebuild with `npm run build`'));
 }

@@ -4,6 +4,7 @@
 // version, of an unknown type or with a missing or mistyped field is a ProtocolError, never
 // ignored, so a mismatched binary fails loudly instead of drawing an empty chart.
 
+import * as l10n from '@vscode/l10n';
 /** lora and qlora save a PEFT adapter; full and lomo a model folder. */
 export const TRAIN_METHODS = ['full', 'lora', 'qlora', 'lomo'] as const;
 export type TrainMethod = (typeof TRAIN_METHODS)[number];
@@ -273,7 +274,7 @@ export function formatCommand(type: TrainerCommandType): string {
 /** The `set` line; throws a RangeError for a value the trainer would refuse (not positive and finite). */
 export function formatSetCommand(change: LearningRateChange): string {
   const [key, value] = change.lr !== undefined ? ['lr', change.lr] : ['lr_scale', change.lr_scale];
-  if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) throw new RangeError(`set ${key}: ${String(value)} is not a positive finite number`);
+  if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) throw new RangeError(l10n.t('set {0}: {1} is not a positive finite number', key, String(value)));
   return JSON.stringify({ version: PROTOCOL_VERSION, type: 'set', [key]: value }) + '\n';
 }
 
@@ -335,16 +336,16 @@ function checkField(obj: Record<string, unknown>, name: string, kind: FieldKind,
   const v = obj[name];
   const actual = kindOf(v);
   const ok = kind === 'string|null' ? actual === 'string' || actual === 'null' : actual === kind;
-  if (!ok) throw new ProtocolError(`${where}: field "${name}" should be ${kind}, got ${actual}`, line);
+  if (!ok) throw new ProtocolError(l10n.t('{0}: field "{1}" should be {2}, got {3}', where, name, kind, actual), line);
   if (kind === 'number' && !Number.isFinite(v as number)) {
-    throw new ProtocolError(`${where}: field "${name}" is not a finite number`, line);
+    throw new ProtocolError(l10n.t('{0}: field "{1}" is not a finite number', where, name), line);
   }
 }
 
 /** The optional DPO rewards of a step or eval event. */
 function checkRewards(obj: Record<string, unknown>, where: string, line: string): void {
   if (obj.rewards === undefined) return;
-  if (kindOf(obj.rewards) !== 'object') throw new ProtocolError(`${where}: field "rewards" should be an object`, line);
+  if (kindOf(obj.rewards) !== 'object') throw new ProtocolError(l10n.t('{0}: field "rewards" should be an object', where), line);
   const r = obj.rewards as Record<string, unknown>;
   for (const k of ['chosen', 'rejected', 'margin', 'accuracy', 'pairs']) checkField(r, k, 'number', `${where} rewards`, line);
 }
@@ -374,19 +375,19 @@ export function parseTrainerEvent(line: string): TrainerEvent {
   try {
     value = JSON.parse(line);
   } catch (e) {
-    throw new ProtocolError(`trainer output is not JSON (${(e as Error).message}): ${line.slice(0, 200)}`, line);
+    throw new ProtocolError(l10n.t('trainer output is not JSON ({0}): {1}', (e as Error).message, line.slice(0, 200)), line);
   }
-  if (kindOf(value) !== 'object') throw new ProtocolError(`trainer event is not a JSON object: ${line.slice(0, 200)}`, line);
+  if (kindOf(value) !== 'object') throw new ProtocolError(l10n.t('trainer event is not a JSON object: {0}', line.slice(0, 200)), line);
   const obj = value as Record<string, unknown>;
   if (obj.version !== PROTOCOL_VERSION) {
     throw new ProtocolError(
-      `trainer protocol version ${String(obj.version)} does not match this extension's ${PROTOCOL_VERSION}; rebuild or reinstall tuner-train`,
+      l10n.t('trainer protocol version {0} does not match this extension\'s {1}; rebuild or reinstall tuner-train', String(obj.version), PROTOCOL_VERSION),
       line,
     );
   }
   const type = obj.type;
   if (typeof type !== 'string' || !Object.prototype.hasOwnProperty.call(EVENT_FIELDS, type)) {
-    throw new ProtocolError(`unknown trainer event type ${JSON.stringify(type)}`, line);
+    throw new ProtocolError(l10n.t('unknown trainer event type {0}', String(JSON.stringify(type))), line);
   }
   const fields = EVENT_FIELDS[type as TrainerEventType];
   for (const [name, kind] of Object.entries(fields)) checkField(obj, name, kind, `"${type}" event`, line);
@@ -400,52 +401,52 @@ export function parseTrainerEvent(line: string): TrainerEvent {
       const data = obj.data as Record<string, unknown>;
       for (const f of DATA_FIELDS) checkField(data, f, 'number', 'start.data', line);
       if (!(TRAIN_METHODS as readonly unknown[]).includes(obj.method)) {
-        throw new ProtocolError(`start event: unknown method ${JSON.stringify(obj.method)}`, line);
+        throw new ProtocolError(l10n.t('start event: unknown method {0}', String(JSON.stringify(obj.method))), line);
       }
       break;
     }
     case 'done': {
       if (obj.reason !== 'completed' && obj.reason !== 'stopped') {
-        throw new ProtocolError(`done event: unknown reason ${JSON.stringify(obj.reason)}`, line);
+        throw new ProtocolError(l10n.t('done event: unknown reason {0}', String(JSON.stringify(obj.reason))), line);
       }
       const outputs = obj.outputs as Record<string, unknown>;
       for (const [k, v] of Object.entries(outputs)) {
         if (!['adapter', 'model', 'checkpoint'].includes(k) || typeof v !== 'string') {
-          throw new ProtocolError(`done event: unexpected output ${JSON.stringify(k)}`, line);
+          throw new ProtocolError(l10n.t('done event: unexpected output {0}', String(JSON.stringify(k))), line);
         }
       }
       break;
     }
     case 'sample': {
-      if (!Array.isArray(obj.outputs)) throw new ProtocolError('"sample" event: field "outputs" should be an array', line);
+      if (!Array.isArray(obj.outputs)) throw new ProtocolError(l10n.t('"sample" event: field "outputs" should be an array'), line);
       for (const o of obj.outputs as unknown[]) {
-        if (kindOf(o) !== 'object') throw new ProtocolError('"sample" event: each of "outputs" should be an object', line);
+        if (kindOf(o) !== 'object') throw new ProtocolError(l10n.t('"sample" event: each of "outputs" should be an object'), line);
         const out = o as Record<string, unknown>;
         checkField(out, 'index', 'number', 'sample.outputs[]', line);
         if (!Array.isArray(out.ids) || !(out.ids as unknown[]).every((x) => Number.isInteger(x) && (x as number) >= 0)) {
-          throw new ProtocolError('"sample" event: outputs[].ids should be token ids', line);
+          throw new ProtocolError(l10n.t('"sample" event: outputs[].ids should be token ids'), line);
         }
-        if (out.stop !== 'eos' && out.stop !== 'length') throw new ProtocolError(`"sample" event: unknown stop ${JSON.stringify(out.stop)}`, line);
+        if (out.stop !== 'eos' && out.stop !== 'length') throw new ProtocolError(l10n.t('"sample" event: unknown stop {0}', String(JSON.stringify(out.stop))), line);
       }
       break;
     }
     case 'heartbeat':
-      if (obj.state !== 'training' && obj.state !== 'paused') throw new ProtocolError(`heartbeat event: unknown state ${JSON.stringify(obj.state)}`, line);
-      if (!((obj.interval_ms as number) > 0)) throw new ProtocolError('heartbeat event: interval_ms should be above 0', line);
-      if (obj.loop_idle_ms !== undefined) checkField(obj, 'loop_idle_ms', 'number', 'heartbeat event', line);
+      if (obj.state !== 'training' && obj.state !== 'paused') throw new ProtocolError(l10n.t('heartbeat event: unknown state {0}', String(JSON.stringify(obj.state))), line);
+      if (!((obj.interval_ms as number) > 0)) throw new ProtocolError(l10n.t('heartbeat event: interval_ms should be above 0'), line);
+      if (obj.loop_idle_ms !== undefined) checkField(obj, 'loop_idle_ms', 'number', l10n.t('heartbeat event'), line);
       break;
     case 'eval':
-      checkRewards(obj, '"eval" event', line);
+      checkRewards(obj, l10n.t('"eval" event'), line);
       break;
     case 'error':
-      if (obj.step !== undefined) checkField(obj, 'step', 'number', '"error" event', line);
+      if (obj.step !== undefined) checkField(obj, 'step', 'number', l10n.t('"error" event'), line);
       break;
     case 'step':
-      checkRewards(obj, '"step" event', line);
+      checkRewards(obj, l10n.t('"step" event'), line);
       if (obj.layers !== undefined) {
-        if (!Array.isArray(obj.layers)) throw new ProtocolError('"step" event: field "layers" should be an array', line);
+        if (!Array.isArray(obj.layers)) throw new ProtocolError(l10n.t('"step" event: field "layers" should be an array'), line);
         for (const l of obj.layers as unknown[]) {
-          if (kindOf(l) !== 'object') throw new ProtocolError('"step" event: each of "layers" should be an object', line);
+          if (kindOf(l) !== 'object') throw new ProtocolError(l10n.t('"step" event: each of "layers" should be an object'), line);
           const o = l as Record<string, unknown>;
           checkField(o, 'name', 'string', 'step.layers[]', line);
           checkField(o, 'grad_norm', 'number', 'step.layers[]', line);

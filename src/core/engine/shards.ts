@@ -4,6 +4,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as zlib from 'node:zlib';
+import * as l10n from '@vscode/l10n';
 
 export const SHARD_MAGIC = 'TUNERSHD';
 export const SHARD_VERSION = 1;
@@ -75,7 +76,7 @@ export function encodeShard(docs: readonly ShardDocument[], vocabSize: number): 
   let n = 0;
   for (const [i, d] of docs.entries()) {
     if (d.tokens.length !== d.mask.length) {
-      throw new Error(`document ${i}: ${d.tokens.length} tokens but ${d.mask.length} mask values`);
+      throw new Error(l10n.t('document {0}: {1} tokens but {2} mask values', i, d.tokens.length, d.mask.length));
     }
     n += d.tokens.length;
   }
@@ -93,10 +94,10 @@ export function encodeShard(docs: readonly ShardDocument[], vocabSize: number): 
     for (let j = 0; j < d.tokens.length; j++) {
       const t = d.tokens[j];
       if (!Number.isInteger(t) || t < 0 || t >= vocabSize) {
-        throw new Error(`document ${i}, token ${j}: id ${t} is not an integer in [0, ${vocabSize})`);
+        throw new Error(l10n.t('document {0}, token {1}: id {2} is not an integer in [0, {3})', i, j, t, vocabSize));
       }
       const m = d.mask[j];
-      if (m !== 0 && m !== 1) throw new Error(`document ${i}, token ${j}: mask ${m} is not 0 or 1`);
+      if (m !== 0 && m !== 1) throw new Error(l10n.t('document {0}, token {1}: mask {2} is not 0 or 1', i, j, m));
       buf.writeUInt32LE(t, tokOff);
       buf[maskOff] = m;
       tokOff += 4;
@@ -119,16 +120,16 @@ export function encodeShard(docs: readonly ShardDocument[], vocabSize: number): 
 
 /** Decodes one shard file, checking magic, sizes and checksums (the same checks as the trainer). */
 export function decodeShard(buf: Buffer, name = 'shard'): ShardDocument[] {
-  if (buf.length < SHARD_HEADER_BYTES) throw new Error(`${name}: ${buf.length} bytes, shorter than the header`);
-  if (buf.toString('latin1', 0, 8) !== SHARD_MAGIC) throw new Error(`${name}: not a Tuner shard (bad magic)`);
-  if (buf.readUInt32LE(8) !== SHARD_VERSION) throw new Error(`${name}: shard version ${buf.readUInt32LE(8)}`);
-  if ((zlib.crc32(buf.subarray(0, 36)) >>> 0) !== buf.readUInt32LE(36)) throw new Error(`${name}: header checksum mismatch`);
+  if (buf.length < SHARD_HEADER_BYTES) throw new Error(l10n.t('{0}: {1} bytes, shorter than the header', name, buf.length));
+  if (buf.toString('latin1', 0, 8) !== SHARD_MAGIC) throw new Error(l10n.t('{0}: not a Tuner shard (bad magic)', name));
+  if (buf.readUInt32LE(8) !== SHARD_VERSION) throw new Error(l10n.t('{0}: shard version {1}', name, buf.readUInt32LE(8)));
+  if ((zlib.crc32(buf.subarray(0, 36)) >>> 0) !== buf.readUInt32LE(36)) throw new Error(l10n.t('{0}: header checksum mismatch', name));
   const D = Number(buf.readBigUInt64LE(16));
   const n = Number(buf.readBigUInt64LE(24));
   const S = Number(buf.readBigUInt64LE(40));
   const expected = SHARD_HEADER_BYTES + 8 * (D + 1) + 5 * n + 8 * S;
-  if (buf.length !== expected) throw new Error(`${name}: ${buf.length} bytes, expected ${expected} (truncated?)`);
-  if ((zlib.crc32(buf.subarray(SHARD_HEADER_BYTES)) >>> 0) !== buf.readUInt32LE(32)) throw new Error(`${name}: payload checksum mismatch`);
+  if (buf.length !== expected) throw new Error(l10n.t('{0}: {1} bytes, expected {2} (truncated?)', name, buf.length, expected));
+  if ((zlib.crc32(buf.subarray(SHARD_HEADER_BYTES)) >>> 0) !== buf.readUInt32LE(32)) throw new Error(l10n.t('{0}: payload checksum mismatch', name));
   const tokBase = SHARD_HEADER_BYTES + 8 * (D + 1);
   const maskBase = tokBase + 4 * n;
   const docs: ShardDocument[] = [];
@@ -155,7 +156,7 @@ function packedSampleStarts(docs: readonly ShardDocument[]): number[] {
     let prev = 0;
     for (const s of Array.from(d.sampleStarts ?? [])) {
       if (!Number.isInteger(s) || s <= prev || s >= d.tokens.length) {
-        throw new Error(`document ${i}: sample start ${s} is not increasing inside (0, ${d.tokens.length})`);
+        throw new Error(l10n.t('document {0}: sample start {1} is not increasing inside (0, {2})', i, s, d.tokens.length));
       }
       out.push(base + s);
       prev = s;
@@ -172,10 +173,10 @@ function assignSampleStarts(docs: ShardDocument[], buf: Buffer, at: number, S: n
   let prev = 0;
   for (let i = 0; i < S; i++) {
     const g = Number(buf.readBigUInt64LE(at + 8 * i));
-    if (g <= prev && i > 0) throw new Error(`${name}: sample starts decrease at entry ${i}`);
+    if (g <= prev && i > 0) throw new Error(l10n.t('{0}: sample starts decrease at entry {1}', name, i));
     prev = g;
     while (d < docs.length && g >= base + docs[d].tokens.length) base += docs[d++].tokens.length;
-    if (d === docs.length || g === base) throw new Error(`${name}: sample start ${g} is not inside a document`);
+    if (d === docs.length || g === base) throw new Error(l10n.t('{0}: sample start {1} is not inside a document', name, g));
     const doc = docs[d];
     doc.sampleStarts = [...Array.from(doc.sampleStarts ?? []), g - base];
   }
@@ -257,7 +258,7 @@ export class ShardWriter {
       files: this.files,
     };
     if (this.info.layout === 'preference-pairs' && this.documents % 2 !== 0) {
-      throw new Error(`${this.dir}: ${this.documents} documents for layout "preference-pairs", which holds two per pair`);
+      throw new Error(l10n.t('{0}: {1} documents for layout "preference-pairs", which holds two per pair', this.dir, this.documents));
     }
     const tmp = path.join(this.dir, `${MANIFEST_FILE}.tmp`);
     fs.writeFileSync(tmp, JSON.stringify(manifest, null, 2) + '\n');
@@ -278,12 +279,12 @@ export function writeShards(dir: string, docs: Iterable<ShardDocument>, info: Sh
 export function readShards(dir: string): { manifest: ShardManifest; documents: ShardDocument[] } {
   const manifest = JSON.parse(fs.readFileSync(path.join(dir, MANIFEST_FILE), 'utf8')) as ShardManifest;
   if (manifest.format !== MANIFEST_FORMAT || manifest.version !== SHARD_VERSION) {
-    throw new Error(`${dir}: not a version ${SHARD_VERSION} Tuner shard set`);
+    throw new Error(l10n.t('{0}: not a version {1} Tuner shard set', dir, SHARD_VERSION));
   }
   const documents: ShardDocument[] = [];
   for (const f of manifest.files) {
     const buf = fs.readFileSync(path.join(dir, f.path));
-    if (crc32hex(buf) !== f.crc32) throw new Error(`${f.path}: checksum differs from manifest.json`);
+    if (crc32hex(buf) !== f.crc32) throw new Error(l10n.t('{0}: checksum differs from manifest.json', f.path));
     documents.push(...decodeShard(buf, f.path));
   }
   return { manifest, documents };

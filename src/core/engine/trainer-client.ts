@@ -17,6 +17,7 @@ import {
   type TrainerCommandType,
   type TrainerEvent,
 } from './protocol';
+import * as l10n from '@vscode/l10n';
 
 export const TRAINER_BINARY = process.platform === 'win32' ? 'tuner-train.exe' : 'tuner-train';
 
@@ -35,8 +36,7 @@ export function findTrainerBinary(env: NodeJS.ProcessEnv = process.env, packageR
   const found = candidates.find((c) => fs.existsSync(c));
   if (!found) {
     throw new Error(
-      `tuner-train not found (looked in ${candidates.join(', ') || 'no folder'}). ` +
-        'Run `npm run build:native`, or set TUNER_NATIVE_BUILD_DIR to the folder holding tuner-train.',
+      l10n.t('tuner-train not found (looked in {0}). Run `npm run build:native`, or set TUNER_NATIVE_BUILD_DIR to the folder holding tuner-train.', candidates.join(', ') || l10n.t('no folder')),
     );
   }
   return found;
@@ -160,7 +160,7 @@ export class TrainerProcess {
         if (pred(e)) resolve(e);
       });
       this.exited.then(
-        (x) => reject(new Error(`tuner-train ended (code ${x.code}, signal ${x.signal}) before the awaited event`)),
+        (x) => reject(new Error(l10n.t('tuner-train ended (code {0}, signal {1}) before the awaited event', String(x.code), String(x.signal)))),
         (err: unknown) => reject(err instanceof Error ? err : new Error(String(err))),
       );
     });

@@ -14,6 +14,7 @@ import * as fs from 'node:fs';
 
 import { formatDuration } from '../units';
 import type { TrainerEvent } from './protocol';
+import * as l10n from '@vscode/l10n';
 
 /** Heartbeats missed before a trainer counts as not responding. */
 export const MISSED_HEARTBEATS = 3;
@@ -154,5 +155,5 @@ export function modifiedMs(file: string): number | undefined {
 export function describeHealth(h: TrainerHealth): string | undefined {
   if (h.state !== 'unresponsive') return undefined;
   const d = formatDuration(Math.round(h.silentMs / 1000));
-  return h.silent === 'loop' ? `not responding (training loop silent for ${d})` : `not responding (no heartbeat for ${d})`;
+  return h.silent === 'loop' ? l10n.t('not responding (training loop silent for {0})', d) : l10n.t('not responding (no heartbeat for {0})', d);
 }
