@@ -3,6 +3,7 @@
 // with the strings that end a turn. A model's Jinja template is matched to a family by
 // rendering a probe conversation with it (chat-template-probe.ts), never by its source text.
 
+import * as l10n from '@vscode/l10n';
 export type ChatFamily = 'chatml' | 'llama3' | 'llama2' | 'mistral' | 'gemma' | 'plain';
 
 export interface FamilyTemplate {
@@ -109,16 +110,16 @@ function plain(eos: string): string {
 export function familyTemplate(family: ChatFamily, eosToken: string | null): FamilyTemplate {
   switch (family) {
     case 'chatml':
-      return { title: 'ChatML (Qwen)', template: CHATML, stops: ['<|im_start|>', '<|im_end|>'] };
+      return { title: l10n.t('ChatML (Qwen)'), template: CHATML, stops: ['<|im_start|>', '<|im_end|>'] };
     case 'llama3':
       return { title: 'Llama 3', template: LLAMA3, stops: ['<|start_header_id|>', '<|end_header_id|>', '<|eot_id|>'] };
     case 'llama2':
-      return { title: 'Llama 2 chat ([INST] with <<SYS>>)', template: LLAMA2, stops: ['[INST]', '[/INST]', '<<SYS>>', '<</SYS>>'] };
+      return { title: l10n.t('Llama 2 chat ([INST] with <<SYS>>)'), template: LLAMA2, stops: ['[INST]', '[/INST]', '<<SYS>>', '<</SYS>>'] };
     case 'mistral':
-      return { title: 'Mistral instruct ([INST])', template: MISTRAL, stops: ['[INST]', '[/INST]'] };
+      return { title: l10n.t('Mistral instruct ([INST])'), template: MISTRAL, stops: ['[INST]', '[/INST]'] };
     case 'gemma':
       return { title: 'Gemma', template: GEMMA, stops: ['<start_of_turn>', '<end_of_turn>'] };
     case 'plain':
-      return { title: 'plain Human / Assistant', template: plain(eosToken ?? ''), stops: ['Human:'] };
+      return { title: l10n.t('plain Human / Assistant'), template: plain(eosToken ?? ''), stops: ['Human:'] };
   }
 }

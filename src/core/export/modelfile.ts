@@ -15,6 +15,7 @@ import * as path from 'node:path';
 
 import { DEFAULT_CHAT_TEMPLATE } from '../dataset/chat-template';
 import { familyTemplate, type ChatFamily } from './chat-families';
+import * as l10n from '@vscode/l10n';
 
 export interface ModelfileInput {
   /** The GGUF path as FROM names it, relative to the Modelfile (e.g. "./model.gguf"). */
@@ -94,7 +95,7 @@ function samplingParameters(gen: Record<string, unknown> | null | undefined): { 
   if (topK !== undefined && topK > 0) params.top_k = topK;
   if (minP !== undefined && minP > 0) params.min_p = minP;
   if (rep !== undefined && rep !== 1) params.repeat_penalty = rep;
-  if ((num('no_repeat_ngram_size') ?? 0) > 0) notes.push(`no_repeat_ngram_size ${num('no_repeat_ngram_size')} has no Ollama parameter and is not applied`);
+  if ((num('no_repeat_ngram_size') ?? 0) > 0) notes.push(l10n.t('no_repeat_ngram_size {0} has no Ollama parameter and is not applied', String(num('no_repeat_ngram_size'))));
   return { params, notes };
 }
 
@@ -110,18 +111,18 @@ export function buildModelfile(input: ModelfileInput): Modelfile {
   const { params, notes } = samplingParameters(input.generationConfig);
   if (input.contextLength) params.num_ctx = input.contextLength;
 
-  const lines = ['# Ollama Modelfile written by Tuner. Create the model with: ollama create <name> -f Modelfile', `FROM ${input.from}`, ''];
+  const lines = [l10n.t('# Ollama Modelfile written by Tuner. Create the model with: ollama create <name> -f Modelfile'), `FROM ${input.from}`, ''];
   if (family === 'unknown') {
-    lines.push('# The chat template of tokenizer_config.json belongs to no family Tuner translates (ChatML/Qwen,',
-      '# Llama 3, Llama 2, Mistral, Gemma): this TEMPLATE is a generic Human / Assistant form, not a',
-      '# translation. Replace it with a Go template equivalent to the model\'s chat template.');
+    lines.push(l10n.t('# The chat template of tokenizer_config.json belongs to no family Tuner translates (ChatML/Qwen,'),
+      l10n.t('# Llama 3, Llama 2, Mistral, Gemma): this TEMPLATE is a generic Human / Assistant form, not a'),
+      l10n.t('# translation. Replace it with a Go template equivalent to the model\'s chat template.'));
   } else if (family === 'plain') {
-    lines.push('# The model has no chat template: Tuner trained it with the plain Human / Assistant form.');
+    lines.push(l10n.t('# The model has no chat template: Tuner trained it with the plain Human / Assistant form.'));
   } else {
-    lines.push(`# TEMPLATE: the ${fam.title} chat template of tokenizer_config.json in Ollama's Go template syntax.`);
+    lines.push(l10n.t('# TEMPLATE: the {0} chat template of tokenizer_config.json in Ollama\'s Go template syntax.', fam.title));
   }
   lines.push(`TEMPLATE """${fam.template}"""`, '');
-  if (system) lines.push('# The default system prompt the chat template renders when none is given.', `SYSTEM """${system}"""`, '');
+  if (system) lines.push(l10n.t('# The default system prompt the chat template renders when none is given.'), `SYSTEM """${system}"""`, '');
   for (const s of stops) lines.push(`PARAMETER stop ${quoted(s)}`);
   for (const [k, v] of Object.entries(params)) lines.push(`PARAMETER ${k} ${v}`);
   for (const n of notes) lines.push(`# ${n}`);

@@ -3,6 +3,7 @@
 // NVIDIA driver, so where there is a GPU to use there is normally this tool.
 import { execFile } from 'node:child_process';
 import type { GpuInfo } from './types';
+import * as l10n from '@vscode/l10n';
 
 export const NVIDIA_SMI_FIELDS = ['index', 'name', 'memory.total', 'memory.free', 'driver_version', 'compute_cap'] as const;
 export const NVIDIA_SMI_ARGS = [`--query-gpu=${NVIDIA_SMI_FIELDS.join(',')}`, '--format=csv,noheader,nounits'];
@@ -22,12 +23,12 @@ export function parseNvidiaSmiCsv(text: string): GpuInfo[] {
     if (line.trim() === '') return;
     // GPU names contain no commas in practice, but split from both ends to be safe.
     const cells = line.split(',').map((c) => c.trim());
-    if (cells.length < NVIDIA_SMI_FIELDS.length) throw new Error(`nvidia-smi output line ${i + 1}: expected ${NVIDIA_SMI_FIELDS.length} comma-separated fields (${NVIDIA_SMI_FIELDS.join(', ')}), got ${JSON.stringify(line)}`);
+    if (cells.length < NVIDIA_SMI_FIELDS.length) throw new Error(l10n.t('nvidia-smi output line {0}: expected {1} comma-separated fields ({2}), got {3}', i + 1, NVIDIA_SMI_FIELDS.length, NVIDIA_SMI_FIELDS.join(', '), String(JSON.stringify(line))));
     const extra = cells.length - NVIDIA_SMI_FIELDS.length;
     const name = cells.slice(1, 2 + extra).join(',');
     const [index, total, free, driver, cc] = [cells[0], cells[2 + extra], cells[3 + extra], cells[4 + extra], cells[5 + extra]];
     const idx = Number(index), totalMiB = Number(total), freeMiB = Number(optional(free) ?? NaN);
-    if (!Number.isInteger(idx) || !Number.isFinite(totalMiB)) throw new Error(`nvidia-smi output line ${i + 1}: index ${JSON.stringify(index)} or memory.total ${JSON.stringify(total)} is not a number`);
+    if (!Number.isInteger(idx) || !Number.isFinite(totalMiB)) throw new Error(l10n.t('nvidia-smi output line {0}: index {1} or memory.total {2} is not a number', i + 1, String(JSON.stringify(index)), String(JSON.stringify(total))));
     gpus.push({
       index: idx,
       name,
@@ -46,7 +47,7 @@ export function queryNvidiaSmi(binary = 'nvidia-smi', timeoutMs = 5000): Promise
     execFile(binary, NVIDIA_SMI_ARGS, { timeout: timeoutMs, windowsHide: true }, (err, stdout) => {
       if (err) {
         const code = (err as NodeJS.ErrnoException).code;
-        resolve({ note: code === 'ENOENT' ? 'nvidia-smi not found (no NVIDIA driver)' : `nvidia-smi failed: ${err.message.split('\n')[0]}` });
+        resolve({ note: code === 'ENOENT' ? l10n.t('nvidia-smi not found (no NVIDIA driver)') : l10n.t('nvidia-smi failed: {0}', err.message.split('\n')[0]) });
         return;
       }
       try {

@@ -6,6 +6,7 @@ import * as os from 'node:os';
 import { loadAddon, type TunerAddon } from '../engine/addon';
 import { queryNvidiaSmi } from './nvidia-smi';
 import type { GpuInfo, HardwareProfile } from './types';
+import * as l10n from '@vscode/l10n';
 
 export interface ProbeOptions {
   /** The addon to ask; by default the package's own (undefined when it cannot be loaded). */
@@ -21,7 +22,7 @@ function defaultAddon(notes: string[]): TunerAddon | undefined {
   try {
     return loadAddon();
   } catch (e) {
-    notes.push(`native addon not loaded (${(e as Error).message.split('. ')[0]}); CPU details from Node`);
+    notes.push(l10n.t('native addon not loaded ({0}); CPU details from Node', (e as Error).message.split('. ')[0]));
     return undefined;
   }
 }
@@ -31,7 +32,7 @@ function diskFree(dir: string, notes: string[]): number | undefined {
     const s = fs.statfsSync(dir);
     return s.bavail * s.bsize;
   } catch (e) {
-    notes.push(`free disk space of ${dir} unknown: ${(e as Error).message}`);
+    notes.push(l10n.t('free disk space of {0} unknown: {1}', dir, (e as Error).message));
     return undefined;
   }
 }
@@ -56,7 +57,7 @@ export async function probeHardware(opts: ProbeOptions = {}): Promise<HardwarePr
   } else {
     const cpus = os.cpus();
     profile = {
-      cpuModel: cpus[0]?.model.trim() ?? 'unknown CPU',
+      cpuModel: cpus[0]?.model.trim() ?? l10n.t('unknown CPU'),
       cores: cpus.length,
       threads: cpus.length,
       cpuFeatures: [],

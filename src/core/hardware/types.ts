@@ -2,6 +2,7 @@
 // quantization and batch size from this; /hardware shows it. The same shape describes the
 // machine a README is written for, so "train elsewhere" plans use the same rules.
 import { formatBytes as formatUnitBytes } from '../units';
+import * as l10n from '@vscode/l10n';
 
 export interface GpuInfo {
   index: number;
@@ -45,10 +46,10 @@ export function formatBytes(n: number | undefined): string {
 export function describedHardware(opts: { gpus?: number; gpuMemoryGiB?: number; gpuName?: string; ramGiB: number; cores?: number }): HardwareProfile {
   const gpus: GpuInfo[] = [];
   for (let i = 0; i < (opts.gpus ?? 0); i++) {
-    gpus.push({ index: i, name: opts.gpuName ?? `GPU with ${opts.gpuMemoryGiB} GB`, memoryTotalBytes: (opts.gpuMemoryGiB ?? 0) * GiB, computeCapability: undefined });
+    gpus.push({ index: i, name: opts.gpuName ?? l10n.t('GPU with {0} GB', String(opts.gpuMemoryGiB)), memoryTotalBytes: (opts.gpuMemoryGiB ?? 0) * GiB, computeCapability: undefined });
   }
   return {
-    cpuModel: 'described machine',
+    cpuModel: l10n.t('described machine'),
     cores: opts.cores ?? 8,
     threads: (opts.cores ?? 8) * 2,
     cpuFeatures: ['avx2', 'fma'],

@@ -8,6 +8,7 @@ import type { PromptSpec } from '../engine/infer-protocol';
 import type { ModelSpec } from '../model/spec';
 import type { ModelTokenizer } from '../model/tokenizer';
 import { InferFailure } from './errors';
+import * as l10n from '@vscode/l10n';
 
 export interface BuiltPrompt {
   ids: number[];
@@ -53,15 +54,15 @@ export class PromptBuilder {
 
   build(prompt: PromptSpec): BuiltPrompt {
     if (prompt.type === 'chat') {
-      if (prompt.messages.length === 0) throw new InferFailure('bad_request', 'the chat prompt has no messages', 'Send at least one user message.');
+      if (prompt.messages.length === 0) throw new InferFailure('bad_request', l10n.t('the chat prompt has no messages'), l10n.t('Send at least one user message.'));
       let text: string;
       try {
         text = this.renderer.renderPrompt({ turns: prompt.messages.map((m) => ({ role: m.role, content: m.content })) });
       } catch (e) {
         throw new InferFailure(
           'template_error',
-          `the chat template refused this conversation: ${(e as Error).message}`,
-          'Many templates need turns that alternate user / assistant after an optional system message; fix the conversation, or load the model with another chat_template (e.g. "default").',
+          l10n.t('the chat template refused this conversation: {0}', (e as Error).message),
+          l10n.t('Many templates need turns that alternate user / assistant after an optional system message; fix the conversation, or load the model with another chat_template (e.g. "default").'),
         );
       }
       return { ids: this.tokenizer.encode(text), text, stopTokenIds: this.chatStopIds };
@@ -70,7 +71,7 @@ export class PromptBuilder {
     const ids = this.tokenizer.encode(prompt.text);
     const bosId = this.tokenizer.bosToken === null ? undefined : this.tokenizer.tokenToId(this.tokenizer.bosToken);
     if (bos && bosId !== undefined && ids[0] !== bosId) ids.unshift(bosId);
-    if (ids.length === 0) throw new InferFailure('bad_request', 'the prompt is empty (no text and no BOS token)', 'Send some text to continue.');
+    if (ids.length === 0) throw new InferFailure('bad_request', l10n.t('the prompt is empty (no text and no BOS token)'), l10n.t('Send some text to continue.'));
     return { ids, text: prompt.text, stopTokenIds: this.textStopIds };
   }
 }

@@ -5,6 +5,7 @@ import { TemplateError } from '../dataset/chat-template';
 import type { InferErrorEvent } from '../engine/infer-protocol';
 import { ModelConfigError } from '../model/spec';
 import { TokenizerLoadError } from '../model/tokenizer';
+import * as l10n from '@vscode/l10n';
 
 /** A failure the worker reports as is: code, message, hint. */
 export class InferFailure extends Error {
@@ -28,13 +29,13 @@ function isNativeError(e: unknown): e is Error & { code: string; hint: string } 
 export function errorEvent(e: unknown, id: string | null): ErrorBody {
   if (e instanceof InferFailure || isNativeError(e)) return { type: 'error', id, code: e.code, message: e.message, hint: e.hint };
   if (e instanceof TokenizerLoadError) {
-    return { type: 'error', id, code: 'bad_tokenizer', message: e.message, hint: 'The model folder needs the tokenizer.json (and tokenizer_config.json) the model was published with.' };
+    return { type: 'error', id, code: 'bad_tokenizer', message: e.message, hint: l10n.t('The model folder needs the tokenizer.json (and tokenizer_config.json) the model was published with.') };
   }
   if (e instanceof ModelConfigError) {
-    return { type: 'error', id, code: 'bad_config', message: e.message, hint: 'Point the playground at a Hugging Face model folder whose config.json is complete.' };
+    return { type: 'error', id, code: 'bad_config', message: e.message, hint: l10n.t('Point the playground at a Hugging Face model folder whose config.json is complete.') };
   }
   if (e instanceof TemplateError) {
-    return { type: 'error', id, code: 'template_error', message: e.message, hint: 'Load the model with another chat_template ("default", inline Jinja or a .jinja file).' };
+    return { type: 'error', id, code: 'template_error', message: e.message, hint: l10n.t('Load the model with another chat_template ("default", inline Jinja or a .jinja file).') };
   }
   const err = e instanceof Error ? e : new Error(String(e));
   return {
@@ -42,6 +43,6 @@ export function errorEvent(e: unknown, id: string | null): ErrorBody {
     id,
     code: 'internal',
     message: `${err.message}${err.stack ? `\n${err.stack.split('\n').slice(1, 6).join('\n')}` : ''}`,
-    hint: 'This is a bug in Tuner; the inference worker keeps running. Please report it with this message.',
+    hint: l10n.t('This is a bug in Tuner; the inference worker keeps running. Please report it with this message.'),
   };
 }

@@ -9,6 +9,7 @@ import { InferFailure } from './errors';
 import { IncrementalDetokenizer, type DecodeIds } from './incremental-detokenizer';
 import type { KvCache } from './kv-cache';
 import { StopStringMatcher } from './stop-strings';
+import * as l10n from '@vscode/l10n';
 
 /**
  * Prompt tokens per native call. Larger chunks run the blocked GEMMs faster (512 tokens at once
@@ -48,7 +49,7 @@ export interface GenerationHooks {
 }
 
 function range(name: string, v: number, ok: boolean, want: string): void {
-  if (!ok) throw new InferFailure('bad_request', `sampling.${name} is ${v}; it must be ${want}`, `Set sampling.${name} to ${want}, or leave it out.`);
+  if (!ok) throw new InferFailure('bad_request', l10n.t('sampling.{0} is {1}; it must be {2}', name, v, want), l10n.t('Set sampling.{0} to {1}, or leave it out.', name, want));
 }
 
 /** The request's sampling with Hugging Face's neutral defaults (greedy), range-checked. */
@@ -62,10 +63,10 @@ export function samplerSettings(s: SamplingRequest = {}): SamplerSettings {
     noRepeatNgramSize: s.no_repeat_ngram_size ?? 0,
     seed: s.seed ?? 0,
   };
-  range('temperature', out.temperature, out.temperature >= 0, '0 (greedy) or more');
+  range('temperature', out.temperature, out.temperature >= 0, l10n.t('0 (greedy) or more'));
   range('top_p', out.topP, out.topP > 0 && out.topP <= 1, 'in (0, 1]');
   range('min_p', out.minP, out.minP >= 0 && out.minP <= 1, 'in [0, 1]');
-  range('repetition_penalty', out.repetitionPenalty, out.repetitionPenalty > 0, 'greater than 0 (1 = off)');
+  range('repetition_penalty', out.repetitionPenalty, out.repetitionPenalty > 0, l10n.t('greater than 0 (1 = off)'));
   return out;
 }
 
@@ -74,8 +75,8 @@ export function checkPromptFits(promptTokens: number, contextLength: number): vo
   if (promptTokens < contextLength) return;
   throw new InferFailure(
     'prompt_too_long',
-    `the prompt is ${promptTokens} tokens, but the model was loaded with a context of ${contextLength} tokens (the prompt and the answer must fit in it)`,
-    'Shorten the prompt or drop early turns of the conversation, or load the model again with a larger context_length.',
+    l10n.t('the prompt is {0} tokens, but the model was loaded with a context of {1} tokens (the prompt and the answer must fit in it)', promptTokens, contextLength),
+    l10n.t('Shorten the prompt or drop early turns of the conversation, or load the model again with a larger context_length.'),
   );
 }
 

@@ -14,6 +14,7 @@ import { PromptBuilder } from './chat-prompt';
 import { InferFailure } from './errors';
 import type { GenerationModel } from './generation-loop';
 import { KvCache } from './kv-cache';
+import * as l10n from '@vscode/l10n';
 
 /** KV-cache length when the load request names none: the model's own, capped to keep the cache small. */
 export const DEFAULT_CONTEXT_LENGTH = 4096;
@@ -30,24 +31,24 @@ function modelFolderError(dir: string): InferFailure | undefined {
   try {
     stat = fs.statSync(dir);
   } catch {
-    return new InferFailure('model_not_found', `${dir} does not exist`, 'Pick a model folder that exists (a Hugging Face folder, a merged folder or a checkpoint).');
+    return new InferFailure('model_not_found', l10n.t('{0} does not exist', dir), l10n.t('Pick a model folder that exists (a Hugging Face folder, a merged folder or a checkpoint).'));
   }
-  const hfHint = 'Tuner runs Hugging Face model folders (config.json, *.safetensors, tokenizer.json), merged folders and folders Tuner quantized. A GGUF file is an export for llama.cpp / Ollama; load the folder it was made from.';
-  if (!stat.isDirectory()) return new InferFailure('unknown_format', `${dir} is a file, not a model folder`, hfHint);
+  const hfHint = l10n.t('Tuner runs Hugging Face model folders (config.json, *.safetensors, tokenizer.json), merged folders and folders Tuner quantized. A GGUF file is an export for llama.cpp / Ollama; load the folder it was made from.');
+  if (!stat.isDirectory()) return new InferFailure('unknown_format', l10n.t('{0} is a file, not a model folder', dir), hfHint);
   if (fs.existsSync(path.join(dir, 'config.json'))) return undefined;
   if (fs.existsSync(path.join(dir, 'adapter_config.json'))) {
-    return new InferFailure('unknown_format', `${dir} is a PEFT adapter, not a model folder`, 'Load the base model and pass this folder as the adapter.');
+    return new InferFailure('unknown_format', l10n.t('{0} is a PEFT adapter, not a model folder', dir), l10n.t('Load the base model and pass this folder as the adapter.'));
   }
   const seen = fs.readdirSync(dir).slice(0, 8).join(', ');
-  return new InferFailure('unknown_format', `${dir} is not a model folder Tuner can load: it has no config.json (it holds ${seen || 'nothing'})`, hfHint);
+  return new InferFailure('unknown_format', l10n.t('{0} is not a model folder Tuner can load: it has no config.json (it holds {1})', dir, seen || 'nothing'), hfHint);
 }
 
 function adapterError(dir: string): InferFailure | undefined {
   if (fs.existsSync(path.join(dir, 'adapter_config.json'))) return undefined;
   return new InferFailure(
     'bad_adapter',
-    `${dir} is not a PEFT adapter folder: it has no adapter_config.json`,
-    'Pass a run\'s adapter/ folder or a checkpoints/step-N/ folder (adapter_config.json + adapter_model.safetensors).',
+    l10n.t('{0} is not a PEFT adapter folder: it has no adapter_config.json', dir),
+    l10n.t('Pass a run\'s adapter/ folder or a checkpoints/step-N/ folder (adapter_config.json + adapter_model.safetensors).'),
   );
 }
 
@@ -82,8 +83,8 @@ export class ModelSlot {
     if (tokenizer.vocabSize > spec.vocabSize) {
       throw new InferFailure(
         'tokenizer_mismatch',
-        `${path.join(dir, 'tokenizer.json')} has ${tokenizer.vocabSize} tokens but ${path.join(dir, 'config.json')} says vocab_size ${spec.vocabSize}`,
-        'The tokenizer does not belong to this model: copy the tokenizer files of the model the weights come from.',
+        l10n.t('{0} has {1} tokens but {2} says vocab_size {3}', path.join(dir, 'tokenizer.json'), tokenizer.vocabSize, path.join(dir, 'config.json'), spec.vocabSize),
+        l10n.t('The tokenizer does not belong to this model: copy the tokenizer files of the model the weights come from.'),
       );
     }
     let builder: PromptBuilder;
@@ -91,18 +92,18 @@ export class ModelSlot {
       builder = PromptBuilder.forModel(dir, tokenizer, spec, req.chat_template);
     } catch (e) {
       if (e instanceof InferFailure) throw e;
-      throw new InferFailure('template_error', `chat template: ${(e as Error).message}`, 'Load the model with another chat_template ("default", inline Jinja or a .jinja file), or null for the model\'s own.');
+      throw new InferFailure('template_error', l10n.t('chat template: {0}', (e as Error).message), l10n.t('Load the model with another chat_template ("default", inline Jinja or a .jinja file), or null for the model\'s own.'));
     }
     const contextLength = req.context_length ?? Math.min(spec.maxPositions > 0 ? spec.maxPositions : DEFAULT_CONTEXT_LENGTH, DEFAULT_CONTEXT_LENGTH);
-    if (contextLength < 1) throw new InferFailure('bad_request', 'context_length is 0', 'Set context_length to the tokens a prompt and its answer need (e.g. 2048), or leave it out.');
+    if (contextLength < 1) throw new InferFailure('bad_request', l10n.t('context_length is 0'), l10n.t('Set context_length to the tokens a prompt and its answer need (e.g. 2048), or leave it out.'));
     if (!engine.addon) {
-      throw new InferFailure('addon_unavailable', `Tuner's native engine did not load: ${engine.loadError ?? 'unknown reason'}`, 'Build it with `npm run build:native`, or reinstall the extension.');
+      throw new InferFailure('addon_unavailable', l10n.t('Tuner\'s native engine did not load: {0}', engine.loadError ?? l10n.t('unknown reason')), l10n.t('Build it with `npm run build:native`, or reinstall the extension.'));
     }
     if (typeof engine.addon.inferLoad !== 'function') {
       throw new InferFailure(
         'inference_unavailable',
-        `the native engine ${engine.addon.version()} has no inference (inferLoad)`,
-        'Rebuild the native addon from this version of Tuner with `npm run build:native`.',
+        l10n.t('the native engine {0} has no inference (inferLoad)', engine.addon.version()),
+        l10n.t('Rebuild the native addon from this version of Tuner with `npm run build:native`.'),
       );
     }
     const session = engine.addon.inferLoad({ model: dir, adapter: adapter ?? undefined, quant: req.quant ?? 'f32', contextLength, threads: req.threads ?? 0 });

@@ -14,6 +14,7 @@ import {
 import { errorEvent, InferFailure } from './errors';
 import { generate } from './generation-loop';
 import { ModelSlot, type EngineProbe } from './model-slot';
+import * as l10n from '@vscode/l10n';
 
 type Job = LoadRequest | GenerateRequest | UnloadRequest;
 
@@ -51,7 +52,7 @@ export class InferenceServer {
       request = parseInferRequest(line);
     } catch (e) {
       const pe = e instanceof InferProtocolError ? e : new InferProtocolError(String(e), line);
-      const hint = pe.code === 'unknown_quant' ? 'Use one of f32, f16, q8_0, q4_0, int8, nf4.' : 'Fix the request; docs/inference-protocol.md lists every request and field.';
+      const hint = pe.code === 'unknown_quant' ? l10n.t('Use one of f32, f16, q8_0, q4_0, int8, nf4.') : l10n.t('Fix the request; docs/inference-protocol.md lists every request and field.');
       // An id already in use must not be answered for: the reply would look like the other request's.
       this.emit({ type: 'error', id: pe.id !== null && !this.open.has(pe.id) ? pe.id : null, code: pe.code, message: pe.message, hint });
       return;
@@ -65,11 +66,11 @@ export class InferenceServer {
         return;
       default:
         if (this.closing) {
-          this.emit({ type: 'error', id: request.id, code: 'shutting_down', message: `${request.type} ${request.id} arrived after shutdown`, hint: 'Start a new worker.' });
+          this.emit({ type: 'error', id: request.id, code: 'shutting_down', message: l10n.t('{0} {1} arrived after shutdown', request.type, request.id), hint: l10n.t('Start a new worker.') });
           return;
         }
         if (this.open.has(request.id)) {
-          this.emit({ type: 'error', id: null, code: 'bad_request', message: `request id "${request.id}" is already in use by a request not answered yet`, hint: 'Give every request its own id.' });
+          this.emit({ type: 'error', id: null, code: 'bad_request', message: l10n.t('request id "{0}" is already in use by a request not answered yet', request.id), hint: l10n.t('Give every request its own id.') });
           return;
         }
         this.open.add(request.id);
@@ -94,7 +95,7 @@ export class InferenceServer {
         this.cancels.set(job.id, now());
         await this.run(job); // answered "done", reason cancelled
       } else {
-        this.answerError(job.id, new InferFailure('shutting_down', `${job.type} ${job.id} was not run: the worker is shutting down`, 'Start a new worker.'));
+        this.answerError(job.id, new InferFailure('shutting_down', l10n.t('{0} {1} was not run: the worker is shutting down', job.type, job.id), l10n.t('Start a new worker.')));
       }
     }
     for (const id of this.open) this.cancels.set(id, now());
@@ -151,7 +152,7 @@ export class InferenceServer {
       return;
     }
     const slot = this.slot;
-    if (!slot) throw new InferFailure('no_model', `generate ${req.id}: no model is loaded`, 'Send a load request first (a crashed worker forgets its model: load it again).');
+    if (!slot) throw new InferFailure('no_model', l10n.t('generate {0}: no model is loaded', req.id), l10n.t('Send a load request first (a crashed worker forgets its model: load it again).'));
     const prompt = slot.builder.build(req.prompt);
     try {
       await generate(slot.generationModel(), req, prompt, { emit: (e) => this.emit(e), cancelledAt, pause, now }, start);

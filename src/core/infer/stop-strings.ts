@@ -3,6 +3,7 @@
 // back: it is released once it cannot match any more, and never released when a stop string
 // completes (the stop string and everything after it are cut from the output).
 
+import * as l10n from '@vscode/l10n';
 export interface StopScan {
   /** Text that can be shown now. */
   text: string;
@@ -16,7 +17,7 @@ export class StopStringMatcher {
   private stopped: string | null = null;
 
   constructor(stops: readonly string[]) {
-    for (const s of stops) if (s === '') throw new RangeError('a stop string must not be empty');
+    for (const s of stops) if (s === '') throw new RangeError(l10n.t('a stop string must not be empty'));
     this.stops = [...new Set(stops)];
   }
 

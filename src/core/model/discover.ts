@@ -4,6 +4,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import * as l10n from '@vscode/l10n';
 
 export class ModelNotFoundError extends Error {}
 
@@ -38,14 +39,14 @@ export function resolveModelDir(model: string, baseDir: string, cacheDir = hubCa
   const asPath = path.resolve(baseDir, model);
   if (isModelFolder(asPath)) return asPath;
   if (fs.existsSync(asPath) && fs.statSync(asPath).isDirectory()) {
-    throw new ModelNotFoundError(`model folder ${asPath} has no config.json: point "model" at a Hugging Face model folder (config.json, *.safetensors, tokenizer.json).`);
+    throw new ModelNotFoundError(l10n.t('model folder {0} has no config.json: point "model" at a Hugging Face model folder (config.json, *.safetensors, tokenizer.json).', asPath));
   }
   if (/^[A-Za-z0-9][\w.-]*\/[\w.-]+$/.test(model)) {
     const snap = cachedSnapshot(model, cacheDir);
     if (snap) return snap;
-    throw new ModelNotFoundError(`model "${model}" is neither a folder next to ARGS.json nor in the Hugging Face cache (${cacheDir}). Download it once (e.g. huggingface-cli download ${model}) or set "model" to a local folder.`);
+    throw new ModelNotFoundError(l10n.t('model "{0}" is neither a folder next to ARGS.json nor in the Hugging Face cache ({1}). Download it once (e.g. huggingface-cli download {2}) or set "model" to a local folder.', model, cacheDir, model));
   }
-  throw new ModelNotFoundError(`model "${model}" not found: no folder ${asPath}. Set "model" to a Hugging Face model folder or a Hugging Face id (org/name) in the local cache.`);
+  throw new ModelNotFoundError(l10n.t('model "{0}" not found: no folder {1}. Set "model" to a Hugging Face model folder or a Hugging Face id (org/name) in the local cache.', model, asPath));
 }
 
 export interface CachedModel {

@@ -2,6 +2,7 @@
 // (parameter count, layer sizes) and everything preparation checks (vocabulary size).
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import * as l10n from '@vscode/l10n';
 
 export interface ModelSpec {
   architecture: string;
@@ -80,7 +81,7 @@ export class ModelConfigError extends Error {}
 
 function num(cfg: Record<string, unknown>, file: string, ...keys: string[]): number {
   for (const k of keys) if (typeof cfg[k] === 'number') return cfg[k] as number;
-  throw new ModelConfigError(`${file}: field "${keys[0]}" is missing or not a number; is this a complete Hugging Face config.json?`);
+  throw new ModelConfigError(l10n.t('{0}: field "{1}" is missing or not a number; is this a complete Hugging Face config.json?', file, keys[0]));
 }
 
 function ids(v: unknown): number[] {
@@ -112,7 +113,7 @@ function slidingWindowOf(text: Record<string, unknown>, architecture: string, nu
 export function parseModelSpec(cfg: Record<string, unknown>, file = 'config.json', generation?: Record<string, unknown>): ModelSpec {
   const archs = cfg.architectures;
   const architecture = Array.isArray(archs) && typeof archs[0] === 'string' ? archs[0] : '';
-  if (!architecture) throw new ModelConfigError(`${file}: field "architectures" is missing; it names the model class, e.g. ["LlamaForCausalLM"].`);
+  if (!architecture) throw new ModelConfigError(l10n.t('{0}: field "architectures" is missing; it names the model class, e.g. ["LlamaForCausalLM"].', file));
   // Multimodal configs (Gemma 3, Llama 4) nest the language model's shape in text_config.
   const text = (typeof cfg.text_config === 'object' && cfg.text_config !== null ? { ...cfg, ...(cfg.text_config as Record<string, unknown>) } : cfg);
   const hiddenSize = num(text, file, 'hidden_size', 'n_embd', 'n_embed', 'd_model');
@@ -151,7 +152,7 @@ export function readModelSpec(dir: string): ModelSpec {
   try {
     cfg = JSON.parse(fs.readFileSync(file, 'utf8'));
   } catch (e) {
-    throw new ModelConfigError(`${file}: ${(e as Error).message}. A model folder needs a Hugging Face config.json.`);
+    throw new ModelConfigError(l10n.t('{0}: {1}. A model folder needs a Hugging Face config.json.', file, (e as Error).message));
   }
   let generation: Record<string, unknown> | undefined;
   try {

@@ -6,6 +6,7 @@ import { hfTokenizers } from '../lazy/load';
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import * as l10n from '@vscode/l10n';
 
 export class TokenizerLoadError extends Error {}
 
@@ -89,7 +90,7 @@ export function tokenizerAddsBos(tokenizerJson: Record<string, unknown>, tokeniz
 export function loadTokenizer(dir: string): ModelTokenizer {
   const tjFile = path.join(dir, 'tokenizer.json');
   if (!fs.existsSync(tjFile)) {
-    throw new TokenizerLoadError(`${dir} has no tokenizer.json: Tuner needs the fast-tokenizer file that Hugging Face models ship (convert a tokenizer.model with transformers' AutoTokenizer(...).save_pretrained()).`);
+    throw new TokenizerLoadError(l10n.t('{0} has no tokenizer.json: Tuner needs the fast-tokenizer file that Hugging Face models ship (convert a tokenizer.model with transformers\' AutoTokenizer(...).save_pretrained()).', dir));
   }
   const raw = fs.readFileSync(tjFile);
   const tj = JSON.parse(raw.toString('utf8')) as Record<string, unknown>;
@@ -99,7 +100,7 @@ export function loadTokenizer(dir: string): ModelTokenizer {
   try {
     tok = new (hfTokenizers().Tokenizer)(tj, config);
   } catch (e) {
-    throw new TokenizerLoadError(`${tjFile}: cannot build the tokenizer: ${(e as Error).message}`);
+    throw new TokenizerLoadError(l10n.t('{0}: cannot build the tokenizer: {1}', tjFile, (e as Error).message));
   }
   const added = Array.isArray(tj.added_tokens) ? (tj.added_tokens as { id: number; content: string; special?: boolean }[]) : [];
   const vocab = tok.get_vocab(true);

@@ -5,6 +5,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { applyEdits, modify, parse, type ParseError } from 'jsonc-parser';
+import * as l10n from '@vscode/l10n';
 
 export interface ArgsOverrides {
   model?: string;
@@ -32,7 +33,7 @@ export function applyArgsOverrides(argsFile: string, text: string, overrides: Ar
   const errors: ParseError[] = [];
   const args = parse(text, errors, { allowTrailingComma: true }) as Record<string, unknown> | undefined;
   if (errors.length > 0 || args === null || typeof args !== 'object' || Array.isArray(args)) {
-    throw new Error(`${argsFile}: not a valid JSON object; fix the errors shown in the editor (or by \`tuner --check\`) first.`);
+    throw new Error(l10n.t('{0}: not a valid JSON object; fix the errors shown in the editor (or by `tuner --check`) first.', argsFile));
   }
   const dir = path.dirname(path.resolve(argsFile));
   let out = text;

@@ -17,6 +17,7 @@ import type { StartEvent, StepEvent } from '../engine/protocol';
 import { RunManager, type PublishedOutput } from '../run/run-manager';
 import { RunStore } from '../run/run-store';
 import { answerPrompts, type ModelAnswer } from './answers';
+import * as l10n from '@vscode/l10n';
 
 export const PIPELINE_STAGES = ['prepare', 'train', 'merge', 'quantize', 'answer'] as const;
 export type PipelineStage = (typeof PIPELINE_STAGES)[number];
@@ -108,7 +109,7 @@ export async function runPipeline(opts: PipelineOptions, listener: PipelineListe
   const manager = new RunManager(new RunStore(opts.runsDir), opts.prepareWorker, false);
   const started = await timed('prepare', opts.argsFile, () => manager.start(opts.argsFile, {
     mode: 'free', env: opts.env, signal: opts.signal, allowOutside: opts.allowOutside, onProgress: listener.onPrepareProgress, onStage: (m) => listener.onLog?.(m),
-  }), ({ prepared }) => `${prepared.report.trainDocuments} examples, ${prepared.report.tokens} tokens (${prepared.report.trainedTokens} trained)`);
+  }), ({ prepared }) => l10n.t('{0} examples, {1} tokens ({2} trained)', prepared.report.trainDocuments, prepared.report.tokens, prepared.report.trainedTokens));
   const { session, prepared } = started;
   const plan = prepared.plan;
   const onAbort = () => session.kill('SIGTERM');
@@ -131,11 +132,11 @@ export async function runPipeline(opts: PipelineOptions, listener: PipelineListe
     opts.signal?.removeEventListener('abort', onAbort);
     if (opts.signal?.aborted) throw Object.assign(new Error('stopped'), { name: 'AbortError' });
     if (x.code !== 0 || x.error || x.protocolError) {
-      const why = x.error ? `${x.error.code}: ${x.error.message}${x.error.hint ? ` (${x.error.hint})` : ''}` : x.protocolError?.message ?? `exit code ${x.code}, signal ${x.signal}: ${x.stderrTail.slice(-400)}`;
-      throw new PipelineError('train', `tuner-train failed: ${why}; the log is ${session.record.logFile}`);
+      const why = x.error ? `${x.error.code}: ${x.error.message}${x.error.hint ? ` (${x.error.hint})` : ''}` : x.protocolError?.message ?? l10n.t('exit code {0}, signal {1}: {2}', String(x.code), String(x.signal), x.stderrTail.slice(-400));
+      throw new PipelineError('train', l10n.t('tuner-train failed: {0}; the log is {1}', why, session.record.logFile));
     }
     return x;
-  }, () => `final loss ${finalLoss === null ? '-' : (finalLoss as number).toFixed(3)}`);
+  }, () => l10n.t('final loss {0}', finalLoss === null ? '-' : (finalLoss as number).toFixed(3)));
   const done = exit.events.find((e) => e.type === 'done');
   const runDir = session.record.dir;
 
@@ -145,19 +146,19 @@ export async function runPipeline(opts: PipelineOptions, listener: PipelineListe
   const adapterDir = done?.type === 'done' ? done.outputs.adapter ?? null : null;
   if (adapterDir) {
     tunedDir = path.join(runDir, 'merged');
-    merge = await timed('merge', `adapter -> ${tunedDir}`, () => mergeAdapter(plan.model_dir, adapterDir, tunedDir, tools), (r) => `${r.merge.modules} matrices, ${r.dtype}, ${(r.bytes / 1e6).toFixed(1)} MB`);
+    merge = await timed('merge', `adapter -> ${tunedDir}`, () => mergeAdapter(plan.model_dir, adapterDir, tunedDir, tools), (r) => l10n.t('{0} matrices, {1}, {2} MB', r.merge.modules, r.dtype, (r.bytes / 1e6).toFixed(1)));
   } else {
     tunedDir = done?.type === 'done' && done.outputs.model ? done.outputs.model : path.join(runDir, 'model');
-    await timed('merge', 'full fine-tune: nothing to merge', async () => {
+    await timed('merge', l10n.t('full fine-tune: nothing to merge'), async () => {
       for (const f of TOKENIZER_FILES) {
         const src = path.join(plan.model_dir, f);
         if (fs.existsSync(src) && !fs.existsSync(path.join(tunedDir, f))) fs.copyFileSync(src, path.join(tunedDir, f));
       }
-    }, () => 'tokenizer files copied');
+    }, () => l10n.t('tokenizer files copied'));
   }
 
   const quant = opts.quant === 'f32' ? null : (opts.quant as QuantizeType);
-  const what = [quant && `${quant} folder`, opts.gguf && `${opts.gguf} GGUF`].filter(Boolean).join(' + ') || 'nothing (f32, no GGUF)';
+  const what = [quant && `${quant} folder`, opts.gguf && `${opts.gguf} GGUF`].filter(Boolean).join(' + ') || l10n.t('nothing (f32, no GGUF)');
   const { quantized, gguf } = await timed('quantize', what, async () => ({
     quantized: quant ? await quantizeModel(tunedDir, path.join(runDir, `tuned-${quant}`), quant, tools) : null,
     gguf: opts.gguf ? await exportGguf(tunedDir, path.join(runDir, `tuned.${opts.gguf}.gguf`), opts.gguf, tools) : null,
@@ -167,14 +168,14 @@ export async function runPipeline(opts: PipelineOptions, listener: PipelineListe
   if (opts.prompts.length > 0) {
     const client = new InferenceClient({ workerPath: opts.inferWorker, env: opts.env, onStderr: (t) => listener.onLog?.(t) });
     try {
-      await timed('answer', `${opts.prompts.length} question${opts.prompts.length === 1 ? '' : 's'}, base and tuned, ${opts.quant}`, async () => {
+      await timed('answer', opts.prompts.length === 1 ? l10n.t('1 question, base and tuned, {0}', opts.quant) : l10n.t('{0} questions, base and tuned, {1}', opts.prompts.length, opts.quant), async () => {
         const ask = { quant: opts.quant, prompts: opts.prompts, maxNewTokens: opts.maxNewTokens, threads: opts.threads };
         const base = await answerPrompts(client, { ...ask, model: plan.model_dir, onAnswer: (a) => listener.onAnswer?.('base', a) });
         // The tuned model runs from its quantized folder as stored; the base is quantized at load to the same format.
         const tuned = await answerPrompts(client, { ...ask, model: quantized?.out ?? tunedDir, onAnswer: (a) => listener.onAnswer?.('tuned', a) });
         base.answers.forEach((b, i) => answers.push({ prompt: b.prompt, base: b, tuned: tuned.answers[i] }));
         return tuned.loaded;
-      }, (loaded) => `${loaded.model.kernel}, ${(loaded.weight_bytes / 1e6).toFixed(1)} MB of weights`);
+      }, (loaded) => l10n.t('{0}, {1} MB of weights', loaded.model.kernel, (loaded.weight_bytes / 1e6).toFixed(1)));
     } finally {
       await client.dispose();
     }

@@ -13,6 +13,7 @@ import { parameterCount, readModelSpec } from '../model/spec';
 import { listLocalModels } from '../planner/context';
 import { RUNS_DIR, RunStore, type RunRecord } from '../run/run-store';
 import { formatLoss } from './format';
+import * as l10n from '@vscode/l10n';
 
 export type CatalogKind = 'model' | 'adapter' | 'checkpoint' | 'merged';
 
@@ -100,28 +101,28 @@ function formatParams(n: number | undefined): string {
 
 /** Why a model folder cannot load, checked as the worker would (config.json, weights, tokenizer). */
 export function modelFolderProblem(dir: string): CatalogProblem | undefined {
-  if (!isDir(dir)) return { message: `${dir} does not exist any more`, hint: 'It was moved or deleted: refresh the list, or pick another model.' };
-  if (!has(dir, 'config.json')) return { message: `${dir} has no config.json`, hint: 'Pick a Hugging Face model folder (config.json, *.safetensors, tokenizer.json).' };
+  if (!isDir(dir)) return { message: l10n.t('{0} does not exist any more', dir), hint: l10n.t('It was moved or deleted: refresh the list, or pick another model.') };
+  if (!has(dir, 'config.json')) return { message: l10n.t('{0} has no config.json', dir), hint: l10n.t('Pick a Hugging Face model folder (config.json, *.safetensors, tokenizer.json).') };
   if (!has(dir, 'model.safetensors') && !has(dir, 'model.safetensors.index.json')) {
-    return { message: `${dir} has no model.safetensors (or model.safetensors.index.json)`, hint: 'Tuner loads safetensors weights; convert a PyTorch .bin checkpoint with transformers\' save_pretrained(safe_serialization=True).' };
+    return { message: l10n.t('{0} has no model.safetensors (or model.safetensors.index.json)', dir), hint: l10n.t('Tuner loads safetensors weights; convert a PyTorch .bin checkpoint with transformers\' save_pretrained(safe_serialization=True).') };
   }
   if (!has(dir, 'tokenizer.json')) {
-    return { message: `${dir} has no tokenizer.json`, hint: 'Copy tokenizer.json and tokenizer_config.json from the model these weights come from.' };
+    return { message: l10n.t('{0} has no tokenizer.json', dir), hint: l10n.t('Copy tokenizer.json and tokenizer_config.json from the model these weights come from.') };
   }
   return undefined;
 }
 
 /** Why an adapter on `baseDir` cannot load, or undefined. */
 export function adapterProblem(adapterDir: string, baseDir: string): CatalogProblem | undefined {
-  if (!isDir(adapterDir)) return { message: `${adapterDir} does not exist any more (deleted checkpoint?)`, hint: 'Refresh the list and pick another checkpoint.' };
+  if (!isDir(adapterDir)) return { message: l10n.t('{0} does not exist any more (deleted checkpoint?)', adapterDir), hint: l10n.t('Refresh the list and pick another checkpoint.') };
   if (!has(adapterDir, 'adapter_config.json') || !has(adapterDir, 'adapter_model.safetensors')) {
-    return { message: `${adapterDir} is not a complete PEFT adapter (adapter_config.json + adapter_model.safetensors)`, hint: 'The checkpoint was damaged; pick another one.' };
+    return { message: l10n.t('{0} is not a complete PEFT adapter (adapter_config.json + adapter_model.safetensors)', adapterDir), hint: l10n.t('The checkpoint was damaged; pick another one.') };
   }
   if (!isDir(baseDir)) {
-    return { message: `the base model of this adapter, ${baseDir}, is missing`, hint: 'Put the base model folder back where the run found it (see the run\'s plan.json "model_dir"), or pick a merged model.' };
+    return { message: l10n.t('the base model of this adapter, {0}, is missing', baseDir), hint: l10n.t('Put the base model folder back where the run found it (see the run\'s plan.json "model_dir"), or pick a merged model.') };
   }
   const base = modelFolderProblem(baseDir);
-  return base && { message: `base model: ${base.message}`, hint: base.hint };
+  return base && { message: l10n.t('base model: {0}', base.message), hint: base.hint };
 }
 
 interface RunFacts {
@@ -150,7 +151,7 @@ function describe(step: number | undefined, loss: number | undefined, evalLoss: 
   const parts: string[] = [];
   if (step !== undefined) parts.push(`step ${step}`);
   if (loss !== undefined) parts.push(`loss ${formatLoss(loss)}`);
-  if (evalLoss !== undefined) parts.push(`eval loss ${formatLoss(evalLoss)}`);
+  if (evalLoss !== undefined) parts.push(l10n.t('eval loss {0}', formatLoss(evalLoss)));
   return parts.join(' · ');
 }
 
@@ -186,7 +187,7 @@ function runEntries(rec: RunRecord, out: CatalogEntry[], exportsOut: ExportEntry
   };
   const done = [...events].reverse().find((e) => e.type === 'done');
   const final = path.join(rec.dir, lora ? 'adapter' : 'model');
-  if (isDir(final)) add(lora ? 'final adapter' : 'final model', final, done?.step, 'adapter');
+  if (isDir(final)) add(lora ? l10n.t('final adapter') : l10n.t('final model'), final, done?.step, 'adapter');
   const ckDir = path.join(rec.dir, 'checkpoints');
   const steps = isDir(ckDir)
     ? fs.readdirSync(ckDir).flatMap((n) => {
@@ -195,7 +196,7 @@ function runEntries(rec: RunRecord, out: CatalogEntry[], exportsOut: ExportEntry
       })
     : [];
   steps.sort((a, b) => b.step - a.step);
-  for (const s of steps) add(`checkpoint step ${s.step}`, path.join(ckDir, s.name), s.step, 'checkpoint');
+  for (const s of steps) add(l10n.t('checkpoint step {0}', s.step), path.join(ckDir, s.name), s.step, 'checkpoint');
   listExports(path.join(rec.dir, EXPORTS_DIR), rec.id, out, exportsOut, group);
 }
 
@@ -275,7 +276,7 @@ export function buildCatalog(o: CatalogOptions): Catalog {
         problems.push(`run ${r.meta.id}: ${(e as Error).message}`);
       }
     }
-    listExports(path.join(o.workspaceDir, EXPORTS_DIR), undefined, entries, exported, 'Merged and exported');
+    listExports(path.join(o.workspaceDir, EXPORTS_DIR), undefined, entries, exported, l10n.t('Merged and exported'));
   }
   const runsRoot = o.workspaceDir ? path.join(o.workspaceDir, RUNS_DIR) + path.sep : undefined;
   const seen = new Set(entries.map((e) => e.id));
@@ -285,17 +286,17 @@ export function buildCatalog(o: CatalogOptions): Catalog {
     seen.add(id);
     entries.push({ id, kind: 'model', label, description: formatParams(params), group, modelDir: dir, params, problem: modelFolderProblem(dir) });
   };
-  for (const d of o.extraModelDirs ?? []) addModel(path.resolve(d), path.basename(d), 'Picked folders', paramsOf(d));
+  for (const d of o.extraModelDirs ?? []) addModel(path.resolve(d), path.basename(d), l10n.t('Picked folders'), paramsOf(d));
   const local = o.workspaceDir
     ? listLocalModels(o.workspaceDir, o.cacheDir)
     : listCachedModels(o.cacheDir).map((c) => ({ ref: c.id, dir: c.dir, params: paramsOf(c.dir) }));
   for (const m of local) {
     if (runsRoot && m.dir.startsWith(runsRoot)) continue; // listed with its run
     if (o.workspaceDir && m.dir.startsWith(path.join(o.workspaceDir, EXPORTS_DIR) + path.sep)) continue;
-    addModel(m.dir, m.ref.startsWith('./') ? m.ref.slice(2) : m.ref, m.ref.startsWith('./') ? 'Workspace models' : 'Hugging Face cache', m.params);
+    addModel(m.dir, m.ref.startsWith('./') ? m.ref.slice(2) : m.ref, m.ref.startsWith('./') ? l10n.t('Workspace models') : l10n.t('Hugging Face cache'), m.params);
   }
   // A run's base model is offered even when it lives outside the workspace and the cache.
-  for (const e of [...entries]) if (e.adapterDir && isDir(e.modelDir)) addModel(e.modelDir, path.basename(e.modelDir), 'Base models of runs', e.params);
+  for (const e of [...entries]) if (e.adapterDir && isDir(e.modelDir)) addModel(e.modelDir, path.basename(e.modelDir), l10n.t('Base models of runs'), e.params);
   // Adapters name their base: base vs tuned side by side starts from it.
   const byDir = new Map(entries.filter((e) => !e.adapterDir).map((e) => [e.modelDir, e.id]));
   for (const e of entries) if (e.adapterDir) e.baseId = byDir.get(e.modelDir);

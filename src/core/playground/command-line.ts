@@ -4,6 +4,7 @@
 // does (same chat template, same BOS rule), and the same seed and filters give the same tokens.
 import type { QuantName } from '../engine/infer-addon';
 import type { SamplingRequest } from '../engine/infer-protocol';
+import * as l10n from '@vscode/l10n';
 
 export interface GenerateCommand {
   binary: string;
@@ -48,9 +49,9 @@ export function generateCommandLine(c: GenerateCommand): string {
   if (s.seed !== undefined) args.push('--seed', String(s.seed));
   if (c.stopIds.length > 0) args.push('--stop', c.stopIds.join(','));
   const lines = [
-    `# Tuner playground: ${c.promptNote}, ${c.promptIds.length} prompt tokens. tuner-generate prints the generated token ids as JSON.`,
+    l10n.t('# Tuner playground: {0}, {1} prompt tokens. tuner-generate prints the generated token ids as JSON.', c.promptNote, c.promptIds.length),
   ];
-  if (c.stopStrings.length > 0) lines.push(`# Stop strings ${c.stopStrings.map((x) => JSON.stringify(x)).join(', ')} end the playground's generation; tuner-generate stops at token ids only.`);
+  if (c.stopStrings.length > 0) lines.push(l10n.t('# Stop strings {0} end the playground\'s generation; tuner-generate stops at token ids only.', c.stopStrings.map((x) => JSON.stringify(x)).join(', ')));
   lines.push(args.map(shellQuote).join(' '));
   return lines.join('\n') + '\n';
 }

@@ -10,6 +10,7 @@ import type { PlaygroundPrompt, PlaygroundSampling } from '../../../webview/prot
 import type { CatalogEntry } from './catalog';
 import { generateCommandLine } from './command-line';
 import { toSamplingRequest } from './sampling';
+import * as l10n from '@vscode/l10n';
 
 export function renderPromptIds(entry: CatalogEntry, prompt: PromptSpec): { ids: number[]; stopIds: number[] } {
   const tokenizer = loadTokenizer(entry.modelDir);
@@ -42,6 +43,6 @@ export function renderCommand(
     sampling: toSamplingRequest(sampling),
     stopIds,
     stopStrings: sampling.stop,
-    promptNote: prompt.type === 'chat' ? `chat template applied to ${prompt.messages.length} message${prompt.messages.length === 1 ? '' : 's'}` : 'raw completion',
+    promptNote: prompt.type === 'chat' ? prompt.messages.length === 1 ? l10n.t('chat template applied to 1 message') : l10n.t('chat template applied to {0} messages', prompt.messages.length) : l10n.t('raw completion'),
   });
 }

@@ -25,6 +25,7 @@ import { addToHistory, readHistory, type HistoryEntry } from './history';
 import { estimateLoad, memoryWarning } from './memory';
 import { samplingErrors, toSamplingRequest } from './sampling';
 import { errorInfo, Side } from './side';
+import * as l10n from '@vscode/l10n';
 
 const V = WEBVIEW_PROTOCOL_VERSION;
 
@@ -63,7 +64,7 @@ export interface PlaygroundDeps {
   renderPrompt?(entry: CatalogEntry, prompt: PromptSpec): { ids: number[]; stopIds: number[] };
 }
 
-const UNTRUSTED = { message: 'This workspace is in Restricted Mode', hint: 'The playground runs Tuner\'s native engine on the model files; trust the workspace (Manage Workspace Trust) to use it.' };
+const UNTRUSTED = { get message() { return l10n.t('This workspace is in Restricted Mode'); }, get hint() { return l10n.t('The playground runs Tuner\'s native engine on the model files; trust the workspace (Manage Workspace Trust) to use it.'); } };
 
 export class PlaygroundController {
   private catalog: Catalog = { entries: [], exports: [], problems: [] };
@@ -154,7 +155,7 @@ export class PlaygroundController {
       case 'openExport': {
         // Only a path Tuner listed or wrote: the page cannot name an arbitrary one.
         const known = this.catalog.exports.some((x) => x.path === m.path) || [...this.jobs.values()].some((j) => j.plan.out === m.path);
-        if (!known) throw new Error(`${m.path} is not an export the playground knows`);
+        if (!known) throw new Error(l10n.t('{0} is not an export the playground knows', m.path));
         await this.host.revealPath(m.path);
         return;
       }
@@ -177,7 +178,7 @@ export class PlaygroundController {
         return;
       default: {
         const never: never = m;
-        throw new Error(`unhandled playground message ${JSON.stringify(never)}`);
+        throw new Error(l10n.t('unhandled playground message {0}', String(JSON.stringify(never))));
       }
     }
   }
@@ -194,7 +195,7 @@ export class PlaygroundController {
     const s = this.sides[side];
     const entry = this.entry(modelId);
     if (!entry) {
-      s.refuse(modelId, quant, { message: 'this model is no longer in the list (it was moved or deleted)', hint: 'Refresh the list and pick another model.' });
+      s.refuse(modelId, quant, { message: l10n.t('this model is no longer in the list (it was moved or deleted)'), hint: l10n.t('Refresh the list and pick another model.') });
       return;
     }
     // Checked again now: a checkpoint may have been deleted since the list was made.
@@ -223,12 +224,12 @@ export class PlaygroundController {
   /** The worker's generate request for `prompt`, checked by the worker protocol's own parser. */
   private request(genId: string, prompt: PlaygroundPrompt, sampling: PlaygroundSampling): { prompt: PromptSpec; max_new_tokens: number; stop?: string[]; sampling: ReturnType<typeof toSamplingRequest> } {
     const errors = Object.values(samplingErrors(sampling));
-    if (errors.length > 0) throw new InferenceError('bad_request', errors.join('; '), 'Fix the highlighted sampling settings.');
+    if (errors.length > 0) throw new InferenceError('bad_request', errors.join('; '), l10n.t('Fix the highlighted sampling settings.'));
     const body = { prompt, max_new_tokens: sampling.max_new_tokens, sampling: toSamplingRequest(sampling), ...(sampling.stop.length > 0 ? { stop: sampling.stop } : {}) };
     try {
       parseInferRequest(formatInferRequest({ type: 'generate', id: genId, ...body }));
     } catch (e) {
-      throw new InferenceError('bad_request', e instanceof InferProtocolError ? e.message : String(e), 'The prompt or a setting is not what the inference worker accepts.');
+      throw new InferenceError('bad_request', e instanceof InferProtocolError ? e.message : String(e), l10n.t('The prompt or a setting is not what the inference worker accepts.'));
     }
     return body as ReturnType<PlaygroundController['request']>;
   }
@@ -275,7 +276,7 @@ export class PlaygroundController {
     const s = this.sides[side];
     const entry = s.entry;
     if (s.status.phase !== 'ready' || !entry) {
-      this.post({ v: V, type: 'error', message: 'Load a model first', hint: 'The command line names the loaded model, its format and the prompt\'s token ids.' });
+      this.post({ v: V, type: 'error', message: l10n.t('Load a model first'), hint: l10n.t('The command line names the loaded model, its format and the prompt\'s token ids.') });
       return undefined;
     }
     const line = renderCommand(entry, s.status.quant ?? 'f32', prompt, sampling, this.deps);
@@ -288,9 +289,9 @@ export class PlaygroundController {
     const id = `export-${++this.jobSeq}`;
     const s = this.sides[side];
     const entry = s.status.modelId ? this.entry(s.status.modelId) : undefined;
-    const fail = (message: string, hint: string) => this.post({ v: V, type: 'job', job: { id, kind, source: entry?.label ?? 'no model', phase: 'failed', message, hint } });
+    const fail = (message: string, hint: string) => this.post({ v: V, type: 'job', job: { id, kind, source: entry?.label ?? l10n.t('no model'), phase: 'failed', message, hint } });
     if (!entry) {
-      fail('pick a model on this side first', 'Merge and export act on the model picked on the side whose button you press.');
+      fail(l10n.t('pick a model on this side first'), l10n.t('Merge and export act on the model picked on the side whose button you press.'));
       return undefined;
     }
     let plan: ExportPlan;
@@ -299,7 +300,7 @@ export class PlaygroundController {
       plan = planExport(entry, kind, ggufType, this.host.workspaceDir());
       binary = this.deps.exportBinary();
     } catch (e) {
-      const err = e instanceof ExportError ? e : new ExportError('export_failed', (e as Error).message, 'See the Tuner log.');
+      const err = e instanceof ExportError ? e : new ExportError('export_failed', (e as Error).message, l10n.t('See the Tuner log.'));
       fail(err.message, err.hint);
       return undefined;
     }

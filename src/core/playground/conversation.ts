@@ -3,6 +3,7 @@
 // exchange with that side's own reply, then the new user turn, so each model continues its own
 // conversation. Editing a turn drops what came after it, as a chat UI's "edit and resend" does.
 import type { QuantName } from '../engine/infer-addon';
+import * as l10n from '@vscode/l10n';
 
 export type PlaygroundMode = 'chat' | 'text';
 /** The roles the playground writes (a subset of the worker's ChatMessage roles). */
@@ -22,12 +23,12 @@ export interface Exchange {
 
 /** Quantizations offered when loading, in the picker's order, with what each means. */
 export const QUANT_CHOICES: readonly { id: QuantName; label: string; description: string }[] = [
-  { id: 'f32', label: 'none (f32)', description: 'weights as stored, widened to 32-bit floats: the reference' },
-  { id: 'f16', label: 'f16', description: '16-bit floats: half the memory, practically the same output' },
-  { id: 'q8_0', label: 'q8_0', description: '8-bit blocks of 32 (llama.cpp\'s Q8_0): a quarter of f32' },
-  { id: 'int8', label: 'int8', description: '8-bit per output channel' },
-  { id: 'q4_0', label: 'int4 (q4_0)', description: '4-bit blocks of 32 (llama.cpp\'s Q4_0): an eighth of f32, some quality lost' },
-  { id: 'nf4', label: 'nf4', description: '4-bit normal float with double quantization (QLoRA\'s format)' },
+  { id: 'f32', label: 'none (f32)', get description() { return l10n.t('weights as stored, widened to 32-bit floats: the reference'); } },
+  { id: 'f16', label: 'f16', get description() { return l10n.t('16-bit floats: half the memory, practically the same output'); } },
+  { id: 'q8_0', label: 'q8_0', get description() { return l10n.t('8-bit blocks of 32 (llama.cpp\'s Q8_0): a quarter of f32'); } },
+  { id: 'int8', label: 'int8', get description() { return l10n.t('8-bit per output channel'); } },
+  { id: 'q4_0', label: 'int4 (q4_0)', get description() { return l10n.t('4-bit blocks of 32 (llama.cpp\'s Q4_0): an eighth of f32, some quality lost'); } },
+  { id: 'nf4', label: 'nf4', get description() { return l10n.t('4-bit normal float with double quantization (QLoRA\'s format)'); } },
 ];
 
 export function isQuantName(q: unknown): q is QuantName {

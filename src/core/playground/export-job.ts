@@ -9,6 +9,7 @@ import * as path from 'node:path';
 import { ExportError, findNativeTool, ggufArgs, mergeArgs, runExportTool, type GgufType as ToolGgufType } from '../engine/export-client';
 import type { ExportJobStatus } from '../../../webview/protocol';
 import { EXPORTS_DIR, type CatalogEntry } from './catalog';
+import * as l10n from '@vscode/l10n';
 
 export type ExportKind = 'merge' | 'gguf' | 'ollama';
 /** The GGUF types the playground offers (f32 files are for checks, not for users). */
@@ -61,7 +62,7 @@ function insideWorkspace(p: string, workspaceDir: string): boolean {
 
 /** What to run for `kind` on `entry`, writing into `workspaceDir`. Throws ExportError on a request that cannot be met. */
 export function planExport(entry: CatalogEntry, kind: ExportKind, ggufType: GgufType, workspaceDir: string | undefined): ExportPlan {
-  if (!workspaceDir) throw new ExportError('no_workspace', 'no folder is open', 'Exports are written into the workspace: open a folder first.');
+  if (!workspaceDir) throw new ExportError('no_workspace', l10n.t('no folder is open'), l10n.t('Exports are written into the workspace: open a folder first.'));
   if (entry.problem) throw new ExportError('bad_source', entry.problem.message, entry.problem.hint);
   // The merged folders of a run sit in its exports/ already.
   const runExports = entry.runId ? path.join(workspaceDir, 'runs', entry.runId, EXPORTS_DIR) : undefined;
@@ -69,12 +70,12 @@ export function planExport(entry: CatalogEntry, kind: ExportKind, ggufType: Gguf
   const name = exportName(entry);
   let plan: ExportPlan;
   if (kind === 'merge') {
-    if (!entry.adapterDir) throw new ExportError('not_an_adapter', `${entry.label} is a whole model, not an adapter: there is nothing to merge`, 'Pick a run\'s adapter or checkpoint to merge, or export this model as GGUF.');
+    if (!entry.adapterDir) throw new ExportError('not_an_adapter', l10n.t('{0} is a whole model, not an adapter: there is nothing to merge', entry.label), l10n.t('Pick a run\'s adapter or checkpoint to merge, or export this model as GGUF.'));
     const out = freshPath(path.join(dir, `merged-${name}`));
-    plan = { kind, source: sourceLabel(entry), out, steps: [{ stage: 'merging the adapter into the base model', args: mergeArgs(entry.modelDir, entry.adapterDir, out) }] };
+    plan = { kind, source: sourceLabel(entry), out, steps: [{ stage: l10n.t('merging the adapter into the base model'), args: mergeArgs(entry.modelDir, entry.adapterDir, out) }] };
   } else if (kind === 'gguf') {
     const out = freshPath(path.join(dir, `${name}-${ggufType}.gguf`));
-    plan = { kind, source: sourceLabel(entry), out, steps: [{ stage: `${entry.adapterDir ? 'merging and ' : ''}writing GGUF ${ggufType}`, args: ggufArgs(entry.modelDir, out, ggufType, { adapter: entry.adapterDir }) }] };
+    plan = { kind, source: sourceLabel(entry), out, steps: [{ stage: l10n.t('{0}writing GGUF {1}', entry.adapterDir ? l10n.t('merging and ') : '', ggufType), args: ggufArgs(entry.modelDir, out, ggufType, { adapter: entry.adapterDir }) }] };
   } else {
     const out = freshPath(path.join(dir, `ollama-${name}-${ggufType}`));
     const gguf = `model-${ggufType}.gguf`;
@@ -83,11 +84,11 @@ export function planExport(entry: CatalogEntry, kind: ExportKind, ggufType: Gguf
       kind,
       source: sourceLabel(entry),
       out,
-      steps: [{ stage: `${entry.adapterDir ? 'merging and ' : ''}writing GGUF ${ggufType} for Ollama`, args: ggufArgs(entry.modelDir, path.join(out, gguf), ggufType, { adapter: entry.adapterDir }) }],
+      steps: [{ stage: l10n.t('{0}writing GGUF {1} for Ollama', entry.adapterDir ? l10n.t('merging and ') : '', ggufType), args: ggufArgs(entry.modelDir, path.join(out, gguf), ggufType, { adapter: entry.adapterDir }) }],
       ollama: { dir: out, gguf, name: ollamaName, modelDir: entry.modelDir },
     };
   }
-  if (!insideWorkspace(plan.out, workspaceDir)) throw new ExportError('outside_workspace', `${plan.out} is outside the workspace ${workspaceDir}`, 'Exports are written into the workspace only.');
+  if (!insideWorkspace(plan.out, workspaceDir)) throw new ExportError('outside_workspace', l10n.t('{0} is outside the workspace {1}', plan.out, workspaceDir), l10n.t('Exports are written into the workspace only.'));
   return plan;
 }
 
@@ -159,19 +160,19 @@ export class ExportJob {
         bytes += out.bytes ?? 0;
       }
       if (plan.ollama) {
-        if (!this.o.writeModelfile) throw new ExportError('no_modelfile', 'this build cannot write an Ollama Modelfile', 'Export as GGUF and write the Modelfile by hand (FROM ./model.gguf).');
-        this.report({ message: 'writing the Modelfile' });
+        if (!this.o.writeModelfile) throw new ExportError('no_modelfile', l10n.t('this build cannot write an Ollama Modelfile'), l10n.t('Export as GGUF and write the Modelfile by hand (FROM ./model.gguf).'));
+        this.report({ message: l10n.t('writing the Modelfile') });
         this.o.writeModelfile(plan);
       }
       const seconds = (Date.now() - started) / 1000;
-      this.report({ phase: 'done', message: `done in ${seconds < 10 ? seconds.toFixed(1) : Math.round(seconds)} s`, out: this.relative(plan.out), hint: warnings.join(' ') || undefined });
+      this.report({ phase: 'done', message: l10n.t('done in {0} s', seconds < 10 ? seconds.toFixed(1) : Math.round(seconds)), out: this.relative(plan.out), hint: warnings.join(' ') || undefined });
       return { out: plan.out, bytes, seconds, warnings, ollamaName: plan.ollama?.name };
     } catch (e) {
       fs.rmSync(plan.out, { recursive: true, force: true });
       if (this.abort.signal.aborted) {
-        this.report({ phase: 'cancelled', message: 'cancelled; the partial output was removed' });
+        this.report({ phase: 'cancelled', message: l10n.t('cancelled; the partial output was removed') });
       } else {
-        const err = e instanceof ExportError ? e : new ExportError('export_failed', (e as Error).message, 'See the Tuner log (Tuner: Show Log).');
+        const err = e instanceof ExportError ? e : new ExportError('export_failed', (e as Error).message, l10n.t('See the Tuner log (Tuner: Show Log).'));
         this.report({ phase: 'failed', message: err.message, hint: err.hint });
       }
       throw e;

@@ -7,6 +7,7 @@
 import type { QuantName } from '../engine/infer-addon';
 import { layerLinears, type ModelSpec } from '../model/spec';
 import { formatBytes } from './format';
+import * as l10n from '@vscode/l10n';
 
 /** Context the worker allocates when the load names none (src/core/infer/model-slot.ts). */
 export const DEFAULT_CONTEXT = 4096;
@@ -57,10 +58,10 @@ export function estimateLoad(spec: ModelSpec, quant: QuantName, contextLength = 
  */
 export function memoryWarning(estimate: LoadEstimate, availableBytes: number, quant: QuantName): string | undefined {
   if (estimate.totalBytes <= availableBytes * 0.9) return undefined;
-  const smaller = quant === 'q4_0' || quant === 'nf4' ? 'a smaller model' : 'int4 (q4_0) or nf4';
+  const smaller = quant === 'q4_0' || quant === 'nf4' ? l10n.t('a smaller model') : l10n.t('int4 (q4_0) or nf4');
   return (
-    `This model needs about ${formatBytes(estimate.totalBytes)} in ${quant} (${formatBytes(estimate.weightBytes)} of weights, ` +
-    `${formatBytes(estimate.kvCacheBytes)} of KV cache for ${estimate.contextLength.toLocaleString('en-US')} tokens), ` +
-    `but only ${formatBytes(availableBytes)} of memory is available. Choose ${smaller}, close other programs, or load anyway.`
+    l10n.t('This model needs about {0} in {1} ({2} of weights, ', formatBytes(estimate.totalBytes), quant, formatBytes(estimate.weightBytes)) +
+    l10n.t('{0} of KV cache for {1} tokens), ', formatBytes(estimate.kvCacheBytes), estimate.contextLength.toLocaleString('en-US')) +
+    l10n.t('but only {0} of memory is available. Choose {1}, close other programs, or load anyway.', formatBytes(availableBytes), smaller)
   );
 }

@@ -5,6 +5,7 @@ import * as path from 'node:path';
 
 import { writeModelfile } from '../export/modelfile';
 import type { ExportPlan } from './export-job';
+import * as l10n from '@vscode/l10n';
 
 /** True when an executable `ollama` is on PATH. */
 export function ollamaOnPath(env: NodeJS.ProcessEnv = process.env): boolean {
@@ -28,7 +29,7 @@ export function ollamaOnPath(env: NodeJS.ProcessEnv = process.env): boolean {
  * adapter does not change the chat template, so the base model folder's is translated.
  */
 export function writeOllamaModelfile(plan: ExportPlan): string {
-  if (!plan.ollama) throw new Error(`${plan.out} is not an Ollama export`);
+  if (!plan.ollama) throw new Error(l10n.t('{0} is not an Ollama export', plan.out));
   const gguf = path.join(plan.ollama.dir, plan.ollama.gguf);
   writeModelfile(gguf, plan.ollama.modelDir);
   return path.join(plan.ollama.dir, 'Modelfile');

@@ -2,6 +2,7 @@
 // to each field, and the conversion to the inference worker's `sampling` request (Hugging Face
 // generate() semantics; a neutral value is left out rather than sent).
 import type { SamplingRequest } from '../engine/infer-protocol';
+import * as l10n from '@vscode/l10n';
 
 export interface SamplingControls {
   /** 0 = greedy. */
@@ -37,12 +38,12 @@ export const SAMPLING_PRESETS: readonly SamplingPreset[] = [
   {
     id: 'balanced',
     label: 'Balanced',
-    description: 'temperature 0.8, no repeated 2-grams: varied but on topic (the seed tutorial\'s settings)',
+    get description() { return l10n.t('temperature 0.8, no repeated 2-grams: varied but on topic (the seed tutorial\'s settings)'); },
     values: { ...NEUTRAL, temperature: 0.8, no_repeat_ngram_size: 2 },
   },
-  { id: 'greedy', label: 'Greedy', description: 'always the most likely token: the same answer every time', values: { ...NEUTRAL } },
-  { id: 'precise', label: 'Precise', description: 'temperature 0.3, top-p 0.9: close to greedy, a little variety', values: { ...NEUTRAL, temperature: 0.3, top_p: 0.9 } },
-  { id: 'creative', label: 'Creative', description: 'temperature 1.0, top-p 0.95, top-k 50, repetition penalty 1.1', values: { ...NEUTRAL, temperature: 1, top_p: 0.95, top_k: 50, repetition_penalty: 1.1 } },
+  { id: 'greedy', label: 'Greedy', get description() { return l10n.t('always the most likely token: the same answer every time'); }, values: { ...NEUTRAL } },
+  { id: 'precise', label: 'Precise', get description() { return l10n.t('temperature 0.3, top-p 0.9: close to greedy, a little variety'); }, values: { ...NEUTRAL, temperature: 0.3, top_p: 0.9 } },
+  { id: 'creative', label: 'Creative', get description() { return l10n.t('temperature 1.0, top-p 0.95, top-k 50, repetition penalty 1.1'); }, values: { ...NEUTRAL, temperature: 1, top_p: 0.95, top_k: 50, repetition_penalty: 1.1 } },
 ];
 
 export const DEFAULT_SAMPLING: SamplingControls = { ...SAMPLING_PRESETS[0].values, seed: 42, max_new_tokens: 256, stop: [] };
@@ -58,22 +59,22 @@ interface FieldRule {
 }
 
 export const SAMPLING_FIELDS: Record<SamplingField, FieldRule> = {
-  temperature: { label: 'Temperature', integer: false, ok: (v) => v >= 0 && v <= 5, want: 'between 0 (greedy) and 5' },
-  top_k: { label: 'Top-k', integer: true, ok: (v) => v >= 0, want: '0 (off) or a whole number of tokens' },
-  top_p: { label: 'Top-p', integer: false, ok: (v) => v > 0 && v <= 1, want: 'more than 0 and at most 1 (1 = off)' },
-  min_p: { label: 'Min-p', integer: false, ok: (v) => v >= 0 && v <= 1, want: 'between 0 (off) and 1' },
-  repetition_penalty: { label: 'Repetition penalty', integer: false, ok: (v) => v > 0 && v <= 10, want: 'more than 0 and at most 10 (1 = off)' },
-  no_repeat_ngram_size: { label: 'No repeated n-grams', integer: true, ok: (v) => v >= 0 && v <= 32, want: '0 (off) or an n-gram length up to 32' },
-  seed: { label: 'Seed', integer: true, ok: (v) => v >= 0 && v <= Number.MAX_SAFE_INTEGER, want: 'a whole number, 0 or more' },
-  max_new_tokens: { label: 'Max new tokens', integer: true, ok: (v) => v >= 1 && v <= MAX_NEW_TOKENS_LIMIT, want: `a whole number from 1 to ${MAX_NEW_TOKENS_LIMIT}` },
+  temperature: { get label() { return l10n.t('Temperature'); }, integer: false, ok: (v) => v >= 0 && v <= 5, get want() { return l10n.t('between 0 (greedy) and 5'); } },
+  top_k: { label: 'Top-k', integer: true, ok: (v) => v >= 0, get want() { return l10n.t('0 (off) or a whole number of tokens'); } },
+  top_p: { label: 'Top-p', integer: false, ok: (v) => v > 0 && v <= 1, get want() { return l10n.t('more than 0 and at most 1 (1 = off)'); } },
+  min_p: { label: 'Min-p', integer: false, ok: (v) => v >= 0 && v <= 1, get want() { return l10n.t('between 0 (off) and 1'); } },
+  repetition_penalty: { get label() { return l10n.t('Repetition penalty'); }, integer: false, ok: (v) => v > 0 && v <= 10, get want() { return l10n.t('more than 0 and at most 10 (1 = off)'); } },
+  no_repeat_ngram_size: { get label() { return l10n.t('No repeated n-grams'); }, integer: true, ok: (v) => v >= 0 && v <= 32, get want() { return l10n.t('0 (off) or an n-gram length up to 32'); } },
+  seed: { get label() { return l10n.t('Seed'); }, integer: true, ok: (v) => v >= 0 && v <= Number.MAX_SAFE_INTEGER, get want() { return l10n.t('a whole number, 0 or more'); } },
+  max_new_tokens: { get label() { return l10n.t('Max new tokens'); }, integer: true, ok: (v) => v >= 1 && v <= MAX_NEW_TOKENS_LIMIT, get want() { return l10n.t('a whole number from 1 to {0}', MAX_NEW_TOKENS_LIMIT); } },
 };
 
 /** What is wrong with one field's value, or undefined when it is fine. */
 export function samplingFieldError(field: SamplingField, v: number): string | undefined {
   const rule = SAMPLING_FIELDS[field];
-  if (!Number.isFinite(v)) return `${rule.label} must be a number: ${rule.want}`;
-  if (rule.integer && !Number.isInteger(v)) return `${rule.label} must be ${rule.want}`;
-  return rule.ok(v) ? undefined : `${rule.label} must be ${rule.want}`;
+  if (!Number.isFinite(v)) return l10n.t('{0} must be a number: {1}', rule.label, rule.want);
+  if (rule.integer && !Number.isInteger(v)) return l10n.t('{0} must be {1}', rule.label, rule.want);
+  return rule.ok(v) ? undefined : l10n.t('{0} must be {1}', rule.label, rule.want);
 }
 
 /** Every problem of a set of controls, by field ("stop" included). Empty when all is well. */
@@ -83,8 +84,8 @@ export function samplingErrors(s: SamplingControls): Partial<Record<SamplingFiel
     const e = samplingFieldError(f, s[f]);
     if (e) out[f] = e;
   }
-  if (!Array.isArray(s.stop) || s.stop.some((x) => typeof x !== 'string' || x === '')) out.stop = 'Stop strings must be non-empty text';
-  else if (s.stop.length > 16) out.stop = 'At most 16 stop strings';
+  if (!Array.isArray(s.stop) || s.stop.some((x) => typeof x !== 'string' || x === '')) out.stop = l10n.t('Stop strings must be non-empty text');
+  else if (s.stop.length > 16) out.stop = l10n.t('At most 16 stop strings');
   return out;
 }
 

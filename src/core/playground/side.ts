@@ -8,6 +8,7 @@ import { InferenceClient, InferenceError, type Generation, type LoadOptions } fr
 import type { InferEvent } from '../engine/infer-protocol';
 import type { LoadedInfo, PlaygroundSide, SideStatus } from '../../../webview/protocol';
 import type { CatalogEntry } from './catalog';
+import * as l10n from '@vscode/l10n';
 
 export interface SideOptions {
   workerPath: string;
@@ -17,7 +18,7 @@ export interface SideOptions {
 
 export function errorInfo(e: unknown): { message: string; hint: string } {
   if (e instanceof InferenceError) return { message: e.message, hint: e.hint };
-  return { message: e instanceof Error ? e.message : String(e), hint: 'See the Tuner log (Tuner: Show Log) for details.' };
+  return { message: e instanceof Error ? e.message : String(e), hint: l10n.t('See the Tuner log (Tuner: Show Log) for details.') };
 }
 
 export class Side {
@@ -103,7 +104,7 @@ export class Side {
   /** Starts a generation on the loaded model; throws when none is loaded. */
   generate(options: Parameters<InferenceClient['generate']>[0]): Generation {
     if (this.status.phase !== 'ready' || !this.client) {
-      throw new InferenceError('no_model', this.status.phase === 'loading' ? 'the model is still loading' : 'no model is loaded on this side', 'Pick a model and press Load, then send the prompt again.');
+      throw new InferenceError('no_model', this.status.phase === 'loading' ? l10n.t('the model is still loading') : l10n.t('no model is loaded on this side'), l10n.t('Pick a model and press Load, then send the prompt again.'));
     }
     const g = this.client.generate(options);
     this.running.add(g);
