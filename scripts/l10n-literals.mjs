@@ -16,7 +16,7 @@ const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 export const isProse = (text) => /[A-Za-z]{2,}[^\n]*? [^\n]*?[A-Za-z]{2,}/.test(text) && /[a-z]/.test(text);
 
 const STRING_METHODS = new Set(['includes', 'startsWith', 'endsWith', 'indexOf', 'lastIndexOf', 'split', 'replace', 'replaceAll', 'match', 'search', 'has', 'get', 'set', 'delete', 'getElementById', 'querySelector', 'querySelectorAll', 'setAttribute', 'getAttribute', 'addEventListener', 'postMessage']);
-const LOG_CALLS = new Set(['log', 'debug', 'trace', 'warn', 'info', 'appendLine', 'append', 'logLine']);
+const LOG_CALLS = new Set(['logLine', 'log', 'debug', 'trace', 'warn', 'info', 'appendLine', 'append', 'logLine']);
 const COMPARISON = new Set([ts.SyntaxKind.EqualsEqualsEqualsToken, ts.SyntaxKind.ExclamationEqualsEqualsToken, ts.SyntaxKind.EqualsEqualsToken, ts.SyntaxKind.ExclamationEqualsToken]);
 
 const calleeName = (call) => (ts.isPropertyAccessExpression(call.expression) ? call.expression.name.text : ts.isIdentifier(call.expression) ? call.expression.text : '');
@@ -49,7 +49,7 @@ function inLogCall(node) {
   for (let n = node.parent; n && !ts.isSourceFile(n); n = n.parent) {
     if (ts.isCallExpression(n) && LOG_CALLS.has(calleeName(n))) {
       const obj = ts.isPropertyAccessExpression(n.expression) ? n.expression.expression.getText() : '';
-      if (obj === 'console' || /log|output|channel/i.test(obj) || ts.isIdentifier(n.expression)) return true;
+      if (obj === 'console' || /log|output|channel|host/i.test(obj) || ts.isIdentifier(n.expression)) return true;
     }
     if (ts.isFunctionLike(n)) return false;
   }
@@ -87,6 +87,7 @@ function concatRoot(node) {
   };
   walk(top);
   const isText = (n) => ts.isStringLiteral(n) || ts.isNoSubstitutionTemplateLiteral(n) || ts.isTemplateExpression(n);
+  if (leaves.length < 2) return undefined;
   // 'a' + 1 + 2 is 'a12' and x + 'a' is one text, but 1 + 2 + 'a' is '3a': such a chain is left alone
   if (!isText(leaves[0]) && !isText(leaves[1])) return undefined;
   return { top, leaves };
@@ -146,7 +147,8 @@ function l10nCall(parts, checker) {
     const text = a.getText();
     const type = checker?.getTypeAtLocation(a);
     const plain = type && !type.isUnion() ? type.flags & (ts.TypeFlags.StringLike | ts.TypeFlags.NumberLike) : type?.types?.every((t) => t.flags & (ts.TypeFlags.StringLike | ts.TypeFlags.NumberLike));
-    return plain ? text : `String(${text})`;
+    // JSON.stringify(undefined) is undefined, which l10n.t would leave as {n}
+    return plain && !/^JSON\.stringify\(/.test(text) ? text : `String(${text})`;
   });
   return `l10n.t(${[quote(message), ...argText].join(', ')})`;
 }
@@ -228,7 +230,8 @@ function rewriteWithProgram(sf, checker, skip) {
   }
   if (edits.length && !/from '@vscode\/l10n'/.test(out)) {
     const imports = [...out.matchAll(/^import [^;]*;\n/gm)];
-    const at = imports.length ? imports[imports.length - 1].index + imports[imports.length - 1][0].length : 0;
+    const header = /^(\/\/[^\n]*\n)*\n?/.exec(out)[0].length;
+    const at = imports.length ? imports[imports.length - 1].index + imports[imports.length - 1][0].length : header;
     out = out.slice(0, at) + "import * as l10n from '@vscode/l10n';\n" + out.slice(at);
   }
   if (out !== source) fs.writeFileSync(file, out);

@@ -270,7 +270,7 @@ export class LineLinter implements RecordSink {
     if (scan.duplicate && this.on('duplicate-key')) {
       const d = scan.duplicate;
       const where = d.path.length ? ` in ${d.path.map((p) => (typeof p === 'number' ? `[${p}]` : JSON.stringify(p))).join(' → ')}` : '';
-      this.report('duplicate-key', l10n.t('Key {0} appears twice{1}: JSON readers keep only the last value; remove or rename one.', JSON.stringify(d.key), where), { line: this.line, col: d.keyStart, endLine: this.line, endCol: d.keyEnd });
+      this.report('duplicate-key', l10n.t('Key {0} appears twice{1}: JSON readers keep only the last value; remove or rename one.', String(JSON.stringify(d.key)), where), { line: this.line, col: d.keyStart, endLine: this.line, endCol: d.keyEnd });
     }
     if (scan.depth > MAX_NESTING && this.on('deep-nesting')) {
       const message = l10n.t('Values nest {0} levels deep, more than {1}: no dataset format has such data; remove the field or flatten it.', scan.depth, MAX_NESTING);

@@ -88,7 +88,7 @@ export function checkFields(sink: RecordSink, rec: Record<string, unknown>, form
     const allowed = ALLOWED_KEYS[format];
     for (const k in rec) {
       if (!allowed.has(k)) {
-        sink.reportAt('unexpected-field', l10n.t('Unexpected field {0} for the {1} format: training ignores it (expected {2}).', JSON.stringify(k), format, spec.fields.map((f) => `"${f.name}"`).join(', ')), [k], true);
+        sink.reportAt('unexpected-field', l10n.t('Unexpected field {0} for the {1} format: training ignores it (expected {2}).', String(JSON.stringify(k)), format, spec.fields.map((f) => `"${f.name}"`).join(', ')), [k], true);
       }
     }
   }
@@ -142,11 +142,11 @@ export function checkTurnList(sink: RecordSink, turns: unknown[], style: 'messag
       sink.reportAt('wrong-type', l10n.t('"{0}" of turn {1} must be text, not {2}.', roleKey, i + 1, jsonType(rawRole)), pathOf(base, i, roleKey));
     } else if (style === 'messages') {
       if (CHAT_ROLES.has(rawRole)) role = rawRole;
-      else sink.reportAt('unknown-role', l10n.t('Unknown role {0} in turn {1}: use system, user, assistant or tool.', JSON.stringify(rawRole), i + 1), pathOf(base, i, roleKey));
+      else sink.reportAt('unknown-role', l10n.t('Unknown role {0} in turn {1}: use system, user, assistant or tool.', String(JSON.stringify(rawRole)), i + 1), pathOf(base, i, roleKey));
       toolCall = role === 'assistant' && (Array.isArray(turn.tool_calls) && turn.tool_calls.length > 0 || turn.function_call !== undefined);
     } else {
       role = SHAREGPT_ROLES[rawRole];
-      if (role === undefined) sink.reportAt('unknown-role', l10n.t('Unknown speaker {0} in turn {1}: use human, gpt, system, function_call or observation.', JSON.stringify(rawRole), i + 1), pathOf(base, i, roleKey));
+      if (role === undefined) sink.reportAt('unknown-role', l10n.t('Unknown speaker {0} in turn {1}: use human, gpt, system, function_call or observation.', String(JSON.stringify(rawRole)), i + 1), pathOf(base, i, roleKey));
       toolCall = rawRole === 'function_call';
     }
     if (role) roles?.countRole(role);
@@ -163,7 +163,7 @@ export function checkTurnList(sink: RecordSink, turns: unknown[], style: 'messag
     }
     if (sink.on('unexpected-field')) {
       for (const k in turn) {
-        if (!keys.has(k)) sink.reportAt('unexpected-field', l10n.t('Unexpected field {0} in turn {1}: training ignores it.', JSON.stringify(k), i + 1), pathOf(base, i, k), true);
+        if (!keys.has(k)) sink.reportAt('unexpected-field', l10n.t('Unexpected field {0} in turn {1}: training ignores it.', String(JSON.stringify(k)), i + 1), pathOf(base, i, k), true);
       }
     }
 

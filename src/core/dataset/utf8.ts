@@ -44,5 +44,5 @@ export function describeInvalidBytes(bytes: Uint8Array, offset: number, length: 
   const hex = Array.from(bytes.subarray(offset, offset + length), (b) => '0x' + b.toString(16).toUpperCase().padStart(2, '0')).join(' ');
   const b = bytes[offset];
   const hint = b >= 0xa0 && length === 1 ? l10n.t(' The file looks like Latin-1 / Windows-1252: re-save it as UTF-8.') : l10n.t(' The file may be truncated or in another encoding: re-save it as UTF-8.');
-  return l10n.t('Invalid UTF-8 byte{0} {1}; it reads as �.{2}', length > 1 ? 's' : '', hex, hint);
+  return length > 1 ? l10n.t('Invalid UTF-8 bytes {0}; it reads as �.{1}', hex, hint) : l10n.t('Invalid UTF-8 byte {0}; it reads as �.{1}', hex, hint);
 }
