@@ -6,13 +6,16 @@
 // python3-torch), with OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE removed from its environment so it
 // picks its own best kernels for this CPU. Prints GFLOP/s and the ratios bf16 / f32 and
 // bf16 / torch bf16; speeds on a shared machine mean something only as such ratios.
-// Usage: tuner-bench-gemm-bf16 [--threads N] [--reps R] [--skip-torch]
+// --cpu-time times ours by the process's CPU time instead of wall time (with --threads 1, the
+// work itself, which other programs on a busy machine do not stretch).
+// Usage: tuner-bench-gemm-bf16 [--threads N] [--reps R] [--skip-torch] [--cpu-time]
 #include <algorithm>
 #include <chrono>
 #include <functional>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <ctime>
 #include <random>
 #include <string>
 #include <vector>
@@ -32,10 +35,19 @@ struct Shape {
   int M, N, K;
 };
 
+bool g_cpu_time = false;
+
+double now_seconds() {
+  if (!g_cpu_time) return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
+  timespec ts;
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+  return double(ts.tv_sec) + double(ts.tv_nsec) * 1e-9;
+}
+
 double seconds_of(const std::function<void()>& f) {
-  const auto t0 = std::chrono::steady_clock::now();
+  const double t0 = now_seconds();
   f();
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  return now_seconds() - t0;
 }
 
 }  // namespace
@@ -47,8 +59,9 @@ int main(int argc, char** argv) {
     if (!std::strcmp(argv[i], "--threads") && i + 1 < argc) threads = std::atoi(argv[++i]);
     else if (!std::strcmp(argv[i], "--reps") && i + 1 < argc) reps = std::atoi(argv[++i]);
     else if (!std::strcmp(argv[i], "--skip-torch")) torch = false;
+    else if (!std::strcmp(argv[i], "--cpu-time")) g_cpu_time = true;
     else {
-      std::fprintf(stderr, "usage: tuner-bench-gemm-bf16 [--threads N] [--reps R] [--skip-torch]\n");
+      std::fprintf(stderr, "usage: tuner-bench-gemm-bf16 [--threads N] [--reps R] [--skip-torch] [--cpu-time]\n");
       return 2;
     }
   }
@@ -64,8 +77,8 @@ int main(int argc, char** argv) {
   };
   ThreadPool pool(threads);
   const CpuFeatures& f = cpu_features();
-  std::printf("CPU: avx2 %d avx512f %d avx512_bf16 %d; threads %d; gemm_bf16 kernel %s, sgemm kernel %s\n", f.avx2,
-              f.avx512f, f.avx512_bf16, threads, gemm_bf16_kernel_name(), sgemm_kernel_name());
+  std::printf("CPU: avx2 %d avx512f %d avx512_bf16 %d; threads %d; gemm_bf16 kernel %s, sgemm kernel %s; timed by %s\n", f.avx2,
+              f.avx512f, f.avx512_bf16, threads, gemm_bf16_kernel_name(), sgemm_kernel_name(), g_cpu_time ? "process CPU time" : "wall time");
   std::mt19937 rng(1);
   std::uniform_real_distribution<float> dist(-1.0f, 1.0f);
   std::vector<double> ours_bf16, ours_f32;

@@ -217,12 +217,16 @@ class Model {
   // layer at a time; losses and gradients are the same bit for bit.
   virtual void set_gradient_checkpointing(bool on);
   // bf16 compute (ARGS precision "bf16"): the linear layers' and the lm_head's matmuls take the
-  // weights rounded to bf16 (a copy of the f32 master weights, refreshed before a forward when
-  // they train) and activations and gradients rounded to bf16, and accumulate in f32
+  // weights rounded to bf16 (a copy of the f32 master weights, remade before the first forward
+  // after they change: weights_changed(), LOMO's in-backward updates) and activations and gradients rounded to bf16, and accumulate in f32
   // (tuner/gemm_bf16.h: vdpbf16ps where the CPU has AVX512_BF16, the same values through the f32
   // kernels elsewhere). Norms, attention, softmax, the loss, LoRA's rank-r products, gradients
   // and the optimizer stay f32. Deterministic like f32, so exact resume holds.
   virtual void set_bf16(bool on);
+  // The trainable weights were written outside forward/backward (the trainer calls it after an
+  // optimizer step): copies made from them, such as set_bf16's bf16 weights, are remade before
+  // the next forward rather than before every forward.
+  virtual void weights_changed() {}
 
   // Writes a Hugging Face folder (config.json + model.safetensors, tied weights once) or a PEFT
   // adapter folder (adapter_config.json + adapter_model.safetensors). Atomic: temp + rename.

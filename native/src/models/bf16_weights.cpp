@@ -1,9 +1,11 @@
 // bf16 compute (Model::set_bf16): the weights the bf16 matmuls read. The f32 weights stay the
 // master copy that the optimizer updates, checkpoints save and norms, embeddings and LoRA read;
-// the decoder linears' weights and the lm_head are rounded to bf16 into one store, before a
-// forward: every forward while the base trains (full fine-tunes, LOMO), once for a frozen base
-// (LoRA). Rounding is deterministic, so a resumed run rebuilds the same copy from the same
-// master weights and exact resume holds.
+// the decoder linears' weights and the lm_head are rounded to bf16 into one store before the
+// first forward after they change: after each optimizer step of a full fine-tune (the trainer's
+// weights_changed()) or LOMO's in-backward update, so the forwards of gradient accumulation and
+// evaluation between two steps share one copy; once for a frozen base (LoRA, QLoRA). Rounding
+// is deterministic, so a resumed run rebuilds the same copy from the same master weights and
+// exact resume holds.
 #include <cstring>
 
 #include "models/llama_model.h"
@@ -27,7 +29,7 @@ void LlamaModel::set_bf16(bool on) {
 }
 
 void LlamaModel::refresh_bf16(ThreadPool* pool) {
-  if (!bf16_ || (!bf16_stale_ && lora_enabled_)) return;
+  if (!bf16_ || !bf16_stale_) return;
   // QLoRA's quantized linears keep their own matmul; every f32 weight of a linear goes to bf16.
   auto rounds = [](const Linear& l) { return !l.qw && l.w && l.w->data; };
   size_t total = lm_head_ && lm_head_->data ? (size_t)lm_head_->numel() : 0;

@@ -73,6 +73,7 @@ void LlamaModel::bind_layer_grads(int l) {
 }
 
 void LlamaModel::release_layer_grads(int l) {
+  bf16_stale_ = bf16_;  // the hook may update these weights (LOMO): the bf16 copy is remade
   for (auto& p : base_) {
     if (layer_of(p->name) != l) continue;
     grad_hook_(p.get());
@@ -81,6 +82,7 @@ void LlamaModel::release_layer_grads(int l) {
 }
 
 void LlamaModel::release_outer_grads() {
+  bf16_stale_ = bf16_;
   for (auto& p : base_)
     if (p->grad && layer_of(p->name) < 0) grad_hook_(p.get());
 }

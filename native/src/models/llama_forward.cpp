@@ -4,6 +4,13 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <ctime>
+#if defined(_WIN32)
+#ifndef NOMINMAX
+#define NOMINMAX
+#endif
+#include <windows.h>
+#endif
 
 #include "models/llama_model.h"
 #include "tuner/error.h"
@@ -18,6 +25,19 @@ namespace tuner {
 const char* Profile::name(int k) {
   static const char* names[kProfCount] = {"linear", "attention", "norm_rope", "elementwise", "lm_head", "loss", "embedding"};
   return names[k];
+}
+
+double Profile::cpu_now_ms() {
+#if defined(_WIN32)
+  FILETIME created, exited, kernel, user;
+  if (!GetProcessTimes(GetCurrentProcess(), &created, &exited, &kernel, &user)) return 0.0;
+  auto ticks = [](const FILETIME& f) { return (uint64_t(f.dwHighDateTime) << 32) | f.dwLowDateTime; };
+  return double(ticks(kernel) + ticks(user)) / 1e4;  // 100 ns ticks
+#else
+  timespec ts;
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+  return double(ts.tv_sec) * 1e3 + double(ts.tv_nsec) / 1e6;
+#endif
 }
 
 size_t LlamaModel::plan(Workspace& ws, int B, int T, int threads, float* base) const {

@@ -109,26 +109,36 @@ struct Workspace {
   bool head_packed() const { return head_rows < B * T; }
 };
 
-// Wall time per kernel family, accumulated over forward/backward calls when TUNER_PROFILE=1
-// (tuner-check --bench prints it), to see where a step's time goes.
+// Time per kernel family, accumulated over forward/backward calls when TUNER_PROFILE=1
+// (tuner-check --bench prints it), to see where a step's time goes. Both wall time and CPU
+// time: the CPU time of all the process's threads (the caller and the pool's workers) while a
+// kernel ran, which a busy machine does not inflate the way it inflates wall time (a thread
+// that waits for a core accrues none), so the shares stay those of the work itself.
 enum ProfKind { kProfLinear, kProfAttention, kProfNormRope, kProfElementwise, kProfHead, kProfLoss, kProfEmbed, kProfCount };
 struct Profile {
   bool on = false;
-  double fwd_ms[kProfCount] = {0}, bwd_ms[kProfCount] = {0};
+  double fwd_ms[kProfCount] = {0}, bwd_ms[kProfCount] = {0};          // wall
+  double fwd_cpu_ms[kProfCount] = {0}, bwd_cpu_ms[kProfCount] = {0};  // CPU, all threads
   bool in_backward = false;
   static const char* name(int k);
+  static double cpu_now_ms();  // CPU time of the whole process so far
 };
 struct ProfScope {
   Profile* p;
   int kind;
   std::chrono::steady_clock::time_point t0;
+  double cpu0 = 0.0;
   ProfScope(Profile& prof, int k) : p(prof.on ? &prof : nullptr), kind(k) {
-    if (p) t0 = std::chrono::steady_clock::now();
+    if (!p) return;
+    t0 = std::chrono::steady_clock::now();
+    cpu0 = Profile::cpu_now_ms();
   }
   ~ProfScope() {
     if (!p) return;
-    double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+    const double cpu = Profile::cpu_now_ms() - cpu0;
+    const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
     (p->in_backward ? p->bwd_ms : p->fwd_ms)[kind] += ms;
+    (p->in_backward ? p->bwd_cpu_ms : p->fwd_cpu_ms)[kind] += cpu;
   }
 };
 
@@ -190,6 +200,8 @@ class LlamaModel final : public Model {
   void set_grad_ready_hook(GradReadyHook hook) override;
   void set_gradient_checkpointing(bool on) override;
   void set_bf16(bool on) override;
+  // A full fine-tune's optimizer step changed the base weights; LoRA's frozen base never does.
+  void weights_changed() override { bf16_stale_ = bf16_ && !lora_enabled_; }
   // quantized_base.cpp: the folder with its decoder linears quantized at load (Model::load_quantized_base).
   static std::unique_ptr<LlamaModel> open_quantized_base(const std::string& dir, QuantType type, ThreadPool* pool);
 
@@ -295,7 +307,8 @@ class LlamaModel final : public Model {
   GradReadyHook grad_hook_;
   std::vector<float> layer_grads_, outer_grads_;
   // bf16 compute (bf16_weights.cpp): the decoder linears' and the lm_head's weights rounded to
-  // bf16 in one store, made before a forward when stale (always when the base trains).
+  // bf16 in one store, made before a forward when stale: after set_bf16, weights_changed() or
+  // LOMO's hook (which updates weights inside backward).
   void refresh_bf16(ThreadPool* pool);
   bool bf16_ = false, bf16_stale_ = false;
   std::vector<uint16_t> bf16_store_;

@@ -1,6 +1,6 @@
-// gemm_bf16's driver: blocks, packs and threads the product as sgemm's driver does
-// (gemm_driver.cpp: B panel kc x nc shared by the threads, A block mc x kc per thread,
-// register tiles MR x NR), with one of two packed formats:
+// gemm_bf16's driver: blocks and threads the product with sgemm's loop nest (blocked_gemm in
+// gemm_tasks.h: B panel kc x nc shared by the threads, A block mc x kc per thread, register
+// tiles MR x NR), with one of two packed formats:
 //   pairs  bf16 k pairs in 32-bit elements, for the vdpbf16ps kernel (gemm_bf16_internal.h);
 //   f32    the values widened to f32 in sgemm's sliver layout, for sgemm's own micro-kernel on
 //          CPUs without bf16 instructions. Widening is exact, and every product of two bf16
@@ -224,37 +224,15 @@ void run(const GemmBf16Kernel* native, const GemmKernel& f32, Trans ta, Trans tb
   TUNER_CHECK(ldb >= (tb == Trans::N ? N : K), "gemm_bf16: ldb smaller than a row of B");
   const Bf16Plan plan = plan_for(native, f32);
   const Problem p{plan, M, N, K, alpha, {A16, A32, lda, ta == Trans::N}, {B16, B32, ldb, tb == Trans::T}, C, ldc};
-  const int threads = pool ? pool->size() : 1;
-  const int m_slivers = ceil_div(M, plan.mr);
-  const bool split_rows = threads == 1 || m_slivers >= 4 * threads;
-  for (int jc = 0; jc < N; jc += plan.nc) {
-    const int nc = std::min(plan.nc, N - jc);
-    const int n_slivers = ceil_div(nc, plan.nr);
-    for (int pc = 0; pc < K; pc += plan.kc) {
-      const int kc = std::min(plan.kc, K - pc);
-      const float beta_k = pc == 0 ? beta : 1.0f;
-      uint32_t* bpack = pack_buffer(GemmScratch::PackB, size_t(n_slivers) * plan.nr * kdim(plan, kc));
-      if (threads == 1) {
-        pack(bpack, plan, p.B, plan.nr, jc, nc, 0, n_slivers, pc, kc);
-        compute(p, bpack, jc, nc, pc, kc, beta_k, 0, M, 0, n_slivers);
-        continue;
-      }
-      const int b_step = units_per_task(n_slivers, threads, n_slivers);
-      parallel_tasks(pool, ceil_div(n_slivers, b_step), [&](int t) {
-        pack(bpack, plan, p.B, plan.nr, jc, nc, t * b_step, std::min(n_slivers, (t + 1) * b_step), pc, kc);
+  blocked_gemm(
+      GemmBlocking{plan.mr, plan.nr, plan.mc, plan.kc, plan.nc}, M, N, K, beta, pool,
+      [&](int n_slivers, int kc) { return pack_buffer(GemmScratch::PackB, size_t(n_slivers) * plan.nr * kdim(plan, kc)); },
+      [&](uint32_t* bpack, int pc, int kc, int jc, int nc, int s0, int s1) {
+        pack(bpack, plan, p.B, plan.nr, jc, nc, s0, s1, pc, kc);
+      },
+      [&](const uint32_t* bpack, int jc, int nc, int pc, int kc, float beta_k, int m0, int m1, int s0, int s1) {
+        compute(p, bpack, jc, nc, pc, kc, beta_k, m0, m1, s0, s1);
       });
-      if (split_rows) {
-        const int step = units_per_task(m_slivers, threads, plan.mc / plan.mr);
-        parallel_tasks(pool, ceil_div(m_slivers, step), [&](int t) {
-          compute(p, bpack, jc, nc, pc, kc, beta_k, t * step * plan.mr, std::min(M, (t + 1) * step * plan.mr), 0, n_slivers);
-        });
-      } else {
-        parallel_tasks(pool, ceil_div(n_slivers, b_step), [&](int t) {
-          compute(p, bpack, jc, nc, pc, kc, beta_k, 0, M, t * b_step, std::min(n_slivers, (t + 1) * b_step));
-        });
-      }
-    }
-  }
 }
 
 }  // namespace

@@ -1,7 +1,6 @@
-// The blocked sgemm driver (the loop nest of BLIS / GotoBLAS):
-//   for jc over N by nc:                       B panel, shared by all threads (L3)
-//     for pc over K by kc:                     one rank-kc update of C
-//       pack B[pc:pc+kc, jc:jc+nc]             (threads pack disjoint slivers)
+// The blocked sgemm driver: the loop nest of BLIS / GotoBLAS (blocked_gemm in gemm_tasks.h,
+// shared with gemm_bf16), with sgemm's packing and micro-kernels:
+//   for jc over N by nc, pc over K by kc:      B panel, shared by all threads (L3)
 //       for ic over M by mc:                   A block, one per thread (L2)
 //         pack A[ic:ic+mc, pc:pc+kc]
 //         for jr over nc by nr, ir over mc by mr: micro-kernel (B sliver in L1, C tile in registers)
@@ -131,14 +130,13 @@ struct Problem {
   int64_t ldc;
 };
 
-// Rank updates this short or shorter sweep C row by row (compute_rows).
+// Rank updates this short or shorter sweep C row by row (compute).
 constexpr int kShortK = 32;
 
-// Rows [m0, m1) of C against the packed B panel (all its slivers).
-void compute_rows(const Problem& p, const float* bpack, int jc, int nc, int pc, int kc,
-                  float beta, int m0, int m1) {
+// Rows [m0, m1) of C against B slivers [s0, s1) of the packed panel.
+void compute(const Problem& p, const float* bpack, int jc, int nc, int pc, int kc, float beta, int m0, int m1,
+             int s0, int s1) {
   const GemmKernel& k = *p.kern;
-  const int n_slivers = ceil_div(nc, k.nr);
   float* apack = gemm_scratch(GemmScratch::PackA, size_t(ceil_div(std::min(k.mc, m1 - m0), k.mr)) * k.mr * kc);
   for (int ic = m0; ic < m1; ic += k.mc) {
     const int mc = std::min(k.mc, m1 - ic);
@@ -149,40 +147,19 @@ void compute_rows(const Problem& p, const float* bpack, int jc, int nc, int pc, 
       // 16-column strip a row length apart. The B panel is small enough to stay in cache.
       for (int ir = 0; ir < mc; ir += k.mr) {
         float* crow = p.C + int64_t(ic + ir) * p.ldc + jc;
-        for (int s = 0; s < n_slivers; ++s)
-          k.micro(kc, apack + int64_t(ir) * kc, bpack + int64_t(s) * k.nr * kc, crow + s * k.nr,
-                  p.ldc, std::min(k.mr, mc - ir), std::min(k.nr, nc - s * k.nr), p.alpha, beta);
+        for (int s = s0; s < s1; ++s)
+          k.micro(kc, apack + int64_t(ir) * kc, bpack + int64_t(s) * k.nr * kc, crow + s * k.nr, p.ldc,
+                  std::min(k.mr, mc - ir), std::min(k.nr, nc - s * k.nr), p.alpha, beta);
       }
       continue;
     }
-    for (int s = 0; s < n_slivers; ++s) {
-      const int nr = std::min(k.nr, nc - s * k.nr);
-      const float* b = bpack + int64_t(s) * k.nr * kc;
-      float* cblock = p.C + int64_t(ic) * p.ldc + jc + s * k.nr;
-      for (int ir = 0; ir < mc; ir += k.mr) {
-        k.micro(kc, apack + int64_t(ir) * kc, b, cblock + int64_t(ir) * p.ldc, p.ldc,
-                std::min(k.mr, mc - ir), nr, p.alpha, beta);
-      }
-    }
-  }
-}
-
-// All rows of C (M is small) against B slivers [s0, s1).
-void compute_slivers(const Problem& p, const float* bpack, int jc, int nc, int pc, int kc,
-                     float beta, int s0, int s1) {
-  const GemmKernel& k = *p.kern;
-  for (int ic = 0; ic < p.M; ic += k.mc) {
-    const int mc = std::min(k.mc, p.M - ic);
-    float* apack = gemm_scratch(GemmScratch::PackA, size_t(ceil_div(mc, k.mr)) * k.mr * kc);
-    pack_a(k, apack, p.ta, p.A, p.lda, ic, mc, pc, kc);
     for (int s = s0; s < s1; ++s) {
       const int nr = std::min(k.nr, nc - s * k.nr);
       const float* b = bpack + int64_t(s) * k.nr * kc;
       float* cblock = p.C + int64_t(ic) * p.ldc + jc + s * k.nr;
-      for (int ir = 0; ir < mc; ir += k.mr) {
-        k.micro(kc, apack + int64_t(ir) * kc, b, cblock + int64_t(ir) * p.ldc, p.ldc,
-                std::min(k.mr, mc - ir), nr, p.alpha, beta);
-      }
+      for (int ir = 0; ir < mc; ir += k.mr)
+        k.micro(kc, apack + int64_t(ir) * kc, b, cblock + int64_t(ir) * p.ldc, p.ldc, std::min(k.mr, mc - ir), nr,
+                p.alpha, beta);
     }
   }
 }
@@ -205,43 +182,15 @@ void sgemm_with_kernel(const GemmKernel& kern, Trans ta, Trans tb, int M, int N,
     return;
 
   const Problem p{&kern, ta, tb, M, N, K, alpha, A, lda, B, ldb, C, ldc};
-  const int threads = pool ? pool->size() : 1;
-  const int m_slivers = ceil_div(M, kern.mr);
-  // Split rows when every thread gets a few slivers of A; else split columns of B.
-  const bool split_rows = threads == 1 || m_slivers >= 4 * threads;
-
-  for (int jc = 0; jc < N; jc += kern.nc) {
-    const int nc = std::min(kern.nc, N - jc);
-    const int n_slivers = ceil_div(nc, kern.nr);
-    for (int pc = 0; pc < K; pc += kern.kc) {
-      const int kc = std::min(kern.kc, K - pc);
-      const float beta_k = pc == 0 ? beta : 1.0f;
-      float* bpack = gemm_scratch(GemmScratch::PackB, size_t(n_slivers) * kern.nr * kc);
-      if (threads == 1) {
-        pack_b(kern, bpack, tb, B, ldb, pc, kc, jc, nc, 0, n_slivers);
-        compute_rows(p, bpack, jc, nc, pc, kc, beta_k, 0, M);
-        continue;
-      }
-      const int b_step = units_per_task(n_slivers, threads, n_slivers);
-      parallel_tasks(pool, ceil_div(n_slivers, b_step), [&](int t) {
-        pack_b(kern, bpack, tb, B, ldb, pc, kc, jc, nc, t * b_step,
-               std::min(n_slivers, (t + 1) * b_step));
+  blocked_gemm(
+      GemmBlocking{kern.mr, kern.nr, kern.mc, kern.kc, kern.nc}, M, N, K, beta, pool,
+      [&](int n_slivers, int kc) { return gemm_scratch(GemmScratch::PackB, size_t(n_slivers) * kern.nr * kc); },
+      [&](float* bpack, int pc, int kc, int jc, int nc, int s0, int s1) {
+        pack_b(kern, bpack, tb, B, ldb, pc, kc, jc, nc, s0, s1);
+      },
+      [&](const float* bpack, int jc, int nc, int pc, int kc, float beta_k, int m0, int m1, int s0, int s1) {
+        compute(p, bpack, jc, nc, pc, kc, beta_k, m0, m1, s0, s1);
       });
-      if (split_rows) {
-        // Row tasks of at most one A block (mc rows).
-        const int step = units_per_task(m_slivers, threads, kern.mc / kern.mr);
-        parallel_tasks(pool, ceil_div(m_slivers, step), [&](int t) {
-          compute_rows(p, bpack, jc, nc, pc, kc, beta_k, t * step * kern.mr,
-                       std::min(M, (t + 1) * step * kern.mr));
-        });
-      } else {
-        parallel_tasks(pool, ceil_div(n_slivers, b_step), [&](int t) {
-          compute_slivers(p, bpack, jc, nc, pc, kc, beta_k, t * b_step,
-                          std::min(n_slivers, (t + 1) * b_step));
-        });
-      }
-    }
-  }
 }
 
 }  // namespace tuner

@@ -1,7 +1,8 @@
-// How the GEMM drivers (sgemm's gemm_driver.cpp and gemm_bf16.cpp) share out a product's
-// blocks among threads, and scale C when there is nothing to multiply. Both drivers are
-// compiled without ISA flags; this header is for them only, not for the per-ISA micro-kernels
-// (an inline function instantiated in an AVX-512 object could be the copy the linker keeps).
+// What the GEMM drivers (sgemm's gemm_driver.cpp and gemm_bf16.cpp) share: the blocked loop
+// nest, how it deals a product's blocks out to threads, and scaling C when there is nothing to
+// multiply. Both drivers are compiled without ISA flags; this header is for them only, not for
+// the per-ISA micro-kernels (an inline function instantiated in an AVX-512 object could be the
+// copy the linker keeps).
 #pragma once
 
 #include <algorithm>
@@ -33,6 +34,61 @@ constexpr int kTasksPerThread = 4;
 
 inline int units_per_task(int units, int threads, int cap) {
   return std::max(1, std::min(cap, ceil_div(units, threads * kTasksPerThread)));
+}
+
+// The cache blocks and register tile of one product (sgemm's GemmKernel, gemm_bf16's plan).
+struct GemmBlocking {
+  int mr, nr;      // register tile
+  int mc, kc, nc;  // A block mc x kc (L2), B panel kc x nc (L3)
+};
+
+// The loop nest of both drivers (BLIS / GotoBLAS), for a product with K > 0:
+//   for jc over N by nc:          B panel, shared by all threads (L3)
+//     for pc over K by kc:        one rank-kc update of C (beta on the first, then 1)
+//       panel(n_slivers, kc)      -> the panel's buffer (this thread's scratch)
+//       pack_b(bpack, pc, kc, jc, nc, s0, s1)      threads pack disjoint NR slivers
+//       compute(bpack, jc, nc, pc, kc, beta, m0, m1, s0, s1): rows [m0, m1) of C against B
+//         slivers [s0, s1), packing its own A blocks.
+// Threads take whole MR-row slivers (or, when M is small, whole NR-column slivers), never K,
+// so every element of C is summed in the same order for any thread count. What differs
+// between the drivers (packed formats, micro-kernels) lives in the three callables, which
+// inline here, so sharing the loop costs nothing.
+template <class Panel, class PackB, class Compute>
+void blocked_gemm(const GemmBlocking& g, int M, int N, int K, float beta, ThreadPool* pool, const Panel& panel,
+                  const PackB& pack_b, const Compute& compute) {
+  const int threads = pool ? pool->size() : 1;
+  const int m_slivers = ceil_div(M, g.mr);
+  // Split rows when every thread gets a few slivers of A; else split columns of B.
+  const bool split_rows = threads == 1 || m_slivers >= 4 * threads;
+  for (int jc = 0; jc < N; jc += g.nc) {
+    const int nc = std::min(g.nc, N - jc);
+    const int n_slivers = ceil_div(nc, g.nr);
+    for (int pc = 0; pc < K; pc += g.kc) {
+      const int kc = std::min(g.kc, K - pc);
+      const float beta_k = pc == 0 ? beta : 1.0f;
+      auto* bpack = panel(n_slivers, kc);
+      if (threads == 1) {
+        pack_b(bpack, pc, kc, jc, nc, 0, n_slivers);
+        compute(bpack, jc, nc, pc, kc, beta_k, 0, M, 0, n_slivers);
+        continue;
+      }
+      const int b_step = units_per_task(n_slivers, threads, n_slivers);
+      parallel_tasks(pool, ceil_div(n_slivers, b_step), [&](int t) {
+        pack_b(bpack, pc, kc, jc, nc, t * b_step, std::min(n_slivers, (t + 1) * b_step));
+      });
+      if (split_rows) {
+        // Row tasks of at most one A block (mc rows).
+        const int step = units_per_task(m_slivers, threads, g.mc / g.mr);
+        parallel_tasks(pool, ceil_div(m_slivers, step), [&](int t) {
+          compute(bpack, jc, nc, pc, kc, beta_k, t * step * g.mr, std::min(M, (t + 1) * step * g.mr), 0, n_slivers);
+        });
+      } else {
+        parallel_tasks(pool, ceil_div(n_slivers, b_step), [&](int t) {
+          compute(bpack, jc, nc, pc, kc, beta_k, 0, M, t * b_step, std::min(n_slivers, (t + 1) * b_step));
+        });
+      }
+    }
+  }
 }
 
 // C = beta * C for M rows of N (beta 0 writes zeros, so NaN in C does not survive).
