@@ -128,7 +128,8 @@ class TcpCommunicator final : public Communicator {
     if (s < 0 || ::bind(s, res->ai_addr, res->ai_addrlen) != 0 || ::listen(s, size_) != 0)
       throw TunerError("comm_unavailable",
                        "rank 0 cannot listen on " + l.master_addr + ":" + std::to_string(l.master_port) + ": " + std::strerror(errno),
-                       "Choose a free MASTER_PORT on rank 0's machine.");
+                       "Choose a free MASTER_PORT on rank 0's machine, or set TUNER_COMM_PORT to a free port for tuner-train's "
+                     "ranks (under torchrun they use MASTER_PORT + 1: the launcher's own store holds MASTER_PORT).");
     for (int k = 1; k < size_; ++k) {
       const int fd = ::accept(s, nullptr, nullptr);
       if (fd < 0) lost(std::string("accepting a rank failed: ") + std::strerror(errno));

@@ -68,6 +68,12 @@ LaunchInfo detect_launch() {
     const char* addr = std::getenv("MASTER_ADDR");
     l.master_addr = addr && *addr ? addr : "127.0.0.1";
     l.master_port = env_int("MASTER_PORT", 1, 65535);
+    // torchrun's agent hosts its own store on MASTER_PORT (TORCHELASTIC_USE_AGENT_STORE): the
+    // ranks then meet on the next port, or on TUNER_COMM_PORT when set.
+    const char* agent_store = std::getenv("TORCHELASTIC_USE_AGENT_STORE");
+    const int comm_port = env_int("TUNER_COMM_PORT", 1, 65535);
+    if (comm_port > 0) l.master_port = comm_port;
+    else if (agent_store && std::strcmp(agent_store, "True") == 0 && l.master_port > 0 && l.master_port < 65535) ++l.master_port;
     if (world > 1 && l.master_port < 0)
       throw TunerError("comm_unavailable", "WORLD_SIZE is " + std::to_string(world) + " but MASTER_PORT is not set",
                        "Launch with torchrun, or set MASTER_ADDR and MASTER_PORT to rank 0's address and a free port.");
