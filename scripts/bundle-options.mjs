@@ -23,6 +23,7 @@ export const nodeEntries = {
   'lint-worker': 'src/core/dataset/lint-worker.ts',
   'prepare-worker': 'src/core/dataset/prepare-worker.ts',
   'preview-worker': 'src/core/dataset/preview-worker.ts',
+  'clean-worker': 'src/core/workbench/clean/clean-worker.ts',
   // The inference child process (forked by src/core/engine/infer-client.ts; loads the addon).
   'infer-worker': 'src/core/infer/worker-main.ts',
   ...lazyModules,

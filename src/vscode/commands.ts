@@ -10,6 +10,7 @@ import { Config } from './config';
 import { showDatasetStats } from './dataset-stats';
 import type { JsonlLinter } from './jsonl-diagnostics';
 import { datasetDocumentFor } from './jsonl-documents';
+import { CLEAN_COMMANDS } from './workbench-clean';
 import { guard, log } from './output';
 import { toWorkspaceEdit } from './problem-mapping';
 import { RUN_COMMANDS, type RunServices } from './run-commands';
@@ -65,6 +66,8 @@ const COMMANDS: Record<CommandId, (s: Services) => Handler> = {
   },
 
   'tuner.showLog': () => () => log.show(),
+
+  ...CLEAN_COMMANDS,
 
   ...RUN_COMMANDS,
   ...PLANNER_COMMANDS,
