@@ -46,25 +46,22 @@ Communicator* single_process_communicator() {
 
 LaunchInfo detect_launch() {
   LaunchInfo l;
-  const int ompi_size = env_int("OMPI_COMM_WORLD_SIZE", 1, 1 << 20);
-  if (ompi_size > 0) {
-    l.launcher = "mpirun";
-    l.world_size = ompi_size;
-    l.rank = env_int("OMPI_COMM_WORLD_RANK", 0, ompi_size - 1);
-    l.local_rank = env_int("OMPI_COMM_WORLD_LOCAL_RANK", 0, ompi_size - 1);
-    if (l.rank < 0) l.rank = 0;
-    if (l.local_rank < 0) l.local_rank = 0;
-    return l;
-  }
-  const int world = env_int("WORLD_SIZE", 1, 1 << 20);
-  if (world > 0) {
-    l.launcher = "torchrun";
-    l.world_size = world;
-    l.rank = env_int("RANK", 0, world - 1);
+  // mpirun (Open MPI) first: a torchrun variable left in the environment must not win over it.
+  const char* const kVars[2][4] = {{"mpirun", "OMPI_COMM_WORLD_SIZE", "OMPI_COMM_WORLD_RANK", "OMPI_COMM_WORLD_LOCAL_RANK"},
+                                   {"torchrun", "WORLD_SIZE", "RANK", "LOCAL_RANK"}};
+  for (const auto& v : kVars) {
+    const int size = env_int(v[1], 1, 1 << 20);
+    if (size < 1) continue;
+    l.launcher = v[0];
+    l.world_size = size;
+    l.rank = env_int(v[2], 0, size - 1);
+    l.local_rank = std::max(0, env_int(v[3], 0, size - 1));
     if (l.rank < 0)
-      throw TunerError("comm_unavailable", "WORLD_SIZE is set but RANK is not",
-                       "Launch with torchrun (it sets RANK, WORLD_SIZE, LOCAL_RANK, MASTER_ADDR and MASTER_PORT).");
-    l.local_rank = std::max(0, env_int("LOCAL_RANK", 0, world - 1));
+      throw TunerError("comm_unavailable", std::string(v[1]) + " is set but " + v[2] + " is not",
+                       "Launch with mpirun or torchrun (they set both), or unset it for a one-process run.");
+    break;
+  }
+  if (l.launcher == "torchrun") {
     const char* addr = std::getenv("MASTER_ADDR");
     l.master_addr = addr && *addr ? addr : "127.0.0.1";
     l.master_port = env_int("MASTER_PORT", 1, 65535);
@@ -74,8 +71,8 @@ LaunchInfo detect_launch() {
     const int comm_port = env_int("TUNER_COMM_PORT", 1, 65535);
     if (comm_port > 0) l.master_port = comm_port;
     else if (agent_store && std::strcmp(agent_store, "True") == 0 && l.master_port > 0 && l.master_port < 65535) ++l.master_port;
-    if (world > 1 && l.master_port < 0)
-      throw TunerError("comm_unavailable", "WORLD_SIZE is " + std::to_string(world) + " but MASTER_PORT is not set",
+    if (l.world_size > 1 && l.master_port < 0)
+      throw TunerError("comm_unavailable", "WORLD_SIZE is " + std::to_string(l.world_size) + " but MASTER_PORT is not set",
                        "Launch with torchrun, or set MASTER_ADDR and MASTER_PORT to rank 0's address and a free port.");
   }
   return l;
