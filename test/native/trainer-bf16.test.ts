@@ -5,7 +5,8 @@
 // the bf16-rounded values through the fp32 kernels (TUNER_CPU_LIMIT=avx2 and generic); bf16
 // really changes the numbers (not fp32 under another name); GPT-2's transposed Conv1D weights
 // take the other layouts of the same products; a resume from a bf16 checkpoint
-// continues bit for bit; fp16 is refused with the fix.
+// continues bit for bit; the bf16 weight copy is remade after every update (LOMO, gradient
+// accumulation, evaluation); fp16 is refused with the fix.
 import { strict as assert } from 'node:assert';
 import * as path from 'node:path';
 import { before, describe, it } from 'node:test';
@@ -95,6 +96,30 @@ describe('tuner-train precision bf16', () => {
     const st = steps(resumed.events);
     assert.deepEqual(st.map((s) => s.step), [7, 8, 9, 10, 11, 12]);
     for (const s of st) assert.equal(s.loss, refLoss.get(s.step), `loss at step ${s.step} after resume`);
+  });
+
+  it('the bf16 weight copy follows every update: LOMO (updates inside backward) learns like fp32, and with grad_accum 2 an evaluation after a step matches a run resumed there', async () => {
+    // LOMO: the copy must be remade after each in-backward update, or bf16 would keep training
+    // on the first step's weights.
+    const lomo: Partial<RunPlan> = { method: 'lomo', optimizer: { name: 'sgd', lr: 0.3, weight_decay: 0 } };
+    compare('LOMO, this CPU', await losses('lomo-fp32', lomo), await losses('lomo-bf16', { ...lomo, precision: 'bf16' }));
+    // Accumulation and evaluation share one copy between two optimizer steps. A run resumed from
+    // step 2 makes its copy from the saved weights, so it sees step 2's weights whatever happened
+    // before; the uninterrupted run must give the same step losses and eval loss at step 4.
+    makeShards(path.join(root, 'eval'), repetitiveDocuments(4, 33, VOCAB), VOCAB);
+    const plan = basePlan(root, {
+      method: 'full', precision: 'bf16', grad_accum: 2, max_steps: 4, seq_len: 32, batch_size: 2, save_interval: 2,
+      eval_interval: 2, eval_data_dir: path.join(root, 'eval'), output_dir: path.join(root, 'accum-eval'),
+    });
+    const planPath = writePlan(root, plan, 'accum-eval.json');
+    const ref = await runTrainer({ planPath, closeInput: true });
+    assert.equal(ref.code, 0, ref.stderrTail);
+    const resumed = await runTrainer({ planPath, resumeDir: path.join(plan.output_dir, 'checkpoints', 'step-00000002'), closeInput: true });
+    assert.equal(resumed.code, 0, resumed.stderrTail);
+    const evalAt4 = (events: typeof ref.events) => events.find((e) => e.type === 'eval' && e.step === 4);
+    assert.ok(evalAt4(ref.events), 'the run evaluated at step 4');
+    assert.deepEqual(evalAt4(resumed.events), evalAt4(ref.events));
+    assert.deepEqual(steps(resumed.events).map((s) => s.loss), steps(ref.events).slice(2).map((s) => s.loss));
   });
 
   it('a resume refuses an fp32 checkpoint under a bf16 plan', async () => {
