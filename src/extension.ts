@@ -14,6 +14,7 @@ import { PlaygroundPanel } from './vscode/playground-panel';
 import { registerRuns, type RunsApi } from './vscode/runs';
 import { isLive } from './core/run/run-state';
 import { PlannerSecrets } from './vscode/secrets';
+import { useL10nBundle } from './core/l10n-bundle';
 
 /** What the extension exposes to other extensions and to its integration tests. */
 export interface TunerApi {
@@ -51,6 +52,9 @@ const cpuMs = (u: NodeJS.CpuUsage) => (u.user + u.system) / 1000;
 export function activate(ctx: vscode.ExtensionContext): TunerApi {
   const started = performance.now();
   const startedCpu = process.cpuUsage();
+  // src/core composes its text with @vscode/l10n: the display language's bundle, for this thread
+  // and (through l10n-bundle.ts) the workers
+  useL10nBundle(vscode.l10n.bundle, vscode.l10n.uri?.fsPath);
   registerOutput(ctx);
   try {
     const api = activateParts(ctx, started, startedCpu);

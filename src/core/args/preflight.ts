@@ -158,7 +158,7 @@ function suggestionFix(s: Suggestion, check: ArgsCheck, preferred: boolean): Fix
     if (loc) edits.push({ range: loc.value, newText: JSON.stringify(v) });
     else if (anchor) edits.push({ range: { line: anchor.endLine, col: anchor.endCol, endLine: anchor.endLine, endCol: anchor.endCol }, newText: `, ${JSON.stringify(k)}: ${JSON.stringify(v)}` });
   }
-  return { title: `Use ${s.label} (~${formatBytes(s.estimate.total)})`, edits, preferred };
+  return { title: l10n.t('Use {0} (~{1})', s.label, formatBytes(s.estimate.total)), edits, preferred };
 }
 
 /** The estimate as diagnostics on ARGS.json; errors from resolving the model become one diagnostic. */

@@ -204,7 +204,7 @@ export function validateArgsText(text: string): ArgsCheck {
         if (old.to === null) {
           const edit = removeEdit(p);
           lmtunerFixEdits.push(edit);
-          add(keyRange, 'warning', ARGS_CODES.lmtunerKey, l10n.t('"{0}" is an LMTuner setting with no Tuner counterpart ({1}). Remove it.', key, String(old.note)), [{ title: `Remove "${key}"`, edits: [edit], preferred: true }]);
+          add(keyRange, 'warning', ARGS_CODES.lmtunerKey, l10n.t('"{0}" is an LMTuner setting with no Tuner counterpart ({1}). Remove it.', key, String(old.note)), [{ title: l10n.t('Remove "{0}"', key), edits: [edit], preferred: true }]);
         } else {
           const converted = old.convert ? old.convert(val) : val;
           const newValue = converted === undefined ? val : converted;
@@ -217,7 +217,7 @@ export function validateArgsText(text: string): ArgsCheck {
       }
       const near = closestField(key);
       const fixes: Fix[] = near && !present.has(near) ? [{ title: l10n.t('Rename to "{0}"', near), edits: [{ range: keyRange, newText: JSON.stringify(near) }], preferred: true }] : [];
-      fixes.push({ title: `Remove "${key}"`, edits: [removeEdit(p)] });
+      fixes.push({ title: l10n.t('Remove "{0}"', key), edits: [removeEdit(p)] });
       add(keyRange, 'error', ARGS_CODES.unknownKey, l10n.t('Unknown key "{0}" in ARGS.json{1}', key, near ? l10n.t(': did you mean "{0}"?', near) : l10n.t('; see docs/args.md for the keys Tuner reads.')), fixes);
       continue;
     }

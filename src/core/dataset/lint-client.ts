@@ -7,6 +7,7 @@ import { Worker } from 'node:worker_threads';
 import type { LintOptions, LintResult } from './lint';
 import type { LintWorkerMessage, LintWorkerRequest } from './lint-worker';
 import type { Problem } from './problem';
+import { l10nBundle } from '../l10n-bundle';
 import * as l10n from '@vscode/l10n';
 
 /**
@@ -52,7 +53,7 @@ function takeWorker(workerPath: string): Worker {
     idle.worker.ref();
     return idle.worker;
   }
-  return new Worker(workerPath);
+  return new Worker(workerPath, { workerData: { l10n: l10nBundle() } });
 }
 
 function giveBack(workerPath: string, worker: Worker): void {

@@ -5,7 +5,8 @@
 
 import { readlinkSync } from 'node:fs';
 import { setPriority } from 'node:os';
-import { isMainThread, parentPort } from 'node:worker_threads';
+import { isMainThread, parentPort, workerData } from 'node:worker_threads';
+import { useL10nBundle, type L10nBundle } from '../l10n-bundle';
 import { lintText, type LintOptions, type LintResult } from './lint';
 import { lintFile } from './stream-lint';
 import * as l10n from '@vscode/l10n';
@@ -77,6 +78,7 @@ function yieldToEditor(): void {
 
 if (!isMainThread && parentPort) {
   const port = parentPort;
+  useL10nBundle((workerData as { l10n?: L10nBundle } | null)?.l10n);
   yieldToEditor();
   port.on('message', (req: LintWorkerRequest) => {
     run(req.input, (m) => port.postMessage({ ...m, id: req.id }));

@@ -5,6 +5,7 @@ import type { ResolvedArgs } from '../args/fields';
 import { OutsideWorkspaceError, type Confinement } from './prepare-paths';
 import type { PrepareOutcome, PrepareWorkerInput, PrepareWorkerMessage } from './prepare-worker';
 import * as l10n from '@vscode/l10n';
+import { l10nBundle } from '../l10n-bundle';
 
 export interface PrepareCallbacks {
   onStage?: (message: string) => void;
@@ -18,7 +19,7 @@ export interface PrepareCallbacks {
 export function prepareInWorker(workerPath: string, args: ResolvedArgs, argsFile: string, cb: PrepareCallbacks = {}, signal?: AbortSignal, outDir?: string, confine?: Confinement): Promise<PrepareOutcome> {
   return new Promise<PrepareOutcome>((resolve, reject) => {
     const cancel = new SharedArrayBuffer(4);
-    const input: PrepareWorkerInput = { args, argsFile, outDir, confine, cancel };
+    const input: PrepareWorkerInput = { args, argsFile, outDir, confine, cancel, l10n: l10nBundle() };
     const worker = new Worker(workerPath, { workerData: input });
     let settled = false;
     const settle = (fn: () => void) => {

@@ -3,6 +3,7 @@
 // sets a shared flag the loop checks, so the staging folder is removed and the previous shards
 // stay as they were.
 import { isMainThread, parentPort, workerData } from 'node:worker_threads';
+import { useL10nBundle, type L10nBundle } from '../l10n-bundle';
 import type { ResolvedArgs } from '../args/fields';
 import { prepareDataset, type PrepareReport } from './prepare';
 import { OutsideWorkspaceError, type Confinement, type OutsidePath } from './prepare-paths';
@@ -17,6 +18,8 @@ export interface PrepareWorkerInput {
   confine?: Confinement;
   /** Int32Array over a SharedArrayBuffer: [0] != 0 asks the worker to stop. */
   cancel: SharedArrayBuffer;
+  /** The display language's messages (l10n-bundle.ts); none for English. */
+  l10n?: L10nBundle;
 }
 
 export interface PrepareOutcome {
@@ -50,5 +53,6 @@ export function runPreparation(input: PrepareWorkerInput, post: (m: PrepareWorke
 
 if (!isMainThread && parentPort) {
   const port = parentPort;
+  useL10nBundle((workerData as PrepareWorkerInput).l10n);
   runPreparation(workerData as PrepareWorkerInput, (m) => port.postMessage(m));
 }

@@ -3,6 +3,7 @@ import { Worker } from 'node:worker_threads';
 import type { ResolvedArgs } from '../args/fields';
 import type { PreviewRequest, PreviewResponse } from './preview-worker';
 import * as l10n from '@vscode/l10n';
+import { l10nBundle } from '../l10n-bundle';
 
 export class PreviewClient {
   private worker: Worker | undefined;
@@ -13,7 +14,7 @@ export class PreviewClient {
 
   private start(): Worker {
     if (this.worker) return this.worker;
-    const w = new Worker(this.workerPath);
+    const w = new Worker(this.workerPath, { workerData: { l10n: l10nBundle() } });
     w.on('message', (r: PreviewResponse) => {
       this.pending.get(r.id)?.(r);
       this.pending.delete(r.id);

@@ -2,7 +2,8 @@
 // a tokenizer takes seconds and tokenizing is CPU work, so neither runs on the extension host's
 // thread. The prepared model/tokenizer is cached per ARGS.json content.
 import * as path from 'node:path';
-import { isMainThread, parentPort } from 'node:worker_threads';
+import { isMainThread, parentPort, workerData } from 'node:worker_threads';
+import { useL10nBundle, type L10nBundle } from '../l10n-bundle';
 import type { ResolvedArgs } from '../args/fields';
 import { planPreparation, type PreparePlan } from './prepare-setup';
 import { previewRecord, type RecordPreview } from './preview';
@@ -42,5 +43,6 @@ export function handlePreview(req: PreviewRequest): PreviewResponse {
 
 if (!isMainThread && parentPort) {
   const port = parentPort;
+  useL10nBundle((workerData as { l10n?: L10nBundle } | null)?.l10n);
   port.on('message', (req: PreviewRequest) => port.postMessage(handlePreview(req)));
 }

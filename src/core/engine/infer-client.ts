@@ -23,6 +23,7 @@ import {
   type TokenEvent,
 } from './infer-protocol';
 import * as l10n from '@vscode/l10n';
+import { l10nEnv } from '../l10n-bundle';
 
 /** A failed request or a lost worker: the code, message and hint of the error event. */
 export class InferenceError extends Error {
@@ -361,7 +362,7 @@ export class InferenceClient {
       execPath: o.execPath ?? process.execPath,
       // The host's flags (an inspector port, a heap limit) are not the worker's.
       execArgv: [],
-      env: workerEnv(process.env, o.env),
+      env: workerEnv(process.env, { ...l10nEnv(), ...o.env }),
       stdio: ['pipe', 'pipe', 'pipe', 'ipc'],
     });
     this.starts++;

@@ -10,6 +10,7 @@ import type { InferAddon } from '../engine/infer-addon';
 import { errorEvent } from './errors';
 import type { EngineProbe } from './model-slot';
 import { InferenceServer } from './server';
+import { useL10nBundleFromEnv } from '../l10n-bundle';
 
 function probeEngine(): EngineProbe {
   try {
@@ -20,6 +21,7 @@ function probeEngine(): EngineProbe {
 }
 
 function main(): void {
+  useL10nBundleFromEnv();
   // Keep stdout for events: a stray console.log would be a protocol error for the reader.
   console.log = console.error;
   console.info = console.error;

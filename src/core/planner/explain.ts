@@ -19,7 +19,7 @@ export interface ExplainContext {
   estimate?: PlanEstimate;
 }
 
-const pct = (share: number) => (share > 0 && share < 0.01 ? 'under 1%' : `${Math.round(share * 100)}%`);
+const pct = (share: number) => (share > 0 && share < 0.01 ? l10n.t('under 1%') : `${Math.round(share * 100)}%`);
 
 /** Why these weights are trained. */
 export function modulesSentence(a: ResolvedArgs, model?: LocalModel): string {
@@ -42,11 +42,11 @@ export function lengthsSentence(a: ResolvedArgs, d: DatasetInfo | undefined): st
   const short = h.find((b) => b.records / t.sampled >= 0.5);
   const cut = truncation(d, a.max_length);
   const parts = [l10n.t('records average {0} tokens ({1}), p95 {2}, longest {3}{4}', formatCount(t.mean), t.counter, formatCount(t.p95), formatCount(t.max), short ? l10n.t('; {0} fit in {1}', pct(short.records / t.sampled), formatCount(short.upTo)) : '')];
-  parts.push(cut.records === 0 ? l10n.t('max_length {0} cuts no record', a.max_length) : l10n.t('max_length {0} cuts {1}{2} records ({3}) short', a.max_length, cut.counted ? '' : 'about ', formatCount(cut.records), pct(cut.share)));
+  parts.push(cut.records === 0 ? l10n.t('max_length {0} cuts no record', a.max_length) : cut.counted ? l10n.t('max_length {0} cuts {1} records ({2}) short', a.max_length, formatCount(cut.records), pct(cut.share)) : l10n.t('max_length {0} cuts about {1} records ({2}) short', a.max_length, formatCount(cut.records), pct(cut.share)));
   const fill = Math.min(1, t.mean / a.max_length);
   if (a.packing) parts.push(l10n.t('packing fills each {0}-token row with several records instead of padding', a.max_length));
   else if (fill < 0.5) parts.push(l10n.t('unpacked rows are {0} padding on average (the engine computes every position)', pct(1 - fill)));
-  return `Lengths: ${parts.join('; ')}.`;
+  return l10n.t('Lengths: {0}.', parts.join('; '));
 }
 
 /** How long, on what, and whence the speed. */

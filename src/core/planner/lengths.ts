@@ -61,7 +61,7 @@ export function maxLengthReason(dataset: DatasetInfo, maxLength: number): string
   const shape = l10n.t('p95 {0} tokens, longest {1}', t.p95, t.max);
   if (cut.records === 0) return l10n.t('no record is cut ({0})', shape);
   const pct = cut.share * 100;
-  const share = pct < 1 ? 'under 1%' : `${Math.round(pct)}%`;
-  if (!cut.counted) return l10n.t('{0} {1} of records are longer and cut at {2} tokens ({3})', maxLength >= t.p95 ? l10n.t('up to') : l10n.t('more than'), maxLength >= t.p95 ? '5%' : 'half', maxLength, shape);
+  const share = pct < 1 ? l10n.t('under 1%') : `${Math.round(pct)}%`;
+  if (!cut.counted) return l10n.t('{0} {1} of records are longer and cut at {2} tokens ({3})', maxLength >= t.p95 ? l10n.t('up to') : l10n.t('more than'), maxLength >= t.p95 ? '5%' : l10n.t('half'), maxLength, shape);
   return l10n.t('{0} records ({1}) are longer and cut at {2} tokens ({3})', cut.records, share, maxLength, shape);
 }

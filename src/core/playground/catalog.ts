@@ -162,7 +162,7 @@ function runEntries(rec: RunRecord, out: CatalogEntry[], exportsOut: ExportEntry
   const baseDir = path.resolve(rec.dir, plan.model_dir);
   const events = rec.events();
   const facts = runFacts(events);
-  const group = `Run ${rec.id}`;
+  const group = l10n.t('Run {0}', rec.id);
   const params = paramsOf(baseDir);
   const lora = plan.method === 'lora' || plan.method === 'qlora';
   const add = (label: string, dir: string, step: number | undefined, kind: CatalogKind) => {
