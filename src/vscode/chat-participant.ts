@@ -26,6 +26,7 @@ import { LM_VENDOR, registerLanguageModelProvider, RULES_MODEL_ID } from './lm-p
 import { errorMessage, log } from './output';
 import type { PlannerSecrets } from './secrets';
 import { trustedOrAsk } from './workspace-guard';
+import { exportHandoff, handoffSummary } from './handoff-commands';
 import { workspaceCpuSpeed } from './cpu-speed';
 
 export const PARTICIPANT_ID = 'tuner.planner';
@@ -194,6 +195,18 @@ async function handle(request: vscode.ChatRequest, context: vscode.ChatContext, 
       await writeFileEdit(readmeUri, renderTrainingReadme({ args, argsFile: path.basename(argsUri.fsPath), model, estimate, hardware: target, modelBytes: modelBytes(model?.dir) }), '@tuner README');
       stream.markdown(vscode.l10n.t('Wrote `{0}`: hardware it needs, the data bundle to copy, the `tuner-train` command line and how to resume.', vscode.workspace.asRelativePath(readmeUri)));
       stream.button({ title: vscode.l10n.t('Open {0}', README_FILE), command: 'vscode.open', arguments: [readmeUri] });
+      // Several GPUs: the hand-off folder runs the same training with torchrun, Axolotl or
+      // LLaMA-Factory (docs/scale.md); otherwise the export command offers it.
+      if (target.gpus.length > 1 && fs.existsSync(argsUri.fsPath)) {
+        try {
+          const h = exportHandoff(argsUri.fsPath, { nodes: 1, gpusPerNode: target.gpus.length, gpuMemoryBytes: target.gpus[0].memoryTotalBytes });
+          stream.markdown('\n\n' + handoffSummary(h));
+          stream.button({ title: vscode.l10n.t('Open {0}', `${path.basename(h.dir)}/README.md`), command: 'vscode.open', arguments: [vscode.Uri.file(path.join(h.dir, 'README.md'))] });
+          return { kind: 'readme', readmeUri: readmeUri.toString(), handoffDir: h.dir };
+        } catch (e) {
+          stream.markdown('\n\n' + vscode.l10n.t('No folder for a cluster: {0}', errorMessage(e)));
+        }
+      } else stream.button({ title: vscode.l10n.t('Export Run for a Cluster…'), command: 'tuner.exportForCluster', arguments: [argsUri] });
       return { kind: 'readme', readmeUri: readmeUri.toString() };
     }
     default: {

@@ -30,6 +30,8 @@ export const COMMAND_TITLES = {
   'tuner.mergeAdapter': 'Merge Adapter into Model…',
   'tuner.exportGguf': 'Export as GGUF…',
   'tuner.exportOllama': 'Export for Ollama…',
+  'tuner.exportForCluster': 'Export Run for a Cluster…',
+  'tuner.importTrained': 'Import Trained Adapter or Model…',
 } as const;
 
 export type CommandId = keyof typeof COMMAND_TITLES;
