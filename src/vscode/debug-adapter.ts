@@ -12,6 +12,10 @@ import * as path from 'node:path';
 import type { BreakpointHit, BreakpointSettings } from '../core/run/breakpoints';
 import { formatDuration } from '../core/units';
 import type { RunSession, StopReason } from '../core/run/run-session';
+// This bundle has its own @vscode/l10n: the extension hands it the display language's bundle
+// before the first session (debug-config.ts).
+export { useL10nBundle } from '../core/l10n-bundle';
+import * as l10n from '@vscode/l10n';
 
 const THREAD_ID = 1;
 const FRAME_ID = 1;
@@ -49,8 +53,8 @@ export interface RunLauncher {
 }
 
 export const EXCEPTION_FILTERS: DebugProtocol.ExceptionBreakpointsFilter[] = [
-  { filter: 'nonFinite', label: 'On NaN/Inf', description: 'Stop when the loss or a gradient is NaN or infinite', default: true },
-  { filter: 'lossSpike', label: 'On loss spike (× threshold)', description: 'Stop when the loss exceeds a multiple of its recent average', default: false, supportsCondition: true, conditionDescription: 'Threshold factor, e.g. 3 (default 3)' },
+  { filter: 'nonFinite', get label() { return l10n.t('On NaN/Inf'); }, get description() { return l10n.t('Stop when the loss or a gradient is NaN or infinite'); }, default: true },
+  { filter: 'lossSpike', get label() { return l10n.t('On loss spike (× threshold)'); }, get description() { return l10n.t('Stop when the loss exceeds a multiple of its recent average'); }, default: false, supportsCondition: true, get conditionDescription() { return l10n.t('Threshold factor, e.g. 3 (default 3)'); } },
 ];
 
 /** "step 100", "100", "at step 100" -> 100. */
@@ -99,7 +103,7 @@ export class TunerDebugSession extends DebugSession {
       factor = spike.condition?.trim() ? Number(spike.condition) : (this.config.lossSpikeFactor ?? 3);
       if (!Number.isFinite(factor) || factor <= 1) {
         response.success = false;
-        response.message = `loss spike threshold "${spike.condition}" must be a number above 1, e.g. 3`;
+        response.message = l10n.t('loss spike threshold "{0}" must be a number above 1, e.g. 3', String(spike.condition));
         factor = undefined;
       }
     }
@@ -113,7 +117,7 @@ export class TunerDebugSession extends DebugSession {
       breakpoints: args.breakpoints.map((b) => {
         const step = parseStepBreakpoint(b.name);
         if (step !== undefined) steps.push(step);
-        return step !== undefined ? { verified: true, message: `after step ${step}` } : { verified: false, message: `"${b.name}" is not a step: write "step 100"` };
+        return step !== undefined ? { verified: true, message: l10n.t('after step {0}', step) } : { verified: false, message: l10n.t('"{0}" is not a step: write "step 100"', b.name) };
       }),
     };
     this.updateBreakpoints({ atSteps: [...steps, ...(this.config.breakAtSteps ?? [])] });
@@ -138,7 +142,7 @@ export class TunerDebugSession extends DebugSession {
       this.attach(session);
       this.sendResponse(response);
     } catch (e) {
-      this.sendErrorResponse(response, { id: 1001, format: `Tuner: ${(e as Error).message}`, showUser: true });
+      this.sendErrorResponse(response, { id: 1001, format: l10n.t('Tuner: {0}', (e as Error).message), showUser: true });
       this.terminate();
     }
   }
@@ -152,21 +156,21 @@ export class TunerDebugSession extends DebugSession {
     this.updateBreakpoints({ atSteps: [...this.breakpoints.atSteps, ...(args.breakAtSteps ?? [])] });
     await this.configurationDone;
     try {
-      if (!this.launcher.attach) throw new Error('attaching to a live run is not available here');
+      if (!this.launcher.attach) throw new Error(l10n.t('attaching to a live run is not available here'));
       const session = await this.launcher.attach(args.run);
       this.attachedToLive = true;
       this.attach(session);
       session.enterLockstep(this.breakpoints);
       this.sendResponse(response);
     } catch (e) {
-      this.sendErrorResponse(response, { id: 1006, format: `Tuner: ${(e as Error).message}`, showUser: true });
+      this.sendErrorResponse(response, { id: 1006, format: l10n.t('Tuner: {0}', (e as Error).message), showUser: true });
       this.terminate();
     }
   }
 
   private attach(session: RunSession): void {
     this.session = session;
-    this.output(`run ${session.record.id} in ${session.record.dir}\n`, 'console');
+    this.output(l10n.t('run {0} in {1}\n', session.record.id, session.record.dir), 'console');
     session.listen({
       onStderr: (text) => this.output(text, 'stdout'),
       onStopped: (why) => this.onStopped(why),
@@ -186,7 +190,7 @@ export class TunerDebugSession extends DebugSession {
     if (why.reason === 'breakpoint') {
       this.lastHit = why.hit;
       const reason = why.hit.kind === 'atStep' ? 'breakpoint' : 'exception';
-      const label = why.hit.kind === 'nonFinite' ? 'NaN/Inf' : why.hit.kind === 'lossSpike' ? 'loss spike' : `step ${why.hit.step}`;
+      const label = why.hit.kind === 'nonFinite' ? 'NaN/Inf' : why.hit.kind === 'lossSpike' ? l10n.t('loss spike') : `step ${why.hit.step}`;
       const ev = new StoppedEvent(reason, THREAD_ID, label) as DebugProtocol.StoppedEvent;
       ev.body.description = why.hit.description;
       this.sendEvent(ev);
@@ -202,7 +206,7 @@ export class TunerDebugSession extends DebugSession {
   }
 
   protected override threadsRequest(response: DebugProtocol.ThreadsResponse): void {
-    response.body = { threads: [new Thread(THREAD_ID, this.session ? `tuner-train (run ${this.session.record.id})` : 'tuner-train')] };
+    response.body = { threads: [new Thread(THREAD_ID, this.session ? l10n.t('tuner-train (run {0})', this.session.record.id) : 'tuner-train')] };
     this.sendResponse(response);
   }
 
@@ -220,9 +224,9 @@ export class TunerDebugSession extends DebugSession {
   protected override scopesRequest(response: DebugProtocol.ScopesResponse): void {
     response.body = {
       scopes: [
-        { name: 'Run', variablesReference: SCOPE_RUN, expensive: false },
-        { name: 'Layers (gradient / weight norm)', variablesReference: SCOPE_LAYERS, expensive: false },
-        { name: 'Model', variablesReference: SCOPE_MODEL, expensive: false },
+        { name: l10n.t('Run'), variablesReference: SCOPE_RUN, expensive: false },
+        { name: l10n.t('Layers (gradient / weight norm)'), variablesReference: SCOPE_LAYERS, expensive: false },
+        { name: l10n.t('Model'), variablesReference: SCOPE_MODEL, expensive: false },
       ],
     };
     this.sendResponse(response);
@@ -251,7 +255,7 @@ export class TunerDebugSession extends DebugSession {
       ];
     }
     if (scope === SCOPE_LAYERS) {
-      return (s.layers ?? []).map((l) => v(l.name, `grad ${l.grad_norm.toPrecision(4)} · weight ${l.weight_norm.toPrecision(4)}`));
+      return (s.layers ?? []).map((l) => v(l.name, l10n.t('grad {0} · weight {1}', l.grad_norm.toPrecision(4), l.weight_norm.toPrecision(4))));
     }
     const st = s.start;
     if (!st) return [];
@@ -277,7 +281,7 @@ export class TunerDebugSession extends DebugSession {
     const hit = this.lastHit;
     response.body = {
       exceptionId: hit?.kind ?? 'none',
-      description: hit?.description ?? 'not stopped on a training breakpoint',
+      description: hit?.description ?? l10n.t('not stopped on a training breakpoint'),
       breakMode: 'always',
     };
     this.sendResponse(response);
@@ -308,7 +312,7 @@ export class TunerDebugSession extends DebugSession {
 
   private stepOnce(response: DebugProtocol.Response): void {
     if (this.endedOnBreak) {
-      this.sendErrorResponse(response, { id: 1002, format: 'the trainer has ended on this error; stop the session and resume from the last checkpoint', showUser: true });
+      this.sendErrorResponse(response, { id: 1002, format: l10n.t('the trainer has ended on this error; stop the session and resume from the last checkpoint'), showUser: true });
       return;
     }
     this.session?.step();
@@ -327,36 +331,36 @@ export class TunerDebugSession extends DebugSession {
       response.body = { result, variablesReference: 0 };
       this.sendResponse(response);
     };
-    if (!s) return this.sendErrorResponse(response, { id: 1003, format: 'the run has not started yet', showUser: false });
+    if (!s) return this.sendErrorResponse(response, { id: 1003, format: l10n.t('the run has not started yet'), showUser: false });
     const known = this.variables(SCOPE_RUN).find((x) => x.name === cmd);
     if (known) return reply(known.value);
     switch (cmd) {
       case 'save':
         s.save();
-        return reply('saving a checkpoint after the current step');
+        return reply(l10n.t('saving a checkpoint after the current step'));
       case 'pause':
         s.pause();
-        return reply('pausing after the current step');
+        return reply(l10n.t('pausing after the current step'));
       case 'continue':
         s.resume();
-        return reply('continuing');
+        return reply(l10n.t('continuing'));
       case 'status':
       case '':
         return reply(this.variables(SCOPE_RUN).map((x) => `${x.name} = ${x.value}`).join('\n'));
       case 'help':
-        return reply(HELP);
+        return reply(help());
       default:
         if (/^set\b/i.test(cmd)) {
           const m = /^set\s+(lr|lr_scale)\s+(\S+)$/i.exec(cmd);
           const value = m ? Number(m[2]) : NaN;
           if (!m || !Number.isFinite(value) || value <= 0) {
-            return this.sendErrorResponse(response, { id: 1004, format: `"${cmd}": write set lr <value> (a new peak learning rate, e.g. set lr 1e-4) or set lr_scale <factor> (e.g. set lr_scale 0.5), with a positive number`, showUser: false });
+            return this.sendErrorResponse(response, { id: 1004, format: l10n.t('"{0}": write set lr <value> (a new peak learning rate, e.g. set lr 1e-4) or set lr_scale <factor> (e.g. set lr_scale 0.5), with a positive number', cmd), showUser: false });
           }
           const key = m[1].toLowerCase();
           s.setLearningRate(key === 'lr' ? { lr: value } : { lr_scale: value });
-          return reply(key === 'lr' ? `peak learning rate ${value} from the next step (the schedule keeps its shape)` : `learning rate × ${value} from the next step`);
+          return reply(key === 'lr' ? l10n.t('peak learning rate {0} from the next step (the schedule keeps its shape)', value) : l10n.t('learning rate × {0} from the next step', value));
         }
-        return this.sendErrorResponse(response, { id: 1005, format: `unknown command "${cmd}". ${HELP}`, showUser: false });
+        return this.sendErrorResponse(response, { id: 1005, format: l10n.t('unknown command "{0}". {1}', cmd, help()), showUser: false });
     }
   }
 
@@ -396,4 +400,4 @@ export class TunerDebugSession extends DebugSession {
   }
 }
 
-const HELP = 'Commands: save (checkpoint now), pause, continue, status, set lr <value>, set lr_scale <factor>, or a variable name (loss, lr, step, tokens, grad_norm…).';
+const help = () => l10n.t('Commands: save (checkpoint now), pause, continue, status, set lr <value>, set lr_scale <factor>, or a variable name (loss, lr, step, tokens, grad_norm…).');

@@ -4,6 +4,7 @@
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { RunLauncher, TunerDebugSession, TunerLaunchConfig } from './debug-adapter';
+import { l10nBundle } from '../core/l10n-bundle';
 import type { RunController } from './run-controller';
 import { DashboardPanel } from './dashboard-panel';
 
@@ -66,7 +67,9 @@ export function registerDebugging(ctx: vscode.ExtensionContext, runs: RunControl
     vscode.debug.registerDebugConfigurationProvider(DEBUG_TYPE, { provideDebugConfigurations: () => new TunerConfigurationProvider().provideDebugConfigurations() }, vscode.DebugConfigurationProviderTriggerKind.Dynamic),
     vscode.debug.registerDebugAdapterDescriptorFactory(DEBUG_TYPE, {
       createDebugAdapterDescriptor: () => {
-        const s = new (debugAdapter().TunerDebugSession)(launcher);
+        const adapter = debugAdapter();
+        adapter.useL10nBundle(l10nBundle());
+        const s = new adapter.TunerDebugSession(launcher);
         debugSessions.push(s);
         if (debugSessions.length > 10) debugSessions.shift();
         return new vscode.DebugAdapterInlineImplementation(s);

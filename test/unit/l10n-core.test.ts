@@ -18,6 +18,7 @@ import { defaultEstimator } from '../../src/core/planner/engine-estimator';
 import { parseGoal } from '../../src/core/planner/goal';
 import { planWithRules } from '../../src/core/planner/rules';
 import { readArgsFile } from '../../src/core/run/resolve';
+import { EXCEPTION_FILTERS } from '../../src/vscode/debug-adapter';
 import { WORKER } from './dataset/helpers';
 import { localModel } from './planner/models';
 
@@ -107,4 +108,10 @@ test('a run error (an ARGS.json with errors) is in the display language, each di
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test("the debug adapter's exception breakpoints are named in the display language", () => {
+  assert.deepEqual(EXCEPTION_FILTERS.map((f) => f.label), ['On NaN/Inf', 'On loss spike (× threshold)']);
+  useL10nBundle(pseudoBundle());
+  for (const f of EXCEPTION_FILTERS) assert.ok(translated(f.label) && translated(f.description ?? ''), `${f.label} / ${f.description}`);
 });
