@@ -4,14 +4,15 @@
 // each step's loss within a relative 1e-5, every final weight within 1e-4 of the largest weight
 // of its tensor (measured here: about 1e-7 and 1e-5). Also: kill -9 of rank 1 ends the run with
 // rank 0's error event and a last checkpoint that resumes on 2 ranks bit for bit; a 1-process
-// resume of a 2-rank checkpoint says what it does; torchrun's variables run the TCP backend.
+// resume of a 2-rank checkpoint says what it does; torchrun's variables run the TCP backend; a
+// `set` reaches every rank.
 import { strict as assert } from 'node:assert';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { before, describe, it } from 'node:test';
 
 import type { RunPlan } from '../../src/core/engine/plan';
-import type { StartEvent, StepEvent, TrainerEvent } from '../../src/core/engine/protocol';
+import { formatSetCommand, type StartEvent, type StepEvent, type TrainerEvent } from '../../src/core/engine/protocol';
 import { ensureOpenMpi, RanksRun, runRanks } from './dp-launch';
 import { readSafetensorsF32 } from './safetensors-f32';
 import { basePlan, makeShards, makeTinyModel, repetitiveDocuments, runTrainer, steps, tempDir, writePlan } from './trainer-fixtures';
@@ -151,6 +152,32 @@ describe('tuner-train data parallel', () => {
     const error = killed.events.at(-1);
     assert.ok(error?.type === 'error' && error.code === 'rank_lost', `last event: ${JSON.stringify(error)}\n${killed.stderr}`);
     assert.match(error.message, /rank 1 closed its connection/);
+  });
+
+  it('commands reach every rank: `set` halves the lr on both (the final weights hash the same), and a diverged step is reported by rank 0', async () => {
+    const [p] = plan('set', { max_steps: 20, save_interval: 5 });
+    const ranks = await RanksRun.start({ ranks: 2, planPath: p });
+    await ranks.waitFor((e) => e.type === 'step' && e.step === 2);
+    ranks.send('{"version":1,"type":"pause"}\n');
+    const paused = await ranks.waitFor((e) => e.type === 'paused');
+    ranks.send(formatSetCommand({ lr_scale: 0.5 }));
+    ranks.send('{"version":1,"type":"resume"}\n');
+    // Rank 1 keeping the old lr would leave it other weights: ranks_diverged at the next save.
+    const exit = await ranks.exited;
+    assert.equal(exit.code, 0, exit.stderr);
+    const st = stepsOf(exit.events);
+    const at = (paused as { step: number }).step;
+    assert.ok(st.filter((s) => s.step <= at).every((s) => s.lr === 1e-2) && st.filter((s) => s.step > at).every((s) => s.lr === 5e-3));
+
+    const [q] = plan('diverge', { method: 'full', max_steps: 100000 });
+    const diverging = await RanksRun.start({ ranks: 2, planPath: q });
+    await diverging.waitFor((e) => e.type === 'step' && e.step === 2);
+    diverging.send(formatSetCommand({ lr: 1e15 }));
+    const failed = await diverging.exited;
+    assert.notEqual(failed.code, 0);
+    const error = failed.events.at(-1);
+    assert.ok(error?.type === 'error' && /^non_finite_(loss|gradient)$/.test(error.code), `last event: ${JSON.stringify(error)}\n${failed.stderr}`);
+    assert.match(error.message, /at step \d+/);
   });
 
   it('refuses a batch that does not split over the ranks, naming the fix', async () => {

@@ -78,7 +78,9 @@ void Trainer::reference_logps(const BatchBuffers& buf, const std::vector<float>&
 float Trainer::forward_backward(float loss_scale, uint64_t dropout_seed) {
   if (!plan_.is_dpo()) {
     const float loss = model_->forward(batch_.batch(), true, dropout_seed, pool_.get());
-    if (!std::isfinite(loss)) fail_non_finite("loss", loss);
+    // Data parallel: checked after the ranks' sum (train_step), so every rank stops on it together
+    // and rank 0 reports it, rather than one rank ending alone.
+    if (!std::isfinite(loss) && !data_parallel()) fail_non_finite("loss", loss);
     model_->backward(loss_scale, pool_.get());
     return loss;
   }

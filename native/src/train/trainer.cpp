@@ -306,7 +306,10 @@ void Trainer::train_step() {
     const double share = global > 0 ? static_cast<double>(batch_.trained_tokens()) / static_cast<double>(global) : 0.0;
     loss_sum += forward_backward(static_cast<float>(loss_scale * share), rng_.next_u64()) * share;
   }
-  if (data_parallel()) loss_sum = reduce_step(params, loss_sum, t0);
+  if (data_parallel()) {
+    loss_sum = reduce_step(params, loss_sum, t0);
+    if (!std::isfinite(loss_sum)) fail_non_finite("loss", loss_sum);
+  }
   const double grad_norm = global_grad_norm(params, pool_.get());
   if (!std::isfinite(grad_norm)) fail_non_finite("gradient", grad_norm);
   if (opts_.layer_norms) grads_before_clip_ = grad_sq_by_layer(params);
