@@ -95,7 +95,7 @@ describe('tuner-train data parallel', () => {
   });
 
   it('kill -9 of rank 1: rank 0 reports rank_lost, and the last checkpoint resumes on 2 ranks bit for bit', async () => {
-    const common = { max_steps: 40, save_interval: 10 };
+    const common = { max_steps: 24, save_interval: 8 };
     const [refPath] = plan('kill-ref', common);
     const ref = await runRanks({ ranks: 2, planPath: refPath });
     assert.equal(ref.code, 0, ref.stderr);
@@ -103,7 +103,7 @@ describe('tuner-train data parallel', () => {
 
     const [runPath, run] = plan('kill-run', common);
     const ranks = await RanksRun.start({ ranks: 2, planPath: runPath });
-    await ranks.waitFor((e) => e.type === 'checkpoint' && e.step === 10);
+    await ranks.waitFor((e) => e.type === 'checkpoint' && e.step === 8);
     // Paused, the run cannot reach its end before the kill lands: rank 1 waits in a collective.
     ranks.send('{"version":1,"type":"pause"}\n');
     await ranks.waitFor((e) => e.type === 'paused');
@@ -123,7 +123,7 @@ describe('tuner-train data parallel', () => {
     assert.equal((resumed.events[0] as StartEvent).data_parallel?.resumed_world_size, 2);
     const st = stepsOf(resumed.events);
     assert.equal(st[0].step, from + 1);
-    assert.equal(st.at(-1)?.step, 40);
+    assert.equal(st.at(-1)?.step, 24);
     for (const s of st) assert.equal(s.loss, refLoss.get(s.step), `loss at step ${s.step} after the 2-rank resume`);
 
     // One process resuming the 2-rank checkpoint continues the same samples, within fp32 rounding.
