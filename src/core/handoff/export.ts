@@ -5,6 +5,7 @@
 // is a hand-off Tuner wrote (its handoff.json), never a user's own.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import * as l10n from '@vscode/l10n';
 import { resolveArgs, type ResolvedArgs } from '../args/fields';
 import { validateArgsText } from '../args/validate';
 import { recordToConversation } from '../dataset/conversation';
@@ -59,7 +60,7 @@ export function convertData(file: string, a: ResolvedArgs): { text: string; reco
     if (line.trim() === '') return;
     const r = recordToConversation(line, { format: a.format, modelName: a.model_name });
     if (!r.ok) skipped.push({ file, line: i + 1, reason: r.reason });
-    else if (r.conversation.pretraining) skipped.push({ file, line: i + 1, reason: 'is plain text (pretraining); the hand-off trains on chat records' });
+    else if (r.conversation.pretraining) skipped.push({ file, line: i + 1, reason: l10n.t('is plain text (pretraining); the hand-off trains on chat records') });
     else out.push(JSON.stringify({ messages: r.conversation.turns.map((t) => ({ role: t.role, content: t.content })) }));
   });
   return { text: out.length ? out.join('\n') + '\n' : '', records: out.length, skipped };
@@ -90,13 +91,13 @@ export function checkHandoffConfigs(parsed: { axolotl: Record<string, unknown>; 
 
 function engineNotes(a: ResolvedArgs, s: HandoffSettings, spec: ModelSpec): string[] {
   const notes: string[] = [];
-  if (s.lora && integerAlpha(s) === undefined) notes.push(`lora_alpha ${a.lora_alpha} is not a whole number, which Axolotl and LLaMA-Factory require: their configs leave it out (Axolotl then uses its default; LLaMA-Factory rank × 2); train.py uses ${a.lora_alpha}.`);
-  if (a.rope_scaling === 'ntk_by_parts') notes.push('rope_scaling ntk_by_parts is YaRN without its attention factor: train.py and Axolotl set it as such (rope_type yarn, attention_factor 1); LLaMA-Factory has no way to say it, so its config keeps the model\'s own RoPE.');
-  else if (a.rope_scaling !== 'none') notes.push(`LLaMA-Factory computes the ${a.rope_scaling} factor itself from cutoff_len and the model's ${spec.maxPositions} positions, not ${a.rope_scaling_factor} as ARGS.json says.`);
-  if (a.quantization === 'int4' && s.quantization === 'fp4') notes.push('quantization int4 is Tuner\'s q4_0 blocks; bitsandbytes\' 4-bit fp4 stands in for it.');
-  if (a.optimizer === 'lion') notes.push('optimizer lion is bitsandbytes\' lion_32bit (requirements.txt adds bitsandbytes).');
-  if (a.packing) notes.push('packing: train.py concatenates records into max_length rows (transformers\' group_texts), Axolotl packs with sample_packing and LLaMA-Factory with packing; Tuner packs its own way, so step counts can differ.');
-  if (a.max_grad_norm === 0) notes.push('max_grad_norm 0 turns clipping off in Tuner; transformers reads 0 the same way.');
+  if (s.lora && integerAlpha(s) === undefined) notes.push(l10n.t('lora_alpha {0} is not a whole number, which Axolotl and LLaMA-Factory require: their configs leave it out (Axolotl then uses its default; LLaMA-Factory rank × 2); train.py uses {1}.', a.lora_alpha, a.lora_alpha));
+  if (a.rope_scaling === 'ntk_by_parts') notes.push(l10n.t('rope_scaling ntk_by_parts is YaRN without its attention factor: train.py and Axolotl set it as such (rope_type yarn, attention_factor 1); LLaMA-Factory has no way to say it, so its config keeps the model\'s own RoPE.'));
+  else if (a.rope_scaling !== 'none') notes.push(l10n.t('LLaMA-Factory computes the {0} factor itself from cutoff_len and the model\'s {1} positions, not {2} as ARGS.json says.', a.rope_scaling, spec.maxPositions, a.rope_scaling_factor));
+  if (a.quantization === 'int4' && s.quantization === 'fp4') notes.push(l10n.t('quantization int4 is Tuner\'s q4_0 blocks; bitsandbytes\' 4-bit fp4 stands in for it.'));
+  if (a.optimizer === 'lion') notes.push(l10n.t('optimizer lion is bitsandbytes\' lion_32bit (requirements.txt adds bitsandbytes).'));
+  if (a.packing) notes.push(l10n.t('packing: train.py concatenates records into max_length rows (transformers\' group_texts), Axolotl packs with sample_packing and LLaMA-Factory with packing; Tuner packs its own way, so step counts can differ.'));
+  if (a.max_grad_norm === 0) notes.push(l10n.t('max_grad_norm 0 turns clipping off in Tuner; transformers reads 0 the same way.'));
   return notes;
 }
 
@@ -115,7 +116,7 @@ export function buildHandoff(o: ExportOptions): { files: HandoffFiles; result: O
   const check = validateArgsText(text);
   if (!check.args) {
     const first = check.problems.find((p) => p.severity === 'error');
-    throw new HandoffError(`${o.argsFile}:${(first?.range.line ?? 0) + 1}: ${first?.message ?? 'ARGS.json has errors'} Fix ARGS.json first (the Problems panel lists every error).`);
+    throw new HandoffError(l10n.t('{0}:{1}: {2} Fix ARGS.json first (the Problems panel lists every error).', o.argsFile, (first?.range.line ?? 0) + 1, first?.message ?? l10n.t('ARGS.json has errors.')));
   }
   const a = resolveArgs(check.args);
   const argsDir = path.dirname(o.argsFile);
@@ -126,7 +127,7 @@ export function buildHandoff(o: ExportOptions): { files: HandoffFiles; result: O
   const template = chooseTemplate(a.chat_template, tokenizer.chatTemplate, argsDir);
 
   const train = convertData(path.resolve(argsDir, a.data), a);
-  if (train.records === 0) throw new HandoffError(`${path.resolve(argsDir, a.data)}: no record Tuner can train on (${train.skipped[0]?.reason ?? 'the file is empty'}).`, 'data');
+  if (train.records === 0) throw new HandoffError(l10n.t('{0}: no record Tuner can train on ({1}).', path.resolve(argsDir, a.data), train.skipped[0]?.reason ?? l10n.t('the file is empty')), 'data');
   const evalData = a.eval_data ? convertData(path.resolve(argsDir, a.eval_data), a) : undefined;
   const files: HandoffFiles = {};
   files['data/train.jsonl'] = train.text;
@@ -144,11 +145,11 @@ export function buildHandoff(o: ExportOptions): { files: HandoffFiles; result: O
   const datasetInfo = llamaFactoryDatasetInfo(settings);
   const strip = (x: Record<string, unknown>) => JSON.parse(JSON.stringify(x)) as Record<string, unknown>;
   const problems = checkHandoffConfigs({ axolotl: strip(axolotl), llamaFactory: strip(llamaFactory), datasetInfo, deepspeed: ds });
-  if (problems.length) throw new Error(`hand-off configs use undocumented keys: ${problems.join('; ')}`);
+  if (problems.length) throw new Error(l10n.t('hand-off configs use undocumented keys: {0}', problems.join('; ')));
 
   const notes = engineNotes(a, settings, spec);
   const skipped = [...train.skipped, ...(evalData?.skipped ?? [])];
-  const header = (tool: string) => [`${tool} config written by Tuner from ${path.basename(o.argsFile)}; see README.md for the commands.`];
+  const header = (tool: string) => [l10n.t('{0} config written by Tuner from {1}; see README.md for the commands.', tool, path.basename(o.argsFile))];
   files['train.py'] = TRAIN_SCRIPT;
   files['train_config.json'] = JSON.stringify(settings, null, 2) + '\n';
   files['requirements.txt'] = requirementsText(settings);
@@ -168,7 +169,7 @@ export function buildHandoff(o: ExportOptions): { files: HandoffFiles; result: O
 export function writeHandoff(o: ExportOptions): HandoffResult {
   const { files, result } = buildHandoff(o);
   if (fs.existsSync(o.outDir) && fs.readdirSync(o.outDir).length > 0 && !fs.existsSync(path.join(o.outDir, HANDOFF_MARKER))) {
-    throw new HandoffError(`${o.outDir} already holds files that are not a Tuner hand-off; pick an empty or new folder.`);
+    throw new HandoffError(l10n.t('{0} already holds files that are not a Tuner hand-off; pick an empty or new folder.', o.outDir));
   }
   for (const [rel, text] of Object.entries(files)) {
     const file = path.join(o.outDir, rel);

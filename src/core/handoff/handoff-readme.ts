@@ -1,6 +1,7 @@
 // README.md of a hand-off folder: what is in it, the pinned installs, and the exact launch
 // commands for one node with N GPUs and for M nodes (torchrun, accelerate, Axolotl,
 // LLaMA-Factory), with the ZeRO stage and the per-GPU memory figures it was chosen from.
+import * as l10n from '@vscode/l10n';
 import { formatBytes, formatCount } from '../units';
 import type { HandoffSettings } from './settings';
 import type { ZeroChoice, ClusterTarget } from './zero';
@@ -36,33 +37,33 @@ export function handoffReadme(s: HandoffSettings, f: ReadmeFacts): string {
   const n = Math.max(1, f.target.gpusPerNode), m = Math.max(1, f.target.nodes);
   const ds = f.zero.stage > 0 ? ' --deepspeed ds_config.json' : '';
   const out: string[] = [];
-  out.push(`# ${s.method} of ${f.copyModel ? 'the model in `model/`' : `\`${s.model}\``} on a cluster`, '');
-  out.push(`Written by Tuner from \`${f.argsFile}\`: the same training run by engines clusters already run. Nothing here needs an API key.`, '');
-  out.push('| File | What it is |', '| --- | --- |');
-  out.push('| `train.py`, `train_config.json`, `requirements.txt` | torchrun + transformers + PEFT (pinned versions) |');
-  out.push('| `axolotl.yaml` | the same run for Axolotl |');
-  out.push('| `llamafactory.yaml`, `data/dataset_info.json` | the same run for LLaMA-Factory |');
-  if (f.zero.stage > 0) out.push(`| \`ds_config.json\` | DeepSpeed ZeRO stage ${f.zero.stage} |`);
-  out.push(`| \`${s.train_file}\`${s.eval_file ? `, \`${s.eval_file}\`` : ''} | the data as chat messages: ${formatCount(f.trainRecords)} training${s.eval_file ? ` and ${formatCount(f.evalRecords)} evaluation` : ''} records |`);
-  if (s.chat_template_file) out.push(`| \`${s.chat_template_file}\` | the chat template Tuner applied (${f.templateSource === 'default' ? 'its plain default' : 'the ARGS.json override'}) |`);
+  out.push(`# ${f.copyModel ? l10n.t('{0} of the model in `model/` on a cluster', s.method) : l10n.t('{0} of `{1}` on a cluster', s.method, s.model)}`, '');
+  out.push(l10n.t('Written by Tuner from `{0}`: the same training run by engines clusters already run. Nothing here needs an API key.', f.argsFile), '');
+  out.push(`| ${l10n.t('File')} | ${l10n.t('What it is')} |`, '| --- | --- |');
+  out.push(`| \`train.py\`, \`train_config.json\`, \`requirements.txt\` | ${l10n.t('torchrun + transformers + PEFT (pinned versions)')} |`);
+  out.push(`| \`axolotl.yaml\` | ${l10n.t('the same run for Axolotl')} |`);
+  out.push(`| \`llamafactory.yaml\`, \`data/dataset_info.json\` | ${l10n.t('the same run for LLaMA-Factory')} |`);
+  if (f.zero.stage > 0) out.push(l10n.t('| `ds_config.json` | DeepSpeed ZeRO stage {0} |', f.zero.stage));
+  out.push(`| \`${s.train_file}\`${s.eval_file ? `, \`${s.eval_file}\`` : ''} | ${s.eval_file ? l10n.t('the data as chat messages: {0} training and {1} evaluation records', formatCount(f.trainRecords), formatCount(f.evalRecords)) : l10n.t('the data as chat messages: {0} training records', formatCount(f.trainRecords))} |`);
+  if (s.chat_template_file) out.push(`| \`${s.chat_template_file}\` | ${f.templateSource === 'default' ? l10n.t('the chat template Tuner applied (its plain default)') : l10n.t('the chat template Tuner applied (the ARGS.json override)')} |`);
   out.push('');
   if (f.skipped.length) {
-    out.push(`**${formatCount(f.skipped.length)} record${f.skipped.length > 1 ? 's were' : ' was'} left out** (Tuner would not train on ${f.skipped.length > 1 ? 'them' : 'it'} either):`, '');
+    out.push(l10n.t('**Records left out: {0}** (Tuner would not train on them either):', formatCount(f.skipped.length)), '');
     for (const k of f.skipped.slice(0, 20)) out.push(`- ${k.file}:${k.line}: ${k.reason}`);
-    if (f.skipped.length > 20) out.push(`- … and ${formatCount(f.skipped.length - 20)} more`);
+    if (f.skipped.length > 20) out.push(l10n.t('- … and {0} more', formatCount(f.skipped.length - 20)));
     out.push('');
   }
 
-  out.push('## Memory and the ZeRO stage', '');
-  out.push(`Planned for ${m > 1 ? `${m} nodes × ` : ''}${n} GPU${n > 1 ? 's' : ''} with ${formatBytes(f.target.gpuMemoryBytes)} each (kept under ${formatBytes(f.zero.budgetBytes)}). Per-GPU peak from Tuner's estimator:`, '');
-  out.push('| Sharding | Per GPU |', '| --- | --- |');
-  const names = ['none (plain data parallel)', 'ZeRO-1: optimizer state', 'ZeRO-2: + gradients', 'ZeRO-3: + weights'];
-  for (const st of [0, 1, 2, 3] as const) out.push(`| ${names[st]}${st === f.zero.stage ? ' **← chosen**' : ''} | ${formatBytes(f.zero.perGpuBytes[st])} |`);
+  out.push(`## ${l10n.t('Memory and the ZeRO stage')}`, '');
+  out.push(l10n.t('Planned for {0} node(s) × {1} GPU(s) with {2} each (kept under {3}). Per-GPU peak from Tuner\'s estimator:', m, n, formatBytes(f.target.gpuMemoryBytes), formatBytes(f.zero.budgetBytes)), '');
+  out.push(`| ${l10n.t('Sharding')} | ${l10n.t('Per GPU')} |`, '| --- | --- |');
+  const names = [l10n.t('none (plain data parallel)'), l10n.t('ZeRO-1: optimizer state'), l10n.t('ZeRO-2: + gradients'), l10n.t('ZeRO-3: + weights')];
+  for (const st of [0, 1, 2, 3] as const) out.push(`| ${names[st]}${st === f.zero.stage ? ` **${l10n.t('← chosen')}**` : ''} | ${formatBytes(f.zero.perGpuBytes[st])} |`);
   out.push('');
-  if (!f.zero.fits) out.push(`> Even ZeRO-3 needs more than one GPU holds: use more GPUs, larger ones, or add \`"offload_optimizer": {"device": "cpu"}\` to \`ds_config.json\`'s zero_optimization.`, '');
-  out.push(`Each GPU runs ${s.per_device_train_batch_size} sequence${s.per_device_train_batch_size > 1 ? 's' : ''} per micro-batch with ${s.gradient_accumulation_steps} accumulation step${s.gradient_accumulation_steps > 1 ? 's' : ''}, so one optimizer step sees ${formatCount(s.per_device_train_batch_size * s.gradient_accumulation_steps * n * m)} sequences (Tuner's run saw ${formatCount(s.per_device_train_batch_size * s.gradient_accumulation_steps)}); divide gradient_accumulation_steps by ${n * m} to keep Tuner's global batch.`, '');
+  if (!f.zero.fits) out.push(l10n.t('> Even ZeRO-3 needs more than one GPU holds: use more GPUs, larger ones, or add `"offload_optimizer": {"device": "cpu"}` to `ds_config.json`\'s zero_optimization.'), '');
+  out.push(l10n.t('Each GPU runs {0} sequence(s) per micro-batch with {1} accumulation step(s), so one optimizer step sees {2} sequences (Tuner\'s run saw {3}); divide gradient_accumulation_steps by {4} to keep Tuner\'s global batch.', s.per_device_train_batch_size, s.gradient_accumulation_steps, formatCount(s.per_device_train_batch_size * s.gradient_accumulation_steps * n * m), formatCount(s.per_device_train_batch_size * s.gradient_accumulation_steps), n * m), '');
 
-  out.push('## 1. Copy and install', '');
+  out.push(`## 1. ${l10n.t('Copy and install')}`, '');
   out.push('```sh');
   out.push('rsync -a ./ user@cluster:tuner-handoff/');
   if (f.copyModel) out.push(`rsync -a ${f.modelDir}/ user@cluster:tuner-handoff/model/`);
@@ -71,21 +72,21 @@ export function handoffReadme(s: HandoffSettings, f: ReadmeFacts): string {
   out.push('pip install -r requirements.txt');
   out.push('python3 train.py --dry-run   # settings and record counts, no GPU needed');
   out.push('```', '');
-  if (!f.copyModel) out.push(`The model is \`${s.model}\` from the Hugging Face Hub (downloaded on first use, or set HF_HOME to a shared cache).`, '');
+  if (!f.copyModel) out.push(l10n.t('The model is `{0}` from the Hugging Face Hub (downloaded on first use, or set HF_HOME to a shared cache).', s.model), '');
 
   const torchrunMulti = `torchrun --nnodes ${m} --nproc_per_node ${n} --node_rank $NODE_RANK --master_addr $MASTER_ADDR --master_port 29500`;
-  out.push(`## 2. One node, ${n} GPU${n > 1 ? 's' : ''}`, '');
+  out.push(`## 2. ${l10n.t('One node, {0} GPU(s)', n)}`, '');
   out.push('```sh');
   out.push(`torchrun --nproc_per_node ${n} train.py${ds}`);
   out.push(`# or: accelerate launch --num_processes ${n} train.py${ds}`);
   out.push('```', '');
-  out.push('## 3. Many nodes', '');
-  out.push(`On every node (NODE_RANK 0 … ${Math.max(1, m) - 1}; MASTER_ADDR is node 0's address, reachable from the others on port 29500):`, '');
+  out.push(`## 3. ${l10n.t('Many nodes')}`, '');
+  out.push(l10n.t('On every node (NODE_RANK 0 … {0}; MASTER_ADDR is node 0\'s address, reachable from the others on port 29500):', Math.max(1, m) - 1), '');
   out.push('```sh');
   out.push(`${torchrunMulti} train.py${ds}`);
   out.push(`# or: accelerate launch --num_machines ${m} --num_processes ${n * m} --machine_rank $NODE_RANK --main_process_ip $MASTER_ADDR --main_process_port 29500 train.py${ds}`);
   out.push('```', '');
-  out.push('Under Slurm, NODE_RANK is `$SLURM_NODEID` and MASTER_ADDR the first host of `scontrol show hostnames $SLURM_JOB_NODELIST`.', '');
+  out.push(l10n.t('Under Slurm, NODE_RANK is `$SLURM_NODEID` and MASTER_ADDR the first host of `scontrol show hostnames $SLURM_JOB_NODELIST`.'), '');
 
   out.push('## Axolotl', '');
   out.push('```sh');
@@ -99,14 +100,14 @@ export function handoffReadme(s: HandoffSettings, f: ReadmeFacts): string {
   out.push('FORCE_TORCHRUN=1 llamafactory-cli train llamafactory.yaml');
   out.push(`FORCE_TORCHRUN=1 NNODES=${m} NODE_RANK=$NODE_RANK MASTER_ADDR=$MASTER_ADDR MASTER_PORT=29500 llamafactory-cli train llamafactory.yaml`);
   out.push('```', '');
-  if (s.chat_template_file) out.push(`LLaMA-Factory reads the chat template from the tokenizer: put \`${s.chat_template_file}\` in the model folder as \`chat_template.jinja\` (transformers loads it from there) before training with it.`, '');
+  if (s.chat_template_file) out.push(l10n.t('LLaMA-Factory reads the chat template from the tokenizer: put `{0}` in the model folder as `chat_template.jinja` (transformers loads it from there) before training with it.', s.chat_template_file), '');
   if (f.notes.length) {
-    out.push('## Where the engines differ from Tuner', '');
+    out.push(`## ${l10n.t('Where the engines differ from Tuner')}`, '');
     for (const note of f.notes) out.push(`- ${note}`);
     out.push('');
   }
-  out.push('## Bring the result back', '');
-  out.push(`Copy \`output/${s.lora ? 'adapter' : 'model'}/\` (train.py), \`output/axolotl/\` or \`output/llamafactory/\` back, then run **Tuner: Import Trained Adapter or Model…** and pick that folder: it is checked against \`${f.argsFile}\`'s model and listed in the runs view and the playground.`, '');
-  out.push('Checked by Tuner: every key of `axolotl.yaml`, `llamafactory.yaml`, `data/dataset_info.json` and `ds_config.json` is one the tool documents, with the documented type (Axolotl 0.18.0 and LLaMA-Factory 0.9.6.dev0 at the commits above; neither installs where Tuner runs, so their own loaders did not read these files); `train.py` compiles and its `--dry-run` reads `train_config.json` and the data.', '');
+  out.push(`## ${l10n.t('Bring the result back')}`, '');
+  out.push(l10n.t('Copy `output/{0}/` (train.py), `output/axolotl/` or `output/llamafactory/` back, then run **Tuner: Import Trained Adapter or Model…** and pick that folder: it is checked against `{1}`\'s model and listed in the runs view and the playground.', s.lora ? 'adapter' : 'model', f.argsFile), '');
+  out.push(l10n.t('Checked by Tuner: every key of `axolotl.yaml`, `llamafactory.yaml`, `data/dataset_info.json` and `ds_config.json` is one the tool documents, with the documented type (Axolotl 0.18.0 and LLaMA-Factory 0.9.6.dev0 at the commits above; neither installs where Tuner runs, so their own loaders did not read these files); `train.py` compiles and its `--dry-run` reads `train_config.json` and the data.'), '');
   return out.join('\n');
 }

@@ -8,6 +8,7 @@
 // weights), and a merged model must have the base's shape.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import * as l10n from '@vscode/l10n';
 import { resolveArgs, type ResolvedArgs } from '../args/fields';
 import { argsToRunPlan } from '../args/run-plan';
 import { validateArgsText } from '../args/validate';
@@ -28,9 +29,9 @@ export function trainedKind(dir: string): TrainedKind {
   if (has('adapter_config.json') && has('adapter_model.safetensors')) return 'adapter';
   if (has('config.json') && (has('model.safetensors') || has('model.safetensors.index.json'))) return 'merged';
   if (has('adapter_model.bin') || has('pytorch_model.bin')) {
-    throw new HandoffError(`${dir} holds PyTorch .bin weights; Tuner reads safetensors. Save them again with save_pretrained(..., safe_serialization=True) (the default since transformers 4.35).`);
+    throw new HandoffError(l10n.t('{0} holds PyTorch .bin weights; Tuner reads safetensors. Save them again with save_pretrained(..., safe_serialization=True) (the default since transformers 4.35).', dir));
   }
-  throw new HandoffError(`${dir} is neither a PEFT adapter (adapter_config.json + adapter_model.safetensors) nor a Hugging Face model folder (config.json + model.safetensors): pick the folder train.py, Axolotl or LLaMA-Factory saved (output/adapter, output/axolotl, output/llamafactory).`);
+  throw new HandoffError(l10n.t('{0} is neither a PEFT adapter (adapter_config.json + adapter_model.safetensors) nor a Hugging Face model folder (config.json + model.safetensors): pick the folder train.py, Axolotl or LLaMA-Factory saved (output/adapter, output/axolotl, output/llamafactory).', dir));
 }
 
 /** Tensor names and shapes of a safetensors file, from its header only. */
@@ -40,7 +41,7 @@ export function safetensorsShapes(file: string): Map<string, number[]> {
     const len = Buffer.alloc(8);
     fs.readSync(fd, len, 0, 8, 0);
     const n = Number(len.readBigUInt64LE(0));
-    if (n <= 0 || n > 100 * 1024 * 1024) throw new HandoffError(`${file}: not a safetensors file (header length ${n}).`);
+    if (n <= 0 || n > 100 * 1024 * 1024) throw new HandoffError(l10n.t('{0}: not a safetensors file (header length {1}).', file, n));
     const buf = Buffer.alloc(n);
     fs.readSync(fd, buf, 0, n, 8);
     const header = JSON.parse(buf.toString('utf8')) as Record<string, { shape?: number[] }>;
@@ -64,33 +65,33 @@ export function adapterMismatches(dir: string, spec: ModelSpec): string[] {
     return [`${cfgFile}: ${(e as Error).message}`];
   }
   const problems: string[] = [];
-  if (cfg.peft_type !== undefined && cfg.peft_type !== 'LORA') problems.push(`${cfgFile}: peft_type is ${JSON.stringify(cfg.peft_type)}; only LoRA adapters load.`);
+  if (cfg.peft_type !== undefined && cfg.peft_type !== 'LORA') problems.push(l10n.t('{0}: peft_type is {1}; only LoRA adapters load.', cfgFile, JSON.stringify(cfg.peft_type)));
   for (const k of ['use_dora', 'modules_to_save', 'rank_pattern', 'alpha_pattern', 'layers_to_transform']) {
     const v = cfg[k];
-    if (v && !(Array.isArray(v) && v.length === 0) && !(typeof v === 'object' && !Array.isArray(v) && Object.keys(v).length === 0)) problems.push(`${cfgFile}: "${k}" is set; Tuner applies plain LoRA with one rank for every module: merge it with PEFT (merge_and_unload) and import the merged folder.`);
+    if (v && !(Array.isArray(v) && v.length === 0) && !(typeof v === 'object' && !Array.isArray(v) && Object.keys(v).length === 0)) problems.push(l10n.t('{0}: "{1}" is set; Tuner applies plain LoRA with one rank for every module: merge it with PEFT (merge_and_unload) and import the merged folder.', cfgFile, k));
   }
   const r = cfg.r;
-  if (typeof r !== 'number' || !Number.isInteger(r) || r < 1) return [...problems, `${cfgFile}: "r" must be a whole number (the LoRA rank).`];
+  if (typeof r !== 'number' || !Number.isInteger(r) || r < 1) return [...problems, l10n.t('{0}: "r" must be a whole number (the LoRA rank).', cfgFile)];
   const modules = new Map(layerModules(spec).map((m) => [m.path, m]));
   const shapes = safetensorsShapes(path.join(dir, 'adapter_model.safetensors'));
   let matched = 0;
   for (const [name, shape] of shapes) {
     const m = LORA_KEY.exec(name);
     if (!m) {
-      problems.push(`${name}: not a LoRA tensor of a decoder layer (trained embeddings or other extra weights do not load; save the adapter without modules_to_save).`);
+      problems.push(l10n.t('{0}: not a LoRA tensor of a decoder layer (trained embeddings or other extra weights do not load; save the adapter without modules_to_save).', name));
       continue;
     }
     const layer = Number(m[1]), lin = modules.get(m[2]);
-    if (layer >= spec.numLayers) problems.push(`${name}: layer ${layer}, but the base model has ${spec.numLayers} layers.`);
+    if (layer >= spec.numLayers) problems.push(l10n.t('{0}: layer {1}, but the base model has {2} layers.', name, layer, spec.numLayers));
     if (!lin) {
-      problems.push(`${name}: ${m[2]} is not a linear of ${spec.architecture} (it has ${[...modules.keys()].join(', ')}).`);
+      problems.push(l10n.t('{0}: {1} is not a linear of {2} (it has {3}).', name, m[2], spec.architecture, [...modules.keys()].join(', ')));
       continue;
     }
     const want = m[3] === 'A' ? [r, lin.in] : [lin.out, r];
-    if (shape.length !== 2 || shape[0] !== want[0] || shape[1] !== want[1]) problems.push(`${name}: shape [${shape.join(', ')}], but ${lin.path} of this base model needs [${want.join(', ')}] at rank ${r}.`);
+    if (shape.length !== 2 || shape[0] !== want[0] || shape[1] !== want[1]) problems.push(l10n.t('{0}: shape [{1}], but {2} of this base model needs [{3}] at rank {4}.', name, shape.join(', '), lin.path, want.join(', '), r));
     else matched++;
   }
-  if (matched === 0 && problems.length === 0) problems.push(`${dir}: adapter_model.safetensors holds no LoRA tensor.`);
+  if (matched === 0 && problems.length === 0) problems.push(l10n.t('{0}: adapter_model.safetensors holds no LoRA tensor.', dir));
   return problems;
 }
 
@@ -101,7 +102,7 @@ export function mergedMismatches(dir: string, spec: ModelSpec): string[] {
   const problem = modelFolderProblem(dir);
   if (problem) return [`${problem.message}. ${problem.hint}`];
   const got = readModelSpec(dir);
-  return SHAPE_FIELDS.filter((f) => got[f] !== spec[f]).map((f) => `${dir}/config.json: ${f} is ${got[f]}, the base model's is ${spec[f]}.`);
+  return SHAPE_FIELDS.filter((f) => got[f] !== spec[f]).map((f) => l10n.t('{0}/config.json: {1} is {2}, the base model\'s is {3}.', dir, f, got[f], spec[f]));
 }
 
 export interface ImportOptions {
@@ -123,7 +124,7 @@ export interface ImportResult {
 
 function readArgs(argsFile: string): ResolvedArgs {
   const check = validateArgsText(fs.readFileSync(argsFile, 'utf8'));
-  if (!check.args) throw new HandoffError(`${argsFile}: ARGS.json has errors (see the Problems panel); the import needs its "model".`);
+  if (!check.args) throw new HandoffError(l10n.t('{0}: ARGS.json has errors (see the Problems panel); the import needs its "model".', argsFile));
   return resolveArgs(check.args);
 }
 
@@ -140,8 +141,8 @@ export function importTrained(o: ImportOptions): ImportResult {
   const kind = trainedKind(o.from);
   const problems = kind === 'adapter' ? adapterMismatches(o.from, spec) : mergedMismatches(o.from, spec);
   if (problems.length) {
-    const more = problems.length > 3 ? ` (and ${problems.length - 3} more)` : '';
-    throw new HandoffError(`${o.from} does not fit ${a.model}: ${problems.slice(0, 3).join(' ')}${more}`);
+    const more = problems.length > 3 ? l10n.t(' (and {0} more)', problems.length - 3) : '';
+    throw new HandoffError(l10n.t('{0} does not fit {1}: {2}{3}', o.from, a.model, problems.slice(0, 3).join(' '), more));
   }
   const run = RunStore.forWorkspace(o.workspaceDir).create(o.argsFile, o.now);
   const dir = path.join(run.dir, kind === 'adapter' ? 'adapter' : 'model');

@@ -1,6 +1,7 @@
 // ARGS.json as the hand-off engines say it: one settings object (written as train_config.json
 // and read by train.py) from which the Axolotl and LLaMA-Factory configs are made too, so the
 // three say the same thing. What an engine cannot say is refused here with the field to change.
+import * as l10n from '@vscode/l10n';
 import type { ArgsFieldName, ResolvedArgs } from '../args/fields';
 import { baseQuantization } from '../args/estimate';
 import { ropeScalingPlan } from '../args/run-plan';
@@ -63,17 +64,17 @@ export interface HandoffSettings {
 const BNB = { nf4: 'nf4', int4: 'fp4', int8: 'int8' } as const;
 
 export function handoffSettings(a: ResolvedArgs, spec: ModelSpec, o: { model: string; trainFile: string; evalFile?: string; chatTemplateFile?: string }): HandoffSettings {
-  if (a.stage !== 'sft') throw new HandoffError(`stage "${a.stage}": the hand-off writes supervised fine-tuning (sft) only; train DPO with Tuner here, or set "stage" to "sft".`, 'stage');
-  if (a.method === 'lomo') throw new HandoffError('method "lomo" is Tuner\'s fused SGD update, which torchrun + PEFT, Axolotl and LLaMA-Factory do not run: set "method" to "full" (or "lora") for the hand-off.', 'method');
-  if (a.rope_scaling === 'xpos') throw new HandoffError('rope_scaling "xpos" is not a transformers RoPE type: the cluster engines cannot load it. Use "yarn", "linear", "dynamic" or "llama3", or "none".', 'rope_scaling');
-  if (a.method === 'full' && a.quantization !== 'none') throw new HandoffError('method "full" trains every weight: set "quantization" to "none", or use method "qlora".', 'quantization');
+  if (a.stage !== 'sft') throw new HandoffError(l10n.t('stage "{0}": the hand-off writes supervised fine-tuning (sft) only; train DPO with Tuner here, or set "stage" to "sft".', a.stage), 'stage');
+  if (a.method === 'lomo') throw new HandoffError(l10n.t('method "lomo" is Tuner\'s fused SGD update, which torchrun + PEFT, Axolotl and LLaMA-Factory do not run: set "method" to "full" (or "lora") for the hand-off.'), 'method');
+  if (a.rope_scaling === 'xpos') throw new HandoffError(l10n.t('rope_scaling "xpos" is not a transformers RoPE type: the cluster engines cannot load it. Use "yarn", "linear", "dynamic" or "llama3", or "none".'), 'rope_scaling');
+  if (a.method === 'full' && a.quantization !== 'none') throw new HandoffError(l10n.t('method "full" trains every weight: set "quantization" to "none", or use method "qlora".'), 'quantization');
   const quant = baseQuantization(a);
   const rope = ropeScalingPlan(a) ?? null;
   // transformers' yarn and llama3 read the original context from the rope_scaling object.
   if (rope && (rope.rope_type === 'yarn' || rope.rope_type === 'llama3')) rope.original_max_position_embeddings = spec.maxPositions;
   const adapters = a.method === 'lora' || a.method === 'qlora';
   const targets = loraTargetsFor(spec, a.lora_target_modules);
-  if (adapters && targets.length === 0) throw new HandoffError(`none of lora_target_modules (${a.lora_target_modules.join(', ')}) is a linear of ${spec.architecture}.`, 'lora_target_modules');
+  if (adapters && targets.length === 0) throw new HandoffError(l10n.t('none of lora_target_modules ({0}) is a linear of {1}.', a.lora_target_modules.join(', '), spec.architecture), 'lora_target_modules');
   return {
     model: o.model,
     method: quant ? 'qlora' : (a.method as 'full' | 'lora'),

@@ -2,6 +2,8 @@
 // tool installs here (no PyPI), so the generated files are checked against these tables, and each
 // table says where its keys were read. A key the tools renamed or dropped shows up as a failing
 // unit test the day the table is brought up to date, not as a config the tool rejects on a cluster.
+import * as l10n from '@vscode/l10n';
+
 export type KeyType = 'string' | 'int' | 'number' | 'bool' | 'string-list' | 'object' | 'object-list';
 
 export type KeyTable = Readonly<Record<string, KeyType>>;
@@ -178,9 +180,9 @@ export function undocumentedKeys(config: Record<string, unknown>, table: KeyTabl
   for (const [k, v] of Object.entries(config)) {
     if (v === undefined) continue;
     const t = table[k];
-    if (!t) out.push(`${where}: "${k}" is not a documented key`);
+    if (!t) out.push(l10n.t('{0}: "{1}" is not a documented key', where, k));
     // DeepSpeed's "auto" stands for a number the integration fills in.
-    else if (!fits(v, t) && !(v === 'auto' && where.includes('ds_config'))) out.push(`${where}: "${k}" is a ${typeOf(v)}, documented as ${t}`);
+    else if (!fits(v, t) && !(v === 'auto' && where.includes('ds_config'))) out.push(l10n.t('{0}: "{1}" is a {2}, documented as {3}', where, k, typeOf(v), t));
   }
   return out;
 }
