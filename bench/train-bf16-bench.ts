@@ -8,7 +8,10 @@
 // and OPENBLAS_L2_SIZE, so it picks its own best kernels.
 // Run: `npm run bench:train-bf16` (after `npm run build`). Options: --threads N (default: all),
 //   --steps S (timed steps after a warm-up, default 3), --rounds R (default 2),
-//   --methods full,lora, --skip-torch, --json.
+//   --methods full,lora, --skip-torch, --json, --cpu-time (Linux: time tuner-train's steps by the
+//   process's CPU time, read from /proc between step events, instead of wall time: on a machine
+//   shared with other work, with --threads 1, that is the work itself; implies --skip-torch).
+//   TUNER_NATIVE_BUILD_DIR picks the tuner-train build.
 import { execFileSync, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -25,10 +28,10 @@ const SHAPE = { dim: 512, layers: 8, heads: 8, ffn: 1376, vocab: 32000, batch: 4
 const TARGETS = ['q_proj', 'k_proj', 'v_proj', 'o_proj', 'gate_proj', 'up_proj', 'down_proj'] as const;
 type Method = 'full' | 'lora';
 
-interface Options { threads: number; steps: number; rounds: number; methods: Method[]; skipTorch: boolean; json: boolean }
+interface Options { threads: number; steps: number; rounds: number; methods: Method[]; skipTorch: boolean; json: boolean; cpuTime: boolean }
 
 function parseOptions(argv: string[]): Options {
-  const o: Options = { threads: os.availableParallelism(), steps: 3, rounds: 2, methods: ['full', 'lora'], skipTorch: false, json: false };
+  const o: Options = { threads: os.availableParallelism(), steps: 3, rounds: 2, methods: ['full', 'lora'], skipTorch: false, json: false, cpuTime: false };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === '--threads' || a === '--steps' || a === '--rounds') {
@@ -41,6 +44,7 @@ function parseOptions(argv: string[]): Options {
       o.methods = ms as Method[];
     } else if (a === '--skip-torch') o.skipTorch = true;
     else if (a === '--json') o.json = true;
+    else if (a === '--cpu-time') o.cpuTime = o.skipTorch = true;
     else throw new Error(`unknown option ${a} (see the comment at the top of bench/train-bf16-bench.ts)`);
   }
   return o;
@@ -72,6 +76,13 @@ function makeModelAndData(work: string, root: string, steps: number): void {
   writeShards(path.join(work, 'data'), docs, { vocabSize: SHAPE.vocab });
 }
 
+/** CPU time (ms) of all of a process's threads so far, from /proc/PID/stat (utime + stime). */
+function processCpuMs(pid: number): number {
+  const fields = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+  // After "pid (comm) ": state is field 3, utime 14 and stime 15, in clock ticks (USER_HZ, 100).
+  return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100;
+}
+
 /** Fastest step (ms) of one tuner-train run; the first step (page faults, warm-up) is left out. */
 async function runTuner(work: string, o: Options, method: Method, precision: 'fp32' | 'bf16'): Promise<{ ms: number; log: string }> {
   const plan: RunPlan = {
@@ -84,11 +95,25 @@ async function runTuner(work: string, o: Options, method: Method, precision: 'fp
   const planPath = path.join(work, `plan-${method}-${precision}.json`);
   writePlanFile(planPath, plan);
   const p = TrainerProcess.start({ planPath });
+  // --cpu-time: the process's CPU time at each step event; a step's is the difference from the
+  // previous one (the first step, warm-up, has no predecessor and is left out as below).
+  const cpuAtStep: number[] = [];
+  if (o.cpuTime) {
+    p.onEvent((e) => {
+      if (e.type !== 'step' || p.pid === undefined) return;
+      try {
+        cpuAtStep.push(processCpuMs(p.pid));
+      } catch {
+        // The process ended before its last step event was read: that step goes untimed.
+      }
+    });
+  }
   p.closeInput();
   const exit = await p.exited;
   if (exit.code !== 0) throw new Error(`tuner-train (${method}, ${precision}) exited ${exit.code}: ${exit.error?.message ?? exit.stderrTail}`);
   const steps = exit.events.filter((e): e is StepEvent => e.type === 'step').slice(1);
   const kernel = exit.stderrTail.match(/bf16 matmuls on [^\n]*/)?.[0] ?? '';
+  if (o.cpuTime) return { ms: Math.min(...cpuAtStep.slice(1).map((c, i) => c - cpuAtStep[i])), log: kernel };
   return { ms: Math.min(...steps.map((s) => s.ms)), log: kernel };
 }
 
@@ -144,7 +169,7 @@ async function main(): Promise<void> {
         continue;
       }
       const f = (x: number | null) => (x === null ? '—' : `${x.toFixed(0)} tok/s`);
-      console.log(`${method} (${o.threads} threads; CPU ${r.cpu.join(' ')}; ${kernel || 'bf16 kernel not reported'}):`);
+      console.log(`${method} (${o.threads} threads; CPU ${r.cpu.join(' ')}; ${kernel || 'bf16 kernel not reported'}; ${o.cpuTime ? 'process CPU time' : 'wall time'}):`);
       console.log(`  tuner-train bf16 ${f(r.tuner_bf16_tok_s)}, fp32 ${f(r.tuner_fp32_tok_s)}: bf16 / fp32 = ${(best.fp32 / best.bf16).toFixed(2)}x`);
       if (!o.skipTorch) {
         const peer = r.torch_bf16_autocast_tok_s;
