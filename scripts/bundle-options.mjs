@@ -16,6 +16,8 @@ export const lazyModules = {
   'hf-tokenizers': 'src/core/lazy/hf-tokenizers.ts',
   // The debug adapter and @vscode/debugadapter: the first debug session.
   'debug-adapter': 'src/vscode/debug-adapter.ts',
+  // The dataset importers (Parquet, Arrow, PDF, Word, CSV readers): the first Import Dataset….
+  'workbench-import': 'src/core/workbench/import/index.ts',
 };
 
 export const nodeEntries = {

@@ -8,6 +8,7 @@ export const COMMAND_TITLES = {
   'tuner.datasetStats': 'Dataset Statistics',
   'tuner.chooseDatasetFormat': 'Choose Dataset Format…',
   'tuner.convertDataset': 'Convert Dataset to Another Format…',
+  'tuner.importDataset': 'Import Dataset…',
   'tuner.cleanDataset': 'Clean Dataset…',
   'tuner.lintDataset': 'Lint Dataset Now',
   'tuner.showLog': 'Show Log',

@@ -17,6 +17,7 @@ import { RUN_COMMANDS, type RunServices } from './run-commands';
 import { PLANNER_COMMANDS, type PlannerServices } from './planner-commands';
 import { PREPARE_COMMANDS, type PrepareServices } from './prepare-command';
 import { PLAYGROUND_COMMANDS, type PlaygroundServices } from './playground-commands';
+import { IMPORT_COMMANDS } from './workbench-import';
 import { HANDOFF_COMMANDS } from './handoff-commands';
 
 export interface Services extends RunServices, PlannerServices, PrepareServices, PlaygroundServices {
@@ -74,6 +75,7 @@ const COMMANDS: Record<CommandId, (s: Services) => Handler> = {
   ...PLANNER_COMMANDS,
   ...PREPARE_COMMANDS,
   ...PLAYGROUND_COMMANDS,
+  ...IMPORT_COMMANDS,
   ...HANDOFF_COMMANDS,
 };
 
