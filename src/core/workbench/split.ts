@@ -3,6 +3,7 @@
 // selection sampling (Knuth's algorithm S) from a seeded generator per source. The same data,
 // recipe and seed always give the same split, and no record needs to be held in memory.
 import { hashString } from '../dataset/hash';
+import * as l10n from '@vscode/l10n';
 
 /** mulberry32: a small, fast, seeded 32-bit generator; returns numbers in [0, 1). */
 export function seededRandom(seed: number): () => number {
@@ -55,7 +56,7 @@ export class StreamingSplitter {
   /** Whether the next record of `source` goes to eval. */
   toEval(source: string): boolean {
     const s = this.left.get(source);
-    if (!s || s.records <= 0) throw new Error(`split: more records of source "${source}" than were counted`);
+    if (!s || s.records <= 0) throw new Error(l10n.t('split: more records of source "{0}" than were counted', source));
     const pick = s.random() * s.records < s.evals;
     s.records--;
     if (pick) s.evals--;

@@ -4,6 +4,8 @@ import { Worker } from 'node:worker_threads';
 import type { CleanProgress, CleanResult } from './pipeline';
 import type { Recipe } from './recipe';
 import type { CleanWorkerInput, CleanWorkerMessage } from './clean-worker';
+import { l10nBundle } from '../../l10n-bundle';
+import * as l10n from '@vscode/l10n';
 
 export interface CleanJob {
   input: string;
@@ -15,7 +17,7 @@ export interface CleanJob {
 export function cleanInWorker(workerPath: string, job: CleanJob, onProgress?: (p: CleanProgress) => void, signal?: AbortSignal): Promise<CleanResult> {
   return new Promise<CleanResult>((resolve, reject) => {
     const cancel = new SharedArrayBuffer(4);
-    const input: CleanWorkerInput = { ...job, cancel };
+    const input: CleanWorkerInput = { ...job, cancel, l10n: l10nBundle() };
     const worker = new Worker(workerPath, { workerData: input });
     let settled = false;
     const settle = (fn: () => void) => {
@@ -41,6 +43,6 @@ export function cleanInWorker(workerPath: string, job: CleanJob, onProgress?: (p
       }
     });
     worker.on('error', (e) => settle(() => reject(e)));
-    worker.on('exit', (code) => settle(() => reject(new Error(`the cleaning worker stopped (exit code ${code}) before it finished`))));
+    worker.on('exit', (code) => settle(() => reject(new Error(l10n.t('the cleaning worker stopped (exit code {0}) before it finished', code)))));
   });
 }

@@ -2,6 +2,7 @@
 // and posts progress, then the result. Cancelling sets a shared flag the pipeline checks, so its
 // partial outputs are removed and the earlier ones stay as they were.
 import { isMainThread, parentPort, workerData } from 'node:worker_threads';
+import { useL10nBundle, type L10nBundle } from '../../l10n-bundle';
 import { cleanDataset, type CleanProgress, type CleanResult } from './pipeline';
 import type { Recipe } from './recipe';
 
@@ -12,6 +13,8 @@ export interface CleanWorkerInput {
   outDir?: string;
   /** Int32Array over a SharedArrayBuffer: [0] != 0 asks the worker to stop. */
   cancel: SharedArrayBuffer;
+  /** The display language's messages (l10n-bundle.ts); none for English. */
+  l10n?: L10nBundle;
 }
 
 export type CleanWorkerMessage =
@@ -36,5 +39,6 @@ export function runCleaning(input: CleanWorkerInput, post: (m: CleanWorkerMessag
 
 if (!isMainThread && parentPort) {
   const port = parentPort;
+  useL10nBundle((workerData as CleanWorkerInput).l10n);
   runCleaning(workerData as CleanWorkerInput, (m) => port.postMessage(m));
 }

@@ -24,6 +24,7 @@ import { mapRecordText, recordSource, recordTexts } from './record-text';
 import { cleanReportMarkdown } from './report';
 import { addCount, newTally, recordRemoval, removedTotal, type StepTally } from './tally';
 import { boilerplateKey, candidateLines, detectLanguage, dropLines, htmlToText, normalizeText, redactPii, repeatedNgramRatio, replaceIdentity, symbolRatio } from './text-steps';
+import * as l10n from '@vscode/l10n';
 
 export interface CleanOptions {
   input: string;
@@ -71,26 +72,26 @@ export interface CleanResult {
 
 export class CleanCancelled extends Error {
   constructor() {
-    super('Cleaning was cancelled; the source file and any earlier outputs are unchanged');
+    super(l10n.t('Cleaning was cancelled; the source file and any earlier outputs are unchanged'));
     this.name = 'AbortError';
   }
 }
 
 const STEP_TITLES: Record<StepId | 'parse' | 'empty' | 'convert', string> = {
-  parse: 'Read records',
-  html: 'HTML to text',
-  normalize: 'Unicode and whitespace',
-  boilerplate: 'Boilerplate lines',
-  identity: 'Identity ([MODEL NAME])',
-  pii: 'Personal data',
-  empty: 'Empty after cleaning',
-  length: 'Length',
-  repetition: 'Repetition',
-  symbols: 'Symbols',
-  language: 'Language',
-  exactDedupe: 'Exact duplicates',
-  nearDedupe: 'Near duplicates',
-  convert: 'Output format',
+  get parse() { return l10n.t('Read records'); },
+  get html() { return l10n.t('HTML to text'); },
+  get normalize() { return l10n.t('Unicode and whitespace'); },
+  get boilerplate() { return l10n.t('Boilerplate lines'); },
+  get identity() { return l10n.t('Identity ([MODEL NAME])'); },
+  get pii() { return l10n.t('Personal data'); },
+  get empty() { return l10n.t('Empty after cleaning'); },
+  get length() { return l10n.t('Length'); },
+  get repetition() { return l10n.t('Repetition'); },
+  get symbols() { return l10n.t('Symbols'); },
+  get language() { return l10n.t('Language'); },
+  get exactDedupe() { return l10n.t('Exact duplicates'); },
+  get nearDedupe() { return l10n.t('Near duplicates'); },
+  get convert() { return l10n.t('Output format'); },
 };
 
 export function outputPaths(input: string, recipe: Recipe, outDir?: string): CleanOutputs {
@@ -112,12 +113,12 @@ function parseRecord(text: string): Parsed | { reason: string; detail?: string }
   try {
     value = JSON.parse(text);
   } catch (e) {
-    return { reason: 'not valid JSON', detail: (e as Error).message };
+    return { reason: l10n.t('not valid JSON'), detail: (e as Error).message };
   }
-  if (value === null || typeof value !== 'object' || Array.isArray(value)) return { reason: 'not a JSON object' };
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) return { reason: l10n.t('not a JSON object') };
   const format = detectRecordFormat(value as Rec);
-  if (!format) return { reason: 'matches no known format' };
-  if (!toConversation(value, format)) return { reason: `not a valid ${format} record` };
+  if (!format) return { reason: l10n.t('matches no known format') };
+  if (!toConversation(value, format)) return { reason: l10n.t('not a valid {0} record', format) };
   return { record: value as Rec, format };
 }
 
@@ -139,7 +140,7 @@ function lengthModel(recipe: Recipe, recipeDir: string): ModelTokenizer | undefi
   try {
     return loadTokenizer(dir);
   } catch (e) {
-    throw new Error(`the length step's model folder ${dir} (steps.length.model in the recipe): ${(e as Error).message}`);
+    throw new Error(l10n.t('the length step\'s model folder {0} (steps.length.model in the recipe): {1}', dir, (e as Error).message));
   }
 }
 
@@ -152,7 +153,7 @@ function findBoilerplate(opts: CleanOptions, minRecords: number, progress: (stag
     if (text.trim() === '') continue;
     const p = parseRecord(text);
     if ('reason' in p) continue;
-    if (++records % 512 === 0) progress('Counting repeated lines', size ? bytesRead / size : 1, records);
+    if (++records % 512 === 0) progress(l10n.t('Counting repeated lines'), size ? bytesRead / size : 1, records);
     const inRecord = new Set<number>();
     for (let s of recordTexts(p.record, p.format)) {
       if (steps.html) s = htmlToText(s);
@@ -175,7 +176,7 @@ export function cleanDataset(opts: CleanOptions): CleanResult {
   const { recipe } = opts;
   const { steps } = recipe;
   const outputs = outputPaths(opts.input, recipe, opts.outDir);
-  if (!fs.existsSync(opts.input)) throw new Error(`${opts.input} does not exist`);
+  if (!fs.existsSync(opts.input)) throw new Error(l10n.t('{0} does not exist', opts.input));
   const passes = (steps.boilerplate ? 1 : 0) + 1 + (recipe.split ? 1 : 0);
   let passIndex = 0;
   let lastPost = 0;
@@ -196,8 +197,8 @@ export function cleanDataset(opts: CleanOptions): CleanResult {
   const tallies = new Map(active.map((id) => [id, newTally(id, STEP_TITLES[id])]));
   const t = (id: (typeof order)[number]) => tallies.get(id)!;
   if (steps.length) t('length').note = tokenizer
-    ? `Lengths are in tokens of ${path.basename(tokenizer.dir)}'s tokenizer.`
-    : 'Lengths are in characters: the recipe names no model folder (set steps.length.model to count tokens of your model).';
+    ? l10n.t('Lengths are in tokens of {0}\'s tokenizer.', path.basename(tokenizer.dir))
+    : l10n.t('Lengths are in characters: the recipe names no model folder (set steps.length.model to count tokens of your model).');
 
   const staging = new AtomicLines(path.join(path.dirname(outputs.removed), `.${path.basename(opts.input)}.kept`));
   const removedFile = new AtomicLines(outputs.removed);
@@ -270,7 +271,7 @@ export function cleanDataset(opts: CleanOptions): CleanResult {
           lines += r.removed;
           return r.text;
         })) t('boilerplate').changed++;
-        addCount(t('boilerplate'), 'lines removed', lines);
+        addCount(t('boilerplate'), l10n.t('lines removed'), lines);
         pass();
       }
       if (steps.identity && enter('identity')) {
@@ -281,16 +282,16 @@ export function cleanDataset(opts: CleanOptions): CleanResult {
           n += r.replaced;
           return r.text;
         })) t('identity').changed++;
-        addCount(t('identity'), 'placeholders replaced', n);
+        addCount(t('identity'), l10n.t('placeholders replaced'), n);
         pass();
       }
       if (steps.pii && enter('pii')) {
         const kinds = steps.pii;
         if (rewrite(p, (s) => {
           const r = redactPii(s, kinds);
-          addCount(t('pii'), 'e-mails', r.counts.email);
-          addCount(t('pii'), 'phone numbers', r.counts.phone);
-          addCount(t('pii'), 'URLs', r.counts.url);
+          addCount(t('pii'), l10n.t('e-mails'), r.counts.email);
+          addCount(t('pii'), l10n.t('phone numbers'), r.counts.phone);
+          addCount(t('pii'), l10n.t('URLs'), r.counts.url);
           return r.text;
         })) t('pii').changed++;
         pass();
@@ -301,7 +302,7 @@ export function cleanDataset(opts: CleanOptions): CleanResult {
       const before = recordTexts(original, p.format);
       const emptied = texts.findIndex((s, i) => s.trim() === '' && before[i].trim() !== '');
       if (emptied >= 0 || texts.every((s) => s.trim() === '')) {
-        remove('empty', 'a text field became empty', emptied >= 0 ? `text ${emptied + 1} of the record` : undefined, original);
+        remove('empty', l10n.t('a text field became empty'), emptied >= 0 ? l10n.t('text {0} of the record', emptied + 1) : undefined, original);
         continue;
       }
       pass();
@@ -309,13 +310,13 @@ export function cleanDataset(opts: CleanOptions): CleanResult {
 
       if (steps.length && enter('length')) {
         const n = tokenizer ? tokenizer.encode(joined).length : joined.length;
-        const unit = tokenizer ? 'tokens' : 'characters';
+        const unit = tokenizer ? l10n.t('tokens') : l10n.t('characters');
         if (n < steps.length.min) {
-          remove('length', `shorter than ${steps.length.min} ${unit}`, `${n} ${unit}`, original);
+          remove('length', l10n.t('shorter than {0} {1}', steps.length.min, unit), `${n} ${unit}`, original);
           continue;
         }
         if (steps.length.max > 0 && n > steps.length.max) {
-          remove('length', `longer than ${steps.length.max} ${unit}`, `${n} ${unit}`, original);
+          remove('length', l10n.t('longer than {0} {1}', steps.length.max, unit), `${n} ${unit}`, original);
           continue;
         }
         pass();
@@ -323,7 +324,7 @@ export function cleanDataset(opts: CleanOptions): CleanResult {
       if (steps.repetition && enter('repetition')) {
         const r = repeatedNgramRatio(joined, steps.repetition.n);
         if (r > steps.repetition.maxRatio) {
-          remove('repetition', `more than ${Math.round(steps.repetition.maxRatio * 100)}% repeated ${steps.repetition.n}-word sequences`, `${Math.round(r * 100)}% repeated`, original);
+          remove('repetition', l10n.t('more than {0}% repeated {1}-word sequences', Math.round(steps.repetition.maxRatio * 100), steps.repetition.n), l10n.t('{0}% repeated', Math.round(r * 100)), original);
           continue;
         }
         pass();
@@ -331,16 +332,16 @@ export function cleanDataset(opts: CleanOptions): CleanResult {
       if (steps.symbols && enter('symbols')) {
         const r = symbolRatio(joined);
         if (r > steps.symbols.maxRatio) {
-          remove('symbols', `more than ${Math.round(steps.symbols.maxRatio * 100)}% symbols`, `${Math.round(r * 100)}% symbols`, original);
+          remove('symbols', l10n.t('more than {0}% symbols', Math.round(steps.symbols.maxRatio * 100)), l10n.t('{0}% symbols', Math.round(r * 100)), original);
           continue;
         }
         pass();
       }
       if (steps.language && enter('language')) {
         const lang = detectLanguage(joined);
-        addCount(t('language'), lang === 'und' ? 'too short to tell (kept)' : lang);
+        addCount(t('language'), lang === 'und' ? l10n.t('too short to tell (kept)') : lang);
         if (lang !== 'und' && !steps.language.keep.includes(lang)) {
-          remove('language', `language not in ${steps.language.keep.join(', ')}`, lang, original);
+          remove('language', l10n.t('language not in {0}', steps.language.keep.join(', ')), lang, original);
           continue;
         }
         pass();
@@ -349,7 +350,7 @@ export function cleanDataset(opts: CleanOptions): CleanResult {
         const key = nearDuplicateHash(JSON.stringify(texts));
         const first = exact.get(key);
         if (first !== undefined) {
-          remove('exactDedupe', 'exact duplicate (ignoring case and spacing)', `of line ${first}`, original);
+          remove('exactDedupe', l10n.t('exact duplicate (ignoring case and spacing)'), l10n.t('of line {0}', first), original);
           continue;
         }
         exact.set(key, line);
@@ -359,7 +360,7 @@ export function cleanDataset(opts: CleanOptions): CleanResult {
         const sig = signature(shingleHashes(joined, steps.nearDedupe.shingle), steps.nearDedupe.permutations, recipe.seed);
         const match = near.check(sig, line);
         if (match) {
-          remove('nearDedupe', `near duplicate (Jaccard ≥ ${steps.nearDedupe.threshold})`, `of line ${match.line}, similarity ≈ ${match.similarity.toFixed(2)}`, original);
+          remove('nearDedupe', l10n.t('near duplicate (Jaccard ≥ {0})', steps.nearDedupe.threshold), l10n.t('of line {0}, similarity ≈ {1}', match.line, match.similarity.toFixed(2)), original);
           continue;
         }
         pass();
@@ -368,7 +369,7 @@ export function cleanDataset(opts: CleanOptions): CleanResult {
       if (recipe.format !== 'keep' && enter('convert')) {
         out = convertRecord(p.record, p.format, recipe.format);
         if (out === undefined) {
-          remove('convert', `cannot be written as ${recipe.format} without losing fields`, p.format, original);
+          remove('convert', l10n.t('cannot be written as {0} without losing fields', recipe.format), p.format, original);
           continue;
         }
         pass();

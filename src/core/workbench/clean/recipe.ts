@@ -5,6 +5,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { isFormatId, type FormatId } from '../../dataset/formats';
+import * as l10n from '@vscode/l10n';
 
 export const RECIPE_VERSION = 1;
 
@@ -103,29 +104,31 @@ export class RecipeError extends Error {}
 
 type Obj = Record<string, unknown>;
 
+const isValue = (v: unknown) => l10n.t('is {0}', JSON.stringify(v));
+
 class Checker {
   constructor(private readonly file: string) {}
 
   fail(field: string, problem: string, fix: string): never {
-    throw new RecipeError(`${this.file}: "${field}" ${problem}; ${fix}`);
+    throw new RecipeError(l10n.t('{0}: "{1}" {2}; {3}', this.file, field, problem, fix));
   }
 
   object(v: unknown, field: string): Obj {
-    if (v === null || typeof v !== 'object' || Array.isArray(v)) this.fail(field, 'must be an object', 'write it as { ... }, or false to turn the step off');
+    if (v === null || typeof v !== 'object' || Array.isArray(v)) this.fail(field, l10n.t('must be an object'), l10n.t('write it as { ... }, or false to turn the step off'));
     return v as Obj;
   }
 
   number(o: Obj, key: string, field: string, min: number, max: number, integer = false): number {
     const v = o[key];
     if (typeof v !== 'number' || !Number.isFinite(v) || v < min || v > max || (integer && !Number.isInteger(v))) {
-      this.fail(`${field}.${key}`, `is ${JSON.stringify(v)}`, `use ${integer ? 'a whole number' : 'a number'} from ${min} to ${max}`);
+      this.fail(`${field}.${key}`, isValue(v), integer ? l10n.t('use a whole number from {0} to {1}', min, max) : l10n.t('use a number from {0} to {1}', min, max));
     }
     return v;
   }
 
   bool(o: Obj, key: string, field: string): boolean {
     const v = o[key];
-    if (typeof v !== 'boolean') this.fail(`${field}.${key}`, `is ${JSON.stringify(v)}`, 'use true or false');
+    if (typeof v !== 'boolean') this.fail(`${field}.${key}`, isValue(v), l10n.t('use true or false'));
     return v;
   }
 }
@@ -133,7 +136,7 @@ class Checker {
 function checkSteps(c: Checker, raw: Obj): RecipeSteps {
   const steps: RecipeSteps = {};
   for (const key of Object.keys(raw)) {
-    if (!(STEP_IDS as readonly string[]).includes(key)) c.fail(`steps.${key}`, 'is not a step', `use one of ${STEP_IDS.join(', ')}`);
+    if (!(STEP_IDS as readonly string[]).includes(key)) c.fail(`steps.${key}`, l10n.t('is not a step'), l10n.t('use one of {0}', STEP_IDS.join(', ')));
   }
   const on = (id: StepId): Obj | undefined => {
     const v = raw[id];
@@ -142,21 +145,21 @@ function checkSteps(c: Checker, raw: Obj): RecipeSteps {
   };
   for (const id of ['normalize', 'html', 'exactDedupe'] as const) {
     const v = raw[id];
-    if (v !== undefined && typeof v !== 'boolean') c.fail(`steps.${id}`, `is ${JSON.stringify(v)}`, 'use true or false');
+    if (v !== undefined && typeof v !== 'boolean') c.fail(`steps.${id}`, isValue(v), l10n.t('use true or false'));
     if (v) steps[id] = true;
   }
   let o: Obj | undefined;
   if ((o = on('boilerplate'))) steps.boilerplate = { minRecords: c.number(o, 'minRecords', 'steps.boilerplate', 2, 1e9, true) };
   if ((o = on('identity'))) {
-    if (typeof o.name !== 'string' || o.name.trim() === '') c.fail('steps.identity.name', 'is missing or empty', 'give the model\'s name, e.g. "name": "Tuner"');
+    if (typeof o.name !== 'string' || o.name.trim() === '') c.fail('steps.identity.name', l10n.t('is missing or empty'), l10n.t('give the model\'s name, e.g. "name": "Tuner"'));
     steps.identity = { name: o.name };
   }
   if ((o = on('pii'))) steps.pii = { email: c.bool(o, 'email', 'steps.pii'), phone: c.bool(o, 'phone', 'steps.pii'), url: c.bool(o, 'url', 'steps.pii') };
   if ((o = on('length'))) {
     const length: LengthStep = { min: c.number(o, 'min', 'steps.length', 0, 1e9, true), max: c.number(o, 'max', 'steps.length', 0, 1e9, true) };
-    if (length.max > 0 && length.max < length.min) c.fail('steps.length.max', `(${length.max}) is below min (${length.min})`, 'raise max, or set it to 0 for no upper bound');
+    if (length.max > 0 && length.max < length.min) c.fail('steps.length.max', l10n.t('({0}) is below min ({1})', length.max, length.min), l10n.t('raise max, or set it to 0 for no upper bound'));
     if (o.model !== undefined) {
-      if (typeof o.model !== 'string' || o.model === '') c.fail('steps.length.model', `is ${JSON.stringify(o.model)}`, 'give a model folder (with tokenizer.json), or leave it out to count characters');
+      if (typeof o.model !== 'string' || o.model === '') c.fail('steps.length.model', isValue(o.model), l10n.t('give a model folder (with tokenizer.json), or leave it out to count characters'));
       length.model = o.model;
     }
     steps.length = length;
@@ -166,7 +169,7 @@ function checkSteps(c: Checker, raw: Obj): RecipeSteps {
   if ((o = on('language'))) {
     const keep = o.keep;
     if (!Array.isArray(keep) || keep.length === 0 || keep.some((k) => typeof k !== 'string' || !/^[a-z]{3}$/.test(k))) {
-      c.fail('steps.language.keep', `is ${JSON.stringify(keep)}`, 'list ISO 639-3 codes, e.g. ["eng", "deu"]');
+      c.fail('steps.language.keep', isValue(keep), l10n.t('list ISO 639-3 codes, e.g. ["eng", "deu"]'));
     }
     steps.language = { keep: keep as string[] };
   }
@@ -183,18 +186,18 @@ function checkSteps(c: Checker, raw: Obj): RecipeSteps {
 /** Checks a parsed recipe; `file` names it in messages. */
 export function checkRecipe(value: unknown, file: string): Recipe {
   const c = new Checker(file);
-  const o = c.object(value, '(top level)');
-  if (o.version !== RECIPE_VERSION) c.fail('version', `is ${JSON.stringify(o.version)}`, `this Tuner reads version ${RECIPE_VERSION}`);
+  const o = c.object(value, l10n.t('(top level)'));
+  if (o.version !== RECIPE_VERSION) c.fail('version', isValue(o.version), l10n.t('this Tuner reads version {0}', RECIPE_VERSION));
   const format = o.format ?? 'keep';
-  if (format !== 'keep' && !isFormatId(format)) c.fail('format', `is ${JSON.stringify(format)}`, 'use "keep" or a dataset format id such as "messages"');
+  if (format !== 'keep' && !isFormatId(format)) c.fail('format', isValue(format), l10n.t('use "keep" or a dataset format id such as "messages"'));
   const seed = o.seed ?? 42;
-  if (typeof seed !== 'number' || !Number.isInteger(seed) || seed < 0 || seed > 0xffffffff) c.fail('seed', `is ${JSON.stringify(seed)}`, 'use a whole number from 0 to 4294967295');
+  if (typeof seed !== 'number' || !Number.isInteger(seed) || seed < 0 || seed > 0xffffffff) c.fail('seed', isValue(seed), l10n.t('use a whole number from 0 to 4294967295'));
   const steps = checkSteps(c, c.object(o.steps ?? {}, 'steps'));
   let split: SplitSettings | false = false;
   if (o.split !== undefined && o.split !== false) {
     const s = c.object(o.split, 'split');
     const hasRatio = s.evalRatio !== undefined, hasCount = s.evalCount !== undefined;
-    if (hasRatio === hasCount) c.fail('split', 'needs exactly one of evalRatio and evalCount', 'e.g. "evalRatio": 0.1 or "evalCount": 200');
+    if (hasRatio === hasCount) c.fail('split', l10n.t('needs exactly one of evalRatio and evalCount'), l10n.t('e.g. "evalRatio": 0.1 or "evalCount": 200'));
     split = { stratify: s.stratify === undefined ? true : c.bool(s, 'stratify', 'split') };
     if (hasRatio) split.evalRatio = c.number(s, 'evalRatio', 'split', 0.0001, 0.9999);
     else split.evalCount = c.number(s, 'evalCount', 'split', 1, 1e12, true);
@@ -208,7 +211,7 @@ export function readRecipe(file: string): Recipe {
   try {
     value = JSON.parse(fs.readFileSync(file, 'utf8'));
   } catch (e) {
-    throw new RecipeError(`${file}: cannot read the recipe: ${(e as Error).message}`);
+    throw new RecipeError(l10n.t('{0}: cannot read the recipe: {1}', file, (e as Error).message));
   }
   return checkRecipe(value, file);
 }
