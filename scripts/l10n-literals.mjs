@@ -14,9 +14,12 @@ const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
 /** Text that reads as prose: two words of letters with a space between them. */
 export const isProse = (text) => /[A-Za-z]{2,}[^\n]*? [^\n]*?[A-Za-z]{2,}/.test(text) && /[a-z]/.test(text);
+/** A template with arguments reads as text with one word too when it is a capitalised word: `Remove "${key}"`. */
+const isProseTemplate = (node) => ts.isTemplateExpression(node) && /(^|[^\w.$-])[A-Z][a-z]{2,}(?![\w.(-])/.test(staticText(node));
 
 const STRING_METHODS = new Set(['includes', 'startsWith', 'endsWith', 'indexOf', 'lastIndexOf', 'split', 'replace', 'replaceAll', 'match', 'search', 'has', 'get', 'set', 'delete', 'getElementById', 'querySelector', 'querySelectorAll', 'setAttribute', 'getAttribute', 'addEventListener', 'postMessage']);
 const LOG_CALLS = new Set(['logLine', 'log', 'debug', 'trace', 'warn', 'info', 'appendLine', 'append', 'logLine']);
+const DATA_KEYS = new Set(['className', 'id', 'type', 'role', 'rel', 'href', 'src', 'lang', 'filter', 'kind', 'code', 'command']);
 const COMPARISON = new Set([ts.SyntaxKind.EqualsEqualsEqualsToken, ts.SyntaxKind.ExclamationEqualsEqualsToken, ts.SyntaxKind.EqualsEqualsToken, ts.SyntaxKind.ExclamationEqualsToken]);
 
 const calleeName = (call) => (ts.isPropertyAccessExpression(call.expression) ? call.expression.name.text : ts.isIdentifier(call.expression) ? call.expression.text : '');
@@ -34,6 +37,9 @@ function isDataPosition(node) {
   if ((ts.isPropertyAssignment(p) || ts.isPropertyDeclaration(p) || ts.isMethodDeclaration(p) || ts.isEnumMember(p)) && p.name === node) return true;
   if (ts.isElementAccessExpression(p) && p.argumentExpression === node) return true;
   if (ts.isCaseClause(p)) return true;
+  // CSS classes, element ids and other attributes that name rather than say
+  if (ts.isPropertyAssignment(p) && p.initializer === node && DATA_KEYS.has(p.name.getText())) return true;
+  if (ts.isBinaryExpression(p) && p.operatorToken.kind === ts.SyntaxKind.EqualsToken && ts.isPropertyAccessExpression(p.left) && DATA_KEYS.has(p.left.name.text)) return true;
   if (ts.isBinaryExpression(p) && COMPARISON.has(p.operatorToken.kind)) return true;
   if (ts.isTaggedTemplateExpression(p)) return true;
   if (ts.isCallExpression(p) || ts.isNewExpression(p)) {
@@ -99,7 +105,7 @@ export function proseLiterals(file, source = fs.readFileSync(file, 'utf8')) {
   const found = [];
   const visit = (node) => {
     if (isL10nCall(node)) return;
-    if ((ts.isStringLiteral(node) || ts.isNoSubstitutionTemplateLiteral(node) || ts.isTemplateExpression(node)) && isProse(staticText(node))) {
+    if ((ts.isStringLiteral(node) || ts.isNoSubstitutionTemplateLiteral(node) || ts.isTemplateExpression(node)) && (isProse(staticText(node)) || isProseTemplate(node))) {
       if (!isDataPosition(node) && !inLogCall(node) && !insideL10n(node)) {
         found.push({ node, text: staticText(node), line: sf.getLineAndCharacterOfPosition(node.getStart()).line + 1, topLevel: !inFunction(node) });
       }
@@ -188,7 +194,7 @@ function rewriteWithProgram(sf, checker, skip) {
   const found = [];
   const visit = (node) => {
     if (isL10nCall(node)) return;
-    if ((ts.isStringLiteral(node) || ts.isNoSubstitutionTemplateLiteral(node) || ts.isTemplateExpression(node)) && isProse(staticText(node))) {
+    if ((ts.isStringLiteral(node) || ts.isNoSubstitutionTemplateLiteral(node) || ts.isTemplateExpression(node)) && (isProse(staticText(node)) || isProseTemplate(node))) {
       if (!isDataPosition(node) && !inLogCall(node) && !insideL10n(node)) found.push({ node, text: staticText(node), line: sf.getLineAndCharacterOfPosition(node.getStart(sf)).line + 1, topLevel: !inFunction(node) });
       if (ts.isTemplateExpression(node)) node.templateSpans.forEach((s) => visit(s.expression));
       return;

@@ -13,6 +13,7 @@ import type { RunSnapshot } from '../core/run/run-state';
 import { isLive } from '../core/run/run-state';
 import { liveNotes, type LiveNotes } from '../core/run/live-notes';
 import { parseDashboardMessage, WEBVIEW_PROTOCOL_VERSION, type DashboardState, type DashboardToHost, type HostToDashboard, type RunHeader, type SampleRow } from '../../webview/protocol';
+import { l10nBundle } from '../core/l10n-bundle';
 import { dashboardHtml } from './dashboard-html';
 import { guard, log, reportError } from './output';
 import type { RunController } from './run-controller';
@@ -102,7 +103,7 @@ export class DashboardPanel implements vscode.Disposable {
   ) {
     DashboardPanel.open.set(runId, this);
     const asUri = (f: string) => panel.webview.asWebviewUri(vscode.Uri.joinPath(ctx.extensionUri, 'dist', 'webview', f)).toString();
-    panel.webview.html = dashboardHtml({ cspSource: panel.webview.cspSource, scriptUri: asUri('dashboard.js'), styleUri: asUri('dashboard.css') });
+    panel.webview.html = dashboardHtml({ cspSource: panel.webview.cspSource, scriptUri: asUri('dashboard.js'), styleUri: asUri('dashboard.css'), l10n: l10nBundle(), lang: vscode.env.language });
     this.disposables.push(
       panel.webview.onDidReceiveMessage((m: unknown) => this.receive(m)),
       panel.onDidDispose(() => this.dispose()),

@@ -11,6 +11,7 @@ import { PlaygroundController, type PlaygroundHost } from '../core/playground/co
 import { formatBytes } from '../core/playground/format';
 import type { HistoryEntry } from '../core/playground/history';
 import { parsePlaygroundMessage, WEBVIEW_PROTOCOL_VERSION, type HostToPlayground, type PlaygroundQuant, type PlaygroundToHost } from '../../webview/protocol';
+import { l10nBundle } from '../core/l10n-bundle';
 import { dashboardHtml } from './dashboard-html';
 import { log, reportError } from './output';
 import { ollamaOnPath, writeOllamaModelfile } from '../core/playground/ollama';
@@ -76,7 +77,7 @@ export class PlaygroundPanel implements vscode.Disposable {
   ) {
     PlaygroundPanel.current = this;
     const asUri = (f: string) => panel.webview.asWebviewUri(vscode.Uri.joinPath(ctx.extensionUri, 'dist', 'webview', f)).toString();
-    panel.webview.html = dashboardHtml({ cspSource: panel.webview.cspSource, scriptUri: asUri('playground.js'), styleUri: asUri('playground.css'), title: vscode.l10n.t('Tuner Playground') });
+    panel.webview.html = dashboardHtml({ cspSource: panel.webview.cspSource, scriptUri: asUri('playground.js'), styleUri: asUri('playground.css'), title: vscode.l10n.t('Tuner Playground'), l10n: l10nBundle(), lang: vscode.env.language });
     const distWorker = vscode.Uri.joinPath(ctx.extensionUri, 'dist', 'infer-worker.js').fsPath;
     this.controller = new PlaygroundController(this.host(), {
       workerPath: distWorker,

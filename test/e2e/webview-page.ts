@@ -43,7 +43,8 @@ export interface WebviewServer {
 }
 
 /** Serves the `bundle` panel (dist/webview/<bundle>.js + .css) and starts chromium. */
-export async function serveWebview(bundle: 'dashboard' | 'playground', title?: string): Promise<WebviewServer> {
+/** `l10n`: the display language's messages the extension writes into the page (none: English). */
+export async function serveWebview(bundle: 'dashboard' | 'playground', title?: string, l10n?: Record<string, string>): Promise<WebviewServer> {
   assert.ok(fs.existsSync(path.join(DIST, `${bundle}.js`)), `dist/webview/${bundle}.js missing: run npm run build:ts`);
   if (!process.env.CHROMIUM_PATH) ensureDebianPackages(['chromium']);
   let base = '';
@@ -51,7 +52,7 @@ export async function serveWebview(bundle: 'dashboard' | 'playground', title?: s
     const url = new URL(req.url ?? '/', 'http://x');
     if (url.pathname === '/') {
       res.setHeader('content-type', 'text/html');
-      res.end(dashboardHtml({ cspSource: base, scriptUri: `${base}/dist/${bundle}.js`, styleUri: `${base}/dist/${bundle}.css`, ...(title ? { title } : {}) }));
+      res.end(dashboardHtml({ cspSource: base, scriptUri: `${base}/dist/${bundle}.js`, styleUri: `${base}/dist/${bundle}.css`, ...(title ? { title } : {}), ...(l10n ? { l10n, lang: 'qps-ploc' } : {}) }));
       return;
     }
     const file = path.join(DIST, path.basename(url.pathname));

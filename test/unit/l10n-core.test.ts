@@ -12,7 +12,7 @@ import { validateArgsText } from '../../src/core/args/validate';
 import { disposeLintWorkers, lintInWorker } from '../../src/core/dataset/lint-client';
 import { lintText } from '../../src/core/dataset/lint';
 import { describedHardware } from '../../src/core/hardware/types';
-import { useL10nBundle, type L10nBundle } from '../../src/core/l10n-bundle';
+import { useL10nBundle } from '../../src/core/l10n-bundle';
 import type { DatasetInfo } from '../../src/core/planner/context';
 import { defaultEstimator } from '../../src/core/planner/engine-estimator';
 import { parseGoal } from '../../src/core/planner/goal';
@@ -21,20 +21,7 @@ import { readArgsFile } from '../../src/core/run/resolve';
 import { EXCEPTION_FILTERS } from '../../src/vscode/debug-adapter';
 import { WORKER } from './dataset/helpers';
 import { localModel } from './planner/models';
-
-const ROOT = path.resolve(__dirname, '..', '..', '..');
-const ACCENTS: Record<string, string> = { a: 'á', e: 'é', i: 'í', o: 'ó', u: 'ú', A: 'Á', E: 'É', I: 'Í', O: 'Ó', U: 'Ú' };
-
-/** A message in the pseudo language: vowels accented outside the {n} placeholders, in ⟦ ⟧. */
-export const pseudo = (message: string) => `⟦${message.split(/(\{\d+\})/).map((part, i) => (i % 2 ? part : part.replace(/[aeiouAEIOU]/g, (c) => ACCENTS[c]))).join('')}⟧`;
-
-function pseudoBundle(): L10nBundle {
-  const english = JSON.parse(fs.readFileSync(path.join(ROOT, 'l10n', 'bundle.l10n.json'), 'utf8')) as Record<string, string>;
-  return Object.fromEntries(Object.keys(english).map((k) => [k, pseudo(k)]));
-}
-
-/** Whether `text` is a translated message: it opens with ⟦ and has no English vowel outside what the arguments brought in. */
-const translated = (text: string) => text.startsWith('⟦') && text.includes('⟧');
+import { pseudo, pseudoBundle, translated } from './pseudo-l10n';
 
 afterEach(() => useL10nBundle(undefined));
 

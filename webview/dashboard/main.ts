@@ -3,6 +3,7 @@
 // the moment the host says so); charts are created once and redrawn in place (no animation) at
 // most every RENDER_INTERVAL_MS. Loss-like series are smoothed; every series is reduced to
 // MAX_POINTS with LTTB, so a 100k-step run draws as fast as a short one.
+import '../l10n';
 import {
   CategoryScale,
   Chart,
@@ -16,6 +17,7 @@ import {
 } from 'chart.js';
 import { provideVSCodeDesignSystem, vsCodeButton, vsCodeDropdown, vsCodeOption } from '@vscode/webview-ui-toolkit';
 import type { TrainerEvent } from '../../src/core/engine/protocol';
+import type { RunStatus } from '../../src/core/run/run-state';
 import { chartPoints, type Point } from '../../src/core/run/downsample';
 import { flatSeriesBounds, formatTicks, SMOOTHED_SERIES } from '../../src/core/run/chart-scale';
 import { formatCount, formatDuration, formatParams, formatRate, formatValue } from '../../src/core/units';
@@ -32,6 +34,7 @@ import {
   type SampleRow,
 } from '../protocol';
 import './dashboard.css';
+import * as l10n from '@vscode/l10n';
 
 Chart.register(LineController, LineElement, PointElement, LinearScale, CategoryScale, Tooltip, Legend);
 provideVSCodeDesignSystem().register(vsCodeButton(), vsCodeDropdown(), vsCodeOption());
@@ -51,16 +54,16 @@ const RENDER_INTERVAL_MS = 250;
  * once its series has points (DPO's reward charts, absent from other runs).
  */
 const CHARTS: { id: string; title: string; series: SeriesId[]; log?: boolean; whenData?: true }[] = [
-  { id: 'loss', title: 'Loss', series: ['loss', 'eval_loss'] },
-  { id: 'lr', title: 'Learning rate', series: ['lr'] },
-  { id: 'grad_norm', title: 'Gradient norm', series: ['grad_norm'] },
-  { id: 'tokens_per_s', title: 'Tokens per second', series: ['tokens_per_s'] },
-  { id: 'tokens', title: 'Tokens per step', series: ['tokens'] },
-  { id: 'memory', title: 'Peak memory (MiB)', series: ['memory'] },
-  { id: 'reward_margin', title: 'DPO reward margin', series: ['reward_margin', 'eval_reward_margin'], whenData: true },
-  { id: 'reward_accuracy', title: 'DPO reward accuracy (%)', series: ['reward_accuracy', 'eval_reward_accuracy'], whenData: true },
-  { id: 'padding', title: 'Padding (% of batch positions)', series: ['padding'], whenData: true },
-  { id: 'generation', title: 'Eval answers: ROUGE-L F1 (%) and BLEU-4', series: ['eval_rouge_l', 'eval_bleu'], whenData: true },
+  { id: 'loss', get title() { return l10n.t('Loss'); }, series: ['loss', 'eval_loss'] },
+  { id: 'lr', get title() { return l10n.t('Learning rate'); }, series: ['lr'] },
+  { id: 'grad_norm', get title() { return l10n.t('Gradient norm'); }, series: ['grad_norm'] },
+  { id: 'tokens_per_s', get title() { return l10n.t('Tokens per second'); }, series: ['tokens_per_s'] },
+  { id: 'tokens', get title() { return l10n.t('Tokens per step'); }, series: ['tokens'] },
+  { id: 'memory', get title() { return l10n.t('Peak memory (MiB)'); }, series: ['memory'] },
+  { id: 'reward_margin', get title() { return l10n.t('DPO reward margin'); }, series: ['reward_margin', 'eval_reward_margin'], whenData: true },
+  { id: 'reward_accuracy', get title() { return l10n.t('DPO reward accuracy (%)'); }, series: ['reward_accuracy', 'eval_reward_accuracy'], whenData: true },
+  { id: 'padding', get title() { return l10n.t('Padding (% of batch positions)'); }, series: ['padding'], whenData: true },
+  { id: 'generation', get title() { return l10n.t('Eval answers: ROUGE-L F1 (%) and BLEU-4'); }, series: ['eval_rouge_l', 'eval_bleu'], whenData: true },
 ];
 
 const vscode = acquireVsCodeApi();
@@ -99,11 +102,33 @@ function el<K extends keyof HTMLElementTagNameMap>(tag: K, props: Partial<HTMLEl
 const RUN_CONTROLS: ReadonlySet<string> = new Set(['btn-pause', 'btn-resume', 'btn-save', 'btn-stop']);
 
 const CONTROL_TITLES: Record<DashboardControl, string> = {
-  pause: 'Pause the run after the current step',
-  resume: 'Continue the paused run',
-  save: 'Save a checkpoint now',
-  stop: 'Save a checkpoint and end the run',
+  get pause() { return l10n.t('Pause the run after the current step'); },
+  get resume() { return l10n.t('Continue the paused run'); },
+  get save() { return l10n.t('Save a checkpoint now'); },
+  get stop() { return l10n.t('Save a checkpoint and end the run'); },
 };
+
+const CONTROL_LABELS: Record<DashboardControl, string> = {
+  get pause() { return l10n.t('Pause'); },
+  get resume() { return l10n.t('Resume'); },
+  get save() { return l10n.t('Save'); },
+  get stop() { return l10n.t('Stop'); },
+};
+
+/** A run state in the display language (the states themselves are protocol values). */
+function statusLabel(status: RunStatus): string {
+  switch (status) {
+    case 'starting': return l10n.t('starting');
+    case 'running': return l10n.t('running');
+    case 'paused': return l10n.t('paused');
+    case 'done': return l10n.t('done');
+    case 'stopped': return l10n.t('stopped');
+    case 'failed': return l10n.t('failed');
+    case 'interrupted': return l10n.t('interrupted');
+  }
+}
+
+const axisLabel = (x: XAxis) => (x === 'step' ? l10n.t('step') : l10n.t('tokens'));
 
 function buildPage(): void {
   const root = document.getElementById('root')!;
@@ -111,35 +136,35 @@ function buildPage(): void {
   // Pause and Resume share one place (only the one that applies is shown), so the buttons
   // after them never move when the run changes state.
   for (const c of ['pause', 'resume', 'save', 'stop'] as DashboardControl[]) {
-    const b = el('vscode-button' as 'button', { id: `btn-${c}`, textContent: c[0].toUpperCase() + c.slice(1), title: CONTROL_TITLES[c], className: `control control-${c}` });
+    const b = el('vscode-button' as 'button', { id: `btn-${c}`, textContent: CONTROL_LABELS[c], title: CONTROL_TITLES[c], className: `control control-${c}` });
     b.setAttribute('appearance', 'secondary');
     b.addEventListener('click', () => send({ v: V, type: 'control', command: c }));
     controls.append(b);
   }
   // A run that ended with a checkpoint (stopped, interrupted, failed later on) continues from it.
-  const resumeCkpt = el('vscode-button' as 'button', { id: 'btn-resume-checkpoint', textContent: 'Resume from Checkpoint', title: 'Continue this run from its last checkpoint', hidden: true });
+  const resumeCkpt = el('vscode-button' as 'button', { id: 'btn-resume-checkpoint', textContent: l10n.t('Resume from Checkpoint'), title: l10n.t('Continue this run from its last checkpoint'), hidden: true });
   resumeCkpt.addEventListener('click', () => send({ v: V, type: 'resumeFromCheckpoint' }));
   controls.append(resumeCkpt);
   // When the run has finished or is paused, its weights can be tried right away.
-  const tryIt = el('vscode-button' as 'button', { id: 'btn-try', textContent: 'Try in Playground', title: 'Base and tuned side by side (a paused run saves a checkpoint first)' });
+  const tryIt = el('vscode-button' as 'button', { id: 'btn-try', textContent: l10n.t('Try in Playground'), title: l10n.t('Base and tuned side by side (a paused run saves a checkpoint first)') });
   tryIt.setAttribute('appearance', 'secondary');
   tryIt.hidden = true;
   tryIt.addEventListener('click', () => send({ v: V, type: 'tryInPlayground' }));
   controls.append(tryIt);
   // Another window controls a live run: its controls stay in place, disabled, and this one can
   // take control (when that window is gone or hung).
-  const take = el('vscode-button' as 'button', { id: 'btn-take-control', textContent: 'Take Control', title: 'Control the run from this window; the window that controls it now will only show it', hidden: true });
+  const take = el('vscode-button' as 'button', { id: 'btn-take-control', textContent: l10n.t('Take Control'), title: l10n.t('Control the run from this window; the window that controls it now will only show it'), hidden: true });
   take.setAttribute('appearance', 'secondary');
   take.addEventListener('click', () => send({ v: V, type: 'takeControl' }));
   controls.append(take);
   const xAxis = el('vscode-dropdown' as 'select', { id: 'x-axis' });
-  for (const x of ['step', 'tokens'] as XAxis[]) xAxis.append(el('vscode-option' as 'option', { value: x, textContent: `x: ${x}`, selected: x === state.xAxis }));
+  for (const x of ['step', 'tokens'] as XAxis[]) xAxis.append(el('vscode-option' as 'option', { value: x, textContent: l10n.t('x: {0}', axisLabel(x)), selected: x === state.xAxis }));
   xAxis.addEventListener('change', () => {
     state = { ...state, xAxis: (xAxis as unknown as { value: XAxis }).value };
     vscode.setState(state);
     render();
   });
-  const smoothing = el('input', { id: 'smoothing', type: 'range', min: '0', max: '0.99', step: '0.01', value: String(state.smoothing), title: 'Smoothing (exponential moving average)' });
+  const smoothing = el('input', { id: 'smoothing', type: 'range', min: '0', max: '0.99', step: '0.01', value: String(state.smoothing), title: l10n.t('Smoothing (exponential moving average)') });
   smoothing.addEventListener('input', () => {
     state = { ...state, smoothing: Number(smoothing.value) };
     vscode.setState(state);
@@ -158,7 +183,7 @@ function buildPage(): void {
       el('div', { id: 'run-facts', className: 'facts' }),
       el('div', { id: 'run-error', className: 'error', hidden: true }),
       el('div', { id: 'run-notes', className: 'notes', hidden: true }),
-      el('div', { className: 'toolbar' }, controls, el('label', {}, 'Smoothing ', smoothing), xAxis, compareBox),
+      el('div', { className: 'toolbar' }, controls, el('label', {}, `${l10n.t('Smoothing')} `, smoothing), xAxis, compareBox),
     ),
     el('main', { className: 'grid' }, ...CHARTS.map((c) => el('section', { className: 'chart', id: `section-${c.id}`, hidden: c.whenData === true }, el('h2', { textContent: c.title }), el('div', { className: 'canvas-box' }, el('canvas', { id: `chart-${c.id}` }))))),
     el('section', { id: 'samples', className: 'samples', hidden: true }),
@@ -183,7 +208,7 @@ function buildPage(): void {
           interaction: { mode: 'nearest', axis: 'x', intersect: false },
           elements: { point: { radius: 0, hoverRadius: 3 }, line: { borderWidth: 1.5 } },
           scales: {
-            x: { type: 'linear', title: { display: true, text: state.xAxis }, ticks: { callback: tickLabel, precision: 0 } }, // steps and tokens: whole numbers
+            x: { type: 'linear', title: { display: true, text: axisLabel(state.xAxis) }, ticks: { callback: tickLabel, precision: 0 } }, // steps and tokens: whole numbers
             y: { type: 'linear', ticks: { callback: tickLabel } },
           },
           plugins: { legend: { display: c.series.length > 1, labels: { boxWidth: 12 } }, tooltip: { callbacks: { label: (item) => `${item.dataset.label}: ${formatValue(item.parsed.y ?? undefined, 6)}` } } },
@@ -218,22 +243,23 @@ function holdFactsHeight(box: HTMLElement): void {
 function updateHeader(): void {
   if (!header) return;
   const h = header;
-  document.getElementById('run-title')!.textContent = `${h.model} · ${h.method} · run ${h.id}`;
+  document.getElementById('run-title')!.textContent = l10n.t('{0} · {1} · run {2}', h.model, h.method, h.id);
   const badge = document.getElementById('run-status')!;
-  badge.textContent = h.status;
+  badge.textContent = statusLabel(h.status);
   badge.className = `badge status-${h.status}`;
-  const facts: [string, string][] = [
-    ['step', `${formatCount(h.step)} / ${h.maxSteps ? formatCount(h.maxSteps) : '?'}`],
-    ['loss', formatValue(h.loss)],
-    ['eval loss', formatValue(h.evalLoss)],
+  // [element id, label in the display language, value]
+  const facts: [string, string, string][] = [
+    ['step', l10n.t('step'), `${formatCount(h.step)} / ${h.maxSteps ? formatCount(h.maxSteps) : '?'}`],
+    ['loss', l10n.t('loss'), formatValue(h.loss)],
+    ['eval-loss', l10n.t('eval loss'), formatValue(h.evalLoss)],
     // The status bar's form: "116,693 tok/s".
-    ['speed', formatRate(h.tokensPerS)],
-    ['trainable', h.trainableParams !== undefined ? `${formatParams(h.trainableParams)} of ${formatParams(h.params)}` : '–'],
-    ['ETA', h.etaMs !== undefined ? formatDuration(h.etaMs / 1000) : '–'],
+    ['speed', l10n.t('speed'), formatRate(h.tokensPerS)],
+    ['trainable', l10n.t('trainable'), h.trainableParams !== undefined ? l10n.t('{0} of {1}', formatParams(h.trainableParams), formatParams(h.params)) : '–'],
+    ['ETA', l10n.t('ETA'), h.etaMs !== undefined ? formatDuration(h.etaMs / 1000) : '–'],
   ];
   const box = document.getElementById('run-facts')!;
   // A narrow panel wraps the row onto a second line; each fact's tooltip has its full text.
-  box.replaceChildren(...facts.map(([k, v]) => el('span', { className: 'fact', title: `${k} ${v}` }, el('span', { className: 'key', textContent: k }), el('span', { className: 'value', textContent: v, id: `fact-${k.replace(/\W+/g, '-')}` }))));
+  box.replaceChildren(...facts.map(([id, k, v]) => el('span', { className: 'fact', title: `${k} ${v}` }, el('span', { className: 'key', textContent: k }), el('span', { className: 'value', textContent: v, id: `fact-${id}` }))));
   holdFactsHeight(box);
   const err = document.getElementById('run-error')!;
   err.hidden = !h.error;
@@ -241,7 +267,7 @@ function updateHeader(): void {
   // Read-only (another window controls the run) or not responding: said where the user acts.
   const notes = document.getElementById('run-notes')!;
   notes.hidden = !h.notes?.length;
-  notes.textContent = h.readOnly ? `Read-only: ${h.notes?.join(' · ')}. Take control here if that window is gone.` : (h.notes ?? []).join(' · ');
+  notes.textContent = h.readOnly ? l10n.t('Read-only: {0}. Take control here if that window is gone.', String(h.notes?.join(' · '))) : (h.notes ?? []).join(' · ');
   // Only what applies is shown: a finished run has no Pause to draw, disabled or not. A run
   // another window controls shows its controls disabled.
   const show = (id: string, on: boolean) => {
@@ -249,7 +275,7 @@ function updateHeader(): void {
     b.hidden = !on;
     b.disabled = !on || (h.readOnly === true && RUN_CONTROLS.has(id));
     b.dataset.title ??= b.title;
-    b.title = b.disabled && on ? 'Controlled by another window' : b.dataset.title;
+    b.title = b.disabled && on ? l10n.t('Controlled by another window') : b.dataset.title;
   };
   show('btn-take-control', h.live && h.readOnly === true);
   show('btn-pause', h.live && h.status !== 'paused');
@@ -269,23 +295,23 @@ function renderSamples(): void {
   const box = document.getElementById('samples')!;
   box.hidden = samplePrompts.length === 0;
   if (box.hidden) return;
-  const head = el('tr', {}, el('th', { textContent: 'step' }), ...samplePrompts.map((p) => el('th', { textContent: p })));
+  const head = el('tr', {}, el('th', { textContent: l10n.t('step') }), ...samplePrompts.map((p) => el('th', { textContent: p })));
   const rows = [...sampleRows].sort((a, b) => a.step - b.step).map((r) =>
     el('tr', {}, el('td', { className: 'step', textContent: String(r.step) }), ...samplePrompts.map((_, i) => {
       const a = r.answers[i];
-      return el('td', { textContent: a ? a.text || '(nothing: it stopped at once)' : '–', title: a?.stop === 'length' ? 'cut at sample_max_new_tokens' : 'ended by the model' });
+      return el('td', { textContent: a ? a.text || l10n.t('(nothing: it stopped at once)') : '–', title: a?.stop === 'length' ? l10n.t('cut at sample_max_new_tokens') : l10n.t('ended by the model') });
     })),
   );
   box.replaceChildren(
-    el('h2', { textContent: 'Samples (greedy, from the weights at each step)' }),
-    rows.length ? el('table', { id: 'samples-table' }, el('thead', {}, head), el('tbody', {}, ...rows)) : el('p', { className: 'muted', textContent: 'The first answers come at the first sample_interval step.' }),
+    el('h2', { textContent: l10n.t('Samples (greedy, from the weights at each step)') }),
+    rows.length ? el('table', { id: 'samples-table' }, el('thead', {}, head), el('tbody', {}, ...rows)) : el('p', { className: 'muted', textContent: l10n.t('The first answers come at the first sample_interval step.') }),
   );
 }
 
 function updateRunChoices(runs: RunChoice[]): void {
   const box = document.getElementById('compare')!;
   box.replaceChildren(
-    el('vscode-option' as 'option', { value: '', textContent: 'compare with…', selected: state.compareRunId === null }),
+    el('vscode-option' as 'option', { value: '', textContent: l10n.t('compare with…'), selected: state.compareRunId === null }),
     ...runs.filter((r) => r.id !== state.runId).map((r) => el('vscode-option' as 'option', { value: r.id, textContent: r.label, selected: r.id === state.compareRunId })),
   );
 }
@@ -338,7 +364,7 @@ function render(): void {
     const legend = chart.options.plugins?.legend;
     if (legend) legend.display = sets.length > 1;
     const x = chart.options.scales?.x as { title: { text: string } } | undefined;
-    if (x) x.title.text = state.xAxis;
+    if (x) x.title.text = axisLabel(state.xAxis);
     // A constant series (a fixed learning rate, whose float rounding differs step to step) gets
     // a fixed range around its value instead of a zoom into the rounding noise.
     // Suggested, not fixed: chart.js still rounds the range out to its tick step.
@@ -394,7 +420,7 @@ function handle(msg: HostToDashboard): void {
     }
     default: {
       const never: never = msg;
-      throw new Error(`unhandled host message ${JSON.stringify(never)}`);
+      throw new Error(l10n.t('unhandled host message {0}', String(JSON.stringify(never))));
     }
   }
 }

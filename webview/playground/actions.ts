@@ -5,6 +5,7 @@ import { editTurn, promptFor, type SideIndex } from '../../src/core/playground/c
 import { samplingErrors } from '../../src/core/playground/sampling';
 import type { PlaygroundPrompt, PlaygroundQuant } from '../protocol';
 import { activeSides, rt, send, state, update, V } from './state';
+import * as l10n from '@vscode/l10n';
 
 /** Drawing hooks, set by main.ts (the views import the actions, not the other way round). */
 export const draw = {
@@ -49,9 +50,9 @@ function readySides(): SideIndex[] {
 
 /** Why sending is not possible now, or undefined. */
 export function sendBlocker(): string | undefined {
-  if (!rt.trusted) return 'Restricted Mode: trust the workspace to generate.';
-  if (rt.gen) return 'Generating…';
-  if (readySides().length === 0) return 'Load a model first.';
+  if (!rt.trusted) return l10n.t('Restricted Mode: trust the workspace to generate.');
+  if (rt.gen) return l10n.t('Generating…');
+  if (readySides().length === 0) return l10n.t('Load a model first.');
   const errors = Object.values(samplingErrors(state.sampling));
   if (errors.length > 0) return errors[0];
   return undefined;
@@ -118,7 +119,7 @@ export function currentPrompt(side: SideIndex): PlaygroundPrompt | undefined {
 export function copyCommand(side: SideIndex): void {
   const prompt = currentPrompt(side);
   if (!prompt) {
-    rt.error = { message: 'Nothing to copy yet', hint: 'Type a prompt first: the command line carries its token ids.' };
+    rt.error = { message: l10n.t('Nothing to copy yet'), hint: l10n.t('Type a prompt first: the command line carries its token ids.') };
     draw.controls();
     return;
   }

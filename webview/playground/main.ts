@@ -2,6 +2,7 @@
 // the same prompt and seed (base vs tuned, two checkpoints), in chat mode with the model's chat
 // template or as raw completion. The host runs one inference process per side; this page keeps
 // the conversation, streams replies token by token and shows what each model costs.
+import '../l10n';
 import {
   provideVSCodeDesignSystem,
   vsCodeButton,
@@ -22,42 +23,43 @@ import { renderSides } from './sides-view';
 import { appendToken, renderTranscript, showPrefill } from './transcript-view';
 import { errorKey, rt, save, send, state, update, V } from './state';
 import './playground.css';
+import * as l10n from '@vscode/l10n';
 
 provideVSCodeDesignSystem().register(vsCodeButton(), vsCodeCheckbox(), vsCodeDropdown(), vsCodeOption(), vsCodeProgressRing(), vsCodeTextArea(), vsCodeTextField());
 
 function modeSwitch(): HTMLElement {
   const box = el('div', { className: 'mode-switch', id: 'mode' });
-  for (const [mode, label] of [['chat', 'Chat'], ['text', 'Completion']] as const) {
+  for (const [mode, label] of [['chat', l10n.t('Chat')], ['text', l10n.t('Completion')]] as const) {
     const b = button(`mode-${mode}`, label, () => {
       if (state.mode === mode) return;
       rt.editing = undefined;
       update({ mode });
       renderAll();
-    }, state.mode !== mode, mode === 'chat' ? 'Chat with the model\'s chat template' : 'Raw completion: the text as is, no template');
+    }, state.mode !== mode, mode === 'chat' ? l10n.t('Chat with the model\'s chat template') : l10n.t('Raw completion: the text as is, no template'));
     box.append(b);
   }
   return box;
 }
 
 function topBar(): HTMLElement {
-  const sbs = tk('vscode-checkbox', { id: 'side-by-side', checked: state.sideBySide }, 'Side by side');
+  const sbs = tk('vscode-checkbox', { id: 'side-by-side', checked: state.sideBySide }, l10n.t('Side by side'));
   sbs.addEventListener('change', () => {
     const on = (sbs as HTMLElement & { checked: boolean }).checked;
     if (on !== state.sideBySide) setSideBySide(on);
   });
-  const settings = button('toggle-settings', state.showSettings ? 'Hide Settings' : 'Settings', () => {
+  const settings = button('toggle-settings', state.showSettings ? l10n.t('Hide Settings') : l10n.t('Settings'), () => {
     update({ showSettings: !state.showSettings });
     renderAll();
   }, true);
   return el(
     'header',
     { className: 'topbar' },
-    el('h1', {}, 'Playground'),
+    el('h1', {}, l10n.t('Playground')),
     modeSwitch(),
     sbs,
     el('span', { className: 'spacer' }),
-    button('refresh', 'Refresh', () => send({ v: V, type: 'refresh' }), true, 'List models, checkpoints and exports again'),
-    button('pick-folder', 'Choose Model Folder…', () => send({ v: V, type: 'pickFolder' }), true, 'Load a Hugging Face model folder from anywhere on this machine'),
+    button('refresh', 'Refresh', () => send({ v: V, type: 'refresh' }), true, l10n.t('List models, checkpoints and exports again')),
+    button('pick-folder', l10n.t('Choose Model Folder…'), () => send({ v: V, type: 'pickFolder' }), true, l10n.t('Load a Hugging Face model folder from anywhere on this machine')),
     settings,
   );
 }
@@ -67,14 +69,14 @@ function banner(): HTMLElement | undefined {
     return el(
       'div',
       { className: 'banner warning', id: 'untrusted' },
-      el('strong', {}, 'Restricted Mode. '),
-      'The playground runs Tuner\'s native engine on model files from this workspace, so it needs a trusted workspace. ',
-      button('manage-trust', 'Manage Workspace Trust', () => send({ v: V, type: 'manageTrust' })),
+      el('strong', {}, l10n.t('Restricted Mode. ')),
+      l10n.t('The playground runs Tuner\'s native engine on model files from this workspace, so it needs a trusted workspace. '),
+      button('manage-trust', l10n.t('Manage Workspace Trust'), () => send({ v: V, type: 'manageTrust' })),
     );
   }
   if (rt.error) {
     const e = rt.error;
-    return el('div', { className: 'banner error', id: 'panel-error' }, e.message, e.hint ? el('div', { className: 'hint' }, e.hint) : undefined, button('dismiss-error', 'Dismiss', () => {
+    return el('div', { className: 'banner error', id: 'panel-error' }, e.message, e.hint ? el('div', { className: 'hint' }, e.hint) : undefined, button('dismiss-error', l10n.t('Dismiss'), () => {
       rt.error = undefined;
       renderAll();
     }, true));
@@ -86,17 +88,17 @@ function emptyState(): HTMLElement {
   return el(
     'section',
     { className: 'empty-state', id: 'empty-state' },
-    el('h2', {}, 'No model to try yet'),
-    el('p', {}, 'Tuner looks for Hugging Face model folders (config.json, *.safetensors and tokenizer.json) in this workspace and in the Hugging Face cache (~/.cache/huggingface/hub), and lists the adapters and checkpoints of your runs under runs/.'),
-    rt.workspace ? undefined : el('p', {}, 'No folder is open: open one to see your runs and to export into it.'),
-    el('p', {}, 'Download a model once (for example huggingface-cli download Qwen/Qwen2.5-0.5B-Instruct), train a run with "Fine-tune: Start", or choose a model folder.'),
-    el('div', { className: 'row' }, button('empty-pick-folder', 'Choose Model Folder…', () => send({ v: V, type: 'pickFolder' })), button('empty-refresh', 'Refresh', () => send({ v: V, type: 'refresh' }), true)),
+    el('h2', {}, l10n.t('No model to try yet')),
+    el('p', {}, l10n.t('Tuner looks for Hugging Face model folders (config.json, *.safetensors and tokenizer.json) in this workspace and in the Hugging Face cache (~/.cache/huggingface/hub), and lists the adapters and checkpoints of your runs under runs/.')),
+    rt.workspace ? undefined : el('p', {}, l10n.t('No folder is open: open one to see your runs and to export into it.')),
+    el('p', {}, l10n.t('Download a model once (for example huggingface-cli download Qwen/Qwen2.5-0.5B-Instruct), train a run with "Fine-tune: Start", or choose a model folder.')),
+    el('div', { className: 'row' }, button('empty-pick-folder', l10n.t('Choose Model Folder…'), () => send({ v: V, type: 'pickFolder' })), button('empty-refresh', 'Refresh', () => send({ v: V, type: 'refresh' }), true)),
   );
 }
 
 function historyPicker(): HTMLElement {
-  const box = tk('vscode-dropdown', { id: 'history', title: 'Prompts sent in this workspace, newest first' });
-  box.append(tk('vscode-option', { value: '', textContent: rt.history.length ? `History (${rt.history.length})` : 'History (empty)', selected: true }));
+  const box = tk('vscode-dropdown', { id: 'history', title: l10n.t('Prompts sent in this workspace, newest first') });
+  box.append(tk('vscode-option', { value: '', textContent: rt.history.length ? l10n.t('History ({0})', rt.history.length) : l10n.t('History (empty)'), selected: true }));
   rt.history.forEach((h, i) => {
     const one = h.text.replace(/\s+/g, ' ');
     box.append(tk('vscode-option', { value: String(i), textContent: `${h.mode === 'chat' ? 'chat' : 'text'}: ${one.length > 70 ? `${one.slice(0, 70)}…` : one}`, title: h.text }));
@@ -113,12 +115,12 @@ function historyPicker(): HTMLElement {
 
 function composer(): HTMLElement {
   const box = el('footer', { className: 'composer', id: 'composer' });
-  const sendLabel = state.mode === 'chat' ? 'Send' : 'Generate';
+  const sendLabel = state.mode === 'chat' ? l10n.t('Send') : l10n.t('Generate');
   const go = button('send', sendLabel, sendPrompt, false, 'Ctrl+Enter');
-  const halt = button('stop', 'Stop', stop, true, 'Stop within one token');
-  const clear = button('clear', 'Clear', clearConversation, true, 'Start a new conversation');
+  const halt = button('stop', 'Stop', stop, true, l10n.t('Stop within one token'));
+  const clear = button('clear', 'Clear', clearConversation, true, l10n.t('Start a new conversation'));
   if (state.mode === 'chat') {
-    const draft = tk('vscode-text-area', { id: 'draft', className: 'draft', rows: 3, resize: 'vertical', placeholder: 'Message (Ctrl+Enter to send)' });
+    const draft = tk('vscode-text-area', { id: 'draft', className: 'draft', rows: 3, resize: 'vertical', placeholder: l10n.t('Message (Ctrl+Enter to send)') });
     (draft as HTMLElement & { value: string }).value = state.draft;
     draft.addEventListener('input', () => {
       state.draft = valueOf(draft);
@@ -142,7 +144,7 @@ function updateControls(): void {
   setDisabled(document.getElementById('stop'), !rt.gen);
   setDisabled(document.getElementById('clear'), !!rt.gen);
   const note = document.getElementById('send-blocker');
-  if (note) note.textContent = blocker && !rt.gen ? blocker : rt.gen ? 'Generating…' : '';
+  if (note) note.textContent = blocker && !rt.gen ? blocker : rt.gen ? l10n.t('Generating…') : '';
   const banners = document.getElementById('banners');
   const b = banner();
   banners?.replaceChildren(...(b ? [b] : []));
@@ -223,7 +225,7 @@ function handle(msg: HostToPlayground): void {
     }
     case 'prefill':
       if (rt.gen?.genId !== msg.genId) return;
-      rt.gen.prefill[msg.side] = `reading the prompt: ${msg.done.toLocaleString('en-US')} / ${msg.total.toLocaleString('en-US')} tokens`;
+      rt.gen.prefill[msg.side] = l10n.t('reading the prompt: {0} / {1} tokens', msg.done.toLocaleString('en-US'), msg.total.toLocaleString('en-US'));
       showPrefill(rt.gen.index, msg.side, rt.gen.prefill[msg.side]!);
       return;
     case 'token': {
@@ -285,7 +287,7 @@ function handle(msg: HostToPlayground): void {
       return;
     default: {
       const never: never = msg;
-      throw new Error(`unhandled host message ${JSON.stringify(never)}`);
+      throw new Error(l10n.t('unhandled host message {0}', String(JSON.stringify(never))));
     }
   }
 }

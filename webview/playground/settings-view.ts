@@ -14,23 +14,24 @@ import {
 import { draw } from './actions';
 import { el, tk, valueOf } from './dom';
 import { state, update } from './state';
+import * as l10n from '@vscode/l10n';
 
 const HELP: Record<SamplingField, string> = {
-  temperature: '0 = always the most likely token; higher = more varied',
-  top_k: 'keep the k most likely tokens (0 = off)',
-  top_p: 'keep the most likely tokens up to this probability (1 = off)',
-  min_p: 'drop tokens less likely than this × the top one (0 = off)',
-  repetition_penalty: 'penalise tokens already in the text (1 = off)',
-  no_repeat_ngram_size: 'never repeat an n-gram of this length (0 = off)',
-  seed: 'same seed + settings + prompt = same answer',
-  max_new_tokens: 'the answer stops after this many tokens',
+  get temperature() { return l10n.t('0 = always the most likely token; higher = more varied'); },
+  get top_k() { return l10n.t('keep the k most likely tokens (0 = off)'); },
+  get top_p() { return l10n.t('keep the most likely tokens up to this probability (1 = off)'); },
+  get min_p() { return l10n.t('drop tokens less likely than this × the top one (0 = off)'); },
+  get repetition_penalty() { return l10n.t('penalise tokens already in the text (1 = off)'); },
+  get no_repeat_ngram_size() { return l10n.t('never repeat an n-gram of this length (0 = off)'); },
+  get seed() { return l10n.t('same seed + settings + prompt = same answer'); },
+  get max_new_tokens() { return l10n.t('the answer stops after this many tokens'); },
 };
 
 function presetPicker(): HTMLElement {
   const current = presetOf(state.sampling);
-  const box = tk('vscode-dropdown', { id: 'preset', title: 'Sampling preset' });
+  const box = tk('vscode-dropdown', { id: 'preset', title: l10n.t('Sampling preset') });
   for (const p of SAMPLING_PRESETS) box.append(tk('vscode-option', { value: p.id, textContent: p.label, selected: current?.id === p.id, title: p.description }));
-  box.append(tk('vscode-option', { value: 'custom', textContent: 'Custom', selected: !current, disabled: true }));
+  box.append(tk('vscode-option', { value: 'custom', textContent: l10n.t('Custom'), selected: !current, disabled: true }));
   box.addEventListener('change', () => {
     const p = SAMPLING_PRESETS.find((x) => x.id === valueOf(box));
     if (!p || presetOf(state.sampling)?.id === p.id) return;
@@ -38,7 +39,7 @@ function presetPicker(): HTMLElement {
     renderSettings();
     draw.controls();
   });
-  return el('div', { className: 'field' }, el('label', { className: 'label' }, 'Preset'), box, el('div', { className: 'help', id: 'preset-help' }, current?.description ?? 'your own settings'));
+  return el('div', { className: 'field' }, el('label', { className: 'label' }, 'Preset'), box, el('div', { className: 'help', id: 'preset-help' }, current?.description ?? l10n.t('your own settings')));
 }
 
 function numberField(f: SamplingField): HTMLElement {
@@ -51,7 +52,7 @@ function numberField(f: SamplingField): HTMLElement {
     update({ sampling: { ...state.sampling, [f]: v } });
     const preset = presetOf(state.sampling);
     const help = document.getElementById('preset-help');
-    if (help) help.textContent = preset?.description ?? 'your own settings';
+    if (help) help.textContent = preset?.description ?? l10n.t('your own settings');
     const box = document.getElementById('preset') as (HTMLElement & { value: string }) | null;
     if (box) box.value = preset?.id ?? 'custom';
     draw.controls();
@@ -60,10 +61,10 @@ function numberField(f: SamplingField): HTMLElement {
 }
 
 function stopField(): HTMLElement {
-  const area = tk('vscode-text-area', { id: 'sampling-stop', rows: 2, resize: 'vertical', placeholder: 'one per line; \\n = newline' });
+  const area = tk('vscode-text-area', { id: 'sampling-stop', rows: 2, resize: 'vertical', placeholder: l10n.t('one per line; \\n = newline') });
   (area as HTMLElement & { value: string }).value = formatStopStrings(state.sampling.stop);
   area.addEventListener('input', () => update({ sampling: { ...state.sampling, stop: parseStopStrings(valueOf(area)) } }));
-  return el('div', { className: 'field wide' }, el('label', { className: 'label' }, 'Stop strings'), area, el('div', { className: 'help' }, 'the answer ends before the first of these'));
+  return el('div', { className: 'field wide' }, el('label', { className: 'label' }, l10n.t('Stop strings')), area, el('div', { className: 'help' }, l10n.t('the answer ends before the first of these')));
 }
 
 export function renderSettings(): void {
@@ -71,7 +72,7 @@ export function renderSettings(): void {
   if (!box) return;
   box.hidden = !state.showSettings;
   box.replaceChildren(
-    el('h2', {}, 'Sampling'),
+    el('h2', {}, l10n.t('Sampling')),
     presetPicker(),
     el('div', { className: 'fields' }, ...(Object.keys(SAMPLING_FIELDS) as SamplingField[]).map(numberField)),
     stopField(),

@@ -9,13 +9,14 @@ import type { ModelChoice, PlaygroundQuant, SideStatus } from '../protocol';
 import { baseVsTuned, copyCommand, loadSide, unloadSide } from './actions';
 import { button, el, setDisabled, tk, valueOf, type ValueElement } from './dom';
 import { activeSides, model, rt, send, state, V } from './state';
+import * as l10n from '@vscode/l10n';
 
 const SIDE_NAMES = ['A', 'B'];
 
 function modelPicker(side: SideIndex): HTMLElement {
   const pick = state.picks[side];
-  const box = tk('vscode-dropdown', { id: `model-${side}`, className: 'model-picker', title: 'Model to load on this side' });
-  box.append(tk('vscode-option', { value: '', textContent: rt.models.length ? 'Pick a model…' : 'No model found', selected: pick.modelId === '' }));
+  const box = tk('vscode-dropdown', { id: `model-${side}`, className: 'model-picker', title: l10n.t('Model to load on this side') });
+  box.append(tk('vscode-option', { value: '', textContent: rt.models.length ? l10n.t('Pick a model…') : l10n.t('No model found'), selected: pick.modelId === '' }));
   let group = '';
   for (const m of rt.models) {
     if (m.group !== group) {
@@ -35,7 +36,7 @@ function modelPicker(side: SideIndex): HTMLElement {
 
 function quantPicker(side: SideIndex): HTMLElement {
   const pick = state.picks[side];
-  const box = tk('vscode-dropdown', { id: `quant-${side}`, className: 'quant-picker', title: 'Weight format after loading' });
+  const box = tk('vscode-dropdown', { id: `quant-${side}`, className: 'quant-picker', title: l10n.t('Weight format after loading') });
   for (const q of QUANT_CHOICES) box.append(tk('vscode-option', { value: q.id, textContent: q.label, selected: q.id === pick.quant, title: q.description }));
   box.addEventListener('change', () => {
     const q = valueOf(box) as PlaygroundQuant;
@@ -50,10 +51,10 @@ export function loadedFacts(s: SideStatus): [string, string][] {
   const l = s.loaded;
   if (!l) return [];
   return [
-    ['load time', formatMs(l.loadMs)],
-    ['resident memory', formatBytes(l.residentBytes)],
+    [l10n.t('load time'), formatMs(l.loadMs)],
+    [l10n.t('resident memory'), formatBytes(l.residentBytes)],
     ['weights', formatBytes(l.weightBytes)],
-    ['KV cache', formatBytes(l.kvCacheBytes)],
+    [l10n.t('KV cache'), formatBytes(l.kvCacheBytes)],
     ['context', `${formatCount(l.contextLength)} tokens`],
     ['format', l.quant],
     ['kernel', l.kernel],
@@ -65,16 +66,16 @@ function statusView(side: SideIndex, s: SideStatus, m: ModelChoice | undefined):
   if (s.memoryWarning) {
     box.append(
       el('div', { className: 'warning', id: `memory-warning-${side}` }, s.memoryWarning),
-      button(`load-anyway-${side}`, 'Load Anyway', () => loadSide(side, state.picks[side].modelId, state.picks[side].quant, true), true),
+      button(`load-anyway-${side}`, l10n.t('Load Anyway'), () => loadSide(side, state.picks[side].modelId, state.picks[side].quant, true), true),
     );
     return box;
   }
   switch (s.phase) {
     case 'empty':
-      box.append(el('span', { className: 'muted' }, state.picks[side].modelId ? 'Not loaded.' : 'Pick a model: its inference process starts when you do.'));
+      box.append(el('span', { className: 'muted' }, state.picks[side].modelId ? l10n.t('Not loaded.') : l10n.t('Pick a model: its inference process starts when you do.')));
       break;
     case 'loading':
-      box.append(tk('vscode-progress-ring', { className: 'ring' }), el('span', {}, `Loading ${m?.label ?? 'the model'} (${s.quant ?? 'f32'})…`));
+      box.append(tk('vscode-progress-ring', { className: 'ring' }), el('span', {}, l10n.t('Loading {0} ({1})…', m?.label ?? l10n.t('the model'), s.quant ?? 'f32')));
       break;
     case 'ready':
       box.append(...loadedFacts(s).map(([k, v]) => el('span', { className: 'fact' }, el('span', { className: 'key' }, k), ' ', el('span', { className: 'value', dataset: { fact: k } }, v))));
@@ -92,7 +93,7 @@ function sideCard(side: SideIndex): HTMLElement {
   const m = model(pick.modelId);
   const busy = !!rt.gen;
   const card = el('section', { className: 'side', id: `side-${side}` });
-  const unload = button(`unload-${side}`, 'Unload', () => unloadSide(side), true, 'Stop this side\'s inference process');
+  const unload = button(`unload-${side}`, l10n.t('Unload'), () => unloadSide(side), true, l10n.t('Stop this side\'s inference process'));
   setDisabled(unload, s.phase === 'empty' || busy);
   card.append(
     ...[el('div', { className: 'side-head' }, el('span', { className: 'side-name' }, SIDE_NAMES[side]), modelPicker(side), quantPicker(side), unload),
@@ -101,16 +102,16 @@ function sideCard(side: SideIndex): HTMLElement {
     statusView(side, s, m)].filter((x): x is HTMLDivElement | HTMLElement => x !== undefined),
   );
   const actions = el('div', { className: 'side-actions' });
-  if (side === 0 && m?.baseId && m.baseId !== pick.modelId) actions.append(button('base-vs-tuned', 'Base vs Tuned', baseVsTuned, true, 'Base model on A, this one on B, same prompt and seed'));
+  if (side === 0 && m?.baseId && m.baseId !== pick.modelId) actions.append(button('base-vs-tuned', l10n.t('Base vs Tuned'), baseVsTuned, true, l10n.t('Base model on A, this one on B, same prompt and seed')));
   const ready = s.phase === 'ready';
-  const copy = button(`copy-command-${side}`, 'Copy as Command', () => copyCommand(side as SideIndex), true, 'The tuner-generate command line for this prompt');
+  const copy = button(`copy-command-${side}`, l10n.t('Copy as Command'), () => copyCommand(side as SideIndex), true, l10n.t('The tuner-generate command line for this prompt'));
   setDisabled(copy, !ready);
-  const ggufType = tk('vscode-dropdown', { id: `gguf-type-${side}`, className: 'gguf-type', title: 'GGUF weight type' });
+  const ggufType = tk('vscode-dropdown', { id: `gguf-type-${side}`, className: 'gguf-type', title: l10n.t('GGUF weight type') });
   for (const t of ['f16', 'q8_0', 'q4_0']) ggufType.append(tk('vscode-option', { value: t, textContent: t, selected: t === 'q4_0' }));
   const exportOf = (kind: 'merge' | 'gguf' | 'ollama') => () => send({ v: V, type: 'export', side, kind, ggufType: (valueOf(ggufType) || 'q4_0') as 'f16' | 'q8_0' | 'q4_0' });
-  const merge = button(`merge-${side}`, 'Merge', exportOf('merge'), true, 'Merge the adapter into its base: a Hugging Face folder under the run');
-  const gguf = button(`gguf-${side}`, 'Export GGUF', exportOf('gguf'), true, 'One GGUF file for llama.cpp, under the run (or exports/)');
-  const ollama = button(`ollama-${side}`, 'Export for Ollama', exportOf('ollama'), true, 'GGUF + Modelfile in one folder');
+  const merge = button(`merge-${side}`, 'Merge', exportOf('merge'), true, l10n.t('Merge the adapter into its base: a Hugging Face folder under the run'));
+  const gguf = button(`gguf-${side}`, l10n.t('Export GGUF'), exportOf('gguf'), true, l10n.t('One GGUF file for llama.cpp, under the run (or exports/)'));
+  const ollama = button(`ollama-${side}`, l10n.t('Export for Ollama'), exportOf('ollama'), true, l10n.t('GGUF + Modelfile in one folder'));
   const picked = !!m && rt.trusted;
   setDisabled(merge, !picked || !m?.adapter);
   setDisabled(gguf, !picked);

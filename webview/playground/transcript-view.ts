@@ -9,17 +9,18 @@ import type { GenerationStats } from '../protocol';
 import { resend } from './actions';
 import { button, el, tk, valueOf } from './dom';
 import { activeSides, errorKey, model, rt, save, state } from './state';
+import * as l10n from '@vscode/l10n';
 
 const SIDE_NAMES = ['A', 'B'];
-const REASONS: Record<GenerationStats['reason'], string> = { eos: 'end of text', stop: 'stop string', length: 'max new tokens', cancelled: 'stopped' };
+const REASONS: Record<GenerationStats['reason'], string> = { get eos() { return l10n.t('end of text'); }, get stop() { return l10n.t('stop string'); }, get length() { return l10n.t('max new tokens'); }, cancelled: 'stopped' };
 
 export function statsText(s: GenerationStats): string {
   const parts = [
-    `first token ${formatMs(s.timeToFirstTokenMs)}`,
+    l10n.t('first token {0}', formatMs(s.timeToFirstTokenMs)),
     formatRate(s.tokensPerS),
     `${formatCount(s.generatedTokens)} token${s.generatedTokens === 1 ? '' : 's'}`,
     `prompt ${formatCount(s.promptTokens)}${s.cachedTokens > 0 ? ` (${formatCount(s.cachedTokens)} cached)` : ''}`,
-    `ended: ${REASONS[s.reason]}${s.reason === 'stop' && s.stop ? ` ${JSON.stringify(s.stop)}` : ''}${s.reason === 'cancelled' && s.cancelMs !== undefined ? ` (${formatMs(s.cancelMs)} after Stop)` : ''}`,
+    `ended: ${REASONS[s.reason]}${s.reason === 'stop' && s.stop ? ` ${JSON.stringify(s.stop)}` : ''}${s.reason === 'cancelled' && s.cancelMs !== undefined ? l10n.t(' ({0} after Stop)', formatMs(s.cancelMs)) : ''}`,
   ];
   return parts.join(' · ');
 }
@@ -61,33 +62,33 @@ function userTurn(index: number, text: string): HTMLElement {
     return el(
       'div',
       { className: 'user-turn editing' },
-      el('div', { className: 'who' }, 'You (editing)'),
+      el('div', { className: 'who' }, l10n.t('You (editing)')),
       area,
-      el('div', { className: 'row' }, button(`resend-${index}`, 'Resend', () => resend(index, valueOf(area))), button(`cancel-edit-${index}`, 'Cancel', () => {
+      el('div', { className: 'row' }, button(`resend-${index}`, l10n.t('Resend'), () => resend(index, valueOf(area))), button(`cancel-edit-${index}`, l10n.t('Cancel'), () => {
         rt.editing = undefined;
         renderTranscript();
       }, true)),
     );
   }
-  const edit = button(`edit-${index}`, 'Edit', () => {
+  const edit = button(`edit-${index}`, l10n.t('Edit'), () => {
     rt.editing = { index, text };
     renderTranscript();
-  }, true, 'Edit this turn and send it again (the turns after it are dropped)');
+  }, true, l10n.t('Edit this turn and send it again (the turns after it are dropped)'));
   if (rt.gen) edit.setAttribute('disabled', '');
-  return el('div', { className: 'user-turn' }, el('div', { className: 'who' }, 'You'), el('div', { className: 'user-text' }, text), edit);
+  return el('div', { className: 'user-turn' }, el('div', { className: 'who' }, l10n.t('You')), el('div', { className: 'user-text' }, text), edit);
 }
 
 function chatView(): HTMLElement[] {
   const sides = activeSides();
-  const system = tk('vscode-text-area', { id: 'system', className: 'system', rows: 2, resize: 'vertical', placeholder: 'System prompt (optional): how the assistant should behave' });
+  const system = tk('vscode-text-area', { id: 'system', className: 'system', rows: 2, resize: 'vertical', placeholder: l10n.t('System prompt (optional): how the assistant should behave') });
   (system as HTMLElement & { value: string }).value = state.system;
   system.addEventListener('input', () => {
     state.system = valueOf(system);
     save();
   });
-  const out: HTMLElement[] = [el('div', { className: 'system-box' }, el('label', { className: 'label' }, 'System'), system)];
+  const out: HTMLElement[] = [el('div', { className: 'system-box' }, el('label', { className: 'label' }, l10n.t('System')), system)];
   if (state.exchanges.length === 0) {
-    out.push(el('div', { className: 'placeholder', id: 'chat-empty' }, 'Type a message below and press Send (Ctrl+Enter). With side by side on, both models answer the same prompt with the same seed.'));
+    out.push(el('div', { className: 'placeholder', id: 'chat-empty' }, l10n.t('Type a message below and press Send (Ctrl+Enter). With side by side on, both models answer the same prompt with the same seed.')));
   }
   state.exchanges.forEach((ex, i) => {
     out.push(
@@ -104,7 +105,7 @@ function chatView(): HTMLElement[] {
 
 function textView(): HTMLElement[] {
   const sides = activeSides();
-  const text = tk('vscode-text-area', { id: 'text', className: 'text-prompt', rows: 6, resize: 'vertical', placeholder: 'Text for the model to continue (raw completion: no chat template)' });
+  const text = tk('vscode-text-area', { id: 'text', className: 'text-prompt', rows: 6, resize: 'vertical', placeholder: l10n.t('Text for the model to continue (raw completion: no chat template)') });
   (text as HTMLElement & { value: string }).value = state.text;
   text.addEventListener('input', () => {
     state.text = valueOf(text);
@@ -120,7 +121,7 @@ function textView(): HTMLElement[] {
       return box;
     }),
   );
-  return [el('div', { className: 'system-box' }, el('label', { className: 'label' }, 'Prompt'), text), cols];
+  return [el('div', { className: 'system-box' }, el('label', { className: 'label' }, l10n.t('Prompt')), text), cols];
 }
 
 export function renderTranscript(): void {
