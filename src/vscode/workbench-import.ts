@@ -8,15 +8,20 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { FORMATS, isFormatId, type FormatId } from '../core/dataset/formats';
 import { formatBytes, formatCount } from '../core/units';
+import { l10nBundle } from '../core/l10n-bundle';
 import { showImportPreview, type ImportPreview } from './workbench-import-preview';
 import { log } from './output';
 import type * as Import from '../core/workbench/import/index';
 
-/* eslint-disable @typescript-eslint/no-require-imports */
+let loaded: typeof Import | undefined;
+/** The import bundle; its own copy of @vscode/l10n gets the display language's messages. */
 function importer(): typeof Import {
-  return require('../core/workbench/import/index') as typeof Import;
+  if (!loaded) {
+    loaded = require('../core/workbench/import/index') as typeof Import; // eslint-disable-line @typescript-eslint/no-require-imports
+    loaded.useL10nBundle(l10nBundle());
+  }
+  return loaded;
 }
-/* eslint-enable @typescript-eslint/no-require-imports */
 
 /** Command arguments (for keybindings and tests); each one given skips its question. */
 export interface ImportDatasetOptions {

@@ -5,6 +5,7 @@ import * as path from 'node:path';
 import { RecordBatchReader } from 'apache-arrow';
 import type { SourceRecord } from '../records';
 import { ImportError, throwIfAborted, toPlainJson, type ReadOptions } from './source';
+import * as l10n from '@vscode/l10n';
 
 export async function* readArrow(file: string, options: ReadOptions, firstRow = 1): AsyncGenerator<SourceRecord, void, undefined> {
   const name = path.basename(file);
@@ -18,7 +19,7 @@ export async function* readArrow(file: string, options: ReadOptions, firstRow = 
       reader = await RecordBatchReader.from(handle);
       await reader.open();
     } catch (e) {
-      throw new ImportError(`${name}: not an Arrow IPC file or stream (${(e as Error).message})`);
+      throw new ImportError(l10n.t('{0}: not an Arrow IPC file or stream ({1})', name, (e as Error).message));
     }
     const batches = reader[Symbol.asyncIterator]();
     for (;;) {
@@ -27,7 +28,7 @@ export async function* readArrow(file: string, options: ReadOptions, firstRow = 
       try {
         next = await batches.next();
       } catch (e) {
-        throw new ImportError(`${name} record batch ${batchNumber + 1} (after row ${row}): cannot be read (${(e as Error).message}); the file is damaged or cut short`);
+        throw new ImportError(l10n.t('{0} record batch {1} (after row {2}): cannot be read ({3}); the file is damaged or cut short', name, batchNumber + 1, row, (e as Error).message));
       }
       if (next.done) break;
       batchNumber++;

@@ -7,6 +7,7 @@ import * as path from 'node:path';
 import Papa from 'papaparse';
 import type { SourceRecord } from '../records';
 import { throwIfAborted, type ReadOptions } from './source';
+import * as l10n from '@vscode/l10n';
 
 export interface CsvOptions {
   /** Field separator; by default tab for .tsv/.tab files and guessed otherwise. */
@@ -15,10 +16,10 @@ export interface CsvOptions {
 
 function describeError(e: Papa.ParseError): string {
   switch (e.code) {
-    case 'TooFewFields': return `${e.message}: a field is missing (check the separators of this row)`;
-    case 'TooManyFields': return `${e.message}: a value holds the separator without quotes around it (quote the value)`;
-    case 'MissingQuotes': return `${e.message}: a quoted value is never closed (add the closing " or double the " inside the value)`;
-    case 'InvalidQuotes': return `${e.message}: a quote inside a quoted value is not doubled (write "" for a literal quote)`;
+    case 'TooFewFields': return l10n.t('{0}: a field is missing (check the separators of this row)', e.message);
+    case 'TooManyFields': return l10n.t('{0}: a value holds the separator without quotes around it (quote the value)', e.message);
+    case 'MissingQuotes': return l10n.t('{0}: a quoted value is never closed (add the closing " or double the " inside the value)', e.message);
+    case 'InvalidQuotes': return l10n.t('{0}: a quote inside a quoted value is not doubled (write "" for a literal quote)', e.message);
     default: return e.message;
   }
 }

@@ -9,6 +9,7 @@ import * as path from 'node:path';
 import { compile, type FormatCallback } from 'html-to-text';
 import type { SourceRecord } from '../records';
 import { ImportError, throwIfAborted, type ReadOptions } from './source';
+import * as l10n from '@vscode/l10n';
 
 export type DocumentUnit = 'file' | 'section';
 
@@ -84,8 +85,8 @@ async function documentText(file: string): Promise<string | string[]> {
       return text;
     } catch (e) {
       const err = e as Error;
-      if (err.name === 'PasswordException') throw new ImportError(`${name}: the PDF is protected by a password; Tuner cannot read it. Save an unprotected copy (e.g. qpdf --decrypt --password=… in.pdf out.pdf) and import that`);
-      throw new ImportError(`${name}: not a readable PDF (${err.message})`);
+      if (err.name === 'PasswordException') throw new ImportError(l10n.t('{0}: the PDF is protected by a password; Tuner cannot read it. Save an unprotected copy (e.g. qpdf --decrypt --password=… in.pdf out.pdf) and import that', name));
+      throw new ImportError(l10n.t('{0}: not a readable PDF ({1})', name, err.message));
     }
   }
   if (ext === '.docx') {
@@ -93,7 +94,7 @@ async function documentText(file: string): Promise<string | string[]> {
     try {
       return htmlToText((await mammoth.convertToHtml({ path: file })).value);
     } catch (e) {
-      throw new ImportError(`${name}: not a readable Word document (${(e as Error).message}); only .docx (Word 2007 and later) is read: save .doc files as .docx`);
+      throw new ImportError(l10n.t('{0}: not a readable Word document ({1}); only .docx (Word 2007 and later) is read: save .doc files as .docx', name, (e as Error).message));
     }
   }
   const text = (await readFile(file, 'utf8')).replace(/^\uFEFF/, '');
@@ -104,7 +105,7 @@ async function documentText(file: string): Promise<string | string[]> {
 export async function* readDocuments(source: string, unit: DocumentUnit, options: ReadOptions): AsyncGenerator<SourceRecord, void, undefined> {
   const folder = statSync(source).isDirectory();
   const files = folder ? documentFiles(source) : [source];
-  if (files.length === 0) throw new ImportError(`${path.basename(source)}: no documents (${DOCUMENT_EXTENSIONS.join(', ')}) in this folder`);
+  if (files.length === 0) throw new ImportError(l10n.t('{0}: no documents ({1}) in this folder', path.basename(source), DOCUMENT_EXTENSIONS.join(', ')));
   const base = folder ? source : path.dirname(source);
   for (const [i, file] of files.entries()) {
     throwIfAborted(options.signal);
@@ -115,7 +116,7 @@ export async function* readDocuments(source: string, unit: DocumentUnit, options
     const unitName = isPdf ? 'page' : 'section';
     pieces.forEach((piece, n) => {
       const row = n + 1;
-      if (piece.trim() === '') options.onSkip({ file: rel, row, reason: `${rel} ${unit === 'file' ? 'document' : `${unitName} ${row}`}: no text${isPdf ? ' (a scanned PDF has no text layer: run OCR on it first)' : ''}`, value: piece });
+      if (piece.trim() === '') options.onSkip({ file: rel, row, reason: `${rel} ${unit === 'file' ? 'document' : `${unitName} ${row}`}: no text${isPdf ? l10n.t(' (a scanned PDF has no text layer: run OCR on it first)') : ''}`, value: piece });
     });
     for (const [n, piece] of pieces.entries()) {
       if (piece.trim() !== '') yield { file: rel, row: n + 1, value: { text: piece.trim(), source: rel } };

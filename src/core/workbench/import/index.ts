@@ -8,3 +8,5 @@ export { parquetInfo } from './parquet';
 export { defaultOutputPath, describeSummary, previewLines, proposePlan, readerFor, runImport, sampleSource, sourceKindOf, type ImportSource, type ImportSummary, type SourceKind, type SourceSample } from './pipeline';
 export { ImportError } from './source';
 export type { DocumentUnit } from './documents';
+// This bundle has its own copy of @vscode/l10n: the extension hands it the display language's bundle on load.
+export { useL10nBundle } from '../../l10n-bundle';

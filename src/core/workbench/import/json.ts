@@ -8,6 +8,7 @@ import * as path from 'node:path';
 import * as readline from 'node:readline';
 import type { SourceRecord } from '../records';
 import { ImportError, throwIfAborted, type ReadOptions } from './source';
+import * as l10n from '@vscode/l10n';
 
 /** A path of object keys from the root to an array; [] is a top-level array. */
 export type JsonArrayPath = readonly string[];
@@ -157,12 +158,12 @@ class JsonStructureScanner {
   }
 
   finish(): void {
-    if (this.inString || this.stack.length > 0) throw new SyntaxError('the file ends before the JSON does (a closing bracket or quote is missing)');
+    if (this.inString || this.stack.length > 0) throw new SyntaxError(l10n.t('the file ends before the JSON does (a closing bracket or quote is missing)'));
   }
 }
 
 function jsonFailure(name: string, scanner: JsonStructureScanner, e: unknown): ImportError {
-  return new ImportError(`${name} line ${scanner.line}: not valid JSON: ${(e as Error).message}`);
+  return new ImportError(l10n.t('{0} line {1}: not valid JSON: {2}', name, scanner.line, (e as Error).message));
 }
 
 /** Every array reachable from the root through object keys, with its element counts, in file order. */
@@ -189,7 +190,7 @@ export async function* readJsonArray(file: string, arrayPath: JsonArrayPath, opt
     const row = index + 1;
     const value = JSON.parse(bytes.toString('utf8')) as unknown;
     if (value !== null && typeof value === 'object' && !Array.isArray(value)) ready.push({ file: name, row, value: value as Record<string, unknown> });
-    else options.onSkip({ file: name, row, reason: `${name} record ${row} of ${formatJsonPath(arrayPath)}: ${Array.isArray(value) ? 'an array' : value === null ? 'null' : `a ${typeof value}`}, not an object with fields`, value });
+    else options.onSkip({ file: name, row, reason: `${name} record ${row} of ${formatJsonPath(arrayPath)}: ${Array.isArray(value) ? l10n.t('an array') : value === null ? 'null' : `a ${typeof value}`}, not an object with fields`, value });
   });
   for await (const chunk of createReadStream(file, { highWaterMark: 1 << 20 })) {
     throwIfAborted(options.signal);
@@ -198,7 +199,7 @@ export async function* readJsonArray(file: string, arrayPath: JsonArrayPath, opt
     options.onProgress?.(scanner.offset / size);
   }
   try { scanner.finish(); } catch (e) { throw jsonFailure(name, scanner, e); }
-  if (!found) throw new ImportError(`${name}: no array at ${formatJsonPath(arrayPath)}; pick one of the arrays the file has (Tuner: Import Dataset… lists them)`);
+  if (!found) throw new ImportError(l10n.t('{0}: no array at {1}; pick one of the arrays the file has (Tuner: Import Dataset… lists them)', name, formatJsonPath(arrayPath)));
 }
 
 /** JSON Lines: one record per line; a line that is not a JSON object is set aside with its line number. */
@@ -218,11 +219,11 @@ export async function* readJsonl(file: string, options: ReadOptions): AsyncGener
       try {
         value = JSON.parse(text);
       } catch (e) {
-        options.onSkip({ file: name, row, reason: `${name} line ${row}: not valid JSON (${(e as Error).message}); fix the line and import again`, value: text });
+        options.onSkip({ file: name, row, reason: l10n.t('{0} line {1}: not valid JSON ({2}); fix the line and import again', name, row, (e as Error).message), value: text });
         continue;
       }
       if (value !== null && typeof value === 'object' && !Array.isArray(value)) yield { file: name, row, value: value as Record<string, unknown> };
-      else options.onSkip({ file: name, row, reason: `${name} line ${row}: not a JSON object`, value });
+      else options.onSkip({ file: name, row, reason: l10n.t('{0} line {1}: not a JSON object', name, row), value });
       if (row % 1024 === 0) options.onProgress?.(stream.bytesRead / size);
     }
   } finally {

@@ -4,6 +4,7 @@
 // from separate system/user/assistant columns (through the neutral conversation) and a column
 // already holding turns in the other chat layout is converted the same way.
 import { COMMON_EXTRA_FIELDS, FORMAT_SPECS, detectRecordFormat, fromConversation, toConversation, type Conversation, type FormatId, type Turn } from '../../dataset/formats';
+import * as l10n from '@vscode/l10n';
 
 /** Target field (or "system"/"user"/"assistant" for chat formats) -> source column. */
 export type FieldMapping = Record<string, string | undefined>;
@@ -126,10 +127,10 @@ export function mapRecord(source: Record<string, unknown>, plan: MappingPlan): M
       if (col === undefined) continue;
       const text = asText(source[col]);
       if (text === undefined && role === 'system' && (source[col] === null || source[col] === undefined)) continue;
-      if (text === undefined) return { reason: `column "${col}" (${role}) is ${describe(source[col])}, not text` };
+      if (text === undefined) return { reason: l10n.t('column "{0}" ({1}) is {2}, not text', col, role, describe(source[col])) };
       if (role !== 'system' || text !== '') turns.push({ role, content: text });
     }
-    if (!turns.some((t) => t.role === 'user') || !turns.some((t) => t.role === 'assistant')) return { reason: `map a column holding the turns (${spec.turnsField}) or both a user and an assistant column` };
+    if (!turns.some((t) => t.role === 'user') || !turns.some((t) => t.role === 'assistant')) return { reason: l10n.t('map a column holding the turns ({0}) or both a user and an assistant column', spec.turnsField) };
     record = fromConversation({ turns }, plan.format);
   } else {
     record = {};
@@ -142,29 +143,29 @@ export function mapRecord(source: Record<string, unknown>, plan: MappingPlan): M
         const text = asText(v);
         if (text === undefined) {
           if ((v === null || v === undefined) && !field.required) continue;
-          return { reason: `column "${col}" (${slot.name}) is ${describe(v)}, not text` };
+          return { reason: l10n.t('column "{0}" ({1}) is {2}, not text', col, slot.name, describe(v)) };
         }
         record[slot.name] = text;
       } else if (field.kind === 'turns') {
         const turns = turnsOf(v);
-        if (!turns) return { reason: `column "${col}" (${slot.name}) does not hold a list of turns with a role and a text each` };
+        if (!turns) return { reason: l10n.t('column "{0}" ({1}) does not hold a list of turns with a role and a text each', col, slot.name) };
         const conv: Conversation = { turns };
         const converted = fromConversation(conv, plan.format);
-        if (!converted) return { reason: `the turns of column "${col}" do not fit ${plan.format}` };
+        if (!converted) return { reason: l10n.t('the turns of column "{0}" do not fit {1}', col, plan.format) };
         Object.assign(record, converted);
       } else {
         record[slot.name] = typeof v === 'string' ? v : turnsOf(v)?.map((t) => ({ role: t.role, content: t.content })) ?? asText(v);
-        if (record[slot.name] === undefined) return { reason: `column "${col}" (${slot.name}) is ${describe(v)}, neither text nor turns` };
+        if (record[slot.name] === undefined) return { reason: l10n.t('column "{0}" ({1}) is {2}, neither text nor turns', col, slot.name, describe(v)) };
       }
     }
   }
-  if (!record) return { reason: `the record does not fit ${plan.format}` };
+  if (!record) return { reason: l10n.t('the record does not fit {0}', plan.format) };
   for (const f of spec.fields) {
     if (!f.required) continue;
-    if (record[f.name] === undefined) return { reason: `no column is mapped to ${f.name}, or it is missing` };
-    if (record[f.name] === '' && !f.emptyAllowed) return { reason: `${f.name} (column "${column(f.name)}") is empty` };
+    if (record[f.name] === undefined) return { reason: l10n.t('no column is mapped to {0}, or it is missing', f.name) };
+    if (record[f.name] === '' && !f.emptyAllowed) return { reason: l10n.t('{0} (column "{1}") is empty', f.name, String(column(f.name))) };
   }
-  if (!toConversation(record, plan.format)) return { reason: `the record does not fit ${plan.format}` };
+  if (!toConversation(record, plan.format)) return { reason: l10n.t('the record does not fit {0}', plan.format) };
   // Bookkeeping columns (id, source, metadata) travel along unchanged.
   const mapped = new Set(Object.values(plan.fields));
   for (const [k, v] of Object.entries(source)) {

@@ -8,6 +8,7 @@ import { parquetMetadataAsync, parquetReadObjects, parquetSchema, type AsyncBuff
 import { compressors } from 'hyparquet-compressors';
 import type { SourceRecord } from '../records';
 import { ImportError, throwIfAborted, toPlainJson, type ReadOptions } from './source';
+import * as l10n from '@vscode/l10n';
 
 /** An AsyncBuffer over an open file: each slice is one positioned read. */
 export function fileRangeBuffer(handle: FileHandle, byteLength: number): AsyncBuffer {
@@ -43,7 +44,7 @@ async function openParquet(file: string): Promise<{ handle: FileHandle; buffer: 
     return { handle, buffer, metadata: await parquetMetadataAsync(buffer) };
   } catch (e) {
     await handle.close();
-    throw new ImportError(`${path.basename(file)}: not a readable Parquet file (${(e as Error).message}); a file cut short (an interrupted download or copy) loses its footer: download or copy it again`);
+    throw new ImportError(l10n.t('{0}: not a readable Parquet file ({1}); a file cut short (an interrupted download or copy) loses its footer: download or copy it again', path.basename(file), (e as Error).message));
   }
 }
 
@@ -71,7 +72,7 @@ export async function* readParquet(file: string, options: ReadOptions): AsyncGen
       try {
         rows = await parquetReadObjects({ file: buffer, metadata, rowStart, rowEnd, compressors });
       } catch (e) {
-        throw new ImportError(`${name} row group ${g + 1} (rows ${rowStart + 1}-${rowEnd}): cannot be read (${(e as Error).message}); the file is damaged or cut short: download or copy it again`);
+        throw new ImportError(l10n.t('{0} row group {1} (rows {2}-{3}): cannot be read ({4}); the file is damaged or cut short: download or copy it again', name, g + 1, rowStart + 1, rowEnd, (e as Error).message));
       }
       for (let i = 0; i < rows.length; i++) {
         const value: Record<string, unknown> = {};

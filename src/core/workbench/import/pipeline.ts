@@ -14,6 +14,7 @@ import { readJsonArray, readJsonl, type JsonArrayPath } from './json';
 import { guessFormat, guessMapping, mapRecord, type MappingPlan } from './mapping';
 import { readParquet } from './parquet';
 import { ImportError, type ReadOptions, type RecordReader } from './source';
+import * as l10n from '@vscode/l10n';
 
 export type SourceKind = 'csv' | 'json' | 'jsonl' | 'parquet' | 'arrow' | 'documents' | 'hf-cache';
 
@@ -51,7 +52,7 @@ export function readerFor(source: ImportSource): RecordReader {
     case 'documents': return (o) => readDocuments(source.path, source.unit ?? 'file', o);
     case 'hf-cache': {
       const entry = source.hfEntry;
-      if (!entry) throw new ImportError('no Hugging Face cache entry chosen');
+      if (!entry) throw new ImportError(l10n.t('no Hugging Face cache entry chosen'));
       return (o) => readShards(entry, o);
     }
   }
@@ -94,7 +95,7 @@ export function proposePlan(sample: SourceSample, format?: FormatId): MappingPla
 export function previewLines(sample: SourceSample, plan: MappingPlan, count = 10): string[] {
   return sample.records.slice(0, count).map((r) => {
     const m = mapRecord(r.value, plan);
-    return 'record' in m ? JSON.stringify(m.record) : `// ${r.file} row ${r.row} set aside: ${m.reason}`;
+    return 'record' in m ? JSON.stringify(m.record) : l10n.t('// {0} row {1} set aside: {2}', r.file, r.row, m.reason);
   });
 }
 
@@ -165,7 +166,7 @@ function tempPathFor(file: string): string {
 /** Reads, maps and writes the whole source. Throws ImportError for a source it cannot read at all; an AbortError when cancelled (nothing written). */
 export async function runImport(source: ImportSource, plan: MappingPlan, options: ImportOptions = {}): Promise<ImportSummary> {
   const output = options.output ?? defaultOutputPath(source, plan.format);
-  if (path.resolve(output) === path.resolve(source.path)) throw new ImportError(`${path.basename(output)}: the output would replace the source; choose another name`);
+  if (path.resolve(output) === path.resolve(source.path)) throw new ImportError(l10n.t('{0}: the output would replace the source; choose another name', path.basename(output)));
   const skippedFile = output.replace(/\.jsonl$/, '') + '.skipped.jsonl';
   const out = new JsonlSink(tempPathFor(output));
   const side = new JsonlSink(tempPathFor(skippedFile));
@@ -215,8 +216,8 @@ export async function runImport(source: ImportSource, plan: MappingPlan, options
 
 /** The summary as a few lines of text (the log and the notification). */
 export function describeSummary(s: ImportSummary): string {
-  const lines = [`${path.basename(s.source)} -> ${path.basename(s.output)} (${s.format}): ${s.recordsIn} rows in, ${s.recordsOut} records out, ${s.skipped} set aside`];
+  const lines = [l10n.t('{0} -> {1} ({2}): {3} rows in, {4} records out, {5} set aside', path.basename(s.source), path.basename(s.output), s.format, s.recordsIn, s.recordsOut, s.skipped)];
   for (const [why, n] of Object.entries(s.skippedByReason)) lines.push(`  ${n} × ${why}`);
-  if (s.skippedFile) lines.push(`  every set-aside row, with its row number and reason: ${s.skippedFile}`);
+  if (s.skippedFile) lines.push(l10n.t('  every set-aside row, with its row number and reason: {0}', s.skippedFile));
   return lines.join('\n');
 }

@@ -1,6 +1,7 @@
 // What every importer gives the import pipeline: the records of one source, read lazily with
 // bounded memory, plus the rows it could not read (with the reason) and how far it has got.
 import type { SetAsideRecord, SourceRecord } from '../records';
+import * as l10n from '@vscode/l10n';
 
 export interface ReadOptions {
   /** A row that could not be read: it goes to the side file, never silently away. */
@@ -20,7 +21,7 @@ export class ImportError extends Error {
 
 export function throwIfAborted(signal: AbortSignal | undefined): void {
   if (signal?.aborted) {
-    const e = new Error('import cancelled');
+    const e = new Error(l10n.t('import cancelled'));
     e.name = 'AbortError';
     throw e;
   }
