@@ -5,6 +5,7 @@
 //   tuner-check --model DIR --batch batch.json --out result.safetensors
 //               [--adapter DIR | --lora R,ALPHA,mod1+mod2] [--checkpointing 1] [--threads N]
 //   tuner-check --model DIR --bench STEPS --B 4 --T 256 [--prompt-fraction F] [--lora ...] [--checkpointing 1] [--threads N]
+//               [--precision bf16]
 //
 // batch.json: {"B": 2, "T": 8, "tokens": [...B*T], "targets": [...], "loss_mask": [...]}.
 // Output tensors: "loss" [1], "logits" [B,T,V], "grad.<parameter name>" (Hugging Face / PEFT names).
@@ -43,13 +44,14 @@ struct Args {
   int threads = 0, bench = 0, B = 4, T = 256, rope = 0;
   std::string rope_scaling;  // --rope-scaling JSON: a run plan's override
   bool checkpointing = false;
+  bool bf16 = false;  // --precision bf16: the trainer's bf16 matmuls (Model::set_bf16)
   double prompt_fraction = 0;
 };
 
 [[noreturn]] void usage(const std::string& why) {
   throw TunerError("bad_arguments", "tuner-check: " + why,
                    "usage: tuner-check --model DIR (--batch FILE --out FILE | --bench STEPS [--B N --T N --prompt-fraction F]) "
-                   "[--adapter DIR | --lora R,ALPHA,q_proj+v_proj] [--checkpointing 1] [--threads N]");
+                   "[--adapter DIR | --lora R,ALPHA,q_proj+v_proj] [--checkpointing 1] [--threads N] [--precision bf16]");
 }
 
 Args parse_args(int argc, char** argv) {
@@ -64,6 +66,10 @@ Args parse_args(int argc, char** argv) {
     else if (k == "--adapter") a.adapter = v;
     else if (k == "--lora") a.lora = v;
     else if (k == "--checkpointing") a.checkpointing = v == "1";
+    else if (k == "--precision") {
+      if (v != "bf16" && v != "fp32") usage("--precision wants fp32 or bf16, got " + v);
+      a.bf16 = v == "bf16";
+    }
     else if (k == "--threads") a.threads = std::stoi(v);
     else if (k == "--bench") a.bench = std::stoi(v);
     else if (k == "--rope") a.rope = std::stoi(v);
@@ -140,6 +146,7 @@ int run(const Args& a) {
   if (!a.adapter.empty()) model->load_adapter(a.adapter);
   else if (!a.lora.empty()) model->enable_lora(parse_lora(a.lora), 1234);
   if (a.checkpointing) model->set_gradient_checkpointing(true);
+  if (a.bf16) model->set_bf16(true);
   ThreadPool pool(a.threads);
 
   if (a.bench) {
