@@ -11,7 +11,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { before, describe, it } from 'node:test';
 
-import type { RunPlan } from '../../src/core/engine/plan';
+import type { LoraTarget, RunPlan } from '../../src/core/engine/plan';
 import { formatSetCommand, type StartEvent, type StepEvent, type TrainerEvent } from '../../src/core/engine/protocol';
 import { ensureOpenMpi, RanksRun, runRanks } from './dp-launch';
 import { readSafetensorsF32 } from './safetensors-f32';
@@ -86,8 +86,10 @@ describe('tuner-train data parallel', () => {
     assertWeightsClose(path.join(two.output_dir, weights), path.join(one.output_dir, weights));
   }
 
-  it('LoRA: 2 MPI ranks give the one-process losses and final adapter', async () => {
-    await compareWithOneProcess('lora', {}, 'adapter/adapter_model.safetensors');
+  it('LoRA with dropout: 2 MPI ranks give the one-process losses and final adapter', async () => {
+    // Dropout masks follow the global row, so the ranks drop what the one process drops.
+    const lora = { rank: 4, alpha: 8, dropout: 0.1, target_modules: ['q_proj', 'v_proj', 'down_proj'] as LoraTarget[] };
+    await compareWithOneProcess('lora', { lora }, 'adapter/adapter_model.safetensors');
   });
 
   it('full fine-tune with grad_accum 2: 2 MPI ranks give the one-process losses and final weights', async () => {

@@ -127,6 +127,9 @@ struct Batch {
   // record begins. Attention stays within a record and positions restart at 0 there, so each
   // record computes what it would alone. Null: one record per row.
   const int32_t* sample_start = nullptr;
+  // The global row of row 0 (data parallel: a rank's rows are part of a bigger batch). LoRA
+  // dropout draws its mask per global position, so the ranks drop what one process would.
+  int64_t first_row = 0;
 };
 
 // Parses dir/config.json (errors name the file and field; unsupported architectures list the

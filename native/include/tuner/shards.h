@@ -68,6 +68,7 @@ struct BatchBuffers {
   // Data parallel (BatchLoader::set_split): positions with loss_mask = 1 in the whole global
   // batch, over every rank's rows; -1 for a one-process loader.
   int64_t global_trained_tokens = -1;
+  int64_t first_row = 0;  // data parallel: the global row of row 0 (Batch::first_row)
   Batch batch() const;
   int64_t trained_tokens() const;  // positions with loss_mask = 1
   // Fraction of the batch's B*T positions that are padding (no document token).

@@ -23,12 +23,12 @@ const float* LlamaModel::lora_input(const Linear& l, const float* x, int N, Thre
   float* xd = ws_.lora_xd;
   const float p = l.dropout, keep_scale = 1.0f / (1.0f - p);
   const int in = l.in;
-  const uint64_t seed = dropout_seed_, stream = l.stream;
+  const uint64_t seed = dropout_seed_, stream = l.stream, first = dropout_first_token_ * in;
   parallel_rows(pool, N, [&](int64_t b, int64_t e, int) {
     for (int64_t n = b; n < e; n++)
       for (int c = 0; c < in; c++) {
         uint64_t idx = (uint64_t)n * in + c;
-        xd[idx] = dropout_keep(seed, stream, idx, p) ? x[idx] * keep_scale : 0.0f;
+        xd[idx] = dropout_keep(seed, stream, first + idx, p) ? x[idx] * keep_scale : 0.0f;
       }
   });
   return xd;
@@ -85,13 +85,13 @@ void LlamaModel::linear_backward_input(const Linear& l, float* dx, bool accumula
   float* tmp = ws_.lora_xd;
   sgemm(Trans::N, Trans::N, N, l.in, r, 1.0f, dt, r, l.lora_a->data, l.in, 0.0f, tmp, l.in, pool);
   const float p = l.dropout, keep_scale = 1.0f / (1.0f - p);
-  const uint64_t seed = dropout_seed_, stream = l.stream;
   const int in = l.in;
+  const uint64_t seed = dropout_seed_, stream = l.stream, first = dropout_first_token_ * in;
   parallel_rows(pool, N, [&](int64_t b, int64_t e, int) {
     for (int64_t n = b; n < e; n++)
       for (int c = 0; c < in; c++) {
         uint64_t idx = (uint64_t)n * in + c;
-        if (dropout_keep(seed, stream, idx, p)) dx[idx] += tmp[idx] * keep_scale;
+        if (dropout_keep(seed, stream, first + idx, p)) dx[idx] += tmp[idx] * keep_scale;
       }
   });
 }

@@ -159,6 +159,7 @@ void LlamaModel::load_batch(const Batch& batch, bool training, uint64_t dropout_
   ensure_workspace(B, T, pool);
   training_ = training;
   dropout_seed_ = dropout_seed;
+  dropout_first_token_ = static_cast<uint64_t>(batch.first_row) * static_cast<uint64_t>(T);
   Workspace& ws = ws_;
   std::memcpy(ws.tokens.data(), batch.tokens, sizeof(uint32_t) * N);
   for (int i = 0; i < N; i++) ws.targets[i] = batch.loss_mask[i] ? batch.targets[i] : 0;

@@ -316,6 +316,7 @@ class LlamaModel final : public Model {
   bool checkpointing_ = false;  // set_gradient_checkpointing: plan() shares all but resid_in
   bool training_ = false;
   uint64_t dropout_seed_ = 0;
+  uint64_t dropout_first_token_ = 0;  // Batch::first_row * T: where this batch's tokens sit in the global batch
   bool have_forward_ = false;
   // DPO: the adapters are skipped (set_adapter_enabled(false)); the last forward ran so and has
   // no backward; backward_rows' weight per row [B], empty for the mean loss.

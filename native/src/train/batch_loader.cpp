@@ -16,6 +16,7 @@ Batch BatchBuffers::batch() const {
   b.B = B;
   b.T = T;
   b.sample_start = sample_start.empty() ? nullptr : sample_start.data();
+  b.first_row = first_row;
   return b;
 }
 
@@ -152,6 +153,7 @@ void BatchLoader::next(BatchBuffers* out) {
     }
   }
   out->global_trained_tokens = world_ > 1 ? others_trained + out->trained_tokens() : -1;
+  out->first_row = static_cast<int64_t>(rank_) * local;
   cursor_.index = std::min(usable, cursor_.index + B_);
 }
 
