@@ -9,6 +9,7 @@ import { formatBytes } from '../core/playground/format';
 import { liveNotes, readOnlyDetail, type LiveNotes } from '../core/run/live-notes';
 import type { RunSummary } from '../core/run/run-store';
 import { isLive } from '../core/run/run-state';
+import { isImportedRun } from '../core/handoff/import';
 import type { RunController } from './run-controller';
 
 /**
@@ -68,7 +69,9 @@ export function runDescription(run: RunSummary, live?: LiveNotes): string {
   const progress = s.maxSteps ? `${s.step}/${s.maxSteps}` : s.step ? `step ${s.step}` : '';
   const loss = s.loss !== undefined ? `loss ${s.loss.toFixed(3)}` : '';
   const why = s.status === 'failed' && s.error ? s.error.message.split('\n')[0].slice(0, 80) : '';
-  return [s.status, ...(live?.notes ?? []), loss, progress, why, shortTime(run.meta.created)].filter(Boolean).join(' · ');
+  // A result trained elsewhere and imported (src/core/handoff/import.ts): no trainer ran here.
+  const imported = isImportedRun(run.dir) ? vscode.l10n.t('imported') : '';
+  return [s.status, imported, ...(live?.notes ?? []), loss, progress, why, shortTime(run.meta.created)].filter(Boolean).join(' · ');
 }
 
 export class RunTreeItem extends vscode.TreeItem {

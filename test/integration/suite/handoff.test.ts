@@ -11,6 +11,7 @@ import { layerModules, readModelSpec } from '../../../src/core/model/spec';
 import { buildCatalog } from '../../../src/core/playground/catalog';
 import { RunStore } from '../../../src/core/run/run-store';
 import { writeSafetensorsF32 } from '../../native/safetensors-f32';
+import { runDescription } from '../../../src/vscode/run-tree';
 import { tunerApi, workspaceFile } from './helpers';
 
 const REPO = path.resolve(__dirname, '..', '..', '..', '..');
@@ -67,6 +68,7 @@ suite('cluster hand-off', function () {
     assert.ok(run, `run ${runId} listed`);
     assert.ok(isImportedRun(run.dir));
     assert.equal(run.snapshot.status, 'done');
+    assert.match(runDescription(run), /^done · imported · /);
     const entry = buildCatalog({ workspaceDir: ws }).entries.find((e) => e.runId === runId);
     assert.ok(entry);
     assert.equal(entry.kind, 'adapter');
