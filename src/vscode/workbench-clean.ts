@@ -139,6 +139,10 @@ function targetFile(uri: unknown): string {
 export async function cleanDatasetCommand(extensionUri: vscode.Uri, uri: unknown, options: CleanCommandOptions = {}): Promise<CleanResult | undefined> {
   await requireTrust(vscode.l10n.t('Cleaning a dataset'));
   const input = targetFile(uri);
+  // The pipeline reads the file on disk in a worker, not the editor's buffer.
+  if (vscode.workspace.textDocuments.some((d) => d.uri.fsPath === input && d.isDirty)) {
+    throw new Error(vscode.l10n.t('{0} has unsaved changes: save it, then clean it (cleaning reads the file on disk)', path.basename(input)));
+  }
   const recipeFile = recipePathFor(input);
   const recipeDir = path.dirname(recipeFile);
   let recipe: Recipe;
