@@ -13,6 +13,7 @@ import { RunStore } from '../../../src/core/run/run-store';
 import { writeSafetensorsF32 } from '../../native/safetensors-f32';
 import { runDescription } from '../../../src/vscode/run-tree';
 import { tunerApi, workspaceFile } from './helpers';
+import { workbench, workbenchDriverAvailable } from './workbench-driver';
 
 const REPO = path.resolve(__dirname, '..', '..', '..', '..');
 const STARTER = path.join(REPO, 'models', 'starter');
@@ -73,6 +74,16 @@ suite('cluster hand-off', function () {
     assert.ok(entry);
     assert.equal(entry.kind, 'adapter');
     assert.equal(entry.problem, undefined);
+    if (workbenchDriverAvailable) {
+      // The runs view with the imported run, for the picture.
+      const foldersHeader = '.pane-header[aria-label*="workspace" i]';
+      const folders = await workbench({ do: 'click', selector: foldersHeader }).then(() => true, () => false); // collapse the folders
+      await vscode.commands.executeCommand('tuner.refreshRuns');
+      await vscode.commands.executeCommand('tuner.runs.focus');
+      await new Promise((r) => setTimeout(r, 2000)); // the pane renders its rows
+      await workbench({ do: 'screenshot', path: path.join(REPO, 'test/e2e/artifacts/handoff-imported-run.png') });
+      if (folders) await workbench({ do: 'click', selector: foldersHeader });
+    }
   });
 
   test('an adapter whose tensors do not match its rank is refused with the shapes', async () => {
