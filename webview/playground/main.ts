@@ -58,7 +58,7 @@ function topBar(): HTMLElement {
     modeSwitch(),
     sbs,
     el('span', { className: 'spacer' }),
-    button('refresh', 'Refresh', () => send({ v: V, type: 'refresh' }), true, l10n.t('List models, checkpoints and exports again')),
+    button('refresh', l10n.t('Refresh'), () => send({ v: V, type: 'refresh' }), true, l10n.t('List models, checkpoints and exports again')),
     button('pick-folder', l10n.t('Choose Model Folder…'), () => send({ v: V, type: 'pickFolder' }), true, l10n.t('Load a Hugging Face model folder from anywhere on this machine')),
     settings,
   );
@@ -92,7 +92,7 @@ function emptyState(): HTMLElement {
     el('p', {}, l10n.t('Tuner looks for Hugging Face model folders (config.json, *.safetensors and tokenizer.json) in this workspace and in the Hugging Face cache (~/.cache/huggingface/hub), and lists the adapters and checkpoints of your runs under runs/.')),
     rt.workspace ? undefined : el('p', {}, l10n.t('No folder is open: open one to see your runs and to export into it.')),
     el('p', {}, l10n.t('Download a model once (for example huggingface-cli download Qwen/Qwen2.5-0.5B-Instruct), train a run with "Fine-tune: Start", or choose a model folder.')),
-    el('div', { className: 'row' }, button('empty-pick-folder', l10n.t('Choose Model Folder…'), () => send({ v: V, type: 'pickFolder' })), button('empty-refresh', 'Refresh', () => send({ v: V, type: 'refresh' }), true)),
+    el('div', { className: 'row' }, button('empty-pick-folder', l10n.t('Choose Model Folder…'), () => send({ v: V, type: 'pickFolder' })), button('empty-refresh', l10n.t('Refresh'), () => send({ v: V, type: 'refresh' }), true)),
   );
 }
 
@@ -117,8 +117,8 @@ function composer(): HTMLElement {
   const box = el('footer', { className: 'composer', id: 'composer' });
   const sendLabel = state.mode === 'chat' ? l10n.t('Send') : l10n.t('Generate');
   const go = button('send', sendLabel, sendPrompt, false, 'Ctrl+Enter');
-  const halt = button('stop', 'Stop', stop, true, l10n.t('Stop within one token'));
-  const clear = button('clear', 'Clear', clearConversation, true, l10n.t('Start a new conversation'));
+  const halt = button('stop', l10n.t('Stop'), stop, true, l10n.t('Stop within one token'));
+  const clear = button('clear', l10n.t('Clear'), clearConversation, true, l10n.t('Start a new conversation'));
   if (state.mode === 'chat') {
     const draft = tk('vscode-text-area', { id: 'draft', className: 'draft', rows: 3, resize: 'vertical', placeholder: l10n.t('Message (Ctrl+Enter to send)') });
     (draft as HTMLElement & { value: string }).value = state.draft;

@@ -39,7 +39,7 @@ function presetPicker(): HTMLElement {
     renderSettings();
     draw.controls();
   });
-  return el('div', { className: 'field' }, el('label', { className: 'label' }, 'Preset'), box, el('div', { className: 'help', id: 'preset-help' }, current?.description ?? l10n.t('your own settings')));
+  return el('div', { className: 'field' }, el('label', { className: 'label' }, l10n.t('Preset')), box, el('div', { className: 'help', id: 'preset-help' }, current?.description ?? l10n.t('your own settings')));
 }
 
 function numberField(f: SamplingField): HTMLElement {

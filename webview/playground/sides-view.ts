@@ -47,17 +47,18 @@ function quantPicker(side: SideIndex): HTMLElement {
 }
 
 /** "loaded in 1.25 s · 245 MiB resident · weights 180 MiB · KV cache 32 MiB · context 4,096 tokens". */
-export function loadedFacts(s: SideStatus): [string, string][] {
+/** [the fact's name, which tests and styles find it by; its label in the display language; its value] */
+export function loadedFacts(s: SideStatus): [string, string, string][] {
   const l = s.loaded;
   if (!l) return [];
   return [
-    [l10n.t('load time'), formatMs(l.loadMs)],
-    [l10n.t('resident memory'), formatBytes(l.residentBytes)],
-    ['weights', formatBytes(l.weightBytes)],
-    [l10n.t('KV cache'), formatBytes(l.kvCacheBytes)],
-    ['context', `${formatCount(l.contextLength)} tokens`],
-    ['format', l.quant],
-    ['kernel', l.kernel],
+    ['load time', l10n.t('load time'), formatMs(l.loadMs)],
+    ['resident memory', l10n.t('resident memory'), formatBytes(l.residentBytes)],
+    ['weights', l10n.t('weights'), formatBytes(l.weightBytes)],
+    ['KV cache', l10n.t('KV cache'), formatBytes(l.kvCacheBytes)],
+    ['context', l10n.t('context'), l10n.t('{0} tokens', formatCount(l.contextLength))],
+    ['format', l10n.t('format'), l.quant],
+    ['kernel', l10n.t('kernel'), l.kernel],
   ];
 }
 
@@ -78,7 +79,7 @@ function statusView(side: SideIndex, s: SideStatus, m: ModelChoice | undefined):
       box.append(tk('vscode-progress-ring', { className: 'ring' }), el('span', {}, l10n.t('Loading {0} ({1})…', m?.label ?? l10n.t('the model'), s.quant ?? 'f32')));
       break;
     case 'ready':
-      box.append(...loadedFacts(s).map(([k, v]) => el('span', { className: 'fact' }, el('span', { className: 'key' }, k), ' ', el('span', { className: 'value', dataset: { fact: k } }, v))));
+      box.append(...loadedFacts(s).map(([id, k, v]) => el('span', { className: 'fact' }, el('span', { className: 'key' }, k), ' ', el('span', { className: 'value', dataset: { fact: id } }, v))));
       break;
     case 'error':
       box.append(el('div', { className: 'error', id: `side-error-${side}` }, s.error?.message ?? 'failed'), el('div', { className: 'hint' }, s.error?.hint ?? ''));
@@ -109,7 +110,7 @@ function sideCard(side: SideIndex): HTMLElement {
   const ggufType = tk('vscode-dropdown', { id: `gguf-type-${side}`, className: 'gguf-type', title: l10n.t('GGUF weight type') });
   for (const t of ['f16', 'q8_0', 'q4_0']) ggufType.append(tk('vscode-option', { value: t, textContent: t, selected: t === 'q4_0' }));
   const exportOf = (kind: 'merge' | 'gguf' | 'ollama') => () => send({ v: V, type: 'export', side, kind, ggufType: (valueOf(ggufType) || 'q4_0') as 'f16' | 'q8_0' | 'q4_0' });
-  const merge = button(`merge-${side}`, 'Merge', exportOf('merge'), true, l10n.t('Merge the adapter into its base: a Hugging Face folder under the run'));
+  const merge = button(`merge-${side}`, l10n.t('Merge'), exportOf('merge'), true, l10n.t('Merge the adapter into its base: a Hugging Face folder under the run'));
   const gguf = button(`gguf-${side}`, l10n.t('Export GGUF'), exportOf('gguf'), true, l10n.t('One GGUF file for llama.cpp, under the run (or exports/)'));
   const ollama = button(`ollama-${side}`, l10n.t('Export for Ollama'), exportOf('ollama'), true, l10n.t('GGUF + Modelfile in one folder'));
   const picked = !!m && rt.trusted;

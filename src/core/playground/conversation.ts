@@ -23,7 +23,7 @@ export interface Exchange {
 
 /** Quantizations offered when loading, in the picker's order, with what each means. */
 export const QUANT_CHOICES: readonly { id: QuantName; label: string; description: string }[] = [
-  { id: 'f32', label: 'none (f32)', get description() { return l10n.t('weights as stored, widened to 32-bit floats: the reference'); } },
+  { id: 'f32', get label() { return l10n.t('none (f32)'); }, get description() { return l10n.t('weights as stored, widened to 32-bit floats: the reference'); } },
   { id: 'f16', label: 'f16', get description() { return l10n.t('16-bit floats: half the memory, practically the same output'); } },
   { id: 'q8_0', label: 'q8_0', get description() { return l10n.t('8-bit blocks of 32 (llama.cpp\'s Q8_0): a quarter of f32'); } },
   { id: 'int8', label: 'int8', get description() { return l10n.t('8-bit per output channel'); } },

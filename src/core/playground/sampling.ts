@@ -37,13 +37,13 @@ const NEUTRAL = { temperature: 0, top_k: 0, top_p: 1, min_p: 0, repetition_penal
 export const SAMPLING_PRESETS: readonly SamplingPreset[] = [
   {
     id: 'balanced',
-    label: 'Balanced',
+    get label() { return l10n.t('Balanced'); },
     get description() { return l10n.t('temperature 0.8, no repeated 2-grams: varied but on topic (the seed tutorial\'s settings)'); },
     values: { ...NEUTRAL, temperature: 0.8, no_repeat_ngram_size: 2 },
   },
-  { id: 'greedy', label: 'Greedy', get description() { return l10n.t('always the most likely token: the same answer every time'); }, values: { ...NEUTRAL } },
-  { id: 'precise', label: 'Precise', get description() { return l10n.t('temperature 0.3, top-p 0.9: close to greedy, a little variety'); }, values: { ...NEUTRAL, temperature: 0.3, top_p: 0.9 } },
-  { id: 'creative', label: 'Creative', get description() { return l10n.t('temperature 1.0, top-p 0.95, top-k 50, repetition penalty 1.1'); }, values: { ...NEUTRAL, temperature: 1, top_p: 0.95, top_k: 50, repetition_penalty: 1.1 } },
+  { id: 'greedy', get label() { return l10n.t('Greedy'); }, get description() { return l10n.t('always the most likely token: the same answer every time'); }, values: { ...NEUTRAL } },
+  { id: 'precise', get label() { return l10n.t('Precise'); }, get description() { return l10n.t('temperature 0.3, top-p 0.9: close to greedy, a little variety'); }, values: { ...NEUTRAL, temperature: 0.3, top_p: 0.9 } },
+  { id: 'creative', get label() { return l10n.t('Creative'); }, get description() { return l10n.t('temperature 1.0, top-p 0.95, top-k 50, repetition penalty 1.1'); }, values: { ...NEUTRAL, temperature: 1, top_p: 0.95, top_k: 50, repetition_penalty: 1.1 } },
 ];
 
 export const DEFAULT_SAMPLING: SamplingControls = { ...SAMPLING_PRESETS[0].values, seed: 42, max_new_tokens: 256, stop: [] };
