@@ -1,15 +1,13 @@
 // A workspace with ARGS.json next to the repository's starter model and sample data, for the
-// hand-off tests; js-yaml (already in node_modules) reads the YAML back as the tools' loaders would.
+// hand-off tests; js-yaml, another YAML reader than the writer's, reads the YAML back as the tools' loaders would.
 import * as fs from 'node:fs';
-import { createRequire } from 'node:module';
+import * as jsYaml from 'js-yaml';
 import * as os from 'node:os';
 import * as path from 'node:path';
 
 export const REPO = path.resolve(__dirname, '../../../..');
 export const STARTER = path.join(REPO, 'models', 'starter');
 
-const requireHere = createRequire(__filename);
-const jsYaml = requireHere('js-yaml') as { load(text: string, opts?: { schema?: unknown }): unknown; CORE_SCHEMA: unknown };
 
 /** YAML → value with YAML 1.2's core schema (what PyYAML-based loaders agree with for these files). */
 export function parseYaml(text: string): unknown {
