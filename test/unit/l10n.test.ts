@@ -45,10 +45,8 @@ test('l10n/bundle.l10n.json holds exactly the vscode.l10n.t messages of the sour
 // (l10n-bundle.ts hands it the display language): a prose literal left outside it would stay
 // English. scripts/l10n-literals.mjs finds them the way it found the ones it wrapped; prose that
 // is not for the user (a model's prompt, a Jinja or Go template, a command line) is listed in
-// scripts/l10n-not-user-facing.json. src/core/workbench and src/core/handoff are localised by
-// their own authors.
-const LOCALISED = (file: string) =>
-  (file.startsWith('src/core/') && !/^src\/core\/(workbench|handoff)/.test(file)) || file === 'src/vscode/debug-adapter.ts' || file.startsWith('webview/');
+// scripts/l10n-not-user-facing.json.
+const LOCALISED = (file: string) => file.startsWith('src/core/') || file === 'src/vscode/debug-adapter.ts' || file.startsWith('webview/');
 
 test('the text src/core, the debug adapter and the webviews compose is passed through l10n.t', async () => {
   const { proseLiterals, notUserFacing } = (await esmImport(path.join(ROOT, 'scripts/l10n-literals.mjs'))) as {

@@ -116,7 +116,10 @@ export async function* readDocuments(source: string, unit: DocumentUnit, options
     const unitName = isPdf ? 'page' : 'section';
     pieces.forEach((piece, n) => {
       const row = n + 1;
-      if (piece.trim() === '') options.onSkip({ file: rel, row, reason: `${rel} ${unit === 'file' ? 'document' : `${unitName} ${row}`}: no text${isPdf ? l10n.t(' (a scanned PDF has no text layer: run OCR on it first)') : ''}`, value: piece });
+      if (piece.trim() === '') {
+        const where = unit === 'file' ? l10n.t('{0} document: no text', rel) : unitName === 'page' ? l10n.t('{0} page {1}: no text', rel, row) : l10n.t('{0} section {1}: no text', rel, row);
+        options.onSkip({ file: rel, row, reason: `${where}${isPdf ? l10n.t(' (a scanned PDF has no text layer: run OCR on it first)') : ''}`, value: piece });
+      }
     });
     for (const [n, piece] of pieces.entries()) {
       if (piece.trim() !== '') yield { file: rel, row: n + 1, value: { text: piece.trim(), source: rel } };

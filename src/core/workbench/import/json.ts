@@ -190,7 +190,7 @@ export async function* readJsonArray(file: string, arrayPath: JsonArrayPath, opt
     const row = index + 1;
     const value = JSON.parse(bytes.toString('utf8')) as unknown;
     if (value !== null && typeof value === 'object' && !Array.isArray(value)) ready.push({ file: name, row, value: value as Record<string, unknown> });
-    else options.onSkip({ file: name, row, reason: `${name} record ${row} of ${formatJsonPath(arrayPath)}: ${Array.isArray(value) ? l10n.t('an array') : value === null ? 'null' : `a ${typeof value}`}, not an object with fields`, value });
+    else options.onSkip({ file: name, row, reason: l10n.t('{0} record {1} of {2}: {3}, not an object with fields', name, row, formatJsonPath(arrayPath), Array.isArray(value) ? l10n.t('an array') : value === null ? 'null' : l10n.t('a {0}', typeof value)), value });
   });
   for await (const chunk of createReadStream(file, { highWaterMark: 1 << 20 })) {
     throwIfAborted(options.signal);
