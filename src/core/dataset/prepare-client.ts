@@ -1,11 +1,11 @@
 // Runs data preparation in a worker thread so the editor stays responsive: progress arrives as
 // messages; aborting asks the worker to stop cleanly (it removes its staging folder).
-import { Worker } from 'node:worker_threads';
 import type { ResolvedArgs } from '../args/fields';
 import { OutsideWorkspaceError, type Confinement } from './prepare-paths';
 import type { PrepareOutcome, PrepareWorkerInput, PrepareWorkerMessage } from './prepare-worker';
 import * as l10n from '@vscode/l10n';
 import { l10nBundle } from '../l10n-bundle';
+import { runWorkerJob } from '../worker-job';
 
 export interface PrepareCallbacks {
   onStage?: (message: string) => void;
@@ -17,35 +17,23 @@ export interface PrepareCallbacks {
  * `confine.workspace` (default: the folder of ARGS.json) that is not in `confine.allowed`.
  */
 export function prepareInWorker(workerPath: string, args: ResolvedArgs, argsFile: string, cb: PrepareCallbacks = {}, signal?: AbortSignal, outDir?: string, confine?: Confinement): Promise<PrepareOutcome> {
-  return new Promise<PrepareOutcome>((resolve, reject) => {
-    const cancel = new SharedArrayBuffer(4);
-    const input: PrepareWorkerInput = { args, argsFile, outDir, confine, cancel, l10n: l10nBundle() };
-    const worker = new Worker(workerPath, { workerData: input });
-    let settled = false;
-    const settle = (fn: () => void) => {
-      if (settled) return;
-      settled = true;
-      signal?.removeEventListener('abort', onAbort);
-      fn();
-      void worker.terminate();
-    };
-    const onAbort = () => Atomics.store(new Int32Array(cancel), 0, 1);
-    if (signal?.aborted) onAbort();
-    signal?.addEventListener('abort', onAbort, { once: true });
-    worker.on('message', (m: PrepareWorkerMessage) => {
+  return runWorkerJob<PrepareWorkerMessage, PrepareOutcome>(
+    workerPath,
+    (cancel): PrepareWorkerInput => ({ args, argsFile, outDir, confine, cancel, l10n: l10nBundle() }),
+    (m, done) => {
       switch (m.type) {
         case 'stage': cb.onStage?.(m.message); break;
         case 'progress': cb.onProgress?.(m); break;
-        case 'result': settle(() => resolve(m.outcome)); break;
+        case 'result': done.resolve(m.outcome); break;
         case 'error': {
           const e = m.outside ? new OutsideWorkspaceError(m.outside.workspace, m.outside.paths) : new Error(m.message);
           if (m.cancelled) e.name = 'AbortError';
-          settle(() => reject(e));
+          done.reject(e);
           break;
         }
       }
-    });
-    worker.on('error', (e) => settle(() => reject(e)));
-    worker.on('exit', (code) => settle(() => reject(new Error(l10n.t('the preparation worker stopped (exit code {0}) before it finished', code)))));
-  });
+    },
+    (code) => l10n.t('the preparation worker stopped (exit code {0}) before it finished', code),
+    signal,
+  );
 }

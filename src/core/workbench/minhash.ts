@@ -8,21 +8,16 @@
 // bin picked by a fixed probe sequence. That costs one hash per shingle instead of one per
 // shingle and permutation, and estimates Jaccard as classic MinHash does.
 //
-// Memory is bounded by the kept records, not the data: per record, a 16-bit copy of each
-// signature value (b-bit MinHash: two different values agree by chance once in 65,536, which the
-// estimate corrects for), one chain link per band, and its line number.
+// Memory is bounded by the kept records, not the data, and held in typed arrays: per record, a
+// 16-bit copy of each signature value (b-bit MinHash: two different values agree by chance once
+// in 65,536, which the estimate corrects for), one band-table slot per band (key and entry, 8
+// bytes, the table 47-70% full) and its line number (4 bytes).
 import { hashString } from '../dataset/hash';
 import { words } from './clean/text-steps';
+import { ChunkedArray, mix32 } from './typed-tables';
 
 /** The 32-bit murmur3 finaliser: spreads a seeded value over all bits. */
-function mix(x: number): number {
-  x ^= x >>> 16;
-  x = Math.imul(x, 0x85ebca6b);
-  x ^= x >>> 13;
-  x = Math.imul(x, 0xc2b2ae35);
-  x ^= x >>> 16;
-  return x >>> 0;
-}
+const mix = mix32;
 
 /** The hashes of a text's k-word shingles (a text shorter than k words is one shingle). */
 export function shingleHashes(text: string, k: number): number[] {
@@ -101,19 +96,6 @@ export function lshParameters(threshold: number, size: number): { bands: number;
   return { bands: best.bands, rows: best.rows };
 }
 
-/** A growable typed array. */
-class Grow<T extends Uint16Array | Int32Array> {
-  length = 0;
-  constructor(public data: T, private readonly make: (n: number) => T) {}
-
-  ensure(n: number): void {
-    if (n <= this.data.length) return;
-    const next = this.make(Math.max(n, this.data.length * 2));
-    next.set(this.data);
-    this.data = next;
-  }
-}
-
 export interface NearMatch {
   /** The line of the kept record this one nearly repeats. */
   line: number;
@@ -121,28 +103,123 @@ export interface NearMatch {
   similarity: number;
 }
 
+/** Kept records' 16-bit signature copies, `size` values each, in chunks of whole records. */
+class SignatureStore {
+  private readonly chunks: Uint16Array[] = [];
+  private readonly perChunk: number;
+  records = 0;
+
+  constructor(private readonly size: number) {
+    this.perChunk = Math.max(1, Math.floor(65536 / size));
+  }
+
+  add(sig: Uint32Array): void {
+    const r = this.records++;
+    const c = Math.floor(r / this.perChunk);
+    if (c === this.chunks.length) this.chunks.push(new Uint16Array(this.perChunk * this.size));
+    const chunk = this.chunks[c], base = (r - c * this.perChunk) * this.size;
+    for (let i = 0; i < this.size; i++) chunk[base + i] = sig[i] & 0xffff;
+  }
+
+  /** How many of `sig`'s values agree (in their low 16 bits) with record `r`'s. */
+  agreeing(sig: Uint32Array, r: number): number {
+    const c = Math.floor(r / this.perChunk);
+    const chunk = this.chunks[c], base = (r - c * this.perChunk) * this.size;
+    let same = 0;
+    for (let i = 0; i < this.size; i++) if ((sig[i] & 0xffff) === chunk[base + i]) same++;
+    return same;
+  }
+
+  get bytes(): number {
+    return this.chunks.length * this.perChunk * this.size * 2;
+  }
+}
+
+const PARTS = 256;
+
+/**
+ * Band key → entries (record·bands + band) with that key: open addressing with linear probing,
+ * one slot per entry holding its key and entry + 1 (0 = free), so an entry costs 8 bytes over
+ * the free slots and no chain link. The table is cut into 256 parts by the key's hash, each
+ * growing by half on its own when 70% full, so a grow copies 1/256 of the table, not all of it.
+ */
+class BandTable {
+  private readonly keys: Uint32Array[] = [];
+  private readonly entries: Int32Array[] = [];
+  private readonly used = new Int32Array(PARTS);
+
+  constructor() {
+    for (let p = 0; p < PARTS; p++) {
+      this.keys.push(new Uint32Array(16));
+      this.entries.push(new Int32Array(16));
+    }
+  }
+
+  private static home(h: number, n: number): number {
+    return Math.floor(((h & 0xffffff) / 0x1000000) * n);
+  }
+
+  /** The entries with `key`, appended to `out` (any order). */
+  find(key: number, out: number[]): void {
+    const h = mix32(key), p = h >>> 24;
+    const keys = this.keys[p], entries = this.entries[p], n = keys.length;
+    for (let i = BandTable.home(h, n); entries[i] !== 0; i = i + 1 === n ? 0 : i + 1) if (keys[i] === key) out.push(entries[i] - 1);
+  }
+
+  add(key: number, entry: number): void {
+    const h = mix32(key), p = h >>> 24;
+    if ((this.used[p] + 1) * 10 > this.keys[p].length * 7) this.grow(p);
+    BandTable.put(this.keys[p], this.entries[p], h, key, entry + 1);
+    this.used[p]++;
+  }
+
+  private static put(keys: Uint32Array, entries: Int32Array, h: number, key: number, stored: number): void {
+    const n = keys.length;
+    let i = BandTable.home(h, n);
+    while (entries[i] !== 0) i = i + 1 === n ? 0 : i + 1;
+    keys[i] = key;
+    entries[i] = stored;
+  }
+
+  private grow(p: number): void {
+    const keys = this.keys[p], entries = this.entries[p];
+    const n = Math.ceil(keys.length * 1.5);
+    const k2 = new Uint32Array(n), e2 = new Int32Array(n);
+    for (let i = 0; i < keys.length; i++) if (entries[i] !== 0) BandTable.put(k2, e2, mix32(keys[i]), keys[i], entries[i]);
+    this.keys[p] = k2;
+    this.entries[p] = e2;
+  }
+
+  get bytes(): number {
+    return this.keys.reduce((a, k) => a + k.byteLength * 2, 0);
+  }
+}
+
 /**
  * Kept records' signatures, indexed by band. `check` answers whether a new record nearly repeats
  * a kept one (estimated similarity ≥ threshold among its band candidates) and, when not, keeps it.
+ * Candidates are compared band by band, the newest record with that band key first.
  */
 export class MinHashLsh {
   readonly bands: number;
   readonly rows: number;
-  private readonly sigs = new Grow(new Uint16Array(1 << 12), (n) => new Uint16Array(n));
-  private readonly next = new Grow(new Int32Array(1 << 10), (n) => new Int32Array(n));
-  private lines: number[] = [];
-  /** Open addressing: band key (never 0) → the newest entry (record·bands + band) with it. */
-  private keys = new Uint32Array(1 << 12);
-  private heads = new Int32Array(1 << 12);
-  private used = 0;
+  private readonly sigs: SignatureStore;
+  private readonly lines = new ChunkedArray((n) => new Int32Array(n));
+  private readonly table = new BandTable();
   private readonly chance = 1 / 65536;
 
   constructor(readonly threshold: number, readonly size: number, readonly seed: number) {
     ({ bands: this.bands, rows: this.rows } = lshParameters(threshold, size));
+    this.sigs = new SignatureStore(size);
   }
 
   get records(): number {
     return this.lines.length;
+  }
+
+  /** Bytes held by the signatures, lines and band table (for the benchmark and tests). */
+  get bytes(): number {
+    return this.sigs.bytes + this.lines.bytes + this.table.bytes;
   }
 
   private bandKey(sig: Uint32Array, band: number): number {
@@ -151,30 +228,8 @@ export class MinHashLsh {
     return h === 0 ? 1 : h;
   }
 
-  private slot(key: number): number {
-    const mask = this.keys.length - 1;
-    let i = mix(key) & mask;
-    while (this.keys[i] !== 0 && this.keys[i] !== key) i = (i + 1) & mask;
-    return i;
-  }
-
-  private grow(): void {
-    const oldKeys = this.keys, oldHeads = this.heads;
-    this.keys = new Uint32Array(oldKeys.length * 2);
-    this.heads = new Int32Array(oldKeys.length * 2);
-    for (let i = 0; i < oldKeys.length; i++) {
-      if (oldKeys[i] === 0) continue;
-      const s = this.slot(oldKeys[i]);
-      this.keys[s] = oldKeys[i];
-      this.heads[s] = oldHeads[i];
-    }
-  }
-
   private similarity(sig: Uint32Array, record: number): number {
-    const base = record * this.size, stored = this.sigs.data;
-    let same = 0;
-    for (let i = 0; i < this.size; i++) if ((sig[i] & 0xffff) === stored[base + i]) same++;
-    const agree = same / this.size;
+    const agree = this.sigs.agreeing(sig, record) / this.size;
     return Math.max(0, (agree - this.chance) / (1 - this.chance));
   }
 
@@ -183,40 +238,24 @@ export class MinHashLsh {
     if (sig[0] === EMPTY) return undefined;
     const keys = new Array<number>(this.bands);
     const seen = new Set<number>();
+    const found: number[] = [];
     for (let b = 0; b < this.bands; b++) {
       keys[b] = this.bandKey(sig, b);
-      const s = this.slot(keys[b]);
-      if (this.keys[s] === 0) continue;
-      for (let e = this.heads[s]; e >= 0; e = this.next.data[e]) {
+      found.length = 0;
+      this.table.find(keys[b], found);
+      found.sort((x, y) => y - x);
+      for (const e of found) {
         const record = Math.floor(e / this.bands);
         if (seen.has(record)) continue;
         seen.add(record);
         const similarity = this.similarity(sig, record);
-        if (similarity >= this.threshold) return { line: this.lines[record], similarity };
+        if (similarity >= this.threshold) return { line: this.lines.get(record), similarity };
       }
     }
-    this.add(sig, line, keys);
-    return undefined;
-  }
-
-  private add(sig: Uint32Array, line: number, keys: number[]): void {
     const record = this.lines.length;
     this.lines.push(line);
-    this.sigs.ensure((record + 1) * this.size);
-    for (let i = 0; i < this.size; i++) this.sigs.data[record * this.size + i] = sig[i] & 0xffff;
-    this.next.ensure((record + 1) * this.bands);
-    for (let b = 0; b < this.bands; b++) {
-      if ((this.used + 1) * 2 > this.keys.length) this.grow();
-      const s = this.slot(keys[b]);
-      const e = record * this.bands + b;
-      if (this.keys[s] === 0) {
-        this.keys[s] = keys[b];
-        this.used++;
-        this.next.data[e] = -1;
-      } else {
-        this.next.data[e] = this.heads[s];
-      }
-      this.heads[s] = e;
-    }
+    this.sigs.add(sig);
+    for (let b = 0; b < this.bands; b++) this.table.add(keys[b], record * this.bands + b);
+    return undefined;
   }
 }

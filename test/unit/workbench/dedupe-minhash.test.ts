@@ -122,3 +122,77 @@ test('a record without words is neither matched nor kept', () => {
   assert.equal(lsh.check(signature(shingleHashes('... ---', 5), 64, 1), 2), undefined);
   assert.equal(lsh.records, 0);
 });
+
+/**
+ * The LSH semantics written the plain way (a Map from band key to the kept records with it, newest
+ * first), to check that the typed-array tables decide the same: the same records kept, each
+ * removed one matched to the same kept line with the same similarity.
+ */
+class PlainLsh {
+  private readonly buckets = new Map<number, number[]>();
+  private readonly sigs: Uint32Array[] = [];
+  private readonly lines: number[] = [];
+  constructor(private readonly lsh: MinHashLsh) {}
+
+  private key(sig: Uint32Array, band: number): number {
+    // The same key as MinHashLsh's: mix over the band's rows, seeded by the band.
+    let h = Math.imul(band + 1, 0x9e3779b1);
+    for (let i = band * this.lsh.rows, end = i + this.lsh.rows; i < end; i++) {
+      let x = h ^ sig[i];
+      x ^= x >>> 16; x = Math.imul(x, 0x85ebca6b); x ^= x >>> 13; x = Math.imul(x, 0xc2b2ae35); x ^= x >>> 16;
+      h = x >>> 0;
+    }
+    return h === 0 ? 1 : h;
+  }
+
+  check(sig: Uint32Array, line: number): { line: number; similarity: number } | undefined {
+    if (sig[0] === 0xffffffff) return undefined;
+    const keys = Array.from({ length: this.lsh.bands }, (_, b) => this.key(sig, b));
+    const seen = new Set<number>();
+    for (const k of keys) {
+      for (const r of [...(this.buckets.get(k) ?? [])].reverse()) {
+        if (seen.has(r)) continue;
+        seen.add(r);
+        let same = 0;
+        for (let i = 0; i < sig.length; i++) if ((sig[i] & 0xffff) === (this.sigs[r][i] & 0xffff)) same++;
+        const similarity = Math.max(0, (same / sig.length - 1 / 65536) / (1 - 1 / 65536));
+        if (similarity >= this.lsh.threshold) return { line: this.lines[r], similarity };
+      }
+    }
+    const r = this.lines.length;
+    this.lines.push(line);
+    this.sigs.push(sig.slice());
+    for (const k of keys) {
+      const list = this.buckets.get(k) ?? [];
+      list.push(r);
+      this.buckets.set(k, list);
+    }
+    return undefined;
+  }
+}
+
+test('the typed-array band table decides as a plain map of band buckets does, shared band keys included', () => {
+  const size = 128, random = seededRandom(31);
+  const lsh = new MinHashLsh(0.8, size, 7);
+  const plain = new PlainLsh(lsh);
+  // Three patterns for the first two bands, so thousands of kept records share a band key (long
+  // runs in the table, many table grows); one record in five is an edited copy of an earlier one.
+  const patterns = Array.from({ length: 3 }, () => Array.from({ length: 2 * lsh.rows }, () => Math.floor(random() * 4294967296)));
+  const made: Uint32Array[] = [];
+  let matched = 0;
+  for (let line = 1; line <= 6000; line++) {
+    let sig: Uint32Array;
+    if (made.length > 0 && random() < 0.2) {
+      sig = made[Math.floor(random() * made.length)].slice();
+      for (let e = 0, n = Math.floor(random() * 40); e < n; e++) sig[Math.floor(random() * size)] = Math.floor(random() * 4294967296);
+    } else {
+      sig = new Uint32Array(size).map(() => Math.floor(random() * 4294967296));
+      sig.set(patterns[Math.floor(random() * 3)]);
+    }
+    made.push(sig);
+    const got = lsh.check(sig, line), want = plain.check(sig, line);
+    assert.deepEqual(got, want, `line ${line}`);
+    if (got) matched++;
+  }
+  assert.ok(matched > 300 && lsh.records > 4000, `both kept and matched records (${matched} matched, ${lsh.records} kept)`);
+});

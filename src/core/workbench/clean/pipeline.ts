@@ -17,6 +17,7 @@ import { readLines } from '../../dataset/prepare';
 import { loadTokenizer, type ModelTokenizer } from '../../model/tokenizer';
 import type { SetAsideRecord } from '../records';
 import { MinHashLsh, shingleHashes, signature } from '../minhash';
+import { HashTable } from '../typed-tables';
 import { allocateEval, evalTotal, StreamingSplitter } from '../split';
 import { AtomicLines, writeFileAtomic } from './atomic-lines';
 import { isStepOn, type Recipe, type StepId } from './recipe';
@@ -146,7 +147,7 @@ function lengthModel(recipe: Recipe, recipeDir: string): ModelTokenizer | undefi
 
 /** Pass 1: how many records each boilerplate candidate line appears in; returns the hashes of lines in at least `minRecords`. */
 function findBoilerplate(opts: CleanOptions, minRecords: number, progress: (stage: string, f: number, records: number) => void): Set<number> {
-  const counts = new Map<number, number>();
+  const counts = new HashTable();
   const { steps } = opts.recipe;
   let records = 0;
   for (const { text, bytesRead, size } of readLines(opts.input)) {
@@ -166,7 +167,9 @@ function findBoilerplate(opts: CleanOptions, minRecords: number, progress: (stag
     for (const h of inRecord) counts.set(h, (counts.get(h) ?? 0) + 1);
   }
   const out = new Set<number>();
-  for (const [h, n] of counts) if (n >= minRecords) out.add(h);
+  counts.forEach((n, h) => {
+    if (n >= minRecords) out.add(h);
+  });
   return out;
 }
 
@@ -203,7 +206,7 @@ export function cleanDataset(opts: CleanOptions): CleanResult {
   const staging = new AtomicLines(path.join(path.dirname(outputs.removed), `.${path.basename(opts.input)}.kept`));
   const removedFile = new AtomicLines(outputs.removed);
   const finals: AtomicLines[] = [];
-  const exact = steps.exactDedupe ? new Map<number, number>() : undefined;
+  const exact = steps.exactDedupe ? new HashTable() : undefined;
   const near = steps.nearDedupe ? new MinHashLsh(steps.nearDedupe.threshold, steps.nearDedupe.permutations, recipe.seed) : undefined;
   const sourceIds = new Map<string, number>();
   const sourceCounts = new Map<string, number>();
