@@ -180,9 +180,21 @@ test('the typed-array band table decides as a plain map of band buckets does, sh
   const patterns = Array.from({ length: 3 }, () => Array.from({ length: 2 * lsh.rows }, () => Math.floor(random() * 4294967296)));
   const made: Uint32Array[] = [];
   let matched = 0;
+  // Every 50th record starts a triple: a record, a copy with 30 values changed outside the first
+  // band (similarity 0.77: kept), then a record within the threshold of both, so which kept
+  // record it is matched to depends on the order candidates are compared in.
+  const triple: Uint32Array[] = [];
   for (let line = 1; line <= 6000; line++) {
     let sig: Uint32Array;
-    if (made.length > 0 && random() < 0.2) {
+    if (line % 50 === 0) {
+      sig = new Uint32Array(size).map(() => Math.floor(random() * 4294967296));
+      const edited = sig.slice(), between = sig.slice();
+      for (let i = 0; i < 30; i++) edited[size - 1 - i] = Math.floor(random() * 4294967296);
+      for (let i = 0; i < 10; i++) between[size - 1 - i] = edited[size - 1 - i];
+      triple.push(edited, between);
+    } else if (triple.length > 0) {
+      sig = triple.shift()!;
+    } else if (made.length > 0 && random() < 0.2) {
       sig = made[Math.floor(random() * made.length)].slice();
       for (let e = 0, n = Math.floor(random() * 40); e < n; e++) sig[Math.floor(random() * size)] = Math.floor(random() * 4294967296);
     } else {
