@@ -26,6 +26,8 @@ export const nodeEntries = {
   'prepare-worker': 'src/core/dataset/prepare-worker.ts',
   'preview-worker': 'src/core/dataset/preview-worker.ts',
   'clean-worker': 'src/core/workbench/clean/clean-worker.ts',
+  // The dataset import's readers, off the extension host (src/core/workbench/import/import-client.ts).
+  'import-worker': 'src/core/workbench/import/import-worker.ts',
   // The inference child process (forked by src/core/engine/infer-client.ts; loads the addon).
   'infer-worker': 'src/core/infer/worker-main.ts',
   ...lazyModules,

@@ -3,7 +3,9 @@
 // JSON Lines file in one of the formats the linter knows. Steps: source → (array path in a JSON
 // file / cache entry / one record per file or per section) → target format → the column mapping,
 // with a live preview of the first records beside it → a cancellable progress notification →
-// the result opens (and is linted). The import code is its own bundle, loaded on first use.
+// the result opens (and is linted). The import code is its own bundle, loaded on first use; the
+// readers run in a worker thread (dist/import-worker.js): the first records for the mapping step,
+// the JSON array scan and the import itself, so decoding never blocks the host.
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { FORMATS, isFormatId, type FormatId } from '../core/dataset/formats';
@@ -43,7 +45,10 @@ async function pick<T>(title: string, items: Picked<T>[], placeHolder?: string):
   return (await vscode.window.showQuickPick(items, { title, placeHolder, matchOnDescription: true, ignoreFocusOut: true }))?.value;
 }
 
-async function chooseSource(uri: unknown, options: ImportDatasetOptions): Promise<Import.ImportSource | undefined> {
+/** The import worker bundle (dist/import-worker.js). */
+interface ImportContext { workerPath: string }
+
+async function chooseSource(ctx: ImportContext, uri: unknown, options: ImportDatasetOptions): Promise<Import.ImportSource | undefined> {
   const imp = importer();
   if (options.hf) return chooseHfEntry(options);
   let target = uri instanceof vscode.Uri ? uri : undefined;
@@ -64,7 +69,7 @@ async function chooseSource(uri: unknown, options: ImportDatasetOptions): Promis
   if (!kind) throw new Error(`${path.basename(file)}: Tuner imports .csv, .tsv, .json, .jsonl, .parquet, .arrow, .txt, .md, .html, .pdf and .docx files, and folders of documents`);
   const source: Import.ImportSource = { kind, path: file };
   if (kind === 'json') {
-    const jsonPath = options.jsonPath ?? await chooseJsonPath(file);
+    const jsonPath = options.jsonPath ?? await chooseJsonPath(ctx, file);
     if (jsonPath === undefined) return undefined;
     source.jsonPath = jsonPath;
   }
@@ -79,9 +84,9 @@ async function chooseSource(uri: unknown, options: ImportDatasetOptions): Promis
   return source;
 }
 
-async function chooseJsonPath(file: string): Promise<string[] | undefined> {
+async function chooseJsonPath(ctx: ImportContext, file: string): Promise<string[] | undefined> {
   const imp = importer();
-  const candidates = (await imp.candidateArrays(file)).filter((c) => c.objects > 0);
+  const candidates = (await imp.jsonArraysInWorker(ctx.workerPath, file)).filter((c) => c.objects > 0);
   if (candidates.length === 0) throw new Error(`${path.basename(file)}: no array of objects in this JSON file; a dataset is an array of records ({"field": value, …}), at the top or under a key`);
   if (candidates.length === 1) return [...candidates[0].path];
   return pick(vscode.l10n.t('Import {0}: which array holds the records?', path.basename(file)), candidates.map((c) => ({
@@ -169,13 +174,14 @@ function describeValue(v: unknown): string {
   return text.length > 60 ? `${text.slice(0, 60)}…` : text;
 }
 
-export async function importDatasetCommand(uri: unknown, given: unknown): Promise<Import.ImportSummary | undefined> {
+export async function importDatasetCommand(extensionUri: vscode.Uri, uri: unknown, given: unknown): Promise<Import.ImportSummary | undefined> {
+  const ctx: ImportContext = { workerPath: vscode.Uri.joinPath(extensionUri, 'dist', 'import-worker.js').fsPath };
   const options = (given && typeof given === 'object' ? given : {}) as ImportDatasetOptions;
   if (options.format !== undefined && !isFormatId(options.format)) throw new Error(`unknown dataset format "${String(options.format)}": use one of ${FORMATS.map((f) => f.id).join(', ')}`);
   const imp = importer();
-  const source = await chooseSource(uri, options);
+  const source = await chooseSource(ctx, uri, options);
   if (!source) return undefined;
-  const sample = await imp.sampleSource(source, 20);
+  const sample = await imp.sampleInWorker(ctx.workerPath, source, 20);
   if (sample.records.length === 0) {
     const why = sample.skipped[0]?.reason;
     throw new Error(`${sourceName(source)}: no record could be read${why ? ` (${why})` : ''}`);
@@ -202,7 +208,7 @@ export async function importDatasetCommand(uri: unknown, given: unknown): Promis
       token.onCancellationRequested(() => ac.abort());
       let shown = 0;
       try {
-        return await imp.runImport(source, plan, {
+        return await imp.importInWorker(ctx.workerPath, source, plan, {
           output,
           signal: ac.signal,
           onProgress: (fraction, records) => {
@@ -234,5 +240,5 @@ export async function importDatasetCommand(uri: unknown, given: unknown): Promis
 }
 
 export const IMPORT_COMMANDS = {
-  'tuner.importDataset': () => (uri: unknown, options: unknown) => importDatasetCommand(uri, options),
+  'tuner.importDataset': (s: { extensionUri: vscode.Uri }) => (uri: unknown, options: unknown) => importDatasetCommand(s.extensionUri, uri, options),
 } as const;

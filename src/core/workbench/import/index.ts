@@ -7,6 +7,7 @@ export { guessFormat, guessMapping, mapRecord, targetSlots, type FieldMapping, t
 export { parquetInfo } from './parquet';
 export { defaultOutputPath, describeSummary, previewLines, proposePlan, readerFor, runImport, sampleSource, sourceKindOf, type ImportSource, type ImportSummary, type SourceKind, type SourceSample } from './pipeline';
 export { ImportError } from './source';
+export { importInWorker, jsonArraysInWorker, sampleInWorker } from './import-client';
 export type { DocumentUnit } from './documents';
 // This bundle has its own copy of @vscode/l10n: the extension hands it the display language's bundle on load.
 export { useL10nBundle } from '../../l10n-bundle';

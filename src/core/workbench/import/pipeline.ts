@@ -163,13 +163,44 @@ function tempPathFor(file: string): string {
   return path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.tmp`);
 }
 
+/** Where an import into `output` writes: the output and its side file, and the temp file of each until the import is committed. */
+export interface StagedPaths {
+  output: string;
+  skippedFile: string;
+  outputTemp: string;
+  skippedTemp: string;
+}
+
+export function stagedPathsFor(output: string): StagedPaths {
+  const skippedFile = output.replace(/\.jsonl$/, '') + '.skipped.jsonl';
+  return { output, skippedFile, outputTemp: tempPathFor(output), skippedTemp: tempPathFor(skippedFile) };
+}
+
+/** Removes the temp files of an import that will not be committed (cancelled, failed, or its worker stopped). */
+export function discardStaged(paths: StagedPaths): void {
+  rmSync(paths.outputTemp, { force: true });
+  rmSync(paths.skippedTemp, { force: true });
+}
+
 /** Reads, maps and writes the whole source. Throws ImportError for a source it cannot read at all; an AbortError when cancelled (nothing written). */
 export async function runImport(source: ImportSource, plan: MappingPlan, options: ImportOptions = {}): Promise<ImportSummary> {
   const output = options.output ?? defaultOutputPath(source, plan.format);
+  const staged = await stageImport(source, plan, { ...options, output });
+  return commitImport(staged, options);
+}
+
+/**
+ * The import up to its last step: every record read, mapped and written to the temp files, which
+ * are complete and closed. Nothing is at the output paths yet; commitImport puts the files there
+ * (the import worker leaves that to the host, so a cancel that arrives after the last record still
+ * leaves nothing behind). On failure or cancel the temp files are already removed.
+ */
+export async function stageImport(source: ImportSource, plan: MappingPlan, options: ImportOptions & { output: string }): Promise<ImportSummary> {
+  const output = options.output;
   if (path.resolve(output) === path.resolve(source.path)) throw new ImportError(l10n.t('{0}: the output would replace the source; choose another name', path.basename(output)));
-  const skippedFile = output.replace(/\.jsonl$/, '') + '.skipped.jsonl';
-  const out = new JsonlSink(tempPathFor(output));
-  const side = new JsonlSink(tempPathFor(skippedFile));
+  const paths = stagedPathsFor(output);
+  const out = new JsonlSink(paths.outputTemp);
+  const side = new JsonlSink(paths.skippedTemp);
   const summary: ImportSummary = { source: source.path, output, format: plan.format, recordsIn: 0, recordsOut: 0, skipped: 0, skippedByReason: {}, skippedSamples: [] };
   const pendingSkips: SetAsideRecord[] = [];
   const setAside = (s: SetAsideRecord) => {
@@ -198,17 +229,23 @@ export async function runImport(source: ImportSource, plan: MappingPlan, options
   } catch (e) {
     out.stream.destroy();
     side.stream.destroy();
-    rmSync(out.file, { force: true });
-    rmSync(side.file, { force: true });
+    discardStaged(paths);
     throw e;
   }
-  renameSync(out.file, output);
+  return summary;
+}
+
+/** The last step of an import: its temp files renamed into place (the side file only when a row was set aside). */
+export function commitImport(staged: ImportSummary, options: Pick<ImportOptions, 'onProgress'> = {}): ImportSummary {
+  const paths = stagedPathsFor(staged.output);
+  const summary = { ...staged };
+  renameSync(paths.outputTemp, paths.output);
   if (summary.skipped > 0) {
-    renameSync(side.file, skippedFile);
-    summary.skippedFile = skippedFile;
+    renameSync(paths.skippedTemp, paths.skippedFile);
+    summary.skippedFile = paths.skippedFile;
   } else {
-    rmSync(side.file, { force: true });
-    rmSync(skippedFile, { force: true }); // a side file of an earlier import of the same source no longer applies
+    rmSync(paths.skippedTemp, { force: true });
+    rmSync(paths.skippedFile, { force: true }); // a side file of an earlier import of the same source no longer applies
   }
   options.onProgress?.(1, summary.recordsOut);
   return summary;
