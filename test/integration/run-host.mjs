@@ -8,7 +8,8 @@
 // not trusted (Restricted Mode). With TUNER_HOST_NO_CHAT_MODEL=1 the host has chat but no chat
 // model at all (no test vendor installed), as in a new user's VS Code without Copilot.
 import { spawn } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -27,6 +28,9 @@ const timeoutMs = Number(process.env.HOST_TEST_TIMEOUT_MS ?? 900_000);
 const verbose = !!process.env.VERBOSE;
 const restricted = process.env.TUNER_HOST_RESTRICTED === '1';
 const noChatModel = process.env.TUNER_HOST_NO_CHAT_MODEL === '1';
+// With TUNER_HOST_LOCALE (e.g. qps-ploc) the host runs in that display language, and the
+// extension has a pseudo-localised bundle and manifest for it (written for the run, removed after).
+const locale = process.env.TUNER_HOST_LOCALE;
 
 for (const [what, file, fix] of [
   ['Node 24 for the host', node24, 'bash test/integration/setup-host.sh'],
@@ -41,6 +45,18 @@ for (const [what, file, fix] of [
   }
 }
 
+const localeFiles = [];
+if (locale) {
+  const { pseudo } = createRequire(import.meta.url)(path.join(root, 'out/test/unit/pseudo-l10n.js'));
+  const translate = (file, target) => {
+    const english = JSON.parse(readFileSync(path.join(root, file), 'utf8'));
+    const text = (v) => (typeof v === 'string' ? pseudo(v) : { ...v, message: pseudo(v.message) });
+    writeFileSync(path.join(root, target), JSON.stringify(Object.fromEntries(Object.entries(english).map(([k, v]) => [k, file.startsWith('l10n') ? pseudo(k) : text(v)])), null, 1));
+    localeFiles.push(path.join(root, target));
+  };
+  translate('l10n/bundle.l10n.json', `l10n/bundle.l10n.${locale}.json`);
+  translate('package.nls.json', `package.nls.${locale}.json`);
+}
 const tmp = mkdtempSync(path.join(tmpdir(), 'tuner-host-'));
 const workspace = path.join(tmp, 'workspace');
 cpSync(path.join(root, 'test/integration/workspace'), workspace, { recursive: true });
@@ -48,6 +64,20 @@ mkdirSync(path.join(tmp, 'user-data/User'), { recursive: true });
 // The @tuner suite registers a scripted chat model; VS Code only accepts providers for a vendor some
 // extension declares, so a code-less extension declaring it is installed for the run.
 if (!noChatModel) cpSync(path.join(root, 'test/integration/chat-model-vendor'), path.join(tmp, 'extensions/tuner-tests.tuner-test-chat-model-0.0.1'), { recursive: true });
+// A display language comes from a language pack: one with no translations of VS Code's own text
+// makes the host resolve the locale (vscode.env.language) so the extension's bundles for it load.
+if (locale) {
+  const pack = path.join(tmp, 'extensions/tuner-tests.display-language-pack-0.0.1');
+  mkdirSync(path.join(pack, 'translations'), { recursive: true });
+  const translations = path.join(pack, 'translations/main.i18n.json');
+  writeFileSync(translations, JSON.stringify({ contents: {} }));
+  writeFileSync(path.join(pack, 'package.json'), JSON.stringify({
+    name: 'display-language-pack', publisher: 'tuner-tests', version: '0.0.1', engines: { vscode: '*' },
+    contributes: { localizations: [{ languageId: locale, languageName: locale, localizedLanguageName: locale, translations: [{ id: 'vscode', path: './translations/main.i18n.json' }] }] },
+  }));
+  // The server reads the packs from this cache when it starts an extension host.
+  writeFileSync(path.join(tmp, 'user-data/languagepacks.json'), JSON.stringify({ [locale]: { hash: 'tuner-tests', label: locale, extensions: [{ extensionIdentifier: { id: 'tuner-tests.display-language-pack' }, version: '0.0.1' }], translations: { vscode: translations } } }));
+}
 writeFileSync(path.join(tmp, 'user-data/User/settings.json'), JSON.stringify({
   'extensions.autoCheckUpdates': false,
   'extensions.autoUpdate': false,
@@ -84,6 +114,7 @@ const server = spawn(node24, [codeServer,
   '--config', path.join(tmp, 'config.yaml'),
   // Without the smoke-test driver the built workbench ignores the ?payload= test parameters.
   '--vscode-option', 'enable-smoke-test-driver',
+  ...(locale ? ['--locale', locale] : []),
 ], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, TUNER_WORKBENCH_DRIVER: '1' }, detached: true });
 let serverLog = '';
 const onServerOutput = (d) => {
@@ -113,6 +144,7 @@ const finish = async (code, why) => {
   await stopServerGroup();
   if (process.env.KEEP_TMP) console.log(`run-host: kept ${tmp}`);
   else rmSync(tmp, { recursive: true, force: true });
+  for (const f of localeFiles) rmSync(f, { force: true });
   process.exit(code);
 };
 const timer = setTimeout(() => finish(2, `timed out after ${timeoutMs} ms (set HOST_TEST_TIMEOUT_MS)`), timeoutMs);
