@@ -3,6 +3,8 @@
 // plus the same records as JSONL, then measures in separate processes, in the same run:
 //   import  the Parquet file imported to alpaca JSONL (src/core/workbench/import: row group by
 //           row group through a byte-range AsyncBuffer, mapped, written atomically);
+//   worker  the same import as the extension runs it, in its worker thread (import-client.ts),
+//           the host renaming the output into place;
 //   peer    a plain line-by-line copy of the JSONL (readline -> write stream).
 // It prints wall time and peak RSS of each and import/peer as ratios. Peak RSS far below the
 // file size shows memory is bounded (one row group at a time).
@@ -14,6 +16,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import * as readline from 'node:readline';
 import { schemaFromColumnData, ParquetWriter, type ColumnSource } from 'hyparquet-writer';
+import { importInWorker } from '../src/core/workbench/import/import-client';
 import { runImport } from '../src/core/workbench/import/pipeline';
 import { formatBytes, formatCount, formatDuration, significant } from '../src/core/units';
 import { parseBenchOptions } from './bench-options';
@@ -81,9 +84,13 @@ async function copyLines(file: string): Promise<number> {
 
 async function child(mode: string, file: string): Promise<void> {
   const t0 = performance.now();
+  const plan = { format: 'alpaca' as const, fields: { instruction: 'instruction', output: 'response' } };
+  const worker = path.join(__dirname, '..', 'src', 'core', 'workbench', 'import', 'import-worker.js');
   const records = mode === 'peer'
     ? await copyLines(file)
-    : (await runImport({ kind: 'parquet', path: file }, { format: 'alpaca', fields: { instruction: 'instruction', output: 'response' } })).recordsOut;
+    : mode === 'worker'
+      ? (await importInWorker(worker, { kind: 'parquet', path: file }, plan)).recordsOut
+      : (await runImport({ kind: 'parquet', path: file }, plan)).recordsOut;
   process.stdout.write(JSON.stringify({ seconds: (performance.now() - t0) / 1000, peakRss: process.resourceUsage().maxRSS * 1024, records }));
 }
 
@@ -100,12 +107,15 @@ async function main(): Promise<void> {
     };
     const peer = run('peer', data.jsonl);
     const imp = run('import', data.parquet);
-    if (imp.records !== data.rows || peer.records !== data.rows) throw new Error(`records differ: wrote ${data.rows}, imported ${imp.records}, copied ${peer.records}`);
+    const inWorker = run('worker', data.parquet);
+    if (imp.records !== data.rows || inWorker.records !== data.rows || peer.records !== data.rows) throw new Error(`records differ: wrote ${data.rows}, imported ${imp.records} (in the worker ${inWorker.records}), copied ${peer.records}`);
     const size = statSync(data.parquet).size;
     console.log(`Parquet ${formatBytes(size)} (${formatCount(data.rows)} rows, ${data.rowGroups} row groups); JSONL ${formatBytes(statSync(data.jsonl).size)}; output ${formatBytes(statSync(path.join(dir, 'pairs.alpaca.jsonl')).size)}`);
     console.log(`peer   (line-by-line JSONL copy): ${formatDuration(peer.seconds)}, peak RSS ${formatBytes(peer.peakRss)}`);
     console.log(`import (Parquet -> alpaca JSONL): ${formatDuration(imp.seconds)}, peak RSS ${formatBytes(imp.peakRss)}, ${formatBytes(size / imp.seconds)}/s of Parquet`);
+    console.log(`worker (the same, in the import worker thread): ${formatDuration(inWorker.seconds)}, peak RSS ${formatBytes(inWorker.peakRss)}`);
     console.log(`import / peer: time ${significant(imp.seconds / peer.seconds, 3)}×, peak RSS ${significant(imp.peakRss / peer.peakRss, 3)}×; peak RSS / Parquet size ${significant(imp.peakRss / size, 2)}`);
+    console.log(`worker / peer: time ${significant(inWorker.seconds / peer.seconds, 3)}×, peak RSS ${significant(inWorker.peakRss / peer.peakRss, 3)}×; worker / in-process: time ${significant(inWorker.seconds / imp.seconds, 3)}×`);
   } finally {
     if (!o.keep) rmSync(dir, { recursive: true, force: true });
   }
