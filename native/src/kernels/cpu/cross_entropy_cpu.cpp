@@ -38,6 +38,29 @@ float cross_entropy_forward(float* losses, float* lse, const float* logits, cons
   return count ? (float)(total / count) : 0.0f;
 }
 
+namespace {
+
+// The one backward sweep: row n's weight is row_scale[n] when given, else w; a kept row becomes
+// w * softmax - w * onehot(target), a masked-out row (or one whose row_scale is 0) zeros.
+void backward_rows(float* d, const float* lse, const uint32_t* targets, const uint8_t* mask, const float* row_scale, float w,
+                   int N, int V, ThreadPool* pool) {
+  const VectorKernels& vk = vector_kernels();
+  parallel_rows(pool, N, [&](int64_t b, int64_t e, int) {
+    for (int64_t n = b; n < e; n++) {
+      float* l = d + n * V;
+      const float wn = row_scale ? row_scale[n] : w;
+      if ((mask && !mask[n]) || (row_scale && wn == 0.0f)) {
+        std::memset(l, 0, sizeof(float) * V);
+        continue;
+      }
+      vk.exp_scale(l, V, lse[n], wn);  // wn * softmax
+      l[targets[n]] -= wn;
+    }
+  });
+}
+
+}  // namespace
+
 void cross_entropy_backward_inplace(float* d, const float* lse, const uint32_t* targets, const uint8_t* mask, int N, int V,
                                     float scale, ThreadPool* pool) {
   int count = N;
@@ -45,36 +68,12 @@ void cross_entropy_backward_inplace(float* d, const float* lse, const uint32_t* 
     count = 0;
     for (int n = 0; n < N; n++) count += mask[n] ? 1 : 0;
   }
-  const float w = count ? scale / count : 0.0f;
-  const VectorKernels& vk = vector_kernels();
-  parallel_rows(pool, N, [&](int64_t b, int64_t e, int) {
-    for (int64_t n = b; n < e; n++) {
-      float* l = d + n * V;
-      if (mask && !mask[n]) {
-        std::memset(l, 0, sizeof(float) * V);
-        continue;
-      }
-      vk.exp_scale(l, V, lse[n], w);  // w * softmax
-      l[targets[n]] -= w;
-    }
-  });
+  backward_rows(d, lse, targets, mask, nullptr, count ? scale / count : 0.0f, N, V, pool);
 }
 
 void cross_entropy_backward_rows_inplace(float* d, const float* lse, const uint32_t* targets, const float* row_scale, int N,
                                          int V, ThreadPool* pool) {
-  const VectorKernels& vk = vector_kernels();
-  parallel_rows(pool, N, [&](int64_t b, int64_t e, int) {
-    for (int64_t n = b; n < e; n++) {
-      float* l = d + n * V;
-      const float w = row_scale[n];
-      if (w == 0.0f) {
-        std::memset(l, 0, sizeof(float) * V);
-        continue;
-      }
-      vk.exp_scale(l, V, lse[n], w);  // w * softmax
-      l[targets[n]] -= w;
-    }
-  });
+  backward_rows(d, lse, targets, nullptr, row_scale, 0.0f, N, V, pool);
 }
 
 }  // namespace tuner
