@@ -37,9 +37,9 @@ size_t LlamaModel::plan_arch(Workspace& ws, int B, int T, float* base, size_t of
   for (size_t l = 0; l < ws.layers.size(); l++) {
     LayerActs& a = ws.layers[l];
     if (checkpointing_ && l > 0) {  // as plan(): one set shared by every layer but the first
-      const LayerActs& s = ws.layers[0];
-      a.mean1 = s.mean1, a.mean2 = s.mean2, a.q_pre = s.q_pre, a.k_pre = s.k_pre, a.q_rstd = s.q_rstd, a.k_rstd = s.k_rstd;
-      a.attn_out = s.attn_out, a.rstd_pa = s.rstd_pa, a.ff_out = s.ff_out, a.rstd_pf = s.rstd_pf;
+      float* own = a.resid_in;     // plan() already shared the rest; this shares the fields below
+      a = ws.layers[0];
+      a.resid_in = own;
       continue;
     }
     a.mean1 = take(ln, N);
