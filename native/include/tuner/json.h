@@ -69,6 +69,10 @@ class Json {
 
 // Reads a whole file; TunerError("file_not_found"/"io_error") naming it otherwise.
 std::string read_text_file(const std::string& path);
+// Whether path names a regular file (not a folder): optional side files of a model folder.
+bool is_regular_file(const std::string& path);
+// o[key] when it is a string, else "" (absent, null or another type).
+std::string str_field(const Json& o, const char* key);
 // Writes via `path.tmp-<pid>` then rename, so readers never see a half-written file.
 void write_file_atomic(const std::string& path, const std::string& bytes);
 

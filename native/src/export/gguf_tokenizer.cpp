@@ -7,8 +7,6 @@
 //       "▁the", byte tokens <0xNN> typed BYTE, scores = -id (the merge priority order).
 // Ids the tokenizer leaves empty below config.json's vocab_size become "[PAD<id>]" UNUSED.
 #include <cstdio>
-#include <sys/stat.h>
-
 #include <string>
 #include <vector>
 
@@ -29,11 +27,6 @@ const PreTokenizer kPreTokenizers[] = {
     {"llama-bpe", "(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}{1,3}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+"},
     {"qwen2", "(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+"},
 };
-
-bool file_exists(const std::string& p) {
-  struct stat st;
-  return stat(p.c_str(), &st) == 0 && S_ISREG(st.st_mode);
-}
 
 bool starts_ends(const std::string& s, const std::string& a, const std::string& b) {
   return s.size() >= a.size() + b.size() && s.compare(0, a.size(), a) == 0 && s.compare(s.size() - b.size(), b.size(), b) == 0;
@@ -61,11 +54,6 @@ std::vector<const Json*> pre_tokenizers(const Json& tok) {
   else
     out.push_back(p);
   return out;
-}
-
-std::string str_field(const Json& o, const char* key) {
-  const Json* v = o.find(key);
-  return v && v->is_string() ? v->as_string() : std::string();
 }
 
 // A special token entry of tokenizer_config.json: "<s>" or {"content": "<s>", ...}.
@@ -110,7 +98,7 @@ std::string encode_merge_part(const std::string& s) {
 std::vector<std::string> add_gguf_tokenizer(GgufWriter& w, const std::string& dir, int vocab_size) {
   std::vector<std::string> warnings;
   const std::string tpath = dir + "/tokenizer.json";
-  if (!file_exists(tpath))
+  if (!is_regular_file(tpath))
     throw TunerError("missing_tokenizer", tpath + ": not found",
                      "GGUF embeds the tokenizer: copy tokenizer.json (and tokenizer_config.json) from the base model into the model folder.");
   Json tok = Json::parse_file(tpath);
@@ -222,9 +210,9 @@ std::vector<std::string> add_gguf_tokenizer(GgufWriter& w, const std::string& di
   // Special tokens: tokenizer_config.json by content, then config.json's *_token_id.
   Json tc = Json::object();
   const std::string cpath = dir + "/tokenizer_config.json";
-  if (file_exists(cpath)) tc = Json::parse_file(cpath);
+  if (is_regular_file(cpath)) tc = Json::parse_file(cpath);
   Json cfg = Json::object();
-  if (file_exists(dir + "/config.json")) cfg = Json::parse_file(dir + "/config.json");
+  if (is_regular_file(dir + "/config.json")) cfg = Json::parse_file(dir + "/config.json");
   auto id_of = [&](const std::string& content) -> int64_t {
     if (content.empty()) return -1;
     for (const auto& [c, id] : added)
@@ -282,7 +270,7 @@ std::vector<std::string> add_gguf_tokenizer(GgufWriter& w, const std::string& di
       if (text.empty()) continue;
       w.set_string(name == "default" ? "tokenizer.chat_template" : "tokenizer.chat_template." + name, text);
     }
-  } else if (file_exists(dir + "/chat_template.jinja")) {
+  } else if (is_regular_file(dir + "/chat_template.jinja")) {
     w.set_string("tokenizer.chat_template", read_text_file(dir + "/chat_template.jinja"));
   }
   return warnings;

@@ -2,8 +2,6 @@
 // The adapter is read from its files rather than through Model::load_adapter so that every
 // PEFT LoRA merges: rsLoRA scaling, adapters saved with the ".default" adapter name, and any
 // subset of the seven projections; each tensor is checked against the base weight it changes.
-#include <sys/stat.h>
-
 #include <cmath>
 #include <map>
 
@@ -24,11 +22,6 @@ bool ends_with(const std::string& s, const std::string& suf) {
   return s.size() >= suf.size() && s.compare(s.size() - suf.size(), suf.size(), suf) == 0;
 }
 
-bool file_exists(const std::string& p) {
-  struct stat st;
-  return stat(p.c_str(), &st) == 0 && S_ISREG(st.st_mode);
-}
-
 // A non-empty object / list / true value in adapter_config.json (the features merge refuses).
 bool is_set(const Json* v) {
   if (!v || v->is_null()) return false;
@@ -44,17 +37,15 @@ MergeReport merge_lora(Model& model, const std::string& dir, ThreadPool* pool) {
   if (model.has_lora())
     throw TunerError("internal", "merge_lora on a model with LoRA enabled", "This is a bug in Tuner; please report it.");
   const std::string cpath = dir + "/adapter_config.json", wpath = dir + "/adapter_model.safetensors";
-  if (!file_exists(cpath))
+  if (!is_regular_file(cpath))
     throw TunerError("bad_adapter", cpath + ": not found", "Point --adapter at a PEFT adapter folder (adapter_config.json + adapter_model.safetensors), e.g. a run's checkpoint.");
   Json c = Json::parse_file(cpath);
   auto fail = [&](const std::string& what, const std::string& hint) { throw TunerError("bad_adapter", cpath + ": " + what, hint); };
   if (!c.is_object()) fail("must be a JSON object", "Point --adapter at a PEFT adapter folder.");
   if (const Json* pt = c.find("peft_type"); pt && (!pt->is_string() || pt->as_string() != "LORA"))
     fail("peft_type must be \"LORA\"", "Only LoRA adapters can be merged.");
-  const Json* r = c.find("r");
+  const int rank = adapter_config_rank(c, cpath);
   const Json* alpha = c.find("lora_alpha");
-  if (!r || !r->is_number() || r->as_number() < 1 || r->as_number() > 65536 || r->as_number() != (double)(int)r->as_number())
-    fail("field \"r\" must be a whole number from 1 to 65536", "A PEFT adapter_config.json has r, lora_alpha and target_modules.");
   if (!alpha || !alpha->is_number()) fail("field \"lora_alpha\" is missing", "A PEFT adapter_config.json has r, lora_alpha and target_modules.");
   if (is_set(c.find("use_dora"))) fail("use_dora: DoRA adapters are not supported", "Merge DoRA adapters with PEFT's merge_and_unload.");
   if (is_set(c.find("rank_pattern")) || is_set(c.find("alpha_pattern")))
@@ -66,7 +57,7 @@ MergeReport merge_lora(Model& model, const std::string& dir, ThreadPool* pool) {
   if (is_set(c.find("modules_to_save"))) fail("modules_to_save: fully trained modules are not supported", "Train with LoRA only (modules_to_save null).");
 
   MergeReport rep;
-  rep.rank = (int)r->as_number();
+  rep.rank = rank;
   rep.rslora = is_set(c.find("use_rslora"));
   rep.scaling = (float)(alpha->as_number() / (rep.rslora ? std::sqrt((double)rep.rank) : (double)rep.rank));
 
@@ -153,7 +144,7 @@ std::vector<std::string> copy_tokenizer_files(const std::string& out_dir, const 
   std::vector<std::string> copied;
   for (const char* f : {"tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "generation_config.json", "chat_template.jinja",
                         "tokenizer.model", "vocab.json", "merges.txt", "added_tokens.json"}) {
-    if (!file_exists(base_dir + "/" + f)) continue;
+    if (!is_regular_file(base_dir + "/" + f)) continue;
     write_file_atomic(out_dir + "/" + f, read_text_file(base_dir + "/" + f));
     copied.push_back(f);
   }

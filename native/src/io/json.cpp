@@ -2,6 +2,8 @@
 // (so a hostile file cannot overflow the stack), duplicate keys rejected (they are ambiguous).
 #include "tuner/json.h"
 
+#include <sys/stat.h>
+
 #include <cerrno>
 #include <cmath>
 #include <cstdio>
@@ -340,6 +342,16 @@ std::string read_text_file(const std::string& path) {
   std::ostringstream ss;
   ss << f.rdbuf();
   return ss.str();
+}
+
+bool is_regular_file(const std::string& path) {
+  struct stat st;
+  return stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode);
+}
+
+std::string str_field(const Json& o, const char* key) {
+  const Json* v = o.find(key);
+  return v && v->is_string() ? v->as_string() : std::string();
 }
 
 void write_file_atomic(const std::string& path, const std::string& bytes) {

@@ -6,8 +6,6 @@
 // clean_up_tokenization when tokenizer_config.json asks for it.
 #include "tuner/text_decoder.h"
 
-#include <sys/stat.h>
-
 #include <string>
 
 #include "tuner/error.h"
@@ -19,16 +17,6 @@ namespace {
 
 const std::string kMeta = "\xE2\x96\x81";        // "▁"
 const std::string kReplacement = "\xEF\xBF\xBD";  // U+FFFD
-
-bool file_exists(const std::string& p) {
-  struct stat st;
-  return stat(p.c_str(), &st) == 0 && S_ISREG(st.st_mode);
-}
-
-std::string str_field(const Json& o, const char* key) {
-  const Json* v = o.find(key);
-  return v && v->is_string() ? v->as_string() : std::string();
-}
 
 // GPT-2's bytes_to_unicode, reversed: code point -> byte, -1 when the code point is not in it.
 int unicode_to_byte(uint32_t cp) {
@@ -119,10 +107,10 @@ std::string clean_up_tokenization(std::string s) {
 
 std::unique_ptr<TextDecoder> TextDecoder::load(const std::string& dir, std::string* why_unsupported) {
   const std::string path = dir + "/tokenizer.json";
-  if (!file_exists(path)) return nullptr;
+  if (!is_regular_file(path)) return nullptr;
   auto d = from_json(Json::parse_file(path), path, why_unsupported);
   const std::string cfg_path = dir + "/tokenizer_config.json";
-  if (d && file_exists(cfg_path)) {
+  if (d && is_regular_file(cfg_path)) {
     const Json cfg = Json::parse_file(cfg_path);
     const Json* c = cfg.is_object() ? cfg.find("clean_up_tokenization_spaces") : nullptr;
     d->cleanup_spaces_ = c && c->is_bool() && c->as_bool();
