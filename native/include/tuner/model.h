@@ -116,6 +116,11 @@ struct LoraConfig {
   std::vector<std::string> target_modules;
 };
 
+class Json;
+// adapter_config.json's LoRA rank "r" (config read from cpath): a whole number from 1 to 65536,
+// else TunerError("bad_adapter"). One check for resuming (load_adapter), merging and inference.
+int adapter_config_rank(const Json& config, const std::string& cpath);
+
 // One micro-batch: B rows of T tokens. targets[i] is the token to predict at position i;
 // loss_mask[i] = 1 where the loss counts (assistant tokens), 0 for prompt and padding.
 struct Batch {

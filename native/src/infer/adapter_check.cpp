@@ -65,10 +65,7 @@ void check_adapter(const std::string& dir, const LlamaModel& model, const std::s
            "LoRA applies to " + module_list + "; merge other adapters with PEFT.");
     targets.insert(name);
   }
-  const Json* r = c.find("r");
-  if (!r || !r->is_number() || r->as_number() < 1 || r->as_number() > 65536 || r->as_number() != (int)r->as_number())
-    fail("field \"r\" must be a whole number from 1 to 65536", "Use the adapter_config.json PEFT wrote.");
-  const int rank = (int)r->as_number();
+  const int rank = adapter_config_rank(c, cpath);
   std::string base = "an unnamed base model";
   if (const Json* b = c.find("base_model_name_or_path"); b && b->is_string() && !b->as_string().empty())
     base = "\"" + b->as_string() + "\"";

@@ -14,6 +14,19 @@ namespace tuner {
 
 void make_dirs(const std::string& dir);  // llama_load.cpp
 
+int adapter_config_rank(const Json& c, const std::string& cpath) {
+  const Json* r = c.find("r");
+  auto fail = [&](const std::string& what) {
+    throw TunerError("bad_adapter", cpath + ": " + what,
+                     "Use the adapter_config.json saved with the adapter (PEFT writes r, lora_alpha and target_modules).");
+  };
+  if (!r || !r->is_number()) fail("field \"r\" is missing");
+  // Checked before the cast to int, which is undefined for a double beyond int's range.
+  if (r->as_number() < 1 || r->as_number() > 65536 || r->as_number() != (double)(int)r->as_number())
+    fail("field \"r\" must be a whole number from 1 to 65536 (found " + message_number(r->as_number()) + ")");
+  return (int)r->as_number();
+}
+
 namespace {
 const char* kPrefix = "base_model.model.";
 
@@ -122,18 +135,13 @@ void LlamaModel::load_adapter(const std::string& dir) {
     fail("peft_type must be \"LORA\"", "Only LoRA adapters are supported.");
   if (const Json* rs = c.find("use_rslora"); rs && rs->is_bool() && rs->as_bool())
     fail("use_rslora is not supported", "Train the adapter without rsLoRA.");
-  const Json* r = c.find("r");
+  const int rank = adapter_config_rank(c, cpath);
   const Json* alpha = c.find("lora_alpha");
   const Json* tm = c.find("target_modules");
-  if (!r || !r->is_number()) fail("field \"r\" is missing", "A PEFT adapter_config.json has r, lora_alpha and target_modules.");
-  // Checked before the cast to int, which is undefined for a double beyond int's range.
-  if (r->as_number() < 1 || r->as_number() > 65536 || r->as_number() != (double)(int)r->as_number())
-    fail("field \"r\" must be a whole number from 1 to 65536 (found " + message_number(r->as_number()) + ")",
-         "Use the adapter_config.json saved with the adapter.");
   if (!alpha || !alpha->is_number()) fail("field \"lora_alpha\" is missing", "");
   if (!tm || !tm->is_array()) fail("field \"target_modules\" must be a list of module names", "Use e.g. [\"q_proj\", \"v_proj\"].");
   LoraConfig lc;
-  lc.rank = (int)r->as_number();
+  lc.rank = rank;
   lc.alpha = (float)alpha->as_number();
   if (const Json* d = c.find("lora_dropout"); d && d->is_number()) lc.dropout = (float)d->as_number();
   for (const auto& t : tm->as_array()) {
