@@ -76,7 +76,6 @@ describe('packed data in tuner-train', () => {
   });
 
   it('scores greedy answers to packed eval records every N-th evaluation (ROUGE-L, BLEU-4), on text when the model has a tokenizer.json', async () => {
-    makeShards(path.join(root, 'eval'), pack(records()), VOCAB);
     // The same weights with a byte-level tokenizer.json whose 64 tokens are 8 words in 8 spellings
     // of upper and lower case (id i is " " + word i % 8, its letters capitalised by the bits of
     // i / 8): BLEU keeps case, so it scores the same answers on text as on ids; ROUGE-L
@@ -91,7 +90,7 @@ describe('packed data in tuner-train', () => {
     const run = async (model: string) => {
       const plan = basePlan(root, {
         model_dir: path.join(root, model), data_dir: path.join(root, 'packed'), output_dir: path.join(root, `out-generate-${model}`), max_steps: 4,
-        batch_size: 2, seq_len: T, eval_data_dir: path.join(root, 'eval'), eval_interval: 1,
+        batch_size: 2, seq_len: T, eval_data_dir: path.join(root, 'packed'), eval_interval: 1,
         eval_generate: { every: 2, max_records: 3, max_new_tokens: 8, stop_ids: [] },
       });
       const exit = await runTrainer({ planPath: writePlan(root, plan, `generate-${model}.json`) });
