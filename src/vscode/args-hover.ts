@@ -24,12 +24,12 @@ export class ArgsHoverProvider implements vscode.HoverProvider {
     if (isArgsFieldName(key)) {
       const def = fieldDef(key);
       // The description is the schema's hover (jsonValidation): VS Code shows it beside this one.
-      if (def.kind === 'enum' || def.kind === 'enum-array') md.appendMarkdown(`Values: ${def.values.map((v) => `\`${v}\``).join(', ')}\n\n`);
-      if (def.default !== undefined) md.appendMarkdown(`Default: \`${JSON.stringify(def.default)}\`\n\n`);
+      if (def.kind === 'enum' || def.kind === 'enum-array') md.appendMarkdown(vscode.l10n.t('Values: {0}', def.values.map((v) => `\`${v}\``).join(', ')) + '\n\n');
+      if (def.default !== undefined) md.appendMarkdown(vscode.l10n.t('Default: `{0}`', JSON.stringify(def.default)) + '\n\n');
     } else {
       const old = lmtunerKey(key);
       if (!old) return undefined;
-      md.appendMarkdown(old.to ? `LMTuner key: Tuner calls it **${old.to}**.` : `LMTuner key with no Tuner counterpart: ${old.note}.`);
+      md.appendMarkdown(old.to ? vscode.l10n.t('LMTuner key: Tuner calls it **{0}**.', old.to) : vscode.l10n.t('LMTuner key with no Tuner counterpart: {0}.', String(old.note)));
     }
     const pf = this.diags.state(doc.uri)?.preflight;
     if (key === 'model' && pf) {

@@ -61,7 +61,7 @@ export async function writeFileEdit(uri: vscode.Uri, text: string, label: string
     const doc = await vscode.workspace.openTextDocument(uri);
     edit.replace(uri, doc.validateRange(new vscode.Range(0, 0, doc.lineCount + 1, 0)), text, meta);
   }
-  if (!(await vscode.workspace.applyEdit(edit))) throw new Error(`VS Code refused the edit to ${uri.fsPath}`);
+  if (!(await vscode.workspace.applyEdit(edit))) throw new Error(vscode.l10n.t('VS Code refused the edit to {0}', uri.fsPath));
   const doc = await vscode.workspace.openTextDocument(uri);
   if (doc.isDirty && !(await doc.save())) {
     // A save participant can veto saving a new untitled-like document; the edit stays in the

@@ -44,7 +44,7 @@ async function chooseBackend(request: vscode.ChatRequest, secrets: PlannerSecret
   const c = Config.planner();
   if (c.backend === 'rules') return {};
   if (c.backend === 'openai' || (c.backend === 'auto' && c.openAiBaseUrl)) {
-    if (!c.openAiBaseUrl || !c.openAiModel) return { note: 'Set `tuner.planner.openai.baseUrl` and `tuner.planner.openai.model` to plan with an OpenAI-compatible endpoint; this plan comes from the built-in rules.' };
+    if (!c.openAiBaseUrl || !c.openAiModel) return { note: vscode.l10n.t('Set `tuner.planner.openai.baseUrl` and `tuner.planner.openai.model` to plan with an OpenAI-compatible endpoint; this plan comes from the built-in rules.') };
     // The key goes only to the endpoint it was entered for, unless the user agrees now.
     return { backend: new OpenAiBackend({ baseURL: c.openAiBaseUrl, model: c.openAiModel, apiKey: await secrets.keyFor(c.openAiBaseUrl), timeoutMs: c.timeoutMs }) };
   }
@@ -75,7 +75,7 @@ async function showPlan(turn: PlanTurn, argsUri: vscode.Uri, stream: RecordingSt
   stream.button({ title: vscode.l10n.t('Start fine-tune'), command: START_COMMAND, arguments: [argsUri] });
   stream.button({ title: vscode.l10n.t('Open ARGS.json'), command: 'vscode.open', arguments: [argsUri] });
   if (previous !== undefined && previous !== argsText(turn.args)) {
-    stream.button({ title: vscode.l10n.t('Show changes'), command: 'vscode.diff', arguments: [deps.previous.remember(argsUri, previous), argsUri, `${rel}: before ↔ @tuner`] });
+    stream.button({ title: vscode.l10n.t('Show changes'), command: 'vscode.diff', arguments: [deps.previous.remember(argsUri, previous), argsUri, vscode.l10n.t('{0}: before ↔ @tuner', rel)] });
   }
   log.info(`@tuner: wrote ${argsUri.fsPath} (${turn.args.method}, planned by ${turn.source})`);
   return { kind: 'plan', source: turn.source, argsUri: argsUri.toString() };
@@ -115,7 +115,7 @@ async function handle(request: vscode.ChatRequest, context: vscode.ChatContext, 
   }
   // /hardware and /explain only read; planning, /fix and /readme write files, and planning
   // sends the workspace's data description to a model: those wait for a trusted workspace.
-  if (request.command !== 'hardware' && request.command !== 'explain' && !(await trustedOrAsk('@tuner planning'))) {
+  if (request.command !== 'hardware' && request.command !== 'explain' && !(await trustedOrAsk(vscode.l10n.t('@tuner planning')))) {
     stream.markdown(vscode.l10n.t('This folder is in Restricted Mode: @tuner writes `ARGS.json` and reads the data only in a trusted workspace. Trust the folder (Workspaces: Manage Workspace Trust), then ask again; `/hardware` and `/explain` work as they are.'));
     return { kind: 'untrusted' };
   }
@@ -124,7 +124,7 @@ async function handle(request: vscode.ChatRequest, context: vscode.ChatContext, 
   const hardware = await cachedProbe(folder.uri.fsPath);
   const env = workspaceEnvironment({ workspaceDir: path.dirname(argsUri.fsPath), hardware, cpuSpeed: await workspaceCpuSpeed(path.dirname(argsUri.fsPath)) });
   const existing = await readArgs(argsUri);
-  const badArgs = () => `\`${vscode.workspace.asRelativePath(argsUri)}\` has errors: ${existing.check?.problems.filter((p) => p.severity === 'error').map((p) => `line ${p.range.line + 1}: ${p.message}`).join(' ')}`;
+  const badArgs = () => vscode.l10n.t('`{0}` has errors: {1}', vscode.workspace.asRelativePath(argsUri), String(existing.check?.problems.filter((p) => p.severity === 'error').map((p) => vscode.l10n.t('line {0}: {1}', p.range.line + 1, p.message)).join(' ')));
 
   switch (request.command) {
     case 'hardware':
@@ -159,7 +159,7 @@ async function handle(request: vscode.ChatRequest, context: vscode.ChatContext, 
       }
       const fixed = validateArgsText(text);
       if (!fixed.args) {
-        stream.markdown(vscode.l10n.t('Still to fix by hand: {0}', fixed.problems.filter((p) => p.severity === 'error').map((p) => `line ${p.range.line + 1}: ${p.message}`).join(' ')));
+        stream.markdown(vscode.l10n.t('Still to fix by hand: {0}', fixed.problems.filter((p) => p.severity === 'error').map((p) => vscode.l10n.t('line {0}: {1}', p.range.line + 1, p.message)).join(' ')));
         stream.button({ title: vscode.l10n.t('Open ARGS.json'), command: 'vscode.open', arguments: [argsUri] });
         return { kind: 'fix', fixes: edits.length };
       }
@@ -261,9 +261,9 @@ export function registerChatParticipant(ctx: vscode.ExtensionContext, secrets: P
     provideFollowups(result) {
       if (result.metadata?.kind !== 'plan') return [];
       return [
-        { prompt: 'make it fit in 8 GB', label: 'Make it fit in 8 GB' },
-        { prompt: 'use Lion', label: 'Use the Lion optimizer' },
-        { prompt: '', command: 'readme', label: 'Write a README to train on another machine' },
+        { prompt: 'make it fit in 8 GB', label: vscode.l10n.t('Make it fit in 8 GB') },
+        { prompt: 'use Lion', label: vscode.l10n.t('Use the Lion optimizer') },
+        { prompt: '', command: 'readme', label: vscode.l10n.t('Write a README to train on another machine') },
       ];
     },
   };

@@ -42,7 +42,7 @@ const COMMANDS: Record<CommandId, (s: Services) => Handler> = {
     const scope = uri instanceof vscode.Uri ? uri : vscode.window.activeTextEditor?.document.uri;
     const chosen = typeof format === 'string' ? format : await pickFormat(vscode.l10n.t('Format of this dataset (tuner.dataset.format)'), Config.datasetFormat(scope), true);
     if (chosen === undefined) return undefined;
-    if (chosen !== 'auto' && !isFormatId(chosen)) throw new Error(`unknown dataset format "${chosen}": use auto or one of ${FORMATS.map((f) => f.id).join(', ')}`);
+    if (chosen !== 'auto' && !isFormatId(chosen)) throw new Error(vscode.l10n.t('unknown dataset format "{0}": use auto or one of {1}', chosen, FORMATS.map((f) => f.id).join(', ')));
     await Config.setDatasetFormat(chosen, scope);
     return chosen;
   },
@@ -52,10 +52,13 @@ const COMMANDS: Record<CommandId, (s: Services) => Handler> = {
     const doc = await datasetDocumentFor(uri);
     const to = typeof format === 'string' ? format : await pickFormat(vscode.l10n.t('Convert {0} to', path.basename(doc.uri.path)), undefined, false);
     if (to === undefined) return undefined;
-    if (!isFormatId(to)) throw new Error(`unknown dataset format "${to}": use one of ${FORMATS.map((f) => f.id).join(', ')}`);
+    if (!isFormatId(to)) throw new Error(vscode.l10n.t('unknown dataset format "{0}": use one of {1}', to, FORMATS.map((f) => f.id).join(', ')));
     const edits = convertDocumentEdits(doc.getText(), to);
-    if (edits.length > 0 && !(await vscode.workspace.applyEdit(toWorkspaceEdit(doc, edits)))) throw new Error(`VS Code refused the edit to ${doc.uri.fsPath}`);
-    const message = `Converted ${edits.length} record${edits.length === 1 ? '' : 's'} to ${to}; records already in ${to}, invalid, or not convertible without loss were left unchanged (undo with Ctrl+Z).`;
+    if (edits.length > 0 && !(await vscode.workspace.applyEdit(toWorkspaceEdit(doc, edits)))) throw new Error(vscode.l10n.t('VS Code refused the edit to {0}', doc.uri.fsPath));
+    const message =
+      edits.length === 1
+        ? vscode.l10n.t('Converted 1 record to {0}; records already in {0}, invalid, or not convertible without loss were left unchanged (undo with Ctrl+Z).', to)
+        : vscode.l10n.t('Converted {0} records to {1}; records already in {1}, invalid, or not convertible without loss were left unchanged (undo with Ctrl+Z).', edits.length, to);
     log.info(`${doc.uri.fsPath}: ${message}`);
     void vscode.window.showInformationMessage(message);
     return edits.length;

@@ -35,14 +35,14 @@ function warnOnce(message: string): void {
 function ruleSeverities(value: unknown): Record<string, Severity | 'off'> {
   const out: Record<string, Severity | 'off'> = {};
   if (value === null || typeof value !== 'object' || Array.isArray(value)) {
-    warnOnce(`Setting ${SETTING_KEYS.lintRules} must be an object such as {"duplicate-record": "off"}; using the default severities.`);
+    warnOnce(vscode.l10n.t('Setting {0} must be an object such as {1}; using the default severities.', SETTING_KEYS.lintRules, '{"duplicate-record": "off"}'));
     return out;
   }
   for (const [rule, severity] of Object.entries(value)) {
     if (!ruleByCode(rule) && !RULES.some((r) => r.id === rule)) {
-      warnOnce(`Setting ${SETTING_KEYS.lintRules}: "${rule}" is not a lint rule id or code (see docs/lint-rules.md); it is ignored.`);
+      warnOnce(vscode.l10n.t('Setting {0}: "{1}" is not a lint rule id or code (see docs/lint-rules.md); it is ignored.', SETTING_KEYS.lintRules, rule));
     } else if (typeof severity !== 'string' || !SEVERITIES.includes(severity)) {
-      warnOnce(`Setting ${SETTING_KEYS.lintRules}: "${rule}": ${JSON.stringify(severity)} is not one of ${SEVERITIES.join(', ')}; using the rule's default.`);
+      warnOnce(vscode.l10n.t('Setting {0}: "{1}": {2} is not one of {3}; using the rule\'s default.', SETTING_KEYS.lintRules, rule, String(JSON.stringify(severity)), SEVERITIES.join(', ')));
     } else {
       out[rule] = severity as Severity | 'off';
     }
@@ -53,7 +53,7 @@ function ruleSeverities(value: unknown): Record<string, Severity | 'off'> {
 function flag(name: SettingName, scope: vscode.ConfigurationScope | undefined, fallback: boolean): boolean {
   const value = read<unknown>(name, scope, fallback);
   if (typeof value === 'boolean') return value;
-  warnOnce(`Setting ${SETTING_KEYS[name]}: ${JSON.stringify(value)} is not true or false; using ${fallback}.`);
+  warnOnce(vscode.l10n.t('Setting {0}: {1} is not true or false; using {2}.', SETTING_KEYS[name], String(JSON.stringify(value)), String(fallback)));
   return fallback;
 }
 
@@ -63,7 +63,7 @@ function strings(name: SettingName, scope: vscode.ConfigurationScope | undefined
   const list = Array.isArray(value) ? value : [];
   const good = list.filter((v): v is string => typeof v === 'string' && v.length > 0);
   if (!Array.isArray(value) || good.length !== list.length) {
-    warnOnce(`Setting ${SETTING_KEYS[name]} must be a list of non-empty strings; ignoring what is not one in ${JSON.stringify(value)}.`);
+    warnOnce(vscode.l10n.t('Setting {0} must be a list of non-empty strings; ignoring what is not one in {1}.', SETTING_KEYS[name], String(JSON.stringify(value))));
   }
   return good;
 }
@@ -72,7 +72,7 @@ function strings(name: SettingName, scope: vscode.ConfigurationScope | undefined
 function count(name: SettingName, scope: vscode.ConfigurationScope | undefined, fallback: number, min = 0): number {
   const value = read<unknown>(name, scope, fallback);
   if (typeof value === 'number' && Number.isFinite(value) && value >= min) return Math.floor(value);
-  warnOnce(`Setting ${SETTING_KEYS[name]}: ${JSON.stringify(value)} is not a number of at least ${min}; using ${fallback}.`);
+  warnOnce(vscode.l10n.t('Setting {0}: {1} is not a number of at least {2}; using {3}.', SETTING_KEYS[name], String(JSON.stringify(value)), min, fallback));
   return fallback;
 }
 
@@ -86,7 +86,7 @@ export const Config = {
   datasetFormat(scope?: vscode.ConfigurationScope): FormatId | 'auto' {
     const format = read<unknown>('datasetFormat', scope, 'auto');
     if (format === 'auto' || isFormatId(format)) return format;
-    warnOnce(`Setting ${SETTING_KEYS.datasetFormat}: ${JSON.stringify(format)} is not a dataset format; use "auto" or one of ${FORMAT_IDS.join(', ')}. Detecting the format instead.`);
+    warnOnce(vscode.l10n.t('Setting {0}: {1} is not a dataset format; use "auto" or one of {2}. Detecting the format instead.', SETTING_KEYS.datasetFormat, String(JSON.stringify(format)), FORMAT_IDS.join(', ')));
     return 'auto';
   },
 

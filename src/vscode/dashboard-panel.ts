@@ -68,7 +68,7 @@ export class DashboardPanel implements vscode.Disposable {
       existing.panel.reveal();
       return existing;
     }
-    const panel = vscode.window.createWebviewPanel(DASHBOARD_VIEW_TYPE, `Run ${runId}`, { viewColumn: vscode.ViewColumn.Active, preserveFocus: true }, DashboardPanel.options(ctx));
+    const panel = vscode.window.createWebviewPanel(DASHBOARD_VIEW_TYPE, vscode.l10n.t('Run {0}', runId), { viewColumn: vscode.ViewColumn.Active, preserveFocus: true }, DashboardPanel.options(ctx));
     return new DashboardPanel(ctx, runs, panel, runId);
   }
 
@@ -115,7 +115,7 @@ export class DashboardPanel implements vscode.Disposable {
   }
 
   /** One message from the page (or a test), checked; a failure is reported, never thrown. */
-  readonly receive = guard('dashboard message', (m: unknown) => this.onMessage(parseDashboardMessage(m)));
+  readonly receive = guard(vscode.l10n.t('dashboard message'), (m: unknown) => this.onMessage(parseDashboardMessage(m)));
 
   private tokenizer: ModelTokenizer | null | undefined;
 
@@ -220,11 +220,11 @@ export class DashboardPanel implements vscode.Disposable {
         await vscode.commands.executeCommand('tuner.resumeFromCheckpoint', this.runId);
         return;
       case 'takeControl':
-        if (!this.runs.current(this.runId).takeControl()) throw new Error(`run ${this.runId}: not connected to its trainer yet; try again in a moment`);
+        if (!this.runs.current(this.runId).takeControl()) throw new Error(vscode.l10n.t('run {0}: not connected to its trainer yet; try again in a moment', this.runId));
         return;
       default: {
         const never: never = m;
-        reportError('dashboard', new Error(`unhandled message ${JSON.stringify(never)}`));
+        reportError('dashboard', new Error(vscode.l10n.t('unhandled message {0}', String(JSON.stringify(never)))));
       }
     }
   }
@@ -243,9 +243,9 @@ export class DashboardPanel implements vscode.Disposable {
           stop();
           const own = this.record().ownCheckpoint(e.path);
           if (own) resolve(own);
-          else reject(new Error(`the checkpoint ${e.path} is not a folder of run ${this.runId}`));
+          else reject(new Error(vscode.l10n.t('the checkpoint {0} is not a folder of run {1}', e.path, this.runId)));
         },
-        onExit: () => reject(new Error(`run ${this.runId} ended before its checkpoint was written`)),
+        onExit: () => reject(new Error(vscode.l10n.t('run {0} ended before its checkpoint was written', this.runId))),
       });
     });
     s.save();

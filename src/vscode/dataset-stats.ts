@@ -20,7 +20,7 @@ class StatsDocuments implements vscode.TextDocumentContentProvider {
   }
 
   provideTextDocumentContent(uri: vscode.Uri): string {
-    return this.contents.get(uri.toString()) ?? '# Dataset statistics\n\nRun "Tuner: Dataset Statistics" again to compute them.\n';
+    return this.contents.get(uri.toString()) ?? vscode.l10n.t('# Dataset statistics\n\nRun "Tuner: Dataset Statistics" again to compute them.\n');
   }
 
   dispose(): void {
@@ -37,14 +37,14 @@ export function registerDatasetStats(ctx: vscode.ExtensionContext): void {
 
 /** Shows the statistics of a dataset; returns the URI of the Markdown document shown. */
 export async function showDatasetStats(linter: JsonlLinter, target?: unknown): Promise<vscode.Uri> {
-  if (!documents) throw new Error('the statistics view is not registered');
+  if (!documents) throw new Error(vscode.l10n.t('the statistics view is not registered'));
   const doc = await datasetDocumentFor(target);
   let report = linter.report(doc.uri);
   if (!report || report.version !== doc.version || !report.result.stats) {
     report = await linter.lint(doc, 'command');
   }
   const stats = report?.result.stats;
-  if (!stats) throw new Error(`no statistics for ${doc.uri.fsPath}: linting it failed (see the Tuner log)`);
+  if (!stats) throw new Error(vscode.l10n.t('no statistics for {0}: linting it failed (see the Tuner log)', doc.uri.fsPath));
   const name = path.basename(doc.uri.path);
   const uri = vscode.Uri.from({ scheme: STATS_SCHEME, path: `/${name}.stats.md`, query: doc.uri.toString() });
   documents.set(uri, statsToMarkdown(stats, name));

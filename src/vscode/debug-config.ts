@@ -21,7 +21,7 @@ export const debugSessions: TunerDebugSession[] = [];
 
 class TunerConfigurationProvider implements vscode.DebugConfigurationProvider {
   provideDebugConfigurations(): vscode.DebugConfiguration[] {
-    return [{ type: DEBUG_TYPE, request: 'launch', name: 'Fine-tune ARGS.json', args: '${workspaceFolder}/ARGS.json', stopOnEntry: false }];
+    return [{ type: DEBUG_TYPE, request: 'launch', name: vscode.l10n.t('Fine-tune ARGS.json'), args: '${workspaceFolder}/ARGS.json', stopOnEntry: false }];
   }
 
   resolveDebugConfiguration(_folder: vscode.WorkspaceFolder | undefined, config: vscode.DebugConfiguration): vscode.DebugConfiguration | undefined {
@@ -45,11 +45,11 @@ export function registerDebugging(ctx: vscode.ExtensionContext, runs: RunControl
         session = await runs.startPlan(path.resolve(vscode.workspace.workspaceFolders?.[0]?.uri.fsPath ?? '', config.plan), options);
       } else if (config.resume) {
         const id = config.resume === 'last' ? runs.manager().store.list().runs[0]?.meta.id : config.resume;
-        if (!id) throw new Error('"resume": "last" but there is no run under runs/ yet');
+        if (!id) throw new Error(vscode.l10n.t('"resume": "last" but there is no run under runs/ yet'));
         session = await runs.resume(id, options);
       } else {
         const argsFile = await runs.pickArgsFile(config.args);
-        if (!argsFile) throw new Error('no ARGS.json chosen');
+        if (!argsFile) throw new Error(vscode.l10n.t('no ARGS.json chosen'));
         session = await runs.start(argsFile, options);
       }
       DashboardPanel.show(ctx, runs, session.record.id);

@@ -29,7 +29,7 @@ const BOM_CODE = ruleById('bom').code;
 
 /** The editor holds a BOM as the file's encoding, not as text: removing it means saving as plain UTF-8. */
 function saveWithoutBom(doc: vscode.TextDocument, diag: vscode.Diagnostic): vscode.CodeAction {
-  const action = new vscode.CodeAction('Save as UTF-8 without byte order mark (Change File Encoding)…', vscode.CodeActionKind.QuickFix);
+  const action = new vscode.CodeAction(vscode.l10n.t('Save as UTF-8 without byte order mark (Change File Encoding)…'), vscode.CodeActionKind.QuickFix);
   action.command = { title: action.title, command: 'workbench.action.editor.changeEncoding', arguments: [doc.uri] };
   action.diagnostics = [diag];
   return action;
@@ -72,14 +72,14 @@ export class JsonlCodeActionProvider implements vscode.CodeActionProvider<vscode
         offeredFixAll.add(code);
         const same = problems.filter((p) => p.code === code && preferredFix(p));
         if (same.length > 1) {
-          const title = `Fix all ${same.length} "${ruleByCode(code)?.title ?? code}" problems in the file`;
+          const title = vscode.l10n.t('Fix all {0} "{1}" problems in the file', same.length, ruleByCode(code)?.title ?? code);
           actions.push(new DeferredAction(title, vscode.CodeActionKind.QuickFix, doc, () => mergeFixes(same)));
         }
       }
     }
 
     if (problems.some(preferredFix)) {
-      actions.push(new DeferredAction('Fix all auto-fixable dataset problems', FIX_ALL_KIND, doc, () => mergeFixes(problems)));
+      actions.push(new DeferredAction(vscode.l10n.t('Fix all auto-fixable dataset problems'), FIX_ALL_KIND, doc, () => mergeFixes(problems)));
     }
 
     actions.push(...this.conversions(doc, range.start.line, report.result.format));
@@ -111,11 +111,11 @@ export class JsonlCodeActionProvider implements vscode.CodeActionProvider<vscode
     for (const { id } of FORMATS) {
       const edit = convertLineEdit(text, line, id);
       if (!edit) continue;
-      const one = new vscode.CodeAction(`Convert this record to ${formatLabel(id)}`, vscode.CodeActionKind.RefactorRewrite);
+      const one = new vscode.CodeAction(vscode.l10n.t('Convert this record to {0}', formatLabel(id)), vscode.CodeActionKind.RefactorRewrite);
       one.edit = toWorkspaceEdit(doc, [edit]);
       out.push(one);
       if (doc.lineCount > 1 || fileFormat !== id) {
-        out.push(new DeferredAction(`Convert every record in the file to ${formatLabel(id)}`, vscode.CodeActionKind.RefactorRewrite, doc,
+        out.push(new DeferredAction(vscode.l10n.t('Convert every record in the file to {0}', formatLabel(id)), vscode.CodeActionKind.RefactorRewrite, doc,
           () => convertDocumentEdits(doc.getText(), id)));
       }
     }

@@ -15,6 +15,6 @@ export function isDatasetDocument(doc: vscode.TextDocument): boolean {
 /** The dataset a command applies to: the given file, else the active editor's document. */
 export async function datasetDocumentFor(uri?: unknown): Promise<vscode.TextDocument> {
   const target = uri instanceof vscode.Uri ? uri : vscode.window.activeTextEditor?.document.uri;
-  if (!target) throw new Error('open a .jsonl dataset (or pick one in the Explorer) first');
+  if (!target) throw new Error(vscode.l10n.t('open a .jsonl dataset (or pick one in the Explorer) first'));
   return vscode.workspace.openTextDocument(target);
 }

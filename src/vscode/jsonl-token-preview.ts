@@ -30,16 +30,17 @@ function showText(s: string): string {
 export function previewMarkdown(p: RecordPreview & { ok: true }, argsFile: string, templateSource: string, eosWarning: string | undefined): vscode.MarkdownString {
   const md = new vscode.MarkdownString(undefined, true);
   md.supportHtml = true;
-  md.appendMarkdown(`**Training view** — ${p.format}, ${p.tokens.length} tokens, ${p.trainedTokens} trained (highlighted); template: ${templateSource === 'model' ? "the model's" : templateSource === 'override' ? 'ARGS.json chat_template' : 'Tuner default (Human/Assistant)'}; ${escapeHtml(path.basename(path.dirname(argsFile)))}/ARGS.json\n\n`);
-  if (p.overLength > 0) md.appendMarkdown(`⚠ ${p.overLength} tokens over max_length: cut or dropped when preparing.\n\n`);
-  if (p.eosAppended) md.appendMarkdown('The template does not close answers with a stop token: EOS is appended.\n\n');
+  const template = templateSource === 'model' ? vscode.l10n.t("the model's") : templateSource === 'override' ? vscode.l10n.t('ARGS.json chat_template') : vscode.l10n.t('Tuner default (Human/Assistant)');
+  md.appendMarkdown(vscode.l10n.t('**Training view** — {0}, {1} tokens, {2} trained (highlighted); template: {3}; {4}/ARGS.json', p.format, p.tokens.length, p.trainedTokens, template, escapeHtml(path.basename(path.dirname(argsFile)))) + '\n\n');
+  if (p.overLength > 0) md.appendMarkdown(vscode.l10n.t('⚠ {0} tokens over max_length: cut or dropped when preparing.', p.overLength) + '\n\n');
+  if (p.eosAppended) md.appendMarkdown(vscode.l10n.t('The template does not close answers with a stop token: EOS is appended.') + '\n\n');
   if (eosWarning) md.appendMarkdown(`⚠ ${escapeHtml(eosWarning)}\n\n`);
   md.appendMarkdown('<code>' + p.segments.map((s) => (s.trained ? `<span style="${TRAINED_STYLE}">${showText(s.text)}</span>` : showText(s.text))).join('') + '</code>\n\n---\n\n');
   const shown = p.tokens.slice(0, MAX_TOKENS_SHOWN).map((t) => {
     const cell = `${t.id}:${showText(t.text)}`;
     return t.trained ? `<span style="${TRAINED_STYLE}">${cell}</span>` : cell;
   });
-  md.appendMarkdown(`<code>${shown.join(' · ')}${p.tokens.length > MAX_TOKENS_SHOWN ? ` · … ${p.tokens.length - MAX_TOKENS_SHOWN} more` : ''}</code>`);
+  md.appendMarkdown(`<code>${shown.join(' · ')}${p.tokens.length > MAX_TOKENS_SHOWN ? ` · ${vscode.l10n.t('… {0} more', p.tokens.length - MAX_TOKENS_SHOWN)}` : ''}</code>`);
   return md;
 }
 
@@ -58,13 +59,13 @@ export class JsonlTokenPreview implements vscode.HoverProvider, vscode.Disposabl
     if (!argsFile) return undefined;
     const argsText = vscode.workspace.textDocuments.find((d) => d.uri.fsPath === argsFile)?.getText() ?? fs.readFileSync(argsFile, 'utf8');
     const check = validateArgsText(argsText);
-    if (!check.args) return new vscode.Hover(`Tuner: fix the errors in ${argsFile} to preview this record's tokens.`, line.range);
+    if (!check.args) return new vscode.Hover(vscode.l10n.t('Tuner: fix the errors in {0} to preview this record\'s tokens.', argsFile), line.range);
     const r = await this.client.preview(argsFile, resolveArgs(check.args), line.text, folder);
     if (token.isCancellationRequested) return undefined;
     // Messages quote the workspace's files: shown as plain text, never as Markdown.
     const plain = (text: string) => new vscode.Hover(new vscode.MarkdownString().appendText(text), line.range);
-    if ('error' in r) return plain(`Tuner token preview: ${r.error}`);
-    if (!r.preview.ok) return plain(`Tuner token preview: ${r.preview.reason}`);
+    if ('error' in r) return plain(vscode.l10n.t('Tuner token preview: {0}', r.error));
+    if (!r.preview.ok) return plain(vscode.l10n.t('Tuner token preview: {0}', r.preview.reason));
     return new vscode.Hover(previewMarkdown(r.preview, argsFile, r.templateSource, r.eosWarning), line.range);
   }
 

@@ -53,7 +53,7 @@ export class LanguageModelBackend implements ChatBackend {
     signal.addEventListener('abort', onAbort);
     try {
       const response = await this.model.sendRequest(toLm(messages), {
-        justification: 'Tuner plans a fine-tuning run with the model you chose.',
+        justification: vscode.l10n.t('Tuner plans a fine-tuning run with the model you chose.'),
         tools: tools.map((t) => ({ name: t.name, description: t.description, inputSchema: t.inputSchema })),
       }, cts.token);
       let text = '';

@@ -65,7 +65,8 @@ export function toChatMessages(messages: readonly RequestMessage[]): ChatMessage
   return out;
 }
 
-const RULES_REPLY = 'Tuner planner (rules) only plans fine-tuning runs: start your message with `@tuner` and describe the goal, or run **Tuner: Plan a Fine-tune…** from the Command Palette. To chat with a local model, set `tuner.planner.openai.baseUrl` and `tuner.planner.openai.model` to an OpenAI-compatible server (Ollama, llama.cpp, vLLM).';
+// a function: read when the bundle is set, not when the module loads
+const rulesReply = () => vscode.l10n.t('Tuner planner (rules) only plans fine-tuning runs: start your message with `@tuner` and describe the goal, or run **Tuner: Plan a Fine-tune…** from the Command Palette. To chat with a local model, set `tuner.planner.openai.baseUrl` and `tuner.planner.openai.model` to an OpenAI-compatible server (Ollama, llama.cpp, vLLM).');
 
 export function registerLanguageModelProvider(ctx: vscode.ExtensionContext, secrets: PlannerSecrets): boolean {
   const api = vscode.lm as unknown as ProviderApi;
@@ -96,7 +97,7 @@ export function registerLanguageModelProvider(ctx: vscode.ExtensionContext, secr
           family: 'openai-compatible',
           version: '1',
           detail: withoutCredentials(c.openAiBaseUrl),
-          tooltip: `${c.openAiModel} at ${withoutCredentials(c.openAiBaseUrl)} (tuner.planner.openai.*)`,
+          tooltip: vscode.l10n.t('{0} at {1} (tuner.planner.openai.*)', c.openAiModel, withoutCredentials(c.openAiBaseUrl)),
           maxInputTokens: 32_768,
           maxOutputTokens: 4_096,
           isUserSelectable: true,
@@ -106,11 +107,11 @@ export function registerLanguageModelProvider(ctx: vscode.ExtensionContext, secr
       if (othersExist) return [];
       return [{
         id: RULES_MODEL_ID,
-        name: 'Tuner planner (rules)',
+        name: vscode.l10n.t('Tuner planner (rules)'),
         family: 'tuner-rules',
         version: '1',
-        detail: 'offline, @tuner only',
-        tooltip: 'Plans fine-tuning runs with Tuner\'s built-in rules, offline. Serves @tuner only.',
+        detail: vscode.l10n.t('offline, @tuner only'),
+        tooltip: vscode.l10n.t('Plans fine-tuning runs with Tuner\'s built-in rules, offline. Serves @tuner only.'),
         maxInputTokens: 1_000_000,
         maxOutputTokens: 4_096,
         isUserSelectable: true,
@@ -121,11 +122,11 @@ export function registerLanguageModelProvider(ctx: vscode.ExtensionContext, secr
     },
     async provideLanguageModelChatResponse(model, messages, options, progress, token) {
       if (model.id === RULES_MODEL_ID) {
-        progress.report(new vscode.LanguageModelTextPart(RULES_REPLY));
+        progress.report(new vscode.LanguageModelTextPart(rulesReply()));
         return;
       }
       const c = Config.planner();
-      if (!c.openAiBaseUrl || model.id !== c.openAiModel) throw new Error(`the model ${model.id} is no longer configured in tuner.planner.openai.model`);
+      if (!c.openAiBaseUrl || model.id !== c.openAiModel) throw new Error(vscode.l10n.t('the model {0} is no longer configured in tuner.planner.openai.model', model.id));
       const backend = new OpenAiBackend({ baseURL: c.openAiBaseUrl, model: c.openAiModel, apiKey: await secrets.keyFor(c.openAiBaseUrl), timeoutMs: c.timeoutMs });
       const ac = new AbortController();
       const sub = token.onCancellationRequested(() => ac.abort());

@@ -31,7 +31,7 @@ export const shownErrors: string[] = [];
 
 export function reportError(what: string, err: unknown): void {
   log.error(`${what} failed`, err);
-  shownErrors.push(`Tuner: ${what} failed: ${errorMessage(err)}`);
+  shownErrors.push(vscode.l10n.t('Tuner: {0} failed: {1}', what, errorMessage(err)));
   if (shownErrors.length > 20) shownErrors.shift();
   void vscode.window.showErrorMessage(vscode.l10n.t('Tuner: {0} failed: {1}', what, errorMessage(err)), vscode.l10n.t('Show Log')).then(
     (choice) => { if (choice) log.show(); },

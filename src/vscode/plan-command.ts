@@ -25,7 +25,7 @@ export class PlanExplanations implements vscode.TextDocumentContentProvider {
   add(text: string): vscode.Uri {
     const id = String(++this.seq);
     this.texts.set(id, text);
-    return vscode.Uri.from({ scheme: PLAN_SCHEME, path: `/Fine-tune plan ${id}.md` });
+    return vscode.Uri.from({ scheme: PLAN_SCHEME, path: `/${vscode.l10n.t('Fine-tune plan {0}', id)}.md` });
   }
 
   provideTextDocumentContent(uri: vscode.Uri): string {
@@ -56,7 +56,7 @@ function refOf(base: string, p: string): string {
 /** One question as a quick pick; "Choose…" opens a file or folder dialog. Undefined when dismissed. */
 async function ask(q: Question, base: string): Promise<string | undefined> {
   type Item = vscode.QuickPickItem & { value?: string };
-  const items: Item[] = q.choices.map((c) => ({ label: c.label, detail: c.detail, value: c.value, description: c.value === q.stated ? '(from your goal)' : undefined }));
+  const items: Item[] = q.choices.map((c) => ({ label: c.label, detail: c.detail, value: c.value, description: c.value === q.stated ? vscode.l10n.t('(from your goal)') : undefined }));
   if (q.id !== 'method') items.push({ label: browse(), detail: q.id === 'model' ? vscode.l10n.t('a Hugging Face model folder (config.json, *.safetensors, tokenizer.json)') : vscode.l10n.t('a JSON lines file, one record per line') });
   const picked = await vscode.window.showQuickPick(items, { title: q.title, placeHolder: q.why, ignoreFocusOut: true, matchOnDetail: true });
   if (!picked) return undefined;
@@ -66,14 +66,14 @@ async function ask(q: Question, base: string): Promise<string | undefined> {
     canSelectFolders: q.id === 'model',
     canSelectFiles: q.id === 'data',
     filters: q.id === 'data' ? { 'JSON lines': ['jsonl', 'json'] } : undefined,
-    openLabel: q.id === 'model' ? 'Use this model' : 'Use this data',
+    openLabel: q.id === 'model' ? vscode.l10n.t('Use this model') : vscode.l10n.t('Use this data'),
   });
   return chosen?.[0] ? refOf(base, chosen[0].fsPath) : undefined;
 }
 
 /** What was asked and answered, then the plan as @tuner shows it. */
 function explanation(goal: string, questions: Question[], answers: Answers, turn: PlanTurn): string {
-  const out = [`# Fine-tune plan`, '', `**Goal:** ${goal.replace(/\n/g, ' ')}`, ''];
+  const out = [vscode.l10n.t('# Fine-tune plan'), '', vscode.l10n.t('**Goal:** {0}', goal.replace(/\n/g, ' ')), ''];
   for (const q of questions) {
     const value = answers[q.id];
     const choice = q.choices.find((c) => c.value === value);
@@ -86,8 +86,8 @@ function explanation(goal: string, questions: Question[], answers: Answers, turn
 
 export async function planFineTune(explanations: PlanExplanations, given: PlanCommandArgs = {}): Promise<PlanCommandResult | undefined> {
   const folder = vscode.workspace.workspaceFolders?.find((f) => f.uri.scheme === 'file');
-  if (!folder) throw new Error('open the folder with your data (and model) first: the plan is written to ARGS.json in it');
-  if (!(await trustedOrAsk('Planning a fine-tune'))) return undefined;
+  if (!folder) throw new Error(vscode.l10n.t('open the folder with your data (and model) first: the plan is written to ARGS.json in it'));
+  if (!(await trustedOrAsk(vscode.l10n.t('Planning a fine-tune')))) return undefined;
   const goal = given.goal ?? (await vscode.window.showInputBox({
     title: vscode.l10n.t('Plan a Fine-tune (1/4): the goal'),
     prompt: vscode.l10n.t('What should the model learn? Name a model folder, a data file, a method or a memory limit if you know them.'),
@@ -113,11 +113,11 @@ export async function planFineTune(explanations: PlanExplanations, given: PlanCo
   const text = explanation(goal, questions, answers, turn);
   await vscode.commands.executeCommand('markdown.showPreviewToSide', explanations.add(text));
   if (turn.kind !== 'plan' || !turn.args) {
-    const why = [...turn.questions, ...turn.notes].join(' ') || 'the plan does not pass its checks';
+    const why = [...turn.questions, ...turn.notes].join(' ') || vscode.l10n.t('the plan does not pass its checks');
     void vscode.window.showWarningMessage(vscode.l10n.t('Tuner: no plan written: {0}', why));
     return { kind: turn.kind, explanation: text };
   }
-  await writeFileEdit(argsUri, argsText(turn.args), 'Tuner: Plan a Fine-tune');
+  await writeFileEdit(argsUri, argsText(turn.args), vscode.l10n.t('Tuner: Plan a Fine-tune'));
   const rel = vscode.workspace.asRelativePath(argsUri);
   log.info(`Plan a Fine-tune: wrote ${argsUri.fsPath} (${turn.args.method}, planned by ${turn.source})`);
   void vscode.window.showInformationMessage(vscode.l10n.t('Tuner: wrote {0} ({1}; undo with Ctrl+Z in the editor). The preview says why each value was chosen.', rel, turn.args.method ?? 'lora'), vscode.l10n.t('Start Fine-tune'), vscode.l10n.t('Open ARGS.json')).then((choice) => {

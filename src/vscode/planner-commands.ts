@@ -39,7 +39,7 @@ export const PLANNER_COMMANDS = {
   /** Arg (optional, for tests and keybindings): the key itself; without it a masked input box asks. */
   'tuner.setPlannerApiKey': (s: PlannerServices): Handler => async (key) => {
     const endpoint = Config.planner().openAiBaseUrl;
-    if (!endpoint) throw new Error('set tuner.planner.openai.baseUrl in your user settings first: the API key is kept for that endpoint only.');
+    if (!endpoint) throw new Error(vscode.l10n.t('set tuner.planner.openai.baseUrl in your user settings first: the API key is kept for that endpoint only.'));
     if (typeof key === 'string') await s.plannerSecrets.setOpenAiKey(key, endpoint);
     else if (!(await s.plannerSecrets.promptForOpenAiKey(endpoint))) return false;
     void vscode.window.showInformationMessage(vscode.l10n.t('Tuner: the planner API key for {0} is stored in VS Code secret storage.', endpoint));

@@ -46,7 +46,7 @@ export function entryFor(arg: unknown, entries: CatalogEntry[]): CatalogEntry | 
 
 async function pickEntry(placeHolder: string, filter: (e: CatalogEntry) => boolean): Promise<CatalogEntry | undefined> {
   const entries = catalog().filter((e) => filter(e) && !e.problem);
-  if (entries.length === 0) throw new Error('no model, adapter or checkpoint to choose from: train a run, or put a Hugging Face model folder in the workspace');
+  if (entries.length === 0) throw new Error(vscode.l10n.t('no model, adapter or checkpoint to choose from: train a run, or put a Hugging Face model folder in the workspace'));
   const pick = await vscode.window.showQuickPick(
     entries.map((e) => ({ label: e.label, description: e.description, detail: `${e.group} · ${vscode.workspace.asRelativePath(e.adapterDir ?? e.modelDir)}`, entry: e })),
     { placeHolder, matchOnDescription: true, matchOnDetail: true },
@@ -96,11 +96,14 @@ async function runExport(entry: CatalogEntry, kind: ExportKind, type: GgufType):
 
 function exportCommand(kind: ExportKind) {
   return () => async (arg: unknown, type: unknown) => {
-    await requireTrust(kind === 'merge' ? 'Merging an adapter' : 'Exporting a model');
+    await requireTrust(kind === 'merge' ? vscode.l10n.t('Merging an adapter') : vscode.l10n.t('Exporting a model'));
     const adaptersOnly = kind === 'merge';
-    const entry = entryFor(arg, catalog()) ?? (arg === undefined ? await pickEntry(adaptersOnly ? 'Merge which adapter into its base model?' : 'Export which model, adapter or checkpoint?', (e) => !adaptersOnly || !!e.adapterDir) : undefined);
+    const entry = entryFor(arg, catalog()) ?? (arg === undefined ? await pickEntry(adaptersOnly ? vscode.l10n.t('Merge which adapter into its base model?') : vscode.l10n.t('Export which model, adapter or checkpoint?'), (e) => !adaptersOnly || !!e.adapterDir) : undefined);
     if (!entry) {
-      if (arg !== undefined) throw new Error(`${JSON.stringify(typeof arg === 'string' ? arg : (arg as { label?: string }).label ?? String(arg))} names no run, checkpoint or model Tuner can ${kind === 'merge' ? 'merge' : 'export'}`);
+      if (arg !== undefined) {
+        const named = JSON.stringify(typeof arg === 'string' ? arg : (arg as { label?: string }).label ?? String(arg));
+        throw new Error(kind === 'merge' ? vscode.l10n.t('{0} names no run, checkpoint or model Tuner can merge', named) : vscode.l10n.t('{0} names no run, checkpoint or model Tuner can export', named));
+      }
       return undefined;
     }
     if (entry.problem) throw new Error(`${entry.problem.message} — ${entry.problem.hint}`);
@@ -118,7 +121,7 @@ export const PLAYGROUND_COMMANDS = {
   },
   /** Args: a run id, a run or checkpoint tree item, or a checkpoint folder. Opens base vs tuned. */
   'tuner.tryInPlayground': (s: PlaygroundServices) => async (arg: unknown) => {
-    await requireTrust('The playground');
+    await requireTrust(vscode.l10n.t('The playground'));
     const entries = catalog();
     const entry = entryFor(arg, entries) ?? (await pickEntry(vscode.l10n.t('Try which run, checkpoint or model in the playground?'), () => true));
     if (!entry) return undefined;

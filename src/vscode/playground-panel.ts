@@ -41,7 +41,7 @@ export class PlaygroundPanel implements vscode.Disposable {
     let p = PlaygroundPanel.current;
     if (p) p.panel.reveal();
     else {
-      const panel = vscode.window.createWebviewPanel(PLAYGROUND_VIEW_TYPE, 'Tuner Playground', { viewColumn: vscode.ViewColumn.Active }, PlaygroundPanel.options(ctx));
+      const panel = vscode.window.createWebviewPanel(PLAYGROUND_VIEW_TYPE, vscode.l10n.t('Tuner Playground'), { viewColumn: vscode.ViewColumn.Active }, PlaygroundPanel.options(ctx));
       p = new PlaygroundPanel(ctx, panel);
     }
     if (picks) p.select(picks);
@@ -99,7 +99,7 @@ export class PlaygroundPanel implements vscode.Disposable {
     try {
       msg = parsePlaygroundMessage(m);
     } catch (e) {
-      reportError('playground message', e);
+      reportError(vscode.l10n.t('playground message'), e);
       return;
     }
     try {
@@ -110,7 +110,7 @@ export class PlaygroundPanel implements vscode.Disposable {
       }
     } catch (e) {
       log.error(`playground: ${msg.type} failed`, e);
-      this.post({ v: WEBVIEW_PROTOCOL_VERSION, type: 'error', message: `${msg.type}: ${(e as Error).message}`, hint: 'See the Tuner log (Tuner: Show Log).' });
+      this.post({ v: WEBVIEW_PROTOCOL_VERSION, type: 'error', message: `${msg.type}: ${(e as Error).message}`, hint: vscode.l10n.t('See the Tuner log (Tuner: Show Log).') });
     }
   }
 

@@ -21,14 +21,14 @@ async function pickArgsFile(uri: unknown): Promise<string | undefined> {
     if (found) return found;
   }
   const all = await vscode.workspace.findFiles('**/ARGS.json', '**/node_modules/**', 50);
-  if (all.length === 0) throw new Error('no ARGS.json in this workspace: create one (ask @tuner, or start from docs/args.md) naming "model" and "data".');
+  if (all.length === 0) throw new Error(vscode.l10n.t('no ARGS.json in this workspace: create one (ask @tuner, or start from docs/args.md) naming "model" and "data".'));
   if (all.length === 1) return all[0].fsPath;
   const pick = await vscode.window.showQuickPick(all.map((u) => ({ label: vscode.workspace.asRelativePath(u), uri: u })), { placeHolder: vscode.l10n.t('Which run should be prepared?') });
   return pick?.uri.fsPath;
 }
 
 export async function prepareDatasetCommand(extensionUri: vscode.Uri, uri: unknown): Promise<PrepareOutcome | undefined> {
-  await requireTrust('Preparing a dataset');
+  await requireTrust(vscode.l10n.t('Preparing a dataset'));
   const argsFile = await pickArgsFile(uri);
   if (!argsFile) return undefined;
   // ARGS.json's paths must stay in its workspace folder (or its own folder, outside any).
@@ -52,7 +52,7 @@ export async function prepareDatasetCommand(extensionUri: vscode.Uri, uri: unkno
           onStage: (message) => progress.report({ message }),
           onProgress: (p) => {
             const pct = Math.floor(p.fraction * 100);
-            progress.report({ increment: pct - last, message: `${p.records} records, ${p.tokens} tokens` });
+            progress.report({ increment: pct - last, message: vscode.l10n.t('{0} records, {1} tokens', p.records, p.tokens) });
             last = pct;
           },
         }, ac.signal, undefined, { workspace, allowed });
@@ -73,7 +73,10 @@ export async function prepareDatasetCommand(extensionUri: vscode.Uri, uri: unkno
     void vscode.window.showWarningMessage(vscode.l10n.t('Tuner: {0}', outcome.eosWarning));
   }
   const problems = outcome.report.dropped.length + outcome.report.truncated.length;
-  const text = `Prepared ${outcome.report.trainDocuments} examples (${outcome.report.trainedTokens} trained tokens)${problems ? `; ${outcome.report.truncated.length} cut, ${outcome.report.dropped.length} dropped` : ''}.`;
+  const r = outcome.report;
+  const text = problems
+    ? vscode.l10n.t('Prepared {0} examples ({1} trained tokens); {2} cut, {3} dropped.', r.trainDocuments, r.trainedTokens, r.truncated.length, r.dropped.length)
+    : vscode.l10n.t('Prepared {0} examples ({1} trained tokens).', r.trainDocuments, r.trainedTokens);
   void vscode.window.showInformationMessage(text, vscode.l10n.t('Open Report')).then(async (choice) => {
     if (choice) await vscode.window.showTextDocument(vscode.Uri.file(path.join(outcome.outDir, 'prep-report.json')));
   }, () => undefined);

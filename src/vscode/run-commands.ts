@@ -24,13 +24,13 @@ type Handler = (...args: unknown[]) => unknown;
  */
 function runIdOf(arg: unknown): string | undefined {
   const id = typeof arg === 'string' ? arg : arg && typeof arg === 'object' && 'run' in arg ? (arg as RunTreeItem).run.meta.id : undefined;
-  if (id !== undefined && !isRunId(id)) throw new RunStoreError(`${JSON.stringify(id).slice(0, 80)} is not a run id (a run id looks like 20260101-120000).`);
+  if (id !== undefined && !isRunId(id)) throw new RunStoreError(vscode.l10n.t('{0} is not a run id (a run id looks like 20260101-120000).', String(JSON.stringify(id).slice(0, 80))));
   return id;
 }
 
 async function pickRun(s: RunServices, placeHolder: string, filter: (status: string, resumable: boolean) => boolean): Promise<string | undefined> {
   const runs = s.runTree.list().filter((r) => filter(r.snapshot.status, !!r.snapshot.lastCheckpoint));
-  if (runs.length === 0) throw new Error('no run to choose from');
+  if (runs.length === 0) throw new Error(vscode.l10n.t('no run to choose from'));
   const pick = await vscode.window.showQuickPick(
     runs.map((r) => ({ label: r.meta.id, description: `${r.snapshot.status} · step ${r.snapshot.step}/${r.snapshot.maxSteps}`, detail: vscode.workspace.asRelativePath(r.meta.argsFile) })),
     { placeHolder },
@@ -47,7 +47,7 @@ function liveRun(s: RunServices, arg: unknown, what: string): RunSession | undef
   const id = runIdOf(arg);
   const m = s.runs.manager();
   const session = id !== undefined ? m.session(id) : m.current();
-  if (!session) vscode.window.setStatusBarMessage(`Tuner: nothing to ${what}: ${id !== undefined ? `run ${id} is not running` : 'no fine-tune run is running'}.`, 5000);
+  if (!session) vscode.window.setStatusBarMessage(vscode.l10n.t('Tuner: nothing to {0}: {1}.', what, id !== undefined ? vscode.l10n.t('run {0} is not running', id) : vscode.l10n.t('no fine-tune run is running')), 5000);
   return session;
 }
 
@@ -70,12 +70,12 @@ export const RUN_COMMANDS = {
     DashboardPanel.show(s.ctx, s.runs, session.record.id);
     return session.record.id;
   },
-  'tuner.pauseRun': (s: RunServices) => (arg: unknown) => liveRun(s, arg, 'pause')?.pause(),
-  'tuner.continueRun': (s: RunServices) => (arg: unknown) => liveRun(s, arg, 'resume')?.resume(),
-  'tuner.saveCheckpoint': (s: RunServices) => (arg: unknown) => liveRun(s, arg, 'save')?.save(),
+  'tuner.pauseRun': (s: RunServices) => (arg: unknown) => liveRun(s, arg, vscode.l10n.t('pause'))?.pause(),
+  'tuner.continueRun': (s: RunServices) => (arg: unknown) => liveRun(s, arg, vscode.l10n.t('resume'))?.resume(),
+  'tuner.saveCheckpoint': (s: RunServices) => (arg: unknown) => liveRun(s, arg, vscode.l10n.t('save'))?.save(),
   /** Stop = checkpoint and exit. Resolves when the trainer has ended. */
   'tuner.stopRun': (s: RunServices) => async (arg: unknown) => {
-    const session = liveRun(s, arg, 'stop');
+    const session = liveRun(s, arg, vscode.l10n.t('stop'));
     if (!session) return undefined;
     session.stop();
     await session.exited;
@@ -87,7 +87,7 @@ export const RUN_COMMANDS = {
    * run id or tree item. Returns true once asked, false when there is no such live run.
    */
   'tuner.takeControl': (s: RunServices) => (arg: unknown) => {
-    const session = liveRun(s, arg, 'take control of');
+    const session = liveRun(s, arg, vscode.l10n.t('take control of'));
     if (!session) return false;
     if (!session.takeControl()) throw new Error(vscode.l10n.t('run {0}: not connected to its trainer yet; try again in a moment', session.record.id));
     return true;

@@ -91,8 +91,10 @@ export class RunController implements vscode.Disposable {
     const published = m.publishedOutput(id);
     const folder = published?.dir ?? (s.output ? path.join(session.record.dir, path.basename(s.output)) : session.record.dir);
     const what = [meta.model && path.basename(meta.model), meta.method].filter(Boolean).join(' · ');
-    const loss = s.loss !== undefined ? `, final loss ${s.loss.toFixed(3)}` : '';
-    const message = `Tuner: run ${id}${what ? ` (${what})` : ''} finished at step ${s.step}${loss}. The ${path.basename(folder) === 'model' ? 'model' : 'adapter'} is in ${vscode.workspace.asRelativePath(folder)}.${published?.problem ? ` ${published.problem}` : ''}`;
+    const run = what ? `${id} (${what})` : id;
+    const finished = s.loss !== undefined ? vscode.l10n.t('Tuner: run {0} finished at step {1}, final loss {2}.', run, s.step, s.loss.toFixed(3)) : vscode.l10n.t('Tuner: run {0} finished at step {1}.', run, s.step);
+    const where = path.basename(folder) === 'model' ? vscode.l10n.t('The model is in {0}.', vscode.workspace.asRelativePath(folder)) : vscode.l10n.t('The adapter is in {0}.', vscode.workspace.asRelativePath(folder));
+    const message = [finished, where, published?.problem].filter(Boolean).join(' ');
     const actions = [vscode.l10n.t('Open Folder'), vscode.l10n.t('Open Dashboard'), vscode.l10n.t('Try in Playground')];
     this.lastFinished = { runId: id, message, actions };
     log.info(message);
@@ -106,7 +108,7 @@ export class RunController implements vscode.Disposable {
   /** The run store of the first workspace folder (runs/ under it). */
   manager(): RunManager {
     const folder = vscode.workspace.workspaceFolders?.[0];
-    if (!folder || folder.uri.scheme !== 'file') throw new Error('open a folder first: runs are kept in its runs/ folder');
+    if (!folder || folder.uri.scheme !== 'file') throw new Error(vscode.l10n.t('open a folder first: runs are kept in its runs/ folder'));
     let m = this.managerFor.get(folder.uri.fsPath);
     if (!m) {
       const made = new RunManager(RunStore.forWorkspace(folder.uri.fsPath), this.prepareWorker);
@@ -136,7 +138,7 @@ export class RunController implements vscode.Disposable {
       return active.uri.fsPath;
     }
     const found = await vscode.workspace.findFiles('**/ARGS.json', '{**/node_modules/**,**/runs/**}', 50);
-    if (found.length === 0) throw new Error('no ARGS.json in this workspace: create one (ask @tuner in chat, or start from the ARGS.json snippet)');
+    if (found.length === 0) throw new Error(vscode.l10n.t('no ARGS.json in this workspace: create one (ask @tuner in chat, or start from the ARGS.json snippet)'));
     if (found.length === 1) return found[0].fsPath;
     const pick = await vscode.window.showQuickPick(
       found.map((u) => ({ label: vscode.workspace.asRelativePath(u), uri: u })),
@@ -187,7 +189,10 @@ export class RunController implements vscode.Disposable {
     if (summary.errors === 0 || trainAnyway) return;
     const train = vscode.l10n.t('Train Anyway');
     const problems = vscode.l10n.t('Open Problems');
-    const message = `${rel} has ${summary.errors} lint error${summary.errors === 1 ? '' : 's'}: records with errors are left out of training.`;
+    const message =
+      summary.errors === 1
+        ? vscode.l10n.t('{0} has 1 lint error: records with errors are left out of training.', rel)
+        : vscode.l10n.t('{0} has {1} lint errors: records with errors are left out of training.', rel, summary.errors);
     let answer: string | undefined;
     try {
       answer = await vscode.window.showWarningMessage(message, { modal: true, detail: summary.text }, train, problems);
@@ -199,13 +204,13 @@ export class RunController implements vscode.Disposable {
       await vscode.window.showTextDocument(vscode.Uri.file(dataFile));
       await vscode.commands.executeCommand('workbench.actions.view.problems');
     }
-    if (answer !== train) throw new StartDeclinedError(`not started: ${message}`);
+    if (answer !== train) throw new StartDeclinedError(vscode.l10n.t('not started: {0}', message));
   }
 
   private async prepareAndStart(argsFile: string, opts: LaunchOptions, allowOutside?: readonly string[]): Promise<RunSession> {
     const manager = this.manager();
     return vscode.window.withProgress(
-      { location: vscode.ProgressLocation.Notification, title: `Tuner: preparing ${vscode.workspace.asRelativePath(argsFile)}`, cancellable: true },
+      { location: vscode.ProgressLocation.Notification, title: vscode.l10n.t('Tuner: preparing {0}', vscode.workspace.asRelativePath(argsFile)), cancellable: true },
       async (progress, token) => {
         const ac = new AbortController();
         const onCancel = token.onCancellationRequested(() => ac.abort());
@@ -216,7 +221,7 @@ export class RunController implements vscode.Disposable {
             onStage: (message) => progress.report({ message }),
             onProgress: (p) => {
               const pct = Math.round(p.fraction * 100);
-              if (pct > last) progress.report({ increment: pct - last, message: `${p.records} records, ${p.tokens} tokens` });
+              if (pct > last) progress.report({ increment: pct - last, message: vscode.l10n.t('{0} records, {1} tokens', p.records, p.tokens) });
               last = pct;
             },
             signal: ac.signal,
@@ -242,7 +247,7 @@ export class RunController implements vscode.Disposable {
     if (this.lastDataCheck) this.lastDataCheck.preparation = text;
     const lint = this.lastDataCheck?.lint;
     log.info(`run ${session.record.id}: ${text}`);
-    const message = `Tuner: run ${session.record.id} started. ${text}${lint && (lint.errors || lint.warnings) ? ` Lint: ${lint.text}.` : ''}`;
+    const message = [vscode.l10n.t('Tuner: run {0} started.', session.record.id), text, lint && (lint.errors || lint.warnings) ? vscode.l10n.t('Lint: {0}.', lint.text) : ''].filter(Boolean).join(' ');
     const show = report.dropped.length || report.truncated.length ? vscode.window.showWarningMessage : vscode.window.showInformationMessage;
     void show(message, vscode.l10n.t('Show Log')).then((c) => { if (c) log.show(); }, () => undefined);
   }
@@ -251,13 +256,13 @@ export class RunController implements vscode.Disposable {
   private reportStartProblem(e: unknown): void {
     if (!(e instanceof ArgsError) || e.line === undefined) return;
     const line = new vscode.Range(e.line, 0, e.line, Number.MAX_SAFE_INTEGER);
-    const diagnostic = new vscode.Diagnostic(line, `Fine-tune: Start refused this file: ${e.message}`, vscode.DiagnosticSeverity.Error);
+    const diagnostic = new vscode.Diagnostic(line, vscode.l10n.t('Fine-tune: Start refused this file: {0}', e.message), vscode.DiagnosticSeverity.Error);
     diagnostic.source = 'tuner';
     this.startProblems.set(vscode.Uri.file(e.file), [diagnostic]);
   }
 
   async resume(runId: string, opts: LaunchOptions, checkpoint?: string): Promise<RunSession> {
-    await requireTrust('Resuming a fine-tuning run');
+    await requireTrust(vscode.l10n.t('Resuming a fine-tuning run'));
     const session = this.manager().resume(runId, opts, checkpoint);
     log.info(`run ${runId}: resumed from ${session.options.resumeFrom}`);
     return session;
@@ -265,7 +270,7 @@ export class RunController implements vscode.Disposable {
 
   /** Starts a run from a plan.json (the debugger's "plan" launch setting), once the workspace is trusted. */
   async startPlan(planFile: string, opts: LaunchOptions): Promise<RunSession> {
-    await requireTrust('Fine-tuning from a plan');
+    await requireTrust(vscode.l10n.t('Fine-tuning from a plan'));
     return this.manager().startPlan(planFile, opts);
   }
 
@@ -278,7 +283,7 @@ export class RunController implements vscode.Disposable {
   current(runId?: unknown): RunSession {
     const m = this.manager();
     const s = typeof runId === 'string' ? m.session(runId) : m.current();
-    if (!s) throw new RunStoreError(typeof runId === 'string' ? `run ${runId} is not running` : 'no run is active: start one with "Fine-tune: Start"');
+    if (!s) throw new RunStoreError(typeof runId === 'string' ? vscode.l10n.t('run {0} is not running', runId) : vscode.l10n.t('no run is active: start one with "Fine-tune: Start"'));
     return s;
   }
 
@@ -309,7 +314,7 @@ export class RunController implements vscode.Disposable {
         if (s.status === 'failed' || s.status === 'interrupted') {
           // Notifications turn [text](target) into links; the message can quote paths from a
           // shipped plan.json, so that form is broken up.
-          const msg = (s.error ? `${s.error.message}${s.error.hint ? ` — ${s.error.hint}` : ''}` : `tuner-train exited with code ${exit.code}`).replace(/\]\(/g, '] (');
+          const msg = (s.error ? `${s.error.message}${s.error.hint ? ` — ${s.error.hint}` : ''}` : vscode.l10n.t('tuner-train exited with code {0}', String(exit.code))).replace(/\]\(/g, '] (');
           log.error(`run ${id} ${s.status}: ${msg}`);
           const actions = s.lastCheckpoint ? [vscode.l10n.t('Resume'), vscode.l10n.t('Show Log')] : [vscode.l10n.t('Show Log')];
           void vscode.window.showErrorMessage(vscode.l10n.t('Tuner: run {0} {1}: {2}', id, s.status, msg), ...actions).then((choice) => {

@@ -49,16 +49,23 @@ function reportEnded(m: RunManager, { run, how }: UnwatchedEnd): void {
   const s = run.snapshot;
   const since =
     how === 'window-died'
-      ? ' (the window that followed it closed unexpectedly)'
+      ? vscode.l10n.t(' (the window that followed it closed unexpectedly)')
       : run.meta.detachedAt
-        ? ` (left training ${new Date(run.meta.detachedAt).toLocaleString()})`
+        ? vscode.l10n.t(' (left training {0})', new Date(run.meta.detachedAt).toLocaleString())
         : '';
   const record = m.store.open(id);
   if (s.status === 'done' || s.status === 'stopped') {
     const steps = record.events().filter((e) => e.type === 'step');
     const ms = steps.reduce((sum, e) => sum + (e.type === 'step' ? e.ms : 0), 0);
-    const loss = s.loss !== undefined ? `, final loss ${s.loss.toFixed(3)}` : '';
-    const message = `Tuner: run ${id} ${s.status === 'done' ? 'finished' : 'was stopped'} while no window was open${since}: step ${s.step}/${s.maxSteps}${loss}, ${trainingTime(ms)} of training.`;
+    const at = `${s.step}/${s.maxSteps}`;
+    const message =
+      s.loss === undefined
+        ? s.status === 'done'
+          ? vscode.l10n.t('Tuner: run {0} finished while no window was open{1}: step {2}, {3} of training.', id, since, at, trainingTime(ms))
+          : vscode.l10n.t('Tuner: run {0} was stopped while no window was open{1}: step {2}, {3} of training.', id, since, at, trainingTime(ms))
+        : s.status === 'done'
+          ? vscode.l10n.t('Tuner: run {0} finished while no window was open{1}: step {2}, final loss {3}, {4} of training.', id, since, at, s.loss.toFixed(3), trainingTime(ms))
+          : vscode.l10n.t('Tuner: run {0} was stopped while no window was open{1}: step {2}, final loss {3}, {4} of training.', id, since, at, s.loss.toFixed(3), trainingTime(ms));
     const actions = s.status === 'done' ? [vscode.l10n.t('Open Dashboard'), vscode.l10n.t('Open Folder'), vscode.l10n.t('Try in Playground')] : [vscode.l10n.t('Open Dashboard'), vscode.l10n.t('Open Folder')];
     show(id, message, actions, false, (choice) => {
       if (choice === vscode.l10n.t('Open Dashboard')) void vscode.commands.executeCommand('tuner.openDashboard', id);
@@ -67,9 +74,9 @@ function reportEnded(m: RunManager, { run, how }: UnwatchedEnd): void {
     });
     return;
   }
-  const reason = s.error ? `${s.error.message}${s.error.hint ? ` — ${s.error.hint}` : ''}` : `tuner-train ended at step ${s.step} without finishing; its log ends: ${lastLogLine(record) ?? '(empty)'}`;
+  const reason = s.error ? `${s.error.message}${s.error.hint ? ` — ${s.error.hint}` : ''}` : vscode.l10n.t('tuner-train ended at step {0} without finishing; its log ends: {1}', s.step, lastLogLine(record) ?? vscode.l10n.t('(empty)'));
   const ckpt = record.lastCheckpoint();
-  const message = `Tuner: run ${id} ${s.status} while no window was open${since}: ${reason}${ckpt ? ` Its last checkpoint is at step ${ckpt.step}.` : ''}`;
+  const message = vscode.l10n.t('Tuner: run {0} {1} while no window was open{2}: {3}', id, s.status, since, reason) + (ckpt ? ' ' + vscode.l10n.t('Its last checkpoint is at step {0}.', ckpt.step) : '');
   const actions = ckpt ? [vscode.l10n.t('Resume'), vscode.l10n.t('Show Log')] : [vscode.l10n.t('Show Log')];
   show(id, message, actions, true, (choice) => {
     if (choice === vscode.l10n.t('Resume')) void vscode.commands.executeCommand('tuner.resumeFromCheckpoint', id);

@@ -26,9 +26,11 @@ export function runTooltip(run: RunSummary, live?: LiveNotes): vscode.MarkdownSt
   if (live?.readOnly) md.appendText(readOnlyDetail()).appendMarkdown('\n\n');
   md.appendText(vscode.workspace.asRelativePath(run.meta.argsFile)).appendMarkdown('\n\n');
   const what = runWhat(run);
-  md.appendText(`${what.model}${what.method ? ` · ${what.method}` : ''} · step ${s.step}${s.maxSteps ? ` of ${s.maxSteps}` : ''}${s.loss !== undefined ? ` · final loss ${s.loss.toFixed(3)}` : ''}`).appendMarkdown('\n\n');
-  if (s.output) md.appendText(`result: ${path.join(vscode.workspace.asRelativePath(run.dir), path.basename(s.output))}`).appendMarkdown('\n\n');
-  if (s.lastCheckpoint) md.appendText(`last checkpoint: step ${s.lastCheckpoint.step}`).appendMarkdown('\n\n');
+  const step = s.maxSteps ? vscode.l10n.t('step {0} of {1}', s.step, s.maxSteps) : vscode.l10n.t('step {0}', s.step);
+  const loss = s.loss !== undefined ? vscode.l10n.t('final loss {0}', s.loss.toFixed(3)) : undefined;
+  md.appendText([what.model, ...(what.method ? [what.method] : []), step, ...(loss ? [loss] : [])].join(' · ')).appendMarkdown('\n\n');
+  if (s.output) md.appendText(vscode.l10n.t('result: {0}', path.join(vscode.workspace.asRelativePath(run.dir), path.basename(s.output)))).appendMarkdown('\n\n');
+  if (s.lastCheckpoint) md.appendText(vscode.l10n.t('last checkpoint: step {0}', s.lastCheckpoint.step)).appendMarkdown('\n\n');
   if (s.error) {
     md.appendText(s.error.message);
     if (s.error.hint) md.appendMarkdown('\n\n').appendText(s.error.hint);
@@ -87,7 +89,7 @@ export class RunTreeItem extends vscode.TreeItem {
     );
     // A live run this window only watches offers Take Control instead of commands it would refuse.
     this.contextValue = isLive(s.status) ? (live?.readOnly ? 'tunerRunLiveReadOnly' : 'tunerRunLive') : s.lastCheckpoint && s.status !== 'done' ? 'tunerRunResumable' : s.status === 'done' ? 'tunerRunDone' : 'tunerRun';
-    this.command = { title: 'Open Dashboard', command: 'tuner.openDashboard', arguments: [run.meta.id] };
+    this.command = { title: vscode.l10n.t('Open Dashboard'), command: 'tuner.openDashboard', arguments: [run.meta.id] };
   }
 }
 
@@ -99,7 +101,7 @@ export class ModelTreeItem extends vscode.TreeItem {
     this.tooltip = new vscode.MarkdownString().appendText(entry.adapterDir ?? entry.modelDir);
     this.iconPath = new vscode.ThemeIcon(entry.kind === 'merged' ? 'package' : 'save');
     this.contextValue = 'tunerCheckpoint';
-    this.command = { title: 'Try in Playground', command: 'tuner.tryInPlayground', arguments: [this] };
+    this.command = { title: vscode.l10n.t('Try in Playground'), command: 'tuner.tryInPlayground', arguments: [this] };
   }
 }
 

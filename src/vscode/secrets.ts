@@ -20,7 +20,7 @@ export class PlannerSecrets {
   /** Stores `key` for `endpoint` (the configured base URL), or removes the key when it is empty. */
   async setOpenAiKey(key: string | undefined, endpoint?: string): Promise<void> {
     if (key && key.trim()) {
-      if (!endpoint) throw new Error('set tuner.planner.openai.baseUrl (in your user settings) first: the API key is kept for that endpoint only.');
+      if (!endpoint) throw new Error(vscode.l10n.t('set tuner.planner.openai.baseUrl (in your user settings) first: the API key is kept for that endpoint only.'));
       await this.storage.store(OPENAI_KEY, encodeStoredKey({ key: key.trim(), endpoint: normalizeEndpoint(endpoint) }));
     } else {
       await this.storage.delete(OPENAI_KEY);
@@ -36,10 +36,14 @@ export class PlannerSecrets {
     const d = keyDecision(await this.stored(), endpoint);
     if (d.kind === 'none') return undefined;
     if (d.kind === 'send') return d.key;
-    const send = 'Send the Key';
+    const send = vscode.l10n.t('Send the Key');
     const choice = await askModal(
-      `Send your planner API key to ${withoutCredentials(d.endpoint)}?`,
-      `The key was entered for ${d.boundTo ? withoutCredentials(d.boundTo) : 'an endpoint Tuner did not record'}, but tuner.planner.openai.baseUrl now names ${withoutCredentials(d.endpoint)}. Send it only if you trust that server; otherwise @tuner plans there without a key. (Run "Tuner: Set API Key for the Planner Endpoint" to enter a key for it.)`,
+      vscode.l10n.t('Send your planner API key to {0}?', withoutCredentials(d.endpoint)),
+      vscode.l10n.t(
+        'The key was entered for {0}, but tuner.planner.openai.baseUrl now names {1}. Send it only if you trust that server; otherwise @tuner plans there without a key. (Run "Tuner: Set API Key for the Planner Endpoint" to enter a key for it.)',
+        d.boundTo ? withoutCredentials(d.boundTo) : vscode.l10n.t('an endpoint Tuner did not record'),
+        withoutCredentials(d.endpoint),
+      ),
       send,
     );
     if (choice !== send) return undefined;

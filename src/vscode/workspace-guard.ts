@@ -8,7 +8,7 @@ import { OutsideWorkspaceError } from '../core/dataset/prepare-paths';
 
 export class UntrustedWorkspaceError extends Error {
   constructor(action: string) {
-    super(`${action} needs a trusted workspace: in Restricted Mode Tuner only lints datasets, shows statistics and reads ARGS.json. Trust this folder (Workspaces: Manage Workspace Trust) if you trust its authors.`);
+    super(vscode.l10n.t('{0} needs a trusted workspace: in Restricted Mode Tuner only lints datasets, shows statistics and reads ARGS.json. Trust this folder (Workspaces: Manage Workspace Trust) if you trust its authors.', action));
     this.name = 'UntrustedWorkspaceError';
   }
 }
