@@ -63,10 +63,10 @@ async function chooseSource(ctx: ImportContext, uri: unknown, options: ImportDat
     target = chosen?.[0];
     if (!target) return undefined;
   }
-  if (target.scheme !== 'file') throw new Error(`${target.toString()}: only files on this machine can be imported`);
+  if (target.scheme !== 'file') throw new Error(vscode.l10n.t('{0}: only files on this machine can be imported', target.toString()));
   const file = target.fsPath;
   const kind = imp.sourceKindOf(file);
-  if (!kind) throw new Error(`${path.basename(file)}: Tuner imports .csv, .tsv, .json, .jsonl, .parquet, .arrow, .txt, .md, .html, .pdf and .docx files, and folders of documents`);
+  if (!kind) throw new Error(vscode.l10n.t('{0}: Tuner imports .csv, .tsv, .json, .jsonl, .parquet, .arrow, .txt, .md, .html, .pdf and .docx files, and folders of documents', path.basename(file)));
   const source: Import.ImportSource = { kind, path: file };
   if (kind === 'json') {
     const jsonPath = options.jsonPath ?? await chooseJsonPath(ctx, file);
@@ -87,7 +87,7 @@ async function chooseSource(ctx: ImportContext, uri: unknown, options: ImportDat
 async function chooseJsonPath(ctx: ImportContext, file: string): Promise<string[] | undefined> {
   const imp = importer();
   const candidates = (await imp.jsonArraysInWorker(ctx.workerPath, file)).filter((c) => c.objects > 0);
-  if (candidates.length === 0) throw new Error(`${path.basename(file)}: no array of objects in this JSON file; a dataset is an array of records ({"field": value, …}), at the top or under a key`);
+  if (candidates.length === 0) throw new Error(vscode.l10n.t('{0}: no array of objects in this JSON file; a dataset is an array of records ({1}), at the top or under a key', path.basename(file), '{"field": value, …}'));
   if (candidates.length === 1) return [...candidates[0].path];
   return pick(vscode.l10n.t('Import {0}: which array holds the records?', path.basename(file)), candidates.map((c) => ({
     label: imp.formatJsonPath(c.path),
@@ -100,12 +100,12 @@ async function chooseHfEntry(options: ImportDatasetOptions): Promise<Import.Impo
   const imp = importer();
   const roots = options.hf?.roots ?? imp.defaultHfCacheRoots();
   const entries = await vscode.window.withProgress({ location: vscode.ProgressLocation.Window, title: vscode.l10n.t('Reading the Hugging Face cache') }, () => imp.listHfCache(roots));
-  if (entries.length === 0) throw new Error(`no datasets in the Hugging Face caches (${roots.datasets}, ${roots.hub}); download one with datasets.load_dataset(…) or huggingface-cli download --repo-type dataset …, or set HF_HOME`);
+  if (entries.length === 0) throw new Error(vscode.l10n.t('no datasets in the Hugging Face caches ({0}, {1}); download one with datasets.load_dataset(…) or huggingface-cli download --repo-type dataset …, or set HF_HOME', roots.datasets, roots.hub));
   let entry: Import.HfCacheEntry | undefined;
   if (options.hf) {
     const { dataset, split, config } = options.hf;
     entry = entries.find((e) => e.dataset === dataset && e.split === split && (config === undefined || e.config === config));
-    if (!entry) throw new Error(`${dataset} (${split}) is not in the Hugging Face caches; cached: ${entries.map((e) => `${e.dataset} ${e.config} ${e.split}`).join(', ')}`);
+    if (!entry) throw new Error(vscode.l10n.t('{0} ({1}) is not in the Hugging Face caches; cached: {2}', dataset, split, entries.map((e) => `${e.dataset} ${e.config} ${e.split}`).join(', ')));
   } else {
     entry = await pick(vscode.l10n.t('Import from the Hugging Face cache'), entries.map((e) => ({
       label: e.dataset,
@@ -177,19 +177,19 @@ function describeValue(v: unknown): string {
 export async function importDatasetCommand(extensionUri: vscode.Uri, uri: unknown, given: unknown): Promise<Import.ImportSummary | undefined> {
   const ctx: ImportContext = { workerPath: vscode.Uri.joinPath(extensionUri, 'dist', 'import-worker.js').fsPath };
   const options = (given && typeof given === 'object' ? given : {}) as ImportDatasetOptions;
-  if (options.format !== undefined && !isFormatId(options.format)) throw new Error(`unknown dataset format "${String(options.format)}": use one of ${FORMATS.map((f) => f.id).join(', ')}`);
+  if (options.format !== undefined && !isFormatId(options.format)) throw new Error(vscode.l10n.t('unknown dataset format "{0}": use one of {1}', String(options.format), FORMATS.map((f) => f.id).join(', ')));
   const imp = importer();
   const source = await chooseSource(ctx, uri, options);
   if (!source) return undefined;
   const sample = await imp.sampleInWorker(ctx.workerPath, source, 20);
   if (sample.records.length === 0) {
     const why = sample.skipped[0]?.reason;
-    throw new Error(`${sourceName(source)}: no record could be read${why ? ` (${why})` : ''}`);
+    throw new Error(why ? vscode.l10n.t('{0}: no record could be read ({1})', sourceName(source), why) : vscode.l10n.t('{0}: no record could be read', sourceName(source)));
   }
   const format = options.format ?? await chooseFormat(source, imp.guessFormat(sample.columns));
   if (format === undefined) return undefined;
   const outDir = source.kind === 'hf-cache' ? vscode.workspace.workspaceFolders?.[0]?.uri.fsPath : undefined;
-  if (source.kind === 'hf-cache' && !outDir && !options.output) throw new Error('open a folder first: a dataset from the Hugging Face cache is imported into the workspace, never into the cache');
+  if (source.kind === 'hf-cache' && !outDir && !options.output) throw new Error(vscode.l10n.t('open a folder first: a dataset from the Hugging Face cache is imported into the workspace, never into the cache'));
   const output = options.output ?? imp.defaultOutputPath(source, format, outDir);
   let plan: Import.MappingPlan | undefined = options.fields ? { format, fields: { ...options.fields } } : imp.proposePlan(sample, format);
   if (!options.fields) {

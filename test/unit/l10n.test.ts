@@ -46,9 +46,7 @@ test('l10n/bundle.l10n.json holds exactly the vscode.l10n.t messages of the sour
 // a prose literal left outside them would stay English. scripts/l10n-literals.mjs finds them the
 // way it found the ones it wrapped; prose that is not for the user (a model's prompt, a Jinja or
 // Go template, a command line, a log line) is listed in scripts/l10n-not-user-facing.json.
-// Temporarily left out: the dataset import command, whose text is being converted on its own.
-const NOT_YET = new Set(['src/vscode/workbench-import.ts', 'src/vscode/workbench-import-preview.ts']);
-const LOCALISED = (file: string) => (file.startsWith('src/core/') || file.startsWith('src/vscode/') || file.startsWith('webview/')) && !NOT_YET.has(file);
+const LOCALISED = (file: string) => file.startsWith('src/core/') || file.startsWith('src/vscode/') || file.startsWith('webview/');
 
 test('the text the extension, src/core, the debug adapter and the webviews compose is passed through l10n.t', async () => {
   const { proseLiterals, notUserFacing } = (await esmImport(path.join(ROOT, 'scripts/l10n-literals.mjs'))) as {
