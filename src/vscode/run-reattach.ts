@@ -76,7 +76,9 @@ function reportEnded(m: RunManager, { run, how }: UnwatchedEnd): void {
   }
   const reason = s.error ? `${s.error.message}${s.error.hint ? ` — ${s.error.hint}` : ''}` : vscode.l10n.t('tuner-train ended at step {0} without finishing; its log ends: {1}', s.step, lastLogLine(record) ?? vscode.l10n.t('(empty)'));
   const ckpt = record.lastCheckpoint();
-  const message = vscode.l10n.t('Tuner: run {0} {1} while no window was open{2}: {3}', id, s.status, since, reason) + (ckpt ? ' ' + vscode.l10n.t('Its last checkpoint is at step {0}.', ckpt.step) : '');
+  // Only these two end a run that is neither live nor finished or stopped.
+  const ended = s.status === 'failed' ? vscode.l10n.t('Tuner: run {0} failed while no window was open{1}: {2}', id, since, reason) : vscode.l10n.t('Tuner: run {0} was interrupted while no window was open{1}: {2}', id, since, reason);
+  const message = ended + (ckpt ? ' ' + vscode.l10n.t('Its last checkpoint is at step {0}.', ckpt.step) : '');
   const actions = ckpt ? [vscode.l10n.t('Resume'), vscode.l10n.t('Show Log')] : [vscode.l10n.t('Show Log')];
   show(id, message, actions, true, (choice) => {
     if (choice === vscode.l10n.t('Resume')) void vscode.commands.executeCommand('tuner.resumeFromCheckpoint', id);
