@@ -4,6 +4,7 @@
 // is not a token the model stops at.
 import * as path from 'node:path';
 import * as vscode from 'vscode';
+import { withCancellableProgress } from './cancellable-progress';
 import { resolveArgs } from '../core/args/fields';
 import { validateArgsText } from '../core/args/validate';
 import { prepareInWorker } from '../core/dataset/prepare-client';
@@ -41,26 +42,11 @@ export async function prepareDatasetCommand(extensionUri: vscode.Uri, uri: unkno
   }
   const args = resolveArgs(check.args);
   const workerPath = vscode.Uri.joinPath(extensionUri, 'dist', 'prepare-worker.js').fsPath;
-  const outcome = await withOutsideConfirmation((allowed) => vscode.window.withProgress(
-    { location: vscode.ProgressLocation.Notification, title: vscode.l10n.t('Preparing {0}', path.basename(args.data)), cancellable: true },
-    async (progress, token) => {
-      const ac = new AbortController();
-      token.onCancellationRequested(() => ac.abort());
-      let last = 0;
-      try {
-        return await prepareInWorker(workerPath, args, argsFile, {
-          onStage: (message) => progress.report({ message }),
-          onProgress: (p) => {
-            const pct = Math.floor(p.fraction * 100);
-            progress.report({ increment: pct - last, message: vscode.l10n.t('{0} records, {1} tokens', p.records, p.tokens) });
-            last = pct;
-          },
-        }, ac.signal, undefined, { workspace, allowed });
-      } catch (e) {
-        if ((e as Error).name === 'AbortError') return undefined;
-        throw e;
-      }
-    },
+  const outcome = await withOutsideConfirmation((allowed) => withCancellableProgress(vscode.l10n.t('Preparing {0}', path.basename(args.data)), (signal, report) =>
+    prepareInWorker(workerPath, args, argsFile, {
+      onStage: (message) => report(message),
+      onProgress: (p) => report(p.fraction, vscode.l10n.t('{0} records, {1} tokens', p.records, p.tokens)),
+    }, signal, undefined, { workspace, allowed }),
   ));
   if (!outcome) {
     void vscode.window.showInformationMessage(vscode.l10n.t('Preparation cancelled; the previous shards are unchanged.'));

@@ -5,6 +5,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
+import { withCancellableProgress } from './cancellable-progress';
 import { FORMATS, type FormatId } from '../core/dataset/formats';
 import { listCachedModels } from '../core/model/discover';
 import { cleanInWorker } from '../core/workbench/clean/clean-client';
@@ -155,23 +156,8 @@ export async function cleanDatasetCommand(extensionUri: vscode.Uri, uri: unknown
   }
   await saveRecipe(recipeFile, recipe);
   const workerPath = vscode.Uri.joinPath(extensionUri, 'dist', 'clean-worker.js').fsPath;
-  const result = await vscode.window.withProgress(
-    { location: vscode.ProgressLocation.Notification, title: vscode.l10n.t('Cleaning {0}', path.basename(input)), cancellable: true },
-    async (progress, token) => {
-      const ac = new AbortController();
-      token.onCancellationRequested(() => ac.abort());
-      let last = 0;
-      try {
-        return await cleanInWorker(workerPath, { input, recipe, recipeDir }, (p) => {
-          const pct = Math.floor(p.fraction * 100);
-          progress.report({ increment: pct - last, message: vscode.l10n.t('{0}: {1} records', p.stage, formatCount(p.records)) });
-          last = pct;
-        }, ac.signal);
-      } catch (e) {
-        if ((e as Error).name === 'AbortError') return undefined;
-        throw e;
-      }
-    },
+  const result = await withCancellableProgress(vscode.l10n.t('Cleaning {0}', path.basename(input)), (signal, report) =>
+    cleanInWorker(workerPath, { input, recipe, recipeDir }, (p) => report(p.fraction, vscode.l10n.t('{0}: {1} records', p.stage, formatCount(p.records))), signal),
   );
   if (!result) {
     void vscode.window.showInformationMessage(vscode.l10n.t('Cleaning cancelled; the dataset and earlier outputs are unchanged.'));

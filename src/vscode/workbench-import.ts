@@ -8,6 +8,7 @@
 // the JSON array scan and the import itself, so decoding never blocks the host.
 import * as path from 'node:path';
 import * as vscode from 'vscode';
+import { withCancellableProgress } from './cancellable-progress';
 import { FORMATS, isFormatId, type FormatId } from '../core/dataset/formats';
 import { formatBytes, formatCount } from '../core/units';
 import { l10nBundle } from '../core/l10n-bundle';
@@ -201,27 +202,8 @@ export async function importDatasetCommand(extensionUri: vscode.Uri, uri: unknow
     }
     if (!plan) return undefined;
   }
-  const summary = await vscode.window.withProgress(
-    { location: vscode.ProgressLocation.Notification, title: vscode.l10n.t('Importing {0}', sourceName(source)), cancellable: true },
-    async (progress, token) => {
-      const ac = new AbortController();
-      token.onCancellationRequested(() => ac.abort());
-      let shown = 0;
-      try {
-        return await imp.importInWorker(ctx.workerPath, source, plan, {
-          output,
-          signal: ac.signal,
-          onProgress: (fraction, records) => {
-            const pct = Math.floor(fraction * 100);
-            progress.report({ increment: pct - shown, message: vscode.l10n.t('{0} records', formatCount(records)) });
-            shown = pct;
-          },
-        });
-      } catch (e) {
-        if ((e as Error).name === 'AbortError') return undefined;
-        throw e;
-      }
-    },
+  const summary = await withCancellableProgress(vscode.l10n.t('Importing {0}', sourceName(source)), (signal, report) =>
+    imp.importInWorker(ctx.workerPath, source, plan, { output, signal, onProgress: (fraction, records) => report(fraction, vscode.l10n.t('{0} records', formatCount(records))) }),
   );
   if (!summary) {
     void vscode.window.showInformationMessage(vscode.l10n.t('Import cancelled; nothing was written.'));
