@@ -123,6 +123,13 @@ void BatchLoader::next(BatchBuffers* out) {
   out->targets.resize(n);
   out->loss_mask.resize(n);
   out->samples.assign(rows, UINT64_MAX);
+  // The batch starts as padding, rows left empty as one padding record each; fill_row adds each
+  // filled row's real positions. (A data-parallel rank's first row can be past the end of eval
+  // data, so this cannot wait for row 0.)
+  out->real_tokens = 0;
+  padding_total_ += static_cast<int64_t>(n);
+  if (!data_->sample_starts.empty()) out->sample_start.assign(n, 0);
+  else out->sample_start.clear();
   const uint64_t S = num_samples();
   const uint64_t usable = shuffle_ ? (S / B_) * B_ : S;
   if (cursor_.index >= usable) {

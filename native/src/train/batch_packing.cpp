@@ -11,14 +11,7 @@
 namespace tuner {
 
 void BatchLoader::fill_row_samples(uint64_t doc, int row, BatchBuffers* out) const {
-  const size_t n = static_cast<size_t>(out->B) * T_;
   const bool packed = !data_->sample_starts.empty();
-  if (row == 0) {  // the first row of a batch: rows the loader leaves empty stay one padding record
-    out->real_tokens = 0;
-    padding_total_ += static_cast<int64_t>(n);
-    if (packed) out->sample_start.assign(n, 0);
-    else out->sample_start.clear();
-  }
   const uint64_t b = data_->doc_offsets[doc], e = data_->doc_offsets[doc + 1];
   const int used = static_cast<int>(std::min<int64_t>(static_cast<int64_t>(e - b) - 1, T_));
   out->real_tokens += std::max(used, 0);
