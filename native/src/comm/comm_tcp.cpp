@@ -30,11 +30,16 @@ const int kConnectTimeoutS = 120;  // ranks start at different times; rank 0 may
   throw TunerError("rank_lost", what, "A rank of the data-parallel run ended; resume from the last checkpoint.");
 }
 
+// A rank killed with data still unread in its socket resets the connection instead of closing it:
+// the same end, told the same way.
+bool peer_ended(int err) { return err == ECONNRESET || err == EPIPE; }
+
 void send_all(int fd, const void* data, size_t n, int peer) {
   const char* p = static_cast<const char*>(data);
   while (n > 0) {
     const ssize_t k = ::send(fd, p, n, MSG_NOSIGNAL);
     if (k < 0 && errno == EINTR) continue;
+    if (k < 0 && peer_ended(errno)) lost("rank " + std::to_string(peer) + " closed its connection (it ended: " + std::strerror(errno) + ")");
     if (k <= 0) lost("sending to rank " + std::to_string(peer) + " failed: " + std::strerror(errno));
     p += k;
     n -= static_cast<size_t>(k);
@@ -47,6 +52,7 @@ void recv_all(int fd, void* data, size_t n, int peer) {
     const ssize_t k = ::recv(fd, p, n, 0);
     if (k < 0 && errno == EINTR) continue;
     if (k == 0) lost("rank " + std::to_string(peer) + " closed its connection (it ended)");
+    if (k < 0 && peer_ended(errno)) lost("rank " + std::to_string(peer) + " closed its connection (it ended: " + std::strerror(errno) + ")");
     if (k < 0) lost("receiving from rank " + std::to_string(peer) + " failed: " + std::strerror(errno));
     p += k;
     n -= static_cast<size_t>(k);
