@@ -11,6 +11,8 @@ import * as vscode from 'vscode';
 export interface HostResults {
   passes: number;
   failures: number;
+  /** Each failed test's full title and error: printed again at the end of the last host. */
+  failed?: string[];
 }
 
 interface RestartFile {

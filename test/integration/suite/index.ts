@@ -23,18 +23,23 @@ export function run(): Promise<void> {
   const restarting = (f: string) => f.endsWith('.restart.test.js');
   for (const f of [...files.filter((f) => !restarting(f)), ...files.filter(restarting)]) mocha.addFile(f);
   return new Promise((resolve, reject) => {
+    // The reporter's list of failures can be cut off when a test restarts the host right after
+    // it: each failure is kept with the results and printed again by the last host.
+    const failed: string[] = [];
     const runner = mocha.run((failures) => {
       const passed = runner.stats?.passes ?? 0;
       void (async () => {
-        if (await restartIfRequested({ passes: passed, failures })) return; // this host ends here
-        const all: HostResults[] = [...(resumed?.earlier ?? []), { passes: passed, failures }];
+        if (await restartIfRequested({ passes: passed, failures, failed })) return; // this host ends here
+        const all: HostResults[] = [...(resumed?.earlier ?? []), { passes: passed, failures, failed }];
         const total = all.reduce((t, r) => ({ passes: t.passes + r.passes, failures: t.failures + r.failures }), { passes: 0, failures: 0 });
         const hosts = all.length > 1 ? ` in ${all.length} extension hosts` : '';
+        for (const f of all.flatMap((r) => r.failed ?? [])) console.log(`failed: ${f}`);
         console.log(`${total.passes} passed, ${total.failures} failed${hosts}`);
         if (total.failures > 0) reject(new Error(`${total.failures} of ${total.passes + total.failures} integration tests failed${hosts}`));
         else if (total.passes === 0) reject(new Error('no integration test ran (check TUNER_TEST_GREP)'));
         else resolve();
       })().catch(reject);
     });
+    runner.on('fail', (test, err: Error) => failed.push(`${test.fullTitle()}: ${err.stack ?? err.message}`));
   });
 }

@@ -143,13 +143,19 @@ suite('fine-tuning runs', function () {
     const planFile = workspaceFile('tiny/nan-plan.json').fsPath;
     fs.writeFileSync(planFile, JSON.stringify(plan, null, 2));
     dap.length = 0;
+    const store = api.runs.runs.manager().store;
+    const before = new Set(store.list().runs.map((r) => r.meta.id));
     assert.ok(await vscode.debug.startDebugging(vscode.workspace.workspaceFolders![0], { type: 'tuner', request: 'launch', name: 'nan', plan: planFile }));
     const ds = await waitFor('the debug session', () => vscode.debug.activeDebugSession);
     const stop = await waitFor('a stopped event', () => dap.find((x) => x.event === 'stopped'), 60_000);
     const body = stop.body as { reason: string; description: string };
     assert.equal(body.reason, 'exception');
     // The trainer has ended on the error; the debug session stays stopped on it.
-    const rec = api.runs.runs.manager().store.open(api.runs.runs.manager().store.list().runs[0].meta.id);
+    // The run this session started: the one run that was not there before (not the newest by id,
+    // which a run made in the same second could be).
+    const started = store.list().runs.filter((r) => !before.has(r.meta.id));
+    assert.equal(started.length, 1, `runs started: ${started.map((r) => r.meta.id).join(', ')}`);
+    const rec = store.open(started[0].meta.id);
     const events = rec.events();
     const error = events.find((e) => e.type === 'error');
     assert.ok(error && error.type === 'error' && error.code.startsWith('non_finite'), JSON.stringify(error));
