@@ -11,7 +11,7 @@ import { RunRecord } from '../../../src/core/run/run-store';
 import { makeTinyProject } from '../../unit/run/tiny-run';
 import { tunerApi, waitFor, workspaceFile } from './helpers';
 
-type DapMessage = { type: string; event?: string; body?: Record<string, unknown> };
+type DapMessage = { type: string; event?: string; body?: Record<string, unknown>; session?: string };
 
 const losses = (rec: RunRecord) => {
   const byStep = new Map<number, number>();
@@ -30,7 +30,7 @@ suite('fine-tuning runs', function () {
     // Long enough that it cannot end on its own while the test steers it.
     makeTinyProject(workspaceFile('tiny-debug').fsPath, { args: { max_steps: 100_000, save_interval: 0 } });
     vscode.debug.registerDebugAdapterTrackerFactory('tuner', {
-      createDebugAdapterTracker: () => ({ onDidSendMessage: (m: DapMessage) => dap.push(m) }),
+      createDebugAdapterTracker: (session) => ({ onDidSendMessage: (m: DapMessage) => dap.push({ ...m, session: session.id }) }),
     });
   });
 
@@ -145,9 +145,13 @@ suite('fine-tuning runs', function () {
     dap.length = 0;
     const store = api.runs.runs.manager().store;
     const before = new Set(store.list().runs.map((r) => r.meta.id));
+    // This session's messages only: an earlier test's session can still be ending.
+    const sessionStarted = new Promise<vscode.DebugSession>((resolve) => {
+      const sub = vscode.debug.onDidStartDebugSession((s) => s.name === 'nan' && (sub.dispose(), resolve(s)));
+    });
     assert.ok(await vscode.debug.startDebugging(vscode.workspace.workspaceFolders![0], { type: 'tuner', request: 'launch', name: 'nan', plan: planFile }));
-    const ds = await waitFor('the debug session', () => vscode.debug.activeDebugSession);
-    const stop = await waitFor('a stopped event', () => dap.find((x) => x.event === 'stopped'), 60_000);
+    const ds = await sessionStarted;
+    const stop = await waitFor('a stopped event', () => dap.find((x) => x.session === ds.id && x.event === 'stopped'), 60_000);
     const body = stop.body as { reason: string; description: string };
     assert.equal(body.reason, 'exception');
     // The trainer has ended on the error; the debug session stays stopped on it.
