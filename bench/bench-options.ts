@@ -15,6 +15,20 @@ export interface OptionSpec<O> {
 }
 
 /** Parses argv into a copy of `defaults`; throws an Error naming the option and what it wants. */
+/** The benchmark model's shape and batch, which the training benchmarks take alike. */
+export interface ShapeOptions {
+  dim: number;
+  layers: number;
+  heads: number;
+  ffn: number;
+  vocab: number;
+  batch: number;
+  seq: number;
+}
+
+/** The command-line options of ShapeOptions' fields. */
+export const SHAPE_FLAGS = { '--dim': 'dim', '--layers': 'layers', '--heads': 'heads', '--ffn': 'ffn', '--vocab': 'vocab', '--batch': 'batch', '--seq': 'seq' } as const;
+
 export function parseBenchOptions<O extends object>(argv: readonly string[], defaults: O, spec: OptionSpec<O>): O {
   const o = { ...defaults } as O;
   const fields = o as unknown as Record<string, unknown>;

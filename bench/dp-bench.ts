@@ -24,23 +24,16 @@ import { writeShards, type ShardDocument } from '../src/core/engine/shards';
 import { formatRate } from '../src/core/units';
 import { ensureOpenMpi, runRanks } from '../test/native/dp-launch';
 import { writeTinyModel } from '../test/native/tiny-model';
-import { listOf, parseBenchOptions } from './bench-options';
+import { listOf, parseBenchOptions, SHAPE_FLAGS, type ShapeOptions } from './bench-options';
 
 const METHODS = ['lora', 'full'] as const;
 const BACKENDS = ['mpi', 'tcp'] as const;
 
-interface Options {
+interface Options extends ShapeOptions {
   steps: number;
   rounds: number;
   methods: (typeof METHODS)[number][];
   backends: (typeof BACKENDS)[number][];
-  dim: number;
-  layers: number;
-  heads: number;
-  ffn: number;
-  vocab: number;
-  batch: number;
-  seq: number;
   keep: boolean;
   json: boolean;
 }
@@ -52,7 +45,7 @@ function parseOptions(argv: string[]): Options {
   };
   return parseBenchOptions(argv, defaults, {
     file: 'bench/dp-bench.ts',
-    numeric: { '--steps': 'steps', '--rounds': 'rounds', '--dim': 'dim', '--layers': 'layers', '--heads': 'heads', '--ffn': 'ffn', '--vocab': 'vocab', '--batch': 'batch', '--seq': 'seq' },
+    numeric: { '--steps': 'steps', '--rounds': 'rounds', ...SHAPE_FLAGS },
     flags: { '--keep': 'keep', '--json': 'json' },
     custom: {
       '--methods': (v, o) => { o.methods = listOf('--methods', v, METHODS); },

@@ -31,7 +31,7 @@ import { writePlanFile, type LoraTarget, type RunPlan } from '../src/core/engine
 import type { StepEvent, TrainerEvent } from '../src/core/engine/protocol';
 import { writeShards, type ShardDocument } from '../src/core/engine/shards';
 import { findTrainerBinary, TrainerProcess } from '../src/core/engine/trainer-client';
-import { listOf, oneOf, parseBenchOptions } from './bench-options';
+import { listOf, oneOf, parseBenchOptions, SHAPE_FLAGS, type ShapeOptions } from './bench-options';
 
 const PYTHON = process.env.TUNER_PYTHON ?? '/usr/bin/python3';
 const ARCHS = ['llama', 'gpt2', 'bloom'] as const;
@@ -44,18 +44,11 @@ const LORA_TARGETS: Record<Arch, LoraTarget[]> = {
 const METHODS = ['full', 'lora', 'qlora', 'lomo'] as const;
 type Method = (typeof METHODS)[number];
 
-interface Options {
+interface Options extends ShapeOptions {
   threads: number;
   steps: number;
   rounds: number;
   methods: Method[];
-  dim: number;
-  layers: number;
-  heads: number;
-  ffn: number;
-  vocab: number;
-  batch: number;
-  seq: number;
   rank: number;
   promptFraction: number;
   arch: Arch;
@@ -74,8 +67,7 @@ function parseOptions(argv: string[]): Options {
   return parseBenchOptions(argv, defaults, {
     file: 'bench/train-bench.ts',
     numeric: {
-      '--threads': 'threads', '--steps': 'steps', '--rounds': 'rounds', '--dim': 'dim', '--layers': 'layers', '--heads': 'heads',
-      '--ffn': 'ffn', '--vocab': 'vocab', '--batch': 'batch', '--seq': 'seq', '--rank': 'rank',
+      '--threads': 'threads', '--steps': 'steps', '--rounds': 'rounds', ...SHAPE_FLAGS, '--rank': 'rank',
     },
     flags: { '--skip-torch': 'skipTorch', '--keep': 'keep', '--json': 'json' },
     clears: { '--no-bf16': 'bf16' },
