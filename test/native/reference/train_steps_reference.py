@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """PyTorch reference of tuner-train's optimizer loop: full-batch steps (the shard set holds
-exactly batch_size documents, so every step sees the same rows whatever their order) with
+exactly batch_size x grad_accum documents, so every step sees the same rows whatever their order) with
 torch.nn.utils.clip_grad_norm_ and the Hugging Face warmup schedules through LambdaLR, in
 float64, and the plan's optimizer:
   adamw  torch.optim.AdamW
@@ -12,6 +12,8 @@ float64, and the plan's optimizer:
          DPO's -log sigmoid(beta * ((chosen - ref) - (rejected - ref))) over sequence log-probs
          summed on the response tokens, the reference being the model before training (the
          base without adapters for LoRA, the initial weights for a full fine-tune)
+  grad_accum: the step's documents are batch_size x grad_accum, each training as many tokens,
+         so the trainer's mean of micro-batch means is the mean over all of them in one batch
   method qlora: LoRA on the base whose decoder linears are dequantized from --quantized, a
          folder tuner-export quantize wrote (nf4 or int8; the format's decoding written out
          below from docs/quantization.md), everything else from model_dir; or, with
@@ -160,8 +162,14 @@ def main():
     dpo = plan.get("stage", "sft") == "dpo"
     if dpo:  # the trainer's rows: every chosen sequence, then every rejected one
         docs = docs[0::2] + docs[1::2]
-    if len(docs) != plan["batch_size"] * (2 if dpo else 1) or plan.get("grad_accum", 1) != 1:
-        raise SystemExit("the reference needs one full batch per step: documents (pairs) == batch_size, grad_accum 1")
+    accum = plan.get("grad_accum", 1)
+    if len(docs) != plan["batch_size"] * accum * (2 if dpo else 1) or (dpo and accum != 1):
+        raise SystemExit("the reference needs one full batch per step: documents (pairs) == batch_size x grad_accum (DPO: grad_accum 1)")
+    # The trainer averages its micro-batches' mean losses; that is the mean over all the step's
+    # rows (whatever rows each micro-batch drew) only when every row trains as many tokens.
+    trained = {int(m[1:plan["seq_len"] + 1].sum()) for _, m in docs}
+    if accum > 1 and len(trained) != 1:
+        raise SystemExit(f"grad_accum {accum}: every document must train the same number of tokens (found {sorted(trained)})")
 
     torch.manual_seed(0)
     model = arch_ref.from_pretrained(path(plan["model_dir"]), dtype=torch.float64)  # any supported architecture
