@@ -37,7 +37,7 @@ void list_sources(const std::string& dir, std::vector<std::string>* out) {
     struct stat st;
     if (stat(path.c_str(), &st) != 0) continue;
     if (S_ISDIR(st.st_mode)) list_sources(path, out);
-    else if (std::regex_search(name, std::regex(R"(\.(cpp|h|inc)$)"))) out->push_back(path);
+    else if (std::regex_search(name, std::regex(R"(\.(cpp|h|inc|cu|cuh)$)"))) out->push_back(path);
   }
   closedir(d);
 }
@@ -85,7 +85,7 @@ int main() {
   const std::set<std::string> used = codes_in_sources(&files);
   EXPECT(files > 50);
   EXPECT(used.size() > 30);  // the scan itself works
-  for (const char* known : {"bad_index", "truncated_file", "file_not_found", "io_error", "out_of_memory", "internal", "bad_sampler"})
+  for (const char* known : {"cuda_out_of_memory", "cuda_error", "no_cuda_device", "bad_index", "truncated_file", "file_not_found", "io_error", "out_of_memory", "internal", "bad_sampler"})
     EXPECT(used.count(known));
   for (const std::string& code : used) {
     if (!is_error_code(code)) std::fprintf(stderr, "error code \"%s\" is raised in native/ but missing from error_codes.cpp\n", code.c_str());

@@ -31,6 +31,10 @@ const ErrorCodeInfo kErrorCodes[] = {
     {"context_full", "Start a new conversation or load the model with a longer context."},
     {"context_too_long", "Use a context length the model supports (max_position_embeddings in config.json)."},
     {"control", "Check that the run folder is writable and on a local disk (the control socket lives there)."},
+    {"cuda_error", "A CUDA call failed; update the NVIDIA driver, or set device to cpu in ARGS.json."},
+    {"cuda_out_of_memory", "The GPU ran out of memory: lower batch_size or max_length, turn on gradient_checkpointing, or use "
+                           "method qlora."},
+    {"cuda_training_unavailable", "This build trains on the CPU only so far; set device to auto or cpu in ARGS.json."},
     {"data_mismatch", "Resume with the shard directory the run started with (prepare a new run for new data)."},
     {"file_not_found", "Check that the file exists and is readable."},
     {"internal", "This is a bug in Tuner; please report it with the log."},
@@ -40,6 +44,8 @@ const ErrorCodeInfo kErrorCodes[] = {
     {"missing_tensor", "The weights do not match config.json; download the complete model."},
     {"missing_tokenizer", "Copy tokenizer.json (and tokenizer_config.json) from the base model into the model folder."},
     {"missing_weights", "Download the model's *.safetensors files (pytorch_model.bin is not supported)."},
+    {"no_cuda_device", "No usable CUDA GPU: set device to auto or cpu in ARGS.json (or install the NVIDIA driver on a machine "
+                       "with a GPU)."},
     {"no_logits", "Append the prompt first."},
     {"non_finite_eval_loss", "Lower optimizer.lr, set max_grad_norm (e.g. 1.0), or check the eval data; then --resume from the "
                              "last checkpoint."},
