@@ -2,8 +2,9 @@
 // process (detach-window.ts) keeps training after that process is killed; a new manager finds
 // it (pid, start time and command line agree), reattaches from events.jsonl, and pauses,
 // resumes and stops it through the control socket. Nothing is lost or seen twice, and the
-// losses are those of a run nobody interrupted. Also: a second client is an observer, a stale
-// socket is replaced, a trainer killed while detached is reported with its reason, another
+// losses are those of a run nobody interrupted, also after Resume of the stopped run and of one
+// whose trainer was killed while detached (bit for bit). Also: a second client is an observer, a
+// stale socket is replaced, a trainer killed while detached is reported with its reason, another
 // user's connection is refused, and a run folder too deep for a socket path still works.
 import { strict as assert } from 'node:assert';
 import { spawn, spawnSync } from 'node:child_process';
@@ -57,6 +58,21 @@ async function startInWindowAndClose(runsDir: string, planFile: string, binary: 
 
 function stepNumbers(events: TrainerEvent[]): number[] {
   return steps(events).map((e) => e.step);
+}
+
+/**
+ * Resume is bit-exact: every step event in `events` (of one trainer or of several, a resumed
+ * one's included) has the loss that the same plan, trained straight through by one tuner-train
+ * to the last step, has at that step. The trainer prints the shortest text that round-trips each
+ * float, so equal numbers are equal bits.
+ */
+async function assertUninterruptedLosses(events: TrainerEvent[], binary: string, root: string, name: string): Promise<void> {
+  const trained = steps(events);
+  const last = Math.max(...trained.map((e) => e.step));
+  const straight = await runTrainer({ binary, planPath: writePlan(root, basePlan(root, { max_steps: last, threads: 1, output_dir: path.join(root, name) }), `${name}.json`) });
+  const loss = new Map(steps(straight.events).map((e: StepEvent) => [e.step, e.loss]));
+  assert.equal(loss.size, last);
+  for (const e of trained) assert.equal(e.loss, loss.get(e.step), `loss at step ${e.step}`);
 }
 
 describe('a detached trainer outlives its window', () => {
@@ -139,15 +155,24 @@ describe('a detached trainer outlives its window', () => {
     assert.deepEqual(numbers, numbers.map((_, i) => i + 1));
     assert.deepEqual(seen, all.slice(all.length - seen.length));
     assert.equal(stepNumbers(seen)[0], history + 1);
-    assert.equal(all[all.length - 1].type, 'done');
+    const stopped = all[all.length - 1];
+    assert.ok(stopped.type === 'done' && stopped.reason === 'stopped' && stopped.outputs.checkpoint, 'stopped with a checkpoint');
 
-    // The numbers are an uninterrupted run's: same losses step for step.
-    const last = numbers[numbers.length - 1];
-    const straight = await runTrainer({ binary, planPath: writePlan(root, basePlan(root, { max_steps: last, threads: 1, output_dir: path.join(root, 'straight') }), 'straight.json') });
-    assert.deepEqual(
-      steps(all).map((e: StepEvent) => e.loss),
-      steps(straight.events).map((e) => e.loss),
-    );
+    // Resumed from the checkpoint the stop wrote (as the run's Resume does): it goes on at the
+    // next step, so the file holds every step once, in order, across both trainers.
+    const resumed = manager.resume(id, { mode: 'free', binary });
+    await until('three steps after resuming', () => resumed.snapshot.step >= stopped.step + 3);
+    resumed.stop();
+    await resumed.exited;
+    const both = store.open(id).events();
+    const starts = both.filter((e) => e.type === 'start');
+    assert.equal(starts.length, 2);
+    assert.equal(starts[1].type === 'start' && starts[1].step, stopped.step, 'resumed where it stopped');
+    const numbersBoth = stepNumbers(both);
+    assert.deepEqual(numbersBoth, numbersBoth.map((_, i) => i + 1), 'every step once, in order, across the stop and the resume');
+
+    // The numbers are an uninterrupted run's: same losses step for step, bit for bit.
+    await assertUninterruptedLosses(both, binary, root, 'straight-stopped');
   });
 
   it('reports a trainer killed while detached, replaces its stale socket on resume, and serves a run folder too deep for a socket path', async () => {
@@ -178,11 +203,14 @@ describe('a detached trainer outlives its window', () => {
 
     // A line cut short by the kill is dropped before the next trainer appends.
     fs.appendFileSync(record.eventsFile, '{"version":1,"type":"st');
+    const killedAt = killed.snapshot().step;
     const resumed = manager.resume(id, { mode: 'free', binary });
     await waitFor(resumed, (e) => e.type === 'step', 'a step of the resumed run');
     // The channel answers (the first steps may come before the connection does).
     await until('the resumed run\'s control channel', () => resumed.role !== undefined, 10_000);
     assert.equal(resumed.role, 'controller', 'the stale socket was replaced by the new trainer\'s');
+    // Past the step where it was killed: the steps after the checkpoint are trained again.
+    await until('steps past the kill', () => resumed.snapshot.step >= killedAt + 2);
     resumed.stop();
     await resumed.exited;
     assert.equal(resumed.snapshot.status, 'stopped');
@@ -192,6 +220,9 @@ describe('a detached trainer outlives its window', () => {
     assert.equal(starts[1].type === 'start' && starts[1].step, ckpt.step);
     assert.match(fs.readFileSync(record.logFile, 'utf8'), /dropped an unfinished last line of events\.jsonl/);
     assert.ok(!fs.existsSync(address), 'removed when the resumed trainer ended');
+    // Every step of the killed trainer and of the resumed one, the steps trained twice
+    // included, has the loss of a run nobody interrupted.
+    await assertUninterruptedLosses(all, binary, root, 'straight-killed');
   });
 
   it('refuses another user\'s connection even when the socket file lets it in', { skip: process.getuid?.() !== 0 && 'needs root to act as another user' }, async () => {
