@@ -20,6 +20,32 @@ Napi::Value Version(const Napi::CallbackInfo& info) {
   return Napi::String::New(info.Env(), TUNER_VERSION);
 }
 
+// The CUDA runtime's view (native/include/tuner/cuda_device.h): what this build can train on,
+// unlike NVML's list (gpus()), which also shows GPUs a CPU-only build cannot use.
+Napi::Object CudaInfo(Napi::Env env, const tuner::CudaRuntimeInfo& cuda) {
+  Napi::Object out = Napi::Object::New(env);
+  out.Set("builtWithCuda", cuda.built_with_cuda);
+  out.Set("driverVersion", tuner::cuda_version_text(cuda.driver_version));
+  out.Set("runtimeVersion", tuner::cuda_version_text(cuda.runtime_version));
+  if (!cuda.reason.empty()) out.Set("reason", cuda.reason);
+  Napi::Array devices = Napi::Array::New(env);
+  for (const tuner::CudaDevice& d : cuda.devices) {
+    Napi::Object g = Napi::Object::New(env);
+    g.Set("index", d.index);
+    g.Set("name", d.name);
+    g.Set("computeCapability", std::to_string(d.cc_major) + "." + std::to_string(d.cc_minor));
+    g.Set("smCount", d.sm_count);
+    g.Set("clockKHz", d.clock_khz);
+    g.Set("memoryTotalBytes", Napi::Number::New(env, double(d.total_memory_bytes)));
+    g.Set("memoryFreeBytes", Napi::Number::New(env, double(d.free_memory_bytes)));
+    g.Set("bf16PeakTflops", d.peak.bf16_tflops);
+    g.Set("bf16PeakSource", d.peak.source);
+    devices.Set(devices.Length(), g);
+  }
+  out.Set("devices", devices);
+  return out;
+}
+
 Napi::Value Hardware(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   const tuner::HardwareInfo hw = tuner::probe_hardware();
@@ -41,6 +67,7 @@ Napi::Value Hardware(const Napi::CallbackInfo& info) {
   out.Set("ramTotalBytes", Napi::Number::New(env, double(hw.ram_total_bytes)));
   out.Set("ramAvailableBytes", Napi::Number::New(env, double(hw.ram_available_bytes)));
   out.Set("gemmKernel", tuner::sgemm_kernel_name());
+  out.Set("cuda", CudaInfo(env, hw.cuda));
   return out;
 }
 

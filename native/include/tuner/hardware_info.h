@@ -1,11 +1,12 @@
-// What this machine offers the engine: CPU model, core and thread counts, instruction sets and
-// memory. The trainer reports it in its start event; the addon hands it to the extension, whose
+// What this machine offers the engine: CPU model, core and thread counts, instruction sets,
+// memory and CUDA devices. The trainer reports it in its start event; the addon hands it to the extension, whose
 // estimator decides what fits and how long it takes.
 #pragma once
 #include <cstdint>
 #include <string>
 
 #include "tuner/cpu_features.h"
+#include "tuner/cuda_device.h"
 
 namespace tuner {
 
@@ -16,6 +17,7 @@ struct HardwareInfo {
   CpuFeatures features;
   uint64_t ram_total_bytes = 0;    // physical memory, capped by a cgroup limit if one is set
   uint64_t ram_available_bytes = 0;  // what can be allocated without swapping (MemAvailable)
+  CudaRuntimeInfo cuda;            // the CUDA devices this build can use (none, with the reason, in a CPU-only build)
 };
 
 HardwareInfo probe_hardware();

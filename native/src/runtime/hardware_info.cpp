@@ -124,6 +124,7 @@ HardwareInfo probe_hardware() {
   info.cores = physical_cores(info.threads);
   info.features = cpu_features();
   probe_memory(info);
+  info.cuda = cuda_runtime_info();
   return info;
 }
 

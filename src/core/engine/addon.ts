@@ -32,6 +32,36 @@ export interface NativeHardware {
   ramAvailableBytes: number;
   /** The sgemm kernel the engine runs on this CPU: "avx512", "avx2" or "generic". */
   gemmKernel: string;
+  /** The engine's CUDA devices; absent in addons built before the CUDA backend. */
+  cuda?: NativeCuda;
+}
+
+/** One CUDA device as the engine's CUDA runtime sees it (native/include/tuner/cuda_device.h). */
+export interface NativeCudaDevice {
+  index: number;
+  name: string;
+  /** e.g. "9.0" */
+  computeCapability: string;
+  smCount: number;
+  clockKHz: number;
+  memoryTotalBytes: number;
+  memoryFreeBytes: number;
+  /** Dense bf16 tensor-core peak; 0 when the GPU has none. */
+  bf16PeakTflops: number;
+  /** "NVIDIA datasheet (H100 SXM)" or "computed: 132 SMs x 1.98 GHz x 4096 FLOP/clock/SM ...". */
+  bf16PeakSource: string;
+}
+
+/** What this build of the engine can use for CUDA: none (with the reason) in a CPU-only build. */
+export interface NativeCuda {
+  builtWithCuda: boolean;
+  /** CUDA version the driver supports ("12.4"), "none" without a driver. */
+  driverVersion: string;
+  /** CUDA runtime linked into the engine, "none" in a CPU-only build. */
+  runtimeVersion: string;
+  /** Why `devices` is empty. */
+  reason?: string;
+  devices: NativeCudaDevice[];
 }
 
 /** One GPU as NVML reports it (native/addon/nvml.cpp). */

@@ -1,6 +1,7 @@
 // Probes this machine: CPU and RAM from the native addon (falling back to Node's os module when
-// the addon is not built), GPUs from NVML through the addon (falling back to nvidia-smi), and free
-// disk where the run writes. Never throws: whatever cannot be probed is listed in `notes`.
+// the addon is not built), GPUs from NVML through the addon (falling back to nvidia-smi, then to
+// the engine's CUDA runtime), whether the engine can use them (its CUDA backend), and free disk
+// where the run writes. Never throws: whatever cannot be probed is listed in `notes`.
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import { loadAddon, type TunerAddon } from '../engine/addon';
@@ -82,6 +83,20 @@ export async function probeHardware(opts: ProbeOptions = {}): Promise<HardwarePr
       profile.gpuSource = 'nvidia-smi';
     } else if (smi.note) {
       notes.push(smi.note);
+    }
+  }
+  const cuda = hw?.cuda;
+  if (cuda) {
+    profile.cuda = { builtWithCuda: cuda.builtWithCuda, devices: cuda.devices.length, driverVersion: cuda.driverVersion, runtimeVersion: cuda.runtimeVersion, reason: cuda.reason };
+    if (!gpus && cuda.devices.length > 0) {
+      gpus = cuda.devices.map((d) => ({ index: d.index, name: d.name, memoryTotalBytes: d.memoryTotalBytes, memoryFreeBytes: d.memoryFreeBytes, computeCapability: d.computeCapability }));
+      profile.gpuSource = 'cuda-runtime';
+    }
+    // NVML and the CUDA runtime number GPUs the same way unless CUDA_VISIBLE_DEVICES reorders them:
+    // add the runtime's SM count and peak to the GPU of the same index and name.
+    for (const g of gpus ?? []) {
+      const d = cuda.devices.find((x) => x.index === g.index && x.name === g.name);
+      if (d) Object.assign(g, { smCount: d.smCount, bf16PeakTflops: d.bf16PeakTflops, bf16PeakSource: d.bf16PeakSource });
     }
   }
   profile.gpus = gpus ?? [];

@@ -14,9 +14,25 @@ export interface GpuInfo {
   driverVersion?: string;
   /** CUDA compute capability, e.g. "8.9" */
   computeCapability?: string;
+  /** From the engine's CUDA runtime, when it sees this GPU. */
+  smCount?: number;
+  /** Dense bf16 tensor-core peak (TFLOP/s) and where the figure comes from (datasheet or computed). */
+  bf16PeakTflops?: number;
+  bf16PeakSource?: string;
 }
 
-export type GpuSource = 'nvml' | 'nvidia-smi' | 'described' | 'none';
+export type GpuSource = 'nvml' | 'nvidia-smi' | 'cuda-runtime' | 'described' | 'none';
+
+/** Whether this build of the engine can use the GPUs (docs/cuda.md): a CPU-only build cannot. */
+export interface CudaEngineInfo {
+  builtWithCuda: boolean;
+  /** CUDA devices the engine's runtime found. */
+  devices: number;
+  driverVersion: string;
+  runtimeVersion: string;
+  /** Why no device is usable (built without CUDA, no driver, no GPU). */
+  reason?: string;
+}
 
 export interface HardwareProfile {
   cpuModel: string;
@@ -27,8 +43,10 @@ export interface HardwareProfile {
   ramTotalBytes: number;
   ramAvailableBytes: number;
   gpus: GpuInfo[];
-  /** How the GPU list was obtained: NVML in the addon, nvidia-smi, a description, or none found. */
+  /** How the GPU list was obtained: NVML in the addon, nvidia-smi, the engine's CUDA runtime, a description, or none found. */
   gpuSource: GpuSource;
+  /** The engine's CUDA backend as probed here; undefined for a described machine or an addon without it. */
+  cuda?: CudaEngineInfo;
   /** Free space where the run writes its output. */
   diskFreeBytes?: number;
   diskPath?: string;

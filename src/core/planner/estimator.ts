@@ -75,10 +75,10 @@ export function optimizerStateBytes(optimizer: string): number {
   return optimizer === 'adamw' ? 8 : optimizer === 'lion' ? 4 : 0;
 }
 
-/** Dense bf16 throughput a GPU sustains in training (FLOP/s), by compute capability. */
+/** Dense bf16 throughput a GPU sustains in training (FLOP/s): its peak as the engine probed it, else by compute capability. */
 function gpuFlops(g: HardwareProfile['gpus'][number]): number {
   const cc = Number(g.computeCapability ?? '8.0');
-  const peak = cc >= 9 ? 800e12 : cc >= 8.9 ? 160e12 : cc >= 8 ? 250e12 : cc >= 7 ? 100e12 : 20e12;
+  const peak = g.bf16PeakTflops ? g.bf16PeakTflops * 1e12 : cc >= 9 ? 800e12 : cc >= 8.9 ? 160e12 : cc >= 8 ? 250e12 : cc >= 7 ? 100e12 : 20e12;
   return peak * 0.35; // model FLOPs utilisation of an unfused trainer
 }
 

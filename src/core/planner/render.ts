@@ -37,11 +37,14 @@ export function renderHardware(h: HardwareProfile): string {
   out.push(l10n.t('| RAM | {0} total, {1} available |', formatBytes(h.ramTotalBytes), formatBytes(h.ramAvailableBytes)));
   if (h.gpus.length === 0) out.push(l10n.t('| GPU | none found: training runs on the CPU |'));
   for (const g of h.gpus) {
-    const extra = [g.computeCapability && `compute ${g.computeCapability}`, g.driverVersion && `driver ${g.driverVersion}`].filter(Boolean).join(', ');
+    const extra = [g.computeCapability && `compute ${g.computeCapability}`, g.smCount && `${g.smCount} SMs`, g.bf16PeakTflops && l10n.t('bf16 peak {0} TFLOP/s', Math.round(g.bf16PeakTflops)), g.driverVersion && `driver ${g.driverVersion}`].filter(Boolean).join(', ');
     out.push(`| GPU ${g.index} | ${cell(g.name)}: ${formatBytes(g.memoryTotalBytes)}${g.memoryFreeBytes !== undefined ? ` (${formatBytes(g.memoryFreeBytes)} free)` : ''}${extra ? `, ${extra}` : ''} |`);
   }
+  if (h.cuda) out.push(h.cuda.builtWithCuda
+    ? l10n.t('| CUDA engine | runtime {0}, driver {1}, {2} device(s){3}; training runs on the CPU so far |', h.cuda.runtimeVersion, h.cuda.driverVersion, h.cuda.devices, h.cuda.reason ? `: ${cell(h.cuda.reason)}` : '')
+    : l10n.t('| CUDA engine | built without CUDA: training runs on the CPU |'));
   if (h.diskFreeBytes !== undefined) out.push(l10n.t('| Disk | {0} free at {1} |', formatBytes(h.diskFreeBytes), cell(h.diskPath ?? '')));
-  const source = { nvml: l10n.t('GPUs from NVML'), 'nvidia-smi': l10n.t('GPUs from nvidia-smi'), described: l10n.t('GPUs as described'), none: l10n.t('no GPU probe answered') }[h.gpuSource];
+  const source = { nvml: l10n.t('GPUs from NVML'), 'nvidia-smi': l10n.t('GPUs from nvidia-smi'), 'cuda-runtime': l10n.t('GPUs from the engine\'s CUDA runtime'), described: l10n.t('GPUs as described'), none: l10n.t('no GPU probe answered') }[h.gpuSource];
   return [...out, '', `_${source}._`, ...h.notes.map((n) => `> ${n}`)].join('\n');
 }
 

@@ -62,3 +62,31 @@ test('with no addon the probe still answers from Node', async () => {
   assert.ok(hw.cores >= 1 && hw.ramTotalBytes > 0);
   assert.deepEqual(hw.gpus, []);
 });
+
+test('the engine\'s CUDA runtime: SM count and peak join NVML\'s GPU; it lists the GPUs when NVML and nvidia-smi cannot', async () => {
+  const cpu = loadAddon().hardware();
+  const h100 = { index: 0, name: 'NVIDIA H100 80GB HBM3', computeCapability: '9.0', smCount: 132, clockKHz: 1980000, memoryTotalBytes: 80 * 1024 * MiB, memoryFreeBytes: 79 * 1024 * MiB, bf16PeakTflops: 989, bf16PeakSource: 'NVIDIA datasheet (H100 SXM)' };
+  const cuda = { builtWithCuda: true, driverVersion: '12.4', runtimeVersion: '13.0', devices: [h100] };
+  const withNvml = { version: () => '0', hardware: () => ({ ...cpu, cuda }), gpus: () => ({ available: true, gpus: [{ index: 0, name: h100.name, memoryTotalBytes: h100.memoryTotalBytes, driverVersion: '550.54.15' }] }) };
+  const hw = await probeHardware({ addon: withNvml });
+  assert.equal(hw.gpuSource, 'nvml');
+  assert.equal(hw.gpus[0].smCount, 132);
+  assert.equal(hw.gpus[0].bf16PeakTflops, 989);
+  assert.equal(hw.gpus[0].driverVersion, '550.54.15');
+  assert.deepEqual(hw.cuda, { builtWithCuda: true, devices: 1, driverVersion: '12.4', runtimeVersion: '13.0', reason: undefined });
+  const noProbe = { version: () => '0', hardware: () => ({ ...cpu, cuda }), gpus: () => ({ available: false, reason: 'nvmlInit failed', gpus: [] }) };
+  const fromRuntime = await probeHardware({ addon: noProbe, nvidiaSmi: '/nonexistent/nvidia-smi' });
+  assert.equal(fromRuntime.gpuSource, 'cuda-runtime');
+  assert.equal(fromRuntime.gpus[0].name, h100.name);
+  assert.equal(fromRuntime.gpus[0].memoryFreeBytes, h100.memoryFreeBytes);
+});
+
+test('the real addon says whether its engine can use CUDA, and why not', async () => {
+  const cuda = loadAddon().hardware().cuda;
+  assert.ok(cuda, 'this addon build reports cuda (rebuild it with npm run build:native)');
+  if (!cuda.builtWithCuda) assert.equal(cuda.reason, 'built without CUDA');
+  else assert.match(cuda.runtimeVersion, /^\d+\.\d+$/);
+  if (cuda.devices.length === 0) assert.ok((cuda.reason ?? '').length > 0);
+  const hw = await probeHardware({ nvidiaSmi: '/nonexistent/nvidia-smi' });
+  assert.equal(hw.cuda?.devices, cuda.devices.length);
+});
