@@ -1,8 +1,9 @@
 // Runs outlive windows, in the real extension host. Another window is a separate process
 // (test/native/detach-window.js) that starts a run through the same RunManager the extension
-// uses: while it holds the run this window shows it read-only; when it is killed the trainer
-// trains on, this window takes control, pauses through the dashboard and stops through the
-// command, and every step is in events.jsonl once. A run left training by a closed window that
+// uses: while it holds the run this window shows it read-only (status bar, dashboard); when it is
+// killed the trainer trains on, this window takes control (the open dashboard's controls come
+// on), pauses through the dashboard and stops through the command, and every step is in
+// events.jsonl once and reached the dashboard once. A run left training by a closed window that
 // finishes, and one whose trainer is killed meanwhile, are reported when the window looks again
 // (activation, or Refresh Runs). Take Control on the runs view's read-only row moves control here
 // while the other window still runs.
@@ -67,19 +68,25 @@ suite('runs outlive the window', function () {
   test('read-only while another window controls a run; after it is gone the run trains on and this window pauses and stops it', async () => {
     const api = await tunerApi();
     const { id, win, session } = await followedReadOnly(api, longPlan);
+    let panel: NonNullable<ReturnType<typeof api.runs.dashboard>>;
     try {
       await waitFor('the status bar says read-only', () => / · read-only$/.test(api.runs.statusBar.text) && api.runs.statusBar.text);
       assert.throws(() => session.pause(), /another window controls this run/);
+      // The dashboard of this window says so too, with its controls off.
+      await vscode.commands.executeCommand('tuner.openDashboard', id);
+      panel = await waitFor('the dashboard', () => api.runs.dashboard(id)?.posted.some((m) => m.type === 'init') && api.runs.dashboard(id));
+      const init = panel.posted.find((m) => m.type === 'init');
+      assert.ok(init?.type === 'init' && init.run.readOnly && init.run.live, 'the dashboard opens read-only');
+      assert.ok(init.run.notes?.includes('controlled by another window'), `its notes: ${JSON.stringify(init.run.notes)}`);
     } finally {
       win.kill('SIGKILL');
     }
     assert.equal(api.runs.runs.manager().session(id), session, 'the same session follows the run');
     await waitFor('promoted when the other window is gone', () => session.role === 'controller');
+    await waitFor('the dashboard is told it controls the run now', () => panel.posted.some((m) => m.type === 'events' && m.run.live && !m.run.readOnly && !m.run.notes));
     const atKill = session.snapshot.step;
     await waitFor('it trains on', () => session.snapshot.step > atKill + 5);
 
-    await vscode.commands.executeCommand('tuner.openDashboard', id);
-    const panel = await waitFor('the dashboard', () => api.runs.dashboard(id)?.posted.some((m) => m.type === 'init') && api.runs.dashboard(id));
     await panel.receive({ v: 1, type: 'control', command: 'pause' });
     await waitFor('paused from the dashboard', () => session.snapshot.status === 'paused');
     assert.doesNotMatch(api.runs.statusBar.text, /read-only/);
@@ -91,7 +98,10 @@ suite('runs outlive the window', function () {
     const steps = events.filter((e) => e.type === 'step').map((e) => e.step);
     assert.deepEqual(steps, steps.map((_, i) => i + 1), 'every step once, in order');
     const shown = panel.posted.flatMap((m) => (m.type === 'init' || m.type === 'events' ? m.events : [])).filter((e) => e.type === 'step').map((e) => e.step);
-    assert.deepEqual(shown, steps, 'the dashboard got each step once');
+    // posted keeps the newest 50 messages: what it holds is a gapless tail of the file's steps,
+    // the whole of them while it still holds the init, from before the other window was gone.
+    const tail = panel.posted.some((m) => m.type === 'init') ? steps : steps.slice(steps.length - shown.length);
+    assert.deepEqual(shown, tail, 'the dashboard got each step once, none missing across the change of control');
   });
 
   test('Take Control on a read-only row of the runs view moves the run to this window while the other one still runs', async () => {
