@@ -1,0 +1,141 @@
+// Warp-level building blocks of the tensor-core attention kernels (sm_80+): cp.async tile loads
+// into padded shared memory, ldmatrix fragment loads and the m16n8k16 mma with fp32
+// accumulation, for bf16 and fp16 elements. Fragment layouts are PTX's (m16n8k16, .row.col):
+//   A (16 x 16, row-major): a0a1 (row g, k 2c..), a2a3 (row g+8), a4a5 (row g, k 2c+8..), a6a7
+//   B (16 x 8, k x n):      b0b1 (k 2c.., n g), b2b3 (k 2c+8.., n g)
+//   C (16 x 8):             c0c1 (row g, cols 2c, 2c+1), c2c3 (row g+8)
+// with g = lane / 4 and c = lane % 4. A C fragment pair (two 8-column tiles) in registers is
+// therefore already an A fragment of the next product (flash-attention 2's P V without a trip
+// through shared memory).
+#pragma once
+#include <cuda_bf16.h>
+#include <cuda_fp16.h>
+
+#include <cstdint>
+
+namespace tuner::cuda::attn_mma {
+
+// Shared-memory rows are padded by 8 elements (16 bytes): a row stride that is an odd multiple
+// of 16 bytes puts the 8 rows one ldmatrix phase reads in 8 different bank groups.
+template <int kHD>
+constexpr int kRowStride = kHD + 8;
+
+template <typename T>
+struct Elem;
+template <>
+struct Elem<__nv_bfloat16> {
+  using Pair = __nv_bfloat162;
+  static __device__ __forceinline__ uint32_t pack(float lo, float hi) {
+    Pair p = __floats2bfloat162_rn(lo, hi);
+    return *reinterpret_cast<uint32_t*>(&p);
+  }
+  static __device__ __forceinline__ float to_float(__nv_bfloat16 x) { return __bfloat162float(x); }
+  static __device__ __forceinline__ __nv_bfloat16 from_float(float x) { return __float2bfloat16_rn(x); }
+  static __device__ __forceinline__ float2 unpack(uint32_t u) {
+    Pair p = *reinterpret_cast<Pair*>(&u);
+    return __bfloat1622float2(p);
+  }
+};
+template <>
+struct Elem<__half> {
+  using Pair = __half2;
+  static __device__ __forceinline__ uint32_t pack(float lo, float hi) {
+    Pair p = __floats2half2_rn(lo, hi);
+    return *reinterpret_cast<uint32_t*>(&p);
+  }
+  static __device__ __forceinline__ float to_float(__half x) { return __half2float(x); }
+  static __device__ __forceinline__ __half from_float(float x) { return __float2half_rn(x); }
+  static __device__ __forceinline__ float2 unpack(uint32_t u) {
+    Pair p = *reinterpret_cast<Pair*>(&u);
+    return __half22float2(p);
+  }
+};
+
+// d += a b on one 16x8x16 tile (fp32 accumulators).
+template <typename T>
+__device__ __forceinline__ void mma_16816(float (&d)[4], const uint32_t (&a)[4], uint32_t b0, uint32_t b1);
+template <>
+__device__ __forceinline__ void mma_16816<__nv_bfloat16>(float (&d)[4], const uint32_t (&a)[4], uint32_t b0, uint32_t b1) {
+  asm volatile(
+      "mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, {%0,%1,%2,%3};\n"
+      : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3])
+      : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
+}
+template <>
+__device__ __forceinline__ void mma_16816<__half>(float (&d)[4], const uint32_t (&a)[4], uint32_t b0, uint32_t b1) {
+  asm volatile(
+      "mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, {%0,%1,%2,%3};\n"
+      : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3])
+      : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
+}
+
+__device__ __forceinline__ uint32_t smem_addr(const void* p) { return (uint32_t)__cvta_generic_to_shared(p); }
+
+// Four 8x8 matrices; lanes 8i..8i+7 give the row addresses of matrix i, register i receives it.
+__device__ __forceinline__ void ldmatrix_x4(uint32_t (&r)[4], const void* row_addr) {
+  asm volatile("ldmatrix.sync.aligned.m8n8.x4.shared.b16 {%0,%1,%2,%3}, [%4];\n"
+               : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3])
+               : "r"(smem_addr(row_addr)));
+}
+__device__ __forceinline__ void ldmatrix_x4_trans(uint32_t (&r)[4], const void* row_addr) {
+  asm volatile("ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16 {%0,%1,%2,%3}, [%4];\n"
+               : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3])
+               : "r"(smem_addr(row_addr)));
+}
+
+// The lane's row address for the common fragment loads from a [rows][stride] tile s (elements):
+// A fragment of rows r0..r0+15, k columns k0..k0+15 stored row-major (non-transposed load).
+template <typename T>
+__device__ __forceinline__ const T* a_frag_addr(const T* s, int stride, int r0, int k0, int lane) {
+  return s + (r0 + (lane & 15)) * stride + k0 + (lane >> 4) * 8;
+}
+// B fragments of two 8-wide n tiles (n0..n0+15) over k0..k0+15 from a tile stored [n][k]
+// (non-transposed load): registers {0,1} are n tile 0's b0b1, b2b3; {2,3} n tile 1's.
+template <typename T>
+__device__ __forceinline__ const T* b_frag_addr_nk(const T* s, int stride, int n0, int k0, int lane) {
+  return s + (n0 + (lane & 7) + (lane >> 4) * 8) * stride + k0 + ((lane >> 3) & 1) * 8;
+}
+// The same two n tiles from a tile stored [k][n] (transposed load): rows k0.., columns n0..
+template <typename T>
+__device__ __forceinline__ const T* b_frag_addr_kn(const T* s, int stride, int k0, int n0, int lane) {
+  return s + (k0 + (lane & 7) + ((lane >> 3) & 1) * 8) * stride + n0 + (lane >> 4) * 8;
+}
+// A fragment (m0..m0+15, k0..k0+15) from a tile stored transposed, [k][m] (transposed load).
+template <typename T>
+__device__ __forceinline__ const T* a_frag_addr_km(const T* s, int stride, int k0, int m0, int lane) {
+  return s + (k0 + (lane & 7) + (lane >> 4) * 8) * stride + m0 + ((lane >> 3) & 1) * 8;
+}
+
+// 16-byte asynchronous copy global -> shared; src_bytes 0 writes zeros (rows past T, columns
+// past the real head dim), so padded tiles need no separate fill.
+__device__ __forceinline__ void cp_async_16(void* dst, const void* src, bool valid) {
+  asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" ::"r"(smem_addr(dst)), "l"(src), "r"(valid ? 16 : 0));
+}
+__device__ __forceinline__ void cp_async_commit() { asm volatile("cp.async.commit_group;\n" ::); }
+__device__ __forceinline__ void cp_async_wait_all() { asm volatile("cp.async.wait_group 0;\n" ::: "memory"); }
+
+// Rows [row0, row0 + kRows) of a [T, ld] matrix (elements; columns col0.. of width hd) into a
+// [kRows][kRowStride<kHD>] tile; missing rows and columns hd..kHD-1 become zeros. hd and ld
+// are multiples of 8 elements and the base pointer 16-byte aligned (the dispatch checks).
+template <int kRows, int kHD, int kThreads, typename T>
+__device__ __forceinline__ void load_tile_async(T* tile, const T* base, int ld, int row0, int T_rows, int hd, int tid) {
+  constexpr int kChunks = kHD / 8;
+  for (int c = tid; c < kRows * kChunks; c += kThreads) {
+    const int r = c / kChunks, col = (c % kChunks) * 8;
+    const bool valid = row0 + r < T_rows && col < hd;
+    const T* src = valid ? base + (int64_t)(row0 + r) * ld + col : base;
+    cp_async_16(tile + r * kRowStride<kHD> + col, src, valid);
+  }
+}
+
+// Sum (or max) over the 4 lanes that share a C fragment row.
+__device__ __forceinline__ float quad_max(float x) {
+  x = fmaxf(x, __shfl_xor_sync(0xffffffffu, x, 1));
+  return fmaxf(x, __shfl_xor_sync(0xffffffffu, x, 2));
+}
+__device__ __forceinline__ float quad_sum(float x) {
+  x += __shfl_xor_sync(0xffffffffu, x, 1);
+  return x + __shfl_xor_sync(0xffffffffu, x, 2);
+}
+
+}  // namespace tuner::cuda::attn_mma

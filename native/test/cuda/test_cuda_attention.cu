@@ -1,0 +1,171 @@
+// The CUDA attention kernels (src/cuda/attention.cuh) against the CPU engine's attention (fp32,
+// already checked against PyTorch) on the same bf16-rounded inputs: forward output and
+// logsumexp, dQ / dK / dV, and the decode kernel against the forward's rows. Cases: sequence
+// lengths 1, 17, 128, 1000, 2048; head dims 64 and 128 (tensor cores), 80 / 96 (their own tiles),
+// 40 (padded to 64) and 256 (SIMT); GQA 8:2; no window, a window smaller than a tile (16) and
+// one longer than the sequence; packed records, Gemma's scale + soft-cap, Bloom's ALiBi; fp16;
+// the SIMT path forced on a tensor-core shape.
+//
+// Tolerances, as the largest error relative to the largest reference value: y 1e-2 (bf16
+// output, P rounded to bf16 for P V), lse 1e-3 (fp32 from bf16 inputs; ex2.approx), gradients
+// 2e-2 (P and dS rounded to bf16 for the products, dQ summed in fp32).
+#include <cuda_bf16.h>
+#include <cuda_fp16.h>
+
+#include <cstdio>
+#include <string>
+#include <vector>
+
+#include "cuda/attention.cuh"
+#include "cuda_test_util.cuh"
+#include "tuner/ops.h"
+#include "tuner/threadpool.h"
+
+using namespace tuner;
+using namespace tuner::cuda;
+using namespace tuner::cuda_test;
+
+namespace {
+
+constexpr double kTolY = 1e-2, kTolLse = 1e-3, kTolGrad = 2e-2;
+
+template <typename T>
+std::vector<T> to_device_type(const std::vector<float>& x) {
+  std::vector<T> out(x.size());
+  for (size_t i = 0; i < x.size(); i++) out[i] = T(x[i]);
+  return out;
+}
+template <typename T>
+std::vector<float> to_float(const std::vector<T>& x) {
+  std::vector<float> out(x.size());
+  for (size_t i = 0; i < x.size(); i++) out[i] = (float)x[i];
+  return out;
+}
+// The values the GPU sees, back in fp32: the CPU reference runs on exactly these.
+template <typename T>
+std::vector<float> rounded(const std::vector<float>& x) {
+  return to_float(to_device_type<T>(x));
+}
+
+struct Case {
+  std::string name;
+  int B, T, NH, NKV, HD, window;
+  float scale = 0, softcap = 0;
+  bool alibi = false, records = false, fp16 = false;
+  AttentionPath path = AttentionPath::automatic;
+};
+
+std::vector<int32_t> records_of(int B, int T) {  // records of 1, 37, 200, ... positions
+  std::vector<int32_t> ss((size_t)B * T);
+  for (int b = 0; b < B; b++) {
+    int start = 0, len = 1 + 13 * b;
+    for (int t = 0; t < T; t++) {
+      if (t - start >= len) {
+        start = t;
+        len = len * 3 + 7;
+      }
+      ss[(size_t)b * T + t] = start;
+    }
+  }
+  return ss;
+}
+
+template <typename T>
+bool run_case(const Case& c, ThreadPool& pool) {
+  const size_t nq = (size_t)c.B * c.T * c.NH * c.HD, nk = (size_t)c.B * c.T * c.NKV * c.HD, nl = (size_t)c.B * c.NH * c.T;
+  const unsigned seed = (unsigned)(c.T * 131 + c.HD * 7 + c.window);
+  const auto q = rounded<T>(random_vector(nq, seed, 1.0f)), k = rounded<T>(random_vector(nk, seed + 1, 1.0f));
+  const auto v = rounded<T>(random_vector(nk, seed + 2, 1.0f)), dy = rounded<T>(random_vector(nq, seed + 3, 1.0f));
+  std::vector<float> slopes;
+  for (int h = 0; h < c.NH; h++) slopes.push_back(std::pow(2.0f, -8.0f * (h + 1) / c.NH));
+  const std::vector<int32_t> ss = c.records ? records_of(c.B, c.T) : std::vector<int32_t>();
+
+  // CPU engine, fp32.
+  AttentionExtras ex{c.scale, c.softcap, c.alibi ? slopes.data() : nullptr};
+  std::vector<float> y(nq), lse(nl), dq(nq), dk(nk), dv(nk), scratch((size_t)attention_scratch_floats(c.T, pool.size()));
+  attention_forward(y.data(), lse.data(), q.data(), k.data(), v.data(), scratch.data(), c.B, c.T, c.NH, c.NKV, c.HD, c.window,
+                    &pool, &ex, c.records ? ss.data() : nullptr);
+  attention_backward(dq.data(), dk.data(), dv.data(), dy.data(), y.data(), lse.data(), q.data(), k.data(), v.data(),
+                     scratch.data(), c.B, c.T, c.NH, c.NKV, c.HD, c.window, &pool, &ex, c.records ? ss.data() : nullptr);
+
+  // GPU.
+  DeviceArray<T> dq_in(to_device_type<T>(q)), dk_in(to_device_type<T>(k)), dv_in(to_device_type<T>(v));
+  DeviceArray<T> ddy(to_device_type<T>(dy)), dy_out(nq), ddq(nq), ddk(nk), ddv(nk);
+  DeviceArray<float> dlse(nl), dslopes(c.alibi ? slopes : std::vector<float>(1, 0.0f));
+  DeviceArray<int32_t> dss(c.records ? ss : std::vector<int32_t>(1, 0));
+  AttentionParams p;
+  p.B = c.B, p.T = c.T, p.NH = c.NH, p.NKV = c.NKV, p.HD = c.HD, p.window = c.window;
+  p.scale = c.scale, p.softcap = c.softcap;
+  p.alibi = c.alibi ? dslopes.ptr : nullptr;
+  p.sample_start = c.records ? dss.ptr : nullptr;
+  DeviceArray<unsigned char> ws(attention_backward_workspace_bytes(p));
+  attention_forward(dy_out.ptr, dlse.ptr, dq_in.ptr, dk_in.ptr, dv_in.ptr, p, nullptr, c.path);
+  attention_backward(ddq.ptr, ddk.ptr, ddv.ptr, ddy.ptr, dy_out.ptr, dlse.ptr, dq_in.ptr, dk_in.ptr, dv_in.ptr, ws.ptr, p, nullptr,
+                     c.path);
+  TUNER_CUDA_CHECK(cudaDeviceSynchronize());
+
+  std::printf("%s\n", c.name.c_str());
+  bool ok = close_enough("  forward y", to_float(dy_out.to_host()), y, kTolY);
+  ok &= close_enough("  logsumexp", dlse.to_host(), lse, kTolLse);
+  ok &= close_enough("  dq", to_float(ddq.to_host()), dq, kTolGrad);
+  ok &= close_enough("  dk (summed over the group's heads)", to_float(ddk.to_host()), dk, kTolGrad);
+  ok &= close_enough("  dv (summed over the group's heads)", to_float(ddv.to_host()), dv, kTolGrad);
+
+  // Decode: the last n rows of batch row 0 against the cache of rows 0 .. T-1.
+  if (!c.records && c.B >= 1) {
+    for (int n : {1, 4}) {
+      if (n > c.T) continue;
+      DecodeParams d;
+      d.n = n, d.pos = c.T - n, d.NH = c.NH, d.NKV = c.NKV, d.HD = c.HD, d.window = c.window;
+      d.scale = c.scale, d.softcap = c.softcap, d.alibi = p.alibi;
+      const size_t QD = (size_t)c.NH * c.HD;
+      DeviceArray<T> dyq(n * QD), dws_y(n * QD);
+      TUNER_CUDA_CHECK(cudaMemcpy(dyq.ptr, dq_in.ptr + d.pos * QD, n * QD * sizeof(T), cudaMemcpyDeviceToDevice));
+      DeviceArray<unsigned char> dws(attention_decode_workspace_bytes(d));
+      attention_decode(dws_y.ptr, dyq.ptr, dk_in.ptr, dv_in.ptr, dws.ptr, d, nullptr);
+      TUNER_CUDA_CHECK(cudaDeviceSynchronize());
+      const std::vector<float> want(y.begin() + d.pos * QD, y.begin() + (d.pos + n) * QD);
+      ok &= close_enough(n == 1 ? "  decode, 1 row (split-K)" : "  decode, 4 rows (split-K)", to_float(dws_y.to_host()), want,
+                         kTolY);
+    }
+  }
+  return ok;
+}
+
+}  // namespace
+
+int main() {
+  require_device();
+  ThreadPool pool(0);
+  const int big = 1 << 20;  // a window longer than any sequence here
+  std::vector<Case> cases;
+  for (int T : {1, 17, 128, 1000, 2048})
+    for (int HD : {64, 128})
+      for (int window : {0, 16, big}) {
+        if (T == 2048 && window == big) continue;  // same as no window, the longest case once
+        cases.push_back({"T=" + std::to_string(T) + " head_dim=" + std::to_string(HD) + " GQA 8:2 window=" +
+                             (window == big ? std::string("longer than T") : std::to_string(window)),
+                         1, T, 8, 2, HD, window});
+      }
+  cases.push_back({"batch 2, T=300 head_dim=64, 4:4 heads, window 100", 2, 300, 4, 4, 64, 100});
+  cases.push_back({"packed records, T=700 head_dim=64 GQA 8:2", 2, 700, 8, 2, 64, 0, 0, 0, false, true});
+  cases.push_back({"packed records + window 50, T=700 head_dim=128", 2, 700, 8, 2, 128, 50, 0, 0, false, true});
+  cases.push_back({"Gemma: scale 1/16, soft-cap 1 (tanh active), T=500 head_dim=128", 1, 500, 8, 4, 128, 0, 1.0f / 16, 1.0f});
+  cases.push_back({"soft-cap 0.5 + window 64, T=500 head_dim=96", 1, 500, 8, 4, 96, 64, 0, 0.5f});
+  cases.push_back({"Bloom: ALiBi, T=400 head_dim=64", 1, 400, 8, 8, 64, 0, 0, 0, true});
+  cases.push_back({"head_dim 80 (tiles of 80), T=333", 1, 333, 8, 2, 80, 0});
+  cases.push_back({"head_dim 40 (padded to 64), T=333 window 40", 1, 333, 8, 2, 40, 40});
+  cases.push_back({"head_dim 256 (SIMT), T=300 window 64", 1, 300, 4, 2, 256, 64});
+  cases.push_back({"head_dim 36 (SIMT: not a multiple of 8), T=200", 1, 200, 4, 2, 36, 0});
+  Case simt{"SIMT path forced, T=1000 head_dim=64 GQA 8:2 window 16", 1, 1000, 8, 2, 64, 16};
+  simt.path = AttentionPath::simt;
+  cases.push_back(simt);
+  Case half{"fp16, T=1000 head_dim=128 GQA 8:2", 1, 1000, 8, 2, 128, 0};
+  half.fp16 = true;
+  cases.push_back(half);
+
+  int failed = 0;
+  for (const Case& c : cases) failed += c.fp16 ? !run_case<__half>(c, pool) : !run_case<__nv_bfloat16>(c, pool);
+  std::printf("%d of %zu cases failed\n", failed, cases.size());
+  return failed ? 1 : 0;
+}
