@@ -1,7 +1,7 @@
 // Benchmark: training throughput of tuner-train against eager PyTorch (the project's reference
 // model, test/native/reference/llama_ref.py, on Debian's python3-torch) in one run, on the same
 // CPU, threads, model, batch and sequence length: full fine-tune and LoRA r=8 on all seven
-// projections, QLoRA (the same LoRA on an nf4 base; the peer runs LoRA on the dequantized
+// projections, QLoRA (the same LoRA on an nf4 or int8 base; the peer runs LoRA on the dequantized
 // weights of the same quantization, what PyTorch without bitsandbytes runs on a CPU) and LOMO
 // (every weight updated during backward, no clipping; the peer is a full fine-tune with plain
 // torch.optim.SGD, the same update holding every gradient). Prints tokens/s of both, the
@@ -13,7 +13,10 @@
 //   (run both sides R times, alternating; default 1),
 //   --methods full,lora,qlora,lomo (default full,lora), --dim 512 --layers 8 --heads 8 --ffn 1376 --vocab 32000 --batch 4
 //   --seq 256, --arch llama|gpt2|bloom (GPT-2 and Bloom shapes: fused q/k/v, LayerNorm, GELU MLP
-//   of --ffn (Bloom: 4 x dim), LoRA on every projection; full and lora only),
+//   of --ffn (Bloom: 4 x dim), LoRA on every projection under PEFT's names; every method),
+//   --base-quant nf4|int8 (QLoRA's base; default nf4 for llama, int8 for gpt2 / bloom, the k-bit
+//   recipe: the peer round-trips int8 itself, while nf4's peer reads tuner-export's quantized
+//   folder, which holds Llama-family names only),
 //   --prompt-fraction F (the first F of each row's targets are a masked prompt, as in
 //   instruction data; default 0: every target trained), --skip-torch, --keep (leave the temp
 //   folder), --no-bf16 (no bf16 autocast setting for the peer even where the CPU has bf16),
@@ -43,6 +46,8 @@ const LORA_TARGETS: Record<Arch, LoraTarget[]> = {
 };
 const METHODS = ['full', 'lora', 'qlora', 'lomo'] as const;
 type Method = (typeof METHODS)[number];
+const BASE_QUANTS = ['nf4', 'int8'] as const;
+type BaseQuant = (typeof BASE_QUANTS)[number];
 
 interface Options extends ShapeOptions {
   threads: number;
@@ -52,6 +57,7 @@ interface Options extends ShapeOptions {
   rank: number;
   promptFraction: number;
   arch: Arch;
+  baseQuant: BaseQuant | null;
   skipTorch: boolean;
   bf16: boolean;
   keep: boolean;
@@ -61,7 +67,7 @@ interface Options extends ShapeOptions {
 function parseOptions(argv: string[]): Options {
   const defaults: Options = {
     threads: os.availableParallelism(), steps: 3, rounds: 1, methods: ['full', 'lora'], dim: 512, layers: 8, heads: 8,
-    ffn: 1376, vocab: 32000, batch: 4, seq: 256, rank: 8, promptFraction: 0, arch: 'llama', skipTorch: false,
+    ffn: 1376, vocab: 32000, batch: 4, seq: 256, rank: 8, promptFraction: 0, arch: 'llama', baseQuant: null, skipTorch: false,
     bf16: ['avx512_bf16', 'amx_bf16'].some((f) => cpuInfo().features.includes(f)), keep: false, json: false,
   };
   return parseBenchOptions(argv, defaults, {
@@ -74,6 +80,7 @@ function parseOptions(argv: string[]): Options {
     custom: {
       '--methods': (v, o) => { o.methods = listOf('--methods', v, METHODS); },
       '--arch': (v, o) => { o.arch = oneOf('--arch', v, ARCHS); },
+      '--base-quant': (v, o) => { o.baseQuant = oneOf('--base-quant', v, BASE_QUANTS); },
       '--prompt-fraction': (v, o) => {
         const f = Number(v);
         if (!(f >= 0 && f < 1)) throw new Error(`--prompt-fraction wants a number in [0, 1), got ${v}`);
@@ -152,6 +159,11 @@ interface Result {
   tunerGflops: number;
 }
 
+/** QLoRA's base: as asked, else nf4 for the Llama shape and int8 (the k-bit recipe) for GPT-2 and Bloom. */
+function baseQuantOf(o: Options): BaseQuant {
+  return o.baseQuant ?? (o.arch === 'llama' ? 'nf4' : 'int8');
+}
+
 async function runTuner(work: string, o: Options, method: Method): Promise<{ msPerStep: number; peakBytes: number; start: TrainerEvent }> {
   const plan: RunPlan = {
     version: 1, model_dir: path.join(work, 'model'), data_dir: path.join(work, 'data'),
@@ -161,7 +173,7 @@ async function runTuner(work: string, o: Options, method: Method): Promise<{ msP
     schedule: 'constant', warmup_steps: 0, max_steps: o.steps + 1, batch_size: o.batch, seq_len: o.seq,
     grad_accum: 1, max_grad_norm: method === 'lomo' ? 0 : 1.0, seed: 1, threads: o.threads, save_interval: 0,
   };
-  if (method === 'qlora') plan.base_quant = 'nf4';
+  if (method === 'qlora') plan.base_quant = baseQuantOf(o);
   const planPath = path.join(work, `plan-${method}.json`);
   writePlanFile(planPath, plan);
   const p = TrainerProcess.start({ planPath });
@@ -235,16 +247,16 @@ interface TorchResult {
   kernels: TorchKernels;
 }
 
-/** The peer's run for a method: QLoRA's is LoRA on the dequantized nf4 base, LOMO's full SGD. */
-function torchMethod(work: string, method: Method): string[] {
-  if (method === 'qlora') return ['--method', 'lora', '--quantized', path.join(work, 'model-nf4')];
+/** The peer's run for a method: QLoRA's is LoRA on the dequantized base, LOMO's full SGD. */
+function torchMethod(work: string, o: Options, method: Method): string[] {
+  if (method === 'qlora') return ['--method', 'lora', ...(baseQuantOf(o) === 'nf4' ? ['--quantized', path.join(work, 'model-nf4')] : ['--int8-base'])];
   return ['--method', method === 'lomo' ? 'sgd' : method];
 }
 
 function runTorch(work: string, o: Options, method: Method, root: string): TorchResult {
   const all = torchSettings(o.threads, o.bf16).map(({ label, env, args }) => {
     const r = spawnSync(PYTHON, [
-      path.join(root, 'bench', 'train_reference.py'), '--model', path.join(work, 'model'), ...torchMethod(work, method),
+      path.join(root, 'bench', 'train_reference.py'), '--model', path.join(work, 'model'), ...torchMethod(work, o, method),
       '--threads', String(o.threads), '--batch', String(o.batch), '--seq', String(o.seq), '--steps', String(o.steps + 1),
       '--rank', String(o.rank), '--alpha', String(2 * o.rank), '--prompt-fraction', String(o.promptFraction), ...args,
     ], { encoding: 'utf8', maxBuffer: 1 << 26, env: peerEnv(env) });
@@ -278,14 +290,16 @@ function measuredSgemmGflops(threads: number): { gflops: number; peak: number } 
 async function main(): Promise<void> {
   const o = parseOptions(process.argv.slice(2));
   if (o.arch === 'bloom') o.ffn = 4 * o.dim; // Bloom's MLP is 4 x hidden by definition
-  if (o.arch !== 'llama' && o.methods.some((m) => m === 'qlora' || m === 'lomo')) throw new Error('--arch gpt2 / bloom: methods full and lora');
+  if (o.arch !== 'llama' && o.methods.includes('qlora') && baseQuantOf(o) === 'nf4' && !o.skipTorch) {
+    throw new Error('--arch gpt2 / bloom with --base-quant nf4: the peer reads tuner-export\'s quantized folder, which holds Llama-family names only; use --base-quant int8 (or --skip-torch)');
+  }
   const root = findPackageRoot(__dirname);
   if (!root) throw new Error('bench/train-bench: cannot find the package root');
   const work = fs.mkdtempSync(path.join(os.tmpdir(), 'tuner-train-bench-'));
   try {
     makeModel(path.join(work, 'model'), o, root);
     makeData(path.join(work, 'data'), o, o.steps + 1);
-    if (o.methods.includes('qlora') && !o.skipTorch) quantizeForPeer(work);
+    if (o.methods.includes('qlora') && baseQuantOf(o) === 'nf4' && !o.skipTorch) quantizeForPeer(work);
     const sgemm = measuredSgemmGflops(o.threads);
     const tokens = o.batch * o.seq;
     const results: Result[] = [];
@@ -345,7 +359,7 @@ async function main(): Promise<void> {
     }
     // Peak memory of the memory-saving methods against the method each replaces on this model.
     const byMethod = (m: Method) => results.find((r) => r.method === m);
-    for (const [m, base, what, peer] of [['qlora', 'lora', 'QLoRA (nf4 base) / LoRA', 'LoRA on the dequantized weights / LoRA'],
+    for (const [m, base, what, peer] of [['qlora', 'lora', `QLoRA (${baseQuantOf(o)} base) / LoRA`, 'LoRA on the dequantized weights / LoRA'],
       ['lomo', 'full', 'LOMO / AdamW full', 'full SGD / full AdamW']] as const) {
       const a = byMethod(m), b = byMethod(base);
       if (!a || !b) continue;

@@ -6,13 +6,15 @@ tuner-train with eager PyTorch on the same CPU, threads, batch and sequence leng
 
   /usr/bin/python3 bench/train_reference.py --model DIR --method full|lora|sgd --threads N
       --batch B --seq T --steps S [--rank 8] [--alpha 16] [--lr 1e-4] [--prompt-fraction F]
-      [--quantized QUANT_DIR] [--bf16]
+      [--quantized QUANT_DIR | --int8-base] [--bf16]
 
 Each step is what tuner-train does per step: forward, masked cross-entropy, backward,
 clip_grad_norm_(1.0), AdamW update, zero grads. --method sgd is a full fine-tune with plain SGD
 and no clipping, the peer of LOMO (what PyTorch runs for the same update, holding every
 gradient); --quantized puts the dequantized decoder linears of a quantized folder
-(tuner-export quantize) under LoRA, the peer of QLoRA on a CPU without bitsandbytes. --bf16 runs
+(tuner-export quantize) under LoRA, the peer of QLoRA on a CPU without bitsandbytes; --int8-base
+does the same for an int8 base on any architecture (GPT-2, Bloom: the k-bit recipe), every
+decoder linear round-tripped through the engine's int8 rule here. --bf16 runs
 the forward under torch.autocast("cpu", bfloat16) (weights and optimizer stay float32, matmuls
 in bf16 through oneDNN: PyTorch's fastest setting on a CPU with AVX512_BF16 or AMX). The start
 line names the kernels PyTorch runs: its CPU capability and OpenBLAS's core. Every step
@@ -34,7 +36,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "test", "native", "reference"))
 import arch_ref  # noqa: E402
 from llama_ref import load_folder  # noqa: E402
-from train_steps_reference import dequantize  # noqa: E402
+from train_steps_reference import dequantize, int8_base  # noqa: E402
 
 TARGETS = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"]
 # Every projection of GPT-2 and Bloom, under PEFT's names.
@@ -81,6 +83,7 @@ def main():
     p.add_argument("--lr", type=float, default=1e-4)
     p.add_argument("--prompt-fraction", type=float, default=0.0)
     p.add_argument("--quantized")
+    p.add_argument("--int8-base", action="store_true")
     p.add_argument("--bf16", action="store_true")
     a = p.parse_args()
 
@@ -95,6 +98,8 @@ def main():
                 if name.startswith("model.layers.") and name.endswith("_proj.weight") and (name + ".absmax" in quant or name + ".row_scale" in quant):
                     prm.copy_(torch.from_numpy(dequantize(quant, name)))
         del quant
+    elif a.int8_base:
+        int8_base(model)
     if a.method == "lora":
         model.enable_lora(a.rank, a.alpha, 0.0, TARGETS_BY_ARCH.get(model.cfg["architectures"][0], TARGETS), seed=0)
     model.train()

@@ -132,6 +132,19 @@ DECODER_LINEARS = ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj
                    "query_key_value", "dense", "dense_h_to_4h", "dense_4h_to_h")
 
 
+def int8_base(model):
+    """Every decoder linear of an arch_ref model replaced by its int8 round trip (the engine's
+    QLoRA int8 base, dequantized), in the model's own dtype."""
+    modules = dict(model.named_modules())
+    for name, p in model.named_parameters():
+        parts = name.split(".")
+        if parts[-1] == "weight" and len(parts) > 2 and parts[-2] in DECODER_LINEARS and (".h." in name or ".layers." in name):
+            w = p.detach().numpy().astype(np.float32)
+            conv1d = isinstance(modules[name.rsplit(".", 1)[0]], arch_ref.Conv1D)
+            with torch.no_grad():  # a Conv1D weight is [in, out]: quantized as [out, in] rows
+                p.copy_(torch.from_numpy(int8_roundtrip(w.T).T if conv1d else int8_roundtrip(w)).to(p.dtype))
+
+
 def lion_step(params, states, lr, beta1, beta2, wd):
     """Lion (Chen et al. 2023, Algorithm 2): c = b1 m + (1 - b1) g; w -= lr (sign(c) + wd w);
     m = b2 m + (1 - b2) g."""
@@ -174,14 +187,7 @@ def main():
     torch.manual_seed(0)
     model = arch_ref.from_pretrained(path(plan["model_dir"]), dtype=torch.float64)  # any supported architecture
     if plan["method"] == "qlora" and a.int8_base:
-        modules = dict(model.named_modules())
-        for name, p in model.named_parameters():
-            parts = name.split(".")
-            if parts[-1] == "weight" and len(parts) > 2 and parts[-2] in DECODER_LINEARS and (".h." in name or ".layers." in name):
-                w = p.detach().numpy().astype(np.float32)
-                conv1d = isinstance(modules[name.rsplit(".", 1)[0]], arch_ref.Conv1D)
-                with torch.no_grad():  # a Conv1D weight is [in, out]: quantized as [out, in] rows
-                    p.copy_(torch.from_numpy(int8_roundtrip(w.T).T if conv1d else int8_roundtrip(w)).to(torch.float64))
+        int8_base(model)
     elif plan["method"] == "qlora":
         quant = llama_ref.load_folder(a.quantized)
         params = dict(model.named_parameters())
