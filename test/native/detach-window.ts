@@ -1,7 +1,9 @@
 // A stand-in for an editor window (trainer-detach.test.ts, the host suite run-detach.test.ts):
 // starts a run through the RunManager as the extension does and prints the run id once the
-// trainer has stepped. Then it either waits to be killed (SIGKILL, as a crashed window ends), or,
-// given `detach`, lets the run go as a closing window does (RunManager.detachAll) and exits.
+// trainer has stepped and this window is connected to its control channel (so it, not the window
+// a test opens next, is the run's controller). Then it either waits to be killed (SIGKILL, as a
+// crashed window ends), or, given `detach`, lets the run go as a closing window does
+// (RunManager.detachAll) and exits.
 // Run with no arguments (node --test picks up every file here) it does nothing.
 import { RunManager } from '../../src/core/run/run-manager';
 import { RunStore } from '../../src/core/run/run-store';
@@ -10,13 +12,15 @@ function main(runsDir: string, planFile: string, binary: string, close?: string)
   const manager = new RunManager(new RunStore(runsDir), '');
   const session = manager.startPlan(planFile, { mode: 'free', binary });
   let told = false;
+  const tell = () => {
+    if (told || session.snapshot.step < 3 || session.role === undefined) return;
+    told = true;
+    process.stdout.write(JSON.stringify({ id: session.record.id, pid: session.pid }) + '\n');
+    if (close === 'detach') void manager.detachAll().then(() => process.exit(0));
+  };
   session.listen({
-    onEvent: (e) => {
-      if (told || e.type !== 'step' || e.step < 3) return;
-      told = true;
-      process.stdout.write(JSON.stringify({ id: session.record.id, pid: session.pid }) + '\n');
-      if (close === 'detach') void manager.detachAll().then(() => process.exit(0));
-    },
+    onEvent: tell,
+    onRole: tell,
     onExit: () => process.exit(1), // the trainer must outlive this process, not the other way round
   });
   setInterval(() => undefined, 1000);

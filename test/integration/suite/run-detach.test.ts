@@ -5,8 +5,8 @@
 // on), pauses through the dashboard and stops through the command, and every step is in
 // events.jsonl once and reached the dashboard once. A run left training by a closed window that
 // finishes, and one whose trainer is killed meanwhile, are reported when the window looks again
-// (activation, or Refresh Runs). Take Control on the runs view's read-only row moves control here
-// while the other window still runs.
+// (activation, or Refresh Runs); the dead one's Resume goes on from its last checkpoint. Take
+// Control on the runs view's read-only row moves control here while the other window still runs.
 import * as assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -47,6 +47,7 @@ suite('runs outlive the window', function () {
   this.timeout(180_000);
   let longPlan: string;
   let shortPlan: string;
+  let savingPlan: string;
 
   suiteSetup(async () => {
     // Prepare the tiny project once through Start; its plan (data already prepared) is reused.
@@ -57,8 +58,10 @@ suite('runs outlive the window', function () {
     const plan = JSON.parse(fs.readFileSync(path.join(workspaceFile('runs').fsPath, id, 'plan.json'), 'utf8')) as RunPlan;
     longPlan = path.join(path.dirname(argsFile), 'long-plan.json');
     shortPlan = path.join(path.dirname(argsFile), 'short-plan.json');
+    savingPlan = path.join(path.dirname(argsFile), 'saving-plan.json');
     fs.writeFileSync(longPlan, JSON.stringify({ ...plan, max_steps: 100_000, save_interval: 0, threads: 1 }));
     fs.writeFileSync(shortPlan, JSON.stringify({ ...plan, max_steps: 60, save_interval: 20, threads: 1 }));
+    fs.writeFileSync(savingPlan, JSON.stringify({ ...plan, max_steps: 100_000, save_interval: 3, threads: 1 }));
   });
 
   teardown(async () => {
@@ -136,11 +139,12 @@ suite('runs outlive the window', function () {
     // Refresh Runs (otherwise it would follow them, and their ends would be a followed run's).
     api.runs.registryWatch.paused = true;
     const finished = await otherWindow(shortPlan, 'detach');
-    const died = await otherWindow(longPlan, 'detach');
+    const died = await otherWindow(savingPlan, 'detach');
     await Promise.all([finished, died].map(({ win }) => new Promise((r) => (win.exitCode !== null ? r(0) : win.once('exit', r)))));
     const store = api.runs.runs.manager().store;
     await waitFor('the short run finished on its own', () => store.open(finished.id).snapshot().status === 'done', 60_000);
     assert.ok(store.open(died.id).trainerAlive());
+    const ckpt = await waitFor('a checkpoint of the run that will die', () => store.open(died.id).lastCheckpoint());
     process.kill(died.pid, 'SIGKILL');
     await waitFor('the killed trainer is gone', () => !store.open(died.id).trainerAlive());
     assert.equal(api.runs.runs.manager().session(finished.id), undefined, 'this window did not follow the runs meanwhile');
@@ -154,8 +158,21 @@ suite('runs outlive the window', function () {
     assert.deepEqual(done.actions, ['Open Dashboard', 'Open Folder', 'Try in Playground']);
     const dead = reattachReports.find((r) => r.runId === died.id);
     assert.ok(dead, 'the dead run is reported');
-    assert.match(dead.message, /interrupted while no window was open.*tuner-train ended at step \d+ without finishing; its log ends: /);
+    assert.match(dead.message, /interrupted while no window was open.*tuner-train ended at step \d+ without finishing; its log ends: .*Its last checkpoint is at step \d+\./);
+    assert.deepEqual(dead.actions, ['Resume', 'Show Log']);
     await vscode.commands.executeCommand('tuner.refreshRuns');
     assert.equal(reattachReports.filter((r) => r.runId === finished.id).length, 1, 'reported once');
+    assert.equal(reattachReports.filter((r) => r.runId === died.id).length, 1, 'reported once');
+
+    // Its Resume: the run goes on from its last checkpoint, in this window.
+    const lastCkpt = store.open(died.id).lastCheckpoint()!;
+    assert.ok(lastCkpt.step >= ckpt.step);
+    assert.equal(await vscode.commands.executeCommand<string>('tuner.resumeFromCheckpoint', died.id), died.id);
+    const resumed = await waitFor('the resumed run', () => api.runs.runs.manager().session(died.id));
+    await waitFor('it steps past its checkpoint', () => resumed.snapshot.step > lastCkpt.step);
+    assert.equal(await vscode.commands.executeCommand<string>('tuner.stopRun', died.id), 'stopped');
+    const starts = store.open(died.id).events().filter((e) => e.type === 'start');
+    assert.equal(starts.length, 2);
+    assert.equal(starts[1].type === 'start' && starts[1].step, lastCkpt.step, 'from its last checkpoint');
   });
 });
