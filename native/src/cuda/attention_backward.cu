@@ -48,7 +48,9 @@ __global__ void __launch_bounds__(kBwdThreads)
   float* sD = sLse + kBwdBM;
   int* sRs = reinterpret_cast<int*>(sD + kBwdBM);
 
-  const int tid = threadIdx.x, warp = tid >> 5, lane = tid & 31, g = lane >> 2, c = lane & 3;
+  const int tid = threadIdx.x, warp = tid >> 5, lane = tid & 31;
+  // This lane's accumulator rows g, g + 8 and columns 2c, 2c + 1 of every 16x8 tile.
+  const int g = attn::c_frag(lane, 0).row, c = attn::c_frag(lane, 0).col / 2;
   const int n_block = gridDim.x - 1 - blockIdx.x;
   const int kh = blockIdx.y, b = blockIdx.z;
   const int T_ = p.T, G = p.NH / p.NKV, QD = p.NH * p.HD, KD = p.NKV * p.HD;

@@ -39,7 +39,9 @@ __global__ void __launch_bounds__(kFwdThreads) attention_forward_tc(T* __restric
   T* sK = sQ + kFwdBM * S;
   T* sV = sK + kFwdBN * S;
 
-  const int tid = threadIdx.x, warp = tid >> 5, lane = tid & 31, g = lane >> 2, c = lane & 3;
+  const int tid = threadIdx.x, warp = tid >> 5, lane = tid & 31;
+  // This lane's accumulator rows g, g + 8 and columns 2c, 2c + 1 of every 16x8 tile.
+  const int g = attn::c_frag(lane, 0).row, c = attn::c_frag(lane, 0).col / 2;
   const int m_block = gridDim.x - 1 - blockIdx.x;  // the longest rows first
   const int h = blockIdx.y, b = blockIdx.z;
   const int T_ = p.T, G = p.NH / p.NKV, kh = h / G, QD = p.NH * p.HD, KD = p.NKV * p.HD;

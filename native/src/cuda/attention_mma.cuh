@@ -13,6 +13,8 @@
 
 #include <cstdint>
 
+#include "cuda/attention_tiles.h"
+
 namespace tuner::cuda::attn_mma {
 
 // Shared-memory rows are padded by 8 elements (16 bytes): a row stride that is an odd multiple
@@ -83,27 +85,27 @@ __device__ __forceinline__ void ldmatrix_x4_trans(uint32_t (&r)[4], const void* 
                : "r"(smem_addr(row_addr)));
 }
 
-// The lane's row address for the common fragment loads from a [rows][stride] tile s (elements):
-// A fragment of rows r0..r0+15, k columns k0..k0+15 stored row-major (non-transposed load).
+// The lane's ldmatrix row address in a [rows][stride] tile s (elements), from the fragment
+// coordinates in attention_tiles.h (ldsm_*; their layouts are spelled out there).
+template <typename T>
+__device__ __forceinline__ const T* at(const T* s, int stride, attn::Coord x) {
+  return s + x.row * stride + x.col;
+}
 template <typename T>
 __device__ __forceinline__ const T* a_frag_addr(const T* s, int stride, int r0, int k0, int lane) {
-  return s + (r0 + (lane & 15)) * stride + k0 + (lane >> 4) * 8;
+  return at(s, stride, attn::ldsm_a(r0, k0, lane));
 }
-// B fragments of two 8-wide n tiles (n0..n0+15) over k0..k0+15 from a tile stored [n][k]
-// (non-transposed load): registers {0,1} are n tile 0's b0b1, b2b3; {2,3} n tile 1's.
 template <typename T>
 __device__ __forceinline__ const T* b_frag_addr_nk(const T* s, int stride, int n0, int k0, int lane) {
-  return s + (n0 + (lane & 7) + (lane >> 4) * 8) * stride + k0 + ((lane >> 3) & 1) * 8;
+  return at(s, stride, attn::ldsm_b_nk(n0, k0, lane));
 }
-// The same two n tiles from a tile stored [k][n] (transposed load): rows k0.., columns n0..
 template <typename T>
 __device__ __forceinline__ const T* b_frag_addr_kn(const T* s, int stride, int k0, int n0, int lane) {
-  return s + (k0 + (lane & 7) + ((lane >> 3) & 1) * 8) * stride + n0 + (lane >> 4) * 8;
+  return at(s, stride, attn::ldsm_b_kn(k0, n0, lane));
 }
-// A fragment (m0..m0+15, k0..k0+15) from a tile stored transposed, [k][m] (transposed load).
 template <typename T>
 __device__ __forceinline__ const T* a_frag_addr_km(const T* s, int stride, int k0, int m0, int lane) {
-  return s + (k0 + (lane & 7) + (lane >> 4) * 8) * stride + m0 + ((lane >> 3) & 1) * 8;
+  return at(s, stride, attn::ldsm_a_km(k0, m0, lane));
 }
 
 // 16-byte asynchronous copy global -> shared; src_bytes 0 writes zeros (rows past T, columns

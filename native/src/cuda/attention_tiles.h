@@ -130,4 +130,29 @@ TUNER_HD float split_weight(float m_s, float m_all) { return exp2_fast(m_s - onl
 // Split-K decode: the number of key chunks of `chunk` keys covering `keys` keys.
 TUNER_HD int split_count(int keys, int chunk) { return keys <= 0 ? 0 : (keys + chunk - 1) / chunk; }
 
+// ---- mma.sync m16n8k16 fragments ----
+// Where each lane's values sit in the tiles, as (row, col) of the tile in shared memory or of
+// the 16x8 product tile. The kernels' address arithmetic (attention_mma.cuh) is these
+// functions; test_cuda_attention_fragments.cpp replays them against PTX's ldmatrix and mma
+// layouts on the CPU.
+struct Coord {
+  int row, col;
+};
+
+// ldmatrix.x4 row addresses (lanes 8i..8i+7 give matrix i's rows):
+// A fragment of rows r0..r0+15, k columns k0..k0+15 from a tile stored [m][k].
+TUNER_HD Coord ldsm_a(int r0, int k0, int lane) { return {r0 + (lane & 15), k0 + (lane >> 4) * 8}; }
+// B fragments of the n tiles n0..n0+7 (registers 0, 1) and n0+8.. (2, 3) over k0..k0+15 from a
+// tile stored [n][k] (plain load).
+TUNER_HD Coord ldsm_b_nk(int n0, int k0, int lane) { return {n0 + (lane & 7) + (lane >> 4) * 8, k0 + ((lane >> 3) & 1) * 8}; }
+// The same two n tiles from a tile stored [k][n] (.trans load).
+TUNER_HD Coord ldsm_b_kn(int k0, int n0, int lane) { return {k0 + (lane & 7) + ((lane >> 3) & 1) * 8, n0 + (lane >> 4) * 8}; }
+// An A fragment (m0..m0+15, k0..k0+15) from a tile stored [k][m] (.trans load).
+TUNER_HD Coord ldsm_a_km(int k0, int m0, int lane) { return {k0 + (lane & 7) + (lane >> 4) * 8, m0 + ((lane >> 3) & 1) * 8}; }
+
+// Accumulator element e (0..3) of `lane` in a 16x8 product tile. Two adjacent 8-column tiles'
+// accumulators, packed in pairs (tile 0: e 0,1 | e 2,3; tile 1: e 0,1 | e 2,3), are the A
+// fragment of the 16x16 block they form: P V and dS Q take P and dS from registers.
+TUNER_HD Coord c_frag(int lane, int e) { return {(lane >> 2) + 8 * (e >> 1), 2 * (lane & 3) + (e & 1)}; }
+
 }  // namespace tuner::attn
