@@ -41,12 +41,13 @@ void gemm_out_bf16(Trans ta, Trans tb, int M, int N, int K, float alpha, const u
 const char* gemm_config_name(int M, int N, int K);
 
 // A quantized weight matrix [rows = out features, cols = in features] in device memory, laid out
-// byte for byte as the host QuantMatrix (tuner/quant.h), plus the NF4 absmax code book.
+// byte for byte as the host QuantMatrix (tuner/quant.h). codebooks: nf4's 256-entry absmax map
+// followed by the 16 NF4 values (the host tables, copied).
 struct DeviceQuantMatrix {
   QuantType type = QuantType::F32;
   int rows = 0, cols = 0;
   size_t row_bytes = 0;
-  DeviceBuffer data, row_scale, absmax_q, absmax_scale, absmax_map;
+  DeviceBuffer data, row_scale, absmax_q, absmax_scale, codebooks;
   float absmax_offset = 0.0f;
 };
 // Copies a host QuantMatrix to the device (synchronously). Throws cuda_out_of_memory.

@@ -58,23 +58,24 @@ inline EpilogueParams epilogue_params(int M, int N, float alpha, float beta, voi
   return EpilogueParams{M, N, alpha, beta, C, ldc, c_bf16, pair_ok};
 }
 
-// Launches `kernel` with Cfg's threads and shared memory (raising the dynamic shared-memory limit
-// of this kernel on this device the first time it needs more than the default 48 KiB).
-template <class Cfg, class Kernel, class Params>
-void launch_tiles(Kernel kernel, int smem_bytes, int tiles_m, int tiles_n, const Params& params, cudaStream_t stream) {
+// Launches Kernel with Cfg's threads and shared memory, raising the kernel's dynamic shared-memory
+// limit on this device the first time it needs more than the default 48 KiB (the flag is per
+// kernel: Kernel is a template argument, so each kernel has its own static).
+template <class Cfg, auto Kernel, class Params>
+void launch_tiles(int smem_bytes, int tiles_m, int tiles_n, const Params& params, cudaStream_t stream) {
   if (smem_bytes > 48 * 1024) {
-    static std::atomic<uint64_t> raised{0};  // one bit per device, per instantiation of launch_tiles
+    static std::atomic<uint64_t> raised{0};  // one bit per device
     int dev = 0;
     TUNER_CUDA_CHECK(cudaGetDevice(&dev));
     const uint64_t bit = uint64_t{1} << (dev & 63);
     if (!(raised.load(std::memory_order_relaxed) & bit)) {
-      TUNER_CUDA_CHECK(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, smem_bytes));
+      TUNER_CUDA_CHECK(cudaFuncSetAttribute(Kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, smem_bytes));
       raised.fetch_or(bit, std::memory_order_relaxed);
     }
   }
   const int64_t blocks = (int64_t)tiles_m * tiles_n;
   if (blocks > 0x7fffffff) throw TunerError("bad_gemm_shape", "GEMM with more than 2^31 tiles");
-  kernel<<<(unsigned)blocks, Cfg::kThreads, smem_bytes, stream>>>(params);
+  Kernel<<<(unsigned)blocks, Cfg::kThreads, smem_bytes, stream>>>(params);
   TUNER_CUDA_CHECK_LAUNCH();
 }
 
@@ -82,8 +83,8 @@ template <class Cfg, class T, bool kAKMajor, bool kBKMajor, bool kAsync>
 void launch_dense_config(const DenseArgs& a, cudaStream_t stream) {
   DenseParams p{a.M, a.N, a.K, a.A, a.lda, a.B, a.ldb, ceil_div(a.M, Cfg::BM), ceil_div(a.N, Cfg::BN),
                 epilogue_params(a.M, a.N, a.alpha, a.beta, a.C, a.ldc, a.c_bf16)};
-  launch_tiles<Cfg>(dense_gemm_kernel<Cfg, T, kAKMajor, kBKMajor, kAsync>, Cfg::kSmemBytes, p.tiles_m, p.tiles_n, p,
-                    stream);
+  launch_tiles<Cfg, dense_gemm_kernel<Cfg, T, kAKMajor, kBKMajor, kAsync>>(Cfg::kSmemBytes, p.tiles_m, p.tiles_n, p,
+                                                                         stream);
 }
 
 // Picks the layout (k-major or mn-major per operand), the loader and the tile size.
