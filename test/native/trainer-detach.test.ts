@@ -14,6 +14,7 @@ import * as readline from 'node:readline';
 import { after, before, describe, it } from 'node:test';
 
 import { ControlClient, controlAddress } from '../../src/core/engine/control-channel';
+import { processArguments } from '../../src/core/engine/process-identity';
 import { formatCommand, type StepEvent, type TrainerEvent } from '../../src/core/engine/protocol';
 import { findTrainerBinary } from '../../src/core/engine/trainer-client';
 import { RunManager } from '../../src/core/run/run-manager';
@@ -107,6 +108,15 @@ describe('a detached trainer outlives its window', () => {
     const address = controlAddress(record.dir);
     assert.equal(address, path.join(record.dir, 'control.sock'));
     assert.equal(fs.statSync(address).mode & 0o777, 0o600, 'the socket is its user\'s only');
+    // Remote-safe: the trainer is handed only absolute paths of the machine the window's
+    // extension host runs on (no URIs, nothing relative to a working folder).
+    const args = processArguments(pid)!; // one argument each on Linux (/proc/<pid>/cmdline)
+    for (const flag of process.platform === 'linux' ? ['--plan', '--control'] : []) {
+      const value = args[args.indexOf(flag) + 1];
+      assert.ok(path.isAbsolute(value) && fs.existsSync(value), `${flag} ${value}`);
+    }
+    const handed = record.plan();
+    for (const dir of [handed.model_dir, handed.data_dir, handed.output_dir]) assert.ok(path.isAbsolute(dir) && fs.existsSync(dir), dir);
     const before = record.eventsAndOffset().events;
     await sleep(500);
     const later = record.eventsAndOffset().events;
