@@ -8,7 +8,10 @@
 //     edge tiles included: global -> tile copies (dense_chunk, zero fill past the edges), ldmatrix
 //     emulated from the PTX ISA's definition (.trans too), mma.m16n8k16 emulated from the ISA's
 //     fragment tables (mma_*_elem), the epilogue's stores (mma_c_elem) -- equals a plain loop
-//     exactly (small integer values, so every sum is exact), and writes each element of C once.
+//     exactly (small integer values, so every sum is exact), and writes each element of C once;
+//   - the quantized tile loader (nf4, int8, q8_0, q4_0): the bytes it reads (tile_bytes_offset),
+//     packed into words as a vector load does, decoded (gemm_quant_decode.h) and stored into the
+//     tile, give exactly the CPU's dequantize_matrix at every (row, k) of every tile.
 // What it cannot check is timing: cp.async groups and barriers (gemm_mainloop) need a GPU
 // (test/cuda/test_cuda_gemm.cu).
 #include <cstdint>
@@ -18,8 +21,14 @@
 
 #include "check_macros.h"
 #include "cuda/gemm_layout.h"
+#include "cuda/gemm_quant_decode.h"
+#include "quant/quant_internal.h"
+#include "tuner/dtype.h"
+#include "tuner/quant.h"
 
 using namespace tuner::cuda::gemm_layout;
+namespace QD = tuner::cuda::quant_decode;
+using tuner::QuantType;
 
 namespace {
 
@@ -261,6 +270,66 @@ void check_product(const char* name, bool ak, bool bk, int M, int N, int K, int 
   EXPECT(miswritten == 0);
 }
 
+// The GEMM's quantized B loader (QuantLoader in gemm_quant_kernel.cuh) replayed for every thread
+// and k tile of each block of a [rows, cols] matrix; the tile must hold the CPU's dequantized
+// values exactly (before the bf16 rounding the GPU applies when storing).
+template <class Cfg>
+void check_quant_loader(QuantType t, int rows, int cols) {
+  std::vector<float> f((size_t)rows * cols);
+  unsigned s = 777u + (unsigned)t;
+  for (float& v : f) {
+    s ^= s << 13; s ^= s >> 17; s ^= s << 5;
+    v = 0.05f * ((float)(s >> 8) / 8388608.0f - 1.0f);
+  }
+  const tuner::QuantMatrix q = tuner::quantize_matrix(f.data(), rows, cols, t, nullptr);
+  std::vector<float> deq(f.size());
+  tuner::dequantize_matrix(deq.data(), q);
+  const size_t row_bytes = q.data.size() / rows;
+  const float* map = tuner::nf4_absmax_map();
+  int wrong = 0;
+  for (int n0 = 0; n0 < rows; n0 += Cfg::BN)
+    for (int kt = 0; kt < cols / kBK; ++kt) {
+      std::vector<float> tile((size_t)Cfg::BN * kBK, NAN);
+      for (int tid = 0; tid < Cfg::kThreads; ++tid) {
+        const TileCoord c = quant_decode_coord(tid);
+        const int n = n0 + c.row, half = c.chunk / 2;
+        float v[16] = {};
+        if (n < rows) {
+          const uint8_t* row = q.data.data() + (size_t)n * row_bytes;
+          const uint8_t* bytes = row + QD::tile_bytes_offset(t, kt, half);
+          uint32_t words[4] = {};
+          const int nbytes = t == QuantType::NF4 ? 8 : 16;
+          for (int j = 0; j < nbytes; ++j) words[j / 4] |= (uint32_t)bytes[j] << (8 * (j % 4));
+          if (t == QuantType::NF4) {
+            const int64_t b = ((int64_t)n * cols + kt * kBK) / tuner::kQKNF4;
+            const float a = QD::nf4_absmax(map[q.absmax_q[b]], q.absmax_scale[b / tuner::kNF4ScaleBlock], q.absmax_offset);
+            QD::decode16_nf4(words, tuner::kNF4Values, a, v);
+          } else if (t == QuantType::INT8) {
+            QD::decode16_int8(words, q.row_scale[n], v);
+          } else {
+            const uint8_t* d = row + QD::tile_scale_offset(t, kt);
+            const float scale = tuner::f16_to_f32((uint16_t)(d[0] | (d[1] << 8)));
+            if (t == QuantType::Q8_0) QD::decode16_int8(words, scale, v);
+            else QD::decode16_q4_0(words, c.chunk != 0, scale, v);
+          }
+        }
+        for (int e = 0; e < kChunk; ++e) {
+          tile[kmajor_offset(c.row, c.chunk) + e] = v[e];
+          tile[kmajor_offset(c.row, c.chunk + 1) + e] = v[kChunk + e];
+        }
+      }
+      for (int r = 0; r < Cfg::BN; ++r)
+        for (int k = 0; k < kBK; ++k) {
+          const float got = tile[kmajor_offset(r, k / kChunk) + k % kChunk];
+          const float want = n0 + r < rows ? deq[(size_t)(n0 + r) * cols + kt * kBK + k] : 0.0f;
+          if (!(got == want)) wrong++;
+        }
+    }
+  std::printf("quantized tile loader %-5s [%d, %d], %dx%d tiles: %d values differ from dequantize_matrix\n",
+              tuner::quant_type_name(t), rows, cols, Cfg::BM, Cfg::BN, wrong);
+  EXPECT(wrong == 0);
+}
+
 }  // namespace
 
 int main() {
@@ -277,6 +346,10 @@ int main() {
       check_product<SmallTile>("64x64 tiles, rank 8", ak, bk, 8, 40, 16, 0);
       check_product<SmallTile>("64x64 tiles, one row", ak, bk, 1, 7, 33, 1);
     }
+  for (QuantType t : {QuantType::NF4, QuantType::INT8, QuantType::Q8_0, QuantType::Q4_0}) {
+    check_quant_loader<SmallTile>(t, 70, 640);   // edge rows; 10 nf4 blocks per row, 700 blocks
+    check_quant_loader<BigTile>(t, 130, 128);
+  }
   std::printf("%s\n", g_failures ? "FAILED" : "all layout checks passed");
   return g_failures ? 1 : 0;
 }

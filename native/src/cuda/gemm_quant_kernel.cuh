@@ -10,9 +10,12 @@
 #include <cstdint>
 
 #include "cuda/gemm_kernel.cuh"
+#include "cuda/gemm_quant_decode.h"
 #include "tuner/quant.h"
 
 namespace tuner::cuda::gemm_detail {
+
+namespace QD = quant_decode;
 
 constexpr int kNF4MapSize = 256;                    // the absmax map, then
 constexpr int kCodebookFloats = kNF4MapSize + 16;   // the 16 NF4 values
@@ -34,7 +37,7 @@ __device__ __forceinline__ uint16_t load_u16(const uint8_t* p) { return __ldg(re
 
 // NF4 absmax of block b (flat index): map[code] * scale + offset, in the CPU's order of rounding.
 __device__ __forceinline__ float nf4_absmax(const QuantView& w, const float* map, int64_t b) {
-  return __fadd_rn(__fmul_rn(map[__ldg(w.absmax_q + b)], __ldg(w.absmax_scale + b / kNF4ScaleBlock)), w.absmax_offset);
+  return QD::nf4_absmax(map[__ldg(w.absmax_q + b)], __ldg(w.absmax_scale + b / kNF4ScaleBlock), w.absmax_offset);
 }
 
 // w[r, k] for any format and position (the element-wise decoder of dequantize_bf16 and of the
@@ -48,20 +51,20 @@ __device__ __forceinline__ float decode_one(const QuantView& w, const float* cod
     return f16_bits_to_f32(load_u16(row + 2 * (size_t)k));
   } else if constexpr (F == QuantType::Q8_0) {
     const uint8_t* blk = row + (size_t)(k / kQK8_0) * sizeof(BlockQ8_0);
-    return __fmul_rn((float)(int8_t)__ldg(blk + 2 + k % kQK8_0), f16_bits_to_f32(load_u16(blk)));
+    return QD::mul_rn((float)(int8_t)__ldg(blk + 2 + k % kQK8_0), f16_bits_to_f32(load_u16(blk)));
   } else if constexpr (F == QuantType::Q4_0) {
     const uint8_t* blk = row + (size_t)(k / kQK4_0) * sizeof(BlockQ4_0);
     const int j = k % kQK4_0;
     const uint8_t byte = __ldg(blk + 2 + (j & 15));
     const int q = j < 16 ? (byte & 0x0F) : (byte >> 4);
-    return __fmul_rn((float)(q - 8), f16_bits_to_f32(load_u16(blk)));
+    return QD::mul_rn((float)(q - 8), f16_bits_to_f32(load_u16(blk)));
   } else if constexpr (F == QuantType::INT8) {
-    return __fmul_rn((float)(int8_t)__ldg(row + k), __ldg(w.row_scale + r));
+    return QD::mul_rn((float)(int8_t)__ldg(row + k), __ldg(w.row_scale + r));
   } else {
     const uint8_t byte = __ldg(row + k / 2);
     const int code = (k & 1) ? (byte & 0x0F) : (byte >> 4);  // the first of a pair in the high nibble
     const float a = nf4_absmax(w, codebooks, ((int64_t)r * w.cols + k) / kQKNF4);
-    return __fmul_rn(codebooks[kNF4MapSize + code], a);
+    return QD::mul_rn(codebooks[kNF4MapSize + code], a);
   }
 }
 
@@ -86,28 +89,23 @@ struct QuantLoader {
     const int n = n0 + c.row, half = c.chunk / 2;
     valid = n < w.rows;
     if (!valid) return;
-    const int k = kt * L::kBK + half * 16;  // this thread's first weight
     const uint8_t* row = w.data + (size_t)n * w.row_bytes;
+    const uint8_t* bytes = row + QD::tile_bytes_offset(F, kt, half);
     if constexpr (F == QuantType::NF4) {
-      const uint2 v = __ldg(reinterpret_cast<const uint2*>(row + k / 2));
+      const uint2 v = __ldg(reinterpret_cast<const uint2*>(bytes));
       q[0] = v.x;
       q[1] = v.y;
-      const int64_t b = ((int64_t)n * w.cols + k) / kQKNF4;
+      const int64_t b = ((int64_t)n * w.cols + kt * L::kBK) / kQKNF4;
       q[2] = __ldg(w.absmax_q + b);
       scale = __ldg(w.absmax_scale + b / kNF4ScaleBlock);
     } else if constexpr (F == QuantType::INT8) {
-      const uint4 v = __ldg(reinterpret_cast<const uint4*>(row + k));
+      const uint4 v = __ldg(reinterpret_cast<const uint4*>(bytes));
       q[0] = v.x, q[1] = v.y, q[2] = v.z, q[3] = v.w;
       scale = __ldg(w.row_scale + n);
-    } else {
-      // q8_0: 34-byte blocks (fp16 d, 32 int8), this thread's 16 at byte 2 + 16 * half.
-      // q4_0: 18-byte blocks (fp16 d, 16 bytes of nibble pairs), both threads read all 16.
-      constexpr int kBlockBytes = F == QuantType::Q8_0 ? (int)sizeof(BlockQ8_0) : (int)sizeof(BlockQ4_0);
-      const uint8_t* blk = row + (size_t)kt * kBlockBytes;
-      scale = f16_bits_to_f32(load_u16(blk));
-      const uint8_t* qs = blk + 2 + (F == QuantType::Q8_0 ? 16 * half : 0);
+    } else {  // q8_0, q4_0: blocks of 34 / 18 bytes are only 2-byte aligned
+      scale = f16_bits_to_f32(load_u16(row + QD::tile_scale_offset(F, kt)));
 #pragma unroll
-      for (int i = 0; i < 4; ++i) q[i] = load_u16(qs + 4 * i) | ((uint32_t)load_u16(qs + 4 * i + 2) << 16);
+      for (int i = 0; i < 4; ++i) q[i] = load_u16(bytes + 4 * i) | ((uint32_t)load_u16(bytes + 4 * i + 2) << 16);
     }
   }
 
@@ -118,23 +116,11 @@ struct QuantLoader {
 #pragma unroll
       for (int j = 0; j < 16; ++j) v[j] = 0.0f;
     } else if constexpr (F == QuantType::NF4) {
-      const float a = __fadd_rn(__fmul_rn(tables[q[2]], scale), w.absmax_offset);
-#pragma unroll
-      for (int j = 0; j < 8; ++j) {
-        const uint32_t byte = (q[j / 4] >> (8 * (j % 4))) & 0xFF;
-        v[2 * j] = __fmul_rn(tables[kNF4MapSize + (byte >> 4)], a);
-        v[2 * j + 1] = __fmul_rn(tables[kNF4MapSize + (byte & 0x0F)], a);
-      }
+      QD::decode16_nf4(q, tables + kNF4MapSize, QD::nf4_absmax(tables[q[2]], scale, w.absmax_offset), v);
     } else if constexpr (F == QuantType::Q4_0) {
-      const int shift = c.chunk == 0 ? 0 : 4;  // weights 0-15: low nibbles; 16-31: high nibbles
-#pragma unroll
-      for (int j = 0; j < 16; ++j) {
-        const int nib = (int)((q[j / 4] >> (8 * (j % 4) + shift)) & 0x0F);
-        v[j] = __fmul_rn((float)(nib - 8), scale);
-      }
-    } else {  // int8, q8_0
-#pragma unroll
-      for (int j = 0; j < 16; ++j) v[j] = __fmul_rn((float)(int8_t)((q[j / 4] >> (8 * (j % 4))) & 0xFF), scale);
+      QD::decode16_q4_0(q, c.chunk != 0, scale, v);
+    } else {
+      QD::decode16_int8(q, scale, v);
     }
     uint32_t packed[8];
 #pragma unroll
@@ -210,39 +196,30 @@ __device__ __forceinline__ void decode_unit(const QuantView& w, const float* cod
     const uint4 b = __ldg(reinterpret_cast<const uint4*>(row) + u);
     const uint32_t words[4] = {b.x, b.y, b.z, b.w};
     const float a = nf4_absmax(w, codebooks, ((int64_t)r * w.cols + 32 * u) / kQKNF4);
-#pragma unroll
-    for (int j = 0; j < 16; ++j) {
-      const uint32_t byte = (words[j / 4] >> (8 * (j % 4))) & 0xFF;
-      v[2 * j] = __fmul_rn(codebooks[kNF4MapSize + (byte >> 4)], a);
-      v[2 * j + 1] = __fmul_rn(codebooks[kNF4MapSize + (byte & 0x0F)], a);
-    }
+    QD::decode16_nf4(words, codebooks + kNF4MapSize, a, v);
+    QD::decode16_nf4(words + 2, codebooks + kNF4MapSize, a, v + 16);
   } else if constexpr (F == QuantType::INT8) {
     const float s = __ldg(w.row_scale + r);
 #pragma unroll
     for (int h = 0; h < 2; ++h) {
       const uint4 b = __ldg(reinterpret_cast<const uint4*>(row) + 2 * u + h);
       const uint32_t words[4] = {b.x, b.y, b.z, b.w};
-#pragma unroll
-      for (int j = 0; j < 16; ++j) v[16 * h + j] = __fmul_rn((float)(int8_t)((words[j / 4] >> (8 * (j % 4))) & 0xFF), s);
+      QD::decode16_int8(words, s, v + 16 * h);
     }
   } else if constexpr (F == QuantType::Q8_0 || F == QuantType::Q4_0) {
     constexpr int kBlockBytes = F == QuantType::Q8_0 ? (int)sizeof(BlockQ8_0) : (int)sizeof(BlockQ4_0);
+    constexpr int kWords = (kBlockBytes - 2) / 4;  // 8 or 4
     const uint8_t* blk = row + (size_t)u * kBlockBytes;
     const float d = f16_bits_to_f32(load_u16(blk));
-    constexpr int kPairs = (kBlockBytes - 2) / 2;
+    uint32_t words[kWords];
 #pragma unroll
-    for (int i = 0; i < kPairs; ++i) {
-      const uint16_t two = load_u16(blk + 2 + 2 * i);
-#pragma unroll
-      for (int h = 0; h < 2; ++h) {
-        const uint8_t byte = (two >> (8 * h)) & 0xFF;
-        if constexpr (F == QuantType::Q8_0) {
-          v[2 * i + h] = __fmul_rn((float)(int8_t)byte, d);
-        } else {
-          v[2 * i + h] = __fmul_rn((float)((byte & 0x0F) - 8), d);
-          v[2 * i + h + 16] = __fmul_rn((float)((byte >> 4) - 8), d);
-        }
-      }
+    for (int i = 0; i < kWords; ++i) words[i] = load_u16(blk + 2 + 4 * i) | ((uint32_t)load_u16(blk + 4 + 4 * i) << 16);
+    if constexpr (F == QuantType::Q8_0) {
+      QD::decode16_int8(words, d, v);
+      QD::decode16_int8(words + 4, d, v + 16);
+    } else {
+      QD::decode16_q4_0(words, false, d, v);
+      QD::decode16_q4_0(words, true, d, v + 16);
     }
   } else if constexpr (F == QuantType::F16) {
 #pragma unroll
