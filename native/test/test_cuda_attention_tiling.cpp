@@ -96,7 +96,7 @@ void test_tile_rules() {
   Rng rng(7);
   const int tiles[][2] = {{64, 64}, {128, 64}, {16, 16}, {16, 32}, {32, 16}};
   for (int T : {1, 2, 17, 63, 64, 65, 128, 130, 200})
-    for (int window : {0, 1, 2, 5, 15, 16, 17, 63, 64, 65, 100, 1000})
+    for (int window : {0, 1, 2, 5, 15, 16, 17, 63, 64, 65, 100, 1000, 2147483647})
       for (const auto& t : tiles) {
         check_tile_rules(T, t[0], t[1], window, {});
         check_tile_rules(T, t[0], t[1], window, random_records(1, T, rng));

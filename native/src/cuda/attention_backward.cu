@@ -36,7 +36,6 @@ __global__ void __launch_bounds__(kBwdThreads)
   constexpr int S = kRowStride<kHD>;
   constexpr int kQT = kBwdBM / 8;  // 8-query tiles of S^T per warp
   constexpr int kDT = kHD / 8;     // 8-wide head-dim tiles
-  constexpr int kKS = kHD / 16;    // k steps over the head dim
   using E = Elem<T>;
   extern __shared__ __align__(16) unsigned char smem_raw[];
   T* sK = reinterpret_cast<T*>(smem_raw);
@@ -80,10 +79,8 @@ __global__ void __launch_bounds__(kBwdThreads)
   cp_async_commit();
 
   float dk_acc[kDT][4], dv_acc[kDT][4];
-#pragma unroll
-  for (int dt = 0; dt < kDT; dt++)
-#pragma unroll
-    for (int e = 0; e < 4; e++) dk_acc[dt][e] = dv_acc[dt][e] = 0.0f;
+  zero_acc(dk_acc);
+  zero_acc(dv_acc);
 
   for (int it = 0; it < total; it++) {
     const int h = kh * G + it / n_q, m0 = q_row0(it), last = min(T_, m0 + kBwdBM) - 1;
@@ -102,20 +99,8 @@ __global__ void __launch_bounds__(kBwdThreads)
 
     // 1. S^T = K Q^T: this warp's 16 keys x 64 queries.
     float st[kQT][4];
-#pragma unroll
-    for (int nt = 0; nt < kQT; nt++) st[nt][0] = st[nt][1] = st[nt][2] = st[nt][3] = 0.0f;
-#pragma unroll
-    for (int ks = 0; ks < kKS; ks++) {
-      uint32_t ka[4];
-      ldmatrix_x4(ka, a_frag_addr(sK, S, warp * 16, ks * 16, lane));
-#pragma unroll
-      for (int np = 0; np < kQT / 2; np++) {
-        uint32_t bq[4];
-        ldmatrix_x4(bq, b_frag_addr_nk(sQ, S, np * 16, ks * 16, lane));
-        mma_16816<T>(st[2 * np], ka, bq[0], bq[1]);
-        mma_16816<T>(st[2 * np + 1], ka, bq[2], bq[3]);
-      }
-    }
+    zero_acc(st);
+    mma_smem_nk<T, kHD>(st, sK, warp * 16, sQ, S, lane);
 
     // 2. P^T from the saved lse; under soft-capping st keeps d score / d(q.k) for step 5.
     const bool unmasked = attn::tile_unmasked(m0, last, n0, kBwdBN, p.window, sRs[last - m0]);
@@ -132,35 +117,12 @@ __global__ void __launch_bounds__(kBwdThreads)
       }
 
     // 3. dV += P^T dY (P^T's C fragments are the A fragments over 16 queries).
-#pragma unroll
-    for (int ks = 0; ks < kBwdBM / 16; ks++) {
-      const uint32_t a[4] = {E::pack(pt[2 * ks][0], pt[2 * ks][1]), E::pack(pt[2 * ks][2], pt[2 * ks][3]),
-                             E::pack(pt[2 * ks + 1][0], pt[2 * ks + 1][1]), E::pack(pt[2 * ks + 1][2], pt[2 * ks + 1][3])};
-#pragma unroll
-      for (int dp = 0; dp < kDT / 2; dp++) {
-        uint32_t bo[4];
-        ldmatrix_x4_trans(bo, b_frag_addr_kn(sdO, S, ks * 16, dp * 16, lane));
-        mma_16816<T>(dv_acc[2 * dp], a, bo[0], bo[1]);
-        mma_16816<T>(dv_acc[2 * dp + 1], a, bo[2], bo[3]);
-      }
-    }
+    mma_acc_kn<T>(dv_acc, pt, sdO, S, lane);
 
     // 4. dP^T = V dY^T.
     float ds[kQT][4];
-#pragma unroll
-    for (int nt = 0; nt < kQT; nt++) ds[nt][0] = ds[nt][1] = ds[nt][2] = ds[nt][3] = 0.0f;
-#pragma unroll
-    for (int ks = 0; ks < kKS; ks++) {
-      uint32_t va[4];
-      ldmatrix_x4(va, a_frag_addr(sV, S, warp * 16, ks * 16, lane));
-#pragma unroll
-      for (int np = 0; np < kQT / 2; np++) {
-        uint32_t bo[4];
-        ldmatrix_x4(bo, b_frag_addr_nk(sdO, S, np * 16, ks * 16, lane));
-        mma_16816<T>(ds[2 * np], va, bo[0], bo[1]);
-        mma_16816<T>(ds[2 * np + 1], va, bo[2], bo[3]);
-      }
-    }
+    zero_acc(ds);
+    mma_smem_nk<T, kHD>(ds, sV, warp * 16, sdO, S, lane);
 
     // 5. dS^T = P^T o (dP^T - D) times d score / d(q.k), the scale unless soft-capped.
 #pragma unroll
@@ -172,18 +134,7 @@ __global__ void __launch_bounds__(kBwdThreads)
       }
 
     // 6. dK += dS^T Q.
-#pragma unroll
-    for (int ks = 0; ks < kBwdBM / 16; ks++) {
-      const uint32_t a[4] = {E::pack(ds[2 * ks][0], ds[2 * ks][1]), E::pack(ds[2 * ks][2], ds[2 * ks][3]),
-                             E::pack(ds[2 * ks + 1][0], ds[2 * ks + 1][1]), E::pack(ds[2 * ks + 1][2], ds[2 * ks + 1][3])};
-#pragma unroll
-      for (int dp = 0; dp < kDT / 2; dp++) {
-        uint32_t bq[4];
-        ldmatrix_x4_trans(bq, b_frag_addr_kn(sQ, S, ks * 16, dp * 16, lane));
-        mma_16816<T>(dk_acc[2 * dp], a, bq[0], bq[1]);
-        mma_16816<T>(dk_acc[2 * dp + 1], a, bq[2], bq[3]);
-      }
-    }
+    mma_acc_kn<T>(dk_acc, ds, sQ, S, lane);
 
     // 7. dS^T into shared memory [key][query] for the dQ product, which mixes the warps' keys.
 #pragma unroll
@@ -201,8 +152,7 @@ __global__ void __launch_bounds__(kBwdThreads)
 
     // 8. dQ += dS K for this warp's 16 query rows, added to the fp32 accumulator.
     float dq[kDT][4];
-#pragma unroll
-    for (int dt = 0; dt < kDT; dt++) dq[dt][0] = dq[dt][1] = dq[dt][2] = dq[dt][3] = 0.0f;
+    zero_acc(dq);
 #pragma unroll
     for (int ks = 0; ks < kBwdBN / 16; ks++) {
       uint32_t a[4];

@@ -2,9 +2,10 @@
 // for one CTA per head, so the keys are cut into chunks (split-K). A CTA takes one chunk for one
 // kv head and up to 8 query rows of it (the G query heads sharing it times the n new
 // positions), so each cached key and value row is read once for the whole group: its 4 warps
-// take 32 keys at a time, a lane per key for the scores of all 8 rows, then a lane per
-// head-dim column for the weighted sum. The warps' and then the chunks' partial softmaxes
-// (m, l, unnormalised output) combine with split_weight (attention_tiles.h).
+// take 32 keys at a time, a lane per key for the scores of all 8 rows (its key row read in
+// 16-byte pieces), then a lane per head-dim column for the weighted sum. The warps' and then
+// the chunks' partial softmaxes (m, l, unnormalised output) combine with split_weight
+// (attention_tiles.h).
 #include <algorithm>
 
 #include "cuda/attention_internal.cuh"
@@ -15,22 +16,16 @@ namespace tuner::cuda {
 
 namespace {
 using attn_mma::Elem;
+using attn_mma::warp_max;
+using attn_mma::warp_sum;
 
 constexpr int kDecodeRows = 8, kDecodeWarps = 4, kDecodeThreads = kDecodeWarps * 32;
 constexpr int kDecodeKeyStep = kDecodeWarps * 32;  // a chunk is a multiple of this
 constexpr int kDecodeMaxSplits = 64;
 
-__device__ __forceinline__ float warp_max(float x) {
-  for (int o = 16; o > 0; o >>= 1) x = fmaxf(x, __shfl_xor_sync(0xffffffffu, x, o));
-  return x;
-}
-__device__ __forceinline__ float warp_sum(float x) {
-  for (int o = 16; o > 0; o >>= 1) x += __shfl_xor_sync(0xffffffffu, x, o);
-  return x;
-}
-
 struct DecodeGrid {
   int k_lo, keys, chunk, splits, row_groups;
+  bool vector_keys;  // key rows read 16 bytes at a time (head dim a multiple of 8, cache aligned)
 };
 
 // Partial results: m, l [splits][n*NH], acc [splits][n*NH][HD], row index i*NH + h.
@@ -72,10 +67,23 @@ __global__ void __launch_bounds__(kDecodeThreads)
     for (int r = 0; r < kDecodeRows; r++) dots[r] = 0.0f;
     if (j < end) {
       const T* kj = kb + (int64_t)j * KD;
-      for (int e = 0; e < HD; e++) {
-        const float ke = Elem<T>::to_float(kj[e]);
+      if (grid.vector_keys) {
+        for (int e = 0; e < HD; e += 8) {
+          const uint4 raw = *reinterpret_cast<const uint4*>(kj + e);
+          const uint32_t words[4] = {raw.x, raw.y, raw.z, raw.w};
 #pragma unroll
-        for (int r = 0; r < kDecodeRows; r++) dots[r] += sq[r][e] * ke;
+          for (int w = 0; w < 4; w++) {
+            const float2 kf = Elem<T>::unpack(words[w]);
+#pragma unroll
+            for (int r = 0; r < kDecodeRows; r++) dots[r] += sq[r][e + 2 * w] * kf.x + sq[r][e + 2 * w + 1] * kf.y;
+          }
+        }
+      } else {
+        for (int e = 0; e < HD; e++) {
+          const float ke = Elem<T>::to_float(kj[e]);
+#pragma unroll
+          for (int r = 0; r < kDecodeRows; r++) dots[r] += sq[r][e] * ke;
+        }
       }
     }
     float pj[kDecodeRows];
@@ -218,7 +226,8 @@ template <typename T>
 void attention_decode(T* y, const T* q, const T* k_cache, const T* v_cache, void* workspace, const DecodeParams& p,
                       cudaStream_t stream) {
   check_decode_params(p);
-  const DecodeGrid g = plan_decode(p);
+  DecodeGrid g = plan_decode(p);
+  g.vector_keys = p.HD % 8 == 0 && aligned16(k_cache);
   float* ws = static_cast<float*>(workspace);
   if (p.HD <= 32) return launch_decode<T, 1>(y, q, k_cache, v_cache, ws, p, g, stream);
   if (p.HD <= 64) return launch_decode<T, 2>(y, q, k_cache, v_cache, ws, p, g, stream);

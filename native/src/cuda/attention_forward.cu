@@ -63,8 +63,7 @@ __global__ void __launch_bounds__(kFwdThreads) attention_forward_tc(T* __restric
 
   uint32_t qf[kKS][4];
   float o[kDT][4];
-#pragma unroll
-  for (int dt = 0; dt < kDT; dt++) o[dt][0] = o[dt][1] = o[dt][2] = o[dt][3] = 0.0f;
+  zero_acc(o);
   float m_r[2] = {-INFINITY, -INFINITY}, l_r[2] = {0.0f, 0.0f};  // l: this thread's columns only
 
   for (int kt = tiles.end - 1; kt >= tiles.begin; --kt) {
@@ -79,8 +78,7 @@ __global__ void __launch_bounds__(kFwdThreads) attention_forward_tc(T* __restric
     cp_async_commit();
 
     float s[kNT][4];
-#pragma unroll
-    for (int nt = 0; nt < kNT; nt++) s[nt][0] = s[nt][1] = s[nt][2] = s[nt][3] = 0.0f;
+    zero_acc(s);
 #pragma unroll
     for (int ks = 0; ks < kKS; ks++)
 #pragma unroll
@@ -136,18 +134,7 @@ __global__ void __launch_bounds__(kFwdThreads) attention_forward_tc(T* __restric
     }
 
     // O += P V: two 8-key score tiles form one A fragment over 16 keys.
-#pragma unroll
-    for (int ks = 0; ks < kFwdBN / 16; ks++) {
-      const uint32_t a[4] = {E::pack(s[2 * ks][0], s[2 * ks][1]), E::pack(s[2 * ks][2], s[2 * ks][3]),
-                             E::pack(s[2 * ks + 1][0], s[2 * ks + 1][1]), E::pack(s[2 * ks + 1][2], s[2 * ks + 1][3])};
-#pragma unroll
-      for (int dp = 0; dp < kDT / 2; dp++) {
-        uint32_t bv[4];
-        ldmatrix_x4_trans(bv, b_frag_addr_kn(sV, S, ks * 16, dp * 16, lane));
-        mma_16816<T>(o[2 * dp], a, bv[0], bv[1]);
-        mma_16816<T>(o[2 * dp + 1], a, bv[2], bv[3]);
-      }
-    }
+    mma_acc_kn<T>(o, s, sV, S, lane);
   }
 
   // Epilogue: O / l staged in this warp's own rows of sQ (no warp reads Q from shared memory

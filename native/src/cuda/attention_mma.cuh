@@ -130,6 +130,69 @@ __device__ __forceinline__ void load_tile_async(T* tile, const T* base, int ld, 
   }
 }
 
+// ---- a warp's products (16 rows each) ----
+
+template <int kTiles>
+__device__ __forceinline__ void zero_acc(float (&c)[kTiles][4]) {
+#pragma unroll
+  for (int t = 0; t < kTiles; t++) c[t][0] = c[t][1] = c[t][2] = c[t][3] = 0.0f;
+}
+
+// The A fragment over 16 k made of accumulator tiles 2ks and 2ks + 1 (C fragment pair -> A).
+template <typename T, int kTiles>
+__device__ __forceinline__ void a_from_acc(uint32_t (&a)[4], const float (&c)[kTiles][4], int ks) {
+  a[0] = Elem<T>::pack(c[2 * ks][0], c[2 * ks][1]);
+  a[1] = Elem<T>::pack(c[2 * ks][2], c[2 * ks][3]);
+  a[2] = Elem<T>::pack(c[2 * ks + 1][0], c[2 * ks + 1][1]);
+  a[3] = Elem<T>::pack(c[2 * ks + 1][2], c[2 * ks + 1][3]);
+}
+
+// c[kNT tiles of 8] += A B^T over kK: A rows a_row0.. of sA stored [m][k], B = rows 0.. of sB
+// stored [n][k] (S = Q K^T, S^T = K Q^T, dP^T = V dY^T).
+template <typename T, int kK, int kNT>
+__device__ __forceinline__ void mma_smem_nk(float (&c)[kNT][4], const T* sA, int a_row0, const T* sB, int stride, int lane) {
+#pragma unroll
+  for (int ks = 0; ks < kK / 16; ks++) {
+    uint32_t a[4];
+    ldmatrix_x4(a, a_frag_addr(sA, stride, a_row0, ks * 16, lane));
+#pragma unroll
+    for (int np = 0; np < kNT / 2; np++) {
+      uint32_t b[4];
+      ldmatrix_x4(b, b_frag_addr_nk(sB, stride, np * 16, ks * 16, lane));
+      mma_16816<T>(c[2 * np], a, b[0], b[1]);
+      mma_16816<T>(c[2 * np + 1], a, b[2], b[3]);
+    }
+  }
+}
+
+// c[kNT tiles of 8] += P B with P in accumulator registers (kKT tiles of 8 over k) and B stored
+// [k][n] in shared memory (O += P V, dV += P^T dY, dK += dS^T Q).
+template <typename T, int kKT, int kNT>
+__device__ __forceinline__ void mma_acc_kn(float (&c)[kNT][4], const float (&p)[kKT][4], const T* sB, int stride, int lane) {
+#pragma unroll
+  for (int ks = 0; ks < kKT / 2; ks++) {
+    uint32_t a[4];
+    a_from_acc<T>(a, p, ks);
+#pragma unroll
+    for (int dp = 0; dp < kNT / 2; dp++) {
+      uint32_t b[4];
+      ldmatrix_x4_trans(b, b_frag_addr_kn(sB, stride, ks * 16, dp * 16, lane));
+      mma_16816<T>(c[2 * dp], a, b[0], b[1]);
+      mma_16816<T>(c[2 * dp + 1], a, b[2], b[3]);
+    }
+  }
+}
+
+// Sum (or max) over the 32 lanes of a warp.
+__device__ __forceinline__ float warp_max(float x) {
+  for (int o = 16; o > 0; o >>= 1) x = fmaxf(x, __shfl_xor_sync(0xffffffffu, x, o));
+  return x;
+}
+__device__ __forceinline__ float warp_sum(float x) {
+  for (int o = 16; o > 0; o >>= 1) x += __shfl_xor_sync(0xffffffffu, x, o);
+  return x;
+}
+
 // Sum (or max) over the 4 lanes that share a C fragment row.
 __device__ __forceinline__ float quad_max(float x) {
   x = fmaxf(x, __shfl_xor_sync(0xffffffffu, x, 1));

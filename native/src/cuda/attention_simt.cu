@@ -12,17 +12,10 @@ namespace tuner::cuda {
 
 namespace {
 using attn_mma::Elem;
+using attn_mma::warp_max;
+using attn_mma::warp_sum;
 
 constexpr int kSimtWarps = 4;
-
-__device__ __forceinline__ float warp_max(float x) {
-  for (int o = 16; o > 0; o >>= 1) x = fmaxf(x, __shfl_xor_sync(0xffffffffu, x, o));
-  return x;
-}
-__device__ __forceinline__ float warp_sum(float x) {
-  for (int o = 16; o > 0; o >>= 1) x += __shfl_xor_sync(0xffffffffu, x, o);
-  return x;
-}
 
 template <typename T>
 __device__ __forceinline__ float dot_row(const float* a, const T* b, int n) {

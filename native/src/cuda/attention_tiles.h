@@ -74,7 +74,7 @@ TUNER_HD bool tile_unmasked(int m0, int last, int n0, int BN, int window, int re
 // last key, n_last + W - 1.
 TUNER_HD TileRange query_tiles(int n0, int BN, int BM, int T, int window) {
   const int n_last = min_int(T, n0 + BN) - 1;
-  const int last = window > 0 ? min_int(T - 1, n_last + window - 1) : T - 1;
+  const int last = window > 0 && window < T ? min_int(T - 1, n_last + window - 1) : T - 1;  // no int overflow
   return {n0 / BM, last / BM + 1};
 }
 
