@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "cuda/attention.cuh"
+#include "cuda/attention_tiles.h"
 #include "cuda/cuda_check.cuh"
 
 using namespace tuner::cuda;
@@ -21,12 +22,13 @@ using bf16 = __nv_bfloat16;
 
 namespace {
 
-// Query-key pairs the engine counts per batch row (64-row blocks over keys [k0, r1)).
+// Query-key pairs the engine counts per batch row: 64-row blocks [r0, r1), each over the keys
+// from its first row's first key to r1 (estimate.ts causalKeysPerRow).
 double block_pairs(int T, int window) {
   double n = 0;
   for (int r0 = 0; r0 < T; r0 += 64) {
-    const int r1 = std::min(T, r0 + 64), k0 = window > 0 ? std::max(0, r0 - window + 1) : 0;
-    n += (double)(r1 - r0) * (r1 - k0);
+    const int r1 = std::min(T, r0 + 64);
+    n += (double)(r1 - r0) * (r1 - tuner::attn::first_key(r0, window, 0));
   }
   return n;
 }

@@ -103,7 +103,8 @@ std::array<std::array<Reg, 2>, 32> b_tile(const Frag4& f, int tile) {
 // The A fragment over 16 k made of two accumulator tiles (the kernels' E::pack order).
 std::array<std::array<Reg, 4>, 32> a_from_acc(const Acc& t0, const Acc& t1) {
   std::array<std::array<Reg, 4>, 32> a{};
-  for (int l = 0; l < 32; l++) a[l] = {Reg{t0[l][0], t0[l][1]}, Reg{t0[l][2], t0[l][3]}, Reg{t1[l][0], t1[l][1]}, Reg{t1[l][2], t1[l][3]}};
+  for (int l = 0; l < 32; l++)
+    a[l] = {Reg{t0[l][0], t0[l][1]}, Reg{t0[l][2], t0[l][3]}, Reg{t1[l][0], t1[l][1]}, Reg{t1[l][2], t1[l][3]}};
   return a;
 }
 
