@@ -197,9 +197,11 @@ export function causalKeysPerRow(T: number, window = 0): number {
  * their own three products. Attention is causal and computed in blocks (causalKeysPerRow): per
  * layer 2·keys·head_dim per head for each of its 7 products (Q Kᵀ and P V forward; backward
  * recomputes Q Kᵀ, then dY Vᵀ, dQ, dK and dV). Checkpointing repeats each layer's forward
- * (recompute_layer), not the lm_head.
+ * (recompute_layer), not the lm_head. In packed rows attention starts afresh at every record (the
+ * batch's sample_start), so with `recordTokens` (the records' mean length) a packed row costs
+ * each token the keys of a sequence of that length, not of the whole row.
  */
-export function trainingFlopsPerToken(s: ModelSpec, a: ResolvedArgs): number {
+export function trainingFlopsPerToken(s: ModelSpec, a: ResolvedArgs, recordTokens?: number): number {
   const P = parameterCount(s);
   const adapters = a.method === 'lora' || a.method === 'qlora';
   const loraP = adapters ? loraParameterCount(s, a.lora_rank, a.lora_target_modules) : 0;
@@ -207,13 +209,23 @@ export function trainingFlopsPerToken(s: ModelSpec, a: ResolvedArgs): number {
   const matmulP = P - embed * (s.tieWordEmbeddings ? 0 : 1);
   const lmHead = s.vocabSize * s.hiddenSize;
   const windowed = Math.min(s.slidingLayers, s.numLayers);
-  const T = a.max_length;
+  const T = a.packing && recordTokens !== undefined && recordTokens > 0 ? Math.max(1, Math.round(Math.min(a.max_length, recordTokens))) : a.max_length;
   const keys = (s.numLayers - windowed) * causalKeysPerRow(T) + windowed * causalKeysPerRow(T, s.slidingWindow);
   const product = 2 * keys * s.numHeads * s.headDim; // one attention product, every layer
   const forward = 2 * matmulP + 2 * loraP + 2 * product;
   const backward = 2 * matmulP + 4 * loraP + 5 * product + (adapters ? 0 : 2 * matmulP);
   const recompute = a.gradient_checkpointing ? 2 * (matmulP - lmHead) + 2 * loraP + 2 * product : 0;
   return forward + backward + recompute;
+}
+
+/**
+ * FLOPs per token a run computes: training's, plus with DPO on adapters the reference forward
+ * (the base with adapters off, 2 per weight) of every sequence. A run's measured tokens per
+ * second times this is its FLOP/s, and a plan's tokens times this its work.
+ */
+export function runFlopsPerToken(s: ModelSpec, a: ResolvedArgs, recordTokens?: number): number {
+  const reference = a.stage === 'dpo' && (a.method === 'lora' || a.method === 'qlora') ? 2 * parameterCount(s) : 0;
+  return trainingFlopsPerToken(s, a, recordTokens) + reference;
 }
 
 /** Extra compute checkpointing costs a run, as a share of the run without it (0.3 = 30% more). */
@@ -271,10 +283,18 @@ export function sampleFlopsPerPoint(s: ModelSpec, a: ResolvedArgs): number {
   return a.sample_max_new_tokens * prompts.length * width * 2 * matmulP;
 }
 
-export function estimateTime(s: ModelSpec, a: ResolvedArgs, data: { documents: number }, throughput: Throughput): TimeEstimate {
-  // DPO with adapters also runs the reference (the base, adapters off) forward: 2 FLOPs per weight.
+/** Sequences an epoch trains: records, or with packing their tokens in max_length rows. */
+export function sequencesPerEpoch(records: number, meanTokens: number, maxLength: number, packing: boolean): number {
+  return packing ? Math.max(1, Math.ceil((records * Math.min(meanTokens, maxLength)) / maxLength)) : records;
+}
+
+/**
+ * Time of an epoch of `data.documents` rows (records, or packed sequences); `recordTokens`, the
+ * records' mean length, makes packed rows' attention as cheap as the engine's (trainingFlopsPerToken).
+ */
+export function estimateTime(s: ModelSpec, a: ResolvedArgs, data: { documents: number; recordTokens?: number }, throughput: Throughput): TimeEstimate {
   const dpo = a.stage === 'dpo';
-  const flopsPerToken = trainingFlopsPerToken(s, a) + (dpo && (a.method === 'lora' || a.method === 'qlora') ? 2 * parameterCount(s) : 0);
+  const flopsPerToken = runFlopsPerToken(s, a, data.recordTokens);
   // The trainer computes every position of a (B, max_length) row, padding included; a DPO
   // record is two rows.
   const stepsPerEpoch = Math.floor(data.documents / a.batch_size / a.gradient_accumulation);

@@ -6,7 +6,8 @@ import * as path from 'node:path';
 import type { Fix, Problem, Range } from '../dataset/problem';
 import { resolveModelDir } from '../model/discover';
 import { loraModuleNames, loraTargetsFor, readModelSpec, TRAINABLE_ARCHITECTURES, type ModelSpec } from '../model/spec';
-import { estimateMemory, estimateTime, formatBytes, formatDuration, type MemoryEstimate, type Throughput, type TimeEstimate } from './estimate';
+import { engineSupport } from './engine-support';
+import { estimateMemory, estimateTime, formatBytes, sequencesPerEpoch, formatDuration, type MemoryEstimate, type Throughput, type TimeEstimate } from './estimate';
 import { memoryPartLabel } from './estimate-markdown';
 import { resolveArgs, type Args, type ResolvedArgs } from './fields';
 import type { ArgsCheck } from './validate';
@@ -45,7 +46,9 @@ export interface Preflight {
   modelDir: string;
   memory: MemoryEstimate;
   time: TimeEstimate | undefined;
+  /** Rows an epoch trains: records, or packed sequences when `packed`. */
   documents: number | undefined;
+  packed: boolean;
   /** Where the dataset size comes from ("prep report" or "line count"). */
   dataSource: string | undefined;
   suggestions: Suggestion[];
@@ -105,17 +108,36 @@ function countRecordsNow(file: string): number {
   }
 }
 
-function datasetSize(a: ResolvedArgs, argsDir: string): { documents: number; tokens?: number; source: string } | undefined {
+interface DatasetSize {
+  /** Rows an epoch trains: records, or with packing the max_length sequences they fill. */
+  documents: number;
+  tokens?: number;
+  /** The records' mean length in tokens (packed rows' attention restarts at each record). */
+  recordTokens?: number;
+  packed: boolean;
+  source: string;
+}
+
+function datasetSize(a: ResolvedArgs, argsDir: string): DatasetSize | undefined {
   const report = path.resolve(argsDir, a.output_dir, 'data', 'prep-report.json');
   try {
-    const r = JSON.parse(fs.readFileSync(report, 'utf8')) as { trainDocuments: number; tokens: number; dataFile: string };
-    if (r.dataFile === path.resolve(argsDir, a.data)) return { documents: r.trainDocuments, tokens: r.tokens, source: l10n.t('prep report') };
+    const r = JSON.parse(fs.readFileSync(report, 'utf8')) as { trainDocuments: number; tokens: number; dataFile: string; meanTokens?: number; packedSequences?: number | null };
+    if (r.dataFile === path.resolve(argsDir, a.data)) {
+      const recordTokens = typeof r.meanTokens === 'number' && r.meanTokens > 0 ? r.meanTokens : undefined;
+      const packedRows = !a.packing ? undefined : typeof r.packedSequences === 'number' ? r.packedSequences : sequencesPerEpoch(r.trainDocuments, recordTokens ?? a.max_length, a.max_length, true);
+      return { documents: packedRows ?? r.trainDocuments, tokens: r.tokens, recordTokens, packed: packedRows !== undefined, source: l10n.t('prep report') };
+    }
   } catch {
     // not prepared yet: count lines
   }
   try {
-    const records = countRecords(path.resolve(argsDir, a.data));
-    return { documents: Math.round(records * (1 - (a.eval_data ? 0 : a.eval_split))), source: l10n.t('record count') };
+    const file = path.resolve(argsDir, a.data);
+    const records = countRecords(file);
+    const kept = Math.round(records * (1 - (a.eval_data ? 0 : a.eval_split)));
+    if (!a.packing || records === 0) return { documents: kept, packed: false, source: l10n.t('record count') };
+    // Packed before any tokenizer ran: about 4 characters of the file per token.
+    const recordTokens = fs.statSync(file).size / records / 4;
+    return { documents: sequencesPerEpoch(kept, recordTokens, a.max_length, true), recordTokens, packed: true, source: l10n.t('record count and file size, about 4 characters a token') };
   } catch {
     return undefined;
   }
@@ -126,8 +148,8 @@ const CANDIDATES: { label: string; when: (a: ResolvedArgs, m: MachineInfo) => bo
   { get label() { return l10n.t('half the batch, twice the accumulation'); }, when: (a) => a.batch_size > 1, changes: (a) => ({ batch_size: Math.max(1, Math.floor(a.batch_size / 2)), gradient_accumulation: a.gradient_accumulation * 2 }) },
   { label: 'batch_size 1', when: (a) => a.batch_size > 2, changes: (a) => ({ batch_size: 1, gradient_accumulation: a.gradient_accumulation * a.batch_size }) },
   { get label() { return l10n.t('half the max_length'); }, when: (a) => a.max_length >= 256, changes: (a) => ({ max_length: Math.floor(a.max_length / 2) }) },
-  // The trainer's 4-bit base runs on CUDA only: a machine without a GPU is not offered it.
-  { get label() { return l10n.t('method "qlora" (4-bit base on the GPU)'); }, when: (a, m) => a.method !== 'qlora' && (m.cudaGpus ?? 0) > 0, changes: () => ({ method: 'qlora', quantization: 'nf4' }) },
+  // A 4-bit base where the engine runs one on this machine (its own plan check, engine-support.ts).
+  { get label() { return l10n.t('method "qlora" (4-bit base)'); }, when: (a, m) => a.method !== 'qlora' && engineSupport.refuses({ ...a, method: 'qlora', quantization: 'nf4' }, a.device === 'cuda' || (a.device === 'auto' && (m.cudaGpus ?? 0) > 0) ? 'cuda' : 'cpu') === undefined, changes: () => ({ method: 'qlora', quantization: 'nf4' }) },
 ];
 
 export function computePreflight(args: Args, argsFile: string, machine: MachineInfo): Preflight {
@@ -146,7 +168,7 @@ export function computePreflight(args: Args, argsFile: string, machine: MachineI
     suggestions.push({ label: c.label, changes, estimate: estimateMemory(spec, resolveArgs({ ...a, ...changes } as Args), inputs) });
   }
   const time = data ? estimateTime(spec, a, data, machine.throughputFor?.(spec) ?? machine.throughput) : undefined;
-  return { spec, modelDir, memory, time, documents: data?.documents, dataSource: data?.source, suggestions, run: time ? runTime(a, time) : undefined };
+  return { spec, modelDir, memory, time, documents: data?.documents, packed: data?.packed === true, dataSource: data?.source, suggestions, run: time ? runTime(a, time) : undefined };
 }
 
 /** Quick fix edits for a suggestion: replace present keys' values, add absent keys after "model". */
@@ -191,7 +213,9 @@ export function preflightProblems(check: ArgsCheck, argsFile: string, machine: M
   const need = pf.memory.total;
   const free = machine.freeMemoryBytes;
   const parts = pf.memory.parts.filter((p) => p.bytes > 0).map((p) => `${memoryPartLabel(p.name)} ${formatBytes(p.bytes)}`).join(', ');
-  const time = pf.time && pf.run ? l10n.t('; ~{0} for {1} steps ({2}; {3} records by {4}; speed {5})', formatDuration(pf.run.seconds), pf.run.steps, pf.run.basis, String(pf.documents), String(pf.dataSource), pf.time.throughput.source) : '';
+  const time = !pf.time || !pf.run ? ''
+    : pf.packed ? l10n.t('; ~{0} for {1} steps ({2}; {3} packed sequences by {4}; speed {5})', formatDuration(pf.run.seconds), pf.run.steps, pf.run.basis, String(pf.documents), String(pf.dataSource), pf.time.throughput.source)
+      : l10n.t('; ~{0} for {1} steps ({2}; {3} records by {4}; speed {5})', formatDuration(pf.run.seconds), pf.run.steps, pf.run.basis, String(pf.documents), String(pf.dataSource), pf.time.throughput.source);
   if (need > free) {
     const fits = pf.suggestions.filter((s) => s.estimate.total <= free * 0.9);
     const hint = fits.length ? `: ${fits[0].label} needs ~${formatBytes(fits[0].estimate.total)}` : l10n.t('; no single change makes it fit: use a smaller model');

@@ -1,13 +1,14 @@
 // This machine's training speed, measured: the newest finished run in the workspace's run store
-// (runs/<id>/plan.json + events.jsonl) gives tokens per second for a known model and shape, hence
-// FLOP/s — the figure the time estimate divides by. A run of the same model shape is preferred:
-// its speed includes everything the engine does for that shape, not only the matrix products.
+// (runs/<id>/plan.json + events.jsonl, and the prepare report for packed data) gives tokens per
+// second for a known model and shape, hence FLOP/s — the figure the time estimate divides by. A
+// run of the same model shape is preferred: its speed includes everything the engine does for
+// that shape, not only the matrix products.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { RunPlan } from '../engine/plan';
 import { readModelSpec, type ModelSpec } from '../model/spec';
 import { formatRate } from '../units';
-import { throughputFromRun, trainingFlopsPerToken, type Throughput } from './estimate';
+import { runFlopsPerToken, throughputFromRun, type Throughput } from './estimate';
 import { resolveArgs } from './fields';
 import * as l10n from '@vscode/l10n';
 
@@ -24,6 +25,16 @@ interface RunSpeed {
   id: string;
   spec: ModelSpec;
   throughput: Throughput;
+}
+
+/** Whether a run's data was packed, and its records' mean length, from the prepare report beside its shards. */
+function packedRecords(dir: string, plan: RunPlan): { packing: boolean; recordTokens?: number } {
+  try {
+    const r = JSON.parse(fs.readFileSync(path.resolve(dir, plan.data_dir, '..', 'prep-report.json'), 'utf8')) as { packedSequences?: number | null; meanTokens?: number };
+    return typeof r.packedSequences === 'number' && typeof r.meanTokens === 'number' && r.meanTokens > 0 ? { packing: true, recordTokens: r.meanTokens } : { packing: false };
+  } catch {
+    return { packing: false }; // no report: rows counted whole
+  }
 }
 
 /** A finished run's speed (its step events' median tokens_per_s), or undefined when it has none. */
@@ -45,12 +56,15 @@ function runSpeed(runsDir: string, id: string): RunSpeed | undefined {
     }
     if (!finished || speeds.length === 0) return undefined;
     const spec = readModelSpec(path.resolve(dir, plan.model_dir));
+    const { packing, recordTokens } = packedRecords(dir, plan);
     const args = resolveArgs({
+      packing,
       model: plan.model_dir, data: plan.data_dir, method: plan.method, max_length: plan.seq_len, batch_size: plan.batch_size,
       gradient_checkpointing: plan.gradient_checkpointing === true,
+      ...(plan.stage === 'dpo' ? { stage: 'dpo' as const } : {}),
       ...(plan.lora ? { lora_rank: plan.lora.rank, lora_target_modules: plan.lora.target_modules } : {}),
     });
-    const throughput = throughputFromRun(speeds, trainingFlopsPerToken(spec, args), (tps) => l10n.t('from run {0}: {1}', id, formatRate(tps)));
+    const throughput = throughputFromRun(speeds, runFlopsPerToken(spec, args, recordTokens), (tps) => l10n.t('from run {0}: {1}', id, formatRate(tps)));
     return throughput && { id, spec, throughput };
   } catch {
     // an incomplete or foreign run folder

@@ -1,12 +1,14 @@
 // Every proposed ARGS.json passes here before it is shown or written: the schema validator of
-// src/core/args (types, ranges, combinations, secrets) and then the estimator (the model is found
-// on this machine and the run fits its memory). Problems come back as sentences a language model
+// src/core/args (types, ranges, combinations, secrets), the engine's own plan check for the
+// device the plan trains on (engine-support.ts: what tuner-train would refuse), and then the
+// estimator (the model is found on this machine and the run fits its memory). Problems come back as sentences a language model
 // (or a person) can act on.
+import { engineSupport, type EngineSupport } from '../args/engine-support';
 import { resolveArgs, type Args } from '../args/fields';
 import { ARGS_CODES, validateArgsText } from '../args/validate';
 import type { HardwareProfile } from '../hardware/types';
 import type { LocalModel } from './context';
-import type { DatasetShape, Estimator, PlanEstimate } from './estimator';
+import { planDevice, type DatasetShape, type Estimator, type PlanEstimate } from './estimator';
 import * as l10n from '@vscode/l10n';
 
 export interface CheckEnvironment {
@@ -17,6 +19,8 @@ export interface CheckEnvironment {
   datasetShape?(ref: string): DatasetShape | undefined;
   estimator: Estimator;
   memoryLimitBytes?: number;
+  /** What the engine runs on each device (default: this build's). */
+  engine?: EngineSupport;
 }
 
 export interface CheckedPlan {
@@ -43,7 +47,11 @@ export function checkPlan(proposed: unknown, env: CheckEnvironment): CheckedPlan
   const model = env.findModel(args.model);
   if (!model) return { ok: false, args, problems: [l10n.t('"model": {0} is not a model folder on this machine; call list_local_models and use one of its "ref" values.', String(JSON.stringify(args.model)))] };
   if (!env.dataExists(args.data)) return { ok: false, args, model, problems: [l10n.t('"data": {0} does not exist next to ARGS.json; use a .jsonl file from the workspace.', String(JSON.stringify(args.data)))] };
-  const estimate = env.estimator(resolveArgs(args), { model: model.spec, hardware: env.hardware, memoryLimitBytes: env.memoryLimitBytes, dataset: env.datasetShape?.(args.data) });
+  const resolved = resolveArgs(args);
+  const device = planDevice(resolved, env.hardware);
+  const refused = (env.engine ?? engineSupport).refuses(resolved, device, model.spec);
+  if (refused) return { ok: false, args, model, problems: [l10n.t('The engine would refuse this plan on the {0}: {1}', device === 'cuda' ? 'GPU' : 'CPU', refused)] };
+  const estimate = env.estimator(resolved, { model: model.spec, hardware: env.hardware, memoryLimitBytes: env.memoryLimitBytes, dataset: env.datasetShape?.(args.data) });
   if (!estimate.fits) {
     const gb = (n: number) => (n / 1024 ** 3).toFixed(1);
     return { ok: false, args, model, estimate, problems: [l10n.t('The plan needs about {0} GB on the {1} but only {2} GB is available (peak must stay under 90%). Use less memory: method "qlora" (quantization "nf4"), a smaller batch_size with more gradient_accumulation, gradient_checkpointing true, or a shorter max_length.', gb(estimate.memoryBytes), estimate.device === 'cuda' ? 'GPU' : l10n.t('CPU host'), gb(estimate.budgetBytes))] };

@@ -5,7 +5,7 @@
 // of the same model shape, else the engine's sgemm timed here, else a stated guess). GPU runs use
 // the planner's mixed-precision accounting (bf16 weights, fp32 optimizer state): the CPU engine's
 // fp32 layout does not describe them.
-import { assumedCpuThroughput, estimateMemory, estimateTime, type Throughput } from '../args/estimate';
+import { assumedCpuThroughput, estimateMemory, estimateTime, sequencesPerEpoch, type Throughput } from '../args/estimate';
 import { modelShapeKey } from '../args/throughput';
 import type { HardwareProfile } from '../hardware/types';
 import type { ModelSpec } from '../model/spec';
@@ -17,11 +17,6 @@ export type CpuSpeed = (spec: ModelSpec, hardware: HardwareProfile) => Throughpu
 
 /** Before anything was measured: the core-count guess, which says it is one. */
 export const assumedCpuSpeed: CpuSpeed = (_spec, hw) => assumedCpuThroughput(hw.cores, hw.cpuFeatures.includes('avx2'));
-
-/** Sequences an epoch trains: records, or with packing their tokens in max_length rows. */
-export function sequencesPerEpoch(records: number, meanTokens: number, maxLength: number, packing: boolean): number {
-  return packing ? Math.max(1, Math.ceil((records * Math.min(meanTokens, maxLength)) / maxLength)) : records;
-}
 
 /** The planner's estimator with CPU time from `speed` (one speed per model shape and machine, kept). */
 export function engineEstimator(speed: CpuSpeed = assumedCpuSpeed): Estimator {
@@ -46,7 +41,7 @@ export function engineEstimator(speed: CpuSpeed = assumedCpuSpeed): Estimator {
     if (ctx.dataset && ctx.dataset.records > 0) {
       const kept = Math.max(1, Math.round(ctx.dataset.records * (1 - args.eval_split)));
       const documents = sequencesPerEpoch(kept, ctx.dataset.meanTokens, args.max_length, args.packing);
-      const t = estimateTime(ctx.model, args, { documents }, throughput);
+      const t = estimateTime(ctx.model, args, { documents, recordTokens: ctx.dataset.meanTokens }, throughput);
       const perEpoch = Math.max(1, t.stepsPerEpoch);
       optimizerSteps = args.max_steps ?? Math.max(1, Math.ceil(perEpoch * args.epochs));
       seconds = (t.secondsPerEpoch / perEpoch) * optimizerSteps;

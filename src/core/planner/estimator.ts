@@ -2,7 +2,7 @@
 // batch size, and to check any proposed ARGS.json before it is shown. The planner depends only on
 // the Estimator type, so the pre-flight estimator of src/core/args plugs in here unchanged.
 import { engineSupport } from '../args/engine-support';
-import { trainingFlopsPerToken, type ThroughputKind } from '../args/estimate';
+import { runFlopsPerToken, type ThroughputKind } from '../args/estimate';
 import type { ResolvedArgs } from '../args/fields';
 import type { HardwareProfile } from '../hardware/types';
 import { GiB } from '../hardware/types';
@@ -151,8 +151,9 @@ export const planningEstimate: Estimator = (args, ctx) => {
     const perStep = B * args.gradient_accumulation * Math.max(1, device === 'cuda' ? args.gpus : 1);
     optimizerSteps = args.max_steps ?? Math.max(1, Math.ceil((sequences / perStep) * args.epochs));
     const tokens = optimizerSteps * perStep * (args.packing ? T : tokensPerRecord) * pairs;
-    // The engine's count: causal attention, adapters' own products, checkpointing's recompute.
-    const flopsPerToken = trainingFlopsPerToken(s, args) + (pairs > 1 && (args.method === 'lora' || args.method === 'qlora') ? 2 * P : 0); // DPO's reference forward
+    // The engine's count: causal attention (per record in packed rows), adapters' own products,
+    // checkpointing's recompute, DPO's reference forward.
+    const flopsPerToken = runFlopsPerToken(s, args, ctx.dataset.meanTokens);
     const gpus = Math.min(args.gpus, hw.gpus.length);
     const rate = device === 'cuda' ? gpuFlops(hw.gpus[0]) * gpus : cpuFlops(hw);
     seconds = (tokens * flopsPerToken) / rate;

@@ -54,6 +54,16 @@ export function truncation(dataset: DatasetInfo, maxLength: number): Truncation 
   return { records: Math.round(share * dataset.records), share, counted: false };
 }
 
+/** Records cut over this share are said under the plan (a few long outliers are not). */
+export const TRUNCATION_WARN_SHARE = 0.05;
+
+/** The warning under a plan whose max_length cuts more than TRUNCATION_WARN_SHARE of the records, else undefined. */
+export function truncationWarning(dataset: DatasetInfo, maxLength: number): string | undefined {
+  const cut = truncation(dataset, maxLength);
+  if (cut.share <= TRUNCATION_WARN_SHARE) return undefined;
+  return l10n.t('max_length {0} cuts {1}{2} of {3} records ({4}%) short: their ends are not trained on. A longer max_length needs more memory and time; or split long records.', maxLength, cut.counted ? '' : l10n.t('more than '), cut.records, dataset.records, Math.round(cut.share * 100));
+}
+
 /** The reason line for max_length: coverage, and what is cut when anything is. */
 export function maxLengthReason(dataset: DatasetInfo, maxLength: number): string {
   const t = dataset.tokens;

@@ -71,7 +71,12 @@ export function reasonFor(field: ArgsFieldName, a: ResolvedArgs, c: ReasonContex
     case 'gradient_checkpointing':
       return a.gradient_checkpointing ? l10n.t('recomputes each layer in backward to fit ({0} more compute)', c.model ? `${Math.round(recomputeShare(c.model.spec, a) * 100)}%` : l10n.t('about a third')) : l10n.t('not needed: activations fit');
     case 'precision':
-      return a.precision === 'fp32' ? l10n.t('the CPU engine computes in fp32') : a.precision === 'bf16' ? l10n.t('bf16: fast on this GPU and numerically safe') : l10n.t('fp16: this GPU has no bf16');
+      if (a.precision === 'bf16') return join(asked, c.estimate?.device === 'cpu' ? l10n.t('bf16 matmuls with fp32 master weights (fastest on CPUs with AVX512_BF16)') : l10n.t('bf16: fast on this GPU and numerically safe'));
+      if (a.precision === 'fp16') return join(asked, l10n.t('fp16: this GPU has no bf16'));
+      if (c.estimate?.device !== 'cuda') return join(asked, l10n.t('the CPU engine computes in fp32'));
+      return join(asked, Number(c.hardware.gpus[0]?.computeCapability ?? '8.0') < 8
+        ? l10n.t('fp32: this GPU (compute {0}) has no bf16, and the engine does not train in fp16', c.hardware.gpus[0]?.computeCapability ?? '?')
+        : l10n.t('fp32: the most exact, at twice the memory and time of bf16'));
     case 'device':
       return c.estimate?.device === 'cuda' ? `${c.hardware.gpus.length} x ${c.hardware.gpus[0]?.name}` : l10n.t('CPU: {0}, {1} cores', c.hardware.cpuModel, c.hardware.cores);
     case 'gpus':

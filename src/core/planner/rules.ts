@@ -11,7 +11,7 @@ import { loraTargetsFor } from '../model/spec';
 import { planDevice, type Estimator, type PlanEstimate } from './estimator';
 import { fitToMemory, LORA_ALL_LINEAR, type Method } from './fit';
 import type { GoalIntent } from './goal';
-import { lengthForData, truncation } from './lengths';
+import { lengthForData, truncationWarning } from './lengths';
 import { planExplanation } from './explain';
 import { impracticalWarning } from './practical';
 import { reasonFor } from './reasons';
@@ -136,8 +136,16 @@ export function planWithRules(input: RulePlanInput): PlanResult {
   const gpus = planDevice(a, hw) === 'cuda' ? hw.gpus : [];
   if (device === 'cuda' && gpus.length === 0) warnings.push(l10n.t('You asked for a GPU but none was found on this machine: the plan assumes one, and training here would fail.'));
   a.gpus = Math.max(1, gpus.length);
+  const engine = input.engine ?? engineSupport;
+  const engineDevice = planDevice(a, hw);
+  // bf16 from Ampere (compute 8.0) on; an older card has no bf16, so fp16 where the engine runs
+  // it, else fp32 (the engine's own rule says which, as for methods).
   const cc = Number(gpus[0]?.computeCapability ?? '8.0');
-  a.precision = device === 'cpu' ? 'fp32' : cc >= 8 ? 'bf16' : 'fp16';
+  if (device === 'cpu') a.precision = 'fp32';
+  else if (cc >= 8) a.precision = 'bf16';
+  else {
+    a.precision = engine.refuses({ ...resolveArgs({ model: model.ref, data }), precision: 'fp16' }, engineDevice, model.spec) ? 'fp32' : 'fp16';
+  }
 
   // Data-driven choices (fresh plans only; a follow-up keeps what is there unless asked).
   const records = input.dataset?.records ?? 0;
@@ -179,8 +187,6 @@ export function planWithRules(input: RulePlanInput): PlanResult {
   if (g.quantization) stated.add('quantization');
   // Adapters stand in for a method the engine cannot run on this device.
   const cheaper: Record<Method, Method[]> = { full: ['full', 'lomo', 'lora', 'qlora'], lomo: ['lomo', 'lora', 'qlora'], lora: ['lora', 'qlora'], qlora: ['qlora', 'lora'] };
-  const engine = input.engine ?? engineSupport;
-  const engineDevice = planDevice(a, hw);
   // An explicit method is only replaced when it cannot fit at all (the reason says so).
   // Continued pretraining falls back from full to adapters, not to LOMO's plain SGD.
   const methods = cpt && !g.method ? ['full', 'lora', 'qlora'] as Method[] : cheaper[wanted];
@@ -250,10 +256,8 @@ export function planWithRules(input: RulePlanInput): PlanResult {
     estimate = input.estimator(p, ctx);
   }
   if (g.unacted) warnings.push(unactedNote(g.unacted));
-  if (input.dataset) {
-    const cut = truncation(input.dataset, p.max_length);
-    if (cut.share > 0.05) warnings.push(l10n.t('max_length {0} cuts {1}{2} of {3} records ({4}%) short: their ends are not trained on. A longer max_length needs more memory and time; or split long records.', p.max_length, cut.counted ? '' : l10n.t('more than '), cut.records, input.dataset.records, Math.round(cut.share * 100)));
-  }
+  const cutNote = input.dataset && truncationWarning(input.dataset, p.max_length);
+  if (cutNote) warnings.push(cutNote);
   const steps = estimate.optimizerSteps ?? 0;
   if (fresh || lrChanged) p.warmup_steps = steps > 0 ? Math.round(steps * 0.03) : 0;
   if (fresh) p.save_interval = steps >= 50 ? Math.max(10, Math.round(steps / 5)) : 0;

@@ -11,7 +11,9 @@ import type { WorkspaceEnvironment } from './environment';
 import { planExplanation } from './explain';
 import type { PlanEstimate } from './estimator';
 import { mergeIntents, parseGoal, type GoalIntent } from './goal';
+import { truncationWarning } from './lengths';
 import { runPlannerLoop, type ChatBackend, type ChatMessage, type LoopOptions } from './loop';
+import { impracticalWarning } from './practical';
 import { systemPrompt } from './prompts/system';
 import { reasonFor } from './reasons';
 import { planWithRules } from './rules';
@@ -99,7 +101,14 @@ export async function planTurn(input: PlanTurnInput): Promise<PlanTurn> {
     const reasons: PlanTurn['reasons'] = {};
     for (const k of Object.keys(out.plan.args) as ArgsFieldName[]) reasons[k] = reasonFor(k, resolved, { hardware, model: out.plan.model, dataset, estimate: out.plan.estimate, stated });
     const explanation = planExplanation(resolved, { hardware, model: out.plan.model, dataset, estimate: out.plan.estimate });
-    return { kind: 'plan', args: out.plan.args, estimate: out.plan.estimate, model: out.plan.model, hardware, reasons, text: out.text, notes: [], questions: [], source: input.backend.label, explanation };
+    // The same warnings as a rule plan's: records cut short, and a run too long for this machine.
+    const notes: string[] = [];
+    const cut = dataset && truncationWarning(dataset, resolved.max_length);
+    if (cut) notes.push(cut);
+    const { model, estimate } = out.plan;
+    const slow = model && estimate && impracticalWarning({ args: resolved, estimate, model, models: env.models(), hardware, estimator: env.estimator, ctx: { model: model.spec, hardware, memoryLimitBytes: intent.memoryLimitBytes, dataset: dataset && { records: dataset.records, meanTokens: dataset.tokens.mean } } });
+    if (slow) notes.push(slow);
+    return { kind: 'plan', args: out.plan.args, estimate, model, hardware, reasons, text: out.text, notes, questions: [], source: input.backend.label, explanation };
   }
   if (out.kind === 'answer') return { kind: 'question', hardware, reasons: {}, text: out.text, notes: [], questions: [], source: input.backend.label };
   if (out.kind !== 'failed') throw new Error(l10n.t('unreachable: an accepted plan always has args'));

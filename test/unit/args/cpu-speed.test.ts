@@ -10,7 +10,7 @@ import { describe, it } from 'node:test';
 import { cachedCpuMeasurement, cpuSpeedKey, cpuThroughputFor, MEASUREMENT_MAX_AGE_MS, throughputFromMeasurement, type CpuGemmMeasurement } from '../../../src/core/args/cpu-speed';
 import { estimateMarkdown } from '../../../src/core/args/estimate-markdown';
 import { computePreflight } from '../../../src/core/args/preflight';
-import { estimateTime, recomputeShare, trainingFlopsPerToken, type Throughput } from '../../../src/core/args/estimate';
+import { estimateTime, recomputeShare, runFlopsPerToken, trainingFlopsPerToken, type Throughput } from '../../../src/core/args/estimate';
 import { resolveArgs } from '../../../src/core/args/fields';
 import { parameterCount, parseModelSpec } from '../../../src/core/model/spec';
 import { CONFIGS } from '../planner/models';
@@ -20,11 +20,11 @@ const LLAMA = parseModelSpec(CONFIGS['llama-3.1-8b']);
 const MEASURED: CpuGemmMeasurement = { gflops: 212.4, threads: 2, kernel: 'avx512' };
 
 /** A run folder as the run store writes it: plan.json, events.jsonl, and the model's config.json. */
-function writeRun(runsDir: string, id: string, config: Record<string, unknown>, speeds: number[], finished = true): void {
+function writeRun(runsDir: string, id: string, config: Record<string, unknown>, speeds: number[], finished = true, plan: Record<string, unknown> = {}): void {
   const dir = path.join(runsDir, id);
   fs.mkdirSync(path.join(dir, 'model'), { recursive: true });
   fs.writeFileSync(path.join(dir, 'model', 'config.json'), JSON.stringify(config));
-  fs.writeFileSync(path.join(dir, 'plan.json'), JSON.stringify({ version: 1, model_dir: 'model', data_dir: 'data', method: 'lora', seq_len: 512, batch_size: 2, lora: { rank: 16, alpha: 32, dropout: 0, target_modules: ['q_proj', 'v_proj'] } }));
+  fs.writeFileSync(path.join(dir, 'plan.json'), JSON.stringify({ version: 1, model_dir: 'model', data_dir: 'data', method: 'lora', seq_len: 512, batch_size: 2, lora: { rank: 16, alpha: 32, dropout: 0, target_modules: ['q_proj', 'v_proj'] }, ...plan }));
   const events = speeds.map((s, i) => JSON.stringify({ version: 1, type: 'step', step: i + 1, tokens_per_s: s }));
   if (finished) events.push(JSON.stringify({ version: 1, type: 'done', step: speeds.length, reason: 'completed', outputs: {} }));
   fs.writeFileSync(path.join(dir, 'events.jsonl'), events.join('\n') + '\n');
@@ -42,6 +42,17 @@ describe('the CPU speed behind a time estimate', () => {
     assert.equal(t.source, 'from run 20260101-000000: 100 tok/s');
     const lora = resolveArgs({ model: 'm', data: 'd', method: 'lora', max_length: 512, batch_size: 2, lora_rank: 16, lora_target_modules: ['q_proj', 'v_proj'] });
     assert.equal(t.flopsPerSecond, 100 * trainingFlopsPerToken(QWEN, lora));
+  });
+
+  it('a DPO run\'s tokens also went through the reference forward: at the FLOP/s of an SFT run it reports fewer tokens per second and the same speed', () => {
+    const sft = resolveArgs({ model: 'm', data: 'd', method: 'lora', max_length: 512, batch_size: 2, lora_rank: 16, lora_target_modules: ['q_proj', 'v_proj'] });
+    const dpo = resolveArgs({ ...sft, stage: 'dpo', packing: false });
+    assert.equal(runFlopsPerToken(QWEN, dpo) - runFlopsPerToken(QWEN, sft), 2 * parameterCount(QWEN));
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tuner-speed-dpo-'));
+    const sftTps = 120;
+    writeRun(dir, '20260101-000000', CONFIGS['qwen-0.5b'], [sftTps * (runFlopsPerToken(QWEN, sft) / runFlopsPerToken(QWEN, dpo))], true, { stage: 'dpo', pref_beta: 0.1 });
+    const t = cpuThroughputFor(QWEN, { runsDir: dir, cores: 2, avx2: true });
+    assert.ok(Math.abs(t.flopsPerSecond / (sftTps * runFlopsPerToken(QWEN, sft)) - 1) < 1e-9, String(t.flopsPerSecond));
   });
 
   it('else the engine\'s sgemm measured on this machine, which the source names with its figure', () => {
@@ -109,6 +120,21 @@ describe('FLOPs per token as the engine computes them', () => {
     // One block of 64 rows meets 64 keys; 4096 rows meet (4096 + 64) / 2 on average.
     const perKey = 7 * 2 * LLAMA.numHeads * LLAMA.headDim * LLAMA.numLayers;
     assert.equal(trainingFlopsPerToken(LLAMA, full) - trainingFlopsPerToken(LLAMA, short), ((4096 + 64) / 2 - 64) * perKey);
+  });
+  it('packed rows: attention restarts at every record, so 2,048-token rows of 600-token records cost what 600-token rows do', () => {
+    const packed = resolveArgs({ model: 'm', data: 'd', method: 'lora', max_length: 2048, packing: true });
+    assert.equal(trainingFlopsPerToken(QWEN, packed, 600), trainingFlopsPerToken(QWEN, { ...packed, packing: false, max_length: 600 }));
+    assert.ok(trainingFlopsPerToken(QWEN, packed, 600) < 0.92 * trainingFlopsPerToken(QWEN, packed));
+    // Unpacked rows attend over the whole row, padding included: the records' length changes nothing.
+    assert.equal(trainingFlopsPerToken(QWEN, { ...packed, packing: false }, 600), trainingFlopsPerToken(QWEN, { ...packed, packing: false }));
+  });
+  it('a packed run\'s speed counts each record\'s attention, read from the prepare report beside its shards', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tuner-speed-packed-'));
+    writeRun(dir, '20260101-000000', CONFIGS['qwen-0.5b'], [300], true, { data_dir: 'data/train', seq_len: 2048 });
+    fs.mkdirSync(path.join(dir, '20260101-000000', 'data', 'train'), { recursive: true });
+    fs.writeFileSync(path.join(dir, '20260101-000000', 'data', 'prep-report.json'), JSON.stringify({ packedSequences: 40, meanTokens: 600 }));
+    const run = resolveArgs({ model: 'm', data: 'd', method: 'lora', max_length: 2048, batch_size: 2, lora_rank: 16, lora_target_modules: ['q_proj', 'v_proj'], packing: true });
+    assert.equal(cpuThroughputFor(QWEN, { runsDir: dir, cores: 2, avx2: true }).flopsPerSecond, 300 * runFlopsPerToken(QWEN, run, 600));
   });
   it('checkpointing repeats every layer\'s forward, not the lm_head: about half more for LoRA, a third for full', () => {
     const a = resolveArgs({ model: 'm', data: 'd', method: 'lora', max_length: 1024, lora_rank: 16 });

@@ -152,6 +152,27 @@ describe('pre-flight diagnostics on ARGS.json', () => {
     assert.match(after[0].message, /for 150 steps \(3 epochs; 100 records by record count; speed measured in a test\)/);
   });
 
+  it('packed records are timed as the max_length rows they fill (prep report, else the file size), their attention per record', () => {
+    const text = '{"model": "./llama8b", "data": "./train.jsonl", "method": "lora", "batch_size": 1, "max_length": 512, "packing": true, "output_dir": "./packed-out"}';
+    // Not prepared: 100 lines of about 31 bytes, about 4 characters a token: 2 rows of 512.
+    const bySize = preflightProblems(validateArgsText(text), argsFile, machine);
+    assert.equal(bySize.preflight!.documents, Math.ceil((fs.statSync(path.join(root, 'train.jsonl')).size / 4) / 512));
+    assert.match(bySize.problems.find((x) => x.code === PREFLIGHT_CODES.estimate)!.message, /for 6 steps \(3 epochs; 2 packed sequences by record count and file size, about 4 characters a token; speed measured in a test\)/);
+    // Prepared: the report's packed rows, and each record's own causal attention (30 tokens, not 512).
+    fs.mkdirSync(path.join(root, 'packed-out', 'data'), { recursive: true });
+    fs.writeFileSync(path.join(root, 'packed-out', 'data', 'prep-report.json'), JSON.stringify({ dataFile: path.join(root, 'train.jsonl'), trainDocuments: 100, tokens: 3000, meanTokens: 30, packedSequences: 7 }));
+    const prepared = preflightProblems(validateArgsText(text), argsFile, machine);
+    assert.match(prepared.problems.find((x) => x.code === PREFLIGHT_CODES.estimate)!.message, /for 21 steps \(3 epochs; 7 packed sequences by prep report;/);
+    const spec = prepared.preflight!.spec;
+    const a = resolveArgs(JSON.parse(text) as Args);
+    assert.equal(prepared.preflight!.time!.flopsPerToken, trainingFlopsPerToken(spec, { ...a, packing: false, max_length: 30 }));
+    assert.ok(prepared.preflight!.time!.flopsPerToken < trainingFlopsPerToken(spec, a));
+    // Unpacked, the same data is 100 rows of 512.
+    const unpacked = preflightProblems(validateArgsText(text.replace('"packing": true', '"packing": false')), argsFile, machine);
+    assert.equal(unpacked.preflight!.documents, 100);
+    assert.equal(unpacked.preflight!.time!.flopsPerToken, trainingFlopsPerToken(spec, a));
+  });
+
   it('the time is for max_steps when set, not per epoch', () => {
     const text = '{"model": "./llama8b", "data": "./train.jsonl", "method": "lora", "batch_size": 2, "max_steps": 20000}';
     const { problems, preflight } = preflightProblems(validateArgsText(text), argsFile, machine);
@@ -165,10 +186,10 @@ describe('pre-flight diagnostics on ARGS.json', () => {
     const text = '{"model": "./llama8b", "data": "./train.jsonl", "max_length": 1280}';
     const p = preflightProblems(validateArgsText(text), argsFile, machine).problems.find((x) => x.code === PREFLIGHT_CODES.doesNotFit)!;
     assert.ok(p, 'expected a does-not-fit diagnostic');
-    // This machine has no CUDA GPU: the 4-bit base (GPU only) is not offered.
-    assert.deepEqual(p.fixes!.map((f) => f.title.replace(/~[\d.]+ GiB/, '~N GiB')), ['Use half the batch, twice the accumulation (~N GiB)', 'Use batch_size 1 (~N GiB)', 'Use half the max_length (~N GiB)']);
+    // The engine runs a 4-bit base on the CPU too, so it is offered without a GPU.
+    assert.deepEqual(p.fixes!.map((f) => f.title.replace(/~[\d.]+ GiB/, '~N GiB')), ['Use half the batch, twice the accumulation (~N GiB)', 'Use batch_size 1 (~N GiB)', 'Use half the max_length (~N GiB)', 'Use method "qlora" (4-bit base) (~N GiB)']);
     const withGpu = preflightProblems(validateArgsText(text), argsFile, { ...machine, cudaGpus: 1 }).problems.find((x) => x.code === PREFLIGHT_CODES.doesNotFit)!;
-    assert.equal(withGpu.fixes!.at(-1)!.title.replace(/~[\d.]+ GiB/, '~N GiB'), 'Use method "qlora" (4-bit base on the GPU) (~N GiB)');
+    assert.equal(withGpu.fixes!.at(-1)!.title.replace(/~[\d.]+ GiB/, '~N GiB'), 'Use method "qlora" (4-bit base) (~N GiB)');
     const fixed = applyTextEdits(text, p.fixes![1].edits);
     assert.deepEqual(JSON.parse(fixed), { model: './llama8b', batch_size: 1, gradient_accumulation: 4, data: './train.jsonl', max_length: 1280 });
     for (const f of p.fixes!) assert.deepEqual(validateArgsText(applyTextEdits(text, f.edits)).problems.filter((x) => x.severity === 'error'), [], f.title);

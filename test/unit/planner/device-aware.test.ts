@@ -98,3 +98,18 @@ test('the smaller local model offered instead of an impractical one comes with i
   const r = plan('Teach it to answer support tickets', { model: 'llama-13b', hw: describedHardware({ ramGiB: 64, cores: 8 }), data: { ...DATA, records: 1000 }, models: ['qwen-0.5b'] });
   assert.match(r.warnings.join('\n'), /a smaller local model: \.\/models\/qwen-0\.5b \(about [^)]+\)/);
 });
+
+test('a GPU without bf16 (compute 7.5) gets the precision the engine trains in: fp32 while it refuses fp16, fp16 once it runs it', () => {
+  const t4 = describedHardware({ gpus: 1, gpuMemoryGiB: 16, gpuName: 'T4 (16 GB)', ramGiB: 32 });
+  t4.gpus[0].computeCapability = '7.5';
+  const r = plan('Teach it to answer support tickets', { model: 'qwen-0.5b', hw: t4 });
+  assert.equal(r.args?.precision, 'fp32');
+  assert.match(r.reasons.precision ?? '', /^fp32: this GPU \(compute 7\.5\) has no bf16, and the engine does not train in fp16/);
+  assert.ok(r.estimate?.fits, r.warnings.join(' '));
+  assert.doesNotMatch(r.warnings.join('\n'), /cannot run any method/);
+  assert.equal(engineSupport.refuses(resolveArgs(r.args!), 'cuda'), undefined);
+  const fp16Engine: EngineSupport = { refuses: () => undefined, attention: engineSupport.attention };
+  assert.equal(plan('Teach it to answer support tickets', { model: 'qwen-0.5b', hw: t4, engine: fp16Engine }).args?.precision, 'fp16');
+  // Ampere and later: bf16.
+  assert.equal(plan('Teach it to answer support tickets', { model: 'qwen-0.5b', hw: describedHardware({ gpus: 1, gpuMemoryGiB: 24, ramGiB: 64 }) }).args?.precision, 'bf16');
+});

@@ -96,6 +96,16 @@ test('a plan that does not fit is rejected with the memory figures', async () =>
   assert.match(String(server.requests[1].body.messages.at(-1)?.content), /needs about [\d.]+ GB on the GPU but only [\d.]+ GB is available/);
 });
 
+test('a plan the engine would refuse on its device is rejected with the engine\'s reason', async () => {
+  server.script([
+    { toolCalls: [{ name: 'set_args', arguments: JSON.stringify({ ...GOOD, method: 'lomo', optimizer: 'adamw' }) }] },
+    { text: 'Which optimizer would you like?' },
+  ]);
+  const out = await runPlannerLoop(backend(), conversation('plan it'), plannerTools(), env());
+  assert.equal(out.kind, 'answer');
+  assert.match(String(server.requests[1].body.messages.at(-1)?.content), /The engine would refuse this plan on the GPU: method \\"lomo\\" fuses a plain SGD step into backward/);
+});
+
 test('a request that stalls past the timeout ends the loop with reason timeout', async () => {
   server.script([{ stallMs: 3000 }]);
   const t0 = Date.now();

@@ -88,3 +88,16 @@ test('README for another machine: needs, bundle, exact command line, resume; no 
   for (const w of md.split(/[\s"'`,]+/)) assert.ok(!looksLikeSecret(w), w);
   assert.match(renderHardware(target), /\| GPU 1 \| GPU with 48 GB: 48 GiB/);
 });
+
+test('a language model\'s plan gets the warnings a rule plan gets: records cut short, a run too long for this machine', async () => {
+  const plan = { model: './models/qwen-0.5b', data: './train.jsonl', method: 'lora', lora_rank: 8, batch_size: 1, max_length: 16, epochs: 1000 };
+  server.script([{ toolCalls: [{ name: 'set_args', arguments: JSON.stringify(plan) }] }, { text: 'LoRA, a thousand passes.' }]);
+  const backend = new OpenAiBackend({ baseURL: fixture.baseURL, model: 'scripted', timeoutMs: 5000 });
+  const turn = await planTurn({ goal: 'answer router questions', history: [], env: workspaceEnvironment({ workspaceDir: fixture.ws, hardware: hw }), backend });
+  assert.equal(turn.kind, 'plan', renderPlan(turn));
+  assert.equal(turn.source, `scripted at ${fixture.baseURL}`);
+  const notes = turn.notes.join('\n');
+  assert.match(notes, /^max_length 16 cuts (more than )?[\d,]+ of 300 records \(\d+%\) short/m);
+  assert.match(notes, /This run would take about .+ on this machine's 8-core CPU \([\d,]+ steps\): too long to be practical here\. Alternatives: a machine with a GPU/);
+  assert.match(renderPlan(turn), /\n> This run would take about/);
+});
