@@ -69,6 +69,9 @@ struct RunPlan {
   // weights computed before the first step for a full fine-tune).
   std::string stage = "sft";
   double pref_beta = 0.1;
+  // auto | cpu | cuda: where to train (train_device.h; auto picks a GPU only when the engine can
+  // train the plan there). Not part of the fingerprint: a run may resume on another device.
+  std::string device = "auto";
 
   // Methods that train adapters (and save a PEFT folder) on a frozen base.
   bool is_lora() const { return method == "lora" || method == "qlora"; }

@@ -163,7 +163,7 @@ RunPlan parse_plan(const Json& j, const std::string& source, const std::string& 
                        "warmup_steps", "max_steps", "epochs", "batch_size", "seq_len", "grad_accum", "max_grad_norm",
                        "seed", "threads", "save_interval", "eval_interval", "eval_data_dir", "eval_max_batches", "samples",
                        "base_quant", "gradient_checkpointing", "stage", "pref_beta", "rope_scaling", "eval_generate",
-                       "precision"});
+                       "precision", "device"});
   if (const Json* v = j.find("version")) {
     if (!v->is_number() || v->as_number() != 1)
       r.fail("version", "is " + PlanReader::describe(*v) + "; this trainer reads plan version 1", "Regenerate the plan with this version of Tuner.");
@@ -183,6 +183,7 @@ RunPlan parse_plan(const Json& j, const std::string& source, const std::string& 
     r.fail("precision", "is \"fp16\", which the CPU engine does not compute in (fp16 is for GPUs without bf16)",
            "Set precision to \"bf16\" (bf16 matmuls with fp32 master weights) or \"fp32\".");
   p.precision = r.string(j, "precision", "precision", "fp32", false, {"fp32", "bf16"});
+  p.device = r.string(j, "device", "device", "auto", false, {"auto", "cpu", "cuda"});
   if (const Json* rs = j.find("rope_scaling"); rs && !rs->is_null()) {
     parse_rope_scaling(*rs, source, "rope_scaling", 1);  // checked here; llama3's default context comes from the model
     p.rope_scaling = rs->dump();

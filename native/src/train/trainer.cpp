@@ -18,6 +18,7 @@
 #include "kernels/cpu/vector_kernels.h"
 #include "tuner/error.h"
 #include "tuner/gemm_bf16.h"
+#include "tuner/hardware_info.h"
 #include "tuner/json.h"
 #include "tuner/protocol.h"
 #include "tuner/quant.h"
@@ -103,6 +104,11 @@ Trainer::Trainer(const RunPlan& plan, const TrainOptions& opts, EventSink* sink,
     : plan_(plan), opts_(opts), sink_(sink), commands_(commands) {}
 
 void Trainer::setup() {
+  // The device first: a plan that asks for a GPU this run cannot use fails before anything loads.
+  device_ = choose_train_device(plan_, cuda_runtime_info(), probe_hardware().cpu_model);
+  if (is_root())
+    std::fprintf(stderr, "tuner-train: training on the %s (%s)%s%s\n", device_.kind == "cuda" ? "GPU" : "CPU", device_.name.c_str(),
+                 device_.reason.empty() ? "" : ": ", device_.reason.c_str());
   // Fail now, not after hours of training, if the outputs cannot be written (rank 0 writes them).
   if (is_root()) ensure_dir(plan_.output_dir + "/checkpoints");
   // The checkpoint is checked whole before anything is loaded from it (a full run loads its
@@ -228,6 +234,9 @@ void Trainer::emit_start() {
   // Padding waste of an epoch (each document one row) and whether records share rows.
   e.num("padding", std::round(padding_fraction(data_, plan_.seq_len) * 1e4) / 1e4).boolean("packed", !data_.sample_starts.empty());
   if (data_parallel()) e.raw("data_parallel", data_parallel_json());
+  JsonObject dev;
+  dev.str("kind", device_.kind).str("name", device_.name).str("reason", device_.reason);
+  e.raw("device", dev.finish());
   sink_->emit(e);
   std::fprintf(stderr, "tuner-train: %s %s, %lld params (%lld trainable), %d threads, steps %lld..%lld\n",
                plan_.method.c_str(), c.architecture.c_str(), static_cast<long long>(model_->num_params()),

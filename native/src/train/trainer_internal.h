@@ -11,6 +11,7 @@
 #include "tuner/protocol.h"
 #include "tuner/rng.h"
 #include "tuner/schedule.h"
+#include "tuner/train_device.h"
 #include "tuner/shards.h"
 #include "tuner/text_decoder.h"
 #include "tuner/threadpool.h"
@@ -122,6 +123,7 @@ class Trainer {
   std::atomic<int64_t> steps_done_{0};
 
   RunPlan plan_;
+  TrainDevice device_;  // where this run trains (setup(); the start event's `device`)
   TrainOptions opts_;
   EventSink* sink_;
   CommandReader* commands_;

@@ -9,6 +9,7 @@
 import type { ModelSpec } from '../model/spec';
 import { argsToRunPlan, UnsupportedArgsError } from './run-plan';
 import type { ResolvedArgs } from './fields';
+import * as l10n from '@vscode/l10n';
 
 export type EngineDevice = 'cpu' | 'cuda';
 
@@ -34,3 +35,15 @@ export const engineSupport: EngineSupport = {
   },
   attention: () => 'flash',
 };
+
+/**
+ * Why this build's tuner-train cannot train on `device` here, or undefined when it can. The plan
+ * rules above answer for a CUDA trainer in general (the hand-off scripts, the planner's GPU
+ * estimates); this answers for the local trainer, whose CUDA training path is not written yet
+ * (docs/cuda.md): it refuses device "cuda" (cuda_training_unavailable, or no_cuda_device without
+ * a GPU) and trains device "auto" on the CPU, saying so in its start event.
+ */
+export function localTrainerRefuses(device: EngineDevice): string | undefined {
+  if (device === 'cuda') return l10n.t('this build of tuner-train trains on the CPU only so far (the CUDA training path is not written yet): set "device" to "auto" or "cpu"');
+  return undefined;
+}

@@ -97,6 +97,8 @@ export function argsToRunPlan(args: ResolvedArgs, paths: RunPaths): RunPlan {
     throw new UnsupportedArgsError(l10n.t('precision "fp16" is for GPUs without bf16; the CPU engine computes in "bf16" (bf16 matmuls, fp32 master weights; fastest on CPUs with AVX512_BF16) or "fp32".'), 'precision');
   }
   if (args.precision === 'bf16') plan.precision = 'bf16';
+  // auto is the trainer's default; cpu and cuda are passed on, and tuner-train refuses cuda it cannot use (no_cuda_device).
+  if (args.device !== 'auto') plan.device = args.device;
   if (args.stage === 'dpo') {
     plan.stage = 'dpo';
     plan.pref_beta = args.pref_beta;

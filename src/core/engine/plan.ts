@@ -105,6 +105,8 @@ export interface RunPlan {
   rope_scaling?: Record<string, unknown>;
   /** bf16: bf16 weights and activations in the matmuls, fp32 master weights and optimizer state (default fp32). */
   precision?: 'fp32' | 'bf16';
+  /** Where to train (ARGS.json device): auto (default, left out) picks a GPU only when the engine can train the plan there; cuda without one is an error. */
+  device?: 'cpu' | 'cuda';
 }
 
 /** Writes a plan file for tuner-train. */

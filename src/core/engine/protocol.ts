@@ -56,6 +56,17 @@ export interface StartEvent {
   packed?: boolean;
   /** Present when several ranks train together (mpirun / torchrun; docs/scale.md). */
   data_parallel?: DataParallelSummary;
+  /** Where the run trains and why (the plan's device; absent from older trainers). */
+  device?: TrainDeviceSummary;
+}
+
+/** The device a run trains on: kind "cpu" (the only one so far, docs/cuda.md) or "cuda", its name, and why it was chosen. */
+export interface TrainDeviceSummary {
+  kind: 'cpu' | 'cuda';
+  /** The CPU model or the GPU's name. */
+  name: string;
+  /** e.g. "device is \"cpu\" in the plan", "no CUDA device (no NVIDIA driver found)". */
+  reason: string;
 }
 
 /** How a data-parallel run is split: world_size ranks of rank_batch_size rows each. */
@@ -350,8 +361,12 @@ function checkRewards(obj: Record<string, unknown>, where: string, line: string)
   for (const k of ['chosen', 'rejected', 'margin', 'accuracy', 'pairs']) checkField(r, k, 'number', `${where} rewards`, line);
 }
 
-/** The optional data-parallel fields: start.data_parallel, step.ranks and step.allreduce_ms. */
+/** The optional fields of start (device, data_parallel) and the data-parallel ones of step (ranks, allreduce_ms). */
 function checkDataParallel(obj: Record<string, unknown>, type: string, line: string): void {
+  if (type === 'start' && obj.device !== undefined) {
+    checkField(obj, 'device', 'object', 'start', line);
+    for (const k of ['kind', 'name', 'reason']) checkField(obj.device as Record<string, unknown>, k, 'string', 'start.device', line);
+  }
   if (type === 'start' && obj.data_parallel !== undefined) {
     checkField(obj, 'data_parallel', 'object', 'start', line);
     const dp = obj.data_parallel as Record<string, unknown>;
