@@ -3,7 +3,9 @@
 // trainer has stepped and this window is connected to its control channel (so it, not the window
 // a test opens next, is the run's controller). Then it either waits to be killed (SIGKILL, as a
 // crashed window ends), or, given `detach`, lets the run go as a closing window does
-// (RunManager.detachAll) and exits.
+// (RunManager.detachAll) and exits, or, given `stop`, stops it as a closing window does with
+// tuner.runs.stopWhenWindowCloses (RunManager.stopAll) and exits at once, as a closing extension
+// host may, without waiting for the trainer to end.
 // Run with no arguments (node --test picks up every file here) it does nothing.
 import { RunManager } from '../../src/core/run/run-manager';
 import { RunStore } from '../../src/core/run/run-store';
@@ -17,6 +19,10 @@ function main(runsDir: string, planFile: string, binary: string, close?: string)
     told = true;
     process.stdout.write(JSON.stringify({ id: session.record.id, pid: session.pid }) + '\n');
     if (close === 'detach') void manager.detachAll().then(() => process.exit(0));
+    if (close === 'stop') {
+      void manager.stopAll();
+      process.exit(0);
+    }
   };
   session.listen({
     onEvent: tell,

@@ -45,15 +45,19 @@ function waitFor(session: RunSession, pred: (e: TrainerEvent) => boolean, what: 
 }
 
 
-/** Starts a run from `windowProcess`, waits for its third step, and kills the window with SIGKILL. */
-async function startInWindowAndClose(runsDir: string, planFile: string, binary: string): Promise<{ id: string; pid: number }> {
-  const win = spawn(process.execPath, [WINDOW, runsDir, planFile, binary], { stdio: ['ignore', 'pipe', 'inherit'] });
+/**
+ * Starts a run from a window process (detach-window.ts), waits for its third step, and kills the
+ * window with SIGKILL, or, with `stop`, lets the window stop its runs as it closes.
+ */
+async function startInWindowAndClose(runsDir: string, planFile: string, binary: string, close?: 'stop'): Promise<{ id: string; pid: number }> {
+  const win = spawn(process.execPath, [WINDOW, runsDir, planFile, binary, ...(close ? [close] : [])], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const exited = new Promise((r) => win.once('exit', r));
   const first = await new Promise<string>((resolve, reject) => {
     readline.createInterface({ input: win.stdout }).once('line', resolve);
     win.once('exit', (code) => reject(new Error(`the window process exited (${code}) before the run stepped`)));
   });
-  win.kill('SIGKILL');
-  await new Promise((r) => win.once('exit', r));
+  if (!close) win.kill('SIGKILL');
+  await exited;
   return JSON.parse(first) as { id: string; pid: number };
 }
 
@@ -233,6 +237,22 @@ describe('a detached trainer outlives its window', () => {
     // Every step of the killed trainer and of the resumed one, the steps trained twice
     // included, has the loss of a run nobody interrupted.
     await assertUninterruptedLosses(all, binary, root, 'straight-killed');
+  });
+
+  it('stops the run with a checkpoint when its window closes with tuner.runs.stopWhenWindowCloses, and leaves nothing to report', async () => {
+    const store = new RunStore(path.join(root, 'runs-stop'));
+    const { id, pid } = await startInWindowAndClose(store.root, planFile, binary, 'stop');
+    pids.push(pid);
+    // The window exited at once; the trainer got the stop command and ends by itself.
+    await until('the trainer ends', () => !store.open(id).trainerAlive());
+    const record = store.open(id);
+    const events = record.events();
+    const done = events[events.length - 1];
+    assert.ok(done.type === 'done' && done.reason === 'stopped', `stopped by the closing window: ${JSON.stringify(done)}`);
+    assert.equal(record.lastCheckpoint()?.step, done.step, 'with a checkpoint for Resume');
+    const next = new RunManager(store, '');
+    assert.deepEqual(next.reattach({ binary }), []);
+    assert.deepEqual(next.unwatchedEnds(), [], 'the next window has nothing to report: the closing window stopped it on purpose');
   });
 
   it('refuses another user\'s connection even when the socket file lets it in', { skip: process.getuid?.() !== 0 && 'needs root to act as another user' }, async () => {

@@ -213,6 +213,16 @@ export class RunManager {
    */
   stopAll(): Promise<unknown> {
     const all = [...this.live.values()].filter((s) => s.role !== 'observer');
+    // This window ends these runs on purpose, so the next window has nothing to report about
+    // them (its mark would otherwise name a window that is gone: "closed unexpectedly"). Cleared
+    // first, synchronously: a closing extension host may not live to see the trainers end.
+    for (const s of all) {
+      try {
+        s.record.clearWatch();
+      } catch {
+        // the folder was removed meanwhile
+      }
+    }
     for (const s of all) {
       if (s.role === 'controller') s.stop();
       else s.kill('SIGTERM');

@@ -6,7 +6,9 @@
 // runs view show it, the dashboard pauses and resumes it, the debugger attaches to it and pauses
 // it, and Stop ends it. events.jsonl then holds every step once, in order, from one trainer.
 // The suite also checks, in the new host, that a registry naming a live process with another
-// start time (a reused pid) is not taken for a trainer.
+// start time (a reused pid) is not taken for a trainer; then that a run whose host is killed
+// (no deactivation) and that finishes meanwhile is reported; then that with
+// tuner.runs.stopWhenWindowCloses on, a reload stops the run with a checkpoint instead.
 import * as assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -20,6 +22,7 @@ import { afterRestart, requestRestart } from './host-restart';
 
 const AFTER = 'after the extension host restarted';
 const CRASHED = 'after the extension host crashed';
+const STOPPED = 'after a reload with tuner.runs.stopWhenWindowCloses';
 
 interface HandedOver {
   runId: string;
@@ -142,5 +145,38 @@ suite('a run outlives its extension host', function () {
     assert.match(report.message, /finished while no window was open \(the window that followed it closed unexpectedly\): step 3000\/3000, final loss \d\.\d{3}, .* of training\./);
     assert.deepEqual(report.actions, ['Open Dashboard', 'Open Folder', 'Try in Playground']);
     assert.equal(m.store.open(before.runId).meta.window, undefined, 'reported once');
+  });
+
+  test(`${CRASHED}: with tuner.runs.stopWhenWindowCloses on, a run trains and the host is asked to restart`, async function () {
+    const before = afterRestart<{ runId: string; hostPid: number }>();
+    if (!before || !('runId' in before) || 'pid' in before) this.skip();
+    const api = await tunerApi();
+    await vscode.workspace.getConfiguration('tuner.runs').update('stopWhenWindowCloses', true, vscode.ConfigurationTarget.Workspace);
+    const session = await api.runs.runs.startPlan(workspaceFile('tiny-restart/long-plan.json').fsPath, { mode: 'free' });
+    await waitFor('a few steps', () => session.snapshot.step >= 5);
+    const handed: HandedOver = { runId: session.record.id, pid: session.pid!, hostPid: process.pid, step: session.snapshot.step, eventsBytes: 0 };
+    requestRestart(STOPPED, handed);
+  });
+
+  test(`${STOPPED}: the reload stopped the run with a checkpoint, as before runs outlived windows`, async function () {
+    const before = afterRestart<HandedOver>();
+    if (!before) this.skip();
+    assert.notEqual(process.pid, before.hostPid, 'this is a new extension host');
+    const api = await tunerApi();
+    const m = api.runs.runs.manager();
+    // The trainer may still be writing its checkpoint when this host comes up: then it is followed to its end.
+    const live = m.session(before.runId);
+    if (live) await live.exited;
+    const record = m.store.open(before.runId);
+    assert.ok(!record.trainerAlive(), 'the trainer has ended');
+    const events = record.events();
+    const done = events[events.length - 1];
+    assert.ok(done.type === 'done' && done.reason === 'stopped', `ended by the stop command: ${JSON.stringify(done)}`);
+    assert.equal(record.snapshot().status, 'stopped');
+    assert.equal(record.lastCheckpoint()?.step, done.step, 'with a checkpoint of its last step, for Resume');
+    assert.ok(done.step > before.step && done.step < 1_000_000);
+    assert.equal(record.meta.detachedAt, undefined, 'not left training: nothing to report');
+    assert.equal(api.runs.reattachReports.find((r) => r.runId === before.runId), undefined);
+    await vscode.workspace.getConfiguration('tuner.runs').update('stopWhenWindowCloses', undefined, vscode.ConfigurationTarget.Workspace);
   });
 });
