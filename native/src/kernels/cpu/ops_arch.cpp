@@ -6,6 +6,7 @@
 #include <cstring>
 
 #include "kernels/cpu/column_blocks.h"
+#include "kernels/elementwise_math.h"
 #include "tuner/threadpool.h"
 
 namespace tuner {
@@ -30,7 +31,7 @@ void layernorm_forward(float* out, float* mean, float* rstd, const float* inp, c
       const float m = (float)(s / C);
       double v = 0;
       for (int c = 0; c < C; c++) v += (double)(x[c] - m) * (x[c] - m);
-      const float r = 1.0f / std::sqrt((float)(v / C) + eps);
+      const float r = norm_rstd((float)(v / C), eps);
       for (int c = 0; c < C; c++) y[c] = (x[c] - m) * r * weight[c] + (bias ? bias[c] : 0.0f);
       mean[n] = m;
       rstd[n] = r;
