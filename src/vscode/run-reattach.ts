@@ -11,15 +11,11 @@ import * as vscode from 'vscode';
 import type { RunManager } from '../core/run/run-manager';
 import type { UnwatchedEnd } from '../core/run/run-manager';
 import type { RunRecord } from '../core/run/run-store';
+import { formatDuration } from '../core/units';
 import { log } from './output';
 
-/** Training time for a notification: 42 s, 17 min, 3 h 05 min. */
-function trainingTime(ms: number): string {
-  const s = Math.round(ms / 1000);
-  if (s < 90) return `${s} s`;
-  const min = Math.round(s / 60);
-  return min < 90 ? `${min} min` : `${Math.floor(min / 60)} h ${String(min % 60).padStart(2, '0')} min`;
-}
+/** Training time for a notification, in the one formatter's units: 4.2 s, 17 min 05 s, 3 h 05 min. */
+const trainingTime = (ms: number) => formatDuration(ms / 1000);
 
 /** What the last activation reported (for the integration tests). */
 export const reattachReports: { runId: string; message: string; actions: string[] }[] = [];
