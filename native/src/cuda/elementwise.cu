@@ -1,0 +1,177 @@
+// CUDA element-wise kernels (elementwise.cuh): one thread per element (grid-stride), each calling
+// the same TUNER_HD formula as the CPU kernel, so the two differ only where the compiler
+// contracts a multiply-add into an FMA or the CPU vectorises its exp (test_cuda_elementwise
+// states the limits).
+#include "cuda/cuda_check.cuh"
+#include "cuda/elementwise.cuh"
+#include "kernels/elementwise_math.h"
+
+namespace tuner::cuda {
+
+namespace {
+
+constexpr int kThreads = 256;
+
+int blocks_for(int64_t n) {
+  const int64_t b = (n + kThreads - 1) / kThreads;
+  return static_cast<int>(b < 65535 * 16 ? (b > 0 ? b : 1) : 65535 * 16);
+}
+
+#define TUNER_GRID_STRIDE(i, n) \
+  for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < (n); i += (int64_t)gridDim.x * blockDim.x)
+
+__global__ void swiglu_forward_kernel(float* out, const float* gate, const float* up, int64_t n) {
+  TUNER_GRID_STRIDE(i, n) out[i] = swiglu(gate[i], up[i]);
+}
+
+__global__ void swiglu_backward_kernel(float* dgate, float* dup, const float* dout, const float* gate, const float* up, int64_t n) {
+  TUNER_GRID_STRIDE(i, n) {
+    float dg, du;
+    swiglu_grad(dout[i], gate[i], up[i], &dg, &du);
+    dgate[i] = dg;
+    dup[i] = du;
+  }
+}
+
+__global__ void gelu_forward_kernel(float* out, const float* x, int64_t n) {
+  TUNER_GRID_STRIDE(i, n) out[i] = gelu_tanh(x[i]);
+}
+
+__global__ void gelu_backward_kernel(float* dx, const float* dout, const float* x, int64_t n) {
+  TUNER_GRID_STRIDE(i, n) dx[i] = dout[i] * gelu_tanh_grad(x[i]);
+}
+
+__global__ void geglu_forward_kernel(float* out, const float* gate, const float* up, int64_t n) {
+  TUNER_GRID_STRIDE(i, n) out[i] = gelu_tanh(gate[i]) * up[i];
+}
+
+__global__ void geglu_backward_kernel(float* dgate, float* dup, const float* dout, const float* gate, const float* up, int64_t n) {
+  TUNER_GRID_STRIDE(i, n) {
+    const float d = dout[i], g = gate[i], u = up[i];
+    dup[i] = d * gelu_tanh(g);
+    dgate[i] = d * u * gelu_tanh_grad(g);
+  }
+}
+
+// One thread per (row, head, i < HD/2) pair.
+template <bool Backward>
+__global__ void rope_kernel(float* x, const float* cos, const float* sin, int64_t rows, int T, int nh, int HD, const int32_t* pos) {
+  const int half = HD / 2;
+  const int64_t pairs = rows * nh * half;
+  TUNER_GRID_STRIDE(p, pairs) {
+    const int i = static_cast<int>(p % half);
+    const int64_t rh = p / half;  // row * nh + head
+    const int64_t row = rh / nh;
+    const int t = pos ? pos[row] : static_cast<int>(row % T);
+    float* v = x + rh * HD;
+    const float c = cos[(int64_t)t * half + i], s = sin[(int64_t)t * half + i];
+    if (Backward) rope_pair_grad(&v[i], &v[i + half], c, s);
+    else rope_pair(&v[i], &v[i + half], c, s);
+  }
+}
+
+__global__ void softcap_forward_kernel(float* x, float* t, int64_t n, float cap) {
+  TUNER_GRID_STRIDE(i, n) {
+    const float ti = tanhf(x[i] / cap);
+    t[i] = ti;
+    x[i] = cap * ti;
+  }
+}
+
+__global__ void softcap_backward_kernel(float* dx, const float* t, int64_t n) {
+  TUNER_GRID_STRIDE(i, n) dx[i] *= 1.0f - t[i] * t[i];
+}
+
+// One block per row: the sum of squares by a block reduction, then the shared scale.
+__global__ void rmsnorm_forward_kernel(float* out, float* rstd, const float* inp, const float* weight, int C, float eps) {
+  const int64_t row = blockIdx.x;
+  const float* x = inp + row * C;
+  float ss = 0.0f;
+  for (int c = threadIdx.x; c < C; c += blockDim.x) ss += x[c] * x[c];
+  for (int off = 16; off > 0; off >>= 1) ss += __shfl_xor_sync(0xffffffffu, ss, off);
+  __shared__ float warp_sums[kThreads / 32];
+  __shared__ float scale;
+  if ((threadIdx.x & 31) == 0) warp_sums[threadIdx.x >> 5] = ss;
+  __syncthreads();
+  if (threadIdx.x == 0) {
+    float total = 0.0f;
+    for (int w = 0; w < (int)(blockDim.x >> 5); ++w) total += warp_sums[w];
+    scale = norm_rstd(total / (float)C, eps);
+    rstd[row] = scale;
+  }
+  __syncthreads();
+  float* y = out + row * C;
+  for (int c = threadIdx.x; c < C; c += blockDim.x) y[c] = x[c] * scale * weight[c];
+}
+
+}  // namespace
+
+void swiglu_forward(float* out, const float* gate, const float* up, int64_t n, cudaStream_t stream) {
+  if (n <= 0) return;
+  swiglu_forward_kernel<<<blocks_for(n), kThreads, 0, stream>>>(out, gate, up, n);
+  TUNER_CUDA_CHECK_LAUNCH();
+}
+
+void swiglu_backward(float* dgate, float* dup, const float* dout, const float* gate, const float* up, int64_t n, cudaStream_t stream) {
+  if (n <= 0) return;
+  swiglu_backward_kernel<<<blocks_for(n), kThreads, 0, stream>>>(dgate, dup, dout, gate, up, n);
+  TUNER_CUDA_CHECK_LAUNCH();
+}
+
+void gelu_forward(float* out, const float* x, int64_t n, cudaStream_t stream) {
+  if (n <= 0) return;
+  gelu_forward_kernel<<<blocks_for(n), kThreads, 0, stream>>>(out, x, n);
+  TUNER_CUDA_CHECK_LAUNCH();
+}
+
+void gelu_backward(float* dx, const float* dout, const float* x, int64_t n, cudaStream_t stream) {
+  if (n <= 0) return;
+  gelu_backward_kernel<<<blocks_for(n), kThreads, 0, stream>>>(dx, dout, x, n);
+  TUNER_CUDA_CHECK_LAUNCH();
+}
+
+void geglu_forward(float* out, const float* gate, const float* up, int64_t n, cudaStream_t stream) {
+  if (n <= 0) return;
+  geglu_forward_kernel<<<blocks_for(n), kThreads, 0, stream>>>(out, gate, up, n);
+  TUNER_CUDA_CHECK_LAUNCH();
+}
+
+void geglu_backward(float* dgate, float* dup, const float* dout, const float* gate, const float* up, int64_t n, cudaStream_t stream) {
+  if (n <= 0) return;
+  geglu_backward_kernel<<<blocks_for(n), kThreads, 0, stream>>>(dgate, dup, dout, gate, up, n);
+  TUNER_CUDA_CHECK_LAUNCH();
+}
+
+void rope_forward(float* x, const float* cos, const float* sin, int B, int T, int nh, int HD, const int32_t* pos, cudaStream_t stream) {
+  const int64_t pairs = (int64_t)B * T * nh * (HD / 2);
+  if (pairs <= 0) return;
+  rope_kernel<false><<<blocks_for(pairs), kThreads, 0, stream>>>(x, cos, sin, (int64_t)B * T, T, nh, HD, pos);
+  TUNER_CUDA_CHECK_LAUNCH();
+}
+
+void rope_backward(float* dx, const float* cos, const float* sin, int B, int T, int nh, int HD, const int32_t* pos, cudaStream_t stream) {
+  const int64_t pairs = (int64_t)B * T * nh * (HD / 2);
+  if (pairs <= 0) return;
+  rope_kernel<true><<<blocks_for(pairs), kThreads, 0, stream>>>(dx, cos, sin, (int64_t)B * T, T, nh, HD, pos);
+  TUNER_CUDA_CHECK_LAUNCH();
+}
+
+void softcap_forward(float* x, float* t, int64_t n, float cap, cudaStream_t stream) {
+  if (n <= 0) return;
+  softcap_forward_kernel<<<blocks_for(n), kThreads, 0, stream>>>(x, t, n, cap);
+  TUNER_CUDA_CHECK_LAUNCH();
+}
+
+void softcap_backward(float* dx, const float* t, int64_t n, cudaStream_t stream) {
+  if (n <= 0) return;
+  softcap_backward_kernel<<<blocks_for(n), kThreads, 0, stream>>>(dx, t, n);
+  TUNER_CUDA_CHECK_LAUNCH();
+}
+
+void rmsnorm_forward(float* out, float* rstd, const float* inp, const float* weight, int N, int C, float eps, cudaStream_t stream) {
+  if (N <= 0) return;
+  rmsnorm_forward_kernel<<<N, kThreads, 0, stream>>>(out, rstd, inp, weight, C, eps);
+  TUNER_CUDA_CHECK_LAUNCH();
+}
+
+}  // namespace tuner::cuda

@@ -1,0 +1,34 @@
+// CUDA element-wise kernels of the training step, each the CPU engine's kernel of the same name
+// (tuner/ops.h, tuner/ops_arch.h) computing every element with the same shared formula
+// (kernels/elementwise_math.h): SwiGLU, tanh GELU and GeGLU forward/backward, RoPE, logit
+// soft-capping and RMSNorm. Pointers are device memory; work is queued on `stream`.
+#pragma once
+#include <cuda_runtime.h>
+
+#include <cstdint>
+
+namespace tuner::cuda {
+
+void swiglu_forward(float* out, const float* gate, const float* up, int64_t n, cudaStream_t stream = 0);
+// dgate may be dout.
+void swiglu_backward(float* dgate, float* dup, const float* dout, const float* gate, const float* up, int64_t n,
+                     cudaStream_t stream = 0);
+void gelu_forward(float* out, const float* x, int64_t n, cudaStream_t stream = 0);
+// dx = dout * gelu_tanh'(x); dx may be dout.
+void gelu_backward(float* dx, const float* dout, const float* x, int64_t n, cudaStream_t stream = 0);
+void geglu_forward(float* out, const float* gate, const float* up, int64_t n, cudaStream_t stream = 0);
+void geglu_backward(float* dgate, float* dup, const float* dout, const float* gate, const float* up, int64_t n,
+                    cudaStream_t stream = 0);
+// x [B, T, nh, HD] rotated in place by position pos[row] (or row % T when pos is null); cos/sin [positions, HD/2].
+void rope_forward(float* x, const float* cos, const float* sin, int B, int T, int nh, int HD, const int32_t* pos,
+                  cudaStream_t stream = 0);
+void rope_backward(float* dx, const float* cos, const float* sin, int B, int T, int nh, int HD, const int32_t* pos,
+                   cudaStream_t stream = 0);
+// x = cap * tanh(x / cap) in place, t = tanh(x / cap) kept for backward; backward dx *= 1 - t^2.
+void softcap_forward(float* x, float* t, int64_t n, float cap, cudaStream_t stream = 0);
+void softcap_backward(float* dx, const float* t, int64_t n, cudaStream_t stream = 0);
+// out = inp * rstd * weight per row of C, rstd = 1 / sqrt(mean(inp^2) + eps) (one block per row).
+void rmsnorm_forward(float* out, float* rstd, const float* inp, const float* weight, int N, int C, float eps,
+                     cudaStream_t stream = 0);
+
+}  // namespace tuner::cuda
