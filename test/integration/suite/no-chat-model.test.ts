@@ -81,6 +81,8 @@ const shot = (name: string) => path.join(REPO_ROOT, 'test/e2e/artifacts', name);
     assert.equal(plan.metadata?.kind, 'plan', plan.markdown);
     assert.match(plan.markdown, /_Planned by rules\._/);
     assert.ok(plan.buttons.some((b) => b.title === 'Start fine-tune'));
+    // Every plan explains itself in the same four sentences (src/core/planner/explain.ts).
+    for (const sentence of [/Targeted modules: /, /Lengths: /, /Time: /, /Given up for speed: /]) assert.match(plan.markdown, sentence);
     assert.deepEqual(validateArgsText(fs.readFileSync(argsFile(), 'utf8')).problems.filter((p) => p.severity === 'error'), []);
     await workbench({ do: 'screenshot', path: shot('chat-no-model.png') });
   });
