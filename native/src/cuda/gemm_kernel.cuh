@@ -240,6 +240,21 @@ __device__ __forceinline__ void gemm_epilogue(const float (&acc)[Cfg::MI][Cfg::N
       }
 }
 
+// One block's tile of C: the products of KT k tiles accumulated from zero, then stored.
+template <class Cfg, class T, bool kAKMajor, bool kBKMajor, class ALoader, class BLoader>
+__device__ __forceinline__ void gemm_block(const ALoader& la, BLoader& lb, uint16_t* smem, int KT,
+                                           const EpilogueParams& out, int m0, int n0) {
+  float acc[Cfg::MI][Cfg::NI][4];
+#pragma unroll
+  for (int mi = 0; mi < Cfg::MI; ++mi)
+#pragma unroll
+    for (int ni = 0; ni < Cfg::NI; ++ni)
+#pragma unroll
+      for (int i = 0; i < 4; ++i) acc[mi][ni][i] = 0.0f;
+  gemm_mainloop<Cfg, T, kAKMajor, kBKMajor>(acc, la, lb, smem, KT);
+  gemm_epilogue<Cfg>(acc, out, m0, n0);
+}
+
 // ---- Dense kernel ----------------------------------------------------------------------------
 struct DenseParams {
   int M, N, K;
@@ -258,15 +273,7 @@ __global__ void __launch_bounds__(Cfg::kThreads) dense_gemm_kernel(const DensePa
   const int m0 = t.tm * Cfg::BM, n0 = t.tn * Cfg::BN;
   const DenseLoader<Cfg::kThreads, Cfg::BM, kAKMajor, kAsync> la{p.A, p.lda, p.M, p.K, m0};
   DenseLoader<Cfg::kThreads, Cfg::BN, kBKMajor, kAsync> lb{p.B, p.ldb, p.N, p.K, n0};
-  float acc[Cfg::MI][Cfg::NI][4];
-#pragma unroll
-  for (int mi = 0; mi < Cfg::MI; ++mi)
-#pragma unroll
-    for (int ni = 0; ni < Cfg::NI; ++ni)
-#pragma unroll
-      for (int i = 0; i < 4; ++i) acc[mi][ni][i] = 0.0f;
-  gemm_mainloop<Cfg, T, kAKMajor, kBKMajor>(acc, la, lb, smem, (p.K + L::kBK - 1) / L::kBK);
-  gemm_epilogue<Cfg>(acc, p.out, m0, n0);
+  gemm_block<Cfg, T, kAKMajor, kBKMajor>(la, lb, smem, (p.K + L::kBK - 1) / L::kBK, p.out, m0, n0);
 }
 
 }  // namespace tuner::cuda::gemm_detail

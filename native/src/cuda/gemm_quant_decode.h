@@ -14,13 +14,20 @@
 
 namespace tuner::cuda::quant_decode {
 
+TUNER_GEMM_HD float mul_rn(float a, float b) {
 #if defined(__CUDA_ARCH__)
-TUNER_GEMM_HD float mul_rn(float a, float b) { return __fmul_rn(a, b); }
-TUNER_GEMM_HD float add_rn(float a, float b) { return __fadd_rn(a, b); }
+  return __fmul_rn(a, b);
 #else
-TUNER_GEMM_HD float mul_rn(float a, float b) { return a * b; }
-TUNER_GEMM_HD float add_rn(float a, float b) { return a + b; }
+  return a * b;
 #endif
+}
+TUNER_GEMM_HD float add_rn(float a, float b) {
+#if defined(__CUDA_ARCH__)
+  return __fadd_rn(a, b);
+#else
+  return a + b;
+#endif
+}
 
 // Byte j of a run of little-endian words.
 TUNER_GEMM_HD uint32_t byte_of(const uint32_t* words, int j) { return (words[j >> 2] >> (8 * (j & 3))) & 0xFFu; }

@@ -160,15 +160,7 @@ __global__ void __launch_bounds__(Cfg::kThreads) quant_gemm_kernel(const QuantGe
   const int K = p.w.cols;
   const DenseLoader<Cfg::kThreads, Cfg::BM, true, true> la{p.X, p.ldx, p.M, K, m0};
   QuantLoader<Cfg::kThreads, Cfg::BN, F> lb{p.w, n0, tables};
-  float acc[Cfg::MI][Cfg::NI][4];
-#pragma unroll
-  for (int mi = 0; mi < Cfg::MI; ++mi)
-#pragma unroll
-    for (int ni = 0; ni < Cfg::NI; ++ni)
-#pragma unroll
-      for (int i = 0; i < 4; ++i) acc[mi][ni][i] = 0.0f;
-  gemm_mainloop<Cfg, __nv_bfloat16, true, true>(acc, la, lb, smem, K / L::kBK);
-  gemm_epilogue<Cfg>(acc, p.out, m0, n0);
+  gemm_block<Cfg, __nv_bfloat16, true, true>(la, lb, smem, K / L::kBK, p.out, m0, n0);
 }
 
 // ---- dequantize_bf16 ---------------------------------------------------------------------------

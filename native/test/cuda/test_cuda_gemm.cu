@@ -9,6 +9,7 @@
 // 129, 4095 in each position, K = 0, LoRA ranks (8, 16, 64 as M, N or K), a shape large enough for
 // the 128x128 tiles, strides that are not multiples of 8 (the element-wise loader) and padded
 // ones, alpha/beta (beta = 0 over a C full of NaN must not read it), fp32 and bf16 outputs.
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <string>
@@ -57,8 +58,9 @@ void run_case(const Case& c, unsigned seed) {
   const int a_rows = c.ta == Trans::N ? c.M : c.K, a_cols = c.ta == Trans::N ? c.K : c.M;
   const int b_rows = c.tb == Trans::N ? c.K : c.N, b_cols = c.tb == Trans::N ? c.N : c.K;
   const int lda = std::max(a_cols, 1) + c.pad, ldb = std::max(b_cols, 1) + c.pad, ldc = std::max(c.N, 1) + c.pad;
-  std::vector<float> a = cuda_test::random_vector((size_t)a_rows * lda, seed);
-  std::vector<float> b = cuda_test::random_vector((size_t)b_rows * ldb, seed + 1);
+  // At least one element each, so that an empty operand (M or K = 0) still has a device buffer.
+  std::vector<float> a = cuda_test::random_vector(std::max<size_t>((size_t)a_rows * lda, 1), seed);
+  std::vector<float> b = cuda_test::random_vector(std::max<size_t>((size_t)b_rows * ldb, 1), seed + 1);
   std::vector<float> cin = cuda_test::random_vector((size_t)std::max(c.M, 1) * ldc, seed + 2);
   const std::vector<uint16_t> a16 = round16(a, c.type), b16 = round16(b, c.type);
   if (c.beta == 0.0f) std::fill(cin.begin(), cin.end(), NAN);  // must be written, never read
