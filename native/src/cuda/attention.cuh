@@ -47,7 +47,8 @@ size_t attention_backward_workspace_bytes(const AttentionParams& p);
 
 // dq, dk, dv are overwritten (dk, dv summed over the query heads sharing a kv head). y and lse
 // are the forward's. dQ is summed across key blocks in fp32 with atomics (so its last bits may
-// differ between runs); dK and dV have one writer each and a fixed order.
+// differ between runs); on tensor cores dK and dV have one writer each and a fixed order (the
+// SIMT path sums them with atomics too).
 template <typename T>
 void attention_backward(T* dq, T* dk, T* dv, const T* dy, const T* y, const float* lse, const T* q, const T* k, const T* v,
                         void* workspace, const AttentionParams& p, cudaStream_t stream,

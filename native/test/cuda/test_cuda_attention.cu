@@ -14,6 +14,7 @@
 
 #include <cstdio>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "cuda/attention.cuh"
@@ -28,6 +29,7 @@ using namespace tuner::cuda_test;
 namespace {
 
 constexpr double kTolY = 1e-2, kTolLse = 1e-3, kTolGrad = 2e-2;
+constexpr size_t kGuard = 256;  // elements after each output that no kernel may touch
 
 template <typename T>
 std::vector<T> to_device_type(const std::vector<float>& x) {
@@ -88,28 +90,58 @@ bool run_case(const Case& c, ThreadPool& pool) {
   attention_backward(dq.data(), dk.data(), dv.data(), dy.data(), y.data(), lse.data(), q.data(), k.data(), v.data(),
                      scratch.data(), c.B, c.T, c.NH, c.NKV, c.HD, c.window, &pool, &ex, c.records ? ss.data() : nullptr);
 
-  // GPU.
-  DeviceArray<T> dq_in(to_device_type<T>(q)), dk_in(to_device_type<T>(k)), dv_in(to_device_type<T>(v));
-  DeviceArray<T> ddy(to_device_type<T>(dy)), dy_out(nq), ddq(nq), ddk(nk), ddv(nk);
-  DeviceArray<float> dlse(nl), dslopes(c.alibi ? slopes : std::vector<float>(1, 0.0f));
-  DeviceArray<int32_t> dss(c.records ? ss : std::vector<int32_t>(1, 0));
+  // GPU. Outputs get kGuard extra elements set to 0xFF bytes: a kernel writing past its rows
+  // changes them.
+  DeviceArray<T> d_q(to_device_type<T>(q)), d_k(to_device_type<T>(k)), d_v(to_device_type<T>(v)), d_dy(to_device_type<T>(dy));
+  DeviceArray<T> d_y(nq + kGuard), d_dq(nq + kGuard), d_dk(nk + kGuard), d_dv(nk + kGuard);
+  DeviceArray<float> d_lse(nl + kGuard), d_slopes(c.alibi ? slopes : std::vector<float>(1, 0.0f));
+  DeviceArray<int32_t> d_ss(c.records ? ss : std::vector<int32_t>(1, 0));
+  for (void* ptr : {(void*)d_y.ptr, (void*)d_dq.ptr, (void*)d_dk.ptr, (void*)d_dv.ptr})
+    TUNER_CUDA_CHECK(cudaMemset(ptr, 0xFF, (ptr == d_dk.ptr || ptr == d_dv.ptr ? nk + kGuard : nq + kGuard) * sizeof(T)));
+  TUNER_CUDA_CHECK(cudaMemset(d_lse.ptr, 0xFF, (nl + kGuard) * sizeof(float)));
   AttentionParams p;
   p.B = c.B, p.T = c.T, p.NH = c.NH, p.NKV = c.NKV, p.HD = c.HD, p.window = c.window;
   p.scale = c.scale, p.softcap = c.softcap;
-  p.alibi = c.alibi ? dslopes.ptr : nullptr;
-  p.sample_start = c.records ? dss.ptr : nullptr;
+  p.alibi = c.alibi ? d_slopes.ptr : nullptr;
+  p.sample_start = c.records ? d_ss.ptr : nullptr;
   DeviceArray<unsigned char> ws(attention_backward_workspace_bytes(p));
-  attention_forward(dy_out.ptr, dlse.ptr, dq_in.ptr, dk_in.ptr, dv_in.ptr, p, nullptr, c.path);
-  attention_backward(ddq.ptr, ddk.ptr, ddv.ptr, ddy.ptr, dy_out.ptr, dlse.ptr, dq_in.ptr, dk_in.ptr, dv_in.ptr, ws.ptr, p, nullptr,
+  attention_forward(d_y.ptr, d_lse.ptr, d_q.ptr, d_k.ptr, d_v.ptr, p, nullptr, c.path);
+  attention_backward(d_dq.ptr, d_dk.ptr, d_dv.ptr, d_dy.ptr, d_y.ptr, d_lse.ptr, d_q.ptr, d_k.ptr, d_v.ptr, ws.ptr, p, nullptr,
                      c.path);
   TUNER_CUDA_CHECK(cudaDeviceSynchronize());
 
   std::printf("%s\n", c.name.c_str());
-  bool ok = close_enough("  forward y", to_float(dy_out.to_host()), y, kTolY);
-  ok &= close_enough("  logsumexp", dlse.to_host(), lse, kTolLse);
-  ok &= close_enough("  dq", to_float(ddq.to_host()), dq, kTolGrad);
-  ok &= close_enough("  dk (summed over the group's heads)", to_float(ddk.to_host()), dk, kTolGrad);
-  ok &= close_enough("  dv (summed over the group's heads)", to_float(ddv.to_host()), dv, kTolGrad);
+  bool ok = true;
+  auto rows = [&](auto host, size_t n, const char* what) {  // the n real values; the guard intact
+    using E = typename decltype(host)::value_type;
+    const std::vector<unsigned char> bytes(reinterpret_cast<const unsigned char*>(host.data() + n),
+                                           reinterpret_cast<const unsigned char*>(host.data() + host.size()));
+    for (unsigned char byte : bytes)
+      if (byte != 0xFF) {
+        std::printf("  %s: written past its last row  FAIL\n", what);
+        ok = false;
+        break;
+      }
+    host.resize(n);
+    if constexpr (std::is_same_v<E, float>) return host;
+    else return to_float(host);
+  };
+  const auto y_gpu = rows(d_y.to_host(), nq, "y"), dk_gpu = rows(d_dk.to_host(), nk, "dk"), dv_gpu = rows(d_dv.to_host(), nk, "dv");
+  ok &= close_enough("  forward y", y_gpu, y, kTolY);
+  ok &= close_enough("  logsumexp", rows(d_lse.to_host(), nl, "lse"), lse, kTolLse);
+  ok &= close_enough("  dq", rows(d_dq.to_host(), nq, "dq"), dq, kTolGrad);
+  ok &= close_enough("  dk (summed over the group's heads)", dk_gpu, dk, kTolGrad);
+  ok &= close_enough("  dv (summed over the group's heads)", dv_gpu, dv, kTolGrad);
+
+  // The tensor-core backward gives dK and dV one writer and a fixed order: a second run is
+  // bit-identical (dQ's atomics may differ in the last bits).
+  if (c.path != AttentionPath::simt && attention_path(p, d_q.ptr, d_k.ptr, d_v.ptr) == AttentionPath::tensor_cores) {
+    attention_backward(d_dq.ptr, d_dk.ptr, d_dv.ptr, d_dy.ptr, d_y.ptr, d_lse.ptr, d_q.ptr, d_k.ptr, d_v.ptr, ws.ptr, p, nullptr);
+    TUNER_CUDA_CHECK(cudaDeviceSynchronize());
+    const bool same = rows(d_dk.to_host(), nk, "dk") == dk_gpu && rows(d_dv.to_host(), nk, "dv") == dv_gpu;
+    std::printf("  %-46s %s\n", "dk, dv identical in a second run", same ? "ok" : "FAIL");
+    ok &= same;
+  }
 
   // Decode: the last n rows of batch row 0 against the cache of rows 0 .. T-1.
   if (!c.records) {
@@ -119,13 +151,13 @@ bool run_case(const Case& c, ThreadPool& pool) {
       d.n = n, d.pos = c.T - n, d.NH = c.NH, d.NKV = c.NKV, d.HD = c.HD, d.window = c.window;
       d.scale = c.scale, d.softcap = c.softcap, d.alibi = p.alibi;
       const size_t QD = (size_t)c.NH * c.HD;
-      DeviceArray<T> dyq(n * QD), dws_y(n * QD);
-      TUNER_CUDA_CHECK(cudaMemcpy(dyq.ptr, dq_in.ptr + d.pos * QD, n * QD * sizeof(T), cudaMemcpyDeviceToDevice));
-      DeviceArray<unsigned char> dws(attention_decode_workspace_bytes(d));
-      attention_decode(dws_y.ptr, dyq.ptr, dk_in.ptr, dv_in.ptr, dws.ptr, d, nullptr);
+      DeviceArray<T> d_rows(n * QD), d_out(n * QD);
+      TUNER_CUDA_CHECK(cudaMemcpy(d_rows.ptr, d_q.ptr + d.pos * QD, n * QD * sizeof(T), cudaMemcpyDeviceToDevice));
+      DeviceArray<unsigned char> d_ws(attention_decode_workspace_bytes(d));
+      attention_decode(d_out.ptr, d_rows.ptr, d_k.ptr, d_v.ptr, d_ws.ptr, d, nullptr);
       TUNER_CUDA_CHECK(cudaDeviceSynchronize());
       const std::vector<float> want(y.begin() + d.pos * QD, y.begin() + (d.pos + n) * QD);
-      ok &= close_enough(n == 1 ? "  decode, 1 row (split-K)" : "  decode, 4 rows (split-K)", to_float(dws_y.to_host()), want,
+      ok &= close_enough(n == 1 ? "  decode, 1 row (split-K)" : "  decode, 4 rows (split-K)", to_float(d_out.to_host()), want,
                          kTolY);
     }
   }
