@@ -157,13 +157,7 @@ __global__ void __launch_bounds__(kBwdThreads)
     for (int ks = 0; ks < kBwdBN / 16; ks++) {
       uint32_t a[4];
       ldmatrix_x4_trans(a, a_frag_addr_km(sdS, kDsStride, ks * 16, warp * 16, lane));
-#pragma unroll
-      for (int dp = 0; dp < kDT / 2; dp++) {
-        uint32_t bk[4];
-        ldmatrix_x4_trans(bk, b_frag_addr_kn(sK, S, ks * 16, dp * 16, lane));
-        mma_16816<T>(dq[2 * dp], a, bk[0], bk[1]);
-        mma_16816<T>(dq[2 * dp + 1], a, bk[2], bk[3]);
-      }
+      mma_frag_kn<T>(dq, a, sK, S, ks * 16, lane);
     }
     float* dqb = dq_acc + (int64_t)b * T_ * QD + h * p.HD;
 #pragma unroll

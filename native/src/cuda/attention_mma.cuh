@@ -165,6 +165,19 @@ __device__ __forceinline__ void mma_smem_nk(float (&c)[kNT][4], const T* sA, int
   }
 }
 
+// c[kNT tiles of 8] += A B for one A fragment over k0..k0+15 and B stored [k][n] in shared memory.
+template <typename T, int kNT>
+__device__ __forceinline__ void mma_frag_kn(float (&c)[kNT][4], const uint32_t (&a)[4], const T* sB, int stride, int k0,
+                                            int lane) {
+#pragma unroll
+  for (int dp = 0; dp < kNT / 2; dp++) {
+    uint32_t b[4];
+    ldmatrix_x4_trans(b, b_frag_addr_kn(sB, stride, k0, dp * 16, lane));
+    mma_16816<T>(c[2 * dp], a, b[0], b[1]);
+    mma_16816<T>(c[2 * dp + 1], a, b[2], b[3]);
+  }
+}
+
 // c[kNT tiles of 8] += P B with P in accumulator registers (kKT tiles of 8 over k) and B stored
 // [k][n] in shared memory (O += P V, dV += P^T dY, dK += dS^T Q).
 template <typename T, int kKT, int kNT>
@@ -173,13 +186,7 @@ __device__ __forceinline__ void mma_acc_kn(float (&c)[kNT][4], const float (&p)[
   for (int ks = 0; ks < kKT / 2; ks++) {
     uint32_t a[4];
     a_from_acc<T>(a, p, ks);
-#pragma unroll
-    for (int dp = 0; dp < kNT / 2; dp++) {
-      uint32_t b[4];
-      ldmatrix_x4_trans(b, b_frag_addr_kn(sB, stride, ks * 16, dp * 16, lane));
-      mma_16816<T>(c[2 * dp], a, b[0], b[1]);
-      mma_16816<T>(c[2 * dp + 1], a, b[2], b[3]);
-    }
+    mma_frag_kn<T>(c, a, sB, stride, ks * 16, lane);
   }
 }
 
