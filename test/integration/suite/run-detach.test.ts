@@ -2,7 +2,7 @@
 // (test/native/detach-window.js) that starts a run through the same RunManager the extension
 // uses: while it holds the run this window shows it read-only (status bar, dashboard); when it is
 // killed the trainer trains on, this window takes control (the open dashboard's controls come
-// on), pauses through the dashboard and stops through the command, and every step is in
+// on), pauses and stops it through the dashboard, and every step is in
 // events.jsonl once and reached the dashboard once. A run left training by a closed window that
 // finishes, and one whose trainer is killed meanwhile, are reported when the window looks again
 // (activation, or Refresh Runs); the dead one's Resume goes on from its last checkpoint. Take
@@ -94,8 +94,9 @@ suite('runs outlive the window', function () {
     await waitFor('paused from the dashboard', () => session.snapshot.status === 'paused');
     assert.doesNotMatch(api.runs.statusBar.text, /read-only/);
     await waitFor('the dashboard heard of it', () => panel.posted.some((m) => m.type === 'events' && m.events.some((e) => e.type === 'paused')));
-    const status = await vscode.commands.executeCommand<string>('tuner.stopRun', id);
-    assert.equal(status, 'stopped');
+    await panel.receive({ v: 1, type: 'control', command: 'stop' });
+    await session.exited;
+    assert.equal(session.snapshot.status, 'stopped', 'stopped from the dashboard');
 
     const events = api.runs.runs.manager().store.open(id).events();
     const steps = events.filter((e) => e.type === 'step').map((e) => e.step);

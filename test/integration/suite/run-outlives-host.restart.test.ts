@@ -3,8 +3,8 @@
 // new host activates it again; host-restart.ts), and the trainer keeps stepping meanwhile (same
 // pid, events.jsonl grows). The new host reattaches: the run is followed again from its events
 // (the dashboard shows every step once, with no gap across the restart), the status bar and the
-// runs view show it, the dashboard pauses and resumes it, the debugger attaches to it and pauses
-// it, and Stop ends it. events.jsonl then holds every step once, in order, from one trainer.
+// runs view show it, the dashboard pauses and resumes it, the debugger attaches to it, pauses it
+// and stops it. events.jsonl then holds every step once, in order, from one trainer.
 // The suite also checks, in the new host, that a registry naming a live process with another
 // start time (a reused pid) is not taken for a trainer; then that a run whose host is killed
 // (no deactivation) and that finishes meanwhile is reported; then that with
@@ -89,10 +89,10 @@ suite('a run outlives its extension host', function () {
     await waitFor('paused by the debugger', () => session.snapshot.status === 'paused');
     await ds.customRequest('continue', { threadId: 1 });
     await waitFor('going on under the debugger', () => session.snapshot.status === 'running');
-    await vscode.debug.stopDebugging(ds);
-
-    const status = await vscode.commands.executeCommand<string>('tuner.stopRun', before.runId);
-    assert.equal(status, 'stopped');
+    // And stops it: the debugger's Stop (terminate) is the run's stop (a checkpoint, then exit).
+    await ds.customRequest('terminate');
+    await session.exited;
+    assert.equal(session.snapshot.status, 'stopped');
     const events = m.store.open(before.runId).events();
     assert.equal(events.filter((e) => e.type === 'start').length, 1, 'one trainer from the first step to the last');
     const steps = stepsOf(events);
