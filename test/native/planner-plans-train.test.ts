@@ -5,7 +5,8 @@
 // Each distinct plan (method, quantized base, optimizer, checkpointing, precision, LoRA modules
 // as the planner names them for that architecture, which must be PEFT's names) becomes a run plan through argsToRunPlan and
 // trains two steps of a tiny random model of the same architecture: it must start, take its
-// steps with finite losses, and write its output. The sizes that only the real model needs
+// steps with finite losses, and write its output (a GPU machine's plan on this machine's CPU). The
+// sizes that only the real model needs
 // (sequence length, batch, steps, threads) are shrunk; nothing the engine must support is.
 import { strict as assert } from 'node:assert';
 import * as path from 'node:path';
@@ -124,8 +125,11 @@ describe('every plan the planner proposes starts in tuner-train', () => {
       const arch = CONFIGS[name].arch;
       for (const m of plan.lora?.target_modules ?? []) assert.ok(PEFT_MODULES[arch].includes(m), `${name}: LoRA module ${m} is not one PEFT names in ${arch}`);
       const out = path.join(root, `run-${++run}`);
+      // A GPU machine's plan names device cuda; here its choices train on this machine's CPU.
+      const onThisMachine: Record<string, unknown> = { ...plan };
+      delete onThisMachine.device;
       const tiny: RunPlan = {
-        ...plan, model_dir: models.get(arch)!, data_dir: path.join(root, 'data'), output_dir: out,
+        ...(onThisMachine as unknown as RunPlan), model_dir: models.get(arch)!, data_dir: path.join(root, 'data'), output_dir: out,
         seq_len: 32, batch_size: 2, grad_accum: Math.min(plan.grad_accum ?? 1, 2), max_steps: 2, epochs: undefined, warmup_steps: Math.min(plan.warmup_steps ?? 0, 1),
         threads: 2, save_interval: 0,
       };
