@@ -3,11 +3,11 @@
 // 560M, Qwen3 0.6B, Gemma 3 1B) on a laptop and on GPU machines, for goals that ask for each
 // method and optimizer or leave the choice to memory (QLoRA and LOMO where nothing else fits).
 // Each distinct plan (method, quantized base, optimizer, checkpointing, precision, LoRA modules
-// as the planner names them for that architecture, which must be PEFT's names) becomes a run plan through argsToRunPlan and
-// trains two steps of a tiny random model of the same architecture: it must start, take its
-// steps with finite losses, and write its output (a GPU machine's plan on this machine's CPU). The
-// sizes that only the real model needs
-// (sequence length, batch, steps, threads) are shrunk; nothing the engine must support is.
+// as the planner names them for that architecture, which must be PEFT's names) becomes a run
+// plan through argsToRunPlan and trains two steps of a tiny random model of the same
+// architecture (a GPU machine's plan on this machine's CPU): it must start, take its steps with
+// finite losses, and write its output. The sizes that only the real model needs (sequence
+// length, batch, steps, threads) are shrunk; nothing the engine must support is.
 import { strict as assert } from 'node:assert';
 import * as path from 'node:path';
 import { before, describe, it } from 'node:test';
