@@ -14,14 +14,6 @@ namespace tuner {
 
 void make_dirs(const std::string& dir);  // models/llama_load.cpp
 
-namespace {
-
-bool ends_with(const std::string& s, const std::string& suf) {
-  return s.size() >= suf.size() && s.compare(s.size() - suf.size(), suf.size(), suf) == 0;
-}
-
-}  // namespace
-
 std::vector<std::string> write_quantized_folder(const std::string& out_dir, Model& model, const std::string& base_dir, QuantType type,
                                                 ThreadPool* pool) {
   if (type == QuantType::F32)
@@ -32,19 +24,35 @@ std::vector<std::string> write_quantized_folder(const std::string& out_dir, Mode
   std::list<QuantMatrix> held;  // alive until the writer has written them
   SafetensorsWriter w;
   int quantized = 0;
+  std::vector<float> transposed;
   for (Param* p : model.base_params()) {
+    // As the session chooses at load: every projection (whatever the architecture calls it:
+    // q_proj, c_attn, query_key_value...) and the head, or the embedding that is the head.
+    const bool head = p->name == "lm_head.weight" || (p->embedding && c.tie_word_embeddings);
+    // A Conv1D weight (GPT-2) is stored [in, out]; the quantized matrix is [out, in], as the
+    // session reads every linear.
     const bool matrix = p->shape.size() == 2;
-    const bool linear = p->name.rfind("model.layers.", 0) == 0 && ends_with(p->name, "_proj.weight");
-    const bool head = p->name == "lm_head.weight" || (p->name == "model.embed_tokens.weight" && c.tie_word_embeddings);
-    if (matrix && (linear || head) && p->shape[1] % block == 0) {
-      held.push_back(quantize_matrix(p->data, (int)p->shape[0], (int)p->shape[1], type, pool));
+    const int rows = matrix ? (int)p->shape[p->in_out ? 1 : 0] : 0, cols = matrix ? (int)p->shape[p->in_out ? 0 : 1] : 0;
+    if (matrix && (p->linear || head) && cols % block == 0) {
+      const float* data = p->data;
+      if (p->in_out) {
+        transposed.resize((size_t)p->numel());
+        for (int i = 0; i < cols; i++)
+          for (int o = 0; o < rows; o++) transposed[(size_t)o * cols + i] = p->data[(size_t)i * rows + o];
+        data = transposed.data();
+      }
+      held.push_back(quantize_matrix(data, rows, cols, type, pool));
       quant_matrix_add(w, p->name, held.back());
       quantized++;
     } else {
       w.add(p->name, p->shape, p->data);
     }
   }
-  TUNER_CHECK(quantized > 0, "no matrix was quantized");
+  if (quantized == 0)  // every width is off the format's block (e.g. hidden 48 with q4_0's 32)
+    throw TunerError("bad_arguments",
+                     base_dir + "/config.json: no weight matrix has a width that is a multiple of " + std::to_string(block) +
+                         ", the block of --quant " + quant_type_name(type) + ", so nothing would be quantized",
+                     "Use --quant int8 or f16 (one scale per row), which quantize any width.");
   w.write(out_dir + "/model.safetensors");
   Json cj = Json::parse_file(base_dir + "/config.json");
   cj.set("torch_dtype", Json("float32"));
