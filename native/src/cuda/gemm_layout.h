@@ -111,21 +111,18 @@ TUNER_GEMM_HD TileCoord ldsm_b_mnmajor(int lane) { return {(lane & 7) + (((lane 
 
 // Element offsets, in a stage's tile, that lane `lane` hands to ldmatrix for the A fragment of
 // rows [m, m + 16) and the B fragments of columns [n, n + 16), at k16 step `ks` (0 or 1) of the tile.
+// c is the lane's (row, chunk) from the maps above: in a k-major tile relative to the fragment's
+// first row and the k16 step's first chunk; in an mn-major tile relative to the k16 step's first
+// k row and the fragment's first chunk.
+TUNER_GEMM_HD int ldsm_offset(bool kmajor, TileCoord c, int first, int ks, int width) {
+  return kmajor ? kmajor_offset(first + c.row, ks * 2 + c.chunk)
+                : mnmajor_offset(ks * 16 + c.row, first / kChunk + c.chunk, width);
+}
 TUNER_GEMM_HD int ldsm_a_offset(bool kmajor, int lane, int m, int ks, int bm) {
-  if (kmajor) {
-    const TileCoord c = ldsm_a_kmajor(lane);
-    return kmajor_offset(m + c.row, ks * 2 + c.chunk);
-  }
-  const TileCoord c = ldsm_a_mnmajor(lane);
-  return mnmajor_offset(ks * 16 + c.row, m / kChunk + c.chunk, bm);
+  return ldsm_offset(kmajor, kmajor ? ldsm_a_kmajor(lane) : ldsm_a_mnmajor(lane), m, ks, bm);
 }
 TUNER_GEMM_HD int ldsm_b_offset(bool kmajor, int lane, int n, int ks, int bn) {
-  if (kmajor) {
-    const TileCoord c = ldsm_b_kmajor(lane);
-    return kmajor_offset(n + c.row, ks * 2 + c.chunk);
-  }
-  const TileCoord c = ldsm_b_mnmajor(lane);
-  return mnmajor_offset(ks * 16 + c.row, n / kChunk + c.chunk, bn);
+  return ldsm_offset(kmajor, kmajor ? ldsm_b_kmajor(lane) : ldsm_b_mnmajor(lane), n, ks, bn);
 }
 
 // Warp `warp` of a block with warps_n warps per tile row computes sub-tile (wm, wn).
