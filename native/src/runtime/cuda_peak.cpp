@@ -41,6 +41,15 @@ bool has(const std::vector<std::string>& tokens, const char* t) {
 //   A10                    125  NVIDIA A10 datasheet, "BF16 Tensor Core 125 | 250 TF*"
 //   GeForce RTX 3090        71  NVIDIA Ampere GA102 whitepaper, table 9: "Peak BF16 Tensor TFLOPS with FP32 Accumulate 71/142"
 //   GeForce RTX 4090       165  NVIDIA Ada Lovelace architecture whitepaper, table 2: "Peak BF16 Tensor TFLOPS with FP32 Accumulate 165.2/330.4"
+// Checked through the search tool against copies of NVIDIA's tables (5 Dec 2026): A100 312/624
+// and H100 SXM 989.4/1978.9 (glennklockwood.com/garden/processors/{A100,h100}, citing NVIDIA's
+// A100 datasheet nvidia-a100-datasheet-us-nvidia-1758950-r4-web.pdf and the H100 datasheet);
+// H200 SXM ~989 dense (itkb.uw.cz, "NVIDIA H200 vs B300", dense figures from the datasheet);
+// L40S 362.05/733* (the L40/L40S datasheet table reproduced at mullet.se); L4 242 with sparsity,
+// so 121 dense (grokipedia "NVIDIA L4 vs L40S", from NVIDIA's L4 datasheet); RTX 4090 165.2
+// (calwoo.github.io GPU table, the Ada whitepaper's figure). H100 PCIe 756, A10 125 and RTX 3090
+// 71 are the datasheet / GA102 whitepaper figures as written above; no copy of those tables was
+// found to re-check them, but each agrees with SMs x boost clock x the per-SM rate below.
 // Variants with other clocks or power limits (H100 NVL, H200 NVL, RTX 3090 Ti, RTX 4090 D) are
 // not matched and fall back to the computed figure.
 struct PublishedPeak {
