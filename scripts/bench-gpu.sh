@@ -7,15 +7,8 @@
 # after `--` go to every benchmark (e.g. -- --reps 10). Fails, saying so, without a device.
 set -uo pipefail
 cd "$(dirname "$0")/.."
-build="${TUNER_NATIVE_BUILD_DIR:-build/native}"
-if [ ! -x "$build/tuner-cuda-info" ]; then
-  echo "bench:gpu: FAILED: $build/tuner-cuda-info not found; build the engine first (npm run build:native, or set TUNER_NATIVE_BUILD_DIR)"
-  exit 1
-fi
-if ! "$build/tuner-cuda-info"; then
-  echo "bench:gpu: FAILED: no usable CUDA device here (docs/cuda.md)"
-  exit 1
-fi
+. scripts/gpu-common.sh
+require_cuda_device bench:gpu
 rc=0
 found=0
 for b in "$build"/tuner-bench-cuda-*; do

@@ -5,15 +5,8 @@
 # failure, said as such. The build is $TUNER_NATIVE_BUILD_DIR (default build/native).
 set -uo pipefail
 cd "$(dirname "$0")/.."
-build="${TUNER_NATIVE_BUILD_DIR:-build/native}"
-if [ ! -x "$build/tuner-cuda-info" ]; then
-  echo "test:gpu: FAILED: $build/tuner-cuda-info not found; build the engine first (npm run build:native, or set TUNER_NATIVE_BUILD_DIR)"
-  exit 1
-fi
-if ! "$build/tuner-cuda-info"; then
-  echo "test:gpu: FAILED: no usable CUDA device here, so the GPU tests cannot run (they need an NVIDIA GPU and driver; docs/cuda.md)"
-  exit 1
-fi
+. scripts/gpu-common.sh
+require_cuda_device test:gpu
 count=$(ctest --test-dir "$build" -L gpu -N | sed -n 's/^Total Tests: *//p')
 if [ "${count:-0}" -eq 0 ]; then
   echo "test:gpu: FAILED: $build has no gpu-labelled tests (built without CUDA? see docs/cuda.md)"

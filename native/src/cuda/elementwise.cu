@@ -3,22 +3,13 @@
 // contracts a multiply-add into an FMA or the CPU vectorises its exp (test_cuda_elementwise
 // states the limits).
 #include "cuda/cuda_check.cuh"
+#include "cuda/grid_stride.cuh"
 #include "cuda/elementwise.cuh"
 #include "kernels/elementwise_math.h"
 
 namespace tuner::cuda {
 
 namespace {
-
-constexpr int kThreads = 256;
-
-int blocks_for(int64_t n) {
-  const int64_t b = (n + kThreads - 1) / kThreads;
-  return static_cast<int>(b < 65535 * 16 ? (b > 0 ? b : 1) : 65535 * 16);
-}
-
-#define TUNER_GRID_STRIDE(i, n) \
-  for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < (n); i += (int64_t)gridDim.x * blockDim.x)
 
 __global__ void swiglu_forward_kernel(float* out, const float* gate, const float* up, int64_t n) {
   TUNER_GRID_STRIDE(i, n) out[i] = swiglu(gate[i], up[i]);
@@ -89,7 +80,7 @@ __global__ void rmsnorm_forward_kernel(float* out, float* rstd, const float* inp
   float ss = 0.0f;
   for (int c = threadIdx.x; c < C; c += blockDim.x) ss += x[c] * x[c];
   for (int off = 16; off > 0; off >>= 1) ss += __shfl_xor_sync(0xffffffffu, ss, off);
-  __shared__ float warp_sums[kThreads / 32];
+  __shared__ float warp_sums[kElementThreads / 32];
   __shared__ float scale;
   if ((threadIdx.x & 31) == 0) warp_sums[threadIdx.x >> 5] = ss;
   __syncthreads();
@@ -108,69 +99,69 @@ __global__ void rmsnorm_forward_kernel(float* out, float* rstd, const float* inp
 
 void swiglu_forward(float* out, const float* gate, const float* up, int64_t n, cudaStream_t stream) {
   if (n <= 0) return;
-  swiglu_forward_kernel<<<blocks_for(n), kThreads, 0, stream>>>(out, gate, up, n);
+  swiglu_forward_kernel<<<element_blocks(n), kElementThreads, 0, stream>>>(out, gate, up, n);
   TUNER_CUDA_CHECK_LAUNCH();
 }
 
 void swiglu_backward(float* dgate, float* dup, const float* dout, const float* gate, const float* up, int64_t n, cudaStream_t stream) {
   if (n <= 0) return;
-  swiglu_backward_kernel<<<blocks_for(n), kThreads, 0, stream>>>(dgate, dup, dout, gate, up, n);
+  swiglu_backward_kernel<<<element_blocks(n), kElementThreads, 0, stream>>>(dgate, dup, dout, gate, up, n);
   TUNER_CUDA_CHECK_LAUNCH();
 }
 
 void gelu_forward(float* out, const float* x, int64_t n, cudaStream_t stream) {
   if (n <= 0) return;
-  gelu_forward_kernel<<<blocks_for(n), kThreads, 0, stream>>>(out, x, n);
+  gelu_forward_kernel<<<element_blocks(n), kElementThreads, 0, stream>>>(out, x, n);
   TUNER_CUDA_CHECK_LAUNCH();
 }
 
 void gelu_backward(float* dx, const float* dout, const float* x, int64_t n, cudaStream_t stream) {
   if (n <= 0) return;
-  gelu_backward_kernel<<<blocks_for(n), kThreads, 0, stream>>>(dx, dout, x, n);
+  gelu_backward_kernel<<<element_blocks(n), kElementThreads, 0, stream>>>(dx, dout, x, n);
   TUNER_CUDA_CHECK_LAUNCH();
 }
 
 void geglu_forward(float* out, const float* gate, const float* up, int64_t n, cudaStream_t stream) {
   if (n <= 0) return;
-  geglu_forward_kernel<<<blocks_for(n), kThreads, 0, stream>>>(out, gate, up, n);
+  geglu_forward_kernel<<<element_blocks(n), kElementThreads, 0, stream>>>(out, gate, up, n);
   TUNER_CUDA_CHECK_LAUNCH();
 }
 
 void geglu_backward(float* dgate, float* dup, const float* dout, const float* gate, const float* up, int64_t n, cudaStream_t stream) {
   if (n <= 0) return;
-  geglu_backward_kernel<<<blocks_for(n), kThreads, 0, stream>>>(dgate, dup, dout, gate, up, n);
+  geglu_backward_kernel<<<element_blocks(n), kElementThreads, 0, stream>>>(dgate, dup, dout, gate, up, n);
   TUNER_CUDA_CHECK_LAUNCH();
 }
 
 void rope_forward(float* x, const float* cos, const float* sin, int B, int T, int nh, int HD, const int32_t* pos, cudaStream_t stream) {
   const int64_t pairs = (int64_t)B * T * nh * (HD / 2);
   if (pairs <= 0) return;
-  rope_kernel<false><<<blocks_for(pairs), kThreads, 0, stream>>>(x, cos, sin, (int64_t)B * T, T, nh, HD, pos);
+  rope_kernel<false><<<element_blocks(pairs), kElementThreads, 0, stream>>>(x, cos, sin, (int64_t)B * T, T, nh, HD, pos);
   TUNER_CUDA_CHECK_LAUNCH();
 }
 
 void rope_backward(float* dx, const float* cos, const float* sin, int B, int T, int nh, int HD, const int32_t* pos, cudaStream_t stream) {
   const int64_t pairs = (int64_t)B * T * nh * (HD / 2);
   if (pairs <= 0) return;
-  rope_kernel<true><<<blocks_for(pairs), kThreads, 0, stream>>>(dx, cos, sin, (int64_t)B * T, T, nh, HD, pos);
+  rope_kernel<true><<<element_blocks(pairs), kElementThreads, 0, stream>>>(dx, cos, sin, (int64_t)B * T, T, nh, HD, pos);
   TUNER_CUDA_CHECK_LAUNCH();
 }
 
 void softcap_forward(float* x, float* t, int64_t n, float cap, cudaStream_t stream) {
   if (n <= 0) return;
-  softcap_forward_kernel<<<blocks_for(n), kThreads, 0, stream>>>(x, t, n, cap);
+  softcap_forward_kernel<<<element_blocks(n), kElementThreads, 0, stream>>>(x, t, n, cap);
   TUNER_CUDA_CHECK_LAUNCH();
 }
 
 void softcap_backward(float* dx, const float* t, int64_t n, cudaStream_t stream) {
   if (n <= 0) return;
-  softcap_backward_kernel<<<blocks_for(n), kThreads, 0, stream>>>(dx, t, n);
+  softcap_backward_kernel<<<element_blocks(n), kElementThreads, 0, stream>>>(dx, t, n);
   TUNER_CUDA_CHECK_LAUNCH();
 }
 
 void rmsnorm_forward(float* out, float* rstd, const float* inp, const float* weight, int N, int C, float eps, cudaStream_t stream) {
   if (N <= 0) return;
-  rmsnorm_forward_kernel<<<N, kThreads, 0, stream>>>(out, rstd, inp, weight, C, eps);
+  rmsnorm_forward_kernel<<<N, kElementThreads, 0, stream>>>(out, rstd, inp, weight, C, eps);
   TUNER_CUDA_CHECK_LAUNCH();
 }
 
