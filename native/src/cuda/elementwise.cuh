@@ -1,7 +1,7 @@
 // CUDA element-wise kernels of the training step, each the CPU engine's kernel of the same name
 // (tuner/ops.h, tuner/ops_arch.h) computing every element with the same shared formula
 // (kernels/elementwise_math.h): SwiGLU, tanh GELU and GeGLU forward/backward, RoPE, logit
-// soft-capping and RMSNorm. Pointers are device memory; work is queued on `stream`.
+// soft-capping, RMSNorm and cross-entropy (cross_entropy.cu). Pointers are device memory; work is queued on `stream`.
 #pragma once
 #include <cuda_runtime.h>
 
@@ -30,5 +30,15 @@ void softcap_backward(float* dx, const float* t, int64_t n, cudaStream_t stream 
 // out = inp * rstd * weight per row of C, rstd = 1 / sqrt(mean(inp^2) + eps) (one block per row).
 void rmsnorm_forward(float* out, float* rstd, const float* inp, const float* weight, int N, int C, float eps,
                      cudaStream_t stream = 0);
+
+// Cross-entropy over [N, V] logits (one block per row), as the CPU's cross_entropy_forward:
+// losses[n] = lse[n] - logits[n, target] and lse[n] for rows with mask 1 (or every row when mask
+// is null), 0 elsewhere; the mean over counted rows is the caller's (the losses come back to the host).
+void cross_entropy_forward(float* losses, float* lse, const float* logits, const uint32_t* targets, const uint8_t* mask,
+                           int N, int V, cudaStream_t stream = 0);
+// logits become dlogits = scale * (softmax - onehot(target)) in place; rows with mask 0 become 0
+// (the CPU's cross_entropy_backward_inplace with scale already divided by the counted rows).
+void cross_entropy_backward_inplace(float* logits, const float* lse, const uint32_t* targets, const uint8_t* mask, int N,
+                                    int V, float scale, cudaStream_t stream = 0);
 
 }  // namespace tuner::cuda

@@ -12,6 +12,8 @@ const ErrorCodeInfo kErrorCodes[] = {
     {"bad_batch", "The batch does not fit the model; prepare the data again for this model."},
     {"bad_checkpoint", "Resume from a complete checkpoint folder (output_dir/checkpoints/step-*) of the same plan."},
     {"bad_config", "Fix config.json (it should be the one published with the model)."},
+    {"bad_gemm_shape", "A GPU matrix product was given sizes it cannot take: a bug in Tuner; please report it with the log, "
+                       "and set device to cpu in ARGS.json meanwhile."},
     {"bad_index", "Fix model.safetensors.index.json: its weight_map must map every tensor name to a shard file in the "
                   "model folder; or download the model again."},
     {"bad_json", "Fix the JSON syntax at that position (strict JSON: double quotes, no trailing commas, no comments)."},

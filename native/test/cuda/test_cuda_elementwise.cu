@@ -1,9 +1,10 @@
-// The CUDA element-wise kernels and optimizers (src/cuda/elementwise.cuh, optim.cuh) against the
+// The CUDA element-wise kernels, cross-entropy and optimizers (src/cuda/elementwise.cuh, optim.cuh) against the
 // CPU engine's kernels (already checked against PyTorch) on seeded inputs. Both call the same
 // formulas (kernels/elementwise_math.h); what may differ is the last bit or two: nvcc contracts
 // multiply-adds into FMAs, the GPU's tanhf and the CPU's libm tanh differ by an ulp, and
 // RMSNorm's sum of squares is added in another order. Hence the limits: 2e-6 of the largest
-// value for per-element math and the optimizers (several steps), 1e-5 for RMSNorm.
+// value for per-element math and the optimizers (several steps), 1e-5 for RMSNorm and
+// cross-entropy (their row sums are added in another order; the CPU's in double).
 #include <cstdio>
 #include <vector>
 
@@ -109,6 +110,29 @@ int main() {
     cuda::rmsnorm_forward(dy.ptr, dr.ptr, dx.ptr, dw.ptr, N, C, 1e-6f);
     check("rmsnorm forward", dy.to_host(), want, 1e-5);
     check("rmsnorm rstd", dr.to_host(), rstd, 1e-5);
+  }
+  {  // Cross-entropy over a 32k vocabulary, some rows masked out: losses, lse and the gradient.
+    const int N = 64, V = 32000;
+    const std::vector<float> logits = random_vector((size_t)N * V, 9, 8.0f);
+    std::vector<uint32_t> targets(N);
+    std::vector<uint8_t> mask(N);
+    for (int r = 0; r < N; ++r) {
+      targets[r] = (uint32_t)((r * 7919u) % V);
+      mask[r] = r % 5 != 3;
+    }
+    std::vector<float> losses(N), lse(N), dl = logits;
+    cross_entropy_forward(losses.data(), lse.data(), logits.data(), targets.data(), mask.data(), N, V, &pool);
+    cross_entropy_backward_inplace(dl.data(), lse.data(), targets.data(), mask.data(), N, V, 1.0f, &pool);
+    int counted = 0;
+    for (uint8_t m : mask) counted += m;
+    DeviceArray<float> dlog(logits), dloss(N), dlse(N);
+    DeviceArray<uint32_t> dtarget(targets);
+    DeviceArray<uint8_t> dmask(mask);
+    cuda::cross_entropy_forward(dloss.ptr, dlse.ptr, dlog.ptr, dtarget.ptr, dmask.ptr, N, V);
+    check("cross-entropy losses", dloss.to_host(), losses, 1e-5);
+    check("cross-entropy log-sum-exp", dlse.to_host(), lse, 1e-6);
+    cuda::cross_entropy_backward_inplace(dlog.ptr, dlse.ptr, dtarget.ptr, dmask.ptr, N, V, 1.0f / counted);
+    check("cross-entropy dlogits", dlog.to_host(), dl, 1e-5);
   }
   {  // Optimizers: five steps on the same weights, state and gradients as the CPU.
     const std::vector<float> w0 = random_vector(n, 7), g = random_vector(n, 8, 0.1f);
