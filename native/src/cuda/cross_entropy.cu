@@ -12,30 +12,6 @@ namespace tuner::cuda {
 
 namespace {
 
-// The block's reduction of v by op; every thread gets the result.
-template <typename Op>
-__device__ float block_reduce(float v, Op op, float* shared) {
-  for (int off = 16; off > 0; off >>= 1) v = op(v, __shfl_xor_sync(0xffffffffu, v, off));
-  if ((threadIdx.x & 31) == 0) shared[threadIdx.x >> 5] = v;
-  __syncthreads();
-  if (threadIdx.x < 32) {
-    float w = threadIdx.x < (blockDim.x >> 5) ? shared[threadIdx.x] : shared[0];
-    for (int off = 16; off > 0; off >>= 1) w = op(w, __shfl_xor_sync(0xffffffffu, w, off));
-    if (threadIdx.x == 0) shared[0] = w;
-  }
-  __syncthreads();
-  const float out = shared[0];
-  __syncthreads();
-  return out;
-}
-
-struct MaxOp {
-  __device__ float operator()(float a, float b) const { return a > b ? a : b; }
-};
-struct SumOp {
-  __device__ float operator()(float a, float b) const { return a + b; }
-};
-
 __global__ void cross_entropy_forward_kernel(float* losses, float* lse, const float* logits, const uint32_t* targets,
                                              const uint8_t* mask, int V) {
   __shared__ float shared[kElementThreads / 32];

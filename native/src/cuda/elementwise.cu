@@ -75,24 +75,43 @@ __global__ void softcap_backward_kernel(float* dx, const float* t, int64_t n) {
 
 // One block per row: the sum of squares by a block reduction, then the shared scale.
 __global__ void rmsnorm_forward_kernel(float* out, float* rstd, const float* inp, const float* weight, int C, float eps) {
+  __shared__ float shared[kElementThreads / 32];
   const int64_t row = blockIdx.x;
   const float* x = inp + row * C;
   float ss = 0.0f;
   for (int c = threadIdx.x; c < C; c += blockDim.x) ss += x[c] * x[c];
-  for (int off = 16; off > 0; off >>= 1) ss += __shfl_xor_sync(0xffffffffu, ss, off);
-  __shared__ float warp_sums[kElementThreads / 32];
-  __shared__ float scale;
-  if ((threadIdx.x & 31) == 0) warp_sums[threadIdx.x >> 5] = ss;
-  __syncthreads();
-  if (threadIdx.x == 0) {
-    float total = 0.0f;
-    for (int w = 0; w < (int)(blockDim.x >> 5); ++w) total += warp_sums[w];
-    scale = norm_rstd(total / (float)C, eps);
-    rstd[row] = scale;
-  }
-  __syncthreads();
+  const float scale = norm_rstd(block_reduce(ss, SumOp(), shared) / (float)C, eps);
+  if (threadIdx.x == 0) rstd[row] = scale;
   float* y = out + row * C;
   for (int c = threadIdx.x; c < C; c += blockDim.x) y[c] = x[c] * scale * weight[c];
+}
+
+// One block per row: dx = r w dy - x r^3 dot(w dy, x) / C (the CPU's rmsnorm_backward_rows).
+__global__ void rmsnorm_backward_kernel(float* dinp, const float* dout, const float* inp, const float* weight, const float* rstd,
+                                        int C, bool accumulate) {
+  __shared__ float shared[kElementThreads / 32];
+  const int64_t row = blockIdx.x;
+  const float* x = inp + row * C;
+  const float* dy = dout + row * C;
+  float* dx = dinp + row * C;
+  float dot = 0.0f;
+  for (int c = threadIdx.x; c < C; c += blockDim.x) dot += weight[c] * dy[c] * x[c];
+  const float r = rstd[row];
+  const float k = r * r * r * block_reduce(dot, SumOp(), shared) / (float)C;
+  for (int c = threadIdx.x; c < C; c += blockDim.x) {
+    const float g = r * weight[c] * dy[c] - x[c] * k;
+    dx[c] = accumulate ? dx[c] + g : g;
+  }
+}
+
+// One thread per column, rows in order, then added once (as the CPU's column blocks):
+// dweight[c] += sum_n dy x r.
+__global__ void rmsnorm_dweight_kernel(float* dweight, const float* dout, const float* inp, const float* rstd, int N, int C) {
+  TUNER_GRID_STRIDE(c, C) {
+    float acc = 0.0f;
+    for (int n = 0; n < N; ++n) acc += dout[(int64_t)n * C + c] * inp[(int64_t)n * C + c] * rstd[n];
+    dweight[c] += acc;
+  }
 }
 
 }  // namespace
@@ -162,6 +181,16 @@ void softcap_backward(float* dx, const float* t, int64_t n, cudaStream_t stream)
 void rmsnorm_forward(float* out, float* rstd, const float* inp, const float* weight, int N, int C, float eps, cudaStream_t stream) {
   if (N <= 0) return;
   rmsnorm_forward_kernel<<<N, kElementThreads, 0, stream>>>(out, rstd, inp, weight, C, eps);
+  TUNER_CUDA_CHECK_LAUNCH();
+}
+
+void rmsnorm_backward(float* dinp, float* dweight, const float* dout, const float* inp, const float* weight, const float* rstd,
+                      int N, int C, bool accumulate, cudaStream_t stream) {
+  if (N <= 0) return;
+  rmsnorm_backward_kernel<<<N, kElementThreads, 0, stream>>>(dinp, dout, inp, weight, rstd, C, accumulate);
+  TUNER_CUDA_CHECK_LAUNCH();
+  if (!dweight) return;
+  rmsnorm_dweight_kernel<<<element_blocks(C), kElementThreads, 0, stream>>>(dweight, dout, inp, rstd, N, C);
   TUNER_CUDA_CHECK_LAUNCH();
 }
 

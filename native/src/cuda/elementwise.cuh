@@ -1,7 +1,7 @@
 // CUDA element-wise kernels of the training step, each the CPU engine's kernel of the same name
 // (tuner/ops.h, tuner/ops_arch.h) computing every element with the same shared formula
 // (kernels/elementwise_math.h): SwiGLU, tanh GELU and GeGLU forward/backward, RoPE, logit
-// soft-capping, RMSNorm and cross-entropy (cross_entropy.cu). Pointers are device memory; work is queued on `stream`.
+// soft-capping, RMSNorm forward / backward and cross-entropy (cross_entropy.cu). Pointers are device memory; work is queued on `stream`.
 #pragma once
 #include <cuda_runtime.h>
 
@@ -30,6 +30,10 @@ void softcap_backward(float* dx, const float* t, int64_t n, cudaStream_t stream 
 // out = inp * rstd * weight per row of C, rstd = 1 / sqrt(mean(inp^2) + eps) (one block per row).
 void rmsnorm_forward(float* out, float* rstd, const float* inp, const float* weight, int N, int C, float eps,
                      cudaStream_t stream = 0);
+// dinp = (or += when accumulate) the input gradient; dweight (may be null) += the weight gradient,
+// each column summed over the rows in order.
+void rmsnorm_backward(float* dinp, float* dweight, const float* dout, const float* inp, const float* weight, const float* rstd,
+                      int N, int C, bool accumulate, cudaStream_t stream = 0);
 
 // Cross-entropy over [N, V] logits (one block per row), as the CPU's cross_entropy_forward:
 // losses[n] = lse[n] - logits[n, target] and lse[n] for rows with mask 1 (or every row when mask

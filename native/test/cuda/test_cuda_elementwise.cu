@@ -3,8 +3,8 @@
 // formulas (kernels/elementwise_math.h); what may differ is the last bit or two: nvcc contracts
 // multiply-adds into FMAs, the GPU's tanhf and the CPU's libm tanh differ by an ulp, and
 // RMSNorm's sum of squares is added in another order. Hence the limits: 2e-6 of the largest
-// value for per-element math and the optimizers (several steps), 1e-5 for RMSNorm and
-// cross-entropy (their row sums are added in another order; the CPU's in double).
+// value for per-element math and the optimizers (several steps), 1e-5 for RMSNorm (forward and
+// backward) and cross-entropy (their row sums are added in another order; the CPU's in double).
 #include <cstdio>
 #include <vector>
 
@@ -101,7 +101,7 @@ int main() {
       check(packed ? "rope backward of forward = x (positions)" : "rope backward of forward = x", dx.to_host(), want, 2e-6);
     }
   }
-  {  // RMSNorm forward
+  {  // RMSNorm forward and backward
     const int N = 256, C = 2048;
     const std::vector<float> x = random_vector((size_t)N * C, 5, 2.0f), w = random_vector(C, 6);
     std::vector<float> want((size_t)N * C), rstd(N);
@@ -110,6 +110,14 @@ int main() {
     cuda::rmsnorm_forward(dy.ptr, dr.ptr, dx.ptr, dw.ptr, N, C, 1e-6f);
     check("rmsnorm forward", dy.to_host(), want, 1e-5);
     check("rmsnorm rstd", dr.to_host(), rstd, 1e-5);
+    // Backward, accumulating into dinp, with the weight gradient over all rows.
+    const std::vector<float> grad_out = random_vector((size_t)N * C, 10), dx0 = random_vector((size_t)N * C, 11);
+    std::vector<float> dxw = dx0, dweight(C, 0.5f);
+    rmsnorm_backward(dxw.data(), dweight.data(), grad_out.data(), x.data(), w.data(), rstd.data(), N, C, true, &pool);
+    DeviceArray<float> ddy(grad_out), ddx(dx0), ddw(std::vector<float>(C, 0.5f));
+    cuda::rmsnorm_backward(ddx.ptr, ddw.ptr, ddy.ptr, dx.ptr, dw.ptr, dr.ptr, N, C, true);
+    check("rmsnorm backward dinp (accumulated)", ddx.to_host(), dxw, 1e-5);
+    check("rmsnorm backward dweight", ddw.to_host(), dweight, 1e-5);
   }
   {  // Cross-entropy over a 32k vocabulary, some rows masked out: losses, lse and the gradient.
     const int N = 64, V = 32000;
