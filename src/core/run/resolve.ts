@@ -5,6 +5,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { resolveArgs, type ResolvedArgs } from '../args/fields';
+import { localTrainerRefuses } from '../args/engine-support';
 import { argsToRunPlan, UnsupportedArgsError } from '../args/run-plan';
 import { validateArgsText, type ArgsCheck } from '../args/validate';
 import type { PrepareProgress, PrepareReport } from '../dataset/prepare';
@@ -74,10 +75,15 @@ export function planFromArgs(args: ResolvedArgs, argsFile: string, modelDir: str
     return plan;
   } catch (e) {
     if (!(e instanceof UnsupportedArgsError)) throw e;
-    const at = locations?.get(e.field)?.value;
-    const where = at ? `${argsFile}:${at.line + 1}:${at.col + 1}` : argsFile;
-    throw new ArgsError(`${where}: "${e.field}": ${e.message}`, argsFile, at?.line);
+    throw fieldError(argsFile, locations, e.field, e.message);
   }
+}
+
+/** A refused setting as an error at its field's line in ARGS.json (the file alone when not written there). */
+function fieldError(argsFile: string, locations: ArgsCheck['locations'] | undefined, field: string, message: string): ArgsError {
+  const at = locations?.get(field)?.value;
+  const where = at ? `${argsFile}:${at.line + 1}:${at.col + 1}` : argsFile;
+  return new ArgsError(`${where}: "${field}": ${message}`, argsFile, at?.line);
 }
 
 export interface PreparedRun {
@@ -107,6 +113,9 @@ export async function prepareRun(argsFile: string, runDir: string, opts: Prepare
   const { args, locations } = readArgs(argsFile);
   // Refuse settings the trainer cannot run before spending minutes tokenizing for them.
   planFromArgs(args, argsFile, '', runDir, false, locations);
+  // The planner may write device "cuda" on a GPU machine; this build's trainer would refuse it.
+  const deviceRefused = localTrainerRefuses(args.device === 'cuda' ? 'cuda' : 'cpu');
+  if (deviceRefused) throw fieldError(argsFile, locations, 'device', deviceRefused);
   const confine = opts.confine ?? { workspace: path.dirname(argsFile) };
   const dataDir = path.join(runDir, 'data');
   const confined = confinePreparePaths(args, argsFile, confine, dataDir);

@@ -83,6 +83,21 @@ describe('prepareRun', () => {
     assert.deepEqual(fs.readdirSync(runDir), []);
   });
 
+  it('refuses device "cuda" (a GPU plan) at its line while this trainer trains on the CPU only', async () => {
+    const dir = path.join(root, 'cuda');
+    const file = makeTinyProject(dir, { args: { device: 'cuda' } });
+    const runDir = path.join(dir, 'runs', 'r1');
+    fs.mkdirSync(runDir, { recursive: true });
+    const line = fs.readFileSync(file, 'utf8').split('\n').findIndex((l) => l.includes('"device"'));
+    await assert.rejects(prepareRun(file, runDir, { workerPath: PREPARE_WORKER }), (e: Error) => {
+      assert.ok(e instanceof ArgsError);
+      assert.equal(e.line, line);
+      assert.match(e.message, new RegExp(`ARGS\\.json:${line + 1}:\\d+: "device": this build of tuner-train trains on the CPU only so far.*"auto" or "cpu"`));
+      return true;
+    });
+    assert.deepEqual(fs.readdirSync(runDir), []);
+  });
+
   it('a preparation error from the worker names the data file and line, and leaves no shards', async () => {
     const dir = path.join(root, 'short');
     const file = makeTinyProject(dir, { args: { max_length: 8, truncation: 'drop' } });
