@@ -1,4 +1,4 @@
-// Element-wise kernels (SwiGLU, RMSNorm rows, residual add) of every runnable vector table
+// Element-wise kernels (SwiGLU, tanh GELU and GeGLU, RMSNorm rows, residual add) of every runnable vector table
 // against plain double loops, over odd lengths (vector tails); the baseline table against the
 // scalar formulas of ops.h bit for bit; in-place calls and fused kernels against their parts;
 // and an element's result independent of where it sits in the array.
@@ -10,6 +10,7 @@
 
 #include "check_macros.h"
 #include "tuner/ops.h"
+#include "tuner/ops_arch.h"
 #include "vector_tables.h"
 
 using tuner::VectorKernels;
@@ -67,6 +68,50 @@ void check_swiglu(const VectorKernels& k, int64_t n) {
     std::vector<float> out_shift(n - 1);
     k.swiglu_forward(out_shift.data(), g.data() + 1, u.data() + 1, n - 1);
     EXPECT(same_bits(out_shift, std::vector<float>(out.begin() + 1, out.end())));
+  }
+}
+
+// The tanh GELU and GeGLU against the tanh formula in double (torch's gelu_new / approximate="tanh").
+void check_gelu(const VectorKernels& k, int64_t n) {
+  std::vector<float> x = randn(n, 3.0f), u = randn(n, 1.0f), d = randn(n, 1.0f);
+  if (n > 2) x[0] = -100.0f, x[n - 1] = 100.0f;  // saturated at both ends
+  std::vector<float> out(n), dx(n), out2(n), gg(n), gu(n), gd(n), gdg(n), gdu(n);
+  k.gelu_forward(out.data(), x.data(), n);
+  k.gelu_forward_backward(out2.data(), dx.data(), d.data(), x.data(), n);
+  k.geglu_forward(gg.data(), x.data(), u.data(), n);
+  k.geglu_forward_backward(gu.data(), gdg.data(), gdu.data(), d.data(), x.data(), u.data(), n);
+  for (int64_t i = 0; i < n; i++) {
+    const double v = x[i], c = 0.7978845608028654, t = std::tanh(c * (v + 0.044715 * v * v * v));
+    const double g = 0.5 * v * (1 + t), grad = 0.5 * (1 + t) + 0.5 * v * (1 - t * t) * c * (1 + 3 * 0.044715 * v * v);
+    const double mag = 0.5 * std::fabs(v) * (1 + std::fabs(t)) + 1e-30;  // the size of the terms that cancel
+    EXPECT_NEAR(out[i], g, 2e-6 * mag);
+    EXPECT_NEAR(dx[i], d[i] * grad, 4e-6 * std::fabs(d[i]) * (1 + std::fabs(v)) + 1e-30);
+    EXPECT_NEAR(gg[i], g * u[i], 2e-6 * mag * std::fabs(u[i]) + 1e-30);
+    EXPECT_NEAR(gdu[i], d[i] * g, 2e-6 * mag * std::fabs(d[i]) + 1e-30);
+    EXPECT_NEAR(gdg[i], d[i] * u[i] * grad, 4e-6 * std::fabs(d[i] * u[i]) * (1 + std::fabs(v)) + 1e-30);
+  }
+  EXPECT(same_bits(out2, out) && same_bits(gu, gg));
+  // The baseline table computes exactly the scalar formulas of ops_arch.h.
+  if (std::string(k.name) == "generic") {
+    std::vector<float> out1(n), dx1(n);
+    for (int64_t i = 0; i < n; i++) {
+      out1[i] = tuner::gelu_tanh(x[i]);
+      dx1[i] = d[i] * tuner::gelu_tanh_grad(x[i]);
+    }
+    EXPECT(same_bits(out, out1));
+    EXPECT(same_bits(dx, dx1));
+  }
+  // In place (dx = dout, dgate = dout) gives the same bits.
+  std::vector<float> d2 = d, d3 = d, m(n), dup(n);
+  k.gelu_forward_backward(m.data(), d2.data(), d2.data(), x.data(), n);
+  EXPECT(same_bits(d2, dx));
+  k.geglu_forward_backward(m.data(), d3.data(), dup.data(), d3.data(), x.data(), u.data(), n);
+  EXPECT(same_bits(d3, gdg) && same_bits(dup, gdu));
+  // An element's result does not depend on its offset (full block vs padded tail).
+  if (n > 1) {
+    std::vector<float> shifted(n - 1);
+    k.gelu_forward(shifted.data(), x.data() + 1, n - 1);
+    EXPECT(same_bits(shifted, std::vector<float>(out.begin() + 1, out.end())));
   }
 }
 
@@ -147,6 +192,7 @@ int main() {
   for (const VectorKernels* k : runnable_vector_tables()) {
     for (int64_t n : {0, 1, 7, 8, 9, 15, 16, 17, 100, 1379}) {
       check_swiglu(*k, n);
+      check_gelu(*k, n);
       check_add(*k, n);
     }
     for (int64_t C : {1, 7, 8, 13, 64, 515}) check_rmsnorm(*k, 5, C);

@@ -11,15 +11,16 @@
 
 namespace tuner {
 
-// gelu(x) = 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))
-TUNER_HD float gelu_tanh(float x) {
-  const float k = 0.7978845608028654f;
-  return 0.5f * x * (1.0f + std::tanh(k * (x + 0.044715f * x * x * x)));
-}
+// gelu(x) = 0.5 x (1 + tanh(u)), u = sqrt(2/pi) (x + 0.044715 x^3), computed as the equal
+// x * sigmoid(2u) through fast_expf: libm's tanhf is a scalar call (it was half of a GPT-2 or Bloom
+// training step on the CPU), and the sigmoid form loses no bits where 1 + tanh(u) cancels (x << 0).
+// d gelu / dx = s (1 + x (1 - s) 2u'), s = sigmoid(2u), 2u' = 2 sqrt(2/pi) (1 + 3 * 0.044715 x^2).
+// The vector kernels (vk_elementwise.inc) use the same operations in the same order.
+TUNER_HD float gelu_tanh_s(float x) { return sigmoidf_(1.5957691216057308f * (x + 0.044715f * x * x * x)); }
+TUNER_HD float gelu_tanh(float x) { return x * gelu_tanh_s(x); }
 TUNER_HD float gelu_tanh_grad(float x) {
-  const float k = 0.7978845608028654f;
-  const float t = std::tanh(k * (x + 0.044715f * x * x * x));
-  return 0.5f * (1.0f + t) + 0.5f * x * (1.0f - t * t) * k * (1.0f + 3.0f * 0.044715f * x * x);
+  const float s = gelu_tanh_s(x);
+  return s * (1.0f + x * (1.0f - s) * 1.5957691216057308f * (1.0f + 0.134145f * x * x));
 }
 
 // out, mean, rstd = LayerNorm(inp) * weight + bias; rstd = 1 / sqrt(var + eps) (biased var).

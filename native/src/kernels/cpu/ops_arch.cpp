@@ -1,11 +1,13 @@
-// The kernels of tuner/ops_arch.h: plain row loops (these layers are a small share of a step;
-// the linears dominate), threaded over rows or contiguous element ranges.
+// The kernels of tuner/ops_arch.h, threaded over rows or contiguous element ranges: LayerNorm and
+// soft-capping as plain row loops, GELU / GeGLU through the vector-kernel table (their scalar
+// tanh was half of a GPT-2 or Bloom step).
 #include "tuner/ops_arch.h"
 
 #include <algorithm>
 #include <cstring>
 
 #include "kernels/cpu/column_blocks.h"
+#include "kernels/cpu/vector_kernels.h"
 #include "kernels/elementwise_math.h"
 #include "tuner/threadpool.h"
 
@@ -75,37 +77,28 @@ void layernorm_backward(float* dinp, float* dweight, float* dbias, const float* 
   });
 }
 
+// GELU and GeGLU through the vector-kernel table (AVX2 or the baseline, chosen at run time), in
+// contiguous pieces per thread: every element's result is the same whatever piece it falls in.
 void gelu_forward(float* out, const float* x, int64_t n, ThreadPool* pool) {
-  parallel_rows(pool, n, [&](int64_t b, int64_t e, int) {
-    for (int64_t i = b; i < e; i++) out[i] = gelu_tanh(x[i]);
-  });
+  const VectorKernels& k = vector_kernels();
+  parallel_rows(pool, n, [&](int64_t b, int64_t e, int) { k.gelu_forward(out + b, x + b, e - b); });
 }
 
 void gelu_forward_backward(float* out, float* dx, const float* dout, const float* x, int64_t n, ThreadPool* pool) {
-  parallel_rows(pool, n, [&](int64_t b, int64_t e, int) {
-    for (int64_t i = b; i < e; i++) {
-      const float d = dout[i];
-      out[i] = gelu_tanh(x[i]);
-      dx[i] = d * gelu_tanh_grad(x[i]);
-    }
-  });
+  const VectorKernels& k = vector_kernels();
+  parallel_rows(pool, n, [&](int64_t b, int64_t e, int) { k.gelu_forward_backward(out + b, dx + b, dout + b, x + b, e - b); });
 }
 
 void geglu_forward(float* out, const float* gate, const float* up, int64_t n, ThreadPool* pool) {
-  parallel_rows(pool, n, [&](int64_t b, int64_t e, int) {
-    for (int64_t i = b; i < e; i++) out[i] = gelu_tanh(gate[i]) * up[i];
-  });
+  const VectorKernels& k = vector_kernels();
+  parallel_rows(pool, n, [&](int64_t b, int64_t e, int) { k.geglu_forward(out + b, gate + b, up + b, e - b); });
 }
 
 void geglu_forward_backward(float* out, float* dgate, float* dup, const float* dout, const float* gate, const float* up,
                             int64_t n, ThreadPool* pool) {
+  const VectorKernels& k = vector_kernels();
   parallel_rows(pool, n, [&](int64_t b, int64_t e, int) {
-    for (int64_t i = b; i < e; i++) {
-      const float d = dout[i], g = gate[i], u = up[i], a = gelu_tanh(g);
-      out[i] = a * u;
-      dup[i] = d * a;
-      dgate[i] = d * u * gelu_tanh_grad(g);
-    }
+    k.geglu_forward_backward(out + b, dgate + b, dup + b, dout + b, gate + b, up + b, e - b);
   });
 }
 

@@ -47,7 +47,7 @@ struct VectorKernels {
   // -inf when n == 0 or every x[i] is -inf, NaN when any is NaN or +inf.
   double (*log_sum_exp)(const float* x, int64_t n) = nullptr;
 
-  // ---- element-wise (vk_elementwise.inc): SwiGLU, RMSNorm rows, residual add ----
+  // ---- element-wise (vk_elementwise.inc): SwiGLU, GELU, GeGLU, RMSNorm rows, residual add ----
   // out = silu(gate) * up
   void (*swiglu_forward)(float* out, const float* gate, const float* up, int64_t n) = nullptr;
   // dgate = dout * up * silu'(gate), dup = dout * silu(gate); dgate may be dout.
@@ -56,6 +56,14 @@ struct VectorKernels {
   // swiglu_backward that also recomputes out = silu(gate) * up in the same pass.
   void (*swiglu_forward_backward)(float* out, float* dgate, float* dup, const float* dout, const float* gate,
                                   const float* up, int64_t n) = nullptr;
+  // tanh GELU (gelu_tanh in ops_arch.h): out = gelu(x); the fused pass also writes
+  // dx = dout * gelu'(x) (dx may be dout).
+  void (*gelu_forward)(float* out, const float* x, int64_t n) = nullptr;
+  void (*gelu_forward_backward)(float* out, float* dx, const float* dout, const float* x, int64_t n) = nullptr;
+  // GeGLU: out = gelu(gate) * up; the fused pass also writes dgate, dup (dgate may be dout).
+  void (*geglu_forward)(float* out, const float* gate, const float* up, int64_t n) = nullptr;
+  void (*geglu_forward_backward)(float* out, float* dgate, float* dup, const float* dout, const float* gate,
+                                 const float* up, int64_t n) = nullptr;
   // out = a + b; out may be a or b.
   void (*add)(float* out, const float* a, const float* b, int64_t n) = nullptr;
   // rows x C: out = inp * rstd * weight, rstd[row] = 1 / sqrt(mean(inp^2) + eps).
