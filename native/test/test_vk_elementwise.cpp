@@ -1,4 +1,4 @@
-// Element-wise kernels (SwiGLU, tanh GELU and GeGLU, RMSNorm rows, residual add) of every runnable vector table
+// Element-wise kernels (SwiGLU, tanh GELU and GeGLU, LayerNorm and RMSNorm rows, residual add) of every runnable vector table
 // against plain double loops, over odd lengths (vector tails); the baseline table against the
 // scalar formulas of ops.h bit for bit; in-place calls and fused kernels against their parts;
 // and an element's result independent of where it sits in the array.
@@ -186,6 +186,45 @@ void check_rmsnorm(const VectorKernels& k, int64_t rows, int64_t C) {
   }
 }
 
+// LayerNorm rows (with and without bias) against double loops, offset x so the mean matters.
+void check_layernorm(const VectorKernels& k, int64_t rows, int64_t C) {
+  std::vector<float> x = randn(rows * C, 2.0f), w = randn(C, 1.0f), bias = randn(C, 1.0f), dy = randn(rows * C, 1.0f);
+  for (float& v : x) v += 3.0f;
+  std::vector<float> out(rows * C), out_nb(rows * C), mean(rows), rstd(rows), dx(rows * C), dx_acc(rows * C, 1.0f);
+  const float eps = 1e-5f;
+  k.layernorm_forward_rows(out.data(), mean.data(), rstd.data(), x.data(), w.data(), bias.data(), rows, C, eps);
+  k.layernorm_forward_rows(out_nb.data(), nullptr, rstd.data(), x.data(), w.data(), nullptr, rows, C, eps);
+  k.layernorm_backward_rows(dx.data(), dy.data(), x.data(), w.data(), mean.data(), rstd.data(), rows, C, false);
+  k.layernorm_backward_rows(dx_acc.data(), dy.data(), x.data(), w.data(), mean.data(), rstd.data(), rows, C, true);
+  for (int64_t n = 0; n < rows; n++) {
+    const float* xr = x.data() + n * C;
+    const float* dr = dy.data() + n * C;
+    double m = 0, v = 0;
+    for (int64_t c = 0; c < C; c++) m += xr[c];
+    m /= (double)C;
+    for (int64_t c = 0; c < C; c++) v += (xr[c] - m) * (xr[c] - m);
+    const double r = 1.0 / std::sqrt(v / (double)C + eps);
+    EXPECT_NEAR(mean[n], m, 1e-6 * (std::fabs(m) + 1));
+    EXPECT_NEAR(rstd[n], r, 2e-6 * r);
+    double a = 0, b = 0;
+    for (int64_t c = 0; c < C; c++) {
+      const double xh = (xr[c] - m) * r, g = (double)dr[c] * w[c];
+      a += g;
+      b += g * xh;
+      EXPECT_NEAR(out[n * C + c], xh * w[c] + bias[c], 1e-5 * (std::fabs(xh * w[c]) + std::fabs(bias[c]) + 1));
+      EXPECT_NEAR(out_nb[n * C + c], xh * w[c], 1e-5 * (std::fabs(xh * w[c]) + 1));
+    }
+    a /= (double)C;
+    b /= (double)C;
+    for (int64_t c = 0; c < C; c++) {
+      const double xh = (xr[c] - m) * r, want = r * ((double)dr[c] * w[c] - a - xh * b);
+      const double tol = 1e-5 * r * (std::fabs((double)dr[c] * w[c]) + std::fabs(a) + std::fabs(xh * b) + 1);
+      EXPECT_NEAR(dx[n * C + c], want, tol);
+      EXPECT_NEAR(dx_acc[n * C + c], 1.0 + want, tol + 1e-6);
+    }
+  }
+}
+
 }  // namespace
 
 int main() {
@@ -196,6 +235,7 @@ int main() {
       check_add(*k, n);
     }
     for (int64_t C : {1, 7, 8, 13, 64, 515}) check_rmsnorm(*k, 5, C);
+    for (int64_t C : {1, 7, 8, 13, 64, 515}) check_layernorm(*k, 5, C);
     // NaN in a row propagates to its norm and gradient (the trainer's non-finite check).
     std::vector<float> x(16, 1.0f), w(16, 1.0f), out(16), rstd(1), g(16, 0.0f), m(16);
     x[11] = NAN;

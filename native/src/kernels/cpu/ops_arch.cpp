@@ -1,6 +1,6 @@
-// The kernels of tuner/ops_arch.h, threaded over rows or contiguous element ranges: LayerNorm and
-// soft-capping as plain row loops, GELU / GeGLU through the vector-kernel table (their scalar
-// tanh was half of a GPT-2 or Bloom step).
+// The kernels of tuner/ops_arch.h, threaded over rows or contiguous element ranges: LayerNorm rows,
+// GELU and GeGLU through the vector-kernel table (AVX2 or the baseline, chosen at run time; the
+// scalar tanh GELU was half of a GPT-2 or Bloom step), soft-capping and column sums as plain loops.
 #include "tuner/ops_arch.h"
 
 #include <algorithm>
@@ -8,7 +8,6 @@
 
 #include "kernels/cpu/column_blocks.h"
 #include "kernels/cpu/vector_kernels.h"
-#include "kernels/elementwise_math.h"
 #include "tuner/threadpool.h"
 
 namespace tuner {
@@ -24,47 +23,18 @@ void add_column_sums(float* dst, const float* src, int N, int C, ThreadPool* poo
 
 void layernorm_forward(float* out, float* mean, float* rstd, const float* inp, const float* weight, const float* bias,
                        int N, int C, float eps, ThreadPool* pool) {
+  const VectorKernels& k = vector_kernels();
   parallel_rows(pool, N, [&](int64_t b, int64_t e, int) {
-    for (int64_t n = b; n < e; n++) {
-      const float* x = inp + n * C;
-      float* y = out + n * C;
-      double s = 0;
-      for (int c = 0; c < C; c++) s += x[c];
-      const float m = (float)(s / C);
-      double v = 0;
-      for (int c = 0; c < C; c++) v += (double)(x[c] - m) * (x[c] - m);
-      const float r = norm_rstd((float)(v / C), eps);
-      for (int c = 0; c < C; c++) y[c] = (x[c] - m) * r * weight[c] + (bias ? bias[c] : 0.0f);
-      mean[n] = m;
-      rstd[n] = r;
-    }
+    k.layernorm_forward_rows(out + b * C, mean ? mean + b : nullptr, rstd + b, inp + b * C, weight, bias, e - b, C, eps);
   });
 }
 
 void layernorm_backward(float* dinp, float* dweight, float* dbias, const float* dout, const float* inp, const float* weight,
                         const float* mean, const float* rstd, int N, int C, bool accumulate, ThreadPool* pool) {
+  const VectorKernels& k = vector_kernels();
   if (dinp)
     parallel_rows(pool, N, [&](int64_t b, int64_t e, int) {
-      for (int64_t n = b; n < e; n++) {
-        const float* x = inp + n * C;
-        const float* dy = dout + n * C;
-        float* dx = dinp + n * C;
-        const float m = mean[n], r = rstd[n];
-        // d xhat = dy * w; dx = r (d xhat - mean(d xhat) - xhat mean(d xhat * xhat))
-        float a = 0, bsum = 0;
-        for (int c = 0; c < C; c++) {
-          const float dxh = dy[c] * weight[c], xh = (x[c] - m) * r;
-          a += dxh;
-          bsum += dxh * xh;
-        }
-        a /= C;
-        bsum /= C;
-        for (int c = 0; c < C; c++) {
-          const float xh = (x[c] - m) * r;
-          const float g = r * (dy[c] * weight[c] - a - xh * bsum);
-          dx[c] = accumulate ? dx[c] + g : g;
-        }
-      }
+      k.layernorm_backward_rows(dinp + b * C, dout + b * C, inp + b * C, weight, mean + b, rstd + b, e - b, C, accumulate);
     });
   if (dbias) add_column_sums(dbias, dout, N, C, pool);
   if (!dweight) return;

@@ -47,7 +47,7 @@ struct VectorKernels {
   // -inf when n == 0 or every x[i] is -inf, NaN when any is NaN or +inf.
   double (*log_sum_exp)(const float* x, int64_t n) = nullptr;
 
-  // ---- element-wise (vk_elementwise.inc): SwiGLU, GELU, GeGLU, RMSNorm rows, residual add ----
+  // ---- element-wise (vk_elementwise.inc): SwiGLU, GELU, GeGLU, LayerNorm and RMSNorm rows, residual add ----
   // out = silu(gate) * up
   void (*swiglu_forward)(float* out, const float* gate, const float* up, int64_t n) = nullptr;
   // dgate = dout * up * silu'(gate), dup = dout * silu(gate); dgate may be dout.
@@ -64,6 +64,14 @@ struct VectorKernels {
   void (*geglu_forward)(float* out, const float* gate, const float* up, int64_t n) = nullptr;
   void (*geglu_forward_backward)(float* out, float* dgate, float* dup, const float* dout, const float* gate,
                                  const float* up, int64_t n) = nullptr;
+  // rows x C LayerNorm: out = (inp - mean) * rstd * weight (+ bias where not null); mean (where not
+  // null) and rstd per row, rstd = 1 / sqrt(biased var + eps).
+  void (*layernorm_forward_rows)(float* out, float* mean, float* rstd, const float* inp, const float* weight,
+                                 const float* bias, int64_t rows, int64_t C, float eps) = nullptr;
+  // rows x C: dinp = (or += when accumulate) the LayerNorm input gradient.
+  void (*layernorm_backward_rows)(float* dinp, const float* dout, const float* inp, const float* weight,
+                                  const float* mean, const float* rstd, int64_t rows, int64_t C,
+                                  bool accumulate) = nullptr;
   // out = a + b; out may be a or b.
   void (*add)(float* out, const float* a, const float* b, int64_t n) = nullptr;
   // rows x C: out = inp * rstd * weight, rstd[row] = 1 / sqrt(mean(inp^2) + eps).
