@@ -1,7 +1,7 @@
 // A stand-in for an editor window (trainer-detach.test.ts, the host suite run-detach.test.ts):
 // starts a run through the RunManager as the extension does and prints the run id once the
-// trainer has stepped and this window is connected to its control channel (so it, not the window
-// a test opens next, is the run's controller). Then it either waits to be killed (SIGKILL, as a
+// trainer has stepped and (unless it detaches at once) this window is connected to its control
+// channel (so it, not the window a test opens next, is the run's controller). Then it either waits to be killed (SIGKILL, as a
 // crashed window ends), or, given `detach`, lets the run go as a closing window does
 // (RunManager.detachAll) and exits, or, given `stop`, stops it as a closing window does with
 // tuner.runs.stopWhenWindowCloses (RunManager.stopAll) and exits at once, as a closing extension
@@ -15,7 +15,9 @@ function main(runsDir: string, planFile: string, binary: string, close?: string)
   const session = manager.startPlan(planFile, { mode: 'free', binary });
   let told = false;
   const tell = () => {
-    if (told || session.snapshot.step < 3 || session.role === undefined) return;
+    // A window that stays (killed later) or stops its run must be the run's controller first; one
+    // that detaches needs no channel, and its short run may finish before a channel would connect.
+    if (told || session.snapshot.step < 3 || (close !== 'detach' && session.role === undefined)) return;
     told = true;
     process.stdout.write(JSON.stringify({ id: session.record.id, pid: session.pid }) + '\n');
     if (close === 'detach') void manager.detachAll().then(() => process.exit(0));

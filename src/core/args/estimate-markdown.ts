@@ -40,6 +40,7 @@ export function estimateMarkdown(pf: Preflight): string {
       '',
     );
   }
-  for (const s of pf.suggestions.slice(0, 4)) out.push(l10n.t('- with {0}: ~{1}', s.label, formatBytes(s.estimate.total)));
+  // Only changes that lower the peak by a margin worth an edit (a tiny model's 4-bit base saves ~1%).
+  for (const s of pf.suggestions.filter((x) => x.estimate.total <= pf.memory.total * 0.95).slice(0, 4)) out.push(l10n.t('- with {0}: ~{1}', s.label, formatBytes(s.estimate.total)));
   return out.join('\n') + '\n';
 }

@@ -60,7 +60,7 @@ suite('runs outlive the window', function () {
     shortPlan = path.join(path.dirname(argsFile), 'short-plan.json');
     savingPlan = path.join(path.dirname(argsFile), 'saving-plan.json');
     fs.writeFileSync(longPlan, JSON.stringify({ ...plan, max_steps: 100_000, save_interval: 0, threads: 1 }));
-    fs.writeFileSync(shortPlan, JSON.stringify({ ...plan, max_steps: 60, save_interval: 20, threads: 1 }));
+    fs.writeFileSync(shortPlan, JSON.stringify({ ...plan, max_steps: 400, save_interval: 100, threads: 1 }));
     fs.writeFileSync(savingPlan, JSON.stringify({ ...plan, max_steps: 100_000, save_interval: 3, threads: 1 }));
   });
 
@@ -155,7 +155,7 @@ suite('runs outlive the window', function () {
     const reattachReports = api.runs.reattachReports;
     const done = reattachReports.find((r) => r.runId === finished.id);
     assert.ok(done, 'the finished run is reported');
-    assert.match(done.message, /finished while no window was open.*step 60\/60, final loss \d\.\d{3}/);
+    assert.match(done.message, /finished while no window was open.*step 400\/400, final loss \d\.\d{3}/);
     assert.deepEqual(done.actions, ['Open Dashboard', 'Open Folder', 'Try in Playground']);
     const dead = reattachReports.find((r) => r.runId === died.id);
     assert.ok(dead, 'the dead run is reported');

@@ -155,6 +155,19 @@ describe('the ARGS.json hover says where the speed came from', () => {
   const args = { model: './qwen', data: './train.jsonl', method: 'lora', max_length: 512, batch_size: 2 } as const;
   const hover = (throughput: Throughput) => estimateMarkdown(computePreflight(args, path.join(root, 'ARGS.json'), { freeMemoryBytes: 16 * 2 ** 30, totalMemoryBytes: 16 * 2 ** 30, cores: 4, throughput }));
 
+  it('lists only changes that lower the peak by 5% or more, and on a CPU the 4-bit base the engine runs there', () => {
+    const text = hover(throughputFromMeasurement(MEASURED));
+    const bytes = (t: string) => Number(t.split(' ')[0]) * 1024 ** ['B', 'KiB', 'MiB', 'GiB'].indexOf(t.split(' ')[1]);
+    const peak = bytes(/peak ~([\d.]+ \w+)/.exec(text)![1]);
+    const listed = [...text.matchAll(/^- with (.+): ~([\d.]+ \w+)$/gm)];
+    assert.ok(listed.some((m) => m[1].startsWith('method "qlora"')), text);
+    for (const m of listed) assert.ok(bytes(m[2]) <= peak * 0.95, `${m[1]}: ${m[2]} against a peak of ${peak} bytes`);
+    // A tiny model's peak is the runtime's: no change saves 5%, so none is offered.
+    fs.mkdirSync(path.join(root, 'tiny'));
+    fs.writeFileSync(path.join(root, 'tiny', 'config.json'), JSON.stringify({ ...CONFIGS['qwen-0.5b'], hidden_size: 32, intermediate_size: 64, num_hidden_layers: 2, num_attention_heads: 4, num_key_value_heads: 2, vocab_size: 256 }));
+    const tiny = estimateMarkdown(computePreflight({ ...args, model: './tiny', max_length: 16, batch_size: 1 }, path.join(root, 'ARGS.json'), { freeMemoryBytes: 16 * 2 ** 30, totalMemoryBytes: 16 * 2 ** 30, cores: 4, throughput: throughputFromMeasurement(MEASURED) }));
+    assert.doesNotMatch(tiny, /^- with /m, tiny);
+  });
   it('measured on this machine, with the figure once', () => {
     const text = hover(throughputFromMeasurement(MEASURED));
     assert.match(text, /GFLOP per token; speed measured on this machine: 212 GFLOP\/s \(the engine's sgemm, 2 threads\)\.\n/);
