@@ -81,7 +81,13 @@ int run_training(const RunPlan& plan, const TrainOptions& opts) {
   const auto fail = [&](int rc) {
     ended = true;
     if (watcher.joinable()) watcher.join();
-    if (comm && comm->world_size() > 1) comm->abort(rc);
+    if (comm && comm->world_size() > 1) {
+      // Before the first step every rank checks the same plan and data: give rank 0 a moment to
+      // report the error itself (the user reads rank 0's events) before this rank's abort ends it
+      // and its report becomes "rank lost".
+      if (!root && trainer.steps_done() == 0) std::this_thread::sleep_for(std::chrono::seconds(3));
+      comm->abort(rc);
+    }
     return rc;
   };
   try {
