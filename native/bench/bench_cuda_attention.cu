@@ -9,6 +9,7 @@
 #include <cuda_bf16.h>
 
 #include <algorithm>
+#include <functional>
 #include <cstdio>
 #include <string>
 #include <vector>
@@ -16,6 +17,7 @@
 #include "cuda/attention.cuh"
 #include "cuda/attention_tiles.h"
 #include "cuda/cuda_check.cuh"
+#include "cuda_event_timer.cuh"
 
 using namespace tuner::cuda;
 using bf16 = __nv_bfloat16;
@@ -47,28 +49,7 @@ __global__ void fill_kernel(bf16* x, size_t n, unsigned seed) {
   }
 }
 
-template <typename F>
-double time_ms(F&& fn, int reps) {  // median of reps, after two warm-up calls
-  cudaEvent_t a, b;
-  TUNER_CUDA_CHECK(cudaEventCreate(&a));
-  TUNER_CUDA_CHECK(cudaEventCreate(&b));
-  fn();
-  fn();
-  std::vector<float> ms;
-  for (int r = 0; r < reps; r++) {
-    TUNER_CUDA_CHECK(cudaEventRecord(a));
-    fn();
-    TUNER_CUDA_CHECK(cudaEventRecord(b));
-    TUNER_CUDA_CHECK(cudaEventSynchronize(b));
-    float t = 0;
-    TUNER_CUDA_CHECK(cudaEventElapsedTime(&t, a, b));
-    ms.push_back(t);
-  }
-  cudaEventDestroy(a);
-  cudaEventDestroy(b);
-  std::sort(ms.begin(), ms.end());
-  return ms[ms.size() / 2];
-}
+double time_ms(const std::function<void()>& fn, int reps) { return median_event_ms(fn, reps, 2); }
 
 void run_shape(int T, int NH, int NKV, int HD, int window, int tokens, int reps) {
   AttentionParams p;

@@ -20,6 +20,7 @@
 
 #include "cuda/cuda_check.cuh"
 #include "cuda/gemm.cuh"
+#include "cuda_event_timer.cuh"
 #include "tuner/cuda_device.h"
 #include "tuner/quant.h"
 #include "tuner/threadpool.h"
@@ -31,26 +32,7 @@ namespace {
 int g_reps = 20;
 
 // Median milliseconds of fn over g_reps calls (after 3 warm-up calls), timed with events.
-double time_ms(const std::function<void()>& fn) {
-  for (int i = 0; i < 3; ++i) fn();
-  cudaEvent_t start, stop;
-  TUNER_CUDA_CHECK(cudaEventCreate(&start));
-  TUNER_CUDA_CHECK(cudaEventCreate(&stop));
-  std::vector<float> ms;
-  for (int i = 0; i < g_reps; ++i) {
-    TUNER_CUDA_CHECK(cudaEventRecord(start));
-    fn();
-    TUNER_CUDA_CHECK(cudaEventRecord(stop));
-    TUNER_CUDA_CHECK(cudaEventSynchronize(stop));
-    float t = 0;
-    TUNER_CUDA_CHECK(cudaEventElapsedTime(&t, start, stop));
-    ms.push_back(t);
-  }
-  TUNER_CUDA_CHECK(cudaEventDestroy(start));
-  TUNER_CUDA_CHECK(cudaEventDestroy(stop));
-  std::sort(ms.begin(), ms.end());
-  return ms[ms.size() / 2];
-}
+double time_ms(const std::function<void()>& fn) { return median_event_ms(fn, g_reps, 3); }
 
 void* device_alloc(size_t bytes) {
   void* p = nullptr;
