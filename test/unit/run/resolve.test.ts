@@ -68,34 +68,28 @@ describe('prepareRun', () => {
     assert.deepEqual(fs.readdirSync(runDir), []);
   });
 
-  it('refuses a setting the trainer cannot run at its line, before preparing anything', async () => {
-    const dir = path.join(root, 'lomo-lion');
-    const file = makeTinyProject(dir, { args: { method: 'lomo', optimizer: 'lion' } });
+  /** prepareRun on a project with `args` is refused at the line of `field`, the message matching `reason`, and prepares nothing. */
+  async function refusedAt(name: string, args: Record<string, unknown>, field: string, reason: string): Promise<void> {
+    const dir = path.join(root, name);
+    const file = makeTinyProject(dir, { args });
     const runDir = path.join(dir, 'runs', 'r1');
     fs.mkdirSync(runDir, { recursive: true });
-    const line = fs.readFileSync(file, 'utf8').split('\n').findIndex((l) => l.includes('"optimizer"'));
+    const line = fs.readFileSync(file, 'utf8').split('\n').findIndex((l) => l.includes(`"${field}"`));
     await assert.rejects(prepareRun(file, runDir, { workerPath: PREPARE_WORKER }), (e: Error) => {
       assert.ok(e instanceof ArgsError);
       assert.equal(e.line, line);
-      assert.match(e.message, new RegExp(`ARGS\\.json:${line + 1}:\\d+: "optimizer": method "lomo" fuses a plain SGD step into backward`));
+      assert.match(e.message, new RegExp(`ARGS\\.json:${line + 1}:\\d+: "${field}": ${reason}`));
       return true;
     });
     assert.deepEqual(fs.readdirSync(runDir), []);
+  }
+
+  it('refuses a setting the trainer cannot run at its line, before preparing anything', async () => {
+    await refusedAt('lomo-lion', { method: 'lomo', optimizer: 'lion' }, 'optimizer', 'method "lomo" fuses a plain SGD step into backward');
   });
 
   it('refuses device "cuda" (a GPU plan) at its line while this trainer trains on the CPU only', async () => {
-    const dir = path.join(root, 'cuda');
-    const file = makeTinyProject(dir, { args: { device: 'cuda' } });
-    const runDir = path.join(dir, 'runs', 'r1');
-    fs.mkdirSync(runDir, { recursive: true });
-    const line = fs.readFileSync(file, 'utf8').split('\n').findIndex((l) => l.includes('"device"'));
-    await assert.rejects(prepareRun(file, runDir, { workerPath: PREPARE_WORKER }), (e: Error) => {
-      assert.ok(e instanceof ArgsError);
-      assert.equal(e.line, line);
-      assert.match(e.message, new RegExp(`ARGS\\.json:${line + 1}:\\d+: "device": this build of tuner-train trains on the CPU only so far.*"auto" or "cpu"`));
-      return true;
-    });
-    assert.deepEqual(fs.readdirSync(runDir), []);
+    await refusedAt('cuda', { device: 'cuda' }, 'device', 'this build of tuner-train trains on the CPU only so far.*"auto" or "cpu"');
   });
 
   it('a preparation error from the worker names the data file and line, and leaves no shards', async () => {
