@@ -107,6 +107,10 @@ struct Param {
   int64_t numel() const;
 };
 
+// dst[o, i] = src[i, o]: a weight stored [in, out] (GPT-2's Conv1D) as the [out, in] matrix
+// every other linear is, for quantizing, exporting or running it like the others.
+void in_out_to_out_in(float* dst, const float* src, int64_t out, int64_t in);
+
 struct LoraConfig {
   int rank = 8;
   float alpha = 16.0f;

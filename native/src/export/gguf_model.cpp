@@ -133,8 +133,7 @@ std::vector<std::string> export_gguf(const std::string& out_path, Model& model, 
         if (perm_heads > 0) permute_rows(tmp.data(), src, r, k, perm_heads);
         else if (regroup_heads > 0) regroup_bloom_qkv(tmp.data(), src, r, k, regroup_heads);
         else if (p->in_out)
-          for (int64_t i = 0; i < cols; i++)
-            for (int64_t o = 0; o < rows; o++) tmp[o * cols + i] = src[i * rows + o];
+          in_out_to_out_in(tmp.data(), src, rows, cols);
         else
           for (int64_t i = 0; i < n; i++) tmp[i] = 1.0f + src[i];
         src = tmp.data();

@@ -37,8 +37,7 @@ std::vector<std::string> write_quantized_folder(const std::string& out_dir, Mode
       const float* data = p->data;
       if (p->in_out) {
         transposed.resize((size_t)p->numel());
-        for (int i = 0; i < cols; i++)
-          for (int o = 0; o < rows; o++) transposed[(size_t)o * cols + i] = p->data[(size_t)i * rows + o];
+        in_out_to_out_in(transposed.data(), p->data, rows, cols);
         data = transposed.data();
       }
       held.push_back(quantize_matrix(data, rows, cols, type, pool));

@@ -148,8 +148,7 @@ void Session::load_weights(const InferOptions& opt) {
       std::vector<float> stored((size_t)p.numel());
       file.read_f32(t, stored.data());
       scratch.resize((size_t)p.numel());
-      for (int i = 0; i < cols; i++)
-        for (int o = 0; o < rows; o++) scratch[(size_t)o * cols + i] = stored[(size_t)i * rows + o];
+      in_out_to_out_in(scratch.data(), stored.data(), rows, cols);
     }
     if (qt != QuantType::F32 && cols % block == 0) {
       if (!p.in_out) {

@@ -12,6 +12,11 @@
 
 namespace tuner {
 
+void in_out_to_out_in(float* dst, const float* src, int64_t out, int64_t in) {
+  for (int64_t i = 0; i < in; i++)
+    for (int64_t o = 0; o < out; o++) dst[o * in + i] = src[i * out + o];
+}
+
 int64_t Param::numel() const {
   int64_t n = 1;
   for (int64_t d : shape) n *= d;

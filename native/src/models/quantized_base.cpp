@@ -84,8 +84,7 @@ std::unique_ptr<LlamaModel> LlamaModel::open_quantized_base(const std::string& d
         file.read_f32(t, scratch.data());
         if (lin->in_out) {  // [in, out] -> [out, in]
           transposed.resize(scratch.size());
-          for (int i = 0; i < cols; i++)
-            for (int o = 0; o < rows; o++) transposed[(size_t)o * cols + i] = scratch[(size_t)i * rows + o];
+          in_out_to_out_in(transposed.data(), scratch.data(), rows, cols);
           scratch.swap(transposed);
         }
         *q = quantize_matrix(scratch.data(), rows, cols, type, pool);
