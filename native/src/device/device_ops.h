@@ -115,6 +115,10 @@ class DeviceOps {
   virtual void rope_forward(float* x, const float* cos, const float* sin, int B, int T, int nh, int HD, const int32_t* pos) = 0;
   virtual void rope_backward(float* dx, const float* cos, const float* sin, int B, int T, int nh, int HD,
                              const int32_t* pos) = 0;
+  // LoRA dropout with the CPU engine's mask (dropout_keep in tuner/ops.h, so both drop the same
+  // elements): out[i] (= or += when accumulate) keep(seed, stream, first + i, p) ? x[i] / (1 - p) : 0.
+  virtual void dropout(float* out, const float* x, int64_t n, float p, uint64_t seed, uint64_t stream, uint64_t first,
+                       bool accumulate) = 0;
   virtual void swiglu_forward(float* out, const float* gate, const float* up, int64_t n) = 0;
   virtual void swiglu_backward(float* dgate, float* dup, const float* dout, const float* gate, const float* up, int64_t n) = 0;
 
