@@ -9,6 +9,7 @@
 #include <cmath>
 
 #include "kernels/cpu/vector_kernels.h"
+#include "train/optimizer_scalars.h"
 #include "tuner/error.h"
 #include "tuner/threadpool.h"
 
@@ -64,12 +65,7 @@ const char* optimizer_kind_name(OptimizerKind k) {
 }
 
 Optimizer::Optimizer(const OptimizerConfig& cfg, const std::vector<Param*>& params) : cfg_(cfg), params_(params) {
-  int slots = 0;
-  switch (cfg.kind) {
-    case OptimizerKind::AdamW: slots = 2; break;
-    case OptimizerKind::Lion: slots = 1; break;
-    case OptimizerKind::Sgd: slots = cfg.momentum != 0.0 ? 1 : 0; break;
-  }
+  const int slots = optimizer_state_slots(cfg);
   TUNER_CHECK(!cfg.nesterov || (cfg.kind == OptimizerKind::Sgd && cfg.momentum > 0.0), "Nesterov needs SGD with momentum");
   state_.assign(static_cast<size_t>(slots), std::vector<std::vector<float>>(params.size()));
   for (size_t i = 0; i < params.size(); ++i) {
@@ -77,6 +73,53 @@ Optimizer::Optimizer(const OptimizerConfig& cfg, const std::vector<Param*>& para
     TUNER_CHECK(params[i]->grad != nullptr || slots == 0, "optimizer given a frozen parameter: " + params[i]->name);
     for (auto& slot : state_) slot[i].assign(static_cast<size_t>(params[i]->numel()), 0.0f);
   }
+}
+
+int optimizer_state_slots(const OptimizerConfig& cfg) {
+  switch (cfg.kind) {
+    case OptimizerKind::AdamW: return 2;
+    case OptimizerKind::Lion: return 1;
+    case OptimizerKind::Sgd: return cfg.momentum != 0.0 ? 1 : 0;
+  }
+  return 0;
+}
+
+AdamWScalars adamw_scalars(const OptimizerConfig& cfg, int64_t step, double lr, double grad_scale) {
+  const double bc1 = 1.0 - std::pow(cfg.beta1, static_cast<double>(step));
+  const double bc2 = 1.0 - std::pow(cfg.beta2, static_cast<double>(step));
+  AdamWScalars s;
+  s.grad_scale = static_cast<float>(grad_scale);
+  s.decay = static_cast<float>(1.0 - lr * cfg.weight_decay);
+  s.beta1 = static_cast<float>(cfg.beta1);
+  s.one_minus_beta1 = static_cast<float>(1.0 - cfg.beta1);
+  s.beta2 = static_cast<float>(cfg.beta2);
+  s.one_minus_beta2 = static_cast<float>(1.0 - cfg.beta2);
+  s.step_size = static_cast<float>(lr / bc1);
+  s.bias_correction2_sqrt = static_cast<float>(std::sqrt(bc2));
+  s.eps = static_cast<float>(cfg.eps);
+  return s;
+}
+
+LionScalars lion_scalars(const OptimizerConfig& cfg, double lr, double grad_scale) {
+  LionScalars s;
+  s.grad_scale = static_cast<float>(grad_scale);
+  s.decay = static_cast<float>(1.0 - lr * cfg.weight_decay);
+  s.lr = static_cast<float>(lr);
+  s.beta1 = static_cast<float>(cfg.beta1);
+  s.one_minus_beta1 = static_cast<float>(1.0 - cfg.beta1);
+  s.beta2 = static_cast<float>(cfg.beta2);
+  s.one_minus_beta2 = static_cast<float>(1.0 - cfg.beta2);
+  return s;
+}
+
+SgdScalars sgd_scalars(const OptimizerConfig& cfg, double lr, double grad_scale) {
+  SgdScalars s;
+  s.grad_scale = static_cast<float>(grad_scale);
+  s.weight_decay = static_cast<float>(cfg.weight_decay);
+  s.momentum = static_cast<float>(cfg.momentum);
+  s.lr = static_cast<float>(lr);
+  s.nesterov = cfg.nesterov;
+  return s;
 }
 
 const char* Optimizer::state_name(int slot) const {
@@ -90,23 +133,12 @@ const char* Optimizer::state_name(int slot) const {
 
 void Optimizer::step(double lr, ThreadPool* pool, double grad_scale) {
   ++step_;
-  // The scalar factors are computed in double and rounded once, as torch does with Python floats;
-  // the element loops run in fp32 in the reference's order of operations.
+  // The scalar factors (optimizer_scalars.h) are computed in double and rounded once; the element
+  // loops run in fp32 in the reference's order of operations.
   const VectorKernels& k = vector_kernels();
   const std::vector<Chunk> chunks = make_chunks(params_);
   if (cfg_.kind == OptimizerKind::AdamW) {
-    const double bc1 = 1.0 - std::pow(cfg_.beta1, static_cast<double>(step_));
-    const double bc2 = 1.0 - std::pow(cfg_.beta2, static_cast<double>(step_));
-    AdamWScalars s;
-    s.grad_scale = static_cast<float>(grad_scale);
-    s.decay = static_cast<float>(1.0 - lr * cfg_.weight_decay);
-    s.beta1 = static_cast<float>(cfg_.beta1);
-    s.one_minus_beta1 = static_cast<float>(1.0 - cfg_.beta1);
-    s.beta2 = static_cast<float>(cfg_.beta2);
-    s.one_minus_beta2 = static_cast<float>(1.0 - cfg_.beta2);
-    s.step_size = static_cast<float>(lr / bc1);
-    s.bias_correction2_sqrt = static_cast<float>(std::sqrt(bc2));
-    s.eps = static_cast<float>(cfg_.eps);
+    const AdamWScalars s = adamw_scalars(cfg_, step_, lr, grad_scale);
     for_each_chunk(chunks, pool, [&](size_t c) {
       const Chunk& ch = chunks[c];
       Param* p = params_[ch.param];
@@ -114,26 +146,14 @@ void Optimizer::step(double lr, ThreadPool* pool, double grad_scale) {
                      p->grad + ch.begin, ch.end - ch.begin, s);
     });
   } else if (cfg_.kind == OptimizerKind::Lion) {
-    LionScalars s;
-    s.grad_scale = static_cast<float>(grad_scale);
-    s.decay = static_cast<float>(1.0 - lr * cfg_.weight_decay);
-    s.lr = static_cast<float>(lr);
-    s.beta1 = static_cast<float>(cfg_.beta1);
-    s.one_minus_beta1 = static_cast<float>(1.0 - cfg_.beta1);
-    s.beta2 = static_cast<float>(cfg_.beta2);
-    s.one_minus_beta2 = static_cast<float>(1.0 - cfg_.beta2);
+    const LionScalars s = lion_scalars(cfg_, lr, grad_scale);
     for_each_chunk(chunks, pool, [&](size_t c) {
       const Chunk& ch = chunks[c];
       Param* p = params_[ch.param];
       k.lion_update(p->data + ch.begin, state_[0][ch.param].data() + ch.begin, p->grad + ch.begin, ch.end - ch.begin, s);
     });
   } else {
-    SgdScalars s;
-    s.grad_scale = static_cast<float>(grad_scale);
-    s.weight_decay = static_cast<float>(cfg_.weight_decay);
-    s.momentum = static_cast<float>(cfg_.momentum);
-    s.lr = static_cast<float>(lr);
-    s.nesterov = cfg_.nesterov;
+    const SgdScalars s = sgd_scalars(cfg_, lr, grad_scale);
     const bool has_buf = !state_.empty();
     for_each_chunk(chunks, pool, [&](size_t c) {
       const Chunk& ch = chunks[c];
