@@ -5,6 +5,7 @@
 // logits, loss and every trainable gradient compared within bf16 tolerances (docs/cuda.md).
 #pragma once
 #include <cmath>
+#include <algorithm>
 #include <cstdio>
 #include <functional>
 #include <memory>
@@ -16,7 +17,9 @@
 #include "device/device_model.h"
 #include "models/llama_model.h"
 #include "tiny_model_fixture.h"
+#include "tuner/json.h"
 #include "tuner/quant.h"
+#include "tuner/safetensors.h"
 
 namespace device_cases {
 
@@ -40,6 +43,7 @@ struct TestBatch {
   std::vector<uint32_t> tokens, targets;
   std::vector<uint8_t> mask;
   std::vector<int32_t> starts;
+  int64_t first_row = 0;
   TestBatch(int vocab, bool packed) {
     std::mt19937 rng(5);
     const int N = B * T;
@@ -64,6 +68,7 @@ struct TestBatch {
     tuner::Batch b;
     b.tokens = tokens.data(), b.targets = targets.data(), b.loss_mask = mask.data(), b.B = B, b.T = T;
     b.sample_start = starts.empty() ? nullptr : starts.data();
+    b.first_row = first_row;
     return b;
   }
 };
@@ -76,6 +81,8 @@ struct Case {
   Method method = Method::Full;
   float dropout = 0.0f;
   bool packed = false;
+  const char* rope_scaling = nullptr;  // a run plan's override (JSON), set on both models
+  int64_t first_row = 0;               // data parallel: where the batch sits (LoRA dropout's index)
 };
 
 // hidden 64 and intermediate 128: multiples of NF4's block, so QLoRA quantizes every linear;
@@ -173,9 +180,15 @@ inline void run_case(const Case& c, DeviceOps& ops, const Limits& lim) {
     randomize_lora_b(cpu->trainable_params(), 3);
   }
   auto dm = make_device_model(dir, c.method, ops, c.dropout);
+  if (c.rope_scaling) {
+    const tuner::Json rs = tuner::Json::parse(c.rope_scaling, "rope_scaling");
+    cpu->set_rope_scaling(rs);
+    dm->set_rope_scaling(rs);
+  }
   if (c.method == Method::Qlora) EXPECT(dm->host().layers()[0].q.qw && dm->host().layers()[1].down.qw);
   if (c.spec.sliding_window) EXPECT(dm->config().attention_window(0) == c.spec.sliding_window);
-  const TestBatch tb(c.spec.vocab, c.packed);
+  TestBatch tb(c.spec.vocab, c.packed);
+  tb.first_row = c.first_row;
   const tuner::Batch batch = tb.batch();
   const int N = tb.B * tb.T, V = c.spec.vocab;
 
@@ -212,6 +225,54 @@ inline void run_case(const Case& c, DeviceOps& ops, const Limits& lim) {
   }
   std::printf("%-14s loss %.6f vs %.6f  logits %.2e  worst gradient %.2e (%s, %zu tensors)\n", c.name.c_str(), ld, lc, logit_err,
               worst, worst_name.c_str(), dp.size());
+
+  // Weights written on the host (a resumed checkpoint) reach the device with push_from_host, and
+  // pull_to_host brings back exactly what is there; the next forward uses them (bf16 copies remade).
+  for (size_t i = 0; i < cp.size() && i < dp.size(); i++)
+    for (int64_t j = 0; j < cp[i]->numel(); j++) {
+      const float w = 0.05f - cp[i]->data[j];
+      cp[i]->data[j] = w, dp[i].host->data[j] = w;
+    }
+  cpu->weights_changed();
+  dm->push_from_host();
+  std::vector<float> pushed(dp[0].host->data, dp[0].host->data + dp[0].n);
+  std::fill(dp[0].host->data, dp[0].host->data + dp[0].n, -1.0f);
+  dm->pull_to_host();
+  EXPECT(std::equal(pushed.begin(), pushed.end(), dp[0].host->data));
+  const float lc2 = cpu->evaluate(batch, nullptr), ld2 = dm->evaluate(batch, nullptr);
+  EXPECT(std::fabs(ld2 - lc2) <= lim.loss * std::fabs(lc2));
+  EXPECT(std::fabs(lc2 - lc0) > 2 * lim.loss * std::fabs(lc0));  // the new weights do change the loss
+}
+
+// Device memory of the weights per method (docs/cuda.md): a full fine-tune keeps fp32 masters
+// and gradients of everything and bf16 copies of the matrices; LoRA keeps the frozen matrices
+// as bf16 only (QLoRA: quantized, plus one dequantized bf16 matrix), the other frozen tensors in
+// fp32, and each adapter as master + gradient + bf16 copy.
+inline void check_weight_memory(const Case& c, DeviceOps& ops) {
+  const std::string dir = write_case_model("mem_" + c.name, c.spec);
+  const size_t before = ops.memory().in_use;
+  auto dm = make_device_model(dir, c.method, ops, 0.0f);
+  dm->device_params();
+  const size_t got = ops.memory().in_use - before;
+  const tuner::LlamaModel& h = dm->host();
+  size_t want = 0, deq = 0;
+  for (tuner::Param* p : dm->base_params()) {
+    const size_t n = (size_t)p->numel();
+    bool matrix = p == h.lm_head(), quant = false;
+    for (const tuner::Layer& L : h.layers())
+      for (const tuner::Linear* lin : L.linears)
+        if (lin->w == p) {
+          matrix = true;
+          if (lin->qw) quant = true, want += ops.upload_quant(*lin->qw)->bytes(), deq = std::max(deq, n * 2);
+        }
+    if (quant) continue;
+    if (c.method == Method::Full) want += n * 8 + (matrix ? n * 2 : 0);
+    else want += matrix ? (p == h.embed() ? n * 6 : n * 2) : n * 4;
+  }
+  for (tuner::Param* p : dm->trainable_params())
+    if (c.method != Method::Full) want += (size_t)p->numel() * 10;
+  EXPECT(got == want + deq);
+  std::printf("%-14s weights on the device: %zu bytes (expected %zu)\n", c.name.c_str(), got, want + deq);
 }
 
 // Checkpointing on vs off on the same device: the same loss and gradients (recomputation runs
@@ -263,7 +324,7 @@ inline std::vector<Case> all_cases() {
   std::vector<Case> cs;
   cs.push_back({"full", base_spec(), Method::Full, 0.0f, false});
   cs.push_back({"lora", base_spec(), Method::Lora, 0.0f, false});
-  cs.push_back({"lora_dropout", base_spec(), Method::Lora, 0.1f, false});
+  cs.push_back({"lora_dropout", base_spec(), Method::Lora, 0.1f, false, nullptr, 3});
   cs.push_back({"qlora_nf4", base_spec(), Method::Qlora, 0.0f, false});
   TinySpec qwen = base_spec();
   qwen.arch = "Qwen2ForCausalLM";
@@ -276,6 +337,11 @@ inline std::vector<Case> all_cases() {
   TinySpec tied = base_spec();
   tied.tied = true;
   cs.push_back({"tied", tied, Method::Full, 0.0f, false});
+  // rope_scaling: YaRN scales cos/sin by its attention factor; dynamic NTK depends on T.
+  cs.push_back({"yarn", base_spec(), Method::Full, 0.0f, false,
+                R"({"rope_type": "yarn", "factor": 4.0, "original_max_position_embeddings": 8})"});
+  cs.push_back({"dynamic", base_spec(), Method::Lora, 0.0f, true,
+                R"({"rope_type": "dynamic", "factor": 2.0, "original_max_position_embeddings": 8})"});
   return cs;
 }
 
@@ -285,6 +351,13 @@ inline void run_all(const std::function<std::unique_ptr<DeviceOps>()>& make_ops,
   for (const Case& c : all_cases()) {
     auto ops = make_ops();
     run_case(c, *ops, lim);
+  }
+  for (Method m : {Method::Full, Method::Lora, Method::Qlora}) {
+    auto ops = make_ops();
+    TinySpec tied = base_spec();
+    tied.tied = true;
+    check_weight_memory({m == Method::Full ? "full" : m == Method::Lora ? "lora" : "qlora", m == Method::Lora ? tied : base_spec(), m},
+                        *ops);
   }
   auto ops = make_ops();
   run_checkpointing({"full", base_spec(), Method::Full, 0.0f, false}, *ops, lim);

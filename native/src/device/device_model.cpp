@@ -297,9 +297,12 @@ void DeviceModel::set_bf16(bool) {}
 void DeviceModel::set_adapter_enabled(bool on) { impl_->adapter_off = !on; }
 
 void DeviceModel::set_rope_scaling(const Json& rope_scaling) {
-  static_cast<Model&>(*host_).set_rope_scaling(rope_scaling);
-  const std::string why = device_model_unsupported(host_->config());
+  // Checked before the host takes it, so a refused scaling leaves the model as it was.
+  ModelConfig next = host_->config();
+  next.rope_scaling = parse_rope_scaling(rope_scaling, "plan", "rope_scaling", next.max_position_embeddings);
+  const std::string why = device_model_unsupported(next);
   if (!why.empty()) throw TunerError("unsupported_option", why, "Choose another rope_scaling, or train with device \"cpu\".");
+  static_cast<Model&>(*host_).set_rope_scaling(rope_scaling);
   impl_->rope_T = -1;
 }
 
