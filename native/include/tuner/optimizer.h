@@ -37,7 +37,9 @@ struct OptimizerConfig {
 
 class Optimizer {
  public:
-  Optimizer(const OptimizerConfig& cfg, const std::vector<Param*>& params);
+  // states_only: the host copy of a device optimizer's states (device/device_optimizer.h), read
+  // and written around checkpoints; its params need no host gradients and step() is refused.
+  Optimizer(const OptimizerConfig& cfg, const std::vector<Param*>& params, bool states_only = false);
 
   // One update of every parameter from grad * grad_scale with learning rate lr. Increments
   // step(). grad_scale is clip_coefficient(): the update sees exactly the gradients
@@ -62,6 +64,7 @@ class Optimizer {
   std::vector<Param*> params_;
   std::vector<std::vector<std::vector<float>>> state_;  // [slot][param][element]
   int64_t step_ = 0;
+  bool states_only_ = false;
 };
 
 // L2 norm over all grads together (as one concatenated vector), accumulated in double so the

@@ -36,7 +36,8 @@ const ErrorCodeInfo kErrorCodes[] = {
     {"cuda_error", "A CUDA call failed; update the NVIDIA driver, or set device to cpu in ARGS.json."},
     {"cuda_out_of_memory", "The GPU ran out of memory: lower batch_size or max_length, turn on gradient_checkpointing, or use "
                            "method qlora."},
-    {"cuda_training_unavailable", "This build trains on the CPU only so far; set device to auto or cpu in ARGS.json."},
+    {"cuda_training_unavailable", "The GPU path cannot train this plan (the message says why); set device to auto or cpu in "
+                                  "ARGS.json to train on the CPU."},
     {"data_mismatch", "Resume with the shard directory the run started with (prepare a new run for new data)."},
     {"file_not_found", "Check that the file exists and is readable."},
     {"internal", "This is a bug in Tuner; please report it with the log."},

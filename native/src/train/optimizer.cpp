@@ -64,13 +64,14 @@ const char* optimizer_kind_name(OptimizerKind k) {
   return "?";
 }
 
-Optimizer::Optimizer(const OptimizerConfig& cfg, const std::vector<Param*>& params) : cfg_(cfg), params_(params) {
+Optimizer::Optimizer(const OptimizerConfig& cfg, const std::vector<Param*>& params, bool states_only)
+    : cfg_(cfg), params_(params), states_only_(states_only) {
   const int slots = optimizer_state_slots(cfg);
   TUNER_CHECK(!cfg.nesterov || (cfg.kind == OptimizerKind::Sgd && cfg.momentum > 0.0), "Nesterov needs SGD with momentum");
   state_.assign(static_cast<size_t>(slots), std::vector<std::vector<float>>(params.size()));
   for (size_t i = 0; i < params.size(); ++i) {
     // Stateless SGD also stands for LOMO, whose gradients exist only inside backward.
-    TUNER_CHECK(params[i]->grad != nullptr || slots == 0, "optimizer given a frozen parameter: " + params[i]->name);
+    TUNER_CHECK(params[i]->grad != nullptr || slots == 0 || states_only, "optimizer given a frozen parameter: " + params[i]->name);
     for (auto& slot : state_) slot[i].assign(static_cast<size_t>(params[i]->numel()), 0.0f);
   }
 }
@@ -132,6 +133,7 @@ const char* Optimizer::state_name(int slot) const {
 }
 
 void Optimizer::step(double lr, ThreadPool* pool, double grad_scale) {
+  TUNER_CHECK(!states_only_, "step() on the host copy of a device optimizer's states");
   ++step_;
   // The scalar factors (optimizer_scalars.h) are computed in double and rounded once; the element
   // loops run in fp32 in the reference's order of operations.

@@ -24,6 +24,7 @@
 #include "tuner/quant.h"
 #include "tuner/rng.h"
 #include "tuner/threadpool.h"
+#include "models/llama_model.h"
 #include "trainer_internal.h"
 
 namespace tuner {
@@ -58,16 +59,28 @@ void step_dir_name(int64_t step, char* buf, size_t n) {
 
 bool stop_signal_received() { return g_stop_signal.load(); }
 
+std::vector<double> Trainer::param_squares(bool grads) const {
+  if (on_device()) return grads ? dev_opt_->grad_squares() : dev_opt_->weight_squares();
+  const std::vector<Param*>& params = opt_->params();
+  std::vector<double> out;
+  for (const Param* p : params) {
+    const float* x = grads ? p->grad : p->data;
+    double s = 0.0;
+    for (int64_t i = 0; i < p->numel(); ++i) s += static_cast<double>(x[i]) * x[i];
+    out.push_back(s);
+  }
+  return out;
+}
+
 // Sum of squared gradients per layer group, in parameter order (only with --layer-norms: a
 // debugger's Variables view, not worth a pass over the gradients on every ordinary step).
 std::vector<std::pair<std::string, double>> Trainer::grad_sq_by_layer(const std::vector<Param*>& params) const {
+  const std::vector<double> sq = param_squares(true);
   std::vector<std::pair<std::string, double>> out;
-  for (const Param* p : params) {
-    const std::string g = layer_group(p->name);
+  for (size_t i = 0; i < params.size(); ++i) {
+    const std::string g = layer_group(params[i]->name);
     if (out.empty() || out.back().first != g) out.emplace_back(g, 0.0);
-    double s = 0.0;
-    for (int64_t i = 0; i < p->numel(); ++i) s += static_cast<double>(p->grad[i]) * p->grad[i];
-    out.back().second += s;
+    out.back().second += sq[i];
   }
   return out;
 }
@@ -75,15 +88,14 @@ std::vector<std::pair<std::string, double>> Trainer::grad_sq_by_layer(const std:
 // [{"name":"layers.0","grad_norm":…,"weight_norm":…},…]: gradient norms before clipping, norms of
 // the trainable weights after this step's update.
 std::string Trainer::layer_norms_json(const std::vector<Param*>& params, const std::vector<std::pair<std::string, double>>& grad_sq) const {
+  const std::vector<double> sq = param_squares(false);
   std::vector<double> weight_sq(grad_sq.size(), 0.0);
   size_t k = 0;
-  for (const Param* p : params) {
-    const std::string g = layer_group(p->name);
+  for (size_t i = 0; i < params.size(); ++i) {
+    const std::string g = layer_group(params[i]->name);
     while (k < grad_sq.size() && grad_sq[k].first != g) ++k;
     if (k == grad_sq.size()) break;
-    double s = 0.0;
-    for (int64_t i = 0; i < p->numel(); ++i) s += static_cast<double>(p->data[i]) * p->data[i];
-    weight_sq[k] += s;
+    weight_sq[k] += sq[i];
   }
   std::string json = "[";
   for (size_t i = 0; i < grad_sq.size(); ++i) {
@@ -105,10 +117,14 @@ Trainer::Trainer(const RunPlan& plan, const TrainOptions& opts, EventSink* sink,
 
 void Trainer::setup() {
   // The device first: a plan that asks for a GPU this run cannot use fails before anything loads.
-  device_ = choose_train_device(plan_, cuda_runtime_info(), probe_hardware().cpu_model);
+  device_ = choose_train_device_for_run(plan_, probe_hardware().cpu_model, comm_->world_size());
   if (is_root())
-    std::fprintf(stderr, "tuner-train: training on the %s (%s)%s%s\n", device_.kind == "cuda" ? "GPU" : "CPU", device_.name.c_str(),
+    std::fprintf(stderr, "tuner-train: training on the %s (%s)%s%s\n",
+                 device_.kind == "cuda" ? "GPU" : device_.kind == "host_ops" ? "GPU path's CPU stand-in" : "CPU", device_.name.c_str(),
                  device_.reason.empty() ? "" : ": ", device_.reason.c_str());
+  if (device_.kind == "host_ops")
+    std::fprintf(stderr, "tuner-train: host_ops runs the CPU engine's kernels behind the device ops, for tests of the GPU path on "
+                         "machines without a GPU; it is slower than the CPU trainer\n");
   // Fail now, not after hours of training, if the outputs cannot be written (rank 0 writes them).
   if (is_root()) ensure_dir(plan_.output_dir + "/checkpoints");
   // The checkpoint is checked whole before anything is loaded from it (a full run loads its
@@ -128,9 +144,15 @@ void Trainer::setup() {
   } else {
     model_ = Model::load(model_dir);
   }
+  if (device_.on_device()) wrap_in_device_model();
   if (!plan_.rope_scaling.empty()) model_->set_rope_scaling(Json::parse(plan_.rope_scaling, "plan rope_scaling"));
   if (plan_.gradient_checkpointing) model_->set_gradient_checkpointing(true);
-  if (plan_.precision == "bf16") {
+  if (on_device()) {
+    // The device path trains mixed precision whatever the plan says (device_model.h).
+    std::fprintf(stderr, "tuner-train: the %s trains bf16-mixed (bf16 matmul operands and attention inputs; fp32 master weights, "
+                         "gradients, norms, loss and optimizer states)%s\n", device_.kind == "cuda" ? "GPU" : "device path",
+                 plan_.precision == "fp32" ? ": the plan's precision fp32 applies on the CPU only" : "");
+  } else if (plan_.precision == "bf16") {
     model_->set_bf16(true);
     std::fprintf(stderr, "tuner-train: bf16 matmuls on %s%s\n", gemm_bf16_kernel_name(),
                  gemm_bf16_native() ? "" : " (this CPU has no bf16 instructions: the f32 kernels run the bf16-rounded values, slower than fp32)");
@@ -205,12 +227,72 @@ void Trainer::setup() {
     rng_.set_state(st.rng_state);
     lr_scale_ = st.lr_scale;
   }
-  opt_ = std::make_unique<Optimizer>(plan_.optimizer, model_->trainable_params());
+  // On a device the host Optimizer only holds the states around checkpoints (its params have
+  // no host gradients); the device optimizer updates.
+  opt_ = std::make_unique<Optimizer>(plan_.optimizer, model_->trainable_params(), on_device());
   if (!opts_.resume_dir.empty()) load_optimizer_state(opts_.resume_dir, opt_.get());
+  if (on_device()) {
+    dev_opt_ = std::make_unique<dev::DeviceOptimizer>(device_model_->ops(), plan_.optimizer, device_model_->device_params());
+    if (!opts_.resume_dir.empty()) {
+      // The checkpoint's weights and states as the host just loaded them (a CPU run's or a
+      // device run's: the files are the same).
+      device_model_->push_from_host();
+      dev_opt_->push_from(*opt_);
+    }
+  }
   if (is_root()) {
     remove_stale_temp_dirs(plan_.output_dir + "/checkpoints");
     remove_stale_temp_dirs(plan_.output_dir);
   }
+}
+
+void Trainer::wrap_in_device_model() {
+  device_ops_ = device_.kind == "cuda" ? dev::make_cuda_ops(0) : dev::make_host_ops();
+  std::unique_ptr<LlamaModel> host(dynamic_cast<LlamaModel*>(model_.get()));
+  TUNER_CHECK(host != nullptr, "the device path needs the engine's LlamaModel");
+  model_.release();  // now owned by `host`
+  auto wrapped = std::make_unique<dev::DeviceModel>(std::move(host), *device_ops_);
+  device_model_ = wrapped.get();
+  model_ = std::move(wrapped);
+}
+
+void Trainer::pull_from_device() {
+  if (!on_device()) return;
+  device_model_->pull_to_host();
+  dev_opt_->pull_to(opt_.get());
+}
+
+namespace {
+
+std::string gib(size_t bytes) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.2f GiB", static_cast<double>(bytes) / (1024.0 * 1024.0 * 1024.0));
+  return buf;
+}
+
+}  // namespace
+
+void Trainer::fail_out_of_memory(const TunerError& e, int64_t step) const {
+  // The ways this plan can use less device memory, as the estimator words them (ARGS.json names).
+  std::string ways = "a smaller batch_size (now " + std::to_string(plan_.batch_size) + ") with more gradient_accumulation (the same " +
+                     "tokens per step), a shorter max_length (now " + std::to_string(plan_.seq_len) + ")";
+  if (!plan_.gradient_checkpointing) ways += ", gradient_checkpointing true";
+  if (plan_.method != "qlora") ways += ", method \"qlora\" (quantization \"nf4\")";
+  const dev::DeviceMemoryInfo m = device_ops_->memory();
+  std::string usage = gib(m.in_use) + " in use, peak " + gib(m.peak);
+  if (m.total > 0) usage += " of " + gib(m.total);
+  throw StepError(step, "cuda_out_of_memory",
+                  device_.name + " ran out of memory " + (step > 0 ? "at step " + std::to_string(step) : std::string("while loading the model")) +
+                      " (" + usage + "): " + e.what(),
+                  "Use less GPU memory: " + ways + "." + (step > 1 ? " Then --resume from the last checkpoint." : ""));
+}
+
+std::string Trainer::device_memory_json() const {
+  const dev::DeviceMemoryInfo m = device_ops_->memory();
+  JsonObject j;
+  j.integer("in_use_bytes", static_cast<int64_t>(m.in_use)).integer("peak_bytes", static_cast<int64_t>(m.peak));
+  j.integer("total_bytes", static_cast<int64_t>(m.total));
+  return j.finish();
 }
 
 void Trainer::emit_start() {
@@ -237,6 +319,7 @@ void Trainer::emit_start() {
   JsonObject dev;
   dev.str("kind", device_.kind).str("name", device_.name).str("reason", device_.reason);
   e.raw("device", dev.finish());
+  if (on_device()) e.raw("device_memory", device_memory_json());  // weights, gradients and optimizer states
   sink_->emit(e);
   std::fprintf(stderr, "tuner-train: %s %s, %lld params (%lld trainable), %d threads, steps %lld..%lld\n",
                plan_.method.c_str(), c.architecture.c_str(), static_cast<long long>(model_->num_params()),
@@ -289,6 +372,16 @@ double Trainer::lomo_step(double lr, double* loss_out) {
 }
 
 void Trainer::train_step() {
+  if (!on_device()) return train_step_body();
+  try {
+    train_step_body();
+  } catch (const TunerError& e) {
+    if (e.code() == "cuda_out_of_memory" && !dynamic_cast<const StepError*>(&e)) fail_out_of_memory(e, step_ + 1);
+    throw;
+  }
+}
+
+void Trainer::train_step_body() {
   const auto t0 = std::chrono::steady_clock::now();
   if (plan_.is_lomo()) {
     const double lr = schedule_.lr(step_) * lr_scale_;
@@ -319,14 +412,15 @@ void Trainer::train_step() {
     loss_sum = reduce_step(params, loss_sum, t0);
     if (!std::isfinite(loss_sum)) fail_non_finite("loss", loss_sum);
   }
-  const double grad_norm = global_grad_norm(params, pool_.get());
+  const double grad_norm = on_device() ? dev_opt_->grad_norm() : global_grad_norm(params, pool_.get());
   if (!std::isfinite(grad_norm)) fail_non_finite("gradient", grad_norm);
   if (opts_.layer_norms) grads_before_clip_ = grad_sq_by_layer(params);
   // Clipping is folded into the update (one pass over the gradients instead of two).
   const double clip = clip_coefficient(grad_norm, plan_.max_grad_norm);
   const double lr = schedule_.lr(step_) * lr_scale_;
-  opt_->step(lr, pool_.get(), clip);
-  model_->weights_changed();  // bf16: the rounded copy of the updated weights is remade
+  if (on_device()) dev_opt_->step(lr, clip);
+  else opt_->step(lr, pool_.get(), clip);
+  model_->weights_changed();  // bf16 and the device path: the rounded copy of the updated weights is remade
   ++step_;
   emit_step(t0, static_cast<float>(loss_sum / plan_.grad_accum), lr, grad_norm);
 }
@@ -340,6 +434,7 @@ void Trainer::emit_step(std::chrono::steady_clock::time_point t0, float loss, do
   e.num("tokens_per_s", std::round(tokens_per_step() / (ms / 1000.0) * 10) / 10).num("ms", std::round(ms * 1000) / 1000);
   if (data_parallel()) e.raw("ranks", ranks_json()).num("allreduce_ms", std::round(allreduce_ms_ * 1000) / 1000);
   e.integer("peak_memory_bytes", peak_memory_bytes());
+  if (on_device()) e.raw("device_memory", device_memory_json());
   e.num("padding", std::round(loader_->take_padding_fraction() * 1e4) / 1e4);  // this step's batches
   if (opts_.layer_norms && !plan_.is_lomo()) e.raw("layers", layer_norms_json(params, grads_before_clip_));
   if (plan_.is_dpo()) e.raw("rewards", rewards_json(dpo_step_));
@@ -389,6 +484,7 @@ std::string Trainer::save() {
   st.world_size = comm_->world_size();
   st.dpo_reference = dpo_ref_;
   st.dpo_eval_reference = dpo_eval_ref_;
+  pull_from_device();  // the device's weights and optimizer states into the host's, which are saved
   save_checkpoint(dir, *model_, plan_.is_lora(), plan_.model_dir, *opt_, st);
   last_saved_step_ = step_;
   sink_->emit(EventLine("checkpoint").integer("step", step_).str("path", dir));
@@ -400,6 +496,7 @@ std::string Trainer::save_final() {
   const std::string final_dir = plan_.output_dir + (plan_.is_lora() ? "/adapter" : "/model");
   const std::string tmp = plan_.output_dir + "/.tmp-final-" + std::to_string(::getpid());
   ensure_dir(tmp);
+  if (on_device()) device_model_->pull_to_host();
   save_model_folder(tmp, *model_, plan_.is_lora(), plan_.model_dir);
   fsync_path(tmp);
   replace_dir_atomically(tmp, final_dir);
@@ -423,7 +520,13 @@ int Trainer::finish(bool stopped) {
 }
 
 int Trainer::run() {
-  setup();
+  try {
+    setup();
+  } catch (const TunerError& e) {
+    // Out of device memory while the weights, adapters and optimizer states are uploaded.
+    if (device_ops_ && e.code() == "cuda_out_of_memory" && !dynamic_cast<const StepError*>(&e)) fail_out_of_memory(e, -1);
+    throw;
+  }
   emit_start();
   // The other ranks of a data-parallel run end on a signal (the default): rank 0 reports it.
   if (is_root()) {

@@ -6,6 +6,7 @@
 #include <string>
 
 #include "comm/communicator.h"
+#include "device/device_optimizer.h"
 #include "tuner/model.h"
 #include "tuner/optimizer.h"
 #include "tuner/protocol.h"
@@ -97,8 +98,22 @@ class Trainer {
   int finish(bool stopped);
   [[noreturn]] void fail_non_finite(const char* what, double value);
   std::string checkpoint_path(int64_t step) const;
+  // Sum of squares of each trainable parameter's gradient (or weights), in double, wherever they live.
+  std::vector<double> param_squares(bool grads) const;
   std::vector<std::pair<std::string, double>> grad_sq_by_layer(const std::vector<Param*>& params) const;
   std::string layer_norms_json(const std::vector<Param*>& params, const std::vector<std::pair<std::string, double>>& grad_sq) const;
+
+  // The device path (device_ is cuda or host_ops): the model trains in device memory and the
+  // optimizer's states live there too; the host Optimizer opt_ holds them only around
+  // checkpoints (pull before a save, push after a resume) so the files are the CPU's.
+  bool on_device() const { return device_model_ != nullptr; }
+  void wrap_in_device_model();
+  void pull_from_device();
+  // Device out of memory (TunerError cuda_out_of_memory) as a StepError naming the step (-1:
+  // while loading, before the first step), the memory in use and the plan's ways to use less.
+  [[noreturn]] void fail_out_of_memory(const TunerError& e, int64_t step) const;
+  void train_step_body();
+  std::string device_memory_json() const;
   int64_t tokens_per_step() const;
 
   // Data parallel (data_parallel.cpp). Rank 0 alone reads commands, evaluates, samples and
@@ -129,9 +144,12 @@ class Trainer {
   CommandReader* commands_;
   std::unique_ptr<ThreadPool> pool_;
   ShardSet data_, eval_data_;
+  std::unique_ptr<dev::DeviceOps> device_ops_;  // before model_ and dev_opt_, which use it to the end
   std::unique_ptr<Model> model_;
+  dev::DeviceModel* device_model_ = nullptr;    // model_ when it trains on a device
   std::unique_ptr<BatchLoader> loader_;
   std::unique_ptr<Optimizer> opt_;
+  std::unique_ptr<dev::DeviceOptimizer> dev_opt_;
   Schedule schedule_;
   // Factor on the scheduled lr set by the `set` command; checkpointed so a resume matches.
   double lr_scale_ = 1.0;
