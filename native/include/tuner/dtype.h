@@ -5,6 +5,8 @@
 #include <cstring>
 #include <string>
 
+#include "tuner/bf16_bits.h"
+
 namespace tuner {
 
 enum class DType { F32, F16, BF16, F64, I64, I32, I16, I8, U8, U32, U64, U16, BOOL, Unknown };
@@ -19,12 +21,9 @@ inline uint32_t f32_to_bits(float f) { uint32_t u; std::memcpy(&u, &f, 4); retur
 
 inline float bf16_to_f32(uint16_t h) { return bits_to_f32((uint32_t)h << 16); }
 
-// Round to nearest even, NaN stays NaN (as torch converts).
-inline uint16_t f32_to_bf16(float f) {
-  uint32_t u = f32_to_bits(f);
-  if ((u & 0x7FFFFFFFu) > 0x7F800000u) return (uint16_t)((u >> 16) | 0x40);
-  return (uint16_t)((u + 0x7FFFu + ((u >> 16) & 1u)) >> 16);
-}
+// Round to nearest even, NaN stays NaN (as torch converts); the formula is shared with the
+// CUDA conversion kernel (tuner/bf16_bits.h).
+inline uint16_t f32_to_bf16(float f) { return bf16_round_bits(f32_to_bits(f)); }
 
 inline float f16_to_f32(uint16_t h) {
   uint32_t sign = (uint32_t)(h & 0x8000) << 16;
