@@ -1,0 +1,493 @@
+// cuda_ops: the DeviceOps of device_ops.h on one non-blocking stream of one GPU. Each op checks
+// its arguments and queues the kernels of src/cuda on that stream: the tensor-core GEMMs and
+// dequantizing products (gemm.cuh), flash attention (attention.cuh), the element-wise kernels,
+// RMSNorm, RoPE and cross-entropy (elementwise.cuh), the optimizers (optim.cuh) and the kernels
+// added for the device model (device_ops_kernels.cuh). docs/cuda.md, "Device ops on the GPU".
+//
+// Memory comes from the device's stream-ordered pool (cudaMallocAsync / cudaFreeAsync on the
+// stream, so a release waits for the queued work that uses it), which keeps freed memory for
+// reuse instead of returning it to the driver at each synchronisation; devices without memory
+// pools fall back to cudaMalloc / cudaFree after a stream synchronisation. in_use and peak count
+// what alloc() handed out and the quantized weights upload_quant() holds (as host_ops does); the
+// ops' short-lived scratch is not counted there (memory().free, from the driver, sees it).
+#include <cuda_bf16.h>
+#include <cuda_runtime.h>
+
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <unordered_map>
+#include <utility>
+
+#include "cuda/attention.cuh"
+#include "cuda/cuda_check.cuh"
+#include "cuda/device_ops_kernels.cuh"
+#include "cuda/elementwise.cuh"
+#include "cuda/gemm.cuh"
+#include "cuda/optim.cuh"
+#include "device/device_ops.h"
+#include "tuner/cuda_device.h"
+#include "tuner/error.h"
+
+namespace tuner::dev {
+
+namespace {
+
+[[noreturn]] void bad_argument(const char* op, const std::string& what) {
+  throw TunerError("internal", std::string("cuda_ops ") + op + ": " + what,
+                   "This is a bug in Tuner; please report it with the log.");
+}
+
+void check_size(const char* op, int64_t n) {
+  if (n < 0) bad_argument(op, "negative size " + std::to_string(n));
+}
+
+void check_rows(const char* op, int N, int C) {
+  if (N < 0 || C < 0) bad_argument(op, "negative shape [" + std::to_string(N) + ", " + std::to_string(C) + "]");
+}
+
+std::string mib_text(size_t bytes) { return std::to_string((bytes + (1u << 20) - 1) >> 20) + " MiB"; }
+
+__nv_bfloat16* as_bf16(bf16* p) { return reinterpret_cast<__nv_bfloat16*>(p); }
+const __nv_bfloat16* as_bf16(const bf16* p) { return reinterpret_cast<const __nv_bfloat16*>(p); }
+
+cuda::AttentionParams attention_params(const AttentionShape& s) {
+  cuda::AttentionParams p;
+  p.B = s.B, p.T = s.T, p.NH = s.NH, p.NKV = s.NKV, p.HD = s.HD;
+  p.window = s.window;
+  p.scale = s.scale;
+  p.softcap = s.softcap;
+  p.alibi = s.alibi;
+  p.sample_start = s.sample_start;
+  return p;
+}
+
+// Bytes the ops hold now and at most (memory()'s in_use and peak).
+class MemoryCount {
+ public:
+  void add(size_t bytes) {
+    std::lock_guard<std::mutex> lock(mu_);
+    in_use_ += bytes;
+    if (in_use_ > peak_) peak_ = in_use_;
+  }
+  void remove(size_t bytes) {
+    std::lock_guard<std::mutex> lock(mu_);
+    in_use_ -= bytes;
+  }
+  size_t in_use() const {
+    std::lock_guard<std::mutex> lock(mu_);
+    return in_use_;
+  }
+  size_t peak() const {
+    std::lock_guard<std::mutex> lock(mu_);
+    return peak_;
+  }
+
+ private:
+  mutable std::mutex mu_;
+  size_t in_use_ = 0, peak_ = 0;
+};
+
+// A quantized weight uploaded by upload_quant_matrix (its own cudaMalloc'd buffers), counted in
+// its ops' memory while it lives (the ops outlive their weights, as their allocations).
+class CudaQuantWeight final : public DeviceQuantWeight {
+ public:
+  CudaQuantWeight(cuda::DeviceQuantMatrix m, int device, MemoryCount& count)
+      : m_(std::move(m)), device_(device), count_(count) {
+    count_.add(bytes());
+  }
+  ~CudaQuantWeight() override { count_.remove(bytes()); }
+  int rows() const override { return m_.rows; }
+  int cols() const override { return m_.cols; }
+  size_t bytes() const override {
+    return m_.data.bytes() + m_.row_scale.bytes() + m_.absmax_q.bytes() + m_.absmax_scale.bytes() + m_.codebooks.bytes();
+  }
+  const cuda::DeviceQuantMatrix& matrix() const { return m_; }
+  int device() const { return device_; }
+
+ private:
+  cuda::DeviceQuantMatrix m_;
+  int device_;
+  MemoryCount& count_;
+};
+
+class CudaOps final : public DeviceOps {
+ public:
+  explicit CudaOps(const CudaDevice& d) : device_(d.index), name_(d.name) {
+    TUNER_CUDA_CHECK(cudaSetDevice(device_));
+    int pools = 0;
+    TUNER_CUDA_CHECK(cudaDeviceGetAttribute(&pools, cudaDevAttrMemoryPoolsSupported, device_));
+    if (pools) {
+      TUNER_CUDA_CHECK(cudaDeviceGetDefaultMemPool(&pool_, device_));
+      // Keep freed blocks in the pool (a step frees and reallocates the same sizes); the
+      // destructor trims the pool.
+      uint64_t keep = UINT64_MAX;
+      TUNER_CUDA_CHECK(cudaMemPoolSetAttribute(pool_, cudaMemPoolAttrReleaseThreshold, &keep));
+    }
+    TUNER_CUDA_CHECK(cudaStreamCreateWithFlags(&stream_, cudaStreamNonBlocking));
+  }
+
+  ~CudaOps() override {
+    // No throwing here: errors are dropped (the process is ending the ops or unwinding).
+    cudaSetDevice(device_);
+    for (const auto& entry : sizes_) free_raw(entry.first);
+    cudaStreamSynchronize(stream_);
+    if (pool_) cudaMemPoolTrimTo(pool_, 0);
+    cudaStreamDestroy(stream_);
+    cudaGetLastError();
+  }
+
+  const char* kind() const override { return "cuda"; }
+  std::string device_name() const override { return name_; }
+
+  // ---- memory ----
+  void* alloc(size_t bytes) override {
+    if (bytes == 0) return nullptr;
+    use();
+    void* p = alloc_raw(bytes, "alloc");
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      sizes_[p] = bytes;
+    }
+    count_.add(bytes);
+    return p;
+  }
+
+  void release(void* p) override {
+    if (!p) return;
+    use();
+    size_t bytes = 0;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      auto it = sizes_.find(p);
+      if (it == sizes_.end()) bad_argument("release", "a pointer that alloc() did not return (or released twice)");
+      bytes = it->second;
+      sizes_.erase(it);
+    }
+    count_.remove(bytes);
+    TUNER_CUDA_CHECK(free_raw(p));
+  }
+
+  // Pageable host memory: the copy is complete (and the host buffer reusable) when this returns.
+  // Pinned staging for batches is the model's choice.
+  void upload(void* dst, const void* host_src, size_t bytes) override {
+    if (bytes == 0) return;
+    use();
+    TUNER_CUDA_CHECK(cudaMemcpyAsync(dst, host_src, bytes, cudaMemcpyHostToDevice, stream_));
+    TUNER_CUDA_CHECK(cudaStreamSynchronize(stream_));
+  }
+
+  void download(void* host_dst, const void* src, size_t bytes) override {
+    if (bytes == 0) return;
+    use();
+    TUNER_CUDA_CHECK(cudaMemcpyAsync(host_dst, src, bytes, cudaMemcpyDeviceToHost, stream_));
+    TUNER_CUDA_CHECK(cudaStreamSynchronize(stream_));
+  }
+
+  void copy(void* dst, const void* src, size_t bytes) override {
+    if (bytes == 0) return;
+    use();
+    TUNER_CUDA_CHECK(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyDeviceToDevice, stream_));
+  }
+
+  void fill_zero(void* dst, size_t bytes) override {
+    if (bytes == 0) return;
+    use();
+    TUNER_CUDA_CHECK(cudaMemsetAsync(dst, 0, bytes, stream_));
+  }
+
+  void synchronize() override {
+    use();
+    TUNER_CUDA_CHECK(cudaStreamSynchronize(stream_));
+  }
+
+  DeviceMemoryInfo memory() const override {
+    DeviceMemoryInfo m;
+    m.in_use = count_.in_use();
+    m.peak = count_.peak();
+    size_t free_bytes = 0, total_bytes = 0;
+    if (cudaSetDevice(device_) == cudaSuccess && cudaMemGetInfo(&free_bytes, &total_bytes) == cudaSuccess) {
+      m.free = free_bytes;
+      m.total = total_bytes;
+    } else {
+      cudaGetLastError();  // unknown (0) rather than a failed step event
+    }
+    return m;
+  }
+
+  // ---- conversions ----
+  void to_bf16(bf16* out, const float* in, int64_t n) override {
+    check_size("to_bf16", n);
+    use();
+    cuda::convert_to_bf16(out, in, n, stream_);
+  }
+  void to_f32(float* out, const bf16* in, int64_t n) override {
+    check_size("to_f32", n);
+    use();
+    cuda::convert_to_f32(out, in, n, stream_);
+  }
+
+  // ---- matrix products ----
+  void gemm(Trans ta, Trans tb, int M, int N, int K, float alpha, const bf16* A, int lda, const bf16* B, int ldb,
+            float beta, float* C, int ldc) override {
+    use();
+    cuda::gemm(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, stream_, cuda::Half16::BF16);
+  }
+
+  std::unique_ptr<DeviceQuantWeight> upload_quant(const QuantMatrix& w) override {
+    use();
+    try {
+      cuda::DeviceQuantMatrix m = cuda::upload_quant_matrix(w, device_);
+      // upload_quant_matrix copies on the legacy default stream, which our non-blocking stream
+      // does not wait for: finish those copies before any op can read the weight.
+      TUNER_CUDA_CHECK(cudaDeviceSynchronize());
+      return std::make_unique<CudaQuantWeight>(std::move(m), device_, count_);
+    } catch (const TunerError&) {
+      cudaGetLastError();  // an allocation failure must not be reported again by the next launch
+      throw;
+    }
+  }
+
+  void qgemm(float* Y, int ldy, const bf16* X, int ldx, const DeviceQuantWeight& W, int M, bool accumulate) override {
+    const CudaQuantWeight& w = own_weight("qgemm", W);
+    if (M < 0) bad_argument("qgemm", "negative M " + std::to_string(M));
+    if (ldx < w.cols() || ldy < w.rows())
+      bad_argument("qgemm", "row strides ldx " + std::to_string(ldx) + ", ldy " + std::to_string(ldy) +
+                                " are less than the weight's [" + std::to_string(w.rows()) + ", " +
+                                std::to_string(w.cols()) + "]");
+    use();
+    cuda::qgemm_bf16(Y, ldy, X, ldx, w.matrix(), M, accumulate, stream_);
+  }
+
+  void dequantize(bf16* out, const DeviceQuantWeight& W) override {
+    const CudaQuantWeight& w = own_weight("dequantize", W);
+    use();
+    cuda::dequantize_bf16(out, w.matrix(), stream_);
+  }
+
+  // ---- element-wise and row ops ----
+  void add(float* out, const float* a, const float* b, int64_t n) override {
+    check_size("add", n);
+    use();
+    cuda::add_f32(out, a, b, n, stream_);
+  }
+  void axpy(float* y, float alpha, const float* x, int64_t n) override {
+    check_size("axpy", n);
+    use();
+    cuda::axpy_f32(y, alpha, x, n, stream_);
+  }
+  void scale(float* x, float alpha, int64_t n) override {
+    check_size("scale", n);
+    use();
+    cuda::scale_f32(x, alpha, n, stream_);
+  }
+
+  void bias_forward(float* y, const float* bias, int N, int C) override {
+    check_rows("bias_forward", N, C);
+    use();
+    cuda::bias_forward(y, bias, N, C, stream_);
+  }
+  void bias_backward(float* dbias, const float* dy, int N, int C) override {
+    check_rows("bias_backward", N, C);
+    if (N == 0 || C == 0) return;
+    use();
+    Scratch ws(*this, cuda::bias_backward_workspace_bytes(N, C), "bias_backward scratch");
+    cuda::bias_backward(dbias, dy, N, C, ws.p, stream_);
+  }
+
+  void embedding_forward(float* out, const float* table, const uint32_t* tokens, int N, int C, float scale) override {
+    check_rows("embedding_forward", N, C);
+    use();
+    cuda::embedding_forward(out, table, tokens, N, C, scale, stream_);
+  }
+  void embedding_backward(float* dtable, const float* dout, const uint32_t* tokens, int N, int C, float scale) override {
+    check_rows("embedding_backward", N, C);
+    use();
+    cuda::embedding_backward(dtable, dout, tokens, N, C, scale, stream_);
+  }
+
+  void rmsnorm_forward(float* out, float* rstd, const float* inp, const float* weight, int N, int C, float eps) override {
+    check_rows("rmsnorm_forward", N, C);
+    use();
+    cuda::rmsnorm_forward(out, rstd, inp, weight, N, C, eps, stream_);
+  }
+  void rmsnorm_backward(float* dinp, float* dweight, const float* dout, const float* inp, const float* weight,
+                        const float* rstd, int N, int C, bool accumulate) override {
+    check_rows("rmsnorm_backward", N, C);
+    use();
+    cuda::rmsnorm_backward(dinp, dweight, dout, inp, weight, rstd, N, C, accumulate, stream_);
+  }
+
+  void rope_forward(float* x, const float* cos, const float* sin, int B, int T, int nh, int HD, const int32_t* pos) override {
+    check_rope("rope_forward", B, T, nh, HD);
+    use();
+    cuda::rope_forward(x, cos, sin, B, T, nh, HD, pos, stream_);
+  }
+  void rope_backward(float* dx, const float* cos, const float* sin, int B, int T, int nh, int HD,
+                     const int32_t* pos) override {
+    check_rope("rope_backward", B, T, nh, HD);
+    use();
+    cuda::rope_backward(dx, cos, sin, B, T, nh, HD, pos, stream_);
+  }
+
+  void dropout(float* out, const float* x, int64_t n, float p, uint64_t seed, uint64_t stream, uint64_t first,
+               bool accumulate) override {
+    check_size("dropout", n);
+    if (!(p >= 0.0f && p < 1.0f)) bad_argument("dropout", "probability " + message_number(p) + " is outside [0, 1)");
+    use();
+    const float keep_scale = 1.0f / (1.0f - p);  // as the CPU engine computes it, so x * keep_scale matches
+    cuda::dropout(out, x, n, p, keep_scale, seed, stream, first, accumulate, stream_);
+  }
+
+  void swiglu_forward(float* out, const float* gate, const float* up, int64_t n) override {
+    check_size("swiglu_forward", n);
+    use();
+    cuda::swiglu_forward(out, gate, up, n, stream_);
+  }
+  void swiglu_backward(float* dgate, float* dup, const float* dout, const float* gate, const float* up,
+                       int64_t n) override {
+    check_size("swiglu_backward", n);
+    use();
+    cuda::swiglu_backward(dgate, dup, dout, gate, up, n, stream_);
+  }
+
+  // ---- attention ----
+  void attention_forward(bf16* y, float* lse, const bf16* q, const bf16* k, const bf16* v,
+                         const AttentionShape& p) override {
+    use();
+    cuda::attention_forward<__nv_bfloat16>(as_bf16(y), lse, as_bf16(q), as_bf16(k), as_bf16(v), attention_params(p),
+                                           stream_);
+  }
+  size_t attention_backward_workspace_bytes(const AttentionShape& p) override {
+    return cuda::attention_backward_workspace_bytes(attention_params(p));
+  }
+  void attention_backward(bf16* dq, bf16* dk, bf16* dv, const bf16* dy, const bf16* y, const float* lse, const bf16* q,
+                          const bf16* k, const bf16* v, void* workspace, const AttentionShape& p) override {
+    use();
+    cuda::attention_backward<__nv_bfloat16>(as_bf16(dq), as_bf16(dk), as_bf16(dv), as_bf16(dy), as_bf16(y), lse,
+                                            as_bf16(q), as_bf16(k), as_bf16(v), workspace, attention_params(p), stream_);
+  }
+
+  // ---- loss ----
+  void cross_entropy_forward(float* losses, float* lse, const float* logits, const uint32_t* targets,
+                             const uint8_t* mask, int N, int V) override {
+    check_rows("cross_entropy_forward", N, V);
+    use();
+    cuda::cross_entropy_forward(losses, lse, logits, targets, mask, N, V, stream_);
+  }
+  void cross_entropy_backward(float* logits, const float* lse, const uint32_t* targets, const uint8_t* mask, int N, int V,
+                              float scale) override {
+    check_rows("cross_entropy_backward", N, V);
+    use();
+    cuda::cross_entropy_backward_inplace(logits, lse, targets, mask, N, V, scale, stream_);
+  }
+
+  // ---- reductions ----
+  void sum_squares(double* host_out, const float* const* xs, const int64_t* ns, int count) override {
+    if (count <= 0) return;
+    for (int i = 0; i < count; ++i) check_size("sum_squares", ns[i]);
+    use();
+    const size_t partial = cuda::sum_squares_workspace_bytes(count);
+    Scratch ws(*this, partial + static_cast<size_t>(count) * sizeof(double), "sum_squares scratch");
+    double* out = reinterpret_cast<double*>(static_cast<char*>(ws.p) + partial);
+    cuda::sum_squares(out, xs, ns, count, ws.p, stream_);
+    TUNER_CUDA_CHECK(cudaMemcpyAsync(host_out, out, static_cast<size_t>(count) * sizeof(double),
+                                     cudaMemcpyDeviceToHost, stream_));
+    TUNER_CUDA_CHECK(cudaStreamSynchronize(stream_));
+  }
+
+  // ---- optimizer updates ----
+  void adamw_update(float* w, float* m, float* v, const float* g, int64_t n, const AdamWScalars& s) override {
+    check_size("adamw_update", n);
+    use();
+    cuda::adamw_update(w, m, v, g, n, s, stream_);
+  }
+  void lion_update(float* w, float* m, const float* g, int64_t n, const LionScalars& s) override {
+    check_size("lion_update", n);
+    use();
+    cuda::lion_update(w, m, g, n, s, stream_);
+  }
+  void sgd_update(float* w, float* buf, const float* g, int64_t n, const SgdScalars& s) override {
+    check_size("sgd_update", n);
+    use();
+    cuda::sgd_update(w, buf, g, n, s, stream_);
+  }
+
+ private:
+  // Stream-ordered scratch of one op, released (after the op's queued work) when it goes out of
+  // scope.
+  struct Scratch {
+    CudaOps& ops;
+    void* p = nullptr;
+    Scratch(CudaOps& o, size_t bytes, const char* what) : ops(o) {
+      if (bytes) p = o.alloc_raw(bytes, what);
+    }
+    ~Scratch() {
+      if (p) ops.free_raw(p);
+    }
+    Scratch(const Scratch&) = delete;
+    Scratch& operator=(const Scratch&) = delete;
+  };
+
+  // The CUDA runtime's current device is per host thread: every op makes it this GPU's, so the
+  // ops may be called from any thread (cheap when it already is).
+  void use() const { TUNER_CUDA_CHECK(cudaSetDevice(device_)); }
+
+  void* alloc_raw(size_t bytes, const char* what) {
+    void* p = nullptr;
+    const cudaError_t err = pool_ ? cudaMallocAsync(&p, bytes, stream_) : cudaMalloc(&p, bytes);
+    if (err != cudaSuccess) {
+      // The failure is also the runtime's "last error"; clear it, or the next kernel launch's
+      // check would report it again after the caller has handled this one.
+      cudaGetLastError();
+      const std::string msg = std::string(what) + " of " + mib_text(bytes) + " on " + name_ + " (" +
+                              mib_text(count_.in_use()) + " already allocated by the engine)";
+      cuda::throw_cuda_error(err, msg.c_str(), __FILE__, __LINE__);
+    }
+    return p;
+  }
+
+  cudaError_t free_raw(void* p) {
+    if (pool_) return cudaFreeAsync(p, stream_);
+    const cudaError_t err = cudaStreamSynchronize(stream_);  // queued work may still use p
+    return err != cudaSuccess ? err : cudaFree(p);
+  }
+
+  const CudaQuantWeight& own_weight(const char* op, const DeviceQuantWeight& W) const {
+    const auto* w = dynamic_cast<const CudaQuantWeight*>(&W);
+    if (!w) bad_argument(op, "the weight was not made by cuda_ops' upload_quant");
+    if (w->device() != device_)
+      bad_argument(op, "the weight is on GPU " + std::to_string(w->device()) + ", these ops on GPU " +
+                           std::to_string(device_));
+    return *w;
+  }
+
+  static void check_rope(const char* op, int B, int T, int nh, int HD) {
+    if (B < 0 || T < 0 || nh < 0 || HD < 0 || HD % 2 != 0)
+      bad_argument(op, "shape B " + std::to_string(B) + ", T " + std::to_string(T) + ", heads " + std::to_string(nh) +
+                           ", head dim " + std::to_string(HD) + " (must be even)");
+  }
+
+  const int device_;
+  const std::string name_;
+  cudaStream_t stream_ = nullptr;
+  cudaMemPool_t pool_ = nullptr;  // null: no memory pools on this device (cudaMalloc)
+  std::mutex mu_;                            // guards sizes_
+  std::unordered_map<void*, size_t> sizes_;  // alloc()'s live blocks
+  MemoryCount count_;
+};
+
+}  // namespace
+
+std::unique_ptr<DeviceOps> make_cuda_ops(int device) {
+  const CudaRuntimeInfo& info = cuda_runtime_info();  // probes once, before the ops pick their device
+  for (const CudaDevice& d : info.devices)
+    if (d.index == device) return std::make_unique<CudaOps>(d);
+  const std::string why = info.devices.empty()
+                              ? info.reason
+                              : "this machine has " + std::to_string(info.devices.size()) + " CUDA device(s), numbered from 0";
+  throw TunerError("no_cuda_device", "CUDA device " + std::to_string(device) + ": " + why);
+}
+
+}  // namespace tuner::dev

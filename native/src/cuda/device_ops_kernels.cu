@@ -1,0 +1,230 @@
+// Kernels of device_ops_kernels.cuh: grid-stride element-wise loops (grid_stride.cuh) and two
+// fixed-order two-pass reductions (bias gradient, sums of squares).
+#include "cuda/cuda_check.cuh"
+#include "cuda/device_ops_kernels.cuh"
+#include "cuda/grid_stride.cuh"
+#include "tuner/bf16_bits.h"
+#include "tuner/ops.h"
+
+namespace tuner::cuda {
+
+namespace {
+
+__global__ void to_bf16_kernel(uint16_t* out, const float* in, int64_t n) {
+  TUNER_GRID_STRIDE(i, n) out[i] = bf16_round_bits(__float_as_uint(in[i]));
+}
+
+__global__ void to_f32_kernel(float* out, const uint16_t* in, int64_t n) {
+  TUNER_GRID_STRIDE(i, n) out[i] = __uint_as_float(static_cast<uint32_t>(in[i]) << 16);
+}
+
+__global__ void add_kernel(float* out, const float* a, const float* b, int64_t n) {
+  TUNER_GRID_STRIDE(i, n) out[i] = a[i] + b[i];
+}
+
+__global__ void axpy_kernel(float* y, float alpha, const float* x, int64_t n) {
+  TUNER_GRID_STRIDE(i, n) y[i] += alpha * x[i];
+}
+
+__global__ void scale_kernel(float* x, float alpha, int64_t n) {
+  TUNER_GRID_STRIDE(i, n) x[i] *= alpha;
+}
+
+__global__ void bias_forward_kernel(float* y, const float* bias, int64_t total, int C) {
+  TUNER_GRID_STRIDE(i, total) y[i] += bias[i % C];
+}
+
+// Rows per chunk of the bias gradient: 64, more when N would need over 65535 chunks (gridDim.y).
+int bias_chunk_rows(int N) {
+  const int min_rows = (N + 65534) / 65535;
+  return min_rows > 64 ? min_rows : 64;
+}
+
+// Block (x: 256 columns, y: one chunk of rows): each thread sums its column over the chunk's rows
+// in order.
+__global__ void bias_partial_kernel(float* partial, const float* dy, int N, int C, int chunk_rows) {
+  const int c = blockIdx.x * blockDim.x + threadIdx.x;
+  if (c >= C) return;
+  const int begin = blockIdx.y * chunk_rows;
+  const int end = begin + chunk_rows < N ? begin + chunk_rows : N;
+  float acc = 0.0f;
+  for (int n = begin; n < end; ++n) acc += dy[static_cast<int64_t>(n) * C + c];
+  partial[static_cast<int64_t>(blockIdx.y) * C + c] = acc;
+}
+
+// One thread per column: the chunks' sums in order, added once to dbias.
+__global__ void bias_finish_kernel(float* dbias, const float* partial, int chunks, int C) {
+  TUNER_GRID_STRIDE(c, C) {
+    float acc = 0.0f;
+    for (int k = 0; k < chunks; ++k) acc += partial[static_cast<int64_t>(k) * C + c];
+    dbias[c] += acc;
+  }
+}
+
+__global__ void embedding_forward_kernel(float* out, const float* table, const uint32_t* tokens, int64_t total, int C,
+                                         float scale) {
+  TUNER_GRID_STRIDE(i, total) {
+    const int64_t n = i / C, c = i % C;
+    out[i] = table[static_cast<int64_t>(tokens[n]) * C + c] * scale;
+  }
+}
+
+__global__ void embedding_backward_kernel(float* dtable, const float* dout, const uint32_t* tokens, int64_t total, int C,
+                                          float scale) {
+  TUNER_GRID_STRIDE(i, total) {
+    const int64_t n = i / C, c = i % C;
+    atomicAdd(&dtable[static_cast<int64_t>(tokens[n]) * C + c], dout[i] * scale);
+  }
+}
+
+__global__ void dropout_kernel(float* out, const float* x, int64_t n, float p, float keep_scale, uint64_t seed,
+                               uint64_t stream_id, uint64_t first, bool accumulate) {
+  TUNER_GRID_STRIDE(i, n) {
+    const bool keep = dropout_keep(seed, stream_id, first + static_cast<uint64_t>(i), p);
+    if (accumulate) {
+      if (keep) out[i] += x[i] * keep_scale;
+    } else {
+      out[i] = keep ? x[i] * keep_scale : 0.0f;
+    }
+  }
+}
+
+constexpr int kSumThreads = 256;
+constexpr int64_t kSumElementsPerBlock = 2048;  // fewer blocks for small arrays
+
+// How many blocks sum an array of n elements: depends on n only, so the order is the same on
+// every GPU.
+int sum_squares_blocks(int64_t n) {
+  const int64_t b = (n + kSumElementsPerBlock - 1) / kSumElementsPerBlock;
+  return static_cast<int>(b < 1 ? 1 : b > kSumSquaresBlocks ? kSumSquaresBlocks : b);
+}
+
+// Block b: each thread sums x[i]^2 in double over i = b * 256 + t + k * gridDim.x * 256 in
+// order, then the block's 256 sums are added in a fixed tree; partial[b] = the block's sum.
+__global__ void sum_squares_partial_kernel(double* partial, const float* x, int64_t n) {
+  __shared__ double sums[kSumThreads];
+  double acc = 0.0;
+  TUNER_GRID_STRIDE(i, n) {
+    const double v = x[i];
+    acc += v * v;
+  }
+  sums[threadIdx.x] = acc;
+  __syncthreads();
+  for (int half = kSumThreads / 2; half > 0; half >>= 1) {
+    if (threadIdx.x < half) sums[threadIdx.x] += sums[threadIdx.x + half];
+    __syncthreads();
+  }
+  if (threadIdx.x == 0) partial[blockIdx.x] = sums[0];
+}
+
+// One thread per array: its kSumSquaresBlocks partial sums (zeros past its block count) in order.
+__global__ void sum_squares_finish_kernel(double* out, const double* partial, int count) {
+  TUNER_GRID_STRIDE(j, count) {
+    double acc = 0.0;
+    for (int b = 0; b < kSumSquaresBlocks; ++b) acc += partial[j * kSumSquaresBlocks + b];
+    out[j] = acc;
+  }
+}
+
+}  // namespace
+
+void convert_to_bf16(uint16_t* out, const float* in, int64_t n, cudaStream_t stream) {
+  if (n <= 0) return;
+  to_bf16_kernel<<<element_blocks(n), kElementThreads, 0, stream>>>(out, in, n);
+  TUNER_CUDA_CHECK_LAUNCH();
+}
+
+void convert_to_f32(float* out, const uint16_t* in, int64_t n, cudaStream_t stream) {
+  if (n <= 0) return;
+  to_f32_kernel<<<element_blocks(n), kElementThreads, 0, stream>>>(out, in, n);
+  TUNER_CUDA_CHECK_LAUNCH();
+}
+
+void add_f32(float* out, const float* a, const float* b, int64_t n, cudaStream_t stream) {
+  if (n <= 0) return;
+  add_kernel<<<element_blocks(n), kElementThreads, 0, stream>>>(out, a, b, n);
+  TUNER_CUDA_CHECK_LAUNCH();
+}
+
+void axpy_f32(float* y, float alpha, const float* x, int64_t n, cudaStream_t stream) {
+  if (n <= 0) return;
+  axpy_kernel<<<element_blocks(n), kElementThreads, 0, stream>>>(y, alpha, x, n);
+  TUNER_CUDA_CHECK_LAUNCH();
+}
+
+void scale_f32(float* x, float alpha, int64_t n, cudaStream_t stream) {
+  if (n <= 0) return;
+  scale_kernel<<<element_blocks(n), kElementThreads, 0, stream>>>(x, alpha, n);
+  TUNER_CUDA_CHECK_LAUNCH();
+}
+
+void bias_forward(float* y, const float* bias, int N, int C, cudaStream_t stream) {
+  const int64_t total = static_cast<int64_t>(N) * C;
+  if (total <= 0) return;
+  bias_forward_kernel<<<element_blocks(total), kElementThreads, 0, stream>>>(y, bias, total, C);
+  TUNER_CUDA_CHECK_LAUNCH();
+}
+
+size_t bias_backward_workspace_bytes(int N, int C) {
+  if (N <= 0 || C <= 0) return 0;
+  const int rows = bias_chunk_rows(N);
+  const int64_t chunks = (N + rows - 1) / rows;
+  return static_cast<size_t>(chunks) * C * sizeof(float);
+}
+
+void bias_backward(float* dbias, const float* dy, int N, int C, void* workspace, cudaStream_t stream) {
+  if (N <= 0 || C <= 0) return;
+  const int rows = bias_chunk_rows(N);
+  const int chunks = (N + rows - 1) / rows;
+  float* partial = static_cast<float*>(workspace);
+  const dim3 grid((C + kElementThreads - 1) / kElementThreads, chunks);
+  bias_partial_kernel<<<grid, kElementThreads, 0, stream>>>(partial, dy, N, C, rows);
+  TUNER_CUDA_CHECK_LAUNCH();
+  bias_finish_kernel<<<element_blocks(C), kElementThreads, 0, stream>>>(dbias, partial, chunks, C);
+  TUNER_CUDA_CHECK_LAUNCH();
+}
+
+void embedding_forward(float* out, const float* table, const uint32_t* tokens, int N, int C, float scale,
+                       cudaStream_t stream) {
+  const int64_t total = static_cast<int64_t>(N) * C;
+  if (total <= 0) return;
+  embedding_forward_kernel<<<element_blocks(total), kElementThreads, 0, stream>>>(out, table, tokens, total, C, scale);
+  TUNER_CUDA_CHECK_LAUNCH();
+}
+
+void embedding_backward(float* dtable, const float* dout, const uint32_t* tokens, int N, int C, float scale,
+                        cudaStream_t stream) {
+  const int64_t total = static_cast<int64_t>(N) * C;
+  if (total <= 0) return;
+  embedding_backward_kernel<<<element_blocks(total), kElementThreads, 0, stream>>>(dtable, dout, tokens, total, C, scale);
+  TUNER_CUDA_CHECK_LAUNCH();
+}
+
+void dropout(float* out, const float* x, int64_t n, float p, float keep_scale, uint64_t seed, uint64_t stream_id,
+             uint64_t first, bool accumulate, cudaStream_t stream) {
+  if (n <= 0) return;
+  dropout_kernel<<<element_blocks(n), kElementThreads, 0, stream>>>(out, x, n, p, keep_scale, seed, stream_id, first,
+                                                                     accumulate);
+  TUNER_CUDA_CHECK_LAUNCH();
+}
+
+size_t sum_squares_workspace_bytes(int count) {
+  return count > 0 ? static_cast<size_t>(count) * kSumSquaresBlocks * sizeof(double) : 0;
+}
+
+void sum_squares(double* out, const float* const* xs, const int64_t* ns, int count, void* workspace,
+                 cudaStream_t stream) {
+  if (count <= 0) return;
+  double* partial = static_cast<double*>(workspace);
+  TUNER_CUDA_CHECK(cudaMemsetAsync(partial, 0, sum_squares_workspace_bytes(count), stream));
+  for (int j = 0; j < count; ++j) {
+    if (ns[j] <= 0) continue;
+    sum_squares_partial_kernel<<<sum_squares_blocks(ns[j]), kSumThreads, 0, stream>>>(
+        partial + static_cast<int64_t>(j) * kSumSquaresBlocks, xs[j], ns[j]);
+    TUNER_CUDA_CHECK_LAUNCH();
+  }
+  sum_squares_finish_kernel<<<element_blocks(count), kElementThreads, 0, stream>>>(out, partial, count);
+  TUNER_CUDA_CHECK_LAUNCH();
+}
+
+}  // namespace tuner::cuda
