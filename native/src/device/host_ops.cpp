@@ -5,6 +5,7 @@
 // ranges it touches. Ops run synchronously on the ops' own thread pool, so synchronize() has
 // nothing to wait for.
 #include <algorithm>
+#include <cstdlib>
 #include <cstring>
 #include <string>
 #include <vector>
@@ -53,7 +54,22 @@ class HostOps final : public DeviceOps {
   std::string device_name() const override { return "CPU (host_ops)"; }
 
   // ---- memory ----
-  void* alloc(size_t bytes) override { return mem_.alloc(bytes); }
+  void* alloc(size_t bytes) override {
+    // TUNER_HOST_OPS_MEMORY_LIMIT=<bytes> (a test hook, docs/cuda.md): a device of that size, so
+    // the tests reach the trainer's out-of-memory report as a GPU's cudaMalloc failure would.
+    static const size_t limit = [] {
+      const char* v = std::getenv("TUNER_HOST_OPS_MEMORY_LIMIT");
+      return v ? static_cast<size_t>(std::strtoull(v, nullptr, 10)) : size_t(0);
+    }();
+    const size_t in_use = mem_.info().in_use;
+    if (limit > 0 && bytes > 0 && in_use + bytes > limit)
+      throw TunerError("cuda_out_of_memory",
+                       "host_ops alloc of " + std::to_string(bytes) + " bytes: out of memory (TUNER_HOST_OPS_MEMORY_LIMIT " +
+                           std::to_string(limit) + " bytes, " + std::to_string(in_use) + " in use)",
+                       "The GPU ran out of memory: lower batch_size or max_length, turn on gradient_checkpointing, or use "
+                       "method qlora.");
+    return mem_.alloc(bytes);
+  }
   void release(void* p) override { mem_.release(p); }
   void upload(void* dst, const void* host_src, size_t bytes) override {
     void* d = mem_.host(dst, bytes, "upload", "dst");
