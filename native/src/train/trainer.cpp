@@ -264,9 +264,15 @@ void Trainer::pull_from_device() {
 
 namespace {
 
-std::string gib(size_t bytes) {
+// "812.5 KiB", "1.21 GiB": binary units, three significant figures.
+std::string memory_text(size_t bytes) {
+  const char* units[] = {"bytes", "KiB", "MiB", "GiB", "TiB"};
+  double v = static_cast<double>(bytes);
+  int u = 0;
+  while (v >= 1024.0 && u < 4) v /= 1024.0, ++u;
   char buf[32];
-  std::snprintf(buf, sizeof buf, "%.2f GiB", static_cast<double>(bytes) / (1024.0 * 1024.0 * 1024.0));
+  if (u == 0) std::snprintf(buf, sizeof buf, "%zu bytes", bytes);
+  else std::snprintf(buf, sizeof buf, v < 10 ? "%.2f %s" : v < 100 ? "%.1f %s" : "%.0f %s", v, units[u]);
   return buf;
 }
 
@@ -274,17 +280,20 @@ std::string gib(size_t bytes) {
 
 void Trainer::fail_out_of_memory(const TunerError& e, int64_t step) const {
   // The ways this plan can use less device memory, as the estimator words them (ARGS.json names).
-  std::string ways = "a smaller batch_size (now " + std::to_string(plan_.batch_size) + ") with more gradient_accumulation (the same " +
-                     "tokens per step), a shorter max_length (now " + std::to_string(plan_.seq_len) + ")";
-  if (!plan_.gradient_checkpointing) ways += ", gradient_checkpointing true";
-  if (plan_.method != "qlora") ways += ", method \"qlora\" (quantization \"nf4\")";
+  std::vector<std::string> ways = {"a smaller batch_size (now " + std::to_string(plan_.batch_size) +
+                                        ") with more gradient_accumulation (the same tokens per step)",
+                                    "a shorter max_length (now " + std::to_string(plan_.seq_len) + ")"};
+  if (!plan_.gradient_checkpointing) ways.push_back("gradient_checkpointing true");
+  if (plan_.method != "qlora") ways.push_back("method \"qlora\" (quantization \"nf4\")");
+  std::string ways_text;
+  for (size_t i = 0; i < ways.size(); ++i) ways_text += (i == 0 ? "" : i + 1 == ways.size() ? ", or " : ", ") + ways[i];
   const dev::DeviceMemoryInfo m = device_ops_->memory();
-  std::string usage = gib(m.in_use) + " in use, peak " + gib(m.peak);
-  if (m.total > 0) usage += " of " + gib(m.total);
+  std::string usage = "peak " + memory_text(m.peak);
+  if (m.total > 0) usage += " of " + memory_text(m.total);
   throw StepError(step, "cuda_out_of_memory",
                   device_.name + " ran out of memory " + (step > 0 ? "at step " + std::to_string(step) : std::string("while loading the model")) +
                       " (" + usage + "): " + e.what(),
-                  "Use less GPU memory: " + ways + "." + (step > 1 ? " Then --resume from the last checkpoint." : ""));
+                  "Use less GPU memory: " + ways_text + "." + (step > 1 ? " Then --resume from the last checkpoint." : ""));
 }
 
 std::string Trainer::device_memory_json() const {
