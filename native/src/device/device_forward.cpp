@@ -54,20 +54,8 @@ void DeviceModel::Impl::load_batch(const Batch& batch, bool training_on, uint64_
   ops.upload(act.mask, batch.loss_mask, (size_t)N);
   packed = batch.sample_start != nullptr;
   if (packed) {
-    // Each position's place in its record, the RoPE row (packed_rows.cpp's rule and check).
     std::vector<int32_t> positions(N);
-    for (int b = 0; b < B; b++) {
-      const int32_t* ss = batch.sample_start + (size_t)b * T;
-      for (int t = 0; t < T; t++) {
-        const bool ok = ss[t] >= 0 && ss[t] <= t && (t == 0 ? ss[t] == 0 : ss[t] == ss[t - 1] || ss[t] == t);
-        if (!ok)
-          throw TunerError("bad_batch",
-                           "sample_start " + std::to_string(ss[t]) + " at row " + std::to_string(b) + ", position " + std::to_string(t) +
-                               " does not describe records that follow each other",
-                           "This is a bug in the batch loader; please report it.");
-        positions[(size_t)b * T + t] = t - ss[t];
-      }
-    }
+    record_positions(batch, positions.data());  // checked as the CPU engine checks them
     ops.upload(act.sample_start, batch.sample_start, sizeof(int32_t) * N);
     ops.upload(act.positions, positions.data(), sizeof(int32_t) * N);
   }

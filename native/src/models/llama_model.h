@@ -109,6 +109,11 @@ struct Workspace {
   bool head_packed() const { return head_rows < B * T; }
 };
 
+// Packed rows (packed_rows.cpp): checks Batch::sample_start (each record starts at or before its
+// position and a row's records follow each other; bad_batch otherwise) and writes each
+// position's place in its record [B*T], the RoPE row. The CPU model and the device model share it.
+void record_positions(const Batch& batch, int32_t* positions);
+
 // Time per kernel family, accumulated over forward/backward calls when TUNER_PROFILE=1
 // (tuner-check --bench prints it), to see where a step's time goes. Both wall time and CPU
 // time: the CPU time of all the process's threads (the caller and the pool's workers) while a

@@ -9,16 +9,8 @@
 
 namespace tuner {
 
-void LlamaModel::load_sample_starts(const Batch& batch) {
-  Workspace& ws = ws_;
-  if (!batch.sample_start) {
-    ws.sample_start.clear();
-    ws.positions.clear();
-    return;
-  }
+void record_positions(const Batch& batch, int32_t* positions) {
   const int B = batch.B, T = batch.T;
-  ws.sample_start.assign(batch.sample_start, batch.sample_start + (size_t)B * T);
-  ws.positions.resize((size_t)B * T);
   for (int b = 0; b < B; b++) {
     const int32_t* ss = batch.sample_start + (size_t)b * T;
     for (int t = 0; t < T; t++) {
@@ -30,9 +22,22 @@ void LlamaModel::load_sample_starts(const Batch& batch) {
                          "sample_start " + std::to_string(ss[t]) + " at row " + std::to_string(b) + ", position " + std::to_string(t) +
                              " does not describe records that follow each other",
                          "This is a bug in the batch loader; please report it.");
-      ws.positions[(size_t)b * T + t] = t - ss[t];
+      positions[(size_t)b * T + t] = t - ss[t];
     }
   }
+}
+
+void LlamaModel::load_sample_starts(const Batch& batch) {
+  Workspace& ws = ws_;
+  if (!batch.sample_start) {
+    ws.sample_start.clear();
+    ws.positions.clear();
+    return;
+  }
+  const size_t N = (size_t)batch.B * batch.T;
+  ws.sample_start.assign(batch.sample_start, batch.sample_start + N);
+  ws.positions.resize(N);
+  record_positions(batch, ws.positions.data());
 }
 
 }  // namespace tuner
