@@ -139,7 +139,8 @@ void test_memory() {
   report("alloc(0) is null", G->alloc(0) == nullptr, "");
   G->release(nullptr);
   expect_error("release of a pointer alloc did not give", [] { G->release(&g_failed); }, "internal");
-  expect_error("out of memory (1 PiB)", [] { G->alloc(size_t(1) << 50); }, "cuda_out_of_memory");
+  const size_t too_much = 2 * during.total + (size_t(1) << 30);  // twice the GPU's memory
+  expect_error("out of memory (twice the GPU's memory)", [too_much] { G->alloc(too_much); }, "cuda_out_of_memory");
   expect_error("a GPU this machine lacks", [] { make_cuda_ops(1 << 20); }, "no_cuda_device");
 
   // Round trips (after the failed allocation: it must not poison the next launches).
@@ -230,6 +231,8 @@ void test_quant(QuantType t, int R, int K, int M, unsigned seed) {
   check_exact(name, got, want);
   std::snprintf(name, sizeof name, "dequantize %s against host_ops", quant_type_name(t));
   check_rel(name, to_float(got), to_float(d.host()), 4e-3);
+  const DeviceQuantWeight& host_weight = *hw;
+  expect_error("dequantize refuses a host_ops weight", [&] { G->dequantize(d.g.get(), host_weight); }, "internal");
 
   const std::vector<uint16_t> X = bf16_vector((size_t)M * K, seed + 1);
   const std::vector<float> fx = to_float(X);
@@ -398,6 +401,8 @@ void test_dropout() {
     check_exact(accumulate ? "dropout mask (+=)" : "dropout mask", gm, wm);
     check_rel(accumulate ? "dropout values (+=)" : "dropout values", got, want, 1e-6);
   }
+  Pair<float> any(8);
+  expect_error("dropout refuses p = 1", [&] { G->dropout(any.g.get(), any.g.get(), 8, 1.0f, 1, 1, 0, false); }, "internal");
 }
 
 void test_attention(int B, int T, int NH, int NKV, int HD, int window, bool packed) {
