@@ -15,23 +15,6 @@
 
 namespace tuner::dev {
 
-namespace {
-// cos/sin [T, HD/2] as the CPU engine's rope_table: a float angle, its cosine in double, scaled
-// by the rope_scaling's attention factor.
-void rope_tables(std::vector<float>& cos, std::vector<float>& sin, const ModelConfig& cfg, int T) {
-  float af = 1.0f;  // set by rope_inv_freq: a separate statement, before af is read
-  const std::vector<double> inv = rope_inv_freq(cfg, T, &af);
-  const int half = cfg.head_dim / 2;
-  cos.resize((size_t)T * half);
-  sin.resize((size_t)T * half);
-  for (int t = 0; t < T; t++)
-    for (int i = 0; i < half; i++) {
-      const float ang = (float)t * (float)inv[i];
-      cos[(size_t)t * half + i] = (float)std::cos((double)ang) * af;
-      sin[(size_t)t * half + i] = (float)std::sin((double)ang) * af;
-    }
-}
-}  // namespace
 
 // The batch checked as the CPU engine checks it (token ids, packed records), copied to the device
 // with the RoPE tables for its T.
@@ -60,8 +43,10 @@ void DeviceModel::Impl::load_batch(const Batch& batch, bool training_on, uint64_
     ops.upload(act.positions, positions.data(), sizeof(int32_t) * N);
   }
   if (rope_T != T) {
-    std::vector<float> cos, sin;
-    rope_tables(cos, sin, cfg(), T);
+    float af = 1.0f;  // set by rope_inv_freq: a separate statement, before af is read
+    const std::vector<double> inv = rope_inv_freq(cfg(), T, &af);
+    std::vector<float> cos((size_t)T * cfg().head_dim / 2), sin(cos.size());
+    rope_table(cos.data(), sin.data(), inv, af, T, cfg().head_dim / 2);
     ops.upload(act.cos, cos.data(), cos.size() * sizeof(float));
     ops.upload(act.sin, sin.data(), sin.size() * sizeof(float));
     rope_T = T;

@@ -129,7 +129,6 @@ void LlamaModel::ensure_workspace(int B, int T, ThreadPool* pool) {
   ws_.rope_T = -1;
 }
 
-namespace {
 // cos/sin [T, HD/2] as transformers computes them: a float angle, its cosine in double, scaled.
 void rope_table(float* cos, float* sin, const std::vector<double>& inv, float af, int T, int half) {
   for (int t = 0; t < T; t++)
@@ -139,7 +138,6 @@ void rope_table(float* cos, float* sin, const std::vector<double>& inv, float af
       sin[t * half + i] = (float)std::sin((double)ang) * af;
     }
 }
-}  // namespace
 
 void LlamaModel::load_batch(const Batch& batch, bool training, uint64_t dropout_seed, ThreadPool* pool) {
   const int B = batch.B, T = batch.T, N = B * T, V = cfg_.vocab_size, HD = cfg_.head_dim;

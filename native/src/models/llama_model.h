@@ -109,6 +109,10 @@ struct Workspace {
   bool head_packed() const { return head_rows < B * T; }
 };
 
+// RoPE's cos/sin tables [T, HD/2] (llama_forward.cpp) from rope_inv_freq's frequencies and
+// attention factor af; the device model uploads the same tables.
+void rope_table(float* cos, float* sin, const std::vector<double>& inv, float af, int T, int half);
+
 // Packed rows (packed_rows.cpp): checks Batch::sample_start (each record starts at or before its
 // position and a row's records follow each other; bad_batch otherwise) and writes each
 // position's place in its record [B*T], the RoPE row. The CPU model and the device model share it.
