@@ -126,43 +126,37 @@ __global__ void sum_squares_finish_kernel(double* out, const double* partial, in
   }
 }
 
+// One thread per element over n (grid-stride), nothing for n <= 0.
+template <typename... Params, typename... Args>
+void launch_elements(void (*kernel)(Params...), int64_t n, cudaStream_t stream, Args... args) {
+  launch_elements(kernel, n, stream, args...);
+}
+
 }  // namespace
 
 void convert_to_bf16(uint16_t* out, const float* in, int64_t n, cudaStream_t stream) {
-  if (n <= 0) return;
-  to_bf16_kernel<<<element_blocks(n), kElementThreads, 0, stream>>>(out, in, n);
-  TUNER_CUDA_CHECK_LAUNCH();
+  launch_elements(to_bf16_kernel, n, stream, out, in, n);
 }
 
 void convert_to_f32(float* out, const uint16_t* in, int64_t n, cudaStream_t stream) {
-  if (n <= 0) return;
-  to_f32_kernel<<<element_blocks(n), kElementThreads, 0, stream>>>(out, in, n);
-  TUNER_CUDA_CHECK_LAUNCH();
+  launch_elements(to_f32_kernel, n, stream, out, in, n);
 }
 
 void add_f32(float* out, const float* a, const float* b, int64_t n, cudaStream_t stream) {
-  if (n <= 0) return;
-  add_kernel<<<element_blocks(n), kElementThreads, 0, stream>>>(out, a, b, n);
-  TUNER_CUDA_CHECK_LAUNCH();
+  launch_elements(add_kernel, n, stream, out, a, b, n);
 }
 
 void axpy_f32(float* y, float alpha, const float* x, int64_t n, cudaStream_t stream) {
-  if (n <= 0) return;
-  axpy_kernel<<<element_blocks(n), kElementThreads, 0, stream>>>(y, alpha, x, n);
-  TUNER_CUDA_CHECK_LAUNCH();
+  launch_elements(axpy_kernel, n, stream, y, alpha, x, n);
 }
 
 void scale_f32(float* x, float alpha, int64_t n, cudaStream_t stream) {
-  if (n <= 0) return;
-  scale_kernel<<<element_blocks(n), kElementThreads, 0, stream>>>(x, alpha, n);
-  TUNER_CUDA_CHECK_LAUNCH();
+  launch_elements(scale_kernel, n, stream, x, alpha, n);
 }
 
 void bias_forward(float* y, const float* bias, int N, int C, cudaStream_t stream) {
   const int64_t total = static_cast<int64_t>(N) * C;
-  if (total <= 0) return;
-  bias_forward_kernel<<<element_blocks(total), kElementThreads, 0, stream>>>(y, bias, total, C);
-  TUNER_CUDA_CHECK_LAUNCH();
+  launch_elements(bias_forward_kernel, total, stream, y, bias, total, C);
 }
 
 size_t bias_backward_workspace_bytes(int N, int C) {
@@ -187,25 +181,18 @@ void bias_backward(float* dbias, const float* dy, int N, int C, void* workspace,
 void embedding_forward(float* out, const float* table, const uint32_t* tokens, int N, int C, float scale,
                        cudaStream_t stream) {
   const int64_t total = static_cast<int64_t>(N) * C;
-  if (total <= 0) return;
-  embedding_forward_kernel<<<element_blocks(total), kElementThreads, 0, stream>>>(out, table, tokens, total, C, scale);
-  TUNER_CUDA_CHECK_LAUNCH();
+  launch_elements(embedding_forward_kernel, total, stream, out, table, tokens, total, C, scale);
 }
 
 void embedding_backward(float* dtable, const float* dout, const uint32_t* tokens, int N, int C, float scale,
                         cudaStream_t stream) {
   const int64_t total = static_cast<int64_t>(N) * C;
-  if (total <= 0) return;
-  embedding_backward_kernel<<<element_blocks(total), kElementThreads, 0, stream>>>(dtable, dout, tokens, total, C, scale);
-  TUNER_CUDA_CHECK_LAUNCH();
+  launch_elements(embedding_backward_kernel, total, stream, dtable, dout, tokens, total, C, scale);
 }
 
 void dropout(float* out, const float* x, int64_t n, float p, float keep_scale, uint64_t seed, uint64_t stream_id,
              uint64_t first, bool accumulate, cudaStream_t stream) {
-  if (n <= 0) return;
-  dropout_kernel<<<element_blocks(n), kElementThreads, 0, stream>>>(out, x, n, p, keep_scale, seed, stream_id, first,
-                                                                     accumulate);
-  TUNER_CUDA_CHECK_LAUNCH();
+  launch_elements(dropout_kernel, n, stream, out, x, n, p, keep_scale, seed, stream_id, first, accumulate);
 }
 
 size_t sum_squares_workspace_bytes(int count) {
