@@ -1,7 +1,8 @@
 // The plan's device in tuner-train on this machine's CUDA devices (docs/cuda.md): cpu trains on
 // the CPU; auto trains on the CPU and says why in the start event and the log; cuda without a
-// usable device is one no_cuda_device error naming the fix, before anything is loaded. (cuda with
-// a device present is refused with cuda_training_unavailable: test_train_device covers it.)
+// usable device is one no_cuda_device error naming the fix, before anything is loaded. (What the
+// GPU path trains or refuses with a device present: test_train_device and, on the CPU stand-in of
+// the device ops, trainer-device-path.test.ts.)
 import { strict as assert } from 'node:assert';
 import * as path from 'node:path';
 import { before, describe, it } from 'node:test';

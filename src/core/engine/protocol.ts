@@ -58,15 +58,28 @@ export interface StartEvent {
   data_parallel?: DataParallelSummary;
   /** Where the run trains and why (the plan's device; absent from older trainers). */
   device?: TrainDeviceSummary;
+  /** Training on a device: its memory once the weights, gradients and optimizer states are loaded. */
+  device_memory?: DeviceMemory;
 }
 
-/** The device a run trains on: kind "cpu" (the only one so far, docs/cuda.md) or "cuda", its name, and why it was chosen. */
+/**
+ * The device a run trains on: kind "cpu", "cuda", or "host_ops" (the GPU path on its CPU stand-in,
+ * the test hook TUNER_DEVICE_OPS=host; docs/cuda.md), its name, and why it was chosen.
+ */
 export interface TrainDeviceSummary {
-  kind: 'cpu' | 'cuda';
+  kind: 'cpu' | 'cuda' | 'host_ops';
   /** The CPU model or the GPU's name. */
   name: string;
   /** e.g. "device is \"cpu\" in the plan", "no CUDA device (no NVIDIA driver found)". */
   reason: string;
+}
+
+/** Device memory of a run training on a device (host_ops: total_bytes 0, unknown). */
+export interface DeviceMemory {
+  in_use_bytes: number;
+  /** The most allocated at once since the run started. */
+  peak_bytes: number;
+  total_bytes: number;
 }
 
 /** How a data-parallel run is split: world_size ranks of rank_batch_size rows each. */
@@ -108,6 +121,8 @@ export interface StepEvent {
   ranks?: RankThroughput[];
   /** Data parallel: rank 0's time in the gradient all-reduce, waiting for slower ranks included. */
   allreduce_ms?: number;
+  /** Training on a device: its memory after this step (peak_memory_bytes above is the host process's). */
+  device_memory?: DeviceMemory;
 }
 
 /**
