@@ -2,11 +2,14 @@
 // fixed-order two-pass reductions (bias gradient, sums of squares).
 #include "cuda/cuda_check.cuh"
 #include "cuda/device_ops_kernels.cuh"
+#include "cuda/device_ops_layout.h"
 #include "cuda/grid_stride.cuh"
 #include "tuner/bf16_bits.h"
 #include "tuner/ops.h"
 
 namespace tuner::cuda {
+
+using namespace ops_layout;
 
 namespace {
 
@@ -34,21 +37,15 @@ __global__ void bias_forward_kernel(float* y, const float* bias, int64_t total, 
   TUNER_GRID_STRIDE(i, total) y[i] += bias[i % C];
 }
 
-// Rows per chunk of the bias gradient: 64, more when N would need over 65535 chunks (gridDim.y).
-int bias_chunk_rows(int N) {
-  const int min_rows = (N + 65534) / 65535;
-  return min_rows > 64 ? min_rows : 64;
-}
-
-// Block (x: 256 columns, y: one chunk of rows): each thread sums its column over the chunk's rows
-// in order.
+// Block (x: 256 columns, y: one chunk of rows, device_ops_layout.h): each thread sums its column
+// over the chunk's rows in order.
 __global__ void bias_partial_kernel(float* partial, const float* dy, int N, int C, int chunk_rows) {
   const int c = blockIdx.x * blockDim.x + threadIdx.x;
   if (c >= C) return;
-  const int begin = blockIdx.y * chunk_rows;
-  const int end = begin + chunk_rows < N ? begin + chunk_rows : N;
+  const int chunk = static_cast<int>(blockIdx.y);
+  const int64_t end = bias_chunk_end(chunk, chunk_rows, N);
   float acc = 0.0f;
-  for (int n = begin; n < end; ++n) acc += dy[static_cast<int64_t>(n) * C + c];
+  for (int64_t n = bias_chunk_begin(chunk, chunk_rows); n < end; ++n) acc += dy[n * C + c];
   partial[static_cast<int64_t>(blockIdx.y) * C + c] = acc;
 }
 
@@ -87,16 +84,6 @@ __global__ void dropout_kernel(float* out, const float* x, int64_t n, float p, f
       out[i] = keep ? x[i] * keep_scale : 0.0f;
     }
   }
-}
-
-constexpr int kSumThreads = 256;
-constexpr int64_t kSumElementsPerBlock = 2048;  // fewer blocks for small arrays
-
-// How many blocks sum an array of n elements: depends on n only, so the order is the same on
-// every GPU.
-int sum_squares_blocks(int64_t n) {
-  const int64_t b = (n + kSumElementsPerBlock - 1) / kSumElementsPerBlock;
-  return static_cast<int>(b < 1 ? 1 : b > kSumSquaresBlocks ? kSumSquaresBlocks : b);
 }
 
 // Block b: each thread sums x[i]^2 in double over i = b * 256 + t + k * gridDim.x * 256 in
@@ -161,15 +148,12 @@ void bias_forward(float* y, const float* bias, int N, int C, cudaStream_t stream
 
 size_t bias_backward_workspace_bytes(int N, int C) {
   if (N <= 0 || C <= 0) return 0;
-  const int rows = bias_chunk_rows(N);
-  const int64_t chunks = (N + rows - 1) / rows;
-  return static_cast<size_t>(chunks) * C * sizeof(float);
+  return static_cast<size_t>(bias_chunks(N)) * C * sizeof(float);
 }
 
 void bias_backward(float* dbias, const float* dy, int N, int C, void* workspace, cudaStream_t stream) {
   if (N <= 0 || C <= 0) return;
-  const int rows = bias_chunk_rows(N);
-  const int chunks = (N + rows - 1) / rows;
+  const int rows = bias_chunk_rows(N), chunks = bias_chunks(N);
   float* partial = static_cast<float*>(workspace);
   const dim3 grid((C + kElementThreads - 1) / kElementThreads, chunks);
   bias_partial_kernel<<<grid, kElementThreads, 0, stream>>>(partial, dy, N, C, rows);

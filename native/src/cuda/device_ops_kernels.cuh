@@ -11,6 +11,8 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "cuda/device_ops_layout.h"
+
 namespace tuner::cuda {
 
 // bf16 bits (tuner/bf16_bits.h: round to nearest even, the CPU's f32_to_bf16) and back.
@@ -24,8 +26,9 @@ void scale_f32(float* x, float alpha, int64_t n, cudaStream_t stream);
 
 // y[n, c] += bias[c] over N rows of C.
 void bias_forward(float* y, const float* bias, int N, int C, cudaStream_t stream);
-// dbias[c] += the sum over rows of dy[n, c], in a fixed order: the rows in chunks (each chunk's
-// rows in order, one thread per column and chunk), then the chunks' partial sums in order.
+// dbias[c] += the sum over rows of dy[n, c], in a fixed order: the rows in chunks
+// (device_ops_layout.h; each chunk's rows in order, one thread per column and chunk), then the
+// chunks' partial sums in order.
 // `workspace` holds bias_backward_workspace_bytes(N, C).
 size_t bias_backward_workspace_bytes(int N, int C);
 void bias_backward(float* dbias, const float* dy, int N, int C, void* workspace, cudaStream_t stream);
@@ -45,10 +48,10 @@ void dropout(float* out, const float* x, int64_t n, float p, float keep_scale, u
 
 // out[i] (device, `count` doubles) = sum of xs[i][j]^2 in double. xs and ns are host arrays (of
 // device pointers and sizes). Each array is cut into at most kSumSquaresBlocks blocks of a fixed
-// layout that depends only on its size (never on the GPU), each block's sum reduced in a fixed
-// tree, then the blocks' sums added in order: the same bits on every run and every GPU.
-// `workspace` holds sum_squares_workspace_bytes(count).
-constexpr int kSumSquaresBlocks = 256;
+// layout that depends only on its size (device_ops_layout.h, never on the GPU), each block's sum
+// reduced in a fixed tree, then the blocks' sums added in order: the same bits on every run and
+// every GPU. `workspace` holds sum_squares_workspace_bytes(count).
+using ops_layout::kSumSquaresBlocks;
 size_t sum_squares_workspace_bytes(int count);
 void sum_squares(double* out, const float* const* xs, const int64_t* ns, int count, void* workspace,
                  cudaStream_t stream);

@@ -1,0 +1,42 @@
+// The fixed orders of cuda_ops' two reductions (device_ops_kernels.cu) as host-device functions:
+// how the bias gradient cuts the rows into chunks and how many blocks sum an array of squares.
+// Both depend on the sizes alone (never on the GPU), which is what makes the results the same bits
+// on every run and every GPU; test_cuda_ops_layout.cpp checks on the CPU that the chunks cover
+// every row once and that both stay within CUDA's grid limits for every size an int allows.
+#pragma once
+#include <cstdint>
+
+#include "tuner/ops.h"  // TUNER_HD
+
+namespace tuner::cuda::ops_layout {
+
+constexpr int kMaxGridY = 65535;        // CUDA's limit on gridDim.y
+constexpr int kBiasMinChunkRows = 64;
+
+// Rows per chunk of the bias gradient: 64, more when N rows would need over kMaxGridY chunks.
+TUNER_HD int bias_chunk_rows(int N) {
+  const int min_rows = static_cast<int>((static_cast<int64_t>(N) + kMaxGridY - 1) / kMaxGridY);
+  return min_rows > kBiasMinChunkRows ? min_rows : kBiasMinChunkRows;
+}
+TUNER_HD int bias_chunks(int N) {
+  const int rows = bias_chunk_rows(N);
+  return static_cast<int>((static_cast<int64_t>(N) + rows - 1) / rows);
+}
+// Chunk c holds rows [begin, end).
+TUNER_HD int64_t bias_chunk_begin(int c, int rows) { return static_cast<int64_t>(c) * rows; }
+TUNER_HD int64_t bias_chunk_end(int c, int rows, int N) {
+  const int64_t end = static_cast<int64_t>(c + 1) * rows;
+  return end < N ? end : N;
+}
+
+constexpr int kSumSquaresBlocks = 256;       // most blocks one array is summed by
+constexpr int kSumThreads = 256;             // threads a block
+constexpr int64_t kSumElementsPerBlock = 2048;  // fewer blocks for small arrays
+
+// How many blocks sum an array of n elements (1 to kSumSquaresBlocks).
+TUNER_HD int sum_squares_blocks(int64_t n) {
+  const int64_t b = (n + kSumElementsPerBlock - 1) / kSumElementsPerBlock;
+  return static_cast<int>(b < 1 ? 1 : b > kSumSquaresBlocks ? kSumSquaresBlocks : b);
+}
+
+}  // namespace tuner::cuda::ops_layout
