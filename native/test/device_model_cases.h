@@ -36,22 +36,25 @@ struct Limits {
   bool checkpoint_exact = true;  // checkpointing on vs off: the same bits (host_ops), else within 1e-5
 };
 
-// B rows of T tokens; the first 3 positions of each row are prompt (mask 0). packed: several
-// records per row (Batch::sample_start).
+// Which positions the loss counts: the first 3 of each row are prompt (the lm_head packs the
+// rest, one run per row), every position (it runs on all rows), or every other one (many runs).
+enum class Mask { Prompt, All, Alternate };
+
+// B rows of T tokens with a Mask. packed: several records per row (Batch::sample_start).
 struct TestBatch {
   int B = 2, T = 16;
   std::vector<uint32_t> tokens, targets;
   std::vector<uint8_t> mask;
   std::vector<int32_t> starts;
   int64_t first_row = 0;
-  TestBatch(int vocab, bool packed) {
+  TestBatch(int vocab, bool packed, Mask m = Mask::Prompt) {
     std::mt19937 rng(5);
     const int N = B * T;
     tokens.resize(N), targets.resize(N), mask.resize(N);
     for (int i = 0; i < N; i++) {
       tokens[i] = rng() % vocab;
       targets[i] = rng() % vocab;
-      mask[i] = i % T >= 3;
+      mask[i] = m == Mask::All ? 1 : m == Mask::Alternate ? i % 2 : i % T >= 3;
     }
     if (!packed) return;
     const int cuts[2][3] = {{0, 5, 11}, {0, 9, 9}};  // row 0: three records, row 1: two
@@ -83,6 +86,7 @@ struct Case {
   bool packed = false;
   const char* rope_scaling = nullptr;  // a run plan's override (JSON), set on both models
   int64_t first_row = 0;               // data parallel: where the batch sits (LoRA dropout's index)
+  Mask mask = Mask::Prompt;
 };
 
 // hidden 64 and intermediate 128: multiples of NF4's block, so QLoRA quantizes every linear;
@@ -187,7 +191,7 @@ inline void run_case(const Case& c, DeviceOps& ops, const Limits& lim) {
   }
   if (c.method == Method::Qlora) EXPECT(dm->host().layers()[0].q.qw && dm->host().layers()[1].down.qw);
   if (c.spec.sliding_window) EXPECT(dm->config().attention_window(0) == c.spec.sliding_window);
-  TestBatch tb(c.spec.vocab, c.packed);
+  TestBatch tb(c.spec.vocab, c.packed, c.mask);
   tb.first_row = c.first_row;
   const tuner::Batch batch = tb.batch();
   const int N = tb.B * tb.T, V = c.spec.vocab;
@@ -342,6 +346,9 @@ inline std::vector<Case> all_cases() {
                 R"({"rope_type": "yarn", "factor": 4.0, "original_max_position_embeddings": 8})"});
   cs.push_back({"dynamic", base_spec(), Method::Lora, 0.0f, true,
                 R"({"rope_type": "dynamic", "factor": 2.0, "original_max_position_embeddings": 8})"});
+  // The lm_head on every row (no prompt to skip) and on 16 runs of one loss row each.
+  cs.push_back({"mask_all", base_spec(), Method::Full, 0.0f, false, nullptr, 0, Mask::All});
+  cs.push_back({"mask_alternate", tied, Method::Full, 0.0f, false, nullptr, 0, Mask::Alternate});
   return cs;
 }
 

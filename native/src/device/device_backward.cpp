@@ -62,11 +62,27 @@ void DeviceModel::Impl::backward(float loss_scale) {
   const int32_t* pos = packed ? act.positions : nullptr;
 
   // ---- loss and lm_head: d xf in act.dx, then the final norm: d resid_final in act.dres ----
-  ops.cross_entropy_backward(act.logits, act.lse, act.targets, act.mask, N, V, loss_rows ? loss_scale / (float)loss_rows : 0.0f);
-  ops.to_bf16(act.logits16, act.logits, (int64_t)N * V);
+  // The head ran on head_rows rows (every row, or the loss rows packed to the front): d xf of
+  // packed rows goes to their places, zero elsewhere.
+  const int rows = head_rows;
   DeviceTensor& head = t(host.lm_head());
-  if (head.g.get()) ops.gemm(Trans::T, Trans::N, V, C, N, 1.0f, act.logits16, V, act.xf, C, 1.0f, head.g.get(), C);
-  ops.gemm(Trans::N, Trans::N, N, C, V, 1.0f, act.logits16, V, head.w16.get(), C, 0.0f, act.dx, C);
+  float* dxh = head_packed() ? act.x32 : act.dx;
+  if (head_packed()) ops.fill_zero(act.dx, sizeof(float) * NC);
+  if (rows > 0) {
+    ops.cross_entropy_backward(act.logits, act.lse, act.targets, head_packed() ? nullptr : act.mask, rows, V,
+                               loss_rows ? loss_scale / (float)loss_rows : 0.0f);
+    ops.to_bf16(act.logits16, act.logits, (int64_t)rows * V);
+    const bf16* xh = head_packed() ? act.xf_packed : act.xf;
+    if (head.g.get()) ops.gemm(Trans::T, Trans::N, V, C, rows, 1.0f, act.logits16, V, xh, C, 1.0f, head.g.get(), C);
+    ops.gemm(Trans::N, Trans::N, rows, C, V, 1.0f, act.logits16, V, head.w16.get(), C, 0.0f, dxh, C);
+  }
+  if (head_packed()) {
+    int row = 0;
+    for (auto [first, count] : head_runs) {
+      ops.copy(act.dx + (int64_t)first * C, dxh + (int64_t)row * C, sizeof(float) * count * C);
+      row += count;
+    }
+  }
   DeviceTensor& fnorm = t(host.final_norm());
   ops.rmsnorm_backward(act.dres, fnorm.g.get(), act.dx, act.resid_final, fnorm.w.get(), act.rstdf, N, C, false);
 

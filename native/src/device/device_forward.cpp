@@ -2,9 +2,10 @@
 // device ops in mixed precision. The residual stream stays fp32: o_proj and down_proj add their
 // products into it (gemm with beta = 1). Each RMSNorm writes fp32 and keeps a bf16 copy, which
 // the projections and (in backward) their weight gradients read; q/k/v come out of their GEMMs
-// in fp32, take RoPE in fp32 and go to attention as bf16. The lm_head runs on every row (the
-// CPU packs the loss rows first; a device gather is not worth a second kernel at these sizes)
-// and the loss is the mean over the rows with loss_mask = 1, summed on the host from [N] floats.
+// in fp32, take RoPE in fp32 and go to attention as bf16. As on the CPU, a training forward and
+// evaluate() run the lm_head on the loss rows only, packed to the front (one device copy per run
+// of loss rows); a forward with training = false runs it on every row for logits(). The loss is
+// the mean over the loss rows, summed on the host from their per-row losses.
 #include <algorithm>
 #include <cmath>
 #include <cstring>
@@ -15,10 +16,14 @@
 
 namespace tuner::dev {
 
+namespace {
+constexpr size_t kMaxHeadRuns = 256;
+}  // namespace
+
 
 // The batch checked as the CPU engine checks it (token ids, packed records), copied to the device
 // with the RoPE tables for its T.
-void DeviceModel::Impl::load_batch(const Batch& batch, bool training_on, uint64_t seed) {
+void DeviceModel::Impl::load_batch(const Batch& batch, bool training_on, bool pack_head, uint64_t seed) {
   const int B = batch.B, T = batch.T, N = B * T, V = cfg().vocab_size;
   if (B <= 0 || T <= 0) throw TunerError("bad_batch", "batch has B=" + std::to_string(B) + ", T=" + std::to_string(T), "B and T must be positive.");
   std::vector<uint32_t> targets(N);
@@ -32,6 +37,19 @@ void DeviceModel::Impl::load_batch(const Batch& batch, bool training_on, uint64_
     loss_rows += batch.loss_mask[i] ? 1 : 0;
   }
   ensure_activations(B, T);
+  // The head packs the loss rows when there are fewer than N and they come in few runs (one per
+  // record's answer in chat data); many short runs would cost more copies than the rows save.
+  head_runs.clear();
+  for (int i = 0; i < N; i++)
+    if (batch.loss_mask[i] && (i == 0 || !batch.loss_mask[i - 1])) head_runs.push_back({i, 0});
+    else if (!batch.loss_mask[i] && i > 0 && batch.loss_mask[i - 1]) head_runs.back().second = i - head_runs.back().first;
+  if (!head_runs.empty() && head_runs.back().second == 0) head_runs.back().second = N - head_runs.back().first;
+  head_rows = N;
+  if (pack_head && loss_rows < N && head_runs.size() <= kMaxHeadRuns) {
+    head_rows = 0;
+    for (auto [first, count] : head_runs)
+      for (int i = first; i < first + count; i++) targets[head_rows++] = targets[i];
+  }
   ops.upload(act.tokens, batch.tokens, sizeof(uint32_t) * N);
   ops.upload(act.targets, targets.data(), sizeof(uint32_t) * N);
   ops.upload(act.mask, batch.loss_mask, (size_t)N);
@@ -118,11 +136,11 @@ void DeviceModel::Impl::layer_forward(int l, float* out, bool recompute) {
   linear_forward(L.down, out, act.m16, a.t[L.down.index], N, true);
 }
 
-float DeviceModel::Impl::run_forward(const Batch& batch, bool training_on, uint64_t seed) {
+float DeviceModel::Impl::run_forward(const Batch& batch, bool training_on, bool pack_head, uint64_t seed) {
   if (tensors.empty()) {
     upload_base();
   }
-  load_batch(batch, training_on, seed);
+  load_batch(batch, training_on, pack_head, seed);
   const ModelConfig& c = cfg();
   const int N = act.B * act.T, C = c.hidden_size, V = c.vocab_size, nl = c.num_layers;
   float* h = nl ? act.layers[0].resid_in : act.resid_final;
@@ -130,10 +148,21 @@ float DeviceModel::Impl::run_forward(const Batch& batch, bool training_on, uint6
   for (int l = 0; l < nl; l++) layer_forward(l, l + 1 < nl ? act.layers[l + 1].resid_in : act.resid_final, false);
   ops.rmsnorm_forward(act.x32, act.rstdf, act.resid_final, t(host.final_norm()).w.get(), N, C, c.rms_norm_eps);
   ops.to_bf16(act.xf, act.x32, (int64_t)N * C);
-  ops.gemm(Trans::N, Trans::T, N, V, C, 1.0f, act.xf, C, t(host.lm_head()).w16.get(), C, 0.0f, act.logits, V);
-  ops.cross_entropy_forward(act.losses, act.lse, act.logits, act.targets, act.mask, N, V);
-  std::vector<float> losses(N);
-  ops.download(losses.data(), act.losses, sizeof(float) * N);
+  const bf16* xh = act.xf;
+  if (head_packed()) {
+    int row = 0;
+    for (auto [first, count] : head_runs) {
+      ops.copy(act.xf_packed + (int64_t)row * C, act.xf + (int64_t)first * C, sizeof(bf16) * count * C);
+      row += count;
+    }
+    xh = act.xf_packed;
+  }
+  std::vector<float> losses(head_rows);
+  if (head_rows > 0) {
+    ops.gemm(Trans::N, Trans::T, head_rows, V, C, 1.0f, xh, C, t(host.lm_head()).w16.get(), C, 0.0f, act.logits, V);
+    ops.cross_entropy_forward(act.losses, act.lse, act.logits, act.targets, head_packed() ? nullptr : act.mask, head_rows, V);
+    ops.download(losses.data(), act.losses, sizeof(float) * head_rows);
+  }
   double sum = 0.0;
   for (float x : losses) sum += x;  // rows outside the loss hold 0
   have_forward = true;
@@ -144,10 +173,10 @@ float DeviceModel::Impl::run_forward(const Batch& batch, bool training_on, uint6
 }
 
 float DeviceModel::forward(const Batch& batch, bool training, uint64_t dropout_seed, ThreadPool*) {
-  return impl_->run_forward(batch, training, dropout_seed);
+  return impl_->run_forward(batch, training, training, dropout_seed);
 }
 
-float DeviceModel::evaluate(const Batch& batch, ThreadPool*) { return impl_->run_forward(batch, false, 0); }
+float DeviceModel::evaluate(const Batch& batch, ThreadPool*) { return impl_->run_forward(batch, false, true, 0); }
 
 const float* DeviceModel::logits() const {
   Impl& m = *impl_;

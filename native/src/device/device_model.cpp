@@ -165,6 +165,7 @@ size_t DeviceModel::Impl::plan(Activations& a, int B, int T, uint8_t* base) cons
   a.resid_final = f32(N * C);
   a.rstdf = f32(N);
   a.xf = b16(N * C);
+  a.xf_packed = b16(N * C);
   a.logits = f32(N * V);
   a.logits16 = b16(N * V);
   a.losses = f32(N);

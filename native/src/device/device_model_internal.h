@@ -41,7 +41,7 @@ struct Activations {
   // Kept: the last residual, its norm (fp32 rstd, bf16 output for the lm_head's gradient),
   // logits [N,V] (dlogits after backward), per-row losses and log-sum-exp.
   float *resid_final, *rstdf, *logits, *losses, *lse;
-  bf16* xf;
+  bf16 *xf, *xf_packed;  // xf_packed: the loss rows of xf, in order (the lm_head's input)
   // Scratch, shared by all layers: fp32 products before RoPE / rounding (q32 k32 v32, reused
   // for their gradients), a norm's fp32 output, the SwiGLU product, gradients.
   float *x32, *q32, *k32, *v32, *m32, *dm, *dgate, *dup, *dres, *dx, *datt;
@@ -70,6 +70,11 @@ struct DeviceModel::Impl {
   bool training = false, packed = false, have_forward = false, adapter_off = false, forward_adapter_off = false;
   uint64_t dropout_seed = 0, dropout_first_token = 0;
   int loss_rows = 0;
+  // The lm_head's rows: every row, or (training and evaluate(), as on the CPU) the loss rows
+  // packed to the front; head_runs are their [first row, count) runs, copied one op each.
+  int head_rows = 0;
+  std::vector<std::pair<int, int>> head_runs;
+  bool head_packed() const { return head_rows < act.B * act.T; }
   int rope_T = -1;  // T of the RoPE tables on the device (-1: stale)
   mutable std::vector<float> logits_host;
   mutable bool logits_downloaded = false;
@@ -89,8 +94,8 @@ struct DeviceModel::Impl {
   AttentionShape attention_shape(int layer) const;
 
   // ---- device_forward.cpp ----
-  void load_batch(const Batch& batch, bool training_on, uint64_t seed);
-  float run_forward(const Batch& batch, bool training_on, uint64_t seed);
+  void load_batch(const Batch& batch, bool training_on, bool pack_head, uint64_t seed);
+  float run_forward(const Batch& batch, bool training_on, bool pack_head, uint64_t seed);
   // Layer l from its kept input to `out` (the next residual); recompute: activation
   // checkpointing's rerun, which stops once everything backward reads is back.
   void layer_forward(int l, float* out, bool recompute);
