@@ -230,6 +230,20 @@ inline void run_case(const Case& c, DeviceOps& ops, const Limits& lim) {
   std::printf("%-14s loss %.6f vs %.6f  logits %.2e  worst gradient %.2e (%s, %zu tensors)\n", c.name.c_str(), ld, lc, logit_err,
               worst, worst_name.c_str(), dp.size());
 
+  // Gradient accumulation (micro-batches): a second backward without zero_grad adds the same
+  // gradients again, in every op that writes one (GEMMs with beta 1, norms, biases, embedding).
+  std::vector<std::vector<float>> once;
+  for (const auto& p : dp) once.push_back(device_grad(ops, p));
+  dm->forward(batch, true, seed, nullptr);
+  dm->backward(1.0f, nullptr);
+  double acc_err = 0;
+  for (size_t i = 0; i < dp.size(); i++) {
+    std::vector<float> twice = once[i];
+    for (float& x : twice) x *= 2.0f;
+    acc_err = std::fmax(acc_err, rel_l2(device_grad(ops, dp[i]), twice.data()));
+  }
+  EXPECT(acc_err <= 1e-5);
+
   // Weights written on the host (a resumed checkpoint) reach the device with push_from_host, and
   // pull_to_host brings back exactly what is there; the next forward uses them (bf16 copies remade).
   for (size_t i = 0; i < cp.size() && i < dp.size(); i++)
