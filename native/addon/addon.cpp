@@ -67,7 +67,9 @@ Napi::Value Hardware(const Napi::CallbackInfo& info) {
   out.Set("ramTotalBytes", Napi::Number::New(env, double(hw.ram_total_bytes)));
   out.Set("ramAvailableBytes", Napi::Number::New(env, double(hw.ram_available_bytes)));
   out.Set("gemmKernel", tuner::sgemm_kernel_name());
-  out.Set("cuda", CudaInfo(env, hw.cuda));
+  Napi::Object cuda = CudaInfo(env, hw.cuda);
+  cuda.Set("cublasLt", hw.cublaslt);
+  out.Set("cuda", cuda);
   return out;
 }
 

@@ -7,6 +7,9 @@
 //   load stage) next to the bf16 GEMM of the same shape.
 //   GEMV lines (M = 1, decode): GB/s of packed weights streamed, against this GPU's device-to-device
 //   copy bandwidth measured in the same run (read + written bytes per second).
+//   The dense lines time our kernel (gemm_own); where cuBLASLt was loaded at run time
+//   (src/cuda/cublaslt_loader.h), each also shows cuBLASLt's heuristic best algorithm on the same
+//   product and our speed as a ratio of it: gemm() picks the faster per shape.
 //   tuner-bench-cuda-gemm [--tokens 8192] [--reps 20]
 #include <cuda_runtime.h>
 
@@ -18,8 +21,10 @@
 #include <string>
 #include <vector>
 
+#include "cuda/cublaslt_loader.h"
 #include "cuda/cuda_check.cuh"
 #include "cuda/gemm.cuh"
+#include "cuda/gemm_dispatch.cuh"
 #include "cuda_event_timer.cuh"
 #include "tuner/cuda_device.h"
 #include "tuner/quant.h"
@@ -62,6 +67,8 @@ int main(int argc, char** argv) {
   const double peak = dev.peak.bf16_tflops;
   std::printf("%s (sm_%d%d, %d SMs), dense bf16 peak %.0f TFLOP/s (%s); tokens %d, median of %d\n", dev.name.c_str(),
               dev.cc_major, dev.cc_minor, dev.sm_count, peak, dev.peak.source.c_str(), tokens, g_reps);
+  std::printf("%s\n", cublaslt_status());
+  const bool have_lt = cublaslt::cublaslt().loaded;
 
   const int H = 2048, I = 5632, V = 32000, KV = 256, R = 16;
   const int T = tokens;
@@ -73,26 +80,44 @@ int main(int argc, char** argv) {
   float* c = static_cast<float*>(device_alloc(max_elems * 4));
   ThreadPool pool(0);
 
-  auto report = [&](const char* what, int M, int N, int K, double ms) {
+  // lt_ms: cuBLASLt on the same product (0: not loaded or no algorithm; the column is left out).
+  auto report = [&](const char* what, int M, int N, int K, double ms, double lt_ms = 0) {
     const double tflops = 2.0 * M * N * K / (ms * 1e-3) / 1e12;
-    if (peak > 0) std::printf("%-34s %6d x %6d x %6d  %7.3f ms  %6.1f TFLOP/s  %5.1f%% of peak\n", what, M, N, K, ms, tflops, 100.0 * tflops / peak);
-    else std::printf("%-34s %6d x %6d x %6d  %7.3f ms  %6.1f TFLOP/s\n", what, M, N, K, ms, tflops);
+    if (peak > 0) std::printf("%-34s %6d x %6d x %6d  %7.3f ms  %6.1f TFLOP/s  %5.1f%% of peak", what, M, N, K, ms, tflops, 100.0 * tflops / peak);
+    else std::printf("%-34s %6d x %6d x %6d  %7.3f ms  %6.1f TFLOP/s", what, M, N, K, ms, tflops);
+    if (lt_ms > 0) std::printf("  | cuBLASLt %6.1f TFLOP/s, ours %.2fx", 2.0 * M * N * K / (lt_ms * 1e-3) / 1e12, lt_ms / ms);
+    std::printf("\n");
+  };
+  // One dense product: our kernel, then (when loaded) cuBLASLt on the same operands.
+  auto dense = [&](const char* what, Trans ta, Trans tb, int M, int N, int K, int lda, int ldb, float beta, int ldc,
+                   bool out_bf16 = false) {
+    const double ms = time_ms([&] {
+      if (out_bf16) cuda::gemm_own_out_bf16(ta, tb, M, N, K, 1.0f, a, lda, b, ldb, beta, reinterpret_cast<uint16_t*>(c), ldc, nullptr);
+      else cuda::gemm_own(ta, tb, M, N, K, 1.0f, a, lda, b, ldb, beta, c, ldc, nullptr);
+    });
+    double lt_ms = 0;
+    if (have_lt) {
+      bool ran = true;
+      lt_ms = time_ms([&] { ran = cuda::gemm_cublaslt(ta, tb, M, N, K, 1.0f, a, lda, b, ldb, beta, c, ldc, out_bf16, nullptr) && ran; });
+      if (!ran) lt_ms = 0;
+    }
+    report(what, M, N, K, ms, lt_ms);
   };
   struct Linear { const char* name; int out, in; };
   const Linear linears[] = {{"q/o proj", H, H}, {"k/v proj", KV, H}, {"gate/up", I, H}, {"down", H, I}, {"lm_head", V, H}};
   std::printf("%s\n", cuda::gemm_config_name(T, H, H));
   for (const Linear& l : linears) {
     std::string n = std::string(l.name) + " forward X W^T";
-    report(n.c_str(), T, l.out, l.in, time_ms([&] { cuda::gemm(Trans::N, Trans::T, T, l.out, l.in, 1.0f, a, l.in, b, l.in, 0.0f, c, l.out, nullptr); }));
+    dense(n.c_str(), Trans::N, Trans::T, T, l.out, l.in, l.in, l.in, 0.0f, l.out);
     n = std::string(l.name) + " dX = dY W";
-    report(n.c_str(), T, l.in, l.out, time_ms([&] { cuda::gemm(Trans::N, Trans::N, T, l.in, l.out, 1.0f, a, l.out, b, l.in, 0.0f, c, l.in, nullptr); }));
+    dense(n.c_str(), Trans::N, Trans::N, T, l.in, l.out, l.out, l.in, 0.0f, l.in);
     n = std::string(l.name) + " dW += dY^T X";
-    report(n.c_str(), l.out, l.in, T, time_ms([&] { cuda::gemm(Trans::T, Trans::N, l.out, l.in, T, 1.0f, a, l.out, b, l.in, 1.0f, c, l.in, nullptr); }));
+    dense(n.c_str(), Trans::T, Trans::N, l.out, l.in, T, l.out, l.in, 1.0f, l.in);
   }
-  report("LoRA r16 X A^T", T, R, I, time_ms([&] { cuda::gemm(Trans::N, Trans::T, T, R, I, 1.0f, a, I, b, I, 0.0f, c, R, nullptr); }));
-  report("LoRA r16 T B^T", T, I, R, time_ms([&] { cuda::gemm(Trans::N, Trans::T, T, I, R, 1.0f, a, R, b, R, 1.0f, c, I, nullptr); }));
-  report("LoRA r16 dA += dT^T X", R, I, T, time_ms([&] { cuda::gemm(Trans::T, Trans::N, R, I, T, 1.0f, a, R, b, I, 1.0f, c, I, nullptr); }));
-  report("gate/up bf16 out", T, I, H, time_ms([&] { cuda::gemm_out_bf16(Trans::N, Trans::T, T, I, H, 1.0f, a, H, b, H, 0.0f, reinterpret_cast<uint16_t*>(c), I, nullptr); }));
+  dense("LoRA r16 X A^T", Trans::N, Trans::T, T, R, I, I, I, 0.0f, R);
+  dense("LoRA r16 T B^T", Trans::N, Trans::T, T, I, R, R, R, 1.0f, I);
+  dense("LoRA r16 dA += dT^T X", Trans::T, Trans::N, R, I, T, R, I, 1.0f, I);
+  dense("gate/up bf16 out", Trans::N, Trans::T, T, I, H, H, H, 0.0f, I, true);
 
   // Quantized weights: random values, quantized on the CPU, uploaded.
   std::vector<float> wf((size_t)I * H);

@@ -18,6 +18,7 @@ struct HardwareInfo {
   uint64_t ram_total_bytes = 0;    // physical memory, capped by a cgroup limit if one is set
   uint64_t ram_available_bytes = 0;  // what can be allocated without swapping (MemAvailable)
   CudaRuntimeInfo cuda;            // the CUDA devices this build can use (none, with the reason, in a CPU-only build)
+  std::string cublaslt;            // cuBLASLt for the GEMMs: "cuBLASLt 13.0.1 loaded from ...", "cuBLASLt not found: ..."
 };
 
 HardwareInfo probe_hardware();

@@ -36,6 +36,14 @@ void gemm_out_bf16(Trans ta, Trans tb, int M, int N, int K, float alpha, const u
                    const uint16_t* B, int ldb, float beta, uint16_t* C, int ldc, cudaStream_t stream,
                    Half16 type = Half16::BF16);
 
+// Our kernels alone, without the per-shape choice that gemm() and gemm_out_bf16() make between
+// them and cuBLASLt when it is present (gemm_dispatch.cuh): same arguments, same results.
+void gemm_own(Trans ta, Trans tb, int M, int N, int K, float alpha, const uint16_t* A, int lda, const uint16_t* B,
+              int ldb, float beta, float* C, int ldc, cudaStream_t stream, Half16 type = Half16::BF16);
+void gemm_own_out_bf16(Trans ta, Trans tb, int M, int N, int K, float alpha, const uint16_t* A, int lda,
+                       const uint16_t* B, int ldb, float beta, uint16_t* C, int ldc, cudaStream_t stream,
+                       Half16 type = Half16::BF16);
+
 // Name of the kernel configuration gemm() picks for a shape, e.g. "128x128x32 4-stage cp.async",
 // for benchmarks and logs.
 const char* gemm_config_name(int M, int N, int K);

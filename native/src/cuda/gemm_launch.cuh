@@ -26,6 +26,8 @@ struct DenseArgs {
   int ldc;
   bool c_bf16;
 };
+// Throws bad_gemm_shape for negative sizes or strides shorter than a row (gemm.cu).
+void check_dense_shape(Trans ta, Trans tb, int M, int N, int K, int lda, int ldb, int ldc);
 void launch_dense_bf16(const DenseArgs& a, cudaStream_t stream);
 void launch_dense_f16(const DenseArgs& a, cudaStream_t stream);
 

@@ -20,6 +20,7 @@
 #include <unistd.h>
 #endif
 
+#include "cuda/cublaslt_loader.h"
 #include "tuner/threadpool.h"
 
 namespace tuner {
@@ -125,6 +126,10 @@ HardwareInfo probe_hardware() {
   info.features = cpu_features();
   probe_memory(info);
   info.cuda = cuda_runtime_info();
+  // Loaded only where a GPU could use it (the library is large, and the probe runs in the addon).
+  info.cublaslt = !info.cuda.built_with_cuda ? "cuBLASLt not used: built without CUDA"
+                  : info.cuda.devices.empty() ? "cuBLASLt not loaded: no CUDA device"
+                                              : cublaslt_status();
   return info;
 }
 

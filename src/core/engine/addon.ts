@@ -62,6 +62,8 @@ export interface NativeCuda {
   /** Why `devices` is empty. */
   reason?: string;
   devices: NativeCudaDevice[];
+  /** cuBLASLt for the GEMMs, loaded at run time where a GPU is present: "cuBLASLt 13.0.1 loaded from …", "cuBLASLt not found: …". */
+  cublasLt?: string;
 }
 
 /** One GPU as NVML reports it (native/addon/nvml.cpp). */
