@@ -76,7 +76,9 @@ struct TestBatch {
   }
 };
 
-enum class Method { Full, Lora, Qlora };
+enum class Method { Full, Lora, Qlora, QloraInt8 };
+inline bool quantized(Method m) { return m == Method::Qlora || m == Method::QloraInt8; }
+inline tuner::QuantType quant_type(Method m) { return m == Method::QloraInt8 ? tuner::QuantType::INT8 : tuner::QuantType::NF4; }
 
 struct Case {
   std::string name;
@@ -161,7 +163,7 @@ inline void randomize_lora_b(std::vector<tuner::Param*> params, unsigned seed) {
 }
 
 inline std::unique_ptr<DeviceModel> make_device_model(const std::string& dir, Method m, DeviceOps& ops, float dropout) {
-  auto host = m == Method::Qlora ? tuner::LlamaModel::open_quantized_base(dir, tuner::QuantType::NF4, nullptr)
+  auto host = quantized(m) ? tuner::LlamaModel::open_quantized_base(dir, quant_type(m), nullptr)
                                  : tuner::LlamaModel::open(dir, nullptr);
   auto dm = std::make_unique<DeviceModel>(std::move(host), ops);
   if (m != Method::Full) {
@@ -176,8 +178,8 @@ inline std::unique_ptr<DeviceModel> make_device_model(const std::string& dir, Me
 // forward + backward (with dropout where the case has it), device against CPU.
 inline void run_case(const Case& c, DeviceOps& ops, const Limits& lim) {
   const std::string dir = write_case_model(c.name, c.spec);
-  std::unique_ptr<tuner::Model> cpu = c.method == Method::Qlora
-                                          ? tuner::Model::load_quantized_base(dir, tuner::QuantType::NF4, nullptr)
+  std::unique_ptr<tuner::Model> cpu = quantized(c.method)
+                                          ? tuner::Model::load_quantized_base(dir, quant_type(c.method), nullptr)
                                           : tuner::Model::load(dir);
   if (c.method != Method::Full) {
     cpu->enable_lora(lora_config(c.dropout), 11);
@@ -189,7 +191,7 @@ inline void run_case(const Case& c, DeviceOps& ops, const Limits& lim) {
     cpu->set_rope_scaling(rs);
     dm->set_rope_scaling(rs);
   }
-  if (c.method == Method::Qlora) EXPECT(dm->host().layers()[0].q.qw && dm->host().layers()[1].down.qw);
+  if (quantized(c.method)) EXPECT(dm->host().layers()[0].q.qw && dm->host().layers()[1].down.qw);
   if (c.spec.sliding_window) EXPECT(dm->config().attention_window(0) == c.spec.sliding_window);
   TestBatch tb(c.spec.vocab, c.packed, c.mask);
   tb.first_row = c.first_row;
@@ -344,6 +346,7 @@ inline std::vector<Case> all_cases() {
   cs.push_back({"lora", base_spec(), Method::Lora, 0.0f, false});
   cs.push_back({"lora_dropout", base_spec(), Method::Lora, 0.1f, false, nullptr, 3});
   cs.push_back({"qlora_nf4", base_spec(), Method::Qlora, 0.0f, false});
+  cs.push_back({"qlora_int8", base_spec(), Method::QloraInt8, 0.1f, false});
   TinySpec qwen = base_spec();
   qwen.arch = "Qwen2ForCausalLM";
   cs.push_back({"qwen2_bias", qwen, Method::Full, 0.0f, false});
