@@ -25,6 +25,7 @@
 #include "cuda/device_ops_kernels.cuh"
 #include "cuda/elementwise.cuh"
 #include "cuda/gemm.cuh"
+#include "cuda/gemv_bf16.cuh"
 #include "cuda/optim.cuh"
 #include "device/device_ops.h"
 #include "tuner/cuda_device.h"
@@ -367,6 +368,28 @@ class CudaOps final : public DeviceOps {
     use();
     cuda::attention_backward<__nv_bfloat16>(as_bf16(dq), as_bf16(dk), as_bf16(dv), as_bf16(dy), as_bf16(y), lse,
                                             as_bf16(q), as_bf16(k), as_bf16(v), workspace, attention_params(p), stream_);
+  }
+
+  // ---- decode ----
+  static_assert(cuda::kQgemvMaxRows == kGemvMaxRows && cuda::kGemvBf16MaxRows == kGemvMaxRows, "decode's row limit");
+  void attention_decode(bf16* y, const bf16* q, const bf16* k_cache, const bf16* v_cache, const DecodeShape& s) override {
+    cuda::DecodeParams p;
+    p.n = s.n, p.pos = s.pos, p.NH = s.NH, p.NKV = s.NKV, p.HD = s.HD;
+    p.window = s.window;
+    p.scale = s.scale;
+    p.softcap = s.softcap;
+    use();
+    Scratch ws(*this, cuda::attention_decode_workspace_bytes(p), "attention_decode scratch");
+    cuda::attention_decode<__nv_bfloat16>(as_bf16(y), as_bf16(q), as_bf16(k_cache), as_bf16(v_cache), ws.p, p, stream_);
+  }
+  void gemv_bf16(float* y, const float* x, const bf16* W, int rows, int cols, int M, bool accumulate) override {
+    use();
+    cuda::gemv_bf16(y, x, W, rows, cols, M, accumulate, stream_);
+  }
+  void qgemv(float* y, const float* x, const DeviceQuantWeight& W, int M, bool accumulate) override {
+    const CudaQuantWeight& w = own_weight("qgemv", W);
+    use();
+    cuda::qgemv(y, x, w.matrix(), M, accumulate, stream_);
   }
 
   // ---- loss ----

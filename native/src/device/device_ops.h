@@ -45,6 +45,16 @@ struct AttentionShape {
   const int32_t* sample_start = nullptr;  // device [N] record starts (packed rows) or null
 };
 
+// n query rows at positions pos..pos+n-1 against a KV cache (attention_decode), as
+// tuner::cuda::DecodeParams.
+struct DecodeShape {
+  int n = 1, pos = 0, NH = 1, NKV = 1, HD = 64;
+  int window = 0;        // sliding window (0: plain causal)
+  float scale = 0.0f;    // 0: 1 / sqrt(HD)
+  float softcap = 0.0f;  // 0: none
+};
+constexpr int kGemvMaxRows = 8;  // rows gemv_bf16 / qgemv take (cuda::kQgemvMaxRows)
+
 // A frozen quantized weight (QLoRA's base) in the ops' memory; made by upload_quant().
 class DeviceQuantWeight {
  public:
@@ -130,6 +140,18 @@ class DeviceOps {
   virtual void attention_backward(bf16* dq, bf16* dk, bf16* dv, const bf16* dy, const bf16* y, const float* lse,
                                   const bf16* q, const bf16* k, const bf16* v, void* workspace,
                                   const AttentionShape& p) = 0;
+
+  // ---- decode ----
+  // Generation over a KV cache (the inference session, device/device_infer.h). attention_decode:
+  // n query rows of one sequence at positions pos..pos+n-1, q and y [n, NH*HD], against
+  // k_cache / v_cache [ctx, NKV*HD] whose rows 0..pos+n-1 already hold the keys (after RoPE) and
+  // values; causal with GQA and a sliding window as attention_forward. Scratch is the ops' own.
+  virtual void attention_decode(bf16* y, const bf16* q, const bf16* k_cache, const bf16* v_cache, const DecodeShape& p) = 0;
+  // Decode's matrix-vector products (1 <= M <= kGemvMaxRows), which read each weight once:
+  // y[M, rows] (= or += when accumulate) x[M, cols] @ W^T, x and y fp32 and contiguous, W a bf16
+  // [rows, cols] matrix (gemv_bf16) or a quantized one decoded to fp32 as the CPU decodes it (qgemv).
+  virtual void gemv_bf16(float* y, const float* x, const bf16* W, int rows, int cols, int M, bool accumulate) = 0;
+  virtual void qgemv(float* y, const float* x, const DeviceQuantWeight& W, int M, bool accumulate) = 0;
 
   // ---- loss: the CPU's cross_entropy_forward / cross_entropy_backward_inplace contracts ----
   // losses[n], lse[n] for rows with mask 1 (mask null: all rows), 0 elsewhere; targets, mask device.

@@ -12,6 +12,7 @@
 
 #include "device/device_ops.h"
 #include "device/host_memory.h"
+#include "infer/infer_internal.h"
 #include "kernels/cpu/vector_kernels.h"
 #include "quant/quant_internal.h"
 #include "tuner/dtype.h"
@@ -308,6 +309,54 @@ class HostOps final : public DeviceOps {
     round_to_bf16(dvo, dvf.data(), a.nkv, &pool_);
   }
 
+  // ---- decode ----
+  // The CPU inference session's cached attention (attention_cache.cpp) on the cache widened to fp32.
+  void attention_decode(bf16* y, const bf16* q, const bf16* k_cache, const bf16* v_cache, const DecodeShape& p) override {
+    const char* op = "attention_decode";
+    if (p.n < 1 || p.pos < 0 || p.NH < 1 || p.NKV < 1 || p.HD < 1 || p.NH % p.NKV != 0)
+      refuse(op, "bad shape n " + std::to_string(p.n) + " pos " + std::to_string(p.pos) + " NH " + std::to_string(p.NH) +
+                     " NKV " + std::to_string(p.NKV) + " HD " + std::to_string(p.HD));
+    const int64_t nq = (int64_t)p.n * p.NH * p.HD, nkv = (int64_t)(p.pos + p.n) * p.NKV * p.HD;
+    std::vector<float>& qf = scratch(0, nq);
+    std::vector<float>& kf = scratch(1, nkv);
+    std::vector<float>& vf = scratch(2, nkv);
+    std::vector<float>& yf = scratch(3, nq);
+    std::vector<float>& work = scratch(4, (size_t)attention_cache_scratch_floats(p.pos + p.n, pool_.size()));
+    widen(qf.data(), at(q, nq, op, "q"), nq);
+    widen(kf.data(), at(k_cache, nkv, op, "k_cache"), nkv);
+    widen(vf.data(), at(v_cache, nkv, op, "v_cache"), nkv);
+    AttentionExtras extras;
+    extras.scale = p.scale;
+    extras.softcap = p.softcap;
+    attention_cache_forward(yf.data(), qf.data(), kf.data(), vf.data(), work.data(), p.n, p.pos, p.NH, p.NKV, p.HD, p.window,
+                            &pool_, &extras);
+    round_to_bf16(at(y, nq, op, "y"), yf.data(), nq, &pool_);
+  }
+  void gemv_bf16(float* y, const float* x, const bf16* W, int rows, int cols, int M, bool accumulate) override {
+    const char* op = "gemv_bf16";
+    check_gemv_rows(op, M);
+    float* yo = at(y, (int64_t)M * rows, op, "y");
+    const float* xi = at(x, (int64_t)M * cols, op, "x");
+    const uint16_t* w = at(W, (int64_t)rows * cols, op, "W");
+    parallel_rows(&pool_, rows, [&](int64_t r0, int64_t r1, int) {
+      for (int64_t r = r0; r < r1; r++)
+        for (int m = 0; m < M; m++) {
+          float acc = 0.0f;
+          for (int c = 0; c < cols; c++) acc += xi[(int64_t)m * cols + c] * bf16_to_f32(w[r * cols + c]);
+          float& out = yo[(int64_t)m * rows + r];
+          out = accumulate ? out + acc : acc;
+        }
+    });
+  }
+  // qgemm's prefill path on fp32 rows: the weights decoded by the CPU's decoders, as qgemm() here.
+  void qgemv(float* y, const float* x, const DeviceQuantWeight& W, int M, bool accumulate) override {
+    const char* op = "qgemv";
+    check_gemv_rows(op, M);
+    const QuantMatrix& w = quant(W, op);
+    qgemm_prefill(qgemm_kernels_best(), at(y, (int64_t)M * w.rows, op, "y"), at(x, (int64_t)M * w.cols, op, "x"),
+                  quant_view(w), M, accumulate, &pool_);
+  }
+
   // ---- loss ----
   void cross_entropy_forward(float* losses, float* lse, const float* logits, const uint32_t* targets, const uint8_t* mask,
                              int N, int V) override {
@@ -379,6 +428,10 @@ class HostOps final : public DeviceOps {
       refuse(op, std::string(arg) + "'s row stride " + std::to_string(ld) + " is less than its " + std::to_string(cols) +
                      " columns");
     return (int64_t)(rows - 1) * ld + cols;
+  }
+  static void check_gemv_rows(const char* op, int M) {
+    if (M < 1 || M > kGemvMaxRows)
+      refuse(op, "takes 1 to " + std::to_string(kGemvMaxRows) + " rows, got " + std::to_string(M));
   }
   [[noreturn]] static void refuse(const char* op, const std::string& why) {
     throw TunerError("internal", std::string("host_ops ") + op + ": " + why);

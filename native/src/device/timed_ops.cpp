@@ -158,6 +158,16 @@ void TimedOps::attention_backward(bf16* dq, bf16* dk, bf16* dv, const bf16* dy, 
   timed(OpFamily::Attention, [&] { inner_.attention_backward(dq, dk, dv, dy, y, lse, q, k, v, workspace, p); });
 }
 
+void TimedOps::attention_decode(bf16* y, const bf16* q, const bf16* k_cache, const bf16* v_cache, const DecodeShape& p) {
+  timed(OpFamily::Attention, [&] { inner_.attention_decode(y, q, k_cache, v_cache, p); });
+}
+void TimedOps::gemv_bf16(float* y, const float* x, const bf16* W, int rows, int cols, int M, bool accumulate) {
+  timed(OpFamily::Gemm, [&] { inner_.gemv_bf16(y, x, W, rows, cols, M, accumulate); });
+}
+void TimedOps::qgemv(float* y, const float* x, const DeviceQuantWeight& W, int M, bool accumulate) {
+  timed(OpFamily::Gemm, [&] { inner_.qgemv(y, x, W, M, accumulate); });
+}
+
 void TimedOps::cross_entropy_forward(float* losses, float* lse, const float* logits, const uint32_t* targets,
                                      const uint8_t* mask, int N, int V) {
   timed(OpFamily::Loss, [&] { inner_.cross_entropy_forward(losses, lse, logits, targets, mask, N, V); });

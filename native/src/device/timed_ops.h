@@ -98,6 +98,11 @@ class TimedOps final : public DeviceOps {
   void cross_entropy_backward(float* logits, const float* lse, const uint32_t* targets, const uint8_t* mask, int N, int V,
                               float scale) override;
 
+  // ---- decode ----
+  void attention_decode(bf16* y, const bf16* q, const bf16* k_cache, const bf16* v_cache, const DecodeShape& p) override;
+  void gemv_bf16(float* y, const float* x, const bf16* W, int rows, int cols, int M, bool accumulate) override;
+  void qgemv(float* y, const float* x, const DeviceQuantWeight& W, int M, bool accumulate) override;
+
   void sum_squares(double* host_out, const float* const* xs, const int64_t* ns, int count) override;
 
   void adamw_update(float* w, float* m, float* v, const float* g, int64_t n, const AdamWScalars& s) override;
