@@ -59,7 +59,7 @@ const CHARTS: { id: string; title: string; series: SeriesId[]; log?: boolean; wh
   { id: 'grad_norm', get title() { return l10n.t('Gradient norm'); }, series: ['grad_norm'] },
   { id: 'tokens_per_s', get title() { return l10n.t('Tokens per second'); }, series: ['tokens_per_s'] },
   { id: 'tokens', get title() { return l10n.t('Tokens per step'); }, series: ['tokens'] },
-  { id: 'memory', get title() { return l10n.t('Peak memory (MiB)'); }, series: ['memory'] },
+  { id: 'memory', get title() { return l10n.t('Peak memory (MiB)'); }, series: ['memory', 'gpu_memory'] },
   { id: 'reward_margin', get title() { return l10n.t('DPO reward margin'); }, series: ['reward_margin', 'eval_reward_margin'], whenData: true },
   { id: 'reward_accuracy', get title() { return l10n.t('DPO reward accuracy (%)'); }, series: ['reward_accuracy', 'eval_reward_accuracy'], whenData: true },
   { id: 'padding', get title() { return l10n.t('Padding (% of batch positions)'); }, series: ['padding'], whenData: true },

@@ -7,7 +7,7 @@ import type { Point } from './downsample';
 import * as l10n from '@vscode/l10n';
 
 export const SERIES_IDS = [
-  'loss', 'eval_loss', 'lr', 'grad_norm', 'tokens_per_s', 'tokens', 'memory',
+  'loss', 'eval_loss', 'lr', 'grad_norm', 'tokens_per_s', 'tokens', 'memory', 'gpu_memory',
   'reward_margin', 'eval_reward_margin', 'reward_accuracy', 'eval_reward_accuracy',
   'padding', 'eval_rouge_l', 'eval_bleu',
 ] as const;
@@ -21,6 +21,7 @@ export const SERIES_LABELS: Record<SeriesId, string> = {
   tokens_per_s: 'tokens / s',
   get tokens() { return l10n.t('tokens per step'); },
   get memory() { return l10n.t('peak memory (MiB)'); },
+  get gpu_memory() { return l10n.t('GPU peak memory (MiB)'); },
   get reward_margin() { return l10n.t('reward margin'); },
   get eval_reward_margin() { return l10n.t('eval reward margin'); },
   get reward_accuracy() { return l10n.t('reward accuracy (%)'); },
@@ -58,6 +59,8 @@ export class RunSeries {
         row.values.tokens_per_s = event.tokens_per_s;
         row.values.tokens = event.tokens;
         row.values.memory = event.peak_memory_bytes / (1024 * 1024);
+        // Training on a device: its memory next to the host process's.
+        if (event.device_memory) row.values.gpu_memory = event.device_memory.peak_bytes / (1024 * 1024);
         // DPO: the pairs' mean reward margin, and the share of pairs ranked right as a percentage.
         if (event.rewards) {
           row.values.reward_margin = event.rewards.margin;
