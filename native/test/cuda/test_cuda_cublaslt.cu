@@ -2,7 +2,7 @@
 // and the per-shape dispatcher behind gemm() / gemm_out_bf16() (src/cuda/gemm_dispatch.cuh).
 //
 // For the four Trans layouts and odd shapes (sizes that are not multiples of any tile, padded and
-// odd strides), fp32 and bf16 outputs, beta 0 over a C of NaN and beta != 0:
+// odd strides), fp32 and bf16 outputs, fp16 inputs too, beta 0 over a C of NaN and beta != 0:
 //   - cuBLASLt's heuristic best algorithm (gemm_cublaslt) equals gemm_own within the limits of
 //     fp32 sums of exact bf16 products in another order: 1e-4 of the largest value for fp32 C,
 //     8e-3 (one bf16 rounding on each side) for bf16 C. A shape cuBLASLt has no algorithm for is
@@ -37,12 +37,13 @@ struct Case {
   float beta;
   int pad = 0;  // added to every stride
   bool out_bf16 = false;
+  cuda::Half16 type = cuda::Half16::BF16;
 };
 
-std::vector<uint16_t> bf16_bits(size_t n, unsigned seed) {
+std::vector<uint16_t> half_bits(size_t n, unsigned seed, cuda::Half16 type) {
   const std::vector<float> v = cuda_test::random_vector(n, seed);
   std::vector<uint16_t> bits(n);
-  for (size_t i = 0; i < n; ++i) bits[i] = f32_to_bf16(v[i]);
+  for (size_t i = 0; i < n; ++i) bits[i] = type == cuda::Half16::BF16 ? f32_to_bf16(v[i]) : f32_to_f16(v[i]);
   return bits;
 }
 
@@ -85,29 +86,31 @@ void run_case(const Case& c, unsigned seed, bool have_lt) {
   const int a_rows = c.ta == Trans::N ? c.M : c.K, a_cols = c.ta == Trans::N ? c.K : c.M;
   const int b_rows = c.tb == Trans::N ? c.K : c.N, b_cols = c.tb == Trans::N ? c.N : c.K;
   const int lda = a_cols + c.pad, ldb = b_cols + c.pad, ldc = c.N + c.pad;
-  DeviceArray<uint16_t> da(bf16_bits((size_t)a_rows * lda, seed)), db(bf16_bits((size_t)b_rows * ldb, seed + 1));
+  DeviceArray<uint16_t> da(half_bits((size_t)a_rows * lda, seed, c.type)),
+      db(half_bits((size_t)b_rows * ldb, seed + 1, c.type));
   std::vector<float> c0 = cuda_test::random_vector((size_t)c.M * ldc, seed + 2);
   if (c.beta == 0.0f) c0.assign(c0.size(), NAN);  // must be written, never read
   const float alpha = 0.75f;
   auto own = [&](void* C) {
     if (c.out_bf16)
       cuda::gemm_own_out_bf16(c.ta, c.tb, c.M, c.N, c.K, alpha, da.ptr, lda, db.ptr, ldb, c.beta,
-                              static_cast<uint16_t*>(C), ldc, nullptr);
+                              static_cast<uint16_t*>(C), ldc, nullptr, c.type);
     else
       cuda::gemm_own(c.ta, c.tb, c.M, c.N, c.K, alpha, da.ptr, lda, db.ptr, ldb, c.beta, static_cast<float*>(C), ldc,
-                     nullptr);
+                     nullptr, c.type);
   };
   auto dispatched = [&](void* C) {
     if (c.out_bf16)
       cuda::gemm_out_bf16(c.ta, c.tb, c.M, c.N, c.K, alpha, da.ptr, lda, db.ptr, ldb, c.beta, static_cast<uint16_t*>(C),
-                          ldc, nullptr);
+                          ldc, nullptr, c.type);
     else
       cuda::gemm(c.ta, c.tb, c.M, c.N, c.K, alpha, da.ptr, lda, db.ptr, ldb, c.beta, static_cast<float*>(C), ldc,
-                 nullptr);
+                 nullptr, c.type);
   };
   char name[128];
-  std::snprintf(name, sizeof name, "%s%s M%d N%d K%d beta %g pad %d%s", c.ta == Trans::N ? "N" : "T",
-                c.tb == Trans::N ? "N" : "T", c.M, c.N, c.K, c.beta, c.pad, c.out_bf16 ? " ->bf16" : "");
+  std::snprintf(name, sizeof name, "%s %s%s M%d N%d K%d beta %g pad %d%s", c.type == cuda::Half16::BF16 ? "bf16" : "fp16",
+                c.ta == Trans::N ? "N" : "T", c.tb == Trans::N ? "N" : "T", c.M, c.N, c.K, c.beta, c.pad,
+                c.out_bf16 ? " ->bf16" : "");
   const double tol = c.out_bf16 ? 8e-3 : 1e-4;
   const std::vector<float> want = run_on_copy(c, c0, ldc, own);
 
@@ -140,7 +143,7 @@ void run_case(const Case& c, unsigned seed, bool have_lt) {
   bool ran = false;
   const std::vector<float> lt = run_on_copy(c, c0, ldc, [&](void* C) {
     ran = cuda::gemm_cublaslt(c.ta, c.tb, c.M, c.N, c.K, alpha, da.ptr, lda, db.ptr, ldb, c.beta, C, ldc, c.out_bf16,
-                              nullptr);
+                              nullptr, c.type);
   });
   if (!ran) {
     std::printf("%-48s cuBLASLt has no algorithm: gemm() keeps ours\n", (std::string("cuBLASLt ") + name).c_str());
@@ -167,6 +170,7 @@ int main() {
     run_case(Case{l[0], l[1], 65, 33, 47, 0.0f, 1}, seed++, have_lt);             // odd strides: 2-byte aligned rows
     run_case(Case{l[0], l[1], 250, 130, 300, 0.0f, 0, true}, seed++, have_lt);    // bf16 output
     run_case(Case{l[0], l[1], 250, 130, 300, 1.0f, 2, true}, seed++, have_lt);    // bf16 output, beta != 0
+    run_case(Case{l[0], l[1], 300, 257, 129, 1.0f, 0, false, cuda::Half16::F16}, seed++, have_lt);  // fp16 inputs
     run_case(Case{l[0], l[1], 2048, 2048, 1024, 0.0f}, seed++, have_lt);          // a large product
   }
   std::printf("%s\n", g_failed ? "FAILED" : "cuBLASLt and the dispatcher agree with our kernel on every case");
