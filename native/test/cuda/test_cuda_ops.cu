@@ -12,7 +12,8 @@
 //                      cross-entropy's row sums); optimizers 1e-6 after 3 steps; dropout's kept
 //                      values 1e-6;
 //   attention          y 1e-2, lse 1e-3, gradients 2e-2 of the largest value (test_cuda_attention's:
-//                      P and dS are rounded to bf16 for the tensor-core products);
+//                      P and dS are rounded to bf16 for the tensor-core products); decode's y 1e-2;
+//   gemv_bf16, qgemv   1e-5 x (sum_k |x||w| + |y|) (fp32 products of the same weights, other order);
 //   sum_squares        1e-12 relative (double sums in another order);
 // and the GPU's own reductions are checked for being the same bits on a second run (bias gradient,
 // sum_squares). Also: out of memory is cuda_out_of_memory and the ops keep working after it,
@@ -436,6 +437,73 @@ void test_attention(int B, int T, int NH, int NKV, int HD, int window, bool pack
   check_rel("  dv", to_float(dv.gpu()), to_float(dv.host()), 2e-2);
 }
 
+// Generation: attention over a KV cache and the 1-8 row products that read each weight once.
+void test_decode() {
+  const int NH = 4, NKV = 2, HD = 64, ctx = 50;
+  for (const int window : {0, 16})
+    for (const int n : {1, 4}) {
+      DecodeShape s;
+      s.n = n, s.pos = ctx - n, s.NH = NH, s.NKV = NKV, s.HD = HD, s.window = window;
+      const unsigned seed = (unsigned)(60 + n + window);
+      Pair<uint16_t> q(bf16_vector((size_t)n * NH * HD, seed)), k(bf16_vector((size_t)ctx * NKV * HD, seed + 1)),
+          v(bf16_vector((size_t)ctx * NKV * HD, seed + 2)), y((size_t)n * NH * HD);
+      H->attention_decode(y.h.get(), q.h.get(), k.h.get(), v.h.get(), s);
+      G->attention_decode(y.g.get(), q.g.get(), k.g.get(), v.g.get(), s);
+      char name[96];
+      std::snprintf(name, sizeof name, "attention_decode %d row%s at %d, window %d", n, n == 1 ? "" : "s", s.pos, window);
+      check_rel(name, to_float(y.gpu()), to_float(y.host()), 1e-2);
+    }
+
+  // gemv_bf16 on an aligned width (16-byte pieces) and an odd one (element loads).
+  for (const int cols : {512, 301})
+    for (const int M : {1, 5, 8})
+      for (const bool accumulate : {false, true}) {
+        const int rows = 200;
+        const std::vector<float> x = random_vector((size_t)M * cols, 70 + M), y0 = random_vector((size_t)M * rows, 71);
+        const std::vector<uint16_t> W = bf16_vector((size_t)rows * cols, 72);
+        std::vector<double> bound((size_t)M * rows);
+        for (int m = 0; m < M; ++m)
+          for (int r = 0; r < rows; ++r) {
+            double b = accumulate ? std::fabs(y0[(size_t)m * rows + r]) : 0.0;
+            for (int c = 0; c < cols; ++c) b += std::fabs((double)x[(size_t)m * cols + c] * bf16_to_f32(W[(size_t)r * cols + c]));
+            bound[(size_t)m * rows + r] = b;
+          }
+        Pair<float> xs(x), y(y0);
+        Pair<uint16_t> w(W);
+        H->gemv_bf16(y.h.get(), xs.h.get(), w.h.get(), rows, cols, M, accumulate);
+        G->gemv_bf16(y.g.get(), xs.g.get(), w.g.get(), rows, cols, M, accumulate);
+        char name[96];
+        std::snprintf(name, sizeof name, "gemv_bf16 M%d rows %d cols %d%s", M, rows, cols, accumulate ? " +=" : "");
+        check_bound(name, y.gpu(), y.host(), bound, 1e-5);
+      }
+
+  // qgemv: the weights decoded to fp32 by the CPU's decoders on both sides.
+  for (const QuantType t : {QuantType::NF4, QuantType::INT8, QuantType::Q4_0, QuantType::Q8_0}) {
+    const int rows = 96, cols = 256;
+    const std::vector<float> wf = random_vector((size_t)rows * cols, 80, 0.05f);
+    const QuantMatrix q = quantize_matrix(wf.data(), rows, cols, t, nullptr);
+    std::vector<float> deq((size_t)rows * cols);
+    dequantize_matrix(deq.data(), q);
+    const std::unique_ptr<DeviceQuantWeight> hw = H->upload_quant(q), gw = G->upload_quant(q);
+    for (const int M : {1, 8}) {
+      const std::vector<float> x = random_vector((size_t)M * cols, 81 + M), y0 = random_vector((size_t)M * rows, 82);
+      std::vector<double> bound((size_t)M * rows);
+      for (int m = 0; m < M; ++m)
+        for (int r = 0; r < rows; ++r) {
+          double b = std::fabs(y0[(size_t)m * rows + r]);
+          for (int c = 0; c < cols; ++c) b += std::fabs((double)x[(size_t)m * cols + c] * deq[(size_t)r * cols + c]);
+          bound[(size_t)m * rows + r] = b;
+        }
+      Pair<float> xs(x), y(y0);
+      H->qgemv(y.h.get(), xs.h.get(), *hw, M, true);
+      G->qgemv(y.g.get(), xs.g.get(), *gw, M, true);
+      char name[96];
+      std::snprintf(name, sizeof name, "qgemv %s M%d [%d, %d] +=", quant_type_name(t), M, rows, cols);
+      check_bound(name, y.gpu(), y.host(), bound, 1e-5);
+    }
+  }
+}
+
 void test_cross_entropy() {
   const int N = 24, V = 5000;
   const std::vector<float> logits = random_vector((size_t)N * V, 23, 6.0f);
@@ -558,6 +626,7 @@ int main() {
     test_dropout();
     test_attention(2, 40, 4, 2, 64, 0, false);
     test_attention(1, 70, 2, 2, 128, 16, true);
+    test_decode();
     test_cross_entropy();
     test_sum_squares();
     test_optimizers();
