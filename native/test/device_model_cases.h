@@ -322,22 +322,19 @@ inline void run_checkpointing(const Case& c, DeviceOps& ops, const Limits& lim) 
               loss[0], worst);
 }
 
-// What the device path refuses, before anything is uploaded.
+// What the device path refuses, before anything is uploaded: an architecture the engine does
+// not know, and xPos positions; a plain Llama config passes.
 inline void check_refusals() {
-  tuner::ModelConfig gpt2;
-  gpt2.architecture = "GPT2LMHeadModel";
-  EXPECT(tuner::dev::device_model_unsupported(gpt2).find("GPT2LMHeadModel") != std::string::npos);
-  tuner::ModelConfig qwen3;
-  qwen3.architecture = "Qwen2ForCausalLM";
-  qwen3.head_dim = 64;
-  EXPECT(tuner::dev::device_model_unsupported(qwen3).empty());
-  qwen3.qk_norm = true;
-  EXPECT(tuner::dev::device_model_unsupported(qwen3).find("qk_norm") != std::string::npos);
-  tuner::ModelConfig xpos;
-  xpos.architecture = "LlamaForCausalLM";
-  xpos.head_dim = 64;
+  tuner::ModelConfig llama;
+  llama.architecture = "LlamaForCausalLM";
+  llama.head_dim = 64;
+  EXPECT(tuner::dev::device_model_unsupported(llama).empty());
+  tuner::ModelConfig xpos = llama;
   xpos.rope_scaling.type = "xpos";
   EXPECT(tuner::dev::device_model_unsupported(xpos).find("xPos") != std::string::npos);
+  tuner::ModelConfig other = llama;
+  other.architecture = "FalconForCausalLM";
+  EXPECT(tuner::dev::device_model_unsupported(other).find("FalconForCausalLM") != std::string::npos);
 }
 
 inline std::vector<Case> all_cases() {
