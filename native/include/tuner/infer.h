@@ -27,6 +27,10 @@ struct InferOptions {
   QuantType quant = QuantType::F32;  // linears quantized at load time
   int context_length = 0;            // KV-cache positions; <= 0: max_position_embeddings
   int threads = 0;                   // <= 0: all cores
+  // Where the model runs: "cpu" (the default), "cuda" (the first NVIDIA GPU; refused with the
+  // reason when there is none or the model / format does not run there) or "auto" (the GPU when
+  // it can, else the CPU, with the reason in InferInfo::device_reason). docs/inference.md.
+  std::string device = "cpu";
 };
 
 struct InferInfo {
@@ -38,6 +42,9 @@ struct InferInfo {
   double load_ms = 0;
   std::string kernel;  // the matmul kernel the linears run
   bool lora = false;
+  std::string device = "cpu";  // "cpu", "cuda", or "host_ops" (the GPU path on the CPU stand-in, a test hook)
+  std::string device_name;     // the GPU's name, "CPU (host_ops)", or "" on the CPU
+  std::string device_reason;   // why this device ("device is \"cpu\"", "no CUDA device (...)", ...)
 };
 
 // Hugging Face generate() sampling (transformers' LogitsProcessors, in its order): banned ids,
@@ -77,8 +84,10 @@ class Sampler {
 
 class InferSession {
  public:
-  // Loads the model (and adapter) and allocates the KV cache. Throws TunerError: missing or
-  // bad model files, context_too_long, bad_adapter / adapter_mismatch with a hint.
+  // Loads the model (and adapter) and allocates the KV cache, on the CPU or on the device that
+  // opt.device picks. Throws TunerError: missing or bad model files, context_too_long,
+  // bad_adapter / adapter_mismatch with a hint, bad_device, no_cuda_device or
+  // cuda_inference_unavailable (device "cuda" that cannot be honoured).
   static std::unique_ptr<InferSession> load(const InferOptions& opt);
   virtual ~InferSession() = default;
 

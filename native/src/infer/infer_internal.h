@@ -63,6 +63,31 @@ void attention_cache_reference(float* y, const float* q, const float* kc, const 
 // adapter_mismatch (trained for another base: names base_model_name_or_path in the hint).
 void check_adapter(const std::string& adapter_dir, const LlamaModel& model, const std::string& model_dir);
 
+// The checks every session makes, with the errors they throw (one wording for the CPU and the
+// device sessions): a model folder that exists (missing_model); the KV-cache length a session
+// gets, opt.context_length or max_position_embeddings (context_too_long past what its positions
+// support); truncate's position (bad_position); append's ids and room (bad_tokens, bad_token,
+// context_full); logits to sample from (no_logits).
+void check_model_folder(const std::string& dir);
+int checked_context(const ModelConfig& c, const InferOptions& opt);
+void check_truncate(int position, int held);
+void check_append(const uint32_t* ids, int n, int position, int ctx, int vocab_size);
+void check_can_sample(bool have_logits);
+
+// A session's weights as load_infer_weights reads them (the model folder through the training
+// loader, each linear quantized as it is read when a format is asked for, the adapter checked and
+// loaded): the LlamaModel (config, Linear structure, LoRA A/B and scaling), the f32 tensors that
+// are not linears (Params point into f32_store), every linear and the lm_head as a QuantMatrix
+// (f32 included), and the format the linears run in. The device session uploads them.
+struct InferWeights {
+  std::unique_ptr<LlamaModel> model;
+  std::vector<std::vector<float>> f32_store;
+  std::vector<std::vector<InferLinear>> lin;  // [L][Layer::linears.size()]
+  InferLinear head;                           // the lm_head (tied: also the embedding table)
+  QuantType quant = QuantType::F32;
+};
+InferWeights load_infer_weights(const InferOptions& opt, ThreadPool* pool);
+
 class Session final : public InferSession {
  public:
   explicit Session(const InferOptions& opt);
@@ -75,6 +100,7 @@ class Session final : public InferSession {
   const float* logits() const override { return logits_.data(); }
   Sampler& sampler() override { return sampler_; }
   uint32_t sample(const uint32_t* banned, int n_banned) override;
+  void set_device_reason(std::string reason) { info_.device_reason = std::move(reason); }
 
  private:
   void load_weights(const InferOptions& opt);

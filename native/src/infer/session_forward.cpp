@@ -14,28 +14,41 @@
 
 namespace tuner {
 
-void Session::truncate(int position) {
-  if (position < 0 || position > (int)tokens_.size())
-    throw TunerError("bad_position",
-                     "truncate(" + std::to_string(position) + "): the cache holds " + std::to_string(tokens_.size()) + " tokens",
+void check_truncate(int position, int held) {
+  if (position < 0 || position > held)
+    throw TunerError("bad_position", "truncate(" + std::to_string(position) + "): the cache holds " + std::to_string(held) + " tokens",
                      "Truncate to a position between 0 and the current one.");
+}
+
+void check_append(const uint32_t* ids, int n, int position, int ctx, int vocab_size) {
+  if (n <= 0) throw TunerError("bad_tokens", "append: no tokens given", "Pass at least one token id.");
+  for (int i = 0; i < n; i++)
+    if (ids[i] >= (uint32_t)vocab_size)
+      throw TunerError("bad_token", "token id " + std::to_string(ids[i]) + " at index " + std::to_string(i) +
+                                        " is outside the vocabulary (vocab_size=" + std::to_string(vocab_size) + ")",
+                       "Tokenize with this model's tokenizer.");
+  if (position + n > ctx)
+    throw TunerError("context_full",
+                     std::to_string(position) + " cached + " + std::to_string(n) + " new tokens exceed the context of " +
+                         std::to_string(ctx) + " tokens",
+                     "Shorten the prompt or the generation, or load the model with a longer context.");
+}
+
+void check_can_sample(bool have_logits) {
+  if (!have_logits)
+    throw TunerError("no_logits", "sample: no logits to sample from (nothing appended since the last truncate)",
+                     "Append the prompt first.");
+}
+
+void Session::truncate(int position) {
+  check_truncate(position, (int)tokens_.size());
   if (position < (int)tokens_.size()) have_logits_ = false;
   tokens_.resize(position);
 }
 
 void Session::append(const uint32_t* ids, int n, float* all_logits) {
   const ModelConfig& c = config();
-  if (n <= 0) throw TunerError("bad_tokens", "append: no tokens given", "Pass at least one token id.");
-  for (int i = 0; i < n; i++)
-    if (ids[i] >= (uint32_t)c.vocab_size)
-      throw TunerError("bad_token", "token id " + std::to_string(ids[i]) + " at index " + std::to_string(i) +
-                                        " is outside the vocabulary (vocab_size=" + std::to_string(c.vocab_size) + ")",
-                       "Tokenize with this model's tokenizer.");
-  if (position() + n > ctx_)
-    throw TunerError("context_full",
-                     std::to_string(position()) + " cached + " + std::to_string(n) + " new tokens exceed the context of " +
-                         std::to_string(ctx_) + " tokens",
-                     "Shorten the prompt or the generation, or load the model with a longer context.");
+  check_append(ids, n, position(), ctx_, c.vocab_size);
   update_dynamic_rope(position() + n);  // one append is one forward call, however it is chunked
   for (int c0 = 0; c0 < n; c0 += kChunk) {
     const int m = std::min(kChunk, n - c0);
@@ -45,9 +58,7 @@ void Session::append(const uint32_t* ids, int n, float* all_logits) {
 }
 
 uint32_t Session::sample(const uint32_t* banned, int n_banned) {
-  if (!have_logits_)
-    throw TunerError("no_logits", "sample: no logits to sample from (nothing appended since the last truncate)",
-                     "Append the prompt first.");
+  check_can_sample(have_logits_);
   return sampler_.sample(logits_.data(), config().vocab_size, tokens_.data(), (int)tokens_.size(), banned, n_banned);
 }
 

@@ -12,6 +12,7 @@
 #include <cstring>
 #include <map>
 
+#include "device/device_infer.h"
 #include "infer/infer_internal.h"
 #include "tuner/error.h"
 #include "tuner/gemm.h"
@@ -41,7 +42,8 @@ bool folder_is_quantized(const std::string& dir) {
   return false;
 }
 
-// The KV-cache length a session gets: opt.context_length, or max_position_embeddings.
+}  // namespace
+
 int checked_context(const ModelConfig& c, const InferOptions& opt) {
   const int ctx = opt.context_length > 0 ? opt.context_length : c.max_position_embeddings;
   const int limit = context_limit(c);
@@ -54,9 +56,26 @@ int checked_context(const ModelConfig& c, const InferOptions& opt) {
   return ctx;
 }
 
-}  // namespace
 
-std::unique_ptr<InferSession> InferSession::load(const InferOptions& opt) { return std::make_unique<Session>(opt); }
+void check_model_folder(const std::string& dir) {
+  struct stat st;
+  if (stat(dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode))
+    throw TunerError("missing_model", dir + ": model folder not found",
+                     "Set the model path to a Hugging Face model folder (config.json + *.safetensors).");
+}
+
+std::unique_ptr<InferSession> InferSession::load(const InferOptions& opt) {
+  if (opt.device != "cpu" && opt.device != "cuda" && opt.device != "auto")
+    throw TunerError("bad_device", "device \"" + opt.device + "\" is not one of cpu, cuda, auto",
+                     "Set device to \"cpu\", \"cuda\" (the GPU) or \"auto\" (the GPU when it can, else the CPU).");
+  check_model_folder(opt.model);
+  std::string reason = "device is \"cpu\"";
+  if (opt.device != "cpu")
+    if (std::unique_ptr<InferSession> on_device = dev::load_infer_on_device(opt, &reason)) return on_device;
+  auto session = std::make_unique<Session>(opt);
+  session->set_device_reason(reason);
+  return session;
+}
 
 size_t process_resident_bytes() {
   long pages = 0, resident = 0;
@@ -71,10 +90,7 @@ Session::Session(const InferOptions& opt) {
   const auto t0 = std::chrono::steady_clock::now();
   // The folder and the context are checked before any weight is read, so a bad request fails
   // at once.
-  struct stat st;
-  if (stat(opt.model.c_str(), &st) != 0 || !S_ISDIR(st.st_mode))
-    throw TunerError("missing_model", opt.model + ": model folder not found",
-                     "Set the model path to a Hugging Face model folder (config.json + *.safetensors).");
+  check_model_folder(opt.model);
   checked_context(load_model_config(opt.model), opt);
   pool_ = std::make_unique<ThreadPool>(opt.threads);
   load_weights(opt);
@@ -101,7 +117,8 @@ Session::Session(const InferOptions& opt) {
   info_.load_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
 }
 
-void Session::load_weights(const InferOptions& opt) {
+InferWeights load_infer_weights(const InferOptions& opt, ThreadPool* pool) {
+  InferWeights w;
   // A folder written quantized (tuner/quant_io.h) runs as stored and ignores opt.quant.
   const QuantType qt = folder_is_quantized(opt.model) ? QuantType::F32 : opt.quant;
   QuantType stored_quant = QuantType::F32;
@@ -117,17 +134,17 @@ void Session::load_weights(const InferOptions& opt) {
   WeightReader reader = [&](Param& p, const SafetensorsFile& file, const TensorInfo& t) {
     const bool embed = p.embedding;
     if (!p.linear && p.name != "lm_head.weight" && !(embed && tied)) {
-      f32_store_.emplace_back((size_t)p.numel());
+      w.f32_store.emplace_back((size_t)p.numel());
       if (file.metadata().count("tuner.quant." + p.name)) {  // an untied embedding stored quantized
         QuantMatrix m = quant_matrix_read(file, p.name);
         if ((int64_t)m.rows * m.cols != p.numel())
           throw TunerError("shape_mismatch", file.path() + ": quantized tensor \"" + p.name + "\" does not hold " + shape_str(p.shape),
                            "config.json does not belong to these weights; use the one written with them.");
-        dequantize_matrix(f32_store_.back().data(), m);
+        dequantize_matrix(w.f32_store.back().data(), m);
       } else {
-        file.read_f32(t, f32_store_.back().data());
+        file.read_f32(t, w.f32_store.back().data());
       }
-      p.data = f32_store_.back().data();
+      p.data = w.f32_store.back().data();
       return;
     }
     QuantMatrix& m = mats[embed ? std::string("lm_head.weight") : p.name];
@@ -155,7 +172,7 @@ void Session::load_weights(const InferOptions& opt) {
         scratch.resize((size_t)p.numel());
         file.read_f32(t, scratch.data());
       }
-      m = quantize_matrix(scratch.data(), rows, cols, qt, pool_.get());
+      m = quantize_matrix(scratch.data(), rows, cols, qt, pool);
       p.data = nullptr;
       return;
     }
@@ -168,24 +185,34 @@ void Session::load_weights(const InferOptions& opt) {
     else file.read_f32(t, dst);
     p.data = p.in_out ? nullptr : dst;  // a transposed copy is not the [in, out] tensor p describes
   };
-  model_ = LlamaModel::open(opt.model, &reader);
+  w.model = LlamaModel::open(opt.model, &reader);
   scratch = std::vector<float>();
   if (!opt.adapter.empty()) {
-    check_adapter(opt.adapter, *model_, opt.model);
-    model_->load_adapter(opt.adapter);
+    check_adapter(opt.adapter, *w.model, opt.model);
+    w.model->load_adapter(opt.adapter);
   }
-  const ModelConfig& c = model_->config();
-  lin_.assign(c.num_layers, {});
+  const ModelConfig& c = w.model->config();
+  w.lin.assign(c.num_layers, {});
   for (int l = 0; l < c.num_layers; l++) {
-    const Layer& L = model_->layers()[l];
-    lin_[l].resize(L.linears.size());
+    const Layer& L = w.model->layers()[l];
+    w.lin[l].resize(L.linears.size());
     for (size_t j = 0; j < L.linears.size(); j++) {
-      lin_[l][j].lin = L.linears[j];
-      lin_[l][j].q = std::move(mats.at(L.linears[j]->w->name));
+      w.lin[l][j].lin = L.linears[j];
+      w.lin[l][j].q = std::move(mats.at(L.linears[j]->w->name));
     }
   }
-  head_.q = std::move(mats.at("lm_head.weight"));
-  info_.quant = stored_quant != QuantType::F32 ? stored_quant : qt;
+  w.head.q = std::move(mats.at("lm_head.weight"));
+  w.quant = stored_quant != QuantType::F32 ? stored_quant : qt;
+  return w;
+}
+
+void Session::load_weights(const InferOptions& opt) {
+  InferWeights w = load_infer_weights(opt, pool_.get());
+  model_ = std::move(w.model);
+  f32_store_ = std::move(w.f32_store);
+  lin_ = std::move(w.lin);
+  head_ = std::move(w.head);
+  info_.quant = w.quant;
 }
 
 void Session::allocate(int ctx) {

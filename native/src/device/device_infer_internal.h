@@ -1,0 +1,84 @@
+// Internal: the device inference session behind device_infer.h, split over device_infer.cpp
+// (device choice, upload, memory) and device_infer_forward.cpp (append over the KV cache).
+// Every pointer below is the ops' device memory.
+//
+// Workspace for a chunk of up to NB = min(kChunk, ctx) rows: tokens, positions [NB]; h (the fp32
+// residual), x32 (a norm's output) [NB,C]; x16 [NB, max(C,QD,F)] the bf16 input of a prompt's
+// products; q32 [NB,QD], k32, v32 [NB,KD] (before RoPE and rounding into q16 and the cache);
+// q16, y16 (attention's output), y32 [NB,QD]; gate, up, m32 [NB,F]; rstd [NB]; LoRA t [NB,r]
+// (fp32 and bf16); logits [NB,V].
+#pragma once
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "device/device_infer.h"
+#include "infer/infer_internal.h"
+
+namespace tuner::dev {
+
+// One projection on the device: its weight bf16 (w16) or quantized (q), bias fp32, LoRA A [r,in]
+// and B [out,r] bf16 with PEFT's scaling. lin is null for the lm_head.
+struct DeviceLinear {
+  const Linear* lin = nullptr;
+  int in = 0, out = 0, rank = 0;
+  float scaling = 0.0f;
+  DeviceArray<bf16> w16;
+  std::unique_ptr<DeviceQuantWeight> q;
+  DeviceArray<float> bias;
+  DeviceArray<bf16> lora_a, lora_b;
+  size_t bytes() const { return w16.bytes() + (q ? q->bytes() : 0) + bias.bytes() + lora_a.bytes() + lora_b.bytes(); }
+};
+
+class DeviceInferSession final : public InferSession {
+ public:
+  DeviceInferSession(const InferOptions& opt, std::unique_ptr<DeviceOps> ops, const std::string& device,
+                     const std::string& reason);
+  const InferInfo& info() const override { return info_; }
+  const ModelConfig& config() const override { return model_->config(); }
+  int position() const override { return (int)tokens_.size(); }
+  const std::vector<uint32_t>& tokens() const override { return tokens_; }
+  void truncate(int position) override;
+  void append(const uint32_t* ids, int n, float* all_logits) override;
+  const float* logits() const override { return logits_.data(); }
+  Sampler& sampler() override { return sampler_; }
+  uint32_t sample(const uint32_t* banned, int n_banned) override;
+
+ private:
+  void upload(InferWeights& w, ThreadPool* pool);
+  void allocate();
+  // n <= NB tokens at position(), as Session::forward_chunk.
+  void forward_chunk(const uint32_t* ids, int n, float* head_rows, bool last_chunk);
+  // y (= or += when accumulate) x W^T + b + scaling (x A^T) B^T for n rows: matrix-vector
+  // products on x32 when n <= kGemvMaxRows, else products on x16 (x32 rounded by the caller).
+  void linear(const DeviceLinear& l, float* y, const float* x32, const bf16* x16, int n, bool accumulate);
+  // x16 = bf16(x32) for a prompt chunk's products (decode reads x32).
+  const bf16* product_input(const float* x32, int n, int width);
+  bf16* k_cache(int layer) const { return kv_.get() + (size_t)layer * 2 * cache_stride_; }
+  bf16* v_cache(int layer) const { return k_cache(layer) + cache_stride_; }
+
+  std::unique_ptr<DeviceOps> ops_;  // first: the device arrays below release through it
+  std::unique_ptr<LlamaModel> model_;
+  std::vector<std::vector<DeviceLinear>> lin_;  // [L][Layer::linears.size()] in Layer::linears order
+  DeviceLinear head_;
+  DeviceArray<float> embed_, final_norm_;
+  std::vector<DeviceArray<float>> ln1_, ln2_;
+  DeviceArray<bf16> kv_;           // [L][k, v][ctx, KD]
+  DeviceArray<float> cos_, sin_;   // RoPE tables [ctx, HD/2]
+  DeviceArray<uint8_t> ws_;
+  uint32_t* tok_ = nullptr;
+  int32_t* pos_ = nullptr;
+  float *h_ = nullptr, *x32_ = nullptr, *q32_ = nullptr, *k32_ = nullptr, *v32_ = nullptr, *y32_ = nullptr;
+  float *gate_ = nullptr, *up_ = nullptr, *m32_ = nullptr, *rstd_ = nullptr, *lora_t32_ = nullptr, *logits_dev_ = nullptr;
+  bf16 *x16_ = nullptr, *q16_ = nullptr, *y16_ = nullptr, *lora_t16_ = nullptr;
+
+  int ctx_ = 0, nb_ = 0;
+  size_t cache_stride_ = 0;  // ctx * NKV*HD elements
+  InferInfo info_;
+  Sampler sampler_;
+  std::vector<uint32_t> tokens_;
+  std::vector<float> logits_;  // [V], downloaded
+  bool have_logits_ = false;
+};
+
+}  // namespace tuner::dev
