@@ -81,6 +81,9 @@ Napi::Object info_object(Napi::Env env, const tuner::InferInfo& i) {
   o.Set("loadMs", i.load_ms);
   o.Set("kernel", i.kernel);
   o.Set("lora", i.lora);
+  o.Set("device", i.device);
+  o.Set("deviceName", i.device_name);
+  o.Set("deviceReason", i.device_reason);
   return o;
 }
 
@@ -104,6 +107,11 @@ Napi::Value InferLoad(const Napi::CallbackInfo& info) {
   }
   opt.context_length = (int)get_number(env, o, "contextLength", true, 0);
   opt.threads = (int)get_number(env, o, "threads", false, 0);
+  Napi::Value device = o.Get("device");
+  if (!device.IsUndefined()) {
+    if (!device.IsString()) bad_arg(env, "option \"device\" must be \"cpu\", \"cuda\" or \"auto\"");
+    opt.device = device.As<Napi::String>().Utf8Value();  // checked by InferSession::load (bad_device)
+  }
   auto h = std::make_shared<Holder>();
   h->session = guarded(env, [&] { return tuner::InferSession::load(opt); });
 

@@ -2,13 +2,14 @@
 // PEFT adapter applied on the fly, optionally quantized at load time), for tests, benchmarks and
 // anyone without Node. There is no tokenizer here: tokenization is TypeScript by design.
 //
-//   tuner-generate MODEL_DIR [--adapter DIR] [--quant f32|f16|q8_0|q4_0|int8|nf4] [--context N]
+//   tuner-generate MODEL_DIR [--adapter DIR] [--quant f32|f16|q8_0|q4_0|int8|nf4] [--context N] [--device cpu|cuda|auto]
 //       [--threads N] (--ids 1,2,3 | --prompt-len N [--prompt-seed S]) [--max-new N]
 //       [--greedy | --temperature T [--top-k K] [--top-p P] [--min-p M]] [--repetition-penalty R]
 //       [--no-repeat-ngram N] [--seed S] [--stop 2,7] [--ban 0,1] [--logits-out FILE]
 //
 // Prints one JSON line: {"prompt": n, "ids": [...], "stop": "stop_id" | "max_new" | "context",
-// timings (load, prefill and decode ms, tokens/s), weight / KV-cache / resident bytes, kernel}.
+// timings (load, prefill and decode ms, tokens/s), weight / KV-cache / resident bytes, kernel,
+// device, device_name, device_reason}. --device: where the model runs (docs/inference.md).
 // --logits-out writes a safetensors file with "logits" [steps, V]: the logits each generated
 // token was drawn from. --prompt-len makes a seeded random prompt (benchmarks). Errors: one JSON
 // line {code, message, hint} on stderr, exit 2.
@@ -39,7 +40,7 @@ struct Args {
 
 [[noreturn]] void usage(const std::string& why) {
   throw TunerError("bad_arguments", "tuner-generate: " + why,
-                   "usage: tuner-generate MODEL_DIR [--adapter DIR] [--quant q] [--context N] [--threads N] "
+                   "usage: tuner-generate MODEL_DIR [--adapter DIR] [--quant q] [--context N] [--device cpu|cuda|auto] [--threads N] "
                    "(--ids 1,2,3 | --prompt-len N) [--max-new N] [--greedy | --temperature T --top-k K --top-p P --min-p M] "
                    "[--repetition-penalty R] [--no-repeat-ngram N] [--seed S] [--stop ids] [--ban ids] [--logits-out FILE]");
 }
@@ -89,6 +90,7 @@ Args parse_args(int argc, char** argv) {
       if (!quant_type_from_name(v, &a.load.quant)) usage("--quant \"" + v + "\" is not one of f32, f16, q8_0, q4_0, int8, nf4");
     } else if (k == "--context") a.load.context_length = (int)number(k, v);
     else if (k == "--threads") a.load.threads = (int)number(k, v);
+    else if (k == "--device") a.load.device = v;
     else if (k == "--ids") a.ids = id_list(k, v);
     else if (k == "--prompt-len") a.prompt_len = (int)number(k, v);
     else if (k == "--prompt-seed") a.prompt_seed = (uint64_t)number(k, v);
@@ -163,6 +165,9 @@ int run(Args a) {
   r.set("kv_cache_bytes", Json((double)info.kv_cache_bytes));
   r.set("rss_bytes", Json((double)process_resident_bytes()));
   r.set("kernel", Json(info.kernel));
+  r.set("device", Json(info.device));
+  r.set("device_name", Json(info.device_name));
+  r.set("device_reason", Json(info.device_reason));
   r.set("quant", Json(quant_type_name(info.quant)));
   r.set("lora", Json(info.lora));
   std::printf("%s\n", r.dump().c_str());
