@@ -89,6 +89,7 @@ struct Case {
   const char* rope_scaling = nullptr;  // a run plan's override (JSON), set on both models
   int64_t first_row = 0;               // data parallel: where the batch sits (LoRA dropout's index)
   Mask mask = Mask::Prompt;
+  const char* config = nullptr;  // another architecture's config.json (write_arch_model); spec then gives only vocab
 };
 
 // hidden 64 and intermediate 128: multiples of NF4's block, so QLoRA quantizes every linear;
@@ -122,6 +123,34 @@ inline std::string write_case_model(const std::string& name, const TinySpec& spe
   return dir;
 }
 
+// A tiny random folder of another architecture (Qwen3, Gemma 3, GPT-2, Bloom) from its
+// config.json, with the weights the CPU engine's parameter list names (GPT-2's Conv1D ones
+// [in, out] as stored): matrices, embeddings and biases std 0.1 as write_case_model's, norm
+// weights about 1 (Gemma's, which multiply by 1 + w, about 0).
+inline std::string write_arch_model(const std::string& name, const char* config) {
+  const std::string dir = fresh_dir("devmodel_" + name);
+  tuner::write_file_atomic(dir + "/config.json", config);
+  tuner::ModelConfig cfg = tuner::load_model_config(dir);
+  const bool one_plus = cfg.norm == tuner::NormKind::RMSOnePlus;
+  tuner::LlamaModel m(cfg, tuner::Json::parse(config, "config.json"), dir, true);
+  std::mt19937 rng(42);
+  std::normal_distribution<float> nd(0.0f, 1.0f);
+  tuner::SafetensorsWriter w;
+  for (tuner::Param* p : m.base_params()) {
+    const bool norm = p->name.find("norm") != std::string::npos || p->name.find("ln_") != std::string::npos;
+    const bool bias = p->name.size() > 5 && p->name.compare(p->name.size() - 5, 5, ".bias") == 0;
+    const float base = norm && !bias && !one_plus ? 1.0f : 0.0f, sd = norm && !bias ? 0.3f : 0.1f;
+    for (int64_t i = 0; i < p->numel(); i++) p->data[i] = base + sd * nd(rng);
+    w.add(p->name, p->shape, p->data);
+  }
+  w.write(dir + "/model.safetensors");
+  return dir;
+}
+
+inline std::string case_model(const std::string& prefix, const Case& c) {
+  return c.config ? write_arch_model(prefix + c.name, c.config) : write_case_model(prefix + c.name, c.spec);
+}
+
 inline double rel_l2(const std::vector<float>& got, const float* want) {
   double d = 0, r = 0;
   for (size_t i = 0; i < got.size(); i++) {
@@ -140,16 +169,20 @@ inline double rel_max(const float* got, const float* want, size_t n) {
   return r > 0 ? d / r : d;
 }
 
+// In the host Param's layout (GPT-2's Conv1D gradients are [out, in] on the device).
 inline std::vector<float> device_grad(DeviceOps& ops, const tuner::dev::DeviceParam& p) {
   std::vector<float> g((size_t)p.n);
-  ops.download(g.data(), p.g, g.size() * sizeof(float));
+  tuner::dev::download_values(ops, *p.host, g.data(), p.g);
   return g;
 }
 
-inline tuner::LoraConfig lora_config(float dropout) {
+// Every linear of the architecture.
+inline tuner::LoraConfig lora_config(float dropout, const std::string& arch) {
   tuner::LoraConfig lc;
   lc.rank = 4, lc.alpha = 8.0f, lc.dropout = dropout;
-  lc.target_modules = {"q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"};
+  if (arch == "GPT2LMHeadModel") lc.target_modules = {"c_attn", "c_proj", "c_fc"};
+  else if (arch == "BloomForCausalLM") lc.target_modules = {"query_key_value", "dense", "dense_h_to_4h", "dense_4h_to_h"};
+  else lc.target_modules = {"q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"};
   return lc;
 }
 
@@ -167,7 +200,7 @@ inline std::unique_ptr<DeviceModel> make_device_model(const std::string& dir, Me
                                  : tuner::LlamaModel::open(dir, nullptr);
   auto dm = std::make_unique<DeviceModel>(std::move(host), ops);
   if (m != Method::Full) {
-    dm->enable_lora(lora_config(dropout), 11);
+    dm->enable_lora(lora_config(dropout, dm->config().architecture), 11);
     randomize_lora_b(dm->host().trainable_params(), 3);
     dm->push_from_host();
   }
@@ -177,12 +210,12 @@ inline std::unique_ptr<DeviceModel> make_device_model(const std::string& dir, Me
 // One case: logits and loss of an evaluation forward, then loss and gradients of a training
 // forward + backward (with dropout where the case has it), device against CPU.
 inline void run_case(const Case& c, DeviceOps& ops, const Limits& lim) {
-  const std::string dir = write_case_model(c.name, c.spec);
+  const std::string dir = case_model("", c);
   std::unique_ptr<tuner::Model> cpu = quantized(c.method)
                                           ? tuner::Model::load_quantized_base(dir, quant_type(c.method), nullptr)
                                           : tuner::Model::load(dir);
   if (c.method != Method::Full) {
-    cpu->enable_lora(lora_config(c.dropout), 11);
+    cpu->enable_lora(lora_config(c.dropout, cpu->config().architecture), 11);
     randomize_lora_b(cpu->trainable_params(), 3);
   }
   auto dm = make_device_model(dir, c.method, ops, c.dropout);
@@ -191,7 +224,7 @@ inline void run_case(const Case& c, DeviceOps& ops, const Limits& lim) {
     cpu->set_rope_scaling(rs);
     dm->set_rope_scaling(rs);
   }
-  if (quantized(c.method)) EXPECT(dm->host().layers()[0].q.qw && dm->host().layers()[1].down.qw);
+  if (quantized(c.method)) EXPECT(dm->host().layers()[0].linears.front()->qw && dm->host().layers()[1].down.qw);
   if (c.spec.sliding_window) EXPECT(dm->config().attention_window(0) == c.spec.sliding_window);
   TestBatch tb(c.spec.vocab, c.packed, c.mask);
   tb.first_row = c.first_row;
@@ -250,7 +283,7 @@ inline void run_case(const Case& c, DeviceOps& ops, const Limits& lim) {
   // pull_to_host brings back exactly what is there; the next forward uses them (bf16 copies remade).
   for (size_t i = 0; i < cp.size() && i < dp.size(); i++)
     for (int64_t j = 0; j < cp[i]->numel(); j++) {
-      const float w = 0.05f - cp[i]->data[j];
+      const float w = 0.05f - 2.0f * cp[i]->data[j];  // not sign-symmetric (LoRA's B A, per-head norms)
       cp[i]->data[j] = w, dp[i].host->data[j] = w;
     }
   cpu->weights_changed();
@@ -261,6 +294,7 @@ inline void run_case(const Case& c, DeviceOps& ops, const Limits& lim) {
   EXPECT(std::equal(pushed.begin(), pushed.end(), dp[0].host->data));
   const float lc2 = cpu->evaluate(batch, nullptr), ld2 = dm->evaluate(batch, nullptr);
   EXPECT(std::fabs(ld2 - lc2) <= lim.loss * std::fabs(lc2));
+  if (std::fabs(lc2 - lc0) <= 2 * lim.loss * std::fabs(lc0)) std::fprintf(stderr, "  %s: loss %.6f before, %.6f with the new weights\n", c.name.c_str(), lc0, lc2);
   EXPECT(std::fabs(lc2 - lc0) > 2 * lim.loss * std::fabs(lc0));  // the new weights do change the loss
 }
 
@@ -298,7 +332,7 @@ inline void check_weight_memory(const Case& c, DeviceOps& ops) {
 // Checkpointing on vs off on the same device: the same loss and gradients (recomputation runs
 // the same ops in the same order).
 inline void run_checkpointing(const Case& c, DeviceOps& ops, const Limits& lim) {
-  const std::string dir = write_case_model("ckpt_" + c.name, c.spec);
+  const std::string dir = case_model("ckpt_", c);
   const TestBatch tb(c.spec.vocab, c.packed);
   float loss[2];
   std::vector<std::vector<float>> grads[2];
@@ -337,6 +371,48 @@ inline void check_refusals() {
   EXPECT(tuner::dev::device_model_unsupported(other).find("FalconForCausalLM") != std::string::npos);
 }
 
+// The other architectures at the same size (hidden 64, so QLoRA quantizes every linear):
+//   Qwen3: per-head q/k RMSNorm on GQA;
+//   Gemma 3: (1 + w) norms, sandwich norms, GeGLU, sqrt(C) embedding scale, attention scale
+//     1/sqrt(24) and soft-cap 3, final logits soft-capped at 4 (caps low enough to bend these
+//     logits), layer 0 sliding (window 5) with the local RoPE base, layer 1 global;
+//   GPT-2: LayerNorm with bias, learned positions, fused c_attn [q|k|v], Conv1D weights, GELU;
+//   Bloom: embedding LayerNorm, ALiBi, fused per-head query_key_value, GELU.
+constexpr const char* kQwen3Config = R"({"architectures": ["Qwen3ForCausalLM"], "vocab_size": 64, "hidden_size": 64,
+  "intermediate_size": 128, "num_hidden_layers": 2, "num_attention_heads": 4, "num_key_value_heads": 2, "head_dim": 16,
+  "max_position_embeddings": 64, "rms_norm_eps": 1e-6, "tie_word_embeddings": false})";
+constexpr const char* kGemma3Config = R"({"architectures": ["Gemma3ForCausalLM"], "vocab_size": 64, "hidden_size": 64,
+  "intermediate_size": 128, "num_hidden_layers": 2, "num_attention_heads": 4, "num_key_value_heads": 2, "head_dim": 16,
+  "max_position_embeddings": 64, "rms_norm_eps": 1e-6, "query_pre_attn_scalar": 24, "attn_logit_softcapping": 3.0,
+  "final_logit_softcapping": 4.0, "sliding_window": 5, "sliding_window_pattern": 2, "rope_theta": 1000000.0,
+  "rope_local_base_freq": 10000.0, "hidden_activation": "gelu_pytorch_tanh"})";
+constexpr const char* kGpt2Config = R"({"architectures": ["GPT2LMHeadModel"], "vocab_size": 64, "n_embd": 64, "n_layer": 2,
+  "n_head": 4, "n_positions": 32, "n_inner": 128, "layer_norm_epsilon": 1e-5, "activation_function": "gelu_new"})";
+constexpr const char* kBloomConfig = R"({"architectures": ["BloomForCausalLM"], "vocab_size": 64, "hidden_size": 64,
+  "n_layer": 2, "n_head": 4, "layer_norm_epsilon": 1e-5})";
+
+inline Case arch_case(const char* name, const char* config, Method m, float dropout = 0.0f, bool packed = false) {
+  Case c{name, base_spec(), m, dropout, packed};
+  c.config = config;
+  return c;
+}
+
+// Full, LoRA and QLoRA (nf4) of each, with LoRA dropout and packed rows on some.
+inline std::vector<Case> arch_cases() {
+  return {arch_case("qwen3_full", kQwen3Config, Method::Full),
+          arch_case("qwen3_lora", kQwen3Config, Method::Lora, 0.1f),
+          arch_case("qwen3_qlora", kQwen3Config, Method::Qlora),
+          arch_case("gemma3_full", kGemma3Config, Method::Full),
+          arch_case("gemma3_lora", kGemma3Config, Method::Lora, 0.1f, true),
+          arch_case("gemma3_qlora", kGemma3Config, Method::Qlora),
+          arch_case("gpt2_full", kGpt2Config, Method::Full),
+          arch_case("gpt2_lora", kGpt2Config, Method::Lora, 0.1f, true),
+          arch_case("gpt2_qlora", kGpt2Config, Method::Qlora),
+          arch_case("bloom_full", kBloomConfig, Method::Full, 0.0f, true),
+          arch_case("bloom_lora", kBloomConfig, Method::Lora, 0.1f),
+          arch_case("bloom_qlora", kBloomConfig, Method::Qlora)};
+}
+
 inline std::vector<Case> all_cases() {
   std::vector<Case> cs;
   cs.push_back({"full", base_spec(), Method::Full, 0.0f, false});
@@ -363,6 +439,7 @@ inline std::vector<Case> all_cases() {
   // The lm_head on every row (no prompt to skip) and on 16 runs of one loss row each.
   cs.push_back({"mask_all", base_spec(), Method::Full, 0.0f, false, nullptr, 0, Mask::All});
   cs.push_back({"mask_alternate", tied, Method::Full, 0.0f, false, nullptr, 0, Mask::Alternate});
+  for (const Case& c : arch_cases()) cs.push_back(c);
   return cs;
 }
 
@@ -383,6 +460,10 @@ inline void run_all(const std::function<std::unique_ptr<DeviceOps>()>& make_ops,
   auto ops = make_ops();
   run_checkpointing({"full", base_spec(), Method::Full, 0.0f, false}, *ops, lim);
   run_checkpointing({"lora_dropout", base_spec(), Method::Lora, 0.1f, true}, *ops, lim);
+  // The other architectures' reruns: Gemma's sandwich norms, GPT-2's fused q/k/v and positions.
+  run_checkpointing(arch_case("gemma3_lora", kGemma3Config, Method::Lora, 0.1f, true), *ops, lim);
+  run_checkpointing(arch_case("gpt2_full", kGpt2Config, Method::Full), *ops, lim);
+  run_checkpointing(arch_case("bloom_qlora", kBloomConfig, Method::Qlora), *ops, lim);
 }
 
 }  // namespace device_cases

@@ -25,6 +25,7 @@
 #include "cuda/device_ops_kernels.cuh"
 #include "cuda/elementwise.cuh"
 #include "cuda/gemm.cuh"
+#include "cuda/layernorm_qkv.cuh"
 #include "cuda/gemv_bf16.cuh"
 #include "cuda/optim.cuh"
 #include "device/device_ops.h"
@@ -437,6 +438,65 @@ class CudaOps final : public DeviceOps {
     cuda::sgd_update(w, buf, g, n, s, stream_);
   }
 
+  // ---- other architectures: LayerNorm and the q/k/v permutation (layernorm_qkv.cuh), GELU,
+  // GeGLU and soft-capping (elementwise.cuh) ----
+  void layernorm_forward(float* out, float* mean, float* rstd, const float* inp, const float* weight, const float* bias,
+                         int N, int C, float eps) override {
+    check_rows("layernorm_forward", N, C);
+    if (!mean) bad_argument("layernorm_forward", "mean is null (the backward reads it)");
+    use();
+    cuda::layernorm_forward(out, mean, rstd, inp, weight, bias, N, C, eps, stream_);
+  }
+  void layernorm_backward(float* dinp, float* dweight, float* dbias, const float* dout, const float* inp,
+                          const float* weight, const float* mean, const float* rstd, int N, int C, bool accumulate) override {
+    check_rows("layernorm_backward", N, C);
+    use();
+    cuda::layernorm_backward(dinp, dweight, dbias, dout, inp, weight, mean, rstd, N, C, accumulate, stream_);
+  }
+  void gelu_forward(float* out, const float* x, int64_t n) override {
+    check_size("gelu_forward", n);
+    use();
+    cuda::gelu_forward(out, x, n, stream_);
+  }
+  void gelu_backward(float* dx, const float* dout, const float* x, int64_t n) override {
+    check_size("gelu_backward", n);
+    use();
+    cuda::gelu_backward(dx, dout, x, n, stream_);
+  }
+  void geglu_forward(float* out, const float* gate, const float* up, int64_t n) override {
+    check_size("geglu_forward", n);
+    use();
+    cuda::geglu_forward(out, gate, up, n, stream_);
+  }
+  void geglu_backward(float* dgate, float* dup, const float* dout, const float* gate, const float* up, int64_t n) override {
+    check_size("geglu_backward", n);
+    use();
+    cuda::geglu_backward(dgate, dup, dout, gate, up, n, stream_);
+  }
+  void softcap_forward(float* x, float* t, int64_t n, float cap) override {
+    check_size("softcap_forward", n);
+    if (!(cap > 0.0f)) bad_argument("softcap_forward", "cap " + message_number(cap) + " is not positive");
+    use();
+    cuda::softcap_forward(x, t, n, cap, stream_);
+  }
+  void softcap_backward(float* dx, const float* t, int64_t n) override {
+    check_size("softcap_backward", n);
+    use();
+    cuda::softcap_backward(dx, t, n, stream_);
+  }
+  void split_qkv(float* q, float* k, float* v, const float* qkv, int N, int NH, int NKV, int HD, bool per_head) override {
+    check_qkv("split_qkv", N, NH, NKV, HD, per_head);
+    use();
+    cuda::permute_qkv(const_cast<float*>(qkv), q, k, v, N, NH, NKV, HD, per_head, true, stream_);
+  }
+  void merge_qkv(float* qkv, const float* q, const float* k, const float* v, int N, int NH, int NKV, int HD,
+                 bool per_head) override {
+    check_qkv("merge_qkv", N, NH, NKV, HD, per_head);
+    use();
+    cuda::permute_qkv(qkv, const_cast<float*>(q), const_cast<float*>(k), const_cast<float*>(v), N, NH, NKV, HD, per_head,
+                      false, stream_);
+  }
+
  private:
   // Stream-ordered scratch of one op, released (after the op's queued work) when it goes out of
   // scope.
@@ -486,6 +546,10 @@ class CudaOps final : public DeviceOps {
     return *w;
   }
 
+  static void check_qkv(const char* op, int N, int NH, int NKV, int HD, bool per_head) {
+    if (N < 0 || NH < 0 || NKV < 0 || HD < 0) bad_argument(op, "negative shape");
+    if (per_head && NKV != NH) bad_argument(op, "the per-head layout needs as many key/value heads as heads");
+  }
   static void check_rope(const char* op, int B, int T, int nh, int HD) {
     if (B < 0 || T < 0 || nh < 0 || HD < 0 || HD % 2 != 0)
       bad_argument(op, "shape B " + std::to_string(B) + ", T " + std::to_string(T) + ", heads " + std::to_string(nh) +

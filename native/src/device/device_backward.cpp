@@ -71,6 +71,7 @@ void DeviceModel::Impl::backward(float loss_scale) {
   if (rows > 0) {
     ops.cross_entropy_backward(act.logits, act.lse, act.targets, head_packed() ? nullptr : act.mask, rows, V,
                                loss_rows ? loss_scale / (float)loss_rows : 0.0f);
+    if (c.final_softcap > 0) ops.softcap_backward(act.logits, act.cap_t, (int64_t)rows * V);
     ops.to_bf16(act.logits16, act.logits, (int64_t)rows * V);
     const bf16* xh = head_packed() ? act.xf_packed : act.xf;
     if (head.g.get()) ops.gemm(Trans::T, Trans::N, V, C, rows, 1.0f, act.logits16, V, xh, C, 1.0f, head.g.get(), C);
@@ -83,8 +84,7 @@ void DeviceModel::Impl::backward(float loss_scale) {
       row += count;
     }
   }
-  DeviceTensor& fnorm = t(host.final_norm());
-  ops.rmsnorm_backward(act.dres, fnorm.g.get(), act.dx, act.resid_final, fnorm.w.get(), act.rstdf, N, C, false);
+  norm_backward(act.dres, act.dx, act.resid_final, act.meanf, act.rstdf, host.final_norm(), host.final_norm_bias(), N, C, false);
 
   DeviceTensor& embed = t(host.embed());
   for (int l = c.num_layers - 1; l >= 0; l--) {
@@ -92,6 +92,10 @@ void DeviceModel::Impl::backward(float loss_scale) {
     LayerBufs& a = act.layers[l];
     // Checkpointing: the shared activations hold the last layer's after forward; refill them.
     if (checkpointing && l + 1 < c.num_layers) layer_forward(l, nullptr, true);
+    if (generic()) {  // Qwen3, Gemma 3, GPT-2, Bloom
+      arch_layer_backward(l);
+      continue;
+    }
     // ---- MLP: out = mid + down(silu(gate(x2)) * up(x2)); dres holds d out ----
     ops.to_bf16(act.dres16, act.dres, NC);
     linear_backward_input(L.down, act.dm, false, act.dres16, N);
@@ -126,7 +130,7 @@ void DeviceModel::Impl::backward(float loss_scale) {
     linear_backward(L.v, dx1, true, act.dv16, act.v32, a.x1, a.t[L.v.index], N);
     if (need_dx) ops.rmsnorm_backward(act.dres, ln1.g.get(), act.dx, a.resid_in, ln1.w.get(), a.rstd1, N, C, true);
   }
-  if (embed.g.get()) ops.embedding_backward(embed.g.get(), act.dres, act.tokens, N, C, 1.0f);
+  embed_backward();
 }
 
 void DeviceModel::backward(float loss_scale, ThreadPool*) { impl_->backward(loss_scale); }

@@ -67,7 +67,24 @@ void DeviceModel::Impl::load_batch(const Batch& batch, bool training_on, bool pa
     rope_table(cos.data(), sin.data(), inv, af, T, cfg().head_dim / 2);
     ops.upload(act.cos, cos.data(), cos.size() * sizeof(float));
     ops.upload(act.sin, sin.data(), sin.size() * sizeof(float));
+    if (act.cos_local) {  // Gemma 3's sliding layers: their own base, no scaling
+      rope_table(cos.data(), sin.data(), rope_local_inv_freq(cfg()), 1.0f, T, cfg().head_dim / 2);
+      ops.upload(act.cos_local, cos.data(), cos.size() * sizeof(float));
+      ops.upload(act.sin_local, sin.data(), sin.size() * sizeof(float));
+    }
     rope_T = T;
+  }
+  if (act.pos_ids) {  // GPT-2's learned positions: each token's place in its record
+    if (T > cfg().max_position_embeddings)
+      throw TunerError("sequence_too_long",
+                       "a sequence of " + std::to_string(T) + " tokens is longer than the " +
+                           std::to_string(cfg().max_position_embeddings) + " positions this model has (n_positions)",
+                       "Set max_seq_length to at most " + std::to_string(cfg().max_position_embeddings) + ".");
+    std::vector<uint32_t> ids(N);
+    std::vector<int32_t> record(packed ? N : 0);
+    if (packed) record_positions(batch, record.data());
+    for (int i = 0; i < N; i++) ids[i] = packed ? (uint32_t)record[i] : (uint32_t)(i % T);
+    ops.upload(act.pos_ids, ids.data(), sizeof(uint32_t) * N);
   }
   training = training_on;
   dropout_seed = seed;
@@ -105,6 +122,10 @@ void DeviceModel::Impl::layer_forward(int l, float* out, bool recompute) {
   const int B = act.B, T = act.T, N = B * T, C = c.hidden_size, F = c.intermediate_size;
   const int NH = c.num_heads, NKV = c.num_kv_heads, HD = c.head_dim;
   const int64_t QD = (int64_t)NH * HD, KD = (int64_t)NKV * HD;
+  if (generic()) {  // Qwen3, Gemma 3, GPT-2, Bloom
+    arch_layer_forward(l, out, recompute);
+    return;
+  }
   const Layer& L = host.layers()[l];
   LayerBufs& a = act.layers[l];
   const int32_t* pos = packed ? act.positions : nullptr;
@@ -144,9 +165,9 @@ float DeviceModel::Impl::run_forward(const Batch& batch, bool training_on, bool 
   const ModelConfig& c = cfg();
   const int N = act.B * act.T, C = c.hidden_size, V = c.vocab_size, nl = c.num_layers;
   float* h = nl ? act.layers[0].resid_in : act.resid_final;
-  ops.embedding_forward(h, t(host.embed()).w.get(), act.tokens, N, C, 1.0f);
+  embed_forward(h);
   for (int l = 0; l < nl; l++) layer_forward(l, l + 1 < nl ? act.layers[l + 1].resid_in : act.resid_final, false);
-  ops.rmsnorm_forward(act.x32, act.rstdf, act.resid_final, t(host.final_norm()).w.get(), N, C, c.rms_norm_eps);
+  norm_forward(act.x32, act.meanf, act.rstdf, act.resid_final, host.final_norm(), host.final_norm_bias(), N, C);
   ops.to_bf16(act.xf, act.x32, (int64_t)N * C);
   const bf16* xh = act.xf;
   if (head_packed()) {
@@ -160,6 +181,7 @@ float DeviceModel::Impl::run_forward(const Batch& batch, bool training_on, bool 
   std::vector<float> losses(head_rows);
   if (head_rows > 0) {
     ops.gemm(Trans::N, Trans::T, head_rows, V, C, 1.0f, xh, C, t(host.lm_head()).w16.get(), C, 0.0f, act.logits, V);
+    if (c.final_softcap > 0) ops.softcap_forward(act.logits, act.cap_t, (int64_t)head_rows * V, c.final_softcap);
     ops.cross_entropy_forward(act.losses, act.lse, act.logits, act.targets, head_packed() ? nullptr : act.mask, head_rows, V);
     ops.download(losses.data(), act.losses, sizeof(float) * head_rows);
   }

@@ -5,6 +5,7 @@
 // Forward and backward are device_forward.cpp and device_backward.cpp.
 #include <algorithm>
 #include <string>
+#include <vector>
 
 #include "device/device_model_internal.h"
 #include "tuner/error.h"
@@ -13,20 +14,40 @@
 namespace tuner::dev {
 
 std::string device_model_unsupported(const ModelConfig& c) {
+  // Every architecture the CPU engine trains (config.cpp refuses the rest before this is asked).
   const std::string& a = c.architecture;
-  if (a != "LlamaForCausalLM" && a != "MistralForCausalLM" && a != "Qwen2ForCausalLM")
-    return a + " does not train on a GPU yet (the device path covers the Llama family: Llama, Mistral, Qwen2)";
-  // The traits below are the CPU engine's other architectures; a Llama-family config never
-  // sets them, but the checks keep the device path from computing a different model silently.
-  if (c.norm != NormKind::RMS || c.positions != PositionKind::Rope || c.mlp != MlpKind::SwiGLU || c.qkv != QkvLayout::Separate ||
-      c.conv1d || c.sandwich_norms || c.embed_norm || c.embed_scale != 1.0f || c.rope_local_theta > 0)
-    return a + " with this layout (norm, positions, MLP or projections outside RMSNorm / RoPE / SwiGLU / q,k,v) does not train on a GPU yet";
-  if (c.qk_norm) return "per-head q/k norms (qk_norm) do not train on a GPU yet";
-  if (c.attn_softcap > 0 || c.final_softcap > 0) return "logit soft-capping does not train on a GPU yet";
-  if (c.attn_scale != 0.0f) return "an attention scale other than 1/sqrt(head_dim) does not train on a GPU yet";
+  if (a != "LlamaForCausalLM" && a != "MistralForCausalLM" && a != "Qwen2ForCausalLM" && a != "Qwen3ForCausalLM" &&
+      a != "Gemma3ForCausalLM" && a != "GPT2LMHeadModel" && a != "BloomForCausalLM")
+    return a + " does not train on a GPU (the device path covers Llama, Mistral, Qwen2, Qwen3, Gemma 3, GPT-2 and Bloom)";
+  if (c.qkv == QkvLayout::FusedPerHead && c.num_kv_heads != c.num_heads)
+    return a + " with fused per-head q/k/v and fewer key/value heads than heads does not train on a GPU";
   if (c.rope_scaling.type == "xpos") return "xPos positions (rope_scaling xpos) do not train on a GPU yet";
   if (c.head_dim % 2 != 0 || c.head_dim > 256) return "head_dim " + std::to_string(c.head_dim) + " does not train on a GPU (even, at most 256)";
   return "";
+}
+
+// GPT-2's Conv1D weights are [in, out] on the host (as stored) and [out, in] on the device, so
+// that its products are every other linear's; everything else has one layout.
+void upload_values(DeviceOps& ops, const Param& p, float* device, const float* host) {
+  const size_t bytes = (size_t)p.numel() * sizeof(float);
+  if (!p.in_out) {
+    ops.upload(device, host, bytes);
+    return;
+  }
+  std::vector<float> t((size_t)p.numel());
+  in_out_to_out_in(t.data(), host, p.shape[1], p.shape[0]);
+  ops.upload(device, t.data(), bytes);
+}
+
+void download_values(DeviceOps& ops, const Param& p, float* host, const float* device) {
+  const size_t bytes = (size_t)p.numel() * sizeof(float);
+  if (!p.in_out) {
+    ops.download(host, device, bytes);
+    return;
+  }
+  std::vector<float> t((size_t)p.numel());
+  ops.download(t.data(), device, bytes);
+  in_out_to_out_in(host, t.data(), p.shape[0], p.shape[1]);  // [out, in] back to [in, out]
 }
 
 namespace {
@@ -75,7 +96,7 @@ void DeviceModel::Impl::upload_base() {
     const bool gemm = is_gemm_weight(host, p) || (p == host.embed() && host.lm_head() == p);
     const bool f32 = !lora || !gemm || p == host.embed();
     d.w = DeviceArray<float>(ops, p->numel());
-    ops.upload(d.w.get(), p->data, d.w.bytes());
+    upload_values(ops, *p, d.w.get(), p->data);
     if (gemm) {
       d.w16 = DeviceArray<bf16>(ops, p->numel());
       ops.to_bf16(d.w16.get(), d.w.get(), p->numel());
@@ -117,6 +138,9 @@ AttentionShape DeviceModel::Impl::attention_shape(int layer) const {
   AttentionShape s;
   s.B = act.B, s.T = act.T, s.NH = c.num_heads, s.NKV = c.num_kv_heads, s.HD = c.head_dim;
   s.window = c.attention_window(layer);
+  s.scale = c.attn_scale;
+  s.softcap = c.attn_softcap;
+  s.alibi = act.alibi;
   s.sample_start = packed ? act.sample_start : nullptr;
   return s;
 }
@@ -138,6 +162,7 @@ size_t DeviceModel::Impl::plan(Activations& a, int B, int T, uint8_t* base) cons
     for (const Linear* lin : L.linears)
       if (lin->lora_a) r = (int)lin->lora_a->shape[0];
   const int64_t inmax = std::max({C, F, QD});
+  const bool ln = c.norm == NormKind::Layer;
   a.layers.assign(c.num_layers, LayerBufs());
   for (int l = 0; l < c.num_layers; l++) {
     LayerBufs& x = a.layers[l];
@@ -161,6 +186,9 @@ size_t DeviceModel::Impl::plan(Activations& a, int B, int T, uint8_t* base) cons
     x.up = f32(N * F);
     for (const Linear* lin : host.layers()[l].linears)
       if (lin->lora_a) x.t[lin->index] = b16(N * r);
+    if (ln) x.mean1 = f32(N), x.mean2 = f32(N);
+    if (c.qk_norm) x.q_pre = f32(N * QD), x.k_pre = f32(N * KD), x.q_rstd = f32(N * c.num_heads), x.k_rstd = f32(N * c.num_kv_heads);
+    if (c.sandwich_norms) x.attn_out = f32(N * C), x.rstd_pa = f32(N), x.ff_out = f32(N * C), x.rstd_pf = f32(N);
   }
   a.resid_final = f32(N * C);
   a.rstdf = f32(N);
@@ -209,6 +237,23 @@ size_t DeviceModel::Impl::plan(Activations& a, int B, int T, uint8_t* base) cons
   a.positions = reinterpret_cast<int32_t*>(take(N * 4));
   a.cos = f32((int64_t)T * c.head_dim / 2);
   a.sin = f32((int64_t)T * c.head_dim / 2);
+  // Other architectures (device_arch.cpp): only what the traits use.
+  const bool fused = c.qkv != QkvLayout::Separate;
+  a.meanf = ln ? f32(N) : nullptr;
+  a.emb_raw = c.embed_norm ? f32(N * C) : nullptr;
+  a.emb_mean = c.embed_norm ? f32(N) : nullptr;
+  a.emb_rstd = c.embed_norm ? f32(N) : nullptr;
+  a.qkv32 = fused ? f32(N * (QD + 2 * KD)) : nullptr;
+  a.qkv16 = fused ? b16(N * (QD + 2 * KD)) : nullptr;
+  a.dqk = c.qk_norm ? f32(N * std::max(QD, KD)) : nullptr;
+  a.pos_ids = host.position_embed() ? reinterpret_cast<uint32_t*>(take(N * 4)) : nullptr;
+  a.alibi = host.alibi() ? f32(c.num_heads) : nullptr;
+  a.cos_local = c.rope_local_theta > 0 ? f32((int64_t)T * c.head_dim / 2) : nullptr;
+  a.sin_local = c.rope_local_theta > 0 ? f32((int64_t)T * c.head_dim / 2) : nullptr;
+  a.cap_t = c.final_softcap > 0 ? f32(N * V) : nullptr;
+  const bool one_plus = c.norm == NormKind::RMSOnePlus;
+  a.ones = one_plus ? f32(std::max<int64_t>(C, c.head_dim)) : nullptr;
+  a.norm_w = one_plus ? f32(std::max<int64_t>(C, c.head_dim)) : nullptr;
   return off;
 }
 
@@ -221,6 +266,11 @@ void DeviceModel::Impl::ensure_activations(int B, int T) {
   plan(act, B, T, act.mem.get());
   act.B = B, act.T = T, act.bytes = bytes;
   rope_T = -1;
+  if (act.ones) {
+    const std::vector<float> ones((size_t)std::max(cfg().hidden_size, cfg().head_dim), 1.0f);
+    ops.upload(act.ones, ones.data(), ones.size() * sizeof(float));
+  }
+  if (act.alibi) ops.upload(act.alibi, host.alibi(), sizeof(float) * cfg().num_heads);
 }
 
 DeviceModel::DeviceModel(std::unique_ptr<LlamaModel> host, DeviceOps& ops) : host_(std::move(host)), ops_(ops) {
@@ -273,11 +323,11 @@ void DeviceModel::weights_changed() {
 }
 
 void DeviceModel::pull_to_host() const {
-  for (const DeviceParam& p : device_params()) ops_.download(p.host->data, p.w, (size_t)p.n * sizeof(float));
+  for (const DeviceParam& p : device_params()) download_values(ops_, *p.host, p.host->data, p.w);
 }
 
 void DeviceModel::push_from_host() {
-  for (const DeviceParam& p : device_params()) ops_.upload(p.w, p.host->data, (size_t)p.n * sizeof(float));
+  for (const DeviceParam& p : device_params()) upload_values(ops_, *p.host, p.w, p.host->data);
   weights_changed();
 }
 

@@ -44,6 +44,12 @@ struct DeviceParam {
 // family, and features the device path does not have (checked before anything is uploaded).
 std::string device_model_unsupported(const ModelConfig& cfg);
 
+// A parameter's values (weights, gradients, optimizer states) host -> device and back: GPT-2's
+// Conv1D weights are [in, out] on the host, as stored, and [out, in] on the device, like every
+// other linear; everything else is copied as it is.
+void upload_values(DeviceOps& ops, const Param& p, float* device, const float* host);
+void download_values(DeviceOps& ops, const Param& p, float* host, const float* device);
+
 class DeviceModel final : public Model {
  public:
   // `host` is loaded (Model::load or load_quantized_base); `ops` outlives the model.

@@ -30,6 +30,11 @@ struct LayerBufs {
   float *resid_in = nullptr, *rstd1 = nullptr, *lse = nullptr, *mid = nullptr, *rstd2 = nullptr, *gate = nullptr, *up = nullptr;
   bf16 *x1 = nullptr, *q = nullptr, *k = nullptr, *v = nullptr, *y = nullptr, *x2 = nullptr;
   bf16* t[7] = {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr};
+  // Other architectures (device_arch.cpp), null where unused: LayerNorm means [N] of the two
+  // norms; qk_norm's inputs q_pre, k_pre [N,QD|KD] with their rstd [N*NH|N*NKV]; Gemma's
+  // attention and MLP outputs before their sandwich norms attn_out, ff_out [N,C] with rstd [N].
+  float *mean1 = nullptr, *mean2 = nullptr, *q_pre = nullptr, *k_pre = nullptr, *q_rstd = nullptr, *k_rstd = nullptr;
+  float *attn_out = nullptr, *rstd_pa = nullptr, *ff_out = nullptr, *rstd_pf = nullptr;
 };
 
 // Everything a (B, T) batch needs on the device, in one allocation (plan() lays it out).
@@ -54,6 +59,15 @@ struct Activations {
   uint8_t* mask;
   int32_t *sample_start, *positions;  // packed rows
   float *cos, *sin;                   // RoPE tables [T, HD/2]
+  // Other architectures (device_arch.cpp), null where unused: the final LayerNorm's mean [N];
+  // Bloom's embedding before its LayerNorm [N,C] with mean, rstd [N]; a fused q/k/v output
+  // [N,QD+2KD] (fp32, and its gradient as bf16); qk_norm's input gradient [N,max(QD,KD)]; GPT-2's
+  // position ids [N]; Bloom's ALiBi slopes [NH]; Gemma's local RoPE tables [T,HD/2], the
+  // soft-capped logits' tanh [N,V], and ones and the (1 + w) norm weight [max(C,HD)].
+  float *meanf = nullptr, *emb_raw = nullptr, *emb_mean = nullptr, *emb_rstd = nullptr, *qkv32 = nullptr, *dqk = nullptr;
+  float *alibi = nullptr, *cos_local = nullptr, *sin_local = nullptr, *cap_t = nullptr, *ones = nullptr, *norm_w = nullptr;
+  bf16* qkv16 = nullptr;
+  uint32_t* pos_ids = nullptr;
 };
 
 struct DeviceModel::Impl {
@@ -105,6 +119,23 @@ struct DeviceModel::Impl {
   // The LoRA branch's input: x, or PEFT's dropout of it (the CPU engine's mask) as bf16.
   const bf16* lora_input(const Linear& l, const bf16* x, int N);
   bool lora_dropout(const Linear& l) const { return training && l.dropout > 0.0f; }
+
+  // ---- device_arch.cpp: Qwen3, Gemma 3, GPT-2, Bloom (device_model.cpp's generic()) ----
+  bool generic() const { return host.generic_arch(); }
+  // The weight a norm multiplies by: w, or Gemma's 1 + w (made in act.norm_w).
+  const float* norm_weight(const Param* w, int n);
+  // RMSNorm or LayerNorm (with bias b) as the architecture has it; mean only for LayerNorm.
+  void norm_forward(float* out, float* mean, float* rstd, const float* inp, const Param* w, const Param* b, int rows, int width);
+  void norm_backward(float* dinp, const float* dout, const float* inp, const float* mean, const float* rstd, const Param* w,
+                     const Param* b, int rows, int width, bool accumulate);
+  // The embedding into h (every architecture) and its gradients from act.dres.
+  void embed_forward(float* h);
+  void embed_backward();
+  // Whether layer l's input gradient is needed (something below it trains).
+  bool input_grad_needed(int l);
+  void arch_layer_forward(int l, float* out, bool recompute);
+  void arch_layer_backward(int l);
+  void mlp_activation(const LayerBufs& a);
 
   // ---- device_backward.cpp ----
   void backward(float loss_scale);

@@ -169,6 +169,32 @@ class DeviceOps {
   virtual void adamw_update(float* w, float* m, float* v, const float* g, int64_t n, const AdamWScalars& s) = 0;
   virtual void lion_update(float* w, float* m, const float* g, int64_t n, const LionScalars& s) = 0;
   virtual void sgd_update(float* w, float* buf, const float* g, int64_t n, const SgdScalars& s) = 0;  // buf null: none
+
+  // ---- other architectures ----
+  // LayerNorm with bias as tuner/ops_arch.h (GPT-2, Bloom): mean, rstd [N]; bias may be null.
+  // Backward: dweight, dbias (either may be null: frozen) += their column sums; accumulate: dinp +=.
+  virtual void layernorm_forward(float* out, float* mean, float* rstd, const float* inp, const float* weight,
+                                 const float* bias, int N, int C, float eps) = 0;
+  virtual void layernorm_backward(float* dinp, float* dweight, float* dbias, const float* dout, const float* inp,
+                                  const float* weight, const float* mean, const float* rstd, int N, int C,
+                                  bool accumulate) = 0;
+  // tanh GELU (GPT-2, Bloom) and GeGLU (Gemma 3) as tuner/ops_arch.h; dx may be dout, dgate may be dout.
+  virtual void gelu_forward(float* out, const float* x, int64_t n) = 0;
+  virtual void gelu_backward(float* dx, const float* dout, const float* x, int64_t n) = 0;
+  virtual void geglu_forward(float* out, const float* gate, const float* up, int64_t n) = 0;
+  virtual void geglu_backward(float* dgate, float* dup, const float* dout, const float* gate, const float* up,
+                              int64_t n) = 0;
+  // Logit soft-capping (Gemma 3's final logits): x = cap tanh(x / cap) in place keeping t = tanh(x / cap);
+  // backward dx *= 1 - t^2.
+  virtual void softcap_forward(float* x, float* t, int64_t n, float cap) = 0;
+  virtual void softcap_backward(float* dx, const float* t, int64_t n) = 0;
+  // A fused projection's output qkv [N, QD + 2 KD] (QD = NH HD, KD = NKV HD) split into q [N, QD],
+  // k, v [N, KD], and merged back (the gradients): per_head (Bloom's query_key_value, NKV == NH)
+  // lays each row out [head][q, k, v][HD], otherwise (GPT-2's c_attn) [q | k | v].
+  virtual void split_qkv(float* q, float* k, float* v, const float* qkv, int N, int NH, int NKV, int HD,
+                         bool per_head) = 0;
+  virtual void merge_qkv(float* qkv, const float* q, const float* k, const float* v, int N, int NH, int NKV, int HD,
+                         bool per_head) = 0;
 };
 
 // The CPU stand-in (always available).

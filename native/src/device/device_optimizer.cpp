@@ -75,7 +75,7 @@ void DeviceOptimizer::pull_to(Optimizer* host) const {
   check_same(*host);
   for (size_t slot = 0; slot < state_.size(); ++slot)
     for (size_t i = 0; i < params_.size(); ++i)
-      ops_.download(host->state(static_cast<int>(slot), i).data(), state_[slot][i].get(), state_[slot][i].bytes());
+      download_values(ops_, *params_[i].host, host->state(static_cast<int>(slot), i).data(), state_[slot][i].get());
   host->set_step_count(step_);
 }
 
@@ -83,7 +83,7 @@ void DeviceOptimizer::push_from(const Optimizer& host) {
   check_same(host);
   for (size_t slot = 0; slot < state_.size(); ++slot)
     for (size_t i = 0; i < params_.size(); ++i)
-      ops_.upload(state_[slot][i].get(), host.state(static_cast<int>(slot), i).data(), state_[slot][i].bytes());
+      upload_values(ops_, *params_[i].host, state_[slot][i].get(), host.state(static_cast<int>(slot), i).data());
   step_ = host.step_count();
 }
 

@@ -410,7 +410,79 @@ class HostOps final : public DeviceOps {
     chunks(n, [&](int64_t i0, int64_t i1) { vk_.sgd_update(wp + i0, bp ? bp + i0 : nullptr, gp + i0, i1 - i0, s); });
   }
 
+  // ---- other architectures: the CPU engine's kernels of tuner/ops_arch.h ----
+  void layernorm_forward(float* out, float* mean, float* rstd, const float* inp, const float* weight, const float* bias,
+                         int N, int C, float eps) override {
+    const char* op = "layernorm_forward";
+    const int64_t nc = (int64_t)N * C;
+    tuner::layernorm_forward(at(out, nc, op, "out"), at(mean, N, op, "mean"), at(rstd, N, op, "rstd"), at(inp, nc, op, "inp"),
+                             at(weight, C, op, "weight"), optional(bias, C, op, "bias"), N, C, eps, &pool_);
+  }
+  void layernorm_backward(float* dinp, float* dweight, float* dbias, const float* dout, const float* inp,
+                          const float* weight, const float* mean, const float* rstd, int N, int C, bool accumulate) override {
+    const char* op = "layernorm_backward";
+    const int64_t nc = (int64_t)N * C;
+    tuner::layernorm_backward(at(dinp, nc, op, "dinp"), optional(dweight, C, op, "dweight"), optional(dbias, C, op, "dbias"),
+                              at(dout, nc, op, "dout"), at(inp, nc, op, "inp"), at(weight, C, op, "weight"),
+                              at(mean, N, op, "mean"), at(rstd, N, op, "rstd"), N, C, accumulate, &pool_);
+  }
+  void gelu_forward(float* out, const float* x, int64_t n) override {
+    tuner::gelu_forward(at(out, n, "gelu_forward", "out"), at(x, n, "gelu_forward", "x"), n, &pool_);
+  }
+  // The CPU's fused kernel also remakes gelu(x), which the device model recomputes on its own.
+  void gelu_backward(float* dx, const float* dout, const float* x, int64_t n) override {
+    const char* op = "gelu_backward";
+    std::vector<float>& out = scratch(0, (size_t)std::max<int64_t>(n, 0));
+    tuner::gelu_forward_backward(out.data(), at(dx, n, op, "dx"), at(dout, n, op, "dout"), at(x, n, op, "x"), n, &pool_);
+  }
+  void geglu_forward(float* out, const float* gate, const float* up, int64_t n) override {
+    const char* op = "geglu_forward";
+    tuner::geglu_forward(at(out, n, op, "out"), at(gate, n, op, "gate"), at(up, n, op, "up"), n, &pool_);
+  }
+  void geglu_backward(float* dgate, float* dup, const float* dout, const float* gate, const float* up, int64_t n) override {
+    const char* op = "geglu_backward";
+    std::vector<float>& out = scratch(0, (size_t)std::max<int64_t>(n, 0));
+    tuner::geglu_forward_backward(out.data(), at(dgate, n, op, "dgate"), at(dup, n, op, "dup"), at(dout, n, op, "dout"),
+                                  at(gate, n, op, "gate"), at(up, n, op, "up"), n, &pool_);
+  }
+  void softcap_forward(float* x, float* t, int64_t n, float cap) override {
+    tuner::softcap_forward(at(x, n, "softcap_forward", "x"), at(t, n, "softcap_forward", "t"), n, cap, &pool_);
+  }
+  void softcap_backward(float* dx, const float* t, int64_t n) override {
+    tuner::softcap_backward(at(dx, n, "softcap_backward", "dx"), at(t, n, "softcap_backward", "t"), n, &pool_);
+  }
+  void split_qkv(float* q, float* k, float* v, const float* qkv, int N, int NH, int NKV, int HD, bool per_head) override {
+    permute_qkv("split_qkv", const_cast<float*>(qkv), q, k, v, N, NH, NKV, HD, per_head, true);
+  }
+  void merge_qkv(float* qkv, const float* q, const float* k, const float* v, int N, int NH, int NKV, int HD,
+                 bool per_head) override {
+    permute_qkv("merge_qkv", qkv, const_cast<float*>(q), const_cast<float*>(k), const_cast<float*>(v), N, NH, NKV, HD,
+                per_head, false);
+  }
+
  private:
+  // The fused projection's row layout (arch_forward.cpp's split_qkv / merge_qkv): split copies
+  // qkv -> q, k, v, merge the other way.
+  void permute_qkv(const char* op, float* qkv, float* q, float* k, float* v, int N, int NH, int NKV, int HD, bool per_head,
+                   bool split) {
+    if (per_head && NKV != NH) refuse(op, "the per-head layout needs as many key/value heads as heads");
+    const int64_t QD = (int64_t)NH * HD, KD = (int64_t)NKV * HD, W = QD + 2 * KD;
+    float* f = at(qkv, (int64_t)N * W, op, "qkv");
+    float* parts[3] = {at(q, (int64_t)N * QD, op, "q"), at(k, (int64_t)N * KD, op, "k"), at(v, (int64_t)N * KD, op, "v")};
+    const int64_t width[3] = {QD, KD, KD};
+    parallel_rows(&pool_, N, [&](int64_t b, int64_t e, int) {
+      for (int64_t n = b; n < e; n++)
+        for (int j = 0; j < 3; j++)
+          for (int h = 0; h < (per_head ? NH : 1); h++) {
+            const int64_t len = per_head ? HD : width[j];
+            const int64_t fused = per_head ? (3 * h + j) * HD : (j == 0 ? 0 : j == 1 ? QD : QD + KD);
+            float* a = f + n * W + fused;
+            float* p = parts[j] + n * width[j] + (per_head ? h * HD : 0);
+            if (split) std::memcpy(p, a, sizeof(float) * len);
+            else std::memcpy(a, p, sizeof(float) * len);
+          }
+    });
+  }
   // ---- argument checks: device range -> host pointer ----
   template <class T>
   T* at(T* p, int64_t count, const char* op, const char* arg) {

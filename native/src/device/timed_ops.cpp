@@ -190,5 +190,41 @@ void TimedOps::sgd_update(float* w, float* buf, const float* g, int64_t n, const
   timed(OpFamily::Optimizer, [&] { inner_.sgd_update(w, buf, g, n, s); });
 }
 
+// ---- other architectures ----
+void TimedOps::layernorm_forward(float* out, float* mean, float* rstd, const float* inp, const float* weight,
+                                 const float* bias, int N, int C, float eps) {
+  timed(OpFamily::Norm, [&] { inner_.layernorm_forward(out, mean, rstd, inp, weight, bias, N, C, eps); });
+}
+void TimedOps::layernorm_backward(float* dinp, float* dweight, float* dbias, const float* dout, const float* inp,
+                                  const float* weight, const float* mean, const float* rstd, int N, int C, bool accumulate) {
+  timed(OpFamily::Norm,
+        [&] { inner_.layernorm_backward(dinp, dweight, dbias, dout, inp, weight, mean, rstd, N, C, accumulate); });
+}
+void TimedOps::gelu_forward(float* out, const float* x, int64_t n) {
+  timed(OpFamily::Elementwise, [&] { inner_.gelu_forward(out, x, n); });
+}
+void TimedOps::gelu_backward(float* dx, const float* dout, const float* x, int64_t n) {
+  timed(OpFamily::Elementwise, [&] { inner_.gelu_backward(dx, dout, x, n); });
+}
+void TimedOps::geglu_forward(float* out, const float* gate, const float* up, int64_t n) {
+  timed(OpFamily::Elementwise, [&] { inner_.geglu_forward(out, gate, up, n); });
+}
+void TimedOps::geglu_backward(float* dgate, float* dup, const float* dout, const float* gate, const float* up, int64_t n) {
+  timed(OpFamily::Elementwise, [&] { inner_.geglu_backward(dgate, dup, dout, gate, up, n); });
+}
+void TimedOps::softcap_forward(float* x, float* t, int64_t n, float cap) {
+  timed(OpFamily::Elementwise, [&] { inner_.softcap_forward(x, t, n, cap); });
+}
+void TimedOps::softcap_backward(float* dx, const float* t, int64_t n) {
+  timed(OpFamily::Elementwise, [&] { inner_.softcap_backward(dx, t, n); });
+}
+void TimedOps::split_qkv(float* q, float* k, float* v, const float* qkv, int N, int NH, int NKV, int HD, bool per_head) {
+  timed(OpFamily::Elementwise, [&] { inner_.split_qkv(q, k, v, qkv, N, NH, NKV, HD, per_head); });
+}
+void TimedOps::merge_qkv(float* qkv, const float* q, const float* k, const float* v, int N, int NH, int NKV, int HD,
+                         bool per_head) {
+  timed(OpFamily::Elementwise, [&] { inner_.merge_qkv(qkv, q, k, v, N, NH, NKV, HD, per_head); });
+}
+
 }  // namespace dev
 }  // namespace tuner

@@ -18,8 +18,9 @@ namespace dev {
 enum class OpFamily {
   Gemm,         // gemm, qgemm, dequantize
   Attention,    // attention forward / backward
-  Norm,         // RMSNorm forward / backward
-  Elementwise,  // add, axpy, scale, bias, embedding, RoPE, dropout, SwiGLU, bf16 <-> fp32
+  Norm,         // RMSNorm, LayerNorm forward / backward
+  Elementwise,  // add, axpy, scale, bias, embedding, RoPE, dropout, SwiGLU, GELU, GeGLU, soft-capping,
+                //   q/k/v split and merge, bf16 <-> fp32
   Loss,         // cross-entropy forward / backward
   Optimizer,    // AdamW / Lion / SGD updates, gradient sums of squares
   Copies,       // upload, download, device-to-device copy, fill_zero, upload_quant
@@ -108,6 +109,21 @@ class TimedOps final : public DeviceOps {
   void adamw_update(float* w, float* m, float* v, const float* g, int64_t n, const AdamWScalars& s) override;
   void lion_update(float* w, float* m, const float* g, int64_t n, const LionScalars& s) override;
   void sgd_update(float* w, float* buf, const float* g, int64_t n, const SgdScalars& s) override;
+
+  // ---- other architectures ----
+  void layernorm_forward(float* out, float* mean, float* rstd, const float* inp, const float* weight, const float* bias,
+                         int N, int C, float eps) override;
+  void layernorm_backward(float* dinp, float* dweight, float* dbias, const float* dout, const float* inp,
+                          const float* weight, const float* mean, const float* rstd, int N, int C, bool accumulate) override;
+  void gelu_forward(float* out, const float* x, int64_t n) override;
+  void gelu_backward(float* dx, const float* dout, const float* x, int64_t n) override;
+  void geglu_forward(float* out, const float* gate, const float* up, int64_t n) override;
+  void geglu_backward(float* dgate, float* dup, const float* dout, const float* gate, const float* up, int64_t n) override;
+  void softcap_forward(float* x, float* t, int64_t n, float cap) override;
+  void softcap_backward(float* dx, const float* t, int64_t n) override;
+  void split_qkv(float* q, float* k, float* v, const float* qkv, int N, int NH, int NKV, int HD, bool per_head) override;
+  void merge_qkv(float* qkv, const float* q, const float* k, const float* v, int N, int NH, int NKV, int HD,
+                 bool per_head) override;
 
  private:
   // Counts the call and, with timing on, runs fn between two synchronizations and adds the time.
