@@ -1,7 +1,7 @@
 // The fixed orders of cuda_ops' reductions (src/cuda/device_ops_layout.h), checked on the CPU
 // without a GPU, for row counts from 1 to the largest int: the bias gradient's chunks cover rows
 // 0 .. N-1 once, in order, none empty, and there are never more than CUDA's 65535 of them
-// (gridDim.y); the sums of squares use 1 to 256 blocks, more only as the array grows. Both depend
+// (gridDim.y); the sums of squares use 1 to 1024 blocks, more only as the array grows. Both depend
 // on the sizes alone, which the GPU test (test/cuda/test_cuda_ops.cu) relies on for its
 // same-bits-on-a-second-run checks.
 #include <climits>

@@ -86,8 +86,20 @@ __global__ void dropout_kernel(float* out, const float* x, int64_t n, float p, f
   }
 }
 
+// The sum of the kSumThreads threads' v, added in a fixed tree (the same order on every run);
+// thread 0 gets it.
+__device__ double block_sum_fixed(double v, double* sums) {
+  sums[threadIdx.x] = v;
+  __syncthreads();
+  for (int half = kSumThreads / 2; half > 0; half >>= 1) {
+    if (threadIdx.x < half) sums[threadIdx.x] += sums[threadIdx.x + half];
+    __syncthreads();
+  }
+  return sums[0];
+}
+
 // Block b: each thread sums x[i]^2 in double over i = b * 256 + t + k * gridDim.x * 256 in
-// order, then the block's 256 sums are added in a fixed tree; partial[b] = the block's sum.
+// order, then the block's 256 sums in the fixed tree; partial[b] = the block's sum.
 __global__ void sum_squares_partial_kernel(double* partial, const float* x, int64_t n) {
   __shared__ double sums[kSumThreads];
   double acc = 0.0;
@@ -95,22 +107,19 @@ __global__ void sum_squares_partial_kernel(double* partial, const float* x, int6
     const double v = x[i];
     acc += v * v;
   }
-  sums[threadIdx.x] = acc;
-  __syncthreads();
-  for (int half = kSumThreads / 2; half > 0; half >>= 1) {
-    if (threadIdx.x < half) sums[threadIdx.x] += sums[threadIdx.x + half];
-    __syncthreads();
-  }
-  if (threadIdx.x == 0) partial[blockIdx.x] = sums[0];
+  const double total = block_sum_fixed(acc, sums);
+  if (threadIdx.x == 0) partial[blockIdx.x] = total;
 }
 
-// One thread per array: its kSumSquaresBlocks partial sums (zeros past its block count) in order.
-__global__ void sum_squares_finish_kernel(double* out, const double* partial, int count) {
-  TUNER_GRID_STRIDE(j, count) {
-    double acc = 0.0;
-    for (int b = 0; b < kSumSquaresBlocks; ++b) acc += partial[j * kSumSquaresBlocks + b];
-    out[j] = acc;
-  }
+// One block per array: its kSumSquaresBlocks partial sums (zeros past its block count), thread t
+// adding t, t + 256, ... in order, then the fixed tree.
+__global__ void sum_squares_finish_kernel(double* out, const double* partial) {
+  __shared__ double sums[kSumThreads];
+  const double* p = partial + static_cast<int64_t>(blockIdx.x) * kSumSquaresBlocks;
+  double acc = 0.0;
+  for (int b = threadIdx.x; b < kSumSquaresBlocks; b += kSumThreads) acc += p[b];
+  const double total = block_sum_fixed(acc, sums);
+  if (threadIdx.x == 0) out[blockIdx.x] = total;
 }
 
 // One thread per element over n (grid-stride), nothing for n <= 0.
@@ -194,7 +203,7 @@ void sum_squares(double* out, const float* const* xs, const int64_t* ns, int cou
         partial + static_cast<int64_t>(j) * kSumSquaresBlocks, xs[j], ns[j]);
     TUNER_CUDA_CHECK_LAUNCH();
   }
-  sum_squares_finish_kernel<<<element_blocks(count), kElementThreads, 0, stream>>>(out, partial, count);
+  sum_squares_finish_kernel<<<count, kSumThreads, 0, stream>>>(out, partial);
   TUNER_CUDA_CHECK_LAUNCH();
 }
 

@@ -531,7 +531,7 @@ void test_cross_entropy() {
 }
 
 void test_sum_squares() {
-  // Empty, one element, sizes around a block, and one over 256 blocks of 2048.
+  // Empty, one element, sizes around a block, and one over 1024 blocks of 2048.
   const std::vector<int64_t> sizes = {0, 1, 1000, 2049, 3000017};
   std::vector<Pair<float>> arrays;
   arrays.reserve(sizes.size());
