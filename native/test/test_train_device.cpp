@@ -1,7 +1,7 @@
 // tuner-train's device choice (train_device.h) for each plan device on a machine with and without
 // a CUDA device: cpu always trains on the CPU; auto trains on the GPU when the device path can
 // train the plan there, else on the CPU saying why (no device, compute capability below 8.0,
-// LOMO, DPO, data parallel, an architecture outside the Llama family); cuda is refused with the
+// LOMO, DPO, data parallel, a model the device model refuses: xPos, head_dim 512); cuda is refused with the
 // code, reason and fix for each case, never trained on the CPU in its place. The machine's own
 // answer is test_cuda_device's; the TUNER_DEVICE_OPS=host stand-in is checked last.
 #include <cstdlib>
@@ -87,8 +87,10 @@ int main() {
        "stage dpo trains on the CPU only so far"},
       {"data parallel", [](RunPlan*, ModelConfig*, int* w, const CudaRuntimeInfo**) { *w = 2; },
        "data-parallel runs (2 ranks) train on the CPU only so far"},
-      {"gpt2", [](RunPlan*, ModelConfig* m, int*, const CudaRuntimeInfo**) { m->architecture = "GPT2LMHeadModel"; },
-       "GPT2LMHeadModel does not train on a GPU yet"},
+      {"xpos", [](RunPlan*, ModelConfig* m, int*, const CudaRuntimeInfo**) { m->rope_scaling.type = "xpos"; },
+       "xPos positions (rope_scaling xpos) do not train on a GPU yet"},
+      {"head_dim", [](RunPlan*, ModelConfig* m, int*, const CudaRuntimeInfo**) { m->head_dim = 512; },
+       "head_dim 512 does not train on a GPU (even, at most 256)"},
   };
   for (const Refusal& r : refusals) {
     for (const char* device : {"auto", "cuda"}) {

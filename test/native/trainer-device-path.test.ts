@@ -5,8 +5,8 @@
 // LoRA run track the CPU trainer's losses within bf16-mixed rounding; kill -9 and --resume give
 // the uninterrupted device run's losses bit for bit (host_ops is deterministic); checkpoints move
 // between the CPU and the device path both ways; out of device memory is a cuda_out_of_memory
-// error event naming the step; and what the GPU path refuses falls back to the CPU (auto) or is
-// an error naming why (cuda).
+// error event naming the step; and what the GPU path refuses (LOMO, DPO, xPos positions, also as
+// the plan's rope_scaling override) falls back to the CPU (auto) or is an error naming why (cuda).
 import { strict as assert } from 'node:assert';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -180,14 +180,19 @@ describe('tuner-train GPU path on host_ops (TUNER_DEVICE_OPS=host)', () => {
     assert.equal(steps(lomo.events).length, 2);
     assert.equal(steps(lomo.events)[0].device_memory, undefined);
 
+    // The plan's rope_scaling override counts as the model's: xPos (which the device model lacks)
+    // in the plan, not in config.json, trains on the CPU under auto.
+    const XPOS: Partial<RunPlan> = { method: 'full', rope_scaling: { rope_type: 'xpos', scale_base: 512 } };
+    const xpos = await runTrainer({ planPath: plan({ ...XPOS, max_steps: 1 }), closeInput: true, env: HOST_OPS });
+    assert.equal(xpos.code, 0, xpos.stderrTail);
+    assert.equal(startOf(xpos).device?.kind, 'cpu');
+    assert.match(startOf(xpos).device!.reason, /^CPU \(host_ops\) found, but xPos positions \(rope_scaling xpos\) do not train on a GPU/);
+
     // Under cuda each refusal is an error before anything loads, naming the reason.
-    const gpt2 = path.join(root, 'gpt2-config');
-    fs.mkdirSync(gpt2, { recursive: true });
-    fs.writeFileSync(path.join(gpt2, 'config.json'), JSON.stringify({ architectures: ['GPT2LMHeadModel'], model_type: 'gpt2', vocab_size: VOCAB, n_embd: 32, n_layer: 2, n_head: 4, n_positions: 64 }));
     const cases: Array<[Partial<RunPlan>, RegExp]> = [
       [LOMO, /method lomo .* trains on the CPU only/],
       [{ stage: 'dpo' } as Partial<RunPlan>, /stage dpo trains on the CPU only so far/],
-      [{ model_dir: gpt2 }, /GPT2LMHeadModel does not train on a GPU yet/],
+      [XPOS, /xPos positions \(rope_scaling xpos\) do not train on a GPU/],
     ];
     for (const [overrides, why] of cases) {
       const exit = await runTrainer({ planPath: plan(overrides, 'cuda'), closeInput: true, env: HOST_OPS });

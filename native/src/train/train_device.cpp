@@ -5,6 +5,7 @@
 
 #include "device/device_model.h"
 #include "tuner/error.h"
+#include "tuner/json.h"
 
 namespace tuner {
 
@@ -84,8 +85,15 @@ CudaRuntimeInfo train_devices() {
 }
 
 TrainDevice choose_train_device_for_run(const RunPlan& plan, const std::string& cpu_name, int world_size) {
-  TrainDevice d = choose_train_device(plan, train_devices(), cpu_name, world_size,
-                                      [&] { return load_model_config(plan.model_dir); });
+  // The model as it would train: config.json with the plan's rope_scaling override applied.
+  const auto model_config = [&] {
+    ModelConfig c = load_model_config(plan.model_dir);
+    if (!plan.rope_scaling.empty())
+      c.rope_scaling = parse_rope_scaling(Json::parse(plan.rope_scaling, "plan rope_scaling"), "plan", "rope_scaling",
+                                          c.max_position_embeddings);
+    return c;
+  };
+  TrainDevice d = choose_train_device(plan, train_devices(), cpu_name, world_size, model_config);
   if (d.kind == "cuda" && host_ops_requested()) {
     d.kind = "host_ops";
     d.reason = "TUNER_DEVICE_OPS=host: the GPU path on the CPU stand-in of the device ops (a test hook)";
