@@ -8,9 +8,9 @@
 //   qgemm              4e-3 x sum_k |x||w| (the GPU decodes weights to bf16, which rounds them by up
 //                      to 2^-9; the host may multiply them in fp32);
 //   sums over rows     1e-5 x the sum of the terms' magnitudes (bias gradient, embedding gradient);
-//   element-wise fp32  1e-5 of the largest value (FMA contraction, reduction order in RMSNorm,
-//                      cross-entropy's row sums); optimizers 1e-6 after 3 steps; dropout's kept
-//                      values 1e-6;
+//   element-wise fp32  1e-5 of the largest value (FMA contraction, tanhf, reduction order in
+//                      RMSNorm / LayerNorm, cross-entropy's row sums); optimizers 1e-6 after 3
+//                      steps; dropout's kept values 1e-6; the q/k/v split and merge exact;
 //   attention          y 1e-2, lse 1e-3, gradients 2e-2 of the largest value (test_cuda_attention's:
 //                      P and dS are rounded to bf16 for the tensor-core products); decode's y 1e-2;
 //   gemv_bf16, qgemv   1e-5 x (sum_k |x||w| + |y|) (fp32 products of the same weights, other order);
@@ -358,6 +358,87 @@ void test_rmsnorm() {
   }
 }
 
+// The other architectures' ops: LayerNorm with and without bias, GELU, GeGLU, soft-capping and
+// the fused q/k/v split / merge.
+void test_arch_ops() {
+  {
+    const int N = 33, C = 1000;
+    const std::vector<float> x = random_vector((size_t)N * C, 90, 3.0f), w = random_vector(C, 91), bias = random_vector(C, 92),
+                             dy = random_vector((size_t)N * C, 93);
+    for (const bool with_bias : {true, false}) {
+      Pair<float> in(x), wt(w), b(bias), out((size_t)N * C), mean((size_t)N), rstd((size_t)N), d(dy);
+      H->layernorm_forward(out.h.get(), mean.h.get(), rstd.h.get(), in.h.get(), wt.h.get(), with_bias ? b.h.get() : nullptr, N,
+                           C, 1e-5f);
+      G->layernorm_forward(out.g.get(), mean.g.get(), rstd.g.get(), in.g.get(), wt.g.get(), with_bias ? b.g.get() : nullptr, N,
+                           C, 1e-5f);
+      check_rel(with_bias ? "layernorm forward (bias)" : "layernorm forward (no bias)", out.gpu(), out.host(), 1e-5);
+      check_rel("layernorm mean", mean.gpu(), mean.host(), 1e-5);
+      check_rel("layernorm rstd", rstd.gpu(), rstd.host(), 1e-5);
+      // With bias: accumulate into dinp, both weight gradients; without: overwrite, frozen.
+      const std::vector<float> dx0 = random_vector((size_t)N * C, 94), dw0 = random_vector(C, 95), db0 = random_vector(C, 96);
+      Pair<float> dx(dx0), dw(dw0), db(db0);
+      H->layernorm_backward(dx.h.get(), with_bias ? dw.h.get() : nullptr, with_bias ? db.h.get() : nullptr, d.h.get(), in.h.get(),
+                            wt.h.get(), mean.h.get(), rstd.h.get(), N, C, with_bias);
+      G->layernorm_backward(dx.g.get(), with_bias ? dw.g.get() : nullptr, with_bias ? db.g.get() : nullptr, d.g.get(), in.g.get(),
+                            wt.g.get(), mean.g.get(), rstd.g.get(), N, C, with_bias);
+      check_rel(with_bias ? "layernorm backward dinp (+=)" : "layernorm backward dinp (=, frozen)", dx.gpu(), dx.host(), 1e-5);
+      if (with_bias) {
+        check_rel("layernorm backward dweight", dw.gpu(), dw.host(), 1e-5);
+        check_rel("layernorm backward dbias", db.gpu(), db.host(), 1e-5);
+      }
+    }
+  }
+  const int64_t n = 100003;
+  const std::vector<float> a = random_vector(n, 97, 4.0f), b = random_vector(n, 98, 2.0f), dout = random_vector(n, 99);
+  {
+    Pair<float> x(a), d(dout), out((size_t)n), dx((size_t)n);
+    H->gelu_forward(out.h.get(), x.h.get(), n);
+    G->gelu_forward(out.g.get(), x.g.get(), n);
+    check_rel("gelu forward", out.gpu(), out.host(), 1e-5);
+    H->gelu_backward(dx.h.get(), d.h.get(), x.h.get(), n);
+    G->gelu_backward(dx.g.get(), d.g.get(), x.g.get(), n);
+    check_rel("gelu backward", dx.gpu(), dx.host(), 1e-5);
+  }
+  {
+    Pair<float> g(a), u(b), d(dout), out((size_t)n), dg((size_t)n), du((size_t)n);
+    H->geglu_forward(out.h.get(), g.h.get(), u.h.get(), n);
+    G->geglu_forward(out.g.get(), g.g.get(), u.g.get(), n);
+    check_rel("geglu forward", out.gpu(), out.host(), 1e-5);
+    H->geglu_backward(dg.h.get(), du.h.get(), d.h.get(), g.h.get(), u.h.get(), n);
+    G->geglu_backward(dg.g.get(), du.g.get(), d.g.get(), g.g.get(), u.g.get(), n);
+    check_rel("geglu backward dgate", dg.gpu(), dg.host(), 1e-5);
+    check_rel("geglu backward dup", du.gpu(), du.host(), 1e-5);
+  }
+  {
+    Pair<float> x(random_vector(n, 100, 60.0f)), t((size_t)n), d(dout);
+    H->softcap_forward(x.h.get(), t.h.get(), n, 30.0f);
+    G->softcap_forward(x.g.get(), t.g.get(), n, 30.0f);
+    check_rel("softcap forward", x.gpu(), x.host(), 1e-5);
+    check_rel("softcap tanh kept", t.gpu(), t.host(), 1e-5);
+    H->softcap_backward(d.h.get(), t.h.get(), n);
+    G->softcap_backward(d.g.get(), t.g.get(), n);
+    check_rel("softcap backward", d.gpu(), d.host(), 1e-5);
+  }
+  // Fused q/k/v: [q | k | v] with GQA (GPT-2's layout, 4 heads on 2 kv heads here) and per head
+  // (Bloom's); split then merge must give back the fused rows exactly.
+  for (const bool per_head : {false, true}) {
+    const int N = 17, NH = 4, NKV = per_head ? 4 : 2, HD = 24;
+    const size_t QD = (size_t)NH * HD, KD = (size_t)NKV * HD;
+    const std::vector<float> fused = random_vector(N * (QD + 2 * KD), 101);
+    Pair<float> qkv(fused), q(N * QD), k(N * KD), v(N * KD), back(fused.size());
+    H->split_qkv(q.h.get(), k.h.get(), v.h.get(), qkv.h.get(), N, NH, NKV, HD, per_head);
+    G->split_qkv(q.g.get(), k.g.get(), v.g.get(), qkv.g.get(), N, NH, NKV, HD, per_head);
+    check_exact(per_head ? "split_qkv per head: q" : "split_qkv [q|k|v]: q", q.gpu(), q.host());
+    check_exact(per_head ? "split_qkv per head: k" : "split_qkv [q|k|v]: k", k.gpu(), k.host());
+    check_exact(per_head ? "split_qkv per head: v" : "split_qkv [q|k|v]: v", v.gpu(), v.host());
+    H->merge_qkv(back.h.get(), q.h.get(), k.h.get(), v.h.get(), N, NH, NKV, HD, per_head);
+    G->merge_qkv(back.g.get(), q.g.get(), k.g.get(), v.g.get(), N, NH, NKV, HD, per_head);
+    check_exact(per_head ? "merge_qkv per head against host_ops" : "merge_qkv [q|k|v] against host_ops", back.gpu(), back.host());
+    check_exact(per_head ? "merge_qkv per head gives back the fused rows" : "merge_qkv [q|k|v] gives back the fused rows",
+                back.gpu(), fused);
+  }
+}
+
 void test_rope() {
   const int B = 2, T = 24, nh = 3, HD = 64, half = HD / 2, positions = 64;
   std::vector<float> cs((size_t)positions * half), sn(cs.size());
@@ -623,6 +704,7 @@ int main() {
     test_embedding();
     test_rmsnorm();
     test_rope();
+    test_arch_ops();
     test_dropout();
     test_attention(2, 40, 4, 2, 64, 0, false);
     test_attention(1, 70, 2, 2, 128, 16, true);
