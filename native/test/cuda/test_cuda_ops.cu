@@ -14,7 +14,8 @@
 //   attention          y 1e-2, lse 1e-3, gradients 2e-2 of the largest value (test_cuda_attention's:
 //                      P and dS are rounded to bf16 for the tensor-core products); decode's y 1e-2;
 //   gemv_bf16, qgemv   1e-5 x (sum_k |x||w| + |y|) (fp32 products of the same weights, other order);
-//   sum_squares        1e-12 relative (double sums in another order);
+//   sum_squares        2e-12 relative to host_ops (double sums in another order), 1e-13 to a long
+//                      double sum;
 // and the GPU's own reductions are checked for being the same bits on a second run (bias gradient,
 // sum_squares). Also: out of memory is cuda_out_of_memory and the ops keep working after it,
 // in_use / peak (alloc and quantized weights) / total / free, release of an unknown pointer, a
@@ -616,10 +617,10 @@ void test_sum_squares() {
   const std::vector<int64_t> sizes = {0, 1, 1000, 2049, 3000017};
   std::vector<Pair<float>> arrays;
   arrays.reserve(sizes.size());
-  std::vector<double> exact(sizes.size(), 0.0);
+  std::vector<long double> exact(sizes.size(), 0.0L);  // 64-bit mantissa: exact to ~1e-16 here
   for (size_t i = 0; i < sizes.size(); ++i) {
     const std::vector<float> x = random_vector((size_t)sizes[i], 24 + (unsigned)i, 2.0f);
-    for (float v : x) exact[i] += (double)v * v;
+    for (float v : x) exact[i] += (long double)v * v;
     arrays.emplace_back(x);
   }
   std::vector<const float*> xh, xg;
@@ -629,18 +630,18 @@ void test_sum_squares() {
   H->sum_squares(h.data(), xh.data(), sizes.data(), count);
   G->sum_squares(g.data(), xg.data(), sizes.data(), count);
   G->sum_squares(g2.data(), xg.data(), sizes.data(), count);
-  double worst = 0;
-  bool ok = true;
+  // host_ops adds in 8 double lanes (about 4e-13 off on 3M elements), a plain double loop would be
+  // 1e-12 off; the GPU's short per-thread runs and trees about 2e-14.
+  double worst_host = 0, worst_exact = 0;
   for (int i = 0; i < count; ++i) {
-    for (const double ref : {h[i], exact[i]}) {
-      const double err = std::fabs(g[i] - ref) / (ref > 0 ? ref : 1.0);
-      worst = std::fmax(worst, err);
-      ok = ok && err <= 1e-12;
-    }
+    const double ref = (double)exact[i];
+    worst_host = std::fmax(worst_host, std::fabs(g[i] - h[i]) / (ref > 0 ? ref : 1.0));
+    worst_exact = std::fmax(worst_exact, std::fabs(g[i] - ref) / (ref > 0 ? ref : 1.0));
   }
-  char detail[96];
-  std::snprintf(detail, sizeof detail, "max relative error %.3g (limit 1e-12)", worst);
-  report("sum_squares against host_ops and a double loop", ok, detail);
+  char detail[128];
+  std::snprintf(detail, sizeof detail, "relative error %.3g against host_ops (limit 2e-12), %.3g against long double (limit 1e-13)",
+                worst_host, worst_exact);
+  report("sum_squares", worst_host <= 2e-12 && worst_exact <= 1e-13, detail);
   check_exact("sum_squares, second run: the same bits", g2, g);
 }
 
