@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Sourced by test-gpu.sh and bench-gpu.sh: $build is the engine build ($TUNER_NATIVE_BUILD_DIR,
 # default build/native); require_cuda_device <what> prints the devices (tuner-cuda-info) or
 # fails, saying why: no build, or no usable CUDA device.
