@@ -399,6 +399,126 @@ void test_rmsnorm() {
     }
 }
 
+// The other architectures' ops against plain double references: LayerNorm (biased variance, with
+// and without bias; dinp =/+=, dweight and dbias column sums), tanh GELU and GeGLU, soft-capping,
+// and the fused q/k/v layouts ([q | k | v] on GQA, per head [head][q, k, v]).
+double gelu_d(double x) { return 0.5 * x * (1.0 + std::tanh(0.7978845608028654 * (x + 0.044715 * x * x * x))); }
+double gelu_grad_d(double x) {
+  const double u = 0.7978845608028654 * (x + 0.044715 * x * x * x), t = std::tanh(u);
+  return 0.5 * (1.0 + t) + 0.5 * x * (1.0 - t * t) * 0.7978845608028654 * (1.0 + 3 * 0.044715 * x * x);
+}
+
+void test_arch_ops() {
+  const int N = 7, C = 40;
+  const float eps = 1e-5f;
+  Vec x = randn(N * C, 2.0f), w = randn(C, 0.2f), bias = randn(C, 0.3f), dout = randn(N * C);
+  for (auto& v : w) v += 1.0f;
+  for (const bool with_bias : {true, false}) {
+    Vec want(N * C), want_mean(N), want_rstd(N), want_dx(N * C), want_dw(C, 0.0f), want_db(C, 0.0f);
+    for (int n = 0; n < N; n++) {
+      double m = 0, var = 0;
+      for (int c = 0; c < C; c++) m += x[n * C + c];
+      m /= C;
+      for (int c = 0; c < C; c++) var += (x[n * C + c] - m) * (x[n * C + c] - m);
+      const double r = 1.0 / std::sqrt(var / C + eps);
+      want_mean[n] = (float)m, want_rstd[n] = (float)r;
+      double a = 0, b = 0;
+      for (int c = 0; c < C; c++) {
+        const double xh = (x[n * C + c] - m) * r, g = (double)dout[n * C + c] * w[c];
+        want[n * C + c] = (float)(xh * w[c] + (with_bias ? bias[c] : 0.0));
+        a += g, b += g * xh;
+        want_dw[c] += (float)(dout[n * C + c] * xh), want_db[c] += dout[n * C + c];
+      }
+      for (int c = 0; c < C; c++) {
+        const double xh = (x[n * C + c] - m) * r;
+        want_dx[n * C + c] = (float)(r * ((double)dout[n * C + c] * w[c] - a / C - xh * b / C));
+      }
+    }
+    DeviceArray<float> dx = put(x), dw = put(w), db = put(bias), dy(*g_ops, N * C), dm(*g_ops, N), dr(*g_ops, N), dd = put(dout);
+    g_ops->layernorm_forward(dy.get(), dm.get(), dr.get(), dx.get(), dw.get(), with_bias ? db.get() : nullptr, N, C, eps);
+    EXPECT(max_rel(get(dy), want) < 1e-5);
+    EXPECT(max_rel(get(dm), want_mean) < 1e-5);
+    EXPECT(max_rel(get(dr), want_rstd) < 1e-5);
+    // With bias: accumulate into dinp and both parameter gradients; without: overwrite, frozen.
+    Vec di0 = randn(N * C), dw0 = randn(C), db0 = randn(C);
+    DeviceArray<float> gdi = put(di0), gdw = put(dw0), gdb = put(db0);
+    g_ops->layernorm_backward(gdi.get(), with_bias ? gdw.get() : nullptr, with_bias ? gdb.get() : nullptr, dd.get(), dx.get(),
+                              dw.get(), dm.get(), dr.get(), N, C, with_bias);
+    Vec wdi = want_dx;
+    if (with_bias)
+      for (int i = 0; i < N * C; i++) wdi[i] += di0[i];
+    EXPECT(max_rel(get(gdi), wdi) < 1e-5);
+    if (with_bias) {
+      for (int c = 0; c < C; c++) want_dw[c] += dw0[c], want_db[c] += db0[c];
+      EXPECT(max_rel(get(gdw), want_dw) < 1e-5);
+      EXPECT(max_rel(get(gdb), want_db) < 1e-5);
+    } else {
+      EXPECT(get(gdw) == dw0 && get(gdb) == db0);  // frozen: untouched
+    }
+  }
+
+  const int64_t n = 2000;
+  Vec g = randn(n, 3.0f), u = randn(n), d = randn(n);
+  DeviceArray<float> dg = put(g), du = put(u), dd = put(d), out(*g_ops, n), o2(*g_ops, n);
+  Vec wf(n), wb(n), wgf(n), wgg(n), wgu(n);
+  for (int64_t i = 0; i < n; i++) {
+    wf[i] = (float)gelu_d(g[i]), wb[i] = (float)(d[i] * gelu_grad_d(g[i]));
+    wgf[i] = (float)(gelu_d(g[i]) * u[i]), wgg[i] = (float)(d[i] * u[i] * gelu_grad_d(g[i])), wgu[i] = (float)(d[i] * gelu_d(g[i]));
+  }
+  g_ops->gelu_forward(out.get(), dg.get(), n);
+  EXPECT(max_rel(get(out), wf) < 1e-5);
+  g_ops->gelu_backward(out.get(), dd.get(), dg.get(), n);
+  EXPECT(max_rel(get(out), wb) < 1e-5);
+  g_ops->geglu_forward(out.get(), dg.get(), du.get(), n);
+  EXPECT(max_rel(get(out), wgf) < 1e-5);
+  g_ops->geglu_backward(out.get(), o2.get(), dd.get(), dg.get(), du.get(), n);
+  EXPECT(max_rel(get(out), wgg) < 1e-5);
+  EXPECT(max_rel(get(o2), wgu) < 1e-5);
+  // Soft-capping at 2 (these values reach 9): cap tanh(x / cap), backward (1 - t^2).
+  Vec t_want(n), capped(n), dcap(n);
+  for (int64_t i = 0; i < n; i++) {
+    const double t = std::tanh(g[i] / 2.0);
+    t_want[i] = (float)t, capped[i] = (float)(2.0 * t), dcap[i] = (float)(d[i] * (1.0 - t * t));
+  }
+  DeviceArray<float> xc = put(g), tc(*g_ops, n), dc = put(d);
+  g_ops->softcap_forward(xc.get(), tc.get(), n, 2.0f);
+  EXPECT(max_rel(get(xc), capped) < 1e-5);
+  EXPECT(max_rel(get(tc), t_want) < 1e-5);
+  g_ops->softcap_backward(dc.get(), tc.get(), n);
+  EXPECT(max_rel(get(dc), dcap) < 1e-5);
+
+  for (const bool per_head : {false, true}) {
+    const int R = 5, NH = 4, NKV = per_head ? 4 : 2, HD = 6, QD = NH * HD, KD = NKV * HD, W = QD + 2 * KD;
+    Vec fused = randn((size_t)R * W);
+    DeviceArray<float> f = put(fused), q(*g_ops, R * QD), k(*g_ops, R * KD), v(*g_ops, R * KD), back(*g_ops, R * W);
+    g_ops->split_qkv(q.get(), k.get(), v.get(), f.get(), R, NH, NKV, HD, per_head);
+    const Vec gq = get(q), gk = get(k), gv = get(v);
+    bool ok = true;
+    for (int r = 0; r < R; r++)
+      for (int h = 0; h < NH; h++)
+        for (int e = 0; e < HD; e++) {
+          // Where q, k, v of head h, element e sit in the fused row.
+          const int qi = per_head ? (3 * h) * HD + e : h * HD + e;
+          ok = ok && gq[r * QD + h * HD + e] == fused[r * W + qi];
+          if (h >= NKV) continue;
+          const int ki = per_head ? (3 * h + 1) * HD + e : QD + h * HD + e, vi = per_head ? (3 * h + 2) * HD + e : QD + KD + h * HD + e;
+          ok = ok && gk[r * KD + h * HD + e] == fused[r * W + ki] && gv[r * KD + h * HD + e] == fused[r * W + vi];
+        }
+    EXPECT(ok);
+    g_ops->merge_qkv(back.get(), q.get(), k.get(), v.get(), R, NH, NKV, HD, per_head);
+    EXPECT(get(back) == fused);
+  }
+  // Bloom's per-head layout needs as many key/value heads as heads.
+  DeviceArray<float> a(*g_ops, 64);
+  bool refused = false;
+  try {
+    g_ops->split_qkv(a.get(), a.get(), a.get(), a.get(), 1, 4, 2, 4, true);
+  } catch (const TunerError& e) {
+    refused = std::string(e.what()).find("split_qkv") != std::string::npos;
+  }
+  EXPECT(refused);
+}
+
 void test_rope() {
   const int B = 2, T = 6, nh = 3, HD = 8, half = HD / 2, P = 10;
   Vec cs(P * half), sn(P * half);
@@ -662,6 +782,7 @@ int main() {
   test_elementwise();
   test_embedding();
   test_rmsnorm();
+  test_arch_ops();
   test_rope();
   test_dropout();
   //           B  T   NH NKV HD window scale  softcap alibi  packed
