@@ -280,17 +280,22 @@ void test_vector_ops() {
     G->scale(y.g.get(), 0.3f, n);
     check_rel("scale", y.gpu(), y.host(), 1e-5);
   }
-  {
-    const std::vector<float> gate = random_vector(n, 5, 4.0f), up = random_vector(n, 6, 2.0f), dout = random_vector(n, 7);
-    Pair<float> g(gate), u(up), d(dout), out((size_t)n), dg((size_t)n), du((size_t)n);
-    H->swiglu_forward(out.h.get(), g.h.get(), u.h.get(), n);
-    G->swiglu_forward(out.g.get(), g.g.get(), u.g.get(), n);
-    check_rel("swiglu forward", out.gpu(), out.host(), 1e-5);
-    H->swiglu_backward(dg.h.get(), du.h.get(), d.h.get(), g.h.get(), u.h.get(), n);
-    G->swiglu_backward(dg.g.get(), du.g.get(), d.g.get(), g.g.get(), u.g.get(), n);
-    check_rel("swiglu backward dgate", dg.gpu(), dg.host(), 1e-5);
-    check_rel("swiglu backward dup", du.gpu(), du.host(), 1e-5);
-  }
+}
+
+// A gated activation (SwiGLU, GeGLU): forward and both input gradients.
+using GatedForward = void (DeviceOps::*)(float*, const float*, const float*, int64_t);
+using GatedBackward = void (DeviceOps::*)(float*, float*, const float*, const float*, const float*, int64_t);
+void test_gated(const std::string& name, GatedForward forward, GatedBackward backward, unsigned seed) {
+  const int64_t n = 100003;
+  Pair<float> g(random_vector(n, seed, 4.0f)), u(random_vector(n, seed + 1, 2.0f)), d(random_vector(n, seed + 2));
+  Pair<float> out((size_t)n), dg((size_t)n), du((size_t)n);
+  (H->*forward)(out.h.get(), g.h.get(), u.h.get(), n);
+  (G->*forward)(out.g.get(), g.g.get(), u.g.get(), n);
+  check_rel((name + " forward").c_str(), out.gpu(), out.host(), 1e-5);
+  (H->*backward)(dg.h.get(), du.h.get(), d.h.get(), g.h.get(), u.h.get(), n);
+  (G->*backward)(dg.g.get(), du.g.get(), d.g.get(), g.g.get(), u.g.get(), n);
+  check_rel((name + " backward dgate").c_str(), dg.gpu(), dg.host(), 1e-5);
+  check_rel((name + " backward dup").c_str(), du.gpu(), du.host(), 1e-5);
 }
 
 void test_bias() {
@@ -390,7 +395,7 @@ void test_arch_ops() {
     }
   }
   const int64_t n = 100003;
-  const std::vector<float> a = random_vector(n, 97, 4.0f), b = random_vector(n, 98, 2.0f), dout = random_vector(n, 99);
+  const std::vector<float> a = random_vector(n, 97, 4.0f), dout = random_vector(n, 99);
   {
     Pair<float> x(a), d(dout), out((size_t)n), dx((size_t)n);
     H->gelu_forward(out.h.get(), x.h.get(), n);
@@ -400,16 +405,7 @@ void test_arch_ops() {
     G->gelu_backward(dx.g.get(), d.g.get(), x.g.get(), n);
     check_rel("gelu backward", dx.gpu(), dx.host(), 1e-5);
   }
-  {
-    Pair<float> g(a), u(b), d(dout), out((size_t)n), dg((size_t)n), du((size_t)n);
-    H->geglu_forward(out.h.get(), g.h.get(), u.h.get(), n);
-    G->geglu_forward(out.g.get(), g.g.get(), u.g.get(), n);
-    check_rel("geglu forward", out.gpu(), out.host(), 1e-5);
-    H->geglu_backward(dg.h.get(), du.h.get(), d.h.get(), g.h.get(), u.h.get(), n);
-    G->geglu_backward(dg.g.get(), du.g.get(), d.g.get(), g.g.get(), u.g.get(), n);
-    check_rel("geglu backward dgate", dg.gpu(), dg.host(), 1e-5);
-    check_rel("geglu backward dup", du.gpu(), du.host(), 1e-5);
-  }
+  test_gated("geglu", &DeviceOps::geglu_forward, &DeviceOps::geglu_backward, 98);
   {
     Pair<float> x(random_vector(n, 100, 60.0f)), t((size_t)n), d(dout);
     H->softcap_forward(x.h.get(), t.h.get(), n, 30.0f);
@@ -701,6 +697,7 @@ int main() {
     test_quant(QuantType::Q4_0, 64, 64, 33, 52);
     test_quant(QuantType::Q8_0, 48, 96, 3, 53);
     test_vector_ops();
+    test_gated("swiglu", &DeviceOps::swiglu_forward, &DeviceOps::swiglu_backward, 5);
     test_bias();
     test_embedding();
     test_rmsnorm();
