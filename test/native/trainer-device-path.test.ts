@@ -55,9 +55,12 @@ describe('tuner-train GPU path on host_ops (TUNER_DEVICE_OPS=host)', () => {
 
   for (const [name, method] of [['full fine-tune', FULL], ['LoRA', LORA]] as const) {
     it(`${name}: the device path's losses track the CPU's within bf16 rounding, with device memory in every step`, async () => {
-      const cpu = await runTrainer({ planPath: plan(method, 'cpu'), closeInput: true });
+      // Evaluation and samples go through the same Model interface on the device.
+      const withEval: Partial<RunPlan> = { ...method, eval_data_dir: path.join(root, 'data'), eval_interval: 3,
+        samples: { interval: 3, max_new_tokens: 4, prompts: [[1, 2, 3]], stop_ids: [0], texts: ['p'] } };
+      const cpu = await runTrainer({ planPath: plan(withEval, 'cpu'), closeInput: true });
       assert.equal(cpu.code, 0, cpu.stderrTail);
-      const dev = await runTrainer({ planPath: plan(method), closeInput: true, env: HOST_OPS, layerNorms: true });
+      const dev = await runTrainer({ planPath: plan(withEval), closeInput: true, env: HOST_OPS, layerNorms: true });
       assert.equal(dev.code, 0, dev.stderrTail);
 
       const start = startOf(dev);
@@ -82,6 +85,10 @@ describe('tuner-train GPU path on host_ops (TUNER_DEVICE_OPS=host)', () => {
         assert.ok(Math.abs(total - s.grad_norm) <= 1e-9 * s.grad_norm, `layer norms ${total} vs grad_norm ${s.grad_norm}`);
         assert.ok(s.layers.every((l) => Number.isFinite(l.weight_norm) && l.weight_norm > 0));
       }
+      const evals = (x: TrainerExit) => x.events.filter((e) => e.type === 'eval').map((e) => e.loss);
+      assert.equal(evals(dev).length, 2);
+      evals(dev).forEach((l, i) => assert.ok(Math.abs(l - evals(cpu)[i]) <= BF16_LOSS_TOL, `eval ${i}: ${l} vs ${evals(cpu)[i]}`));
+      assert.equal(dev.events.filter((e) => e.type === 'sample').length, 2);
       // The device path ran (bf16 products), not the CPU trainer under another name.
       assert.ok(differs, 'the device losses equal the CPU losses bit for bit: the device path did not run');
       assert.ok(devSteps[5].loss < devSteps[0].loss - 0.1, 'the device run learns');
