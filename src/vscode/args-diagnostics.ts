@@ -54,10 +54,10 @@ function workspaceThroughput(doc: vscode.TextDocument, spec: ModelSpec, cores: n
   return value;
 }
 
-let devices: { avx2: boolean; cudaGpus: number } | undefined;
+let devices: { avx2: boolean; cudaGpus: number; gpuMemoryBytes?: number; gpuComputeCapability?: string } | undefined;
 
-/** The CPU's kernel and the CUDA GPUs, probed once (NVML through the addon). */
-function probeDevices(): { avx2: boolean; cudaGpus: number } {
+/** The CPU's kernel and the CUDA GPUs (the first one's memory, for the GPU estimate), probed once (NVML through the addon). */
+function probeDevices(): NonNullable<typeof devices> {
   if (devices) return devices;
   devices = { avx2: true, cudaGpus: 0 };
   try {
@@ -65,6 +65,9 @@ function probeDevices(): { avx2: boolean; cudaGpus: number } {
     devices.avx2 = addon.hardware().gemmKernel !== 'generic';
     const gpus = addon.gpus?.();
     devices.cudaGpus = gpus?.available ? gpus.gpus.length : 0;
+    const first = gpus?.available ? gpus.gpus[0] : undefined;
+    devices.gpuMemoryBytes = first?.memoryFreeBytes ?? first?.memoryTotalBytes;
+    devices.gpuComputeCapability = first?.computeCapability;
   } catch {
     // no addon in this build: assume a current x86-64 CPU and no GPU
   }
@@ -73,9 +76,9 @@ function probeDevices(): { avx2: boolean; cudaGpus: number } {
 
 function machineInfo(doc: vscode.TextDocument): MachineInfo {
   const cores = os.cpus().length;
-  const { avx2, cudaGpus } = probeDevices();
+  const { avx2, cudaGpus, gpuMemoryBytes, gpuComputeCapability } = probeDevices();
   // Free memory as the kernel counts it available (page cache can be reclaimed).
-  return { freeMemoryBytes: os.freemem(), totalMemoryBytes: os.totalmem(), cores, cudaGpus, throughput: assumedCpuThroughput(cores, avx2), throughputFor: (spec) => workspaceThroughput(doc, spec, cores, avx2) };
+  return { freeMemoryBytes: os.freemem(), totalMemoryBytes: os.totalmem(), cores, cudaGpus, gpuMemoryBytes, gpuComputeCapability, throughput: assumedCpuThroughput(cores, avx2), throughputFor: (spec) => workspaceThroughput(doc, spec, cores, avx2) };
 }
 
 /** Checks the chat template of the run's model (in a worker): the EOS warning, if any. */

@@ -13,6 +13,9 @@ import * as l10n from '@vscode/l10n';
 
 export type EngineDevice = 'cpu' | 'cuda';
 
+/** Architectures the device path trains (native/src/device/device_model.cpp device_model_unsupported). */
+export const DEVICE_ARCHITECTURES = ['LlamaForCausalLM', 'MistralForCausalLM', 'Qwen2ForCausalLM'] as const;
+
 export interface EngineSupport {
   /** Why the engine on `device` would refuse `args` (for `model`, when given), or undefined when it runs them. */
   refuses(args: ResolvedArgs, device: EngineDevice, model?: ModelSpec): string | undefined;
@@ -46,4 +49,32 @@ export const engineSupport: EngineSupport = {
 export function localTrainerRefuses(device: EngineDevice): string | undefined {
   if (device === 'cuda') return l10n.t('this build of tuner-train trains on the CPU only so far (the CUDA training path is not written yet): set "device" to "auto" or "cpu"');
   return undefined;
+}
+
+/**
+ * Why tuner-train's device path would not train `args` on `model` (native/src/train/train_device.cpp
+ * cuda_can_train with device_model_unsupported), or undefined when it would. A GPU's compute
+ * capability is checked where it is known (the training kernels need 8.0 or newer); a run the
+ * device path refuses trains on the CPU under device "auto".
+ */
+export function deviceTrainingRefuses(args: ResolvedArgs, model: ModelSpec, computeCapability?: string): string | undefined {
+  if (computeCapability !== undefined && Number(computeCapability) < 8) return l10n.t('the GPU\'s compute capability is {0} and the training kernels need 8.0 or newer', computeCapability);
+  if (args.method === 'lomo') return l10n.t('method lomo trains on the CPU only; the GPU path trains full, lora and qlora');
+  if (args.stage === 'dpo') return l10n.t('stage dpo trains on the CPU only so far; the GPU path trains stage sft');
+  if (!(DEVICE_ARCHITECTURES as readonly string[]).includes(model.architecture)) return l10n.t('{0} does not train on a GPU yet (the GPU path covers {1})', model.architecture, DEVICE_ARCHITECTURES.join(', '));
+  const t = model.traits;
+  if (t.qkNorm || t.sandwichNorms || t.finalSoftcap || t.layerNorm || t.fusedQkv) return l10n.t('{0} with this layout does not train on a GPU yet', model.architecture);
+  if (args.rope_scaling === 'xpos') return l10n.t('xPos positions (rope_scaling xpos) do not train on a GPU yet');
+  if (model.headDim % 2 !== 0 || model.headDim > 256) return l10n.t('head_dim {0} does not train on a GPU (even, at most 256)', model.headDim);
+  return undefined;
+}
+
+/**
+ * Where tuner-train trains a run (choose_train_device): "cpu" when the plan says so or no GPU was
+ * found, "cuda" when asked for or (auto) when a GPU is there and the device path takes the run.
+ */
+export function trainDevice(args: ResolvedArgs, model: ModelSpec, gpu: { count: number; computeCapability?: string }): EngineDevice {
+  if (args.device === 'cpu') return 'cpu';
+  if (args.device === 'cuda') return 'cuda';
+  return gpu.count > 0 && deviceTrainingRefuses(args, model, gpu.computeCapability) === undefined ? 'cuda' : 'cpu';
 }

@@ -5,7 +5,7 @@
 // engine's sgemm timed on this machine ("measured on this machine: N GFLOP/s"), or a guess that
 // says so.
 import { formatBytes, formatDuration, formatParams, significant } from '../units';
-import type { MemoryPart } from './estimate';
+import { decidingPeak, type MemoryPart } from './estimate';
 import type { Preflight } from './preflight';
 import * as l10n from '@vscode/l10n';
 
@@ -27,11 +27,25 @@ export function memoryPartLabel(name: MemoryPart['name']): string {
 
 export function estimateMarkdown(pf: Preflight): string {
   const out: string[] = [];
-  out.push(l10n.t('**Pre-flight estimate** — peak ~{0}', formatBytes(pf.memory.total)), '');
+  const gpu = pf.memory.gpu;
+  out.push(gpu ? l10n.t('**Pre-flight estimate** — GPU memory peak ~{0}, memory (host) peak ~{1}', formatBytes(gpu.total), formatBytes(pf.memory.total))
+    : l10n.t('**Pre-flight estimate** — peak ~{0}', formatBytes(pf.memory.total)), '');
   out.push(l10n.t('{0}: {1} parameters, {2} trained', pf.spec.architecture, formatParams(pf.memory.params), formatParams(pf.memory.trainableParams)), '');
-  out.push(l10n.t('| term | memory |'), '|---|---:|');
-  for (const p of pf.memory.parts) if (p.bytes > 0) out.push(`| ${memoryPartLabel(p.name)} | ${formatBytes(p.bytes)} |`);
-  out.push(l10n.t('| *loading peak* | {0} |', formatBytes(pf.memory.loadPeak)), '');
+  if (gpu) {
+    // Each term where it lives: the GPU holds what trains, the host the loaded model and the data.
+    const host = new Map(pf.memory.parts.map((p) => [p.name, p.bytes]));
+    const names = [...new Set([...gpu.parts, ...pf.memory.parts].map((p) => p.name))];
+    out.push(l10n.t('| term | GPU memory | memory (host) |'), '|---|---:|---:|');
+    for (const name of names) {
+      const g = gpu.parts.find((p) => p.name === name)?.bytes ?? 0, h = host.get(name) ?? 0;
+      if (g > 0 || h > 0) out.push(`| ${memoryPartLabel(name)} | ${g > 0 ? formatBytes(g) : ''} | ${h > 0 ? formatBytes(h) : ''} |`);
+    }
+    out.push(l10n.t('| *loading peak* | | {0} |', formatBytes(pf.memory.loadPeak)), '');
+  } else {
+    out.push(l10n.t('| term | memory |'), '|---|---:|');
+    for (const p of pf.memory.parts) if (p.bytes > 0) out.push(`| ${memoryPartLabel(p.name)} | ${formatBytes(p.bytes)} |`);
+    out.push(l10n.t('| *loading peak* | {0} |', formatBytes(pf.memory.loadPeak)), '');
+  }
   if (pf.time && pf.run) {
     const t = pf.time;
     const speed = t.throughput.source.includes('GFLOP/s') ? t.throughput.source : `${t.throughput.source}, ${significant(t.throughput.flopsPerSecond / 1e9, 3)} GFLOP/s`;
@@ -41,6 +55,9 @@ export function estimateMarkdown(pf: Preflight): string {
     );
   }
   // Only changes that lower the peak by a margin worth an edit (a tiny model's 4-bit base saves ~1%).
-  for (const s of pf.suggestions.filter((x) => x.estimate.total <= pf.memory.total * 0.95).slice(0, 4)) out.push(l10n.t('- with {0}: ~{1}', s.label, formatBytes(s.estimate.total)));
+  const peak = decidingPeak(pf.memory);
+  for (const s of pf.suggestions.filter((x) => decidingPeak(x.estimate) <= peak * 0.95).slice(0, 4)) {
+    out.push(gpu ? l10n.t('- with {0}: ~{1} of GPU memory', s.label, formatBytes(decidingPeak(s.estimate))) : l10n.t('- with {0}: ~{1}', s.label, formatBytes(s.estimate.total)));
+  }
   return out.join('\n') + '\n';
 }

@@ -8,6 +8,7 @@
 // those of the weights outside the layers, and no optimizer state. With precision bf16 the weights
 // term adds the bf16 copy of the linears and the lm_head (fp32 master weights stay).
 import { layerLinears, layerModules, loraParameterCount, loraTargetsFor, parameterCount, type ModelSpec } from '../model/spec';
+import { estimateDeviceMemory, type DeviceMemoryEstimate } from './estimate-device';
 import type { ResolvedArgs } from './fields';
 import * as l10n from '@vscode/l10n';
 
@@ -25,6 +26,8 @@ export interface MemoryEstimate {
   loadPeak: number;
   params: number;
   trainableParams: number;
+  /** Training on a GPU (tuner-train's device path): its peak; `total` and `parts` are then the host's. */
+  gpu?: DeviceMemoryEstimate;
 }
 
 export interface EstimateInputs {
@@ -35,6 +38,8 @@ export interface EstimateInputs {
   /** Tokens in the prepared training shards (resident during training). */
   datasetTokens?: number;
   datasetDocuments?: number;
+  /** Where the run trains (engine-support.ts trainDevice); cpu unless given. */
+  device?: 'cpu' | 'cuda';
 }
 
 /** Resident size of the trainer process before any model or data: binary, libraries, heap, thread stacks. */
@@ -163,13 +168,27 @@ export function estimateMemory(s: ModelSpec, a: ResolvedArgs, inp: EstimateInput
     { name: 'data', bytes: data },
     { name: 'runtime', bytes: runtime },
   ];
+  if (inp.device === 'cuda') {
+    // The device path's host keeps the loaded model (fp32, or QLoRA's quantized base), the
+    // adapters and the optimizer's states (copied back for checkpoints), the data and the runtime;
+    // gradients, activations and the bf16 copies live on the GPU.
+    // The host stages each batch (tokens, targets, mask) before its copy.
+    const host: Partial<Record<MemoryPart['name'], number>> = { weights: weightBytes, gradients: 0, activations: 0, logits: 0, workspace: tokensBuf };
+    for (const p of parts) p.bytes = host[p.name] ?? p.bytes;
+  }
   const trainPeak = parts.reduce((n, p) => n + p.bytes, 0);
   const fileBytes = inp.weightFileBytes ?? P * dtypeBytes(s.torchDtype);
   // The fp32 engine maps the whole file while it converts (measured); the quantizing loader reads
   // tensor by tensor into an f32 buffer and drops each tensor's file pages once read.
   const largestTensor = Math.max(s.vocabSize * s.hiddenSize, ...linears.map(([o, i]) => o * i));
   const loadPeak = runtime + weightBytes + (quant ? largestTensor * (4 + dtypeBytes(s.torchDtype)) : fileBytes);
-  return { total: Math.max(trainPeak, loadPeak), parts, loadPeak, params: P, trainableParams: trainable };
+  const gpu = inp.device === 'cuda' ? { gpu: estimateDeviceMemory(s, a) } : {};
+  return { total: Math.max(trainPeak, loadPeak), parts, loadPeak, params: P, trainableParams: trainable, ...gpu };
+}
+
+/** The peak that decides whether a run fits: the GPU's when it trains on one, else the host's. */
+export function decidingPeak(e: MemoryEstimate): number {
+  return e.gpu?.total ?? e.total;
 }
 
 /** Query rows per block of the engine's causal attention (native/src/kernels/cpu/ops_cpu.cpp kRowBlock). */

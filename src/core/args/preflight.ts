@@ -6,8 +6,8 @@ import * as path from 'node:path';
 import type { Fix, Problem, Range } from '../dataset/problem';
 import { resolveModelDir } from '../model/discover';
 import { loraModuleNames, loraTargetsFor, readModelSpec, TRAINABLE_ARCHITECTURES, type ModelSpec } from '../model/spec';
-import { engineSupport } from './engine-support';
-import { estimateMemory, estimateTime, formatBytes, sequencesPerEpoch, formatDuration, type MemoryEstimate, type Throughput, type TimeEstimate } from './estimate';
+import { engineSupport, trainDevice } from './engine-support';
+import { decidingPeak, estimateMemory, estimateTime, formatBytes, sequencesPerEpoch, formatDuration, type MemoryEstimate, type MemoryPart, type Throughput, type TimeEstimate } from './estimate';
 import { memoryPartLabel } from './estimate-markdown';
 import { resolveArgs, type Args, type ResolvedArgs } from './fields';
 import type { ArgsCheck } from './validate';
@@ -24,6 +24,9 @@ export interface MachineInfo {
   throughputFor?: (spec: ModelSpec) => Throughput;
   /** CUDA GPUs found (0 or absent: none); a change that needs one is only suggested where there is one. */
   cudaGpus?: number;
+  /** The first GPU's free memory (else its total) and compute capability ("8.9"), when the probe read them. */
+  gpuMemoryBytes?: number;
+  gpuComputeCapability?: string;
 }
 
 /** How long the whole run takes: max_steps when set, else every epoch. */
@@ -147,6 +150,7 @@ const CANDIDATES: { label: string; when: (a: ResolvedArgs, m: MachineInfo) => bo
   { get label() { return l10n.t('method "lora"'); }, when: (a) => a.method === 'full' || a.method === 'lomo', changes: () => ({ method: 'lora' }) },
   { get label() { return l10n.t('half the batch, twice the accumulation'); }, when: (a) => a.batch_size > 1, changes: (a) => ({ batch_size: Math.max(1, Math.floor(a.batch_size / 2)), gradient_accumulation: a.gradient_accumulation * 2 }) },
   { label: 'batch_size 1', when: (a) => a.batch_size > 2, changes: (a) => ({ batch_size: 1, gradient_accumulation: a.gradient_accumulation * a.batch_size }) },
+  { get label() { return l10n.t('gradient_checkpointing'); }, when: (a) => !a.gradient_checkpointing, changes: () => ({ gradient_checkpointing: true }) },
   { get label() { return l10n.t('half the max_length'); }, when: (a) => a.max_length >= 256, changes: (a) => ({ max_length: Math.floor(a.max_length / 2) }) },
   // A 4-bit base where the engine runs one on this machine (its own plan check, engine-support.ts).
   { get label() { return l10n.t('method "qlora" (4-bit base)'); }, when: (a, m) => a.method !== 'qlora' && engineSupport.refuses({ ...a, method: 'qlora', quantization: 'nf4' }, a.device === 'cuda' || (a.device === 'auto' && (m.cudaGpus ?? 0) > 0) ? 'cuda' : 'cpu') === undefined, changes: () => ({ method: 'qlora', quantization: 'nf4' }) },
@@ -160,12 +164,15 @@ export function computePreflight(args: Args, argsFile: string, machine: MachineI
   const data = datasetSize(a, argsDir);
   const threads = a.threads > 0 ? a.threads : machine.cores;
   const inputs = { threads, weightFileBytes: weightFileBytes(modelDir), datasetTokens: data?.tokens ?? (data ? data.documents * a.max_length : undefined), datasetDocuments: data?.documents };
-  const memory = estimateMemory(spec, a, inputs);
+  // Where tuner-train will train it (a GPU when asked for, or found and the device path takes the run).
+  const gpu = { count: machine.cudaGpus ?? 0, computeCapability: machine.gpuComputeCapability };
+  const estimate = (r: ResolvedArgs) => estimateMemory(spec, r, { ...inputs, device: trainDevice(r, spec, gpu) });
+  const memory = estimate(a);
   const suggestions: Suggestion[] = [];
   for (const c of CANDIDATES) {
     if (!c.when(a, machine)) continue;
     const changes = c.changes(a);
-    suggestions.push({ label: c.label, changes, estimate: estimateMemory(spec, resolveArgs({ ...a, ...changes } as Args), inputs) });
+    suggestions.push({ label: c.label, changes, estimate: estimate(resolveArgs({ ...a, ...changes } as Args)) });
   }
   const time = data ? estimateTime(spec, a, data, machine.throughputFor?.(spec) ?? machine.throughput) : undefined;
   return { spec, modelDir, memory, time, documents: data?.documents, packed: data?.packed === true, dataSource: data?.source, suggestions, run: time ? runTime(a, time) : undefined };
@@ -180,7 +187,7 @@ function suggestionFix(s: Suggestion, check: ArgsCheck, preferred: boolean): Fix
     if (loc) edits.push({ range: loc.value, newText: JSON.stringify(v) });
     else if (anchor) edits.push({ range: { line: anchor.endLine, col: anchor.endCol, endLine: anchor.endLine, endCol: anchor.endCol }, newText: `, ${JSON.stringify(k)}: ${JSON.stringify(v)}` });
   }
-  return { title: l10n.t('Use {0} (~{1})', s.label, formatBytes(s.estimate.total)), edits, preferred };
+  return { title: l10n.t('Use {0} (~{1})', s.label, formatBytes(decidingPeak(s.estimate))), edits, preferred };
 }
 
 /** The estimate as diagnostics on ARGS.json; errors from resolving the model become one diagnostic. */
@@ -210,26 +217,31 @@ export function preflightProblems(check: ArgsCheck, argsFile: string, machine: M
   if (pf.documents === undefined) {
     problems.push({ range: check.locations.get('data')!.value, severity: 'error', code: PREFLIGHT_CODES.data, message: l10n.t('the data file {0} cannot be read: check the path (relative to ARGS.json).', path.resolve(path.dirname(argsFile), String(value.data))) });
   }
-  const need = pf.memory.total;
-  const free = machine.freeMemoryBytes;
-  const parts = pf.memory.parts.filter((p) => p.bytes > 0).map((p) => `${memoryPartLabel(p.name)} ${formatBytes(p.bytes)}`).join(', ');
+  // On a GPU the GPU's memory decides (the host's is named beside it); its size is the probe's, when read.
+  const gpu = pf.memory.gpu;
+  const need = decidingPeak(pf.memory);
+  const free = gpu ? machine.gpuMemoryBytes ?? Infinity : machine.freeMemoryBytes;
+  const termList = (parts: MemoryPart[]) => parts.filter((p) => p.bytes > 0).map((p) => `${memoryPartLabel(p.name)} ${formatBytes(p.bytes)}`).join(', ');
+  const parts = gpu ? l10n.t('GPU memory: {0}; memory (host) ~{1}', termList(gpu.parts), formatBytes(pf.memory.total)) : termList(pf.memory.parts);
   const time = !pf.time || !pf.run ? ''
     : pf.packed ? l10n.t('; ~{0} for {1} steps ({2}; {3} packed sequences by {4}; speed {5})', formatDuration(pf.run.seconds), pf.run.steps, pf.run.basis, String(pf.documents), String(pf.dataSource), pf.time.throughput.source)
       : l10n.t('; ~{0} for {1} steps ({2}; {3} records by {4}; speed {5})', formatDuration(pf.run.seconds), pf.run.steps, pf.run.basis, String(pf.documents), String(pf.dataSource), pf.time.throughput.source);
   if (need > free) {
-    const fits = pf.suggestions.filter((s) => s.estimate.total <= free * 0.9);
-    const hint = fits.length ? `: ${fits[0].label} needs ~${formatBytes(fits[0].estimate.total)}` : l10n.t('; no single change makes it fit: use a smaller model');
+    const fits = pf.suggestions.filter((s) => decidingPeak(s.estimate) <= free * 0.9);
+    const hint = fits.length ? `: ${fits[0].label} needs ~${formatBytes(decidingPeak(fits[0].estimate))}` : l10n.t('; no single change makes it fit: use a smaller model');
     problems.push({
       range: at('model'), severity: 'error', code: PREFLIGHT_CODES.doesNotFit,
-      message: l10n.t('needs ~{0}, this machine has {1} free{2}. ({3})', formatBytes(need), formatBytes(free), hint, parts),
+      message: gpu ? l10n.t('needs ~{0} of GPU memory, the GPU has {1}{2}. ({3})', formatBytes(need), formatBytes(free), hint, parts)
+        : l10n.t('needs ~{0}, this machine has {1} free{2}. ({3})', formatBytes(need), formatBytes(free), hint, parts),
       fixes: fits.map((s, i) => suggestionFix(s, check, i === 0)),
     });
   } else {
     const tight = need > free * 0.8;
+    const of = gpu ? (Number.isFinite(free) ? l10n.t('{0} of the GPU\'s {1}', formatBytes(need), formatBytes(free)) : l10n.t('{0} of GPU memory', formatBytes(need))) : l10n.t('{0} of {1} free', formatBytes(need), formatBytes(free));
     problems.push({
       range: at('model'), severity: tight ? 'warning' : 'info', code: tight ? PREFLIGHT_CODES.tight : PREFLIGHT_CODES.estimate,
-      message: l10n.t('needs ~{0} of {1} free{2}{3}. ({4})', formatBytes(need), formatBytes(free), tight ? l10n.t(' (tight: close other programs or use a fix)') : '', time, parts),
-      fixes: tight ? pf.suggestions.filter((s) => s.estimate.total < need * 0.8).slice(0, 3).map((s, i) => suggestionFix(s, check, i === 0)) : undefined,
+      message: l10n.t('needs ~{0}{1}{2}. ({3})', of, tight ? l10n.t(' (tight: close other programs or use a fix)') : '', time, parts),
+      fixes: tight ? pf.suggestions.filter((s) => decidingPeak(s.estimate) < need * 0.8).slice(0, 3).map((s, i) => suggestionFix(s, check, i === 0)) : undefined,
     });
   }
   return { problems, preflight: pf };

@@ -2,10 +2,15 @@
 // src/core/args (it mirrors what the CPU engine allocates and is calibrated against tuner-train's
 // measured peak), so a plan shown in chat and the diagnostics on ARGS.json agree; their time
 // divides the engine's FLOPs by this machine's speed (src/core/args/cpu-speed.ts: a finished run
-// of the same model shape, else the engine's sgemm timed here, else a stated guess). GPU runs use
-// the planner's mixed-precision accounting (bf16 weights, fp32 optimizer state): the CPU engine's
-// fp32 layout does not describe them.
+// of the same model shape, else the engine's sgemm timed here, else a stated guess). A run on this
+// machine's GPU (probed, one GPU) that tuner-train's device path takes gets that path's memory
+// (estimate-device.ts, calibrated against its measured allocations); other GPU runs (several GPUs,
+// a described machine, which a hand-off's PyTorch trainer may run) the planner's mixed-precision
+// accounting. GPU time stays the planner's assumed share of the
+// card's peak (estimator.ts gpuFlops): no GPU run has been timed to calibrate it.
+import { deviceTrainingRefuses } from '../args/engine-support';
 import { assumedCpuThroughput, estimateMemory, estimateTime, sequencesPerEpoch, type Throughput } from '../args/estimate';
+import { estimateDeviceMemory } from '../args/estimate-device';
 import { modelShapeKey } from '../args/throughput';
 import type { HardwareProfile } from '../hardware/types';
 import type { ModelSpec } from '../model/spec';
@@ -29,7 +34,13 @@ export function engineEstimator(speed: CpuSpeed = assumedCpuSpeed): Estimator {
   };
   return (args, ctx) => {
     const device = planDevice(args, ctx.hardware);
-    if (device === 'cuda') return planningEstimate(args, ctx);
+    if (device === 'cuda') {
+      const planned = planningEstimate(args, ctx);
+      if (ctx.hardware.gpuSource === 'described' || args.gpus > 1 || deviceTrainingRefuses(args, ctx.model, ctx.hardware.gpus[0]?.computeCapability) !== undefined) return planned;
+      const gpu = estimateDeviceMemory(ctx.model, args);
+      const breakdown = Object.fromEntries(gpu.parts.map((p) => [p.name, p.bytes]));
+      return { ...planned, memoryBytes: gpu.total, fits: gpu.total <= planned.budgetBytes * 0.9, breakdown };
+    }
     const hw = ctx.hardware;
     const threads = args.threads > 0 ? args.threads : Math.max(1, hw.threads);
     const mem = estimateMemory(ctx.model, args, { threads, datasetDocuments: ctx.dataset?.records, datasetTokens: ctx.dataset ? ctx.dataset.records * ctx.dataset.meanTokens : undefined });

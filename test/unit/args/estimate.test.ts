@@ -187,8 +187,10 @@ describe('pre-flight diagnostics on ARGS.json', () => {
     const p = preflightProblems(validateArgsText(text), argsFile, machine).problems.find((x) => x.code === PREFLIGHT_CODES.doesNotFit)!;
     assert.ok(p, 'expected a does-not-fit diagnostic');
     // The engine runs a 4-bit base on the CPU too, so it is offered without a GPU.
-    assert.deepEqual(p.fixes!.map((f) => f.title.replace(/~[\d.]+ GiB/, '~N GiB')), ['Use half the batch, twice the accumulation (~N GiB)', 'Use batch_size 1 (~N GiB)', 'Use half the max_length (~N GiB)', 'Use method "qlora" (4-bit base) (~N GiB)']);
-    const withGpu = preflightProblems(validateArgsText(text), argsFile, { ...machine, cudaGpus: 1 }).problems.find((x) => x.code === PREFLIGHT_CODES.doesNotFit)!;
+    assert.deepEqual(p.fixes!.map((f) => f.title.replace(/~[\d.]+ GiB/, '~N GiB')), ['Use half the batch, twice the accumulation (~N GiB)', 'Use batch_size 1 (~N GiB)', 'Use gradient_checkpointing (~N GiB)', 'Use half the max_length (~N GiB)', 'Use method "qlora" (4-bit base) (~N GiB)']);
+    // On a 48 GiB GPU the GPU's memory decides, and the same changes are offered, sized for it.
+    const withGpu = preflightProblems(validateArgsText(text), argsFile, { ...machine, cudaGpus: 1, gpuMemoryBytes: 48 * GiB }).problems.find((x) => x.code === PREFLIGHT_CODES.doesNotFit)!;
+    assert.match(withGpu.message, /^needs ~[\d.]+ GiB of GPU memory, the GPU has 48 GiB: /);
     assert.equal(withGpu.fixes!.at(-1)!.title.replace(/~[\d.]+ GiB/, '~N GiB'), 'Use method "qlora" (4-bit base) (~N GiB)');
     const fixed = applyTextEdits(text, p.fixes![1].edits);
     assert.deepEqual(JSON.parse(fixed), { model: './llama8b', batch_size: 1, gradient_accumulation: 4, data: './train.jsonl', max_length: 1280 });
