@@ -2,7 +2,8 @@
 // in the layout of the method (full fine-tune: fp32 masters + bf16 copies + fp32 gradients;
 // LoRA: the frozen base as bf16 only, QLoRA's as the host quantized it), the parameter list the
 // trainer updates, host <-> device copies, and the activations' memory plan per (B, T).
-// Forward and backward are device_forward.cpp and device_backward.cpp.
+// Forward and backward are device_forward.cpp and device_backward.cpp (the layers of Qwen3, Gemma 3,
+// GPT-2 and Bloom device_arch.cpp).
 #include <algorithm>
 #include <string>
 #include <vector>

@@ -1,7 +1,8 @@
-// A Llama-family model (LlamaForCausalLM, MistralForCausalLM, Qwen2ForCausalLM: RMSNorm, RoPE
-// with every rope_scaling the CPU engine knows, SwiGLU, separate q/k/v with optional biases,
-// GQA, sliding windows, packed rows) trained on a DeviceOps (device_ops.h): the GPU through
-// cuda_ops, or its CPU stand-in host_ops in the tests. The host LlamaModel it is made from stays
+// A model of any architecture the CPU engine trains (the Llama family: RMSNorm, RoPE with every
+// rope_scaling the CPU engine knows but xPos, SwiGLU, separate q/k/v with optional biases, GQA,
+// sliding windows, packed rows; and Qwen3, Gemma 3, GPT-2, Bloom through device_arch.cpp)
+// trained on a DeviceOps (device_ops.h): the GPU through cuda_ops, or its CPU stand-in host_ops
+// in the tests. The host LlamaModel it is made from stays
 // the source of truth for names, config, LoRA initialisation, loading and saving; the weights
 // that train live in device memory and are copied back to the host Params on pull_to_host()
 // (checkpoints, saves).
@@ -40,8 +41,8 @@ struct DeviceParam {
   int64_t n = 0;
 };
 
-// Why this model cannot train on a device ("" when it can): architectures outside the Llama
-// family, and features the device path does not have (checked before anything is uploaded).
+// Why this model cannot train on a device ("" when it can): features the device path does not
+// have (xPos, head_dim above 256; checked before anything is uploaded).
 std::string device_model_unsupported(const ModelConfig& cfg);
 
 // A parameter's values (weights, gradients, optimizer states) host -> device and back: GPT-2's
