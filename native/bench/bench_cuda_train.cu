@@ -39,6 +39,7 @@
 #include <string>
 #include <vector>
 
+#include "../test/tiny_model_fixture.h"
 #include "device/device_model.h"
 #include "device/device_optimizer.h"
 #include "device/timed_ops.h"
@@ -68,23 +69,12 @@ struct Options {
   int lora_rank = 16;
 };
 
+// config.json of the shape, through the tests' tiny-model writer (any size; no weight files here).
 Json config_json(const Shape& s) {
-  Json c = Json::object();
-  c.set("architectures", Json::array({Json("LlamaForCausalLM")}));
-  c.set("model_type", Json("llama"));
-  c.set("vocab_size", Json(s.vocab));
-  c.set("hidden_size", Json(s.hidden));
-  c.set("intermediate_size", Json(s.inter));
-  c.set("num_hidden_layers", Json(s.layers));
-  c.set("num_attention_heads", Json(s.heads));
-  c.set("num_key_value_heads", Json(s.kv_heads));
-  c.set("max_position_embeddings", Json(std::max(2048, s.seq)));
-  c.set("rms_norm_eps", Json(1e-5));
-  c.set("rope_theta", Json(10000.0));
-  c.set("hidden_act", Json("silu"));
-  c.set("tie_word_embeddings", Json(false));
-  c.set("torch_dtype", Json("bfloat16"));
-  return c;
+  TinySpec spec;
+  spec.vocab = s.vocab, spec.hidden = s.hidden, spec.inter = s.inter, spec.layers = s.layers;
+  spec.heads = s.heads, spec.kv_heads = s.kv_heads, spec.max_positions = std::max(2048, s.seq);
+  return tiny_config(spec);
 }
 
 // A LlamaModel of `s` with random weights: linears and embeddings uniform with std 0.02 (the

@@ -16,6 +16,7 @@ struct TinySpec {
   int vocab = 40, hidden = 16, inter = 24, layers = 2, heads = 4, kv_heads = 2;
   bool tied = false;
   int sliding_window = 0;
+  int max_positions = 64;
 };
 
 inline tuner::Json tiny_config(const TinySpec& s) {
@@ -28,7 +29,7 @@ inline tuner::Json tiny_config(const TinySpec& s) {
   c.set("num_hidden_layers", Json(s.layers));
   c.set("num_attention_heads", Json(s.heads));
   c.set("num_key_value_heads", Json(s.kv_heads));
-  c.set("max_position_embeddings", Json(64));
+  c.set("max_position_embeddings", Json(s.max_positions));
   c.set("rms_norm_eps", Json(1e-5));
   c.set("hidden_act", Json("silu"));
   c.set("tie_word_embeddings", Json(s.tied));
