@@ -17,7 +17,12 @@ export interface InferLoadOptions {
   contextLength: number;
   /** Worker threads (<= 0: all cores). */
   threads: number;
+  /** Where the model runs: 'cpu' (the engine's default), 'cuda' (refused without a usable GPU) or 'auto' (the GPU when it can, else the CPU). */
+  device?: InferDevice;
 }
+
+/** Where a session runs (docs/inference.md "Where it runs"). */
+export type InferDevice = 'cpu' | 'cuda' | 'auto';
 
 export interface InferModelInfo {
   architecture: string;
@@ -34,6 +39,12 @@ export interface InferModelInfo {
   kernel: string;
   /** True when a LoRA adapter is applied on the fly. */
   lora: boolean;
+  /** Where it runs: "cpu", "cuda" or "host_ops" (the CPU stand-in of the GPU path, a test hook); absent from an addon without devices. */
+  device?: string;
+  /** The GPU's name ("" on the CPU). */
+  deviceName?: string;
+  /** Why this device, e.g. "no CUDA device (built without CUDA)". */
+  deviceReason?: string;
 }
 
 /** Sampling settings (Hugging Face generate() semantics; 0 / 1 turn a filter off). */

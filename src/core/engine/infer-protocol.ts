@@ -4,13 +4,14 @@
 // carries `version`; a message of another version, of an unknown type, with a missing,
 // mistyped or unknown field is an InferProtocolError, never ignored: a typo in a request must
 // not silently become a default, and a mismatched worker must fail loudly.
-import type { QuantName } from './infer-addon';
+import type { InferDevice, QuantName } from './infer-addon';
 import { fieldsMismatch, kindOf, opt, orNull, req, type Fields } from './json-shape';
 import * as l10n from '@vscode/l10n';
 
 export const INFER_PROTOCOL_VERSION = 1;
 
 export const QUANT_NAMES: readonly QuantName[] = ['f32', 'f16', 'q8_0', 'q4_0', 'int8', 'nf4'];
+export const INFER_DEVICES: readonly InferDevice[] = ['cpu', 'cuda', 'auto'];
 export const CHAT_ROLES = ['system', 'user', 'assistant', 'tool'] as const;
 export type ChatRole = (typeof CHAT_ROLES)[number];
 
@@ -30,6 +31,8 @@ export interface LoadRequest {
   context_length?: number;
   /** Engine threads; default 0 = every core. */
   threads?: number;
+  /** Where the model runs; default "auto" (the GPU when the engine can generate there, else the CPU). */
+  device?: InferDevice;
   /** Chat template: inline Jinja, a .jinja file (relative to the model folder), "default", or null/absent for the model's own. */
   chat_template?: string | null;
 }
@@ -124,9 +127,12 @@ export interface LoadedModel {
   vocab_size: number;
   context_length: number;
   quant: QuantName;
-  /** The matmul kernel the linears run. */
+  /** The matmul kernel the linears run (a device session's names its device, e.g. "cuda: q4_0 weights; ..."). */
   kernel: string;
   lora: boolean;
+  /** Where it runs ("cpu", "cuda", "host_ops") and why; absent from an engine without devices. */
+  device?: string;
+  device_reason?: string;
   /** Where the chat template came from: the load request, the model folder, or Tuner's default. */
   chat_template: 'override' | 'model' | 'default';
   /** Token ids that end a generation (generation_config eos_token_id, tokenizer EOS, the template's end of turn in chat mode). */
@@ -298,6 +304,7 @@ const REQUEST_FIELDS: TableOf<InferRequest> = {
     quant: opt({ oneOf: QUANT_NAMES, code: 'unknown_quant' }),
     context_length: opt('count'),
     threads: opt('count'),
+    device: opt({ oneOf: INFER_DEVICES }),
     chat_template: opt(orNull('string')),
   },
   generate: {
@@ -334,6 +341,8 @@ const LOADED_MODEL: FieldTable<LoadedModel> = {
   quant: req({ oneOf: QUANT_NAMES }),
   kernel: req('string'),
   lora: req('boolean'),
+  device: opt('string'),
+  device_reason: opt('string'),
   chat_template: req({ oneOf: ['override', 'model', 'default'] }),
   stop_token_ids: req({ array: 'count' }),
 };

@@ -106,7 +106,7 @@ export class ModelSlot {
         l10n.t('Rebuild the native addon from this version of Tuner with `npm run build:native`.'),
       );
     }
-    const session = engine.addon.inferLoad({ model: dir, adapter: adapter ?? undefined, quant: req.quant ?? 'f32', contextLength, threads: req.threads ?? 0 });
+    const session = engine.addon.inferLoad({ model: dir, adapter: adapter ?? undefined, quant: req.quant ?? 'f32', contextLength, threads: req.threads ?? 0, device: req.device ?? 'auto' });
     const info = session.info();
     const slot = new ModelSlot(session, info, tokenizer, builder, dir, adapter);
     return {
@@ -123,6 +123,7 @@ export class ModelSlot {
           quant: info.quant,
           kernel: info.kernel,
           lora: info.lora,
+          ...(info.device !== undefined ? { device: info.device, device_reason: info.deviceReason ?? '' } : {}),
           chat_template: builder.templateSource,
           stop_token_ids: [...builder.chatStopIds].sort((a, b) => a - b),
         },

@@ -19,6 +19,7 @@ const REQUESTS: InferRequestBody[] = [
   { type: 'load', id: 'l1', model: '/models/SmolLM2-135M' },
   { type: 'load', id: 'l2', model: 'm', adapter: 'runs/r1/adapter', quant: 'q4_0', context_length: 2048, threads: 2, chat_template: null },
   { type: 'load', id: 'l3', model: 'm', chat_template: '{{ messages[0].content }}' },
+  { type: 'load', id: 'l4', model: 'm', device: 'cuda' },
   { type: 'generate', id: 'g1', prompt: { type: 'text', text: 'Once upon a time' }, max_new_tokens: 32 },
   {
     type: 'generate',
@@ -52,7 +53,7 @@ const EVENTS: InferEventBody[] = [
   {
     type: 'loaded',
     id: 'l1',
-    model: { dir: '/m', adapter: null, architecture: 'LlamaForCausalLM', vocab_size: 49152, context_length: 2048, quant: 'q8_0', kernel: 'q8_0 avx2 (int8 dot)', lora: false, chat_template: 'model', stop_token_ids: [0, 2] },
+    model: { dir: '/m', adapter: null, architecture: 'LlamaForCausalLM', vocab_size: 49152, context_length: 2048, quant: 'q8_0', kernel: 'q8_0 avx2 (int8 dot)', lora: false, device: 'cuda', device_reason: 'a CUDA device was found', chat_template: 'model', stop_token_ids: [0, 2] },
     load_ms: 812.5,
     weight_bytes: 144_000_000,
     kv_cache_bytes: 90_000_000,
@@ -151,6 +152,10 @@ describe('inference protocol rejects', () => {
   it('an unknown quantization, with its own code', () => {
     const e = throwsProtocol(() => parseInferRequest('{"version":1,"type":"load","id":"l","model":"m","quant":"q5_k"}'), /quant should be one of "f32", "f16", "q8_0", "q4_0", "int8", "nf4", got "q5_k"/, 'unknown_quant');
     assert.equal(e.id, 'l');
+  });
+
+  it('an unknown device, naming the three', () => {
+    throwsProtocol(() => parseInferRequest('{"version":1,"type":"load","id":"l","model":"m","device":"gpu"}'), /device should be one of "cpu", "cuda", "auto", got "gpu"/);
   });
 
   it('an unknown done reason or chat-template source', () => {
