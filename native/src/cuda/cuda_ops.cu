@@ -28,6 +28,7 @@
 #include "cuda/layernorm_qkv.cuh"
 #include "cuda/gemv_bf16.cuh"
 #include "cuda/optim.cuh"
+#include "cuda/pinned_staging.cuh"
 #include "device/device_ops.h"
 #include "tuner/cuda_device.h"
 #include "tuner/error.h"
@@ -171,11 +172,16 @@ class CudaOps final : public DeviceOps {
     TUNER_CUDA_CHECK(free_raw(p));
   }
 
-  // Pageable host memory: the copy is complete (and the host buffer reusable) when this returns.
-  // Pinned staging for batches is the model's choice.
+  // Small arrays (batches, RoPE tables) go through pinned slots and do not wait (pinned_staging.cuh);
+  // larger ones (weights, once) are copied from pageable memory and complete before this returns.
+  // Either way the host buffer is reusable when this returns.
   void upload(void* dst, const void* host_src, size_t bytes) override {
     if (bytes == 0) return;
     use();
+    if (cuda::PinnedStaging::fits(bytes)) {
+      staging_.upload(dst, host_src, bytes, stream_);
+      return;
+    }
     TUNER_CUDA_CHECK(cudaMemcpyAsync(dst, host_src, bytes, cudaMemcpyHostToDevice, stream_));
     TUNER_CUDA_CHECK(cudaStreamSynchronize(stream_));
   }
@@ -563,6 +569,7 @@ class CudaOps final : public DeviceOps {
   std::mutex mu_;                            // guards sizes_
   std::unordered_map<void*, size_t> sizes_;  // alloc()'s live blocks
   MemoryCount count_;
+  cuda::PinnedStaging staging_;  // upload()'s page-locked slots for small arrays
 };
 
 }  // namespace

@@ -154,6 +154,25 @@ void test_memory() {
   std::vector<float> want = x;
   for (int i = 0; i < 40; ++i) want[i] = 0.0f;
   check_exact("fill_zero (first 40)", b.gpu(), want);
+
+  // Small uploads are queued through pinned slots and return at once: the source is reused for
+  // the next upload straight away, more uploads than there are slots, and each device array must
+  // still hold what its source held when upload() was called.
+  constexpr int kUploads = 20;
+  std::vector<DeviceArray<float>> staged;
+  std::vector<float> source(4099);
+  for (int u = 0; u < kUploads; ++u) {
+    for (size_t i = 0; i < source.size(); ++i) source[i] = float(u * 10000 + int(i));
+    staged.emplace_back(*G, (int64_t)source.size());
+    G->upload(staged.back().get(), source.data(), source.size() * sizeof(float));
+  }
+  bool staged_ok = true;
+  std::vector<float> back(source.size());
+  for (int u = 0; u < kUploads; ++u) {
+    G->download(back.data(), staged[u].get(), back.size() * sizeof(float));
+    for (size_t i = 0; i < back.size(); ++i) staged_ok = staged_ok && back[i] == float(u * 10000 + int(i));
+  }
+  report("staged uploads keep what the reused source held", staged_ok, std::to_string(kUploads) + " uploads of 16 KiB;");
 }
 
 void test_conversions() {
