@@ -182,5 +182,23 @@ int main() {
     Optimizer other(lion, s.host);
     EXPECT_ERROR([&] { d.pull_to(&other); }, "internal", "another kind");
   }
+  // The trainer's host copy on the GPU path (states_only) holds states only from a pull until it
+  // is released, and never updates.
+  {
+    Setup s(*ops, 5);
+    dev::DeviceOptimizer d(*ops, adamw, s.device);
+    for (auto& p : s.pairs) p->set_grads(*ops, 11, 1.0);
+    d.step(1e-2);
+    Optimizer host(adamw, s.host, true);
+    EXPECT(host.state(0, 1).empty() && host.state(1, 1).empty());
+    d.pull_to(&host);
+    Optimizer full(adamw, s.host);
+    d.pull_to(&full);
+    EXPECT(host.state(1, 1).size() == 70001 && host.state(1, 1) == full.state(1, 1) && host.step_count() == 1);
+    host.release_states();
+    EXPECT(host.state(0, 1).empty() && host.state(1, 1).capacity() == 0);
+    EXPECT_ERROR([&] { host.step(1e-2, nullptr); }, "internal", "host copy of a device optimizer");
+    EXPECT_ERROR([&] { full.release_states(); }, "internal", "updates on the host");
+  }
   return finish("test_device_optimizer");
 }

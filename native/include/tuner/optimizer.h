@@ -38,8 +38,12 @@ struct OptimizerConfig {
 class Optimizer {
  public:
   // states_only: the host copy of a device optimizer's states (device/device_optimizer.h), read
-  // and written around checkpoints; its params need no host gradients and step() is refused.
+  // and written around checkpoints; its params need no host gradients, step() is refused, and
+  // its states exist only between allocate_states() and release_states(), so a GPU run does not
+  // hold a second copy of them in host memory between checkpoints.
   Optimizer(const OptimizerConfig& cfg, const std::vector<Param*>& params, bool states_only = false);
+  void allocate_states();  // zeros where a state is not allocated (done at once unless states_only)
+  void release_states();   // states_only: frees the host copy
 
   // One update of every parameter from grad * grad_scale with learning rate lr. Increments
   // step(). grad_scale is clip_coefficient(): the update sees exactly the gradients

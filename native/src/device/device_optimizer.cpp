@@ -73,6 +73,7 @@ void DeviceOptimizer::check_same(const Optimizer& host) const {
 
 void DeviceOptimizer::pull_to(Optimizer* host) const {
   check_same(*host);
+  host->allocate_states();
   for (size_t slot = 0; slot < state_.size(); ++slot)
     for (size_t i = 0; i < params_.size(); ++i)
       download_values(ops_, *params_[i].host, host->state(static_cast<int>(slot), i).data(), state_[slot][i].get());

@@ -30,8 +30,9 @@ class DeviceOptimizer {
   std::vector<double> weight_squares() const;
   double grad_norm() const;
 
-  // The states and step count device -> host Optimizer (before a checkpoint) and host -> device
-  // (after a resume loaded them). `host` trains the same parameters with the same config.
+  // The states and step count device -> host Optimizer (before a checkpoint; its states are
+  // allocated first) and host -> device (after a resume loaded them). `host` trains the same
+  // parameters with the same config.
   void pull_to(Optimizer* host) const;
   void push_from(const Optimizer& host);
 

@@ -151,8 +151,10 @@ void save_checkpoint(const std::string& dir, const Model& model, bool lora, cons
   SafetensorsWriter w;
   for (size_t i = 0; i < opt.params().size(); ++i) {
     const Param* p = opt.params()[i];
-    for (int slot = 0; slot < opt.state_slots(); ++slot)
+    for (int slot = 0; slot < opt.state_slots(); ++slot) {
+      TUNER_CHECK(opt.state(slot, i).size() == static_cast<size_t>(p->numel()), "optimizer state of " + p->name + " not on the host");
       w.add(std::string(opt.state_name(slot)) + "." + p->name, p->shape, opt.state(slot, i).data());
+    }
   }
   w.set_metadata("optimizer", optimizer_kind_name(opt.config().kind));
   w.set_metadata("step", std::to_string(opt.step_count()));
@@ -195,6 +197,7 @@ void load_optimizer_state(const std::string& dir, Optimizer* opt) {
   const std::string path = dir + "/optimizer.safetensors";
   if (!exists(path)) bad_checkpoint(dir, "optimizer.safetensors is missing");
   std::unique_ptr<SafetensorsFile> f = SafetensorsFile::open(path);
+  opt->allocate_states();
   for (size_t i = 0; i < opt->params().size(); ++i) {
     const Param* p = opt->params()[i];
     for (int slot = 0; slot < opt->state_slots(); ++slot) {

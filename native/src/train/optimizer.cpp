@@ -72,8 +72,20 @@ Optimizer::Optimizer(const OptimizerConfig& cfg, const std::vector<Param*>& para
   for (size_t i = 0; i < params.size(); ++i) {
     // Stateless SGD also stands for LOMO, whose gradients exist only inside backward.
     TUNER_CHECK(params[i]->grad != nullptr || slots == 0 || states_only, "optimizer given a frozen parameter: " + params[i]->name);
-    for (auto& slot : state_) slot[i].assign(static_cast<size_t>(params[i]->numel()), 0.0f);
   }
+  if (!states_only) allocate_states();
+}
+
+void Optimizer::allocate_states() {
+  for (auto& slot : state_)
+    for (size_t i = 0; i < params_.size(); ++i)
+      if (slot[i].size() != static_cast<size_t>(params_[i]->numel())) slot[i].assign(static_cast<size_t>(params_[i]->numel()), 0.0f);
+}
+
+void Optimizer::release_states() {
+  TUNER_CHECK(states_only_, "release_states() on an optimizer that updates on the host");
+  for (auto& slot : state_)
+    for (auto& v : slot) std::vector<float>().swap(v);
 }
 
 int optimizer_state_slots(const OptimizerConfig& cfg) {

@@ -239,6 +239,7 @@ void Trainer::setup() {
       device_model_->push_from_host();
       dev_opt_->push_from(*opt_);
     }
+    opt_->release_states();  // the device holds them; pulled again for each checkpoint
   }
   if (is_root()) {
     remove_stale_temp_dirs(plan_.output_dir + "/checkpoints");
@@ -495,6 +496,7 @@ std::string Trainer::save() {
   st.dpo_eval_reference = dpo_eval_ref_;
   pull_from_device();  // the device's weights and optimizer states into the host's, which are saved
   save_checkpoint(dir, *model_, plan_.is_lora(), plan_.model_dir, *opt_, st);
+  if (on_device()) opt_->release_states();
   last_saved_step_ = step_;
   sink_->emit(EventLine("checkpoint").integer("step", step_).str("path", dir));
   std::fprintf(stderr, "checkpoint: %s\n", dir.c_str());
