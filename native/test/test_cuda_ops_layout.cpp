@@ -3,10 +3,13 @@
 // 0 .. N-1 once, in order, none empty, and there are never more than CUDA's 65535 of them
 // (gridDim.y); the sums of squares use 1 to 1024 blocks, more only as the array grows. Both depend
 // on the sizes alone, which the GPU test (test/cuda/test_cuda_ops.cu) relies on for its
-// same-bits-on-a-second-run checks.
+// same-bits-on-a-second-run checks. And the embedding gradient's grouping of positions by token.
+#include <algorithm>
 #include <climits>
+#include <cmath>
 #include <cstdint>
 #include <cstdio>
+#include <cstring>
 #include <vector>
 
 #include "check_macros.h"
@@ -41,9 +44,48 @@ void check_bias_chunks(int N) {
   }
 }
 
+// The embedding gradient's groups: every position once, each group one token in position order,
+// and the kernel's per-column sums replayed here give host_ops' bits (row[c] += d * scale in
+// position order).
+void check_token_groups() {
+  const int N = 1000, V = 37, C = 5;
+  std::vector<uint32_t> tokens(N);
+  for (int i = 0; i < N; ++i) tokens[i] = (uint32_t)((i * 7919u + (uint32_t)i / 11u) % V);
+  const TokenGroups g = group_positions_by_token(tokens.data(), N);
+  const int32_t* ids = g.packed.data();
+  const int32_t* offsets = ids + g.distinct;
+  const int32_t* positions = offsets + g.distinct + 1;
+  EXPECT(g.distinct == V && g.packed.size() == (size_t)(2 * g.distinct + 1 + N));
+  EXPECT(offsets[0] == 0 && offsets[g.distinct] == N);
+  std::vector<int> seen(N, 0);
+  for (int u = 0; u < g.distinct; ++u) {
+    EXPECT(u == 0 || ids[u] > ids[u - 1]);
+    for (int k = offsets[u]; k < offsets[u + 1]; ++k) {
+      seen[positions[k]]++;
+      EXPECT((int32_t)tokens[positions[k]] == ids[u]);
+      EXPECT(k == offsets[u] || positions[k] > positions[k - 1]);
+    }
+  }
+  EXPECT(std::count(seen.begin(), seen.end(), 1) == N);
+  std::vector<float> dout((size_t)N * C), host((size_t)V * C, 0.25f), grouped = host;
+  for (size_t i = 0; i < dout.size(); ++i) dout[i] = std::sin(0.37f * (float)i) * 1e-3f * (float)(i % 97);
+  const float scale = 1.0f / 3.0f;
+  for (int n = 0; n < N; ++n)
+    for (int c = 0; c < C; ++c) host[(size_t)tokens[n] * C + c] += dout[(size_t)n * C + c] * scale;
+  for (int u = 0; u < g.distinct; ++u)
+    for (int c = 0; c < C; ++c) {
+      float acc = grouped[(size_t)ids[u] * C + c];
+      for (int k = offsets[u]; k < offsets[u + 1]; ++k) acc += dout[(size_t)positions[k] * C + c] * scale;
+      grouped[(size_t)ids[u] * C + c] = acc;
+    }
+  EXPECT(std::memcmp(host.data(), grouped.data(), host.size() * sizeof(float)) == 0);
+  EXPECT(group_positions_by_token(tokens.data(), 0).distinct == 0);
+}
+
 }  // namespace
 
 int main() {
+  check_token_groups();
   for (const int N : {1, 2, 63, 64, 65, 127, 128, 1000, 16384, 65535, kMaxGridY * 64 - 1, kMaxGridY * 64,
                       kMaxGridY * 64 + 1, 100000007, INT_MAX - 1, INT_MAX})
     check_bias_chunks(N);

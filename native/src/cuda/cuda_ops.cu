@@ -19,6 +19,7 @@
 #include <string>
 #include <unordered_map>
 #include <utility>
+#include <vector>
 
 #include "cuda/attention.cuh"
 #include "cuda/cuda_check.cuh"
@@ -311,8 +312,17 @@ class CudaOps final : public DeviceOps {
   }
   void embedding_backward(float* dtable, const float* dout, const uint32_t* tokens, int N, int C, float scale) override {
     check_rows("embedding_backward", N, C);
+    if (N == 0 || C == 0) return;
     use();
-    cuda::embedding_backward(dtable, dout, tokens, N, C, scale, stream_);
+    // The token ids come back to the host (N words, at the end of a backward) to group the
+    // positions by token, so each row is summed in a fixed order instead of by atomics.
+    std::vector<uint32_t> ids(static_cast<size_t>(N));
+    download(ids.data(), tokens, ids.size() * sizeof(uint32_t));
+    const cuda::ops_layout::TokenGroups g = cuda::ops_layout::group_positions_by_token(ids.data(), N);
+    void* groups = alloc(g.packed.size() * sizeof(int32_t));
+    upload(groups, g.packed.data(), g.packed.size() * sizeof(int32_t));
+    cuda::embedding_backward(dtable, dout, static_cast<const int32_t*>(groups), g.distinct, C, scale, stream_);
+    release(groups);  // stream-ordered: freed after the kernel has read it
   }
 
   void rmsnorm_forward(float* out, float* rstd, const float* inp, const float* weight, int N, int C, float eps) override {

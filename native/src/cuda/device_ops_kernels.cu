@@ -66,12 +66,21 @@ __global__ void embedding_forward_kernel(float* out, const float* table, const u
   }
 }
 
-__global__ void embedding_backward_kernel(float* dtable, const float* dout, const uint32_t* tokens, int64_t total, int C,
+// Block (u, y): token group u (ops_layout::group_positions_by_token), columns y * blockDim.x + t.
+// The row is added to in position order with separately rounded products and sums (no FMA), the
+// additions host_ops makes, so the gradient is the same bits on every run.
+__global__ void embedding_backward_kernel(float* dtable, const float* dout, const int32_t* groups, int distinct, int C,
                                           float scale) {
-  TUNER_GRID_STRIDE(i, total) {
-    const int64_t n = i / C, c = i % C;
-    atomicAdd(&dtable[static_cast<int64_t>(tokens[n]) * C + c], dout[i] * scale);
-  }
+  const int u = blockIdx.x;
+  const int64_t c = static_cast<int64_t>(blockIdx.y) * blockDim.x + threadIdx.x;
+  if (c >= C) return;
+  const int32_t* offsets = groups + distinct;
+  const int32_t* positions = offsets + distinct + 1;
+  float* row = dtable + static_cast<int64_t>(groups[u]) * C;
+  float acc = row[c];
+  for (int32_t k = offsets[u]; k < offsets[u + 1]; ++k)
+    acc = __fadd_rn(acc, __fmul_rn(dout[static_cast<int64_t>(positions[k]) * C + c], scale));
+  row[c] = acc;
 }
 
 __global__ void dropout_kernel(float* out, const float* x, int64_t n, float p, float keep_scale, uint64_t seed,
@@ -177,10 +186,12 @@ void embedding_forward(float* out, const float* table, const uint32_t* tokens, i
   launch_elements(embedding_forward_kernel, total, stream, out, table, tokens, total, C, scale);
 }
 
-void embedding_backward(float* dtable, const float* dout, const uint32_t* tokens, int N, int C, float scale,
+void embedding_backward(float* dtable, const float* dout, const int32_t* groups, int distinct, int C, float scale,
                         cudaStream_t stream) {
-  const int64_t total = static_cast<int64_t>(N) * C;
-  launch_elements(embedding_backward_kernel, total, stream, dtable, dout, tokens, total, C, scale);
+  if (distinct <= 0 || C <= 0) return;
+  const dim3 grid(distinct, (C + kElementThreads - 1) / kElementThreads);
+  embedding_backward_kernel<<<grid, kElementThreads, 0, stream>>>(dtable, dout, groups, distinct, C, scale);
+  TUNER_CUDA_CHECK_LAUNCH();
 }
 
 void dropout(float* out, const float* x, int64_t n, float p, float keep_scale, uint64_t seed, uint64_t stream_id,

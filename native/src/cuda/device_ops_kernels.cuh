@@ -3,8 +3,8 @@
 // arithmetic, bias, embedding, LoRA dropout and the gradient norm's sums of squares. Each is the
 // device_ops.h op of the same name; pointers are device memory, work is queued on `stream`.
 //
-// Determinism: every result is the same bits from run to run, except embedding_backward, whose
-// rows are summed with fp32 atomics (tokens that repeat add in whatever order the GPU runs them).
+// Determinism: every result is the same bits from run to run (the embedding gradient sums each
+// token's rows in position order, from groups the host makes; no atomics).
 #pragma once
 #include <cuda_runtime.h>
 
@@ -33,11 +33,12 @@ void bias_forward(float* y, const float* bias, int N, int C, cudaStream_t stream
 size_t bias_backward_workspace_bytes(int N, int C);
 void bias_backward(float* dbias, const float* dy, int N, int C, void* workspace, cudaStream_t stream);
 
-// out[n, :] = table[tokens[n], :] * scale; dtable[tokens[n], :] += dout[n, :] * scale (fp32
-// atomics: the last bits of a row that several tokens share may differ between runs).
+// out[n, :] = table[tokens[n], :] * scale; dtable[tokens[n], :] += dout[n, :] * scale over the
+// positions of each of `distinct` token groups (device memory laid out by
+// ops_layout::group_positions_by_token), in position order.
 void embedding_forward(float* out, const float* table, const uint32_t* tokens, int N, int C, float scale,
                        cudaStream_t stream);
-void embedding_backward(float* dtable, const float* dout, const uint32_t* tokens, int N, int C, float scale,
+void embedding_backward(float* dtable, const float* dout, const int32_t* groups, int distinct, int C, float scale,
                         cudaStream_t stream);
 
 // LoRA dropout, element for element the CPU's (LlamaModel::lora_input / lora backward):
