@@ -29,14 +29,12 @@
 #include "tuner/json.h"
 #include "tuner/safetensors.h"
 #include "tuner/threadpool.h"
+#include "../test/tiny_model_fixture.h"  // tiny_config / tiny_shapes: the tests' Llama folder layout
 
 using namespace tuner;
 
 namespace {
 
-struct Shape {
-  int vocab, hidden, inter, layers, heads, kv_heads;
-};
 
 double seconds_since(std::chrono::steady_clock::time_point t0) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
@@ -44,37 +42,12 @@ double seconds_since(std::chrono::steady_clock::time_point t0) {
 
 // A Llama folder of random weights (bf16 on disk): uniform values with std 1/sqrt(fan-in) for the
 // matrices, 0.5 for the embedding, 1 for the norms, so activations stay finite through the layers.
-std::string write_random_llama(const std::string& dir, const Shape& s, ThreadPool* pool) {
-  if (std::system(("mkdir -p '" + dir + "'").c_str()) != 0) throw TunerError("io_error", "cannot create " + dir);
-  Json c = Json::object();
-  c.set("architectures", Json::array({Json("LlamaForCausalLM")}));
-  c.set("vocab_size", Json(s.vocab));
-  c.set("hidden_size", Json(s.hidden));
-  c.set("intermediate_size", Json(s.inter));
-  c.set("num_hidden_layers", Json(s.layers));
-  c.set("num_attention_heads", Json(s.heads));
-  c.set("num_key_value_heads", Json(s.kv_heads));
+std::string write_random_llama(const std::string& dir, const TinySpec& s, ThreadPool* pool) {
+  mkdir(dir.c_str(), 0755);
+  Json c = tiny_config(s);  // the tests' Llama config, with room for the benchmark's context
   c.set("max_position_embeddings", Json(4096));
-  c.set("rms_norm_eps", Json(1e-5));
-  c.set("hidden_act", Json("silu"));
-  c.set("tie_word_embeddings", Json(false));
   write_file_atomic(dir + "/config.json", c.dump());
-  const int64_t C = s.hidden, F = s.inter, HD = C / s.heads, KD = (int64_t)s.kv_heads * HD;
-  std::vector<std::pair<std::string, std::vector<int64_t>>> shapes = {{"model.embed_tokens.weight", {s.vocab, C}}};
-  for (int l = 0; l < s.layers; l++) {
-    const std::string p = "model.layers." + std::to_string(l) + ".";
-    shapes.push_back({p + "input_layernorm.weight", {C}});
-    shapes.push_back({p + "self_attn.q_proj.weight", {C, C}});
-    shapes.push_back({p + "self_attn.k_proj.weight", {KD, C}});
-    shapes.push_back({p + "self_attn.v_proj.weight", {KD, C}});
-    shapes.push_back({p + "self_attn.o_proj.weight", {C, C}});
-    shapes.push_back({p + "post_attention_layernorm.weight", {C}});
-    shapes.push_back({p + "mlp.gate_proj.weight", {F, C}});
-    shapes.push_back({p + "mlp.up_proj.weight", {F, C}});
-    shapes.push_back({p + "mlp.down_proj.weight", {C, F}});
-  }
-  shapes.push_back({"model.norm.weight", {C}});
-  shapes.push_back({"lm_head.weight", {s.vocab, C}});
+  const auto shapes = tiny_shapes(s);
   std::vector<std::vector<float>> store(shapes.size());
   SafetensorsWriter w;
   for (size_t t = 0; t < shapes.size(); t++) {
@@ -103,7 +76,7 @@ std::string write_random_llama(const std::string& dir, const Shape& s, ThreadPoo
 // Bytes one decode step reads from the weights: every linear and the lm_head in their device
 // format (info.weight_bytes less the fp32 embedding table, of which a step reads one row, and the
 // fp32 norms).
-double weight_bytes_per_token(const InferInfo& info, const Shape& s) {
+double weight_bytes_per_token(const InferInfo& info, const TinySpec& s) {
   return (double)info.weight_bytes - 4.0 * s.vocab * s.hidden - 4.0 * (2.0 * s.layers + 1) * s.hidden;
 }
 
@@ -122,11 +95,12 @@ int main(int argc, char** argv) {
     }
   }
   try {
-    Shape s{32000, 2048, 5632, 22, 32, 4};
+    TinySpec s;
+    s.vocab = 32000, s.hidden = 2048, s.inter = 5632, s.layers = 22, s.heads = 32, s.kv_heads = 4;
     double copy_gbs = 0, peak_gbs = 0;
     std::string device;
     if (host) {
-      s = Shape{512, 256, 512, 2, 4, 2};
+      s.vocab = 512, s.hidden = 256, s.inter = 512, s.layers = 2, s.heads = 4, s.kv_heads = 2;
       prompt = std::min(prompt, 64), steps = std::min(steps, 32);
       device = "CPU (host_ops)";
       std::printf("host_ops: a tiny shape on the CPU stand-in of the device ops; these numbers are not GPU figures\n");
