@@ -249,6 +249,7 @@ export class TunerDebugSession extends DebugSession {
         v('tokens', s.tokens),
         v('tokens_per_s', s.tokensPerS),
         v('peak_memory_mib', s.peakMemoryBytes !== undefined ? (s.peakMemoryBytes / 1048576).toFixed(1) : undefined),
+        ...(s.gpuPeakMemoryBytes !== undefined ? [v('gpu_peak_memory_mib', (s.gpuPeakMemoryBytes / 1048576).toFixed(1))] : []),
         v('eta', s.etaMs !== undefined ? formatDuration(s.etaMs / 1000) : undefined),
         v('last_checkpoint', s.lastCheckpoint ? `step ${s.lastCheckpoint.step}: ${s.lastCheckpoint.path}` : undefined),
         ...(s.error ? [v('error', `${s.error.code}: ${s.error.message}`)] : []),

@@ -24,6 +24,8 @@ export interface RunSnapshot {
   /** Tokens trained so far (this run, every segment). */
   tokens: number;
   peakMemoryBytes?: number;
+  /** Training on a device: the device's peak memory (step events' device_memory). */
+  gpuPeakMemoryBytes?: number;
   /** Per-layer norms of the last step (debugger runs only). */
   layers?: LayerNorms[];
   etaMs?: number;
@@ -69,6 +71,7 @@ export class RunStateTracker {
         s.layers = e.layers;
         s.tokensPerS = e.tokens_per_s;
         s.peakMemoryBytes = Math.max(s.peakMemoryBytes ?? 0, e.peak_memory_bytes);
+        if (e.device_memory) s.gpuPeakMemoryBytes = Math.max(s.gpuPeakMemoryBytes ?? 0, e.device_memory.peak_bytes);
         s.tokens = e.step * (e.tokens || this.tokensPerStep);
         if (atMs !== undefined) this.eta.addStep(e.step, atMs);
         if (s.status === 'starting') s.status = 'running';

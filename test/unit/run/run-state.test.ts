@@ -100,3 +100,17 @@ test('breakpoints: at step N, loss spike against the recent average, NaN only wh
   assert.equal(early.onStep(stepEv(1, 1)), undefined);
   assert.equal(early.onStep(stepEv(2, 10)), undefined, 'no spike judged before the average settles');
 });
+
+test('a run on a device tracks the device\'s peak memory beside the host\'s; a CPU run has none', () => {
+  const MiB = 1 << 20;
+  const onDevice = (step: number, peak: number) => ({ ...stepEv(step, 2), device_memory: { in_use_bytes: MiB, peak_bytes: peak, total_bytes: 80 * 1024 * MiB } });
+  const events: TrainerEvent[] = [start(), onDevice(1, 3 * MiB), onDevice(2, 5 * MiB), onDevice(3, 4 * MiB)];
+  const t = new RunStateTracker();
+  t.applyAll(events);
+  assert.equal(t.snapshot.gpuPeakMemoryBytes, 5 * MiB);
+  assert.deepEqual(new RunSeries().addAll(events).points('gpu_memory').map((p) => p.y), [3, 5, 4]);
+  const cpu = new RunStateTracker();
+  cpu.applyAll([start(), stepEv(1, 3)]);
+  assert.equal(cpu.snapshot.gpuPeakMemoryBytes, undefined);
+  assert.deepEqual(new RunSeries().addAll([start(), stepEv(1, 3)]).points('gpu_memory'), []);
+});
