@@ -26,6 +26,7 @@ __global__ void __launch_bounds__(kWarps * 32)
 #pragma unroll
   for (int m = 0; m < kM; m++) acc[m] = 0.0f;
   if (kVector) {
+#pragma unroll 4  // several 16-byte loads in flight per lane: decode is bound by memory latency and bandwidth
     for (int c = lane * 8; c < cols; c += 32 * 8) {
       const uint4 raw = __ldg(reinterpret_cast<const uint4*>(w + c));
       const float wf[8] = {bf16_lo(raw.x), bf16_hi(raw.x), bf16_lo(raw.y), bf16_hi(raw.y),

@@ -45,11 +45,19 @@ std::unique_ptr<InferSession> load_infer_on_device(const InferOptions& opt, std:
     *cpu_reason = gpu.name + " found, but " + why_not;
     return nullptr;
   }
-  if (host_ops_requested())
-    return make_device_infer_session(opt, make_host_ops(), "host_ops",
-                                     "TUNER_DEVICE_OPS=host: the GPU path on the CPU stand-in of the device ops (a test hook)");
-  return make_device_infer_session(opt, make_cuda_ops(gpu.index), "cuda",
-                                   cuda ? "device is \"cuda\"" : "a CUDA device was found");
+  const bool host = host_ops_requested();
+  try {
+    if (host)
+      return make_device_infer_session(opt, make_host_ops(), "host_ops",
+                                       "TUNER_DEVICE_OPS=host: the GPU path on the CPU stand-in of the device ops (a test hook)");
+    return make_device_infer_session(opt, make_cuda_ops(gpu.index), "cuda",
+                                     cuda ? "device is \"cuda\"" : "a CUDA device was found");
+  } catch (const TunerError& e) {
+    // auto: a model that does not fit the GPU's memory generates on the CPU instead.
+    if (cuda || e.code() != "cuda_out_of_memory") throw;
+    *cpu_reason = gpu.name + " found, but the model does not fit its memory (" + e.what() + ")";
+    return nullptr;
+  }
 }
 
 std::unique_ptr<InferSession> make_device_infer_session(const InferOptions& opt, std::unique_ptr<DeviceOps> ops,

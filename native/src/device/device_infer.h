@@ -30,7 +30,8 @@ std::string device_infer_unsupported(const ModelConfig& c, const InferOptions& o
 
 // The session InferSession::load returns for device "cuda" or "auto": on the first CUDA device
 // (host_ops under TUNER_DEVICE_OPS=host). Null when "auto" settles on the CPU, with the reason
-// in *cpu_reason. Throws no_cuda_device / cuda_inference_unavailable for "cuda" that cannot be
+// in *cpu_reason (no device, a model or GPU the device path does not run, or a model that does not
+// fit the GPU's memory). Throws no_cuda_device / cuda_inference_unavailable for "cuda" that cannot be
 // honoured, naming the fix.
 std::unique_ptr<InferSession> load_infer_on_device(const InferOptions& opt, std::string* cpu_reason);
 
