@@ -50,10 +50,28 @@ void device_choice() {
   unsetenv("TUNER_DEVICE_OPS");
 }
 
+// Architectures the device model trains but this session does not run (its forward is the Llama
+// family's layer) are named, so auto generates them on the CPU.
+void other_architectures() {
+  tuner::ModelConfig c;
+  c.architecture = "LlamaForCausalLM";
+  c.head_dim = 64;
+  InferOptions opt;
+  EXPECT(tuner::dev::device_infer_unsupported(c, opt).empty());
+  c.qk_norm = true;
+  EXPECT(tuner::dev::device_infer_unsupported(c, opt).find("q/k norms") != std::string::npos);
+  c.qk_norm = false;
+  for (const char* arch : {"Qwen3ForCausalLM", "Gemma3ForCausalLM", "GPT2LMHeadModel", "BloomForCausalLM"}) {
+    c.architecture = arch;
+    EXPECT(tuner::dev::device_infer_unsupported(c, opt).find(std::string(arch) + " does not generate on a GPU yet") == 0);
+  }
+}
+
 }  // namespace
 
 int main() {
   run_all([] { return tuner::dev::make_host_ops(); }, Limits());
   device_choice();
+  other_architectures();
   return finish("test_device_infer");
 }

@@ -15,6 +15,16 @@ namespace tuner::dev {
 std::string device_infer_unsupported(const ModelConfig& c, const InferOptions&) {
   const std::string why = device_model_unsupported(c);
   if (!why.empty()) return why;
+  // The session's forward is the Llama family's layer (device_infer_forward.cpp); the device
+  // model trains more, and those architectures generate on the CPU until it runs their layers.
+  const std::string& a = c.architecture;
+  if (a != "LlamaForCausalLM" && a != "MistralForCausalLM" && a != "Qwen2ForCausalLM")
+    return a + " does not generate on a GPU yet (the device inference session covers Llama, Mistral and Qwen2)";
+  if (c.norm != NormKind::RMS || c.positions != PositionKind::Rope || c.mlp != MlpKind::SwiGLU || c.qkv != QkvLayout::Separate ||
+      c.conv1d || c.sandwich_norms || c.embed_norm || c.embed_scale != 1.0f || c.rope_local_theta > 0 || c.qk_norm ||
+      c.attn_softcap > 0 || c.final_softcap > 0 || c.attn_scale != 0.0f)
+    return a + " with this layout (norms, positions, MLP, projections, q/k norms, soft-capping or attention scale outside "
+               "the Llama family's) does not generate on a GPU yet";
   if (c.rope_scaling.type == "dynamic")
     return "rope_scaling dynamic (a base that follows the sequence length) does not run on a GPU yet";
   return "";

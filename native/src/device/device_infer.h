@@ -24,8 +24,9 @@
 namespace tuner::dev {
 
 // Why this model / options cannot generate on a device ("" when they can): the device model's
-// architecture checks (device_model_unsupported), rope_scaling dynamic (its base follows the
-// sequence length), and the f16 format.
+// checks (device_model_unsupported), an architecture or layout outside the Llama family (Llama,
+// Mistral, Qwen2: the layer this session runs), rope_scaling dynamic (its base follows the
+// sequence length).
 std::string device_infer_unsupported(const ModelConfig& c, const InferOptions& opt);
 
 // The session InferSession::load returns for device "cuda" or "auto": on the first CUDA device
