@@ -3,15 +3,19 @@
 // device path (not the CPU fallback) and their losses track the CPU trainer's within bf16-mixed
 // rounding; a CPU checkpoint of the GPT-2 run continues on the device path (its Conv1D weights and
 // their optimizer states are [in, out] in the checkpoint and [out, in] on the device) with the
-// uninterrupted CPU run's losses.
+// uninterrupted CPU run's losses; and the GPU memory estimate (estimate-device.ts) is each run's
+// device_memory.peak_bytes to the byte.
 import { strict as assert } from 'node:assert';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { before, describe, it } from 'node:test';
 
+import { estimateDeviceMemory } from '../../src/core/args/estimate-device';
+import { resolveArgs } from '../../src/core/args/fields';
 import type { RunPlan } from '../../src/core/engine/plan';
 import type { TrainerEvent } from '../../src/core/engine/protocol';
 import type { TrainerExit } from '../../src/core/engine/trainer-client';
+import { parseModelSpec } from '../../src/core/model/spec';
 import { writeSafetensorsF32, type F32Tensor } from './safetensors-f32';
 import { basePlan, makeShards, repetitiveDocuments, runTrainer, steps, tempDir, writePlan } from './trainer-fixtures';
 
@@ -31,7 +35,9 @@ function normals(seed: number): () => number {
   return () => Math.sqrt(-2 * Math.log(u())) * Math.cos(2 * Math.PI * u());
 }
 
-function folder(dir: string, config: Record<string, unknown>, tensors: Array<[string, number[], number, number]>): string {
+type Config = Record<string, unknown>;
+
+function folder(dir: string, config: Config, tensors: Array<[string, number[], number, number]>): Config {
   fs.mkdirSync(dir, { recursive: true });
   fs.writeFileSync(path.join(dir, 'config.json'), JSON.stringify(config, null, 2));
   const normal = normals(7);
@@ -41,11 +47,11 @@ function folder(dir: string, config: Record<string, unknown>, tensors: Array<[st
     return [name, { shape, data }];
   });
   writeSafetensorsF32(path.join(dir, 'model.safetensors'), weights);
-  return dir;
+  return config;
 }
 
 /** GPT-2: LayerNorm with bias, learned positions, Conv1D weights stored [in, out], tied head. */
-function makeGpt2(dir: string): string {
+function makeGpt2(dir: string): Config {
   const F = 4 * C;
   const t: Array<[string, number[], number, number]> = [['transformer.wte.weight', [VOCAB, C], 0, 0.5], ['transformer.wpe.weight', [64, C], 0, 0.1]];
   for (let l = 0; l < 2; l++) {
@@ -66,7 +72,7 @@ function makeGpt2(dir: string): string {
 }
 
 /** Gemma 3: (1 + w) and sandwich norms, per-head q/k norms, GeGLU, a sliding layer with its local RoPE base. */
-function makeGemma3(dir: string): string {
+function makeGemma3(dir: string): Config {
   const [NH, NKV, HD, F] = [4, 2, 8, 64];
   const t: Array<[string, number[], number, number]> = [['model.embed_tokens.weight', [VOCAB, C], 0, 0.1]];
   const norm = (name: string, n = C) => t.push([name, [n], 0, 0.1]);
@@ -103,6 +109,21 @@ function startOf(exit: TrainerExit): Extract<TrainerEvent, { type: 'start' }> {
   return start;
 }
 
+/**
+ * The GPU memory estimate (estimate-device.ts, which mirrors DeviceModel's plan()) against the
+ * run's device_memory.peak_bytes, to the byte: host_ops allocates as cuda_ops does but for the
+ * attention backward's workspace (threads x 2 x 64 x T floats, 2 threads here).
+ */
+function assertEstimate(dev: TrainerExit, config: Config, method: 'full' | 'lora'): void {
+  const args = resolveArgs({
+    model: 'm', data: 'd', device: 'cuda', method, lora_rank: 4, lora_target_modules: ['q_proj', 'k_proj', 'v_proj', 'o_proj', 'gate_proj', 'up_proj', 'down_proj'],
+    optimizer: 'adamw', batch_size: 4, max_length: 32, threads: 2, gradient_checkpointing: false, quantization: 'none',
+  });
+  const estimate = estimateDeviceMemory(parseModelSpec(config), args, (p) => 4 * 2 * 2 * 64 * p.T).allocated;
+  const peak = Math.max(...steps(dev.events).map((s) => s.device_memory!.peak_bytes));
+  assert.equal(estimate, peak, `estimate ${estimate} vs device_memory.peak_bytes ${peak}`);
+}
+
 function assertTracks(dev: TrainerExit, cpu: TrainerExit, stepsWanted: number[]): void {
   const ref = new Map(steps(cpu.events).map((s) => [s.step, s.loss]));
   const got = steps(dev.events);
@@ -119,10 +140,12 @@ function assertTracks(dev: TrainerExit, cpu: TrainerExit, stepsWanted: number[])
 describe('tuner-train GPU path on host_ops for GPT-2 and Gemma 3 (TUNER_DEVICE_OPS=host)', () => {
   let root: string;
   let n = 0;
+  let gpt2: Config;
+  let gemma3: Config;
   before(() => {
     root = tempDir('device-arch');
-    makeGpt2(path.join(root, 'gpt2'));
-    makeGemma3(path.join(root, 'gemma3'));
+    gpt2 = makeGpt2(path.join(root, 'gpt2'));
+    gemma3 = makeGemma3(path.join(root, 'gemma3'));
     makeShards(path.join(root, 'data'), repetitiveDocuments(8, 20, VOCAB), VOCAB);
   });
 
@@ -141,6 +164,7 @@ describe('tuner-train GPU path on host_ops for GPT-2 and Gemma 3 (TUNER_DEVICE_O
     assert.equal(dev.code, 0, dev.stderrTail);
     assert.equal(startOf(dev).device?.kind, 'host_ops', JSON.stringify(startOf(dev).device));
     assertTracks(dev, cpu, [1, 2, 3, 4, 5, 6]);
+    assertEstimate(dev, gpt2, 'full');
     const learned = steps(dev.events);
     assert.ok(learned[5].loss < learned[0].loss - 0.1, 'the device run learns');
 
@@ -160,5 +184,6 @@ describe('tuner-train GPU path on host_ops for GPT-2 and Gemma 3 (TUNER_DEVICE_O
     assert.equal(dev.code, 0, dev.stderrTail);
     assert.equal(startOf(dev).device?.kind, 'host_ops', JSON.stringify(startOf(dev).device));
     assertTracks(dev, cpu, [1, 2, 3, 4, 5, 6]);
+    assertEstimate(dev, gemma3, 'lora');
   });
 });

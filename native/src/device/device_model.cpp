@@ -163,7 +163,7 @@ size_t DeviceModel::Impl::plan(Activations& a, int B, int T, uint8_t* base) cons
     for (const Linear* lin : L.linears)
       if (lin->lora_a) r = (int)lin->lora_a->shape[0];
   const int64_t inmax = std::max({C, F, QD});
-  const bool ln = c.norm == NormKind::Layer;
+  const bool ln = c.norm == NormKind::Layer, gated = c.mlp != MlpKind::Gelu;
   a.layers.assign(c.num_layers, LayerBufs());
   for (int l = 0; l < c.num_layers; l++) {
     LayerBufs& x = a.layers[l];
@@ -183,7 +183,7 @@ size_t DeviceModel::Impl::plan(Activations& a, int B, int T, uint8_t* base) cons
     x.mid = f32(N * C);
     x.rstd2 = f32(N);
     x.x2 = b16(N * C);
-    x.gate = f32(N * F);
+    x.gate = gated ? f32(N * F) : nullptr;  // GPT-2, Bloom: GELU on up alone
     x.up = f32(N * F);
     for (const Linear* lin : host.layers()[l].linears)
       if (lin->lora_a) x.t[lin->index] = b16(N * r);
@@ -206,9 +206,9 @@ size_t DeviceModel::Impl::plan(Activations& a, int B, int T, uint8_t* base) cons
   a.m32 = f32(N * F);
   a.m16 = b16(N * F);
   a.dm = f32(N * F);
-  a.dgate = f32(N * F);
+  a.dgate = gated ? f32(N * F) : nullptr;
   a.dup = f32(N * F);
-  a.dgate16 = b16(N * F);
+  a.dgate16 = gated ? b16(N * F) : nullptr;
   a.dup16 = b16(N * F);
   a.dres = f32(N * C);
   a.dres16 = b16(N * C);

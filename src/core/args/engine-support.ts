@@ -14,7 +14,7 @@ import * as l10n from '@vscode/l10n';
 export type EngineDevice = 'cpu' | 'cuda';
 
 /** Architectures the device path trains (native/src/device/device_model.cpp device_model_unsupported). */
-export const DEVICE_ARCHITECTURES = ['LlamaForCausalLM', 'MistralForCausalLM', 'Qwen2ForCausalLM'] as const;
+export const DEVICE_ARCHITECTURES = ['LlamaForCausalLM', 'MistralForCausalLM', 'Qwen2ForCausalLM', 'Qwen3ForCausalLM', 'Gemma3ForCausalLM', 'GPT2LMHeadModel', 'BloomForCausalLM'] as const;
 
 export interface EngineSupport {
   /** Why the engine on `device` would refuse `args` (for `model`, when given), or undefined when it runs them. */
@@ -62,8 +62,6 @@ export function deviceTrainingRefuses(args: ResolvedArgs, model: ModelSpec, comp
   if (args.method === 'lomo') return l10n.t('method lomo trains on the CPU only; the GPU path trains full, lora and qlora');
   if (args.stage === 'dpo') return l10n.t('stage dpo trains on the CPU only so far; the GPU path trains stage sft');
   if (!(DEVICE_ARCHITECTURES as readonly string[]).includes(model.architecture)) return l10n.t('{0} does not train on a GPU yet (the GPU path covers {1})', model.architecture, DEVICE_ARCHITECTURES.join(', '));
-  const t = model.traits;
-  if (t.qkNorm || t.sandwichNorms || t.finalSoftcap || t.layerNorm || t.fusedQkv) return l10n.t('{0} with this layout does not train on a GPU yet', model.architecture);
   if (args.rope_scaling === 'xpos') return l10n.t('xPos positions (rope_scaling xpos) do not train on a GPU yet');
   if (model.headDim % 2 !== 0 || model.headDim > 256) return l10n.t('head_dim {0} does not train on a GPU (even, at most 256)', model.headDim);
   return undefined;

@@ -48,21 +48,35 @@ export function deviceActivationBytes(s: ModelSpec, B: number, T: number, rank: 
   const QD = s.numHeads * s.headDim, KD = s.numKvHeads * s.headDim;
   const f32 = (n: number) => slice(4 * n), b16 = (n: number) => slice(2 * n);
   const adapted = rank > 0 ? layerModules(s).filter((l) => loraTargetsFor(s, targets).includes(l.module)).length : 0;
-  // resid_in, rstd1, x1, q, k, v, y, lse [B,NH,T], mid, rstd2, x2, gate, up, t[j] [N,r].
-  const layer = f32(N * C) + f32(N) + b16(N * C) + b16(N * QD) + 2 * b16(N * KD) + b16(N * QD) + f32(B * s.numHeads * T) + f32(N * C) + f32(N) + b16(N * C) + 2 * f32(N * F) + adapted * b16(N * rank);
+  const t = s.traits, gated = !t.ungatedMlp, gemma = s.architecture === 'Gemma3ForCausalLM';
+  // resid_in, rstd1, x1, q, k, v, y, lse [B,NH,T], mid, rstd2, x2, gate (gated MLPs), up, t[j] [N,r];
+  // LayerNorm means, q/k norm inputs and rstd, Gemma's sandwich-norm inputs and rstd.
+  const layer = f32(N * C) + f32(N) + b16(N * C) + b16(N * QD) + 2 * b16(N * KD) + b16(N * QD) + f32(B * s.numHeads * T) + f32(N * C) + f32(N) + b16(N * C) + (gated ? 2 : 1) * f32(N * F) + adapted * b16(N * rank)
+    + (t.layerNorm ? 2 * f32(N) : 0) + (t.qkNorm ? f32(N * QD) + f32(N * KD) + f32(N * s.numHeads) + f32(N * s.numKvHeads) : 0) + (t.sandwichNorms ? 2 * f32(N * C) + 2 * f32(N) : 0);
   // Checkpointing: every layer keeps its input; one set of the rest is shared.
   const layers = s.numLayers === 0 ? 0 : checkpointing ? layer + (s.numLayers - 1) * f32(N * C) : s.numLayers * layer;
   // resid_final, rstdf, xf, xf_packed; losses, lse.
   const activations = layers + f32(N * C) + f32(N) + 2 * b16(N * C) + 2 * f32(N);
-  const logits = f32(N * V) + b16(N * V);
+  const logits = f32(N * V) + b16(N * V) + (t.finalSoftcap ? f32(N * V) : 0);
   const inmax = Math.max(C, F, QD);
   // x32 q32 k32 v32, m32 m16, dm dgate dup, dgate16 dup16, dres dres16 dx, datt datt16 dq16 dk16 dv16.
-  let scratch = f32(N * C) + f32(N * QD) + 2 * f32(N * KD) + f32(N * F) + b16(N * F) + 3 * f32(N * F) + 2 * b16(N * F)
+  let scratch = f32(N * C) + f32(N * QD) + 2 * f32(N * KD) + f32(N * F) + b16(N * F) + (gated ? 3 : 2) * f32(N * F) + (gated ? 2 : 1) * b16(N * F)
     + f32(N * C) + b16(N * C) + f32(N * C) + f32(N * QD) + 2 * b16(N * QD) + 2 * b16(N * KD);
   if (rank > 0) scratch += f32(N * rank) + b16(N * rank) + 2 * f32(N * inmax) + b16(N * inmax);
   const ws = workspace({ B, T, NH: s.numHeads, NKV: s.numKvHeads, HD: s.headDim });
   // tokens, targets, mask, sample_start, positions, RoPE cos and sin [T, HD/2].
   scratch += (ws > 0 ? slice(ws) : 0) + 4 * slice(4 * N) + slice(N) + 2 * f32((T * s.headDim) / 2);
+  // The other architectures (device_arch.cpp): the final LayerNorm's mean, Bloom's embedding before
+  // its LayerNorm with mean and rstd, the fused q/k/v output (fp32 + bf16 gradient), the q/k norms'
+  // input gradient, GPT-2's position ids, Bloom's ALiBi slopes, Gemma's local RoPE tables and its
+  // ones and (1 + w) weight.
+  if (t.layerNorm) scratch += f32(N);
+  if (t.embedNorm) scratch += f32(N * C) + 2 * f32(N);
+  if (t.fusedQkv) scratch += f32(N * (QD + 2 * KD)) + b16(N * (QD + 2 * KD));
+  if (t.qkNorm) scratch += f32(N * Math.max(QD, KD));
+  if (t.learnedPositions) scratch += slice(4 * N);
+  if (s.architecture === 'BloomForCausalLM') scratch += f32(s.numHeads);
+  if (gemma) scratch += 2 * f32((T * s.headDim) / 2) + 2 * f32(Math.max(C, s.headDim));
   return { activations, logits, workspace: scratch };
 }
 

@@ -15,6 +15,7 @@ import { resolveArgs, type Args } from '../../../src/core/args/fields';
 import { computePreflight, PREFLIGHT_CODES, preflightProblems, type MachineInfo } from '../../../src/core/args/preflight';
 import { validateArgsText } from '../../../src/core/args/validate';
 import { loraParameterCount, parameterCount, parseModelSpec } from '../../../src/core/model/spec';
+import { assumedGpuThroughput } from '../../../src/core/planner/estimator';
 import { calibrationSpec, hostOpsEstimate, type DeviceCalibrationRow } from '../../native/device-memory-runs';
 
 const ROOT = path.join(__dirname, '..', '..', '..', '..');
@@ -96,8 +97,14 @@ describe('where a run trains (tuner-train choose_train_device / cuda_can_train)'
     assert.equal(trainDevice({ ...lora, method: 'lomo' }, LLAMA_8B, { count: 1 }), 'cpu');
     assert.equal(trainDevice({ ...lora, stage: 'dpo' }, LLAMA_8B, { count: 1 }), 'cpu');
     assert.equal(trainDevice(lora, LLAMA_8B, { count: 1, computeCapability: '7.5' }), 'cpu');
+    // Every architecture the CPU engine trains has a device path (GPT-2: LayerNorm, fused q/k/v,
+    // Conv1D); what it refuses is named.
     const gpt2 = parseModelSpec({ architectures: ['GPT2LMHeadModel'], model_type: 'gpt2', vocab_size: 50257, n_embd: 768, n_layer: 12, n_head: 12 });
-    assert.match(deviceTrainingRefuses(lora, gpt2)!, /GPT2LMHeadModel does not train on a GPU yet/);
+    assert.equal(deviceTrainingRefuses(lora, gpt2), undefined);
+    assert.equal(trainDevice(lora, gpt2, { count: 1 }), 'cuda');
+    const falcon = parseModelSpec({ architectures: ['FalconForCausalLM'], model_type: 'falcon', vocab_size: 1000, hidden_size: 64, num_hidden_layers: 2, num_attention_heads: 4 });
+    assert.match(deviceTrainingRefuses(lora, falcon)!, /FalconForCausalLM does not train on a GPU yet/);
+    assert.match(deviceTrainingRefuses({ ...lora, rope_scaling: 'xpos' }, LLAMA_8B)!, /xPos positions/);
   });
   it('a CPU run has no GPU estimate; a GPU run moves gradients, activations and logits off the host', () => {
     const cpu = estimateMemory(LLAMA_8B, { ...lora, device: 'cpu' }, { threads: 8 });
@@ -119,7 +126,10 @@ describe('pre-flight on a GPU', () => {
   }));
   fs.writeFileSync(path.join(root, 'train.jsonl'), Array.from({ length: 100 }, (_, i) => JSON.stringify({ input: `q${i}`, output: `a${i}` })).join('\n') + '\n');
   const argsFile = path.join(root, 'ARGS.json');
-  const GPU_24: MachineInfo = { freeMemoryBytes: 256 * GiB, totalMemoryBytes: 256 * GiB, cores: 16, cudaGpus: 1, gpuMemoryBytes: 24 * GiB, gpuComputeCapability: '8.9', throughput: { flopsPerSecond: 1e12, source: 'measured in a test' } };
+  const GPU_24: MachineInfo = {
+    freeMemoryBytes: 256 * GiB, totalMemoryBytes: 256 * GiB, cores: 16, throughput: { flopsPerSecond: 1e12, source: 'CPU measured in a test' },
+    cudaGpus: 1, gpuMemoryBytes: 24 * GiB, gpuComputeCapability: '8.9', gpuThroughput: assumedGpuThroughput({ name: 'RTX 4090', computeCapability: '8.9' }),
+  };
 
   it('8B on a 24 GB GPU: LoRA and full do not fit; the fixes are sized in GPU memory: a smaller batch, checkpointing, QLoRA', () => {
     const text = '{"model": "./llama8b", "data": "./train.jsonl", "method": "lora", "batch_size": 4, "max_length": 512}';
@@ -132,7 +142,9 @@ describe('pre-flight on a GPU', () => {
     assert.deepEqual(titles, ['Use batch_size 1 (~N GiB)', 'Use gradient_checkpointing (~N GiB)', 'Use method "qlora" (4-bit base) (~N GiB)']);
     // The tight case names the GPU's size.
     const tight = preflightProblems(validateArgsText(text.replace('"batch_size": 4', '"batch_size": 2')), argsFile, GPU_24).problems[0];
-    assert.match(tight.message, /^needs ~[\d.]+ GiB of the GPU's 24 GiB \(tight: close other programs or use a fix\);/);
+    assert.match(tight.message, /^needs ~[\d.]+ GiB of the GPU's 24 GiB \(tight: close other programs or use a fix\); ~[\d]+ min for 150 steps \(3 epochs; 100 records by record count; speed assumed for RTX 4090: 56 TFLOP\/s \(bf16 at 35% of the card's peak; nothing measured on it yet\)\)\./);
+    // Without the GPU's speed there is no time rather than the CPU's.
+    assert.equal(computePreflight(JSON.parse(text) as Args, argsFile, { ...GPU_24, gpuThroughput: undefined }).time, undefined);
     const full = preflightProblems(validateArgsText(text.replace('"lora"', '"full"')), argsFile, GPU_24).problems.find((x) => x.code === PREFLIGHT_CODES.doesNotFit)!;
     assert.match(full.message, /of GPU memory, the GPU has 24 GiB/);
     const labels = computePreflight(JSON.parse(text.replace('"lora"', '"full"')) as Args, argsFile, GPU_24).suggestions.map((s) => s.label);
