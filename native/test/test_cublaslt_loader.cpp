@@ -17,6 +17,7 @@
 #include "check_macros.h"
 #include "cuda/cublaslt_layout.h"
 #include "cuda/cublaslt_loader.h"
+#include "tuner/cuda_device.h"
 
 using namespace tuner::cublaslt;
 
@@ -80,7 +81,25 @@ void check_mapping(tuner::Trans ta, tuner::Trans tb, int M, int N, int K, int pa
 
 }  // namespace
 
+// The per-shape kernel choices a resumed run restores: what gemm_choices() writes reads back as
+// the same lines, lines it did not write are skipped. (No GPU needed: the choices are host state.)
+void check_gemm_choices_round_trip() {
+#ifdef TUNER_HAVE_CUDA
+  const std::string lines =
+      "0 NT 8192 2048 2048 2048 2048 2048 bf16 fp32 16 16 16 2\n"
+      "0 TN 2048 2048 8192 2048 2048 2048 bf16 fp32 16 16 16 0\n";
+  EXPECT(tuner::cuda_restore_gemm_choices(lines + "not a choice\n0 NN 1 2 3 4 5 6 bf16 fp32 2 2 2 9\n") == 2);
+  const std::string back = tuner::cuda_gemm_choices();
+  EXPECT(contains(back, "0 NT 8192 2048 2048 2048 2048 2048 bf16 fp32 16 16 16 2\n"));
+  EXPECT(contains(back, "0 TN 2048 2048 8192 2048 2048 2048 bf16 fp32 16 16 16 0\n"));
+  EXPECT(!contains(back, " 9\n"));
+#else
+  EXPECT(tuner::cuda_restore_gemm_choices("0 NT 1 1 1 1 1 1 bf16 fp32 2 2 4 1\n") == 0 && tuner::cuda_gemm_choices().empty());
+#endif
+}
+
 int main() {
+  check_gemm_choices_round_trip();
   const Library off = load_library("off");
   print("TUNER_CUBLASLT=off:", off);
   EXPECT(!off.loaded && off.handle == nullptr);

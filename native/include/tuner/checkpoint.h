@@ -27,6 +27,10 @@ struct TrainerState {
   std::string method;
   double lr_scale = 1.0;  // factor on the scheduled lr from the `set` command
   int world_size = 1;     // data-parallel ranks that trained it (1 in checkpoints older than data parallel)
+  // On a GPU: the GEMM kernel each product shape ran (cuda_gemm_choices(), ours or cuBLASLt's, timed
+  // per process), restored on resume so the resumed steps multiply as the run they continue did.
+  // Empty on the CPU and in older checkpoints.
+  std::string gemm_choices;
   // DPO of a full fine-tune: the reference log-probs of every training (and eval) sequence,
   // computed once from the initial weights; saved as dpo_reference.safetensors (tensors "train",
   // "eval"), since a resumed run no longer has those weights. Empty otherwise.

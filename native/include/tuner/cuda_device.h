@@ -47,6 +47,13 @@ const CudaRuntimeInfo& cuda_runtime_info();
 // "13.0" from 13000.
 std::string cuda_version_text(int version);
 
+// The GEMM kernel chosen per product shape in this process (ours or cuBLASLt's, timed on first use:
+// src/cuda/gemm_dispatch.cuh), as text, and its restoration in another process, so that a resumed
+// training run multiplies with the same kernels and its losses stay the same bits. A build
+// without CUDA gives "" and restores nothing (0).
+std::string cuda_gemm_choices();
+int cuda_restore_gemm_choices(const std::string& text);
+
 // Device memory on device `device`, freed on destruction. Allocation failure throws TunerError
 // cuda_out_of_memory; in a CPU-only build, no_cuda_device.
 class DeviceBuffer {

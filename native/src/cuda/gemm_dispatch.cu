@@ -18,6 +18,7 @@
 #include "cuda/cuda_check.cuh"
 #include "cuda/gemm_dispatch.cuh"
 #include "cuda/gemm_launch.cuh"
+#include "tuner/cuda_device.h"
 
 namespace tuner::cuda {
 
@@ -319,6 +320,13 @@ void dispatch(const DenseArgs& p, Half16 type, cudaStream_t stream) {
     it = st.entries.find(s);
   }
   Entry& e = it->second;
+  if (e.choice != kOwn && !e.planned) {  // restored by restore_gemm_choices: plan it now
+    planned_entry(st, L, handle_for(st, L, device), s);
+    if (e.choice - 1 >= (int)e.plan.algos.size()) {
+      e.choice = kOwn;
+      log_line(st, describe(s) + ": the restored cuBLASLt candidate is not offered here; ours from now on");
+    }
+  }
   if (e.choice == kOwn) {
     lock.unlock();
     return own();
@@ -368,6 +376,48 @@ bool gemm_cublaslt(Trans ta, Trans tb, int M, int N, int K, float alpha, const u
   return ws && !e.plan.algos.empty() && run_lt(L, h, e.plan, 0, p, C, ws, stream) == lt::kStatusSuccess;
 }
 
+std::string gemm_choices() {
+  State& st = state();
+  std::lock_guard<std::mutex> lock(st.mu);
+  std::string out;
+  char line[200];
+  for (const auto& [s, e] : st.entries) {
+    if (e.choice == kUndecided) continue;
+    std::snprintf(line, sizeof line, "%d %c%c %d %d %d %d %d %d %s %s %u %u %u %d\n", s.device, s.ta == Trans::T ? 'T' : 'N',
+                  s.tb == Trans::T ? 'T' : 'N', s.M, s.N, s.K, s.lda, s.ldb, s.ldc,
+                  s.type == Half16::BF16 ? "bf16" : "fp16", s.c_bf16 ? "bf16" : "fp32", s.align_a, s.align_b, s.align_c,
+                  e.choice);
+    out += line;
+  }
+  return out;
+}
+
+int restore_gemm_choices(const std::string& text) {
+  State& st = state();
+  std::lock_guard<std::mutex> lock(st.mu);
+  int restored = 0;
+  size_t begin = 0;
+  while (begin < text.size()) {
+    size_t end = text.find('\n', begin);
+    if (end == std::string::npos) end = text.size();
+    const std::string line = text.substr(begin, end - begin);
+    begin = end + 1;
+    Shape s{};
+    char ta = 0, tb = 0, in[8] = {0}, out[8] = {0};
+    int choice = kUndecided;
+    const int got = std::sscanf(line.c_str(), "%d %c%c %d %d %d %d %d %d %7s %7s %u %u %u %d", &s.device, &ta, &tb, &s.M,
+                                &s.N, &s.K, &s.lda, &s.ldb, &s.ldc, in, out, &s.align_a, &s.align_b, &s.align_c, &choice);
+    if (got != 15 || choice < kOwn || choice > kCandidates) continue;  // not a line gemm_choices() writes
+    s.ta = ta == 'T' ? Trans::T : Trans::N;
+    s.tb = tb == 'T' ? Trans::T : Trans::N;
+    s.type = std::strcmp(in, "fp16") == 0 ? Half16::F16 : Half16::BF16;
+    s.c_bf16 = std::strcmp(out, "bf16") == 0;
+    st.entries[s].choice = choice;
+    ++restored;
+  }
+  return restored;
+}
+
 void set_gemm_choice_listener(std::function<void(const std::string&)> listener) {
   State& st = state();
   std::lock_guard<std::mutex> lock(st.mu);
@@ -375,3 +425,8 @@ void set_gemm_choice_listener(std::function<void(const std::string&)> listener) 
 }
 
 }  // namespace tuner::cuda
+
+namespace tuner {
+std::string cuda_gemm_choices() { return cuda::gemm_choices(); }
+int cuda_restore_gemm_choices(const std::string& text) { return cuda::restore_gemm_choices(text); }
+}  // namespace tuner

@@ -32,4 +32,13 @@ bool gemm_cublaslt(Trans ta, Trans tb, int M, int N, int K, float alpha, const u
 // go to stderr when TUNER_GEMM_LOG=1, and nowhere otherwise. An empty function restores that.
 void set_gemm_choice_listener(std::function<void(const std::string&)> listener);
 
+// The decisions made so far, one line per shape ("<device> <layouts> M N K lda ldb ldc <in> <out>
+// <alignments> <choice>", choice 0 = ours, k = cuBLASLt's candidate k), and their restoration in a
+// new process, which then makes the same choice for those shapes without timing them. tuner-train
+// keeps them beside each checkpoint on a GPU, so a resumed run multiplies with the kernels of the
+// run it continues and its losses stay the same bits. Lines it cannot read are skipped; returns the
+// number restored. A restored cuBLASLt choice that this machine's library does not offer runs ours.
+std::string gemm_choices();
+int restore_gemm_choices(const std::string& text);
+
 }  // namespace tuner::cuda

@@ -29,6 +29,9 @@ DeviceBuffer& DeviceBuffer::operator=(DeviceBuffer&&) noexcept = default;
 void DeviceBuffer::copy_from_host(const void*, size_t) { no_cuda("device memory"); }
 void DeviceBuffer::copy_to_host(void*, size_t) const { no_cuda("device memory"); }
 
+std::string cuda_gemm_choices() { return ""; }
+int cuda_restore_gemm_choices(const std::string&) { return 0; }
+
 PinnedHostBuffer::PinnedHostBuffer(size_t) { no_cuda("pinned host memory"); }
 PinnedHostBuffer::~PinnedHostBuffer() = default;
 PinnedHostBuffer::PinnedHostBuffer(PinnedHostBuffer&&) noexcept = default;

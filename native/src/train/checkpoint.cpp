@@ -172,6 +172,7 @@ void save_checkpoint(const std::string& dir, const Model& model, bool lora, cons
   st.set("method", state.method);
   st.set("lr_scale", state.lr_scale);  // printed with 17 digits, so it reads back bit for bit
   st.set("world_size", static_cast<int64_t>(state.world_size));
+  if (!state.gemm_choices.empty()) st.set("gemm_choices", state.gemm_choices);
   write_file_atomic(tmp + "/trainer_state.json", st.dump(2) + "\n");
   if (!state.dpo_reference.empty()) {
     SafetensorsWriter ref;

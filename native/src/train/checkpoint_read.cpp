@@ -85,6 +85,10 @@ TrainerState read_trainer_state(const std::string& dir) {
       bad_checkpoint(path, "field \"world_size\" must be a whole number of ranks, at least 1");
     s.world_size = static_cast<int>(v->as_number());
   }
+  if (const Json* v = j.find("gemm_choices")) {  // a GPU run's; absent elsewhere
+    if (!v->is_string()) bad_checkpoint(path, "field \"gemm_choices\" must be a string");
+    s.gemm_choices = v->as_string();
+  }
   return s;
 }
 

@@ -226,6 +226,7 @@ void Trainer::setup() {
     loader_->set_cursor(st.cursor);
     rng_.set_state(st.rng_state);
     lr_scale_ = st.lr_scale;
+    if (device_.kind == "cuda") cuda_restore_gemm_choices(st.gemm_choices);
   }
   // On a device the host Optimizer only holds the states around checkpoints (its params have
   // no host gradients); the device optimizer updates.
@@ -494,6 +495,7 @@ std::string Trainer::save() {
   st.world_size = comm_->world_size();
   st.dpo_reference = dpo_ref_;
   st.dpo_eval_reference = dpo_eval_ref_;
+  if (device_.kind == "cuda") st.gemm_choices = cuda_gemm_choices();
   pull_from_device();  // the device's weights and optimizer states into the host's, which are saved
   save_checkpoint(dir, *model_, plan_.is_lora(), plan_.model_dir, *opt_, st);
   if (on_device()) opt_->release_states();
