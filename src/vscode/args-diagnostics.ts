@@ -9,6 +9,7 @@ import { cpuThroughputFor } from '../core/args/cpu-speed';
 import { assumedCpuThroughput, type Throughput } from '../core/args/estimate';
 import type { Args } from '../core/args/fields';
 import { preflightProblems, type MachineInfo, type Preflight } from '../core/args/preflight';
+import { assumedGpuThroughput } from '../core/planner/estimator';
 import { validateArgsText, type ArgsCheck } from '../core/args/validate';
 import { modelShapeKey } from '../core/args/throughput';
 import { loadAddon } from '../core/engine/addon';
@@ -54,7 +55,7 @@ function workspaceThroughput(doc: vscode.TextDocument, spec: ModelSpec, cores: n
   return value;
 }
 
-let devices: { avx2: boolean; cudaGpus: number; gpuMemoryBytes?: number; gpuComputeCapability?: string } | undefined;
+let devices: { avx2: boolean; cudaGpus: number; gpuMemoryBytes?: number; gpuComputeCapability?: string; gpuThroughput?: Throughput } | undefined;
 
 /** The CPU's kernel and the CUDA GPUs (the first one's memory, for the GPU estimate), probed once (NVML through the addon). */
 function probeDevices(): NonNullable<typeof devices> {
@@ -68,6 +69,7 @@ function probeDevices(): NonNullable<typeof devices> {
     const first = gpus?.available ? gpus.gpus[0] : undefined;
     devices.gpuMemoryBytes = first?.memoryFreeBytes ?? first?.memoryTotalBytes;
     devices.gpuComputeCapability = first?.computeCapability;
+    if (first) devices.gpuThroughput = assumedGpuThroughput(first);
   } catch {
     // no addon in this build: assume a current x86-64 CPU and no GPU
   }
@@ -76,9 +78,9 @@ function probeDevices(): NonNullable<typeof devices> {
 
 function machineInfo(doc: vscode.TextDocument): MachineInfo {
   const cores = os.cpus().length;
-  const { avx2, cudaGpus, gpuMemoryBytes, gpuComputeCapability } = probeDevices();
+  const { avx2, cudaGpus, gpuMemoryBytes, gpuComputeCapability, gpuThroughput } = probeDevices();
   // Free memory as the kernel counts it available (page cache can be reclaimed).
-  return { freeMemoryBytes: os.freemem(), totalMemoryBytes: os.totalmem(), cores, cudaGpus, gpuMemoryBytes, gpuComputeCapability, throughput: assumedCpuThroughput(cores, avx2), throughputFor: (spec) => workspaceThroughput(doc, spec, cores, avx2) };
+  return { freeMemoryBytes: os.freemem(), totalMemoryBytes: os.totalmem(), cores, cudaGpus, gpuMemoryBytes, gpuComputeCapability, gpuThroughput, throughput: assumedCpuThroughput(cores, avx2), throughputFor: (spec) => workspaceThroughput(doc, spec, cores, avx2) };
 }
 
 /** Checks the chat template of the run's model (in a worker): the EOS warning, if any. */

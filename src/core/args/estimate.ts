@@ -170,8 +170,8 @@ export function estimateMemory(s: ModelSpec, a: ResolvedArgs, inp: EstimateInput
   ];
   if (inp.device === 'cuda') {
     // The device path's host keeps the loaded model (fp32, or QLoRA's quantized base), the
-    // adapters and the optimizer's states (copied back for checkpoints), the data and the runtime;
-    // gradients, activations and the bf16 copies live on the GPU.
+    // adapters, the data and the runtime, and the optimizer's states while a checkpoint is
+    // written; gradients, activations and the bf16 copies live on the GPU.
     // The host stages each batch (tokens, targets, mask) before its copy.
     const host: Partial<Record<MemoryPart['name'], number>> = { weights: weightBytes, gradients: 0, activations: 0, logits: 0, workspace: tokensBuf };
     for (const p of parts) p.bytes = host[p.name] ?? p.bytes;

@@ -27,6 +27,8 @@ export interface MachineInfo {
   /** The first GPU's free memory (else its total) and compute capability ("8.9"), when the probe read them. */
   gpuMemoryBytes?: number;
   gpuComputeCapability?: string;
+  /** The GPU's speed for a run that trains on it (the planner's assumed share of its peak until a GPU run is timed); no time estimate without it. */
+  gpuThroughput?: Throughput;
 }
 
 /** How long the whole run takes: max_steps when set, else every epoch. */
@@ -174,7 +176,8 @@ export function computePreflight(args: Args, argsFile: string, machine: MachineI
     const changes = c.changes(a);
     suggestions.push({ label: c.label, changes, estimate: estimate(resolveArgs({ ...a, ...changes } as Args)) });
   }
-  const time = data ? estimateTime(spec, a, data, machine.throughputFor?.(spec) ?? machine.throughput) : undefined;
+  const throughput = memory.gpu ? machine.gpuThroughput : machine.throughputFor?.(spec) ?? machine.throughput;
+  const time = data && throughput ? estimateTime(spec, a, data, throughput) : undefined;
   return { spec, modelDir, memory, time, documents: data?.documents, packed: data?.packed === true, dataSource: data?.source, suggestions, run: time ? runTime(a, time) : undefined };
 }
 

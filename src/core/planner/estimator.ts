@@ -2,7 +2,7 @@
 // batch size, and to check any proposed ARGS.json before it is shown. The planner depends only on
 // the Estimator type, so the pre-flight estimator of src/core/args plugs in here unchanged.
 import { engineSupport } from '../args/engine-support';
-import { runFlopsPerToken, type ThroughputKind } from '../args/estimate';
+import { runFlopsPerToken, type Throughput, type ThroughputKind } from '../args/estimate';
 import type { ResolvedArgs } from '../args/fields';
 import type { HardwareProfile } from '../hardware/types';
 import { GiB } from '../hardware/types';
@@ -76,7 +76,7 @@ export function optimizerStateBytes(optimizer: string): number {
 }
 
 /** Dense bf16 throughput a GPU sustains in training (FLOP/s): its peak as the engine probed it, else by compute capability. */
-function gpuFlops(g: HardwareProfile['gpus'][number]): number {
+function gpuFlops(g: Pick<HardwareProfile['gpus'][number], 'computeCapability' | 'bf16PeakTflops'>): number {
   const cc = Number(g.computeCapability ?? '8.0');
   const peak = g.bf16PeakTflops ? g.bf16PeakTflops * 1e12 : cc >= 9 ? 800e12 : cc >= 8.9 ? 160e12 : cc >= 8 ? 250e12 : cc >= 7 ? 100e12 : 20e12;
   return peak * 0.35; // model FLOPs utilisation of an unfused trainer
@@ -89,6 +89,12 @@ function cpuFlops(hw: HardwareProfile): number {
 }
 
 const tflops = (f: number) => `${Number((f / 1e12).toPrecision(3))} TFLOP/s`;
+
+/** A GPU's training speed before any run on it was timed: the planner's assumed share of its peak. */
+export function assumedGpuThroughput(g: Pick<HardwareProfile['gpus'][number], 'name' | 'computeCapability' | 'bf16PeakTflops'>): Throughput {
+  const rate = gpuFlops(g);
+  return { flopsPerSecond: rate, source: l10n.t('assumed for {0}{1}: {2} (bf16 at 35% of the card\'s peak; nothing measured on it yet)', '', g.name, tflops(rate)), kind: 'assumed' };
+}
 
 /**
  * The planner's own estimate: weights + gradients + optimizer state + activations + a fixed

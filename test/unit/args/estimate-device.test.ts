@@ -142,7 +142,7 @@ describe('pre-flight on a GPU', () => {
     assert.deepEqual(titles, ['Use batch_size 1 (~N GiB)', 'Use gradient_checkpointing (~N GiB)', 'Use method "qlora" (4-bit base) (~N GiB)']);
     // The tight case names the GPU's size.
     const tight = preflightProblems(validateArgsText(text.replace('"batch_size": 4', '"batch_size": 2')), argsFile, GPU_24).problems[0];
-    assert.match(tight.message, /^needs ~[\d.]+ GiB of the GPU's 24 GiB \(tight: close other programs or use a fix\); ~[\d]+ min for 150 steps \(3 epochs; 100 records by record count; speed assumed for RTX 4090: 56 TFLOP\/s \(bf16 at 35% of the card's peak; nothing measured on it yet\)\)\./);
+    assert.match(tight.message, /^needs ~[\d.]+ GiB of the GPU's 24 GiB \(tight: close other programs or use a fix\); ~1 min 24 s for 150 steps \(3 epochs; 100 records by record count; speed assumed for RTX 4090: 56 TFLOP\/s \(bf16 at 35% of the card's peak; nothing measured on it yet\)\)\./);
     // Without the GPU's speed there is no time rather than the CPU's.
     assert.equal(computePreflight(JSON.parse(text) as Args, argsFile, { ...GPU_24, gpuThroughput: undefined }).time, undefined);
     const full = preflightProblems(validateArgsText(text.replace('"lora"', '"full"')), argsFile, GPU_24).problems.find((x) => x.code === PREFLIGHT_CODES.doesNotFit)!;
