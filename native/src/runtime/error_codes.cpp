@@ -12,6 +12,7 @@ const ErrorCodeInfo kErrorCodes[] = {
     {"bad_batch", "The batch does not fit the model; prepare the data again for this model."},
     {"bad_checkpoint", "Resume from a complete checkpoint folder (output_dir/checkpoints/step-*) of the same plan."},
     {"bad_config", "Fix config.json (it should be the one published with the model)."},
+    {"bad_device", "Set device to cpu, cuda or auto."},
     {"bad_gemm_shape", "A GPU matrix product was given sizes it cannot take: a bug in Tuner; please report it with the log, "
                        "and set device to cpu in ARGS.json meanwhile."},
     {"bad_index", "Fix model.safetensors.index.json: its weight_map must map every tensor name to a shard file in the "
@@ -34,6 +35,8 @@ const ErrorCodeInfo kErrorCodes[] = {
     {"context_too_long", "Use a context length the model supports (max_position_embeddings in config.json)."},
     {"control", "Check that the run folder is writable and on a local disk (the control socket lives there)."},
     {"cuda_error", "A CUDA call failed; update the NVIDIA driver, or set device to cpu in ARGS.json."},
+    {"cuda_inference_unavailable", "The GPU cannot generate with this model (the message says why); load it with device auto "
+                                   "or cpu to generate on the CPU."},
     {"cuda_out_of_memory", "The GPU ran out of memory: lower batch_size or max_length, turn on gradient_checkpointing, or use "
                            "method qlora."},
     {"cuda_training_unavailable", "The GPU path cannot train this plan (the message says why); set device to auto or cpu in "
