@@ -11,18 +11,15 @@ import * as fs from 'node:fs';
 import { createRequire } from 'node:module';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { parseArgs } from 'node:util';
 
 const require = createRequire(import.meta.url);
 const ROOT = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
 const { DEVICE_CALIBRATION_GRID, measureDeviceRow } = require(path.join(ROOT, 'out/test/native/device-memory-runs.js'));
 
-const argv = process.argv.slice(2);
-const opt = (name, dflt) => {
-  const i = argv.indexOf(name);
-  return i >= 0 ? argv[i + 1] : dflt;
-};
-const TRAINER = path.resolve(ROOT, opt('--trainer', process.env.TUNER_TRAIN ?? path.join(process.env.TUNER_NATIVE_BUILD_DIR ?? 'build/native', 'tuner-train')));
-const ONLY = opt('--only', undefined);
+const { values } = parseArgs({ options: { trainer: { type: 'string' }, only: { type: 'string' } } });
+const TRAINER = path.resolve(ROOT, values.trainer ?? process.env.TUNER_TRAIN ?? path.join(process.env.TUNER_NATIVE_BUILD_DIR ?? 'build/native', 'tuner-train'));
+const ONLY = values.only;
 
 const rows = [];
 const work = fs.mkdtempSync(path.join(os.tmpdir(), 'tuner-devmem-'));

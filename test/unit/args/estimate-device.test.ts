@@ -4,7 +4,6 @@
 // (engine-support.ts trainDevice), and the pre-flight's GPU diagnostics and hover.
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { describe, it } from 'node:test';
 import { deviceTrainingRefuses, trainDevice } from '../../../src/core/args/engine-support';
@@ -17,6 +16,7 @@ import { validateArgsText } from '../../../src/core/args/validate';
 import { loraParameterCount, parameterCount, parseModelSpec } from '../../../src/core/model/spec';
 import { assumedGpuThroughput } from '../../../src/core/planner/estimator';
 import { calibrationSpec, hostOpsEstimate, type DeviceCalibrationRow } from '../../native/device-memory-runs';
+import { llama8bWorkspace } from './preflight-workspace';
 
 const ROOT = path.join(__dirname, '..', '..', '..', '..');
 const GiB = 1024 ** 3;
@@ -118,14 +118,7 @@ describe('where a run trains (tuner-train choose_train_device / cuda_can_train)'
 });
 
 describe('pre-flight on a GPU', () => {
-  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'tuner-preflight-gpu-'));
-  fs.mkdirSync(path.join(root, 'llama8b'));
-  fs.writeFileSync(path.join(root, 'llama8b', 'config.json'), JSON.stringify({
-    architectures: ['LlamaForCausalLM'], model_type: 'llama', vocab_size: 128256, hidden_size: 4096, intermediate_size: 14336,
-    num_hidden_layers: 32, num_attention_heads: 32, num_key_value_heads: 8, torch_dtype: 'bfloat16',
-  }));
-  fs.writeFileSync(path.join(root, 'train.jsonl'), Array.from({ length: 100 }, (_, i) => JSON.stringify({ input: `q${i}`, output: `a${i}` })).join('\n') + '\n');
-  const argsFile = path.join(root, 'ARGS.json');
+  const { argsFile } = llama8bWorkspace('tuner-preflight-gpu-');
   const GPU_24: MachineInfo = {
     freeMemoryBytes: 256 * GiB, totalMemoryBytes: 256 * GiB, cores: 16, throughput: { flopsPerSecond: 1e12, source: 'CPU measured in a test' },
     cudaGpus: 1, gpuMemoryBytes: 24 * GiB, gpuComputeCapability: '8.9', gpuThroughput: assumedGpuThroughput({ name: 'RTX 4090', computeCapability: '8.9' }),

@@ -1,6 +1,5 @@
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { describe, it } from 'node:test';
 import { applyTextEdits } from '../../../src/core/args/edits';
@@ -9,6 +8,7 @@ import { resolveArgs, type Args } from '../../../src/core/args/fields';
 import { PREFLIGHT_CODES, preflightProblems, type MachineInfo } from '../../../src/core/args/preflight';
 import { validateArgsText } from '../../../src/core/args/validate';
 import { parameterCount, parseModelSpec, type ModelSpec } from '../../../src/core/model/spec';
+import { llama8bWorkspace } from './preflight-workspace';
 
 const ROOT = path.join(__dirname, '..', '..', '..', '..');
 const GiB = 1024 ** 3;
@@ -127,14 +127,7 @@ describe('estimate terms', () => {
 });
 
 describe('pre-flight diagnostics on ARGS.json', () => {
-  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'tuner-preflight-'));
-  fs.mkdirSync(path.join(root, 'llama8b'));
-  fs.writeFileSync(path.join(root, 'llama8b', 'config.json'), JSON.stringify({
-    architectures: ['LlamaForCausalLM'], model_type: 'llama', vocab_size: 128256, hidden_size: 4096, intermediate_size: 14336,
-    num_hidden_layers: 32, num_attention_heads: 32, num_key_value_heads: 8, torch_dtype: 'bfloat16',
-  }));
-  fs.writeFileSync(path.join(root, 'train.jsonl'), Array.from({ length: 100 }, (_, i) => JSON.stringify({ input: `q${i}`, output: `a${i}` })).join('\n') + '\n');
-  const argsFile = path.join(root, 'ARGS.json');
+  const { root, argsFile } = llama8bWorkspace('tuner-preflight-');
   const machine: MachineInfo = { freeMemoryBytes: 64 * GiB, totalMemoryBytes: 96 * GiB, cores: 8, throughput: { flopsPerSecond: 2e11, source: 'measured in a test' } };
 
   it('says how much a run needs and offers the change that fits', () => {
