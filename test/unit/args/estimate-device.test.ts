@@ -14,7 +14,9 @@ import { resolveArgs, type Args } from '../../../src/core/args/fields';
 import { computePreflight, PREFLIGHT_CODES, preflightProblems, type MachineInfo } from '../../../src/core/args/preflight';
 import { validateArgsText } from '../../../src/core/args/validate';
 import { loraParameterCount, parameterCount, parseModelSpec } from '../../../src/core/model/spec';
-import { assumedGpuThroughput } from '../../../src/core/planner/estimator';
+import { describedHardware, type HardwareProfile } from '../../../src/core/hardware/types';
+import { defaultEstimator } from '../../../src/core/planner/engine-estimator';
+import { assumedGpuThroughput, planningEstimate } from '../../../src/core/planner/estimator';
 import { calibrationSpec, hostOpsEstimate, type DeviceCalibrationRow } from '../../native/device-memory-runs';
 import { llama8bWorkspace } from './preflight-workspace';
 
@@ -114,6 +116,22 @@ describe('where a run trains (tuner-train choose_train_device / cuda_can_train)'
     for (const name of ['gradients', 'activations', 'logits']) assert.equal(part(gpu, name), 0, name);
     assert.equal(part(gpu, 'weights'), part(cpu, 'weights')); // the host's loaded fp32 model
     assert.ok(gpu.total < cpu.total);
+  });
+});
+
+describe('the planner on this machine\'s GPU', () => {
+  const args = resolveArgs({ model: 'm', data: 'd', method: 'lora', batch_size: 2, max_length: 1024 });
+  const described = describedHardware({ gpus: 1, gpuMemoryGiB: 80, ramGiB: 128 });
+  const probed: HardwareProfile = { ...described, gpuSource: 'nvml', gpus: described.gpus.map((g) => ({ ...g, computeCapability: '9.0' })) };
+  it('a run the device path takes gets the device estimate; a described machine (a hand-off may run it) keeps the planner\'s', () => {
+    const here = defaultEstimator(args, { model: LLAMA_8B, hardware: probed });
+    assert.equal(here.device, 'cuda');
+    assert.equal(here.memoryBytes, estimateDeviceMemory(LLAMA_8B, args).total);
+    assert.equal(here.breakdown.gradients, 4 * loraParameterCount(LLAMA_8B, args.lora_rank, args.lora_target_modules));
+    assert.equal(defaultEstimator(args, { model: LLAMA_8B, hardware: described }).memoryBytes, planningEstimate(args, { model: LLAMA_8B, hardware: described }).memoryBytes);
+    // LOMO trains on the CPU under auto, so on a GPU the planner's own accounting answers.
+    const lomo = { ...args, method: 'lomo' as const, optimizer: 'sgd' as const };
+    assert.equal(defaultEstimator(lomo, { model: LLAMA_8B, hardware: probed }).memoryBytes, planningEstimate(lomo, { model: LLAMA_8B, hardware: probed }).memoryBytes);
   });
 });
 
