@@ -247,5 +247,10 @@ export function preflightProblems(check: ArgsCheck, argsFile: string, machine: M
       fixes: tight ? pf.suggestions.filter((s) => decidingPeak(s.estimate) < need * 0.8).slice(0, 3).map((s, i) => suggestionFix(s, check, i === 0)) : undefined,
     });
   }
+  // A GPU run still loads the model on the host (fp32, or QLoRA's quantized base) and keeps it there.
+  if (gpu && pf.memory.total > machine.freeMemoryBytes) {
+    problems.push({ range: at('model'), severity: 'error', code: PREFLIGHT_CODES.doesNotFit,
+      message: l10n.t('the host needs ~{0} of memory beside the GPU (the loaded model, peak {1} while loading), this machine has {2} free: method "qlora" loads a smaller base, or free memory.', formatBytes(pf.memory.total), formatBytes(pf.memory.loadPeak), formatBytes(machine.freeMemoryBytes)) });
+  }
   return { problems, preflight: pf };
 }

@@ -161,6 +161,14 @@ describe('pre-flight on a GPU', () => {
     const labels = computePreflight(JSON.parse(text.replace('"lora"', '"full"')) as Args, argsFile, GPU_24).suggestions.map((s) => s.label);
     for (const l of ['half the batch, twice the accumulation', 'gradient_checkpointing', 'method "qlora" (4-bit base)']) assert.ok(labels.includes(l), l);
   });
+  it('a GPU run whose host cannot hold the loaded model says so too', () => {
+    const text = '{"model": "./llama8b", "data": "./train.jsonl", "method": "qlora", "quantization": "nf4", "batch_size": 1, "max_length": 512}';
+    const ok = preflightProblems(validateArgsText(text), argsFile, GPU_24).problems;
+    assert.deepEqual(ok.map((p) => p.code), [PREFLIGHT_CODES.estimate]);
+    const small = preflightProblems(validateArgsText(text), argsFile, { ...GPU_24, freeMemoryBytes: 4 * GiB }).problems;
+    assert.deepEqual(small.map((p) => p.code), [PREFLIGHT_CODES.estimate, PREFLIGHT_CODES.doesNotFit]);
+    assert.match(small[1].message, /^the host needs ~[\d.]+ GiB of memory beside the GPU \(the loaded model, peak [\d.]+ GiB while loading\), this machine has 4 GiB free/);
+  });
   it('the hover shows GPU memory and the host\'s memory side by side, in units', () => {
     const pf = computePreflight({ model: './llama8b', data: './train.jsonl', method: 'qlora', quantization: 'nf4', batch_size: 1, max_length: 512 } as Args, argsFile, GPU_24);
     const md = estimateMarkdown(pf);
