@@ -48,7 +48,7 @@ export function estimateMarkdown(pf: Preflight): string {
   }
   if (pf.time && pf.run) {
     const t = pf.time;
-    const speed = t.throughput.source.includes('GFLOP/s') ? t.throughput.source : `${t.throughput.source}, ${significant(t.throughput.flopsPerSecond / 1e9, 3)} GFLOP/s`;
+    const speed = /FLOP\/s/.test(t.throughput.source) ? t.throughput.source : `${t.throughput.source}, ${significant(t.throughput.flopsPerSecond / 1e9, 3)} GFLOP/s`;
     out.push(
       l10n.t('Time ~{0} for {1} steps ({2}; {3} steps an epoch), {4} GFLOP per token; speed {5}.', formatDuration(pf.run.seconds), pf.run.steps.toLocaleString('en-US'), pf.run.basis, t.stepsPerEpoch.toLocaleString('en-US'), significant(t.flopsPerToken / 1e9, 3), speed),
       '',
@@ -56,7 +56,7 @@ export function estimateMarkdown(pf: Preflight): string {
   }
   // Only changes that lower the peak by a margin worth an edit (a tiny model's 4-bit base saves ~1%).
   const peak = decidingPeak(pf.memory);
-  for (const s of pf.suggestions.filter((x) => decidingPeak(x.estimate) <= peak * 0.95).slice(0, 4)) {
+  for (const s of pf.suggestions.filter((x) => decidingPeak(x.estimate) <= peak * 0.95).slice(0, 5)) {
     out.push(gpu ? l10n.t('- with {0}: ~{1} of GPU memory', s.label, formatBytes(decidingPeak(s.estimate))) : l10n.t('- with {0}: ~{1}', s.label, formatBytes(s.estimate.total)));
   }
   return out.join('\n') + '\n';

@@ -176,5 +176,7 @@ describe('pre-flight on a GPU', () => {
     assert.match(md, /\| term \| GPU memory \| memory \(host\) \|\n\|---\|---:\|---:\|\n\| weights \| [\d.]+ GiB \| [\d.]+ GiB \|/);
     assert.match(md, /\| runtime \| 614 MiB \| [\d.]+ MiB \|/);
     assert.doesNotMatch(md, /e\+|NaN|undefined/);
+    // The GPU's assumed speed is said once, in its own unit.
+    assert.match(md, /speed assumed for RTX 4090: 56 TFLOP\/s \(bf16 at 35% of the card's peak; nothing measured on it yet\)\.\n/);
   });
 });
