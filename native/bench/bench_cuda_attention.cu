@@ -4,7 +4,9 @@
 // counted as the engine counts them (src/core/args/estimate.ts, trainingFlopsPerToken): 2 *
 // keys * head_dim per head and query for each product, keys per row from 64-row causal blocks;
 // forward 2 products (Q K^T, P V), backward 5 (Q K^T again, dY V^T, dQ, dK, dV). The peer
-// measured in the same run is the SIMT forward (no tensor cores) on the same inputs.
+// measured in the same run is the SIMT forward (no tensor cores) on the same inputs. The backward
+// runs both ways (AttentionParams::deterministic): the default deterministic dQ (a query-major
+// kernel that recomputes Q K^T and dY V^T) and the fp32-atomic dQ; "det/atomic" is their time ratio.
 //   tuner-bench-cuda-attention [--tokens 16384] [--reps 20]
 #include <cuda_bf16.h>
 
@@ -59,7 +61,9 @@ void run_shape(int T, int NH, int NKV, int HD, int window, int tokens, int reps)
   for (bf16** x : {&b.q, &b.y, &b.dy, &b.dq}) TUNER_CUDA_CHECK(cudaMalloc(x, nq * sizeof(bf16)));
   for (bf16** x : {&b.k, &b.v, &b.dk, &b.dv}) TUNER_CUDA_CHECK(cudaMalloc(x, nk * sizeof(bf16)));
   TUNER_CUDA_CHECK(cudaMalloc(&b.lse, (size_t)p.B * NH * T * sizeof(float)));
-  TUNER_CUDA_CHECK(cudaMalloc(&b.ws, attention_backward_workspace_bytes(p)));
+  AttentionParams atomic = p;
+  atomic.deterministic = false;  // the larger workspace (its fp32 dQ accumulator) serves both
+  TUNER_CUDA_CHECK(cudaMalloc(&b.ws, attention_backward_workspace_bytes(atomic)));
   fill_kernel<<<1024, 256>>>(b.q, nq, 1);
   fill_kernel<<<1024, 256>>>(b.k, nk, 2);
   fill_kernel<<<1024, 256>>>(b.v, nk, 3);
@@ -70,13 +74,15 @@ void run_shape(int T, int NH, int NKV, int HD, int window, int tokens, int reps)
   const double fwd = time_ms([&] { attention_forward(b.y, b.lse, b.q, b.k, b.v, p, nullptr); }, reps);
   const double bwd = time_ms(
       [&] { attention_backward(b.dq, b.dk, b.dv, b.dy, b.y, b.lse, b.q, b.k, b.v, b.ws, p, nullptr); }, reps);
+  const double bwd_atomic = time_ms(
+      [&] { attention_backward(b.dq, b.dk, b.dv, b.dy, b.y, b.lse, b.q, b.k, b.v, b.ws, atomic, nullptr); }, reps);
   const double simt =
       time_ms([&] { attention_forward(b.y, b.lse, b.q, b.k, b.v, p, nullptr, AttentionPath::simt); }, std::max(1, reps / 4));
   const double tf_fwd = 2 * product / (fwd * 1e9), tf_bwd = 5 * product / (bwd * 1e9);
   std::printf("B=%-2d T=%-5d heads %2d/%-2d x %3d  window %-5s  forward %7.3f ms %6.1f TFLOP/s (%5.1fx the SIMT kernel)"
-              "  backward %7.3f ms %6.1f TFLOP/s  fwd+bwd %6.1f TFLOP/s\n",
+              "  backward %7.3f ms %6.1f TFLOP/s (atomic dQ %7.3f ms, det/atomic %4.2fx)  fwd+bwd %6.1f TFLOP/s\n",
               p.B, T, NH, NKV, HD, window ? std::to_string(window).c_str() : "none", fwd, tf_fwd, simt / fwd, bwd, tf_bwd,
-              7 * product / ((fwd + bwd) * 1e9));
+              bwd_atomic, bwd / bwd_atomic, 7 * product / ((fwd + bwd) * 1e9));
   for (void* x : {(void*)b.q, (void*)b.k, (void*)b.v, (void*)b.y, (void*)b.dy, (void*)b.dq, (void*)b.dk, (void*)b.dv,
                   (void*)b.lse, b.ws})
     cudaFree(x);

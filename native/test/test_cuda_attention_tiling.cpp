@@ -3,7 +3,8 @@
 // the tiles they keep are tight, and a tile called unmasked has no masked pair; (2) simulations of
 // the forward tile loop (flash-attention 2's online softmax), the backward loop (key blocks
 // outer, query blocks inner, P recomputed from the saved logsumexp, dQ summed across key blocks
-// as the kernel's atomics do) and the split-K decode, each written with those functions in the
+// as the kernel's atomics do), the deterministic dQ loop (query blocks outer, the forward's key
+// tiles inner in increasing order) and the split-K decode, each written with those functions in the
 // kernels' order, equal the CPU engine's attention_forward / attention_backward (fp32) with
 // causal masks, sliding windows, packed records, GQA, soft-capping and ALiBi. No GPU needed: this
 // covers the index and softmax algebra; the mma fragments are checked by test_cuda_attention.cu.
@@ -54,6 +55,40 @@ std::vector<int32_t> random_records(int B, int T, Rng& rng) {
 
 // ---- (1) the tile rules against brute force ----
 
+// The deterministic dQ kernel's walk (attention_dq.cu): per query block, the key tiles of
+// key_tiles in increasing order. Every visible (query, key) pair is visited exactly once, as the
+// key-major backward kernel (query_tiles, stopping at records_past_keys) visits it, and a row's
+// key tiles come in increasing order, so its dQ sum has one fixed order.
+void check_dq_walk(int T, int BM, int BN, int window, const std::vector<int32_t>& ss) {
+  auto rs = [&](int i) { return ss.empty() || i >= T ? 0 : ss[i]; };
+  std::vector<int> by_dq((size_t)T * T, 0), by_bwd((size_t)T * T, 0);
+  for (int m0 = 0; m0 < T; m0 += BM) {
+    const int last = std::min(T, m0 + BM) - 1;
+    const TileRange r = key_tiles(m0, BM, BN, T, window, rs(m0));
+    int previous = -1;
+    for (int kt = r.begin; kt < r.end; kt++) {
+      EXPECT(kt > previous);
+      previous = kt;
+      for (int i = m0; i <= last; i++)
+        for (int j = kt * BN; j < std::min(T, kt * BN + BN); j++)
+          if (visible(i, j, T, window, rs(i))) by_dq[(size_t)i * T + j]++;
+    }
+  }
+  for (int n0 = 0; n0 < T; n0 += BN) {
+    const int n_last = std::min(T, n0 + BN) - 1;
+    const TileRange r = query_tiles(n0, BN, BM, T, window);
+    for (int qt = r.begin; qt < r.end; qt++) {
+      if (!ss.empty() && records_past_keys(rs(qt * BM), n_last)) break;
+      for (int i = qt * BM; i < std::min(T, qt * BM + BM); i++)
+        for (int j = n0; j <= n_last; j++)
+          if (visible(i, j, T, window, rs(i))) by_bwd[(size_t)i * T + j]++;
+    }
+  }
+  for (int i = 0; i < T; i++)
+    for (int j = 0; j < T; j++) EXPECT(by_dq[(size_t)i * T + j] == (visible(i, j, T, window, rs(i)) ? 1 : 0));
+  EXPECT(by_dq == by_bwd);
+}
+
 void check_tile_rules(int T, int BM, int BN, int window, const std::vector<int32_t>& ss) {
   auto rs = [&](int i) { return ss.empty() || i >= T ? 0 : ss[i]; };
   for (int m0 = 0; m0 < T; m0 += BM) {
@@ -90,6 +125,7 @@ void check_tile_rules(int T, int BM, int BN, int window, const std::vector<int32
       for (int i = 0; i < T; i++)
         if (visible(i, j, T, window, rs(i))) EXPECT(i / BM >= r.begin && i / BM < stop);
   }
+  check_dq_walk(T, BM, BN, window, ss);
 }
 
 void test_tile_rules() {
@@ -219,6 +255,41 @@ void simulate_backward(std::vector<float>& dq, std::vector<float>& dk, std::vect
       }
 }
 
+// The deterministic dQ kernel: D first; then a CTA per (query block, query head) walks the
+// forward's key tiles (key_tiles) in increasing order, masks per element only where
+// tile_unmasked says so, recomputes P from lse and dP = dY . v, and sums dS k into the rows'
+// dQ, written once at the end.
+void simulate_dq_query_major(std::vector<float>& dq, const std::vector<float>& dy, const std::vector<float>& y,
+                             const std::vector<float>& lse, const std::vector<float>& q, const std::vector<float>& k,
+                             const std::vector<float>& v, const Problem& p, int BM, int BN) {
+  const int T = p.T, HD = p.HD, QD = p.NH * HD, KD = p.NKV * HD, G = p.NH / p.NKV;
+  for (int b = 0; b < p.B; b++)
+    for (int h = 0; h < p.NH; h++)
+      for (int m0 = 0; m0 < T; m0 += BM) {
+        const int kh = h / G, last = std::min(T, m0 + BM) - 1;
+        std::vector<float> acc((size_t)BM * HD, 0.0f);
+        const TileRange r = key_tiles(m0, BM, BN, T, p.window, p.rs(b, m0));
+        for (int kt = r.begin; kt < r.end; kt++) {
+          const int n0 = kt * BN;
+          const bool unmasked = tile_unmasked(m0, last, n0, BN, p.window, p.rs(b, last));
+          for (int i = m0; i <= last; i++) {
+            const size_t oi = ((size_t)b * T + i) * QD + h * HD;
+            const float l_i = lse[((size_t)b * p.NH + h) * T + i], D_i = dot(&dy[oi], &y[oi], HD);
+            for (int j = n0; j < std::min(T, n0 + BN); j++) {
+              const size_t oj = ((size_t)b * T + j) * KD + kh * HD;
+              const float qk = dot(&q[oi], &k[oj], HD);
+              const float t = score_log2(qk, p.real_scale(), p.softcap, p.slope(h), i, j);
+              const float P = unmasked || visible(i, j, T, p.window, p.rs(b, i)) ? prob_from_lse(t, l_i) : 0.0f;
+              const float dS = P * (dot(&dy[oi], &v[oj], HD) - D_i) * score_grad_factor(qk, p.real_scale(), p.softcap);
+              for (int e = 0; e < HD; e++) acc[(size_t)(i - m0) * HD + e] += dS * k[oj + e];
+            }
+          }
+        }
+        for (int i = m0; i <= last; i++)
+          for (int e = 0; e < HD; e++) dq[((size_t)b * T + i) * QD + h * HD + e] = acc[(size_t)(i - m0) * HD + e];
+      }
+}
+
 // The decode kernel: query position `pos` (batch row 0) over keys [first, pos] cut into chunks
 // of `chunk` keys; each chunk's partial (m, l, acc) is combined with split_weight.
 void simulate_decode(float* out, const std::vector<float>& q, const std::vector<float>& k, const std::vector<float>& v,
@@ -274,12 +345,18 @@ void check_case(const Problem& p, int BM, int BN, Rng& rng) {
   std::vector<float> y2(nq), lse2(nl), dq2(nq), dk2(nk), dv2(nk);
   simulate_forward(y2, lse2, q, k, v, p, BM, BN);
   simulate_backward(dq2, dk2, dv2, dy, y, lse, q, k, v, p, BM, BN);
+  std::vector<float> dq3(nq, 1e30f);  // a row the walk never writes shows as a huge error
+  simulate_dq_query_major(dq3, dy, y, lse, q, k, v, p, BM, BN);
   const double ey = rel_error(y2, y), el = rel_error(lse2, lse);
   const double eq = rel_error(dq2, dq, 0.01), ek = rel_error(dk2, dk, 0.01), ev = rel_error(dv2, dv, 0.01);
-  const bool ok = ey < 2e-5 && el < 2e-5 && eq < 1e-4 && ek < 1e-4 && ev < 1e-4;
+  const double eq3 = rel_error(dq3, dq, 0.01);
+  const bool ok = ey < 2e-5 && el < 2e-5 && eq < 1e-4 && ek < 1e-4 && ev < 1e-4 && eq3 < 1e-4;
   if (!ok)
-    std::fprintf(stderr, "T=%d W=%d tiles %dx%d heads %d/%d cap %g alibi %d records %d: y %.2g lse %.2g dq %.2g dk %.2g dv %.2g\n",
-                 p.T, p.window, BM, BN, p.NH, p.NKV, p.softcap, !p.alibi.empty(), !p.sample_start.empty(), ey, el, eq, ek, ev);
+    std::fprintf(stderr,
+                 "T=%d W=%d tiles %dx%d heads %d/%d cap %g alibi %d records %d: y %.2g lse %.2g dq %.2g dk %.2g dv %.2g "
+                 "dq (query-major) %.2g\n",
+                 p.T, p.window, BM, BN, p.NH, p.NKV, p.softcap, !p.alibi.empty(), !p.sample_start.empty(), ey, el, eq, ek, ev,
+                 eq3);
   EXPECT(ok);
 
   // Decode of every query position of batch row 0 (the KV cache = rows 0..pos) in chunks.

@@ -28,6 +28,11 @@ struct AttentionParams {
   float softcap = 0.0f;                    // scores = cap * tanh(scores / cap) when > 0
   const float* alibi = nullptr;            // device [NH] slopes, or null
   const int32_t* sample_start = nullptr;   // device [B*T] record starts, or null
+  // Backward's dQ on tensor cores: true (the default) computes it in a query-major kernel that
+  // writes each element once after summing the key blocks in a fixed order, so dQ repeats bit
+  // for bit; false sums the key blocks' shares with fp32 atomics (last bits vary run to run),
+  // faster by the cost of recomputing S and dP, and needs an fp32 dQ accumulator in the workspace.
+  bool deterministic = true;
 };
 
 enum class AttentionPath { automatic, tensor_cores, simt };
@@ -41,14 +46,15 @@ template <typename T>
 void attention_forward(T* y, float* lse, const T* q, const T* k, const T* v, const AttentionParams& p,
                        cudaStream_t stream, AttentionPath path = AttentionPath::automatic);
 
-// Device scratch the backward needs, whichever path it takes: fp32 dQ accumulator, D =
-// rowsum(dY o Y), and the SIMT path's fp32 dK / dV accumulators.
+// Device scratch the backward needs, whichever path it takes: D = rowsum(dY o Y), the SIMT
+// path's fp32 dK / dV accumulators and, when p.deterministic is off, the fp32 dQ accumulator.
 size_t attention_backward_workspace_bytes(const AttentionParams& p);
 
 // dq, dk, dv are overwritten (dk, dv summed over the query heads sharing a kv head). y and lse
-// are the forward's. dQ is summed across key blocks in fp32 with atomics (so its last bits may
-// differ between runs); on tensor cores dK and dV have one writer each and a fixed order (the
-// SIMT path sums them with atomics too).
+// are the forward's. On tensor cores dK and dV have one writer each and a fixed order, and dQ
+// too unless p.deterministic is off (then it is summed across key blocks with fp32 atomics and
+// its last bits may differ between runs). The SIMT path writes each dQ row once and sums dK and
+// dV with fp32 atomics.
 template <typename T>
 void attention_backward(T* dq, T* dk, T* dv, const T* dy, const T* y, const float* lse, const T* q, const T* k, const T* v,
                         void* workspace, const AttentionParams& p, cudaStream_t stream,

@@ -6,9 +6,12 @@
 //   S^T = K Q^T, P^T = exp2(S^T - lse) (masked)   dV += P^T dY
 //   dP^T = V dY^T, dS^T = P^T o (dP^T - D) * dscore/d(q.k)   dK += dS^T Q
 //   dQ += dS K  (dS^T through shared memory; each warp 16 query rows, fp32 atomics)
-// So dK / dV are summed over the group's query heads without atomics, in a fixed order, and dQ
-// (summed across key blocks) goes to an fp32 accumulator converted to T at the end. The next
-// block's Q and dY tiles load (cp.async) while the dQ product and its atomics run.
+// So dK / dV are summed over the group's query heads without atomics, in a fixed order. dQ has
+// two paths (AttentionParams::deterministic): by default this kernel skips the dQ product
+// (kAtomicDq off) and the query-major kernel of attention_dq.cu computes dQ with one writer per
+// element; with kAtomicDq dQ is summed across key blocks into an fp32 accumulator with atomics
+// (its last bits vary run to run) and converted to T at the end. The next block's Q and dY tiles
+// load (cp.async) while the dQ product and its atomics run.
 #include "cuda/attention_internal.cuh"
 #include "cuda/attention_mma.cuh"
 #include "cuda/attention_tiles.h"
@@ -28,7 +31,8 @@ constexpr size_t backward_smem_bytes() {
          (size_t)kBwdBM * (2 * sizeof(float) + sizeof(int));
 }
 
-template <typename T, int kHD, bool kExtras>
+// kAtomicDq: also add this key block's dQ share into dq_acc (off: dQ is attention_dq.cu's).
+template <typename T, int kHD, bool kExtras, bool kAtomicDq>
 __global__ void __launch_bounds__(kBwdThreads)
     attention_backward_tc(float* __restrict__ dq_acc, T* __restrict__ dk, T* __restrict__ dv, const T* __restrict__ dy,
                           const float* __restrict__ D, const float* __restrict__ lse, const T* __restrict__ q,
@@ -137,10 +141,12 @@ __global__ void __launch_bounds__(kBwdThreads)
     mma_acc_kn<T>(dk_acc, ds, sQ, S, lane);
 
     // 7. dS^T into shared memory [key][query] for the dQ product, which mixes the warps' keys.
+    if constexpr (kAtomicDq) {
 #pragma unroll
-    for (int nt = 0; nt < kQT; nt++) {
-      *reinterpret_cast<uint32_t*>(sdS + (warp * 16 + g) * kDsStride + nt * 8 + 2 * c) = E::pack(ds[nt][0], ds[nt][1]);
-      *reinterpret_cast<uint32_t*>(sdS + (warp * 16 + g + 8) * kDsStride + nt * 8 + 2 * c) = E::pack(ds[nt][2], ds[nt][3]);
+      for (int nt = 0; nt < kQT; nt++) {
+        *reinterpret_cast<uint32_t*>(sdS + (warp * 16 + g) * kDsStride + nt * 8 + 2 * c) = E::pack(ds[nt][0], ds[nt][1]);
+        *reinterpret_cast<uint32_t*>(sdS + (warp * 16 + g + 8) * kDsStride + nt * 8 + 2 * c) = E::pack(ds[nt][2], ds[nt][3]);
+      }
     }
     __syncthreads();  // dS^T complete; Q and dY are no longer read in this iteration
 
@@ -151,22 +157,24 @@ __global__ void __launch_bounds__(kBwdThreads)
     }
 
     // 8. dQ += dS K for this warp's 16 query rows, added to the fp32 accumulator.
-    float dq[kDT][4];
-    zero_acc(dq);
+    if constexpr (kAtomicDq) {
+      float dq[kDT][4];
+      zero_acc(dq);
 #pragma unroll
-    for (int ks = 0; ks < kBwdBN / 16; ks++) {
-      uint32_t a[4];
-      ldmatrix_x4_trans(a, a_frag_addr_km(sdS, kDsStride, ks * 16, warp * 16, lane));
-      mma_frag_kn<T>(dq, a, sK, S, ks * 16, lane);
-    }
-    float* dqb = dq_acc + (int64_t)b * T_ * QD + h * p.HD;
-#pragma unroll
-    for (int dt = 0; dt < kDT; dt++)
-#pragma unroll
-      for (int e = 0; e < 4; e++) {
-        const int i = m0 + warp * 16 + g + 8 * (e >> 1), col = dt * 8 + 2 * c + (e & 1);
-        if (i < T_ && col < p.HD) atomicAdd(dqb + (int64_t)i * QD + col, dq[dt][e]);
+      for (int ks = 0; ks < kBwdBN / 16; ks++) {
+        uint32_t a[4];
+        ldmatrix_x4_trans(a, a_frag_addr_km(sdS, kDsStride, ks * 16, warp * 16, lane));
+        mma_frag_kn<T>(dq, a, sK, S, ks * 16, lane);
       }
+      float* dqb = dq_acc + (int64_t)b * T_ * QD + h * p.HD;
+#pragma unroll
+      for (int dt = 0; dt < kDT; dt++)
+#pragma unroll
+        for (int e = 0; e < 4; e++) {
+          const int i = m0 + warp * 16 + g + 8 * (e >> 1), col = dt * 8 + 2 * c + (e & 1);
+          if (i < T_ && col < p.HD) atomicAdd(dqb + (int64_t)i * QD + col, dq[dt][e]);
+        }
+    }
   }
 
   // dK, dV of this warp's keys (summed over the group's query heads).
@@ -189,7 +197,7 @@ template <typename T, int kHD, bool kExtras>
 void launch_backward_tc(float* dq_acc, T* dk, T* dv, const T* dy, const float* D, const float* lse, const T* q, const T* k,
                         const T* v, const AttentionParams& p, float scale, cudaStream_t stream) {
   constexpr size_t smem = backward_smem_bytes<kHD, T>();
-  auto kernel = attention_backward_tc<T, kHD, kExtras>;
+  auto kernel = dq_acc ? attention_backward_tc<T, kHD, kExtras, true> : attention_backward_tc<T, kHD, kExtras, false>;
   TUNER_CUDA_CHECK(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)smem));
   const dim3 grid((p.T + kBwdBN - 1) / kBwdBN, p.NKV, p.B);
   kernel<<<grid, kBwdThreads, smem, stream>>>(dq_acc, dk, dv, dy, D, lse, q, k, v, p, scale);
@@ -207,17 +215,19 @@ void backward_tc_for_head_dim(int tile_hd, float* dq_acc, T* dk, T* dv, const T*
   }
 }
 
-// Workspace pieces, each starting on a 256-byte boundary.
+// Workspace pieces, each starting on a 256-byte boundary: D, the SIMT path's dK / dV
+// accumulators and, for the atomic dQ only (p.deterministic off), the fp32 dQ accumulator.
 struct BackwardWorkspace {
-  float *dq_acc, *D, *dk_acc, *dv_acc;
+  float *D, *dk_acc, *dv_acc, *dq_acc;
   size_t bytes;
 };
 BackwardWorkspace carve_workspace(void* base, const AttentionParams& p) {
   auto round = [](size_t floats) { return (floats + 63) / 64 * 64; };
-  const size_t nq = round((size_t)p.B * p.T * p.NH * p.HD), nd = round((size_t)p.B * p.NH * p.T);
-  const size_t nk = round((size_t)p.B * p.T * p.NKV * p.HD);
+  const size_t nd = round((size_t)p.B * p.NH * p.T), nk = round((size_t)p.B * p.T * p.NKV * p.HD);
+  const size_t nq = p.deterministic ? 0 : round((size_t)p.B * p.T * p.NH * p.HD);
   float* f = static_cast<float*>(base);
-  return {f, f ? f + nq : nullptr, f ? f + nq + nd : nullptr, f ? f + nq + nd + nk : nullptr, (nq + nd + 2 * nk) * sizeof(float)};
+  return {f, f ? f + nd : nullptr, f ? f + nd + nk : nullptr, f && nq ? f + nd + 2 * nk : nullptr,
+          (nd + 2 * nk + nq) * sizeof(float)};
 }
 
 }  // namespace
@@ -229,28 +239,35 @@ void attention_backward(T* dq, T* dk, T* dv, const T* dy, const T* y, const floa
                         void* workspace, const AttentionParams& p, cudaStream_t stream, AttentionPath path) {
   check_attention_params(p, "attention_backward");
   AttentionPath auto_path = attention_path(p, q, k, v);
-  if (!aligned16(dy)) auto_path = AttentionPath::simt;
+  if (!aligned16(dy) || !aligned16(dq)) auto_path = AttentionPath::simt;  // dQ's 16-byte row stores
   if (path == AttentionPath::automatic || (path == AttentionPath::tensor_cores && auto_path == AttentionPath::simt))
     path = auto_path;
   const BackwardWorkspace ws = carve_workspace(workspace, p);
   const int64_t nq = (int64_t)p.B * p.T * p.NH * p.HD, nk = (int64_t)p.B * p.T * p.NKV * p.HD;
   const float scale = attention_scale(p.scale, p.HD);
-  TUNER_CUDA_CHECK(cudaMemsetAsync(ws.dq_acc, 0, nq * sizeof(float), stream));
   attention_row_dots(ws.D, dy, y, p, stream);
   if (path == AttentionPath::tensor_cores) {
+    // dK, dV (and with the atomic dQ, dQ's shares) from the key-major kernel; the deterministic
+    // dQ from the query-major one (attention_dq.cu), which reads the same D.
+    if (ws.dq_acc) TUNER_CUDA_CHECK(cudaMemsetAsync(ws.dq_acc, 0, nq * sizeof(float), stream));
     const int tile_hd = tensor_core_head_dim(p.HD);
     if (p.softcap > 0 || p.alibi)
       backward_tc_for_head_dim<T, true>(tile_hd, ws.dq_acc, dk, dv, dy, ws.D, lse, q, k, v, p, scale, stream);
     else
       backward_tc_for_head_dim<T, false>(tile_hd, ws.dq_acc, dk, dv, dy, ws.D, lse, q, k, v, p, scale, stream);
+    if (ws.dq_acc)
+      convert_from_f32(dq, ws.dq_acc, nq, stream);
+    else
+      attention_dq_deterministic(dq, dy, ws.D, lse, q, k, v, p, scale, stream);
   } else {
+    // The SIMT kernel gives each dQ row one warp (deterministic either way) and writes it as T;
+    // dK and dV go through fp32 atomics.
     TUNER_CUDA_CHECK(cudaMemsetAsync(ws.dk_acc, 0, nk * sizeof(float), stream));
     TUNER_CUDA_CHECK(cudaMemsetAsync(ws.dv_acc, 0, nk * sizeof(float), stream));
-    attention_backward_simt(ws.dq_acc, ws.dk_acc, ws.dv_acc, dy, ws.D, lse, q, k, v, p, stream);
+    attention_backward_simt(dq, ws.dk_acc, ws.dv_acc, dy, ws.D, lse, q, k, v, p, stream);
     convert_from_f32(dk, ws.dk_acc, nk, stream);
     convert_from_f32(dv, ws.dv_acc, nk, stream);
   }
-  convert_from_f32(dq, ws.dq_acc, nq, stream);
 }
 
 template void attention_backward<__nv_bfloat16>(__nv_bfloat16*, __nv_bfloat16*, __nv_bfloat16*, const __nv_bfloat16*,

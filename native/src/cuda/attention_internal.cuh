@@ -52,9 +52,15 @@ void attention_row_dots(float* D, const T* dy, const T* y, const AttentionParams
 template <typename T>
 void attention_forward_simt(T* y, float* lse, const T* q, const T* k, const T* v, const AttentionParams& p,
                             cudaStream_t stream);
-// D already computed; dq_acc, dk_acc, dv_acc zeroed fp32 accumulators.
+// D already computed; dq is written (one warp per row), dk_acc, dv_acc are zeroed fp32
+// accumulators.
 template <typename T>
-void attention_backward_simt(float* dq_acc, float* dk_acc, float* dv_acc, const T* dy, const float* D, const float* lse,
-                             const T* q, const T* k, const T* v, const AttentionParams& p, cudaStream_t stream);
+void attention_backward_simt(T* dq, float* dk_acc, float* dv_acc, const T* dy, const float* D, const float* lse, const T* q,
+                             const T* k, const T* v, const AttentionParams& p, cudaStream_t stream);
+
+// The deterministic dQ on tensor cores (attention_dq.cu): D already computed; dq written once.
+template <typename T>
+void attention_dq_deterministic(T* dq, const T* dy, const float* D, const float* lse, const T* q, const T* k, const T* v,
+                                const AttentionParams& p, float scale, cudaStream_t stream);
 
 }  // namespace tuner::cuda

@@ -2,8 +2,10 @@
 // over 128: Gemma's 256) and unaligned buffers: one warp per (batch row, head, query row), 32
 // keys at a time (a lane per key for the scores, a lane per head-dim column for the sums), the
 // same online softmax and masks as the tensor-core kernels (attention_tiles.h). Backward: the
-// warp owns its dQ row; dK and dV go to fp32 accumulators with atomics. Also the small
-// element-wise kernels the backward shares: D = rowsum(dY o Y) and fp32 -> T conversion.
+// warp owns its dQ row and writes it once (deterministic with or without
+// AttentionParams::deterministic); dK and dV go to fp32 accumulators with atomics, so on this
+// path their last bits may vary run to run. Also the small element-wise kernels the backward
+// shares: D = rowsum(dY o Y) and fp32 -> T conversion.
 #include "cuda/attention_internal.cuh"
 #include "cuda/attention_mma.cuh"
 #include "cuda/attention_tiles.h"
@@ -82,7 +84,7 @@ __global__ void __launch_bounds__(kSimtWarps * 32)
 
 template <typename T, int kR>
 __global__ void __launch_bounds__(kSimtWarps * 32)
-    attention_backward_simt_kernel(float* __restrict__ dq_acc, float* __restrict__ dk_acc, float* __restrict__ dv_acc,
+    attention_backward_simt_kernel(T* __restrict__ dq, float* __restrict__ dk_acc, float* __restrict__ dv_acc,
                                    const T* __restrict__ dy, const float* __restrict__ D, const float* __restrict__ lse,
                                    const T* __restrict__ q, const T* __restrict__ k, const T* __restrict__ v, AttentionParams p,
                                    float scale) {
@@ -103,9 +105,9 @@ __global__ void __launch_bounds__(kSimtWarps * 32)
   const int rs = p.sample_start ? p.sample_start[(int64_t)b * T_ + i] : 0;
   const float slope = p.alibi ? p.alibi[h] : 0.0f;
   const float lse_i = lse[((int64_t)b * p.NH + h) * T_ + i], D_i = D[((int64_t)b * p.NH + h) * T_ + i];
-  float dq[kR];
+  float dq_row[kR];
 #pragma unroll
-  for (int r = 0; r < kR; r++) dq[r] = 0.0f;
+  for (int r = 0; r < kR; r++) dq_row[r] = 0.0f;
   for (int j0 = attn::first_key(i, p.window, rs); j0 <= i; j0 += 32) {
     const int j = j0 + lane;
     float P = 0.0f, dS = 0.0f;
@@ -123,7 +125,7 @@ __global__ void __launch_bounds__(kSimtWarps * 32)
       for (int r = 0; r < kR; r++) {
         const int e = lane + 32 * r;
         if (e >= HD) continue;
-        dq[r] += dSc * Elem<T>::to_float(k[row + e]);
+        dq_row[r] += dSc * Elem<T>::to_float(k[row + e]);
         atomicAdd(dk_acc + row + e, dSc * sq[warp][e]);
         atomicAdd(dv_acc + row + e, Pc * sdo[warp][e]);
       }
@@ -131,7 +133,7 @@ __global__ void __launch_bounds__(kSimtWarps * 32)
   }
 #pragma unroll
   for (int r = 0; r < kR; r++)
-    if (lane + 32 * r < HD) dq_acc[qrow + lane + 32 * r] = dq[r];
+    if (lane + 32 * r < HD) dq[qrow + lane + 32 * r] = Elem<T>::from_float(dq_row[r]);
 }
 
 template <typename T>
@@ -165,10 +167,10 @@ void launch_forward_simt(T* y, float* lse, const T* q, const T* k, const T* v, c
 }
 
 template <typename T, int kR>
-void launch_backward_simt(float* dq_acc, float* dk_acc, float* dv_acc, const T* dy, const float* D, const float* lse, const T* q,
+void launch_backward_simt(T* dq, float* dk_acc, float* dv_acc, const T* dy, const float* D, const float* lse, const T* q,
                           const T* k, const T* v, const AttentionParams& p, float scale, cudaStream_t stream) {
   attention_backward_simt_kernel<T, kR>
-      <<<row_blocks(p), kSimtWarps * 32, 0, stream>>>(dq_acc, dk_acc, dv_acc, dy, D, lse, q, k, v, p, scale);
+      <<<row_blocks(p), kSimtWarps * 32, 0, stream>>>(dq, dk_acc, dv_acc, dy, D, lse, q, k, v, p, scale);
   TUNER_CUDA_CHECK_LAUNCH();
 }
 
@@ -185,13 +187,13 @@ void attention_forward_simt(T* y, float* lse, const T* q, const T* k, const T* v
 }
 
 template <typename T>
-void attention_backward_simt(float* dq_acc, float* dk_acc, float* dv_acc, const T* dy, const float* D, const float* lse,
-                             const T* q, const T* k, const T* v, const AttentionParams& p, cudaStream_t stream) {
+void attention_backward_simt(T* dq, float* dk_acc, float* dv_acc, const T* dy, const float* D, const float* lse, const T* q,
+                             const T* k, const T* v, const AttentionParams& p, cudaStream_t stream) {
   const float scale = attention_scale(p.scale, p.HD);
-  if (p.HD <= 32) return launch_backward_simt<T, 1>(dq_acc, dk_acc, dv_acc, dy, D, lse, q, k, v, p, scale, stream);
-  if (p.HD <= 64) return launch_backward_simt<T, 2>(dq_acc, dk_acc, dv_acc, dy, D, lse, q, k, v, p, scale, stream);
-  if (p.HD <= 128) return launch_backward_simt<T, 4>(dq_acc, dk_acc, dv_acc, dy, D, lse, q, k, v, p, scale, stream);
-  launch_backward_simt<T, 8>(dq_acc, dk_acc, dv_acc, dy, D, lse, q, k, v, p, scale, stream);
+  if (p.HD <= 32) return launch_backward_simt<T, 1>(dq, dk_acc, dv_acc, dy, D, lse, q, k, v, p, scale, stream);
+  if (p.HD <= 64) return launch_backward_simt<T, 2>(dq, dk_acc, dv_acc, dy, D, lse, q, k, v, p, scale, stream);
+  if (p.HD <= 128) return launch_backward_simt<T, 4>(dq, dk_acc, dv_acc, dy, D, lse, q, k, v, p, scale, stream);
+  launch_backward_simt<T, 8>(dq, dk_acc, dv_acc, dy, D, lse, q, k, v, p, scale, stream);
 }
 
 template <typename T>
@@ -209,7 +211,7 @@ void convert_from_f32(T* dst, const float* src, int64_t n, cudaStream_t stream) 
 
 #define TUNER_ATTENTION_SIMT_INSTANTIATE(T)                                                                           \
   template void attention_forward_simt<T>(T*, float*, const T*, const T*, const T*, const AttentionParams&, cudaStream_t); \
-  template void attention_backward_simt<T>(float*, float*, float*, const T*, const float*, const float*, const T*, const T*,  \
+  template void attention_backward_simt<T>(T*, float*, float*, const T*, const float*, const float*, const T*, const T*,      \
                                            const T*, const AttentionParams&, cudaStream_t);                                  \
   template void attention_row_dots<T>(float*, const T*, const T*, const AttentionParams&, cudaStream_t);                     \
   template void convert_from_f32<T>(T*, const float*, int64_t, cudaStream_t);

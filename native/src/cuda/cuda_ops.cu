@@ -14,6 +14,8 @@
 #include <cuda_runtime.h>
 
 #include <cstdint>
+#include <cstdlib>
+#include <cstring>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -56,6 +58,19 @@ std::string mib_text(size_t bytes) { return std::to_string((bytes + (1u << 20) -
 __nv_bfloat16* as_bf16(bf16* p) { return reinterpret_cast<__nv_bfloat16*>(p); }
 const __nv_bfloat16* as_bf16(const bf16* p) { return reinterpret_cast<const __nv_bfloat16*>(p); }
 
+// Attention's backward dQ: deterministic (the default) or, with TUNER_ATTENTION_DQ=atomic, the
+// faster fp32-atomic sum whose last bits vary run to run (docs/cuda.md). Read once per process.
+bool attention_dq_deterministic() {
+  static const bool deterministic = [] {
+    const char* v = std::getenv("TUNER_ATTENTION_DQ");
+    if (!v || !*v || std::strcmp(v, "deterministic") == 0) return true;
+    if (std::strcmp(v, "atomic") == 0) return false;
+    throw TunerError("bad_arguments", std::string("TUNER_ATTENTION_DQ is '") + v + "', not 'atomic' or 'deterministic'",
+                     "Unset TUNER_ATTENTION_DQ for the deterministic dQ, or set it to atomic for the faster one.");
+  }();
+  return deterministic;
+}
+
 cuda::AttentionParams attention_params(const AttentionShape& s) {
   cuda::AttentionParams p;
   p.B = s.B, p.T = s.T, p.NH = s.NH, p.NKV = s.NKV, p.HD = s.HD;
@@ -64,6 +79,7 @@ cuda::AttentionParams attention_params(const AttentionShape& s) {
   p.softcap = s.softcap;
   p.alibi = s.alibi;
   p.sample_start = s.sample_start;
+  p.deterministic = attention_dq_deterministic();
   return p;
 }
 
