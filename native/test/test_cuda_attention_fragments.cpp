@@ -4,7 +4,8 @@
 // Each product a kernel computes is rebuilt warp by warp with the kernels' loops and compared
 // with a plain loop: the forward's S = Q K^T and O = P V (P from the S registers), the
 // backward's S^T = K Q^T, dV = P^T dY, dK = dS^T Q and dQ = dS K (dS^T read transposed from
-// shared memory), for head dims 64, 80 and 128. Also: every ldmatrix phase (8 rows) of every
+// shared memory), the deterministic dQ kernel's dP = dY V^T and dQ = dS K (dS from the dP
+// registers), for head dims 64, 80 and 128. Also: every ldmatrix phase (8 rows) of every
 // load hits 8 different 16-byte bank groups with the kernels' padded row strides.
 #include <array>
 #include <cstdio>
@@ -203,6 +204,21 @@ void check_products(int HD) {
     expect_tiles(dq, [&](int r, int d) {
       float x = 0;
       for (int j = 0; j < BN; j++) x += dST.at(j, warp * 16 + r) * K.at(j, d);
+      return x;
+    });
+    // The deterministic dQ kernel (attention_dq.cu): dP = dY V^T on the warp's 16 query rows (the
+    // forward's Q K^T with dY, V), then dQ = dS K with dS in the dP registers (P V with V := K).
+    const auto dp = product_nk(dO, warp * 16, V, BN, HD);
+    auto dp_at = [&](int r, int j) {
+      float x = 0;
+      for (int e = 0; e < HD; e++) x += dO.at(warp * 16 + r, e) * V.at(j, e);
+      return x;
+    };
+    expect_tiles(dp, dp_at);
+    const auto dq_rows = product_acc_kn(dp, K, HD);
+    expect_tiles(dq_rows, [&](int r, int d) {
+      float x = 0;
+      for (int j = 0; j < BN; j++) x += dp_at(r, j) * K.at(j, d);
       return x;
     });
   }
