@@ -40,15 +40,17 @@ export const engineSupport: EngineSupport = {
 };
 
 /**
- * Why this build's tuner-train cannot train on `device` here, or undefined when it can. The plan
- * rules above answer for a CUDA trainer in general (the hand-off scripts, the planner's GPU
- * estimates); this answers for the local trainer, whose CUDA training path is not written yet
- * (docs/cuda.md): it refuses device "cuda" (cuda_training_unavailable, or no_cuda_device without
- * a GPU) and trains device "auto" on the CPU, saying so in its start event.
+ * Why the local tuner-train would refuse `args` before it loads anything, or undefined: with
+ * device "cuda", a plan its GPU path does not train (deviceTrainingRefuses, when the model's
+ * config.json is at hand) is cuda_training_unavailable. Said at ARGS.json's device line before the
+ * data is prepared, rather than by the trainer minutes later. Device "auto" never is: such a run
+ * trains on the CPU, saying why in its start event. A machine without a GPU is the trainer's to
+ * report (no_cuda_device, before it loads the model).
  */
-export function localTrainerRefuses(device: EngineDevice): string | undefined {
-  if (device === 'cuda') return l10n.t('this build of tuner-train trains on the CPU only so far (the CUDA training path is not written yet): set "device" to "auto" or "cpu"');
-  return undefined;
+export function localTrainerRefuses(args: ResolvedArgs, model: ModelSpec | undefined): string | undefined {
+  if (args.device !== 'cuda' || !model) return undefined;
+  const why = deviceTrainingRefuses(args, model);
+  return why === undefined ? undefined : l10n.t('the GPU path cannot train this run: {0}. Set "device" to "auto" (the CPU trains it) or "cpu"', why);
 }
 
 /**

@@ -85,7 +85,7 @@ export const ARGS_FIELDS = {
   output_dir: { kind: 'string', default: './output', get description() { return l10n.t('Where a completed run\'s adapter (or full model) is copied, as <output_dir>/adapter (or /model), and where Prepare Dataset writes <output_dir>/data; relative to ARGS.json. Checkpoints stay in the run\'s folder, runs/<id>/.'); } },
   resume_from: { kind: 'string', nullable: true, default: null, get description() { return l10n.t('Checkpoint folder to resume from (null: start fresh).'); } },
   seed: { kind: 'integer', minimum: 0, default: 42, get description() { return l10n.t('Random seed (data order, LoRA init, dropout).'); } },
-  device: { kind: 'enum', values: DEVICES, default: 'auto', get description() { return l10n.t('Where to train: auto picks a CUDA GPU when the engine can train the plan there (this version trains on the CPU so far); cuda is an error until then.'); } },
+  device: { kind: 'enum', values: DEVICES, default: 'auto', get description() { return l10n.t('Where to train: auto picks a CUDA GPU (compute capability 8.0 or newer) when the engine can train the run there, else the CPU; cuda requires the GPU and is an error where it cannot train the run; cpu always trains on the CPU.'); } },
   gpus: { kind: 'integer', minimum: 0, maximum: 64, default: 1, get description() { return l10n.t('Number of GPUs to use on device cuda.'); } },
   threads: { kind: 'integer', minimum: 0, maximum: 1024, default: 0, get description() { return l10n.t('CPU worker threads (0: every core).'); } },
 } as const satisfies Record<string, FieldDef>;

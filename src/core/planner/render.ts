@@ -41,7 +41,8 @@ export function renderHardware(h: HardwareProfile): string {
     out.push(`| GPU ${g.index} | ${cell(g.name)}: ${formatBytes(g.memoryTotalBytes)}${g.memoryFreeBytes !== undefined ? ` (${formatBytes(g.memoryFreeBytes)} free)` : ''}${extra ? `, ${extra}` : ''} |`);
   }
   if (h.cuda) out.push(h.cuda.builtWithCuda
-    ? l10n.t('| CUDA engine | runtime {0}, driver {1}, {2} device(s){3}; training runs on the CPU so far |', h.cuda.runtimeVersion, h.cuda.driverVersion, h.cuda.devices, h.cuda.reason ? `: ${cell(h.cuda.reason)}` : '')
+    ? l10n.t('| CUDA engine | runtime {0}, driver {1}, {2} device(s){3}; {4} |', h.cuda.runtimeVersion, h.cuda.driverVersion, h.cuda.devices, h.cuda.reason ? `: ${cell(h.cuda.reason)}` : '',
+      h.cuda.devices > 0 ? l10n.t('trains and generates on the GPU where the run allows it (compute capability 8.0 or newer), else on the CPU') : l10n.t('training runs on the CPU'))
     : l10n.t('| CUDA engine | built without CUDA: training runs on the CPU |'));
   if (h.diskFreeBytes !== undefined) out.push(l10n.t('| Disk | {0} free at {1} |', formatBytes(h.diskFreeBytes), cell(h.diskPath ?? '')));
   const source = { nvml: l10n.t('GPUs from NVML'), 'nvidia-smi': l10n.t('GPUs from nvidia-smi'), 'cuda-runtime': l10n.t('GPUs from the engine\'s CUDA runtime'), described: l10n.t('GPUs as described'), none: l10n.t('no GPU probe answered') }[h.gpuSource];

@@ -12,7 +12,7 @@ import type { PrepareProgress, PrepareReport } from '../dataset/prepare';
 import { prepareInWorker } from '../dataset/prepare-client';
 import { confinePreparePaths, type Confinement } from '../dataset/prepare-paths';
 import type { LoraTarget, RunPlan } from '../engine/plan';
-import { loraTargetsFor, readModelSpec } from '../model/spec';
+import { loraTargetsFor, readModelSpec, type ModelSpec } from '../model/spec';
 import { evalGeneratePlan, samplesPlan } from './sample-prompts';
 import * as l10n from '@vscode/l10n';
 
@@ -52,6 +52,20 @@ function readArgs(file: string): ReadArgs {
 /** Reads and validates ARGS.json; throws ArgsError listing each error as file:line:col. */
 export function readArgsFile(file: string): ResolvedArgs {
   return readArgs(file).args;
+}
+
+/**
+ * The model's config when ARGS.json's model is a local folder with a config.json; undefined for a
+ * hub name or an unreadable folder (the preparation worker reports those, at their field).
+ */
+function localModelSpec(model: string, argsFile: string): ModelSpec | undefined {
+  const dir = path.resolve(path.dirname(argsFile), model);
+  if (!fs.existsSync(path.join(dir, 'config.json'))) return undefined;
+  try {
+    return readModelSpec(dir);
+  } catch {
+    return undefined;
+  }
 }
 
 /**
@@ -113,8 +127,8 @@ export async function prepareRun(argsFile: string, runDir: string, opts: Prepare
   const { args, locations } = readArgs(argsFile);
   // Refuse settings the trainer cannot run before spending minutes tokenizing for them.
   planFromArgs(args, argsFile, '', runDir, false, locations);
-  // The planner may write device "cuda" on a GPU machine; this build's trainer would refuse it.
-  const deviceRefused = localTrainerRefuses(args.device === 'cuda' ? 'cuda' : 'cpu');
+  // Device "cuda" with a plan the trainer's GPU path does not take (LOMO, DPO, ...) would be refused.
+  const deviceRefused = localTrainerRefuses(args, localModelSpec(args.model, argsFile));
   if (deviceRefused) throw fieldError(argsFile, locations, 'device', deviceRefused);
   const confine = opts.confine ?? { workspace: path.dirname(argsFile) };
   const dataDir = path.join(runDir, 'data');

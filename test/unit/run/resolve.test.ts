@@ -88,8 +88,8 @@ describe('prepareRun', () => {
     await refusedAt('lomo-lion', { method: 'lomo', optimizer: 'lion' }, 'optimizer', 'method "lomo" fuses a plain SGD step into backward');
   });
 
-  it('refuses device "cuda" (a GPU plan) at its line while this trainer trains on the CPU only', async () => {
-    await refusedAt('cuda', { device: 'cuda' }, 'device', 'this build of tuner-train trains on the CPU only so far.*"auto" or "cpu"');
+  it('refuses device "cuda" at its line for a run the GPU path does not train (LOMO), before preparing', async () => {
+    await refusedAt('cuda-lomo', { device: 'cuda', method: 'lomo', optimizer: 'sgd' }, 'device', 'the GPU path cannot train this run: method lomo trains on the CPU only.*"auto" \\(the CPU trains it\\) or "cpu"');
   });
 
   it('a preparation error from the worker names the data file and line, and leaves no shards', async () => {
