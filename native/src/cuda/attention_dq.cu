@@ -37,7 +37,6 @@ __global__ void __launch_bounds__(kDqThreads)
   constexpr int S = kRowStride<kHD>;
   constexpr int kNT = kDqBN / 8;  // 8-key score tiles per warp row
   constexpr int kDT = kHD / 8;    // 8-wide dQ tiles
-  using E = Elem<T>;
   extern __shared__ __align__(16) unsigned char smem_raw[];
   T* sQ = reinterpret_cast<T*>(smem_raw);
   T* sdO = sQ + kDqBM * S;
@@ -129,22 +128,10 @@ __global__ void __launch_bounds__(kDqThreads)
   }
 
   // Epilogue: dQ staged in this warp's own rows of sQ (each warp reads only its own 16 rows of
-  // sQ), then written as 16-byte row pieces.
-  __syncwarp();
-#pragma unroll
-  for (int r = 0; r < 2; r++) {
-    T* srow = sQ + (warp * 16 + g + 8 * r) * S;
-#pragma unroll
-    for (int dt = 0; dt < kDT; dt++)
-      *reinterpret_cast<uint32_t*>(srow + dt * 8 + 2 * c) = E::pack(dq_acc[dt][2 * r], dq_acc[dt][2 * r + 1]);
-  }
-  __syncwarp();
-  T* dqb = dq + (int64_t)b * T_ * QD + h * p.HD;
-  for (int idx = lane; idx < 16 * (kHD / 8); idx += 32) {
-    const int r = idx / (kHD / 8), col = (idx % (kHD / 8)) * 8, i = m0 + warp * 16 + r;
-    if (i < T_ && col < p.HD)
-      *reinterpret_cast<uint4*>(dqb + (int64_t)i * QD + col) = *reinterpret_cast<const uint4*>(sQ + (warp * 16 + r) * S + col);
-  }
+  // sQ), then written as 16-byte row pieces, as the forward writes O.
+  const float unscaled[2] = {1.0f, 1.0f};
+  store_warp_rows<T, kHD>(dq + (int64_t)b * T_ * QD + h * p.HD, QD, m0 + warp * 16, T_, p.HD, sQ + warp * 16 * S, dq_acc,
+                          unscaled, lane);
 }
 
 template <typename T, int kHD, bool kExtras>

@@ -33,7 +33,6 @@ __global__ void __launch_bounds__(kFwdThreads) attention_forward_tc(T* __restric
   constexpr int kNT = kFwdBN / 8;  // 8-key score tiles per warp row
   constexpr int kDT = kHD / 8;     // 8-wide output tiles
   constexpr int kKS = kHD / 16;    // k steps of Q K^T
-  using E = Elem<T>;
   extern __shared__ __align__(16) unsigned char smem_raw[];
   T* sQ = reinterpret_cast<T*>(smem_raw);
   T* sK = sQ + kFwdBM * S;
@@ -137,25 +136,16 @@ __global__ void __launch_bounds__(kFwdThreads) attention_forward_tc(T* __restric
     mma_acc_kn<T>(o, s, sV, S, lane);
   }
 
-  // Epilogue: O / l staged in this warp's own rows of sQ (no warp reads Q from shared memory
-  // after the first tile), then written as 16-byte row pieces; lse per real row.
+  // Epilogue: lse per real row; O / l staged in this warp's own rows of sQ (no warp reads Q from
+  // shared memory after the first tile), then written as 16-byte row pieces.
+  float inv[2];
 #pragma unroll
   for (int r = 0; r < 2; r++) {
     const float l = quad_sum(l_r[r]);
-    const float inv = attn::row_inv_sum(l);
+    inv[r] = attn::row_inv_sum(l);
     if (c == 0 && rows[r] < T_) lse[((int64_t)b * p.NH + h) * T_ + rows[r]] = attn::row_lse(m_r[r], l);
-    T* srow = sQ + (warp * 16 + g + 8 * r) * S;
-#pragma unroll
-    for (int dt = 0; dt < kDT; dt++)
-      *reinterpret_cast<uint32_t*>(srow + dt * 8 + 2 * c) = E::pack(o[dt][2 * r] * inv, o[dt][2 * r + 1] * inv);
   }
-  __syncwarp();
-  T* yb = y + (int64_t)b * T_ * QD + h * p.HD;
-  for (int idx = lane; idx < 16 * (kHD / 8); idx += 32) {
-    const int r = idx / (kHD / 8), col = (idx % (kHD / 8)) * 8, i = m0 + warp * 16 + r;
-    if (i < T_ && col < p.HD)
-      *reinterpret_cast<uint4*>(yb + (int64_t)i * QD + col) = *reinterpret_cast<const uint4*>(sQ + (warp * 16 + r) * S + col);
-  }
+  store_warp_rows<T, kHD>(y + (int64_t)b * T_ * QD + h * p.HD, QD, m0 + warp * 16, T_, p.HD, sQ + warp * 16 * S, o, inv, lane);
 }
 
 template <typename T, int kHD, bool kExtras>

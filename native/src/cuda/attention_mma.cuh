@@ -190,6 +190,31 @@ __device__ __forceinline__ void mma_acc_kn(float (&c)[kNT][4], const float (&p)[
   }
 }
 
+// Epilogue of the query-major kernels: a warp's 16 rows of output accumulators (kHD / 8 tiles,
+// row g times scale[0], row g + 8 times scale[1]) staged as T in the warp's own 16 rows of the
+// shared tile s (rows no other warp reads), then written as 16-byte row pieces to rows
+// row0 .. row0 + 15 of out [.., ld] that are below T_rows, columns below hd.
+template <typename T, int kHD>
+__device__ __forceinline__ void store_warp_rows(T* out, int ld, int row0, int T_rows, int hd, T* s, const float (&acc)[kHD / 8][4],
+                                                const float (&scale)[2], int lane) {
+  constexpr int S = kRowStride<kHD>;
+  const int g = attn::c_frag(lane, 0).row, c = attn::c_frag(lane, 0).col / 2;
+  __syncwarp();
+#pragma unroll
+  for (int r = 0; r < 2; r++) {
+    T* srow = s + (g + 8 * r) * S;
+#pragma unroll
+    for (int dt = 0; dt < kHD / 8; dt++)
+      *reinterpret_cast<uint32_t*>(srow + dt * 8 + 2 * c) = Elem<T>::pack(acc[dt][2 * r] * scale[r], acc[dt][2 * r + 1] * scale[r]);
+  }
+  __syncwarp();
+  for (int idx = lane; idx < 16 * (kHD / 8); idx += 32) {
+    const int r = idx / (kHD / 8), col = (idx % (kHD / 8)) * 8, i = row0 + r;
+    if (i < T_rows && col < hd)
+      *reinterpret_cast<uint4*>(out + (int64_t)i * ld + col) = *reinterpret_cast<const uint4*>(s + r * S + col);
+  }
+}
+
 // Sum (or max) over the 32 lanes of a warp.
 __device__ __forceinline__ float warp_max(float x) {
   for (int o = 16; o > 0; o >>= 1) x = fmaxf(x, __shfl_xor_sync(0xffffffffu, x, o));
