@@ -40,8 +40,8 @@ __global__ void __launch_bounds__(kDqThreads)
   extern __shared__ __align__(16) unsigned char smem_raw[];
   T* sQ = reinterpret_cast<T*>(smem_raw);
   T* sdO = sQ + kDqBM * S;
-  T* sKbuf[2] = {sdO + kDqBM * S, sdO + kDqBM * S + kDqBN * S};
-  T* sV = sdO + kDqBM * S + 2 * kDqBN * S;
+  T* sK0 = sdO + kDqBM * S;  // two K buffers, the tile walk alternating between them
+  T* sV = sK0 + 2 * kDqBN * S;
 
   const int tid = threadIdx.x, warp = tid >> 5, lane = tid & 31;
   // This lane's accumulator rows g, g + 8 and columns 2c, 2c + 1 of every 16x8 tile.
@@ -52,6 +52,7 @@ __global__ void __launch_bounds__(kDqThreads)
   const int m0 = m_block * kDqBM, last = min(T_, m0 + kDqBM) - 1;
   const int32_t* ss = p.sample_start ? p.sample_start + (int64_t)b * T_ : nullptr;
   const TileRange tiles = attn::key_tiles(m0, kDqBM, kDqBN, T_, p.window, ss ? ss[m0] : 0);
+  auto k_buffer = [&](int kt) { return sK0 + ((kt - tiles.begin) & 1) * (kDqBN * S); };
   const int rs_last = ss ? ss[last] : 0;
   const int rows[2] = {m0 + warp * 16 + g, m0 + warp * 16 + g + 8};
   const int rs[2] = {ss && rows[0] < T_ ? ss[rows[0]] : 0, ss && rows[1] < T_ ? ss[rows[1]] : 0};
@@ -72,7 +73,7 @@ __global__ void __launch_bounds__(kDqThreads)
   const T* vb = v + (int64_t)b * T_ * KD + kh * p.HD;
   load_tile_async<kDqBM, kHD, kDqThreads>(sQ, qb, QD, m0, T_, p.HD, tid);
   load_tile_async<kDqBM, kHD, kDqThreads>(sdO, dyb, QD, m0, T_, p.HD, tid);
-  load_tile_async<kDqBN, kHD, kDqThreads>(sKbuf[0], kb, KD, tiles.begin * kDqBN, T_, p.HD, tid);
+  load_tile_async<kDqBN, kHD, kDqThreads>(k_buffer(tiles.begin), kb, KD, tiles.begin * kDqBN, T_, p.HD, tid);
   cp_async_commit();
 
   float dq_acc[kDT][4];
@@ -80,7 +81,7 @@ __global__ void __launch_bounds__(kDqThreads)
 
   for (int kt = tiles.begin; kt < tiles.end; ++kt) {
     const int n0 = kt * kDqBN;
-    const T* sK = sKbuf[(kt - tiles.begin) & 1];
+    const T* sK = k_buffer(kt);
     cp_async_wait_all();
     __syncthreads();  // this K tile (and Q, dY) landed; every warp is done with the previous V
     load_tile_async<kDqBN, kHD, kDqThreads>(sV, vb, KD, n0, T_, p.HD, tid);
@@ -109,7 +110,7 @@ __global__ void __launch_bounds__(kDqThreads)
     cp_async_wait_all();
     __syncthreads();  // V landed; every warp is done with the previous K buffer (its dS K ended before the first barrier)
     if (kt + 1 < tiles.end) {
-      load_tile_async<kDqBN, kHD, kDqThreads>(sKbuf[(kt + 1 - tiles.begin) & 1], kb, KD, n0 + kDqBN, T_, p.HD, tid);
+      load_tile_async<kDqBN, kHD, kDqThreads>(k_buffer(kt + 1), kb, KD, n0 + kDqBN, T_, p.HD, tid);
       cp_async_commit();
     }
 
