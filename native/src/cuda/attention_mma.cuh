@@ -195,8 +195,8 @@ __device__ __forceinline__ void mma_acc_kn(float (&c)[kNT][4], const float (&p)[
 // shared tile s (rows no other warp reads), then written as 16-byte row pieces to rows
 // row0 .. row0 + 15 of out [.., ld] that are below T_rows, columns below hd.
 template <typename T, int kHD>
-__device__ __forceinline__ void store_warp_rows(T* out, int ld, int row0, int T_rows, int hd, T* s, const float (&acc)[kHD / 8][4],
-                                                const float (&scale)[2], int lane) {
+__device__ __forceinline__ void store_warp_rows(T* out, int ld, int row0, int T_rows, int hd, T* s,
+                                                const float (&acc)[kHD / 8][4], const float (&scale)[2], int lane) {
   constexpr int S = kRowStride<kHD>;
   const int g = attn::c_frag(lane, 0).row, c = attn::c_frag(lane, 0).col / 2;
   __syncwarp();
@@ -205,7 +205,8 @@ __device__ __forceinline__ void store_warp_rows(T* out, int ld, int row0, int T_
     T* srow = s + (g + 8 * r) * S;
 #pragma unroll
     for (int dt = 0; dt < kHD / 8; dt++)
-      *reinterpret_cast<uint32_t*>(srow + dt * 8 + 2 * c) = Elem<T>::pack(acc[dt][2 * r] * scale[r], acc[dt][2 * r + 1] * scale[r]);
+      *reinterpret_cast<uint32_t*>(srow + dt * 8 + 2 * c) =
+          Elem<T>::pack(acc[dt][2 * r] * scale[r], acc[dt][2 * r + 1] * scale[r]);
   }
   __syncwarp();
   for (int idx = lane; idx < 16 * (kHD / 8); idx += 32) {
