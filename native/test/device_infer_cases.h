@@ -1,5 +1,7 @@
 // The device inference session's reference cases, shared by test_device_infer (CPU: host_ops) and
-// test/cuda/test_cuda_device_infer.cu (GPU: cuda_ops): tiny Llama-family folders loaded by the CPU
+// test/cuda/test_cuda_device_infer.cu (GPU: cuda_ops): tiny folders of every architecture the
+// session runs (the Llama family; Qwen3, Gemma 3, GPT-2 and Bloom as device_model_cases.h writes
+// them; Llama with rope_scaling dynamic past max_position_embeddings) loaded by the CPU
 // InferSession (fp32, the reference) and by a device session on the given ops, the same prompt
 // and then 24 tokens (the CPU's greedy choices, fed to both) through both:
 //   - the logits of every prompt row and of every decode step within bf16 tolerance;
@@ -7,9 +9,11 @@
 //     logits error (the only steps where bf16 rounding cannot flip the choice), with a count of
 //     such steps required so the check cannot pass empty;
 //   - prompts longer than kGemvMaxRows (prefill through gemm / qgemm) and shorter (gemv / qgemv);
-//   - int8, nf4 and q4_0 against the CPU session with the same quantization; a LoRA adapter on the
-//     fly (Qwen2: biases too); a sliding window (Mistral); a tied embedding;
-//   - truncate() then one multi-row append at a non-zero position gives the first pass's logits;
+//   - int8, nf4 and q4_0 against the CPU session with the same quantization (Qwen3 nf4, Bloom
+//     int8 too); a LoRA adapter on the fly (Qwen2: biases too; GPT-2: fused c_attn and Conv1D
+//     weights); a sliding window (Mistral, Gemma 3's local layers); a tied embedding;
+//   - truncate() then one multi-row append at a non-zero position gives the first pass's logits
+//     (rope_scaling dynamic, whose base has grown since: the CPU's for the same calls);
 //   - context_full, bad_token, bad_tokens, bad_position and no_logits as the CPU throws them.
 #pragma once
 #include <algorithm>
@@ -23,6 +27,7 @@
 
 #include "check_macros.h"
 #include "device/device_infer.h"
+#include "device_model_cases.h"
 #include "infer_test_util.h"
 #include "tuner/infer.h"
 #include "tuner/safetensors.h"
@@ -50,7 +55,13 @@ struct Case {
   QuantType quant = QuantType::F32;
   bool lora = false;
   int prompt = kPrompt;
+  const char* config = nullptr;  // another architecture's config.json (device_cases::write_arch_model)
+  std::string rope_scaling;      // a rope_scaling object written into config.json, or ""
 };
+
+// GPT-2 as device_cases::kGpt2Config with room for the context (learned positions end at n_positions).
+constexpr const char* kGpt2Config = R"({"architectures": ["GPT2LMHeadModel"], "vocab_size": 64, "n_embd": 64, "n_layer": 2,
+  "n_head": 4, "n_positions": 64, "n_inner": 128, "layer_norm_epsilon": 1e-5, "activation_function": "gelu_new"})";
 
 inline TinySpec base_spec() {
   TinySpec s;
@@ -62,10 +73,7 @@ inline TinySpec base_spec() {
 inline std::string write_adapter(const std::string& dir, const std::string& name) {
   const std::string out = fresh_dir(name);
   auto m = tuner::Model::load(dir);
-  tuner::LoraConfig lc;
-  lc.rank = 4, lc.alpha = 8.0f;
-  lc.target_modules = {"q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"};
-  m->enable_lora(lc, 11);
+  m->enable_lora(device_cases::lora_config(0.0f, m->config().architecture), 11);
   std::mt19937 rng(5);
   std::normal_distribution<float> nd(0.0f, 0.3f);
   for (tuner::Param* p : m->trainable_params())
@@ -103,7 +111,9 @@ struct Measured {
 };
 
 inline Measured run_case(const Case& k, const OpsFactory& make_ops, double limit) {
-  const std::string dir = write_scaled_model(fresh_dir("devinfer_" + k.name), k.spec);
+  const std::string dir = k.config ? device_cases::write_arch_model("devinfer_" + k.name, k.config)
+                                   : write_scaled_model(fresh_dir("devinfer_" + k.name), k.spec);
+  if (!k.rope_scaling.empty()) edit_config(dir, "rope_scaling", tuner::Json::parse(k.rope_scaling, "test"));
   const std::string adapter = k.lora ? write_adapter(dir, "devinfer_adapter_" + k.name) : "";
   const InferOptions opt = options(dir, adapter, k.quant);
   auto cpu = InferSession::load(opt);
@@ -154,8 +164,16 @@ inline Measured run_case(const Case& k, const OpsFactory& make_ops, double limit
   EXPECT(dev->position() == cut);
   std::vector<float> rows((size_t)again * V);
   dev->append(seq.data() + cut, again, rows.data());
-  // Row i of the chunk sits at position cut + i: the first pass's logits there.
-  m.retruncate = rel_err(rows.data(), want.data() + (size_t)cut * V, (size_t)again * V);
+  // Row i of the chunk sits at position cut + i: the first pass's logits there, unless a dynamic
+  // base has grown since; then the CPU's for the same calls.
+  std::vector<float> cpu_rows;
+  if (!k.rope_scaling.empty()) {
+    cpu_rows.resize(rows.size());
+    cpu->truncate(cut);
+    cpu->append(seq.data() + cut, again, cpu_rows.data());
+  }
+  const float* ref = cpu_rows.empty() ? want.data() + (size_t)cut * V : cpu_rows.data();
+  m.retruncate = rel_err(rows.data(), ref, (size_t)again * V);
   std::printf("%-14s %-5s prompt %.2e  decode %.2e  re-append %.2e  greedy checked %d/%d  (%s)\n", k.name.c_str(),
               tuner::quant_type_name(k.quant), m.prompt, m.decode, m.retruncate, m.greedy_checked, kDecode,
               dev->info().kernel.c_str());
@@ -225,6 +243,27 @@ inline std::vector<Case> cases() {
   out.push_back(c);
   c.name = "qwen2-lora", c.quant = QuantType::F32, c.lora = true, c.spec.arch = "Qwen2ForCausalLM";
   out.push_back(c);
+  // rope_scaling dynamic: the sequence passes max_position_embeddings (16) at step 4, so the base
+  // grows with every decode step after it while the cached keys keep their rotation.
+  c = Case();
+  c.name = "llama-dynamic", c.spec = base_spec(), c.spec.max_positions = 16;
+  c.rope_scaling = R"({"type": "dynamic", "factor": 4.0})";
+  out.push_back(c);
+  // The other architectures (device_model_cases.h's configs: Gemma 3 with a window of 5 on its
+  // local layer, attention and final soft-capping).
+  auto arch = [&](const char* name, const char* config, QuantType q, bool lora) {
+    Case a;
+    a.name = name, a.spec = base_spec(), a.config = config, a.quant = q, a.lora = lora;
+    out.push_back(a);
+  };
+  arch("qwen3-bf16", device_cases::kQwen3Config, QuantType::F32, false);
+  arch("qwen3-nf4", device_cases::kQwen3Config, QuantType::NF4, false);
+  arch("gemma3-bf16", device_cases::kGemma3Config, QuantType::F32, false);
+  arch("gpt2-bf16", kGpt2Config, QuantType::F32, false);
+  arch("gpt2-lora", kGpt2Config, QuantType::F32, true);
+  arch("bloom-bf16", device_cases::kBloomConfig, QuantType::F32, false);
+  arch("bloom-int8", device_cases::kBloomConfig, QuantType::INT8, false);
+  out.back().prompt = kShortPrompt;  // a prompt through qgemv
   return out;
 }
 

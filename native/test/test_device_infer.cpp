@@ -41,30 +41,35 @@ void device_choice() {
   opt.device = "auto";
   EXPECT(InferSession::load(opt)->info().device == "host_ops");
   // A model the device path does not run: auto falls back with the reason, cuda is refused.
-  edit_config(dir, "rope_scaling", tuner::Json::parse(R"({"type": "dynamic", "factor": 2.0})", "test"));
+  edit_config(dir, "rope_scaling", tuner::Json::parse(R"({"type": "xpos"})", "test"));
   auto fallback = InferSession::load(opt);
   EXPECT(fallback->info().device == "cpu");
-  EXPECT(fallback->info().device_reason.find("CPU (host_ops) found, but rope_scaling dynamic") == 0);
+  EXPECT(fallback->info().device_reason.find("CPU (host_ops) found, but xPos positions") == 0);
   opt.device = "cuda";
-  expect_error(__FILE__, __LINE__, [&] { InferSession::load(opt); }, "cuda_inference_unavailable", "rope_scaling dynamic");
+  expect_error(__FILE__, __LINE__, [&] { InferSession::load(opt); }, "cuda_inference_unavailable", "xPos positions");
   unsetenv("TUNER_DEVICE_OPS");
 }
 
-// Architectures the device model trains but this session does not run (its forward is the Llama
-// family's layer) are named, so auto generates them on the CPU.
+// Every architecture and layout the device model trains generates on the device too; what it
+// refuses (xPos, fused per-head q/k/v with fewer key/value heads) is named, so auto generates it
+// on the CPU.
 void other_architectures() {
   tuner::ModelConfig c;
-  c.architecture = "LlamaForCausalLM";
   c.head_dim = 64;
   InferOptions opt;
-  EXPECT(tuner::dev::device_infer_unsupported(c, opt).empty());
-  c.qk_norm = true;
-  EXPECT(tuner::dev::device_infer_unsupported(c, opt).find("q/k norms") != std::string::npos);
-  c.qk_norm = false;
-  for (const char* arch : {"Qwen3ForCausalLM", "Gemma3ForCausalLM", "GPT2LMHeadModel", "BloomForCausalLM"}) {
+  for (const char* arch : {"LlamaForCausalLM", "Qwen3ForCausalLM", "Gemma3ForCausalLM", "GPT2LMHeadModel", "BloomForCausalLM"}) {
     c.architecture = arch;
-    EXPECT(tuner::dev::device_infer_unsupported(c, opt).find(std::string(arch) + " does not generate on a GPU yet") == 0);
+    EXPECT(tuner::dev::device_infer_unsupported(c, opt).empty());
   }
+  c.rope_scaling.type = "dynamic";
+  EXPECT(tuner::dev::device_infer_unsupported(c, opt).empty());
+  c.rope_scaling.type = "xpos";
+  EXPECT(tuner::dev::device_infer_unsupported(c, opt).find("xPos") != std::string::npos);
+  c.rope_scaling.type = "none";
+  c.architecture = "BloomForCausalLM", c.qkv = tuner::QkvLayout::FusedPerHead, c.num_heads = 4, c.num_kv_heads = 2;
+  EXPECT(tuner::dev::device_infer_unsupported(c, opt).find("fewer key/value heads") != std::string::npos);
+  c.architecture = "FalconForCausalLM";
+  EXPECT(tuner::dev::device_infer_unsupported(c, opt).find("FalconForCausalLM") != std::string::npos);
 }
 
 }  // namespace

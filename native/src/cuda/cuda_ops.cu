@@ -411,6 +411,7 @@ class CudaOps final : public DeviceOps {
     p.window = s.window;
     p.scale = s.scale;
     p.softcap = s.softcap;
+    p.alibi = s.alibi;
     use();
     Scratch ws(*this, cuda::attention_decode_workspace_bytes(p), "attention_decode scratch");
     cuda::attention_decode<__nv_bfloat16>(as_bf16(y), as_bf16(q), as_bf16(k_cache), as_bf16(v_cache), ws.p, p, stream_);

@@ -13,21 +13,10 @@
 namespace tuner::dev {
 
 std::string device_infer_unsupported(const ModelConfig& c, const InferOptions&) {
-  const std::string why = device_model_unsupported(c);
-  if (!why.empty()) return why;
-  // The session's forward is the Llama family's layer (device_infer_forward.cpp); the device
-  // model trains more, and those architectures generate on the CPU until it runs their layers.
-  const std::string& a = c.architecture;
-  if (a != "LlamaForCausalLM" && a != "MistralForCausalLM" && a != "Qwen2ForCausalLM")
-    return a + " does not generate on a GPU yet (the device inference session covers Llama, Mistral and Qwen2)";
-  if (c.norm != NormKind::RMS || c.positions != PositionKind::Rope || c.mlp != MlpKind::SwiGLU || c.qkv != QkvLayout::Separate ||
-      c.conv1d || c.sandwich_norms || c.embed_norm || c.embed_scale != 1.0f || c.rope_local_theta > 0 || c.qk_norm ||
-      c.attn_softcap > 0 || c.final_softcap > 0 || c.attn_scale != 0.0f)
-    return a + " with this layout (norms, positions, MLP, projections, q/k norms, soft-capping or attention scale outside "
-               "the Llama family's) does not generate on a GPU yet";
-  if (c.rope_scaling.type == "dynamic")
-    return "rope_scaling dynamic (a base that follows the sequence length) does not run on a GPU yet";
-  return "";
+  // The session's forward (device_infer_forward.cpp) runs every layer the device model trains:
+  // what it refuses (xPos, fused per-head q/k/v with fewer key/value heads, odd or > 256 head_dim)
+  // generates on the CPU.
+  return device_model_unsupported(c);
 }
 
 std::unique_ptr<InferSession> load_infer_on_device(const InferOptions& opt, std::string* cpu_reason) {
@@ -97,9 +86,9 @@ DeviceInferSession::DeviceInferSession(const InferOptions& opt, std::unique_ptr<
   info_.kernel = w.quant == QuantType::F32
                      ? where + ": bf16 weights (f32 runs as bf16 on the device); decode gemv_bf16, prefill gemm"
                      : where + ": " + quant_type_name(w.quant) + " weights; decode qgemv, prefill qgemm";
-  size_t bytes = embed_.bytes() + final_norm_.bytes() + head_.bytes();
+  size_t bytes = embed_.bytes() + wpe_.bytes() + alibi_.bytes() + final_norm_.bytes() + embed_norm_.bytes() + head_.bytes();
   for (size_t l = 0; l < lin_.size(); l++) {
-    bytes += ln1_[l].bytes() + ln2_[l].bytes();
+    bytes += norms_[l].bytes();
     for (const DeviceLinear& d : lin_[l]) bytes += d.bytes();
   }
   info_.weight_bytes = bytes;
@@ -141,6 +130,19 @@ void DeviceInferSession::upload(InferWeights& w, ThreadPool* pool) {
     }
   };
   const ModelConfig& c = model_->config();
+  auto norm = [&](const Param* w, const Param* b) {
+    DeviceNorm d;
+    if (!w) return d;
+    if (c.norm == NormKind::RMSOnePlus) {  // Gemma: 1 + w, the sum the CPU makes before each use
+      std::vector<float> one_plus((size_t)w->numel());
+      for (size_t i = 0; i < one_plus.size(); i++) one_plus[i] = 1.0f + w->data[i];
+      d.w = f32(one_plus.data(), (int64_t)one_plus.size());
+    } else {
+      d.w = f32(w->data, w->numel());
+    }
+    if (b) d.b = f32(b->data, b->numel());
+    return d;
+  };
   // The embedding table fp32: as stored, or (tied and quantized) the head's rows decoded, which is
   // what the CPU session looks up.
   if (const float* E = model_->embed()->data) {
@@ -155,10 +157,17 @@ void DeviceInferSession::upload(InferWeights& w, ThreadPool* pool) {
   for (int l = 0; l < c.num_layers; l++) {
     lin_[l].resize(w.lin[l].size());
     for (size_t j = 0; j < w.lin[l].size(); j++) linear(w.lin[l][j], lin_[l][j]);
-    ln1_.push_back(f32(layers[l].ln1->data, layers[l].ln1->numel()));
-    ln2_.push_back(f32(layers[l].ln2->data, layers[l].ln2->numel()));
+    const Layer& L = layers[l];
+    DeviceLayerNorms n;
+    n.ln1 = norm(L.ln1, L.ln1_b), n.ln2 = norm(L.ln2, L.ln2_b);
+    n.q = norm(L.q_norm, nullptr), n.k = norm(L.k_norm, nullptr);
+    n.post_attn = norm(L.post_attn, nullptr), n.post_ff = norm(L.post_ff, nullptr);
+    norms_.push_back(std::move(n));
   }
-  final_norm_ = f32(model_->final_norm()->data, model_->final_norm()->numel());
+  final_norm_ = norm(model_->final_norm(), model_->final_norm_bias());
+  embed_norm_ = norm(model_->embed_norm(), model_->embed_norm_bias());
+  if (const Param* P = model_->position_embed()) wpe_ = f32(P->data, P->numel());
+  if (const float* slopes = model_->alibi()) alibi_ = f32(slopes, c.num_heads);
   linear(w.head, head_);
   // The host's fp32 tensors (norms, biases, the embedding) live on the device now.
   for (Param* p : model_->base_params()) p->data = nullptr;
@@ -168,7 +177,7 @@ void DeviceInferSession::upload(InferWeights& w, ThreadPool* pool) {
 void DeviceInferSession::allocate() {
   const ModelConfig& c = model_->config();
   const int64_t C = c.hidden_size, F = c.intermediate_size, V = c.vocab_size, HD = c.head_dim;
-  const int64_t QD = (int64_t)c.num_heads * HD, KD = (int64_t)c.num_kv_heads * HD;
+  const int64_t QD = (int64_t)c.num_heads * HD, KD = (int64_t)c.num_kv_heads * HD, NH = c.num_heads;
   nb_ = std::min(kChunk, ctx_);
   const int64_t NB = nb_;
   cache_stride_ = (size_t)ctx_ * KD;
@@ -189,19 +198,32 @@ void DeviceInferSession::allocate() {
   take(reinterpret_cast<void**>(&tok_), NB * 4);
   take(reinterpret_cast<void**>(&pos_), NB * 4);
   f(&h_, NB * C), f(&x32_, NB * C), f(&q32_, NB * QD), f(&k32_, NB * KD), f(&v32_, NB * KD), f(&y32_, NB * QD);
-  f(&gate_, NB * F), f(&up_, NB * F), f(&m32_, NB * F), f(&rstd_, NB), f(&lora_t32_, NB * rank), f(&logits_dev_, NB * V);
+  f(&gate_, NB * F), f(&up_, NB * F), f(&m32_, NB * F), f(&rstd_, NB * NH), f(&lora_t32_, NB * rank), f(&logits_dev_, NB * V);
+  f(&mean_, NB * NH), f(&t32_, NB * std::max({C, QD, KD}));
+  if (c.qkv != QkvLayout::Separate) f(&qkv32_, NB * (QD + 2 * KD));
+  if (c.final_softcap > 0) f(&cap_t_, NB * V);
   b(&x16_, NB * std::max({C, QD, F})), b(&q16_, NB * QD), b(&y16_, NB * QD), b(&lora_t16_, NB * rank);
   ws_ = DeviceArray<uint8_t>(*ops_, (int64_t)off);
   for (auto& [slot, at] : slices) *slot = ws_.get() + at;
-  // RoPE tables for every position, as the CPU session computes them (rope_scaling dynamic is refused).
-  float af = 1.0f;  // set by rope_inv_freq
-  const std::vector<double> inv = rope_inv_freq(c, 1, &af);
-  std::vector<float> cos((size_t)ctx_ * (HD / 2)), sin(cos.size());
-  rope_table(cos.data(), sin.data(), inv, af, ctx_, (int)(HD / 2));
-  cos_ = DeviceArray<float>(*ops_, (int64_t)cos.size());
-  sin_ = DeviceArray<float>(*ops_, (int64_t)sin.size());
-  ops_->upload(cos_.get(), cos.data(), cos_.bytes());
-  ops_->upload(sin_.get(), sin.data(), sin_.bytes());
+  // RoPE tables for every position, as the CPU session computes them; under rope_scaling dynamic
+  // append() writes each new position's row from the base of that moment.
+  const int64_t half = HD / 2;
+  cos_ = DeviceArray<float>(*ops_, ctx_ * half);
+  sin_ = DeviceArray<float>(*ops_, ctx_ * half);
+  inv_freq_ = rope_inv_freq(c, 1, &rope_af_);
+  dyn_len_ = c.max_position_embeddings;
+  auto table = [&](DeviceArray<float>& cos_dev, DeviceArray<float>& sin_dev, const std::vector<double>& inv, float af) {
+    std::vector<float> cos((size_t)(ctx_ * half)), sin(cos.size());
+    rope_table(cos.data(), sin.data(), inv, af, ctx_, (int)half);
+    ops_->upload(cos_dev.get(), cos.data(), cos_dev.bytes());
+    ops_->upload(sin_dev.get(), sin.data(), sin_dev.bytes());
+  };
+  if (c.rope_scaling.type != "dynamic") table(cos_, sin_, inv_freq_, rope_af_);
+  if (c.rope_local_theta > 0) {
+    cos_local_ = DeviceArray<float>(*ops_, ctx_ * half);
+    sin_local_ = DeviceArray<float>(*ops_, ctx_ * half);
+    table(cos_local_, sin_local_, rope_local_inv_freq(c), 1.0f);
+  }
   logits_.assign((size_t)V, 0.0f);
 }
 

@@ -9,7 +9,8 @@
 //
 // append(ids, n) runs the training forward's ops (device_forward.cpp's order: RMSNorm, q/k/v,
 // RoPE at absolute positions through a pos array, attention, o_proj into the fp32 residual,
-// SwiGLU MLP) with k/v rounded into the cache rows, attention over the cache (attention_decode,
+// SwiGLU MLP; device_arch.cpp's steps for Qwen3, Gemma 3, GPT-2 and Bloom) with k/v rounded into
+// the cache rows, attention over the cache (attention_decode,
 // causal for a prompt's rows too), and downloads the last row's fp32 logits (or every row's when
 // asked). Rows of at most kGemvMaxRows (decode) run the linears as matrix-vector products on fp32
 // inputs (gemv_bf16 / qgemv, each weight read once); longer prompts run gemm / qgemm on bf16
@@ -24,9 +25,8 @@
 namespace tuner::dev {
 
 // Why this model / options cannot generate on a device ("" when they can): the device model's
-// checks (device_model_unsupported), an architecture or layout outside the Llama family (Llama,
-// Mistral, Qwen2: the layer this session runs), rope_scaling dynamic (its base follows the
-// sequence length).
+// checks (device_model_unsupported: xPos, fused per-head q/k/v with fewer key/value heads, an
+// odd or > 256 head_dim, an architecture it does not train).
 std::string device_infer_unsupported(const ModelConfig& c, const InferOptions& opt);
 
 // The session InferSession::load returns for device "cuda" or "auto": on the first CUDA device

@@ -1,6 +1,8 @@
 // The device session's forward over the KV cache (device_infer.h): the device model's layer
-// (device_forward.cpp) for n new tokens at positions p..p+n-1, with k and v rounded into the
-// cache rows and the queries attending to every cached row their window allows.
+// (device_forward.cpp, device_arch.cpp for Qwen3, Gemma 3, GPT-2 and Bloom) for n new tokens at
+// positions p..p+n-1, with k and v rounded into the cache rows and the queries attending to every
+// cached row their window allows. The traits of ModelConfig pick the steps, as the CPU session's
+// forward_chunk_arch (session_forward_arch.cpp) does.
 #include <algorithm>
 #include <cstring>
 #include <numeric>
@@ -18,6 +20,7 @@ void DeviceInferSession::truncate(int position) {
 void DeviceInferSession::append(const uint32_t* ids, int n, float* all_logits) {
   const ModelConfig& c = config();
   check_append(ids, n, position(), ctx_, c.vocab_size);
+  if (c.rope_scaling.type == "dynamic") dynamic_rope(position(), n);
   for (int c0 = 0; c0 < n; c0 += nb_) {
     const int m = std::min(nb_, n - c0);
     forward_chunk(ids + c0, m, all_logits ? all_logits + (size_t)c0 * c.vocab_size : nullptr, c0 + m == n);
@@ -28,6 +31,34 @@ void DeviceInferSession::append(const uint32_t* ids, int n, float* all_logits) {
 uint32_t DeviceInferSession::sample(const uint32_t* banned, int n_banned) {
   check_can_sample(have_logits_);
   return sampler_.sample(logits_.data(), config().vocab_size, tokens_.data(), (int)tokens_.size(), banned, n_banned);
+}
+
+void DeviceInferSession::dynamic_rope(int p, int n) {
+  // Session::update_dynamic_rope's rule, once per append however it is chunked: the base grows
+  // with the longest sequence seen and returns to the original once an append stays inside
+  // max_position_embeddings.
+  const ModelConfig& c = config();
+  const int seq_len = p + n, orig = c.max_position_embeddings, half = c.head_dim / 2;
+  if (seq_len > dyn_len_) {
+    inv_freq_ = rope_inv_freq(c, seq_len, &rope_af_);
+    dyn_len_ = seq_len;
+  }
+  if (seq_len < orig && dyn_len_ > orig) {
+    inv_freq_ = rope_inv_freq(c, orig, &rope_af_);
+    dyn_len_ = orig;
+  }
+  // Rows p..p+n-1 (Session::rope_tables): rope_table's rows 0..p+n-1, the first p dropped.
+  std::vector<float> cos((size_t)seq_len * half), sin(cos.size());
+  rope_table(cos.data(), sin.data(), inv_freq_, rope_af_, seq_len, half);
+  const size_t at = (size_t)p * half, bytes = sizeof(float) * (size_t)n * half;
+  ops_->upload(cos_.get() + at, cos.data() + at, bytes);
+  ops_->upload(sin_.get() + at, sin.data() + at, bytes);
+}
+
+void DeviceInferSession::norm(float* out, const DeviceNorm& w, const float* in, int rows, int width) {
+  const float eps = config().rms_norm_eps;
+  if (config().norm == NormKind::Layer) ops_->layernorm_forward(out, mean_, rstd_, in, w.w.get(), w.b.get(), rows, width, eps);
+  else ops_->rmsnorm_forward(out, rstd_, in, w.w.get(), rows, width, eps);
 }
 
 const bf16* DeviceInferSession::product_input(const float* x32, int n, int width) {
@@ -63,48 +94,95 @@ void DeviceInferSession::forward_chunk(const uint32_t* ids, int n, float* head_r
   const ModelConfig& c = config();
   const int C = c.hidden_size, F = c.intermediate_size, NH = c.num_heads, NKV = c.num_kv_heads, HD = c.head_dim;
   const int QD = NH * HD, KD = NKV * HD, V = c.vocab_size, p = position();
-  const float eps = c.rms_norm_eps;
+  const int64_t NC = (int64_t)n * C, NF = (int64_t)n * F;
   std::vector<int32_t> positions(n);
   std::iota(positions.begin(), positions.end(), p);
   ops.upload(tok_, ids, sizeof(uint32_t) * n);
   ops.upload(pos_, positions.data(), sizeof(int32_t) * n);
-  ops.embedding_forward(h_, embed_.get(), tok_, n, C, 1.0f);
+  // Embedding: scaled (Gemma), plus the learned position rows (GPT-2), then LayerNorm (Bloom).
+  float* e0 = c.embed_norm ? x32_ : h_;
+  ops.embedding_forward(e0, embed_.get(), tok_, n, C, c.embed_scale);
+  if (wpe_.get()) {
+    ops.embedding_forward(t32_, wpe_.get(), reinterpret_cast<const uint32_t*>(pos_), n, C, 1.0f);
+    ops.add(e0, e0, t32_, NC);
+  }
+  if (c.embed_norm) norm(h_, embed_norm_, x32_, n, C);
+  const auto& layers = model_->layers();
   for (int l = 0; l < c.num_layers; l++) {
-    const std::vector<DeviceLinear>& L = lin_[l];  // q k v o gate up down
+    const Layer& L = layers[l];
+    const std::vector<DeviceLinear>& lin = lin_[l];  // in Layer::linears order
+    const DeviceLayerNorms& N = norms_[l];
     bf16* kc = k_cache(l);
     bf16* vc = v_cache(l);
-    ops.rmsnorm_forward(x32_, rstd_, h_, ln1_[l].get(), n, C, eps);
+    norm(x32_, N.ln1, h_, n, C);
     const bf16* x16 = product_input(x32_, n, C);
-    linear(L[0], q32_, x32_, x16, n, false);
-    linear(L[1], k32_, x32_, x16, n, false);
-    linear(L[2], v32_, x32_, x16, n, false);
-    ops.rope_forward(q32_, cos_.get(), sin_.get(), 1, n, NH, HD, pos_);
-    ops.rope_forward(k32_, cos_.get(), sin_.get(), 1, n, NKV, HD, pos_);
+    if (c.qkv != QkvLayout::Separate) {  // GPT-2's c_attn, Bloom's query_key_value
+      linear(lin[L.qkv.index], qkv32_, x32_, x16, n, false);
+      ops.split_qkv(q32_, k32_, v32_, qkv32_, n, NH, NKV, HD, c.qkv == QkvLayout::FusedPerHead);
+    } else if (c.qk_norm) {  // Qwen3, Gemma 3: per-head norms before RoPE
+      linear(lin[L.q.index], y32_, x32_, x16, n, false);
+      linear(lin[L.k.index], t32_, x32_, x16, n, false);
+      linear(lin[L.v.index], v32_, x32_, x16, n, false);
+      norm(q32_, N.q, y32_, n * NH, HD);
+      norm(k32_, N.k, t32_, n * NKV, HD);
+    } else {
+      linear(lin[L.q.index], q32_, x32_, x16, n, false);
+      linear(lin[L.k.index], k32_, x32_, x16, n, false);
+      linear(lin[L.v.index], v32_, x32_, x16, n, false);
+    }
+    if (c.positions == PositionKind::Rope) {
+      const bool local = c.local_rope(l);  // Gemma's sliding layers: their own base
+      const float* cs = local ? cos_local_.get() : cos_.get();
+      const float* sn = local ? sin_local_.get() : sin_.get();
+      ops.rope_forward(q32_, cs, sn, 1, n, NH, HD, pos_);
+      ops.rope_forward(k32_, cs, sn, 1, n, NKV, HD, pos_);
+    }
     ops.to_bf16(q16_, q32_, (int64_t)n * QD);
     ops.to_bf16(kc + (int64_t)p * KD, k32_, (int64_t)n * KD);
     ops.to_bf16(vc + (int64_t)p * KD, v32_, (int64_t)n * KD);
     DecodeShape s;
     s.n = n, s.pos = p, s.NH = NH, s.NKV = NKV, s.HD = HD;
     s.window = c.attention_window(l);
+    s.scale = c.attn_scale, s.softcap = c.attn_softcap, s.alibi = alibi_.get();
     ops.attention_decode(y16_, q16_, kc, vc, s);
     if (n <= kGemvMaxRows) ops.to_f32(y32_, y16_, (int64_t)n * QD);
-    linear(L[3], h_, y32_, y16_, n, true);  // h += attention
-    ops.rmsnorm_forward(x32_, rstd_, h_, ln2_[l].get(), n, C, eps);
+    if (c.sandwich_norms) {  // Gemma: h += norm(o(att))
+      linear(lin[L.o.index], t32_, y32_, y16_, n, false);
+      norm(x32_, N.post_attn, t32_, n, C);
+      ops.add(h_, h_, x32_, NC);
+    } else {
+      linear(lin[L.o.index], h_, y32_, y16_, n, true);  // h += attention
+    }
+    norm(x32_, N.ln2, h_, n, C);
     const bf16* x2 = product_input(x32_, n, C);
-    linear(L[4], gate_, x32_, x2, n, false);
-    linear(L[5], up_, x32_, x2, n, false);
-    ops.swiglu_forward(m32_, gate_, up_, (int64_t)n * F);
-    linear(L[6], h_, m32_, product_input(m32_, n, F), n, true);  // h += MLP
+    if (c.mlp != MlpKind::Gelu) linear(lin[L.gate.index], gate_, x32_, x2, n, false);
+    linear(lin[L.up.index], up_, x32_, x2, n, false);
+    switch (c.mlp) {
+      case MlpKind::Gelu: ops.gelu_forward(m32_, up_, NF); break;
+      case MlpKind::GeGLU: ops.geglu_forward(m32_, gate_, up_, NF); break;
+      default: ops.swiglu_forward(m32_, gate_, up_, NF); break;
+    }
+    const bf16* m16 = product_input(m32_, n, F);
+    if (c.sandwich_norms) {
+      linear(lin[L.down.index], t32_, m32_, m16, n, false);
+      norm(x32_, N.post_ff, t32_, n, C);
+      ops.add(h_, h_, x32_, NC);
+    } else {
+      linear(lin[L.down.index], h_, m32_, m16, n, true);  // h += MLP
+    }
   }
   tokens_.insert(tokens_.end(), ids, ids + n);
+  const float cap = c.final_softcap;  // Gemma's final logits: cap tanh(x / cap)
   if (head_rows) {
-    ops.rmsnorm_forward(x32_, rstd_, h_, final_norm_.get(), n, C, eps);
+    norm(x32_, final_norm_, h_, n, C);
     linear(head_, logits_dev_, x32_, product_input(x32_, n, C), n, false);
+    if (cap > 0) ops.softcap_forward(logits_dev_, cap_t_, (int64_t)n * V, cap);
     ops.download(head_rows, logits_dev_, sizeof(float) * (size_t)n * V);
     if (last_chunk) std::memcpy(logits_.data(), head_rows + (size_t)(n - 1) * V, sizeof(float) * V);
   } else if (last_chunk) {
-    ops.rmsnorm_forward(x32_, rstd_, h_ + (int64_t)(n - 1) * C, final_norm_.get(), 1, C, eps);
+    norm(x32_, final_norm_, h_ + (int64_t)(n - 1) * C, 1, C);
     linear(head_, logits_dev_, x32_, nullptr, 1, false);
+    if (cap > 0) ops.softcap_forward(logits_dev_, cap_t_, V, cap);
     ops.download(logits_.data(), logits_dev_, sizeof(float) * V);
   }
 }

@@ -50,8 +50,9 @@ struct AttentionShape {
 struct DecodeShape {
   int n = 1, pos = 0, NH = 1, NKV = 1, HD = 64;
   int window = 0;        // sliding window (0: plain causal)
-  float scale = 0.0f;    // 0: 1 / sqrt(HD)
-  float softcap = 0.0f;  // 0: none
+  float scale = 0.0f;            // 0: 1 / sqrt(HD)
+  float softcap = 0.0f;          // 0: none
+  const float* alibi = nullptr;  // device [NH] ALiBi slopes (Bloom) or null
 };
 constexpr int kGemvMaxRows = 8;  // rows gemv_bf16 / qgemv take (cuda::kQgemvMaxRows)
 

@@ -328,6 +328,7 @@ class HostOps final : public DeviceOps {
     AttentionExtras extras;
     extras.scale = p.scale;
     extras.softcap = p.softcap;
+    extras.alibi = optional(p.alibi, p.NH, op, "alibi");
     attention_cache_forward(yf.data(), qf.data(), kf.data(), vf.data(), work.data(), p.n, p.pos, p.NH, p.NKV, p.HD, p.window,
                             &pool_, &extras);
     round_to_bf16(at(y, nq, op, "y"), yf.data(), nq, &pool_);
