@@ -22,13 +22,13 @@ export const CUDA_CONTEXT_BYTES = 0.6 * 1024 ** 3;
 export interface AttentionShape { B: number; T: number; NH: number; NKV: number; HD: number }
 
 /**
- * The CUDA attention backward's workspace (native/src/cuda/attention_backward.cu carve_workspace):
- * fp32 dQ accumulators [B,T,NH,HD], the row dots D [B,NH,T] and dK, dV accumulators [B,T,NKV,HD],
- * each rounded up to 64 floats.
+ * The CUDA attention backward's workspace (native/src/cuda/attention_backward.cu carve_workspace)
+ * with its default deterministic dQ (written once per element, so no fp32 dQ accumulator): the row
+ * dots D [B,NH,T] and the SIMT path's dK, dV accumulators [B,T,NKV,HD], each rounded up to 64 floats.
  */
 export function cudaAttentionWorkspaceBytes(p: AttentionShape): number {
   const r = (n: number) => Math.ceil(n / 64) * 64;
-  return 4 * (r(p.B * p.T * p.NH * p.HD) + r(p.B * p.NH * p.T) + 2 * r(p.B * p.T * p.NKV * p.HD));
+  return 4 * (r(p.B * p.NH * p.T) + 2 * r(p.B * p.T * p.NKV * p.HD));
 }
 
 export interface DeviceMemoryEstimate {
