@@ -34,19 +34,9 @@ uint32_t DeviceInferSession::sample(const uint32_t* banned, int n_banned) {
 }
 
 void DeviceInferSession::dynamic_rope(int p, int n) {
-  // Session::update_dynamic_rope's rule, once per append however it is chunked: the base grows
-  // with the longest sequence seen and returns to the original once an append stays inside
-  // max_position_embeddings.
   const ModelConfig& c = config();
-  const int seq_len = p + n, orig = c.max_position_embeddings, half = c.head_dim / 2;
-  if (seq_len > dyn_len_) {
-    inv_freq_ = rope_inv_freq(c, seq_len, &rope_af_);
-    dyn_len_ = seq_len;
-  }
-  if (seq_len < orig && dyn_len_ > orig) {
-    inv_freq_ = rope_inv_freq(c, orig, &rope_af_);
-    dyn_len_ = orig;
-  }
+  const int seq_len = p + n, half = c.head_dim / 2;
+  dynamic_rope_update(c, seq_len, &inv_freq_, &rope_af_, &dyn_len_);  // the CPU session's rule
   // Rows p..p+n-1 (Session::rope_tables): rope_table's rows 0..p+n-1, the first p dropped.
   std::vector<float> cos((size_t)seq_len * half), sin(cos.size());
   rope_table(cos.data(), sin.data(), inv_freq_, rope_af_, seq_len, half);

@@ -33,6 +33,12 @@ constexpr int kGemmRows = 8;
 constexpr int64_t kAttnForkWork = 1 << 17;
 constexpr int kAttnRowBlock = 64;
 
+// rope_scaling `dynamic` for a forward call that ends at seq_len (transformers'
+// dynamic_rope_update, once per call): the frequencies inv and their factor af follow the
+// longest sequence seen (len, max_position_embeddings at load) and return to the original once
+// a call stays inside max_position_embeddings. The CPU and device sessions both keep this rule.
+void dynamic_rope_update(const ModelConfig& c, int seq_len, std::vector<double>* inv, float* af, int* len);
+
 // One projection as inference runs it: the LlamaModel's Linear (names, sizes, bias, LoRA A/B
 // and scaling; null for the lm_head) and its weight [out, in] as a QuantMatrix, f32 included:
 // decode runs every format through qgemm's matrix-vector kernels, prefill runs f32 through

@@ -62,21 +62,20 @@ uint32_t Session::sample(const uint32_t* banned, int n_banned) {
   return sampler_.sample(logits_.data(), config().vocab_size, tokens_.data(), (int)tokens_.size(), banned, n_banned);
 }
 
-void Session::update_dynamic_rope(int seq_len) {
-  const ModelConfig& c = config();
+void dynamic_rope_update(const ModelConfig& c, int seq_len, std::vector<double>* inv, float* af, int* len) {
   if (c.rope_scaling.type != "dynamic") return;
-  // transformers' dynamic_rope_update, once per forward call: the base grows with the longest
-  // sequence seen and returns to the original once a call stays inside max_position_embeddings.
   const int orig = c.max_position_embeddings;
-  if (seq_len > dyn_len_) {
-    inv_freq_ = rope_inv_freq(c, seq_len, &rope_af_);
-    dyn_len_ = seq_len;
+  if (seq_len > *len) {
+    *inv = rope_inv_freq(c, seq_len, af);
+    *len = seq_len;
   }
-  if (seq_len < orig && dyn_len_ > orig) {
-    inv_freq_ = rope_inv_freq(c, orig, &rope_af_);
-    dyn_len_ = orig;
+  if (seq_len < orig && *len > orig) {
+    *inv = rope_inv_freq(c, orig, af);
+    *len = orig;
   }
 }
+
+void Session::update_dynamic_rope(int seq_len) { dynamic_rope_update(config(), seq_len, &inv_freq_, &rope_af_, &dyn_len_); }
 
 void Session::rope_tables(int p, int n) {
   const ModelConfig& c = config();
