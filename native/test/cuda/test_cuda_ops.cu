@@ -538,19 +538,27 @@ void test_attention(int B, int T, int NH, int NKV, int HD, int window, bool pack
 // Generation: attention over a KV cache and the 1-8 row products that read each weight once.
 void test_decode() {
   const int NH = 4, NKV = 2, HD = 64, ctx = 50;
+  // Gemma 3's attention scale and soft-cap, Bloom's ALiBi slopes (the device session's extras).
+  Pair<float> slopes(std::vector<float>{0.25f, 0.0625f, 0.015625f, 0.00390625f});
   for (const int window : {0, 16})
-    for (const int n : {1, 4}) {
-      DecodeShape s;
-      s.n = n, s.pos = ctx - n, s.NH = NH, s.NKV = NKV, s.HD = HD, s.window = window;
-      const unsigned seed = (unsigned)(60 + n + window);
-      Pair<uint16_t> q(bf16_vector((size_t)n * NH * HD, seed)), k(bf16_vector((size_t)ctx * NKV * HD, seed + 1)),
-          v(bf16_vector((size_t)ctx * NKV * HD, seed + 2)), y((size_t)n * NH * HD);
-      H->attention_decode(y.h.get(), q.h.get(), k.h.get(), v.h.get(), s);
-      G->attention_decode(y.g.get(), q.g.get(), k.g.get(), v.g.get(), s);
-      char name[96];
-      std::snprintf(name, sizeof name, "attention_decode %d row%s at %d, window %d", n, n == 1 ? "" : "s", s.pos, window);
-      check_rel(name, to_float(y.gpu()), to_float(y.host()), 1e-2);
-    }
+    for (const int n : {1, 4})
+      for (const bool extras : {false, true}) {
+        DecodeShape s;
+        s.n = n, s.pos = ctx - n, s.NH = NH, s.NKV = NKV, s.HD = HD, s.window = window;
+        if (extras) s.scale = 0.2f, s.softcap = 3.0f;
+        DecodeShape sg = s;
+        s.alibi = extras ? slopes.h.get() : nullptr;
+        sg.alibi = extras ? slopes.g.get() : nullptr;
+        const unsigned seed = (unsigned)(60 + n + window);
+        Pair<uint16_t> q(bf16_vector((size_t)n * NH * HD, seed)), k(bf16_vector((size_t)ctx * NKV * HD, seed + 1)),
+            v(bf16_vector((size_t)ctx * NKV * HD, seed + 2)), y((size_t)n * NH * HD);
+        H->attention_decode(y.h.get(), q.h.get(), k.h.get(), v.h.get(), s);
+        G->attention_decode(y.g.get(), q.g.get(), k.g.get(), v.g.get(), sg);
+        char name[128];
+        std::snprintf(name, sizeof name, "attention_decode %d row%s at %d, window %d%s", n, n == 1 ? "" : "s", s.pos, window,
+                      extras ? ", scale, soft-cap, ALiBi" : "");
+        check_rel(name, to_float(y.gpu()), to_float(y.host()), 1e-2);
+      }
 
   // gemv_bf16 on an aligned width (16-byte pieces) and an odd one (element loads).
   for (const int cols : {512, 301})
