@@ -36,7 +36,12 @@ async function otherWindow(planFile: string, close?: 'detach'): Promise<{ id: st
 
 /** Another window's run on the long plan, followed here read-only (this window only watches). */
 async function followedReadOnly(api: Awaited<ReturnType<typeof tunerApi>>, plan: string) {
+  // This window's registry watch would follow the new run as soon as its run.json appears, and
+  // could connect to the trainer's control channel before the other window does, becoming the
+  // controller itself: it looks only once the other window holds the channel.
+  api.runs.registryWatch.paused = true;
   const other = await otherWindow(plan);
+  api.runs.registryWatch.paused = false;
   await vscode.commands.executeCommand('tuner.refreshRuns');
   const session = await waitFor('the live run followed', () => api.runs.runs.manager().session(other.id));
   await waitFor('told it only watches', () => session.role === 'observer');
