@@ -11,28 +11,6 @@
 
 namespace tuner::dev {
 
-void DeviceInferSession::truncate(int position) {
-  check_truncate(position, (int)tokens_.size());
-  if (position < (int)tokens_.size()) have_logits_ = false;
-  tokens_.resize(position);
-}
-
-void DeviceInferSession::append(const uint32_t* ids, int n, float* all_logits) {
-  const ModelConfig& c = config();
-  check_append(ids, n, position(), ctx_, c.vocab_size);
-  if (c.rope_scaling.type == "dynamic") dynamic_rope(position(), n);
-  for (int c0 = 0; c0 < n; c0 += nb_) {
-    const int m = std::min(nb_, n - c0);
-    forward_chunk(ids + c0, m, all_logits ? all_logits + (size_t)c0 * c.vocab_size : nullptr, c0 + m == n);
-  }
-  have_logits_ = true;
-}
-
-uint32_t DeviceInferSession::sample(const uint32_t* banned, int n_banned) {
-  check_can_sample(have_logits_);
-  return sampler_.sample(logits_.data(), config().vocab_size, tokens_.data(), (int)tokens_.size(), banned, n_banned);
-}
-
 void DeviceInferSession::dynamic_rope(int p, int n) {
   const ModelConfig& c = config();
   const int seq_len = p + n, half = c.head_dim / 2;

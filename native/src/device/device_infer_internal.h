@@ -47,25 +47,21 @@ struct DeviceLayerNorms {
   }
 };
 
-class DeviceInferSession final : public InferSession {
+class DeviceInferSession final : public CachedSession {
  public:
   DeviceInferSession(const InferOptions& opt, std::unique_ptr<DeviceOps> ops, const std::string& device,
                      const std::string& reason);
-  const InferInfo& info() const override { return info_; }
   const ModelConfig& config() const override { return model_->config(); }
-  int position() const override { return (int)tokens_.size(); }
-  const std::vector<uint32_t>& tokens() const override { return tokens_; }
-  void truncate(int position) override;
-  void append(const uint32_t* ids, int n, float* all_logits) override;
-  const float* logits() const override { return logits_.data(); }
-  Sampler& sampler() override { return sampler_; }
-  uint32_t sample(const uint32_t* banned, int n_banned) override;
 
  private:
   void upload(InferWeights& w, ThreadPool* pool);
   void allocate();
+  void begin_append(int n) override {
+    if (config().rope_scaling.type == "dynamic") dynamic_rope(position(), n);
+  }
+  int chunk_rows() const override { return nb_; }
   // n <= NB tokens at position(), as Session::forward_chunk.
-  void forward_chunk(const uint32_t* ids, int n, float* head_rows, bool last_chunk);
+  void forward_chunk(const uint32_t* ids, int n, float* head_rows, bool last_chunk) override;
   // y (= or += when accumulate) x W^T + b + scaling (x A^T) B^T for n rows: matrix-vector
   // products on x32 when n <= kGemvMaxRows, else products on x16 (x32 rounded by the caller).
   void linear(const DeviceLinear& l, float* y, const float* x32, const bf16* x16, int n, bool accumulate);
@@ -102,13 +98,8 @@ class DeviceInferSession final : public InferSession {
   float *mean_ = nullptr, *t32_ = nullptr, *qkv32_ = nullptr, *cap_t_ = nullptr;
   bf16 *x16_ = nullptr, *q16_ = nullptr, *y16_ = nullptr, *lora_t16_ = nullptr;
 
-  int ctx_ = 0, nb_ = 0;
+  int nb_ = 0;
   size_t cache_stride_ = 0;  // ctx * NKV*HD elements
-  InferInfo info_;
-  Sampler sampler_;
-  std::vector<uint32_t> tokens_;
-  std::vector<float> logits_;  // [V], downloaded
-  bool have_logits_ = false;
 };
 
 }  // namespace tuner::dev

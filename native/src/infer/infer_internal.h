@@ -94,11 +94,14 @@ struct InferWeights {
 };
 InferWeights load_infer_weights(const InferOptions& opt, ThreadPool* pool);
 
-class Session final : public InferSession {
+// What every inference session keeps of its sequence and does with it, whichever engine runs
+// its forward (Session on the CPU, dev::DeviceInferSession on a device): the cached tokens, the
+// last token's logits, the sampler, and appends checked and cut into chunks of at most
+// chunk_rows() tokens, each run by forward_chunk (which appends its ids to tokens_ and, for the
+// last chunk, leaves the last row's logits in logits_).
+class CachedSession : public InferSession {
  public:
-  explicit Session(const InferOptions& opt);
   const InferInfo& info() const override { return info_; }
-  const ModelConfig& config() const override { return model_->config(); }
   int position() const override { return (int)tokens_.size(); }
   const std::vector<uint32_t>& tokens() const override { return tokens_; }
   void truncate(int position) override;
@@ -106,14 +109,35 @@ class Session final : public InferSession {
   const float* logits() const override { return logits_.data(); }
   Sampler& sampler() override { return sampler_; }
   uint32_t sample(const uint32_t* banned, int n_banned) override;
+
+ protected:
+  // Before the chunks of an append of n tokens at position(): rope_scaling `dynamic`'s
+  // frequencies (one append is one forward call, however it is chunked).
+  virtual void begin_append(int n) = 0;
+  virtual int chunk_rows() const = 0;
+  // n <= chunk_rows() tokens at position(); head_rows: every row's logits [n, V] there.
+  virtual void forward_chunk(const uint32_t* ids, int n, float* head_rows, bool last_chunk) = 0;
+
+  InferInfo info_;
+  Sampler sampler_;
+  int ctx_ = 0;                 // KV-cache positions
+  std::vector<uint32_t> tokens_;
+  std::vector<float> logits_;  // [V]
+  bool have_logits_ = false;   // logits_ belong to the last cached token
+};
+
+class Session final : public CachedSession {
+ public:
+  explicit Session(const InferOptions& opt);
+  const ModelConfig& config() const override { return model_->config(); }
   void set_device_reason(std::string reason) { info_.device_reason = std::move(reason); }
 
  private:
   void load_weights(const InferOptions& opt);
   void allocate(int ctx);
-  // n <= kChunk tokens at position(); head_rows: every row's logits [n, V] there; the last
-  // chunk of an append also leaves its last row's logits in logits_.
-  void forward_chunk(const uint32_t* ids, int n, float* head_rows, bool last_chunk);
+  void begin_append(int n) override { update_dynamic_rope(position() + n); }
+  int chunk_rows() const override { return kChunk; }
+  void forward_chunk(const uint32_t* ids, int n, float* head_rows, bool last_chunk) override;
   // The same for the architectures beyond the Llama family's own (session_forward_arch.cpp:
   // Qwen3, Gemma 3, GPT-2, Bloom), following the training model's arch_forward.cpp.
   void forward_chunk_arch(const uint32_t* ids, int n, float* head_rows, bool last_chunk);
@@ -130,15 +154,9 @@ class Session final : public InferSession {
   std::vector<std::vector<float>> f32_store_;  // f32 tensors that are not linears (norms, biases, embeddings)
   std::vector<std::vector<InferLinear>> lin_;  // [L][Layer::linears.size()] in Layer::linears order
   InferLinear head_;                           // the lm_head (f32 and tied: also the embedding table)
-  InferInfo info_;
-  Sampler sampler_;
 
-  int ctx_ = 0;
   size_t cache_stride_ = 0;  // ctx * NKV*HD floats
   std::vector<float> kv_;
-  std::vector<uint32_t> tokens_;
-  std::vector<float> logits_;  // [V]
-  bool have_logits_ = false;   // logits_ belong to the last cached token
 
   // rope_scaling: inverse frequencies and the factor cos/sin are scaled by. For `dynamic`,
   // dyn_len_ is transformers' max_seq_len_cached (frequencies follow the longest position seen

@@ -40,24 +40,24 @@ void check_can_sample(bool have_logits) {
                      "Append the prompt first.");
 }
 
-void Session::truncate(int position) {
+void CachedSession::truncate(int position) {
   check_truncate(position, (int)tokens_.size());
   if (position < (int)tokens_.size()) have_logits_ = false;
   tokens_.resize(position);
 }
 
-void Session::append(const uint32_t* ids, int n, float* all_logits) {
-  const ModelConfig& c = config();
-  check_append(ids, n, position(), ctx_, c.vocab_size);
-  update_dynamic_rope(position() + n);  // one append is one forward call, however it is chunked
-  for (int c0 = 0; c0 < n; c0 += kChunk) {
-    const int m = std::min(kChunk, n - c0);
-    forward_chunk(ids + c0, m, all_logits ? all_logits + (size_t)c0 * c.vocab_size : nullptr, c0 + m == n);
+void CachedSession::append(const uint32_t* ids, int n, float* all_logits) {
+  const int V = config().vocab_size, rows = chunk_rows();
+  check_append(ids, n, position(), ctx_, V);
+  begin_append(n);
+  for (int c0 = 0; c0 < n; c0 += rows) {
+    const int m = std::min(rows, n - c0);
+    forward_chunk(ids + c0, m, all_logits ? all_logits + (size_t)c0 * V : nullptr, c0 + m == n);
   }
   have_logits_ = true;
 }
 
-uint32_t Session::sample(const uint32_t* banned, int n_banned) {
+uint32_t CachedSession::sample(const uint32_t* banned, int n_banned) {
   check_can_sample(have_logits_);
   return sampler_.sample(logits_.data(), config().vocab_size, tokens_.data(), (int)tokens_.size(), banned, n_banned);
 }
