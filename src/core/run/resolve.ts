@@ -12,6 +12,7 @@ import type { PrepareProgress, PrepareReport } from '../dataset/prepare';
 import { prepareInWorker } from '../dataset/prepare-client';
 import { confinePreparePaths, type Confinement } from '../dataset/prepare-paths';
 import type { LoraTarget, RunPlan } from '../engine/plan';
+import { resolveModelDir } from '../model/discover';
 import { loraTargetsFor, readModelSpec, type ModelSpec } from '../model/spec';
 import { evalGeneratePlan, samplesPlan } from './sample-prompts';
 import * as l10n from '@vscode/l10n';
@@ -55,14 +56,13 @@ export function readArgsFile(file: string): ResolvedArgs {
 }
 
 /**
- * The model's config when ARGS.json's model is a local folder with a config.json; undefined for a
- * hub name or an unreadable folder (the preparation worker reports those, at their field).
+ * The model's config where ARGS.json's model resolves to a folder (beside ARGS.json or in the
+ * Hugging Face cache, as the preparation resolves it); undefined when it does not or cannot be
+ * read (the preparation worker reports those, at their field).
  */
 function localModelSpec(model: string, argsFile: string): ModelSpec | undefined {
-  const dir = path.resolve(path.dirname(argsFile), model);
-  if (!fs.existsSync(path.join(dir, 'config.json'))) return undefined;
   try {
-    return readModelSpec(dir);
+    return readModelSpec(resolveModelDir(model, path.dirname(argsFile)));
   } catch {
     return undefined;
   }
