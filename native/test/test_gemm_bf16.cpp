@@ -100,12 +100,15 @@ void check(const Path& path, const Case& c, std::mt19937& rng, ThreadPool* pools
     g_failures += bad;
     if (t == 0) {
       // f32 operands rounded while packing: the same bits as rounding them first.
-      std::vector<float> C1 = C0, C2 = C0;
+      std::vector<float> C1 = C0, C2 = C0, C3 = C0;
       gemm_bf16_with(path.native, *path.f32, c.ta, c.tb, c.M, c.N, c.K, c.alpha, Af.data(), lda, B.data(), ldb, c.beta,
                      C1.data(), ldc, pools[t]);
       gemm_bf16_with(path.native, *path.f32, c.ta, c.tb, c.M, c.N, c.K, c.alpha, Af.data(), lda, Bf.data(), ldb, c.beta,
                      C2.data(), ldc, pools[t]);
-      if (std::memcmp(C1.data(), C.data(), C.size() * sizeof(float)) || std::memcmp(C2.data(), C.data(), C.size() * sizeof(float))) {
+      gemm_bf16_with(path.native, *path.f32, c.ta, c.tb, c.M, c.N, c.K, c.alpha, A.data(), lda, Bf.data(), ldb, c.beta,
+                     C3.data(), ldc, pools[t]);
+      if (std::memcmp(C1.data(), C.data(), C.size() * sizeof(float)) || std::memcmp(C2.data(), C.data(), C.size() * sizeof(float)) ||
+          std::memcmp(C3.data(), C.data(), C.size() * sizeof(float))) {
         std::fprintf(stderr, "%s %s: f32 operands rounded in packing differ from bf16 operands\n", path.name.c_str(), c.what);
         ++g_failures;
       }
@@ -160,6 +163,59 @@ void check_rounding() {
         }
       EXPECT(got[2 * W] == 0xdeadbeefu);
     }
+  }
+  // The packers of k-contiguous lines (f32 rounded, bf16 as is) and of bf16 rows of k: a sliver
+  // of 14 or 32 lines with fewer lines holding data, k running past a 16-pair block, odd kc.
+  if (f.avx512_bf16 && f.avx512f && f.avx512bw && f.avx512dq && f.avx512vl) {
+    const GemmBf16Kernel& kern = gemm_bf16_kernel_avx512bf16();
+    const int ld = 41;  // 32 lines (or rows of k) of it, from the values above over and over
+    std::vector<float> x32(size_t(32) * ld);
+    for (size_t i = 0; i < x32.size(); ++i) x32[i] = v[i % v.size()];
+    std::vector<uint16_t> v16(x32.size());
+    for (size_t i = 0; i < x32.size(); ++i) v16[i] = f32_to_bf16(x32[i]);
+    for (int W : {14, 32})
+      for (int lines : {W, W - 3, 5})
+        for (int kc : {37, 32, 23, 1}) {
+          const int kp = (kc + 1) / 2;
+          const auto word = [&](auto at) {  // at(x, k): bf16 bits of op(X)(x, k)
+            std::vector<uint32_t> want(size_t(kp) * W, 0);
+            for (int q = 0; q < kp; ++q)
+              for (int x = 0; x < lines; ++x)
+                want[size_t(q) * W + x] = uint32_t(at(x, 2 * q)) | (2 * q + 1 < kc ? uint32_t(at(x, 2 * q + 1)) << 16 : 0u);
+            return want;
+          };
+          const std::vector<uint32_t> kmajor = word([&](int x, int k) { return v16[size_t(x) * ld + k]; });
+          const std::vector<uint32_t> rows = word([&](int x, int k) { return v16[size_t(k) * ld + x]; });
+          const auto expect = [&](const char* what, const std::vector<uint32_t>& want, auto pack) {
+            std::vector<uint32_t> got(want.size() + 1, 0xdeadbeefu);
+            pack(got.data());
+            int bad = 0;
+            for (size_t i = 0; i < want.size(); ++i) bad += got[i] != want[i];
+            if (bad || got.back() != 0xdeadbeefu) {
+              std::fprintf(stderr, "%s W=%d lines=%d kc=%d: %d words differ%s\n", what, W, lines, kc, bad,
+                           got.back() != 0xdeadbeefu ? ", wrote past the sliver" : "");
+              ++g_failures;
+            }
+          };
+          expect("pack_kmajor_f32", kmajor, [&](uint32_t* d) { kern.pack_kmajor_f32(d, W, x32.data(), ld, lines, kc); });
+          expect("pack_kmajor_bf16", kmajor, [&](uint32_t* d) { kern.pack_kmajor_bf16(d, W, v16.data(), ld, lines, kc); });
+          expect("pair_rows_bf16", rows, [&](uint32_t* d) { kern.pair_rows_bf16(d, W, v16.data(), ld, lines, kc); });
+        }
+  }
+  // In place, rows of a strided matrix longer than the rounding's chunk: row r's bf16 values at
+  // r * 2 * lds, the same bits as rounding each value, on two threads.
+  {
+    const int rows = 5, cols = 2500, lds = 2503;
+    std::vector<float> m(size_t(rows) * lds);
+    for (size_t i = 0; i < m.size(); ++i) m[i] = v[i % v.size()] * 1.5f;
+    const std::vector<float> orig = m;
+    ThreadPool two(2);
+    const uint16_t* d = round_rows_to_bf16_in_place(m.data(), lds, rows, cols, &two);
+    EXPECT(static_cast<const void*>(d) == static_cast<const void*>(m.data()));
+    int bad = 0;
+    for (int r = 0; r < rows; ++r)
+      for (int c = 0; c < cols; ++c) bad += d[size_t(r) * 2 * lds + c] != f32_to_bf16(orig[size_t(r) * lds + c]);
+    if (bad) std::fprintf(stderr, "round_rows_to_bf16_in_place: %d values differ\n", bad), ++g_failures;
   }
   // Strided rows: only the first cols of each row.
   std::vector<float> m(3 * 21, 1.5f);

@@ -25,6 +25,8 @@ void gemm_bf16(Trans ta, Trans tb, int M, int N, int K, float alpha, const float
                const uint16_t* B, int ldb, float beta, float* C, int ldc, ThreadPool* pool);
 void gemm_bf16(Trans ta, Trans tb, int M, int N, int K, float alpha, const float* A, int lda,
                const float* B, int ldb, float beta, float* C, int ldc, ThreadPool* pool);
+void gemm_bf16(Trans ta, Trans tb, int M, int N, int K, float alpha, const uint16_t* A, int lda,
+               const float* B, int ldb, float beta, float* C, int ldc, ThreadPool* pool);
 
 // The kernel gemm_bf16 runs on this CPU: "avx512bf16", or "f32-<sgemm kernel>" for the
 // widening fallback (TUNER_CPU_LIMIT=avx2|generic selects it on any CPU).
@@ -41,5 +43,10 @@ void gemm_bf16_reference(Trans ta, Trans tb, int M, int N, int K, float alpha, c
 void round_to_bf16(uint16_t* dst, const float* src, int64_t n, ThreadPool* pool);
 // Rows of a strided f32 matrix into a dense bf16 one: dst[r * cols + c] = bf16(src[r * lds + c]).
 void round_rows_to_bf16(uint16_t* dst, const float* src, int64_t lds, int rows, int cols, ThreadPool* pool);
+// Rounds an f32 matrix (rows x cols, row stride lds) to bf16 in its own memory, for an operand
+// that several products read: row r's bf16 values fill the first half of row r's storage, so the
+// result is a bf16 matrix at the same address with row stride 2 * lds (returned), and the f32
+// values are gone. Each row is independent, so threads take whole rows.
+uint16_t* round_rows_to_bf16_in_place(float* data, int64_t lds, int rows, int cols, ThreadPool* pool);
 
 }  // namespace tuner

@@ -31,18 +31,17 @@ namespace {
 
 // The kernel a product runs: the vdpbf16ps one (pairs), or sgemm's for this CPU (f32).
 struct Bf16Plan {
-  bool pairs;
+  bool pairs;  // native != nullptr
   int mr, nr, mc, kc, nc;
   GemmBf16MicroKernel micro_pairs;
   GemmMicroKernel micro_f32;
-  RoundToBf16Kernel round;         // pairs: the kernel's vector rounding of f32 operands
-  RoundPairsKernel round_pairs;
+  const GemmBf16Kernel* native;    // pairs: the kernel's vector packers
 };
 
 Bf16Plan plan_for(const GemmBf16Kernel* native, const GemmKernel& f32) {
   if (native)
-    return {true, native->mr, native->nr, native->mc, native->kc, native->nc, native->micro, nullptr, native->round, native->round_pairs};
-  return {false, f32.mr, f32.nr, f32.mc, f32.kc, f32.nc, nullptr, f32.micro, nullptr, nullptr};
+    return {true, native->mr, native->nr, native->mc, native->kc, native->nc, native->micro, nullptr, native};
+  return {false, f32.mr, f32.nr, f32.mc, f32.kc, f32.nc, nullptr, f32.micro, nullptr};
 }
 
 const GemmBf16Kernel* native_kernel() {
@@ -69,103 +68,52 @@ struct Operand {
   int64_t offset(int x, int k) const { return k_contiguous ? int64_t(x) * ld + k : int64_t(k) * ld + x; }
 };
 
-// Packs one operand of storage type S (uint16_t bf16 or float, rounded) into slivers.
-template <class S>
-void pack_from(uint32_t* dst, bool pairs, const S* base, const Operand& X, int W, int x0, int n, int s0, int s1, int p0,
-               int kc);
-
 inline uint32_t bf16_bits(uint16_t v) { return v; }
 inline uint32_t bf16_bits(float v) { return f32_to_bf16(v); }
 
-// The pairs format from an f32 operand, rounded by the kernel's vector code (same bits as
-// f32_to_bf16). With k along X's rows, a line's k run rounded to bf16 in order and read as
-// 32-bit words is its k pairs; with k across the rows, two rows make one line of pairs.
-void pack_pairs_rounded(uint32_t* dst, const Bf16Plan& plan, const Operand& X, int W, int x0, int n, int s0, int s1,
-                        int p0, int kc) {
+// The pairs format through the kernel's vector packers (f32 values rounded as they are packed,
+// the same bits as f32_to_bf16), one sliver at a time.
+void pack_pairs(uint32_t* dst, const GemmBf16Kernel& kern, const Operand& X, int W, int x0, int n, int s0, int s1,
+                int p0, int kc) {
   const int kp = (kc + 1) / 2;
-  constexpr int kRun = 512;  // k per rounding call (even)
-  alignas(64) uint16_t run[kRun + 2];
   for (int s = s0; s < s1; ++s) {
     uint32_t* out = dst + int64_t(s) * W * kp;
     const int first = s * W, lines = std::min(W, n - first);
+    const int64_t at = X.offset(x0 + first, p0);
+    if (X.f) (X.k_contiguous ? kern.pack_kmajor_f32 : kern.round_pairs)(out, W, X.f + at, X.ld, lines, kc);
+    else (X.k_contiguous ? kern.pack_kmajor_bf16 : kern.pair_rows_bf16)(out, W, X.p + at, X.ld, lines, kc);
+  }
+}
+
+// The f32 format: slivers of W (= MR or NR) lines x0 + s * W .. of op(X), k in [p0, p0 + kc),
+// each value rounded to bf16 (S = float) and widened, sliver s at dst + s * W * kc. Lines at or
+// past n are zero.
+template <class S>
+void pack_widened(float* dst, const S* base, const Operand& X, int W, int x0, int n, int s0, int s1, int p0, int kc) {
+  for (int s = s0; s < s1; ++s) {
+    float* o = dst + int64_t(s) * W * kc;
+    const int first = s * W, lines = std::min(W, n - first);
     if (X.k_contiguous) {
       for (int x = 0; x < lines; ++x) {
-        const float* src = X.f + X.offset(x0 + first + x, p0);
-        for (int k0 = 0; k0 < kc; k0 += kRun) {
-          const int len = std::min(kRun, kc - k0);
-          run[len] = 0;  // an odd run's last pair has a zero high half
-          plan.round(run, src + k0, len);
-          uint32_t* o = out + int64_t(k0 / 2) * W + x;
-          for (int q = 0; q < (len + 1) / 2; ++q) {
-            uint32_t pair;
-            std::memcpy(&pair, run + 2 * q, sizeof pair);
-            o[int64_t(q) * W] = pair;
-          }
-        }
+        const S* src = base + X.offset(x0 + first + x, p0);
+        for (int k = 0; k < kc; ++k) o[int64_t(k) * W + x] = bits_to_f32(bf16_bits(src[k]) << 16);
       }
-      for (int q = 0; q < kp; ++q)
-        for (int x = lines; x < W; ++x) out[int64_t(q) * W + x] = 0;
     } else {
-      plan.round_pairs(out, W, X.f + X.offset(x0 + first, p0), X.ld, lines, kc);
+      for (int k = 0; k < kc; ++k) {
+        const S* src = base + X.offset(x0 + first, p0 + k);
+        for (int x = 0; x < lines; ++x) o[int64_t(k) * W + x] = bits_to_f32(bf16_bits(src[x]) << 16);
+      }
     }
+    for (int k = 0; k < kc; ++k)
+      for (int x = lines; x < W; ++x) o[int64_t(k) * W + x] = 0.0f;
   }
 }
 
 void pack(uint32_t* dst, const Bf16Plan& plan, const Operand& X, int W, int x0, int n, int s0, int s1, int p0, int kc) {
-  if (X.f && plan.pairs && plan.round) pack_pairs_rounded(dst, plan, X, W, x0, n, s0, s1, p0, kc);
-  else if (X.f) pack_from(dst, plan.pairs, X.f, X, W, x0, n, s0, s1, p0, kc);
-  else pack_from(dst, plan.pairs, X.p, X, W, x0, n, s0, s1, p0, kc);
-}
-
-// Packs slivers of W (= MR or NR) lines x0 + s * W .. of op(X), k in [p0, p0 + kc), sliver s
-// written at dst + s * W * kdim. Lines at or past n are zero.
-template <class S>
-void pack_from(uint32_t* dst, bool pairs, const S* base, const Operand& X, int W, int x0, int n, int s0, int s1, int p0,
-               int kc) {
-  const int kp = (kc + 1) / 2;
-  const int kdim = pairs ? kp : kc;
-  for (int s = s0; s < s1; ++s) {
-    uint32_t* out = dst + int64_t(s) * W * kdim;
-    const int first = s * W, lines = std::min(W, n - first);
-    if (pairs) {
-      const int full = kc / 2;  // pairs with both halves inside K
-      if (X.k_contiguous) {
-        for (int x = 0; x < lines; ++x) {
-          const S* src = base + X.offset(x0 + first + x, p0);
-          for (int q = 0; q < full; ++q) out[int64_t(q) * W + x] = bf16_bits(src[2 * q]) | bf16_bits(src[2 * q + 1]) << 16;
-          if (full < kp) out[int64_t(full) * W + x] = bf16_bits(src[2 * full]);
-        }
-      } else {
-        for (int q = 0; q < kp; ++q) {
-          const S* lo = base + X.offset(x0 + first, p0 + 2 * q);
-          uint32_t* o = out + int64_t(q) * W;
-          if (q < full) {
-            const S* hi = lo + X.ld;
-            for (int x = 0; x < lines; ++x) o[x] = bf16_bits(lo[x]) | bf16_bits(hi[x]) << 16;
-          } else {
-            for (int x = 0; x < lines; ++x) o[x] = bf16_bits(lo[x]);
-          }
-        }
-      }
-      for (int q = 0; q < kp; ++q)
-        for (int x = lines; x < W; ++x) out[int64_t(q) * W + x] = 0;
-    } else {
-      float* o = reinterpret_cast<float*>(out);
-      if (X.k_contiguous) {
-        for (int x = 0; x < lines; ++x) {
-          const S* src = base + X.offset(x0 + first + x, p0);
-          for (int k = 0; k < kc; ++k) o[int64_t(k) * W + x] = bits_to_f32(bf16_bits(src[k]) << 16);
-        }
-      } else {
-        for (int k = 0; k < kc; ++k) {
-          const S* src = base + X.offset(x0 + first, p0 + k);
-          for (int x = 0; x < lines; ++x) o[int64_t(k) * W + x] = bits_to_f32(bf16_bits(src[x]) << 16);
-        }
-      }
-      for (int k = 0; k < kc; ++k)
-        for (int x = lines; x < W; ++x) o[int64_t(k) * W + x] = 0.0f;
-    }
-  }
+  float* widened = reinterpret_cast<float*>(dst);
+  if (plan.native) pack_pairs(dst, *plan.native, X, W, x0, n, s0, s1, p0, kc);
+  else if (X.f) pack_widened(widened, X.f, X, W, x0, n, s0, s1, p0, kc);
+  else pack_widened(widened, X.p, X, W, x0, n, s0, s1, p0, kc);
 }
 
 struct Problem {
@@ -255,6 +203,12 @@ void gemm_bf16_with(const GemmBf16Kernel* native, const GemmKernel& f32, Trans t
   run(native, f32, ta, tb, M, N, K, alpha, nullptr, A, lda, nullptr, B, ldb, beta, C, ldc, pool);
 }
 
+void gemm_bf16_with(const GemmBf16Kernel* native, const GemmKernel& f32, Trans ta, Trans tb, int M, int N, int K,
+                    float alpha, const uint16_t* A, int lda, const float* B, int ldb, float beta, float* C, int ldc,
+                    ThreadPool* pool) {
+  run(native, f32, ta, tb, M, N, K, alpha, A, nullptr, lda, nullptr, B, ldb, beta, C, ldc, pool);
+}
+
 void gemm_bf16(Trans ta, Trans tb, int M, int N, int K, float alpha, const uint16_t* A, int lda, const uint16_t* B,
                int ldb, float beta, float* C, int ldc, ThreadPool* pool) {
   run(native_kernel(), gemm_kernel_best(), ta, tb, M, N, K, alpha, A, nullptr, lda, B, nullptr, ldb, beta, C, ldc, pool);
@@ -268,6 +222,11 @@ void gemm_bf16(Trans ta, Trans tb, int M, int N, int K, float alpha, const float
 void gemm_bf16(Trans ta, Trans tb, int M, int N, int K, float alpha, const float* A, int lda, const float* B, int ldb,
                float beta, float* C, int ldc, ThreadPool* pool) {
   run(native_kernel(), gemm_kernel_best(), ta, tb, M, N, K, alpha, nullptr, A, lda, nullptr, B, ldb, beta, C, ldc, pool);
+}
+
+void gemm_bf16(Trans ta, Trans tb, int M, int N, int K, float alpha, const uint16_t* A, int lda, const float* B,
+               int ldb, float beta, float* C, int ldc, ThreadPool* pool) {
+  gemm_bf16_with(native_kernel(), gemm_kernel_best(), ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, pool);
 }
 
 bool gemm_bf16_native() { return native_kernel() != nullptr; }
@@ -299,6 +258,25 @@ void round_to_bf16(uint16_t* dst, const float* src, int64_t n, ThreadPool* pool)
     const int64_t lo = b * kChunk, hi = std::min(n, e * kChunk);
     round(dst + lo, src + lo, hi - lo);
   });
+}
+
+uint16_t* round_rows_to_bf16_in_place(float* data, int64_t lds, int rows, int cols, ThreadPool* pool) {
+  const RoundToBf16Kernel round = native_kernel() ? native_kernel()->round : round_to_bf16_generic;
+  uint16_t* out = reinterpret_cast<uint16_t*>(data);
+  parallel_rows(pool, rows, [&](int64_t b, int64_t e, int) {
+    // Through a small buffer: a chunk is read whole before its bf16 values are copied down to
+    // bytes that hold only values already read (2 bytes per value from the row's start, behind
+    // the 4 bytes per value being read), and the copy keeps the f32 and bf16 views apart.
+    constexpr int kChunk = 1024;
+    alignas(64) uint16_t chunk[kChunk];
+    for (int64_t r = b; r < e; ++r)
+      for (int c0 = 0; c0 < cols; c0 += kChunk) {
+        const int n = std::min(kChunk, cols - c0);
+        round(chunk, data + r * lds + c0, n);
+        std::memcpy(out + r * 2 * lds + c0, chunk, sizeof(uint16_t) * n);
+      }
+  });
+  return out;
 }
 
 void round_rows_to_bf16(uint16_t* dst, const float* src, int64_t lds, int rows, int cols, ThreadPool* pool) {

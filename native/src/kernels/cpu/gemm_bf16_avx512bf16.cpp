@@ -10,6 +10,7 @@
 // unused merge source, which -Wmaybe-uninitialized reports at every inlined shift.
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 
+#include "kernels/cpu/gemm_avx512_transpose.h"
 #include "kernels/cpu/gemm_bf16_internal.h"
 
 namespace tuner {
@@ -159,14 +160,17 @@ void round_avx512(uint16_t* dst, const float* src, int64_t n) {
   if (i < n) round_to_bf16_generic(dst + i, src + i, n - i);
 }
 
+// The lines of a sliver's 16 from x0 that hold data, and a mask of the first n lanes (none for
+// n <= 0). No std::min here: this file's inline code must not be shared with other CPUs' paths.
+inline int lines_from(int lines, int x0) { return lines - x0 >= 16 ? 16 : lines - x0 > 0 ? lines - x0 : 0; }
+inline __mmask16 first_lanes(int n) { return n >= 16 ? __mmask16(0xffff) : n > 0 ? __mmask16((1u << n) - 1) : __mmask16(0); }
+
 // One sliver of k pairs from rows of k (gemm_bf16_internal.h's RoundPairsKernel): masked loads
 // read the valid lines and leave zeros, so full-width stores also zero lines past `lines`.
 void round_pairs_avx512(uint32_t* dst, int W, const float* src, int64_t ld, int lines, int kc) {
   const int kp = (kc + 1) / 2, full = kc / 2;
   for (int x = 0; x < W; x += 16) {
-    // No std::min here: this file's inline code must not be shared with other CPUs' paths.
-    const int valid = lines - x >= 16 ? 16 : lines - x > 0 ? lines - x : 0, width = W - x >= 16 ? 16 : W - x;
-    const __mmask16 load = __mmask16((1u << valid) - 1), store = __mmask16((1u << width) - 1);
+    const __mmask16 load = first_lanes(lines_from(lines, x)), store = first_lanes(W - x);
     const float* lo = src + x;
     uint32_t* o = dst + x;
     for (int q = 0; q < kp; ++q, lo += 2 * ld, o += W) {
@@ -177,9 +181,67 @@ void round_pairs_avx512(uint32_t* dst, int W, const float* src, int64_t ld, int 
   }
 }
 
+// The 16 pair words q0 .. q0 + 15 of a line holding k contiguously (k 2 q0 .. 2 q0 + 31), zero
+// past kc: from f32 values rounded as round_lanes rounds, or from bf16 values as they are.
+inline __m512i pair_words(const float* line, int q0, int kc) {
+  const int n = kc - 2 * q0;
+  const __m256i lo = _mm512_cvtepi32_epi16(round_lanes(_mm512_maskz_loadu_epi32(first_lanes(n), line + 2 * q0)));
+  const __m256i hi = _mm512_cvtepi32_epi16(round_lanes(_mm512_maskz_loadu_epi32(first_lanes(n - 16), line + 2 * q0 + 16)));
+  return _mm512_inserti64x4(_mm512_castsi256_si512(lo), hi, 1);
+}
+inline __m512i pair_words(const uint16_t* line, int q0, int kc) {
+  const int n = kc - 2 * q0;
+  const __mmask32 m = n >= 32 ? __mmask32(0xffffffffu) : __mmask32((1u << n) - 1);
+  return _mm512_maskz_loadu_epi16(m, line + 2 * q0);
+}
+
+// One sliver of k pairs from lines that hold k contiguously (PackKmajorKernel): each block of 16
+// lines x 16 pairs is loaded line by line and turned around in registers, so every store writes
+// one pair's 16 lines (a scalar loop would write one 32-bit word at a time, W words apart).
+template <class S>
+void pack_kmajor(uint32_t* dst, int W, const S* src, int64_t ld, int lines, int kc) {
+  const int kp = (kc + 1) / 2;
+  for (int x = 0; x < W; x += 16) {
+    const int valid = lines_from(lines, x);
+    const __mmask16 store = first_lanes(W - x);
+    for (int q0 = 0; q0 < kp; q0 += 16) {
+      __m512 r[16];
+      for (int i = 0; i < 16; ++i)
+        r[i] = i < valid ? _mm512_castsi512_ps(pair_words(src + (x + i) * ld, q0, kc)) : _mm512_setzero_ps();
+      transpose16(r);
+      const int qs = kp - q0 >= 16 ? 16 : kp - q0;
+      for (int q = 0; q < qs; ++q) _mm512_mask_storeu_ps(dst + int64_t(q0 + q) * W + x, store, r[q]);
+    }
+  }
+}
+
+void pack_kmajor_f32(uint32_t* dst, int W, const float* src, int64_t ld, int lines, int kc) {
+  pack_kmajor(dst, W, src, ld, lines, kc);
+}
+void pack_kmajor_bf16(uint32_t* dst, int W, const uint16_t* src, int64_t ld, int lines, int kc) {
+  pack_kmajor(dst, W, src, ld, lines, kc);
+}
+
+// One sliver of k pairs from bf16 rows of k (PairRowsKernel): row 2q widened into the low half of
+// each word, row 2q + 1 into the high half.
+void pair_rows_bf16(uint32_t* dst, int W, const uint16_t* src, int64_t ld, int lines, int kc) {
+  const int kp = (kc + 1) / 2, full = kc / 2;
+  for (int x = 0; x < W; x += 16) {
+    const __mmask16 load = first_lanes(lines_from(lines, x)), store = first_lanes(W - x);
+    const uint16_t* lo = src + x;
+    uint32_t* o = dst + x;
+    for (int q = 0; q < kp; ++q, lo += 2 * ld, o += W) {
+      __m512i w = _mm512_cvtepu16_epi32(_mm256_maskz_loadu_epi16(load, lo));
+      if (q < full) w = _mm512_or_si512(w, _mm512_slli_epi32(_mm512_cvtepu16_epi32(_mm256_maskz_loadu_epi16(load, lo + ld)), 16));
+      _mm512_mask_storeu_epi32(o, store, w);
+    }
+  }
+}
+
 // mc 140 x kc 512 A block = 140 KiB (L2 >= 1 MiB on AVX-512 parts); B sliver 32 x 512 bf16 =
 // 32 KiB, as sgemm's AVX-512 blocks hold the same number of bytes.
-constexpr GemmBf16Kernel kKernel{"avx512bf16", MR, NR, 140, 512, 4096, micro_14x32, round_avx512, round_pairs_avx512};
+constexpr GemmBf16Kernel kKernel{"avx512bf16", MR, NR, 140, 512, 4096, micro_14x32, round_avx512, round_pairs_avx512,
+                                  pack_kmajor_f32, pack_kmajor_bf16, pair_rows_bf16};
 
 }  // namespace
 

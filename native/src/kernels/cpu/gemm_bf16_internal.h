@@ -23,6 +23,13 @@ using RoundToBf16Kernel = void (*)(uint16_t* dst, const float* src, int64_t n);
 // bf16(src[(2q + 1) * ld + x]) << 16 for q < (kc + 1) / 2, x < lines (a k past kc: zero high
 // half), and zero for lines <= x < W.
 using RoundPairsKernel = void (*)(uint32_t* dst, int W, const float* src, int64_t ld, int lines, int kc);
+// One packed sliver of an operand whose lines hold k contiguously (line x at src + x * ld):
+// dst[q * W + x] = X(x, 2q) | X(x, 2q + 1) << 16 for q < (kc + 1) / 2, x < lines (f32 values
+// rounded as RoundToBf16Kernel rounds; a k past kc: zero high half), and zero for lines <= x < W.
+using PackKmajorF32Kernel = void (*)(uint32_t* dst, int W, const float* src, int64_t ld, int lines, int kc);
+using PackKmajorBf16Kernel = void (*)(uint32_t* dst, int W, const uint16_t* src, int64_t ld, int lines, int kc);
+// RoundPairsKernel's sliver from a bf16 operand stored with k across its rows (no rounding).
+using PairRowsBf16Kernel = void (*)(uint32_t* dst, int W, const uint16_t* src, int64_t ld, int lines, int kc);
 
 struct GemmBf16Kernel {
   const char* name;
@@ -31,6 +38,9 @@ struct GemmBf16Kernel {
   GemmBf16MicroKernel micro;
   RoundToBf16Kernel round;
   RoundPairsKernel round_pairs;
+  PackKmajorF32Kernel pack_kmajor_f32;
+  PackKmajorBf16Kernel pack_kmajor_bf16;
+  PairRowsBf16Kernel pair_rows_bf16;
 };
 
 // Defined in a file compiled with -mavx512bf16: call only when cpu_features() reports
@@ -48,6 +58,9 @@ void gemm_bf16_with(const GemmBf16Kernel* native, const GemmKernel& f32, Trans t
                     ThreadPool* pool);
 void gemm_bf16_with(const GemmBf16Kernel* native, const GemmKernel& f32, Trans ta, Trans tb, int M, int N, int K,
                     float alpha, const float* A, int lda, const float* B, int ldb, float beta, float* C, int ldc,
+                    ThreadPool* pool);
+void gemm_bf16_with(const GemmBf16Kernel* native, const GemmKernel& f32, Trans ta, Trans tb, int M, int N, int K,
+                    float alpha, const uint16_t* A, int lda, const float* B, int ldb, float beta, float* C, int ldc,
                     ThreadPool* pool);
 
 }  // namespace tuner
