@@ -195,6 +195,27 @@ static void test_attention(ThreadPool* pool, int B, int T, int NH, int NKV, int 
                        scratch1.data(), B, T, NH, NKV, HD, window, nullptr);
     EXPECT(y3 == y2 && lse3 == lse && dq3 == dq2 && dk3 == dk2 && dv3 == dv2);
   }
+  // bf16 products (bf16 training): within bf16 rounding of the f32 results (operands keep 8
+  // significant bits; measured over these shapes: y and lse up to 5.5e-3 of the largest value,
+  // the gradients up to 1.0e-2; the bounds are about twice that), really rounded (not f32's
+  // bits), and the same bits with and without the pool.
+  AttentionExtras bf16;
+  bf16.bf16 = true;
+  Vec y4(y1.size()), lse4(lse.size()), dq4(q.size()), dk4(k.size()), dv4(v.size());
+  attention_forward(y4.data(), lse4.data(), q.data(), k.data(), v.data(), scratch.data(), B, T, NH, NKV, HD, window, pool, &bf16);
+  attention_backward(dq4.data(), dk4.data(), dv4.data(), dy.data(), y4.data(), lse4.data(), q.data(), k.data(), v.data(),
+                     scratch.data(), B, T, NH, NKV, HD, window, pool, &bf16);
+  EXPECT(max_rel(y4, y2) < 1.2e-2 && max_rel(lse4, lse) < 1.2e-2);
+  EXPECT(max_rel(dq4, dq2) < 2.5e-2 && max_rel(dk4, dk2) < 2.5e-2 && max_rel(dv4, dv2) < 2.5e-2);
+  EXPECT(y4 != y2 && dq4 != dq2);
+  if (pool) {
+    Vec y5(y1.size()), lse5(lse.size()), dq5(q.size()), dk5(k.size()), dv5(v.size());
+    Vec scratch1((size_t)attention_scratch_floats(T, 1));
+    attention_forward(y5.data(), lse5.data(), q.data(), k.data(), v.data(), scratch1.data(), B, T, NH, NKV, HD, window, nullptr, &bf16);
+    attention_backward(dq5.data(), dk5.data(), dv5.data(), dy.data(), y5.data(), lse5.data(), q.data(), k.data(), v.data(),
+                       scratch1.data(), B, T, NH, NKV, HD, window, nullptr, &bf16);
+    EXPECT(y5 == y4 && lse5 == lse4 && dq5 == dq4 && dk5 == dk4 && dv5 == dv4);
+  }
   if (!finite_differences) return;
   // Reference backward vs finite differences of L = <dy, attention(q, k, v)>.
   auto loss = [&] {

@@ -146,6 +146,10 @@ struct AttentionExtras {
   float scale = 0.0f;
   float softcap = 0.0f;
   const float* alibi = nullptr;  // [NH]
+  // bf16 training: the products (Q K^T, P V and their gradients) take bf16-rounded operands
+  // through gemm_bf16 with f32 sums, as PyTorch's bf16 autocast runs attention's matmuls; the
+  // softmax, lse and every output stay f32. The extras above ignore it.
+  bool bf16 = false;
 };
 // Soft-capping, then ALiBi, on head h's scaled scores of the query at position `query` over keys
 // key0 .. key0+n-1 (training and cached kernels alike); t, when capping, keeps tanh(s / cap).

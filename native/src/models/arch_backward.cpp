@@ -41,6 +41,7 @@ void LlamaModel::backward_arch(float loss_scale, ThreadPool* pool) {
   ex.scale = cfg_.attn_scale;
   ex.softcap = cfg_.attn_softcap;
   ex.alibi = alibi();
+  ex.bf16 = bf16_;
   const bool fused = cfg_.qkv != QkvLayout::Separate;
   const int64_t NF = (int64_t)N * F;
   for (int l = cfg_.num_layers - 1; l >= 0; l--) {

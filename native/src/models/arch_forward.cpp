@@ -172,6 +172,7 @@ void LlamaModel::arch_layer_forward(int l, float* out, bool recompute, ThreadPoo
   ex.scale = cfg_.attn_scale;
   ex.softcap = cfg_.attn_softcap;
   ex.alibi = alibi();
+  ex.bf16 = bf16_;
   const bool fused = cfg_.qkv != QkvLayout::Separate;
   Layer& L = layers_[l];
   LayerActs& a = ws.layers[l];

@@ -97,8 +97,10 @@ void LlamaModel::backward(float loss_scale, ThreadPool* pool) {
     { ProfScope ps(prof_, kProfLinear); linear_backward(L.o, ws.datt, false, ws.dres, a.att, a.lora_t[3], N, pool); }
     {
       ProfScope ps(prof_, kProfAttention);
+      AttentionExtras ex;
+      ex.bf16 = bf16_;
       attention_backward(ws.dq, ws.dk, ws.dv, ws.datt, a.att, a.lse, a.q, a.k, a.v, ws.attn_scratch, B, T, NH, NKV, HD,
-                         cfg_.attention_window(l), pool, nullptr, ws.starts());
+                         cfg_.attention_window(l), pool, &ex, ws.starts());
     }
     {
       ProfScope ps(prof_, kProfNormRope);

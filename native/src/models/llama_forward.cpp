@@ -278,8 +278,10 @@ void LlamaModel::layer_forward_to_mlp(int l, ThreadPool* pool) {
   }
   {
     ProfScope ps(prof_, kProfAttention);
+    AttentionExtras ex;
+    ex.bf16 = bf16_;
     attention_forward(a.att, a.lse, a.q, a.k, a.v, ws.attn_scratch, B, T, NH, NKV, HD, cfg_.attention_window(l), pool,
-                      nullptr, ws.starts());
+                      &ex, ws.starts());
   }
   { ProfScope ps(prof_, kProfLinear); linear_forward(L.o, a.mid, a.att, a.lora_t[3], N, pool); }
   { ProfScope ps(prof_, kProfNormRope); add_rmsnorm_forward(a.mid, a.x2, a.rstd2, a.mid, a.resid_in, L.ln2->data, N, C, eps, pool); }

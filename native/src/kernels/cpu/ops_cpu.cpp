@@ -10,6 +10,7 @@
 #include "kernels/cpu/column_blocks.h"
 #include "kernels/cpu/vector_kernels.h"
 #include "tuner/gemm.h"
+#include "tuner/gemm_bf16.h"
 #include "tuner/ops.h"
 #include "tuner/threadpool.h"
 
@@ -133,6 +134,14 @@ inline float extras_scale(const AttentionExtras* ex, int HD) {
   return ex && ex->scale > 0 ? ex->scale : 1.0f / std::sqrt((float)HD);
 }
 
+// One product of the attention block on this thread (no pool: tasks are already per thread):
+// sgemm, or gemm_bf16 on the same f32 operands rounded as it packs them (ex->bf16).
+inline void block_gemm(const AttentionExtras* ex, Trans ta, Trans tb, int M, int N, int K, float alpha, const float* A,
+                       int lda, const float* B, int ldb, float beta, float* C, int ldc) {
+  if (ex && ex->bf16) gemm_bf16(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, nullptr);
+  else sgemm(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, nullptr);
+}
+
 }  // namespace
 
 void attention_forward(float* y, float* lse, const float* q, const float* k, const float* v, float* scratch, int B, int T,
@@ -156,7 +165,7 @@ void attention_forward(float* y, float* lse, const float* q, const float* k, con
         const int R = r1 - r0;
         const int k0 = blocks.first(r0), K = r1 - k0;  // the block's keys [k0, r1), P's columns
         // P[R, K] = scale * Q_block K[k0:r1]^T, then a softmax per row over its own keys (zeros elsewhere).
-        sgemm(Trans::N, Trans::T, R, K, HD, scale, qb + (int64_t)r0 * QD, QD, kb + (int64_t)k0 * KD, KD, 0.0f, P, K, nullptr);
+        block_gemm(ex, Trans::N, Trans::T, R, K, HD, scale, qb + (int64_t)r0 * QD, QD, kb + (int64_t)k0 * KD, KD, 0.0f, P, K);
         for (int i = r0; i < r1; i++) {
           // Softmax as exp(s - lse): the normalisation rides in the shift, one pass fewer, and
           // backward recomputes exactly these probabilities from the same lse.
@@ -170,7 +179,7 @@ void attention_forward(float* y, float* lse, const float* q, const float* k, con
           std::fill(row + lo + n, row + K, 0.0f);
           lse_bh[i] = l;
         }
-        sgemm(Trans::N, Trans::N, R, HD, K, 1.0f, P, K, vb + (int64_t)k0 * KD, KD, 0.0f, yb + (int64_t)r0 * QD, QD, nullptr);
+        block_gemm(ex, Trans::N, Trans::N, R, HD, K, 1.0f, P, K, vb + (int64_t)k0 * KD, KD, 0.0f, yb + (int64_t)r0 * QD, QD);
       }
     }
   });
@@ -214,8 +223,8 @@ void attention_backward(float* dq, float* dk, float* dv, const float* dy, const 
           const float* kk = kb + (int64_t)k0 * KD;
           const float* vk0 = vb + (int64_t)k0 * KD;
           // Recompute P = exp(scale Q K^T - lse) on the block's keys, as forward did.
-          sgemm(Trans::N, Trans::T, R, K, HD, scale, qb + (int64_t)r0 * QD, QD, kk, KD, 0.0f, P, K, nullptr);
-          sgemm(Trans::N, Trans::T, R, K, HD, 1.0f, dyb + (int64_t)r0 * QD, QD, vk0, KD, 0.0f, dP, K, nullptr);  // dY V^T
+          block_gemm(ex, Trans::N, Trans::T, R, K, HD, scale, qb + (int64_t)r0 * QD, QD, kk, KD, 0.0f, P, K);
+          block_gemm(ex, Trans::N, Trans::T, R, K, HD, 1.0f, dyb + (int64_t)r0 * QD, QD, vk0, KD, 0.0f, dP, K);  // dY V^T
           for (int i = r0; i < r1; i++) {
             float* pr = P + (int64_t)(i - r0) * K;
             float* dr = dP + (int64_t)(i - r0) * K;
@@ -236,9 +245,9 @@ void attention_backward(float* dq, float* dk, float* dv, const float* dy, const 
             std::fill(pr + hi, pr + K, 0.0f);
             std::fill(dr + hi, dr + K, 0.0f);
           }
-          sgemm(Trans::N, Trans::N, R, HD, K, 1.0f, dP, K, kk, KD, 0.0f, dqb + (int64_t)r0 * QD, QD, nullptr);  // dQ = dS K
-          sgemm(Trans::T, Trans::N, K, HD, R, 1.0f, dP, K, qb + (int64_t)r0 * QD, QD, 1.0f, dkb + (int64_t)k0 * KD, KD, nullptr);  // dK += dS^T Q
-          sgemm(Trans::T, Trans::N, K, HD, R, 1.0f, P, K, dyb + (int64_t)r0 * QD, QD, 1.0f, dvb + (int64_t)k0 * KD, KD, nullptr);  // dV += P^T dY
+          block_gemm(ex, Trans::N, Trans::N, R, HD, K, 1.0f, dP, K, kk, KD, 0.0f, dqb + (int64_t)r0 * QD, QD);  // dQ = dS K
+          block_gemm(ex, Trans::T, Trans::N, K, HD, R, 1.0f, dP, K, qb + (int64_t)r0 * QD, QD, 1.0f, dkb + (int64_t)k0 * KD, KD);  // dK += dS^T Q
+          block_gemm(ex, Trans::T, Trans::N, K, HD, R, 1.0f, P, K, dyb + (int64_t)r0 * QD, QD, 1.0f, dvb + (int64_t)k0 * KD, KD);  // dV += P^T dY
         }
       }
     }
