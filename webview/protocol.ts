@@ -130,7 +130,7 @@ export function parseHostMessage(m: unknown): HostToDashboard {
 // catalog it built, so a message cannot make it load or open an arbitrary file.
 
 export type PlaygroundSide = 0 | 1;
-export type PlaygroundQuant = 'f32' | 'f16' | 'q8_0' | 'q4_0' | 'int8' | 'nf4';
+export type PlaygroundQuant = 'f32' | 'f16' | 'bf16' | 'q8_0' | 'q4_0' | 'int8' | 'nf4';
 
 export interface ModelChoice {
   id: string;
@@ -270,7 +270,7 @@ export interface PlaygroundState {
 }
 
 const SIDES: readonly unknown[] = [0, 1];
-const QUANTS: readonly unknown[] = ['f32', 'f16', 'q8_0', 'q4_0', 'int8', 'nf4'];
+const QUANTS: readonly unknown[] = ['f32', 'f16', 'bf16', 'q8_0', 'q4_0', 'int8', 'nf4'];
 const EXPORT_KINDS: readonly unknown[] = ['merge', 'gguf', 'ollama'];
 const GGUF_TYPES: readonly unknown[] = ['f16', 'q8_0', 'q4_0'];
 const SAMPLING_NUMBERS = ['temperature', 'top_k', 'top_p', 'min_p', 'repetition_penalty', 'no_repeat_ngram_size', 'seed', 'max_new_tokens'] as const;

@@ -103,7 +103,7 @@ Napi::Value InferLoad(const Napi::CallbackInfo& info) {
     const std::string q = quant.IsString() ? quant.As<Napi::String>().Utf8Value() : "";
     if (!tuner::quant_type_from_name(q, &opt.quant))
       throw_js(env, "unknown_quant", "quant \"" + q + "\" is not a weight format the engine runs",
-               "Use one of f32, f16, q8_0, q4_0, int8, nf4.");
+               "Use one of f32, f16, bf16, q8_0, q4_0, int8, nf4.");
   }
   opt.context_length = (int)get_number(env, o, "contextLength", true, 0);
   opt.threads = (int)get_number(env, o, "threads", false, 0);

@@ -155,7 +155,7 @@ int main(int argc, char** argv) {
   memory_bandwidth(&pool, &bw, &read_bw);
   std::printf("tuner-bench-qgemm: %d threads, memcpy %.1f GB/s (read + written), read %.1f GB/s, sgemm %s\n", threads,
               bw / 1e9, read_bw / 1e9, sgemm_kernel_name());
-  const QuantType types[] = {QuantType::F32, QuantType::F16, QuantType::Q8_0, QuantType::INT8, QuantType::Q4_0, QuantType::NF4};
+  const QuantType types[] = {QuantType::F32, QuantType::F16, QuantType::BF16, QuantType::Q8_0, QuantType::INT8, QuantType::Q4_0, QuantType::NF4};
   for (QuantType t : types) std::printf("  %s\n", qgemm_kernel_name(t).c_str());
 
   std::vector<Shape> list;

@@ -241,6 +241,8 @@ inline std::vector<Case> cases() {
   out.push_back(c);
   c.name = "llama-q4_0", c.quant = QuantType::Q4_0;
   out.push_back(c);
+  c.name = "llama-as-bf16", c.quant = QuantType::BF16;  // quant bf16: uploaded as stored, not through qgemm
+  out.push_back(c);
   c.name = "qwen2-lora", c.quant = QuantType::F32, c.lora = true, c.spec.arch = "Qwen2ForCausalLM";
   out.push_back(c);
   // rope_scaling dynamic: the sequence passes max_position_embeddings (16) at step 4, so the base
@@ -268,7 +270,8 @@ inline std::vector<Case> cases() {
 }
 
 inline void run_all(const OpsFactory& make_ops, const Limits& lim) {
-  for (const Case& k : cases()) run_case(k, make_ops, k.quant == QuantType::F32 ? lim.bf16 : lim.quant);
+  for (const Case& k : cases())
+    run_case(k, make_ops, k.quant == QuantType::F32 || k.quant == QuantType::BF16 ? lim.bf16 : lim.quant);
   errors_match(make_ops);
 }
 

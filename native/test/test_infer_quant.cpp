@@ -54,7 +54,7 @@ void formats() {
   std::vector<uint32_t> tok = test_tokens(32, spec.vocab);
   auto f32 = open(dir, QuantType::F32);
   std::vector<float> ref = logits_of(*f32, tok);
-  const Format fmts[] = {{QuantType::F16, 2e-3}, {QuantType::Q8_0, 5e-2}, {QuantType::INT8, 5e-2},
+  const Format fmts[] = {{QuantType::F16, 2e-3}, {QuantType::BF16, 2e-2}, {QuantType::Q8_0, 5e-2}, {QuantType::INT8, 5e-2},
                          {QuantType::Q4_0, 0.5}, {QuantType::NF4, 0.5}};
   for (const Format& f : fmts) {
     auto s = open(dir, f.type);

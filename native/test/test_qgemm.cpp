@@ -7,6 +7,7 @@
 //   two roundings of the result's size
 //   int8 activations (q8_0, q4_0, int8 on a SIMD table): plus what rounding x to 32-value int8
 //   blocks can cost, sum over blocks of (absmax_b(x) / 254) * sum_k |w_k|.
+//   bf16 (activations rounded to bf16 in decode and prefill alike): plus 2^-8 * sum_k |x_k w_k|.
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
@@ -45,7 +46,9 @@ std::vector<float> randn(size_t n, float scale, std::mt19937& rng) {
 }
 
 // Allowed |y - reference| for each output.
-std::vector<double> tolerances(const std::vector<float>& x, const std::vector<float>& wd, int M, int R, int K, bool int8_act) {
+// bf16_act: the kernel rounds the activations to bf16 (7 fraction bits: relative error at most 2^-8).
+std::vector<double> tolerances(const std::vector<float>& x, const std::vector<float>& wd, int M, int R, int K, bool int8_act,
+                               bool bf16_act) {
   std::vector<double> tol((size_t)M * R);
   for (int m = 0; m < M; m++) {
     const float* xm = &x[(size_t)m * K];
@@ -63,7 +66,7 @@ std::vector<double> tolerances(const std::vector<float>& x, const std::vector<fl
         sum_abs += wk * std::fabs(xm[k]);
         act += wk * xblock_err[k];
       }
-      tol[(size_t)m * R + r] = std::ldexp(sum_abs, -20) + 1e-30 + (int8_act ? act : 0.0);
+      tol[(size_t)m * R + r] = std::ldexp(sum_abs, -20) + 1e-30 + (int8_act ? act : 0.0) + (bf16_act ? std::ldexp(sum_abs, -8) : 0.0);
     }
   }
   return tol;
@@ -82,7 +85,7 @@ void check_case(QuantType t, int M, int R, int K, std::mt19937& rng, ThreadPool*
     qgemm_reference(ref.data(), x.data(), w, M, accumulate);
     for (const QgemmKernels* k : tables_this_cpu_runs()) {
       const bool int8_act = k->int8_activations[(int)t] && K % 32 == 0 && M < 8;
-      const std::vector<double> tol = tolerances(x, wd, M, R, K, int8_act);
+      const std::vector<double> tol = tolerances(x, wd, M, R, K, int8_act, t == QuantType::BF16);
       std::vector<float> y1 = y0, y3 = y0;
       if (!accumulate) std::fill(y1.begin(), y1.end(), NAN);  // y = never reads y
       qgemm_with_kernels(*k, y1.data(), x.data(), w, M, accumulate, nullptr);
@@ -112,7 +115,7 @@ int main() {
   std::string isas;
   for (const QgemmKernels* k : tables_this_cpu_runs()) isas += std::string(k->isa) + " ";
   std::printf("kernel tables: %s\n", isas.c_str());
-  const QuantType types[] = {QuantType::F32, QuantType::F16, QuantType::Q8_0, QuantType::Q4_0, QuantType::INT8, QuantType::NF4};
+  const QuantType types[] = {QuantType::F32, QuantType::F16, QuantType::BF16, QuantType::Q8_0, QuantType::Q4_0, QuantType::INT8, QuantType::NF4};
   const int Ms[] = {1, 3, 7, 8, 17, 64, 65};
   const int Rs[] = {1, 37, 129};
   for (QuantType t : types) {

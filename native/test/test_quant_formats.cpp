@@ -18,9 +18,9 @@ using namespace tuner;
 namespace {
 
 void test_names() {
-  const char* names[] = {"f32", "f16", "q8_0", "q4_0", "int8", "nf4"};
-  const int blocks[] = {1, 1, 32, 32, 1, 64};
-  for (int i = 0; i < 6; i++) {
+  const char* names[] = {"f32", "f16", "q8_0", "q4_0", "int8", "nf4", "bf16"};
+  const int blocks[] = {1, 1, 32, 32, 1, 64, 1};
+  for (int i = 0; i < 7; i++) {
     QuantType t;
     EXPECT(quant_type_from_name(names[i], &t) && (int)t == i);
     EXPECT(std::strcmp(quant_type_name((QuantType)i), names[i]) == 0);

@@ -36,7 +36,7 @@ bool same(const QuantMatrix& a, const QuantMatrix& b) {
 void test_round_trip() {
   const int R = 37, K = 320;  // 320 = 5 x 64: 185 nf4 blocks in one absmax group
   const std::vector<float> w = random_weights((size_t)R * K, 3);
-  const QuantType types[] = {QuantType::F32, QuantType::F16, QuantType::Q8_0, QuantType::Q4_0, QuantType::INT8, QuantType::NF4};
+  const QuantType types[] = {QuantType::F32, QuantType::F16, QuantType::Q8_0, QuantType::Q4_0, QuantType::INT8, QuantType::NF4, QuantType::BF16};
   std::vector<QuantMatrix> qs;
   for (QuantType t : types) qs.push_back(quantize_matrix(w.data(), R, K, t, nullptr));
   // A larger nf4 matrix: 600 blocks, three absmax groups.
@@ -63,10 +63,13 @@ void test_round_trip() {
   EXPECT(f->metadata().at("tuner.quant.layer3.weight") == "q4_0");
   const TensorInfo* i8 = f->find("layer4.weight.row_scale");
   EXPECT(i8 && i8->dtype == DType::F32 && i8->shape == std::vector<int64_t>({R}));
-  const TensorInfo* nf = f->find("layer6.weight.nested_absmax");
+  const TensorInfo* nf = f->find("layer7.weight.nested_absmax");
   EXPECT(nf && nf->shape == std::vector<int64_t>({3}));
   EXPECT(f->find("layer5.weight.quant_map") && f->find("layer5.weight.nested_quant_map") && f->find("layer5.weight.nested_offset"));
-  // Plain tensors: BF16 reads as f32, F16 stays f16.
+  const TensorInfo* b16 = f->find("layer6.weight");  // bf16: the safetensors dtype, marked as Tuner's format
+  EXPECT(b16 && b16->dtype == DType::BF16 && b16->shape == std::vector<int64_t>({R, K}));
+  EXPECT(f->metadata().at("tuner.quant.layer6.weight") == "bf16");
+  // Plain tensors (no Tuner metadata): BF16 reads as f32, F16 stays f16.
   const QuantMatrix pb = quant_matrix_read(*f, "plain_bf16.weight");
   const QuantMatrix ph = quant_matrix_read(*f, "plain_f16.weight");
   EXPECT(pb.type == QuantType::F32 && pb.rows == R && pb.cols == K);

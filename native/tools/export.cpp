@@ -8,7 +8,7 @@
 //                     [--embedding-type f32|f16|q8_0|q4_0] [--name NAME] [--threads N]
 //       -> one GGUF file for llama.cpp / Ollama (the adapter, if any, merged first); every
 //       matrix in --type, the token embedding in --embedding-type when given.
-//   tuner-export quantize --model DIR [--adapter DIR] --quant f16|q8_0|q4_0|int8|nf4 --out DIR [--threads N]
+//   tuner-export quantize --model DIR [--adapter DIR] --quant f16|bf16|q8_0|q4_0|int8|nf4 --out DIR [--threads N]
 //       -> a quantized folder the inference engine runs as stored (the adapter merged first):
 //       the same weights as quantizing at load, without the f32 weights on disk.
 //
@@ -38,7 +38,7 @@ const char* kUsage =
     "usage: tuner-export merge --base DIR --adapter DIR --out DIR [--dtype auto|f32|f16|bf16] [--threads N]\n"
     "       tuner-export gguf --model DIR [--adapter DIR] --type f32|f16|q8_0|q4_0 --out FILE.gguf [--embedding-type TYPE]\n"
     "                         [--name NAME] [--threads N]\n"
-    "       tuner-export quantize --model DIR [--adapter DIR] --quant f16|q8_0|q4_0|int8|nf4 --out DIR [--threads N]";
+    "       tuner-export quantize --model DIR [--adapter DIR] --quant f16|bf16|q8_0|q4_0|int8|nf4 --out DIR [--threads N]";
 
 [[noreturn]] void usage(const std::string& why) { throw TunerError("bad_arguments", "tuner-export: " + why, kUsage); }
 

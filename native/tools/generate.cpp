@@ -87,7 +87,7 @@ Args parse_args(int argc, char** argv) {
     if (k == "--model") a.load.model = v;
     else if (k == "--adapter") a.load.adapter = v;
     else if (k == "--quant") {
-      if (!quant_type_from_name(v, &a.load.quant)) usage("--quant \"" + v + "\" is not one of f32, f16, q8_0, q4_0, int8, nf4");
+      if (!quant_type_from_name(v, &a.load.quant)) usage("--quant \"" + v + "\" is not one of f32, f16, bf16, q8_0, q4_0, int8, nf4");
     } else if (k == "--context") a.load.context_length = (int)number(k, v);
     else if (k == "--threads") a.load.threads = (int)number(k, v);
     else if (k == "--device") a.load.device = v;

@@ -97,6 +97,21 @@ describe('inference session through the addon', () => {
     s.free();
   });
 
+  // Closeness to f32's logits is test_infer_quant's (native/test): here the name reaches the engine.
+  test('bf16 weights: half of f32\'s bytes, products in bf16 (prefill through gemm_bf16)', () => {
+    const f32 = addon.inferLoad({ model, quant: 'f32', contextLength: 64, threads: 2 });
+    const b16 = addon.inferLoad({ model, quant: 'bf16', contextLength: 64, threads: 2 });
+    const info = b16.info();
+    assert.equal(info.quant, 'bf16');
+    assert.match(info.kernel, /bf16 .*activations rounded to bf16.*prefill: gemm_bf16/);
+    assert.ok(info.weightBytes < 0.6 * f32.info().weightBytes, `${info.weightBytes} vs f32 ${f32.info().weightBytes}`);
+    const tokens = generate(b16, PROMPT, 12);
+    assert.equal(tokens.length, 12);
+    assert.ok(tokens.every((t) => t >= 0 && t < info.vocabSize), tokens.join(','));
+    f32.free();
+    b16.free();
+  });
+
   test('seeded sampling repeats; another seed differs', () => {
     const s = addon.inferLoad({ model, quant: 'q8_0', contextLength: 64, threads: 1 });
     const settings: SamplerSettings = { temperature: 1.2, topK: 40, topP: 0.95, minP: 0.01, repetitionPenalty: 1.1, noRepeatNgramSize: 3, seed: 7 };

@@ -11,6 +11,10 @@
 //          in its low nibble and weight j + 16 in its high nibble. Byte for byte block_q4_0
 //          (18 bytes).
 //   int8   per output channel (LMTuner's weight-only INT8): fp32 scale per row = absmax / 127.
+//   bf16   bfloat16 per weight (the top half of an f32, rounded to nearest even). Each product
+//          also rounds its activations to bf16 and sums in f32, as bf16 inference does in
+//          PyTorch and llama.cpp: prefill runs gemm_bf16 (vdpbf16ps on CPUs with AVX512_BF16),
+//          decode widens each weight for an f32 dot with the rounded activations.
 //   nf4    QLoRA's 4-bit NormalFloat: 64-weight blocks, code = nearest NF4 value to x / absmax,
 //          two codes per byte; double quantization: the per-block absmax values, less their
 //          mean, quantized to 8 bits in blocks of 256 blocks (docs/quantization.md gives the
@@ -27,11 +31,11 @@ namespace tuner {
 
 class ThreadPool;
 
-enum class QuantType : int { F32 = 0, F16 = 1, Q8_0 = 2, Q4_0 = 3, INT8 = 4, NF4 = 5 };
+enum class QuantType : int { F32 = 0, F16 = 1, Q8_0 = 2, Q4_0 = 3, INT8 = 4, NF4 = 5, BF16 = 6 };
 
 const char* quant_type_name(QuantType t);                       // "f32", "f16", "q8_0", ...
 bool quant_type_from_name(const std::string& name, QuantType* out);  // false for unknown names
-int quant_block_size(QuantType t);                              // 1, 1, 32, 32, 1, 64
+int quant_block_size(QuantType t);                              // 1, 1, 32, 32, 1, 64, 1
 
 constexpr int kQK8_0 = 32;
 constexpr int kQK4_0 = 32;
@@ -54,7 +58,7 @@ static_assert(sizeof(BlockQ4_0) == 18, "block_q4_0 must match ggml");
 struct QuantMatrix {
   QuantType type = QuantType::F32;
   int rows = 0, cols = 0;
-  std::vector<uint8_t> data;        // f32/f16 values, or the blocks of each row in order
+  std::vector<uint8_t> data;        // f32/f16/bf16 values, or the blocks of each row in order
   std::vector<float> row_scale;     // int8: one per row
   std::vector<uint8_t> absmax_q;    // nf4: 8-bit code of each 64-block's absmax (rows*cols/64)
   std::vector<float> absmax_scale;  // nf4: one per 256 absmax codes
@@ -69,7 +73,8 @@ void dequantize_matrix(float* out, const QuantMatrix& w);
 
 // y[M, rows] = x[M, cols] @ dequant(w)^T, or += when accumulate. Picks the fastest kernel for
 // this CPU and format at run time (AVX-512/VNNI, AVX2+FMA, portable), like sgemm; large M
-// (prefill) dequantizes tiles and runs sgemm's blocked kernels.
+// (prefill) dequantizes tiles and runs sgemm's blocked kernels (bf16: gemm_bf16 on the weights
+// as stored).
 void qgemm(float* y, const float* x, const QuantMatrix& w, int M, bool accumulate, ThreadPool* pool);
 // The plain loop over dequantized rows, for tests.
 void qgemm_reference(float* y, const float* x, const QuantMatrix& w, int M, bool accumulate);

@@ -42,8 +42,9 @@ void with_format(QuantType t, Fn&& fn) {
     case QuantType::Q4_0: return fn(Format<QuantType::Q4_0>{});
     case QuantType::INT8: return fn(Format<QuantType::INT8>{});
     case QuantType::NF4: return fn(Format<QuantType::NF4>{});
+    case QuantType::BF16: break;  // bf16 weights are plain bf16 matrices on the device (gemm, gemv_bf16)
   }
-  throw TunerError("unknown_quant_type", "unknown quantization type " + std::to_string((int)t));
+  throw TunerError("unknown_quant_type", "no quantized GEMM for " + std::string(quant_type_name(t)) + " weights");
 }
 
 template <class Cfg, QuantType F>

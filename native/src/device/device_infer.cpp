@@ -83,8 +83,9 @@ DeviceInferSession::DeviceInferSession(const InferOptions& opt, std::unique_ptr<
   info_.kv_cache_bytes = kv_.bytes();
   info_.lora = model_->has_lora();
   const std::string where = device == "cuda" ? "cuda" : "host_ops";
-  info_.kernel = w.quant == QuantType::F32
-                     ? where + ": bf16 weights (f32 runs as bf16 on the device); decode gemv_bf16, prefill gemm"
+  info_.kernel = w.quant == QuantType::F32 || w.quant == QuantType::BF16
+                     ? where + ": bf16 weights" + (w.quant == QuantType::F32 ? " (f32 runs as bf16 on the device)" : "") +
+                           "; decode gemv_bf16, prefill gemm"
                      : where + ": " + quant_type_name(w.quant) + " weights; decode qgemv, prefill qgemm";
   size_t bytes = embed_.bytes() + wpe_.bytes() + alibi_.bytes() + final_norm_.bytes() + embed_norm_.bytes() + head_.bytes();
   for (size_t l = 0; l < lin_.size(); l++) {
@@ -116,8 +117,14 @@ void DeviceInferSession::upload(InferWeights& w, ThreadPool* pool) {
   auto linear = [&](InferLinear& il, DeviceLinear& d) {
     d.lin = il.lin;
     d.out = il.q.rows, d.in = il.q.cols;
-    if (const float* wf = il.f32()) d.w16 = b16(wf, (int64_t)d.out * d.in);
-    else d.q = ops.upload_quant(il.q);
+    if (const float* wf = il.f32()) {
+      d.w16 = b16(wf, (int64_t)d.out * d.in);
+    } else if (il.q.type == QuantType::BF16) {  // the device's own weight format: uploaded as stored
+      d.w16 = DeviceArray<bf16>(ops, (int64_t)d.out * d.in);
+      ops.upload(d.w16.get(), il.q.data.data(), d.w16.bytes());
+    } else {
+      d.q = ops.upload_quant(il.q);
+    }
     il.q = QuantMatrix();  // the host copy is no longer needed
     const Linear* l = il.lin;
     if (!l) return;

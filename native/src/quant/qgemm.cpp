@@ -3,7 +3,8 @@
 //   each weight row meets every activation row while it is in L1. Formats whose kernel takes
 //   int8 activations get x quantized to 32-value blocks first (as llama.cpp does).
 //   Prefill (M >= kPrefillRows): sgemm's blocked driver and micro-kernels, its B panels packed
-//   by decoding the quantized rows (qgemm_prefill.cpp), so each decoded weight is reused M times.
+//   by decoding the quantized rows (qgemm_prefill.cpp), so each decoded weight is reused M times;
+//   bf16 weights go to gemm_bf16 as they are stored.
 // Every row of y is computed by one kernel call from the same inputs whatever the thread count,
 // so results do not depend on the number of threads.
 #include <algorithm>
@@ -15,6 +16,7 @@
 #include "tuner/cpu_features.h"
 #include "tuner/error.h"
 #include "tuner/gemm.h"
+#include "tuner/gemm_bf16.h"
 #include "tuner/threadpool.h"
 
 namespace tuner {
@@ -75,6 +77,11 @@ void qgemm_with_kernels(const QgemmKernels& k, float* y, const float* x, const Q
   if (M == 0) return;
   const QuantView v = quant_view(w);
   const int t = (int)w.type, K = w.cols;
+  if (M >= kPrefillRows && w.type == QuantType::BF16) {
+    gemm_bf16(Trans::N, Trans::T, M, w.rows, K, 1.0f, x, K, reinterpret_cast<const uint16_t*>(w.data.data()), K,
+              accumulate ? 1.0f : 0.0f, y, w.rows, pool);
+    return;
+  }
   if (M >= kPrefillRows) {
     qgemm_prefill(k, y, x, v, M, accumulate, pool);
     return;
@@ -133,6 +140,8 @@ std::string qgemm_kernel_name(QuantType t) {
   const int i = (int)t;
   if (i < 0 || i >= kQuantTypes) return "unknown";
   std::string name = std::string(quant_type_name(t)) + " " + k.isa;
+  if (t == QuantType::BF16)
+    return name + " (f32 dot, activations rounded to bf16); prefill: gemm_bf16 " + gemm_bf16_kernel_name();
   name += k.int8_activations[i] ? " (int8 dot, activations quantized to q8 blocks)" : " (f32 dot)";
   name += std::string("; prefill: sgemm ") + sgemm_kernel_name() + " on panels decoded while packing";
   return name;

@@ -82,7 +82,8 @@ void decode_nf4(float* out, const QuantView& w, int r, int c0, int c1) {
 }
 
 // f32 has nothing to decode: the portable copy serves.
-const QDecodeRange kDecoders[kQuantTypes] = {nullptr, decode_f16, decode_q8_0, decode_q4_0, decode_int8, decode_nf4};
+// bf16 never reaches the decoders: its prefill is gemm_bf16 on the weights as stored.
+const QDecodeRange kDecoders[kQuantTypes] = {nullptr, decode_f16, decode_q8_0, decode_q4_0, decode_int8, decode_nf4, nullptr};
 
 }  // namespace
 

@@ -137,6 +137,31 @@ float dot_nf4(const uint8_t* codes, const float* xp, const QuantView& w, int64_t
   return hsum(acc);
 }
 
+// bf16 weights widened (bits << 16) against f32 activations; xp is zero-padded past K (prepared
+// rows), the weights are not.
+float dot_bf16(const uint16_t* w, const float* x, int K) {
+  const auto widen = [](const uint16_t* p) {
+    return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(_mm_loadu_si128((const __m128i*)p)), 16));
+  };
+  __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
+  int k = 0;
+  for (; k + 32 <= K; k += 32) {
+    a0 = _mm256_fmadd_ps(widen(w + k), _mm256_loadu_ps(x + k), a0);
+    a1 = _mm256_fmadd_ps(widen(w + k + 8), _mm256_loadu_ps(x + k + 8), a1);
+    a2 = _mm256_fmadd_ps(widen(w + k + 16), _mm256_loadu_ps(x + k + 16), a2);
+    a3 = _mm256_fmadd_ps(widen(w + k + 24), _mm256_loadu_ps(x + k + 24), a3);
+  }
+  for (; k + 8 <= K; k += 8) a0 = _mm256_fmadd_ps(widen(w + k), _mm256_loadu_ps(x + k), a0);
+  float s = hsum(_mm256_add_ps(_mm256_add_ps(a0, a1), _mm256_add_ps(a2, a3)));
+  for (; k < K; k++) {
+    const uint32_t bits = (uint32_t)w[k] << 16;
+    float v;
+    __builtin_memcpy(&v, &bits, sizeof v);
+    s += v * x[k];
+  }
+  return s;
+}
+
 void rows_f32(float* y, int ldy, const float* x, const ActQ8*, const QuantView& w, int M, int r0, int r1, bool acc) {
   for (int r = r0; r < r1; r++) {
     prefetch_row_ahead(w, r, r1);
@@ -150,6 +175,15 @@ void rows_f16(float* y, int ldy, const float* x, const ActQ8*, const QuantView& 
     prefetch_row_ahead(w, r, r1);
     const uint16_t* wr = reinterpret_cast<const uint16_t*>(w.data + (size_t)r * w.row_bytes);
     for (int m = 0; m < M; m++) store(y + (size_t)m * ldy + r, dot_f16(wr, x + (size_t)m * w.cols, w.cols), acc);
+  }
+}
+
+void rows_bf16(float* y, int ldy, const float*, const ActQ8* xq, const QuantView& w, int M, int r0, int r1, bool acc) {
+  const int Kp = prepared_width(w.cols);
+  for (int r = r0; r < r1; r++) {
+    prefetch_row_ahead(w, r, r1);
+    const uint16_t* wr = reinterpret_cast<const uint16_t*>(w.data + (size_t)r * w.row_bytes);
+    for (int m = 0; m < M; m++) store(y + (size_t)m * ldy + r, dot_bf16(wr, xq->xp + (size_t)m * Kp, w.cols), acc);
   }
 }
 
@@ -222,11 +256,11 @@ void quantize_act(int8_t* qs, float* d, float* dsum, const float* x, int K) {
 
 const QgemmKernels kTable = {
     "avx2",
-    {rows_f32, rows_f16, rows_q8_0, rows_q4_0, rows_int8, rows_nf4},
-    {false, false, true, true, true, false},
-    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+    {rows_f32, rows_f16, rows_q8_0, rows_q4_0, rows_int8, rows_nf4, rows_bf16},
+    {false, false, true, true, true, false, false},
+    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
     quantize_act,
-    {nullptr, nullptr, nullptr, nullptr, nullptr, prepare_nf4},
+    {nullptr, nullptr, nullptr, nullptr, nullptr, prepare_nf4, prepare_bf16_act},
     nullptr,
 };
 

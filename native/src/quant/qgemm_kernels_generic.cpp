@@ -21,6 +21,11 @@ void decode_f16(float* out, const QuantView& w, int r, int c0, int c1) {
   for (int k = c0; k < c1; k++) *out++ = f16_to_f32(h[k]);
 }
 
+void decode_bf16(float* out, const QuantView& w, int r, int c0, int c1) {
+  const uint16_t* h = reinterpret_cast<const uint16_t*>(w.data + (size_t)r * w.row_bytes);
+  for (int k = c0; k < c1; k++) *out++ = bf16_to_f32(h[k]);
+}
+
 // x = q * d
 void decode_q8_0(float* out, const QuantView& w, int r, int c0, int c1) {
   const BlockQ8_0* b = reinterpret_cast<const BlockQ8_0*>(w.data + (size_t)r * w.row_bytes);
@@ -63,7 +68,7 @@ void decode_nf4(float* out, const QuantView& w, int r, int c0, int c1) {
   }
 }
 
-const QDecodeRange kDecode[kQuantTypes] = {decode_f32, decode_f16, decode_q8_0, decode_q4_0, decode_int8, decode_nf4};
+const QDecodeRange kDecode[kQuantTypes] = {decode_f32, decode_f16, decode_q8_0, decode_q4_0, decode_int8, decode_nf4, decode_bf16};
 
 template <int T>
 void dequant_rows(float* out, const QuantView& w, int r0, int r1) {
@@ -95,6 +100,22 @@ void rows_decoded(float* y, int ldy, const float* x, const ActQ8*, const QuantVi
   }
 }
 
+// bf16: each decoded row against the activations rounded by prepare_bf16_act (xq->xp).
+void rows_bf16(float* y, int ldy, const float*, const ActQ8* xq, const QuantView& w, int M, int r0, int r1,
+               bool accumulate) {
+  std::vector<float> row((size_t)w.cols);
+  const int Kp = prepared_width(w.cols);
+  for (int r = r0; r < r1; r++) {
+    prefetch_row_ahead(w, r, r1);
+    decode_bf16(row.data(), w, r, 0, w.cols);
+    for (int m = 0; m < M; m++) {
+      const float v = dot(row.data(), xq->xp + (size_t)m * Kp, w.cols);
+      float* out = y + (size_t)m * ldy + r;
+      *out = accumulate ? *out + v : v;
+    }
+  }
+}
+
 // llama.cpp's activation blocks: d = absmax / 127, q = round(x / d).
 void quantize_act_generic(int8_t* qs, float* d, float* dsum, const float* x, int K) {
   for (int b = 0; b < K / 32; b++, x += 32, qs += 32) {
@@ -114,17 +135,23 @@ void quantize_act_generic(int8_t* qs, float* d, float* dsum, const float* x, int
 
 const QgemmKernels kGeneric = {
     "generic",
-    {rows_decoded, rows_decoded, rows_decoded, rows_decoded, rows_decoded, rows_decoded},
-    {false, false, false, false, false, false},
-    {dequant_rows<0>, dequant_rows<1>, dequant_rows<2>, dequant_rows<3>, dequant_rows<4>, dequant_rows<5>},
+    {rows_decoded, rows_decoded, rows_decoded, rows_decoded, rows_decoded, rows_decoded, rows_bf16},
+    {false, false, false, false, false, false, false},
+    {dequant_rows<0>, dequant_rows<1>, dequant_rows<2>, dequant_rows<3>, dequant_rows<4>, dequant_rows<5>, dequant_rows<6>},
     quantize_act_generic,
-    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr},
+    {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, prepare_bf16_act},
     nullptr,
 };
 
 }  // namespace
 
 const QgemmKernels& qgemm_kernels_generic() { return kGeneric; }
+
+void prepare_bf16_act(float* xp, const float* x, int K) {
+  int k = 0;
+  for (; k < K; k++) xp[k] = bf16_to_f32(f32_to_bf16(x[k]));
+  for (; k < prepared_width(K); k++) xp[k] = 0.0f;
+}
 
 QDecodeRange quant_decode_range(QuantType t) { return kDecode[(int)t]; }
 

@@ -16,7 +16,7 @@ namespace tuner {
 
 namespace {
 
-const char* const kNames[kQuantTypes] = {"f32", "f16", "q8_0", "q4_0", "int8", "nf4"};
+const char* const kNames[kQuantTypes] = {"f32", "f16", "q8_0", "q4_0", "int8", "nf4", "bf16"};
 
 bool valid(QuantType t) { return (int)t >= 0 && (int)t < kQuantTypes; }
 
@@ -66,7 +66,7 @@ void quantize_row_int8(int8_t* q, float* scale, const float* x, int K) {
 void check_shape(int rows, int cols, QuantType t) {
   if (!valid(t))
     throw TunerError("unknown_quant_type", "unknown quantization type " + std::to_string((int)t),
-                     "Use one of f32, f16, q8_0, q4_0, int8, nf4.");
+                     "Use one of f32, f16, bf16, q8_0, q4_0, int8, nf4.");
   if (rows <= 0 || cols <= 0)
     throw TunerError("bad_quant_shape", "cannot quantize a [" + std::to_string(rows) + ", " + std::to_string(cols) +
                                             "] matrix: rows and cols must be positive");
@@ -106,7 +106,8 @@ int quant_block_size(QuantType t) {
 size_t quant_row_bytes(QuantType t, int cols) {
   switch (t) {
     case QuantType::F32: return (size_t)cols * 4;
-    case QuantType::F16: return (size_t)cols * 2;
+    case QuantType::F16:
+    case QuantType::BF16: return (size_t)cols * 2;
     case QuantType::Q8_0: return (size_t)(cols / kQK8_0) * sizeof(BlockQ8_0);
     case QuantType::Q4_0: return (size_t)(cols / kQK4_0) * sizeof(BlockQ4_0);
     case QuantType::INT8: return (size_t)cols;
@@ -159,6 +160,11 @@ QuantMatrix quantize_matrix(const float* w, int rows, int cols, QuantType type, 
         case QuantType::F16: {
           uint16_t* h = reinterpret_cast<uint16_t*>(dst);
           for (int k = 0; k < cols; k++) h[k] = f32_to_f16(x[k]);
+          break;
+        }
+        case QuantType::BF16: {
+          uint16_t* h = reinterpret_cast<uint16_t*>(dst);
+          for (int k = 0; k < cols; k++) h[k] = f32_to_bf16(x[k]);
           break;
         }
         case QuantType::Q8_0: quantize_row_q8_0(reinterpret_cast<BlockQ8_0*>(dst), x, cols); break;

@@ -85,7 +85,12 @@ using PrepareActRow = void (*)(float* xp, const float* x, int K);
 // One activation row x[K] -> K / 32 blocks.
 using QuantizeActRow = void (*)(int8_t* qs, float* d, float* dsum, const float* x, int K);
 
-constexpr int kQuantTypes = 6;
+constexpr int kQuantTypes = 7;
+
+// bf16's activations for decode (every table's prepare[BF16]): xp[k] = x[k] rounded to bf16 as
+// f32_to_bf16 rounds (the bits gemm_bf16's prefill packs), zeros up to prepared_width(K).
+// Compiled without ISA flags (qgemm_kernels_generic.cpp), so every table can point at it.
+void prepare_bf16_act(float* xp, const float* x, int K);
 
 struct QgemmKernels {
   const char* isa;                        // "generic", "avx2", "avx512", "avx512-vnni"

@@ -44,6 +44,7 @@ void quant_matrix_add(SafetensorsWriter& out, const std::string& name, const Qua
   switch (w.type) {
     case QuantType::F32: out.add_raw(name, {R, K}, w.data.data(), DType::F32); break;
     case QuantType::F16: out.add_raw(name, {R, K}, w.data.data(), DType::F16); break;
+    case QuantType::BF16: out.add_raw(name, {R, K}, w.data.data(), DType::BF16); break;
     case QuantType::Q8_0:
     case QuantType::Q4_0: out.add_raw(name, {R, (int64_t)quant_row_bytes(w.type, w.cols)}, w.data.data(), DType::U8); break;
     case QuantType::INT8:
@@ -70,7 +71,7 @@ QuantType quant_matrix_type(const SafetensorsFile& f, const std::string& name) {
     QuantType q;
     if (!quant_type_from_name(it->second, &q))
       throw TunerError("unknown_quant_type", f.path() + ": tensor \"" + name + "\" has quantization type \"" + it->second + "\"",
-                       "This version of Tuner reads f32, f16, q8_0, q4_0, int8 and nf4; update Tuner or quantize again.");
+                       "This version of Tuner reads f32, f16, bf16, q8_0, q4_0, int8 and nf4; update Tuner or quantize again.");
     return q;
   }
   if (!dtype_is_float_weight(t->dtype))
@@ -95,7 +96,8 @@ QuantMatrix quant_matrix_read(const SafetensorsFile& f, const std::string& name)
       f.read_f32(t, reinterpret_cast<float*>(w.data.data()));  // F32, F16 or BF16
       return w;
     case QuantType::F16:
-      expect(f, name, name, DType::F16, {R, width});
+    case QuantType::BF16:
+      expect(f, name, name, type == QuantType::F16 ? DType::F16 : DType::BF16, {R, width});
       w.cols = (int)width;
       break;
     case QuantType::Q8_0:

@@ -4,7 +4,7 @@
 // TypeScript (src/core/model/tokenizer.ts), the native side never sees text.
 
 /** Weight formats the engine runs (native/include/tuner/quant.h, docs/quantization.md). */
-export type QuantName = 'f32' | 'f16' | 'q8_0' | 'q4_0' | 'int8' | 'nf4';
+export type QuantName = 'f32' | 'f16' | 'bf16' | 'q8_0' | 'q4_0' | 'int8' | 'nf4';
 
 export interface InferLoadOptions {
   /** A Hugging Face model folder, a merged folder, or a quantized folder written by Tuner. */

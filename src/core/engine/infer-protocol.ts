@@ -10,7 +10,7 @@ import * as l10n from '@vscode/l10n';
 
 export const INFER_PROTOCOL_VERSION = 1;
 
-export const QUANT_NAMES: readonly QuantName[] = ['f32', 'f16', 'q8_0', 'q4_0', 'int8', 'nf4'];
+export const QUANT_NAMES: readonly QuantName[] = ['f32', 'f16', 'bf16', 'q8_0', 'q4_0', 'int8', 'nf4'];
 export const INFER_DEVICES: readonly InferDevice[] = ['cpu', 'cuda', 'auto'];
 export const CHAT_ROLES = ['system', 'user', 'assistant', 'tool'] as const;
 export type ChatRole = (typeof CHAT_ROLES)[number];

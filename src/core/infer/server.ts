@@ -52,7 +52,7 @@ export class InferenceServer {
       request = parseInferRequest(line);
     } catch (e) {
       const pe = e instanceof InferProtocolError ? e : new InferProtocolError(String(e), line);
-      const hint = pe.code === 'unknown_quant' ? l10n.t('Use one of f32, f16, q8_0, q4_0, int8, nf4.') : l10n.t('Fix the request; docs/inference-protocol.md lists every request and field.');
+      const hint = pe.code === 'unknown_quant' ? l10n.t('Use one of f32, f16, bf16, q8_0, q4_0, int8, nf4.') : l10n.t('Fix the request; docs/inference-protocol.md lists every request and field.');
       // An id already in use must not be answered for: the reply would look like the other request's.
       this.emit({ type: 'error', id: pe.id !== null && !this.open.has(pe.id) ? pe.id : null, code: pe.code, message: pe.message, hint });
       return;

@@ -25,6 +25,7 @@ export interface Exchange {
 export const QUANT_CHOICES: readonly { id: QuantName; label: string; description: string }[] = [
   { id: 'f32', get label() { return l10n.t('none (f32)'); }, get description() { return l10n.t('weights as stored, widened to 32-bit floats: the reference'); } },
   { id: 'f16', label: 'f16', get description() { return l10n.t('16-bit floats: half the memory, practically the same output'); } },
+  { id: 'bf16', label: 'bf16', get description() { return l10n.t('bfloat16, as most models are published: half the memory; the products run in bf16 (twice as fast on CPUs with AVX512_BF16)'); } },
   { id: 'q8_0', label: 'q8_0', get description() { return l10n.t('8-bit blocks of 32 (llama.cpp\'s Q8_0): a quarter of f32'); } },
   { id: 'int8', label: 'int8', get description() { return l10n.t('8-bit per output channel'); } },
   { id: 'q4_0', label: 'int4 (q4_0)', get description() { return l10n.t('4-bit blocks of 32 (llama.cpp\'s Q4_0): an eighth of f32, some quality lost'); } },

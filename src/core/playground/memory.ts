@@ -19,6 +19,7 @@ export const WORKER_BASE_BYTES = 96 * 1024 * 1024;
 const FORMAT: Record<QuantName, { bytes: number; block: number }> = {
   f32: { bytes: 4, block: 1 },
   f16: { bytes: 2, block: 1 },
+  bf16: { bytes: 2, block: 1 },
   q8_0: { bytes: 34 / 32, block: 32 },
   q4_0: { bytes: 18 / 32, block: 32 },
   int8: { bytes: 1, block: 32 },

@@ -150,7 +150,7 @@ describe('inference protocol rejects', () => {
   });
 
   it('an unknown quantization, with its own code', () => {
-    const e = throwsProtocol(() => parseInferRequest('{"version":1,"type":"load","id":"l","model":"m","quant":"q5_k"}'), /quant should be one of "f32", "f16", "q8_0", "q4_0", "int8", "nf4", got "q5_k"/, 'unknown_quant');
+    const e = throwsProtocol(() => parseInferRequest('{"version":1,"type":"load","id":"l","model":"m","quant":"q5_k"}'), /quant should be one of "f32", "f16", "bf16", "q8_0", "q4_0", "int8", "nf4", got "q5_k"/, 'unknown_quant');
     assert.equal(e.id, 'l');
   });
 
