@@ -70,6 +70,11 @@ test('picking a model loads it; tokens stream in one by one; Stop stops; the num
     box.dispatchEvent(new Event('change'));
   }, TUNED_ID);
   assert.deepEqual((await sent(page)).at(-1), { v: 1, type: 'load', side: 0, modelId: TUNED_ID, quant: 'f32', force: false });
+  // Every weight format the engine runs is offered, each with what it means.
+  const formats = await page.$$eval('#quant-0 vscode-option', (opts) =>
+    opts.map((o) => `${o.getAttribute('value')}: ${o.getAttribute('title')}`));
+  assert.deepEqual(formats.map((f) => f.split(':')[0]), ['f32', 'f16', 'bf16', 'q8_0', 'int8', 'q4_0', 'nf4']);
+  assert.match(formats[2], /bfloat16.*half the memory.*AVX512_BF16/);
   await post(page, { v: 1, type: 'side', status: { side: 0, phase: 'loading', modelId: TUNED_ID, quant: 'f32' } });
   assert.match(await text(page, '#status-0'), /Loading final adapter \(f32\)/);
   await post(page, { v: 1, type: 'side', status: loaded(0, TUNED_ID) });
@@ -262,6 +267,10 @@ test('screenshot: base vs tuned side by side, with costs, stats, settings and an
   const shown = await page.locator('body').innerText();
   assert.doesNotMatch(shown, /\d\.\d+e[+-]\d|\d\.\d{5,}/, 'no exponent and no float noise anywhere');
   await page.screenshot({ path: path.join(ARTIFACTS, 'playground.png'), fullPage: true });
+  // The format picker open: every format with its name as the engine knows it.
+  await page.click('#quant-1');
+  await page.screenshot({ path: path.join(ARTIFACTS, 'playground-formats.png'), clip: { x: 0, y: 0, width: 1280, height: 420 } });
+  await page.keyboard.press('Escape');
   assert.deepEqual(problems, []);
   await page.close();
 });
