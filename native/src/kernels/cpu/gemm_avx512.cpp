@@ -9,7 +9,7 @@
 #pragma GCC diagnostic ignored "-Wuninitialized"
 #include <immintrin.h>
 
-#include "kernels/cpu/gemm_avx512_transpose.h"
+#include "kernels/cpu/gemm_avx512_tile.h"
 #include "kernels/cpu/gemm_internal.h"
 
 namespace tuner {
@@ -18,40 +18,6 @@ namespace {
 
 constexpr int MR = 14;
 constexpr int NR = 32;
-
-// C = alpha * tile + beta * C for the top-left mr x nr of a 14 x 32 tile (beta == 0: C not read).
-void update_c(float* c, int64_t ldc, const float* tile, int mr, int nr, float alpha, float beta) {
-  const __m512 va = _mm512_set1_ps(alpha);
-  const __m512 vb = _mm512_set1_ps(beta);
-  const __mmask16 m0 = nr >= 16 ? 0xFFFF : (1u << nr) - 1;
-  const __mmask16 m1 = nr >= 32 ? 0xFFFF : nr <= 16 ? 0 : (1u << (nr - 16)) - 1;
-  if (nr == NR) {
-    // Whole rows: plain moves (masked stores are slow on some cores, e.g. AMD's).
-    for (int i = 0; i < mr; ++i) {
-      float* row = c + i * ldc;
-      __m512 t0 = _mm512_mul_ps(_mm512_load_ps(tile + i * NR), va);
-      __m512 t1 = _mm512_mul_ps(_mm512_load_ps(tile + i * NR + 16), va);
-      if (beta != 0.0f) {
-        t0 = _mm512_fmadd_ps(_mm512_loadu_ps(row), vb, t0);
-        t1 = _mm512_fmadd_ps(_mm512_loadu_ps(row + 16), vb, t1);
-      }
-      _mm512_storeu_ps(row, t0);
-      _mm512_storeu_ps(row + 16, t1);
-    }
-    return;
-  }
-  for (int i = 0; i < mr; ++i) {
-    float* row = c + i * ldc;
-    __m512 t0 = _mm512_mul_ps(_mm512_load_ps(tile + i * NR), va);
-    __m512 t1 = _mm512_mul_ps(_mm512_load_ps(tile + i * NR + 16), va);
-    if (beta != 0.0f) {
-      t0 = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m0, row), vb, t0);
-      t1 = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m1, row + 16), vb, t1);
-    }
-    _mm512_mask_storeu_ps(row, m0, t0);
-    _mm512_mask_storeu_ps(row + 16, m1, t1);
-  }
-}
 
 // One k step in assembly: GCC, given the same loop in intrinsics, juggles the 28 accumulators
 // through spare registers (moves and rotated FMA forms in the hot loop) because it needs all 32.

@@ -1,7 +1,8 @@
 // gemm_bf16 micro-kernel for AVX512_BF16 (vdpbf16ps): a 14 x 32 tile of C in 28 zmm
 // accumulators, as sgemm's AVX-512 kernel, but each instruction multiplies a pair of k steps
 // (bf16) and adds both products into the f32 lane: twice the multiplies per instruction. Each
-// k pair loads two vectors of packed B and broadcasts one 32-bit pair of A per row. Compiled
+// k pair loads two vectors of packed B and broadcasts one 32-bit pair of A per row (the k loop
+// in assembly, as sgemm's). The vector packers and rounding below serve the driver. Compiled
 // with -mavx512bf16 and only called when cpu_features() reports AVX512_BF16; it uses no
 // standard-library inline code, so nothing of it can leak into paths that run on other CPUs.
 #include <immintrin.h>
@@ -10,7 +11,7 @@
 // unused merge source, which -Wmaybe-uninitialized reports at every inlined shift.
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 
-#include "kernels/cpu/gemm_avx512_transpose.h"
+#include "kernels/cpu/gemm_avx512_tile.h"
 #include "kernels/cpu/gemm_bf16_internal.h"
 
 namespace tuner {
@@ -20,124 +21,111 @@ namespace {
 constexpr int MR = 14;
 constexpr int NR = 32;
 
-inline void store_tile(float* c, int64_t ldc, const __m512 (&acc)[MR][2], float alpha, float beta) {
-  const __m512 va = _mm512_set1_ps(alpha);
-  const __m512 vb = _mm512_set1_ps(beta);
-  for (int i = 0; i < MR; ++i) {
-    float* row = c + i * ldc;
-    __m512 t0 = _mm512_mul_ps(acc[i][0], va);
-    __m512 t1 = _mm512_mul_ps(acc[i][1], va);
-    if (beta != 0.0f) {
-      t0 = _mm512_fmadd_ps(_mm512_loadu_ps(row), vb, t0);
-      t1 = _mm512_fmadd_ps(_mm512_loadu_ps(row + 16), vb, t1);
-    }
-    _mm512_storeu_ps(row, t0);
-    _mm512_storeu_ps(row + 16, t1);
-  }
-}
+// One k-pair step in assembly, as sgemm's AVX-512 kernel does its k step (gemm_avx512.cpp): given
+// the same loop in intrinsics GCC needs all 32 registers and shuffles accumulators through spare
+// ones in the hot loop. zmm0-27 are the accumulators (row i: zmm 2i, 2i+1), zmm28-29 the two
+// vectors of B's pairs, zmm30/31 alternate as the broadcast pair of A; each vdpbf16ps adds both
+// products of a pair into every f32 lane, in the order the intrinsics kernel added them. A is
+// prefetched about nine steps ahead (it streams from L2; B's sliver stays in L1).
+#define TUNER_KP_STEP \
+  "vmovdqa64 (%[b]), %%zmm28\n\t" \
+  "vmovdqa64 64(%[b]), %%zmm29\n\t" \
+  "prefetcht0 512(%[a])\n\t" \
+  "vpbroadcastd 0(%[a]), %%zmm30\n\t" \
+  "vdpbf16ps %%zmm28, %%zmm30, %%zmm0\n\t" \
+  "vdpbf16ps %%zmm29, %%zmm30, %%zmm1\n\t" \
+  "vpbroadcastd 4(%[a]), %%zmm31\n\t" \
+  "vdpbf16ps %%zmm28, %%zmm31, %%zmm2\n\t" \
+  "vdpbf16ps %%zmm29, %%zmm31, %%zmm3\n\t" \
+  "vpbroadcastd 8(%[a]), %%zmm30\n\t" \
+  "vdpbf16ps %%zmm28, %%zmm30, %%zmm4\n\t" \
+  "vdpbf16ps %%zmm29, %%zmm30, %%zmm5\n\t" \
+  "vpbroadcastd 12(%[a]), %%zmm31\n\t" \
+  "vdpbf16ps %%zmm28, %%zmm31, %%zmm6\n\t" \
+  "vdpbf16ps %%zmm29, %%zmm31, %%zmm7\n\t" \
+  "vpbroadcastd 16(%[a]), %%zmm30\n\t" \
+  "vdpbf16ps %%zmm28, %%zmm30, %%zmm8\n\t" \
+  "vdpbf16ps %%zmm29, %%zmm30, %%zmm9\n\t" \
+  "vpbroadcastd 20(%[a]), %%zmm31\n\t" \
+  "vdpbf16ps %%zmm28, %%zmm31, %%zmm10\n\t" \
+  "vdpbf16ps %%zmm29, %%zmm31, %%zmm11\n\t" \
+  "vpbroadcastd 24(%[a]), %%zmm30\n\t" \
+  "vdpbf16ps %%zmm28, %%zmm30, %%zmm12\n\t" \
+  "vdpbf16ps %%zmm29, %%zmm30, %%zmm13\n\t" \
+  "vpbroadcastd 28(%[a]), %%zmm31\n\t" \
+  "vdpbf16ps %%zmm28, %%zmm31, %%zmm14\n\t" \
+  "vdpbf16ps %%zmm29, %%zmm31, %%zmm15\n\t" \
+  "vpbroadcastd 32(%[a]), %%zmm30\n\t" \
+  "vdpbf16ps %%zmm28, %%zmm30, %%zmm16\n\t" \
+  "vdpbf16ps %%zmm29, %%zmm30, %%zmm17\n\t" \
+  "vpbroadcastd 36(%[a]), %%zmm31\n\t" \
+  "vdpbf16ps %%zmm28, %%zmm31, %%zmm18\n\t" \
+  "vdpbf16ps %%zmm29, %%zmm31, %%zmm19\n\t" \
+  "vpbroadcastd 40(%[a]), %%zmm30\n\t" \
+  "vdpbf16ps %%zmm28, %%zmm30, %%zmm20\n\t" \
+  "vdpbf16ps %%zmm29, %%zmm30, %%zmm21\n\t" \
+  "vpbroadcastd 44(%[a]), %%zmm31\n\t" \
+  "vdpbf16ps %%zmm28, %%zmm31, %%zmm22\n\t" \
+  "vdpbf16ps %%zmm29, %%zmm31, %%zmm23\n\t" \
+  "vpbroadcastd 48(%[a]), %%zmm30\n\t" \
+  "vdpbf16ps %%zmm28, %%zmm30, %%zmm24\n\t" \
+  "vdpbf16ps %%zmm29, %%zmm30, %%zmm25\n\t" \
+  "vpbroadcastd 52(%[a]), %%zmm31\n\t" \
+  "vdpbf16ps %%zmm28, %%zmm31, %%zmm26\n\t" \
+  "vdpbf16ps %%zmm29, %%zmm31, %%zmm27\n\t" \
+  "add $56, %[a]\n\t" \
+  "add $128, %[b]\n\t"
+
+static_assert(MR == kTileMR && NR == kTileNR, "the step above and update_c are written for a 14 x 32 tile");
 
 void micro_14x32(int kp, const uint32_t* a, const uint32_t* b, float* c, int64_t ldc, int mr,
                  int nr, float alpha, float beta) {
-  // Named accumulators, not an array: an array whose address escapes makes the compiler store
-  // every accumulator to the stack on each step.
-  __m512 c00 = _mm512_setzero_ps(), c01 = _mm512_setzero_ps();
-  __m512 c10 = _mm512_setzero_ps(), c11 = _mm512_setzero_ps();
-  __m512 c20 = _mm512_setzero_ps(), c21 = _mm512_setzero_ps();
-  __m512 c30 = _mm512_setzero_ps(), c31 = _mm512_setzero_ps();
-  __m512 c40 = _mm512_setzero_ps(), c41 = _mm512_setzero_ps();
-  __m512 c50 = _mm512_setzero_ps(), c51 = _mm512_setzero_ps();
-  __m512 c60 = _mm512_setzero_ps(), c61 = _mm512_setzero_ps();
-  __m512 c70 = _mm512_setzero_ps(), c71 = _mm512_setzero_ps();
-  __m512 c80 = _mm512_setzero_ps(), c81 = _mm512_setzero_ps();
-  __m512 c90 = _mm512_setzero_ps(), c91 = _mm512_setzero_ps();
-  __m512 c100 = _mm512_setzero_ps(), c101 = _mm512_setzero_ps();
-  __m512 c110 = _mm512_setzero_ps(), c111 = _mm512_setzero_ps();
-  __m512 c120 = _mm512_setzero_ps(), c121 = _mm512_setzero_ps();
-  __m512 c130 = _mm512_setzero_ps(), c131 = _mm512_setzero_ps();
-  if (mr == MR && nr == NR) {
-    for (int i = 0; i < MR; ++i) {
-      _mm_prefetch(reinterpret_cast<const char*>(c + i * ldc), _MM_HINT_T0);
-      _mm_prefetch(reinterpret_cast<const char*>(c + i * ldc + 31), _MM_HINT_T0);
-    }
-  }
-#define TUNER_STEP(k)                                                 \
-  {                                                                   \
-    const __m512i b0 = _mm512_load_si512(b + (k) * NR);               \
-    const __m512i b1 = _mm512_load_si512(b + (k) * NR + 16);          \
-    __m512i ai;                                                       \
-    ai = _mm512_set1_epi32((int)a[(k) * MR + 0]);                  \
-    c00 = _mm512_dpbf16_ps(c00, (__m512bh)ai, (__m512bh)b0);    \
-    c01 = _mm512_dpbf16_ps(c01, (__m512bh)ai, (__m512bh)b1);    \
-    ai = _mm512_set1_epi32((int)a[(k) * MR + 1]);                  \
-    c10 = _mm512_dpbf16_ps(c10, (__m512bh)ai, (__m512bh)b0);    \
-    c11 = _mm512_dpbf16_ps(c11, (__m512bh)ai, (__m512bh)b1);    \
-    ai = _mm512_set1_epi32((int)a[(k) * MR + 2]);                  \
-    c20 = _mm512_dpbf16_ps(c20, (__m512bh)ai, (__m512bh)b0);    \
-    c21 = _mm512_dpbf16_ps(c21, (__m512bh)ai, (__m512bh)b1);    \
-    ai = _mm512_set1_epi32((int)a[(k) * MR + 3]);                  \
-    c30 = _mm512_dpbf16_ps(c30, (__m512bh)ai, (__m512bh)b0);    \
-    c31 = _mm512_dpbf16_ps(c31, (__m512bh)ai, (__m512bh)b1);    \
-    ai = _mm512_set1_epi32((int)a[(k) * MR + 4]);                  \
-    c40 = _mm512_dpbf16_ps(c40, (__m512bh)ai, (__m512bh)b0);    \
-    c41 = _mm512_dpbf16_ps(c41, (__m512bh)ai, (__m512bh)b1);    \
-    ai = _mm512_set1_epi32((int)a[(k) * MR + 5]);                  \
-    c50 = _mm512_dpbf16_ps(c50, (__m512bh)ai, (__m512bh)b0);    \
-    c51 = _mm512_dpbf16_ps(c51, (__m512bh)ai, (__m512bh)b1);    \
-    ai = _mm512_set1_epi32((int)a[(k) * MR + 6]);                  \
-    c60 = _mm512_dpbf16_ps(c60, (__m512bh)ai, (__m512bh)b0);    \
-    c61 = _mm512_dpbf16_ps(c61, (__m512bh)ai, (__m512bh)b1);    \
-    ai = _mm512_set1_epi32((int)a[(k) * MR + 7]);                  \
-    c70 = _mm512_dpbf16_ps(c70, (__m512bh)ai, (__m512bh)b0);    \
-    c71 = _mm512_dpbf16_ps(c71, (__m512bh)ai, (__m512bh)b1);    \
-    ai = _mm512_set1_epi32((int)a[(k) * MR + 8]);                  \
-    c80 = _mm512_dpbf16_ps(c80, (__m512bh)ai, (__m512bh)b0);    \
-    c81 = _mm512_dpbf16_ps(c81, (__m512bh)ai, (__m512bh)b1);    \
-    ai = _mm512_set1_epi32((int)a[(k) * MR + 9]);                  \
-    c90 = _mm512_dpbf16_ps(c90, (__m512bh)ai, (__m512bh)b0);    \
-    c91 = _mm512_dpbf16_ps(c91, (__m512bh)ai, (__m512bh)b1);    \
-    ai = _mm512_set1_epi32((int)a[(k) * MR + 10]);                  \
-    c100 = _mm512_dpbf16_ps(c100, (__m512bh)ai, (__m512bh)b0);    \
-    c101 = _mm512_dpbf16_ps(c101, (__m512bh)ai, (__m512bh)b1);    \
-    ai = _mm512_set1_epi32((int)a[(k) * MR + 11]);                  \
-    c110 = _mm512_dpbf16_ps(c110, (__m512bh)ai, (__m512bh)b0);    \
-    c111 = _mm512_dpbf16_ps(c111, (__m512bh)ai, (__m512bh)b1);    \
-    ai = _mm512_set1_epi32((int)a[(k) * MR + 12]);                  \
-    c120 = _mm512_dpbf16_ps(c120, (__m512bh)ai, (__m512bh)b0);    \
-    c121 = _mm512_dpbf16_ps(c121, (__m512bh)ai, (__m512bh)b1);    \
-    ai = _mm512_set1_epi32((int)a[(k) * MR + 13]);                  \
-    c130 = _mm512_dpbf16_ps(c130, (__m512bh)ai, (__m512bh)b0);    \
-    c131 = _mm512_dpbf16_ps(c131, (__m512bh)ai, (__m512bh)b1);    \
-  }
-  int k = 0;
-  for (; k + 2 <= kp; k += 2) {
-    _mm_prefetch(reinterpret_cast<const char*>(b + 8 * NR), _MM_HINT_T0);
-    _mm_prefetch(reinterpret_cast<const char*>(b + 8 * NR + 16), _MM_HINT_T0);
-    TUNER_STEP(0) TUNER_STEP(1)
-    a += 2 * MR;
-    b += 2 * NR;
-  }
-  for (; k < kp; ++k) {
-    TUNER_STEP(0)
-    a += MR;
-    b += NR;
-  }
-#undef TUNER_STEP
-  const __m512 acc[MR][2] = {{c00, c01}, {c10, c11}, {c20, c21}, {c30, c31}, {c40, c41}, {c50, c51}, {c60, c61}, {c70, c71}, {c80, c81}, {c90, c91}, {c100, c101}, {c110, c111}, {c120, c121}, {c130, c131}};
-  if (mr == MR && nr == NR) {
-    store_tile(c, ldc, acc, alpha, beta);
-    return;
-  }
   alignas(64) float tile[MR * NR];
-  if (beta != 0.0f) {
-    // Zeros past the valid part keep every value the store reads defined (sanitizer-clean).
-    for (int i = 0; i < MR * NR; ++i) tile[i] = 0.0f;
-    for (int i = 0; i < mr; ++i)
-      for (int j = 0; j < nr; ++j) tile[i * NR + j] = c[i * ldc + j];
+  // First and last element of each row: an unaligned row of C spans two cache lines.
+  for (int i = 0; i < mr; ++i) {
+    _mm_prefetch(reinterpret_cast<const char*>(c + i * ldc), _MM_HINT_T0);
+    _mm_prefetch(reinterpret_cast<const char*>(c + i * ldc + 31), _MM_HINT_T0);
   }
-  store_tile(tile, NR, acc, alpha, beta);
-  for (int i = 0; i < mr; ++i)
-    for (int j = 0; j < nr; ++j) c[i * ldc + j] = tile[i * NR + j];
+  int64_t quads = kp / 4, rest = kp % 4;
+  __asm__ volatile(
+      "vpxord %%zmm0, %%zmm0, %%zmm0\n\t" "vpxord %%zmm1, %%zmm1, %%zmm1\n\t" "vpxord %%zmm2, %%zmm2, %%zmm2\n\t" "vpxord %%zmm3, %%zmm3, %%zmm3\n\t" "vpxord %%zmm4, %%zmm4, %%zmm4\n\t" "vpxord %%zmm5, %%zmm5, %%zmm5\n\t" "vpxord %%zmm6, %%zmm6, %%zmm6\n\t" "vpxord %%zmm7, %%zmm7, %%zmm7\n\t" "vpxord %%zmm8, %%zmm8, %%zmm8\n\t" "vpxord %%zmm9, %%zmm9, %%zmm9\n\t" "vpxord %%zmm10, %%zmm10, %%zmm10\n\t" "vpxord %%zmm11, %%zmm11, %%zmm11\n\t" "vpxord %%zmm12, %%zmm12, %%zmm12\n\t" "vpxord %%zmm13, %%zmm13, %%zmm13\n\t" "vpxord %%zmm14, %%zmm14, %%zmm14\n\t" "vpxord %%zmm15, %%zmm15, %%zmm15\n\t" "vpxord %%zmm16, %%zmm16, %%zmm16\n\t" "vpxord %%zmm17, %%zmm17, %%zmm17\n\t" "vpxord %%zmm18, %%zmm18, %%zmm18\n\t" "vpxord %%zmm19, %%zmm19, %%zmm19\n\t" "vpxord %%zmm20, %%zmm20, %%zmm20\n\t" "vpxord %%zmm21, %%zmm21, %%zmm21\n\t" "vpxord %%zmm22, %%zmm22, %%zmm22\n\t" "vpxord %%zmm23, %%zmm23, %%zmm23\n\t" "vpxord %%zmm24, %%zmm24, %%zmm24\n\t" "vpxord %%zmm25, %%zmm25, %%zmm25\n\t" "vpxord %%zmm26, %%zmm26, %%zmm26\n\t" "vpxord %%zmm27, %%zmm27, %%zmm27\n\t"
+      "test %[q], %[q]\n\t"
+      "jz 2f\n\t"
+      "1:\n\t"
+      TUNER_KP_STEP TUNER_KP_STEP TUNER_KP_STEP TUNER_KP_STEP
+      "dec %[q]\n\t"
+      "jnz 1b\n\t"
+      "2:\n\t"
+      "test %[r], %[r]\n\t"
+      "jz 4f\n\t"
+      "3:\n\t"
+      TUNER_KP_STEP
+      "dec %[r]\n\t"
+      "jnz 3b\n\t"
+      "4:\n\t"
+      "vmovaps %%zmm0, 0(%[t])\n\t" "vmovaps %%zmm1, 64(%[t])\n\t"
+      "vmovaps %%zmm2, 128(%[t])\n\t" "vmovaps %%zmm3, 192(%[t])\n\t"
+      "vmovaps %%zmm4, 256(%[t])\n\t" "vmovaps %%zmm5, 320(%[t])\n\t"
+      "vmovaps %%zmm6, 384(%[t])\n\t" "vmovaps %%zmm7, 448(%[t])\n\t"
+      "vmovaps %%zmm8, 512(%[t])\n\t" "vmovaps %%zmm9, 576(%[t])\n\t"
+      "vmovaps %%zmm10, 640(%[t])\n\t" "vmovaps %%zmm11, 704(%[t])\n\t"
+      "vmovaps %%zmm12, 768(%[t])\n\t" "vmovaps %%zmm13, 832(%[t])\n\t"
+      "vmovaps %%zmm14, 896(%[t])\n\t" "vmovaps %%zmm15, 960(%[t])\n\t"
+      "vmovaps %%zmm16, 1024(%[t])\n\t" "vmovaps %%zmm17, 1088(%[t])\n\t"
+      "vmovaps %%zmm18, 1152(%[t])\n\t" "vmovaps %%zmm19, 1216(%[t])\n\t"
+      "vmovaps %%zmm20, 1280(%[t])\n\t" "vmovaps %%zmm21, 1344(%[t])\n\t"
+      "vmovaps %%zmm22, 1408(%[t])\n\t" "vmovaps %%zmm23, 1472(%[t])\n\t"
+      "vmovaps %%zmm24, 1536(%[t])\n\t" "vmovaps %%zmm25, 1600(%[t])\n\t"
+      "vmovaps %%zmm26, 1664(%[t])\n\t" "vmovaps %%zmm27, 1728(%[t])\n\t"
+      : [a] "+r"(a), [b] "+r"(b), [q] "+r"(quads), [r] "+r"(rest)
+      : [t] "r"(tile)
+      : "memory", "cc", "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6", "xmm7", "xmm8",
+        "xmm9", "xmm10", "xmm11", "xmm12", "xmm13", "xmm14", "xmm15", "xmm16", "xmm17", "xmm18",
+        "xmm19", "xmm20", "xmm21", "xmm22", "xmm23", "xmm24", "xmm25", "xmm26", "xmm27", "xmm28",
+        "xmm29", "xmm30", "xmm31");
+  update_c(c, ldc, tile, mr, nr, alpha, beta);
 }
+#undef TUNER_KP_STEP
 
 // Round to nearest even on the bit pattern (u + 0x7fff + lsb) >> 16, NaN kept quiet: the same
 // bits as f32_to_bf16 (tuner/dtype.h), in the low half of each 32-bit lane (the high half is
