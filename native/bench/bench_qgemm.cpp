@@ -96,7 +96,7 @@ int run_tables() {
   std::printf("decode kernels, 1 thread, %dx%d weights in L2, GB/s of weights (thread CPU time, best of 200)\n%-5s", R, K, "fmt");
   for (const auto* k : tables) std::printf(" %12s", k->isa);
   std::printf("\n");
-  for (int t = 0; t < 6; t++) {
+  for (int t = 0; t < kQuantTypes; t++) {
     const QuantMatrix q = quantize_matrix(w.data(), R, K, (QuantType)t, nullptr);
     std::printf("%-5s", quant_type_name((QuantType)t));
     for (const auto* k : tables) {
