@@ -82,42 +82,7 @@ void micro_14x32(int kc, const float* a, const float* b, float* c, int64_t ldc, 
     _mm_prefetch(reinterpret_cast<const char*>(c + i * ldc + 31), _MM_HINT_T0);
   }
   int64_t quads = kc / 4, rest = kc % 4;
-  __asm__ volatile(
-      "vpxord %%zmm0, %%zmm0, %%zmm0\n\t" "vpxord %%zmm1, %%zmm1, %%zmm1\n\t" "vpxord %%zmm2, %%zmm2, %%zmm2\n\t" "vpxord %%zmm3, %%zmm3, %%zmm3\n\t" "vpxord %%zmm4, %%zmm4, %%zmm4\n\t" "vpxord %%zmm5, %%zmm5, %%zmm5\n\t" "vpxord %%zmm6, %%zmm6, %%zmm6\n\t" "vpxord %%zmm7, %%zmm7, %%zmm7\n\t" "vpxord %%zmm8, %%zmm8, %%zmm8\n\t" "vpxord %%zmm9, %%zmm9, %%zmm9\n\t" "vpxord %%zmm10, %%zmm10, %%zmm10\n\t" "vpxord %%zmm11, %%zmm11, %%zmm11\n\t" "vpxord %%zmm12, %%zmm12, %%zmm12\n\t" "vpxord %%zmm13, %%zmm13, %%zmm13\n\t" "vpxord %%zmm14, %%zmm14, %%zmm14\n\t" "vpxord %%zmm15, %%zmm15, %%zmm15\n\t" "vpxord %%zmm16, %%zmm16, %%zmm16\n\t" "vpxord %%zmm17, %%zmm17, %%zmm17\n\t" "vpxord %%zmm18, %%zmm18, %%zmm18\n\t" "vpxord %%zmm19, %%zmm19, %%zmm19\n\t" "vpxord %%zmm20, %%zmm20, %%zmm20\n\t" "vpxord %%zmm21, %%zmm21, %%zmm21\n\t" "vpxord %%zmm22, %%zmm22, %%zmm22\n\t" "vpxord %%zmm23, %%zmm23, %%zmm23\n\t" "vpxord %%zmm24, %%zmm24, %%zmm24\n\t" "vpxord %%zmm25, %%zmm25, %%zmm25\n\t" "vpxord %%zmm26, %%zmm26, %%zmm26\n\t" "vpxord %%zmm27, %%zmm27, %%zmm27\n\t"
-      "test %[q], %[q]\n\t"
-      "jz 2f\n\t"
-      "1:\n\t"
-      TUNER_K_STEP TUNER_K_STEP TUNER_K_STEP TUNER_K_STEP
-      "dec %[q]\n\t"
-      "jnz 1b\n\t"
-      "2:\n\t"
-      "test %[r], %[r]\n\t"
-      "jz 4f\n\t"
-      "3:\n\t"
-      TUNER_K_STEP
-      "dec %[r]\n\t"
-      "jnz 3b\n\t"
-      "4:\n\t"
-      "vmovaps %%zmm0, 0(%[t])\n\t" "vmovaps %%zmm1, 64(%[t])\n\t"
-      "vmovaps %%zmm2, 128(%[t])\n\t" "vmovaps %%zmm3, 192(%[t])\n\t"
-      "vmovaps %%zmm4, 256(%[t])\n\t" "vmovaps %%zmm5, 320(%[t])\n\t"
-      "vmovaps %%zmm6, 384(%[t])\n\t" "vmovaps %%zmm7, 448(%[t])\n\t"
-      "vmovaps %%zmm8, 512(%[t])\n\t" "vmovaps %%zmm9, 576(%[t])\n\t"
-      "vmovaps %%zmm10, 640(%[t])\n\t" "vmovaps %%zmm11, 704(%[t])\n\t"
-      "vmovaps %%zmm12, 768(%[t])\n\t" "vmovaps %%zmm13, 832(%[t])\n\t"
-      "vmovaps %%zmm14, 896(%[t])\n\t" "vmovaps %%zmm15, 960(%[t])\n\t"
-      "vmovaps %%zmm16, 1024(%[t])\n\t" "vmovaps %%zmm17, 1088(%[t])\n\t"
-      "vmovaps %%zmm18, 1152(%[t])\n\t" "vmovaps %%zmm19, 1216(%[t])\n\t"
-      "vmovaps %%zmm20, 1280(%[t])\n\t" "vmovaps %%zmm21, 1344(%[t])\n\t"
-      "vmovaps %%zmm22, 1408(%[t])\n\t" "vmovaps %%zmm23, 1472(%[t])\n\t"
-      "vmovaps %%zmm24, 1536(%[t])\n\t" "vmovaps %%zmm25, 1600(%[t])\n\t"
-      "vmovaps %%zmm26, 1664(%[t])\n\t" "vmovaps %%zmm27, 1728(%[t])\n\t"
-      : [a] "+r"(a), [b] "+r"(b), [q] "+r"(quads), [r] "+r"(rest)
-      : [t] "r"(tile)
-      : "memory", "cc", "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6", "xmm7", "xmm8",
-        "xmm9", "xmm10", "xmm11", "xmm12", "xmm13", "xmm14", "xmm15", "xmm16", "xmm17", "xmm18",
-        "xmm19", "xmm20", "xmm21", "xmm22", "xmm23", "xmm24", "xmm25", "xmm26", "xmm27", "xmm28",
-        "xmm29", "xmm30", "xmm31");
+  TUNER_TILE_K_LOOP(TUNER_K_STEP, a, b, quads, rest, tile);
   update_c(c, ldc, tile, mr, nr, alpha, beta);
 }
 #undef TUNER_K_STEP

@@ -87,42 +87,7 @@ void micro_14x32(int kp, const uint32_t* a, const uint32_t* b, float* c, int64_t
     _mm_prefetch(reinterpret_cast<const char*>(c + i * ldc + 31), _MM_HINT_T0);
   }
   int64_t quads = kp / 4, rest = kp % 4;
-  __asm__ volatile(
-      "vpxord %%zmm0, %%zmm0, %%zmm0\n\t" "vpxord %%zmm1, %%zmm1, %%zmm1\n\t" "vpxord %%zmm2, %%zmm2, %%zmm2\n\t" "vpxord %%zmm3, %%zmm3, %%zmm3\n\t" "vpxord %%zmm4, %%zmm4, %%zmm4\n\t" "vpxord %%zmm5, %%zmm5, %%zmm5\n\t" "vpxord %%zmm6, %%zmm6, %%zmm6\n\t" "vpxord %%zmm7, %%zmm7, %%zmm7\n\t" "vpxord %%zmm8, %%zmm8, %%zmm8\n\t" "vpxord %%zmm9, %%zmm9, %%zmm9\n\t" "vpxord %%zmm10, %%zmm10, %%zmm10\n\t" "vpxord %%zmm11, %%zmm11, %%zmm11\n\t" "vpxord %%zmm12, %%zmm12, %%zmm12\n\t" "vpxord %%zmm13, %%zmm13, %%zmm13\n\t" "vpxord %%zmm14, %%zmm14, %%zmm14\n\t" "vpxord %%zmm15, %%zmm15, %%zmm15\n\t" "vpxord %%zmm16, %%zmm16, %%zmm16\n\t" "vpxord %%zmm17, %%zmm17, %%zmm17\n\t" "vpxord %%zmm18, %%zmm18, %%zmm18\n\t" "vpxord %%zmm19, %%zmm19, %%zmm19\n\t" "vpxord %%zmm20, %%zmm20, %%zmm20\n\t" "vpxord %%zmm21, %%zmm21, %%zmm21\n\t" "vpxord %%zmm22, %%zmm22, %%zmm22\n\t" "vpxord %%zmm23, %%zmm23, %%zmm23\n\t" "vpxord %%zmm24, %%zmm24, %%zmm24\n\t" "vpxord %%zmm25, %%zmm25, %%zmm25\n\t" "vpxord %%zmm26, %%zmm26, %%zmm26\n\t" "vpxord %%zmm27, %%zmm27, %%zmm27\n\t"
-      "test %[q], %[q]\n\t"
-      "jz 2f\n\t"
-      "1:\n\t"
-      TUNER_KP_STEP TUNER_KP_STEP TUNER_KP_STEP TUNER_KP_STEP
-      "dec %[q]\n\t"
-      "jnz 1b\n\t"
-      "2:\n\t"
-      "test %[r], %[r]\n\t"
-      "jz 4f\n\t"
-      "3:\n\t"
-      TUNER_KP_STEP
-      "dec %[r]\n\t"
-      "jnz 3b\n\t"
-      "4:\n\t"
-      "vmovaps %%zmm0, 0(%[t])\n\t" "vmovaps %%zmm1, 64(%[t])\n\t"
-      "vmovaps %%zmm2, 128(%[t])\n\t" "vmovaps %%zmm3, 192(%[t])\n\t"
-      "vmovaps %%zmm4, 256(%[t])\n\t" "vmovaps %%zmm5, 320(%[t])\n\t"
-      "vmovaps %%zmm6, 384(%[t])\n\t" "vmovaps %%zmm7, 448(%[t])\n\t"
-      "vmovaps %%zmm8, 512(%[t])\n\t" "vmovaps %%zmm9, 576(%[t])\n\t"
-      "vmovaps %%zmm10, 640(%[t])\n\t" "vmovaps %%zmm11, 704(%[t])\n\t"
-      "vmovaps %%zmm12, 768(%[t])\n\t" "vmovaps %%zmm13, 832(%[t])\n\t"
-      "vmovaps %%zmm14, 896(%[t])\n\t" "vmovaps %%zmm15, 960(%[t])\n\t"
-      "vmovaps %%zmm16, 1024(%[t])\n\t" "vmovaps %%zmm17, 1088(%[t])\n\t"
-      "vmovaps %%zmm18, 1152(%[t])\n\t" "vmovaps %%zmm19, 1216(%[t])\n\t"
-      "vmovaps %%zmm20, 1280(%[t])\n\t" "vmovaps %%zmm21, 1344(%[t])\n\t"
-      "vmovaps %%zmm22, 1408(%[t])\n\t" "vmovaps %%zmm23, 1472(%[t])\n\t"
-      "vmovaps %%zmm24, 1536(%[t])\n\t" "vmovaps %%zmm25, 1600(%[t])\n\t"
-      "vmovaps %%zmm26, 1664(%[t])\n\t" "vmovaps %%zmm27, 1728(%[t])\n\t"
-      : [a] "+r"(a), [b] "+r"(b), [q] "+r"(quads), [r] "+r"(rest)
-      : [t] "r"(tile)
-      : "memory", "cc", "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6", "xmm7", "xmm8",
-        "xmm9", "xmm10", "xmm11", "xmm12", "xmm13", "xmm14", "xmm15", "xmm16", "xmm17", "xmm18",
-        "xmm19", "xmm20", "xmm21", "xmm22", "xmm23", "xmm24", "xmm25", "xmm26", "xmm27", "xmm28",
-        "xmm29", "xmm30", "xmm31");
+  TUNER_TILE_K_LOOP(TUNER_KP_STEP, a, b, quads, rest, tile);
   update_c(c, ldc, tile, mr, nr, alpha, beta);
 }
 #undef TUNER_KP_STEP
@@ -153,20 +118,34 @@ void round_avx512(uint16_t* dst, const float* src, int64_t n) {
 inline int lines_from(int lines, int x0) { return lines - x0 >= 16 ? 16 : lines - x0 > 0 ? lines - x0 : 0; }
 inline __mmask16 first_lanes(int n) { return n >= 16 ? __mmask16(0xffff) : n > 0 ? __mmask16((1u << n) - 1) : __mmask16(0); }
 
-// One sliver of k pairs from rows of k (gemm_bf16_internal.h's RoundPairsKernel): masked loads
-// read the valid lines and leave zeros, so full-width stores also zero lines past `lines`.
-void round_pairs_avx512(uint32_t* dst, int W, const float* src, int64_t ld, int lines, int kc) {
+// 16 lanes of one row of k, each a bf16 value in its low half: f32 values rounded as round_lanes
+// rounds, or bf16 values widened; zero past the first `load` lanes.
+inline __m512i row_lanes(const float* p, __mmask16 load) { return round_lanes(_mm512_maskz_loadu_epi32(load, p)); }
+inline __m512i row_lanes(const uint16_t* p, __mmask16 load) { return _mm512_cvtepu16_epi32(_mm256_maskz_loadu_epi16(load, p)); }
+
+// One sliver of k pairs from rows of k (RoundPairsKernel, PairRowsBf16Kernel): row 2q in the low
+// half of each word, row 2q + 1 in the high half. Masked loads read the valid lines and leave
+// zeros, so full-width stores also zero lines past `lines`.
+template <class S>
+void pairs_from_rows(uint32_t* dst, int W, const S* src, int64_t ld, int lines, int kc) {
   const int kp = (kc + 1) / 2, full = kc / 2;
   for (int x = 0; x < W; x += 16) {
     const __mmask16 load = first_lanes(lines_from(lines, x)), store = first_lanes(W - x);
-    const float* lo = src + x;
+    const S* lo = src + x;
     uint32_t* o = dst + x;
     for (int q = 0; q < kp; ++q, lo += 2 * ld, o += W) {
-      __m512i w = round_lanes(_mm512_maskz_loadu_epi32(load, lo));
-      if (q < full) w = _mm512_or_si512(w, _mm512_slli_epi32(round_lanes(_mm512_maskz_loadu_epi32(load, lo + ld)), 16));
+      __m512i w = row_lanes(lo, load);
+      if (q < full) w = _mm512_or_si512(w, _mm512_slli_epi32(row_lanes(lo + ld, load), 16));
       _mm512_mask_storeu_epi32(o, store, w);
     }
   }
+}
+
+void round_pairs_avx512(uint32_t* dst, int W, const float* src, int64_t ld, int lines, int kc) {
+  pairs_from_rows(dst, W, src, ld, lines, kc);
+}
+void pair_rows_bf16(uint32_t* dst, int W, const uint16_t* src, int64_t ld, int lines, int kc) {
+  pairs_from_rows(dst, W, src, ld, lines, kc);
 }
 
 // The 16 pair words q0 .. q0 + 15 of a line holding k contiguously (k 2 q0 .. 2 q0 + 31), zero
@@ -208,22 +187,6 @@ void pack_kmajor_f32(uint32_t* dst, int W, const float* src, int64_t ld, int lin
 }
 void pack_kmajor_bf16(uint32_t* dst, int W, const uint16_t* src, int64_t ld, int lines, int kc) {
   pack_kmajor(dst, W, src, ld, lines, kc);
-}
-
-// One sliver of k pairs from bf16 rows of k (PairRowsKernel): row 2q widened into the low half of
-// each word, row 2q + 1 into the high half.
-void pair_rows_bf16(uint32_t* dst, int W, const uint16_t* src, int64_t ld, int lines, int kc) {
-  const int kp = (kc + 1) / 2, full = kc / 2;
-  for (int x = 0; x < W; x += 16) {
-    const __mmask16 load = first_lanes(lines_from(lines, x)), store = first_lanes(W - x);
-    const uint16_t* lo = src + x;
-    uint32_t* o = dst + x;
-    for (int q = 0; q < kp; ++q, lo += 2 * ld, o += W) {
-      __m512i w = _mm512_cvtepu16_epi32(_mm256_maskz_loadu_epi16(load, lo));
-      if (q < full) w = _mm512_or_si512(w, _mm512_slli_epi32(_mm512_cvtepu16_epi32(_mm256_maskz_loadu_epi16(load, lo + ld)), 16));
-      _mm512_mask_storeu_epi32(o, store, w);
-    }
-  }
 }
 
 // mc 140 x kc 512 A block = 140 KiB (L2 >= 1 MiB on AVX-512 parts); B sliver 32 x 512 bf16 =
