@@ -29,35 +29,44 @@ inline float hsum(__m256 a) {
 inline __m256i dot_u8s8(__m256i u, __m256i s) { return _mm256_madd_epi16(_mm256_maddubs_epi16(u, s), _mm256_set1_epi16(1)); }
 inline __m256i dot_s8s8(__m256i w, __m256i x) { return dot_u8s8(_mm256_sign_epi8(w, w), _mm256_sign_epi8(x, w)); }
 
-float dot_f32(const float* w, const float* x, int K) {
+// One weight row dotted with x in four running sums of 8 lanes: widen8(w + k) gives weights
+// k .. k + 7 as f32, widen1(w[k]) one weight (the tail).
+template <class T, class Widen8, class Widen1>
+inline float dot_widened(const T* w, const float* x, int K, Widen8 widen8, Widen1 widen1) {
   __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
   int k = 0;
   for (; k + 32 <= K; k += 32) {
-    a0 = _mm256_fmadd_ps(_mm256_loadu_ps(w + k), _mm256_loadu_ps(x + k), a0);
-    a1 = _mm256_fmadd_ps(_mm256_loadu_ps(w + k + 8), _mm256_loadu_ps(x + k + 8), a1);
-    a2 = _mm256_fmadd_ps(_mm256_loadu_ps(w + k + 16), _mm256_loadu_ps(x + k + 16), a2);
-    a3 = _mm256_fmadd_ps(_mm256_loadu_ps(w + k + 24), _mm256_loadu_ps(x + k + 24), a3);
+    a0 = _mm256_fmadd_ps(widen8(w + k), _mm256_loadu_ps(x + k), a0);
+    a1 = _mm256_fmadd_ps(widen8(w + k + 8), _mm256_loadu_ps(x + k + 8), a1);
+    a2 = _mm256_fmadd_ps(widen8(w + k + 16), _mm256_loadu_ps(x + k + 16), a2);
+    a3 = _mm256_fmadd_ps(widen8(w + k + 24), _mm256_loadu_ps(x + k + 24), a3);
   }
-  for (; k + 8 <= K; k += 8) a0 = _mm256_fmadd_ps(_mm256_loadu_ps(w + k), _mm256_loadu_ps(x + k), a0);
+  for (; k + 8 <= K; k += 8) a0 = _mm256_fmadd_ps(widen8(w + k), _mm256_loadu_ps(x + k), a0);
   float s = hsum(_mm256_add_ps(_mm256_add_ps(a0, a1), _mm256_add_ps(a2, a3)));
-  for (; k < K; k++) s += w[k] * x[k];
+  for (; k < K; k++) s += widen1(w[k]) * x[k];
   return s;
 }
 
+float dot_f32(const float* w, const float* x, int K) {
+  return dot_widened(w, x, K, [](const float* p) { return _mm256_loadu_ps(p); }, [](float v) { return v; });
+}
+
 float dot_f16(const uint16_t* w, const float* x, int K) {
-  __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
-  int k = 0;
-  for (; k + 32 <= K; k += 32) {
-    a0 = _mm256_fmadd_ps(_mm256_cvtph_ps(_mm_loadu_si128((const __m128i*)(w + k))), _mm256_loadu_ps(x + k), a0);
-    a1 = _mm256_fmadd_ps(_mm256_cvtph_ps(_mm_loadu_si128((const __m128i*)(w + k + 8))), _mm256_loadu_ps(x + k + 8), a1);
-    a2 = _mm256_fmadd_ps(_mm256_cvtph_ps(_mm_loadu_si128((const __m128i*)(w + k + 16))), _mm256_loadu_ps(x + k + 16), a2);
-    a3 = _mm256_fmadd_ps(_mm256_cvtph_ps(_mm_loadu_si128((const __m128i*)(w + k + 24))), _mm256_loadu_ps(x + k + 24), a3);
-  }
-  for (; k + 8 <= K; k += 8)
-    a0 = _mm256_fmadd_ps(_mm256_cvtph_ps(_mm_loadu_si128((const __m128i*)(w + k))), _mm256_loadu_ps(x + k), a0);
-  float s = hsum(_mm256_add_ps(_mm256_add_ps(a0, a1), _mm256_add_ps(a2, a3)));
-  for (; k < K; k++) s += _cvtsh_ss(w[k]) * x[k];
-  return s;
+  return dot_widened(w, x, K, [](const uint16_t* p) { return _mm256_cvtph_ps(_mm_loadu_si128((const __m128i*)p)); },
+                     [](uint16_t h) { return _cvtsh_ss(h); });
+}
+
+// bf16: the bits moved to the top half of each f32 (x is zero-padded past K, the weights are not).
+float dot_bf16(const uint16_t* w, const float* x, int K) {
+  return dot_widened(
+      w, x, K,
+      [](const uint16_t* p) { return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(_mm_loadu_si128((const __m128i*)p)), 16)); },
+      [](uint16_t h) {
+        const uint32_t bits = (uint32_t)h << 16;
+        float v;
+        __builtin_memcpy(&v, &bits, sizeof v);
+        return v;
+      });
 }
 
 float dot_i8_f32(const int8_t* w, const float* x, int K) {
@@ -135,31 +144,6 @@ float dot_nf4(const uint8_t* codes, const float* xp, const QuantView& w, int64_t
     acc = _mm256_fmadd_ps(_mm256_add_ps(t0, t1), _mm256_set1_ps(nf4_block_absmax(w, block0 + b)), acc);
   }
   return hsum(acc);
-}
-
-// bf16 weights widened (bits << 16) against f32 activations; xp is zero-padded past K (prepared
-// rows), the weights are not.
-float dot_bf16(const uint16_t* w, const float* x, int K) {
-  const auto widen = [](const uint16_t* p) {
-    return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(_mm_loadu_si128((const __m128i*)p)), 16));
-  };
-  __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
-  int k = 0;
-  for (; k + 32 <= K; k += 32) {
-    a0 = _mm256_fmadd_ps(widen(w + k), _mm256_loadu_ps(x + k), a0);
-    a1 = _mm256_fmadd_ps(widen(w + k + 8), _mm256_loadu_ps(x + k + 8), a1);
-    a2 = _mm256_fmadd_ps(widen(w + k + 16), _mm256_loadu_ps(x + k + 16), a2);
-    a3 = _mm256_fmadd_ps(widen(w + k + 24), _mm256_loadu_ps(x + k + 24), a3);
-  }
-  for (; k + 8 <= K; k += 8) a0 = _mm256_fmadd_ps(widen(w + k), _mm256_loadu_ps(x + k), a0);
-  float s = hsum(_mm256_add_ps(_mm256_add_ps(a0, a1), _mm256_add_ps(a2, a3)));
-  for (; k < K; k++) {
-    const uint32_t bits = (uint32_t)w[k] << 16;
-    float v;
-    __builtin_memcpy(&v, &bits, sizeof v);
-    s += v * x[k];
-  }
-  return s;
 }
 
 void rows_f32(float* y, int ldy, const float* x, const ActQ8*, const QuantView& w, int M, int r0, int r1, bool acc) {
