@@ -76,11 +76,7 @@ constexpr int NR = 32;
 void micro_14x32(int kc, const float* a, const float* b, float* c, int64_t ldc, int mr, int nr,
                  float alpha, float beta) {
   alignas(64) float tile[MR * NR];
-  // First and last element of each row: an unaligned row of C spans two cache lines.
-  for (int i = 0; i < mr; ++i) {
-    _mm_prefetch(reinterpret_cast<const char*>(c + i * ldc), _MM_HINT_T0);
-    _mm_prefetch(reinterpret_cast<const char*>(c + i * ldc + 31), _MM_HINT_T0);
-  }
+  prefetch_c(c, ldc, mr);
   int64_t quads = kc / 4, rest = kc % 4;
   TUNER_TILE_K_LOOP(TUNER_K_STEP, a, b, quads, rest, tile);
   update_c(c, ldc, tile, mr, nr, alpha, beta);

@@ -15,6 +15,15 @@ namespace {
 constexpr int kTileMR = 14;
 constexpr int kTileNR = 32;
 
+// The tile's rows of C on their way into L1 while the k loop runs: first and last element of
+// each row, since an unaligned row of 32 floats spans two cache lines.
+inline void prefetch_c(const float* c, int64_t ldc, int mr) {
+  for (int i = 0; i < mr; ++i) {
+    _mm_prefetch(reinterpret_cast<const char*>(c + i * ldc), _MM_HINT_T0);
+    _mm_prefetch(reinterpret_cast<const char*>(c + i * ldc + 31), _MM_HINT_T0);
+  }
+}
+
 // C = alpha * tile + beta * C for the top-left mr x nr of a 14 x 32 tile stored row by row
 // (beta == 0: C is not read).
 inline void update_c(float* c, int64_t ldc, const float* tile, int mr, int nr, float alpha, float beta) {

@@ -81,11 +81,7 @@ static_assert(MR == kTileMR && NR == kTileNR, "the step above and update_c are w
 void micro_14x32(int kp, const uint32_t* a, const uint32_t* b, float* c, int64_t ldc, int mr,
                  int nr, float alpha, float beta) {
   alignas(64) float tile[MR * NR];
-  // First and last element of each row: an unaligned row of C spans two cache lines.
-  for (int i = 0; i < mr; ++i) {
-    _mm_prefetch(reinterpret_cast<const char*>(c + i * ldc), _MM_HINT_T0);
-    _mm_prefetch(reinterpret_cast<const char*>(c + i * ldc + 31), _MM_HINT_T0);
-  }
+  prefetch_c(c, ldc, mr);
   int64_t quads = kp / 4, rest = kp % 4;
   TUNER_TILE_K_LOOP(TUNER_KP_STEP, a, b, quads, rest, tile);
   update_c(c, ldc, tile, mr, nr, alpha, beta);
