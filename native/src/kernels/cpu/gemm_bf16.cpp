@@ -29,19 +29,18 @@ void round_to_bf16_generic(uint16_t* dst, const float* src, int64_t n) {
 
 namespace {
 
-// The kernel a product runs: the vdpbf16ps one (pairs), or sgemm's for this CPU (f32).
+// The kernel a product runs: the vdpbf16ps one (native: the pairs format and its packers), or
+// sgemm's for this CPU (native null: the f32 format).
 struct Bf16Plan {
-  bool pairs;  // native != nullptr
+  const GemmBf16Kernel* native;
   int mr, nr, mc, kc, nc;
-  GemmBf16MicroKernel micro_pairs;
   GemmMicroKernel micro_f32;
-  const GemmBf16Kernel* native;    // pairs: the kernel's vector packers
 };
 
 Bf16Plan plan_for(const GemmBf16Kernel* native, const GemmKernel& f32) {
   if (native)
-    return {true, native->mr, native->nr, native->mc, native->kc, native->nc, native->micro, nullptr, native};
-  return {false, f32.mr, f32.nr, f32.mc, f32.kc, f32.nc, nullptr, f32.micro, nullptr};
+    return {native, native->mr, native->nr, native->mc, native->kc, native->nc, nullptr};
+  return {nullptr, f32.mr, f32.nr, f32.mc, f32.kc, f32.nc, f32.micro};
 }
 
 const GemmBf16Kernel* native_kernel() {
@@ -126,11 +125,11 @@ struct Problem {
 };
 
 void micro(const Problem& p, int kc, const uint32_t* a, const uint32_t* b, float* c, int mr, int nr, float beta) {
-  if (p.plan.pairs) p.plan.micro_pairs((kc + 1) / 2, a, b, c, p.ldc, mr, nr, p.alpha, beta);
+  if (p.plan.native) p.plan.native->micro((kc + 1) / 2, a, b, c, p.ldc, mr, nr, p.alpha, beta);
   else p.plan.micro_f32(kc, reinterpret_cast<const float*>(a), reinterpret_cast<const float*>(b), c, p.ldc, mr, nr, p.alpha, beta);
 }
 
-int kdim(const Bf16Plan& plan, int kc) { return plan.pairs ? (kc + 1) / 2 : kc; }
+int kdim(const Bf16Plan& plan, int kc) { return plan.native ? (kc + 1) / 2 : kc; }
 
 // Rows [m0, m1) of C against B slivers [s0, s1) of the packed panel.
 void compute(const Problem& p, const uint32_t* bpack, int jc, int nc, int pc, int kc, float beta, int m0, int m1,
