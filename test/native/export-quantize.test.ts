@@ -28,7 +28,7 @@ function header(file: string): Record<string, { dtype: string; shape: number[] }
 
 test('a quantized folder generates what quantizing at load generates, for every format', () => {
   const f32Bytes = fs.statSync(path.join(base, 'model.safetensors')).size;
-  for (const quant of ['f16', 'q8_0', 'q4_0', 'int8', 'nf4']) {
+  for (const quant of ['f16', 'bf16', 'q8_0', 'q4_0', 'int8', 'nf4']) {
     const out = path.join(root, quant);
     const res = tunerExport(['quantize', '--model', base, '--quant', quant, '--out', out]);
     assert.deepEqual(res.files, ['model.safetensors', 'config.json', 'tokenizer.json', 'tokenizer_config.json']);
