@@ -107,6 +107,32 @@ void check_case(QuantType t, int M, int R, int K, std::mt19937& rng, ThreadPool*
   }
 }
 
+// bf16 rounds the activations in prefill (gemm_bf16's packs) and decode (prepare) alike: the
+// rows of one prefill call equal the same rows decoded one at a time up to f32 summation order
+// (a decode that skipped the rounding would miss by up to 2^-8 of sum |x w|).
+void check_bf16_prefill_matches_decode(std::mt19937& rng, ThreadPool* pool) {
+  const int M = 32, R = 96;
+  for (const int K : {128, 256, 300}) {
+    const std::vector<float> wf = randn((size_t)R * K, 0.05f, rng), x = randn((size_t)M * K, 1.0f, rng);
+    const QuantMatrix w = quantize_matrix(wf.data(), R, K, QuantType::BF16, nullptr);
+    std::vector<float> wd((size_t)R * K), prefill((size_t)M * R), decode((size_t)M * R);
+    dequantize_matrix(wd.data(), w);
+    const std::vector<double> tol = tolerances(x, wd, M, R, K, false, false);
+    for (const QgemmKernels* k : tables_this_cpu_runs()) {
+      qgemm_with_kernels(*k, prefill.data(), x.data(), w, M, false, pool);
+      for (int m = 0; m < M; m++)
+        qgemm_with_kernels(*k, decode.data() + (size_t)m * R, x.data() + (size_t)m * K, w, 1, false, pool);
+      int bad = 0;
+      for (size_t i = 0; i < prefill.size(); i++)
+        if (!(std::fabs((double)prefill[i] - decode[i]) <= 2 * tol[i]) && bad++ < 3)
+          std::fprintf(stderr, "%s bf16 K=%d: prefill y[%zu] = %.8g, decode %.8g (tol %.3g)\n", k->isa, K, i, prefill[i],
+                       decode[i], 2 * tol[i]);
+      g_failures += bad;
+      g_cases++;
+    }
+  }
+}
+
 }  // namespace
 
 int main() {
@@ -134,6 +160,7 @@ int main() {
           check_case(t, M, R, K, rng, &pool);
         }
   }
+  check_bf16_prefill_matches_decode(rng, &pool);
   // The table qgemm picks is the best this CPU runs, and its name says so.
   const QgemmKernels* best = tables_this_cpu_runs().back();
   EXPECT(&qgemm_kernels_best() == best);
