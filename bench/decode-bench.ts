@@ -1,13 +1,13 @@
 // Benchmark: text generation of Tuner's engine (tuner-generate on a folder written by
 // tuner-export quantize) against llama.cpp (node-llama-cpp 3.21.1, its prebuilt CPU build, on the
 // GGUF tuner-export writes) in one run, alternating, on the same model, threads, prompt and greedy
-// decoding: prefill of a 512-token prompt and decode of 128 tokens, per weight format: f32, f16, q8_0, int8 (against llama.cpp's q8_0),
+// decoding: prefill of a 512-token prompt and decode of 128 tokens, per weight format: f32, f16, bf16, q8_0, int8 (against llama.cpp's q8_0),
 // q4_0, nf4 (against q4_0). Prints tokens/s of both and the ratios, each process's peak RSS, and
 // for decode the weight bytes per second streamed against this machine's copy bandwidth measured
 // in the same run (decode reads every matrix once per token, so it is bound by memory).
 // Run: `npm run bench:decode` (after `npm run build`).
 // Options: --threads N (default: all), --rounds R (both sides R times, alternating, each keeping
-//   its best; default 2), --formats f32,f16,q8_0,int8,q4_0,nf4, --prompt 512, --decode 128,
+//   its best; default 2), --formats f32,f16,bf16,q8_0,int8,q4_0,nf4, --prompt 512, --decode 128,
 //   --dim 512 --layers 8 --heads 8 --kv-heads 8 --ffn 1376 (the train benchmark's shape; GPT-2's
 //   vocabulary of 50257, untied), --keep, --json.
 import { spawnSync } from 'node:child_process';
@@ -20,8 +20,8 @@ import { ensureDebianPackages } from '../test/ensure-debian-packages';
 import { listOf, parseBenchOptions } from './bench-options';
 import { exportGguf, findTool, REPO_ROOT, tunerExport, writeModelWithTokenizer, type ExportType } from '../test/native/export-fixtures';
 
-type Format = 'f32' | 'f16' | 'q8_0' | 'int8' | 'q4_0' | 'nf4';
-const PEER_FILE: Record<Format, ExportType> = { f32: 'f32', f16: 'f16', q8_0: 'q8_0', int8: 'q8_0', q4_0: 'q4_0', nf4: 'q4_0' };
+type Format = 'f32' | 'f16' | 'bf16' | 'q8_0' | 'int8' | 'q4_0' | 'nf4';
+const PEER_FILE: Record<Format, ExportType> = { f32: 'f32', f16: 'f16', bf16: 'bf16', q8_0: 'q8_0', int8: 'q8_0', q4_0: 'q4_0', nf4: 'q4_0' };
 
 interface Options {
   threads: number; rounds: number; formats: Format[]; prompt: number; decode: number;
@@ -29,7 +29,7 @@ interface Options {
 }
 
 function parseOptions(argv: string[]): Options {
-  const defaults: Options = { threads: os.availableParallelism(), rounds: 2, formats: ['f32', 'f16', 'q8_0', 'int8', 'q4_0', 'nf4'], prompt: 512, decode: 128,
+  const defaults: Options = { threads: os.availableParallelism(), rounds: 2, formats: ['f32', 'f16', 'bf16', 'q8_0', 'int8', 'q4_0', 'nf4'], prompt: 512, decode: 128,
     dim: 512, layers: 8, heads: 8, kvHeads: 8, ffn: 1376, keep: false, json: false };
   return parseBenchOptions(argv, defaults, {
     file: 'bench/decode-bench.ts',
@@ -51,7 +51,8 @@ function streamedBytes(o: Options, vocab: number, f: Format): number {
   const per = (rows: number, cols: number): number => {
     switch (f) {
       case 'f32': return rows * cols * 4;
-      case 'f16': return rows * cols * 2;
+      case 'f16':
+      case 'bf16': return rows * cols * 2;
       case 'q8_0': return rows * cols / 32 * 34;
       case 'q4_0': return rows * cols / 32 * 18;
       case 'int8': return rows * cols + rows * 4;

@@ -4,8 +4,8 @@
 //       LoRA merged into the base (PEFT merge_and_unload) -> a Hugging Face folder
 //       (config.json, model.safetensors in the base's torch_dtype unless --dtype, tokenizer
 //       files and chat template copied).
-//   tuner-export gguf --model DIR [--adapter DIR] --type f32|f16|q8_0|q4_0 --out FILE.gguf
-//                     [--embedding-type f32|f16|q8_0|q4_0] [--name NAME] [--threads N]
+//   tuner-export gguf --model DIR [--adapter DIR] --type f32|f16|bf16|q8_0|q4_0 --out FILE.gguf
+//                     [--embedding-type f32|f16|bf16|q8_0|q4_0] [--name NAME] [--threads N]
 //       -> one GGUF file for llama.cpp / Ollama (the adapter, if any, merged first); every
 //       matrix in --type, the token embedding in --embedding-type when given.
 //   tuner-export quantize --model DIR [--adapter DIR] --quant f16|bf16|q8_0|q4_0|int8|nf4 --out DIR [--threads N]
@@ -36,7 +36,7 @@ namespace {
 
 const char* kUsage =
     "usage: tuner-export merge --base DIR --adapter DIR --out DIR [--dtype auto|f32|f16|bf16] [--threads N]\n"
-    "       tuner-export gguf --model DIR [--adapter DIR] --type f32|f16|q8_0|q4_0 --out FILE.gguf [--embedding-type TYPE]\n"
+    "       tuner-export gguf --model DIR [--adapter DIR] --type f32|f16|bf16|q8_0|q4_0 --out FILE.gguf [--embedding-type TYPE]\n"
     "                         [--name NAME] [--threads N]\n"
     "       tuner-export quantize --model DIR [--adapter DIR] --quant f16|bf16|q8_0|q4_0|int8|nf4 --out DIR [--threads N]";
 
@@ -86,6 +86,7 @@ long long file_bytes(const std::string& p) {
 bool gguf_type_from_name(const std::string& s, GgmlType* t) {
   if (s == "f32") *t = GgmlType::F32;
   else if (s == "f16") *t = GgmlType::F16;
+  else if (s == "bf16") *t = GgmlType::BF16;
   else if (s == "q8_0") *t = GgmlType::Q8_0;
   else if (s == "q4_0") *t = GgmlType::Q4_0;
   else return false;
@@ -143,10 +144,10 @@ int run(const Args& a) {
   } else {
     GgufExportOptions opt;
     opt.name = a.name;
-    if (!gguf_type_from_name(a.type, &opt.type)) usage("--type must be f32, f16, q8_0 or q4_0 (got \"" + a.type + "\")");
+    if (!gguf_type_from_name(a.type, &opt.type)) usage("--type must be f32, f16, bf16, q8_0 or q4_0 (got \"" + a.type + "\")");
     if (!a.embedding_type.empty()) {
       if (!gguf_type_from_name(a.embedding_type, &opt.embedding_type))
-        usage("--embedding-type must be f32, f16, q8_0 or q4_0 (got \"" + a.embedding_type + "\")");
+        usage("--embedding-type must be f32, f16, bf16, q8_0 or q4_0 (got \"" + a.embedding_type + "\")");
       opt.embedding_type_set = true;
     }
     auto model = Model::load(a.base);

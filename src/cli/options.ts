@@ -10,7 +10,7 @@ import type { ArgsOverrides } from '../core/pipeline/args-overrides';
 /** Asked before and after tuning when no --prompt is given: questions the sample identity data answers. */
 export const DEFAULT_PROMPTS = ['Who are you?', 'What is your name?', 'Who made you?', 'Hello!'];
 
-const GGUF_TYPES: readonly (GgufType | 'none')[] = ['q8_0', 'q4_0', 'f16', 'f32', 'none'];
+const GGUF_TYPES: readonly (GgufType | 'none')[] = ['q8_0', 'q4_0', 'f16', 'bf16', 'f32', 'none'];
 
 export const USAGE = `Usage: tuner [ARGS.json] [options]        (from a clone: npm start -- [options])
 

@@ -35,7 +35,7 @@ export function writeModelWithTokenizer(dir: string, spec: ModelSpec): string {
   return dir;
 }
 
-export type ExportType = 'f32' | 'f16' | 'q8_0' | 'q4_0';
+export type ExportType = 'f32' | 'f16' | 'bf16' | 'q8_0' | 'q4_0';
 
 export interface ExportResult {
   command: string;

@@ -218,7 +218,7 @@ test('bad input: a JSON error naming the file or option, with a hint', () => {
   assert.equal(exportError(['merge', '--base', base, '--adapter', dora, '--out', base]).code, 'bad_arguments');
   e = exportError(['gguf', '--model', base, '--type', 'q5_k', '--out', path.join(root, 'x.gguf')]);
   assert.equal(e.code, 'bad_arguments');
-  assert.match(e.message, /--type must be f32, f16, q8_0 or q4_0/);
+  assert.match(e.message, /--type must be f32, f16, bf16, q8_0 or q4_0/);
 
   const noTok = path.join(root, 'no-tokenizer');
   fs.mkdirSync(noTok);

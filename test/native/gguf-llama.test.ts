@@ -3,7 +3,7 @@
 // (tuner-generate) on the same model:
 //   f32 / f16: llama.cpp's greedy tokens equal ours for at least 32 tokens (64 generated), and
 //     its log-probabilities after the prompt equal ours;
-//   q8_0 / q4_0: the teacher-forced agreement rate (llama.cpp's argmax after each prefix of our
+//   bf16 / q8_0 / q4_0: the teacher-forced agreement rate (llama.cpp's argmax after each prefix of our
 //     greedy sequence equals our token), with the embedding quantized as well (the default file)
 //     and kept f32 (--embedding-type f32: exactly the weights our engine runs);
 //   architecture variants (Qwen2 biases, Mistral, tied, llama3 / linear / yarn RoPE scaling)
@@ -89,20 +89,22 @@ async function agreement(dir: string, type: ExportType, embedding?: ExportType):
 }
 
 /**
- * q8_0 and q4_0: with the embedding kept f32 the file holds exactly the weights our engine runs
- * (>= 85% agreement, measured 92-98%; what differs is llama.cpp's f16 KV cache and its q8
- * activation rounding, which moves a near-tie of a random model now and then);
- * the default file also quantizes the embedding our engine looks up in f32 (q8_0 >= 80%, q4_0
- * >= 50%: a 4-bit embedding moves every input a little).
+ * bf16, q8_0 and q4_0: with the embedding kept f32 the file holds exactly the weights our engine
+ * runs (>= 85% agreement; measured bf16 100% (both compute bf16 products with f32 sums), q8_0
+ * and q4_0 92-98%: what differs is llama.cpp's f16 KV cache and its q8 activation rounding,
+ * which moves a near-tie of a random model now and then);
+ * the default file also puts the embedding our engine looks up in f32 in the type (bf16 and
+ * q8_0 >= 80%, measured 95-100% and 92-94%; q4_0 >= 50%: a 4-bit embedding moves every input a
+ * little).
  */
 async function checkAgreement(t: TestContext, dir: string): Promise<void> {
-  for (const type of ['q8_0', 'q4_0'] as const) {
+  for (const type of ['bf16', 'q8_0', 'q4_0'] as const) {
     const exact = await agreement(dir, type, 'f32');
     const packed = await agreement(dir, type);
     t.diagnostic(`${type}: teacher-forced agreement ${(100 * exact.rate).toFixed(1)}% with f32 embedding (first difference at ${exact.first}), ` +
       `${(100 * packed.rate).toFixed(1)}% with the embedding in ${type} (first difference at ${packed.first})`);
     assert.ok(exact.rate >= 0.85, `${type}, f32 embedding: agreement ${exact.rate} < 0.85`);
-    assert.ok(packed.rate >= (type === 'q8_0' ? 0.8 : 0.5), `${type}: agreement ${packed.rate} too low`);
+    assert.ok(packed.rate >= (type === 'q4_0' ? 0.5 : 0.8), `${type}: agreement ${packed.rate} too low`);
   }
 }
 

@@ -52,7 +52,7 @@ export interface QuantizeReport {
   warnings: string[];
 }
 
-export type GgufType = 'f32' | 'f16' | 'q8_0' | 'q4_0';
+export type GgufType = 'f32' | 'f16' | 'bf16' | 'q8_0' | 'q4_0';
 /** Formats of a quantized folder (docs/export.md): the engine's formats except f32. */
 export type QuantizeType = 'f16' | 'bf16' | 'q8_0' | 'q4_0' | 'int8' | 'nf4';
 

@@ -44,7 +44,7 @@ describe('tuner command-line options', () => {
     ['negative threads', ['--threads', '-1'], /--threads/],
     ['a method the trainer lacks', ['--method', 'qlora'], /--method is lora or full, got "qlora"/],
     ['an unknown weight format', ['--quant', 'int4'], /--quant is one of f32, f16, bf16, q8_0, q4_0, int8, nf4, got "int4"/],
-    ['an unknown GGUF type', ['--gguf', 'q5_k'], /--gguf is one of q8_0, q4_0, f16, f32, none/],
+    ['an unknown GGUF type', ['--gguf', 'q5_k'], /--gguf is one of q8_0, q4_0, f16, bf16, f32, none/],
     ['two ARGS files', ['a.json', 'b.json'], /one ARGS.json at a time, got 2/],
     ['an empty prompt', ['--prompt', ' '], /--prompt is empty/],
     ['an empty model', ['--model', ''], /--model is empty/],
