@@ -19,6 +19,7 @@ import * as path from 'node:path';
 import type { RunPlan } from '../engine/plan';
 import { isSameTrainer, type ProcessIdentity } from '../engine/process-identity';
 import { parseTrainerEvent, type TrainerEvent } from '../engine/protocol';
+import { writeFileAtomic } from '../workbench/clean/atomic-lines';
 import { RunStateTracker, isLive, type RunSnapshot } from './run-state';
 import * as l10n from '@vscode/l10n';
 
@@ -217,16 +218,17 @@ export class RunRecord {
     }
   }
 
-  /** Written beside and renamed, so a link in its place is replaced, never followed. */
+  /**
+   * Written beside and renamed (writeFileAtomic), so a link in its place is replaced, never
+   * followed; the file beside is this process's own, so another window writing run.json at the
+   * same moment cannot rename it away from under this one.
+   */
   writePlan(plan: RunPlan): void {
-    fs.writeFileSync(`${this.planFile}.tmp`, JSON.stringify(plan, null, 2) + '\n');
-    fs.renameSync(`${this.planFile}.tmp`, this.planFile);
+    writeFileAtomic(this.planFile, JSON.stringify(plan, null, 2) + '\n');
   }
 
   writeMeta(): void {
-    const file = path.join(this.dir, 'run.json');
-    fs.writeFileSync(`${file}.tmp`, JSON.stringify(this.meta, null, 2) + '\n');
-    fs.renameSync(`${file}.tmp`, file);
+    writeFileAtomic(path.join(this.dir, 'run.json'), JSON.stringify(this.meta, null, 2) + '\n');
   }
 
   /** Records the trainer's identity when it starts (undefined: it ended). */

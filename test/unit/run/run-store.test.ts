@@ -72,3 +72,32 @@ test('a damaged run folder is reported by name, not thrown from list()', () => {
   assert.match(problems[0], /run\.json: not a version 1 run record/);
   assert.throws(() => RunRecord.open(path.join(store.root, 'nope')), /cannot read the run/);
 });
+
+test('two windows writing run.json at the same moment: neither write fails, and the file is always one whole version', async () => {
+  const store = new RunStore(path.join(tmp(), 'runs'));
+  const run = store.create('/w/ARGS.json', new Date(Date.UTC(2026, 0, 1, 10)));
+  // The other window: a second process updating the same run's run.json as fast as it can.
+  const storeModule = path.resolve(__dirname, '../../../src/core/run/run-store.js');
+  const other = spawn(process.execPath, ['-e', `
+    const { RunRecord } = require(${JSON.stringify(storeModule)});
+    const r = RunRecord.open(${JSON.stringify(run.dir)});
+    const until = Date.now() + 800;
+    let n = 0;
+    while (Date.now() < until) { r.setFailure('other window ' + n++); }
+    process.stdout.write(String(n));`], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '', err = '';
+  other.stdout.on('data', (d) => (out += d));
+  other.stderr.on('data', (d) => (err += d));
+  const exited = new Promise<number | null>((r) => other.on('exit', r));
+  let writes = 0;
+  const until = Date.now() + 800;
+  while (Date.now() < until) {
+    run.setFailure(`this window ${writes++}`);
+    const meta = JSON.parse(fs.readFileSync(path.join(run.dir, 'run.json'), 'utf8')) as { failure?: { message: string } };
+    assert.match(meta.failure?.message ?? '', /window \d+$/);
+    await new Promise((r) => setImmediate(r));
+  }
+  assert.equal(await exited, 0, err);
+  assert.ok(Number(out) > 100 && writes > 100, `${out} and ${writes} writes`);
+  assert.deepEqual(fs.readdirSync(run.dir).filter((f) => f.endsWith('.tmp') || f.includes('.partial-')), [], 'no temporary file left');
+});
