@@ -8,6 +8,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { ModelSpec } from '../model/spec';
 import { significant } from '../units';
+import { writeFileAtomic } from '../atomic-file';
 import { assumedCpuThroughput, type Throughput } from './estimate';
 import { runThroughputs } from './throughput';
 import * as l10n from '@vscode/l10n';
@@ -76,9 +77,7 @@ export async function cachedCpuMeasurement(file: string, cpuModel: string, key: 
   const all = { ...readCache(file), [key]: entry };
   try {
     fs.mkdirSync(path.dirname(file), { recursive: true });
-    const tmp = `${file}.${process.pid}.tmp`;
-    fs.writeFileSync(tmp, JSON.stringify(all, null, 2) + '\n');
-    fs.renameSync(tmp, file);
+    writeFileAtomic(file, JSON.stringify(all, null, 2) + '\n');
   } catch {
     // read-only storage: the measurement still serves this session
   }

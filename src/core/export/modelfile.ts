@@ -13,6 +13,7 @@ import { jinja } from '../lazy/load';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 
+import { writeFileAtomic } from '../atomic-file';
 import { DEFAULT_CHAT_TEMPLATE } from '../dataset/chat-template';
 import { familyTemplate, type ChatFamily } from './chat-families';
 import * as l10n from '@vscode/l10n';
@@ -164,8 +165,6 @@ export function modelfileForFolder(modelDir: string, from: string, contextLength
 export function writeModelfile(ggufFile: string, modelDir: string, contextLength?: number): Modelfile {
   const m = modelfileForFolder(modelDir, `./${path.basename(ggufFile)}`, contextLength);
   const out = path.join(path.dirname(ggufFile), 'Modelfile');
-  const tmp = `${out}.tmp-${process.pid}`;
-  fs.writeFileSync(tmp, m.text);
-  fs.renameSync(tmp, out);
+  writeFileAtomic(out, m.text);
   return m;
 }

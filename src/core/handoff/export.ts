@@ -21,6 +21,7 @@ import {
   LLAMA_FACTORY_KEYS, LLAMA_FACTORY_TAG_KEYS, undocumentedKeys,
 } from './tool-keys';
 import { TRAIN_SCRIPT } from './train-script';
+import { writeFileAtomic } from '../atomic-file';
 import { toYaml } from './yaml';
 import { chooseZeroStage, deepspeedConfig, type ClusterTarget, type ZeroChoice } from './zero';
 
@@ -174,8 +175,7 @@ export function writeHandoff(o: ExportOptions): HandoffResult {
   for (const [rel, text] of Object.entries(files)) {
     const file = path.join(o.outDir, rel);
     fs.mkdirSync(path.dirname(file), { recursive: true });
-    fs.writeFileSync(`${file}.tmp`, text);
-    fs.renameSync(`${file}.tmp`, file);
+    writeFileAtomic(file, text);
   }
   return { dir: o.outDir, files: Object.keys(files), ...result };
 }

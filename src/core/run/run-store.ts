@@ -16,10 +16,10 @@
 // taken from plan.json or events.jsonl.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { writeFileAtomic } from '../atomic-file';
 import type { RunPlan } from '../engine/plan';
 import { isSameTrainer, type ProcessIdentity } from '../engine/process-identity';
 import { parseTrainerEvent, type TrainerEvent } from '../engine/protocol';
-import { writeFileAtomic } from '../workbench/clean/atomic-lines';
 import { RunStateTracker, isLive, type RunSnapshot } from './run-state';
 import * as l10n from '@vscode/l10n';
 
@@ -218,11 +218,7 @@ export class RunRecord {
     }
   }
 
-  /**
-   * Written beside and renamed (writeFileAtomic), so a link in its place is replaced, never
-   * followed; the file beside is this process's own, so another window writing run.json at the
-   * same moment cannot rename it away from under this one.
-   */
+  /** Through writeFileAtomic: another window may write run.json at the same moment. */
   writePlan(plan: RunPlan): void {
     writeFileAtomic(this.planFile, JSON.stringify(plan, null, 2) + '\n');
   }

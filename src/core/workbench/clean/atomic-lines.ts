@@ -50,10 +50,3 @@ export class AtomicLines {
     fs.rmSync(this.partial, { force: true });
   }
 }
-
-/** Writes a whole text file through a partial file and a rename. */
-export function writeFileAtomic(file: string, text: string): void {
-  const partial = `${file}.partial-${process.pid}`;
-  fs.writeFileSync(partial, text);
-  fs.renameSync(partial, file);
-}
