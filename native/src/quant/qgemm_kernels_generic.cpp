@@ -86,30 +86,18 @@ float dot(const float* a, const float* b, int K) {
   return ((s[0] + s[4]) + (s[1] + s[5])) + ((s[2] + s[6]) + (s[3] + s[7]));
 }
 
-void rows_decoded(float* y, int ldy, const float* x, const ActQ8*, const QuantView& w, int M, int r0, int r1,
+// Each decoded row against every activation row: x as given, or as the table's prepare made it
+// (xq->xp: bf16's rounded activations; this table takes no int8 activations).
+void rows_decoded(float* y, int ldy, const float* x, const ActQ8* xq, const QuantView& w, int M, int r0, int r1,
                   bool accumulate) {
   std::vector<float> row((size_t)w.cols);
+  const float* xs = xq ? xq->xp : x;
+  const size_t ldx = xq ? (size_t)prepared_width(w.cols) : (size_t)w.cols;
   for (int r = r0; r < r1; r++) {
     prefetch_row_ahead(w, r, r1);
     kDecode[(int)w.type](row.data(), w, r, 0, w.cols);
     for (int m = 0; m < M; m++) {
-      const float v = dot(row.data(), x + (size_t)m * w.cols, w.cols);
-      float* out = y + (size_t)m * ldy + r;
-      *out = accumulate ? *out + v : v;
-    }
-  }
-}
-
-// bf16: each decoded row against the activations rounded by prepare_bf16_act (xq->xp).
-void rows_bf16(float* y, int ldy, const float*, const ActQ8* xq, const QuantView& w, int M, int r0, int r1,
-               bool accumulate) {
-  std::vector<float> row((size_t)w.cols);
-  const int Kp = prepared_width(w.cols);
-  for (int r = r0; r < r1; r++) {
-    prefetch_row_ahead(w, r, r1);
-    decode_bf16(row.data(), w, r, 0, w.cols);
-    for (int m = 0; m < M; m++) {
-      const float v = dot(row.data(), xq->xp + (size_t)m * Kp, w.cols);
+      const float v = dot(row.data(), xs + (size_t)m * ldx, w.cols);
       float* out = y + (size_t)m * ldy + r;
       *out = accumulate ? *out + v : v;
     }
@@ -135,7 +123,7 @@ void quantize_act_generic(int8_t* qs, float* d, float* dsum, const float* x, int
 
 const QgemmKernels kGeneric = {
     "generic",
-    {rows_decoded, rows_decoded, rows_decoded, rows_decoded, rows_decoded, rows_decoded, rows_bf16},
+    {rows_decoded, rows_decoded, rows_decoded, rows_decoded, rows_decoded, rows_decoded, rows_decoded},
     {false, false, false, false, false, false, false},
     {dequant_rows<0>, dequant_rows<1>, dequant_rows<2>, dequant_rows<3>, dequant_rows<4>, dequant_rows<5>, dequant_rows<6>},
     quantize_act_generic,
