@@ -52,6 +52,9 @@ const GemmBf16Kernel* native_kernel() {
   return k;
 }
 
+// f32 -> bf16 rounding on this CPU: the bf16 kernel's vector code, else the portable loop.
+RoundToBf16Kernel round_kernel() { return native_kernel() ? native_kernel()->round : round_to_bf16_generic; }
+
 // Packing buffers: sgemm's per-thread scratch (gemm_scratch), 4-byte elements either way. A
 // product never runs sgemm inside gemm_bf16, so the two never hold the same buffer at once.
 uint32_t* pack_buffer(GemmScratch slot, size_t elems) { return reinterpret_cast<uint32_t*>(gemm_scratch(slot, elems)); }
@@ -251,7 +254,7 @@ void gemm_bf16_reference(Trans ta, Trans tb, int M, int N, int K, float alpha, c
 }
 
 void round_to_bf16(uint16_t* dst, const float* src, int64_t n, ThreadPool* pool) {
-  const RoundToBf16Kernel round = native_kernel() ? native_kernel()->round : round_to_bf16_generic;
+  const RoundToBf16Kernel round = round_kernel();
   constexpr int64_t kChunk = 16384;
   parallel_rows(pool, (n + kChunk - 1) / kChunk, [&](int64_t b, int64_t e, int) {
     const int64_t lo = b * kChunk, hi = std::min(n, e * kChunk);
@@ -260,7 +263,7 @@ void round_to_bf16(uint16_t* dst, const float* src, int64_t n, ThreadPool* pool)
 }
 
 uint16_t* round_rows_to_bf16_in_place(float* data, int64_t lds, int rows, int cols, ThreadPool* pool) {
-  const RoundToBf16Kernel round = native_kernel() ? native_kernel()->round : round_to_bf16_generic;
+  const RoundToBf16Kernel round = round_kernel();
   uint16_t* out = reinterpret_cast<uint16_t*>(data);
   parallel_rows(pool, rows, [&](int64_t b, int64_t e, int) {
     // Through a small buffer: a chunk is read whole before its bf16 values are copied down to
@@ -279,7 +282,7 @@ uint16_t* round_rows_to_bf16_in_place(float* data, int64_t lds, int rows, int co
 }
 
 void round_rows_to_bf16(uint16_t* dst, const float* src, int64_t lds, int rows, int cols, ThreadPool* pool) {
-  const RoundToBf16Kernel round = native_kernel() ? native_kernel()->round : round_to_bf16_generic;
+  const RoundToBf16Kernel round = round_kernel();
   parallel_rows(pool, rows, [&](int64_t b, int64_t e, int) {
     for (int64_t r = b; r < e; ++r) round(dst + r * cols, src + r * lds, cols);
   });
