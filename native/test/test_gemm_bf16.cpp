@@ -7,7 +7,9 @@
 // for the three products of a linear layer (forward X W^T, dX = dY W, dW = dY^T X) and the fourth
 // combination, sizes around tile and block edges (odd K, K past the 512 block), strided rows,
 // alpha / beta (beta = 0 over NaN), and identical bits for 1, 2 and 3 threads. round_to_bf16
-// must give f32_to_bf16's bits (ties, subnormals, infinities, NaN) on every path.
+// must give f32_to_bf16's bits (ties, subnormals, infinities, NaN) on every path; the vdpbf16ps
+// packers give them too, but subnormal inputs packed as zero (vcvtne2ps2bf16), which changes no
+// product: vdpbf16ps reads subnormals as zero (checked on products of subnormal operands).
 #include <cmath>
 #include <cstdio>
 #include <cstring>
@@ -144,6 +146,11 @@ void check_rounding() {
   }
   // The packers' pair rounding of k across rows: row 2q in the low half, row 2q + 1 in the high
   // half (zero past an odd kc), lines past `lines` zero, nothing written past W lines.
+  // f32 values as f32_to_bf16 rounds them, subnormal inputs as a signed zero.
+  const auto packed = [](float x) -> uint16_t {
+    const uint32_t b = f32_to_bits(x);
+    return (b & 0x7f800000u) == 0 ? uint16_t(b >> 16 & 0x8000u) : f32_to_bf16(x);
+  };
   const CpuFeatures& f = cpu_features();
   if (f.avx512_bf16 && f.avx512f && f.avx512bw && f.avx512dq && f.avx512vl) {
     const RoundPairsKernel pairs = gemm_bf16_kernel_avx512bf16().round_pairs;
@@ -154,7 +161,7 @@ void check_rounding() {
       pairs(got.data(), W, v.data(), ld, lines, 3);
       for (int q = 0; q < 2; ++q)
         for (int x = 0; x < W; ++x) {
-          const uint32_t lo = f32_to_bf16(v[2 * q * ld + x]), hi = q == 0 ? f32_to_bf16(v[ld + x]) : 0;
+          const uint32_t lo = packed(v[2 * q * ld + x]), hi = q == 0 ? packed(v[ld + x]) : 0;
           const uint32_t want = x < lines ? lo | hi << 16 : 0;
           if (got[q * W + x] != want) {
             std::fprintf(stderr, "round_pairs W=%d pair %d line %d = %08x, want %08x\n", W, q, x, got[q * W + x], want);
@@ -185,6 +192,7 @@ void check_rounding() {
             return want;
           };
           const std::vector<uint32_t> kmajor = word([&](int x, int k) { return v16[size_t(x) * ld + k]; });
+          const std::vector<uint32_t> kmajor_f32 = word([&](int x, int k) { return packed(x32[size_t(x) * ld + k]); });
           const std::vector<uint32_t> rows = word([&](int x, int k) { return v16[size_t(k) * ld + x]; });
           const auto expect = [&](const char* what, const std::vector<uint32_t>& want, auto pack) {
             std::vector<uint32_t> got(want.size() + 1, 0xdeadbeefu);
@@ -197,7 +205,7 @@ void check_rounding() {
               ++g_failures;
             }
           };
-          expect("pack_kmajor_f32", kmajor, [&](uint32_t* d) { kern.pack_kmajor_f32(d, W, x32.data(), ld, lines, kc); });
+          expect("pack_kmajor_f32", kmajor_f32, [&](uint32_t* d) { kern.pack_kmajor_f32(d, W, x32.data(), ld, lines, kc); });
           expect("pack_kmajor_bf16", kmajor, [&](uint32_t* d) { kern.pack_kmajor_bf16(d, W, v16.data(), ld, lines, kc); });
           expect("pair_rows_bf16", rows, [&](uint32_t* d) { kern.pair_rows_bf16(d, W, v16.data(), ld, lines, kc); });
         }
@@ -226,6 +234,47 @@ void check_rounding() {
 }
 
 }  // namespace
+
+// Subnormal operands on the vdpbf16ps path: the packers read f32 subnormals as zero and the
+// kernel reads bf16 subnormals as zero, so a product of f32 operands holding subnormals (which
+// f32_to_bf16 keeps subnormal, below 2^-126 - 2^-134) gives the bits of the same product on the
+// operands rounded first, and of the product with those values zeroed: every layout, with B
+// large enough (2^100) that a subnormal's product would show in C.
+void check_subnormal_products() {
+  const CpuFeatures& f = cpu_features();
+  if (!(f.avx512_bf16 && f.avx512f && f.avx512bw && f.avx512dq && f.avx512vl)) return;
+  const GemmBf16Kernel* native = &gemm_bf16_kernel_avx512bf16();
+  std::mt19937 rng(9);
+  std::uniform_int_distribution<uint32_t> mant(1, 0x007effffu);
+  std::normal_distribution<float> normal(0.0f, 1.0f);
+  const int M = 19, N = 37, K = 45;
+  for (Trans ta : {Trans::N, Trans::T})
+    for (Trans tb : {Trans::N, Trans::T}) {
+      // Even rows of op(A) all subnormal (their rows of C must come out zero), odd rows a mix.
+      std::vector<float> A(size_t(M) * K), B(size_t(K) * N), Azero(A.size());
+      for (int i = 0; i < M; ++i)
+        for (int k = 0; k < K; ++k) {
+          const size_t at = ta == Trans::N ? size_t(i) * K + k : size_t(k) * M + i;
+          const bool sub = i % 2 == 0 || k % 3 != 0;
+          A[at] = sub ? bits_to_f32(mant(rng) | (k % 2 ? 0x80000000u : 0u)) : normal(rng);
+          Azero[at] = sub ? 0.0f : A[at];
+        }
+      for (auto& x : B) x = 0x1p100f * (1.0f + std::fabs(normal(rng)));
+      std::vector<uint16_t> A16(A.size());
+      for (size_t i = 0; i < A.size(); ++i) A16[i] = f32_to_bf16(A[i]);
+      const int lda = ta == Trans::N ? K : M, ldb = tb == Trans::N ? N : K;
+      std::vector<float> C(size_t(M) * N), C16(C.size()), Cz(C.size());
+      gemm_bf16_with(native, gemm_kernel_generic(), ta, tb, M, N, K, 1.0f, A.data(), lda, B.data(), ldb, 0.0f, C.data(), N, nullptr);
+      gemm_bf16_with(native, gemm_kernel_generic(), ta, tb, M, N, K, 1.0f, A16.data(), lda, B.data(), ldb, 0.0f, C16.data(), N,
+                     nullptr);
+      gemm_bf16_with(native, gemm_kernel_generic(), ta, tb, M, N, K, 1.0f, Azero.data(), lda, B.data(), ldb, 0.0f, Cz.data(), N,
+                     nullptr);
+      if (std::memcmp(C.data(), C16.data(), C.size() * sizeof(float)) || std::memcmp(C.data(), Cz.data(), C.size() * sizeof(float))) {
+        std::fprintf(stderr, "subnormal operands (ta %d, tb %d): f32, rounded-first and zeroed products differ\n", (int)ta, (int)tb);
+        ++g_failures;
+      }
+    }
+}
 
 int main() {
   ThreadPool p2(2), p3(3);
@@ -258,6 +307,7 @@ int main() {
   EXPECT_ERROR([] { float c = 0; uint16_t a = 0; gemm_bf16(Trans::N, Trans::N, 1, 1, 2, 1.0f, &a, 1, &a, 1, 0.0f, &c, 1, nullptr); },
                "internal", "lda");
   check_rounding();
+  check_subnormal_products();
   std::printf("gemm_bf16 runs %s here; %d path x case checks\n", gemm_bf16_kernel_name(), runs);
   return finish("test_gemm_bf16");
 }

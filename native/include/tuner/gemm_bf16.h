@@ -18,9 +18,11 @@ class ThreadPool;
 
 void gemm_bf16(Trans ta, Trans tb, int M, int N, int K, float alpha, const uint16_t* A, int lda,
                const uint16_t* B, int ldb, float beta, float* C, int ldc, ThreadPool* pool);
-// The same with f32 operands rounded to bf16 as they are packed (the bits of round_to_bf16
-// first, without a pass over memory): activations times bf16 weights (forward X W^T, dX = dY W)
-// and activations times activations (dW = dY^T X) in bf16 training.
+// The same with f32 operands rounded to bf16 as they are packed (the products of rounding them
+// with round_to_bf16 first, without a pass over memory): activations times bf16 weights (forward
+// X W^T, dX = dY W) and activations times activations (dW = dY^T X) in bf16 training. The packs
+// read f32 subnormals as zero, as the bf16 kernel reads bf16 subnormals; the one difference is an
+// f32 subnormal within 2^-134 of the smallest normal, which round_to_bf16 rounds up to it.
 void gemm_bf16(Trans ta, Trans tb, int M, int N, int K, float alpha, const float* A, int lda,
                const uint16_t* B, int ldb, float beta, float* C, int ldc, ThreadPool* pool);
 void gemm_bf16(Trans ta, Trans tb, int M, int N, int K, float alpha, const float* A, int lda,

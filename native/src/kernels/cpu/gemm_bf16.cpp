@@ -61,7 +61,7 @@ uint32_t* pack_buffer(GemmScratch slot, size_t elems) { return reinterpret_cast<
 
 // One operand as the packers read it: element (x, k) of op(X) for x along M (A) or N (B).
 // k_contiguous: X stored with k along its rows (A not transposed, B transposed).
-// Either bf16 (p) or f32 (f, rounded to bf16 as it is packed: the same bits as rounding first).
+// Either bf16 (p) or f32 (f, rounded to bf16 as it is packed: the products of rounding first).
 struct Operand {
   const uint16_t* p;
   const float* f;
@@ -74,7 +74,7 @@ inline uint32_t bf16_bits(uint16_t v) { return v; }
 inline uint32_t bf16_bits(float v) { return f32_to_bf16(v); }
 
 // The pairs format through the kernel's vector packers (f32 values rounded as they are packed,
-// the same bits as f32_to_bf16), one sliver at a time.
+// as f32_to_bf16 rounds but subnormals read as zero, as the kernel reads them), one sliver at a time.
 void pack_pairs(uint32_t* dst, const GemmBf16Kernel& kern, const Operand& X, int W, int x0, int n, int s0, int s1,
                 int p0, int kc) {
   const int kp = (kc + 1) / 2;

@@ -90,8 +90,8 @@ void micro_14x32(int kp, const uint32_t* a, const uint32_t* b, float* c, int64_t
 
 // Round to nearest even on the bit pattern (u + 0x7fff + lsb) >> 16, NaN kept quiet: the same
 // bits as f32_to_bf16 (tuner/dtype.h), in the low half of each 32-bit lane (the high half is
-// zero: below a NaN's pattern the sum cannot carry past bit 31). vcvtneps2bf16 is not used: it
-// flushes subnormals.
+// zero: below a NaN's pattern the sum cannot carry past bit 31). For the values round_avx512
+// stores, vcvtneps2bf16 is not used: it flushes subnormals.
 inline __m512i round_lanes(__m512i u) {
   const __m512i bias = _mm512_set1_epi32(0x7fff), one = _mm512_set1_epi32(1);
   const __m512i abs_mask = _mm512_set1_epi32(0x7fffffff), inf = _mm512_set1_epi32(0x7f800000);
@@ -114,10 +114,27 @@ void round_avx512(uint16_t* dst, const float* src, int64_t n) {
 inline int lines_from(int lines, int x0) { return lines - x0 >= 16 ? 16 : lines - x0 > 0 ? lines - x0 : 0; }
 inline __mmask16 first_lanes(int n) { return n >= 16 ? __mmask16(0xffff) : n > 0 ? __mmask16((1u << n) - 1) : __mmask16(0); }
 
-// 16 lanes of one row of k, each a bf16 value in its low half: f32 values rounded as round_lanes
-// rounds, or bf16 values widened; zero past the first `load` lanes.
-inline __m512i row_lanes(const float* p, __mmask16 load) { return round_lanes(_mm512_maskz_loadu_epi32(load, p)); }
-inline __m512i row_lanes(const uint16_t* p, __mmask16 load) { return _mm512_cvtepu16_epi32(_mm256_maskz_loadu_epi16(load, p)); }
+// The packers below round f32 values with vcvtne2ps2bf16, one instruction for 32 values where
+// round_lanes takes eight for 16. It rounds as f32_to_bf16 does (nearest even, NaN made quiet)
+// except that it flushes subnormals to zero, and vdpbf16ps, the only reader of packed slivers,
+// treats subnormal inputs as zero anyway: the products are the same (test_gemm_bf16 checks
+// both). round_avx512 keeps round_lanes, since the bf16 values it writes are stored and exported.
+inline __m512i round_two(__m512 lo, __m512 hi) { return (__m512i)_mm512_cvtne2ps_pbh(hi, lo); }
+
+// Pair words of one row pair of k: lane x = row 2q's value (low half) | row 2q + 1's (high half),
+// zero past the first `load` lanes; f32 values rounded as above, or bf16 values as they are.
+inline __m512i pair_lanes(const float* row, const float* next, __mmask16 load) {
+  // round_two puts row's 16 values in the low 256 bits and next's in the high ones; the
+  // permutation interleaves them (16-bit lane 2x from x, 2x + 1 from 16 + x).
+  const __m512i interleave = _mm512_set_epi16(31, 15, 30, 14, 29, 13, 28, 12, 27, 11, 26, 10, 25, 9, 24, 8, 23, 7, 22, 6,
+                                              21, 5, 20, 4, 19, 3, 18, 2, 17, 1, 16, 0);
+  const __m512 hi = next ? _mm512_maskz_loadu_ps(load, next) : _mm512_setzero_ps();
+  return _mm512_permutexvar_epi16(interleave, round_two(_mm512_maskz_loadu_ps(load, row), hi));
+}
+inline __m512i pair_lanes(const uint16_t* row, const uint16_t* next, __mmask16 load) {
+  const __m512i lo = _mm512_cvtepu16_epi32(_mm256_maskz_loadu_epi16(load, row));
+  return next ? _mm512_or_si512(lo, _mm512_slli_epi32(_mm512_cvtepu16_epi32(_mm256_maskz_loadu_epi16(load, next)), 16)) : lo;
+}
 
 // One sliver of k pairs from rows of k (RoundPairsKernel, PairRowsBf16Kernel): row 2q in the low
 // half of each word, row 2q + 1 in the high half. Masked loads read the valid lines and leave
@@ -129,11 +146,8 @@ void pairs_from_rows(uint32_t* dst, int W, const S* src, int64_t ld, int lines, 
     const __mmask16 load = first_lanes(lines_from(lines, x)), store = first_lanes(W - x);
     const S* lo = src + x;
     uint32_t* o = dst + x;
-    for (int q = 0; q < kp; ++q, lo += 2 * ld, o += W) {
-      __m512i w = row_lanes(lo, load);
-      if (q < full) w = _mm512_or_si512(w, _mm512_slli_epi32(row_lanes(lo + ld, load), 16));
-      _mm512_mask_storeu_epi32(o, store, w);
-    }
+    for (int q = 0; q < kp; ++q, lo += 2 * ld, o += W)
+      _mm512_mask_storeu_epi32(o, store, pair_lanes(lo, q < full ? lo + ld : nullptr, load));
   }
 }
 
@@ -145,12 +159,11 @@ void pair_rows_bf16(uint32_t* dst, int W, const uint16_t* src, int64_t ld, int l
 }
 
 // The 16 pair words q0 .. q0 + 15 of a line holding k contiguously (k 2 q0 .. 2 q0 + 31), zero
-// past kc: from f32 values rounded as round_lanes rounds, or from bf16 values as they are.
+// past kc: from f32 values rounded as round_two rounds, or from bf16 values as they are.
 inline __m512i pair_words(const float* line, int q0, int kc) {
   const int n = kc - 2 * q0;
-  const __m256i lo = _mm512_cvtepi32_epi16(round_lanes(_mm512_maskz_loadu_epi32(first_lanes(n), line + 2 * q0)));
-  const __m256i hi = _mm512_cvtepi32_epi16(round_lanes(_mm512_maskz_loadu_epi32(first_lanes(n - 16), line + 2 * q0 + 16)));
-  return _mm512_inserti64x4(_mm512_castsi256_si512(lo), hi, 1);
+  return round_two(_mm512_maskz_loadu_ps(first_lanes(n), line + 2 * q0),
+                   _mm512_maskz_loadu_ps(first_lanes(n - 16), line + 2 * q0 + 16));
 }
 inline __m512i pair_words(const uint16_t* line, int q0, int kc) {
   const int n = kc - 2 * q0;
