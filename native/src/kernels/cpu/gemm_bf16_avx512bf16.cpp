@@ -121,19 +121,23 @@ inline __mmask16 first_lanes(int n) { return n >= 16 ? __mmask16(0xffff) : n > 0
 // both). round_avx512 keeps round_lanes, since the bf16 values it writes are stored and exported.
 inline __m512i round_two(__m512 lo, __m512 hi) { return (__m512i)_mm512_cvtne2ps_pbh(hi, lo); }
 
+// 16-bit lanes x of the low 256 bits and x of the high 256 bits side by side: 32-bit lane x.
+inline __m512i interleave_halves(__m512i v) {
+  const __m512i order = _mm512_set_epi16(31, 15, 30, 14, 29, 13, 28, 12, 27, 11, 26, 10, 25, 9, 24, 8, 23, 7, 22, 6, 21, 5,
+                                         20, 4, 19, 3, 18, 2, 17, 1, 16, 0);
+  return _mm512_permutexvar_epi16(order, v);
+}
+
 // Pair words of one row pair of k: lane x = row 2q's value (low half) | row 2q + 1's (high half),
-// zero past the first `load` lanes; f32 values rounded as above, or bf16 values as they are.
+// zero past the first `load` lanes (and in the high halves without a next row); f32 values
+// rounded as above, or bf16 values as they are.
 inline __m512i pair_lanes(const float* row, const float* next, __mmask16 load) {
-  // round_two puts row's 16 values in the low 256 bits and next's in the high ones; the
-  // permutation interleaves them (16-bit lane 2x from x, 2x + 1 from 16 + x).
-  const __m512i interleave = _mm512_set_epi16(31, 15, 30, 14, 29, 13, 28, 12, 27, 11, 26, 10, 25, 9, 24, 8, 23, 7, 22, 6,
-                                              21, 5, 20, 4, 19, 3, 18, 2, 17, 1, 16, 0);
   const __m512 hi = next ? _mm512_maskz_loadu_ps(load, next) : _mm512_setzero_ps();
-  return _mm512_permutexvar_epi16(interleave, round_two(_mm512_maskz_loadu_ps(load, row), hi));
+  return interleave_halves(round_two(_mm512_maskz_loadu_ps(load, row), hi));
 }
 inline __m512i pair_lanes(const uint16_t* row, const uint16_t* next, __mmask16 load) {
-  const __m512i lo = _mm512_cvtepu16_epi32(_mm256_maskz_loadu_epi16(load, row));
-  return next ? _mm512_or_si512(lo, _mm512_slli_epi32(_mm512_cvtepu16_epi32(_mm256_maskz_loadu_epi16(load, next)), 16)) : lo;
+  const __m256i hi = next ? _mm256_maskz_loadu_epi16(load, next) : _mm256_setzero_si256();
+  return interleave_halves(_mm512_inserti64x4(_mm512_castsi256_si512(_mm256_maskz_loadu_epi16(load, row)), hi, 1));
 }
 
 // One sliver of k pairs from rows of k (RoundPairsKernel, PairRowsBf16Kernel): row 2q in the low
