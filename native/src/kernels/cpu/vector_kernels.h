@@ -1,6 +1,7 @@
 // The hot loops outside the GEMM (softmax and cross-entropy rows, SwiGLU, RMSNorm, optimizer
-// updates, norms), compiled twice from one source: for the baseline x86-64 instruction set
-// (vector_kernels_generic.cpp) and with AVX2 + FMA (vector_kernels_avx2.cpp). Each kernel
+// updates, norms), compiled three times from one source: for the baseline x86-64 instruction set
+// (vector_kernels_generic.cpp), with AVX2 + FMA (vector_kernels_avx2.cpp) and with AVX-512
+// (vector_kernels_avx512.cpp). Each kernel
 // family's bodies live once in a vk_<family>.inc file that both translation units include.
 // vector_kernels() picks the table for this CPU at run time, honouring TUNER_CPU_LIMIT, the
 // same way sgemm picks its micro-kernel, so one binary runs everywhere at full speed.
@@ -111,5 +112,6 @@ struct VectorKernels {
 const VectorKernels& vector_kernels();         // the best table for this CPU
 const VectorKernels& vector_kernels_generic();  // baseline x86-64 (or any other architecture)
 const VectorKernels& vector_kernels_avx2();     // AVX2 + FMA; only call when the CPU has both
+const VectorKernels& vector_kernels_avx512();   // AVX-512 F/BW/DQ/VL + AVX2 + FMA; only on such CPUs
 
 }  // namespace tuner
