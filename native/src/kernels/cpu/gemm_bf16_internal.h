@@ -19,9 +19,9 @@ using GemmBf16MicroKernel = void (*)(int kp, const uint32_t* a, const uint32_t* 
 // dst[i] = bf16(src[i]) for i < n (round to nearest even, NaN kept a NaN).
 using RoundToBf16Kernel = void (*)(uint16_t* dst, const float* src, int64_t n);
 // One packed sliver of an f32 operand stored with k across its rows (row k at src + k * ld),
-// rounded as RoundToBf16Kernel rounds but subnormals read as zero (as vdpbf16ps reads them): dst[q * W + x] = bf16(src[2q * ld + x]) |
-// bf16(src[(2q + 1) * ld + x]) << 16 for q < (kc + 1) / 2, x < lines (a k past kc: zero high
-// half), and zero for lines <= x < W.
+// rounded as RoundToBf16Kernel rounds but subnormals read as zero (as vdpbf16ps reads them):
+// dst[q * W + x] = bf16(src[2q * ld + x]) | bf16(src[(2q + 1) * ld + x]) << 16 for
+// q < (kc + 1) / 2, x < lines (a k past kc: zero high half), and zero for lines <= x < W.
 using RoundPairsKernel = void (*)(uint32_t* dst, int W, const float* src, int64_t ld, int lines, int kc);
 // One packed sliver of an operand whose lines hold k contiguously (line x at src + x * ld):
 // dst[q * W + x] = X(x, 2q) | X(x, 2q + 1) << 16 for q < (kc + 1) / 2, x < lines (f32 values

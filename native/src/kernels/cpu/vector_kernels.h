@@ -1,8 +1,8 @@
 // The hot loops outside the GEMM (softmax and cross-entropy rows, SwiGLU, RMSNorm, optimizer
 // updates, norms), compiled three times from one source: for the baseline x86-64 instruction set
 // (vector_kernels_generic.cpp), with AVX2 + FMA (vector_kernels_avx2.cpp) and with AVX-512
-// (vector_kernels_avx512.cpp). Each kernel
-// family's bodies live once in a vk_<family>.inc file that both translation units include.
+// (vector_kernels_avx512.cpp). Each kernel family's bodies live once in a vk_<family>.inc file
+// that every one of those translation units includes.
 // vector_kernels() picks the table for this CPU at run time, honouring TUNER_CPU_LIMIT, the
 // same way sgemm picks its micro-kernel, so one binary runs everywhere at full speed.
 //
