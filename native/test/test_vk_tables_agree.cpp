@@ -1,4 +1,4 @@
-// The AVX-512 vector table computes the AVX2 table's bits (vector_kernels_avx512.cpp says why),
+// The AVX-512 vector table computes the AVX2 table's bits (vector_kernels.cpp says why),
 // so a training run does not change with the table a CPU picks: every kernel of both tables on
 // the same inputs, lengths around both widths (tails of 1-15 past a 16-element step), equal to
 // the last bit. Skipped on CPUs without AVX-512.

@@ -112,6 +112,10 @@ struct VectorKernels {
 const VectorKernels& vector_kernels();         // the best table for this CPU
 const VectorKernels& vector_kernels_generic();  // baseline x86-64 (or any other architecture)
 const VectorKernels& vector_kernels_avx2();     // AVX2 + FMA; only call when the CPU has both
-const VectorKernels& vector_kernels_avx512();   // AVX-512 F/BW/DQ/VL + AVX2 + FMA; only on such CPUs
+// AVX-512 F/BW/DQ/VL + AVX2 + FMA, only on such CPUs: 16 floats a vector, computing the AVX2
+// table's bits (vector_kernels.cpp says how).
+const VectorKernels& vector_kernels_avx512();
+// Every kernel compiled at 16 lanes, the AVX2 table's sums not swapped in (vector_kernels_avx512.cpp).
+const VectorKernels& vector_kernels_avx512_all_wide();
 
 }  // namespace tuner
