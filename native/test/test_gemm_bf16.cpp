@@ -276,11 +276,109 @@ void check_subnormal_products() {
     }
 }
 
+namespace {
+
+// Element (row, col) of op(X) for X stored row-major with stride ld.
+float op_at(const std::vector<float>& X, int ld, Trans t, int row, int col) {
+  return t == Trans::N ? X[size_t(row) * ld + col] : X[size_t(col) * ld + row];
+}
+
+// gemm_bf16 with a tail (K2 more k from a second pair of f32 operands): the product of the
+// operands concatenated along k, within f32 summation error of the exact one; the same bits as
+// gemm_bf16 on the concatenated operands when they fit one k block (the same k order), and for
+// 1, 2 and 3 threads; the padding of C untouched.
+struct TailCase {
+  const char* what;
+  Trans ta, tb, ta2, tb2;
+  int M, N, K, K2;
+  float beta;
+};
+
+void check_tail(const Path& path, const TailCase& c, std::mt19937& rng, ThreadPool* pools[3]) {
+  std::uniform_real_distribution<float> dist(-1.0f, 1.0f);
+  auto make = [&](Trans t, int rows, int cols, int pad, int& ld) {  // op(X) is rows x cols
+    ld = (t == Trans::N ? cols : rows) + pad;
+    std::vector<float> X(size_t(t == Trans::N ? rows : cols) * ld);
+    for (auto& x : X) x = dist(rng);
+    return X;
+  };
+  int lda, ldb, lda2, ldb2;
+  const std::vector<float> A = make(c.ta, c.M, c.K, 3, lda), B = make(c.tb, c.K, c.N, 1, ldb);
+  const std::vector<float> A2 = make(c.ta2, c.M, c.K2, 2, lda2), B2 = make(c.tb2, c.K2, c.N, 0, ldb2);
+  std::vector<uint16_t> B16(B.size());
+  round_to_bf16(B16.data(), B.data(), (int64_t)B.size(), nullptr);
+  // The concatenated operands, op(A) | op(A2) and op(B) over op(B2), stored untransposed.
+  const int KT = c.K + c.K2, ldc = c.N + 2;
+  std::vector<float> Acat(size_t(c.M) * KT), Bcat(size_t(KT) * c.N);
+  for (int i = 0; i < c.M; ++i)
+    for (int k = 0; k < KT; ++k)
+      Acat[size_t(i) * KT + k] = k < c.K ? op_at(A, lda, c.ta, i, k) : op_at(A2, lda2, c.ta2, i, k - c.K);
+  for (int k = 0; k < KT; ++k)
+    for (int j = 0; j < c.N; ++j)
+      Bcat[size_t(k) * c.N + j] = k < c.K ? bits_to_f32(uint32_t(B16[c.tb == Trans::N ? size_t(k) * ldb + j : size_t(j) * ldb + k]) << 16)
+                                          : op_at(B2, ldb2, c.tb2, k - c.K, j);
+  std::vector<uint16_t> Acat16(Acat.size()), Bcat16(Bcat.size());
+  round_to_bf16(Acat16.data(), Acat.data(), (int64_t)Acat.size(), nullptr);
+  round_to_bf16(Bcat16.data(), Bcat.data(), (int64_t)Bcat.size(), nullptr);
+  std::vector<float> C0(size_t(c.M) * ldc);
+  for (auto& x : C0) x = c.beta == 0.0f ? NAN : dist(rng);
+  for (int i = 0; i < c.M; ++i) C0[size_t(i) * ldc + c.N] = C0[size_t(i) * ldc + c.N + 1] = 777.0f;
+  std::vector<float> exact = C0, concat = C0;
+  gemm_bf16_reference(Trans::N, Trans::N, c.M, c.N, KT, 1.0f, Acat16.data(), KT, Bcat16.data(), c.N, c.beta, exact.data(), ldc);
+  gemm_bf16_with(path.native, *path.f32, Trans::N, Trans::N, c.M, c.N, KT, 1.0f, Acat16.data(), KT, Bcat16.data(), c.N,
+                 c.beta, concat.data(), ldc, nullptr);
+  const Bf16KTail tail{c.K2, c.ta2, A2.data(), lda2, c.tb2, B2.data(), ldb2};
+  std::vector<float> first;
+  for (int t = 0; t < 3; ++t) {
+    std::vector<float> C = C0;
+    gemm_bf16_with(path.native, *path.f32, c.ta, c.tb, c.M, c.N, c.K, 1.0f, A.data(), lda, B16.data(), ldb, tail, c.beta,
+                   C.data(), ldc, pools[t]);
+    int bad = 0;
+    for (int i = 0; i < c.M && bad < 3; ++i)
+      for (int j = 0; j < ldc && bad < 3; ++j) {
+        const size_t x = size_t(i) * ldc + j;
+        const double tol = 2.0 * (KT + 2) * 0x1p-24 * (double(KT) + (c.beta == 0.0f ? 0.0 : 1.0)) + 1e-30;
+        if (j >= c.N ? C[x] != 777.0f : !(std::fabs(C[x] - exact[x]) <= tol)) {
+          ++bad;
+          std::fprintf(stderr, "%s tail %s threads=%d: C(%d,%d) = %.9g, exact %.9g\n", path.name.c_str(), c.what, t + 1, i, j,
+                       C[x], exact[x]);
+        }
+      }
+    g_failures += bad;
+    if (t == 0) first = C;
+    else if (std::memcmp(first.data(), C.data(), C.size() * sizeof(float)) != 0) {
+      std::fprintf(stderr, "%s tail %s: %d threads gave other bits than 1\n", path.name.c_str(), c.what, t + 1);
+      ++g_failures;
+    }
+  }
+  const int kc = path.native ? path.native->kc : path.f32->kc;
+  if (KT <= kc && std::memcmp(first.data(), concat.data(), first.size() * sizeof(float)) != 0) {
+    std::fprintf(stderr, "%s tail %s: not the bits of the concatenated product\n", path.name.c_str(), c.what);
+    ++g_failures;
+  }
+}
+
+}  // namespace
+
 int main() {
   ThreadPool p2(2), p3(3);
   ThreadPool* pools[3] = {nullptr, &p2, &p3};
   std::mt19937 rng(42);
   const Trans N = Trans::N, T = Trans::T;
+  const TailCase tail_cases[] = {
+      // LoRA's forward y = x W^T + (s t) B^T: K = in (one k block, two blocks, a whole multiple
+      // of the block), r = 8, 1 and an odd 7.
+      {"forward, r 8", N, T, N, T, 64, 96, 128, 8, 0.0f},
+      {"forward, two k blocks", N, T, N, T, 29, 70, 1376, 8, 1.0f},
+      {"forward, K a multiple of the k block", N, T, N, T, 30, 33, 1024, 8, 0.0f},
+      {"forward, odd r", N, T, N, T, 45, 50, 98, 7, 0.0f},
+      {"forward, r 1", N, T, N, T, 17, 40, 64, 1, 1.0f},
+      // Conv1D's forward (W stored [in, out]) and backward dx = dy W + dt A.
+      {"forward, W stored [in, out]", N, N, N, T, 33, 65, 100, 8, 0.0f},
+      {"dx = dy W + dt A", N, N, N, N, 200, 40, 64, 8, 0.0f},
+      {"dx += dy W + dt A, wide", N, N, N, N, 20, 300, 40, 16, 1.0f},
+      {"tail only (K = 0)", N, T, N, N, 9, 12, 0, 5, 0.5f},
+  };
   const Case cases[] = {
       {"forward X W^T", N, T, 64, 96, 128, 0, 1.0f, 0.0f},
       {"forward X W^T, K past a block, odd", N, T, 29, 70, 1031, 3, 1.0f, 1.0f},
@@ -298,7 +396,9 @@ int main() {
   int runs = 0;
   for (const Path& path : paths()) {
     for (const Case& c : cases) check(path, c, rng, pools), ++runs;
-    std::printf("%s: %zu cases\n", path.name.c_str(), sizeof(cases) / sizeof(cases[0]));
+    for (const TailCase& c : tail_cases) check_tail(path, c, rng, pools), ++runs;
+    std::printf("%s: %zu cases, %zu with a tail\n", path.name.c_str(), sizeof(cases) / sizeof(cases[0]),
+                sizeof(tail_cases) / sizeof(tail_cases[0]));
   }
   // K = 0 scales C; alpha = 0 likewise; M or N = 0 touches nothing.
   std::vector<float> C = {1.0f, 2.0f};

@@ -30,6 +30,24 @@ void gemm_bf16(Trans ta, Trans tb, int M, int N, int K, float alpha, const float
 void gemm_bf16(Trans ta, Trans tb, int M, int N, int K, float alpha, const uint16_t* A, int lda,
                const float* B, int ldb, float beta, float* C, int ldc, ThreadPool* pool);
 
+// A second product summed in the same pass over C:
+//   C = alpha * (op(A) op(B) + op(A2) op(B2)) + beta * C,  op(A2) [M, tail.K], op(B2) [tail.K, N]
+// with f32 tail operands rounded to bf16 as they are packed. The tail's k run after A's and B's
+// in the last k block, so C is read and written once where a product of its own would read and
+// write it again: LoRA's update s (x A^T) B^T added to the frozen weights' x W^T, and dt A to
+// dy W in backward. K must be even (a k pair never spans the two products).
+struct Bf16KTail {
+  int K;
+  Trans ta;
+  const float* A;
+  int lda;
+  Trans tb;
+  const float* B;
+  int ldb;
+};
+void gemm_bf16(Trans ta, Trans tb, int M, int N, int K, float alpha, const float* A, int lda, const uint16_t* B,
+               int ldb, const Bf16KTail& tail, float beta, float* C, int ldc, ThreadPool* pool);
+
 // The kernel gemm_bf16 runs on this CPU: "avx512bf16", or "f32-<sgemm kernel>" for the
 // widening fallback (TUNER_CPU_LIMIT=avx2|generic selects it on any CPU).
 const char* gemm_bf16_kernel_name();

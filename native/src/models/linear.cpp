@@ -5,7 +5,9 @@
 // where d() is PEFT's dropout on the LoRA input (mask / (1 - p)), regenerated in backward
 // from (seed, stream, index) instead of being stored. GPT-2's Conv1D stores W as [in, out]
 // (Linear::in_out): the same products with W's transpose flag flipped. With bf16 compute
-// (set_bf16) the three products of W run in gemm_bf16 on W's bf16 copy and bf16-rounded x, dy.
+// (set_bf16) the three products of W run in gemm_bf16 on W's bf16 copy and bf16-rounded x, dy,
+// and LoRA's s t B^T and dt A (without dropout) join x W^T and dy W as r more k (in bf16, as
+// autocast computes them), so y and dx are read and written once.
 #include <algorithm>
 #include <cstring>
 
@@ -43,14 +45,30 @@ void LlamaModel::linear_forward(const Linear& l, float* y, const float* x, float
     });
     beta = 1.0f;
   }
+  const bool lora = l.lora_a && !adapter_off_;
+  const int r = lora ? (int)l.lora_a->shape[0] : 0;
+  if (lora && l.w16 && !l.qw && l.in % 2 == 0) {
+    // bf16: the update s t B^T runs as r more k of the base product (gemm_bf16's tail), in
+    // bf16 as autocast runs it, so y is written once.
+    float* sb = ws_.lora_sb;
+    {
+      ProfScope ps(prof_, kProfLora);
+      lora_a_forward(l, lora_t, x, N, pool);
+      for (int64_t i = 0; i < (int64_t)l.out * r; i++) sb[i] = l.scaling * l.lora_b->data[i];
+    }
+    const Bf16KTail tail{r, Trans::N, lora_t, r, Trans::T, sb, r};
+    gemm_bf16(Trans::N, l.in_out ? Trans::N : Trans::T, N, l.out, l.in, 1.0f, x, l.in, l.w16, l.in_out ? l.out : l.in, tail,
+              beta, y, l.out, pool);
+    return;
+  }
   // QLoRA's frozen quantized base: always sgemm on decoded panels (qgemm's prefill path), never
   // the int8-activation decode kernels, so training sees exactly the dequantized weights.
   if (l.qw) qgemm_prefill(qgemm_kernels_best(), y, x, quant_view(*l.qw), N, beta != 0.0f, pool);
   else if (l.w16) gemm_bf16(Trans::N, l.in_out ? Trans::N : Trans::T, N, l.out, l.in, 1.0f, x, l.in, l.w16, l.in_out ? l.out : l.in, beta, y, l.out, pool);
   else if (l.in_out) sgemm(Trans::N, Trans::N, N, l.out, l.in, 1.0f, x, l.in, l.w->data, l.out, beta, y, l.out, pool);
   else sgemm(Trans::N, Trans::T, N, l.out, l.in, 1.0f, x, l.in, l.w->data, l.in, beta, y, l.out, pool);
-  if (!l.lora_a || adapter_off_) return;
-  const int r = (int)l.lora_a->shape[0];
+  if (!lora) return;
+  ProfScope ps(prof_, kProfLora);
   lora_a_forward(l, lora_t, x, N, pool);
   sgemm(Trans::N, Trans::T, N, l.out, r, l.scaling, lora_t, r, l.lora_b->data, r, 1.0f, y, l.out, pool);
 }
@@ -70,14 +88,26 @@ void LlamaModel::linear_backward(const Linear& l, float* dx, bool accumulate, co
 // linear_backward_weights. Needs no x, so a caller can compute x afterwards (SwiGLU's product).
 void LlamaModel::linear_backward_input(const Linear& l, float* dx, bool accumulate, const float* dy, int N,
                                        ThreadPool* pool) {
-  if (dx && l.w16) gemm_bf16(Trans::N, l.in_out ? Trans::T : Trans::N, N, l.in, l.out, 1.0f, dy, l.out, l.w16, l.in_out ? l.out : l.in, accumulate ? 1.0f : 0.0f, dx, l.in, pool);
-  else if (dx && l.in_out && !l.qw) sgemm(Trans::N, Trans::T, N, l.in, l.out, 1.0f, dy, l.out, l.w->data, l.out, accumulate ? 1.0f : 0.0f, dx, l.in, pool);
-  else if (dx) sgemm(Trans::N, Trans::N, N, l.in, l.out, 1.0f, dy, l.out, dense_weight(l, pool), l.in, accumulate ? 1.0f : 0.0f, dx, l.in, pool);
-  if (!l.lora_a) return;
-  const int r = (int)l.lora_a->shape[0];
+  const float beta = accumulate ? 1.0f : 0.0f;
+  const int r = l.lora_a ? (int)l.lora_a->shape[0] : 0;
   float* dt = ws_.lora_dt;
-  sgemm(Trans::N, Trans::N, N, r, l.out, l.scaling, dy, l.out, l.lora_b->data, r, 0.0f, dt, r, pool);
+  if (r) {
+    ProfScope ps(prof_, kProfLora);
+    sgemm(Trans::N, Trans::N, N, r, l.out, l.scaling, dy, l.out, l.lora_b->data, r, 0.0f, dt, r, pool);
+  }
   if (!dx) return;
+  if (r && l.w16 && l.out % 2 == 0 && !lora_dropout(l)) {
+    // bf16 without dropout: dt A runs as r more k of dy W (gemm_bf16's tail), so dx is written once.
+    const Bf16KTail tail{r, Trans::N, dt, r, Trans::N, l.lora_a->data, l.in};
+    gemm_bf16(Trans::N, l.in_out ? Trans::T : Trans::N, N, l.in, l.out, 1.0f, dy, l.out, l.w16, l.in_out ? l.out : l.in,
+              tail, beta, dx, l.in, pool);
+    return;
+  }
+  if (l.w16) gemm_bf16(Trans::N, l.in_out ? Trans::T : Trans::N, N, l.in, l.out, 1.0f, dy, l.out, l.w16, l.in_out ? l.out : l.in, beta, dx, l.in, pool);
+  else if (l.in_out && !l.qw) sgemm(Trans::N, Trans::T, N, l.in, l.out, 1.0f, dy, l.out, l.w->data, l.out, beta, dx, l.in, pool);
+  else sgemm(Trans::N, Trans::N, N, l.in, l.out, 1.0f, dy, l.out, dense_weight(l, pool), l.in, beta, dx, l.in, pool);
+  if (!r) return;
+  ProfScope ps(prof_, kProfLora);
   if (!lora_dropout(l)) {
     sgemm(Trans::N, Trans::N, N, l.in, r, 1.0f, dt, r, l.lora_a->data, l.in, 1.0f, dx, l.in, pool);
     return;
@@ -106,6 +136,7 @@ void LlamaModel::linear_backward_weights(const Linear& l, const float* dy, const
   else if (l.w->grad) sgemm(Trans::T, Trans::N, l.out, l.in, N, 1.0f, dy, l.out, x, l.in, 1.0f, l.w->grad, l.in, pool);
   if (l.b && l.b->grad) add_column_sums(l.b->grad, dy, N, l.out, pool);
   if (!l.lora_a) return;
+  ProfScope ps(prof_, kProfLora);
   const int r = (int)l.lora_a->shape[0];
   sgemm(Trans::T, Trans::N, l.out, r, N, l.scaling, dy, l.out, lora_t, r, 1.0f, l.lora_b->grad, r, pool);
   sgemm(Trans::T, Trans::N, r, l.in, N, 1.0f, ws_.lora_dt, r, lora_input(l, x, N, pool), l.in, 1.0f, l.lora_a->grad, l.in,

@@ -23,7 +23,7 @@
 namespace tuner {
 
 const char* Profile::name(int k) {
-  static const char* names[kProfCount] = {"linear", "attention", "norm_rope", "elementwise", "lm_head", "loss", "embedding"};
+  static const char* names[kProfCount] = {"linear", "attention", "norm_rope", "elementwise", "lm_head", "loss", "embedding", "lora"};
   return names[k];
 }
 
@@ -98,6 +98,10 @@ size_t LlamaModel::plan(Workspace& ws, int B, int T, int threads, float* base) c
   ws.dv = take(N * KD);
   ws.lora_dt = rmax ? take(N * rmax) : nullptr;
   ws.lora_xd = rmax ? take(N * inmax) : nullptr;
+  int64_t outmax = 0;
+  for (const Layer& L : layers_)
+    for (const Linear* lin : L.linears) outmax = std::max<int64_t>(outmax, lin->out);
+  ws.lora_sb = rmax ? take(outmax * rmax) : nullptr;
   ws.attn_scratch = take(attention_scratch_floats(T, threads));
   ws.cos = take((int64_t)T * cfg_.head_dim / 2);
   ws.sin = take((int64_t)T * cfg_.head_dim / 2);

@@ -85,6 +85,7 @@ struct Workspace {
   std::vector<LayerActs> layers;
   float *resid_final, *rstdf, *xf, *logits, *losses, *lse;
   float *m, *dm, *dup, *dres, *dx, *dq, *datt, *dk, *dv, *lora_dt, *lora_xd, *attn_scratch, *cos, *sin;
+  float* lora_sb;  // s * B of the LoRA linear being run [out, r]: the bf16 forward's tail operand
   // Other architectures, null where unused: final LayerNorm mean [N]; Bloom's embedding before
   // its LayerNorm [N,C] with mean, rstd [N]; fused q/k/v output (and its gradient) [N,QD+2KD];
   // d of q or k before the per-head norm [N,QD]; Gemma 3's local RoPE tables [T,HD/2]; the
@@ -122,23 +123,27 @@ void record_positions(const Batch& batch, int32_t* positions);
 // (tuner-check --bench prints it), to see where a step's time goes. Both wall time and CPU
 // time: the CPU time of all the process's threads (the caller and the pool's workers) while a
 // kernel ran, which a busy machine does not inflate the way it inflates wall time (a thread
-// that waits for a core accrues none), so the shares stay those of the work itself.
-enum ProfKind { kProfLinear, kProfAttention, kProfNormRope, kProfElementwise, kProfHead, kProfLoss, kProfEmbed, kProfCount };
+// that waits for a core accrues none), so the shares stay those of the work itself. Scopes nest:
+// an inner scope's time (LoRA's rank-r products inside a linear) counts to its own kind only.
+enum ProfKind { kProfLinear, kProfAttention, kProfNormRope, kProfElementwise, kProfHead, kProfLoss, kProfEmbed, kProfLora, kProfCount };
 struct Profile {
   bool on = false;
   double fwd_ms[kProfCount] = {0}, bwd_ms[kProfCount] = {0};          // wall
   double fwd_cpu_ms[kProfCount] = {0}, bwd_cpu_ms[kProfCount] = {0};  // CPU, all threads
   bool in_backward = false;
+  int open = -1;  // the kind of the innermost open scope
   static const char* name(int k);
   static double cpu_now_ms();  // CPU time of the whole process so far
 };
 struct ProfScope {
   Profile* p;
-  int kind;
+  int kind, outer = -1;
   std::chrono::steady_clock::time_point t0;
   double cpu0 = 0.0;
   ProfScope(Profile& prof, int k) : p(prof.on ? &prof : nullptr), kind(k) {
     if (!p) return;
+    outer = p->open;
+    p->open = kind;
     t0 = std::chrono::steady_clock::now();
     cpu0 = Profile::cpu_now_ms();
   }
@@ -146,8 +151,15 @@ struct ProfScope {
     if (!p) return;
     const double cpu = Profile::cpu_now_ms() - cpu0;
     const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
-    (p->in_backward ? p->bwd_ms : p->fwd_ms)[kind] += ms;
-    (p->in_backward ? p->bwd_cpu_ms : p->fwd_cpu_ms)[kind] += cpu;
+    double* wall = p->in_backward ? p->bwd_ms : p->fwd_ms;
+    double* cpus = p->in_backward ? p->bwd_cpu_ms : p->fwd_cpu_ms;
+    wall[kind] += ms;
+    cpus[kind] += cpu;
+    if (outer >= 0) {  // the outer scope will count this span again when it closes
+      wall[outer] -= ms;
+      cpus[outer] -= cpu;
+    }
+    p->open = outer;
   }
 };
 

@@ -110,7 +110,8 @@ export function engineActivationFloats(s: ModelSpec, B: number, T: number, threa
   const logits = al(N * V) + (t.finalSoftcap ? al(N * V) : 0); // soft-capping keeps tanh of every logit
   // m, dm, dup, dres, dx, dq, datt, dk, dv, per-thread attention blocks (2 x 64 rows x T), cos, sin.
   let workspace = 3 * al(N * F) + 2 * al(N * C) + 2 * al(N * QD) + 2 * al(N * KD) + al(Math.max(1, threads) * 2 * 64 * T) + 2 * al((T * s.headDim) / 2);
-  if (loraRank > 0) workspace += al(N * loraRank) + al(N * Math.max(C, F, QD));
+  // LoRA: dt [N, r], the dropout input [N, max in], s * B of one linear [max out, r].
+  if (loraRank > 0) workspace += al(N * loraRank) + al(N * Math.max(C, F, QD)) + al(Math.max(...layerModules(s).map((l) => l.out)) * loraRank);
   // Final LayerNorm mean; Bloom's embedding before its LayerNorm with mean and rstd; the fused
   // q/k/v rows; d of q or k before their norm; Gemma 3's local RoPE tables.
   if (t.layerNorm) workspace += al(N);

@@ -74,12 +74,12 @@ inline uint32_t bf16_bits(uint16_t v) { return v; }
 inline uint32_t bf16_bits(float v) { return f32_to_bf16(v); }
 
 // The pairs format through the kernel's vector packers (f32 values rounded as they are packed,
-// as f32_to_bf16 rounds but subnormals read as zero, as the kernel reads them), one sliver at a time.
-void pack_pairs(uint32_t* dst, const GemmBf16Kernel& kern, const Operand& X, int W, int x0, int n, int s0, int s1,
-                int p0, int kc) {
-  const int kp = (kc + 1) / 2;
+// as f32_to_bf16 rounds but subnormals read as zero, as the kernel reads them), one sliver at a
+// time, sliver s at dst + s * stride.
+void pack_pairs(uint32_t* dst, int64_t stride, const GemmBf16Kernel& kern, const Operand& X, int W, int x0, int n,
+                int s0, int s1, int p0, int kc) {
   for (int s = s0; s < s1; ++s) {
-    uint32_t* out = dst + int64_t(s) * W * kp;
+    uint32_t* out = dst + s * stride;
     const int first = s * W, lines = std::min(W, n - first);
     const int64_t at = X.offset(x0 + first, p0);
     if (X.f) (X.k_contiguous ? kern.pack_kmajor_f32 : kern.round_pairs)(out, W, X.f + at, X.ld, lines, kc);
@@ -88,12 +88,13 @@ void pack_pairs(uint32_t* dst, const GemmBf16Kernel& kern, const Operand& X, int
 }
 
 // The f32 format: slivers of W (= MR or NR) lines x0 + s * W .. of op(X), k in [p0, p0 + kc),
-// each value rounded to bf16 (S = float) and widened, sliver s at dst + s * W * kc. Lines at or
+// each value rounded to bf16 (S = float) and widened, sliver s at dst + s * stride. Lines at or
 // past n are zero.
 template <class S>
-void pack_widened(float* dst, const S* base, const Operand& X, int W, int x0, int n, int s0, int s1, int p0, int kc) {
+void pack_widened(float* dst, int64_t stride, const S* base, const Operand& X, int W, int x0, int n, int s0, int s1,
+                  int p0, int kc) {
   for (int s = s0; s < s1; ++s) {
-    float* o = dst + int64_t(s) * W * kc;
+    float* o = dst + s * stride;
     const int first = s * W, lines = std::min(W, n - first);
     if (X.k_contiguous) {
       for (int x = 0; x < lines; ++x) {
@@ -111,18 +112,34 @@ void pack_widened(float* dst, const S* base, const Operand& X, int W, int x0, in
   }
 }
 
-void pack(uint32_t* dst, const Bf16Plan& plan, const Operand& X, int W, int x0, int n, int s0, int s1, int p0, int kc) {
+int kdim(const Bf16Plan& plan, int kc) { return plan.native ? (kc + 1) / 2 : kc; }
+
+void pack_part(uint32_t* dst, int64_t stride, const Bf16Plan& plan, const Operand& X, int W, int x0, int n, int s0,
+               int s1, int p0, int kc) {
   float* widened = reinterpret_cast<float*>(dst);
-  if (plan.native) pack_pairs(dst, *plan.native, X, W, x0, n, s0, s1, p0, kc);
-  else if (X.f) pack_widened(widened, X.f, X, W, x0, n, s0, s1, p0, kc);
-  else pack_widened(widened, X.p, X, W, x0, n, s0, s1, p0, kc);
+  if (plan.native) pack_pairs(dst, stride, *plan.native, X, W, x0, n, s0, s1, p0, kc);
+  else if (X.f) pack_widened(widened, stride, X.f, X, W, x0, n, s0, s1, p0, kc);
+  else pack_widened(widened, stride, X.p, X, W, x0, n, s0, s1, p0, kc);
 }
 
+// Slivers [s0, s1) of k [p0, p0 + kc) of the product, sliver s at dst + s * W * kdim(kc): k below
+// K0 from X, from K0 on from the tail operand X2 (its k from 0). K0 is even, and so is a k block's
+// start, so no k pair spans the two operands.
+void pack(uint32_t* dst, const Bf16Plan& plan, const Operand& X, const Operand& X2, int K0, int W, int x0, int n,
+          int s0, int s1, int p0, int kc) {
+  const int64_t stride = int64_t(W) * kdim(plan, kc);
+  const int head = std::clamp(K0 - p0, 0, kc);
+  if (head > 0) pack_part(dst, stride, plan, X, W, x0, n, s0, s1, p0, head);
+  if (head < kc)
+    pack_part(dst + int64_t(W) * kdim(plan, head), stride, plan, X2, W, x0, n, s0, s1, std::max(0, p0 - K0), kc - head);
+}
+
+// K runs over K0 k of A and B, then K - K0 of the tail operands A2 and B2.
 struct Problem {
   Bf16Plan plan;
-  int M, N, K;
+  int M, N, K, K0;
   float alpha;
-  Operand A, B;
+  Operand A, B, A2, B2;
   float* C;
   int64_t ldc;
 };
@@ -132,8 +149,6 @@ void micro(const Problem& p, int kc, const uint32_t* a, const uint32_t* b, float
   else p.plan.micro_f32(kc, reinterpret_cast<const float*>(a), reinterpret_cast<const float*>(b), c, p.ldc, mr, nr, p.alpha, beta);
 }
 
-int kdim(const Bf16Plan& plan, int kc) { return plan.native ? (kc + 1) / 2 : kc; }
-
 // Rows [m0, m1) of C against B slivers [s0, s1) of the packed panel.
 void compute(const Problem& p, const uint32_t* bpack, int jc, int nc, int pc, int kc, float beta, int m0, int m1,
              int s0, int s1) {
@@ -142,7 +157,7 @@ void compute(const Problem& p, const uint32_t* bpack, int jc, int nc, int pc, in
   uint32_t* apack = pack_buffer(GemmScratch::PackA, size_t(ceil_div(std::min(k.mc, m1 - m0), k.mr)) * k.mr * kd);
   for (int ic = m0; ic < m1; ic += k.mc) {
     const int mc = std::min(k.mc, m1 - ic);
-    pack(apack, k, p.A, k.mr, ic, mc, 0, ceil_div(mc, k.mr), pc, kc);
+    pack(apack, k, p.A, p.A2, p.K0, k.mr, ic, mc, 0, ceil_div(mc, k.mr), pc, kc);
     for (int s = s0; s < s1; ++s) {
       const int nr = std::min(k.nr, nc - s * k.nr);
       const uint32_t* b = bpack + int64_t(s) * k.nr * kd;
@@ -162,23 +177,37 @@ namespace {
 
 void run(const GemmBf16Kernel* native, const GemmKernel& f32, Trans ta, Trans tb, int M, int N, int K, float alpha,
          const uint16_t* A16, const float* A32, int lda, const uint16_t* B16, const float* B32, int ldb, float beta, float* C,
-         int ldc, ThreadPool* pool) {
+         int ldc, ThreadPool* pool, const Bf16KTail* tail = nullptr) {
   TUNER_CHECK(M >= 0 && N >= 0 && K >= 0, "gemm_bf16: negative size");
   if (M == 0 || N == 0) return;
   TUNER_CHECK(ldc >= N, "gemm_bf16: ldc < N");
-  if (K == 0 || alpha == 0.0f) {
+  const int K2 = tail ? tail->K : 0;
+  TUNER_CHECK(K2 >= 0, "gemm_bf16: negative tail size");
+  TUNER_CHECK(K2 == 0 || K % 2 == 0, "gemm_bf16: a product with a tail needs an even K");
+  if (K + K2 == 0 || alpha == 0.0f) {
     scale_c(C, ldc, M, N, beta);
     return;
   }
   TUNER_CHECK(lda >= (ta == Trans::N ? K : M), "gemm_bf16: lda smaller than a row of A");
   TUNER_CHECK(ldb >= (tb == Trans::N ? N : K), "gemm_bf16: ldb smaller than a row of B");
+  Operand A2{}, B2{};
+  if (K2 > 0) {
+    TUNER_CHECK(tail->lda >= (tail->ta == Trans::N ? K2 : M), "gemm_bf16: tail lda smaller than a row of A2");
+    TUNER_CHECK(tail->ldb >= (tail->tb == Trans::N ? N : K2), "gemm_bf16: tail ldb smaller than a row of B2");
+    A2 = {nullptr, tail->A, tail->lda, tail->ta == Trans::N};
+    B2 = {nullptr, tail->B, tail->ldb, tail->tb == Trans::T};
+  }
   const Bf16Plan plan = plan_for(native, f32);
-  const Problem p{plan, M, N, K, alpha, {A16, A32, lda, ta == Trans::N}, {B16, B32, ldb, tb == Trans::T}, C, ldc};
+  const Problem p{plan, M, N, K + K2, K, alpha, {A16, A32, lda, ta == Trans::N}, {B16, B32, ldb, tb == Trans::T}, A2, B2,
+                  C, ldc};
+  // With a tail, as many k blocks as K alone takes, of equal (even) size: the tail joins the last
+  // block instead of making a block of its own, which would be a second pass over C.
+  const int kc = K2 == 0 ? plan.kc : 2 * ceil_div(ceil_div(K + K2, std::max(1, ceil_div(K, plan.kc))), 2);
   blocked_gemm(
-      GemmBlocking{plan.mr, plan.nr, plan.mc, plan.kc, plan.nc}, M, N, K, beta, pool,
+      GemmBlocking{plan.mr, plan.nr, plan.mc, kc, plan.nc}, M, N, K + K2, beta, pool,
       [&](int n_slivers, int kc) { return pack_buffer(GemmScratch::PackB, size_t(n_slivers) * plan.nr * kdim(plan, kc)); },
       [&](uint32_t* bpack, int pc, int kc, int jc, int nc, int s0, int s1) {
-        pack(bpack, plan, p.B, plan.nr, jc, nc, s0, s1, pc, kc);
+        pack(bpack, plan, p.B, p.B2, p.K0, plan.nr, jc, nc, s0, s1, pc, kc);
       },
       [&](const uint32_t* bpack, int jc, int nc, int pc, int kc, float beta_k, int m0, int m1, int s0, int s1) {
         compute(p, bpack, jc, nc, pc, kc, beta_k, m0, m1, s0, s1);
@@ -209,6 +238,18 @@ void gemm_bf16_with(const GemmBf16Kernel* native, const GemmKernel& f32, Trans t
                     float alpha, const uint16_t* A, int lda, const float* B, int ldb, float beta, float* C, int ldc,
                     ThreadPool* pool) {
   run(native, f32, ta, tb, M, N, K, alpha, A, nullptr, lda, nullptr, B, ldb, beta, C, ldc, pool);
+}
+
+void gemm_bf16_with(const GemmBf16Kernel* native, const GemmKernel& f32, Trans ta, Trans tb, int M, int N, int K,
+                    float alpha, const float* A, int lda, const uint16_t* B, int ldb, const Bf16KTail& tail, float beta,
+                    float* C, int ldc, ThreadPool* pool) {
+  run(native, f32, ta, tb, M, N, K, alpha, nullptr, A, lda, B, nullptr, ldb, beta, C, ldc, pool, &tail);
+}
+
+void gemm_bf16(Trans ta, Trans tb, int M, int N, int K, float alpha, const float* A, int lda, const uint16_t* B,
+               int ldb, const Bf16KTail& tail, float beta, float* C, int ldc, ThreadPool* pool) {
+  run(native_kernel(), gemm_kernel_best(), ta, tb, M, N, K, alpha, nullptr, A, lda, B, nullptr, ldb, beta, C, ldc, pool,
+      &tail);
 }
 
 void gemm_bf16(Trans ta, Trans tb, int M, int N, int K, float alpha, const uint16_t* A, int lda, const uint16_t* B,

@@ -9,6 +9,7 @@
 #include <cstdint>
 
 #include "kernels/cpu/gemm_internal.h"
+#include "tuner/gemm_bf16.h"
 
 namespace tuner {
 
@@ -62,5 +63,8 @@ void gemm_bf16_with(const GemmBf16Kernel* native, const GemmKernel& f32, Trans t
 void gemm_bf16_with(const GemmBf16Kernel* native, const GemmKernel& f32, Trans ta, Trans tb, int M, int N, int K,
                     float alpha, const uint16_t* A, int lda, const float* B, int ldb, float beta, float* C, int ldc,
                     ThreadPool* pool);
+void gemm_bf16_with(const GemmBf16Kernel* native, const GemmKernel& f32, Trans ta, Trans tb, int M, int N, int K,
+                    float alpha, const float* A, int lda, const uint16_t* B, int ldb, const Bf16KTail& tail, float beta,
+                    float* C, int ldc, ThreadPool* pool);
 
 }  // namespace tuner
