@@ -17,6 +17,7 @@
 #endif
 
 #include "check_macros.h"
+#include "random_values.h"
 #include "device/device_ops.h"
 #include "kernels/cpu/vector_kernels.h"
 #include "tuner/dtype.h"
@@ -34,12 +35,6 @@ namespace {
 std::mt19937 rng(20261205);
 DeviceOps* g_ops = nullptr;
 
-Vec randn(size_t n, float scale = 1.0f) {
-  std::normal_distribution<float> d(0.0f, scale);
-  Vec v(n);
-  for (auto& x : v) x = d(rng);
-  return v;
-}
 Bits to_bits(const Vec& v) {
   Bits b(v.size());
   for (size_t i = 0; i < v.size(); i++) b[i] = f32_to_bf16(v[i]);
@@ -105,7 +100,7 @@ void test_memory() {
   EXPECT(std::isnan(f[0]) && std::isnan(f[2]));
 
   // upload / copy / fill_zero / download through offset pointers (callers' pointer arithmetic).
-  Vec src = randn(64);
+  Vec src = randn(64, 1.0f, rng);
   DeviceArray<float> x(ops, 64), y(ops, 64);
   ops.upload(x.get(), src.data(), 64 * sizeof(float));
   ops.copy(y.get(), x.get(), 64 * sizeof(float));
@@ -124,7 +119,7 @@ void test_memory() {
 
   // A quantized weight counts as device memory while it lives.
   const size_t before = ops.memory().in_use;
-  Vec w = randn(4 * 64);
+  Vec w = randn(4 * 64, 1.0f, rng);
   QuantMatrix q = quantize_matrix(w.data(), 4, 64, QuantType::NF4, nullptr);
   {
     auto dq = ops.upload_quant(q);
@@ -164,7 +159,7 @@ void test_refusals() {
                "internal", "cross_entropy_forward: target 4 of row 1");
   // A quantized weight of another DeviceOps.
   auto other = make_host_ops();
-  Vec w = randn(2 * 32);
+  Vec w = randn(2 * 32, 1.0f, rng);
   auto foreign = other->upload_quant(quantize_matrix(w.data(), 2, 32, QuantType::Q8_0, nullptr));
   DeviceArray<uint16_t> x(ops, 32);
   DeviceArray<float> y(ops, 2);
@@ -222,7 +217,7 @@ void test_conversions() {
                                 0x00000000u, 0x80000000u, 0x7F800000u, 0xFF800000u, 0x00008000u, 0x00018000u};
   Vec v(bits.size());
   std::memcpy(v.data(), bits.data(), bits.size() * 4);
-  Vec more = randn(3000, 10.0f);
+  Vec more = randn(3000, 10.0f, rng);
   v.insert(v.end(), more.begin(), more.end());
   DeviceArray<float> in = put(v);
   DeviceArray<uint16_t> out(*g_ops, (int64_t)v.size());
@@ -254,8 +249,8 @@ void test_gemm() {
       const int ar = ta == Trans::N ? M : K, ac = ta == Trans::N ? K : M;
       const int br = tb == Trans::N ? K : N, bc = tb == Trans::N ? N : K;
       const int lda = ac + 3, ldb = bc + 1, ldc = N + 2;
-      Bits A = to_bits(randn((size_t)ar * lda)), B = to_bits(randn((size_t)br * ldb));
-      Vec C = randn((size_t)M * ldc);
+      Bits A = to_bits(randn((size_t)ar * lda, 1.0f, rng)), B = to_bits(randn((size_t)br * ldb, 1.0f, rng));
+      Vec C = randn((size_t)M * ldc, 1.0f, rng);
       for (float beta : {0.0f, 0.5f}) {
         const float alpha = 0.75f;
         Vec want = C;
@@ -274,7 +269,7 @@ void test_gemm() {
 void test_quant() {
   const int R = 24, Kc = 128, M = 5, ldx = Kc + 8, ldy = R + 3;
   for (QuantType t : {QuantType::NF4, QuantType::INT8, QuantType::Q4_0, QuantType::Q8_0}) {
-    Vec w = randn((size_t)R * Kc, 0.5f);
+    Vec w = randn((size_t)R * Kc, 0.5f, rng);
     QuantMatrix q = quantize_matrix(w.data(), R, Kc, t, nullptr);
     Vec wd((size_t)R * Kc);
     dequantize_matrix(wd.data(), q);
@@ -284,11 +279,11 @@ void test_quant() {
     g_ops->dequantize(out.get(), *dq);
     EXPECT(get(out) == to_bits(wd));
     // qgemm with strided X and Y, = and +=.
-    Bits X = to_bits(randn((size_t)M * ldx));
+    Bits X = to_bits(randn((size_t)M * ldx, 1.0f, rng));
     Vec xd((size_t)M * Kc);
     for (int m = 0; m < M; m++)
       for (int c = 0; c < Kc; c++) xd[(size_t)m * Kc + c] = bf16_to_f32(X[(size_t)m * ldx + c]);
-    Vec Y0 = randn((size_t)M * ldy);
+    Vec Y0 = randn((size_t)M * ldy, 1.0f, rng);
     for (bool acc : {false, true}) {
       Vec want((size_t)M * R);
       for (int m = 0; m < M; m++)
@@ -318,7 +313,7 @@ void test_quant() {
 
 void test_elementwise() {
   const int64_t n = 3000;
-  Vec a = randn(n), b = randn(n);
+  Vec a = randn(n, 1.0f, rng), b = randn(n, 1.0f, rng);
   DeviceArray<float> da = put(a), db = put(b), out(*g_ops, n);
   g_ops->add(out.get(), da.get(), db.get(), n);
   Vec got = get(out);
@@ -332,7 +327,7 @@ void test_elementwise() {
 
   // bias over N rows of C.
   const int N = 13, C = 70;
-  Vec y = randn(N * C), bias = randn(C), dbias = randn(C);
+  Vec y = randn(N * C, 1.0f, rng), bias = randn(C, 1.0f, rng), dbias = randn(C, 1.0f, rng);
   DeviceArray<float> dy = put(y), dbi = put(bias), ddb = put(dbias);
   g_ops->bias_forward(dy.get(), dbi.get(), N, C);
   got = get(dy);
@@ -347,7 +342,7 @@ void test_elementwise() {
   }
 
   // SwiGLU.
-  Vec g = randn(n), u = randn(n), dout = randn(n), w1(n), w2(n), w3(n);
+  Vec g = randn(n, 1.0f, rng), u = randn(n, 1.0f, rng), dout = randn(n, 1.0f, rng), w1(n), w2(n), w3(n);
   swiglu_forward_ref(w1.data(), g.data(), u.data(), n);
   DeviceArray<float> dg = put(g), du = put(u), dd = put(dout), o(*g_ops, n), dgo(*g_ops, n), duo(*g_ops, n);
   g_ops->swiglu_forward(o.get(), dg.get(), du.get(), n);
@@ -361,7 +356,7 @@ void test_elementwise() {
 void test_embedding() {
   const int V = 11, N = 40, C = 20;
   const float scale = 1.5f;
-  Vec table = randn(V * C), dout = randn(N * C), dtable = randn(V * C);
+  Vec table = randn(V * C, 1.0f, rng), dout = randn(N * C, 1.0f, rng), dtable = randn(V * C, 1.0f, rng);
   std::vector<uint32_t> tokens(N);
   for (int i = 0; i < N; i++) tokens[i] = (uint32_t)(i * 7 % 5);  // tokens 0..4, each repeated
   DeviceArray<float> t = put(table), o(*g_ops, N * C), d = put(dout), dt = put(dtable);
@@ -379,7 +374,7 @@ void test_embedding() {
 
 void test_rmsnorm() {
   const int N = 9, C = 48;
-  Vec x = randn(N * C), w = randn(C, 0.2f), dout = randn(N * C);
+  Vec x = randn(N * C, 1.0f, rng), w = randn(C, 0.2f, rng), dout = randn(N * C, 1.0f, rng);
   for (auto& v : w) v += 1.0f;
   Vec y(N * C), rstd(N);
   rmsnorm_forward_ref(y.data(), rstd.data(), x.data(), w.data(), N, C, 1e-5f);
@@ -389,7 +384,7 @@ void test_rmsnorm() {
   EXPECT(max_rel(get(dr), rstd) < 1e-6);
   for (bool acc : {false, true})
     for (bool with_dw : {false, true}) {
-      Vec di0 = randn(N * C), dw0 = randn(C);
+      Vec di0 = randn(N * C, 1.0f, rng), dw0 = randn(C, 1.0f, rng);
       Vec wdi = acc ? di0 : Vec(N * C, 0.0f), wdw = dw0;
       rmsnorm_backward_ref(wdi.data(), with_dw ? wdw.data() : nullptr, dout.data(), x.data(), w.data(), rstd.data(), N, C);
       DeviceArray<float> gdi = put(di0), gdw = put(dw0);
@@ -411,7 +406,7 @@ double gelu_grad_d(double x) {
 void test_arch_ops() {
   const int N = 7, C = 40;
   const float eps = 1e-5f;
-  Vec x = randn(N * C, 2.0f), w = randn(C, 0.2f), bias = randn(C, 0.3f), dout = randn(N * C);
+  Vec x = randn(N * C, 2.0f, rng), w = randn(C, 0.2f, rng), bias = randn(C, 0.3f, rng), dout = randn(N * C, 1.0f, rng);
   for (auto& v : w) v += 1.0f;
   for (const bool with_bias : {true, false}) {
     Vec want(N * C), want_mean(N), want_rstd(N), want_dx(N * C), want_dw(C, 0.0f), want_db(C, 0.0f);
@@ -440,7 +435,7 @@ void test_arch_ops() {
     EXPECT(max_rel(get(dm), want_mean) < 1e-5);
     EXPECT(max_rel(get(dr), want_rstd) < 1e-5);
     // With bias: accumulate into dinp and both parameter gradients; without: overwrite, frozen.
-    Vec di0 = randn(N * C), dw0 = randn(C), db0 = randn(C);
+    Vec di0 = randn(N * C, 1.0f, rng), dw0 = randn(C, 1.0f, rng), db0 = randn(C, 1.0f, rng);
     DeviceArray<float> gdi = put(di0), gdw = put(dw0), gdb = put(db0);
     g_ops->layernorm_backward(gdi.get(), with_bias ? gdw.get() : nullptr, with_bias ? gdb.get() : nullptr, dd.get(), dx.get(),
                               dw.get(), dm.get(), dr.get(), N, C, with_bias);
@@ -458,7 +453,7 @@ void test_arch_ops() {
   }
 
   const int64_t n = 2000;
-  Vec g = randn(n, 3.0f), u = randn(n), d = randn(n);
+  Vec g = randn(n, 3.0f, rng), u = randn(n, 1.0f, rng), d = randn(n, 1.0f, rng);
   DeviceArray<float> dg = put(g), du = put(u), dd = put(d), out(*g_ops, n), o2(*g_ops, n);
   Vec wf(n), wb(n), wgf(n), wgg(n), wgu(n);
   for (int64_t i = 0; i < n; i++) {
@@ -489,7 +484,7 @@ void test_arch_ops() {
 
   for (const bool per_head : {false, true}) {
     const int R = 5, NH = 4, NKV = per_head ? 4 : 2, HD = 6, QD = NH * HD, KD = NKV * HD, W = QD + 2 * KD;
-    Vec fused = randn((size_t)R * W);
+    Vec fused = randn((size_t)R * W, 1.0f, rng);
     DeviceArray<float> f = put(fused), q(*g_ops, R * QD), k(*g_ops, R * KD), v(*g_ops, R * KD), back(*g_ops, R * W);
     g_ops->split_qkv(q.get(), k.get(), v.get(), f.get(), R, NH, NKV, HD, per_head);
     const Vec gq = get(q), gk = get(k), gv = get(v);
@@ -529,7 +524,7 @@ void test_rope() {
       sn[p * half + i] = (float)std::sin(a);
     }
   std::vector<int32_t> pos = {0, 1, 2, 0, 1, 2, 0, 1, 2, 3, 4, 9};  // packed records
-  Vec x = randn(B * T * nh * HD);
+  Vec x = randn(B * T * nh * HD, 1.0f, rng);
   DeviceArray<float> dc = put(cs), ds = put(sn);
   DeviceArray<int32_t> dp = put(pos);
   for (bool with_pos : {false, true})
@@ -550,7 +545,7 @@ void test_rope() {
       EXPECT(max_rel(get(dx), want) < 1e-6);
     }
   // Without pos the table needs T rows; with it, max(pos) + 1 rows (a shorter table is refused).
-  Vec xs = randn(B * T * nh * HD);
+  Vec xs = randn(B * T * nh * HD, 1.0f, rng);
   DeviceArray<float> dx = put(xs), short_cos(*g_ops, 9 * half), short_sin(*g_ops, 9 * half);
   EXPECT_ERROR([&] { g_ops->rope_forward(dx.get(), short_cos.get(), short_sin.get(), B, T, nh, HD, dp.get()); }, "internal",
                "rope_forward");
@@ -560,7 +555,7 @@ void test_dropout() {
   const int64_t n = 2500;
   const float p = 0.3f;
   const uint64_t seed = 77, stream = 5, first = 1000;
-  Vec x = randn(n), base = randn(n);
+  Vec x = randn(n, 1.0f, rng), base = randn(n, 1.0f, rng);
   DeviceArray<float> dx = put(x);
   for (bool acc : {false, true}) {
     DeviceArray<float> out = put(base);
@@ -623,7 +618,7 @@ void attention_plain(Vec& y, Vec& lse, const Vec& q, const Vec& k, const Vec& v,
 void test_attention(const AttnCase& c) {
   const int N = c.B * c.T;
   const size_t nq = (size_t)N * c.NH * c.HD, nkv = (size_t)N * c.NKV * c.HD, nl = (size_t)c.B * c.NH * c.T;
-  Bits q = to_bits(randn(nq)), k = to_bits(randn(nkv)), v = to_bits(randn(nkv)), dy = to_bits(randn(nq));
+  Bits q = to_bits(randn(nq, 1.0f, rng)), k = to_bits(randn(nkv, 1.0f, rng)), v = to_bits(randn(nkv, 1.0f, rng)), dy = to_bits(randn(nq, 1.0f, rng));
   const Vec qf = widen(q), kf = widen(k), vf = widen(v), dyf = widen(dy);
   Vec slopes(c.NH);
   for (int h = 0; h < c.NH; h++) slopes[h] = std::pow(2.0f, -(float)(h + 1));
@@ -690,7 +685,7 @@ void test_attention(const AttnCase& c) {
 void test_cross_entropy() {
   const int N = 7, V = 50;
   const float scale = 0.25f;
-  Vec logits = randn(N * V, 3.0f);
+  Vec logits = randn(N * V, 3.0f, rng);
   std::vector<uint32_t> targets = {3, 49, 0, 1000, 17, 8, 2};  // row 3's target is masked out (never read)
   std::vector<uint8_t> mask = {1, 1, 0, 0, 1, 1, 1};
   for (bool with_mask : {true, false}) {
@@ -720,7 +715,7 @@ void test_cross_entropy() {
 // ---- reductions and optimizer updates ----
 
 void test_sum_squares() {
-  Vec a = randn(5000), b = randn(17), c = randn(1);
+  Vec a = randn(5000, 1.0f, rng), b = randn(17, 1.0f, rng), c = randn(1, 1.0f, rng);
   DeviceArray<float> da = put(a), db = put(b), dc = put(c);
   const float* xs[3] = {da.get(), db.get() + 1, dc.get()};
   const int64_t ns[3] = {5000, 16, 1};
@@ -737,7 +732,7 @@ void test_sum_squares() {
 void test_optimizers() {
   const int64_t n = 5003;  // several 1024-element pieces and a tail
   const VectorKernels& vk = vector_kernels();
-  Vec w = randn(n), m = randn(n, 0.1f), v = randn(n, 0.01f), g = randn(n);
+  Vec w = randn(n, 1.0f, rng), m = randn(n, 0.1f, rng), v = randn(n, 0.01f, rng), g = randn(n, 1.0f, rng);
   for (auto& x : v) x = std::fabs(x);
   {
     const AdamWScalars s{0.5f, 0.999f, 0.9f, 0.1f, 0.999f, 0.001f, 1e-3f, 0.3f, 1e-8f};

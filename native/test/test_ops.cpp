@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "check_macros.h"
+#include "random_values.h"
 #include "tuner/ops.h"
 #include "tuner/threadpool.h"
 
@@ -14,12 +15,6 @@ using namespace tuner;
 using Vec = std::vector<float>;
 
 static std::mt19937 rng(1234);
-static Vec randn(size_t n, float scale = 1.0f) {
-  std::normal_distribution<float> d(0.0f, scale);
-  Vec v(n);
-  for (auto& x : v) x = d(rng);
-  return v;
-}
 static double max_rel(const Vec& a, const Vec& b) {
   double scale = 0, err = 0;
   for (size_t i = 0; i < a.size(); i++) {
@@ -46,7 +41,7 @@ static double numgrad(const std::function<double()>& f, float& xi, float h = 1e-
 
 static void test_rmsnorm(ThreadPool* pool) {
   const int N = 37, C = 70;
-  Vec x = randn(N * C), w = randn(C, 0.3f), dy = randn(N * C);
+  Vec x = randn(N * C, 1.0f, rng), w = randn(C, 0.3f, rng), dy = randn(N * C, 1.0f, rng);
   for (auto& v : w) v += 1.0f;
   Vec y1(N * C), y2(N * C), r1(N), r2(N);
   rmsnorm_forward_ref(y1.data(), r1.data(), x.data(), w.data(), N, C, 1e-5f);
@@ -82,7 +77,7 @@ static void test_rope(ThreadPool* pool) {
       cs[t * half + i] = (float)std::cos(a) * 1.1f;  // an attention factor, as yarn uses
       sn[t * half + i] = (float)std::sin(a) * 1.1f;
     }
-  Vec x = randn(B * T * nh * HD), y = randn(x.size());
+  Vec x = randn(B * T * nh * HD, 1.0f, rng), y = randn(x.size(), 1.0f, rng);
   Vec a = x, b = x;
   rope_forward_ref(a.data(), cs.data(), sn.data(), B, T, nh, HD);
   rope_forward(b.data(), cs.data(), sn.data(), B, T, nh, HD, pool);
@@ -110,7 +105,7 @@ static void test_swiglu() {
       EXPECT_NEAR(du, nu, 2e-3);
       EXPECT_NEAR(silu_grad(g), (silu((float)(g + h)) - silu((float)(g - h))) / (2 * h), 2e-3);
     }
-  Vec g = randn(100), u = randn(100), out1(100), out2(100), dm = randn(100), dg(100), du(100);
+  Vec g = randn(100, 1.0f, rng), u = randn(100, 1.0f, rng), out1(100), out2(100), dm = randn(100, 1.0f, rng), dg(100), du(100);
   swiglu_forward_ref(out1.data(), g.data(), u.data(), 100);
   for (int i = 0; i < 100; i++) out2[i] = g[i] / (1 + std::exp(-g[i])) * u[i];
   EXPECT(max_rel(out1, out2) < 1e-6);
@@ -122,7 +117,7 @@ static void test_swiglu() {
 // bits with and without a pool (the pieces each thread gets never change an element's result).
 static void test_elementwise_fast(ThreadPool* pool) {
   const int64_t n = 1379;
-  Vec g = randn(n, 3.0f), u = randn(n), dm = randn(n);
+  Vec g = randn(n, 3.0f, rng), u = randn(n, 1.0f, rng), dm = randn(n, 1.0f, rng);
   Vec m1(n), m2(n), m3(n), dg1(n), du1(n), dg2(n), du2(n), dg3 = dm, du3(n), m0(n), dg0 = dm, du0(n);
   swiglu_forward_ref(m1.data(), g.data(), u.data(), n);
   swiglu_backward_ref(dg1.data(), du1.data(), dm.data(), g.data(), u.data(), n);
@@ -135,7 +130,7 @@ static void test_elementwise_fast(ThreadPool* pool) {
   EXPECT(m0 == m3 && dg0 == dg3 && du0 == du3);
 
   const int N = 37, C = 70;
-  Vec a = randn(N * C), b = randn(N * C), w = randn(C, 0.3f);
+  Vec a = randn(N * C, 1.0f, rng), b = randn(N * C, 1.0f, rng), w = randn(C, 0.3f, rng);
   Vec sum1(N * C), y1(N * C), r1(N), y2(N * C), r2(N), y0(N * C), r0(N);
   for (int i = 0; i < N * C; i++) sum1[i] = a[i] + b[i];
   rmsnorm_forward_ref(y1.data(), r1.data(), sum1.data(), w.data(), N, C, 1e-5f);
@@ -150,7 +145,7 @@ static void test_elementwise_fast(ThreadPool* pool) {
 // window: 0 = plain causal, else query i sees keys (i - window, i] (transformers' sliding window).
 static void test_attention(ThreadPool* pool, int B, int T, int NH, int NKV, int HD, int window, bool finite_differences) {
   const int N = B * T;
-  Vec q = randn(N * NH * HD), k = randn(N * NKV * HD), v = randn(N * NKV * HD), dy = randn(N * NH * HD);
+  Vec q = randn(N * NH * HD, 1.0f, rng), k = randn(N * NKV * HD, 1.0f, rng), v = randn(N * NKV * HD, 1.0f, rng), dy = randn(N * NH * HD, 1.0f, rng);
   Vec y1(N * NH * HD), p1((size_t)B * NH * T * T), y2(y1.size()), lse((size_t)B * NH * T);
   Vec scratch((size_t)attention_scratch_floats(T, pool ? pool->size() : 1));
   attention_forward_ref(y1.data(), p1.data(), q.data(), k.data(), v.data(), B, T, NH, NKV, HD, window);
@@ -231,7 +226,7 @@ static void test_attention(ThreadPool* pool, int B, int T, int NH, int NKV, int 
 // A window of W >= T is no window at all: the very same bits as plain causal attention.
 static void test_attention_wide_window(ThreadPool* pool) {
   const int B = 1, T = 70, NH = 2, NKV = 1, HD = 8, N = B * T;
-  Vec q = randn(N * NH * HD), k = randn(N * NKV * HD), v = randn(N * NKV * HD), dy = randn(N * NH * HD);
+  Vec q = randn(N * NH * HD, 1.0f, rng), k = randn(N * NKV * HD, 1.0f, rng), v = randn(N * NKV * HD, 1.0f, rng), dy = randn(N * NH * HD, 1.0f, rng);
   Vec scratch((size_t)attention_scratch_floats(T, pool ? pool->size() : 1));
   Vec ya(q.size()), yb(q.size()), la((size_t)NH * T), lb((size_t)NH * T);
   Vec dqa(q.size()), dka(k.size()), dva(v.size()), dqb(q.size()), dkb(k.size()), dvb(v.size());
@@ -245,7 +240,7 @@ static void test_attention_wide_window(ThreadPool* pool) {
 }
 
 static void test_cross_entropy(ThreadPool* pool, int N, int V) {
-  Vec logits = randn((size_t)N * V, 2.0f);
+  Vec logits = randn((size_t)N * V, 2.0f, rng);
   std::vector<uint32_t> tgt(N);
   std::vector<uint8_t> mask(N);
   for (int n = 0; n < N; n++) { tgt[n] = (uint32_t)(n * 7 % V); mask[n] = n % 3 != 0; }

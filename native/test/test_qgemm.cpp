@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "check_macros.h"
+#include "random_values.h"
 #include "quant/quant_internal.h"
 #include "tuner/cpu_features.h"
 #include "tuner/quant.h"
@@ -38,12 +39,6 @@ std::vector<const QgemmKernels*> tables_this_cpu_runs() {
   return t;
 }
 
-std::vector<float> randn(size_t n, float scale, std::mt19937& rng) {
-  std::normal_distribution<float> d(0.0f, scale);
-  std::vector<float> v(n);
-  for (auto& x : v) x = d(rng);
-  return v;
-}
 
 // Allowed |y - reference| for each output.
 // bf16_act: the kernel rounds the activations to bf16 (7 fraction bits: relative error at most 2^-8).

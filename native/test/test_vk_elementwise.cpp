@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "check_macros.h"
+#include "random_values.h"
 #include "tuner/ops.h"
 #include "tuner/ops_arch.h"
 #include "vector_tables.h"
@@ -19,19 +20,13 @@ namespace {
 
 std::mt19937 rng(5);
 
-std::vector<float> randn(int64_t n, float sd) {
-  std::normal_distribution<float> d(0.0f, sd);
-  std::vector<float> x((size_t)n);
-  for (float& v : x) v = d(rng);
-  return x;
-}
 
 bool same_bits(const std::vector<float>& a, const std::vector<float>& b) {
   return a.size() == b.size() && (a.empty() || std::memcmp(a.data(), b.data(), a.size() * sizeof(float)) == 0);
 }
 
 void check_swiglu(const VectorKernels& k, int64_t n) {
-  std::vector<float> g = randn(n, 3.0f), u = randn(n, 1.0f), d = randn(n, 1.0f);
+  std::vector<float> g = randn(n, 3.0f, rng), u = randn(n, 1.0f, rng), d = randn(n, 1.0f, rng);
   if (n > 2) g[0] = -100.0f, g[n - 1] = 100.0f;  // saturated sigmoid at both ends
   std::vector<float> out(n), dg(n), du(n);
   k.swiglu_forward(out.data(), g.data(), u.data(), n);
@@ -73,7 +68,7 @@ void check_swiglu(const VectorKernels& k, int64_t n) {
 
 // The tanh GELU and GeGLU against the tanh formula in double (torch's gelu_new / approximate="tanh").
 void check_gelu(const VectorKernels& k, int64_t n) {
-  std::vector<float> x = randn(n, 3.0f), u = randn(n, 1.0f), d = randn(n, 1.0f);
+  std::vector<float> x = randn(n, 3.0f, rng), u = randn(n, 1.0f, rng), d = randn(n, 1.0f, rng);
   if (n > 2) x[0] = -100.0f, x[n - 1] = 100.0f;  // saturated at both ends
   std::vector<float> out(n), dx(n), out2(n), gg(n), gu(n), gd(n), gdg(n), gdu(n);
   k.gelu_forward(out.data(), x.data(), n);
@@ -116,7 +111,7 @@ void check_gelu(const VectorKernels& k, int64_t n) {
 }
 
 void check_add(const VectorKernels& k, int64_t n) {
-  std::vector<float> a = randn(n, 1.0f), b = randn(n, 1.0f), out(n);
+  std::vector<float> a = randn(n, 1.0f, rng), b = randn(n, 1.0f, rng), out(n);
   k.add(out.data(), a.data(), b.data(), n);
   for (int64_t i = 0; i < n; i++) EXPECT(out[i] == a[i] + b[i]);
   k.add(a.data(), a.data(), b.data(), n);  // in place
@@ -125,7 +120,7 @@ void check_add(const VectorKernels& k, int64_t n) {
 
 void check_rmsnorm(const VectorKernels& k, int64_t rows, int64_t C) {
   const float eps = 1e-5f;
-  std::vector<float> x = randn(rows * C, 2.0f), w = randn(C, 1.0f), dy = randn(rows * C, 1.0f);
+  std::vector<float> x = randn(rows * C, 2.0f, rng), w = randn(C, 1.0f, rng), dy = randn(rows * C, 1.0f, rng);
   std::vector<float> out(rows * C), rstd(rows);
   k.rmsnorm_forward_rows(out.data(), rstd.data(), x.data(), w.data(), rows, C, eps);
   std::vector<double> r(rows);
@@ -140,7 +135,7 @@ void check_rmsnorm(const VectorKernels& k, int64_t rows, int64_t C) {
     }
   }
   // Residual add fused with the norm: the same bits as add, then norm; in place too.
-  std::vector<float> a = randn(rows * C, 1.0f), b = randn(rows * C, 1.0f), sum(rows * C), out2(rows * C), rstd2(rows);
+  std::vector<float> a = randn(rows * C, 1.0f, rng), b = randn(rows * C, 1.0f, rng), sum(rows * C), out2(rows * C), rstd2(rows);
   k.add_rmsnorm_forward_rows(sum.data(), out2.data(), rstd2.data(), a.data(), b.data(), w.data(), rows, C, eps);
   std::vector<float> sum1(rows * C), out1(rows * C), rstd1(rows);
   k.add(sum1.data(), a.data(), b.data(), rows * C);
@@ -188,7 +183,7 @@ void check_rmsnorm(const VectorKernels& k, int64_t rows, int64_t C) {
 
 // LayerNorm rows (with and without bias) against double loops, offset x so the mean matters.
 void check_layernorm(const VectorKernels& k, int64_t rows, int64_t C) {
-  std::vector<float> x = randn(rows * C, 2.0f), w = randn(C, 1.0f), bias = randn(C, 1.0f), dy = randn(rows * C, 1.0f);
+  std::vector<float> x = randn(rows * C, 2.0f, rng), w = randn(C, 1.0f, rng), bias = randn(C, 1.0f, rng), dy = randn(rows * C, 1.0f, rng);
   for (float& v : x) v += 3.0f;
   std::vector<float> out(rows * C), out_nb(rows * C), mean(rows), rstd(rows), dx(rows * C), dx_acc(rows * C, 1.0f);
   const float eps = 1e-5f;

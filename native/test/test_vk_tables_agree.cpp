@@ -8,18 +8,13 @@
 #include <vector>
 
 #include "check_macros.h"
+#include "random_values.h"
 #include "vector_tables.h"
 
 using namespace tuner;
 
 namespace {
 
-std::vector<float> randn(size_t n, float scale, std::mt19937& rng) {
-  std::normal_distribution<float> d(0.0f, scale);
-  std::vector<float> v(n);
-  for (auto& x : v) x = d(rng);
-  return v;
-}
 
 void same(const char* what, int64_t n, const std::vector<float>& a, const std::vector<float>& b) {
   if (a.size() != b.size() || std::memcmp(a.data(), b.data(), a.size() * sizeof(float)) != 0) {
