@@ -33,12 +33,15 @@ void LlamaModel::head_backward(float loss_scale, ThreadPool* pool) {
   }
   ProfScope ps(prof_, kProfHead);
   if (rows > 0) {
-    if (lm_head16_) {
+    if (lm_head16_ && lm_head_->grad) {
       // Both products read dlogits, the step's largest operand: rounded to bf16 once, in place,
       // they read half the bytes and round nothing (the products of rounding while packing: gemm_bf16.h).
       const uint16_t* d16 = round_rows_to_bf16_in_place(dlogits, V, rows, V, pool);
-      if (lm_head_->grad) gemm_bf16(Trans::T, Trans::N, V, C, rows, 1.0f, d16, 2 * V, ws.xf, C, 1.0f, lm_head_->grad, C, pool);
+      gemm_bf16(Trans::T, Trans::N, V, C, rows, 1.0f, d16, 2 * V, ws.xf, C, 1.0f, lm_head_->grad, C, pool);
       gemm_bf16(Trans::N, Trans::N, rows, C, V, 1.0f, d16, 2 * V, lm_head16_, C, 0.0f, ws.dx, C, pool);
+    } else if (lm_head16_) {
+      // A frozen head (LoRA): dx's product is dlogits' one reader, and rounds them as it packs.
+      gemm_bf16(Trans::N, Trans::N, rows, C, V, 1.0f, dlogits, V, lm_head16_, C, 0.0f, ws.dx, C, pool);
     } else {
       if (lm_head_->grad) sgemm(Trans::T, Trans::N, V, C, rows, 1.0f, dlogits, V, ws.xf, C, 1.0f, lm_head_->grad, C, pool);
       sgemm(Trans::N, Trans::N, rows, C, V, 1.0f, dlogits, V, lm_head_->data, C, 0.0f, ws.dx, C, pool);
