@@ -15,6 +15,15 @@ enum class Trans { N, T };
 void sgemm(Trans ta, Trans tb, int M, int N, int K, float alpha, const float* A, int lda,
            const float* B, int ldb, float beta, float* C, int ldc, ThreadPool* pool);
 
+// LoRA's two products over the output gradient dy [N, out], in one pass over dy where the CPU's
+// kernel has it (r <= 8):
+//   dt = alpha * dy B        (B [out, r], dt [N, r] written)
+//   dB += alpha * dy^T t     (t [N, r], dB [out, r])
+// with the bits of sgemm(N, N, N, r, out, alpha, dy, out, B, r, 0, dt, r) followed by
+// sgemm(T, N, out, r, N, alpha, dy, out, t, r, 1, dB, r), for any thread count.
+void sgemm_lora_dy(int N, int out, int r, float alpha, const float* dy, const float* B, const float* t, float* dt,
+                   float* dB, ThreadPool* pool);
+
 // Name of the kernel sgemm runs on this CPU ("avx512", "avx2" or "generic"), for logs and the
 // hardware report.
 const char* sgemm_kernel_name();

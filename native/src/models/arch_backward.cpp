@@ -57,14 +57,14 @@ void LlamaModel::backward_arch(float loss_scale, ThreadPool* pool) {
       norm_backward(ws.dx, ws.dres, a.ff_out, nullptr, a.rstd_pf, L.post_ff, nullptr, N, C, false, pool);
       dy_down = ws.dx;
     }
-    { ProfScope ps(prof_, kProfLinear); linear_backward_input(L.down, ws.dm, false, dy_down, N, pool); }
+    { ProfScope ps(prof_, kProfLinear); linear_backward_input(L.down, ws.dm, false, dy_down, a.lora_t[L.down.index], N, pool); }
     {
       ProfScope ps(prof_, kProfElementwise);
       if (cfg_.mlp == MlpKind::Gelu) gelu_forward_backward(ws.m, ws.dup, ws.dm, a.up, NF, pool);
       else if (cfg_.mlp == MlpKind::GeGLU) geglu_forward_backward(ws.m, ws.dm, ws.dup, ws.dm, a.gate, a.up, NF, pool);
       else swiglu_forward_backward(ws.m, ws.dm, ws.dup, ws.dm, a.gate, a.up, NF, pool);
     }
-    { ProfScope ps(prof_, kProfLinear); linear_backward_weights(L.down, dy_down, ws.m, a.lora_t[L.down.index], N, pool); }
+    { ProfScope ps(prof_, kProfLinear); linear_backward_weights(L.down, dy_down, ws.m, N, pool); }
     {
       ProfScope ps(prof_, kProfLinear);
       const bool gated = cfg_.mlp != MlpKind::Gelu;

@@ -80,20 +80,21 @@ void LlamaModel::lora_a_forward(const Linear& l, float* t, const float* x, int N
 
 void LlamaModel::linear_backward(const Linear& l, float* dx, bool accumulate, const float* dy, const float* x,
                                  const float* lora_t, int N, ThreadPool* pool) {
-  linear_backward_input(l, dx, accumulate, dy, N, pool);
-  linear_backward_weights(l, dy, x, lora_t, N, pool);
+  linear_backward_input(l, dx, accumulate, dy, lora_t, N, pool);
+  linear_backward_weights(l, dy, x, N, pool);
 }
 
-// dx (+)= dy W (+ d'(dt A)); with LoRA also leaves dt = s dy B in ws_.lora_dt for
-// linear_backward_weights. Needs no x, so a caller can compute x afterwards (SwiGLU's product).
-void LlamaModel::linear_backward_input(const Linear& l, float* dx, bool accumulate, const float* dy, int N,
-                                       ThreadPool* pool) {
+// dx (+)= dy W (+ d'(dt A)); with LoRA also dB += s dy^T t (in the same pass over dy as dt) and
+// leaves dt = s dy B in ws_.lora_dt for linear_backward_weights. Needs no x, so a caller can
+// compute x afterwards (SwiGLU's product).
+void LlamaModel::linear_backward_input(const Linear& l, float* dx, bool accumulate, const float* dy,
+                                       const float* lora_t, int N, ThreadPool* pool) {
   const float beta = accumulate ? 1.0f : 0.0f;
   const int r = l.lora_a ? (int)l.lora_a->shape[0] : 0;
   float* dt = ws_.lora_dt;
   if (r) {
     ProfScope ps(prof_, kProfLora);
-    sgemm(Trans::N, Trans::N, N, r, l.out, l.scaling, dy, l.out, l.lora_b->data, r, 0.0f, dt, r, pool);
+    sgemm_lora_dy(N, l.out, r, l.scaling, dy, l.lora_b->data, lora_t, dt, l.lora_b->grad, pool);
   }
   if (!dx) return;
   if (r && l.w16 && l.out % 2 == 0 && !lora_dropout(l)) {
@@ -126,10 +127,9 @@ void LlamaModel::linear_backward_input(const Linear& l, float* dx, bool accumula
   });
 }
 
-// dW += dy^T x, db += colsum(dy); LoRA: dB += s dy^T t, dA += dt^T d(x) with the dt that
-// linear_backward_input of this same linear left in ws_.lora_dt.
-void LlamaModel::linear_backward_weights(const Linear& l, const float* dy, const float* x, const float* lora_t, int N,
-                                         ThreadPool* pool) {
+// dW += dy^T x, db += colsum(dy); LoRA: dA += dt^T d(x) with the dt that linear_backward_input
+// of this same linear left in ws_.lora_dt.
+void LlamaModel::linear_backward_weights(const Linear& l, const float* dy, const float* x, int N, ThreadPool* pool) {
   if (l.w->grad && l.w16 && l.in_out) gemm_bf16(Trans::T, Trans::N, l.in, l.out, N, 1.0f, x, l.in, dy, l.out, 1.0f, l.w->grad, l.out, pool);
   else if (l.w->grad && l.w16) gemm_bf16(Trans::T, Trans::N, l.out, l.in, N, 1.0f, dy, l.out, x, l.in, 1.0f, l.w->grad, l.in, pool);
   else if (l.w->grad && l.in_out) sgemm(Trans::T, Trans::N, l.in, l.out, N, 1.0f, x, l.in, dy, l.out, 1.0f, l.w->grad, l.out, pool);
@@ -138,7 +138,6 @@ void LlamaModel::linear_backward_weights(const Linear& l, const float* dy, const
   if (!l.lora_a) return;
   ProfScope ps(prof_, kProfLora);
   const int r = (int)l.lora_a->shape[0];
-  sgemm(Trans::T, Trans::N, l.out, r, N, l.scaling, dy, l.out, lora_t, r, 1.0f, l.lora_b->grad, r, pool);
   sgemm(Trans::T, Trans::N, r, l.in, N, 1.0f, ws_.lora_dt, r, lora_input(l, x, N, pool), l.in, 1.0f, l.lora_a->grad, l.in,
         pool);
 }

@@ -87,9 +87,9 @@ void LlamaModel::backward(float loss_scale, ThreadPool* pool) {
     // ---- MLP: out = mid + down(silu(gate(x2)) * up(x2)); dres holds d out ----
     // d m first (it needs no m), then one pass recomputes m and turns d m into d gate, d up,
     // then the down projection's weight gradients use m.
-    { ProfScope ps(prof_, kProfLinear); linear_backward_input(L.down, ws.dm, false, ws.dres, N, pool); }
+    { ProfScope ps(prof_, kProfLinear); linear_backward_input(L.down, ws.dm, false, ws.dres, a.lora_t[6], N, pool); }
     { ProfScope ps(prof_, kProfElementwise); swiglu_forward_backward(ws.m, ws.dm, ws.dup, ws.dm, a.gate, a.up, (int64_t)N * F, pool); }
-    { ProfScope ps(prof_, kProfLinear); linear_backward_weights(L.down, ws.dres, ws.m, a.lora_t[6], N, pool); }
+    { ProfScope ps(prof_, kProfLinear); linear_backward_weights(L.down, ws.dres, ws.m, N, pool); }
     {
       ProfScope ps(prof_, kProfLinear);
       linear_backward(L.gate, ws.dx, false, ws.dm, a.x2, a.lora_t[4], N, pool);

@@ -275,8 +275,9 @@ class LlamaModel final : public Model {
                        const float* lora_t, int N, ThreadPool* pool);
   // linear_backward's two halves, in this order: the input gradient (no x needed), then the
   // weight gradients (same products, same bits).
-  void linear_backward_input(const Linear& l, float* dx, bool accumulate, const float* dy, int N, ThreadPool* pool);
-  void linear_backward_weights(const Linear& l, const float* dy, const float* x, const float* lora_t, int N,
+  void linear_backward_input(const Linear& l, float* dx, bool accumulate, const float* dy, const float* lora_t, int N,
+                             ThreadPool* pool);
+  void linear_backward_weights(const Linear& l, const float* dy, const float* x, int N,
                                ThreadPool* pool);
   // PEFT's dropout on a LoRA input is active only in a training forward with dropout > 0.
   bool lora_dropout(const Linear& l) const { return training_ && l.dropout > 0.0f; }

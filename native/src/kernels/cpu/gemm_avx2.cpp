@@ -236,7 +236,7 @@ void pack_b_rows(float* dst, const float* B, int64_t ldb, int p0, int kc, int j0
 // while 32 A slivers stream past it; the 384 x 4096 B panel (6 MiB) stays in L3. Against
 // 120 x 256 this fetches each C tile a third less often and was 5-10% faster on K >= 1024.
 constexpr GemmKernel kKernel{"avx2", MR, NR, 192, 384, 4096, micro_6x16, pack_a_rows, pack_b_cols,
-                             pack_a_cols, pack_b_rows, gemm_skinny_avx2};
+                             pack_a_cols, pack_b_rows, gemm_skinny_avx2, gemm_lora_dy_avx2};
 
 }  // namespace
 

@@ -44,6 +44,18 @@ using GemmSkinnyKernel = void (*)(int rows, int cols, int K, const float* a, int
                                   int64_t aks, const float* b, int64_t bks, bool b_padded,
                                   float* c, int64_t ldc, float alpha, float beta);
 
+// LoRA's two products over the same rows of dy in one pass (sgemm_lora_dy, gemm_skinny.cpp), for
+// `rows` <= 4 rows of dy (row i at dy + i * ldy, `out` values) and r <= 8:
+//   dt row i (at dt + i * lddt, r values) = alpha * sum over j = 0 .. out-1 in order of
+//           dy[i][j] * b8[j * 8 ..] (B [out][8], zero past r), then the product by alpha;
+//   dbp[j * 8 + c] = (first ? 0 : dbp[j * 8 + c]) + t[i][c] * dy[i][j] over the rows in order
+//           (t row i at t + i * ldt, r values; lanes past r zero),
+// every sum a chain of fused multiply-adds: the skinny tile's and few_rows' sums of the same
+// products, so the pass gives their bits.
+using GemmLoraDyKernel = void (*)(int rows, int out, int r, const float* dy, int64_t ldy, const float* b8,
+                                  const float* t, int64_t ldt, float alpha, float* dt, int64_t lddt, float* dbp,
+                                  bool first);
+
 struct GemmKernel {
   const char* name;  // "avx512", "avx2", "generic"
   int mr, nr;        // register tile
@@ -54,6 +66,7 @@ struct GemmKernel {
   GemmPackACols pack_a_cols = nullptr;  // optional
   GemmPackBRows pack_b_rows = nullptr;  // optional
   GemmSkinnyKernel skinny = nullptr;    // optional; skinny shapes use the blocked path without it
+  GemmLoraDyKernel lora_dy = nullptr;   // optional, with gemm_skinny_avx2 as skinny; two products without it
 };
 
 // The AVX2 skinny tile (gemm_skinny_avx2.cpp), shared by the AVX-512 kernel: every AVX-512 CPU
@@ -61,6 +74,9 @@ struct GemmKernel {
 void gemm_skinny_avx2(int rows, int cols, int K, const float* a, int64_t ars, int64_t aks,
                       const float* b, int64_t bks, bool b_padded, float* c, int64_t ldc,
                       float alpha, float beta);
+
+void gemm_lora_dy_avx2(int rows, int out, int r, const float* dy, int64_t ldy, const float* b8, const float* t,
+                       int64_t ldt, float alpha, float* dt, int64_t lddt, float* dbp, bool first);
 
 // Per-thread scratch buffers (gemm_driver.cpp): grow-only and 64-byte aligned, so packing needs
 // no allocation after warm-up and no locking. One buffer per slot and thread.
@@ -91,6 +107,10 @@ const GemmKernel& gemm_kernel_best();
 bool sgemm_skinny(const GemmKernel& kernel, Trans ta, Trans tb, int M, int N, int K, float alpha,
                   const float* A, int lda, const float* B, int ldb, float beta, float* C, int ldc,
                   ThreadPool* pool);
+
+// sgemm_lora_dy on an explicit kernel: false (nothing done) where it has no lora_dy or r > 8.
+bool sgemm_lora_dy_with_kernel(const GemmKernel& kernel, int N, int out, int r, float alpha, const float* dy,
+                               const float* B, const float* t, float* dt, float* dB, ThreadPool* pool);
 
 // sgemm with an explicit kernel: tests compare every kernel this CPU can run with the reference.
 void sgemm_with_kernel(const GemmKernel& kernel, Trans ta, Trans tb, int M, int N, int K,

@@ -15,6 +15,9 @@
 // in the same order whichever thread runs its tile.
 #include <algorithm>
 #include <cstring>
+#include <vector>
+
+#include "tuner/gemm.h"
 
 #include "kernels/cpu/gemm_internal.h"
 #include "tuner/threadpool.h"
@@ -83,14 +86,21 @@ void pack_small(float* dst, const float* X, int64_t ld, bool rows_are_k, int K, 
 // are fixed by the shape alone, so the order of every sum is too.
 // Rows run in groups of at most 4, a 4 x 24 tile (12 accumulators, 3 loads per 12 FMAs) rather
 // than 8 x 8, whose 8 accumulators barely cover the FMA latency.
-void few_rows(const GemmKernel& kern, const float* s, int m, int K, const float* X, int64_t ldx,
-              int n, float alpha, float beta, float* c, int64_t ldc, bool transposed,
-              ThreadPool* pool) {
+struct FewRowsBlocks {
+  int group, width, kblock;
+};
+FewRowsBlocks few_rows_blocks(int m, int n) {
   const int group = m <= 6 ? m : 4;
   const int width = skinny_vectors(group) * 8;
   // The k block: the panel of all n columns within kPanelFloats (a function of the shape only).
   const int n_pad = ceil_div(n, width) * width;
-  const int kblock = std::max(16, std::min(256, kPanelFloats / n_pad / 8 * 8));
+  return {group, width, std::max(16, std::min(256, kPanelFloats / n_pad / 8 * 8))};
+}
+
+void few_rows(const GemmKernel& kern, const float* s, int m, int K, const float* X, int64_t ldx,
+              int n, float alpha, float beta, float* c, int64_t ldc, bool transposed,
+              ThreadPool* pool) {
+  const auto [group, width, kblock] = few_rows_blocks(m, n);
   // Column tasks: one per thread, so each reads runs as long as it can.
   const int threads = pool ? pool->size() : 1;
   const int task_cols = ceil_div(ceil_div(n, threads), width) * width;
@@ -161,6 +171,47 @@ bool sgemm_skinny(const GemmKernel& kern, Trans ta, Trans tb, int M, int N, int 
     return true;
   }
   return false;
+}
+
+bool sgemm_lora_dy_with_kernel(const GemmKernel& kern, int N, int out, int r, float alpha, const float* dy,
+                               const float* B, const float* t, float* dt, float* dB, ThreadPool* pool) {
+  if (!kern.lora_dy || !kern.skinny || N <= 0 || out <= 0 || r <= 0 || r > 8 || alpha == 0.0f) return false;
+  // The k blocks of dB's few_rows product (C^T = t^T dy: r rows against out columns); each block's
+  // partial sums go to a buffer of their own and are added in block order, as few_rows adds them.
+  const int kblock = few_rows_blocks(r, out).kblock, blocks = ceil_div(N, kblock);
+  thread_local std::vector<float> store;  // the caller's: B padded to 8 lanes, then the blocks' partials
+  store.resize(size_t(out) * 8 * (1 + blocks));
+  float* b8 = store.data();
+  for (int j = 0; j < out; ++j)
+    for (int c = 0; c < 8; ++c) b8[j * 8 + c] = c < r ? B[int64_t(j) * r + c] : 0.0f;
+  float* partials = b8 + int64_t(out) * 8;
+  constexpr int kRows = 4;  // GemmLoraDyKernel's rows per call
+  parallel_rows(pool, blocks, [&](int64_t b0, int64_t b1, int) {
+    for (int64_t b = b0; b < b1; ++b) {
+      const int k0 = int(b) * kblock, kb = std::min(kblock, N - k0);
+      for (int i = 0; i < kb; i += kRows) {
+        const int64_t n = k0 + i;
+        kern.lora_dy(std::min(kRows, kb - i), out, r, dy + n * out, out, b8, t + n * r, r, alpha, dt + n * r, r,
+                     partials + b * out * 8, i == 0);
+      }
+    }
+  });
+  for (int j = 0; j < out; ++j)
+    for (int c = 0; c < r; ++c) {
+      float part = partials[j * 8 + c];
+      for (int b = 1; b < blocks; ++b) part = part + partials[(int64_t(b) * out + j) * 8 + c];
+      const float v = alpha * part;  // as few_rows writes C: alpha * sum, then added
+      float& o = dB[int64_t(j) * r + c];
+      o = o + v;
+    }
+  return true;
+}
+
+void sgemm_lora_dy(int N, int out, int r, float alpha, const float* dy, const float* B, const float* t, float* dt,
+                   float* dB, ThreadPool* pool) {
+  if (sgemm_lora_dy_with_kernel(gemm_kernel_best(), N, out, r, alpha, dy, B, t, dt, dB, pool)) return;
+  sgemm(Trans::N, Trans::N, N, r, out, alpha, dy, out, B, r, 0.0f, dt, r, pool);
+  sgemm(Trans::T, Trans::N, out, r, N, alpha, dy, out, t, r, 1.0f, dB, r, pool);
 }
 
 }  // namespace tuner

@@ -93,7 +93,45 @@ TileFn pick(int rows, int nv) {
   }
 }
 
+// GemmLoraDyKernel for R rows: lanes run along r, so each dy value is broadcast once for both
+// products (dt's row sum and dB's column of partial sums), 2 R FMAs per column of dy.
+template <int R>
+void lora_dy_tile(int out, int r, const float* dy, int64_t ldy, const float* b8, const float* t, int64_t ldt,
+                  float alpha, float* dt, int64_t lddt, float* dbp, bool first) {
+  const __m256i lanes = lane_mask(r);
+  __m256 acc[R], tv[R];
+#pragma GCC unroll 4
+  for (int i = 0; i < R; ++i) {
+    acc[i] = _mm256_setzero_ps();
+    tv[i] = _mm256_maskload_ps(t + i * ldt, lanes);
+  }
+  for (int j = 0; j < out; ++j) {
+    const __m256 b = _mm256_loadu_ps(b8 + int64_t(j) * 8);
+    __m256 d = first ? _mm256_setzero_ps() : _mm256_loadu_ps(dbp + int64_t(j) * 8);
+#pragma GCC unroll 4
+    for (int i = 0; i < R; ++i) {
+      const __m256 x = _mm256_broadcast_ss(dy + i * ldy + j);
+      acc[i] = _mm256_fmadd_ps(x, b, acc[i]);
+      d = _mm256_fmadd_ps(tv[i], x, d);
+    }
+    _mm256_storeu_ps(dbp + int64_t(j) * 8, d);
+  }
+  const __m256 va = _mm256_set1_ps(alpha);
+#pragma GCC unroll 4
+  for (int i = 0; i < R; ++i) _mm256_maskstore_ps(dt + i * lddt, lanes, _mm256_mul_ps(acc[i], va));
+}
+
 }  // namespace
+
+void gemm_lora_dy_avx2(int rows, int out, int r, const float* dy, int64_t ldy, const float* b8, const float* t,
+                       int64_t ldt, float alpha, float* dt, int64_t lddt, float* dbp, bool first) {
+  switch (rows) {
+    case 1: return lora_dy_tile<1>(out, r, dy, ldy, b8, t, ldt, alpha, dt, lddt, dbp, first);
+    case 2: return lora_dy_tile<2>(out, r, dy, ldy, b8, t, ldt, alpha, dt, lddt, dbp, first);
+    case 3: return lora_dy_tile<3>(out, r, dy, ldy, b8, t, ldt, alpha, dt, lddt, dbp, first);
+    default: return lora_dy_tile<4>(out, r, dy, ldy, b8, t, ldt, alpha, dt, lddt, dbp, first);
+  }
+}
 
 void gemm_skinny_avx2(int rows, int cols, int K, const float* a, int64_t ars, int64_t aks,
                       const float* b, int64_t bks, bool b_padded, float* c, int64_t ldc,
