@@ -46,8 +46,8 @@ using GemmSkinnyKernel = void (*)(int rows, int cols, int K, const float* a, int
 
 // LoRA's two products over the same rows of dy in one pass (sgemm_lora_dy, gemm_skinny.cpp), for
 // `rows` <= 4 rows of dy (row i at dy + i * ldy, `out` values) and r <= 8:
-//   dt row i (at dt + i * lddt, r values) = alpha * sum over j = 0 .. out-1 in order of
-//           dy[i][j] * b8[j * 8 ..] (B [out][8], zero past r), then the product by alpha;
+//   dt row i (at dt + i * lddt, r values) = the sum over j = 0 .. out-1 in order of
+//           dy[i][j] * b8[j * 8 ..] (B [out][8], zero past r), then times alpha;
 //   dbp[j * 8 + c] = (first ? 0 : dbp[j * 8 + c]) + t[i][c] * dy[i][j] over the rows in order
 //           (t row i at t + i * ldt, r values; lanes past r zero),
 // every sum a chain of fused multiply-adds: the skinny tile's and few_rows' sums of the same

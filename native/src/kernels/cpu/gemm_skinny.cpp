@@ -17,8 +17,6 @@
 #include <cstring>
 #include <vector>
 
-#include "tuner/gemm.h"
-
 #include "kernels/cpu/gemm_internal.h"
 #include "tuner/threadpool.h"
 
@@ -175,7 +173,7 @@ bool sgemm_skinny(const GemmKernel& kern, Trans ta, Trans tb, int M, int N, int 
 
 bool sgemm_lora_dy_with_kernel(const GemmKernel& kern, int N, int out, int r, float alpha, const float* dy,
                                const float* B, const float* t, float* dt, float* dB, ThreadPool* pool) {
-  if (!kern.lora_dy || !kern.skinny || N <= 0 || out <= 0 || r <= 0 || r > 8 || alpha == 0.0f) return false;
+  if (!kern.lora_dy || N <= 0 || out <= 0 || r <= 0 || r > 8 || alpha == 0.0f) return false;
   // The k blocks of dB's few_rows product (C^T = t^T dy: r rows against out columns); each block's
   // partial sums go to a buffer of their own and are added in block order, as few_rows adds them.
   const int kblock = few_rows_blocks(r, out).kblock, blocks = ceil_div(N, kblock);
