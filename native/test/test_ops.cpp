@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "check_macros.h"
+#include "kernels/cpu/attention_products.h"
 #include "random_values.h"
 #include "tuner/ops.h"
 #include "tuner/threadpool.h"
@@ -319,6 +320,47 @@ static void test_dropout_mask() {
   EXPECT(std::abs(same - 58000) < 1000);  // independent streams agree 0.7^2 + 0.3^2 of the time
 }
 
+// bf16 attention on both paths where this CPU has AVX512_BF16: the packed products give the
+// bits of a gemm_bf16 call per product where both start a block's keys at the same place (plain
+// causal attention), and agree up to the order of f32 sums where the packed products widen a
+// block's keys down to a 32-key sliver (windows, packed records); head sizes that fill part of a
+// 32-column sliver; a group of heads sharing keys (packed once for the group).
+static void test_attention_bf16_paths(ThreadPool* pool) {
+  const GemmBf16Kernel* packed = gemm_bf16_native_kernel();
+  if (!packed) return;  // the packed path needs AVX512_BF16; test_attention covers the other
+  struct Case {
+    int B, T, NH, NKV, HD, window, record;  // record: length of each packed record (0: none)
+  };
+  for (const Case c : {Case{2, 150, 4, 2, 24, 0, 0}, Case{1, 256, 2, 1, 64, 0, 0}, Case{2, 150, 4, 2, 24, 40, 0},
+                       Case{1, 200, 2, 2, 80, 0, 45}, Case{2, 97, 6, 2, 16, 23, 30}}) {
+    const int N = c.B * c.T, QN = N * c.NH * c.HD, KN = N * c.NKV * c.HD;
+    Vec q = randn(QN, 1.0f, rng), k = randn(KN, 1.0f, rng), v = randn(KN, 1.0f, rng), dy = randn(QN, 1.0f, rng);
+    std::vector<int32_t> starts((size_t)N);
+    for (int i = 0; i < N; i++) starts[i] = c.record ? i % c.T / c.record * c.record : 0;
+    const int32_t* ss = c.record ? starts.data() : nullptr;
+    Vec scratch((size_t)attention_scratch_floats(c.T, pool ? pool->size() : 1));
+    AttentionExtras ex;
+    ex.bf16 = true;
+    Vec y[2], lse[2], dq[2], dk[2], dv[2];
+    for (int path = 0; path < 2; path++) {
+      const GemmBf16Kernel* kern = path ? packed : nullptr;
+      y[path].resize(QN), lse[path].resize((size_t)c.B * c.NH * c.T), dq[path].resize(QN);
+      dk[path].assign(KN, 7.0f), dv[path].assign(KN, 7.0f);  // overwritten, not added to
+      attention_forward_on(kern, y[path].data(), lse[path].data(), q.data(), k.data(), v.data(), scratch.data(), c.B, c.T,
+                           c.NH, c.NKV, c.HD, c.window, pool, &ex, ss);
+      attention_backward_on(kern, dq[path].data(), dk[path].data(), dv[path].data(), dy.data(), y[path].data(),
+                            lse[path].data(), q.data(), k.data(), v.data(), scratch.data(), c.B, c.T, c.NH, c.NKV, c.HD,
+                            c.window, pool, &ex, ss);
+    }
+    if (c.window == 0 && c.record == 0) {
+      EXPECT(y[1] == y[0] && lse[1] == lse[0] && dq[1] == dq[0] && dk[1] == dk[0] && dv[1] == dv[0]);
+    } else {
+      EXPECT(max_rel(y[1], y[0]) < 1e-5 && max_rel(lse[1], lse[0]) < 1e-5);
+      EXPECT(max_rel(dq[1], dq[0]) < 1e-5 && max_rel(dk[1], dk[0]) < 1e-5 && max_rel(dv[1], dv[0]) < 1e-5);
+    }
+  }
+}
+
 int main() {
   ThreadPool pool(2);
   for (ThreadPool* p : {(ThreadPool*)nullptr, &pool}) {
@@ -334,6 +376,7 @@ int main() {
     test_attention(p, 1, 150, 2, 1, 8, 150, false);  // W = T: plain causal
     test_attention(p, 1, 150, 2, 1, 8, 1000, false);  // W > T
     test_attention_wide_window(p);
+    test_attention_bf16_paths(p);
     test_cross_entropy(p, 11, 50);
     test_cross_entropy(p, 9, 32001);  // vector blocks, a scalar tail
   }

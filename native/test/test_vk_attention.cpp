@@ -1,7 +1,8 @@
 // The decode-attention loops of every runnable vector table (scores of one query row per head
 // against n cached keys, the weighted sum of n value rows) against plain double loops: head
 // sizes that exercise full vectors, tails and rows shorter than one vector; grouped key heads
-// (GQA) and head ranges that start inside a group.
+// (GQA) and head ranges that start inside a group. Also training's backward row (probabilities
+// back from scores and lse, and the score gradient) over row lengths around the vector width.
 #include <cmath>
 #include <random>
 #include <vector>
@@ -51,6 +52,27 @@ int main() {
           EXPECT(y[hs.heads * hd] == 42.0f);
         }
       }
+    }
+  }
+  for (const tuner::VectorKernels* k : runnable_vector_tables()) {
+    for (int64_t n : {0, 1, 7, 16, 17, 63, 200}) {
+      const int64_t hd = 24;
+      std::vector<float> s((size_t)n + 1), dp((size_t)n + 1), dy((size_t)hd), y((size_t)hd);
+      for (float& x : s) x = 2 * d(rng);
+      for (float& x : dp) x = d(rng);
+      for (float& x : dy) x = d(rng);
+      for (float& x : y) x = d(rng);
+      const float lse = 3.5f, scale = 0.2f;
+      double dot = 0;
+      for (int64_t e = 0; e < hd; e++) dot += (double)dy[e] * y[e];
+      std::vector<float> p = s, g = dp;
+      k->attention_dscores_row(p.data(), g.data(), n, lse, dy.data(), y.data(), hd, scale);
+      for (int64_t j = 0; j < n; j++) {
+        const double pw = std::exp((double)s[j] - lse), gw = pw * (dp[j] - dot) * scale;
+        EXPECT_NEAR(p[j], pw, 1e-6 * pw);
+        EXPECT_NEAR(g[j], gw, 1e-5 * (pw * (std::fabs(dp[j]) + std::fabs(dot)) * scale) + 1e-30);
+      }
+      EXPECT(p[n] == s[n] && g[n] == dp[n]);  // nothing past the row is written
     }
   }
   return g_failures;

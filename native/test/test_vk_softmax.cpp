@@ -25,6 +25,13 @@ static void check_row(const tuner::VectorKernels& k, const std::vector<float>& x
   // The one-sweep log-sum-exp (the max found block by block) agrees with max + log(sum).
   const double want_lse = mx + std::log(want);
   EXPECT_NEAR(k.log_sum_exp(x.data(), n), want_lse, 2e-6 + 1e-7 * std::fabs(want_lse));
+  // softmax_row: the same softmax in place, and the log-sum-exp.
+  std::vector<float> sm = x;
+  EXPECT_NEAR(k.softmax_row(sm.data(), n), want_lse, 2e-6 + 1e-7 * std::fabs(want_lse));
+  for (int64_t i = 0; i < n; i++) {
+    const double p = std::exp((double)x[i] - shift) / want;
+    EXPECT_NEAR(sm[i], p, p == 0 ? 1e-30 : 1e-6 * (1 + std::fabs(x[i] - shift)) * p + 1e-30);
+  }
   // exp_scale with the row's log-sum-exp gives the softmax, scaled.
   const float lse = (float)(shift + std::log(want)), scale = 0.37f;
   std::vector<float> y = x;
@@ -101,6 +108,10 @@ int main() {
     nan_row[5] = NAN;
     k->exp_scale(nan_row.data(), 40, 0.0f, 1.0f);
     EXPECT(std::isnan(nan_row[5]) && std::fabs(nan_row[6] - 2.7182817f) < 1e-6f);
+    // An attention row with an overflowed score (in the tail): every probability NaN, lse too.
+    std::vector<float> inf_row(40, 1.0f);
+    inf_row[39] = INFINITY;
+    EXPECT(std::isnan(k->softmax_row(inf_row.data(), 40)) && std::isnan(inf_row[0]) && std::isnan(inf_row[39]));
   }
   return finish("test_vk_softmax");
 }

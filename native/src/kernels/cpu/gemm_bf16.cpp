@@ -273,6 +273,7 @@ void gemm_bf16(Trans ta, Trans tb, int M, int N, int K, float alpha, const uint1
 }
 
 bool gemm_bf16_native() { return native_kernel() != nullptr; }
+const GemmBf16Kernel* gemm_bf16_native_kernel() { return native_kernel(); }
 
 const char* gemm_bf16_kernel_name() {
   static const std::string name = native_kernel() ? std::string(native_kernel()->name) : "f32-" + std::string(gemm_kernel_best().name);

@@ -47,6 +47,8 @@ struct GemmBf16Kernel {
 // Defined in a file compiled with -mavx512bf16: call only when cpu_features() reports
 // AVX512_BF16 (gemm_bf16.cpp's dispatch checks).
 const GemmBf16Kernel& gemm_bf16_kernel_avx512bf16();
+// The AVX512_BF16 kernel where this CPU has it (and TUNER_CPU_LIMIT allows it), else null.
+const GemmBf16Kernel* gemm_bf16_native_kernel();
 void round_to_bf16_generic(uint16_t* dst, const float* src, int64_t n);
 
 // gemm_bf16 on an explicit path: the vdpbf16ps kernel (native non-null) or sgemm's f32 kernel

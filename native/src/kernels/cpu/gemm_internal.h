@@ -80,7 +80,7 @@ void gemm_lora_dy_avx2(int rows, int out, int r, const float* dy, int64_t ldy, c
 
 // Per-thread scratch buffers (gemm_driver.cpp): grow-only and 64-byte aligned, so packing needs
 // no allocation after warm-up and no locking. One buffer per slot and thread.
-enum class GemmScratch { PackA, PackB, SkinnySmall, SkinnyPanel, SkinnyPartial, Count };
+enum class GemmScratch { PackA, PackB, SkinnySmall, SkinnyPanel, SkinnyPartial, Attention, Count };
 float* gemm_scratch(GemmScratch slot, size_t floats);
 
 constexpr int ceil_div(int a, int b) { return (a + b - 1) / b; }

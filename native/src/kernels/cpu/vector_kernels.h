@@ -44,6 +44,9 @@ struct VectorKernels {
   double (*sum_exp)(const float* x, int64_t n, float shift) = nullptr;
   // x[i] = exp(x[i] - shift) * scale, in place.
   void (*exp_scale)(float* x, int64_t n, float shift, float scale) = nullptr;
+  // x[i] = softmax(x)[i] in place (one exp per element), returning log(sum exp(x[i])): attention's
+  // score rows. n >= 1; a NaN or +inf element makes the row and the result NaN.
+  float (*softmax_row)(float* x, int64_t n) = nullptr;
   // log(sum exp(x[i])) in one sweep over x (the max and the sum together, block by block);
   // -inf when n == 0 or every x[i] is -inf, NaN when any is NaN or +inf.
   double (*log_sum_exp)(const float* x, int64_t n) = nullptr;
@@ -101,6 +104,10 @@ struct VectorKernels {
   // query heads share a key head); q, s and y start at head h0.
   // s[h * lds + j] = scale * (q_h . k_j) for h < heads, j < n: q_h = q + h * hd,
   // k_j = k + j * ld + ((h0 + h) / group) * hd.
+  // Training's backward, one query row over n keys: p = exp(p - lse) (scores back to
+  // probabilities) and dp = p (dp - dy . y) scale (the score gradient; dy, y: hd floats).
+  void (*attention_dscores_row)(float* p, float* dp, int64_t n, float lse, const float* dy, const float* y, int64_t hd,
+                                float scale) = nullptr;
   void (*attention_scores)(float* s, int64_t lds, const float* q, const float* k, int64_t n, int64_t ld, int64_t hd,
                            int64_t h0, int64_t heads, int64_t group, float scale) = nullptr;
   // y[h * hd + e] = sum over j < n of p[h * ldp + j] * v_j[((h0 + h) / group) * hd + e],
