@@ -75,15 +75,32 @@ void PackedBf16Products::pack_rows_pairs(uint32_t* dst, int W, const float* x, i
     kern_.round_pairs(dst + int64_t(s) * W * kp, W, x + s * W, ld, std::min(W, lines - s * W), kc);
 }
 
-// C[M, N] = alpha * A B + beta * C over kp pairs of k: A in mr-row slivers (a), B in nr-column
-// slivers b_stride apart (b). Each B sliver stays in L1 while A's slivers pass it.
-void PackedBf16Products::product(int M, int N, int kp, const uint32_t* a, const uint32_t* b, int64_t b_stride, float* c,
-                                 int64_t ldc, float alpha, float beta) const {
+// C[M, N] = alpha * A B + beta * C over kp pairs of k: A in mr-line slivers (a), B in nr-column
+// slivers b_stride apart (b). Each B sliver stays in L1 while A's slivers pass it. Only the tiles
+// and k the causal mask leaves are computed (row i of the block sees keys j <= i + diag): past a
+// row sliver's last key the scores are never read and P and dS are zero, so what is skipped is
+// either unread or a sum of zeros, and the sums keep their order and bits.
+void PackedBf16Products::product(Keys keys, int M, int N, int kp, const uint32_t* a, const uint32_t* b,
+                                 int64_t b_stride, float* c, int64_t ldc, float alpha, float beta, int diag) const {
   const int mr = kern_.mr, nr = kern_.nr;
   for (int j = 0; j < N; j += nr)
-    for (int i = 0; i < M; i += mr)
-      kern_.micro(kp, a + int64_t(i) * kp, b + int64_t(j / nr) * b_stride, c + int64_t(i) * ldc + j, ldc,
-                  std::min(mr, M - i), std::min(nr, N - j), alpha, beta);
+    for (int i = 0; i < M; i += mr) {
+      const int lines = std::min(mr, M - i);
+      int cols = std::min(nr, N - j), k_first = 0, k_end = kp;
+      if (keys == Keys::AlongN) {  // the sliver's rows see keys [0, i + lines + diag)
+        const int seen = i + lines + diag;
+        if (j >= seen) continue;
+        cols = std::min(cols, seen - j);
+      } else if (keys == Keys::AlongK) {
+        k_end = std::min(kp, (i + lines + diag + 1) / 2);
+      } else {  // Keys::AlongM: rows from i - diag on see the sliver's keys
+        k_first = std::max(0, i - diag) / 2;
+        if (k_first >= kp) continue;
+      }
+      kern_.micro(k_end - k_first, a + int64_t(i) * kp + int64_t(k_first) * mr,
+                  b + int64_t(j / nr) * b_stride + int64_t(k_first) * nr, c + int64_t(i) * ldc + j, ldc, lines, cols,
+                  alpha, beta);
+    }
 }
 
 void PackedBf16Products::bind_forward(const float* k, const float* v) {
@@ -103,24 +120,26 @@ void PackedBf16Products::bind_backward(const float* k, const float* v) {
 
 void PackedBf16Products::scores(float* P, const float* q, int R, int k0, int K, float scale) {
   pack_rows_kmajor(a_pack_, kern_.mr, q, s_.QD, R, s_.HD);
-  product(R, K, hp_, a_pack_, k_kmajor_ + int64_t(k0) * hp_, int64_t(kKeySliver) * hp_, P, K, scale, 0.0f);
+  product(Keys::AlongN, R, K, hp_, a_pack_, k_kmajor_ + int64_t(k0) * hp_, int64_t(kKeySliver) * hp_, P, K, scale, 0.0f,
+          K - R);
 }
 
 void PackedBf16Products::values(float* y, const float* P, int R, int k0, int K) {
   pack_rows_kmajor(a_pack_, kern_.mr, P, K, R, K);
-  product(R, s_.HD, (K + 1) / 2, a_pack_, v_pairs_ + int64_t(k0 / 2) * kern_.nr, int64_t(kern_.nr) * tp_, y, s_.QD, 1.0f,
-          0.0f);
+  product(Keys::AlongK, R, s_.HD, (K + 1) / 2, a_pack_, v_pairs_ + int64_t(k0 / 2) * kern_.nr, int64_t(kern_.nr) * tp_, y,
+          s_.QD, 1.0f, 0.0f, K - R);
 }
 
 void PackedBf16Products::dprobs(float* dP, const float* dy, int R, int k0, int K) {
   pack_rows_kmajor(a_pack_, kern_.mr, dy, s_.QD, R, s_.HD);
-  product(R, K, hp_, a_pack_, v_kmajor_ + int64_t(k0) * hp_, int64_t(kKeySliver) * hp_, dP, K, 1.0f, 0.0f);
+  product(Keys::AlongN, R, K, hp_, a_pack_, v_kmajor_ + int64_t(k0) * hp_, int64_t(kKeySliver) * hp_, dP, K, 1.0f, 0.0f,
+          K - R);
 }
 
 void PackedBf16Products::dquery(float* dq, const float* dS, int R, int k0, int K) {
   pack_rows_kmajor(a_pack_, kern_.mr, dS, K, R, K);
-  product(R, s_.HD, (K + 1) / 2, a_pack_, k_pairs_ + int64_t(k0 / 2) * kern_.nr, int64_t(kern_.nr) * tp_, dq, s_.QD, 1.0f,
-          0.0f);
+  product(Keys::AlongK, R, s_.HD, (K + 1) / 2, a_pack_, k_pairs_ + int64_t(k0 / 2) * kern_.nr, int64_t(kern_.nr) * tp_, dq,
+          s_.QD, 1.0f, 0.0f, K - R);
 }
 
 // c[K, HD] (rows KD apart) += A^T X for A [R, K] (rows ldA apart) and X [R, HD] (rows QD apart):
@@ -129,7 +148,7 @@ void PackedBf16Products::update(float* c, const float* A, int ldA, const float* 
   const int rp = (R + 1) / 2;
   pack_rows_pairs(a_pack_, kern_.mr, A, ldA, K, R);
   pack_rows_pairs(b_pack_, kern_.nr, X, s_.QD, s_.HD, R);
-  product(K, s_.HD, rp, a_pack_, b_pack_, int64_t(kern_.nr) * rp, c, s_.KD, 1.0f, 1.0f);
+  product(Keys::AlongM, K, s_.HD, rp, a_pack_, b_pack_, int64_t(kern_.nr) * rp, c, s_.KD, 1.0f, 1.0f, K - R);
 }
 
 void PackedBf16Products::dkey(float* dk, const float* dS, const float* q, int R, int k0, int K) {

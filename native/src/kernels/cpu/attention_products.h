@@ -68,8 +68,10 @@ class PackedBf16Products {
  private:
   void pack_rows_kmajor(uint32_t* dst, int W, const float* x, int64_t ld, int lines, int kc) const;
   void pack_rows_pairs(uint32_t* dst, int W, const float* x, int64_t ld, int lines, int kc) const;
-  void product(int M, int N, int kp, const uint32_t* a, const uint32_t* b, int64_t b_stride, float* c, int64_t ldc,
-               float alpha, float beta) const;
+  // Where a product's keys run: along its columns (scores), its k (P V, dS K) or its rows (dK, dV).
+  enum class Keys { AlongN, AlongK, AlongM };
+  void product(Keys keys, int M, int N, int kp, const uint32_t* a, const uint32_t* b, int64_t b_stride, float* c,
+               int64_t ldc, float alpha, float beta, int diag) const;
   void update(float* c, const float* A, int ldA, const float* X, int R, int K) const;
 
   AttentionShape s_;
