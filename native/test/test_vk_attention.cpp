@@ -3,6 +3,7 @@
 // sizes that exercise full vectors, tails and rows shorter than one vector; grouped key heads
 // (GQA) and head ranges that start inside a group. Also training's backward row (probabilities
 // back from scores and lse, and the score gradient) over row lengths around the vector width.
+#include <algorithm>
 #include <cmath>
 #include <random>
 #include <vector>
@@ -66,7 +67,21 @@ int main() {
       double dot = 0;
       for (int64_t e = 0; e < hd; e++) dot += (double)dy[e] * y[e];
       std::vector<float> p = s, g = dp;
-      k->attention_dscores_row(p.data(), g.data(), n, lse, dy.data(), y.data(), hd, scale);
+      // row_dots over rows ld apart, this row's pair the last of three.
+      const int64_t ld = hd + 5;
+      std::vector<float> a((size_t)(3 * ld)), bb((size_t)(3 * ld));
+      for (float& x : a) x = d(rng);
+      for (float& x : bb) x = d(rng);
+      std::copy(dy.begin(), dy.end(), a.begin() + 2 * ld);
+      std::copy(y.begin(), y.end(), bb.begin() + 2 * ld);
+      float dots[3];
+      k->row_dots(dots, a.data(), bb.data(), ld, 3, hd);
+      for (int64_t r = 0; r < 3; r++) {
+        double want = 0;
+        for (int64_t e = 0; e < hd; e++) want += (double)a[r * ld + e] * bb[r * ld + e];
+        EXPECT_NEAR(dots[r], want, 1e-5 * (1 + std::sqrt((double)hd)));
+      }
+      k->attention_dscores_row(p.data(), g.data(), n, lse, (float)dot, scale);
       for (int64_t j = 0; j < n; j++) {
         const double pw = std::exp((double)s[j] - lse), gw = pw * (dp[j] - dot) * scale;
         EXPECT_NEAR(p[j], pw, 1e-6 * pw);

@@ -108,6 +108,7 @@ void backward_tasks(const MakeProducts& make, float* dq, float* dk, float* dv, c
     float* P = scratch + (int64_t)thread * 2 * kRowBlock * T;
     float* dP = P + (int64_t)kRowBlock * T;
     std::vector<float> tanh_row(capped ? T : 0);  // tanh(s / cap) of the row being differentiated
+    std::vector<float> dots(T);                    // dY_i . Y_i of the head's rows: rowsum(P * dP)
     auto products = make();
     for (int64_t task = tb; task < te; task++) {
       int b = (int)(task / NKV), kh = (int)(task % NKV);
@@ -126,6 +127,7 @@ void backward_tasks(const MakeProducts& make, float* dq, float* dk, float* dv, c
         const float* qb = q + (int64_t)b * T * QD + h * HD;
         float* dqb = dq + (int64_t)b * T * QD + h * HD;
         const RowBlocks blocks{sample_start ? sample_start + (int64_t)b * T : nullptr, T, window, products.kKeyAlign};
+        vk.row_dots(dots.data(), dyb, yb, QD, T, HD);
         for (int r0 = 0, r1; r0 < T; r0 = r1) {
           r1 = blocks.end(r0);
           const int R = r1 - r0;
@@ -139,8 +141,7 @@ void backward_tasks(const MakeProducts& make, float* dq, float* dk, float* dv, c
             const int lo = blocks.first(i) - k0, hi = i + 1 - k0;
             apply_attention_extras(pr + lo, capped ? tanh_row.data() : nullptr, hi - lo, i, k0 + lo, h, ex);
             // P, and dS with rowsum(P * dP) = dY_i . Y_i, the forward output row (no extra pass).
-            vk.attention_dscores_row(pr + lo, dr + lo, hi - lo, lse_bh[i], dyb + (int64_t)i * QD, yb + (int64_t)i * QD,
-                                     HD, scale);
+            vk.attention_dscores_row(pr + lo, dr + lo, hi - lo, lse_bh[i], dots[i], scale);
             if (capped)
               for (int j = lo; j < hi; j++) dr[j] *= 1.0f - tanh_row[j - lo] * tanh_row[j - lo];
             std::fill(pr, pr + lo, 0.0f);

@@ -104,10 +104,10 @@ struct VectorKernels {
   // query heads share a key head); q, s and y start at head h0.
   // s[h * lds + j] = scale * (q_h . k_j) for h < heads, j < n: q_h = q + h * hd,
   // k_j = k + j * ld + ((h0 + h) / group) * hd.
-  // Training's backward, one query row over n keys: p = exp(p - lse) (scores back to
-  // probabilities) and dp = p (dp - dy . y) scale (the score gradient; dy, y: hd floats).
-  void (*attention_dscores_row)(float* p, float* dp, int64_t n, float lse, const float* dy, const float* y, int64_t hd,
-                                float scale) = nullptr;
+  // Training's backward: out[i] = a_i . b_i (hd floats, rows ld apart), then per query row over
+  // n keys p = exp(p - lse) (scores back to probabilities) and dp = p (dp - dot) scale.
+  void (*row_dots)(float* out, const float* a, const float* b, int64_t ld, int64_t rows, int64_t hd) = nullptr;
+  void (*attention_dscores_row)(float* p, float* dp, int64_t n, float lse, float dot, float scale) = nullptr;
   void (*attention_scores)(float* s, int64_t lds, const float* q, const float* k, int64_t n, int64_t ld, int64_t hd,
                            int64_t h0, int64_t heads, int64_t group, float scale) = nullptr;
   // y[h * hd + e] = sum over j < n of p[h * ldp + j] * v_j[((h0 + h) / group) * hd + e],
