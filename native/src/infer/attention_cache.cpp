@@ -1,5 +1,5 @@
 // Attention of new query rows over the KV cache: the training kernel's blocked softmax
-// (attention_forward in ops_cpu.cpp) with the query rows offset to positions p..p+n-1 and the
+// (attention_forward in attention_cpu.cpp) with the query rows offset to positions p..p+n-1 and the
 // keys read from the cache. A prompt chunk runs as blocks of kAttnRowBlock rows; a decode step
 // is one row per head (decode_heads). Each (head, row block) is one task with single-threaded
 // sgemm inside, so tasks never contend for the pool and results do not depend on the thread count.
@@ -32,8 +32,7 @@ void decode_heads(float* y, float* P, const float* q, const float* kc, const flo
   for (int h = 0; h < heads; h++) {
     float* row = P + (int64_t)h * K;
     apply_extras(row, K, a, k0, h0 + h, ex);
-    const float mx = vk.row_max(row, K);
-    vk.exp_scale(row, K, mx + (float)std::log(vk.sum_exp(row, K, mx)), 1.0f);
+    vk.softmax_row(row, K);
   }
   vk.attention_weighted_sum(y, P, K, vc + (int64_t)k0 * KD, K, KD, HD, h0, heads, G);
 }
@@ -74,9 +73,7 @@ void attention_cache_forward(float* y, const float* q, const float* kc, const fl
         float* row = P + (int64_t)(i - r0) * K;
         const int lo = first_key(a, window) - k0, cnt = a + 1 - k0 - lo;
         apply_extras(row + lo, cnt, a, k0 + lo, h, ex);
-        const float mx = vk.row_max(row + lo, cnt);
-        const float l = mx + (float)std::log(vk.sum_exp(row + lo, cnt, mx));
-        vk.exp_scale(row + lo, cnt, l, 1.0f);
+        vk.softmax_row(row + lo, cnt);
         std::fill(row, row + lo, 0.0f);
         std::fill(row + lo + cnt, row + K, 0.0f);
       }
