@@ -25,12 +25,17 @@ static void check_row(const tuner::VectorKernels& k, const std::vector<float>& x
   // The one-sweep log-sum-exp (the max found block by block) agrees with max + log(sum).
   const double want_lse = mx + std::log(want);
   EXPECT_NEAR(k.log_sum_exp(x.data(), n), want_lse, 2e-6 + 1e-7 * std::fabs(want_lse));
-  // softmax_row: the same softmax in place, and the log-sum-exp.
-  std::vector<float> sm = x;
-  EXPECT_NEAR(k.softmax_row(sm.data(), n), want_lse, 2e-6 + 1e-7 * std::fabs(want_lse));
-  for (int64_t i = 0; i < n; i++) {
-    const double p = std::exp((double)x[i] - shift) / want;
-    EXPECT_NEAR(sm[i], p, p == 0 ? 1e-30 : 1e-6 * (1 + std::fabs(x[i] - shift)) * p + 1e-30);
+  // softmax_row: the softmax in place and the log-sum-exp, the bits of the three passes it
+  // stands for (attention's backward recomputes them from the lse).
+  std::vector<float> sm = x, three = x;
+  const float sm_lse = k.softmax_row(sm.data(), n);
+  EXPECT_NEAR(sm_lse, want_lse, 2e-6 + 1e-7 * std::fabs(want_lse));
+  const float three_lse = k.row_max(x.data(), n) + (float)std::log(k.sum_exp(x.data(), n, k.row_max(x.data(), n)));
+  k.exp_scale(three.data(), n, three_lse, 1.0f);
+  EXPECT(sm_lse == three_lse && sm == three);
+  for (int64_t i = 0; i < n; i++) {  // exp(x - lse) for the lse returned (a float near 1e4 is 1e-3 coarse)
+    const double p = std::exp((double)x[i] - sm_lse);
+    EXPECT_NEAR(sm[i], p, p == 0 ? 1e-30 : 3e-7 * (2 + std::fabs(x[i] - sm_lse)) * p + 1e-30);
   }
   // exp_scale with the row's log-sum-exp gives the softmax, scaled.
   const float lse = (float)(shift + std::log(want)), scale = 0.37f;

@@ -44,8 +44,9 @@ struct VectorKernels {
   double (*sum_exp)(const float* x, int64_t n, float shift) = nullptr;
   // x[i] = exp(x[i] - shift) * scale, in place.
   void (*exp_scale)(float* x, int64_t n, float shift, float scale) = nullptr;
-  // x[i] = softmax(x)[i] in place (one exp per element), returning log(sum exp(x[i])): attention's
-  // score rows. n >= 1; a NaN or +inf element makes the row and the result NaN.
+  // x[i] = exp(x[i] - lse) in place, returning lse = log(sum exp(x[i])): attention's score rows
+  // (row_max, sum_exp and exp_scale in one call). n >= 1; a NaN or +inf element makes the
+  // result NaN.
   float (*softmax_row)(float* x, int64_t n) = nullptr;
   // log(sum exp(x[i])) in one sweep over x (the max and the sum together, block by block);
   // -inf when n == 0 or every x[i] is -inf, NaN when any is NaN or +inf.
