@@ -9,7 +9,6 @@
 
 #include "kernels/cpu/attention_products.h"
 #include "kernels/cpu/vector_kernels.h"
-#include "tuner/gemm_bf16.h"
 #include "tuner/ops.h"
 #include "tuner/threadpool.h"
 
