@@ -162,31 +162,33 @@ const GemmBf16Kernel* packed_kernel(const AttentionExtras* ex) {
   return ex && ex->bf16 ? gemm_bf16_native_kernel() : nullptr;
 }
 
+// run(make) with make() giving a thread's products: PackedBf16Products on `packed`, else
+// BlockGemmProducts (gemm_bf16 calls when the run asks for bf16).
+template <class Run>
+void with_products(const GemmBf16Kernel* packed, int T, int NH, int NKV, int HD, const AttentionExtras* ex,
+                   const Run& run) {
+  const AttentionShape shape{T, HD, NH * HD, NKV * HD, kRowBlock};
+  if (packed) run([&] { return PackedBf16Products(shape, *packed); });
+  else run([&] { return BlockGemmProducts(shape, ex && ex->bf16); });
+}
+
 }  // namespace
 
 void attention_forward_on(const GemmBf16Kernel* packed, float* y, float* lse, const float* q, const float* k,
                           const float* v, float* scratch, int B, int T, int NH, int NKV, int HD, int window,
                           ThreadPool* pool, const AttentionExtras* ex, const int32_t* sample_start) {
-  const AttentionShape shape{T, HD, NH * HD, NKV * HD, kRowBlock};
-  if (packed)
-    forward_tasks([&] { return PackedBf16Products(shape, *packed); }, y, lse, q, k, v, scratch, B, T,
-                                      NH, NKV, HD, window, pool, ex, sample_start);
-  else
-    forward_tasks([&] { return BlockGemmProducts(shape, ex && ex->bf16); }, y, lse, q, k, v, scratch,
-                                     B, T, NH, NKV, HD, window, pool, ex, sample_start);
+  with_products(packed, T, NH, NKV, HD, ex, [&](const auto& make) {
+    forward_tasks(make, y, lse, q, k, v, scratch, B, T, NH, NKV, HD, window, pool, ex, sample_start);
+  });
 }
 
 void attention_backward_on(const GemmBf16Kernel* packed, float* dq, float* dk, float* dv, const float* dy,
                            const float* y, const float* lse, const float* q, const float* k, const float* v,
                            float* scratch, int B, int T, int NH, int NKV, int HD, int window, ThreadPool* pool,
                            const AttentionExtras* ex, const int32_t* sample_start) {
-  const AttentionShape shape{T, HD, NH * HD, NKV * HD, kRowBlock};
-  if (packed)
-    backward_tasks([&] { return PackedBf16Products(shape, *packed); }, dq, dk, dv, dy, y, lse, q, k,
-                                       v, scratch, B, T, NH, NKV, HD, window, pool, ex, sample_start);
-  else
-    backward_tasks([&] { return BlockGemmProducts(shape, ex && ex->bf16); }, dq, dk, dv, dy, y, lse,
-                                      q, k, v, scratch, B, T, NH, NKV, HD, window, pool, ex, sample_start);
+  with_products(packed, T, NH, NKV, HD, ex, [&](const auto& make) {
+    backward_tasks(make, dq, dk, dv, dy, y, lse, q, k, v, scratch, B, T, NH, NKV, HD, window, pool, ex, sample_start);
+  });
 }
 
 void attention_forward(float* y, float* lse, const float* q, const float* k, const float* v, float* scratch, int B, int T,
