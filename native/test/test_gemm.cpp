@@ -170,6 +170,10 @@ void test_kernel(const GemmKernel& kernel) {
       same_bits.push_back({ta, tb, 8, 515, 131, 0, 1, 0, 1.0f, 1.0f});
       same_bits.push_back({ta, tb, 5, 203, 67, 0, 0, 0, 1.0f, 0.0f});
       same_bits.push_back({ta, tb, 333, 7, 67, 0, 0, 0, 2.0f, 0.25f});
+      // How threads share B (gemm_tasks.h): each thread's own copy of the one panel (at two
+      // threads), column tasks over a wide B (at two threads; shared panels at four).
+      same_bits.push_back({ta, tb, 4 * kernel.mc + 5, 45, std::min(kernel.kc, 100), 0, 0, 0, 1.0f, 0.0f});
+      same_bits.push_back({ta, tb, 20, 3 * kernel.nc + kernel.nr + 5, 33, 0, 0, 0, 1.0f, 1.0f});
     }
   for (const Case& c : same_bits) {
     std::vector<float> first, again;

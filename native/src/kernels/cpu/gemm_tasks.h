@@ -17,34 +17,48 @@ namespace tuner {
 // Runs f(t) for every task t in [0, n) on all of the pool's threads, each claiming the next
 // task as it finishes one, so a thread that the OS deschedules (a busy machine, the editor
 // running beside the trainer) holds up one task rather than a fixed share of the product.
-// What a task computes never depends on the thread that runs it.
-template <class F>
-void parallel_tasks(ThreadPool* pool, int n, const F& f) {
+// A thread that claims a task first calls prepare() once, and passes what it returns to each of
+// its tasks: f(state, t). What a task computes never depends on the thread that runs it.
+template <class Prepare, class F>
+void parallel_tasks(ThreadPool* pool, int n, const Prepare& prepare, const F& f) {
   std::atomic<int> next{0};
   pool->parallel_for(pool->size(), [&](int64_t, int64_t, int) {
-    for (int t = next.fetch_add(1, std::memory_order_relaxed); t < n;
-         t = next.fetch_add(1, std::memory_order_relaxed))
-      f(t);
+    int t = next.fetch_add(1, std::memory_order_relaxed);
+    if (t >= n) return;
+    auto state = prepare();
+    for (; t < n; t = next.fetch_add(1, std::memory_order_relaxed)) f(state, t);
   });
 }
 
-// Tasks per thread when a loop of `units` (slivers) is shared out: enough that a late thread's
-// work is picked up by the others, few enough that each task still packs a sizeable A block.
-constexpr int kTasksPerThread = 4;
-
-inline int units_per_task(int units, int threads, int cap) {
-  return std::max(1, std::min(cap, ceil_div(units, threads * kTasksPerThread)));
+template <class F>
+void parallel_tasks(ThreadPool* pool, int n, const F& f) {
+  parallel_tasks(pool, n, [] { return 0; }, [&](int, int t) { f(t); });
 }
 
-// MR-row slivers per row task: tasks as close to a whole A block (cap slivers) as an equal share
-// per thread allows, and at least kMinRowTasksPerThread per thread. Each task streams the whole B
-// panel once per A block it packs, so halving the rows of a task doubles the B traffic per
-// flop (measured: 4-7% on M = 1024 products at two threads); a task count that is a multiple of
-// the thread count keeps threads of equal speed finishing together.
+// A loop of `units` (slivers) dealt out as `tasks` tasks whose sizes differ by at most one, the
+// larger ones first: threads of equal speed claiming tasks in turn then end within one unit of
+// each other. (Tasks of a fixed size with a short last one left a thread up to a whole task
+// behind: 74 slivers of M = 1024 as 10+10+...+4 gave the threads 40 and 34.)
+struct TaskShares {
+  int units, tasks;
+  TaskShares(int units_, int tasks_) : units(units_), tasks(std::max(1, std::min(tasks_, units_))) {}
+  int begin(int t) const { return t * (units / tasks) + std::min(t, units % tasks); }
+  int end(int t) const { return begin(t + 1); }
+};
+
+// Tasks per thread when B's slivers are shared out: enough that a late thread's work is picked
+// up by the others.
+constexpr int kTasksPerThread = 4;
+
+// Row tasks: as close to a whole A block (cap slivers) as an equal share per thread allows, and
+// at least kMinRowTasksPerThread per thread. Each task streams the whole B panel once per A block
+// it packs, so halving the rows of a task doubles the B traffic per flop (measured: 4-7% on
+// M = 1024 products at two threads); a task count that is a multiple of the thread count keeps
+// threads of equal speed finishing together.
 constexpr int kMinRowTasksPerThread = 2;
-inline int row_task_slivers(int m_slivers, int threads, int cap) {
+inline TaskShares row_tasks(int m_slivers, int threads, int cap) {
   const int per_thread = std::max(kMinRowTasksPerThread, ceil_div(m_slivers, threads * cap));
-  return std::max(1, ceil_div(m_slivers, threads * per_thread));
+  return TaskShares(m_slivers, threads * per_thread);
 }
 
 // The cache blocks and register tile of one product (sgemm's GemmKernel, gemm_bf16's plan).
@@ -54,48 +68,91 @@ struct GemmBlocking {
 };
 
 // The loop nest of both drivers (BLIS / GotoBLAS), for a product with K > 0:
-//   for jc over N by nc:          B panel, shared by all threads (L3)
+//   for jc over N by nc:          B panel (L3)
 //     for pc over K by kc:        one rank-kc update of C (beta on the first, then 1)
-//       panel(n_slivers, kc)      -> the panel's buffer (this thread's scratch)
-//       pack_b(bpack, pc, kc, jc, nc, s0, s1)      threads pack disjoint NR slivers
+//       panel(n_slivers, kc)      -> a panel buffer (the calling thread's scratch)
+//       pack_b(bpack, pc, kc, jc, nc, s0, s1)      packs NR slivers [s0, s1) of the panel
 //       compute(bpack, jc, nc, pc, kc, beta, m0, m1, s0, s1): rows [m0, m1) of C against B
 //         slivers [s0, s1), packing its own A blocks.
-// Threads take whole MR-row slivers (or, when M is small, whole NR-column slivers), never K,
-// so every element of C is summed in the same order for any thread count. What differs
-// between the drivers (packed formats, micro-kernels) lives in the three callables, which
-// inline here, so sharing the loop costs nothing.
+// Threads take whole MR-row slivers or whole NR-column slivers, never K, so every element of C
+// is summed in the same order for any thread count. What differs between the drivers (packed
+// formats, micro-kernels) lives in the three callables, which inline here, so sharing the loop
+// costs nothing.
+//
+// How threads share the nest, by the product's shape:
+//   column tasks   B wide enough for a few panels per thread (the LM head's forward): each task
+//                  runs the whole nest on its own columns, its B panels packed by itself, once.
+//   own panel      B one panel (the decoder linears' forward and input gradients) and at least
+//                  two A blocks of rows per thread: each thread packs the whole panel for
+//                  itself, then takes row tasks.
+//   shared panels  otherwise: per panel, the threads pack disjoint slivers of one copy, then
+//                  take row (or, when M is small, column) tasks against it.
+// A copy of B per thread costs a second packing of B, and buys each core reading B from its own
+// caches: sharing one copy, a thread read half of each panel from the other core's caches,
+// behind a barrier between packing and computing. Measured at two threads on a CPU whose two
+// cores have separate L3 caches: +4-5% on the decoder's M = 1024, K = 512 products, +11-15% on
+// the LM head's forward; an own panel for M = 512 (the weight gradients of 512 outputs) lost
+// 4-7%, its second packing spread over too few rows.
 template <class Panel, class PackB, class Compute>
 void blocked_gemm(const GemmBlocking& g, int M, int N, int K, float beta, ThreadPool* pool, const Panel& panel,
                   const PackB& pack_b, const Compute& compute) {
   const int threads = pool ? pool->size() : 1;
-  const int m_slivers = ceil_div(M, g.mr);
+  const int m_slivers = ceil_div(M, g.mr), n_slivers = ceil_div(N, g.nr);
+  // The whole nest over columns [j0, j1) on the calling thread.
+  const auto serial = [&](int j0, int j1) {
+    for (int jc = j0; jc < j1; jc += g.nc) {
+      const int nc = std::min(g.nc, j1 - jc), ns = ceil_div(nc, g.nr);
+      for (int pc = 0; pc < K; pc += g.kc) {
+        const int kc = std::min(g.kc, K - pc);
+        auto* bpack = panel(ns, kc);
+        pack_b(bpack, pc, kc, jc, nc, 0, ns);
+        compute(bpack, jc, nc, pc, kc, pc == 0 ? beta : 1.0f, 0, M, 0, ns);
+      }
+    }
+  };
+  if (threads == 1) {
+    serial(0, N);
+    return;
+  }
+  const int panels = ceil_div(n_slivers, g.nc / g.nr);
+  if (panels >= threads * kMinRowTasksPerThread) {
+    // Column tasks no wider than a panel, a whole number per thread.
+    const TaskShares cols(n_slivers, ceil_div(panels, threads) * threads);
+    parallel_tasks(pool, cols.tasks, [&](int t) { serial(cols.begin(t) * g.nr, std::min(N, cols.end(t) * g.nr)); });
+    return;
+  }
   // Split rows when every thread gets a few slivers of A; else split columns of B.
-  const bool split_rows = threads == 1 || m_slivers >= 4 * threads;
+  const bool split_rows = m_slivers >= 4 * threads;
+  // Row tasks of at most one A block (mc rows).
+  const TaskShares rows = row_tasks(m_slivers, threads, g.mc / g.mr);
+  if (m_slivers >= threads * kMinRowTasksPerThread * (g.mc / g.mr) && N <= g.nc && K <= g.kc) {
+    parallel_tasks(
+        pool, rows.tasks,
+        [&] {
+          auto* own = panel(n_slivers, K);
+          pack_b(own, 0, K, 0, N, 0, n_slivers);
+          return own;
+        },
+        [&](auto* own, int t) {
+          compute(own, 0, N, 0, K, beta, rows.begin(t) * g.mr, std::min(M, rows.end(t) * g.mr), 0, n_slivers);
+        });
+    return;
+  }
   for (int jc = 0; jc < N; jc += g.nc) {
-    const int nc = std::min(g.nc, N - jc);
-    const int n_slivers = ceil_div(nc, g.nr);
+    const int nc = std::min(g.nc, N - jc), ns = ceil_div(nc, g.nr);
+    const TaskShares cols(ns, threads * kTasksPerThread);
     for (int pc = 0; pc < K; pc += g.kc) {
       const int kc = std::min(g.kc, K - pc);
       const float beta_k = pc == 0 ? beta : 1.0f;
-      auto* bpack = panel(n_slivers, kc);
-      if (threads == 1) {
-        pack_b(bpack, pc, kc, jc, nc, 0, n_slivers);
-        compute(bpack, jc, nc, pc, kc, beta_k, 0, M, 0, n_slivers);
-        continue;
-      }
-      const int b_step = units_per_task(n_slivers, threads, n_slivers);
-      parallel_tasks(pool, ceil_div(n_slivers, b_step), [&](int t) {
-        pack_b(bpack, pc, kc, jc, nc, t * b_step, std::min(n_slivers, (t + 1) * b_step));
-      });
+      auto* bpack = panel(ns, kc);
+      parallel_tasks(pool, cols.tasks, [&](int t) { pack_b(bpack, pc, kc, jc, nc, cols.begin(t), cols.end(t)); });
       if (split_rows) {
-        // Row tasks of at most one A block (mc rows).
-        const int step = row_task_slivers(m_slivers, threads, g.mc / g.mr);
-        parallel_tasks(pool, ceil_div(m_slivers, step), [&](int t) {
-          compute(bpack, jc, nc, pc, kc, beta_k, t * step * g.mr, std::min(M, (t + 1) * step * g.mr), 0, n_slivers);
+        parallel_tasks(pool, rows.tasks, [&](int t) {
+          compute(bpack, jc, nc, pc, kc, beta_k, rows.begin(t) * g.mr, std::min(M, rows.end(t) * g.mr), 0, ns);
         });
       } else {
-        parallel_tasks(pool, ceil_div(n_slivers, b_step), [&](int t) {
-          compute(bpack, jc, nc, pc, kc, beta_k, 0, M, t * b_step, std::min(n_slivers, (t + 1) * b_step));
+        parallel_tasks(pool, cols.tasks, [&](int t) {
+          compute(bpack, jc, nc, pc, kc, beta_k, 0, M, cols.begin(t), cols.end(t));
         });
       }
     }
