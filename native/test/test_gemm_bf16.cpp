@@ -393,7 +393,7 @@ int main() {
       {"many rows (threads split rows)", N, T, 200, 40, 64, 0, 1.0f, 0.0f},
       {"wide (threads split columns)", N, N, 20, 300, 40, 0, 1.0f, 0.0f},
       // How threads share B (gemm_tasks.h): rows enough for each thread's own copy of the panel
-      // at two threads (and, on sgemm's blocks, not at three); B wide enough for column tasks at
+      // at two threads (and, on AVX-512 sgemm's blocks, not at three); B wide enough for column tasks at
       // two threads and shared panels at three. Every way gives the one-thread bits.
       {"own B panel per thread", N, T, 1200, 70, 130, 0, 1.0f, 0.0f},
       {"column tasks over a wide B", N, T, 20, 3 * 4096 + 45, 40, 0, 1.0f, 1.0f},

@@ -50,14 +50,17 @@ struct TaskShares {
 // up by the others.
 constexpr int kTasksPerThread = 4;
 
+// At least this many row or column tasks per thread, so that a late thread's last task can be
+// picked up by the others.
+constexpr int kMinTasksPerThread = 2;
+
 // Row tasks: as close to a whole A block (cap slivers) as an equal share per thread allows, and
-// at least kMinRowTasksPerThread per thread. Each task streams the whole B panel once per A block
+// at least kMinTasksPerThread per thread. Each task streams the whole B panel once per A block
 // it packs, so halving the rows of a task doubles the B traffic per flop (measured: 4-7% on
 // M = 1024 products at two threads); a task count that is a multiple of the thread count keeps
 // threads of equal speed finishing together.
-constexpr int kMinRowTasksPerThread = 2;
 inline TaskShares row_tasks(int m_slivers, int threads, int cap) {
-  const int per_thread = std::max(kMinRowTasksPerThread, ceil_div(m_slivers, threads * cap));
+  const int per_thread = std::max(kMinTasksPerThread, ceil_div(m_slivers, threads * cap));
   return TaskShares(m_slivers, threads * per_thread);
 }
 
@@ -90,9 +93,11 @@ struct GemmBlocking {
 // A copy of B per thread costs a second packing of B, and buys each core reading B from its own
 // caches: sharing one copy, a thread read half of each panel from the other core's caches,
 // behind a barrier between packing and computing. Measured at two threads on a CPU whose two
-// cores have separate L3 caches: +4-5% on the decoder's M = 1024, K = 512 products, +11-15% on
+// cores have separate L3 caches: 0-7% on the decoder's M = 1024, K = 512 products, 10-15% on
 // the LM head's forward; an own panel for M = 512 (the weight gradients of 512 outputs) lost
-// 4-7%, its second packing spread over too few rows.
+// 4-7%, its second packing spread over too few rows, hence kOwnPanelBlocksPerThread.
+constexpr int kOwnPanelBlocksPerThread = 2;
+
 template <class Panel, class PackB, class Compute>
 void blocked_gemm(const GemmBlocking& g, int M, int N, int K, float beta, ThreadPool* pool, const Panel& panel,
                   const PackB& pack_b, const Compute& compute) {
@@ -115,7 +120,7 @@ void blocked_gemm(const GemmBlocking& g, int M, int N, int K, float beta, Thread
     return;
   }
   const int panels = ceil_div(n_slivers, g.nc / g.nr);
-  if (panels >= threads * kMinRowTasksPerThread) {
+  if (panels >= threads * kMinTasksPerThread) {
     // Column tasks no wider than a panel, a whole number per thread.
     const TaskShares cols(n_slivers, ceil_div(panels, threads) * threads);
     parallel_tasks(pool, cols.tasks, [&](int t) { serial(cols.begin(t) * g.nr, std::min(N, cols.end(t) * g.nr)); });
@@ -125,7 +130,7 @@ void blocked_gemm(const GemmBlocking& g, int M, int N, int K, float beta, Thread
   const bool split_rows = m_slivers >= 4 * threads;
   // Row tasks of at most one A block (mc rows).
   const TaskShares rows = row_tasks(m_slivers, threads, g.mc / g.mr);
-  if (m_slivers >= threads * kMinRowTasksPerThread * (g.mc / g.mr) && N <= g.nc && K <= g.kc) {
+  if (m_slivers >= threads * kOwnPanelBlocksPerThread * (g.mc / g.mr) && N <= g.nc && K <= g.kc) {
     parallel_tasks(
         pool, rows.tasks,
         [&] {
