@@ -1,10 +1,13 @@
 // AdamW and global-norm clipping against a double-precision transcription of
 // torch.optim.AdamW / clip_grad_norm_, clipping folded into the update against a separate pass,
-// and the same results for every thread count.
+// the same results for every thread count, and the writes a step makes for the trainer (bf16
+// copies, zeroed gradients).
+#include <algorithm>
 #include <cmath>
 #include <vector>
 
 #include "trainer_test_util.h"
+#include "tuner/gemm_bf16.h"
 #include "tuner/optimizer.h"
 #include "tuner/rng.h"
 #include "tuner/threadpool.h"
@@ -139,6 +142,35 @@ int main() {
     }
     CHECK(finals[0] == finals[1] && finals[0] == finals[2]);
     CHECK(norms[0] == norms[1] && norms[0] == norms[2]);
+  }
+  // OptimizerWrites: each optimizer, with threads, gives the weights and states of a step without
+  // them, the bf16 copy round_to_bf16 makes of the new weights (only where a copy is given), and
+  // zero gradients.
+  for (OptimizerKind kind : {OptimizerKind::AdamW, OptimizerKind::Lion, OptimizerKind::Sgd}) {
+    OptimizerConfig c = cfg;
+    c.kind = kind;
+    c.momentum = 0.9;
+    ThreadPool pool(3);
+    Owned a("a", 150001, 9), b("b", 150001, 9), x("x", 5000, 10), y("y", 5000, 10);  // a, b span chunks
+    Optimizer with(c, {&a.p, &x.p}), without(c, {&b.p, &y.p});
+    std::vector<uint16_t> copy(a.data.size(), 0x7fc0), expected(a.data.size());
+    const std::vector<uint16_t*> copies = {copy.data(), nullptr};
+    for (int s = 1; s <= 2; ++s) {
+      a.set_grads(400 + s, 1.0);
+      b.set_grads(400 + s, 1.0);
+      x.set_grads(500 + s, 1.0);
+      y.set_grads(500 + s, 1.0);
+      with.step(1e-2, &pool, 0.75, {&copies, true});
+      without.step(1e-2, &pool, 0.75);
+      CHECK(a.data == b.data && x.data == y.data);
+      for (int slot = 0; slot < with.state_slots(); ++slot)
+        CHECK(with.state(slot, 0) == without.state(slot, 0) && with.state(slot, 1) == without.state(slot, 1));
+      round_to_bf16(expected.data(), a.data.data(), int64_t(expected.size()), nullptr);
+      CHECK(copy == expected);
+      CHECK(std::all_of(a.grad.begin(), a.grad.end(), [](float g) { return g == 0.0f; }));
+      CHECK(std::all_of(x.grad.begin(), x.grad.end(), [](float g) { return g == 0.0f; }));
+      CHECK(!std::all_of(b.grad.begin(), b.grad.end(), [](float g) { return g == 0.0f; }));
+    }
   }
   return trainer_test::finish("test_optimizer");
 }

@@ -239,6 +239,11 @@ class Model {
   // optimizer step): copies made from them, such as set_bf16's bf16 weights, are remade before
   // the next forward rather than before every forward.
   virtual void weights_changed() {}
+  // Where an update of `params` may write each one's new values rounded to bf16 (round_to_bf16,
+  // same element order as Param::data) to keep those copies current without weights_changed()'s
+  // pass over every weight: one pointer per param, null where it has no copy; empty when the
+  // model holds no current copies (then call weights_changed() after the update, as before).
+  virtual std::vector<uint16_t*> bf16_copies(const std::vector<Param*>& params) { (void)params; return {}; }
 
   // Writes a Hugging Face folder (config.json + model.safetensors, tied weights once) or a PEFT
   // adapter folder (adapter_config.json + adapter_model.safetensors). Atomic: temp + rename.

@@ -35,6 +35,16 @@ struct OptimizerConfig {
   bool nesterov = false;  // sgd; needs momentum > 0
 };
 
+// What Optimizer::step() also writes, chunk by chunk, right after updating a chunk (while its
+// weights and gradients are still in cache), instead of a pass of its own over every weight or
+// gradient.
+struct OptimizerWrites {
+  // Per parameter (Optimizer::params() order): where the new values go rounded to bf16
+  // (round_to_bf16, Model::bf16_copies), or null.
+  const std::vector<uint16_t*>* bf16 = nullptr;
+  bool zero_grads = false;  // the gradients set to zero, ready for the next step's accumulation
+};
+
 class Optimizer {
  public:
   // states_only: the host copy of a device optimizer's states (device/device_optimizer.h), read
@@ -48,8 +58,8 @@ class Optimizer {
   // One update of every parameter from grad * grad_scale with learning rate lr. Increments
   // step(). grad_scale is clip_coefficient(): the update sees exactly the gradients
   // clip_grad_norm_ would have scaled in place, without a pass that rewrites them (the grads
-  // themselves are left as they were).
-  void step(double lr, ThreadPool* pool, double grad_scale = 1.0);
+  // themselves are left as they were unless writes.zero_grads).
+  void step(double lr, ThreadPool* pool, double grad_scale = 1.0, const OptimizerWrites& writes = {});
 
   int64_t step_count() const { return step_; }
   void set_step_count(int64_t s) { step_ = s; }

@@ -1,11 +1,12 @@
 // bf16 compute (Model::set_bf16): the weights the bf16 matmuls read. The f32 weights stay the
 // master copy that the optimizer updates, checkpoints save and norms, embeddings and LoRA read;
-// the decoder linears' weights and the lm_head are rounded to bf16 into one store before the
-// first forward after they change: after each optimizer step of a full fine-tune (the trainer's
-// weights_changed()) or LOMO's in-backward update, so the forwards of gradient accumulation and
-// evaluation between two steps share one copy; once for a frozen base (LoRA, QLoRA). Rounding
-// is deterministic, so a resumed run rebuilds the same copy from the same master weights and
-// exact resume holds.
+// the decoder linears' weights and the lm_head are rounded to bf16 into one store: whole, before
+// the first forward and the first after weights_changed() (LOMO's in-backward update), so once
+// for a frozen base (LoRA, QLoRA); chunk by
+// chunk inside a full fine-tune's optimizer step, which writes each updated chunk's copy through
+// bf16_copies() while the chunk is in cache. The forwards of gradient accumulation and evaluation
+// between two steps share one copy. Rounding is deterministic, so a resumed run rebuilds the
+// same copy from the same master weights and exact resume holds.
 #include <cstring>
 
 #include "models/llama_model.h"
@@ -50,6 +51,21 @@ void LlamaModel::refresh_bf16(ThreadPool* pool) {
     lm_head16_ = bf16_store_.data() + off;
   }
   bf16_stale_ = false;
+}
+
+std::vector<uint16_t*> LlamaModel::bf16_copies(const std::vector<Param*>& params) {
+  // Stale copies are remade whole before the next forward: nothing to keep current until then.
+  if (!bf16_ || bf16_stale_ || lora_enabled_) return {};
+  // The copies are read-only to the products (const pointers); the store they point into is ours.
+  auto in_store = [&](const uint16_t* copy) { return copy ? bf16_store_.data() + (copy - bf16_store_.data()) : nullptr; };
+  std::vector<uint16_t*> out(params.size(), nullptr);
+  for (size_t i = 0; i < params.size(); ++i) {
+    if (params[i] == lm_head_) out[i] = in_store(lm_head16_);
+    for (const Layer& L : layers_)
+      for (const Linear* l : L.linears)
+        if (l->w == params[i]) out[i] = in_store(l->w16);
+  }
+  return out;
 }
 
 }  // namespace tuner

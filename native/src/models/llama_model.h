@@ -223,6 +223,7 @@ class LlamaModel final : public Model {
   void set_bf16(bool on) override;
   // A full fine-tune's optimizer step changed the base weights; LoRA's frozen base never does.
   void weights_changed() override { bf16_stale_ = bf16_ && !lora_enabled_; }
+  std::vector<uint16_t*> bf16_copies(const std::vector<Param*>& params) override;
   // quantized_base.cpp: the folder with its decoder linears quantized at load (Model::load_quantized_base).
   static std::unique_ptr<LlamaModel> open_quantized_base(const std::string& dir, QuantType type, ThreadPool* pool);
 

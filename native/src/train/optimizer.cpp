@@ -3,14 +3,17 @@
 // into fixed-size chunks (not per thread) so every result, including the reduction order of the
 // grad norm, is the same for any thread count; that keeps resumed runs bit-identical and makes
 // thread count a pure speed knob. The element loops are vector kernels (vk_optimizer.inc,
-// vk_reduce.inc) picked for this CPU.
+// vk_reduce.inc) picked for this CPU. A step can also write each chunk's bf16 copy and zero its
+// gradients right after updating it (OptimizerWrites), while the chunk is still in cache.
 #include "tuner/optimizer.h"
 
 #include <cmath>
+#include <cstring>
 
 #include "kernels/cpu/vector_kernels.h"
 #include "train/optimizer_scalars.h"
 #include "tuner/error.h"
+#include "tuner/gemm_bf16.h"
 #include "tuner/threadpool.h"
 
 namespace tuner {
@@ -144,13 +147,19 @@ const char* Optimizer::state_name(int slot) const {
   return "?";
 }
 
-void Optimizer::step(double lr, ThreadPool* pool, double grad_scale) {
+void Optimizer::step(double lr, ThreadPool* pool, double grad_scale, const OptimizerWrites& writes) {
   TUNER_CHECK(!states_only_, "step() on the host copy of a device optimizer's states");
+  TUNER_CHECK(!writes.bf16 || writes.bf16->size() == params_.size(), "Optimizer::step: one bf16 copy per parameter");
   ++step_;
   // The scalar factors (optimizer_scalars.h) are computed in double and rounded once; the element
   // loops run in fp32 in the reference's order of operations.
   const VectorKernels& k = vector_kernels();
   const std::vector<Chunk> chunks = make_chunks(params_);
+  auto write_chunk = [&](const Chunk& ch, Param* p) {
+    const int64_t n = ch.end - ch.begin;
+    if (uint16_t* copy = writes.bf16 ? (*writes.bf16)[ch.param] : nullptr) round_to_bf16(copy + ch.begin, p->data + ch.begin, n, nullptr);
+    if (writes.zero_grads) std::memset(p->grad + ch.begin, 0, sizeof(float) * n);
+  };
   if (cfg_.kind == OptimizerKind::AdamW) {
     const AdamWScalars s = adamw_scalars(cfg_, step_, lr, grad_scale);
     for_each_chunk(chunks, pool, [&](size_t c) {
@@ -158,6 +167,7 @@ void Optimizer::step(double lr, ThreadPool* pool, double grad_scale) {
       Param* p = params_[ch.param];
       k.adamw_update(p->data + ch.begin, state_[0][ch.param].data() + ch.begin, state_[1][ch.param].data() + ch.begin,
                      p->grad + ch.begin, ch.end - ch.begin, s);
+      write_chunk(ch, p);
     });
   } else if (cfg_.kind == OptimizerKind::Lion) {
     const LionScalars s = lion_scalars(cfg_, lr, grad_scale);
@@ -165,6 +175,7 @@ void Optimizer::step(double lr, ThreadPool* pool, double grad_scale) {
       const Chunk& ch = chunks[c];
       Param* p = params_[ch.param];
       k.lion_update(p->data + ch.begin, state_[0][ch.param].data() + ch.begin, p->grad + ch.begin, ch.end - ch.begin, s);
+      write_chunk(ch, p);
     });
   } else {
     const SgdScalars s = sgd_scalars(cfg_, lr, grad_scale);
@@ -174,6 +185,7 @@ void Optimizer::step(double lr, ThreadPool* pool, double grad_scale) {
       Param* p = params_[ch.param];
       k.sgd_update(p->data + ch.begin, has_buf ? state_[0][ch.param].data() + ch.begin : nullptr, p->grad + ch.begin,
                    ch.end - ch.begin, s);
+      write_chunk(ch, p);
     });
   }
 }

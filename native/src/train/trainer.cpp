@@ -402,7 +402,8 @@ void Trainer::train_step_body() {
     emit_step(t0, static_cast<float>(loss), lr, grad_norm);
     return;
   }
-  model_->zero_grad();
+  if (!grads_zeroed_) model_->zero_grad();
+  grads_zeroed_ = false;
   dpo_step_ = DpoStats();
   const float loss_scale = 1.0f / static_cast<float>(plan_.grad_accum);
   double loss_sum = 0.0;
@@ -429,9 +430,17 @@ void Trainer::train_step_body() {
   // Clipping is folded into the update (one pass over the gradients instead of two).
   const double clip = clip_coefficient(grad_norm, plan_.max_grad_norm);
   const double lr = schedule_.lr(step_) * lr_scale_;
-  if (on_device()) dev_opt_->step(lr, clip);
-  else opt_->step(lr, pool_.get(), clip);
-  model_->weights_changed();  // bf16 and the device path: the rounded copy of the updated weights is remade
+  if (on_device()) {
+    dev_opt_->step(lr, clip);
+    model_->weights_changed();  // the device's rounded copy of the updated weights is remade
+  } else {
+    // The update also writes the bf16 copies the products read and zeroes the gradients, chunk
+    // by chunk while each is in cache, instead of two more passes over every weight.
+    const std::vector<uint16_t*> copies = model_->bf16_copies(params);
+    opt_->step(lr, pool_.get(), clip, {copies.empty() ? nullptr : &copies, true});
+    grads_zeroed_ = true;
+    if (copies.empty()) model_->weights_changed();  // bf16: the copy is remade before the next forward
+  }
   ++step_;
   emit_step(t0, static_cast<float>(loss_sum / plan_.grad_accum), lr, grad_norm);
 }
