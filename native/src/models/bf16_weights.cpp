@@ -2,12 +2,12 @@
 // master copy that the optimizer updates, checkpoints save and norms, embeddings and LoRA read;
 // the decoder linears' weights and the lm_head are rounded to bf16 into one store: whole, before
 // the first forward and the first after weights_changed() (LOMO's in-backward update), so once
-// for a frozen base (LoRA, QLoRA); chunk by
-// chunk inside a full fine-tune's optimizer step, which writes each updated chunk's copy through
-// bf16_copies() while the chunk is in cache. The forwards of gradient accumulation and evaluation
-// between two steps share one copy. Rounding is deterministic, so a resumed run rebuilds the
+// for a frozen base (LoRA, QLoRA); chunk by chunk inside a full fine-tune's optimizer step, which
+// writes each updated chunk's copy through bf16_copies() while the chunk is in cache. The
+// forwards of gradient accumulation and evaluation between two steps share one copy. Rounding is deterministic, so a resumed run rebuilds the
 // same copy from the same master weights and exact resume holds.
 #include <cstring>
+#include <unordered_map>
 
 #include "models/llama_model.h"
 #include "tuner/error.h"
@@ -55,16 +55,16 @@ void LlamaModel::refresh_bf16(ThreadPool* pool) {
 
 std::vector<uint16_t*> LlamaModel::bf16_copies(const std::vector<Param*>& params) {
   // Stale copies are remade whole before the next forward: nothing to keep current until then.
-  if (!bf16_ || bf16_stale_ || lora_enabled_) return {};
-  // The copies are read-only to the products (const pointers); the store they point into is ours.
-  auto in_store = [&](const uint16_t* copy) { return copy ? bf16_store_.data() + (copy - bf16_store_.data()) : nullptr; };
+  if (!bf16_ || bf16_stale_) return {};
+  // The products read the copies through const pointers; the store they point into is ours.
+  std::unordered_map<const Param*, uint16_t*> copy_of;
+  for (const Layer& L : layers_)
+    for (const Linear* l : L.linears)
+      if (l->w16) copy_of[l->w] = const_cast<uint16_t*>(l->w16);
+  if (lm_head16_) copy_of[lm_head_] = const_cast<uint16_t*>(lm_head16_);
   std::vector<uint16_t*> out(params.size(), nullptr);
-  for (size_t i = 0; i < params.size(); ++i) {
-    if (params[i] == lm_head_) out[i] = in_store(lm_head16_);
-    for (const Layer& L : layers_)
-      for (const Linear* l : L.linears)
-        if (l->w == params[i]) out[i] = in_store(l->w16);
-  }
+  for (size_t i = 0; i < params.size(); ++i)
+    if (auto it = copy_of.find(params[i]); it != copy_of.end()) out[i] = it->second;
   return out;
 }
 

@@ -165,7 +165,7 @@ class Trainer {
     double sum_sq = 0;
   } lomo_;
   std::vector<std::pair<std::string, double>> grads_before_clip_;  // --layer-norms only
-  // The host optimizer zeroed the gradients in its step (Optimizer::Writes): the next step's
+  // The host optimizer zeroed the gradients in its step (OptimizerWrites): the next step's
   // accumulation starts without a pass of its own to clear them.
   bool grads_zeroed_ = false;
   int64_t step_ = 0, max_steps_ = 0, last_saved_step_ = -1;
