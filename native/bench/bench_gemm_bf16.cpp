@@ -5,7 +5,10 @@
 // the best of --reps calls counts. PyTorch runs after ours in a child python3 (Debian's
 // python3-torch), with OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE removed from its environment so it
 // picks its own best kernels for this CPU. Prints GFLOP/s and the ratios bf16 / f32 and
-// bf16 / torch bf16; speeds on a shared machine mean something only as such ratios.
+// bf16 / torch bf16; speeds on a shared machine mean something only as such ratios. Where B is a
+// weight (forward X W^T, dX = dY W), also B packed once (pack_bf16_b, a LoRA run's frozen weights)
+// against the same product packing B per call, both with f32 activations as training has them,
+// alternating with the others.
 // --cpu-time times ours by the process's CPU time instead of wall time (with --threads 1, the
 // work itself, which other programs on a busy machine do not stretch).
 // Usage: tuner-bench-gemm-bf16 [--threads N] [--reps R] [--skip-torch] [--cpu-time]
@@ -33,6 +36,7 @@ struct Shape {
   const char* what;
   Trans ta, tb;
   int M, N, K;
+  bool weight = false;  // B is a weight (what a LoRA run packs once)
 };
 
 bool g_cpu_time = false;
@@ -68,12 +72,12 @@ int main(int argc, char** argv) {
   const Trans N = Trans::N, T = Trans::T;
   const int rows = 1024, C = 512, F = 1376, V = 32000;
   const Shape shapes[] = {
-      {"q/k/v/o fwd   X W^T", N, T, rows, C, C},   {"q/k/v/o dX    dY W", N, N, rows, C, C},
-      {"q/k/v/o dW    dY^T X", T, N, C, C, rows},  {"gate/up fwd   X W^T", N, T, rows, F, C},
-      {"gate/up dX    dY W", N, N, rows, C, F},    {"gate/up dW    dY^T X", T, N, F, C, rows},
-      {"down fwd      X W^T", N, T, rows, C, F},   {"down dX       dY W", N, N, rows, F, C},
-      {"down dW       dY^T X", T, N, C, F, rows},  {"lm_head fwd   X E^T", N, T, rows, V, C},
-      {"lm_head dX    dL E", N, N, rows, C, V},    {"lm_head dE    dL^T X", T, N, V, C, rows},
+      {"q/k/v/o fwd   X W^T", N, T, rows, C, C, true},   {"q/k/v/o dX    dY W", N, N, rows, C, C, true},
+      {"q/k/v/o dW    dY^T X", T, N, C, C, rows},        {"gate/up fwd   X W^T", N, T, rows, F, C, true},
+      {"gate/up dX    dY W", N, N, rows, C, F, true},    {"gate/up dW    dY^T X", T, N, F, C, rows},
+      {"down fwd      X W^T", N, T, rows, C, F, true},   {"down dX       dY W", N, N, rows, F, C, true},
+      {"down dW       dY^T X", T, N, C, F, rows},        {"lm_head fwd   X E^T", N, T, rows, V, C, true},
+      {"lm_head dX    dL E", N, N, rows, C, V, true},    {"lm_head dE    dL^T X", T, N, V, C, rows},
       {"square 2048", N, N, 2048, 2048, 2048},
   };
   ThreadPool pool(threads);
@@ -82,7 +86,7 @@ int main(int argc, char** argv) {
               f.avx512f, f.avx512_bf16, threads, gemm_bf16_kernel_name(), sgemm_kernel_name(), g_cpu_time ? "process CPU time" : "wall time");
   std::mt19937 rng(1);
   std::uniform_real_distribution<float> dist(-1.0f, 1.0f);
-  std::vector<double> ours_bf16, ours_f32;
+  std::vector<double> ours_bf16, ours_f32, per_call, packed_once;
   for (const Shape& s : shapes) {
     const int64_t na = int64_t(s.M) * s.K, nb = int64_t(s.K) * s.N;
     std::vector<float> A(na), B(nb), Cf(int64_t(s.M) * s.N), Cb(Cf.size());
@@ -92,16 +96,25 @@ int main(int argc, char** argv) {
     round_to_bf16(Ab.data(), A.data(), na, &pool);
     round_to_bf16(Bb.data(), B.data(), nb, &pool);
     const int lda = s.ta == N ? s.K : s.M, ldb = s.tb == N ? s.N : s.K;
-    double best_b = 1e30, best_f = 1e30;
+    Bf16PackedB packed;
+    const bool pack = s.weight && pack_bf16_b(packed, s.tb, s.K, s.N, B.data(), ldb, 0, &pool);
+    double best_b = 1e30, best_f = 1e30, best_call = 1e30, best_once = 1e30;
     const int r = s.M >= 2048 || s.N > 4096 || s.K > 4096 ? std::max(2, reps / 3) : reps;
     for (int i = 0; i <= r; ++i) {  // the first call of each warms up
       const double tb = seconds_of([&] { gemm_bf16(s.ta, s.tb, s.M, s.N, s.K, 1.0f, Ab.data(), lda, Bb.data(), ldb, 0.0f, Cb.data(), s.N, &pool); });
       const double tf = seconds_of([&] { sgemm(s.ta, s.tb, s.M, s.N, s.K, 1.0f, A.data(), lda, B.data(), ldb, 0.0f, Cf.data(), s.N, &pool); });
       if (i > 0) best_b = std::min(best_b, tb), best_f = std::min(best_f, tf);
+      if (!pack) continue;
+      const Bf16KTail none{};
+      const double tc = seconds_of([&] { gemm_bf16(s.ta, s.tb, s.M, s.N, s.K, 1.0f, A.data(), lda, Bb.data(), ldb, none, 0.0f, Cb.data(), s.N, &pool); });
+      const double to = seconds_of([&] { gemm_bf16(s.ta, s.M, 1.0f, A.data(), lda, packed, none, 0.0f, Cb.data(), s.N, &pool); });
+      if (i > 0) best_call = std::min(best_call, tc), best_once = std::min(best_once, to);
     }
     const double flops = 2.0 * s.M * s.N * s.K;
     ours_bf16.push_back(flops / best_b / 1e9);
     ours_f32.push_back(flops / best_f / 1e9);
+    per_call.push_back(pack ? flops / best_call / 1e9 : 0.0);
+    packed_once.push_back(pack ? flops / best_once / 1e9 : 0.0);
   }
   std::vector<double> torch_bf16(sizeof(shapes) / sizeof(shapes[0]), 0.0), torch_f32 = torch_bf16;
   std::string torch_name = "skipped";
@@ -122,15 +135,17 @@ int main(int argc, char** argv) {
     }
   }
   std::printf("peer: %s\n\n", torch_name.c_str());
-  std::printf("%-22s %5s %5s %5s | %9s %9s %7s | %10s %9s %9s\n", "product", "M", "N", "K", "bf16", "f32", "bf16/f32",
-              "torch bf16", "torch f32", "bf16/torch");
-  std::printf("%-22s %5s %5s %5s | %9s %9s %7s | %10s %9s %9s\n", "", "", "", "", "GFLOP/s", "GFLOP/s", "", "GFLOP/s",
-              "GFLOP/s", "bf16");
+  std::printf("%-22s %5s %5s %5s | %9s %9s %7s | %10s %9s %9s | %9s %9s %7s\n", "product", "M", "N", "K", "bf16", "f32",
+              "bf16/f32", "torch bf16", "torch f32", "bf16/torch", "B packed", "B packed", "once/");
+  std::printf("%-22s %5s %5s %5s | %9s %9s %7s | %10s %9s %9s | %9s %9s %7s\n", "", "", "", "", "GFLOP/s", "GFLOP/s", "",
+              "GFLOP/s", "GFLOP/s", "bf16", "per call", "once", "call");
   for (size_t i = 0; i < ours_bf16.size(); ++i) {
     const Shape& s = shapes[i];
     std::printf("%-22s %5d %5d %5d | %9.1f %9.1f %6.2fx", s.what, s.M, s.N, s.K, ours_bf16[i], ours_f32[i], ours_bf16[i] / ours_f32[i]);
-    if (torch_bf16[i] > 0) std::printf(" | %10.1f %9.1f %8.2fx\n", torch_bf16[i], torch_f32[i], ours_bf16[i] / torch_bf16[i]);
-    else std::printf(" | %10s %9s %9s\n", "-", "-", "-");
+    if (torch_bf16[i] > 0) std::printf(" | %10.1f %9.1f %8.2fx", torch_bf16[i], torch_f32[i], ours_bf16[i] / torch_bf16[i]);
+    else std::printf(" | %10s %9s %9s", "-", "-", "-");
+    if (packed_once[i] > 0) std::printf(" | %9.1f %9.1f %6.2fx\n", per_call[i], packed_once[i], packed_once[i] / per_call[i]);
+    else std::printf(" | %9s %9s %7s\n", "-", "-", "-");
   }
   return 0;
 }

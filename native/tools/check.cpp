@@ -24,6 +24,7 @@
 #include "tool_main.h"
 #include "tuner/error.h"
 #include "tuner/gemm.h"
+#include "tuner/gemm_bf16.h"
 #include "tuner/json.h"
 #include "tuner/model.h"
 #include "tuner/safetensors.h"
@@ -211,6 +212,10 @@ int run(const Args& a) {
     // Exact, for the estimator's layout test; the layout sizes attention scratch per hardware thread.
     r.set("activation_bytes", Json((double)model->activation_bytes(a.B, a.T)));
     r.set("hardware_threads", Json((double)ThreadPool::hardware_threads()));
+    if (a.bf16) {
+      r.set("bf16_weight_bytes", Json((double)model->bf16_weight_bytes()));
+      r.set("bf16_kernel", Json(gemm_bf16_kernel_name()));
+    }
     std::printf("%s\n", r.dump().c_str());
     return 0;
   }

@@ -8,7 +8,9 @@
 // differ only in summation order (checked against gemm_bf16_reference with f32 tolerances).
 // Results do not depend on the thread count (C is split by whole tiles, never K).
 #pragma once
+#include <cstddef>
 #include <cstdint>
+#include <memory>
 
 #include "tuner/gemm.h"
 
@@ -47,6 +49,36 @@ struct Bf16KTail {
 };
 void gemm_bf16(Trans ta, Trans tb, int M, int N, int K, float alpha, const float* A, int lda, const uint16_t* B,
                int ldb, const Bf16KTail& tail, float beta, float* C, int ldc, ThreadPool* pool);
+
+// A bf16 matrix packed once as the B operand of the products that read it many times: the
+// frozen weights of a LoRA run, read by every step's forward (x W^T) and backward (dy W). A product
+// with a packed B packs only A, where at two threads each thread packed its own copy of a
+// one-panel B (the decoder's products 1.03-1.09x, docs/sgemm.md). The layout is the vdpbf16ps kernel's (a sliver of
+// NR columns holds all of K, k pairs in 32-bit elements), so only a CPU with that kernel packs
+// one (pack_bf16_b returns false elsewhere and the caller keeps the plain bf16 copy). `tail`
+// k more per sliver are room for a product's Bf16KTail, written by each product that has one.
+// Memory: 2 bytes per element (N rounded up to the sliver, K up to even, plus the tail's room).
+struct Bf16PackedB {
+  int K = 0, N = 0, tail = 0;
+  int64_t sliver = 0;  // 32-bit elements per sliver
+  size_t words = 0;
+  struct Free {
+    void operator()(uint32_t* p) const;
+  };
+  std::unique_ptr<uint32_t[], Free> data;  // 64-byte aligned: the kernel loads B with aligned loads
+  size_t bytes() const { return words * sizeof(uint32_t); }
+};
+// Packs op(W) (K x N; tb and ldw as gemm_bf16's B) from its f32 values, rounded as gemm_bf16
+// rounds f32 operands while packing (the bits of round_to_bf16's copy, as the products read
+// them), with room for `tail` k (K even when tail > 0). False, with `out` empty, where this CPU
+// has no bf16 kernel.
+bool pack_bf16_b(Bf16PackedB& out, Trans tb, int K, int N, const float* W, int ldw, int tail, ThreadPool* pool);
+// C[M, B.N] = alpha * (op(A) B + op(A2) op(B2)) + beta * C with B packed by pack_bf16_b: the bits
+// of gemm_bf16 on B's plain bf16 copy and the same tail (same blocks, same order). The tail's B2
+// is packed into B's room (tail.K <= B.tail), so B is written and two products must not share one
+// at once.
+void gemm_bf16(Trans ta, int M, float alpha, const float* A, int lda, Bf16PackedB& B, const Bf16KTail& tail, float beta,
+               float* C, int ldc, ThreadPool* pool);
 
 // The kernel gemm_bf16 runs on this CPU: "avx512bf16", or "f32-<sgemm kernel>" for the
 // widening fallback (TUNER_CPU_LIMIT=avx2|generic selects it on any CPU).

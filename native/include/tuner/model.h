@@ -235,6 +235,9 @@ class Model {
   // kernels elsewhere). Norms, attention, softmax, the loss, LoRA's rank-r products, gradients
   // and the optimizer stay f32. Deterministic like f32, so exact resume holds.
   virtual void set_bf16(bool on);
+  // Bytes of the bf16 weights set_bf16 keeps beside the f32 masters (made by the first forward;
+  // 0 before it): what the memory estimate counts for them (src/core/args/estimate.ts).
+  virtual size_t bf16_weight_bytes() const { return 0; }
   // The trainable weights were written outside forward/backward (the trainer calls it after an
   // optimizer step): copies made from them, such as set_bf16's bf16 weights, are remade before
   // the next forward rather than before every forward.

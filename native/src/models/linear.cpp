@@ -49,7 +49,7 @@ void LlamaModel::linear_forward(const Linear& l, float* y, const float* x, float
   const int r = lora ? (int)l.lora_a->shape[0] : 0;
   // bf16: LoRA's update s t B^T runs as r more k of the base product (gemm_bf16's tail), in bf16
   // as autocast runs it, so y is written once; a tail of no k otherwise.
-  const bool update_in_base = lora && l.w16 && !l.qw && l.in % 2 == 0;
+  const bool update_in_base = lora && l.bf16() && !l.qw && l.in % 2 == 0;
   float* sb = ws_.lora_sb;
   if (update_in_base) {
     ProfScope ps(prof_, kProfLora);
@@ -60,6 +60,7 @@ void LlamaModel::linear_forward(const Linear& l, float* y, const float* x, float
   // QLoRA's frozen quantized base: always sgemm on decoded panels (qgemm's prefill path), never
   // the int8-activation decode kernels, so training sees exactly the dequantized weights.
   if (l.qw) qgemm_prefill(qgemm_kernels_best(), y, x, quant_view(*l.qw), N, beta != 0.0f, pool);
+  else if (l.w16_fwd) gemm_bf16(Trans::N, N, 1.0f, x, l.in, *l.w16_fwd, tail, beta, y, l.out, pool);
   else if (l.w16) gemm_bf16(Trans::N, l.in_out ? Trans::N : Trans::T, N, l.out, l.in, 1.0f, x, l.in, l.w16, l.in_out ? l.out : l.in, tail, beta, y, l.out, pool);
   else if (l.in_out) sgemm(Trans::N, Trans::N, N, l.out, l.in, 1.0f, x, l.in, l.w->data, l.out, beta, y, l.out, pool);
   else sgemm(Trans::N, Trans::T, N, l.out, l.in, 1.0f, x, l.in, l.w->data, l.in, beta, y, l.out, pool);
@@ -95,9 +96,10 @@ void LlamaModel::linear_backward_input(const Linear& l, float* dx, bool accumula
   if (!dx) return;
   // bf16 without dropout: dt A runs as r more k of dy W (gemm_bf16's tail), so dx is written
   // once; a tail of no k otherwise.
-  const bool update_in_base = r && l.w16 && l.out % 2 == 0 && !lora_dropout(l);
+  const bool update_in_base = r && l.bf16() && l.out % 2 == 0 && !lora_dropout(l);
   const Bf16KTail tail{update_in_base ? r : 0, Trans::N, dt, r, Trans::N, r ? l.lora_a->data : nullptr, l.in};
-  if (l.w16) gemm_bf16(Trans::N, l.in_out ? Trans::T : Trans::N, N, l.in, l.out, 1.0f, dy, l.out, l.w16, l.in_out ? l.out : l.in, tail, beta, dx, l.in, pool);
+  if (l.w16_bwd) gemm_bf16(Trans::N, N, 1.0f, dy, l.out, *l.w16_bwd, tail, beta, dx, l.in, pool);
+  else if (l.w16) gemm_bf16(Trans::N, l.in_out ? Trans::T : Trans::N, N, l.in, l.out, 1.0f, dy, l.out, l.w16, l.in_out ? l.out : l.in, tail, beta, dx, l.in, pool);
   else if (l.in_out && !l.qw) sgemm(Trans::N, Trans::T, N, l.in, l.out, 1.0f, dy, l.out, l.w->data, l.out, beta, dx, l.in, pool);
   else sgemm(Trans::N, Trans::N, N, l.in, l.out, 1.0f, dy, l.out, dense_weight(l, pool), l.in, beta, dx, l.in, pool);
   if (!r || update_in_base) return;

@@ -247,7 +247,8 @@ float LlamaModel::head_forward(bool pack_head, ThreadPool* pool) {
       ws.head_rows = rows;
     }
     if (ws.head_rows > 0) {
-      if (lm_head16_) gemm_bf16(Trans::N, Trans::T, ws.head_rows, V, C, 1.0f, ws.xf, C, lm_head16_, C, 0.0f, ws.logits, V, pool);
+      if (lm_head16_fwd_) gemm_bf16(Trans::N, ws.head_rows, 1.0f, ws.xf, C, *lm_head16_fwd_, Bf16KTail{}, 0.0f, ws.logits, V, pool);
+      else if (lm_head16_) gemm_bf16(Trans::N, Trans::T, ws.head_rows, V, C, 1.0f, ws.xf, C, lm_head16_, C, 0.0f, ws.logits, V, pool);
       else sgemm(Trans::N, Trans::T, ws.head_rows, V, C, 1.0f, ws.xf, C, lm_head_->data, C, 0.0f, ws.logits, V, pool);
       if (cfg_.final_softcap > 0) softcap_forward(ws.logits, ws.cap_t, (int64_t)ws.head_rows * V, cfg_.final_softcap, pool);
     }

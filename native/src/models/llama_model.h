@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "tuner/gemm_bf16.h"
 #include "tuner/json.h"
 #include "tuner/model.h"
 #include "tuner/quant.h"
@@ -32,6 +33,11 @@ struct Linear {
   const QuantMatrix* qw = nullptr;  // QLoRA: the frozen weight, quantized (w->data is then null)
   bool in_out = false;  // weight stored [in, out] (GPT-2's Conv1D): products use W, not W^T
   const uint16_t* w16 = nullptr;  // bf16 compute: w rounded to bf16, as stored (set_bf16)
+  // bf16 compute on a frozen base (LoRA) where the CPU has the bf16 kernel: w packed once as the
+  // B of the forward's x W^T and of the backward's dy W, in place of w16 (bf16_weights.cpp).
+  Bf16PackedB* w16_fwd = nullptr;
+  Bf16PackedB* w16_bwd = nullptr;
+  bool bf16() const { return w16 || w16_fwd; }
   int index = 0;        // position in Layer::linears, which indexes LayerActs::lora_t
 };
 
@@ -221,6 +227,7 @@ class LlamaModel final : public Model {
   void set_grad_ready_hook(GradReadyHook hook) override;
   void set_gradient_checkpointing(bool on) override;
   void set_bf16(bool on) override;
+  size_t bf16_weight_bytes() const override;
   // A full fine-tune's optimizer step changed the base weights; LoRA's frozen base never does.
   void weights_changed() override { bf16_stale_ = bf16_ && !lora_enabled_; }
   std::vector<uint16_t*> bf16_copies(const std::vector<Param*>& params) override;
@@ -330,12 +337,18 @@ class LlamaModel final : public Model {
   GradReadyHook grad_hook_;
   std::vector<float> layer_grads_, outer_grads_;
   // bf16 compute (bf16_weights.cpp): the decoder linears' and the lm_head's weights rounded to
-  // bf16 in one store, made before a forward when stale: after set_bf16, weights_changed() or
-  // LOMO's hook (which updates weights inside backward).
+  // bf16 in one store, or packed for the products that read them when frozen (LoRA), made before
+  // a forward when stale: after set_bf16, enable_lora, weights_changed() or LOMO's hook (which
+  // updates weights inside backward).
   void refresh_bf16(ThreadPool* pool);
+  void round_bf16_copy(ThreadPool* pool);
+  void pack_frozen_bf16(ThreadPool* pool);
+  void release_bf16();
   bool bf16_ = false, bf16_stale_ = false;
   std::vector<uint16_t> bf16_store_;
+  std::vector<Bf16PackedB> bf16_packed_;
   const uint16_t* lm_head16_ = nullptr;
+  Bf16PackedB *lm_head16_fwd_ = nullptr, *lm_head16_bwd_ = nullptr;
   bool checkpointing_ = false;  // set_gradient_checkpointing: plan() shares all but resid_in
   bool training_ = false;
   uint64_t dropout_seed_ = 0;

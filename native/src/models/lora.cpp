@@ -97,6 +97,7 @@ void LlamaModel::enable_lora(const LoraConfig& cfg, uint64_t seed) {
   lora_linears_ = (int)targets.size();
   ws_ = Workspace();  // the layout gains LoRA activations
   have_forward_ = false;
+  bf16_stale_ = bf16_;  // the base is frozen from here: packed once (bf16_weights.cpp)
 }
 
 void LlamaModel::save_adapter(const std::string& dir) const {

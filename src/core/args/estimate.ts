@@ -122,6 +122,34 @@ export function engineActivationFloats(s: ModelSpec, B: number, T: number, threa
   return { activations, logits, workspace };
 }
 
+// The CPU bf16 kernel's sliver width (native/src/kernels/cpu/gemm_bf16_avx512bf16.cpp, NR): a
+// packed matrix's columns are rounded up to it.
+const PACKED_SLIVER = 32;
+
+/** Bytes of a K x N bf16 matrix packed for the CPU bf16 kernel with room for `tail` more k (Bf16PackedB). */
+function packedBytes(K: number, N: number, tail: number): number {
+  return 4 * Math.ceil(N / PACKED_SLIVER) * PACKED_SLIVER * (Math.ceil(K / 2) + Math.ceil(tail / 2));
+}
+
+/**
+ * precision bf16 with a frozen base (LoRA, QLoRA): every decoder linear the engine did not
+ * quantize, and the lm_head, packed twice beside the fp32 master weights, as the forward and the
+ * backward products read them (native/src/models/bf16_weights.cpp), a LoRA target with room for
+ * its rank where K is even: about 4 bytes a weight. An engine on a CPU without the bf16 kernel
+ * keeps the plain copy (2 bytes) instead; this counts the larger.
+ */
+function packedFrozenBytes(s: ModelSpec, quant: keyof typeof QUANT_BLOCK | undefined, targets: readonly string[], rank: number): number {
+  const names = loraTargetsFor(s, targets);
+  let perLayer = 0;
+  for (const l of layerModules(s)) {
+    if (quant && l.in % QUANT_BLOCK[quant] === 0) continue;
+    const r = names.includes(l.module) ? rank : 0;
+    perLayer += packedBytes(l.in, l.out, l.in % 2 === 0 ? r : 0) + packedBytes(l.out, l.in, l.out % 2 === 0 ? r : 0);
+  }
+  const C = s.hiddenSize, V = s.vocabSize;
+  return s.numLayers * perLayer + packedBytes(C, V, 0) + packedBytes(V, C, 0);
+}
+
 export function estimateMemory(s: ModelSpec, a: ResolvedArgs, inp: EstimateInputs): MemoryEstimate {
   const P = parameterCount(s);
   const adapters = a.method === 'lora' || a.method === 'qlora';
@@ -139,11 +167,10 @@ export function estimateMemory(s: ModelSpec, a: ResolvedArgs, inp: EstimateInput
   const weightBytes = quant
     ? (P - quantized) * 4 + s.numLayers * quantizable.reduce((n, [o, i]) => n + quantizedMatrixBytes(quant, o, i), 0)
     : P * 4;
-  // precision bf16: the engine also holds the bf16 copy its matmuls read (2 bytes per weight of
-  // every decoder linear it did not quantize, and of the lm_head) beside the fp32 master weights.
-  const bf16Copy = a.precision === 'bf16'
-    ? 2 * (s.numLayers * linears.reduce((n, [o, i]) => n + o * i, 0) - quantized + s.vocabSize * s.hiddenSize)
-    : 0;
+  const bf16Copy = a.precision !== 'bf16' ? 0 : adapters
+    ? packedFrozenBytes(s, quant, a.lora_target_modules, rank)
+    // A full fine-tune (or LOMO) reads a plain bf16 copy: 2 bytes a weight.
+    : 2 * (s.numLayers * linears.reduce((n, [o, i]) => n + o * i, 0) + s.vocabSize * s.hiddenSize);
   // Backward dequantizes one linear at a time into a buffer of the largest.
   const dequant = quantizable.length ? 4 * Math.max(...quantizable.map(([o, i]) => o * i)) : 0;
   // LOMO: the gradients of one layer (a buffer every layer reuses) and of the weights outside them.

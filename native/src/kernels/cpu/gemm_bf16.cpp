@@ -10,6 +10,7 @@
 #include "tuner/gemm_bf16.h"
 
 #include <algorithm>
+#include <cstdlib>
 #include <cstring>
 #include <string>
 
@@ -149,9 +150,9 @@ void micro(const Problem& p, int kc, const uint32_t* a, const uint32_t* b, float
   else p.plan.micro_f32(kc, reinterpret_cast<const float*>(a), reinterpret_cast<const float*>(b), c, p.ldc, mr, nr, p.alpha, beta);
 }
 
-// Rows [m0, m1) of C against B slivers [s0, s1) of the packed panel.
-void compute(const Problem& p, const uint32_t* bpack, int jc, int nc, int pc, int kc, float beta, int m0, int m1,
-             int s0, int s1) {
+// Rows [m0, m1) of C against B slivers [s0, s1) of the packed panel, sliver s at bpack + s * bstride.
+void compute(const Problem& p, const uint32_t* bpack, int64_t bstride, int jc, int nc, int pc, int kc, float beta,
+             int m0, int m1, int s0, int s1) {
   const Bf16Plan& k = p.plan;
   const int kd = kdim(k, kc);
   uint32_t* apack = pack_buffer(GemmScratch::PackA, size_t(ceil_div(std::min(k.mc, m1 - m0), k.mr)) * k.mr * kd);
@@ -160,7 +161,7 @@ void compute(const Problem& p, const uint32_t* bpack, int jc, int nc, int pc, in
     pack(apack, k, p.A, p.A2, p.K0, k.mr, ic, mc, 0, ceil_div(mc, k.mr), pc, kc);
     for (int s = s0; s < s1; ++s) {
       const int nr = std::min(k.nr, nc - s * k.nr);
-      const uint32_t* b = bpack + int64_t(s) * k.nr * kd;
+      const uint32_t* b = bpack + s * bstride;
       float* cblock = p.C + int64_t(ic) * p.ldc + jc + s * k.nr;
       for (int ir = 0; ir < mc; ir += k.mr)
         micro(p, kc, apack + int64_t(ir) * kd, b, cblock + int64_t(ir) * p.ldc, std::min(k.mr, mc - ir), nr, beta);
@@ -175,9 +176,10 @@ void compute(const Problem& p, const uint32_t* bpack, int jc, int nc, int pc, in
 // widening the operands; tests run every path this CPU can.
 namespace {
 
+// B given as op(B) (B16 or B32, tb, ldb) or packed (packed non-null: K and N are its own).
 void run(const GemmBf16Kernel* native, const GemmKernel& f32, Trans ta, Trans tb, int M, int N, int K, float alpha,
          const uint16_t* A16, const float* A32, int lda, const uint16_t* B16, const float* B32, int ldb, float beta, float* C,
-         int ldc, ThreadPool* pool, const Bf16KTail* tail = nullptr) {
+         int ldc, ThreadPool* pool, const Bf16KTail* tail = nullptr, Bf16PackedB* packed = nullptr) {
   TUNER_CHECK(M >= 0 && N >= 0 && K >= 0, "gemm_bf16: negative size");
   if (M == 0 || N == 0) return;
   TUNER_CHECK(ldc >= N, "gemm_bf16: ldc < N");
@@ -189,7 +191,8 @@ void run(const GemmBf16Kernel* native, const GemmKernel& f32, Trans ta, Trans tb
     return;
   }
   TUNER_CHECK(lda >= (ta == Trans::N ? K : M), "gemm_bf16: lda smaller than a row of A");
-  TUNER_CHECK(ldb >= (tb == Trans::N ? N : K), "gemm_bf16: ldb smaller than a row of B");
+  TUNER_CHECK(packed || ldb >= (tb == Trans::N ? N : K), "gemm_bf16: ldb smaller than a row of B");
+  TUNER_CHECK(!packed || (native && K2 <= packed->tail), "gemm_bf16: a packed B without room for the tail");
   Operand A2{}, B2{};
   if (K2 > 0) {
     TUNER_CHECK(tail->lda >= (tail->ta == Trans::N ? K2 : M), "gemm_bf16: tail lda smaller than a row of A2");
@@ -203,6 +206,18 @@ void run(const GemmBf16Kernel* native, const GemmKernel& f32, Trans ta, Trans tb
   // With a tail, as many k blocks as K alone takes, of equal (even) size: the tail joins the last
   // block instead of making a block of its own, which would be a second pass over C.
   const int kc = K2 == 0 ? plan.kc : 2 * ceil_div(ceil_div(K + K2, std::max(1, ceil_div(K, plan.kc))), 2);
+  if (packed) {
+    // The tail's k after B's in each sliver's room, then every panel and k block read in place.
+    const int ns = ceil_div(N, plan.nr);
+    if (K2 > 0) pack_pairs(packed->data.get() + int64_t(plan.nr) * kdim(plan, K), packed->sliver, *native, B2, plan.nr, 0, N, 0, ns, 0, K2);
+    const uint32_t* base = packed->data.get();
+    prepacked_gemm(GemmBlocking{plan.mr, plan.nr, plan.mc, kc, plan.nc}, M, N, K + K2, beta, pool,
+                   [&](int jc, int nc, int pc, int kc, float beta_k, int m0, int m1, int s0, int s1) {
+                     const uint32_t* panel = base + (jc / plan.nr) * packed->sliver + int64_t(plan.nr) * kdim(plan, pc);
+                     compute(p, panel, packed->sliver, jc, nc, pc, kc, beta_k, m0, m1, s0, s1);
+                   });
+    return;
+  }
   blocked_gemm(
       GemmBlocking{plan.mr, plan.nr, plan.mc, kc, plan.nc}, M, N, K + K2, beta, pool,
       [&](int n_slivers, int kc) { return pack_buffer(GemmScratch::PackB, size_t(n_slivers) * plan.nr * kdim(plan, kc)); },
@@ -210,7 +225,7 @@ void run(const GemmBf16Kernel* native, const GemmKernel& f32, Trans ta, Trans tb
         pack(bpack, plan, p.B, p.B2, p.K0, plan.nr, jc, nc, s0, s1, pc, kc);
       },
       [&](const uint32_t* bpack, int jc, int nc, int pc, int kc, float beta_k, int m0, int m1, int s0, int s1) {
-        compute(p, bpack, jc, nc, pc, kc, beta_k, m0, m1, s0, s1);
+        compute(p, bpack, int64_t(plan.nr) * kdim(plan, kc), jc, nc, pc, kc, beta_k, m0, m1, s0, s1);
       });
 }
 
@@ -270,6 +285,34 @@ void gemm_bf16(Trans ta, Trans tb, int M, int N, int K, float alpha, const float
 void gemm_bf16(Trans ta, Trans tb, int M, int N, int K, float alpha, const uint16_t* A, int lda, const float* B,
                int ldb, float beta, float* C, int ldc, ThreadPool* pool) {
   gemm_bf16_with(native_kernel(), gemm_kernel_best(), ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, pool);
+}
+
+void Bf16PackedB::Free::operator()(uint32_t* p) const { std::free(p); }
+
+bool pack_bf16_b(Bf16PackedB& out, Trans tb, int K, int N, const float* W, int ldw, int tail, ThreadPool* pool) {
+  out = Bf16PackedB{};
+  const GemmBf16Kernel* kern = native_kernel();
+  if (!kern) return false;
+  TUNER_CHECK(K >= 0 && N >= 0 && tail >= 0, "pack_bf16_b: negative size");
+  TUNER_CHECK(tail == 0 || K % 2 == 0, "pack_bf16_b: room for a tail needs an even K");
+  TUNER_CHECK(ldw >= (tb == Trans::N ? N : K), "pack_bf16_b: ldw smaller than a row of W");
+  const int ns = ceil_div(N, kern->nr);
+  out.K = K, out.N = N, out.tail = tail;
+  out.sliver = int64_t(kern->nr) * ((K + 1) / 2 + (tail + 1) / 2);
+  out.words = size_t(ns) * out.sliver;
+  out.data.reset(static_cast<uint32_t*>(std::aligned_alloc(64, (out.bytes() + 63) / 64 * 64)));
+  TUNER_CHECK(out.data != nullptr || out.words == 0, "out of memory for a packed bf16 matrix");
+  const Operand X{nullptr, W, ldw, tb == Trans::T};
+  parallel_rows(pool, ns, [&](int64_t s0, int64_t s1, int) {
+    pack_pairs(out.data.get(), out.sliver, *kern, X, kern->nr, 0, N, int(s0), int(s1), 0, K);
+  });
+  return true;
+}
+
+void gemm_bf16(Trans ta, int M, float alpha, const float* A, int lda, Bf16PackedB& B, const Bf16KTail& tail, float beta,
+               float* C, int ldc, ThreadPool* pool) {
+  run(native_kernel(), gemm_kernel_best(), ta, Trans::N, M, B.N, B.K, alpha, nullptr, A, lda, nullptr, nullptr, 0, beta, C, ldc,
+      pool, &tail, &B);
 }
 
 bool gemm_bf16_native() { return native_kernel() != nullptr; }

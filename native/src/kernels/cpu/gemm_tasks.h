@@ -164,6 +164,50 @@ void blocked_gemm(const GemmBlocking& g, int M, int N, int K, float beta, Thread
   }
 }
 
+// The loop nest for a B packed before the product (gemm_bf16's Bf16PackedB): nothing to pack or
+// share, so per panel and k block the threads take row tasks (column tasks when M is small, or
+// when B is wide enough for column tasks of whole panels), with compute(jc, nc, pc, kc, beta, m0,
+// m1, s0, s1) as blocked_gemm's reading B where it lies. The same blocks in the same order as
+// blocked_gemm, so the same bits. A k block is done by all threads before the next starts: a
+// task running every k block of its rows would stream all of a deep B (the LM head's backward,
+// K = 32000) once per task instead of sharing each k block while it is in the caches.
+template <class Compute>
+void prepacked_gemm(const GemmBlocking& g, int M, int N, int K, float beta, ThreadPool* pool, const Compute& compute) {
+  const int threads = pool ? pool->size() : 1;
+  const int m_slivers = ceil_div(M, g.mr), n_slivers = ceil_div(N, g.nr);
+  const auto serial = [&](int j0, int j1, int m0, int m1) {
+    for (int jc = j0; jc < j1; jc += g.nc) {
+      const int nc = std::min(g.nc, j1 - jc), ns = ceil_div(nc, g.nr);
+      for (int pc = 0; pc < K; pc += g.kc) compute(jc, nc, pc, std::min(g.kc, K - pc), pc == 0 ? beta : 1.0f, m0, m1, 0, ns);
+    }
+  };
+  if (threads == 1) {
+    serial(0, N, 0, M);
+    return;
+  }
+  if (ceil_div(n_slivers, g.nc / g.nr) >= threads * kMinTasksPerThread) {
+    const TaskShares cols(n_slivers, ceil_div(ceil_div(n_slivers, g.nc / g.nr), threads) * threads);
+    parallel_tasks(pool, cols.tasks, [&](int t) { serial(cols.begin(t) * g.nr, std::min(N, cols.end(t) * g.nr), 0, M); });
+    return;
+  }
+  const bool split_rows = m_slivers >= 4 * threads;
+  const TaskShares rows = row_tasks(m_slivers, threads, g.mc / g.mr);
+  for (int jc = 0; jc < N; jc += g.nc) {
+    const int nc = std::min(g.nc, N - jc), ns = ceil_div(nc, g.nr);
+    const TaskShares cols(ns, threads * kTasksPerThread);
+    for (int pc = 0; pc < K; pc += g.kc) {
+      const int kc = std::min(g.kc, K - pc);
+      const float beta_k = pc == 0 ? beta : 1.0f;
+      if (split_rows)
+        parallel_tasks(pool, rows.tasks, [&](int t) {
+          compute(jc, nc, pc, kc, beta_k, rows.begin(t) * g.mr, std::min(M, rows.end(t) * g.mr), 0, ns);
+        });
+      else
+        parallel_tasks(pool, cols.tasks, [&](int t) { compute(jc, nc, pc, kc, beta_k, 0, M, cols.begin(t), cols.end(t)); });
+    }
+  }
+}
+
 // C = beta * C for M rows of N (beta 0 writes zeros, so NaN in C does not survive).
 inline void scale_c(float* C, int64_t ldc, int M, int N, float beta) {
   for (int i = 0; i < M; ++i) {
