@@ -98,6 +98,26 @@ struct GemmBlocking {
 // 4-7%, its second packing spread over too few rows, hence kOwnPanelBlocksPerThread.
 constexpr int kOwnPanelBlocksPerThread = 2;
 
+// The shared panels' nest: f(jc, nc, pc, kc, beta_k, cols) for every panel and k block in order,
+// cols the panel's slivers dealt out as column tasks.
+template <class F>
+void each_block(const GemmBlocking& g, int N, int K, float beta, int threads, const F& f) {
+  for (int jc = 0; jc < N; jc += g.nc) {
+    const int nc = std::min(g.nc, N - jc);
+    const TaskShares cols(ceil_div(nc, g.nr), threads * kTasksPerThread);
+    for (int pc = 0; pc < K; pc += g.kc) f(jc, nc, pc, std::min(g.kc, K - pc), pc == 0 ? beta : 1.0f, cols);
+  }
+}
+
+// One k block of one panel (cols.units slivers) shared out: row tasks f(m0, m1, 0, slivers), or
+// column tasks f(0, M, s0, s1).
+template <class F>
+void share_block(ThreadPool* pool, bool split_rows, const TaskShares& rows, const TaskShares& cols, int M, int mr,
+                 const F& f) {
+  if (split_rows) parallel_tasks(pool, rows.tasks, [&](int t) { f(rows.begin(t) * mr, std::min(M, rows.end(t) * mr), 0, cols.units); });
+  else parallel_tasks(pool, cols.tasks, [&](int t) { f(0, M, cols.begin(t), cols.end(t)); });
+}
+
 template <class Panel, class PackB, class Compute>
 void blocked_gemm(const GemmBlocking& g, int M, int N, int K, float beta, ThreadPool* pool, const Panel& panel,
                   const PackB& pack_b, const Compute& compute) {
@@ -143,25 +163,12 @@ void blocked_gemm(const GemmBlocking& g, int M, int N, int K, float beta, Thread
         });
     return;
   }
-  for (int jc = 0; jc < N; jc += g.nc) {
-    const int nc = std::min(g.nc, N - jc), ns = ceil_div(nc, g.nr);
-    const TaskShares cols(ns, threads * kTasksPerThread);
-    for (int pc = 0; pc < K; pc += g.kc) {
-      const int kc = std::min(g.kc, K - pc);
-      const float beta_k = pc == 0 ? beta : 1.0f;
-      auto* bpack = panel(ns, kc);
-      parallel_tasks(pool, cols.tasks, [&](int t) { pack_b(bpack, pc, kc, jc, nc, cols.begin(t), cols.end(t)); });
-      if (split_rows) {
-        parallel_tasks(pool, rows.tasks, [&](int t) {
-          compute(bpack, jc, nc, pc, kc, beta_k, rows.begin(t) * g.mr, std::min(M, rows.end(t) * g.mr), 0, ns);
-        });
-      } else {
-        parallel_tasks(pool, cols.tasks, [&](int t) {
-          compute(bpack, jc, nc, pc, kc, beta_k, 0, M, cols.begin(t), cols.end(t));
-        });
-      }
-    }
-  }
+  each_block(g, N, K, beta, threads, [&](int jc, int nc, int pc, int kc, float beta_k, const TaskShares& cols) {
+    auto* bpack = panel(cols.units, kc);
+    parallel_tasks(pool, cols.tasks, [&](int t) { pack_b(bpack, pc, kc, jc, nc, cols.begin(t), cols.end(t)); });
+    share_block(pool, split_rows, rows, cols, M, g.mr,
+                [&](int m0, int m1, int s0, int s1) { compute(bpack, jc, nc, pc, kc, beta_k, m0, m1, s0, s1); });
+  });
 }
 
 // The loop nest for a B packed before the product (gemm_bf16's Bf16PackedB): nothing to pack or
@@ -192,20 +199,10 @@ void prepacked_gemm(const GemmBlocking& g, int M, int N, int K, float beta, Thre
   }
   const bool split_rows = m_slivers >= 4 * threads;
   const TaskShares rows = row_tasks(m_slivers, threads, g.mc / g.mr);
-  for (int jc = 0; jc < N; jc += g.nc) {
-    const int nc = std::min(g.nc, N - jc), ns = ceil_div(nc, g.nr);
-    const TaskShares cols(ns, threads * kTasksPerThread);
-    for (int pc = 0; pc < K; pc += g.kc) {
-      const int kc = std::min(g.kc, K - pc);
-      const float beta_k = pc == 0 ? beta : 1.0f;
-      if (split_rows)
-        parallel_tasks(pool, rows.tasks, [&](int t) {
-          compute(jc, nc, pc, kc, beta_k, rows.begin(t) * g.mr, std::min(M, rows.end(t) * g.mr), 0, ns);
-        });
-      else
-        parallel_tasks(pool, cols.tasks, [&](int t) { compute(jc, nc, pc, kc, beta_k, 0, M, cols.begin(t), cols.end(t)); });
-    }
-  }
+  each_block(g, N, K, beta, threads, [&](int jc, int nc, int pc, int kc, float beta_k, const TaskShares& cols) {
+    share_block(pool, split_rows, rows, cols, M, g.mr,
+                [&](int m0, int m1, int s0, int s1) { compute(jc, nc, pc, kc, beta_k, m0, m1, s0, s1); });
+  });
 }
 
 // C = beta * C for M rows of N (beta 0 writes zeros, so NaN in C does not survive).
