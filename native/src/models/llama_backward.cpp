@@ -39,11 +39,12 @@ void LlamaModel::head_backward(float loss_scale, ThreadPool* pool) {
       const uint16_t* d16 = round_rows_to_bf16_in_place(dlogits, V, rows, V, pool);
       gemm_bf16(Trans::T, Trans::N, V, C, rows, 1.0f, d16, 2 * V, ws.xf, C, 1.0f, lm_head_->grad, C, pool);
       gemm_bf16(Trans::N, Trans::N, rows, C, V, 1.0f, d16, 2 * V, lm_head16_, C, 0.0f, ws.dx, C, pool);
-    } else if (lm_head16_bwd_ || lm_head16_) {
-      // A frozen head (LoRA; packed once where the CPU has the bf16 kernel): dx's product is
-      // dlogits' one reader, and rounds them as it packs.
-      if (lm_head16_bwd_) gemm_bf16(Trans::N, rows, 1.0f, dlogits, V, *lm_head16_bwd_, Bf16KTail{}, 0.0f, ws.dx, C, pool);
-      else gemm_bf16(Trans::N, Trans::N, rows, C, V, 1.0f, dlogits, V, lm_head16_, C, 0.0f, ws.dx, C, pool);
+    } else if (lm_head16_bwd_) {
+      // A frozen head (LoRA), packed once where the CPU has the bf16 kernel, else rounded once:
+      // dx's product is dlogits' one reader, and rounds them as it packs.
+      gemm_bf16(Trans::N, rows, 1.0f, dlogits, V, *lm_head16_bwd_, Bf16KTail{}, 0.0f, ws.dx, C, pool);
+    } else if (lm_head16_) {
+      gemm_bf16(Trans::N, Trans::N, rows, C, V, 1.0f, dlogits, V, lm_head16_, C, 0.0f, ws.dx, C, pool);
     } else {
       if (lm_head_->grad) sgemm(Trans::T, Trans::N, V, C, rows, 1.0f, dlogits, V, ws.xf, C, 1.0f, lm_head_->grad, C, pool);
       sgemm(Trans::N, Trans::N, rows, C, V, 1.0f, dlogits, V, lm_head_->data, C, 0.0f, ws.dx, C, pool);

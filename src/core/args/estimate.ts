@@ -56,6 +56,11 @@ export function dtypeBytes(dtype: string): number {
 /** The block a format quantizes a row in (a linear whose input width is not a multiple stays fp32). */
 const QUANT_BLOCK = { int8: 1, int4: 32, nf4: 64 } as const;
 
+/** Whether the engine quantizes a linear of this input width under `quant` (none: never). */
+function quantizes(quant: keyof typeof QUANT_BLOCK | undefined, inWidth: number): boolean {
+  return quant !== undefined && inWidth % QUANT_BLOCK[quant] === 0;
+}
+
 /**
  * Bytes of one [out, in] matrix in the engine's formats (native/include/tuner/quant.h): int8 a
  * byte per weight and a float per row; int4 as q4_0 (18 bytes per 32); nf4 half a byte, an
@@ -142,7 +147,7 @@ function packedFrozenBytes(s: ModelSpec, quant: keyof typeof QUANT_BLOCK | undef
   const names = loraTargetsFor(s, targets);
   let perLayer = 0;
   for (const l of layerModules(s)) {
-    if (quant && l.in % QUANT_BLOCK[quant] === 0) continue;
+    if (quantizes(quant, l.in)) continue;
     const r = names.includes(l.module) ? rank : 0;
     perLayer += packedBytes(l.in, l.out, l.in % 2 === 0 ? r : 0) + packedBytes(l.out, l.in, l.out % 2 === 0 ? r : 0);
   }
@@ -162,7 +167,7 @@ export function estimateMemory(s: ModelSpec, a: ResolvedArgs, inp: EstimateInput
 
   const quant = baseQuantization(a);
   const linears = Object.values(layerLinears(s));
-  const quantizable = quant ? linears.filter(([, i]) => i % QUANT_BLOCK[quant] === 0) : [];
+  const quantizable = linears.filter(([, i]) => quantizes(quant, i));
   const quantized = quant ? s.numLayers * quantizable.reduce((n, [o, i]) => n + o * i, 0) : 0;
   const weightBytes = quant
     ? (P - quantized) * 4 + s.numLayers * quantizable.reduce((n, [o, i]) => n + quantizedMatrixBytes(quant, o, i), 0)

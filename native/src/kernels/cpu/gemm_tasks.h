@@ -98,15 +98,27 @@ struct GemmBlocking {
 // 4-7%, its second packing spread over too few rows, hence kOwnPanelBlocksPerThread.
 constexpr int kOwnPanelBlocksPerThread = 2;
 
-// The shared panels' nest: f(jc, nc, pc, kc, beta_k, cols) for every panel and k block in order,
-// cols the panel's slivers dealt out as column tasks.
+// The nest over columns [j0, j1): f(jc, nc, pc, kc, beta_k, cols) for every panel and k block in
+// order, cols the panel's slivers (cols.units) dealt out as column tasks for `threads`.
 template <class F>
-void each_block(const GemmBlocking& g, int N, int K, float beta, int threads, const F& f) {
-  for (int jc = 0; jc < N; jc += g.nc) {
-    const int nc = std::min(g.nc, N - jc);
+void each_block(const GemmBlocking& g, int j0, int j1, int K, float beta, int threads, const F& f) {
+  for (int jc = j0; jc < j1; jc += g.nc) {
+    const int nc = std::min(g.nc, j1 - jc);
     const TaskShares cols(ceil_div(nc, g.nr), threads * kTasksPerThread);
     for (int pc = 0; pc < K; pc += g.kc) f(jc, nc, pc, std::min(g.kc, K - pc), pc == 0 ? beta : 1.0f, cols);
   }
+}
+
+// Column tasks no wider than a panel, a whole number per thread, where B is wide enough for a few
+// panels per thread (the LM head's forward): each task runs serial(j0, j1), the whole nest on its
+// columns. False, with nothing run, for a narrower B.
+template <class Serial>
+bool column_tasks(const GemmBlocking& g, int N, ThreadPool* pool, const Serial& serial) {
+  const int threads = pool->size(), n_slivers = ceil_div(N, g.nr), panels = ceil_div(n_slivers, g.nc / g.nr);
+  if (panels < threads * kMinTasksPerThread) return false;
+  const TaskShares cols(n_slivers, ceil_div(panels, threads) * threads);
+  parallel_tasks(pool, cols.tasks, [&](int t) { serial(cols.begin(t) * g.nr, std::min(N, cols.end(t) * g.nr)); });
+  return true;
 }
 
 // One k block of one panel (cols.units slivers) shared out: row tasks f(m0, m1, 0, slivers), or
@@ -125,27 +137,17 @@ void blocked_gemm(const GemmBlocking& g, int M, int N, int K, float beta, Thread
   const int m_slivers = ceil_div(M, g.mr), n_slivers = ceil_div(N, g.nr);
   // The whole nest over columns [j0, j1) on the calling thread.
   const auto serial = [&](int j0, int j1) {
-    for (int jc = j0; jc < j1; jc += g.nc) {
-      const int nc = std::min(g.nc, j1 - jc), ns = ceil_div(nc, g.nr);
-      for (int pc = 0; pc < K; pc += g.kc) {
-        const int kc = std::min(g.kc, K - pc);
-        auto* bpack = panel(ns, kc);
-        pack_b(bpack, pc, kc, jc, nc, 0, ns);
-        compute(bpack, jc, nc, pc, kc, pc == 0 ? beta : 1.0f, 0, M, 0, ns);
-      }
-    }
+    each_block(g, j0, j1, K, beta, 1, [&](int jc, int nc, int pc, int kc, float beta_k, const TaskShares& cols) {
+      auto* bpack = panel(cols.units, kc);
+      pack_b(bpack, pc, kc, jc, nc, 0, cols.units);
+      compute(bpack, jc, nc, pc, kc, beta_k, 0, M, 0, cols.units);
+    });
   };
   if (threads == 1) {
     serial(0, N);
     return;
   }
-  const int panels = ceil_div(n_slivers, g.nc / g.nr);
-  if (panels >= threads * kMinTasksPerThread) {
-    // Column tasks no wider than a panel, a whole number per thread.
-    const TaskShares cols(n_slivers, ceil_div(panels, threads) * threads);
-    parallel_tasks(pool, cols.tasks, [&](int t) { serial(cols.begin(t) * g.nr, std::min(N, cols.end(t) * g.nr)); });
-    return;
-  }
+  if (column_tasks(g, N, pool, serial)) return;
   // Split rows when every thread gets a few slivers of A; else split columns of B.
   const bool split_rows = m_slivers >= 4 * threads;
   // Row tasks of at most one A block (mc rows).
@@ -163,7 +165,7 @@ void blocked_gemm(const GemmBlocking& g, int M, int N, int K, float beta, Thread
         });
     return;
   }
-  each_block(g, N, K, beta, threads, [&](int jc, int nc, int pc, int kc, float beta_k, const TaskShares& cols) {
+  each_block(g, 0, N, K, beta, threads, [&](int jc, int nc, int pc, int kc, float beta_k, const TaskShares& cols) {
     auto* bpack = panel(cols.units, kc);
     parallel_tasks(pool, cols.tasks, [&](int t) { pack_b(bpack, pc, kc, jc, nc, cols.begin(t), cols.end(t)); });
     share_block(pool, split_rows, rows, cols, M, g.mr,
@@ -181,25 +183,20 @@ void blocked_gemm(const GemmBlocking& g, int M, int N, int K, float beta, Thread
 template <class Compute>
 void prepacked_gemm(const GemmBlocking& g, int M, int N, int K, float beta, ThreadPool* pool, const Compute& compute) {
   const int threads = pool ? pool->size() : 1;
-  const int m_slivers = ceil_div(M, g.mr), n_slivers = ceil_div(N, g.nr);
-  const auto serial = [&](int j0, int j1, int m0, int m1) {
-    for (int jc = j0; jc < j1; jc += g.nc) {
-      const int nc = std::min(g.nc, j1 - jc), ns = ceil_div(nc, g.nr);
-      for (int pc = 0; pc < K; pc += g.kc) compute(jc, nc, pc, std::min(g.kc, K - pc), pc == 0 ? beta : 1.0f, m0, m1, 0, ns);
-    }
+  const int m_slivers = ceil_div(M, g.mr);
+  const auto serial = [&](int j0, int j1) {
+    each_block(g, j0, j1, K, beta, 1, [&](int jc, int nc, int pc, int kc, float beta_k, const TaskShares& cols) {
+      compute(jc, nc, pc, kc, beta_k, 0, M, 0, cols.units);
+    });
   };
   if (threads == 1) {
-    serial(0, N, 0, M);
+    serial(0, N);
     return;
   }
-  if (ceil_div(n_slivers, g.nc / g.nr) >= threads * kMinTasksPerThread) {
-    const TaskShares cols(n_slivers, ceil_div(ceil_div(n_slivers, g.nc / g.nr), threads) * threads);
-    parallel_tasks(pool, cols.tasks, [&](int t) { serial(cols.begin(t) * g.nr, std::min(N, cols.end(t) * g.nr), 0, M); });
-    return;
-  }
+  if (column_tasks(g, N, pool, serial)) return;
   const bool split_rows = m_slivers >= 4 * threads;
   const TaskShares rows = row_tasks(m_slivers, threads, g.mc / g.mr);
-  each_block(g, N, K, beta, threads, [&](int jc, int nc, int pc, int kc, float beta_k, const TaskShares& cols) {
+  each_block(g, 0, N, K, beta, threads, [&](int jc, int nc, int pc, int kc, float beta_k, const TaskShares& cols) {
     share_block(pool, split_rows, rows, cols, M, g.mr,
                 [&](int m0, int m1, int s0, int s1) { compute(jc, nc, pc, kc, beta_k, m0, m1, s0, s1); });
   });
