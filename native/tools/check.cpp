@@ -214,6 +214,7 @@ int run(const Args& a) {
     r.set("hardware_threads", Json((double)ThreadPool::hardware_threads()));
     if (a.bf16) {
       r.set("bf16_weight_bytes", Json((double)model->bf16_weight_bytes()));
+      r.set("f32_weight_bytes", Json((double)model->f32_weight_bytes()));
       r.set("bf16_kernel", Json(gemm_bf16_kernel_name()));
     }
     std::printf("%s\n", r.dump().c_str());

@@ -12,7 +12,7 @@ import { preflightProblems, type MachineInfo, type Preflight } from '../core/arg
 import { assumedGpuThroughput } from '../core/planner/estimator';
 import { validateArgsText, type ArgsCheck } from '../core/args/validate';
 import { modelShapeKey } from '../core/args/throughput';
-import { loadAddon } from '../core/engine/addon';
+import { hasBf16Kernel, loadAddon } from '../core/engine/addon';
 import type { Problem, Severity } from '../core/dataset/problem';
 import type { ModelSpec } from '../core/model/spec';
 import { cpuMeasurement, cpuMeasurementNow, setCpuSpeedStorage } from './cpu-speed';
@@ -55,7 +55,7 @@ function workspaceThroughput(doc: vscode.TextDocument, spec: ModelSpec, cores: n
   return value;
 }
 
-let devices: { avx2: boolean; cudaGpus: number; gpuMemoryBytes?: number; gpuComputeCapability?: string; gpuThroughput?: Throughput } | undefined;
+let devices: { avx2: boolean; bf16Kernel?: boolean; cudaGpus: number; gpuMemoryBytes?: number; gpuComputeCapability?: string; gpuThroughput?: Throughput } | undefined;
 
 /** The CPU's kernel and the CUDA GPUs (the first one's memory, for the GPU estimate), probed once (NVML through the addon). */
 function probeDevices(): NonNullable<typeof devices> {
@@ -63,7 +63,9 @@ function probeDevices(): NonNullable<typeof devices> {
   devices = { avx2: true, cudaGpus: 0 };
   try {
     const addon = loadAddon();
-    devices.avx2 = addon.hardware().gemmKernel !== 'generic';
+    const hardware = addon.hardware();
+    devices.avx2 = hardware.gemmKernel !== 'generic';
+    devices.bf16Kernel = hasBf16Kernel(hardware.features);
     const gpus = addon.gpus?.();
     devices.cudaGpus = gpus?.available ? gpus.gpus.length : 0;
     const first = gpus?.available ? gpus.gpus[0] : undefined;
@@ -78,9 +80,9 @@ function probeDevices(): NonNullable<typeof devices> {
 
 function machineInfo(doc: vscode.TextDocument): MachineInfo {
   const cores = os.cpus().length;
-  const { avx2, cudaGpus, gpuMemoryBytes, gpuComputeCapability, gpuThroughput } = probeDevices();
+  const { avx2, bf16Kernel, cudaGpus, gpuMemoryBytes, gpuComputeCapability, gpuThroughput } = probeDevices();
   // Free memory as the kernel counts it available (page cache can be reclaimed).
-  return { freeMemoryBytes: os.freemem(), totalMemoryBytes: os.totalmem(), cores, cudaGpus, gpuMemoryBytes, gpuComputeCapability, gpuThroughput, throughput: assumedCpuThroughput(cores, avx2), throughputFor: (spec) => workspaceThroughput(doc, spec, cores, avx2) };
+  return { freeMemoryBytes: os.freemem(), totalMemoryBytes: os.totalmem(), cores, cudaGpus, gpuMemoryBytes, gpuComputeCapability, gpuThroughput, bf16Kernel, throughput: assumedCpuThroughput(cores, avx2), throughputFor: (spec) => workspaceThroughput(doc, spec, cores, avx2) };
 }
 
 /** Checks the chat template of the run's model (in a worker): the EOS warning, if any. */

@@ -238,6 +238,10 @@ class Model {
   // Bytes of the bf16 weights set_bf16 keeps beside the f32 masters (made by the first forward;
   // 0 before it): what the memory estimate counts for them (src/core/args/estimate.ts).
   virtual size_t bf16_weight_bytes() const { return 0; }
+  // Bytes of the f32 weights the model holds: every base parameter's, less those it keeps in
+  // another form only (a quantized base's linears; a LoRA run's frozen linears once packed for
+  // the bf16 kernel).
+  virtual size_t f32_weight_bytes() const { return 0; }
   // The trainable weights were written outside forward/backward (the trainer calls it after an
   // optimizer step): copies made from them, such as set_bf16's bf16 weights, are remade before
   // the next forward rather than before every forward.

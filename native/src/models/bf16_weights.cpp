@@ -5,11 +5,16 @@
 //   trainable (full fine-tune, LOMO)  rounded into one store, which a full fine-tune's optimizer
 //       step then keeps current chunk by chunk (bf16_copies(), while each chunk is in cache);
 //   frozen (LoRA, QLoRA's unquantized linears) where the CPU has the bf16 kernel: packed once as
-//       the products read them (pack_frozen_bf16), so no step packs a weight again;
+//       the products read them (pack_frozen_bf16), so no step packs a weight again, and the
+//       decoder linears' f32 masters given back to the system: nothing reads them after packing;
 //   frozen elsewhere: rounded once into the store.
 // The forwards of gradient accumulation and evaluation between two steps share them. Rounding is
 // deterministic, so a resumed run rebuilds the same bits from the same master weights and exact
 // resume holds.
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <cstdint>
 #include <cstring>
 #include <unordered_map>
 
@@ -24,6 +29,9 @@ void Model::set_bf16(bool on) {
 }
 
 void LlamaModel::set_bf16(bool on) {
+  // The packed frozen weights are the only copy once their masters are gone (pack_frozen_bf16).
+  TUNER_CHECK(on || !masters_dropped_, "set_bf16(false) after the frozen weights' f32 masters were dropped");
+  if (masters_dropped_) return;
   bf16_ = on;
   bf16_stale_ = on;
   if (on) return;
@@ -44,10 +52,22 @@ void LlamaModel::release_bf16() {
 namespace {
 // QLoRA's quantized linears keep their own matmul; every f32 weight of a linear goes to bf16.
 bool rounds(const Linear& l) { return !l.qw && l.w && l.w->data; }
+
+// Gives a weight's f32 values back to the system: the whole pages inside it (a page shared with
+// a neighbouring tensor stays), and data null, so a reader that should not exist fails at once
+// instead of reading zeros.
+void drop_master(Param& p) {
+  const uintptr_t page = uintptr_t(sysconf(_SC_PAGESIZE));
+  const uintptr_t b = (reinterpret_cast<uintptr_t>(p.data) + page - 1) / page * page;
+  const uintptr_t e = reinterpret_cast<uintptr_t>(p.data + p.numel()) / page * page;
+  if (e > b) madvise(reinterpret_cast<void*>(b), e - b, MADV_DONTNEED);
+  p.data = nullptr;
+}
 }  // namespace
 
 void LlamaModel::refresh_bf16(ThreadPool* pool) {
   if (!bf16_ || !bf16_stale_) return;
+  TUNER_CHECK(!masters_dropped_, "the packed frozen weights cannot be remade: their f32 masters were dropped");
   bf16_stale_ = false;
   // Each builder sets every pointer its products read; the other's store goes.
   release_bf16();
@@ -79,8 +99,12 @@ void LlamaModel::round_bf16_copy(ThreadPool* pool) {
 // Each frozen weight packed twice from its f32 values: as the B of the forward's x W^T (k along
 // the weight's inputs) and of the backward's dy W (k along its outputs), each with room for the
 // LoRA tail that joins that product (linear.cpp; an odd K takes none). 4 bytes per weight where
-// the plain copy takes 2, for no packing of the weights in any step (the estimator counts it:
-// src/core/args/estimate.ts).
+// the plain copy takes 2, for no packing of the weights in any step. A decoder linear's f32
+// master goes as soon as it is packed: a LoRA run trains and saves only the adapters, and reads a
+// frozen weight through these products only, so the run holds 4 bytes per frozen weight instead
+// of 6 (f32 and a plain copy), and its peak while packing stays one linear above that. The
+// lm_head keeps its master: tied to the embedding, the forward's lookup reads it. (The estimator
+// counts all of this: src/core/args/estimate.ts.)
 void LlamaModel::pack_frozen_bf16(ThreadPool* pool) {
   std::vector<uint16_t>().swap(bf16_store_);
   const bool head = lm_head_ && lm_head_->data;
@@ -101,6 +125,8 @@ void LlamaModel::pack_frozen_bf16(ThreadPool* pool) {
       const int r = l->lora_a ? (int)l->lora_a->shape[0] : 0, ldw = l->in_out ? l->out : l->in;
       l->w16_fwd = pack(l->in, l->out, !l->in_out, l->w->data, ldw, l->in % 2 == 0 ? r : 0);
       l->w16_bwd = pack(l->out, l->in, l->in_out, l->w->data, ldw, l->out % 2 == 0 ? r : 0);
+      drop_master(*l->w);
+      masters_dropped_ = true;
     }
   if (head) {
     const int V = (int)lm_head_->shape[0], C = (int)lm_head_->shape[1];
@@ -112,6 +138,13 @@ void LlamaModel::pack_frozen_bf16(ThreadPool* pool) {
 size_t LlamaModel::bf16_weight_bytes() const {
   size_t bytes = bf16_store_.size() * sizeof(uint16_t);
   for (const Bf16PackedB& p : bf16_packed_) bytes += p.bytes();
+  return bytes;
+}
+
+size_t LlamaModel::f32_weight_bytes() const {
+  size_t bytes = 0;
+  for (const auto& p : base_)
+    if (p->data) bytes += sizeof(float) * size_t(p->numel());
   return bytes;
 }
 

@@ -178,7 +178,10 @@ void LlamaModel::save_pretrained(const std::string& dir) const {
   cj.set("torch_dtype", Json("float32"));
   write_file_atomic(dir + "/config.json", cj.dump(2) + "\n");
   SafetensorsWriter w;
-  for (const auto& p : base_) w.add(p->name, p->shape, p->data);
+  for (const auto& p : base_) {
+    TUNER_CHECK(p->data, "save_pretrained: " + p->name + " has no f32 values (a frozen weight packed for bf16, or quantized)");
+    w.add(p->name, p->shape, p->data);
+  }
   w.write(dir + "/model.safetensors");
 }
 

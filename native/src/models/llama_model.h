@@ -228,6 +228,7 @@ class LlamaModel final : public Model {
   void set_gradient_checkpointing(bool on) override;
   void set_bf16(bool on) override;
   size_t bf16_weight_bytes() const override;
+  size_t f32_weight_bytes() const override;
   // A full fine-tune's optimizer step changed the base weights; LoRA's frozen base never does.
   void weights_changed() override { bf16_stale_ = bf16_ && !lora_enabled_; }
   std::vector<uint16_t*> bf16_copies(const std::vector<Param*>& params) override;
@@ -345,6 +346,9 @@ class LlamaModel final : public Model {
   void pack_frozen_bf16(ThreadPool* pool);
   void release_bf16();
   bool bf16_ = false, bf16_stale_ = false;
+  // pack_frozen_bf16 gave the frozen linears' f32 masters back: their packed copies are the only
+  // ones, so they are never released or remade.
+  bool masters_dropped_ = false;
   std::vector<uint16_t> bf16_store_;
   std::vector<Bf16PackedB> bf16_packed_;
   const uint16_t* lm_head16_ = nullptr;

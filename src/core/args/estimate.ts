@@ -6,7 +6,8 @@
 // included: a quantized base stores its decoder linears in the format's blocks and keeps the
 // rest in fp32, plus one linear dequantized for backward; LOMO holds one layer's gradients and
 // those of the weights outside the layers, and no optimizer state. With precision bf16 the weights
-// term adds the bf16 copy of the linears and the lm_head (fp32 master weights stay).
+// term adds the bf16 copy of the linears and the lm_head; the fp32 master weights stay, but for a
+// frozen base's decoder linears on a CPU with the bf16 kernel, which the engine keeps packed only.
 import { layerLinears, layerModules, loraParameterCount, loraTargetsFor, parameterCount, type ModelSpec } from '../model/spec';
 import { estimateDeviceMemory, type DeviceMemoryEstimate } from './estimate-device';
 import type { ResolvedArgs } from './fields';
@@ -40,6 +41,11 @@ export interface EstimateInputs {
   datasetDocuments?: number;
   /** Where the run trains (engine-support.ts trainDevice); cpu unless given. */
   device?: 'cpu' | 'cuda';
+  /**
+   * The CPU has the engine's bf16 kernel (AVX512_BF16: bf16Kernel in engine/addon.ts). Where it is
+   * unknown, a bf16 run's weights are counted as the larger of the two CPUs' layouts.
+   */
+  bf16Kernel?: boolean;
 }
 
 /** Resident size of the trainer process before any model or data: binary, libraries, heap, thread stacks. */
@@ -140,8 +146,10 @@ function packedBytes(K: number, N: number, tail: number): number {
  * precision bf16 with a frozen base (LoRA, QLoRA): every decoder linear the engine did not
  * quantize, and the lm_head, packed twice beside the fp32 master weights, as the forward and the
  * backward products read them (native/src/models/bf16_weights.cpp), a LoRA target with room for
- * its rank where K is even: about 4 bytes a weight. An engine on a CPU without the bf16 kernel
- * keeps the plain copy (2 bytes) instead; this counts the larger.
+ * its rank where K is even: about 4 bytes a weight. The engine then gives back the decoder
+ * linears' fp32 masters (frozenMasterBytes). An engine on a CPU without the bf16 kernel keeps the
+ * masters and a plain copy (2 bytes) instead; where the CPU is unknown this counts the packed
+ * copies beside the masters, more than either.
  */
 function packedFrozenBytes(s: ModelSpec, quant: keyof typeof QUANT_BLOCK | undefined, targets: readonly string[], rank: number): number {
   const names = loraTargetsFor(s, targets);
@@ -176,6 +184,10 @@ export function estimateMemory(s: ModelSpec, a: ResolvedArgs, inp: EstimateInput
     ? packedFrozenBytes(s, quant, a.lora_target_modules, rank)
     // A full fine-tune (or LOMO) reads a plain bf16 copy: 2 bytes a weight.
     : 2 * (s.numLayers * linears.reduce((n, [o, i]) => n + o * i, 0) + s.vocabSize * s.hiddenSize);
+  // The fp32 masters of the packed decoder linears, which the engine drops once they are packed.
+  const frozenMasterBytes = adapters && a.precision === 'bf16' && inp.bf16Kernel === true
+    ? 4 * s.numLayers * linears.filter(([, i]) => !quantizes(quant, i)).reduce((n, [o, i]) => n + o * i, 0)
+    : 0;
   // Backward dequantizes one linear at a time into a buffer of the largest.
   const dequant = quantizable.length ? 4 * Math.max(...quantizable.map(([o, i]) => o * i)) : 0;
   // LOMO: the gradients of one layer (a buffer every layer reuses) and of the weights outside them.
@@ -191,7 +203,7 @@ export function estimateMemory(s: ModelSpec, a: ResolvedArgs, inp: EstimateInput
   const runtime = RUNTIME_BASE_BYTES + inp.threads * RUNTIME_BYTES_PER_THREAD;
 
   const parts: MemoryPart[] = [
-    { name: 'weights', bytes: weightBytes + bf16Copy },
+    { name: 'weights', bytes: weightBytes - frozenMasterBytes + bf16Copy },
     { name: 'adapters', bytes: adapters ? loraP * 4 : 0 },
     { name: 'gradients', bytes: gradBytes },
     { name: 'optimizer states', bytes: optStates },

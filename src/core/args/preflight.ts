@@ -29,6 +29,8 @@ export interface MachineInfo {
   gpuComputeCapability?: string;
   /** The GPU's speed for a run that trains on it (the planner's assumed share of its peak until a GPU run is timed); no time estimate without it. */
   gpuThroughput?: Throughput;
+  /** The CPU runs the engine's bf16 kernel (addon.ts hasBf16Kernel), when the probe read it. */
+  bf16Kernel?: boolean;
 }
 
 /** How long the whole run takes: max_steps when set, else every epoch. */
@@ -165,7 +167,7 @@ export function computePreflight(args: Args, argsFile: string, machine: MachineI
   const spec = readModelSpec(modelDir);
   const data = datasetSize(a, argsDir);
   const threads = a.threads > 0 ? a.threads : machine.cores;
-  const inputs = { threads, weightFileBytes: weightFileBytes(modelDir), datasetTokens: data?.tokens ?? (data ? data.documents * a.max_length : undefined), datasetDocuments: data?.documents };
+  const inputs = { threads, weightFileBytes: weightFileBytes(modelDir), datasetTokens: data?.tokens ?? (data ? data.documents * a.max_length : undefined), datasetDocuments: data?.documents, bf16Kernel: machine.bf16Kernel };
   // Where tuner-train will train it (a GPU when asked for, or found and the device path takes the run).
   const gpu = { count: machine.cudaGpus ?? 0, computeCapability: machine.gpuComputeCapability };
   const estimate = (r: ResolvedArgs) => estimateMemory(spec, r, { ...inputs, device: trainDevice(r, spec, gpu) });

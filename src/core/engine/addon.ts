@@ -17,6 +17,11 @@ export interface CpuFeatures {
   avx512bf16: boolean;
 }
 
+/** Whether the engine's bf16 products run its vdpbf16ps kernel on this CPU (native_kernel() in gemm_bf16.cpp). */
+export function hasBf16Kernel(f: CpuFeatures): boolean {
+  return f.avx512bf16 && f.avx512f && f.avx512bw && f.avx512dq && f.avx512vl;
+}
+
 /** What the machine offers a run, as the native engine sees it. */
 export interface NativeHardware {
   /** CPU brand string, e.g. "AMD EPYC 7B13". */

@@ -5,6 +5,11 @@ import * as assert from 'node:assert';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
+import { estimateMemory } from '../../../src/core/args/estimate';
+import { resolveArgs, type Args } from '../../../src/core/args/fields';
+import { hasBf16Kernel, loadAddon } from '../../../src/core/engine/addon';
+import { readModelSpec } from '../../../src/core/model/spec';
+import { formatBytes } from '../../../src/core/units';
 import { applyAction, closeAllEditors, codeActions, tunerApi, waitFor, workspaceFile } from './helpers';
 
 function argsDiagnostics(uri: vscode.Uri): vscode.Diagnostic[] {
@@ -56,6 +61,25 @@ suite('ARGS.json and data preparation', () => {
     const hover = hoverText(await vscode.commands.executeCommand<vscode.Hover[]>('vscode.executeHoverProvider', doc.uri, new vscode.Position(1, 4)));
     assert.match(hover, /Pre-flight estimate/);
     assert.match(hover, /\| optimizer states \| \d/);
+  });
+
+  test('a LoRA run in bf16 counts its frozen base as the engine holds it on this CPU', async () => {
+    const dir = workspaceFile('big-lora-bf16').fsPath;
+    writeModel(path.join(dir, 'model'), { hidden_size: 8192, intermediate_size: 28672, num_hidden_layers: 80, num_attention_heads: 64, torch_dtype: 'bfloat16' });
+    fs.writeFileSync(path.join(dir, 'train.jsonl'), '{"input": "q", "output": "a"}\n'.repeat(10));
+    const args: Args = { model: './model', data: './train.jsonl', method: 'lora', precision: 'bf16' };
+    fs.writeFileSync(path.join(dir, 'ARGS.json'), JSON.stringify(args, null, 2) + '\n');
+    const doc = await vscode.workspace.openTextDocument(path.join(dir, 'ARGS.json'));
+    await vscode.window.showTextDocument(doc);
+    await waitFor('the estimate diagnostic', () => argsDiagnostics(doc.uri).find((d) => d.code === 'ARG301'));
+    const hover = hoverText(await vscode.commands.executeCommand<vscode.Hover[]>('vscode.executeHoverProvider', doc.uri, new vscode.Position(1, 4)));
+    // With the bf16 kernel the decoder linears' fp32 masters are dropped once packed; without it
+    // they stay beside the copy. The figure must be this CPU's, not the upper bound for an unknown one.
+    const kernel = hasBf16Kernel(loadAddon().hardware().features);
+    const weights = (bf16Kernel: boolean | undefined) =>
+      estimateMemory(readModelSpec(path.join(dir, 'model')), resolveArgs(args), { threads: 1, bf16Kernel }).parts.find((p) => p.name === 'weights')!.bytes;
+    assert.ok(hover.includes(`| weights | ${formatBytes(weights(kernel))} |`), `weights for a CPU ${kernel ? 'with' : 'without'} the bf16 kernel in:\n${hover}`);
+    if (kernel) assert.ok(weights(true) < weights(undefined), 'the masters dropped');
   });
 
   test('hovering a JSONL line shows the rendered record and its trained tokens', async () => {

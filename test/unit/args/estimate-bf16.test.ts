@@ -1,7 +1,8 @@
 // The pre-flight memory estimate with precision "bf16": the engine keeps its fp32 master weights
 // and adds the bf16 weights its matmuls read (native/src/models/bf16_weights.cpp: every decoder
 // linear it did not quantize, and the lm_head): a plain copy (2 bytes a weight) when they train,
-// packed for the forward and the backward products (about 4) when frozen; nothing else changes.
+// packed for the forward and the backward products (about 4) when frozen, and then, on a CPU
+// with the bf16 kernel, without the frozen decoder linears' fp32 masters; nothing else changes.
 import * as assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 
@@ -14,7 +15,8 @@ const spec = parseModelSpec({
   num_hidden_layers: 8, num_attention_heads: 8, num_key_value_heads: 8, tie_word_embeddings: true, torch_dtype: 'float32',
 });
 const base: Args = { model: 'm', data: 'd', batch_size: 4, max_length: 256 };
-const parts = (a: Partial<Args>) => Object.fromEntries(estimateMemory(spec, resolveArgs({ ...base, ...a }), { threads: 2 }).parts.map((p) => [p.name, p.bytes]));
+const parts = (a: Partial<Args>, bf16Kernel?: boolean) =>
+  Object.fromEntries(estimateMemory(spec, resolveArgs({ ...base, ...a }), { threads: 2, bf16Kernel }).parts.map((p) => [p.name, p.bytes]));
 const linearWeights = spec.numLayers * Object.values(layerLinears(spec)).reduce((n, [o, i]) => n + o * i, 0);
 
 describe('memory estimate: precision bf16', () => {
@@ -63,5 +65,18 @@ describe('memory estimate: precision bf16', () => {
     const leftFp32 = spec.numLayers * Object.values(layerLinears(spec)).filter(([, i]) => i % 64 !== 0).reduce((n, [o, i]) => n + o * i, 0);
     assert.equal(leftFp32, spec.numLayers * spec.hiddenSize * spec.intermediateSize);
     assert.equal(bf16.weights - fp32.weights, 4 * (spec.vocabSize * spec.hiddenSize + leftFp32));
+  });
+
+  it('on a CPU with the bf16 kernel a frozen base holds its decoder linears packed only, without their fp32 masters', () => {
+    const args: Partial<Args> = { method: 'lora', lora_rank: 8, lora_target_modules: ['q_proj'], precision: 'bf16' };
+    const unknown = parts(args), withKernel = parts(args, true), without = parts(args, false);
+    assert.equal(unknown.weights - withKernel.weights, 4 * linearWeights, 'LoRA: every decoder linear\'s master');
+    assert.equal(without.weights, unknown.weights, 'no bf16 kernel: the masters stay (and the packed bytes bound the plain copy)');
+    const qlora: Partial<Args> = { method: 'qlora', quantization: 'nf4', precision: 'bf16' };
+    // nf4 leaves only down_proj in fp32 here: its masters go, the quantized linears have none.
+    assert.equal(parts(qlora).weights - parts(qlora, true).weights, 4 * spec.numLayers * spec.hiddenSize * spec.intermediateSize, 'QLoRA');
+    // A full fine-tune trains the linears: its masters stay on any CPU.
+    assert.equal(parts({ method: 'full', precision: 'bf16' }, true).weights, parts({ method: 'full', precision: 'bf16' }).weights, 'full');
+    for (const name of Object.keys(unknown)) if (name !== 'weights') assert.equal(withKernel[name], unknown[name], name);
   });
 });
