@@ -102,7 +102,7 @@ void LlamaModel::round_bf16_copy(ThreadPool* pool) {
 // the plain copy takes 2, for no packing of the weights in any step. A decoder linear's f32
 // master goes as soon as it is packed: a LoRA run trains and saves only the adapters, and reads a
 // frozen weight through these products only, so the run holds 4 bytes per frozen weight instead
-// of 6 (f32 and a plain copy), and its peak while packing stays one linear above that. The
+// of 8 (f32 and the packed copies), and its peak while packing stays one linear above that. The
 // lm_head keeps its master: tied to the embedding, the forward's lookup reads it. (The estimator
 // counts all of this: src/core/args/estimate.ts.)
 void LlamaModel::pack_frozen_bf16(ThreadPool* pool) {

@@ -42,7 +42,7 @@ export interface EstimateInputs {
   /** Where the run trains (engine-support.ts trainDevice); cpu unless given. */
   device?: 'cpu' | 'cuda';
   /**
-   * The CPU has the engine's bf16 kernel (AVX512_BF16: bf16Kernel in engine/addon.ts). Where it is
+   * The CPU has the engine's bf16 kernel (AVX512_BF16: hasBf16Kernel in engine/addon.ts). Where it is
    * unknown, a bf16 run's weights are counted as the larger of the two CPUs' layouts.
    */
   bf16Kernel?: boolean;
