@@ -130,11 +130,26 @@ void share_block(ThreadPool* pool, bool split_rows, const TaskShares& rows, cons
   else parallel_tasks(pool, cols.tasks, [&](int t) { f(0, M, cols.begin(t), cols.end(t)); });
 }
 
+// How both nests deal a product out to threads: the whole nest on the calling thread when there
+// is one, column tasks where B is wide enough (column_tasks), else threaded(split_rows, rows): per
+// k block, row tasks of at most one A block where every thread gets a few slivers of A, column
+// tasks of B otherwise (share_block).
+template <class Serial, class Threaded>
+void split_product(const GemmBlocking& g, int M, int N, ThreadPool* pool, const Serial& serial, const Threaded& threaded) {
+  const int threads = pool ? pool->size() : 1;
+  if (threads == 1) {
+    serial(0, N);
+    return;
+  }
+  if (column_tasks(g, N, pool, serial)) return;
+  const int m_slivers = ceil_div(M, g.mr);
+  threaded(m_slivers >= 4 * threads, row_tasks(m_slivers, threads, g.mc / g.mr));
+}
+
 template <class Panel, class PackB, class Compute>
 void blocked_gemm(const GemmBlocking& g, int M, int N, int K, float beta, ThreadPool* pool, const Panel& panel,
                   const PackB& pack_b, const Compute& compute) {
-  const int threads = pool ? pool->size() : 1;
-  const int m_slivers = ceil_div(M, g.mr), n_slivers = ceil_div(N, g.nr);
+  const int n_slivers = ceil_div(N, g.nr);
   // The whole nest over columns [j0, j1) on the calling thread.
   const auto serial = [&](int j0, int j1) {
     each_block(g, j0, j1, K, beta, 1, [&](int jc, int nc, int pc, int kc, float beta_k, const TaskShares& cols) {
@@ -143,33 +158,27 @@ void blocked_gemm(const GemmBlocking& g, int M, int N, int K, float beta, Thread
       compute(bpack, jc, nc, pc, kc, beta_k, 0, M, 0, cols.units);
     });
   };
-  if (threads == 1) {
-    serial(0, N);
-    return;
-  }
-  if (column_tasks(g, N, pool, serial)) return;
-  // Split rows when every thread gets a few slivers of A; else split columns of B.
-  const bool split_rows = m_slivers >= 4 * threads;
-  // Row tasks of at most one A block (mc rows).
-  const TaskShares rows = row_tasks(m_slivers, threads, g.mc / g.mr);
-  if (m_slivers >= threads * kOwnPanelBlocksPerThread * (g.mc / g.mr) && N <= g.nc && K <= g.kc) {
-    parallel_tasks(
-        pool, rows.tasks,
-        [&] {
-          auto* own = panel(n_slivers, K);
-          pack_b(own, 0, K, 0, N, 0, n_slivers);
-          return own;
-        },
-        [&](auto* own, int t) {
-          compute(own, 0, N, 0, K, beta, rows.begin(t) * g.mr, std::min(M, rows.end(t) * g.mr), 0, n_slivers);
-        });
-    return;
-  }
-  each_block(g, 0, N, K, beta, threads, [&](int jc, int nc, int pc, int kc, float beta_k, const TaskShares& cols) {
-    auto* bpack = panel(cols.units, kc);
-    parallel_tasks(pool, cols.tasks, [&](int t) { pack_b(bpack, pc, kc, jc, nc, cols.begin(t), cols.end(t)); });
-    share_block(pool, split_rows, rows, cols, M, g.mr,
-                [&](int m0, int m1, int s0, int s1) { compute(bpack, jc, nc, pc, kc, beta_k, m0, m1, s0, s1); });
+  split_product(g, M, N, pool, serial, [&](bool split_rows, const TaskShares& rows) {
+    const int threads = pool->size();
+    if (rows.units >= threads * kOwnPanelBlocksPerThread * (g.mc / g.mr) && N <= g.nc && K <= g.kc) {
+      parallel_tasks(
+          pool, rows.tasks,
+          [&] {
+            auto* own = panel(n_slivers, K);
+            pack_b(own, 0, K, 0, N, 0, n_slivers);
+            return own;
+          },
+          [&](auto* own, int t) {
+            compute(own, 0, N, 0, K, beta, rows.begin(t) * g.mr, std::min(M, rows.end(t) * g.mr), 0, n_slivers);
+          });
+      return;
+    }
+    each_block(g, 0, N, K, beta, threads, [&](int jc, int nc, int pc, int kc, float beta_k, const TaskShares& cols) {
+      auto* bpack = panel(cols.units, kc);
+      parallel_tasks(pool, cols.tasks, [&](int t) { pack_b(bpack, pc, kc, jc, nc, cols.begin(t), cols.end(t)); });
+      share_block(pool, split_rows, rows, cols, M, g.mr,
+                  [&](int m0, int m1, int s0, int s1) { compute(bpack, jc, nc, pc, kc, beta_k, m0, m1, s0, s1); });
+    });
   });
 }
 
@@ -182,23 +191,16 @@ void blocked_gemm(const GemmBlocking& g, int M, int N, int K, float beta, Thread
 // K = 32000) once per task instead of sharing each k block while it is in the caches.
 template <class Compute>
 void prepacked_gemm(const GemmBlocking& g, int M, int N, int K, float beta, ThreadPool* pool, const Compute& compute) {
-  const int threads = pool ? pool->size() : 1;
-  const int m_slivers = ceil_div(M, g.mr);
   const auto serial = [&](int j0, int j1) {
     each_block(g, j0, j1, K, beta, 1, [&](int jc, int nc, int pc, int kc, float beta_k, const TaskShares& cols) {
       compute(jc, nc, pc, kc, beta_k, 0, M, 0, cols.units);
     });
   };
-  if (threads == 1) {
-    serial(0, N);
-    return;
-  }
-  if (column_tasks(g, N, pool, serial)) return;
-  const bool split_rows = m_slivers >= 4 * threads;
-  const TaskShares rows = row_tasks(m_slivers, threads, g.mc / g.mr);
-  each_block(g, 0, N, K, beta, threads, [&](int jc, int nc, int pc, int kc, float beta_k, const TaskShares& cols) {
-    share_block(pool, split_rows, rows, cols, M, g.mr,
-                [&](int m0, int m1, int s0, int s1) { compute(jc, nc, pc, kc, beta_k, m0, m1, s0, s1); });
+  split_product(g, M, N, pool, serial, [&](bool split_rows, const TaskShares& rows) {
+    each_block(g, 0, N, K, beta, pool->size(), [&](int jc, int nc, int pc, int kc, float beta_k, const TaskShares& cols) {
+      share_block(pool, split_rows, rows, cols, M, g.mr,
+                  [&](int m0, int m1, int s0, int s1) { compute(jc, nc, pc, kc, beta_k, m0, m1, s0, s1); });
+    });
   });
 }
 
