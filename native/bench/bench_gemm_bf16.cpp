@@ -9,6 +9,12 @@
 // weight (forward X W^T, dX = dY W), also B packed once (pack_bf16_b, a LoRA run's frozen weights)
 // against the same product packing B per call, both with f32 activations as training has them,
 // alternating with the others.
+// Beside those, each product of a step as the step calls it (`in a step`: f32 activations rounded
+// while packed, bf16 weights, weight gradients added into f32 gradients; the LM head's backward on
+// dlogits rounded to bf16 once) and the same call right after a sweep over a buffer larger than
+// the caches (`from memory`), which is how a step meets most of its operands: a layer's
+// activations were written long before its backward reads them, and each gradient was last
+// touched by the optimizer. Their ratio is what the caches were worth to the product.
 // --cpu-time times ours by the process's CPU time instead of wall time (with --threads 1, the
 // work itself, which other programs on a busy machine do not stretch).
 // Usage: tuner-bench-gemm-bf16 [--threads N] [--reps R] [--skip-torch] [--cpu-time]
@@ -32,12 +38,26 @@ using namespace tuner;
 
 namespace {
 
+// The operands of a product as a training step passes them (llama_forward.cpp, linear.cpp,
+// llama_backward.cpp): f32 activations and bf16 weights (forward, input gradients), f32
+// activations added into an f32 gradient (weight gradients), or dlogits already rounded to bf16
+// (the LM head's backward: bf16 weights for dX, f32 activations added into the gradient for dE).
+enum class StepOperands { None, ActWeight, ActAct, LogitsWeight, LogitsAct };
+
 struct Shape {
   const char* what;
   Trans ta, tb;
   int M, N, K;
-  bool weight = false;  // B is a weight (what a LoRA run packs once)
+  bool weight;  // B is a weight (what a LoRA run packs once)
+  StepOperands step;
 };
+
+// Evicts the caches: writes a buffer of 256 MiB (beyond the last-level cache of the CPUs this
+// runs on), so the next product reads its operands and C from memory.
+void evict_caches() {
+  static std::vector<char> sweep(size_t(256) << 20);
+  for (size_t i = 0; i < sweep.size(); i += 64) sweep[i] = char(sweep[i] + 1);
+}
 
 bool g_cpu_time = false;
 
@@ -71,14 +91,16 @@ int main(int argc, char** argv) {
   }
   const Trans N = Trans::N, T = Trans::T;
   const int rows = 1024, C = 512, F = 1376, V = 32000;
+  const StepOperands AW = StepOperands::ActWeight, AA = StepOperands::ActAct;
   const Shape shapes[] = {
-      {"q/k/v/o fwd   X W^T", N, T, rows, C, C, true},   {"q/k/v/o dX    dY W", N, N, rows, C, C, true},
-      {"q/k/v/o dW    dY^T X", T, N, C, C, rows},        {"gate/up fwd   X W^T", N, T, rows, F, C, true},
-      {"gate/up dX    dY W", N, N, rows, C, F, true},    {"gate/up dW    dY^T X", T, N, F, C, rows},
-      {"down fwd      X W^T", N, T, rows, C, F, true},   {"down dX       dY W", N, N, rows, F, C, true},
-      {"down dW       dY^T X", T, N, C, F, rows},        {"lm_head fwd   X E^T", N, T, rows, V, C, true},
-      {"lm_head dX    dL E", N, N, rows, C, V, true},    {"lm_head dE    dL^T X", T, N, V, C, rows},
-      {"square 2048", N, N, 2048, 2048, 2048},
+      {"q/k/v/o fwd   X W^T", N, T, rows, C, C, true, AW},   {"q/k/v/o dX    dY W", N, N, rows, C, C, true, AW},
+      {"q/k/v/o dW    dY^T X", T, N, C, C, rows, false, AA}, {"gate/up fwd   X W^T", N, T, rows, F, C, true, AW},
+      {"gate/up dX    dY W", N, N, rows, C, F, true, AW},    {"gate/up dW    dY^T X", T, N, F, C, rows, false, AA},
+      {"down fwd      X W^T", N, T, rows, C, F, true, AW},   {"down dX       dY W", N, N, rows, F, C, true, AW},
+      {"down dW       dY^T X", T, N, C, F, rows, false, AA}, {"lm_head fwd   X E^T", N, T, rows, V, C, true, AW},
+      {"lm_head dX    dL E", N, N, rows, C, V, true, StepOperands::LogitsWeight},
+      {"lm_head dE    dL^T X", T, N, V, C, rows, false, StepOperands::LogitsAct},
+      {"square 2048", N, N, 2048, 2048, 2048, false, StepOperands::None},
   };
   ThreadPool pool(threads);
   const CpuFeatures& f = cpu_features();
@@ -86,7 +108,7 @@ int main(int argc, char** argv) {
               f.avx512f, f.avx512_bf16, threads, gemm_bf16_kernel_name(), sgemm_kernel_name(), g_cpu_time ? "process CPU time" : "wall time");
   std::mt19937 rng(1);
   std::uniform_real_distribution<float> dist(-1.0f, 1.0f);
-  std::vector<double> ours_bf16, ours_f32, per_call, packed_once;
+  std::vector<double> ours_bf16, ours_f32, per_call, packed_once, in_step, from_memory;
   for (const Shape& s : shapes) {
     const int64_t na = int64_t(s.M) * s.K, nb = int64_t(s.K) * s.N;
     std::vector<float> A(na), B(nb), Cf(int64_t(s.M) * s.N), Cb(Cf.size());
@@ -98,12 +120,32 @@ int main(int argc, char** argv) {
     const int lda = s.ta == N ? s.K : s.M, ldb = s.tb == N ? s.N : s.K;
     Bf16PackedB packed;
     const bool pack = s.weight && pack_bf16_b(packed, s.tb, s.K, s.N, B.data(), ldb, 0, &pool);
-    double best_b = 1e30, best_f = 1e30, best_call = 1e30, best_once = 1e30;
+    // The call a step makes (StepOperands); gradients accumulate (beta 1).
+    const auto step_call = [&] {
+      switch (s.step) {
+        case StepOperands::ActWeight:
+          return gemm_bf16(s.ta, s.tb, s.M, s.N, s.K, 1.0f, A.data(), lda, Bb.data(), ldb, 0.0f, Cb.data(), s.N, &pool);
+        case StepOperands::ActAct:
+          return gemm_bf16(s.ta, s.tb, s.M, s.N, s.K, 1.0f, A.data(), lda, B.data(), ldb, 1.0f, Cb.data(), s.N, &pool);
+        case StepOperands::LogitsWeight:
+          return gemm_bf16(s.ta, s.tb, s.M, s.N, s.K, 1.0f, Ab.data(), lda, Bb.data(), ldb, 0.0f, Cb.data(), s.N, &pool);
+        case StepOperands::LogitsAct:
+          return gemm_bf16(s.ta, s.tb, s.M, s.N, s.K, 1.0f, Ab.data(), lda, B.data(), ldb, 1.0f, Cb.data(), s.N, &pool);
+        case StepOperands::None: return;
+      }
+    };
+    double best_b = 1e30, best_f = 1e30, best_call = 1e30, best_once = 1e30, best_step = 1e30, best_memory = 1e30;
     const int r = s.M >= 2048 || s.N > 4096 || s.K > 4096 ? std::max(2, reps / 3) : reps;
     for (int i = 0; i <= r; ++i) {  // the first call of each warms up
       const double tb = seconds_of([&] { gemm_bf16(s.ta, s.tb, s.M, s.N, s.K, 1.0f, Ab.data(), lda, Bb.data(), ldb, 0.0f, Cb.data(), s.N, &pool); });
       const double tf = seconds_of([&] { sgemm(s.ta, s.tb, s.M, s.N, s.K, 1.0f, A.data(), lda, B.data(), ldb, 0.0f, Cf.data(), s.N, &pool); });
       if (i > 0) best_b = std::min(best_b, tb), best_f = std::min(best_f, tf);
+      if (s.step != StepOperands::None) {
+        const double ts = seconds_of(step_call);
+        evict_caches();
+        const double tm = seconds_of(step_call);
+        if (i > 0) best_step = std::min(best_step, ts), best_memory = std::min(best_memory, tm);
+      }
       if (!pack) continue;
       const Bf16KTail none{};
       const double tc = seconds_of([&] { gemm_bf16(s.ta, s.tb, s.M, s.N, s.K, 1.0f, A.data(), lda, Bb.data(), ldb, none, 0.0f, Cb.data(), s.N, &pool); });
@@ -115,6 +157,8 @@ int main(int argc, char** argv) {
     ours_f32.push_back(flops / best_f / 1e9);
     per_call.push_back(pack ? flops / best_call / 1e9 : 0.0);
     packed_once.push_back(pack ? flops / best_once / 1e9 : 0.0);
+    in_step.push_back(s.step != StepOperands::None ? flops / best_step / 1e9 : 0.0);
+    from_memory.push_back(s.step != StepOperands::None ? flops / best_memory / 1e9 : 0.0);
   }
   std::vector<double> torch_bf16(sizeof(shapes) / sizeof(shapes[0]), 0.0), torch_f32 = torch_bf16;
   std::string torch_name = "skipped";
@@ -135,16 +179,19 @@ int main(int argc, char** argv) {
     }
   }
   std::printf("peer: %s\n\n", torch_name.c_str());
-  std::printf("%-22s %5s %5s %5s | %9s %9s %7s | %10s %9s %9s | %9s %9s %7s\n", "product", "M", "N", "K", "bf16", "f32",
-              "bf16/f32", "torch bf16", "torch f32", "bf16/torch", "B packed", "B packed", "once/");
-  std::printf("%-22s %5s %5s %5s | %9s %9s %7s | %10s %9s %9s | %9s %9s %7s\n", "", "", "", "", "GFLOP/s", "GFLOP/s", "",
-              "GFLOP/s", "GFLOP/s", "bf16", "per call", "once", "call");
+  std::printf("%-22s %5s %5s %5s | %9s %9s %7s | %10s %9s %9s | %9s %9s %7s | %9s %9s %7s\n", "product", "M", "N", "K", "bf16",
+              "f32", "bf16/f32", "torch bf16", "torch f32", "bf16/torch", "B packed", "B packed", "once/", "in a step",
+              "from", "memory/");
+  std::printf("%-22s %5s %5s %5s | %9s %9s %7s | %10s %9s %9s | %9s %9s %7s | %9s %9s %7s\n", "", "", "", "", "GFLOP/s",
+              "GFLOP/s", "", "GFLOP/s", "GFLOP/s", "bf16", "per call", "once", "call", "GFLOP/s", "memory", "cache");
   for (size_t i = 0; i < ours_bf16.size(); ++i) {
     const Shape& s = shapes[i];
     std::printf("%-22s %5d %5d %5d | %9.1f %9.1f %6.2fx", s.what, s.M, s.N, s.K, ours_bf16[i], ours_f32[i], ours_bf16[i] / ours_f32[i]);
     if (torch_bf16[i] > 0) std::printf(" | %10.1f %9.1f %8.2fx", torch_bf16[i], torch_f32[i], ours_bf16[i] / torch_bf16[i]);
     else std::printf(" | %10s %9s %9s", "-", "-", "-");
-    if (packed_once[i] > 0) std::printf(" | %9.1f %9.1f %6.2fx\n", per_call[i], packed_once[i], packed_once[i] / per_call[i]);
+    if (packed_once[i] > 0) std::printf(" | %9.1f %9.1f %6.2fx", per_call[i], packed_once[i], packed_once[i] / per_call[i]);
+    else std::printf(" | %9s %9s %7s", "-", "-", "-");
+    if (in_step[i] > 0) std::printf(" | %9.1f %9.1f %6.2fx\n", in_step[i], from_memory[i], from_memory[i] / in_step[i]);
     else std::printf(" | %9s %9s %7s\n", "-", "-", "-");
   }
   return 0;

@@ -74,17 +74,39 @@ struct Operand {
 inline uint32_t bf16_bits(uint16_t v) { return v; }
 inline uint32_t bf16_bits(float v) { return f32_to_bf16(v); }
 
+// k pairs per block of rows in which pack_pairs reads an operand stored with k across its rows.
+constexpr int kRowBlockPairs = 64;
+
 // The pairs format through the kernel's vector packers (f32 values rounded as they are packed,
-// as f32_to_bf16 rounds but subnormals read as zero, as the kernel reads them), one sliver at a
-// time, sliver s at dst + s * stride.
+// as f32_to_bf16 rounds but subnormals read as zero, as the kernel reads them), sliver s at
+// dst + s * stride. An operand with k along its lines is packed one sliver at a time (each line
+// one run). One with k across its rows (dY^T and X of the weight gradients, whose rows are 2 KiB
+// or more apart) goes a block of 2 * kRowBlockPairs rows at a time across all the slivers, so
+// that each row's part is read in one run that hardware prefetch follows from memory, where a
+// step meets these operands; sliver by sliver, each row was read in pieces of W values, and the
+// weight gradients of the 512 x 512 projections ran at 0.77-0.80x their speed from cache against
+// 0.87-0.93x now (`tuner-bench-gemm-bf16`, "from memory"). The same words either way.
 void pack_pairs(uint32_t* dst, int64_t stride, const GemmBf16Kernel& kern, const Operand& X, int W, int x0, int n,
                 int s0, int s1, int p0, int kc) {
+  if (!X.k_contiguous) {
+    for (int q0 = 0; 2 * q0 < kc; q0 += kRowBlockPairs) {
+      const int rows = std::min(2 * kRowBlockPairs, kc - 2 * q0);
+      for (int s = s0; s < s1; ++s) {
+        uint32_t* out = dst + s * stride + int64_t(q0) * W;
+        const int first = s * W, lines = std::min(W, n - first);
+        const int64_t at = X.offset(x0 + first, p0 + 2 * q0);
+        if (X.f) kern.round_pairs(out, W, X.f + at, X.ld, lines, rows);
+        else kern.pair_rows_bf16(out, W, X.p + at, X.ld, lines, rows);
+      }
+    }
+    return;
+  }
   for (int s = s0; s < s1; ++s) {
     uint32_t* out = dst + s * stride;
     const int first = s * W, lines = std::min(W, n - first);
     const int64_t at = X.offset(x0 + first, p0);
-    if (X.f) (X.k_contiguous ? kern.pack_kmajor_f32 : kern.round_pairs)(out, W, X.f + at, X.ld, lines, kc);
-    else (X.k_contiguous ? kern.pack_kmajor_bf16 : kern.pair_rows_bf16)(out, W, X.p + at, X.ld, lines, kc);
+    if (X.f) kern.pack_kmajor_f32(out, W, X.f + at, X.ld, lines, kc);
+    else kern.pack_kmajor_bf16(out, W, X.p + at, X.ld, lines, kc);
   }
 }
 
