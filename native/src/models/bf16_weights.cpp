@@ -11,10 +11,6 @@
 // The forwards of gradient accumulation and evaluation between two steps share them. Rounding is
 // deterministic, so a resumed run rebuilds the same bits from the same master weights and exact
 // resume holds.
-#include <sys/mman.h>
-#include <unistd.h>
-
-#include <cstdint>
 #include <cstring>
 #include <unordered_map>
 
@@ -53,14 +49,10 @@ namespace {
 // QLoRA's quantized linears keep their own matmul; every f32 weight of a linear goes to bf16.
 bool rounds(const Linear& l) { return !l.qw && l.w && l.w->data; }
 
-// Gives a weight's f32 values back to the system: the whole pages inside it (a page shared with
-// a neighbouring tensor stays), and data null, so a reader that should not exist fails at once
-// instead of reading zeros.
+// Gives a weight's f32 values back to the system (its whole pages), and data null, so a reader
+// that should not exist fails at once instead of reading zeros.
 void drop_master(Param& p) {
-  const uintptr_t page = uintptr_t(sysconf(_SC_PAGESIZE));
-  const uintptr_t b = (reinterpret_cast<uintptr_t>(p.data) + page - 1) / page * page;
-  const uintptr_t e = reinterpret_cast<uintptr_t>(p.data + p.numel()) / page * page;
-  if (e > b) madvise(reinterpret_cast<void*>(b), e - b, MADV_DONTNEED);
+  release_whole_pages(p.data, sizeof(float) * size_t(p.numel()));
   p.data = nullptr;
 }
 }  // namespace

@@ -125,6 +125,11 @@ void rope_table(float* cos, float* sin, const std::vector<double>& inv, float af
 // position's place in its record [B*T], the RoPE row. The CPU model and the device model share it.
 void record_positions(const Batch& batch, int32_t* positions);
 
+// Gives the whole pages inside [data, data + bytes) back to the system (madvise MADV_DONTNEED;
+// a page shared with a neighbour stays): a read file tensor's mapped pages, or a frozen weight's
+// f32 values once packed (quantized_base.cpp).
+void release_whole_pages(const void* data, size_t bytes);
+
 // Time per kernel family, accumulated over forward/backward calls when TUNER_PROFILE=1
 // (tuner-check --bench prints it), to see where a step's time goes. Both wall time and CPU
 // time: the CPU time of all the process's threads (the caller and the pool's workers) while a

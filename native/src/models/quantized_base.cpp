@@ -22,19 +22,12 @@
 
 namespace tuner {
 
-namespace {
-
-// Drops the mapped file pages of a tensor that has been read (they are clean, so the kernel can
-// always read them again): without this every page read stays resident and the load peak would
-// hold the whole f32 file beside the quantized weights.
-void release_pages(const SafetensorsFile& file, const TensorInfo& t) {
+void release_whole_pages(const void* data, size_t bytes) {
   const uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
-  const uintptr_t b = ((uintptr_t)file.data(t) + page - 1) / page * page;
-  const uintptr_t e = ((uintptr_t)file.data(t) + (t.end - t.begin)) / page * page;
+  const uintptr_t b = ((uintptr_t)data + page - 1) / page * page;
+  const uintptr_t e = ((uintptr_t)data + bytes) / page * page;
   if (e > b) madvise((void*)b, e - b, MADV_DONTNEED);
 }
-
-}  // namespace
 
 std::unique_ptr<Model> Model::load_quantized_base(const std::string& dir, QuantType type, ThreadPool* pool) {
   return LlamaModel::open_quantized_base(dir, type, pool);
@@ -114,7 +107,10 @@ std::unique_ptr<LlamaModel> LlamaModel::open_quantized_base(const std::string& d
   };
   WeightReader reader = [&](Param& p, const SafetensorsFile& file, const TensorInfo& t) {
     read_one(p, file, t);
-    release_pages(file, t);
+    // The tensor's mapped file pages are clean, so the kernel can always read them again: kept,
+    // every page read would stay resident and the load peak would hold the whole f32 file beside
+    // the quantized weights.
+    release_whole_pages(file.data(t), size_t(t.end - t.begin));
   };
   m->load_weights(&reader);
   return m;
