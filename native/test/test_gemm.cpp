@@ -190,6 +190,33 @@ void test_kernel(const GemmKernel& kernel) {
       }
   }
 
+  // The wide few-rows tile (16-lane vectors) gives the skinny tile's bits: each element is the
+  // same chain of FMAs over the same k blocks, whatever the tile's width; with 1, 2 and 4 threads.
+  if (kernel.few_rows16) {
+    GemmKernel narrow = kernel;
+    narrow.few_rows16 = nullptr;
+    const Case few[] = {{Trans::T, Trans::N, 8, 512, 1024, 0, 0, 0, 1.0f, 1.0f},
+                        {Trans::T, Trans::N, 8, 1376, 300, 0, 0, 0, 1.0f, 0.0f},
+                        {Trans::N, Trans::N, 13, 515, 131, 1, 2, 3, 0.5f, 0.75f},
+                        {Trans::T, Trans::N, 16, 97, 67, 0, 0, 0, 1.0f, 0.0f},
+                        {Trans::T, Trans::N, 3, 203, 257, 0, 0, 0, 2.0f, 1.0f},
+                        {Trans::T, Trans::N, 1376, 8, 1024, 0, 0, 0, 1.0f, 1.0f},
+                        {Trans::T, Trans::T, 515, 7, 131, 0, 0, 0, 1.0f, 0.0f}};
+    for (const Case& c : few)
+      for (ThreadPool* pool : {pools[0], pools[2], pools[3]}) {
+        std::vector<float> wide_out, narrow_out;
+        std::mt19937 r1(11), r2(11);
+        check_case(kernel, c, pool, r1, &wide_out);
+        check_case(narrow, c, pool, r2, &narrow_out);
+        ++g_checks;
+        if (std::memcmp(wide_out.data(), narrow_out.data(), wide_out.size() * 4) != 0) {
+          std::printf("FAIL %s wide vs narrow few-rows tile %s%s M=%d N=%d K=%d threads=%d: bits differ\n",
+                      kernel.name, tname(c.ta), tname(c.tb), c.M, c.N, c.K, pool ? pool->size() : 1);
+          ++g_failures;
+        }
+      }
+  }
+
   // The skinny path against the blocked one (the same kernel without it) on LoRA shapes.
   if (kernel.skinny) {
     GemmKernel blocked = kernel;

@@ -189,7 +189,8 @@ void pack_b_rows(float* dst, const float* B, int64_t ldb, int p0, int kc, int j0
 // Blocks for an L2 under 1 MiB (or unknown): mc 140 x kc 256 A block = 140 KiB; B sliver
 // 32 x 256 = 32 KiB (L1). gemm_kernel_avx512() (gemm_cache.cpp) resizes them for this CPU.
 constexpr GemmKernel kKernel{"avx512", MR, NR, 140, 256, 4096, micro_14x32,
-                             pack_a_rows, pack_b_cols, pack_a_cols, pack_b_rows, gemm_skinny_avx2, gemm_lora_dy_avx2};
+                             pack_a_rows, pack_b_cols, pack_a_cols, pack_b_rows, gemm_skinny_avx2, gemm_lora_dy_avx2,
+                             gemm_few_rows_avx512};
 
 }  // namespace
 

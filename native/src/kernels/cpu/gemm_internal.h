@@ -67,6 +67,9 @@ struct GemmKernel {
   GemmPackBRows pack_b_rows = nullptr;  // optional
   GemmSkinnyKernel skinny = nullptr;    // optional; skinny shapes use the blocked path without it
   GemmLoraDyKernel lora_dy = nullptr;   // optional, with gemm_skinny_avx2 as skinny; two products without it
+  // Optional: few_rows' tile (gemm_skinny.cpp) in 16-lane vectors, with the skinny contract
+  // except rows <= 8, cols <= 64 and rows * ceil(cols / 16) <= 24; skinny serves it without.
+  GemmSkinnyKernel few_rows16 = nullptr;
 };
 
 // The AVX2 skinny tile (gemm_skinny_avx2.cpp), shared by the AVX-512 kernel: every AVX-512 CPU
@@ -74,6 +77,10 @@ struct GemmKernel {
 void gemm_skinny_avx2(int rows, int cols, int K, const float* a, int64_t ars, int64_t aks,
                       const float* b, int64_t bks, bool b_padded, float* c, int64_t ldc,
                       float alpha, float beta);
+
+// The AVX-512 few-rows tile (gemm_skinny_avx512.cpp): GemmKernel::few_rows16.
+void gemm_few_rows_avx512(int rows, int cols, int K, const float* a, int64_t ars, int64_t aks, const float* b,
+                          int64_t bks, bool b_padded, float* c, int64_t ldc, float alpha, float beta);
 
 void gemm_lora_dy_avx2(int rows, int out, int r, const float* dy, int64_t ldy, const float* b8, const float* t,
                        int64_t ldt, float alpha, float* dt, int64_t lddt, float* dbp, bool first);

@@ -6,13 +6,14 @@
 //   few columns, op(A) = A: C rows in blocks of 8 (or 6), one or two vectors across each row,
 //                op(A) read in place (its rows run along k) and broadcast element by element;
 //   few rows (or few columns with op(A) = A^T, computed as C^T = op(B)^T A): C columns in
-//                tiles of 24 or so; the large operand is stored with k as its row index, and
-//                is streamed along those rows, a block of k at a time (few_rows).
+//                tiles of 24 or so (48 in AVX-512's 16-lane tile); the large operand is stored
+//                with k as its row index, and is streamed along those rows, a block of k at a
+//                time (few_rows), the blocks shared out among threads.
 // Reading that operand down its columns instead would touch a new 4 KiB page every step or two
 // (beyond hardware prefetch, which matters most when it comes from memory, as in a training
 // step) and, with a power-of-two row length, reuse the same few cache sets.
-// Deterministic: tiles and k blocks depend only on the shape, so every element of C is summed
-// in the same order whichever thread runs its tile.
+// Deterministic: k blocks depend only on the shape, so every element of C is summed in the
+// same order whichever thread or tile width runs it.
 #include <algorithm>
 #include <cstring>
 #include <vector>
@@ -61,7 +62,9 @@ void pack_panel(float* dst, const float* src, int64_t ld, int K, int j0, int col
     case 8: return pack_panel_w<8>(dst, src, ld, K, j0, cols);
     case 16: return pack_panel_w<16>(dst, src, ld, K, j0, cols);
     case 24: return pack_panel_w<24>(dst, src, ld, K, j0, cols);
-    default: return pack_panel_w<32>(dst, src, ld, K, j0, cols);
+    case 32: return pack_panel_w<32>(dst, src, ld, K, j0, cols);
+    case 48: return pack_panel_w<48>(dst, src, ld, K, j0, cols);
+    default: return pack_panel_w<64>(dst, src, ld, K, j0, cols);
   }
 }
 
@@ -81,9 +84,11 @@ void pack_small(float* dst, const float* X, int64_t ld, bool rows_are_k, int K, 
 // X streams through once, a block of kb rows at a time, each row read as one run (so hardware
 // prefetch follows it even from memory) into a panel of tiles whose kb rows are contiguous;
 // each tile then adds its kb-step sum into a partial sum held in a small buffer. The k blocks
-// are fixed by the shape alone, so the order of every sum is too.
-// Rows run in groups of at most 4, a 4 x 24 tile (12 accumulators, 3 loads per 12 FMAs) rather
-// than 8 x 8, whose 8 accumulators barely cover the FMA latency.
+// are fixed by the shape alone (the AVX2 tile's panel), so the order of every sum is too,
+// whichever tile runs it.
+// AVX2: rows in groups of at most 4, a 4 x 24 tile (12 accumulators, 3 loads per 12 FMAs) rather
+// than 8 x 8, whose 8 accumulators barely cover the FMA latency. With few_rows16, groups of up
+// to 8 rows in 16-lane vectors: 8 x 48 (24 accumulators, 3 loads per 24 FMAs).
 struct FewRowsBlocks {
   int group, width, kblock;
 };
@@ -95,42 +100,74 @@ FewRowsBlocks few_rows_blocks(int m, int n) {
   return {group, width, std::max(16, std::min(256, kPanelFloats / n_pad / 8 * 8))};
 }
 
+struct FewRowsTile {
+  GemmSkinnyKernel fn;
+  int group, width;
+};
+FewRowsTile few_rows_tile(const GemmKernel& kern, int m) {
+  if (!kern.few_rows16) {
+    const FewRowsBlocks b = few_rows_blocks(m, 1);
+    return {kern.skinny, b.group, b.width};
+  }
+  const int group = m <= 8 ? m : 8;
+  return {kern.few_rows16, group, 16 * std::min(4, 24 / group)};
+}
+
 void few_rows(const GemmKernel& kern, const float* s, int m, int K, const float* X, int64_t ldx,
               int n, float alpha, float beta, float* c, int64_t ldc, bool transposed,
               ThreadPool* pool) {
-  const auto [group, width, kblock] = few_rows_blocks(m, n);
-  // Column tasks: one per thread, so each reads runs as long as it can.
-  const int threads = pool ? pool->size() : 1;
-  const int task_cols = ceil_div(ceil_div(n, threads), width) * width;
-  auto column_task = [&](int task) {
-    const int j0 = task * task_cols, nc = std::min(task_cols, n - j0);
-    const int tiles = ceil_div(nc, width);
-    float* panel = gemm_scratch(GemmScratch::SkinnyPanel, size_t(kblock) * tiles * width);
-    float* part = gemm_scratch(GemmScratch::SkinnyPartial, size_t(m) * task_cols);
-    for (int k0 = 0; k0 < K; k0 += kblock) {
-      const int kb = std::min(kblock, K - k0);
-      pack_panel(panel, X + int64_t(k0) * ldx, ldx, kb, j0, nc, width);
-      for (int t = 0; t < tiles; ++t)
-        for (int r = 0; r < m; r += group)
-          kern.skinny(std::min(group, m - r), std::min(width, nc - t * width), kb,
-                      s + int64_t(k0) * m + r, 1, m, panel + int64_t(t) * kb * width, width, true,
-                      part + int64_t(r) * task_cols + t * width, task_cols, 1.0f,
-                      k0 == 0 ? 0.0f : 1.0f);
-    }
-    for (int r = 0; r < m; ++r) {
-      const float* p = part + int64_t(r) * task_cols;
-      for (int j = 0; j < nc; ++j) {
-        float& out = transposed ? c[int64_t(j0 + j) * ldc + r] : c[int64_t(r) * ldc + j0 + j];
-        const float v = alpha * p[j];
-        out = beta == 0.0f ? v : beta * out + v;
-      }
-    }
+  const int kblock = few_rows_blocks(m, n).kblock;
+  const auto [tile_fn, group, width] = few_rows_tile(kern, m);
+  auto store = [&](int r, int j, float sum) {
+    float& out = transposed ? c[int64_t(j) * ldc + r] : c[int64_t(r) * ldc + j];
+    const float v = alpha * sum;
+    out = beta == 0.0f ? v : beta * out + v;
   };
-  parallel_rows(pool, ceil_div(n, task_cols), [&](int64_t t0, int64_t t1, int) {
-    for (int64_t t = t0; t < t1; ++t) column_task(int(t));
-  });
+  // The tiles of rows [k0, k0 + kb) and columns [j0, j0 + nc) of X into `part` (columns from
+  // j0, ld n_pad), or added to what it holds.
+  const int n_pad = ceil_div(n, width) * width;
+  auto block = [&](float* panel, int k0, int j0, int nc, float* part, bool add) {
+    const int kb = std::min(kblock, K - k0), tiles = ceil_div(nc, width);
+    pack_panel(panel, X + int64_t(k0) * ldx, ldx, kb, j0, nc, width);
+    for (int t = 0; t < tiles; ++t)
+      for (int r = 0; r < m; r += group)
+        tile_fn(std::min(group, m - r), std::min(width, nc - t * width), kb, s + int64_t(k0) * m + r, 1, m,
+                panel + int64_t(t) * kb * width, width, true, part + int64_t(r) * n_pad + j0 + t * width, n_pad, 1.0f,
+                add ? 1.0f : 0.0f);
+  };
+  const int threads = pool ? pool->size() : 1, blocks = ceil_div(K, kblock);
+  if (threads > 1) {
+    // Threads share out the k blocks, so each reads whole rows of X, one run per row (and the
+    // columns too where there are fewer blocks than threads); every block's sums go to a partial
+    // of their own, added in block order as the one-thread loop below adds them (the same bits).
+    const int chunks = blocks < threads ? ceil_div(threads, blocks) : 1;
+    const int chunk_cols = ceil_div(ceil_div(n, chunks), width) * width;
+    float* partials = gemm_scratch(GemmScratch::SkinnyPartial, size_t(blocks) * m * n_pad);
+    parallel_rows(pool, int64_t(blocks) * chunks, [&](int64_t t0, int64_t t1, int) {
+      float* panel = gemm_scratch(GemmScratch::SkinnyPanel, size_t(kblock) * chunk_cols);
+      for (int64_t t = t0; t < t1; ++t) {
+        const int b = int(t / chunks), j0 = int(t % chunks) * chunk_cols;
+        if (j0 < n) block(panel, b * kblock, j0, std::min(chunk_cols, n - j0), partials + int64_t(b) * m * n_pad, false);
+      }
+    });
+    parallel_rows(pool, n, [&](int64_t j0, int64_t j1, int) {
+      for (int r = 0; r < m; ++r) {
+        float* sum = partials + int64_t(r) * n_pad;
+        for (int b = 1; b < blocks; ++b) {
+          const float* part = sum + int64_t(b) * m * n_pad;
+          for (int64_t j = j0; j < j1; ++j) sum[j] = sum[j] + part[j];
+        }
+        for (int64_t j = j0; j < j1; ++j) store(r, int(j), sum[j]);
+      }
+    });
+    return;
+  }
+  float* panel = gemm_scratch(GemmScratch::SkinnyPanel, size_t(kblock) * n_pad);
+  float* part = gemm_scratch(GemmScratch::SkinnyPartial, size_t(m) * n_pad);
+  for (int k0 = 0; k0 < K; k0 += kblock) block(panel, k0, 0, n, part, k0 > 0);
+  for (int r = 0; r < m; ++r)
+    for (int j = 0; j < n; ++j) store(r, j, part[int64_t(r) * n_pad + j]);
 }
-
 }  // namespace
 
 bool sgemm_skinny(const GemmKernel& kern, Trans ta, Trans tb, int M, int N, int K, float alpha,
