@@ -209,7 +209,9 @@ void test_kernel(const GemmKernel& kernel) {
                         {Trans::T, Trans::N, 16, 97, 67, 0, 0, 0, 1.0f, 0.0f},
                         {Trans::T, Trans::N, 3, 203, 257, 0, 0, 0, 2.0f, 1.0f},
                         {Trans::T, Trans::N, 1376, 8, 1024, 0, 0, 0, 1.0f, 1.0f},
-                        {Trans::T, Trans::T, 515, 7, 131, 0, 0, 0, 1.0f, 0.0f}};
+                        {Trans::T, Trans::T, 515, 7, 131, 0, 0, 0, 1.0f, 0.0f},
+                        // 38 k blocks of 16, partials for 15 at a time: three rounds
+                        {Trans::T, Trans::N, 16, 4100, 600, 0, 0, 0, 1.0f, 1.0f}};
     for (const Case& c : few)
       for (ThreadPool* pool : {pools[0], pools[2], pools[3]}) {
         std::vector<float> wide_out, narrow_out;

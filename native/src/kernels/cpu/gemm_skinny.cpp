@@ -30,6 +30,8 @@ constexpr int kSkinnyRows = 16;
 // A few-rows product streams its large operand a block of k at a time into a panel of about
 // kPanelFloats (256 KiB, half of a small L2).
 constexpr int kPanelFloats = 64 * 1024;
+// Its partial sums when threads share out the k blocks: at most 4 MiB at a time.
+constexpr int64_t kPartialFloats = 1 << 20;
 
 // Rows per tile that is nv vectors (of 8 columns) wide: at most 12 accumulators, or 8 rows of
 // one vector. And its inverse: vectors per tile for a C of `rows` rows.
@@ -140,26 +142,37 @@ void few_rows(const GemmKernel& kern, const float* s, int m, int K, const float*
     // Threads share out the k blocks, so each reads whole rows of X, one run per row (and the
     // columns too where there are fewer blocks than threads); every block's sums go to a partial
     // of their own, added in block order as the one-thread loop below adds them (the same bits).
+    // At most kPartialFloats of partials at a time: a long K runs in rounds of blocks.
     const int chunks = blocks < threads ? ceil_div(threads, blocks) : 1;
     const int chunk_cols = ceil_div(ceil_div(n, chunks), width) * width;
-    float* partials = gemm_scratch(GemmScratch::SkinnyPartial, size_t(blocks) * m * n_pad);
-    parallel_rows(pool, int64_t(blocks) * chunks, [&](int64_t t0, int64_t t1, int) {
-      float* panel = gemm_scratch(GemmScratch::SkinnyPanel, size_t(kblock) * chunk_cols);
-      for (int64_t t = t0; t < t1; ++t) {
-        const int b = int(t / chunks), j0 = int(t % chunks) * chunk_cols;
-        if (j0 < n) block(panel, b * kblock, j0, std::min(chunk_cols, n - j0), partials + int64_t(b) * m * n_pad, false);
-      }
-    });
-    parallel_rows(pool, n, [&](int64_t j0, int64_t j1, int) {
-      for (int r = 0; r < m; ++r) {
-        float* sum = partials + int64_t(r) * n_pad;
-        for (int b = 1; b < blocks; ++b) {
-          const float* part = sum + int64_t(b) * m * n_pad;
-          for (int64_t j = j0; j < j1; ++j) sum[j] = sum[j] + part[j];
+    const int per_round = std::min(blocks, std::max(threads, int(kPartialFloats / (int64_t(m) * n_pad))));
+    float* partials = gemm_scratch(GemmScratch::SkinnyPartial, size_t(per_round + 1) * m * n_pad);
+    float* total = partials + int64_t(per_round) * m * n_pad;
+    for (int b0 = 0; b0 < blocks; b0 += per_round) {
+      const int nb = std::min(per_round, blocks - b0);
+      parallel_rows(pool, int64_t(nb) * chunks, [&](int64_t t0, int64_t t1, int) {
+        float* panel = gemm_scratch(GemmScratch::SkinnyPanel, size_t(kblock) * chunk_cols);
+        for (int64_t t = t0; t < t1; ++t) {
+          const int b = int(t / chunks), j0 = int(t % chunks) * chunk_cols;
+          if (j0 < n)
+            block(panel, (b0 + b) * kblock, j0, std::min(chunk_cols, n - j0), partials + int64_t(b) * m * n_pad, false);
         }
-        for (int64_t j = j0; j < j1; ++j) store(r, int(j), sum[j]);
-      }
-    });
+      });
+      const bool last = b0 + nb == blocks;
+      parallel_rows(pool, n, [&](int64_t j0, int64_t j1, int) {
+        for (int r = 0; r < m; ++r) {
+          float* sum = total + int64_t(r) * n_pad;
+          for (int b = 0; b < nb; ++b) {
+            const float* part = partials + (int64_t(b) * m + r) * n_pad;
+            if (b0 == 0 && b == 0) std::memcpy(sum + j0, part + j0, sizeof(float) * (j1 - j0));
+            else
+              for (int64_t j = j0; j < j1; ++j) sum[j] = sum[j] + part[j];
+          }
+          if (last)
+            for (int64_t j = j0; j < j1; ++j) store(r, int(j), sum[j]);
+        }
+      });
+    }
     return;
   }
   float* panel = gemm_scratch(GemmScratch::SkinnyPanel, size_t(kblock) * n_pad);
@@ -168,6 +181,7 @@ void few_rows(const GemmKernel& kern, const float* s, int m, int K, const float*
   for (int r = 0; r < m; ++r)
     for (int j = 0; j < n; ++j) store(r, j, part[int64_t(r) * n_pad + j]);
 }
+
 }  // namespace
 
 bool sgemm_skinny(const GemmKernel& kern, Trans ta, Trans tb, int M, int N, int K, float alpha,
