@@ -91,15 +91,15 @@ void pack_small(float* dst, const float* X, int64_t ld, bool rows_are_k, int K, 
 // AVX2: rows in groups of at most 4, a 4 x 24 tile (12 accumulators, 3 loads per 12 FMAs) rather
 // than 8 x 8, whose 8 accumulators barely cover the FMA latency. With few_rows16, groups of up
 // to 8 rows in 16-lane vectors: 8 x 48 (24 accumulators, 3 loads per 24 FMAs).
-struct FewRowsBlocks {
-  int group, width, kblock;
-};
-FewRowsBlocks few_rows_blocks(int m, int n) {
-  const int group = m <= 6 ? m : 4;
-  const int width = skinny_vectors(group) * 8;
-  // The k block: the panel of all n columns within kPanelFloats (a function of the shape only).
-  const int n_pad = ceil_div(n, width) * width;
-  return {group, width, std::max(16, std::min(256, kPanelFloats / n_pad / 8 * 8))};
+// The AVX2 tile's rows per group (at most 4) and width for an m-row S.
+inline int narrow_group(int m) { return m <= 6 ? m : 4; }
+inline int narrow_width(int m) { return skinny_vectors(narrow_group(m)) * 8; }
+
+// The k block: the AVX2 tile's panel of all n columns within kPanelFloats (a function of the
+// shape only, whichever tile runs it).
+int few_rows_kblock(int m, int n) {
+  const int n_pad = ceil_div(n, narrow_width(m)) * narrow_width(m);
+  return std::max(16, std::min(256, kPanelFloats / n_pad / 8 * 8));
 }
 
 struct FewRowsTile {
@@ -107,18 +107,24 @@ struct FewRowsTile {
   int group, width;
 };
 FewRowsTile few_rows_tile(const GemmKernel& kern, int m) {
-  if (!kern.few_rows16) {
-    const FewRowsBlocks b = few_rows_blocks(m, 1);
-    return {kern.skinny, b.group, b.width};
-  }
+  if (!kern.few_rows16) return {kern.skinny, narrow_group(m), narrow_width(m)};
   const int group = m <= 8 ? m : 8;
   return {kern.few_rows16, group, 16 * std::min(4, 24 / group)};
+}
+
+// sum[i] = sum[i] + parts[b * stride + i] for i in [0, n), blocks b = 0 .. count - 1 in order:
+// k blocks' partial sums added as one running sum forms them.
+void add_in_block_order(float* sum, const float* parts, int64_t stride, int count, int64_t n) {
+  for (int b = 0; b < count; ++b) {
+    const float* part = parts + b * stride;
+    for (int64_t i = 0; i < n; ++i) sum[i] = sum[i] + part[i];
+  }
 }
 
 void few_rows(const GemmKernel& kern, const float* s, int m, int K, const float* X, int64_t ldx,
               int n, float alpha, float beta, float* c, int64_t ldc, bool transposed,
               ThreadPool* pool) {
-  const int kblock = few_rows_blocks(m, n).kblock;
+  const int kblock = few_rows_kblock(m, n);
   const auto [tile_fn, group, width] = few_rows_tile(kern, m);
   auto store = [&](int r, int j, float sum) {
     float& out = transposed ? c[int64_t(j) * ldc + r] : c[int64_t(r) * ldc + j];
@@ -161,15 +167,17 @@ void few_rows(const GemmKernel& kern, const float* s, int m, int K, const float*
       const bool last = b0 + nb == blocks;
       parallel_rows(pool, n, [&](int64_t j0, int64_t j1, int) {
         for (int r = 0; r < m; ++r) {
-          float* sum = total + int64_t(r) * n_pad;
-          for (int b = 0; b < nb; ++b) {
-            const float* part = partials + (int64_t(b) * m + r) * n_pad;
-            if (b0 == 0 && b == 0) std::memcpy(sum + j0, part + j0, sizeof(float) * (j1 - j0));
-            else
-              for (int64_t j = j0; j < j1; ++j) sum[j] = sum[j] + part[j];
+          float* sum = total + int64_t(r) * n_pad + j0;
+          const float* parts = partials + int64_t(r) * n_pad + j0;
+          const int64_t stride = int64_t(m) * n_pad;
+          if (b0 == 0) {  // the first block starts the sum
+            std::memcpy(sum, parts, sizeof(float) * (j1 - j0));
+            add_in_block_order(sum, parts + stride, stride, nb - 1, j1 - j0);
+          } else {
+            add_in_block_order(sum, parts, stride, nb, j1 - j0);
           }
           if (last)
-            for (int64_t j = j0; j < j1; ++j) store(r, int(j), sum[j]);
+            for (int64_t j = j0; j < j1; ++j) store(r, int(j), sum[j - j0]);
         }
       });
     }
@@ -227,7 +235,7 @@ bool sgemm_lora_dy_with_kernel(const GemmKernel& kern, int N, int out, int r, fl
   if (!kern.lora_dy || N <= 0 || out <= 0 || r <= 0 || r > 8 || alpha == 0.0f) return false;
   // The k blocks of dB's few_rows product (C^T = t^T dy: r rows against out columns); each block's
   // partial sums go to a buffer of their own and are added in block order, as few_rows adds them.
-  const int kblock = few_rows_blocks(r, out).kblock, blocks = ceil_div(N, kblock);
+  const int kblock = few_rows_kblock(r, out), blocks = ceil_div(N, kblock);
   thread_local std::vector<float> store;  // the caller's: B padded to 8 lanes, then the blocks' partials
   store.resize(size_t(out) * 8 * (1 + blocks));
   float* b8 = store.data();
@@ -251,11 +259,7 @@ bool sgemm_lora_dy_with_kernel(const GemmKernel& kern, int N, int out, int r, fl
   // the columns of dB shared out.
   parallel_rows(pool, out, [&](int64_t j0, int64_t j1, int) {
     float* sum = partials + j0 * 8;
-    const int64_t n = (j1 - j0) * 8;
-    for (int b = 1; b < blocks; ++b) {
-      const float* part = sum + int64_t(b) * out * 8;
-      for (int64_t i = 0; i < n; ++i) sum[i] = sum[i] + part[i];
-    }
+    add_in_block_order(sum, sum + int64_t(out) * 8, int64_t(out) * 8, blocks - 1, (j1 - j0) * 8);
     for (int64_t j = j0; j < j1; ++j)
       for (int c = 0; c < r; ++c) {
         const float v = alpha * partials[j * 8 + c];  // as few_rows writes C: alpha * sum, then added
